@@ -1,0 +1,148 @@
+/**
+ * AgentSandbox: what the agent pods labelled `airlock.dev/sandbox: <name>` may use (providers,
+ * models, MCP backends, tools) and how they are isolated.
+ */
+import { z } from 'zod';
+import { LOG_LEVELS, RateLimits } from '@airlock/sidecar/config';
+import { API_VERSION, cel, commonStatus, globList, listSet, ObjectMeta, objectName } from './common.js';
+
+/** Label by which a pod opts in to a sandbox. */
+export const SANDBOX_LABEL = 'airlock.dev/sandbox';
+
+/** Network isolation modes. */
+export const NETWORK_MODES = ['firewall', 'networkpolicy', 'none'] as const;
+
+const quantity = z
+  .union([z.int(), z.string().regex(/^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/)])
+  .describe('A Kubernetes resource quantity, e.g. 100m or 128Mi.');
+
+export const AgentSandboxSpec = z
+  .object({
+    providers: z
+      .array(objectName('ModelProvider'))
+      .max(64)
+      .meta(listSet)
+      .optional()
+      .describe('ModelProviders (in this namespace) the sandbox may route to.'),
+    models: z
+      .object({
+        allow: globList('Glob patterns of model names the agent may request; unset allows every model of the providers.').optional(),
+        aliases: z
+          .record(z.string().min(1).max(256).regex(/^[^\s]+$/), z.string().min(1).max(256).regex(/^[^\s]+$/))
+          .meta({ maxProperties: 256 })
+          .optional()
+          .describe('Extra model names for the agent, each mapped to a provider model name, e.g. fast: gpt-4o-mini.'),
+      })
+      .optional()
+      .describe('Which models the agent may use, and aliases for them.'),
+    mcpBackends: z
+      .array(objectName('MCPBackend'))
+      .max(64)
+      .meta(listSet)
+      .optional()
+      .describe('MCPBackends (in this namespace) aggregated into the sandbox MCP endpoint.'),
+    tools: z
+      .object({
+        allow: globList('Glob patterns of prefixed tool names (<prefix>__<tool>) to expose; unset exposes all.').optional(),
+        deny: globList('Glob patterns of prefixed tool names never to expose; deny wins over allow.').optional(),
+        lazy: z
+          .boolean()
+          .default(false)
+          .describe('List only search_tools and call_tool instead of every tool, so agents with hundreds of tools keep a small context.'),
+      })
+      .optional()
+      .describe('Sandbox-wide tool filters, applied after each backend\'s own.'),
+    isolation: z
+      .object({
+        network: z
+          .enum(NETWORK_MODES)
+          .default('firewall')
+          .describe('firewall: an init container lets only the sidecar leave the pod, and a NetworkPolicy is rendered too; networkpolicy: only the NetworkPolicy; none: no network isolation.'),
+        allowEgress: z
+          .array(
+            z
+              .object({
+                cidr: z.string().max(64).meta(cel({ rule: 'isCIDR(self)', message: 'cidr must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32' })).describe('Destination CIDR.'),
+                ports: z.array(z.int().min(1).max(65535)).max(32).meta(listSet).optional().describe('Destination ports (TCP and UDP); unset allows every port.'),
+              })
+              .describe('A destination the agent containers may reach directly.'),
+          )
+          .max(64)
+          .optional()
+          .describe('Destinations the agent containers may reach besides the socket; everything else is dropped.'),
+        automountServiceAccountToken: z
+          .boolean()
+          .default(false)
+          .describe('Whether sandbox pods get a service account token; off unless the agent needs the Kubernetes API.'),
+      })
+      .meta(
+        cel({
+          rule: "self.network != 'none' || !has(self.allowEgress)",
+          message: 'allowEgress has no effect when network is none',
+          fieldPath: '.allowEgress',
+          reason: 'FieldValueForbidden',
+        }),
+      )
+      .prefault({})
+      .describe('How the agent containers are kept from the network.'),
+    socket: z
+      .object({
+        dir: z.string().min(2).max(1024).regex(/^\/[^\s]*[^/\s]$/).default('/var/run/airlock').describe('Directory of the socket in every container; the socket is <dir>/airlock.sock.'),
+        loopbackPort: z.int().min(1024).max(65535).optional().describe('Also serve the API on 127.0.0.1:<port> and set OPENAI_BASE_URL, ANTHROPIC_BASE_URL and AIRLOCK_MCP_URL in the app containers.'),
+        mode: z.string().regex(/^0?[0-7]{3}$/).default('0660').describe('File mode of the socket (octal).'),
+        group: z.int().min(0).max(2147483647).optional().describe('Group ID that owns the socket, so an agent running under another UID in that group can connect.'),
+      })
+      .prefault({})
+      .describe('Where the sidecar listens for the agent.'),
+    limits: RateLimits.extend({
+      dailyBudgetUSD: z.number().min(0).max(1_000_000).optional().describe('Spending cap per UTC day across all providers, from the model prices; unset is unlimited.'),
+    })
+      .optional()
+      .describe('Sandbox-wide limits, enforced by the sidecar.'),
+    sidecar: z
+      .object({
+        image: z.string().min(1).max(1024).optional().describe('Sidecar image; defaults to the operator\'s configured image.'),
+        resources: z
+          .object({
+            limits: z.record(z.string(), quantity).optional().describe('Resource limits of the sidecar container.'),
+            requests: z.record(z.string(), quantity).optional().describe('Resource requests of the sidecar container.'),
+          })
+          .optional()
+          .describe('Compute resources of the sidecar container.'),
+        logLevel: z.enum(LOG_LEVELS).default('info').describe('Log level of the sidecar: debug, info, warn or error.'),
+      })
+      .optional()
+      .describe('Settings of the injected sidecar.'),
+  })
+  .meta(
+    cel({
+      rule: '(has(self.providers) && size(self.providers) > 0) || (has(self.mcpBackends) && size(self.mcpBackends) > 0)',
+      message: 'a sandbox needs at least one of providers and mcpBackends',
+      fieldPath: '.providers',
+      reason: 'FieldValueRequired',
+    }),
+  )
+  .describe('Desired state of the sandbox.');
+
+export const AgentSandboxStatus = z
+  .object({
+    ...commonStatus,
+    injectedPods: z.int().min(0).optional().describe('Pods currently running with this sandbox\'s sidecar.'),
+    configHash: z.string().max(128).optional().describe('sha256 of the rendered sidecar configuration.'),
+  })
+  .describe('Observed state of the sandbox. Conditions: Ready, ProvidersReady, BackendsReady, ConfigRendered.');
+
+export const AgentSandbox = z
+  .object({
+    apiVersion: z.literal(API_VERSION),
+    kind: z.literal('AgentSandbox'),
+    metadata: ObjectMeta,
+    spec: AgentSandboxSpec,
+    status: AgentSandboxStatus.optional(),
+  })
+  .describe('A sandbox for agent pods: the providers, models and MCP tools they may use through the Airlock socket, and their isolation.');
+
+export type AgentSandboxSpec = z.infer<typeof AgentSandboxSpec>;
+export type AgentSandboxStatus = z.infer<typeof AgentSandboxStatus>;
+export type AgentSandbox = z.infer<typeof AgentSandbox>;
+

@@ -1,0 +1,16 @@
+/**
+ * `npm run generate`: writes crds/<group>_<plural>.yaml from the zod schemas. A test compares
+ * the committed files with this output, so the YAML never drifts from the code.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { crdFiles } from './crd-files.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const outDir = join(root, 'crds');
+await mkdir(outDir, { recursive: true });
+for (const file of crdFiles()) {
+  await writeFile(join(outDir, file.name), file.content);
+  console.log(`wrote crds/${file.name}`);
+}

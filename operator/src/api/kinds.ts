@@ -1,0 +1,51 @@
+/** The three Airlock kinds with the names and columns their CRDs carry. */
+import { AgentSandbox, AgentSandboxSpec, AgentSandboxStatus } from './agent-sandbox.js';
+import type { KindInfo } from './crd.js';
+import { MCPBackend, MCPBackendSpec, MCPBackendStatus } from './mcp-backend.js';
+import { ModelProvider, ModelProviderSpec, ModelProviderStatus } from './model-provider.js';
+
+export const KINDS: readonly KindInfo[] = [
+  {
+    kind: 'ModelProvider',
+    plural: 'modelproviders',
+    singular: 'modelprovider',
+    shortNames: ['mp'],
+    description: ModelProvider.description ?? '',
+    spec: ModelProviderSpec,
+    status: ModelProviderStatus,
+    printerColumns: [
+      { name: 'Type', type: 'string', jsonPath: '.spec.type', description: 'Provider API type.' },
+      { name: 'Priority', type: 'integer', jsonPath: '.spec.priority', description: 'Failover tier; lower is tried first.' },
+      { name: 'Models', type: 'integer', jsonPath: '.status.modelCount', description: 'Number of models served.' },
+    ],
+  },
+  {
+    kind: 'MCPBackend',
+    plural: 'mcpbackends',
+    singular: 'mcpbackend',
+    shortNames: ['mcpb'],
+    description: MCPBackend.description ?? '',
+    spec: MCPBackendSpec,
+    status: MCPBackendStatus,
+    printerColumns: [
+      { name: 'Transport', type: 'string', jsonPath: '.spec.transport', description: 'MCP transport.' },
+      { name: 'Tools', type: 'integer', jsonPath: '.status.toolCount', description: 'Tools discovered.' },
+      { name: 'Pending', type: 'integer', jsonPath: '.status.pendingCount', description: 'Tools waiting for approval.' },
+    ],
+  },
+  {
+    kind: 'AgentSandbox',
+    plural: 'agentsandboxes',
+    singular: 'agentsandbox',
+    shortNames: ['asbx'],
+    description: AgentSandbox.description ?? '',
+    spec: AgentSandboxSpec,
+    status: AgentSandboxStatus,
+    printerColumns: [
+      { name: 'Providers', type: 'string', jsonPath: '.spec.providers', description: 'Model providers the sandbox may use.' },
+      { name: 'Backends', type: 'string', jsonPath: '.spec.mcpBackends', description: 'MCP backends the sandbox may use.' },
+      { name: 'Pods', type: 'integer', jsonPath: '.status.injectedPods', description: 'Pods running with the sidecar.' },
+      { name: 'Network', type: 'string', jsonPath: '.spec.isolation.network', description: 'Network isolation mode.', priority: 1 },
+    ],
+  },
+];

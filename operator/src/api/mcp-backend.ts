@@ -1,0 +1,134 @@
+/**
+ * MCPBackend: one MCP tool server a sandbox may use, how to reach it, which of its tools are
+ * exposed, and which tool definitions are approved.
+ */
+import { z } from 'zod';
+import { MCP_TRANSPORTS, McpTimeouts, PinnedTool } from '@airlock/sidecar/config';
+import { API_VERSION, cel, commonStatus, dnsLabel, globList, httpURL, listMap, ObjectMeta, SecretKeyRef } from './common.js';
+
+/** Tool states as the operator and the sidecar report them. */
+export const TOOL_STATES = ['approved', 'pending', 'changed'] as const;
+
+const valueOrSecret = cel({
+  rule: 'has(self.value) != has(self.secretKeyRef)',
+  message: 'set exactly one of value and secretKeyRef',
+});
+
+export const HeaderValue = z
+  .object({
+    name: z.string().min(1).max(256).regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/).describe('HTTP header name.'),
+    value: z.string().max(8192).optional().describe('Literal value; for anything secret use secretKeyRef.'),
+    secretKeyRef: SecretKeyRef.optional(),
+  })
+  .meta(valueOrSecret)
+  .describe('An HTTP header sent to the backend, from a literal or a Secret.');
+
+export const EnvVar = z
+  .object({
+    name: z.string().min(1).max(256).regex(/^[A-Za-z_][A-Za-z0-9_]*$/).describe('Environment variable name.'),
+    value: z.string().max(32768).optional().describe('Literal value; for anything secret use secretKeyRef.'),
+    secretKeyRef: SecretKeyRef.optional(),
+  })
+  .meta(valueOrSecret)
+  .describe('An environment variable of the stdio server process, from a literal or a Secret.');
+
+export const MCPBackendSpec = z
+  .object({
+    transport: z.enum(MCP_TRANSPORTS).describe('How the sidecar talks to the server: streamable-http (falls back to SSE when the server only speaks SSE), sse, or stdio (a child process of the sidecar).'),
+    url: httpURL().optional().describe('Endpoint of a streamable-http or sse server. Required unless transport is stdio.'),
+    headers: z.array(HeaderValue).max(64).meta(listMap('name')).optional().describe('HTTP headers sent to a streamable-http or sse server.'),
+    stdio: z
+      .object({
+        command: z.string().min(1).max(4096).describe('Executable to start, looked up on the sidecar image PATH.'),
+        args: z.array(z.string().max(32768)).max(256).optional().describe('Arguments of the command.'),
+        env: z.array(EnvVar).max(256).meta(listMap('name')).optional().describe('Environment of the server process.'),
+      })
+      .optional()
+      .describe('The server process to run when transport is stdio; present exactly then.'),
+    prefix: dnsLabel()
+      .optional()
+      .describe('Namespace of this backend\'s tools, prompts and resources: tools appear as <prefix>__<tool>. A DNS label; defaults to the backend name.'),
+    tools: z
+      .object({
+        allow: globList('Glob patterns of tool names to expose; unset exposes all.').optional(),
+        deny: globList('Glob patterns of tool names never to expose; deny wins over allow.').optional(),
+      })
+      .optional()
+      .describe('Which of the backend\'s tools are exposed (names without the prefix).'),
+    approval: z
+      .object({
+        mode: z.enum(['auto', 'pinned']).default('auto').describe('auto exposes every allowed tool; pinned exposes only tools whose definition hash is listed in pinned.'),
+        pinned: z.array(PinnedTool).max(1024).meta(listMap('name')).optional().describe('Approved tool definitions, by name and sha256.'),
+      })
+      .meta(
+        cel({
+          rule: "self.mode != 'pinned' || (has(self.pinned) && size(self.pinned) > 0)",
+          message: 'pinned must list at least one tool when mode is pinned',
+          fieldPath: '.pinned',
+          reason: 'FieldValueRequired',
+        }),
+      )
+      .prefault({})
+      .describe('Tool approval: protects agents against tool poisoning and rug pulls.'),
+    timeouts: McpTimeouts.prefault({}),
+  })
+  .meta(
+    cel(
+      {
+        rule: "self.transport == 'stdio' || has(self.url)",
+        message: 'url is required unless transport is stdio',
+        fieldPath: '.url',
+        reason: 'FieldValueRequired',
+      },
+      {
+        rule: "self.transport != 'stdio' || !has(self.url)",
+        message: 'url must not be set when transport is stdio',
+        fieldPath: '.url',
+        reason: 'FieldValueForbidden',
+      },
+      {
+        rule: "has(self.stdio) == (self.transport == 'stdio')",
+        message: 'stdio must be set when transport is stdio, and only then',
+        fieldPath: '.stdio',
+      },
+      {
+        rule: "self.transport != 'stdio' || !has(self.headers)",
+        message: 'headers apply to streamable-http and sse only; give a stdio server env instead',
+        fieldPath: '.headers',
+        reason: 'FieldValueForbidden',
+      },
+    ),
+  )
+  .describe('Desired state of the MCP backend.');
+
+export const ToolStatus = z
+  .object({
+    name: z.string().min(1).max(128).describe('Tool name as the backend reports it.'),
+    sha256: z.string().regex(/^[a-f0-9]{64}$/).describe('sha256 of the tool definition (name, description, schemas, annotations in canonical JSON).'),
+    state: z.enum(TOOL_STATES).describe('approved: exposed; pending: not pinned yet; changed: the definition differs from the pinned hash.'),
+  })
+  .describe('A tool the backend offers and its approval state.');
+
+export const MCPBackendStatus = z
+  .object({
+    ...commonStatus,
+    tools: z.array(ToolStatus).max(4096).meta(listMap('name')).optional().describe('Tools discovered on the backend, with their hashes and states.'),
+    toolCount: z.int().min(0).optional().describe('Number of discovered tools.'),
+    pendingCount: z.int().min(0).optional().describe('Tools waiting for approval: pending or changed.'),
+  })
+  .describe('Observed state of the MCP backend. Conditions: Ready, Discovered.');
+
+export const MCPBackend = z
+  .object({
+    apiVersion: z.literal(API_VERSION),
+    kind: z.literal('MCPBackend'),
+    metadata: ObjectMeta,
+    spec: MCPBackendSpec,
+    status: MCPBackendStatus.optional(),
+  })
+  .describe('An MCP tool server an AgentSandbox may use: transport, endpoint or process, tool filters and approvals.');
+
+export type MCPBackendSpec = z.infer<typeof MCPBackendSpec>;
+export type MCPBackendStatus = z.infer<typeof MCPBackendStatus>;
+export type MCPBackend = z.infer<typeof MCPBackend>;
+export type ToolState = (typeof TOOL_STATES)[number];

@@ -1,0 +1,3 @@
+/** `@airlock/sidecar/config`: the version-1 sidecar configuration contract. */
+export * from './schema.js';
+export * from './load.js';

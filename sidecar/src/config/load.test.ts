@@ -1,0 +1,95 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfigFile, parseConfig } from './index.js';
+
+const example = join(import.meta.dirname, '../../../docs/sidecar-config.example.yaml');
+
+function issuesOf(text: string) {
+  try {
+    parseConfig(text);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues;
+    throw err;
+  }
+  throw new Error('config was accepted');
+}
+
+describe('sidecar config version 1', () => {
+  it('accepts the documented complete example', async () => {
+    const config = await loadConfigFile(example);
+    expect(config.providers.map((p) => p.name)).toEqual(['openai', 'anthropic']);
+    expect(config.mcp.backends.map((b) => b.prefix)).toEqual(['everything', 'github']);
+    expect(config.models.aliases.fast).toBe('gpt-4o-mini');
+  });
+
+  it('fills defaults a minimal config leaves out', () => {
+    const config = parseConfig('version: 1\nsandbox: { name: s }\n');
+    expect(config.listen.socket).toEqual({ path: '/var/run/airlock/airlock.sock', mode: '0660' });
+    expect(config.listen.admin.port).toBe(9090);
+    expect(config.providers).toEqual([]);
+    expect(config.mcp.tools.lazy).toBe(false);
+  });
+
+  it('fills per-provider defaults', () => {
+    const config = parseConfig(
+      'version: 1\nsandbox: { name: s }\nproviders:\n  - { name: local, type: ollama, models: [{ name: llama3.2 }] }\n',
+    );
+    expect(config.providers[0]).toMatchObject({
+      priority: 0,
+      weight: 1,
+      apiKeys: [],
+      timeouts: { connectMs: 5000, firstByteMs: 60000, idleMs: 60000, totalMs: 600000 },
+      retries: { maxAttempts: 2, baseDelayMs: 250 },
+    });
+  });
+
+  it('names the path of every error', async () => {
+    const text = await readFile(example, 'utf8');
+    const broken = text
+      .replace('version: 1', 'version: 2')
+      .replace('type: anthropic', 'type: bedrock')
+      .replace('mode: "0660"', 'mode: "rw-rw----"');
+    expect(issuesOf(broken).map((i) => i.path)).toEqual(expect.arrayContaining(['version', 'providers.1.type', 'listen.socket.mode']));
+  });
+
+  it('refuses rules the schema alone cannot state', () => {
+    const issues = issuesOf(`
+version: 1
+sandbox: { name: s }
+providers:
+  - { name: a, type: openai, models: [{ name: m }] }
+  - { name: a, type: openai-compatible, models: [{ name: n }] }
+models:
+  aliases: { fast: nowhere }
+mcp:
+  backends:
+    - { name: x, prefix: x, transport: stdio }
+    - { name: y, prefix: x, transport: sse }
+    - { name: z, prefix: z, transport: sse, url: "http://z.test/sse", approval: { mode: pinned } }
+`);
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        { path: 'providers.0.apiKeys', message: 'type openai needs at least one API key file' },
+        { path: 'providers.1.name', message: 'duplicate provider name' },
+        { path: 'providers.1.baseURL', message: 'type openai-compatible needs a baseURL' },
+        { path: 'models.aliases.fast', message: 'alias target nowhere is not a model of any provider' },
+        { path: 'mcp.backends.0.stdio', message: 'a stdio backend needs stdio.command' },
+        { path: 'mcp.backends.1.prefix', message: 'duplicate backend prefix' },
+        { path: 'mcp.backends.1.url', message: 'transport sse needs a url' },
+        { path: 'mcp.backends.2.approval.pinned', message: 'pinned mode needs at least one pinned tool' },
+      ]),
+    );
+  });
+
+  it('reports broken YAML and unreadable files as config errors, not crashes', async () => {
+    expect(issuesOf('version: [1\n')[0]!.message).toMatch(/not valid YAML/);
+    await expect(loadConfigFile('/nonexistent/config.yaml')).rejects.toThrow(/cannot read: ENOENT/);
+  });
+
+  it('never inlines a secret: keys and secret headers are file references', () => {
+    expect(issuesOf('version: 1\nsandbox: { name: s }\nproviders:\n  - { name: o, type: openai, apiKeys: ["sk-inline"], models: [{ name: m }] }\n')[0]!.path).toBe(
+      'providers.0.apiKeys.0',
+    );
+  });
+});

@@ -1,0 +1,221 @@
+/**
+ * The sidecar configuration contract, version 1. The operator renders it from the custom
+ * resources; the sidecar parses it once at load and trusts the types afterwards. Secrets are
+ * never inline: the config names files (mounted from the credentials Secret) and the sidecar
+ * reads them itself.
+ */
+import { z } from 'zod';
+
+/** Provider API types the sidecar translates to and from. */
+export const PROVIDER_TYPES = ['openai', 'anthropic', 'gemini', 'ollama', 'openai-compatible'] as const;
+/** Provider types that may run without an API key. */
+export const KEYLESS_PROVIDER_TYPES: readonly ProviderType[] = ['ollama', 'openai-compatible'];
+/** MCP transports the sidecar speaks to backends. */
+export const MCP_TRANSPORTS = ['streamable-http', 'sse', 'stdio'] as const;
+/** Log levels. */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+export type ProviderType = (typeof PROVIDER_TYPES)[number];
+export type McpTransport = (typeof MCP_TRANSPORTS)[number];
+
+/** Base URL used when a provider names none. */
+export const DEFAULT_BASE_URLS: Record<ProviderType, string | undefined> = {
+  openai: 'https://api.openai.com/v1',
+  anthropic: 'https://api.anthropic.com',
+  gemini: 'https://generativelanguage.googleapis.com',
+  ollama: 'http://127.0.0.1:11434',
+  'openai-compatible': undefined,
+};
+
+const ms = (description: string, defaultValue: number, max = 3_600_000) =>
+  z.int().min(1).max(max).default(defaultValue).describe(description);
+
+const modelName = () => z.string().min(1).max(256).regex(/^[^\s]+$/);
+
+/** A model a provider serves, with its price for accounting. */
+export const ModelEntry = z
+  .object({
+    name: modelName().describe('Model name as agents request it, e.g. gpt-4o-mini.'),
+    upstreamName: modelName().optional().describe('Model name sent to the provider when it differs from name.'),
+    inputCostPerMTok: z.number().min(0).max(100_000).optional().describe('Price in USD per million prompt tokens, for accounting and budgets.'),
+    outputCostPerMTok: z.number().min(0).max(100_000).optional().describe('Price in USD per million completion tokens, for accounting and budgets.'),
+    contextWindow: z.int().min(1).max(100_000_000).optional().describe('Context window in tokens.'),
+  })
+  .describe('A model this provider serves.');
+
+/** Timeouts of calls to one provider. */
+export const ProviderTimeouts = z
+  .object({
+    connectMs: ms('Time to establish a connection.', 5_000, 120_000),
+    firstByteMs: ms('Time from sending the request to the first response byte; failover is still possible until then.', 60_000),
+    idleMs: ms('Longest pause between stream chunks before the stream is ended with an error.', 60_000),
+    totalMs: ms('Longest time one request may take, failover included.', 600_000),
+  })
+  .describe('Timeouts for calls to this provider.');
+
+/** Retries on one provider before failing over. */
+export const ProviderRetries = z
+  .object({
+    maxAttempts: z.int().min(1).max(10).default(2).describe('Attempts per request on this provider, the first included, before failing over.'),
+    baseDelayMs: z.int().min(0).max(60_000).default(250).describe('Base of the exponential backoff between attempts (with jitter; Retry-After wins when longer).'),
+  })
+  .describe('Retries on this provider before failing over to the next.');
+
+/** Rate and concurrency limits; unset fields are unlimited. */
+export const RateLimits = z.object({
+  requestsPerMinute: z.int().min(1).max(1_000_000).optional().describe('Requests allowed per minute; unset is unlimited.'),
+  tokensPerMinute: z.int().min(1).max(1_000_000_000).optional().describe('Prompt plus completion tokens allowed per minute; unset is unlimited.'),
+  maxConcurrent: z.int().min(1).max(100_000).optional().describe('Requests allowed in flight at once; unset is unlimited.'),
+});
+
+/** Glob patterns of names. */
+export const GlobList = z.array(z.string().min(1).max(256)).max(256);
+
+/** Allow and deny globs; deny wins, an unset allow list allows everything. */
+export const ToolFilter = z.object({
+  allow: GlobList.optional().describe('Glob patterns of tool names to expose; unset exposes all.'),
+  deny: GlobList.optional().describe('Glob patterns of tool names never to expose; deny wins over allow.'),
+});
+
+/** An approved tool definition. */
+export const PinnedTool = z
+  .object({
+    name: z.string().min(1).max(128).describe('Tool name as the backend reports it (without the prefix).'),
+    sha256: z.string().regex(/^[a-f0-9]{64}$/).describe('sha256 of the approved tool definition.'),
+  })
+  .describe('An approved tool definition.');
+
+/** Timeouts of one MCP backend. */
+export const McpTimeouts = z
+  .object({
+    connectMs: ms('Time to connect and initialise the MCP session.', 10_000, 300_000),
+    callMs: ms('Longest time one tool call may take before it fails with an MCP error.', 60_000),
+  })
+  .describe('Timeouts for this backend.');
+
+/** A value given literally or read from a file (a mounted Secret key). */
+const ValueOrFile = z
+  .object({
+    name: z.string().min(1).max(256),
+    value: z.string().optional(),
+    file: z.string().min(1).optional(),
+  })
+  .refine((v) => (v.value === undefined) !== (v.file === undefined), { message: 'set exactly one of value and file' });
+
+const absolutePath = () => z.string().min(2).regex(/^\//, 'must be an absolute path');
+
+export const ProviderConfig = z.object({
+  name: z.string().min(1).max(253),
+  type: z.enum(PROVIDER_TYPES),
+  baseURL: z.url().optional(),
+  apiKeys: z.array(z.object({ file: absolutePath() })).default([]),
+  models: z.array(ModelEntry).min(1),
+  priority: z.int().min(0).max(1000).default(0),
+  weight: z.int().min(1).max(1000).default(1),
+  timeouts: ProviderTimeouts.prefault({}),
+  retries: ProviderRetries.prefault({}),
+  limits: RateLimits.optional(),
+  headers: z.record(z.string(), z.string()).default({}),
+});
+
+export const McpBackendConfig = z.object({
+  name: z.string().min(1).max(253),
+  prefix: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label').max(63),
+  transport: z.enum(MCP_TRANSPORTS),
+  url: z.url().optional(),
+  headers: z.array(ValueOrFile).default([]),
+  stdio: z
+    .object({
+      command: z.string().min(1),
+      args: z.array(z.string()).default([]),
+      env: z.array(ValueOrFile).default([]),
+    })
+    .optional(),
+  tools: ToolFilter.prefault({}),
+  approval: z
+    .object({
+      mode: z.enum(['auto', 'pinned']).default('auto'),
+      pinned: z.array(PinnedTool).default([]),
+    })
+    .prefault({}),
+  timeouts: McpTimeouts.prefault({}),
+});
+
+export const SidecarConfig = z
+  .object({
+    version: z.literal(1),
+    sandbox: z.object({ name: z.string().min(1), namespace: z.string().min(1).default('default') }),
+    listen: z
+      .object({
+        socket: z
+          .object({
+            path: absolutePath().default('/var/run/airlock/airlock.sock'),
+            mode: z.string().regex(/^0?[0-7]{3}$/, 'must be an octal file mode such as 0660').default('0660'),
+            group: z.int().min(0).optional(),
+          })
+          .prefault({}),
+        loopbackPort: z.int().min(1024).max(65535).optional(),
+        admin: z
+          .object({
+            host: z.string().default('0.0.0.0'),
+            port: z.int().min(0).max(65535).default(9090),
+          })
+          .prefault({}),
+        maxBodyBytes: z.int().min(1024).max(1024 * 1024 * 1024).default(32 * 1024 * 1024),
+      })
+      .prefault({}),
+    providers: z.array(ProviderConfig).default([]),
+    models: z
+      .object({
+        allow: GlobList.optional(),
+        aliases: z.record(modelName(), modelName()).default({}),
+      })
+      .prefault({}),
+    mcp: z
+      .object({
+        backends: z.array(McpBackendConfig).default([]),
+        tools: ToolFilter.extend({ lazy: z.boolean().default(false) }).prefault({}),
+      })
+      .prefault({}),
+    limits: RateLimits.extend({ dailyBudgetUSD: z.number().min(0).optional() }).prefault({}),
+    telemetry: z
+      .object({
+        logLevel: z.enum(LOG_LEVELS).default('info'),
+        otlp: z.object({ endpoint: z.url(), headers: z.array(ValueOrFile).default([]) }).optional(),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    duplicates(config.providers.map((p) => p.name)).forEach((i) => issue(['providers', i, 'name'], 'duplicate provider name'));
+    duplicates(config.mcp.backends.map((b) => b.name)).forEach((i) => issue(['mcp', 'backends', i, 'name'], 'duplicate backend name'));
+    duplicates(config.mcp.backends.map((b) => b.prefix)).forEach((i) => issue(['mcp', 'backends', i, 'prefix'], 'duplicate backend prefix'));
+    config.providers.forEach((p, i) => {
+      if (p.apiKeys.length === 0 && !KEYLESS_PROVIDER_TYPES.includes(p.type)) {
+        issue(['providers', i, 'apiKeys'], `type ${p.type} needs at least one API key file`);
+      }
+      if (!p.baseURL && !DEFAULT_BASE_URLS[p.type]) issue(['providers', i, 'baseURL'], `type ${p.type} needs a baseURL`);
+    });
+    config.mcp.backends.forEach((b, i) => {
+      if (b.transport === 'stdio' && !b.stdio) issue(['mcp', 'backends', i, 'stdio'], 'a stdio backend needs stdio.command');
+      if (b.transport !== 'stdio' && !b.url) issue(['mcp', 'backends', i, 'url'], `transport ${b.transport} needs a url`);
+      if (b.approval.mode === 'pinned' && b.approval.pinned.length === 0) {
+        issue(['mcp', 'backends', i, 'approval', 'pinned'], 'pinned mode needs at least one pinned tool');
+      }
+    });
+    const served = new Set(config.providers.flatMap((p) => p.models.map((m) => m.name)));
+    for (const [alias, target] of Object.entries(config.models.aliases)) {
+      if (!served.has(target)) issue(['models', 'aliases', alias], `alias target ${target} is not a model of any provider`);
+    }
+  });
+
+function duplicates(values: string[]): number[] {
+  const seen = new Set<string>();
+  return values.flatMap((v, i) => (seen.has(v) ? [i] : (seen.add(v), [])));
+}
+
+export type SidecarConfig = z.infer<typeof SidecarConfig>;
+export type SidecarConfigInput = z.input<typeof SidecarConfig>;
+export type ProviderConfig = z.infer<typeof ProviderConfig>;
+export type McpBackendConfig = z.infer<typeof McpBackendConfig>;
+export type ModelEntryConfig = z.infer<typeof ModelEntry>;

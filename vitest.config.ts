@@ -1,0 +1,34 @@
+import { defineConfig } from 'vitest/config';
+
+// Workspace packages resolve to their TypeScript sources in tests (see package.json exports).
+const conditions = ['airlock-source', 'node', 'import', 'module', 'default'];
+const resolve = { conditions };
+
+export default defineConfig({
+  resolve,
+  ssr: { resolve: { conditions, externalConditions: ['airlock-source'] } },
+  test: {
+    reporters: ['default'],
+    projects: [
+      {
+        resolve,
+        ssr: { resolve: { conditions, externalConditions: ['airlock-source'] } },
+        test: {
+          name: 'unit',
+          include: ['sidecar/src/**/*.test.ts', 'operator/src/**/*.test.ts'],
+        },
+      },
+      {
+        resolve,
+        ssr: { resolve: { conditions, externalConditions: ['airlock-source'] } },
+        test: {
+          name: 'kube',
+          include: ['test/controlplane/**/*.test.ts', 'test/integration/kube/**/*.test.ts'],
+          globalSetup: ['test/controlplane/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+    ],
+  },
+});
