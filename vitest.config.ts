@@ -22,6 +22,16 @@ export default defineConfig({
         resolve,
         ssr: { resolve: { conditions, externalConditions: ['airlock-source'] } },
         test: {
+          name: 'integration',
+          include: ['test/mocks/**/*.test.ts', 'test/integration/sidecar/**/*.test.ts', 'test/integration/mcp/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        resolve,
+        ssr: { resolve: { conditions, externalConditions: ['airlock-source'] } },
+        test: {
           name: 'kube',
           include: ['test/controlplane/**/*.test.ts', 'test/integration/kube/**/*.test.ts'],
           globalSetup: ['test/controlplane/global-setup.ts'],

@@ -17,7 +17,7 @@ build() { # name, module dir, package, extra go build args...
     exit 1
   fi
   local start=$SECONDS
-  echo "building $name into $out (first time only; 10-25 minutes on 2 cores)" >&2
+  echo "building $name into $out (first time only; about 5 minutes for all three on 2 cores)" >&2
   (cd "$here/$dir" && CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath "$@" -o "$out/$name.tmp" "$pkg")
   mv "$out/$name.tmp" "$out/$name"
   echo "built $name in $((SECONDS - start))s" >&2

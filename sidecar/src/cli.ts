@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+/**
+ * airlock-sidecar run [--config FILE] | check-config FILE | probe [--socket PATH]
+ */
+import { request } from 'node:http';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfigFile } from './config/load.js';
+import { readEnv } from './env.js';
+import { startSidecar } from './sidecar.js';
+
+const USAGE = `usage:
+  airlock-sidecar run [--config FILE]        serve the agent API on the socket (default config ${readEnv().AIRLOCK_CONFIG})
+  airlock-sidecar check-config FILE          validate a config file; exit 1 listing each error with its path
+  airlock-sidecar probe [--socket PATH]      exit 0 when the sidecar answers ready on its socket`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const env = readEnv();
+  switch (command) {
+    case 'run': {
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', default: env.AIRLOCK_CONFIG } } });
+      let sidecar;
+      try {
+        sidecar = await startSidecar({ configPath: values.config! });
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          console.error(err.message);
+          return 1;
+        }
+        throw err;
+      }
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          sidecar.log.info({ signal }, 'shutting down: finishing requests in flight');
+          resolve();
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      await sidecar.close();
+      return 0;
+    }
+    case 'check-config': {
+      const file = rest[0];
+      if (!file) return usage();
+      try {
+        const config = await loadConfigFile(file);
+        console.log(`${file}: valid (${config.providers.length} providers, ${config.mcp.backends.length} MCP backends)`);
+        return 0;
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        for (const issue of err.issues) console.error(`${file}: ${issue.path || '<root>'}: ${issue.message}`);
+        return 1;
+      }
+    }
+    case 'probe': {
+      const { values } = parseArgs({ args: rest, options: { socket: { type: 'string', default: env.AIRLOCK_SOCKET } } });
+      return probe(values.socket!);
+    }
+    case undefined:
+    case '-h':
+    case '--help':
+      console.log(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      return usage();
+  }
+}
+
+function usage(): number {
+  console.error(USAGE);
+  return 2;
+}
+
+/** GET /readyz over the socket: 0 when ready, 1 otherwise (the startupProbe retries). */
+function probe(socketPath: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath, path: '/readyz', method: 'GET', timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200 ? 0 : 1);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (err) => {
+      console.error(`probe: ${socketPath}: ${err.message}`);
+      resolve(1);
+    });
+    req.end();
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

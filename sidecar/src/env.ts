@@ -1,0 +1,14 @@
+/** Environment variables the sidecar reads, parsed in this one place. */
+import { z } from 'zod';
+
+const Env = z.object({
+  AIRLOCK_CONFIG: z.string().min(1).default('/etc/airlock/config.yaml'),
+  AIRLOCK_SOCKET: z.string().min(1).default('/var/run/airlock/airlock.sock'),
+});
+
+export type Env = z.infer<typeof Env>;
+
+/** Parses the environment once. */
+export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  return Env.parse({ AIRLOCK_CONFIG: source.AIRLOCK_CONFIG || undefined, AIRLOCK_SOCKET: source.AIRLOCK_SOCKET || undefined });
+}

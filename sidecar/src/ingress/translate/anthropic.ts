@@ -1,0 +1,154 @@
+/**
+ * The Anthropic API served through the canonical form, for an Anthropic client whose model is
+ * served by a provider of another type (an Anthropic provider takes the request natively, see
+ * `ProviderAdapter.messagesRequest`). Request in, canonical request out; canonical completion in,
+ * Anthropic message out (./anthropic-response.ts); canonical chunks in, Anthropic SSE out
+ * (./anthropic-stream.ts).
+ *
+ * What the canonical form cannot carry: thinking blocks and the `thinking` option (dropped),
+ * `is_error` on tool results (dropped: the result text says what went wrong), `cache_control`
+ * (dropped: only Anthropic caches that way), and documents, images inside tool results, Files API
+ * images and server tools (refused with a 400 naming the block).
+ */
+import {
+  isKnownBlock,
+  type AnthropicContentBlock,
+  type AnthropicImageBlock,
+  type AnthropicMessageParam,
+  type AnthropicToolChoice,
+  type MessagesRequest,
+} from '../../wire/anthropic.js';
+import type { ChatMessage, ChatRequest, TextPart, ToolCall, ToolChoice, UserContentPart } from '../../wire/openai.js';
+import { providerError } from '../../providers/shared/errors.js';
+import { TranslationError } from '../../providers/types.js';
+
+export { anthropicStreamEncoder, type AnthropicStreamEncoder } from './anthropic-stream.js';
+export { anthropicUsage, chatToAnthropic, stopReason, toolInput } from './anthropic-response.js';
+
+/** What only an Anthropic provider can serve, refused for any other (400, naming the field). */
+function refuse(what: string, param: string): TranslationError {
+  return new TranslationError(providerError(400, `${what} can only be served by an Anthropic provider`, 'unsupported_for_provider', param));
+}
+
+/** An Anthropic Messages request as a canonical chat request. */
+export function anthropicToChat(request: MessagesRequest): ChatRequest {
+  const messages: ChatMessage[] = [];
+  if (typeof request.system === 'string') {
+    if (request.system) messages.push({ role: 'system', content: request.system });
+  } else if (request.system?.length) {
+    messages.push({ role: 'system', content: request.system.map((b): TextPart => ({ type: 'text', text: b.text })) });
+  }
+  request.messages.forEach((message, i) => (message.role === 'user' ? userTurn(messages, message, i) : assistantTurn(messages, message, i)));
+
+  const chat: ChatRequest = { model: request.model, messages, max_tokens: request.max_tokens };
+  if (request.tools?.length) {
+    chat.tools = request.tools.map((tool, i) => {
+      if (!tool.input_schema || (tool.type != null && tool.type !== 'custom')) throw refuse(`the server tool ${tool.name}`, `tools[${i}]`);
+      return { type: 'function', function: { name: tool.name, ...(tool.description ? { description: tool.description } : {}), parameters: tool.input_schema } };
+    });
+  }
+  if (request.tool_choice) {
+    chat.tool_choice = toolChoice(request.tool_choice);
+    if (request.tool_choice.type !== 'none' && request.tool_choice.disable_parallel_tool_use) chat.parallel_tool_calls = false;
+  }
+  if (request.stop_sequences?.length) chat.stop = request.stop_sequences;
+  if (request.temperature !== undefined) chat.temperature = request.temperature;
+  if (request.top_p !== undefined) chat.top_p = request.top_p;
+  if (request.top_k !== undefined) chat.top_k = request.top_k;
+  if (request.metadata?.user_id) chat.user = request.metadata.user_id;
+  if (request.stream) {
+    chat.stream = true;
+    // The encoder reports usage in message_delta, so the upstream must send it.
+    chat.stream_options = { include_usage: true };
+  }
+  return chat;
+}
+
+function imageURL(block: AnthropicImageBlock, param: string): string {
+  const source = block.source;
+  if (source.type === 'base64') return `data:${source.media_type};base64,${source.data}`;
+  if (source.type === 'url') return source.url;
+  throw refuse('Files API images', param);
+}
+
+/** A user turn: its tool results become tool messages (first, as they answer the previous turn). */
+function userTurn(out: ChatMessage[], message: AnthropicMessageParam, i: number): void {
+  if (typeof message.content === 'string') {
+    out.push({ role: 'user', content: message.content });
+    return;
+  }
+  const parts: UserContentPart[] = [];
+  message.content.forEach((block, j) => {
+    const param = `messages[${i}].content[${j}]`;
+    if (!isKnownBlock(block)) throw refuse(`${block.type} blocks`, param);
+    switch (block.type) {
+      case 'text':
+        parts.push({ type: 'text', text: block.text });
+        break;
+      case 'image':
+        parts.push({ type: 'image_url', image_url: { url: imageURL(block, param) } });
+        break;
+      case 'tool_result':
+        out.push({ role: 'tool', tool_call_id: block.tool_use_id, content: toolResultContent(block.content, param) });
+        break;
+      case 'thinking':
+      case 'redacted_thinking':
+        break;
+      case 'tool_use':
+        throw new TranslationError(providerError(400, 'tool_use blocks belong in assistant turns', 'invalid_request_error', param));
+    }
+  });
+  if (parts.length > 0) out.push({ role: 'user', content: parts });
+}
+
+function toolResultContent(content: string | AnthropicContentBlock[] | undefined, param: string): string | TextPart[] {
+  if (content === undefined) return '';
+  if (typeof content === 'string') return content;
+  return content.map((block, k): TextPart => {
+    if (block.type !== 'text') throw refuse(`${block.type} blocks inside a tool result`, `${param}.content[${k}]`);
+    return { type: 'text', text: (block as { text: string }).text };
+  });
+}
+
+/** An assistant turn: text blocks and tool_use blocks; thinking is dropped. */
+function assistantTurn(out: ChatMessage[], message: AnthropicMessageParam, i: number): void {
+  if (typeof message.content === 'string') {
+    out.push({ role: 'assistant', content: message.content });
+    return;
+  }
+  const texts: TextPart[] = [];
+  const calls: ToolCall[] = [];
+  message.content.forEach((block, j) => {
+    const param = `messages[${i}].content[${j}]`;
+    if (!isKnownBlock(block)) throw refuse(`${block.type} blocks`, param);
+    switch (block.type) {
+      case 'text':
+        texts.push({ type: 'text', text: block.text });
+        break;
+      case 'tool_use':
+        calls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: JSON.stringify(block.input) } });
+        break;
+      case 'thinking':
+      case 'redacted_thinking':
+        break;
+      default:
+        throw new TranslationError(providerError(400, `${block.type} blocks belong in user turns`, 'invalid_request_error', param));
+    }
+  });
+  if (texts.length === 0 && calls.length === 0) return;
+  const content = texts.length === 0 ? null : texts.length === 1 ? (texts[0] as TextPart).text : texts;
+  out.push(calls.length > 0 ? { role: 'assistant', content, tool_calls: calls } : { role: 'assistant', content });
+}
+
+function toolChoice(choice: AnthropicToolChoice): ToolChoice {
+  switch (choice.type) {
+    case 'auto':
+      return 'auto';
+    case 'any':
+      return 'required';
+    case 'none':
+      return 'none';
+    case 'tool':
+      return { type: 'function', function: { name: choice.name } };
+  }
+}

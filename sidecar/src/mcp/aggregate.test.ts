@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { McpBackendConfig } from '../config/index.js';
+import { aggregate, type BackendSnapshot } from './aggregate.js';
+import { EMPTY_CATALOG } from './listing.js';
+import { toolHash } from './pinning.js';
+
+const tool = (name: string, description = `does ${name}`): Tool => ({ name, description, inputSchema: { type: 'object' } });
+
+function backend(input: Record<string, unknown>, tools: Tool[], available = true, extra: Partial<BackendSnapshot['catalog']> = {}): BackendSnapshot {
+  const config = McpBackendConfig.parse({ transport: 'stdio', stdio: { command: 'x' }, ...input });
+  return { config, catalog: { ...EMPTY_CATALOG, tools, ...extra }, available };
+}
+
+describe('aggregate', () => {
+  it('lists approved tools of ready backends under their prefixes', () => {
+    const agg = aggregate([backend({ name: 'a', prefix: 'a' }, [tool('x'), tool('y')]), backend({ name: 'b', prefix: 'b' }, [tool('x')])], {});
+    expect(agg.listedTools.map((t) => t.name)).toEqual(['a__x', 'a__y', 'b__x']);
+    expect(agg.toolsByName.get('b__x')).toMatchObject({ backend: 'b', name: 'x', state: 'approved', sha256: toolHash(tool('x')) });
+  });
+
+  it('applies backend globs to backend names and sandbox globs to prefixed names; deny wins', () => {
+    const agg = aggregate(
+      [
+        backend({ name: 'a', prefix: 'a', tools: { allow: ['read*', 'write*'], deny: ['write_secret'] } }, [tool('read'), tool('write'), tool('write_secret'), tool('other')]),
+        backend({ name: 'b', prefix: 'b' }, [tool('read'), tool('write')]),
+      ],
+      { deny: ['*__write'] },
+    );
+    expect(agg.listedTools.map((t) => t.name)).toEqual(['a__read', 'b__read']);
+    expect(agg.toolsByName.get('a__write_secret')).toMatchObject({ state: 'denied', reason: 'denied by backend "a" deny glob "write_secret"' });
+    expect(agg.toolsByName.get('a__other')).toMatchObject({ state: 'denied', reason: 'not matched by any backend "a" allow glob' });
+    expect(agg.toolsByName.get('b__write')).toMatchObject({ state: 'denied', reason: 'denied by sandbox deny glob "*__write"' });
+  });
+
+  it('exposes only pinned hashes in pinned mode and marks changed and pending tools', () => {
+    const pinned = [
+      { name: 'same', sha256: toolHash(tool('same')) },
+      { name: 'moved', sha256: toolHash(tool('moved', 'the old description')) },
+    ];
+    const agg = aggregate([backend({ name: 'a', prefix: 'a', approval: { mode: 'pinned', pinned } }, [tool('same'), tool('moved'), tool('new')])], {});
+    expect(agg.listedTools.map((t) => t.name)).toEqual(['a__same']);
+    expect(agg.toolsByName.get('a__moved')?.state).toBe('changed');
+    expect(agg.toolsByName.get('a__new')?.state).toBe('pending');
+  });
+
+  it('keeps the tools of a down backend known but unlisted, and drops its resources and prompts', () => {
+    const agg = aggregate(
+      [
+        backend({ name: 'a', prefix: 'a' }, [tool('x')], false, {
+          resources: [{ uri: 'file:///x', name: 'x' }],
+          prompts: [{ name: 'p' }],
+        }),
+      ],
+      {},
+    );
+    expect(agg.listedTools).toEqual([]);
+    expect(agg.toolsByName.get('a__x')).toMatchObject({ state: 'approved', available: false });
+    expect(agg.resources).toEqual([]);
+    expect(agg.prompts).toEqual([]);
+  });
+
+  it('wraps resource URIs and templates and prefixes prompt names', () => {
+    const agg = aggregate(
+      [
+        backend({ name: 'ev', prefix: 'ev' }, [], true, {
+          resources: [{ uri: 'demo://r/1', name: 'one' }],
+          resourceTemplates: [{ uriTemplate: 'demo://r/{id}', name: 'by id' }],
+          prompts: [{ name: 'simple-prompt' }],
+        }),
+      ],
+      {},
+    );
+    expect(agg.resources).toEqual([{ uri: 'airlock+ev+demo://r/1', name: 'one' }]);
+    expect(agg.resourceTemplates).toEqual([{ uriTemplate: 'airlock+ev+demo://r/{id}', name: 'by id' }]);
+    expect(agg.prompts.map((p) => p.prompt.name)).toEqual(['ev__simple-prompt']);
+  });
+
+  it('changes the tools fingerprint exactly when the listed tools change', () => {
+    const one = aggregate([backend({ name: 'a', prefix: 'a' }, [tool('x')])], {});
+    const same = aggregate([backend({ name: 'a', prefix: 'a' }, [tool('x')])], {});
+    const changed = aggregate([backend({ name: 'a', prefix: 'a' }, [tool('x', 'new text')])], {});
+    const down = aggregate([backend({ name: 'a', prefix: 'a' }, [tool('x')], false)], {});
+    expect(same.fingerprints.tools).toBe(one.fingerprints.tools);
+    expect(changed.fingerprints.tools).not.toBe(one.fingerprints.tools);
+    expect(down.fingerprints.tools).not.toBe(one.fingerprints.tools);
+  });
+});

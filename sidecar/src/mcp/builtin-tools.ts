@@ -1,0 +1,104 @@
+/**
+ * The gateway's own tools: `search_tools` (always listed) and `call_tool` (listed in lazy
+ * mode, where it is the way to call what `search_tools` found). Their names contain no `__`, so
+ * they can never collide with a backend tool.
+ */
+import { z } from 'zod';
+import type { CallToolRequest, CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { GatewayError, GatewayErrorCode } from './errors.js';
+import type { SearchHit } from './search.js';
+
+export const SEARCH_TOOL = 'search_tools';
+export const CALL_TOOL = 'call_tool';
+const DEFAULT_LIMIT = 5;
+const MAX_LIMIT = 25;
+
+export const searchToolDefinition: Tool = {
+  name: SEARCH_TOOL,
+  title: 'Search tools',
+  description:
+    'Search the tools available in this sandbox by keywords (what you want to do, the service, the kind of object). ' +
+    'Returns the best matches with their names, descriptions and input schemas; call a match by its name.',
+  inputSchema: {
+    type: 'object',
+    properties: {
+      query: { type: 'string', description: 'Keywords describing the task, e.g. "create github issue".' },
+      limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT, description: 'Number of matches to return.' },
+    },
+    required: ['query'],
+  },
+  outputSchema: {
+    type: 'object',
+    properties: {
+      tools: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            name: { type: 'string' },
+            title: { type: 'string' },
+            description: { type: 'string' },
+            inputSchema: { type: 'object' },
+            score: { type: 'number' },
+          },
+          required: ['name', 'inputSchema', 'score'],
+        },
+      },
+    },
+    required: ['tools'],
+  },
+  annotations: { readOnlyHint: true, openWorldHint: false },
+};
+
+export const callToolDefinition: Tool = {
+  name: CALL_TOOL,
+  title: 'Call a tool',
+  description: 'Call any tool of this sandbox by the name search_tools returned, with its arguments.',
+  inputSchema: {
+    type: 'object',
+    properties: {
+      name: { type: 'string', description: 'The tool name, as search_tools returned it.' },
+      arguments: { type: 'object', description: "The tool's arguments, matching its input schema.", additionalProperties: true },
+    },
+    required: ['name'],
+  },
+};
+
+const SearchArgs = z.object({
+  query: z.string().min(1).max(1_000),
+  limit: z.int().min(1).max(MAX_LIMIT).default(DEFAULT_LIMIT),
+});
+
+const CallArgs = z.object({
+  name: z.string().min(1).max(256),
+  arguments: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** Runs `search_tools`. */
+export function runSearch(args: unknown, search: (query: string, limit: number) => SearchHit[]): CallToolResult {
+  const parsed = SearchArgs.safeParse(args ?? {});
+  if (!parsed.success) throw invalid(SEARCH_TOOL, parsed.error);
+  const tools = search(parsed.data.query, parsed.data.limit).map(({ tool, score }) => ({
+    name: tool.name,
+    ...(tool.title ? { title: tool.title } : {}),
+    ...(tool.description ? { description: tool.description } : {}),
+    inputSchema: tool.inputSchema,
+    score: Math.round(score * 1000) / 1000,
+  }));
+  return { content: [{ type: 'text', text: JSON.stringify({ tools }) }], structuredContent: { tools } };
+}
+
+/** The tools/call params that `call_tool` stands for. */
+export function unwrapCall(params: CallToolRequest['params']): CallToolRequest['params'] {
+  const parsed = CallArgs.safeParse(params.arguments ?? {});
+  if (!parsed.success) throw invalid(CALL_TOOL, parsed.error);
+  if (parsed.data.name === CALL_TOOL || parsed.data.name === SEARCH_TOOL) {
+    throw new GatewayError(GatewayErrorCode.InvalidParams, `${CALL_TOOL} calls backend tools only, not ${parsed.data.name}`);
+  }
+  return { ...params, name: parsed.data.name, arguments: parsed.data.arguments };
+}
+
+function invalid(tool: string, error: z.ZodError): GatewayError {
+  const details = error.issues.map((i) => `${i.path.join('.') || '<arguments>'}: ${i.message}`).join('; ');
+  return new GatewayError(GatewayErrorCode.InvalidParams, `invalid arguments for ${tool}: ${details}`);
+}

@@ -1,0 +1,33 @@
+/**
+ * Allow/deny globs over tool names. Backend filters see the backend's own names, the sandbox
+ * filter sees exposed (prefixed) names; a tool must pass both. Deny always wins, and an unset
+ * allow list allows everything while an empty one allows nothing.
+ */
+import picomatch from 'picomatch';
+
+/** Allow and deny glob lists, as in the config's `tools` sections. */
+export interface GlobFilter {
+  allow?: readonly string[] | undefined;
+  deny?: readonly string[] | undefined;
+}
+
+/** Why a name did not pass a filter. */
+export type FilterVerdict = { allowed: true } | { allowed: false; reason: string };
+
+/** A compiled filter: tells whether a name passes and, when not, which rule stopped it. */
+export type NameFilter = (name: string) => FilterVerdict;
+
+// Tool names are not paths: `*` matches every character, `/` and leading dots included.
+const GLOB_OPTIONS: picomatch.PicomatchOptions = { dot: true, bash: true };
+
+/** Compiles allow/deny globs once; `where` names the filter in verdicts ("backend fs"). */
+export function compileFilter(filter: GlobFilter, where: string): NameFilter {
+  const deny = (filter.deny ?? []).map((glob) => ({ glob, match: picomatch(glob, GLOB_OPTIONS) }));
+  const allow = filter.allow?.map((glob) => picomatch(glob, GLOB_OPTIONS));
+  return (name) => {
+    const denied = deny.find((d) => d.match(name));
+    if (denied) return { allowed: false, reason: `denied by ${where} deny glob ${JSON.stringify(denied.glob)}` };
+    if (allow && !allow.some((match) => match(name))) return { allowed: false, reason: `not matched by any ${where} allow glob` };
+    return { allowed: true };
+  };
+}

@@ -1,0 +1,247 @@
+/**
+ * The MCP gateway: the sandbox's MCP backends behind one Streamable HTTP endpoint. The app
+ * mounts {@link McpGateway.handle} on `/mcp`, serves {@link McpGateway.view} on the admin port,
+ * reports {@link McpGateway.ready} in /readyz and applies config reloads with
+ * {@link McpGateway.reload}.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import canonicalize from 'canonicalize';
+import type { McpBackendConfig, SidecarConfig } from '../config/index.js';
+import { aggregate, type Aggregate } from './aggregate.js';
+import { Backend, type BackendStatus, type SecretSink } from './backend.js';
+import { DEFAULT_BACKEND_TUNING, type BackendTuning } from './backoff.js';
+import type { ToolApprovalState } from './pinning.js';
+import { ToolIndex, type SearchHit } from './search.js';
+import { createSessionServer, type SessionContext } from './session-server.js';
+import { SessionRegistry, type ListChange, type SessionLimits } from './sessions.js';
+
+/** Timing and size knobs; defaults suit production, tests shorten them. */
+export interface GatewayTuning extends BackendTuning, Omit<SessionLimits, 'maxBodyBytes'> {
+  /** Changes within this window reach clients as one list_changed per list. */
+  notifyDebounceMs: number;
+}
+
+export const DEFAULT_GATEWAY_TUNING: GatewayTuning = {
+  ...DEFAULT_BACKEND_TUNING,
+  maxSessions: 256,
+  idleMs: 24 * 60 * 60 * 1000,
+  notifyDebounceMs: 25,
+};
+
+/** Options of {@link createMcpGateway}. */
+export interface McpGatewayOptions {
+  config: SidecarConfig;
+  logger: Logger;
+  tuning?: Partial<GatewayTuning> | undefined;
+  /** The process-wide secret registry: backend secret values are added so no log line shows them. */
+  secrets?: SecretSink | undefined;
+}
+
+/** One tool in the admin view. */
+export interface ToolView {
+  /** The name clients call: `<prefix>__<tool>` (empty when the tool could not be named). */
+  prefixedName: string;
+  backend: string;
+  /** The name the backend uses, which pins refer to. */
+  name: string;
+  sha256: string;
+  state: ToolApprovalState;
+  /** Whether its backend is ready (tools of down backends are kept with their last definition). */
+  available: boolean;
+  reason?: string | undefined;
+}
+
+/** The admin view of the gateway. */
+export interface McpGatewayView {
+  ready: boolean;
+  lazy: boolean;
+  sessions: number;
+  backends: (BackendStatus & { counts: { tools: number; resources: number; resourceTemplates: number; prompts: number } })[];
+  tools: ToolView[];
+}
+
+/** The MCP gateway the sidecar app mounts. */
+export interface McpGateway {
+  /** Serves one request to `/mcp` (POST, GET or DELETE). Call it after hijacking the reply; pass the parsed JSON body when the framework already read it. */
+  handle(req: IncomingMessage, res: ServerResponse, parsedBody?: unknown): Promise<void>;
+  /** Applies a new config: restarts only backends whose connection settings changed; sessions stay. */
+  reload(config: SidecarConfig): Promise<void>;
+  /** JSON for the admin port: every backend with its state, every tool with its hash and approval state. */
+  view(): McpGatewayView;
+  /** True once every backend has made its first connection attempt (successful or not), until close. */
+  ready(): boolean;
+  /** Ends every session and stops every backend. */
+  close(): Promise<void>;
+}
+
+/** Creates the gateway and starts connecting to the configured backends. */
+export function createMcpGateway(options: McpGatewayOptions): McpGateway {
+  return new Gateway(options);
+}
+
+/** The settings whose change needs a new connection; the rest apply in place. */
+function connectionKey(config: McpBackendConfig): string {
+  const { transport, url, headers, stdio, timeouts } = config;
+  return canonicalize({ transport, url, headers, stdio, connectMs: timeouts.connectMs }) ?? '';
+}
+
+class Gateway implements McpGateway, SessionContext {
+  private config: SidecarConfig;
+  private readonly logger: Logger;
+  private readonly tuning: GatewayTuning;
+  private readonly secrets: SecretSink | undefined;
+  private backends = new Map<string, Backend>();
+  private current: Aggregate | undefined;
+  private readonly index = new ToolIndex();
+  private readonly sessions: SessionRegistry;
+  private readonly notified: Record<ListChange, string>;
+  private notifyTimer: NodeJS.Timeout | undefined;
+  private initialised = false;
+  private closed = false;
+
+  constructor(options: McpGatewayOptions) {
+    this.config = options.config;
+    this.logger = options.logger.child({ component: 'mcp' });
+    this.tuning = { ...DEFAULT_GATEWAY_TUNING, ...options.tuning };
+    this.secrets = options.secrets;
+    this.sessions = new SessionRegistry(() => createSessionServer(this), this.logger, {
+      maxSessions: this.tuning.maxSessions,
+      idleMs: this.tuning.idleMs,
+      maxBodyBytes: options.config.listen.maxBodyBytes,
+    });
+    const initial = this.aggregate();
+    this.notified = { tools: this.visibleToolsFingerprint(initial), resources: initial.fingerprints.resources, prompts: initial.fingerprints.prompts };
+    for (const backendConfig of this.config.mcp.backends) this.startBackend(backendConfig);
+    void Promise.all([...this.backends.values()].map((b) => b.firstAttempt)).then(() => {
+      this.initialised = true;
+      this.logger.info({ backends: this.backends.size, ready: [...this.backends.values()].filter((b) => b.state === 'ready').length }, 'MCP gateway initialised');
+    });
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse, parsedBody?: unknown): Promise<void> {
+    return this.sessions.handle(req, res, parsedBody);
+  }
+
+  async reload(config: SidecarConfig): Promise<void> {
+    if (this.closed) return;
+    const previous = this.backends;
+    const stopping: Promise<void>[] = [];
+    this.backends = new Map();
+    for (const backendConfig of config.mcp.backends) {
+      const existing = previous.get(backendConfig.name);
+      previous.delete(backendConfig.name);
+      if (existing && connectionKey(existing.config) === connectionKey(backendConfig)) {
+        existing.updatePolicy(backendConfig);
+        this.backends.set(backendConfig.name, existing);
+        continue;
+      }
+      if (existing) {
+        this.logger.info({ backend: backendConfig.name }, 'MCP backend connection settings changed; restarting it');
+        stopping.push(existing.stop());
+      }
+      this.startBackend(backendConfig);
+    }
+    for (const removed of previous.values()) {
+      this.logger.info({ backend: removed.name }, 'MCP backend removed from config; stopping it');
+      stopping.push(removed.stop());
+    }
+    this.config = config;
+    this.changed();
+    await Promise.all(stopping);
+  }
+
+  view(): McpGatewayView {
+    const agg = this.aggregate();
+    return {
+      ready: this.ready(),
+      lazy: this.lazy(),
+      sessions: this.sessions.size,
+      backends: [...this.backends.values()].map((b) => {
+        const c = b.lastCatalog;
+        const counts = { tools: c?.tools.length ?? 0, resources: c?.resources.length ?? 0, resourceTemplates: c?.resourceTemplates.length ?? 0, prompts: c?.prompts.length ?? 0 };
+        return { ...b.status(), counts };
+      }),
+      tools: agg.tools.map((e) => ({
+        prefixedName: e.prefixedName,
+        backend: e.backend,
+        name: e.name,
+        sha256: e.sha256,
+        state: e.state,
+        available: e.available,
+        ...(e.reason ? { reason: e.reason } : {}),
+      })),
+    };
+  }
+
+  ready(): boolean {
+    return this.initialised && !this.closed;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.notifyTimer);
+    await this.sessions.closeAll();
+    await Promise.all([...this.backends.values()].map((b) => b.stop()));
+    this.logger.info('MCP gateway closed');
+  }
+
+  // SessionContext
+
+  aggregate(): Aggregate {
+    this.current ??= aggregate(
+      [...this.backends.values()].map((b) => ({ config: b.config, catalog: b.lastCatalog, available: b.state === 'ready' })),
+      this.config.mcp.tools,
+    );
+    return this.current;
+  }
+
+  backend(name: string): Backend | undefined {
+    return this.backends.get(name);
+  }
+
+  lazy(): boolean {
+    return this.config.mcp.tools.lazy;
+  }
+
+  search(query: string, limit: number): SearchHit[] {
+    const agg = this.aggregate();
+    return this.index.search(agg.listedTools, agg.fingerprints.tools, query, limit);
+  }
+
+  private startBackend(config: McpBackendConfig): void {
+    const backend = new Backend(config, {
+      logger: this.logger,
+      tuning: this.tuning,
+      secrets: this.secrets,
+      onChange: (b) => {
+        if (this.backends.get(b.name) === b) this.changed();
+      },
+    });
+    this.backends.set(config.name, backend);
+    backend.start();
+  }
+
+  /** Drops the cached aggregate and schedules list_changed for the lists that now differ. */
+  private changed(): void {
+    this.current = undefined;
+    if (this.notifyTimer || this.closed) return;
+    this.notifyTimer = setTimeout(() => {
+      this.notifyTimer = undefined;
+      const agg = this.aggregate();
+      const now: Record<ListChange, string> = { tools: this.visibleToolsFingerprint(agg), resources: agg.fingerprints.resources, prompts: agg.fingerprints.prompts };
+      for (const kind of ['tools', 'resources', 'prompts'] as const) {
+        if (now[kind] === this.notified[kind]) continue;
+        this.notified[kind] = now[kind];
+        this.logger.debug({ list: kind, sessions: this.sessions.size }, 'MCP list changed; notifying sessions');
+        this.sessions.notify(kind);
+      }
+    }, this.tuning.notifyDebounceMs);
+    this.notifyTimer.unref();
+  }
+
+  private visibleToolsFingerprint(agg: Aggregate): string {
+    return this.lazy() ? 'lazy' : agg.fingerprints.tools;
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * Routes client requests to the backend that owns the tool, prompt or resource, and rewrites
+ * names and URIs in both directions. Progress notifications flow back to the client under the
+ * client's own progress token; the client's cancellation aborts the backend request.
+ */
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type {
+  CallToolRequest,
+  CallToolResult,
+  CompleteRequest,
+  CompleteResult,
+  ContentBlock,
+  GetPromptRequest,
+  GetPromptResult,
+  ReadResourceRequest,
+  ReadResourceResult,
+  ServerNotification,
+  ServerRequest,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { Aggregate, ToolEntry } from './aggregate.js';
+import type { Backend, ForwardOptions } from './backend.js';
+import { GatewayError, GatewayErrorCode } from './errors.js';
+import { prefixOf, unwrapUri, wrapUri } from './naming.js';
+
+/** What routing needs from the gateway. */
+export interface RoutingContext {
+  aggregate(): Aggregate;
+  backend(name: string): Backend | undefined;
+}
+
+/** The `extra` argument of SDK request handlers. */
+export type HandlerExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+type Meta = Record<string, unknown> & { progressToken?: string | number | undefined };
+
+/** Calls an exposed tool on its backend; refuses tools that are unknown, denied, unapproved or changed. */
+export async function callTool(ctx: RoutingContext, params: CallToolRequest['params'], extra: HandlerExtra): Promise<CallToolResult> {
+  const entry = approvedTool(ctx.aggregate(), params.name);
+  const backend = available(ctx, entry.backend);
+  const result = await backend.callTool({ ...params, name: entry.name, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra));
+  return { ...result, content: result.content.map((block) => wrapContent(backend.config.prefix, block)) };
+}
+
+/** Reads a resource through the backend its wrapped URI names. */
+export async function readResource(ctx: RoutingContext, params: ReadResourceRequest['params'], extra: HandlerExtra): Promise<ReadResourceResult> {
+  const { backend, uri } = resourceBackend(ctx, params.uri);
+  const prefix = backend.config.prefix;
+  const result = await backend.readResource({ ...params, uri, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra));
+  return { ...result, contents: result.contents.map((c) => ({ ...c, uri: wrapUri(prefix, c.uri) })) };
+}
+
+/** Gets a prompt from the backend that owns it. */
+export async function getPrompt(ctx: RoutingContext, params: GetPromptRequest['params'], extra: HandlerExtra): Promise<GetPromptResult> {
+  const entry = ctx.aggregate().promptsByName.get(params.name);
+  if (!entry) throw new GatewayError(GatewayErrorCode.InvalidParams, `unknown prompt ${JSON.stringify(params.name)}`);
+  const backend = available(ctx, entry.backend);
+  const result = await backend.getPrompt({ ...params, name: entry.name, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra));
+  const prefix = backend.config.prefix;
+  return { ...result, messages: result.messages.map((m) => ({ ...m, content: wrapContent(prefix, m.content) })) };
+}
+
+/** Forwards argument completion for a prompt or resource template; empty when the backend has none. */
+export async function complete(ctx: RoutingContext, params: CompleteRequest['params'], extra: HandlerExtra): Promise<CompleteResult> {
+  const empty: CompleteResult = { completion: { values: [], hasMore: false } };
+  let backend: Backend;
+  let ref: CompleteRequest['params']['ref'];
+  if (params.ref.type === 'ref/prompt') {
+    const entry = ctx.aggregate().promptsByName.get(params.ref.name);
+    if (!entry) throw new GatewayError(GatewayErrorCode.InvalidParams, `unknown prompt ${JSON.stringify(params.ref.name)}`);
+    backend = available(ctx, entry.backend);
+    ref = { ...params.ref, name: entry.name };
+  } else {
+    const target = resourceBackend(ctx, params.ref.uri);
+    backend = target.backend;
+    ref = { ...params.ref, uri: target.uri };
+  }
+  if (!backend.supports('completions')) return empty;
+  return backend.complete({ ...params, ref, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra));
+}
+
+/** The entry of an exposed tool that may be called, or an error that says why it may not. */
+export function approvedTool(agg: Aggregate, name: string): ToolEntry {
+  const entry = agg.toolsByName.get(name);
+  if (!entry) {
+    const prefix = prefixOf(name);
+    const backend = prefix === undefined ? undefined : agg.prefixes.get(prefix);
+    const hint = backend
+      ? `backend ${JSON.stringify(backend)} has no tool by that name`
+      : 'tool names are <prefix>__<tool>; use search_tools to find one';
+    throw new GatewayError(GatewayErrorCode.InvalidParams, `unknown tool ${JSON.stringify(name)}: ${hint}`);
+  }
+  const where = `tool ${JSON.stringify(entry.prefixedName)} (${JSON.stringify(entry.name)} of MCP backend ${JSON.stringify(entry.backend)})`;
+  const data = { backend: entry.backend, tool: entry.name, state: entry.state, sha256: entry.sha256 };
+  switch (entry.state) {
+    case 'approved':
+      return entry;
+    case 'denied':
+      throw new GatewayError(GatewayErrorCode.InvalidParams, `${where} is not available in this sandbox: ${entry.reason ?? 'denied by policy'}`, data);
+    case 'pending':
+      throw new GatewayError(
+        GatewayErrorCode.InvalidParams,
+        `${where} is not approved: the backend's approval mode is pinned and no hash is pinned for it. ` +
+          `To approve its current definition, add {name: ${JSON.stringify(entry.name)}, sha256: ${entry.sha256}} to spec.approval.pinned of the MCPBackend.`,
+        data,
+      );
+    case 'changed':
+      throw new GatewayError(
+        GatewayErrorCode.InvalidParams,
+        `${where} changed since it was pinned: its definition (description, schemas or annotations) now hashes to sha256 ${entry.sha256}, ` +
+          `which is not the pinned hash, so it is withheld. Review the new definition; to approve it, pin ` +
+          `{name: ${JSON.stringify(entry.name)}, sha256: ${entry.sha256}} in spec.approval.pinned of the MCPBackend.`,
+        data,
+      );
+  }
+}
+
+function available(ctx: RoutingContext, name: string): Backend {
+  const backend = ctx.backend(name);
+  if (!backend) throw new GatewayError(GatewayErrorCode.BackendUnavailable, `backend ${JSON.stringify(name)} is not configured`, { backend: name });
+  if (backend.state !== 'ready') {
+    throw new GatewayError(GatewayErrorCode.BackendUnavailable, backend.unavailableReason(), { backend: name, state: backend.state });
+  }
+  return backend;
+}
+
+function resourceBackend(ctx: RoutingContext, wrapped: string): { backend: Backend; uri: string } {
+  const parts = unwrapUri(wrapped);
+  const name = parts && ctx.aggregate().prefixes.get(parts.prefix);
+  if (!parts || !name) {
+    throw new GatewayError(GatewayErrorCode.ResourceNotFound, `resource ${JSON.stringify(wrapped)} belongs to no backend: gateway resource URIs start with airlock+<prefix>`, {
+      uri: wrapped,
+    });
+  }
+  return { backend: available(ctx, name), uri: parts.uri };
+}
+
+/** The client's `_meta` minus its progress token: the backend gets a token of the gateway's own. */
+function backendMeta(meta: Meta | undefined): Meta | undefined {
+  if (!meta) return undefined;
+  const { progressToken: _token, ...rest } = meta;
+  return Object.keys(rest).length > 0 ? rest : undefined;
+}
+
+function forwardOptions(meta: Meta | undefined, extra: HandlerExtra): ForwardOptions {
+  const token = meta?.progressToken;
+  return {
+    signal: extra.signal,
+    onprogress:
+      token === undefined
+        ? undefined
+        : (progress) => {
+            extra.sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken: token } }).catch(() => undefined);
+          },
+  };
+}
+
+/** Wraps resource URIs inside content blocks so links in results lead back through the gateway. */
+function wrapContent(prefix: string, block: ContentBlock): ContentBlock {
+  if (block.type === 'resource_link') return { ...block, uri: wrapUri(prefix, block.uri) };
+  if (block.type === 'resource') return { ...block, resource: { ...block.resource, uri: wrapUri(prefix, block.resource.uri) } };
+  return block;
+}

@@ -1,0 +1,34 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { redactor, resolveValues, SecretFileError } from './secrets.js';
+
+describe('resolveValues', () => {
+  it('reads file values (dropping one trailing newline) and reports them as secrets', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'airlock-secrets-'));
+    await writeFile(join(dir, 'token'), 'tok-123456\n');
+    const resolved = await resolveValues('gh', 'header', [
+      { name: 'Authorization', file: join(dir, 'token') },
+      { name: 'X-Plain', value: 'visible' },
+    ]);
+    expect(resolved.values).toEqual({ Authorization: 'tok-123456', 'X-Plain': 'visible' });
+    expect(resolved.secrets).toEqual(['tok-123456']);
+  });
+
+  it('names the backend, entry and path of an unreadable file, never a value', async () => {
+    const err = await resolveValues('gh', 'env', [{ name: 'TOKEN', file: '/nonexistent/airlock/token' }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SecretFileError);
+    expect((err as Error).message).toBe('backend "gh": cannot read env TOKEN from /nonexistent/airlock/token: ENOENT');
+  });
+});
+
+describe('redactor', () => {
+  it('replaces every occurrence, longest secret first', () => {
+    const redact = redactor(['abc123', 'abc123xyz']);
+    expect(redact('a abc123xyz b abc123 c')).toBe('a [REDACTED] b [REDACTED] c');
+  });
+  it('leaves text alone without secrets', () => {
+    expect(redactor([])('abc')).toBe('abc');
+  });
+});

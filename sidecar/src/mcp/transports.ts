@@ -1,0 +1,132 @@
+/**
+ * Opens one MCP client session to a backend over its configured transport. Streamable HTTP
+ * falls back to the older HTTP+SSE transport when the server answers the first POST with a
+ * 4xx, as the MCP specification's backwards-compatibility section describes.
+ */
+import type { Readable } from 'node:stream';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { McpBackendConfig } from '../config/index.js';
+import { resolveValues } from './secrets.js';
+
+/** The transport actually in use; `sse` also when streamable-http fell back. */
+export type ActiveTransport = 'streamable-http' | 'sse' | 'stdio';
+
+/** A connected, initialised client. */
+export interface OpenedClient {
+  client: Client;
+  transport: Transport;
+  active: ActiveTransport;
+  /** Child process id of a stdio backend. */
+  pid?: number | undefined;
+}
+
+/** Resolved secrets of one connection attempt. */
+export interface ConnectionSecrets {
+  headers: Record<string, string>;
+  env: Record<string, string>;
+  /** Values read from files, to redact from logs. */
+  secrets: string[];
+}
+
+/** What the gateway tells backends about itself. */
+export const CLIENT_INFO = { name: 'airlock-sidecar', version: '0.1.0' } as const;
+
+/** Reads the backend's header and env files now (they may have rotated since the last connect). */
+export async function resolveSecrets(config: McpBackendConfig): Promise<ConnectionSecrets> {
+  const headers = await resolveValues(config.name, 'header', config.headers);
+  const env = await resolveValues(config.name, 'env', config.stdio?.env ?? []);
+  return { headers: headers.values, env: env.values, secrets: [...headers.secrets, ...env.secrets] };
+}
+
+/** Hooks for a connection attempt. */
+export interface OpenOptions {
+  /** Called for each stderr line of a stdio backend, before the process may print more. */
+  onStderr?: (line: string) => void;
+  /** Called with each client as soon as it exists, before `connect`, to install handlers. */
+  prepare: (client: Client) => void;
+  /** Connect and initialise within this many milliseconds. */
+  timeoutMs: number;
+}
+
+/** Connects to the backend and runs the MCP initialise handshake. */
+export async function openClient(config: McpBackendConfig, secrets: ConnectionSecrets, options: OpenOptions): Promise<OpenedClient> {
+  switch (config.transport) {
+    case 'stdio':
+      return openStdio(config, secrets, options);
+    case 'sse':
+      return connect(new SSEClientTransport(backendUrl(config), { requestInit: { headers: secrets.headers } }), 'sse', options);
+    case 'streamable-http': {
+      const url = backendUrl(config);
+      try {
+        return await connect(new StreamableHTTPClientTransport(url, { requestInit: { headers: secrets.headers } }), 'streamable-http', options);
+      } catch (err) {
+        if (!(err instanceof StreamableHTTPError && err.code !== undefined && err.code >= 400 && err.code < 500)) throw err;
+        return connect(new SSEClientTransport(url, { requestInit: { headers: secrets.headers } }), 'sse', options);
+      }
+    }
+  }
+}
+
+function backendUrl(config: McpBackendConfig): URL {
+  if (!config.url) throw new Error(`backend ${JSON.stringify(config.name)}: transport ${config.transport} needs a url`);
+  return new URL(config.url);
+}
+
+async function openStdio(config: McpBackendConfig, secrets: ConnectionSecrets, options: OpenOptions): Promise<OpenedClient> {
+  if (!config.stdio) throw new Error(`backend ${JSON.stringify(config.name)}: transport stdio needs stdio.command`);
+  // Only the SDK's minimal inherited environment (PATH, HOME, ...) plus the configured env: the
+  // sidecar's own environment never reaches a tool server.
+  const transport = new StdioClientTransport({
+    command: config.stdio.command,
+    args: config.stdio.args,
+    env: secrets.env,
+    stderr: 'pipe',
+  });
+  if (options.onStderr) forwardLines(transport.stderr as Readable | null, options.onStderr);
+  const opened = await connect(transport, 'stdio', options);
+  return { ...opened, pid: transport.pid ?? undefined };
+}
+
+async function connect(transport: Transport, active: ActiveTransport, options: OpenOptions): Promise<OpenedClient> {
+  const client = new Client(CLIENT_INFO, { capabilities: {} });
+  options.prepare(client);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`no answer to initialize within ${options.timeoutMs} ms`));
+    }, options.timeoutMs);
+  });
+  try {
+    await Promise.race([client.connect(transport, { timeout: options.timeoutMs }), deadline]);
+  } catch (err) {
+    await transport.close().catch(() => undefined);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  return { client, transport, active };
+}
+
+function forwardLines(stream: Readable | null, onLine: (line: string) => void): void {
+  if (!stream) return;
+  let buffered = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buffered += chunk;
+    const lines = buffered.split(/\r?\n/);
+    buffered = lines.pop() ?? '';
+    // A process that never ends a line must not grow the buffer without bound.
+    if (buffered.length > 16_384) {
+      lines.push(buffered);
+      buffered = '';
+    }
+    for (const line of lines) if (line.trim().length > 0) onLine(line);
+  });
+  stream.on('end', () => {
+    if (buffered.trim().length > 0) onLine(buffered);
+  });
+}

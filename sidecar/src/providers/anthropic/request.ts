@@ -1,0 +1,172 @@
+/**
+ * Canonical request → Anthropic Messages body.
+ *
+ * - system and developer messages, wherever they are, become the top-level `system` (a string
+ *   when the request had exactly one string system message, else text blocks);
+ * - tool messages become `tool_result` blocks of a user turn, and consecutive turns of one role
+ *   are merged, so results follow their tool_use turn as Anthropic requires;
+ * - `response_format` has no Anthropic equivalent: JSON mode becomes a system instruction (with
+ *   the schema for json_schema). A forced tool would be stricter but changes what the response
+ *   looks like, and pre-filling `{` breaks with extended thinking;
+ * - `max_tokens` is required: the request's, else {@link DEFAULT_MAX_TOKENS};
+ * - temperature is clamped to Anthropic's 0..1; when both temperature and top_p are set, top_p is
+ *   dropped, because current Claude models refuse the pair;
+ * - seed, penalties, logit_bias and logprobs have no equivalent and are dropped; n > 1 is refused.
+ * - `cache_control` on text and image parts (the convention LiteLLM popularised for OpenAI-shaped
+ *   requests to Claude) is carried over.
+ */
+import type { AnthropicToolChoice } from '../../wire/anthropic.js';
+import type { AssistantMessage, ChatRequest, ResponseFormat, ToolChoice, ToolMessage, UserContentPart } from '../../wire/openai.js';
+import { parseArguments, parseDataURL, requireSingleChoice, stopList, textOf } from '../shared/content.js';
+import { untranslatable } from '../shared/errors.js';
+
+const PROVIDER = 'anthropic';
+
+/** max_tokens sent when the client set none (Anthropic requires one). */
+export const DEFAULT_MAX_TOKENS = 4096;
+
+type Block = Record<string, unknown> & { type: string };
+interface Turn {
+  role: 'user' | 'assistant';
+  content: string | Block[];
+}
+
+/** The Messages body for a canonical request. */
+export function toAnthropicRequest(request: ChatRequest, model: string): Record<string, unknown> {
+  requireSingleChoice(PROVIDER, request.n);
+  const system: Block[] = [];
+  let systemMessages = 0;
+  let systemString: string | undefined;
+  const turns: Turn[] = [];
+  request.messages.forEach((message, i) => {
+    switch (message.role) {
+      case 'system':
+      case 'developer':
+        systemMessages++;
+        if (typeof message.content === 'string') {
+          systemString = message.content;
+          if (message.content) system.push({ type: 'text', text: message.content });
+        } else {
+          systemString = undefined;
+          for (const part of message.content) if (part.text) system.push(withCache({ type: 'text', text: part.text }, part));
+        }
+        break;
+      case 'user':
+        append(turns, 'user', typeof message.content === 'string' ? message.content : message.content.flatMap((p, j) => userBlock(p, `messages[${i}].content[${j}]`)));
+        break;
+      case 'assistant': {
+        const content = assistantContent(message, i);
+        if (content !== undefined) append(turns, 'assistant', content);
+        break;
+      }
+      case 'tool':
+        append(turns, 'user', [toolResult(message)]);
+        break;
+    }
+  });
+  const instruction = jsonInstruction(request.response_format);
+  if (instruction) system.push({ type: 'text', text: instruction });
+
+  const body: Record<string, unknown> = { model, max_tokens: request.max_completion_tokens ?? request.max_tokens ?? DEFAULT_MAX_TOKENS };
+  if (systemMessages === 1 && systemString && !instruction) body.system = systemString;
+  else if (system.length > 0) body.system = system;
+  body.messages = turns;
+  if (request.tools?.length) {
+    body.tools = request.tools.map((t) => ({
+      name: t.function.name,
+      ...(t.function.description ? { description: t.function.description } : {}),
+      input_schema: t.function.parameters ?? { type: 'object', properties: {} },
+    }));
+    const choice = toolChoice(request.tool_choice, request.parallel_tool_calls);
+    if (choice) body.tool_choice = choice;
+  }
+  const stop = stopList(request.stop);
+  if (stop?.length) body.stop_sequences = stop;
+  if (request.temperature != null) body.temperature = Math.min(1, Math.max(0, request.temperature));
+  else if (request.top_p != null) body.top_p = request.top_p;
+  if (request.top_k != null) body.top_k = request.top_k;
+  if (request.user) body.metadata = { user_id: request.user };
+  if (request.stream) body.stream = true;
+  return body;
+}
+
+/** Appends a turn, merging it into the previous one when the role repeats. */
+function append(turns: Turn[], role: Turn['role'], content: string | Block[]): void {
+  const last = turns[turns.length - 1];
+  if (!last || last.role !== role) {
+    turns.push({ role, content });
+    return;
+  }
+  last.content = [...asBlocks(last.content), ...asBlocks(content)];
+}
+
+function asBlocks(content: string | Block[]): Block[] {
+  if (typeof content !== 'string') return content;
+  return content ? [{ type: 'text', text: content }] : [];
+}
+
+/** Copies `cache_control` from a canonical part, when the client set it. */
+function withCache(block: Block, part: object): Block {
+  const cache = (part as { cache_control?: unknown }).cache_control;
+  return cache === undefined ? block : { ...block, cache_control: cache };
+}
+
+function userBlock(part: UserContentPart, param: string): Block[] {
+  switch (part.type) {
+    case 'text':
+      // Anthropic refuses empty text blocks; an empty part carries nothing anyway.
+      return part.text ? [withCache({ type: 'text', text: part.text }, part)] : [];
+    case 'image_url': {
+      const inline = parseDataURL(part.image_url.url);
+      const source = inline
+        ? { type: 'base64', media_type: inline.mediaType, data: inline.data }
+        : { type: 'url', url: part.image_url.url };
+      return [withCache({ type: 'image', source }, part)];
+    }
+    case 'file': {
+      const inline = part.file.file_data ? parseDataURL(part.file.file_data) : undefined;
+      if (inline?.mediaType !== 'application/pdf') throw untranslatable(PROVIDER, 'only PDF files sent as file_data are supported', param);
+      return [withCache({ type: 'document', source: { type: 'base64', media_type: inline.mediaType, data: inline.data } }, part)];
+    }
+    case 'input_audio':
+      throw untranslatable(PROVIDER, 'audio input is not supported', param);
+  }
+}
+
+function assistantContent(message: AssistantMessage, i: number): string | Block[] | undefined {
+  const text = textOf(message.content);
+  if (!message.tool_calls?.length) return text || undefined;
+  const blocks: Block[] = text ? [{ type: 'text', text }] : [];
+  message.tool_calls.forEach((call, j) => {
+    const input = parseArguments(PROVIDER, call.function.arguments, `messages[${i}].tool_calls[${j}].function.arguments`);
+    blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input });
+  });
+  return blocks;
+}
+
+function toolResult(message: ToolMessage): Block {
+  const content =
+    typeof message.content === 'string'
+      ? message.content
+      : message.content.flatMap((p) => (p.text ? [{ type: 'text', text: p.text }] : []));
+  return { type: 'tool_result', tool_use_id: message.tool_call_id, content };
+}
+
+function toolChoice(choice: ToolChoice | null | undefined, parallel: boolean | null | undefined): AnthropicToolChoice | undefined {
+  const disable = parallel === false ? { disable_parallel_tool_use: true } : {};
+  if (choice == null) return parallel === false ? { type: 'auto', ...disable } : undefined;
+  if (choice === 'none') return { type: 'none' };
+  if (choice === 'auto') return { type: 'auto', ...disable };
+  if (choice === 'required') return { type: 'any', ...disable };
+  return { type: 'tool', name: choice.function.name, ...disable };
+}
+
+/** The system instruction standing in for JSON mode, if the request asks for it. */
+export function jsonInstruction(format: ResponseFormat | null | undefined): string | undefined {
+  if (format?.type === 'json_object') return 'Respond with a single valid JSON object and nothing else: no prose, no code fences.';
+  if (format?.type === 'json_schema') {
+    const schema = format.json_schema.schema ? `\n${JSON.stringify(format.json_schema.schema)}` : '';
+    return `Respond with a single valid JSON object and nothing else: no prose, no code fences. It must conform to this JSON Schema (${format.json_schema.name}):${schema}`;
+  }
+  return undefined;
+}

@@ -1,0 +1,76 @@
+/** Anthropic Messages response → canonical completion; also the finish and usage mappings. */
+import type { AnthropicStopReason, AnthropicUsage } from '../../wire/anthropic.js';
+import type { ChatCompletion, FinishReason, ResponseToolCall, Usage } from '../../wire/openai.js';
+import { makeUsage } from '../shared/chunks.js';
+import { badResponse } from '../shared/errors.js';
+import type { TranslateContext } from '../types.js';
+
+const PROVIDER = 'anthropic';
+
+const FINISH: Record<AnthropicStopReason, FinishReason> = {
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  // The server paused a long server-tool turn; for the client the answer so far is complete.
+  pause_turn: 'stop',
+  max_tokens: 'length',
+  model_context_window_exceeded: 'length',
+  tool_use: 'tool_calls',
+  refusal: 'content_filter',
+};
+
+/** The canonical finish reason for an Anthropic stop reason (unknown ones: stop). */
+export function finishReason(reason: string | null | undefined): FinishReason {
+  return (reason && FINISH[reason as AnthropicStopReason]) || 'stop';
+}
+
+/**
+ * Canonical usage from Anthropic's. OpenAI counts cached prompt tokens inside prompt_tokens;
+ * Anthropic reports them beside input_tokens, so they are added back.
+ */
+export function usageOf(usage: Partial<AnthropicUsage> | undefined): Usage {
+  const read = usage?.cache_read_input_tokens ?? 0;
+  const prompt = (usage?.input_tokens ?? 0) + (usage?.cache_creation_input_tokens ?? 0) + read;
+  return makeUsage(prompt, usage?.output_tokens ?? 0, read);
+}
+
+interface ResponseBody {
+  id?: string;
+  content?: { type: string; text?: string; id?: string; name?: string; input?: unknown }[];
+  stop_reason?: string | null;
+  usage?: AnthropicUsage;
+}
+
+/** A Messages response body to a canonical completion. Thinking blocks are not carried. */
+export function fromAnthropicMessage(body: unknown, context: TranslateContext): ChatCompletion {
+  const message = body as ResponseBody;
+  if (typeof body !== 'object' || body === null || !Array.isArray(message.content)) {
+    throw badResponse(PROVIDER, 'expected a message with content');
+  }
+  let text = '';
+  const toolCalls: ResponseToolCall[] = [];
+  for (const block of message.content) {
+    if (block.type === 'text' && typeof block.text === 'string') text += block.text;
+    else if (block.type === 'tool_use') {
+      toolCalls.push({ id: block.id ?? '', type: 'function', function: { name: block.name ?? '', arguments: JSON.stringify(block.input ?? {}) } });
+    }
+  }
+  return {
+    id: message.id ?? context.id,
+    object: 'chat.completion',
+    created: context.created,
+    model: context.requestedModel,
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: text || (toolCalls.length > 0 ? null : ''),
+          ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+        },
+        finish_reason: finishReason(message.stop_reason),
+        logprobs: null,
+      },
+    ],
+    usage: usageOf(message.usage),
+  };
+}

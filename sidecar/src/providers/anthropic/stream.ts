@@ -1,0 +1,100 @@
+/**
+ * Anthropic Messages stream → canonical chunks. Text blocks become content deltas, tool_use blocks
+ * become tool calls whose OpenAI index counts tool blocks only (Anthropic's block index also
+ * counts text and thinking blocks); thinking and server-tool blocks are not carried. The finish
+ * chunk and the usage chunk follow `message_stop`.
+ */
+import type { EventSourceMessage } from 'eventsource-parser';
+import { anthropicErrorStatus } from '../../wire/anthropic.js';
+import type { AnthropicUsage } from '../../wire/anthropic.js';
+import type { FinishReason } from '../../wire/openai.js';
+import { ChunkEmitter } from '../shared/chunks.js';
+import { brokenStream, parseFrame, providerError } from '../shared/errors.js';
+import { sseFramer } from '../shared/framing.js';
+import { frameTranslator } from '../shared/translator.js';
+import { StreamError, type StreamTranslator, type TranslateContext } from '../types.js';
+import { finishReason, usageOf } from './response.js';
+
+const PROVIDER = 'anthropic';
+
+/** The fields of the stream events this translator reads; everything else is ignored. */
+interface StreamEvent {
+  type: string;
+  index?: number;
+  message?: { id?: string; usage?: Partial<AnthropicUsage> };
+  content_block?: { type: string; text?: string; id?: string; name?: string };
+  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string | null };
+  usage?: Partial<AnthropicUsage>;
+  error?: { type?: string; message?: string };
+}
+
+/** A translator for one Anthropic stream. */
+export function anthropicStream(context: TranslateContext): StreamTranslator {
+  const emit = new ChunkEmitter(context);
+  const toolIndexByBlock = new Map<number, number>();
+  // message_delta usage is cumulative and may repeat input counts; later values win.
+  const usage: Partial<AnthropicUsage> = {};
+  let usageSeen = false;
+  let finish: FinishReason = 'stop';
+  let stopped = false;
+
+  const readUsage = (u: Partial<AnthropicUsage> | undefined) => {
+    if (!u) return;
+    for (const key of ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const) {
+      const value = u[key];
+      if (typeof value !== 'number') continue;
+      usage[key] = value;
+      usageSeen = true;
+    }
+  };
+
+  return frameTranslator(sseFramer(PROVIDER), {
+    frame({ data }: EventSourceMessage) {
+      if (stopped) return;
+      const event = parseFrame(PROVIDER, data) as StreamEvent;
+      if (typeof event !== 'object' || event === null) throw brokenStream(PROVIDER, 'event data is not a JSON object');
+      switch (event.type) {
+        case 'message_start':
+          if (event.message?.id) emit.id = event.message.id;
+          readUsage(event.message?.usage);
+          emit.start();
+          break;
+        case 'content_block_start': {
+          const block = event.content_block;
+          if (block?.type === 'text') emit.text(block.text ?? '');
+          else if (block?.type === 'tool_use' && event.index !== undefined) {
+            toolIndexByBlock.set(event.index, emit.toolStart(block.id ?? '', block.name ?? ''));
+          }
+          break;
+        }
+        case 'content_block_delta': {
+          const delta = event.delta;
+          if (delta?.type === 'text_delta') emit.text(delta.text ?? '');
+          else if (delta?.type === 'input_json_delta' && event.index !== undefined) {
+            const index = toolIndexByBlock.get(event.index);
+            if (index !== undefined) emit.toolArguments(index, delta.partial_json ?? '');
+          }
+          break;
+        }
+        case 'message_delta':
+          if (event.delta?.stop_reason) finish = finishReason(event.delta.stop_reason);
+          readUsage(event.usage);
+          break;
+        case 'message_stop':
+          stopped = true;
+          emit.finish(finish);
+          if (usageSeen) emit.usage(usageOf(usage));
+          break;
+        case 'error': {
+          const type = event.error?.type ?? 'api_error';
+          throw new StreamError(providerError(anthropicErrorStatus(type), event.error?.message ?? 'stream error', null, null, type));
+        }
+        // ping, content_block_stop and event types added later carry nothing to translate.
+      }
+    },
+    end() {
+      if (!stopped) throw brokenStream(PROVIDER, 'ended before message_stop');
+    },
+    drain: () => emit.drain(),
+  });
+}

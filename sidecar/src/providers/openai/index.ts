@@ -1,0 +1,72 @@
+/**
+ * The `openai` and `openai-compatible` provider types. The canonical form is OpenAI's, so requests
+ * pass through with only `model` replaced, and responses with only `model` reported back as the
+ * client asked for it. Nothing is added: a client that did not ask for `stream_options` gets none
+ * upstream either (the router accounts from what comes back).
+ *
+ * One exception, for the `openai` type only: `max_tokens` is sent as `max_completion_tokens`.
+ * OpenAI deprecated the former and its reasoning models refuse it, while every current OpenAI
+ * chat model takes the latter; OpenAI-compatible servers often know only `max_tokens`, so the
+ * translations from other APIs (Anthropic ingress) produce `max_tokens` and it is renamed here.
+ */
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest, Completion, EmbeddingsResponse } from '../../wire/openai.js';
+import { badResponse } from '../shared/errors.js';
+import { buildHeaders, get, joinURL, JSON_HEADERS, postJSON, type ModelessTarget } from '../shared/http.js';
+import type { ProviderAdapter, TranslateContext } from '../types.js';
+import { openAIError } from './errors.js';
+import { openAIStream } from './stream.js';
+
+const PROVIDER = 'openai';
+
+function headers(target: ModelessTarget): Record<string, string> {
+  return buildHeaders(JSON_HEADERS, target.headers, target.apiKey ? { authorization: `Bearer ${target.apiKey}` } : undefined);
+}
+
+/** The body with `model` replaced: a shallow copy, so the caller's object is left alone. */
+function withModel<T extends object>(body: T, model: string): T & { model: string } {
+  return { ...body, model };
+}
+
+function requireObject(body: unknown, field: string): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || !Array.isArray((body as Record<string, unknown>)[field])) {
+    throw badResponse(PROVIDER, `expected a JSON object with ${field}`);
+  }
+  return body as Record<string, unknown>;
+}
+
+function reportModel<T>(body: unknown, field: string, context: TranslateContext): T {
+  return withModel(requireObject(body, field), context.requestedModel) as T;
+}
+
+/** The chat body for OpenAI itself: `max_tokens` renamed (see the module comment). */
+function forOpenAI(request: ChatRequest, model: string): object {
+  if (request.max_tokens == null || request.max_completion_tokens != null) return withModel(request, model);
+  const { max_tokens, ...rest } = request;
+  return { ...rest, model, max_completion_tokens: max_tokens };
+}
+
+/** The openai-compatible adapter: pure pass-through. */
+export const openAICompatibleAdapter: ProviderAdapter = {
+  type: 'openai-compatible',
+  chatRequest: (request, target) => postJSON(joinURL(target.baseURL, '/chat/completions'), headers(target), withModel(request, target.model)),
+  chatResponse: (body, context) => reportModel<ChatCompletion>(body, 'choices', context),
+  chatStream: (context) => openAIStream<ChatCompletionChunk>(context),
+  embeddingsRequest: (request, target) => postJSON(joinURL(target.baseURL, '/embeddings'), headers(target), withModel(request, target.model)),
+  embeddingsResponse: (body, context) => reportModel<EmbeddingsResponse>(body, 'data', context),
+  completionsRequest: (request, target) => postJSON(joinURL(target.baseURL, '/completions'), headers(target), withModel(request, target.model)),
+  completionsResponse: (body, context) => reportModel<Completion>(body, 'choices', context),
+  completionsStream: (context) => openAIStream<Completion>(context),
+  modelsRequest: (target) => get(joinURL(target.baseURL, '/models'), headers(target)),
+  modelsResponse(body) {
+    const data = requireObject(body, 'data').data as { id?: unknown }[];
+    return data.flatMap((m) => (typeof m.id === 'string' ? [m.id] : []));
+  },
+  error: openAIError,
+};
+
+/** The OpenAI adapter: as openai-compatible, with `max_tokens` renamed for OpenAI's models. */
+export const openAIAdapter: ProviderAdapter = {
+  ...openAICompatibleAdapter,
+  type: 'openai',
+  chatRequest: (request, target) => postJSON(joinURL(target.baseURL, '/chat/completions'), headers(target), forOpenAI(request, target.model)),
+};

@@ -1,0 +1,98 @@
+/** Building canonical stream chunks, shared by the stream translators of non-OpenAI providers. */
+import type { ChatCompletionChunk, ChunkDelta, FinishReason, Usage } from '../../wire/openai.js';
+import type { TranslateContext } from '../types.js';
+
+/**
+ * Collects the canonical chunks of one stream in the order OpenAI sends them: the role chunk
+ * first (emitted by whatever comes first), then content and tool-call deltas, the finish chunk,
+ * and the usage chunk with `choices: []`. Tool-call indexes count tool calls only.
+ */
+export class ChunkEmitter {
+  /** The chunk id; translators replace it with the provider's message id when it has one. */
+  id: string;
+  private out: ChatCompletionChunk[] = [];
+  private started = false;
+  private toolCalls = 0;
+
+  constructor(private readonly context: TranslateContext) {
+    this.id = context.id;
+  }
+
+  /** Number of tool calls started so far. */
+  get toolCallCount(): number {
+    return this.toolCalls;
+  }
+
+  /** Emits the role chunk if nothing was emitted yet. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.push({ role: 'assistant', content: '' });
+  }
+
+  /** A text delta (empty text emits nothing but the role chunk). */
+  text(text: string): void {
+    this.start();
+    if (text) this.push({ content: text });
+  }
+
+  /** Starts a tool call and returns its OpenAI index. */
+  toolStart(id: string, name: string): number {
+    this.start();
+    const index = this.toolCalls++;
+    this.push({ tool_calls: [{ index, id, type: 'function', function: { name, arguments: '' } }] });
+    return index;
+  }
+
+  /** An argument fragment of a started tool call. */
+  toolArguments(index: number, fragment: string): void {
+    if (fragment) this.push({ tool_calls: [{ index, function: { arguments: fragment } }] });
+  }
+
+  /** The finish chunk. */
+  finish(reason: FinishReason): void {
+    this.start();
+    this.push({}, reason);
+  }
+
+  /** The usage chunk. */
+  usage(usage: Usage): void {
+    this.out.push({ id: this.id, object: 'chat.completion.chunk', created: this.context.created, model: this.context.requestedModel, choices: [], usage });
+  }
+
+  /** Returns and forgets the chunks collected since the last call. */
+  drain(): ChatCompletionChunk[] {
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  private push(delta: ChunkDelta, finish: FinishReason | null = null): void {
+    this.out.push({
+      id: this.id,
+      object: 'chat.completion.chunk',
+      created: this.context.created,
+      model: this.context.requestedModel,
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    });
+  }
+}
+
+/** A usage object from prompt and completion counts plus optional details. */
+export function makeUsage(prompt: number, completion: number, cached?: number, reasoning?: number): Usage {
+  const usage: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  if (cached) usage.prompt_tokens_details = { cached_tokens: cached };
+  if (reasoning) usage.completion_tokens_details = { reasoning_tokens: reasoning };
+  return usage;
+}
+
+/**
+ * A tool call id for providers that give none (Gemini, Ollama): `call_<call id suffix>_<n>`. The
+ * suffix makes ids unique across the turns of a conversation, which Anthropic requires should the
+ * conversation fail over there; only characters every provider accepts are kept.
+ */
+export function makeToolCallId(context: TranslateContext, n: number): string {
+  const dash = context.id.lastIndexOf('-');
+  const suffix = (dash >= 0 ? context.id.slice(dash + 1) : context.id).replace(/[^A-Za-z0-9]/g, '').slice(0, 24);
+  return `call_${suffix}_${n}`;
+}

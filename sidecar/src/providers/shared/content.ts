@@ -1,0 +1,86 @@
+/** Reading canonical message content: text, images, tool-call arguments. */
+import type { ChatMessage, TextPart, UserContentPart } from '../../wire/openai.js';
+import { untranslatable } from './errors.js';
+
+/** An image as media type plus base64 bytes. */
+export interface InlineImage {
+  mediaType: string;
+  data: string;
+}
+
+/**
+ * Splits a `data:` URL into media type and base64 bytes; undefined for any other URL. Slicing, not
+ * a regex, because the payload can be megabytes. A data URL without `;base64` is percent-encoded
+ * text (SVG, mostly) and is re-encoded.
+ */
+export function parseDataURL(url: string): InlineImage | undefined {
+  if (!url.startsWith('data:')) return undefined;
+  const comma = url.indexOf(',');
+  if (comma < 0) return undefined;
+  const meta = url.slice(5, comma);
+  const payload = url.slice(comma + 1);
+  const base64 = meta.endsWith(';base64');
+  const mediaType = (base64 ? meta.slice(0, -7) : meta).split(';')[0] || 'application/octet-stream';
+  return { mediaType, data: base64 ? payload : Buffer.from(decodeURIComponent(payload)).toString('base64') };
+}
+
+/** Text of string-or-text-parts content, parts joined by newlines (null and undefined: ""). */
+export function textOf(content: string | readonly { type: string; text?: string; refusal?: string }[] | null | undefined): string {
+  if (content == null) return '';
+  if (typeof content === 'string') return content;
+  let text = '';
+  for (const part of content) {
+    const piece = part.type === 'text' ? part.text : part.type === 'refusal' ? part.refusal : undefined;
+    if (piece === undefined) continue;
+    text = text ? `${text}\n${piece}` : piece;
+  }
+  return text;
+}
+
+/** User content as a list of parts (a string becomes one text part). */
+export function partsOf(content: string | UserContentPart[]): UserContentPart[] {
+  return typeof content === 'string' ? [{ type: 'text', text: content } satisfies TextPart] : content;
+}
+
+/**
+ * Tool-call arguments (JSON text from an earlier assistant turn) as the object providers other
+ * than OpenAI require. Empty text is a call without arguments. Text that is not a JSON object
+ * cannot be sent to such a provider, so the request is refused naming the field.
+ */
+export function parseArguments(provider: string, text: string, param: string): Record<string, unknown> {
+  if (text.trim() === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw untranslatable(provider, 'tool call arguments are not valid JSON', param);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw untranslatable(provider, 'tool call arguments must be a JSON object', param);
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * The function name of each tool call id in the conversation, for providers whose tool results
+ * carry the name instead of an id (Gemini, Ollama).
+ */
+export function toolNamesById(messages: readonly ChatMessage[]): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const message of messages) {
+    if (message.role !== 'assistant' || !message.tool_calls) continue;
+    for (const call of message.tool_calls) names.set(call.id, call.function.name);
+  }
+  return names;
+}
+
+/** Refuses n > 1 for providers that return one candidate. */
+export function requireSingleChoice(provider: string, n: number | null | undefined): void {
+  if (n != null && n > 1) throw untranslatable(provider, 'n > 1 is not supported; send one request per choice', 'n');
+}
+
+/** The stop option as a list. */
+export function stopList(stop: string | string[] | null | undefined): string[] | undefined {
+  if (stop == null) return undefined;
+  return typeof stop === 'string' ? [stop] : stop;
+}

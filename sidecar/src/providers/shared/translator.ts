@@ -1,0 +1,48 @@
+/** The skeleton every stream translator shares: framing, per-frame handling, and failure order. */
+import type { StreamTranslator } from '../types.js';
+import type { Framer } from './framing.js';
+
+/** What a provider supplies: how to handle one frame, how to finish, and the chunks produced. */
+export interface FrameSink<F, T> {
+  /** Handles one frame; throws StreamError on a provider error event or malformed data. */
+  frame(frame: F): void;
+  /** Called once at the end of the bytes; throws StreamError if the stream was cut short. */
+  end(): void;
+  /** Returns and forgets the chunks produced so far. */
+  drain(): T[];
+}
+
+/**
+ * A StreamTranslator from a framer and a sink. When a frame fails after others in the same push
+ * produced chunks, those chunks are returned first and the error is thrown by the next call (the
+ * router always calls `end` when the upstream closes), so a client sees every token that arrived
+ * before the error.
+ */
+export function frameTranslator<F, T>(framer: Framer<F>, sink: FrameSink<F, T>): StreamTranslator<T> {
+  let failure: unknown;
+  const run = (frames: F[]): T[] => {
+    try {
+      for (const frame of frames) sink.frame(frame);
+    } catch (err) {
+      failure = err;
+      const produced = sink.drain();
+      if (produced.length === 0) throw err;
+      return produced;
+    }
+    return sink.drain();
+  };
+  return {
+    push(bytes) {
+      if (failure !== undefined) throw failure;
+      return run(framer.push(bytes));
+    },
+    end() {
+      if (failure !== undefined) throw failure;
+      const out = run(framer.end());
+      // Nothing comes after end: an error found now is thrown now.
+      if (failure !== undefined) throw failure;
+      sink.end();
+      return out.concat(sink.drain());
+    },
+  };
+}

@@ -1,0 +1,168 @@
+/**
+ * The failover loop. Candidates are tried in order; on each, up to retries.maxAttempts attempts
+ * with exponential backoff, jitter and Retry-After; 5xx, 429, connection errors and timeouts
+ * before the first byte move on, a client error (400, 404, 422 …) goes straight back. Keys are
+ * rested on 429 and disabled on 401/403; a circuit breaker skips providers that keep failing.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ModelEntryConfig, ProviderConfig } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
+import type { ProviderAdapter, ProviderError } from '../providers/types.js';
+import type { ProviderClient } from '../upstream/client.js';
+import { UpstreamFailure } from '../upstream/failure.js';
+import type { CircuitBreaker } from './breaker.js';
+import type { KeyPool, Lease } from './key-pool.js';
+import type { Candidate } from './models.js';
+import type { Semaphore } from './semaphore.js';
+
+/** A provider as the router uses it: its config plus the live pieces built from it. */
+export interface ProviderRuntime {
+  config: ProviderConfig;
+  baseURL: string;
+  adapter: ProviderAdapter;
+  keys: KeyPool;
+  breaker: CircuitBreaker;
+  slots: Semaphore | undefined;
+  client: ProviderClient;
+}
+
+/** One attempt on one provider with one key. */
+export interface Attempt {
+  provider: ProviderRuntime;
+  model: ModelEntryConfig;
+  lease: Lease;
+  /** Aborts when the client goes away or the total deadline passes. */
+  signal: AbortSignal;
+  /** 1-based attempt number across the whole call. */
+  number: number;
+  /**
+   * Frees the provider's concurrency slot. The router frees it when the attempt fails; after a
+   * success the caller frees it once the response (a whole stream) is over. Idempotent.
+   */
+  release(): void;
+}
+
+/** Every candidate failed; carries the error the client gets. */
+export class RoutingError extends Error {
+  constructor(
+    readonly error: ProviderError,
+    readonly retryAfterMs?: number,
+  ) {
+    super(error.message);
+    this.name = 'RoutingError';
+  }
+}
+
+const MAX_BACKOFF_MS = 10_000;
+
+export interface RouteOptions {
+  log: Logger;
+  /** Aborts on client disconnect or total deadline. */
+  signal: AbortSignal;
+  /** Absolute deadline (ms since epoch). */
+  deadline: number;
+  random?: () => number;
+}
+
+/**
+ * Runs `run` against the candidates until one succeeds.
+ * @throws {UpstreamFailure} for a non-retryable provider answer (a client error), or when aborted.
+ * @throws {RoutingError} when every candidate failed.
+ */
+export async function route<T>(candidates: Candidate<ProviderRuntime>[], run: (attempt: Attempt) => Promise<T>, options: RouteOptions): Promise<T> {
+  const { log, signal, deadline } = options;
+  const random = options.random ?? Math.random;
+  const failures: UpstreamFailure[] = [];
+  // Providers whose circuit is open are tried only when nothing else is left.
+  const open = candidates.filter((c) => c.provider.breaker.state === 'open');
+  const ordered = [...candidates.filter((c) => !open.includes(c)), ...open];
+  let number = 0;
+
+  for (const [position, candidate] of ordered.entries()) {
+    const { provider } = candidate;
+    const name = provider.config.name;
+    if (!provider.breaker.tryAcquire() && position < ordered.length - 1) {
+      log.warn({ provider: name }, 'circuit open: skipping provider');
+      continue;
+    }
+    for (let attempt = 1; attempt <= provider.config.retries.maxAttempts; attempt++) {
+      if (signal.aborted || Date.now() >= deadline) break;
+      const lease = provider.keys.acquire();
+      if (!lease) {
+        const next = provider.keys.nextAvailableAt();
+        failures.push(new UpstreamFailure('status', name, { status: 429, type: 'rate_limit_error', message: `every key of provider ${name} is resting or disabled` }, next ? next - Date.now() : undefined));
+        break;
+      }
+      if (provider.slots) await provider.slots.acquire(signal);
+      let held = provider.slots !== undefined;
+      const release = () => {
+        if (held) provider.slots?.release();
+        held = false;
+      };
+      number += 1;
+      try {
+        const result = await run({ provider, model: candidate.model, lease, signal, number, release });
+        provider.breaker.success();
+        if (number > 1) log.info({ provider: name, attempt: number }, 'request succeeded after failover');
+        return result;
+      } catch (err) {
+        release();
+        if (!(err instanceof UpstreamFailure)) throw err;
+        failures.push(err);
+        if (err.kind === 'aborted' && !timedOut(deadline)) throw err;
+        noteFailure(provider, lease, err);
+        if (!err.retryable) throw err;
+        const status = err.error.status;
+        // Another attempt here needs attempts left and, after a 429, another key to use.
+        let again = attempt < provider.config.retries.maxAttempts && !(status === 429 && !provider.keys.hasAvailable());
+        const delay = again && status !== 401 && status !== 403 ? backoff(attempt, provider.config.retries.baseDelayMs, err.retryAfterMs, random) : 0;
+        if (Date.now() + delay >= deadline) again = false;
+        log.warn(
+          { provider: name, attempt: number, key: lease.index, kind: err.kind, status, reason: err.error.message },
+          again ? 'provider attempt failed; retrying' : 'provider attempt failed; failing over',
+        );
+        if (!again) break;
+        if (delay > 0) await sleep(delay, undefined, { signal }).catch(() => undefined);
+      }
+    }
+  }
+  throw summarise(failures, timedOut(deadline));
+}
+
+function timedOut(deadline: number): boolean {
+  return Date.now() >= deadline;
+}
+
+function noteFailure(provider: ProviderRuntime, lease: Lease, failure: UpstreamFailure): void {
+  const status = failure.error.status;
+  if (failure.kind === 'status' && (status === 401 || status === 403)) provider.keys.disable(lease);
+  if (failure.kind === 'status' && status === 429) provider.keys.rest(lease, failure.retryAfterMs);
+  if (failure.countsAgainstProvider) provider.breaker.failure();
+}
+
+/** Exponential backoff with full jitter around the nominal delay; Retry-After wins when longer. */
+export function backoff(attempt: number, baseDelayMs: number, retryAfterMs: number | undefined, random: () => number): number {
+  const nominal = Math.min(MAX_BACKOFF_MS, baseDelayMs * 2 ** (attempt - 1));
+  const jittered = nominal * (0.5 + random());
+  return Math.max(jittered, retryAfterMs ?? 0);
+}
+
+/** The error the client gets when nothing worked: the most telling status, every reason named. */
+function summarise(failures: UpstreamFailure[], timedOut: boolean): RoutingError {
+  const reasons = failures.map((f) => f.error.message);
+  const unique = [...new Set(reasons)].join('; ');
+  if (timedOut) {
+    return new RoutingError({ status: 504, type: 'timeout_error', message: `no provider answered within the total timeout${unique ? `: ${unique}` : ''}` });
+  }
+  if (failures.length > 0 && failures.every((f) => f.error.status === 429)) {
+    const waits = failures.map((f) => f.retryAfterMs).filter((w): w is number => w !== undefined);
+    return new RoutingError(
+      { status: 429, type: 'rate_limit_error', message: `every provider is rate limited: ${unique}` },
+      waits.length ? Math.min(...waits) : undefined,
+    );
+  }
+  if (failures.length === 0) {
+    return new RoutingError({ status: 503, type: 'api_error', message: 'no provider is available' });
+  }
+  return new RoutingError({ status: 503, type: 'api_error', message: `every provider failed: ${unique}` });
+}

@@ -1,0 +1,31 @@
+/**
+ * The admin app on its own TCP port: /metrics, /healthz, /readyz and the MCP tool view. It
+ * serves no proxy API and nothing secret, so it may listen beyond loopback for Prometheus.
+ */
+import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from '../log/logger.js';
+import { readiness, type McpHandler } from './app.js';
+import type { LiveConfig } from './live.js';
+import type { Metrics } from './metrics.js';
+
+export interface AdminOptions {
+  live: LiveConfig;
+  log: Logger;
+  metrics: Metrics;
+  mcp?: McpHandler & { view(): unknown };
+}
+
+export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance> {
+  const app = fastify({ loggerInstance: options.log as FastifyBaseLogger, disableRequestLogging: true });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => readiness(options, reply));
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', options.metrics.registry.contentType);
+    return options.metrics.registry.metrics();
+  });
+  if (options.mcp) {
+    const mcp = options.mcp;
+    app.get('/mcp/tools', async () => mcp.view());
+  }
+  return app;
+}

@@ -1,0 +1,82 @@
+/**
+ * The agent-facing HTTP app: OpenAI and Anthropic APIs, MCP, health. `build()` returns a
+ * fastify instance that is not listening; the entry point listens (on the Unix socket, and the
+ * loopback port when configured), tests use `inject()`.
+ */
+import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from '../log/logger.js';
+import type { SecretRegistry } from '../log/redact.js';
+import { anthropicRoutes } from './anthropic-routes.js';
+import type { LiveConfig } from './live.js';
+import type { Metrics } from './metrics.js';
+import { openAIRoutes } from './openai-routes.js';
+
+/** What the MCP gateway offers the app (implemented in ../mcp). */
+export interface McpHandler {
+  handle(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, parsedBody?: unknown): Promise<void>;
+  ready(): boolean;
+}
+
+export interface AppOptions {
+  live: LiveConfig;
+  log: Logger;
+  metrics: Metrics;
+  secrets: SecretRegistry;
+  mcp?: McpHandler;
+  /** Largest request body accepted; larger ones get 413. */
+  maxBodyBytes: number;
+}
+
+/** Builds the agent-facing app. */
+export async function build(options: AppOptions): Promise<FastifyInstance> {
+  const app = fastify({
+    loggerInstance: options.log as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: options.maxBodyBytes,
+    // Long streams: no server-side request timeout; the providers' totalMs bounds each call.
+    requestTimeout: 0,
+    return503OnClosing: true,
+  });
+  // Bodies stay raw: the handlers parse them (in the client's error shape) and can pass the
+  // bytes through unchanged to a provider that speaks the same API.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  await app.register(openAIRoutes, options);
+  await app.register(anthropicRoutes, options);
+
+  if (options.mcp) {
+    const mcp = options.mcp;
+    app.route({
+      method: ['GET', 'POST', 'DELETE'],
+      url: '/mcp',
+      handler: async (request, reply) => {
+        let parsed: unknown;
+        if (Buffer.isBuffer(request.body) && request.body.length > 0) {
+          try {
+            parsed = JSON.parse(request.body.toString('utf8'));
+          } catch {
+            return reply.code(400).send({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error: the body is not valid JSON' } });
+          }
+        }
+        reply.hijack();
+        await mcp.handle(request.raw, reply.raw, parsed);
+      },
+    });
+  }
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => readiness(options, reply));
+  return app;
+}
+
+/** Ready once a config is loaded and (when configured) the MCP gateway is up; reports a refused config. */
+export function readiness(options: Pick<AppOptions, 'live' | 'mcp'>, reply: { code(status: number): unknown }) {
+  const { configHash, rejected } = options.live.status();
+  const ready = options.live.loaded && (options.mcp?.ready() ?? true);
+  reply.code(ready ? 200 : 503);
+  return {
+    status: ready ? (rejected ? 'degraded' : 'ready') : 'not ready',
+    configHash,
+    ...(rejected ? { rejectedConfig: { hash: rejected.hash, errors: rejected.errors } } : {}),
+  };
+}

@@ -1,0 +1,40 @@
+/** Parsing request bodies at the boundary: JSON, then the API's zod schema, errors naming the field. */
+import type { z } from 'zod';
+import type { ProviderError } from '../providers/types.js';
+
+/** A request the sidecar refuses before routing, in canonical error form. */
+export class BadRequest extends Error {
+  constructor(readonly error: ProviderError) {
+    super(error.message);
+    this.name = 'BadRequest';
+  }
+}
+
+/** Parses a raw JSON body with a schema. @throws {BadRequest} */
+export function parseBody<S extends z.ZodType>(raw: unknown, schema: S): z.output<S> {
+  if (!Buffer.isBuffer(raw) || raw.length === 0) {
+    throw new BadRequest({ status: 400, type: 'invalid_request_error', message: 'the request body must be JSON (Content-Type: application/json)' });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw new BadRequest({ status: 400, type: 'invalid_request_error', message: `the request body is not valid JSON: ${(err as Error).message}` });
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const path = issue.path.map(String).join('.');
+    throw new BadRequest({ status: 400, type: 'invalid_request_error', message: `${path ? `${path}: ` : ''}${issue.message}`, param: path || null });
+  }
+  return result.data;
+}
+
+/** Maps fastify's own errors (body too large, wrong content type) to a canonical error. */
+export function frameworkError(err: { statusCode?: number; code?: string; message: string }): ProviderError {
+  const status = err.statusCode ?? 500;
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, type: 'invalid_request_error', message: 'the request body is larger than the sidecar accepts (listen.maxBodyBytes)' };
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, type: 'invalid_request_error', message: 'the request body must be JSON (Content-Type: application/json)' };
+  if (status >= 500) return { status, type: 'api_error', message: 'internal error in the Airlock sidecar' };
+  return { status, type: 'invalid_request_error', message: err.message };
+}

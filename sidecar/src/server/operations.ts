@@ -1,0 +1,109 @@
+/** The operations the proxy relays, each as data for the shared relay in proxy.ts. */
+import { chatChunkToCompletion, chatToCompletion, completionToChat } from '../ingress/translate/completions.js';
+import type { StreamTranslator } from '../providers/types.js';
+import type { ChatCompletion, ChatRequest, Completion, CompletionRequest, EmbeddingsRequest, EmbeddingsResponse } from '../wire/openai.js';
+import { wantsUsage } from '../wire/openai.js';
+import type { MessagesRequest } from '../wire/anthropic.js';
+import type { AnthropicClientHeaders } from '../providers/types.js';
+import { anthropicToChat } from '../ingress/translate/anthropic.js';
+import { openAIStreamEncoder } from './openai-encoder.js';
+import type { Ingress } from './ingress.js';
+import type { Operation } from './proxy.js';
+
+const usageOf = (usage: { prompt_tokens: number; completion_tokens?: number } | null | undefined) =>
+  usage ? { input: usage.prompt_tokens, output: usage.completion_tokens ?? 0 } : undefined;
+
+/** A chat call in canonical form, answered in the OpenAI API. */
+export function chatOperation(ingress: Ingress, request: ChatRequest, raw: Buffer | undefined): Operation<ChatCompletion> {
+  return chatCall(ingress, request.model, request.stream === true, raw, wantsUsage(request), (provider, target) => provider.adapter.chatRequest(request, target));
+}
+
+/**
+ * An Anthropic Messages call: sent as it came to anthropic providers (model replaced, client's
+ * anthropic-version kept), translated to canonical only for the others, and only when one of them
+ * is tried, so Anthropic-only features (documents, server tools) still reach Anthropic.
+ */
+export function messagesOperation(ingress: Ingress, request: MessagesRequest, raw: Buffer, clientHeaders: AnthropicClientHeaders): Operation<ChatCompletion> {
+  let canonical: ChatRequest | undefined;
+  return chatCall(ingress, request.model, request.stream === true, raw, true, (provider, target) => {
+    const native = provider.adapter.messagesRequest;
+    if (native) return native(request, target, clientHeaders);
+    canonical ??= anthropicToChat(request);
+    return provider.adapter.chatRequest(canonical, target);
+  });
+}
+
+function chatCall(
+  ingress: Ingress,
+  model: string,
+  stream: boolean,
+  raw: Buffer | undefined,
+  includeUsage: boolean,
+  build: Operation<ChatCompletion>['build'],
+): Operation<ChatCompletion> {
+  return {
+    kind: 'chat',
+    ingress,
+    model,
+    stream,
+    raw,
+    supports: () => true,
+    build,
+    parse: (provider, body, context) => provider.adapter.chatResponse(body, context),
+    render: (completion) => ingress.completion(completion),
+    usage: (completion) => usageOf(completion.usage),
+    streamFrames: {
+      translator: (provider, context) => provider.adapter.chatStream(context),
+      encoder: (context) => ingress.encoder({ id: context.id, model: context.requestedModel, includeUsage }),
+    },
+  };
+}
+
+/**
+ * A legacy text completion: native where the provider has /completions (openai types), through
+ * chat elsewhere.
+ */
+export function completionsOperation(ingress: Ingress, request: CompletionRequest, raw: Buffer): Operation<Completion, Completion> {
+  // Translated only when a provider without native completions is tried: fill-in-the-middle
+  // (suffix) and token prompts still reach servers that have them.
+  let chat: ChatRequest | undefined;
+  const asChat = () => (chat ??= completionToChat(request));
+  return {
+    kind: 'completions',
+    ingress,
+    model: request.model,
+    stream: request.stream === true,
+    raw,
+    supports: () => true,
+    build: (provider, target) => provider.adapter.completionsRequest?.(request, target) ?? provider.adapter.chatRequest(asChat(), target),
+    parse: (provider, body, context) =>
+      provider.adapter.completionsResponse ? provider.adapter.completionsResponse(body, context) : chatToCompletion(provider.adapter.chatResponse(body, context)),
+    render: (completion) => completion,
+    usage: (completion) => usageOf(completion.usage),
+    streamFrames: {
+      translator: (provider, context) => provider.adapter.completionsStream?.(context) ?? throughChat(provider.adapter.chatStream(context)),
+      encoder: () => openAIStreamEncoder(wantsUsage(request)),
+    },
+  };
+}
+
+function throughChat(chat: StreamTranslator): StreamTranslator<Completion> {
+  const convert = (chunks: ReturnType<StreamTranslator['push']>) => chunks.flatMap((c) => chatChunkToCompletion(c) ?? []);
+  return { push: (bytes) => convert(chat.push(bytes)), end: () => convert(chat.end()) };
+}
+
+/** An embeddings call; providers without embeddings (anthropic) are skipped. */
+export function embeddingsOperation(ingress: Ingress, request: EmbeddingsRequest, raw: Buffer): Operation<EmbeddingsResponse> {
+  return {
+    kind: 'embeddings',
+    ingress,
+    model: request.model,
+    stream: false,
+    raw,
+    supports: (provider) => provider.adapter.embeddingsRequest !== undefined,
+    build: (provider, target) => provider.adapter.embeddingsRequest!(request, target),
+    parse: (provider, body, context) => provider.adapter.embeddingsResponse!(body, context, request),
+    render: (response) => response,
+    usage: (response) => usageOf(response.usage),
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * Everything built from one config: providers with their keys, clients, breakers and limits,
+ * and the model catalog. A reload builds a new Runtime and swaps it in; requests in flight keep
+ * the one they started with, whose clients close once those requests finish.
+ */
+import { readFile } from 'node:fs/promises';
+import { DEFAULT_BASE_URLS, type ProviderConfig, type SidecarConfig } from '../config/schema.js';
+import { ConfigError } from '../config/load.js';
+import type { SecretRegistry } from '../log/redact.js';
+import { adapterFor } from '../providers/index.js';
+import { CircuitBreaker } from '../router/breaker.js';
+import { KeyPool } from '../router/key-pool.js';
+import { ModelCatalog } from '../router/models.js';
+import type { ProviderRuntime } from '../router/router.js';
+import { Semaphore } from '../router/semaphore.js';
+import { ProviderClient } from '../upstream/client.js';
+
+/** Consecutive failures that open a provider's circuit, and how long it stays open. */
+const BREAKER = { threshold: 5, cooldownMs: 30_000 };
+
+export class Runtime {
+  private constructor(
+    readonly config: SidecarConfig,
+    readonly providers: ProviderRuntime[],
+    readonly catalog: ModelCatalog<ProviderRuntime>,
+    /** Key files of each provider, for the watcher. */
+    readonly keyFiles: string[],
+  ) {}
+
+  /**
+   * Builds a runtime, reading every key file. Providers whose config is unchanged from
+   * `previous` are carried over whole, so key states and breakers survive a reload.
+   * @throws {ConfigError} when a key file cannot be read.
+   */
+  static async create(config: SidecarConfig, secrets: SecretRegistry, previous?: Runtime): Promise<Runtime> {
+    const providers = await Promise.all(
+      config.providers.map(async (provider) => {
+        const kept = previous?.providers.find((p) => sameConfig(p.config, provider));
+        if (kept) return kept;
+        const keys = await readKeys(provider);
+        secrets.set(`provider/${provider.name}`, keys);
+        return buildProvider(provider, keys);
+      }),
+    );
+    const keyFiles = config.providers.flatMap((p) => p.apiKeys.map((k) => k.file));
+    return new Runtime(config, providers, new ModelCatalog(config, providers), keyFiles);
+  }
+
+  /** Re-reads every provider's key files (a Secret changed); keys whose value is unchanged keep their state. */
+  async reloadKeys(secrets: SecretRegistry): Promise<void> {
+    for (const provider of this.providers) {
+      const keys = await readKeys(provider.config);
+      secrets.set(`provider/${provider.config.name}`, keys);
+      provider.keys.replace(keys);
+    }
+  }
+
+  /** Closes the clients of providers that `next` does not carry over. */
+  async retire(next: Runtime | undefined): Promise<void> {
+    await Promise.all(this.providers.filter((p) => !next?.providers.includes(p)).map((p) => p.client.close()));
+  }
+}
+
+function buildProvider(config: ProviderConfig, keys: string[]): ProviderRuntime {
+  return {
+    config,
+    baseURL: (config.baseURL ?? DEFAULT_BASE_URLS[config.type]!).replace(/\/+$/, ''),
+    adapter: adapterFor(config.type),
+    keys: new KeyPool(keys),
+    breaker: new CircuitBreaker(BREAKER),
+    slots: config.limits?.maxConcurrent ? new Semaphore(config.limits.maxConcurrent) : undefined,
+    client: new ProviderClient(config),
+  };
+}
+
+async function readKeys(provider: ProviderConfig): Promise<string[]> {
+  return Promise.all(
+    provider.apiKeys.map(async ({ file }, index) => {
+      try {
+        const value = (await readFile(file, 'utf8')).trim();
+        if (!value) throw Object.assign(new Error('empty'), { code: 'EMPTY' });
+        return value;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+        throw new ConfigError(file, [{ path: `providers.${provider.name}.apiKeys.${index}`, message: `key file ${file} cannot be used (${code})` }]);
+      }
+    }),
+  );
+}
+
+function sameConfig(a: ProviderConfig, b: ProviderConfig): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -1,0 +1,78 @@
+/**
+ * `airlock-sidecar run`: loads the config, starts the MCP gateway, and serves the agent API on
+ * the Unix socket (and the loopback port when configured) and the admin API on its port.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
+import { createLogger, type Logger } from './log/logger.js';
+import { SecretRegistry } from './log/redact.js';
+import { buildAdmin } from './server/admin.js';
+import { build } from './server/app.js';
+import { listenOnSocket } from './server/listen.js';
+import { LiveConfig } from './server/live.js';
+import { Metrics } from './server/metrics.js';
+import { createMcpGateway, type McpGateway } from './mcp/index.js';
+
+export interface SidecarOptions {
+  configPath: string;
+  /** Log destination; default stdout. */
+  logDestination?: DestinationStream;
+}
+
+/** A running sidecar. */
+export interface Sidecar {
+  log: Logger;
+  live: LiveConfig;
+  /** Admin port actually bound (useful when the config says 0). */
+  adminPort: number;
+  socketPath: string;
+  close(): Promise<void>;
+}
+
+/** Starts the sidecar; rejects (with a ConfigError for a bad config) if it cannot serve. */
+export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
+  const secrets = new SecretRegistry();
+  const log = createLogger({ level: 'info', secrets, ...(options.logDestination ? { destination: options.logDestination } : {}) });
+  const metrics = new Metrics();
+  const live = new LiveConfig(options.configPath, { log, secrets, metrics });
+  await live.start();
+  const config = live.current.config;
+  log.level = config.telemetry.logLevel;
+
+  const mcp: McpGateway | undefined = config.mcp.backends.length > 0 || config.mcp.tools.lazy ? createMcpGateway({ config, logger: log, secrets }) : undefined;
+  if (mcp) live.onApply((next) => void mcp.reload(next));
+
+  const common = { live, log, metrics, secrets, mcp, maxBodyBytes: config.listen.maxBodyBytes };
+  const servers: FastifyInstance[] = [];
+  try {
+    const socketApp = await build(common);
+    servers.push(socketApp);
+    await listenOnSocket(socketApp, config.listen.socket.path, config.listen.socket.mode, config.listen.socket.group);
+    if (config.listen.loopbackPort !== undefined) {
+      const loopback = await build(common);
+      servers.push(loopback);
+      await loopback.listen({ host: '127.0.0.1', port: config.listen.loopbackPort });
+    }
+    const admin = await buildAdmin({ live, log, metrics, mcp });
+    servers.push(admin);
+    await admin.listen({ host: config.listen.admin.host, port: config.listen.admin.port });
+    const adminPort = (admin.server.address() as { port: number }).port;
+    log.info({ socket: config.listen.socket.path, loopbackPort: config.listen.loopbackPort, adminPort, configHash: live.status().configHash }, 'airlock sidecar ready');
+    return {
+      log,
+      live,
+      adminPort,
+      socketPath: config.listen.socket.path,
+      async close() {
+        await Promise.all(servers.map((s) => s.close()));
+        await mcp?.close();
+        await live.close();
+      },
+    };
+  } catch (err) {
+    await Promise.all(servers.map((s) => s.close().catch(() => undefined)));
+    await mcp?.close();
+    await live.close();
+    throw err;
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * OpenAI response shapes. The sidecar builds these (or passes them through from an OpenAI-type
+ * provider), so they are plain types, not schemas. Fields a provider adds beyond these pass
+ * through on the OpenAI path.
+ */
+
+/** Why generation stopped. */
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call';
+
+/** Token counts of one call. `prompt_tokens` includes cached tokens, as OpenAI counts them. */
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details?: { cached_tokens?: number };
+  completion_tokens_details?: { reasoning_tokens?: number };
+}
+
+/** A tool call in a response message. */
+export interface ResponseToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+/** The assistant message of a non-streaming completion. */
+export interface ResponseMessage {
+  role: 'assistant';
+  content: string | null;
+  refusal?: string | null;
+  tool_calls?: ResponseToolCall[];
+}
+
+/** One choice of a non-streaming completion. */
+export interface ChatChoice {
+  index: number;
+  message: ResponseMessage;
+  finish_reason: FinishReason | null;
+  logprobs: unknown;
+}
+
+/** Response of `POST /v1/chat/completions` without streaming. */
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: ChatChoice[];
+  usage?: Usage;
+  system_fingerprint?: string | null;
+}
+
+/** A tool-call fragment in a stream: `id`, `type` and `name` on the first, argument text after. */
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function?: { name?: string; arguments?: string };
+}
+
+/** What one stream chunk adds to a choice. */
+export interface ChunkDelta {
+  role?: 'assistant';
+  content?: string | null;
+  refusal?: string | null;
+  tool_calls?: ToolCallDelta[];
+}
+
+/** One choice of a stream chunk. */
+export interface ChunkChoice {
+  index: number;
+  delta: ChunkDelta;
+  finish_reason: FinishReason | null;
+  logprobs?: unknown;
+}
+
+/**
+ * One chunk of a streamed chat completion. The first carries `delta.role`; the last choice chunk
+ * has `finish_reason`; a final chunk with `choices: []` carries `usage` when it is known.
+ */
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: ChunkChoice[];
+  usage?: Usage | null;
+  system_fingerprint?: string | null;
+}
+
+/** One choice of a legacy text completion (whole or a stream chunk). */
+export interface CompletionChoice {
+  text: string;
+  index: number;
+  logprobs: unknown;
+  finish_reason: FinishReason | null;
+}
+
+/** Response of `POST /v1/completions`, and each chunk of its stream. */
+export interface Completion {
+  id: string;
+  object: 'text_completion';
+  created: number;
+  model: string;
+  choices: CompletionChoice[];
+  usage?: Usage | null;
+  system_fingerprint?: string | null;
+}
+
+/** One embedding: floats, or base64 of little-endian float32 when the client asked for base64. */
+export interface Embedding {
+  object: 'embedding';
+  index: number;
+  embedding: number[] | string;
+}
+
+/** Response of `POST /v1/embeddings`. */
+export interface EmbeddingsResponse {
+  object: 'list';
+  data: Embedding[];
+  model: string;
+  usage: { prompt_tokens: number; total_tokens: number };
+}
+
+/** One model of `GET /v1/models`. */
+export interface Model {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: string;
+}
+
+/** Response of `GET /v1/models`. */
+export interface ModelList {
+  object: 'list';
+  data: Model[];
+}

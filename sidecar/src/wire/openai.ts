@@ -1,0 +1,224 @@
+/**
+ * The OpenAI API as the sidecar speaks it: request schemas parsed once at the HTTP boundary, the
+ * response shapes, and the SSE helpers. The chat-completions shape is also the canonical form
+ * every provider adapter translates to and from.
+ *
+ * Request schemas are loose objects: fields we do not model (store, metadata, reasoning_effort,
+ * modalities, ...) pass through untouched, so an OpenAI-type provider sees what the client sent.
+ * Optional fields accept `null` because several clients send explicit nulls for unset options.
+ */
+import { z } from 'zod';
+import type { ProviderError } from '../providers/types.js';
+
+export * from './openai-responses.js';
+
+/** A text content part. */
+export const TextPart = z.looseObject({ type: z.literal('text'), text: z.string() });
+/** An image by URL: https or a `data:` URL with base64 bytes. */
+export const ImageUrlPart = z.looseObject({
+  type: z.literal('image_url'),
+  image_url: z.looseObject({ url: z.string(), detail: z.string().nullish() }),
+});
+/** Audio input (OpenAI only). */
+export const InputAudioPart = z.looseObject({
+  type: z.literal('input_audio'),
+  input_audio: z.looseObject({ data: z.string(), format: z.string() }),
+});
+/** A file input (OpenAI only). */
+export const FilePart = z.looseObject({
+  type: z.literal('file'),
+  file: z.looseObject({ file_data: z.string().nullish(), file_id: z.string().nullish(), filename: z.string().nullish() }),
+});
+/** A refusal inside an earlier assistant message. */
+export const RefusalPart = z.looseObject({ type: z.literal('refusal'), refusal: z.string() });
+
+/** A content part of a user message. */
+export const UserContentPart = z.discriminatedUnion('type', [TextPart, ImageUrlPart, InputAudioPart, FilePart]);
+
+/** A function call the assistant made. `arguments` is JSON text, as the model wrote it. */
+export const ToolCall = z.looseObject({
+  id: z.string(),
+  type: z.literal('function'),
+  function: z.looseObject({ name: z.string(), arguments: z.string() }),
+});
+
+const name = z.string().nullish();
+const textContent = z.union([z.string(), z.array(TextPart)]);
+
+/** A system instruction. */
+export const SystemMessage = z.looseObject({ role: z.literal('system'), content: textContent, name });
+/** A developer instruction (the newer name for system on OpenAI reasoning models). */
+export const DeveloperMessage = z.looseObject({ role: z.literal('developer'), content: textContent, name });
+/** A user turn. */
+export const UserMessage = z.looseObject({
+  role: z.literal('user'),
+  content: z.union([z.string(), z.array(UserContentPart)]),
+  name,
+});
+/** An earlier assistant turn: text, tool calls, or both. */
+export const AssistantMessage = z.looseObject({
+  role: z.literal('assistant'),
+  content: z.union([z.string(), z.array(z.discriminatedUnion('type', [TextPart, RefusalPart]))]).nullish(),
+  tool_calls: z.array(ToolCall).nullish(),
+  refusal: z.string().nullish(),
+  name,
+});
+/** The result of a tool call, matched by `tool_call_id`. */
+export const ToolMessage = z.looseObject({ role: z.literal('tool'), content: textContent, tool_call_id: z.string() });
+
+/** One message of a chat. */
+export const ChatMessage = z.discriminatedUnion('role', [SystemMessage, DeveloperMessage, UserMessage, AssistantMessage, ToolMessage]);
+
+/** A function the model may call. `parameters` is a JSON Schema object. */
+export const Tool = z.looseObject({
+  type: z.literal('function'),
+  function: z.looseObject({
+    name: z.string().min(1),
+    description: z.string().nullish(),
+    parameters: z.record(z.string(), z.unknown()).nullish(),
+    strict: z.boolean().nullish(),
+  }),
+});
+
+/** none | auto | required | one named function. */
+export const ToolChoice = z.union([
+  z.enum(['none', 'auto', 'required']),
+  z.looseObject({ type: z.literal('function'), function: z.looseObject({ name: z.string() }) }),
+]);
+
+/** text | json_object | json_schema. */
+export const ResponseFormat = z.discriminatedUnion('type', [
+  z.looseObject({ type: z.literal('text') }),
+  z.looseObject({ type: z.literal('json_object') }),
+  z.looseObject({
+    type: z.literal('json_schema'),
+    json_schema: z.looseObject({
+      name: z.string(),
+      description: z.string().nullish(),
+      schema: z.record(z.string(), z.unknown()).nullish(),
+      strict: z.boolean().nullish(),
+    }),
+  }),
+]);
+
+const stop = z.union([z.string(), z.array(z.string())]).nullish();
+const streamOptions = z.looseObject({ include_usage: z.boolean().nullish() }).nullish();
+const logitBias = z.record(z.string(), z.number()).nullish();
+
+/** Body of `POST /v1/chat/completions`; also the canonical request every adapter translates. */
+export const ChatRequest = z.looseObject({
+  model: z.string().min(1),
+  messages: z.array(ChatMessage).min(1),
+  tools: z.array(Tool).nullish(),
+  tool_choice: ToolChoice.nullish(),
+  parallel_tool_calls: z.boolean().nullish(),
+  response_format: ResponseFormat.nullish(),
+  stop,
+  max_tokens: z.int().min(1).nullish(),
+  max_completion_tokens: z.int().min(1).nullish(),
+  temperature: z.number().nullish(),
+  top_p: z.number().nullish(),
+  /** Not OpenAI's: accepted by most OpenAI-compatible servers, and carries Anthropic's top_k. */
+  top_k: z.int().nullish(),
+  seed: z.int().nullish(),
+  user: z.string().nullish(),
+  n: z.int().min(1).nullish(),
+  stream: z.boolean().nullish(),
+  stream_options: streamOptions,
+  presence_penalty: z.number().nullish(),
+  frequency_penalty: z.number().nullish(),
+  logit_bias: logitBias,
+  logprobs: z.boolean().nullish(),
+  top_logprobs: z.int().nullish(),
+});
+
+/** string | string[] | token ids | arrays of token ids, checked by hand so a long token array is not
+ * validated once per union member. */
+function isTextOrTokens(value: unknown): value is string | string[] | number[] | number[][] {
+  if (typeof value === 'string') return true;
+  if (!Array.isArray(value)) return false;
+  const first: unknown = value[0];
+  if (typeof first === 'string') return value.every((v) => typeof v === 'string');
+  if (typeof first === 'number') return value.every((v) => Number.isInteger(v));
+  if (Array.isArray(first)) return value.every((v) => Array.isArray(v) && v.every((t) => Number.isInteger(t)));
+  return value.length === 0;
+}
+
+const textOrTokens = (field: string) =>
+  z.custom<string | string[] | number[] | number[][]>(isTextOrTokens, {
+    message: `${field} must be a string, an array of strings, an array of token ids or an array of token-id arrays`,
+  });
+
+/** Body of `POST /v1/completions` (legacy text completions). */
+export const CompletionRequest = z.looseObject({
+  model: z.string().min(1),
+  prompt: textOrTokens('prompt'),
+  suffix: z.string().nullish(),
+  max_tokens: z.int().min(0).nullish(),
+  temperature: z.number().nullish(),
+  top_p: z.number().nullish(),
+  n: z.int().min(1).nullish(),
+  best_of: z.int().min(1).nullish(),
+  stream: z.boolean().nullish(),
+  stream_options: streamOptions,
+  logprobs: z.int().nullish(),
+  echo: z.boolean().nullish(),
+  stop,
+  presence_penalty: z.number().nullish(),
+  frequency_penalty: z.number().nullish(),
+  logit_bias: logitBias,
+  seed: z.int().nullish(),
+  user: z.string().nullish(),
+});
+
+/** Body of `POST /v1/embeddings`. */
+export const EmbeddingsRequest = z.looseObject({
+  model: z.string().min(1),
+  input: textOrTokens('input'),
+  encoding_format: z.enum(['float', 'base64']).nullish(),
+  dimensions: z.int().min(1).nullish(),
+  user: z.string().nullish(),
+});
+
+export type TextPart = z.infer<typeof TextPart>;
+export type ImageUrlPart = z.infer<typeof ImageUrlPart>;
+export type UserContentPart = z.infer<typeof UserContentPart>;
+export type ToolCall = z.infer<typeof ToolCall>;
+export type ChatMessage = z.infer<typeof ChatMessage>;
+export type SystemMessage = z.infer<typeof SystemMessage>;
+export type UserMessage = z.infer<typeof UserMessage>;
+export type AssistantMessage = z.infer<typeof AssistantMessage>;
+export type ToolMessage = z.infer<typeof ToolMessage>;
+export type Tool = z.infer<typeof Tool>;
+export type ToolChoice = z.infer<typeof ToolChoice>;
+export type ResponseFormat = z.infer<typeof ResponseFormat>;
+export type ChatRequest = z.infer<typeof ChatRequest>;
+export type CompletionRequest = z.infer<typeof CompletionRequest>;
+export type EmbeddingsRequest = z.infer<typeof EmbeddingsRequest>;
+
+/** The OpenAI error body. */
+export interface OpenAIErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+/** A canonical error in the OpenAI error shape (send it with `error.status`). */
+export function openAIError(error: ProviderError): OpenAIErrorBody {
+  return { error: { message: error.message, type: error.type, param: error.param ?? null, code: error.code ?? null } };
+}
+
+/** One SSE frame of an OpenAI stream: `data: {json}\n\n`. */
+export function chunkToSSE(chunk: object): string {
+  return `data: ${JSON.stringify(chunk)}\n\n`;
+}
+
+/** The frame that ends every OpenAI stream. */
+export const SSE_DONE = 'data: [DONE]\n\n';
+
+/**
+ * Whether the client asked for the final usage chunk. The adapters always produce it when usage is
+ * known (the router needs it for accounting); the server drops it for clients that did not ask,
+ * since some older clients fail on a chunk with `choices: []`.
+ */
+export function wantsUsage(request: { stream_options?: { include_usage?: boolean | null | undefined } | null | undefined }): boolean {
+  return request.stream_options?.include_usage === true;
+}

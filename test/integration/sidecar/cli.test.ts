@@ -1,0 +1,74 @@
+/** The airlock-sidecar command as the pod spec runs it: run, probe, check-config, SIGTERM. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { startMock } from '../../mocks/index.js';
+import { stackDir } from './harness.js';
+
+const root = join(import.meta.dirname, '../../..');
+const cli = join(root, 'sidecar/src/cli.ts');
+
+function sidecar(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return { child, done };
+}
+
+const children: ChildProcess[] = [];
+afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
+
+describe('airlock-sidecar check-config', () => {
+  it('accepts the documented example', async () => {
+    const { done } = sidecar(['check-config', join(root, 'docs/sidecar-config.example.yaml')]);
+    const result = await done;
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('valid (2 providers, 2 MCP backends)');
+  });
+
+  it('exits 1 naming the path of each error', async () => {
+    const dir = await stackDir();
+    const file = join(dir, 'bad.yaml');
+    await writeFile(file, stringify({ version: 1, sandbox: { name: 's' }, providers: [{ name: 'p', type: 'openai', models: [] }], listen: { socket: { mode: 'rw' } } }));
+    const result = await sidecar(['check-config', file]).done;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${file}: providers.0.models:`);
+    expect(result.stderr).toContain(`${file}: listen.socket.mode: must be an octal file mode`);
+  });
+});
+
+describe('airlock-sidecar run and probe', () => {
+  it('serves on the socket, answers the probe, and exits cleanly on SIGTERM', async () => {
+    const mock = await startMock('ollama');
+    const dir = await stackDir();
+    const socket = join(dir, 'run', 'airlock.sock');
+    const config = join(dir, 'config.yaml');
+    await writeFile(config, stringify({ version: 1, sandbox: { name: 'cli' }, listen: { socket: { path: socket }, admin: { host: '127.0.0.1', port: 0 } }, providers: [{ name: 'o', type: 'ollama', baseURL: mock.url, models: [{ name: 'm' }] }] }));
+
+    expect((await sidecar(['probe', '--socket', socket]).done).code).toBe(1);
+    const run = sidecar(['run', '--config', config]);
+    children.push(run.child);
+    await expect.poll(async () => (await sidecar(['probe', '--socket', socket]).done).code, { timeout: 30_000, interval: 200 }).toBe(0);
+
+    run.child.kill('SIGTERM');
+    const result = await run.done;
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('airlock sidecar ready');
+    expect(result.stdout).toContain('shutting down');
+    await mock.close();
+  });
+
+  it('exits 1 with the errors when the config is invalid', async () => {
+    const dir = await stackDir();
+    const config = join(dir, 'config.yaml');
+    await writeFile(config, 'version: 1\n');
+    const result = await sidecar(['run', '--config', config]).done;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('sandbox');
+  });
+});

@@ -1,0 +1,85 @@
+/**
+ * A sidecar for integration tests: started in-process from a real config file in a temp dir,
+ * serving on a real Unix socket, with every log line captured. Clients are the official SDKs,
+ * connected through the socket the way an agent connects.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { stringify } from 'yaml';
+import type { SidecarConfigInput } from '../../../sidecar/src/config/schema.js';
+import { startSidecar, type Sidecar } from '../../../sidecar/src/sidecar.js';
+
+export interface Stack {
+  dir: string;
+  socketPath: string;
+  configPath: string;
+  sidecar: Sidecar;
+  /** Every log line written so far (JSON text). */
+  logs: string[];
+  /** An undici dispatcher that connects to the socket. */
+  dispatcher: Agent;
+  openai(options?: { maxRetries?: number; timeoutMs?: number }): OpenAI;
+  anthropic(options?: { maxRetries?: number; timeoutMs?: number }): Anthropic;
+  /** fetch through the socket (the host in the URL is ignored). */
+  fetch(path: string, init?: Parameters<typeof undiciFetch>[1]): ReturnType<typeof undiciFetch>;
+  /** Rewrites the config file in place. */
+  writeConfig(config: SidecarConfigInput): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Writes a key into the stack's temp dir and returns its path, for `apiKeys: [{file}]`. */
+export async function keyFile(dir: string, name: string, value: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, `${value}\n`, { mode: 0o600 });
+  return path;
+}
+
+/** A temp dir for a stack's files, before the config is known. */
+export function stackDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'airlock-sidecar-'));
+}
+
+/** Starts a sidecar with `config` (listen.socket and admin are filled in). */
+export async function startStack(dir: string, config: SidecarConfigInput): Promise<Stack> {
+  const socketPath = join(dir, 'run', 'airlock.sock');
+  const configPath = join(dir, 'config.yaml');
+  const complete = (c: SidecarConfigInput): SidecarConfigInput => ({
+    ...c,
+    listen: { ...c.listen, socket: { path: socketPath, mode: '0600', ...c.listen?.socket }, admin: { host: '127.0.0.1', port: 0, ...c.listen?.admin } },
+  });
+  await writeFile(configPath, stringify(complete(config)));
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const sidecar = await startSidecar({ configPath, logDestination: destination });
+  const dispatcher = new Agent({ connect: { socketPath }, connections: 2048 });
+  const fetchThroughSocket = ((url: string, init?: Parameters<typeof undiciFetch>[1]) => undiciFetch(url, { ...init, dispatcher })) as unknown as typeof globalThis.fetch;
+  return {
+    dir,
+    socketPath,
+    configPath,
+    sidecar,
+    logs,
+    dispatcher,
+    openai: (options = {}) =>
+      new OpenAI({ apiKey: 'unused-by-airlock', baseURL: 'http://airlock/v1', fetch: fetchThroughSocket, maxRetries: options.maxRetries ?? 0, timeout: options.timeoutMs ?? 30_000 }),
+    anthropic: (options = {}) =>
+      new Anthropic({ apiKey: 'unused-by-airlock', baseURL: 'http://airlock', fetch: fetchThroughSocket, maxRetries: options.maxRetries ?? 0, timeout: options.timeoutMs ?? 30_000 }),
+    fetch: (path, init) => undiciFetch(`http://airlock${path}`, { ...init, dispatcher }),
+    writeConfig: (next) => writeFile(configPath, stringify(complete(next))),
+    async close() {
+      await dispatcher.close();
+      await sidecar.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,203 @@
+/**
+ * Anthropic Messages wire format: `POST /v1/messages` (plain and SSE), token counting and
+ * models, with keys in `x-api-key` or `Authorization: Bearer`, a required `anthropic-version`
+ * header (2023-06-01 or 2026-10-21, whose stricter validation applies) and `{type: "error",
+ * error: {type, message}, request_id}` errors. Streams are `event: X\ndata: {json}\n\n` frames
+ * without a `[DONE]`.
+ */
+import { arr, intField, json, obj, stopList, str } from './server.js';
+import type { BodyReply, ProviderSpec, Reply, RouteContext, StreamReply } from './server.js';
+import { countTokens, newId, planTurn } from './turn.js';
+import type { LastMessage, ToolChoice, Turn } from './turn.js';
+
+/** API versions; 2026-10-21 (the SDK 1.x default) drops sampling parameters and tightens message content. */
+const VERSIONS = new Set(['2023-01-01', '2023-06-01', '2026-10-21']);
+
+const ERRORS: Record<number, { type: string; message: string }> = {
+  400: { type: 'invalid_request_error', message: 'Invalid request' },
+  401: { type: 'authentication_error', message: 'invalid x-api-key' },
+  402: { type: 'billing_error', message: 'Your credit balance is too low to access the Anthropic API.' },
+  403: { type: 'permission_error', message: 'Your API key does not have permission to use the specified resource.' },
+  404: { type: 'not_found_error', message: 'Not Found' },
+  409: { type: 'conflict_error', message: 'Conflict' },
+  413: { type: 'request_too_large', message: 'Request exceeds the maximum allowed number of bytes.' },
+  429: { type: 'rate_limit_error', message: 'Number of requests has exceeded your rate limit. Please try again later.' },
+  500: { type: 'api_error', message: 'Internal server error' },
+  504: { type: 'timeout_error', message: 'Request timed out' },
+  529: { type: 'overloaded_error', message: 'Overloaded' },
+};
+
+function errorObject(status: number, message?: string) {
+  const known = ERRORS[status] ?? (status >= 500 ? ERRORS[500] : ERRORS[400]);
+  return { type: 'error', error: { type: known?.type ?? 'api_error', message: message ?? known?.message ?? 'Error' } };
+}
+
+function reply(status: number, value: unknown): BodyReply {
+  const requestId = newId('req_011C', 18);
+  const body = status >= 400 ? { ...(value as object), request_id: requestId } : value;
+  return { ...json(status, body), headers: { 'request-id': requestId } };
+}
+
+const error = (status: number, message?: string) => reply(status, errorObject(status, message));
+const frame = (value: { type: string; [field: string]: unknown }) => `event: ${value.type}\ndata: ${JSON.stringify(value)}\n\n`;
+
+function blockText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  const labels: Record<string, string> = { image: '[image]', document: '[document]' };
+  return arr(content)
+    .map((b) => {
+      const block = obj(b);
+      if (block.type === 'text') return str(block.text) ?? '';
+      if (block.type === 'tool_result') return blockText(block.content);
+      return labels[String(block.type)] ?? '';
+    })
+    .filter((t) => t.length > 0)
+    .join(' ');
+}
+
+function lastMessage(messages: unknown[]): LastMessage | undefined {
+  const last = obj(messages.at(-1));
+  if (last.role === 'user') {
+    const result = arr(last.content).findLast((b) => obj(b).type === 'tool_result');
+    if (result !== undefined) return { role: 'tool', text: blockText(obj(result).content) };
+    return { role: 'user', text: blockText(last.content) };
+  }
+  const user = messages.findLast((m) => obj(m).role === 'user');
+  return user === undefined ? undefined : { role: 'other', text: blockText(obj(user).content) };
+}
+
+function toolChoice(value: unknown): ToolChoice {
+  const choice = obj(value);
+  if (choice.type === 'none') return 'none';
+  if (choice.type === 'any') return 'required';
+  const name = str(choice.name);
+  return choice.type === 'tool' && name ? { name } : 'auto';
+}
+
+const STOP = { stop: 'end_turn', stop_sequence: 'stop_sequence', length: 'max_tokens', tool_calls: 'tool_use' } as const;
+
+function usage(input: number, output: number) {
+  return { input_tokens: input, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: output, service_tier: 'standard' };
+}
+
+function stream(turn: Turn, message: Record<string, unknown>, inputTokens: number): StreamReply {
+  // Real streams report a token or so in message_start; message_delta then carries the cumulative count.
+  const frames = [frame({ type: 'message_start', message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: usage(inputTokens, 1) } })];
+  let index = 0;
+  const open = (content_block: Record<string, unknown>) => {
+    frames.push(frame({ type: 'content_block_start', index, content_block }));
+    if (index === 0) frames.push(frame({ type: 'ping' }));
+  };
+  const delta = (d: Record<string, unknown>) => frames.push(frame({ type: 'content_block_delta', index, delta: d }));
+  const close = () => frames.push(frame({ type: 'content_block_stop', index: index++ }));
+  if (turn.chunks.length > 0) {
+    open({ type: 'text', text: '' });
+    for (const text of turn.chunks) delta({ type: 'text_delta', text });
+    close();
+  }
+  for (const c of turn.calls) {
+    open({ type: 'tool_use', id: c.id, name: c.name, input: {} });
+    // The API opens every tool input with an empty partial_json.
+    for (const partial_json of ['', ...c.fragments]) delta({ type: 'input_json_delta', partial_json });
+    close();
+  }
+  if (index === 0) frames.push(frame({ type: 'ping' }));
+  frames.push(
+    frame({ type: 'message_delta', delta: { stop_reason: STOP[turn.finish], stop_sequence: turn.stopSequence }, usage: { output_tokens: turn.outputTokens } }),
+    frame({ type: 'message_stop' }),
+  );
+  return {
+    type: 'stream',
+    contentType: 'text/event-stream; charset=utf-8',
+    headers: { 'request-id': newId('req_011C', 18) },
+    frames,
+    errorFrame: (status, msg) => frame(errorObject(status ?? 529, msg)),
+    malformedFrame: 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":\n\n',
+  };
+}
+
+/** What API version 2026-10-21 refuses that 2023-06-01 accepted, as the 400 message; undefined when fine. */
+function version20261021(body: Record<string, unknown>): string | undefined {
+  for (const field of ['temperature', 'top_p', 'top_k']) if (field in body) return `${field}: Extra inputs are not permitted`;
+  for (const [i, m] of arr(body.messages).entries()) {
+    const message = obj(m);
+    for (const [j, b] of arr(message.content).entries()) {
+      const block = obj(b);
+      if (message.role === 'assistant' && block.type === 'document') return `messages.${i}.content.${j}: document blocks are not allowed in assistant messages`;
+      if (message.role === 'user' && block.type === 'text' && arr(block.citations).length > 0) return `messages.${i}.content.${j}.citations: citations are not allowed in user messages`;
+    }
+  }
+  return undefined;
+}
+
+function messages(ctx: RouteContext): Reply {
+  const b = obj(ctx.body);
+  const model = str(b.model);
+  if (!model) return error(400, 'model: Field required');
+  if (intField(b.max_tokens) === undefined) return error(400, 'max_tokens: Field required');
+  if (!Array.isArray(b.messages)) return error(400, 'messages: Field required');
+  if (ctx.headers['anthropic-version'] === '2026-10-21') {
+    const refused = version20261021(b);
+    if (refused) return error(400, refused);
+  }
+  const turn = planTurn({
+    last: lastMessage(b.messages),
+    tools: arr(b.tools).flatMap((t) => str(obj(t).name) ?? []),
+    toolChoice: toolChoice(b.tool_choice),
+    parallel: obj(b.tool_choice).disable_parallel_tool_use !== true,
+    maxTokens: intField(b.max_tokens),
+    stop: stopList(b.stop_sequences),
+    step: ctx.step,
+    idPrefix: 'toolu_01',
+  });
+  const inputTokens = countTokens([b.system, b.messages]);
+  const message = { id: newId('msg_01', 18), type: 'message', role: 'assistant', model };
+  if (b.stream === true) return stream(turn, message, inputTokens);
+  const content = [
+    ...(turn.text !== '' ? [{ type: 'text', text: turn.text }] : []),
+    ...turn.calls.map((c) => ({ type: 'tool_use', id: c.id, name: c.name, input: c.args })),
+  ];
+  return reply(200, { ...message, content, stop_reason: STOP[turn.finish], stop_sequence: turn.stopSequence, usage: usage(inputTokens, turn.outputTokens) });
+}
+
+const model = (id: string) => ({ type: 'model', id, display_name: id, created_at: '2025-01-01T00:00:00Z' });
+
+/** The Anthropic provider spec. */
+export const anthropic: ProviderSpec = {
+  basePath: '',
+  defaultModels: ['claude-sonnet-4-6', 'claude-haiku-4-5'],
+  authenticate(headers, _url, keys) {
+    if (keys) {
+      // SDK majors for API version 2026-10-21 send the key as a bearer token; x-api-key wins when both come.
+      const apiKey = headers['x-api-key'];
+      const key = typeof apiKey === 'string' && apiKey !== '' ? apiKey : /^Bearer\s+(\S+)$/i.exec(headers.authorization ?? '')?.[1];
+      if (key === undefined) return error(401, 'x-api-key header is required');
+      if (!keys.has(key)) return error(401, 'invalid x-api-key');
+    }
+    const version = headers['anthropic-version'];
+    if (typeof version !== 'string' || version === '') return error(400, 'anthropic-version: header is required');
+    if (!VERSIONS.has(version)) return error(400, `anthropic-version: ${version} is not a valid version`);
+    return undefined;
+  },
+  error,
+  invalidJson: () => error(400, 'There was an error parsing the body of your request. Please make sure the body is valid JSON.'),
+  route(ctx) {
+    const { method, url } = ctx;
+    const path = url.pathname;
+    if (method === 'POST' && path === '/v1/messages') return messages(ctx);
+    if (method === 'POST' && path === '/v1/messages/count_tokens') {
+      const b = obj(ctx.body);
+      return reply(200, { input_tokens: countTokens([b.system, b.messages]) });
+    }
+    if (method === 'GET' && path === '/v1/models') {
+      const data = ctx.models.map(model);
+      return reply(200, { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null });
+    }
+    const id = /^\/v1\/models\/(.+)$/.exec(path)?.[1];
+    if (method === 'GET' && id !== undefined) {
+      const name = decodeURIComponent(id);
+      return ctx.models.includes(name) ? reply(200, model(name)) : error(404, `model: ${name}`);
+    }
+    return error(404, 'Not Found');
+  },
+};

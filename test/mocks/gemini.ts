@@ -1,0 +1,224 @@
+/**
+ * Gemini (Generative Language API) wire format: generateContent, streamGenerateContent (SSE
+ * with `alt=sse`, else a streamed JSON array), embedContent, batchEmbedContents, countTokens and
+ * models, with keys in `x-goog-api-key` or `?key=` and Google's `{error: {code, message,
+ * status}}` errors. Bodies are pretty-printed like Google's; SSE frames end in CRLF CRLF.
+ */
+import { arr, intField, json, obj, stopList, str } from './server.js';
+import type { BodyReply, ProviderSpec, Reply, RouteContext, StreamReply } from './server.js';
+import { countTokens, embed, newId, planTurn } from './turn.js';
+import type { LastMessage, ToolChoice, Turn } from './turn.js';
+
+const JSON_TYPE = 'application/json; charset=UTF-8';
+
+const ERRORS: Record<number, { status: string; message: string }> = {
+  400: { status: 'INVALID_ARGUMENT', message: 'Request contains an invalid argument.' },
+  401: { status: 'UNAUTHENTICATED', message: 'Request had invalid authentication credentials.' },
+  403: { status: 'PERMISSION_DENIED', message: 'The caller does not have permission' },
+  404: { status: 'NOT_FOUND', message: 'Requested entity was not found.' },
+  429: { status: 'RESOURCE_EXHAUSTED', message: 'Resource has been exhausted (e.g. check quota).' },
+  500: { status: 'INTERNAL', message: 'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting' },
+  503: { status: 'UNAVAILABLE', message: 'The model is overloaded. Please try again later.' },
+  504: { status: 'DEADLINE_EXCEEDED', message: 'Deadline expired before operation could complete.' },
+};
+
+function errorObject(code: number, message?: string, details?: unknown[]) {
+  const known = ERRORS[code] ?? (code >= 500 ? ERRORS[500] : ERRORS[400]);
+  return { error: { code, message: message ?? known?.message ?? 'Error', status: known?.status ?? 'UNKNOWN', ...(details ? { details } : {}) } };
+}
+
+const error = (code: number, message?: string, details?: unknown[]): BodyReply => json(code, errorObject(code, message, details), JSON_TYPE, 2);
+const ok = (value: unknown): BodyReply => json(200, value, JSON_TYPE, 2);
+
+function partsText(parts: unknown): string {
+  return arr(parts)
+    .map((p) => {
+      const part = obj(p);
+      if (typeof part.text === 'string') return part.text;
+      if (part.inlineData) return String(obj(part.inlineData).mimeType ?? '').startsWith('image/') ? '[image]' : '[file]';
+      if (part.fileData) return '[file]';
+      return '';
+    })
+    .filter((t) => t.length > 0)
+    .join(' ');
+}
+
+function responseText(response: unknown): string {
+  const r = obj(response);
+  for (const key of ['output', 'result', 'content']) if (typeof r[key] === 'string') return r[key];
+  return JSON.stringify(response);
+}
+
+function lastMessage(contents: unknown[]): LastMessage | undefined {
+  const last = obj(contents.at(-1));
+  const role = str(last.role) ?? 'user';
+  if (role === 'user' || role === 'function') {
+    const result = arr(last.parts).findLast((p) => obj(p).functionResponse);
+    if (result !== undefined) return { role: 'tool', text: responseText(obj(obj(result).functionResponse).response) };
+    return { role: 'user', text: partsText(last.parts) };
+  }
+  const user = contents.findLast((c) => (str(obj(c).role) ?? 'user') === 'user');
+  return user === undefined ? undefined : { role: 'other', text: partsText(obj(user).parts) };
+}
+
+function tools(body: Record<string, unknown>): { names: string[]; choice: ToolChoice } {
+  const declared = arr(body.tools).flatMap((t) => arr(obj(t).functionDeclarations).flatMap((d) => str(obj(d).name) ?? []));
+  const config = obj(obj(body.toolConfig).functionCallingConfig);
+  const allowed = arr(config.allowedFunctionNames).filter((n): n is string => typeof n === 'string');
+  const names = allowed.length > 0 ? declared.filter((n) => allowed.includes(n)) : declared;
+  if (config.mode === 'NONE') return { names, choice: 'none' };
+  if (config.mode === 'ANY') return { names, choice: names.length === 1 && names[0] ? { name: names[0] } : 'required' };
+  return { names, choice: 'auto' };
+}
+
+function parts(text: string, turn: Turn): unknown[] {
+  return [...(text !== '' ? [{ text }] : []), ...turn.calls.map((c) => ({ functionCall: { name: c.name, args: c.args } }))];
+}
+
+function usage(prompt: number, candidates: number) {
+  return { promptTokenCount: prompt, candidatesTokenCount: candidates, totalTokenCount: prompt + candidates, promptTokensDetails: [{ modality: 'TEXT', tokenCount: prompt }] };
+}
+
+function stream(turn: Turn, head: Record<string, unknown>, promptTokens: number, sse: boolean): StreamReply {
+  const finishReason = turn.finish === 'length' ? 'MAX_TOKENS' : 'STOP';
+  const responses: unknown[] = [];
+  let sent = 0;
+  // Text arrives a word per response; function calls arrive whole, in the last one, which carries the finish reason.
+  turn.chunks.forEach((text, i) => {
+    sent += 1;
+    const last = i === turn.chunks.length - 1 && turn.calls.length === 0;
+    const candidate = { content: { parts: [{ text }], role: 'model' }, ...(last ? { finishReason } : {}), index: 0 };
+    responses.push({ candidates: [candidate], usageMetadata: usage(promptTokens, sent), ...head });
+  });
+  if (turn.calls.length > 0 || turn.chunks.length === 0) {
+    const callParts = turn.calls.length > 0 ? parts('', turn) : [{ text: '' }];
+    responses.push({ candidates: [{ content: { parts: callParts, role: 'model' }, finishReason, index: 0 }], usageMetadata: usage(promptTokens, turn.outputTokens), ...head });
+  }
+  if (sse) {
+    const frame = (value: unknown) => `data: ${JSON.stringify(value)}\r\n\r\n`;
+    return {
+      type: 'stream',
+      contentType: 'text/event-stream',
+      frames: responses.map(frame),
+      errorFrame: (status, message) => frame(errorObject(status ?? 500, message)),
+      malformedFrame: 'data: {"candidates": [{"content": {"parts": [{"text": \r\n\r\n',
+    };
+  }
+  // Without alt=sse the API streams one pretty-printed JSON array.
+  const frames = responses.map((r, i) => `${i === 0 ? '[' : ',\r\n'}${JSON.stringify(r, null, 2)}`);
+  frames.push(']');
+  return {
+    type: 'stream',
+    contentType: JSON_TYPE,
+    frames,
+    errorFrame: (status, message) => `,\r\n${JSON.stringify(errorObject(status ?? 500, message), null, 2)}]`,
+    malformedFrame: ',\r\n{\n  "candidates": [\n    {\n      "content": ',
+  };
+}
+
+function generate(ctx: RouteContext, model: string, streaming: boolean): Reply {
+  const b = obj(ctx.body);
+  const contents = arr(b.contents);
+  if (contents.length === 0) return error(400, '* GenerateContentRequest.contents: contents is not specified\n');
+  const config = obj(b.generationConfig);
+  const { names, choice } = tools(b);
+  const turn = planTurn({
+    last: lastMessage(contents),
+    tools: names,
+    toolChoice: choice,
+    parallel: true,
+    maxTokens: intField(config.maxOutputTokens),
+    stop: stopList(config.stopSequences),
+    step: ctx.step,
+    idPrefix: '',
+  });
+  const promptTokens = countTokens([b.systemInstruction, contents]);
+  const head = { modelVersion: model, responseId: newId('', 15) };
+  if (streaming) return stream(turn, head, promptTokens, ctx.url.searchParams.get('alt') === 'sse');
+  const finishReason = turn.finish === 'length' ? 'MAX_TOKENS' : 'STOP';
+  return ok({
+    candidates: [{ content: { parts: parts(turn.text, turn), role: 'model' }, finishReason, index: 0 }],
+    usageMetadata: usage(promptTokens, turn.outputTokens),
+    ...head,
+  });
+}
+
+function vector(request: Record<string, unknown>): { values: number[] } {
+  return { values: embed(partsText(obj(request.content).parts), intField(request.outputDimensionality) || 8) };
+}
+
+function embedContent(ctx: RouteContext): Reply {
+  const b = obj(ctx.body);
+  if (!b.content) return error(400, '* EmbedContentRequest.content: content is not specified\n');
+  return ok({ embedding: vector(b) });
+}
+
+function batchEmbedContents(ctx: RouteContext, model: string): Reply {
+  const requests = arr(obj(ctx.body).requests).map(obj);
+  if (requests.length === 0) return error(400, '* BatchEmbedContentsRequest.requests: requests is not specified\n');
+  const wrong = requests.findIndex((r) => r.model !== `models/${model}`);
+  if (wrong >= 0) return error(400, `* BatchEmbedContentsRequest.requests[${wrong}].model: model must be models/${model}\n`);
+  return ok({ embeddings: requests.map(vector) });
+}
+
+function describe(id: string) {
+  const embedding = id.includes('embedding');
+  return {
+    name: `models/${id}`,
+    version: '001',
+    displayName: id,
+    description: `Mock ${id}`,
+    inputTokenLimit: embedding ? 2048 : 1_048_576,
+    outputTokenLimit: embedding ? 1 : 65_536,
+    supportedGenerationMethods: embedding ? ['embedContent', 'countTextTokens', 'countTokens'] : ['generateContent', 'countTokens', 'createCachedContent', 'batchGenerateContent'],
+    ...(embedding ? {} : { temperature: 1, topP: 0.95, topK: 64, maxTemperature: 2 }),
+  };
+}
+
+/** The Gemini provider spec. */
+export const gemini: ProviderSpec = {
+  basePath: '',
+  defaultModels: ['gemini-2.5-flash', 'gemini-embedding-001'],
+  authenticate(headers, url, keys) {
+    if (!keys) return undefined;
+    const header = headers['x-goog-api-key'];
+    const key = (typeof header === 'string' ? header : undefined) ?? url.searchParams.get('key') ?? undefined;
+    if (key === undefined || key === '') {
+      return error(403, "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.");
+    }
+    if (keys.has(key)) return undefined;
+    // Google answers a bad key with 400 INVALID_ARGUMENT, not 401.
+    return error(400, 'API key not valid. Please pass a valid API key.', [
+      { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com', metadata: { service: 'generativelanguage.googleapis.com' } },
+      { '@type': 'type.googleapis.com/google.rpc.LocalizedMessage', locale: 'en-US', message: 'API key not valid. Please pass a valid API key.' },
+    ]);
+  },
+  error: (status, message) => error(status, message),
+  invalidJson: () => error(400, 'Invalid JSON payload received. Unexpected token.'),
+  route(ctx) {
+    const { method, url } = ctx;
+    const action = /^\/v1(?:beta|alpha)?\/models\/([^/:]+):([A-Za-z]+)$/.exec(url.pathname);
+    if (method === 'POST' && action) {
+      const model = decodeURIComponent(action[1] ?? '');
+      switch (action[2]) {
+        case 'generateContent':
+          return generate(ctx, model, false);
+        case 'streamGenerateContent':
+          return generate(ctx, model, true);
+        case 'embedContent':
+          return embedContent(ctx);
+        case 'batchEmbedContents':
+          return batchEmbedContents(ctx, model);
+        case 'countTokens':
+          return ok({ totalTokens: countTokens(obj(ctx.body).contents) });
+      }
+    }
+    if (method === 'GET' && /^\/v1(?:beta|alpha)?\/models$/.test(url.pathname)) return ok({ models: ctx.models.map(describe) });
+    const one = /^\/v1(?:beta|alpha)?\/models\/([^/:]+)$/.exec(url.pathname)?.[1];
+    if (method === 'GET' && one !== undefined) {
+      const id = decodeURIComponent(one);
+      return ctx.models.includes(id) ? ok(describe(id)) : error(404, `models/${id} is not found for API version v1beta, or is not supported for generateContent.`);
+    }
+    return error(404, 'Requested entity was not found.');
+  },
+};

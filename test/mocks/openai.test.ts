@@ -1,0 +1,205 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { mockEmbedding, startMock } from './index.js';
+import type { MockProvider } from './index.js';
+
+const KEY = 'sk-test-openai-0001';
+const tools = ['lookup', 'search', 'fetch'].map((name) => ({
+  type: 'function' as const,
+  function: { name, description: `${name} things`, parameters: { type: 'object', properties: { input: { type: 'string' } } } },
+}));
+
+let mock: MockProvider;
+let client: OpenAI;
+
+beforeAll(async () => {
+  mock = await startMock('openai', { keys: [KEY], models: ['gpt-4o-mini', 'gpt-4.1'] });
+  client = new OpenAI({ apiKey: KEY, baseURL: mock.url, maxRetries: 0 });
+});
+afterAll(() => mock.close());
+beforeEach(() => mock.reset());
+
+const user = (content: string) => [{ role: 'user' as const, content }];
+
+describe('openai mock: chat completions', () => {
+  it('echoes the last user message, with usage and the request recorded', async () => {
+    const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('hello there world') });
+    expect(completion.object).toBe('chat.completion');
+    expect(completion.choices[0]?.message.content).toBe('echo: hello there world');
+    expect(completion.choices[0]?.finish_reason).toBe('stop');
+    expect(completion.usage?.completion_tokens).toBe(4);
+    expect(completion.usage?.total_tokens).toBe((completion.usage?.prompt_tokens ?? 0) + 4);
+    const [request] = mock.received;
+    expect(request?.method).toBe('POST');
+    expect(request?.path).toBe('/v1/chat/completions');
+    expect(request?.headers.authorization).toBe(`Bearer ${KEY}`);
+    expect(request?.body).toMatchObject({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello there world' }] });
+  });
+
+  it('joins content parts and counts images', async () => {
+    const completion = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'what is' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }],
+    });
+    expect(completion.choices[0]?.message.content).toBe('echo: what is [image]');
+  });
+
+  it('streams several chunks that the SDK helper accumulates', async () => {
+    const stream = client.chat.completions.stream({ model: 'gpt-4o-mini', messages: user('one two three four') });
+    const deltas: string[] = [];
+    stream.on('content', (delta) => deltas.push(delta));
+    const final = await stream.finalChatCompletion();
+    expect(final.choices[0]?.message.content).toBe('echo: one two three four');
+    expect(final.choices[0]?.finish_reason).toBe('stop');
+    expect(deltas.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('with include_usage sends usage: null on every chunk, then a usage chunk with no choices', async () => {
+    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('count me'), stream: true, stream_options: { include_usage: true } });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    const last = chunks.at(-1);
+    expect(last?.choices).toEqual([]);
+    expect(last?.usage).toMatchObject({ completion_tokens: 3 });
+    for (const chunk of chunks.slice(0, -1)) expect(chunk.usage).toBeNull();
+    expect(chunks[0]?.choices[0]?.delta).toMatchObject({ role: 'assistant', content: '' });
+    expect(chunks.at(-2)?.choices[0]).toMatchObject({ delta: {}, finish_reason: 'stop' });
+  });
+
+  it('frames the stream byte for byte as SSE and ends with [DONE]', async () => {
+    const response = await fetch(`${mock.url}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: user('raw bytes') }),
+    });
+    expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    const text = await response.text();
+    expect(text.endsWith('\n\ndata: [DONE]\n\n')).toBe(true);
+    const frames = text.split('\n\n').filter((f) => f !== '');
+    for (const frame of frames) expect(frame).toMatch(/^data: /);
+    for (const frame of frames.slice(0, -1)) expect(() => JSON.parse(frame.slice(6))).not.toThrow();
+    expect(text).not.toContain('"usage"');
+  });
+
+  it('calls the first tool with the user text, streamed and not', async () => {
+    const plain = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('find cats'), tools });
+    const call = plain.choices[0]?.message.tool_calls?.[0];
+    expect(plain.choices[0]?.finish_reason).toBe('tool_calls');
+    expect(plain.choices[0]?.message.content).toBeNull();
+    expect(plain.choices[0]?.message.tool_calls).toHaveLength(1);
+    expect(call?.type === 'function' && call.function.name).toBe('lookup');
+    expect(call?.type === 'function' && JSON.parse(call.function.arguments)).toEqual({ input: 'find cats' });
+
+    const streamed = await client.chat.completions.stream({ model: 'gpt-4o-mini', messages: user('find dogs'), tools }).finalChatCompletion();
+    const streamedCall = streamed.choices[0]?.message.tool_calls?.[0];
+    expect(streamed.choices[0]?.finish_reason).toBe('tool_calls');
+    expect(streamedCall?.type === 'function' && JSON.parse(streamedCall.function.arguments)).toEqual({ input: 'find dogs' });
+    expect(streamedCall?.id).toMatch(/^call_/);
+  });
+
+  it('makes two parallel calls when asked to, in streams too', async () => {
+    for (const final of [
+      await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('do these in parallel'), tools }),
+      await client.chat.completions.stream({ model: 'gpt-4o-mini', messages: user('do these in parallel'), tools }).finalChatCompletion(),
+    ]) {
+      const calls = final.choices[0]?.message.tool_calls ?? [];
+      expect(calls.map((c) => c.type === 'function' && c.function.name)).toEqual(['lookup', 'search']);
+      expect(new Set(calls.map((c) => c.id)).size).toBe(2);
+    }
+    const single = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('in parallel'), tools, parallel_tool_calls: false });
+    expect(single.choices[0]?.message.tool_calls).toHaveLength(1);
+  });
+
+  it('honours tool_choice and answers tool results', async () => {
+    const forced = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: user('x'),
+      tools,
+      tool_choice: { type: 'function', function: { name: 'fetch' } },
+    });
+    expect(forced.choices[0]?.message.tool_calls?.[0]).toMatchObject({ function: { name: 'fetch' } });
+    const none = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('just talk'), tools, tool_choice: 'none' });
+    expect(none.choices[0]?.message.content).toBe('echo: just talk');
+
+    const result = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      tools,
+      messages: [
+        { role: 'user', content: 'find cats' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'lookup', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: '3 cats found' },
+      ],
+    });
+    expect(result.choices[0]?.message.content).toBe('tool result: 3 cats found');
+  });
+
+  it('truncates at max_tokens with finish_reason length, and obeys scripted replies', async () => {
+    const short = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('a b c d e f'), max_completion_tokens: 3 });
+    expect(short.choices[0]?.message.content).toBe('echo: a b');
+    expect(short.choices[0]?.finish_reason).toBe('length');
+
+    mock.script({ reply: 'scripted text', toolCalls: [{ name: 'search', arguments: { q: 1 } }] });
+    const scripted = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('ignored') });
+    expect(scripted.choices[0]?.message.content).toBe('scripted text');
+    expect(scripted.choices[0]?.message.tool_calls?.[0]).toMatchObject({ function: { name: 'search', arguments: '{"q":1}' } });
+  });
+});
+
+describe('openai mock: other endpoints', () => {
+  it('serves deterministic embeddings as floats and as base64 (the SDK default)', async () => {
+    const viaBase64 = await client.embeddings.create({ model: 'text-embedding-3-small', input: ['alpha', 'beta'] });
+    expect(mock.received[0]?.body).toMatchObject({ encoding_format: 'base64' });
+    expect(viaBase64.data.map((d) => d.embedding)).toEqual([mockEmbedding('alpha'), mockEmbedding('beta')]);
+    const viaFloat = await client.embeddings.create({ model: 'text-embedding-3-small', input: 'alpha', encoding_format: 'float', dimensions: 12 });
+    expect(viaFloat.data[0]?.embedding).toEqual(mockEmbedding('alpha', 12));
+    expect(viaFloat.usage.prompt_tokens).toBe(1);
+  });
+
+  it('lists the configured models and answers legacy completions', async () => {
+    const models = [];
+    for await (const model of client.models.list()) models.push(model.id);
+    expect(models).toEqual(['gpt-4o-mini', 'gpt-4.1']);
+    const completion = await client.completions.create({ model: 'gpt-4o-mini', prompt: 'say this' });
+    expect(completion.choices[0]?.text).toBe('echo: say this');
+    const stream = await client.completions.create({ model: 'gpt-4o-mini', prompt: 'say this', stream: true });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.text ?? '';
+    expect(text).toBe('echo: say this');
+  });
+});
+
+describe('openai mock: errors', () => {
+  it('refuses a wrong key with the real 401 body', async () => {
+    const bad = new OpenAI({ apiKey: 'sk-wrong-key-9999', baseURL: mock.url, maxRetries: 0 });
+    const err = await bad.chat.completions.create({ model: 'gpt-4o-mini', messages: user('hi') }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect(err).toMatchObject({ status: 401, code: 'invalid_api_key', type: 'invalid_request_error' });
+  });
+
+  it('surfaces scripted statuses as typed errors with Retry-After', async () => {
+    mock.script({ status: 429, retryAfter: 7 }, { status: 500 }, { status: 503 });
+    const limited = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('hi') }).catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(limited).toMatchObject({ status: 429, code: 'rate_limit_exceeded' });
+    expect((limited as InstanceType<typeof OpenAI.RateLimitError>).headers.get('retry-after')).toBe('7');
+    const internal = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('hi') }).catch((e: unknown) => e);
+    expect(internal).toBeInstanceOf(OpenAI.InternalServerError);
+    expect(internal).toMatchObject({ status: 500, type: 'server_error' });
+    const overloaded = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('hi') }).catch((e: unknown) => e);
+    expect(overloaded).toMatchObject({ status: 503 });
+    const fine = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('hi') });
+    expect(fine.choices[0]?.message.content).toBe('echo: hi');
+  });
+
+  it('ends a stream with a data: {"error": ...} frame that the SDK throws', async () => {
+    mock.script({ midStreamError: { afterChunks: 2, message: 'boom' } });
+    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('a b c d'), stream: true });
+    const seen: string[] = [];
+    const err = await (async () => {
+      for await (const chunk of stream) seen.push(chunk.choices[0]?.delta.content ?? '');
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect((err as Error).message).toContain('boom');
+    expect(seen).toEqual(['', 'echo: ']);
+  });
+});

@@ -1,0 +1,250 @@
+/**
+ * OpenAI wire format (also "openai-compatible"): chat completions, legacy completions,
+ * embeddings and models, with `Authorization: Bearer` keys and `{error: {message, type, param,
+ * code}}` errors. Streams are SSE `data: {json}\n\n` frames ending with `data: [DONE]\n\n`.
+ */
+import { arr, intField, json, obj, stopList, str } from './server.js';
+import type { BodyReply, ProviderSpec, Reply, RouteContext, StreamReply } from './server.js';
+import { countTokens, embed, newId, planTurn } from './turn.js';
+import type { LastMessage, ToolChoice, Turn } from './turn.js';
+
+const SSE = 'text/event-stream; charset=utf-8';
+const FINGERPRINT = 'fp_mock0001';
+
+const ERRORS: Record<number, { type: string; code: string | null; message: string }> = {
+  400: { type: 'invalid_request_error', code: null, message: 'Invalid request.' },
+  401: { type: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided.' },
+  403: { type: 'invalid_request_error', code: 'unsupported_country_region_territory', message: 'Country, region, or territory not supported' },
+  404: { type: 'invalid_request_error', code: 'model_not_found', message: 'The model does not exist or you do not have access to it.' },
+  429: { type: 'requests', code: 'rate_limit_exceeded', message: 'Rate limit reached for requests. Please try again later.' },
+  503: { type: 'server_error', code: null, message: 'The engine is currently overloaded, please try again later' },
+};
+const SERVER_ERROR = { type: 'server_error', code: null, message: 'The server had an error while processing your request. Sorry about that!' };
+
+function errorObject(status: number, message?: string, param: string | null = null, code?: string | null) {
+  const known = ERRORS[status] ?? (status >= 500 ? SERVER_ERROR : { type: 'invalid_request_error', code: null, message: 'Invalid request.' });
+  return { error: { message: message ?? known.message, type: known.type, param, code: code === undefined ? known.code : code } };
+}
+
+function error(status: number, message?: string, param: string | null = null, code?: string | null): BodyReply {
+  return { ...json(status, errorObject(status, message, param, code)), headers: { 'x-request-id': newId('req_', 16) } };
+}
+
+function ok(value: unknown): BodyReply {
+  return { ...json(200, value), headers: { 'x-request-id': newId('req_', 16) } };
+}
+
+const data = (value: unknown) => `data: ${JSON.stringify(value)}\n\n`;
+
+function mask(key: string): string {
+  return key.length > 8 ? `${key.slice(0, 3)}${'*'.repeat(key.length - 7)}${key.slice(-4)}` : '***';
+}
+
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  const labels: Record<string, string> = { image_url: '[image]', input_audio: '[audio]', file: '[file]' };
+  return arr(content)
+    .map((p) => {
+      const part = obj(p);
+      return part.type === 'text' ? (str(part.text) ?? '') : (labels[String(part.type)] ?? '');
+    })
+    .filter((t) => t.length > 0)
+    .join(' ');
+}
+
+function lastMessage(messages: unknown[]): LastMessage | undefined {
+  const last = obj(messages.at(-1));
+  if (last.role === 'tool' || last.role === 'function') return { role: 'tool', text: contentText(last.content) };
+  const user = messages.findLast((m) => obj(m).role === 'user');
+  if (user === undefined) return undefined;
+  return { role: last.role === 'user' ? 'user' : 'other', text: contentText(obj(user).content) };
+}
+
+function toolChoice(value: unknown): ToolChoice {
+  if (value === 'none' || value === 'required' || value === 'auto') return value;
+  const name = str(obj(obj(value).function).name);
+  return name ? { name } : 'auto';
+}
+
+const FINISH = { stop: 'stop', stop_sequence: 'stop', length: 'length', tool_calls: 'tool_calls' } as const;
+
+function usage(prompt: number, completion: number) {
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+  };
+}
+
+function streamReply(frames: string[]): StreamReply {
+  return {
+    type: 'stream',
+    contentType: SSE,
+    headers: { 'x-request-id': newId('req_', 16) },
+    frames,
+    errorFrame: (status, message) => data(errorObject(status ?? 500, message)),
+    malformedFrame: 'data: {"id":"chatcmpl-broken","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":\n\n',
+  };
+}
+
+function chatStream(turn: Turn, head: Record<string, unknown>, options: Record<string, unknown>, promptTokens: number): StreamReply {
+  const includeUsage = options.include_usage === true;
+  const obfuscate = options.include_obfuscation !== false;
+  let n = 0;
+  // Real chunks carry a random `obfuscation` pad (on by default since 2025); any string will do.
+  const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+    data({
+      ...head,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+      ...(includeUsage ? { usage: null } : {}),
+      ...(obfuscate ? { obfuscation: 'QmFzZTY0UGFkZGluZw'.slice(0, (n++ * 7) % 17 + 1) } : {}),
+    });
+  const frames: string[] = [];
+  const textFirst = turn.chunks.length > 0 || turn.calls.length === 0;
+  if (textFirst) frames.push(chunk({ role: 'assistant', content: '', refusal: null }));
+  for (const text of turn.chunks) frames.push(chunk({ content: text }));
+  turn.calls.forEach((c, index) => {
+    const start = { index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } };
+    // Without text, the role arrives in the same delta as the first call, as OpenAI sends it.
+    frames.push(chunk(index === 0 && !textFirst ? { role: 'assistant', content: null, tool_calls: [start], refusal: null } : { tool_calls: [start] }));
+    for (const f of c.fragments) frames.push(chunk({ tool_calls: [{ index, function: { arguments: f } }] }));
+  });
+  frames.push(chunk({}, FINISH[turn.finish]));
+  if (includeUsage) frames.push(data({ ...head, choices: [], usage: usage(promptTokens, turn.outputTokens) }));
+  frames.push('data: [DONE]\n\n');
+  return streamReply(frames);
+}
+
+function chat(ctx: RouteContext): Reply {
+  const b = obj(ctx.body);
+  const model = str(b.model);
+  if (!model) return error(400, 'you must provide a model parameter');
+  if (!Array.isArray(b.messages)) return error(400, "Missing required parameter: 'messages'.", 'messages', 'missing_required_parameter');
+  const turn = planTurn({
+    last: lastMessage(b.messages),
+    tools: arr(b.tools).flatMap((t) => str(obj(obj(t).function).name) ?? str(obj(obj(t).custom).name) ?? []),
+    toolChoice: toolChoice(b.tool_choice),
+    parallel: b.parallel_tool_calls !== false,
+    maxTokens: intField(b.max_completion_tokens) ?? intField(b.max_tokens),
+    stop: stopList(b.stop),
+    step: ctx.step,
+    idPrefix: 'call_',
+  });
+  const promptTokens = countTokens(b.messages);
+  const head = { id: newId('chatcmpl-', 22), object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model, service_tier: 'default', system_fingerprint: FINGERPRINT };
+  if (b.stream === true) return chatStream(turn, head, obj(b.stream_options), promptTokens);
+
+  const toolCalls = turn.calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.json } }));
+  const message = {
+    role: 'assistant',
+    content: turn.text === '' && toolCalls.length > 0 ? null : turn.text,
+    refusal: null,
+    annotations: [],
+    ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+  };
+  return ok({
+    ...head,
+    object: 'chat.completion',
+    choices: [{ index: 0, message, logprobs: null, finish_reason: FINISH[turn.finish] }],
+    usage: usage(promptTokens, turn.outputTokens),
+  });
+}
+
+function completions(ctx: RouteContext): Reply {
+  const b = obj(ctx.body);
+  const model = str(b.model);
+  if (!model) return error(400, 'you must provide a model parameter');
+  const prompt = Array.isArray(b.prompt) ? b.prompt.filter((p) => typeof p === 'string').join(' ') : (str(b.prompt) ?? '');
+  const turn = planTurn({
+    last: { role: 'user', text: prompt },
+    tools: [],
+    toolChoice: 'none',
+    parallel: false,
+    maxTokens: intField(b.max_tokens),
+    stop: stopList(b.stop),
+    step: { ...ctx.step, toolCalls: [] },
+    idPrefix: 'call_',
+  });
+  const promptTokens = countTokens(prompt);
+  const head = { id: newId('cmpl-', 22), object: 'text_completion', created: Math.floor(Date.now() / 1000), model, system_fingerprint: FINGERPRINT };
+  const finish = FINISH[turn.finish];
+  const choice = (text: string, finish_reason: string | null) => ({ text, index: 0, logprobs: null, finish_reason });
+  const tokens = { prompt_tokens: promptTokens, completion_tokens: turn.outputTokens, total_tokens: promptTokens + turn.outputTokens };
+  if (b.stream !== true) return ok({ ...head, choices: [choice(turn.text, finish)], usage: tokens });
+
+  const includeUsage = obj(b.stream_options).include_usage === true;
+  const extra = includeUsage ? { usage: null } : {};
+  const frames = turn.chunks.map((text) => data({ ...head, choices: [choice(text, null)], ...extra }));
+  frames.push(data({ ...head, choices: [choice('', finish)], ...extra }));
+  if (includeUsage) frames.push(data({ ...head, choices: [], usage: tokens }));
+  frames.push('data: [DONE]\n\n');
+  return streamReply(frames);
+}
+
+function embeddings(ctx: RouteContext): Reply {
+  const b = obj(ctx.body);
+  const model = str(b.model);
+  if (!model) return error(400, 'you must provide a model parameter');
+  const input = b.input;
+  const items: unknown[] = typeof input === 'string' ? [input] : Array.isArray(input) ? (input.every((x) => typeof x === 'number') ? [input] : input) : [];
+  if (items.length === 0) return error(400, "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.", 'input', null);
+  const dims = intField(b.dimensions) || 8;
+  const base64 = b.encoding_format === 'base64';
+  const texts = items.map((x) => (typeof x === 'string' ? x : JSON.stringify(x)));
+  const tokens = countTokens(texts);
+  return ok({
+    object: 'list',
+    data: texts.map((text, index) => {
+      const vector = embed(text, dims);
+      return { object: 'embedding', index, embedding: base64 ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector };
+    }),
+    model,
+    usage: { prompt_tokens: tokens, total_tokens: tokens },
+  });
+}
+
+const model = (id: string) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'system' });
+
+/** The OpenAI provider spec. */
+export const openai: ProviderSpec = {
+  basePath: '/v1',
+  defaultModels: ['gpt-4o-mini', 'text-embedding-3-small'],
+  authenticate(headers, _url, keys) {
+    if (!keys) return undefined;
+    const key = /^Bearer\s+(\S+)$/i.exec(headers.authorization ?? '')?.[1];
+    if (key === undefined) {
+      return error(
+        401,
+        "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY). You can obtain an API key from https://platform.openai.com/account/api-keys.",
+        null,
+        null,
+      );
+    }
+    if (keys.has(key)) return undefined;
+    return error(401, `Incorrect API key provided: ${mask(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`);
+  },
+  error: (status, message) => error(status, message),
+  invalidJson: () =>
+    error(
+      400,
+      "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)",
+      null,
+      null,
+    ),
+  route(ctx) {
+    const { method, url } = ctx;
+    const path = url.pathname;
+    if (method === 'POST' && path === '/v1/chat/completions') return chat(ctx);
+    if (method === 'POST' && path === '/v1/completions') return completions(ctx);
+    if (method === 'POST' && path === '/v1/embeddings') return embeddings(ctx);
+    if (method === 'GET' && path === '/v1/models') return ok({ object: 'list', data: ctx.models.map(model) });
+    const id = /^\/v1\/models\/(.+)$/.exec(path)?.[1];
+    if (method === 'GET' && id !== undefined) {
+      const name = decodeURIComponent(id);
+      return ctx.models.includes(name) ? ok(model(name)) : error(404, `The model '${name}' does not exist`, 'model', 'model_not_found');
+    }
+    return error(404, `Invalid URL (${method} ${path})`, null, null);
+  },
+};
