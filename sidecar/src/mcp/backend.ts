@@ -74,6 +74,7 @@ export interface BackendDeps {
   secrets?: SecretSink | undefined;
 }
 
+/** One configured backend: its shared client, catalog and connection state machine. */
 export class Backend {
   private generation = 0;
   private current: BackendState = 'stopped';
@@ -158,6 +159,7 @@ export class Backend {
     await opened?.client.close().catch(() => undefined);
   }
 
+  /** The state for the admin view. */
   status(): BackendStatus {
     return {
       name: this.cfg.name,
@@ -187,18 +189,22 @@ export class Backend {
     return Boolean(this.opened?.client.getServerCapabilities()?.[capability]);
   }
 
+  /** tools/call with the backend's own tool name; fails with a {@link GatewayError} naming the backend. */
   callTool(params: CallToolRequest['params'], options: ForwardOptions) {
     return this.forward(`tools/call ${JSON.stringify(params.name)}`, (client, o) => client.request({ method: 'tools/call', params }, CallToolResultSchema, o), options);
   }
 
+  /** resources/read with the backend's own URI. */
   readResource(params: ReadResourceRequest['params'], options: ForwardOptions) {
     return this.forward(`resources/read ${JSON.stringify(params.uri)}`, (client, o) => client.request({ method: 'resources/read', params }, ReadResourceResultSchema, o), options);
   }
 
+  /** prompts/get with the backend's own prompt name. */
   getPrompt(params: GetPromptRequest['params'], options: ForwardOptions) {
     return this.forward(`prompts/get ${JSON.stringify(params.name)}`, (client, o) => client.request({ method: 'prompts/get', params }, GetPromptResultSchema, o), options);
   }
 
+  /** completion/complete with the backend's own reference. */
   complete(params: CompleteRequest['params'], options: ForwardOptions) {
     return this.forward('completion/complete', (client, o) => client.request({ method: 'completion/complete', params }, CompleteResultSchema, o), options);
   }

@@ -12,6 +12,7 @@ export interface BackendTuning {
   stableAfterMs: number;
 }
 
+/** Production defaults of {@link BackendTuning}. */
 export const DEFAULT_BACKEND_TUNING: BackendTuning = {
   healthIntervalMs: 15_000,
   backoffBaseMs: 500,

@@ -8,11 +8,14 @@ import type { CallToolRequest, CallToolResult, Tool } from '@modelcontextprotoco
 import { GatewayError, GatewayErrorCode } from './errors.js';
 import type { SearchHit } from './search.js';
 
+/** Name of the built-in search tool. */
 export const SEARCH_TOOL = 'search_tools';
+/** Name of the built-in tool that calls other tools by name (lazy mode). */
 export const CALL_TOOL = 'call_tool';
 const DEFAULT_LIMIT = 5;
 const MAX_LIMIT = 25;
 
+/** Definition of `search_tools`. */
 export const searchToolDefinition: Tool = {
   name: SEARCH_TOOL,
   title: 'Search tools',
@@ -50,6 +53,7 @@ export const searchToolDefinition: Tool = {
   annotations: { readOnlyHint: true, openWorldHint: false },
 };
 
+/** Definition of `call_tool`. */
 export const callToolDefinition: Tool = {
   name: CALL_TOOL,
   title: 'Call a tool',

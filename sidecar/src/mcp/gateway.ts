@@ -22,6 +22,7 @@ export interface GatewayTuning extends BackendTuning, Omit<SessionLimits, 'maxBo
   notifyDebounceMs: number;
 }
 
+/** Production defaults of {@link GatewayTuning}. */
 export const DEFAULT_GATEWAY_TUNING: GatewayTuning = {
   ...DEFAULT_BACKEND_TUNING,
   maxSessions: 256,

@@ -26,6 +26,7 @@ export interface SessionContext extends RoutingContext {
   search(query: string, limit: number): SearchHit[];
 }
 
+/** What the gateway tells clients about itself. */
 export const SERVER_INFO = { name: 'airlock', title: 'Airlock MCP gateway', version: '0.1.0' } as const;
 
 const INSTRUCTIONS =

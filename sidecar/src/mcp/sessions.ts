@@ -37,6 +37,7 @@ interface Session {
 /** The list a client should re-read. */
 export type ListChange = 'tools' | 'resources' | 'prompts';
 
+/** The open MCP sessions of the gateway. */
 export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
   private readonly reaper: NodeJS.Timeout;
@@ -51,6 +52,7 @@ export class SessionRegistry {
     this.reaper.unref();
   }
 
+  /** Number of open sessions. */
   get size(): number {
     return this.sessions.size;
   }

@@ -1,0 +1,119 @@
+/**
+ * The rest of the OpenAI surface through the socket against every provider type: embeddings,
+ * legacy completions, parallel tool calls, image parts, JSON mode, and /v1/models.
+ */
+import { stat } from 'node:fs/promises';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mockEmbedding, startMock, type MockKind, type MockProvider } from '../../mocks/index.js';
+import { keyFile, stackDir, startStack, type Stack } from './harness.js';
+
+const PROVIDERS: MockKind[] = ['openai', 'anthropic', 'gemini', 'ollama'];
+let stack: Stack;
+const mocks = new Map<MockKind, MockProvider>();
+
+beforeAll(async () => {
+  const dir = await stackDir();
+  const providers = [];
+  for (const kind of PROVIDERS) {
+    const key = `key-${kind}-0123456789abcdef`;
+    const mock = await startMock(kind, kind === 'ollama' ? {} : { keys: [key] });
+    mocks.set(kind, mock);
+    providers.push({ name: kind, type: kind, baseURL: mock.url, apiKeys: kind === 'ollama' ? [] : [{ file: await keyFile(dir, kind, key) }], models: [{ name: `via-${kind}` }] });
+  }
+  stack = await startStack(dir, { version: 1, sandbox: { name: 'more' }, providers, models: { aliases: { default: 'via-openai' } } });
+});
+
+afterAll(async () => {
+  await stack?.close();
+  await Promise.all([...mocks.values()].map((m) => m.close()));
+});
+
+it('creates the socket with the configured mode', async () => {
+  expect((await stat(stack.socketPath)).mode & 0o777).toBe(0o600);
+});
+
+it('lists the sandbox models and aliases for both SDKs', async () => {
+  const openaiIds = (await stack.openai().models.list()).data.map((m) => m.id).sort();
+  expect(openaiIds).toEqual(['default', 'via-anthropic', 'via-gemini', 'via-ollama', 'via-openai']);
+  const anthropicIds = (await stack.anthropic().models.list()).data.map((m) => m.id).sort();
+  expect(anthropicIds).toEqual(openaiIds);
+});
+
+describe.each(PROVIDERS)('through a %s provider', (kind) => {
+  const model = `via-${kind}`;
+
+  it('makes parallel tool calls', async () => {
+    const tool = (name: string) => ({ type: 'function' as const, function: { name, parameters: { type: 'object', properties: { input: { type: 'string' } } } } });
+    const completion = await stack.openai().chat.completions.create({ model, tools: [tool('search'), tool('fetch_page')], messages: [{ role: 'user', content: 'do both in parallel' }] });
+    const calls = completion.choices[0]!.message.tool_calls ?? [];
+    expect(calls.map((c) => c.type === 'function' && c.function.name)).toEqual(['search', 'fetch_page']);
+    expect(new Set(calls.map((c) => c.id)).size).toBe(2);
+  });
+
+  it('streams parallel tool calls with their arguments whole', async () => {
+    const tool = (name: string) => ({ type: 'function' as const, function: { name, parameters: { type: 'object', properties: { input: { type: 'string' } } } } });
+    const stream = await stack.openai().chat.completions.create({ model, stream: true, tools: [tool('a'), tool('b')], messages: [{ role: 'user', content: 'parallel please' }] });
+    const args = new Map<number, { name: string; arguments: string }>();
+    for await (const chunk of stream) {
+      for (const call of chunk.choices[0]?.delta.tool_calls ?? []) {
+        const entry = args.get(call.index) ?? { name: '', arguments: '' };
+        entry.name += call.function?.name ?? '';
+        entry.arguments += call.function?.arguments ?? '';
+        args.set(call.index, entry);
+      }
+    }
+    expect([...args.values()].map((a) => [a.name, JSON.parse(a.arguments)])).toEqual([
+      ['a', { input: 'parallel please' }],
+      ['b', { input: 'parallel please' }],
+    ]);
+  });
+
+  it('takes an image part', async () => {
+    const png = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+    const completion = await stack.openai().chat.completions.create({
+      model,
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image_url', image_url: { url: png } }] }],
+    });
+    expect(completion.choices[0]!.message.content).toBe('echo: what is this [image]');
+  });
+
+  it('passes JSON mode on', async () => {
+    const completion = await stack.openai().chat.completions.create({
+      model,
+      response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object', properties: { a: { type: 'string' } } } } },
+      messages: [{ role: 'user', content: 'json please' }],
+    });
+    expect(completion.choices[0]!.message.content).toContain('json please');
+    const body = JSON.stringify(mocks.get(kind)!.received.at(-1)!.body);
+    const marker = { openai: '"json_schema"', anthropic: 'answer', gemini: 'responseJsonSchema', ollama: '"format"' }[kind as 'openai'];
+    expect(body).toContain(marker);
+  });
+
+  it('serves legacy completions', async () => {
+    const completion = await stack.openai().completions.create({ model, prompt: 'complete this', max_tokens: 50 });
+    expect(completion.object).toBe('text_completion');
+    expect(completion.choices[0]!.text).toContain('complete this');
+  });
+
+  it('streams legacy completions', async () => {
+    const stream = await stack.openai().completions.create({ model, prompt: 'stream this prompt', stream: true });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.text ?? '';
+    expect(text).toContain('stream this prompt');
+  });
+
+  it(kind === 'anthropic' ? 'refuses embeddings (Anthropic has none) with a clear 400' : 'creates embeddings, as floats and as the SDK default base64', async () => {
+    const client = stack.openai();
+    if (kind === 'anthropic') {
+      const error = await client.embeddings.create({ model, input: 'x' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((error as Error).message).toContain('supports embeddings');
+      return;
+    }
+    const floats = await client.embeddings.create({ model, input: ['alpha', 'beta'], encoding_format: 'float' });
+    expect(floats.data.map((d) => d.embedding)).toEqual([mockEmbedding('alpha'), mockEmbedding('beta')].map((v) => v.map((x) => expect.closeTo(x, 5))));
+    const defaults = await client.embeddings.create({ model, input: 'alpha' });
+    expect(defaults.data[0]!.embedding.map((x) => Math.round(x * 1e4))).toEqual(mockEmbedding('alpha').map((x) => Math.round(x * 1e4)));
+  });
+});
