@@ -39,8 +39,9 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const config = live.current.config;
   log.level = config.telemetry.logLevel;
 
-  const mcp: McpGateway | undefined = config.mcp.backends.length > 0 || config.mcp.tools.lazy ? createMcpGateway({ config, logger: log, secrets }) : undefined;
-  if (mcp) live.onApply((next) => void mcp.reload(next));
+  // Always created (cheap without backends), so a reload that adds the first backend has a home.
+  const mcp: McpGateway = createMcpGateway({ config, logger: log, secrets });
+  live.onApply((next) => void mcp.reload(next));
 
   const common = { live, log, metrics, secrets, mcp, maxBodyBytes: config.listen.maxBodyBytes };
   const servers: FastifyInstance[] = [];
@@ -64,14 +65,15 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       adminPort,
       socketPath: config.listen.socket.path,
       async close() {
+        // The gateway first: its open notification streams would otherwise hold the servers open.
+        await mcp.close();
         await Promise.all(servers.map((s) => s.close()));
-        await mcp?.close();
         await live.close();
       },
     };
   } catch (err) {
+    await mcp.close();
     await Promise.all(servers.map((s) => s.close().catch(() => undefined)));
-    await mcp?.close();
     await live.close();
     throw err;
   }

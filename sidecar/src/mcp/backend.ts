@@ -90,7 +90,9 @@ export class Backend {
   private healthTimer: NodeJS.Timeout | undefined;
   private secretsFingerprint: string | undefined;
   private redact: (text: string) => string = (text) => text;
-  private readonly refreshing = new Set<ListKind>();
+  private currentSecrets: string[] = [];
+  /** Lists being re-read, with the connection generation that reads them. */
+  private readonly refreshing = new Map<ListKind, number>();
   private readonly dirty = new Set<ListKind>();
   private settleFirstAttempt: () => void = () => undefined;
   /** Resolves once the first connection attempt succeeded or failed. */
@@ -271,8 +273,11 @@ export class Backend {
   }
 
   private useSecrets(secrets: ConnectionSecrets): void {
-    this.secrets?.set(this.secretOwner, secrets.secrets);
-    this.redact = redactor(secrets.secrets);
+    // Keep scrubbing the previous values too: a process being replaced may still print them.
+    const scrubbed = [...new Set([...secrets.secrets, ...this.currentSecrets])];
+    this.currentSecrets = secrets.secrets;
+    this.secrets?.set(this.secretOwner, scrubbed);
+    this.redact = redactor(scrubbed);
     this.secretsFingerprint = secretsFingerprint(secrets);
   }
 
@@ -295,8 +300,8 @@ export class Backend {
   private refresh(generation: number, client: Client, kind: ListKind): void {
     if (generation !== this.generation) return;
     this.dirty.add(kind);
-    if (this.opened?.client !== client || this.refreshing.has(kind)) return;
-    this.refreshing.add(kind);
+    if (this.opened?.client !== client || this.refreshing.get(kind) === generation) return;
+    this.refreshing.set(kind, generation);
     const run = async () => {
       while (this.dirty.delete(kind)) {
         const part = await fetchList(client, kind, this.cfg.timeouts.connectMs);
@@ -309,7 +314,9 @@ export class Backend {
     };
     run()
       .catch((err: unknown) => this.logger.warn({ list: kind, err: this.redact(bareMessage(err)) }, 'MCP backend list refresh failed; keeping the previous list'))
-      .finally(() => this.refreshing.delete(kind));
+      .finally(() => {
+        if (this.refreshing.get(kind) === generation) this.refreshing.delete(kind);
+      });
   }
 
   private scheduleHealthCheck(generation: number): void {

@@ -135,6 +135,7 @@ export class SessionRegistry {
     let session: Session | undefined;
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      maxRequestBodySize: this.limits.maxBodyBytes,
       onsessioninitialized: (id) => {
         session = { id, server, transport, lastSeen: Date.now(), active: 1, streamOpen: false, missed: new Set() };
         this.sessions.set(id, session);

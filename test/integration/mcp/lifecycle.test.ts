@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
-import { npmServer, serveGateway, sidecarConfig, text, until, type McpInput, type ServedGateway } from './harness.js';
+import { fixtureServer, npmServer, serveGateway, sidecarConfig, text, until, type McpInput, type ServedGateway } from './harness.js';
 import { startHttpBackend, type HttpBackend } from './http-backends.js';
 
 let http: HttpBackend;
@@ -81,6 +81,23 @@ describe('a backend that dies', () => {
     expect(broken?.lastError).toMatch(/ENOENT/);
     expect(broken?.state).toMatch(/failed|connecting/);
     await expect(agent.client.callTool({ name: 'http__whoami', arguments: {} })).resolves.toMatchObject({ content: [{ type: 'text', text: 'http-backend' }] });
+  });
+});
+
+describe('secret rotation', () => {
+  it('reconnects a backend when its secret files change, with the new values', async () => {
+    const tokenFile = join(files, 'token');
+    await writeFile(tokenFile, 'first-token-value');
+    const served = await serve({
+      backends: [{ name: 'envfix', prefix: 'envfix', transport: 'stdio', stdio: { ...fixtureServer('env-server.ts'), env: [{ name: 'FIXTURE_TOKEN', file: tokenFile }] } }],
+    });
+    const agent = await served.connect();
+    const token = async () => (JSON.parse(text(await agent.client.callTool({ name: 'envfix__env', arguments: {} }))) as { token: string }).token;
+    expect(await token()).toBe('first-token-value');
+    await writeFile(tokenFile, 'second-token-value');
+    await until('the backend to run with the rotated token', async () => (await token()) === 'second-token-value');
+    expect(served.logs()).not.toContain('first-token-value');
+    expect(served.logs()).not.toContain('second-token-value');
   });
 });
 

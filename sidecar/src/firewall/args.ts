@@ -1,0 +1,98 @@
+/** Command-line arguments of `airlock-sidecar firewall`, parsed once into FirewallOptions. */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { AllowEntryError, parseAllowEntry } from './allow.js';
+import type { FirewallPlan } from './rules.js';
+
+/** Which iptables flavour to drive; see detectTools in apply.ts for what `auto` picks. */
+export const BACKENDS = ['auto', 'nft', 'legacy'] as const;
+
+/** A backend choice from `--backend`. */
+export type BackendChoice = (typeof BACKENDS)[number];
+
+/** Everything the firewall command was asked to do. */
+export interface FirewallOptions extends FirewallPlan {
+  /** Print the rules without touching the kernel. */
+  dryRun: boolean;
+  backend: BackendChoice;
+}
+
+/** Arguments that do not parse; the message names the option. The command exits 2. */
+export class FirewallUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FirewallUsageError';
+  }
+}
+
+/** The usage text printed by `--help` and after a usage error. */
+export const FIREWALL_USAGE = `usage: airlock-sidecar firewall --sidecar-uid UID [--allow CIDR[:PORT[,PORT...]]]... [--backend auto|nft|legacy] [--dry-run]
+  Lets only the sidecar's UID, loopback and the --allow destinations leave this network
+  namespace (IPv4 and IPv6); every other outbound packet, DNS included, is dropped.
+  --sidecar-uid UID   the UID the sidecar runs as (not 0)
+  --allow ENTRY       a destination the agent may reach: TCP and UDP on the ports, or everything
+                      without ports; repeatable (10.0.0.0/8:443, 2001:db8::/32:443,8443)
+  --backend NAME      iptables flavour: nft, legacy, or auto (nft when it works here)
+  --dry-run           print the rules, apply nothing`;
+
+const Uid = z
+  .string({ error: 'is required' })
+  .regex(/^\d+$/, 'must be a number')
+  .transform(Number)
+  // A sidecar UID of 0 would let every root process in the pod through the owner match.
+  .pipe(z.int().min(1, 'must not be 0: every root process in the pod would pass the firewall').max(4294967294));
+
+const Allow = z.array(z.string()).transform((values, ctx) =>
+  values.flatMap((value) => {
+    try {
+      return [parseAllowEntry(value)];
+    } catch (err) {
+      if (!(err instanceof AllowEntryError)) throw err;
+      ctx.addIssue({ code: 'custom', message: err.message, input: value });
+      return [];
+    }
+  }),
+);
+
+const Args = z.object({
+  'sidecar-uid': Uid,
+  allow: Allow.default([]),
+  backend: z.enum(BACKENDS).default('auto'),
+  'dry-run': z.boolean().default(false),
+});
+
+/**
+ * Parses the arguments that follow `firewall`. Returns 'help' for `--help`; throws
+ * FirewallUsageError listing every problem otherwise.
+ */
+export function parseFirewallArgs(argv: readonly string[]): FirewallOptions | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        'sidecar-uid': { type: 'string' },
+        allow: { type: 'string', multiple: true },
+        backend: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new FirewallUsageError((err as Error).message);
+  }
+  if (values.help) return 'help';
+
+  const result = Args.safeParse(values);
+  if (!result.success) {
+    const messages = result.error.issues.map((issue) =>
+      // Allow-entry messages already name the entry; the others get their option's name.
+      issue.path[0] === 'allow' ? issue.message : `--${String(issue.path[0])}: ${issue.message}`,
+    );
+    throw new FirewallUsageError(messages.join('\n'));
+  }
+  const { data } = result;
+  return { sidecarUid: data['sidecar-uid'], allow: data.allow, backend: data.backend, dryRun: data['dry-run'] };
+}

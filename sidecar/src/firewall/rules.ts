@@ -1,0 +1,118 @@
+/**
+ * The firewall as text: a plan in, `iptables-restore --noflush` input out, and the checks run
+ * on `iptables-save` output. Pure, so every rule is covered by unit tests without a kernel.
+ *
+ * Shape of the rules (one chain per family, jumped to first from OUTPUT):
+ *   1. `-o lo` accepted: the agent reaches the sidecar's loopback port and its own servers.
+ *   2. ESTABLISHED,RELATED accepted: replies to connections that came in (probes, a port the
+ *      agent serves) and ICMP errors about them. A reply never opens a new flow outwards.
+ *   3. the sidecar's UID accepted (owner match on the sending socket).
+ *   4. IPv6 only: neighbour discovery. The kernel sends it without a socket, so the owner match
+ *      cannot see it; without it no IPv6 packet, not even the sidecar's, finds its next hop.
+ *      Unprivileged processes cannot forge these ICMPv6 types (they need NET_RAW).
+ *   5. each allow entry of that family (TCP and UDP on its ports, or everything without ports).
+ *   6. everything else dropped. That includes DNS: the agent has no resolver of its own and
+ *      reaches names only through the sidecar, which resolves them under its own UID.
+ *
+ * Nothing else in the filter table is touched (`--noflush`), so another init container's rules
+ * (an Istio redirect, say) keep working; declaring the chain flushes and rebuilds it, and the
+ * jump from OUTPUT is deleted as often as it was found and inserted once at the top, in the same
+ * atomic transaction. Running the command twice therefore leaves the same rules as once.
+ */
+import type { AllowEntry } from './allow.js';
+
+/** The dedicated chain holding every Airlock rule; OUTPUT jumps to it once, first. */
+export const CHAIN = 'AIRLOCK_OUTPUT';
+
+/** The exact line `iptables-save` prints for the jump from OUTPUT. */
+export const JUMP_LINE = `-A OUTPUT -j ${CHAIN}`;
+
+/** What the firewall lets out of the pod: the sidecar's UID and the allow entries. */
+export interface FirewallPlan {
+  sidecarUid: number;
+  allow: readonly AllowEntry[];
+}
+
+/** IPv4 rules go to iptables, IPv6 rules to ip6tables. */
+export type Family = 4 | 6;
+
+// multiport takes at most 15 ports per rule.
+const MULTIPORT_MAX = 15;
+
+const NEIGHBOUR_DISCOVERY = ['router-solicitation', 'neighbour-solicitation', 'neighbour-advertisement'] as const;
+
+/**
+ * Renders the `iptables-restore --noflush` (or `ip6tables-restore`) input for one family.
+ * `existingJumps` is how many `-A OUTPUT -j AIRLOCK_OUTPUT` lines the current rules hold
+ * (see countJumps); each is deleted so that exactly one remains, at the top of OUTPUT.
+ */
+export function renderRestore(plan: FirewallPlan, family: Family, existingJumps = 0): string {
+  const lines = ['*filter', `:${CHAIN} - [0:0]`];
+  for (let i = 0; i < existingJumps; i++) lines.push(`-D OUTPUT -j ${CHAIN}`);
+  lines.push(`-I OUTPUT 1 -j ${CHAIN}`);
+  for (const rule of chainRules(plan, family)) lines.push(`-A ${CHAIN} ${rule}`);
+  lines.push('COMMIT', '');
+  return lines.join('\n');
+}
+
+/** The rules of the dedicated chain for one family, in order, without the `-A CHAIN` prefix. */
+export function chainRules(plan: FirewallPlan, family: Family): string[] {
+  const rules = [
+    '-o lo -j ACCEPT',
+    '-m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT',
+    `-m owner --uid-owner ${plan.sidecarUid} -j ACCEPT`,
+  ];
+  if (family === 6) {
+    for (const type of NEIGHBOUR_DISCOVERY) rules.push(`-p ipv6-icmp -m icmp6 --icmpv6-type ${type} -j ACCEPT`);
+  }
+  for (const entry of plan.allow) {
+    if (entry.family === family) rules.push(...allowRules(entry));
+  }
+  rules.push('-j DROP');
+  return rules;
+}
+
+function allowRules(entry: AllowEntry): string[] {
+  if (entry.ports.length === 0) return [`-d ${entry.cidr} -j ACCEPT`];
+  const rules: string[] = [];
+  for (let i = 0; i < entry.ports.length; i += MULTIPORT_MAX) {
+    const chunk = entry.ports.slice(i, i + MULTIPORT_MAX);
+    const match = chunk.length === 1 ? `--dport ${chunk[0]}` : `-m multiport --dports ${chunk.join(',')}`;
+    for (const protocol of ['tcp', 'udp']) rules.push(`-d ${entry.cidr} -p ${protocol} ${match} -j ACCEPT`);
+  }
+  return rules;
+}
+
+/** How many times `iptables-save` output jumps unconditionally from OUTPUT to the chain. */
+export function countJumps(saveText: string): number {
+  return filterTable(saveText).filter((line) => line === JUMP_LINE).length;
+}
+
+/**
+ * Checks `iptables-save` output after an apply: the filter table jumps to the chain exactly once,
+ * as the first OUTPUT rule, and the chain ends in DROP. Returns what is wrong, or undefined.
+ * Rule text is not compared line by line because nft and legacy print some matches differently.
+ */
+export function checkApplied(saveText: string): string | undefined {
+  const lines = filterTable(saveText);
+  const output = lines.filter((line) => line.startsWith('-A OUTPUT '));
+  const jumps = output.filter((line) => line === JUMP_LINE).length;
+  if (jumps !== 1) return `OUTPUT jumps to ${CHAIN} ${jumps} times, expected once`;
+  if (output[0] !== JUMP_LINE) return `the first OUTPUT rule is "${output[0]}", not the jump to ${CHAIN}`;
+  const chain = lines.filter((line) => line.startsWith(`-A ${CHAIN} `));
+  if (chain.at(-1) !== `-A ${CHAIN} -j DROP`) return `${CHAIN} does not end in DROP`;
+  return undefined;
+}
+
+/** The rule and chain lines of the `*filter` section of `iptables-save` output. */
+function filterTable(saveText: string): string[] {
+  const lines: string[] = [];
+  let inFilter = false;
+  for (const raw of saveText.split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('*')) inFilter = line === '*filter';
+    else if (line === 'COMMIT') inFilter = false;
+    else if (inFilter && line.startsWith('-')) lines.push(line);
+  }
+  return lines;
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the kernel-level tests need (test/integration/firewall):
+#   iptables  - iptables-restore / ip6tables-restore (nft and legacy backends)
+#   iproute2  - `ip netns` and veth pairs
+#   util-linux - setpriv, to run a probe as a given UID
+# Idempotent and silent when everything is already there; `apt-get update` runs only when
+# something must be installed, so a warm machine makes no network call.
+set -euo pipefail
+
+declare -A wanted=(
+  [iptables]=iptables-restore
+  [iproute2]=ip
+  [util-linux]=setpriv
+)
+
+# Debian keeps these in /usr/sbin, which a non-login shell may not have on PATH.
+export PATH="$PATH:/usr/sbin:/sbin"
+
+missing=()
+for pkg in "${!wanted[@]}"; do
+  command -v "${wanted[$pkg]}" >/dev/null 2>&1 || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-debian-packages.sh: missing ${missing[*]}; run this script as root (it uses apt-get)" >&2
+  exit 1
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-debian-packages.sh: missing ${missing[*]} and no apt-get here; install them with the system's package manager" >&2
+  exit 1
+fi
+
+echo "install-debian-packages.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
