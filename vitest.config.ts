@@ -32,6 +32,17 @@ export default defineConfig({
         resolve,
         ssr: { resolve: { conditions, externalConditions: ['airlock-source'] } },
         test: {
+          // Real kernel rules in network namespaces: needs root (CI and these machines are).
+          name: 'firewall',
+          include: ['test/integration/firewall/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        resolve,
+        ssr: { resolve: { conditions, externalConditions: ['airlock-source'] } },
+        test: {
           name: 'kube',
           include: ['test/controlplane/**/*.test.ts', 'test/integration/kube/**/*.test.ts'],
           globalSetup: ['test/controlplane/global-setup.ts'],

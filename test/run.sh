@@ -10,6 +10,9 @@ case "$(node --version)" in
   *) echo "test/run.sh: expected the pinned Node 24 from node_modules/.bin; run through 'npm test' after 'npm ci'" >&2; exit 1 ;;
 esac
 
+echo "== system packages the tests need (iptables, iproute2, setpriv)"
+bash test/setup/install-debian-packages.sh
+
 echo "== typecheck"
 tsc -p tsconfig.json --noEmit
 echo "== lint"

@@ -6,12 +6,15 @@ import { request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import { readEnv } from './env.js';
+import { FIREWALL_USAGE, runFirewall } from './firewall/index.js';
 import { startSidecar } from './sidecar.js';
 
 const USAGE = `usage:
   airlock-sidecar run [--config FILE]        serve the agent API on the socket (default config ${readEnv().AIRLOCK_CONFIG})
   airlock-sidecar check-config FILE          validate a config file; exit 1 listing each error with its path
-  airlock-sidecar probe [--socket PATH]      exit 0 when the sidecar answers ready on its socket`;
+  airlock-sidecar probe [--socket PATH]      exit 0 when the sidecar answers ready on its socket
+  airlock-sidecar firewall ...               what the airlock-firewall init container runs:
+${FIREWALL_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -57,6 +60,8 @@ async function main(argv: string[]): Promise<number> {
       const { values } = parseArgs({ args: rest, options: { socket: { type: 'string', default: env.AIRLOCK_SOCKET } } });
       return probe(values.socket!);
     }
+    case 'firewall':
+      return runFirewall(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -7,18 +7,23 @@
 # something must be installed, so a warm machine makes no network call.
 set -euo pipefail
 
-declare -A wanted=(
-  [iptables]=iptables-restore
-  [iproute2]=ip
-  [util-linux]=setpriv
+# package:command, for each command the tests run (both iptables flavours, both families).
+wanted=(
+  iptables:iptables-nft-restore iptables:iptables-legacy-restore
+  iptables:ip6tables-nft-restore iptables:ip6tables-legacy-restore
+  iproute2:ip
+  util-linux:setpriv
 )
 
 # Debian keeps these in /usr/sbin, which a non-login shell may not have on PATH.
 export PATH="$PATH:/usr/sbin:/sbin"
 
 missing=()
-for pkg in "${!wanted[@]}"; do
-  command -v "${wanted[$pkg]}" >/dev/null 2>&1 || missing+=("$pkg")
+for pair in "${wanted[@]}"; do
+  pkg="${pair%%:*}"
+  if ! command -v "${pair#*:}" >/dev/null 2>&1 && [[ " ${missing[*]} " != *" $pkg "* ]]; then
+    missing+=("$pkg")
+  fi
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
@@ -33,5 +38,11 @@ fi
 
 echo "install-debian-packages.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# apt and debconf chatter goes to a log that is shown only when something fails.
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "install-debian-packages.sh: apt-get failed installing ${missing[*]}" >&2
+  exit 1
+fi

@@ -1,0 +1,126 @@
+/**
+ * AgentSandbox: resolves its providers and backends, renders the sidecar config into ConfigMap
+ * airlock-<sandbox> and only the keys it uses into Secret airlock-<sandbox>-credentials (owned
+ * by the sandbox), renders the NetworkPolicy, and reports configHash and injectedPods.
+ */
+import type { KubernetesObject, V1ConfigMap, V1OwnerReference, V1Secret } from '@kubernetes/client-node';
+import { ZodError } from 'zod';
+import { API_VERSION, SANDBOX_LABEL, type AgentSandbox, type AgentSandboxStatus, type MCPBackend, type ModelProvider } from '../api/index.js';
+import { conditionStatus, setConditions, type ConditionInput } from '../kube/conditions.js';
+import { renderNetworkPolicy, sandboxObjectName } from '../render/network-policy.js';
+import { MissingSecretError, renderSidecarConfig } from '../render/sidecar-config.js';
+import { MANAGED_BY } from '../runtime/informers.js';
+import { credentialsSecretNameFor as credentialsSecretName, INJECTED_ANNOTATION } from '../webhook/settings.js';
+import { sameJson, type ControllerContext } from './context.js';
+import { missingBackendSecrets } from './mcp-backend.js';
+import { missingKeys } from './model-provider.js';
+
+interface Resolved<T> {
+  usable: T[];
+  problems: string[];
+}
+
+function resolve<T extends ModelProvider | MCPBackend>(names: readonly string[] | undefined, kind: string, get: (name: string) => T | undefined, missingSecrets: (o: T) => string[]): Resolved<T> {
+  const usable: T[] = [];
+  const problems: string[] = [];
+  for (const name of names ?? []) {
+    const object = get(name);
+    if (!object) {
+      problems.push(`${kind} ${name} not found`);
+      continue;
+    }
+    const missing = missingSecrets(object);
+    if (missing.length > 0) problems.push(`${kind} ${name}: ${missing.join('; ')}`);
+    else usable.push(object);
+  }
+  return { usable, problems };
+}
+
+export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: string, name: string): Promise<void> {
+  const sandbox = ctx.caches.sandboxes.get(namespace, name);
+  if (!sandbox) return; // Owned objects go with it through owner references.
+  const providers = resolve(sandbox.spec.providers, 'ModelProvider', (n) => ctx.caches.providers.get(namespace, n), (p) => missingKeys(ctx, p));
+  const backends = resolve(sandbox.spec.mcpBackends, 'MCPBackend', (n) => ctx.caches.backends.get(namespace, n), (b) => missingBackendSecrets(ctx, b));
+  const conditions: ConditionInput[] = [
+    providers.problems.length === 0
+      ? { type: 'ProvidersReady', status: 'True', reason: 'Resolved', message: `${providers.usable.length} providers resolved` }
+      : { type: 'ProvidersReady', status: 'False', reason: 'ProviderNotReady', message: providers.problems.join('; ') },
+    backends.problems.length === 0
+      ? { type: 'BackendsReady', status: 'True', reason: 'Resolved', message: `${backends.usable.length} MCP backends resolved` }
+      : { type: 'BackendsReady', status: 'False', reason: 'BackendNotReady', message: backends.problems.join('; ') },
+  ];
+
+  let configHash = sandbox.status?.configHash;
+  try {
+    const rendered = renderSidecarConfig({ sandbox, providers: providers.usable, backends: backends.usable, secret: (n) => ctx.caches.secrets.get(namespace, n) });
+    const owner = ownerOf(sandbox);
+    const labels = { ...MANAGED_BY, [SANDBOX_LABEL]: name };
+    const configMap: V1ConfigMap = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: sandboxObjectName(name), namespace, labels, ownerReferences: [owner] },
+      data: { 'config.yaml': rendered.yaml },
+    };
+    const secret: V1Secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: { name: credentialsSecretName(name), namespace, labels, ownerReferences: [owner] },
+      data: rendered.credentials,
+    };
+    // Credentials first: a sidecar that sees the new config must find the keys it names.
+    await applyIfChanged(ctx, secret, ctx.caches.secrets.get(namespace, secret.metadata!.name!), (live) => sameJson(live.data ?? {}, secret.data) && sameJson(live.metadata?.labels, labels));
+    await applyIfChanged(ctx, configMap, ctx.caches.configMaps.get(namespace, configMap.metadata!.name!), (live) => live.data?.['config.yaml'] === rendered.yaml);
+    const policy = renderNetworkPolicy(sandbox, providers.usable, backends.usable);
+    const livePolicy = ctx.caches.networkPolicies.get(namespace, sandboxObjectName(name));
+    if (policy) {
+      policy.metadata = { ...policy.metadata, labels, ownerReferences: [owner] };
+      await applyIfChanged(ctx, policy, livePolicy, (live) => sameJson(live.spec, policy.spec));
+    } else if (livePolicy) {
+      await ctx.kube.deleteIfExists({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: sandboxObjectName(name), namespace } });
+    }
+    if (configHash !== rendered.hash) {
+      await ctx.kube.event(sandbox, 'Normal', 'ConfigRendered', `sidecar config ${rendered.hash.slice(0, 12)} rendered into ConfigMap ${configMap.metadata!.name}`);
+    }
+    configHash = rendered.hash;
+    conditions.push({ type: 'ConfigRendered', status: 'True', reason: 'Rendered', message: `ConfigMap ${configMap.metadata!.name} and Secret ${secret.metadata!.name} are current` });
+  } catch (err) {
+    if (!(err instanceof MissingSecretError) && !(err instanceof ZodError)) throw err;
+    const message = err instanceof ZodError ? `the rendered config is invalid: ${err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` : err.message;
+    conditions.push({ type: 'ConfigRendered', status: 'False', reason: 'RenderFailed', message });
+  }
+
+  const notReady = conditions.filter((c) => c.status !== 'True');
+  conditions.push(
+    notReady.length === 0
+      ? { type: 'Ready', status: 'True', reason: 'Ready', message: 'sandbox ready for agent pods' }
+      : { type: 'Ready', status: 'False', reason: notReady[0]!.reason, message: notReady.map((c) => c.message).join('; ') },
+  );
+  const injectedPods = ctx.caches.pods
+    .list(namespace)
+    .filter((p) => p.metadata?.labels?.[SANDBOX_LABEL] === name && p.metadata?.annotations?.[INJECTED_ANNOTATION] && !['Succeeded', 'Failed'].includes(p.status?.phase ?? '')).length;
+  const current = sandbox.status ?? {};
+  const status: AgentSandboxStatus = {
+    observedGeneration: sandbox.metadata.generation,
+    injectedPods,
+    ...(configHash ? { configHash } : {}),
+    conditions: setConditions(current.conditions, conditions, sandbox.metadata.generation),
+  };
+  if (!sameJson(current, status)) {
+    await ctx.kube.patchStatus('agentsandboxes', namespace, name, status);
+    const ready = status.conditions!.find((c) => c.type === 'Ready')!;
+    if (conditionStatus(current.conditions, 'Ready') !== ready.status) {
+      await ctx.kube.event(sandbox, ready.status === 'True' ? 'Normal' : 'Warning', ready.reason, ready.message);
+    }
+  }
+}
+
+function ownerOf(sandbox: AgentSandbox): V1OwnerReference {
+  return { apiVersion: API_VERSION, kind: 'AgentSandbox', name: sandbox.metadata.name, uid: sandbox.metadata.uid!, controller: true };
+}
+
+/** Applies `desired` unless the cached live object already matches (no write storms). */
+async function applyIfChanged<T extends KubernetesObject>(ctx: ControllerContext, desired: T, live: T | undefined, matches: (live: T) => boolean): Promise<void> {
+  if (live && matches(live) && live.metadata?.ownerReferences?.some((o) => o.uid === desired.metadata?.ownerReferences?.[0]?.uid)) return;
+  await ctx.kube.apply(desired);
+}

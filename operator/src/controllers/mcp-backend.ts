@@ -1,0 +1,112 @@
+/**
+ * MCPBackend: for HTTP backends the operator connects, lists the tools and records each tool's
+ * name, sha256 and approval state, with a condition message telling a human how to approve.
+ * stdio backends run inside each sandbox pod, so only the sidecar can see their tools.
+ */
+import type { MCPBackend, MCPBackendStatus } from '../api/index.js';
+import { approvalMessage, discoverTools, toolStates } from '../discovery/index.js';
+import { conditionStatus, setConditions, type ConditionInput } from '../kube/conditions.js';
+import type { ReconcileResult } from '../runtime/queue.js';
+import { missingSecretRefs, sameJson, secretValue, type ControllerContext } from './context.js';
+
+/** How often HTTP backends are listed again to notice changed tools (rug pulls). */
+const DISCOVERY_INTERVAL_MS = 5 * 60_000;
+
+interface Memo {
+  at: number;
+  fingerprint: string;
+  status: Pick<MCPBackendStatus, 'tools' | 'toolCount' | 'pendingCount'>;
+  condition: ConditionInput;
+}
+const memos = new Map<string, Memo>();
+
+/** The Secret references of a backend that do not resolve. */
+export function missingBackendSecrets(ctx: ControllerContext, backend: MCPBackend): string[] {
+  const namespace = backend.metadata.namespace ?? 'default';
+  const refs = [...(backend.spec.headers ?? []), ...(backend.spec.stdio?.env ?? [])].flatMap((e) => (e.secretKeyRef ? [e.secretKeyRef] : []));
+  return missingSecretRefs(ctx, namespace, refs);
+}
+
+export async function reconcileMcpBackend(ctx: ControllerContext, namespace: string, name: string): Promise<ReconcileResult | void> {
+  const backend = ctx.caches.backends.get(namespace, name);
+  if (!backend) {
+    memos.delete(`${namespace}/${name}`);
+    return;
+  }
+  const missing = missingBackendSecrets(ctx, backend);
+  const current = backend.status ?? {};
+  let discovered: Memo | undefined;
+  const conditions: ConditionInput[] = [];
+  if (missing.length > 0) {
+    conditions.push({ type: 'Discovered', status: 'Unknown', reason: 'SecretMissing', message: missing.join('; ') });
+  } else if (backend.spec.transport === 'stdio') {
+    conditions.push({
+      type: 'Discovered',
+      status: 'Unknown',
+      reason: 'DiscoveredBySidecar',
+      message: 'a stdio server runs inside each sandbox pod; its tools and their states are on the sidecar admin port at /mcp/tools',
+    });
+  } else {
+    discovered = await discoverOnce(ctx, backend);
+    conditions.push(discovered.condition);
+  }
+  const failed = conditions.some((c) => c.type === 'Discovered' && c.status === 'False');
+  conditions.push(
+    missing.length > 0
+      ? { type: 'Ready', status: 'False', reason: 'SecretMissing', message: missing.join('; ') }
+      : failed
+        ? { type: 'Ready', status: 'False', reason: 'Unreachable', message: conditions[0]!.message }
+        : { type: 'Ready', status: 'True', reason: 'Ready', message: `${backend.spec.transport} backend ready` },
+  );
+  const status: MCPBackendStatus = {
+    observedGeneration: backend.metadata.generation,
+    ...(discovered?.status ?? { tools: current.tools, toolCount: current.toolCount, pendingCount: current.pendingCount }),
+    conditions: setConditions(current.conditions, conditions, backend.metadata.generation),
+  };
+  const clean = JSON.parse(JSON.stringify(status)) as MCPBackendStatus;
+  if (!sameJson(current, clean)) {
+    await ctx.kube.patchStatus('mcpbackends', namespace, name, { ...clean, tools: clean.tools ?? null });
+    const was = conditionStatus(current.conditions, 'Ready');
+    const ready = clean.conditions!.find((c) => c.type === 'Ready')!;
+    if (was !== ready.status) await ctx.kube.event(backend, ready.status === 'True' ? 'Normal' : 'Warning', ready.reason, ready.message);
+    if ((clean.pendingCount ?? 0) > (current.pendingCount ?? 0)) {
+      await ctx.kube.event(backend, 'Warning', 'ToolsPendingApproval', `${clean.pendingCount} tools wait for approval; see the Discovered condition`);
+    }
+  }
+  return backend.spec.transport === 'stdio' ? undefined : { requeueAfterMs: DISCOVERY_INTERVAL_MS };
+}
+
+async function discoverOnce(ctx: ControllerContext, backend: MCPBackend): Promise<Memo> {
+  const namespace = backend.metadata.namespace ?? 'default';
+  const key = `${namespace}/${backend.metadata.name}`;
+  const headers: Record<string, string> = {};
+  for (const h of backend.spec.headers ?? []) {
+    headers[h.name] = h.secretKeyRef ? (secretValue(ctx, namespace, h.secretKeyRef.name, h.secretKeyRef.key) ?? '') : (h.value ?? '');
+  }
+  const versions = (backend.spec.headers ?? []).map((h) => (h.secretKeyRef ? ctx.caches.secrets.get(namespace, h.secretKeyRef.name)?.metadata?.resourceVersion : ''));
+  const fingerprint = `${backend.metadata.generation}/${versions.join(',')}`;
+  const memo = memos.get(key);
+  if (memo && memo.fingerprint === fingerprint && Date.now() - memo.at < DISCOVERY_INTERVAL_MS / 2) return memo;
+
+  const result = await discoverTools({ transport: backend.spec.transport as 'streamable-http' | 'sse', url: backend.spec.url!, headers, timeoutMs: backend.spec.timeouts.connectMs });
+  let next: Memo;
+  if (!result.ok) {
+    next = { at: Date.now(), fingerprint, status: {}, condition: { type: 'Discovered', status: 'False', reason: 'DiscoveryFailed', message: result.reason } };
+  } else {
+    const tools = toolStates(result.tools, backend.spec.approval);
+    const pending = tools.filter((t) => t.state !== 'approved').length;
+    next = {
+      at: Date.now(),
+      fingerprint,
+      status: { tools, toolCount: tools.length, pendingCount: pending },
+      condition: {
+        type: 'Discovered',
+        status: 'True',
+        reason: pending > 0 ? 'ToolsPendingApproval' : 'ToolsApproved',
+        message: approvalMessage(tools, { name: backend.metadata.name, namespace, approval: backend.spec.approval }),
+      },
+    };
+  }
+  memos.set(key, next);
+  return next;
+}

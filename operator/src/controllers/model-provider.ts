@@ -1,0 +1,97 @@
+/**
+ * ModelProvider: SecretsResolved (every named Secret and key exists — which one is missing is
+ * said, never a value), an opt-in Reachable probe that lists the provider's models with one key,
+ * and Ready.
+ */
+import type { ReconcileResult } from '../runtime/queue.js';
+import { probeProvider } from '../discovery/provider-probe.js';
+import type { ModelProvider, ModelProviderStatus } from '../api/index.js';
+import { setConditions, conditionStatus, type ConditionInput } from '../kube/conditions.js';
+import { missingSecretRefs, sameJson, secretValue, type ControllerContext } from './context.js';
+
+interface ProbeMemo {
+  at: number;
+  fingerprint: string;
+  condition: ConditionInput;
+  models: string[] | undefined;
+}
+
+const probes = new Map<string, ProbeMemo>();
+
+/** Which of a provider's key references do not resolve, as human-readable reasons. */
+export function missingKeys(ctx: ControllerContext, provider: ModelProvider): string[] {
+  const refs = (provider.spec.apiKeys ?? []).map((k) => ({ name: k.secretName, key: k.key }));
+  return missingSecretRefs(ctx, provider.metadata.namespace ?? 'default', refs);
+}
+
+export async function reconcileModelProvider(ctx: ControllerContext, namespace: string, name: string): Promise<ReconcileResult | void> {
+  const provider = ctx.caches.providers.get(namespace, name);
+  if (!provider) {
+    probes.delete(`${namespace}/${name}`);
+    return;
+  }
+  const missing = missingKeys(ctx, provider);
+  const conditions: ConditionInput[] = [
+    missing.length === 0
+      ? { type: 'SecretsResolved', status: 'True', reason: 'Resolved', message: `${provider.spec.apiKeys?.length ?? 0} API keys resolved` }
+      : { type: 'SecretsResolved', status: 'False', reason: 'SecretMissing', message: missing.join('; ') },
+  ];
+  const probe = provider.spec.probe;
+  let requeueAfterMs: number | undefined;
+  let discovered: string[] | undefined;
+  if (!probe?.enabled) {
+    conditions.push({ type: 'Reachable', status: 'Unknown', reason: 'ProbeDisabled', message: 'set spec.probe.enabled to have the operator list the provider\'s models' });
+  } else if (missing.length > 0) {
+    conditions.push({ type: 'Reachable', status: 'Unknown', reason: 'SecretMissing', message: 'cannot probe without the API key' });
+  } else {
+    const memo = await probeOnce(ctx, provider, probe.intervalSeconds * 1000);
+    conditions.push(memo.condition);
+    discovered = memo.models;
+    requeueAfterMs = probe.intervalSeconds * 1000;
+  }
+  const reachableFailed = conditions.some((c) => c.type === 'Reachable' && c.status === 'False');
+  conditions.push(
+    missing.length > 0
+      ? { type: 'Ready', status: 'False', reason: 'SecretMissing', message: missing.join('; ') }
+      : reachableFailed
+        ? { type: 'Ready', status: 'False', reason: 'Unreachable', message: conditions.find((c) => c.type === 'Reachable')!.message }
+        : { type: 'Ready', status: 'True', reason: 'Ready', message: `serves ${provider.spec.models.length} models` },
+  );
+
+  const current = provider.status ?? {};
+  const status: ModelProviderStatus = {
+    observedGeneration: provider.metadata.generation,
+    modelCount: provider.spec.models.length,
+    conditions: setConditions(current.conditions, conditions, provider.metadata.generation),
+    ...(discovered ? { discoveredModels: discovered } : current.discoveredModels ? { discoveredModels: current.discoveredModels } : {}),
+  };
+  if (!sameJson(current, status)) {
+    await ctx.kube.patchStatus('modelproviders', namespace, name, status);
+    const was = conditionStatus(current.conditions, 'Ready');
+    const now = conditionStatus(status.conditions, 'Ready');
+    if (was !== now) {
+      const ready = status.conditions!.find((c) => c.type === 'Ready')!;
+      await ctx.kube.event(provider, now === 'True' ? 'Normal' : 'Warning', ready.reason, ready.message);
+    }
+  }
+  return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
+}
+
+/** Probes at most once per interval per spec and key; the result is remembered in between. */
+async function probeOnce(ctx: ControllerContext, provider: ModelProvider, intervalMs: number): Promise<ProbeMemo> {
+  const namespace = provider.metadata.namespace ?? 'default';
+  const memoKey = `${namespace}/${provider.metadata.name}`;
+  const first = provider.spec.apiKeys?.[0];
+  const apiKey = first ? secretValue(ctx, namespace, first.secretName, first.key) : undefined;
+  const secret = first ? ctx.caches.secrets.get(namespace, first.secretName)?.metadata?.resourceVersion : '';
+  const fingerprint = `${provider.metadata.generation}/${secret}`;
+  const memo = probes.get(memoKey);
+  if (memo && memo.fingerprint === fingerprint && Date.now() - memo.at < intervalMs) return memo;
+  const result = await probeProvider({ type: provider.spec.type, baseURL: provider.spec.baseURL, apiKey, headers: provider.spec.headers ?? {}, timeoutMs: Math.min(provider.spec.timeouts.totalMs, 30_000) });
+  const next: ProbeMemo = result.ok
+    ? { at: Date.now(), fingerprint, models: result.models, condition: { type: 'Reachable', status: 'True', reason: 'ModelsListed', message: `listed ${result.models.length} models` } }
+    : { at: Date.now(), fingerprint, models: undefined, condition: { type: 'Reachable', status: 'False', reason: 'ProbeFailed', message: result.reason } };
+  probes.set(memoKey, next);
+  ctx.log.debug({ provider: memoKey, ok: result.ok }, 'provider probed');
+  return next;
+}

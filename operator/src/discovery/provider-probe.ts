@@ -1,0 +1,124 @@
+/**
+ * The ModelProvider reachability probe: lists the provider's models with one key, through the
+ * same adapter the sidecar uses (so the probe speaks each provider's real wire format), and turns
+ * every failure into a short reason a human can act on. The key never appears in a reason.
+ */
+import { STATUS_CODES } from 'node:http';
+import { Agent } from 'undici';
+import { DEFAULT_BASE_URLS, type ProviderType } from '@airlock/sidecar/config';
+import { AdapterError, adapterFor, type UpstreamRequest } from '@airlock/sidecar/providers';
+import { endpointOf, errorText, finishReason, isTimeout, networkReason, redactor } from './reasons.js';
+
+/** What one probe needs: the provider's spec fields, one resolved key, and a time budget. */
+export interface ProbeTarget {
+  type: ProviderType;
+  /** The spec's baseURL; the type's default when unset (openai-compatible has none). */
+  baseURL?: string | undefined;
+  /** One key of the provider; undefined for keyless providers. */
+  apiKey?: string | undefined;
+  /** The spec's non-secret headers. */
+  headers: Record<string, string>;
+  /** Budget for the whole probe: connect, response headers and body. */
+  timeoutMs: number;
+}
+
+/** The outcome of a probe: the model names the provider listed, or why the listing failed. */
+export type ProbeResult = { ok: true; models: string[] } | { ok: false; reason: string };
+
+/** Connecting takes at most this long even when the probe's budget is larger. */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** A model list is a few hundred kB at most; anything far larger is not one. */
+const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+
+// One Agent for every probe: providers are few and probed every few minutes, so pooling per
+// origin across probes is all we need. Per-request timeouts below override the defaults here.
+const agent = new Agent({
+  connect: { timeout: CONNECT_TIMEOUT_MS },
+  headersTimeout: 30_000,
+  bodyTimeout: 30_000,
+  keepAliveTimeout: 10_000,
+  maxResponseSize: MAX_RESPONSE_BYTES,
+});
+
+/**
+ * Lists the provider's models with one key.
+ *
+ * Resolves (never rejects) with the model names as the provider knows them, de-duplicated and
+ * sorted so a status written from them changes only when the listing does, or with a one-line
+ * reason: the HTTP status and the provider's own message for an error answer (e.g.
+ * `GET https://api.openai.com/v1/models: 401 Unauthorized: Incorrect API key provided`),
+ * `connection refused`, a timeout, a TLS problem. The key and header values are redacted from
+ * the reason.
+ */
+export async function probeProvider(target: ProbeTarget): Promise<ProbeResult> {
+  const redact = redactor([target.apiKey, ...Object.values(target.headers)]);
+  const fail = (reason: string): ProbeResult => ({ ok: false, reason: finishReason(reason, redact) });
+
+  const baseURL = (target.baseURL ?? DEFAULT_BASE_URLS[target.type])?.replace(/\/+$/, '');
+  if (!baseURL) return fail(`type ${target.type} needs a baseURL`);
+  const adapter = adapterFor(target.type);
+  let request: UpstreamRequest;
+  try {
+    request = adapter.modelsRequest({ baseURL, apiKey: target.apiKey, headers: target.headers });
+  } catch (err) {
+    return fail(`cannot build the models request: ${errorText(err)}`);
+  }
+  const where = `${request.method} ${endpointOf(request.url)}`;
+
+  let status: number;
+  let bodyText: string;
+  try {
+    const url = new URL(request.url);
+    const response = await agent.request({
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      signal: AbortSignal.timeout(target.timeoutMs),
+      headersTimeout: target.timeoutMs,
+      bodyTimeout: target.timeoutMs,
+    });
+    status = response.statusCode;
+    bodyText = await response.body.text();
+  } catch (err) {
+    return fail(`${where}: ${transportReason(err, target.timeoutMs)}`);
+  }
+
+  if (status < 200 || status >= 300) {
+    const error = adapter.error(status, bodyText);
+    // The adapter's status is its reading of the answer (Gemini's 400 API_KEY_INVALID is a 401);
+    // show it, and the real one when they differ.
+    const label = error.status === status ? statusLabel(status) : `${statusLabel(error.status)} (HTTP ${status})`;
+    return fail(`${where}: ${label}: ${error.message}`);
+  }
+
+  let body: unknown;
+  try {
+    body = JSON.parse(bodyText);
+  } catch {
+    return fail(`${where}: ${statusLabel(status)} with a body that is not JSON`);
+  }
+  try {
+    const models = [...new Set(adapter.modelsResponse(body))].sort(compareCodeUnits);
+    return { ok: true, models };
+  } catch (err) {
+    const message = err instanceof AdapterError ? err.error.message : errorText(err);
+    return fail(`${where}: ${message}`);
+  }
+}
+
+function transportReason(err: unknown, timeoutMs: number): string {
+  if (isTimeout(err)) return `no answer within ${timeoutMs} ms (timeout)`;
+  return networkReason(err) ?? errorText(err);
+}
+
+function statusLabel(status: number): string {
+  const text = STATUS_CODES[status];
+  return text ? `${status} ${text}` : `HTTP ${status}`;
+}
+
+/** Locale-independent order, so every operator replica sorts the same way. */
+function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

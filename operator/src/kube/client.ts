@@ -1,0 +1,90 @@
+/**
+ * The operator's view of the API server: typed clients made once, server-side apply with one
+ * field manager, status patches through the status subresource, and Events.
+ */
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import { GROUP, VERSION } from '../api/index.js';
+
+/** The field manager of everything the operator writes. */
+export const FIELD_MANAGER = 'airlock-operator';
+
+export type AirlockPlural = 'modelproviders' | 'mcpbackends' | 'agentsandboxes';
+
+export class Kube {
+  readonly core: CoreV1Api;
+  readonly custom: CustomObjectsApi;
+  readonly objects: KubernetesObjectApi;
+
+  constructor(readonly kubeConfig: KubeConfig) {
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+  }
+
+  /** Server-side apply: the object as the operator wants it; fields it stops setting are removed. */
+  apply<T extends KubernetesObject>(object: T): Promise<T> {
+    return this.objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+  }
+
+  /** Deletes an object, ignoring one that is already gone. */
+  async deleteIfExists(object: KubernetesObject): Promise<void> {
+    try {
+      await this.objects.delete(object);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /** Writes an Airlock object's status (merge patch on the status subresource). */
+  async patchStatus(plural: AirlockPlural, namespace: string, name: string, status: object): Promise<void> {
+    await this.custom.patchNamespacedCustomObjectStatus(
+      { group: GROUP, version: VERSION, namespace, plural, name, body: { status }, fieldManager: FIELD_MANAGER },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+
+  /** Records an Event on an object, as `kubectl describe` shows them. Never throws. */
+  async event(involved: KubernetesObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    const namespace = involved.metadata?.namespace ?? 'default';
+    const now = new Date();
+    try {
+      await this.core.createNamespacedEvent({
+        namespace,
+        body: {
+          metadata: { generateName: `${involved.metadata?.name ?? 'airlock'}.`, namespace },
+          involvedObject: {
+            apiVersion: involved.apiVersion,
+            kind: involved.kind,
+            name: involved.metadata?.name,
+            namespace,
+            uid: involved.metadata?.uid,
+            resourceVersion: involved.metadata?.resourceVersion,
+          },
+          type,
+          reason,
+          message,
+          source: { component: FIELD_MANAGER },
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+          reportingComponent: FIELD_MANAGER,
+        },
+      });
+    } catch {
+      // Events are best effort; a failed one must not fail the reconcile.
+    }
+  }
+}
+
+/** Whether an API error is a 404. */
+export function isNotFound(err: unknown): boolean {
+  return (err as { code?: number }).code === 404;
+}

@@ -1,0 +1,187 @@
+/**
+ * The operator process: informers on every replica (the webhook reads the sandbox cache), the
+ * work queue and reconcilers only on the leader, the webhook and its TLS, and a health port.
+ */
+import type { KubeConfig, KubernetesObject, V1Secret } from '@kubernetes/client-node';
+import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { SANDBOX_LABEL, type AgentSandbox, type MCPBackend, type ModelProvider } from './api/index.js';
+import { reconcileAgentSandbox } from './controllers/agent-sandbox.js';
+import { keyOf, parseKey, type ControllerContext } from './controllers/context.js';
+import { reconcileMcpBackend } from './controllers/mcp-backend.js';
+import { reconcileModelProvider } from './controllers/model-provider.js';
+import { Kube } from './kube/client.js';
+import { Caches, MANAGED_BY } from './runtime/informers.js';
+import { LeaderElector } from './runtime/leader.js';
+import { WorkQueue } from './runtime/queue.js';
+import type { Settings } from './settings.js';
+import { WebhookTls } from './tls/manager.js';
+import { buildWebhookApp, injectionSettings, serve, type WebhookServer } from './webhook/index.js';
+
+export interface Operator {
+  readonly isLeader: boolean;
+  /** Ports actually bound (useful when settings say 0). */
+  webhookPort: number;
+  healthPort: number;
+  /** The webhook CA (PEM), for a test's caBundle. */
+  caPem: string;
+  /** Resolves when the leader's queue has nothing to do. */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface OperatorOptions {
+  kubeConfig: KubeConfig;
+  settings: Settings;
+  log: Logger;
+}
+
+export async function startOperator({ kubeConfig, settings, log }: OperatorOptions): Promise<Operator> {
+  const kube = new Kube(kubeConfig);
+  const caches = new Caches(kubeConfig, log, settings.watchNamespace || undefined);
+  const metrics = new Registry();
+  const reconciles = new Counter({ name: 'airlock_operator_reconciles_total', help: 'Reconciles by kind and result.', labelNames: ['kind', 'result'] as const, registers: [metrics] });
+  const leaderGauge = new Gauge({ name: 'airlock_operator_leader', help: '1 while this replica is the leader.', registers: [metrics] });
+
+  let queue: WorkQueue | undefined;
+  const ctx: ControllerContext = { kube, caches, settings, log, enqueue: (key) => queue?.add(key) };
+  const reconcile = async (key: string) => {
+    const { kind, namespace, name } = parseKey(key);
+    try {
+      const result =
+        kind === 'ModelProvider' ? await reconcileModelProvider(ctx, namespace, name) : kind === 'MCPBackend' ? await reconcileMcpBackend(ctx, namespace, name) : await reconcileAgentSandbox(ctx, namespace, name);
+      reconciles.inc({ kind, result: 'ok' });
+      return result;
+    } catch (err) {
+      reconciles.inc({ kind, result: 'error' });
+      throw err;
+    }
+  };
+  const newQueue = () =>
+    new WorkQueue(reconcile, {
+      concurrency: settings.concurrency,
+      baseDelayMs: 200,
+      maxDelayMs: 60_000,
+      onError: (key, err, attempt) => log.warn({ key, attempt, err: String(err) }, 'reconcile failed; retrying with backoff'),
+    });
+  const enqueueAll = () => {
+    for (const p of caches.providers.list()) ctx.enqueue(keyOf('ModelProvider', ns(p), p.metadata!.name!));
+    for (const b of caches.backends.list()) ctx.enqueue(keyOf('MCPBackend', ns(b), b.metadata!.name!));
+    for (const s of caches.sandboxes.list()) ctx.enqueue(keyOf('AgentSandbox', ns(s), s.metadata!.name!));
+  };
+  wireEvents(ctx, caches);
+
+  const elector = new LeaderElector(kubeConfig, {
+    namespace: settings.namespace,
+    name: settings.leaseName,
+    identity: settings.identity,
+    leaseDurationSeconds: settings.leaseDurationSeconds,
+    renewDeadlineMs: settings.renewDeadlineMs,
+    retryPeriodMs: settings.retryPeriodMs,
+    log,
+    onStartedLeading: () => {
+      leaderGauge.set(1);
+      queue = newQueue();
+      enqueueAll();
+    },
+    onStoppedLeading: () => {
+      leaderGauge.set(0);
+      void queue?.stop();
+      queue = undefined;
+    },
+  });
+
+  await caches.start();
+  const tls = new WebhookTls(kube, settings, log, () => elector.isLeader);
+  const cert = await tls.load();
+  const webhookApp = buildWebhookApp({
+    lookupSandbox: async (namespace, name) => caches.sandboxes.get(namespace, name) as AgentSandbox | undefined,
+    settings: injectionSettings({ sidecarImage: settings.sidecarImage, sidecarUID: settings.sidecarUid, nativeSidecars: settings.nativeSidecars }),
+    logger: log as FastifyBaseLogger,
+  });
+  const webhook: WebhookServer = await serve({ app: webhookApp, certPem: cert.certPem, keyPem: cert.keyPem, port: settings.webhookPort, host: settings.webhookHost });
+  tls.start((next) => {
+    webhook.setCertificate(next.certPem, next.keyPem);
+    log.info('webhook now serves the renewed certificate');
+  });
+  elector.start();
+  const health = await healthServer(settings, log, metrics, () => caches.hasSynced);
+
+  log.info({ identity: settings.identity, webhookPort: webhook.port }, 'airlock operator started');
+  return {
+    get isLeader() {
+      return elector.isLeader;
+    },
+    webhookPort: webhook.port,
+    healthPort: (health.server.address() as { port: number }).port,
+    caPem: cert.caPem,
+    idle: () => queue?.idle() ?? Promise.resolve(),
+    async stop() {
+      tls.stop();
+      await elector.stop();
+      await queue?.stop();
+      await webhook.close();
+      await webhookApp.close();
+      await health.close();
+      await caches.stop();
+    },
+  };
+}
+
+const ns = (o: KubernetesObject) => o.metadata?.namespace ?? 'default';
+
+/** Maps every cache change to the keys whose reconcile depends on it. */
+function wireEvents(ctx: ControllerContext, caches: Caches): void {
+  const sandboxesUsing = (namespace: string, test: (s: AgentSandbox) => boolean) =>
+    caches.sandboxes.list(namespace).filter((s) => test(s as AgentSandbox)).forEach((s) => ctx.enqueue(keyOf('AgentSandbox', namespace, s.metadata!.name!)));
+
+  caches.providers.on((p) => {
+    const provider = p as ModelProvider;
+    ctx.enqueue(keyOf('ModelProvider', ns(p), provider.metadata.name));
+    sandboxesUsing(ns(p), (s) => s.spec.providers?.includes(provider.metadata.name) ?? false);
+  });
+  caches.backends.on((b) => {
+    const backend = b as MCPBackend;
+    ctx.enqueue(keyOf('MCPBackend', ns(b), backend.metadata.name));
+    sandboxesUsing(ns(b), (s) => s.spec.mcpBackends?.includes(backend.metadata.name) ?? false);
+  });
+  caches.sandboxes.on((s) => ctx.enqueue(keyOf('AgentSandbox', ns(s), s.metadata!.name!)));
+  caches.secrets.on((secret: V1Secret) => {
+    const namespace = ns(secret);
+    const name = secret.metadata!.name!;
+    const owner = secret.metadata?.labels?.[SANDBOX_LABEL];
+    if (owner && secret.metadata?.labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY['app.kubernetes.io/managed-by']) {
+      ctx.enqueue(keyOf('AgentSandbox', namespace, owner));
+      return;
+    }
+    const providers = caches.providers.list(namespace).map((p) => p as ModelProvider).filter((p) => p.spec.apiKeys?.some((k) => k.secretName === name));
+    const backends = caches.backends
+      .list(namespace)
+      .map((b) => b as MCPBackend)
+      .filter((b) => [...(b.spec.headers ?? []), ...(b.spec.stdio?.env ?? [])].some((e) => e.secretKeyRef?.name === name));
+    providers.forEach((p) => ctx.enqueue(keyOf('ModelProvider', namespace, p.metadata.name)));
+    backends.forEach((b) => ctx.enqueue(keyOf('MCPBackend', namespace, b.metadata.name)));
+    const names = new Set([...providers, ...backends].map((o) => o.metadata.name));
+    sandboxesUsing(namespace, (s) => [...(s.spec.providers ?? []), ...(s.spec.mcpBackends ?? [])].some((n) => names.has(n)));
+  });
+  const bySandboxLabel = (o: KubernetesObject) => {
+    const owner = o.metadata?.labels?.[SANDBOX_LABEL];
+    if (owner) ctx.enqueue(keyOf('AgentSandbox', ns(o), owner));
+  };
+  caches.pods.on(bySandboxLabel);
+  caches.configMaps.on(bySandboxLabel);
+  caches.networkPolicies.on(bySandboxLabel);
+}
+
+async function healthServer(settings: Settings, log: Logger, metrics: Registry, synced: () => boolean): Promise<FastifyInstance> {
+  const app = fastify({ loggerInstance: log as FastifyBaseLogger, disableRequestLogging: true });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const ready = synced();
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'informers not synced' });
+  });
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  await app.listen({ host: settings.healthHost, port: settings.healthPort });
+  return app;
+}

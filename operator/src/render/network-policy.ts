@@ -1,0 +1,48 @@
+/**
+ * The sandbox NetworkPolicy: egress of sandbox pods limited to what the sidecar needs (the
+ * providers' egress CIDRs, cluster DNS) and the sandbox's allowEgress entries. A NetworkPolicy
+ * sees the pod, not the process, so it is the coarse outer wall; the firewall init container is
+ * the inner one that tells the sidecar from the agent.
+ */
+import type { V1NetworkPolicy, V1NetworkPolicyEgressRule } from '@kubernetes/client-node';
+import { SANDBOX_LABEL, type AgentSandbox, type MCPBackend, type ModelProvider } from '../api/index.js';
+
+/** Name of a sandbox's NetworkPolicy: the same as its ConfigMap. */
+export { configMapNameFor as sandboxObjectName } from '../webhook/settings.js';
+import { configMapNameFor as sandboxObjectName } from '../webhook/settings.js';
+
+const peer = (cidr: string) => ({ ipBlock: { cidr } });
+
+/** The NetworkPolicy for a sandbox, or undefined when its isolation mode renders none. */
+export function renderNetworkPolicy(sandbox: AgentSandbox, providers: ModelProvider[], backends: MCPBackend[]): V1NetworkPolicy | undefined {
+  const isolation = sandbox.spec.isolation;
+  if (isolation.network === 'none') return undefined;
+  const egress: V1NetworkPolicyEgressRule[] = [
+    // Cluster DNS, wherever it runs: the sidecar resolves provider and backend names.
+    { ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] },
+  ];
+  const cidrs = new Set<string>();
+  let open = false;
+  for (const p of providers) {
+    const list = p.spec.egress?.cidrs ?? [];
+    if (list.length === 0) open = true;
+    list.forEach((c) => cidrs.add(c));
+  }
+  // HTTP MCP backends are named by URL, not address: they need the web ports open.
+  if (backends.some((b) => b.spec.transport !== 'stdio')) open = true;
+  if (cidrs.size > 0) egress.push({ to: [...cidrs].sort().map(peer) });
+  if (open) egress.push({ ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 80 }] });
+  for (const entry of isolation.allowEgress ?? []) {
+    egress.push({ to: [peer(entry.cidr)], ...(entry.ports?.length ? { ports: entry.ports.flatMap((port) => [{ protocol: 'TCP', port }, { protocol: 'UDP', port }]) } : {}) });
+  }
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: sandboxObjectName(sandbox.metadata.name), namespace: sandbox.metadata.namespace },
+    spec: {
+      podSelector: { matchLabels: { [SANDBOX_LABEL]: sandbox.metadata.name } },
+      policyTypes: ['Egress'],
+      egress,
+    },
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * Renders a sandbox's sidecar configuration (version 1) and the credentials it needs. Pure: the
+ * resolved resources and Secrets in, the config YAML and the Secret data out. Only the keys this
+ * sandbox uses are copied, as base64 straight from the source Secrets, so values are never
+ * decoded here.
+ */
+import { createHash } from 'node:crypto';
+import type { V1Secret } from '@kubernetes/client-node';
+import { SidecarConfig, type SidecarConfigInput } from '@airlock/sidecar/config';
+import { stringify } from 'yaml';
+import type { AgentSandbox, MCPBackend, ModelProvider } from '../api/index.js';
+
+/** Where the credentials Secret is mounted in the sidecar. */
+export const CREDENTIALS_DIR = '/etc/airlock/credentials';
+/** Where the config ConfigMap is mounted in the sidecar. */
+export const CONFIG_DIR = '/etc/airlock/config';
+/** Port of the sidecar's admin API (metrics, health). */
+export const SIDECAR_ADMIN_PORT = 9090;
+
+export interface RenderInput {
+  sandbox: AgentSandbox;
+  /** The sandbox's providers that exist and whose Secrets resolve. */
+  providers: ModelProvider[];
+  backends: MCPBackend[];
+  secret(name: string): V1Secret | undefined;
+}
+
+export interface Rendered {
+  yaml: string;
+  /** Data of the credentials Secret: file name → base64 value. */
+  credentials: Record<string, string>;
+  /** sha256 of the YAML and the credentials, so a key rotation changes it too. */
+  hash: string;
+}
+
+/** A reference to one Secret key that does not resolve, described without its value. */
+export class MissingSecretError extends Error {
+  constructor(
+    readonly secret: string,
+    readonly key: string | undefined,
+  ) {
+    super(key === undefined ? `Secret ${secret} not found` : `Secret ${secret} has no key ${key}`);
+    this.name = 'MissingSecretError';
+  }
+}
+
+/** Renders the config; throws MissingSecretError or the sidecar schema's error. */
+export function renderSidecarConfig({ sandbox, providers, backends, secret }: RenderInput): Rendered {
+  const credentials: Record<string, string> = {};
+  const copy = (file: string, ref: { name: string; key: string }) => {
+    const source = secret(ref.name);
+    if (!source) throw new MissingSecretError(ref.name, undefined);
+    const value = source.data?.[ref.key];
+    if (value === undefined) throw new MissingSecretError(ref.name, ref.key);
+    credentials[file] = value;
+    return `${CREDENTIALS_DIR}/${file}`;
+  };
+  const spec = sandbox.spec;
+  const socket = spec.socket ?? { dir: '/var/run/airlock', mode: '0660' };
+
+  const config: SidecarConfigInput = {
+    version: 1,
+    sandbox: { name: sandbox.metadata.name, namespace: sandbox.metadata.namespace ?? 'default' },
+    listen: {
+      socket: { path: `${socket.dir}/airlock.sock`, mode: socket.mode, ...(socket.group !== undefined ? { group: socket.group } : {}) },
+      ...(socket.loopbackPort !== undefined ? { loopbackPort: socket.loopbackPort } : {}),
+      admin: { host: '0.0.0.0', port: SIDECAR_ADMIN_PORT },
+    },
+    providers: providers.map((p) => ({
+      name: p.metadata.name,
+      type: p.spec.type,
+      ...(p.spec.baseURL ? { baseURL: p.spec.baseURL } : {}),
+      apiKeys: (p.spec.apiKeys ?? []).map((k, i) => ({ file: copy(`provider.${p.metadata.name}.${i}`, { name: k.secretName, key: k.key }) })),
+      models: p.spec.models,
+      priority: p.spec.priority,
+      weight: p.spec.weight,
+      timeouts: p.spec.timeouts,
+      retries: p.spec.retries,
+      ...(p.spec.limits ? { limits: p.spec.limits } : {}),
+      headers: p.spec.headers ?? {},
+    })),
+    models: { ...(spec.models?.allow ? { allow: spec.models.allow } : {}), aliases: spec.models?.aliases ?? {} },
+    mcp: {
+      backends: backends.map((b) => {
+        const name = b.metadata.name;
+        const valueOf = (kind: string, entry: { name: string; value?: string | undefined; secretKeyRef?: { name: string; key: string } | undefined }, i: number) =>
+          entry.secretKeyRef ? { name: entry.name, file: copy(`mcp.${name}.${kind}.${i}`, entry.secretKeyRef) } : { name: entry.name, value: entry.value ?? '' };
+        return {
+          name,
+          prefix: b.spec.prefix ?? defaultPrefix(name),
+          transport: b.spec.transport,
+          ...(b.spec.url ? { url: b.spec.url } : {}),
+          headers: (b.spec.headers ?? []).map((h, i) => valueOf('header', h, i)),
+          ...(b.spec.stdio ? { stdio: { command: b.spec.stdio.command, args: b.spec.stdio.args ?? [], env: (b.spec.stdio.env ?? []).map((e, i) => valueOf('env', e, i)) } } : {}),
+          tools: { ...(b.spec.tools?.allow ? { allow: b.spec.tools.allow } : {}), ...(b.spec.tools?.deny ? { deny: b.spec.tools.deny } : {}) },
+          approval: { mode: b.spec.approval.mode, pinned: b.spec.approval.pinned ?? [] },
+          timeouts: b.spec.timeouts,
+        };
+      }),
+      tools: { ...(spec.tools?.allow ? { allow: spec.tools.allow } : {}), ...(spec.tools?.deny ? { deny: spec.tools.deny } : {}), lazy: spec.tools?.lazy ?? false },
+    },
+    limits: spec.limits ?? {},
+    telemetry: { logLevel: spec.sidecar?.logLevel ?? 'info' },
+  };
+  // The sidecar's own schema is the judge: the operator never writes a config the sidecar refuses.
+  SidecarConfig.parse(config);
+  const yaml = `# Rendered by airlock-operator from AgentSandbox ${config.sandbox.namespace}/${config.sandbox.name}. Do not edit.\n${stringify(config, { lineWidth: 0 })}`;
+  const hash = createHash('sha256').update(yaml).update(JSON.stringify(Object.entries(credentials).sort())).digest('hex');
+  return { yaml, credentials, hash };
+}
+
+/** A backend name (DNS subdomain) as a prefix (DNS label). */
+function defaultPrefix(name: string): string {
+  return name.replace(/\./g, '-').slice(0, 63).replace(/-+$/, '');
+}

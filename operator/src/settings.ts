@@ -1,0 +1,67 @@
+/**
+ * Operator settings from flags and environment, parsed once. Flags win over environment
+ * variables (AIRLOCK_<FLAG_IN_CAPS>), which win over defaults.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+
+export const Settings = z.object({
+  namespace: z.string().min(1).default('airlock-system').describe('Namespace the operator runs in (its Lease and TLS Secret live there).'),
+  watchNamespace: z
+    .string()
+    .optional()
+    .describe('Watch and reconcile one namespace only; every namespace when unset.'),
+  identity: z.string().min(1).default(() => `${hostname()}-${randomBytes(3).toString('hex')}`).describe('Leader election identity.'),
+  sidecarImage: z.string().min(1).default('ghcr.io/airlock-dev/airlock-sidecar:0.1.0').describe('Default sidecar image.'),
+  sidecarUid: z.coerce.number().int().min(1).default(61337).describe('UID the sidecar runs as; the only UID the firewall lets out.'),
+  nativeSidecars: bool.default(true).describe('Inject the sidecar as a native sidecar (init container with restartPolicy Always).'),
+  webhookHost: z.string().default('0.0.0.0'),
+  webhookPort: z.coerce.number().int().min(0).max(65535).default(9443),
+  healthHost: z.string().default('0.0.0.0'),
+  healthPort: z.coerce.number().int().min(0).max(65535).default(8081),
+  webhookConfigName: z.string().default('airlock').describe('MutatingWebhookConfiguration whose caBundle the operator keeps current.'),
+  webhookService: z.string().default('airlock-webhook').describe('Service in front of the webhook (for the certificate names).'),
+  tlsSecret: z.string().default('airlock-webhook-tls').describe('Secret holding the webhook CA and serving certificate.'),
+  tlsMode: z.enum(['self', 'cert-manager']).default('self'),
+  webhookExtraNames: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .describe('Extra DNS names or IPs for the webhook certificate (comma-separated), e.g. when the API server calls a URL.'),
+  certValidityDays: z.coerce.number().int().min(1).default(90),
+  certRenewBeforeDays: z.coerce.number().min(0).default(30),
+  certCheckIntervalMs: z.coerce.number().int().min(100).default(60_000),
+  tlsCertFile: z.string().optional().describe('cert-manager mode: the mounted serving certificate.'),
+  tlsKeyFile: z.string().optional().describe('cert-manager mode: the mounted serving key.'),
+  leaseName: z.string().default('airlock-operator'),
+  leaseDurationSeconds: z.coerce.number().int().min(2).default(15),
+  renewDeadlineMs: z.coerce.number().int().min(500).default(10_000),
+  retryPeriodMs: z.coerce.number().int().min(100).default(2_000),
+  concurrency: z.coerce.number().int().min(1).max(64).default(4),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type Settings = z.infer<typeof Settings>;
+export type SettingsInput = z.input<typeof Settings>;
+
+const FLAGS = Object.keys(Settings.shape) as (keyof Settings)[];
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+const envName = (name: string) => `AIRLOCK_${kebab(name).replace(/-/g, '_').toUpperCase()}`;
+
+/** Settings from argv and env. @throws {z.ZodError} naming the bad setting. */
+export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.env): Settings {
+  const { values } = parseArgs({ args: argv, options: Object.fromEntries(FLAGS.map((f) => [kebab(f), { type: 'string' as const }])), strict: true });
+  const input: Record<string, unknown> = {};
+  for (const flag of FLAGS) {
+    const value = (values as Record<string, string | undefined>)[kebab(flag)] ?? env[envName(flag)];
+    if (value !== undefined) input[flag] = value;
+  }
+  // The downward API names the pod and its namespace; they are the natural defaults.
+  input.namespace ??= env.POD_NAMESPACE;
+  input.identity ??= env.POD_NAME;
+  return Settings.parse(input);
+}

@@ -1,0 +1,164 @@
+/**
+ * Webhook TLS the operator manages itself: a CA and a serving certificate in one Secret, the CA
+ * patched into the MutatingWebhookConfiguration's caBundle, the serving certificate renewed
+ * before it expires and hot-swapped into the running server. With cert-manager the certificate
+ * comes from mounted files instead, and cert-manager's cainjector owns the caBundle.
+ */
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { AdmissionregistrationV1Api, type V1Secret } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { isNotFound, type Kube } from '../kube/client.js';
+import type { Settings } from '../settings.js';
+import { createCertificateAuthority, issueCertificate, parseCertificate } from './certificates.js';
+
+export interface ServingCertificate {
+  certPem: string;
+  keyPem: string;
+  caPem: string;
+}
+
+const DAY_MS = 86_400_000;
+
+export class WebhookTls {
+  private readonly admission: AdmissionregistrationV1Api;
+  private timer: NodeJS.Timeout | undefined;
+  private current: ServingCertificate | undefined;
+
+  constructor(
+    private readonly kube: Kube,
+    private readonly settings: Settings,
+    private readonly log: Logger,
+    private readonly isLeader: () => boolean,
+  ) {
+    this.admission = kube.kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+  }
+
+  /** The names the serving certificate must cover. */
+  get names(): string[] {
+    const { webhookService: svc, namespace: ns } = this.settings;
+    return [svc, `${svc}.${ns}`, `${svc}.${ns}.svc`, `${svc}.${ns}.svc.cluster.local`, ...this.settings.webhookExtraNames];
+  }
+
+  /** Loads (creating or renewing when needed) the serving certificate. */
+  async load(): Promise<ServingCertificate> {
+    this.current = this.settings.tlsMode === 'cert-manager' ? await this.fromFiles() : await this.fromSecret();
+    return this.current;
+  }
+
+  /** Checks periodically; calls `onChange` with a renewed certificate and keeps the caBundle current. */
+  start(onChange: (cert: ServingCertificate) => void): void {
+    const tick = async () => {
+      try {
+        const before = this.current?.certPem;
+        const next = await this.load();
+        if (next.certPem !== before) onChange(next);
+        if (this.settings.tlsMode === 'self' && this.isLeader()) await this.syncCaBundle(next.caPem);
+      } catch (err) {
+        this.log.warn({ err: String(err) }, 'webhook certificate check failed; retrying');
+      }
+      this.timer = setTimeout(() => void tick(), this.settings.certCheckIntervalMs);
+      this.timer.unref();
+    };
+    void tick();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+
+  /** Patches the CA into every webhook of the configuration, if it is not there yet. */
+  async syncCaBundle(caPem: string): Promise<void> {
+    const caBundle = Buffer.from(caPem).toString('base64');
+    let config;
+    try {
+      config = await this.admission.readMutatingWebhookConfiguration({ name: this.settings.webhookConfigName });
+    } catch (err) {
+      if (isNotFound(err)) return this.log.debug({ name: this.settings.webhookConfigName }, 'MutatingWebhookConfiguration not found yet');
+      throw err;
+    }
+    if ((config.webhooks ?? []).every((w) => w.clientConfig.caBundle === caBundle)) return;
+    for (const webhook of config.webhooks ?? []) webhook.clientConfig.caBundle = caBundle;
+    await this.admission.replaceMutatingWebhookConfiguration({ name: this.settings.webhookConfigName, body: config });
+    this.log.info({ name: this.settings.webhookConfigName }, 'caBundle patched into the webhook configuration');
+  }
+
+  private async fromFiles(): Promise<ServingCertificate> {
+    const [certPem, keyPem] = await Promise.all([readFile(this.settings.tlsCertFile!, 'utf8'), readFile(this.settings.tlsKeyFile!, 'utf8')]);
+    return { certPem, keyPem, caPem: '' };
+  }
+
+  private async fromSecret(): Promise<ServingCertificate> {
+    const { namespace, tlsSecret } = this.settings;
+    let secret = await this.read();
+    if (!secret) secret = await this.create();
+    const data = decode(secret);
+    if (this.isLeader() && this.needsRenewal(data)) {
+      const renewed = await this.issue(data.caPem, data.caKeyPem);
+      secret.data = { ...secret.data, ...encode({ ...data, ...renewed }) };
+      // resourceVersion makes this a compare-and-swap with other replicas.
+      await this.kube.core.replaceNamespacedSecret({ namespace, name: tlsSecret, body: secret });
+      this.log.info({ notAfter: parseCertificate(renewed.certPem).notAfter }, 'webhook serving certificate renewed');
+      return { certPem: renewed.certPem, keyPem: renewed.keyPem, caPem: data.caPem };
+    }
+    return { certPem: data.certPem, keyPem: data.keyPem, caPem: data.caPem };
+  }
+
+  private needsRenewal(data: ReturnType<typeof decode>): boolean {
+    const cert = parseCertificate(data.certPem);
+    const renewAt = cert.notAfter.getTime() - this.settings.certRenewBeforeDays * DAY_MS;
+    const covered = this.names.every((n) => (isIP(n) ? cert.ipAddresses.includes(n) : cert.dnsNames.includes(n)));
+    return Date.now() >= renewAt || !covered;
+  }
+
+  private async issue(caPem: string, caKeyPem: string) {
+    const names = this.names;
+    const cert = await issueCertificate(
+      { certPem: caPem, keyPem: caKeyPem },
+      {
+        commonName: `${this.settings.webhookService}.${this.settings.namespace}.svc`,
+        dnsNames: names.filter((n) => !isIP(n)),
+        ipAddresses: names.filter((n) => isIP(n)),
+        usage: 'server',
+        validityDays: this.settings.certValidityDays,
+      },
+    );
+    return { certPem: cert.certPem, keyPem: cert.keyPem };
+  }
+
+  private async read(): Promise<V1Secret | undefined> {
+    try {
+      return await this.kube.core.readNamespacedSecret({ namespace: this.settings.namespace, name: this.settings.tlsSecret });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  private async create(): Promise<V1Secret> {
+    const ca = await createCertificateAuthority({ commonName: 'airlock-webhook-ca', validityDays: 3650 });
+    const serving = await this.issue(ca.certPem, ca.keyPem);
+    const body: V1Secret = {
+      metadata: { name: this.settings.tlsSecret, namespace: this.settings.namespace, labels: { 'app.kubernetes.io/managed-by': 'airlock-operator' } },
+      type: 'kubernetes.io/tls',
+      data: encode({ caPem: ca.certPem, caKeyPem: ca.keyPem, ...serving }),
+    };
+    try {
+      return await this.kube.core.createNamespacedSecret({ namespace: this.settings.namespace, body });
+    } catch (err) {
+      // Another replica created it first: use theirs.
+      if ((err as { code?: number }).code === 409) return (await this.read())!;
+      throw err;
+    }
+  }
+}
+
+function decode(secret: V1Secret) {
+  const get = (key: string) => Buffer.from(secret.data?.[key] ?? '', 'base64').toString('utf8');
+  return { caPem: get('ca.crt'), caKeyPem: get('ca.key'), certPem: get('tls.crt'), keyPem: get('tls.key') };
+}
+
+function encode(data: { caPem: string; caKeyPem: string; certPem: string; keyPem: string }): Record<string, string> {
+  const b64 = (text: string) => Buffer.from(text).toString('base64');
+  return { 'ca.crt': b64(data.caPem), 'ca.key': b64(data.caKeyPem), 'tls.crt': b64(data.certPem), 'tls.key': b64(data.keyPem) };
+}

@@ -1,0 +1,166 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import type { AgentSandbox } from '../api/index.js';
+import type { AdmissionReviewResponse } from './admission.js';
+import { injectPod } from './inject.js';
+import { applyPodPatch, type PatchOperation } from './patch.js';
+import { buildWebhookApp } from './server.js';
+import { testPod, testSandbox, testSettings } from './test-fixtures.js';
+
+const settings = testSettings();
+const sandboxes = new Map<string, AgentSandbox>([['agents/research', testSandbox('research')]]);
+const lookupSandbox = vi.fn(async (namespace: string, name: string) => {
+  if (name === 'broken') throw new Error('informer cache not synced');
+  return sandboxes.get(`${namespace}/${name}`);
+});
+const app = buildWebhookApp({ lookupSandbox, settings });
+afterAll(() => app.close());
+
+interface ReviewOptions {
+  object?: unknown;
+  operation?: string;
+  kind?: { group: string; version: string; kind: string };
+  subResource?: string;
+  namespace?: string;
+  dryRun?: boolean;
+}
+
+/** An AdmissionReview as the API server sends it for a pod CREATE, unless told otherwise. */
+function review(options: ReviewOptions = {}) {
+  const kind = options.kind ?? { group: '', version: 'v1', kind: 'Pod' };
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
+      kind,
+      resource: { group: kind.group, version: kind.version, resource: `${kind.kind.toLowerCase()}s` },
+      requestKind: kind,
+      ...(options.subResource ? { subResource: options.subResource } : {}),
+      namespace: options.namespace ?? 'agents',
+      operation: options.operation ?? 'CREATE',
+      userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller', groups: ['system:authenticated'] },
+      object: options.object ?? testPod(),
+      oldObject: null,
+      dryRun: options.dryRun ?? false,
+      options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' },
+    },
+  };
+}
+
+async function post(body: unknown): Promise<AdmissionReviewResponse> {
+  const res = await app.inject({ method: 'POST', url: '/mutate', payload: body as object });
+  expect(res.statusCode).toBe(200);
+  return res.json<AdmissionReviewResponse>();
+}
+
+const decode = (patch: string | undefined): PatchOperation[] => JSON.parse(Buffer.from(patch ?? '', 'base64').toString('utf8')) as PatchOperation[];
+
+describe('POST /mutate', () => {
+  it('injects a labelled pod and answers with a base64 JSON patch, echoing the uid', async () => {
+    const pod = testPod();
+    const body = await post(review({ object: pod }));
+    expect(body.apiVersion).toBe('admission.k8s.io/v1');
+    expect(body.kind).toBe('AdmissionReview');
+    expect(body.response).toMatchObject({ uid: '705ab4f5-6393-11e8-b7cc-42010a800002', allowed: true, patchType: 'JSONPatch' });
+    const expected = injectPod(pod, testSandbox('research'), settings).pod;
+    expect(applyPodPatch(pod, decode(body.response.patch))).toEqual(expected);
+  });
+
+  it('looks the sandbox up in the request\'s namespace for a pod created with generateName', async () => {
+    lookupSandbox.mockClear();
+    const pod: V1Pod = { ...testPod(), metadata: { generateName: 'agent-', labels: { 'airlock.dev/sandbox': 'research' } } };
+    const body = await post(review({ object: pod }));
+    expect(lookupSandbox).toHaveBeenCalledWith('agents', 'research');
+    expect(body.response.allowed).toBe(true);
+    expect(decode(body.response.patch).length).toBeGreaterThan(0);
+  });
+
+  it('mutates dry-run requests too, since injection has no side effects', async () => {
+    const body = await post(review({ dryRun: true }));
+    expect(body.response.patchType).toBe('JSONPatch');
+  });
+
+  it('answers an injected pod (webhook reinvocation) with no patch', async () => {
+    const injected = injectPod(testPod(), testSandbox('research'), settings).pod;
+    const body = await post(review({ object: injected }));
+    expect(body.response).toEqual({ uid: expect.any(String), allowed: true });
+  });
+
+  it('lets an unlabelled pod through untouched without a lookup', async () => {
+    lookupSandbox.mockClear();
+    const pod = testPod();
+    delete pod.metadata!.labels;
+    const body = await post(review({ object: pod }));
+    expect(body.response).toEqual({ uid: expect.any(String), allowed: true });
+    expect(lookupSandbox).not.toHaveBeenCalled();
+  });
+
+  it('lets through what is not a pod CREATE', async () => {
+    const deployment = { kind: { group: 'apps', version: 'v1', kind: 'Deployment' }, object: { metadata: { name: 'd' } } };
+    expect((await post(review(deployment))).response).toEqual({ uid: expect.any(String), allowed: true });
+    expect((await post(review({ operation: 'UPDATE' }))).response).toEqual({ uid: expect.any(String), allowed: true });
+    expect((await post(review({ operation: 'CREATE', subResource: 'binding' }))).response).toEqual({ uid: expect.any(String), allowed: true });
+  });
+
+  it('refuses a pod running an app container as the sidecar UID, naming the field', async () => {
+    const pod = testPod('research', { containers: [{ name: 'agent' }, { name: 'sneaky', securityContext: { runAsUser: 61337 } }] });
+    const body = await post(review({ object: pod }));
+    expect(body.response).toEqual({
+      uid: expect.any(String),
+      allowed: false,
+      status: {
+        code: 403,
+        reason: 'Forbidden',
+        message: "airlock: pod refused: spec.containers[1].securityContext.runAsUser: 61337 is the Airlock sidecar's UID; an app container must not run as it",
+      },
+    });
+  });
+
+  it('refuses a pod naming a sandbox that does not exist', async () => {
+    const body = await post(review({ object: testPod('nope') }));
+    expect(body.response.allowed).toBe(false);
+    expect(body.response.status).toEqual({
+      code: 403,
+      reason: 'Forbidden',
+      message: 'airlock: pod refused: metadata.labels[airlock.dev/sandbox]: AgentSandbox "nope" does not exist in namespace agents',
+    });
+  });
+
+  it('refuses, rather than admits without the airlock, when the lookup fails', async () => {
+    const body = await post(review({ object: testPod('broken') }));
+    expect(body.response.allowed).toBe(false);
+    expect(body.response.status?.code).toBe(500);
+    expect(body.response.status?.message).toContain('could not look up AgentSandbox agents/broken: informer cache not synced');
+  });
+
+  it('refuses a pod object that is not a pod, naming the field', async () => {
+    const body = await post(review({ object: { metadata: { labels: { 'airlock.dev/sandbox': 'research' } }, spec: {} } }));
+    expect(body.response.allowed).toBe(false);
+    expect(body.response.status?.code).toBe(400);
+    expect(body.response.status?.message).toMatch(/^airlock: object\.spec\.containers: /);
+  });
+
+  it('checks ephemeral containers added to a sandbox pod', async () => {
+    const injected = injectPod(testPod(), testSandbox('research'), settings).pod;
+    const debugging = (securityContext: object) => ({ ...injected, spec: { ...injected.spec!, ephemeralContainers: [{ name: 'debugger', image: 'busybox', securityContext }] } });
+    const refused = await post(review({ operation: 'UPDATE', subResource: 'ephemeralcontainers', object: debugging({ privileged: true }) }));
+    expect(refused.response.allowed).toBe(false);
+    expect(refused.response.status?.message).toContain('spec.ephemeralContainers[0].securityContext.privileged');
+    const fine = await post(review({ operation: 'UPDATE', subResource: 'ephemeralcontainers', object: debugging({ runAsUser: 1000 }) }));
+    expect(fine.response).toEqual({ uid: expect.any(String), allowed: true });
+  });
+
+  it('answers 400 to a body that is not an AdmissionReview v1', async () => {
+    const res = await app.inject({ method: 'POST', url: '/mutate', payload: { ...review(), apiVersion: 'admission.k8s.io/v1beta1' } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({ error: expect.stringMatching(/^not an admission\.k8s\.io\/v1 AdmissionReview: apiVersion: /) });
+  });
+
+  it('accepts pods larger than fastify\'s default 1 MiB body limit', async () => {
+    const pod = testPod();
+    pod.metadata!.annotations = { 'example.com/blob': 'x'.repeat(1_500_000) };
+    const body = await post(review({ object: pod }));
+    expect(body.response.allowed).toBe(true);
+  });
+});

@@ -1,0 +1,13 @@
+/** The mutating webhook: sidecar injection, admission checks, and the HTTPS server around them. */
+export * from './settings.js';
+export { validatePod, formatRefusal, normalizeCapability, sandboxNameOf } from './validate.js';
+export type { Refusal } from './validate.js';
+export { injectPod, injectionRecordOf, appEnv, podName } from './inject.js';
+export type { InjectionRecord, InjectionResult } from './inject.js';
+export { renderSidecar, renderFirewall, renderVolumes, allowArgument } from './render.js';
+export { podPatch, applyPodPatch } from './patch.js';
+export type { PatchOperation } from './patch.js';
+export { admit, AdmissionReviewRequest } from './admission.js';
+export type { AdmissionDeps, AdmissionResponse, AdmissionReviewResponse, SandboxLookup } from './admission.js';
+export { buildWebhookApp, serve } from './server.js';
+export type { ServeOptions, WebhookAppOptions, WebhookServer } from './server.js';

@@ -1,0 +1,191 @@
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { injectionRecordOf, injectPod } from './inject.js';
+import { podPatch } from './patch.js';
+import { renderFirewall, renderSidecar } from './render.js';
+import { CREDENTIALS_VOLUME, FIREWALL_CONTAINER, INJECTED_ANNOTATION, SIDECAR_CONTAINER } from './settings.js';
+import { testPod, testSandbox, testSettings } from './test-fixtures.js';
+
+const allContainers = (pod: V1Pod): V1Container[] => [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+const byName = (pod: V1Pod, name: string) => allContainers(pod).find((c) => c.name === name);
+
+/** A pod exercising most of what injection touches: init containers, several apps, user env and drops. */
+function busyPod(): V1Pod {
+  return testPod('research', {
+    initContainers: [{ name: 'setup', image: 'setup:1' }],
+    containers: [
+      { name: 'agent', image: 'agent:1', env: [{ name: 'A', value: '1' }, { name: 'OPENAI_BASE_URL', value: 'https://api.openai.com/v1' }, { name: 'B', value: '$(OPENAI_BASE_URL)' }] },
+      { name: 'helper', image: 'helper:1', securityContext: { capabilities: { drop: ['cap_net_raw', 'MKNOD'] } } },
+    ],
+    volumes: [{ name: 'data', emptyDir: {} }],
+  });
+}
+
+const variants = [
+  { label: 'native, firewall, loopback', native: true, spec: { providers: ['p'], socket: { loopbackPort: 8080 } } },
+  { label: 'native, networkpolicy', native: true, spec: { providers: ['p'], isolation: { network: 'networkpolicy' } } },
+  { label: 'fallback, firewall', native: false, spec: { providers: ['p'], isolation: { allowEgress: [{ cidr: '10.0.0.0/8', ports: [443] }] } } },
+  { label: 'fallback, none, loopback', native: false, spec: { providers: ['p'], isolation: { network: 'none' }, socket: { loopbackPort: 9000 } } },
+];
+
+describe('injectPod', () => {
+  describe.each(variants)('$label', ({ native, spec }) => {
+    const sandbox = testSandbox('research', spec);
+    const settings = testSettings({ nativeSidecars: native });
+
+    it('inject twice = inject once', () => {
+      const once = injectPod(busyPod(), sandbox, settings);
+      const twice = injectPod(once.pod, sandbox, settings);
+      expect(twice.pod).toEqual(once.pod);
+      expect(twice.annotation).toEqual(once.annotation);
+      expect(podPatch(once.pod, twice.pod)).toEqual([]);
+      // Nothing is duplicated: one sidecar, one socket volume, one AIRLOCK_SOCKET per container.
+      expect(allContainers(twice.pod).filter((c) => c.name === SIDECAR_CONTAINER)).toHaveLength(1);
+      expect(twice.pod.spec?.volumes?.filter((v) => v.name === 'airlock-socket')).toHaveLength(1);
+      for (const c of allContainers(twice.pod)) {
+        expect(c.env?.filter((e) => e.name === 'AIRLOCK_SOCKET').length ?? 0).toBeLessThanOrEqual(1);
+        expect(c.volumeMounts?.filter((m) => m.name === 'airlock-socket').length ?? 0).toBeLessThanOrEqual(1);
+        expect(new Set(c.securityContext?.capabilities?.drop).size).toBe(c.securityContext?.capabilities?.drop?.length ?? 0);
+      }
+    });
+
+    it('mounts the credentials Secret and the ConfigMap in the sidecar only', () => {
+      const { pod } = injectPod(busyPod(), sandbox, settings);
+      const secret = settings.credentialsSecretName('research');
+      const configMap = settings.configMapName('research');
+      // Every volume whose source is the Secret or the ConfigMap, however it is spelled.
+      const sensitive = new Set(
+        (pod.spec?.volumes ?? [])
+          .filter(
+            (v) =>
+              v.secret?.secretName === secret ||
+              v.configMap?.name === configMap ||
+              (v.projected?.sources ?? []).some((s) => s.secret?.name === secret || s.configMap?.name === configMap),
+          )
+          .map((v) => v.name),
+      );
+      expect([...sensitive].sort()).toEqual(['airlock-config', 'airlock-credentials']);
+
+      const exposedIn = new Set<string>();
+      for (const c of [...allContainers(pod), ...(pod.spec?.ephemeralContainers ?? [])]) {
+        if (c.volumeMounts?.some((m) => sensitive.has(m.name))) exposedIn.add(c.name);
+        if (c.env?.some((e) => e.valueFrom?.secretKeyRef?.name === secret || e.valueFrom?.configMapKeyRef?.name === configMap)) exposedIn.add(c.name);
+        if (c.envFrom?.some((e) => e.secretRef?.name === secret || e.configMapRef?.name === configMap)) exposedIn.add(c.name);
+      }
+      expect([...exposedIn]).toEqual([SIDECAR_CONTAINER]);
+      expect(byName(pod, SIDECAR_CONTAINER)?.volumeMounts?.filter((m) => sensitive.has(m.name)).every((m) => m.readOnly)).toBe(true);
+    });
+
+    it('places the firewall first and the sidecar where the mode says', () => {
+      const { pod } = injectPod(busyPod(), sandbox, settings);
+      const init = (pod.spec?.initContainers ?? []).map((c) => c.name);
+      const containers = (pod.spec?.containers ?? []).map((c) => c.name);
+      const firewall = sandbox.spec.isolation.network === 'firewall';
+      expect(init).toEqual([...(firewall ? [FIREWALL_CONTAINER] : []), ...(native ? [SIDECAR_CONTAINER] : []), 'setup']);
+      expect(containers).toEqual(['agent', 'helper', ...(native ? [] : [SIDECAR_CONTAINER])]);
+      expect(byName(pod, SIDECAR_CONTAINER)?.restartPolicy).toBe(native ? 'Always' : undefined);
+    });
+  });
+
+  it('does not modify the pod it is given', () => {
+    const pod = busyPod();
+    const copy = structuredClone(pod);
+    injectPod(pod, testSandbox('research'), testSettings());
+    expect(pod).toEqual(copy);
+  });
+
+  it('hardens every app container and keeps the user\'s own drops', () => {
+    const { pod } = injectPod(busyPod(), testSandbox('research'), testSettings());
+    for (const name of ['setup', 'agent', 'helper']) {
+      const sc = byName(pod, name)?.securityContext;
+      expect(sc?.allowPrivilegeEscalation).toBe(false);
+      expect(sc?.capabilities?.drop).toEqual(expect.arrayContaining(['NET_ADMIN', 'SETUID', 'SETGID']));
+    }
+    // cap_net_raw already drops NET_RAW, so it is not added a second time; MKNOD stays.
+    expect(byName(pod, 'helper')?.securityContext?.capabilities?.drop).toEqual(['cap_net_raw', 'MKNOD', 'NET_ADMIN', 'SETUID', 'SETGID']);
+  });
+
+  it('forces allowPrivilegeEscalation off even when the pod asks for it', () => {
+    const pod = testPod('research', { containers: [{ name: 'agent', securityContext: { allowPrivilegeEscalation: true } }] });
+    expect(byName(injectPod(pod, testSandbox('research'), testSettings()).pod, 'agent')?.securityContext?.allowPrivilegeEscalation).toBe(false);
+  });
+
+  it('sets the SDK base URLs in place of the user\'s own only with a loopback port', () => {
+    const withPort = injectPod(busyPod(), testSandbox('research', { providers: ['p'], socket: { loopbackPort: 8080 } }), testSettings()).pod;
+    expect(byName(withPort, 'agent')?.env).toEqual([
+      { name: 'A', value: '1' },
+      { name: 'OPENAI_BASE_URL', value: 'http://127.0.0.1:8080/v1' },
+      { name: 'B', value: '$(OPENAI_BASE_URL)' },
+      { name: 'AIRLOCK_SOCKET', value: '/var/run/airlock/airlock.sock' },
+      { name: 'ANTHROPIC_BASE_URL', value: 'http://127.0.0.1:8080' },
+      { name: 'AIRLOCK_MCP_URL', value: 'http://127.0.0.1:8080/mcp' },
+    ]);
+    const without = injectPod(busyPod(), testSandbox('research'), testSettings()).pod;
+    expect(byName(without, 'helper')?.env).toEqual([{ name: 'AIRLOCK_SOCKET', value: '/var/run/airlock/airlock.sock' }]);
+    expect(byName(without, 'agent')?.env?.find((e) => e.name === 'OPENAI_BASE_URL')?.value).toBe('https://api.openai.com/v1');
+  });
+
+  it('gives existing init containers the socket only when the sidecar runs before them', () => {
+    const native = injectPod(busyPod(), testSandbox('research'), testSettings({ nativeSidecars: true }));
+    const fallback = injectPod(busyPod(), testSandbox('research'), testSettings({ nativeSidecars: false }));
+    expect(native.annotation.containers).toEqual(['setup', 'agent', 'helper']);
+    expect(fallback.annotation.containers).toEqual(['agent', 'helper']);
+    expect(byName(fallback.pod, 'setup')?.env).toBeUndefined();
+    expect(fallback.annotation.hardened).toEqual(['setup', 'agent', 'helper']);
+  });
+
+  it('turns the service account token off unless the sandbox allows it', () => {
+    const asking = testPod('research', { automountServiceAccountToken: true });
+    expect(injectPod(asking, testSandbox('research'), testSettings()).pod.spec?.automountServiceAccountToken).toBe(false);
+    const allowed = testSandbox('research', { providers: ['p'], isolation: { automountServiceAccountToken: true } });
+    expect(injectPod(asking, allowed, testSettings()).pod.spec?.automountServiceAccountToken).toBe(true);
+    expect(injectPod(testPod('research'), allowed, testSettings()).pod.spec).not.toHaveProperty('automountServiceAccountToken');
+  });
+
+  it('replaces containers and volumes a pod brings under Airlock\'s names', () => {
+    const sandbox = testSandbox('research');
+    const settings = testSettings();
+    const impostor = testPod('research', {
+      initContainers: [{ name: FIREWALL_CONTAINER, image: 'evil:1', command: ['sh', '-c', 'iptables -F'], securityContext: { privileged: true } }],
+      containers: [{ name: 'agent' }, { name: SIDECAR_CONTAINER, image: 'evil:1', securityContext: { runAsUser: 61337 } }],
+      volumes: [{ name: CREDENTIALS_VOLUME, secret: { secretName: 'something-else' } }],
+    });
+    const { pod } = injectPod(impostor, sandbox, settings);
+    expect(pod.spec?.initContainers).toEqual([renderFirewall(sandbox, settings), renderSidecar(sandbox, settings, true)]);
+    expect(pod.spec?.containers.map((c) => c.name)).toEqual(['agent']);
+    expect(pod.spec?.volumes?.find((v) => v.name === CREDENTIALS_VOLUME)).toEqual({ name: CREDENTIALS_VOLUME, secret: { secretName: 'airlock-research-credentials' } });
+  });
+
+  it('does not trust an injection annotation the pod already carries', () => {
+    const faked = testPod('research');
+    faked.metadata!.annotations = { [INJECTED_ANNOTATION]: '{"version":1,"sandbox":"research"}' };
+    const { pod } = injectPod(faked, testSandbox('research'), testSettings());
+    expect(byName(pod, SIDECAR_CONTAINER)).toBeDefined();
+  });
+
+  it('stamps the record it returns as the annotation', () => {
+    const { pod, annotation } = injectPod(busyPod(), testSandbox('research', { providers: ['p'], isolation: { network: 'none' } }), testSettings({ nativeSidecars: false }));
+    expect(injectionRecordOf(pod)).toEqual(annotation);
+    expect(annotation).toEqual({
+      version: 1,
+      sandbox: 'research',
+      image: testSettings().sidecarImage,
+      firewall: false,
+      sidecar: 'fallback',
+      containers: ['agent', 'helper'],
+      hardened: ['setup', 'agent', 'helper'],
+    });
+    expect(pod.metadata?.labels).toEqual(busyPod().metadata?.labels);
+  });
+
+  it('uses the configured sidecar UID for the sidecar and the firewall', () => {
+    const { pod } = injectPod(testPod('research'), testSandbox('research'), testSettings({ sidecarUID: 4242 }));
+    expect(byName(pod, SIDECAR_CONTAINER)?.securityContext).toMatchObject({ runAsUser: 4242, runAsGroup: 4242, runAsNonRoot: true });
+    expect(byName(pod, FIREWALL_CONTAINER)?.command).toEqual(['airlock-sidecar', 'firewall', '--sidecar-uid', '4242']);
+  });
+
+  it('adds no init containers field when there is nothing to put in it', () => {
+    const { pod } = injectPod(testPod('research'), testSandbox('research', { providers: ['p'], isolation: { network: 'none' } }), testSettings({ nativeSidecars: false }));
+    expect(pod.spec).not.toHaveProperty('initContainers');
+  });
+});

@@ -1,0 +1,131 @@
+/**
+ * Rendering of the containers and volumes injection adds. Pure: the same sandbox and settings
+ * always give the same objects, which is what keeps injection idempotent and the golden files
+ * stable.
+ */
+import type { V1Container, V1ResourceRequirements, V1Volume } from '@kubernetes/client-node';
+import type { AgentSandbox } from '../api/index.js';
+import {
+  ADMIN_PORT,
+  ADMIN_PORT_NAME,
+  CONFIG_DIR,
+  CONFIG_KEY,
+  CONFIG_PATH,
+  CONFIG_VOLUME,
+  CREDENTIALS_DIR,
+  CREDENTIALS_VOLUME,
+  FIREWALL_CONTAINER,
+  SIDECAR_CONTAINER,
+  SOCKET_VOLUME,
+  socketPath,
+  type InjectionSettings,
+} from './settings.js';
+
+/** The sandbox's name, as the label and the rendered object names use it. */
+export const sandboxName = (sandbox: AgentSandbox): string => sandbox.metadata.name;
+
+/** Sidecar image: the sandbox's own, else the operator's. */
+export const sidecarImage = (sandbox: AgentSandbox, settings: InjectionSettings): string =>
+  sandbox.spec.sidecar?.image ?? settings.sidecarImage;
+
+/**
+ * Sidecar resources. A sandbox's `resources` replace the defaults as a whole rather than key by
+ * key: mixing a sandbox's limits with default requests could produce requests above limits,
+ * which the API server rejects.
+ */
+export function sidecarResources(sandbox: AgentSandbox, settings: InjectionSettings): V1ResourceRequirements {
+  const own = sandbox.spec.sidecar?.resources;
+  if (!own) return structuredClone(settings.defaultResources);
+  const quantities = (record: Record<string, string | number> | undefined) =>
+    record && Object.fromEntries(Object.entries(record).map(([k, v]) => [k, String(v)]));
+  const resources: V1ResourceRequirements = {};
+  if (own.requests) resources.requests = quantities(own.requests);
+  if (own.limits) resources.limits = quantities(own.limits);
+  return resources;
+}
+
+/** The three volumes; the socket is shared, config and credentials are mounted by the sidecar only. */
+export function renderVolumes(sandbox: AgentSandbox, settings: InjectionSettings): V1Volume[] {
+  const name = sandboxName(sandbox);
+  return [
+    { name: SOCKET_VOLUME, emptyDir: {} },
+    { name: CONFIG_VOLUME, configMap: { name: settings.configMapName(name), items: [{ key: CONFIG_KEY, path: CONFIG_KEY }] } },
+    { name: CREDENTIALS_VOLUME, secret: { secretName: settings.credentialsSecretName(name) } },
+  ];
+}
+
+/**
+ * The sidecar container. As a native sidecar (`native`) it carries `restartPolicy: Always`, and
+ * its startup probe gates the app containers: the kubelet starts them only once the socket answers.
+ */
+export function renderSidecar(sandbox: AgentSandbox, settings: InjectionSettings, native: boolean): V1Container {
+  const { dir } = sandbox.spec.socket;
+  const socket = socketPath(dir);
+  const uid = settings.sidecarUID;
+  const container: V1Container = {
+    name: SIDECAR_CONTAINER,
+    image: sidecarImage(sandbox, settings),
+    command: ['airlock-sidecar', 'run', '--config', CONFIG_PATH],
+    env: [{ name: 'AIRLOCK_SOCKET', value: socket }],
+    ports: [{ name: ADMIN_PORT_NAME, containerPort: ADMIN_PORT, protocol: 'TCP' }],
+    startupProbe: {
+      exec: { command: ['airlock-sidecar', 'probe', '--socket', socket] },
+      periodSeconds: 1,
+      failureThreshold: 60,
+    },
+    readinessProbe: { httpGet: { path: '/readyz', port: ADMIN_PORT_NAME }, periodSeconds: 5 },
+    livenessProbe: { httpGet: { path: '/healthz', port: ADMIN_PORT_NAME }, periodSeconds: 10, failureThreshold: 3 },
+    resources: sidecarResources(sandbox, settings),
+    securityContext: {
+      runAsUser: uid,
+      // The sidecar must belong to the socket's group to chown the socket to it; making that its
+      // primary group does so without giving the app containers any extra group.
+      runAsGroup: sandbox.spec.socket.group ?? uid,
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    volumeMounts: [
+      { name: SOCKET_VOLUME, mountPath: dir },
+      { name: CONFIG_VOLUME, mountPath: CONFIG_DIR, readOnly: true },
+      { name: CREDENTIALS_VOLUME, mountPath: CREDENTIALS_DIR, readOnly: true },
+    ],
+  };
+  if (native) container.restartPolicy = 'Always';
+  return container;
+}
+
+/**
+ * The `--allow` argument for one allowEgress entry: `<cidr>` or `<cidr>:<port>,<port>`. The
+ * ports follow the prefix length, so IPv6 CIDRs stay unambiguous (split at the first `:` after `/`).
+ */
+export const allowArgument = (entry: { cidr: string; ports?: number[] | undefined }): string =>
+  entry.ports && entry.ports.length > 0 ? `${entry.cidr}:${entry.ports.join(',')}` : entry.cidr;
+
+/**
+ * The firewall init container. It needs root and NET_ADMIN/NET_RAW for iptables, but only
+ * while it runs: it exits before any app container starts, and nothing else in the pod keeps
+ * those capabilities.
+ */
+export function renderFirewall(sandbox: AgentSandbox, settings: InjectionSettings): V1Container {
+  const command = ['airlock-sidecar', 'firewall', '--sidecar-uid', String(settings.sidecarUID)];
+  for (const entry of sandbox.spec.isolation.allowEgress ?? []) command.push('--allow', allowArgument(entry));
+  return {
+    name: FIREWALL_CONTAINER,
+    image: sidecarImage(sandbox, settings),
+    command,
+    // Same resources as the sidecar: init containers are sized by their maximum, so this costs the
+    // pod nothing extra, and it satisfies LimitRanges and quotas that demand limits.
+    resources: sidecarResources(sandbox, settings),
+    securityContext: {
+      runAsUser: 0,
+      runAsNonRoot: false,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * The webhook's HTTP surface. `buildWebhookApp` returns a fastify app with no socket (tests use
+ * `app.inject()`); `serve` puts it behind an HTTPS server whose certificate can be replaced
+ * while it runs, so certificate rotation never drops the webhook.
+ */
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { admit, AdmissionReviewRequest, type SandboxLookup } from './admission.js';
+import type { InjectionSettings } from './settings.js';
+
+/** Options of {@link buildWebhookApp}. */
+export interface WebhookAppOptions {
+  /** Finds the AgentSandbox a pod names (from the informer cache, normally). */
+  lookupSandbox: SandboxLookup;
+  settings: InjectionSettings;
+  /** The operator's pino logger; silent when omitted. */
+  logger?: FastifyBaseLogger;
+}
+
+/**
+ * The API server sends the whole pod (and on UPDATE the old one too); pods may hold large
+ * annotations and env, so the default 1 MiB limit would fail admission for legitimate pods.
+ */
+const BODY_LIMIT = 8 * 1024 * 1024;
+
+/** Builds the webhook app: `POST /mutate` takes and answers an `admission.k8s.io/v1` AdmissionReview. */
+export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
+  const app = Fastify({ bodyLimit: BODY_LIMIT, ...(options.logger ? { loggerInstance: options.logger } : { logger: false }) });
+  app.post('/mutate', async (request, reply) => {
+    const review = AdmissionReviewRequest.safeParse(request.body);
+    if (!review.success) {
+      // Not something the API server sends; a non-200 makes it apply the failure policy (Fail).
+      const issue = review.error.issues[0];
+      const where = (issue?.path ?? []).map(String).join('.') || '<root>';
+      return reply.code(400).send({ error: `not an admission.k8s.io/v1 AdmissionReview: ${where}: ${issue?.message ?? 'invalid'}` });
+    }
+    return admit(review.data, { lookupSandbox: options.lookupSandbox, settings: options.settings, logger: request.log });
+  });
+  return app;
+}
+
+/** Options of {@link serve}. */
+export interface ServeOptions {
+  /** A built (not listening) fastify app, e.g. from {@link buildWebhookApp}. */
+  app: FastifyInstance;
+  /** Serving certificate chain, PEM. */
+  certPem: string;
+  /** Its private key, PEM. */
+  keyPem: string;
+  /** 0 picks a free port. */
+  port: number;
+  host?: string;
+}
+
+/** A running HTTPS webhook server. */
+export interface WebhookServer {
+  /** The port actually bound. */
+  port: number;
+  server: Server;
+  /**
+   * Serves a new certificate to new connections; connections already open keep theirs. Throws,
+   * leaving the current certificate in place, when the PEMs are invalid or do not match.
+   */
+  setCertificate(certPem: string, keyPem: string): void;
+  /** Stops accepting connections and waits for open ones; the app itself is left to its owner. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `app` over HTTPS. The app is routed through `app.routing` rather than fastify's own
+ * listener, so the TLS server (and its hot-swappable secure context) belongs to this module.
+ */
+export async function serve(options: ServeOptions): Promise<WebhookServer> {
+  const { app } = options;
+  await app.ready();
+  // The API server speaks TLS 1.2 and 1.3; nothing older is worth accepting.
+  const server = createServer({ cert: options.certPem, key: options.keyPem, minVersion: 'TLSv1.2' }, (req, res) => app.routing(req, res));
+  server.listen(options.port, options.host ?? '0.0.0.0');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as AddressInfo).port,
+    server,
+    setCertificate(certPem, keyPem) {
+      server.setSecureContext({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2' });
+    },
+    async close() {
+      const closed = once(server, 'close');
+      server.close();
+      server.closeIdleConnections();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * The names, paths and operator-wide settings that injection writes into sandbox pods. Other
+ * parts of the operator (the config renderer above all) import the paths from here, so the pod
+ * spec and the rendered sidecar config cannot disagree about where a file lives.
+ */
+import type { V1ResourceRequirements } from '@kubernetes/client-node';
+
+/** Pod annotation recording what injection added (JSON, see {@link InjectionRecord}). */
+export const INJECTED_ANNOTATION = 'airlock.dev/injected';
+/** Version of the injection template; bumped whenever the rendered pod changes shape. */
+export const INJECTION_VERSION = 1;
+
+/** Name of the sidecar container (native sidecar or regular container). */
+export const SIDECAR_CONTAINER = 'airlock-sidecar';
+/** Name of the init container that installs the egress firewall. */
+export const FIREWALL_CONTAINER = 'airlock-firewall';
+/**
+ * Container names injection owns. Whatever a pod already carries under these names is replaced
+ * by the rendered container, so a pod cannot smuggle in a privileged "airlock-firewall" of its own.
+ */
+export const RESERVED_CONTAINERS: ReadonlySet<string> = new Set([SIDECAR_CONTAINER, FIREWALL_CONTAINER]);
+
+/** emptyDir shared by the sidecar and the app containers; holds the socket. */
+export const SOCKET_VOLUME = 'airlock-socket';
+/** ConfigMap volume with the rendered sidecar config; sidecar only. */
+export const CONFIG_VOLUME = 'airlock-config';
+/** Secret volume with the provider keys and MCP secrets; sidecar only. */
+export const CREDENTIALS_VOLUME = 'airlock-credentials';
+/** Volume names injection owns; a pod's own volumes under these names are replaced. */
+export const RESERVED_VOLUMES: ReadonlySet<string> = new Set([SOCKET_VOLUME, CONFIG_VOLUME, CREDENTIALS_VOLUME]);
+
+/** File name of the socket inside the socket dir. */
+export const SOCKET_FILE = 'airlock.sock';
+/** Where the ConfigMap is mounted in the sidecar. */
+export const CONFIG_DIR = '/etc/airlock/config';
+/** Key of the ConfigMap holding the sidecar config. */
+export const CONFIG_KEY = 'config.yaml';
+/** Full path of the config file the sidecar runs with. */
+export const CONFIG_PATH = `${CONFIG_DIR}/${CONFIG_KEY}`;
+/** Where the credentials Secret is mounted in the sidecar; the rendered config names files here. */
+export const CREDENTIALS_DIR = '/etc/airlock/credentials';
+/** The sidecar's admin port (metrics, health); must match `listen.admin.port` in the config. */
+export const ADMIN_PORT = 9090;
+/** Name of the admin container port, used by the probes. */
+export const ADMIN_PORT_NAME = 'airlock-admin';
+
+/** The Airlock sidecar's default UID (the firewall lets only this UID leave the pod). */
+export const DEFAULT_SIDECAR_UID = 61337;
+
+/** Capabilities every app container drops, so even a root agent cannot become the sidecar's UID or touch the firewall. */
+export const APP_DROPPED_CAPABILITIES = ['NET_ADMIN', 'NET_RAW', 'SETUID', 'SETGID'] as const;
+
+/** Operator-wide settings of injection; per-sandbox settings come from the AgentSandbox. */
+export interface InjectionSettings {
+  /** Sidecar image used when the sandbox names none; the firewall init container uses the same image. */
+  sidecarImage: string;
+  /** UID (and default GID) the sidecar runs as; the only UID the firewall lets out. */
+  sidecarUID: number;
+  /**
+   * true: the sidecar is a native sidecar (init container with `restartPolicy: Always`), so app
+   * containers start only after its startup probe passes. false: a regular container, for
+   * clusters older than Kubernetes 1.29.
+   */
+  nativeSidecars: boolean;
+  /** Name of the ConfigMap holding a sandbox's sidecar config. */
+  configMapName: (sandbox: string) => string;
+  /** Name of the Secret holding a sandbox's credentials. */
+  credentialsSecretName: (sandbox: string) => string;
+  /** Sidecar (and firewall) resources when the sandbox sets none. */
+  defaultResources: V1ResourceRequirements;
+}
+
+/** Name of the ConfigMap the operator renders for a sandbox. */
+export const configMapNameFor = (sandbox: string): string => `airlock-${sandbox}`;
+/** Name of the credentials Secret the operator renders for a sandbox. */
+export const credentialsSecretNameFor = (sandbox: string): string => `airlock-${sandbox}-credentials`;
+
+/** Default sidecar resources: enough for the proxy under moderate load, bounded memory. */
+export const DEFAULT_SIDECAR_RESOURCES: V1ResourceRequirements = {
+  requests: { cpu: '50m', memory: '96Mi' },
+  limits: { memory: '512Mi' },
+};
+
+/** Settings with the defaults filled in; only the image has none. */
+export function injectionSettings(
+  overrides: Partial<InjectionSettings> & Pick<InjectionSettings, 'sidecarImage'>,
+): InjectionSettings {
+  return {
+    sidecarUID: DEFAULT_SIDECAR_UID,
+    nativeSidecars: true,
+    configMapName: configMapNameFor,
+    credentialsSecretName: credentialsSecretNameFor,
+    defaultResources: DEFAULT_SIDECAR_RESOURCES,
+    ...overrides,
+  };
+}
+
+/** Path of the socket for a socket dir. */
+export const socketPath = (dir: string): string => `${dir}/${SOCKET_FILE}`;

@@ -1,0 +1,26 @@
+/** Shared builders for the webhook tests: a parsed sandbox, settings and a minimal sandbox pod. */
+import type { V1Pod } from '@kubernetes/client-node';
+import { AgentSandbox, API_VERSION, SANDBOX_LABEL } from '../api/index.js';
+import { injectionSettings, type InjectionSettings } from './settings.js';
+
+/** The image the tests inject. */
+export const TEST_IMAGE = 'ghcr.io/airlock-dev/airlock-sidecar:0.1.0';
+
+/** Parses a sandbox the way the informer cache does, so schema defaults apply. */
+export function testSandbox(name: string, spec: unknown = { providers: ['openai'] }, namespace = 'agents'): AgentSandbox {
+  return AgentSandbox.parse({ apiVersion: API_VERSION, kind: 'AgentSandbox', metadata: { name, namespace }, spec });
+}
+
+/** Settings with the test image and any overrides. */
+export const testSettings = (overrides: Partial<InjectionSettings> = {}): InjectionSettings =>
+  injectionSettings({ sidecarImage: TEST_IMAGE, ...overrides });
+
+/** A pod labelled for `sandbox` with one container `agent`; `spec` is merged over the default spec. */
+export function testPod(sandbox = 'research', spec: Partial<V1Pod['spec']> = {}): V1Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'agent-0', namespace: 'agents', labels: { [SANDBOX_LABEL]: sandbox } },
+    spec: { containers: [{ name: 'agent', image: 'ghcr.io/example/agent:1' }], ...spec },
+  };
+}

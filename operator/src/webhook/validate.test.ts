@@ -1,0 +1,106 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { SIDECAR_CONTAINER } from './settings.js';
+import { testPod, testSettings } from './test-fixtures.js';
+import { formatRefusal, validatePod } from './validate.js';
+
+const settings = testSettings();
+const refusalsOf = (pod: V1Pod) => validatePod(pod, settings).map(formatRefusal);
+const pathsOf = (pod: V1Pod) => validatePod(pod, settings).map((r) => r.path);
+
+describe('validatePod', () => {
+  it('accepts an ordinary sandbox pod', () => {
+    expect(validatePod(testPod(), settings)).toEqual([]);
+  });
+
+  it('refuses an app container running as the sidecar UID, naming the container', () => {
+    const pod = testPod('research', { containers: [{ name: 'agent' }, { name: 'sneaky', securityContext: { runAsUser: 61337 } }] });
+    expect(refusalsOf(pod)).toEqual([
+      "spec.containers[1].securityContext.runAsUser: 61337 is the Airlock sidecar's UID; an app container must not run as it",
+    ]);
+  });
+
+  it('refuses an init container or an ephemeral container running as the sidecar UID', () => {
+    const pod = testPod('research', {
+      initContainers: [{ name: 'setup', securityContext: { runAsUser: 61337 } }],
+      ephemeralContainers: [{ name: 'debugger', securityContext: { runAsUser: 61337 } }],
+    });
+    expect(pathsOf(pod)).toEqual(['spec.initContainers[0].securityContext.runAsUser', 'spec.ephemeralContainers[0].securityContext.runAsUser']);
+  });
+
+  it('refuses a pod-level runAsUser of the sidecar UID that a container inherits', () => {
+    const inherits = testPod('research', { securityContext: { runAsUser: 61337 }, containers: [{ name: 'agent' }, { name: 'other', securityContext: { runAsUser: 1000 } }] });
+    expect(refusalsOf(inherits)).toEqual(["spec.securityContext.runAsUser: 61337 is the Airlock sidecar's UID; containers agent would run as it"]);
+    const overridden = testPod('research', { securityContext: { runAsUser: 61337 }, containers: [{ name: 'agent', securityContext: { runAsUser: 1000 } }] });
+    expect(validatePod(overridden, settings)).toEqual([]);
+  });
+
+  it('checks the configured sidecar UID, not the default', () => {
+    const pod = testPod('research', { containers: [{ name: 'agent', securityContext: { runAsUser: 4242 } }] });
+    expect(validatePod(pod, testSettings({ sidecarUID: 4242 })).map((r) => r.path)).toEqual(['spec.containers[0].securityContext.runAsUser']);
+    expect(validatePod(pod, settings)).toEqual([]);
+  });
+
+  it('refuses a privileged container', () => {
+    const pod = testPod('research', { containers: [{ name: 'agent', securityContext: { privileged: true } }] });
+    expect(pathsOf(pod)).toEqual(['spec.containers[0].securityContext.privileged']);
+  });
+
+  it.each(['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN', 'SETUID', 'SETGID', 'ALL', 'CAP_NET_ADMIN', 'net_raw'])('refuses adding %s', (cap) => {
+    const pod = testPod('research', { containers: [{ name: 'agent', securityContext: { capabilities: { add: ['NET_BIND_SERVICE', cap] } } }] });
+    expect(refusalsOf(pod)).toEqual([
+      `spec.containers[0].securityContext.capabilities.add[1]: ${cap} would let an app container bypass the Airlock firewall or become the sidecar's UID`,
+    ]);
+  });
+
+  it('allows adding a harmless capability', () => {
+    const pod = testPod('research', { containers: [{ name: 'agent', securityContext: { capabilities: { add: ['NET_BIND_SERVICE', 'CHOWN'] } } }] });
+    expect(validatePod(pod, settings)).toEqual([]);
+  });
+
+  it.each(['hostNetwork', 'hostPID', 'shareProcessNamespace'] as const)('refuses %s', (field) => {
+    const pod = testPod('research', { [field]: true });
+    expect(pathsOf(pod)).toEqual([`spec.${field}`]);
+    expect(validatePod(testPod('research', { [field]: false }), settings)).toEqual([]);
+  });
+
+  it('refuses any way for an app container to reach the credentials Secret', () => {
+    const secret = 'airlock-research-credentials';
+    const pod = testPod('research', {
+      containers: [
+        {
+          name: 'agent',
+          env: [{ name: 'KEY', valueFrom: { secretKeyRef: { name: secret, key: 'openai-0' } } }],
+          envFrom: [{ secretRef: { name: secret } }],
+          volumeMounts: [{ name: 'airlock-credentials', mountPath: '/keys' }, { name: 'airlock-config', mountPath: '/cfg' }],
+        },
+      ],
+      volumes: [
+        { name: 'keys', secret: { secretName: secret } },
+        { name: 'mixed', projected: { sources: [{ configMap: { name: 'x' } }, { secret: { name: secret } }] } },
+      ],
+    });
+    expect(pathsOf(pod)).toEqual([
+      'spec.containers[0].volumeMounts[0].name',
+      'spec.containers[0].volumeMounts[1].name',
+      'spec.containers[0].env[0].valueFrom.secretKeyRef.name',
+      'spec.containers[0].envFrom[0].secretRef.name',
+      'spec.volumes[0].secret.secretName',
+      'spec.volumes[1].projected.sources[1].secret.name',
+    ]);
+  });
+
+  it('reports every problem at once', () => {
+    const pod = testPod('research', { hostNetwork: true, containers: [{ name: 'agent', securityContext: { privileged: true, runAsUser: 61337 } }] });
+    expect(pathsOf(pod)).toEqual(['spec.hostNetwork', 'spec.containers[0].securityContext.runAsUser', 'spec.containers[0].securityContext.privileged']);
+  });
+
+  it('leaves containers under Airlock\'s names to injection, which replaces them', () => {
+    const pod = testPod('research', { containers: [{ name: 'agent' }, { name: SIDECAR_CONTAINER, securityContext: { runAsUser: 61337 } }] });
+    expect(validatePod(pod, settings)).toEqual([]);
+  });
+
+  it('refuses a pod without a spec', () => {
+    expect(pathsOf({ metadata: { name: 'x' } })).toEqual(['spec']);
+  });
+});

@@ -1,0 +1,223 @@
+/**
+ * The operator against a real API server: providers, backends and sandboxes drive the
+ * ConfigMap, credentials Secret, NetworkPolicy and status; Secret rotation propagates; the API
+ * server calls the webhook over TLS and stores labelled pods mutated.
+ */
+import { CoreV1Api, KubeConfig, NetworkingV1Api, type V1Pod } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { parse } from 'yaml';
+import { freshNamespace, installCrds } from './crds.js';
+import { kubectl } from './kubectl.js';
+import { registerWebhook, startTestOperator, until, type TestOperator } from './operator-harness.js';
+
+let ns: string;
+let opNs: string;
+let test: TestOperator;
+const kc = new KubeConfig();
+let core: CoreV1Api;
+const webhookName = `airlock-${Math.random().toString(36).slice(2, 8)}`;
+
+const apply = (yaml: string) => kubectl().ok(['apply', '-n', ns, '-f', '-'], yaml);
+const getJson = async (kind: string, name: string) => {
+  const result = await kubectl().run(['get', kind, name, '-n', ns, '-o', 'json']);
+  return result.code === 0 ? JSON.parse(result.stdout) : undefined;
+};
+const condition = async (kind: string, name: string, type: string) =>
+  ((await getJson(kind, name))?.status?.conditions ?? []).find((c: { type: string }) => c.type === type) as { status: string; message: string; reason: string } | undefined;
+
+beforeAll(async () => {
+  kc.loadFromString(inject('kubeconfig'));
+  core = kc.makeApiClient(CoreV1Api);
+  await installCrds();
+  ns = await freshNamespace('op');
+  opNs = await freshNamespace('airlock-system');
+  test = await startTestOperator(kc, { watchNamespace: ns, namespace: opNs, webhookConfigName: webhookName, identity: 'operator-a' });
+  await registerWebhook(kc, webhookName, test.operator.webhookPort, ns);
+  await until(() => test.operator.isLeader, 'the operator to lead', 20_000);
+});
+
+afterAll(async () => {
+  if (process.env.AIRLOCK_TEST_LOGS) (await import('node:fs')).writeFileSync(process.env.AIRLOCK_TEST_LOGS, test?.logs.join('\n') ?? '');
+  await test?.operator.stop();
+  await kubectl().run(['delete', 'mutatingwebhookconfiguration', webhookName]);
+});
+
+describe('ModelProvider', () => {
+  it('names the missing Secret, then becomes Ready when it appears', async () => {
+    await apply(`apiVersion: airlock.dev/v1alpha1
+kind: ModelProvider
+metadata: { name: openai }
+spec:
+  type: openai
+  apiKeys: [{ secretName: openai-keys, key: primary }]
+  models: [{ name: gpt-4o-mini }, { name: gpt-4o }]
+`);
+    await expect.poll(() => condition('mp', 'openai', 'SecretsResolved'), { timeout: 15_000 }).toMatchObject({ status: 'False', message: 'Secret openai-keys not found' });
+    await apply(`apiVersion: v1
+kind: Secret
+metadata: { name: openai-keys }
+stringData: { primary: sk-test-primary-0000000000000001 }
+`);
+    await expect.poll(() => condition('mp', 'openai', 'Ready'), { timeout: 15_000 }).toMatchObject({ status: 'True' });
+    const mp = await getJson('mp', 'openai');
+    expect(mp.status).toMatchObject({ observedGeneration: 1, modelCount: 2 });
+    expect(JSON.stringify(mp.status)).not.toContain('sk-test-primary');
+    const table = await kubectl().ok(['get', 'mp', 'openai', '-n', ns]);
+    expect(table).toMatch(/openai\s+True\s+openai\s+0\s+2\s+/);
+  });
+});
+
+describe('AgentSandbox', () => {
+  beforeAll(async () => {
+    await apply(`apiVersion: v1
+kind: Secret
+metadata: { name: other-keys }
+stringData: { key: sk-other-unused-00000000000000002, unrelated: do-not-copy-me }
+---
+apiVersion: airlock.dev/v1alpha1
+kind: ModelProvider
+metadata: { name: unused }
+spec:
+  type: anthropic
+  apiKeys: [{ secretName: other-keys, key: key }]
+  models: [{ name: claude-x }]
+---
+apiVersion: airlock.dev/v1alpha1
+kind: AgentSandbox
+metadata: { name: agent }
+spec:
+  providers: [openai, ghost]
+  models: { aliases: { fast: gpt-4o-mini } }
+  isolation: { allowEgress: [{ cidr: 10.96.0.10/32, ports: [53] }] }
+  socket: { loopbackPort: 4000 }
+`);
+  });
+
+  it('names the missing provider and still renders the config for the others', async () => {
+    await expect.poll(() => condition('asbx', 'agent', 'ProvidersReady'), { timeout: 15_000 }).toMatchObject({ status: 'False', message: 'ModelProvider ghost not found' });
+    expect(await condition('asbx', 'agent', 'ConfigRendered')).toMatchObject({ status: 'True' });
+    expect(await condition('asbx', 'agent', 'Ready')).toMatchObject({ status: 'False' });
+  });
+
+  it('renders the ConfigMap, the credentials Secret with only the keys it uses, and the NetworkPolicy', async () => {
+    const cm = await core.readNamespacedConfigMap({ namespace: ns, name: 'airlock-agent' });
+    const config = parse(cm.data!['config.yaml']!);
+    expect(config).toMatchObject({
+      version: 1,
+      sandbox: { name: 'agent', namespace: ns },
+      listen: { socket: { path: '/var/run/airlock/airlock.sock' }, loopbackPort: 4000 },
+      providers: [{ name: 'openai', type: 'openai', apiKeys: [{ file: '/etc/airlock/credentials/provider.openai.0' }] }],
+      models: { aliases: { fast: 'gpt-4o-mini' } },
+    });
+    expect(cm.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'AgentSandbox', name: 'agent', controller: true })]);
+    const secret = await core.readNamespacedSecret({ namespace: ns, name: 'airlock-agent-credentials' });
+    expect(Object.keys(secret.data ?? {})).toEqual(['provider.openai.0']);
+    expect(Buffer.from(secret.data!['provider.openai.0']!, 'base64').toString()).toBe('sk-test-primary-0000000000000001');
+    expect(cm.data!['config.yaml']).not.toContain('sk-test');
+    const policy = await kc.makeApiClient(NetworkingV1Api).readNamespacedNetworkPolicy({ namespace: ns, name: 'airlock-agent' });
+    expect(policy.spec?.podSelector?.matchLabels).toEqual({ 'airlock.dev/sandbox': 'agent' });
+    expect(JSON.stringify(policy.spec?.egress)).toContain('10.96.0.10/32');
+    const sandbox = await getJson('asbx', 'agent');
+    expect(sandbox.status.configHash).toMatch(/^[a-f0-9]{64}$/);
+  });
+
+  it('updates the credentials Secret within seconds when the provider Secret rotates', async () => {
+    await apply(`apiVersion: v1
+kind: Secret
+metadata: { name: openai-keys }
+stringData: { primary: sk-test-rotated-0000000000000003 }
+`);
+    await expect
+      .poll(async () => Buffer.from((await core.readNamespacedSecret({ namespace: ns, name: 'airlock-agent-credentials' })).data!['provider.openai.0']!, 'base64').toString(), { timeout: 10_000 })
+      .toBe('sk-test-rotated-0000000000000003');
+  });
+
+  it('re-renders when the sandbox changes, and removes the NetworkPolicy when isolation is none', async () => {
+    const before = (await getJson('asbx', 'agent')).status.configHash;
+    await apply(`apiVersion: airlock.dev/v1alpha1
+kind: AgentSandbox
+metadata: { name: agent }
+spec:
+  providers: [openai, unused]
+  isolation: { network: none }
+`);
+    await expect.poll(async () => (await getJson('asbx', 'agent')).status.configHash, { timeout: 15_000 }).not.toBe(before);
+    await expect.poll(() => condition('asbx', 'agent', 'Ready'), { timeout: 15_000 }).toMatchObject({ status: 'True' });
+    const secret = await core.readNamespacedSecret({ namespace: ns, name: 'airlock-agent-credentials' });
+    expect(Object.keys(secret.data ?? {}).sort()).toEqual(['provider.openai.0', 'provider.unused.0']);
+    await expect.poll(async () => (await kubectl().run(['get', 'networkpolicy', 'airlock-agent', '-n', ns])).code, { timeout: 15_000 }).not.toBe(0);
+  });
+
+  it('records Events for what it did', async () => {
+    const events = await kubectl().ok(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=agent', '-o', 'json']);
+    const reasons = (JSON.parse(events).items as { reason: string }[]).map((e) => e.reason);
+    expect(reasons).toContain('ConfigRendered');
+    expect(events).not.toContain('sk-test');
+  });
+});
+
+describe('webhook', () => {
+  const pod = (name: string, labels: Record<string, string>, securityContext?: object): V1Pod => ({
+    metadata: { name, labels },
+    spec: { containers: [{ name: 'agent', image: 'agent:1', ...(securityContext ? { securityContext } : {}) }] },
+  });
+
+  beforeAll(async () => {
+    // A new webhook configuration takes a moment to take effect: probe with a dry-run create.
+    await until(async () => {
+      const dry = await core.createNamespacedPod({ namespace: ns, body: pod('probe', { 'airlock.dev/sandbox': 'agent' }), dryRun: 'All' }).catch(() => undefined);
+      return dry?.metadata?.annotations?.['airlock.dev/injected'] !== undefined;
+    }, 'the webhook to mutate a dry-run pod');
+  });
+
+  it('is called over TLS with the caBundle the operator patched in', async () => {
+    const config = await kubectl().ok(['get', 'mutatingwebhookconfiguration', webhookName, '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}']);
+    expect(Buffer.from(config, 'base64').toString()).toBe(test.operator.caPem);
+  });
+
+  it('stores a labelled pod mutated', async () => {
+    const created = await core.createNamespacedPod({ namespace: ns, body: pod('agent-1', { 'airlock.dev/sandbox': 'agent' }) });
+    const names = (created.spec?.initContainers ?? []).map((c) => c.name);
+    expect(names).toEqual(['airlock-sidecar']);
+    const sidecar = created.spec!.initContainers![0]!;
+    expect(sidecar.restartPolicy).toBe('Always');
+    expect(sidecar.image).toBe('registry.test/airlock-sidecar:test');
+    expect(created.spec?.volumes?.map((v) => v.name).sort()).toEqual(['airlock-config', 'airlock-credentials', 'airlock-socket']);
+    expect(created.spec?.containers[0]?.env).toEqual(expect.arrayContaining([{ name: 'AIRLOCK_SOCKET', value: '/var/run/airlock/airlock.sock' }]));
+    expect(created.spec?.automountServiceAccountToken).toBe(false);
+    expect(JSON.parse(created.metadata!.annotations!['airlock.dev/injected']!)).toMatchObject({ sandbox: 'agent' });
+    await expect.poll(async () => (await getJson('asbx', 'agent')).status.injectedPods, { timeout: 15_000 }).toBe(1);
+  });
+
+  it('injects the firewall when the sandbox isolates with it', async () => {
+    await apply(`apiVersion: airlock.dev/v1alpha1
+kind: AgentSandbox
+metadata: { name: walled }
+spec:
+  providers: [openai]
+  socket: { loopbackPort: 4000 }
+`);
+    await expect.poll(async () => (await getJson('asbx', 'walled'))?.status?.configHash, { timeout: 15_000 }).toBeTruthy();
+    const created = await core.createNamespacedPod({ namespace: ns, body: pod('walled-1', { 'airlock.dev/sandbox': 'walled' }) });
+    expect((created.spec?.initContainers ?? []).map((c) => c.name)).toEqual(['airlock-firewall', 'airlock-sidecar']);
+    expect(created.spec?.containers[0]?.env?.map((e) => e.name)).toEqual(expect.arrayContaining(['OPENAI_BASE_URL', 'ANTHROPIC_BASE_URL', 'AIRLOCK_MCP_URL']));
+  });
+
+  it('leaves an unlabelled pod untouched', async () => {
+    const created = await core.createNamespacedPod({ namespace: ns, body: pod('plain', { app: 'plain' }) });
+    expect(created.spec?.initContainers).toBeUndefined();
+    expect(created.metadata?.annotations?.['airlock.dev/injected']).toBeUndefined();
+  });
+
+  it('refuses a pod whose app container runs as the sidecar UID, naming the field', async () => {
+    const error = await core.createNamespacedPod({ namespace: ns, body: pod('sneaky', { 'airlock.dev/sandbox': 'agent' }, { runAsUser: 61337 }) }).catch((e: { body: string }) => e);
+    expect((error as { code: number }).code).toBe(403);
+    expect((error as { body: string }).body).toContain('spec.containers[0].securityContext.runAsUser');
+  });
+
+  it('refuses a pod that names a sandbox that does not exist', async () => {
+    const error = await core.createNamespacedPod({ namespace: ns, body: pod('lost', { 'airlock.dev/sandbox': 'nowhere' }) }).catch((e: { body: string }) => e);
+    expect((error as { body: string }).body).toContain('nowhere');
+  });
+});
