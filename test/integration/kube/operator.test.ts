@@ -9,6 +9,7 @@ import { inject } from 'vitest';
 import { parse } from 'yaml';
 import { freshNamespace, installCrds } from './crds.js';
 import { kubectl } from './kubectl.js';
+import { startHttpBackend, type HttpBackend } from '../mcp/http-backends.js';
 import { registerWebhook, startTestOperator, until, type TestOperator } from './operator-harness.js';
 
 let ns: string;
@@ -219,5 +220,54 @@ spec:
   it('refuses a pod that names a sandbox that does not exist', async () => {
     const error = await core.createNamespacedPod({ namespace: ns, body: pod('lost', { 'airlock.dev/sandbox': 'nowhere' }) }).catch((e: { body: string }) => e);
     expect((error as { body: string }).body).toContain('nowhere');
+  });
+});
+
+describe('MCPBackend', () => {
+  let backend: HttpBackend;
+
+  beforeAll(async () => {
+    backend = await startHttpBackend({ token: 'mcp-token-0123456789abcdef' });
+  });
+
+  afterAll(async () => {
+    await backend?.close();
+  });
+
+  const tools = async () => ((await getJson('mcpb', 'remote'))?.status?.tools ?? []) as { name: string; sha256: string; state: string }[];
+
+  it('lists the tools of an HTTP backend with their hashes, and tells a human how to approve the pending ones', async () => {
+    await apply(`apiVersion: v1
+kind: Secret
+metadata: { name: mcp-token }
+stringData: { token: Bearer mcp-token-0123456789abcdef }
+---
+apiVersion: airlock.dev/v1alpha1
+kind: MCPBackend
+metadata: { name: remote }
+spec:
+  transport: streamable-http
+  url: ${backend.url}
+  headers: [{ name: Authorization, secretKeyRef: { name: mcp-token, key: token } }]
+  approval: { mode: pinned, pinned: [{ name: whoami, sha256: "${'a'.repeat(64)}" }] }
+`);
+    await expect.poll(async () => (await tools()).map((t) => t.name), { timeout: 20_000 }).toEqual(['add', 'marker', 'slow', 'whoami']);
+    const byName = Object.fromEntries((await tools()).map((t) => [t.name, t]));
+    expect(byName.add).toMatchObject({ state: 'pending', sha256: expect.stringMatching(/^[a-f0-9]{64}$/) });
+    expect(byName.whoami!.state).toBe('changed');
+    const discovered = await condition('mcpb', 'remote', 'Discovered');
+    expect(discovered).toMatchObject({ status: 'True', reason: 'ToolsPendingApproval' });
+    expect(discovered!.message).toContain('kubectl patch mcpbackends.airlock.dev remote');
+    const table = await kubectl().ok(['get', 'mcpb', 'remote', '-n', ns]);
+    expect(table).toMatch(/remote\s+True\s+streamable-http\s+4\s+4\s+/);
+    expect(JSON.stringify(await getJson('mcpb', 'remote'))).not.toContain('mcp-token-0123456789abcdef');
+  });
+
+  it('approves the tools once their hashes are pinned', async () => {
+    const pins = (await tools()).map((t) => `{ name: ${t.name}, sha256: ${t.sha256} }`).join(', ');
+    await kubectl().ok(['patch', 'mcpb', 'remote', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { approval: { mode: 'pinned', pinned: (await tools()).map((t) => ({ name: t.name, sha256: t.sha256 })) } } })]);
+    expect(pins).toContain('whoami');
+    await expect.poll(async () => (await tools()).map((t) => t.state), { timeout: 20_000 }).toEqual(['approved', 'approved', 'approved', 'approved']);
+    expect((await getJson('mcpb', 'remote')).status.pendingCount).toBe(0);
   });
 });
