@@ -13,6 +13,7 @@ import { UpstreamFailure } from '../upstream/failure.js';
 import type { CircuitBreaker } from './breaker.js';
 import type { KeyPool, Lease } from './key-pool.js';
 import type { Candidate } from './models.js';
+import type { Limiter } from './limits.js';
 import type { Semaphore } from './semaphore.js';
 
 /** A provider as the router uses it: its config plus the live pieces built from it. */
@@ -23,6 +24,8 @@ export interface ProviderRuntime {
   keys: KeyPool;
   breaker: CircuitBreaker;
   slots: Semaphore | undefined;
+  /** The provider's requests and tokens per minute (maxConcurrent is `slots`). */
+  limiter: Limiter;
   client: ProviderClient;
 }
 
@@ -36,10 +39,11 @@ export interface Attempt {
   /** 1-based attempt number across the whole call. */
   number: number;
   /**
-   * Frees the provider's concurrency slot. The router frees it when the attempt fails; after a
-   * success the caller frees it once the response (a whole stream) is over. Idempotent.
+   * Frees the provider's concurrency slot and counts what the call used against the provider's
+   * limits. The router calls it when the attempt fails; after a success the caller calls it once
+   * the response (a whole stream) is over. Idempotent.
    */
-  release(): void;
+  release(tokens?: number, costUSD?: number): void;
 }
 
 /** Every candidate failed; carries the error the client gets. */
@@ -93,11 +97,19 @@ export async function route<T>(candidates: Candidate<ProviderRuntime>[], run: (a
         failures.push(new UpstreamFailure('status', name, { status: 429, type: 'rate_limit_error', message: `every key of provider ${name} is resting or disabled` }, next ? next - Date.now() : undefined));
         break;
       }
+      const limited = provider.limiter.tryStart(`provider ${name}`);
+      if (limited) {
+        failures.push(new UpstreamFailure('status', name, { status: 429, type: 'rate_limit_error', message: limited.message }, limited.retryAfterMs));
+        log.warn({ provider: name, reason: limited.message }, 'provider limit reached; failing over');
+        break;
+      }
       if (provider.slots) await provider.slots.acquire(signal);
-      let held = provider.slots !== undefined;
-      const release = () => {
-        if (held) provider.slots?.release();
+      let held = true;
+      const release = (tokens = 0, costUSD = 0) => {
+        if (!held) return;
         held = false;
+        provider.slots?.release();
+        provider.limiter.finish(tokens, costUSD);
       };
       number += 1;
       try {

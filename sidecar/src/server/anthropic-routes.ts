@@ -5,7 +5,7 @@ import { anthropicError, MessagesRequest } from '../wire/anthropic.js';
 import type { AppOptions } from './app.js';
 import { parseBody } from './body.js';
 import type { Ingress } from './ingress.js';
-import { errorHandlerFor } from './openai-routes.js';
+import { errorHandlerFor, sandboxOf } from './openai-routes.js';
 import { messagesOperation } from './operations.js';
 import { relay } from './proxy.js';
 
@@ -27,10 +27,11 @@ export async function anthropicRoutes(app: FastifyInstance, options: AppOptions)
 
   app.post('/v1/messages', async (request, reply) => {
     const body = parseBody(request.body, MessagesRequest);
-    const candidates = options.live.current.catalog.candidates(body.model);
+    const runtime = options.live.current;
+    const candidates = runtime.catalog.candidates(body.model);
     const clientHeaders = pick(request.headers, ['anthropic-version', 'anthropic-beta']);
     reply.hijack();
-    await relay(messagesOperation(anthropicIngress, body, request.body as Buffer, clientHeaders), candidates, reply.raw, deps);
+    await relay(messagesOperation(anthropicIngress, body, request.body as Buffer, clientHeaders), candidates, reply.raw, deps, sandboxOf(runtime));
   });
 }
 

@@ -5,6 +5,7 @@ import { ChatRequest, CompletionRequest, EmbeddingsRequest, openAIError } from '
 import { openAIStreamEncoder } from './openai-encoder.js';
 import { AdapterError, type ProviderError } from '../providers/types.js';
 import type { AppOptions } from './app.js';
+import type { Runtime } from './runtime.js';
 import { BadRequest, frameworkError, parseBody } from './body.js';
 import type { Ingress } from './ingress.js';
 import { chatOperation, completionsOperation, embeddingsOperation } from './operations.js';
@@ -18,6 +19,11 @@ export const openAIIngress: Ingress = {
   completion: (completion) => completion,
   encoder: (context) => openAIStreamEncoder(context.includeUsage),
 };
+
+/** The sandbox-wide limits a call counts against. */
+export function sandboxOf(runtime: Runtime) {
+  return { name: runtime.config.sandbox.name, limiter: runtime.limiter };
+}
 
 /** Sends a refusal made before routing in the ingress's error shape. */
 export function refuse(reply: FastifyReply, ingress: Ingress, error: ProviderError): FastifyReply {
@@ -46,21 +52,23 @@ export async function openAIRoutes(app: FastifyInstance, options: AppOptions): P
     const runtime = options.live.current;
     const candidates = runtime.catalog.candidates(body.model);
     reply.hijack();
-    await relay(chatOperation(openAIIngress, body, request.body as Buffer), candidates, reply.raw, deps);
+    await relay(chatOperation(openAIIngress, body, request.body as Buffer), candidates, reply.raw, deps, sandboxOf(runtime));
   });
 
   app.post('/v1/completions', async (request, reply) => {
     const body = parseBody(request.body, CompletionRequest);
-    const candidates = options.live.current.catalog.candidates(body.model);
+    const runtime = options.live.current;
+    const candidates = runtime.catalog.candidates(body.model);
     reply.hijack();
-    await relay(completionsOperation(openAIIngress, body, request.body as Buffer), candidates, reply.raw, deps);
+    await relay(completionsOperation(openAIIngress, body, request.body as Buffer), candidates, reply.raw, deps, sandboxOf(runtime));
   });
 
   app.post('/v1/embeddings', async (request, reply) => {
     const body = parseBody(request.body, EmbeddingsRequest);
-    const candidates = options.live.current.catalog.candidates(body.model);
+    const runtime = options.live.current;
+    const candidates = runtime.catalog.candidates(body.model);
     reply.hijack();
-    await relay(embeddingsOperation(openAIIngress, body, request.body as Buffer), candidates, reply.raw, deps);
+    await relay(embeddingsOperation(openAIIngress, body, request.body as Buffer), candidates, reply.raw, deps, sandboxOf(runtime));
   });
 
   app.get('/v1/models', async (request, reply) => {

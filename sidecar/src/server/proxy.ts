@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger.js';
 import type { SecretRegistry } from '../log/redact.js';
 import { AdapterError, StreamError, type ProviderError, type StreamTranslator, type TranslateContext, type UpstreamRequest, type UpstreamTarget } from '../providers/types.js';
 import type { Candidate } from '../router/models.js';
+import type { Limiter } from '../router/limits.js';
 import { route, RoutingError, type Attempt, type ProviderRuntime } from '../router/router.js';
 import type { UpstreamResponse } from '../upstream/client.js';
 import { classifyError, parseRetryAfter, UpstreamFailure } from '../upstream/failure.js';
@@ -57,10 +58,10 @@ export interface ProxyDeps {
 }
 
 type Outcome<C, K> =
-  | { kind: 'json'; provider: ProviderRuntime; model: Candidate<ProviderRuntime>['model']; result: C; native: Buffer | undefined; release(): void }
+  | { kind: 'json'; provider: ProviderRuntime; model: Candidate<ProviderRuntime>['model']; result: C; native: Buffer | undefined; release: Attempt['release'] }
   | {
       kind: 'stream';
-      release(): void;
+      release: Attempt['release'];
       provider: ProviderRuntime;
       model: Candidate<ProviderRuntime>['model'];
       native: boolean;
@@ -71,9 +72,23 @@ type Outcome<C, K> =
     };
 
 /** Serves one call end to end, writing the response (success or error) to `res`. */
-export async function relay<C, K extends StreamChunk>(op: Operation<C, K>, candidates: Candidate<ProviderRuntime>[], res: ServerResponse, deps: ProxyDeps): Promise<void> {
+export async function relay<C, K extends StreamChunk>(
+  op: Operation<C, K>,
+  candidates: Candidate<ProviderRuntime>[],
+  res: ServerResponse,
+  deps: ProxyDeps,
+  sandbox: { name: string; limiter: Limiter },
+): Promise<void> {
   const { log, metrics } = deps;
   const started = Date.now();
+  const refused = sandbox.limiter.tryStart(`sandbox ${sandbox.name}`);
+  if (refused) {
+    log.warn({ api: op.ingress.name, model: op.model, reason: refused.message }, 'sandbox limit reached');
+    metrics.requests.inc({ api: op.ingress.name, provider: 'none', model: op.model, status: '429' });
+    const error = { status: 429, type: 'rate_limit_error', message: `${refused.message}; retry later` };
+    return writeJson(res, 429, op.ingress.errorBody(error), { 'retry-after': String(Math.max(1, Math.ceil(refused.retryAfterMs / 1000))) });
+  }
+  let spent = { tokens: 0, costUSD: 0 };
   const controller = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) controller.abort(new DOMException('client disconnected', 'AbortError'));
@@ -94,13 +109,13 @@ export async function relay<C, K extends StreamChunk>(op: Operation<C, K>, candi
     providerName = outcome.provider.config.name;
     try {
       if (outcome.kind === 'json') {
-        account(deps, outcome.provider, outcome.model, op.usage(outcome.result));
+        spent = account(deps, outcome.provider, outcome.model, op.usage(outcome.result));
         writeJson(res, 200, outcome.native ?? op.render(outcome.result));
       } else {
-        await streamOut(op, outcome, res, signal, context, deps);
+        spent = await streamOut(op, outcome, res, signal, context, deps);
       }
     } finally {
-      outcome.release();
+      outcome.release(spent.tokens, spent.costUSD);
     }
   } catch (err) {
     const failure = toClientError(err);
@@ -112,6 +127,7 @@ export async function relay<C, K extends StreamChunk>(op: Operation<C, K>, candi
       if (!res.headersSent) writeJson(res, status, op.ingress.errorBody({ ...failure.error, message }), headers);
     }
   } finally {
+    sandbox.limiter.finish(spent.tokens, spent.costUSD);
     metrics.inFlight.dec();
     metrics.requests.inc({ api: op.ingress.name, provider: providerName, model: op.model, status: String(status) });
     metrics.duration.observe({ api: op.ingress.name, provider: providerName }, (Date.now() - started) / 1000);
@@ -216,7 +232,7 @@ async function streamOut<C, K extends StreamChunk>(
   signal: AbortSignal,
   context: TranslateContext,
   deps: ProxyDeps,
-): Promise<void> {
+): Promise<{ tokens: number; costUSD: number }> {
   const { provider, native, translator, body } = outcome;
   const encoder = op.streamFrames!.encoder(context);
   const name = provider.config.name;
@@ -245,7 +261,7 @@ async function streamOut<C, K extends StreamChunk>(
         if (!native) await write(encoder.error(err instanceof StreamError ? err.error : { status: 502, type: 'api_error', message: `provider ${name} sent a malformed stream` }));
         deps.log.warn({ provider: name, reason: (err as Error).message }, 'stream ended by a provider error');
         res.end();
-        return;
+        return account(deps, provider, outcome.model, usage);
       }
       note(chunks);
       if (native) await write(next.value);
@@ -259,25 +275,29 @@ async function streamOut<C, K extends StreamChunk>(
     }
     res.end();
   } catch (err) {
-    if (signal.aborted && !res.destroyed && !(signal.reason instanceof DOMException && signal.reason.name === 'TimeoutError')) return void res.end();
+    if (signal.aborted && !res.destroyed && !(signal.reason instanceof DOMException && signal.reason.name === 'TimeoutError')) {
+      res.end();
+      return account(deps, provider, outcome.model, usage);
+    }
     const failure = classifyError(signal.aborted ? signal.reason : err, name, 'body');
     deps.log.warn({ provider: name, kind: failure.kind, reason: failure.error.message }, 'stream broke after it started; ending it with an error event');
     if (!res.destroyed) {
       await write(encoder.error({ ...failure.error, message: `the stream from provider ${name} broke: ${failure.error.message}` }));
       res.end();
     }
-  } finally {
-    account(deps, provider, outcome.model, usage);
   }
+  return account(deps, provider, outcome.model, usage);
 }
 
-function account(deps: ProxyDeps, provider: ProviderRuntime, model: Candidate<ProviderRuntime>['model'], usage: Usage | undefined): void {
-  if (!usage) return;
+/** Counts tokens and cost in the metrics; returns them for the limits. */
+function account(deps: ProxyDeps, provider: ProviderRuntime, model: Candidate<ProviderRuntime>['model'], usage: Usage | undefined): { tokens: number; costUSD: number } {
+  if (!usage) return { tokens: 0, costUSD: 0 };
   const labels = { provider: provider.config.name, model: model.name };
   deps.metrics.tokens.inc({ ...labels, direction: 'input' }, usage.input);
   deps.metrics.tokens.inc({ ...labels, direction: 'output' }, usage.output);
   const cost = (usage.input * (model.inputCostPerMTok ?? 0) + usage.output * (model.outputCostPerMTok ?? 0)) / 1e6;
   if (cost > 0) deps.metrics.cost.inc(labels, cost);
+  return { tokens: usage.input + usage.output, costUSD: cost };
 }
 
 function toClientError(err: unknown): { error: ProviderError; retryAfterMs?: number } {

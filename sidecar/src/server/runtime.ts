@@ -10,6 +10,7 @@ import type { SecretRegistry } from '../log/redact.js';
 import { adapterFor } from '../providers/index.js';
 import { CircuitBreaker } from '../router/breaker.js';
 import { KeyPool } from '../router/key-pool.js';
+import { Limiter } from '../router/limits.js';
 import { ModelCatalog } from '../router/models.js';
 import type { ProviderRuntime } from '../router/router.js';
 import { Semaphore } from '../router/semaphore.js';
@@ -25,6 +26,8 @@ export class Runtime {
     readonly catalog: ModelCatalog<ProviderRuntime>,
     /** Key files of each provider, for the watcher. */
     readonly keyFiles: string[],
+    /** The sandbox-wide limits; its counts carry over reloads. */
+    readonly limiter: Limiter,
   ) {}
 
   /**
@@ -43,7 +46,9 @@ export class Runtime {
       }),
     );
     const keyFiles = config.providers.flatMap((p) => p.apiKeys.map((k) => k.file));
-    return new Runtime(config, providers, new ModelCatalog(config, providers), keyFiles);
+    const limiter = previous?.limiter ?? new Limiter(config.limits);
+    limiter.update(config.limits);
+    return new Runtime(config, providers, new ModelCatalog(config, providers), keyFiles, limiter);
   }
 
   /** Re-reads every provider's key files (a Secret changed); keys whose value is unchanged keep their state. */
@@ -69,6 +74,7 @@ function buildProvider(config: ProviderConfig, keys: string[]): ProviderRuntime 
     keys: new KeyPool(keys),
     breaker: new CircuitBreaker(BREAKER),
     slots: config.limits?.maxConcurrent ? new Semaphore(config.limits.maxConcurrent) : undefined,
+    limiter: new Limiter({ requestsPerMinute: config.limits?.requestsPerMinute, tokensPerMinute: config.limits?.tokensPerMinute }),
     client: new ProviderClient(config),
   };
 }

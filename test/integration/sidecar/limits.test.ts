@@ -1,0 +1,90 @@
+/**
+ * Limits as an agent meets them: past the sandbox's requests per minute, requests in flight or
+ * daily budget the client gets a 429 in its own API's shape with Retry-After; past a provider's
+ * own limit the call fails over to the next provider instead.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import type { SidecarConfigInput } from '../../../sidecar/src/config/schema.js';
+import { startMock, type MockProvider } from '../../mocks/index.js';
+import { stackDir, startStack, type Stack } from './harness.js';
+
+let first: MockProvider;
+let second: MockProvider;
+let stack: Stack | undefined;
+
+beforeAll(async () => {
+  first = await startMock('ollama');
+  second = await startMock('ollama');
+});
+
+afterEach(async () => {
+  await stack?.close();
+  stack = undefined;
+  first.reset();
+  second.reset();
+});
+
+afterAll(async () => {
+  await first?.close();
+  await second?.close();
+});
+
+async function start(extra: Partial<SidecarConfigInput>) {
+  stack = await startStack(await stackDir(), {
+    version: 1,
+    sandbox: { name: 'limited' },
+    providers: [
+      { name: 'first', type: 'ollama', baseURL: first.url, priority: 0, models: [{ name: 'm', inputCostPerMTok: 100_000, outputCostPerMTok: 100_000 }], ...extra.providers?.[0] },
+      { name: 'second', type: 'ollama', baseURL: second.url, priority: 1, models: [{ name: 'm' }] },
+    ],
+    ...(extra.limits ? { limits: extra.limits } : {}),
+  });
+  return stack;
+}
+
+const ask = (s: Stack, text: string) => s.openai().chat.completions.create({ model: 'm', messages: [{ role: 'user', content: text }] });
+
+it('refuses past the sandbox requests per minute, in the OpenAI and the Anthropic shape, with Retry-After', async () => {
+  const s = await start({ limits: { requestsPerMinute: 2 } });
+  await ask(s, 'one');
+  await ask(s, 'two');
+  const error = await ask(s, 'three').catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+  expect((error as InstanceType<typeof OpenAI.RateLimitError>).error).toMatchObject({ type: 'rate_limit_error', message: expect.stringContaining('sandbox limited allows 2 requests per minute') });
+  expect(Number((error as InstanceType<typeof OpenAI.RateLimitError>).headers?.get('retry-after'))).toBeGreaterThan(0);
+  const anthropicError = await s.anthropic().messages.create({ model: 'm', max_tokens: 10, messages: [{ role: 'user', content: 'four' }] }).catch((e: unknown) => e);
+  expect(anthropicError).toBeInstanceOf(Anthropic.RateLimitError);
+  expect(first.received).toHaveLength(2);
+});
+
+it('refuses a request past maxConcurrent while others are in flight', async () => {
+  const s = await start({ limits: { maxConcurrent: 1 } });
+  first.script({ latencyMs: 500 });
+  const slow = ask(s, 'slow one');
+  await first.waitForRequests(1);
+  const error = await ask(s, 'too many').catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+  expect((await slow).choices[0]!.message.content).toBe('echo: slow one');
+  expect((await ask(s, 'after')).choices[0]!.message.content).toBe('echo: after');
+});
+
+it('stops at the daily budget, counted from the model prices', async () => {
+  const s = await start({ limits: { dailyBudgetUSD: 0.5 } });
+  await ask(s, 'an expensive call');
+  const error = await ask(s, 'one more').catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+  expect((error as Error).message).toContain('spent its daily budget of 0.5 USD');
+  const metrics = await (await fetch(`http://127.0.0.1:${s.sidecar.adminPort}/metrics`)).text();
+  expect(metrics).toMatch(/airlock_cost_usd_total\{provider="first",model="m"\} 0\.[5-9]/);
+});
+
+it('fails over when a provider reaches its own requests per minute', async () => {
+  const s = await start({ providers: [{ name: 'first', type: 'ollama', models: [{ name: 'm' }], limits: { requestsPerMinute: 1 } }] });
+  await ask(s, 'to the first');
+  expect((await ask(s, 'to the second')).choices[0]!.message.content).toBe('echo: to the second');
+  expect(first.received).toHaveLength(1);
+  expect(second.received).toHaveLength(1);
+  expect(s.logs.some((l) => l.includes('provider limit reached; failing over'))).toBe(true);
+});
