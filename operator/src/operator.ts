@@ -3,7 +3,7 @@
  * work queue and reconcilers only on the leader, the webhook and its TLS, and a health port.
  */
 import type { KubeConfig, KubernetesObject, V1Secret } from '@kubernetes/client-node';
-import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { SANDBOX_LABEL, type AgentSandbox, type MCPBackend, type ModelProvider } from './api/index.js';
@@ -175,7 +175,7 @@ function wireEvents(ctx: ControllerContext, caches: Caches): void {
 }
 
 async function healthServer(settings: Settings, log: Logger, metrics: Registry, synced: () => boolean): Promise<FastifyInstance> {
-  const app = fastify({ loggerInstance: log as FastifyBaseLogger, disableRequestLogging: true });
+  const app = fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const ready = synced();

@@ -2,7 +2,7 @@
  * The admin app on its own TCP port: /metrics, /healthz, /readyz and the MCP tool view. It
  * serves no proxy API and nothing secret, so it may listen beyond loopback for Prometheus.
  */
-import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../log/logger.js';
 import { readiness, type McpHandler } from './app.js';
 import type { LiveConfig } from './live.js';
@@ -16,7 +16,7 @@ export interface AdminOptions {
 }
 
 export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance> {
-  const app = fastify({ loggerInstance: options.log as FastifyBaseLogger, disableRequestLogging: true });
+  const app = fastify({ loggerInstance: options.log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => readiness(options, reply));
   app.get('/metrics', async (_request, reply) => {

@@ -3,7 +3,7 @@
  * fastify instance that is not listening; the entry point listens (on the Unix socket, and the
  * loopback port when configured), tests use `inject()`.
  */
-import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../log/logger.js';
 import type { SecretRegistry } from '../log/redact.js';
 import { anthropicRoutes } from './anthropic-routes.js';
@@ -31,7 +31,7 @@ export interface AppOptions {
 export async function build(options: AppOptions): Promise<FastifyInstance> {
   const app = fastify({
     loggerInstance: options.log as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxBodyBytes,
     // Long streams: no server-side request timeout; the providers' totalMs bounds each call.
     requestTimeout: 0,
