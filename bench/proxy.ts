@@ -97,7 +97,7 @@ await writeFile(
     ],
   }),
 );
-const sidecar = spawn(process.execPath, ['--import', 'tsx', 'sidecar/src/cli.ts', 'run', '--config', join(dir, 'config.yaml')], { cwd: root, stdio: 'ignore' });
+const sidecar = spawn(process.execPath, [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []), '--import', 'tsx', 'sidecar/src/cli.ts', 'run', '--config', join(dir, 'config.yaml')], { cwd: root, stdio: 'ignore' });
 children.push(sidecar);
 for (let i = 0; i < 200; i++) {
   const probe = spawn(process.execPath, ['--import', 'tsx', 'sidecar/src/cli.ts', 'probe', '--socket', socketPath], { cwd: root, stdio: 'ignore' });
