@@ -38,7 +38,7 @@ export interface OperatorOptions {
 }
 
 export async function startOperator({ kubeConfig, settings, log }: OperatorOptions): Promise<Operator> {
-  const kube = new Kube(kubeConfig);
+  const kube = new Kube(kubeConfig, log);
   const caches = new Caches(kubeConfig, log, settings.watchNamespace || undefined);
   const metrics = new Registry();
   const reconciles = new Counter({ name: 'airlock_operator_reconciles_total', help: 'Reconciles by kind and result.', labelNames: ['kind', 'result'] as const, registers: [metrics] });
@@ -97,7 +97,12 @@ export async function startOperator({ kubeConfig, settings, log }: OperatorOptio
   const cert = await tls.load();
   const webhookApp = buildWebhookApp({
     lookupSandbox: async (namespace, name) => caches.sandboxes.get(namespace, name) as AgentSandbox | undefined,
-    settings: injectionSettings({ sidecarImage: settings.sidecarImage, sidecarUID: settings.sidecarUid, nativeSidecars: settings.nativeSidecars }),
+    settings: injectionSettings({
+      sidecarImage: settings.sidecarImage,
+      sidecarUID: settings.sidecarUid,
+      nativeSidecars: settings.nativeSidecars,
+      ...(settings.sidecarResources ? { defaultResources: settings.sidecarResources } : {}),
+    }),
     logger: log as FastifyBaseLogger,
   });
   const webhook: WebhookServer = await serve({ app: webhookApp, certPem: cert.certPem, keyPem: cert.keyPem, port: settings.webhookPort, host: settings.webhookHost });

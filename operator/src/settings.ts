@@ -9,6 +9,9 @@ import { z } from 'zod';
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 
+const quantities = z.record(z.string(), z.union([z.string(), z.number()]).transform(String));
+const ResourceRequirements = z.strictObject({ requests: quantities.optional(), limits: quantities.optional() });
+
 export const Settings = z.object({
   namespace: z.string().min(1).default('airlock-system').describe('Namespace the operator runs in (its Lease and TLS Secret live there).'),
   watchNamespace: z
@@ -18,6 +21,19 @@ export const Settings = z.object({
   identity: z.string().min(1).default(() => `${hostname()}-${randomBytes(3).toString('hex')}`).describe('Leader election identity.'),
   sidecarImage: z.string().min(1).default('ghcr.io/airlock-dev/airlock-sidecar:0.1.0').describe('Default sidecar image.'),
   sidecarUid: z.coerce.number().int().min(1).default(61337).describe('UID the sidecar runs as; the only UID the firewall lets out.'),
+  sidecarResources: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined || text === '') return undefined;
+      try {
+        return ResourceRequirements.parse(JSON.parse(text));
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `must be JSON like {"requests":{"cpu":"50m"},"limits":{"memory":"512Mi"}}: ${(err as Error).message}` });
+        return z.NEVER;
+      }
+    })
+    .describe('Default sidecar resources (JSON) when a sandbox sets none.'),
   nativeSidecars: bool.default(true).describe('Inject the sidecar as a native sidecar (init container with restartPolicy Always).'),
   webhookHost: z.string().default('0.0.0.0'),
   webhookPort: z.coerce.number().int().min(0).max(65535).default(9443),

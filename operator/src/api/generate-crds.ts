@@ -8,9 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { crdFiles } from './crd-files.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const outDir = join(root, 'crds');
-await mkdir(outDir, { recursive: true });
-for (const file of crdFiles()) {
-  await writeFile(join(outDir, file.name), file.content);
-  console.log(`wrote crds/${file.name}`);
+// The chart carries the same files: Helm installs CRDs from its own crds/ folder.
+for (const dir of ['crds', 'charts/airlock/crds']) {
+  await mkdir(join(root, dir), { recursive: true });
+  for (const file of crdFiles()) {
+    await writeFile(join(root, dir, file.name), file.content);
+    console.log(`wrote ${dir}/${file.name}`);
+  }
 }

@@ -11,6 +11,7 @@ import {
   type KubeConfig,
   type KubernetesObject,
 } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
 import { GROUP, VERSION } from '../api/index.js';
 
 /** The field manager of everything the operator writes. */
@@ -23,7 +24,10 @@ export class Kube {
   readonly custom: CustomObjectsApi;
   readonly objects: KubernetesObjectApi;
 
-  constructor(readonly kubeConfig: KubeConfig) {
+  constructor(
+    readonly kubeConfig: KubeConfig,
+    private readonly log?: Logger,
+  ) {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
     this.objects = KubernetesObjectApi.makeApiClient(kubeConfig);
@@ -78,8 +82,9 @@ export class Kube {
           reportingComponent: FIELD_MANAGER,
         },
       });
-    } catch {
-      // Events are best effort; a failed one must not fail the reconcile.
+    } catch (err) {
+      // Events are best effort; a failed one must not fail the reconcile, but it is worth a line.
+      this.log?.debug({ reason, code: (err as { code?: number }).code }, 'could not record an Event');
     }
   }
 }

@@ -27,6 +27,7 @@ export class LeaderElector {
   private leading = false;
   private lastRenew = 0;
   private stopped = false;
+  private attempt: Promise<void> = Promise.resolve();
 
   constructor(
     kubeConfig: KubeConfig,
@@ -40,13 +41,15 @@ export class LeaderElector {
   }
 
   start(): void {
-    void this.tick();
+    this.attempt = this.tick();
   }
 
   /** Stops campaigning; a leader releases the Lease so another replica takes over at once. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    // An attempt waiting on the API server must not make this replica leader after it stopped.
+    await this.attempt;
     if (!this.leading) return;
     this.setLeading(false);
     try {
@@ -66,6 +69,10 @@ export class LeaderElector {
     if (this.stopped) return;
     try {
       const held = await this.tryAcquireOrRenew();
+      if (this.stopped) {
+        if (held) this.leading = true; // so stop() releases the Lease it just renewed
+        return;
+      }
       if (held) this.lastRenew = Date.now();
       if (held && !this.leading) this.setLeading(true);
       if (!held && this.leading) this.setLeading(false);
@@ -75,7 +82,7 @@ export class LeaderElector {
       if (this.leading && Date.now() - this.lastRenew > this.options.renewDeadlineMs) this.setLeading(false);
     }
     if (!this.stopped) {
-      this.timer = setTimeout(() => void this.tick(), this.options.retryPeriodMs);
+      this.timer = setTimeout(() => (this.attempt = this.tick()), this.options.retryPeriodMs);
       this.timer.unref();
     }
   }

@@ -1,0 +1,80 @@
+{{/* Name of the chart, overridable. */}}
+{{- define "airlock.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Prefix of every object: the release name, plus the chart name unless the release name already
+contains it (so `helm install airlock` gives `airlock`, not `airlock-airlock`).
+*/}}
+{{- define "airlock.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "airlock.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels on every object the chart renders. */}}
+{{- define "airlock.labels" -}}
+helm.sh/chart: {{ include "airlock.chart" . }}
+{{ include "airlock.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: airlock
+{{- end }}
+
+{{/* Labels that select the operator's pods; never change them (Deployment selectors are immutable). */}}
+{{- define "airlock.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "airlock.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: operator
+{{- end }}
+
+{{- define "airlock.serviceAccountName" -}}
+{{- default (include "airlock.fullname" .) .Values.serviceAccount.name }}
+{{- end }}
+
+{{/* Names the operator is told through its flags; RBAC resourceNames use the same helpers. */}}
+{{- define "airlock.webhookConfigName" -}}
+{{- include "airlock.fullname" . }}
+{{- end }}
+{{- define "airlock.webhookServiceName" -}}
+{{- printf "%s-webhook" (include "airlock.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- define "airlock.tlsSecretName" -}}
+{{- printf "%s-webhook-tls" (include "airlock.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- define "airlock.leaseName" -}}
+{{- printf "%s-operator" (include "airlock.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- define "airlock.certificateName" -}}
+{{- printf "%s-webhook" (include "airlock.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* repository:tag or repository@digest; the tag defaults to the chart's appVersion. */}}
+{{- define "airlock.image" -}}
+{{- if .image.digest }}
+{{- printf "%s@%s" .image.repository .image.digest }}
+{{- else }}
+{{- printf "%s:%s" .image.repository (default .appVersion .image.tag) }}
+{{- end }}
+{{- end }}
+
+{{- define "airlock.certManager" -}}
+{{- if eq .Values.tls.mode "cert-manager" }}true{{ end }}
+{{- end }}
+
+{{/* Where the cert-manager serving certificate is mounted in the operator. */}}
+{{- define "airlock.tlsMountPath" -}}
+/etc/airlock/webhook-tls
+{{- end }}

@@ -1,0 +1,349 @@
+/**
+ * The Helm chart as `helm lint` and `helm template` see it, with default and non-default values:
+ * what the rendered manifests say about the webhook, the operator's flags, its security context
+ * and its RBAC. The flags go through the operator's own settings parser, so a flag the operator
+ * does not know, or a name the other objects do not use, fails here.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readSettings, type Settings } from '../../operator/src/settings.js';
+import { chartDir, customValuesFile, ensureHelm, lintChart, only, renderChart, renderNotes, repoRoot, type Manifest } from './helm.js';
+
+/** A cold helm build takes minutes; it happens once per machine. */
+const BUILD_TIMEOUT_MS = 20 * 60_000;
+
+beforeAll(async () => {
+  await ensureHelm();
+}, BUILD_TIMEOUT_MS);
+
+type Container = { name: string; args: string[]; env: { name: string; value?: string; valueFrom?: unknown }[]; ports: { name: string; containerPort: number }[]; [key: string]: unknown };
+type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
+
+const podSpecOf = (deployment: Manifest) => (deployment.spec as { template: { metadata: { labels: Record<string, string> }; spec: Record<string, unknown> & { containers: Container[]; volumes: { name: string; secret?: { secretName: string } }[] } } }).template;
+const operatorContainer = (objects: Manifest[]) => podSpecOf(only(objects, 'Deployment')).spec.containers[0]!;
+const webhookOf = (objects: Manifest[]) => (only(objects, 'MutatingWebhookConfiguration').webhooks as Record<string, unknown>[])[0]! as Record<string, unknown> & { clientConfig: { service: { name: string; namespace: string; path: string; port: number }; caBundle?: string }; namespaceSelector: { matchLabels?: Record<string, string>; matchExpressions: { key: string; operator: string; values: string[] }[] } };
+const rulesOf = (object: Manifest) => object.rules as Rule[];
+
+/**
+ * The operator's settings exactly as the Deployment starts it: its args, its literal env, and
+ * what the downward API puts in the pod's env.
+ */
+function settingsOf(objects: Manifest[], namespace: string): Settings {
+  const container = operatorContainer(objects);
+  const fromFieldRef = (name: string, value: string) => {
+    const env = container.env.find((e) => e.name === name);
+    expect(env?.valueFrom, `${name} comes from the downward API`).toBeDefined();
+    return value;
+  };
+  const literal = Object.fromEntries(container.env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
+  return readSettings(container.args, { ...literal, POD_NAMESPACE: fromFieldRef('POD_NAMESPACE', namespace), POD_NAME: fromFieldRef('POD_NAME', 'airlock-5d8f7c9b6-x2x7q') });
+}
+
+/** The rules that reconcile ModelProviders, MCPBackends and AgentSandboxes (cluster-wide or in one namespace). */
+const RECONCILE_RULES: Rule[] = [
+  { apiGroups: ['airlock.dev'], resources: ['modelproviders', 'mcpbackends', 'agentsandboxes'], verbs: ['list', 'watch'] },
+  { apiGroups: ['airlock.dev'], resources: ['modelproviders/status', 'mcpbackends/status', 'agentsandboxes/status'], verbs: ['patch'] },
+  { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch', 'create', 'patch'] },
+  { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch', 'create', 'patch'] },
+  { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
+  { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
+  { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+];
+
+describe('helm lint', () => {
+  it('passes --strict with the default values and with the non-default values file', async () => {
+    for (const valuesFiles of [[], [customValuesFile]]) {
+      const result = await lintChart({ valuesFiles });
+      expect(result.stdout + result.stderr, `helm lint ${valuesFiles.join(' ')}`).toContain('1 chart(s) linted, 0 chart(s) failed');
+      expect(result.code).toBe(0);
+    }
+  });
+
+  it('rejects values the schema does not know, naming the key', async () => {
+    const misspelt = await lintChart({ values: { operator: { replica: 3 } } });
+    expect(misspelt.code).not.toBe(0);
+    expect(misspelt.stdout).toContain("at '/operator': additional properties 'replica' not allowed");
+    const badMode = await lintChart({ values: { tls: { mode: 'vault' } } });
+    expect(badMode.stdout).toContain("at '/tls/mode': value must be one of 'self', 'cert-manager'");
+    const rootUid = await lintChart({ values: { sidecar: { uid: 0 } } });
+    expect(rootUid.stdout).toContain("at '/sidecar/uid'");
+  });
+});
+
+describe('the chart carries the generated CRDs', () => {
+  it('has byte-identical copies of every file in crds/ (npm run generate writes both)', async () => {
+    const generated = (await readdir(join(repoRoot, 'crds'))).sort();
+    expect(generated.length).toBeGreaterThan(0);
+    expect((await readdir(join(chartDir, 'crds'))).sort()).toEqual(generated);
+    for (const name of generated) {
+      const [source, copy] = await Promise.all([readFile(join(repoRoot, 'crds', name)), readFile(join(chartDir, 'crds', name))]);
+      expect(copy.equals(source), `charts/airlock/crds/${name} differs from crds/${name}: copy it (cp crds/*.yaml charts/airlock/crds/)`).toBe(true);
+    }
+  });
+});
+
+describe('default values', () => {
+  const namespace = 'airlock-system';
+  let objects: Manifest[];
+  let settings: Settings;
+
+  beforeAll(async () => {
+    objects = await renderChart({ release: 'airlock', namespace });
+    settings = settingsOf(objects, namespace);
+  });
+
+  it('renders the operator, its RBAC, the webhook and nothing optional', () => {
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'ClusterRole/airlock-operator',
+      'ClusterRoleBinding/airlock-operator',
+      'Deployment/airlock',
+      'MutatingWebhookConfiguration/airlock',
+      'PodDisruptionBudget/airlock',
+      'Role/airlock-operator',
+      'RoleBinding/airlock-operator',
+      'Service/airlock-metrics',
+      'Service/airlock-webhook',
+      'ServiceAccount/airlock',
+    ]);
+    for (const object of objects.filter((o) => !o.kind.startsWith('Cluster') && o.kind !== 'MutatingWebhookConfiguration')) {
+      expect(object.metadata.namespace, `${object.kind}/${object.metadata.name}`).toBe(namespace);
+    }
+  });
+
+  it('sends only pods labelled airlock.dev/sandbox to the webhook, failing closed, never in its own namespace or kube-system', () => {
+    const webhook = webhookOf(objects);
+    expect(webhook).toMatchObject({
+      name: 'pods.airlock.dev',
+      admissionReviewVersions: ['v1'],
+      objectSelector: { matchExpressions: [{ key: 'airlock.dev/sandbox', operator: 'Exists' }] },
+      failurePolicy: 'Fail',
+      sideEffects: 'None',
+      timeoutSeconds: 10,
+      reinvocationPolicy: 'Never',
+      clientConfig: { service: { name: 'airlock-webhook', namespace, path: '/mutate', port: 443 } },
+    });
+    expect(webhook.namespaceSelector).toEqual({ matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [namespace, 'kube-system'] }] });
+    expect(webhook.rules).toEqual([
+      { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' },
+      { apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['pods/ephemeralcontainers'], scope: 'Namespaced' },
+    ]);
+    // The operator patches the caBundle in; a rendered one would be reset by every helm upgrade.
+    expect(webhook.clientConfig.caBundle).toBeUndefined();
+    expect(only(objects, 'MutatingWebhookConfiguration').metadata.annotations).toBeUndefined();
+  });
+
+  it('starts the operator with flags it parses, naming the objects the chart renders', () => {
+    expect(settings).toMatchObject({
+      namespace,
+      identity: 'airlock-5d8f7c9b6-x2x7q',
+      sidecarImage: 'ghcr.io/airlock-dev/airlock-sidecar:0.1.0',
+      sidecarUid: 61337,
+      nativeSidecars: true,
+      webhookPort: 9443,
+      healthPort: 8081,
+      webhookConfigName: only(objects, 'MutatingWebhookConfiguration').metadata.name,
+      webhookService: webhookOf(objects).clientConfig.service.name,
+      tlsMode: 'self',
+      tlsSecret: 'airlock-webhook-tls',
+      leaseName: 'airlock-operator',
+      leaseDurationSeconds: 15,
+      logLevel: 'info',
+    });
+    expect(settings.watchNamespace).toBeUndefined();
+    expect(only(objects, 'Service', settings.webhookService)).toBeDefined();
+    const container = operatorContainer(objects);
+    expect(container.image).toBe('ghcr.io/airlock-dev/airlock-operator:0.1.0');
+    expect(JSON.parse(container.env.find((e) => e.name === 'AIRLOCK_SIDECAR_RESOURCES')!.value!)).toEqual({ requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '512Mi' } });
+  });
+
+  it('runs two replicas that roll without ever dropping below two, and a PodDisruptionBudget', () => {
+    const deployment = only(objects, 'Deployment');
+    expect(deployment.spec).toMatchObject({ replicas: 2, strategy: { rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } } });
+    const pdb = only(objects, 'PodDisruptionBudget');
+    expect(pdb.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: (deployment.spec as { selector: { matchLabels: object } }).selector.matchLabels } });
+  });
+
+  it('probes /healthz and /readyz on the health port and runs restricted', () => {
+    const template = podSpecOf(only(objects, 'Deployment'));
+    const container = template.spec.containers[0]!;
+    const portNamed = (name: string) => container.ports.find((p) => p.name === name)?.containerPort;
+    expect(portNamed('health')).toBe(settings.healthPort);
+    expect(portNamed('webhook')).toBe(settings.webhookPort);
+    expect(container.livenessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 'health' } });
+    expect(container.readinessProbe).toMatchObject({ httpGet: { path: '/readyz', port: 'health' } });
+    expect(template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(container.securityContext).toEqual({
+      runAsNonRoot: true,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(container.resources).toEqual({ requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '512Mi' } });
+    expect(template.spec.serviceAccountName).toBe(only(objects, 'ServiceAccount').metadata.name);
+  });
+
+  it('routes the webhook and metrics Services to the operator pods by port name', () => {
+    const podLabels = podSpecOf(only(objects, 'Deployment')).metadata.labels;
+    expect(only(objects, 'Service', 'airlock-webhook').spec).toMatchObject({ selector: podLabels, ports: [{ port: 443, targetPort: 'webhook' }] });
+    expect(only(objects, 'Service', 'airlock-metrics').spec).toMatchObject({ selector: podLabels, ports: [{ port: 8081, targetPort: 'health' }] });
+  });
+
+  it('grants the reconcile rules cluster-wide, the webhook configuration by name, and the Lease and TLS Secret by name in its namespace', () => {
+    const sa = only(objects, 'ServiceAccount').metadata.name;
+    expect(rulesOf(only(objects, 'ClusterRole'))).toEqual([
+      ...RECONCILE_RULES,
+      { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: [settings.webhookConfigName], verbs: ['get', 'update'] },
+    ]);
+    expect(rulesOf(only(objects, 'Role'))).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [settings.leaseName], verbs: ['get', 'update'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['secrets'], resourceNames: [settings.tlsSecret], verbs: ['get', 'update'] },
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+    ]);
+    for (const binding of [only(objects, 'ClusterRoleBinding'), only(objects, 'RoleBinding')]) {
+      expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa, namespace }]);
+    }
+    expect(only(objects, 'ClusterRoleBinding').roleRef).toMatchObject({ kind: 'ClusterRole', name: 'airlock-operator' });
+    expect(only(objects, 'RoleBinding').roleRef).toMatchObject({ kind: 'Role', name: 'airlock-operator' });
+  });
+
+  it('tells the user what to apply next in NOTES.txt', async () => {
+    const notes = await renderNotes({ release: 'airlock', namespace });
+    expect(notes).toContain('kubectl -n airlock-system rollout status deployment/airlock');
+    expect(notes).toContain('kind: ModelProvider');
+    expect(notes).toContain('kind: AgentSandbox');
+    expect(notes).toContain('airlock.dev/sandbox: my-agent');
+  });
+});
+
+describe('non-default values (cert-manager, PodMonitor, own images, UID, resources, replicas)', () => {
+  const namespace = 'gate-system';
+  let objects: Manifest[];
+  let settings: Settings;
+
+  beforeAll(async () => {
+    objects = await renderChart({ release: 'gate', namespace, valuesFiles: [customValuesFile] });
+    settings = settingsOf(objects, namespace);
+  });
+
+  it('renders the cert-manager Issuer and Certificate and the PodMonitor as well', () => {
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'Certificate/gate-webhook',
+      'ClusterRole/gate-operator',
+      'ClusterRoleBinding/gate-operator',
+      'Deployment/gate',
+      'Issuer/gate-selfsigned',
+      'MutatingWebhookConfiguration/gate',
+      'PodDisruptionBudget/gate',
+      'PodMonitor/gate',
+      'Role/gate-operator',
+      'RoleBinding/gate-operator',
+      'Service/gate-metrics',
+      'Service/gate-webhook',
+      'ServiceAccount/gate',
+    ]);
+  });
+
+  it('passes the sidecar image, UID and resources and the operator options to the operator', () => {
+    expect(settings).toMatchObject({
+      namespace,
+      sidecarImage: 'registry.example.com/airlock/sidecar@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+      sidecarUid: 42424,
+      nativeSidecars: false,
+      healthPort: 8090,
+      webhookConfigName: 'gate',
+      webhookService: 'gate-webhook',
+      leaseName: 'gate-operator',
+      leaseDurationSeconds: 30,
+      logLevel: 'debug',
+      concurrency: 8,
+      certCheckIntervalMs: 30_000,
+    });
+    const deployment = only(objects, 'Deployment');
+    const template = podSpecOf(deployment);
+    const container = template.spec.containers[0]!;
+    expect((deployment.spec as { replicas: number }).replicas).toBe(3);
+    expect(container).toMatchObject({ image: 'registry.example.com/airlock/operator:1.2.3', imagePullPolicy: 'Always', resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } } });
+    expect(JSON.parse(container.env.find((e) => e.name === 'AIRLOCK_SIDECAR_RESOURCES')!.value!)).toEqual({ requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '256Mi' } });
+    expect(template.spec).toMatchObject({ imagePullSecrets: [{ name: 'registry-login' }], securityContext: { runAsUser: 10001, runAsGroup: 10001 } });
+    expect(template.metadata.labels).toMatchObject({ team: 'platform' });
+    expect(container.ports.find((p) => p.name === 'health')?.containerPort).toBe(8090);
+  });
+
+  it('serves the certificate cert-manager issues for the webhook Service, with the CA injected by cainjector', () => {
+    expect(settings).toMatchObject({ tlsMode: 'cert-manager', tlsCertFile: '/etc/airlock/webhook-tls/tls.crt', tlsKeyFile: '/etc/airlock/webhook-tls/tls.key' });
+    const certificate = only(objects, 'Certificate');
+    const spec = certificate.spec as { secretName: string; dnsNames: string[]; issuerRef: { name: string; kind: string } };
+    // The API server calls <service>.<namespace>.svc; the operator's own names are the same four.
+    expect(spec.dnsNames).toEqual(['gate-webhook', 'gate-webhook.gate-system', 'gate-webhook.gate-system.svc', 'gate-webhook.gate-system.svc.cluster.local']);
+    expect(spec.issuerRef).toMatchObject({ name: 'gate-selfsigned', kind: 'Issuer' });
+    expect(only(objects, 'Issuer').spec).toEqual({ selfSigned: {} });
+    const template = podSpecOf(only(objects, 'Deployment'));
+    expect(template.spec.volumes).toContainEqual({ name: 'webhook-tls', secret: { secretName: spec.secretName } });
+    expect(template.spec.containers[0]!.volumeMounts).toContainEqual({ name: 'webhook-tls', mountPath: '/etc/airlock/webhook-tls', readOnly: true });
+    expect(only(objects, 'MutatingWebhookConfiguration').metadata.annotations).toEqual({ 'cert-manager.io/inject-ca-from': `${namespace}/${certificate.metadata.name}` });
+  });
+
+  it('grants no TLS Secret or webhook configuration access when cert-manager owns them', () => {
+    expect(rulesOf(only(objects, 'ClusterRole'))).toEqual(RECONCILE_RULES);
+    expect(rulesOf(only(objects, 'Role'))).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['gate-operator'], verbs: ['get', 'update'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+    ]);
+  });
+
+  it('applies the webhook options', () => {
+    const webhook = webhookOf(objects);
+    expect(webhook).toMatchObject({ timeoutSeconds: 5, reinvocationPolicy: 'IfNeeded', failurePolicy: 'Fail' });
+    expect(webhook.namespaceSelector).toEqual({
+      matchLabels: { 'airlock.dev/injection': 'enabled' },
+      matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [namespace, 'kube-system', 'monitoring'] }],
+    });
+  });
+
+  it('scrapes every replica with a PodMonitor on the health port', () => {
+    const podMonitor = only(objects, 'PodMonitor');
+    expect(podMonitor.apiVersion).toBe('monitoring.coreos.com/v1');
+    expect(podMonitor.metadata.labels).toMatchObject({ release: 'prometheus' });
+    const deployment = only(objects, 'Deployment');
+    expect(podMonitor.spec).toEqual({
+      selector: { matchLabels: (deployment.spec as { selector: { matchLabels: object } }).selector.matchLabels },
+      namespaceSelector: { matchNames: [namespace] },
+      podMetricsEndpoints: [{ port: 'health', path: '/metrics', interval: '15s' }],
+    });
+  });
+});
+
+describe('operator.watchNamespace', () => {
+  it('moves the reconcile rules into a Role in that namespace and injects there only', async () => {
+    const objects = await renderChart({ release: 'airlock', namespace: 'airlock-system', values: { operator: { watchNamespace: 'team-a' } } });
+    expect(settingsOf(objects, 'airlock-system').watchNamespace).toBe('team-a');
+    expect(rulesOf(only(objects, 'ClusterRole'))).toEqual([
+      { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: ['airlock'], verbs: ['get', 'update'] },
+    ]);
+    const reconcile = only(objects, 'Role', 'airlock-operator-reconcile');
+    expect(reconcile.metadata.namespace).toBe('team-a');
+    expect(rulesOf(reconcile)).toEqual(RECONCILE_RULES);
+    expect(only(objects, 'RoleBinding', 'airlock-operator-reconcile')).toMatchObject({
+      metadata: { namespace: 'team-a' },
+      roleRef: { kind: 'Role', name: 'airlock-operator-reconcile' },
+      subjects: [{ kind: 'ServiceAccount', name: 'airlock', namespace: 'airlock-system' }],
+    });
+    expect(webhookOf(objects).namespaceSelector.matchExpressions).toContainEqual({ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['team-a'] });
+  });
+
+  it('needs no ClusterRole at all with cert-manager', async () => {
+    const objects = await renderChart({ values: { operator: { watchNamespace: 'team-a' }, tls: { mode: 'cert-manager' } } });
+    expect(objects.filter((o) => o.kind.startsWith('Cluster'))).toEqual([]);
+  });
+});
+
+describe('cert-manager with an issuer of your own', () => {
+  it('uses it and creates no Issuer', async () => {
+    const objects = await renderChart({ values: { tls: { mode: 'cert-manager', certManager: { issuerRef: { name: 'internal-ca', kind: 'ClusterIssuer' } } } } });
+    expect(objects.filter((o) => o.kind === 'Issuer')).toEqual([]);
+    expect((only(objects, 'Certificate').spec as { issuerRef: object }).issuerRef).toEqual({ name: 'internal-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' });
+  });
+});

@@ -1,0 +1,221 @@
+/**
+ * The chart's RBAC is minimal: asked with a token of the chart's ServiceAccount, the API server
+ * says it may do what the chart's roles list and what every authenticated user may, nothing
+ * else (SelfSubjectRulesReview), and refuses the verbs an attacker holding that token would want
+ * first (SelfSubjectAccessReview, as `kubectl auth can-i` asks). rbac-sufficient.test.ts shows
+ * the operator needs no more.
+ *
+ * On a control plane of its own (see install.ts).
+ */
+import { AuthorizationV1Api, type V1ResourceAttributes } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { only, type Manifest } from '../../helm/helm.js';
+import { installChart, SETUP_TIMEOUT_MS, startChartCluster, type ChartCluster } from './install.js';
+
+const namespace = 'airlock-system';
+const team = 'team-a';
+
+let cluster: ChartCluster;
+
+beforeAll(async () => {
+  cluster = await startChartCluster();
+}, SETUP_TIMEOUT_MS);
+
+afterAll(async () => {
+  await cluster?.controlPlane.stop();
+});
+
+type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
+
+/** Rules as sorted `verb group/resource[/name]` lines, so two rule lists compare by what they grant. */
+const grants = (rules: Rule[]): string[] =>
+  [
+    ...new Set(
+      rules.flatMap((rule) =>
+        rule.apiGroups.flatMap((group) =>
+          rule.resources.flatMap((resource) => rule.verbs.flatMap((verb) => (rule.resourceNames?.length ? rule.resourceNames : ['*']).map((name) => `${verb} ${group || 'core'}/${resource}/${name}`))),
+        ),
+      ),
+    ),
+  ].sort();
+
+/** What system:basic-user grants every authenticated user: asking about oneself. */
+const SELF_REVIEWS: Rule[] = [
+  { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], verbs: ['create'] },
+  { apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'], verbs: ['create'] },
+];
+
+/** Authorization as the chart's ServiceAccount, with a TokenRequest token. */
+async function asServiceAccount(objects: Manifest[]) {
+  const serviceAccount = only(objects, 'ServiceAccount').metadata;
+  const token = await cluster.controlPlane.tokenFor(serviceAccount.namespace!, serviceAccount.name);
+  const api = cluster.controlPlane.kubeConfigForToken(token).makeApiClient(AuthorizationV1Api);
+  return {
+    async rulesIn(ns: string): Promise<string[]> {
+      const review = await api.createSelfSubjectRulesReview({ body: { spec: { namespace: ns } } });
+      expect(review.status?.incomplete).toBe(false);
+      return grants((review.status?.resourceRules ?? []) as Rule[]);
+    },
+    async can(attributes: V1ResourceAttributes): Promise<boolean> {
+      const review = await api.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: attributes } } });
+      return review.status?.allowed ?? false;
+    },
+  };
+}
+
+describe('the default install (all namespaces, self-managed TLS)', () => {
+  let objects: Manifest[];
+  let sa: Awaited<ReturnType<typeof asServiceAccount>>;
+
+  beforeAll(async () => {
+    objects = await installChart(cluster.kubectl, { release: 'airlock', namespace });
+    await cluster.kubectl.ok(['create', 'namespace', team]);
+    sa = await asServiceAccount(objects);
+  });
+
+  it("may do exactly what the chart's roles say, plus asking about itself", async () => {
+    const clusterWide = rulesOfKind(objects, 'ClusterRole');
+    expect(await sa.rulesIn(team)).toEqual(grants([...SELF_REVIEWS, ...clusterWide]));
+    expect(await sa.rulesIn(namespace)).toEqual(grants([...SELF_REVIEWS, ...clusterWide, ...rulesOfKind(objects, 'Role')]));
+  });
+
+  // What a stolen operator token must not be good for, each beside the closest thing the
+  // operator may do (so a denial cannot pass because the review itself is broken).
+  const groups: { what: string; checks: [V1ResourceAttributes, boolean][] }[] = [
+    {
+      what: "get a user's Secret by name (its informer lists them; nothing reads one by one)",
+      checks: [
+        [{ verb: 'get', resource: 'secrets', namespace: team, name: 'openai-keys' }, false],
+      ],
+    },
+    {
+      what: "update or delete a user's Secret",
+      checks: [
+        [{ verb: 'update', resource: 'secrets', namespace: team, name: 'openai-keys' }, false],
+        [{ verb: 'delete', resource: 'secrets', namespace: team, name: 'openai-keys' }, false],
+      ],
+    },
+    {
+      what: 'delete any Secret, even its own TLS Secret',
+      checks: [
+        [{ verb: 'delete', resource: 'secrets', namespace, name: 'airlock-webhook-tls' }, false],
+      ],
+    },
+    {
+      what: 'update a Secret in its namespace other than the webhook TLS Secret',
+      checks: [
+        [{ verb: 'update', resource: 'secrets', namespace, name: 'other' }, false],
+        [{ verb: 'update', resource: 'secrets', namespace, name: 'airlock-webhook-tls' }, true],
+      ],
+    },
+    {
+      what: 'create, change, delete or exec into pods',
+      checks: [
+        [{ verb: 'create', resource: 'pods', namespace: team }, false],
+        [{ verb: 'patch', resource: 'pods', namespace: team }, false],
+        [{ verb: 'delete', resource: 'pods', namespace: team }, false],
+        [{ verb: 'create', resource: 'pods', subresource: 'exec', namespace: team }, false],
+        [{ verb: 'patch', resource: 'pods', subresource: 'ephemeralcontainers', namespace: team }, false],
+        [{ verb: 'list', resource: 'pods', namespace: team }, true],
+      ],
+    },
+    {
+      what: 'touch another webhook configuration, or create or delete one',
+      checks: [
+        [{ verb: 'update', group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', name: 'other-webhook' }, false],
+        [{ verb: 'get', group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', name: 'other-webhook' }, false],
+        [{ verb: 'list', group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations' }, false],
+        [{ verb: 'create', group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations' }, false],
+        [{ verb: 'delete', group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', name: 'airlock' }, false],
+        [{ verb: 'update', group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations', name: 'airlock' }, false],
+        [{ verb: 'update', group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', name: 'airlock' }, true],
+      ],
+    },
+    {
+      what: 'escalate: bind or edit roles, impersonate, mint tokens',
+      checks: [
+        [{ verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings' }, false],
+        [{ verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'rolebindings', namespace: team }, false],
+        [{ verb: 'bind', group: 'rbac.authorization.k8s.io', resource: 'clusterroles', name: 'cluster-admin' }, false],
+        [{ verb: 'escalate', group: 'rbac.authorization.k8s.io', resource: 'clusterroles', name: 'airlock-operator' }, false],
+        [{ verb: 'update', group: 'rbac.authorization.k8s.io', resource: 'roles', namespace, name: 'airlock-operator' }, false],
+        [{ verb: 'impersonate', resource: 'serviceaccounts', namespace: team }, false],
+        [{ verb: 'create', resource: 'serviceaccounts', subresource: 'token', namespace, name: 'airlock' }, false],
+      ],
+    },
+    {
+      what: "change an Airlock resource's spec, create or delete one (only status is its to write)",
+      checks: [
+        [{ verb: 'update', group: 'airlock.dev', resource: 'agentsandboxes', namespace: team }, false],
+        [{ verb: 'patch', group: 'airlock.dev', resource: 'agentsandboxes', namespace: team }, false],
+        [{ verb: 'delete', group: 'airlock.dev', resource: 'modelproviders', namespace: team }, false],
+        [{ verb: 'create', group: 'airlock.dev', resource: 'mcpbackends', namespace: team }, false],
+        [{ verb: 'patch', group: 'airlock.dev', resource: 'agentsandboxes', subresource: 'status', namespace: team }, true],
+      ],
+    },
+    {
+      what: 'delete or update ConfigMaps (garbage collection deletes them)',
+      checks: [
+        [{ verb: 'delete', resource: 'configmaps', namespace: team }, false],
+        [{ verb: 'update', resource: 'configmaps', namespace: team }, false],
+      ],
+    },
+    {
+      what: 'take over another Lease, or any Lease outside its namespace',
+      checks: [
+        [{ verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace, name: 'other-controller' }, false],
+        [{ verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: team }, false],
+        [{ verb: 'delete', group: 'coordination.k8s.io', resource: 'leases', namespace, name: 'airlock-operator' }, false],
+        [{ verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace, name: 'airlock-operator' }, true],
+      ],
+    },
+    {
+      what: 'touch CRDs, nodes or namespaces, or delete Events',
+      checks: [
+        [{ verb: 'update', group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions', name: 'agentsandboxes.airlock.dev' }, false],
+        [{ verb: 'list', resource: 'nodes' }, false],
+        [{ verb: 'delete', resource: 'namespaces', name: team }, false],
+        [{ verb: 'delete', resource: 'events', namespace: team }, false],
+      ],
+    },
+  ];
+
+  for (const { what, checks } of groups) {
+    describe(`cannot ${what}`, () => {
+      for (const [attributes, allowed] of checks) {
+        it(`${describeAttributes(attributes)}: ${allowed ? 'allowed' : 'denied'}`, async () => {
+          expect(await sa.can(attributes)).toBe(allowed);
+        });
+      }
+    });
+  }
+});
+
+describe('operator.watchNamespace with cert-manager', () => {
+  it('reads and writes nothing outside the watched namespace, and no webhook configuration or TLS Secret', async () => {
+    await cluster.kubectl.ok(['create', 'namespace', 'team-b']);
+    const objects = await installChart(cluster.kubectl, { release: 'scoped', namespace: 'scoped-system', values: { fullnameOverride: 'scoped', operator: { watchNamespace: 'team-b' }, tls: { mode: 'cert-manager' } } });
+    const sa = await asServiceAccount(objects);
+    expect(objects.filter((o) => o.kind.startsWith('Cluster'))).toEqual([]);
+    expect(await sa.can({ verb: 'list', resource: 'secrets', namespace: 'team-b' })).toBe(true);
+    expect(await sa.can({ verb: 'list', resource: 'secrets', namespace: team })).toBe(false);
+    expect(await sa.can({ verb: 'list', resource: 'secrets' })).toBe(false);
+    expect(await sa.can({ verb: 'watch', resource: 'pods' })).toBe(false);
+    expect(await sa.can({ verb: 'create', resource: 'configmaps', namespace: team })).toBe(false);
+    // cainjector patches the caBundle; the operator's own webhook configuration is out of its reach.
+    expect(only(objects, 'MutatingWebhookConfiguration').metadata.name).toBe('scoped');
+    expect(await sa.can({ verb: 'update', group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', name: 'scoped' })).toBe(false);
+    expect(await sa.can({ verb: 'get', resource: 'secrets', namespace: 'scoped-system', name: 'scoped-webhook-tls' })).toBe(false);
+    expect(await sa.rulesIn('team-c')).toEqual(grants(SELF_REVIEWS));
+  });
+});
+
+function rulesOfKind(objects: Manifest[], kind: 'ClusterRole' | 'Role'): Rule[] {
+  return objects.filter((o) => o.kind === kind).flatMap((o) => o.rules as Rule[]);
+}
+
+/** `kubectl auth can-i` style: `verb resource[/subresource][/name] [-n namespace]`. */
+function describeAttributes(a: V1ResourceAttributes): string {
+  const resource = [a.group ? `${a.resource}.${a.group}` : a.resource, a.subresource].filter(Boolean).join('/');
+  return `${a.verb} ${resource}${a.name ? ` ${a.name}` : ''}${a.namespace ? ` -n ${a.namespace}` : ''}`;
+}
