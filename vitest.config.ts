@@ -50,6 +50,18 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      {
+        resolve,
+        ssr: { resolve: { conditions, externalConditions: ['airlock-source'] } },
+        test: {
+          // Pods run as the kubelet would (namespaces, mounts, setpriv): Linux and root.
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts', 'test/images/**/*.test.ts'],
+          globalSetup: ['test/controlplane/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 240_000,
+        },
+      },
     ],
   },
 });

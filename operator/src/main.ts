@@ -4,12 +4,21 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { ZodError } from 'zod';
 import { startOperator } from './operator.js';
-import { readSettings } from './settings.js';
+import { readSettings, settingsHelp } from './settings.js';
+
+function usage(): string {
+  return `usage: airlock-operator [--flag value]...\n\nEvery flag can also be set as AIRLOCK_<FLAG> (e.g. AIRLOCK_SIDECAR_IMAGE).\n\n${settingsHelp()}`;
+}
 
 async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(usage());
+    return 0;
+  }
   let settings;
   try {
-    settings = readSettings(process.argv.slice(2));
+    settings = readSettings(argv);
   } catch (err) {
     if (err instanceof ZodError) {
       for (const issue of err.issues) console.error(`airlock-operator: --${String(issue.path[0])}: ${issue.message}`);
@@ -20,9 +29,21 @@ async function main(): Promise<number> {
   }
   const log = pino({ level: settings.logLevel, base: { component: 'airlock-operator' } });
   const kubeConfig = new KubeConfig();
-  // In a pod: the service account; elsewhere: KUBECONFIG or ~/.kube/config.
-  kubeConfig.loadFromDefault();
-  const operator = await startOperator({ kubeConfig, settings, log });
+  try {
+    // In a pod: the service account; elsewhere: KUBECONFIG or ~/.kube/config.
+    kubeConfig.loadFromDefault();
+  } catch (err) {
+    log.fatal({ reason: (err as Error).message }, 'cannot load a kubeconfig (in a pod: the service account; elsewhere: KUBECONFIG or ~/.kube/config)');
+    return 1;
+  }
+  let operator;
+  try {
+    operator = await startOperator({ kubeConfig, settings, log });
+  } catch (err) {
+    const cause = (err as { cause?: { message?: string } }).cause?.message;
+    log.fatal({ server: kubeConfig.getCurrentCluster()?.server, reason: (err as Error).message, cause }, 'cannot start: is the Kubernetes API reachable with this kubeconfig?');
+    return 1;
+  }
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);

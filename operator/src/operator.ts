@@ -96,7 +96,8 @@ export async function startOperator({ kubeConfig, settings, log }: OperatorOptio
   const tls = new WebhookTls(kube, settings, log, () => elector.isLeader);
   const cert = await tls.load();
   const webhookApp = buildWebhookApp({
-    lookupSandbox: async (namespace, name) => caches.sandboxes.get(namespace, name) as AgentSandbox | undefined,
+    // The cache first; a miss is read live, since a pod is often applied together with its sandbox.
+    lookupSandbox: async (namespace, name) => (caches.sandboxes.get(namespace, name) as AgentSandbox | undefined) ?? (await kube.readSandbox(namespace, name)),
     settings: injectionSettings({
       sidecarImage: settings.sidecarImage,
       sidecarUID: settings.sidecarUid,

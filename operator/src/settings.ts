@@ -81,3 +81,19 @@ export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.en
   input.identity ??= env.POD_NAME;
   return Settings.parse(input);
 }
+
+/** One line per flag: name, default and description, for --help. */
+export function settingsHelp(): string {
+  return FLAGS.map((flag) => {
+    const schema = Settings.shape[flag];
+    const fallback = (() => {
+      try {
+        const value = (Settings.shape[flag] as z.ZodType).parse(undefined);
+        return value === undefined || typeof value === 'object' ? '' : ` (default ${String(value)})`;
+      } catch {
+        return '';
+      }
+    })();
+    return `  --${kebab(flag)}${fallback}${schema.description ? `\n      ${schema.description}` : ''}`;
+  }).join('\n');
+}

@@ -42,7 +42,8 @@ function settingsOf(objects: Manifest[], namespace: string): Settings {
 
 /** The rules that reconcile ModelProviders, MCPBackends and AgentSandboxes (cluster-wide or in one namespace). */
 const RECONCILE_RULES: Rule[] = [
-  { apiGroups: ['airlock.dev'], resources: ['modelproviders', 'mcpbackends', 'agentsandboxes'], verbs: ['list', 'watch'] },
+  { apiGroups: ['airlock.dev'], resources: ['modelproviders', 'mcpbackends'], verbs: ['list', 'watch'] },
+  { apiGroups: ['airlock.dev'], resources: ['agentsandboxes'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['airlock.dev'], resources: ['modelproviders/status', 'mcpbackends/status', 'agentsandboxes/status'], verbs: ['patch'] },
   { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch', 'create', 'patch'] },
   { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch', 'create', 'patch'] },

@@ -2,7 +2,9 @@
 # Installs the Debian packages the kernel-level tests need (test/integration/firewall):
 #   iptables  - iptables-restore / ip6tables-restore (nft and legacy backends)
 #   iproute2  - `ip netns` and veth pairs
-#   util-linux - setpriv, to run a probe as a given UID
+#   util-linux - setpriv, to run a probe as a given UID; unshare and nsenter (the e2e's kubelet stand-in)
+#   mount      - bind mounts of pod volumes (e2e)
+#   curl       - the agent commands the e2e and the kind script share
 # Idempotent and silent when everything is already there; `apt-get update` runs only when
 # something must be installed, so a warm machine makes no network call.
 set -euo pipefail
@@ -12,7 +14,9 @@ wanted=(
   iptables:iptables-nft-restore iptables:iptables-legacy-restore
   iptables:ip6tables-nft-restore iptables:ip6tables-legacy-restore
   iproute2:ip
-  util-linux:setpriv
+  util-linux:setpriv util-linux:unshare util-linux:nsenter
+  mount:mount
+  curl:curl
 )
 
 # Debian keeps these in /usr/sbin, which a non-login shell may not have on PATH.

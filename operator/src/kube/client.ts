@@ -12,7 +12,7 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { GROUP, VERSION } from '../api/index.js';
+import { GROUP, VERSION, type AgentSandbox } from '../api/index.js';
 
 /** The field manager of everything the operator writes. */
 export const FIELD_MANAGER = 'airlock-operator';
@@ -53,6 +53,16 @@ export class Kube {
       { group: GROUP, version: VERSION, namespace, plural, name, body: { status }, fieldManager: FIELD_MANAGER },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
+  }
+
+  /** Reads an AgentSandbox from the API server; undefined when it does not exist. */
+  async readSandbox(namespace: string, name: string): Promise<AgentSandbox | undefined> {
+    try {
+      return (await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'agentsandboxes', name })) as AgentSandbox;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
   }
 
   /** Records an Event on an object, as `kubectl describe` shows them. Never throws. */

@@ -80,6 +80,14 @@ export function injectPod(pod: V1Pod, sandbox: AgentSandbox, settings: Injection
 
   spec.volumes = [...(spec.volumes ?? []).filter((v) => !RESERVED_VOLUMES.has(v.name)), ...renderVolumes(sandbox, settings)];
 
+  // The socket is mode 0660 and owned by the sidecar's group (socket.group, else the sidecar's
+  // own): every container gets that group, so a non-root agent can connect without running as
+  // a special UID. The group opens nothing else: the sidecar's config and keys are mounted in the
+  // sidecar only.
+  const socketGroup = sandbox.spec.socket?.group ?? settings.sidecarUID;
+  const podSecurity = (spec.securityContext ??= {});
+  if (!(podSecurity.supplementalGroups ?? []).includes(socketGroup)) podSecurity.supplementalGroups = [...(podSecurity.supplementalGroups ?? []), socketGroup];
+
   // The agent needs no Kubernetes API access unless the sandbox grants it; a token it does not
   // need is a credential it could leak. When the sandbox allows it, the pod's own choice stands.
   if (!sandbox.spec.isolation.automountServiceAccountToken) spec.automountServiceAccountToken = false;
