@@ -150,6 +150,15 @@ spec:
     await expect.poll(async () => (await kubectl().run(['get', 'networkpolicy', 'airlock-agent', '-n', ns])).code, { timeout: 15_000 }).not.toBe(0);
   });
 
+  it('notices a deleted provider: the sandbox names it and its key leaves the credentials Secret', async () => {
+    await kubectl().ok(['delete', 'mp', 'unused', '-n', ns]);
+    await expect.poll(() => condition('asbx', 'agent', 'ProvidersReady'), { timeout: 15_000 }).toMatchObject({ status: 'False', message: 'ModelProvider unused not found' });
+    await expect
+      .poll(async () => Object.keys((await core.readNamespacedSecret({ namespace: ns, name: 'airlock-agent-credentials' })).data ?? {}), { timeout: 15_000 })
+      .toEqual(['provider.openai.0']);
+    expect(parse((await core.readNamespacedConfigMap({ namespace: ns, name: 'airlock-agent' })).data!['config.yaml']!).providers.map((p: { name: string }) => p.name)).toEqual(['openai']);
+  });
+
   it('records Events for what it did', async () => {
     const events = await kubectl().ok(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=agent', '-o', 'json']);
     const reasons = (JSON.parse(events).items as { reason: string }[]).map((e) => e.reason);
