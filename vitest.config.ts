@@ -23,7 +23,7 @@ export default defineConfig({
         ssr: { resolve: { conditions, externalConditions: ['airlock-source'] } },
         test: {
           name: 'integration',
-          include: ['test/mocks/**/*.test.ts', 'test/integration/sidecar/**/*.test.ts', 'test/integration/mcp/**/*.test.ts', 'test/helm/**/*.test.ts'],
+          include: ['test/mocks/**/*.test.ts', 'test/integration/sidecar/**/*.test.ts', 'test/integration/mcp/**/*.test.ts', 'test/helm/**/*.test.ts', 'test/fuzz/http.test.ts', 'test/fuzz/schemas.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
@@ -44,7 +44,7 @@ export default defineConfig({
         ssr: { resolve: { conditions, externalConditions: ['airlock-source'] } },
         test: {
           name: 'kube',
-          include: ['test/controlplane/**/*.test.ts', 'test/integration/kube/**/*.test.ts', 'test/integration/chart/**/*.test.ts'],
+          include: ['test/controlplane/**/*.test.ts', 'test/integration/kube/**/*.test.ts', 'test/integration/chart/**/*.test.ts', 'test/fuzz/crds.test.ts'],
           globalSetup: ['test/controlplane/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,

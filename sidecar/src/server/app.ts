@@ -3,13 +3,13 @@
  * fastify instance that is not listening; the entry point listens (on the Unix socket, and the
  * loopback port when configured), tests use `inject()`.
  */
-import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from '../log/logger.js';
 import type { SecretRegistry } from '../log/redact.js';
 import { anthropicRoutes } from './anthropic-routes.js';
 import type { LiveConfig } from './live.js';
 import type { Metrics } from './metrics.js';
-import { openAIRoutes } from './openai-routes.js';
+import { openAIIngress, openAIRoutes } from './openai-routes.js';
 
 /** What the MCP gateway offers the app (implemented in ../mcp). */
 export interface McpHandler {
@@ -36,6 +36,9 @@ export async function build(options: AppOptions): Promise<FastifyInstance> {
     // Long streams: no server-side request timeout; the providers' totalMs bounds each call.
     requestTimeout: 0,
     return503OnClosing: true,
+    // A URL fastify cannot decode never reaches a route: answer it in the OpenAI shape too.
+    frameworkErrors: (_error, request, reply) =>
+      void (reply as unknown as FastifyReply).code(400).type('application/json').send(openAIIngress.errorBody({ status: 400, type: 'invalid_request_error', message: `malformed request URL ${JSON.stringify(request.url.slice(0, 200))}` })),
   });
   // Bodies stay raw: the handlers parse them (in the client's error shape) and can pass the
   // bytes through unchanged to a provider that speaks the same API.
@@ -46,21 +49,28 @@ export async function build(options: AppOptions): Promise<FastifyInstance> {
 
   if (options.mcp) {
     const mcp = options.mcp;
-    app.route({
-      method: ['GET', 'POST', 'DELETE'],
-      url: '/mcp',
-      handler: async (request, reply) => {
-        let parsed: unknown;
-        if (Buffer.isBuffer(request.body) && request.body.length > 0) {
-          try {
-            parsed = JSON.parse(request.body.toString('utf8'));
-          } catch {
-            return reply.code(400).send({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error: the body is not valid JSON' } });
+    await app.register(async (scope) => {
+      // Errors fastify raises before the handler (body too large, unknown content type) in JSON-RPC.
+      scope.setErrorHandler((err: { statusCode?: number; message: string }, _request, reply) => {
+        const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+        return reply.code(status).type('application/json').send({ jsonrpc: '2.0', id: null, error: { code: status === 500 ? -32603 : -32600, message: status === 500 ? 'internal error in the Airlock sidecar' : err.message } });
+      });
+      scope.route({
+        method: ['GET', 'POST', 'DELETE'],
+        url: '/mcp',
+        handler: async (request, reply) => {
+          let parsed: unknown;
+          if (Buffer.isBuffer(request.body) && request.body.length > 0) {
+            try {
+              parsed = JSON.parse(request.body.toString('utf8'));
+            } catch {
+              return reply.code(400).send({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error: the body is not valid JSON' } });
+            }
           }
-        }
-        reply.hijack();
-        await mcp.handle(request.raw, reply.raw, parsed);
-      },
+          reply.hijack();
+          await mcp.handle(request.raw, reply.raw, parsed);
+        },
+      });
     });
   }
 

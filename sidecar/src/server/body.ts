@@ -21,6 +21,9 @@ export function parseBody<S extends z.ZodType>(raw: unknown, schema: S): z.outpu
   } catch (err) {
     throw new BadRequest({ status: 400, type: 'invalid_request_error', message: `the request body is not valid JSON: ${(err as Error).message}` });
   }
+  if (nestingDepth(json) > MAX_JSON_DEPTH) {
+    throw new BadRequest({ status: 400, type: 'invalid_request_error', message: `the request body nests deeper than ${MAX_JSON_DEPTH} levels` });
+  }
   const result = schema.safeParse(json);
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -37,4 +40,21 @@ export function frameworkError(err: { statusCode?: number; code?: string; messag
   if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, type: 'invalid_request_error', message: 'the request body must be JSON (Content-Type: application/json)' };
   if (status >= 500) return { status, type: 'api_error', message: 'internal error in the Airlock sidecar' };
   return { status, type: 'invalid_request_error', message: err.message };
+}
+
+/** Far deeper than any real request (tool schemas nest a dozen levels); translation recurses per level. */
+export const MAX_JSON_DEPTH = 128;
+
+/** Nesting depth of a parsed JSON value, without recursion. */
+export function nestingDepth(value: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    max = Math.max(max, depth + 1);
+    if (max > MAX_JSON_DEPTH) return max;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return max;
 }

@@ -153,7 +153,8 @@ async function tryProvider<C, K extends StreamChunk>(op: Operation<C, K>, attemp
       request = op.build(provider, target);
     } catch (err) {
       if (err instanceof AdapterError) throw new UpstreamFailure('status', name, err.error);
-      throw err;
+      // Translating the client's request failed: neither the provider's fault nor worth a retry.
+      throw new UpstreamFailure('status', name, { status: 400, type: 'invalid_request_error', message: `the request cannot be translated for provider ${name}: ${(err as Error).message}` });
     }
     if (native) request = { ...request, body: op.raw };
     response = await provider.client.send(request, signal);
