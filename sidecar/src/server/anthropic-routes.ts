@@ -3,11 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import { anthropicStreamEncoder, chatToAnthropic } from '../ingress/translate/anthropic.js';
 import { anthropicError, MessagesRequest } from '../wire/anthropic.js';
 import type { AppOptions } from './app.js';
-import { parseBody } from './body.js';
 import type { Ingress } from './ingress.js';
-import { errorHandlerFor, sandboxOf } from './openai-routes.js';
+import { modelRoute } from './model-route.js';
+import { errorHandlerFor } from './openai-routes.js';
 import { messagesOperation } from './operations.js';
-import { relay } from './proxy.js';
 
 /** The Anthropic Messages API as an ingress. */
 export const anthropicIngress: Ingress = {
@@ -22,17 +21,10 @@ export const anthropicIngress: Ingress = {
 };
 
 export async function anthropicRoutes(app: FastifyInstance, options: AppOptions): Promise<void> {
-  const deps = { log: options.log, metrics: options.metrics, secrets: options.secrets };
   app.setErrorHandler(errorHandlerFor(anthropicIngress));
-
-  app.post('/v1/messages', async (request, reply) => {
-    const body = parseBody(request.body, MessagesRequest);
-    const runtime = options.live.current;
-    const candidates = runtime.catalog.candidates(body.model);
-    const clientHeaders = pick(request.headers, ['anthropic-version', 'anthropic-beta']);
-    reply.hijack();
-    await relay(messagesOperation(anthropicIngress, body, request.body as Buffer, clientHeaders), candidates, reply.raw, deps, sandboxOf(runtime));
-  });
+  modelRoute(app, options, '/v1/messages', MessagesRequest, (body, raw, request) =>
+    messagesOperation(anthropicIngress, body, raw, pick(request.headers, ['anthropic-version', 'anthropic-beta'])),
+  );
 }
 
 function pick(headers: Record<string, string | string[] | undefined>, names: string[]): Record<string, string> {

@@ -5,11 +5,10 @@ import { ChatRequest, CompletionRequest, EmbeddingsRequest, openAIError } from '
 import { openAIStreamEncoder } from './openai-encoder.js';
 import { AdapterError, type ProviderError } from '../providers/types.js';
 import type { AppOptions } from './app.js';
-import type { Runtime } from './runtime.js';
-import { BadRequest, frameworkError, parseBody } from './body.js';
+import { BadRequest, frameworkError } from './body.js';
 import type { Ingress } from './ingress.js';
 import { chatOperation, completionsOperation, embeddingsOperation } from './operations.js';
-import { relay } from './proxy.js';
+import { modelRoute } from './model-route.js';
 
 /** The OpenAI API as an ingress. */
 export const openAIIngress: Ingress = {
@@ -19,11 +18,6 @@ export const openAIIngress: Ingress = {
   completion: (completion) => completion,
   encoder: (context) => openAIStreamEncoder(context.includeUsage),
 };
-
-/** The sandbox-wide limits a call counts against. */
-export function sandboxOf(runtime: Runtime) {
-  return { name: runtime.config.sandbox.name, limiter: runtime.limiter };
-}
 
 /** Sends a refusal made before routing in the ingress's error shape. */
 export function refuse(reply: FastifyReply, ingress: Ingress, error: ProviderError): FastifyReply {
@@ -44,32 +38,10 @@ export function errorHandlerFor(ingress: Ingress) {
 }
 
 export async function openAIRoutes(app: FastifyInstance, options: AppOptions): Promise<void> {
-  const deps = { log: options.log, metrics: options.metrics, secrets: options.secrets };
   app.setErrorHandler(errorHandlerFor(openAIIngress));
-
-  app.post('/v1/chat/completions', async (request, reply) => {
-    const body = parseBody(request.body, ChatRequest);
-    const runtime = options.live.current;
-    const candidates = runtime.catalog.candidates(body.model);
-    reply.hijack();
-    await relay(chatOperation(openAIIngress, body, request.body as Buffer), candidates, reply.raw, deps, sandboxOf(runtime));
-  });
-
-  app.post('/v1/completions', async (request, reply) => {
-    const body = parseBody(request.body, CompletionRequest);
-    const runtime = options.live.current;
-    const candidates = runtime.catalog.candidates(body.model);
-    reply.hijack();
-    await relay(completionsOperation(openAIIngress, body, request.body as Buffer), candidates, reply.raw, deps, sandboxOf(runtime));
-  });
-
-  app.post('/v1/embeddings', async (request, reply) => {
-    const body = parseBody(request.body, EmbeddingsRequest);
-    const runtime = options.live.current;
-    const candidates = runtime.catalog.candidates(body.model);
-    reply.hijack();
-    await relay(embeddingsOperation(openAIIngress, body, request.body as Buffer), candidates, reply.raw, deps, sandboxOf(runtime));
-  });
+  modelRoute(app, options, '/v1/chat/completions', ChatRequest, (body, raw) => chatOperation(openAIIngress, body, raw));
+  modelRoute(app, options, '/v1/completions', CompletionRequest, (body, raw) => completionsOperation(openAIIngress, body, raw));
+  modelRoute(app, options, '/v1/embeddings', EmbeddingsRequest, (body, raw) => embeddingsOperation(openAIIngress, body, raw));
 
   app.get('/v1/models', async (request, reply) => {
     const models = options.live.current.catalog.list();

@@ -1,7 +1,7 @@
 /** Anthropic Messages response → canonical completion; also the finish and usage mappings. */
 import type { AnthropicStopReason, AnthropicUsage } from '../../wire/anthropic.js';
 import type { ChatCompletion, FinishReason, ResponseToolCall, Usage } from '../../wire/openai.js';
-import { makeUsage } from '../shared/chunks.js';
+import { makeCompletion, makeUsage } from '../shared/chunks.js';
 import { badResponse } from '../shared/errors.js';
 import type { TranslateContext } from '../types.js';
 
@@ -54,23 +54,5 @@ export function fromAnthropicMessage(body: unknown, context: TranslateContext): 
       toolCalls.push({ id: block.id ?? '', type: 'function', function: { name: block.name ?? '', arguments: JSON.stringify(block.input ?? {}) } });
     }
   }
-  return {
-    id: message.id ?? context.id,
-    object: 'chat.completion',
-    created: context.created,
-    model: context.requestedModel,
-    choices: [
-      {
-        index: 0,
-        message: {
-          role: 'assistant',
-          content: text || (toolCalls.length > 0 ? null : ''),
-          ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
-        },
-        finish_reason: finishReason(message.stop_reason),
-        logprobs: null,
-      },
-    ],
-    usage: usageOf(message.usage),
-  };
+  return makeCompletion(context, { id: message.id, text, toolCalls, finish: finishReason(message.stop_reason), usage: usageOf(message.usage) });
 }

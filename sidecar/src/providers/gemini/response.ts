@@ -1,6 +1,6 @@
 /** Gemini generateContent response → canonical completion; also the finish, usage and error mappings. */
 import type { ChatCompletion, FinishReason, ResponseToolCall, Usage } from '../../wire/openai.js';
-import { makeToolCallId, makeUsage } from '../shared/chunks.js';
+import { makeCompletion, makeToolCallId, makeUsage } from '../shared/chunks.js';
 import { badResponse, fallbackMessage, parseErrorBody, providerError } from '../shared/errors.js';
 import type { ProviderError, TranslateContext } from '../types.js';
 import { idWithSignature } from './signature.js';
@@ -79,21 +79,7 @@ export function fromGeminiResponse(body: unknown, context: TranslateContext): Ch
   }
   // No candidate at all means the prompt itself was blocked.
   const finish = candidate ? finishReason(candidate.finishReason, toolCalls.length > 0) : response.promptFeedback?.blockReason ? 'content_filter' : 'stop';
-  return {
-    id: response.responseId ?? context.id,
-    object: 'chat.completion',
-    created: context.created,
-    model: context.requestedModel,
-    choices: [
-      {
-        index: 0,
-        message: { role: 'assistant', content: text || (toolCalls.length > 0 ? null : ''), ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
-        finish_reason: finish,
-        logprobs: null,
-      },
-    ],
-    ...(response.usageMetadata ? { usage: usageOf(response.usageMetadata) } : {}),
-  };
+  return makeCompletion(context, { id: response.responseId, text, toolCalls, finish, usage: response.usageMetadata ? usageOf(response.usageMetadata) : undefined });
 }
 
 interface GeminiErrorObject {

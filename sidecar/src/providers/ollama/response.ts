@@ -1,6 +1,6 @@
 /** Ollama `/api/chat` response (whole, or one NDJSON line of a stream) → canonical form. */
 import type { ChatCompletion, FinishReason, ResponseToolCall, Usage } from '../../wire/openai.js';
-import { makeToolCallId, makeUsage } from '../shared/chunks.js';
+import { makeCompletion, makeToolCallId, makeUsage } from '../shared/chunks.js';
 import { badResponse, fallbackMessage, parseErrorBody, providerError } from '../shared/errors.js';
 import type { ProviderError, TranslateContext } from '../types.js';
 
@@ -43,21 +43,7 @@ export function fromOllamaResponse(body: unknown, context: TranslateContext): Ch
   const chat = body as OllamaChat;
   const toolCalls = (chat.message?.tool_calls ?? []).map((call, n) => toolCallOf(call, context, n));
   const text = chat.message?.content ?? '';
-  return {
-    id: context.id,
-    object: 'chat.completion',
-    created: context.created,
-    model: context.requestedModel,
-    choices: [
-      {
-        index: 0,
-        message: { role: 'assistant', content: text || (toolCalls.length > 0 ? null : ''), ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
-        finish_reason: finishReason(chat, toolCalls.length > 0),
-        logprobs: null,
-      },
-    ],
-    usage: usageOf(chat),
-  };
+  return makeCompletion(context, { text, toolCalls, finish: finishReason(chat, toolCalls.length > 0), usage: usageOf(chat) });
 }
 
 /** An Ollama error: `{"error": "text"}`, over HTTP or as a stream line. */

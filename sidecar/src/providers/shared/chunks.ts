@@ -1,5 +1,5 @@
 /** Building canonical stream chunks, shared by the stream translators of non-OpenAI providers. */
-import type { ChatCompletionChunk, ChunkDelta, FinishReason, Usage } from '../../wire/openai.js';
+import type { ChatCompletion, ChatCompletionChunk, ChunkDelta, FinishReason, ResponseToolCall, Usage } from '../../wire/openai.js';
 import type { TranslateContext } from '../types.js';
 
 /**
@@ -95,4 +95,31 @@ export function makeToolCallId(context: TranslateContext, n: number): string {
   const dash = context.id.lastIndexOf('-');
   const suffix = (dash >= 0 ? context.id.slice(dash + 1) : context.id).replace(/[^A-Za-z0-9]/g, '').slice(0, 24);
   return `call_${suffix}_${n}`;
+}
+
+/**
+ * A one-choice canonical completion from what every provider's response boils down to: text,
+ * tool calls, a finish reason and usage. The text is null when the answer is only tool calls,
+ * as OpenAI reports it.
+ */
+export function makeCompletion(
+  context: TranslateContext,
+  answer: { id?: string | undefined; text: string; toolCalls: ResponseToolCall[]; finish: FinishReason; usage?: Usage | undefined },
+): ChatCompletion {
+  const { text, toolCalls } = answer;
+  return {
+    id: answer.id ?? context.id,
+    object: 'chat.completion',
+    created: context.created,
+    model: context.requestedModel,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: text || (toolCalls.length > 0 ? null : ''), ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
+        finish_reason: answer.finish,
+        logprobs: null,
+      },
+    ],
+    ...(answer.usage ? { usage: answer.usage } : {}),
+  };
 }

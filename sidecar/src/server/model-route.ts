@@ -1,0 +1,28 @@
+/** The shape every model endpoint shares: parse the body, resolve the model, relay. */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import type { AppOptions } from './app.js';
+import { parseBody } from './body.js';
+import { relay, type Operation, type StreamChunk } from './proxy.js';
+
+/**
+ * Registers POST `path`: the body is parsed with `schema` (400 in the ingress's shape), its
+ * model resolved (404), then `operation` is relayed with failover under the sandbox's limits.
+ */
+export function modelRoute<S extends z.ZodType<{ model: string }>, C, K extends StreamChunk>(
+  app: FastifyInstance,
+  options: AppOptions,
+  path: string,
+  schema: S,
+  operation: (body: z.output<S>, raw: Buffer, request: FastifyRequest) => Operation<C, K>,
+): void {
+  const deps = { log: options.log, metrics: options.metrics, secrets: options.secrets };
+  app.post(path, async (request, reply) => {
+    const body = parseBody(request.body, schema);
+    const runtime = options.live.current;
+    const candidates = runtime.catalog.candidates(body.model);
+    const op = operation(body, request.body as Buffer, request);
+    reply.hijack();
+    await relay(op, candidates, reply.raw, deps, { name: runtime.config.sandbox.name, limiter: runtime.limiter });
+  });
+}
