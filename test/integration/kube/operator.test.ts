@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import { freshNamespace, installCrds } from './crds.js';
 import { kubectl } from './kubectl.js';
 import { startHttpBackend, type HttpBackend } from '../mcp/http-backends.js';
+import { startMock } from '../../mocks/index.js';
 import { registerWebhook, startTestOperator, until, type TestOperator } from './operator-harness.js';
 
 let ns: string;
@@ -66,6 +67,36 @@ stringData: { primary: sk-test-primary-0000000000000001 }
     expect(JSON.stringify(mp.status)).not.toContain('sk-test-primary');
     const table = await kubectl().ok(['get', 'mp', 'openai', '-n', ns]);
     expect(table).toMatch(/openai\s+True\s+openai\s+0\s+2\s+/);
+  });
+});
+
+describe('ModelProvider probe', () => {
+  it('lists the models with one key when enabled: Reachable and discoveredModels, never the key', async () => {
+    const mock = await startMock('openai', { keys: ['sk-probe-0123456789abcdef'], models: ['gpt-probe-a', 'gpt-probe-b'] });
+    try {
+      await apply(`apiVersion: v1
+kind: Secret
+metadata: { name: probe-key }
+stringData: { key: sk-probe-0123456789abcdef }
+---
+apiVersion: airlock.dev/v1alpha1
+kind: ModelProvider
+metadata: { name: probed }
+spec:
+  type: openai-compatible
+  baseURL: ${mock.url}
+  apiKeys: [{ secretName: probe-key, key: key }]
+  models: [{ name: gpt-probe-a }]
+  probe: { enabled: true, intervalSeconds: 30 }
+`);
+      await expect.poll(() => condition('mp', 'probed', 'Reachable'), { timeout: 15_000 }).toMatchObject({ status: 'True' });
+      const provider = await getJson('mp', 'probed');
+      expect(provider.status.discoveredModels).toEqual(['gpt-probe-a', 'gpt-probe-b']);
+      expect(mock.received.at(-1)?.headers.authorization).toBe('Bearer sk-probe-0123456789abcdef');
+      expect(JSON.stringify(provider)).not.toContain('sk-probe-0123456789abcdef');
+    } finally {
+      await mock.close();
+    }
   });
 });
 
