@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { serveGateway, until, type ServedGateway, type TestClient } from './harness.js';
 import { startCatalogBackend } from './http-backends.js';
+import { mulberry32 } from '../../../sidecar/src/providers/testing/golden.js';
 
 const SERVICES: Record<string, { label: string; objects: string[] }> = {
   github: { label: 'GitHub', objects: ['issue', 'pull request', 'repository', 'branch', 'release'] },
@@ -73,17 +74,6 @@ const QUERIES: Record<Action, ((o: string, s: string) => string)[]> = {
   delete: [(o, s) => `remove a ${o} from ${s} permanently`, (o, s) => `delete ${s} ${o}`, (o, s) => `get rid of a ${s} ${o}`, (o, s) => `purge ${o} in ${s}`],
   search: [(o, s) => `find ${s} ${plural(o)} matching some text`, (o, s) => `search for a ${o} in ${s}`, (o, s) => `locate ${plural(o)} in ${s} by keyword`],
 };
-
-/** A small seeded PRNG (mulberry32). */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Target {
   name: string;

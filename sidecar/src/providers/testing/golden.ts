@@ -50,7 +50,7 @@ export function outcome(fn: () => unknown): { expected: unknown } | { throws: Re
 }
 
 /** A small seeded PRNG, so "random" splits are the same on every run. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed;
   return () => {
     a = (a + 0x6d2b79f5) | 0;
