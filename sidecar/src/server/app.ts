@@ -39,6 +39,14 @@ export async function build(options: AppOptions): Promise<FastifyInstance> {
     // A URL fastify cannot decode never reaches a route: answer it in the OpenAI shape too.
     frameworkErrors: (_error, request, reply) =>
       void (reply as unknown as FastifyReply).code(400).type('application/json').send(openAIIngress.errorBody({ status: 400, type: 'invalid_request_error', message: `malformed request URL ${JSON.stringify(request.url.slice(0, 200))}` })),
+    // Requests Node's HTTP parser refuses never reach fastify: still answer in the OpenAI shape.
+    clientErrorHandler: (err, socket) => {
+      if (!socket.writable) return void socket.destroy();
+      const tooLarge = (err as { code?: string }).code === 'HPE_HEADER_OVERFLOW';
+      const status = tooLarge ? 431 : 400;
+      const body = JSON.stringify(openAIIngress.errorBody({ status, type: 'invalid_request_error', message: tooLarge ? 'request headers too large' : 'malformed HTTP request' }));
+      socket.end(`HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    },
   });
   // Bodies stay raw: the handlers parse them (in the client's error shape) and can pass the
   // bytes through unchanged to a provider that speaks the same API.

@@ -2,6 +2,7 @@
  * Bad input gets a clear error in the shape of the API the client speaks: 413 for oversized
  * bodies, 400 for malformed JSON and invalid requests, 404 for unknown or disallowed models.
  */
+import { connect } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -80,6 +81,17 @@ describe('OpenAI API errors', () => {
     const { status, body } = await post('/v1/nothing-here', '{}');
     expect(status).toBe(404);
     expect(body).toMatchObject(openAIShape);
+  });
+});
+
+describe('HTTP the parser refuses', () => {
+  it('gets a 400 in the OpenAI shape, not a dropped connection', async () => {
+    const socket = connect({ path: stack.socketPath });
+    socket.end('GET /v1/models HTTP/1.1\r\nHost: airlock\r\nContent-Length: nope\r\n\r\n');
+    let text = '';
+    for await (const chunk of socket) text += String(chunk);
+    expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toMatchObject(openAIShape);
   });
 });
 
