@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,8 +6,8 @@ import { canonicalToolJson, toolHash } from '@airlock/sidecar/pinning';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { ListToolsRequestSchema, ToolSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { mcpSessions } from '../../../test/mocks/mcp-sessions.js';
 import { discoverTools, toolStates } from './tool-discovery.js';
 
 const TOKEN = 'mcp-test-token-91d2c7e0';
@@ -67,32 +66,14 @@ function weatherServer(name: string): McpServer {
 
 /** A stateful Streamable HTTP server (one transport per session) built by `build`, behind a bearer token. */
 async function streamableServer(build: () => McpServer | Server = () => weatherServer('streamable')) {
-  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const mcp = mcpSessions(build);
   const methods: string[] = [];
-  const origin = await serve(
-    (req, res) => {
-      methods.push(req.method ?? '');
-      if (refused(req, res)) return;
-      void (async () => {
-        const id = req.headers['mcp-session-id'];
-        const existing = typeof id === 'string' ? sessions.get(id) : undefined;
-        if (existing) {
-          await existing.handleRequest(req, res);
-          if (req.method === 'DELETE') sessions.delete(id as string);
-          return;
-        }
-        if (typeof id === 'string') return void res.writeHead(404).end();
-        const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-          sessionIdGenerator: () => randomUUID(),
-          onsessioninitialized: (sid) => void sessions.set(sid, transport),
-        });
-        await build().connect(transport);
-        await transport.handleRequest(req, res);
-      })().catch((err: unknown) => res.destroy(err as Error));
-    },
-    () => Promise.all([...sessions.values()].map((t) => t.close())),
-  );
-  return { url: `${origin}/mcp`, sessions, methods };
+  const origin = await serve((req, res) => {
+    methods.push(req.method ?? '');
+    if (refused(req, res)) return;
+    mcp.handle(req, res);
+  }, mcp.close);
+  return { url: `${origin}/mcp`, sessions: mcp.sessions, methods };
 }
 
 /** A server that speaks only the 2024-11-05 HTTP+SSE transport (GET /sse, POST /messages), behind a bearer token. */

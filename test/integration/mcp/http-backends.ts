@@ -3,14 +3,13 @@
  * a Streamable HTTP server whose tool description the test can change at run time, and a server
  * that only speaks the older HTTP+SSE transport.
  */
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
+import { mcpSessions } from '../../mocks/mcp-sessions.js';
 import { McpServer, type RegisteredTool } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
 
 export const ORIGINAL_DESCRIPTION = 'Returns the launch code marker.';
@@ -65,28 +64,14 @@ export async function startHttpBackend(options: { token?: string } = {}): Promis
     return server;
   };
 
-  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const mcp = mcpSessions(build);
   const http = createServer((req, res) => {
     authorizations.add(req.headers.authorization);
     if (options.token && req.headers.authorization !== `Bearer ${options.token}`) {
       res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"unauthorized"}');
       return;
     }
-    void (async () => {
-      const id = req.headers['mcp-session-id'];
-      const existing = typeof id === 'string' ? sessions.get(id) : undefined;
-      if (existing) return existing.handleRequest(req, res);
-      if (typeof id === 'string') {
-        res.writeHead(404).end();
-        return;
-      }
-      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (sid) => void sessions.set(sid, transport),
-      });
-      await build().connect(transport);
-      await transport.handleRequest(req, res);
-    })().catch((err: unknown) => res.destroy(err as Error));
+    mcp.handle(req, res);
   });
   const url = await listen(http, '/mcp');
   return {
@@ -98,7 +83,7 @@ export async function startHttpBackend(options: { token?: string } = {}): Promis
       description = text;
       for (const marker of markers) marker.update({ description: text });
     },
-    close: () => closeServer(http, async () => Promise.all([...sessions.values()].map((t) => t.close())).then(() => undefined)),
+    close: () => closeServer(http, mcp.close),
   };
 }
 
@@ -132,25 +117,15 @@ export async function startSseOnlyBackend(): Promise<{ url: string; close(): Pro
 
 /** A Streamable HTTP MCP server listing the given tools; a call returns the called tool's name. */
 export async function startCatalogBackend(tools: Tool[]): Promise<{ url: string; close(): Promise<void> }> {
-  const sessions = new Map<string, StreamableHTTPServerTransport>();
-  const http = createServer((req, res) => {
-    void (async () => {
-      const id = req.headers['mcp-session-id'];
-      const existing = typeof id === 'string' ? sessions.get(id) : undefined;
-      if (existing) return existing.handleRequest(req, res);
-      const server = new Server({ name: 'catalog', version: '1.0.0' }, { capabilities: { tools: {} } });
-      server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
-      server.setRequestHandler(CallToolRequestSchema, (request) => ({ content: [{ type: 'text', text: `called ${request.params.name}` }] }));
-      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (sid) => void sessions.set(sid, transport),
-      });
-      await server.connect(transport);
-      await transport.handleRequest(req, res);
-    })().catch((err: unknown) => res.destroy(err as Error));
+  const mcp = mcpSessions(() => {
+    const server = new Server({ name: 'catalog', version: '1.0.0' }, { capabilities: { tools: {} } });
+    server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
+    server.setRequestHandler(CallToolRequestSchema, (request) => ({ content: [{ type: 'text', text: `called ${request.params.name}` }] }));
+    return server;
   });
+  const http = createServer((req, res) => mcp.handle(req, res));
   const url = await listen(http, '/mcp');
-  return { url, close: () => closeServer(http, async () => Promise.all([...sessions.values()].map((t) => t.close())).then(() => undefined)) };
+  return { url, close: () => closeServer(http, mcp.close) };
 }
 
 async function listen(http: HttpServer, path: string): Promise<string> {

@@ -13,6 +13,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { stringify } from 'yaml';
 import type { SidecarConfigInput } from '../../../sidecar/src/config/schema.js';
 import { startSidecar, type Sidecar } from '../../../sidecar/src/sidecar.js';
+import { startMock, type MockKind, type MockProvider } from '../../mocks/index.js';
 
 export interface Stack {
   dir: string;
@@ -80,6 +81,32 @@ export async function startStack(dir: string, config: SidecarConfigInput): Promi
       await dispatcher.close();
       await sidecar.close();
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A sidecar in front of one mock per provider kind, each serving the model `via-<kind>`. */
+export async function startProviderStack(
+  kinds: readonly MockKind[],
+  keys: Partial<Record<MockKind, string>>,
+  extra: Partial<SidecarConfigInput> & { sandbox: { name: string } },
+): Promise<{ stack: Stack; mocks: Map<MockKind, MockProvider>; close(): Promise<void> }> {
+  const dir = await stackDir();
+  const mocks = new Map<MockKind, MockProvider>();
+  const providers = [];
+  for (const kind of kinds) {
+    const key = keys[kind];
+    const mock = await startMock(kind, key ? { keys: [key] } : {});
+    mocks.set(kind, mock);
+    providers.push({ name: kind, type: kind, baseURL: mock.url, apiKeys: key ? [{ file: await keyFile(dir, kind, key) }] : [], models: [{ name: `via-${kind}` }] });
+  }
+  const stack = await startStack(dir, { version: 1, providers, ...extra });
+  return {
+    stack,
+    mocks,
+    async close() {
+      await stack.close();
+      await Promise.all([...mocks.values()].map((m) => m.close()));
     },
   };
 }

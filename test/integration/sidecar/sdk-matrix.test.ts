@@ -4,42 +4,26 @@
  * providers × 3 kinds. Every provider mock checks its key, so routing and key handling are real.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMock, type MockKind, type MockProvider } from '../../mocks/index.js';
-import { keyFile, stackDir, startStack, type Stack } from './harness.js';
+import type { MockKind, MockProvider } from '../../mocks/index.js';
+import { startProviderStack, type Stack } from './harness.js';
 
 const PROVIDERS: MockKind[] = ['openai', 'anthropic', 'gemini', 'ollama'];
-const KEYS: Record<MockKind, string> = {
+const KEYS: Partial<Record<MockKind, string>> = {
   openai: 'sk-proj-Xq3vT9mB2kLp7RwZ4nYc8HdF1sJ6aGe5uV0oKiEt',
   'openai-compatible': 'sk-compat-3f9a1c7e5b2d8f4a6c0e9b7d5f3a1c8e',
   anthropic: 'sk-ant-api03-R7tYp2QwE9mZx4VbN6cL1kJ8hG3fD5sA0uIoP-AbCdEfGh',
   gemini: 'AIzaSyD4k9Lm2Nq7Rs1Tv6Wx3Yz8Ab5Cd0Ef2Gh',
-  ollama: '',
 };
 
 let stack: Stack;
-const mocks = new Map<MockKind, MockProvider>();
+let mocks: Map<MockKind, MockProvider>;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  const dir = await stackDir();
-  const providers = [];
-  for (const kind of PROVIDERS) {
-    const mock = await startMock(kind, kind === 'ollama' ? {} : { keys: [KEYS[kind]] });
-    mocks.set(kind, mock);
-    providers.push({
-      name: `${kind}-mock`,
-      type: kind,
-      baseURL: mock.url,
-      apiKeys: kind === 'ollama' ? [] : [{ file: await keyFile(dir, `${kind}.key`, KEYS[kind]) }],
-      models: [{ name: `via-${kind}` }],
-    });
-  }
-  stack = await startStack(dir, { version: 1, sandbox: { name: 'matrix' }, providers });
+  ({ stack, mocks, close } = await startProviderStack(PROVIDERS, KEYS, { sandbox: { name: 'matrix' } }));
 });
 
-afterAll(async () => {
-  await stack?.close();
-  await Promise.all([...mocks.values()].map((m) => m.close()));
-});
+afterAll(() => close?.());
 
 /** The path each provider's chat call arrives at, proving the call went where it should. */
 const CHAT_PATH: Record<string, RegExp> = {

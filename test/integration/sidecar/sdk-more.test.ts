@@ -5,29 +5,20 @@
 import { stat } from 'node:fs/promises';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mockEmbedding, startMock, type MockKind, type MockProvider } from '../../mocks/index.js';
-import { keyFile, stackDir, startStack, type Stack } from './harness.js';
+import { mockEmbedding, type MockKind, type MockProvider } from '../../mocks/index.js';
+import { startProviderStack, type Stack } from './harness.js';
 
 const PROVIDERS: MockKind[] = ['openai', 'anthropic', 'gemini', 'ollama'];
 let stack: Stack;
-const mocks = new Map<MockKind, MockProvider>();
+let mocks: Map<MockKind, MockProvider>;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  const dir = await stackDir();
-  const providers = [];
-  for (const kind of PROVIDERS) {
-    const key = `key-${kind}-0123456789abcdef`;
-    const mock = await startMock(kind, kind === 'ollama' ? {} : { keys: [key] });
-    mocks.set(kind, mock);
-    providers.push({ name: kind, type: kind, baseURL: mock.url, apiKeys: kind === 'ollama' ? [] : [{ file: await keyFile(dir, kind, key) }], models: [{ name: `via-${kind}` }] });
-  }
-  stack = await startStack(dir, { version: 1, sandbox: { name: 'more' }, providers, models: { aliases: { default: 'via-openai' } } });
+  const keys = Object.fromEntries(PROVIDERS.filter((k) => k !== 'ollama').map((k) => [k, `key-${k}-0123456789abcdef`]));
+  ({ stack, mocks, close } = await startProviderStack(PROVIDERS, keys, { sandbox: { name: 'more' }, models: { aliases: { default: 'via-openai' } } }));
 });
 
-afterAll(async () => {
-  await stack?.close();
-  await Promise.all([...mocks.values()].map((m) => m.close()));
-});
+afterAll(() => close?.());
 
 it('creates the socket with the configured mode', async () => {
   expect((await stat(stack.socketPath)).mode & 0o777).toBe(0o600);

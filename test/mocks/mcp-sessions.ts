@@ -1,0 +1,43 @@
+/**
+ * Session routing for a Streamable HTTP MCP server written with the SDK in a test: one transport
+ * per mcp-session-id, a new session (and a fresh server from `build`) for a request without one,
+ * 404 for an unknown id, the session forgotten on DELETE.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+
+export interface McpSessions {
+  sessions: Map<string, StreamableHTTPServerTransport>;
+  /** Serves one HTTP request; errors destroy the response. */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** Closes every open session. */
+  close(): Promise<void>;
+}
+
+export function mcpSessions(build: () => McpServer | Server): McpSessions {
+  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const serveOne = async (req: IncomingMessage, res: ServerResponse) => {
+    const id = req.headers['mcp-session-id'];
+    const existing = typeof id === 'string' ? sessions.get(id) : undefined;
+    if (existing) {
+      await existing.handleRequest(req, res);
+      if (req.method === 'DELETE') sessions.delete(id as string);
+      return;
+    }
+    if (typeof id === 'string') return void res.writeHead(404).end();
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (sid) => void sessions.set(sid, transport),
+    });
+    await build().connect(transport);
+    await transport.handleRequest(req, res);
+  };
+  return {
+    sessions,
+    handle: (req, res) => void serveOne(req, res).catch((err: unknown) => res.destroy(err as Error)),
+    close: async () => void (await Promise.all([...sessions.values()].map((t) => t.close()))),
+  };
+}
