@@ -45,7 +45,7 @@ export async function startOperator({ kubeConfig, settings, log }: OperatorOptio
   const leaderGauge = new Gauge({ name: 'airlock_operator_leader', help: '1 while this replica is the leader.', registers: [metrics] });
 
   let queue: WorkQueue | undefined;
-  const ctx: ControllerContext = { kube, caches, settings, log, enqueue: (key) => queue?.add(key) };
+  const ctx: ControllerContext = { kube, caches, settings, log, enqueue: (key) => queue?.add(key), memos: new Map() };
   const reconcile = async (key: string) => {
     const { kind, namespace, name } = parseKey(key);
     try {

@@ -10,6 +10,11 @@ export interface ControllerContext {
   settings: Settings;
   log: Logger;
   enqueue(key: string): void;
+  /**
+   * Results of the last provider probe and tool discovery per object, so events between two
+   * periodic runs do not call the provider or backend again. Owned by one operator instance.
+   */
+  memos: Map<string, unknown>;
 }
 
 export type Kind = 'ModelProvider' | 'MCPBackend' | 'AgentSandbox';

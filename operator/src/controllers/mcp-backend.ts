@@ -18,7 +18,6 @@ interface Memo {
   status: Pick<MCPBackendStatus, 'tools' | 'toolCount' | 'pendingCount'>;
   condition: ConditionInput;
 }
-const memos = new Map<string, Memo>();
 
 /** The Secret references of a backend that do not resolve. */
 export function missingBackendSecrets(ctx: ControllerContext, backend: MCPBackend): string[] {
@@ -30,7 +29,7 @@ export function missingBackendSecrets(ctx: ControllerContext, backend: MCPBacken
 export async function reconcileMcpBackend(ctx: ControllerContext, namespace: string, name: string): Promise<ReconcileResult | void> {
   const backend = ctx.caches.backends.get(namespace, name);
   if (!backend) {
-    memos.delete(`${namespace}/${name}`);
+    ctx.memos.delete(`tools/${namespace}/${name}`);
     return;
   }
   const missing = missingBackendSecrets(ctx, backend);
@@ -78,14 +77,14 @@ export async function reconcileMcpBackend(ctx: ControllerContext, namespace: str
 
 async function discoverOnce(ctx: ControllerContext, backend: MCPBackend): Promise<Memo> {
   const namespace = backend.metadata.namespace ?? 'default';
-  const key = `${namespace}/${backend.metadata.name}`;
+  const key = `tools/${namespace}/${backend.metadata.name}`;
   const headers: Record<string, string> = {};
   for (const h of backend.spec.headers ?? []) {
     headers[h.name] = h.secretKeyRef ? (secretValue(ctx, namespace, h.secretKeyRef.name, h.secretKeyRef.key) ?? '') : (h.value ?? '');
   }
   const versions = (backend.spec.headers ?? []).map((h) => (h.secretKeyRef ? ctx.caches.secrets.get(namespace, h.secretKeyRef.name)?.metadata?.resourceVersion : ''));
   const fingerprint = `${backend.metadata.generation}/${versions.join(',')}`;
-  const memo = memos.get(key);
+  const memo = ctx.memos.get(key) as Memo | undefined;
   if (memo && memo.fingerprint === fingerprint && Date.now() - memo.at < DISCOVERY_INTERVAL_MS / 2) return memo;
 
   const result = await discoverTools({ transport: backend.spec.transport as 'streamable-http' | 'sse', url: backend.spec.url!, headers, timeoutMs: backend.spec.timeouts.connectMs });
@@ -107,6 +106,6 @@ async function discoverOnce(ctx: ControllerContext, backend: MCPBackend): Promis
       },
     };
   }
-  memos.set(key, next);
+  ctx.memos.set(key, next);
   return next;
 }

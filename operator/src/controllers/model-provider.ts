@@ -16,7 +16,6 @@ interface ProbeMemo {
   models: string[] | undefined;
 }
 
-const probes = new Map<string, ProbeMemo>();
 
 /** Which of a provider's key references do not resolve, as human-readable reasons. */
 export function missingKeys(ctx: ControllerContext, provider: ModelProvider): string[] {
@@ -27,7 +26,7 @@ export function missingKeys(ctx: ControllerContext, provider: ModelProvider): st
 export async function reconcileModelProvider(ctx: ControllerContext, namespace: string, name: string): Promise<ReconcileResult | void> {
   const provider = ctx.caches.providers.get(namespace, name);
   if (!provider) {
-    probes.delete(`${namespace}/${name}`);
+    ctx.memos.delete(`probe/${namespace}/${name}`);
     return;
   }
   const missing = missingKeys(ctx, provider);
@@ -80,18 +79,18 @@ export async function reconcileModelProvider(ctx: ControllerContext, namespace: 
 /** Probes at most once per interval per spec and key; the result is remembered in between. */
 async function probeOnce(ctx: ControllerContext, provider: ModelProvider, intervalMs: number): Promise<ProbeMemo> {
   const namespace = provider.metadata.namespace ?? 'default';
-  const memoKey = `${namespace}/${provider.metadata.name}`;
+  const memoKey = `probe/${namespace}/${provider.metadata.name}`;
   const first = provider.spec.apiKeys?.[0];
   const apiKey = first ? secretValue(ctx, namespace, first.secretName, first.key) : undefined;
   const secret = first ? ctx.caches.secrets.get(namespace, first.secretName)?.metadata?.resourceVersion : '';
   const fingerprint = `${provider.metadata.generation}/${secret}`;
-  const memo = probes.get(memoKey);
+  const memo = ctx.memos.get(memoKey) as ProbeMemo | undefined;
   if (memo && memo.fingerprint === fingerprint && Date.now() - memo.at < intervalMs) return memo;
   const result = await probeProvider({ type: provider.spec.type, baseURL: provider.spec.baseURL, apiKey, headers: provider.spec.headers ?? {}, timeoutMs: Math.min(provider.spec.timeouts.totalMs, 30_000) });
   const next: ProbeMemo = result.ok
     ? { at: Date.now(), fingerprint, models: result.models, condition: { type: 'Reachable', status: 'True', reason: 'ModelsListed', message: `listed ${result.models.length} models` } }
     : { at: Date.now(), fingerprint, models: undefined, condition: { type: 'Reachable', status: 'False', reason: 'ProbeFailed', message: result.reason } };
-  probes.set(memoKey, next);
+  ctx.memos.set(memoKey, next);
   ctx.log.debug({ provider: memoKey, ok: result.ok }, 'provider probed');
   return next;
 }
