@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the scratch Go modules that build kube-apiserver and etcd at pinned versions.
+# Regenerates the scratch Go modules that build etcd and the Kubernetes binaries (kube-apiserver,
+# kubectl, kube-controller-manager, kube-scheduler, kubelet) at pinned versions.
 # Run by hand when changing versions.sh; commit the resulting go.mod and go.sum files.
 # k8s.io/kubernetes requires its staging modules at v0.0.0 with replace directives into
 # ./staging, so `go install` fails (kubernetes issue 79384). The scratch module replaces each
@@ -21,7 +22,7 @@ mod=$(go mod download -json "k8s.io/kubernetes@${KUBE_VERSION}" | sed -n 's/.*"G
   sed -n '/^replace (/,/^)/p' "$mod" | grep '=> ./staging' | awk -v v="$staging_version" '{print "\t" $1 " => " $1 " " v}'
   echo ")"
 } > "$here/kube-apiserver/go.mod"
-(cd "$here/kube-apiserver" && rm -f go.sum && go get "k8s.io/kubernetes/cmd/kube-apiserver@${KUBE_VERSION}" "k8s.io/kubernetes/cmd/kubectl@${KUBE_VERSION}")
+(cd "$here/kube-apiserver" && rm -f go.sum && go get $(for cmd in kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet; do echo "k8s.io/kubernetes/cmd/$cmd@${KUBE_VERSION}"; done))
 
 cat > "$here/etcd/go.mod" <<MOD
 module airlock.dev/test/controlplane/etcd
