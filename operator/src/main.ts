@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** airlock-operator: flags and env → settings, KubeConfig the usual way, graceful shutdown. */
 import { KubeConfig } from '@kubernetes/client-node';
-import { pino } from 'pino';
+import { createLogger } from '@airlock/sidecar/log';
 import { ZodError } from 'zod';
 import { startOperator } from './operator.js';
 import { readSettings, settingsHelp } from './settings.js';
@@ -27,7 +27,7 @@ async function main(): Promise<number> {
     console.error(`airlock-operator: ${(err as Error).message}`);
     return 2;
   }
-  const log = pino({ level: settings.logLevel, base: { component: 'airlock-operator' } });
+  const log = createLogger({ level: settings.logLevel, component: 'airlock-operator' });
   const kubeConfig = new KubeConfig();
   try {
     // In a pod: the service account; elsewhere: KUBECONFIG or ~/.kube/config.

@@ -4,8 +4,8 @@
  */
 import type { KubeConfig, KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { Counter, Gauge, Registry } from 'prom-client';
 import { SANDBOX_LABEL, type AgentSandbox, type MCPBackend, type ModelProvider } from './api/index.js';
 import { reconcileAgentSandbox } from './controllers/agent-sandbox.js';
 import { keyOf, parseKey, type ControllerContext } from './controllers/context.js';
@@ -16,6 +16,8 @@ import { Caches, MANAGED_BY } from './runtime/informers.js';
 import { LeaderElector } from './runtime/leader.js';
 import { WorkQueue } from './runtime/queue.js';
 import type { Settings } from './settings.js';
+import { OperatorMetrics } from './telemetry/metrics.js';
+import { parseCertificate } from './tls/certificates.js';
 import { WebhookTls } from './tls/manager.js';
 import { buildWebhookApp, injectionSettings, serve, type WebhookServer } from './webhook/index.js';
 
@@ -40,22 +42,23 @@ export interface OperatorOptions {
 export async function startOperator({ kubeConfig, settings, log }: OperatorOptions): Promise<Operator> {
   const kube = new Kube(kubeConfig, log);
   const caches = new Caches(kubeConfig, log, settings.watchNamespace || undefined);
-  const metrics = new Registry();
-  const reconciles = new Counter({ name: 'airlock_operator_reconciles_total', help: 'Reconciles by kind and result.', labelNames: ['kind', 'result'] as const, registers: [metrics] });
-  const leaderGauge = new Gauge({ name: 'airlock_operator_leader', help: '1 while this replica is the leader.', registers: [metrics] });
+  const metrics = new OperatorMetrics();
 
   let queue: WorkQueue | undefined;
   const ctx: ControllerContext = { kube, caches, settings, log, enqueue: (key) => queue?.add(key), memos: new Map() };
   const reconcile = async (key: string) => {
     const { kind, namespace, name } = parseKey(key);
+    const timer = metrics.reconcileDuration.startTimer({ kind });
     try {
       const result =
         kind === 'ModelProvider' ? await reconcileModelProvider(ctx, namespace, name) : kind === 'MCPBackend' ? await reconcileMcpBackend(ctx, namespace, name) : await reconcileAgentSandbox(ctx, namespace, name);
-      reconciles.inc({ kind, result: 'ok' });
+      metrics.reconciles.inc({ kind, result: 'ok' });
       return result;
     } catch (err) {
-      reconciles.inc({ kind, result: 'error' });
+      metrics.reconciles.inc({ kind, result: 'error' });
       throw err;
+    } finally {
+      timer();
     }
   };
   const newQueue = () =>
@@ -63,7 +66,10 @@ export async function startOperator({ kubeConfig, settings, log }: OperatorOptio
       concurrency: settings.concurrency,
       baseDelayMs: 200,
       maxDelayMs: 60_000,
-      onError: (key, err, attempt) => log.warn({ key, attempt, err: String(err) }, 'reconcile failed; retrying with backoff'),
+      onError: (key, err, attempt) => {
+        metrics.queueRetries.inc({ kind: parseKey(key).kind });
+        log.warn({ key, attempt, err: String(err) }, 'reconcile failed; retrying with backoff');
+      },
     });
   const enqueueAll = () => {
     for (const p of caches.providers.list()) ctx.enqueue(keyOf('ModelProvider', ns(p), p.metadata!.name!));
@@ -81,12 +87,12 @@ export async function startOperator({ kubeConfig, settings, log }: OperatorOptio
     retryPeriodMs: settings.retryPeriodMs,
     log,
     onStartedLeading: () => {
-      leaderGauge.set(1);
+      metrics.leader.set(1);
       queue = newQueue();
       enqueueAll();
     },
     onStoppedLeading: () => {
-      leaderGauge.set(0);
+      metrics.leader.set(0);
       void queue?.stop();
       queue = undefined;
     },
@@ -95,6 +101,8 @@ export async function startOperator({ kubeConfig, settings, log }: OperatorOptio
   await caches.start();
   const tls = new WebhookTls(kube, settings, log, () => elector.isLeader);
   const cert = await tls.load();
+  let certificateNotAfter = parseCertificate(cert.certPem).notAfter;
+  metrics.watch({ queueDepth: () => queue?.length ?? 0, certificateNotAfter: () => certificateNotAfter });
   const webhookApp = buildWebhookApp({
     // The cache first; a miss is read live, since a pod is often applied together with its sandbox.
     lookupSandbox: async (namespace, name) => (caches.sandboxes.get(namespace, name) as AgentSandbox | undefined) ?? (await kube.readSandbox(namespace, name)),
@@ -105,14 +113,16 @@ export async function startOperator({ kubeConfig, settings, log }: OperatorOptio
       ...(settings.sidecarResources ? { defaultResources: settings.sidecarResources } : {}),
     }),
     logger: log as FastifyBaseLogger,
+    metrics,
   });
   const webhook: WebhookServer = await serve({ app: webhookApp, certPem: cert.certPem, keyPem: cert.keyPem, port: settings.webhookPort, host: settings.webhookHost });
   tls.start((next) => {
     webhook.setCertificate(next.certPem, next.keyPem);
+    certificateNotAfter = parseCertificate(next.certPem).notAfter;
     log.info('webhook now serves the renewed certificate');
   });
   elector.start();
-  const health = await healthServer(settings, log, metrics, () => caches.hasSynced);
+  const health = await healthServer(settings, log, metrics.registry, () => caches.hasSynced);
 
   log.info({ identity: settings.identity, webhookPort: webhook.port }, 'airlock operator started');
   return {

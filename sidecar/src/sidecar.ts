@@ -10,7 +10,7 @@ import { buildAdmin } from './server/admin.js';
 import { build } from './server/app.js';
 import { listenOnSocket } from './server/listen.js';
 import { LiveConfig } from './server/live.js';
-import { Metrics } from './server/metrics.js';
+import { Metrics } from './telemetry/metrics.js';
 import { createMcpGateway, type McpGateway } from './mcp/index.js';
 
 export interface SidecarOptions {
@@ -38,6 +38,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   await live.start();
   const config = live.current.config;
   log.level = config.telemetry.logLevel;
+  metrics.watchProviders(() => live.current.providers.map((p) => ({ name: p.config.name, breaker: p.breaker.state, keys: p.keys.states() })));
 
   // Always created (cheap without backends), so a reload that adds the first backend has a home.
   const mcp: McpGateway = createMcpGateway({ config, logger: log, secrets });

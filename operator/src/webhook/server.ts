@@ -7,7 +7,8 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { admit, AdmissionReviewRequest, type SandboxLookup } from './admission.js';
+import { admit, AdmissionReviewRequest, type AdmissionResponse, type SandboxLookup } from './admission.js';
+import type { OperatorMetrics } from '../telemetry/metrics.js';
 import type { InjectionSettings } from './settings.js';
 
 /** Options of {@link buildWebhookApp}. */
@@ -17,6 +18,8 @@ export interface WebhookAppOptions {
   settings: InjectionSettings;
   /** The operator's pino logger; silent when omitted. */
   logger?: FastifyBaseLogger;
+  /** Counts each decision; none when omitted. */
+  metrics?: OperatorMetrics;
 }
 
 /**
@@ -36,7 +39,11 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
       const where = (issue?.path ?? []).map(String).join('.') || '<root>';
       return reply.code(400).send({ error: `not an admission.k8s.io/v1 AdmissionReview: ${where}: ${issue?.message ?? 'invalid'}` });
     }
-    return admit(review.data, { lookupSandbox: options.lookupSandbox, settings: options.settings, logger: request.log });
+    const timer = options.metrics?.admissionDuration.startTimer();
+    const answer = await admit(review.data, { lookupSandbox: options.lookupSandbox, settings: options.settings, logger: request.log });
+    timer?.();
+    options.metrics?.admissions.inc(decisionLabels(review.data, answer.response));
+    return answer;
   });
   return app;
 }
@@ -92,4 +99,10 @@ export async function serve(options: ServeOptions): Promise<WebhookServer> {
       await closed;
     },
   };
+}
+
+/** Bounded labels of one decision: the operation, allowed/patched/denied, and the Kubernetes reason. */
+function decisionLabels(review: AdmissionReviewRequest, response: AdmissionResponse): { operation: string; result: string; reason: string } {
+  const result = !response.allowed ? 'denied' : response.patch ? 'patched' : 'allowed';
+  return { operation: review.request.operation, result, reason: response.status?.reason ?? (response.allowed ? 'Allowed' : 'Denied') };
 }

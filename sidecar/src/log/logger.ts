@@ -1,4 +1,7 @@
-/** The one logger: pino, JSON lines, every line scrubbed of secret values before it is written. */
+/**
+ * The one logger configuration of Airlock, used by the sidecar and the operator: pino, JSON lines,
+ * a `component` on every line, every line scrubbed of known secret values before it is written.
+ */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { SecretRegistry } from './redact.js';
 
@@ -6,18 +9,22 @@ export type { Logger } from 'pino';
 
 export interface LoggerOptions {
   level: string;
-  secrets: SecretRegistry;
+  /** `airlock-sidecar` unless said otherwise. */
+  component?: string;
+  /** Secret values to scrub from every line; the sidecar registers its keys here. */
+  secrets?: SecretRegistry;
   /** Where lines go; default stdout. Tests pass a capturing stream. */
   destination?: DestinationStream;
 }
 
-/** Creates the sidecar's logger. */
+/** Creates a logger with Airlock's configuration. */
 export function createLogger(options: LoggerOptions): Logger {
+  const { secrets } = options;
   return pino(
     {
       level: options.level,
-      base: { component: 'airlock-sidecar' },
-      hooks: { streamWrite: (line) => options.secrets.scrub(line) },
+      base: { component: options.component ?? 'airlock-sidecar' },
+      ...(secrets ? { hooks: { streamWrite: (line: string) => secrets.scrub(line) } } : {}),
       // Headers are never logged: requests to providers carry keys in them.
       serializers: { req: (req: { method?: string; url?: string }) => ({ method: req.method, url: req.url }) },
     },

@@ -21,7 +21,7 @@ describe('Limiter', () => {
     const limiter = new Limiter({ requestsPerMinute: 2 }, () => now);
     expect(limiter.tryStart('sandbox s')).toBeUndefined();
     expect(limiter.tryStart('sandbox s')).toBeUndefined();
-    expect(limiter.tryStart('sandbox s')).toEqual({ message: 'sandbox s allows 2 requests per minute', retryAfterMs: 60_000 });
+    expect(limiter.tryStart('sandbox s')).toEqual({ limit: 'requests', message: 'sandbox s allows 2 requests per minute', retryAfterMs: 60_000 });
     now = 60_000;
     expect(limiter.tryStart('sandbox s')).toBeUndefined();
   });
@@ -46,7 +46,7 @@ describe('Limiter', () => {
     const limiter = new Limiter({ dailyBudgetUSD: 1 }, () => now);
     expect(limiter.tryStart('x')).toBeUndefined();
     limiter.finish(10, 1.5);
-    expect(limiter.tryStart('x')).toEqual({ message: 'x spent its daily budget of 1 USD', retryAfterMs: 3_600_000 });
+    expect(limiter.tryStart('x')).toEqual({ limit: 'budget', message: 'x spent its daily budget of 1 USD', retryAfterMs: 3_600_000 });
     now = Date.parse('2026-11-22T00:00:01Z');
     expect(limiter.tryStart('x')).toBeUndefined();
   });

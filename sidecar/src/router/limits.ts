@@ -51,6 +51,8 @@ export interface LimitSettings {
 
 /** Why a call may not start now, and when to try again. */
 export interface LimitRefusal {
+  /** Which limit refused. */
+  limit: 'requests' | 'tokens' | 'concurrency' | 'budget';
   message: string;
   retryAfterMs: number;
 }
@@ -79,16 +81,16 @@ export class Limiter {
   tryStart(what: string): LimitRefusal | undefined {
     const { requestsPerMinute, tokensPerMinute, maxConcurrent, dailyBudgetUSD } = this.settings;
     if (requestsPerMinute !== undefined && this.requests.total() >= requestsPerMinute) {
-      return { message: `${what} allows ${requestsPerMinute} requests per minute`, retryAfterMs: this.requests.msUntilRelief() };
+      return { limit: 'requests', message: `${what} allows ${requestsPerMinute} requests per minute`, retryAfterMs: this.requests.msUntilRelief() };
     }
     if (tokensPerMinute !== undefined && this.tokens.total() >= tokensPerMinute) {
-      return { message: `${what} allows ${tokensPerMinute} tokens per minute`, retryAfterMs: this.tokens.msUntilRelief() };
+      return { limit: 'tokens', message: `${what} allows ${tokensPerMinute} tokens per minute`, retryAfterMs: this.tokens.msUntilRelief() };
     }
     if (maxConcurrent !== undefined && this.inFlight >= maxConcurrent) {
-      return { message: `${what} allows ${maxConcurrent} requests at once`, retryAfterMs: 1_000 };
+      return { limit: 'concurrency', message: `${what} allows ${maxConcurrent} requests at once`, retryAfterMs: 1_000 };
     }
     if (dailyBudgetUSD !== undefined && this.spentToday() >= dailyBudgetUSD) {
-      return { message: `${what} spent its daily budget of ${dailyBudgetUSD} USD`, retryAfterMs: msUntilUtcMidnight(this.now()) };
+      return { limit: 'budget', message: `${what} spent its daily budget of ${dailyBudgetUSD} USD`, retryAfterMs: msUntilUtcMidnight(this.now()) };
     }
     this.requests.add(1);
     this.inFlight += 1;

@@ -6,7 +6,7 @@ import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from '../log/logger.js';
 import { readiness, type McpHandler } from './app.js';
 import type { LiveConfig } from './live.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../telemetry/metrics.js';
 
 export interface AdminOptions {
   live: LiveConfig;

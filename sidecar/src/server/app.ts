@@ -8,7 +8,7 @@ import type { Logger } from '../log/logger.js';
 import type { SecretRegistry } from '../log/redact.js';
 import { anthropicRoutes } from './anthropic-routes.js';
 import type { LiveConfig } from './live.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../telemetry/metrics.js';
 import { openAIIngress, openAIRoutes } from './openai-routes.js';
 
 /** What the MCP gateway offers the app (implemented in ../mcp). */

@@ -10,7 +10,7 @@ import type { SidecarConfig } from '../config/schema.js';
 import { watchFiles, type FileWatcher } from '../config/watch.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretRegistry } from '../log/redact.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../telemetry/metrics.js';
 import { Runtime } from './runtime.js';
 
 export interface LiveStatus {

@@ -15,7 +15,8 @@ import type { UpstreamResponse } from '../upstream/client.js';
 import { classifyError, parseRetryAfter, UpstreamFailure } from '../upstream/failure.js';
 import type { ChatCompletionChunk } from '../wire/openai.js';
 import type { Ingress, StreamEncoder } from './ingress.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { describeResult, startModelCall, type ModelCall } from '../telemetry/model-call.js';
 
 /** What one kind of call (chat, completions, embeddings) contributes to the shared relay. */
 export interface Operation<Canonical, Chunk extends StreamChunk = ChatCompletionChunk> {
@@ -81,10 +82,12 @@ export async function relay<C, K extends StreamChunk>(
 ): Promise<void> {
   const { log, metrics } = deps;
   const started = Date.now();
+  const call = startModelCall(metrics, { api: op.ingress.name, kind: op.kind, model: op.model, stream: op.stream });
   const refused = sandbox.limiter.tryStart(`sandbox ${sandbox.name}`);
   if (refused) {
     log.warn({ api: op.ingress.name, model: op.model, reason: refused.message }, 'sandbox limit reached');
-    metrics.requests.inc({ api: op.ingress.name, provider: 'none', model: op.model, status: '429' });
+    call.refused(refused.limit);
+    call.end({ status: 429 });
     const error = { status: 429, type: 'rate_limit_error', message: `${refused.message}; retry later` };
     return writeJson(res, 429, op.ingress.errorBody(error), { 'retry-after': String(Math.max(1, Math.ceil(refused.retryAfterMs / 1000))) });
   }
@@ -98,21 +101,23 @@ export async function relay<C, K extends StreamChunk>(
   const deadline = started + totalMs;
   const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(totalMs)]);
   const context: TranslateContext = { requestedModel: op.model, id: callId(op.kind), created: Math.floor(started / 1000) };
-  metrics.inFlight.inc();
   let providerName = 'none';
   let status = 200;
+  let described: ReturnType<typeof describeResult> = {};
   try {
     if (usable.length === 0) {
       throw new UpstreamFailure('status', 'none', { status: 400, type: 'invalid_request_error', message: `no provider of model '${op.model}' supports ${op.kind}` });
     }
-    const outcome = await route(usable, (attempt) => tryProvider(op, attempt, context, metrics), { log, signal, deadline });
+    const outcome = await route(usable, (attempt) => tryProvider(op, attempt, context, call), { log, signal, deadline });
     providerName = outcome.provider.config.name;
     try {
       if (outcome.kind === 'json') {
-        spent = account(deps, outcome.provider, outcome.model, op.usage(outcome.result));
+        spent = account(call, outcome.provider, outcome.model, op.usage(outcome.result));
+        described = describeResult(outcome.result);
         writeJson(res, 200, outcome.native ?? op.render(outcome.result));
       } else {
-        spent = await streamOut(op, outcome, res, signal, context, deps);
+        call.firstChunk();
+        ({ spent, described } = await streamOut(op, outcome, res, signal, context, deps, call));
       }
     } finally {
       outcome.release(spent.tokens, spent.costUSD);
@@ -128,9 +133,7 @@ export async function relay<C, K extends StreamChunk>(
     }
   } finally {
     sandbox.limiter.finish(spent.tokens, spent.costUSD);
-    metrics.inFlight.dec();
-    metrics.requests.inc({ api: op.ingress.name, provider: providerName, model: op.model, status: String(status) });
-    metrics.duration.observe({ api: op.ingress.name, provider: providerName }, (Date.now() - started) / 1000);
+    call.end({ status, responseModel: described.model, finishReasons: described.finishReasons });
     log.info({ api: op.ingress.name, kind: op.kind, model: op.model, provider: providerName, status, ms: Date.now() - started }, 'model call');
   }
 }
@@ -140,10 +143,11 @@ function targetOf(candidate: Candidate<ProviderRuntime>, apiKey: string | undefi
   return { baseURL: provider.baseURL, apiKey, model: model.upstreamName ?? model.name, headers: provider.config.headers };
 }
 
-async function tryProvider<C, K extends StreamChunk>(op: Operation<C, K>, attempt: Attempt, context: TranslateContext, metrics: Metrics): Promise<Outcome<C, K>> {
+async function tryProvider<C, K extends StreamChunk>(op: Operation<C, K>, attempt: Attempt, context: TranslateContext, call: ModelCall): Promise<Outcome<C, K>> {
   const { provider, model, lease, signal } = attempt;
   const name = provider.config.name;
   const target = targetOf({ provider, model }, lease.value);
+  const reported = call.attempt(provider.config, { number: attempt.number, keyIndex: lease.index, upstreamModel: target.model });
   // Same protocol and same model name: the client's bytes go through untouched, both ways.
   const native = op.raw !== undefined && op.ingress.native.includes(provider.config.type) && target.model === op.model;
   let response: UpstreamResponse | undefined;
@@ -157,6 +161,7 @@ async function tryProvider<C, K extends StreamChunk>(op: Operation<C, K>, attemp
       throw new UpstreamFailure('status', name, { status: 400, type: 'invalid_request_error', message: `the request cannot be translated for provider ${name}: ${(err as Error).message}` });
     }
     if (native) request = { ...request, body: op.raw };
+    request = { ...request, headers: { ...request.headers, ...reported.headers } };
     response = await provider.client.send(request, signal);
     if (response.status < 200 || response.status >= 300) {
       const text = await response.body.text().catch(() => '');
@@ -170,7 +175,7 @@ async function tryProvider<C, K extends StreamChunk>(op: Operation<C, K>, attemp
         throw classifyError(err, name, 'body');
       }
       const result = parseResult(op, provider, bytes, context);
-      metrics.attempts.inc({ provider: name, result: 'ok' });
+      reported.succeeded(response.status);
       return { kind: 'json', provider, model, result, native: native ? bytes : undefined, release: attempt.release };
     }
     const translator = op.streamFrames!.translator(provider, context);
@@ -188,13 +193,13 @@ async function tryProvider<C, K extends StreamChunk>(op: Operation<C, K>, attemp
       pendingRaw.push(next.value);
       pendingChunks.push(...translateOrFail(() => translator.push(next.value), name));
     }
-    metrics.attempts.inc({ provider: name, result: 'ok' });
+    reported.succeeded(response.status);
     return { kind: 'stream', provider, model, native, translator, body, pendingRaw, pendingChunks, release: attempt.release };
   } catch (err) {
     // A failed attempt's body is not read further: give its connection back.
     response?.body.destroy();
     const failure = err instanceof UpstreamFailure ? err : classifyError(err, name, 'headers');
-    metrics.attempts.inc({ provider: name, result: failure.kind });
+    reported.failed(failure.kind, failure.error.status);
     throw failure;
   }
 }
@@ -233,14 +238,20 @@ async function streamOut<C, K extends StreamChunk>(
   signal: AbortSignal,
   context: TranslateContext,
   deps: ProxyDeps,
-): Promise<{ tokens: number; costUSD: number }> {
+  call: ModelCall,
+): Promise<{ spent: { tokens: number; costUSD: number }; described: ReturnType<typeof describeResult> }> {
   const { provider, native, translator, body } = outcome;
   const encoder = op.streamFrames!.encoder(context);
   const name = provider.config.name;
   let usage: Usage | undefined;
+  const described: ReturnType<typeof describeResult> = {};
   const note = (chunks: K[]) => {
-    for (const c of chunks) if (c.usage) usage = { input: c.usage.prompt_tokens ?? 0, output: c.usage.completion_tokens ?? 0 };
+    for (const c of chunks) {
+      if (c.usage) usage = { input: c.usage.prompt_tokens ?? 0, output: c.usage.completion_tokens ?? 0 };
+      describeResult(c, described);
+    }
   };
+  const done = () => ({ spent: account(call, provider, outcome.model, usage), described });
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   const write = async (data: string | Buffer) => {
     if (data.length === 0 || res.destroyed) return;
@@ -262,7 +273,7 @@ async function streamOut<C, K extends StreamChunk>(
         if (!native) await write(encoder.error(err instanceof StreamError ? err.error : { status: 502, type: 'api_error', message: `provider ${name} sent a malformed stream` }));
         deps.log.warn({ provider: name, reason: (err as Error).message }, 'stream ended by a provider error');
         res.end();
-        return account(deps, provider, outcome.model, usage);
+        return done();
       }
       note(chunks);
       if (native) await write(next.value);
@@ -278,7 +289,7 @@ async function streamOut<C, K extends StreamChunk>(
   } catch (err) {
     if (signal.aborted && !res.destroyed && !(signal.reason instanceof DOMException && signal.reason.name === 'TimeoutError')) {
       res.end();
-      return account(deps, provider, outcome.model, usage);
+      return done();
     }
     const failure = classifyError(signal.aborted ? signal.reason : err, name, 'body');
     deps.log.warn({ provider: name, kind: failure.kind, reason: failure.error.message }, 'stream broke after it started; ending it with an error event');
@@ -287,17 +298,14 @@ async function streamOut<C, K extends StreamChunk>(
       res.end();
     }
   }
-  return account(deps, provider, outcome.model, usage);
+  return done();
 }
 
-/** Counts tokens and cost in the metrics; returns them for the limits. */
-function account(deps: ProxyDeps, provider: ProviderRuntime, model: Candidate<ProviderRuntime>['model'], usage: Usage | undefined): { tokens: number; costUSD: number } {
+/** Reports tokens and cost to the call's telemetry; returns them for the limits. */
+function account(call: ModelCall, provider: ProviderRuntime, model: Candidate<ProviderRuntime>['model'], usage: Usage | undefined): { tokens: number; costUSD: number } {
   if (!usage) return { tokens: 0, costUSD: 0 };
-  const labels = { provider: provider.config.name, model: model.name };
-  deps.metrics.tokens.inc({ ...labels, direction: 'input' }, usage.input);
-  deps.metrics.tokens.inc({ ...labels, direction: 'output' }, usage.output);
   const cost = (usage.input * (model.inputCostPerMTok ?? 0) + usage.output * (model.outputCostPerMTok ?? 0)) / 1e6;
-  if (cost > 0) deps.metrics.cost.inc(labels, cost);
+  call.usage(provider.config, model.name, usage, cost);
   return { tokens: usage.input + usage.output, costUSD: cost };
 }
 

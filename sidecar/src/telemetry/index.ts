@@ -1,0 +1,2 @@
+/** What the sidecar's telemetry offers the rest of Airlock (the operator shares its tracing set-up). */
+export { Metrics, type ProviderState, type UsageState } from './metrics.js';

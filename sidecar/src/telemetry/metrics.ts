@@ -1,0 +1,185 @@
+/**
+ * Every Prometheus metric the sidecar exports, named in this one file: a new metric is added here
+ * and nowhere else. Names follow Prometheus (base units, `_total` on counters) and, for model
+ * calls, the OpenTelemetry GenAI conventions as Prometheus spells them (`gen_ai.client.token.usage`
+ * becomes `gen_ai_client_token_usage`, its attributes `gen_ai_token_type` and so on).
+ *
+ * Label values are bounded: providers, models and MCP backends come from the config, tools from
+ * the backends' filtered listings, statuses and reasons from fixed sets. A client's free text
+ * (an unknown model, a tool name that does not exist) never becomes a label.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** GenAI attribute names as Prometheus labels. */
+const GENAI_LABELS = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model'] as const;
+
+/** Buckets the GenAI conventions recommend for `gen_ai.client.token.usage`. */
+const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
+/** Buckets the GenAI conventions recommend for durations (and time to first chunk). */
+const DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+
+/** What the provider-state gauges read at scrape time: one entry per configured provider. */
+export interface ProviderState {
+  name: string;
+  breaker: 'closed' | 'open' | 'half-open';
+  /** State of each key by index (never a key's value). */
+  keys: readonly ('healthy' | 'resting' | 'disabled')[];
+}
+
+/** What the sandbox usage gauges read at scrape time. */
+export interface UsageState {
+  sandbox: string;
+  /** Sandbox-wide spend today in USD, as far as this sidecar knows. */
+  spentTodayUSD: number;
+  /** The sandbox's daily budget, when it has one. */
+  dailyBudgetUSD: number | undefined;
+}
+
+const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
+const KEY_STATES = ['healthy', 'resting', 'disabled'] as const;
+
+/** The sidecar's metrics on their own registry (served on the admin port only). */
+export class Metrics {
+  readonly registry = new Registry();
+  private providerStates: () => readonly ProviderState[] = () => [];
+  private usageState: () => UsageState | undefined = () => undefined;
+
+  /** Model API calls answered, by ingress API, operation, provider, model and HTTP status. */
+  readonly requests = new Counter({
+    name: 'airlock_model_requests_total',
+    help: 'Model API requests by ingress API, operation, provider, model and HTTP status returned to the agent.',
+    labelNames: ['api', 'operation', 'provider', 'model', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly inFlight = new Gauge({
+    name: 'airlock_model_requests_in_flight',
+    help: 'Model API requests being served.',
+    registers: [this.registry],
+  });
+  /** `gen_ai.client.operation.duration`: from the agent's request to the end of the response. */
+  readonly duration = new Histogram({
+    name: 'gen_ai_client_operation_duration_seconds',
+    help: 'GenAI operation duration: from the agent request to the last byte of the response, failovers included.',
+    labelNames: [...GENAI_LABELS, 'error_type'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+  /** `gen_ai.client.operation.time_to_first_chunk`: time to first token of a streamed call. */
+  readonly timeToFirstChunk = new Histogram({
+    name: 'gen_ai_client_operation_time_to_first_chunk_seconds',
+    help: 'Time to first token of streamed calls: from the agent request to the first chunk sent back.',
+    labelNames: GENAI_LABELS,
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+  /** `gen_ai.client.token.usage`: tokens per call as the provider reported them. */
+  readonly tokens = new Histogram({
+    name: 'gen_ai_client_token_usage',
+    help: 'Tokens used per call, by token type (input, output), as reported by the provider.',
+    labelNames: [...GENAI_LABELS, 'gen_ai_token_type'] as const,
+    buckets: TOKEN_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly cost = new Counter({
+    name: 'airlock_cost_usd_total',
+    help: 'Spend in USD from the configured model prices, by provider and model.',
+    labelNames: ['provider', 'model'] as const,
+    registers: [this.registry],
+  });
+  readonly attempts = new Counter({
+    name: 'airlock_provider_attempts_total',
+    help: 'Attempts sent to providers, by provider and result (ok, or the failure kind).',
+    labelNames: ['provider', 'result'] as const,
+    registers: [this.registry],
+  });
+  /** A call moved on from this provider to the next candidate. */
+  readonly failovers = new Counter({
+    name: 'airlock_failovers_total',
+    help: 'Calls that failed over away from a provider, by that provider and the reason (the failure kind or HTTP status).',
+    labelNames: ['provider', 'reason'] as const,
+    registers: [this.registry],
+  });
+  /** Calls refused by a limit before reaching any provider. */
+  readonly limitRefusals = new Counter({
+    name: 'airlock_limit_refusals_total',
+    help: 'Calls refused with 429 by a sandbox limit, by limit (requests, tokens, concurrency, budget).',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
+  readonly mcpToolCalls = new Counter({
+    name: 'airlock_mcp_tool_calls_total',
+    help: 'MCP tool calls through the gateway, by backend, tool and result (ok, error, denied, timeout).',
+    labelNames: ['backend', 'tool', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly mcpToolDuration = new Histogram({
+    name: 'airlock_mcp_tool_call_duration_seconds',
+    help: 'Duration of MCP tool calls through the gateway, by backend and tool.',
+    labelNames: ['backend', 'tool'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly configReloads = new Counter({
+    name: 'airlock_config_reloads_total',
+    help: 'Config reloads by result (applied, rejected).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    const states = () => this.providerStates();
+    new Gauge({
+      name: 'airlock_provider_circuit_state',
+      help: 'Circuit breaker state per provider: 1 for the current state (closed, open, half-open), 0 for the others.',
+      labelNames: ['provider', 'state'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const p of states()) for (const state of BREAKER_STATES) this.set({ provider: p.name, state }, p.breaker === state ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'airlock_provider_keys',
+      help: 'API keys per provider by state (healthy, resting after a 429, disabled after a 401/403).',
+      labelNames: ['provider', 'state'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const p of states()) for (const state of KEY_STATES) this.set({ provider: p.name, state }, p.keys.filter((k) => k === state).length);
+      },
+    });
+    const usage = () => this.usageState();
+    new Gauge({
+      name: 'airlock_sandbox_spend_usd',
+      help: "The sandbox's spend today (UTC) in USD, across all its pods as far as this sidecar knows.",
+      labelNames: ['sandbox'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const u = usage();
+        if (u) this.set({ sandbox: u.sandbox }, u.spentTodayUSD);
+      },
+    });
+    new Gauge({
+      name: 'airlock_sandbox_budget_remaining_usd',
+      help: "What is left of the sandbox's daily budget in USD (absent without a budget).",
+      labelNames: ['sandbox'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const u = usage();
+        if (u?.dailyBudgetUSD !== undefined) this.set({ sandbox: u.sandbox }, Math.max(0, u.dailyBudgetUSD - u.spentTodayUSD));
+      },
+    });
+  }
+
+  /** Where the breaker and key gauges read from at scrape time (the live runtime's providers). */
+  watchProviders(source: () => readonly ProviderState[]): void {
+    this.providerStates = source;
+  }
+
+  /** Where the sandbox spend gauges read from at scrape time. */
+  watchUsage(source: () => UsageState | undefined): void {
+    this.usageState = source;
+  }
+}

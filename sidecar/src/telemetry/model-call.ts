@@ -1,0 +1,199 @@
+/**
+ * What one model call reports: its metrics and its spans, following the OpenTelemetry GenAI
+ * conventions. The relay calls these hooks and knows nothing of Prometheus or OpenTelemetry.
+ *
+ * Span tree of a call: `chat gpt-4o` (CLIENT, a child of the agent's `traceparent` when it sent
+ * one) with one child `attempt <provider>` per upstream attempt, whose context goes upstream in
+ * `traceparent`. Spans carry names, numbers and statuses only: never a key (the key's index is
+ * the attribute), never prompt or completion text.
+ *
+ * Without a tracer provider registered (no `telemetry.otlp`), the OpenTelemetry API hands out
+ * non-recording spans: each hook costs a few property reads.
+ */
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import type { LimitRefusal } from '../router/limits.js';
+import type { Metrics } from './metrics.js';
+
+/** The tracer of the sidecar; a no-op until `startTracing` registers a provider. */
+export const tracer = () => trace.getTracer('airlock-sidecar');
+
+/** GenAI operation names by the sidecar's operation kind. */
+const OPERATION_NAMES: Record<string, string> = { chat: 'chat', completions: 'text_completion', embeddings: 'embeddings' };
+
+/** `gen_ai.provider.name` well-known values by provider type. */
+const PROVIDER_NAMES: Record<string, string> = { openai: 'openai', anthropic: 'anthropic', gemini: 'gcp.gemini', ollama: 'ollama', 'openai-compatible': 'openai' };
+
+/** Which limit refused a call, for the refusal counter. */
+export type LimitKind = LimitRefusal['limit'];
+
+/** A provider as telemetry names it: the config name and its type. */
+export interface ProviderRef {
+  name: string;
+  type: string;
+}
+
+/** One attempt's report. */
+export interface AttemptTelemetry {
+  /** Headers to send upstream with this attempt (W3C `traceparent`, when tracing is on). */
+  readonly headers: Record<string, string>;
+  /** The provider answered and its response will be used. */
+  succeeded(status: number): void;
+  /** The attempt failed; `kind` is the failure kind (timeout, status, connect …). */
+  failed(kind: string, status: number): void;
+}
+
+/** The outcome of a call as the agent saw it. */
+export interface CallEnd {
+  /** HTTP status returned to the agent. */
+  status: number;
+  /** The model name the provider answered with, when known. */
+  responseModel?: string | undefined;
+  finishReasons?: readonly string[] | undefined;
+}
+
+/** Telemetry of one model call; create with `startModelCall`, end exactly once. */
+export class ModelCall {
+  private readonly span: Span;
+  private readonly spanContext: Context;
+  private readonly started = performance.now();
+  private firstChunkSeen = false;
+  private provider: ProviderRef | undefined;
+  private lastFailed: { provider: string; reason: string } | undefined;
+  private ended = false;
+
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly info: { api: string; kind: string; model: string; stream: boolean },
+    parent: Context = context.active(),
+  ) {
+    const operation = OPERATION_NAMES[info.kind] ?? info.kind;
+    this.span = tracer().startSpan(
+      `${operation} ${info.model}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { 'gen_ai.operation.name': operation, 'gen_ai.request.model': info.model, 'airlock.api': info.api, 'airlock.stream': info.stream },
+      },
+      parent,
+    );
+    this.spanContext = trace.setSpan(parent, this.span);
+    metrics.inFlight.inc();
+  }
+
+  private get operation(): string {
+    return OPERATION_NAMES[this.info.kind] ?? this.info.kind;
+  }
+
+  private genAiLabels(provider: ProviderRef | undefined) {
+    return { gen_ai_operation_name: this.operation, gen_ai_provider_name: provider ? (PROVIDER_NAMES[provider.type] ?? provider.type) : 'none', gen_ai_request_model: this.info.model };
+  }
+
+  /** A sandbox limit refused the call before any provider was tried. */
+  refused(limit: LimitKind): void {
+    this.metrics.limitRefusals.inc({ limit });
+    this.span.setAttribute('airlock.limit', limit);
+  }
+
+  /** An attempt starts on `provider` with the key at `keyIndex` (-1 for a keyless provider). */
+  attempt(provider: ProviderRef, attempt: { number: number; keyIndex: number; upstreamModel: string }): AttemptTelemetry {
+    if (this.lastFailed && this.lastFailed.provider !== provider.name) {
+      this.metrics.failovers.inc({ provider: this.lastFailed.provider, reason: this.lastFailed.reason });
+    }
+    const span = tracer().startSpan(
+      `attempt ${provider.name}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'gen_ai.operation.name': this.operation,
+          'gen_ai.provider.name': PROVIDER_NAMES[provider.type] ?? provider.type,
+          'gen_ai.request.model': attempt.upstreamModel,
+          'airlock.provider': provider.name,
+          'airlock.attempt': attempt.number,
+          'airlock.key.index': attempt.keyIndex,
+          ...(this.lastFailed ? { 'airlock.failover.from': this.lastFailed.provider, 'airlock.failover.reason': this.lastFailed.reason } : {}),
+        },
+      },
+      this.spanContext,
+    );
+    const headers: Record<string, string> = {};
+    propagation.inject(trace.setSpan(this.spanContext, span), headers);
+    let done = false;
+    return {
+      headers,
+      succeeded: (status) => {
+        if (done) return;
+        done = true;
+        this.provider = provider;
+        this.lastFailed = undefined;
+        this.metrics.attempts.inc({ provider: provider.name, result: 'ok' });
+        span.setAttribute('http.response.status_code', status);
+        span.end();
+      },
+      failed: (kind, status) => {
+        if (done) return;
+        done = true;
+        const reason = kind === 'status' ? String(status) : kind;
+        this.lastFailed = { provider: provider.name, reason };
+        this.metrics.attempts.inc({ provider: provider.name, result: kind });
+        span.setAttributes({ 'http.response.status_code': status, 'error.type': reason });
+        span.setStatus({ code: SpanStatusCode.ERROR, message: reason });
+        span.end();
+      },
+    };
+  }
+
+  /** The first chunk of a stream went to the agent: time to first token. */
+  firstChunk(): void {
+    if (this.firstChunkSeen) return;
+    this.firstChunkSeen = true;
+    const seconds = (performance.now() - this.started) / 1000;
+    this.metrics.timeToFirstChunk.observe(this.genAiLabels(this.provider), seconds);
+    this.span.addEvent('gen_ai.first_chunk');
+  }
+
+  /** Tokens the provider reported and what they cost from the configured prices. */
+  usage(provider: ProviderRef, model: string, usage: { input: number; output: number }, costUSD: number): void {
+    const labels = this.genAiLabels(provider);
+    this.metrics.tokens.observe({ ...labels, gen_ai_token_type: 'input' }, usage.input);
+    this.metrics.tokens.observe({ ...labels, gen_ai_token_type: 'output' }, usage.output);
+    if (costUSD > 0) this.metrics.cost.inc({ provider: provider.name, model }, costUSD);
+    this.span.setAttributes({ 'gen_ai.usage.input_tokens': usage.input, 'gen_ai.usage.output_tokens': usage.output, 'airlock.cost_usd': costUSD });
+  }
+
+  /** The call is over (success, failure or refusal). */
+  end(result: CallEnd): void {
+    if (this.ended) return;
+    this.ended = true;
+    const provider = this.provider;
+    this.metrics.inFlight.dec();
+    this.metrics.requests.inc({ api: this.info.api, operation: this.operation, provider: provider?.name ?? 'none', model: this.info.model, status: String(result.status) });
+    const failed = result.status >= 400;
+    this.metrics.duration.observe({ ...this.genAiLabels(provider), error_type: failed ? String(result.status) : '' }, (performance.now() - this.started) / 1000);
+    if (provider) this.span.setAttributes({ 'gen_ai.provider.name': PROVIDER_NAMES[provider.type] ?? provider.type, 'airlock.provider': provider.name });
+    if (result.responseModel) this.span.setAttribute('gen_ai.response.model', result.responseModel);
+    if (result.finishReasons?.length) this.span.setAttribute('gen_ai.response.finish_reasons', [...result.finishReasons]);
+    this.span.setAttribute('http.response.status_code', result.status);
+    if (failed) {
+      this.span.setAttribute('error.type', String(result.status));
+      this.span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    this.span.end();
+  }
+}
+
+/** Starts the telemetry of one model call under the active context (the agent's trace, if any). */
+export function startModelCall(metrics: Metrics, info: { api: string; kind: string; model: string; stream: boolean }): ModelCall {
+  return new ModelCall(metrics, info);
+}
+
+/** The response model and finish reasons of a result or stream chunk, merged into `into`. */
+export function describeResult(result: unknown, into: { model?: string; finishReasons?: string[] } = {}): { model?: string; finishReasons?: string[] } {
+  if (typeof result !== 'object' || result === null) return into;
+  const { model, choices } = result as { model?: unknown; choices?: unknown };
+  if (typeof model === 'string' && model) into.model = model;
+  if (Array.isArray(choices)) {
+    for (const choice of choices as { finish_reason?: unknown }[]) {
+      if (typeof choice?.finish_reason === 'string') (into.finishReasons ??= []).push(choice.finish_reason);
+    }
+  }
+  return into;
+}
