@@ -3,7 +3,7 @@
  * exposed, and which tool definitions are approved.
  */
 import { z } from 'zod';
-import { MCP_TRANSPORTS, McpTimeouts, PinnedTool } from '@airlock/sidecar/config';
+import { MCP_TRANSPORTS, McpTimeouts, PinnedPrompt, PinnedResource, PinnedTool } from '@airlock/sidecar/config';
 import { API_VERSION, cel, commonStatus, dnsLabel, globList, httpURL, listMap, ObjectMeta, SecretKeyRef } from './common.js';
 
 /** Tool states as the operator and the sidecar report them. */
@@ -32,6 +32,16 @@ export const EnvVar = z
   .meta(valueOrSecret)
   .describe('An environment variable of the stdio server process, from a literal or a Secret.');
 
+/** Optional allow/deny globs over the given kind of names. */
+function globFilter(names: string) {
+  return z
+    .object({
+      allow: globList(`Glob patterns of ${names} to expose; unset exposes all.`).optional(),
+      deny: globList(`Glob patterns of ${names} never to expose; deny wins over allow.`).optional(),
+    })
+    .optional();
+}
+
 export const MCPBackendSpec = z
   .object({
     transport: z.enum(MCP_TRANSPORTS).describe('How the sidecar talks to the server: streamable-http (falls back to SSE when the server only speaks SSE), sse, or stdio (a child process of the sidecar).'),
@@ -48,28 +58,38 @@ export const MCPBackendSpec = z
     prefix: dnsLabel()
       .optional()
       .describe('Namespace of this backend\'s tools, prompts and resources: tools appear as <prefix>__<tool>. A DNS label; defaults to the backend name.'),
-    tools: z
-      .object({
-        allow: globList('Glob patterns of tool names to expose; unset exposes all.').optional(),
-        deny: globList('Glob patterns of tool names never to expose; deny wins over allow.').optional(),
-      })
-      .optional()
-      .describe('Which of the backend\'s tools are exposed (names without the prefix).'),
+    tools: globFilter('tool names').describe('Which of the backend\'s tools are exposed (names without the prefix).'),
+    prompts: globFilter('prompt names').describe(
+      'Which of the backend\'s prompts are exposed (names without the prefix). Unset: the tools filter applies to prompt names, so denying every tool hides every prompt.',
+    ),
+    resources: globFilter('resource URIs and URI templates').describe(
+      'Which of the backend\'s resources and resource templates are exposed (the backend\'s own URIs; * matches / too). Unset: the tools filter applies to resource URIs.',
+    ),
     approval: z
       .object({
-        mode: z.enum(['auto', 'pinned']).default('auto').describe('auto exposes every allowed tool; pinned exposes only tools whose definition hash is listed in pinned.'),
+        mode: z
+          .enum(['auto', 'pinned'])
+          .default('auto')
+          .describe('auto exposes every allowed tool, prompt and resource; pinned exposes only those whose definition hash is pinned.'),
         pinned: z.array(PinnedTool).max(1024).meta(listMap('name')).optional().describe('Approved tool definitions, by name and sha256.'),
+        pinnedPrompts: z.array(PinnedPrompt).max(1024).meta(listMap('name')).optional().describe('Approved prompt definitions, by name and sha256.'),
+        pinnedResources: z
+          .array(PinnedResource)
+          .max(1024)
+          .meta(listMap('name'))
+          .optional()
+          .describe('Approved resource and resource template definitions, by URI (or URI template) and sha256.'),
       })
       .meta(
         cel({
-          rule: "self.mode != 'pinned' || (has(self.pinned) && size(self.pinned) > 0)",
-          message: 'pinned must list at least one tool when mode is pinned',
+          rule: "self.mode != 'pinned' || (has(self.pinned) && size(self.pinned) > 0) || (has(self.pinnedPrompts) && size(self.pinnedPrompts) > 0) || (has(self.pinnedResources) && size(self.pinnedResources) > 0)",
+          message: 'pinned mode needs at least one pinned tool, prompt or resource',
           fieldPath: '.pinned',
           reason: 'FieldValueRequired',
         }),
       )
       .prefault({})
-      .describe('Tool approval: protects agents against tool poisoning and rug pulls.'),
+      .describe('Approval of tools, prompts and resources: protects agents against tool poisoning and rug pulls.'),
     timeouts: McpTimeouts.prefault({}),
   })
   .meta(
@@ -104,7 +124,10 @@ export const MCPBackendSpec = z
 export const ToolStatus = z
   .object({
     name: z.string().min(1).max(128).describe('Tool name as the backend reports it.'),
-    sha256: z.string().regex(/^[a-f0-9]{64}$/).describe('sha256 of the tool definition (name, description, schemas, annotations in canonical JSON).'),
+    sha256: z
+      .string()
+      .regex(/^[a-f0-9]{64}$/)
+      .describe('sha256 of the tool definition as clients see it (name, title, description, schemas, annotations, icons, execution, _meta; canonical JSON).'),
     state: z.enum(TOOL_STATES).describe('approved: exposed; pending: not pinned yet; changed: the definition differs from the pinned hash.'),
   })
   .describe('A tool the backend offers and its approval state.');

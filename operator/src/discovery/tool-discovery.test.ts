@@ -204,8 +204,8 @@ describe('discoverTools over HTTP+SSE', () => {
 });
 
 describe('the hash in status is the hash the sidecar enforces', () => {
-  // What the server sends on the wire: besides the hashed fields a title, _meta, and an
-  // annotation key the MCP schema does not know. The SDK client drops that key, and the sidecar
+  // What the server sends on the wire: a title, _meta, and an annotation key the MCP schema does
+  // not know. The SDK client drops that key (and the gateway never serves it), and the sidecar
   // hashes what the SDK client returns, so the operator must hash the same parsed object.
   const wire = {
     name: 'get-weather',
@@ -216,9 +216,10 @@ describe('the hash in status is the hash the sidecar enforces', () => {
     _meta: { 'example.com/origin': 'test' },
   };
   // Computed outside this code: printf '%s' '<canonical JSON below>' | sha256sum
-  const CANONICAL = '{"annotations":{"readOnlyHint":true},"description":"Current weather for a city.","inputSchema":{"properties":{"city":{"type":"string"}},"required":["city"],"type":"object"},"name":"get-weather"}';
-  const SHA256 = '33f773823cc50c67ba19044ca4f81fbae996aa53b4a8b325aaee9ef1ca854e9e';
-  const WIRE_SHA256 = '52354c3ff2cb9744d69216f3d870a96afb4eb294ffe66e373a95047bfb377f85';
+  const CANONICAL =
+    '{"_meta":{"example.com/origin":"test"},"annotations":{"readOnlyHint":true},"description":"Current weather for a city.","inputSchema":{"properties":{"city":{"type":"string"}},"required":["city"],"type":"object"},"name":"get-weather","title":"Weather"}';
+  const SHA256 = 'd0043515a761a7f3280fca9a9b1c3284576b436e102079587c798d55e75a65ce';
+  const WIRE_SHA256 = 'cbe608187de88e56acd9fd56f26c874398215d43fd43e3c573d9a7d54071eddc';
 
   it('hashes exactly the tool the SDK client returns from tools/list (fixed vector)', async () => {
     const server = await streamableServer(catalog([wire]));

@@ -92,12 +92,19 @@ export function renderSidecarConfig({ sandbox, providers, backends, secret }: Re
           ...(b.spec.url ? { url: b.spec.url } : {}),
           headers: (b.spec.headers ?? []).map((h, i) => valueOf('header', h, i)),
           ...(b.spec.stdio ? { stdio: { command: b.spec.stdio.command, args: b.spec.stdio.args ?? [], env: (b.spec.stdio.env ?? []).map((e, i) => valueOf('env', e, i)) } } : {}),
-          tools: { ...(b.spec.tools?.allow ? { allow: b.spec.tools.allow } : {}), ...(b.spec.tools?.deny ? { deny: b.spec.tools.deny } : {}) },
-          approval: { mode: b.spec.approval.mode, pinned: b.spec.approval.pinned ?? [] },
+          tools: globs(b.spec.tools),
+          ...(b.spec.prompts ? { prompts: globs(b.spec.prompts) } : {}),
+          ...(b.spec.resources ? { resources: globs(b.spec.resources) } : {}),
+          approval: {
+            mode: b.spec.approval.mode,
+            pinned: b.spec.approval.pinned ?? [],
+            pinnedPrompts: b.spec.approval.pinnedPrompts ?? [],
+            pinnedResources: b.spec.approval.pinnedResources ?? [],
+          },
           timeouts: b.spec.timeouts,
         };
       }),
-      tools: { ...(spec.tools?.allow ? { allow: spec.tools.allow } : {}), ...(spec.tools?.deny ? { deny: spec.tools.deny } : {}), lazy: spec.tools?.lazy ?? false },
+      tools: { ...globs(spec.tools), lazy: spec.tools?.lazy ?? false },
     },
     limits: spec.limits ?? {},
     telemetry: { logLevel: spec.sidecar?.logLevel ?? 'info' },
@@ -112,4 +119,9 @@ export function renderSidecarConfig({ sandbox, providers, backends, secret }: Re
 /** A backend name (DNS subdomain) as a prefix (DNS label). */
 function defaultPrefix(name: string): string {
   return name.replace(/\./g, '-').slice(0, 63).replace(/-+$/, '');
+}
+
+/** The allow and deny globs of a filter that sets them. */
+function globs(filter: { allow?: string[] | undefined; deny?: string[] | undefined } | undefined): { allow?: string[]; deny?: string[] } {
+  return { ...(filter?.allow ? { allow: filter.allow } : {}), ...(filter?.deny ? { deny: filter.deny } : {}) };
 }

@@ -77,7 +77,7 @@ mcp:
         { path: 'mcp.backends.0.stdio', message: 'a stdio backend needs stdio.command' },
         { path: 'mcp.backends.1.prefix', message: 'duplicate backend prefix' },
         { path: 'mcp.backends.1.url', message: 'transport sse needs a url' },
-        { path: 'mcp.backends.2.approval.pinned', message: 'pinned mode needs at least one pinned tool' },
+        { path: 'mcp.backends.2.approval.pinned', message: 'pinned mode needs at least one pinned tool, prompt or resource' },
       ]),
     );
   });

@@ -71,11 +71,16 @@ export const RateLimits = z.object({
 /** Glob patterns of names. */
 export const GlobList = z.array(z.string().min(1).max(256)).max(256);
 
-/** Allow and deny globs; deny wins, an unset allow list allows everything. */
-export const ToolFilter = z.object({
-  allow: GlobList.optional().describe('Glob patterns of tool names to expose; unset exposes all.'),
-  deny: GlobList.optional().describe('Glob patterns of tool names never to expose; deny wins over allow.'),
-});
+/** Allow and deny globs over the given kind of names; deny wins, an unset allow list allows everything. */
+function globFilter(names: string) {
+  return z.object({
+    allow: GlobList.optional().describe(`Glob patterns of ${names} to expose; unset exposes all.`),
+    deny: GlobList.optional().describe(`Glob patterns of ${names} never to expose; deny wins over allow.`),
+  });
+}
+
+/** Allow and deny globs over tool names. */
+export const ToolFilter = globFilter('tool names');
 
 /** An approved tool definition. */
 export const PinnedTool = z
@@ -84,6 +89,28 @@ export const PinnedTool = z
     sha256: z.string().regex(/^[a-f0-9]{64}$/).describe('sha256 of the approved tool definition.'),
   })
   .describe('An approved tool definition.');
+
+/** An approved prompt definition. */
+export const PinnedPrompt = z
+  .object({
+    name: z.string().min(1).max(128).describe('Prompt name as the backend reports it (without the prefix).'),
+    sha256: z.string().regex(/^[a-f0-9]{64}$/).describe('sha256 of the approved prompt definition.'),
+  })
+  .describe('An approved prompt definition.');
+
+/** An approved resource or resource template definition, named by its URI or URI template. */
+export const PinnedResource = z
+  .object({
+    name: z.string().min(1).max(2048).describe('URI of the resource, or URI template of the resource template, as the backend reports it.'),
+    sha256: z.string().regex(/^[a-f0-9]{64}$/).describe('sha256 of the approved resource or template definition.'),
+  })
+  .describe('An approved resource or resource template definition.');
+
+/** Allow and deny globs over prompt names. */
+export const PromptFilter = globFilter('prompt names');
+
+/** Allow and deny globs over resource URIs and URI templates. */
+export const ResourceFilter = globFilter('resource URIs and URI templates');
 
 /** Timeouts of one MCP backend. */
 export const McpTimeouts = z
@@ -132,10 +159,16 @@ export const McpBackendConfig = z.object({
     })
     .optional(),
   tools: ToolFilter.prefault({}),
+  /** Unset: the tools filter applies to prompt names too, so a backend whose tools are all denied shows no prompts. */
+  prompts: PromptFilter.optional(),
+  /** Unset: the tools filter applies to resource URIs too (see prompts). */
+  resources: ResourceFilter.optional(),
   approval: z
     .object({
       mode: z.enum(['auto', 'pinned']).default('auto'),
       pinned: z.array(PinnedTool).default([]),
+      pinnedPrompts: z.array(PinnedPrompt).default([]),
+      pinnedResources: z.array(PinnedResource).default([]),
     })
     .prefault({}),
   timeouts: McpTimeouts.prefault({}),
@@ -199,8 +232,9 @@ export const SidecarConfig = z
     config.mcp.backends.forEach((b, i) => {
       if (b.transport === 'stdio' && !b.stdio) issue(['mcp', 'backends', i, 'stdio'], 'a stdio backend needs stdio.command');
       if (b.transport !== 'stdio' && !b.url) issue(['mcp', 'backends', i, 'url'], `transport ${b.transport} needs a url`);
-      if (b.approval.mode === 'pinned' && b.approval.pinned.length === 0) {
-        issue(['mcp', 'backends', i, 'approval', 'pinned'], 'pinned mode needs at least one pinned tool');
+      const pins = b.approval.pinned.length + b.approval.pinnedPrompts.length + b.approval.pinnedResources.length;
+      if (b.approval.mode === 'pinned' && pins === 0) {
+        issue(['mcp', 'backends', i, 'approval', 'pinned'], 'pinned mode needs at least one pinned tool, prompt or resource');
       }
     });
     const served = new Set(config.providers.flatMap((p) => p.models.map((m) => m.name)));

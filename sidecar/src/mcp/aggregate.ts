@@ -1,15 +1,21 @@
 /**
- * The aggregated view of all backends: which tools exist under which names, which of them are
- * exposed, and the merged resource and prompt lists. A pure function of the backends' catalogs
- * and the config, recomputed whenever either changes.
+ * The aggregated view of all backends: which tools, prompts, resources and resource templates
+ * exist under which names, which of them are exposed, and the merged lists. A pure function of
+ * the backends' catalogs and the config, recomputed whenever either changes.
+ *
+ * Tools, prompts and resources go through the same two gates: the backend's allow/deny globs
+ * (`tools`, `prompts`, `resources`; unset `prompts`/`resources` filters fall back to the `tools`
+ * filter, so denying every tool of a backend hides everything it offers) and approval (in
+ * `pinned` mode each definition must be pinned by its hash). Only approved entries of ready
+ * backends are listed.
  */
 import { createHash } from 'node:crypto';
 import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { McpBackendConfig } from '../config/index.js';
-import { compileFilter, type GlobFilter } from './filtering.js';
+import { compileFilter, type GlobFilter, type NameFilter } from './filtering.js';
 import type { BackendCatalog, ListKind } from './listing.js';
 import { assignNames, wrapUri } from './naming.js';
-import { approvalState, toolHash, type ToolApprovalState } from './pinning.js';
+import { approvalState, definitionHash, servedDefinition, type PinnedKind, type ToolApprovalState } from './pinning.js';
 
 /** What the aggregation needs to know about one backend. */
 export interface BackendSnapshot {
@@ -20,28 +26,40 @@ export interface BackendSnapshot {
   available: boolean;
 }
 
-/** One backend tool and what the gateway does with it. */
-export interface ToolEntry {
+/** What every entry records: where it comes from, its hash and whether it is exposed. */
+interface EntryBase {
   backend: string;
+  sha256: string;
+  state: ToolApprovalState;
+  /** Why the entry is denied. */
+  reason?: string | undefined;
+  /** Whether its backend is ready (entries of down backends keep their last definition). */
+  available: boolean;
+}
+
+/** One backend tool and what the gateway does with it. */
+export interface ToolEntry extends EntryBase {
   /** The name the backend uses. */
   name: string;
   /** The name clients see and call: `<prefix>__<name>`. */
   prefixedName: string;
-  sha256: string;
-  state: ToolApprovalState;
-  /** Why the tool is denied. */
-  reason?: string | undefined;
-  available: boolean;
-  /** The definition as clients see it (prefixed name, everything else as the backend sent it). */
+  /** The definition as clients see it (prefixed name, the hashed fields as the backend sent them). */
   tool: Tool;
 }
 
 /** One backend prompt under its gateway name. */
-export interface PromptEntry {
-  backend: string;
+export interface PromptEntry extends EntryBase {
   name: string;
   prefixedName: string;
   prompt: Prompt;
+}
+
+/** One backend resource or resource template; `key` is its URI or URI template as the backend reports it. */
+export interface ResourceEntry extends EntryBase {
+  kind: 'resource' | 'resourceTemplate';
+  key: string;
+  /** The definition as clients see it, URI wrapped. */
+  definition: Resource | ResourceTemplate;
 }
 
 /** The merged view of every backend. */
@@ -51,29 +69,36 @@ export interface Aggregate {
   toolsByName: Map<string, ToolEntry>;
   /** Approved tools of ready backends: what tools/list shows. */
   listedTools: Tool[];
+  /** Approved prompts of ready backends: what prompts/list shows. */
   prompts: PromptEntry[];
+  /** Every known prompt in every state, by gateway name. */
   promptsByName: Map<string, PromptEntry>;
+  /** Approved resources and templates of ready backends. */
   resources: Resource[];
   resourceTemplates: ResourceTemplate[];
+  /** Every known resource and template in every state. */
+  resourceEntries: ResourceEntry[];
   /** Backend prefix → backend name. */
   prefixes: Map<string, string>;
+  /** Backend name → its compiled resource filter and approval mode, for reads of URIs nobody listed. */
+  resourcePolicies: Map<string, { filter: NameFilter; mode: 'auto' | 'pinned' }>;
   /** Changes exactly when the corresponding list a client sees changes. */
   fingerprints: Record<ListKind, string>;
 }
 
-const hashes = new WeakMap<Tool, string>();
+const hashes = new WeakMap<object, string>();
 
-/** {@link toolHash}, memoised per tool object (catalogs are immutable once listed). */
-export function cachedToolHash(tool: Tool): string {
-  let hash = hashes.get(tool);
+/** {@link definitionHash}, memoised per definition object (catalogs are immutable once listed). */
+export function cachedHash(kind: PinnedKind, definition: object): string {
+  let hash = hashes.get(definition);
   if (hash === undefined) {
-    hash = toolHash(tool);
-    hashes.set(tool, hash);
+    hash = definitionHash(kind, definition);
+    hashes.set(definition, hash);
   }
   return hash;
 }
 
-/** Builds the aggregate. `sandbox` holds the sandbox-wide allow/deny globs over prefixed names. */
+/** Builds the aggregate. `sandbox` holds the sandbox-wide allow/deny globs over prefixed tool names. */
 export function aggregate(backends: readonly BackendSnapshot[], sandbox: GlobFilter): Aggregate {
   const sandboxFilter = compileFilter(sandbox, 'sandbox');
   const result: Aggregate = {
@@ -84,26 +109,20 @@ export function aggregate(backends: readonly BackendSnapshot[], sandbox: GlobFil
     promptsByName: new Map(),
     resources: [],
     resourceTemplates: [],
+    resourceEntries: [],
     prefixes: new Map(),
+    resourcePolicies: new Map(),
     fingerprints: { tools: '', resources: '', prompts: '' },
   };
-  for (const { config, catalog, available } of backends) {
+  for (const snapshot of backends) {
+    const { config, catalog } = snapshot;
     result.prefixes.set(config.prefix, config.name);
+    const gates = backendGates(config);
+    result.resourcePolicies.set(config.name, { filter: gates.resources, mode: config.approval.mode });
     if (!catalog) continue;
-    addTools(result, config, catalog.tools, available, sandboxFilter);
-    if (!available) continue;
-    const prompts = assignNames(config.prefix, catalog.prompts.map((p) => p.name));
-    for (const prompt of catalog.prompts) {
-      const prefixedName = prompts.names.get(prompt.name);
-      if (prefixedName === undefined || result.promptsByName.has(prefixedName)) continue;
-      const entry = { backend: config.name, name: prompt.name, prefixedName, prompt: { ...prompt, name: prefixedName } };
-      result.prompts.push(entry);
-      result.promptsByName.set(prefixedName, entry);
-    }
-    for (const resource of catalog.resources) result.resources.push({ ...resource, uri: wrapUri(config.prefix, resource.uri) });
-    for (const template of catalog.resourceTemplates) {
-      result.resourceTemplates.push({ ...template, uriTemplate: wrapUri(config.prefix, template.uriTemplate) });
-    }
+    addTools(result, snapshot, gates.tools, sandboxFilter);
+    addPrompts(result, snapshot, gates.prompts);
+    addResources(result, snapshot, gates.resources);
   }
   result.fingerprints = {
     tools: digest(result.tools.filter((e) => e.state === 'approved' && e.available).map((e) => [e.prefixedName, e.sha256])),
@@ -113,24 +132,41 @@ export function aggregate(backends: readonly BackendSnapshot[], sandbox: GlobFil
   return result;
 }
 
-function addTools(result: Aggregate, config: McpBackendConfig, tools: Tool[], available: boolean, sandboxFilter: ReturnType<typeof compileFilter>): void {
-  const backendFilter = compileFilter(config.tools, `backend ${JSON.stringify(config.name)}`);
+/** The compiled allow/deny filters of a backend; prompts and resources fall back to the tools filter. */
+function backendGates(config: McpBackendConfig): Record<'tools' | 'prompts' | 'resources', NameFilter> {
+  const where = (list: string) => `backend ${JSON.stringify(config.name)}${list}`;
+  return {
+    tools: compileFilter(config.tools, where('')),
+    prompts: config.prompts ? compileFilter(config.prompts, where(' prompts')) : compileFilter(config.tools, where(' (tools filter, as prompts has none)')),
+    resources: config.resources
+      ? compileFilter(config.resources, where(' resources'))
+      : compileFilter(config.tools, where(' (tools filter, as resources has none)')),
+  };
+}
+
+/** The state of a definition that passed or failed its filters. */
+function gate(config: McpBackendConfig, kind: PinnedKind, key: string, sha256: string, verdicts: ReturnType<NameFilter>[]): Pick<EntryBase, 'state' | 'reason'> {
+  for (const verdict of verdicts) if (!verdict.allowed) return { state: 'denied', reason: verdict.reason };
+  return { state: approvalState(config.approval, key, sha256, kind) };
+}
+
+function addTools(result: Aggregate, { config, catalog, available }: BackendSnapshot, backendFilter: NameFilter, sandboxFilter: NameFilter): void {
+  const tools = catalog!.tools;
   const { names, dropped } = assignNames(config.prefix, tools.map((t) => t.name));
   for (const tool of tools) {
     const prefixedName = names.get(tool.name);
     // A backend listing one name twice gets its first definition used.
     if (prefixedName === undefined || result.toolsByName.has(prefixedName)) continue;
-    const sha256 = cachedToolHash(tool);
-    const verdict = backendVerdict(backendFilter(tool.name), sandboxFilter(prefixedName));
+    const sha256 = cachedHash('tool', tool);
     const entry: ToolEntry = {
       backend: config.name,
       name: tool.name,
       prefixedName,
       sha256,
-      state: verdict ? 'denied' : approvalState(config.approval, tool.name, sha256),
-      reason: verdict,
+      ...gate(config, 'tool', tool.name, sha256, [backendFilter(tool.name), sandboxFilter(prefixedName)]),
       available,
-      tool: { ...tool, name: prefixedName },
+      // Only the hashed fields reach clients: nothing unpinned rides along with a pinned tool.
+      tool: { ...servedDefinition('tool', tool), name: prefixedName },
     };
     result.tools.push(entry);
     result.toolsByName.set(prefixedName, entry);
@@ -143,7 +179,7 @@ function addTools(result: Aggregate, config: McpBackendConfig, tools: Tool[], av
       backend: config.name,
       name,
       prefixedName: '',
-      sha256: cachedToolHash(tool),
+      sha256: cachedHash('tool', tool),
       state: 'denied',
       reason: 'its rewritten name equals the name of another tool of the same backend',
       available,
@@ -152,9 +188,42 @@ function addTools(result: Aggregate, config: McpBackendConfig, tools: Tool[], av
   }
 }
 
-function backendVerdict(...verdicts: ReturnType<ReturnType<typeof compileFilter>>[]): string | undefined {
-  for (const verdict of verdicts) if (!verdict.allowed) return verdict.reason;
-  return undefined;
+function addPrompts(result: Aggregate, { config, catalog, available }: BackendSnapshot, filter: NameFilter): void {
+  const prompts = catalog!.prompts;
+  const { names } = assignNames(config.prefix, prompts.map((p) => p.name));
+  for (const prompt of prompts) {
+    const prefixedName = names.get(prompt.name);
+    if (prefixedName === undefined || result.promptsByName.has(prefixedName)) continue;
+    const sha256 = cachedHash('prompt', prompt);
+    const entry: PromptEntry = {
+      backend: config.name,
+      name: prompt.name,
+      prefixedName,
+      sha256,
+      ...gate(config, 'prompt', prompt.name, sha256, [filter(prompt.name)]),
+      available,
+      prompt: { ...servedDefinition('prompt', prompt), name: prefixedName },
+    };
+    result.promptsByName.set(prefixedName, entry);
+    if (entry.state === 'approved' && available) result.prompts.push(entry);
+  }
+}
+
+function addResources(result: Aggregate, { config, catalog, available }: BackendSnapshot, filter: NameFilter): void {
+  const add = (kind: ResourceEntry['kind'], key: string, original: Resource | ResourceTemplate, definition: Resource | ResourceTemplate) => {
+    const sha256 = cachedHash(kind, original);
+    const entry: ResourceEntry = { backend: config.name, kind, key, sha256, ...gate(config, kind, key, sha256, [filter(key)]), available, definition };
+    result.resourceEntries.push(entry);
+    return entry.state === 'approved' && available;
+  };
+  for (const resource of catalog!.resources) {
+    const served = { ...servedDefinition('resource', resource), uri: wrapUri(config.prefix, resource.uri) };
+    if (add('resource', resource.uri, resource, served)) result.resources.push(served);
+  }
+  for (const template of catalog!.resourceTemplates) {
+    const served = { ...servedDefinition('resourceTemplate', template), uriTemplate: wrapUri(config.prefix, template.uriTemplate) };
+    if (add('resourceTemplate', template.uriTemplate, template, served)) result.resourceTemplates.push(served);
+  }
 }
 
 function digest(value: unknown): string {

@@ -39,18 +39,28 @@ export interface McpGatewayOptions {
   secrets?: SecretSink | undefined;
 }
 
-/** One tool in the admin view. */
-export interface ToolView {
-  /** The name clients call: `<prefix>__<tool>` (empty when the tool could not be named). */
-  prefixedName: string;
+/** What the admin view shows of every tool, prompt, resource and template. */
+interface EntryView {
   backend: string;
-  /** The name the backend uses, which pins refer to. */
-  name: string;
   sha256: string;
   state: ToolApprovalState;
-  /** Whether its backend is ready (tools of down backends are kept with their last definition). */
+  /** Whether its backend is ready (entries of down backends are kept with their last definition). */
   available: boolean;
   reason?: string | undefined;
+}
+
+/** One tool in the admin view. */
+export interface ToolView extends EntryView {
+  /** The name clients call: `<prefix>__<tool>` (empty when the tool could not be named). */
+  prefixedName: string;
+  /** The name the backend uses, which pins refer to. */
+  name: string;
+}
+
+/** One prompt, resource or resource template in the admin view; `name` is what pins refer to (the URI for resources). */
+export interface DefinitionView extends EntryView {
+  kind: 'prompt' | 'resource' | 'resourceTemplate';
+  name: string;
 }
 
 /** The admin view of the gateway. */
@@ -60,6 +70,8 @@ export interface McpGatewayView {
   sessions: number;
   backends: (BackendStatus & { counts: { tools: number; resources: number; resourceTemplates: number; prompts: number } })[];
   tools: ToolView[];
+  /** Prompts, resources and resource templates with their hashes and states. */
+  definitions: DefinitionView[];
 }
 
 /** The MCP gateway the sidecar app mounts. */
@@ -79,6 +91,10 @@ export interface McpGateway {
 /** Creates the gateway and starts connecting to the configured backends. */
 export function createMcpGateway(options: McpGatewayOptions): McpGateway {
   return new Gateway(options);
+}
+
+function entryView(e: EntryView): EntryView {
+  return { backend: e.backend, sha256: e.sha256, state: e.state, available: e.available, ...(e.reason ? { reason: e.reason } : {}) };
 }
 
 /** The settings whose change needs a new connection; the rest apply in place. */
@@ -163,15 +179,11 @@ class Gateway implements McpGateway, SessionContext {
         const counts = { tools: c?.tools.length ?? 0, resources: c?.resources.length ?? 0, resourceTemplates: c?.resourceTemplates.length ?? 0, prompts: c?.prompts.length ?? 0 };
         return { ...b.status(), counts };
       }),
-      tools: agg.tools.map((e) => ({
-        prefixedName: e.prefixedName,
-        backend: e.backend,
-        name: e.name,
-        sha256: e.sha256,
-        state: e.state,
-        available: e.available,
-        ...(e.reason ? { reason: e.reason } : {}),
-      })),
+      tools: agg.tools.map((e) => ({ prefixedName: e.prefixedName, name: e.name, ...entryView(e) })),
+      definitions: [
+        ...[...agg.promptsByName.values()].map((e) => ({ kind: 'prompt' as const, name: e.name, ...entryView(e) })),
+        ...agg.resourceEntries.map((e) => ({ kind: e.kind, name: e.key, ...entryView(e) })),
+      ],
     };
   }
 

@@ -17,10 +17,11 @@ import type {
   ServerNotification,
   ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { Aggregate, ToolEntry } from './aggregate.js';
+import type { Aggregate } from './aggregate.js';
 import type { Backend, ForwardOptions } from './backend.js';
 import { GatewayError, GatewayErrorCode } from './errors.js';
-import { prefixOf, unwrapUri, wrapUri } from './naming.js';
+import { approvedPrompt, approvedTool, checkResourceAccess } from './exposure.js';
+import { unwrapUri, wrapUri } from './naming.js';
 
 /** What routing needs from the gateway. */
 export interface RoutingContext {
@@ -35,7 +36,7 @@ type Meta = Record<string, unknown> & { progressToken?: string | number | undefi
 
 /** Calls an exposed tool on its backend; refuses tools that are unknown, denied, unapproved or changed. */
 export async function callTool(ctx: RoutingContext, params: CallToolRequest['params'], extra: HandlerExtra): Promise<CallToolResult> {
-  const entry = approvedTool(ctx.aggregate(), params.name);
+  const entry = approvedTool(ctx, params.name);
   const backend = available(ctx, entry.backend);
   const result = await backend.callTool({ ...params, name: entry.name, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra));
   return { ...result, content: result.content.map((block) => wrapContent(backend.config.prefix, block)) };
@@ -51,8 +52,7 @@ export async function readResource(ctx: RoutingContext, params: ReadResourceRequ
 
 /** Gets a prompt from the backend that owns it. */
 export async function getPrompt(ctx: RoutingContext, params: GetPromptRequest['params'], extra: HandlerExtra): Promise<GetPromptResult> {
-  const entry = ctx.aggregate().promptsByName.get(params.name);
-  if (!entry) throw new GatewayError(GatewayErrorCode.InvalidParams, `unknown prompt ${JSON.stringify(params.name)}`);
+  const entry = approvedPrompt(ctx, params.name);
   const backend = available(ctx, entry.backend);
   const result = await backend.getPrompt({ ...params, name: entry.name, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra));
   const prefix = backend.config.prefix;
@@ -65,8 +65,7 @@ export async function complete(ctx: RoutingContext, params: CompleteRequest['par
   let backend: Backend;
   let ref: CompleteRequest['params']['ref'];
   if (params.ref.type === 'ref/prompt') {
-    const entry = ctx.aggregate().promptsByName.get(params.ref.name);
-    if (!entry) throw new GatewayError(GatewayErrorCode.InvalidParams, `unknown prompt ${JSON.stringify(params.ref.name)}`);
+    const entry = approvedPrompt(ctx, params.ref.name);
     backend = available(ctx, entry.backend);
     ref = { ...params.ref, name: entry.name };
   } else {
@@ -76,42 +75,6 @@ export async function complete(ctx: RoutingContext, params: CompleteRequest['par
   }
   if (!backend.supports('completions')) return empty;
   return backend.complete({ ...params, ref, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra));
-}
-
-/** The entry of an exposed tool that may be called, or an error that says why it may not. */
-export function approvedTool(agg: Aggregate, name: string): ToolEntry {
-  const entry = agg.toolsByName.get(name);
-  if (!entry) {
-    const prefix = prefixOf(name);
-    const backend = prefix === undefined ? undefined : agg.prefixes.get(prefix);
-    const hint = backend
-      ? `backend ${JSON.stringify(backend)} has no tool by that name`
-      : 'tool names are <prefix>__<tool>; use search_tools to find one';
-    throw new GatewayError(GatewayErrorCode.InvalidParams, `unknown tool ${JSON.stringify(name)}: ${hint}`);
-  }
-  const where = `tool ${JSON.stringify(entry.prefixedName)} (${JSON.stringify(entry.name)} of MCP backend ${JSON.stringify(entry.backend)})`;
-  const data = { backend: entry.backend, tool: entry.name, state: entry.state, sha256: entry.sha256 };
-  switch (entry.state) {
-    case 'approved':
-      return entry;
-    case 'denied':
-      throw new GatewayError(GatewayErrorCode.InvalidParams, `${where} is not available in this sandbox: ${entry.reason ?? 'denied by policy'}`, data);
-    case 'pending':
-      throw new GatewayError(
-        GatewayErrorCode.InvalidParams,
-        `${where} is not approved: the backend's approval mode is pinned and no hash is pinned for it. ` +
-          `To approve its current definition, add {name: ${JSON.stringify(entry.name)}, sha256: ${entry.sha256}} to spec.approval.pinned of the MCPBackend.`,
-        data,
-      );
-    case 'changed':
-      throw new GatewayError(
-        GatewayErrorCode.InvalidParams,
-        `${where} changed since it was pinned: its definition (description, schemas or annotations) now hashes to sha256 ${entry.sha256}, ` +
-          `which is not the pinned hash, so it is withheld. Review the new definition; to approve it, pin ` +
-          `{name: ${JSON.stringify(entry.name)}, sha256: ${entry.sha256}} in spec.approval.pinned of the MCPBackend.`,
-        data,
-      );
-  }
 }
 
 function available(ctx: RoutingContext, name: string): Backend {
@@ -131,7 +94,9 @@ function resourceBackend(ctx: RoutingContext, wrapped: string): { backend: Backe
       uri: wrapped,
     });
   }
-  return { backend: available(ctx, name), uri: parts.uri };
+  const backend = available(ctx, name);
+  checkResourceAccess(ctx.aggregate(), name, parts.uri);
+  return { backend, uri: parts.uri };
 }
 
 /** The client's `_meta` minus its progress token: the backend gets a token of the gateway's own. */

@@ -1,0 +1,125 @@
+/**
+ * The gate in front of every routed request: a tool may be called, a prompt got and a resource
+ * read only when it is exposed (passes the filters and is approved). Otherwise the request is
+ * refused with an error that says why and, for pending and changed definitions, which
+ * `{name, sha256}` to pin where.
+ */
+import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
+import type { Aggregate, PromptEntry, ResourceEntry, ToolEntry } from './aggregate.js';
+import { GatewayError, GatewayErrorCode } from './errors.js';
+import { prefixOf } from './naming.js';
+
+/** What the gate needs to know about backends besides the aggregate. */
+export interface ExposureContext {
+  aggregate(): Aggregate;
+  backend(name: string): { state: string; unavailableReason(): string } | undefined;
+}
+
+/** Where each kind is pinned in the MCPBackend spec, and what its hash covers (for messages). */
+const PIN_LIST = { tool: 'spec.approval.pinned', prompt: 'spec.approval.pinnedPrompts', resource: 'spec.approval.pinnedResources', resourceTemplate: 'spec.approval.pinnedResources' };
+const COVERS = {
+  tool: 'title, description, schemas, annotations, icons or _meta',
+  prompt: 'title, description, arguments, icons or _meta',
+  resource: 'name, title, description, MIME type, annotations, icons or _meta',
+  resourceTemplate: 'name, title, description, MIME type, annotations, icons or _meta',
+};
+
+/** The entry of an exposed tool that may be called, or an error that says why it may not. */
+export function approvedTool(ctx: ExposureContext, name: string): ToolEntry {
+  return approvedByName(ctx, 'tool', ctx.aggregate().toolsByName, name);
+}
+
+/** The entry of an exposed prompt, or an error that says why it is not exposed. */
+export function approvedPrompt(ctx: ExposureContext, name: string): PromptEntry {
+  return approvedByName(ctx, 'prompt', ctx.aggregate().promptsByName, name);
+}
+
+function approvedByName<E extends ToolEntry | PromptEntry>(ctx: ExposureContext, kind: 'tool' | 'prompt', entries: Map<string, E>, name: string): E {
+  const entry = entries.get(name);
+  if (!entry) {
+    const prefix = prefixOf(name);
+    const backend = prefix === undefined ? undefined : ctx.aggregate().prefixes.get(prefix);
+    if (backend !== undefined) notConnected(ctx, backend, `${kind} ${JSON.stringify(name)}`);
+    const hint = backend
+      ? `backend ${JSON.stringify(backend)} has no ${kind} by that name`
+      : `${kind} names are <prefix>__<name>${kind === 'tool' ? '; use search_tools to find one' : ''}`;
+    throw new GatewayError(GatewayErrorCode.InvalidParams, `unknown ${kind} ${JSON.stringify(name)}: ${hint}`);
+  }
+  if (entry.state !== 'approved') refuse(kind, entry, `${kind} ${JSON.stringify(entry.prefixedName)} (${JSON.stringify(entry.name)} of MCP backend ${JSON.stringify(entry.backend)})`, entry.name);
+  return entry;
+}
+
+/**
+ * Refuses a read (or completion) of `uri` (the backend's own URI or URI template) unless it is
+ * exposed: a listed resource or template must be approved; a URI that expands an approved
+ * template is readable; any other URI (a link in a tool result, say) only in `auto` mode and
+ * when the resources filter allows it, since in `pinned` mode nothing unpinned is served.
+ */
+export function checkResourceAccess(agg: Aggregate, backend: string, uri: string): void {
+  const entries = agg.resourceEntries.filter((e) => e.backend === backend);
+  const where = `resource ${JSON.stringify(uri)} of MCP backend ${JSON.stringify(backend)}`;
+  const exact = entries.find((e) => e.key === uri);
+  if (exact) {
+    if (exact.state !== 'approved') refuse(exact.kind, exact, where, exact.key);
+    return;
+  }
+  const policy = agg.resourcePolicies.get(backend);
+  const verdict = policy?.filter(uri);
+  if (verdict && !verdict.allowed) throw new GatewayError(GatewayErrorCode.InvalidParams, `${where} is not available in this sandbox: ${verdict.reason}`, { backend, uri });
+  const templates = entries.filter((e) => e.kind === 'resourceTemplate' && matches(e, uri));
+  if (templates.some((e) => e.state === 'approved')) return;
+  if (templates[0]) refuse('resourceTemplate', templates[0], `${where} (from template ${JSON.stringify(templates[0].key)})`, templates[0].key);
+  if (policy?.mode === 'pinned') {
+    throw new GatewayError(
+      GatewayErrorCode.InvalidParams,
+      `${where} is not approved: the backend's approval mode is pinned and the URI is neither a pinned resource nor an expansion of a pinned resource template`,
+      { backend, uri },
+    );
+  }
+}
+
+const compiled = new WeakMap<ResourceEntry, UriTemplate | null>();
+
+function matches(entry: ResourceEntry, uri: string): boolean {
+  let template = compiled.get(entry);
+  if (template === undefined) {
+    try {
+      template = new UriTemplate(entry.key);
+    } catch {
+      template = null;
+    }
+    compiled.set(entry, template);
+  }
+  return template?.match(uri) != null;
+}
+
+/** Throws when the backend behind a name it does not know is not connected: the name may well exist there. */
+function notConnected(ctx: ExposureContext, backend: string, what: string): void {
+  const b = ctx.backend(backend);
+  if (b && b.state !== 'ready') {
+    throw new GatewayError(GatewayErrorCode.BackendUnavailable, `${what} cannot be reached: ${b.unavailableReason()}`, { backend, state: b.state });
+  }
+}
+
+function refuse(kind: keyof typeof PIN_LIST, entry: ToolEntry | PromptEntry | ResourceEntry, where: string, key: string): never {
+  const data = { backend: entry.backend, [kind === 'tool' ? 'tool' : kind === 'prompt' ? 'prompt' : 'uri']: key, state: entry.state, sha256: entry.sha256 };
+  const pin = `{name: ${JSON.stringify(key)}, sha256: ${entry.sha256}}`;
+  const list = `${PIN_LIST[kind]} of the MCPBackend`;
+  switch (entry.state) {
+    case 'denied':
+      throw new GatewayError(GatewayErrorCode.InvalidParams, `${where} is not available in this sandbox: ${entry.reason ?? 'denied by policy'}`, data);
+    case 'pending':
+      throw new GatewayError(
+        GatewayErrorCode.InvalidParams,
+        `${where} is not approved: the backend's approval mode is pinned and no hash is pinned for it. To approve its current definition, add ${pin} to ${list}.`,
+        data,
+      );
+    default:
+      throw new GatewayError(
+        GatewayErrorCode.InvalidParams,
+        `${where} changed since it was pinned: its definition (${COVERS[kind]}) now hashes to sha256 ${entry.sha256}, ` +
+          `which is not the pinned hash, so it is withheld. Review the new definition; to approve it, pin ${pin} in ${list}.`,
+        data,
+      );
+  }
+}
