@@ -156,7 +156,7 @@ async function check(req: Request, signal?: AbortSignal): Promise<void> {
     throw err;
   }
   const { answer, providerFailed } = sent;
-  const found = problems({ method: req.method, path: req.path, body: req.body }, answer, { secrets: SECRETS, providerFailed });
+  const found = problems({ method: req.method, path: req.path, headers: req.headers, body: req.body }, answer, { secrets: SECRETS, providerFailed });
   expect(found, `${req.method} ${req.path} -> ${answer.status} ${answer.body.toString('utf8').slice(0, 300)}`).toEqual([]);
   if (req.method === 'DELETE' && apiOf(req.method, req.path) === 'mcp' && answer.status === 200) session = await openSession();
 }

@@ -1,24 +1,36 @@
 /**
  * What a well-formed answer of the sidecar looks like, checked for any request: the status is in
  * the route's expected set, the body is JSON in the error shape of the API the route speaks
- * (OpenAI for /v1/*, Anthropic for /v1/messages, JSON-RPC for /mcp), an SSE stream answers only
+ * (OpenAI for /v1/*, Anthropic for /v1/messages* and for Anthropic clients outside the OpenAI
+ * routes, JSON-RPC for /mcp), an SSE stream answers only
  * a stream request and ends properly, and no secret appears anywhere. Plus a raw HTTP/1.1 client
  * for requests no HTTP library would send (bogus framing, control bytes in headers).
  */
 /** The API a request reached, by method and path, as the sidecar's routes are laid out. */
 export type Api = 'openai' | 'anthropic' | 'mcp' | 'health';
 
-export function apiOf(method: string, target: string): Api {
-  const path = target.split('?')[0]!;
+export function apiOf(method: string, target: string, headers: Record<string, string> | string[] = {}): Api {
+  // As the client sends it: dot segments resolved (undici resolves `/v1/messages/..` to `/v1/`).
+  const path = new URL(`http://airlock${target.split('?')[0]!}`).pathname;
   if (path === '/mcp' && ['GET', 'POST', 'DELETE'].includes(method)) return 'mcp';
-  if (path === '/v1/messages' && method === 'POST') return 'anthropic';
+  if (path.startsWith('/v1/messages')) return 'anthropic';
   if ((path === '/healthz' || path === '/readyz') && (method === 'GET' || method === 'HEAD')) return 'health';
-  return 'openai';
+  if (method === 'POST' && OPENAI_ROUTES.has(path)) return 'openai';
+  // Elsewhere (models, unknown paths) the Anthropic SDK, known by its headers, gets Anthropic's shape.
+  return headerNames(headers).some((n) => n === 'anthropic-version' || n === 'x-api-key') ? 'anthropic' : 'openai';
+}
+
+const OPENAI_ROUTES = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings']);
+
+function headerNames(headers: Record<string, string> | string[]): string[] {
+  const names = Array.isArray(headers) ? headers.filter((_, i) => i % 2 === 0) : Object.keys(headers);
+  return names.map((n) => n.toLowerCase());
 }
 
 export interface Sent {
   method: string;
   path: string;
+  headers?: Record<string, string> | string[];
   /** The body bytes sent, if any. */
   body?: Buffer | undefined;
 }
@@ -56,7 +68,7 @@ export function asksForStream(body: Buffer | undefined): boolean {
  */
 export function problems(sent: Sent, answer: Answer, options: { secrets: string[]; providerFailed: boolean }): string[] {
   const found: string[] = [];
-  const api = apiOf(sent.method, sent.path);
+  const api = apiOf(sent.method, sent.path, sent.headers);
   const text = answer.body.toString('utf8');
   const everything = `${JSON.stringify(answer.headers)}\n${answer.body.toString('latin1')}\n${text}`;
   for (const secret of options.secrets) if (everything.includes(secret)) found.push(`a secret (${secret.slice(0, 6)}…) appears in the response`);

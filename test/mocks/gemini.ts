@@ -175,6 +175,17 @@ function describe(id: string) {
   };
 }
 
+/** countTokens takes `contents` or a whole `generateContentRequest` (system and tools count then), never both. */
+function countTokensReply(ctx: RouteContext): Reply {
+  const b = obj(ctx.body);
+  const whole = obj(b.generateContentRequest);
+  if (b.contents !== undefined && b.generateContentRequest !== undefined) {
+    return error(400, 'CountTokensRequest must have one of contents or generate_content_request set, not both.');
+  }
+  const totalTokens = b.generateContentRequest !== undefined ? countTokens([whole.systemInstruction, whole.contents, whole.tools]) : countTokens(b.contents);
+  return ok({ totalTokens, promptTokensDetails: [{ modality: 'TEXT', tokenCount: totalTokens }] });
+}
+
 /** The Gemini provider spec. */
 export const gemini: ProviderSpec = {
   basePath: '',
@@ -210,7 +221,7 @@ export const gemini: ProviderSpec = {
         case 'batchEmbedContents':
           return batchEmbedContents(ctx, model);
         case 'countTokens':
-          return ok({ totalTokens: countTokens(obj(ctx.body).contents) });
+          return countTokensReply(ctx);
       }
     }
     if (method === 'GET' && /^\/v1(?:beta|alpha)?\/models$/.test(url.pathname)) return ok({ models: ctx.models.map(describe) });

@@ -141,6 +141,13 @@ export interface ProviderAdapter {
    * untouched; feed them to chatResponse/chatStream as well for usage accounting.
    */
   messagesRequest?(request: MessagesRequest, target: UpstreamTarget, clientHeaders?: AnthropicClientHeaders): UpstreamRequest;
+  /**
+   * Counts a request's input tokens, when the provider has a counting endpoint (Anthropic's
+   * count_tokens, Gemini's countTokens); the generation options of `request` are ignored.
+   */
+  countTokensRequest?(request: ChatRequest, target: UpstreamTarget): UpstreamRequest;
+  /** The counting endpoint's answer as a number of input tokens, present when countTokensRequest is. */
+  countTokensResponse?(body: unknown): number;
   /** Lists models (for the operator's reachability probe). */
   modelsRequest(target: Omit<UpstreamTarget, 'model'>): UpstreamRequest;
   /** The model-list body to model names as the provider knows them (for `discoveredModels`). */

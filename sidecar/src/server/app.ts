@@ -6,10 +6,12 @@
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from '../log/logger.js';
 import type { SecretRegistry } from '../log/redact.js';
-import { anthropicRoutes } from './anthropic-routes.js';
+import { anthropicIngress, anthropicRoutes, isAnthropicClient } from './anthropic-routes.js';
+import type { Ingress } from './ingress.js';
 import type { LiveConfig } from './live.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { openAIIngress, openAIRoutes } from './openai-routes.js';
+import { refuse } from './refusal.js';
 
 /** What the MCP gateway offers the app (implemented in ../mcp). */
 export interface McpHandler {
@@ -36,9 +38,12 @@ export async function build(options: AppOptions): Promise<FastifyInstance> {
     // Long streams: no server-side request timeout; the providers' totalMs bounds each call.
     requestTimeout: 0,
     return503OnClosing: true,
-    // A URL fastify cannot decode never reaches a route: answer it in the OpenAI shape too.
+    // A URL fastify cannot decode never reaches a route: answer it in the client's shape too.
     frameworkErrors: (_error, request, reply) =>
-      void (reply as unknown as FastifyReply).code(400).type('application/json').send(openAIIngress.errorBody({ status: 400, type: 'invalid_request_error', message: `malformed request URL ${JSON.stringify(request.url.slice(0, 200))}` })),
+      void (reply as unknown as FastifyReply)
+        .code(400)
+        .type('application/json')
+        .send(ingressOf(request.url, request.headers).errorBody({ status: 400, type: 'invalid_request_error', message: `malformed request URL ${JSON.stringify(request.url.slice(0, 200))}` })),
     // Requests Node's HTTP parser refuses never reach fastify: still answer in the OpenAI shape.
     clientErrorHandler: (err, socket) => {
       if (!socket.writable) return void socket.destroy();
@@ -54,6 +59,10 @@ export async function build(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(openAIRoutes, options);
   await app.register(anthropicRoutes, options);
+  // Paths and methods no route owns, answered in the shape of the API the client speaks.
+  app.setNotFoundHandler((request, reply) =>
+    refuse(reply, ingressOf(request.url, request.headers), { status: 404, type: 'invalid_request_error', message: `unknown endpoint ${request.method} ${request.url.split('?')[0]}` }),
+  );
 
   if (options.mcp) {
     const mcp = options.mcp;
@@ -85,6 +94,12 @@ export async function build(options: AppOptions): Promise<FastifyInstance> {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => readiness(options, reply));
   return app;
+}
+
+/** The API a request outside every route speaks, judged by its path, then by its headers. */
+function ingressOf(url: string, headers: Record<string, string | string[] | undefined>): Ingress {
+  if (url.startsWith('/v1/messages') || isAnthropicClient(headers)) return anthropicIngress;
+  return openAIIngress;
 }
 
 /** Ready once a config is loaded and (when configured) the MCP gateway is up; reports a refused config. */

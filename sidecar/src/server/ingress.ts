@@ -26,7 +26,8 @@ export interface Ingress {
   completion(completion: ChatCompletion): unknown;
   /**
    * An encoder for one stream; `id` and `model` are what the response reports, `includeUsage`
-   * whether the client asked for a usage chunk (OpenAI's stream_options.include_usage).
+   * whether the client asked for a usage chunk (OpenAI's stream_options.include_usage),
+   * `inputTokens` the sidecar's estimate of the prompt, for APIs that report it up front.
    */
-  encoder(context: { id: string; model: string; includeUsage: boolean }): StreamEncoder;
+  encoder(context: { id: string; model: string; includeUsage: boolean; inputTokens?: number }): StreamEncoder;
 }

@@ -8,6 +8,8 @@ import { relay, type Operation, type StreamChunk } from './proxy.js';
 /**
  * Registers POST `path`: the body is parsed with `schema` (400 in the ingress's shape), its
  * model resolved (404), then `operation` is relayed with failover under the sandbox's limits.
+ * `local` answers without a provider when none of the model's providers supports the operation
+ * (a token count the sidecar estimates); without it that is a 400.
  */
 export function modelRoute<S extends z.ZodType<{ model: string }>, C, K extends StreamChunk>(
   app: FastifyInstance,
@@ -15,6 +17,7 @@ export function modelRoute<S extends z.ZodType<{ model: string }>, C, K extends 
   path: string,
   schema: S,
   operation: (body: z.output<S>, raw: Buffer, request: FastifyRequest) => Operation<C, K>,
+  local?: (body: z.output<S>) => { body: unknown; headers?: Record<string, string> },
 ): void {
   const deps = { log: options.log, metrics: options.metrics, secrets: options.secrets };
   app.post(path, async (request, reply) => {
@@ -22,6 +25,10 @@ export function modelRoute<S extends z.ZodType<{ model: string }>, C, K extends 
     const runtime = options.live.current;
     const candidates = runtime.catalog.candidates(body.model);
     const op = operation(body, request.body as Buffer, request);
+    if (local && !candidates.some((c) => op.supports(c.provider))) {
+      const answer = local(body);
+      return reply.headers(answer.headers ?? {}).send(answer.body);
+    }
     reply.hijack();
     await relay(op, candidates, reply.raw, deps, { name: runtime.config.sandbox.name, limiter: runtime.limiter });
   });

@@ -6,6 +6,7 @@ import { wantsUsage } from '../wire/openai.js';
 import type { MessagesRequest } from '../wire/anthropic.js';
 import type { AnthropicClientHeaders } from '../providers/types.js';
 import { anthropicToChat } from '../ingress/translate/anthropic.js';
+import { estimateTokens } from '../ingress/estimate.js';
 import { openAIStreamEncoder } from './openai-encoder.js';
 import type { Ingress } from './ingress.js';
 import type { Operation } from './proxy.js';
@@ -25,12 +26,13 @@ export function chatOperation(ingress: Ingress, request: ChatRequest, raw: Buffe
  */
 export function messagesOperation(ingress: Ingress, request: MessagesRequest, raw: Buffer, clientHeaders: AnthropicClientHeaders): Operation<ChatCompletion> {
   let canonical: ChatRequest | undefined;
+  const estimate = () => estimateTokens([request.system, request.messages, request.tools]);
   return chatCall(ingress, request.model, request.stream === true, raw, true, (provider, target) => {
     const native = provider.adapter.messagesRequest;
     if (native) return native(request, target, clientHeaders);
     canonical ??= anthropicToChat(request);
     return provider.adapter.chatRequest(canonical, target);
-  });
+  }, estimate);
 }
 
 function chatCall(
@@ -40,6 +42,7 @@ function chatCall(
   raw: Buffer | undefined,
   includeUsage: boolean,
   build: Operation<ChatCompletion>['build'],
+  inputTokens?: () => number,
 ): Operation<ChatCompletion> {
   return {
     kind: 'chat',
@@ -54,7 +57,7 @@ function chatCall(
     usage: (completion) => usageOf(completion.usage),
     streamFrames: {
       translator: (provider, context) => provider.adapter.chatStream(context),
-      encoder: (context) => ingress.encoder({ id: context.id, model: context.requestedModel, includeUsage }),
+      encoder: (context) => ingress.encoder({ id: context.id, model: context.requestedModel, includeUsage, inputTokens: inputTokens?.() }),
     },
   };
 }
@@ -90,6 +93,27 @@ export function completionsOperation(ingress: Ingress, request: CompletionReques
 function throughChat(chat: StreamTranslator): StreamTranslator<Completion> {
   const convert = (chunks: ReturnType<StreamTranslator['push']>) => chunks.flatMap((c) => chatChunkToCompletion(c) ?? []);
   return { push: (bytes) => convert(chat.push(bytes)), end: () => convert(chat.end()) };
+}
+
+/**
+ * Counting a request's input tokens with the provider's own counter (Anthropic's count_tokens,
+ * Gemini's countTokens); providers without one are skipped, and when none is left the route
+ * answers with the sidecar's estimate (see modelRoute's `fallback`).
+ */
+export function countTokensOperation(ingress: Ingress, request: ChatRequest, raw: Buffer | undefined, render: (tokens: number) => unknown): Operation<number> {
+  return {
+    kind: 'count_tokens',
+    ingress,
+    model: request.model,
+    stream: false,
+    raw,
+    supports: (provider) => provider.adapter.countTokensRequest !== undefined,
+    build: (provider, target) => provider.adapter.countTokensRequest!(request, target),
+    parse: (provider, body) => provider.adapter.countTokensResponse!(body),
+    render,
+    // Counting is free: nothing to account.
+    usage: () => undefined,
+  };
 }
 
 /** An embeddings call; providers without embeddings (anthropic) are skipped. */

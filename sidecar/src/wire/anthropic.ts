@@ -100,6 +100,9 @@ export const MessagesRequest = z.looseObject({
   thinking: z.looseObject({ type: z.string() }).optional(),
 });
 
+/** Body of `POST /v1/messages/count_tokens`: a Messages request without the generation options. */
+export const CountTokensRequest = MessagesRequest.omit({ max_tokens: true, stream: true });
+
 export type AnthropicTextBlock = z.infer<typeof AnthropicTextBlock>;
 export type AnthropicImageBlock = z.infer<typeof AnthropicImageBlock>;
 export type AnthropicToolUseBlock = z.infer<typeof AnthropicToolUseBlock>;
@@ -110,6 +113,7 @@ export type AnthropicMessageParam = z.infer<typeof AnthropicMessageParam>;
 export type AnthropicTool = z.infer<typeof AnthropicTool>;
 export type AnthropicToolChoice = z.infer<typeof AnthropicToolChoice>;
 export type MessagesRequest = z.infer<typeof MessagesRequest>;
+export type CountTokensRequest = z.infer<typeof CountTokensRequest>;
 
 export type AnthropicThinkingBlock = z.infer<typeof AnthropicThinkingBlock>;
 export type AnthropicRedactedThinkingBlock = z.infer<typeof AnthropicRedactedThinkingBlock>;
@@ -152,6 +156,29 @@ export type AnthropicResponseBlock =
   | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> }
   | { type: 'thinking'; thinking: string; signature: string }
   | { type: 'redacted_thinking'; data: string };
+
+/** One model of `GET /v1/models` as the Anthropic API lists it. */
+export interface AnthropicModelInfo {
+  type: 'model';
+  id: string;
+  display_name: string;
+  created_at: string;
+}
+
+/** A served model name in Anthropic's model shape (the sidecar knows no release date: the epoch). */
+export function anthropicModel(id: string): AnthropicModelInfo {
+  return { type: 'model', id, display_name: id, created_at: '1970-01-01T00:00:00Z' };
+}
+
+/**
+ * An Anthropic message id for a canonical call id: `msg_` + the id's random part, since Anthropic
+ * SDK users (and their logs) expect the prefix. Ids that already have it are kept.
+ */
+export function anthropicMessageId(id: string): string {
+  if (id.startsWith('msg_')) return id;
+  const dash = id.indexOf('-');
+  return `msg_${dash >= 0 ? id.slice(dash + 1) : id}`;
+}
 
 /** Response of `POST /v1/messages` without streaming. */
 export interface AnthropicMessage {

@@ -1,5 +1,5 @@
 /** Canonical completion → Anthropic message, and the stop-reason and usage mappings both directions of the ingress share. */
-import type { AnthropicMessage, AnthropicResponseBlock, AnthropicStopReason, AnthropicUsage } from '../../wire/anthropic.js';
+import { anthropicMessageId, type AnthropicMessage, type AnthropicResponseBlock, type AnthropicStopReason, type AnthropicUsage } from '../../wire/anthropic.js';
 import type { ChatCompletion, FinishReason, Usage } from '../../wire/openai.js';
 
 const STOP_REASONS: Record<FinishReason, AnthropicStopReason> = {
@@ -50,7 +50,7 @@ export function chatToAnthropic(completion: ChatCompletion): AnthropicMessage {
     content.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolInput(call.function.arguments) });
   }
   return {
-    id: completion.id,
+    id: anthropicMessageId(completion.id),
     type: 'message',
     role: 'assistant',
     model: completion.model,

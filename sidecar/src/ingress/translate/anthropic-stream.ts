@@ -5,10 +5,11 @@
  * `message_stop`. Blocks are numbered in order of appearance, text and tool_use alike.
  *
  * The canonical stream reports usage after its finish chunk, so `message_delta` is written by
- * `end()`, once the canonical stream is over. Input tokens are unknown at `message_start` (0) and
- * are reported in `message_delta`, which current Anthropic SDKs read.
+ * `end()`, once the canonical stream is over. The provider's input count is unknown at
+ * `message_start`, which carries the sidecar's estimate (clients size context windows from it);
+ * `message_delta` then reports the provider's count, which current Anthropic SDKs take.
  */
-import { anthropicError, anthropicSSE, type AnthropicStreamEvent } from '../../wire/anthropic.js';
+import { anthropicError, anthropicMessageId, anthropicSSE, type AnthropicStreamEvent } from '../../wire/anthropic.js';
 import type { ChatCompletionChunk, FinishReason, Usage } from '../../wire/openai.js';
 import type { ProviderError } from '../../providers/types.js';
 import { anthropicUsage, stopReason } from './anthropic-response.js';
@@ -25,9 +26,9 @@ export interface AnthropicStreamEncoder {
 
 /**
  * An encoder. `id` and `model` go into `message_start` (the model the client asked for; the id of
- * the call, e.g. the first chunk's).
+ * the call, as `msg_…`), with `inputTokens` (an estimate) as its input count.
  */
-export function anthropicStreamEncoder(options: { id: string; model: string }): AnthropicStreamEncoder {
+export function anthropicStreamEncoder(options: { id: string; model: string; inputTokens?: number }): AnthropicStreamEncoder {
   let started = false;
   let blocks = 0;
   // The open block: its Anthropic index, and for a tool_use block the canonical tool index.
@@ -46,14 +47,14 @@ export function anthropicStreamEncoder(options: { id: string; model: string }): 
     write({
       type: 'message_start',
       message: {
-        id: options.id,
+        id: anthropicMessageId(options.id),
         type: 'message',
         role: 'assistant',
         model: options.model,
         content: [],
         stop_reason: null,
         stop_sequence: null,
-        usage: { input_tokens: 0, output_tokens: 0 },
+        usage: { input_tokens: options.inputTokens ?? 0, output_tokens: 0 },
       },
     });
   };

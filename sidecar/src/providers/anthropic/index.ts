@@ -7,7 +7,7 @@ import { fallbackMessage, parseErrorBody, providerError } from '../shared/errors
 import { badResponse } from '../shared/errors.js';
 import { buildHeaders, get, JSON_HEADERS, postJSON, versionedURL, type ModelessTarget } from '../shared/http.js';
 import type { AnthropicClientHeaders, ProviderAdapter, ProviderError } from '../types.js';
-import { toAnthropicRequest } from './request.js';
+import { toAnthropicCountRequest, toAnthropicRequest } from './request.js';
 import { fromAnthropicMessage } from './response.js';
 import { anthropicStream } from './stream.js';
 
@@ -40,6 +40,13 @@ export const anthropicAdapter: ProviderAdapter = {
   chatStream: anthropicStream,
   messagesRequest: (request: MessagesRequest, target, clientHeaders) =>
     postJSON(versionedURL(target.baseURL, 'v1', '/messages'), headers(target, clientHeaders), { ...request, model: target.model }),
+  countTokensRequest: (request, target) =>
+    postJSON(versionedURL(target.baseURL, 'v1', '/messages/count_tokens'), headers(target), toAnthropicCountRequest(request, target.model)),
+  countTokensResponse(body) {
+    const tokens = (body as { input_tokens?: unknown } | null)?.input_tokens;
+    if (typeof tokens !== 'number') throw badResponse('anthropic', 'expected input_tokens');
+    return tokens;
+  },
   modelsRequest: (target) => get(versionedURL(target.baseURL, 'v1', '/models?limit=1000'), headers(target)),
   modelsResponse(body) {
     const data = (body as { data?: { id?: unknown }[] } | null)?.data;

@@ -90,6 +90,14 @@ export function toAnthropicRequest(request: ChatRequest, model: string): Record<
   return body;
 }
 
+const COUNTED_FIELDS = ['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking'];
+
+/** The count_tokens body for a canonical request: the Messages body less what count_tokens refuses. */
+export function toAnthropicCountRequest(request: ChatRequest, model: string): Record<string, unknown> {
+  const body = toAnthropicRequest({ ...request, stream: false }, model);
+  return Object.fromEntries(Object.entries(body).filter(([key]) => COUNTED_FIELDS.includes(key)));
+}
+
 /** Appends a turn, merging it into the previous one when the role repeats. */
 function append(turns: Turn[], role: Turn['role'], content: string | Block[]): void {
   const last = turns[turns.length - 1];

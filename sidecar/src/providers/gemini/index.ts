@@ -8,7 +8,7 @@ import { embeddingsList, embeddingTexts } from '../shared/embeddings.js';
 import { badResponse } from '../shared/errors.js';
 import { buildHeaders, get, JSON_HEADERS, postJSON, versionedURL, type ModelessTarget } from '../shared/http.js';
 import type { ProviderAdapter } from '../types.js';
-import { toGeminiRequest } from './request.js';
+import { toGeminiCountRequest, toGeminiRequest } from './request.js';
 import { fromGeminiResponse, geminiError } from './response.js';
 import { geminiStream } from './stream.js';
 
@@ -50,6 +50,13 @@ export const geminiAdapter: ProviderAdapter = {
     if (!Array.isArray(embeddings)) throw badResponse(PROVIDER, 'expected embeddings');
     // batchEmbedContents reports no token counts.
     return embeddingsList(embeddings.map((e) => e.values ?? []), request, context, 0);
+  },
+  countTokensRequest: (request, target) =>
+    postJSON(versionedURL(target.baseURL, 'v1beta', `/${modelPath(target.model)}:countTokens`), headers(target), toGeminiCountRequest(request, target.model)),
+  countTokensResponse(body) {
+    const tokens = (body as { totalTokens?: unknown } | null)?.totalTokens;
+    if (typeof tokens !== 'number') throw badResponse(PROVIDER, 'expected totalTokens');
+    return tokens;
   },
   modelsRequest: (target) => get(versionedURL(target.baseURL, 'v1beta', '/models?pageSize=1000'), headers(target)),
   modelsResponse(body) {

@@ -79,6 +79,12 @@ export function toGeminiRequest(request: ChatRequest, model: string): Record<str
   return body;
 }
 
+/** The countTokens body for a canonical request: the whole generateContent request, so system and tools count too. */
+export function toGeminiCountRequest(request: ChatRequest, model: string): Record<string, unknown> {
+  const path = model.includes('/') ? model : `models/${model}`;
+  return { generateContentRequest: { model: path, ...toGeminiRequest({ ...request, stream: false }, model) } };
+}
+
 function append(contents: Content[], role: Content['role'], parts: Part[]): void {
   if (parts.length === 0) return;
   const last = contents[contents.length - 1];

@@ -1,0 +1,111 @@
+/**
+ * The Anthropic SDK's other calls through the socket, against every provider type: token
+ * counting, model listing and retrieval, `msg_` ids and the input count in `message_start` on
+ * translated providers, and Anthropic-shaped errors on every /v1/messages* path.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MockKind, MockProvider } from '../../mocks/index.js';
+import { startProviderStack, type Stack } from './harness.js';
+
+const PROVIDERS: MockKind[] = ['openai', 'anthropic', 'gemini', 'ollama'];
+const KEYS: Partial<Record<MockKind, string>> = {
+  openai: 'sk-proj-Cq8vT1mB2kLp7RwZ4nYc8HdF1sJ6aGe5uV0oKiEt',
+  anthropic: 'sk-ant-api03-K7tYp2QwE9mZx4VbN6cL1kJ8hG3fD5sA0uIoP-AbCdEfGh',
+  gemini: 'AIzaSyQ4k9Lm2Nq7Rs1Tv6Wx3Yz8Ab5Cd0Ef2Gh',
+};
+
+let stack: Stack;
+let mocks: Map<MockKind, MockProvider>;
+let close: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ stack, mocks, close } = await startProviderStack(PROVIDERS, KEYS, { sandbox: { name: 'anthropic-complete' } }));
+});
+
+afterAll(() => close?.());
+
+const tools = [{ name: 'get_weather', description: 'Current weather for a city', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } } } }];
+
+/** Where each provider's own token counter lives; openai and ollama have none. */
+const COUNT_PATH: Partial<Record<MockKind, RegExp>> = {
+  anthropic: /^\/v1\/messages\/count_tokens$/,
+  gemini: /^\/v1beta\/models\/via-gemini:countTokens$/,
+};
+
+describe.each(PROVIDERS)('Anthropic SDK through a %s provider', (kind) => {
+  const model = `via-${kind}`;
+
+  it('counts input tokens with messages.countTokens', async () => {
+    const mock = mocks.get(kind)!;
+    const before = mock.received.length;
+    const counted = await stack.anthropic().messages.countTokens({
+      model,
+      system: 'You answer briefly.',
+      tools,
+      messages: [{ role: 'user', content: 'How many tokens are in this question about the weather in Oslo?' }],
+    });
+    expect(counted.input_tokens).toBeGreaterThan(10);
+    const path = COUNT_PATH[kind];
+    if (path) {
+      // The provider's own counter answered.
+      expect(mock.received.at(-1)?.path).toMatch(path);
+    } else {
+      // Nothing to ask: the sidecar estimated, and no generation was paid for.
+      expect(mock.received.length).toBe(before);
+    }
+  });
+
+  it('answers with msg_ ids and a filled message_start input count', async () => {
+    const client = stack.anthropic();
+    const message = await client.messages.create({ model, max_tokens: 64, messages: [{ role: 'user', content: 'id please' }] });
+    expect(message.id).toMatch(/^msg_/);
+    const stream = await client.messages.create({ model, max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'count the words of this prompt please' }] });
+    let start: Anthropic.Messages.RawMessageStartEvent | undefined;
+    for await (const event of stream) if (event.type === 'message_start') start = event;
+    expect(start?.message.id).toMatch(/^msg_/);
+    expect(start?.message.usage.input_tokens).toBeGreaterThan(0);
+  });
+
+  it('retrieves the model with models.retrieve', async () => {
+    const info = await stack.anthropic().models.retrieve(model);
+    expect(info).toMatchObject({ type: 'model', id: model, display_name: model });
+  });
+});
+
+describe('Anthropic SDK models and errors', () => {
+  it('lists the served models in Anthropic shape', async () => {
+    const ids: string[] = [];
+    for await (const info of stack.anthropic().models.list()) ids.push(info.id);
+    expect(ids.sort()).toEqual(PROVIDERS.map((k) => `via-${k}`).sort());
+  });
+
+  it('raises NotFoundError with an Anthropic body for an unknown model', async () => {
+    const error = await stack.anthropic().models.retrieve('no-such-model').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.NotFoundError);
+    expect((error as InstanceType<typeof Anthropic.NotFoundError>).error).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+  });
+
+  it('answers an unserved /v1/messages path (batches) in Anthropic shape', async () => {
+    const error = await stack.anthropic().messages.batches.list().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.NotFoundError);
+    expect((error as InstanceType<typeof Anthropic.NotFoundError>).error).toMatchObject({ type: 'error', error: { type: 'not_found_error', message: expect.stringContaining('/v1/messages/batches') } });
+  });
+
+  it('answers bad count_tokens bodies and wrong methods in Anthropic shape', async () => {
+    const error = await stack
+      .anthropic()
+      .messages.countTokens({ model: 'via-anthropic', messages: 'not a list' as never })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((error as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/^messages/) } });
+    for (const [method, path] of [
+      ['GET', '/v1/messages'],
+      ['GET', '/v1/messages/count_tokens'],
+    ] as const) {
+      const response = await stack.fetch(path, { method });
+      expect(response.status).toBe(404);
+      expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+    }
+  });
+});
