@@ -41,8 +41,9 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   metrics.watchProviders(() => live.current.providers.map((p) => ({ name: p.config.name, breaker: p.breaker.state, keys: p.keys.states() })));
 
   // Always created (cheap without backends), so a reload that adds the first backend has a home.
-  const mcp: McpGateway = createMcpGateway({ config, logger: log, secrets });
+  const mcp: McpGateway = createMcpGateway({ config, logger: log, secrets, metrics });
   live.onApply((next) => void mcp.reload(next));
+  metrics.watchMcpBackends(() => mcp.view().backends);
 
   const common = { live, log, metrics, secrets, mcp, maxBodyBytes: config.listen.maxBodyBytes };
   const servers: FastifyInstance[] = [];

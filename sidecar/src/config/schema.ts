@@ -120,6 +120,16 @@ export const McpTimeouts = z
   })
   .describe('Timeouts for this backend.');
 
+/** How the gateway watches its MCP backends and retries failed ones. */
+export const McpHealth = z
+  .object({
+    intervalMs: ms('Time between health checks (ping) of a ready backend.', 15_000, 600_000),
+    backoffBaseMs: ms('First retry delay after a backend failed; doubles with each consecutive failure.', 500, 60_000),
+    backoffMaxMs: ms('Longest retry delay.', 30_000, 600_000),
+  })
+  .refine((h) => h.backoffBaseMs <= h.backoffMaxMs, { message: 'backoffBaseMs must not exceed backoffMaxMs', path: ['backoffBaseMs'] })
+  .describe('Health checks and reconnect backoff of MCP backends.');
+
 /** A value given literally or read from a file (a mounted Secret key). */
 const ValueOrFile = z
   .object({
@@ -156,6 +166,11 @@ export const McpBackendConfig = z.object({
       command: z.string().min(1),
       args: z.array(z.string()).default([]),
       env: z.array(ValueOrFile).default([]),
+      processes: z
+        .enum(['shared', 'per-session'])
+        .default('shared')
+        .describe('shared: one process serves every client session; per-session: one process per client session, ended with it.'),
+      maxProcesses: z.int().min(1).max(1000).default(16).describe('With per-session processes, the most running at once; a session beyond it gets an error.'),
     })
     .optional(),
   tools: ToolFilter.prefault({}),
@@ -207,6 +222,7 @@ export const SidecarConfig = z
     mcp: z
       .object({
         backends: z.array(McpBackendConfig).default([]),
+        health: McpHealth.prefault({}),
         tools: ToolFilter.extend({ lazy: z.boolean().default(false) }).prefault({}),
       })
       .prefault({}),

@@ -1,14 +1,21 @@
 /**
- * One backend: a long-lived MCP client shared by every session, and the state machine that
- * keeps it connected.
+ * One backend: the gateway's own long-lived MCP client (catalog, health, list changes), the
+ * clients of the downstream sessions, and the state machine that keeps it connected.
  *
  *   stopped ──start──▶ connecting ──initialised + listed──▶ ready
  *                          ▲                                  │ closed, ping failed
  *                          └──── backoff timer ◀── failed ◀───┘ (or connect failed)
  *
- * While ready, a health check pings the backend and notices rotated secret files. Anything that
- * goes wrong only moves this backend to `failed`; the gateway drops its tools from the lists
- * until it is ready again.
+ * While ready, a health check pings the backend and notices rotated secret files; a transport
+ * error pings at once, and an error that means the backend lost our session (see
+ * `sessionLost`) re-initialises at once. Anything that goes wrong only moves this backend to
+ * `failed`; the gateway drops its tools from the lists until it is ready again.
+ *
+ * Sessions: an HTTP backend (streamable-http or sse) gets one upstream session per downstream
+ * session, opened on the session's first request and closed with it, so one client's state on
+ * the backend is never another's. A stdio backend runs one process shared by every session,
+ * unless `stdio.processes` is `per-session` (then one process per session, at most
+ * `stdio.maxProcesses`).
  */
 import type { Logger } from 'pino';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -16,70 +23,39 @@ import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.j
 import {
   CallToolResultSchema,
   CompleteResultSchema,
+  EmptyResultSchema,
   ErrorCode,
   GetPromptResultSchema,
-  LoggingMessageNotificationSchema,
   McpError,
   PromptListChangedNotificationSchema,
   ReadResourceResultSchema,
   ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { CallToolRequest, CompleteRequest, GetPromptRequest, Implementation, ReadResourceRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolRequest, CompleteRequest, GetPromptRequest, LoggingLevel, ReadResourceRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { McpBackendConfig } from '../config/index.js';
 import { GatewayError, GatewayErrorCode, backendError, bareMessage } from './errors.js';
 import { backoffDelay, type BackendTuning } from './backoff.js';
 import { fetchCatalog, fetchList, type BackendCatalog, type ListKind } from './listing.js';
 import { fingerprint, redactor } from './secrets.js';
-import { openClient, resolveSecrets, type ActiveTransport, type ConnectionSecrets, type OpenedClient } from './transports.js';
+import { closeClient, openClient, resolveSecrets, sessionLost, type ActiveTransport, type ConnectionSecrets, type OpenedClient } from './transports.js';
+import { installPassThrough, type DownstreamSession, type UpstreamRoute } from './upstream.js';
+import type { BackendDeps, BackendState, BackendStatus, ForwardOptions, SecretSink } from './backend-types.js';
 
-/** Where a backend is in its lifecycle. */
-export type BackendState = 'connecting' | 'ready' | 'failed' | 'stopped';
-
-/** A backend's state as the admin view shows it. */
-export interface BackendStatus {
-  name: string;
-  prefix: string;
-  transport: McpBackendConfig['transport'];
-  /** The transport in use: `sse` when streamable-http fell back. */
-  activeTransport?: ActiveTransport | undefined;
-  state: BackendState;
-  /** When the backend entered its state (ISO 8601). */
-  since: string;
-  /** Consecutive failed attempts. */
-  failures: number;
-  lastError?: string | undefined;
-  nextRetryAt?: string | undefined;
-  pid?: number | undefined;
-  server?: Implementation | undefined;
-}
-
-/** Per-request options passed through from the client's request. */
-export interface ForwardOptions {
-  signal?: AbortSignal | undefined;
-  onprogress?: RequestOptions['onprogress'];
-}
-
-/** Where secret values are registered so the process-wide logger scrubs them too. */
-export interface SecretSink {
-  set(owner: string, values: Iterable<string>): void;
-}
-
-/** What a backend needs from the gateway. */
-export interface BackendDeps {
-  logger: Logger;
-  tuning: BackendTuning;
-  /** Called whenever the state or the catalog changed. */
-  onChange: (backend: Backend) => void;
-  secrets?: SecretSink | undefined;
-}
+export type { BackendDeps, BackendState, BackendStatus, ForwardOptions, SecretSink } from './backend-types.js';
+import { UpstreamPool, type Upstream } from './upstream-pool.js';
 
 /** One configured backend: its shared client, catalog and connection state machine. */
 export class Backend {
   private generation = 0;
   private current: BackendState = 'stopped';
   private since = new Date();
-  private opened: OpenedClient | undefined;
+  private primary: Upstream | undefined;
+  /** Upstream sessions of downstream sessions. */
+  private readonly pool: UpstreamPool;
+  private readonly stateWaiters = new Set<() => void>();
+  private probing = false;
+  private attemptStartedAt = 0;
   private catalogNow: BackendCatalog | undefined;
   private catalogLast: BackendCatalog | undefined;
   private failures = 0;
@@ -89,7 +65,7 @@ export class Backend {
   private retryTimer: NodeJS.Timeout | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
   private secretsFingerprint: string | undefined;
-  private redact: (text: string) => string = (text) => text;
+  private scrub: (text: string) => string = (text) => text;
   private currentSecrets: string[] = [];
   /** Lists being re-read, with the connection generation that reads them. */
   private readonly refreshing = new Map<ListKind, number>();
@@ -97,11 +73,12 @@ export class Backend {
   private settleFirstAttempt: () => void = () => undefined;
   /** Resolves once the first connection attempt succeeded or failed. */
   readonly firstAttempt: Promise<void>;
-  private readonly logger: Logger;
+  readonly logger: Logger;
 
   private readonly tuning: BackendTuning;
   private readonly onChange: (backend: Backend) => void;
   private readonly secrets: SecretSink | undefined;
+  readonly sessions: () => Iterable<DownstreamSession>;
 
   constructor(
     private cfg: McpBackendConfig,
@@ -111,7 +88,14 @@ export class Backend {
     this.tuning = deps.tuning;
     this.onChange = deps.onChange;
     this.secrets = deps.secrets;
+    this.sessions = deps.sessions;
+    this.pool = new UpstreamPool(this);
     this.firstAttempt = new Promise((resolve) => (this.settleFirstAttempt = resolve));
+  }
+
+  /** Replaces the backend's secret values in a text that came from it. */
+  redact(text: string): string {
+    return this.scrub(text);
   }
 
   get name(): string {
@@ -146,35 +130,41 @@ export class Backend {
     if (this.current !== 'stopped') return;
     void this.connect();
   }
-
-  /** Stops for good: closes the client (ending a stdio child) and cancels timers. */
+  /** Stops for good: closes every client (ending stdio children) and cancels timers. */
   async stop(): Promise<void> {
     this.generation++;
     this.clearTimers();
-    const opened = this.opened;
-    this.opened = undefined;
+    const primary = this.primary;
+    this.primary = undefined;
     this.catalogNow = undefined;
     this.nextRetryAt = undefined;
     this.setState('stopped');
     this.secrets?.set(this.secretOwner, []);
     this.settleFirstAttempt();
-    await opened?.client.close().catch(() => undefined);
+    await Promise.all([this.pool.closeAll(), primary ? closeClient(primary.opened.client, primary.opened.transport) : undefined]);
+  }
+
+  /** Closes the upstream session of a downstream session that ended. */
+  endSession(id: string): Promise<void> {
+    return this.pool.end(id);
   }
 
   /** The state for the admin view. */
   status(): BackendStatus {
+    const opened = this.primary?.opened;
     return {
       name: this.cfg.name,
       prefix: this.cfg.prefix,
       transport: this.cfg.transport,
-      activeTransport: this.opened?.active,
+      activeTransport: opened?.active,
       state: this.current,
       since: this.since.toISOString(),
       failures: this.failures,
       lastError: this.lastError,
       nextRetryAt: this.nextRetryAt === undefined ? undefined : new Date(this.nextRetryAt).toISOString(),
-      pid: this.opened?.pid,
-      server: this.opened?.client.getServerVersion(),
+      pid: opened?.pid,
+      server: opened?.client.getServerVersion(),
+      sessions: this.pool.size,
     };
   }
 
@@ -187,8 +177,13 @@ export class Backend {
   }
 
   /** Whether the backend announced a capability. */
-  supports(capability: 'completions' | 'resources' | 'prompts' | 'tools'): boolean {
-    return Boolean(this.opened?.client.getServerCapabilities()?.[capability]);
+  supports(capability: 'completions' | 'resources' | 'prompts' | 'tools' | 'logging'): boolean {
+    return Boolean(this.primary?.opened.client.getServerCapabilities()?.[capability]);
+  }
+
+  /** The backend's resources capability (whether it takes subscriptions). */
+  resourceCapabilities(): { subscribe?: boolean | undefined } | undefined {
+    return this.primary?.opened.client.getServerCapabilities()?.resources;
   }
 
   /** tools/call with the backend's own tool name; fails with a {@link GatewayError} naming the backend. */
@@ -211,40 +206,128 @@ export class Backend {
     return this.forward('completion/complete', (client, o) => client.request({ method: 'completion/complete', params }, CompleteResultSchema, o), options);
   }
 
-  /** Sends one request to the backend with its call timeout, translating failures into errors that name it. */
+  /** resources/subscribe or resources/unsubscribe with the backend's own URI. */
+  subscription(method: 'resources/subscribe' | 'resources/unsubscribe', uri: string, options: ForwardOptions) {
+    return this.forward(`${method} ${JSON.stringify(uri)}`, (client, o) => client.request({ method, params: { uri } }, EmptyResultSchema, o), options);
+  }
+
+  /** logging/setLevel on the session's upstream session (a shared stdio process gets the latest level). */
+  setLogLevel(level: LoggingLevel, options: ForwardOptions) {
+    return this.forward('logging/setLevel', (client, o) => client.request({ method: 'logging/setLevel', params: { level } }, EmptyResultSchema, o), options);
+  }
+
+  /** Tells the session's upstream session that the client's roots changed. */
+  async rootsChanged(session: DownstreamSession): Promise<void> {
+    const upstream = this.perSession() ? await this.pool.existing(session.id) : this.primary;
+    await upstream?.opened.client.sendRootsListChanged().catch(() => undefined);
+  }
+
+  /**
+   * Sends one request to the backend with its call timeout, on the upstream session of the
+   * request's downstream session, translating failures into errors that name the backend. A
+   * request the backend refused because it lost the session (so it never ran) is sent once
+   * more on a re-initialised session.
+   */
   private async forward<T>(what: string, send: (client: Client, options: RequestOptions) => Promise<T>, options: ForwardOptions): Promise<T> {
-    const opened = this.opened;
-    if (this.current !== 'ready' || !opened) throw new GatewayError(GatewayErrorCode.BackendUnavailable, this.unavailableReason(), { backend: this.name, state: this.current });
     const timeoutMs = this.cfg.timeouts.callMs;
-    try {
-      return await send(opened.client, { timeout: timeoutMs, signal: options.signal, onprogress: options.onprogress });
-    } catch (err) {
-      if (options.signal?.aborted) throw err;
-      throw backendError(err, { backend: this.name, what, timeoutMs, redact: this.redact });
+    const arrived = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      await this.readyFor(arrived);
+      if (this.current !== 'ready' || !this.primary) throw new GatewayError(GatewayErrorCode.BackendUnavailable, this.unavailableReason(), { backend: this.name, state: this.current });
+      const upstream = await this.upstreamFor(options.session, what);
+      const entry = options.session && options.requestId !== undefined ? { session: options.session, requestId: options.requestId } : undefined;
+      if (entry) upstream.route.inFlight.push(entry);
+      try {
+        return await send(upstream.opened.client, { timeout: timeoutMs, signal: options.signal, onprogress: options.onprogress });
+      } catch (err) {
+        if (options.signal?.aborted) throw err;
+        if (sessionLost(err, upstream.opened.active)) {
+          this.lost(upstream, err);
+          if (attempt === 0) {
+            await this.settled(this.cfg.timeouts.connectMs);
+            continue;
+          }
+        }
+        throw backendError(err, { backend: this.name, what, timeoutMs, redact: (t) => this.redact(t) });
+      } finally {
+        if (entry) upstream.route.inFlight.splice(upstream.route.inFlight.indexOf(entry), 1);
+      }
     }
+  }
+
+  private perSession(): boolean {
+    return this.cfg.transport !== 'stdio' || this.cfg.stdio?.processes === 'per-session';
+  }
+
+  /** The upstream session serving `session`: its own (opened now if need be) or the shared one. */
+  private upstreamFor(session: DownstreamSession | undefined, what: string): Promise<Upstream> | Upstream {
+    if (!session || !this.perSession()) return this.primary as Upstream;
+    return this.pool.get(session, what);
+  }
+
+  /** The backend lost the session `upstream` had: a downstream session's one is reopened on its next request, the gateway's own re-initialises now. */
+  private lost(upstream: Upstream, err: unknown): void {
+    if (upstream === this.primary) this.fail(this.generation, new Error(`the backend lost the session: ${bareMessage(err)}`), true);
+    else if (upstream.route.owner) void this.pool.drop(upstream.route.owner.id, upstream);
+  }
+
+  /**
+   * A request for a backend that is down does not wait for the end of the backoff: it waits for
+   * a connection attempt made after it arrived (starting one now if need be), so a backend that
+   * is back serves it.
+   */
+  private async readyFor(arrived: number): Promise<void> {
+    for (let i = 0; i < 3 && (this.current === 'failed' || this.current === 'connecting'); i++) {
+      if (this.current === 'failed') {
+        if (this.attemptStartedAt >= arrived) return;
+        this.logger.debug('MCP backend request while failed; reconnecting now');
+        void this.connect();
+      }
+      await this.settled(this.cfg.timeouts.connectMs);
+    }
+  }
+
+  /** Resolves once the backend is ready, failed or stopped (or after `ms`), whichever comes first. */
+  private settled(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.stateWaiters.delete(check);
+        resolve();
+      };
+      const check = () => {
+        if (this.current !== 'connecting' && !(this.current === 'failed' && this.nextRetryAt !== undefined && this.nextRetryAt <= Date.now() + 5)) done();
+      };
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      this.stateWaiters.add(check);
+      check();
+    });
   }
 
   private async connect(): Promise<void> {
     const generation = ++this.generation;
+    this.attemptStartedAt = Date.now();
     this.clearTimers();
     this.nextRetryAt = undefined;
     this.setState('connecting');
     let opened: OpenedClient | undefined;
+    const route: UpstreamRoute = { backend: this.name, prefix: this.cfg.prefix, owner: undefined, inFlight: [], sessions: this.sessions };
     try {
       const secrets = await resolveSecrets(this.cfg);
       this.useSecrets(secrets);
       const timeoutMs = this.cfg.timeouts.connectMs;
       opened = await openClient(this.cfg, secrets, {
         timeoutMs,
-        prepare: (client) => this.prepare(client, generation),
+        prepare: (client, active) => this.prepare(client, active, generation, route),
         onStderr: (line) => this.logger.info({ stream: 'stderr' }, this.redact(line)),
       });
       const catalog = await fetchCatalog(opened.client, timeoutMs);
       if (generation !== this.generation) {
-        await opened.client.close().catch(() => undefined);
+        await closeClient(opened.client, opened.transport);
         return;
       }
-      this.opened = opened;
+      this.primary = { opened, route };
       this.catalogNow = catalog;
       this.catalogLast = catalog;
       this.readySince = Date.now();
@@ -257,12 +340,8 @@ export class Backend {
       this.scheduleHealthCheck(generation);
       for (const kind of [...this.dirty]) this.refresh(generation, opened.client, kind);
     } catch (err) {
-      if (generation !== this.generation) {
-        await opened?.client.close().catch(() => undefined);
-        return;
-      }
-      await opened?.client.close().catch(() => undefined);
-      this.fail(generation, err);
+      if (opened) await closeClient(opened.client, opened.transport);
+      if (generation === this.generation) this.fail(generation, err);
     } finally {
       this.settleFirstAttempt();
     }
@@ -277,22 +356,27 @@ export class Backend {
     const scrubbed = [...new Set([...secrets.secrets, ...this.currentSecrets])];
     this.currentSecrets = secrets.secrets;
     this.secrets?.set(this.secretOwner, scrubbed);
-    this.redact = redactor(scrubbed);
+    this.scrub = redactor(scrubbed);
     this.secretsFingerprint = secretsFingerprint(secrets);
   }
 
-  /** Handlers installed on each new client before it connects. */
-  private prepare(client: Client, generation: number): void {
+  /** Handlers installed on the gateway's own client before it connects. */
+  private prepare(client: Client, active: ActiveTransport, generation: number, route: UpstreamRoute): void {
+    const mine = () => generation === this.generation && this.primary?.opened.client === client;
     client.onclose = () => {
-      if (generation === this.generation && this.opened?.client === client) this.fail(generation, new Error('connection closed'));
+      if (mine()) this.fail(generation, new Error('connection closed'));
     };
-    client.onerror = (err) => this.logger.debug({ err: this.redact(err.message) }, 'MCP backend transport error');
+    client.onerror = (err) => {
+      this.logger.debug({ err: this.redact(err.message) }, 'MCP backend transport error');
+      if (!mine()) return;
+      // A lost session re-initialises now; any other transport error is checked now rather than at the next health check.
+      if (sessionLost(err, active)) this.fail(generation, new Error(`the backend lost the session: ${this.redact(bareMessage(err))}`), true);
+      else void this.healthCheck(generation, false);
+    };
+    installPassThrough(client, route);
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.refresh(generation, client, 'tools'));
     client.setNotificationHandler(ResourceListChangedNotificationSchema, () => this.refresh(generation, client, 'resources'));
     client.setNotificationHandler(PromptListChangedNotificationSchema, () => this.refresh(generation, client, 'prompts'));
-    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
-      this.logger.debug({ level: n.params.level, from: n.params.logger, data: this.redact(JSON.stringify(n.params.data) ?? '') }, 'MCP backend log message');
-    });
     client.fallbackNotificationHandler = async (n) => this.logger.debug({ method: n.method }, 'MCP backend notification ignored');
   }
 
@@ -300,12 +384,12 @@ export class Backend {
   private refresh(generation: number, client: Client, kind: ListKind): void {
     if (generation !== this.generation) return;
     this.dirty.add(kind);
-    if (this.opened?.client !== client || this.refreshing.get(kind) === generation) return;
+    if (this.primary?.opened.client !== client || this.refreshing.get(kind) === generation) return;
     this.refreshing.set(kind, generation);
     const run = async () => {
       while (this.dirty.delete(kind)) {
         const part = await fetchList(client, kind, this.cfg.timeouts.connectMs);
-        if (generation !== this.generation || this.opened?.client !== client || !this.catalogNow) return;
+        if (generation !== this.generation || this.primary?.opened.client !== client || !this.catalogNow) return;
         this.catalogNow = { ...this.catalogNow, ...part };
         this.catalogLast = this.catalogNow;
         this.logger.debug({ list: kind }, 'MCP backend list changed');
@@ -320,29 +404,34 @@ export class Backend {
   }
 
   private scheduleHealthCheck(generation: number): void {
-    this.healthTimer = setTimeout(() => void this.healthCheck(generation), this.tuning.healthIntervalMs);
+    this.healthTimer = setTimeout(() => void this.healthCheck(generation, true), this.tuning.healthIntervalMs);
     this.healthTimer.unref();
   }
 
-  private async healthCheck(generation: number): Promise<void> {
-    const opened = this.opened;
-    if (generation !== this.generation || this.current !== 'ready' || !opened) return;
+  /** Pings the backend (and, when `scheduled`, checks the secret files and schedules the next check). */
+  private async healthCheck(generation: number, scheduled: boolean): Promise<void> {
+    const primary = this.primary;
+    if (generation !== this.generation || this.current !== 'ready' || !primary || (!scheduled && this.probing)) return;
+    this.probing = true;
     try {
-      await opened.client.ping({ timeout: Math.min(this.cfg.timeouts.connectMs, this.tuning.healthIntervalMs) });
+      await primary.opened.client.ping({ timeout: Math.min(this.cfg.timeouts.connectMs, this.tuning.healthIntervalMs) });
     } catch (err) {
       // A server without ping still answered, so it is alive.
       if (!(err instanceof McpError && err.code === ErrorCode.MethodNotFound)) {
-        if (generation === this.generation) this.fail(generation, new Error(`health check failed: ${bareMessage(err)}`));
+        if (generation === this.generation) this.fail(generation, new Error(`health check failed: ${bareMessage(err)}`), sessionLost(err, primary.opened.active));
         return;
       }
+    } finally {
+      this.probing = false;
     }
+    if (!scheduled) return;
     try {
       const secrets = await resolveSecrets(this.cfg);
       if (generation === this.generation && secretsFingerprint(secrets) !== this.secretsFingerprint) {
         this.logger.info('MCP backend secret files changed; reconnecting');
-        void opened.client.close().catch(() => undefined);
-        this.opened = undefined;
+        this.primary = undefined;
         this.catalogNow = undefined;
+        void Promise.all([this.pool.closeAll(), closeClient(primary.opened.client, primary.opened.transport)]);
         void this.connect();
         return;
       }
@@ -352,26 +441,30 @@ export class Backend {
     if (generation === this.generation) this.scheduleHealthCheck(generation);
   }
 
-  private fail(generation: number, err: unknown): void {
+  /** Moves to `failed` and schedules a reconnect: after the backoff, or at once when the backend is up but lost our session. */
+  private fail(generation: number, err: unknown, immediately = false): void {
     if (generation !== this.generation || this.current === 'stopped') return;
-    const opened = this.opened;
-    this.opened = undefined;
+    this.generation++;
+    const primary = this.primary;
+    this.primary = undefined;
     this.catalogNow = undefined;
     this.clearTimers();
     if (this.readySince !== undefined && Date.now() - this.readySince >= this.tuning.stableAfterMs) this.failures = 0;
     this.readySince = undefined;
     this.failures++;
-    const delay = backoffDelay(this.failures, this.tuning);
+    const delay = immediately ? 0 : backoffDelay(this.failures, this.tuning);
     this.nextRetryAt = Date.now() + delay;
     this.lastError = this.redact(bareMessage(err));
     this.logger.warn({ err: this.lastError, failures: this.failures, retryInMs: delay }, 'MCP backend failed');
+    const retryGeneration = this.generation;
     this.setState('failed');
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      if (generation === this.generation) void this.connect();
+      if (retryGeneration === this.generation) void this.connect();
     }, delay);
     this.retryTimer.unref();
-    void opened?.client.close().catch(() => undefined);
+    void this.pool.closeAll();
+    if (primary) void closeClient(primary.opened.client, primary.opened.transport);
   }
 
   private setState(state: BackendState): void {
@@ -379,6 +472,7 @@ export class Backend {
     this.current = state;
     this.since = new Date();
     if (changed) this.onChange(this);
+    for (const waiter of [...this.stateWaiters]) waiter();
   }
 
   private clearTimers(): void {

@@ -7,19 +7,39 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import canonicalize from 'canonicalize';
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { McpBackendConfig, SidecarConfig } from '../config/index.js';
 import { aggregate, type Aggregate } from './aggregate.js';
+import type { Counter, Histogram } from 'prom-client';
 import { Backend, type BackendStatus, type SecretSink } from './backend.js';
 import { DEFAULT_BACKEND_TUNING, type BackendTuning } from './backoff.js';
 import type { ToolApprovalState } from './pinning.js';
 import { ToolIndex, type SearchHit } from './search.js';
+import type { ToolCallRecord } from './routing.js';
 import { createSessionServer, type SessionContext } from './session-server.js';
 import { SessionRegistry, type ListChange, type SessionLimits } from './sessions.js';
+import type { DownstreamSession } from './upstream.js';
 
 /** Timing and size knobs; defaults suit production, tests shorten them. */
 export interface GatewayTuning extends BackendTuning, Omit<SessionLimits, 'maxBodyBytes'> {
   /** Changes within this window reach clients as one list_changed per list. */
   notifyDebounceMs: number;
+  /** Most entries in one page of tools/list, resources/list, resources/templates/list and prompts/list. */
+  listPageSize: number;
+}
+
+/** The gateway's Prometheus metrics (telemetry/metrics.ts names them; the backend state gauge reads {@link McpGateway.view}). */
+export interface McpMetrics {
+  mcpToolCalls: Counter<'backend' | 'tool' | 'result'>;
+  mcpToolDuration: Histogram<'backend' | 'tool'>;
+}
+
+/** The metrics label of a call's outcome: refusals by the gate and timeouts have their own. */
+function resultLabel(record: ToolCallRecord): string {
+  if (record.outcome !== 'error') return record.outcome;
+  if (record.code === ErrorCode.InvalidParams) return 'denied';
+  if (record.code === ErrorCode.RequestTimeout) return 'timeout';
+  return 'error';
 }
 
 /** Production defaults of {@link GatewayTuning}. */
@@ -28,7 +48,14 @@ export const DEFAULT_GATEWAY_TUNING: GatewayTuning = {
   maxSessions: 256,
   idleMs: 24 * 60 * 60 * 1000,
   notifyDebounceMs: 25,
+  listPageSize: 500,
 };
+
+/** The tuning of `config`: defaults, then the config's mcp.health, then what the caller (a test) sets. */
+function tuningOf(config: SidecarConfig, overrides: Partial<GatewayTuning> | undefined): GatewayTuning {
+  const { intervalMs, backoffBaseMs, backoffMaxMs } = config.mcp.health;
+  return { ...DEFAULT_GATEWAY_TUNING, healthIntervalMs: intervalMs, backoffBaseMs, backoffMaxMs, ...overrides };
+}
 
 /** Options of {@link createMcpGateway}. */
 export interface McpGatewayOptions {
@@ -37,6 +64,7 @@ export interface McpGatewayOptions {
   tuning?: Partial<GatewayTuning> | undefined;
   /** The process-wide secret registry: backend secret values are added so no log line shows them. */
   secrets?: SecretSink | undefined;
+  metrics?: McpMetrics | undefined;
 }
 
 /** What the admin view shows of every tool, prompt, resource and template. */
@@ -107,7 +135,10 @@ class Gateway implements McpGateway, SessionContext {
   private config: SidecarConfig;
   private readonly logger: Logger;
   private readonly tuning: GatewayTuning;
+  private readonly tuningOverrides: Partial<GatewayTuning> | undefined;
   private readonly secrets: SecretSink | undefined;
+  private readonly metrics: McpMetrics | undefined;
+  private readonly downstream = new Set<DownstreamSession>();
   private backends = new Map<string, Backend>();
   private current: Aggregate | undefined;
   private readonly index = new ToolIndex();
@@ -120,8 +151,10 @@ class Gateway implements McpGateway, SessionContext {
   constructor(options: McpGatewayOptions) {
     this.config = options.config;
     this.logger = options.logger.child({ component: 'mcp' });
-    this.tuning = { ...DEFAULT_GATEWAY_TUNING, ...options.tuning };
+    this.tuningOverrides = options.tuning;
+    this.tuning = tuningOf(options.config, options.tuning);
     this.secrets = options.secrets;
+    this.metrics = options.metrics;
     this.sessions = new SessionRegistry(() => createSessionServer(this), this.logger, {
       maxSessions: this.tuning.maxSessions,
       idleMs: this.tuning.idleMs,
@@ -163,6 +196,8 @@ class Gateway implements McpGateway, SessionContext {
       this.logger.info({ backend: removed.name }, 'MCP backend removed from config; stopping it');
       stopping.push(removed.stop());
     }
+    // Backends hold this object: new health and backoff settings apply from their next check or retry.
+    Object.assign(this.tuning, tuningOf(config, this.tuningOverrides));
     this.config = config;
     this.changed();
     await Promise.all(stopping);
@@ -214,6 +249,30 @@ class Gateway implements McpGateway, SessionContext {
     return this.backends.get(name);
   }
 
+  allBackends(): Iterable<Backend> {
+    return this.backends.values();
+  }
+
+  pageSize(): number {
+    return this.tuning.listPageSize;
+  }
+
+  sessionOpened(session: DownstreamSession): void {
+    this.downstream.add(session);
+  }
+
+  sessionClosed(session: DownstreamSession): void {
+    this.downstream.delete(session);
+    // Its upstream sessions end with it (a DELETE to HTTP backends, the process of per-session stdio).
+    if (session.id) for (const backend of this.backends.values()) void backend.endSession(session.id);
+  }
+
+  toolCalled(record: ToolCallRecord): void {
+    this.logger.info({ audit: 'mcp_tool_call', ...record }, 'MCP tool call');
+    this.metrics?.mcpToolCalls.inc({ backend: record.backend, tool: record.tool, result: resultLabel(record) });
+    this.metrics?.mcpToolDuration.observe({ backend: record.backend, tool: record.tool }, record.durationMs / 1000);
+  }
+
   lazy(): boolean {
     return this.config.mcp.tools.lazy;
   }
@@ -228,6 +287,7 @@ class Gateway implements McpGateway, SessionContext {
       logger: this.logger,
       tuning: this.tuning,
       secrets: this.secrets,
+      sessions: () => this.downstream,
       onChange: (b) => {
         if (this.backends.get(b.name) === b) this.changed();
       },

@@ -1,7 +1,9 @@
 /**
  * Routes client requests to the backend that owns the tool, prompt or resource, and rewrites
  * names and URIs in both directions. Progress notifications flow back to the client under the
- * client's own progress token; the client's cancellation aborts the backend request.
+ * client's own progress token; the client's cancellation aborts the backend request. Every
+ * tool call ends in one audit record (session, backend, tool, duration, outcome; never the
+ * arguments).
  */
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type {
@@ -22,11 +24,29 @@ import type { Backend, ForwardOptions } from './backend.js';
 import { GatewayError, GatewayErrorCode } from './errors.js';
 import { approvedPrompt, approvedTool, checkResourceAccess } from './exposure.js';
 import { unwrapUri, wrapUri } from './naming.js';
+import type { DownstreamSession } from './upstream.js';
+
+/** How a tool call ended: the tool answered, the tool reported an error, the gateway or backend failed, or the client cancelled. */
+export type ToolCallOutcome = 'ok' | 'tool_error' | 'error' | 'cancelled';
+
+/** The audit record of one tool call. */
+export interface ToolCallRecord {
+  session: string | undefined;
+  backend: string;
+  /** The name the client called (`<prefix>__<name>`). */
+  tool: string;
+  durationMs: number;
+  outcome: ToolCallOutcome;
+  /** The JSON-RPC error code when the outcome is `error`. */
+  code?: number | undefined;
+}
 
 /** What routing needs from the gateway. */
 export interface RoutingContext {
   aggregate(): Aggregate;
   backend(name: string): Backend | undefined;
+  /** Records one finished call of a backend tool. */
+  toolCalled(record: ToolCallRecord): void;
 }
 
 /** The `extra` argument of SDK request handlers. */
@@ -35,32 +55,63 @@ export type HandlerExtra = RequestHandlerExtra<ServerRequest, ServerNotification
 type Meta = Record<string, unknown> & { progressToken?: string | number | undefined };
 
 /** Calls an exposed tool on its backend; refuses tools that are unknown, denied, unapproved or changed. */
-export async function callTool(ctx: RoutingContext, params: CallToolRequest['params'], extra: HandlerExtra): Promise<CallToolResult> {
-  const entry = approvedTool(ctx, params.name);
-  const backend = available(ctx, entry.backend);
-  const result = await backend.callTool({ ...params, name: entry.name, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra));
-  return { ...result, content: result.content.map((block) => wrapContent(backend.config.prefix, block)) };
+export async function callTool(ctx: RoutingContext, params: CallToolRequest['params'], extra: HandlerExtra, session?: DownstreamSession): Promise<CallToolResult> {
+  const started = performance.now();
+  const known = ctx.aggregate().toolsByName.get(params.name);
+  const record = (outcome: ToolCallOutcome, code?: number) => {
+    // Names that are no tool at all are not audited: they would let a client fill the log and the metrics with anything.
+    if (known) ctx.toolCalled({ session: extra.sessionId, backend: known.backend, tool: known.prefixedName, durationMs: Math.round(performance.now() - started), outcome, code });
+  };
+  try {
+    const entry = approvedTool(ctx, params.name);
+    const backend = available(ctx, entry.backend);
+    const result = await backend.callTool({ ...params, name: entry.name, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra, session));
+    record(result.isError ? 'tool_error' : 'ok');
+    return { ...result, content: result.content.map((block) => wrapContent(backend.config.prefix, block)) };
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    record(extra.signal.aborted ? 'cancelled' : 'error', typeof code === 'number' ? code : undefined);
+    throw err;
+  }
+}
+
+/** resources/subscribe or resources/unsubscribe: the backend owning the URI watches it for this session. */
+export async function subscription(
+  ctx: RoutingContext,
+  method: 'resources/subscribe' | 'resources/unsubscribe',
+  wrapped: string,
+  extra: HandlerExtra,
+  session: DownstreamSession,
+): Promise<Record<string, never>> {
+  const { backend, uri } = resourceBackend(ctx, wrapped);
+  if (!backend.resourceCapabilities()?.subscribe) {
+    throw new GatewayError(GatewayErrorCode.InvalidParams, `backend ${JSON.stringify(backend.name)} does not support resource subscriptions`, { backend: backend.name });
+  }
+  await backend.subscription(method, uri, forwardOptions(undefined, extra, session));
+  if (method === 'resources/subscribe') session.subscriptions.add(wrapped);
+  else session.subscriptions.delete(wrapped);
+  return {};
 }
 
 /** Reads a resource through the backend its wrapped URI names. */
-export async function readResource(ctx: RoutingContext, params: ReadResourceRequest['params'], extra: HandlerExtra): Promise<ReadResourceResult> {
+export async function readResource(ctx: RoutingContext, params: ReadResourceRequest['params'], extra: HandlerExtra, session?: DownstreamSession): Promise<ReadResourceResult> {
   const { backend, uri } = resourceBackend(ctx, params.uri);
   const prefix = backend.config.prefix;
-  const result = await backend.readResource({ ...params, uri, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra));
+  const result = await backend.readResource({ ...params, uri, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra, session));
   return { ...result, contents: result.contents.map((c) => ({ ...c, uri: wrapUri(prefix, c.uri) })) };
 }
 
 /** Gets a prompt from the backend that owns it. */
-export async function getPrompt(ctx: RoutingContext, params: GetPromptRequest['params'], extra: HandlerExtra): Promise<GetPromptResult> {
+export async function getPrompt(ctx: RoutingContext, params: GetPromptRequest['params'], extra: HandlerExtra, session?: DownstreamSession): Promise<GetPromptResult> {
   const entry = approvedPrompt(ctx, params.name);
   const backend = available(ctx, entry.backend);
-  const result = await backend.getPrompt({ ...params, name: entry.name, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra));
+  const result = await backend.getPrompt({ ...params, name: entry.name, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra, session));
   const prefix = backend.config.prefix;
   return { ...result, messages: result.messages.map((m) => ({ ...m, content: wrapContent(prefix, m.content) })) };
 }
 
 /** Forwards argument completion for a prompt or resource template; empty when the backend has none. */
-export async function complete(ctx: RoutingContext, params: CompleteRequest['params'], extra: HandlerExtra): Promise<CompleteResult> {
+export async function complete(ctx: RoutingContext, params: CompleteRequest['params'], extra: HandlerExtra, session?: DownstreamSession): Promise<CompleteResult> {
   const empty: CompleteResult = { completion: { values: [], hasMore: false } };
   let backend: Backend;
   let ref: CompleteRequest['params']['ref'];
@@ -74,15 +125,13 @@ export async function complete(ctx: RoutingContext, params: CompleteRequest['par
     ref = { ...params.ref, uri: target.uri };
   }
   if (!backend.supports('completions')) return empty;
-  return backend.complete({ ...params, ref, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra));
+  return backend.complete({ ...params, ref, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra, session));
 }
 
 function available(ctx: RoutingContext, name: string): Backend {
   const backend = ctx.backend(name);
   if (!backend) throw new GatewayError(GatewayErrorCode.BackendUnavailable, `backend ${JSON.stringify(name)} is not configured`, { backend: name });
-  if (backend.state !== 'ready') {
-    throw new GatewayError(GatewayErrorCode.BackendUnavailable, backend.unavailableReason(), { backend: name, state: backend.state });
-  }
+  // A backend that is down is not refused here: the request makes it reconnect now, and fails with the reason if it cannot.
   return backend;
 }
 
@@ -106,9 +155,11 @@ function backendMeta(meta: Meta | undefined): Meta | undefined {
   return Object.keys(rest).length > 0 ? rest : undefined;
 }
 
-function forwardOptions(meta: Meta | undefined, extra: HandlerExtra): ForwardOptions {
+function forwardOptions(meta: Meta | undefined, extra: HandlerExtra, session: DownstreamSession | undefined): ForwardOptions {
   const token = meta?.progressToken;
   return {
+    session,
+    requestId: extra.requestId,
     signal: extra.signal,
     onprogress:
       token === undefined

@@ -1,7 +1,8 @@
 /**
  * The MCP server one client session talks to. Every session gets its own SDK `Server` (the SDK
- * binds a server to one transport); all of them read the same aggregate and share the
- * backends' clients.
+ * binds a server to one transport); all of them read the same aggregate. Requests reach each
+ * backend on that session's own upstream session (see backend.ts), so what the backend sends
+ * back (logging, resource updates, sampling, elicitation, roots) reaches this client.
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
@@ -13,17 +14,31 @@ import {
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
   ReadResourceRequestSchema,
+  RootsListChangedNotificationSchema,
+  SetLevelRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Backend } from './backend.js';
 import { CALL_TOOL, SEARCH_TOOL, callToolDefinition, runSearch, searchToolDefinition, unwrapCall } from './builtin-tools.js';
-import { callTool, complete, getPrompt, readResource, type RoutingContext } from './routing.js';
+import { GatewayError, GatewayErrorCode } from './errors.js';
+import { callTool, complete, getPrompt, readResource, subscription, type RoutingContext } from './routing.js';
 import type { SearchHit } from './search.js';
+import type { DownstreamSession } from './upstream.js';
 
 /** What a session server needs from the gateway. */
 export interface SessionContext extends RoutingContext {
   /** Lazy mode: tools/list shows only search_tools and call_tool. */
   lazy(): boolean;
   search(query: string, limit: number): SearchHit[];
+  /** Every configured backend. */
+  allBackends(): Iterable<Backend>;
+  /** Most entries in one page of a list; longer lists continue with a cursor. */
+  pageSize(): number;
+  /** A session's server was created; `closed` when it ended. */
+  sessionOpened(session: DownstreamSession): void;
+  sessionClosed(session: DownstreamSession): void;
 }
 
 /** What the gateway tells clients about itself. */
@@ -44,24 +59,78 @@ export function createSessionServer(ctx: SessionContext): Server {
   const server = new Server(SERVER_INFO, {
     capabilities: {
       tools: { listChanged: true },
-      resources: { listChanged: true },
+      resources: { listChanged: true, subscribe: true },
       prompts: { listChanged: true },
       completions: {},
+      logging: {},
     },
     instructions: INSTRUCTIONS,
   });
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listedTools(ctx) }));
+  let id: string | undefined;
+  const session: DownstreamSession = {
+    // The transport knows the id once the session is initialised, before any request reaches a handler.
+    get id() {
+      return (id ??= server.transport?.sessionId) ?? '';
+    },
+    server,
+    logLevel: undefined,
+    subscriptions: new Set(),
+  };
+  const page = <T>(items: T[], cursor: string | undefined) => paginate(items, cursor, ctx.pageSize());
+
+  server.setRequestHandler(ListToolsRequestSchema, (request) => {
+    const { items, nextCursor } = page(listedTools(ctx), request.params?.cursor);
+    return { tools: items, nextCursor };
+  });
   server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
     const params = request.params;
     if (params.name === SEARCH_TOOL) return runSearch(params.arguments, (q, n) => ctx.search(q, n));
-    if (params.name === CALL_TOOL) return callTool(ctx, unwrapCall(params), extra);
-    return callTool(ctx, params, extra);
+    if (params.name === CALL_TOOL) return callTool(ctx, unwrapCall(params), extra, session);
+    return callTool(ctx, params, extra, session);
   });
-  server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: ctx.aggregate().resources }));
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: ctx.aggregate().resourceTemplates }));
-  server.setRequestHandler(ReadResourceRequestSchema, (request, extra) => readResource(ctx, request.params, extra));
-  server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: ctx.aggregate().prompts.map((p) => p.prompt) }));
-  server.setRequestHandler(GetPromptRequestSchema, (request, extra) => getPrompt(ctx, request.params, extra));
-  server.setRequestHandler(CompleteRequestSchema, (request, extra) => complete(ctx, request.params, extra));
+  server.setRequestHandler(ListResourcesRequestSchema, (request) => {
+    const { items, nextCursor } = page(ctx.aggregate().resources, request.params?.cursor);
+    return { resources: items, nextCursor };
+  });
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, (request) => {
+    const { items, nextCursor } = page(ctx.aggregate().resourceTemplates, request.params?.cursor);
+    return { resourceTemplates: items, nextCursor };
+  });
+  server.setRequestHandler(ReadResourceRequestSchema, (request, extra) => readResource(ctx, request.params, extra, session));
+  server.setRequestHandler(SubscribeRequestSchema, (request, extra) => subscription(ctx, 'resources/subscribe', request.params.uri, extra, session));
+  server.setRequestHandler(UnsubscribeRequestSchema, (request, extra) => subscription(ctx, 'resources/unsubscribe', request.params.uri, extra, session));
+  server.setRequestHandler(ListPromptsRequestSchema, (request) => {
+    const { items, nextCursor } = page(ctx.aggregate().prompts, request.params?.cursor);
+    return { prompts: items.map((p) => p.prompt), nextCursor };
+  });
+  server.setRequestHandler(GetPromptRequestSchema, (request, extra) => getPrompt(ctx, request.params, extra, session));
+  server.setRequestHandler(CompleteRequestSchema, (request, extra) => complete(ctx, request.params, extra, session));
+  server.setRequestHandler(SetLevelRequestSchema, async (request, extra) => {
+    session.logLevel = request.params.level;
+    // Every ready backend that logs gets the level on this session's upstream session; one that fails is skipped.
+    const ready = [...ctx.allBackends()].filter((b) => b.state === 'ready' && b.supports('logging'));
+    await Promise.all(ready.map((b) => b.setLogLevel(request.params.level, { session, signal: extra.signal }).catch(() => undefined)));
+    return {};
+  });
+  server.setNotificationHandler(RootsListChangedNotificationSchema, async () => {
+    await Promise.all([...ctx.allBackends()].filter((b) => b.state === 'ready').map((b) => b.rootsChanged(session)));
+  });
+  server.oninitialized = () => ctx.sessionOpened(session);
+  server.onclose = () => ctx.sessionClosed(session);
   return server;
+}
+
+/**
+ * One page of a list. The cursor is opaque to clients (base64url of the offset); a list that
+ * changed between pages is re-read by clients anyway, since every change sends list_changed.
+ */
+export function paginate<T>(items: T[], cursor: string | undefined, size: number): { items: T[]; nextCursor?: string } {
+  let offset = 0;
+  if (cursor !== undefined) {
+    const parsed = /^o(\d{1,9})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (!parsed) throw new GatewayError(GatewayErrorCode.InvalidParams, `invalid cursor ${JSON.stringify(cursor)}: pass the nextCursor of the previous page`);
+    offset = Number(parsed[1]);
+  }
+  const end = offset + size;
+  return end < items.length ? { items: items.slice(offset, end), nextCursor: Buffer.from(`o${end}`).toString('base64url') } : { items: items.slice(offset) };
 }

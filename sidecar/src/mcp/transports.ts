@@ -5,12 +5,13 @@
  */
 import type { Readable } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { SSEClientTransport, SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { McpBackendConfig } from '../config/index.js';
 import { resolveValues } from './secrets.js';
+import { UPSTREAM_CAPABILITIES } from './upstream.js';
 
 /** The transport actually in use; `sse` also when streamable-http fell back. */
 export type ActiveTransport = 'streamable-http' | 'sse' | 'stdio';
@@ -47,7 +48,7 @@ export interface OpenOptions {
   /** Called for each stderr line of a stdio backend, before the process may print more. */
   onStderr?: (line: string) => void;
   /** Called with each client as soon as it exists, before `connect`, to install handlers. */
-  prepare: (client: Client) => void;
+  prepare: (client: Client, active: ActiveTransport) => void;
   /** Connect and initialise within this many milliseconds. */
   timeoutMs: number;
 }
@@ -71,6 +72,21 @@ export async function openClient(config: McpBackendConfig, secrets: ConnectionSe
   }
 }
 
+/**
+ * Whether an error means the backend no longer knows our session, so requests on it can never
+ * succeed and the client must initialise a new one: a Streamable HTTP server answers `404
+ * Session not found` once it restarted; an HTTP+SSE session lives exactly as long as its event
+ * stream, so any stream error ends it (the transport would otherwise reconnect by itself onto
+ * a fresh, never-initialised session, where every call fails with -32602), and a POST to a
+ * session endpoint the server no longer has gets a 404 too.
+ */
+export function sessionLost(err: unknown, active: ActiveTransport): boolean {
+  if (err instanceof StreamableHTTPError) return err.code === 404;
+  if (active !== 'sse') return false;
+  if (err instanceof SseError) return true;
+  return err instanceof Error && /^Error POSTing to endpoint \(HTTP 404\)/.test(err.message);
+}
+
 function backendUrl(config: McpBackendConfig): URL {
   if (!config.url) throw new Error(`backend ${JSON.stringify(config.name)}: transport ${config.transport} needs a url`);
   return new URL(config.url);
@@ -92,8 +108,8 @@ async function openStdio(config: McpBackendConfig, secrets: ConnectionSecrets, o
 }
 
 async function connect(transport: Transport, active: ActiveTransport, options: OpenOptions): Promise<OpenedClient> {
-  const client = new Client(CLIENT_INFO, { capabilities: {} });
-  options.prepare(client);
+  const client = new Client(CLIENT_INFO, { capabilities: UPSTREAM_CAPABILITIES });
+  options.prepare(client, active);
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -109,6 +125,22 @@ async function connect(transport: Transport, active: ActiveTransport, options: O
     clearTimeout(timer);
   }
   return { client, transport, active };
+}
+
+/**
+ * Ends the session politely (a DELETE for Streamable HTTP, so a stateful server frees it now
+ * rather than at its idle timeout, bounded by `graceMs`) and closes the client whatever its state.
+ */
+export async function closeClient(client: Client, transport: Transport, graceMs = 1_000): Promise<void> {
+  if (transport instanceof StreamableHTTPClientTransport && transport.sessionId !== undefined) {
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    });
+    await Promise.race([transport.terminateSession().catch(() => undefined), grace]);
+    clearTimeout(timer);
+  }
+  await client.close().catch(() => undefined);
 }
 
 function forwardLines(stream: Readable | null, onLine: (line: string) => void): void {

@@ -26,6 +26,14 @@ export interface ProviderState {
   keys: readonly ('healthy' | 'resting' | 'disabled')[];
 }
 
+/** What the MCP backend gauge reads at scrape time: one entry per configured backend. */
+export interface McpBackendState {
+  name: string;
+  state: 'connecting' | 'ready' | 'failed' | 'stopped';
+}
+
+const MCP_BACKEND_STATES = ['connecting', 'ready', 'failed', 'stopped'] as const;
+
 /** What the sandbox usage gauges read at scrape time. */
 export interface UsageState {
   sandbox: string;
@@ -43,6 +51,7 @@ export class Metrics {
   readonly registry = new Registry();
   private providerStates: () => readonly ProviderState[] = () => [];
   private usageState: () => UsageState | undefined = () => undefined;
+  private mcpBackendStates: () => readonly McpBackendState[] = () => [];
 
   /** Model API calls answered, by ingress API, operation, provider, model and HTTP status. */
   readonly requests = new Counter({
@@ -108,7 +117,7 @@ export class Metrics {
   });
   readonly mcpToolCalls = new Counter({
     name: 'airlock_mcp_tool_calls_total',
-    help: 'MCP tool calls through the gateway, by backend, tool and result (ok, error, denied, timeout).',
+    help: 'MCP tool calls through the gateway, by backend, tool and result (ok, tool_error, denied, timeout, cancelled, error).',
     labelNames: ['backend', 'tool', 'result'] as const,
     registers: [this.registry],
   });
@@ -148,6 +157,17 @@ export class Metrics {
         for (const p of states()) for (const state of KEY_STATES) this.set({ provider: p.name, state }, p.keys.filter((k) => k === state).length);
       },
     });
+    const backends = () => this.mcpBackendStates();
+    new Gauge({
+      name: 'airlock_mcp_backend_state',
+      help: 'State of each MCP backend: 1 for the current state (connecting, ready, failed, stopped), 0 for the others.',
+      labelNames: ['backend', 'state'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const b of backends()) for (const state of MCP_BACKEND_STATES) this.set({ backend: b.name, state }, b.state === state ? 1 : 0);
+      },
+    });
     const usage = () => this.usageState();
     new Gauge({
       name: 'airlock_sandbox_spend_usd',
@@ -176,6 +196,11 @@ export class Metrics {
   /** Where the breaker and key gauges read from at scrape time (the live runtime's providers). */
   watchProviders(source: () => readonly ProviderState[]): void {
     this.providerStates = source;
+  }
+
+  /** Where the MCP backend gauge reads from at scrape time (the gateway's backends). */
+  watchMcpBackends(source: () => readonly McpBackendState[]): void {
+    this.mcpBackendStates = source;
   }
 
   /** Where the sandbox spend gauges read from at scrape time. */

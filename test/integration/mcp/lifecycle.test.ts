@@ -56,7 +56,6 @@ describe('a backend that dies', () => {
     expect(gone).toContain('fs__read_text_file');
     expect(gone).toContain('http__add');
     expect(served.gateway.view().backends.find((b) => b.name === 'everything')?.state).toMatch(/failed|connecting/);
-    await expect(agent.client.callTool({ name: 'ev__echo', arguments: { message: 'x' } })).rejects.toThrow(/backend "everything" is (failed|connecting)/);
     expect(text(await agent.client.callTool({ name: 'fs__read_text_file', arguments: { path: join(files, 'a.txt') } }))).toBe('file a');
     expect(text(await agent.client.callTool({ name: 'http__add', arguments: { a: 1, b: 1 } }))).toBe('2');
 

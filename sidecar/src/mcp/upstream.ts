@@ -1,0 +1,102 @@
+/**
+ * What travels from a backend back to the gateway's clients: logging messages, resource
+ * updates, and the backend's own requests (sampling, elicitation, roots). Each upstream client
+ * (one per downstream session for HTTP backends, or the shared one of a stdio backend) gets
+ * these handlers; a request goes to the client session whose request the backend is serving,
+ * related to that request so it travels on the same response stream, and its answer comes back.
+ */
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ErrorCode,
+  ListRootsRequestSchema,
+  LoggingMessageNotificationSchema,
+  McpError,
+  ResourceUpdatedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { ClientCapabilities, LoggingLevel, LoggingMessageNotification, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { wrapUri } from './naming.js';
+
+/** A downstream client session as backends see it. */
+export interface DownstreamSession {
+  readonly id: string;
+  /** The SDK server of the session: capabilities the client declared, and the way to reach it. */
+  readonly server: Server;
+  /** The level the client set with logging/setLevel; undefined until it sets one. */
+  logLevel: LoggingLevel | undefined;
+  /** Gateway (wrapped) URIs the client subscribed to. */
+  readonly subscriptions: Set<string>;
+}
+
+/** The capabilities the gateway declares to every backend, so capability-dependent tools are all offered. */
+export const UPSTREAM_CAPABILITIES: ClientCapabilities = { sampling: {}, elicitation: {}, roots: { listChanged: true } };
+
+const LEVELS: LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
+
+/** A client request being served by a backend: whose it is, and its id there. */
+export interface InFlight {
+  session: DownstreamSession;
+  requestId: RequestId;
+}
+
+/** Where the pass-through of one upstream client sends things. */
+export interface UpstreamRoute {
+  backend: string;
+  prefix: string;
+  /** The session owning this upstream client; undefined for a client shared by every session. */
+  owner: DownstreamSession | undefined;
+  /** Client requests this upstream client is serving now, oldest first. */
+  inFlight: InFlight[];
+  /** Every open session (for messages of a shared client). */
+  sessions: () => Iterable<DownstreamSession>;
+}
+
+/** Installs the pass-through handlers on an upstream client before it connects. */
+export function installPassThrough(client: Client, route: UpstreamRoute): void {
+  const target = (what: string): InFlight | { session: DownstreamSession; requestId: undefined } => {
+    const current = route.inFlight.at(-1);
+    if (current) return current;
+    if (route.owner) return { session: route.owner, requestId: undefined };
+    throw new McpError(ErrorCode.InvalidRequest, `${what} from backend ${JSON.stringify(route.backend)} arrived while no client request was being served, so no client can answer it`);
+  };
+  const needs = (session: DownstreamSession, capability: keyof ClientCapabilities, what: string) => {
+    if (!session.server.getClientCapabilities()?.[capability]) {
+      throw new McpError(ErrorCode.InvalidRequest, `the client of this session does not support ${what} (it did not declare the ${capability} capability)`);
+    }
+  };
+
+  client.setRequestHandler(CreateMessageRequestSchema, async (request, extra) => {
+    const { session, requestId } = target('sampling/createMessage');
+    needs(session, 'sampling', 'sampling');
+    return session.server.createMessage(request.params, { relatedRequestId: requestId, signal: extra.signal });
+  });
+  client.setRequestHandler(ElicitRequestSchema, async (request, extra) => {
+    const { session, requestId } = target('elicitation/create');
+    needs(session, 'elicitation', 'elicitation');
+    return session.server.elicitInput(request.params, { relatedRequestId: requestId, signal: extra.signal });
+  });
+  client.setRequestHandler(ListRootsRequestSchema, async (_request, extra) => {
+    // A shared client asked outside any request (at start-up) has no client to ask: no roots.
+    const current = route.inFlight.at(-1)?.session ?? route.owner;
+    if (!current?.server.getClientCapabilities()?.roots) return { roots: [] };
+    return current.server.listRoots(undefined, { relatedRequestId: route.inFlight.at(-1)?.requestId, signal: extra.signal });
+  });
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+    const params = { ...notification.params, logger: notification.params.logger ? `${route.backend}/${notification.params.logger}` : route.backend };
+    for (const session of route.owner ? [route.owner] : route.sessions()) deliverLog(session, params);
+  });
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+    const uri = wrapUri(route.prefix, notification.params.uri);
+    for (const session of route.owner ? [route.owner] : route.sessions()) {
+      if (!session.subscriptions.has(uri)) continue;
+      session.server.notification({ method: 'notifications/resources/updated', params: { ...notification.params, uri } }).catch(() => undefined);
+    }
+  });
+}
+
+function deliverLog(session: DownstreamSession, params: LoggingMessageNotification['params']): void {
+  if (session.logLevel !== undefined && LEVELS.indexOf(params.level) < LEVELS.indexOf(session.logLevel)) return;
+  session.server.notification({ method: 'notifications/message', params }).catch(() => undefined);
+}
