@@ -12,7 +12,8 @@ import { keyOf, parseKey, type ControllerContext } from './controllers/context.j
 import { reconcileMcpBackend } from './controllers/mcp-backend.js';
 import { reconcileModelProvider } from './controllers/model-provider.js';
 import { Kube } from './kube/client.js';
-import { Caches, MANAGED_BY } from './runtime/informers.js';
+import { backendSecretRefs, providerSecretRefs } from './kube/credentials.js';
+import { Caches } from './runtime/informers.js';
 import { LeaderElector } from './runtime/leader.js';
 import { WorkQueue } from './runtime/queue.js';
 import type { Settings } from './settings.js';
@@ -41,7 +42,7 @@ export interface OperatorOptions {
 
 export async function startOperator({ kubeConfig, settings, log }: OperatorOptions): Promise<Operator> {
   const kube = new Kube(kubeConfig, log);
-  const caches = new Caches(kubeConfig, log, settings.watchNamespace || undefined);
+  const caches = new Caches(kubeConfig, log, settings.watchNamespaces);
   const metrics = new OperatorMetrics();
 
   let queue: WorkQueue | undefined;
@@ -122,7 +123,9 @@ export async function startOperator({ kubeConfig, settings, log }: OperatorOptio
     log.info('webhook now serves the renewed certificate');
   });
   elector.start();
-  const health = await healthServer(settings, log, metrics.registry, () => caches.hasSynced);
+  // Ready only when the API server can call this replica's webhook: informers synced (the webhook
+  // reads the sandbox cache) and the caBundle verifying its certificate in place.
+  const health = await healthServer(settings, log, metrics.registry, () => (!caches.hasSynced ? 'informers not synced' : !tls.ready ? 'webhook caBundle not in place yet' : undefined));
 
   log.info({ identity: settings.identity, webhookPort: webhook.port }, 'airlock operator started');
   return {
@@ -166,16 +169,8 @@ function wireEvents(ctx: ControllerContext, caches: Caches): void {
   caches.secrets.on((secret: V1Secret) => {
     const namespace = ns(secret);
     const name = secret.metadata!.name!;
-    const owner = secret.metadata?.labels?.[SANDBOX_LABEL];
-    if (owner && secret.metadata?.labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY['app.kubernetes.io/managed-by']) {
-      ctx.enqueue(keyOf('AgentSandbox', namespace, owner));
-      return;
-    }
-    const providers = caches.providers.list(namespace).map((p) => p as ModelProvider).filter((p) => p.spec.apiKeys?.some((k) => k.secretName === name));
-    const backends = caches.backends
-      .list(namespace)
-      .map((b) => b as MCPBackend)
-      .filter((b) => [...(b.spec.headers ?? []), ...(b.spec.stdio?.env ?? [])].some((e) => e.secretKeyRef?.name === name));
+    const providers = caches.providers.list(namespace).map((p) => p as ModelProvider).filter((p) => providerSecretRefs(p).some((r) => r.name === name));
+    const backends = caches.backends.list(namespace).map((b) => b as MCPBackend).filter((b) => backendSecretRefs(b).some((r) => r.name === name));
     providers.forEach((p) => ctx.enqueue(keyOf('ModelProvider', namespace, p.metadata.name)));
     backends.forEach((b) => ctx.enqueue(keyOf('MCPBackend', namespace, b.metadata.name)));
     const names = new Set([...providers, ...backends].map((o) => o.metadata.name));
@@ -185,17 +180,19 @@ function wireEvents(ctx: ControllerContext, caches: Caches): void {
     const owner = o.metadata?.labels?.[SANDBOX_LABEL];
     if (owner) ctx.enqueue(keyOf('AgentSandbox', ns(o), owner));
   };
+  caches.rendered.on(bySandboxLabel);
   caches.pods.on(bySandboxLabel);
   caches.configMaps.on(bySandboxLabel);
   caches.networkPolicies.on(bySandboxLabel);
 }
 
-async function healthServer(settings: Settings, log: Logger, metrics: Registry, synced: () => boolean): Promise<FastifyInstance> {
+/** /healthz, /readyz (`notReady` says why not, or undefined when ready) and /metrics. */
+async function healthServer(settings: Settings, log: Logger, metrics: Registry, notReady: () => string | undefined): Promise<FastifyInstance> {
   const app = fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
-    const ready = synced();
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'informers not synced' });
+    const reason = notReady();
+    return reply.code(reason === undefined ? 200 : 503).send({ status: reason ?? 'ready' });
   });
   app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   await app.listen({ host: settings.healthHost, port: settings.healthPort });

@@ -14,10 +14,11 @@ const ResourceRequirements = z.strictObject({ requests: quantities.optional(), l
 
 export const Settings = z.object({
   namespace: z.string().min(1).default('airlock-system').describe('Namespace the operator runs in (its Lease and TLS Secret live there).'),
-  watchNamespace: z
+  watchNamespaces: z
     .string()
-    .optional()
-    .describe('Watch and reconcile one namespace only; every namespace when unset.'),
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .describe('Watch and reconcile these namespaces only (comma-separated), each with its own list and watch so namespaced Roles suffice; every namespace when empty.'),
   identity: z.string().min(1).default(() => `${hostname()}-${randomBytes(3).toString('hex')}`).describe('Leader election identity.'),
   sidecarImage: z.string().min(1).default('ghcr.io/airlock-dev/airlock-sidecar:0.1.0').describe('Default sidecar image.'),
   sidecarUid: z.coerce.number().int().min(1).default(61337).describe('UID the sidecar runs as; the only UID the firewall lets out.'),

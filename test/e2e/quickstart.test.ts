@@ -192,7 +192,7 @@ describe('changes reach the running sidecar without a restart', () => {
   });
 
   it('a rotated provider key reaches the sidecar through the credentials Secret', async () => {
-    await kubectl().ok(['apply', '-n', ns, '-f', '-'], `apiVersion: v1\nkind: Secret\nmetadata: { name: openai-key }\nstringData: { api-key: ${ROTATED} }\n`);
+    await kubectl().ok(['apply', '-n', ns, '-f', '-'], `apiVersion: v1\nkind: Secret\nmetadata: { name: openai-key, labels: { airlock.dev/credential: "true" } }\nstringData: { api-key: ${ROTATED} }\n`);
     await expect
       .poll(
         async () => {

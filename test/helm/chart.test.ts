@@ -151,7 +151,7 @@ describe('default values', () => {
       leaseDurationSeconds: 15,
       logLevel: 'info',
     });
-    expect(settings.watchNamespace).toBeUndefined();
+    expect(settings.watchNamespaces).toEqual([]);
     expect(only(objects, 'Service', settings.webhookService)).toBeDefined();
     const container = operatorContainer(objects);
     expect(container.image).toBe('ghcr.io/airlock-dev/airlock-operator:0.1.0');
@@ -317,26 +317,26 @@ describe('non-default values (cert-manager, PodMonitor, own images, UID, resourc
   });
 });
 
-describe('operator.watchNamespace', () => {
-  it('moves the reconcile rules into a Role in that namespace and injects there only', async () => {
-    const objects = await renderChart({ release: 'airlock', namespace: 'airlock-system', values: { operator: { watchNamespace: 'team-a' } } });
-    expect(settingsOf(objects, 'airlock-system').watchNamespace).toBe('team-a');
+describe('operator.watchNamespaces', () => {
+  it('moves the reconcile rules into a Role in each namespace and injects there only', async () => {
+    const objects = await renderChart({ release: 'airlock', namespace: 'airlock-system', values: { operator: { watchNamespaces: ['team-a', 'team-b'] } } });
+    expect(settingsOf(objects, 'airlock-system').watchNamespaces).toEqual(['team-a', 'team-b']);
     expect(rulesOf(only(objects, 'ClusterRole'))).toEqual([
       { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: ['airlock'], verbs: ['get', 'update'] },
     ]);
-    const reconcile = only(objects, 'Role', 'airlock-operator-reconcile');
-    expect(reconcile.metadata.namespace).toBe('team-a');
-    expect(rulesOf(reconcile)).toEqual(RECONCILE_RULES);
-    expect(only(objects, 'RoleBinding', 'airlock-operator-reconcile')).toMatchObject({
-      metadata: { namespace: 'team-a' },
-      roleRef: { kind: 'Role', name: 'airlock-operator-reconcile' },
-      subjects: [{ kind: 'ServiceAccount', name: 'airlock', namespace: 'airlock-system' }],
-    });
-    expect(webhookOf(objects).namespaceSelector.matchExpressions).toContainEqual({ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['team-a'] });
+    for (const team of ['team-a', 'team-b']) {
+      const reconcile = objects.find((o) => o.kind === 'Role' && o.metadata.name === 'airlock-operator-reconcile' && o.metadata.namespace === team)!;
+      expect(rulesOf(reconcile)).toEqual(RECONCILE_RULES);
+      expect(objects.find((o) => o.kind === 'RoleBinding' && o.metadata.name === 'airlock-operator-reconcile' && o.metadata.namespace === team)).toMatchObject({
+        roleRef: { kind: 'Role', name: 'airlock-operator-reconcile' },
+        subjects: [{ kind: 'ServiceAccount', name: 'airlock', namespace: 'airlock-system' }],
+      });
+    }
+    expect(webhookOf(objects).namespaceSelector.matchExpressions).toContainEqual({ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['team-a', 'team-b'] });
   });
 
   it('needs no ClusterRole at all with cert-manager', async () => {
-    const objects = await renderChart({ values: { operator: { watchNamespace: 'team-a' }, tls: { mode: 'cert-manager' } } });
+    const objects = await renderChart({ values: { operator: { watchNamespaces: ['team-a'] }, tls: { mode: 'cert-manager' } } });
     expect(objects.filter((o) => o.kind.startsWith('Cluster'))).toEqual([]);
   });
 });

@@ -202,7 +202,7 @@ describe('the operator entrypoint', () => {
     const operator = await runImage({
       name: 'operator',
       image: mirroredImage(mirrors.operator, { uid: 65532, gid: 65532 }, 'airlock-operator'),
-      args: ['--namespace', ns, '--watch-namespace', ns, '--webhook-config-name', `airlock-images-${ns}`, '--identity', 'images-test', '--lease-duration-seconds', '4'],
+      args: ['--namespace', ns, '--watch-namespaces', ns, '--webhook-config-name', `airlock-images-${ns}`, '--identity', 'images-test', '--lease-duration-seconds', '4'],
       env: { KUBECONFIG: '/var/run/kube/config' },
       securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true },
       mounts: { '/var/run/kube': kubeDir },
@@ -213,7 +213,7 @@ describe('the operator entrypoint', () => {
       await until(() => operator.container.logs.some((line) => line.includes('became leader')), 'the operator to lead', 60_000);
       await kubectl().ok(['apply', '-n', ns, '-f', '-'], `apiVersion: v1
 kind: Secret
-metadata: { name: keys }
+metadata: { name: keys, labels: { airlock.dev/credential: "true" } }
 stringData: { key: sk-images-operator }
 ---
 apiVersion: airlock.dev/v1alpha1

@@ -9,9 +9,9 @@ import { API_VERSION, SANDBOX_LABEL, type AgentSandbox, type AgentSandboxStatus,
 import { conditionStatus, setConditions, type ConditionInput } from '../kube/conditions.js';
 import { renderNetworkPolicy, sandboxObjectName } from '../render/network-policy.js';
 import { MissingSecretError, renderSidecarConfig } from '../render/sidecar-config.js';
-import { MANAGED_BY } from '../runtime/informers.js';
+import { MANAGED_BY } from '../kube/credentials.js';
 import { credentialsSecretNameFor as credentialsSecretName, INJECTED_ANNOTATION } from '../webhook/settings.js';
-import { sameJson, type ControllerContext } from './context.js';
+import { credentialSecret, sameJson, type ControllerContext } from './context.js';
 import { missingBackendSecrets } from './mcp-backend.js';
 import { missingKeys } from './model-provider.js';
 
@@ -52,7 +52,7 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
 
   let configHash = sandbox.status?.configHash;
   try {
-    const rendered = renderSidecarConfig({ sandbox, providers: providers.usable, backends: backends.usable, secret: (n) => ctx.caches.secrets.get(namespace, n) });
+    const rendered = renderSidecarConfig({ sandbox, providers: providers.usable, backends: backends.usable, secret: (n) => credentialSecret(ctx, namespace, n) });
     const owner = ownerOf(sandbox);
     const labels = { ...MANAGED_BY, [SANDBOX_LABEL]: name };
     const configMap: V1ConfigMap = {
@@ -69,7 +69,7 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
       data: rendered.credentials,
     };
     // Credentials first: a sidecar that sees the new config must find the keys it names.
-    await applyIfChanged(ctx, secret, ctx.caches.secrets.get(namespace, secret.metadata!.name!), (live) => sameJson(live.data ?? {}, secret.data) && sameJson(live.metadata?.labels, labels));
+    await applyIfChanged(ctx, secret, ctx.caches.rendered.get(namespace, secret.metadata!.name!), (live) => sameJson(live.data ?? {}, secret.data) && sameJson(live.metadata?.labels, labels));
     await applyIfChanged(ctx, configMap, ctx.caches.configMaps.get(namespace, configMap.metadata!.name!), (live) => live.data?.['config.yaml'] === rendered.yaml);
     const policy = renderNetworkPolicy(sandbox, providers.usable, backends.usable);
     const livePolicy = ctx.caches.networkPolicies.get(namespace, sandboxObjectName(name));

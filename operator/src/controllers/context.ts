@@ -1,5 +1,7 @@
 /** What every reconciler gets: the API, the caches, the settings, and a way to queue more keys. */
+import type { V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { mayRead, notReadable, type SecretRef } from '../kube/credentials.js';
 import type { Kube } from '../kube/client.js';
 import type { Caches } from '../runtime/informers.js';
 import type { Settings } from '../settings.js';
@@ -28,17 +30,26 @@ export function parseKey(key: string): { kind: Kind; namespace: string; name: st
   return { kind, namespace, name };
 }
 
-/** Decodes one key of a Secret's data, for the operator's own calls (probe, discovery). */
-export function secretValue(ctx: ControllerContext, namespace: string, name: string, key: string): string | undefined {
-  const data = ctx.caches.secrets.get(namespace, name)?.data?.[key];
+/**
+ * A Secret the operator may read for a resource in `namespace`: labelled by its owner as a
+ * credential (see kube/credentials.ts), else undefined, as if it did not exist.
+ */
+export function credentialSecret(ctx: ControllerContext, namespace: string, name: string): V1Secret | undefined {
+  const secret = ctx.caches.secrets.get(namespace, name);
+  return mayRead(secret) ? secret : undefined;
+}
+
+/** Decodes one key of a credential Secret, for the operator's own calls (probe, discovery). */
+export function secretValue(ctx: ControllerContext, namespace: string, ref: SecretRef): string | undefined {
+  const data = credentialSecret(ctx, namespace, ref.name)?.data?.[ref.key];
   return data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8').trim();
 }
 
 /** Which Secret references do not resolve, as human-readable reasons (never a value). */
-export function missingSecretRefs(ctx: ControllerContext, namespace: string, refs: readonly { name: string; key: string }[]): string[] {
+export function missingSecretRefs(ctx: ControllerContext, namespace: string, refs: readonly SecretRef[]): string[] {
   return refs.flatMap(({ name, key }) => {
-    const secret = ctx.caches.secrets.get(namespace, name);
-    if (!secret) return [`Secret ${name} not found`];
+    const secret = credentialSecret(ctx, namespace, name);
+    if (!secret) return [notReadable(name)];
     return secret.data?.[key] === undefined ? [`Secret ${name} has no key ${key}`] : [];
   });
 }

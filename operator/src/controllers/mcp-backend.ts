@@ -7,7 +7,8 @@ import type { MCPBackend, MCPBackendStatus } from '../api/index.js';
 import { approvalMessage, discoverTools, toolStates } from '../discovery/index.js';
 import { conditionStatus, setConditions, type ConditionInput } from '../kube/conditions.js';
 import type { ReconcileResult } from '../runtime/queue.js';
-import { missingSecretRefs, sameJson, secretValue, type ControllerContext } from './context.js';
+import { backendSecretRefs } from '../kube/credentials.js';
+import { credentialSecret, missingSecretRefs, sameJson, secretValue, type ControllerContext } from './context.js';
 
 /** How often HTTP backends are listed again to notice changed tools (rug pulls). */
 const DISCOVERY_INTERVAL_MS = 5 * 60_000;
@@ -21,9 +22,7 @@ interface Memo {
 
 /** The Secret references of a backend that do not resolve. */
 export function missingBackendSecrets(ctx: ControllerContext, backend: MCPBackend): string[] {
-  const namespace = backend.metadata.namespace ?? 'default';
-  const refs = [...(backend.spec.headers ?? []), ...(backend.spec.stdio?.env ?? [])].flatMap((e) => (e.secretKeyRef ? [e.secretKeyRef] : []));
-  return missingSecretRefs(ctx, namespace, refs);
+  return missingSecretRefs(ctx, backend.metadata.namespace ?? 'default', backendSecretRefs(backend));
 }
 
 export async function reconcileMcpBackend(ctx: ControllerContext, namespace: string, name: string): Promise<ReconcileResult | void> {
@@ -80,9 +79,9 @@ async function discoverOnce(ctx: ControllerContext, backend: MCPBackend): Promis
   const key = `tools/${namespace}/${backend.metadata.name}`;
   const headers: Record<string, string> = {};
   for (const h of backend.spec.headers ?? []) {
-    headers[h.name] = h.secretKeyRef ? (secretValue(ctx, namespace, h.secretKeyRef.name, h.secretKeyRef.key) ?? '') : (h.value ?? '');
+    headers[h.name] = h.secretKeyRef ? (secretValue(ctx, namespace, h.secretKeyRef) ?? '') : (h.value ?? '');
   }
-  const versions = (backend.spec.headers ?? []).map((h) => (h.secretKeyRef ? ctx.caches.secrets.get(namespace, h.secretKeyRef.name)?.metadata?.resourceVersion : ''));
+  const versions = (backend.spec.headers ?? []).map((h) => (h.secretKeyRef ? credentialSecret(ctx, namespace, h.secretKeyRef.name)?.metadata?.resourceVersion : ''));
   const fingerprint = `${backend.metadata.generation}/${versions.join(',')}`;
   const memo = ctx.memos.get(key) as Memo | undefined;
   if (memo && memo.fingerprint === fingerprint && Date.now() - memo.at < DISCOVERY_INTERVAL_MS / 2) return memo;

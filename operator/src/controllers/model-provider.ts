@@ -7,7 +7,8 @@ import type { ReconcileResult } from '../runtime/queue.js';
 import { probeProvider } from '../discovery/provider-probe.js';
 import type { ModelProvider, ModelProviderStatus } from '../api/index.js';
 import { setConditions, conditionStatus, type ConditionInput } from '../kube/conditions.js';
-import { missingSecretRefs, sameJson, secretValue, type ControllerContext } from './context.js';
+import { providerSecretRefs } from '../kube/credentials.js';
+import { credentialSecret, missingSecretRefs, sameJson, secretValue, type ControllerContext } from './context.js';
 
 interface ProbeMemo {
   at: number;
@@ -16,11 +17,9 @@ interface ProbeMemo {
   models: string[] | undefined;
 }
 
-
 /** Which of a provider's key references do not resolve, as human-readable reasons. */
 export function missingKeys(ctx: ControllerContext, provider: ModelProvider): string[] {
-  const refs = (provider.spec.apiKeys ?? []).map((k) => ({ name: k.secretName, key: k.key }));
-  return missingSecretRefs(ctx, provider.metadata.namespace ?? 'default', refs);
+  return missingSecretRefs(ctx, provider.metadata.namespace ?? 'default', providerSecretRefs(provider));
 }
 
 export async function reconcileModelProvider(ctx: ControllerContext, namespace: string, name: string): Promise<ReconcileResult | void> {
@@ -80,9 +79,9 @@ export async function reconcileModelProvider(ctx: ControllerContext, namespace: 
 async function probeOnce(ctx: ControllerContext, provider: ModelProvider, intervalMs: number): Promise<ProbeMemo> {
   const namespace = provider.metadata.namespace ?? 'default';
   const memoKey = `probe/${namespace}/${provider.metadata.name}`;
-  const first = provider.spec.apiKeys?.[0];
-  const apiKey = first ? secretValue(ctx, namespace, first.secretName, first.key) : undefined;
-  const secret = first ? ctx.caches.secrets.get(namespace, first.secretName)?.metadata?.resourceVersion : '';
+  const first = providerSecretRefs(provider)[0];
+  const apiKey = first ? secretValue(ctx, namespace, first) : undefined;
+  const secret = first ? credentialSecret(ctx, namespace, first.name)?.metadata?.resourceVersion : '';
   const fingerprint = `${provider.metadata.generation}/${secret}`;
   const memo = ctx.memos.get(memoKey) as ProbeMemo | undefined;
   if (memo && memo.fingerprint === fingerprint && Date.now() - memo.at < intervalMs) return memo;

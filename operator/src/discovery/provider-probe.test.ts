@@ -75,7 +75,7 @@ describe('probeProvider against the provider mocks', () => {
   it('gemini: names the real status when the adapter reads a 400 as an invalid key', async () => {
     const provider = await mock('gemini');
     const result = await probeProvider({ type: 'gemini', baseURL: provider.url, apiKey: WRONG_KEY, headers: {}, timeoutMs: 5_000 });
-    expect(result).toMatchObject({ ok: false, reason: expect.stringMatching(/^GET http:\/\/127\.0\.0\.1:\d+\/v1beta\/models: 401 Unauthorized \(HTTP 400\): API key not valid/) });
+    expect(result).toMatchObject({ ok: false, reason: expect.stringMatching(/^GET http:\/\/127\.0\.0\.1:\d+\/v1beta\/models: 401 Unauthorized: the server refused the credentials \(HTTP 400\)$/) });
   });
 
   it.each([...KEYED, 'ollama' as const])('%s: a dead port is "connection refused"', async (type) => {
@@ -93,18 +93,18 @@ describe('probeProvider against the provider mocks', () => {
     expect(Date.now() - started).toBeLessThan(3_000);
   });
 
-  it('reports the provider\'s message for other errors, e.g. a 529 overload', async () => {
+  it('reports other errors by status and a fixed reason, e.g. a 529 overload', async () => {
     const provider = await mock('anthropic');
     provider.script({ status: 529 });
     const result = await probeProvider({ type: 'anthropic', baseURL: provider.url, apiKey: KEY, headers: {}, timeoutMs: 5_000 });
-    expect(result).toEqual({ ok: false, reason: expect.stringMatching(/: HTTP 529: Overloaded/) });
+    expect(result).toEqual({ ok: false, reason: expect.stringMatching(/: HTTP 529: the server failed$/) });
   });
 
   it('reports a 200 whose body is not JSON', async () => {
     const provider = await mock('openai');
     provider.script({ malformedJson: true });
     const result = await probeProvider({ type: 'openai', baseURL: provider.url, apiKey: KEY, headers: {}, timeoutMs: 5_000 });
-    expect(result).toEqual({ ok: false, reason: expect.stringContaining('200 OK with a body that is not JSON') });
+    expect(result).toEqual({ ok: false, reason: expect.stringContaining('200 with a body that is not JSON') });
   });
 });
 
@@ -120,11 +120,22 @@ describe('probeProvider never reveals the key', () => {
   it.each(KEYED)('%s: a provider that echoes the key, percent-encoded and as a bearer token, in plain text', async (type) => {
     const server = await echoServer(403, (key) => `forbidden: ${key} / ${encodeURIComponent(key)} / Bearer ${key}`);
     const result = await probeProvider({ type, baseURL: server.url, apiKey: KEY, headers: {}, timeoutMs: 5_000 });
-    expect(result).toMatchObject({ ok: false, reason: expect.stringContaining('403 Forbidden') });
+    expect(result).toMatchObject({ ok: false, reason: expect.stringContaining('403 Forbidden: the credentials lack permission') });
     if (!result.ok) {
       expect(result.reason).not.toContain(KEY);
-      expect(result.reason).toContain('[redacted]');
+      expect(result.reason).not.toContain('forbidden:');
     }
+  });
+});
+
+describe('probeProvider never copies what a URL answers into its reason', () => {
+  // The baseURL is the resource author's choice: an internal service's error page must not
+  // become readable through the ModelProvider's status.
+  it.each(KEYED)('%s: an error body is left out, status and a fixed reason only', async (type) => {
+    const server = await echoServer(500, () => 'internal-admin-page: db_password=hunter2-internal');
+    const result = await probeProvider({ type, baseURL: server.url, apiKey: KEY, headers: {}, timeoutMs: 5_000 });
+    expect(result).toMatchObject({ ok: false, reason: expect.stringMatching(/: 500 Internal Server Error: the server failed$/) });
+    if (!result.ok) expect(result.reason).not.toMatch(/hunter2|internal-admin/);
   });
 });
 

@@ -3,11 +3,10 @@
  * same adapter the sidecar uses (so the probe speaks each provider's real wire format), and turns
  * every failure into a short reason a human can act on. The key never appears in a reason.
  */
-import { STATUS_CODES } from 'node:http';
 import { Agent } from 'undici';
 import { DEFAULT_BASE_URLS, type ProviderType } from '@airlock/sidecar/config';
-import { AdapterError, adapterFor, type UpstreamRequest } from '@airlock/sidecar/providers';
-import { endpointOf, errorText, finishReason, isTimeout, networkReason, redactor } from './reasons.js';
+import { adapterFor, type UpstreamRequest } from '@airlock/sidecar/providers';
+import { endpointOf, errorText, finishReason, httpReason, isTimeout, networkReason, redactor } from './reasons.js';
 
 /** What one probe needs: the provider's spec fields, one resolved key, and a time budget. */
 export interface ProbeTarget {
@@ -45,10 +44,10 @@ const agent = new Agent({
  *
  * Resolves (never rejects) with the model names as the provider knows them, de-duplicated and
  * sorted so a status written from them changes only when the listing does, or with a one-line
- * reason: the HTTP status and the provider's own message for an error answer (e.g.
- * `GET https://api.openai.com/v1/models: 401 Unauthorized: Incorrect API key provided`),
- * `connection refused`, a timeout, a TLS problem. The key and header values are redacted from
- * the reason.
+ * reason: the HTTP status and a fixed reason for an error answer (e.g.
+ * `GET https://api.openai.com/v1/models: 401 Unauthorized: the server refused the credentials`),
+ * `connection refused`, a timeout, a TLS problem. Nothing of the answer's body is repeated (the
+ * baseURL is the resource author's choice); the key and header values are redacted as well.
  */
 export async function probeProvider(target: ProbeTarget): Promise<ProbeResult> {
   const redact = redactor([target.apiKey, ...Object.values(target.headers)]);
@@ -86,36 +85,29 @@ export async function probeProvider(target: ProbeTarget): Promise<ProbeResult> {
   }
 
   if (status < 200 || status >= 300) {
-    const error = adapter.error(status, bodyText);
-    // The adapter's status is its reading of the answer (Gemini's 400 API_KEY_INVALID is a 401);
-    // show it, and the real one when they differ.
-    const label = error.status === status ? statusLabel(status) : `${statusLabel(error.status)} (HTTP ${status})`;
-    return fail(`${where}: ${label}: ${error.message}`);
+    // The adapter's reading of the answer decides the status shown (Gemini's 400
+    // API_KEY_INVALID is a 401); the real one is named when they differ. Its message is not shown.
+    const read = adapter.error(status, bodyText).status;
+    return fail(`${where}: ${httpReason(read)}${read === status ? '' : ` (HTTP ${status})`}`);
   }
 
   let body: unknown;
   try {
     body = JSON.parse(bodyText);
   } catch {
-    return fail(`${where}: ${statusLabel(status)} with a body that is not JSON`);
+    return fail(`${where}: ${status} with a body that is not JSON`);
   }
   try {
     const models = [...new Set(adapter.modelsResponse(body))].sort(compareCodeUnits);
     return { ok: true, models };
-  } catch (err) {
-    const message = err instanceof AdapterError ? err.error.message : errorText(err);
-    return fail(`${where}: ${message}`);
+  } catch {
+    return fail(`${where}: ${status} with a body that is not a ${target.type} model list`);
   }
 }
 
 function transportReason(err: unknown, timeoutMs: number): string {
   if (isTimeout(err)) return `no answer within ${timeoutMs} ms (timeout)`;
   return networkReason(err) ?? errorText(err);
-}
-
-function statusLabel(status: number): string {
-  const text = STATUS_CODES[status];
-  return text ? `${status} ${text}` : `HTTP ${status}`;
 }
 
 /** Locale-independent order, so every operator replica sorts the same way. */

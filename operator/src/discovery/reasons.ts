@@ -1,8 +1,12 @@
 /**
  * Short, human-readable reasons for failed discovery calls. They end up in status condition
- * messages and Events, so every reason passes through a redactor that removes the secrets of the
- * call (API keys, header values) before anything else happens to the text.
+ * messages and Events, which whoever may read the resource reads: so a reason says what went
+ * wrong in the operator's own words (an HTTP status and a fixed reason, a network error code),
+ * never a word of the remote answer — the URL is the resource author's choice, and its body
+ * could be anything, another service's data included. Every reason still passes through a
+ * redactor that removes the secrets of the call before anything else happens to the text.
  */
+import { STATUS_CODES } from 'node:http';
 
 /** Longest reason we hand back; a condition message has room for more, but a reason is one line. */
 export const MAX_REASON_LENGTH = 1024;
@@ -117,4 +121,25 @@ export function endpointOf(url: string | URL): string {
   } catch {
     return '(invalid URL)';
   }
+}
+
+const FIXED_HTTP_REASONS: Record<number, string> = {
+  400: 'the server refused the request',
+  401: 'the server refused the credentials',
+  403: 'the credentials lack permission',
+  404: 'nothing answers at this URL',
+  405: 'the URL does not take this method',
+  408: 'the server timed out',
+  429: 'rate limited by the server',
+};
+
+/**
+ * An HTTP failure in fixed words: `401 Unauthorized: the server refused the credentials`. The
+ * answer's body is deliberately not part of it (see the module comment).
+ */
+export function httpReason(status: number): string {
+  const text = STATUS_CODES[status];
+  const label = text ? `${status} ${text}` : `HTTP ${status}`;
+  const fixed = FIXED_HTTP_REASONS[status] ?? (status >= 500 ? 'the server failed' : status >= 300 && status < 400 ? 'redirected (not followed)' : 'unexpected answer');
+  return `${label}: ${fixed}`;
 }

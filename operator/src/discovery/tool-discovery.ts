@@ -9,7 +9,7 @@ import { SSEClientTransport, SseError } from '@modelcontextprotocol/sdk/client/s
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
-import { errorText, finishReason, isTimeout, networkReason, redactor } from './reasons.js';
+import { finishReason, httpReason, isTimeout, networkReason, redactor } from './reasons.js';
 
 export { approvalMessage, MAX_CONDITION_MESSAGE, toolStates } from './approval.js';
 export type { ApprovalMessageTarget, ApprovalSpec } from './approval.js';
@@ -141,22 +141,17 @@ async function closeClient(client: Client, transport: Transport): Promise<void> 
   await client.close().catch(() => undefined);
 }
 
+/**
+ * Why a connection failed, in the operator's words only: the HTTP status, a network error code,
+ * a JSON-RPC error code. Never the server's text: the URL is the resource author's choice.
+ */
 function failureReason(err: unknown): string {
-  // An HTTP answer first: its body may mention network words that are not our problem.
-  if (err instanceof StreamableHTTPError && err.code !== undefined && err.code > 0) {
-    return `HTTP ${err.code}: ${stripPrefixes(err.message, 'Streamable HTTP error:', 'Error POSTing to endpoint:')}`;
-  }
-  if (err instanceof SseError && err.code !== undefined) return `HTTP ${err.code}: ${stripPrefixes(err.message, 'SSE error:')}`;
-  return networkReason(err) ?? stripPrefixes(errorText(err), 'SSE error:');
+  if (err instanceof StreamableHTTPError && err.code !== undefined && err.code > 0) return httpReason(err.code);
+  if (err instanceof SseError && err.code !== undefined && err.code > 0) return httpReason(err.code);
+  if (err instanceof McpError) return `the server answered with JSON-RPC error ${err.code}`;
+  return networkReason(err) ?? 'the answer is not a valid MCP response';
 }
 
 function isClientError(code: number | undefined): boolean {
   return code !== undefined && code >= 400 && code < 500;
-}
-
-/** Drops the SDK's framing words, which say nothing a human needs. */
-function stripPrefixes(text: string, ...prefixes: string[]): string {
-  let result = text.trim();
-  for (const prefix of prefixes) if (result.startsWith(prefix)) result = result.slice(prefix.length).trim();
-  return result;
 }

@@ -9,6 +9,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import { SidecarConfig, type SidecarConfigInput } from '@airlock/sidecar/config';
 import { stringify } from 'yaml';
 import type { AgentSandbox, MCPBackend, ModelProvider } from '../api/index.js';
+import { notReadable } from '../kube/credentials.js';
 
 /** Where the credentials Secret is mounted in the sidecar. */
 export const CREDENTIALS_DIR = '/etc/airlock/credentials';
@@ -39,7 +40,7 @@ export class MissingSecretError extends Error {
     readonly secret: string,
     readonly key: string | undefined,
   ) {
-    super(key === undefined ? `Secret ${secret} not found` : `Secret ${secret} has no key ${key}`);
+    super(key === undefined ? notReadable(secret) : `Secret ${secret} has no key ${key}`);
     this.name = 'MissingSecretError';
   }
 }

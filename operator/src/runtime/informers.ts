@@ -1,7 +1,8 @@
 /**
  * The operator's informers: list+watch caches of the kinds it reads. client-node's ListWatch
  * re-lists and re-watches after errors with its own backoff; here each informer also reports
- * whether it has synced, and every change becomes queue keys through the handlers.
+ * whether it has synced, and every change becomes queue keys through the handlers. Secrets are
+ * listed by label only (see kube/credentials.ts).
  */
 import {
   CoreV1Api,
@@ -20,65 +21,43 @@ import {
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { GROUP, SANDBOX_LABEL, VERSION, type AgentSandbox, type MCPBackend, type ModelProvider } from '../api/index.js';
-
-/** Label on everything the operator creates. */
-export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'airlock-operator' } as const;
+import { CREDENTIAL_SELECTOR, MANAGED_SELECTOR } from '../kube/credentials.js';
 
 type Handler<T> = (object: T, verb: 'add' | 'update' | 'delete') => void;
 
+/** Where one informer lists and watches: a path and the matching list call. */
+export interface Source<T extends KubernetesObject> {
+  path: string;
+  list: () => Promise<KubernetesListObject<T>>;
+}
+
 /**
- * One informer. client-node's ListWatch re-watches after a watch times out or expires (410), but
- * stops for good on any other error (a failed list, a 429 while storage initialises, a dropped
- * connection); this wrapper restarts it with exponential backoff, and counts it synced only once
- * a list and watch went through.
+ * One list+watch. client-node's ListWatch re-watches after a watch times out or expires (410),
+ * but stops for good on any other error (a failed list, a 429 while storage initialises, a
+ * dropped connection); this wrapper restarts it with exponential backoff, and counts it synced
+ * only once a list and watch went through.
  */
-export class Watched<T extends KubernetesObject> {
-  private synced = false;
+class Restarting<T extends KubernetesObject> {
+  synced = false;
   private stopped = true;
   private errors = 0;
   private failures = 0;
   private restartTimer: NodeJS.Timeout | undefined;
-  private readonly informer: Informer<T> & ObjectCache<T>;
+  readonly informer: Informer<T> & ObjectCache<T>;
 
-  constructor(
-    readonly name: string,
-    kubeConfig: KubeConfig,
-    path: string,
-    list: () => Promise<KubernetesListObject<T>>,
-    private readonly log: Logger,
-    labelSelector?: string,
-  ) {
-    this.informer = makeInformer<T>(kubeConfig, path, list, labelSelector);
+  constructor(name: string, kubeConfig: KubeConfig, source: Source<T>, log: Logger, labelSelector?: string) {
+    this.informer = makeInformer<T>(kubeConfig, source.path, source.list, labelSelector);
     this.informer.on('error', (err) => {
       this.errors += 1;
       this.synced = false;
       if (this.stopped) return;
       this.failures += 1;
       const delay = Math.min(30_000, 250 * 2 ** Math.min(this.failures - 1, 8));
-      log.warn({ informer: name, err: String(err).split('\n')[0], retryInMs: delay }, 'list/watch failed; restarting the informer');
+      log.warn({ informer: name, path: source.path, err: String(err).split('\n')[0], retryInMs: delay }, 'list/watch failed; restarting the informer');
       clearTimeout(this.restartTimer);
       this.restartTimer = setTimeout(() => void this.run(), delay);
       this.restartTimer.unref();
     });
-  }
-
-  /** Calls `handler` on every add, update and delete. */
-  on(handler: Handler<T>): void {
-    this.informer.on('add', (o) => handler(o, 'add'));
-    this.informer.on('update', (o) => handler(o, 'update'));
-    this.informer.on('delete', (o) => handler(o, 'delete'));
-  }
-
-  get(namespace: string, name: string): T | undefined {
-    return this.informer.get(name, namespace);
-  }
-
-  list(namespace?: string): readonly T[] {
-    return this.informer.list(namespace);
-  }
-
-  get hasSynced(): boolean {
-    return this.synced;
   }
 
   async start(): Promise<void> {
@@ -104,6 +83,57 @@ export class Watched<T extends KubernetesObject> {
   }
 }
 
+/**
+ * One kind's cache: a single cluster-wide list+watch, or one per watched namespace (so a
+ * namespaced Role suffices), seen as one cache.
+ */
+export class Watched<T extends KubernetesObject> {
+  private readonly parts: Restarting<T>[];
+
+  constructor(
+    readonly name: string,
+    kubeConfig: KubeConfig,
+    sources: Source<T>[],
+    log: Logger,
+    labelSelector?: string,
+  ) {
+    this.parts = sources.map((source) => new Restarting(name, kubeConfig, source, log, labelSelector));
+  }
+
+  /** Calls `handler` on every add, update and delete. */
+  on(handler: Handler<T>): void {
+    for (const { informer } of this.parts) {
+      informer.on('add', (o) => handler(o, 'add'));
+      informer.on('update', (o) => handler(o, 'update'));
+      informer.on('delete', (o) => handler(o, 'delete'));
+    }
+  }
+
+  get(namespace: string, name: string): T | undefined {
+    for (const { informer } of this.parts) {
+      const found = informer.get(name, namespace);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  list(namespace?: string): readonly T[] {
+    return this.parts.flatMap(({ informer }) => informer.list(namespace));
+  }
+
+  get hasSynced(): boolean {
+    return this.parts.every((p) => p.synced);
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.parts.map((p) => p.start()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.parts.map((p) => p.stop()));
+  }
+}
+
 /** Every informer the operator runs. */
 export class Caches {
   readonly providers: Watched<ModelProvider & KubernetesObject>;
@@ -115,63 +145,71 @@ export class Caches {
   readonly networkPolicies: Watched<V1NetworkPolicy>;
 
   /**
-   * @param namespace watch one namespace only (like WATCH_NAMESPACE in other operators); all
-   * namespaces when undefined.
+   * Credential Secrets (opted in by their owners) and the credentials Secrets the operator
+   * rendered; two label-selected informers, so unrelated Secrets are never listed.
    */
-  constructor(kubeConfig: KubeConfig, log: Logger, namespace?: string) {
+  readonly rendered: Watched<V1Secret>;
+
+  /**
+   * @param namespaces watch these namespaces only, each with its own list+watch (a namespaced
+   * Role in each suffices); every namespace when empty.
+   */
+  constructor(kubeConfig: KubeConfig, log: Logger, namespaces: readonly string[] = []) {
     const custom = kubeConfig.makeApiClient(CustomObjectsApi);
     const core = kubeConfig.makeApiClient(CoreV1Api);
     const networking = kubeConfig.makeApiClient(NetworkingV1Api);
-    const scoped = (group: string, resource: string) => `${group}${namespace ? `/namespaces/${namespace}` : ''}/${resource}`;
+    const scopes: (string | undefined)[] = namespaces.length > 0 ? [...namespaces] : [undefined];
+    const sources = <T extends KubernetesObject>(base: string, resource: string, list: (namespace: string | undefined) => Promise<unknown>): Source<T>[] =>
+      scopes.map((namespace) => ({ path: `${base}${namespace ? `/namespaces/${namespace}` : ''}/${resource}`, list: () => list(namespace) as Promise<KubernetesListObject<T>> }));
     const airlock = <T extends KubernetesObject>(plural: string) =>
       new Watched<T>(
         plural,
         kubeConfig,
-        scoped(`/apis/${GROUP}/${VERSION}`, plural),
-        () =>
-          (namespace
-            ? custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural })
-            : custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as Promise<KubernetesListObject<T>>,
+        sources(`/apis/${GROUP}/${VERSION}`, plural, (namespace) =>
+          namespace ? custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural }) : custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural }),
+        ),
         log,
       );
-    const managed = Object.entries(MANAGED_BY).map(([k, v]) => `${k}=${v}`).join(',');
+    const secrets = (labelSelector: string) =>
+      sources<V1Secret>('/api/v1', 'secrets', (namespace) => (namespace ? core.listNamespacedSecret({ namespace, labelSelector }) : core.listSecretForAllNamespaces({ labelSelector })));
     this.providers = airlock('modelproviders');
     this.backends = airlock('mcpbackends');
     this.sandboxes = airlock('agentsandboxes');
-    // Every Secret of the watched namespaces: a provider may name any of them, and rotating one
-    // must reach the sandboxes within seconds.
-    this.secrets = new Watched('secrets', kubeConfig, scoped('/api/v1', 'secrets'), () => (namespace ? core.listNamespacedSecret({ namespace }) : core.listSecretForAllNamespaces()), log);
+    this.secrets = new Watched('secrets', kubeConfig, secrets(CREDENTIAL_SELECTOR), log, CREDENTIAL_SELECTOR);
+    this.rendered = new Watched('rendered-secrets', kubeConfig, secrets(MANAGED_SELECTOR), log, MANAGED_SELECTOR);
     this.pods = new Watched(
       'pods',
       kubeConfig,
-      scoped('/api/v1', 'pods'),
-      () => (namespace ? core.listNamespacedPod({ namespace, labelSelector: SANDBOX_LABEL }) : core.listPodForAllNamespaces({ labelSelector: SANDBOX_LABEL })),
+      sources<V1Pod>('/api/v1', 'pods', (namespace) =>
+        namespace ? core.listNamespacedPod({ namespace, labelSelector: SANDBOX_LABEL }) : core.listPodForAllNamespaces({ labelSelector: SANDBOX_LABEL }),
+      ),
       log,
       SANDBOX_LABEL,
     );
     this.configMaps = new Watched(
       'configmaps',
       kubeConfig,
-      scoped('/api/v1', 'configmaps'),
-      () => (namespace ? core.listNamespacedConfigMap({ namespace, labelSelector: managed }) : core.listConfigMapForAllNamespaces({ labelSelector: managed })),
+      sources<V1ConfigMap>('/api/v1', 'configmaps', (namespace) =>
+        namespace ? core.listNamespacedConfigMap({ namespace, labelSelector: MANAGED_SELECTOR }) : core.listConfigMapForAllNamespaces({ labelSelector: MANAGED_SELECTOR }),
+      ),
       log,
-      managed,
+      MANAGED_SELECTOR,
     );
     this.networkPolicies = new Watched(
       'networkpolicies',
       kubeConfig,
-      scoped('/apis/networking.k8s.io/v1', 'networkpolicies'),
-      () =>
+      sources<V1NetworkPolicy>('/apis/networking.k8s.io/v1', 'networkpolicies', (namespace) =>
         namespace
-          ? networking.listNamespacedNetworkPolicy({ namespace, labelSelector: managed })
-          : networking.listNetworkPolicyForAllNamespaces({ labelSelector: managed }),
+          ? networking.listNamespacedNetworkPolicy({ namespace, labelSelector: MANAGED_SELECTOR })
+          : networking.listNetworkPolicyForAllNamespaces({ labelSelector: MANAGED_SELECTOR }),
+      ),
       log,
-      managed,
+      MANAGED_SELECTOR,
     );
   }
 
   private get all(): Watched<KubernetesObject>[] {
-    return [this.providers, this.backends, this.sandboxes, this.secrets, this.pods, this.configMaps, this.networkPolicies] as Watched<KubernetesObject>[];
+    return [this.providers, this.backends, this.sandboxes, this.secrets, this.rendered, this.pods, this.configMaps, this.networkPolicies] as Watched<KubernetesObject>[];
   }
 
   get hasSynced(): boolean {

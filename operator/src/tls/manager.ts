@@ -3,6 +3,10 @@
  * patched into the MutatingWebhookConfiguration's caBundle, the serving certificate renewed
  * before it expires and hot-swapped into the running server. With cert-manager the certificate
  * comes from mounted files instead, and cert-manager's cainjector owns the caBundle.
+ *
+ * Every replica, not only the leader, makes sure the caBundle holds its CA as soon as it starts,
+ * and reports ready only once it does: the webhook fails closed, so a replica the API server
+ * cannot verify must not count as ready (the Deployment's rollout waits on it).
  */
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
@@ -24,6 +28,7 @@ export class WebhookTls {
   private readonly admission: AdmissionregistrationV1Api;
   private timer: NodeJS.Timeout | undefined;
   private current: ServingCertificate | undefined;
+  private caBundleInPlace = false;
 
   constructor(
     private readonly kube: Kube,
@@ -46,18 +51,32 @@ export class WebhookTls {
     return this.current;
   }
 
-  /** Checks periodically; calls `onChange` with a renewed certificate and keeps the caBundle current. */
+  /**
+   * Whether the webhook can be verified by the API server: the serving certificate is loaded
+   * and (self mode) the configuration's caBundle holds this CA. With cert-manager, the mounted
+   * certificate suffices; its cainjector fills in the caBundle.
+   */
+  get ready(): boolean {
+    return this.current !== undefined && (this.settings.tlsMode !== 'self' || this.caBundleInPlace);
+  }
+
+  /**
+   * Keeps the certificate and caBundle current: at once, then every certCheckIntervalMs — or
+   * every second while the caBundle is not in place yet (the configuration may be applied after
+   * the operator starts). Calls `onChange` with a renewed certificate.
+   */
   start(onChange: (cert: ServingCertificate) => void): void {
     const tick = async () => {
       try {
         const before = this.current?.certPem;
         const next = await this.load();
         if (next.certPem !== before) onChange(next);
-        if (this.settings.tlsMode === 'self' && this.isLeader()) await this.syncCaBundle(next.caPem);
+        if (this.settings.tlsMode === 'self') this.caBundleInPlace = await this.syncCaBundle(next.caPem);
       } catch (err) {
+        this.caBundleInPlace = false;
         this.log.warn({ err: String(err) }, 'webhook certificate check failed; retrying');
       }
-      this.timer = setTimeout(() => void tick(), this.settings.certCheckIntervalMs);
+      this.timer = setTimeout(() => void tick(), this.ready ? this.settings.certCheckIntervalMs : Math.min(1_000, this.settings.certCheckIntervalMs));
       this.timer.unref();
     };
     void tick();
@@ -67,20 +86,35 @@ export class WebhookTls {
     clearTimeout(this.timer);
   }
 
-  /** Patches the CA into every webhook of the configuration, if it is not there yet. */
-  async syncCaBundle(caPem: string): Promise<void> {
+  /**
+   * Patches the CA into every webhook of the configuration unless it is there already; true once
+   * it is. Any replica may do it: replicas share the CA, and a conflicting write by another
+   * replica is retried on the fresh object.
+   */
+  async syncCaBundle(caPem: string): Promise<boolean> {
     const caBundle = Buffer.from(caPem).toString('base64');
-    let config;
-    try {
-      config = await this.admission.readMutatingWebhookConfiguration({ name: this.settings.webhookConfigName });
-    } catch (err) {
-      if (isNotFound(err)) return this.log.debug({ name: this.settings.webhookConfigName }, 'MutatingWebhookConfiguration not found yet');
-      throw err;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let config;
+      try {
+        config = await this.admission.readMutatingWebhookConfiguration({ name: this.settings.webhookConfigName });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        this.log.debug({ name: this.settings.webhookConfigName }, 'MutatingWebhookConfiguration not found yet');
+        return false;
+      }
+      const webhooks = config.webhooks ?? [];
+      if (webhooks.length > 0 && webhooks.every((w) => w.clientConfig.caBundle === caBundle)) return true;
+      for (const webhook of webhooks) webhook.clientConfig.caBundle = caBundle;
+      try {
+        // resourceVersion makes this a compare-and-swap with other replicas.
+        await this.admission.replaceMutatingWebhookConfiguration({ name: this.settings.webhookConfigName, body: config });
+        this.log.info({ name: this.settings.webhookConfigName }, 'caBundle patched into the webhook configuration');
+        return webhooks.length > 0;
+      } catch (err) {
+        if ((err as { code?: number }).code !== 409) throw err;
+      }
     }
-    if ((config.webhooks ?? []).every((w) => w.clientConfig.caBundle === caBundle)) return;
-    for (const webhook of config.webhooks ?? []) webhook.clientConfig.caBundle = caBundle;
-    await this.admission.replaceMutatingWebhookConfiguration({ name: this.settings.webhookConfigName, body: config });
-    this.log.info({ name: this.settings.webhookConfigName }, 'caBundle patched into the webhook configuration');
+    return false;
   }
 
   private async fromFiles(): Promise<ServingCertificate> {

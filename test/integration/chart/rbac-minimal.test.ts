@@ -191,10 +191,31 @@ describe('the default install (all namespaces, self-managed TLS)', () => {
   }
 });
 
-describe('operator.watchNamespace with cert-manager', () => {
-  it('reads and writes nothing outside the watched namespace, and no webhook configuration or TLS Secret', async () => {
+describe('operator.watchNamespaces: namespaced Roles only', () => {
+  it('self TLS: no cluster-wide Secret, ConfigMap, NetworkPolicy or Pod rights; reconcile rights in each listed namespace', async () => {
+    for (const ns of ['team-d', 'team-e']) await cluster.kubectl.ok(['create', 'namespace', ns]);
+    const objects = await installChart(cluster.kubectl, { release: 'listed', namespace: 'listed-system', values: { fullnameOverride: 'listed', operator: { watchNamespaces: ['team-d', 'team-e'] } } });
+    const sa = await asServiceAccount(objects);
+    for (const resource of ['secrets', 'configmaps', 'pods']) {
+      expect(await sa.can({ verb: 'list', resource }), `list ${resource} cluster-wide`).toBe(false);
+      expect(await sa.can({ verb: 'watch', resource }), `watch ${resource} cluster-wide`).toBe(false);
+    }
+    expect(await sa.can({ verb: 'create', group: 'networking.k8s.io', resource: 'networkpolicies' })).toBe(false);
+    expect(await sa.can({ verb: 'list', resource: 'secrets', namespace: 'kube-system' })).toBe(false);
+    expect(await sa.can({ verb: 'list', resource: 'secrets', namespace: team })).toBe(false);
+    for (const ns of ['team-d', 'team-e']) {
+      expect(await sa.can({ verb: 'list', resource: 'secrets', namespace: ns })).toBe(true);
+      expect(await sa.can({ verb: 'get', resource: 'secrets', namespace: ns, name: 'anything' })).toBe(false);
+      expect(await sa.can({ verb: 'delete', group: 'networking.k8s.io', resource: 'networkpolicies', namespace: ns })).toBe(true);
+    }
+    // Cluster-scoped: only its own webhook configuration's caBundle.
+    expect(rulesOfKind(objects, 'ClusterRole')).toEqual([{ apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: ['listed'], verbs: ['get', 'update'] }]);
+    expect(await sa.rulesIn('team-f')).toEqual(grants([...SELF_REVIEWS, ...rulesOfKind(objects, 'ClusterRole')]));
+  });
+
+  it('with cert-manager: reads and writes nothing outside the watched namespaces, and no webhook configuration or TLS Secret', async () => {
     await cluster.kubectl.ok(['create', 'namespace', 'team-b']);
-    const objects = await installChart(cluster.kubectl, { release: 'scoped', namespace: 'scoped-system', values: { fullnameOverride: 'scoped', operator: { watchNamespace: 'team-b' }, tls: { mode: 'cert-manager' } } });
+    const objects = await installChart(cluster.kubectl, { release: 'scoped', namespace: 'scoped-system', values: { fullnameOverride: 'scoped', operator: { watchNamespaces: ['team-b'] }, tls: { mode: 'cert-manager' } } });
     const sa = await asServiceAccount(objects);
     expect(objects.filter((o) => o.kind.startsWith('Cluster'))).toEqual([]);
     expect(await sa.can({ verb: 'list', resource: 'secrets', namespace: 'team-b' })).toBe(true);

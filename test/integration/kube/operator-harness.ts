@@ -23,8 +23,9 @@ export function captureLogger(level = 'debug'): { log: Logger; lines: string[] }
 }
 
 /** Starts an operator that watches `watchNamespace` and keeps its Lease and TLS Secret in `namespace`. */
-export async function startTestOperator(kubeConfig: KubeConfig, input: SettingsInput & { watchNamespace: string; namespace: string }): Promise<TestOperator> {
+export async function startTestOperator(kubeConfig: KubeConfig, { watchNamespace, ...input }: SettingsInput & { watchNamespace: string; namespace: string }): Promise<TestOperator> {
   const settings = Settings.parse({
+    watchNamespaces: watchNamespace,
     webhookHost: '127.0.0.1',
     webhookPort: 0,
     healthHost: '127.0.0.1',

@@ -55,10 +55,10 @@ spec:
   apiKeys: [{ secretName: openai-keys, key: primary }]
   models: [{ name: gpt-4o-mini }, { name: gpt-4o }]
 `);
-    await expect.poll(() => condition('mp', 'openai', 'SecretsResolved'), { timeout: 15_000 }).toMatchObject({ status: 'False', message: 'Secret openai-keys not found' });
+    await expect.poll(() => condition('mp', 'openai', 'SecretsResolved'), { timeout: 15_000 }).toMatchObject({ status: 'False', message: expect.stringContaining('Secret openai-keys not found or not labelled airlock.dev/credential') });
     await apply(`apiVersion: v1
 kind: Secret
-metadata: { name: openai-keys }
+metadata: { name: openai-keys, labels: { airlock.dev/credential: "true" } }
 stringData: { primary: sk-test-primary-0000000000000001 }
 `);
     await expect.poll(() => condition('mp', 'openai', 'Ready'), { timeout: 15_000 }).toMatchObject({ status: 'True' });
@@ -76,7 +76,7 @@ describe('ModelProvider probe', () => {
     try {
       await apply(`apiVersion: v1
 kind: Secret
-metadata: { name: probe-key }
+metadata: { name: probe-key, labels: { airlock.dev/credential: "true" } }
 stringData: { key: sk-probe-0123456789abcdef }
 ---
 apiVersion: airlock.dev/v1alpha1
@@ -104,7 +104,7 @@ describe('AgentSandbox', () => {
   beforeAll(async () => {
     await apply(`apiVersion: v1
 kind: Secret
-metadata: { name: other-keys }
+metadata: { name: other-keys, labels: { airlock.dev/credential: "true" } }
 stringData: { key: sk-other-unused-00000000000000002, unrelated: do-not-copy-me }
 ---
 apiVersion: airlock.dev/v1alpha1
@@ -157,7 +157,7 @@ spec:
   it('updates the credentials Secret within seconds when the provider Secret rotates', async () => {
     await apply(`apiVersion: v1
 kind: Secret
-metadata: { name: openai-keys }
+metadata: { name: openai-keys, labels: { airlock.dev/credential: "true" } }
 stringData: { primary: sk-test-rotated-0000000000000003 }
 `);
     await expect
@@ -279,7 +279,7 @@ describe('MCPBackend', () => {
   it('lists the tools of an HTTP backend with their hashes, and tells a human how to approve the pending ones', async () => {
     await apply(`apiVersion: v1
 kind: Secret
-metadata: { name: mcp-token }
+metadata: { name: mcp-token, labels: { airlock.dev/credential: "true" } }
 stringData: { token: Bearer mcp-token-0123456789abcdef }
 ---
 apiVersion: airlock.dev/v1alpha1

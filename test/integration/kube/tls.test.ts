@@ -1,8 +1,10 @@
 /**
  * Webhook TLS the operator manages: CA and serving certificate in a Secret, the CA patched into
  * the MutatingWebhookConfiguration, and a serving certificate near expiry renewed and served
- * without a restart.
+ * without a restart. A fresh install answers labelled pods from the moment a replica reports
+ * Ready, on every replica, the leader or not, with the chart's default check interval.
  */
+import { createServer } from 'node:net';
 import { connect } from 'node:tls';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -14,7 +16,8 @@ import { WebhookTls, type ServingCertificate } from '../../../operator/src/tls/m
 import { buildWebhookApp, injectionSettings, serve, type WebhookServer } from '../../../operator/src/webhook/index.js';
 import { freshNamespace } from './crds.js';
 import { kubectl } from './kubectl.js';
-import { captureLogger, registerWebhook } from './operator-harness.js';
+import { captureLogger, registerWebhook, startTestOperator, until, type TestOperator } from './operator-harness.js';
+import { installCrds } from './crds.js';
 
 let namespace: string;
 let server: WebhookServer;
@@ -69,4 +72,48 @@ it('creates the CA and serving certificate, patches the caBundle, and renews bef
     .poll(async () => Buffer.from(await kubectl().ok(['get', 'mutatingwebhookconfiguration', configName, '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}']), 'base64').toString(), { timeout: 10_000 })
     .toBe(first.caPem);
   tls.stop();
+});
+
+/** A port free right now, for a webhook URL registered before its server starts. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+it('a fresh install answers labelled pods as soon as a replica is Ready, on every replica (no periodic-only caBundle patch)', async () => {
+  const kc = new KubeConfig();
+  kc.loadFromString(inject('kubeconfig'));
+  await installCrds();
+  const [nsA, nsB, opNs] = [await freshNamespace('fresh-a'), await freshNamespace('fresh-b'), await freshNamespace('fresh-system')];
+  for (const ns of [nsA, nsB]) {
+    await kubectl().ok(['apply', '-n', ns, '-f', '-'], 'apiVersion: airlock.dev/v1alpha1\nkind: AgentSandbox\nmetadata: { name: agent }\nspec: { providers: [none-yet], isolation: { network: none } }\n');
+  }
+  // As helm installs it: the webhook configurations exist, without a caBundle, before any replica runs.
+  const [portA, portB] = [await freePort(), await freePort()];
+  const [configA, configB] = [`airlock-fresh-a-${nsA}`, `airlock-fresh-b-${nsB}`];
+  await registerWebhook(kc, configA, portA, nsA);
+  await registerWebhook(kc, configB, portB, nsB);
+  const replicas: TestOperator[] = [];
+  try {
+    // The chart's check interval (60 s): nothing here may wait for a periodic check.
+    const common = { watchNamespace: `${nsA},${nsB}`, namespace: opNs, certCheckIntervalMs: 60_000 };
+    replicas.push(await startTestOperator(kc, { ...common, identity: 'fresh-a', webhookPort: portA, webhookConfigName: configA }));
+    await until(() => replicas[0]!.operator.isLeader, 'replica a to lead', 20_000);
+    replicas.push(await startTestOperator(kc, { ...common, identity: 'fresh-b', webhookPort: portB, webhookConfigName: configB }));
+    expect(replicas[1]!.operator.isLeader).toBe(false);
+    for (const [replica, ns] of [[replicas[0]!, nsA], [replicas[1]!, nsB]] as const) {
+      // What the kubelet's readiness probe does, then what the first user does: one pod, no retry.
+      await until(async () => (await fetch(`http://127.0.0.1:${replica.operator.healthPort}/readyz`)).status === 200, `${replica.settings.identity} to report Ready`, 30_000);
+      const pod = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'first', labels: { 'airlock.dev/sandbox': 'agent' } }, spec: { containers: [{ name: 'agent', image: 'agent:1' }] } });
+      const created = await kubectl().run(['create', '--dry-run=server', '-n', ns, '-f', '-', '-o', 'json'], pod);
+      expect(created.stderr).toBe('');
+      expect(JSON.parse(created.stdout).metadata.annotations['airlock.dev/injected']).toBeDefined();
+    }
+  } finally {
+    for (const replica of replicas) await replica.operator.stop();
+    await kubectl().run(['delete', 'mutatingwebhookconfiguration', configA, configB]);
+  }
 });
