@@ -19,6 +19,24 @@ ${FIREWALL_USAGE}`;
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const env = readEnv();
+  // `<command> --help` prints the usage on stdout; the firewall has its own usage and flags.
+  if (command !== 'firewall' && (rest.includes('--help') || rest.includes('-h'))) {
+    console.log(USAGE);
+    return 0;
+  }
+  try {
+    return await runCommand(command, rest, env);
+  } catch (err) {
+    // parseArgs refuses unknown or malformed options: say which, and how to call, without a stack.
+    if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS_')) {
+      console.error(`airlock-sidecar ${command ?? ''}: ${err.message}\n${USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+async function runCommand(command: string | undefined, rest: string[], env: ReturnType<typeof readEnv>): Promise<number> {
   switch (command) {
     case 'run': {
       const { values } = parseArgs({ args: rest, options: { config: { type: 'string', default: env.AIRLOCK_CONFIG } } });

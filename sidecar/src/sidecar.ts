@@ -52,7 +52,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     servers.push(socketApp);
     await listenOnSocket(socketApp, config.listen.socket.path, config.listen.socket.mode, config.listen.socket.group);
     if (config.listen.loopbackPort !== undefined) {
-      const loopback = await build(common);
+      const loopback = await build({ ...common, loopbackPort: config.listen.loopbackPort });
       servers.push(loopback);
       await loopback.listen({ host: '127.0.0.1', port: config.listen.loopbackPort });
     }

@@ -5,7 +5,6 @@
  */
 import { z } from 'zod';
 import type { CallToolRequest, CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { GatewayError, GatewayErrorCode } from './errors.js';
 import type { SearchHit } from './search.js';
 
 /** Name of the built-in search tool. */
@@ -78,10 +77,13 @@ const CallArgs = z.object({
   arguments: z.record(z.string(), z.unknown()).optional(),
 });
 
-/** Runs `search_tools`. */
+/**
+ * Runs `search_tools`. Bad arguments come back as a tool error (`isError`), not a protocol
+ * error: the model sees what was wrong and can call again with corrected arguments.
+ */
 export function runSearch(args: unknown, search: (query: string, limit: number) => SearchHit[]): CallToolResult {
   const parsed = SearchArgs.safeParse(args ?? {});
-  if (!parsed.success) throw invalid(SEARCH_TOOL, parsed.error);
+  if (!parsed.success) return toolError(invalidMessage(SEARCH_TOOL, parsed.error));
   const tools = search(parsed.data.query, parsed.data.limit).map(({ tool, score }) => ({
     name: tool.name,
     ...(tool.title ? { title: tool.title } : {}),
@@ -92,17 +94,25 @@ export function runSearch(args: unknown, search: (query: string, limit: number) 
   return { content: [{ type: 'text', text: JSON.stringify({ tools }) }], structuredContent: { tools } };
 }
 
-/** The tools/call params that `call_tool` stands for. */
-export function unwrapCall(params: CallToolRequest['params']): CallToolRequest['params'] {
+/**
+ * The tools/call params that `call_tool` stands for, or, for arguments that do not name a
+ * backend tool, a tool error the model can correct (as for `search_tools`).
+ */
+export function unwrapCall(params: CallToolRequest['params']): CallToolRequest['params'] | CallToolResult {
   const parsed = CallArgs.safeParse(params.arguments ?? {});
-  if (!parsed.success) throw invalid(CALL_TOOL, parsed.error);
+  if (!parsed.success) return toolError(invalidMessage(CALL_TOOL, parsed.error));
   if (parsed.data.name === CALL_TOOL || parsed.data.name === SEARCH_TOOL) {
-    throw new GatewayError(GatewayErrorCode.InvalidParams, `${CALL_TOOL} calls backend tools only, not ${parsed.data.name}`);
+    return toolError(`${CALL_TOOL} calls backend tools only, not ${parsed.data.name}; call ${parsed.data.name} directly`);
   }
   return { ...params, name: parsed.data.name, arguments: parsed.data.arguments };
 }
 
-function invalid(tool: string, error: z.ZodError): GatewayError {
+/** A tool result that reports an error to the model. */
+export function toolError(message: string): CallToolResult {
+  return { content: [{ type: 'text', text: message }], isError: true };
+}
+
+function invalidMessage(tool: string, error: z.ZodError): string {
   const details = error.issues.map((i) => `${i.path.join('.') || '<arguments>'}: ${i.message}`).join('; ');
-  return new GatewayError(GatewayErrorCode.InvalidParams, `invalid arguments for ${tool}: ${details}`);
+  return `invalid arguments for ${tool}: ${details}. See the input schema of ${tool}.`;
 }

@@ -85,7 +85,10 @@ export function createSessionServer(ctx: SessionContext): Server {
   server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
     const params = request.params;
     if (params.name === SEARCH_TOOL) return runSearch(params.arguments, (q, n) => ctx.search(q, n));
-    if (params.name === CALL_TOOL) return callTool(ctx, unwrapCall(params), extra, session);
+    if (params.name === CALL_TOOL) {
+      const unwrapped = unwrapCall(params);
+      return 'content' in unwrapped ? unwrapped : callTool(ctx, unwrapped, extra, session);
+    }
     return callTool(ctx, params, extra, session);
   });
   server.setRequestHandler(ListResourcesRequestSchema, (request) => {

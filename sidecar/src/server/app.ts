@@ -10,6 +10,8 @@ import { anthropicIngress, anthropicRoutes, isAnthropicClient } from './anthropi
 import type { Ingress } from './ingress.js';
 import type { LiveConfig } from './live.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { guardLoopback } from './local-origin.js';
+import { mcpClientErrorResponse, mcpRoute } from './mcp-route.js';
 import { openAIIngress, openAIRoutes } from './openai-routes.js';
 import { refuse } from './refusal.js';
 
@@ -27,6 +29,8 @@ export interface AppOptions {
   mcp?: McpHandler;
   /** Largest request body accepted; larger ones get 413. */
   maxBodyBytes: number;
+  /** Set for the TCP listener on 127.0.0.1:<loopbackPort>: requests must name it in Host and Origin. */
+  loopbackPort?: number | undefined;
 }
 
 /** Builds the agent-facing app. */
@@ -47,6 +51,8 @@ export async function build(options: AppOptions): Promise<FastifyInstance> {
     // Requests Node's HTTP parser refuses never reach fastify: still answer in the OpenAI shape.
     clientErrorHandler: (err, socket) => {
       if (!socket.writable) return void socket.destroy();
+      const mcpResponse = mcpClientErrorResponse(err);
+      if (mcpResponse) return void socket.end(mcpResponse);
       const tooLarge = (err as { code?: string }).code === 'HPE_HEADER_OVERFLOW';
       const status = tooLarge ? 431 : 400;
       const body = JSON.stringify(openAIIngress.errorBody({ status, type: 'invalid_request_error', message: tooLarge ? 'request headers too large' : 'malformed HTTP request' }));
@@ -57,6 +63,7 @@ export async function build(options: AppOptions): Promise<FastifyInstance> {
   // bytes through unchanged to a provider that speaks the same API.
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
+  if (options.loopbackPort !== undefined) guardLoopback(app, options.loopbackPort);
   await app.register(openAIRoutes, options);
   await app.register(anthropicRoutes, options);
   // Paths and methods no route owns, answered in the shape of the API the client speaks.
@@ -64,32 +71,7 @@ export async function build(options: AppOptions): Promise<FastifyInstance> {
     refuse(reply, ingressOf(request.url, request.headers), { status: 404, type: 'invalid_request_error', message: `unknown endpoint ${request.method} ${request.url.split('?')[0]}` }),
   );
 
-  if (options.mcp) {
-    const mcp = options.mcp;
-    await app.register(async (scope) => {
-      // Errors fastify raises before the handler (body too large, unknown content type) in JSON-RPC.
-      scope.setErrorHandler((err: { statusCode?: number; message: string }, _request, reply) => {
-        const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-        return reply.code(status).type('application/json').send({ jsonrpc: '2.0', id: null, error: { code: status === 500 ? -32603 : -32600, message: status === 500 ? 'internal error in the Airlock sidecar' : err.message } });
-      });
-      scope.route({
-        method: ['GET', 'POST', 'DELETE'],
-        url: '/mcp',
-        handler: async (request, reply) => {
-          let parsed: unknown;
-          if (Buffer.isBuffer(request.body) && request.body.length > 0) {
-            try {
-              parsed = JSON.parse(request.body.toString('utf8'));
-            } catch {
-              return reply.code(400).send({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error: the body is not valid JSON' } });
-            }
-          }
-          reply.hijack();
-          await mcp.handle(request.raw, reply.raw, parsed);
-        },
-      });
-    });
-  }
+  if (options.mcp) await app.register(mcpRoute, { mcp: options.mcp });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => readiness(options, reply));

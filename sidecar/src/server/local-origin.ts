@@ -1,0 +1,52 @@
+/**
+ * DNS-rebinding protection for the TCP (loopback) listener. A web page the user opens can make
+ * the browser send requests to 127.0.0.1 under a name the attacker controls (DNS rebinding);
+ * such a request carries the attacker's name in `Host` and the page's `Origin`. So on a TCP
+ * listener every request must name the listener itself in `Host` (127.0.0.1, localhost or [::1]
+ * with the bound port), and an `Origin`, when sent, must be that same origin. Agents (SDK
+ * clients, curl) send no Origin and the right Host, so they never notice. The Unix socket is
+ * exempt: a browser cannot reach it.
+ *
+ * The MCP transport specification requires this check for `/mcp` (403 for a bad Origin); it is
+ * applied to every route, since a rebound page could as well spend the sandbox's model budget.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ProviderError } from '../providers/types.js';
+import { anthropicIngress } from './anthropic-routes.js';
+import { jsonRpcError, MCP_PATH } from './mcp-route.js';
+import { openAIIngress } from './openai-routes.js';
+
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
+
+/** Why a request fails the check, or undefined when it passes. */
+export function rebindingRefusal(headers: { host?: string | undefined; origin?: string | undefined }, port: number): string | undefined {
+  const allowed = new Set(LOOPBACK_NAMES.map((name) => `${name}:${port}`));
+  const host = headers.host?.toLowerCase();
+  if (host === undefined || !allowed.has(host)) {
+    return `Invalid Host header ${JSON.stringify(headers.host ?? '')}: this listener answers to ${[...allowed].join(', ')} only`;
+  }
+  if (headers.origin === undefined) return undefined;
+  let origin: URL | undefined;
+  try {
+    origin = new URL(headers.origin);
+  } catch {
+    origin = undefined;
+  }
+  if (!origin || origin.protocol !== 'http:' || !allowed.has(origin.host.toLowerCase()) || origin.origin.toLowerCase() !== headers.origin.toLowerCase()) {
+    return `Invalid Origin header ${JSON.stringify(headers.origin)}: cross-origin requests are refused (DNS rebinding protection)`;
+  }
+  return undefined;
+}
+
+/** Adds the check to every request of `app`, which listens on 127.0.0.1:`port`. */
+export function guardLoopback(app: FastifyInstance, port: number): void {
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const refusal = rebindingRefusal({ host: request.headers.host, origin: request.headers.origin }, port);
+    if (refusal === undefined) return;
+    request.log.warn({ host: request.headers.host, origin: request.headers.origin, url: request.url.slice(0, 200) }, 'refused a request with a foreign Host or Origin on the loopback port');
+    const path = request.url.split('?')[0] ?? '';
+    const error: ProviderError = { status: 403, type: 'permission_error', message: refusal };
+    const body = path === MCP_PATH ? jsonRpcError(-32000, refusal) : path.startsWith('/v1/messages') ? anthropicIngress.errorBody(error) : openAIIngress.errorBody(error);
+    return reply.code(403).type('application/json').send(body);
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * The `/mcp` route: the HTTP edge of the MCP gateway. Every answer the edge gives itself is a
+ * JSON-RPC error object (`{jsonrpc, id, error: {code, message}}`), the shape an MCP client
+ * parses: refused methods, bodies that are not JSON, an empty batch, request params the MCP
+ * schema refuses, and (through {@link mcpClientErrorResponse}) requests Node's HTTP parser
+ * refuses. Everything else goes to the gateway untouched.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { z } from 'zod';
+import { CallToolRequestSchema, CompleteRequestSchema, ErrorCode, GetPromptRequestSchema, ReadResourceRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { McpHandler } from './app.js';
+
+/** The path the gateway is served on. */
+export const MCP_PATH = '/mcp';
+
+/** The HTTP methods of the Streamable HTTP transport. */
+const MCP_METHODS = ['GET', 'POST', 'DELETE'] as const;
+
+/** The SDK's own code for transport-level refusals (method not allowed, invalid host...). */
+const TRANSPORT_ERROR = -32000;
+
+/**
+ * Requests whose params the MCP schema requires, checked here so that a missing tool name reads
+ * "params.name: …" with code -32602 instead of the SDK's raw validation dump with -32603.
+ */
+const REQUEST_SCHEMAS: Record<string, z.ZodType> = {
+  'tools/call': CallToolRequestSchema,
+  'prompts/get': GetPromptRequestSchema,
+  'resources/read': ReadResourceRequestSchema,
+  'completion/complete': CompleteRequestSchema,
+};
+
+/** A JSON-RPC error response. */
+export function jsonRpcError(code: number, message: string, id: string | number | null = null) {
+  return { jsonrpc: '2.0' as const, id, error: { code, message } };
+}
+
+/** Mounts `/mcp` on `app` (a scope of its own, so its error handler answers in JSON-RPC). */
+export async function mcpRoute(app: FastifyInstance, options: { mcp: McpHandler }): Promise<void> {
+  const { mcp } = options;
+  // Errors fastify raises before the handler (body too large, unknown content type) in JSON-RPC.
+  app.setErrorHandler((err: { statusCode?: number; message: string }, _request, reply) => {
+    const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    return send(reply, status, status === 500 ? jsonRpcError(ErrorCode.InternalError, 'internal error in the Airlock sidecar') : jsonRpcError(ErrorCode.InvalidRequest, err.message));
+  });
+  app.route({
+    method: [...MCP_METHODS],
+    url: MCP_PATH,
+    // HEAD would otherwise run the GET handler and open a notification stream.
+    exposeHeadRoute: false,
+    handler: async (request, reply) => {
+      let parsed: unknown;
+      if (Buffer.isBuffer(request.body) && request.body.length > 0) {
+        try {
+          parsed = JSON.parse(request.body.toString('utf8'));
+        } catch {
+          return send(reply, 400, jsonRpcError(ErrorCode.ParseError, 'Parse error: the body is not valid JSON'));
+        }
+      }
+      if (Array.isArray(parsed) && parsed.length === 0) {
+        // JSON-RPC 2.0: "rpc call with an empty Array" is answered with one Invalid Request error.
+        return send(reply, 400, jsonRpcError(ErrorCode.InvalidRequest, 'Invalid Request: the batch is empty; send at least one JSON-RPC message'));
+      }
+      const invalid = request.headers['mcp-session-id'] === undefined ? undefined : invalidParams(parsed);
+      if (invalid) return send(reply, 200, invalid);
+      reply.hijack();
+      await mcp.handle(request.raw, reply.raw, parsed);
+    },
+  });
+  app.route({
+    method: ['PUT', 'PATCH', 'OPTIONS', 'HEAD'],
+    url: MCP_PATH,
+    handler: async (request, reply) => {
+      reply.header('allow', MCP_METHODS.join(', '));
+      return send(reply, 405, jsonRpcError(TRANSPORT_ERROR, `Method not allowed: ${request.method} ${MCP_PATH}; the MCP endpoint takes ${MCP_METHODS.join(', ')}`));
+    },
+  });
+}
+
+function send(reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  return reply.code(status).type('application/json').send(body);
+}
+
+/**
+ * For one JSON-RPC request (batches go to the SDK as they are) whose params the MCP schema
+ * refuses: the -32602 error response naming each wrong field.
+ */
+function invalidParams(message: unknown): ReturnType<typeof jsonRpcError> | undefined {
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return undefined;
+  const { method, id } = message as { method?: unknown; id?: unknown };
+  if (typeof method !== 'string' || (typeof id !== 'string' && typeof id !== 'number')) return undefined;
+  const schema = REQUEST_SCHEMAS[method];
+  const result = schema?.safeParse(message);
+  if (!result || result.success) return undefined;
+  const fields = result.error.issues.slice(0, 5).map((i) => `${i.path.map(String).join('.') || '<request>'}: ${i.message}`);
+  return jsonRpcError(ErrorCode.InvalidParams, `Invalid params for ${method}: ${fields.join('; ')}`, id);
+}
+
+/**
+ * The raw HTTP response for a request to `/mcp` that Node's HTTP parser refused (oversized
+ * headers → 431, anything else → 400), in JSON-RPC; undefined for other paths. `rawPacket` is
+ * what Node kept of the request, which starts with its request line.
+ */
+export function mcpClientErrorResponse(err: { code?: string; rawPacket?: unknown }): string | undefined {
+  const requestLine = Buffer.isBuffer(err.rawPacket) ? err.rawPacket.subarray(0, 256).toString('latin1') : '';
+  if (!/^[A-Z]+ \/mcp(?:[/?# ]|$)/.test(requestLine)) return undefined;
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const body = JSON.stringify(jsonRpcError(ErrorCode.InvalidRequest, tooLarge ? 'request headers too large' : 'malformed HTTP request'));
+  const reason = tooLarge ? 'Request Header Fields Too Large' : 'Bad Request';
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
