@@ -44,6 +44,8 @@ export interface ControlPlaneBinaries {
 export interface EnsureBinariesOptions {
   /** Where build.sh's progress goes; default process.stderr. */
   progress?: NodeJS.WritableStream;
+  /** Which binaries, as build.sh names them (`node` for all six); default etcd, kube-apiserver, kubectl. */
+  names?: string[];
 }
 
 /**
@@ -58,7 +60,7 @@ export async function ensureBinaries(options: EnsureBinariesOptions = {}): Promi
   if (!kubeVersion || !etcdVersion) throw new ControlPlaneError(`cannot read KUBE_VERSION / ETCD_VERSION from ${here}/versions.sh`);
 
   const started = Date.now();
-  const child = spawn('bash', [join(here, 'build.sh')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', [join(here, 'build.sh'), ...(options.names ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderrTail = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -89,6 +91,12 @@ export interface ControlPlaneOptions {
    * value; a repeated list flag (`--disable-admission-plugins`, `--authorization-mode`) accumulates.
    */
   apiServerFlags?: string[];
+  /**
+   * A kube-controller-manager will run (test/node): keep the ServiceAccount admission plugin, so
+   * pods get their ServiceAccount's token. Without one no namespace has a `default`
+   * ServiceAccount, and the plugin would refuse every pod.
+   */
+  serviceAccounts?: boolean;
 }
 
 /** A running kube-apiserver + etcd pair. */
@@ -109,6 +117,8 @@ export interface ControlPlane {
   admin: { certPem: string; keyPem: string };
   /** Log files of both processes. */
   logs: { etcd: string; apiServer: string };
+  /** The CA certificate file and the key the API server signs service-account tokens with (what a controller-manager needs). */
+  files: { caCert: string; serviceAccountKey: string };
   /** Current process ids; undefined once stopped. The apiserver's changes on restart. */
   pids(): { etcd: number | undefined; apiServer: number | undefined };
   /** Stops kube-apiserver (SIGTERM, SIGKILL after 10 s) and etcd, then removes `dir`. Idempotent. */
@@ -184,7 +194,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       `--service-account-signing-key-file=${files.serviceAccountPrivateKey}`,
       '--authorization-mode=RBAC',
       // No controller-manager creates each namespace's `default` ServiceAccount, so Pods could not be admitted.
-      '--disable-admission-plugins=ServiceAccount',
+      ...(options.serviceAccounts ? [] : ['--disable-admission-plugins=ServiceAccount']),
       '--allow-privileged=true',
       '--service-cluster-ip-range=10.0.0.0/24',
       ...(options.apiServerFlags ?? []),
@@ -207,6 +217,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       ca: files.caPem,
       admin: files.admin,
       logs,
+      files: { caCert: files.caFile, serviceAccountKey: files.serviceAccountPrivateKey },
       pids: () => ({ etcd: processes.etcd?.pid, apiServer: processes.apiServer?.pid }),
       stop,
       async restartApiServer() {
@@ -333,8 +344,8 @@ async function waitFor<T>(what: string, deadline: number, watched: SupervisedPro
   }
 }
 
-/** Ports the kernel handed out at once, so the three are distinct; another process may still race us. */
-async function freePorts(count: number): Promise<number[]> {
+/** Ports the kernel handed out at once, so they are distinct; another process may still race us. */
+export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
       const server = createServer().on('error', reject);
@@ -367,7 +378,8 @@ async function removeAbandonedDirs(): Promise<void> {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether process `pid` exists (EPERM: it does, owned by someone else). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

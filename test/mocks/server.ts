@@ -180,10 +180,10 @@ export async function startServer(kind: MockKind, spec: ProviderSpec, options: M
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => resolve());
+    server.listen({ host: options.host ?? '127.0.0.1', port: 0, backlog: 4096 }, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const origin = `http://127.0.0.1:${port}`;
+  const origin = `http://${options.host ?? '127.0.0.1'}:${port}`;
 
   return {
     kind,

@@ -94,17 +94,22 @@ export interface MockOptions {
   keys?: Iterable<string>;
   /** Models the listing endpoints report; defaults to a couple per provider. */
   models?: string[];
+  /**
+   * Address to listen on; default 127.0.0.1. The real-node e2e binds the node's bridge address,
+   * so pods reach the mock and nothing else on this machine does.
+   */
+  host?: string;
 }
 
 /** A running mock provider. */
 export interface MockProvider {
   readonly kind: MockKind;
   /**
-   * Base URL as the sidecar's config wants it: `http://127.0.0.1:P/v1` for OpenAI,
-   * `http://127.0.0.1:P` for the others.
+   * Base URL as the sidecar's config wants it: `http://HOST:P/v1` for OpenAI,
+   * `http://HOST:P` for the others (HOST is 127.0.0.1 unless `host` was given).
    */
   readonly url: string;
-  /** `http://127.0.0.1:P`. */
+  /** `http://HOST:P`. */
   readonly origin: string;
   readonly port: number;
   /** Requests in arrival order (cleared in place by `reset`). */

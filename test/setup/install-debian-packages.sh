@@ -5,11 +5,16 @@
 #   util-linux - setpriv, to run a probe as a given UID; unshare and nsenter (the e2e's kubelet stand-in)
 #   mount      - bind mounts of pod volumes (e2e)
 #   curl       - the agent commands the e2e and the kind script share
+#   containerd, runc, containernetworking-plugins - the real node's container runtime and pod
+#                network (test/node: a kubelet runs the e2e's pods on them)
+#   buildah, mmdebstrap - the e2e's images, built from the Dockerfiles without a Docker daemon
+#                on a base assembled from Debian's archive (test/images/build.ts)
 # Idempotent and silent when everything is already there; `apt-get update` runs only when
 # something must be installed, so a warm machine makes no network call.
 set -euo pipefail
 
-# package:command, for each command the tests run (both iptables flavours, both families).
+# package:command, for each command the tests run (both iptables flavours, both families);
+# a command starting with / is a file that must exist (the CNI plugins are not on PATH).
 wanted=(
   iptables:iptables-nft-restore iptables:iptables-legacy-restore
   iptables:ip6tables-nft-restore iptables:ip6tables-legacy-restore
@@ -17,6 +22,9 @@ wanted=(
   util-linux:setpriv util-linux:unshare util-linux:nsenter
   mount:mount
   curl:curl
+  containerd:containerd containerd:ctr runc:runc
+  containernetworking-plugins:/usr/lib/cni/bridge containernetworking-plugins:/usr/lib/cni/host-local
+  buildah:buildah mmdebstrap:mmdebstrap
 )
 
 # Debian keeps these in /usr/sbin, which a non-login shell may not have on PATH.
@@ -25,7 +33,9 @@ export PATH="$PATH:/usr/sbin:/sbin"
 missing=()
 for pair in "${wanted[@]}"; do
   pkg="${pair%%:*}"
-  if ! command -v "${pair#*:}" >/dev/null 2>&1 && [[ " ${missing[*]} " != *" $pkg "* ]]; then
+  want="${pair#*:}"
+  if [[ "$want" == /* ]]; then [ -e "$want" ] && continue; elif command -v "$want" >/dev/null 2>&1; then continue; fi
+  if [[ " ${missing[*]} " != *" $pkg "* ]]; then
     missing+=("$pkg")
   fi
 done
