@@ -109,6 +109,7 @@ export async function startOperator({ kubeConfig, settings, log }: OperatorOptio
     lookupSandbox: async (namespace, name) => (caches.sandboxes.get(namespace, name) as AgentSandbox | undefined) ?? (await kube.readSandbox(namespace, name)),
     settings: injectionSettings({
       sidecarImage: settings.sidecarImage,
+      allowedSidecarImages: settings.allowedSidecarImages,
       sidecarUID: settings.sidecarUid,
       nativeSidecars: settings.nativeSidecars,
       ...(settings.sidecarResources ? { defaultResources: settings.sidecarResources } : {}),

@@ -21,6 +21,11 @@ export const Settings = z.object({
     .describe('Watch and reconcile these namespaces only (comma-separated), each with its own list and watch so namespaced Roles suffice; every namespace when empty.'),
   identity: z.string().min(1).default(() => `${hostname()}-${randomBytes(3).toString('hex')}`).describe('Leader election identity.'),
   sidecarImage: z.string().min(1).default('ghcr.io/airlock-dev/airlock-sidecar:0.1.0').describe('Default sidecar image.'),
+  allowedSidecarImages: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .describe('Images an AgentSandbox may name in spec.sidecar.image (comma-separated); only --sidecar-image when empty.'),
   sidecarUid: z.coerce.number().int().min(1).default(61337).describe('UID the sidecar runs as; the only UID the firewall lets out.'),
   sidecarResources: z
     .string()

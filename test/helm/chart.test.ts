@@ -106,8 +106,13 @@ describe('default values', () => {
       'Service/airlock-metrics',
       'Service/airlock-webhook',
       'ServiceAccount/airlock',
+      'ValidatingAdmissionPolicy/airlock-credentials',
+      'ValidatingAdmissionPolicy/airlock-sidecar-image',
+      'ValidatingAdmissionPolicyBinding/airlock-credentials',
+      'ValidatingAdmissionPolicyBinding/airlock-sidecar-image',
     ]);
-    for (const object of objects.filter((o) => !o.kind.startsWith('Cluster') && o.kind !== 'MutatingWebhookConfiguration')) {
+    const clusterScoped = ['MutatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'];
+    for (const object of objects.filter((o) => !o.kind.startsWith('Cluster') && !clusterScoped.includes(o.kind))) {
       expect(object.metadata.namespace, `${object.kind}/${object.metadata.name}`).toBe(namespace);
     }
   });
@@ -126,9 +131,13 @@ describe('default values', () => {
     });
     expect(webhook.namespaceSelector).toEqual({ matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [namespace, 'kube-system'] }] });
     expect(webhook.rules).toEqual([
-      { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' },
-      { apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['pods/ephemeralcontainers'], scope: 'Namespaced' },
+      { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods'], scope: 'Namespaced' },
+      { apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['pods/ephemeralcontainers', 'pods/resize'], scope: 'Namespaced' },
     ]);
+    // The admission policies guard the same namespaces as the webhook.
+    for (const binding of objects.filter((o) => o.kind === 'ValidatingAdmissionPolicyBinding')) {
+      expect((binding.spec as { matchResources: { namespaceSelector: unknown } }).matchResources.namespaceSelector).toEqual(webhook.namespaceSelector);
+    }
     // The operator patches the caBundle in; a rendered one would be reset by every helm upgrade.
     expect(webhook.clientConfig.caBundle).toBeUndefined();
     expect(only(objects, 'MutatingWebhookConfiguration').metadata.annotations).toBeUndefined();
@@ -139,6 +148,7 @@ describe('default values', () => {
       namespace,
       identity: 'airlock-5d8f7c9b6-x2x7q',
       sidecarImage: 'ghcr.io/airlock-dev/airlock-sidecar:0.1.0',
+      allowedSidecarImages: ['ghcr.io/airlock-dev/airlock-sidecar:0.1.0'],
       sidecarUid: 61337,
       nativeSidecars: true,
       webhookPort: 9443,
@@ -244,6 +254,10 @@ describe('non-default values (cert-manager, PodMonitor, own images, UID, resourc
       'Service/gate-metrics',
       'Service/gate-webhook',
       'ServiceAccount/gate',
+      'ValidatingAdmissionPolicy/gate-credentials',
+      'ValidatingAdmissionPolicy/gate-sidecar-image',
+      'ValidatingAdmissionPolicyBinding/gate-credentials',
+      'ValidatingAdmissionPolicyBinding/gate-sidecar-image',
     ]);
   });
 
@@ -251,6 +265,7 @@ describe('non-default values (cert-manager, PodMonitor, own images, UID, resourc
     expect(settings).toMatchObject({
       namespace,
       sidecarImage: 'registry.example.com/airlock/sidecar@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+      allowedSidecarImages: ['registry.example.com/airlock/sidecar@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', 'registry.example.com/airlock/sidecar:canary'],
       sidecarUid: 42424,
       nativeSidecars: false,
       healthPort: 8090,

@@ -78,3 +78,35 @@ app.kubernetes.io/component: operator
 {{- define "airlock.tlsMountPath" -}}
 /etc/airlock/webhook-tls
 {{- end }}
+
+{{/* The sidecar image, and every image an AgentSandbox may name (comma-separated, the sidecar image first). */}}
+{{- define "airlock.sidecarImage" -}}
+{{- include "airlock.image" (dict "image" .Values.sidecar.image "appVersion" .Chart.AppVersion) }}
+{{- end }}
+{{- define "airlock.allowedSidecarImages" -}}
+{{- prepend .Values.sidecar.allowedImages (include "airlock.sidecarImage" .) | uniq | join "," }}
+{{- end }}
+
+{{/*
+The namespaces Airlock guards: the webhook and the admission policies select the same ones. The
+release namespace and kube-system never, so the operator's own pods and the system's start even
+when the webhook is down.
+*/}}
+{{- define "airlock.sandboxNamespaceSelector" -}}
+{{- $excluded := concat (list .Release.Namespace "kube-system") .Values.webhook.excludeNamespaces | uniq }}
+{{- with .Values.webhook.namespaceLabels }}
+matchLabels:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+matchExpressions:
+  - key: kubernetes.io/metadata.name
+    operator: NotIn
+    values:
+      {{- toYaml $excluded | nindent 6 }}
+  {{- with .Values.operator.watchNamespaces }}
+  - key: kubernetes.io/metadata.name
+    operator: In
+    values:
+      {{- toYaml . | nindent 6 }}
+  {{- end }}
+{{- end }}

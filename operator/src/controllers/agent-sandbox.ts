@@ -10,7 +10,8 @@ import { conditionStatus, setConditions, type ConditionInput } from '../kube/con
 import { renderNetworkPolicy, sandboxObjectName } from '../render/network-policy.js';
 import { MissingSecretError, renderSidecarConfig } from '../render/sidecar-config.js';
 import { MANAGED_BY } from '../kube/credentials.js';
-import { credentialsSecretNameFor as credentialsSecretName, INJECTED_ANNOTATION } from '../webhook/settings.js';
+import { carriesSidecar } from '../webhook/lifecycle.js';
+import { credentialsSecretNameFor as credentialsSecretName } from '../webhook/settings.js';
 import { credentialSecret, sameJson, type ControllerContext } from './context.js';
 import { missingBackendSecrets } from './mcp-backend.js';
 import { missingKeys } from './model-provider.js';
@@ -98,7 +99,8 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
   );
   const injectedPods = ctx.caches.pods
     .list(namespace)
-    .filter((p) => p.metadata?.labels?.[SANDBOX_LABEL] === name && p.metadata?.annotations?.[INJECTED_ANNOTATION] && !['Succeeded', 'Failed'].includes(p.status?.phase ?? '')).length;
+    // The pod spec, not the annotation: anyone creating a pod can write an annotation.
+    .filter((p) => p.metadata?.labels?.[SANDBOX_LABEL] === name && carriesSidecar(p) && !['Succeeded', 'Failed'].includes(p.status?.phase ?? '')).length;
   const current = sandbox.status ?? {};
   const status: AgentSandboxStatus = {
     observedGeneration: sandbox.metadata.generation,

@@ -18,6 +18,7 @@ afterAll(() => app.close());
 
 interface ReviewOptions {
   object?: unknown;
+  oldObject?: unknown;
   operation?: string;
   kind?: { group: string; version: string; kind: string };
   subResource?: string;
@@ -41,7 +42,7 @@ function review(options: ReviewOptions = {}) {
       operation: options.operation ?? 'CREATE',
       userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller', groups: ['system:authenticated'] },
       object: options.object ?? testPod(),
-      oldObject: null,
+      oldObject: options.oldObject ?? null,
       dryRun: options.dryRun ?? false,
       options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' },
     },
@@ -99,7 +100,9 @@ describe('POST /mutate', () => {
   it('lets through what is not a pod CREATE', async () => {
     const deployment = { kind: { group: 'apps', version: 'v1', kind: 'Deployment' }, object: { metadata: { name: 'd' } } };
     expect((await post(review(deployment))).response).toEqual({ uid: expect.any(String), allowed: true });
-    expect((await post(review({ operation: 'UPDATE' }))).response).toEqual({ uid: expect.any(String), allowed: true });
+    const unlabelled = { metadata: { name: 'p' }, spec: { containers: [{ name: 'c' }] } };
+    expect((await post(review({ operation: 'UPDATE', object: unlabelled, oldObject: unlabelled }))).response).toEqual({ uid: expect.any(String), allowed: true });
+    expect((await post(review({ operation: 'UPDATE', subResource: 'status' }))).response).toEqual({ uid: expect.any(String), allowed: true });
     expect((await post(review({ operation: 'CREATE', subResource: 'binding' }))).response).toEqual({ uid: expect.any(String), allowed: true });
   });
 
@@ -141,14 +144,50 @@ describe('POST /mutate', () => {
     expect(body.response.status?.message).toMatch(/^airlock: object\.spec\.containers: /);
   });
 
-  it('checks ephemeral containers added to a sandbox pod', async () => {
+  it('checks ephemeral containers added to a sandbox pod, and hardens the ones it admits', async () => {
     const injected = injectPod(testPod(), testSandbox('research'), settings).pod;
     const debugging = (securityContext: object) => ({ ...injected, spec: { ...injected.spec!, ephemeralContainers: [{ name: 'debugger', image: 'busybox', securityContext }] } });
-    const refused = await post(review({ operation: 'UPDATE', subResource: 'ephemeralcontainers', object: debugging({ privileged: true }) }));
+    const refused = await post(review({ operation: 'UPDATE', subResource: 'ephemeralcontainers', object: debugging({ privileged: true }), oldObject: injected }));
     expect(refused.response.allowed).toBe(false);
     expect(refused.response.status?.message).toContain('spec.ephemeralContainers[0].securityContext.privileged');
-    const fine = await post(review({ operation: 'UPDATE', subResource: 'ephemeralcontainers', object: debugging({ runAsUser: 1000 }) }));
-    expect(fine.response).toEqual({ uid: expect.any(String), allowed: true });
+    const fine = await post(review({ operation: 'UPDATE', subResource: 'ephemeralcontainers', object: debugging({ runAsUser: 1000 }), oldObject: injected }));
+    expect(fine.response).toMatchObject({ allowed: true, patchType: 'JSONPatch' });
+    const stored = applyPodPatch(debugging({ runAsUser: 1000 }) as V1Pod, decode(fine.response.patch));
+    expect(stored.spec?.ephemeralContainers?.[0]?.securityContext).toEqual({
+      runAsUser: 1000,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['NET_ADMIN', 'NET_RAW', 'SETUID', 'SETGID'] },
+    });
+  });
+
+  it('refuses removing the sandbox label of an injected pod, naming the label', async () => {
+    const injected = injectPod(testPod(), testSandbox('research'), settings).pod;
+    const unlabelled = { ...injected, metadata: { ...injected.metadata, labels: {} } };
+    const body = await post(review({ operation: 'UPDATE', object: unlabelled, oldObject: injected }));
+    expect(body.response.status).toEqual({
+      code: 403,
+      reason: 'Forbidden',
+      message: 'airlock: pod refused: metadata.labels[airlock.dev/sandbox]: cannot be removed: the pod was created for AgentSandbox "research"; delete it and create a new one',
+    });
+  });
+
+  it('refuses an empty sandbox label with a 400 naming the label, without looking anything up', async () => {
+    lookupSandbox.mockClear();
+    const body = await post(review({ object: testPod('') }));
+    expect(body.response.status).toEqual({
+      code: 400,
+      reason: 'BadRequest',
+      message: 'airlock: pod refused: metadata.labels[airlock.dev/sandbox]: "" is not the name of an AgentSandbox (a lowercase DNS subdomain name)',
+    });
+    expect(lookupSandbox).not.toHaveBeenCalled();
+  });
+
+  it('refuses a sandbox whose sidecar image the chart does not allow', async () => {
+    sandboxes.set('agents/custom', testSandbox('custom', { providers: ['openai'], sidecar: { image: 'evil.example/sidecar:1' } }));
+    const body = await post(review({ object: testPod('custom') }));
+    expect(body.response.status?.message).toBe(
+      'airlock: pod refused: metadata.labels[airlock.dev/sandbox]: AgentSandbox custom names spec.sidecar.image evil.example/sidecar:1, which is not one of the sidecar images the chart allows (sidecar.allowedImages)',
+    );
   });
 
   it('answers 400 to a body that is not an AdmissionReview v1', async () => {

@@ -8,9 +8,11 @@ import { z } from 'zod';
 import type { AgentSandbox } from '../api/index.js';
 import { SANDBOX_LABEL } from '../api/index.js';
 import { injectPod, podName } from './inject.js';
+import { decideUpdate } from './lifecycle.js';
 import { podPatch } from './patch.js';
+import { sidecarImage } from './render.js';
 import type { InjectionSettings } from './settings.js';
-import { formatRefusal, validatePod, type Refusal } from './validate.js';
+import { formatRefusal, sandboxLabelRefusals, validatePod, type Refusal } from './validate.js';
 
 const named = z.looseObject({ name: z.string().min(1) });
 
@@ -51,6 +53,7 @@ export const AdmissionReviewRequest = z.looseObject({
     namespace: z.string().optional(),
     operation: z.enum(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']),
     object: z.unknown().optional(),
+    oldObject: z.unknown().optional(),
     dryRun: z.boolean().optional(),
   }),
 });
@@ -83,11 +86,23 @@ export interface AdmissionDeps {
   logger: FastifyBaseLogger;
 }
 
+/** Subresources of a pod whose UPDATE can change what the webhook guards (none: the pod itself). */
+const GUARDED_SUBRESOURCES = new Set([undefined, '', 'ephemeralcontainers', 'resize']);
+
+/** The answer for a body that is not a pod: 400, naming the field. */
+function parsePod(object: unknown, field: 'object' | 'oldObject'): { pod: V1Pod } | { error: string } {
+  const parsed = PodObject.safeParse(object);
+  if (parsed.success) return { pod: parsed.data as V1Pod };
+  const issue = parsed.error.issues[0];
+  return { error: `airlock: ${[field, ...(issue?.path ?? []).map(String)].join('.')}: ${issue?.message ?? 'not a pod'}` };
+}
+
 /**
- * Decides one review. Injects Pod CREATEs that carry the sandbox label; checks ephemeral
- * containers added to such pods (`kubectl debug`), which could otherwise run privileged or as
- * the sidecar's UID; lets everything else through unchanged. Dry-run requests are injected like
- * any other: injection has no side effects, and a dry run should show what would be stored.
+ * Decides one review. Injects Pod CREATEs that carry the sandbox label; on UPDATEs of such pods
+ * (the pod, `ephemeralcontainers` for `kubectl debug`, `resize`) keeps the label and what
+ * injection owns unchanged and hardens new ephemeral containers (lifecycle.ts); lets everything
+ * else through unchanged. Dry-run requests are decided like any other: there are no side effects,
+ * and a dry run should show what would be stored.
  */
 export async function admit(review: AdmissionReviewRequest, deps: AdmissionDeps): Promise<AdmissionReviewResponse> {
   const request = review.request;
@@ -98,34 +113,43 @@ export async function admit(review: AdmissionReviewRequest, deps: AdmissionDeps)
   });
   const isPod = request.kind.group === '' && request.kind.kind === 'Pod';
   const injecting = isPod && request.operation === 'CREATE' && !request.subResource;
-  const debugging = isPod && request.operation === 'UPDATE' && request.subResource === 'ephemeralcontainers';
-  if (!injecting && !debugging) return answer({ allowed: true });
+  const updating = isPod && request.operation === 'UPDATE' && GUARDED_SUBRESOURCES.has(request.subResource);
+  if (!injecting && !updating) return answer({ allowed: true });
 
-  const parsed = PodObject.safeParse(request.object);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = ['object', ...(issue?.path ?? []).map(String)].join('.');
-    return answer({ allowed: false, status: { code: 400, reason: 'BadRequest', message: `airlock: ${where}: ${issue?.message ?? 'not a pod'}` } });
-  }
-  const pod = parsed.data as V1Pod;
+  const parsed = parsePod(request.object, 'object');
+  if ('error' in parsed) return answer({ allowed: false, status: { code: 400, reason: 'BadRequest', message: parsed.error } });
+  const pod = parsed.pod;
+  const before = updating ? parsePod(request.oldObject, 'oldObject') : undefined;
+  if (before && 'error' in before) return answer({ allowed: false, status: { code: 400, reason: 'BadRequest', message: before.error } });
   const sandboxName = pod.metadata?.labels?.[SANDBOX_LABEL];
-  // The webhook's objectSelector should only send labelled pods; anything else is not ours.
-  if (sandboxName === undefined) return answer({ allowed: true });
 
   // Pods created with generateName have no name yet, and the object may omit its namespace:
   // the request's namespace is the authoritative one.
   const namespace = request.namespace ?? pod.metadata?.namespace;
-  const log = deps.logger.child({ namespace, pod: podName(pod), sandbox: sandboxName, uid: request.uid, dryRun: request.dryRun ?? false });
+  const log = deps.logger.child({ namespace, pod: request.name ?? podName(pod), sandbox: sandboxName, uid: request.uid, operation: request.operation, subResource: request.subResource, dryRun: request.dryRun ?? false });
   const refuse = (refusals: Refusal[], code = 403): AdmissionReviewResponse => {
     const message = `airlock: pod refused: ${refusals.map(formatRefusal).join('; ')}`;
     log.info({ refusals }, 'pod refused');
-    return answer({ allowed: false, status: { code, reason: code === 403 ? 'Forbidden' : 'InternalError', message } });
+    const reason = code === 403 ? 'Forbidden' : code === 400 ? 'BadRequest' : 'InternalError';
+    return answer({ allowed: false, status: { code, reason, message } });
+  };
+  const patched = (original: V1Pod, mutated: V1Pod): AdmissionReviewResponse => {
+    const patch = podPatch(original, mutated);
+    if (patch.length === 0) return answer({ allowed: true });
+    return answer({ allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') });
   };
 
-  if (debugging) {
-    const refusals = validatePod(pod, deps.settings).filter((r) => r.path.startsWith('spec.ephemeralContainers'));
-    return refusals.length > 0 ? refuse(refusals) : answer({ allowed: true });
+  if (before) {
+    const decision = decideUpdate(before.pod, pod, deps.settings);
+    if (decision.refusals.length > 0) return refuse(decision.refusals);
+    if (decision.mutated) log.info({ ephemeralContainers: (pod.spec?.ephemeralContainers ?? []).map((c) => c.name) }, 'ephemeral containers hardened');
+    return decision.mutated ? patched(pod, decision.mutated) : answer({ allowed: true });
   }
+
+  // The webhook's objectSelector should only send labelled pods; anything else is not ours.
+  if (sandboxName === undefined) return answer({ allowed: true });
+  const labelRefusals = sandboxLabelRefusals(sandboxName);
+  if (labelRefusals.length > 0) return refuse(labelRefusals, 400);
   if (namespace === undefined) return refuse([{ path: 'metadata.namespace', message: 'the request names no namespace' }], 400);
 
   const refusals = validatePod(pod, deps.settings);
@@ -142,10 +166,12 @@ export async function admit(review: AdmissionReviewRequest, deps: AdmissionDeps)
   if (!sandbox) {
     return refuse([{ path: `metadata.labels[${SANDBOX_LABEL}]`, message: `AgentSandbox "${sandboxName}" does not exist in namespace ${namespace}` }]);
   }
+  const image = sidecarImage(sandbox, deps.settings);
+  if (!deps.settings.allowedSidecarImages.includes(image)) {
+    return refuse([{ path: `metadata.labels[${SANDBOX_LABEL}]`, message: `AgentSandbox ${sandboxName} names spec.sidecar.image ${image}, which is not one of the sidecar images the chart allows (sidecar.allowedImages)` }]);
+  }
 
   const { pod: mutated, annotation } = injectPod(pod, sandbox, deps.settings);
-  const patch = podPatch(pod, mutated);
-  log.info({ firewall: annotation.firewall, sidecar: annotation.sidecar, containers: annotation.containers, operations: patch.length }, 'pod injected');
-  if (patch.length === 0) return answer({ allowed: true });
-  return answer({ allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') });
+  log.info({ firewall: annotation.firewall, sidecar: annotation.sidecar, containers: annotation.containers }, 'pod injected');
+  return patched(pod, mutated);
 }

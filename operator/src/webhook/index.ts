@@ -1,8 +1,9 @@
-/** The mutating webhook: sidecar injection, admission checks, and the HTTPS server around them. */
+/** The webhook: sidecar injection, the pod policy for the pod's whole life, and the HTTPS server around them. */
 export * from './settings.js';
-export { validatePod, formatRefusal, normalizeCapability, sandboxNameOf } from './validate.js';
+export { validatePod, validateEphemeral, formatRefusal, normalizeCapability, sandboxNameOf } from './validate.js';
 export type { Refusal } from './validate.js';
-export { injectPod, injectionRecordOf, appEnv, podName } from './inject.js';
+export { decideUpdate, carriesSidecar } from './lifecycle.js';
+export { injectPod, injectionRecordOf, appEnv, podName, harden } from './inject.js';
 export type { InjectionRecord, InjectionResult } from './inject.js';
 export { renderSidecar, renderFirewall, renderVolumes, allowArgument } from './render.js';
 export { podPatch, applyPodPatch } from './patch.js';

@@ -7,7 +7,7 @@
  * mounts are set by name. So injecting an injected pod changes nothing, and a pod cannot ship its
  * own "airlock-firewall" to be waved through.
  */
-import type { V1Container, V1EnvVar, V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1EnvVar, V1EphemeralContainer, V1Pod } from '@kubernetes/client-node';
 import type { AgentSandbox } from '../api/index.js';
 import { renderFirewall, renderSidecar, renderVolumes, sandboxName, sidecarImage } from './render.js';
 import {
@@ -20,7 +20,7 @@ import {
   socketPath,
   type InjectionSettings,
 } from './settings.js';
-import { normalizeCapability } from './validate.js';
+import { normalizeCapability } from './baseline.js';
 
 /** What injection added, as recorded (JSON) in the `airlock.dev/injected` annotation. */
 export interface InjectionRecord {
@@ -159,9 +159,10 @@ function giveSocket(container: V1Container, sandbox: AgentSandbox): void {
 
 /**
  * No privilege escalation and no capability that could touch the firewall or change UID, so even
- * a root agent cannot become the sidecar. The user's own drops are kept.
+ * a root agent cannot become the sidecar. The user's own drops are kept. Also applied to the
+ * ephemeral containers `kubectl debug` adds to a running sandbox pod.
  */
-function harden(container: V1Container): void {
+export function harden(container: V1Container | V1EphemeralContainer): void {
   const sc = (container.securityContext ??= {});
   sc.allowPrivilegeEscalation = false;
   const capabilities = (sc.capabilities ??= {});

@@ -66,6 +66,14 @@ export interface InjectionSettings {
   configMapName: (sandbox: string) => string;
   /** Name of the Secret holding a sandbox's credentials. */
   credentialsSecretName: (sandbox: string) => string;
+  /** Whether a Secret name is one {@link credentialsSecretName} gives some sandbox. */
+  isCredentialsSecretName: (name: string) => boolean;
+  /**
+   * Images a sandbox's `spec.sidecar.image` may name. That image runs the firewall as root with
+   * NET_ADMIN and holds the keys, so whoever can edit a sandbox must not pick it freely.
+   * Default: {@link sidecarImage} only.
+   */
+  allowedSidecarImages: readonly string[];
   /** Sidecar (and firewall) resources when the sandbox sets none. */
   defaultResources: V1ResourceRequirements;
 }
@@ -74,6 +82,8 @@ export interface InjectionSettings {
 export const configMapNameFor = (sandbox: string): string => `airlock-${sandbox}`;
 /** Name of the credentials Secret the operator renders for a sandbox. */
 export const credentialsSecretNameFor = (sandbox: string): string => `airlock-${sandbox}-credentials`;
+/** Whether a Secret name is a credentials Secret of some sandbox ({@link credentialsSecretNameFor}). */
+export const isCredentialsSecretNameFor = (name: string): boolean => /^airlock-.+-credentials$/.test(name);
 
 /** Default sidecar resources: enough for the proxy under moderate load, bounded memory. */
 export const DEFAULT_SIDECAR_RESOURCES: V1ResourceRequirements = {
@@ -81,7 +91,7 @@ export const DEFAULT_SIDECAR_RESOURCES: V1ResourceRequirements = {
   limits: { memory: '512Mi' },
 };
 
-/** Settings with the defaults filled in; only the image has none. */
+/** Settings with the defaults filled in; only the image has none, and the allowed images default to it. */
 export function injectionSettings(
   overrides: Partial<InjectionSettings> & Pick<InjectionSettings, 'sidecarImage'>,
 ): InjectionSettings {
@@ -90,8 +100,10 @@ export function injectionSettings(
     nativeSidecars: true,
     configMapName: configMapNameFor,
     credentialsSecretName: credentialsSecretNameFor,
+    isCredentialsSecretName: isCredentialsSecretNameFor,
     defaultResources: DEFAULT_SIDECAR_RESOURCES,
     ...overrides,
+    allowedSidecarImages: overrides.allowedSidecarImages?.length ? overrides.allowedSidecarImages : [overrides.sidecarImage],
   };
 }
 

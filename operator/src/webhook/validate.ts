@@ -1,52 +1,100 @@
 /**
- * Admission checks for sandbox pods: a pod that could defeat the airlock is refused, with a
- * message naming the field, instead of being injected and quietly left with a hole.
+ * Admission checks for sandbox pods: Kubernetes' baseline Pod Security Standard (baseline.ts)
+ * plus Airlock's own rules. A pod that could defeat the airlock is refused, with a message naming
+ * the field, instead of being injected and quietly left with a hole. docs/security.md ("Pod
+ * policy") lists every rule with its test.
  */
 import type { V1Container, V1EphemeralContainer, V1Pod } from '@kubernetes/client-node';
 import { SANDBOX_LABEL } from '../api/index.js';
+import { baselineContainerRefusals, baselinePodRefusals, normalizeCapability } from './baseline.js';
+import type { Refusal } from './refusal.js';
 import { CONFIG_VOLUME, CREDENTIALS_VOLUME, RESERVED_CONTAINERS, type InjectionSettings } from './settings.js';
 
-/** Why a pod is refused: the offending field path (as `kubectl explain` spells it) and the reason. */
-export interface Refusal {
-  /** e.g. `spec.containers[1].securityContext.runAsUser`. */
-  path: string;
-  message: string;
-}
-
-/** `path: message` for one refusal. */
-export const formatRefusal = (refusal: Refusal): string => `${refusal.path}: ${refusal.message}`;
+export { formatRefusal, type Refusal } from './refusal.js';
+export { normalizeCapability } from './baseline.js';
 
 /**
- * Capabilities an app container may not add. NET_ADMIN and NET_RAW would let it rewrite or step
- * around the firewall, SYS_ADMIN is nearly root on the node, SETUID and SETGID would let it
- * become the sidecar's UID, and ALL includes every one of them. The rest of the drop list
- * injection applies is enforced by dropping; these are refused so the user learns why.
+ * Capabilities an app container may not add, baseline or not. NET_ADMIN and NET_RAW would let it
+ * rewrite or step around the firewall, SYS_ADMIN is nearly root on the node, SETUID and SETGID
+ * (which baseline allows) would let it become the sidecar's UID, and ALL includes every one of
+ * them. Injection drops them too; they are refused so the user learns why.
  */
 const FORBIDDEN_ADDS = new Set(['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN', 'SETUID', 'SETGID', 'ALL']);
 
-/** Container runtimes accept capability names with or without the `CAP_` prefix, in any case. */
-export const normalizeCapability = (name: string): string => name.toUpperCase().replace(/^CAP_/, '');
+/** An AgentSandbox name is a DNS subdomain; the label must name one (an empty value names none). */
+const SANDBOX_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 type AnyContainer = V1Container | V1EphemeralContainer;
 
+/** Where a container sits in the pod. */
+export interface PlacedContainer {
+  container: AnyContainer;
+  /** e.g. `spec.ephemeralContainers[0]`. */
+  path: string;
+  ephemeral: boolean;
+}
+
 /** Every container of the pod with its field path, skipping the ones injection owns (it replaces them). */
-function userContainers(pod: V1Pod): { container: AnyContainer; path: string }[] {
+export function userContainers(pod: V1Pod): PlacedContainer[] {
   const spec = pod.spec;
   if (!spec) return [];
-  const out: { container: AnyContainer; path: string }[] = [];
+  const out: PlacedContainer[] = [];
   const lists: [string, AnyContainer[] | undefined, boolean][] = [
-    ['initContainers', spec.initContainers, true],
-    ['containers', spec.containers, true],
+    ['initContainers', spec.initContainers, false],
+    ['containers', spec.containers, false],
     // Ephemeral containers are never injected, so a reserved name there is the user's own.
-    ['ephemeralContainers', spec.ephemeralContainers, false],
+    ['ephemeralContainers', spec.ephemeralContainers, true],
   ];
-  for (const [field, list, skipReserved] of lists) {
+  for (const [field, list, ephemeral] of lists) {
     (list ?? []).forEach((container, i) => {
-      if (skipReserved && RESERVED_CONTAINERS.has(container.name)) return;
-      out.push({ container, path: `spec.${field}[${i}]` });
+      if (!ephemeral && RESERVED_CONTAINERS.has(container.name)) return;
+      out.push({ container, path: `spec.${field}[${i}]`, ephemeral });
     });
   }
   return out;
+}
+
+/** The sandbox a pod names in its label, if any. */
+export const sandboxNameOf = (pod: V1Pod): string | undefined => pod.metadata?.labels?.[SANDBOX_LABEL];
+
+/** Refuses a sandbox label that cannot name an AgentSandbox (an empty value, above all). */
+export function sandboxLabelRefusals(name: string): Refusal[] {
+  if (SANDBOX_NAME.test(name)) return [];
+  return [{ path: `metadata.labels[${SANDBOX_LABEL}]`, message: `${JSON.stringify(name)} is not the name of an AgentSandbox (a lowercase DNS subdomain name)` }];
+}
+
+/**
+ * Keeps the first refusal of each field: a capability both baseline and Airlock refuse is
+ * reported once, with Airlock's reason.
+ */
+function firstPerPath(refusals: Refusal[]): Refusal[] {
+  const seen = new Set<string>();
+  return refusals.filter((r) => !seen.has(r.path) && (seen.add(r.path), true));
+}
+
+/** Airlock's own checks of one container, before the baseline ones. */
+function airlockContainerRefusals(pod: V1Pod, placed: PlacedContainer, settings: InjectionSettings): Refusal[] {
+  const { container, path } = placed;
+  const refusals: Refusal[] = [];
+  const uid = settings.sidecarUID;
+  const sc = container.securityContext;
+  if (sc?.runAsUser === uid) {
+    refusals.push({ path: `${path}.securityContext.runAsUser`, message: `${uid} is the Airlock sidecar's UID; an app container must not run as it` });
+  } else if (placed.ephemeral && sc?.runAsUser === undefined && pod.spec?.securityContext?.runAsUser === uid) {
+    // The pod-level field can no longer change; the debug container must say whom it runs as.
+    refusals.push({ path: `${path}.securityContext.runAsUser`, message: `unset, so it would inherit spec.securityContext.runAsUser ${uid}, the Airlock sidecar's UID; set another UID` });
+  }
+  (sc?.capabilities?.add ?? []).forEach((cap, j) => {
+    if (FORBIDDEN_ADDS.has(normalizeCapability(cap))) {
+      refusals.push({ path: `${path}.securityContext.capabilities.add[${j}]`, message: `${cap} would let an app container bypass the Airlock firewall or become the sidecar's UID` });
+    }
+  });
+  const target = (container as V1EphemeralContainer).targetContainerName;
+  if (placed.ephemeral && target !== undefined && RESERVED_CONTAINERS.has(target)) {
+    refusals.push({ path: `${path}.targetContainerName`, message: `${target} is Airlock's; a debug container may not join its process namespace, where the sidecar's files are one /proc/<pid>/root away` });
+  }
+  refusals.push(...credentialExposure(container, path, settings));
+  return refusals;
 }
 
 /**
@@ -55,9 +103,9 @@ function userContainers(pod: V1Pod): { container: AnyContainer; path: string }[]
  * here because injection replaces them with its own rendering.
  */
 export function validatePod(pod: V1Pod, settings: InjectionSettings): Refusal[] {
-  const refusals: Refusal[] = [];
   const spec = pod.spec;
   if (!spec) return [{ path: 'spec', message: 'a pod needs a spec' }];
+  const refusals: Refusal[] = [];
   const uid = settings.sidecarUID;
 
   if (spec.hostNetwork) {
@@ -69,76 +117,62 @@ export function validatePod(pod: V1Pod, settings: InjectionSettings): Refusal[] 
   if (spec.shareProcessNamespace) {
     refusals.push({ path: 'spec.shareProcessNamespace', message: 'a sandbox pod cannot share one process namespace: app containers could read the sidecar\'s credentials through /proc' });
   }
+  refusals.push(...baselinePodRefusals(pod));
 
   const inheritsPodUID: string[] = [];
-  for (const { container, path } of userContainers(pod)) {
-    const sc = container.securityContext;
-    if (sc?.runAsUser === uid) {
-      refusals.push({ path: `${path}.securityContext.runAsUser`, message: `${uid} is the Airlock sidecar's UID; an app container must not run as it` });
-    } else if (sc?.runAsUser === undefined && spec.securityContext?.runAsUser === uid) {
-      inheritsPodUID.push(container.name);
-    }
-    if (sc?.privileged) {
-      refusals.push({ path: `${path}.securityContext.privileged`, message: 'a privileged container can rewrite the firewall and read the sidecar\'s files; sandbox pods cannot have one' });
-    }
-    (sc?.capabilities?.add ?? []).forEach((cap, j) => {
-      if (FORBIDDEN_ADDS.has(normalizeCapability(cap))) {
-        refusals.push({ path: `${path}.securityContext.capabilities.add[${j}]`, message: `${cap} would let an app container bypass the Airlock firewall or become the sidecar's UID` });
-      }
-    });
-    refusals.push(...credentialExposure(pod, container, path, settings));
+  for (const placed of userContainers(pod)) {
+    const { container, path } = placed;
+    if (!placed.ephemeral && container.securityContext?.runAsUser === undefined && spec.securityContext?.runAsUser === uid) inheritsPodUID.push(container.name);
+    refusals.push(...airlockContainerRefusals(pod, placed, settings), ...baselineContainerRefusals(container, path));
   }
   if (inheritsPodUID.length > 0) {
-    refusals.push({
-      path: 'spec.securityContext.runAsUser',
-      message: `${uid} is the Airlock sidecar's UID; containers ${inheritsPodUID.join(', ')} would run as it`,
-    });
+    refusals.push({ path: 'spec.securityContext.runAsUser', message: `${uid} is the Airlock sidecar's UID; containers ${inheritsPodUID.join(', ')} would run as it` });
   }
-
   refusals.push(...credentialVolumes(pod, settings));
-  return refusals;
+  return firstPerPath(refusals);
 }
 
-/** The sandbox a pod names in its label, if any. */
-export const sandboxNameOf = (pod: V1Pod): string | undefined => pod.metadata?.labels?.[SANDBOX_LABEL];
+/** The checks an ephemeral container added to a running sandbox pod must pass (`kubectl debug`). */
+export function validateEphemeral(pod: V1Pod, added: ReadonlySet<string>, settings: InjectionSettings): Refusal[] {
+  const refusals = userContainers(pod)
+    .filter((placed) => placed.ephemeral && added.has(placed.container.name))
+    .flatMap((placed) => [...airlockContainerRefusals(pod, placed, settings), ...baselineContainerRefusals(placed.container, placed.path)]);
+  return firstPerPath(refusals);
+}
 
-/** App containers may not reach the credentials through the sidecar-only volumes, env or envFrom. */
-function credentialExposure(pod: V1Pod, container: AnyContainer, path: string, settings: InjectionSettings): Refusal[] {
+const isCredentials = (name: string | undefined, settings: InjectionSettings): boolean => name !== undefined && settings.isCredentialsSecretName(name);
+
+/** App containers may not reach any sandbox's credentials through the sidecar-only volumes, env or envFrom. */
+function credentialExposure(container: AnyContainer, path: string, settings: InjectionSettings): Refusal[] {
   const refusals: Refusal[] = [];
+  const message = (secret: string) => `Secret ${secret} holds a sandbox's credentials and is for the Airlock sidecar only`;
   (container.volumeMounts ?? []).forEach((mount, j) => {
     if (mount.name === CREDENTIALS_VOLUME || mount.name === CONFIG_VOLUME) {
       refusals.push({ path: `${path}.volumeMounts[${j}].name`, message: `${mount.name} is mounted in the Airlock sidecar only` });
     }
   });
-  const sandbox = sandboxNameOf(pod);
-  if (sandbox === undefined) return refusals;
-  const secret = settings.credentialsSecretName(sandbox);
   (container.env ?? []).forEach((env, j) => {
-    if (env.valueFrom?.secretKeyRef?.name === secret) {
-      refusals.push({ path: `${path}.env[${j}].valueFrom.secretKeyRef.name`, message: `Secret ${secret} holds the sandbox's credentials and is for the Airlock sidecar only` });
-    }
+    const secret = env.valueFrom?.secretKeyRef?.name;
+    if (isCredentials(secret, settings)) refusals.push({ path: `${path}.env[${j}].valueFrom.secretKeyRef.name`, message: message(secret!) });
   });
   (container.envFrom ?? []).forEach((source, j) => {
-    if (source.secretRef?.name === secret) {
-      refusals.push({ path: `${path}.envFrom[${j}].secretRef.name`, message: `Secret ${secret} holds the sandbox's credentials and is for the Airlock sidecar only` });
-    }
+    const secret = source.secretRef?.name;
+    if (isCredentials(secret, settings)) refusals.push({ path: `${path}.envFrom[${j}].secretRef.name`, message: message(secret!) });
   });
   return refusals;
 }
 
-/** Only injection's own volume may reference the credentials Secret. */
+/** Only injection's own volume may reference a credentials Secret, and only its own sandbox's. */
 function credentialVolumes(pod: V1Pod, settings: InjectionSettings): Refusal[] {
-  const sandbox = sandboxNameOf(pod);
-  if (sandbox === undefined) return [];
-  const secret = settings.credentialsSecretName(sandbox);
   const refusals: Refusal[] = [];
-  const message = `Secret ${secret} holds the sandbox's credentials and is mounted by Airlock in its sidecar only`;
+  const message = (secret: string) => `Secret ${secret} holds a sandbox's credentials and is mounted by Airlock in its sidecar only`;
   (pod.spec?.volumes ?? []).forEach((volume, i) => {
     // Injection replaces its own volume with the rendered one, so that name is not a leak.
     if (volume.name === CREDENTIALS_VOLUME) return;
-    if (volume.secret?.secretName === secret) refusals.push({ path: `spec.volumes[${i}].secret.secretName`, message });
+    const secret = volume.secret?.secretName;
+    if (isCredentials(secret, settings)) refusals.push({ path: `spec.volumes[${i}].secret.secretName`, message: message(secret!) });
     (volume.projected?.sources ?? []).forEach((source, j) => {
-      if (source.secret?.name === secret) refusals.push({ path: `spec.volumes[${i}].projected.sources[${j}].secret.name`, message });
+      if (isCredentials(source.secret?.name, settings)) refusals.push({ path: `spec.volumes[${i}].projected.sources[${j}].secret.name`, message: message(source.secret!.name!) });
     });
   });
   return refusals;

@@ -1,0 +1,108 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { injectPod } from './inject.js';
+import { carriesSidecar, decideUpdate } from './lifecycle.js';
+import { formatRefusal } from './refusal.js';
+import { INJECTED_ANNOTATION } from './settings.js';
+import { testPod, testSandbox, testSettings } from './test-fixtures.js';
+
+const settings = testSettings();
+const injected = (): V1Pod => injectPod(testPod(), testSandbox('research'), settings).pod;
+const refusalsOf = (before: V1Pod, after: V1Pod) => decideUpdate(before, after, settings).refusals.map(formatRefusal);
+
+describe('decideUpdate', () => {
+  it('lets an update that leaves the label and what injection owns alone through unchanged', () => {
+    const after = injected();
+    after.metadata!.labels!['app'] = 'agent';
+    after.spec!.containers[0]!.image = 'ghcr.io/example/agent:2';
+    expect(decideUpdate(injected(), after, settings)).toEqual({ refusals: [] });
+  });
+
+  it('refuses changing the sandbox label to another sandbox', () => {
+    const after = injected();
+    after.metadata!.labels!['airlock.dev/sandbox'] = 'other';
+    expect(refusalsOf(injected(), after)).toEqual([
+      'metadata.labels[airlock.dev/sandbox]: cannot be changed to "other": the pod was created for AgentSandbox "research"; delete it and create a new one',
+    ]);
+  });
+
+  it('refuses adding the sandbox label to a pod created without it', () => {
+    const before = testPod();
+    delete before.metadata!.labels;
+    expect(refusalsOf(before, testPod())).toEqual([
+      'metadata.labels[airlock.dev/sandbox]: can only be set when the pod is created: Airlock injects its sidecar then, and this pod would run without it',
+    ]);
+  });
+
+  it('refuses changing the image of the sidecar or of the firewall, naming the field', () => {
+    const after = injected();
+    after.spec!.initContainers![0]!.image = 'evil.example/firewall:1';
+    after.spec!.initContainers![1]!.image = 'evil.example/sidecar:1';
+    expect(refusalsOf(injected(), after)).toEqual([
+      'spec.initContainers[0].image: airlock-firewall is injected by Airlock and cannot be changed after the pod is created',
+      'spec.initContainers[1].image: airlock-sidecar is injected by Airlock and cannot be changed after the pod is created',
+    ]);
+  });
+
+  it('refuses changing a volume or the resources of the sidecar, and the injection record', () => {
+    const after = injected();
+    after.spec!.volumes!.find((v) => v.name === 'airlock-credentials')!.secret!.secretName = 'airlock-other-credentials';
+    after.spec!.initContainers![1]!.resources = { limits: { memory: '1Mi' } };
+    after.metadata!.annotations![INJECTED_ANNOTATION] = '{}';
+    expect(decideUpdate(injected(), after, settings).refusals.map((r) => r.path)).toEqual([
+      'spec.initContainers[1].resources',
+      'spec.volumes[2]',
+      'metadata.annotations[airlock.dev/injected]',
+    ]);
+  });
+
+  it('hardens an ephemeral container it admits and leaves the earlier ones alone', () => {
+    const before = injected();
+    before.spec!.ephemeralContainers = [{ name: 'first', image: 'busybox' }];
+    const after = structuredClone(before);
+    after.spec!.ephemeralContainers!.push({ name: 'second', image: 'busybox', securityContext: { capabilities: { drop: ['KILL'] } } });
+    const { refusals, mutated } = decideUpdate(before, after, settings);
+    expect(refusals).toEqual([]);
+    expect(mutated?.spec?.ephemeralContainers).toEqual([
+      { name: 'first', image: 'busybox' },
+      { name: 'second', image: 'busybox', securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['KILL', 'NET_ADMIN', 'NET_RAW', 'SETUID', 'SETGID'] } } },
+    ]);
+  });
+
+  it('refuses an ephemeral container that would inherit the pod-level sidecar UID', () => {
+    const before = injectPod(testPod('research', { securityContext: { runAsUser: 61337 }, containers: [{ name: 'agent', securityContext: { runAsUser: 1000 } }] }), testSandbox('research'), settings).pod;
+    const after = structuredClone(before);
+    after.spec!.ephemeralContainers = [{ name: 'debugger', image: 'busybox' }];
+    expect(refusalsOf(before, after)).toEqual([
+      "spec.ephemeralContainers[0].securityContext.runAsUser: unset, so it would inherit spec.securityContext.runAsUser 61337, the Airlock sidecar's UID; set another UID",
+    ]);
+  });
+
+  it('refuses an ephemeral container targeting the sidecar or adding SYS_PTRACE (kubectl debug --profile=general)', () => {
+    const after = injected();
+    after.spec!.ephemeralContainers = [{ name: 'debugger', image: 'busybox', targetContainerName: 'airlock-sidecar', securityContext: { capabilities: { add: ['SYS_PTRACE'] } } }];
+    expect(decideUpdate(injected(), after, settings).refusals.map((r) => r.path)).toEqual([
+      'spec.ephemeralContainers[0].targetContainerName',
+      'spec.ephemeralContainers[0].securityContext.capabilities.add[0]',
+    ]);
+  });
+});
+
+describe('carriesSidecar', () => {
+  it('is true for an injected pod, native or not', () => {
+    expect(carriesSidecar(injected())).toBe(true);
+    expect(carriesSidecar(injectPod(testPod(), testSandbox('research'), testSettings({ nativeSidecars: false })).pod)).toBe(true);
+  });
+
+  it('is false for a labelled pod that only carries the annotation', () => {
+    const forged = testPod();
+    forged.metadata!.annotations = { [INJECTED_ANNOTATION]: injected().metadata!.annotations![INJECTED_ANNOTATION]! };
+    expect(carriesSidecar(forged)).toBe(false);
+  });
+
+  it("is false for a pod whose sidecar mounts another sandbox's credentials", () => {
+    const pod = injected();
+    pod.metadata!.labels!['airlock.dev/sandbox'] = 'other';
+    expect(carriesSidecar(pod)).toBe(false);
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * Admission for a sandbox pod's whole life, tried as an attacker would with kubectl against a
+ * real API server, the chart's webhook configuration and the chart's RBAC: after the CREATE the
+ * sandbox label, what injection wrote and the ephemeral containers `kubectl debug` adds are all
+ * still guarded. Before this, the webhook saw CREATE only, so every UPDATE below was admitted.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SETUP_TIMEOUT_MS } from '../chart/install.js';
+import { podManifest, SANDBOX, startAdmissionCluster, TEAM, type AdmissionCluster } from './admission-cluster.js';
+
+let env: AdmissionCluster;
+const POD = 'agent-0';
+
+const kubectl = (args: string[], input?: string) => env.kubectl.run(['-n', TEAM, ...args], input);
+const pod = (name = POD) => env.getJson(['pod', name]);
+const DENIED = 'admission webhook "pods.airlock.dev" denied the request: airlock: pod refused: ';
+
+beforeAll(async () => {
+  env = await startAdmissionCluster();
+  const created = await kubectl(['create', '-f', '-'], JSON.stringify(podManifest(POD)));
+  expect(created.code, created.stderr).toBe(0);
+}, SETUP_TIMEOUT_MS);
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+describe('P20: the sandbox label', () => {
+  it('cannot be removed from an injected pod (kubectl label, merge patch, JSON patch)', async () => {
+    for (const args of [
+      ['label', 'pod', POD, 'airlock.dev/sandbox-'],
+      ['patch', 'pod', POD, '--type=merge', '-p', '{"metadata":{"labels":null}}'],
+      ['patch', 'pod', POD, '--type=json', '-p', '[{"op":"remove","path":"/metadata/labels/airlock.dev~1sandbox"}]'],
+    ]) {
+      const result = await kubectl(args);
+      expect(result.code, args.join(' ')).not.toBe(0);
+      expect(result.stderr).toContain(`${DENIED}metadata.labels[airlock.dev/sandbox]: cannot be removed: the pod was created for AgentSandbox "${SANDBOX}"`);
+    }
+    expect((await pod()).metadata.labels['airlock.dev/sandbox']).toBe(SANDBOX);
+  });
+
+  it('cannot be changed to another sandbox', async () => {
+    const result = await kubectl(['label', 'pod', POD, 'airlock.dev/sandbox=other', '--overwrite']);
+    expect(result.stderr).toContain(`${DENIED}metadata.labels[airlock.dev/sandbox]: cannot be changed to "other"`);
+  });
+
+  it('cannot be added to a pod created without it, so a forged injection record never counts as a sandbox pod', async () => {
+    const forged = podManifest('forged', {}, { labels: {}, annotations: { 'airlock.dev/injected': (await pod()).metadata.annotations['airlock.dev/injected'] } });
+    expect((await kubectl(['create', '-f', '-'], JSON.stringify(forged))).code).toBe(0);
+    const result = await kubectl(['label', 'pod', 'forged', `airlock.dev/sandbox=${SANDBOX}`]);
+    expect(result.stderr).toContain(`${DENIED}metadata.labels[airlock.dev/sandbox]: can only be set when the pod is created`);
+    // The one pod the webhook injected is the only one the sandbox counts.
+    await expect.poll(async () => (await env.getJson(['agentsandbox', SANDBOX])).status?.injectedPods, { timeout: 15_000 }).toBe(1);
+  });
+
+  it('leaves other labels and the app image to the pod author', async () => {
+    expect((await kubectl(['label', 'pod', POD, 'team=research'])).code).toBe(0);
+    const result = await kubectl(['set', 'image', `pod/${POD}`, 'agent=ghcr.io/example/agent:2']);
+    expect(result.code, result.stderr).toBe(0);
+    expect((await pod()).spec.containers[0].image).toBe('ghcr.io/example/agent:2');
+  });
+});
+
+describe('P21: what injection owns', () => {
+  it.each([
+    ['airlock-sidecar', 'spec.initContainers[1].image'],
+    ['airlock-firewall', 'spec.initContainers[0].image'],
+  ])('refuses kubectl set image for %s, naming the field', async (container, path) => {
+    const result = await kubectl(['set', 'image', `pod/${POD}`, `${container}=evil.example/${container}:1`]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(`${DENIED}${path}: ${container} is injected by Airlock and cannot be changed after the pod is created`);
+    const stored = (await pod()).spec.initContainers.find((c: { name: string }) => c.name === container);
+    expect(stored.image).toBe(env.sidecarImage);
+  });
+
+  it('refuses removing or rewriting the injection record', async () => {
+    const result = await kubectl(['annotate', 'pod', POD, 'airlock.dev/injected-']);
+    expect(result.stderr).toContain(`${DENIED}metadata.annotations[airlock.dev/injected]: is written by Airlock`);
+  });
+});
+
+describe('P22: kubectl debug', () => {
+  /** Ephemeral containers of the stored pod by name. */
+  const ephemeral = async (name = POD) => Object.fromEntries(((await pod(name)).spec.ephemeralContainers ?? []).map((c: { name: string }) => [c.name, c]));
+
+  it('refuses a debug container joining the sidecar (--target=airlock-sidecar)', async () => {
+    const result = await kubectl(['debug', POD, '--image=busybox', '--target=airlock-sidecar', '--profile=baseline', '-c', 'peek', '--', 'sleep', '1']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(`${DENIED}spec.ephemeralContainers[0].targetContainerName: airlock-sidecar is Airlock's`);
+    expect(await ephemeral()).not.toHaveProperty('peek');
+  });
+
+  it.each([
+    ['general', 'securityContext.capabilities.add[0]: SYS_PTRACE is not one of the capabilities'],
+    ['sysadmin', 'securityContext.privileged: '],
+    ['netadmin', 'securityContext.capabilities.add[0]: NET_ADMIN would let an app container bypass the Airlock firewall'],
+  ])('refuses the %s profile, naming the field', async (profile, refusal) => {
+    const result = await kubectl(['debug', POD, '--image=busybox', '--target=agent', `--profile=${profile}`, '-c', `dbg-${profile}`, '--', 'sleep', '1']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(DENIED);
+    expect(result.stderr).toContain(refusal);
+  });
+
+  it('admits the baseline profile with the hardened security context app containers get', async () => {
+    const result = await kubectl(['debug', POD, '--image=busybox', '--target=agent', '--profile=baseline', '-c', 'dbg', '--', 'sleep', '1']);
+    expect(result.code, result.stderr).toBe(0);
+    const { dbg } = await ephemeral();
+    expect(dbg.securityContext.allowPrivilegeEscalation).toBe(false);
+    expect(dbg.securityContext.capabilities.drop).toEqual(expect.arrayContaining(['NET_ADMIN', 'NET_RAW', 'SETUID', 'SETGID']));
+    expect(dbg.securityContext.runAsUser).not.toBe(61337);
+  });
+
+  it('refuses a debug container that would inherit a pod-level runAsUser of the sidecar UID', async () => {
+    const manifest = podManifest('inherits', { securityContext: { runAsUser: 61337 }, containers: [{ name: 'agent', image: 'ghcr.io/example/agent:1', securityContext: { runAsUser: 1000 } }] });
+    const created = await kubectl(['create', '-f', '-'], JSON.stringify(manifest));
+    expect(created.code, created.stderr).toBe(0);
+    const result = await kubectl(['debug', 'inherits', '--image=busybox', '--profile=baseline', '-c', 'dbg', '--', 'sleep', '1']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(`${DENIED}spec.ephemeralContainers[0].securityContext.runAsUser: unset, so it would inherit spec.securityContext.runAsUser 61337`);
+    expect(await ephemeral('inherits')).toEqual({});
+  });
+});
