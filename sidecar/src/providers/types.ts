@@ -59,6 +59,13 @@ export interface ProviderError {
 export interface StreamTranslator<T = ChatCompletionChunk> {
   push(bytes: Uint8Array): T[];
   end(): T[];
+  /**
+   * The wire text of the frames the last `push` or `end` handled without error, for a stream
+   * passed through natively: whole frames only, so a malformed one never reaches the client.
+   */
+  frames?(): string[];
+  /** Whether the provider has said the stream is complete ([DONE], message_stop, done: true). */
+  complete?(): boolean;
 }
 
 /** An adapter failure that carries a canonical error, ready to be shaped for the client's API. */

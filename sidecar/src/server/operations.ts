@@ -1,4 +1,4 @@
-/** The operations the proxy relays, each as data for the shared relay in proxy.ts. */
+/** The operations the proxy relays, each as data for the shared relay in ../relay. */
 import { chatChunkToCompletion, chatToCompletion, completionToChat } from '../ingress/translate/completions.js';
 import type { StreamTranslator } from '../providers/types.js';
 import type { ChatCompletion, ChatRequest, Completion, CompletionRequest, EmbeddingsRequest, EmbeddingsResponse } from '../wire/openai.js';
@@ -9,7 +9,7 @@ import { anthropicToChat } from '../ingress/translate/anthropic.js';
 import { estimateTokens } from '../ingress/estimate.js';
 import { openAIStreamEncoder } from './openai-encoder.js';
 import type { Ingress } from './ingress.js';
-import type { Operation } from './proxy.js';
+import type { Operation } from '../relay/operation.js';
 
 const usageOf = (usage: { prompt_tokens: number; completion_tokens?: number } | null | undefined) =>
   usage ? { input: usage.prompt_tokens, output: usage.completion_tokens ?? 0 } : undefined;

@@ -95,6 +95,12 @@ export class Metrics {
     labelNames: ['provider', 'model'] as const,
     registers: [this.registry],
   });
+  readonly usageEstimated = new Counter({
+    name: 'airlock_usage_estimated_total',
+    help: 'Calls whose provider reported no token usage, so the tokens were estimated from the text (about 4 characters a token), by provider and model.',
+    labelNames: ['provider', 'model'] as const,
+    registers: [this.registry],
+  });
   readonly attempts = new Counter({
     name: 'airlock_provider_attempts_total',
     help: 'Attempts sent to providers, by provider and result (ok, or the failure kind).',

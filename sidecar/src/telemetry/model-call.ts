@@ -150,9 +150,13 @@ export class ModelCall {
     this.span.addEvent('gen_ai.first_chunk');
   }
 
-  /** Tokens the provider reported and what they cost from the configured prices. */
-  usage(provider: ProviderRef, model: string, usage: { input: number; output: number }, costUSD: number): void {
+  /**
+   * Tokens the provider reported (or, `estimated`, counted from the text when it reported none)
+   * and what they cost from the configured prices.
+   */
+  usage(provider: ProviderRef, model: string, usage: { input: number; output: number }, costUSD: number, estimated = false): void {
     const labels = this.genAiLabels(provider);
+    if (estimated) this.metrics.usageEstimated.inc({ provider: provider.name, model });
     this.metrics.tokens.observe({ ...labels, gen_ai_token_type: 'input' }, usage.input);
     this.metrics.tokens.observe({ ...labels, gen_ai_token_type: 'output' }, usage.output);
     if (costUSD > 0) this.metrics.cost.inc({ provider: provider.name, model }, costUSD);

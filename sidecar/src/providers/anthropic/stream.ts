@@ -96,5 +96,6 @@ export function anthropicStream(context: TranslateContext): StreamTranslator {
       if (!stopped) throw brokenStream(PROVIDER, 'ended before message_stop');
     },
     drain: () => emit.drain(),
+    complete: () => stopped,
   });
 }

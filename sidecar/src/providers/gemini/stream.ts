@@ -53,5 +53,6 @@ export function geminiStream(context: TranslateContext): StreamTranslator {
       if (usage) emit.usage(usageOf(usage));
     },
     drain: () => emit.drain(),
+    complete: () => finished,
   });
 }

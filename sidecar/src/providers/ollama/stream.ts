@@ -37,5 +37,6 @@ export function ollamaStream(context: TranslateContext): StreamTranslator {
       if (!done) throw brokenStream(PROVIDER, 'ended before done');
     },
     drain: () => emit.drain(),
+    complete: () => done,
   });
 }

@@ -43,6 +43,7 @@ export function openAIStream<T extends ChatCompletionChunk | Completion>(context
       // Some compatible servers omit [DONE]; a stream that reported its finish is still whole.
       if (!done && !finished) throw brokenStream(PROVIDER, 'ended before [DONE]');
     },
+    complete: () => done,
     drain() {
       const chunks = out;
       out = [];

@@ -12,6 +12,17 @@ export const MAX_FRAME_CHARS = 16 * 1024 * 1024;
 export interface Framer<F> {
   push(bytes: Uint8Array): F[];
   end(): F[];
+  /** One frame as wire text again (for native pass-through of whole frames). */
+  encode(frame: F): string;
+}
+
+/** An SSE event as wire text: its fields as the provider sent them, one data line per line. */
+export function encodeSSE(message: EventSourceMessage): string {
+  let out = message.event ? `event: ${message.event}\n` : '';
+  if (message.id !== undefined) out += `id: ${message.id}\n`;
+  const data = message.data;
+  out += data.includes('\n') ? data.split('\n').map((line) => `data: ${line}\n`).join('') : `data: ${data}\n`;
+  return `${out}\n`;
 }
 
 /** SSE events of one stream. */
@@ -39,6 +50,7 @@ export function sseFramer(provider: string): Framer<EventSourceMessage> {
       parser.feed(decoder.decode(bytes, { stream: true }));
       return take();
     },
+    encode: encodeSSE,
     end() {
       // A server that closes right after its last `data:` line, without the blank line, still
       // meant that event; a truncated one then fails loudly as malformed JSON.
@@ -67,6 +79,7 @@ export function ndjsonFramer(provider: string): Framer<string> {
     return out;
   };
   return {
+    encode: (line) => `${line}\n`,
     push(bytes) {
       const from = buffer.length;
       buffer += decoder.decode(bytes, { stream: true });

@@ -10,6 +10,8 @@ export interface FrameSink<F, T> {
   end(): void;
   /** Returns and forgets the chunks produced so far. */
   drain(): T[];
+  /** Whether the provider has said the stream is complete. */
+  complete?(): boolean;
 }
 
 /**
@@ -20,9 +22,15 @@ export interface FrameSink<F, T> {
  */
 export function frameTranslator<F, T>(framer: Framer<F>, sink: FrameSink<F, T>): StreamTranslator<T> {
   let failure: unknown;
+  // The frames handled by the last call, kept as objects: encoded only if asked for.
+  let handled: F[] = [];
   const run = (frames: F[]): T[] => {
+    handled = [];
     try {
-      for (const frame of frames) sink.frame(frame);
+      for (const frame of frames) {
+        sink.frame(frame);
+        handled.push(frame);
+      }
     } catch (err) {
       failure = err;
       const produced = sink.drain();
@@ -44,5 +52,7 @@ export function frameTranslator<F, T>(framer: Framer<F>, sink: FrameSink<F, T>):
       sink.end();
       return out.concat(sink.drain());
     },
+    frames: () => handled.map((f) => framer.encode(f)),
+    complete: () => sink.complete?.() ?? false,
   };
 }

@@ -1,0 +1,196 @@
+/**
+ * One attempt on one provider: build the request, send it, check the status, and read the answer
+ * up to the point where the client would see something. For JSON that is the whole body (parsed,
+ * or for a pass-through only its usage read from the tail); for a stream it is the first frame
+ * with content. Every failure up to there is an UpstreamFailure the router may fail over on.
+ */
+import { AdapterError, StreamError, type StreamTranslator, type TranslateContext, type UpstreamRequest, type UpstreamTarget } from '../providers/types.js';
+import type { Attempt, ProviderRuntime } from '../router/router.js';
+import type { UpstreamResponse } from '../upstream/client.js';
+import { classifyError, parseRetryAfter, UpstreamFailure } from '../upstream/failure.js';
+import { hasContent } from './content.js';
+import type { ModelCall } from '../telemetry/model-call.js';
+import type { Operation, StreamChunk, Usage } from './operation.js';
+import { scanUsage } from './usage.js';
+
+/** What a call needs to run attempts. */
+export interface AttemptScope<C, K extends StreamChunk> {
+  op: Operation<C, K>;
+  context: TranslateContext;
+  /** The call's telemetry: each attempt reports its start, success or failure there. */
+  call: ModelCall;
+}
+
+interface Common {
+  provider: ProviderRuntime;
+  model: Attempt['model'];
+  release: Attempt['release'];
+}
+
+/** A JSON answer: parsed (`result`), or passed through (`native`) with its usage read from the tail. */
+export type JsonOutcome<C> = Common & { kind: 'json'; result: C | undefined; native: Buffer | undefined; usage: Usage | undefined; bodyBytes: number };
+
+/** A stream that reached its first content frame (or its end); the frames so far are held. */
+export type StreamOutcome<K> = Common & {
+  kind: 'stream';
+  native: boolean;
+  translator: StreamTranslator<K>;
+  body: AsyncIterator<Buffer>;
+  /** Native pass-through: the frames held back, as wire text. */
+  pendingFrames: string[];
+  pendingChunks: K[];
+  /** The upstream already ended (the whole stream is held). */
+  ended: boolean;
+};
+
+export type Outcome<C, K> = JsonOutcome<C> | StreamOutcome<K>;
+
+const EMPTY = new Uint8Array(0);
+
+function targetOf(provider: ProviderRuntime, model: Attempt['model'], apiKey: string | undefined): UpstreamTarget {
+  return { baseURL: provider.baseURL, apiKey, model: model.upstreamName ?? model.name, headers: provider.config.headers };
+}
+
+/** Runs one attempt. @throws {UpstreamFailure} */
+export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C, K>, attempt: Attempt): Promise<Outcome<C, K>> {
+  const { op, context, call } = scope;
+  const { provider, model, lease, signal } = attempt;
+  const name = provider.config.name;
+  const target = targetOf(provider, model, lease.value);
+  const reported = call.attempt(provider.config, { number: attempt.number, keyIndex: lease.index, upstreamModel: target.model });
+  // Same protocol and same model name: the client's bytes go through untouched, both ways.
+  const native = op.raw !== undefined && op.ingress.native.includes(provider.config.type) && target.model === op.model;
+  let response: UpstreamResponse | undefined;
+  try {
+    let request: UpstreamRequest;
+    try {
+      request = op.build(provider, target);
+    } catch (err) {
+      if (err instanceof AdapterError) throw new UpstreamFailure('status', name, err.error);
+      // Translating the client's request failed: neither the provider's fault nor worth a retry.
+      throw new UpstreamFailure('status', name, { status: 400, type: 'invalid_request_error', message: `the request cannot be translated for provider ${name}: ${(err as Error).message}` });
+    }
+    if (native) request = { ...request, body: (op.stream && op.nativeBody?.(provider, op.raw!)) || op.raw };
+    // Trace context for this attempt (traceparent), when tracing is on.
+    if (!isEmpty(reported.headers)) request = { ...request, headers: { ...request.headers, ...reported.headers } };
+    response = await provider.client.send(request, signal);
+    if (response.status < 200 || response.status >= 300) {
+      const text = await response.body.text().catch(() => '');
+      throw new UpstreamFailure('status', name, provider.adapter.error(response.status, text), parseRetryAfter(response.headers['retry-after']));
+    }
+    const read: Read<C, K> = { op, provider, context, response, native, common: { provider, model, release: attempt.release } };
+    const outcome = op.stream ? await firstContent(read) : await readJson(read);
+    reported.succeeded(response.status);
+    return outcome;
+  } catch (err) {
+    // A failed attempt's body is not read further: give its connection back.
+    response?.body.destroy();
+    const failure = err instanceof UpstreamFailure ? err : classifyError(err, name, 'headers');
+    reported.failed(failure.kind, failure.error.status);
+    throw failure;
+  }
+}
+
+/** An answer with its status checked, to be read. */
+interface Read<C, K extends StreamChunk> {
+  op: Operation<C, K>;
+  provider: ProviderRuntime;
+  context: TranslateContext;
+  response: UpstreamResponse;
+  native: boolean;
+  common: Common;
+}
+
+async function readJson<C, K extends StreamChunk>({ op, provider, context, response, native, common }: Read<C, K>): Promise<JsonOutcome<C>> {
+  let bytes: Buffer;
+  try {
+    bytes = Buffer.from(await response.body.arrayBuffer());
+  } catch (err) {
+    throw classifyError(err, provider.config.name, 'body');
+  }
+  if (native && looksWhole(bytes)) {
+    // Passed through as it is: only the usage is needed, and it sits at the end.
+    const usage = scanUsage(bytes);
+    if (usage) return { ...common, kind: 'json', result: undefined, native: bytes, usage, bodyBytes: bytes.length };
+  }
+  const result = parseResult(op, provider, bytes, context);
+  return { ...common, kind: 'json', result, native: native ? bytes : undefined, usage: op.usage(result), bodyBytes: bytes.length };
+}
+
+/** A JSON object that is not cut off: `{` first, `}` last (whitespace aside). */
+function looksWhole(bytes: Buffer): boolean {
+  let start = 0;
+  let end = bytes.length - 1;
+  while (start <= end && isSpace(bytes[start]!)) start++;
+  while (end >= start && isSpace(bytes[end]!)) end--;
+  return bytes[start] === 0x7b && bytes[end] === 0x7d;
+}
+
+function isEmpty(object: object): boolean {
+  for (const _ in object) return false;
+  return true;
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+async function firstContent<C, K extends StreamChunk>({ op, provider, context, response, native, common }: Read<C, K>): Promise<StreamOutcome<K>> {
+  const name = provider.config.name;
+  const translator = op.streamFrames!.translator(provider, context);
+  const body = (response.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const pendingFrames: string[] = [];
+  const pendingChunks: K[] = [];
+  const hold = (chunks: K[]) => {
+    for (const c of chunks) pendingChunks.push(c);
+    if (native) for (const f of framesOf(translator)) pendingFrames.push(f);
+    return chunks.some(hasContent);
+  };
+  // Until content reaches the client it has seen nothing, so any failure may still fail over:
+  // frames that only open the answer (a role chunk, message_start, ping) are held back.
+  for (;;) {
+    const next = await body.next().catch((err: unknown) => Promise.reject(classifyError(err, name, 'body')));
+    if (next.done) {
+      hold(translateOrFail(() => translator.end(), name));
+      if (pendingChunks.length === 0) throw malformed(name, 'an empty stream');
+      return { ...common, kind: 'stream', native, translator, body, pendingFrames, pendingChunks, ended: true };
+    }
+    if (hold(translateOrFail(() => translator.push(next.value), name))) break;
+    // A frame after the held ones may have failed already (the translator hands out the good
+    // frames first): surface that now, while failing over is still possible.
+    if (pendingChunks.length > 0) hold(translateOrFail(() => translator.push(EMPTY), name));
+  }
+  return { ...common, kind: 'stream', native, translator, body, pendingFrames, pendingChunks, ended: false };
+}
+
+/** The wire text of the frames the translator handled last, or nothing when it cannot say. */
+export function framesOf<K>(translator: StreamTranslator<K>): string[] {
+  return translator.frames?.() ?? [];
+}
+
+function parseResult<C, K extends StreamChunk>(op: Operation<C, K>, provider: ProviderRuntime, bytes: Buffer, context: TranslateContext): C {
+  let body: unknown;
+  try {
+    body = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw malformed(provider.config.name, 'malformed JSON');
+  }
+  try {
+    return op.parse(provider, body, context);
+  } catch (err) {
+    throw malformed(provider.config.name, `an unexpected response (${(err as Error).message})`);
+  }
+}
+
+function translateOrFail<K>(step: () => K[], provider: string): K[] {
+  try {
+    return step();
+  } catch (err) {
+    if (err instanceof StreamError) throw new UpstreamFailure('status', provider, err.error);
+    throw malformed(provider, `a malformed stream (${(err as Error).message})`);
+  }
+}
+
+function malformed(provider: string, what: string): UpstreamFailure {
+  return new UpstreamFailure('malformed', provider, { status: 502, type: 'api_error', message: `provider ${provider} returned ${what}` });
+}

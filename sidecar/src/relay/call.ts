@@ -1,0 +1,119 @@
+/**
+ * One model call from an agent to a provider and back: the sandbox's limits, the deadline, the
+ * failover loop over attempts (./attempt.ts), then the answer to the client — a JSON body, or a
+ * stream (./stream-out.ts) after which there is no failover. Usage is accounted against the
+ * limits and reported to the observers, estimated when a stream brought none.
+ */
+import type { Logger } from '../log/logger.js';
+import type { SecretRegistry } from '../log/redact.js';
+import type { ProviderError, TranslateContext } from '../providers/types.js';
+import type { Limiter } from '../router/limits.js';
+import type { Candidate } from '../router/models.js';
+import { route, RoutingError, type ProviderRuntime } from '../router/router.js';
+import { UpstreamFailure } from '../upstream/failure.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { describeResult, startModelCall, type ModelCall } from '../telemetry/model-call.js';
+import { runAttempt, type AttemptScope, type Outcome } from './attempt.js';
+import { callId } from './ids.js';
+import type { Operation, StreamChunk, Usage } from './operation.js';
+import type { ClientSink } from './sink.js';
+import { streamOut } from './stream-out.js';
+import { costOf, estimateUsage } from './usage.js';
+
+export interface RelayDeps {
+  log: Logger;
+  secrets: SecretRegistry;
+  metrics: Metrics;
+}
+
+/** The sandbox a call runs in: its name (for messages) and its limits. */
+export interface SandboxScope {
+  name: string;
+  limiter: Limiter;
+}
+
+/** Serves one call end to end, writing the answer (success or error) to `client`. */
+export async function runCall<C, K extends StreamChunk>(
+  op: Operation<C, K>,
+  candidates: Candidate<ProviderRuntime>[],
+  client: ClientSink,
+  deps: RelayDeps,
+  sandbox: SandboxScope,
+): Promise<void> {
+  const { log } = deps;
+  const started = Date.now();
+  const call = startModelCall(deps.metrics, { api: op.ingress.name, kind: op.kind, model: op.model, stream: op.stream });
+  const refused = sandbox.limiter.tryStart(`sandbox ${sandbox.name}`);
+  if (refused) {
+    log.warn({ api: op.ingress.name, model: op.model, reason: refused.message }, 'sandbox limit reached');
+    call.refused(refused.limit);
+    call.end({ status: 429 });
+    const error = { status: 429, type: 'rate_limit_error', message: `${refused.message}; retry later` };
+    return client.json(429, op.ingress.errorBody(error), { 'retry-after': String(Math.max(1, Math.ceil(refused.retryAfterMs / 1000))) });
+  }
+  const context: TranslateContext = { requestedModel: op.model, id: callId(op.kind), created: Math.floor(started / 1000) };
+  let spent = { tokens: 0, costUSD: 0 };
+  // One controller per call: the client going away and the total deadline both abort it. A
+  // cleared timer instead of AbortSignal.timeout + AbortSignal.any, which kept every call's
+  // signals alive until the deadline (600 s by default) and grew the heap under load.
+  const controller = new AbortController();
+  client.onClose(() => controller.abort(new DOMException('client disconnected', 'AbortError')));
+  const usable = candidates.filter((c) => op.supports(c.provider));
+  let totalMs = 1;
+  for (const c of usable) totalMs = Math.max(totalMs, c.provider.config.timeouts.totalMs);
+  const timer = setTimeout(() => controller.abort(new DOMException('the total timeout passed', 'TimeoutError')), totalMs);
+  const signal = controller.signal;
+  let providerName = 'none';
+  let status = 200;
+  let described: ReturnType<typeof describeResult> = {};
+  try {
+    if (usable.length === 0) {
+      throw new UpstreamFailure('status', 'none', { status: 400, type: 'invalid_request_error', message: `no provider of model '${op.model}' supports ${op.kind}` });
+    }
+    const scope: AttemptScope<C, K> = { op, context, call };
+    const outcome: Outcome<C, K> = await route(usable, (attempt) => runAttempt(scope, attempt), { log, signal, deadline: started + totalMs });
+    providerName = outcome.provider.config.name;
+    try {
+      if (outcome.kind === 'json') {
+        const usage = outcome.usage;
+        spent = account(call, outcome, usage ?? estimateUsage(op.raw?.length ?? 0, outcome.bodyBytes), usage === undefined);
+        if (outcome.result !== undefined) described = describeResult(outcome.result);
+        client.json(200, outcome.native ?? op.render(outcome.result as C));
+      } else {
+        call.firstChunk();
+        const tally = await streamOut(op, outcome, client, signal, context, log);
+        described = tally.described;
+        spent = account(call, outcome, tally.usage ?? estimateUsage(op.raw?.length ?? 0, tally.outputChars), tally.usage === undefined);
+      }
+    } finally {
+      outcome.release(spent.tokens, spent.costUSD);
+    }
+  } catch (err) {
+    const failure = toClientError(err);
+    status = failure.error.status;
+    if (status !== 499) {
+      log.warn({ api: op.ingress.name, model: op.model, status, reason: failure.error.message }, 'model call failed');
+      const message = deps.secrets.scrub(failure.error.message);
+      const headers: Record<string, string> = failure.retryAfterMs !== undefined ? { 'retry-after': String(Math.max(1, Math.ceil(failure.retryAfterMs / 1000))) } : {};
+      if (!client.started && !client.gone) client.json(status, op.ingress.errorBody({ ...failure.error, message }), headers);
+    }
+  } finally {
+    clearTimeout(timer);
+    sandbox.limiter.finish(spent.tokens, spent.costUSD);
+    call.end({ status, responseModel: described.model, finishReasons: described.finishReasons });
+    log.info({ api: op.ingress.name, kind: op.kind, model: op.model, provider: providerName, status, ms: Date.now() - started }, 'model call');
+  }
+}
+
+/** Reports usage and cost to the call's telemetry; returns them for the limits. */
+function account(call: ModelCall, outcome: { provider: ProviderRuntime; model: Candidate<ProviderRuntime>['model'] }, usage: Usage, estimated: boolean): { tokens: number; costUSD: number } {
+  const costUSD = costOf(outcome.model, usage);
+  call.usage(outcome.provider.config, outcome.model.name, usage, costUSD, estimated);
+  return { tokens: usage.input + usage.output, costUSD };
+}
+
+function toClientError(err: unknown): { error: ProviderError; retryAfterMs?: number } {
+  if (err instanceof UpstreamFailure) return { error: err.error, retryAfterMs: err.error.status === 429 ? err.retryAfterMs : undefined };
+  if (err instanceof RoutingError) return { error: err.error, retryAfterMs: err.retryAfterMs };
+  throw err;
+}

@@ -1,0 +1,54 @@
+/**
+ * What one kind of call (chat, completions, embeddings, messages) contributes to the relay: how
+ * its request is built for a provider, how an answer is read back and written in the client's
+ * API. The relay ({@link ./call.js}) does the rest the same way for every kind.
+ */
+import type { StreamTranslator, TranslateContext, UpstreamRequest, UpstreamTarget } from '../providers/types.js';
+import type { ProviderRuntime } from '../router/router.js';
+import type { StreamEncoder, Ingress } from '../server/ingress.js';
+import type { ChatCompletionChunk } from '../wire/openai.js';
+
+/** What the relay needs of a stream chunk: its usage, when it carries one, and its choices. */
+export type StreamChunk = {
+  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+  choices?: readonly unknown[];
+};
+
+/** Tokens one call used, for accounting. */
+export interface Usage {
+  input: number;
+  output: number;
+}
+
+/** One model call in the client's API, as data for the relay. */
+export interface Operation<Canonical, Chunk extends StreamChunk = ChatCompletionChunk> {
+  /** Label for logs and metrics, e.g. chat. */
+  kind: string;
+  ingress: Ingress;
+  model: string;
+  stream: boolean;
+  /** The client's body, passed through unchanged to providers that speak the ingress natively. */
+  raw: Buffer | undefined;
+  /**
+   * For a stream passed through natively: the bytes to send instead of `raw` to this provider, or
+   * undefined to send `raw` (the relay asks OpenAI-format upstreams for usage this way).
+   */
+  nativeBody?(provider: ProviderRuntime, raw: Buffer): Buffer | undefined;
+  /** For a stream passed through natively: one frame as the client should see it ('' drops it). */
+  nativeFrame?(frame: string): string;
+  /** Whether this provider can serve the operation at all (anthropic has no embeddings). */
+  supports(provider: ProviderRuntime): boolean;
+  /** The provider request. @throws {AdapterError} when the request cannot be expressed for it. */
+  build(provider: ProviderRuntime, target: UpstreamTarget): UpstreamRequest;
+  /** A provider's JSON response in canonical form. */
+  parse(provider: ProviderRuntime, body: unknown, context: TranslateContext): Canonical;
+  /** The canonical result in the client's API. */
+  render(result: Canonical): unknown;
+  /** Usage of a canonical result, for accounting. */
+  usage(result: Canonical): Usage | undefined;
+  /** How a stream is read and written; only for streaming operations. */
+  streamFrames?: {
+    translator(provider: ProviderRuntime, context: TranslateContext): StreamTranslator<Chunk>;
+    encoder(context: TranslateContext): StreamEncoder<Chunk>;
+  };
+}

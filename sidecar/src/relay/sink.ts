@@ -1,0 +1,17 @@
+/** The client side of a call as the relay writes to it; the HTTP server supplies it. */
+
+export interface ClientSink {
+  /** Whether the response has started (a stream's headers went out). */
+  readonly started: boolean;
+  /** Whether the client is gone (nothing written reaches it). */
+  readonly gone: boolean;
+  /** A whole JSON answer (a Buffer is written as it is). */
+  json(status: number, body: unknown, headers?: Record<string, string>): void;
+  /** Starts an event stream (status 200). */
+  startStream(): void;
+  /** Writes stream data; resolves when the client can take more. */
+  write(data: string | Buffer): Promise<void>;
+  end(): void;
+  /** Calls `listener` once if the client goes away before the answer is complete. */
+  onClose(listener: () => void): void;
+}

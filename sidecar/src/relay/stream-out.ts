@@ -1,0 +1,106 @@
+/**
+ * Relaying a stream after its first content: frames go to the client as they come (natively as
+ * the provider wrote them, else re-encoded in the client's API), usage is noted on the way, and a
+ * stream that breaks ends with an error event in the client's format — never after the stream's
+ * own end ([DONE], message_stop), and never as the provider's malformed bytes.
+ */
+import type { Logger } from '../log/logger.js';
+import { StreamError, type ProviderError, type TranslateContext } from '../providers/types.js';
+import { describeResult } from '../telemetry/model-call.js';
+import { classifyError } from '../upstream/failure.js';
+import type { StreamOutcome } from './attempt.js';
+import { framesOf } from './attempt.js';
+import { contentChars } from './content.js';
+import type { Operation, StreamChunk, Usage } from './operation.js';
+import type { ClientSink } from './sink.js';
+
+/** What a relayed stream used: the provider's usage, or what the relay counted of the text. */
+export interface StreamTally {
+  usage: Usage | undefined;
+  outputChars: number;
+  /** Response model and finish reasons, for telemetry. */
+  described: ReturnType<typeof describeResult>;
+}
+
+/** Writes the stream to the client; resolves when it is over, whatever way it ended. */
+export async function streamOut<C, K extends StreamChunk>(
+  op: Operation<C, K>,
+  outcome: StreamOutcome<K>,
+  client: ClientSink,
+  signal: AbortSignal,
+  context: TranslateContext,
+  log: Logger,
+): Promise<StreamTally> {
+  const { native, translator, body } = outcome;
+  const name = outcome.provider.config.name;
+  const encoder = op.streamFrames!.encoder(context);
+  const filter = native ? op.nativeFrame : undefined;
+  const tally: StreamTally = { usage: undefined, outputChars: 0, described: {} };
+  const note = (chunks: K[]) => {
+    for (const c of chunks) {
+      if (c.usage) tally.usage = { input: c.usage.prompt_tokens ?? 0, output: c.usage.completion_tokens ?? 0 };
+      tally.outputChars += contentChars(c);
+      describeResult(c, tally.described);
+    }
+  };
+  // One write per batch of frames: fewer syscalls than one per frame.
+  const send = async (chunks: K[], frames: string[]) => {
+    let out = '';
+    if (native) for (const f of frames) out += filter ? filter(f) : f;
+    else for (const c of chunks) out += encoder.chunk(c);
+    if (out) await client.write(out);
+  };
+  // Frames the client must see after a failure: natively the provider's own error event would be
+  // the bad frame itself, so the sidecar always writes its own, in the client's format.
+  const fail = async (error: ProviderError) => {
+    if (translator.complete?.()) return;
+    await client.write(encoder.error(error));
+  };
+
+  client.startStream();
+  note(outcome.pendingChunks);
+  await send(outcome.pendingChunks, outcome.pendingFrames);
+  try {
+    if (!outcome.ended) {
+      for (;;) {
+        const next = await body.next();
+        let chunks: K[];
+        try {
+          chunks = next.done ? translator.end() : translator.push(next.value);
+        } catch (err) {
+          await fail(streamError(err, name));
+          log.warn({ provider: name, reason: (err as Error).message }, 'stream ended by a provider error or cut short');
+          client.end();
+          return tally;
+        }
+        note(chunks);
+        await send(chunks, framesOf(translator));
+        if (next.done) break;
+      }
+    }
+    if (!native) await client.write(encoder.end());
+    client.end();
+  } catch (err) {
+    if (translator.complete?.() && !client.gone) {
+      // The provider had finished; only its connection's end went wrong.
+      if (!native) await client.write(encoder.end());
+      client.end();
+      return tally;
+    }
+    if (signal.aborted && !client.gone && !(signal.reason instanceof DOMException && signal.reason.name === 'TimeoutError')) {
+      client.end();
+      return tally;
+    }
+    const failure = classifyError(signal.aborted ? signal.reason : err, name, 'body');
+    log.warn({ provider: name, kind: failure.kind, reason: failure.error.message }, 'stream broke after it started; ending it with an error event');
+    if (!client.gone) {
+      await fail({ ...failure.error, message: `the stream from provider ${name} broke: ${failure.error.message}` });
+      client.end();
+    }
+  }
+  return tally;
+}
+
+function streamError(err: unknown, provider: string): ProviderError {
+  return err instanceof StreamError ? err.error : { status: 502, type: 'api_error', message: `provider ${provider} sent a malformed stream` };
+}
