@@ -1,7 +1,8 @@
 /**
  * A circuit breaker per provider: after `threshold` consecutive failures the provider is skipped
- * for `cooldownMs`; then one probe request is let through (half-open). Its success closes the
- * circuit, its failure opens it again.
+ * for `cooldownMs`; then one probe request is let through (half-open). Any answer from the
+ * provider that is not a server error closes the circuit (a 429 or 400 shows it is up), a server
+ * error or broken connection opens it again, and a probe without a verdict lets the next one in.
  */
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -34,6 +35,14 @@ export class CircuitBreaker {
     if (state === 'open' || this.probing) return false;
     this.probing = true;
     return true;
+  }
+
+  /**
+   * Ends a half-open probe that gave no verdict on the provider's health (the client went away,
+   * no key or limit let it start): the next request probes again. Idempotent.
+   */
+  release(): void {
+    this.probing = false;
   }
 
   success(): void {

@@ -68,6 +68,11 @@ export class KeyPool {
     return this.states().some((state) => state === 'healthy');
   }
 
+  /** Whether the provider has keys and refused every one of them (401/403). */
+  allDisabled(): boolean {
+    return this.entries.length > 0 && this.entries.every((e) => e.state === 'disabled');
+  }
+
   /** The provider rate-limited this key: rest it for retryAfterMs or the default. */
   rest(lease: Lease, retryAfterMs: number | undefined): void {
     const entry = this.entryFor(lease);

@@ -74,7 +74,7 @@ export interface RouteOptions {
  * @throws {RoutingError} when every candidate failed.
  */
 export async function route<T>(candidates: Candidate<ProviderRuntime>[], run: (attempt: Attempt) => Promise<T>, options: RouteOptions): Promise<T> {
-  const { log, signal, deadline } = options;
+  const { log, deadline } = options;
   const random = options.random ?? Math.random;
   const failures: UpstreamFailure[] = [];
   // Providers whose circuit is open are tried only when nothing else is left.
@@ -85,60 +85,102 @@ export async function route<T>(candidates: Candidate<ProviderRuntime>[], run: (a
   for (const [position, candidate] of ordered.entries()) {
     const { provider } = candidate;
     const name = provider.config.name;
-    if (!provider.breaker.tryAcquire() && position < ordered.length - 1) {
+    const probing = provider.breaker.state === 'half-open';
+    const admitted = provider.breaker.tryAcquire();
+    if (!admitted && position < ordered.length - 1) {
       log.warn({ provider: name }, 'circuit open: skipping provider');
       continue;
     }
-    for (let attempt = 1; attempt <= provider.config.retries.maxAttempts; attempt++) {
-      if (signal.aborted || Date.now() >= deadline) break;
-      const lease = provider.keys.acquire();
-      if (!lease) {
-        const next = provider.keys.nextAvailableAt();
-        failures.push(new UpstreamFailure('status', name, { status: 429, type: 'rate_limit_error', message: `every key of provider ${name} is resting or disabled` }, next ? next - Date.now() : undefined));
-        break;
-      }
-      const limited = provider.limiter.tryStart(`provider ${name}`);
-      if (limited) {
-        failures.push(new UpstreamFailure('status', name, { status: 429, type: 'rate_limit_error', message: limited.message }, limited.retryAfterMs));
-        log.warn({ provider: name, reason: limited.message }, 'provider limit reached; failing over');
-        break;
-      }
-      if (provider.slots) await provider.slots.acquire(signal);
-      let held = true;
-      const release = (tokens = 0, costUSD = 0) => {
-        if (!held) return;
-        held = false;
-        provider.slots?.release();
-        provider.limiter.finish(tokens, costUSD);
-      };
-      number += 1;
-      try {
-        const result = await run({ provider, model: candidate.model, lease, signal, number, release });
-        provider.breaker.success();
-        if (number > 1) log.info({ provider: name, attempt: number }, 'request succeeded after failover');
-        return result;
-      } catch (err) {
-        release();
-        if (!(err instanceof UpstreamFailure)) throw err;
-        failures.push(err);
-        if (err.kind === 'aborted' && !timedOut(deadline)) throw err;
-        noteFailure(provider, lease, err);
-        if (!err.retryable) throw err;
-        const status = err.error.status;
-        // Another attempt here needs attempts left and, after a 429, another key to use.
-        let again = attempt < provider.config.retries.maxAttempts && !(status === 429 && !provider.keys.hasAvailable());
-        const delay = again && status !== 401 && status !== 403 ? backoff(attempt, provider.config.retries.baseDelayMs, err.retryAfterMs, random) : 0;
-        if (Date.now() + delay >= deadline) again = false;
-        log.warn(
-          { provider: name, attempt: number, key: lease.index, kind: err.kind, status, reason: err.error.message },
-          again ? 'provider attempt failed; retrying' : 'provider attempt failed; failing over',
-        );
-        if (!again) break;
-        if (delay > 0) await sleep(delay, undefined, { signal }).catch(() => undefined);
-      }
+    try {
+      const result = await tryCandidate(candidate, run, options, failures, () => ++number, random);
+      if (result.done) return result.value;
+    } finally {
+      // A half-open probe that ended without a verdict (client gone, no key) must not hold the
+      // circuit half-open for ever: the next request probes again.
+      if (admitted && probing) provider.breaker.release();
     }
   }
   throw summarise(failures, timedOut(deadline));
+}
+
+/** The attempts on one candidate; `done` when one succeeded. @throws {UpstreamFailure} that must not fail over. */
+async function tryCandidate<T>(
+  candidate: Candidate<ProviderRuntime>,
+  run: (attempt: Attempt) => Promise<T>,
+  options: RouteOptions,
+  failures: UpstreamFailure[],
+  nextNumber: () => number,
+  random: () => number,
+): Promise<{ done: true; value: T } | { done: false }> {
+  const { log, signal, deadline } = options;
+  const { provider } = candidate;
+  const name = provider.config.name;
+  for (let attempt = 1; attempt <= provider.config.retries.maxAttempts; attempt++) {
+    if (signal.aborted || Date.now() >= deadline) break;
+    const lease = provider.keys.acquire();
+    if (!lease) {
+      failures.push(noKeyFailure(provider));
+      break;
+    }
+    const limited = provider.limiter.tryStart(`provider ${name}`);
+    if (limited) {
+      failures.push(new UpstreamFailure('status', name, { status: 429, type: 'rate_limit_error', message: limited.message }, limited.retryAfterMs));
+      log.warn({ provider: name, reason: limited.message }, 'provider limit reached; failing over');
+      break;
+    }
+    if (provider.slots) await provider.slots.acquire(signal);
+    let held = true;
+    const release = (tokens = 0, costUSD = 0) => {
+      if (!held) return;
+      held = false;
+      provider.slots?.release();
+      provider.limiter.finish(tokens, costUSD);
+    };
+    const number = nextNumber();
+    try {
+      const value = await run({ provider, model: candidate.model, lease, signal, number, release });
+      provider.breaker.success();
+      if (number > 1) log.info({ provider: name, attempt: number }, 'request succeeded after failover');
+      return { done: true, value };
+    } catch (err) {
+      release();
+      if (!(err instanceof UpstreamFailure)) throw err;
+      failures.push(err);
+      if (err.kind === 'aborted' && !timedOut(deadline)) throw err;
+      noteFailure(provider, lease, err);
+      if (!err.retryable) throw err;
+      const status = err.error.status;
+      // Another attempt here needs attempts left and, after a 429, another key to use.
+      let again = attempt < provider.config.retries.maxAttempts && !(status === 429 && !provider.keys.hasAvailable());
+      const delay = again && status !== 401 && status !== 403 ? backoff(attempt, provider.config.retries.baseDelayMs, err.retryAfterMs, random) : 0;
+      if (Date.now() + delay >= deadline) again = false;
+      log.warn(
+        { provider: name, attempt: number, key: lease.index, kind: err.kind, status, reason: err.error.message },
+        again ? 'provider attempt failed; retrying' : 'provider attempt failed; failing over',
+      );
+      if (!again) break;
+      if (delay > 0) await sleep(delay, undefined, { signal }).catch(() => undefined);
+    }
+  }
+  return { done: false };
+}
+
+/** Code of the error a client gets when the provider refused every key (401/403). */
+export const CREDENTIALS_REJECTED = 'provider_credentials_rejected';
+
+/** Why no key could be used: every key refused (a lasting problem) or resting (a 429 that passes). */
+function noKeyFailure(provider: ProviderRuntime): UpstreamFailure {
+  const name = provider.config.name;
+  if (provider.keys.allDisabled()) {
+    return new UpstreamFailure('status', name, {
+      status: 503,
+      type: 'api_error',
+      code: CREDENTIALS_REJECTED,
+      message: `provider ${name} credentials rejected: the provider refused every API key (401/403); they are not used again until their Secret changes`,
+    });
+  }
+  const next = provider.keys.nextAvailableAt();
+  return new UpstreamFailure('status', name, { status: 429, type: 'rate_limit_error', message: `every key of provider ${name} is resting or disabled` }, next ? next - Date.now() : undefined);
 }
 
 function timedOut(deadline: number): boolean {
@@ -150,6 +192,8 @@ function noteFailure(provider: ProviderRuntime, lease: Lease, failure: UpstreamF
   if (failure.kind === 'status' && (status === 401 || status === 403)) provider.keys.disable(lease);
   if (failure.kind === 'status' && status === 429) provider.keys.rest(lease, failure.retryAfterMs);
   if (failure.countsAgainstProvider) provider.breaker.failure();
+  // The provider answered (429, 400, 401 …): it is up, whatever it thought of the request.
+  else if (failure.kind === 'status') provider.breaker.success();
 }
 
 /** Exponential backoff with full jitter around the nominal delay; Retry-After wins when longer. */
@@ -172,6 +216,9 @@ function summarise(failures: UpstreamFailure[], timedOut: boolean): RoutingError
       { status: 429, type: 'rate_limit_error', message: `every provider is rate limited: ${unique}` },
       waits.length ? Math.min(...waits) : undefined,
     );
+  }
+  if (failures.length > 0 && failures.every((f) => f.error.code === CREDENTIALS_REJECTED)) {
+    return new RoutingError({ status: 503, type: 'api_error', code: CREDENTIALS_REJECTED, message: `provider credentials rejected: ${unique}` });
   }
   if (failures.length === 0) {
     return new RoutingError({ status: 503, type: 'api_error', message: 'no provider is available' });

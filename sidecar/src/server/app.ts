@@ -84,14 +84,20 @@ function ingressOf(url: string, headers: Record<string, string | string[] | unde
   return openAIIngress;
 }
 
-/** Ready once a config is loaded and (when configured) the MCP gateway is up; reports a refused config. */
+/**
+ * Ready once a config is loaded and (when configured) the MCP gateway is up; reports a refused
+ * config and providers that refused every key (degraded: the agent gets a clear error for their
+ * models until the key Secret changes).
+ */
 export function readiness(options: Pick<AppOptions, 'live' | 'mcp'>, reply: { code(status: number): unknown }) {
   const { configHash, rejected } = options.live.status();
   const ready = options.live.loaded && (options.mcp?.ready() ?? true);
+  const credentialsRejected = options.live.loaded ? options.live.current.providers.filter((p) => p.keys.allDisabled()).map((p) => p.config.name) : [];
   reply.code(ready ? 200 : 503);
   return {
-    status: ready ? (rejected ? 'degraded' : 'ready') : 'not ready',
+    status: ready ? (rejected || credentialsRejected.length > 0 ? 'degraded' : 'ready') : 'not ready',
     configHash,
     ...(rejected ? { rejectedConfig: { hash: rejected.hash, errors: rejected.errors } } : {}),
+    ...(credentialsRejected.length > 0 ? { providers: credentialsRejected.map((name) => ({ name, problem: 'credentials rejected: the provider refused every API key (401/403)' })) } : {}),
   };
 }
