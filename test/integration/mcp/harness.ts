@@ -13,9 +13,9 @@ import { pino } from 'pino';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ToolListChangedNotificationSchema, type ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { SidecarConfig, type SidecarConfigInput } from '../../../sidecar/src/config/index.js';
-import { createMcpGateway, type GatewayTuning, type McpGateway } from '../../../sidecar/src/mcp/index.js';
+import { createMcpGateway, type GatewayTuning, type McpGateway, type McpGatewayOptions } from '../../../sidecar/src/mcp/index.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -46,11 +46,18 @@ export interface ServedGateway {
   dir: string;
   /** Everything the gateway logged so far. */
   logs(): string;
-  /** A connected MCP client that counts tools/list_changed notifications. */
-  connect(): Promise<TestClient>;
+  /** A connected MCP client that counts tools/list_changed notifications; `setup` declares capabilities and installs handlers before it connects. */
+  connect(options?: ConnectOptions): Promise<TestClient>;
   /** A raw fetch through the socket. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;
+}
+
+/** How a test client presents itself. */
+export interface ConnectOptions {
+  capabilities?: ClientCapabilities;
+  /** Installs handlers on the client before it connects. */
+  setup?: (client: Client) => void;
 }
 
 export interface TestClient {
@@ -61,6 +68,8 @@ export interface TestClient {
   /** The tool names the client re-listed after each list_changed, as a client would. */
   toolSnapshots(): string[][];
   close(): Promise<void>;
+  /** Ends the session as a client does (DELETE), then closes. */
+  end(): Promise<void>;
 }
 
 /**
@@ -68,12 +77,15 @@ export interface TestClient {
  * server parses JSON bodies and passes them on, as the fastify app does; without, the gateway
  * reads bodies itself.
  */
-export async function serveGateway(mcp: McpInput, options: { parseBody?: boolean; tuning?: Partial<GatewayTuning> } = {}): Promise<ServedGateway> {
+export async function serveGateway(
+  mcp: McpInput,
+  options: { parseBody?: boolean; tuning?: Partial<GatewayTuning>; metrics?: McpGatewayOptions['metrics'] } = {},
+): Promise<ServedGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-mcp-'));
   const socketPath = join(dir, 'airlock.sock');
   const lines: string[] = [];
   const logger = pino({ level: 'debug' }, new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
-  const gateway = createMcpGateway({ config: sidecarConfig(mcp), logger, tuning: { ...TEST_TUNING, ...options.tuning } });
+  const gateway = createMcpGateway({ config: sidecarConfig(mcp), logger, tuning: { ...TEST_TUNING, ...options.tuning }, metrics: options.metrics });
   const server: HttpServer = createServer((req, res) => {
     if (!req.url?.startsWith('/mcp')) {
       res.writeHead(404).end();
@@ -95,9 +107,10 @@ export async function serveGateway(mcp: McpInput, options: { parseBody?: boolean
     dir,
     logs: () => lines.join(''),
     fetch: (path, init) => socketFetch(new URL(path, 'http://airlock.local'), init),
-    connect: async () => {
+    connect: async (connectOptions = {}) => {
       const transport = new StreamableHTTPClientTransport(new URL('http://airlock.local/mcp'), { fetch: socketFetch });
-      const client = new Client({ name: 'test-agent', version: '1.0.0' });
+      const client = new Client({ name: 'test-agent', version: '1.0.0' }, { capabilities: connectOptions.capabilities ?? {} });
+      connectOptions.setup?.(client);
       let changes = 0;
       const snapshots: string[][] = [];
       client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
@@ -106,7 +119,12 @@ export async function serveGateway(mcp: McpInput, options: { parseBody?: boolean
         snapshots.push(tools.map((t) => t.name));
       });
       await client.connect(transport);
-      const test: TestClient = { client, transport, toolListChanges: () => changes, toolSnapshots: () => snapshots, close: () => client.close() };
+      const test: TestClient = { client, transport, toolListChanges: () => changes, toolSnapshots: () => snapshots, close: () => client.close(),
+        end: async () => {
+          await transport.terminateSession();
+          await client.close();
+        },
+      };
       clients.push(test);
       return test;
     },

@@ -1,0 +1,215 @@
+/**
+ * The whole protocol through the gateway, with the MCP SDK's server in a child process (Streamable
+ * HTTP, SSE, stdio) and server-everything as backends and the SDK client on the Unix socket:
+ * one upstream session per client session, logging, sampling, elicitation, roots, resource
+ * subscriptions, paginated lists, and the audit trail of tool calls.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ListRootsRequestSchema,
+  LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+  type LoggingMessageNotification,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import { Metrics } from '../../../sidecar/src/telemetry/metrics.js';
+import { fixtureServer, npmServer, serveGateway, text, until, type McpInput, type ServedGateway, type TestClient } from './harness.js';
+import { startProcessBackend, type HttpTransport, type ProcessBackend } from './process-backend.js';
+
+const http: Partial<Record<HttpTransport, ProcessBackend>> = {};
+const gateways: ServedGateway[] = [];
+
+beforeAll(async () => {
+  http['streamable-http'] = await startProcessBackend('streamable-http');
+  http.sse = await startProcessBackend('sse');
+});
+
+afterEach(async () => {
+  await Promise.all(gateways.splice(0).map((g) => g.close()));
+});
+
+afterAll(async () => {
+  await Promise.all(Object.values(http).map((b) => b.close()));
+});
+
+async function serve(mcp: McpInput, options: Parameters<typeof serveGateway>[1] = {}): Promise<ServedGateway> {
+  const served = await serveGateway(mcp, options);
+  gateways.push(served);
+  await until('every backend ready', () => served.gateway.view().backends.every((b) => b.state === 'ready'));
+  return served;
+}
+
+const fix = (transport: HttpTransport) => ({ name: 'fix', prefix: 'fix', transport, url: http[transport]!.url });
+const call = async (agent: TestClient, name: string, args: Record<string, unknown> = {}) => text(await agent.client.callTool({ name, arguments: args }));
+
+describe.each<HttpTransport>(['streamable-http', 'sse'])('a %s backend', (transport) => {
+  it('gives every client session its own upstream session, closed when the client session ends', async () => {
+    const served = await serve({ backends: [fix(transport)] });
+    const [a, b] = await Promise.all([served.connect(), served.connect()]);
+    const opened = Number(await call(a, 'fix__sessions'));
+    expect(await call(a, 'fix__count')).toBe('1');
+    expect(await call(a, 'fix__count')).toBe('2');
+    expect(await call(b, 'fix__count')).toBe('1');
+    expect(Number(await call(b, 'fix__sessions'))).toBe(opened + 1);
+    expect(served.gateway.view().backends[0]?.sessions).toBe(2);
+
+    await a.end();
+    await until('the upstream session of the ended client closed', async () => Number(await call(b, 'fix__sessions')) === opened);
+    expect(served.gateway.view().backends[0]?.sessions).toBe(1);
+    expect(await call(b, 'fix__count')).toBe('2');
+  });
+
+  it('passes logging through: setLevel reaches the backend, messages reach only the client that caused them, with the backend named', async () => {
+    const served = await serve({ backends: [fix(transport)] });
+    const received = new Map<string, LoggingMessageNotification['params'][]>();
+    const logging = (name: string) => ({
+      setup: (client: Client) => {
+        received.set(name, []);
+        client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void received.get(name)!.push(n.params));
+      },
+    });
+    const a = await served.connect(logging('a'));
+    const b = await served.connect(logging('b'));
+    await a.client.setLoggingLevel('warning');
+    await call(a, 'fix__log', { level: 'info', message: 'below the level' });
+    await call(a, 'fix__log', { level: 'error', message: 'for a' });
+    await until('the message for a', () => received.get('a')!.some((m) => m.data === 'for a'));
+    expect(received.get('a')).toEqual([{ level: 'error', logger: 'fix/fixture', data: 'for a' }]);
+    expect(received.get('b')).toEqual([]);
+    await call(b, 'fix__log', { level: 'info', message: 'for b' });
+    await until('the message for b', () => received.get('b')!.some((m) => m.data === 'for b'));
+    expect(received.get('a')).toHaveLength(1);
+  });
+
+  it('sends sampling, elicitation and roots requests to the client whose call caused them and returns the answers', async () => {
+    const served = await serve({ backends: [fix(transport)] });
+    const capable = await served.connect({
+      capabilities: { sampling: {}, elicitation: {}, roots: { listChanged: true } },
+      setup: (client) => {
+        client.setRequestHandler(CreateMessageRequestSchema, (request) => ({
+          role: 'assistant',
+          model: 'test-model',
+          content: { type: 'text', text: `answer to ${(request.params.messages[0]?.content as { text: string }).text}` },
+        }));
+        client.setRequestHandler(ElicitRequestSchema, () => ({ action: 'accept', content: { ok: true } }));
+        client.setRequestHandler(ListRootsRequestSchema, () => ({ roots: [{ uri: 'file:///work/project', name: 'project' }] }));
+      },
+    });
+    const plain = await served.connect();
+    expect(await call(capable, 'fix__ask', { question: 'six times seven' })).toBe('model said: answer to six times seven');
+    expect(await call(capable, 'fix__confirm')).toBe('user accept: {"ok":true}');
+    expect(await call(capable, 'fix__roots')).toBe('file:///work/project');
+    const refused = await plain.client.callTool({ name: 'fix__ask', arguments: { question: 'x' } });
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toMatch(/does not support sampling/);
+  });
+
+  it('subscribes to a resource on the backend and passes its updates back under the gateway URI', async () => {
+    const served = await serve({ backends: [fix(transport)] });
+    const updates: string[] = [];
+    const agent = await served.connect({ setup: (client) => client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push(n.params.uri)) });
+    const uri = 'airlock+fix+fixture://note';
+    expect((await agent.client.listResources()).resources.map((r) => r.uri)).toContain(uri);
+    expect(await call(agent, 'fix__touch')).toBe('nobody subscribed');
+    await agent.client.subscribeResource({ uri });
+    expect(await call(agent, 'fix__touch')).toBe('notified');
+    await until('the update', () => updates.includes(uri));
+    await agent.client.unsubscribeResource({ uri });
+    expect(await call(agent, 'fix__touch')).toBe('nobody subscribed');
+  });
+});
+
+describe('stdio backends', () => {
+  const stdio = (extra: Record<string, unknown>) => ({ name: 'fix', prefix: 'fix', transport: 'stdio' as const, stdio: { ...fixtureServer('http-server.ts'), args: [...fixtureServer('http-server.ts').args, 'stdio'], ...extra } });
+
+  it('share one process by default', async () => {
+    const served = await serve({ backends: [stdio({})] });
+    const [a, b] = await Promise.all([served.connect(), served.connect()]);
+    expect(await call(a, 'fix__count')).toBe('1');
+    expect(await call(b, 'fix__count')).toBe('2');
+    expect(await call(a, 'fix__whoami')).toBe(await call(b, 'fix__whoami'));
+  });
+
+  it('run one process per client session with processes: per-session, up to maxProcesses, ended with the session', async () => {
+    const served = await serve({ backends: [stdio({ processes: 'per-session', maxProcesses: 2 })] });
+    const [a, b, c] = await Promise.all([served.connect(), served.connect(), served.connect()]);
+    expect(await call(a, 'fix__count')).toBe('1');
+    expect(await call(a, 'fix__count')).toBe('2');
+    expect(await call(b, 'fix__count')).toBe('1');
+    expect(await call(a, 'fix__whoami')).not.toBe(await call(b, 'fix__whoami'));
+    await expect(c.client.callTool({ name: 'fix__count', arguments: {} })).rejects.toThrow(/already runs 2 processes, one per client session \(stdio.maxProcesses\)/);
+    const pidOfA = Number((await call(a, 'fix__whoami')).replace('pid ', ''));
+    await a.end();
+    await until('the process of the ended session gone', () => {
+      try {
+        process.kill(pidOfA, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    expect(await call(c, 'fix__count')).toBe('1');
+  });
+});
+
+describe('lists', () => {
+  it('come in pages with a cursor, together the whole list', async () => {
+    const served = await serve({ backends: [fix('streamable-http')] }, { tuning: { listPageSize: 3 } });
+    const agent = await served.connect();
+    const first = await agent.client.listTools();
+    expect(first.tools).toHaveLength(3);
+    expect(first.nextCursor).toEqual(expect.any(String));
+    const all: Tool[] = [...first.tools];
+    for (let cursor = first.nextCursor; cursor; ) {
+      const page = await agent.client.listTools({ cursor });
+      all.push(...page.tools);
+      cursor = page.nextCursor;
+    }
+    expect(all.map((t) => t.name).sort()).toEqual(served.gateway.view().tools.map((t) => t.prefixedName).concat('search_tools').sort());
+    await expect(agent.client.listTools({ cursor: 'not-a-cursor' })).rejects.toThrow(/invalid cursor/);
+  });
+
+  it('show a capable client as many server-everything tools through the gateway as directly', async () => {
+    const capabilities = { sampling: {}, elicitation: {}, roots: { listChanged: true } };
+    const direct = new Client({ name: 'direct', version: '1.0.0' }, { capabilities });
+    direct.setRequestHandler(ListRootsRequestSchema, () => ({ roots: [] }));
+    await direct.connect(new StdioClientTransport(npmServer('mcp-server-everything', 'stdio')));
+    const directNames = (await direct.listTools()).tools.map((t) => t.name);
+    await direct.close();
+
+    const served = await serve({ backends: [{ name: 'everything', prefix: 'ev', transport: 'stdio', stdio: npmServer('mcp-server-everything', 'stdio') }] });
+    const agent = await served.connect({ capabilities, setup: (client) => client.setRequestHandler(ListRootsRequestSchema, () => ({ roots: [] })) });
+    const through = (await agent.client.listTools()).tools.map((t) => t.name).filter((n) => n.startsWith('ev__'));
+    expect(through.map((n) => n.slice('ev__'.length)).sort()).toEqual([...directNames].sort());
+  });
+});
+
+describe('the audit trail', () => {
+  it('logs one line per tool call with session, backend, tool, duration and outcome but no arguments, and counts calls in the metrics', async () => {
+    const metrics = new Metrics();
+    const served = await serve({ backends: [fix('streamable-http')] }, { metrics });
+    const agent = await served.connect();
+    await call(agent, 'fix__log', { level: 'info', message: 'argument-marker-7f3a' });
+    const failed = await agent.client.callTool({ name: 'fix__ask', arguments: { question: 'question-marker-91c2' } });
+    expect(failed.isError).toBe(true);
+    const lines = served
+      .logs()
+      .split('\n')
+      .filter((l) => l.includes('"audit":"mcp_tool_call"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toEqual([
+      expect.objectContaining({ session: agent.transport.sessionId, backend: 'fix', tool: 'fix__log', outcome: 'ok', durationMs: expect.any(Number) }),
+      expect.objectContaining({ session: agent.transport.sessionId, backend: 'fix', tool: 'fix__ask', outcome: 'tool_error', durationMs: expect.any(Number) }),
+    ]);
+    expect(served.logs()).not.toContain('argument-marker-7f3a');
+    expect(served.logs()).not.toContain('question-marker-91c2');
+    const exposition = await metrics.registry.metrics();
+    expect(exposition).toContain('airlock_mcp_tool_calls_total{backend="fix",tool="fix__log",result="ok"} 1');
+    expect(exposition).toContain('airlock_mcp_tool_calls_total{backend="fix",tool="fix__ask",result="tool_error"} 1');
+    expect(exposition).toMatch(/airlock_mcp_tool_call_duration_seconds_count\{backend="fix",tool="fix__log"\} 1/);
+  });
+});
