@@ -2,6 +2,7 @@
 /** airlock-operator: flags and env → settings, KubeConfig the usual way, graceful shutdown. */
 import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger } from '@airlock/sidecar/log';
+import { startTracing } from '@airlock/sidecar/telemetry';
 import { ZodError } from 'zod';
 import { startOperator } from './operator.js';
 import { readSettings, settingsHelp } from './settings.js';
@@ -28,6 +29,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const log = createLogger({ level: settings.logLevel, component: 'airlock-operator' });
+  const tracing = startTracing({ serviceName: 'airlock-operator', endpoint: settings.otlpEndpoint, headers: async () => settings.otlpHeaders, resource: { 'service.instance.id': settings.identity } });
   const kubeConfig = new KubeConfig();
   try {
     // In a pod: the service account; elsewhere: KUBECONFIG or ~/.kube/config.
@@ -50,6 +52,7 @@ async function main(): Promise<number> {
   });
   log.info('shutting down: releasing leadership');
   await operator.stop();
+  await tracing.shutdown();
   return 0;
 }
 

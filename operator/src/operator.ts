@@ -18,6 +18,7 @@ import { LeaderElector } from './runtime/leader.js';
 import { WorkQueue } from './runtime/queue.js';
 import type { Settings } from './settings.js';
 import { OperatorMetrics } from './telemetry/metrics.js';
+import { inSpan, objectAttributes } from './telemetry/spans.js';
 import { parseCertificate } from './tls/certificates.js';
 import { WebhookTls } from './tls/manager.js';
 import { buildWebhookApp, injectionSettings, serve, type WebhookServer } from './webhook/index.js';
@@ -51,8 +52,9 @@ export async function startOperator({ kubeConfig, settings, log }: OperatorOptio
     const { kind, namespace, name } = parseKey(key);
     const timer = metrics.reconcileDuration.startTimer({ kind });
     try {
-      const result =
-        kind === 'ModelProvider' ? await reconcileModelProvider(ctx, namespace, name) : kind === 'MCPBackend' ? await reconcileMcpBackend(ctx, namespace, name) : await reconcileAgentSandbox(ctx, namespace, name);
+      const result = await inSpan(`reconcile ${kind}`, objectAttributes(kind, namespace, name), () =>
+        kind === 'ModelProvider' ? reconcileModelProvider(ctx, namespace, name) : kind === 'MCPBackend' ? reconcileMcpBackend(ctx, namespace, name) : reconcileAgentSandbox(ctx, namespace, name),
+      );
       metrics.reconciles.inc({ kind, result: 'ok' });
       return result;
     } catch (err) {

@@ -65,6 +65,21 @@ export const Settings = z.object({
   retryPeriodMs: z.coerce.number().int().min(100).default(2_000),
   concurrency: z.coerce.number().int().min(1).max(64).default(4),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  otlpEndpoint: z.url().optional().describe("OTLP/HTTP collector URL for the operator's spans and every sidecar's (tracing is off when unset)."),
+  otlpHeaders: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      const pairs = text.split(',').map((s) => s.trim()).filter(Boolean);
+      const headers: Record<string, string> = {};
+      for (const pair of pairs) {
+        const at = pair.indexOf('=');
+        if (at <= 0) ctx.addIssue({ code: 'custom', message: `must be name=value pairs separated by commas; got ${JSON.stringify(pair.slice(0, 40))}` });
+        else headers[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+      }
+      return headers;
+    })
+    .describe('Non-secret headers for the collector, name=value,... (also given to the sidecars).'),
 });
 
 export type Settings = z.infer<typeof Settings>;

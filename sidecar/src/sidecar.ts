@@ -11,6 +11,7 @@ import { build } from './server/app.js';
 import { listenOnSocket } from './server/listen.js';
 import { LiveConfig } from './server/live.js';
 import { Metrics } from './telemetry/metrics.js';
+import { startSidecarTracing } from './telemetry/sidecar-tracing.js';
 import { createMcpGateway, type McpGateway } from './mcp/index.js';
 
 export interface SidecarOptions {
@@ -38,6 +39,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   await live.start();
   const config = live.current.config;
   log.level = config.telemetry.logLevel;
+  const tracing = startSidecarTracing(config, secrets, (reason) => log.warn({ reason }, 'OTLP header file unreadable; exporting spans without it'));
   metrics.watchProviders(() => live.current.providers.map((p) => ({ name: p.config.name, breaker: p.breaker.state, keys: p.keys.states() })));
 
   // Always created (cheap without backends), so a reload that adds the first backend has a home.
@@ -71,12 +73,14 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         await mcp.close();
         await Promise.all(servers.map((s) => s.close()));
         await live.close();
+        await tracing.shutdown();
       },
     };
   } catch (err) {
     await mcp.close();
     await Promise.all(servers.map((s) => s.close().catch(() => undefined)));
     await live.close();
+    await tracing.shutdown();
     throw err;
   }
 }

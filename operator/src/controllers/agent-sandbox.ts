@@ -53,7 +53,8 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
 
   let configHash = sandbox.status?.configHash;
   try {
-    const rendered = renderSidecarConfig({ sandbox, providers: providers.usable, backends: backends.usable, secret: (n) => credentialSecret(ctx, namespace, n) });
+    const otlp = ctx.settings.otlpEndpoint ? { endpoint: ctx.settings.otlpEndpoint, headers: ctx.settings.otlpHeaders } : undefined;
+    const rendered = renderSidecarConfig({ sandbox, providers: providers.usable, backends: backends.usable, secret: (n) => credentialSecret(ctx, namespace, n), otlp });
     const owner = ownerOf(sandbox);
     const labels = { ...MANAGED_BY, [SANDBOX_LABEL]: name };
     const configMap: V1ConfigMap = {

@@ -24,6 +24,8 @@ export interface RenderInput {
   providers: ModelProvider[];
   backends: MCPBackend[];
   secret(name: string): V1Secret | undefined;
+  /** The collector the operator was told about (chart value telemetry.otlp): sidecars export spans there too. */
+  otlp?: { endpoint: string; headers: Record<string, string> } | undefined;
 }
 
 export interface Rendered {
@@ -46,7 +48,7 @@ export class MissingSecretError extends Error {
 }
 
 /** Renders the config; throws MissingSecretError or the sidecar schema's error. */
-export function renderSidecarConfig({ sandbox, providers, backends, secret }: RenderInput): Rendered {
+export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp }: RenderInput): Rendered {
   const credentials: Record<string, string> = {};
   const copy = (file: string, ref: { name: string; key: string }) => {
     const source = secret(ref.name);
@@ -108,7 +110,10 @@ export function renderSidecarConfig({ sandbox, providers, backends, secret }: Re
       tools: { ...globs(spec.tools), lazy: spec.tools?.lazy ?? false },
     },
     limits: spec.limits ?? {},
-    telemetry: { logLevel: spec.sidecar?.logLevel ?? 'info' },
+    telemetry: {
+      logLevel: spec.sidecar?.logLevel ?? 'info',
+      ...(otlp ? { otlp: { endpoint: otlp.endpoint, headers: Object.entries(otlp.headers).map(([name, value]) => ({ name, value })) } } : {}),
+    },
   };
   // The sidecar's own schema is the judge: the operator never writes a config the sidecar refuses.
   SidecarConfig.parse(config);

@@ -8,7 +8,9 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { admit, AdmissionReviewRequest, type AdmissionResponse, type SandboxLookup } from './admission.js';
+import { SpanKind } from '@opentelemetry/api';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
+import { inSpan } from '../telemetry/spans.js';
 import type { InjectionSettings } from './settings.js';
 
 /** Options of {@link buildWebhookApp}. */
@@ -39,11 +41,22 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
       const where = (issue?.path ?? []).map(String).join('.') || '<root>';
       return reply.code(400).send({ error: `not an admission.k8s.io/v1 AdmissionReview: ${where}: ${issue?.message ?? 'invalid'}` });
     }
-    const timer = options.metrics?.admissionDuration.startTimer();
-    const answer = await admit(review.data, { lookupSandbox: options.lookupSandbox, settings: options.settings, logger: request.log });
-    timer?.();
-    options.metrics?.admissions.inc(decisionLabels(review.data, answer.response));
-    return answer;
+    const { operation, namespace, name, subResource } = review.data.request;
+    const attributes = { 'k8s.namespace.name': namespace ?? '', 'k8s.pod.name': name ?? '', 'airlock.admission.operation': operation, 'airlock.admission.subresource': subResource ?? '' };
+    return inSpan(
+      `admission ${operation}`,
+      attributes,
+      async (span) => {
+        const timer = options.metrics?.admissionDuration.startTimer();
+        const answer = await admit(review.data, { lookupSandbox: options.lookupSandbox, settings: options.settings, logger: request.log });
+        timer?.();
+        const labels = decisionLabels(review.data, answer.response);
+        options.metrics?.admissions.inc(labels);
+        span.setAttributes({ 'airlock.admission.result': labels.result, 'airlock.admission.reason': labels.reason });
+        return answer;
+      },
+      { kind: SpanKind.SERVER, headers: request.headers },
+    );
   });
   return app;
 }

@@ -24,6 +24,7 @@ import type { Backend, ForwardOptions } from './backend.js';
 import { GatewayError, GatewayErrorCode } from './errors.js';
 import { approvedPrompt, approvedTool, checkResourceAccess } from './exposure.js';
 import { unwrapUri, wrapUri } from './naming.js';
+import { startToolSpan } from '../telemetry/tool-call.js';
 import type { DownstreamSession } from './upstream.js';
 
 /** How a tool call ended: the tool answered, the tool reported an error, the gateway or backend failed, or the client cancelled. */
@@ -58,7 +59,9 @@ type Meta = Record<string, unknown> & { progressToken?: string | number | undefi
 export async function callTool(ctx: RoutingContext, params: CallToolRequest['params'], extra: HandlerExtra, session?: DownstreamSession): Promise<CallToolResult> {
   const started = performance.now();
   const known = ctx.aggregate().toolsByName.get(params.name);
+  const span = known ? startToolSpan({ backend: known.backend, tool: known.prefixedName }) : undefined;
   const record = (outcome: ToolCallOutcome, code?: number) => {
+    span?.end(outcome);
     // Names that are no tool at all are not audited: they would let a client fill the log and the metrics with anything.
     if (known) ctx.toolCalled({ session: extra.sessionId, backend: known.backend, tool: known.prefixedName, durationMs: Math.round(performance.now() - started), outcome, code });
   };

@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import { CallToolRequestSchema, CompleteRequestSchema, ErrorCode, GetPromptRequestSchema, ReadResourceRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { McpHandler } from './app.js';
+import { withAgentContext } from '../telemetry/model-call.js';
 
 /** The path the gateway is served on. */
 export const MCP_PATH = '/mcp';
@@ -64,7 +65,8 @@ export async function mcpRoute(app: FastifyInstance, options: { mcp: McpHandler 
       const invalid = request.headers['mcp-session-id'] === undefined ? undefined : invalidParams(parsed);
       if (invalid) return send(reply, 200, invalid);
       reply.hijack();
-      await mcp.handle(request.raw, reply.raw, parsed);
+      // The agent's traceparent parents the spans of its tool calls.
+      await withAgentContext(request.headers, () => mcp.handle(request.raw, reply.raw, parsed));
     },
   });
   app.route({

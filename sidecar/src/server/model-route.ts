@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { AppOptions } from './app.js';
 import { parseBody } from './body.js';
+import { withAgentContext } from '../telemetry/model-call.js';
 import { relay, type Operation, type StreamChunk } from './proxy.js';
 
 /**
@@ -30,6 +31,6 @@ export function modelRoute<S extends z.ZodType<{ model: string }>, C, K extends 
       return reply.headers(answer.headers ?? {}).send(answer.body);
     }
     reply.hijack();
-    await relay(op, candidates, reply.raw, deps, { name: runtime.config.sandbox.name, limiter: runtime.limiter });
+    await withAgentContext(request.headers, () => relay(op, candidates, reply.raw, deps, { name: runtime.config.sandbox.name, limiter: runtime.limiter }));
   });
 }

@@ -10,7 +10,7 @@
  * Without a tracer provider registered (no `telemetry.otlp`), the OpenTelemetry API hands out
  * non-recording spans: each hook costs a few property reads.
  */
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import type { LimitRefusal } from '../router/limits.js';
 import type { Metrics } from './metrics.js';
 
@@ -200,4 +200,9 @@ export function describeResult(result: unknown, into: { model?: string; finishRe
     }
   }
   return into;
+}
+
+/** Runs `fn` under the agent's W3C trace context (its `traceparent`), so its spans join the agent's trace. */
+export function withAgentContext<T>(headers: Record<string, string | string[] | undefined>, fn: () => T): T {
+  return context.with(propagation.extract(ROOT_CONTEXT, headers), fn);
 }

@@ -1,0 +1,64 @@
+/**
+ * Tracing set-up shared by the sidecar and the operator: the OpenTelemetry Node SDK exporting
+ * spans over OTLP/HTTP protobuf, W3C trace context in and out. Without an endpoint nothing is
+ * registered, so the OpenTelemetry API stays a no-op and spans cost nothing.
+ */
+import { context, propagation, trace } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { startNodeSdk } from '@opentelemetry/sdk-node';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
+
+export interface TracingOptions {
+  /** `service.name` of every span. */
+  serviceName: string;
+  /**
+   * The collector's OTLP/HTTP base URL (as OTEL_EXPORTER_OTLP_ENDPOINT): spans go to
+   * `<endpoint>/v1/traces`, or to the URL as given when it already ends in `/v1/traces`.
+   * Tracing is off when undefined.
+   */
+  endpoint: string | undefined;
+  /** Headers for the collector (e.g. an auth token), read on each export. */
+  headers?: () => Promise<Record<string, string>>;
+  /** Further resource attributes (the sandbox name, the operator's identity). */
+  resource?: Record<string, string>;
+}
+
+/** Running tracing; `shutdown` flushes what is buffered and unregisters the SDK. */
+export interface Tracing {
+  readonly enabled: boolean;
+  flush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+const OFF: Tracing = { enabled: false, flush: async () => undefined, shutdown: async () => undefined };
+
+/** Starts exporting spans to `options.endpoint`; returns a no-op handle when it is unset. */
+export function startTracing(options: TracingOptions): Tracing {
+  if (!options.endpoint) return OFF;
+  const url = options.endpoint.replace(/\/+$/, '').endsWith('/v1/traces') ? options.endpoint : `${options.endpoint.replace(/\/+$/, '')}/v1/traces`;
+  const exporter = new OTLPTraceExporter({ url, ...(options.headers ? { headers: options.headers } : {}) });
+  const processor = new BatchSpanProcessor({ exporter });
+  const sdk = startNodeSdk({
+    resourceAttributes: { 'service.name': options.serviceName, ...options.resource },
+    // Only what is set here: no host or process detection, no metrics or logs pipeline (Prometheus
+    // serves metrics), no instrumentation of libraries (model calls and tool calls are spanned by hand).
+    resourceDetectors: [],
+    spanProcessors: [processor],
+    metricReaders: [],
+    logRecordProcessors: [],
+    instrumentations: [],
+    propagators: [new W3CTraceContextPropagator()],
+  });
+  return {
+    enabled: true,
+    flush: () => processor.forceFlush(),
+    async shutdown() {
+      await sdk.shutdown();
+      // A later start in the same process (a test, a restart in place) registers afresh.
+      trace.disable();
+      propagation.disable();
+      context.disable();
+    },
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * Traces as a platform team sees them in its collector: an agent in a trace of its own streams a
+ * chat whose first provider fails (one failover) and calls an MCP tool. The collector (in this
+ * process, decoding OTLP protobuf) receives one model-call span with the GenAI attributes, a
+ * child per upstream attempt, and a tool span, all in the agent's trace; the provider receives
+ * the attempt's traceparent. No key, prompt, completion or tool argument is in any export.
+ */
+import { randomBytes } from 'node:crypto';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { fetch as undiciFetch } from 'undici';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startMock, type MockProvider } from '../../mocks/index.js';
+import { startOtlpCollector, type CollectedSpan, type OtlpCollector } from '../../mocks/otlp-collector.js';
+import { npmServer } from '../mcp/harness.js';
+import { keyFile, stackDir, startStack } from './harness.js';
+
+const FIRST_KEY = 'sk-first-provider-key-0123456789';
+const SECOND_KEY = 'sk-second-provider-key-9876543210';
+const COLLECTOR_TOKEN = 'collector-token-abcdef0123456789';
+const PROMPT = 'the secret plan is to paint the shed purple';
+const TOOL_ARGUMENT = 'a tool argument nobody may trace';
+
+const agentTrace = randomBytes(16).toString('hex');
+const agentSpan = randomBytes(8).toString('hex');
+
+let collector: OtlpCollector;
+let first: MockProvider;
+let second: MockProvider;
+let streamed: { text: string; usage: { prompt_tokens: number; completion_tokens: number } | undefined };
+let spans: CollectedSpan[];
+
+beforeAll(async () => {
+  collector = await startOtlpCollector();
+  first = await startMock('openai', { keys: [FIRST_KEY] });
+  second = await startMock('openai', { keys: [SECOND_KEY] });
+  const dir = await stackDir();
+  const stack = await startStack(dir, {
+    version: 1,
+    sandbox: { name: 'traced' },
+    providers: [
+      { name: 'first', type: 'openai', baseURL: first.url, priority: 0, retries: { maxAttempts: 1, baseDelayMs: 1 }, apiKeys: [{ file: await keyFile(dir, 'first', FIRST_KEY) }], models: [{ name: 'm' }] },
+      { name: 'second', type: 'openai', baseURL: second.url, priority: 1, apiKeys: [{ file: await keyFile(dir, 'second', SECOND_KEY) }], models: [{ name: 'm', inputCostPerMTok: 1, outputCostPerMTok: 2 }] },
+    ],
+    mcp: { backends: [{ name: 'everything', prefix: 'everything', transport: 'stdio', stdio: npmServer('mcp-server-everything', 'stdio') }] },
+    telemetry: { otlp: { endpoint: collector.url, headers: [{ name: 'x-collector-token', file: await keyFile(dir, 'otlp-token', COLLECTOR_TOKEN) }] } },
+  });
+  const traceparent = `00-${agentTrace}-${agentSpan}-01`;
+  try {
+    first.script({ status: 500 });
+    const stream = await stack.openai().chat.completions.create(
+      { model: 'm', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: PROMPT }] },
+      { headers: { traceparent } },
+    );
+    streamed = { text: '', usage: undefined };
+    for await (const chunk of stream) {
+      streamed.text += chunk.choices[0]?.delta.content ?? '';
+      if (chunk.usage) streamed.usage = chunk.usage;
+    }
+    const fetchThroughSocket = ((url: string, init?: Parameters<typeof undiciFetch>[1]) => undiciFetch(url, { ...init, dispatcher: stack.dispatcher })) as unknown as typeof fetch;
+    const client = new Client({ name: 'agent', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL('http://airlock/mcp'), { fetch: fetchThroughSocket, requestInit: { headers: { traceparent } } }));
+    // The backend starts in the background; wait until its tools are listed (expect.poll is for tests, not hooks).
+    while (!(await client.listTools()).tools.some((t) => t.name === 'everything__echo')) await new Promise((resolve) => setTimeout(resolve, 100));
+    await client.callTool({ name: 'everything__echo', arguments: { message: TOOL_ARGUMENT } });
+    await client.close();
+  } finally {
+    // Closing the sidecar flushes the spans it still buffers.
+    await stack.close();
+  }
+  spans = collector.spans;
+}, 60_000);
+
+afterAll(async () => {
+  await first?.close();
+  await second?.close();
+  await collector?.close();
+});
+
+const byName = (name: string) => spans.filter((s) => s.name === name);
+
+it('exports a model-call span in the agent trace with the GenAI attributes and the usage the provider reported', () => {
+  expect(streamed.text.length).toBeGreaterThan(0);
+  const [call, ...more] = byName('chat m');
+  expect(more).toEqual([]);
+  expect(call).toMatchObject({ traceId: agentTrace, parentSpanId: agentSpan, kind: 3 });
+  expect(call!.attributes).toMatchObject({
+    'gen_ai.operation.name': 'chat',
+    'gen_ai.request.model': 'm',
+    'gen_ai.provider.name': 'openai',
+    'gen_ai.usage.input_tokens': streamed.usage!.prompt_tokens,
+    'gen_ai.usage.output_tokens': streamed.usage!.completion_tokens,
+    'airlock.provider': 'second',
+    'http.response.status_code': 200,
+  });
+  expect(call!.attributes['gen_ai.response.finish_reasons']).toEqual(['stop']);
+  expect(typeof call!.attributes['gen_ai.response.model']).toBe('string');
+  expect(call!.events).toContain('gen_ai.first_chunk');
+  expect(call!.resource).toMatchObject({ 'service.name': 'airlock-sidecar', 'airlock.sandbox': 'traced' });
+});
+
+it('exports one child span per upstream attempt: the failed one with its status, the failover with its reason, keys by index', () => {
+  const call = byName('chat m')[0]!;
+  const failed = byName('attempt first');
+  const served = byName('attempt second');
+  expect(failed).toHaveLength(1);
+  expect(served).toHaveLength(1);
+  expect(failed[0]).toMatchObject({ parentSpanId: call.spanId, traceId: agentTrace, statusCode: 2 });
+  expect(failed[0]!.attributes).toMatchObject({ 'airlock.key.index': 0, 'http.response.status_code': 500, 'error.type': '500', 'airlock.attempt': 1 });
+  expect(served[0]).toMatchObject({ parentSpanId: call.spanId, statusCode: 0 });
+  expect(served[0]!.attributes).toMatchObject({ 'airlock.key.index': 0, 'http.response.status_code': 200, 'airlock.attempt': 2, 'airlock.failover.from': 'first', 'airlock.failover.reason': '500' });
+});
+
+it("propagates each attempt's trace context to the provider", () => {
+  const served = byName('attempt second')[0]!;
+  expect(second.received[0]!.headers.traceparent).toBe(`00-${agentTrace}-${served.spanId}-01`);
+  const failed = byName('attempt first')[0]!;
+  expect(first.received[0]!.headers.traceparent).toBe(`00-${agentTrace}-${failed.spanId}-01`);
+});
+
+it('exports a span per MCP tool call with the tool name and backend, in the agent trace', () => {
+  const [tool] = byName('execute_tool everything__echo');
+  expect(tool).toMatchObject({ traceId: agentTrace, parentSpanId: agentSpan });
+  expect(tool!.attributes).toMatchObject({ 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'everything__echo', 'airlock.mcp.backend': 'everything' });
+});
+
+it('never exports a key, the prompt, the completion or a tool argument, and sends the collector its header from the file', () => {
+  const everything = Buffer.concat(collector.rawBodies).toString('latin1');
+  for (const secret of [FIRST_KEY, SECOND_KEY, COLLECTOR_TOKEN, PROMPT, TOOL_ARGUMENT, streamed.text]) expect(everything).not.toContain(secret);
+  expect(JSON.stringify(spans)).not.toContain('purple');
+  expect(collector.requests.every((h) => h['x-collector-token'] === COLLECTOR_TOKEN)).toBe(true);
+});
