@@ -19,7 +19,7 @@ export const searchToolDefinition: Tool = {
   name: SEARCH_TOOL,
   title: 'Search tools',
   description:
-    'Search the tools available in this sandbox by keywords (what you want to do, the service, the kind of object). ' +
+    'Search the tools available in this sandbox by keywords or by describing the task in your own words (what you want to do, the service, the kind of object). ' +
     'Returns the best matches with their names, descriptions and input schemas; call a match by its name.',
   inputSchema: {
     type: 'object',

@@ -1,15 +1,21 @@
 /**
- * Keyword search over the exposed tools (BM25 via minisearch) for `search_tools`, so an agent
- * with hundreds of tools can find the few it needs without listing them all.
+ * Search over the exposed tools (BM25 via minisearch) for `search_tools`, so an agent with
+ * hundreds of tools can find the few it needs without listing them all, from keywords or from a
+ * request in its own words.
  *
  * Each tool is indexed by its name (split at `__`, `_`, `-`, `.` and camelCase humps), title,
- * description, parameter names and parameter descriptions, with lowercase terms, common English
- * words dropped and a light suffix stemmer so that "files", "listing" and "created" meet "file",
- * "list" and "create". Queries are widened with the usual verbs of tool names ("remove" also
- * looks for "delete", "show all" for "list"), weighted below the words the agent used.
+ * description, parameter names, parameter descriptions and enum values, and hints its own
+ * schema and annotations give (numeric parameters, read-only, destructive), each field with its
+ * own weight. Terms are lowercased, common English words dropped, equivalent words replaced by
+ * one canonical word ("folder" → "directory", "PR" → "pull request"; see search-vocabulary.ts)
+ * and suffix-stemmed, so "files", "listing" and "created" meet "file", "list" and "create".
+ * Queries are widened with related words ("remove" also looks for "delete", "show all" for
+ * "list") and with what they imply (a number, a file name, a #channel), weighted below the
+ * words the agent used.
  */
 import MiniSearch from 'minisearch';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { canonical, impliedWords, RELATED, STOP_WORDS } from './search-vocabulary.js';
 
 /** One search result. */
 export interface SearchHit {
@@ -24,63 +30,26 @@ interface ToolDocument {
   description: string;
   params: string;
   paramText: string;
+  hints: string;
 }
 
-const FIELDS = ['name', 'title', 'description', 'params', 'paramText'] as const;
-const BOOST: Record<(typeof FIELDS)[number], number> = { name: 2.5, title: 1.5, description: 1, params: 1.5, paramText: 0.5 };
+const FIELDS = ['name', 'title', 'description', 'params', 'paramText', 'hints'] as const;
+const BOOST: Record<(typeof FIELDS)[number], number> = { name: 2.5, title: 1.5, description: 1, params: 1.5, paramText: 0.5, hints: 0.5 };
 
-const STOP_WORDS = new Set(
-  'a an and any are as at be by can do does for from how i if in into is it its me my of on or our so some that the their them then there these this those to tool tools use used using via want we what when which will with you your'.split(' '),
-);
-
-/**
- * Everyday verbs → the verbs tool names and descriptions conventionally use. Deliberately small
- * and generic: it bridges how agents phrase a task and how tools are named, nothing domain-specific.
- */
-const QUERY_SYNONYMS: Record<string, readonly string[]> = {
-  show: ['list', 'get'],
-  display: ['list', 'get'],
-  all: ['list'],
-  enumerate: ['list'],
-  fetch: ['get', 'read'],
-  retrieve: ['get', 'read'],
-  read: ['get'],
-  look: ['get', 'search'],
-  lookup: ['get', 'search'],
-  details: ['get'],
-  remove: ['delete'],
-  erase: ['delete'],
-  destroy: ['delete'],
-  drop: ['delete'],
-  edit: ['update'],
-  modify: ['update'],
-  change: ['update'],
-  rename: ['update'],
-  find: ['search'],
-  query: ['search'],
-  make: ['create'],
-  new: ['create'],
-  add: ['create'],
-  open: ['create'],
-  send: ['create', 'post'],
-  post: ['create', 'send'],
-};
-/** Weight of a term added by {@link QUERY_SYNONYMS} relative to the agent's own words. */
+/** Weight of a term added by {@link RELATED} or {@link impliedWords} relative to the agent's own words. */
 const SYNONYM_WEIGHT = 0.6;
 
-/** The query's own words followed by their conventional synonyms, and the set of added ones. */
+/** The query's own words followed by related and implied words, and the set of added terms. */
 export function expandQuery(query: string): { text: string; added: Set<string> } {
   const words = tokenize(query).map((w) => w.toLowerCase());
-  const own = new Set(words.map(normalizeTerm).filter((t): t is string => t !== null));
+  const own = new Set(words.flatMap((w) => normalizeTerm(w) ?? []));
   const added = new Set<string>();
   const extra: string[] = [];
-  for (const word of words) {
-    for (const synonym of QUERY_SYNONYMS[word] ?? []) {
-      const term = normalizeTerm(synonym);
-      if (term === null || own.has(term) || added.has(term)) continue;
-      added.add(term);
-      extra.push(synonym);
-    }
+  for (const word of [...words.flatMap((w) => RELATED[w] ?? []), ...impliedWords(query)]) {
+    const terms = normalizeTerm(word) ?? [];
+    if (terms.length === 0 || terms.every((t) => own.has(t) || added.has(t))) continue;
+    for (const t of terms) if (!own.has(t)) added.add(t);
+    extra.push(word);
   }
   return { text: [...words, ...extra].join(' '), added };
 }
@@ -94,11 +63,11 @@ export function tokenize(text: string): string[] {
     .filter((t) => t.length > 0);
 }
 
-/** Lowercases, drops stop words and strips common English suffixes. */
-export function normalizeTerm(term: string): string | null {
+/** Lowercases, drops stop words, replaces equivalent words by their canonical form, and strips common English suffixes. */
+export function normalizeTerm(term: string): string[] | null {
   const lower = term.toLowerCase();
   if (STOP_WORDS.has(lower)) return null;
-  return stem(lower);
+  return canonical(lower).map(stem);
 }
 
 function stem(word: string): string {
@@ -118,7 +87,11 @@ function stem(word: string): string {
 function toDocument(tool: Tool): ToolDocument {
   const params: string[] = [];
   const paramText: string[] = [];
-  collectParams(tool.inputSchema, params, paramText, 0);
+  const hints: string[] = [];
+  collectParams(tool.inputSchema, params, paramText, hints, 0);
+  // What the annotations say about the tool, in the words a request would use.
+  if (tool.annotations?.readOnlyHint) hints.push('read get view');
+  if (tool.annotations?.destructiveHint) hints.push('delete overwrite');
   return {
     id: tool.name,
     name: tool.name,
@@ -126,21 +99,25 @@ function toDocument(tool: Tool): ToolDocument {
     description: tool.description ?? '',
     params: params.join(' '),
     paramText: paramText.join(' '),
+    hints: hints.join(' '),
   };
 }
 
-function collectParams(schema: unknown, names: string[], text: string[], depth: number): void {
+function collectParams(schema: unknown, names: string[], text: string[], hints: string[], depth: number): void {
   if (depth > 3 || typeof schema !== 'object' || schema === null) return;
   const properties = (schema as { properties?: unknown }).properties;
   if (typeof properties !== 'object' || properties === null) return;
   for (const [name, property] of Object.entries(properties)) {
     names.push(name);
     if (typeof property !== 'object' || property === null) continue;
-    const p = property as { description?: unknown; enum?: unknown; items?: unknown };
+    const p = property as { description?: unknown; enum?: unknown; items?: unknown; type?: unknown };
     if (typeof p.description === 'string') text.push(p.description);
     if (Array.isArray(p.enum)) text.push(p.enum.filter((v) => typeof v === 'string').join(' '));
-    collectParams(property, names, text, depth + 1);
-    collectParams(p.items, names, text, depth + 1);
+    // A required number is what "add 17 and 25" implies; optional ones are paging knobs.
+    const required = (schema as { required?: unknown }).required;
+    if ((p.type === 'number' || p.type === 'integer') && Array.isArray(required) && required.includes(name)) hints.push('number');
+    collectParams(property, names, text, hints, depth + 1);
+    collectParams(p.items, names, text, hints, depth + 1);
   }
 }
 

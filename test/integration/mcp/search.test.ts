@@ -64,7 +64,8 @@ function describeTool(action: Action, o: string, s: string): { description: stri
 /**
  * Agent-style requests; they share some words with the descriptions and paraphrase others. The
  * last one or two per action ("set up", "register", "what exist", "give me every", "inspect",
- * "patch", "get rid of", "purge", "locate") use verbs the search has no synonym for.
+ * "patch", "get rid of", "purge", "locate") used verbs outside the search vocabulary when this
+ * test was written; search-quality.test.ts measures paraphrases on real servers' tools.
  */
 const QUERIES: Record<Action, ((o: string, s: string) => string)[]> = {
   create: [(o, s) => `open a new ${s} ${o}`, (o, s) => `create ${o} on ${s}`, (o, s) => `add a ${o} to ${s}`, (o, s) => `set up a ${o} in ${s}`, (o, s) => `register a ${s} ${o}`],
