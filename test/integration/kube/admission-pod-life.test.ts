@@ -73,6 +73,13 @@ describe('P21: what injection owns', () => {
     expect(stored.image).toBe(env.sidecarImage);
   });
 
+  it("refuses resizing the sidecar in place (pods/resize), naming the field", async () => {
+    const patch = JSON.stringify({ spec: { initContainers: [{ name: 'airlock-sidecar', resources: { requests: { cpu: '10m' } } }] } });
+    const result = await kubectl(['patch', 'pod', POD, '--subresource=resize', '-p', patch]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(`${DENIED}spec.initContainers[1].resources: airlock-sidecar is injected by Airlock`);
+  });
+
   it('refuses removing or rewriting the injection record', async () => {
     const result = await kubectl(['annotate', 'pod', POD, 'airlock.dev/injected-']);
     expect(result.stderr).toContain(`${DENIED}metadata.annotations[airlock.dev/injected]: is written by Airlock`);
@@ -83,8 +90,8 @@ describe('P22: kubectl debug', () => {
   /** Ephemeral containers of the stored pod by name. */
   const ephemeral = async (name = POD) => Object.fromEntries(((await pod(name)).spec.ephemeralContainers ?? []).map((c: { name: string }) => [c.name, c]));
 
-  it('refuses a debug container joining the sidecar (--target=airlock-sidecar)', async () => {
-    const result = await kubectl(['debug', POD, '--image=busybox', '--target=airlock-sidecar', '--profile=baseline', '-c', 'peek', '--', 'sleep', '1']);
+  it.each([['legacy (the default)', []], ['baseline', ['--profile=baseline']]])('refuses a debug container joining the sidecar (--target=airlock-sidecar) with the %s profile', async (_profile, flags) => {
+    const result = await kubectl(['debug', POD, '--image=busybox', '--target=airlock-sidecar', ...flags, '-c', 'peek', '--', 'sleep', '1']);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(`${DENIED}spec.ephemeralContainers[0].targetContainerName: airlock-sidecar is Airlock's`);
     expect(await ephemeral()).not.toHaveProperty('peek');
@@ -101,13 +108,13 @@ describe('P22: kubectl debug', () => {
     expect(result.stderr).toContain(refusal);
   });
 
-  it('admits the baseline profile with the hardened security context app containers get', async () => {
-    const result = await kubectl(['debug', POD, '--image=busybox', '--target=agent', '--profile=baseline', '-c', 'dbg', '--', 'sleep', '1']);
+  it.each([['legacy (the default)', [], 'dbg-legacy'], ['baseline', ['--profile=baseline'], 'dbg-baseline']])('admits the %s profile with the hardened security context app containers get', async (_profile, flags, name) => {
+    const result = await kubectl(['debug', POD, '--image=busybox', '--target=agent', ...flags, '-c', name, '--', 'sleep', '1']);
     expect(result.code, result.stderr).toBe(0);
-    const { dbg } = await ephemeral();
-    expect(dbg.securityContext.allowPrivilegeEscalation).toBe(false);
-    expect(dbg.securityContext.capabilities.drop).toEqual(expect.arrayContaining(['NET_ADMIN', 'NET_RAW', 'SETUID', 'SETGID']));
-    expect(dbg.securityContext.runAsUser).not.toBe(61337);
+    const stored = (await ephemeral())[name];
+    expect(stored.securityContext.allowPrivilegeEscalation).toBe(false);
+    expect(stored.securityContext.capabilities.drop).toEqual(expect.arrayContaining(['NET_ADMIN', 'NET_RAW', 'SETUID', 'SETGID']));
+    expect(stored.securityContext.runAsUser).not.toBe(61337);
   });
 
   it('refuses a debug container that would inherit a pod-level runAsUser of the sidecar UID', async () => {
