@@ -145,6 +145,22 @@ describe('discoverTools over Streamable HTTP', () => {
     expect(result).toMatchObject({ ok: true, tools: tools.map((t) => ({ name: t.name })) });
   });
 
+  it('sees the tools a server offers only to clients that can sample, elicit or give roots, as the gateway does', async () => {
+    // One client module for the operator and the sidecar: the same capabilities declared, so the same list.
+    const server = await streamableServer(() => {
+      const s = new Server({ name: 'capability-aware', version: '1.0.0' }, { capabilities: { tools: {} } });
+      s.setRequestHandler(ListToolsRequestSchema, () => {
+        const caps = s.getClientCapabilities() ?? {};
+        const tools = [{ name: 'always', inputSchema: { type: 'object' as const } }];
+        for (const cap of ['sampling', 'elicitation', 'roots'] as const) if (caps[cap]) tools.push({ name: `needs-${cap}`, inputSchema: { type: 'object' as const } });
+        return { tools };
+      });
+      return s;
+    });
+    const result = await discoverTools({ transport: 'streamable-http', url: server.url, headers: AUTH, timeoutMs: 5_000 });
+    expect(result.ok && result.tools.map((t) => t.name)).toEqual(['always', 'needs-sampling', 'needs-elicitation', 'needs-roots']);
+  });
+
   it('reports a server without the tools capability as having no tools', async () => {
     const server = await streamableServer(() => new Server({ name: 'empty', version: '1.0.0' }, { capabilities: {} }));
     expect(await discoverTools(target(server.url))).toEqual({ ok: true, tools: [] });

@@ -38,7 +38,8 @@ import { GatewayError, GatewayErrorCode, backendError, bareMessage } from './err
 import { backoffDelay, type BackendTuning } from './backoff.js';
 import { fetchCatalog, fetchList, type BackendCatalog, type ListKind } from './listing.js';
 import { fingerprint, redactor } from './secrets.js';
-import { closeClient, openClient, resolveSecrets, sessionLost, type ActiveTransport, type ConnectionSecrets, type OpenedClient } from './transports.js';
+import { closeClient } from './client.js';
+import { openClient, resolveSecrets, sessionLost, type ActiveTransport, type ConnectionSecrets, type OpenedClient } from './transports.js';
 import { installPassThrough, type DownstreamSession, type UpstreamRoute } from './upstream.js';
 import type { BackendDeps, BackendState, BackendStatus, ForwardOptions, SecretSink } from './backend-types.js';
 

@@ -1,7 +1,7 @@
 /** Reads a backend's tools, resources, resource templates and prompts, page by page. */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { listAllTools, paginate } from './client.js';
 
 /** What one backend offers, as it reported it. */
 export interface BackendCatalog {
@@ -13,9 +13,6 @@ export interface BackendCatalog {
 
 /** The lists a backend can announce changes of. */
 export type ListKind = 'tools' | 'resources' | 'prompts';
-
-/** A server that never stops paginating must not keep the gateway busy forever. */
-const MAX_PAGES = 100;
 
 /** An empty catalog. */
 export const EMPTY_CATALOG: BackendCatalog = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
@@ -40,7 +37,7 @@ export async function fetchList(client: Client, kind: ListKind, timeoutMs: numbe
   const options = { timeout: timeoutMs };
   switch (kind) {
     case 'tools':
-      return { tools: capabilities.tools ? await paginate((cursor) => client.listTools({ cursor }, options), (r) => r.tools) : [] };
+      return { tools: await listAllTools(client, options) };
     case 'prompts':
       return { prompts: capabilities.prompts ? await paginate((cursor) => client.listPrompts({ cursor }, options), (r) => r.prompts) : [] };
     case 'resources': {
@@ -52,26 +49,4 @@ export async function fetchList(client: Client, kind: ListKind, timeoutMs: numbe
       return { resources, resourceTemplates };
     }
   }
-}
-
-async function paginate<R extends { nextCursor?: string | undefined }, T>(
-  page: (cursor: string | undefined) => Promise<R>,
-  items: (result: R) => T[],
-): Promise<T[]> {
-  const all: T[] = [];
-  let cursor: string | undefined;
-  for (let i = 0; i < MAX_PAGES; i++) {
-    let result: R;
-    try {
-      result = await page(cursor);
-    } catch (err) {
-      // A server that announces a capability but not every method of it offers nothing there.
-      if (err instanceof McpError && err.code === ErrorCode.MethodNotFound) return all;
-      throw err;
-    }
-    all.push(...items(result));
-    cursor = result.nextCursor;
-    if (!cursor) break;
-  }
-  return all;
 }

@@ -5,13 +5,13 @@
  */
 import type { Readable } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport, SseError } from '@modelcontextprotocol/sdk/client/sse.js';
+import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { McpBackendConfig } from '../config/index.js';
+import { CLIENT_CAPABILITIES, connectWithin, fallsBackToSse, httpTransport } from './client.js';
 import { resolveValues } from './secrets.js';
-import { UPSTREAM_CAPABILITIES } from './upstream.js';
 
 /** The transport actually in use; `sse` also when streamable-http fell back. */
 export type ActiveTransport = 'streamable-http' | 'sse' | 'stdio';
@@ -59,14 +59,14 @@ export async function openClient(config: McpBackendConfig, secrets: ConnectionSe
     case 'stdio':
       return openStdio(config, secrets, options);
     case 'sse':
-      return connect(new SSEClientTransport(backendUrl(config), { requestInit: { headers: secrets.headers } }), 'sse', options);
+      return connect(httpTransport('sse', backendUrl(config), secrets.headers), 'sse', options);
     case 'streamable-http': {
       const url = backendUrl(config);
       try {
-        return await connect(new StreamableHTTPClientTransport(url, { requestInit: { headers: secrets.headers } }), 'streamable-http', options);
+        return await connect(httpTransport('streamable-http', url, secrets.headers), 'streamable-http', options);
       } catch (err) {
-        if (!(err instanceof StreamableHTTPError && err.code !== undefined && err.code >= 400 && err.code < 500)) throw err;
-        return connect(new SSEClientTransport(url, { requestInit: { headers: secrets.headers } }), 'sse', options);
+        if (!fallsBackToSse(err)) throw err;
+        return connect(httpTransport('sse', url, secrets.headers), 'sse', options);
       }
     }
   }
@@ -108,39 +108,10 @@ async function openStdio(config: McpBackendConfig, secrets: ConnectionSecrets, o
 }
 
 async function connect(transport: Transport, active: ActiveTransport, options: OpenOptions): Promise<OpenedClient> {
-  const client = new Client(CLIENT_INFO, { capabilities: UPSTREAM_CAPABILITIES });
+  const client = new Client(CLIENT_INFO, { capabilities: CLIENT_CAPABILITIES });
   options.prepare(client, active);
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`no answer to initialize within ${options.timeoutMs} ms`));
-    }, options.timeoutMs);
-  });
-  try {
-    await Promise.race([client.connect(transport, { timeout: options.timeoutMs }), deadline]);
-  } catch (err) {
-    await transport.close().catch(() => undefined);
-    throw err;
-  } finally {
-    clearTimeout(timer);
-  }
+  await connectWithin(client, transport, options.timeoutMs);
   return { client, transport, active };
-}
-
-/**
- * Ends the session politely (a DELETE for Streamable HTTP, so a stateful server frees it now
- * rather than at its idle timeout, bounded by `graceMs`) and closes the client whatever its state.
- */
-export async function closeClient(client: Client, transport: Transport, graceMs = 1_000): Promise<void> {
-  if (transport instanceof StreamableHTTPClientTransport && transport.sessionId !== undefined) {
-    let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, graceMs);
-    });
-    await Promise.race([transport.terminateSession().catch(() => undefined), grace]);
-    clearTimeout(timer);
-  }
-  await client.close().catch(() => undefined);
 }
 
 function forwardLines(stream: Readable | null, onLine: (line: string) => void): void {

@@ -6,7 +6,8 @@
 import type { Logger } from 'pino';
 import type { McpBackendConfig } from '../config/index.js';
 import { GatewayError, GatewayErrorCode, backendError } from './errors.js';
-import { closeClient, openClient, resolveSecrets, sessionLost, type OpenedClient } from './transports.js';
+import { closeClient } from './client.js';
+import { openClient, resolveSecrets, sessionLost, type OpenedClient } from './transports.js';
 import { installPassThrough, type DownstreamSession, type UpstreamRoute } from './upstream.js';
 
 /** One connected upstream client and where its pass-through goes. */

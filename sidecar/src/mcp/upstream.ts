@@ -30,9 +30,6 @@ export interface DownstreamSession {
   readonly subscriptions: Set<string>;
 }
 
-/** The capabilities the gateway declares to every backend, so capability-dependent tools are all offered. */
-export const UPSTREAM_CAPABILITIES: ClientCapabilities = { sampling: {}, elicitation: {}, roots: { listChanged: true } };
-
 const LEVELS: LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 
 /** A client request being served by a backend: whose it is, and its id there. */

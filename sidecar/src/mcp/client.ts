@@ -1,0 +1,106 @@
+/**
+ * The MCP client rules shared by the sidecar's gateway and the operator's tool discovery
+ * (exported as `@airlock/sidecar/mcp-client`), so both read a server the same way and the
+ * hashes the operator shows are the ones the sidecar enforces:
+ *
+ * - streamable-http falls back to the HTTP+SSE transport when the server answers the first POST
+ *   with a 4xx (the MCP specification's backwards-compatibility rule);
+ * - lists are followed page by page, at most {@link MAX_PAGES} pages, and a server that announces
+ *   a capability but answers a list method with MethodNotFound offers nothing there;
+ * - closing ends a Streamable HTTP session with a DELETE first (bounded), so a stateful server
+ *   frees it now rather than at its idle timeout.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { ErrorCode, McpError, type ClientCapabilities, type Tool } from '@modelcontextprotocol/sdk/types.js';
+
+/**
+ * What the gateway and the operator declare to MCP servers: sampling, elicitation and roots
+ * (the gateway passes them through to its clients), so a server that offers tools depending on
+ * them lists them all, and both see the same list.
+ */
+export const CLIENT_CAPABILITIES: ClientCapabilities = { sampling: {}, elicitation: {}, roots: { listChanged: true } };
+
+/** A server that never stops paginating must not keep the gateway or a reconcile busy forever. */
+export const MAX_PAGES = 100;
+
+/** The HTTP transports. */
+export type HttpTransportKind = 'streamable-http' | 'sse';
+
+/** A client transport for `kind` sending `headers` with every request. */
+export function httpTransport(kind: HttpTransportKind, url: URL, headers: Record<string, string>): Transport {
+  const requestInit: RequestInit = { headers };
+  return kind === 'sse' ? new SSEClientTransport(url, { requestInit }) : new StreamableHTTPClientTransport(url, { requestInit });
+}
+
+/** Whether a failed streamable-http connect should be retried over HTTP+SSE: the server answered the first POST with a 4xx. */
+export function fallsBackToSse(err: unknown): boolean {
+  return err instanceof StreamableHTTPError && err.code !== undefined && err.code >= 400 && err.code < 500;
+}
+
+/**
+ * Connects and initialises within `timeoutMs` (and before `signal` aborts). The race covers
+ * what request options cannot: an SSE transport's start() waits for the server's endpoint event
+ * with no timeout of its own. On failure the transport is closed.
+ */
+export async function connectWithin(client: Client, transport: Transport, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new McpError(ErrorCode.RequestTimeout, `no answer to initialize within ${timeoutMs} ms`)), timeoutMs);
+    onAbort = () => reject(signal?.reason as Error);
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([client.connect(transport, { timeout: timeoutMs, signal }), deadline]);
+  } catch (err) {
+    await transport.close().catch(() => undefined);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Every item of a paginated list, following cursors up to {@link MAX_PAGES} pages; a MethodNotFound ends it. */
+export async function paginate<R extends { nextCursor?: string | undefined }, T>(page: (cursor: string | undefined) => Promise<R>, items: (result: R) => T[]): Promise<T[]> {
+  const all: T[] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < MAX_PAGES; i++) {
+    let result: R;
+    try {
+      result = await page(cursor);
+    } catch (err) {
+      // A server that announces a capability but not every method of it offers nothing there.
+      if (err instanceof McpError && err.code === ErrorCode.MethodNotFound) return all;
+      throw err;
+    }
+    all.push(...items(result));
+    cursor = result.nextCursor;
+    if (!cursor) break;
+  }
+  return all;
+}
+
+/** Every tool of a connected server as the SDK client parsed them (none without the tools capability). */
+export async function listAllTools(client: Client, options: RequestOptions): Promise<Tool[]> {
+  if (!client.getServerCapabilities()?.tools) return [];
+  return paginate((cursor) => client.listTools(cursor === undefined ? {} : { cursor }, options), (r) => r.tools);
+}
+
+/** Ends the session politely (a bounded DELETE for Streamable HTTP) and closes the client whatever its state. */
+export async function closeClient(client: Client, transport: Transport, graceMs = 1_000): Promise<void> {
+  if (transport instanceof StreamableHTTPClientTransport && transport.sessionId !== undefined) {
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    });
+    await Promise.race([transport.terminateSession().catch(() => undefined), grace]);
+    clearTimeout(timer);
+  }
+  await client.close().catch(() => undefined);
+}
