@@ -28,7 +28,7 @@ interface Common {
 }
 
 /** A JSON answer: parsed (`result`), or passed through (`native`) with its usage read from the tail. */
-export type JsonOutcome<C> = Common & { kind: 'json'; result: C | undefined; native: Buffer | undefined; usage: Usage | undefined; bodyBytes: number };
+export type JsonOutcome<C> = Common & { kind: 'json'; result: C | undefined; native: Buffer | undefined; usage: Usage | undefined };
 
 /** A stream that reached its first content frame (or its end); the frames so far are held. */
 export type StreamOutcome<K> = Common & {
@@ -111,10 +111,10 @@ async function readJson<C, K extends StreamChunk>({ op, provider, context, respo
   if (native && looksWhole(bytes)) {
     // Passed through as it is: only the usage is needed, and it sits at the end.
     const usage = scanUsage(bytes);
-    if (usage) return { ...common, kind: 'json', result: undefined, native: bytes, usage, bodyBytes: bytes.length };
+    if (usage) return { ...common, kind: 'json', result: undefined, native: bytes, usage };
   }
   const result = parseResult(op, provider, bytes, context);
-  return { ...common, kind: 'json', result, native: native ? bytes : undefined, usage: op.usage(result), bodyBytes: bytes.length };
+  return { ...common, kind: 'json', result, native: native ? bytes : undefined, usage: op.usage(result) };
 }
 
 /** A JSON object that is not cut off: `{` first, `}` last (whitespace aside). */

@@ -75,8 +75,9 @@ export async function runCall<C, K extends StreamChunk>(
     providerName = outcome.provider.config.name;
     try {
       if (outcome.kind === 'json') {
-        const usage = outcome.usage;
-        spent = account(call, outcome, usage ?? estimateUsage(op.raw?.length ?? 0, outcome.bodyBytes), usage === undefined);
+        // A JSON answer without usage is one that costs nothing (counting tokens) or a server
+        // that counts nothing; only streams are estimated, where usage is routinely missing.
+        if (outcome.usage) spent = account(call, outcome, outcome.usage, false);
         if (outcome.result !== undefined) described = describeResult(outcome.result);
         client.json(200, outcome.native ?? op.render(outcome.result as C));
       } else {

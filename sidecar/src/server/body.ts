@@ -1,4 +1,5 @@
 /** Parsing request bodies at the boundary: JSON, then the API's zod schema, errors naming the field. */
+import { isUtf8 } from 'node:buffer';
 import type { z } from 'zod';
 import type { ProviderError } from '../providers/types.js';
 
@@ -15,14 +16,18 @@ export function parseBody<S extends z.ZodType>(raw: unknown, schema: S): z.outpu
   if (!Buffer.isBuffer(raw) || raw.length === 0) {
     throw new BadRequest({ status: 400, type: 'invalid_request_error', message: 'the request body must be JSON (Content-Type: application/json)' });
   }
+  // Decoding would silently turn bad bytes into U+FFFD, and a pass-through would forward them raw.
+  if (!isUtf8(raw)) {
+    throw new BadRequest({ status: 400, type: 'invalid_request_error', message: 'the request body is not valid UTF-8' });
+  }
+  if (nestingDepth(raw) > MAX_JSON_DEPTH) {
+    throw new BadRequest({ status: 400, type: 'invalid_request_error', message: `the request body nests deeper than ${MAX_JSON_DEPTH} levels` });
+  }
   let json: unknown;
   try {
     json = JSON.parse(raw.toString('utf8'));
   } catch (err) {
     throw new BadRequest({ status: 400, type: 'invalid_request_error', message: `the request body is not valid JSON: ${(err as Error).message}` });
-  }
-  if (nestingDepth(json) > MAX_JSON_DEPTH) {
-    throw new BadRequest({ status: 400, type: 'invalid_request_error', message: `the request body nests deeper than ${MAX_JSON_DEPTH} levels` });
   }
   const result = schema.safeParse(json);
   if (!result.success) {
@@ -45,16 +50,23 @@ export function frameworkError(err: { statusCode?: number; code?: string; messag
 /** Far deeper than any real request (tool schemas nest a dozen levels); translation recurses per level. */
 export const MAX_JSON_DEPTH = 128;
 
-/** Nesting depth of a parsed JSON value, without recursion. */
-export function nestingDepth(value: unknown): number {
+/**
+ * Nesting depth of JSON text, read from the bytes before parsing (brackets outside strings): no
+ * allocation, and a body nested too deep is refused without being parsed at all.
+ */
+export function nestingDepth(text: Buffer): number {
+  let depth = 0;
   let max = 0;
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (typeof node !== 'object' || node === null) continue;
-    max = Math.max(max, depth + 1);
-    if (max > MAX_JSON_DEPTH) return max;
-    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === 0x5c /* \ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (++depth > max) max = depth;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
   }
   return max;
 }

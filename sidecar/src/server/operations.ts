@@ -14,9 +14,48 @@ import type { Operation } from '../relay/operation.js';
 const usageOf = (usage: { prompt_tokens: number; completion_tokens?: number } | null | undefined) =>
   usage ? { input: usage.prompt_tokens, output: usage.completion_tokens ?? 0 } : undefined;
 
-/** A chat call in canonical form, answered in the OpenAI API. */
+/**
+ * A chat call in canonical form, answered in the OpenAI API. A stream always asks the provider
+ * for usage (stream_options.include_usage), whatever the client asked: without it OpenAI-format
+ * providers report none and the call would escape the token and budget limits. The client still
+ * gets the stream it asked for (see {@link withoutUnaskedUsage}).
+ */
 export function chatOperation(ingress: Ingress, request: ChatRequest, raw: Buffer | undefined): Operation<ChatCompletion> {
-  return chatCall(ingress, request.model, request.stream === true, raw, wantsUsage(request), (provider, target) => provider.adapter.chatRequest(request, target));
+  const asked = wantsUsage(request);
+  const upstream = request.stream === true && !asked ? withUsage(request) : request;
+  return {
+    ...chatCall(ingress, request.model, request.stream === true, raw, asked, (provider, target) => provider.adapter.chatRequest(upstream, target)),
+    ...usageForStreams(request, asked),
+  };
+}
+
+/** The request with usage asked for. */
+function withUsage<R extends { stream_options?: object | null }>(request: R): R {
+  return { ...request, stream_options: { ...request.stream_options, include_usage: true } };
+}
+
+/** For a stream passed through natively without the client asking for usage: ask, then hide it. */
+function usageForStreams<R extends { stream?: boolean | null; stream_options?: object | null }>(request: R, asked: boolean): Pick<Operation<unknown>, 'nativeBody' | 'nativeFrame'> {
+  if (request.stream !== true || asked) return {};
+  return { nativeBody: (provider, raw) => (OPENAI_FORMAT.has(provider.config.type) ? askForUsage(raw, request) : undefined), nativeFrame: withoutUnaskedUsage };
+}
+
+const OPENAI_FORMAT = new Set(['openai', 'openai-compatible']);
+const ASK_FOR_USAGE = Buffer.from('{"stream_options":{"include_usage":true},');
+
+/** The client's bytes asking for usage: spliced in when the body has no stream_options, else re-serialised. */
+function askForUsage(raw: Buffer, request: object & { stream_options?: object | null }): Buffer {
+  if (raw[0] === 0x7b && raw.indexOf('"stream_options"') < 0) return Buffer.concat([ASK_FOR_USAGE, raw.subarray(1)]);
+  return Buffer.from(JSON.stringify(withUsage(request)));
+}
+
+/**
+ * A frame of an OpenAI stream as the client sees it when it did not ask for usage: the usage-only
+ * chunk dropped and `"usage":null` taken out of the others, as OpenAI sends them then.
+ */
+export function withoutUnaskedUsage(frame: string): string {
+  if (frame.includes('"choices":[]')) return '';
+  return frame.includes(',"usage":null') ? frame.replaceAll(',"usage":null', '') : frame;
 }
 
 /**
@@ -66,12 +105,16 @@ function chatCall(
  * A legacy text completion: native where the provider has /completions (openai types), through
  * chat elsewhere.
  */
-export function completionsOperation(ingress: Ingress, request: CompletionRequest, raw: Buffer): Operation<Completion, Completion> {
+export function completionsOperation(ingress: Ingress, client: CompletionRequest, raw: Buffer): Operation<Completion, Completion> {
+  // Usage is always asked for on streams, as for chat.
+  const asked = wantsUsage(client);
+  const request = client.stream === true && !asked ? withUsage(client) : client;
   // Translated only when a provider without native completions is tried: fill-in-the-middle
   // (suffix) and token prompts still reach servers that have them.
   let chat: ChatRequest | undefined;
   const asChat = () => (chat ??= completionToChat(request));
   return {
+    ...usageForStreams(client, asked),
     kind: 'completions',
     ingress,
     model: request.model,
@@ -85,7 +128,7 @@ export function completionsOperation(ingress: Ingress, request: CompletionReques
     usage: (completion) => usageOf(completion.usage),
     streamFrames: {
       translator: (provider, context) => provider.adapter.completionsStream?.(context) ?? throughChat(provider.adapter.chatStream(context)),
-      encoder: () => openAIStreamEncoder(wantsUsage(request)),
+      encoder: () => openAIStreamEncoder(asked),
     },
   };
 }

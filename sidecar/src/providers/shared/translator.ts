@@ -28,8 +28,10 @@ export function frameTranslator<F, T>(framer: Framer<F>, sink: FrameSink<F, T>):
     handled = [];
     try {
       for (const frame of frames) {
+        // Whatever comes after the provider's own end is not part of the stream.
+        const after = sink.complete?.() ?? false;
         sink.frame(frame);
-        handled.push(frame);
+        if (!after) handled.push(frame);
       }
     } catch (err) {
       failure = err;

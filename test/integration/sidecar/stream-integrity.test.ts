@@ -1,0 +1,116 @@
+/**
+ * What reaches the client is well-formed: a malformed frame from an OpenAI-format upstream passed
+ * through natively is replaced by the sidecar's own error frame (the SDK raises an APIError, not
+ * a JSON error), nothing follows `[DONE]`, and request bodies that are not UTF-8 (or nest too
+ * deep) are refused with a 400 in the client's shape before any provider sees them.
+ *
+ * The upstream here is a bare HTTP server writing exact bytes: the faults under test are ones no
+ * provider mock should be able to produce by accident.
+ */
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stackDir, startStack, type Stack } from './harness.js';
+
+let stack: Stack;
+let upstream: Server;
+let script: (res: ServerResponse) => void = () => undefined;
+let received = 0;
+
+const chunk = (delta: object, finish: string | null = null) =>
+  `data: ${JSON.stringify({ id: 'chatcmpl-x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+
+beforeAll(async () => {
+  upstream = createServer((req, res) => {
+    received += 1;
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      script(res);
+    });
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  const port = (upstream.address() as { port: number }).port;
+  stack = await startStack(await stackDir(), {
+    version: 1,
+    sandbox: { name: 'integrity' },
+    providers: [{ name: 'raw', type: 'openai-compatible', baseURL: `http://127.0.0.1:${port}/v1`, retries: { maxAttempts: 1 }, models: [{ name: 'm' }] }],
+  });
+});
+
+afterAll(async () => {
+  await stack?.close();
+  upstream?.closeAllConnections();
+  await new Promise((resolve) => upstream?.close(resolve));
+});
+
+const rawStream = async () => {
+  const response = await stack.fetch('/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] }) });
+  return response.text();
+};
+
+describe('a malformed frame after content in a pass-through stream', () => {
+  it('ends the stream with the sidecar error frame, which the OpenAI SDK raises as an APIError', async () => {
+    script = (res) => res.end(chunk({ role: 'assistant', content: '' }) + chunk({ content: 'Hello' }) + 'data: {"id":"chatcmpl-x","choices":[{"delta":{"content":\n\n' + chunk({ content: ' world' }) + 'data: [DONE]\n\n');
+    const stream = await stack.openai().chat.completions.create({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    let text = '';
+    const error = await (async () => {
+      for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
+    })().catch((e: unknown) => e);
+    expect(text).toBe('Hello');
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect((error as Error).message).toContain('malformed');
+
+    const wire = await rawStream();
+    expect(wire).not.toContain('"content":\n');
+    expect(wire).toMatch(/data: \{"error":\{[^\n]*malformed[^\n]*\}\}\n\n$/);
+  });
+});
+
+describe('an upstream whose connection breaks after [DONE]', () => {
+  it('leaves [DONE] the last frame the client sees', async () => {
+    script = (res) => {
+      res.write(chunk({ role: 'assistant', content: '' }) + chunk({ content: 'Hi' }) + chunk({}, 'stop') + 'data: [DONE]\n\n');
+      setTimeout(() => res.socket?.resetAndDestroy(), 20);
+    };
+    const wire = await rawStream();
+    expect(wire.endsWith('data: [DONE]\n\n')).toBe(true);
+    expect(wire).not.toContain('error');
+  });
+
+  it('ignores bytes sent after [DONE]', async () => {
+    script = (res) => res.end(chunk({ role: 'assistant', content: '' }) + chunk({ content: 'Hi' }) + chunk({}, 'stop') + 'data: [DONE]\n\ndata: {not json\n\n');
+    const wire = await rawStream();
+    expect(wire.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
+});
+
+describe('request bodies the sidecar refuses before routing', () => {
+  const notUtf8 = (json: string) => {
+    const at = json.indexOf('HERE');
+    return Buffer.concat([Buffer.from(json.slice(0, at)), Buffer.from([0xff, 0xfe, 0x80]), Buffer.from(json.slice(at + 4))]);
+  };
+
+  it.each([
+    ['OpenAI', '/v1/chat/completions', '{"model":"m","messages":[{"role":"user","content":"HERE"}]}', (body: Record<string, unknown>) => expect(body).toMatchObject({ error: { type: 'invalid_request_error', message: expect.stringContaining('UTF-8') } })],
+    [
+      'Anthropic',
+      '/v1/messages',
+      '{"model":"m","max_tokens":8,"messages":[{"role":"user","content":"HERE"}]}',
+      (body: Record<string, unknown>) => expect(body).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining('UTF-8') } }),
+    ],
+  ])('a body that is not UTF-8 gets a 400 in the %s shape and never reaches the provider', async (_api, path, json, check) => {
+    const before = received;
+    const response = await stack.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' }, body: notUtf8(json) });
+    expect(response.status).toBe(400);
+    check((await response.json()) as Record<string, unknown>);
+    expect(received).toBe(before);
+  });
+
+  it('a body nested deeper than any real request gets a 400', async () => {
+    const deep = `{"model":"m","messages":[{"role":"user","content":"x"}],"metadata":${'['.repeat(200)}${']'.repeat(200)}}`;
+    const response = await stack.fetch('/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: deep });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { message: expect.stringContaining('nests deeper') } });
+  });
+});
