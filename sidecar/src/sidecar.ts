@@ -40,6 +40,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const config = live.current.config;
   log.level = config.telemetry.logLevel;
   const tracing = startSidecarTracing(config, secrets, (reason) => log.warn({ reason }, 'OTLP header file unreadable; exporting spans without it'));
+  metrics.watchUsage(() => ({ sandbox: live.current.config.sandbox.name, spentTodayUSD: live.current.limiter.spentToday(), dailyBudgetUSD: live.current.config.limits.dailyBudgetUSD }));
   metrics.watchProviders(() => live.current.providers.map((p) => ({ name: p.config.name, breaker: p.breaker.state, keys: p.keys.states() })));
 
   // Always created (cheap without backends), so a reload that adds the first backend has a home.

@@ -55,6 +55,11 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
   constructor() {
+    // Known label sets start at 0, so a dashboard's rate() sees the series before the first event.
+    for (const kind of ['ModelProvider', 'MCPBackend', 'AgentSandbox']) {
+      for (const result of ['ok', 'error']) this.reconciles.inc({ kind, result }, 0);
+      this.queueRetries.inc({ kind }, 0);
+    }
     const state = () => this.state;
     new Gauge({
       name: 'airlock_operator_queue_depth',
