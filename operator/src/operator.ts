@@ -12,7 +12,7 @@ import { keyOf, parseKey, type ControllerContext } from './controllers/context.j
 import { reconcileMcpBackend } from './controllers/mcp-backend.js';
 import { reconcileModelProvider } from './controllers/model-provider.js';
 import { Kube } from './kube/client.js';
-import { backendSecretRefs, providerSecretRefs } from './kube/credentials.js';
+import { backendSecretRefs, providerSecretRefs, referencedSecretNames } from './kube/credentials.js';
 import { Caches } from './runtime/informers.js';
 import { LeaderElector } from './runtime/leader.js';
 import { WorkQueue } from './runtime/queue.js';
@@ -109,6 +109,7 @@ export async function startOperator({ kubeConfig, settings, log }: OperatorOptio
   const webhookApp = buildWebhookApp({
     // The cache first; a miss is read live, since a pod is often applied together with its sandbox.
     lookupSandbox: async (namespace, name) => (caches.sandboxes.get(namespace, name) as AgentSandbox | undefined) ?? (await kube.readSandbox(namespace, name)),
+    referencedSecrets: (namespace) => referencedSecretNames(caches.providers.list(namespace) as ModelProvider[], caches.backends.list(namespace) as MCPBackend[]),
     settings: injectionSettings({
       sidecarImage: settings.sidecarImage,
       allowedSidecarImages: settings.allowedSidecarImages,

@@ -13,7 +13,7 @@ const lookupSandbox = vi.fn(async (namespace: string, name: string) => {
   if (name === 'broken') throw new Error('informer cache not synced');
   return sandboxes.get(`${namespace}/${name}`);
 });
-const app = buildWebhookApp({ lookupSandbox, settings });
+const app = buildWebhookApp({ lookupSandbox, referencedSecrets: (namespace) => new Set(namespace === 'agents' ? ['openai-keys'] : []), settings });
 afterAll(() => app.close());
 
 interface ReviewOptions {
@@ -169,6 +169,21 @@ describe('POST /mutate', () => {
       reason: 'Forbidden',
       message: 'airlock: pod refused: metadata.labels[airlock.dev/sandbox]: cannot be removed: the pod was created for AgentSandbox "research"; delete it and create a new one',
     });
+  });
+
+  it("refuses a Secret the namespace's providers use, however an app or debug container references it", async () => {
+    const env = testPod('research', { containers: [{ name: 'agent', envFrom: [{ secretRef: { name: 'openai-keys' } }] }] });
+    expect((await post(review({ object: env }))).response.status?.message).toBe(
+      'airlock: pod refused: spec.containers[0].envFrom[0].secretRef.name: Secret openai-keys holds keys a ModelProvider or MCPBackend of this namespace uses; they reach agents only through the Airlock sidecar',
+    );
+    const projected = testPod('research', { volumes: [{ name: 'keys', projected: { sources: [{ secret: { name: 'openai-keys' } }] } }] });
+    expect((await post(review({ object: projected }))).response.status?.message).toContain('spec.volumes[0].projected.sources[0].secret.name: Secret openai-keys holds keys');
+    // Another namespace's providers do not make the name special here.
+    expect((await post(review({ object: { ...env, metadata: { ...env.metadata, namespace: 'other' } }, namespace: 'other' }))).response.status?.message).toContain('does not exist in namespace other');
+    const injected = injectPod(testPod(), testSandbox('research'), settings).pod;
+    const debugging = { ...injected, spec: { ...injected.spec!, ephemeralContainers: [{ name: 'debugger', image: 'busybox', env: [{ name: 'K', valueFrom: { secretKeyRef: { name: 'openai-keys', key: 'primary' } } }] }] } };
+    const debug = await post(review({ operation: 'UPDATE', subResource: 'ephemeralcontainers', object: debugging, oldObject: injected }));
+    expect(debug.response.status?.message).toContain('spec.ephemeralContainers[0].env[0].valueFrom.secretKeyRef.name: Secret openai-keys holds keys');
   });
 
   it('refuses an empty sandbox label with a 400 naming the label, without looking anything up', async () => {

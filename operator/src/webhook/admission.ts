@@ -12,7 +12,7 @@ import { decideUpdate } from './lifecycle.js';
 import { podPatch } from './patch.js';
 import { sidecarImage } from './render.js';
 import type { InjectionSettings } from './settings.js';
-import { formatRefusal, sandboxLabelRefusals, validatePod, type Refusal } from './validate.js';
+import { formatRefusal, sandboxLabelRefusals, secretGuard, validatePod, type Refusal } from './validate.js';
 
 const named = z.looseObject({ name: z.string().min(1) });
 
@@ -79,9 +79,14 @@ export interface AdmissionReviewResponse {
 /** Finds an AgentSandbox (parsed, defaults applied) by namespace and name; undefined when none exists. */
 export type SandboxLookup = (namespace: string, name: string) => Promise<AgentSandbox | undefined>;
 
+/** The names of the Secrets a namespace's ModelProviders and MCPBackends reference. */
+export type ReferencedSecrets = (namespace: string) => ReadonlySet<string>;
+
 /** What {@link admit} needs besides the review. */
 export interface AdmissionDeps {
   lookupSandbox: SandboxLookup;
+  /** Secrets no app container of a sandbox pod may reach besides the credentials Secrets; none when omitted. */
+  referencedSecrets?: ReferencedSecrets;
   settings: InjectionSettings;
   logger: FastifyBaseLogger;
 }
@@ -139,8 +144,9 @@ export async function admit(review: AdmissionReviewRequest, deps: AdmissionDeps)
     return answer({ allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') });
   };
 
+  const guard = secretGuard(deps.settings, namespace === undefined ? undefined : deps.referencedSecrets?.(namespace));
   if (before) {
-    const decision = decideUpdate(before.pod, pod, deps.settings);
+    const decision = decideUpdate(before.pod, pod, deps.settings, guard);
     if (decision.refusals.length > 0) return refuse(decision.refusals);
     if (decision.mutated) log.info({ ephemeralContainers: (pod.spec?.ephemeralContainers ?? []).map((c) => c.name) }, 'ephemeral containers hardened');
     return decision.mutated ? patched(pod, decision.mutated) : answer({ allowed: true });
@@ -152,7 +158,7 @@ export async function admit(review: AdmissionReviewRequest, deps: AdmissionDeps)
   if (labelRefusals.length > 0) return refuse(labelRefusals, 400);
   if (namespace === undefined) return refuse([{ path: 'metadata.namespace', message: 'the request names no namespace' }], 400);
 
-  const refusals = validatePod(pod, deps.settings);
+  const refusals = validatePod(pod, deps.settings, guard);
   if (refusals.length > 0) return refuse(refusals);
 
   let sandbox: AgentSandbox | undefined;

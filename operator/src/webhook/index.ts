@@ -1,7 +1,7 @@
 /** The webhook: sidecar injection, the pod policy for the pod's whole life, and the HTTPS server around them. */
 export * from './settings.js';
-export { validatePod, validateEphemeral, formatRefusal, normalizeCapability, sandboxNameOf } from './validate.js';
-export type { Refusal } from './validate.js';
+export { validatePod, validateEphemeral, secretGuard, formatRefusal, normalizeCapability, sandboxNameOf } from './validate.js';
+export type { Refusal, SecretGuard } from './validate.js';
 export { decideUpdate, carriesSidecar } from './lifecycle.js';
 export { injectPod, injectionRecordOf, appEnv, podName, harden } from './inject.js';
 export type { InjectionRecord, InjectionResult } from './inject.js';
@@ -9,6 +9,6 @@ export { renderSidecar, renderFirewall, renderVolumes, allowArgument } from './r
 export { podPatch, applyPodPatch } from './patch.js';
 export type { PatchOperation } from './patch.js';
 export { admit, AdmissionReviewRequest } from './admission.js';
-export type { AdmissionDeps, AdmissionResponse, AdmissionReviewResponse, SandboxLookup } from './admission.js';
+export type { AdmissionDeps, AdmissionResponse, AdmissionReviewResponse, ReferencedSecrets, SandboxLookup } from './admission.js';
 export { buildWebhookApp, serve } from './server.js';
 export type { ServeOptions, WebhookAppOptions, WebhookServer } from './server.js';

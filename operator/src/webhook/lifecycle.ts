@@ -9,7 +9,7 @@ import { SANDBOX_LABEL } from '../api/index.js';
 import { harden } from './inject.js';
 import type { Refusal } from './refusal.js';
 import { CREDENTIALS_VOLUME, credentialsSecretNameFor, INJECTED_ANNOTATION, RESERVED_CONTAINERS, RESERVED_VOLUMES, SIDECAR_CONTAINER, type InjectionSettings } from './settings.js';
-import { validateEphemeral } from './validate.js';
+import { secretGuard, validateEphemeral, type SecretGuard } from './validate.js';
 
 const LABEL_PATH = `metadata.labels[${SANDBOX_LABEL}]`;
 
@@ -73,7 +73,7 @@ function ownedFieldChanges(before: V1Pod, after: V1Pod): Refusal[] {
  * it). Injection's containers, volumes and record stay as injected. Ephemeral containers the
  * update adds must pass the pod policy and are hardened as app containers are.
  */
-export function decideUpdate(before: V1Pod, after: V1Pod, settings: InjectionSettings): UpdateDecision {
+export function decideUpdate(before: V1Pod, after: V1Pod, settings: InjectionSettings, guard: SecretGuard = secretGuard(settings)): UpdateDecision {
   const was = before.metadata?.labels?.[SANDBOX_LABEL];
   const is = after.metadata?.labels?.[SANDBOX_LABEL];
   if (was === undefined && is === undefined) return { refusals: [] };
@@ -87,7 +87,7 @@ export function decideUpdate(before: V1Pod, after: V1Pod, settings: InjectionSet
 
   const existing = new Set((before.spec?.ephemeralContainers ?? []).map((c) => c.name));
   const added = new Set((after.spec?.ephemeralContainers ?? []).map((c) => c.name).filter((name) => !existing.has(name)));
-  const refusals = [...ownedFieldChanges(before, after), ...validateEphemeral(after, added, settings)];
+  const refusals = [...ownedFieldChanges(before, after), ...validateEphemeral(after, added, settings, guard)];
   if (refusals.length > 0 || added.size === 0) return { refusals };
   const mutated = structuredClone(after);
   for (const container of mutated.spec?.ephemeralContainers ?? []) if (added.has(container.name)) harden(container);

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { admit, AdmissionReviewRequest, type AdmissionResponse, type SandboxLookup } from './admission.js';
+import { admit, AdmissionReviewRequest, type AdmissionResponse, type ReferencedSecrets, type SandboxLookup } from './admission.js';
 import { SpanKind } from '@opentelemetry/api';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
 import { inSpan } from '../telemetry/spans.js';
@@ -17,6 +17,8 @@ import type { InjectionSettings } from './settings.js';
 export interface WebhookAppOptions {
   /** Finds the AgentSandbox a pod names (from the informer cache, normally). */
   lookupSandbox: SandboxLookup;
+  /** The Secrets a namespace's ModelProviders and MCPBackends reference (from the informer caches). */
+  referencedSecrets?: ReferencedSecrets;
   settings: InjectionSettings;
   /** The operator's pino logger; silent when omitted. */
   logger?: FastifyBaseLogger;
@@ -48,7 +50,7 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
       attributes,
       async (span) => {
         const timer = options.metrics?.admissionDuration.startTimer();
-        const answer = await admit(review.data, { lookupSandbox: options.lookupSandbox, settings: options.settings, logger: request.log });
+        const answer = await admit(review.data, { lookupSandbox: options.lookupSandbox, ...(options.referencedSecrets ? { referencedSecrets: options.referencedSecrets } : {}), settings: options.settings, logger: request.log });
         timer?.();
         const labels = decisionLabels(review.data, answer.response);
         options.metrics?.admissions.inc(labels);

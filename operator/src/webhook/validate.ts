@@ -73,7 +73,7 @@ function firstPerPath(refusals: Refusal[]): Refusal[] {
 }
 
 /** Airlock's own checks of one container, before the baseline ones. */
-function airlockContainerRefusals(pod: V1Pod, placed: PlacedContainer, settings: InjectionSettings): Refusal[] {
+function airlockContainerRefusals(pod: V1Pod, placed: PlacedContainer, settings: InjectionSettings, guard: SecretGuard): Refusal[] {
   const { container, path } = placed;
   const refusals: Refusal[] = [];
   const uid = settings.sidecarUID;
@@ -93,7 +93,7 @@ function airlockContainerRefusals(pod: V1Pod, placed: PlacedContainer, settings:
   if (placed.ephemeral && target !== undefined && RESERVED_CONTAINERS.has(target)) {
     refusals.push({ path: `${path}.targetContainerName`, message: `${target} is Airlock's; a debug container may not join its process namespace, where the sidecar's files are one /proc/<pid>/root away` });
   }
-  refusals.push(...credentialExposure(container, path, settings));
+  refusals.push(...credentialExposure(container, path, guard));
   return refusals;
 }
 
@@ -101,8 +101,9 @@ function airlockContainerRefusals(pod: V1Pod, placed: PlacedContainer, settings:
  * The checks that stop a pod from defeating the airlock. Pure; the caller also checks that the
  * named sandbox exists. Containers named `airlock-sidecar` or `airlock-firewall` are not checked
  * here because injection replaces them with its own rendering.
+ * @param guard the Secrets no app container may reach (default: every sandbox's credentials Secret).
  */
-export function validatePod(pod: V1Pod, settings: InjectionSettings): Refusal[] {
+export function validatePod(pod: V1Pod, settings: InjectionSettings, guard: SecretGuard = secretGuard(settings)): Refusal[] {
   const spec = pod.spec;
   if (!spec) return [{ path: 'spec', message: 'a pod needs a spec' }];
   const refusals: Refusal[] = [];
@@ -123,56 +124,69 @@ export function validatePod(pod: V1Pod, settings: InjectionSettings): Refusal[] 
   for (const placed of userContainers(pod)) {
     const { container, path } = placed;
     if (!placed.ephemeral && container.securityContext?.runAsUser === undefined && spec.securityContext?.runAsUser === uid) inheritsPodUID.push(container.name);
-    refusals.push(...airlockContainerRefusals(pod, placed, settings), ...baselineContainerRefusals(container, path));
+    refusals.push(...airlockContainerRefusals(pod, placed, settings, guard), ...baselineContainerRefusals(container, path));
   }
   if (inheritsPodUID.length > 0) {
     refusals.push({ path: 'spec.securityContext.runAsUser', message: `${uid} is the Airlock sidecar's UID; containers ${inheritsPodUID.join(', ')} would run as it` });
   }
-  refusals.push(...credentialVolumes(pod, settings));
+  refusals.push(...credentialVolumes(pod, guard));
   return firstPerPath(refusals);
 }
 
 /** The checks an ephemeral container added to a running sandbox pod must pass (`kubectl debug`). */
-export function validateEphemeral(pod: V1Pod, added: ReadonlySet<string>, settings: InjectionSettings): Refusal[] {
+export function validateEphemeral(pod: V1Pod, added: ReadonlySet<string>, settings: InjectionSettings, guard: SecretGuard = secretGuard(settings)): Refusal[] {
   const refusals = userContainers(pod)
     .filter((placed) => placed.ephemeral && added.has(placed.container.name))
-    .flatMap((placed) => [...airlockContainerRefusals(pod, placed, settings), ...baselineContainerRefusals(placed.container, placed.path)]);
+    .flatMap((placed) => [...airlockContainerRefusals(pod, placed, settings, guard), ...baselineContainerRefusals(placed.container, placed.path)]);
   return firstPerPath(refusals);
 }
 
-const isCredentials = (name: string | undefined, settings: InjectionSettings): boolean => name !== undefined && settings.isCredentialsSecretName(name);
+/** Why an app container may not reach a Secret by this name; undefined when it may. */
+export type SecretGuard = (name: string | undefined) => string | undefined;
 
-/** App containers may not reach any sandbox's credentials through the sidecar-only volumes, env or envFrom. */
-function credentialExposure(container: AnyContainer, path: string, settings: InjectionSettings): Refusal[] {
+/**
+ * The Secrets no app container of a sandbox pod may reach, however referenced: every sandbox's
+ * credentials Secret, and every Secret the namespace's ModelProviders and MCPBackends reference
+ * (`referenced`, from the operator's informers): their keys reach agents only through the sidecar.
+ */
+export function secretGuard(settings: InjectionSettings, referenced: ReadonlySet<string> = new Set()): SecretGuard {
+  return (name) => {
+    if (name === undefined) return undefined;
+    if (settings.isCredentialsSecretName(name)) return `Secret ${name} holds a sandbox's credentials and is for the Airlock sidecar only`;
+    if (referenced.has(name)) return `Secret ${name} holds keys a ModelProvider or MCPBackend of this namespace uses; they reach agents only through the Airlock sidecar`;
+    return undefined;
+  };
+}
+
+/** App containers may not reach a guarded Secret through env or envFrom, nor mount the sidecar-only volumes. */
+function credentialExposure(container: AnyContainer, path: string, guard: SecretGuard): Refusal[] {
   const refusals: Refusal[] = [];
-  const message = (secret: string) => `Secret ${secret} holds a sandbox's credentials and is for the Airlock sidecar only`;
   (container.volumeMounts ?? []).forEach((mount, j) => {
     if (mount.name === CREDENTIALS_VOLUME || mount.name === CONFIG_VOLUME) {
       refusals.push({ path: `${path}.volumeMounts[${j}].name`, message: `${mount.name} is mounted in the Airlock sidecar only` });
     }
   });
   (container.env ?? []).forEach((env, j) => {
-    const secret = env.valueFrom?.secretKeyRef?.name;
-    if (isCredentials(secret, settings)) refusals.push({ path: `${path}.env[${j}].valueFrom.secretKeyRef.name`, message: message(secret!) });
+    const why = guard(env.valueFrom?.secretKeyRef?.name);
+    if (why) refusals.push({ path: `${path}.env[${j}].valueFrom.secretKeyRef.name`, message: why });
   });
   (container.envFrom ?? []).forEach((source, j) => {
-    const secret = source.secretRef?.name;
-    if (isCredentials(secret, settings)) refusals.push({ path: `${path}.envFrom[${j}].secretRef.name`, message: message(secret!) });
+    const why = guard(source.secretRef?.name);
+    if (why) refusals.push({ path: `${path}.envFrom[${j}].secretRef.name`, message: why });
   });
   return refusals;
 }
 
-/** Only injection's own volume may reference a credentials Secret, and only its own sandbox's. */
-function credentialVolumes(pod: V1Pod, settings: InjectionSettings): Refusal[] {
+/** Only injection's own volume may reference a guarded Secret (it replaces that volume with its own). */
+function credentialVolumes(pod: V1Pod, guard: SecretGuard): Refusal[] {
   const refusals: Refusal[] = [];
-  const message = (secret: string) => `Secret ${secret} holds a sandbox's credentials and is mounted by Airlock in its sidecar only`;
   (pod.spec?.volumes ?? []).forEach((volume, i) => {
-    // Injection replaces its own volume with the rendered one, so that name is not a leak.
     if (volume.name === CREDENTIALS_VOLUME) return;
-    const secret = volume.secret?.secretName;
-    if (isCredentials(secret, settings)) refusals.push({ path: `spec.volumes[${i}].secret.secretName`, message: message(secret!) });
+    const why = guard(volume.secret?.secretName);
+    if (why) refusals.push({ path: `spec.volumes[${i}].secret.secretName`, message: why });
     (volume.projected?.sources ?? []).forEach((source, j) => {
-      if (isCredentials(source.secret?.name, settings)) refusals.push({ path: `spec.volumes[${i}].projected.sources[${j}].secret.name`, message: message(source.secret!.name!) });
+      const projected = guard(source.secret?.name);
+      if (projected) refusals.push({ path: `spec.volumes[${i}].projected.sources[${j}].secret.name`, message: projected });
     });
   });
   return refusals;
