@@ -1,10 +1,11 @@
 /**
  * OpenAI wire format (also "openai-compatible"): chat completions, legacy completions,
- * embeddings and models, with `Authorization: Bearer` keys and `{error: {message, type, param,
+ * embeddings, models and the Responses API (./openai-responses.ts), with `Authorization: Bearer` keys and `{error: {message, type, param,
  * code}}` errors. Streams are SSE `data: {json}\n\n` frames ending with `data: [DONE]\n\n`.
  */
 import { arr, intField, json, obj, stopList, str } from './server.js';
 import type { BodyReply, ProviderSpec, Reply, RouteContext, StreamReply } from './server.js';
+import { responses } from './openai-responses.js';
 import { countTokens, embed, newId, planTurn } from './turn.js';
 import type { LastMessage, ToolChoice, Turn } from './turn.js';
 
@@ -239,6 +240,7 @@ export const openai: ProviderSpec = {
     if (method === 'POST' && path === '/v1/chat/completions') return chat(ctx);
     if (method === 'POST' && path === '/v1/completions') return completions(ctx);
     if (method === 'POST' && path === '/v1/embeddings') return embeddings(ctx);
+    if (method === 'POST' && path === '/v1/responses') return responses(ctx, { error, ok, errorObject });
     if (method === 'GET' && path === '/v1/models') return ok({ object: 'list', data: ctx.models.map(model) });
     const id = /^\/v1\/models\/(.+)$/.exec(path)?.[1];
     if (method === 'GET' && id !== undefined) {

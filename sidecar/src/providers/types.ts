@@ -6,6 +6,7 @@
  */
 import type { ProviderType } from '../config/schema.js';
 import type { MessagesRequest } from '../wire/anthropic.js';
+import type { ResponseObject, ResponsesPassthrough, ResponsesRequest } from '../wire/responses.js';
 import type {
   ChatCompletion,
   ChatCompletionChunk,
@@ -148,6 +149,15 @@ export interface ProviderAdapter {
    * untouched; feed them to chatResponse/chatStream as well for usage accounting.
    */
   messagesRequest?(request: MessagesRequest, target: UpstreamTarget, clientHeaders?: AnthropicClientHeaders): UpstreamRequest;
+  /**
+   * Native Responses API (`openai` only): the client's request with `model` replaced. Other
+   * providers serve Responses calls through the canonical form.
+   */
+  responsesRequest?(request: ResponsesRequest, target: UpstreamTarget): UpstreamRequest;
+  /** A native Responses body, present when responsesRequest is. */
+  responsesResponse?(body: unknown, context: TranslateContext): ResponseObject;
+  /** A native Responses event stream, present when responsesRequest is. */
+  responsesStream?(context: TranslateContext): StreamTranslator<ResponsesPassthrough>;
   /**
    * Counts a request's input tokens, when the provider has a counting endpoint (Anthropic's
    * count_tokens, Gemini's countTokens); the generation options of `request` are ignored.

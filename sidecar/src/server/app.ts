@@ -14,6 +14,7 @@ import { guardLoopback } from './local-origin.js';
 import { mcpClientErrorResponse, mcpRoute } from './mcp-route.js';
 import { openAIIngress, openAIRoutes } from './openai-routes.js';
 import { refuse } from './refusal.js';
+import { responsesRoutes } from './responses-routes.js';
 
 /** What the MCP gateway offers the app (implemented in ../mcp). */
 export interface McpHandler {
@@ -66,6 +67,7 @@ export async function build(options: AppOptions): Promise<FastifyInstance> {
   if (options.loopbackPort !== undefined) guardLoopback(app, options.loopbackPort);
   await app.register(openAIRoutes, options);
   await app.register(anthropicRoutes, options);
+  await app.register(responsesRoutes, options);
   // Paths and methods no route owns, answered in the shape of the API the client speaks.
   app.setNotFoundHandler((request, reply) =>
     refuse(reply, ingressOf(request.url, request.headers), { status: 404, type: 'invalid_request_error', message: `unknown endpoint ${request.method} ${request.url.split('?')[0]}` }),

@@ -1,5 +1,5 @@
 /**
- * An ingress is one API the agent speaks (OpenAI or Anthropic): how its errors look, how a
+ * An ingress is one API the agent speaks (OpenAI chat, OpenAI Responses, Anthropic, Gemini): how its errors look, how a
  * canonical completion and canonical stream chunks are written in it, and which provider types
  * speak it natively (those are passed through byte for byte).
  */
@@ -18,7 +18,7 @@ export interface StreamEncoder<Chunk = ChatCompletionChunk> {
 }
 
 export interface Ingress {
-  name: 'openai' | 'anthropic';
+  name: 'openai' | 'anthropic' | 'responses' | 'gemini';
   /** Provider types whose wire format is this API: same-protocol calls skip translation. */
   native: readonly ProviderType[];
   errorBody(error: ProviderError): unknown;

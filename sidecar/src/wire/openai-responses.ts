@@ -23,12 +23,20 @@ export interface ResponseToolCall {
   function: { name: string; arguments: string };
 }
 
-/** The assistant message of a non-streaming completion. */
+/** Signed reasoning, as in `wire/openai.ts` ThinkingBlock (LiteLLM's `thinking_blocks`). */
+export type ResponseThinkingBlock = { type: 'thinking'; thinking: string; signature?: string | null } | { type: 'redacted_thinking'; data: string };
+
+/**
+ * The assistant message of a non-streaming completion. `reasoning_content` and `thinking_blocks`
+ * are not OpenAI's: they carry a translated provider's reasoning (DeepSeek's and LiteLLM's names).
+ */
 export interface ResponseMessage {
   role: 'assistant';
   content: string | null;
   refusal?: string | null;
   tool_calls?: ResponseToolCall[];
+  reasoning_content?: string | null;
+  thinking_blocks?: ResponseThinkingBlock[];
 }
 
 /** One choice of a non-streaming completion. */
@@ -58,12 +66,15 @@ export interface ToolCallDelta {
   function?: { name?: string; arguments?: string };
 }
 
-/** What one stream chunk adds to a choice. */
+/** What one stream chunk adds to a choice (reasoning fields as in {@link ResponseMessage}). */
 export interface ChunkDelta {
   role?: 'assistant';
   content?: string | null;
   refusal?: string | null;
   tool_calls?: ToolCallDelta[];
+  reasoning_content?: string | null;
+  /** Whole blocks, sent once a block's signature is known. */
+  thinking_blocks?: ResponseThinkingBlock[];
 }
 
 /** One choice of a stream chunk. */

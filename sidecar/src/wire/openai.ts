@@ -42,6 +42,16 @@ export const ToolCall = z.looseObject({
   function: z.looseObject({ name: z.string(), arguments: z.string() }),
 });
 
+/**
+ * Reasoning a provider returned with its signature (Anthropic thinking blocks; the opaque state
+ * Responses reasoning items carry): LiteLLM's `thinking_blocks` convention, so the next turn can
+ * hand it back to the provider that made it.
+ */
+export const ThinkingBlock = z.discriminatedUnion('type', [
+  z.looseObject({ type: z.literal('thinking'), thinking: z.string(), signature: z.string().nullish() }),
+  z.looseObject({ type: z.literal('redacted_thinking'), data: z.string() }),
+]);
+
 const name = z.string().nullish();
 const textContent = z.union([z.string(), z.array(TextPart)]);
 
@@ -62,9 +72,16 @@ export const AssistantMessage = z.looseObject({
   tool_calls: z.array(ToolCall).nullish(),
   refusal: z.string().nullish(),
   name,
+  /** Not OpenAI's: the turn's reasoning text (the DeepSeek / vLLM convention). */
+  reasoning_content: z.string().nullish(),
+  /** Not OpenAI's: the turn's signed reasoning, see {@link ThinkingBlock}. */
+  thinking_blocks: z.array(ThinkingBlock).nullish(),
 });
-/** The result of a tool call, matched by `tool_call_id`. */
-export const ToolMessage = z.looseObject({ role: z.literal('tool'), content: textContent, tool_call_id: z.string() });
+/**
+ * The result of a tool call, matched by `tool_call_id`. `is_error` is not OpenAI's: it carries
+ * Anthropic's flag to providers that have one (Anthropic, Gemini's `error` response).
+ */
+export const ToolMessage = z.looseObject({ role: z.literal('tool'), content: textContent, tool_call_id: z.string(), is_error: z.boolean().nullish() });
 
 /** One message of a chat. */
 export const ChatMessage = z.discriminatedUnion('role', [SystemMessage, DeveloperMessage, UserMessage, AssistantMessage, ToolMessage]);
@@ -130,6 +147,13 @@ export const ChatRequest = z.looseObject({
   logit_bias: logitBias,
   logprobs: z.boolean().nullish(),
   top_logprobs: z.int().nullish(),
+  /** minimal | low | medium | high (OpenAI's reasoning models); mapped to budgets elsewhere. */
+  reasoning_effort: z.string().nullish(),
+  /**
+   * Not OpenAI's: an exact thinking budget in tokens (Anthropic's `thinking`, Gemini's
+   * thinkingBudget), for translations that know one; OpenAI gets the nearest reasoning_effort.
+   */
+  thinking: z.looseObject({ type: z.string(), budget_tokens: z.int().nullish() }).nullish(),
 });
 
 /** string | string[] | token ids | arrays of token ids, checked by hand so a long token array is not
@@ -184,6 +208,7 @@ export type TextPart = z.infer<typeof TextPart>;
 export type ImageUrlPart = z.infer<typeof ImageUrlPart>;
 export type UserContentPart = z.infer<typeof UserContentPart>;
 export type ToolCall = z.infer<typeof ToolCall>;
+export type ThinkingBlock = z.infer<typeof ThinkingBlock>;
 export type ChatMessage = z.infer<typeof ChatMessage>;
 export type SystemMessage = z.infer<typeof SystemMessage>;
 export type UserMessage = z.infer<typeof UserMessage>;

@@ -15,6 +15,7 @@ import { buildHeaders, get, joinURL, JSON_HEADERS, postJSON, type ModelessTarget
 import type { ProviderAdapter, TranslateContext } from '../types.js';
 import { openAIError } from './errors.js';
 import { openAIStream } from './stream.js';
+import { responsesRequest, responsesResponse, responsesStream } from './responses.js';
 
 const PROVIDER = 'openai';
 
@@ -64,9 +65,15 @@ export const openAICompatibleAdapter: ProviderAdapter = {
   error: openAIError,
 };
 
-/** The OpenAI adapter: as openai-compatible, with `max_tokens` renamed for OpenAI's models. */
+/**
+ * The OpenAI adapter: as openai-compatible, with `max_tokens` renamed for OpenAI's models, and
+ * the Responses API natively (compatible servers get Responses calls through chat completions).
+ */
 export const openAIAdapter: ProviderAdapter = {
   ...openAICompatibleAdapter,
   type: 'openai',
+  responsesRequest: (request, target) => responsesRequest(request, target, headers(target)),
+  responsesResponse,
+  responsesStream,
   chatRequest: (request, target) => postJSON(joinURL(target.baseURL, '/chat/completions'), headers(target), forOpenAI(request, target.model)),
 };

@@ -1,0 +1,103 @@
+/**
+ * Canonical completion → Responses response object, and the pieces the stream encoder shares:
+ * the response shell echoing the request, item ids, usage and status mappings.
+ */
+import type { ChatCompletion, FinishReason, ResponseThinkingBlock, Usage } from '../../wire/openai.js';
+import type { OutputItem, OutputReasoning, ResponseObject, ResponsesRequest, ResponsesUsage } from '../../wire/responses.js';
+
+/** `resp_` + the random part of the call id; item ids are derived from it. */
+export function responseId(callId: string): string {
+  if (callId.startsWith('resp_')) return callId;
+  const dash = callId.indexOf('-');
+  return `resp_${dash >= 0 ? callId.slice(dash + 1) : callId}`;
+}
+
+/** The id of output item `n` of a response (`msg_…`, `fc_…`, `rs_…`, as OpenAI prefixes them). */
+export function itemId(prefix: 'msg' | 'fc' | 'rs', response: string, n: number): string {
+  return `${prefix}_${response.slice(5)}${n}`;
+}
+
+/** The response object before any output: what the request asked for, echoed as OpenAI does. */
+export function responseShell(request: ResponsesRequest, id: string, created: number): ResponseObject {
+  return {
+    id,
+    object: 'response',
+    created_at: created,
+    status: 'in_progress',
+    error: null,
+    incomplete_details: null,
+    instructions: request.instructions ?? null,
+    max_output_tokens: request.max_output_tokens ?? null,
+    model: request.model,
+    output: [],
+    parallel_tool_calls: request.parallel_tool_calls ?? true,
+    previous_response_id: request.previous_response_id ?? null,
+    reasoning: { effort: request.reasoning?.effort ?? null, summary: request.reasoning?.summary ?? null },
+    store: request.store ?? true,
+    temperature: request.temperature ?? null,
+    text: { format: request.text?.format ?? { type: 'text' } },
+    tool_choice: request.tool_choice ?? 'auto',
+    tools: request.tools ?? [],
+    top_p: request.top_p ?? null,
+    truncation: 'disabled',
+    usage: null,
+    user: request.user ?? null,
+    metadata: request.metadata ?? {},
+  };
+}
+
+/** Canonical usage in Responses terms. */
+export function responsesUsage(usage: Usage | null | undefined): ResponsesUsage | null {
+  if (!usage) return null;
+  return {
+    input_tokens: usage.prompt_tokens,
+    input_tokens_details: { cached_tokens: usage.prompt_tokens_details?.cached_tokens ?? 0 },
+    output_tokens: usage.completion_tokens,
+    output_tokens_details: { reasoning_tokens: usage.completion_tokens_details?.reasoning_tokens ?? 0 },
+    total_tokens: usage.prompt_tokens + usage.completion_tokens,
+  };
+}
+
+/** Status and incomplete details for a canonical finish: cut short is `incomplete`, as OpenAI reports it. */
+export function finishStatus(finish: FinishReason | null | undefined): Pick<ResponseObject, 'status' | 'incomplete_details'> {
+  if (finish === 'length') return { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } };
+  if (finish === 'content_filter') return { status: 'incomplete', incomplete_details: { reason: 'content_filter' } };
+  return { status: 'completed', incomplete_details: null };
+}
+
+/**
+ * A reasoning item for a turn's reasoning: the text as its summary, and the signature of a signed
+ * block as `encrypted_content`, so a client that hands the item back (as the Agents SDK does)
+ * gives the provider its signed thinking again.
+ */
+export function reasoningItem(id: string, text: string, blocks: readonly ResponseThinkingBlock[] | undefined): OutputReasoning {
+  const signed = blocks?.find((b) => b.type === 'thinking' && b.signature);
+  return {
+    type: 'reasoning',
+    id,
+    summary: text ? [{ type: 'summary_text', text }] : [],
+    ...(signed?.type === 'thinking' ? { encrypted_content: signed.signature ?? null } : {}),
+  };
+}
+
+/** A canonical completion (first choice) as a response object. */
+export function chatToResponse(completion: ChatCompletion, shell: ResponseObject): ResponseObject {
+  const choice = completion.choices[0];
+  const message = choice?.message;
+  const output: OutputItem[] = [];
+  const reasoningText = message?.reasoning_content ?? '';
+  if (reasoningText || message?.thinking_blocks?.length) output.push(reasoningItem(itemId('rs', shell.id, output.length), reasoningText, message?.thinking_blocks));
+  if (message?.content) {
+    output.push({
+      type: 'message',
+      id: itemId('msg', shell.id, output.length),
+      status: 'completed',
+      role: 'assistant',
+      content: [{ type: 'output_text', text: message.content, annotations: [], logprobs: [] }],
+    });
+  }
+  for (const call of message?.tool_calls ?? []) {
+    output.push({ type: 'function_call', id: itemId('fc', shell.id, output.length), call_id: call.id, name: call.function.name, arguments: call.function.arguments, status: 'completed' });
+  }
+  return { ...shell, ...finishStatus(choice?.finish_reason), output, usage: responsesUsage(completion.usage) };
+}

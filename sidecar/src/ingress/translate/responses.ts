@@ -1,0 +1,178 @@
+/**
+ * The OpenAI Responses API served through the canonical form, for a Responses client whose model
+ * is served by a provider of another type (an `openai` provider takes the request natively).
+ * Request in, canonical request out; canonical completion in, response object out
+ * (./responses-output.ts); canonical chunks in, typed Responses events out (./responses-stream.ts).
+ *
+ * - `instructions` become the first system message; `input` items become messages in order:
+ *   function_call items join the assistant turn before them as tool calls, function_call_output
+ *   items become tool messages;
+ * - reasoning items ride on the next assistant turn: their summary as `reasoning_content`, and,
+ *   with `encrypted_content`, a signed `thinking_blocks` entry (the signature is the encrypted
+ *   content, which is what the sidecar put there when it answered from Anthropic);
+ * - function tools become chat tools; `text.format` becomes `response_format`;
+ *   `reasoning.effort` becomes `reasoning_effort`; `max_output_tokens` becomes `max_tokens`;
+ * - hosted tools (web_search, file_search, computer use, ...), item references, Files API ids and
+ *   file URLs can only be served by OpenAI: refused with a 400 naming the field.
+ */
+import { providerError } from '../../providers/shared/errors.js';
+import { TranslationError } from '../../providers/types.js';
+import type { AssistantMessage, ChatMessage, ChatRequest, TextPart, ThinkingBlock, ToolChoice, UserContentPart } from '../../wire/openai.js';
+import { isKnownItem, type FunctionCallOutputItem, type InputContent, type InputItem, type InputMessage, type ReasoningItem, type ResponsesRequest } from '../../wire/responses.js';
+
+/** What only an OpenAI provider can serve, refused for any other (400, naming the field). */
+function refuse(what: string, param: string): TranslationError {
+  return new TranslationError(providerError(400, `${what} can only be served by an OpenAI provider`, 'unsupported_for_provider', param));
+}
+
+/** The input as a list of items (a string is one user message). */
+export function inputItems(request: Pick<ResponsesRequest, 'input'>): InputItem[] {
+  if (request.input == null) return [];
+  return typeof request.input === 'string' ? [{ role: 'user', content: request.input }] : request.input;
+}
+
+/**
+ * A Responses request as a canonical chat request. `history` is the conversation before
+ * `request.input` (from `previous_response_id`), already expanded to items.
+ */
+export function responsesToChat(request: ResponsesRequest, history: readonly InputItem[] = []): ChatRequest {
+  const messages: ChatMessage[] = [];
+  if (request.instructions) messages.push({ role: 'system', content: request.instructions });
+  let reasoning: ReasoningItem[] = [];
+  const items = [...history, ...inputItems(request)];
+  items.forEach((item, i) => {
+    const param = i < history.length ? 'previous_response_id' : `input[${i - history.length}]`;
+    if (!isKnownItem(item)) throw refuse(`${item.type} items`, param);
+    switch (item.type ?? 'message') {
+      case 'message':
+        messageItem(messages, item as InputMessage, param, reasoning);
+        if ((item as InputMessage).role === 'assistant') reasoning = [];
+        break;
+      case 'function_call': {
+        const call = item as Extract<InputItem, { type: 'function_call' }>;
+        const last = assistantFor(messages, reasoning);
+        reasoning = [];
+        last.tool_calls = [...(last.tool_calls ?? []), { id: call.call_id, type: 'function', function: { name: call.name, arguments: call.arguments } }];
+        break;
+      }
+      case 'function_call_output':
+        messages.push({ role: 'tool', tool_call_id: (item as FunctionCallOutputItem).call_id, content: toolOutput(item as FunctionCallOutputItem, param) });
+        break;
+      case 'reasoning':
+        reasoning.push(item as ReasoningItem);
+        break;
+    }
+  });
+
+  const chat: ChatRequest = { model: request.model, messages };
+  if (request.tools?.length) {
+    chat.tools = request.tools.map((tool, i) => {
+      if (tool.type !== 'function' || !tool.name) throw refuse(`the hosted tool ${tool.type}`, `tools[${i}]`);
+      return {
+        type: 'function',
+        function: {
+          name: tool.name,
+          ...(tool.description ? { description: tool.description } : {}),
+          ...(tool.parameters ? { parameters: tool.parameters } : {}),
+          ...(tool.strict != null ? { strict: tool.strict } : {}),
+        },
+      };
+    });
+  }
+  if (request.tool_choice != null) chat.tool_choice = toolChoice(request.tool_choice);
+  if (request.parallel_tool_calls != null) chat.parallel_tool_calls = request.parallel_tool_calls;
+  if (request.max_output_tokens != null) chat.max_tokens = request.max_output_tokens;
+  if (request.temperature != null) chat.temperature = request.temperature;
+  if (request.top_p != null) chat.top_p = request.top_p;
+  if (request.user) chat.user = request.user;
+  if (request.reasoning?.effort) chat.reasoning_effort = request.reasoning.effort;
+  const format = request.text?.format;
+  if (format?.type === 'json_object') chat.response_format = { type: 'json_object' };
+  else if (format?.type === 'json_schema') {
+    chat.response_format = {
+      type: 'json_schema',
+      json_schema: { name: format.name ?? 'response', ...(format.schema ? { schema: format.schema } : {}), ...(format.strict != null ? { strict: format.strict } : {}) },
+    };
+  }
+  if (request.stream) {
+    chat.stream = true;
+    // response.completed reports usage, so the upstream must send it.
+    chat.stream_options = { include_usage: true };
+  }
+  return chat;
+}
+
+function messageItem(out: ChatMessage[], item: InputMessage, param: string, reasoning: ReasoningItem[]): void {
+  const parts = typeof item.content === 'string' ? undefined : item.content;
+  switch (item.role) {
+    case 'system':
+    case 'developer':
+      out.push({ role: item.role, content: typeof item.content === 'string' ? item.content : textParts(parts ?? [], param) });
+      break;
+    case 'assistant': {
+      const text = typeof item.content === 'string' ? item.content : textParts(parts ?? [], param).map((p) => p.text).join('');
+      const message = assistantFor(out, reasoning, true);
+      message.content = typeof message.content === 'string' && message.content ? message.content + text : text;
+      break;
+    }
+    case 'user':
+      out.push({ role: 'user', content: typeof item.content === 'string' ? item.content : (parts ?? []).map((p, j) => userPart(p, `${param}.content[${j}]`)) });
+      break;
+  }
+}
+
+/**
+ * The assistant message a function call or assistant text belongs to: the last message when it is
+ * an assistant turn not yet answered by tool results, else a new one (carrying pending reasoning).
+ */
+function assistantFor(out: ChatMessage[], reasoning: ReasoningItem[], fresh = false): AssistantMessage {
+  const last = out.at(-1);
+  if (!fresh && last?.role === 'assistant' && reasoning.length === 0) return last;
+  const message: AssistantMessage = { role: 'assistant', content: null };
+  if (reasoning.length > 0) {
+    const text = reasoning.flatMap((r) => r.summary.map((s) => s.text)).join('\n');
+    if (text) message.reasoning_content = text;
+    const blocks: ThinkingBlock[] = reasoning.flatMap((r) => (r.encrypted_content ? [{ type: 'thinking' as const, thinking: r.summary.map((s) => s.text).join('\n'), signature: r.encrypted_content }] : []));
+    if (blocks.length > 0) message.thinking_blocks = blocks;
+  }
+  out.push(message);
+  return message;
+}
+
+function textParts(parts: InputContent[], param: string): TextPart[] {
+  return parts.map((part, j): TextPart => {
+    if (part.type === 'input_text' || part.type === 'output_text') return { type: 'text', text: part.text };
+    if (part.type === 'refusal') return { type: 'text', text: part.refusal };
+    throw new TranslationError(providerError(400, `${part.type} parts are not allowed here`, 'invalid_request_error', `${param}.content[${j}]`));
+  });
+}
+
+function userPart(part: InputContent, param: string): UserContentPart {
+  switch (part.type) {
+    case 'input_text':
+    case 'output_text':
+      return { type: 'text', text: part.text };
+    case 'refusal':
+      return { type: 'text', text: part.refusal };
+    case 'input_image':
+      if (!part.image_url) throw refuse('images by file_id', param);
+      return { type: 'image_url', image_url: { url: part.image_url, ...(part.detail ? { detail: part.detail } : {}) } };
+    case 'input_file':
+      if (!part.file_data) throw refuse('files by file_id or file_url', param);
+      return { type: 'file', file: { file_data: part.file_data, ...(part.filename ? { filename: part.filename } : {}) } };
+  }
+}
+
+function toolOutput(item: FunctionCallOutputItem, param: string): string | TextPart[] {
+  if (typeof item.output === 'string') return item.output;
+  return item.output.map((part, j): TextPart => {
+    if (part.type !== 'input_text') throw refuse(`${part.type} parts inside a function_call_output`, `${param}.output[${j}]`);
+    return { type: 'text', text: part.text };
+  });
+}
+
+function toolChoice(choice: NonNullable<ResponsesRequest['tool_choice']>): ToolChoice {
+  if (typeof choice === 'string') return choice;
+  if (choice.type === 'function' && choice.name) return { type: 'function', function: { name: choice.name } };
+  throw refuse(`tool_choice ${choice.type}`, 'tool_choice');
+}

@@ -1,0 +1,97 @@
+/**
+ * The OpenAI Responses API on the socket (`POST /v1/responses`), for the OpenAI Agents SDK, Codex
+ * and other Responses clients. An `openai` provider takes the call natively (the client's bytes
+ * both ways when the model name is the same); every other provider through the canonical form.
+ * `previous_response_id`: see ADR 0011.
+ */
+import type { FastifyInstance } from 'fastify';
+import { ResponseStore } from '../ingress/responses-store.js';
+import { inputItems, responsesToChat } from '../ingress/translate/responses.js';
+import { chatToResponse, responseId, responseShell } from '../ingress/translate/responses-output.js';
+import { responsesStreamEncoder, type ResponsesStreamItem } from '../ingress/translate/responses-stream.js';
+import type { StreamTranslator, TranslateContext } from '../providers/types.js';
+import type { ChatRequest } from '../wire/openai.js';
+import { openAIError } from '../wire/openai.js';
+import { ResponsesRequest, type InputItem, type ResponseObject } from '../wire/responses.js';
+import type { AppOptions } from './app.js';
+import { BadRequest } from './body.js';
+import type { Ingress } from './ingress.js';
+import { modelRoute } from './model-route.js';
+import type { Operation } from './proxy.js';
+import { errorHandlerFor } from './refusal.js';
+
+/** The Responses API as an ingress: OpenAI's error shape; `openai` providers speak it natively. */
+export const responsesIngress: Ingress = {
+  name: 'responses',
+  native: ['openai'],
+  errorBody: openAIError,
+  completion: (completion) => chatToResponse(completion, responseShell({ model: completion.model }, responseId(completion.id), completion.created)),
+  encoder: (context) => {
+    const encoder = responsesStreamEncoder(responseShell({ model: context.model }, responseId(context.id), Math.floor(Date.now() / 1000)));
+    return { chunk: (c) => encoder.chunk(c), error: (e) => encoder.error(e), end: () => encoder.end() };
+  },
+};
+
+export async function responsesRoutes(app: FastifyInstance, options: AppOptions): Promise<void> {
+  const store = new ResponseStore();
+  app.setErrorHandler(errorHandlerFor(responsesIngress));
+  modelRoute(
+    app,
+    options,
+    '/v1/responses',
+    ResponsesRequest,
+    (body, raw) => responsesOperation(body, raw, store),
+    // Only reached when previous_response_id names a response the sidecar does not hold and no
+    // provider of the model is OpenAI, which is where OpenAI-made responses live.
+    (body) => {
+      throw new BadRequest({
+        status: 400,
+        type: 'invalid_request_error',
+        message: `Previous response with id '${body.previous_response_id}' not found: this sidecar keeps the responses it translated for an hour, and model '${body.model}' has no OpenAI provider that could hold it`,
+        param: 'previous_response_id',
+        code: 'previous_response_not_found',
+      });
+    },
+  );
+}
+
+/**
+ * One Responses call. A `previous_response_id` the sidecar holds is expanded into the full input
+ * for every provider (OpenAI never saw those turns); one it does not hold is OpenAI's, so only
+ * `openai` providers are tried.
+ */
+export function responsesOperation(request: ResponsesRequest, raw: Buffer, store: ResponseStore): Operation<ResponseObject, ResponsesStreamItem> {
+  const previous = request.previous_response_id;
+  const history = previous ? store.get(previous) : undefined;
+  const heldElsewhere = previous != null && history === undefined;
+  const expanded: ResponsesRequest = history ? { ...request, previous_response_id: null, input: [...history, ...inputItems(request)] } : request;
+  let chat: ChatRequest | undefined;
+  const asChat = () => (chat ??= responsesToChat({ ...request, previous_response_id: null }, history));
+  const shell = (context: TranslateContext) => ({ ...responseShell(request, responseId(context.id), context.created), model: context.requestedModel });
+  const remember = (response: ResponseObject) => {
+    if (request.store === false || response.status === 'failed') return;
+    store.put(response.id, [...(history ?? []), ...inputItems(request), ...(response.output as InputItem[])]);
+  };
+  return {
+    kind: 'responses',
+    ingress: responsesIngress,
+    model: request.model,
+    stream: request.stream === true,
+    // An expanded continuation is a new body; otherwise OpenAI gets the client's bytes.
+    raw: history ? undefined : raw,
+    supports: (provider) => !heldElsewhere || provider.adapter.responsesRequest !== undefined,
+    build: (provider, target) => provider.adapter.responsesRequest?.(expanded, target) ?? provider.adapter.chatRequest(asChat(), target),
+    parse(provider, body, context) {
+      if (provider.adapter.responsesResponse) return provider.adapter.responsesResponse(body, context);
+      const response = chatToResponse(provider.adapter.chatResponse(body, context), shell(context));
+      remember(response);
+      return response;
+    },
+    render: (response) => response,
+    usage: (response) => (response.usage ? { input: response.usage.input_tokens, output: response.usage.output_tokens } : undefined),
+    streamFrames: {
+      translator: (provider, context) => (provider.adapter.responsesStream?.(context) ?? provider.adapter.chatStream(context)) as StreamTranslator<ResponsesStreamItem>,
+      encoder: (context) => responsesStreamEncoder(shell(context), remember),
+    },
+  };
+}

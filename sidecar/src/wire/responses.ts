@@ -1,0 +1,222 @@
+/**
+ * The OpenAI Responses API (`POST /v1/responses`) as the sidecar speaks it: the request schema
+ * parsed once at the HTTP boundary, the response object, its output items and the typed stream
+ * events, written as OpenAI documents them.
+ *
+ * The schema is loose: an OpenAI provider receives what the client sent (hosted tools, `include`,
+ * `conversation`, reasoning items with `encrypted_content`, ...). Input items of types the
+ * canonical translation does not know are accepted as {@link OtherInputItem}; they survive
+ * pass-through and are refused with a 400 naming the item only when translation is needed.
+ */
+import { z } from 'zod';
+import type { ProviderError } from '../providers/types.js';
+import { openAIError } from './openai.js';
+
+/** Text the user (or an earlier turn) wrote. */
+export const InputText = z.looseObject({ type: z.literal('input_text'), text: z.string() });
+/** An image by URL (https or data:) or a Files API id. */
+export const InputImage = z.looseObject({ type: z.literal('input_image'), image_url: z.string().nullish(), file_id: z.string().nullish(), detail: z.string().nullish() });
+/** A file by base64 data URL, URL or Files API id. */
+export const InputFile = z.looseObject({
+  type: z.literal('input_file'),
+  file_data: z.string().nullish(),
+  file_id: z.string().nullish(),
+  file_url: z.string().nullish(),
+  filename: z.string().nullish(),
+});
+/** Text an earlier assistant turn wrote. */
+export const OutputText = z.looseObject({ type: z.literal('output_text'), text: z.string() });
+/** A refusal in an earlier assistant turn. */
+export const Refusal = z.looseObject({ type: z.literal('refusal'), refusal: z.string() });
+
+/** A content part of an input message. */
+export const InputContent = z.discriminatedUnion('type', [InputText, InputImage, InputFile, OutputText, Refusal]);
+
+/** A message: `type` may be left out (OpenAI's "easy input message"). */
+export const InputMessage = z.looseObject({
+  type: z.literal('message').optional(),
+  role: z.enum(['user', 'assistant', 'system', 'developer']),
+  content: z.union([z.string(), z.array(InputContent)]),
+});
+/** A function call from an earlier turn; `arguments` is JSON text. */
+export const FunctionCallItem = z.looseObject({
+  type: z.literal('function_call'),
+  call_id: z.string(),
+  name: z.string(),
+  arguments: z.string(),
+  id: z.string().nullish(),
+});
+/** The client's result for a function call, matched by `call_id`. */
+export const FunctionCallOutputItem = z.looseObject({
+  type: z.literal('function_call_output'),
+  call_id: z.string(),
+  output: z.union([z.string(), z.array(z.discriminatedUnion('type', [InputText, InputImage, InputFile]))]),
+});
+/** Reasoning from an earlier turn: summaries, and the provider's opaque state in `encrypted_content`. */
+export const ReasoningItem = z.looseObject({
+  type: z.literal('reasoning'),
+  id: z.string().nullish(),
+  summary: z.array(z.looseObject({ type: z.string(), text: z.string() })).default([]),
+  content: z.array(z.looseObject({ type: z.string(), text: z.string() })).nullish(),
+  encrypted_content: z.string().nullish(),
+});
+const KNOWN_ITEMS = new Set(['message', 'function_call', 'function_call_output', 'reasoning']);
+/** Any other item (hosted tool calls, item_reference, ...): kept for pass-through. */
+export const OtherInputItem = z.looseObject({ type: z.string().refine((t) => !KNOWN_ITEMS.has(t), { message: 'malformed input item' }) });
+
+/** One input item. */
+export const InputItem = z.union([InputMessage, FunctionCallItem, FunctionCallOutputItem, ReasoningItem, OtherInputItem]);
+
+/** A function tool (flat, unlike chat's `{function: {...}}`), or a hosted tool kept for OpenAI. */
+export const ResponsesTool = z.looseObject({
+  type: z.string(),
+  name: z.string().nullish(),
+  description: z.string().nullish(),
+  parameters: z.record(z.string(), z.unknown()).nullish(),
+  strict: z.boolean().nullish(),
+});
+
+/** none | auto | required | one named function (or a hosted tool type, kept for OpenAI). */
+export const ResponsesToolChoice = z.union([z.enum(['none', 'auto', 'required']), z.looseObject({ type: z.string(), name: z.string().nullish() })]);
+
+/** text | json_object | json_schema (flat: name and schema beside type). */
+export const ResponsesTextFormat = z.looseObject({
+  type: z.enum(['text', 'json_object', 'json_schema']),
+  name: z.string().nullish(),
+  schema: z.record(z.string(), z.unknown()).nullish(),
+  description: z.string().nullish(),
+  strict: z.boolean().nullish(),
+});
+
+/** Body of `POST /v1/responses`. */
+export const ResponsesRequest = z.looseObject({
+  model: z.string().min(1),
+  input: z.union([z.string(), z.array(InputItem)]).nullish(),
+  instructions: z.string().nullish(),
+  tools: z.array(ResponsesTool).nullish(),
+  tool_choice: ResponsesToolChoice.nullish(),
+  parallel_tool_calls: z.boolean().nullish(),
+  max_output_tokens: z.int().min(1).nullish(),
+  temperature: z.number().nullish(),
+  top_p: z.number().nullish(),
+  stream: z.boolean().nullish(),
+  store: z.boolean().nullish(),
+  previous_response_id: z.string().nullish(),
+  reasoning: z.looseObject({ effort: z.string().nullish(), summary: z.string().nullish() }).nullish(),
+  text: z.looseObject({ format: ResponsesTextFormat.nullish() }).nullish(),
+  metadata: z.record(z.string(), z.string()).nullish(),
+  user: z.string().nullish(),
+});
+
+export type InputContent = z.infer<typeof InputContent>;
+export type InputMessage = z.infer<typeof InputMessage>;
+export type FunctionCallItem = z.infer<typeof FunctionCallItem>;
+export type FunctionCallOutputItem = z.infer<typeof FunctionCallOutputItem>;
+export type ReasoningItem = z.infer<typeof ReasoningItem>;
+export type InputItem = z.infer<typeof InputItem>;
+export type ResponsesTool = z.infer<typeof ResponsesTool>;
+export type ResponsesToolChoice = z.infer<typeof ResponsesToolChoice>;
+export type ResponsesRequest = z.infer<typeof ResponsesRequest>;
+
+/** Narrows an input item to the kinds the canonical translation understands. */
+export function isKnownItem(item: InputItem): item is InputMessage | FunctionCallItem | FunctionCallOutputItem | ReasoningItem {
+  return KNOWN_ITEMS.has(item.type ?? 'message');
+}
+
+/** An output text part. */
+export interface OutputTextPart {
+  type: 'output_text';
+  text: string;
+  annotations: unknown[];
+  logprobs?: unknown[];
+}
+
+/** An assistant message in `output`. */
+export interface OutputMessage {
+  type: 'message';
+  id: string;
+  status: 'in_progress' | 'completed' | 'incomplete';
+  role: 'assistant';
+  content: OutputTextPart[];
+}
+
+/** A function call in `output`. */
+export interface OutputFunctionCall {
+  type: 'function_call';
+  id: string;
+  call_id: string;
+  name: string;
+  arguments: string;
+  status: 'in_progress' | 'completed' | 'incomplete';
+}
+
+/** Reasoning in `output`: summary text, and the provider's opaque state when it has one. */
+export interface OutputReasoning {
+  type: 'reasoning';
+  id: string;
+  summary: { type: 'summary_text'; text: string }[];
+  encrypted_content?: string | null;
+}
+
+/** One output item. */
+export type OutputItem = OutputMessage | OutputFunctionCall | OutputReasoning;
+
+/** Token counts of a response. */
+export interface ResponsesUsage {
+  input_tokens: number;
+  input_tokens_details: { cached_tokens: number };
+  output_tokens: number;
+  output_tokens_details: { reasoning_tokens: number };
+  total_tokens: number;
+}
+
+/** The response object (`object: "response"`). */
+export interface ResponseObject {
+  id: string;
+  object: 'response';
+  created_at: number;
+  status: 'in_progress' | 'completed' | 'incomplete' | 'failed';
+  error: { code: string; message: string } | null;
+  incomplete_details: { reason: 'max_output_tokens' | 'content_filter' } | null;
+  instructions: string | null;
+  max_output_tokens: number | null;
+  model: string;
+  output: OutputItem[];
+  parallel_tool_calls: boolean;
+  previous_response_id: string | null;
+  reasoning: { effort: string | null; summary: string | null };
+  store: boolean;
+  temperature: number | null;
+  text: { format: unknown };
+  tool_choice: unknown;
+  tools: unknown[];
+  top_p: number | null;
+  truncation: 'disabled';
+  usage: ResponsesUsage | null;
+  user: string | null;
+  metadata: Record<string, string>;
+}
+
+/** A stream event without its sequence number (the writer numbers events as it writes them). */
+export type ResponsesEvent = { type: string } & Record<string, unknown>;
+
+/** An upstream Responses event carried through the relay; `usage` is set on the terminal event. */
+export interface ResponsesPassthrough {
+  passthrough: ResponsesEvent;
+  usage?: { prompt_tokens: number; completion_tokens: number };
+}
+
+/** One frame of a Responses stream: `event: TYPE\ndata: {json}\n\n`. */
+export function responsesSSE(event: ResponsesEvent, sequence: number): string {
+  return `event: ${event.type}\ndata: ${JSON.stringify({ ...event, sequence_number: sequence })}\n\n`;
+}
+
+/**
+ * The `error` event that ends a stream that failed after it started. It carries the documented
+ * fields (code, message, param) and also an `error` object, which the OpenAI SDKs raise as an
+ * APIError (as they do for the chat stream's error frame).
+ */
+export function responsesErrorEvent(error: ProviderError): ResponsesEvent {
+  const body = openAIError(error).error;
+  return { type: 'error', code: body.code ?? body.type, message: body.message, param: body.param, error: body };
+}

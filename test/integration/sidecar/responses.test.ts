@@ -1,0 +1,156 @@
+/**
+ * The OpenAI SDK's Responses client (`client.responses`) through the socket, against every
+ * provider type: plain, streamed (the SDK's own event accumulator checks the event order),
+ * function tools and their outputs, `previous_response_id`, and errors in OpenAI's shape.
+ */
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MockKind, MockProvider } from '../../mocks/index.js';
+import { startProviderStack, type Stack } from './harness.js';
+
+const PROVIDERS: MockKind[] = ['openai', 'anthropic', 'gemini', 'ollama'];
+const KEYS: Partial<Record<MockKind, string>> = {
+  openai: 'sk-proj-Rq3vT9mB2kLp7RwZ4nYc8HdF1sJ6aGe5uV0oKiEt',
+  anthropic: 'sk-ant-api03-Q7tYp2QwE9mZx4VbN6cL1kJ8hG3fD5sA0uIoP-AbCdEfGh',
+  gemini: 'AIzaSyR4k9Lm2Nq7Rs1Tv6Wx3Yz8Ab5Cd0Ef2Gh',
+};
+
+let stack: Stack;
+let mocks: Map<MockKind, MockProvider>;
+let close: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ stack, mocks, close } = await startProviderStack(PROVIDERS, KEYS, { sandbox: { name: 'responses' } }));
+});
+
+afterAll(() => close?.());
+
+/** The path each provider's call arrives at: OpenAI's own Responses API, the others' chat APIs. */
+const UPSTREAM_PATH: Record<string, RegExp> = {
+  openai: /^\/v1\/responses$/,
+  anthropic: /^\/v1\/messages$/,
+  gemini: /^\/v1beta\/models\/[^/]+:(generateContent|streamGenerateContent)$/,
+  ollama: /^\/api\/chat$/,
+};
+
+const weather = {
+  type: 'function' as const,
+  name: 'get_weather',
+  description: 'Current weather for a city',
+  parameters: { type: 'object', properties: { input: { type: 'string' } }, required: ['input'], additionalProperties: false },
+  strict: true,
+};
+
+describe.each(PROVIDERS)('responses through a %s provider', (kind) => {
+  const model = `via-${kind}`;
+  const lastPath = () => mocks.get(kind)!.received.at(-1)?.path;
+
+  it('answers a plain request', async () => {
+    const response = await stack.openai().responses.create({ model, input: 'hello from the responses api', instructions: 'Be brief.' });
+    expect(response.object).toBe('response');
+    expect(response.id).toMatch(/^resp_/);
+    expect(response.status).toBe('completed');
+    expect(response.model).toBe(model);
+    expect(response.output_text).toBe('echo: hello from the responses api');
+    expect(response.output).toEqual([expect.objectContaining({ type: 'message', role: 'assistant', id: expect.stringMatching(/^msg_/) })]);
+    expect(response.usage?.input_tokens).toBeGreaterThan(0);
+    expect(response.usage?.output_tokens).toBeGreaterThan(0);
+    expect(lastPath()).toMatch(UPSTREAM_PATH[kind]!);
+  });
+
+  it('streams typed events that the SDK accumulates into the final response', async () => {
+    const stream = stack.openai().responses.stream({ model, input: 'stream these words please' });
+    const types: string[] = [];
+    let deltas = '';
+    stream.on('event', (event) => types.push(event.type));
+    stream.on('response.output_text.delta', (event) => (deltas += event.delta));
+    const response = await stream.finalResponse();
+    expect(deltas).toBe('echo: stream these words please');
+    expect(response.output_text).toBe('echo: stream these words please');
+    expect(response.status).toBe('completed');
+    expect(response.usage?.output_tokens).toBeGreaterThan(0);
+    expect(types.slice(0, 4)).toEqual(['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added']);
+    expect(types.filter((t) => t === 'response.output_text.delta').length).toBeGreaterThan(1);
+    expect(types.slice(-4)).toEqual(['response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.completed']);
+    expect(lastPath()).toMatch(UPSTREAM_PATH[kind]!);
+  });
+
+  it('round-trips a function call with its function_call_output', async () => {
+    const client = stack.openai();
+    const first = await client.responses.create({ model, input: 'weather in Oslo', tools: [weather] });
+    const call = first.output.find((item) => item.type === 'function_call');
+    expect(call).toMatchObject({ type: 'function_call', name: 'get_weather', call_id: expect.any(String) });
+    expect(JSON.parse((call as { arguments: string }).arguments)).toEqual({ input: 'weather in Oslo' });
+    const second = await client.responses.create({
+      model,
+      tools: [weather],
+      input: [{ role: 'user', content: 'weather in Oslo' }, ...(first.output as OpenAI.Responses.ResponseInputItem[]), { type: 'function_call_output', call_id: (call as { call_id: string }).call_id, output: 'sunny, 21 degrees' }],
+    });
+    expect(second.output_text).toBe('tool result: sunny, 21 degrees');
+  });
+
+  it('streams a function call as argument deltas', async () => {
+    const stream = stack.openai().responses.stream({ model, input: 'weather in Lima', tools: [weather] });
+    let args = '';
+    stream.on('response.function_call_arguments.delta', (event) => (args += event.delta));
+    const response = await stream.finalResponse();
+    const call = response.output.find((item) => item.type === 'function_call');
+    expect(call).toMatchObject({ name: 'get_weather', status: 'completed' });
+    expect(JSON.parse(args)).toEqual({ input: 'weather in Lima' });
+    expect((call as { arguments: string }).arguments).toBe(args);
+  });
+
+  it('continues a conversation with previous_response_id', async () => {
+    const client = stack.openai();
+    const first = await client.responses.create({ model, input: 'weather in Rome', tools: [weather] });
+    const call = first.output.find((item) => item.type === 'function_call') as { call_id: string } | undefined;
+    expect(call).toBeDefined();
+    const second = await client.responses.create({
+      model,
+      tools: [weather],
+      previous_response_id: first.id,
+      input: [{ type: 'function_call_output', call_id: call!.call_id, output: 'rainy, 14 degrees' }],
+    });
+    expect(second.output_text).toBe('tool result: rainy, 14 degrees');
+    expect(second.previous_response_id).toBe(first.id);
+  });
+});
+
+describe('responses errors', () => {
+  it('refuses an unknown previous_response_id for a model no OpenAI provider serves, in OpenAI shape', async () => {
+    const error = await stack
+      .openai()
+      .responses.create({ model: 'via-gemini', input: 'hi', previous_response_id: 'resp_unknown' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('previous_response_id');
+    expect((error as Error).message).toMatch(/resp_unknown/);
+  });
+
+  it('passes an unknown previous_response_id to OpenAI, which refuses it', async () => {
+    const error = await stack
+      .openai()
+      .responses.create({ model: 'via-openai', input: 'hi', previous_response_id: 'resp_unknown' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(mocks.get('openai')!.received.at(-1)?.path).toBe('/v1/responses');
+  });
+
+  it('refuses a hosted tool for a translated provider, naming it', async () => {
+    const error = await stack
+      .openai()
+      .responses.create({ model: 'via-anthropic', input: 'search', tools: [{ type: 'web_search' }] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((error as Error).message).toMatch(/web_search/);
+  });
+
+  it('names the field of an invalid body', async () => {
+    const error = await stack
+      .openai()
+      .responses.create({ model: 'via-ollama', input: 42 as never })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('input');
+  });
+});

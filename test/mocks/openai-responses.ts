@@ -1,0 +1,176 @@
+/**
+ * OpenAI's Responses API (`POST /v1/responses`) for the OpenAI mock: input as a string or items
+ * (messages, function_call, function_call_output, reasoning), flat function tools,
+ * `previous_response_id` against the responses this mock stored, `reasoning` with an
+ * encrypted_content item when `include` asks for it, and the typed SSE events in OpenAI's order,
+ * each with `sequence_number`, ending with `response.completed` or `response.incomplete`.
+ */
+import { arr, intField, obj, str } from './server.js';
+import type { BodyReply, Reply, RouteContext, StreamReply } from './server.js';
+import { countTokens, newId, planTurn } from './turn.js';
+import type { LastMessage, ToolChoice, Turn } from './turn.js';
+
+const SSE = 'text/event-stream; charset=utf-8';
+
+/** What the mock needs from the OpenAI spec: its error and success replies. */
+export interface ResponsesDeps {
+  error(status: number, message?: string, param?: string | null, code?: string | null): BodyReply;
+  ok(value: unknown): BodyReply;
+  errorObject(status: number, message?: string): unknown;
+}
+
+/** Stored conversations (response id → items), as OpenAI keeps them with `store: true`. Bounded. */
+const stored = new Map<string, unknown[]>();
+const MAX_STORED = 1_000;
+
+function text(content: unknown): string {
+  if (typeof content === 'string') return content;
+  return arr(content)
+    .map((p) => str(obj(p).text) ?? str(obj(p).refusal) ?? '')
+    .filter(Boolean)
+    .join(' ');
+}
+
+function lastMessage(items: unknown[]): LastMessage | undefined {
+  const last = obj(items.at(-1));
+  if (last.type === 'function_call_output') return { role: 'tool', text: text(last.output) };
+  const user = items.findLast((i) => obj(i).role === 'user' && (obj(i).type ?? 'message') === 'message');
+  if (user === undefined) return undefined;
+  return { role: last.role === 'user' ? 'user' : 'other', text: text(obj(user).content) };
+}
+
+function toolChoice(value: unknown): ToolChoice {
+  if (value === 'none' || value === 'required' || value === 'auto') return value;
+  const name = str(obj(value).name);
+  return name ? { name } : 'auto';
+}
+
+/** The request's problem as OpenAI words it, if any. */
+function invalid(b: Record<string, unknown>, deps: ResponsesDeps): BodyReply | undefined {
+  if (!str(b.model)) return deps.error(400, "Missing required parameter: 'model'.", 'model', 'missing_required_parameter');
+  const bad = arr(b.tools).findIndex((t) => obj(t).type === 'function' && !str(obj(t).name));
+  if (bad >= 0) return deps.error(400, `Missing required parameter: 'tools[${bad}].name'.`, `tools[${bad}].name`, 'missing_required_parameter');
+  if (b.input === undefined && b.previous_response_id === undefined) return deps.error(400, "Missing required parameter: 'input'.", 'input', 'missing_required_parameter');
+  return undefined;
+}
+
+/** Answers `POST /v1/responses`. */
+export function responses(ctx: RouteContext, deps: ResponsesDeps): Reply {
+  const b = obj(ctx.body);
+  const problem = invalid(b, deps);
+  if (problem) return problem;
+  const previousId = str(b.previous_response_id);
+  const history = previousId ? stored.get(previousId) : [];
+  if (history === undefined) return deps.error(400, `Previous response with id '${previousId}' not found.`, 'previous_response_id', 'previous_response_not_found');
+  const input = typeof b.input === 'string' ? [{ role: 'user', content: b.input }] : arr(b.input);
+  const items = [...history, ...input];
+  const turn = planTurn({
+    last: lastMessage(items),
+    tools: arr(b.tools).flatMap((t) => (obj(t).type === 'function' ? (str(obj(t).name) ?? []) : [])),
+    toolChoice: toolChoice(b.tool_choice),
+    parallel: b.parallel_tool_calls !== false,
+    maxTokens: intField(b.max_output_tokens),
+    stop: [],
+    step: ctx.step,
+    idPrefix: 'call_',
+  });
+  const id = newId('resp_', 24);
+  const effort = str(obj(b.reasoning).effort);
+  const encrypted = arr(b.include).includes('reasoning.encrypted_content');
+  const output = outputItems(turn, id, effort, encrypted);
+  const inputTokens = countTokens([b.instructions, items]);
+  const reasoningTokens = effort ? 8 : 0;
+  const usage = {
+    input_tokens: inputTokens,
+    input_tokens_details: { cached_tokens: 0 },
+    output_tokens: turn.outputTokens + reasoningTokens,
+    output_tokens_details: { reasoning_tokens: reasoningTokens },
+    total_tokens: inputTokens + turn.outputTokens + reasoningTokens,
+  };
+  const incomplete = turn.finish === 'length';
+  const shell = {
+    id,
+    object: 'response',
+    created_at: Math.floor(Date.now() / 1000),
+    status: 'in_progress',
+    background: false,
+    error: null,
+    incomplete_details: null,
+    instructions: b.instructions ?? null,
+    max_output_tokens: b.max_output_tokens ?? null,
+    model: b.model,
+    output: [] as unknown[],
+    parallel_tool_calls: b.parallel_tool_calls ?? true,
+    previous_response_id: previousId ?? null,
+    reasoning: { effort: effort ?? null, summary: null },
+    store: b.store !== false,
+    temperature: b.temperature ?? 1,
+    text: { format: { type: 'text' } },
+    tool_choice: b.tool_choice ?? 'auto',
+    tools: b.tools ?? [],
+    top_p: b.top_p ?? 1,
+    truncation: 'disabled',
+    usage: null as unknown,
+    user: null,
+    metadata: b.metadata ?? {},
+  };
+  const final = { ...shell, status: incomplete ? 'incomplete' : 'completed', incomplete_details: incomplete ? { reason: 'max_output_tokens' } : null, output, usage };
+  if (b.store !== false) {
+    if (stored.size >= MAX_STORED) stored.delete(stored.keys().next().value!);
+    stored.set(id, [...items, ...output]);
+  }
+  if (b.stream !== true) return deps.ok(final);
+  return stream(turn, shell, final, output, deps);
+}
+
+type Item = Record<string, unknown> & { type: string; id: string };
+
+function outputItems(turn: Turn, id: string, effort: string | undefined, encrypted: boolean): Item[] {
+  const base = id.slice(5);
+  const items: Item[] = [];
+  // A reasoning model thinks first; its state comes back only when asked for (stateless use).
+  if (effort) items.push({ type: 'reasoning', id: `rs_${base}`, summary: [], ...(encrypted ? { encrypted_content: `gAAAAB${base}` } : {}) });
+  if (turn.text) {
+    items.push({ type: 'message', id: `msg_${base}`, status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: turn.text, annotations: [], logprobs: [] }] });
+  }
+  turn.calls.forEach((c, n) => items.push({ type: 'function_call', id: `fc_${base}${n}`, call_id: c.id, name: c.name, arguments: c.json, status: 'completed' }));
+  return items;
+}
+
+function stream(turn: Turn, shell: Record<string, unknown>, final: Record<string, unknown>, output: Item[], deps: ResponsesDeps): StreamReply {
+  const frames: string[] = [];
+  let sequence = 0;
+  const event = (type: string, fields: Record<string, unknown>) => frames.push(`event: ${type}\ndata: ${JSON.stringify({ type, ...fields, sequence_number: sequence++ })}\n\n`);
+  event('response.created', { response: shell });
+  event('response.in_progress', { response: shell });
+  output.forEach((item, index) => {
+    if (item.type === 'message') {
+      const part = { type: 'output_text', text: '', annotations: [], logprobs: [] };
+      event('response.output_item.added', { output_index: index, item: { ...item, status: 'in_progress', content: [] } });
+      event('response.content_part.added', { item_id: item.id, output_index: index, content_index: 0, part });
+      for (const delta of turn.chunks) event('response.output_text.delta', { item_id: item.id, output_index: index, content_index: 0, delta, logprobs: [] });
+      event('response.output_text.done', { item_id: item.id, output_index: index, content_index: 0, text: turn.text, logprobs: [] });
+      event('response.content_part.done', { item_id: item.id, output_index: index, content_index: 0, part: { ...part, text: turn.text } });
+    } else if (item.type === 'function_call') {
+      const call = turn.calls.find((c) => c.id === item.call_id)!;
+      event('response.output_item.added', { output_index: index, item: { ...item, arguments: '', status: 'in_progress' } });
+      for (const delta of call.fragments) event('response.function_call_arguments.delta', { item_id: item.id, output_index: index, delta });
+      event('response.function_call_arguments.done', { item_id: item.id, output_index: index, name: call.name, arguments: call.json });
+    } else {
+      event('response.output_item.added', { output_index: index, item });
+    }
+    event('response.output_item.done', { output_index: index, item });
+  });
+  event(final.status === 'completed' ? 'response.completed' : 'response.incomplete', { response: final });
+  return {
+    type: 'stream',
+    contentType: SSE,
+    headers: { 'x-request-id': newId('req_', 16) },
+    frames,
+    errorFrame: (status, message) => {
+      const body = obj(obj(deps.errorObject(status ?? 500, message)).error);
+      return `event: error\ndata: ${JSON.stringify({ type: 'error', code: body.code ?? 'server_error', message: body.message, param: null, sequence_number: sequence })}\n\n`;
+    },
+    malformedFrame: 'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":\n\n',
+  };
+}
