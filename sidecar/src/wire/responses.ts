@@ -200,10 +200,15 @@ export interface ResponseObject {
 /** A stream event without its sequence number (the writer numbers events as it writes them). */
 export type ResponsesEvent = { type: string } & Record<string, unknown>;
 
-/** An upstream Responses event carried through the relay; `usage` is set on the terminal event. */
+/**
+ * An upstream Responses event carried through the relay; `usage` is set on the terminal event.
+ * `choices` says in canonical terms what content the event carries (text, a tool call, the end),
+ * so the relay knows when content first reaches the client and how much was written.
+ */
 export interface ResponsesPassthrough {
   passthrough: ResponsesEvent;
   usage?: { prompt_tokens: number; completion_tokens: number };
+  choices: { index: 0; delta: Record<string, unknown>; finish_reason: string | null }[];
 }
 
 /** One frame of a Responses stream: `event: TYPE\ndata: {json}\n\n`. */

@@ -116,6 +116,23 @@ describe.each(PROVIDERS)('responses through a %s provider', (kind) => {
   });
 });
 
+describe('responses on OpenAI', () => {
+  it('passes reasoning items through both ways, encrypted_content intact', async () => {
+    const client = stack.openai();
+    const first = await client.responses.create({ model: 'via-openai', input: 'think first', reasoning: { effort: 'low' }, include: ['reasoning.encrypted_content'], store: false });
+    const reasoning = first.output.find((item) => item.type === 'reasoning');
+    expect(reasoning).toMatchObject({ type: 'reasoning', encrypted_content: expect.stringMatching(/^gAAAAB/) });
+    await client.responses.create({
+      model: 'via-openai',
+      store: false,
+      include: ['reasoning.encrypted_content'],
+      input: [{ role: 'user', content: 'think first' }, ...(first.output as OpenAI.Responses.ResponseInputItem[]), { role: 'user', content: 'and again' }],
+    });
+    const sent = mocks.get('openai')!.received.at(-1)!.body as { input: unknown[] };
+    expect(sent.input).toContainEqual(expect.objectContaining({ type: 'reasoning', encrypted_content: (reasoning as { encrypted_content: string }).encrypted_content }));
+  });
+});
+
 describe('responses errors', () => {
   it('refuses an unknown previous_response_id for a model no OpenAI provider serves, in OpenAI shape', async () => {
     const error = await stack

@@ -35,6 +35,18 @@ export function relayUsage(usage: ResponseObject['usage'] | undefined): Response
   return usage ? { prompt_tokens: usage.input_tokens, completion_tokens: usage.output_tokens } : undefined;
 }
 
+/** The content an event carries, in canonical delta terms (none for framing events). */
+function contentOf(event: ResponsesEvent & { delta?: unknown; item?: { type?: unknown; name?: unknown } }, terminal: boolean): ResponsesPassthrough['choices'] {
+  const delta = typeof event.delta === 'string' ? event.delta : '';
+  let content: Record<string, unknown> | undefined;
+  if (event.type === 'response.output_text.delta' || event.type === 'response.refusal.delta') content = { content: delta };
+  else if (event.type === 'response.function_call_arguments.delta') content = { tool_calls: [{ index: 0, function: { arguments: delta } }] };
+  else if (event.type === 'response.output_item.added' && event.item?.type === 'function_call') content = { tool_calls: [{ index: 0, function: { name: event.item.name } }] };
+  else if (event.type.startsWith('response.reasoning') && event.type.endsWith('.delta')) content = { reasoning_content: delta };
+  if (!content && !terminal) return [];
+  return [{ index: 0, delta: content ?? {}, finish_reason: terminal ? 'stop' : null }];
+}
+
 /** A translator for a Responses event stream (no `[DONE]`: a terminal event ends it). */
 export function responsesStream(context: TranslateContext): StreamTranslator<ResponsesPassthrough> {
   let out: ResponsesPassthrough[] = [];
@@ -54,11 +66,12 @@ export function responsesStream(context: TranslateContext): StreamTranslator<Res
       if (event.response && typeof event.response === 'object') event.response = { ...event.response, model: context.requestedModel };
       const terminal = TERMINAL.has(event.type);
       if (terminal) finished = true;
-      out.push({ passthrough: event, ...(terminal ? { usage: relayUsage(event.response?.usage) } : {}) });
+      out.push({ passthrough: event, choices: contentOf(event, terminal), ...(terminal ? { usage: relayUsage(event.response?.usage) } : {}) });
     },
     end() {
       if (!finished) throw brokenStream(PROVIDER, 'ended before response.completed');
     },
+    complete: () => finished,
     drain() {
       const events = out;
       out = [];
