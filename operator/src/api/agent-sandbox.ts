@@ -3,7 +3,7 @@
  * models, MCP backends, tools) and how they are isolated.
  */
 import { z } from 'zod';
-import { LOG_LEVELS, RateLimits } from '@airlock/sidecar/config';
+import { LOG_LEVELS, McpHealthFields, RateLimits } from '@airlock/sidecar/config';
 import { API_VERSION, cel, commonStatus, globList, listSet, ObjectMeta, objectName } from './common.js';
 
 /** Label by which a pod opts in to a sandbox. */
@@ -52,6 +52,11 @@ export const AgentSandboxSpec = z
       })
       .optional()
       .describe('Sandbox-wide tool filters, applied after each backend\'s own.'),
+    mcpHealth: McpHealthFields.meta(
+      cel({ rule: 'self.backoffBaseMs <= self.backoffMaxMs', message: 'backoffBaseMs must not exceed backoffMaxMs', fieldPath: '.backoffBaseMs', reason: 'FieldValueInvalid' }),
+    )
+      .optional()
+      .describe('How the sidecar health-checks MCP backends (ping interval) and how fast it retries a failed one (backoff bounds).'),
     isolation: z
       .object({
         network: z

@@ -52,6 +52,11 @@ export const MCPBackendSpec = z
         command: z.string().min(1).max(4096).describe('Executable to start, looked up on the sidecar image PATH.'),
         args: z.array(z.string().max(32768)).max(256).optional().describe('Arguments of the command.'),
         env: z.array(EnvVar).max(256).meta(listMap('name')).optional().describe('Environment of the server process.'),
+        processes: z
+          .enum(['shared', 'per-session'])
+          .optional()
+          .describe('shared (default): one process serves every agent session, which then share its state; per-session: one process per agent session, ended with it.'),
+        maxProcesses: z.int().min(1).max(1000).optional().describe('With per-session processes, the most running at once (default 16).'),
       })
       .optional()
       .describe('The server process to run when transport is stdio; present exactly then.'),

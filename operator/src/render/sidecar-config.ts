@@ -94,7 +94,17 @@ export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp
           transport: b.spec.transport,
           ...(b.spec.url ? { url: b.spec.url } : {}),
           headers: (b.spec.headers ?? []).map((h, i) => valueOf('header', h, i)),
-          ...(b.spec.stdio ? { stdio: { command: b.spec.stdio.command, args: b.spec.stdio.args ?? [], env: (b.spec.stdio.env ?? []).map((e, i) => valueOf('env', e, i)) } } : {}),
+          ...(b.spec.stdio
+            ? {
+                stdio: {
+                  command: b.spec.stdio.command,
+                  args: b.spec.stdio.args ?? [],
+                  env: (b.spec.stdio.env ?? []).map((e, i) => valueOf('env', e, i)),
+                  ...(b.spec.stdio.processes ? { processes: b.spec.stdio.processes } : {}),
+                  ...(b.spec.stdio.maxProcesses ? { maxProcesses: b.spec.stdio.maxProcesses } : {}),
+                },
+              }
+            : {}),
           tools: globs(b.spec.tools),
           ...(b.spec.prompts ? { prompts: globs(b.spec.prompts) } : {}),
           ...(b.spec.resources ? { resources: globs(b.spec.resources) } : {}),
@@ -108,6 +118,7 @@ export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp
         };
       }),
       tools: { ...globs(spec.tools), lazy: spec.tools?.lazy ?? false },
+      ...(spec.mcpHealth ? { health: spec.mcpHealth } : {}),
     },
     limits: spec.limits ?? {},
     telemetry: {

@@ -120,14 +120,15 @@ export const McpTimeouts = z
   })
   .describe('Timeouts for this backend.');
 
+/** The fields of {@link McpHealth}, without the cross-field rule (the operator states it as CEL). */
+export const McpHealthFields = z.object({
+  intervalMs: ms('Time between health checks (ping) of a ready backend.', 15_000, 600_000),
+  backoffBaseMs: ms('First retry delay after a backend failed; doubles with each consecutive failure.', 500, 60_000),
+  backoffMaxMs: ms('Longest retry delay.', 30_000, 600_000),
+});
+
 /** How the gateway watches its MCP backends and retries failed ones. */
-export const McpHealth = z
-  .object({
-    intervalMs: ms('Time between health checks (ping) of a ready backend.', 15_000, 600_000),
-    backoffBaseMs: ms('First retry delay after a backend failed; doubles with each consecutive failure.', 500, 60_000),
-    backoffMaxMs: ms('Longest retry delay.', 30_000, 600_000),
-  })
-  .refine((h) => h.backoffBaseMs <= h.backoffMaxMs, { message: 'backoffBaseMs must not exceed backoffMaxMs', path: ['backoffBaseMs'] })
+export const McpHealth = McpHealthFields.refine((h) => h.backoffBaseMs <= h.backoffMaxMs, { message: 'backoffBaseMs must not exceed backoffMaxMs', path: ['backoffBaseMs'] })
   .describe('Health checks and reconnect backoff of MCP backends.');
 
 /** A value given literally or read from a file (a mounted Secret key). */
