@@ -240,6 +240,10 @@ export const SidecarConfig = z
     duplicates(config.providers.map((p) => p.name)).forEach((i) => issue(['providers', i, 'name'], 'duplicate provider name'));
     duplicates(config.mcp.backends.map((b) => b.name)).forEach((i) => issue(['mcp', 'backends', i, 'name'], 'duplicate backend name'));
     duplicates(config.mcp.backends.map((b) => b.prefix)).forEach((i) => issue(['mcp', 'backends', i, 'prefix'], 'duplicate backend prefix'));
+    config.mcp.backends.forEach((b, i) => {
+      // The sidecar's own tools are airlock__<name> (mcp/naming.ts BUILTIN_PREFIX).
+      if (b.prefix === 'airlock') issue(['mcp', 'backends', i, 'prefix'], 'prefix airlock is reserved for the sidecar\'s own tools');
+    });
     config.providers.forEach((p, i) => {
       if (p.apiKeys.length === 0 && !KEYLESS_PROVIDER_TYPES.includes(p.type)) {
         issue(['providers', i, 'apiKeys'], `type ${p.type} needs at least one API key file`);

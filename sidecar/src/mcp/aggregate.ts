@@ -14,7 +14,7 @@ import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprot
 import type { McpBackendConfig } from '../config/index.js';
 import { compileFilter, type GlobFilter, type NameFilter } from './filtering.js';
 import type { BackendCatalog, ListKind } from './listing.js';
-import { assignNames, wrapUri } from './naming.js';
+import { assignNames, BUILTIN_BACKEND, BUILTIN_PREFIX, exposedName, wrapUri } from './naming.js';
 import { approvalState, definitionHash, servedDefinition, type PinnedKind, type ToolApprovalState } from './pinning.js';
 
 /** What the aggregation needs to know about one backend. */
@@ -98,8 +98,12 @@ export function cachedHash(kind: PinnedKind, definition: object): string {
   return hash;
 }
 
-/** Builds the aggregate. `sandbox` holds the sandbox-wide allow/deny globs over prefixed tool names. */
-export function aggregate(backends: readonly BackendSnapshot[], sandbox: GlobFilter): Aggregate {
+/**
+ * Builds the aggregate. `sandbox` holds the sandbox-wide allow/deny globs over prefixed tool
+ * names; `builtins` the definitions of the sidecar's own `airlock__` tools, which pass those
+ * globs like any tool and need no approval (the sidecar wrote them).
+ */
+export function aggregate(backends: readonly BackendSnapshot[], sandbox: GlobFilter, builtins: readonly Tool[] = []): Aggregate {
   const sandboxFilter = compileFilter(sandbox, 'sandbox');
   const result: Aggregate = {
     tools: [],
@@ -114,6 +118,22 @@ export function aggregate(backends: readonly BackendSnapshot[], sandbox: GlobFil
     resourcePolicies: new Map(),
     fingerprints: { tools: '', resources: '', prompts: '' },
   };
+  for (const tool of builtins) {
+    const prefixedName = exposedName(BUILTIN_PREFIX, tool.name);
+    const verdict = sandboxFilter(prefixedName);
+    const entry: ToolEntry = {
+      backend: BUILTIN_BACKEND,
+      name: tool.name,
+      prefixedName,
+      sha256: cachedHash('tool', tool),
+      ...(verdict.allowed ? { state: 'approved' as const } : { state: 'denied' as const, reason: verdict.reason }),
+      available: true,
+      tool: { ...servedDefinition('tool', tool), name: prefixedName },
+    };
+    result.tools.push(entry);
+    result.toolsByName.set(prefixedName, entry);
+    if (entry.state === 'approved') result.listedTools.push(entry.tool);
+  }
   for (const snapshot of backends) {
     const { config, catalog } = snapshot;
     result.prefixes.set(config.prefix, config.name);

@@ -1,11 +1,30 @@
 /**
- * The gateway's own tools: `search_tools` (always listed) and `call_tool` (listed in lazy
- * mode, where it is the way to call what `search_tools` found). Their names contain no `__`, so
- * they can never collide with a backend tool.
+ * The gateway's own tools. `search_tools` (always listed) and `call_tool` (listed in lazy mode,
+ * where it is the way to call what `search_tools` found) have names without `__`, so they can
+ * never collide with a backend tool.
+ *
+ * Other built-in tools (the sidecar's model tools, say) are {@link BuiltinTool}s handed to the
+ * gateway: they appear as `airlock__<name>` (the `airlock` prefix is reserved, no backend may
+ * take it), pass the sandbox's allow/deny globs like any tool, are found by `search_tools`,
+ * reached by `call_tool`, audited and counted like backend tools.
  */
 import { z } from 'zod';
-import type { CallToolRequest, CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+export { BUILTIN_BACKEND, BUILTIN_PREFIX } from './naming.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { CallToolRequest, CallToolResult, ServerNotification, ServerRequest, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { SearchHit } from './search.js';
+
+/** A tool the sidecar itself serves, listed as `airlock__<definition.name>`. */
+export interface BuiltinTool {
+  /** Its definition, with the name without the prefix. */
+  definition: Tool;
+  /**
+   * Runs one call. Arguments are as the client sent them: validate them and report mistakes as
+   * a result with `isError` (see {@link toolError}) so a model can correct itself; throw only for
+   * failures that are not the caller's (a `GatewayError` from errors.ts to choose the JSON-RPC code).
+   */
+  run(args: Record<string, unknown> | undefined, extra: RequestHandlerExtra<ServerRequest, ServerNotification>): CallToolResult | Promise<CallToolResult>;
+}
 
 /** Name of the built-in search tool. */
 export const SEARCH_TOOL = 'search_tools';

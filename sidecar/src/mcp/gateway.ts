@@ -10,6 +10,7 @@ import canonicalize from 'canonicalize';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { McpBackendConfig, SidecarConfig } from '../config/index.js';
 import { aggregate, type Aggregate } from './aggregate.js';
+import type { BuiltinTool } from './builtin-tools.js';
 import type { Counter, Histogram } from 'prom-client';
 import { Backend, type BackendStatus, type SecretSink } from './backend.js';
 import { DEFAULT_BACKEND_TUNING, type BackendTuning } from './backoff.js';
@@ -65,6 +66,8 @@ export interface McpGatewayOptions {
   /** The process-wide secret registry: backend secret values are added so no log line shows them. */
   secrets?: SecretSink | undefined;
   metrics?: McpMetrics | undefined;
+  /** The sidecar's own tools, served as `airlock__<name>` through the same filters, search and audit as backend tools. */
+  builtins?: readonly BuiltinTool[] | undefined;
 }
 
 /** What the admin view shows of every tool, prompt, resource and template. */
@@ -137,6 +140,7 @@ class Gateway implements McpGateway, SessionContext {
   private readonly tuning: GatewayTuning;
   private readonly tuningOverrides: Partial<GatewayTuning> | undefined;
   private readonly secrets: SecretSink | undefined;
+  private readonly builtins: readonly BuiltinTool[];
   private readonly metrics: McpMetrics | undefined;
   private readonly downstream = new Set<DownstreamSession>();
   private backends = new Map<string, Backend>();
@@ -154,6 +158,7 @@ class Gateway implements McpGateway, SessionContext {
     this.tuningOverrides = options.tuning;
     this.tuning = tuningOf(options.config, options.tuning);
     this.secrets = options.secrets;
+    this.builtins = options.builtins ?? [];
     this.metrics = options.metrics;
     this.sessions = new SessionRegistry(() => createSessionServer(this), this.logger, {
       maxSessions: this.tuning.maxSessions,
@@ -241,12 +246,17 @@ class Gateway implements McpGateway, SessionContext {
     this.current ??= aggregate(
       [...this.backends.values()].map((b) => ({ config: b.config, catalog: b.lastCatalog, available: b.state === 'ready' })),
       this.config.mcp.tools,
+      this.builtins.map((b) => b.definition),
     );
     return this.current;
   }
 
   backend(name: string): Backend | undefined {
     return this.backends.get(name);
+  }
+
+  builtin(name: string): BuiltinTool | undefined {
+    return this.builtins.find((b) => b.definition.name === name);
   }
 
   allBackends(): Iterable<Backend> {

@@ -22,6 +22,11 @@ export const TOOL_NAME_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 export const PREFIX_SEPARATOR = '__';
 /** Longest exposed name. */
 export const MAX_NAME_LENGTH = 128;
+/** The prefix of the sidecar's own tools (`airlock__<name>`); reserved, so no backend can take it. */
+export const BUILTIN_PREFIX = 'airlock';
+/** What the aggregate, the admin view and the audit line name as the backend of a built-in tool. */
+export const BUILTIN_BACKEND = 'airlock (built-in)';
+
 /** Hex digits of the sha256 of the original name appended to rewritten names. */
 const HASH_DIGITS = 10;
 const URI_SCHEME = 'airlock';

@@ -22,8 +22,9 @@ import type {
 import type { Aggregate } from './aggregate.js';
 import type { Backend, ForwardOptions } from './backend.js';
 import { GatewayError, GatewayErrorCode } from './errors.js';
+import type { BuiltinTool } from './builtin-tools.js';
 import { approvedPrompt, approvedTool, checkResourceAccess } from './exposure.js';
-import { unwrapUri, wrapUri } from './naming.js';
+import { BUILTIN_BACKEND, unwrapUri, wrapUri } from './naming.js';
 import { startToolSpan } from '../telemetry/tool-call.js';
 import type { DownstreamSession } from './upstream.js';
 
@@ -48,6 +49,8 @@ export interface RoutingContext {
   backend(name: string): Backend | undefined;
   /** Records one finished call of a backend tool. */
   toolCalled(record: ToolCallRecord): void;
+  /** The built-in tool (`airlock__<name>`) of that name, if the gateway has one. */
+  builtin?(name: string): BuiltinTool | undefined;
 }
 
 /** The `extra` argument of SDK request handlers. */
@@ -67,6 +70,12 @@ export async function callTool(ctx: RoutingContext, params: CallToolRequest['par
   };
   try {
     const entry = approvedTool(ctx, params.name);
+    const builtin = entry.backend === BUILTIN_BACKEND ? ctx.builtin?.(entry.name) : undefined;
+    if (builtin) {
+      const result = await builtin.run(params.arguments, extra);
+      record(result.isError ? 'tool_error' : 'ok');
+      return result;
+    }
     const backend = available(ctx, entry.backend);
     const result = await backend.callTool({ ...params, name: entry.name, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra, session));
     record(result.isError ? 'tool_error' : 'ok');
