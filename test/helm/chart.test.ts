@@ -107,8 +107,10 @@ describe('default values', () => {
       'Service/airlock-webhook',
       'ServiceAccount/airlock',
       'ValidatingAdmissionPolicy/airlock-credentials',
+      'ValidatingAdmissionPolicy/airlock-sandbox-label',
       'ValidatingAdmissionPolicy/airlock-sidecar-image',
       'ValidatingAdmissionPolicyBinding/airlock-credentials',
+      'ValidatingAdmissionPolicyBinding/airlock-sandbox-label',
       'ValidatingAdmissionPolicyBinding/airlock-sidecar-image',
     ]);
     const clusterScoped = ['MutatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'];
@@ -255,8 +257,10 @@ describe('non-default values (cert-manager, PodMonitor, own images, UID, resourc
       'Service/gate-webhook',
       'ServiceAccount/gate',
       'ValidatingAdmissionPolicy/gate-credentials',
+      'ValidatingAdmissionPolicy/gate-sandbox-label',
       'ValidatingAdmissionPolicy/gate-sidecar-image',
       'ValidatingAdmissionPolicyBinding/gate-credentials',
+      'ValidatingAdmissionPolicyBinding/gate-sandbox-label',
       'ValidatingAdmissionPolicyBinding/gate-sidecar-image',
     ]);
   });

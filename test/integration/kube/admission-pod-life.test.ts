@@ -39,6 +39,14 @@ describe('P20: the sandbox label', () => {
     expect((await pod()).metadata.labels['airlock.dev/sandbox']).toBe(SANDBOX);
   });
 
+  it("cannot be removed through the status subresource either (the chart's CEL policy)", async () => {
+    const result = await kubectl(['patch', 'pod', POD, '--subresource=status', '--type=merge', '-p', '{"metadata":{"labels":{"airlock.dev/sandbox":null}}}']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("ValidatingAdmissionPolicy 'airlock-sandbox-label'");
+    expect(result.stderr).toContain('metadata.labels[airlock.dev/sandbox]: is set when a pod is created and can be neither added, removed nor changed afterwards');
+    expect((await pod()).metadata.labels['airlock.dev/sandbox']).toBe(SANDBOX);
+  });
+
   it('cannot be changed to another sandbox', async () => {
     const result = await kubectl(['label', 'pod', POD, 'airlock.dev/sandbox=other', '--overwrite']);
     expect(result.stderr).toContain(`${DENIED}metadata.labels[airlock.dev/sandbox]: cannot be changed to "other"`);
