@@ -4,6 +4,7 @@
  * models, with keys in `x-goog-api-key` or `?key=` and Google's `{error: {code, message,
  * status}}` errors. Bodies are pretty-printed like Google's; SSE frames end in CRLF CRLF.
  */
+import { createHash } from 'node:crypto';
 import { arr, intField, json, obj, stopList, str } from './server.js';
 import type { BodyReply, ProviderSpec, Reply, RouteContext, StreamReply } from './server.js';
 import { countTokens, embed, newId, planTurn } from './turn.js';
@@ -71,15 +72,51 @@ function tools(body: Record<string, unknown>): { names: string[]; choice: ToolCh
   return { names, choice: 'auto' };
 }
 
-function parts(text: string, turn: Turn): unknown[] {
-  return [...(text !== '' ? [{ text }] : []), ...turn.calls.map((c) => ({ functionCall: { name: c.name, args: c.args } }))];
+/**
+ * Gemini 3 thought signatures: the first function call of each step carries an opaque
+ * `thoughtSignature` (about 90 base64 characters), and a later request whose current turn lacks
+ * it, or carries one that was not issued for that call, is refused with 400. Here the signature
+ * is a digest of the call, so the mock can check it without keeping state.
+ */
+const SKIP_SIGNATURE = 'skip_thought_signature_validator';
+
+function signs(model: string): boolean {
+  return /^gemini-/.test(model) && !/^gemini-[12][.-]/.test(model);
+}
+
+function signatureOf(name: string, args: unknown): string {
+  return createHash('sha512').update(`mock-thought:${name}:${JSON.stringify(args ?? {})}`).digest('base64');
+}
+
+/** The 400 for a current turn whose function calls lack their signature, if any. */
+function checkSignatures(contents: unknown[]): BodyReply | undefined {
+  // The current turn starts after the last user content with text (not a function response).
+  const start = contents.findLastIndex((c) => (str(obj(c).role) ?? 'user') === 'user' && arr(obj(c).parts).some((p) => typeof obj(p).text === 'string'));
+  for (const [i, content] of contents.entries()) {
+    if (i <= start || obj(content).role !== 'model') continue;
+    const first = arr(obj(content).parts).findIndex((p) => obj(p).functionCall);
+    if (first < 0) continue;
+    const part = obj(arr(obj(content).parts)[first]);
+    const call = obj(part.functionCall);
+    const signature = part.thoughtSignature;
+    if (signature === undefined) {
+      return error(400, `Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call \`default_api:${String(call.name)}\` , position ${first + 1}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.`);
+    }
+    if (signature !== SKIP_SIGNATURE && signature !== signatureOf(String(call.name), call.args)) return error(400, 'Corrupted thought signature.');
+  }
+  return undefined;
+}
+
+function parts(text: string, turn: Turn, signed = false): unknown[] {
+  const calls = turn.calls.map((c, i) => ({ functionCall: { name: c.name, args: c.args }, ...(signed && i === 0 ? { thoughtSignature: signatureOf(c.name, c.args) } : {}) }));
+  return [...(text !== '' ? [{ text }] : []), ...calls];
 }
 
 function usage(prompt: number, candidates: number) {
   return { promptTokenCount: prompt, candidatesTokenCount: candidates, totalTokenCount: prompt + candidates, promptTokensDetails: [{ modality: 'TEXT', tokenCount: prompt }] };
 }
 
-function stream(turn: Turn, head: Record<string, unknown>, promptTokens: number, sse: boolean): StreamReply {
+function stream(turn: Turn, head: Record<string, unknown>, promptTokens: number, sse: boolean, signed: boolean): StreamReply {
   const finishReason = turn.finish === 'length' ? 'MAX_TOKENS' : 'STOP';
   const responses: unknown[] = [];
   let sent = 0;
@@ -91,7 +128,7 @@ function stream(turn: Turn, head: Record<string, unknown>, promptTokens: number,
     responses.push({ candidates: [candidate], usageMetadata: usage(promptTokens, sent), ...head });
   });
   if (turn.calls.length > 0 || turn.chunks.length === 0) {
-    const callParts = turn.calls.length > 0 ? parts('', turn) : [{ text: '' }];
+    const callParts = turn.calls.length > 0 ? parts('', turn, signed) : [{ text: '' }];
     responses.push({ candidates: [{ content: { parts: callParts, role: 'model' }, finishReason, index: 0 }], usageMetadata: usage(promptTokens, turn.outputTokens), ...head });
   }
   if (sse) {
@@ -120,6 +157,9 @@ function generate(ctx: RouteContext, model: string, streaming: boolean): Reply {
   const b = obj(ctx.body);
   const contents = arr(b.contents);
   if (contents.length === 0) return error(400, '* GenerateContentRequest.contents: contents is not specified\n');
+  const signed = signs(model);
+  const unsigned = signed ? checkSignatures(contents) : undefined;
+  if (unsigned) return unsigned;
   const config = obj(b.generationConfig);
   const { names, choice } = tools(b);
   const turn = planTurn({
@@ -134,10 +174,10 @@ function generate(ctx: RouteContext, model: string, streaming: boolean): Reply {
   });
   const promptTokens = countTokens([b.systemInstruction, contents]);
   const head = { modelVersion: model, responseId: newId('', 15) };
-  if (streaming) return stream(turn, head, promptTokens, ctx.url.searchParams.get('alt') === 'sse');
+  if (streaming) return stream(turn, head, promptTokens, ctx.url.searchParams.get('alt') === 'sse', signed);
   const finishReason = turn.finish === 'length' ? 'MAX_TOKENS' : 'STOP';
   return ok({
-    candidates: [{ content: { parts: parts(turn.text, turn), role: 'model' }, finishReason, index: 0 }],
+    candidates: [{ content: { parts: parts(turn.text, turn, signed), role: 'model' }, finishReason, index: 0 }],
     usageMetadata: usage(promptTokens, turn.outputTokens),
     ...head,
   });

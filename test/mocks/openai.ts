@@ -118,11 +118,27 @@ function chatStream(turn: Turn, head: Record<string, unknown>, options: Record<s
   return streamReply(frames);
 }
 
+/** OpenAI refuses tool call ids longer than 40 characters, in assistant tool_calls and tool messages. */
+function longToolCallId(messages: unknown[]): { param: string; length: number } | undefined {
+  for (const [i, m] of messages.entries()) {
+    const message = obj(m);
+    for (const [j, call] of arr(message.tool_calls).entries()) {
+      const id = str(obj(call).id);
+      if (id !== undefined && id.length > 40) return { param: `messages[${i}].tool_calls[${j}].id`, length: id.length };
+    }
+    const id = str(message.tool_call_id);
+    if (id !== undefined && id.length > 40) return { param: `messages[${i}].tool_call_id`, length: id.length };
+  }
+  return undefined;
+}
+
 function chat(ctx: RouteContext): Reply {
   const b = obj(ctx.body);
   const model = str(b.model);
   if (!model) return error(400, 'you must provide a model parameter');
   if (!Array.isArray(b.messages)) return error(400, "Missing required parameter: 'messages'.", 'messages', 'missing_required_parameter');
+  const tooLong = longToolCallId(b.messages);
+  if (tooLong) return error(400, `Invalid '${tooLong.param}': string too long. Expected a string with maximum length 40, but got a string with length ${tooLong.length} instead.`, tooLong.param, 'string_above_max_length');
   const turn = planTurn({
     last: lastMessage(b.messages),
     tools: arr(b.tools).flatMap((t) => str(obj(obj(t).function).name) ?? str(obj(obj(t).custom).name) ?? []),

@@ -2,6 +2,7 @@
  * Building blocks shared by the three Airlock kinds. Every schema here carries a description,
  * because the descriptions become the CRDs' `kubectl explain` text.
  */
+import { GLOB_RULE } from '@airlock/sidecar/config';
 import { z } from 'zod';
 
 /** API group of every Airlock kind. */
@@ -72,13 +73,13 @@ export const httpURL = () =>
     .max(2048)
     .regex(/^https?:\/\/[^\s/?#]+[^\s]*$/);
 
-/** A list of glob patterns (`*` matches within a name, `**` is not special). */
+/** A list of glob patterns, matched by the sidecar's one glob rule (GLOB_RULE). */
 export const globList = (what: string) =>
   z
     .array(z.string().min(1).max(256))
     .max(256)
     .meta(listSet)
-    .describe(what);
+    .describe(`${what} Globs: ${GLOB_RULE}.`);
 
 /** A standard Kubernetes condition (metav1.Condition). */
 export const Condition = z

@@ -3,7 +3,7 @@
  * filter sees exposed (prefixed) names; a tool must pass both. Deny always wins, and an unset
  * allow list allows everything while an empty one allows nothing.
  */
-import picomatch from 'picomatch';
+import { compileGlob } from '../config/glob.js';
 
 /** Allow and deny glob lists, as in the config's `tools` sections. */
 export interface GlobFilter {
@@ -17,13 +17,10 @@ export type FilterVerdict = { allowed: true } | { allowed: false; reason: string
 /** A compiled filter: tells whether a name passes and, when not, which rule stopped it. */
 export type NameFilter = (name: string) => FilterVerdict;
 
-// Tool names are not paths: `*` matches every character, `/` and leading dots included.
-const GLOB_OPTIONS: picomatch.PicomatchOptions = { dot: true, bash: true };
-
 /** Compiles allow/deny globs once; `where` names the filter in verdicts ("backend fs"). */
 export function compileFilter(filter: GlobFilter, where: string): NameFilter {
-  const deny = (filter.deny ?? []).map((glob) => ({ glob, match: picomatch(glob, GLOB_OPTIONS) }));
-  const allow = filter.allow?.map((glob) => picomatch(glob, GLOB_OPTIONS));
+  const deny = (filter.deny ?? []).map((glob) => ({ glob, match: compileGlob(glob) }));
+  const allow = filter.allow?.map((glob) => compileGlob(glob));
   return (name) => {
     const denied = deny.find((d) => d.match(name));
     if (denied) return { allowed: false, reason: `denied by ${where} deny glob ${JSON.stringify(denied.glob)}` };

@@ -7,7 +7,7 @@ import { DEFAULT_BASE_URLS, PROVIDER_TYPES, type ProviderType } from '../config/
 import { ChatRequest, chunkToSSE, EmbeddingsRequest, SSE_DONE, type ChatCompletionChunk } from '../wire/openai.js';
 import { adapterFor } from './index.js';
 import { cleanMessage } from './shared/errors.js';
-import { idWithSignature, signatureFromId } from './gemini/signature.js';
+import { idWithSignature, MAX_SIGNATURES, signatureFromId } from './gemini/signature.js';
 import { translate } from './testing/golden.js';
 import { StreamError, type TranslateContext, type UpstreamTarget } from './types.js';
 
@@ -93,14 +93,25 @@ describe('stream framing', () => {
   });
 });
 
-describe('Gemini thought signatures in tool call ids', () => {
-  it('come back exactly, whatever the padding, through ids that any provider accepts', () => {
-    for (const signature of ['CiQB', 'CiQBzT0+/x9Y2Q==', 'CiQBzT0+/x9Y2Qa=', 'a+/b'.repeat(300)]) {
-      const id = idWithSignature('call_abc_0', signature);
-      expect(id).toMatch(/^[A-Za-z0-9_-]+$/);
+describe('Gemini thought signatures beside tool call ids', () => {
+  it('come back exactly for the id they were kept under, which stays as it was made', () => {
+    for (const [n, signature] of ['CiQB', 'CiQBzT0+/x9Y2Q==', 'a+/b'.repeat(300)].entries()) {
+      const id = idWithSignature(`call_sigtest_${n}`, signature);
+      expect(id).toBe(`call_sigtest_${n}`);
       expect(signatureFromId(id)).toBe(signature);
     }
-    expect(signatureFromId('call_abc_0')).toBeUndefined();
+    expect(signatureFromId('call_unknown_0')).toBeUndefined();
+  });
+
+  it('are forgotten oldest first beyond the bound', () => {
+    idWithSignature('call_oldest_0', 'sig-oldest');
+    for (let i = 0; i < MAX_SIGNATURES; i++) idWithSignature(`call_fill_${i}`, 'sig');
+    expect(signatureFromId('call_oldest_0')).toBeUndefined();
+    expect(signatureFromId(`call_fill_${MAX_SIGNATURES - 1}`)).toBe('sig');
+  });
+
+  it('are still read from ids made by older sidecars', () => {
+    expect(signatureFromId('call_abc_0__sig_CiQBzT0-_x9Y2Q')).toBe('CiQBzT0+/x9Y2Q==');
   });
 });
 

@@ -3,7 +3,7 @@
  * they should be tried. Aliases map extra names to served models; `models.allow` limits which
  * names a sandbox may use at all.
  */
-import picomatch from 'picomatch';
+import { compileGlobs } from '../config/glob.js';
 import type { ModelEntryConfig as Model, SidecarConfig } from '../config/schema.js';
 
 /** A provider that serves the requested model, with the entry that matched. */
@@ -33,7 +33,7 @@ export class ModelCatalog<P extends ProviderLike> {
     providers: readonly P[],
   ) {
     const allow = config.models.allow;
-    this.allowed = allow ? picomatch(allow) : () => true;
+    this.allowed = allow ? compileGlobs(allow) : () => true;
     for (const provider of providers) {
       for (const model of provider.config.models) {
         const list = this.byName.get(model.name) ?? [];

@@ -69,6 +69,11 @@ export function toolCallOf(part: GeminiPart & { functionCall: object }, context:
 export function fromGeminiResponse(body: unknown, context: TranslateContext): ChatCompletion {
   if (typeof body !== 'object' || body === null) throw badResponse(PROVIDER, 'expected a JSON object');
   const response = body as GeminiResponse;
+  // A 200 without candidates is an answer only when the prompt was blocked; anything else is not
+  // what Gemini sends, and must fail over rather than pass for an empty completion.
+  if (!Array.isArray(response.candidates) && typeof response.promptFeedback?.blockReason !== 'string') {
+    throw badResponse(PROVIDER, 'expected candidates or promptFeedback.blockReason');
+  }
   const candidate = response.candidates?.[0];
   let text = '';
   const toolCalls: ResponseToolCall[] = [];

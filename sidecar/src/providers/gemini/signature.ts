@@ -1,30 +1,45 @@
 /**
- * Gemini thought signatures ride inside tool call ids.
+ * Gemini thought signatures, kept beside tool call ids rather than inside them.
  *
- * Gemini 3 returns an opaque `thoughtSignature` with its function calls and refuses (400) a later
- * request whose history lacks it. OpenAI-shaped clients keep tool call ids verbatim but drop
- * fields they do not know, so the signature is appended to the id (base64url, which every
- * provider's id alphabet accepts) and restored when the history comes back. A call without one —
- * history from another provider, or rebuilt by the client — gets Google's documented sentinel
- * that skips the check, on models that enforce it.
+ * Gemini 3 returns an opaque `thoughtSignature` (about 90 characters) with its function calls and
+ * refuses (400) a later request whose history lacks it. OpenAI-shaped clients keep tool call ids
+ * verbatim but drop fields they do not know, so the sidecar remembers each signature by the id it
+ * made for the call (ids are unique per sidecar process) and restores it when the history comes
+ * back. Ids stay short (`call_<call id>_<n>`, under OpenAI's 40-character limit), so the same
+ * conversation can move on to any provider.
+ *
+ * The memory is bounded (the oldest entries go first) and dies with the process; a call whose
+ * signature is unknown — forgotten, history from another provider, or rebuilt by the client — gets
+ * Google's documented sentinel that skips the check, on models that enforce it. Ids made by older
+ * sidecars carried the signature after `__sig_`; those are still read.
  */
 
-const MARKER = '__sig_';
+const LEGACY_MARKER = '__sig_';
 
 /** Google's documented value for a function call whose signature is unknown. */
 export const SKIP_SIGNATURE = 'skip_thought_signature_validator';
 
-/** A tool call id carrying the signature, if there is one. */
+/** Signatures kept at most: a few MiB at ~200 bytes each, far more than any conversation in flight needs. */
+export const MAX_SIGNATURES = 20_000;
+
+const signatures = new Map<string, string>();
+
+/** Remembers the signature of the call with this id (when there is one) and returns the id unchanged. */
 export function idWithSignature(id: string, signature: string | undefined): string {
   if (!signature) return id;
-  return `${id}${MARKER}${signature.replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')}`;
+  signatures.delete(id);
+  signatures.set(id, signature);
+  if (signatures.size > MAX_SIGNATURES) signatures.delete(signatures.keys().next().value!);
+  return id;
 }
 
-/** The signature carried by a tool call id, if any. */
+/** The signature of the call with this id, if the sidecar still knows it. */
 export function signatureFromId(id: string): string | undefined {
-  const at = id.indexOf(MARKER);
+  const known = signatures.get(id);
+  if (known !== undefined) return known;
+  const at = id.indexOf(LEGACY_MARKER);
   if (at < 0) return undefined;
-  const encoded = id.slice(at + MARKER.length).replaceAll('-', '+').replaceAll('_', '/');
+  const encoded = id.slice(at + LEGACY_MARKER.length).replaceAll('-', '+').replaceAll('_', '/');
   return encoded + '='.repeat((4 - (encoded.length % 4)) % 4);
 }
 

@@ -25,6 +25,9 @@ export function geminiStream(context: TranslateContext): StreamTranslator {
       const event = parseFrame(PROVIDER, data) as GeminiResponse;
       if (typeof event !== 'object' || event === null) throw brokenStream(PROVIDER, 'event data is not a JSON object');
       if (event.error !== undefined) throw new StreamError(errorFromObject(event.error as object, 500));
+      if (!Array.isArray(event.candidates) && event.promptFeedback === undefined && event.usageMetadata === undefined) {
+        throw brokenStream(PROVIDER, 'event without candidates, promptFeedback or usageMetadata');
+      }
       if (event.responseId && emit.id === context.id) emit.id = event.responseId;
       if (event.usageMetadata) usage = event.usageMetadata;
       // Events after the finish can only add usage.

@@ -41,9 +41,18 @@ export function toolCallOf(call: { function?: { name?: string; arguments?: unkno
 export function fromOllamaResponse(body: unknown, context: TranslateContext): ChatCompletion {
   if (typeof body !== 'object' || body === null) throw badResponse(PROVIDER, 'expected a JSON object');
   const chat = body as OllamaChat;
+  // Not an /api/chat answer (a proxy's page, another API's JSON): fail over, never an empty reply.
+  if (!isMessage(chat.message)) throw badResponse(PROVIDER, 'expected a message');
   const toolCalls = (chat.message?.tool_calls ?? []).map((call, n) => toolCallOf(call, context, n));
   const text = chat.message?.content ?? '';
   return makeCompletion(context, { text, toolCalls, finish: finishReason(chat, toolCalls.length > 0), usage: usageOf(chat) });
+}
+
+/** Whether an /api/chat `message` is one: an object with text content or tool calls. */
+export function isMessage(message: unknown): boolean {
+  if (typeof message !== 'object' || message === null) return false;
+  const m = message as { content?: unknown; tool_calls?: unknown };
+  return typeof m.content === 'string' || Array.isArray(m.tool_calls);
 }
 
 /** An Ollama error: `{"error": "text"}`, over HTTP or as a stream line. */

@@ -7,7 +7,7 @@ import { brokenStream, parseFrame, providerError } from '../shared/errors.js';
 import { ndjsonFramer } from '../shared/framing.js';
 import { frameTranslator } from '../shared/translator.js';
 import { StreamError, type StreamTranslator, type TranslateContext } from '../types.js';
-import { finishReason, toolCallOf, usageOf, type OllamaChat } from './response.js';
+import { finishReason, isMessage, toolCallOf, usageOf, type OllamaChat } from './response.js';
 
 const PROVIDER = 'ollama';
 
@@ -21,6 +21,7 @@ export function ollamaStream(context: TranslateContext): StreamTranslator {
       const chat = parseFrame(PROVIDER, line) as OllamaChat;
       if (typeof chat !== 'object' || chat === null) throw brokenStream(PROVIDER, 'line is not a JSON object');
       if (chat.error !== undefined) throw new StreamError(providerError(500, typeof chat.error === 'string' ? chat.error : 'ollama stream error'));
+      if (!isMessage(chat.message) && chat.done !== true) throw brokenStream(PROVIDER, 'line without a message');
       emit.text(chat.message?.content ?? '');
       for (const call of chat.message?.tool_calls ?? []) {
         const canonical = toolCallOf(call, context, emit.toolCallCount);
