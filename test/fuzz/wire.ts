@@ -12,8 +12,8 @@ export type Api = 'openai' | 'anthropic' | 'mcp' | 'health';
 export function apiOf(method: string, target: string, headers: Record<string, string> | string[] = {}): Api {
   // As the client sends it: dot segments resolved (undici resolves `/v1/messages/..` to `/v1/`).
   const path = new URL(`http://airlock${target.split('?')[0]!}`).pathname;
-  // /mcp answers in JSON-RPC the transport's methods and the common ones it refuses (405).
-  if (path === '/mcp' && ['GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'OPTIONS', 'HEAD'].includes(method)) return 'mcp';
+  // Every method on /mcp is answered by the MCP edge, refusals included, in JSON-RPC shape.
+  if (path === '/mcp') return 'mcp';
   if (path.startsWith('/v1/messages')) return 'anthropic';
   if ((path === '/healthz' || path === '/readyz') && (method === 'GET' || method === 'HEAD')) return 'health';
   if (method === 'POST' && OPENAI_ROUTES.has(path)) return 'openai';

@@ -248,7 +248,7 @@ let count = 0;
 const failures = [];
 for (const root of process.argv.slice(2)) {
   for (const file of walk(root)) {
-    for (const match of readFileSync(file, 'utf8').matchAll(/(?:\\bfrom\\s*|\\bimport\\s*\\(\\s*|^import\\s+)['"]([^'"]+)['"]/gm)) {
+    for (const match of readFileSync(file, 'utf8').matchAll(/(?:(?<![.\\w$'"])from\\s*|\\bimport\\s*\\(\\s*|^import\\s+)['"]([^'"]+)['"]/gm)) {
       const specifier = match[1];
       if (specifier.startsWith('.') || specifier.startsWith('node:')) continue;
       count += 1;

@@ -11,7 +11,7 @@ import type { Ingress } from './ingress.js';
 import type { LiveConfig } from './live.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { guardLoopback } from './local-origin.js';
-import { mcpClientErrorResponse, mcpRoute } from './mcp-route.js';
+import { MCP_PATH, mcpClientErrorResponse, mcpRoute, refuseMcpMethod } from './mcp-route.js';
 import { openAIIngress, openAIRoutes } from './openai-routes.js';
 import { refuse } from './refusal.js';
 import { responsesRoutes } from './responses-routes.js';
@@ -69,9 +69,11 @@ export async function build(options: AppOptions): Promise<FastifyInstance> {
   await app.register(anthropicRoutes, options);
   await app.register(responsesRoutes, options);
   // Paths and methods no route owns, answered in the shape of the API the client speaks.
-  app.setNotFoundHandler((request, reply) =>
-    refuse(reply, ingressOf(request.url, request.headers), { status: 404, type: 'invalid_request_error', message: `unknown endpoint ${request.method} ${request.url.split('?')[0]}` }),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    if (options.mcp && path === MCP_PATH) return refuseMcpMethod(request.method, reply);
+    return refuse(reply, ingressOf(request.url, request.headers), { status: 404, type: 'invalid_request_error', message: `unknown endpoint ${request.method} ${path}` });
+  });
 
   if (options.mcp) await app.register(mcpRoute, { mcp: options.mcp });
 

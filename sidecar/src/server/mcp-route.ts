@@ -72,11 +72,17 @@ export async function mcpRoute(app: FastifyInstance, options: { mcp: McpHandler 
   app.route({
     method: ['PUT', 'PATCH', 'OPTIONS', 'HEAD'],
     url: MCP_PATH,
-    handler: async (request, reply) => {
-      reply.header('allow', MCP_METHODS.join(', '));
-      return send(reply, 405, jsonRpcError(TRANSPORT_ERROR, `Method not allowed: ${request.method} ${MCP_PATH}; the MCP endpoint takes ${MCP_METHODS.join(', ')}`));
-    },
+    handler: async (request, reply) => refuseMcpMethod(request.method, reply),
   });
+}
+
+/**
+ * The 405 for a method the MCP endpoint does not take, in JSON-RPC shape. Also answers methods
+ * fastify's router does not know (PURGE, PROPFIND...), which reach the not-found handler.
+ */
+export function refuseMcpMethod(method: string, reply: FastifyReply): FastifyReply {
+  reply.header('allow', MCP_METHODS.join(', '));
+  return send(reply, 405, jsonRpcError(TRANSPORT_ERROR, `Method not allowed: ${method} ${MCP_PATH}; the MCP endpoint takes ${MCP_METHODS.join(', ')}`));
 }
 
 function send(reply: FastifyReply, status: number, body: unknown): FastifyReply {
