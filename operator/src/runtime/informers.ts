@@ -4,6 +4,7 @@
  * whether it has synced, and every change becomes queue keys through the handlers. Secrets are
  * listed by label only (see kube/credentials.ts).
  */
+import { backoffDelay } from '@airlock/sidecar/backoff';
 import {
   CoreV1Api,
   CustomObjectsApi,
@@ -52,7 +53,7 @@ class Restarting<T extends KubernetesObject> {
       this.synced = false;
       if (this.stopped) return;
       this.failures += 1;
-      const delay = Math.min(30_000, 250 * 2 ** Math.min(this.failures - 1, 8));
+      const delay = backoffDelay(this.failures, { baseMs: 250, maxMs: 30_000 });
       log.warn({ informer: name, path: source.path, err: String(err).split('\n')[0], retryInMs: delay }, 'list/watch failed; restarting the informer');
       clearTimeout(this.restartTimer);
       this.restartTimer = setTimeout(() => void this.run(), delay);

@@ -3,6 +3,7 @@
  * reconcile runs is marked dirty and runs once more afterwards, so the reconciler always reads
  * the latest cached object. Failures are retried per key with exponential backoff.
  */
+import { backoffDelay } from '@airlock/sidecar/backoff';
 
 export interface QueueOptions {
   /** Reconciles running at once (different keys). */
@@ -105,8 +106,7 @@ export class WorkQueue {
       const attempt = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, attempt);
       this.options.onError?.(key, err, attempt);
-      const delay = Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** (attempt - 1));
-      this.addAfter(key, delay * (0.75 + Math.random() / 2));
+      this.addAfter(key, backoffDelay(attempt, { baseMs: this.options.baseDelayMs, maxMs: this.options.maxDelayMs, jitter: [0.75, 1.25] }));
     } finally {
       this.running.delete(key);
       this.active -= 1;

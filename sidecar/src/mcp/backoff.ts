@@ -1,6 +1,7 @@
-/** Retry timing of backends: exponential backoff with jitter, and the health-check interval. */
+/** Retry timing of MCP backends: reconnect backoff and the health-check interval. */
+import { backoffDelay as delay } from '../backoff.js';
 
-/** Timing knobs of the state machine; the defaults suit production, tests shorten them. */
+/** Timing knobs of the state machine; the defaults suit production, the config's mcp.health and tests change them. */
 export interface BackendTuning {
   /** Time between health-check pings of a ready backend. */
   healthIntervalMs: number;
@@ -20,8 +21,7 @@ export const DEFAULT_BACKEND_TUNING: BackendTuning = {
   stableAfterMs: 60_000,
 };
 
-/** Delay before retry number `failures` (1-based): exponential, capped, with equal jitter. */
+/** Delay before reconnect number `failures` (1-based): exponential, capped, with equal jitter (half to all of the ceiling). */
 export function backoffDelay(failures: number, tuning: Pick<BackendTuning, 'backoffBaseMs' | 'backoffMaxMs'>, random = Math.random): number {
-  const ceiling = Math.min(tuning.backoffMaxMs, tuning.backoffBaseMs * 2 ** Math.max(0, failures - 1));
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+  return delay(failures, { baseMs: tuning.backoffBaseMs, maxMs: tuning.backoffMaxMs, jitter: [0.5, 1] }, random);
 }

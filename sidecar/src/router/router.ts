@@ -5,6 +5,7 @@
  * rested on 429 and disabled on 401/403; a circuit breaker skips providers that keep failing.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay } from '../backoff.js';
 import type { ModelEntryConfig, ProviderConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { ProviderAdapter, ProviderError } from '../providers/types.js';
@@ -196,11 +197,9 @@ function noteFailure(provider: ProviderRuntime, lease: Lease, failure: UpstreamF
   else if (failure.kind === 'status') provider.breaker.success();
 }
 
-/** Exponential backoff with full jitter around the nominal delay; Retry-After wins when longer. */
+/** Exponential backoff with jitter of half the nominal delay either way; Retry-After wins when longer. */
 export function backoff(attempt: number, baseDelayMs: number, retryAfterMs: number | undefined, random: () => number): number {
-  const nominal = Math.min(MAX_BACKOFF_MS, baseDelayMs * 2 ** (attempt - 1));
-  const jittered = nominal * (0.5 + random());
-  return Math.max(jittered, retryAfterMs ?? 0);
+  return Math.max(backoffDelay(attempt, { baseMs: baseDelayMs, maxMs: MAX_BACKOFF_MS, jitter: [0.5, 1.5] }, random), retryAfterMs ?? 0);
 }
 
 /** The error the client gets when nothing worked: the most telling status, every reason named. */
