@@ -4,6 +4,7 @@
  */
 import { GLOB_RULE } from '@airlock/sidecar/config';
 import { z } from 'zod';
+import { KEY_SHAPE_PATTERN } from '@airlock/sidecar/redact';
 
 /** API group of every Airlock kind. */
 export const GROUP = 'airlock.dev';
@@ -56,6 +57,20 @@ export const secretDataKey = () =>
     .max(253)
     .regex(/^[-._a-zA-Z0-9]+$/)
     .describe('Key within the Secret\'s data.');
+
+/** Headers that carry credentials (a CEL list): their values come from Secrets, never inline. */
+export const CREDENTIAL_HEADERS = "['authorization', 'proxy-authorization', 'x-api-key', 'x-goog-api-key', 'api-key', 'cookie', 'x-auth-token']";
+
+/**
+ * CEL: `field` of `self`, when set, is no inline secret (nothing key-shaped: the same shapes the
+ * redaction module removes). A raw CEL string, so the pattern's backslashes stay as they are.
+ */
+export const notKeyShaped = (field: string): CelRule => ({
+  rule: `!has(self.${field}) || !self.${field}.matches(r'${KEY_SHAPE_PATTERN}')`,
+  message: `${field} looks like a key or token: keep it in a Secret labelled airlock.dev/credential: "true" and use secretKeyRef`,
+  fieldPath: `.${field}`,
+  reason: 'FieldValueForbidden',
+});
 
 /** A reference to one key of a Secret in the same namespace. */
 export const SecretKeyRef = z

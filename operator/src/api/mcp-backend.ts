@@ -4,33 +4,51 @@
  */
 import { z } from 'zod';
 import { MCP_TRANSPORTS, McpTimeouts, PinnedPrompt, PinnedResource, PinnedTool } from '@airlock/sidecar/config';
-import { API_VERSION, cel, commonStatus, dnsLabel, globList, httpURL, listMap, ObjectMeta, SecretKeyRef } from './common.js';
+import { API_VERSION, cel, type CelRule, commonStatus, CREDENTIAL_HEADERS, dnsLabel, globList, httpURL, listMap, notKeyShaped, ObjectMeta, SecretKeyRef } from './common.js';
 
 /** Tool states as the operator and the sidecar report them. */
 export const TOOL_STATES = ['approved', 'pending', 'changed'] as const;
 
-const valueOrSecret = cel({
+const valueOrSecret: CelRule = {
   rule: 'has(self.value) != has(self.secretKeyRef)',
   message: 'set exactly one of value and secretKeyRef',
-});
+};
+
+/** Environment variable names that say they hold a secret. */
+const SECRET_ENV_NAME = '(?i)(^|_)(API_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|PRIVATE_KEY)$';
 
 export const HeaderValue = z
   .object({
     name: z.string().min(1).max(256).regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/).describe('HTTP header name.'),
-    value: z.string().max(8192).optional().describe('Literal value; for anything secret use secretKeyRef.'),
+    // 4 KiB keeps the CEL rules below within the API server's cost budget; longer values belong in a Secret.
+    value: z.string().max(4096).optional().describe('Literal value (at most 4 KiB); for anything secret use secretKeyRef.'),
     secretKeyRef: SecretKeyRef.optional(),
   })
-  .meta(valueOrSecret)
-  .describe('An HTTP header sent to the backend, from a literal or a Secret.');
+  .meta(
+    cel(valueOrSecret, notKeyShaped('value'), {
+      rule: `!has(self.value) || !(self.name.lowerAscii() in ${CREDENTIAL_HEADERS})`,
+      message: 'a credential header takes its value from secretKeyRef, never inline',
+      fieldPath: '.value',
+      reason: 'FieldValueForbidden',
+    }),
+  )
+  .describe('An HTTP header sent to the backend, from a literal or a Secret. Credentials (Authorization and the like, anything key-shaped) only from a Secret.');
 
 export const EnvVar = z
   .object({
     name: z.string().min(1).max(256).regex(/^[A-Za-z_][A-Za-z0-9_]*$/).describe('Environment variable name.'),
-    value: z.string().max(32768).optional().describe('Literal value; for anything secret use secretKeyRef.'),
+    value: z.string().max(4096).optional().describe('Literal value (at most 4 KiB); for anything secret use secretKeyRef.'),
     secretKeyRef: SecretKeyRef.optional(),
   })
-  .meta(valueOrSecret)
-  .describe('An environment variable of the stdio server process, from a literal or a Secret.');
+  .meta(
+    cel(valueOrSecret, notKeyShaped('value'), {
+      rule: `!has(self.value) || !self.name.matches(r'${SECRET_ENV_NAME}')`,
+      message: 'a variable named like a secret (…_KEY, …_TOKEN, …_SECRET, …_PASSWORD) takes its value from secretKeyRef, never inline',
+      fieldPath: '.value',
+      reason: 'FieldValueForbidden',
+    }),
+  )
+  .describe('An environment variable of the stdio server process, from a literal or a Secret. Secrets (names like …_TOKEN, anything key-shaped) only from a Secret.');
 
 /** Optional allow/deny globs over the given kind of names. */
 function globFilter(names: string) {
@@ -51,7 +69,7 @@ export const MCPBackendSpec = z
       .object({
         command: z.string().min(1).max(4096).describe('Executable to start, looked up on the sidecar image PATH.'),
         args: z.array(z.string().max(32768)).max(256).optional().describe('Arguments of the command.'),
-        env: z.array(EnvVar).max(256).meta(listMap('name')).optional().describe('Environment of the server process.'),
+        env: z.array(EnvVar).max(64).meta(listMap('name')).optional().describe('Environment of the server process.'),
         processes: z
           .enum(['shared', 'per-session'])
           .optional()

@@ -4,12 +4,10 @@
  */
 import { z } from 'zod';
 import { ModelEntry, PROVIDER_TYPES, ProviderRetries, ProviderTimeouts, RateLimits } from '@airlock/sidecar/config';
-import { API_VERSION, cel, commonStatus, httpURL, listMap, listSet, ObjectMeta, objectName, secretDataKey } from './common.js';
+import { API_VERSION, cel, commonStatus, CREDENTIAL_HEADERS, httpURL, listMap, listSet, ObjectMeta, objectName, secretDataKey } from './common.js';
 
 const KEYLESS_TYPES = "['ollama', 'openai-compatible']";
 
-/** Headers that carry credentials: they belong in apiKeys, never in plain headers. */
-const CREDENTIAL_HEADERS = "['authorization', 'x-api-key', 'x-goog-api-key', 'api-key', 'proxy-authorization']";
 
 export const ModelProviderSpec = z
   .object({

@@ -8,40 +8,10 @@
  */
 import { STATUS_CODES } from 'node:http';
 
+export { redactor } from '@airlock/sidecar/redact';
+
 /** Longest reason we hand back; a condition message has room for more, but a reason is one line. */
 export const MAX_REASON_LENGTH = 1024;
-
-/** Shorter values are not redacted: they cannot be secret, and replacing them would mangle text. */
-const MIN_SECRET_LENGTH = 4;
-
-const REDACTED = '[redacted]';
-
-// Providers echo keys masked, e.g. OpenAI's "Incorrect API key provided: abc*****wxyz". Even
-// the visible ends say something about a key, so a token with a run of asterisks goes too.
-const MASKED_TOKEN = /[^\s"'`,;:()[\]{}<>]*\*{3,}[^\s"'`,;:()[\]{}<>.]*/g;
-
-/**
- * A function that removes every occurrence of the given secrets from a text, also in the forms a
- * server is likely to echo them in: percent-encoded, JSON-escaped, for a credential header such
- * as `Bearer <token>` the token alone, and any masked token (`abc****wxyz`).
- */
-export function redactor(secrets: Iterable<string | undefined>): (text: string) => string {
-  const variants = new Set<string>();
-  for (const secret of secrets) {
-    if (secret === undefined) continue;
-    const forms = [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)];
-    const credential = /^[A-Za-z][A-Za-z0-9_-]*\s+(\S+)$/.exec(secret.trim())?.[1];
-    if (credential !== undefined) forms.push(credential, encodeURIComponent(credential));
-    for (const form of forms) if (form.length >= MIN_SECRET_LENGTH) variants.add(form);
-  }
-  // Longest first, so a token inside a longer secret cannot leave the rest of it behind.
-  const ordered = [...variants].sort((a, b) => b.length - a.length);
-  return (text) => {
-    let result = text;
-    for (const variant of ordered) result = result.replaceAll(variant, REDACTED);
-    return result.replace(MASKED_TOKEN, REDACTED);
-  };
-}
 
 /**
  * Makes a reason fit for a condition: secrets removed first (so a cut can never leave half a

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from './logger.js';
-import { SecretRegistry } from './redact.js';
+import { KEY_SHAPE_PATTERN, looksLikeKey, redactor, SecretRegistry } from './redact.js';
 
 describe('SecretRegistry', () => {
   it('replaces every registered value, longest first', () => {
@@ -21,6 +21,35 @@ describe('SecretRegistry', () => {
     const secrets = new SecretRegistry();
     secrets.set('p', ['a+b*c(d)e$']);
     expect(secrets.scrub('x a+b*c(d)e$ y aabbcde')).toBe('x [REDACTED] y aabbcde');
+  });
+});
+
+describe('redactor', () => {
+  it('removes a secret in the forms servers echo it: as is, percent-encoded, JSON-escaped, the token of a credential', () => {
+    const redact = redactor(['Bearer tok/en+"quoted"-12345']);
+    const text = `a Bearer tok/en+"quoted"-12345 b ${encodeURIComponent('tok/en+"quoted"-12345')} c ${JSON.stringify('tok/en+"quoted"-12345')} d tok/en+"quoted"-12345`;
+    expect(redact(text)).not.toMatch(/tok|quoted|12345/);
+  });
+
+  it('replaces every occurrence, longest secret first, and leaves ordinary text alone', () => {
+    expect(redactor(['abc123', 'abc123xyz'])('a abc123xyz b abc123 c')).toBe('a [REDACTED] b [REDACTED] c');
+    expect(redactor([])('nothing secret in task-force or masks')).toBe('nothing secret in task-force or masks');
+  });
+
+  it('removes key-shaped and masked tokens it was not told about', () => {
+    const redact = redactor([]);
+    expect(redact('Incorrect API key provided: sk-proj-****abcd. Next')).toBe('Incorrect API key provided: [REDACTED]. Next');
+    expect(redact('key AIzaSyB7n2Kq9Lx4Vm1Zr8Tc5Wp3Hd6Jf0Gs2Yb here')).toBe('key [REDACTED] here');
+    expect(redact('token ghp_abcdefghijklmnopqrstuvwxyz0123 and abc*****wxyz')).toBe('token [REDACTED] and [REDACTED]');
+  });
+});
+
+describe('KEY_SHAPE_PATTERN', () => {
+  it('tells key-shaped values from ordinary ones (what the CRDs refuse inline)', () => {
+    for (const key of ['sk-ant-api03-abcdefghijkl', 'Bearer abcdef123456', 'xoxb-1234567890-abcdef', 'AKIAABCDEFGHIJKLMNOP', '-----BEGIN RSA PRIVATE KEY-----']) expect(looksLikeKey(key), key).toBe(true);
+    for (const plain of ['application/json', 'task-force-12345678', 'Bearer', 'info', '/usr/bin/node --max-old-space-size=512']) expect(looksLikeKey(plain), plain).toBe(false);
+    // RE2 has no lookaround: the CRDs' CEL rules compile the same pattern.
+    expect(KEY_SHAPE_PATTERN).not.toMatch(/\(\?[=!<]/);
   });
 });
 

@@ -1,40 +1,100 @@
 /**
- * Value-based redaction. Path-based redaction (pino's `redact`) cannot know where a key might
- * surface — an upstream error echoing a header, a stack trace, a stdio server's stderr — so every
- * line is scrubbed of the current secret values before it is written.
+ * The one redaction module of Airlock: the sidecar's log lines and client errors (plain and
+ * streamed), MCP backends' stderr and errors, and the operator's status reasons all go through
+ * it, with the same rules:
+ * - every known secret value goes, also in the forms a server echoes it in (percent-encoded,
+ *   JSON-escaped, the token of a `Bearer <token>` value);
+ * - every key-shaped token goes, known or not (`sk-…`, `AIza…`, `Bearer …`, GitHub, Slack,
+ *   GitLab and AWS keys, PEM private keys), and every masked one (`sk-proj-****abcd`): even the
+ *   visible ends of a key say something about it.
+ * Path-based redaction (pino's `redact`) cannot know where a key might surface — an upstream
+ * error echoing a header, a stack trace, a stdio server's stderr — so redaction is by value.
+ * The key shapes are also what the CRDs refuse as inline values (see KEY_SHAPE_PATTERN).
  */
 
-const REPLACEMENT = '[REDACTED]';
+/** What a secret is replaced with. */
+export const REDACTED = '[REDACTED]';
+
 /** Shorter values are not secrets worth a global replace and would mangle ordinary text. */
 const MIN_SECRET_LENGTH = 6;
 
-/** The set of secret values currently loaded; updated whenever key files are (re)read. */
-export class SecretRegistry {
-  private readonly values = new Map<string, number>();
-  private pattern: RegExp | undefined;
+/**
+ * Regular expressions (as source text) of key-shaped tokens. Each compiles both in JavaScript and
+ * in RE2, so the same list backs redaction here and the CEL rules that refuse inline secrets.
+ */
+const KEY_SHAPES: readonly string[] = [
+  'sk-[A-Za-z0-9_*-]{6,}',
+  'AIza[0-9A-Za-z_-]{20,}',
+  '(?:Bearer|Basic|bearer|basic)\\s+[A-Za-z0-9._~+/=*-]{6,}',
+  'gh[pousr]_[A-Za-z0-9]{20,}',
+  'github_pat_[A-Za-z0-9_]{20,}',
+  'xox[abpr]-[A-Za-z0-9-]{10,}',
+  'glpat-[A-Za-z0-9_-]{20,}',
+  'AKIA[0-9A-Z]{16}',
+];
 
-  /** Registers values under an owner (e.g. a provider name), replacing that owner's previous ones. */
-  set(owner: string, secrets: Iterable<string>): void {
-    this.owners.set(owner, [...secrets].filter((s) => s.length >= MIN_SECRET_LENGTH));
-    this.rebuild();
-  }
+/**
+ * One pattern for every key-shaped token: KEY_SHAPES at a word boundary (so `task-…` is no
+ * `sk-…`), or a PEM private key header. Valid in JavaScript and RE2 (CEL's `matches`).
+ */
+export const KEY_SHAPE_PATTERN = `\\b(?:${KEY_SHAPES.join('|')})|-----BEGIN [A-Z ]*PRIVATE KEY-----`;
 
-  private readonly owners = new Map<string, string[]>();
+const KEY_SHAPED = new RegExp(KEY_SHAPE_PATTERN, 'g');
 
-  private rebuild(): void {
-    this.values.clear();
-    for (const list of this.owners.values()) for (const v of list) this.values.set(v, v.length);
-    // Longest first, so a secret that contains another is replaced whole.
-    const sorted = [...this.values.keys()].sort((a, b) => b.length - a.length);
-    this.pattern = sorted.length ? new RegExp(sorted.map(escapeRegExp).join('|'), 'g') : undefined;
-  }
+// Providers echo keys masked, e.g. OpenAI's "Incorrect API key provided: abc*****wxyz".
+const MASKED_TOKEN = /[^\s"'`,;:()[\]{}<>]*\*{3,}[^\s"'`,;:()[\]{}<>.]*/g;
 
-  /** The text with every registered secret replaced. */
-  scrub(text: string): string {
-    return this.pattern ? text.replace(this.pattern, REPLACEMENT) : text;
-  }
+/** Whether a value looks like a key (any of KEY_SHAPES matches somewhere in it). */
+export function looksLikeKey(value: string): boolean {
+  return new RegExp(KEY_SHAPE_PATTERN).test(value);
+}
+
+/** The forms of a secret a server is likely to echo: as is, percent-encoded, JSON-escaped, a credential's token alone. */
+function variants(secret: string): string[] {
+  const forms = [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)];
+  const credential = /^[A-Za-z][A-Za-z0-9_-]*\s+(\S+)$/.exec(secret.trim())?.[1];
+  if (credential !== undefined) forms.push(credential, encodeURIComponent(credential), JSON.stringify(credential).slice(1, -1));
+  return forms.filter((form) => form.length >= MIN_SECRET_LENGTH);
 }
 
 function escapeRegExp(value: string): string {
   return value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * A function that removes the given secrets (in every form they are echoed in) and any
+ * key-shaped or masked token from a text.
+ */
+export function redactor(secrets: Iterable<string | undefined>): (text: string) => string {
+  const known = valueRedactor(secrets);
+  return (text) => known(text).replace(KEY_SHAPED, REDACTED).replace(MASKED_TOKEN, REDACTED);
+}
+
+/** Removes the given secrets, in every form they are echoed in, and nothing else. */
+function valueRedactor(secrets: Iterable<string | undefined>): (text: string) => string {
+  const forms = new Set<string>();
+  for (const secret of secrets) if (secret !== undefined) for (const form of variants(secret)) forms.add(form);
+  // Longest first, so a secret that contains another is replaced whole.
+  const sorted = [...forms].sort((a, b) => b.length - a.length);
+  if (sorted.length === 0) return (text) => text;
+  const pattern = new RegExp(sorted.map(escapeRegExp).join('|'), 'g');
+  return (text) => text.replace(pattern, REDACTED);
+}
+
+/** The set of secret values currently loaded in a process; updated whenever key files are (re)read. */
+export class SecretRegistry {
+  private readonly owners = new Map<string, string[]>();
+  private redact = redactor([]);
+
+  /** Registers values under an owner (e.g. a provider name), replacing that owner's previous ones. */
+  set(owner: string, secrets: Iterable<string>): void {
+    this.owners.set(owner, [...secrets]);
+    const all = [...this.owners.values()].flat();
+    this.redact = redactor(all);
+  }
+
+  /** The text with every registered secret and every key-shaped token replaced. */
+  scrub(text: string): string {
+    return this.redact(text);
+  }
 }

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { redactor, resolveValues, SecretFileError } from './secrets.js';
+import { resolveValues, SecretFileError } from './secrets.js';
 
 describe('resolveValues', () => {
   it('reads file values (dropping one trailing newline) and reports them as secrets', async () => {
@@ -20,15 +20,5 @@ describe('resolveValues', () => {
     const err = await resolveValues('gh', 'env', [{ name: 'TOKEN', file: '/nonexistent/airlock/token' }]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SecretFileError);
     expect((err as Error).message).toBe('backend "gh": cannot read env TOKEN from /nonexistent/airlock/token: ENOENT');
-  });
-});
-
-describe('redactor', () => {
-  it('replaces every occurrence, longest secret first', () => {
-    const redact = redactor(['abc123', 'abc123xyz']);
-    expect(redact('a abc123xyz b abc123 c')).toBe('a [REDACTED] b [REDACTED] c');
-  });
-  it('leaves text alone without secrets', () => {
-    expect(redactor([])('abc')).toBe('abc');
   });
 });

@@ -59,14 +59,3 @@ export function fingerprint(values: Record<string, string>): string {
   for (const key of Object.keys(values).sort()) hash.update(`${key}\0${values[key]}\0`);
   return hash.digest('hex');
 }
-
-/** Marker that replaces secret values in logged text. */
-export const REDACTED = '[REDACTED]';
-
-/** Returns a function that replaces every occurrence of each secret in a text. */
-export function redactor(secrets: readonly string[]): (text: string) => string {
-  // Longest first, so a secret that contains another is replaced whole.
-  const sorted = [...new Set(secrets)].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
-  if (sorted.length === 0) return (text) => text;
-  return (text) => sorted.reduce((out, secret) => out.split(secret).join(REDACTED), text);
-}

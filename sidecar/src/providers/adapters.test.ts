@@ -56,7 +56,7 @@ describe('adapters', () => {
         expect(error.message, type).not.toMatch(/SECRET|AIzaSy|sk-ant/);
       }
     }
-    expect(cleanMessage('key sk-proj-****abcd. Next')).toBe('key [redacted]. Next');
+    expect(cleanMessage('key sk-proj-****abcd. Next')).toBe('key [REDACTED]. Next');
     expect(cleanMessage('x'.repeat(5000))).toHaveLength(2001);
   });
 });

@@ -82,7 +82,7 @@ export async function runCall<C, K extends StreamChunk>(
         client.json(200, outcome.native ?? op.render(outcome.result as C));
       } else {
         call.firstChunk();
-        const tally = await streamOut(op, outcome, client, signal, context, log);
+        const tally = await streamOut(op, outcome, client, signal, context, log, deps.secrets);
         described = tally.described;
         spent = account(call, outcome, tally.usage ?? estimateUsage(op.raw?.length ?? 0, tally.outputChars), tally.usage === undefined);
       }

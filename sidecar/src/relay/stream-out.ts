@@ -5,6 +5,7 @@
  * own end ([DONE], message_stop), and never as the provider's malformed bytes.
  */
 import type { Logger } from '../log/logger.js';
+import type { SecretRegistry } from '../log/redact.js';
 import { StreamError, type ProviderError, type TranslateContext } from '../providers/types.js';
 import { describeResult } from '../telemetry/model-call.js';
 import { classifyError } from '../upstream/failure.js';
@@ -30,6 +31,7 @@ export async function streamOut<C, K extends StreamChunk>(
   signal: AbortSignal,
   context: TranslateContext,
   log: Logger,
+  secrets: SecretRegistry,
 ): Promise<StreamTally> {
   const { native, translator, body } = outcome;
   const name = outcome.provider.config.name;
@@ -51,10 +53,11 @@ export async function streamOut<C, K extends StreamChunk>(
     if (out) await client.write(out);
   };
   // Frames the client must see after a failure: natively the provider's own error event would be
-  // the bad frame itself, so the sidecar always writes its own, in the client's format.
+  // the bad frame itself, so the sidecar always writes its own, in the client's format, redacted
+  // like a plain error (an upstream may echo the key in its error event).
   const fail = async (error: ProviderError) => {
     if (translator.complete?.()) return;
-    await client.write(encoder.error(error));
+    await client.write(encoder.error({ ...error, message: secrets.scrub(error.message) }));
   };
 
   client.startStream();

@@ -5,6 +5,7 @@
  */
 import { AdmissionregistrationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
+import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { startOperator, type Operator } from '../../../operator/src/operator.js';
 import { Settings, type SettingsInput } from '../../../operator/src/settings.js';
@@ -78,4 +79,13 @@ export async function until(probe: () => Promise<boolean> | boolean, what: strin
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** A loopback port free right now, for a server whose URL must be known before it starts. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

@@ -4,7 +4,6 @@
  * without a restart. A fresh install answers labelled pods from the moment a replica reports
  * Ready, on every replica, the leader or not, with the chart's default check interval.
  */
-import { createServer } from 'node:net';
 import { connect } from 'node:tls';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -16,7 +15,7 @@ import { WebhookTls, type ServingCertificate } from '../../../operator/src/tls/m
 import { buildWebhookApp, injectionSettings, serve, type WebhookServer } from '../../../operator/src/webhook/index.js';
 import { freshNamespace } from './crds.js';
 import { kubectl } from './kubectl.js';
-import { captureLogger, registerWebhook, startTestOperator, until, type TestOperator } from './operator-harness.js';
+import { captureLogger, freePort, registerWebhook, startTestOperator, until, type TestOperator } from './operator-harness.js';
 import { installCrds } from './crds.js';
 
 let namespace: string;
@@ -74,14 +73,6 @@ it('creates the CA and serving certificate, patches the caBundle, and renews bef
   tls.stop();
 });
 
-/** A port free right now, for a webhook URL registered before its server starts. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 it('a fresh install answers labelled pods as soon as a replica is Ready, on every replica (no periodic-only caBundle patch)', async () => {
   const kc = new KubeConfig();

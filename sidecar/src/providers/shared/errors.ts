@@ -2,6 +2,7 @@
  * Building canonical errors: the status-to-type vocabulary, redaction of anything key-shaped in a
  * provider's message, and the typed errors adapters throw.
  */
+import { redactor } from '../../log/redact.js';
 import { BadResponseError, StreamError, TranslationError, type ProviderError } from '../types.js';
 
 const TYPE_BY_STATUS: Record<number, string> = {
@@ -24,12 +25,13 @@ export function errorType(status: number): string {
 
 // Providers echo (masked) keys in some messages, e.g. OpenAI's "Incorrect API key provided:
 // sk-proj-****abcd". The agent must learn nothing about keys, not even their last characters.
-const SECRET_PATTERNS = /\b(?:sk-[A-Za-z0-9_*-]{6,}|AIza[0-9A-Za-z_-]{20,}|(?:Bearer|Basic)\s+[A-Za-z0-9._~+/=*-]+)/g;
+// Key values themselves are removed again where the error leaves the sidecar (SecretRegistry).
+const redactKeyShapes = redactor([]);
 const MAX_MESSAGE = 2000;
 
 /** A provider's message made safe to show the client: key-shaped tokens removed, length capped. */
 export function cleanMessage(message: string): string {
-  const redacted = message.replace(SECRET_PATTERNS, '[redacted]');
+  const redacted = redactKeyShapes(message);
   return redacted.length > MAX_MESSAGE ? `${redacted.slice(0, MAX_MESSAGE)}…` : redacted;
 }
 
