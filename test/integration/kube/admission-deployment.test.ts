@@ -5,9 +5,9 @@
  * change rolls out injected pods of a new ReplicaSet, and the controllers' own pod UPDATEs
  * (releasing a pod from its ReplicaSet) pass the webhook that now sees every UPDATE.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBinaries } from '../../controlplane/control-plane.js';
 import { SupervisedProcess } from '../../controlplane/supervised-process.js';
 import { SETUP_TIMEOUT_MS } from '../chart/install.js';
 import { SANDBOX, startAdmissionCluster, TEAM, type AdmissionCluster } from './admission-cluster.js';
@@ -25,10 +25,9 @@ const injected = (pod: Pod) => (pod.spec.initContainers ?? []).map((c) => c.name
 
 beforeAll(async () => {
   env = await startAdmissionCluster();
-  const binary = join(inject('controlPlaneBin'), 'kube-controller-manager');
-  if (!existsSync(binary)) {
-    throw new Error(`this test needs kube-controller-manager next to the test kube-apiserver (${binary}); build it once with \`bash test/controlplane/build.sh kube-controller-manager\``);
-  }
+  // Built once per machine by build.sh at the API server's version (minutes when not cached; a
+  // failure names what is missing, e.g. Go).
+  const binary = join((await ensureBinaries({ names: ['kube-controller-manager'] })).dir, 'kube-controller-manager');
   // Only the two controllers under test: no scheduler, so the pods stay Pending, which is all
   // admission needs.
   controllerManager = await SupervisedProcess.start('kube-controller-manager', binary, [
