@@ -6,6 +6,7 @@
  */
 import type { ProviderType } from '../config/schema.js';
 import type { MessagesRequest } from '../wire/anthropic.js';
+import type { GenerateContentRequest } from '../wire/gemini.js';
 import type { ResponseObject, ResponsesPassthrough, ResponsesRequest } from '../wire/responses.js';
 import type {
   ChatCompletion,
@@ -149,6 +150,12 @@ export interface ProviderAdapter {
    * untouched; feed them to chatResponse/chatStream as well for usage accounting.
    */
   messagesRequest?(request: MessagesRequest, target: UpstreamTarget, clientHeaders?: AnthropicClientHeaders): UpstreamRequest;
+  /**
+   * Native Gemini generateContent pass-through (`gemini` only), for a Gemini client served by a
+   * Gemini provider: the client's body to `{model}:generateContent` (`:streamGenerateContent?alt=sse`
+   * when `stream`). Response and stream go back untouched; chatResponse/chatStream read them for usage.
+   */
+  generateContentRequest?(request: GenerateContentRequest, target: UpstreamTarget, stream: boolean): UpstreamRequest;
   /**
    * Native Responses API (`openai` only): the client's request with `model` replaced. Other
    * providers serve Responses calls through the canonical form.

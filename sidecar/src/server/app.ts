@@ -15,6 +15,7 @@ import { MCP_PATH, mcpClientErrorResponse, mcpRoute, refuseMcpMethod } from './m
 import { openAIIngress, openAIRoutes } from './openai-routes.js';
 import { refuse } from './refusal.js';
 import { responsesRoutes } from './responses-routes.js';
+import { geminiIngress, geminiRoutes } from './gemini-routes.js';
 
 /** What the MCP gateway offers the app (implemented in ../mcp). */
 export interface McpHandler {
@@ -68,6 +69,7 @@ export async function build(options: AppOptions): Promise<FastifyInstance> {
   await app.register(openAIRoutes, options);
   await app.register(anthropicRoutes, options);
   await app.register(responsesRoutes, options);
+  await app.register(geminiRoutes, options);
   // Paths and methods no route owns, answered in the shape of the API the client speaks.
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0];
@@ -84,6 +86,7 @@ export async function build(options: AppOptions): Promise<FastifyInstance> {
 
 /** The API a request outside every route speaks, judged by its path, then by its headers. */
 function ingressOf(url: string, headers: Record<string, string | string[] | undefined>): Ingress {
+  if (url.startsWith('/v1beta/')) return geminiIngress;
   if (url.startsWith('/v1/messages') || isAnthropicClient(headers)) return anthropicIngress;
   return openAIIngress;
 }

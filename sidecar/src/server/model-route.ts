@@ -1,5 +1,5 @@
 /** The shape every model endpoint shares: parse the body, resolve the model, relay. */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { AppOptions } from './app.js';
 import { parseBody } from './body.js';
@@ -20,17 +20,32 @@ export function modelRoute<S extends z.ZodType<{ model: string }>, C, K extends 
   operation: (body: z.output<S>, raw: Buffer, request: FastifyRequest) => Operation<C, K>,
   local?: (body: z.output<S>) => { body: unknown; headers?: Record<string, string> },
 ): void {
-  const deps = { log: options.log, metrics: options.metrics, secrets: options.secrets };
   app.post(path, async (request, reply) => {
     const body = parseBody(request.body, schema);
-    const runtime = options.live.current;
-    const candidates = runtime.catalog.candidates(body.model);
-    const op = operation(body, request.body as Buffer, request);
-    if (local && !candidates.some((c) => op.supports(c.provider))) {
-      const answer = local(body);
-      return reply.headers(answer.headers ?? {}).send(answer.body);
-    }
-    reply.hijack();
-    await withAgentContext(request.headers, () => relay(op, candidates, reply.raw, deps, { name: runtime.config.sandbox.name, limiter: runtime.limiter }));
+    await relayModelCall(options, request, reply, body.model, operation(body, request.body as Buffer, request), local && (() => local(body)));
   });
+}
+
+/**
+ * Resolves `model` (404) and relays `op` with failover under the sandbox's limits, answering with
+ * `local()` instead when none of the model's providers supports the operation.
+ */
+export async function relayModelCall<C, K extends StreamChunk>(
+  options: AppOptions,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  model: string,
+  op: Operation<C, K>,
+  local?: () => { body: unknown; headers?: Record<string, string> },
+): Promise<unknown> {
+  const runtime = options.live.current;
+  const candidates = runtime.catalog.candidates(model);
+  if (local && !candidates.some((c) => op.supports(c.provider))) {
+    const answer = local();
+    return reply.headers(answer.headers ?? {}).send(answer.body);
+  }
+  reply.hijack();
+  const deps = { log: options.log, metrics: options.metrics, secrets: options.secrets };
+  await withAgentContext(request.headers, () => relay(op, candidates, reply.raw, deps, { name: runtime.config.sandbox.name, limiter: runtime.limiter }));
+  return undefined;
 }

@@ -7,6 +7,8 @@ import type { MessagesRequest } from '../wire/anthropic.js';
 import type { AnthropicClientHeaders } from '../providers/types.js';
 import { anthropicToChat } from '../ingress/translate/anthropic.js';
 import { estimateTokens } from '../ingress/estimate.js';
+import { geminiToChat } from '../ingress/translate/gemini.js';
+import type { GenerateContentRequest } from '../wire/gemini.js';
 import { openAIStreamEncoder } from './openai-encoder.js';
 import type { Ingress } from './ingress.js';
 import type { Operation } from '../relay/operation.js';
@@ -70,6 +72,21 @@ export function messagesOperation(ingress: Ingress, request: MessagesRequest, ra
     const native = provider.adapter.messagesRequest;
     if (native) return native(request, target, clientHeaders);
     canonical ??= anthropicToChat(request);
+    return provider.adapter.chatRequest(canonical, target);
+  }, estimate);
+}
+
+/**
+ * A Gemini generateContent call: sent as it came to gemini providers (the model is in the URL,
+ * so the body passes through as is), translated to canonical only for the others.
+ */
+export function generateContentOperation(ingress: Ingress, request: GenerateContentRequest, model: string, stream: boolean, raw: Buffer): Operation<ChatCompletion> {
+  let canonical: ChatRequest | undefined;
+  const estimate = () => estimateTokens([request.systemInstruction, request.contents, request.tools]);
+  return chatCall(ingress, model, stream, raw, true, (provider, target) => {
+    const native = provider.adapter.generateContentRequest;
+    if (native) return native(request, target, stream);
+    canonical ??= geminiToChat(request, model, stream);
     return provider.adapter.chatRequest(canonical, target);
   }, estimate);
 }

@@ -7,7 +7,7 @@ import type { EmbeddingsRequest } from '../../wire/openai.js';
 import { embeddingsList, embeddingTexts } from '../shared/embeddings.js';
 import { badResponse } from '../shared/errors.js';
 import { buildHeaders, get, JSON_HEADERS, postJSON, versionedURL, type ModelessTarget } from '../shared/http.js';
-import type { ProviderAdapter } from '../types.js';
+import type { ProviderAdapter, UpstreamTarget } from '../types.js';
 import { toGeminiCountRequest, toGeminiRequest } from './request.js';
 import { fromGeminiResponse, geminiError } from './response.js';
 import { geminiStream } from './stream.js';
@@ -21,6 +21,11 @@ function headers(target: ModelessTarget): Record<string, string> {
 /** `models/NAME` for a bare name; names with a collection (`tunedModels/x`) stay as they are. */
 function modelPath(model: string): string {
   return model.includes('/') ? model : `models/${model}`;
+}
+
+/** The generateContent URL of the target's model; streams use SSE. */
+function generateURL(target: UpstreamTarget, stream: boolean): string {
+  return versionedURL(target.baseURL, 'v1beta', `/${modelPath(target.model)}${stream ? ':streamGenerateContent?alt=sse' : ':generateContent'}`);
 }
 
 function embeddingsBody(request: EmbeddingsRequest, model: string) {
@@ -37,11 +42,9 @@ function embeddingsBody(request: EmbeddingsRequest, model: string) {
 /** The Gemini adapter. */
 export const geminiAdapter: ProviderAdapter = {
   type: 'gemini',
-  chatRequest(request, target) {
-    const method = request.stream ? ':streamGenerateContent?alt=sse' : ':generateContent';
-    return postJSON(versionedURL(target.baseURL, 'v1beta', `/${modelPath(target.model)}${method}`), headers(target), toGeminiRequest(request, target.model));
-  },
+  chatRequest: (request, target) => postJSON(generateURL(target, request.stream === true), headers(target), toGeminiRequest(request, target.model)),
   chatResponse: fromGeminiResponse,
+  generateContentRequest: (request, target, stream) => postJSON(generateURL(target, stream), headers(target), request),
   chatStream: geminiStream,
   embeddingsRequest: (request, target) =>
     postJSON(versionedURL(target.baseURL, 'v1beta', `/${modelPath(target.model)}:batchEmbedContents`), headers(target), embeddingsBody(request, target.model)),

@@ -1,0 +1,89 @@
+/**
+ * Canonical completion → GenerateContentResponse, and canonical chunks → a Gemini SSE stream
+ * (`data: {GenerateContentResponse}` events, no `[DONE]`): text as it comes, each function call
+ * whole once its arguments are complete (as Gemini sends them), and the last event carrying
+ * `finishReason` and `usageMetadata`.
+ */
+import { geminiErrorBody } from '../../wire/gemini.js';
+import type { ChatCompletion, ChatCompletionChunk, FinishReason, Usage } from '../../wire/openai.js';
+import type { ProviderError } from '../../providers/types.js';
+import { toolInput } from './anthropic-response.js';
+
+const FINISH: Record<FinishReason, string> = { stop: 'STOP', length: 'MAX_TOKENS', tool_calls: 'STOP', function_call: 'STOP', content_filter: 'SAFETY' };
+
+type Part = Record<string, unknown>;
+
+/** Canonical usage as Gemini's usageMetadata (reasoning tokens reported as thoughts). */
+export function usageMetadata(usage: Usage | null | undefined): Record<string, number> | undefined {
+  if (!usage) return undefined;
+  const thoughts = usage.completion_tokens_details?.reasoning_tokens ?? 0;
+  const cached = usage.prompt_tokens_details?.cached_tokens ?? 0;
+  return {
+    promptTokenCount: usage.prompt_tokens,
+    candidatesTokenCount: usage.completion_tokens - thoughts,
+    totalTokenCount: usage.prompt_tokens + usage.completion_tokens,
+    ...(thoughts ? { thoughtsTokenCount: thoughts } : {}),
+    ...(cached ? { cachedContentTokenCount: cached } : {}),
+  };
+}
+
+function responseOf(parts: Part[], id: string, model: string, finish?: FinishReason | null, usage?: Usage | null): Record<string, unknown> {
+  const meta = usageMetadata(usage);
+  return {
+    candidates: [{ content: { role: 'model', parts }, ...(finish ? { finishReason: FINISH[finish] } : {}), index: 0 }],
+    ...(meta ? { usageMetadata: meta } : {}),
+    modelVersion: model,
+    responseId: id,
+  };
+}
+
+/** A canonical completion (first choice) as a GenerateContentResponse. */
+export function chatToGemini(completion: ChatCompletion): Record<string, unknown> {
+  const message = completion.choices[0]?.message;
+  const parts: Part[] = [];
+  if (message?.reasoning_content) parts.push({ text: message.reasoning_content, thought: true });
+  if (message?.content) parts.push({ text: message.content });
+  for (const call of message?.tool_calls ?? []) parts.push({ functionCall: { id: call.id, name: call.function.name, args: toolInput(call.function.arguments) } });
+  return responseOf(parts, completion.id, completion.model, completion.choices[0]?.finish_reason ?? 'stop', completion.usage);
+}
+
+/** One SSE event of a Gemini stream. */
+function sse(value: unknown): string {
+  return `data: ${JSON.stringify(value)}\r\n\r\n`;
+}
+
+/** A stateful encoder for one stream; each method returns the SSE text to write (maybe ""). */
+export function geminiStreamEncoder(options: { id: string; model: string }) {
+  const calls = new Map<number, { id: string; name: string; args: string }>();
+  let finish: FinishReason | null = null;
+  let usage: Usage | null = null;
+  const flushCalls = (): Part[] => {
+    const parts = [...calls.values()].map((c) => ({ functionCall: { id: c.id, name: c.name, args: toolInput(c.args) } }));
+    calls.clear();
+    return parts;
+  };
+  return {
+    chunk(chunk: ChatCompletionChunk): string {
+      if (chunk.usage) usage = chunk.usage;
+      const choice = chunk.choices.find((c) => c.index === 0);
+      if (!choice) return '';
+      const delta = choice.delta;
+      const parts: Part[] = [];
+      if (delta.reasoning_content) parts.push({ text: delta.reasoning_content, thought: true });
+      if (delta.content) parts.push({ text: delta.content });
+      for (const call of delta.tool_calls ?? []) {
+        if (call.id) calls.set(call.index, { id: call.id, name: call.function?.name ?? '', args: '' });
+        const open = calls.get(call.index);
+        if (open && call.function?.arguments) open.args += call.function.arguments;
+      }
+      if (choice.finish_reason) finish = choice.finish_reason;
+      return parts.length > 0 ? sse(responseOf(parts, options.id, options.model)) : '';
+    },
+    end(): string {
+      return sse(responseOf(flushCalls(), options.id, options.model, finish ?? 'stop', usage));
+    },
+    error(error: ProviderError): string {
+      return sse(geminiErrorBody(error));
+    },
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * The Gemini API served through the canonical form, for a Gemini client whose model is served by
+ * a provider of another type (a Gemini provider takes the request natively). Request in,
+ * canonical request out; canonical completion in, GenerateContentResponse out, and canonical
+ * chunks in, Gemini SSE out (./gemini-output.ts).
+ *
+ * - `systemInstruction` becomes the first system message; `user` and `model` turns become user and
+ *   assistant messages; a `functionResponse` part becomes a tool message whose `tool_call_id` is
+ *   the id of the earlier `functionCall` it answers (by `id` when the client kept one, else the
+ *   oldest unanswered call of that name), since Gemini calls carry no ids of their own;
+ * - `inlineData` images become data URLs, PDFs file parts, wav/mp3 audio input_audio parts;
+ *   `fileData` only as an https image URL (Files API and gs:// URIs only Gemini can read);
+ * - thought parts of earlier model turns become `reasoning_content`; thought signatures are
+ *   dropped (only Gemini checks them);
+ * - function declarations become tools (`parametersJsonSchema`, else `parameters`, whose
+ *   upper-case OpenAPI types are lower-cased); `functionCallingConfig` becomes tool_choice;
+ *   generationConfig maps to the sampling fields, JSON mode to response_format, thinkingBudget to
+ *   the canonical thinking budget. Code execution, grounding and cached content are refused.
+ */
+import { providerError } from '../../providers/shared/errors.js';
+import { TranslationError } from '../../providers/types.js';
+import type { GeminiContent, GeminiPart, GenerateContentRequest } from '../../wire/gemini.js';
+import type { AssistantMessage, ChatMessage, ChatRequest, ToolChoice, UserContentPart } from '../../wire/openai.js';
+
+function refuse(what: string, param: string): TranslationError {
+  return new TranslationError(providerError(400, `${what} can only be served by a Gemini provider`, 'unsupported_for_provider', param));
+}
+
+/** A Gemini request for `model` as a canonical chat request. */
+export function geminiToChat(request: GenerateContentRequest, model: string, stream: boolean): ChatRequest {
+  const messages: ChatMessage[] = [];
+  const system = request.systemInstruction?.parts.map((p) => p.text ?? '').join('\n');
+  if (system) messages.push({ role: 'system', content: system });
+  const pending = new Map<string, string[]>();
+  let calls = 0;
+  request.contents.forEach((content, i) => {
+    const param = `contents[${i}]`;
+    if (content.role === 'model') messages.push(modelTurn(content, param, pending, () => `call_${i}_${calls++}`));
+    else userTurn(messages, content, param, pending);
+  });
+
+  const chat: ChatRequest = { model, messages };
+  const declarations = (request.tools ?? []).flatMap((tool, i) => {
+    const other = Object.keys(tool).find((k) => k !== 'functionDeclarations');
+    if (other) throw refuse(`the ${other} tool`, `tools[${i}]`);
+    return tool.functionDeclarations ?? [];
+  });
+  if (declarations.length > 0) {
+    chat.tools = declarations.map((d) => ({
+      type: 'function',
+      function: { name: d.name, ...(d.description ? { description: d.description } : {}), parameters: d.parametersJsonSchema ?? lowerTypes(d.parameters ?? { type: 'object', properties: {} }) },
+    }));
+  }
+  const calling = request.toolConfig?.functionCallingConfig;
+  if (calling?.mode) chat.tool_choice = toolChoice(calling.mode, calling.allowedFunctionNames ?? undefined);
+  if (request.cachedContent) throw refuse('cachedContent', 'cachedContent');
+  const config = request.generationConfig;
+  if (config) {
+    if (config.temperature != null) chat.temperature = config.temperature;
+    if (config.topP != null) chat.top_p = config.topP;
+    if (config.topK != null) chat.top_k = Math.round(config.topK);
+    if (config.maxOutputTokens != null) chat.max_tokens = config.maxOutputTokens;
+    if (config.stopSequences?.length) chat.stop = config.stopSequences;
+    if (config.candidateCount != null) chat.n = config.candidateCount;
+    if (config.seed != null) chat.seed = config.seed;
+    if (config.presencePenalty != null) chat.presence_penalty = config.presencePenalty;
+    if (config.frequencyPenalty != null) chat.frequency_penalty = config.frequencyPenalty;
+    if (config.responseMimeType === 'application/json') {
+      const schema = config.responseJsonSchema ?? (config.responseSchema ? lowerTypes(config.responseSchema) : undefined);
+      chat.response_format = schema ? { type: 'json_schema', json_schema: { name: 'response', schema } } : { type: 'json_object' };
+    }
+    const budget = config.thinkingConfig?.thinkingBudget;
+    if (budget != null && budget > 0) chat.thinking = { type: 'enabled', budget_tokens: budget };
+    else if (budget === 0) chat.reasoning_effort = 'minimal';
+  }
+  if (stream) {
+    chat.stream = true;
+    chat.stream_options = { include_usage: true };
+  }
+  return chat;
+}
+
+function modelTurn(content: GeminiContent, param: string, pending: Map<string, string[]>, nextId: () => string): AssistantMessage {
+  const message: AssistantMessage = { role: 'assistant', content: null };
+  let text = '';
+  let thoughts = '';
+  content.parts.forEach((part, j) => {
+    if (part.functionCall) {
+      const id = part.functionCall.id ?? nextId();
+      pending.set(part.functionCall.name, [...(pending.get(part.functionCall.name) ?? []), id]);
+      message.tool_calls = [...(message.tool_calls ?? []), { id, type: 'function', function: { name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}) } }];
+    } else if (typeof part.text === 'string') {
+      if (part.thought) thoughts += part.text;
+      else text += part.text;
+    } else if (!part.thoughtSignature) throw refuse(`${partKind(part)} parts`, `${param}.parts[${j}]`);
+  });
+  if (text) message.content = text;
+  if (thoughts) message.reasoning_content = thoughts;
+  return message;
+}
+
+function userTurn(out: ChatMessage[], content: GeminiContent, param: string, pending: Map<string, string[]>): void {
+  const parts: UserContentPart[] = [];
+  content.parts.forEach((part, j) => {
+    const where = `${param}.parts[${j}]`;
+    if (part.functionResponse) {
+      const { name, id, response } = part.functionResponse;
+      const queue = pending.get(name) ?? [];
+      const callId = id && queue.includes(id) ? id : queue[0];
+      if (callId === undefined) throw new TranslationError(providerError(400, `functionResponse ${name} answers no earlier functionCall`, 'invalid_request_error', where));
+      pending.set(name, queue.filter((q) => q !== callId));
+      const error = response?.error;
+      const result = response && 'output' in response ? response.output : error !== undefined ? error : response;
+      out.push({ role: 'tool', tool_call_id: callId, content: typeof result === 'string' ? result : JSON.stringify(result ?? {}), ...(error !== undefined ? { is_error: true } : {}) });
+    } else if (typeof part.text === 'string') {
+      if (part.text) parts.push({ type: 'text', text: part.text });
+    } else if (part.inlineData) {
+      parts.push(inlinePart(part.inlineData, where));
+    } else if (part.fileData && /^https:\/\//.test(part.fileData.fileUri) && (part.fileData.mimeType ?? 'image/').startsWith('image/')) {
+      parts.push({ type: 'image_url', image_url: { url: part.fileData.fileUri } });
+    } else {
+      throw refuse(`${partKind(part)} parts`, where);
+    }
+  });
+  if (parts.length > 0) out.push({ role: 'user', content: parts });
+}
+
+function inlinePart(data: { mimeType: string; data: string }, param: string): UserContentPart {
+  const { mimeType } = data;
+  if (mimeType.startsWith('image/')) return { type: 'image_url', image_url: { url: `data:${mimeType};base64,${data.data}` } };
+  if (mimeType === 'application/pdf') return { type: 'file', file: { file_data: `data:${mimeType};base64,${data.data}` } };
+  const audio = /^audio\/(wav|x-wav|mp3|mpeg)$/.exec(mimeType)?.[1];
+  if (audio) return { type: 'input_audio', input_audio: { data: data.data, format: audio === 'mpeg' || audio === 'mp3' ? 'mp3' : 'wav' } };
+  throw refuse(`inlineData of type ${mimeType}`, param);
+}
+
+function partKind(part: GeminiPart): string {
+  return Object.keys(part).find((k) => k !== 'thoughtSignature' && k !== 'thought') ?? 'empty';
+}
+
+function toolChoice(mode: string, allowed: string[] | undefined): ToolChoice {
+  if (mode === 'NONE') return 'none';
+  if (mode === 'ANY') return allowed?.length === 1 ? { type: 'function', function: { name: allowed[0]! } } : 'required';
+  return 'auto';
+}
+
+/** Gemini's OpenAPI-subset schemas spell types in upper case (STRING, OBJECT); JSON Schema wants lower. */
+function lowerTypes(schema: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === 'type' && typeof value === 'string') out[key] = value.toLowerCase();
+    else if (Array.isArray(value)) out[key] = value.map((v) => (typeof v === 'object' && v !== null ? lowerTypes(v as Record<string, unknown>) : v));
+    else if (typeof value === 'object' && value !== null) out[key] = lowerTypes(value as Record<string, unknown>);
+    else out[key] = value;
+  }
+  return out;
+}

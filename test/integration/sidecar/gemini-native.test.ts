@@ -1,0 +1,132 @@
+/**
+ * The google-genai SDK (`@google/genai`) through the socket, against every provider type:
+ * generateContent, generateContentStream, a function-call round trip, countTokens, models.list
+ * and models.get, and errors in Google's shape that the SDK raises as ApiError.
+ */
+import { ApiError, FunctionCallingConfigMode, GoogleGenAI, type Content } from '@google/genai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MockKind, MockProvider } from '../../mocks/index.js';
+import { startProviderStack, type Stack } from './harness.js';
+
+const PROVIDERS: MockKind[] = ['openai', 'anthropic', 'gemini', 'ollama'];
+const KEYS: Partial<Record<MockKind, string>> = {
+  openai: 'sk-proj-Gq3vT9mB2kLp7RwZ4nYc8HdF1sJ6aGe5uV0oKiEt',
+  anthropic: 'sk-ant-api03-G7tYp2QwE9mZx4VbN6cL1kJ8hG3fD5sA0uIoP-AbCdEfGh',
+  gemini: 'AIzaSyG4k9Lm2Nq7Rs1Tv6Wx3Yz8Ab5Cd0Ef2Gh',
+};
+
+let stack: Stack;
+let mocks: Map<MockKind, MockProvider>;
+let close: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ stack, mocks, close } = await startProviderStack(PROVIDERS, KEYS, { sandbox: { name: 'gemini-native' } }));
+});
+
+afterAll(() => close?.());
+
+/** The SDK pointed at the socket: its fetch goes through the stack's Unix-socket dispatcher. */
+function genai(): GoogleGenAI {
+  const fetchThroughSocket = (url: string | URL | Request, init?: RequestInit) => stack.fetch(new URL(String(url)).pathname + new URL(String(url)).search, init as never) as unknown as Promise<Response>;
+  return new GoogleGenAI({ apiKey: 'unused-by-airlock', httpOptions: { baseUrl: 'http://airlock', fetch: fetchThroughSocket as never, retryOptions: { attempts: 1 } } });
+}
+
+const UPSTREAM_PATH: Record<string, RegExp> = {
+  openai: /^\/v1\/chat\/completions$/,
+  anthropic: /^\/v1\/messages$/,
+  gemini: /^\/v1beta\/models\/via-gemini:(generateContent|streamGenerateContent)$/,
+  ollama: /^\/api\/chat$/,
+};
+
+const weather = {
+  name: 'get_weather',
+  description: 'Current weather for a city',
+  parametersJsonSchema: { type: 'object', properties: { input: { type: 'string' } }, required: ['input'] },
+};
+
+describe.each(PROVIDERS)('google-genai SDK through a %s provider', (kind) => {
+  const model = `via-${kind}`;
+  const lastPath = () => mocks.get(kind)!.received.at(-1)?.path;
+
+  it('generates content', async () => {
+    const response = await genai().models.generateContent({ model, contents: 'hello from genai', config: { systemInstruction: 'Be brief.' } });
+    expect(response.text).toBe('echo: hello from genai');
+    expect(response.candidates?.[0]?.finishReason).toBe('STOP');
+    expect(response.usageMetadata?.promptTokenCount).toBeGreaterThan(0);
+    expect(response.usageMetadata?.candidatesTokenCount).toBeGreaterThan(0);
+    expect(lastPath()).toMatch(UPSTREAM_PATH[kind]!);
+  });
+
+  it('streams content', async () => {
+    const stream = await genai().models.generateContentStream({ model, contents: 'stream these words please' });
+    let text = '';
+    let events = 0;
+    let finish: string | undefined;
+    let usage: number | undefined;
+    for await (const chunk of stream) {
+      events += 1;
+      text += chunk.text ?? '';
+      finish = chunk.candidates?.[0]?.finishReason ?? finish;
+      usage = chunk.usageMetadata?.totalTokenCount ?? usage;
+    }
+    expect(text).toBe('echo: stream these words please');
+    expect(events).toBeGreaterThan(1);
+    expect(finish).toBe('STOP');
+    expect(usage).toBeGreaterThan(0);
+    expect(lastPath()).toMatch(UPSTREAM_PATH[kind]!);
+  });
+
+  it('round-trips a function call', async () => {
+    const client = genai();
+    const contents: Content[] = [{ role: 'user', parts: [{ text: 'weather in Oslo' }] }];
+    const config = { tools: [{ functionDeclarations: [weather] }], toolConfig: { functionCallingConfig: { mode: FunctionCallingConfigMode.AUTO } } };
+    const first = await client.models.generateContent({ model, contents, config });
+    const call = first.functionCalls?.[0];
+    expect(call).toMatchObject({ name: 'get_weather', args: { input: 'weather in Oslo' } });
+    const second = await client.models.generateContent({
+      model,
+      config,
+      contents: [...contents, first.candidates![0]!.content!, { role: 'user', parts: [{ functionResponse: { name: 'get_weather', id: call!.id, response: { output: 'sunny, 21 degrees' } } }] }],
+    });
+    expect(second.text).toBe('tool result: sunny, 21 degrees');
+  });
+
+  it('counts tokens', async () => {
+    const counted = await genai().models.countTokens({ model, contents: 'how many tokens are in this question about the weather in Oslo' });
+    expect(counted.totalTokens).toBeGreaterThan(5);
+  });
+
+  it('gets the model', async () => {
+    const info = await genai().models.get({ model });
+    expect(info).toMatchObject({ name: `models/${model}`, displayName: model });
+  });
+});
+
+describe('google-genai SDK models and errors', () => {
+  it('lists the served models', async () => {
+    const names: string[] = [];
+    for await (const info of await genai().models.list()) names.push(info.name!);
+    expect(names.sort()).toEqual(PROVIDERS.map((k) => `models/via-${k}`).sort());
+  });
+
+  it('raises ApiError 404 NOT_FOUND for an unknown model', async () => {
+    const error = await genai()
+      .models.generateContent({ model: 'no-such-model', contents: 'hi' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).status).toBe(404);
+    expect((error as ApiError).message).toMatch(/NOT_FOUND/);
+  });
+
+  it('raises ApiError 400 INVALID_ARGUMENT naming the field of an invalid body', async () => {
+    const response = await stack.fetch('/v1beta/models/via-ollama:generateContent', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ contents: 'not a list' }) });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT', message: expect.stringMatching(/^contents/) } });
+  });
+
+  it('answers unknown /v1beta paths in Google shape', async () => {
+    const response = await stack.fetch('/v1beta/cachedContents', { method: 'GET' });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
+  });
+});
