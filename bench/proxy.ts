@@ -1,133 +1,148 @@
 /**
- * `npm run bench`: the sidecar's overhead as ratios against calling the provider directly, in
- * the same run (these machines are noisy; absolute numbers mean little here).
+ * `npm run bench`: what the sidecar adds to a model call, side by side with calling the provider
+ * directly and with a peer gateway, on the same machine in the same run (these machines are
+ * shared and noisy: only same-run deltas and ratios mean something).
  *
- * Three processes, as in a pod: the provider mock, the sidecar (the real CLI), and this client.
- * Baseline: the OpenAI SDK → the OpenAI-format mock. Measured: the same SDK → the sidecar's Unix
- * socket → the same mock (native pass-through), and → an Anthropic-format mock (translated both
- * ways). Plain and streaming requests at a fixed concurrency, rounds alternating baseline and
- * measured; reported as median throughput and latency ratios, and the sidecar's resident memory
- * after the load against its idle size.
+ * Processes, as in a pod: the OpenAI-format provider mock, the sidecar (built as it ships), the
+ * peer gateway, and this client. Scenarios: plain and streamed chat completions at fixed rates
+ * (open loop) and at saturation (closed loop); every round runs every scenario against every
+ * target, the order rotating per round. Reported per target: medians over rounds with their
+ * spread [min..max] of the added latency (p50, p99, first streamed chunk) against direct,
+ * throughput at saturation as a ratio to direct, CPU per request of the target's own process,
+ * resident memory (idle, after each round, high-water mark) and the time from start to the first
+ * answered request. A benchmark, not a test: nothing here asserts.
+ *
+ * Environment: BENCH_ROUNDS (3), BENCH_SECONDS per run (3), BENCH_RATES (200,1000),
+ * BENCH_CONCURRENCY at saturation (32), BENCH_PEERS (portkey | none), BENCH_BEFORE (another
+ * checkout whose sidecar is measured too, for before/after), BENCH_PROFILE (a directory: the
+ * sidecars run with --cpu-prof and write their profiles there; see bench/profile-top.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
-import OpenAI from 'openai';
-import { Agent, fetch as undiciFetch } from 'undici';
-import { stringify } from 'yaml';
+import { fixedRate, saturate, type RunResult } from './load.js';
+import { cpuMs, memory, stop } from './procs.js';
+import { buildSidecar, startMockProvider, startPortkey, startSidecar, type Target } from './targets.js';
 
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const RATES = (process.env.BENCH_RATES ?? '200,1000').split(',').map(Number);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const PEERS = process.env.BENCH_PEERS ?? 'portkey';
+const BEFORE = process.env.BENCH_BEFORE;
 const root = join(import.meta.dirname, '..');
-const children: ChildProcess[] = [];
-process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
-function node(args: string[]): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return child;
+interface Scenario {
+  name: string;
+  stream: boolean;
+  /** Requests per second, or undefined for saturation. */
+  rate?: number;
 }
 
-async function firstLine(child: ChildProcess): Promise<string> {
-  const lines = createInterface({ input: child.stdout! });
-  const [line] = (await once(lines, 'line')) as [string];
-  return line;
-}
+const SCENARIOS: Scenario[] = [
+  ...RATES.map((rate) => ({ name: `plain @${rate}/s`, stream: false, rate })),
+  { name: 'plain saturation', stream: false },
+  ...RATES.slice(0, 1).map((rate) => ({ name: `stream @${rate}/s`, stream: true, rate })),
+  { name: 'stream saturation', stream: true },
+];
 
-async function rssKiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-}
-
-interface Result {
-  rps: number;
+interface Sample {
   p50: number;
   p99: number;
+  firstChunk50: number;
+  rps: number;
+  cpuPerRequest: number;
+  errors: number;
 }
 
-async function run(client: OpenAI, model: string, stream: boolean): Promise<Result> {
-  const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  const worker = async () => {
-    while (next < REQUESTS) {
-      const i = next++;
-      const t0 = performance.now();
-      const messages = [{ role: 'user' as const, content: `benchmark request ${i} with a few more words in it` }];
-      if (stream) {
-        const s = await client.chat.completions.create({ model, messages, stream: true });
-        for await (const _ of s);
-      } else {
-        await client.chat.completions.create({ model, messages });
-      }
-      latencies.push(performance.now() - t0);
-    }
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
+};
+const median = (values: number[]) => percentile(values, 0.5);
+
+async function measure(target: Target, scenario: Scenario): Promise<Sample> {
+  const pid = target.process.pid!;
+  const cpuBefore = await cpuMs(pid);
+  const result: RunResult = scenario.rate ? await fixedRate(target.endpoint, scenario.stream, scenario.rate, SECONDS) : await saturate(target.endpoint, scenario.stream, CONCURRENCY, SECONDS);
+  const cpu = (await cpuMs(pid)) - cpuBefore;
+  const served = result.latencies.length;
+  return {
+    p50: percentile(result.latencies, 0.5),
+    p99: percentile(result.latencies, 0.99),
+    firstChunk50: percentile(result.firstChunk, 0.5),
+    rps: served / result.seconds,
+    cpuPerRequest: served ? cpu / served : NaN,
+    errors: result.errors,
   };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { rps: REQUESTS / seconds, p50: latencies[Math.floor(latencies.length / 2)]!, p99: latencies[Math.floor(latencies.length * 0.99)]! };
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const clientFor = (baseURL: string, dispatcher: Agent) =>
-  new OpenAI({ apiKey: 'sk-bench-0123456789abcdef', baseURL, maxRetries: 0, fetch: ((url: string, init: object) => undiciFetch(url, { ...init, dispatcher })) as unknown as typeof fetch });
-
-const openaiURL = await firstLine(node(['bench/mock-server.ts', 'openai', 'sk-bench-0123456789abcdef']));
-const anthropicURL = await firstLine(node(['bench/mock-server.ts', 'anthropic', 'sk-ant-bench-0123456789abcdef']));
-const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-'));
-const socketPath = join(dir, 'airlock.sock');
-await writeFile(join(dir, 'oa.key'), 'sk-bench-0123456789abcdef');
-await writeFile(join(dir, 'an.key'), 'sk-ant-bench-0123456789abcdef');
-await writeFile(
-  join(dir, 'config.yaml'),
-  stringify({
-    version: 1,
-    sandbox: { name: 'bench' },
-    listen: { socket: { path: socketPath }, admin: { host: '127.0.0.1', port: 0 } },
-    telemetry: { logLevel: 'warn' },
-    providers: [
-      { name: 'oa', type: 'openai', baseURL: openaiURL, apiKeys: [{ file: join(dir, 'oa.key') }], models: [{ name: 'gpt-bench' }] },
-      { name: 'an', type: 'anthropic', baseURL: anthropicURL, apiKeys: [{ file: join(dir, 'an.key') }], models: [{ name: 'claude-bench' }] },
-    ],
-  }),
-);
-const sidecar = spawn(process.execPath, [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []), '--import', 'tsx', 'sidecar/src/cli.ts', 'run', '--config', join(dir, 'config.yaml')], { cwd: root, stdio: 'ignore' });
-children.push(sidecar);
-for (let i = 0; i < 200; i++) {
-  const probe = spawn(process.execPath, ['--import', 'tsx', 'sidecar/src/cli.ts', 'probe', '--socket', socketPath], { cwd: root, stdio: 'ignore' });
-  const [code] = (await once(probe, 'close')) as [number];
-  if (code === 0) break;
+const mock = await startMockProvider(root);
+const targets: Target[] = [mock.target];
+console.error('building the sidecar…');
+await buildSidecar(root, root);
+targets.push(...(await startSidecar('airlock', root, mock.url, true)));
+if (BEFORE) {
+  await buildSidecar(BEFORE, root);
+  targets.push(...(await startSidecar('airlock-before', BEFORE, mock.url, false)));
 }
+if (PEERS.includes('portkey')) targets.push(await startPortkey(mock.url).catch((err: Error) => (console.error(`portkey skipped: ${err.message}`), undefined as never)));
+const measured = targets.filter(Boolean);
+// One row per process (a sidecar's socket and TCP targets share one), named after its first target.
+const processes = measured.filter((t, i) => measured.findIndex((u) => u.process === t.process) === i);
 
-const direct = clientFor(openaiURL, new Agent({ connections: CONCURRENCY * 2 }));
-const viaSidecar = clientFor('http://airlock/v1', new Agent({ connect: { socketPath }, connections: CONCURRENCY * 2 }));
-await run(viaSidecar, 'gpt-bench', false); // warm-up: JIT, pools
-const idleRss = await rssKiB(sidecar.pid!);
+// Warm-up (JIT, pools), then idle memory.
+for (const t of measured) await saturate(t.endpoint, false, 8, 1);
+await new Promise((resolve) => setTimeout(resolve, 1_000));
+const idle = new Map(await Promise.all(processes.map(async (t) => [t.process.pid!, await memory(t.process.pid!)] as const)));
+const afterRounds = new Map<number, number[]>(processes.map((t) => [t.process.pid!, []]));
 
-console.log(`requests ${REQUESTS} per run, concurrency ${CONCURRENCY}, rounds ${ROUNDS}; provider mock, sidecar and client in separate processes`);
-for (const stream of [false, true]) {
-  const base: Result[] = [];
-  const pass: Result[] = [];
-  const translated: Result[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    base.push(await run(direct, 'gpt-bench', stream));
-    pass.push(await run(viaSidecar, 'gpt-bench', stream));
-    translated.push(await run(viaSidecar, 'claude-bench', stream));
+const samples = new Map<string, Sample[]>();
+const key = (scenario: Scenario, target: Target) => `${scenario.name}|${target.name}`;
+for (let round = 0; round < ROUNDS; round++) {
+  for (const scenario of SCENARIOS) {
+    // Rotate the order each round so no target always runs first (or right after another).
+    const order = measured.map((_, i) => measured[(i + round) % measured.length]!);
+    for (const target of order) {
+      const sample = await measure(target, scenario);
+      samples.set(key(scenario, target), [...(samples.get(key(scenario, target)) ?? []), sample]);
+    }
   }
-  const ratio = (results: Result[], key: keyof Result) => (median(results.map((r) => r[key])) / median(base.map((r) => r[key]))).toFixed(2);
-  const kind = stream ? 'stream' : 'plain ';
-  console.log(`${kind} pass-through: throughput ${ratio(pass, 'rps')}x, p50 latency ${ratio(pass, 'p50')}x, p99 ${ratio(pass, 'p99')}x of direct`);
-  console.log(`${kind} translated:   throughput ${ratio(translated, 'rps')}x, p50 latency ${ratio(translated, 'p50')}x, p99 ${ratio(translated, 'p99')}x of direct (Anthropic mock vs OpenAI mock)`);
+  for (const t of processes) afterRounds.get(t.process.pid!)!.push((await memory(t.process.pid!)).rss);
+  console.error(`round ${round + 1}/${ROUNDS} done`);
 }
-const loadedRss = await rssKiB(sidecar.pid!);
-console.log(`sidecar resident memory: ${(loadedRss / idleRss).toFixed(2)}x its idle size after the load (${Math.round(idleRss / 1024)} MiB idle)`);
-sidecar.kill('SIGTERM');
-await once(sidecar, 'close');
-await rm(dir, { recursive: true, force: true });
+
+const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const spread = (values: number[], digits = 2) => `${fmt(median(values), digits)} [${fmt(Math.min(...values), digits)}..${fmt(Math.max(...values), digits)}]`;
+
+console.log(`\n${ROUNDS} rounds × ${SECONDS} s per run; saturation at ${CONCURRENCY} in flight; mock, gateways and client in separate processes on ${process.platform}/${process.arch}`);
+console.log('Latency deltas are per round against direct in the same round: median [min..max] over rounds, in ms.\n');
+for (const scenario of SCENARIOS) {
+  console.log(`### ${scenario.name}\n`);
+  console.log(`| target | p50 | p99 | ${scenario.stream ? 'first chunk p50 | ' : ''}${scenario.rate ? '' : 'throughput | '}CPU ms/request | errors |`);
+  console.log(`|---|---|---|${scenario.stream ? '---|' : ''}${scenario.rate ? '' : '---|'}---|---|`);
+  const direct = samples.get(key(scenario, mock.target))!;
+  for (const target of measured) {
+    const own = samples.get(key(scenario, target))!;
+    const delta = (field: keyof Sample) => own.map((s, i) => s[field] - direct[i]![field]);
+    const isDirect = target === mock.target;
+    const cells = [
+      isDirect ? `${spread(own.map((s) => s.p50))} ms` : `+${spread(delta('p50'))}`,
+      isDirect ? `${spread(own.map((s) => s.p99))} ms` : `+${spread(delta('p99'))}`,
+      ...(scenario.stream ? [isDirect ? `${spread(own.map((s) => s.firstChunk50))} ms` : `+${spread(delta('firstChunk50'))}`] : []),
+      ...(scenario.rate ? [] : [isDirect ? `${fmt(median(own.map((s) => s.rps)), 0)}/s` : `${spread(own.map((s, i) => s.rps / direct[i]!.rps))}× (${fmt(median(own.map((s) => s.rps)), 0)}/s)`]),
+      spread(own.map((s) => s.cpuPerRequest), 3),
+      String(own.reduce((n, s) => n + s.errors, 0)),
+    ];
+    console.log(`| ${target.name}${isDirect ? ' (the mock)' : ''} | ${cells.join(' | ')} |`);
+  }
+  console.log('');
+}
+console.log('### memory and start\n');
+console.log('| process | ready after start | idle RSS | RSS after each round | high-water mark |');
+console.log('|---|---|---|---|---|');
+for (const t of processes) {
+  const pid = t.process.pid!;
+  const { hwm } = await memory(pid);
+  console.log(`| ${t.name.replace(/ socket$/, '')} | ${t.readyMs === undefined ? '—' : `${fmt(t.readyMs, 0)} ms`} | ${fmt(idle.get(pid)!.rss, 0)} MiB | ${afterRounds.get(pid)!.map((r) => fmt(r, 0)).join(', ')} MiB | ${fmt(hwm, 0)} MiB |`);
+}
+for (const t of processes) await stop(t.process);
 process.exit(0);

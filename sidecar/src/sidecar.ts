@@ -39,7 +39,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   await live.start();
   const config = live.current.config;
   log.level = config.telemetry.logLevel;
-  const tracing = startSidecarTracing(config, secrets, (reason) => log.warn({ reason }, 'OTLP header file unreadable; exporting spans without it'));
+  const tracing = await startSidecarTracing(config, secrets, (reason) => log.warn({ reason }, 'OTLP header file unreadable; exporting spans without it'));
   metrics.watchUsage(() => ({ sandbox: live.current.config.sandbox.name, spentTodayUSD: live.current.limiter.spentToday(), dailyBudgetUSD: live.current.config.limits.dailyBudgetUSD }));
   metrics.watchProviders(() => live.current.providers.map((p) => ({ name: p.config.name, breaker: p.breaker.state, keys: p.keys.states() })));
 

@@ -15,7 +15,7 @@ let tracing: Tracing;
 
 beforeAll(async () => {
   collector = await startOtlpCollector();
-  tracing = startTracing({ serviceName: 'airlock-operator', endpoint: collector.url });
+  tracing = await startTracing({ serviceName: 'airlock-operator', endpoint: collector.url });
 });
 
 afterAll(async () => {

@@ -9,7 +9,7 @@ import { startTracing, type Tracing } from './tracing.js';
  * are read on each export, so a rotated token is picked up, and registered as secrets so no log
  * line shows them. A changed `telemetry.otlp` takes effect when the sidecar restarts.
  */
-export function startSidecarTracing(config: SidecarConfig, secrets: SecretRegistry, onError: (message: string) => void): Tracing {
+export function startSidecarTracing(config: SidecarConfig, secrets: SecretRegistry, onError: (message: string) => void): Promise<Tracing> {
   const otlp = config.telemetry.otlp;
   if (!otlp) return startTracing({ serviceName: 'airlock-sidecar', endpoint: undefined });
   return startTracing({

@@ -1,13 +1,11 @@
 /**
  * Tracing set-up shared by the sidecar and the operator: the OpenTelemetry Node SDK exporting
  * spans over OTLP/HTTP protobuf, W3C trace context in and out. Without an endpoint nothing is
- * registered, so the OpenTelemetry API stays a no-op and spans cost nothing.
+ * registered, so the OpenTelemetry API stays a no-op and spans cost nothing — and the SDK is not
+ * even loaded: it is imported only when tracing is on (it adds ~70 MiB of resident memory and
+ * most of a second to start-up, which every sidecar would otherwise pay).
  */
 import { context, propagation, trace } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { startNodeSdk } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
 
 export interface TracingOptions {
   /** `service.name` of every span. */
@@ -34,8 +32,14 @@ export interface Tracing {
 const OFF: Tracing = { enabled: false, flush: async () => undefined, shutdown: async () => undefined };
 
 /** Starts exporting spans to `options.endpoint`; returns a no-op handle when it is unset. */
-export function startTracing(options: TracingOptions): Tracing {
+export async function startTracing(options: TracingOptions): Promise<Tracing> {
   if (!options.endpoint) return OFF;
+  const [{ W3CTraceContextPropagator }, { OTLPTraceExporter }, { startNodeSdk }, { BatchSpanProcessor }] = await Promise.all([
+    import('@opentelemetry/core'),
+    import('@opentelemetry/exporter-trace-otlp-proto'),
+    import('@opentelemetry/sdk-node'),
+    import('@opentelemetry/sdk-trace'),
+  ]);
   const url = options.endpoint.replace(/\/+$/, '').endsWith('/v1/traces') ? options.endpoint : `${options.endpoint.replace(/\/+$/, '')}/v1/traces`;
   const exporter = new OTLPTraceExporter({ url, ...(options.headers ? { headers: options.headers } : {}) });
   const processor = new BatchSpanProcessor({ exporter });

@@ -1,0 +1,122 @@
+/**
+ * What the benchmark measures: the provider mock called directly, the sidecar (built as it ships,
+ * `node sidecar/dist/cli.js`) over its Unix socket and its loopback port, optionally the sidecar
+ * of another checkout (BENCH_BEFORE, for before/after tables), and a peer gateway installed from
+ * npm into a throwaway directory outside the repository (Portkey's gateway).
+ */
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { stringify } from 'yaml';
+import { dispatcherFor, type Endpoint } from './load.js';
+import { firstLine, start } from './procs.js';
+
+export const KEY = 'sk-bench-0123456789abcdef';
+const CHAT = '/v1/chat/completions';
+const JSON_HEADERS = { 'content-type': 'application/json', authorization: `Bearer ${KEY}` };
+
+/** A measured thing: how to reach it, the process whose CPU and memory count, how fast it was ready. */
+export interface Target {
+  name: string;
+  endpoint: Endpoint;
+  process: ChildProcess;
+  /** ms from spawn to the first answered request (undefined for the mock). */
+  readyMs?: number;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The OpenAI-format provider mock in its own process. */
+export async function startMockProvider(root: string): Promise<{ url: string; target: Target }> {
+  const child = start(process.execPath, ['--import', 'tsx', 'bench/mock-server.ts', 'openai', KEY], { cwd: root });
+  const url = await firstLine(child);
+  const origin = new URL(url).origin;
+  return { url, target: { name: 'direct', process: child, endpoint: { dispatcher: dispatcherFor(), origin, path: CHAT, headers: JSON_HEADERS } } };
+}
+
+/** Builds a checkout's sidecar as the image does (tsc -b sidecar). */
+export async function buildSidecar(tree: string, root: string): Promise<void> {
+  const tsc = start(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', join(tree, 'sidecar')], { cwd: tree, stdio: 'inherit' });
+  const [code] = (await once(tsc, 'close')) as [number];
+  if (code !== 0) throw new Error(`building the sidecar in ${tree} failed`);
+}
+
+/** Polls `endpoint` until a chat completion succeeds; returns when it did. */
+async function firstAnswer(endpoint: Endpoint, deadlineMs = 30_000): Promise<number> {
+  const until = performance.now() + deadlineMs;
+  while (performance.now() < until) {
+    try {
+      const response = await endpoint.dispatcher.request({ origin: endpoint.origin, path: endpoint.path, method: 'POST', headers: endpoint.headers, body: '{"model":"gpt-bench","messages":[{"role":"user","content":"ready?"}]}' });
+      await response.body.text();
+      if (response.statusCode === 200) return performance.now();
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  throw new Error(`${endpoint.origin} never answered`);
+}
+
+/** A sidecar of `tree` in front of the mock: one target for its socket, one for its loopback port. */
+export async function startSidecar(label: string, tree: string, mockURL: string, tcp: boolean): Promise<Target[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-'));
+  const socketPath = join(dir, 'airlock.sock');
+  const port = await freePort();
+  await writeFile(join(dir, 'oa.key'), KEY);
+  await writeFile(
+    join(dir, 'config.yaml'),
+    stringify({
+      version: 1,
+      sandbox: { name: 'bench' },
+      listen: { socket: { path: socketPath }, admin: { host: '127.0.0.1', port: 0 }, ...(tcp ? { loopbackPort: port } : {}) },
+      telemetry: { logLevel: 'warn' },
+      providers: [{ name: 'oa', type: 'openai', baseURL: mockURL, apiKeys: [{ file: join(dir, 'oa.key') }], models: [{ name: 'gpt-bench' }] }],
+    }),
+  );
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', join(process.env.BENCH_PROFILE, label)] : [];
+  const spawned = performance.now();
+  const child = start(process.execPath, [...profile, join(tree, 'sidecar/dist/cli.js'), 'run', '--config', join(dir, 'config.yaml')], { cwd: dir, stdio: 'ignore' });
+  const headers = { 'content-type': 'application/json' };
+  const socket: Target = { name: `${label} socket`, process: child, endpoint: { dispatcher: dispatcherFor(socketPath), origin: 'http://airlock', path: CHAT, headers } };
+  socket.readyMs = (await firstAnswer(socket.endpoint)) - spawned;
+  if (!tcp) return [socket];
+  return [socket, { name: `${label} tcp`, process: child, endpoint: { dispatcher: dispatcherFor(), origin: `http://127.0.0.1:${port}`, path: CHAT, headers } }];
+}
+
+const PORTKEY = '@portkey-ai/gateway@1.15.2';
+
+/**
+ * Portkey's gateway, installed once with npm into ~/.cache/airlock/bench (outside the
+ * repository, never in its lock file) and started headless in front of the same mock.
+ */
+export async function startPortkey(mockURL: string): Promise<Target> {
+  const prefix = join(homedir(), '.cache/airlock/bench/portkey');
+  const entry = join(prefix, 'node_modules/@portkey-ai/gateway/build/start-server.js');
+  if (!existsSync(entry)) {
+    await mkdir(prefix, { recursive: true });
+    const npm = start('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--no-save', PORTKEY], { stdio: 'inherit' });
+    const [code] = (await once(npm, 'close')) as [number];
+    if (code !== 0) throw new Error(`npm install ${PORTKEY} failed`);
+  }
+  const port = await freePort();
+  const spawned = performance.now();
+  const child = start(process.execPath, [entry, `--port=${port}`, '--headless'], { cwd: prefix, stdio: 'ignore', env: { ...process.env, NODE_ENV: 'production' } });
+  const target: Target = {
+    name: 'portkey',
+    process: child,
+    endpoint: { dispatcher: dispatcherFor(), origin: `http://127.0.0.1:${port}`, path: CHAT, headers: { ...JSON_HEADERS, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': mockURL } },
+  };
+  target.readyMs = (await firstAnswer(target.endpoint)) - spawned;
+  return target;
+}
