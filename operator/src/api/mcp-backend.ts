@@ -155,12 +155,27 @@ export const ToolStatus = z
   })
   .describe('A tool the backend offers and its approval state.');
 
+export const DefinitionStatus = z
+  .object({
+    name: z.string().min(1).max(2048).describe('Prompt name, resource URI or resource template URI template, as the backend reports it: what a pin names.'),
+    sha256: z.string().regex(/^[a-f0-9]{64}$/).describe('sha256 of the definition as clients see it (the fields are listed in docs/adr/0009).'),
+    state: z.enum(TOOL_STATES).describe('approved: exposed; pending: not pinned yet; changed: the definition differs from the pinned hash.'),
+  })
+  .describe('A prompt, resource or resource template the backend offers and its approval state.');
+
 export const MCPBackendStatus = z
   .object({
     ...commonStatus,
     tools: z.array(ToolStatus).max(4096).meta(listMap('name')).optional().describe('Tools discovered on the backend, with their hashes and states.'),
+    prompts: z.array(DefinitionStatus).max(4096).meta(listMap('name')).optional().describe('Prompts discovered on the backend, with their hashes and states.'),
+    resources: z
+      .array(DefinitionStatus)
+      .max(4096)
+      .meta(listMap('name'))
+      .optional()
+      .describe('Resources and resource templates discovered on the backend (by URI and URI template), with their hashes and states.'),
     toolCount: z.int().min(0).optional().describe('Number of discovered tools.'),
-    pendingCount: z.int().min(0).optional().describe('Tools waiting for approval: pending or changed.'),
+    pendingCount: z.int().min(0).optional().describe('Tools, prompts and resources waiting for approval: pending or changed.'),
   })
   .describe('Observed state of the MCP backend. Conditions: Ready, Discovered.');
 

@@ -4,7 +4,7 @@
  * stdio backends run inside each sandbox pod, so only the sidecar can see their tools.
  */
 import type { MCPBackend, MCPBackendStatus } from '../api/index.js';
-import { approvalMessage, discoverTools, toolStates } from '../discovery/index.js';
+import { approvalMessage, definitionStates, discoverTools, inList, toolStates } from '../discovery/index.js';
 import { conditionStatus, setConditions, type ConditionInput } from '../kube/conditions.js';
 import type { ReconcileResult } from '../runtime/queue.js';
 import { backendSecretRefs } from '../kube/credentials.js';
@@ -16,7 +16,7 @@ const DISCOVERY_INTERVAL_MS = 5 * 60_000;
 interface Memo {
   at: number;
   fingerprint: string;
-  status: Pick<MCPBackendStatus, 'tools' | 'toolCount' | 'pendingCount'>;
+  status: Pick<MCPBackendStatus, 'tools' | 'prompts' | 'resources' | 'toolCount' | 'pendingCount'>;
   condition: ConditionInput;
 }
 
@@ -58,7 +58,7 @@ export async function reconcileMcpBackend(ctx: ControllerContext, namespace: str
   );
   const status: MCPBackendStatus = {
     observedGeneration: backend.metadata.generation,
-    ...(discovered?.status ?? { tools: current.tools, toolCount: current.toolCount, pendingCount: current.pendingCount }),
+    ...(discovered?.status ?? { tools: current.tools, prompts: current.prompts, resources: current.resources, toolCount: current.toolCount, pendingCount: current.pendingCount }),
     conditions: setConditions(current.conditions, conditions, backend.metadata.generation),
   };
   const clean = JSON.parse(JSON.stringify(status)) as MCPBackendStatus;
@@ -91,17 +91,22 @@ async function discoverOnce(ctx: ControllerContext, backend: MCPBackend): Promis
   if (!result.ok) {
     next = { at: Date.now(), fingerprint, status: {}, condition: { type: 'Discovered', status: 'False', reason: 'DiscoveryFailed', message: result.reason } };
   } else {
-    const tools = toolStates(result.tools, backend.spec.approval);
-    const pending = tools.filter((t) => t.state !== 'approved').length;
+    const approval = backend.spec.approval;
+    const tools = toolStates(result.tools, approval);
+    // Prompts and resources are pinned like tools (docs/adr/0009); resources and templates share a list.
+    const prompts = definitionStates('prompt', result.prompts, approval);
+    const resources = [...definitionStates('resource', result.resources, approval), ...definitionStates('resourceTemplate', result.resourceTemplates, approval)];
+    const all = [...tools, ...inList('prompt', prompts), ...inList('resource', resources)];
+    const pending = all.filter((t) => t.state !== 'approved').length;
     next = {
       at: Date.now(),
       fingerprint,
-      status: { tools, toolCount: tools.length, pendingCount: pending },
+      status: { tools, prompts, resources, toolCount: tools.length, pendingCount: pending },
       condition: {
         type: 'Discovered',
         status: 'True',
         reason: pending > 0 ? 'ToolsPendingApproval' : 'ToolsApproved',
-        message: approvalMessage(tools, { name: backend.metadata.name, namespace, approval: backend.spec.approval }),
+        message: approvalMessage(all, { name: backend.metadata.name, namespace, approval }),
       },
     };
   }

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import jsonpatch from 'fast-json-patch';
-import { toolHash } from '@airlock/sidecar/pinning';
-import { approvalMessage, MAX_CONDITION_MESSAGE, toolStates, type ApprovalSpec } from './approval.js';
+import { definitionHash, toolHash } from '@airlock/sidecar/pinning';
+import { approvalMessage, definitionStates, inList, MAX_CONDITION_MESSAGE, toolStates, type ApprovalSpec } from './approval.js';
 
 const tool = (name: string, description = `The ${name} tool.`) => ({ name, description, inputSchema: { type: 'object' } });
 const hash = (name: string, description?: string) => toolHash(tool(name, description));
@@ -137,5 +137,46 @@ describe('approvalMessage', () => {
     const message = approvalMessage(states, target(approval), 60);
     expect(message).toHaveLength(60);
     expect(message).toMatch(/^3 tools of backend team-a\/files wait for approval; see .*…$/);
+  });
+});
+
+describe('prompts and resources', () => {
+  const prompt = { name: 'review', description: 'Review code.' };
+  const resource = { uri: 'file:///readme', name: 'readme', description: 'The read-me.' };
+  const template = { uriTemplate: 'file:///items/{id}', name: 'item' };
+  const approval: ApprovalSpec = {
+    mode: 'pinned',
+    pinned: [{ name: 'read', sha256: hash('read') }],
+    pinnedResources: [{ name: 'file:///readme', sha256: definitionHash('resource', { ...resource, description: 'older' }) }],
+  };
+
+  it('hashes them with the sidecar\'s function and checks each against its own pins', () => {
+    expect(definitionStates('prompt', [prompt], approval)).toEqual([{ name: 'review', sha256: definitionHash('prompt', prompt), state: 'pending' }]);
+    expect(definitionStates('resource', [resource], approval)).toEqual([{ name: 'file:///readme', sha256: definitionHash('resource', resource), state: 'changed' }]);
+    expect(definitionStates('resourceTemplate', [template], approval)).toEqual([{ name: 'file:///items/{id}', sha256: definitionHash('resourceTemplate', template), state: 'pending' }]);
+    // A tool pin never approves a prompt of the same name.
+    expect(definitionStates('prompt', [{ name: 'read' }], approval)[0]?.state).toBe('pending');
+  });
+
+  it('gives one command that pins each waiting definition in its own list', () => {
+    const states = [
+      ...toolStates([tool('read')], approval),
+      ...inList('prompt', definitionStates('prompt', [prompt], approval)),
+      ...inList('resource', [...definitionStates('resource', [resource], approval), ...definitionStates('resourceTemplate', [template], approval)]),
+    ];
+    const message = approvalMessage(states, target(approval));
+    expect(message).toContain('3 definitions wait for approval (1 approved).');
+    expect(message).toContain('Pending (not pinned yet): review (prompt), "file:///items/{id}" (resource).');
+    expect(message).toContain('Changed since pinned (the definition no longer matches its pinned sha256): "file:///readme" (resource).');
+    const after = applied(approval, message);
+    expect(after.pinned).toEqual(approval.pinned);
+    expect(after.pinnedPrompts).toEqual([{ name: 'review', sha256: definitionHash('prompt', prompt) }]);
+    expect(after.pinnedResources).toEqual([
+      { name: 'file:///readme', sha256: definitionHash('resource', resource) },
+      { name: 'file:///items/{id}', sha256: definitionHash('resourceTemplate', template) },
+    ]);
+    // Pinned as the command says, everything is approved.
+    const again = [...toolStates([tool('read')], after), ...inList('prompt', definitionStates('prompt', [prompt], after)), ...inList('resource', definitionStates('resource', [resource], after))];
+    expect(approvalMessage(again, target(after))).toBe('3 definitions discovered, all approved.');
   });
 });

@@ -5,5 +5,7 @@
  */
 export { probeProvider } from './provider-probe.js';
 export type { ProbeResult, ProbeTarget } from './provider-probe.js';
-export { approvalMessage, CLIENT_INFO, discoverTools, MAX_CONDITION_MESSAGE, toolStates } from './tool-discovery.js';
-export type { ApprovalMessageTarget, ApprovalSpec, DiscoveryResult, DiscoveryTarget } from './tool-discovery.js';
+export { CLIENT_INFO, discoverTools } from './tool-discovery.js';
+export { approvalMessage, definitionStates, inList, MAX_CONDITION_MESSAGE, toolStates } from './approval.js';
+export type { DiscoveryResult, DiscoveryTarget } from './tool-discovery.js';
+export type { ApprovalMessageTarget, ApprovalSpec } from './approval.js';

@@ -163,7 +163,7 @@ describe('discoverTools over Streamable HTTP', () => {
 
   it('reports a server without the tools capability as having no tools', async () => {
     const server = await streamableServer(() => new Server({ name: 'empty', version: '1.0.0' }, { capabilities: {} }));
-    expect(await discoverTools(target(server.url))).toEqual({ ok: true, tools: [] });
+    expect(await discoverTools(target(server.url))).toEqual({ ok: true, tools: [], prompts: [], resources: [], resourceTemplates: [] });
   });
 
   it('reports a wrong token as 401 without revealing the header value (after trying SSE, as the fallback rule says)', async () => {

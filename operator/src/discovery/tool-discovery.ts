@@ -4,11 +4,11 @@
  * which is what the sidecar's gateway hashes, so the hashes in status are the ones the sidecar
  * enforces.
  */
-import { CLIENT_CAPABILITIES, closeClient, connectWithin, fallsBackToSse, httpTransport, listAllTools, type HttpTransportKind } from '@airlock/sidecar/mcp-client';
+import { CLIENT_CAPABILITIES, closeClient, connectWithin, fallsBackToSse, fetchCatalog, httpTransport, type BackendCatalog, type HttpTransportKind } from '@airlock/sidecar/mcp-client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { finishReason, httpReason, isTimeout, networkReason, redactor } from './reasons.js';
 
 export { approvalMessage, MAX_CONDITION_MESSAGE, toolStates } from './approval.js';
@@ -25,11 +25,10 @@ export interface DiscoveryTarget {
 }
 
 /**
- * The outcome of a discovery: the server's tools as the MCP SDK client returns them from
- * tools/list (name, description, inputSchema, outputSchema, annotations, and whatever else the
- * SDK keeps such as title), or why discovery failed.
+ * The outcome of a discovery: the server's tools, prompts, resources and resource templates as
+ * the MCP SDK client returns them (what the gateway serves and hashes), or why discovery failed.
  */
-export type DiscoveryResult = { ok: true; tools: Tool[] } | { ok: false; reason: string };
+export type DiscoveryResult = ({ ok: true } & BackendCatalog) | { ok: false; reason: string };
 
 /** What the operator tells servers about itself. */
 export const CLIENT_INFO = { name: 'airlock-operator', version: '0.1.0' } as const;
@@ -59,17 +58,17 @@ export async function discoverTools(target: DiscoveryTarget): Promise<DiscoveryR
 
   if (target.transport === 'sse') {
     const attempt = await over('sse');
-    return 'tools' in attempt ? { ok: true, tools: attempt.tools } : fail(`sse: ${attempt.reason}`);
+    return 'tools' in attempt ? { ok: true, ...attempt } : fail(`sse: ${attempt.reason}`);
   }
   const first = await over('streamable-http');
-  if ('tools' in first) return { ok: true, tools: first.tools };
+  if ('tools' in first) return { ok: true, ...first };
   if (!first.fallback) return fail(`streamable-http: ${first.reason}`);
   const second = await over('sse');
-  if ('tools' in second) return { ok: true, tools: second.tools };
+  if ('tools' in second) return { ok: true, ...second };
   return fail(`streamable-http: ${first.reason}; SSE fallback: ${second.reason}`);
 }
 
-type Attempt = { tools: Tool[] } | { reason: string; fallback: boolean };
+type Attempt = BackendCatalog | { reason: string; fallback: boolean };
 
 /** One connection: connect, list, close. Never rejects. */
 async function listOver(kind: HttpTransportKind, url: URL, target: DiscoveryTarget, deadline: AbortSignal): Promise<Attempt> {
@@ -78,8 +77,8 @@ async function listOver(kind: HttpTransportKind, url: URL, target: DiscoveryTarg
   let phase = 'connecting';
   try {
     await connectWithin(client, transport, target.timeoutMs, deadline);
-    phase = 'listing tools';
-    return { tools: await listAllTools(client, { signal: deadline, timeout: target.timeoutMs }) };
+    phase = 'listing tools, prompts and resources';
+    return await fetchCatalog(client, { signal: deadline, timeout: target.timeoutMs });
   } catch (err) {
     if (deadline.aborted || isTimeout(err)) return { reason: `no answer within ${target.timeoutMs} ms while ${phase} (timeout)`, fallback: false };
     return { reason: failureReason(err), fallback: phase === 'connecting' && fallsBackToSse(err) };

@@ -15,7 +15,7 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ErrorCode, McpError, type ClientCapabilities, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError, type ClientCapabilities, type Prompt, type Resource, type ResourceTemplate, type Tool } from '@modelcontextprotocol/sdk/types.js';
 
 /**
  * What the gateway and the operator declare to MCP servers: sampling, elicitation and roots
@@ -90,6 +90,46 @@ export async function paginate<R extends { nextCursor?: string | undefined }, T>
 export async function listAllTools(client: Client, options: RequestOptions): Promise<Tool[]> {
   if (!client.getServerCapabilities()?.tools) return [];
   return paginate((cursor) => client.listTools(cursor === undefined ? {} : { cursor }, options), (r) => r.tools);
+}
+
+/** What one server offers, as the SDK client parsed it. */
+export interface BackendCatalog {
+  tools: Tool[];
+  resources: Resource[];
+  resourceTemplates: ResourceTemplate[];
+  prompts: Prompt[];
+}
+
+/** The lists a server can announce changes of. */
+export type ListKind = 'tools' | 'resources' | 'prompts';
+
+/** Reads every list the server's capabilities announce: what the gateway serves and pins, and the operator reports. */
+export async function fetchCatalog(client: Client, options: RequestOptions): Promise<BackendCatalog> {
+  const [tools, resources, prompts] = await Promise.all([fetchList(client, 'tools', options), fetchList(client, 'resources', options), fetchList(client, 'prompts', options)]);
+  return { ...tools, ...resources, ...prompts };
+}
+
+/** Reads one kind of list (resources include templates); empty when not announced. */
+export async function fetchList(client: Client, kind: 'tools', options: RequestOptions): Promise<Pick<BackendCatalog, 'tools'>>;
+export async function fetchList(client: Client, kind: 'resources', options: RequestOptions): Promise<Pick<BackendCatalog, 'resources' | 'resourceTemplates'>>;
+export async function fetchList(client: Client, kind: 'prompts', options: RequestOptions): Promise<Pick<BackendCatalog, 'prompts'>>;
+export async function fetchList(client: Client, kind: ListKind, options: RequestOptions): Promise<Partial<BackendCatalog>>;
+export async function fetchList(client: Client, kind: ListKind, options: RequestOptions): Promise<Partial<BackendCatalog>> {
+  const capabilities = client.getServerCapabilities() ?? {};
+  switch (kind) {
+    case 'tools':
+      return { tools: await listAllTools(client, options) };
+    case 'prompts':
+      return { prompts: capabilities.prompts ? await paginate((cursor) => client.listPrompts(cursor === undefined ? {} : { cursor }, options), (r) => r.prompts) : [] };
+    case 'resources': {
+      if (!capabilities.resources) return { resources: [], resourceTemplates: [] };
+      const [resources, resourceTemplates] = await Promise.all([
+        paginate((cursor) => client.listResources(cursor === undefined ? {} : { cursor }, options), (r) => r.resources),
+        paginate((cursor) => client.listResourceTemplates(cursor === undefined ? {} : { cursor }, options), (r) => r.resourceTemplates),
+      ]);
+      return { resources, resourceTemplates };
+    }
+  }
 }
 
 /** Ends the session politely (a bounded DELETE for Streamable HTTP) and closes the client whatever its state. */

@@ -14,6 +14,7 @@ import { PromptListChangedNotificationSchema, ResourceListChangedNotificationSch
 import { definitionHash, toolHash } from '../../../sidecar/src/mcp/pinning.js';
 import { mcpSessions } from '../../mocks/mcp-sessions.js';
 import type { BuiltinTool } from '../../../sidecar/src/mcp/index.js';
+import { definitionStates, discoverTools, toolStates } from '../../../operator/src/discovery/index.js';
 import { npmServer, serveGateway, sidecarConfig, text, until, type McpInput, type ServedGateway } from './harness.js';
 
 /** A backend with one tool, one prompt, one resource and one template, each of which the test can retitle or redescribe. */
@@ -139,6 +140,25 @@ describe('the pin covers every field a client is shown', () => {
       backend.setPromptDescription('Greets someone.');
       backend.setResourceDescription('The read-me.');
     }
+  });
+});
+
+describe('the operator reports the hashes the gateway enforces', () => {
+  it('for tools, prompts, resources and templates alike, from its own discovery', async () => {
+    const served = await serve({ backends: [{ name: 'gov', prefix: 'gov', transport: 'streamable-http', url: backend.url }] });
+    const discovered = await discoverTools({ transport: 'streamable-http', url: backend.url, headers: {}, timeoutMs: 10_000 });
+    if (!discovered.ok) throw new Error(discovered.reason);
+    const auto = { mode: 'auto' as const };
+    const operator = [
+      ...toolStates(discovered.tools, auto).map((s) => ['tool', s.name, s.sha256]),
+      ...definitionStates('prompt', discovered.prompts, auto).map((s) => ['prompt', s.name, s.sha256]),
+      ...definitionStates('resource', discovered.resources, auto).map((s) => ['resource', s.name, s.sha256]),
+      ...definitionStates('resourceTemplate', discovered.resourceTemplates, auto).map((s) => ['resourceTemplate', s.name, s.sha256]),
+    ];
+    const view = served.gateway.view();
+    const gateway = [...view.tools.map((t) => ['tool', t.name, t.sha256]), ...view.definitions.map((d) => [d.kind, d.name, d.sha256])];
+    expect(operator.map((e) => e.slice(0, 2))).toEqual(expect.arrayContaining([['tool', 'marker'], ['prompt', 'greet'], ['resource', 'note://readme'], ['resourceTemplate', 'note://items/{id}']]));
+    expect(new Set(operator.map((e) => e.join(' ')))).toEqual(new Set(gateway.map((e) => e.join(' '))));
   });
 });
 
