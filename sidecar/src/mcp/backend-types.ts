@@ -5,7 +5,7 @@ import type { Implementation, RequestId } from '@modelcontextprotocol/sdk/types.
 import type { McpBackendConfig } from '../config/index.js';
 import type { BackendTuning } from './backoff.js';
 import type { DownstreamSession } from './upstream.js';
-import type { Backend } from './backend.js';
+import type { BackendConnection } from './backend-connection.js';
 import type { ActiveTransport } from './transports.js';
 
 /** Where a backend is in its lifecycle. */
@@ -52,7 +52,7 @@ export interface BackendDeps {
   logger: Logger;
   tuning: BackendTuning;
   /** Called whenever the state or the catalog changed. */
-  onChange: (backend: Backend) => void;
+  onChange: (backend: BackendConnection) => void;
   secrets?: SecretSink | undefined;
   /** Every open downstream session, for what a shared client sends to all of them. */
   sessions: () => Iterable<DownstreamSession>;
