@@ -103,6 +103,9 @@ describe.each<HttpTransport>(['streamable-http', 'sse'])('a %s backend', (transp
     expect(await call(capable, 'fix__ask', { question: 'six times seven' })).toBe('model said: answer to six times seven');
     expect(await call(capable, 'fix__confirm')).toBe('user accept: {"ok":true}');
     expect(await call(capable, 'fix__roots')).toBe('file:///work/project');
+    await capable.client.sendRootsListChanged();
+    await until('the roots change to reach the backend session', async () => (await call(capable, 'fix__roots-changed')) === '1');
+    expect(await call(plain, 'fix__roots-changed')).toBe('0');
     const refused = await plain.client.callTool({ name: 'fix__ask', arguments: { question: 'x' } });
     expect(refused.isError).toBe(true);
     expect(text(refused)).toMatch(/does not support sampling/);
@@ -192,6 +195,7 @@ describe('the audit trail', () => {
   it('logs one line per tool call with session, backend, tool, duration and outcome but no arguments, and counts calls in the metrics', async () => {
     const metrics = new Metrics();
     const served = await serve({ backends: [fix('streamable-http')] }, { metrics });
+    metrics.watchMcpBackends(() => served.gateway.view().backends);
     const agent = await served.connect();
     await call(agent, 'fix__log', { level: 'info', message: 'argument-marker-7f3a' });
     const failed = await agent.client.callTool({ name: 'fix__ask', arguments: { question: 'question-marker-91c2' } });
@@ -211,5 +215,7 @@ describe('the audit trail', () => {
     expect(exposition).toContain('airlock_mcp_tool_calls_total{backend="fix",tool="fix__log",result="ok"} 1');
     expect(exposition).toContain('airlock_mcp_tool_calls_total{backend="fix",tool="fix__ask",result="tool_error"} 1');
     expect(exposition).toMatch(/airlock_mcp_tool_call_duration_seconds_count\{backend="fix",tool="fix__log"\} 1/);
+    expect(exposition).toContain('airlock_mcp_backend_state{backend="fix",state="ready"} 1');
+    expect(exposition).toContain('airlock_mcp_backend_state{backend="fix",state="failed"} 0');
   });
 });
