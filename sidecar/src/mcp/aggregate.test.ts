@@ -3,7 +3,7 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { McpBackendConfig } from '../config/index.js';
 import { aggregate, type BackendSnapshot } from './aggregate.js';
 import { EMPTY_CATALOG } from './listing.js';
-import { toolHash } from './pinning.js';
+import { definitionHash, toolHash } from './pinning.js';
 
 const tool = (name: string, description = `does ${name}`): Tool => ({ name, description, inputSchema: { type: 'object' } });
 
@@ -84,5 +84,33 @@ describe('aggregate', () => {
     expect(same.fingerprints.tools).toBe(one.fingerprints.tools);
     expect(changed.fingerprints.tools).not.toBe(one.fingerprints.tools);
     expect(down.fingerprints.tools).not.toBe(one.fingerprints.tools);
+  });
+
+  it('gates prompts and resources like tools: their own filters, else the tools filter, then their own pins', () => {
+    const catalog = { prompts: [{ name: 'greet' }, { name: 'secret-prompt' }], resources: [{ uri: 'note://a', name: 'a' }], resourceTemplates: [{ uriTemplate: 'note://t/{id}', name: 't' }] };
+    const inherited = aggregate([backend({ name: 'a', prefix: 'a', tools: { deny: ['*'] } }, [tool('x')], true, catalog)], {});
+    expect(inherited.listedTools).toEqual([]);
+    expect(inherited.prompts).toEqual([]);
+    expect(inherited.resources).toEqual([]);
+    expect(inherited.resourceTemplates).toEqual([]);
+    expect(inherited.promptsByName.get('a__greet')).toMatchObject({ state: 'denied', reason: 'denied by backend "a" (tools filter, as prompts has none) deny glob "*"' });
+
+    const own = aggregate([backend({ name: 'a', prefix: 'a', tools: { deny: ['*'] }, prompts: { deny: ['secret-*'] }, resources: { allow: ['note://t/*'] } }, [tool('x')], true, catalog)], {});
+    expect(own.prompts.map((p) => p.prefixedName)).toEqual(['a__greet']);
+    expect(own.resources).toEqual([]);
+    expect(own.resourceTemplates.map((t) => t.uriTemplate)).toEqual(['airlock+a+note://t/{id}']);
+
+    const greet = definitionHash('prompt', { name: 'greet' });
+    const pinned = aggregate([backend({ name: 'a', prefix: 'a', approval: { mode: 'pinned', pinned: [{ name: 'greet', sha256: greet }], pinnedPrompts: [{ name: 'secret-prompt', sha256: greet }] } }, [tool('x')], true, catalog)], {});
+    expect(pinned.promptsByName.get('a__greet')?.state).toBe('pending');
+    expect(pinned.promptsByName.get('a__secret-prompt')?.state).toBe('changed');
+    expect(pinned.resourceEntries.map((e) => [e.key, e.state])).toEqual([['note://a', 'pending'], ['note://t/{id}', 'pending']]);
+  });
+
+  it('adds built-in tools as airlock__<name>, through the sandbox globs only', () => {
+    const builtins = [tool('list_models'), tool('generate')];
+    const agg = aggregate([backend({ name: 'a', prefix: 'a', approval: { mode: 'pinned', pinned: [{ name: 'y', sha256: 'f'.repeat(64) }] } }, [tool('x')])], { deny: ['airlock__generate'] }, builtins);
+    expect(agg.listedTools.map((t) => t.name)).toEqual(['airlock__list_models']);
+    expect(agg.toolsByName.get('airlock__generate')).toMatchObject({ backend: 'airlock (built-in)', state: 'denied', reason: 'denied by sandbox deny glob "airlock__generate"' });
   });
 });
