@@ -19,6 +19,8 @@ import { WorkQueue } from './runtime/queue.js';
 import type { Settings } from './settings.js';
 import { OperatorMetrics } from './telemetry/metrics.js';
 import { inSpan, objectAttributes } from './telemetry/spans.js';
+import { UsageCollector } from './usage/collector.js';
+import { usageRoute } from './usage/route.js';
 import { parseCertificate } from './tls/certificates.js';
 import { WebhookTls } from './tls/manager.js';
 import { buildWebhookApp, injectionSettings, serve, type WebhookServer } from './webhook/index.js';
@@ -39,12 +41,15 @@ export interface OperatorOptions {
   kubeConfig: KubeConfig;
   settings: Settings;
   log: Logger;
+  /** Tests only: the port the usage collector reads sidecars on (several sidecars share loopback). */
+  sidecarAdminPort?: number;
 }
 
-export async function startOperator({ kubeConfig, settings, log }: OperatorOptions): Promise<Operator> {
+export async function startOperator({ kubeConfig, settings, log, sidecarAdminPort }: OperatorOptions): Promise<Operator> {
   const kube = new Kube(kubeConfig, log);
   const caches = new Caches(kubeConfig, log, settings.watchNamespaces);
   const metrics = new OperatorMetrics();
+  const usage = new UsageCollector({ caches, kube, log, metrics, intervalMs: settings.usageSyncMs, ...(sidecarAdminPort ? { adminPort: sidecarAdminPort } : {}) });
 
   let queue: WorkQueue | undefined;
   const ctx: ControllerContext = { kube, caches, settings, log, enqueue: (key) => queue?.add(key), memos: new Map() };
@@ -91,11 +96,13 @@ export async function startOperator({ kubeConfig, settings, log }: OperatorOptio
     log,
     onStartedLeading: () => {
       metrics.leader.set(1);
+      usage.start();
       queue = newQueue();
       enqueueAll();
     },
     onStoppedLeading: () => {
       metrics.leader.set(0);
+      void usage.stop();
       void queue?.stop();
       queue = undefined;
     },
@@ -129,7 +136,7 @@ export async function startOperator({ kubeConfig, settings, log }: OperatorOptio
   elector.start();
   // Ready only when the API server can call this replica's webhook: informers synced (the webhook
   // reads the sandbox cache) and the caBundle verifying its certificate in place.
-  const health = await healthServer(settings, log, metrics.registry, () => (!caches.hasSynced ? 'informers not synced' : !tls.ready ? 'webhook caBundle not in place yet' : undefined));
+  const health = await healthServer(settings, log, metrics.registry, () => (!caches.hasSynced ? 'informers not synced' : !tls.ready ? 'webhook caBundle not in place yet' : undefined), (namespace, name) => caches.sandboxes.get(namespace, name) as AgentSandbox | undefined);
 
   log.info({ identity: settings.identity, webhookPort: webhook.port }, 'airlock operator started');
   return {
@@ -142,6 +149,7 @@ export async function startOperator({ kubeConfig, settings, log }: OperatorOptio
     idle: () => queue?.idle() ?? Promise.resolve(),
     async stop() {
       tls.stop();
+      await usage.stop();
       await elector.stop();
       await queue?.stop();
       await webhook.close();
@@ -191,7 +199,7 @@ function wireEvents(ctx: ControllerContext, caches: Caches): void {
 }
 
 /** /healthz, /readyz (`notReady` says why not, or undefined when ready) and /metrics. */
-async function healthServer(settings: Settings, log: Logger, metrics: Registry, notReady: () => string | undefined): Promise<FastifyInstance> {
+async function healthServer(settings: Settings, log: Logger, metrics: Registry, notReady: () => string | undefined, lookupSandbox: (namespace: string, name: string) => AgentSandbox | undefined): Promise<FastifyInstance> {
   const app = fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
@@ -199,6 +207,7 @@ async function healthServer(settings: Settings, log: Logger, metrics: Registry, 
     return reply.code(reason === undefined ? 200 : 503).send({ status: reason ?? 'ready' });
   });
   app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  usageRoute(app, lookupSandbox);
   await app.listen({ host: settings.healthHost, port: settings.healthPort });
   return app;
 }

@@ -65,6 +65,11 @@ export const Settings = z.object({
   retryPeriodMs: z.coerce.number().int().min(100).default(2_000),
   concurrency: z.coerce.number().int().min(1).max(64).default(4),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  usageSyncMs: z.coerce.number().int().min(200).max(300_000).default(5_000).describe("How often the leader sums the sidecars' usage into AgentSandbox status, and sidecars ask for it."),
+  usageUrl: z
+    .url()
+    .optional()
+    .describe("Base URL of this operator's health port as sidecars reach it (e.g. http://airlock-metrics.airlock-system.svc:8081); with it a sandbox's limits hold across all its pods."),
   otlpEndpoint: z.url().optional().describe("OTLP/HTTP collector URL for the operator's spans and every sidecar's (tracing is off when unset)."),
   otlpHeaders: z
     .string()

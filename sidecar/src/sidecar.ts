@@ -12,6 +12,7 @@ import { listenOnSocket } from './server/listen.js';
 import { LiveConfig } from './server/live.js';
 import { Metrics } from './telemetry/metrics.js';
 import { startSidecarTracing } from './telemetry/sidecar-tracing.js';
+import { SandboxUsage } from './usage/sync.js';
 import { createMcpGateway, type McpGateway } from './mcp/index.js';
 
 export interface SidecarOptions {
@@ -40,7 +41,6 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const config = live.current.config;
   log.level = config.telemetry.logLevel;
   const tracing = await startSidecarTracing(config, secrets, (reason) => log.warn({ reason }, 'OTLP header file unreadable; exporting spans without it'));
-  metrics.watchUsage(() => ({ sandbox: live.current.config.sandbox.name, spentTodayUSD: live.current.limiter.spentToday(), dailyBudgetUSD: live.current.config.limits.dailyBudgetUSD }));
   metrics.watchProviders(() => live.current.providers.map((p) => ({ name: p.config.name, breaker: p.breaker.state, keys: p.keys.states() })));
 
   // Always created (cheap without backends), so a reload that adds the first backend has a home.
@@ -48,7 +48,19 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   live.onApply((next) => void mcp.reload(next));
   metrics.watchMcpBackends(() => mcp.view().backends);
 
-  const common = { live, log, metrics, secrets, mcp, maxBodyBytes: config.listen.maxBodyBytes };
+  const usage = new SandboxUsage({
+    sandbox: config.sandbox.name,
+    endpoint: () => live.current.config.limits.sandboxUsage,
+    limiter: () => live.current.limiter,
+    dailyBudgetUSD: () => live.current.config.limits.dailyBudgetUSD,
+    log,
+  });
+  await usage.start();
+  metrics.watchUsage(() => {
+    const view = usage.view();
+    return { sandbox: view.sandbox, spentTodayUSD: view.spentUSD, dailyBudgetUSD: view.dailyBudgetUSD ?? undefined };
+  });
+  const common = { live, log, metrics, secrets, mcp, usage, maxBodyBytes: config.listen.maxBodyBytes };
   const servers: FastifyInstance[] = [];
   try {
     const socketApp = await build(common);
@@ -59,7 +71,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       servers.push(loopback);
       await loopback.listen({ host: '127.0.0.1', port: config.listen.loopbackPort });
     }
-    const admin = await buildAdmin({ live, log, metrics, mcp });
+    const admin = await buildAdmin({ live, log, metrics, mcp, usage });
     servers.push(admin);
     await admin.listen({ host: config.listen.admin.host, port: config.listen.admin.port });
     const adminPort = (admin.server.address() as { port: number }).port;
@@ -70,6 +82,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       adminPort,
       socketPath: config.listen.socket.path,
       async close() {
+        usage.stop();
         // The gateway first: its open notification streams would otherwise hold the servers open.
         await mcp.close();
         await Promise.all(servers.map((s) => s.close()));
@@ -78,6 +91,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       },
     };
   } catch (err) {
+    usage.stop();
     await mcp.close();
     await Promise.all(servers.map((s) => s.close().catch(() => undefined)));
     await live.close();

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { LOG_LEVELS, McpHealthFields, RateLimits } from '@airlock/sidecar/config';
-import { API_VERSION, cel, commonStatus, globList, listSet, ObjectMeta, objectName } from './common.js';
+import { API_VERSION, cel, commonStatus, globList, listMap, listSet, ObjectMeta, objectName } from './common.js';
 
 /** Label by which a pod opts in to a sandbox. */
 export const SANDBOX_LABEL = 'airlock.dev/sandbox';
@@ -129,9 +129,39 @@ export const AgentSandboxSpec = z
   )
   .describe('Desired state of the sandbox.');
 
+const tokens = z.int().min(0);
+const usageCounts = {
+  requests: z.int().min(0).describe('Model calls made.'),
+  inputTokens: tokens.describe('Input tokens the providers reported.'),
+  outputTokens: tokens.describe('Output tokens the providers reported.'),
+  spentUSD: z.number().min(0).describe('Spend in USD from the model prices.'),
+};
+const ModelUsageStatus = z.object({ model: z.string().max(253).describe('Model name as the agent asked for it.'), ...usageCounts });
+const UsageTotalsStatus = z.object({ ...usageCounts, byModel: z.array(ModelUsageStatus).max(1000).meta(listMap('model')).describe('The same, by model.') });
+
+/** Usage of the sandbox today (UTC), summed over all its pods by the operator (ADR 0013). */
+export const SandboxUsageStatus = z
+  .object({
+    day: z.string().max(10).describe('The UTC day these totals are for (YYYY-MM-DD).'),
+    updatedAt: z.string().max(64).optional().describe('When the operator last collected the pods\' usage.'),
+    ...usageCounts,
+    byModel: UsageTotalsStatus.shape.byModel,
+    budgetRemainingUSD: z.number().min(0).optional().describe('What is left of spec.limits.dailyBudgetUSD today.'),
+    podCount: z.int().min(0).optional().describe('Pods of the sandbox when the operator last collected; each pod\'s sidecar may spend its even part of the budget left.'),
+    retired: UsageTotalsStatus.optional().describe('Usage of sidecars that have since restarted or whose pods are gone (kept so a restart resets nothing).'),
+    pods: z
+      .array(z.object({ pod: z.string().max(253).describe('Pod name.'), instance: z.string().max(64).describe('The sidecar process (a restart is a new instance).'), ...usageCounts, byModel: UsageTotalsStatus.shape.byModel }))
+      .max(1000)
+      .optional()
+      .describe('Each running sidecar instance\'s usage as last collected.'),
+  })
+  .describe('Usage today across all the sandbox\'s pods.');
+export type SandboxUsageStatus = z.infer<typeof SandboxUsageStatus>;
+
 export const AgentSandboxStatus = z
   .object({
     ...commonStatus,
+    usage: SandboxUsageStatus.optional(),
     injectedPods: z.int().min(0).optional().describe('Pods currently running with this sandbox\'s sidecar.'),
     configHash: z.string().max(128).optional().describe('sha256 of the rendered sidecar configuration.'),
   })

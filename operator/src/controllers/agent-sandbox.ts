@@ -54,7 +54,8 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
   let configHash = sandbox.status?.configHash;
   try {
     const otlp = ctx.settings.otlpEndpoint ? { endpoint: ctx.settings.otlpEndpoint, headers: ctx.settings.otlpHeaders } : undefined;
-    const rendered = renderSidecarConfig({ sandbox, providers: providers.usable, backends: backends.usable, secret: (n) => credentialSecret(ctx, namespace, n), otlp });
+    const usage = ctx.settings.usageUrl ? { baseUrl: ctx.settings.usageUrl, intervalMs: ctx.settings.usageSyncMs } : undefined;
+    const rendered = renderSidecarConfig({ sandbox, providers: providers.usable, backends: backends.usable, secret: (n) => credentialSecret(ctx, namespace, n), otlp, usage });
     const owner = ownerOf(sandbox);
     const labels = { ...MANAGED_BY, [SANDBOX_LABEL]: name };
     const configMap: V1ConfigMap = {
@@ -73,7 +74,8 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
     // Credentials first: a sidecar that sees the new config must find the keys it names.
     await applyIfChanged(ctx, secret, ctx.caches.rendered.get(namespace, secret.metadata!.name!), (live) => sameJson(live.data ?? {}, secret.data) && sameJson(live.metadata?.labels, labels));
     await applyIfChanged(ctx, configMap, ctx.caches.configMaps.get(namespace, configMap.metadata!.name!), (live) => live.data?.['config.yaml'] === rendered.yaml);
-    const policy = renderNetworkPolicy(sandbox, providers.usable, backends.usable);
+    const usagePort = ctx.settings.usageUrl ? Number(new URL(ctx.settings.usageUrl).port || 80) : undefined;
+    const policy = renderNetworkPolicy(sandbox, providers.usable, backends.usable, usagePort ? { namespace: ctx.settings.namespace, port: usagePort } : undefined);
     const livePolicy = ctx.caches.networkPolicies.get(namespace, sandboxObjectName(name));
     if (policy) {
       policy.metadata = { ...policy.metadata, labels, ownerReferences: [owner] };

@@ -14,7 +14,13 @@ import { configMapNameFor as sandboxObjectName } from '../webhook/settings.js';
 const peer = (cidr: string) => ({ ipBlock: { cidr } });
 
 /** The NetworkPolicy for a sandbox, or undefined when its isolation mode renders none. */
-export function renderNetworkPolicy(sandbox: AgentSandbox, providers: ModelProvider[], backends: MCPBackend[]): V1NetworkPolicy | undefined {
+/** The operator's usage endpoint, when sidecars read the sandbox-wide usage from it (ADR 0013). */
+export interface OperatorPeer {
+  namespace: string;
+  port: number;
+}
+
+export function renderNetworkPolicy(sandbox: AgentSandbox, providers: ModelProvider[], backends: MCPBackend[], operator?: OperatorPeer): V1NetworkPolicy | undefined {
   const isolation = sandbox.spec.isolation;
   if (isolation.network === 'none') return undefined;
   const egress: V1NetworkPolicyEgressRule[] = [
@@ -32,6 +38,9 @@ export function renderNetworkPolicy(sandbox: AgentSandbox, providers: ModelProvi
   if (backends.some((b) => b.spec.transport !== 'stdio')) open = true;
   if (cidrs.size > 0) egress.push({ to: [...cidrs].sort().map(peer) });
   if (open) egress.push({ ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 80 }] });
+  if (operator) {
+    egress.push({ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': operator.namespace } } }], ports: [{ protocol: 'TCP', port: operator.port }] });
+  }
   for (const entry of isolation.allowEgress ?? []) {
     egress.push({ to: [peer(entry.cidr)], ...(entry.ports?.length ? { ports: entry.ports.flatMap((port) => [{ protocol: 'TCP', port }, { protocol: 'UDP', port }]) } : {}) });
   }

@@ -26,6 +26,8 @@ export interface RenderInput {
   secret(name: string): V1Secret | undefined;
   /** The collector the operator was told about (chart value telemetry.otlp): sidecars export spans there too. */
   otlp?: { endpoint: string; headers: Record<string, string> } | undefined;
+  /** Where sidecars read the sandbox-wide usage (the operator's health port), and how often (ADR 0013). */
+  usage?: { baseUrl: string; intervalMs: number } | undefined;
 }
 
 export interface Rendered {
@@ -48,7 +50,7 @@ export class MissingSecretError extends Error {
 }
 
 /** Renders the config; throws MissingSecretError or the sidecar schema's error. */
-export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp }: RenderInput): Rendered {
+export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp, usage }: RenderInput): Rendered {
   const credentials: Record<string, string> = {};
   const copy = (file: string, ref: { name: string; key: string }) => {
     const source = secret(ref.name);
@@ -120,7 +122,7 @@ export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp
       tools: { ...globs(spec.tools), lazy: spec.tools?.lazy ?? false },
       ...(spec.mcpHealth ? { health: spec.mcpHealth } : {}),
     },
-    limits: spec.limits ?? {},
+    limits: { ...spec.limits, ...(usage ? { sandboxUsage: { url: `${usage.baseUrl.replace(/\/+$/, '')}/usage/${encodeURIComponent(sandbox.metadata.namespace ?? 'default')}/${encodeURIComponent(sandbox.metadata.name)}`, intervalMs: usage.intervalMs } } : {}) },
     telemetry: {
       logLevel: spec.sidecar?.logLevel ?? 'info',
       ...(otlp ? { otlp: { endpoint: otlp.endpoint, headers: Object.entries(otlp.headers).map(([name, value]) => ({ name, value })) } } : {}),

@@ -54,6 +54,14 @@ export class OperatorMetrics {
     help: '1 while this replica is the leader.',
     registers: [this.registry],
   });
+  /** Sandbox-wide spend today, summed over the sandbox's pods by the usage collector. */
+  readonly sandboxSpend = new Gauge({
+    name: 'airlock_operator_sandbox_spend_usd',
+    help: "Each AgentSandbox's spend today (UTC) in USD, summed over all its pods.",
+    labelNames: ['sandbox_namespace', 'sandbox'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     // Known label sets start at 0, so a dashboard's rate() sees the series before the first event.
     for (const kind of ['ModelProvider', 'MCPBackend', 'AgentSandbox']) {

@@ -227,7 +227,14 @@ export const SidecarConfig = z
         tools: ToolFilter.extend({ lazy: z.boolean().default(false) }).prefault({}),
       })
       .prefault({}),
-    limits: RateLimits.extend({ dailyBudgetUSD: z.number().min(0).optional() }).prefault({}),
+    limits: RateLimits.extend({
+      dailyBudgetUSD: z.number().min(0).optional(),
+      /**
+       * Where the operator serves this sandbox's usage across all its pods (ADR 0013); the limits
+       * then hold for the sandbox as a whole. Without it the sidecar enforces them for its pod alone.
+       */
+      sandboxUsage: z.object({ url: z.url(), intervalMs: z.int().min(200).max(300_000).default(5_000) }).optional(),
+    }).prefault({}),
     telemetry: z
       .object({
         logLevel: z.enum(LOG_LEVELS).default('info'),

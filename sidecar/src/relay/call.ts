@@ -8,6 +8,7 @@ import type { Logger } from '../log/logger.js';
 import type { SecretRegistry } from '../log/redact.js';
 import type { ProviderError, TranslateContext } from '../providers/types.js';
 import type { Limiter } from '../router/limits.js';
+import type { UsageLedger } from '../usage/ledger.js';
 import type { Candidate } from '../router/models.js';
 import { route, RoutingError, type ProviderRuntime } from '../router/router.js';
 import { UpstreamFailure } from '../upstream/failure.js';
@@ -30,6 +31,8 @@ export interface RelayDeps {
 export interface SandboxScope {
   name: string;
   limiter: Limiter;
+  /** This pod's usage today, reported to the operator (ADR 0013). */
+  ledger?: UsageLedger | undefined;
 }
 
 /** Serves one call end to end, writing the answer (success or error) to `client`. */
@@ -52,7 +55,7 @@ export async function runCall<C, K extends StreamChunk>(
     return client.json(429, op.ingress.errorBody(error), { 'retry-after': String(Math.max(1, Math.ceil(refused.retryAfterMs / 1000))) });
   }
   const context: TranslateContext = { requestedModel: op.model, id: callId(op.kind), created: Math.floor(started / 1000) };
-  let spent = { tokens: 0, costUSD: 0 };
+  let spent = { tokens: 0, costUSD: 0, input: 0, output: 0 };
   // One controller per call: the client going away and the total deadline both abort it. A
   // cleared timer instead of AbortSignal.timeout + AbortSignal.any, which kept every call's
   // signals alive until the deadline (600 s by default) and grew the heap under load.
@@ -101,16 +104,17 @@ export async function runCall<C, K extends StreamChunk>(
   } finally {
     clearTimeout(timer);
     sandbox.limiter.finish(spent.tokens, spent.costUSD);
+    sandbox.ledger?.record(op.model, { input: spent.input, output: spent.output, costUSD: spent.costUSD });
     call.end({ status, responseModel: described.model, finishReasons: described.finishReasons });
     log.info({ api: op.ingress.name, kind: op.kind, model: op.model, provider: providerName, status, ms: Date.now() - started }, 'model call');
   }
 }
 
 /** Reports usage and cost to the call's telemetry; returns them for the limits. */
-function account(call: ModelCall, outcome: { provider: ProviderRuntime; model: Candidate<ProviderRuntime>['model'] }, usage: Usage, estimated: boolean): { tokens: number; costUSD: number } {
+function account(call: ModelCall, outcome: { provider: ProviderRuntime; model: Candidate<ProviderRuntime>['model'] }, usage: Usage, estimated: boolean): { tokens: number; costUSD: number; input: number; output: number } {
   const costUSD = costOf(outcome.model, usage);
   call.usage(outcome.provider.config, outcome.model.name, usage, costUSD, estimated);
-  return { tokens: usage.input + usage.output, costUSD };
+  return { tokens: usage.input + usage.output, costUSD, input: usage.input, output: usage.output };
 }
 
 function toClientError(err: unknown): { error: ProviderError; retryAfterMs?: number } {

@@ -57,12 +57,29 @@ export interface LimitRefusal {
   retryAfterMs: number;
 }
 
+/**
+ * This pod's share of a sandbox that runs in several pods, from the last sync with the operator
+ * (ADR 0013): per-minute and concurrency limits are split evenly between the pods, and of the
+ * budget left sandbox-wide each pod may spend its even part before the next sync.
+ */
+export interface SandboxShare {
+  /** UTC day the share is for; a share of another day is ignored. */
+  day: string;
+  /** Pods of the sandbox (at least 1). */
+  pods: number;
+  /** This pod's spend today as the operator last counted it. */
+  baseUSD: number;
+  /** What this pod may spend beyond `baseUSD` today: its part of what was left sandbox-wide then. */
+  allowanceUSD: number;
+}
+
 export class Limiter {
   private readonly requests: SlidingWindow;
   private readonly tokens: SlidingWindow;
   private inFlight = 0;
   private day = '';
   private spentUSD = 0;
+  private share: SandboxShare | undefined;
 
   constructor(
     private settings: LimitSettings,
@@ -77,19 +94,33 @@ export class Limiter {
     this.settings = settings;
   }
 
+  /** The sandbox-wide view from the last sync; undefined while this pod only knows itself. */
+  setShare(share: SandboxShare | undefined): void {
+    this.share = share;
+  }
+
   /** Checks every limit; when all allow, counts the request and one call in flight. */
   tryStart(what: string): LimitRefusal | undefined {
-    const { requestsPerMinute, tokensPerMinute, maxConcurrent, dailyBudgetUSD } = this.settings;
+    this.spentToday();
+    const share = this.share?.day === this.day ? this.share : undefined;
+    const pods = share?.pods ?? 1;
+    const split = (limit: number | undefined) => (limit === undefined ? undefined : Math.max(1, Math.ceil(limit / pods)));
+    const requestsPerMinute = split(this.settings.requestsPerMinute);
+    const tokensPerMinute = split(this.settings.tokensPerMinute);
+    const maxConcurrent = split(this.settings.maxConcurrent);
+    const { dailyBudgetUSD } = this.settings;
+    const across = pods > 1 ? ` (its share across ${pods} pods)` : '';
     if (requestsPerMinute !== undefined && this.requests.total() >= requestsPerMinute) {
-      return { limit: 'requests', message: `${what} allows ${requestsPerMinute} requests per minute`, retryAfterMs: this.requests.msUntilRelief() };
+      return { limit: 'requests', message: `${what} allows ${requestsPerMinute} requests per minute${across}`, retryAfterMs: this.requests.msUntilRelief() };
     }
     if (tokensPerMinute !== undefined && this.tokens.total() >= tokensPerMinute) {
-      return { limit: 'tokens', message: `${what} allows ${tokensPerMinute} tokens per minute`, retryAfterMs: this.tokens.msUntilRelief() };
+      return { limit: 'tokens', message: `${what} allows ${tokensPerMinute} tokens per minute${across}`, retryAfterMs: this.tokens.msUntilRelief() };
     }
     if (maxConcurrent !== undefined && this.inFlight >= maxConcurrent) {
-      return { limit: 'concurrency', message: `${what} allows ${maxConcurrent} requests at once`, retryAfterMs: 1_000 };
+      return { limit: 'concurrency', message: `${what} allows ${maxConcurrent} requests at once${across}`, retryAfterMs: 1_000 };
     }
-    if (dailyBudgetUSD !== undefined && this.spentToday() >= dailyBudgetUSD) {
+    const overBudget = share ? this.spentUSD - share.baseUSD >= share.allowanceUSD : this.spentUSD >= (dailyBudgetUSD ?? Infinity);
+    if (dailyBudgetUSD !== undefined && overBudget) {
       return { limit: 'budget', message: `${what} spent its daily budget of ${dailyBudgetUSD} USD`, retryAfterMs: msUntilUtcMidnight(this.now()) };
     }
     this.requests.add(1);

@@ -16,6 +16,7 @@ import { openAIIngress, openAIRoutes } from './openai-routes.js';
 import { refuse } from './refusal.js';
 import { responsesRoutes } from './responses-routes.js';
 import { geminiIngress, geminiRoutes } from './gemini-routes.js';
+import type { SandboxUsage } from '../usage/sync.js';
 
 /** What the MCP gateway offers the app (implemented in ../mcp). */
 export interface McpHandler {
@@ -31,6 +32,8 @@ export interface AppOptions {
   mcp?: McpHandler;
   /** Largest request body accepted; larger ones get 413. */
   maxBodyBytes: number;
+  /** The sandbox's usage (GET /v1/usage); every model call is counted in its ledger. */
+  usage?: SandboxUsage | undefined;
   /** Set for the TCP listener on 127.0.0.1:<loopbackPort>: requests must name it in Host and Origin. */
   loopbackPort?: number | undefined;
 }
@@ -79,6 +82,11 @@ export async function build(options: AppOptions): Promise<FastifyInstance> {
 
   if (options.mcp) await app.register(mcpRoute, { mcp: options.mcp });
 
+  if (options.usage) {
+    const usage = options.usage;
+    // The sandbox's spend and budget across all its pods, so an agent can pace itself.
+    app.get('/v1/usage', async () => usage.view());
+  }
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => readiness(options, reply));
   return app;

@@ -46,6 +46,6 @@ export async function relayModelCall<C, K extends StreamChunk>(
   }
   reply.hijack();
   const deps = { log: options.log, metrics: options.metrics, secrets: options.secrets };
-  await withAgentContext(request.headers, () => relay(op, candidates, reply.raw, deps, { name: runtime.config.sandbox.name, limiter: runtime.limiter }));
+  await withAgentContext(request.headers, () => relay(op, candidates, reply.raw, deps, { name: runtime.config.sandbox.name, limiter: runtime.limiter, ledger: options.usage?.ledger }));
   return undefined;
 }

@@ -24,7 +24,7 @@ export function captureLogger(level = 'debug'): { log: Logger; lines: string[] }
 }
 
 /** Starts an operator that watches `watchNamespace` and keeps its Lease and TLS Secret in `namespace`. */
-export async function startTestOperator(kubeConfig: KubeConfig, { watchNamespace, ...input }: SettingsInput & { watchNamespace: string; namespace: string }): Promise<TestOperator> {
+export async function startTestOperator(kubeConfig: KubeConfig, { watchNamespace, ...input }: SettingsInput & { watchNamespace: string; namespace: string }, options: { sidecarAdminPort?: number } = {}): Promise<TestOperator> {
   const settings = Settings.parse({
     watchNamespaces: watchNamespace,
     webhookHost: '127.0.0.1',
@@ -40,7 +40,7 @@ export async function startTestOperator(kubeConfig: KubeConfig, { watchNamespace
     ...input,
   });
   const { log, lines } = captureLogger();
-  const operator = await startOperator({ kubeConfig, settings, log });
+  const operator = await startOperator({ kubeConfig, settings, log, ...options });
   return { operator, logs: lines, settings };
 }
 

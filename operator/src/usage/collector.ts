@@ -1,0 +1,93 @@
+/**
+ * The leader's usage round (ADR 0013): every interval, for each sandbox with running sidecars,
+ * read each sidecar's `GET /usage` on its admin port, sum them into AgentSandbox.status.usage
+ * (only when something changed) and into the spend gauge. Sidecars read the totals back from
+ * `GET /usage/<namespace>/<name>` on the operator's health port (./report.ts).
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { fetch } from 'undici';
+import { InstanceUsage, utcDay } from '@airlock/sidecar/usage';
+import { SANDBOX_LABEL, type AgentSandbox } from '../api/index.js';
+import type { Caches } from '../runtime/informers.js';
+import type { Kube } from '../kube/client.js';
+import type { OperatorMetrics } from '../telemetry/metrics.js';
+import { ADMIN_PORT } from '../webhook/settings.js';
+import { mergeUsage, usageChanged } from './merge.js';
+
+export interface UsageCollectorOptions {
+  caches: Caches;
+  kube: Kube;
+  log: Logger;
+  metrics: OperatorMetrics;
+  intervalMs: number;
+  /** Port of the sidecars' admin API (tests run several sidecars on loopback addresses). */
+  adminPort?: number;
+}
+
+/** Runs rounds while started (on the leader only). */
+export class UsageCollector {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly options: UsageCollectorOptions) {}
+
+  start(): void {
+    if (this.timer) return;
+    const tick = () => {
+      this.running = this.round().finally(() => {
+        if (this.timer) this.timer = setTimeout(tick, this.options.intervalMs);
+      });
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** One round over every sandbox. */
+  async round(): Promise<void> {
+    const { caches } = this.options;
+    await Promise.all(caches.sandboxes.list().map((s) => this.collect(s as AgentSandbox).catch((err: unknown) => this.options.log.warn({ sandbox: s.metadata?.name, err: String(err) }, 'usage collection failed'))));
+  }
+
+  private async collect(sandbox: AgentSandbox): Promise<void> {
+    const { caches, kube, metrics } = this.options;
+    const namespace = sandbox.metadata.namespace ?? 'default';
+    const name = sandbox.metadata.name;
+    const pods = caches.pods.list(namespace).filter((p) => p.metadata?.labels?.[SANDBOX_LABEL] === name && !['Succeeded', 'Failed'].includes(p.status?.phase ?? ''));
+    if (pods.length === 0 && !sandbox.status?.usage) return;
+    const reports = (await Promise.all(pods.map((pod) => this.read(pod)))).filter((r) => r !== undefined);
+    const now = new Date();
+    const next = mergeUsage(sandbox.status?.usage, {
+      day: utcDay(now.getTime()),
+      reports,
+      livePods: new Set(pods.map((p) => p.metadata!.name!)),
+      dailyBudgetUSD: sandbox.spec.limits?.dailyBudgetUSD,
+      now,
+    });
+    metrics.sandboxSpend.set({ sandbox_namespace: namespace, sandbox: name }, next.spentUSD);
+    if (!usageChanged(sandbox.status?.usage, next)) return;
+    await kube.patchStatus('agentsandboxes', namespace, name, { usage: next });
+    // The cache sees the patch through the watch; until then the next round must not start from the old status.
+    sandbox.status = { ...sandbox.status, usage: next };
+  }
+
+  /** A running sidecar's counters, or undefined when it does not answer (it keeps its last report in the status). */
+  private async read(pod: V1Pod): Promise<{ pod: string; usage: InstanceUsage } | undefined> {
+    const ip = pod.status?.podIP;
+    if (!ip || pod.status?.phase !== 'Running') return undefined;
+    const host = ip.includes(':') ? `[${ip}]` : ip;
+    try {
+      const response = await fetch(`http://${host}:${this.options.adminPort ?? ADMIN_PORT}/usage`, { signal: AbortSignal.timeout(2_000) });
+      if (response.status !== 200) return undefined;
+      return { pod: pod.metadata!.name!, usage: InstanceUsage.parse(await response.json()) };
+    } catch (err) {
+      this.options.log.debug({ pod: pod.metadata?.name, err: String(err) }, 'sidecar usage not readable this round');
+      return undefined;
+    }
+  }
+}

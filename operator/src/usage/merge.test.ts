@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import type { InstanceUsage } from '@airlock/sidecar/usage';
+import { mergeUsage } from './merge.js';
+import { reportFor } from './report.js';
+
+const day = '2026-11-26';
+const now = new Date(`${day}T12:00:00Z`);
+const usage = (instance: string, spentUSD: number, requests = 1, d = day): InstanceUsage => ({
+  instance,
+  day: d,
+  requests,
+  inputTokens: 10 * requests,
+  outputTokens: 20 * requests,
+  spentUSD,
+  byModel: [{ model: 'm', requests, inputTokens: 10 * requests, outputTokens: 20 * requests, spentUSD }],
+});
+const round = (reports: { pod: string; usage: InstanceUsage }[], livePods: string[], dailyBudgetUSD?: number) => ({ day, reports, livePods: new Set(livePods), dailyBudgetUSD, now });
+
+describe('mergeUsage', () => {
+  it('sums the pods of a sandbox, by model, with the budget left', () => {
+    const status = mergeUsage(undefined, round([{ pod: 'a', usage: usage('instance-a1', 1.5, 3) }, { pod: 'b', usage: usage('instance-b1', 0.5, 1) }], ['a', 'b'], 5));
+    expect(status).toMatchObject({ day, spentUSD: 2, requests: 4, inputTokens: 40, outputTokens: 80, budgetRemainingUSD: 3, byModel: [{ model: 'm', requests: 4, spentUSD: 2 }] });
+    expect(status.pods).toHaveLength(2);
+  });
+
+  it('loses nothing when a sidecar restarts: the old instance moves to retired and the new one counts from zero', () => {
+    const before = mergeUsage(undefined, round([{ pod: 'a', usage: usage('instance-a1', 2, 2) }], ['a']));
+    const after = mergeUsage(before, round([{ pod: 'a', usage: usage('instance-a2', 0.25, 1) }], ['a']));
+    expect(after.spentUSD).toBe(2.25);
+    expect(after.requests).toBe(3);
+    expect(after.retired).toMatchObject({ spentUSD: 2, requests: 2 });
+    expect(after.pods!.map((p) => p.instance)).toEqual(['instance-a2']);
+  });
+
+  it('keeps the last report of a pod that did not answer this round, and retires a deleted pod', () => {
+    const first = mergeUsage(undefined, round([{ pod: 'a', usage: usage('instance-a1', 1) }, { pod: 'b', usage: usage('instance-b1', 1) }], ['a', 'b']));
+    const silent = mergeUsage(first, round([{ pod: 'a', usage: usage('instance-a1', 1.5) }], ['a', 'b']));
+    expect(silent.spentUSD).toBe(2.5);
+    expect(silent.pods).toHaveLength(2);
+    const deleted = mergeUsage(silent, round([{ pod: 'a', usage: usage('instance-a1', 1.5) }], ['a']));
+    expect(deleted.spentUSD).toBe(2.5);
+    expect(deleted.pods).toHaveLength(1);
+    expect(deleted.retired!.spentUSD).toBe(1);
+  });
+
+  it('starts a new UTC day from zero and ignores reports of another day', () => {
+    const yesterday = mergeUsage(undefined, { ...round([{ pod: 'a', usage: usage('instance-a1', 3, 1, '2026-11-25') }], ['a']), day: '2026-11-25' });
+    const today = mergeUsage(yesterday, round([{ pod: 'a', usage: usage('instance-a1', 3, 1, '2026-11-25') }], ['a'], 10));
+    expect(today).toMatchObject({ day, spentUSD: 0, requests: 0, budgetRemainingUSD: 10, pods: [] });
+  });
+});
+
+describe('reportFor', () => {
+  it("tells a sidecar the sandbox's totals, the pods, and what of them was counted from it", () => {
+    const status = mergeUsage(undefined, round([{ pod: 'a', usage: usage('instance-a1', 1) }, { pod: 'b', usage: usage('instance-b1', 2) }], ['a', 'b']));
+    expect(reportFor(status, day, 'instance-b1')).toMatchObject({ day, pods: 2, total: { spentUSD: 3 }, counted: { spentUSD: 2 } });
+    expect(reportFor(status, day, 'instance-new').counted).toBeUndefined();
+    expect(reportFor(status, '2026-11-27', 'instance-b1')).toMatchObject({ pods: 0, total: { spentUSD: 0 } });
+  });
+});

@@ -1,0 +1,71 @@
+/**
+ * Summing a sandbox's usage over its pods (ADR 0013), purely: the status so far plus what each
+ * running sidecar reports gives the new status. A sidecar's counters are cumulative for its
+ * process and day, so the status keeps each instance's last report; an instance that is gone
+ * (its pod deleted, or the pod now reports a new instance after a restart) moves into `retired`,
+ * so nothing it counted is lost. A new UTC day starts from zero.
+ */
+import { combine, emptyTotals, type InstanceUsage, type UsageTotals } from '@airlock/sidecar/usage';
+import type { SandboxUsageStatus } from '../api/index.js';
+
+/** Only the counts of a report or status entry. */
+export const totalsOf = (u: UsageTotals): UsageTotals => ({ requests: u.requests, inputTokens: u.inputTokens, outputTokens: u.outputTokens, spentUSD: u.spentUSD, byModel: u.byModel });
+
+/** What one collection round saw. */
+export interface Collected {
+  /** The UTC day now. */
+  day: string;
+  /** Reports of the sidecars that answered, by pod name. */
+  reports: { pod: string; usage: InstanceUsage }[];
+  /** Pods of the sandbox that exist now (answering or not). */
+  livePods: ReadonlySet<string>;
+  dailyBudgetUSD: number | undefined;
+  now: Date;
+}
+
+type PodEntry = NonNullable<SandboxUsageStatus['pods']>[number];
+
+
+/** The new usage status. */
+export function mergeUsage(previous: SandboxUsageStatus | undefined, round: Collected): SandboxUsageStatus {
+  const sameDay = previous?.day === round.day;
+  let retired = sameDay && previous?.retired ? totalsOf(previous.retired) : emptyTotals();
+  const kept = new Map<string, PodEntry>();
+  for (const entry of sameDay ? (previous?.pods ?? []) : []) kept.set(entry.instance, entry);
+
+  const answered = new Map<string, PodEntry>();
+  for (const { pod, usage } of round.reports) {
+    if (usage.day !== round.day) continue;
+    answered.set(usage.instance, { pod, instance: usage.instance, ...totalsOf(usage) });
+  }
+  const pods: PodEntry[] = [];
+  for (const [instance, entry] of kept) {
+    if (answered.has(instance)) continue;
+    const podRestarted = [...answered.values()].some((a) => a.pod === entry.pod);
+    if (round.livePods.has(entry.pod) && !podRestarted) pods.push(entry);
+    else retired = combine(retired, totalsOf(entry));
+  }
+  pods.push(...answered.values());
+  pods.sort((a, b) => a.pod.localeCompare(b.pod) || a.instance.localeCompare(b.instance));
+
+  const total = pods.reduce<UsageTotals>((sum, p) => combine(sum, totalsOf(p)), retired);
+  return {
+    day: round.day,
+    updatedAt: round.now.toISOString(),
+    ...microdollars(total),
+    ...(round.dailyBudgetUSD !== undefined ? { budgetRemainingUSD: toMicro(Math.max(0, round.dailyBudgetUSD - total.spentUSD)) } : {}),
+    podCount: round.livePods.size,
+    retired,
+    pods,
+  };
+}
+
+/** Sums of floating-point prices carry noise (0.026999999999999996); status shows micro-dollars. */
+const toMicro = (usd: number) => Math.round(usd * 1e6) / 1e6;
+const microdollars = (t: UsageTotals): UsageTotals => ({ ...t, spentUSD: toMicro(t.spentUSD), byModel: t.byModel.map((m) => ({ ...m, spentUSD: toMicro(m.spentUSD) })) });
+
+/** Whether two statuses differ in anything but the collection time. */
+export function usageChanged(a: SandboxUsageStatus | undefined, b: SandboxUsageStatus): boolean {
+  const strip = (s: SandboxUsageStatus | undefined) => (s ? JSON.stringify({ ...s, updatedAt: undefined }) : '');
+  return strip(a) !== strip(b);
+}

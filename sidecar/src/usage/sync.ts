@@ -1,0 +1,120 @@
+/**
+ * The sidecar's side of sandbox-wide usage (ADR 0013). It asks the operator for the sandbox's
+ * totals every few seconds, and from them sets this pod's share of the limits: per-minute and
+ * concurrency limits split evenly between the pods, and of the budget left each pod may spend
+ * its even part until the next answer. It also answers the agent's `GET /v1/usage`.
+ */
+import { fetch } from 'undici';
+import type { Logger } from '../log/logger.js';
+import type { Limiter } from '../router/limits.js';
+import { UsageLedger } from './ledger.js';
+import { combine, emptyTotals, SandboxUsageReport, type UsageTotals } from './wire.js';
+
+export interface SandboxUsageOptions {
+  sandbox: string;
+  /** The operator's usage URL for this sandbox and how often to ask (read at each sync, so a reload applies); undefined: this pod only knows itself. */
+  endpoint: () => { url: string; intervalMs: number } | undefined;
+  /** The sandbox's limiter (it outlives config reloads). */
+  limiter: () => Limiter;
+  dailyBudgetUSD: () => number | undefined;
+  log: Logger;
+  now?: () => number;
+}
+
+/** What `GET /v1/usage` answers. */
+export interface SandboxUsageView extends UsageTotals {
+  sandbox: string;
+  day: string;
+  dailyBudgetUSD: number | null;
+  remainingUSD: number | null;
+  /** Pods whose usage is in the totals (1 when this pod has not heard from the operator). */
+  pods: number;
+  /** Whether the totals include the other pods (false until the operator answered). */
+  sandboxWide: boolean;
+  /** When the operator last answered (ISO time), or null. */
+  syncedAt: string | null;
+  thisPod: UsageTotals;
+}
+
+export class SandboxUsage {
+  readonly ledger: UsageLedger;
+  private last: { report: SandboxUsageReport; at: number } | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly options: SandboxUsageOptions) {
+    this.now = options.now ?? Date.now;
+    this.ledger = new UsageLedger(this.now);
+  }
+
+  /** Syncs once (briefly waiting, so a restarted sidecar knows the sandbox's spend before serving) and then every interval. */
+  async start(): Promise<void> {
+    await this.sync();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => void this.sync().finally(() => this.schedule()), this.options.endpoint()?.intervalMs ?? 5_000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Asks the operator once and applies the answer; false when it could not. */
+  async sync(): Promise<boolean> {
+    const endpoint = this.options.endpoint();
+    if (!endpoint) return false;
+    const { url, intervalMs } = endpoint;
+    const { log } = this.options;
+    try {
+      const response = await fetch(`${url}?instance=${encodeURIComponent(this.ledger.instance)}`, { signal: AbortSignal.timeout(Math.min(2_000, intervalMs)) });
+      if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
+      const report = SandboxUsageReport.parse(await response.json());
+      this.apply(report);
+      return true;
+    } catch (err) {
+      log.warn({ url, reason: (err as Error).message }, 'sandbox usage unavailable; enforcing the last known share');
+      return false;
+    }
+  }
+
+  private apply(report: SandboxUsageReport): void {
+    const own = this.ledger.snapshot();
+    if (report.day !== own.day) {
+      // The operator still totals yesterday (or already today while this pod is behind): nothing to share yet.
+      this.options.limiter().setShare(undefined);
+      return;
+    }
+    this.last = { report, at: this.now() };
+    // The share is measured from the operator's last count, not from now: asking again before
+    // the operator counted again gives nothing more, so the pods together never get more than
+    // what was left when it counted (ADR 0013).
+    const budget = this.options.dailyBudgetUSD();
+    const left = budget === undefined ? Infinity : Math.max(0, budget - report.total.spentUSD);
+    const pods = Math.max(1, report.pods);
+    this.options.limiter().setShare({ day: own.day, pods, baseUSD: report.counted?.spentUSD ?? 0, allowanceUSD: left / pods });
+  }
+
+  /** The sandbox's usage as far as this pod knows: the operator's totals plus what it has not counted yet of this pod. */
+  view(): SandboxUsageView {
+    const own = this.ledger.snapshot();
+    const { instance: _instance, day, ...thisPod } = own;
+    const report = this.last?.report.day === day ? this.last.report : undefined;
+    const total = report ? combine(report.total, combine(thisPod, report.counted ?? emptyTotals(), -1)) : thisPod;
+    const budget = this.options.dailyBudgetUSD();
+    return {
+      sandbox: this.options.sandbox,
+      day,
+      ...total,
+      dailyBudgetUSD: budget ?? null,
+      remainingUSD: budget === undefined ? null : Math.max(0, budget - total.spentUSD),
+      pods: report ? Math.max(1, report.pods) : 1,
+      sandboxWide: report !== undefined,
+      syncedAt: this.last && report ? new Date(this.last.at).toISOString() : null,
+      thisPod,
+    };
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * What sidecars and the operator exchange about a sandbox's usage (ADR 0013): a sidecar's own
+ * counters for today (admin port, `GET /usage`), and the sandbox-wide totals the operator keeps
+ * in AgentSandbox.status and serves to the sidecars (`GET /usage/<namespace>/<name>`).
+ */
+import { z } from 'zod';
+
+const count = z.number().int().min(0);
+
+/** Usage of one model. */
+export const ModelUsage = z.object({
+  model: z.string().min(1).max(253),
+  requests: count,
+  inputTokens: count,
+  outputTokens: count,
+  spentUSD: z.number().min(0),
+});
+export type ModelUsage = z.infer<typeof ModelUsage>;
+
+/** Usage totals of a UTC day: overall and by model. */
+export const UsageTotals = z.object({
+  requests: count,
+  inputTokens: count,
+  outputTokens: count,
+  spentUSD: z.number().min(0),
+  byModel: z.array(ModelUsage).max(1000),
+});
+export type UsageTotals = z.infer<typeof UsageTotals>;
+
+/** A sidecar's own counters, as `GET /usage` on its admin port returns them. */
+export const InstanceUsage = UsageTotals.extend({
+  /** Random per sidecar process: a restarted sidecar is a new instance whose counts start at 0. */
+  instance: z.string().regex(/^[a-z0-9-]{8,64}$/),
+  /** The UTC day (YYYY-MM-DD) the counters are for. */
+  day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+});
+export type InstanceUsage = z.infer<typeof InstanceUsage>;
+
+/** The operator's answer to a sidecar: the sandbox's totals and how much of them came from it. */
+export const SandboxUsageReport = z.object({
+  day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  /** Pods of the sandbox (counted or not yet): each may spend its even part of what is left. */
+  pods: z.number().int().min(0),
+  total: UsageTotals,
+  /** The asking instance's counts included in `total` (absent when the operator has not seen it yet). */
+  counted: UsageTotals.optional(),
+});
+export type SandboxUsageReport = z.infer<typeof SandboxUsageReport>;
+
+/** Empty totals. */
+export const emptyTotals = (): UsageTotals => ({ requests: 0, inputTokens: 0, outputTokens: 0, spentUSD: 0, byModel: [] });
+
+/** a + sign·b, by model; models that end with nothing are dropped. */
+export function combine(a: UsageTotals, b: UsageTotals, sign: 1 | -1 = 1): UsageTotals {
+  const models = new Map<string, ModelUsage>();
+  for (const m of a.byModel) models.set(m.model, { ...m });
+  for (const m of b.byModel) {
+    const into = models.get(m.model) ?? { model: m.model, requests: 0, inputTokens: 0, outputTokens: 0, spentUSD: 0 };
+    models.set(m.model, {
+      model: m.model,
+      requests: Math.max(0, into.requests + sign * m.requests),
+      inputTokens: Math.max(0, into.inputTokens + sign * m.inputTokens),
+      outputTokens: Math.max(0, into.outputTokens + sign * m.outputTokens),
+      spentUSD: Math.max(0, into.spentUSD + sign * m.spentUSD),
+    });
+  }
+  const byModel = [...models.values()].filter((m) => m.requests > 0 || m.spentUSD > 0).sort((x, y) => x.model.localeCompare(y.model));
+  const sum = (k: 'requests' | 'inputTokens' | 'outputTokens' | 'spentUSD') => byModel.reduce((s, m) => s + m[k], 0);
+  return { requests: sum('requests'), inputTokens: sum('inputTokens'), outputTokens: sum('outputTokens'), spentUSD: sum('spentUSD'), byModel };
+}
+
+/** The UTC day of a time, YYYY-MM-DD. */
+export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);

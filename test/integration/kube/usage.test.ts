@@ -1,0 +1,137 @@
+/**
+ * Spend per sandbox through a real API server (ADR 0013): two pods of one sandbox, each with a
+ * real sidecar (on its own loopback address, as its pod IP), serve calls; the operator collects
+ * their usage into AgentSandbox.status and `kubectl get asbx` shows SPEND and BUDGET. A sidecar
+ * restart loses nothing, and the budget holds for both pods together.
+ */
+import { createServer } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { startMock, type MockProvider } from '../../mocks/index.js';
+import { stackDir, startStack, type Stack } from '../sidecar/harness.js';
+import { freshNamespace, installCrds } from './crds.js';
+import { kubectl } from './kubectl.js';
+import { startTestOperator, until, type TestOperator } from './operator-harness.js';
+
+const PRICES = { inputCostPerMTok: 1_000, outputCostPerMTok: 1_000 };
+const ADDRESSES = ['127.0.0.2', '127.0.0.3'];
+
+let ns: string;
+let test: TestOperator;
+let mock: MockProvider;
+let adminPort = 0;
+const stacks: Stack[] = [];
+const kc = new KubeConfig();
+
+const spend = async () => {
+  const out = await kubectl().ok(['get', 'asbx', 'agent', '-n', ns, '-o', 'json']);
+  return (JSON.parse(out) as { status?: { usage?: { spentUSD: number; requests: number; retired?: { spentUSD: number } } } }).status?.usage;
+};
+
+async function startSidecar(i: number): Promise<Stack> {
+  const stack = await startStack(await stackDir(), {
+    version: 1,
+    sandbox: { name: 'agent', namespace: ns },
+    providers: [{ name: 'local', type: 'ollama', baseURL: mock.url, models: [{ name: 'm', ...PRICES }] }],
+    limits: { dailyBudgetUSD: 0.5, sandboxUsage: { url: `http://127.0.0.1:${test.operator.healthPort}/usage/${ns}/agent`, intervalMs: 300 } },
+    // The pod IP the operator reads: a loopback address of its own, one admin port for all pods.
+    listen: { admin: { host: ADDRESSES[i]!, port: adminPort } },
+  });
+  stacks[i] = stack;
+  return stack;
+}
+
+/** A port free on `host` now (the sidecars then bind it on their own addresses). */
+const freePort = (host: string) =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer().once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+
+const ask = (stack: Stack) => stack.openai().chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'what does it cost' }] });
+
+beforeAll(async () => {
+  kc.loadFromString(inject('kubeconfig'));
+  await installCrds();
+  ns = await freshNamespace('usage');
+  const opNs = await freshNamespace('airlock-system');
+  mock = await startMock('ollama');
+  adminPort = await freePort(ADDRESSES[0]!);
+  test = await startTestOperator(kc, { watchNamespace: ns, namespace: opNs, webhookConfigName: 'airlock-none', identity: 'operator-usage', usageSyncMs: 300 }, { sidecarAdminPort: adminPort });
+  await until(() => test.operator.isLeader, 'the operator to lead', 20_000);
+  await kubectl().ok(['apply', '-n', ns, '-f', '-'], `apiVersion: airlock.dev/v1alpha1
+kind: ModelProvider
+metadata: { name: local }
+spec: { type: ollama, baseURL: "${mock.url}", models: [{ name: m }] }
+---
+apiVersion: airlock.dev/v1alpha1
+kind: AgentSandbox
+metadata: { name: agent }
+spec: { providers: [local], limits: { dailyBudgetUSD: 0.5 } }
+`);
+  // Two pods of the sandbox; no kubelet here, so their status says where their sidecars listen.
+  for (const [i, ip] of ADDRESSES.entries()) {
+    await kubectl().ok(['apply', '-n', ns, '-f', '-'], `apiVersion: v1
+kind: Pod
+metadata: { name: agent-${i}, labels: { airlock.dev/sandbox: agent } }
+spec: { containers: [{ name: agent, image: agent:1 }] }
+`);
+    await kubectl().ok(['patch', 'pod', `agent-${i}`, '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] } })]);
+  }
+  await startSidecar(0);
+  await startSidecar(1);
+}, 120_000);
+
+afterAll(async () => {
+  for (const stack of stacks) await stack?.close();
+  await test?.operator.stop();
+  await mock?.close();
+});
+
+it('sums the spend of both pods into the status, and kubectl get asbx shows SPEND and BUDGET', async () => {
+  let expected = 0;
+  for (const stack of [stacks[0]!, stacks[1]!, stacks[1]!]) {
+    const answer = await ask(stack);
+    expected += (answer.usage!.prompt_tokens * PRICES.inputCostPerMTok + answer.usage!.completion_tokens * PRICES.outputCostPerMTok) / 1e6;
+  }
+  await expect.poll(async () => (await spend())?.spentUSD, { timeout: 15_000 }).toBeCloseTo(expected, 9);
+  expect((await spend())?.requests).toBe(3);
+  const table = await kubectl().ok(['get', 'asbx', 'agent', '-n', ns]);
+  const [header, row] = table.trim().split('\n') as [string, string];
+  // Columns by their header's position (an empty cell leaves no token to split on).
+  const cell = (name: string) => row.slice(header.indexOf(name)).split(/\s+/)[0];
+  expect(header).toMatch(/\bSPEND\b.*\bBUDGET\b/);
+  expect(Number(cell('SPEND'))).toBeCloseTo(expected, 6);
+  expect(cell('SPEND')!.length).toBeLessThanOrEqual(8);
+  expect(cell('BUDGET')).toBe('0.5');
+});
+
+it('loses nothing when a sidecar restarts, and holds the budget for both pods together', async () => {
+  const before = (await spend())!.spentUSD;
+  await stacks[1]!.close();
+  await startSidecar(1);
+  await expect.poll(async () => (await spend())?.retired?.spentUSD ?? 0, { timeout: 15_000 }).toBeGreaterThan(0);
+  expect((await spend())!.spentUSD).toBeCloseTo(before, 9);
+  // Spend the rest of the budget through both pods; the refusals say it is the sandbox's budget.
+  const refused = async (stack: Stack) => {
+    for (let i = 0; i < 200; i++) {
+      const error = await ask(stack).then(() => undefined, (e: unknown) => e);
+      if (error) return error;
+    }
+    return undefined;
+  };
+  const [a, b] = await Promise.all([refused(stacks[0]!), refused(stacks[1]!)]);
+  for (const error of [a, b]) {
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+    expect((error as Error).message).toContain('daily budget of 0.5 USD');
+  }
+  await expect.poll(async () => (await spend())?.spentUSD ?? 0, { timeout: 15_000 }).toBeGreaterThanOrEqual(0.5);
+  // Overshoot at most one call in flight per pod (each agent here has one call open at a time).
+  const oneCall = (await spend())!.spentUSD / (await spend())!.requests;
+  expect((await spend())!.spentUSD).toBeLessThanOrEqual(0.5 + 2 * oneCall * 1.5);
+});
