@@ -14,6 +14,7 @@ import { Metrics } from './telemetry/metrics.js';
 import { startSidecarTracing } from './telemetry/sidecar-tracing.js';
 import { SandboxUsage } from './usage/sync.js';
 import { createMcpGateway, type McpGateway } from './mcp/index.js';
+import { createModelTools } from './mcp/model-tools.js';
 
 export interface SidecarOptions {
   configPath: string;
@@ -43,11 +44,6 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const tracing = await startSidecarTracing(config, secrets, (reason) => log.warn({ reason }, 'OTLP header file unreadable; exporting spans without it'));
   metrics.watchProviders(() => live.current.providers.map((p) => ({ name: p.config.name, breaker: p.breaker.state, keys: p.keys.states() })));
 
-  // Always created (cheap without backends), so a reload that adds the first backend has a home.
-  const mcp: McpGateway = createMcpGateway({ config, logger: log, secrets, metrics });
-  live.onApply((next) => void mcp.reload(next));
-  metrics.watchMcpBackends(() => mcp.view().backends);
-
   const usage = new SandboxUsage({
     sandbox: config.sandbox.name,
     endpoint: () => live.current.config.limits.sandboxUsage,
@@ -60,6 +56,18 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     const view = usage.view();
     return { sandbox: view.sandbox, spentTodayUSD: view.spentUSD, dailyBudgetUSD: view.dailyBudgetUSD ?? undefined };
   });
+  // The model tools call through the same relay, scope and ledger as socket calls; the usage resource is GET /v1/usage.
+  const modelTools = createModelTools({
+    runtime: () => live.current,
+    relay: { log, metrics, secrets },
+    scope: () => ({ name: live.current.config.sandbox.name, limiter: live.current.limiter, ledger: usage.ledger }),
+    usage: () => usage.view(),
+  });
+  // Always created (cheap without backends), so a reload that adds the first backend has a home.
+  const mcp: McpGateway = createMcpGateway({ config, logger: log, secrets, metrics, builtins: modelTools.tools, builtinResources: modelTools.resources });
+  live.onApply((next) => void mcp.reload(next));
+  metrics.watchMcpBackends(() => mcp.view().backends);
+
   const common = { live, log, metrics, secrets, mcp, usage, maxBodyBytes: config.listen.maxBodyBytes };
   const servers: FastifyInstance[] = [];
   try {

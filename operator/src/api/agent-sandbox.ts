@@ -3,7 +3,7 @@
  * models, MCP backends, tools) and how they are isolated.
  */
 import { z } from 'zod';
-import { LOG_LEVELS, McpHealthFields, RateLimits } from '@airlock/sidecar/config';
+import { LOG_LEVELS, McpHealthFields, ModelTools, RateLimits } from '@airlock/sidecar/config';
 import { API_VERSION, cel, commonStatus, globList, listMap, listSet, ObjectMeta, objectName } from './common.js';
 
 /** Label by which a pod opts in to a sandbox. */
@@ -57,6 +57,9 @@ export const AgentSandboxSpec = z
     )
       .optional()
       .describe('How the sidecar health-checks MCP backends (ping interval) and how fast it retries a failed one (backoff bounds).'),
+    modelTools: ModelTools.optional().describe(
+      'Built-in model tools on the sandbox MCP endpoint: airlock__list_models, airlock__generate and airlock__compare_models (calls go through the same providers, failover, limits and budget as socket calls) and the usage resource airlock+airlock:usage. Off unless enabled; tools.allow and tools.deny filter them like any tool.',
+    ),
     isolation: z
       .object({
         network: z

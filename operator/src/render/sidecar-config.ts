@@ -121,6 +121,7 @@ export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp
       }),
       tools: { ...globs(spec.tools), lazy: spec.tools?.lazy ?? false },
       ...(spec.mcpHealth ? { health: spec.mcpHealth } : {}),
+      ...(spec.modelTools ? { modelTools: spec.modelTools } : {}),
     },
     limits: { ...spec.limits, ...(usage ? { sandboxUsage: { url: `${usage.baseUrl.replace(/\/+$/, '')}/usage/${encodeURIComponent(sandbox.metadata.namespace ?? 'default')}/${encodeURIComponent(sandbox.metadata.name)}`, intervalMs: usage.intervalMs } } : {}) },
     telemetry: {

@@ -190,6 +190,15 @@ export const McpBackendConfig = z.object({
   timeouts: McpTimeouts.prefault({}),
 });
 
+/**
+ * The sidecar's own model tools on /mcp (airlock__list_models, airlock__generate,
+ * airlock__compare_models) and the usage resource; calls go through the router like socket calls.
+ */
+export const ModelTools = z.object({
+  enabled: z.boolean().default(false).describe('Offer the model tools and the usage resource on the sandbox MCP endpoint.'),
+  maxCompareModels: z.int().min(2).max(16).default(4).describe('Most models one compare_models call may ask at once.'),
+});
+
 export const SidecarConfig = z
   .object({
     version: z.literal(1),
@@ -225,6 +234,7 @@ export const SidecarConfig = z
         backends: z.array(McpBackendConfig).default([]),
         health: McpHealth.prefault({}),
         tools: ToolFilter.extend({ lazy: z.boolean().default(false) }).prefault({}),
+        modelTools: ModelTools.prefault({}),
       })
       .prefault({}),
     limits: RateLimits.extend({

@@ -101,9 +101,10 @@ export function cachedHash(kind: PinnedKind, definition: object): string {
 /**
  * Builds the aggregate. `sandbox` holds the sandbox-wide allow/deny globs over prefixed tool
  * names; `builtins` the definitions of the sidecar's own `airlock__` tools, which pass those
- * globs like any tool and need no approval (the sidecar wrote them).
+ * globs like any tool and need no approval (the sidecar wrote them); `builtinResources` its own
+ * resources, listed as `airlock+airlock:<uri>`.
  */
-export function aggregate(backends: readonly BackendSnapshot[], sandbox: GlobFilter, builtins: readonly Tool[] = []): Aggregate {
+export function aggregate(backends: readonly BackendSnapshot[], sandbox: GlobFilter, builtins: readonly Tool[] = [], builtinResources: readonly Resource[] = []): Aggregate {
   const sandboxFilter = compileFilter(sandbox, 'sandbox');
   const result: Aggregate = {
     tools: [],
@@ -134,6 +135,8 @@ export function aggregate(backends: readonly BackendSnapshot[], sandbox: GlobFil
     result.toolsByName.set(prefixedName, entry);
     if (entry.state === 'approved') result.listedTools.push(entry.tool);
   }
+  // The sidecar's own resources (the usage resource) are listed first, under the reserved prefix.
+  for (const resource of builtinResources) result.resources.push({ ...resource, uri: wrapUri(BUILTIN_PREFIX, resource.uri) });
   for (const snapshot of backends) {
     const { config, catalog } = snapshot;
     result.prefixes.set(config.prefix, config.name);

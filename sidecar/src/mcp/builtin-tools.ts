@@ -11,7 +11,8 @@
 import { z } from 'zod';
 export { BUILTIN_BACKEND, BUILTIN_PREFIX } from './naming.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { CallToolRequest, CallToolResult, ServerNotification, ServerRequest, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolRequest, CallToolResult, ReadResourceResult, Resource, ServerNotification, ServerRequest, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { SidecarConfig } from '../config/index.js';
 import type { SearchHit } from './search.js';
 
 /** A tool the sidecar itself serves, listed as `airlock__<definition.name>`. */
@@ -24,6 +25,20 @@ export interface BuiltinTool {
    * failures that are not the caller's (a `GatewayError` from errors.ts to choose the JSON-RPC code).
    */
   run(args: Record<string, unknown> | undefined, extra: RequestHandlerExtra<ServerRequest, ServerNotification>): CallToolResult | Promise<CallToolResult>;
+  /** Whether the current config offers it (absent: always); a reload that changes this sends list_changed. */
+  enabled?(config: SidecarConfig): boolean;
+}
+
+/**
+ * A resource the sidecar itself serves. Its `definition.uri` is without the gateway's wrapping:
+ * clients see and read `airlock+airlock:<uri>` (naming.ts `wrapUri` with the reserved prefix).
+ */
+export interface BuiltinResource {
+  definition: Resource;
+  /** Reads it; `uri` is the wrapped URI the client asked for, to be echoed in the contents. */
+  read(uri: string): ReadResourceResult | Promise<ReadResourceResult>;
+  /** Whether the current config offers it (absent: always). */
+  enabled?(config: SidecarConfig): boolean;
 }
 
 /** Name of the built-in search tool. */
@@ -131,7 +146,8 @@ export function toolError(message: string): CallToolResult {
   return { content: [{ type: 'text', text: message }], isError: true };
 }
 
-function invalidMessage(tool: string, error: z.ZodError): string {
+/** The message of a tool error for arguments that failed their schema, naming each wrong field. */
+export function invalidMessage(tool: string, error: z.ZodError): string {
   const details = error.issues.map((i) => `${i.path.join('.') || '<arguments>'}: ${i.message}`).join('; ');
   return `invalid arguments for ${tool}: ${details}. See the input schema of ${tool}.`;
 }

@@ -10,7 +10,7 @@ import canonicalize from 'canonicalize';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { McpBackendConfig, SidecarConfig } from '../config/index.js';
 import { aggregate, type Aggregate } from './aggregate.js';
-import type { BuiltinTool } from './builtin-tools.js';
+import type { BuiltinResource, BuiltinTool } from './builtin-tools.js';
 import type { Counter, Histogram } from 'prom-client';
 import { Backend, type BackendStatus, type SecretSink } from './backend.js';
 import { DEFAULT_BACKEND_TUNING, type BackendTuning } from './backoff.js';
@@ -68,6 +68,8 @@ export interface McpGatewayOptions {
   metrics?: McpMetrics | undefined;
   /** The sidecar's own tools, served as `airlock__<name>` through the same filters, search and audit as backend tools. */
   builtins?: readonly BuiltinTool[] | undefined;
+  /** The sidecar's own resources, listed and read as `airlock+airlock:<uri>`. */
+  builtinResources?: readonly BuiltinResource[] | undefined;
 }
 
 /** What the admin view shows of every tool, prompt, resource and template. */
@@ -141,6 +143,7 @@ class Gateway implements McpGateway, SessionContext {
   private readonly tuningOverrides: Partial<GatewayTuning> | undefined;
   private readonly secrets: SecretSink | undefined;
   private readonly builtins: readonly BuiltinTool[];
+  private readonly builtinResources: readonly BuiltinResource[];
   private readonly metrics: McpMetrics | undefined;
   private readonly downstream = new Set<DownstreamSession>();
   private backends = new Map<string, Backend>();
@@ -159,6 +162,7 @@ class Gateway implements McpGateway, SessionContext {
     this.tuning = tuningOf(options.config, options.tuning);
     this.secrets = options.secrets;
     this.builtins = options.builtins ?? [];
+    this.builtinResources = options.builtinResources ?? [];
     this.metrics = options.metrics;
     this.sessions = new SessionRegistry(() => createSessionServer(this), this.logger, {
       maxSessions: this.tuning.maxSessions,
@@ -246,9 +250,14 @@ class Gateway implements McpGateway, SessionContext {
     this.current ??= aggregate(
       [...this.backends.values()].map((b) => ({ config: b.config, catalog: b.lastCatalog, available: b.state === 'ready' })),
       this.config.mcp.tools,
-      this.builtins.map((b) => b.definition),
+      this.builtins.filter((b) => b.enabled?.(this.config) ?? true).map((b) => b.definition),
+      this.builtinResources.filter((r) => r.enabled?.(this.config) ?? true).map((r) => r.definition),
     );
     return this.current;
+  }
+
+  builtinResource(uri: string): BuiltinResource | undefined {
+    return this.builtinResources.find((r) => r.definition.uri === uri && (r.enabled?.(this.config) ?? true));
   }
 
   backend(name: string): Backend | undefined {

@@ -5,4 +5,4 @@ export type { BackendState, BackendStatus, SecretSink } from './backend.js';
 export { toolHash, approvalState } from './pinning.js';
 export type { ToolApprovalState, HashableTool } from './pinning.js';
 export { BUILTIN_PREFIX, toolError } from './builtin-tools.js';
-export type { BuiltinTool } from './builtin-tools.js';
+export type { BuiltinResource, BuiltinTool } from './builtin-tools.js';

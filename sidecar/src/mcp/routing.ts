@@ -22,9 +22,9 @@ import type {
 import type { Aggregate } from './aggregate.js';
 import type { Backend, ForwardOptions } from './backend.js';
 import { GatewayError, GatewayErrorCode } from './errors.js';
-import type { BuiltinTool } from './builtin-tools.js';
+import type { BuiltinResource, BuiltinTool } from './builtin-tools.js';
 import { approvedPrompt, approvedTool, checkResourceAccess } from './exposure.js';
-import { BUILTIN_BACKEND, unwrapUri, wrapUri } from './naming.js';
+import { BUILTIN_BACKEND, BUILTIN_PREFIX, unwrapUri, wrapUri } from './naming.js';
 import { startToolSpan } from '../telemetry/tool-call.js';
 import type { DownstreamSession } from './upstream.js';
 
@@ -51,6 +51,8 @@ export interface RoutingContext {
   toolCalled(record: ToolCallRecord): void;
   /** The built-in tool (`airlock__<name>`) of that name, if the gateway has one. */
   builtin?(name: string): BuiltinTool | undefined;
+  /** The enabled built-in resource of that (unwrapped) URI, if the gateway has one. */
+  builtinResource?(uri: string): BuiltinResource | undefined;
 }
 
 /** The `extra` argument of SDK request handlers. */
@@ -107,6 +109,9 @@ export async function subscription(
 
 /** Reads a resource through the backend its wrapped URI names. */
 export async function readResource(ctx: RoutingContext, params: ReadResourceRequest['params'], extra: HandlerExtra, session?: DownstreamSession): Promise<ReadResourceResult> {
+  const own = unwrapUri(params.uri);
+  const builtin = own?.prefix === BUILTIN_PREFIX ? ctx.builtinResource?.(own.uri) : undefined;
+  if (builtin) return builtin.read(params.uri);
   const { backend, uri } = resourceBackend(ctx, params.uri);
   const prefix = backend.config.prefix;
   const result = await backend.readResource({ ...params, uri, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra, session));

@@ -80,14 +80,14 @@ export async function runCall<C, K extends StreamChunk>(
       if (outcome.kind === 'json') {
         // A JSON answer without usage is one that costs nothing (counting tokens) or a server
         // that counts nothing; only streams are estimated, where usage is routinely missing.
-        if (outcome.usage) spent = account(call, outcome, outcome.usage, false);
+        if (outcome.usage) spent = account(call, outcome, outcome.usage, false, client);
         if (outcome.result !== undefined) described = describeResult(outcome.result);
         client.json(200, outcome.native ?? op.render(outcome.result as C));
       } else {
         call.firstChunk();
         const tally = await streamOut(op, outcome, client, signal, context, log, deps.secrets);
         described = tally.described;
-        spent = account(call, outcome, tally.usage ?? estimateUsage(op.raw?.length ?? 0, tally.outputChars), tally.usage === undefined);
+        spent = account(call, outcome, tally.usage ?? estimateUsage(op.raw?.length ?? 0, tally.outputChars), tally.usage === undefined, client);
       }
     } finally {
       outcome.release(spent.tokens, spent.costUSD);
@@ -110,10 +110,17 @@ export async function runCall<C, K extends StreamChunk>(
   }
 }
 
-/** Reports usage and cost to the call's telemetry; returns them for the limits. */
-function account(call: ModelCall, outcome: { provider: ProviderRuntime; model: Candidate<ProviderRuntime>['model'] }, usage: Usage, estimated: boolean): { tokens: number; costUSD: number; input: number; output: number } {
+/** Reports usage and cost to the call's telemetry and the client; returns them for the limits. */
+function account(
+  call: ModelCall,
+  outcome: { provider: ProviderRuntime; model: Candidate<ProviderRuntime>['model'] },
+  usage: Usage,
+  estimated: boolean,
+  client: ClientSink,
+): { tokens: number; costUSD: number; input: number; output: number } {
   const costUSD = costOf(outcome.model, usage);
   call.usage(outcome.provider.config, outcome.model.name, usage, costUSD, estimated);
+  client.accounted?.({ provider: outcome.provider.config.name, model: outcome.model.name, inputTokens: usage.input, outputTokens: usage.output, costUSD, estimated });
   return { tokens: usage.input + usage.output, costUSD, input: usage.input, output: usage.output };
 }
 

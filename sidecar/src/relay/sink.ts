@@ -14,4 +14,17 @@ export interface ClientSink {
   end(): void;
   /** Calls `listener` once if the client goes away before the answer is complete. */
   onClose(listener: () => void): void;
+  /** Told what the answered call cost, for a client that reports it (the MCP model tools). */
+  accounted?(spend: CallSpend): void;
+}
+
+/** What one call used: the provider and model entry that answered, tokens, and cost at that entry's prices. */
+export interface CallSpend {
+  provider: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  costUSD: number;
+  /** Whether the tokens are the sidecar's estimate (a stream that reported no usage). */
+  estimated: boolean;
 }
