@@ -140,6 +140,11 @@ describe('with modelTools enabled', () => {
     expect(mocks.get('anthropic')!.received).toHaveLength(1);
   });
 
+  it('search_tools finds the model tools by what they do', async () => {
+    const found = structured(await client.callTool({ name: 'search_tools', arguments: { query: 'ask several models the same question and compare their answers', limit: 3 } }));
+    expect((found.tools as { name: string }[]).map((t) => t.name)).toContain('airlock__compare_models');
+  });
+
   it('reports argument mistakes as a tool error the model can read', async () => {
     const result = (await client.callTool({ name: 'airlock__compare_models', arguments: { models: ['gpt-mock'], prompt: 'x' } })) as CallToolResult;
     expect(result.isError).toBe(true);
@@ -166,9 +171,27 @@ describe('with modelTools enabled', () => {
   });
 });
 
-describe('with a daily budget and a deny filter', () => {
+describe('with a daily budget, models.allow and a deny filter', () => {
   let client: Client;
-  beforeAll(async () => ({ client } = await start({ mcp: { modelTools: { enabled: true }, tools: { deny: ['airlock__compare_models'] } }, limits: { dailyBudgetUSD: 0.000_001 } })));
+  beforeAll(
+    async () =>
+      ({ client } = await start({
+        models: { allow: ['gpt-*', 'claude-*'], aliases: { fast: 'gpt-mock' } },
+        mcp: { modelTools: { enabled: true }, tools: { deny: ['airlock__compare_models'] } },
+        limits: { dailyBudgetUSD: 0.000_001 },
+      })),
+  );
+
+  it('neither lists nor calls a model models.allow leaves out', async () => {
+    const ids = (structured(await client.callTool({ name: 'airlock__list_models', arguments: {} })).models as { id: string }[]).map((m) => m.id);
+    expect(ids).toEqual(expect.arrayContaining(['gpt-mock', 'claude-mock', 'fast']));
+    expect(ids).not.toContain('gemini-mock');
+    mocks.get('gemini')!.reset();
+    const refused = (await client.callTool({ name: 'airlock__generate', arguments: { model: 'gemini-mock', prompt: 'not for you' } })) as CallToolResult;
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toContain('(404)');
+    expect(mocks.get('gemini')!.received).toHaveLength(0);
+  });
 
   it('refuses generate as a tool error once the budget is spent', async () => {
     const first = (await client.callTool({ name: 'airlock__generate', arguments: { model: 'claude-mock', prompt: 'spend the whole budget in one go please' } })) as CallToolResult;
