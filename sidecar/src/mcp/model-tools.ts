@@ -198,7 +198,9 @@ async function generate(deps: ModelToolsDeps, model: string, args: PromptArgs, s
   const sink = memorySink(signal);
   await runCall(chatOperation(openAIIngress, request, undefined), candidates, sink.client, deps.relay, deps.scope());
   const answer = sink.answer();
-  if (!answer) return { model, ok: false, status: 499, error: 'cancelled', latencyMs: latencyMs() };
+  // Cancelled by the client: thrown, so the audit records the call as cancelled and no result is sent.
+  signal.throwIfAborted();
+  if (!answer) return { model, ok: false, status: 499, error: 'the call ended without an answer', latencyMs: latencyMs() };
   if (answer.status !== 200) {
     const message = (answer.body as { error?: { message?: unknown } }).error?.message;
     return { model, ok: false, status: answer.status, error: typeof message === 'string' ? message : 'the call failed', latencyMs: latencyMs() };

@@ -140,6 +140,21 @@ describe('with modelTools enabled', () => {
     expect(mocks.get('anthropic')!.received).toHaveLength(1);
   });
 
+  it('a cancelled generate aborts the provider request', async () => {
+    for (const m of mocks.values()) m.reset();
+    const openai = mocks.get('openai')!;
+    openai.script({ latencyMs: 30_000 });
+    const controller = new AbortController();
+    const call = client.callTool({ name: 'airlock__generate', arguments: { model: 'gpt-mock', prompt: 'take your time' } }, undefined, { signal: controller.signal });
+    const [request] = await openai.waitForRequests(1);
+    controller.abort();
+    await expect(call).rejects.toThrow();
+    await request!.settled;
+    expect(request!.aborted).toBe(true);
+    const audit = () => stack.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.audit === 'mcp_tool_call' && l.tool === 'airlock__generate');
+    await expect.poll(() => audit().at(-1)?.outcome).toBe('cancelled');
+  });
+
   it('search_tools finds the model tools by what they do', async () => {
     const found = structured(await client.callTool({ name: 'search_tools', arguments: { query: 'ask several models the same question and compare their answers', limit: 3 } }));
     expect((found.tools as { name: string }[]).map((t) => t.name)).toContain('airlock__compare_models');
