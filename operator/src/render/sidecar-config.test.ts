@@ -30,7 +30,7 @@ describe('renderSidecarConfig', () => {
     const sandbox = AgentSandbox.parse({ apiVersion: 'airlock.dev/v1alpha1', kind: 'AgentSandbox', metadata: meta('agents'), spec: { mcpBackends: ['git'] } });
     const backend = MCPBackend.parse({ apiVersion: 'airlock.dev/v1alpha1', kind: 'MCPBackend', metadata: meta('git'), spec: { transport: 'stdio', stdio: { command: 'mcp-server-git' } } });
     const config = SidecarConfig.parse(parse(renderSidecarConfig({ sandbox, providers: [], backends: [backend], secret: () => undefined }).yaml));
-    expect(config.mcp.health).toEqual({ intervalMs: 15_000, backoffBaseMs: 500, backoffMaxMs: 30_000 });
+    expect(config.mcp.health).toEqual({ intervalMs: 15_000, backoffBaseMs: 500, backoffMaxMs: 5_000 });
     expect(config.mcp.backends[0]?.stdio?.processes).toBe('shared');
   });
 });

@@ -124,7 +124,7 @@ export const McpTimeouts = z
 export const McpHealthFields = z.object({
   intervalMs: ms('Time between health checks (ping) of a ready backend.', 15_000, 600_000),
   backoffBaseMs: ms('First retry delay after a backend failed; doubles with each consecutive failure.', 500, 60_000),
-  backoffMaxMs: ms('Longest retry delay.', 30_000, 600_000),
+  backoffMaxMs: ms('Longest retry delay: a backend that comes back by itself is found within about this long (a request reconnects at once).', 5_000, 600_000),
 });
 
 /** How the gateway watches its MCP backends and retries failed ones. */

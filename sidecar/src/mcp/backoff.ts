@@ -17,7 +17,7 @@ export interface BackendTuning {
 export const DEFAULT_BACKEND_TUNING: BackendTuning = {
   healthIntervalMs: 15_000,
   backoffBaseMs: 500,
-  backoffMaxMs: 30_000,
+  backoffMaxMs: 5_000,
   stableAfterMs: 60_000,
 };
 
