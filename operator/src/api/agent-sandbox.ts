@@ -142,7 +142,7 @@ const usageCounts = {
 const ModelUsageStatus = z.object({ model: z.string().max(253).describe('Model name as the agent asked for it.'), ...usageCounts });
 const UsageTotalsStatus = z.object({ ...usageCounts, byModel: z.array(ModelUsageStatus).max(1000).meta(listMap('model')).describe('The same, by model.') });
 
-/** Usage of the sandbox today (UTC), summed over all its pods by the operator (ADR 0013). */
+/** Usage of the sandbox today (UTC), summed over all its pods by the operator (ADR 0014). */
 export const SandboxUsageStatus = z
   .object({
     day: z.string().max(10).describe('The UTC day these totals are for (YYYY-MM-DD).'),

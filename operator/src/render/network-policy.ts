@@ -14,7 +14,7 @@ import { configMapNameFor as sandboxObjectName } from '../webhook/settings.js';
 const peer = (cidr: string) => ({ ipBlock: { cidr } });
 
 /** The NetworkPolicy for a sandbox, or undefined when its isolation mode renders none. */
-/** The operator's usage endpoint, when sidecars read the sandbox-wide usage from it (ADR 0013). */
+/** The operator's usage endpoint, when sidecars read the sandbox-wide usage from it (ADR 0014). */
 export interface OperatorPeer {
   namespace: string;
   port: number;

@@ -26,7 +26,7 @@ export interface RenderInput {
   secret(name: string): V1Secret | undefined;
   /** The collector the operator was told about (chart value telemetry.otlp): sidecars export spans there too. */
   otlp?: { endpoint: string; headers: Record<string, string> } | undefined;
-  /** Where sidecars read the sandbox-wide usage (the operator's health port), and how often (ADR 0013). */
+  /** Where sidecars read the sandbox-wide usage (the operator's health port), and how often (ADR 0014). */
   usage?: { baseUrl: string; intervalMs: number } | undefined;
 }
 

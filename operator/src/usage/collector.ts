@@ -1,5 +1,5 @@
 /**
- * The leader's usage round (ADR 0013): every interval, for each sandbox with running sidecars,
+ * The leader's usage round (ADR 0014): every interval, for each sandbox with running sidecars,
  * read each sidecar's `GET /usage` on its admin port, sum them into AgentSandbox.status.usage
  * (only when something changed) and into the spend gauge. Sidecars read the totals back from
  * `GET /usage/<namespace>/<name>` on the operator's health port (./report.ts).

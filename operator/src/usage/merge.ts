@@ -1,5 +1,5 @@
 /**
- * Summing a sandbox's usage over its pods (ADR 0013), purely: the status so far plus what each
+ * Summing a sandbox's usage over its pods (ADR 0014), purely: the status so far plus what each
  * running sidecar reports gives the new status. A sidecar's counters are cumulative for its
  * process and day, so the status keeps each instance's last report; an instance that is gone
  * (its pod deleted, or the pod now reports a new instance after a restart) moves into `retired`,

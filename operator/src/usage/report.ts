@@ -1,4 +1,4 @@
-/** The operator's answer to a sidecar asking for its sandbox's usage (ADR 0013). */
+/** The operator's answer to a sidecar asking for its sandbox's usage (ADR 0014). */
 import { emptyTotals, type SandboxUsageReport } from '@airlock/sidecar/usage';
 import type { SandboxUsageStatus } from '../api/index.js';
 import { totalsOf } from './merge.js';

@@ -1,4 +1,4 @@
-/** `GET /usage/<namespace>/<name>?instance=<id>` on the operator's health port: a sandbox's totals for its sidecars (ADR 0013). */
+/** `GET /usage/<namespace>/<name>?instance=<id>` on the operator's health port: a sandbox's totals for its sidecars (ADR 0014). */
 import type { FastifyInstance } from 'fastify';
 import { utcDay } from '@airlock/sidecar/usage';
 import { z } from 'zod';

@@ -240,7 +240,7 @@ export const SidecarConfig = z
     limits: RateLimits.extend({
       dailyBudgetUSD: z.number().min(0).optional(),
       /**
-       * Where the operator serves this sandbox's usage across all its pods (ADR 0013); the limits
+       * Where the operator serves this sandbox's usage across all its pods (ADR 0014); the limits
        * then hold for the sandbox as a whole. Without it the sidecar enforces them for its pod alone.
        */
       sandboxUsage: z.object({ url: z.url(), intervalMs: z.int().min(200).max(300_000).default(5_000) }).optional(),

@@ -31,7 +31,7 @@ export interface RelayDeps {
 export interface SandboxScope {
   name: string;
   limiter: Limiter;
-  /** This pod's usage today, reported to the operator (ADR 0013). */
+  /** This pod's usage today, reported to the operator (ADR 0014). */
   ledger?: UsageLedger | undefined;
 }
 

@@ -59,7 +59,7 @@ export interface LimitRefusal {
 
 /**
  * This pod's share of a sandbox that runs in several pods, from the last sync with the operator
- * (ADR 0013): per-minute and concurrency limits are split evenly between the pods, and of the
+ * (ADR 0014): per-minute and concurrency limits are split evenly between the pods, and of the
  * budget left sandbox-wide each pod may spend its even part before the next sync.
  */
 export interface SandboxShare {

@@ -14,7 +14,7 @@ export interface AdminOptions {
   log: Logger;
   metrics: Metrics;
   mcp?: McpHandler & { view(): unknown };
-  /** This pod's usage today, which the operator collects (ADR 0013). */
+  /** This pod's usage today, which the operator collects (ADR 0014). */
   usage?: SandboxUsage | undefined;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The sidecar's side of sandbox-wide usage (ADR 0013). It asks the operator for the sandbox's
+ * The sidecar's side of sandbox-wide usage (ADR 0014). It asks the operator for the sandbox's
  * totals every few seconds, and from them sets this pod's share of the limits: per-minute and
  * concurrency limits split evenly between the pods, and of the budget left each pod may spend
  * its even part until the next answer. It also answers the agent's `GET /v1/usage`.
@@ -91,7 +91,7 @@ export class SandboxUsage {
     this.last = { report, at: this.now() };
     // The share is measured from the operator's last count, not from now: asking again before
     // the operator counted again gives nothing more, so the pods together never get more than
-    // what was left when it counted (ADR 0013).
+    // what was left when it counted (ADR 0014).
     const budget = this.options.dailyBudgetUSD();
     const left = budget === undefined ? Infinity : Math.max(0, budget - report.total.spentUSD);
     const pods = Math.max(1, report.pods);

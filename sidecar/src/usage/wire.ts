@@ -1,5 +1,5 @@
 /**
- * What sidecars and the operator exchange about a sandbox's usage (ADR 0013): a sidecar's own
+ * What sidecars and the operator exchange about a sandbox's usage (ADR 0014): a sidecar's own
  * counters for today (admin port, `GET /usage`), and the sandbox-wide totals the operator keeps
  * in AgentSandbox.status and serves to the sidecars (`GET /usage/<namespace>/<name>`).
  */

@@ -1,5 +1,5 @@
 /**
- * Spend per sandbox through a real API server (ADR 0013): two pods of one sandbox, each with a
+ * Spend per sandbox through a real API server (ADR 0014): two pods of one sandbox, each with a
  * real sidecar (on its own loopback address, as its pod IP), serve calls; the operator collects
  * their usage into AgentSandbox.status and `kubectl get asbx` shows SPEND and BUDGET. A sidecar
  * restart loses nothing, and the budget holds for both pods together.

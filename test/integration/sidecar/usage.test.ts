@@ -1,5 +1,5 @@
 /**
- * A sandbox's budget held across several pods (ADR 0013): three sidecars of one sandbox, an
+ * A sandbox's budget held across several pods (ADR 0014): three sidecars of one sandbox, an
  * operator-side usage hub built from the operator's own merge and route code, and agents
  * hammering all three at once until the budget refuses them. The sandbox's spend stays within
  * the stated overshoot bound; a restarted sidecar resets nothing; agents read the sandbox-wide
@@ -115,7 +115,7 @@ it('holds the budget for the sandbox as a whole, within the stated overshoot, wi
   const spent = hub.status()!.spentUSD;
   const served = mock.received.length;
   expect(spent).toBeCloseTo(served * callCost, 5);
-  // ADR 0013: in flight when shares ran out, plus one interval of a stale share.
+  // ADR 0014: in flight when shares ran out, plus one interval of a stale share.
   const bound = PODS * CONCURRENT * callCost + ((PODS - 1) / PODS ** 2) * budget;
   const overshoot = Math.max(0, spent - budget);
   console.info(`budget ${budget.toFixed(4)} USD (${Math.round(budget / callCost)} calls), spent ${spent.toFixed(4)} USD in ${served} calls over ${PODS} pods; overshoot ${overshoot.toFixed(4)} USD (${(overshoot / callCost).toFixed(1)} calls), bound ${bound.toFixed(4)} USD`);
