@@ -7,6 +7,7 @@
  */
 import { arr, intField, json, obj, stopList, str } from './server.js';
 import type { BodyReply, ProviderSpec, Reply, RouteContext, StreamReply } from './server.js';
+import { signatureOf, thinkingBudget, thinkingProblem, thoughtsAbout } from './anthropic-thinking.js';
 import { countTokens, newId, planTurn } from './turn.js';
 import type { LastMessage, ToolChoice, Turn } from './turn.js';
 
@@ -80,7 +81,7 @@ function usage(input: number, output: number) {
   return { input_tokens: input, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: output, service_tier: 'standard' };
 }
 
-function stream(turn: Turn, message: Record<string, unknown>, inputTokens: number): StreamReply {
+function stream(turn: Turn, message: Record<string, unknown>, inputTokens: number, thinking: string | undefined): StreamReply {
   // Real streams report a token or so in message_start; message_delta then carries the cumulative count.
   const frames = [frame({ type: 'message_start', message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: usage(inputTokens, 1) } })];
   let index = 0;
@@ -90,6 +91,12 @@ function stream(turn: Turn, message: Record<string, unknown>, inputTokens: numbe
   };
   const delta = (d: Record<string, unknown>) => frames.push(frame({ type: 'content_block_delta', index, delta: d }));
   const close = () => frames.push(frame({ type: 'content_block_stop', index: index++ }));
+  if (thinking !== undefined) {
+    open({ type: 'thinking', thinking: '', signature: '' });
+    for (const piece of thinking.match(/\S+\s*/g) ?? []) delta({ type: 'thinking_delta', thinking: piece });
+    delta({ type: 'signature_delta', signature: signatureOf(thinking) });
+    close();
+  }
   if (turn.chunks.length > 0) {
     open({ type: 'text', text: '' });
     for (const text of turn.chunks) delta({ type: 'text_delta', text });
@@ -136,6 +143,8 @@ function messages(ctx: RouteContext): Reply {
   if (!model) return error(400, 'model: Field required');
   if (intField(b.max_tokens) === undefined) return error(400, 'max_tokens: Field required');
   if (!Array.isArray(b.messages)) return error(400, 'messages: Field required');
+  const thinkingRefused = thinkingProblem(b);
+  if (thinkingRefused) return error(400, thinkingRefused);
   if (ctx.headers['anthropic-version'] === '2026-10-21') {
     const refused = version20261021(b);
     if (refused) return error(400, refused);
@@ -152,8 +161,10 @@ function messages(ctx: RouteContext): Reply {
   });
   const inputTokens = countTokens([b.system, b.messages]);
   const message = { id: newId('msg_01', 18), type: 'message', role: 'assistant', model };
-  if (b.stream === true) return stream(turn, message, inputTokens);
+  const thinking = thinkingBudget(b) === undefined ? undefined : thoughtsAbout(lastMessage(b.messages)?.text ?? '');
+  if (b.stream === true) return stream(turn, message, inputTokens, thinking);
   const content = [
+    ...(thinking !== undefined ? [{ type: 'thinking', thinking, signature: signatureOf(thinking) }] : []),
     ...(turn.text !== '' ? [{ type: 'text', text: turn.text }] : []),
     ...turn.calls.map((c) => ({ type: 'tool_use', id: c.id, name: c.name, input: c.args })),
   ];

@@ -1,6 +1,6 @@
 /** Canonical completion → Anthropic message, and the stop-reason and usage mappings both directions of the ingress share. */
 import { anthropicMessageId, type AnthropicMessage, type AnthropicResponseBlock, type AnthropicStopReason, type AnthropicUsage } from '../../wire/anthropic.js';
-import type { ChatCompletion, FinishReason, Usage } from '../../wire/openai.js';
+import type { ChatCompletion, FinishReason, ResponseThinkingBlock, Usage } from '../../wire/openai.js';
 
 const STOP_REASONS: Record<FinishReason, AnthropicStopReason> = {
   stop: 'end_turn',
@@ -40,10 +40,19 @@ export function toolInput(args: string): Record<string, unknown> {
   }
 }
 
+/**
+ * Reasoning as Anthropic blocks: signed blocks as they came, else the reasoning text as a thinking
+ * block with an empty signature (its provider signs nothing; only the sidecar reads it back).
+ */
+export function thinkingOf(text: string | null | undefined, blocks: readonly ResponseThinkingBlock[] | undefined): AnthropicResponseBlock[] {
+  if (blocks?.length) return blocks.map((b) => (b.type === 'thinking' ? { type: 'thinking', thinking: b.thinking, signature: b.signature ?? '' } : b));
+  return text ? [{ type: 'thinking', thinking: text, signature: '' }] : [];
+}
+
 /** A canonical completion (first choice) as an Anthropic message. */
 export function chatToAnthropic(completion: ChatCompletion): AnthropicMessage {
   const choice = completion.choices[0];
-  const content: AnthropicResponseBlock[] = [];
+  const content: AnthropicResponseBlock[] = thinkingOf(choice?.message.reasoning_content, choice?.message.thinking_blocks);
   const text = choice?.message.content;
   if (text) content.push({ type: 'text', text });
   for (const call of choice?.message.tool_calls ?? []) {

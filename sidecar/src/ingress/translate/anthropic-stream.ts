@@ -10,7 +10,7 @@
  * `message_delta` then reports the provider's count, which current Anthropic SDKs take.
  */
 import { anthropicError, anthropicMessageId, anthropicSSE, type AnthropicStreamEvent } from '../../wire/anthropic.js';
-import type { ChatCompletionChunk, FinishReason, Usage } from '../../wire/openai.js';
+import type { ChatCompletionChunk, FinishReason, ResponseThinkingBlock, Usage } from '../../wire/openai.js';
 import type { ProviderError } from '../../providers/types.js';
 import { anthropicUsage, stopReason } from './anthropic-response.js';
 
@@ -32,7 +32,7 @@ export function anthropicStreamEncoder(options: { id: string; model: string; inp
   let started = false;
   let blocks = 0;
   // The open block: its Anthropic index, and for a tool_use block the canonical tool index.
-  let open: { index: number; tool?: number } | undefined;
+  let open: { index: number; tool?: number; thinking?: boolean } | undefined;
   const toolBlocks = new Map<number, number>();
   let finish: FinishReason | null = null;
   let usage: Usage | null = null;
@@ -63,8 +63,29 @@ export function anthropicStreamEncoder(options: { id: string; model: string; inp
     write({ type: 'content_block_stop', index: open.index });
     open = undefined;
   };
+  const thinking = (delta: string) => {
+    if (!open?.thinking) {
+      close();
+      open = { index: blocks++, thinking: true };
+      write({ type: 'content_block_start', index: open.index, content_block: { type: 'thinking', thinking: '', signature: '' } });
+    }
+    write({ type: 'content_block_delta', index: open.index, delta: { type: 'thinking_delta', thinking: delta } });
+  };
+  const signed = (block: ResponseThinkingBlock) => {
+    if (block.type === 'redacted_thinking') {
+      close();
+      const index = blocks++;
+      write({ type: 'content_block_start', index, content_block: block });
+      write({ type: 'content_block_stop', index });
+      return;
+    }
+    // The block's text has streamed already; a block that did not stream is written whole.
+    if (!open?.thinking) thinking(block.thinking);
+    if (block.signature) write({ type: 'content_block_delta', index: open!.index, delta: { type: 'signature_delta', signature: block.signature } });
+    close();
+  };
   const text = (delta: string) => {
-    if (open?.tool !== undefined || !open) {
+    if (open?.tool !== undefined || open?.thinking || !open) {
       close();
       open = { index: blocks++ };
       write({ type: 'content_block_start', index: open.index, content_block: { type: 'text', text: '' } });
@@ -88,6 +109,8 @@ export function anthropicStreamEncoder(options: { id: string; model: string; inp
       const choice = chunk.choices.find((c) => c.index === 0);
       if (!choice) return take();
       const delta = choice.delta;
+      if (delta.reasoning_content) thinking(delta.reasoning_content);
+      for (const block of delta.thinking_blocks ?? []) signed(block);
       if (delta.content) text(delta.content);
       for (const call of delta.tool_calls ?? []) {
         if (call.id) {

@@ -139,11 +139,14 @@ describe('Anthropic streams through the canonical form', () => {
     }
   });
 
-  it('give the SDK the text of a thinking stream, without the thinking', async () => {
+  it('give the SDK a thinking stream whole: thinking text, its signature, then the text', async () => {
     const raw = readFileSync(join(providerStreams, 'stream-thinking.sse'));
-    const message = (await sdkMessage(reencode(raw))) as AnthropicMessage;
-    expect(message.content).toEqual([{ type: 'text', text: 'The greatest common divisor of 1071 and 462 is **21**.' }]);
-    expect(message.stop_reason).toBe('max_tokens');
+    const original = (await sdkMessage(raw.toString('utf8'))) as AnthropicMessage;
+    expect(original.content[0]).toMatchObject({ type: 'thinking', signature: expect.any(String) });
+    for (const [how, pieces] of splits(new Uint8Array(raw)).slice(0, 3)) {
+      const message = (await sdkMessage(reencode(raw, pieces))) as AnthropicMessage;
+      expect({ content: message.content, stop_reason: message.stop_reason }, how).toEqual({ content: original.content, stop_reason: 'max_tokens' });
+    }
   });
 
   it('end with an error event the SDK raises as an API error', async () => {

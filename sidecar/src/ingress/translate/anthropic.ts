@@ -5,10 +5,12 @@
  * Anthropic message out (./anthropic-response.ts); canonical chunks in, Anthropic SSE out
  * (./anthropic-stream.ts).
  *
- * What the canonical form cannot carry: thinking blocks and the `thinking` option (dropped),
- * `is_error` on tool results (dropped: the result text says what went wrong), `cache_control`
- * (dropped: only Anthropic caches that way), and documents, images inside tool results, Files API
- * images and server tools (refused with a 400 naming the block).
+ * Carried in the canonical form's extensions (ADR 0004): thinking blocks of earlier turns
+ * (`thinking_blocks` with their signatures, and their text as `reasoning_content`), the
+ * `thinking` option (as an exact budget), `is_error` on tool results, and `cache_control` on
+ * text, image and system blocks — each provider adapter keeps what its API has an equivalent for.
+ * Refused with a 400 naming the block: documents, images inside tool results, Files API images
+ * and server tools.
  */
 import {
   isKnownBlock,
@@ -18,7 +20,7 @@ import {
   type AnthropicToolChoice,
   type MessagesRequest,
 } from '../../wire/anthropic.js';
-import type { ChatMessage, ChatRequest, TextPart, ToolCall, ToolChoice, UserContentPart } from '../../wire/openai.js';
+import type { AssistantMessage, ChatMessage, ChatRequest, TextPart, ThinkingBlock, ToolCall, ToolChoice, UserContentPart } from '../../wire/openai.js';
 import { providerError } from '../../providers/shared/errors.js';
 import { TranslationError } from '../../providers/types.js';
 
@@ -36,7 +38,7 @@ export function anthropicToChat(request: MessagesRequest): ChatRequest {
   if (typeof request.system === 'string') {
     if (request.system) messages.push({ role: 'system', content: request.system });
   } else if (request.system?.length) {
-    messages.push({ role: 'system', content: request.system.map((b): TextPart => ({ type: 'text', text: b.text })) });
+    messages.push({ role: 'system', content: request.system.map((b): TextPart => withCache({ type: 'text', text: b.text }, b)) });
   }
   request.messages.forEach((message, i) => (message.role === 'user' ? userTurn(messages, message, i) : assistantTurn(messages, message, i)));
 
@@ -56,6 +58,10 @@ export function anthropicToChat(request: MessagesRequest): ChatRequest {
   if (request.top_p !== undefined) chat.top_p = request.top_p;
   if (request.top_k !== undefined) chat.top_k = request.top_k;
   if (request.metadata?.user_id) chat.user = request.metadata.user_id;
+  const thinking = request.thinking as { type: string; budget_tokens?: number } | undefined;
+  if (thinking?.type === 'enabled' || thinking?.type === 'disabled') {
+    chat.thinking = { type: thinking.type, ...(typeof thinking.budget_tokens === 'number' ? { budget_tokens: thinking.budget_tokens } : {}) };
+  }
   if (request.stream) {
     chat.stream = true;
     // The encoder reports usage in message_delta, so the upstream must send it.
@@ -83,13 +89,13 @@ function userTurn(out: ChatMessage[], message: AnthropicMessageParam, i: number)
     if (!isKnownBlock(block)) throw refuse(`${block.type} blocks`, param);
     switch (block.type) {
       case 'text':
-        parts.push({ type: 'text', text: block.text });
+        parts.push(withCache({ type: 'text', text: block.text }, block));
         break;
       case 'image':
-        parts.push({ type: 'image_url', image_url: { url: imageURL(block, param) } });
+        parts.push(withCache({ type: 'image_url', image_url: { url: imageURL(block, param) } }, block));
         break;
       case 'tool_result':
-        out.push({ role: 'tool', tool_call_id: block.tool_use_id, content: toolResultContent(block.content, param) });
+        out.push({ role: 'tool', tool_call_id: block.tool_use_id, content: toolResultContent(block.content, param), ...(block.is_error ? { is_error: true } : {}) });
         break;
       case 'thinking':
       case 'redacted_thinking':
@@ -110,7 +116,7 @@ function toolResultContent(content: string | AnthropicContentBlock[] | undefined
   });
 }
 
-/** An assistant turn: text blocks and tool_use blocks; thinking is dropped. */
+/** An assistant turn: text blocks, tool_use blocks, and thinking blocks as signed reasoning. */
 function assistantTurn(out: ChatMessage[], message: AnthropicMessageParam, i: number): void {
   if (typeof message.content === 'string') {
     out.push({ role: 'assistant', content: message.content });
@@ -118,6 +124,7 @@ function assistantTurn(out: ChatMessage[], message: AnthropicMessageParam, i: nu
   }
   const texts: TextPart[] = [];
   const calls: ToolCall[] = [];
+  const thinking: ThinkingBlock[] = [];
   message.content.forEach((block, j) => {
     const param = `messages[${i}].content[${j}]`;
     if (!isKnownBlock(block)) throw refuse(`${block.type} blocks`, param);
@@ -129,15 +136,30 @@ function assistantTurn(out: ChatMessage[], message: AnthropicMessageParam, i: nu
         calls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: JSON.stringify(block.input) } });
         break;
       case 'thinking':
+        thinking.push({ type: 'thinking', thinking: block.thinking, signature: block.signature });
+        break;
       case 'redacted_thinking':
+        thinking.push({ type: 'redacted_thinking', data: block.data });
         break;
       default:
         throw new TranslationError(providerError(400, `${block.type} blocks belong in user turns`, 'invalid_request_error', param));
     }
   });
-  if (texts.length === 0 && calls.length === 0) return;
+  if (texts.length === 0 && calls.length === 0 && thinking.length === 0) return;
   const content = texts.length === 0 ? null : texts.length === 1 ? (texts[0] as TextPart).text : texts;
-  out.push(calls.length > 0 ? { role: 'assistant', content, tool_calls: calls } : { role: 'assistant', content });
+  const message_: AssistantMessage = calls.length > 0 ? { role: 'assistant', content, tool_calls: calls } : { role: 'assistant', content };
+  if (thinking.length > 0) {
+    message_.thinking_blocks = thinking;
+    const text = thinking.flatMap((b) => (b.type === 'thinking' ? [b.thinking] : [])).join('\n');
+    if (text) message_.reasoning_content = text;
+  }
+  out.push(message_);
+}
+
+/** Copies an Anthropic block's `cache_control` onto its canonical part (only Anthropic reads it back). */
+function withCache<P extends object>(part: P, block: object): P {
+  const cache = (block as { cache_control?: unknown }).cache_control;
+  return cache === undefined ? part : { ...part, cache_control: cache };
 }
 
 function toolChoice(choice: AnthropicToolChoice): ToolChoice {

@@ -12,6 +12,13 @@
  * - temperature is clamped to Anthropic's 0..1; when both temperature and top_p are set, top_p is
  *   dropped, because current Claude models refuse the pair;
  * - seed, penalties, logit_bias and logprobs have no equivalent and are dropped; n > 1 is refused.
+ * - a thinking budget (`thinking.budget_tokens`, else `reasoning_effort` through the shared table)
+ *   becomes `thinking: {type: enabled, budget_tokens}` (at least 1024); max_tokens, which counts
+ *   thinking on Anthropic, is raised by the budget when it would not exceed it; temperature and
+ *   top_k, which Anthropic refuses with thinking, are dropped;
+ * - an assistant turn's signed `thinking_blocks` go first in its content, as Anthropic requires
+ *   when thinking is on; unsigned reasoning (from another provider) is dropped;
+ * - `is_error` on a tool message becomes `is_error` on its tool_result.
  * - `cache_control` on text and image parts (the convention LiteLLM popularised for OpenAI-shaped
  *   requests to Claude) is carried over.
  */
@@ -19,8 +26,12 @@ import type { AnthropicToolChoice } from '../../wire/anthropic.js';
 import type { AssistantMessage, ChatRequest, ResponseFormat, ToolChoice, ToolMessage, UserContentPart } from '../../wire/openai.js';
 import { parseArguments, parseDataURL, requireSingleChoice, stopList, textOf } from '../shared/content.js';
 import { untranslatable } from '../shared/errors.js';
+import { thinkingBudget } from '../shared/reasoning.js';
 
 const PROVIDER = 'anthropic';
+
+/** Anthropic's smallest thinking budget. */
+const MIN_BUDGET = 1024;
 
 /** max_tokens sent when the client set none (Anthropic requires one). */
 export const DEFAULT_MAX_TOKENS = 4096;
@@ -67,7 +78,10 @@ export function toAnthropicRequest(request: ChatRequest, model: string): Record<
   const instruction = jsonInstruction(request.response_format);
   if (instruction) system.push({ type: 'text', text: instruction });
 
-  const body: Record<string, unknown> = { model, max_tokens: request.max_completion_tokens ?? request.max_tokens ?? DEFAULT_MAX_TOKENS };
+  const budget = thinkingBudget(request);
+  const thinking = budget !== undefined && budget > 0 ? Math.max(MIN_BUDGET, budget) : undefined;
+  const maxTokens = request.max_completion_tokens ?? request.max_tokens ?? DEFAULT_MAX_TOKENS;
+  const body: Record<string, unknown> = { model, max_tokens: thinking !== undefined && maxTokens <= thinking ? maxTokens + thinking : maxTokens };
   if (systemMessages === 1 && systemString && !instruction) body.system = systemString;
   else if (system.length > 0) body.system = system;
   body.messages = turns;
@@ -82,9 +96,12 @@ export function toAnthropicRequest(request: ChatRequest, model: string): Record<
   }
   const stop = stopList(request.stop);
   if (stop?.length) body.stop_sequences = stop;
-  if (request.temperature != null) body.temperature = Math.min(1, Math.max(0, request.temperature));
-  else if (request.top_p != null) body.top_p = request.top_p;
-  if (request.top_k != null) body.top_k = request.top_k;
+  if (thinking !== undefined) body.thinking = { type: 'enabled', budget_tokens: thinking };
+  else {
+    if (request.temperature != null) body.temperature = Math.min(1, Math.max(0, request.temperature));
+    if (request.top_k != null) body.top_k = request.top_k;
+  }
+  if (request.temperature == null && request.top_p != null) body.top_p = request.top_p;
   if (request.user) body.metadata = { user_id: request.user };
   if (request.stream) body.stream = true;
   return body;
@@ -143,9 +160,13 @@ function userBlock(part: UserContentPart, param: string): Block[] {
 
 function assistantContent(message: AssistantMessage, i: number): string | Block[] | undefined {
   const text = textOf(message.content);
-  if (!message.tool_calls?.length) return text || undefined;
-  const blocks: Block[] = text ? [{ type: 'text', text }] : [];
-  message.tool_calls.forEach((call, j) => {
+  // Signed thinking goes back first; unsigned reasoning came from another provider and cannot.
+  const thinking: Block[] = (message.thinking_blocks ?? []).flatMap((b): Block[] =>
+    b.type === 'redacted_thinking' ? [{ type: 'redacted_thinking', data: b.data }] : b.signature ? [{ type: 'thinking', thinking: b.thinking, signature: b.signature }] : [],
+  );
+  if (!message.tool_calls?.length && thinking.length === 0) return text || undefined;
+  const blocks: Block[] = [...thinking, ...(text ? [{ type: 'text', text }] : [])];
+  message.tool_calls?.forEach((call, j) => {
     const input = parseArguments(PROVIDER, call.function.arguments, `messages[${i}].tool_calls[${j}].function.arguments`);
     blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input });
   });
@@ -157,7 +178,7 @@ function toolResult(message: ToolMessage): Block {
     typeof message.content === 'string'
       ? message.content
       : message.content.flatMap((p) => (p.text ? [{ type: 'text', text: p.text }] : []));
-  return { type: 'tool_result', tool_use_id: message.tool_call_id, content };
+  return { type: 'tool_result', tool_use_id: message.tool_call_id, content, ...(message.is_error ? { is_error: true } : {}) };
 }
 
 function toolChoice(choice: ToolChoice | null | undefined, parallel: boolean | null | undefined): AnthropicToolChoice | undefined {

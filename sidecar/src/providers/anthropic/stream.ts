@@ -1,8 +1,9 @@
 /**
  * Anthropic Messages stream → canonical chunks. Text blocks become content deltas, tool_use blocks
  * become tool calls whose OpenAI index counts tool blocks only (Anthropic's block index also
- * counts text and thinking blocks); thinking and server-tool blocks are not carried. The finish
- * chunk and the usage chunk follow `message_stop`.
+ * counts text and thinking blocks); thinking streams as reasoning_content, and each thinking block
+ * goes out whole with its signature (thinking_blocks) when it stops; server-tool blocks are not
+ * carried. The finish chunk and the usage chunk follow `message_stop`.
  */
 import type { EventSourceMessage } from 'eventsource-parser';
 import { anthropicErrorStatus } from '../../wire/anthropic.js';
@@ -22,8 +23,8 @@ interface StreamEvent {
   type: string;
   index?: number;
   message?: { id?: string; usage?: Partial<AnthropicUsage> };
-  content_block?: { type: string; text?: string; id?: string; name?: string };
-  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string | null };
+  content_block?: { type: string; text?: string; id?: string; name?: string; thinking?: string; data?: string };
+  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string | null; thinking?: string; signature?: string };
   usage?: Partial<AnthropicUsage>;
   error?: { type?: string; message?: string };
 }
@@ -32,6 +33,8 @@ interface StreamEvent {
 export function anthropicStream(context: TranslateContext): StreamTranslator {
   const emit = new ChunkEmitter(context);
   const toolIndexByBlock = new Map<number, number>();
+  // Thinking blocks by Anthropic block index: text and signature, sent whole at content_block_stop.
+  const thinking = new Map<number, { text: string; signature: string }>();
   // message_delta usage is cumulative and may repeat input counts; later values win.
   const usage: Partial<AnthropicUsage> = {};
   let usageSeen = false;
@@ -61,7 +64,11 @@ export function anthropicStream(context: TranslateContext): StreamTranslator {
           break;
         case 'content_block_start': {
           const block = event.content_block;
-          if (block?.type === 'text') emit.text(block.text ?? '');
+          if (block?.type === 'thinking' && event.index !== undefined) {
+            thinking.set(event.index, { text: block.thinking ?? '', signature: '' });
+            emit.reasoning(block.thinking ?? '');
+          } else if (block?.type === 'redacted_thinking') emit.thinkingBlocks([{ type: 'redacted_thinking', data: block.data ?? '' }]);
+          else if (block?.type === 'text') emit.text(block.text ?? '');
           else if (block?.type === 'tool_use' && event.index !== undefined) {
             toolIndexByBlock.set(event.index, emit.toolStart(block.id ?? '', block.name ?? ''));
           }
@@ -69,11 +76,22 @@ export function anthropicStream(context: TranslateContext): StreamTranslator {
         }
         case 'content_block_delta': {
           const delta = event.delta;
-          if (delta?.type === 'text_delta') emit.text(delta.text ?? '');
+          const open = event.index === undefined ? undefined : thinking.get(event.index);
+          if (delta?.type === 'thinking_delta' && open) {
+            open.text += delta.thinking ?? '';
+            emit.reasoning(delta.thinking ?? '');
+          } else if (delta?.type === 'signature_delta' && open) open.signature += delta.signature ?? '';
+          else if (delta?.type === 'text_delta') emit.text(delta.text ?? '');
           else if (delta?.type === 'input_json_delta' && event.index !== undefined) {
             const index = toolIndexByBlock.get(event.index);
             if (index !== undefined) emit.toolArguments(index, delta.partial_json ?? '');
           }
+          break;
+        }
+        case 'content_block_stop': {
+          // A thinking block is whole once it stops: its signature goes out with its text.
+          const done = event.index === undefined ? undefined : thinking.get(event.index);
+          if (done) emit.thinkingBlocks([{ type: 'thinking', thinking: done.text, signature: done.signature || null }]);
           break;
         }
         case 'message_delta':
@@ -89,7 +107,7 @@ export function anthropicStream(context: TranslateContext): StreamTranslator {
           const type = event.error?.type ?? 'api_error';
           throw new StreamError(providerError(anthropicErrorStatus(type), event.error?.message ?? 'stream error', null, null, type));
         }
-        // ping, content_block_stop and event types added later carry nothing to translate.
+        // ping and event types added later carry nothing to translate.
       }
     },
     end() {

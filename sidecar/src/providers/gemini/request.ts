@@ -12,11 +12,16 @@
  *   (which OpenAI strict mode requires) are accepted unchanged;
  * - tool_choice required → ANY, a named function → ANY restricted to that name; Gemini has no
  *   switch for parallel calls; penalties of 0 are left out (some Gemini models refuse any penalty);
- *   `user`, logit_bias and logprobs are dropped; n > 1 is refused.
+ *   `user`, logit_bias and logprobs are dropped; n > 1 is refused;
+ * - a thinking budget (`thinking.budget_tokens`, else `reasoning_effort` through the shared table)
+ *   becomes `thinkingConfig {thinkingBudget, includeThoughts}`; earlier turns' reasoning text is
+ *   not sent back (Gemini keeps its reasoning in thought signatures, which it checks);
+ * - `is_error` on a tool message sends the result as the function response's `error`, not `output`.
  */
 import type { AssistantMessage, ChatRequest, ToolChoice, UserContentPart } from '../../wire/openai.js';
 import { parseArguments, parseDataURL, requireSingleChoice, stopList, textOf, toolNamesById } from '../shared/content.js';
 import { untranslatable } from '../shared/errors.js';
+import { thinkingBudget } from '../shared/reasoning.js';
 import { enforcesSignatures, SKIP_SIGNATURE, signatureFromId } from './signature.js';
 
 const PROVIDER = 'gemini';
@@ -54,7 +59,7 @@ export function toGeminiRequest(request: ChatRequest, model: string): Record<str
           throw untranslatable(PROVIDER, `tool_call_id ${JSON.stringify(message.tool_call_id)} matches no earlier assistant tool call`, `messages[${i}].tool_call_id`);
         }
         // Gemini documents `output` (and `error`) as the keys of a function response.
-        append(contents, 'user', [{ functionResponse: { name, response: { output: textOf(message.content) } } }]);
+        append(contents, 'user', [{ functionResponse: { name, response: { [message.is_error ? 'error' : 'output']: textOf(message.content) } } }]);
         break;
       }
     }
@@ -147,6 +152,8 @@ function generationConfig(request: ChatRequest): Record<string, unknown> | undef
   if (request.seed != null) config.seed = request.seed;
   if (request.presence_penalty) config.presencePenalty = request.presence_penalty;
   if (request.frequency_penalty) config.frequencyPenalty = request.frequency_penalty;
+  const budget = thinkingBudget(request);
+  if (budget !== undefined) config.thinkingConfig = budget > 0 ? { thinkingBudget: budget, includeThoughts: true } : { thinkingBudget: 0 };
   const format = request.response_format;
   if (format?.type === 'json_object') config.responseMimeType = 'application/json';
   else if (format?.type === 'json_schema') {

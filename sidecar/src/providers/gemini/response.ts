@@ -65,7 +65,7 @@ export function toolCallOf(part: GeminiPart & { functionCall: object }, context:
   };
 }
 
-/** A generateContent body to a canonical completion. Thought parts are not carried. */
+/** A generateContent body to a canonical completion; thought parts as reasoning_content. */
 export function fromGeminiResponse(body: unknown, context: TranslateContext): ChatCompletion {
   if (typeof body !== 'object' || body === null) throw badResponse(PROVIDER, 'expected a JSON object');
   const response = body as GeminiResponse;
@@ -76,15 +76,20 @@ export function fromGeminiResponse(body: unknown, context: TranslateContext): Ch
   }
   const candidate = response.candidates?.[0];
   let text = '';
+  let reasoning = '';
   const toolCalls: ResponseToolCall[] = [];
   for (const part of candidate?.content?.parts ?? []) {
-    if (part.thought) continue;
+    if (part.thought) {
+      // Thought summaries (includeThoughts) become reasoning_content.
+      if (typeof part.text === 'string') reasoning += part.text;
+      continue;
+    }
     if (typeof part.text === 'string') text += part.text;
     if (part.functionCall) toolCalls.push(toolCallOf(part as GeminiPart & { functionCall: object }, context, toolCalls.length));
   }
   // No candidate at all means the prompt itself was blocked.
   const finish = candidate ? finishReason(candidate.finishReason, toolCalls.length > 0) : response.promptFeedback?.blockReason ? 'content_filter' : 'stop';
-  return makeCompletion(context, { id: response.responseId, text, toolCalls, finish, usage: response.usageMetadata ? usageOf(response.usageMetadata) : undefined });
+  return makeCompletion(context, { id: response.responseId, text, toolCalls, finish, usage: response.usageMetadata ? usageOf(response.usageMetadata) : undefined, reasoning });
 }
 
 interface GeminiErrorObject {

@@ -35,7 +35,11 @@ export function geminiStream(context: TranslateContext): StreamTranslator {
       emit.start();
       const candidate = event.candidates?.[0];
       for (const part of candidate?.content?.parts ?? []) {
-        if (part.thought) continue;
+        // Thought summaries (includeThoughts) stream as reasoning.
+        if (part.thought) {
+          if (typeof part.text === 'string') emit.reasoning(part.text);
+          continue;
+        }
         if (typeof part.text === 'string') emit.text(part.text);
         if (part.functionCall) {
           const id = idWithSignature(makeToolCallId(context, emit.toolCallCount), part.thoughtSignature);

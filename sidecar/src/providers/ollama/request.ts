@@ -11,11 +11,15 @@
  *   are sent as plain tools; parallel_tool_calls is not expressible;
  * - `stream` is always sent, because Ollama streams unless told otherwise;
  * - json_object → `format: "json"`, json_schema → `format: <schema>`; sampling goes in `options`
- *   (max tokens → num_predict); `user` and logit_bias are dropped; n > 1 is refused.
+ *   (max tokens → num_predict); `user` and logit_bias are dropped; n > 1 is refused;
+ * - a thinking budget or reasoning_effort becomes `think` (true, or false for a zero budget):
+ *   Ollama has levels only for some models and no budgets; an assistant turn's reasoning goes
+ *   back as its `thinking`; `is_error` on tool results has no equivalent and is dropped.
  */
 import type { AssistantMessage, ChatRequest, UserMessage } from '../../wire/openai.js';
 import { parseArguments, parseDataURL, requireSingleChoice, stopList, textOf, toolNamesById } from '../shared/content.js';
 import { untranslatable } from '../shared/errors.js';
+import { thinkingBudget } from '../shared/reasoning.js';
 
 const PROVIDER = 'ollama';
 
@@ -45,6 +49,8 @@ export function toOllamaRequest(request: ChatRequest, model: string): Record<str
   const format = request.response_format;
   if (format?.type === 'json_object') body.format = 'json';
   else if (format?.type === 'json_schema') body.format = format.json_schema.schema ?? 'json';
+  const budget = thinkingBudget(request);
+  if (budget !== undefined) body.think = budget > 0;
   const options = sampling(request);
   if (options) body.options = options;
   return body;
@@ -75,6 +81,7 @@ function userMessage(message: UserMessage, i: number): OllamaMessage {
 
 function assistantMessage(message: AssistantMessage, i: number): OllamaMessage {
   const out: OllamaMessage = { role: 'assistant', content: textOf(message.content) };
+  if (message.reasoning_content) out.thinking = message.reasoning_content;
   if (message.tool_calls?.length) {
     out.tool_calls = message.tool_calls.map((call, j) => ({
       function: { name: call.function.name, arguments: parseArguments(PROVIDER, call.function.arguments, `messages[${i}].tool_calls[${j}].function.arguments`) },

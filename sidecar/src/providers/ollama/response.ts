@@ -8,7 +8,7 @@ const PROVIDER = 'ollama';
 
 /** The fields of an /api/chat object this adapter reads. */
 export interface OllamaChat {
-  message?: { content?: string; tool_calls?: { function?: { name?: string; arguments?: unknown } }[] };
+  message?: { content?: string; thinking?: string; tool_calls?: { function?: { name?: string; arguments?: unknown } }[] };
   done?: boolean;
   done_reason?: string;
   prompt_eval_count?: number;
@@ -45,7 +45,7 @@ export function fromOllamaResponse(body: unknown, context: TranslateContext): Ch
   if (!isMessage(chat.message)) throw badResponse(PROVIDER, 'expected a message');
   const toolCalls = (chat.message?.tool_calls ?? []).map((call, n) => toolCallOf(call, context, n));
   const text = chat.message?.content ?? '';
-  return makeCompletion(context, { text, toolCalls, finish: finishReason(chat, toolCalls.length > 0), usage: usageOf(chat) });
+  return makeCompletion(context, { text, toolCalls, finish: finishReason(chat, toolCalls.length > 0), usage: usageOf(chat), reasoning: chat.message?.thinking ?? '' });
 }
 
 /** Whether an /api/chat `message` is one: an object with text content or tool calls. */

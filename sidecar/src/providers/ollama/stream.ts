@@ -22,6 +22,7 @@ export function ollamaStream(context: TranslateContext): StreamTranslator {
       if (typeof chat !== 'object' || chat === null) throw brokenStream(PROVIDER, 'line is not a JSON object');
       if (chat.error !== undefined) throw new StreamError(providerError(500, typeof chat.error === 'string' ? chat.error : 'ollama stream error'));
       if (!isMessage(chat.message) && chat.done !== true) throw brokenStream(PROVIDER, 'line without a message');
+      if (chat.message?.thinking) emit.reasoning(chat.message.thinking);
       emit.text(chat.message?.content ?? '');
       for (const call of chat.message?.tool_calls ?? []) {
         const canonical = toolCallOf(call, context, emit.toolCallCount);

@@ -9,12 +9,13 @@
  * chat model takes the latter; OpenAI-compatible servers often know only `max_tokens`, so the
  * translations from other APIs (Anthropic ingress) produce `max_tokens` and it is renamed here.
  */
-import type { ChatCompletion, ChatCompletionChunk, ChatRequest, Completion, EmbeddingsResponse } from '../../wire/openai.js';
+import type { ChatCompletion, ChatCompletionChunk, Completion, EmbeddingsResponse } from '../../wire/openai.js';
 import { badResponse } from '../shared/errors.js';
 import { buildHeaders, get, joinURL, JSON_HEADERS, postJSON, type ModelessTarget } from '../shared/http.js';
 import type { ProviderAdapter, TranslateContext } from '../types.js';
 import { openAIError } from './errors.js';
 import { openAIStream } from './stream.js';
+import { toOpenAIRequest } from './request.js';
 import { responsesRequest, responsesResponse, responsesStream } from './responses.js';
 
 const PROVIDER = 'openai';
@@ -37,13 +38,6 @@ function requireObject(body: unknown, field: string): Record<string, unknown> {
 
 function reportModel<T>(body: unknown, field: string, context: TranslateContext): T {
   return withModel(requireObject(body, field), context.requestedModel) as T;
-}
-
-/** The chat body for OpenAI itself: `max_tokens` renamed (see the module comment). */
-function forOpenAI(request: ChatRequest, model: string): object {
-  if (request.max_tokens == null || request.max_completion_tokens != null) return withModel(request, model);
-  const { max_tokens, ...rest } = request;
-  return { ...rest, model, max_completion_tokens: max_tokens };
 }
 
 /** The openai-compatible adapter: pure pass-through. */
@@ -75,5 +69,5 @@ export const openAIAdapter: ProviderAdapter = {
   responsesRequest: (request, target) => responsesRequest(request, target, headers(target)),
   responsesResponse,
   responsesStream,
-  chatRequest: (request, target) => postJSON(joinURL(target.baseURL, '/chat/completions'), headers(target), forOpenAI(request, target.model)),
+  chatRequest: (request, target) => postJSON(joinURL(target.baseURL, '/chat/completions'), headers(target), toOpenAIRequest(request, target.model)),
 };

@@ -1,5 +1,5 @@
 /** Building canonical stream chunks, shared by the stream translators of non-OpenAI providers. */
-import type { ChatCompletion, ChatCompletionChunk, ChunkDelta, FinishReason, ResponseToolCall, Usage } from '../../wire/openai.js';
+import type { ChatCompletion, ChatCompletionChunk, ChunkDelta, FinishReason, ResponseThinkingBlock, ResponseToolCall, Usage } from '../../wire/openai.js';
 import type { TranslateContext } from '../types.js';
 
 /**
@@ -47,6 +47,18 @@ export class ChunkEmitter {
   /** An argument fragment of a started tool call. */
   toolArguments(index: number, fragment: string): void {
     if (fragment) this.push({ tool_calls: [{ index, function: { arguments: fragment } }] });
+  }
+
+  /** A reasoning-text delta (Anthropic thinking, Gemini thoughts, Ollama thinking). */
+  reasoning(text: string): void {
+    this.start();
+    if (text) this.push({ reasoning_content: text });
+  }
+
+  /** Whole signed reasoning blocks, once their signature is known. */
+  thinkingBlocks(blocks: ResponseThinkingBlock[]): void {
+    this.start();
+    if (blocks.length > 0) this.push({ thinking_blocks: blocks });
   }
 
   /** The finish chunk. */
@@ -104,9 +116,22 @@ export function makeToolCallId(context: TranslateContext, n: number): string {
  */
 export function makeCompletion(
   context: TranslateContext,
-  answer: { id?: string | undefined; text: string; toolCalls: ResponseToolCall[]; finish: FinishReason; usage?: Usage | undefined },
+  answer: {
+    id?: string | undefined;
+    text: string;
+    toolCalls: ResponseToolCall[];
+    finish: FinishReason;
+    usage?: Usage | undefined;
+    /** Reasoning text and signed blocks, for providers that return them. */
+    reasoning?: string;
+    thinkingBlocks?: ResponseThinkingBlock[];
+  },
 ): ChatCompletion {
   const { text, toolCalls } = answer;
+  const reasoning = {
+    ...(answer.reasoning ? { reasoning_content: answer.reasoning } : {}),
+    ...(answer.thinkingBlocks?.length ? { thinking_blocks: answer.thinkingBlocks } : {}),
+  };
   return {
     id: answer.id ?? context.id,
     object: 'chat.completion',
@@ -115,7 +140,7 @@ export function makeCompletion(
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: text || (toolCalls.length > 0 ? null : ''), ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
+        message: { role: 'assistant', content: text || (toolCalls.length > 0 ? null : ''), ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}), ...reasoning },
         finish_reason: answer.finish,
         logprobs: null,
       },

@@ -1,0 +1,55 @@
+/**
+ * The chat body for OpenAI itself. Requests pass through with `model` replaced, except:
+ * - `max_tokens` is sent as `max_completion_tokens` (see ./index.ts);
+ * - the canonical form's extensions that OpenAI's strict schema refuses are translated or dropped:
+ *   a `thinking` budget becomes the nearest `reasoning_effort` (unless the request has one);
+ *   `reasoning_content` and `thinking_blocks` of earlier assistant turns are dropped (OpenAI keeps
+ *   reasoning server-side, and another provider's signatures mean nothing to it); `is_error` on a
+ *   tool message is dropped (the result text says what went wrong); `cache_control` on content
+ *   parts is dropped (OpenAI caches prompt prefixes by itself). ADR 0004 lists these rules.
+ * Nothing is rewritten for a request that has none of them, so pass-through stays a shallow copy.
+ */
+import type { ChatMessage, ChatRequest } from '../../wire/openai.js';
+import { effortFor } from '../shared/reasoning.js';
+
+const hasCache = (part: object) => 'cache_control' in part;
+
+/** Content parts without `cache_control`. */
+function uncached<P extends object>(parts: P[]): P[] {
+  return parts.map((part) => {
+    if (!hasCache(part)) return part;
+    const { cache_control: _cache, ...rest } = part as P & { cache_control?: unknown };
+    return rest as P;
+  });
+}
+
+/** A message without the canonical extensions OpenAI refuses. */
+function plain(message: ChatMessage): ChatMessage {
+  if (Array.isArray(message.content) && (message.content as object[]).some(hasCache)) {
+    message = { ...message, content: uncached(message.content as object[]) } as ChatMessage;
+  }
+  if (message.role === 'assistant' && (message.reasoning_content != null || message.thinking_blocks != null)) {
+    const { reasoning_content: _text, thinking_blocks: _blocks, ...rest } = message;
+    return rest;
+  }
+  if (message.role === 'tool' && message.is_error != null) {
+    const { is_error: _flag, ...rest } = message;
+    return rest;
+  }
+  return message;
+}
+
+const hasExtension = (m: ChatMessage) =>
+  (m.role === 'assistant' && (m.reasoning_content != null || m.thinking_blocks != null)) ||
+  (m.role === 'tool' && m.is_error != null) ||
+  (Array.isArray(m.content) && (m.content as object[]).some(hasCache));
+
+/** The chat body for an `openai` provider. */
+export function toOpenAIRequest(request: ChatRequest, model: string): object {
+  const { max_tokens, thinking, ...rest } = request;
+  const body: Record<string, unknown> = { ...rest, model };
+  if (max_tokens != null) body[request.max_completion_tokens != null ? 'max_tokens' : 'max_completion_tokens'] = max_tokens;
+  if (thinking && request.reasoning_effort == null) body.reasoning_effort = effortFor(thinking.type === 'disabled' ? 0 : (thinking.budget_tokens ?? 8192));
+  if (request.messages.some(hasExtension)) body.messages = request.messages.map(plain);
+  return body;
+}

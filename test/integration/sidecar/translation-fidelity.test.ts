@@ -1,0 +1,144 @@
+/**
+ * What translation carries across APIs, seen through the official SDKs on the socket: thinking
+ * and its signature (the Anthropic mock refuses a tool round trip whose thinking came back
+ * unsigned or not at all, as Anthropic does), reasoning effort and thinking budgets, `is_error`
+ * on tool results, and `cache_control`; and what it drops by rule for providers without an
+ * equivalent (ADR 0004).
+ */
+import type OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MockKind, MockProvider } from '../../mocks/index.js';
+import { startProviderStack, type Stack } from './harness.js';
+
+const PROVIDERS: MockKind[] = ['openai', 'anthropic', 'gemini', 'ollama'];
+const KEYS: Partial<Record<MockKind, string>> = {
+  openai: 'sk-proj-Fq3vT9mB2kLp7RwZ4nYc8HdF1sJ6aGe5uV0oKiEt',
+  anthropic: 'sk-ant-api03-F7tYp2QwE9mZx4VbN6cL1kJ8hG3fD5sA0uIoP-AbCdEfGh',
+  gemini: 'AIzaSyF4k9Lm2Nq7Rs1Tv6Wx3Yz8Ab5Cd0Ef2Gh',
+};
+
+let stack: Stack;
+let mocks: Map<MockKind, MockProvider>;
+let close: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ stack, mocks, close } = await startProviderStack(PROVIDERS, KEYS, { sandbox: { name: 'fidelity' } }));
+});
+
+afterAll(() => close?.());
+
+const lastBody = (kind: MockKind) => mocks.get(kind)!.received.at(-1)!.body as Record<string, unknown>;
+
+const weatherChat = { type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { input: { type: 'string' } } } } };
+const weatherResponses = { type: 'function' as const, name: 'get_weather', parameters: { type: 'object', properties: { input: { type: 'string' } } }, strict: false };
+const weatherAnthropic = { name: 'get_weather', input_schema: { type: 'object' as const, properties: { input: { type: 'string' } } } };
+
+describe('OpenAI chat SDK to an Anthropic model with reasoning_effort', () => {
+  it('asks for a thinking budget, returns the thinking, and hands its signature back on the tool round trip', async () => {
+    const client = stack.openai();
+    const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [{ role: 'user', content: 'weather in Oslo' }];
+    const first = await client.chat.completions.create({ model: 'via-anthropic', reasoning_effort: 'low', temperature: 0.3, max_tokens: 500, messages, tools: [weatherChat] });
+    expect(lastBody('anthropic')).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 1024 } });
+    expect(lastBody('anthropic')).not.toHaveProperty('temperature');
+    const message = first.choices[0]!.message as typeof first.choices[0]['message'] & { reasoning_content?: string; thinking_blocks?: unknown[] };
+    expect(message.reasoning_content).toBe('Considering: weather in Oslo');
+    expect(message.thinking_blocks).toEqual([{ type: 'thinking', thinking: 'Considering: weather in Oslo', signature: expect.any(String) }]);
+    const call = message.tool_calls![0]!;
+    // The mock refuses this turn unless the signed thinking block leads the assistant turn.
+    const second = await client.chat.completions.create({
+      model: 'via-anthropic',
+      reasoning_effort: 'low',
+      max_tokens: 500,
+      tools: [weatherChat],
+      messages: [...messages, message as OpenAI.Chat.ChatCompletionMessageParam, { role: 'tool', tool_call_id: call.id, content: 'sunny' }],
+    });
+    expect(second.choices[0]!.message.content).toBe('tool result: sunny');
+  });
+
+  it('streams the thinking as reasoning_content deltas', async () => {
+    const stream = await stack.openai().chat.completions.create({ model: 'via-anthropic', reasoning_effort: 'low', max_tokens: 500, stream: true, messages: [{ role: 'user', content: 'think aloud' }] });
+    let reasoning = '';
+    let text = '';
+    for await (const chunk of stream) {
+      const delta = chunk.choices[0]?.delta as { content?: string | null; reasoning_content?: string } | undefined;
+      reasoning += delta?.reasoning_content ?? '';
+      text += delta?.content ?? '';
+    }
+    expect(reasoning).toBe('Considering: think aloud');
+    expect(text).toBe('echo: think aloud');
+  });
+});
+
+describe('Responses API to an Anthropic model with reasoning', () => {
+  it('returns a reasoning item whose encrypted_content carries the signature back on the next turn', async () => {
+    const client = stack.openai();
+    const first = await client.responses.create({ model: 'via-anthropic', input: 'weather in Rome', reasoning: { effort: 'low' }, max_output_tokens: 500, tools: [weatherResponses] });
+    const reasoning = first.output.find((item) => item.type === 'reasoning');
+    expect(reasoning).toMatchObject({ summary: [{ type: 'summary_text', text: 'Considering: weather in Rome' }], encrypted_content: expect.any(String) });
+    const call = first.output.find((item) => item.type === 'function_call') as { call_id: string };
+    const second = await client.responses.create({
+      model: 'via-anthropic',
+      reasoning: { effort: 'low' },
+      max_output_tokens: 500,
+      tools: [weatherResponses],
+      input: [{ role: 'user', content: 'weather in Rome' }, ...(first.output as OpenAI.Responses.ResponseInputItem[]), { type: 'function_call_output', call_id: call.call_id, output: 'rainy' }],
+    });
+    expect(second.output_text).toBe('tool result: rainy');
+  });
+});
+
+describe('Anthropic SDK to other providers', () => {
+  const tooled = async (model: string) => {
+    const client = stack.anthropic();
+    const first = await client.messages.create({ model, max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 2048 }, tools: [weatherAnthropic], messages: [{ role: 'user', content: 'weather in Lima' }] });
+    const use = first.content.find((b) => b.type === 'tool_use')!;
+    return client.messages.create({
+      model,
+      max_tokens: 4000,
+      thinking: { type: 'enabled', budget_tokens: 2048 },
+      tools: [weatherAnthropic],
+      system: [{ type: 'text', text: 'You are terse.', cache_control: { type: 'ephemeral' } }],
+      messages: [
+        { role: 'user', content: 'weather in Lima' },
+        { role: 'assistant', content: first.content },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.type === 'tool_use' ? use.id : '', content: 'station offline', is_error: true }] },
+      ],
+    });
+  };
+
+  it('Gemini gets the thinking budget and the failed tool result as an error', async () => {
+    const answer = await tooled('via-gemini');
+    // The mock model echoes the function response it got: an error, not an output.
+    expect(answer.content.at(-1)).toMatchObject({ type: 'text', text: 'tool result: {"error":"station offline"}' });
+    const body = lastBody('gemini');
+    expect(body.generationConfig).toMatchObject({ thinkingConfig: { thinkingBudget: 2048, includeThoughts: true } });
+    expect(JSON.stringify(body.contents)).toContain('"functionResponse":{"name":"get_weather","response":{"error":"station offline"}}');
+  });
+
+  it('OpenAI gets the nearest reasoning_effort and none of the fields its API refuses', async () => {
+    await tooled('via-openai');
+    const body = lastBody('openai');
+    expect(body.reasoning_effort).toBe('low');
+    expect(body).not.toHaveProperty('thinking');
+    const text = JSON.stringify(body.messages);
+    for (const field of ['is_error', 'thinking_blocks', 'cache_control']) expect(text).not.toContain(field);
+  });
+
+  it('Ollama gets think: true', async () => {
+    await tooled('via-ollama');
+    expect(lastBody('ollama')).toMatchObject({ think: true });
+  });
+});
+
+describe('OpenAI chat SDK to an Anthropic model with cache_control on parts', () => {
+  it('carries cache_control onto the Anthropic blocks', async () => {
+    await stack.openai().chat.completions.create({
+      model: 'via-anthropic',
+      messages: [
+        { role: 'system', content: [{ type: 'text', text: 'A long, stable system prompt.', cache_control: { type: 'ephemeral' } } as OpenAI.Chat.ChatCompletionContentPartText] },
+        { role: 'user', content: 'hi' },
+      ],
+    });
+    expect(lastBody('anthropic').system).toEqual([{ type: 'text', text: 'A long, stable system prompt.', cache_control: { type: 'ephemeral' } }]);
+  });
+});
