@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import type { V1NetworkPolicyPeer } from '@kubernetes/client-node';
 import { z } from 'zod';
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
@@ -40,6 +41,26 @@ export const Settings = z.object({
       }
     })
     .describe('Default sidecar resources (JSON) when a sandbox sets none.'),
+  sidecarAdminHost: z
+    .string()
+    .min(1)
+    .default('pod')
+    .describe("Where each sidecar's admin port (/metrics, /healthz, /readyz) listens: pod (the pod's own address, for the kubelet's probes and a scraper), 127.0.0.1, or 0.0.0.0."),
+  sidecarAdminTools: bool.default(false).describe('Also serve the MCP tool view (/mcp/tools: backends, tools, states) on the sidecar admin port.'),
+  sidecarMetricsFrom: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      if (text === '') return [] as V1NetworkPolicyPeer[];
+      try {
+        const peers = z.array(z.looseObject({})).parse(JSON.parse(text));
+        return peers as V1NetworkPolicyPeer[];
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `must be a JSON list of NetworkPolicy peers like [{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}}}]: ${(err as Error).message}` });
+        return z.NEVER;
+      }
+    })
+    .describe('NetworkPolicy peers (JSON list) allowed to reach the sidecar admin port of sandbox pods; every other inbound connection is denied.'),
   nativeSidecars: bool.default(true).describe('Inject the sidecar as a native sidecar (init container with restartPolicy Always).'),
   webhookHost: z.string().default('0.0.0.0'),
   webhookPort: z.coerce.number().int().min(0).max(65535).default(9443),

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { createLogger, type Logger } from './log/logger.js';
 import { SecretRegistry } from './log/redact.js';
-import { buildAdmin } from './server/admin.js';
+import { adminHost, buildAdmin } from './server/admin.js';
 import { build } from './server/app.js';
 import { listenOnSocket } from './server/listen.js';
 import { LiveConfig } from './server/live.js';
@@ -28,6 +28,8 @@ export interface Sidecar {
   live: LiveConfig;
   /** Admin port actually bound (useful when the config says 0). */
   adminPort: number;
+  /** The address the admin port listens on. */
+  adminAddress: string;
   socketPath: string;
   close(): Promise<void>;
 }
@@ -79,15 +81,16 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       servers.push(loopback);
       await loopback.listen({ host: '127.0.0.1', port: config.listen.loopbackPort });
     }
-    const admin = await buildAdmin({ live, log, metrics, mcp, usage });
+    const admin = await buildAdmin({ live, log, metrics, mcp, usage, tools: config.listen.admin.tools });
     servers.push(admin);
-    await admin.listen({ host: config.listen.admin.host, port: config.listen.admin.port });
-    const adminPort = (admin.server.address() as { port: number }).port;
+    await admin.listen({ host: adminHost(config.listen.admin.host), port: config.listen.admin.port });
+    const { port: adminPort, address: adminAddress } = admin.server.address() as { port: number; address: string };
     log.info({ socket: config.listen.socket.path, loopbackPort: config.listen.loopbackPort, adminPort, configHash: live.status().configHash }, 'airlock sidecar ready');
     return {
       log,
       live,
       adminPort,
+      adminAddress,
       socketPath: config.listen.socket.path,
       async close() {
         usage.stop();

@@ -17,13 +17,17 @@ import { missingBackendSecrets } from './mcp-backend.js';
 import { missingKeys } from './model-provider.js';
 
 interface Resolved<T> {
+  /** Found, with their Secrets: rendered into the config. */
   usable: T[];
+  /** Of those, the ones not reporting Ready=False (unreachable, discovery failed). */
+  ready: number;
   problems: string[];
 }
 
 function resolve<T extends ModelProvider | MCPBackend>(names: readonly string[] | undefined, kind: string, get: (name: string) => T | undefined, missingSecrets: (o: T) => string[]): Resolved<T> {
   const usable: T[] = [];
   const problems: string[] = [];
+  let ready = 0;
   for (const name of names ?? []) {
     const object = get(name);
     if (!object) {
@@ -31,10 +35,17 @@ function resolve<T extends ModelProvider | MCPBackend>(names: readonly string[] 
       continue;
     }
     const missing = missingSecrets(object);
-    if (missing.length > 0) problems.push(`${kind} ${name}: ${missing.join('; ')}`);
-    else usable.push(object);
+    if (missing.length > 0) {
+      problems.push(`${kind} ${name}: ${missing.join('; ')}`);
+      continue;
+    }
+    // Still rendered (an outage may be brief, and the sidecar fails over), but not counted ready.
+    usable.push(object);
+    const condition = object.status?.conditions?.find((c) => c.type === 'Ready');
+    if (condition?.status === 'False') problems.push(`${kind} ${name} not Ready: ${condition.message}`);
+    else ready += 1;
   }
-  return { usable, problems };
+  return { usable, ready, problems };
 }
 
 export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: string, name: string): Promise<void> {
@@ -55,7 +66,15 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
   try {
     const otlp = ctx.settings.otlpEndpoint ? { endpoint: ctx.settings.otlpEndpoint, headers: ctx.settings.otlpHeaders } : undefined;
     const usage = ctx.settings.usageUrl ? { baseUrl: ctx.settings.usageUrl, intervalMs: ctx.settings.usageSyncMs } : undefined;
-    const rendered = renderSidecarConfig({ sandbox, providers: providers.usable, backends: backends.usable, secret: (n) => credentialSecret(ctx, namespace, n), otlp, usage });
+    const rendered = renderSidecarConfig({
+      sandbox,
+      providers: providers.usable,
+      backends: backends.usable,
+      secret: (n) => credentialSecret(ctx, namespace, n),
+      otlp,
+      usage,
+      admin: { host: ctx.settings.sidecarAdminHost, tools: ctx.settings.sidecarAdminTools },
+    });
     const owner = ownerOf(sandbox);
     const labels = { ...MANAGED_BY, [SANDBOX_LABEL]: name };
     const configMap: V1ConfigMap = {
@@ -75,7 +94,7 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
     await applyIfChanged(ctx, secret, ctx.caches.rendered.get(namespace, secret.metadata!.name!), (live) => sameJson(live.data ?? {}, secret.data) && sameJson(live.metadata?.labels, labels));
     await applyIfChanged(ctx, configMap, ctx.caches.configMaps.get(namespace, configMap.metadata!.name!), (live) => live.data?.['config.yaml'] === rendered.yaml);
     const usagePort = ctx.settings.usageUrl ? Number(new URL(ctx.settings.usageUrl).port || 80) : undefined;
-    const policy = renderNetworkPolicy(sandbox, providers.usable, backends.usable, usagePort ? { namespace: ctx.settings.namespace, port: usagePort } : undefined);
+    const policy = renderNetworkPolicy(sandbox, providers.usable, backends.usable, { namespace: ctx.settings.namespace, usagePort }, ctx.settings.sidecarMetricsFrom);
     const livePolicy = ctx.caches.networkPolicies.get(namespace, sandboxObjectName(name));
     if (policy) {
       policy.metadata = { ...policy.metadata, labels, ownerReferences: [owner] };
@@ -95,10 +114,12 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
   }
 
   const notReady = conditions.filter((c) => c.status !== 'True');
+  // Nothing the sandbox names can serve an agent: say so first, whatever else is wrong.
+  const nothingUsable = providers.ready + backends.ready === 0;
   conditions.push(
     notReady.length === 0
       ? { type: 'Ready', status: 'True', reason: 'Ready', message: 'sandbox ready for agent pods' }
-      : { type: 'Ready', status: 'False', reason: notReady[0]!.reason, message: notReady.map((c) => c.message).join('; ') },
+      : { type: 'Ready', status: 'False', reason: nothingUsable ? 'NothingUsable' : notReady[0]!.reason, message: `${nothingUsable ? 'no provider or MCP backend it names is usable: ' : ''}${notReady.map((c) => c.message).join('; ')}` },
   );
   const injectedPods = ctx.caches.pods
     .list(namespace)

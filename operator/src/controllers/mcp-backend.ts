@@ -42,7 +42,7 @@ export async function reconcileMcpBackend(ctx: ControllerContext, namespace: str
       type: 'Discovered',
       status: 'Unknown',
       reason: 'DiscoveredBySidecar',
-      message: 'a stdio server runs inside each sandbox pod; its tools and their states are on the sidecar admin port at /mcp/tools',
+      message: 'a stdio server runs inside each sandbox pod; only the sidecar sees its tools (on its admin port at /mcp/tools when the operator runs with --sidecar-admin-tools=true)',
     });
   } else {
     discovered = await discoverOnce(ctx, backend);

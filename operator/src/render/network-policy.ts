@@ -1,10 +1,12 @@
 /**
  * The sandbox NetworkPolicy: egress of sandbox pods limited to what the sidecar needs (the
- * providers' egress CIDRs, cluster DNS) and the sandbox's allowEgress entries. A NetworkPolicy
+ * providers' egress CIDRs, cluster DNS) and the sandbox's allowEgress entries; ingress denied but
+ * for the sidecar's admin port from a configured source. A NetworkPolicy
  * sees the pod, not the process, so it is the coarse outer wall; the firewall init container is
  * the inner one that tells the sidecar from the agent.
  */
-import type { V1NetworkPolicy, V1NetworkPolicyEgressRule } from '@kubernetes/client-node';
+import type { V1NetworkPolicy, V1NetworkPolicyEgressRule, V1NetworkPolicyPeer } from '@kubernetes/client-node';
+import { SIDECAR_ADMIN_PORT } from './sidecar-config.js';
 import { SANDBOX_LABEL, type AgentSandbox, type MCPBackend, type ModelProvider } from '../api/index.js';
 
 /** Name of a sandbox's NetworkPolicy: the same as its ConfigMap. */
@@ -13,14 +15,19 @@ import { configMapNameFor as sandboxObjectName } from '../webhook/settings.js';
 
 const peer = (cidr: string) => ({ ipBlock: { cidr } });
 
-/** The NetworkPolicy for a sandbox, or undefined when its isolation mode renders none. */
-/** The operator's usage endpoint, when sidecars read the sandbox-wide usage from it (ADR 0014). */
+/** The operator: its namespace, and its usage port when sidecars read the sandbox-wide usage there (ADR 0014). */
 export interface OperatorPeer {
   namespace: string;
-  port: number;
+  usagePort?: number | undefined;
 }
 
-export function renderNetworkPolicy(sandbox: AgentSandbox, providers: ModelProvider[], backends: MCPBackend[], operator?: OperatorPeer): V1NetworkPolicy | undefined {
+/**
+ * The NetworkPolicy for a sandbox, or undefined when its isolation mode renders none. Inbound
+ * connections to sandbox pods are denied too, except to the sidecar's admin port from the
+ * operator's namespace (it collects each sidecar's usage there) and from `metricsFrom` (a
+ * scraper): nothing in the cluster may open connections to the agent.
+ */
+export function renderNetworkPolicy(sandbox: AgentSandbox, providers: ModelProvider[], backends: MCPBackend[], operator?: OperatorPeer, metricsFrom: V1NetworkPolicyPeer[] = []): V1NetworkPolicy | undefined {
   const isolation = sandbox.spec.isolation;
   if (isolation.network === 'none') return undefined;
   const egress: V1NetworkPolicyEgressRule[] = [
@@ -38,9 +45,8 @@ export function renderNetworkPolicy(sandbox: AgentSandbox, providers: ModelProvi
   if (backends.some((b) => b.spec.transport !== 'stdio')) open = true;
   if (cidrs.size > 0) egress.push({ to: [...cidrs].sort().map(peer) });
   if (open) egress.push({ ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 80 }] });
-  if (operator) {
-    egress.push({ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': operator.namespace } } }], ports: [{ protocol: 'TCP', port: operator.port }] });
-  }
+  const operatorNamespace = operator ? [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': operator.namespace } } }] : [];
+  if (operator?.usagePort) egress.push({ to: operatorNamespace, ports: [{ protocol: 'TCP', port: operator.usagePort }] });
   for (const entry of isolation.allowEgress ?? []) {
     egress.push({ to: [peer(entry.cidr)], ...(entry.ports?.length ? { ports: entry.ports.flatMap((port) => [{ protocol: 'TCP', port }, { protocol: 'UDP', port }]) } : {}) });
   }
@@ -50,7 +56,8 @@ export function renderNetworkPolicy(sandbox: AgentSandbox, providers: ModelProvi
     metadata: { name: sandboxObjectName(sandbox.metadata.name), namespace: sandbox.metadata.namespace },
     spec: {
       podSelector: { matchLabels: { [SANDBOX_LABEL]: sandbox.metadata.name } },
-      policyTypes: ['Egress'],
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [...operatorNamespace, ...metricsFrom].length > 0 ? [{ _from: [...operatorNamespace, ...metricsFrom], ports: [{ protocol: 'TCP', port: SIDECAR_ADMIN_PORT }] }] : [],
       egress,
     },
   };

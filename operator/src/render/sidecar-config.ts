@@ -28,6 +28,8 @@ export interface RenderInput {
   otlp?: { endpoint: string; headers: Record<string, string> } | undefined;
   /** Where sidecars read the sandbox-wide usage (the operator's health port), and how often (ADR 0014). */
   usage?: { baseUrl: string; intervalMs: number } | undefined;
+  /** Where the sidecar's admin port listens and whether it lists MCP tools (operator settings). */
+  admin?: { host: string; tools: boolean };
 }
 
 export interface Rendered {
@@ -50,7 +52,7 @@ export class MissingSecretError extends Error {
 }
 
 /** Renders the config; throws MissingSecretError or the sidecar schema's error. */
-export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp, usage }: RenderInput): Rendered {
+export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp, usage, admin = { host: 'pod', tools: false } }: RenderInput): Rendered {
   const credentials: Record<string, string> = {};
   const copy = (file: string, ref: { name: string; key: string }) => {
     const source = secret(ref.name);
@@ -69,7 +71,7 @@ export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp
     listen: {
       socket: { path: `${socket.dir}/airlock.sock`, mode: socket.mode, ...(socket.group !== undefined ? { group: socket.group } : {}) },
       ...(socket.loopbackPort !== undefined ? { loopbackPort: socket.loopbackPort } : {}),
-      admin: { host: '0.0.0.0', port: SIDECAR_ADMIN_PORT },
+      admin: { host: admin.host, port: SIDECAR_ADMIN_PORT, tools: admin.tools },
     },
     providers: providers.map((p) => ({
       name: p.metadata.name,

@@ -1,7 +1,9 @@
 /**
- * The admin app on its own TCP port: /metrics, /healthz, /readyz and the MCP tool view. It
- * serves no proxy API and nothing secret, so it may listen beyond loopback for Prometheus.
+ * The admin app on its own TCP port: /metrics, /healthz, /readyz and, only when the config asks
+ * for it, the MCP tool view. It serves no proxy API and nothing secret. Where it listens is the
+ * config's choice: loopback by default, the pod's own address for the kubelet and a scraper.
  */
+import { networkInterfaces } from 'node:os';
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../log/logger.js';
 import { readiness, type McpHandler } from './app.js';
@@ -16,6 +18,20 @@ export interface AdminOptions {
   mcp?: McpHandler & { view(): unknown };
   /** This pod's usage today, which the operator collects (ADR 0014). */
   usage?: SandboxUsage | undefined;
+  /** Serve the MCP tool view at /mcp/tools (config listen.admin.tools). */
+  tools?: boolean;
+}
+
+/**
+ * The address the admin port binds: `pod` is the first non-loopback address of the pod's network
+ * namespace (IPv4 first), loopback when there is none; anything else as given.
+ */
+export function adminHost(host: string): string {
+  if (host !== 'pod') return host;
+  const addresses = Object.values(networkInterfaces())
+    .flatMap((list) => list ?? [])
+    .filter((a) => !a.internal);
+  return (addresses.find((a) => a.family === 'IPv4') ?? addresses[0])?.address ?? '127.0.0.1';
 }
 
 export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance> {
@@ -31,7 +47,7 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
     reply.header('content-type', options.metrics.registry.contentType);
     return options.metrics.registry.metrics();
   });
-  if (options.mcp) {
+  if (options.mcp && options.tools) {
     const mcp = options.mcp;
     app.get('/mcp/tools', async () => mcp.view());
   }

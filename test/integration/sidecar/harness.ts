@@ -51,7 +51,7 @@ export async function startStack(dir: string, config: SidecarConfigInput): Promi
   const configPath = join(dir, 'config.yaml');
   const complete = (c: SidecarConfigInput): SidecarConfigInput => ({
     ...c,
-    listen: { ...c.listen, socket: { path: socketPath, mode: '0600', ...c.listen?.socket }, admin: { host: '127.0.0.1', port: 0, ...c.listen?.admin } },
+    listen: { ...c.listen, socket: { path: socketPath, mode: '0600', ...c.listen?.socket }, admin: { host: '127.0.0.1', port: 0, tools: true, ...c.listen?.admin } },
   });
   await writeFile(configPath, stringify(complete(config)));
   const logs: string[] = [];

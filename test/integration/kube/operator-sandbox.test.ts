@@ -1,0 +1,83 @@
+/**
+ * What a sandbox reports and renders beyond its keys, against a real API server: Ready=False
+ * (NothingUsable) when nothing it names can serve an agent, a NetworkPolicy that also denies
+ * inbound connections except to the sidecar's admin port from the configured scraper, and a
+ * sidecar config whose admin port binds the pod's address and lists no MCP tools.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { parse } from 'yaml';
+import { freshNamespace, installCrds } from './crds.js';
+import { kubectl } from './kubectl.js';
+import { freePort, startTestOperator, until, type TestOperator } from './operator-harness.js';
+
+const SCRAPER = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { app: 'prometheus' } } };
+
+let ns: string;
+let opNs: string;
+let test: TestOperator;
+const getJson = async (kind: string, name: string) => {
+  const result = await kubectl().run(['get', kind, name, '-n', ns, '-o', 'json']);
+  return result.code === 0 ? JSON.parse(result.stdout) : undefined;
+};
+const condition = async (kind: string, name: string, type: string) =>
+  ((await getJson(kind, name))?.status?.conditions ?? []).find((c: { type: string }) => c.type === type) as { status: string; reason: string; message: string } | undefined;
+
+beforeAll(async () => {
+  const kc = new KubeConfig();
+  kc.loadFromString(inject('kubeconfig'));
+  await installCrds();
+  ns = await freshNamespace('sandbox');
+  opNs = await freshNamespace('airlock-system');
+  test = await startTestOperator(kc, { watchNamespace: ns, namespace: opNs, webhookConfigName: `airlock-none-${ns}`, identity: 'operator-sandbox', sidecarMetricsFrom: JSON.stringify([SCRAPER]) });
+  await until(() => test.operator.isLeader, 'the operator to lead', 20_000);
+});
+
+afterAll(async () => {
+  await test?.operator.stop();
+});
+
+it('is Ready=False (NothingUsable) while its only provider and its only backend are not Ready', async () => {
+  const dead = await freePort();
+  await kubectl().ok(['apply', '-n', ns, '-f', '-'], `apiVersion: airlock.dev/v1alpha1
+kind: ModelProvider
+metadata: { name: local }
+spec:
+  type: openai-compatible
+  baseURL: http://127.0.0.1:${dead}/v1
+  models: [{ name: m }]
+  probe: { enabled: true, intervalSeconds: 30 }
+---
+apiVersion: airlock.dev/v1alpha1
+kind: MCPBackend
+metadata: { name: tools }
+spec:
+  transport: streamable-http
+  url: http://127.0.0.1:${dead}/mcp
+---
+apiVersion: airlock.dev/v1alpha1
+kind: AgentSandbox
+metadata: { name: stranded }
+spec:
+  providers: [local]
+  mcpBackends: [tools]
+`);
+  await expect.poll(() => condition('mp', 'local', 'Ready'), { timeout: 15_000 }).toMatchObject({ status: 'False', reason: 'Unreachable' });
+  await expect.poll(() => condition('mcpb', 'tools', 'Ready'), { timeout: 15_000 }).toMatchObject({ status: 'False' });
+  await expect.poll(() => condition('asbx', 'stranded', 'Ready'), { timeout: 15_000 }).toMatchObject({ status: 'False', reason: 'NothingUsable' });
+  expect((await condition('asbx', 'stranded', 'Ready'))!.message).toMatch(/^no provider or MCP backend it names is usable: ModelProvider local not Ready: .*connection refused/);
+  expect(await condition('asbx', 'stranded', 'ConfigRendered')).toMatchObject({ status: 'True' });
+});
+
+it('renders a NetworkPolicy that denies inbound connections but the admin port from the operator (usage) and the scraper', async () => {
+  await expect.poll(async () => (await getJson('networkpolicy', 'airlock-stranded'))?.spec?.policyTypes, { timeout: 15_000 }).toEqual(['Ingress', 'Egress']);
+  const policy = await getJson('networkpolicy', 'airlock-stranded');
+  const operator = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': opNs } } };
+  expect(policy.spec.ingress).toEqual([{ from: [operator, SCRAPER], ports: [{ protocol: 'TCP', port: 9090 }] }]);
+});
+
+it('renders the sidecar admin port on the pod address, without the MCP tool view', async () => {
+  const configMap = await getJson('configmap', 'airlock-stranded');
+  expect(parse(configMap.data['config.yaml']).listen.admin).toEqual({ host: 'pod', port: 9090, tools: false });
+});
