@@ -13,7 +13,8 @@
  * answered request. A benchmark, not a test: nothing here asserts.
  *
  * Environment: BENCH_ROUNDS (3), BENCH_SECONDS per run (3), BENCH_RATES (200,1000),
- * BENCH_CONCURRENCY at saturation (32), BENCH_PEERS (portkey | none), BENCH_BEFORE (another
+ * BENCH_CONCURRENCY at saturation (32), BENCH_ONLY (run the scenarios whose name contains this,
+ * e.g. `saturation`), BENCH_PEERS (portkey | none), BENCH_BEFORE (another
  * checkout whose sidecar is measured too, for before/after), BENCH_PROFILE (a directory: the
  * sidecars run with --cpu-prof and write their profiles there; see bench/profile-top.ts).
  */
@@ -28,6 +29,7 @@ const RATES = (process.env.BENCH_RATES ?? '200,1000').split(',').map(Number);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const PEERS = process.env.BENCH_PEERS ?? 'portkey';
 const BEFORE = process.env.BENCH_BEFORE;
+const ONLY = process.env.BENCH_ONLY;
 const root = join(import.meta.dirname, '..');
 
 interface Scenario {
@@ -42,7 +44,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'plain saturation', stream: false },
   ...RATES.slice(0, 1).map((rate) => ({ name: `stream @${rate}/s`, stream: true, rate })),
   { name: 'stream saturation', stream: true },
-];
+].filter((s) => !ONLY || s.name.includes(ONLY));
 
 interface Sample {
   p50: number;
@@ -89,7 +91,8 @@ const measured = targets.filter(Boolean);
 // One row per process (a sidecar's socket and TCP targets share one), named after its first target.
 const processes = measured.filter((t, i) => measured.findIndex((u) => u.process === t.process) === i);
 
-// Warm-up (JIT, pools), then idle memory.
+// Memory right after start (one request answered), then a warm-up (JIT, pools) and memory again.
+const started = new Map(await Promise.all(processes.map(async (t) => [t.process.pid!, await memory(t.process.pid!)] as const)));
 for (const t of measured) await saturate(t.endpoint, false, 8, 1);
 await new Promise((resolve) => setTimeout(resolve, 1_000));
 const idle = new Map(await Promise.all(processes.map(async (t) => [t.process.pid!, await memory(t.process.pid!)] as const)));
@@ -137,12 +140,12 @@ for (const scenario of SCENARIOS) {
   console.log('');
 }
 console.log('### memory and start\n');
-console.log('| process | ready after start | idle RSS | RSS after each round | high-water mark |');
-console.log('|---|---|---|---|---|');
+console.log('| process | ready after start | RSS at start | RSS idle after warm-up | RSS after each round | high-water mark |');
+console.log('|---|---|---|---|---|---|');
 for (const t of processes) {
   const pid = t.process.pid!;
   const { hwm } = await memory(pid);
-  console.log(`| ${t.name.replace(/ socket$/, '')} | ${t.readyMs === undefined ? '—' : `${fmt(t.readyMs, 0)} ms`} | ${fmt(idle.get(pid)!.rss, 0)} MiB | ${afterRounds.get(pid)!.map((r) => fmt(r, 0)).join(', ')} MiB | ${fmt(hwm, 0)} MiB |`);
+  console.log(`| ${t.name.replace(/ socket$/, '')} | ${t.readyMs === undefined ? '—' : `${fmt(t.readyMs, 0)} ms`} | ${fmt(started.get(pid)!.rss, 0)} MiB | ${fmt(idle.get(pid)!.rss, 0)} MiB | ${afterRounds.get(pid)!.map((r) => fmt(r, 0)).join(', ')} MiB | ${fmt(hwm, 0)} MiB |`);
 }
 for (const t of processes) await stop(t.process);
 process.exit(0);

@@ -52,9 +52,12 @@ export const MAX_JSON_DEPTH = 128;
 
 /**
  * Nesting depth of JSON text, read from the bytes before parsing (brackets outside strings): no
- * allocation, and a body nested too deep is refused without being parsed at all.
+ * allocation, and a body nested too deep is refused without being parsed at all. Bodies too short
+ * to exceed MAX_JSON_DEPTH report 0.
  */
 export function nestingDepth(text: Buffer): number {
+  // Each level takes two bytes at least: a short body cannot nest deeper than the limit.
+  if (text.length <= 2 * MAX_JSON_DEPTH) return 0;
   let depth = 0;
   let max = 0;
   let inString = false;
