@@ -50,16 +50,27 @@ export class UsageCollector {
 
   /** One round over every sandbox. */
   async round(): Promise<void> {
-    const { caches } = this.options;
-    await Promise.all(caches.sandboxes.list().map((s) => this.collect(s as AgentSandbox).catch((err: unknown) => this.options.log.warn({ sandbox: s.metadata?.name, err: String(err) }, 'usage collection failed'))));
+    const { caches, metrics } = this.options;
+    const spends = await Promise.all(
+      caches.sandboxes.list().map((s) =>
+        this.collect(s as AgentSandbox).catch((err: unknown) => {
+          this.options.log.warn({ sandbox: s.metadata?.name, err: String(err) }, 'usage collection failed');
+          return { sandbox: s as AgentSandbox, spentUSD: (s as AgentSandbox).status?.usage?.spentUSD ?? 0 };
+        }),
+      ),
+    );
+    // Set all at once, so a deleted sandbox's series goes and no scrape sees a half-done round.
+    metrics.sandboxSpend.reset();
+    for (const { sandbox, spentUSD } of spends) metrics.sandboxSpend.set({ sandbox_namespace: sandbox.metadata.namespace ?? 'default', sandbox: sandbox.metadata.name }, spentUSD);
   }
 
-  private async collect(sandbox: AgentSandbox): Promise<void> {
-    const { caches, kube, metrics } = this.options;
+  /** Collects one sandbox; returns its spend today. */
+  private async collect(sandbox: AgentSandbox): Promise<{ sandbox: AgentSandbox; spentUSD: number }> {
+    const { caches, kube } = this.options;
     const namespace = sandbox.metadata.namespace ?? 'default';
     const name = sandbox.metadata.name;
     const pods = caches.pods.list(namespace).filter((p) => p.metadata?.labels?.[SANDBOX_LABEL] === name && !['Succeeded', 'Failed'].includes(p.status?.phase ?? ''));
-    if (pods.length === 0 && !sandbox.status?.usage) return;
+    if (pods.length === 0 && !sandbox.status?.usage) return { sandbox, spentUSD: 0 };
     const reports = (await Promise.all(pods.map((pod) => this.read(pod)))).filter((r) => r !== undefined);
     const now = new Date();
     const next = mergeUsage(sandbox.status?.usage, {
@@ -69,11 +80,12 @@ export class UsageCollector {
       dailyBudgetUSD: sandbox.spec.limits?.dailyBudgetUSD,
       now,
     });
-    metrics.sandboxSpend.set({ sandbox_namespace: namespace, sandbox: name }, next.spentUSD);
-    if (!usageChanged(sandbox.status?.usage, next)) return;
-    await kube.patchStatus('agentsandboxes', namespace, name, { usage: next });
-    // The cache sees the patch through the watch; until then the next round must not start from the old status.
-    sandbox.status = { ...sandbox.status, usage: next };
+    if (usageChanged(sandbox.status?.usage, next)) {
+      await kube.patchStatus('agentsandboxes', namespace, name, { usage: next });
+      // The cache sees the patch through the watch; until then the next round must not start from the old status.
+      sandbox.status = { ...sandbox.status, usage: next };
+    }
+    return { sandbox, spentUSD: next.spentUSD };
   }
 
   /** A running sidecar's counters, or undefined when it does not answer (it keeps its last report in the status). */

@@ -28,7 +28,7 @@ beforeAll(async () => {
   await installCrds();
   ns = await freshNamespace('metrics');
   const opNs = await freshNamespace('airlock-system');
-  test = await startTestOperator(kc, { watchNamespace: ns, namespace: opNs, webhookConfigName: webhookName, identity: 'operator-metrics' });
+  test = await startTestOperator(kc, { watchNamespace: ns, namespace: opNs, webhookConfigName: webhookName, identity: 'operator-metrics', usageSyncMs: 300 });
   await registerWebhook(kc, webhookName, test.operator.webhookPort, ns);
   await until(() => test.operator.isLeader, 'the operator to lead', 20_000);
   await kubectl().ok(['apply', '-n', ns, '-f', '-'], `apiVersion: airlock.dev/v1alpha1
@@ -57,7 +57,10 @@ spec: { providers: [local] }
     () => undefined,
   );
   await test.operator.idle();
-  samples = parseExposition(await (await fetch(`http://127.0.0.1:${test.operator.healthPort}/metrics`)).text());
+  const scrape = async () => parseExposition(await (await fetch(`http://127.0.0.1:${test.operator.healthPort}/metrics`)).text());
+  // The usage round runs on its own interval: wait for the one that saw the sandbox.
+  await until(async () => (await scrape()).some((s) => s.name === 'airlock_operator_sandbox_spend_usd'), 'a usage round over the sandbox', 10_000);
+  samples = await scrape();
 }, 120_000);
 
 afterAll(async () => {
@@ -85,6 +88,10 @@ it('counts admission decisions by result and reason', () => {
   expect(total(samples, 'airlock_operator_admission_decisions_total', { operation: 'CREATE', result: 'patched', reason: 'Allowed' })).toBeGreaterThan(0);
   expect(total(samples, 'airlock_operator_admission_decisions_total', { operation: 'CREATE', result: 'denied' })).toBeGreaterThan(0);
   expect(total(samples, 'airlock_operator_admission_duration_seconds_count')).toBe(total(samples, 'airlock_operator_admission_decisions_total'));
+});
+
+it("shows each sandbox's spend today, 0 before any call", () => {
+  expect(samples.filter((s) => s.name === 'airlock_operator_sandbox_spend_usd')).toEqual([{ name: 'airlock_operator_sandbox_spend_usd', labels: { sandbox_namespace: ns, sandbox: 'agent' }, value: 0 }]);
 });
 
 it('shows when the webhook certificate expires', () => {
