@@ -4,7 +4,7 @@ import { injectPod } from './inject.js';
 import { carriesSidecar, decideUpdate } from './lifecycle.js';
 import { formatRefusal } from './refusal.js';
 import { INJECTED_ANNOTATION } from './settings.js';
-import { testPod, testSandbox, testSettings } from './test-fixtures.js';
+import { TEST_IMAGE, testPod, testSandbox, testSettings } from './test-fixtures.js';
 
 const settings = testSettings();
 const injected = (): V1Pod => injectPod(testPod(), testSandbox('research'), settings).pod;
@@ -16,6 +16,14 @@ describe('decideUpdate', () => {
     after.metadata!.labels!['app'] = 'agent';
     after.spec!.containers[0]!.image = 'ghcr.io/example/agent:2';
     expect(decideUpdate(injected(), after, settings)).toEqual({ refusals: [] });
+  });
+
+  it("refuses switching an app container to the sidecar's image, which would run as the sidecar UID", () => {
+    const after = injected();
+    after.spec!.containers[0]!.image = `${TEST_IMAGE.split(':')[0]}:other`;
+    expect(refusalsOf(injected(), after)).toEqual([
+      `spec.containers[0].image: ${TEST_IMAGE.split(':')[0]}:other is the Airlock sidecar's image, whose USER is the sidecar's UID 61337; set securityContext.runAsUser to another UID to run it`,
+    ]);
   });
 
   it('refuses changing the sandbox label to another sandbox', () => {

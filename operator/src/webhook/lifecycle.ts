@@ -9,7 +9,7 @@ import { SANDBOX_LABEL } from '../api/index.js';
 import { harden } from './inject.js';
 import type { Refusal } from './refusal.js';
 import { CREDENTIALS_VOLUME, credentialsSecretNameFor, INJECTED_ANNOTATION, RESERVED_CONTAINERS, RESERVED_VOLUMES, SIDECAR_CONTAINER, type InjectionSettings } from './settings.js';
-import { secretGuard, validateEphemeral, type SecretGuard } from './validate.js';
+import { secretGuard, sidecarImageRefusals, userContainers, validateEphemeral, type SecretGuard } from './validate.js';
 
 const LABEL_PATH = `metadata.labels[${SANDBOX_LABEL}]`;
 
@@ -67,6 +67,17 @@ function ownedFieldChanges(before: V1Pod, after: V1Pod): Refusal[] {
 }
 
 /**
+ * App and init container images are the one part of a container an UPDATE may change: a new
+ * image must pass the image rule a new pod's containers meet (`kubectl set image` to the sidecar's).
+ */
+function changedImages(before: V1Pod, after: V1Pod, settings: InjectionSettings): Refusal[] {
+  const old = new Map(userContainers(before).map((placed) => [placed.path, placed.container.image]));
+  return userContainers(after)
+    .filter((placed) => !placed.ephemeral && old.get(placed.path) !== placed.container.image)
+    .flatMap((placed) => sidecarImageRefusals(after, placed, settings));
+}
+
+/**
  * Decides a pod UPDATE (the pod itself, `ephemeralcontainers` or `resize`). The sandbox label
  * can be neither added (containers cannot be added to a running pod, so it would run without the
  * sidecar) nor removed or changed (the webhook, the NetworkPolicy and the count all select on
@@ -87,7 +98,7 @@ export function decideUpdate(before: V1Pod, after: V1Pod, settings: InjectionSet
 
   const existing = new Set((before.spec?.ephemeralContainers ?? []).map((c) => c.name));
   const added = new Set((after.spec?.ephemeralContainers ?? []).map((c) => c.name).filter((name) => !existing.has(name)));
-  const refusals = [...ownedFieldChanges(before, after), ...validateEphemeral(after, added, settings, guard)];
+  const refusals = [...ownedFieldChanges(before, after), ...changedImages(before, after, settings), ...validateEphemeral(after, added, settings, guard)];
   if (refusals.length > 0 || added.size === 0) return { refusals };
   const mutated = structuredClone(after);
   for (const container of mutated.spec?.ephemeralContainers ?? []) if (added.has(container.name)) harden(container);

@@ -1,7 +1,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { SIDECAR_CONTAINER } from './settings.js';
-import { testPod, testSettings } from './test-fixtures.js';
+import { TEST_IMAGE, testPod, testSettings } from './test-fixtures.js';
 import { formatRefusal, validatePod } from './validate.js';
 
 const settings = testSettings();
@@ -33,6 +33,16 @@ describe('validatePod', () => {
     expect(refusalsOf(inherits)).toEqual(["spec.securityContext.runAsUser: 61337 is the Airlock sidecar's UID; containers agent would run as it"]);
     const overridden = testPod('research', { securityContext: { runAsUser: 61337 }, containers: [{ name: 'agent', securityContext: { runAsUser: 1000 } }] });
     expect(validatePod(overridden, settings)).toEqual([]);
+  });
+
+  it("refuses the sidecar's own image (USER is the sidecar UID) in any container that sets no UID, pod-level or its own", () => {
+    const pod = testPod('research', {
+      initContainers: [{ name: 'setup', image: 'ghcr.io/airlock-dev/airlock-sidecar@sha256:00' }],
+      containers: [{ name: 'agent', image: TEST_IMAGE }, { name: 'tools', image: TEST_IMAGE, securityContext: { runAsUser: 1000 } }],
+      ephemeralContainers: [{ name: 'dbg', image: 'ghcr.io/airlock-dev/airlock-sidecar:latest' }],
+    });
+    expect(pathsOf(pod)).toEqual(['spec.initContainers[0].image', 'spec.containers[0].image', 'spec.ephemeralContainers[0].image']);
+    expect(validatePod(testPod('research', { securityContext: { runAsUser: 1000 }, containers: [{ name: 'agent', image: TEST_IMAGE }] }), settings)).toEqual([]);
   });
 
   it('checks the configured sidecar UID, not the default', () => {

@@ -7,6 +7,7 @@
 import type { V1Container, V1EphemeralContainer, V1Pod } from '@kubernetes/client-node';
 import { SANDBOX_LABEL } from '../api/index.js';
 import { baselineContainerRefusals, baselinePodRefusals, normalizeCapability } from './baseline.js';
+import { isSidecarImage } from './image.js';
 import type { Refusal } from './refusal.js';
 import { CONFIG_VOLUME, CREDENTIALS_VOLUME, RESERVED_CONTAINERS, type InjectionSettings } from './settings.js';
 
@@ -84,6 +85,7 @@ function airlockContainerRefusals(pod: V1Pod, placed: PlacedContainer, settings:
     // The pod-level field can no longer change; the debug container must say whom it runs as.
     refusals.push({ path: `${path}.securityContext.runAsUser`, message: `unset, so it would inherit spec.securityContext.runAsUser ${uid}, the Airlock sidecar's UID; set another UID` });
   }
+  refusals.push(...sidecarImageRefusals(pod, placed, settings));
   (sc?.capabilities?.add ?? []).forEach((cap, j) => {
     if (FORBIDDEN_ADDS.has(normalizeCapability(cap))) {
       refusals.push({ path: `${path}.securityContext.capabilities.add[${j}]`, message: `${cap} would let an app container bypass the Airlock firewall or become the sidecar's UID` });
@@ -95,6 +97,18 @@ function airlockContainerRefusals(pod: V1Pod, placed: PlacedContainer, settings:
   }
   refusals.push(...credentialExposure(container, path, guard));
   return refusals;
+}
+
+/**
+ * The sidecar's own image runs as the sidecar UID (its USER) unless the container says otherwise,
+ * and it is on every node that runs a sandbox: an app, init or debug container running it with no
+ * runAsUser of its own or the pod's would be let out by the firewall. Any tag or digest of it counts.
+ */
+export function sidecarImageRefusals(pod: V1Pod, placed: PlacedContainer, settings: InjectionSettings): Refusal[] {
+  const { container, path } = placed;
+  if (!isSidecarImage(container.image, settings)) return [];
+  if ((container.securityContext?.runAsUser ?? pod.spec?.securityContext?.runAsUser) !== undefined) return [];
+  return [{ path: `${path}.image`, message: `${container.image} is the Airlock sidecar's image, whose USER is the sidecar's UID ${settings.sidecarUID}; set securityContext.runAsUser to another UID to run it` }];
 }
 
 /**

@@ -107,3 +107,17 @@ export function podManifest(name: string, spec: Record<string, unknown> = {}, me
     spec: { containers: [{ name: 'agent', image: 'ghcr.io/example/agent:1' }], ...spec },
   };
 }
+
+/** What kubectl prints when the webhook refuses a pod; the refusals follow. */
+export const DENIED = 'admission webhook "pods.airlock.dev" denied the request: airlock: pod refused: ';
+
+/** {@link startAdmissionCluster}, then one injected sandbox pod named `pod` in {@link TEAM} to attack. */
+export async function startAdmissionClusterWithPod(pod: string): Promise<AdmissionCluster> {
+  const env = await startAdmissionCluster();
+  const created = await env.kubectl.run(['create', '-n', TEAM, '-f', '-'], JSON.stringify(podManifest(pod)));
+  if (created.code !== 0) {
+    await env.stop();
+    throw new Error(`creating sandbox pod ${pod} failed: ${created.stderr}`);
+  }
+  return env;
+}

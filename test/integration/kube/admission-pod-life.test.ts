@@ -6,19 +6,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SETUP_TIMEOUT_MS } from '../chart/install.js';
-import { podManifest, SANDBOX, startAdmissionCluster, TEAM, type AdmissionCluster } from './admission-cluster.js';
+import { DENIED, podManifest, SANDBOX, startAdmissionClusterWithPod, TEAM, type AdmissionCluster } from './admission-cluster.js';
 
 let env: AdmissionCluster;
 const POD = 'agent-0';
 
 const kubectl = (args: string[], input?: string) => env.kubectl.run(['-n', TEAM, ...args], input);
 const pod = (name = POD) => env.getJson(['pod', name]);
-const DENIED = 'admission webhook "pods.airlock.dev" denied the request: airlock: pod refused: ';
 
 beforeAll(async () => {
-  env = await startAdmissionCluster();
-  const created = await kubectl(['create', '-f', '-'], JSON.stringify(podManifest(POD)));
-  expect(created.code, created.stderr).toBe(0);
+  env = await startAdmissionClusterWithPod(POD);
 }, SETUP_TIMEOUT_MS);
 
 afterAll(async () => {

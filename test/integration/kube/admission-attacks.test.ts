@@ -1,0 +1,126 @@
+/**
+ * Admission tried by someone who did not write it: the other spellings and the other paths to
+ * what docs/security.md ("Pod policy") already refuses, through a real API server with the
+ * chart's webhook configuration, policies and RBAC. Each case here found or ruled out a way
+ * around a row that admission-policy.test.ts and admission-pod-life.test.ts prove on the
+ * obvious path.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SETUP_TIMEOUT_MS } from '../chart/install.js';
+import { DENIED, podManifest, SANDBOX, startAdmissionClusterWithPod, TEAM, type AdmissionCluster } from './admission-cluster.js';
+
+let env: AdmissionCluster;
+const POD = 'target';
+
+const kubectl = (args: string[], input?: string) => env.kubectl.run(['-n', TEAM, ...args], input);
+const pod = (name = POD) => env.getJson(['pod', name]);
+
+/**
+ * Adds an ephemeral container written by hand (not kubectl debug's profiles) with a PUT of the
+ * `ephemeralcontainers` subresource, as any client of the API can.
+ */
+async function addEphemeral(container: Record<string, unknown>, name = POD) {
+  const current = await pod(name);
+  current.spec.ephemeralContainers = [...(current.spec.ephemeralContainers ?? []), { image: 'busybox', command: ['sleep', '1'], ...container }];
+  return env.kubectl.run(['replace', '--raw', `/api/v1/namespaces/${TEAM}/pods/${name}/ephemeralcontainers`, '-f', '-'], JSON.stringify(current));
+}
+const ephemeralNames = async (name = POD) => ((await pod(name)).spec.ephemeralContainers ?? []).map((c: { name: string }) => c.name);
+
+beforeAll(async () => {
+  env = await startAdmissionClusterWithPod(POD);
+}, SETUP_TIMEOUT_MS);
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+/** The sidecar image with its tag or digest replaced: the same repository, another spelling. */
+const respelled = (image: string) => `${image.replace(/[:@][^/]*$/, '')}@sha256:${'0'.repeat(64)}`;
+
+describe("P6 through the sidecar's own image (its USER is the sidecar UID, the one UID the firewall lets out)", () => {
+  it('refuses an app container running it without saying whom it runs as, naming the field', async () => {
+    const result = await kubectl(['create', '-f', '-'], JSON.stringify(podManifest('impostor', { containers: [{ name: 'agent', image: env.sidecarImage, command: ['node', '-e', 'fetch("https://example.com")'] }] })));
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(`${DENIED}spec.containers[0].image: ${env.sidecarImage} is the Airlock sidecar's image`);
+    expect(await pod('impostor')).toBeUndefined();
+  });
+
+  it('refuses it in an init container, spelled by digest', async () => {
+    const image = respelled(env.sidecarImage);
+    const result = await kubectl(['create', '-f', '-'], JSON.stringify(podManifest('impostor-init', { initContainers: [{ name: 'setup', image }] })));
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(`${DENIED}spec.initContainers[0].image: ${image} is the Airlock sidecar's image`);
+  });
+
+  it('refuses switching a running app container to it (kubectl set image)', async () => {
+    const result = await kubectl(['set', 'image', `pod/${POD}`, `agent=${env.sidecarImage}`]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(`${DENIED}spec.containers[0].image: ${env.sidecarImage} is the Airlock sidecar's image`);
+    expect((await pod()).spec.containers[0].image).toBe('ghcr.io/example/agent:1');
+  });
+
+  it('refuses it as a debug container (kubectl debug --image)', async () => {
+    const result = await kubectl(['debug', POD, `--image=${env.sidecarImage}`, '--target=agent', '--profile=baseline', '-c', 'dbg-sidecar-image', '--', 'sleep', '1']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(`${DENIED}spec.ephemeralContainers[0].image: ${env.sidecarImage} is the Airlock sidecar's image`);
+    expect(await ephemeralNames()).toEqual([]);
+  });
+
+  it('admits it with another UID set, so the refusal is about the UID and not the image', async () => {
+    const result = await kubectl(['create', '--dry-run=server', '-f', '-'], JSON.stringify(podManifest('tools', { containers: [{ name: 'agent', image: env.sidecarImage, securityContext: { runAsUser: 1000 } }] })));
+    expect(result.code, result.stderr).toBe(0);
+  });
+});
+
+describe('P4/P5/P6/P16 for a debug container written by hand (the ephemeralcontainers subresource)', () => {
+  it.each([
+    ['cap_net_admin', 'securityContext.capabilities.add[0]: cap_net_admin would let an app container bypass the Airlock firewall'],
+    ['Sys_Ptrace', 'securityContext.capabilities.add[0]: Sys_Ptrace is not one of the capabilities'],
+  ])('refuses adding %s, whatever its spelling', async (cap, refusal) => {
+    const name = `cap-${cap.toLowerCase().replace(/_/g, '-')}`;
+    const result = await addEphemeral({ name, securityContext: { capabilities: { add: [cap] } } });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(`${DENIED}spec.ephemeralContainers[0].${refusal}`);
+    expect(await ephemeralNames()).not.toContain(name);
+  });
+
+  it('refuses the sidecar UID set on the debug container itself', async () => {
+    const result = await addEphemeral({ name: 'as-sidecar', securityContext: { runAsUser: 61337 } });
+    expect(result.stderr).toContain(`${DENIED}spec.ephemeralContainers[0].securityContext.runAsUser: 61337 is the Airlock sidecar's UID`);
+  });
+
+  it("refuses the provider's key Secret through env, envFrom and the sidecar's volumes", async () => {
+    for (const [container, refusal] of [
+      [{ name: 'env-key', env: [{ name: 'K', valueFrom: { secretKeyRef: { name: 'openai-keys', key: 'primary' } } }] }, 'env[0].valueFrom.secretKeyRef.name: Secret openai-keys holds keys'],
+      [{ name: 'envfrom-key', envFrom: [{ secretRef: { name: `airlock-${SANDBOX}-credentials` } }] }, `envFrom[0].secretRef.name: Secret airlock-${SANDBOX}-credentials holds`],
+      [{ name: 'mount-config', volumeMounts: [{ name: 'airlock-config', mountPath: '/c' }] }, 'volumeMounts[0].name: airlock-config is mounted in the Airlock sidecar only'],
+    ] as const) {
+      const result = await addEphemeral(container);
+      expect(result.code, container.name).not.toBe(0);
+      expect(result.stderr).toContain(`spec.ephemeralContainers[0].${refusal}`);
+    }
+    expect(await ephemeralNames()).toEqual([]);
+  });
+});
+
+describe('P17: the sandbox label', () => {
+  it('cannot borrow a sandbox of another namespace', async () => {
+    await env.kubectl.ok(['create', 'namespace', 'team-b']);
+    const sandbox = { apiVersion: 'airlock.dev/v1alpha1', kind: 'AgentSandbox', metadata: { name: 'elsewhere', namespace: 'team-b' }, spec: { providers: ['openai'] } };
+    await env.kubectl.ok(['create', '-f', '-'], JSON.stringify(sandbox));
+    const result = await kubectl(['create', '-f', '-'], JSON.stringify(podManifest('borrower', {}, { labels: { 'airlock.dev/sandbox': 'elsewhere' } })));
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(`${DENIED}metadata.labels[airlock.dev/sandbox]: AgentSandbox "elsewhere" does not exist in namespace ${TEAM}`);
+  });
+});
+
+describe('P18: kubectl debug --copy-to', () => {
+  it("refuses an unlabelled copy of an injected pod, which would carry the sandbox's credentials volume outside the webhook", async () => {
+    // kubectl drops the labels of the copy unless --keep-labels: the copy never meets the webhook.
+    const result = await kubectl(['debug', POD, '--copy-to=stolen', '--share-processes=false', '--container=agent', '--image=busybox', '--', 'sleep', '1']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("ValidatingAdmissionPolicy 'airlock-credentials'");
+    expect(result.stderr).toContain('spec.volumes: airlock-credentials: an airlock-<sandbox>-credentials Secret');
+    expect(await pod('stolen')).toBeUndefined();
+  });
+});
