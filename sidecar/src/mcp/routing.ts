@@ -74,7 +74,8 @@ export async function callTool(ctx: RoutingContext, params: CallToolRequest['par
     const entry = approvedTool(ctx, params.name);
     const builtin = entry.backend === BUILTIN_BACKEND ? ctx.builtin?.(entry.name) : undefined;
     if (builtin) {
-      const result = await builtin.run(params.arguments, extra);
+      const run = () => builtin.run(params.arguments, extra);
+      const result = await (span ? span.within(run) : run());
       record(result.isError ? 'tool_error' : 'ok');
       return result;
     }

@@ -3,12 +3,14 @@
  * conventions (`gen_ai.tool.name`, the backend). It carries neither the arguments nor the
  * result. (The gateway counts and audits the call itself, in `toolCalled`.)
  */
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { tracer } from './model-call.js';
 
 /** One tool call's span; end it exactly once with how the call ended. */
 export interface ToolSpan {
   end(outcome: string): void;
+  /** Runs `fn` with this span as the active one, so spans it starts (a built-in tool's model calls) are its children. */
+  within<T>(fn: () => T): T;
 }
 
 /** Starts the span of a call of `tool` (its exposed name, as listed) on `backend`. */
@@ -19,6 +21,7 @@ export function startToolSpan(call: { backend: string; tool: string }): ToolSpan
   });
   let ended = false;
   return {
+    within: (fn) => context.with(trace.setSpan(context.active(), span), fn),
     end(outcome) {
       if (ended) return;
       ended = true;

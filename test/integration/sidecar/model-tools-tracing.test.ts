@@ -1,0 +1,84 @@
+/**
+ * A model tool call in the collector: `airlock__generate` called by an agent in a trace of its
+ * own is one `execute_tool` span in that trace, with the model call it made (and that call's
+ * failover attempts) beneath it, and neither the prompt nor the answer in any export.
+ */
+import { randomBytes } from 'node:crypto';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { fetch as undiciFetch } from 'undici';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startMock, type MockProvider } from '../../mocks/index.js';
+import { startOtlpCollector, type CollectedSpan, type OtlpCollector } from '../../mocks/otlp-collector.js';
+import { keyFile, stackDir, startStack } from './harness.js';
+
+const KEY = 'sk-model-tools-trace-key-0123456789';
+const PROMPT = 'the hidden recipe calls for saffron';
+
+const agentTrace = randomBytes(16).toString('hex');
+const agentSpan = randomBytes(8).toString('hex');
+
+let collector: OtlpCollector;
+let first: MockProvider;
+let second: MockProvider;
+let answer: string;
+let spans: CollectedSpan[];
+
+beforeAll(async () => {
+  collector = await startOtlpCollector();
+  first = await startMock('openai', { keys: [KEY] });
+  second = await startMock('anthropic', { keys: [KEY] });
+  const dir = await stackDir();
+  const key = await keyFile(dir, 'key', KEY);
+  const stack = await startStack(dir, {
+    version: 1,
+    sandbox: { name: 'traced-tools' },
+    providers: [
+      { name: 'first', type: 'openai', baseURL: first.url, priority: 0, retries: { maxAttempts: 1 }, apiKeys: [{ file: key }], models: [{ name: 'm' }] },
+      { name: 'second', type: 'anthropic', baseURL: second.url, priority: 1, apiKeys: [{ file: key }], models: [{ name: 'm' }] },
+    ],
+    mcp: { modelTools: { enabled: true } },
+    telemetry: { otlp: { endpoint: collector.url } },
+  });
+  try {
+    first.script({ status: 503 });
+    const fetchThroughSocket = ((url: string, init?: Parameters<typeof undiciFetch>[1]) => undiciFetch(url, { ...init, dispatcher: stack.dispatcher })) as unknown as typeof fetch;
+    const client = new Client({ name: 'agent', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL('http://airlock/mcp'), { fetch: fetchThroughSocket, requestInit: { headers: { traceparent: `00-${agentTrace}-${agentSpan}-01` } } }));
+    const result = (await client.callTool({ name: 'airlock__generate', arguments: { model: 'm', prompt: PROMPT } })) as CallToolResult;
+    answer = (result.structuredContent as { text: string }).text;
+    await client.close();
+  } finally {
+    // Closing the sidecar flushes the spans it still buffers.
+    await stack.close();
+  }
+  spans = collector.spans;
+}, 60_000);
+
+afterAll(async () => {
+  await first?.close();
+  await second?.close();
+  await collector?.close();
+});
+
+const byName = (name: string) => spans.filter((s) => s.name === name);
+
+it('puts the model call and its attempts under the tool span, in the agent trace', () => {
+  expect(answer).toContain('saffron');
+  const [tool, ...moreTools] = byName('execute_tool airlock__generate');
+  expect(moreTools).toEqual([]);
+  expect(tool).toMatchObject({ traceId: agentTrace, parentSpanId: agentSpan });
+  expect(tool!.attributes).toMatchObject({ 'gen_ai.tool.name': 'airlock__generate', 'airlock.mcp.backend': 'airlock (built-in)', 'airlock.mcp.outcome': 'ok' });
+  const [call, ...moreCalls] = byName('chat m');
+  expect(moreCalls).toEqual([]);
+  expect(call).toMatchObject({ traceId: agentTrace, parentSpanId: tool!.spanId });
+  expect(call!.attributes).toMatchObject({ 'airlock.provider': 'second' });
+  expect(byName('attempt first')[0]).toMatchObject({ parentSpanId: call!.spanId, attributes: expect.objectContaining({ 'http.response.status_code': 503 }) });
+  expect(byName('attempt second')[0]).toMatchObject({ parentSpanId: call!.spanId });
+});
+
+it('exports neither the prompt nor the answer nor the key', () => {
+  const everything = Buffer.concat(collector.rawBodies).toString('latin1');
+  for (const secret of [KEY, PROMPT, answer, 'saffron']) expect(everything).not.toContain(secret);
+});
