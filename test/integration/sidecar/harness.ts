@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import Anthropic from '@anthropic-ai/sdk';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import OpenAI from 'openai';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { stringify } from 'yaml';
@@ -83,6 +85,14 @@ export async function startStack(dir: string, config: SidecarConfigInput): Promi
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** An MCP SDK client connected to the stack's `/mcp` through the socket, as an agent connects; `headers` go with every request. */
+export async function mcpClient(stack: Stack, headers: Record<string, string> = {}): Promise<Client> {
+  const fetchThroughSocket = ((url: string, init?: Parameters<typeof undiciFetch>[1]) => undiciFetch(url, { ...init, dispatcher: stack.dispatcher })) as unknown as typeof fetch;
+  const client = new Client({ name: 'agent', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL('http://airlock/mcp'), { fetch: fetchThroughSocket, requestInit: { headers } }));
+  return client;
 }
 
 /** A sidecar in front of one mock per provider kind, each serving the model `via-<kind>`. */

@@ -4,14 +4,11 @@
  * failover attempts) beneath it, and neither the prompt nor the answer in any export.
  */
 import { randomBytes } from 'node:crypto';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startMock, type MockProvider } from '../../mocks/index.js';
 import { startOtlpCollector, type CollectedSpan, type OtlpCollector } from '../../mocks/otlp-collector.js';
-import { keyFile, stackDir, startStack } from './harness.js';
+import { keyFile, mcpClient, stackDir, startStack } from './harness.js';
 
 const KEY = 'sk-model-tools-trace-key-0123456789';
 const PROMPT = 'the hidden recipe calls for saffron';
@@ -43,9 +40,7 @@ beforeAll(async () => {
   });
   try {
     first.script({ status: 503 });
-    const fetchThroughSocket = ((url: string, init?: Parameters<typeof undiciFetch>[1]) => undiciFetch(url, { ...init, dispatcher: stack.dispatcher })) as unknown as typeof fetch;
-    const client = new Client({ name: 'agent', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL('http://airlock/mcp'), { fetch: fetchThroughSocket, requestInit: { headers: { traceparent: `00-${agentTrace}-${agentSpan}-01` } } }));
+    const client = await mcpClient(stack, { traceparent: `00-${agentTrace}-${agentSpan}-01` });
     const result = (await client.callTool({ name: 'airlock__generate', arguments: { model: 'm', prompt: PROMPT } })) as CallToolResult;
     answer = (result.structuredContent as { text: string }).text;
     await client.close();

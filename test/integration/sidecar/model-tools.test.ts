@@ -4,16 +4,14 @@
  * checked against what each mock itself counted for the request it received.
  */
 import { readFile } from 'node:fs/promises';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { SidecarConfigInput } from '../../../sidecar/src/config/schema.js';
 import { startMock, type MockKind, type MockProvider } from '../../mocks/index.js';
 import { countTokens, countWords } from '../../mocks/turn.js';
-import { keyFile, stackDir, startStack, type Stack } from './harness.js';
+import { keyFile, mcpClient, stackDir, startStack, type Stack } from './harness.js';
 
 const PRICES: Record<string, { inputCostPerMTok: number; outputCostPerMTok: number; contextWindow: number }> = {
   'gpt-mock': { inputCostPerMTok: 2, outputCostPerMTok: 8, contextWindow: 128_000 },
@@ -55,9 +53,7 @@ async function start(extra: Partial<SidecarConfigInput>): Promise<{ stack: Stack
     });
   }
   const stack = await startStack(dir, { version: 1, sandbox: { name: 'tools' }, providers, models: { aliases: { fast: 'gpt-mock' } }, ...extra });
-  const fetchThroughSocket = ((url: string, init?: Parameters<typeof undiciFetch>[1]) => undiciFetch(url, { ...init, dispatcher: stack.dispatcher })) as unknown as typeof fetch;
-  const client = new Client({ name: 'agent', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL('http://airlock/mcp'), { fetch: fetchThroughSocket }));
+  const client = await mcpClient(stack);
   open.push({ stack, client });
   return { stack, client };
 }
