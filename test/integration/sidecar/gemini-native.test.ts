@@ -103,6 +103,17 @@ describe.each(PROVIDERS)('google-genai SDK through a %s provider', (kind) => {
 });
 
 describe('google-genai SDK models and errors', () => {
+  it('ends a translated stream that breaks after content with an error the SDK raises', async () => {
+    mocks.get('anthropic')!.script({ reply: 'one two three four five six seven eight', midStreamError: { afterChunks: 6, message: 'Overloaded' } });
+    const stream = await genai().models.generateContentStream({ model: 'via-anthropic', contents: 'long answer please' });
+    let text = '';
+    const consume = async () => {
+      for await (const chunk of stream) text += chunk.text ?? '';
+    };
+    await expect(consume()).rejects.toThrow(/Overloaded/);
+    expect(text.length).toBeGreaterThan(0);
+  });
+
   it('lists the served models', async () => {
     const names: string[] = [];
     for await (const info of await genai().models.list()) names.push(info.name!);

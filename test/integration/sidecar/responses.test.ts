@@ -134,6 +134,15 @@ describe('responses on OpenAI', () => {
 });
 
 describe('responses errors', () => {
+  it('ends a translated stream that breaks after content with an error the SDK raises', async () => {
+    mocks.get('anthropic')!.script({ reply: 'one two three four five six seven eight', midStreamError: { afterChunks: 6, message: 'Overloaded' } });
+    const stream = stack.openai().responses.stream({ model: 'via-anthropic', input: 'long answer please' });
+    let text = '';
+    stream.on('response.output_text.delta', (event) => (text += event.delta));
+    await expect(stream.finalResponse()).rejects.toThrow(/Overloaded/);
+    expect(text.length).toBeGreaterThan(0);
+  });
+
   it('refuses an unknown previous_response_id for a model no OpenAI provider serves, in OpenAI shape', async () => {
     const error = await stack
       .openai()
