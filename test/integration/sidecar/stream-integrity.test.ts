@@ -85,6 +85,24 @@ describe('an upstream whose connection breaks after [DONE]', () => {
   });
 });
 
+describe('a stream whose provider reports no usage', () => {
+  it('is estimated from its text and counted as estimated', async () => {
+    const metric = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${stack.sidecar.adminPort}/metrics`)).text();
+      return Number(/airlock_usage_estimated_total\{provider="raw",model="m"\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    const before = await metric();
+    // An OpenAI-compatible server that ignores stream_options.include_usage.
+    script = (res) => res.end(chunk({ role: 'assistant', content: '' }) + chunk({ content: 'a'.repeat(400) }) + chunk({}, 'stop') + 'data: [DONE]\n\n');
+    const stream = await stack.openai().chat.completions.create({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    for await (const _ of stream);
+    expect(await metric()).toBe(before + 1);
+    const tokens = await (await fetch(`http://127.0.0.1:${stack.sidecar.adminPort}/metrics`)).text();
+    // 400 characters of answer: about 100 output tokens.
+    expect(tokens).toMatch(/gen_ai_client_token_usage_sum\{[^}]*gen_ai_token_type="output"[^}]*\} 1\d\d\b/);
+  });
+});
+
 describe('request bodies the sidecar refuses before routing', () => {
   const notUtf8 = (json: string) => {
     const at = json.indexOf('HERE');
