@@ -124,3 +124,20 @@ describe('P18: kubectl debug --copy-to', () => {
     expect(await pod('stolen')).toBeUndefined();
   });
 });
+
+describe('the status subresource, which the webhook does not see', () => {
+  it('cannot rewrite the injection record (P21)', async () => {
+    const result = await kubectl(['patch', 'pod', POD, '--subresource=status', '--type=merge', '-p', JSON.stringify({ metadata: { annotations: { 'airlock.dev/injected': '{"forged":true}' } } })]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("ValidatingAdmissionPolicy 'airlock-sandbox-label'");
+    expect(result.stderr).toContain('metadata.annotations[airlock.dev/injected]: is written by Airlock when it injects the pod and cannot be changed');
+    expect((await pod()).metadata.annotations['airlock.dev/injected']).not.toContain('forged');
+  });
+
+  // Held by the API server itself ("may not add AppArmor annotations"), on the pod and its status.
+  it('cannot turn AppArmor off with the annotation (P10)', async () => {
+    const result = await kubectl(['patch', 'pod', POD, '--subresource=status', '--type=merge', '-p', JSON.stringify({ metadata: { annotations: { 'container.apparmor.security.beta.kubernetes.io/agent': 'unconfined' } } })]);
+    expect(result.code).not.toBe(0);
+    expect((await pod()).metadata.annotations).not.toHaveProperty(['container.apparmor.security.beta.kubernetes.io/agent']);
+  });
+});
