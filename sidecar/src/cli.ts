@@ -7,7 +7,6 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import { readEnv } from './env.js';
 import { FIREWALL_USAGE, runFirewall } from './firewall/index.js';
-import { startSidecar } from './sidecar.js';
 
 const USAGE = `usage:
   airlock-sidecar run [--config FILE]        serve the agent API on the socket (default config ${readEnv().AIRLOCK_CONFIG})
@@ -40,6 +39,9 @@ async function runCommand(command: string | undefined, rest: string[], env: Retu
   switch (command) {
     case 'run': {
       const { values } = parseArgs({ args: rest, options: { config: { type: 'string', default: env.AIRLOCK_CONFIG } } });
+      // Loaded here, not at the top: `probe` runs every second as the startupProbe, and the whole
+      // server (fastify, providers, MCP, OpenTelemetry) took 20 s to load on a busy 2-core node.
+      const { startSidecar } = await import('./sidecar.js');
       let sidecar;
       try {
         sidecar = await startSidecar({ configPath: values.config! });

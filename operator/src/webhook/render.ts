@@ -72,6 +72,10 @@ export function renderSidecar(sandbox: AgentSandbox, settings: InjectionSettings
       exec: { command: ['airlock-sidecar', 'probe', '--socket', socket] },
       periodSeconds: 1,
       failureThreshold: 60,
+      // A fresh Node process loading the CLI: about 4 s on a busy 2-core node (seen on the real
+      // node of test/node), where the default 1 s timeout failed every probe until the kubelet
+      // killed the sidecar. The kubelet waits for each probe, so a fast one costs no more.
+      timeoutSeconds: 10,
     },
     readinessProbe: { httpGet: { path: '/readyz', port: ADMIN_PORT_NAME }, periodSeconds: 5 },
     livenessProbe: { httpGet: { path: '/healthz', port: ADMIN_PORT_NAME }, periodSeconds: 10, failureThreshold: 3 },
