@@ -1,31 +1,29 @@
 /**
- * `npm run demo`: the whole Airlock path on one machine, no cluster. Starts a real kube-apiserver
- * and etcd, installs the CRDs and the webhook configuration, runs the operator, applies
- * examples/quickstart, creates an agent pod (the webhook injects the sidecar), runs that pod as a
- * kubelet would (test/e2e/kubelet), and has the agent send a chat request and a tool call
- * through its socket. A real provider is used when OPENAI_API_KEY, ANTHROPIC_API_KEY or
- * GEMINI_API_KEY is set or Ollama answers on localhost:11434; otherwise the OpenAI-format mock.
+ * `npm run demo`: the whole Airlock path on one machine, on a real single-node Kubernetes cluster.
+ * Builds (first run) or reuses the Kubernetes binaries and the images from the repository's
+ * Dockerfiles, starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and a kubelet
+ * on containerd + runc, installs the chart with `helm install`, applies examples/quickstart with
+ * kubectl, rolls out an agent Deployment that the webhook injects, and has the agent, in its real
+ * container, send a chat request and call a tool through its socket. The provider is the
+ * OpenAI-format mock, listening on the node's bridge address: pods on this node reach this
+ * machine and nothing beyond it.
  *
- * Flags: --keep leaves everything running (KUBECONFIG and the socket are printed) until Ctrl-C;
- * --verbose prints every sidecar log line. Env: AIRLOCK_DEMO_MODEL picks the real provider's model.
+ * Flags: --keep leaves everything running and prints the KUBECONFIG until Ctrl-C;
+ * --verbose prints every build line.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
-import { ensureBinaries, startControlPlane, type ControlPlane } from '../controlplane/control-plane.js';
-import { installCrds, kubectlFor } from '../controlplane/kubectl.js';
-import { until } from '../integration/kube/operator-harness.js';
-import { startMock, type MockProvider } from '../mocks/index.js';
-import { runPod, sourceImages, type RunningPod } from '../e2e/kubelet/index.js';
-import { AgentSession, agentPod, condition, quickstartManifests, SANDBOX, startOperatorWithWebhook, webhookActive, type ProviderChoice } from '../e2e/scenario.js';
+import type { MockProvider } from '../mocks/index.js';
+import { agentDeployment, agentExec, applyQuickstart, installChart, OPERATOR_NAMESPACE, rolledOutPod, startNodeMock } from '../e2e/real-node.js';
+import { ensureBinaries } from '../controlplane/control-plane.js';
+import { ensureNodeImages } from '../images/build.js';
+import { ensureHelm } from '../helm/helm.js';
+import { checkPrerequisites, startNodeCluster, type NodeCluster } from '../node/cluster.js';
 
-const root = join(import.meta.dirname, '../..');
 const { values } = parseArgs({ options: { keep: { type: 'boolean', default: false }, verbose: { type: 'boolean', default: false } } });
 const NAMESPACE = 'airlock-demo';
-const SIDECAR_IMAGE = 'ghcr.io/airlock-dev/airlock-sidecar:0.1.0';
-const AGENT_IMAGE = 'airlock-demo/agent:local';
+const KEY = 'sk-demo-mock-key-0000000000000001';
 
 const began = performance.now();
 const timings: [string, number][] = [];
@@ -45,190 +43,107 @@ function finishStep(): void {
   stepName = '';
 }
 const say = (text: string) => console.log(`    ${text}`);
+const buildLine = (line: string) => {
+  if (values.verbose || /^(building|built|assembl|the base)/.test(line)) console.log(dim(`      ${line}`));
+};
 
-if (process.platform !== 'linux' || process.getuid?.() !== 0) {
-  console.error('npm run demo runs the agent pod in Linux namespaces of its own (mount, PID, network), as a kubelet would; that needs Linux and root (sudo npm run demo).');
+try {
+  checkPrerequisites();
+} catch (error) {
+  console.error(`npm run demo: ${(error as Error).message}`);
   process.exit(1);
 }
 
-/** Which provider serves the demo: a real one when the environment names one, else the mock. */
-async function chooseProvider(): Promise<{ label: string; choice: ProviderChoice; mock?: MockProvider; forwardPorts: number[]; network: 'pod' | 'host' }> {
-  const model = process.env.AIRLOCK_DEMO_MODEL;
-  const only = (name: string): ProviderChoice['models'] => ({ allow: [name], aliases: { fast: name } });
-  if (process.env.OPENAI_API_KEY) {
-    const name = model ?? 'gpt-4o-mini';
-    return { label: `OpenAI (OPENAI_API_KEY is set), model ${name}`, choice: { apiKey: process.env.OPENAI_API_KEY, spec: { type: 'openai', models: [{ name }] }, models: only(name) }, forwardPorts: [], network: 'host' };
-  }
-  if (process.env.ANTHROPIC_API_KEY) {
-    const name = model ?? 'claude-haiku-4-5';
-    return { label: `Anthropic (ANTHROPIC_API_KEY is set), model ${name}`, choice: { name: 'anthropic', apiKey: process.env.ANTHROPIC_API_KEY, spec: { type: 'anthropic', models: [{ name }] }, models: only(name) }, forwardPorts: [], network: 'host' };
-  }
-  if (process.env.GEMINI_API_KEY) {
-    const name = model ?? 'gemini-2.5-flash';
-    return { label: `Gemini (GEMINI_API_KEY is set), model ${name}`, choice: { name: 'gemini', apiKey: process.env.GEMINI_API_KEY, spec: { type: 'gemini', models: [{ name }] }, models: only(name) }, forwardPorts: [], network: 'host' };
-  }
-  const tags = await fetch('http://127.0.0.1:11434/api/tags', { signal: AbortSignal.timeout(1000) })
-    .then((response) => (response.ok ? (response.json() as Promise<{ models?: { name: string }[] }>) : undefined))
-    .catch(() => undefined);
-  const ollamaModel = model ?? tags?.models?.[0]?.name;
-  if (tags && ollamaModel) {
-    return {
-      label: `Ollama on localhost:11434, model ${ollamaModel}`,
-      choice: { name: 'ollama', spec: { type: 'ollama', baseURL: 'http://127.0.0.1:11434', apiKeys: [], models: [{ name: ollamaModel }] }, models: only(ollamaModel) },
-      forwardPorts: [11434],
-      network: 'pod',
-    };
-  }
-  const key = 'sk-demo-mock-key-0000000000000001';
-  const mock = await startMock('openai', { keys: [key] });
-  return {
-    label: `the OpenAI-format mock at ${mock.url} (set OPENAI_API_KEY, ANTHROPIC_API_KEY or GEMINI_API_KEY, or run Ollama, for a real model)`,
-    choice: { apiKey: key, spec: { baseURL: mock.url } },
-    mock,
-    forwardPorts: [mock.port],
-    network: 'pod',
-  };
-}
-
-let controlPlane: ControlPlane | undefined;
-let operator: Awaited<ReturnType<typeof startOperatorWithWebhook>> | undefined;
-let provider: Awaited<ReturnType<typeof chooseProvider>> | undefined;
-let pod: RunningPod | undefined;
-let scratch: string | undefined;
+let cluster: NodeCluster | undefined;
+let mock: MockProvider | undefined;
 let failed = false;
 
 try {
-  step('binaries', 'Kubernetes control plane binaries (built once from the Go module proxy, then cached)');
-  const binaries = await ensureBinaries();
-  say(binaries.cached ? `reused kube-apiserver ${binaries.kubeVersion}, etcd ${binaries.etcdVersion} and kubectl from ${binaries.dir}` : `built in ${Math.round(binaries.buildSeconds)}s into ${binaries.dir}`);
+  step('binaries', 'Kubernetes binaries: etcd, kube-apiserver, kubectl, kube-controller-manager, kube-scheduler, kubelet');
+  const binaries = await ensureBinaries({ names: ['node'], progress: { write: (chunk: string) => (buildLine(chunk.trim()), true) } as NodeJS.WritableStream });
+  await ensureHelm();
+  say(binaries.cached ? `reused ${binaries.kubeVersion} from ${binaries.dir}` : `built in ${Math.round(binaries.buildSeconds)}s into ${binaries.dir} (the first run builds them from the Go module proxy, about 10 minutes on 2 cores)`);
 
-  step('control plane', 'starting a local control plane: etcd + kube-apiserver');
-  controlPlane = await startControlPlane({ binDir: binaries.dir });
-  const kubeConfig = controlPlane.kubeConfig;
-  const kubectl = kubectlFor(binaries.dir, controlPlane.kubeconfigPath);
+  step('images', 'images from Dockerfile.sidecar (both targets), Dockerfile.operator, the agent and the pause image (buildah, no Docker)');
+  const images = await ensureNodeImages(buildLine);
+  const built = [images.pause, images.sidecar, images.sidecarExamples, images.operator, images.agent];
+  for (const image of built) say(`${image.name} ${image.buildSeconds > 0 ? `built in ${Math.round(image.buildSeconds)}s` : 'reused'}`);
+  if (built.some((image) => image.buildSeconds > 0)) say('(the first run builds them, about 10 minutes on 2 cores; later runs reuse them until their sources change)');
+
+  step('node', 'starting a single-node cluster: etcd, kube-apiserver, controller-manager, scheduler, kubelet on containerd + runc + CNI bridge');
+  cluster = await startNodeCluster({ images: built.map((image) => image.archive), pauseImage: images.pause.name, progress: (line) => say(dim(line)) });
+  const kubectl = cluster.kubectl;
   const show = async (args: string[]) => {
     console.log(dim(`    $ kubectl ${args.join(' ')}`));
     const result = await kubectl.run(args);
     process.stdout.write(`${result.stdout}${result.stderr}`.replace(/^(?=.)/gm, '    '));
-    return result;
   };
-  say(`kube-apiserver ${binaries.kubeVersion} ready at ${controlPlane.server}`);
+  await show(['get', 'nodes', '-o', 'wide']);
 
-  step('crds', "installing the Airlock CRDs (the chart's charts/airlock/crds)");
-  await installCrds(kubectl, join(root, 'charts/airlock/crds'));
-  await show(['get', 'crd', '-l', 'app.kubernetes.io/part-of=airlock']);
+  step('helm', `helm install airlock charts/airlock -n ${OPERATOR_NAMESPACE} (the operator from its image; its webhook reached through its Service)`);
+  await installChart(cluster, images);
+  await show(['get', 'pods,services', '-n', OPERATOR_NAMESPACE]);
 
-  step('operator', 'starting the operator and registering its mutating webhook');
-  await kubectl.ok(['create', 'namespace', NAMESPACE]);
-  await kubectl.ok(['create', 'namespace', 'airlock-system']);
-  operator = await startOperatorWithWebhook(kubeConfig, NAMESPACE, 'airlock-system', SIDECAR_IMAGE);
-  say(`operator leading; MutatingWebhookConfiguration ${operator.webhookName} calls it at https://127.0.0.1:${operator.test.operator.webhookPort}/mutate`);
-  say("(by URL: the chart's points at a Service, and nothing routes Services here; the operator patched in the caBundle as it does in a cluster)");
-
-  step('provider', 'choosing the model provider');
-  provider = await chooseProvider();
-  say(`using ${provider.label}`);
-
-  step('quickstart', `kubectl apply -f examples/quickstart/ -n ${NAMESPACE}`);
-  const applied = await kubectl.ok(['apply', '-n', NAMESPACE, '-f', '-'], await quickstartManifests(provider.choice));
-  process.stdout.write(applied.replace(/^(?=.)/gm, '    '));
-  await until(async () => (await condition(kubeConfig, NAMESPACE, 'agentsandboxes', SANDBOX, 'Ready'))?.status === 'True', 'the AgentSandbox to be Ready', 60_000);
+  step('quickstart', `kubectl apply -f examples/quickstart/ -n ${NAMESPACE} (the provider pointed at the OpenAI-format mock)`);
+  mock = await startNodeMock(cluster, [KEY]);
+  say(`mock provider at ${mock.url}, on the node's bridge: pods reach it, nothing else does`);
+  await cluster.namespace(NAMESPACE);
+  await applyQuickstart(cluster, NAMESPACE, { spec: { baseURL: mock.url }, apiKey: KEY });
   await show(['get', 'airlock', '-n', NAMESPACE]);
-  const rendered = await kubectl.ok(['get', 'configmap', `airlock-${SANDBOX}`, '-n', NAMESPACE, '-o', 'jsonpath={.data.config\\.yaml}']);
-  say(`the operator rendered ConfigMap airlock-${SANDBOX} (the sidecar's config; keys are files, never inline):`);
-  console.log(dim(rendered.trimEnd().replace(/^/gm, '      ')));
 
-  step('pod', 'creating an agent pod labelled airlock.dev/sandbox=quickstart; the webhook injects the airlock');
-  await webhookActive(kubeConfig, NAMESPACE);
-  const stored: V1Pod = await kubeConfig.makeApiClient(CoreV1Api).createNamespacedPod({ namespace: NAMESPACE, body: agentPod(NAMESPACE, 'agent', AGENT_IMAGE) });
-  for (const container of stored.spec?.initContainers ?? []) {
+  step('agent', 'a Deployment of the agent image labelled airlock.dev/sandbox=quickstart; the webhook injects the airlock');
+  await kubectl.ok(['apply', '-n', NAMESPACE, '-f', '-'], agentDeployment('agent', images.agent.name));
+  const pod = await rolledOutPod(cluster, NAMESPACE, 'agent');
+  const stored = JSON.parse(await kubectl.ok(['get', 'pod', pod, '-n', NAMESPACE, '-o', 'json'])) as { spec: { initContainers: { name: string; restartPolicy?: string; command?: string[]; args?: string[] }[] } };
+  for (const container of stored.spec.initContainers) {
     say(`init container ${container.name}${container.restartPolicy === 'Always' ? ' (native sidecar)' : ''}: ${[...(container.command ?? []), ...(container.args ?? [])].join(' ')}`);
   }
-  say(`volumes: ${(stored.spec?.volumes ?? []).map((v) => `${v.name} (${v.emptyDir ? 'emptyDir' : v.configMap ? `ConfigMap ${v.configMap.name}` : `Secret ${v.secret?.secretName}`})`).join(', ')}`);
-  say(`agent env: ${(stored.spec?.containers[0]?.env ?? []).map((e) => `${e.name}=${e.value}`).join(' ')}`);
+  await show(['get', 'pod', pod, '-n', NAMESPACE, '-o', 'wide']);
 
-  step('run', 'running the pod as a kubelet would: volumes, firewall, sidecar (startup probe), agent');
-  scratch = await mkdtemp(join(tmpdir(), 'airlock-demo-'));
-  const images = await sourceImages(scratch);
-  const agentImage = await images.agent(join(root, 'test/e2e/agent.ts'), 'demo-agent');
-  pod = await runPod(stored, {
-    kubeConfig,
-    images: (image) => (image === SIDECAR_IMAGE ? images.sidecar : image === AGENT_IMAGE ? agentImage : images.system),
-    network: { mode: provider.network, forwardPorts: provider.forwardPorts },
-    stdin: ['agent'],
-    ...(provider.network === 'host' ? { skipInitContainers: { 'airlock-firewall': "the pod shares this machine's network here (a cloud provider needs it), and the firewall would rewrite the machine's own iptables" } } : {}),
-    onEvent: (event) => say(event),
-    onLog: (container, line) => {
-      if (container !== 'airlock-sidecar') return;
-      const message = sidecarMessage(line);
-      if (message && (values.verbose || /config|listening|ready|backend|reload/i.test(message))) console.log(dim(`      [sidecar] ${message}`));
-    },
-  });
-  const socket = join(pod.volumes.byName.get('airlock-socket')!.hostPath, 'airlock.sock');
-  const agent = new AgentSession(pod.container('agent'));
-
-  step('chat', 'the agent sends a chat request through the socket (OpenAI SDK, model alias "fast")');
-  const models = await agent.send<{ models: string[] }>({ op: 'models' });
-  say(`GET /v1/models -> ${models.ok ? models.models.join(', ') : models.error}`);
+  step('chat', 'the agent, in its container, sends a chat request through the socket (OpenAI SDK, model alias "fast")');
   const question = 'In one short sentence: what is an airlock?';
+  const [models, chat] = await agentExec<{ models: string[]; model: string; content: string }>(cluster, NAMESPACE, pod, [{ op: 'models' }, { op: 'chat', model: 'fast', content: question }]);
+  say(`GET /v1/models -> ${models!.ok ? models!.models.join(', ') : models!.error}`);
   say(`POST /v1/chat/completions  "${question}"`);
-  const chat = await agent.send<{ model: string; content: string }>({ op: 'chat', model: 'fast', content: question, maxTokens: 200 }, 120_000);
-  if (!chat.ok) throw new Error(`the chat failed: ${chat.error}`);
-  say(`${bold(chat.model)}: ${chat.content.trim()}`);
+  if (!chat!.ok) throw new Error(`the chat failed: ${chat!.error}`);
+  say(`${bold(chat!.model)}: ${chat!.content.trim()}`);
 
   step('tools', 'the agent calls a tool through the socket (MCP client -> sidecar -> mcp-server-everything over stdio)');
-  await until(async () => ((await agent.send<{ tools: string[] }>({ op: 'tools' })).tools ?? []).includes('everything__get-sum'), 'the MCP tools', 30_000);
-  const tools = await agent.send<{ tools: string[] }>({ op: 'tools' });
-  say(`tools/list -> ${tools.tools.join(', ')}`);
-  const sum = await agent.send<{ text: string }>({ op: 'call', name: 'everything__get-sum', arguments: { a: 19, b: 23 } });
-  say(`tools/call everything__get-sum {a: 19, b: 23} -> ${sum.ok ? sum.text : sum.error}`);
-
-  step('loop', 'and the two together: the model chooses a tool, the agent runs it over MCP, the model answers');
-  provider.mock?.script({ toolCalls: [{ name: 'everything__echo', arguments: { message: 'hello from inside the airlock' } }] });
-  const loop = await agent.send<{ content: string; steps: { tool: string; arguments: unknown; result: string }[] }>(
-    { op: 'agent', model: 'fast', prompt: 'Call the everything__echo tool with the message "hello from inside the airlock", then tell me what it returned.', tools: ['everything__echo'] },
-    120_000,
-  );
-  if (!loop.ok) throw new Error(`the tool loop failed: ${loop.error}`);
-  for (const call of loop.steps) say(`model called ${call.tool} ${JSON.stringify(call.arguments)} -> ${call.result}`);
-  say(`${bold('answer')}: ${loop.content.trim()}`);
-  say(`the agent holds no key: it sees ${(await agent.send<{ env: string[] }>({ op: 'look', paths: [] })).env.filter((n) => n.startsWith('AIRLOCK') || n.endsWith('KEY')).join(', ')} and the socket, nothing else`);
+  mock.script({ toolCalls: [{ name: 'everything__echo', arguments: { message: 'hello from inside the airlock' } }] });
+  const [tools, sum, loop] = await agentExec<{ tools: string[]; text: string; content: string; steps: { tool: string; arguments: unknown; result: string }[] }>(cluster, NAMESPACE, pod, [
+    { op: 'tools' },
+    { op: 'call', name: 'everything__get-sum', arguments: { a: 19, b: 23 } },
+    { op: 'agent', model: 'fast', prompt: 'Call everything__echo with "hello from inside the airlock", then say what it returned.', tools: ['everything__echo'] },
+  ]);
+  say(`tools/list -> ${tools!.tools?.join(', ') ?? tools!.error}`);
+  say(`tools/call everything__get-sum {a: 19, b: 23} -> ${sum!.ok ? sum!.text : sum!.error}`);
+  for (const call of loop!.steps ?? []) say(`the model called ${call.tool} ${JSON.stringify(call.arguments)} -> ${call.result}`);
+  if (!sum!.ok || !loop!.ok) throw new Error(`the tool calls failed: ${sum!.error ?? loop!.error}`);
+  say(`${bold('answer')}: ${loop!.content.trim()}`);
   finishStep();
 
   if (values.keep) {
-    const kubeconfigCopy = join(scratch, 'kubeconfig');
-    await writeFile(kubeconfigCopy, controlPlane.kubeconfigYaml, { mode: 0o600 });
+    const kubeconfig = join(cluster.controlPlane.dir, 'demo-kubeconfig');
+    await writeFile(kubeconfig, cluster.controlPlane.kubeconfigYaml, { mode: 0o600 });
     console.log(`\n${bold('==> running until Ctrl-C. Try:')}`);
-    say(`export KUBECONFIG=${kubeconfigCopy}; ${join(binaries.dir, 'kubectl')} get airlock,pods -n ${NAMESPACE}`);
-    say(`curl -s --unix-socket ${socket} http://airlock/v1/models`);
+    say(`export KUBECONFIG=${kubeconfig} PATH=${cluster.binDir}:$PATH`);
+    say(`kubectl get airlock,pods -n ${NAMESPACE}`);
+    say(`kubectl logs -n ${NAMESPACE} ${pod} -c airlock-sidecar`);
+    say(`kubectl exec -n ${NAMESPACE} ${pod} -c agent -- curl -s --unix-socket /var/run/airlock/airlock.sock http://airlock/v1/models`);
     await new Promise<void>((resolve) => process.once('SIGINT', resolve));
   }
 } catch (error) {
   failed = true;
   console.error(`\ndemo failed: ${error instanceof Error ? error.message : String(error)}`);
-  const sidecar = pod?.containers.get('airlock-sidecar');
-  if (sidecar) console.error(`--- last sidecar log lines ---\n${sidecar.logs.slice(-20).join('\n')}`);
-  if (operator) console.error(`--- last operator log lines ---\n${operator.test.logs.slice(-20).join('\n')}`);
+  if (cluster) {
+    const logs = await cluster.kubectl.run(['logs', '-n', NAMESPACE, 'deployment/agent', '-c', 'airlock-sidecar', '--tail=20']);
+    if (logs.code === 0) console.error(`--- last sidecar log lines ---\n${logs.stdout}`);
+  }
 } finally {
   finishStep();
-  await pod?.stop().catch(() => undefined);
-  await operator?.stop().catch(() => undefined);
-  await provider?.mock?.close();
-  await controlPlane?.stop();
-  if (scratch) await rm(scratch, { recursive: true, force: true });
+  await mock?.close();
+  await cluster?.stop();
 }
 
 console.log(`\n${bold(failed ? '==> failed' : '==> done')} in ${seconds(performance.now() - began)}: ${timings.map(([name, ms]) => `${name} ${seconds(ms)}`).join(', ')}`);
 process.exit(failed ? 1 : 0);
-
-/** The message of a sidecar log line (pino JSON), with the fields that help a reader. */
-function sidecarMessage(line: string): string | undefined {
-  try {
-    const entry = JSON.parse(line) as { msg?: string; level?: number; [key: string]: unknown };
-    if (!entry.msg) return undefined;
-    const extra = ['backend', 'socket', 'tools', 'configHash'].filter((k) => entry[k] !== undefined).map((k) => `${k}=${JSON.stringify(entry[k])}`);
-    return [entry.msg, ...extra].join(' ');
-  } catch {
-    return line;
-  }
-}

@@ -54,7 +54,10 @@ if [ -n "$extra_ca" ]; then
   echo "the base trusts the CA bundle of NODE_EXTRA_CA_CERTS ($extra_ca) as this machine does" >&2
 fi
 # The official image's user `node` (UID/GID 1000), so images built on it find what they expect.
-mmdebstrap --quiet --variant=minbase --mode=root \
+# Debian's archive keys: on Debian apt already trusts them; elsewhere (Ubuntu CI) name them.
+keyring=()
+[ -r /usr/share/keyrings/debian-archive-keyring.gpg ] && keyring=(--keyring=/usr/share/keyrings/debian-archive-keyring.gpg)
+mmdebstrap --quiet --variant=minbase --mode=root "${keyring[@]}" \
   --customize-hook="sync-in '$work/usr-local' /usr/local" \
   --customize-hook='chroot "$1" groupadd --gid 1000 node' \
   --customize-hook='chroot "$1" useradd --uid 1000 --gid node --shell /bin/bash --create-home node' \

@@ -1,0 +1,95 @@
+/**
+ * Egress as an attacker inside a pod tries it: listeners on this machine's bridge addresses
+ * (TCP and UDP, IPv4 and IPv6, and a DNS server on port 53 that the pods' resolv.conf names)
+ * that record every connection and datagram, and a probe run inside a container with the Node
+ * the image already has, reporting what got through. The listeners are the ground truth: a
+ * probe's own report could be wrong, what arrived cannot.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+
+/** Where the listeners are, as the probe needs them. */
+export interface ProbeTargets {
+  tcp4: string;
+  udp4: string;
+  tcp6?: string;
+  udp6?: string;
+}
+
+/** The listeners and what reached them. */
+export interface EgressListeners {
+  targets: ProbeTargets;
+  /** One entry per TCP connection or UDP datagram (`tcp4`, `udp6`, `dns`, ...). */
+  hits: string[];
+  close(): Promise<void>;
+}
+
+/** Starts the listeners on `gateway` (and `gateway6`), plus a DNS responder on gateway:53 answering NXDOMAIN. */
+export async function startEgressListeners(gateway: string, gateway6?: string): Promise<EgressListeners> {
+  const hits: string[] = [];
+  const servers: Server[] = [];
+  const sockets: UdpSocket[] = [];
+  const tcp = async (host: string, label: string) => {
+    const server = createServer((socket) => {
+      hits.push(label);
+      socket.end('hello from outside\n');
+    });
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, host, resolve));
+    servers.push(server);
+    return `${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}`;
+  };
+  const udp = async (host: string, label: string, port = 0, reply: (message: Buffer) => Buffer = (message) => message) => {
+    const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    socket.on('message', (message, remote) => {
+      hits.push(label);
+      socket.send(reply(message), remote.port, remote.address);
+    });
+    await new Promise<void>((resolve, reject) => socket.once('error', reject).bind(port, host, resolve));
+    sockets.push(socket);
+    return `${host.includes(':') ? `[${host}]` : host}:${socket.address().port}`;
+  };
+  const targets: ProbeTargets = { tcp4: await tcp(gateway, 'tcp4'), udp4: await udp(gateway, 'udp4') };
+  if (gateway6) {
+    targets.tcp6 = await tcp(gateway6, 'tcp6');
+    targets.udp6 = await udp(gateway6, 'udp6');
+  }
+  // The query back with QR set and RCODE 3 (NXDOMAIN): a resolver that hears it knows it was answered.
+  await udp(gateway, 'dns', 53, (query) => {
+    const answer = Buffer.from(query);
+    if (answer.length >= 4) {
+      answer[2] = answer[2]! | 0x80;
+      answer[3] = (answer[3]! & 0xf0) | 3;
+    }
+    return answer;
+  });
+  return {
+    targets,
+    hits,
+    async close() {
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+      for (const socket of sockets) socket.close();
+    },
+  };
+}
+
+/**
+ * The probe, for `node -e`: argv[1] is the targets as JSON. Prints one JSON object: for each
+ * target `reached` (a TCP greeting or a UDP echo came back) or what failed, and for `dns` what a
+ * lookup through the pod's resolv.conf got (`answered` when the server's NXDOMAIN came back).
+ */
+export const EGRESS_PROBE = `
+const net = require('node:net'), dgram = require('node:dgram'), dns = require('node:dns');
+const targets = JSON.parse(process.argv[1]);
+const split = (t) => { const i = t.lastIndexOf(':'); return [t.slice(0, i).replace(/^\\[|\\]$/g, ''), Number(t.slice(i + 1))]; };
+const withTimeout = (p) => Promise.race([p, new Promise((r) => setTimeout(() => r('timeout'), 2500))]);
+const tcp = (t) => withTimeout(new Promise((r) => { const [h, p] = split(t); const s = net.connect(p, h); s.on('data', () => { r('reached'); s.destroy(); }); s.on('error', (e) => r(e.code || String(e))); }));
+const udp = (t) => withTimeout(new Promise((r) => { const [h, p] = split(t); const s = dgram.createSocket(h.includes(':') ? 'udp6' : 'udp4'); s.on('message', () => { r('reached'); s.close(); }); s.on('error', (e) => r(e.code || String(e))); s.send('probe', p, h, (e) => e && r(e.code || String(e))); }));
+const lookup = () => withTimeout(new dns.promises.Resolver({ timeout: 2000, tries: 1 }).resolve4('airlock-probe.test').then(() => 'resolved', (e) => (e.code === 'ENOTFOUND' ? 'answered' : e.code || String(e))));
+(async () => {
+  const out = {};
+  for (const [name, target] of Object.entries(targets)) out[name] = await (name.startsWith('tcp') ? tcp(target) : udp(target));
+  out.dns = await lookup();
+  console.log(JSON.stringify(out));
+  process.exit(0);
+})();
+`;
