@@ -141,3 +141,22 @@ describe('the status subresource, which the webhook does not see', () => {
     expect((await pod()).metadata.annotations).not.toHaveProperty(['container.apparmor.security.beta.kubernetes.io/agent']);
   });
 });
+
+describe('P20/P21 through server-side apply and kubectl replace (PUT)', () => {
+  it('refuses taking the sandbox label over with a forced server-side apply', async () => {
+    const applied = { apiVersion: 'v1', kind: 'Pod', metadata: { name: POD, labels: { 'airlock.dev/sandbox': 'other' } } };
+    const result = await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=intruder', '-f', '-'], JSON.stringify(applied));
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(`${DENIED}metadata.labels[airlock.dev/sandbox]: cannot be changed to "other"`);
+  });
+
+  it("refuses replacing the whole pod with the sidecar's image changed", async () => {
+    const current = await pod();
+    const sidecar = current.spec.initContainers.find((c: { name: string }) => c.name === 'airlock-sidecar');
+    sidecar.image = 'evil.example/airlock-sidecar:1';
+    const result = await kubectl(['replace', '-f', '-'], JSON.stringify(current));
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('airlock-sidecar is injected by Airlock and cannot be changed after the pod is created');
+    expect((await pod()).spec.initContainers.find((c: { name: string }) => c.name === 'airlock-sidecar').image).toBe(env.sidecarImage);
+  });
+});
