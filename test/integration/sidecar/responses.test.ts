@@ -6,7 +6,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MockKind, MockProvider } from '../../mocks/index.js';
-import { startProviderStack, type Stack } from './harness.js';
+import { keyFile, stackDir, startProviderStack, startStack, type Stack } from './harness.js';
 
 const PROVIDERS: MockKind[] = ['openai', 'anthropic', 'gemini', 'ollama'];
 const KEYS: Partial<Record<MockKind, string>> = {
@@ -130,6 +130,37 @@ describe('responses on OpenAI', () => {
     });
     const sent = mocks.get('openai')!.received.at(-1)!.body as { input: unknown[] };
     expect(sent.input).toContainEqual(expect.objectContaining({ type: 'reasoning', encrypted_content: (reasoning as { encrypted_content: string }).encrypted_content }));
+  });
+});
+
+describe('responses on OpenAI under another model name', () => {
+  it('sends the upstream name and reports the asked one, in the body and in every streamed event', async () => {
+    const dir = await stackDir();
+    const renamed = await startStack(dir, {
+      version: 1,
+      sandbox: { name: 'responses-renamed' },
+      providers: [{ name: 'oa', type: 'openai', baseURL: mocks.get('openai')!.url, apiKeys: [{ file: await keyFile(dir, 'openai', KEYS.openai!) }], models: [{ name: 'house-model', upstreamName: 'gpt-4o-mini' }] }],
+    });
+    try {
+      const client = renamed.openai();
+      const plain = await client.responses.create({ model: 'house-model', input: 'hello' });
+      expect(plain.model).toBe('house-model');
+      expect(plain.output_text).toBe('echo: hello');
+      expect((mocks.get('openai')!.received.at(-1)!.body as { model: string }).model).toBe('gpt-4o-mini');
+      const stream = client.responses.stream({ model: 'house-model', input: 'stream it' });
+      const sequence: number[] = [];
+      const models: string[] = [];
+      stream.on('event', (event) => {
+        sequence.push(event.sequence_number);
+        if ('response' in event) models.push(event.response.model);
+      });
+      const final = await stream.finalResponse();
+      expect(final.output_text).toBe('echo: stream it');
+      expect(sequence).toEqual(sequence.map((_, i) => i));
+      expect(new Set(models)).toEqual(new Set(['house-model']));
+    } finally {
+      await renamed.close();
+    }
   });
 });
 
