@@ -19,8 +19,10 @@ export interface ProbeTargets {
 /** The listeners and what reached them. */
 export interface EgressListeners {
   targets: ProbeTargets;
-  /** One entry per TCP connection or UDP datagram (`tcp4`, `udp6`, `dns`, ...). */
+  /** One entry per TCP connection or UDP datagram (`tcp4`, `udp6`, ...); DNS queries as `dns:<name>`. */
   hits: string[];
+  /** The hits the probe caused: all but DNS queries for other names (the sidecar may resolve names; it is let out). */
+  probeHits(): string[];
   close(): Promise<void>;
 }
 
@@ -38,10 +40,10 @@ export async function startEgressListeners(gateway: string, gateway6?: string): 
     servers.push(server);
     return `${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}`;
   };
-  const udp = async (host: string, label: string, port = 0, reply: (message: Buffer) => Buffer = (message) => message) => {
+  const udp = async (host: string, label: string | ((message: Buffer) => string), port = 0, reply: (message: Buffer) => Buffer = (message) => message) => {
     const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
     socket.on('message', (message, remote) => {
-      hits.push(label);
+      hits.push(typeof label === 'string' ? label : label(message));
       socket.send(reply(message), remote.port, remote.address);
     });
     await new Promise<void>((resolve, reject) => socket.once('error', reject).bind(port, host, resolve));
@@ -54,7 +56,7 @@ export async function startEgressListeners(gateway: string, gateway6?: string): 
     targets.udp6 = await udp(gateway6, 'udp6');
   }
   // The query back with QR set and RCODE 3 (NXDOMAIN): a resolver that hears it knows it was answered.
-  await udp(gateway, 'dns', 53, (query) => {
+  await udp(gateway, (query) => `dns:${queryName(query)}`, 53, (query) => {
     const answer = Buffer.from(query);
     if (answer.length >= 4) {
       answer[2] = answer[2]! | 0x80;
@@ -65,11 +67,24 @@ export async function startEgressListeners(gateway: string, gateway6?: string): 
   return {
     targets,
     hits,
+    probeHits: () => hits.filter((hit) => !hit.startsWith('dns:') || hit === `dns:${PROBE_NAME}`),
     async close() {
       await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
       for (const socket of sockets) socket.close();
     },
   };
+}
+
+/** The name the probe looks up. */
+export const PROBE_NAME = 'airlock-probe.test';
+
+/** The QNAME of a DNS query (labels from offset 12), e.g. `airlock-probe.test`. */
+function queryName(query: Buffer): string {
+  const labels: string[] = [];
+  for (let at = 12; at < query.length && query[at]! > 0 && labels.length < 64; at += query[at]! + 1) {
+    labels.push(query.subarray(at + 1, at + 1 + query[at]!).toString('latin1'));
+  }
+  return labels.join('.');
 }
 
 /**
@@ -84,7 +99,7 @@ const split = (t) => { const i = t.lastIndexOf(':'); return [t.slice(0, i).repla
 const withTimeout = (p) => Promise.race([p, new Promise((r) => setTimeout(() => r('timeout'), 2500))]);
 const tcp = (t) => withTimeout(new Promise((r) => { const [h, p] = split(t); const s = net.connect(p, h); s.on('data', () => { r('reached'); s.destroy(); }); s.on('error', (e) => r(e.code || String(e))); }));
 const udp = (t) => withTimeout(new Promise((r) => { const [h, p] = split(t); const s = dgram.createSocket(h.includes(':') ? 'udp6' : 'udp4'); s.on('message', () => { r('reached'); s.close(); }); s.on('error', (e) => r(e.code || String(e))); s.send('probe', p, h, (e) => e && r(e.code || String(e))); }));
-const lookup = () => withTimeout(new dns.promises.Resolver({ timeout: 2000, tries: 1 }).resolve4('airlock-probe.test').then(() => 'resolved', (e) => (e.code === 'ENOTFOUND' ? 'answered' : e.code || String(e))));
+const lookup = () => withTimeout(new dns.promises.Resolver({ timeout: 2000, tries: 1 }).resolve4('${PROBE_NAME}').then(() => 'resolved', (e) => (e.code === 'ENOTFOUND' ? 'answered' : e.code || String(e))));
 (async () => {
   const out = {};
   for (const [name, target] of Object.entries(targets)) out[name] = await (name.startsWith('tcp') ? tcp(target) : udp(target));

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEV_ONLY, RESOLVE_IMPORTS } from '../images/contents.js';
 import type { MockProvider } from '../mocks/index.js';
-import { EGRESS_PROBE, startEgressListeners, type EgressListeners } from './egress.js';
+import { EGRESS_PROBE, PROBE_NAME, startEgressListeners, type EgressListeners } from './egress.js';
 import { agentDeployment, agentExec, applyQuickstart, OPERATOR_NAMESPACE, rolledOutPod, startAirlockOnNode, startNodeMock, type AirlockOnNode } from './real-node.js';
 import { repoRoot, SANDBOX, SANDBOX_LABEL } from './scenario.js';
 
@@ -165,7 +165,7 @@ describe('isolation, from inside the real agent container', () => {
     listeners.hits.length = 0;
     const result = await probe(pod);
     for (const [name, outcome] of Object.entries(result)) expect(outcome, name).not.toMatch(/^(reached|answered|resolved)$/);
-    expect(listeners.hits).toEqual([]);
+    expect(listeners.probeHits()).toEqual([]);
   });
 
   it('holds no key: not in its environment, its processes, or any file it can read', async () => {
@@ -195,7 +195,7 @@ describe('isolation, from inside the real agent container', () => {
     listeners.hits.length = 0;
     const result = await probe(pod, 'dbg');
     for (const [name, outcome] of Object.entries(result)) expect(outcome, name).not.toMatch(/^(reached|answered|resolved)$/);
-    expect(listeners.hits).toEqual([]);
+    expect(listeners.probeHits()).toEqual([]);
     const look = await kubectl().ok(['exec', '-n', NS, pod, '-c', 'dbg', '--', 'sh', '-c', 'id -u; env; ls /etc/airlock 2>&1 || true']);
     expect(look.split('\n')[0]).not.toBe('61337');
     expect(look).not.toContain('sk-e2e-node-key');
@@ -214,7 +214,7 @@ describe('isolation, from inside the real agent container', () => {
       const result = await probe(open);
       expect(result).toMatchObject({ tcp4: 'reached', udp4: 'reached', dns: 'answered' });
       if (listeners.targets.tcp6) expect(result).toMatchObject({ tcp6: 'reached', udp6: 'reached' });
-      expect(listeners.hits).toEqual(expect.arrayContaining(['tcp4', 'udp4', 'dns']));
+      expect(listeners.probeHits()).toEqual(expect.arrayContaining(['tcp4', 'udp4', `dns:${PROBE_NAME}`]));
     } finally {
       await kubectl().ok(['delete', 'deployment', 'open-agent', '-n', NS, '--wait=false']);
       await patchNetwork('firewall');
@@ -226,7 +226,7 @@ describe('isolation, from inside the real agent container', () => {
     listeners.hits.length = 0;
     const result = await probe(pod);
     for (const [name, outcome] of Object.entries(result)) expect(outcome, name).not.toMatch(/^(reached|answered|resolved)$/);
-    expect(listeners.hits).toEqual([]);
+    expect(listeners.probeHits()).toEqual([]);
   });
 });
 
