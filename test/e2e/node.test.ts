@@ -138,6 +138,27 @@ describe('the agent through the socket (OpenAI SDK and MCP client inside the con
   });
 });
 
+describe('what the sandbox costs, as a person sees it', () => {
+  it('kubectl get asbx shows the spend of the calls the agent made, collected from its sidecar', async () => {
+    // The leader reads each sidecar's counters every few seconds; wait for a round after the calls above.
+    const deadline = Date.now() + 90_000;
+    let usage: { spentUSD?: number; requests?: number } | undefined;
+    while (Date.now() < deadline) {
+      usage = JSON.parse(await kubectl().ok(['get', 'asbx', SANDBOX, '-n', NS, '-o', 'json'])).status?.usage;
+      if ((usage?.spentUSD ?? 0) > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    }
+    expect(usage?.spentUSD, 'status.usage.spentUSD after the agent\'s chats').toBeGreaterThan(0);
+    expect(usage?.requests).toBeGreaterThan(0);
+    const table = (await kubectl().ok(['get', 'asbx', SANDBOX, '-n', NS])).split('\n');
+    const columns = table[0]!.split(/\s+/);
+    expect(columns).toEqual(expect.arrayContaining(['SPEND', 'BUDGET']));
+    const spend = table[1]!.split(/\s+/)[columns.indexOf('SPEND')];
+    expect(Number(spend)).toBeGreaterThan(0);
+    expect(Number(spend)).toBeCloseTo(usage!.spentUSD!, 10);
+  });
+});
+
 describe('what the README, the quick start and the kind e2e run, as written', () => {
   it('admits examples/quickstart/agent/agent.yaml (injected) and the kind e2e mock', async () => {
     const admitted = JSON.parse(await kubectl().ok(['create', '--dry-run=server', '-n', NS, '-f', join(repoRoot, 'examples/quickstart/agent/agent.yaml'), '-o', 'json']));
