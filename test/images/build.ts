@@ -64,6 +64,18 @@ export async function ensureNodeImages(progress: (line: string) => void = () => 
     if (!existsSync(`/usr/bin/${tool}`)) throw new Error(`building the node images needs ${tool}: run \`bash test/setup/install-debian-packages.sh\` as root (npm test does)`);
   }
   await mkdir(cacheDir, { recursive: true });
+  const release = await exclusive(join(cacheDir, 'build.lock'), progress);
+  try {
+    return await buildAll(progress, only);
+  } finally {
+    // buildah leaves a mounted working container behind for some multi-stage builds (seen for
+    // Dockerfile.sidecar's mcp-examples target); under the lock no other build can be using one.
+    await buildah(['rm', '--all']).catch(() => undefined);
+    release();
+  }
+}
+
+async function buildAll(progress: (line: string) => void, only?: BuildSpec['key'][]): Promise<NodeImages> {
   const started = Date.now();
   const base = (await script(join(repoRoot, 'test/images/node-base.sh'), [storage.root, storage.runroot], progress)).trim().split('\n').pop()!;
   const baseSeconds = (Date.now() - started) / 1000 > 5 ? (Date.now() - started) / 1000 : 0;
@@ -177,6 +189,26 @@ async function agentBuildContext(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-agent-context-'));
   await writeFile(join(dir, 'agent.mts'), await readFile(join(repoRoot, 'test/e2e/agent.ts')));
   return dir;
+}
+
+/**
+ * Holds an exclusive flock(1) on `path` until the returned function is called or this process
+ * ends (the kernel drops the lock with the holder), so parallel test runs build one at a time.
+ */
+async function exclusive(path: string, progress: (line: string) => void): Promise<() => void> {
+  const holder = spawn('flock', ['--exclusive', path, '--command', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const waiting = setTimeout(() => progress('waiting for another run building the images'), 2000);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      holder.on('error', (error) => reject(new Error(`flock (util-linux) is needed to build the images: ${error.message}`)));
+      holder.on('exit', (code) => reject(new Error(`flock ${path} exited with ${code}`)));
+      holder.stdout.once('data', () => resolve());
+    });
+  } finally {
+    clearTimeout(waiting);
+  }
+  holder.removeAllListeners('exit');
+  return () => holder.stdin.end();
 }
 
 function buildah(args: string[]): Promise<string> {
