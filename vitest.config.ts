@@ -23,7 +23,7 @@ export default defineConfig({
         ssr: { resolve: { conditions, externalConditions: ['airlock-source'] } },
         test: {
           name: 'integration',
-          include: ['test/mocks/**/*.test.ts', 'test/integration/sidecar/**/*.test.ts', 'test/integration/mcp/**/*.test.ts', 'test/helm/**/*.test.ts', 'test/images/**/*.test.ts', 'test/fuzz/http.test.ts', 'test/fuzz/schemas.test.ts'],
+          include: ['test/mocks/**/*.test.ts', 'test/integration/sidecar/**/*.test.ts', 'test/integration/mcp/**/*.test.ts', 'test/integration/python/**/*.test.ts', 'test/helm/**/*.test.ts', 'test/images/**/*.test.ts', 'test/fuzz/http.test.ts', 'test/fuzz/schemas.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

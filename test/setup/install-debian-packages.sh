@@ -9,6 +9,8 @@
 #                network (test/node: a kubelet runs the e2e's pods on them)
 #   buildah, mmdebstrap - the e2e's images, built from the Dockerfiles without a Docker daemon
 #                on a base assembled from Debian's archive (test/images/build.ts)
+#   python3, python3-venv - the venv of the official Python SDKs that test/integration/python
+#                drives the socket with (test/python/venv.ts builds it from PyPI)
 # Idempotent and silent when everything is already there; `apt-get update` runs only when
 # something must be installed, so a warm machine makes no network call.
 set -euo pipefail
@@ -39,6 +41,10 @@ for pair in "${wanted[@]}"; do
     missing+=("$pkg")
   fi
 done
+# `python3 -m venv` needs ensurepip, which Debian ships apart from python3 in python3-venv.
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  missing+=(python3 python3-venv)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
