@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * airlock-sidecar run [--config FILE] | check-config FILE | probe [--socket PATH]
+ * airlock-sidecar run [--config FILE] | check-config FILE | probe [--socket PATH] | stdio-host --socket PATH | firewall ...
  */
 import { request } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -8,10 +8,15 @@ import { ConfigError, loadConfigFile } from './config/load.js';
 import { readEnv } from './env.js';
 import { FIREWALL_USAGE, runFirewall } from './firewall/index.js';
 
+/** Where the airlock-tools container's host listens unless told otherwise (injection's path). */
+const DEFAULT_STDIO_HOST = '/var/run/airlock-tools/stdio.sock';
+
 const USAGE = `usage:
   airlock-sidecar run [--config FILE]        serve the agent API on the socket (default config ${readEnv().AIRLOCK_CONFIG})
   airlock-sidecar check-config FILE          validate a config file; exit 1 listing each error with its path
   airlock-sidecar probe [--socket PATH]      exit 0 when the sidecar answers ready on its socket
+  airlock-sidecar stdio-host [--socket PATH] what the airlock-tools container runs: starts stdio MCP servers
+                                             for the sidecar, which asks over this socket (default ${DEFAULT_STDIO_HOST})
   airlock-sidecar firewall ...               what the airlock-firewall init container runs:
 ${FIREWALL_USAGE}`;
 
@@ -44,7 +49,7 @@ async function runCommand(command: string | undefined, rest: string[], env: Retu
       const { startSidecar } = await import('./sidecar.js');
       let sidecar;
       try {
-        sidecar = await startSidecar({ configPath: values.config! });
+        sidecar = await startSidecar({ configPath: values.config!, stdioHost: env.AIRLOCK_STDIO_HOST });
       } catch (err) {
         if (err instanceof ConfigError) {
           console.error(err.message);
@@ -82,6 +87,19 @@ async function runCommand(command: string | undefined, rest: string[], env: Retu
     }
     case 'firewall':
       return runFirewall(rest);
+    case 'stdio-host': {
+      const { values } = parseArgs({ args: rest, options: { socket: { type: 'string', default: env.AIRLOCK_STDIO_HOST ?? DEFAULT_STDIO_HOST } } });
+      const [{ startStdioHost }, { createLogger }] = await Promise.all([import('./stdio-host/host.js'), import('./log/logger.js')]);
+      const log = createLogger({ level: 'info', component: 'airlock-tools' });
+      const host = await startStdioHost({ socketPath: values.socket!, logger: log });
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', resolve);
+        process.once('SIGINT', resolve);
+      });
+      log.info('shutting down: ending stdio servers');
+      await host.close();
+      return 0;
+    }
     case undefined:
     case '-h':
     case '--help':

@@ -4,11 +4,16 @@ import { z } from 'zod';
 const Env = z.object({
   AIRLOCK_CONFIG: z.string().min(1).default('/etc/airlock/config.yaml'),
   AIRLOCK_SOCKET: z.string().min(1).default('/var/run/airlock/airlock.sock'),
+  /**
+   * The stdio host's socket, set by injection: stdio MCP servers start in the airlock-tools
+   * container. Unset (the sidecar outside a pod), they start as the sidecar's own children.
+   */
+  AIRLOCK_STDIO_HOST: z.string().min(1).optional(),
 });
 
 export type Env = z.infer<typeof Env>;
 
 /** Parses the environment once. */
 export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
-  return Env.parse({ AIRLOCK_CONFIG: source.AIRLOCK_CONFIG || undefined, AIRLOCK_SOCKET: source.AIRLOCK_SOCKET || undefined });
+  return Env.parse({ AIRLOCK_CONFIG: source.AIRLOCK_CONFIG || undefined, AIRLOCK_SOCKET: source.AIRLOCK_SOCKET || undefined, AIRLOCK_STDIO_HOST: source.AIRLOCK_STDIO_HOST || undefined });
 }

@@ -20,6 +20,8 @@ export interface SidecarOptions {
   configPath: string;
   /** Log destination; default stdout. */
   logDestination?: DestinationStream;
+  /** The stdio host's socket (`AIRLOCK_STDIO_HOST`); see McpGatewayOptions.stdioHost. */
+  stdioHost?: string | undefined;
 }
 
 /** A running sidecar. */
@@ -66,7 +68,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     usage: () => usage.view(),
   });
   // Always created (cheap without backends), so a reload that adds the first backend has a home.
-  const mcp: McpGateway = createMcpGateway({ config, logger: log, secrets, metrics, builtins: modelTools.tools, builtinResources: modelTools.resources });
+  const mcp: McpGateway = createMcpGateway({ config, logger: log, secrets, metrics, stdioHost: options.stdioHost, builtins: modelTools.tools, builtinResources: modelTools.resources });
   live.onApply((next) => void mcp.reload(next));
   metrics.watchMcpBackends(() => mcp.view().backends);
 

@@ -61,6 +61,8 @@ export class BackendConnection {
   private readonly onChange: (backend: BackendConnection) => void;
   private readonly secrets: SecretSink | undefined;
   readonly sessions: () => Iterable<DownstreamSession>;
+  /** Where stdio servers start (BackendDeps.stdioHost). */
+  readonly stdioHost: string | undefined;
 
   constructor(
     protected cfg: McpBackendConfig,
@@ -71,6 +73,7 @@ export class BackendConnection {
     this.onChange = deps.onChange;
     this.secrets = deps.secrets;
     this.sessions = deps.sessions;
+    this.stdioHost = deps.stdioHost;
     this.pool = new UpstreamPool(this);
     this.firstAttempt = new Promise((resolve) => (this.settleFirstAttempt = resolve));
   }
@@ -200,6 +203,7 @@ export class BackendConnection {
       const timeoutMs = this.cfg.timeouts.connectMs;
       opened = await openClient(this.cfg, secrets, {
         timeoutMs,
+        stdioHost: this.stdioHost,
         prepare: (client, active) => this.prepare(client, active, generation, route),
         onStderr: (line) => this.logger.info({ stream: 'stderr' }, this.redact(line)),
       });

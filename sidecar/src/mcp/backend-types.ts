@@ -56,4 +56,6 @@ export interface BackendDeps {
   secrets?: SecretSink | undefined;
   /** Every open downstream session, for what a shared client sends to all of them. */
   sessions: () => Iterable<DownstreamSession>;
+  /** The stdio host's socket: stdio servers start in the airlock-tools container (see transports.ts). */
+  stdioHost?: string | undefined;
 }

@@ -70,6 +70,12 @@ export interface McpGatewayOptions {
   builtins?: readonly BuiltinTool[] | undefined;
   /** The sidecar's own resources, listed and read as `airlock+airlock:<uri>`. */
   builtinResources?: readonly BuiltinResource[] | undefined;
+  /**
+   * The stdio host's socket (`AIRLOCK_STDIO_HOST`): stdio servers start in the pod's
+   * airlock-tools container, away from the sidecar's keys. Unset, they start as children of this
+   * process, which is for running the sidecar outside a pod only.
+   */
+  stdioHost?: string | undefined;
 }
 
 /** What the admin view shows of every tool, prompt, resource and template. */
@@ -145,6 +151,7 @@ class Gateway implements McpGateway, SessionContext {
   private readonly builtins: readonly BuiltinTool[];
   private readonly builtinResources: readonly BuiltinResource[];
   private readonly metrics: McpMetrics | undefined;
+  private readonly stdioHost: string | undefined;
   private readonly downstream = new Set<DownstreamSession>();
   private backends = new Map<string, Backend>();
   private current: Aggregate | undefined;
@@ -164,6 +171,7 @@ class Gateway implements McpGateway, SessionContext {
     this.builtins = options.builtins ?? [];
     this.builtinResources = options.builtinResources ?? [];
     this.metrics = options.metrics;
+    this.stdioHost = options.stdioHost;
     this.sessions = new SessionRegistry(() => createSessionServer(this), this.logger, {
       maxSessions: this.tuning.maxSessions,
       idleMs: this.tuning.idleMs,
@@ -307,6 +315,7 @@ class Gateway implements McpGateway, SessionContext {
       tuning: this.tuning,
       secrets: this.secrets,
       sessions: () => this.downstream,
+      stdioHost: this.stdioHost,
       onChange: (b) => {
         if (this.backends.get(b.name) === b) this.changed();
       },

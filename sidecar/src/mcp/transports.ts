@@ -12,6 +12,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { McpBackendConfig } from '../config/index.js';
 import { CLIENT_CAPABILITIES, connectWithin, fallsBackToSse, httpTransport } from './client.js';
 import { resolveValues } from './secrets.js';
+import { HostedStdioTransport } from '../stdio-host/transport.js';
 
 /** The transport actually in use; `sse` also when streamable-http fell back. */
 export type ActiveTransport = 'streamable-http' | 'sse' | 'stdio';
@@ -51,6 +52,8 @@ export interface OpenOptions {
   prepare: (client: Client, active: ActiveTransport) => void;
   /** Connect and initialise within this many milliseconds. */
   timeoutMs: number;
+  /** The stdio host's socket; unset, a stdio server is a child of this process. */
+  stdioHost?: string | undefined;
 }
 
 /** Connects to the backend and runs the MCP initialise handshake. */
@@ -94,14 +97,11 @@ function backendUrl(config: McpBackendConfig): URL {
 
 async function openStdio(config: McpBackendConfig, secrets: ConnectionSecrets, options: OpenOptions): Promise<OpenedClient> {
   if (!config.stdio) throw new Error(`backend ${JSON.stringify(config.name)}: transport stdio needs stdio.command`);
-  // Only the SDK's minimal inherited environment (PATH, HOME, ...) plus the configured env: the
-  // sidecar's own environment never reaches a tool server.
-  const transport = new StdioClientTransport({
-    command: config.stdio.command,
-    args: config.stdio.args,
-    env: secrets.env,
-    stderr: 'pipe',
-  });
+  const server = { command: config.stdio.command, args: config.stdio.args, env: secrets.env };
+  // In a pod the server starts in the airlock-tools container, under its own UID, where neither
+  // the provider keys nor the sidecar's environment exist (docs/adr/0015). Either way it gets only
+  // a minimal inherited environment (PATH, HOME, ...) plus the configured env.
+  const transport = options.stdioHost ? new HostedStdioTransport(options.stdioHost, server) : new StdioClientTransport({ ...server, stderr: 'pipe' });
   if (options.onStderr) forwardLines(transport.stderr as Readable | null, options.onStderr);
   const opened = await connect(transport, 'stdio', options);
   return { ...opened, pid: transport.pid ?? undefined };

@@ -23,6 +23,8 @@ export interface PoolOwner {
   readonly logger: Logger;
   redact(text: string): string;
   sessions(): Iterable<DownstreamSession>;
+  /** Where stdio servers start (BackendDeps.stdioHost). */
+  readonly stdioHost: string | undefined;
 }
 
 /** The per-session upstream clients of one backend. */
@@ -96,6 +98,7 @@ export class UpstreamPool {
     };
     const opened = await openClient(config, await resolveSecrets(config), {
       timeoutMs: config.timeouts.connectMs,
+      stdioHost: this.owner.stdioHost,
       onStderr: (line) => logger.info({ stream: 'stderr', session: session.id }, this.owner.redact(line)),
       prepare: (client, active) => {
         installPassThrough(client, route);

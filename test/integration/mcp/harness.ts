@@ -79,13 +79,13 @@ export interface TestClient {
  */
 export async function serveGateway(
   mcp: McpInput,
-  options: { parseBody?: boolean; tuning?: Partial<GatewayTuning>; metrics?: McpGatewayOptions['metrics']; builtins?: McpGatewayOptions['builtins'] } = {},
+  options: { parseBody?: boolean; tuning?: Partial<GatewayTuning>; metrics?: McpGatewayOptions['metrics']; builtins?: McpGatewayOptions['builtins']; stdioHost?: string } = {},
 ): Promise<ServedGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-mcp-'));
   const socketPath = join(dir, 'airlock.sock');
   const lines: string[] = [];
   const logger = pino({ level: 'debug' }, new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
-  const gateway = createMcpGateway({ config: sidecarConfig(mcp), logger, tuning: { ...TEST_TUNING, ...options.tuning }, metrics: options.metrics, builtins: options.builtins });
+  const gateway = createMcpGateway({ config: sidecarConfig(mcp), logger, tuning: { ...TEST_TUNING, ...options.tuning }, metrics: options.metrics, builtins: options.builtins, stdioHost: options.stdioHost });
   const server: HttpServer = createServer((req, res) => {
     if (!req.url?.startsWith('/mcp')) {
       res.writeHead(404).end();
