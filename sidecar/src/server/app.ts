@@ -15,7 +15,7 @@ import { MCP_PATH, mcpClientErrorResponse, mcpRoute, refuseMcpMethod } from './m
 import { openAIIngress, openAIRoutes } from './openai-routes.js';
 import { refuse } from './refusal.js';
 import { responsesRoutes } from './responses-routes.js';
-import { geminiIngress, geminiRoutes } from './gemini-routes.js';
+import { geminiIngress, geminiRoutes, isGeminiClient } from './gemini-routes.js';
 import type { SandboxUsage } from '../usage/sync.js';
 
 /** What the MCP gateway offers the app (implemented in ../mcp). */
@@ -94,7 +94,7 @@ export async function build(options: AppOptions): Promise<FastifyInstance> {
 
 /** The API a request outside every route speaks, judged by its path, then by its headers. */
 function ingressOf(url: string, headers: Record<string, string | string[] | undefined>): Ingress {
-  if (url.startsWith('/v1beta/')) return geminiIngress;
+  if (url.startsWith('/v1beta/') || isGeminiClient(headers)) return geminiIngress;
   if (url.startsWith('/v1/messages') || isAnthropicClient(headers)) return anthropicIngress;
   return openAIIngress;
 }

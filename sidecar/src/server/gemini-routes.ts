@@ -1,10 +1,11 @@
 /**
  * The Gemini API on the socket, for the google-genai SDKs and Google's ADK:
  * `POST /v1beta/models/{model}:generateContent`, `:streamGenerateContent?alt=sse`, `:countTokens`,
- * `GET /v1beta/models` and `/v1beta/models/{model}`. Errors in Google's shape. A Gemini provider
- * takes calls natively; every other provider through the canonical form.
+ * `GET /v1beta/models` and `/v1beta/models/{model}`, and the same under `/v1/` (Gemini's GA
+ * version, the default of the google-genai Python SDK from 3.0). Errors in Google's shape. A
+ * Gemini provider takes calls natively; every other provider through the canonical form.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { estimateTokens } from '../ingress/estimate.js';
 import { geminiToChat } from '../ingress/translate/gemini.js';
 import { chatToGemini, geminiStreamEncoder } from '../ingress/translate/gemini-output.js';
@@ -15,7 +16,7 @@ import { BadRequest, parseBody } from './body.js';
 import type { Ingress } from './ingress.js';
 import { relayModelCall } from './model-route.js';
 import { countTokensOperation, generateContentOperation } from './operations.js';
-import { errorHandlerFor } from './refusal.js';
+import { errorHandlerFor, refuse } from './refusal.js';
 
 /** The Gemini API as an ingress. */
 export const geminiIngress: Ingress = {
@@ -26,9 +27,31 @@ export const geminiIngress: Ingress = {
   encoder: (context) => geminiStreamEncoder(context),
 };
 
-const PREFIX = '/v1beta/models/';
+/**
+ * Whether a request comes from a Google client: the google-genai SDKs always send
+ * `x-goog-api-client` and put the key in `x-goog-api-key` (OpenAI's and Anthropic's SDKs send
+ * neither). Tells a Gemini `GET /v1/models` from an OpenAI one.
+ */
+export function isGeminiClient(headers: Record<string, string | string[] | undefined>): boolean {
+  return headers['x-goog-api-client'] !== undefined || headers['x-goog-api-key'] !== undefined;
+}
 
-/** `{model}:{method}` from the path after /v1beta/models/ (the router has undone URL escapes). */
+/** `GET /v1beta/models` (or `/v1/models` from a Google client), in Google's list shape. */
+export function geminiModelList(ids: string[]) {
+  return { models: ids.map(geminiModel) };
+}
+
+/** `GET /v1beta/models/{model}` (or under `/v1/` from a Google client); 404 in Google's shape. */
+export function geminiModelReply(reply: FastifyReply, ids: string[], path: string): FastifyReply {
+  const colon = path.lastIndexOf(':');
+  const model = colon < 0 ? path : path.slice(0, colon);
+  if (colon >= 0 || !ids.includes(model)) {
+    return refuse(reply, geminiIngress, { status: 404, type: 'not_found_error', message: new ModelNotFoundError(model).message });
+  }
+  return reply.send(geminiModel(model));
+}
+
+/** `{model}:{method}` from the path after /v1beta/models/ or /v1/models/ (the router has undone URL escapes). */
 function target(request: FastifyRequest): { model: string; method: string | undefined } {
   const rest = (request.params as { '*': string })['*'];
   const colon = rest.lastIndexOf(':');
@@ -42,7 +65,7 @@ function badRequest(message: string): BadRequest {
 export async function geminiRoutes(app: FastifyInstance, options: AppOptions): Promise<void> {
   app.setErrorHandler(errorHandlerFor(geminiIngress));
 
-  app.post(`${PREFIX}*`, async (request, reply) => {
+  const generate = async (request: FastifyRequest, reply: FastifyReply) => {
     const { model, method } = target(request);
     const raw = request.body as Buffer;
     switch (method) {
@@ -65,14 +88,13 @@ export async function geminiRoutes(app: FastifyInstance, options: AppOptions): P
       default:
         throw new BadRequest({ status: 404, type: 'invalid_request_error', message: `unknown method models/${model}:${method ?? ''}` });
     }
-  });
+  };
+  // GET /v1/models is shared with the OpenAI and Anthropic SDKs: openai-routes answers it in
+  // Google's shape when isGeminiClient. POST /v1/models/* is Gemini's alone.
+  app.post('/v1beta/models/*', generate);
+  app.post('/v1/models/*', generate);
 
-  app.get('/v1beta/models', async (_request, reply) => reply.send({ models: options.live.current.catalog.list().map((m) => geminiModel(m.id)) }));
-
-  app.get(`${PREFIX}*`, async (request, reply) => {
-    const { model, method } = target(request);
-    const known = method === undefined && options.live.current.catalog.list().some((m) => m.id === model);
-    if (!known) throw new ModelNotFoundError(model);
-    return reply.send(geminiModel(model));
-  });
+  const ids = () => options.live.current.catalog.list().map((m) => m.id);
+  app.get('/v1beta/models', async (_request, reply) => reply.send(geminiModelList(ids())));
+  app.get('/v1beta/models/*', async (request, reply) => geminiModelReply(reply, ids(), (request.params as { '*': string })['*']));
 }

@@ -1,0 +1,84 @@
+"""The google-genai Python SDK through the socket: generate_content (plain, streamed, function
+calling), count_tokens, models.list and models.get, and errors."""
+
+from google.genai import types
+
+from airlock_clients import genai_client
+from registry import case
+
+WEATHER = types.FunctionDeclaration(
+    name="get_weather",
+    description="Current weather for a city",
+    parameters_json_schema={"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]},
+)
+
+
+def client():
+    return genai_client(retry_options=types.HttpRetryOptions(attempts=1))
+
+
+@case
+def generate(model, text):
+    response = client().models.generate_content(model=model, contents=text, config=types.GenerateContentConfig(system_instruction="Be brief."))
+    usage = response.usage_metadata
+    return {"text": response.text, "finish": response.candidates[0].finish_reason.value, "prompt_tokens": usage.prompt_token_count, "output_tokens": usage.candidates_token_count}
+
+
+@case
+def stream(model, text):
+    chunks, parts, finish, total = 0, [], None, None
+    for chunk in client().models.generate_content_stream(model=model, contents=text):
+        chunks += 1
+        parts.append(chunk.text or "")
+        if chunk.candidates and chunk.candidates[0].finish_reason:
+            finish = chunk.candidates[0].finish_reason.value
+        if chunk.usage_metadata and chunk.usage_metadata.total_token_count:
+            total = chunk.usage_metadata.total_token_count
+    return {"chunks": chunks, "text": "".join(parts), "finish": finish, "total_tokens": total}
+
+
+@case
+def function_call(model, text, result):
+    genai = client()
+    config = types.GenerateContentConfig(
+        tools=[types.Tool(function_declarations=[WEATHER])],
+        tool_config=types.ToolConfig(function_calling_config=types.FunctionCallingConfig(mode="AUTO")),
+        automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+    )
+    contents = [types.Content(role="user", parts=[types.Part(text=text)])]
+    first = genai.models.generate_content(model=model, contents=contents, config=config)
+    calls = first.function_calls or []
+    contents.append(first.candidates[0].content)
+    contents.append(types.Content(role="user", parts=[types.Part(function_response=types.FunctionResponse(name=c.name, id=c.id, response={"output": result})) for c in calls]))
+    second = genai.models.generate_content(model=model, contents=contents, config=config)
+    return {"calls": [{"name": c.name, "args": c.args} for c in calls], "answer": second.text}
+
+
+@case
+def automatic_function_calling(model, text):
+    """The SDK's own loop: a Python function as a tool, called by the SDK and answered from."""
+    seen = []
+
+    def get_weather(input: str) -> str:
+        """Current weather for a city."""
+        seen.append(input)
+        return f"sunny in {input}"
+
+    response = client().models.generate_content(model=model, contents=text, config=types.GenerateContentConfig(tools=[get_weather]))
+    return {"seen": seen, "answer": response.text}
+
+
+@case
+def count_tokens(model, text):
+    return client().models.count_tokens(model=model, contents=text).total_tokens
+
+
+@case
+def list_models():
+    return sorted(m.name for m in client().models.list())
+
+
+@case
+def get_model(model):
+    info = client().models.get(model=model)
+    return {"name": info.name, "display_name": info.display_name}
