@@ -14,10 +14,12 @@
  *
  * Environment: BENCH_ROUNDS (3), BENCH_SECONDS per run (3), BENCH_RATES (200,1000),
  * BENCH_CONCURRENCY at saturation (32), BENCH_ONLY (run the scenarios whose name contains this,
- * e.g. `saturation`), BENCH_PEERS (portkey | none), BENCH_BEFORE (another
+ * e.g. `saturation`), BENCH_SETTLE (seconds of unmeasured load before each measured run, 0.5),
+ * BENCH_PEERS (portkey | none), BENCH_BEFORE (another
  * checkout whose sidecar is measured too, for before/after), BENCH_PROFILE (a directory: the
  * sidecars run with --cpu-prof and write their profiles there; see bench/profile-top.ts).
  */
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fixedRate, saturate, type RunResult } from './load.js';
 import { cpuMs, memory, stop } from './procs.js';
@@ -30,6 +32,8 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const PEERS = process.env.BENCH_PEERS ?? 'portkey';
 const BEFORE = process.env.BENCH_BEFORE;
 const ONLY = process.env.BENCH_ONLY;
+/** Seconds of unmeasured load before each measured run (same scenario, same target). */
+const SETTLE = Number(process.env.BENCH_SETTLE ?? 0.5);
 const root = join(import.meta.dirname, '..');
 
 interface Scenario {
@@ -63,6 +67,12 @@ const median = (values: number[]) => percentile(values, 0.5);
 
 async function measure(target: Target, scenario: Scenario): Promise<Sample> {
   const pid = target.process.pid!;
+  // Whatever ran before (another scenario's saturation, another target) leaves work behind in
+  // this process: a major GC, a heap to shrink, cold code for this path. Without a settling run
+  // the first target measured after a heavy scenario pays for it. (That made the socket look
+  // slower than TCP at 200/s: in the rotation it was the sidecar's first target after the
+  // warm-up and after the previous round's saturation; with this run the gap went away.)
+  if (SETTLE > 0) await (scenario.rate ? fixedRate(target.endpoint, scenario.stream, scenario.rate, SETTLE) : saturate(target.endpoint, scenario.stream, CONCURRENCY, SETTLE));
   const cpuBefore = await cpuMs(pid);
   const result: RunResult = scenario.rate ? await fixedRate(target.endpoint, scenario.stream, scenario.rate, SECONDS) : await saturate(target.endpoint, scenario.stream, CONCURRENCY, SECONDS);
   const cpu = (await cpuMs(pid)) - cpuBefore;
@@ -116,7 +126,9 @@ for (let round = 0; round < ROUNDS; round++) {
 const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 const spread = (values: number[], digits = 2) => `${fmt(median(values), digits)} [${fmt(Math.min(...values), digits)}..${fmt(Math.max(...values), digits)}]`;
 
-console.log(`\n${ROUNDS} rounds × ${SECONDS} s per run; saturation at ${CONCURRENCY} in flight; mock, gateways and client in separate processes on ${process.platform}/${process.arch}`);
+const load = loadavg().map((n) => n.toFixed(1)).join(' / ');
+console.log(`\nload average at the end (1 / 5 / 15 min): ${load} on ${availableParallelism()} cores`);
+console.log(`${ROUNDS} rounds × ${SECONDS} s per run (after ${SETTLE} s unmeasured on the same target); saturation at ${CONCURRENCY} in flight; mock, gateways and client in separate processes on ${process.platform}/${process.arch}`);
 console.log('Latency deltas are per round against direct in the same round: median [min..max] over rounds, in ms.\n');
 for (const scenario of SCENARIOS) {
   console.log(`### ${scenario.name}\n`);
