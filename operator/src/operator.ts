@@ -20,6 +20,7 @@ import type { Settings } from './settings.js';
 import { OperatorMetrics } from './telemetry/metrics.js';
 import { inSpan, objectAttributes } from './telemetry/spans.js';
 import { UsageCollector } from './usage/collector.js';
+import { CredentialRejections } from './usage/rejections.js';
 import { usageRoute } from './usage/route.js';
 import { parseCertificate } from './tls/certificates.js';
 import { WebhookTls } from './tls/manager.js';
@@ -49,10 +50,19 @@ export async function startOperator({ kubeConfig, settings, log, sidecarAdminPor
   const kube = new Kube(kubeConfig, log);
   const caches = new Caches(kubeConfig, log, settings.watchNamespaces);
   const metrics = new OperatorMetrics();
-  const usage = new UsageCollector({ caches, kube, log, metrics, intervalMs: settings.usageSyncMs, ...(sidecarAdminPort ? { adminPort: sidecarAdminPort } : {}) });
-
+  const rejections = new CredentialRejections();
   let queue: WorkQueue | undefined;
-  const ctx: ControllerContext = { kube, caches, settings, log, enqueue: (key) => queue?.add(key), memos: new Map() };
+  const ctx: ControllerContext = { kube, caches, settings, log, enqueue: (key) => queue?.add(key), memos: new Map(), rejections };
+  const usage = new UsageCollector({
+    caches,
+    kube,
+    log,
+    metrics,
+    intervalMs: settings.usageSyncMs,
+    ...(sidecarAdminPort ? { adminPort: sidecarAdminPort } : {}),
+    rejections,
+    onRejectionsChanged: (providers) => providers.forEach((p) => ctx.enqueue(keyOf('ModelProvider', ...(p.split('/') as [string, string])))),
+  });
   const reconcile = async (key: string) => {
     const { kind, namespace, name } = parseKey(key);
     const timer = metrics.reconcileDuration.startTimer({ kind });

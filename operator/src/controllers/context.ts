@@ -5,6 +5,7 @@ import { mayRead, notReadable, type SecretRef } from '../kube/credentials.js';
 import type { Kube } from '../kube/client.js';
 import type { Caches } from '../runtime/informers.js';
 import type { Settings } from '../settings.js';
+import type { CredentialRejections } from '../usage/rejections.js';
 
 export interface ControllerContext {
   kube: Kube;
@@ -17,6 +18,8 @@ export interface ControllerContext {
    * periodic runs do not call the provider or backend again. Owned by one operator instance.
    */
   memos: Map<string, unknown>;
+  /** Which sidecars report a provider's keys all refused (the leader's usage round). */
+  rejections: CredentialRejections;
 }
 
 export type Kind = 'ModelProvider' | 'MCPBackend' | 'AgentSandbox';

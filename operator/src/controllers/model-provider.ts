@@ -48,10 +48,14 @@ export async function reconcileModelProvider(ctx: ControllerContext, namespace: 
     requeueAfterMs = probe.intervalSeconds * 1000;
   }
   const reachableFailed = conditions.some((c) => c.type === 'Reachable' && c.status === 'False');
+  const credentials = credentialsCondition(ctx, provider);
+  if (credentials) conditions.push(credentials);
   conditions.push(
     missing.length > 0
       ? { type: 'Ready', status: 'False', reason: 'SecretMissing', message: missing.join('; ') }
-      : reachableFailed
+      : credentials?.status === 'False'
+        ? { type: 'Ready', status: 'False', reason: credentials.reason, message: credentials.message }
+        : reachableFailed
         ? { type: 'Ready', status: 'False', reason: 'Unreachable', message: conditions.find((c) => c.type === 'Reachable')!.message }
         : { type: 'Ready', status: 'True', reason: 'Ready', message: `serves ${provider.spec.models.length} models` },
   );
@@ -65,14 +69,42 @@ export async function reconcileModelProvider(ctx: ControllerContext, namespace: 
   };
   if (!sameJson(current, status)) {
     await ctx.kube.patchStatus('modelproviders', namespace, name, status);
+    const rejectedNow = credentials?.status === 'False' && conditionStatus(current.conditions, CREDENTIALS_ACCEPTED) !== 'False';
+    if (rejectedNow) await ctx.kube.event(provider, 'Warning', credentials.reason, credentials.message);
     const was = conditionStatus(current.conditions, 'Ready');
     const now = conditionStatus(status.conditions, 'Ready');
-    if (was !== now) {
+    // The same news once: a Ready=False that only repeats the rejection needs no second Event.
+    if (was !== now && !(rejectedNow && now === 'False' && status.conditions!.find((c) => c.type === 'Ready')!.reason === credentials.reason)) {
       const ready = status.conditions!.find((c) => c.type === 'Ready')!;
       await ctx.kube.event(provider, now === 'True' ? 'Normal' : 'Warning', ready.reason, ready.message);
     }
   }
   return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
+}
+
+const CREDENTIALS_ACCEPTED = 'CredentialsAccepted';
+
+/**
+ * CredentialsAccepted from what the sidecars reported in the last usage round: False, naming the
+ * sandboxes and pods whose sidecar saw every key refused (401/403) and the Secrets to rotate;
+ * True once none does (a changed Secret gives the sidecars fresh keys). Undefined before the
+ * leader's first round, so a new leader keeps what the status says. Names only, never a value
+ * or what the provider answered.
+ */
+function credentialsCondition(ctx: ControllerContext, provider: ModelProvider): ConditionInput | undefined {
+  const rejections = ctx.rejections.forProvider(provider.metadata.namespace ?? 'default', provider.metadata.name);
+  if (rejections === undefined) return undefined;
+  if (rejections.length === 0) return { type: CREDENTIALS_ACCEPTED, status: 'True', reason: 'NotRejected', message: 'no sandbox pod reports its API keys refused' };
+  const bySandbox = new Map<string, string[]>();
+  for (const { sandbox, pod } of rejections) bySandbox.set(sandbox, [...(bySandbox.get(sandbox) ?? []), pod]);
+  const where = [...bySandbox].map(([sandbox, pods]) => `sandbox ${sandbox} (pods ${pods.join(', ')})`).join(', ');
+  const secrets = [...new Set(providerSecretRefs(provider).map((r) => r.name))];
+  return {
+    type: CREDENTIALS_ACCEPTED,
+    status: 'False',
+    reason: 'CredentialsRejected',
+    message: `the provider refused every API key (401/403) in ${where}; rotate the keys${secrets.length > 0 ? ` in Secret ${secrets.join(', ')}` : ''}: the sidecars use them again once it changes`,
+  };
 }
 
 /** Probes at most once per interval per spec and key; the result is remembered in between. */

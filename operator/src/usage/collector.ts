@@ -7,13 +7,14 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { fetch } from 'undici';
-import { InstanceUsage, utcDay } from '@airlock/sidecar/usage';
+import { SidecarReport, utcDay } from '@airlock/sidecar/usage';
 import { SANDBOX_LABEL, type AgentSandbox } from '../api/index.js';
 import type { Caches } from '../runtime/informers.js';
 import type { Kube } from '../kube/client.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
 import { ADMIN_PORT } from '../webhook/settings.js';
 import { mergeUsage, usageChanged } from './merge.js';
+import type { CredentialRejections } from './rejections.js';
 
 export interface UsageCollectorOptions {
   caches: Caches;
@@ -23,6 +24,10 @@ export interface UsageCollectorOptions {
   intervalMs: number;
   /** Port of the sidecars' admin API (tests run several sidecars on loopback addresses). */
   adminPort?: number;
+  /** Where the sidecars' reports of refused keys go (shown on the ModelProvider's status). */
+  rejections: CredentialRejections;
+  /** Called with `namespace/name` of each provider whose refused-keys reports changed this round. */
+  onRejectionsChanged: (providers: ReadonlySet<string>) => void;
 }
 
 /** Runs rounds while started (on the leader only). */
@@ -50,33 +55,43 @@ export class UsageCollector {
 
   /** One round over every sandbox. */
   async round(): Promise<void> {
-    const { caches, metrics } = this.options;
+    const { caches, metrics, rejections } = this.options;
+    const changed = new Set<string>();
     const spends = await Promise.all(
       caches.sandboxes.list().map((s) =>
-        this.collect(s as AgentSandbox).catch((err: unknown) => {
+        this.collect(s as AgentSandbox, changed).catch((err: unknown) => {
           this.options.log.warn({ sandbox: s.metadata?.name, err: String(err) }, 'usage collection failed');
           return { sandbox: s as AgentSandbox, spentUSD: (s as AgentSandbox).status?.usage?.spentUSD ?? 0 };
         }),
       ),
     );
+    rejections.retain(new Set(caches.sandboxes.list().map((s) => `${s.metadata?.namespace ?? 'default'}/${s.metadata?.name}`))).forEach((p) => changed.add(p));
+    rejections.roundDone();
+    if (changed.size > 0) this.options.onRejectionsChanged(changed);
     // Set all at once, so a deleted sandbox's series goes and no scrape sees a half-done round.
     metrics.sandboxSpend.reset();
     for (const { sandbox, spentUSD } of spends) metrics.sandboxSpend.set({ sandbox_namespace: sandbox.metadata.namespace ?? 'default', sandbox: sandbox.metadata.name }, spentUSD);
   }
 
   /** Collects one sandbox; returns its spend today. */
-  private async collect(sandbox: AgentSandbox): Promise<{ sandbox: AgentSandbox; spentUSD: number }> {
-    const { caches, kube } = this.options;
+  private async collect(sandbox: AgentSandbox, changed: Set<string>): Promise<{ sandbox: AgentSandbox; spentUSD: number }> {
+    const { caches, kube, rejections } = this.options;
     const namespace = sandbox.metadata.namespace ?? 'default';
     const name = sandbox.metadata.name;
     const pods = caches.pods.list(namespace).filter((p) => p.metadata?.labels?.[SANDBOX_LABEL] === name && !['Succeeded', 'Failed'].includes(p.status?.phase ?? ''));
-    if (pods.length === 0 && !sandbox.status?.usage) return { sandbox, spentUSD: 0 };
+    const livePods = new Set(pods.map((p) => p.metadata!.name!));
+    if (pods.length === 0 && !sandbox.status?.usage) {
+      rejections.record(namespace, name, [], livePods).forEach((p) => changed.add(p));
+      return { sandbox, spentUSD: 0 };
+    }
     const reports = (await Promise.all(pods.map((pod) => this.read(pod)))).filter((r) => r !== undefined);
+    const answered = reports.map((r) => ({ pod: r.pod, credentialsRejected: r.usage.credentialsRejected }));
+    rejections.record(namespace, name, answered, livePods).forEach((p) => changed.add(p));
     const now = new Date();
     const next = mergeUsage(sandbox.status?.usage, {
       day: utcDay(now.getTime()),
       reports,
-      livePods: new Set(pods.map((p) => p.metadata!.name!)),
+      livePods,
       dailyBudgetUSD: sandbox.spec.limits?.dailyBudgetUSD,
       now,
     });
@@ -89,14 +104,14 @@ export class UsageCollector {
   }
 
   /** A running sidecar's counters, or undefined when it does not answer (it keeps its last report in the status). */
-  private async read(pod: V1Pod): Promise<{ pod: string; usage: InstanceUsage } | undefined> {
+  private async read(pod: V1Pod): Promise<{ pod: string; usage: SidecarReport } | undefined> {
     const ip = pod.status?.podIP;
     if (!ip || pod.status?.phase !== 'Running') return undefined;
     const host = ip.includes(':') ? `[${ip}]` : ip;
     try {
       const response = await fetch(`http://${host}:${this.options.adminPort ?? ADMIN_PORT}/usage`, { signal: AbortSignal.timeout(2_000) });
       if (response.status !== 200) return undefined;
-      return { pod: pod.metadata!.name!, usage: InstanceUsage.parse(await response.json()) };
+      return { pod: pod.metadata!.name!, usage: SidecarReport.parse(await response.json()) };
     } catch (err) {
       this.options.log.debug({ pod: pod.metadata?.name, err: String(err) }, 'sidecar usage not readable this round');
       return undefined;

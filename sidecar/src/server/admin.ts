@@ -6,7 +6,8 @@
 import { networkInterfaces } from 'node:os';
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../log/logger.js';
-import { readiness, type McpHandler } from './app.js';
+import { readiness, rejectedProviders, type McpHandler } from './app.js';
+import type { SidecarReport } from '../usage/wire.js';
 import type { LiveConfig } from './live.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { SandboxUsage } from '../usage/sync.js';
@@ -39,8 +40,9 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   app.get('/healthz', async () => ({ status: 'ok' }));
   if (options.usage) {
     const usage = options.usage;
-    // Counts and spend only, like /metrics: what the operator sums into the sandbox's status.
-    app.get('/usage', async () => usage.ledger.snapshot());
+    // Counts and spend only, like /metrics: what the operator sums into the sandbox's status,
+    // plus the names of providers that refused every key (the operator shows it on the provider).
+    app.get('/usage', async (): Promise<SidecarReport> => ({ ...usage.ledger.snapshot(), credentialsRejected: rejectedProviders(options.live) }));
   }
   app.get('/readyz', async (_request, reply) => readiness(options, reply));
   app.get('/metrics', async (_request, reply) => {

@@ -99,6 +99,11 @@ function ingressOf(url: string, headers: Record<string, string | string[] | unde
   return openAIIngress;
 }
 
+/** The providers whose every key was refused (401/403), by name: until their key Secret changes. */
+export function rejectedProviders(live: LiveConfig): string[] {
+  return live.loaded ? live.current.providers.filter((p) => p.keys.allDisabled()).map((p) => p.config.name) : [];
+}
+
 /**
  * Ready once a config is loaded and (when configured) the MCP gateway is up; reports a refused
  * config and providers that refused every key (degraded: the agent gets a clear error for their
@@ -107,7 +112,7 @@ function ingressOf(url: string, headers: Record<string, string | string[] | unde
 export function readiness(options: Pick<AppOptions, 'live' | 'mcp'>, reply: { code(status: number): unknown }) {
   const { configHash, rejected } = options.live.status();
   const ready = options.live.loaded && (options.mcp?.ready() ?? true);
-  const credentialsRejected = options.live.loaded ? options.live.current.providers.filter((p) => p.keys.allDisabled()).map((p) => p.config.name) : [];
+  const credentialsRejected = rejectedProviders(options.live);
   reply.code(ready ? 200 : 503);
   return {
     status: ready ? (rejected || credentialsRejected.length > 0 ? 'degraded' : 'ready') : 'not ready',

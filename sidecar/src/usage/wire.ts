@@ -36,6 +36,16 @@ export const InstanceUsage = UsageTotals.extend({
 });
 export type InstanceUsage = z.infer<typeof InstanceUsage>;
 
+/**
+ * What `GET /usage` on a sidecar's admin port returns: its counters, and the providers that
+ * refused every key it holds (401/403), by name only, so the operator can show it on the
+ * ModelProvider's status. Never a key, a file or what the provider answered.
+ */
+export const SidecarReport = InstanceUsage.extend({
+  credentialsRejected: z.array(z.string().min(1).max(253)).max(256).default([]),
+});
+export type SidecarReport = z.infer<typeof SidecarReport>;
+
 /** The operator's answer to a sidecar: the sandbox's totals and how much of them came from it. */
 export const SandboxUsageReport = z.object({
   day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),

@@ -81,10 +81,10 @@ export async function until(probe: () => Promise<boolean> | boolean, what: strin
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-/** A loopback port free right now, for a server whose URL must be known before it starts. */
-export async function freePort(): Promise<number> {
+/** A loopback port free right now on `host`, for a server whose URL must be known before it starts. */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;

@@ -4,7 +4,6 @@
  * their usage into AgentSandbox.status and `kubectl get asbx` shows SPEND and BUDGET. A sidecar
  * restart loses nothing, and the budget holds for both pods together.
  */
-import { createServer } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -13,7 +12,7 @@ import { startMock, type MockProvider } from '../../mocks/index.js';
 import { stackDir, startStack, type Stack } from '../sidecar/harness.js';
 import { freshNamespace, installCrds } from './crds.js';
 import { kubectl } from './kubectl.js';
-import { startTestOperator, until, type TestOperator } from './operator-harness.js';
+import { freePort, startTestOperator, until, type TestOperator } from './operator-harness.js';
 
 const PRICES = { inputCostPerMTok: 1_000, outputCostPerMTok: 1_000 };
 const ADDRESSES = ['127.0.0.2', '127.0.0.3'];
@@ -42,16 +41,6 @@ async function startSidecar(i: number): Promise<Stack> {
   stacks[i] = stack;
   return stack;
 }
-
-/** A port free on `host` now (the sidecars then bind it on their own addresses). */
-const freePort = (host: string) =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer().once('error', reject);
-    server.listen(0, host, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 const ask = (stack: Stack) => stack.openai().chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'what does it cost' }] });
 
