@@ -92,6 +92,9 @@ export const Settings = z.object({
     .optional()
     .describe("Base URL of this operator's health port as sidecars reach it (e.g. http://airlock-metrics.airlock-system.svc:8081); with it a sandbox's limits hold across all its pods."),
   otlpEndpoint: z.url().optional().describe("OTLP/HTTP collector URL for the operator's spans and every sidecar's (tracing is off when unset)."),
+  captureMessageContent: bool
+    .default(false)
+    .describe("Sidecars put model calls' messages (redacted) on their spans, for sandboxes that do not set spec.telemetry.captureMessageContent."),
   otlpHeaders: z
     .string()
     .default('')

@@ -63,7 +63,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   // The model tools call through the same relay, scope and ledger as socket calls; the usage resource is GET /v1/usage.
   const modelTools = createModelTools({
     runtime: () => live.current,
-    relay: { log, metrics, secrets },
+    relay: { log, metrics, secrets, captureContent: () => live.current.config.telemetry.captureMessageContent },
     scope: () => ({ name: live.current.config.sandbox.name, limiter: live.current.limiter, ledger: usage.ledger }),
     usage: () => usage.view(),
   });

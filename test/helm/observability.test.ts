@@ -40,7 +40,7 @@ describe('monitoring objects in the chart', () => {
     objects = await renderChart({
       values: {
         metrics: { podMonitor: { enabled: true }, serviceMonitor: { enabled: true, labels: { release: 'prometheus' } }, sidecarPodMonitor: { enabled: true }, dashboard: { enabled: true } },
-        telemetry: { otlp: { endpoint: 'http://otel-collector.observability:4318', headers: { 'x-tenant': 'platform', 'x-env': 'prod' } } },
+        telemetry: { otlp: { endpoint: 'http://otel-collector.observability:4318', headers: { 'x-tenant': 'platform', 'x-env': 'prod' } }, captureMessageContent: true },
       },
     });
   });
@@ -68,11 +68,18 @@ describe('monitoring objects in the chart', () => {
     expect(monitor.metadata.labels).toMatchObject({ release: 'prometheus' });
   });
 
-  it("give the operator the collector's endpoint and headers", () => {
+  it("give the operator the collector's endpoint and headers, and the content capture default", () => {
     const deployment = only(objects, 'Deployment');
     const container = (deployment.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!;
     const settings = readSettings(container.args, { POD_NAMESPACE: 'airlock-system', POD_NAME: 'airlock-0' });
     expect(settings.otlpEndpoint).toBe('http://otel-collector.observability:4318');
     expect(settings.otlpHeaders).toEqual({ 'x-env': 'prod', 'x-tenant': 'platform' });
+    expect(settings.captureMessageContent).toBe(true);
+  });
+
+  it('leave message content capture off by default', async () => {
+    const deployment = only(await renderChart(), 'Deployment');
+    const container = (deployment.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!;
+    expect(readSettings(container.args, { POD_NAMESPACE: 'airlock-system', POD_NAME: 'airlock-0' }).captureMessageContent).toBe(false);
   });
 });

@@ -107,6 +107,17 @@ export const AgentSandboxSpec = z
     })
       .optional()
       .describe('Sandbox-wide limits, enforced by the sidecar.'),
+    telemetry: z
+      .object({
+        captureMessageContent: z
+          .boolean()
+          .optional()
+          .describe(
+            "Put model calls' messages (system instructions, input and output, redacted of keys) on their spans, as the OpenTelemetry GenAI conventions' opt-in content attributes. Unset: the chart's telemetry.captureMessageContent (off by default). Needs the chart's telemetry.otlp.",
+          ),
+      })
+      .optional()
+      .describe('Tracing of this sandbox beyond what the chart sets.'),
     sidecar: z
       .object({
         image: z.string().min(1).max(1024).optional().describe('Sidecar image; defaults to the operator\'s configured image.'),

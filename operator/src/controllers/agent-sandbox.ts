@@ -72,6 +72,7 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
       backends: backends.usable,
       secret: (n) => credentialSecret(ctx, namespace, n),
       otlp,
+      captureMessageContent: ctx.settings.captureMessageContent,
       usage,
       admin: { host: ctx.settings.sidecarAdminHost, tools: ctx.settings.sidecarAdminTools },
     });

@@ -26,6 +26,8 @@ export interface RenderInput {
   secret(name: string): V1Secret | undefined;
   /** The collector the operator was told about (chart value telemetry.otlp): sidecars export spans there too. */
   otlp?: { endpoint: string; headers: Record<string, string> } | undefined;
+  /** Whether sidecars capture message content when the sandbox does not say (chart value telemetry.captureMessageContent). */
+  captureMessageContent?: boolean;
   /** Where sidecars read the sandbox-wide usage (the operator's health port), and how often (ADR 0014). */
   usage?: { baseUrl: string; intervalMs: number } | undefined;
   /** Where the sidecar's admin port listens and whether it lists MCP tools (operator settings). */
@@ -52,7 +54,7 @@ export class MissingSecretError extends Error {
 }
 
 /** Renders the config; throws MissingSecretError or the sidecar schema's error. */
-export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp, usage, admin = { host: 'pod', tools: false } }: RenderInput): Rendered {
+export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp, captureMessageContent = false, usage, admin = { host: 'pod', tools: false } }: RenderInput): Rendered {
   const credentials: Record<string, string> = {};
   const copy = (file: string, ref: { name: string; key: string }) => {
     const source = secret(ref.name);
@@ -129,6 +131,7 @@ export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp
     telemetry: {
       logLevel: spec.sidecar?.logLevel ?? 'info',
       ...(otlp ? { otlp: { endpoint: otlp.endpoint, headers: Object.entries(otlp.headers).map(([name, value]) => ({ name, value })) } } : {}),
+      captureMessageContent: spec.telemetry?.captureMessageContent ?? captureMessageContent,
     },
   };
   // The sidecar's own schema is the judge: the operator never writes a config the sidecar refuses.

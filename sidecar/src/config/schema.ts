@@ -253,6 +253,11 @@ export const SidecarConfig = z
       .object({
         logLevel: z.enum(LOG_LEVELS).default('info'),
         otlp: z.object({ endpoint: z.url(), headers: z.array(ValueOrFile).default([]) }).optional(),
+        /**
+         * Model calls' messages (system instructions, input and output) on their spans, redacted,
+         * as the OpenTelemetry GenAI conventions' opt-in content attributes. Off: spans carry no content.
+         */
+        captureMessageContent: z.boolean().default(false),
       })
       .prefault({}),
   })

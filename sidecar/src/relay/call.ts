@@ -25,6 +25,8 @@ export interface RelayDeps {
   log: Logger;
   secrets: SecretRegistry;
   metrics: Metrics;
+  /** Whether model calls' messages go on their spans (`telemetry.captureMessageContent`, read live). */
+  captureContent?: () => boolean;
 }
 
 /** The sandbox a call runs in: its name (for messages) and its limits. */
@@ -46,6 +48,7 @@ export async function runCall<C, K extends StreamChunk>(
   const { log } = deps;
   const started = Date.now();
   const call = startModelCall(deps.metrics, { api: op.ingress.name, kind: op.kind, model: op.model, stream: op.stream });
+  if (deps.captureContent?.()) call.captureContent(op.chatRequest?.(), (text) => deps.secrets.scrub(text));
   const refused = sandbox.limiter.tryStart(`sandbox ${sandbox.name}`);
   if (refused) {
     log.warn({ api: op.ingress.name, model: op.model, reason: refused.message }, 'sandbox limit reached');
@@ -82,10 +85,11 @@ export async function runCall<C, K extends StreamChunk>(
         // that counts nothing; only streams are estimated, where usage is routinely missing.
         if (outcome.usage) spent = account(call, outcome, outcome.usage, false, client);
         if (outcome.result !== undefined) described = describeResult(outcome.result);
+        if (call.capturing) call.output(outcome.result ?? parsedForCapture(op, outcome, context));
         client.json(200, outcome.native ?? op.render(outcome.result as C));
       } else {
         call.firstChunk();
-        const tally = await streamOut(op, outcome, client, signal, context, log, deps.secrets);
+        const tally = await streamOut(op, outcome, client, signal, context, log, deps.secrets, call.capturing ? (chunk) => call.output(chunk) : undefined);
         described = tally.described;
         spent = account(call, outcome, tally.usage ?? estimateUsage(op.raw?.length ?? 0, tally.outputChars), tally.usage === undefined, client);
       }
@@ -122,6 +126,19 @@ function account(
   call.usage(outcome.provider.config, outcome.model.name, usage, costUSD, estimated);
   client.accounted?.({ provider: outcome.provider.config.name, model: outcome.model.name, inputTokens: usage.input, outputTokens: usage.output, costUSD, estimated });
   return { tokens: usage.input + usage.output, costUSD, input: usage.input, output: usage.output };
+}
+
+/**
+ * A JSON answer passed through as the provider wrote it is not parsed on the hot path; content
+ * capture parses it here, and an answer it cannot read is captured as nothing.
+ */
+function parsedForCapture<C, K extends StreamChunk>(op: Operation<C, K>, outcome: { provider: ProviderRuntime; native: Buffer | undefined }, context: TranslateContext): C | undefined {
+  if (!outcome.native) return undefined;
+  try {
+    return op.parse(outcome.provider, JSON.parse(outcome.native.toString('utf8')), context);
+  } catch {
+    return undefined;
+  }
 }
 
 function toClientError(err: unknown): { error: ProviderError; retryAfterMs?: number } {

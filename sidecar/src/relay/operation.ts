@@ -6,7 +6,7 @@
 import type { StreamTranslator, TranslateContext, UpstreamRequest, UpstreamTarget } from '../providers/types.js';
 import type { ProviderRuntime } from '../router/router.js';
 import type { StreamEncoder, Ingress } from '../server/ingress.js';
-import type { ChatCompletionChunk } from '../wire/openai.js';
+import type { ChatCompletionChunk, ChatRequest } from '../wire/openai.js';
 
 /** What the relay needs of a stream chunk: its usage, when it carries one, and its choices. */
 export type StreamChunk = {
@@ -36,6 +36,11 @@ export interface Operation<Canonical, Chunk extends StreamChunk = ChatCompletion
   nativeBody?(provider: ProviderRuntime, raw: Buffer): Buffer | undefined;
   /** For a stream passed through natively: one frame as the client should see it ('' drops it). */
   nativeFrame?(frame: string): string;
+  /**
+   * The request as a canonical chat, for content capture on the call's span; built only when
+   * capture is on. Operations without messages (embeddings, token counts) have none.
+   */
+  chatRequest?(): ChatRequest;
   /** Whether this provider can serve the operation at all (anthropic has no embeddings). */
   supports(provider: ProviderRuntime): boolean;
   /** The provider request. @throws {AdapterError} when the request cannot be expressed for it. */

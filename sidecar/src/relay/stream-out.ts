@@ -32,6 +32,8 @@ export async function streamOut<C, K extends StreamChunk>(
   context: TranslateContext,
   log: Logger,
   secrets: SecretRegistry,
+  /** Sees every canonical chunk (content capture), when given. */
+  onChunk?: (chunk: K) => void,
 ): Promise<StreamTally> {
   const { native, translator, body } = outcome;
   const name = outcome.provider.config.name;
@@ -43,6 +45,7 @@ export async function streamOut<C, K extends StreamChunk>(
       if (c.usage) tally.usage = { input: c.usage.prompt_tokens ?? 0, output: c.usage.completion_tokens ?? 0 };
       tally.outputChars += contentChars(c);
       describeResult(c, tally.described);
+      onChunk?.(c);
     }
   };
   // One write per batch of frames: fewer syscalls than one per frame.

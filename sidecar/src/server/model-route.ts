@@ -45,7 +45,7 @@ export async function relayModelCall<C, K extends StreamChunk>(
     return reply.headers(answer.headers ?? {}).send(answer.body);
   }
   reply.hijack();
-  const deps = { log: options.log, metrics: options.metrics, secrets: options.secrets };
+  const deps = { log: options.log, metrics: options.metrics, secrets: options.secrets, captureContent: () => runtime.config.telemetry.captureMessageContent };
   await withAgentContext(request.headers, () => relay(op, candidates, reply.raw, deps, { name: runtime.config.sandbox.name, limiter: runtime.limiter, ledger: options.usage?.ledger }));
   return undefined;
 }

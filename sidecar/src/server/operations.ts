@@ -28,6 +28,7 @@ export function chatOperation(ingress: Ingress, request: ChatRequest, raw: Buffe
   return {
     ...chatCall(ingress, request.model, request.stream === true, raw, asked, (provider, target) => provider.adapter.chatRequest(upstream, target)),
     ...usageForStreams(request, asked),
+    chatRequest: () => request,
   };
 }
 
@@ -68,12 +69,15 @@ export function withoutUnaskedUsage(frame: string): string {
 export function messagesOperation(ingress: Ingress, request: MessagesRequest, raw: Buffer, clientHeaders: AnthropicClientHeaders): Operation<ChatCompletion> {
   let canonical: ChatRequest | undefined;
   const estimate = () => estimateTokens([request.system, request.messages, request.tools]);
-  return chatCall(ingress, request.model, request.stream === true, raw, true, (provider, target) => {
-    const native = provider.adapter.messagesRequest;
-    if (native) return native(request, target, clientHeaders);
-    canonical ??= anthropicToChat(request);
-    return provider.adapter.chatRequest(canonical, target);
-  }, estimate);
+  const asChat = () => (canonical ??= anthropicToChat(request));
+  return {
+    ...chatCall(ingress, request.model, request.stream === true, raw, true, (provider, target) => {
+      const native = provider.adapter.messagesRequest;
+      if (native) return native(request, target, clientHeaders);
+      return provider.adapter.chatRequest(asChat(), target);
+    }, estimate),
+    chatRequest: asChat,
+  };
 }
 
 /**
@@ -83,12 +87,15 @@ export function messagesOperation(ingress: Ingress, request: MessagesRequest, ra
 export function generateContentOperation(ingress: Ingress, request: GenerateContentRequest, model: string, stream: boolean, raw: Buffer): Operation<ChatCompletion> {
   let canonical: ChatRequest | undefined;
   const estimate = () => estimateTokens([request.systemInstruction, request.contents, request.tools]);
-  return chatCall(ingress, model, stream, raw, true, (provider, target) => {
-    const native = provider.adapter.generateContentRequest;
-    if (native) return native(request, target, stream);
-    canonical ??= geminiToChat(request, model, stream);
-    return provider.adapter.chatRequest(canonical, target);
-  }, estimate);
+  const asChat = () => (canonical ??= geminiToChat(request, model, stream));
+  return {
+    ...chatCall(ingress, model, stream, raw, true, (provider, target) => {
+      const native = provider.adapter.generateContentRequest;
+      if (native) return native(request, target, stream);
+      return provider.adapter.chatRequest(asChat(), target);
+    }, estimate),
+    chatRequest: asChat,
+  };
 }
 
 function chatCall(
@@ -137,6 +144,7 @@ export function completionsOperation(ingress: Ingress, client: CompletionRequest
     model: request.model,
     stream: request.stream === true,
     raw,
+    chatRequest: asChat,
     supports: () => true,
     build: (provider, target) => provider.adapter.completionsRequest?.(request, target) ?? provider.adapter.chatRequest(asChat(), target),
     parse: (provider, body, context) =>

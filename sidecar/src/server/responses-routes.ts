@@ -79,6 +79,7 @@ export function responsesOperation(request: ResponsesRequest, raw: Buffer, store
     stream: request.stream === true,
     // An expanded continuation is a new body; otherwise OpenAI gets the client's bytes.
     raw: history ? undefined : raw,
+    chatRequest: asChat,
     supports: (provider) => !heldElsewhere || provider.adapter.responsesRequest !== undefined,
     build: (provider, target) => provider.adapter.responsesRequest?.(expanded, target) ?? provider.adapter.chatRequest(asChat(), target),
     parse(provider, body, context) {

@@ -5,13 +5,16 @@
  * Span tree of a call: `chat gpt-4o` (CLIENT, a child of the agent's `traceparent` when it sent
  * one) with one child `attempt <provider>` per upstream attempt, whose context goes upstream in
  * `traceparent`. Spans carry names, numbers and statuses only: never a key (the key's index is
- * the attribute), never prompt or completion text.
+ * the attribute), and no prompt or completion text unless the sandbox opts in to content capture
+ * (`telemetry.captureMessageContent`, see ./content.ts), and then redacted.
  *
  * Without a tracer provider registered (no `telemetry.otlp`), the OpenTelemetry API hands out
  * non-recording spans: each hook costs a few property reads.
  */
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import type { LimitRefusal } from '../router/limits.js';
+import type { ChatRequest } from '../wire/openai.js';
+import { contentAttributes, inputContent, OutputContent } from './content.js';
 import type { Metrics } from './metrics.js';
 
 /** The tracer of the sidecar; a no-op until `startTracing` registers a provider. */
@@ -60,6 +63,7 @@ export class ModelCall {
   private provider: ProviderRef | undefined;
   private lastFailed: { provider: string; reason: string } | undefined;
   private ended = false;
+  private content: { input: ReturnType<typeof inputContent> | undefined; output: OutputContent; redact: (text: string) => string } | undefined;
 
   constructor(
     private readonly metrics: Metrics,
@@ -85,6 +89,25 @@ export class ModelCall {
 
   private genAiLabels(provider: ProviderRef | undefined) {
     return { gen_ai_operation_name: this.operation, gen_ai_provider_name: provider ? (PROVIDER_NAMES[provider.type] ?? provider.type) : 'none', gen_ai_request_model: this.info.model };
+  }
+
+  /**
+   * Records the call's messages on its span (opt-in): the request now, the answer as it is added
+   * with {@link output}, all through `redact`. Nothing is kept when the span is not recording.
+   */
+  captureContent(request: Pick<ChatRequest, 'messages'> | undefined, redact: (text: string) => string): void {
+    if (!this.span.isRecording()) return;
+    this.content = { input: request ? inputContent(request) : undefined, output: new OutputContent(), redact };
+  }
+
+  /** Whether the answer's content is wanted (content capture is on and the span records). */
+  get capturing(): boolean {
+    return this.content !== undefined;
+  }
+
+  /** A canonical result or stream chunk of the answer, for content capture; a no-op without it. */
+  output(value: unknown): void {
+    this.content?.output.add(value);
   }
 
   /** A sandbox limit refused the call before any provider was tried. */
@@ -176,6 +199,7 @@ export class ModelCall {
     if (result.responseModel) this.span.setAttribute('gen_ai.response.model', result.responseModel);
     if (result.finishReasons?.length) this.span.setAttribute('gen_ai.response.finish_reasons', [...result.finishReasons]);
     this.span.setAttribute('http.response.status_code', result.status);
+    if (this.content) this.span.setAttributes(contentAttributes(this.content.input, this.content.output.messages(), this.content.redact));
     if (failed) {
       this.span.setAttribute('error.type', String(result.status));
       this.span.setStatus({ code: SpanStatusCode.ERROR });

@@ -5,7 +5,7 @@
  * even loaded: it is imported only when tracing is on (it adds ~70 MiB of resident memory and
  * most of a second to start-up, which every sidecar would otherwise pay).
  */
-import { context, propagation, trace } from '@opentelemetry/api';
+import { context, diag, propagation, trace } from '@opentelemetry/api';
 
 export interface TracingOptions {
   /** `service.name` of every span. */
@@ -63,6 +63,7 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
       trace.disable();
       propagation.disable();
       context.disable();
+      diag.disable();
     },
   };
 }

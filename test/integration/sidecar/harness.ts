@@ -16,6 +16,7 @@ import { stringify } from 'yaml';
 import type { SidecarConfigInput } from '../../../sidecar/src/config/schema.js';
 import { startSidecar, type Sidecar } from '../../../sidecar/src/sidecar.js';
 import { startMock, type MockKind, type MockProvider } from '../../mocks/index.js';
+import { startOtlpCollector, type CollectedSpan, type OtlpCollector } from '../../mocks/otlp-collector.js';
 
 export interface Stack {
   dir: string;
@@ -119,4 +120,39 @@ export async function startProviderStack(
       await Promise.all([...mocks.values()].map((m) => m.close()));
     },
   };
+}
+
+/** What a traced run left: the work's result, and the collector with every span it received. */
+export interface Traced<T> {
+  result: T;
+  spans: CollectedSpan[];
+  /** Still listening (its raw bodies and request headers are there to search); close it after the tests. */
+  collector: OtlpCollector;
+}
+
+/**
+ * A sidecar exporting spans to a collector in this process: starts the collector, then a stack
+ * with `config(dir, otlp)` (put `otlp` under `telemetry.otlp`, with headers if wanted), runs
+ * `work` against it, and closes the stack, which flushes the spans it still buffers. The stack
+ * is closed even when `work` throws.
+ */
+export async function withCollector<T>(
+  config: (dir: string, otlp: { endpoint: string }) => SidecarConfigInput | Promise<SidecarConfigInput>,
+  work: (stack: Stack) => Promise<T>,
+): Promise<Traced<T>> {
+  const collector = await startOtlpCollector();
+  try {
+    const dir = await stackDir();
+    const stack = await startStack(dir, await config(dir, { endpoint: collector.url }));
+    let result: T;
+    try {
+      result = await work(stack);
+    } finally {
+      await stack.close();
+    }
+    return { result, spans: collector.spans, collector };
+  } catch (err) {
+    await collector.close();
+    throw err;
+  }
 }

@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startMock, type MockProvider } from '../../mocks/index.js';
-import { startOtlpCollector, type CollectedSpan, type OtlpCollector } from '../../mocks/otlp-collector.js';
-import { keyFile, mcpClient, stackDir, startStack } from './harness.js';
+import type { CollectedSpan, OtlpCollector } from '../../mocks/otlp-collector.js';
+import { keyFile, mcpClient, withCollector } from './harness.js';
 
 const KEY = 'sk-model-tools-trace-key-0123456789';
 const PROMPT = 'the hidden recipe calls for saffron';
@@ -23,32 +23,30 @@ let answer: string;
 let spans: CollectedSpan[];
 
 beforeAll(async () => {
-  collector = await startOtlpCollector();
   first = await startMock('openai', { keys: [KEY] });
   second = await startMock('anthropic', { keys: [KEY] });
-  const dir = await stackDir();
-  const key = await keyFile(dir, 'key', KEY);
-  const stack = await startStack(dir, {
-    version: 1,
-    sandbox: { name: 'traced-tools' },
-    providers: [
-      { name: 'first', type: 'openai', baseURL: first.url, priority: 0, retries: { maxAttempts: 1 }, apiKeys: [{ file: key }], models: [{ name: 'm' }] },
-      { name: 'second', type: 'anthropic', baseURL: second.url, priority: 1, apiKeys: [{ file: key }], models: [{ name: 'm' }] },
-    ],
-    mcp: { modelTools: { enabled: true } },
-    telemetry: { otlp: { endpoint: collector.url } },
-  });
-  try {
-    first.script({ status: 503 });
-    const client = await mcpClient(stack, { traceparent: `00-${agentTrace}-${agentSpan}-01` });
-    const result = (await client.callTool({ name: 'airlock__generate', arguments: { model: 'm', prompt: PROMPT } })) as CallToolResult;
-    answer = (result.structuredContent as { text: string }).text;
-    await client.close();
-  } finally {
-    // Closing the sidecar flushes the spans it still buffers.
-    await stack.close();
-  }
-  spans = collector.spans;
+  ({ collector, spans, result: answer } = await withCollector(
+    async (dir, otlp) => {
+      const key = await keyFile(dir, 'key', KEY);
+      return {
+        version: 1,
+        sandbox: { name: 'traced-tools' },
+        providers: [
+          { name: 'first', type: 'openai', baseURL: first.url, priority: 0, retries: { maxAttempts: 1 }, apiKeys: [{ file: key }], models: [{ name: 'm' }] },
+          { name: 'second', type: 'anthropic', baseURL: second.url, priority: 1, apiKeys: [{ file: key }], models: [{ name: 'm' }] },
+        ],
+        mcp: { modelTools: { enabled: true } },
+        telemetry: { otlp },
+      };
+    },
+    async (stack) => {
+      first.script({ status: 503 });
+      const client = await mcpClient(stack, { traceparent: `00-${agentTrace}-${agentSpan}-01` });
+      const result = (await client.callTool({ name: 'airlock__generate', arguments: { model: 'm', prompt: PROMPT } })) as CallToolResult;
+      await client.close();
+      return (result.structuredContent as { text: string }).text;
+    },
+  ));
 }, 60_000);
 
 afterAll(async () => {

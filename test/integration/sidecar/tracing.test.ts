@@ -6,14 +6,11 @@
  * the attempt's traceparent. No key, prompt, completion or tool argument is in any export.
  */
 import { randomBytes } from 'node:crypto';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startMock, type MockProvider } from '../../mocks/index.js';
-import { startOtlpCollector, type CollectedSpan, type OtlpCollector } from '../../mocks/otlp-collector.js';
+import type { CollectedSpan, OtlpCollector } from '../../mocks/otlp-collector.js';
 import { npmServer } from '../mcp/harness.js';
-import { keyFile, stackDir, startStack } from './harness.js';
+import { keyFile, mcpClient, withCollector } from './harness.js';
 
 const FIRST_KEY = 'sk-first-provider-key-0123456789';
 const SECOND_KEY = 'sk-second-provider-key-9876543210';
@@ -31,44 +28,39 @@ let streamed: { text: string; usage: { prompt_tokens: number; completion_tokens:
 let spans: CollectedSpan[];
 
 beforeAll(async () => {
-  collector = await startOtlpCollector();
   first = await startMock('openai', { keys: [FIRST_KEY] });
   second = await startMock('openai', { keys: [SECOND_KEY] });
-  const dir = await stackDir();
-  const stack = await startStack(dir, {
-    version: 1,
-    sandbox: { name: 'traced' },
-    providers: [
-      { name: 'first', type: 'openai', baseURL: first.url, priority: 0, retries: { maxAttempts: 1, baseDelayMs: 1 }, apiKeys: [{ file: await keyFile(dir, 'first', FIRST_KEY) }], models: [{ name: 'm' }] },
-      { name: 'second', type: 'openai', baseURL: second.url, priority: 1, apiKeys: [{ file: await keyFile(dir, 'second', SECOND_KEY) }], models: [{ name: 'm', inputCostPerMTok: 1, outputCostPerMTok: 2 }] },
-    ],
-    mcp: { backends: [{ name: 'everything', prefix: 'everything', transport: 'stdio', stdio: npmServer('mcp-server-everything', 'stdio') }] },
-    telemetry: { otlp: { endpoint: collector.url, headers: [{ name: 'x-collector-token', file: await keyFile(dir, 'otlp-token', COLLECTOR_TOKEN) }] } },
-  });
   const traceparent = `00-${agentTrace}-${agentSpan}-01`;
-  try {
-    first.script({ status: 500 });
-    const stream = await stack.openai().chat.completions.create(
-      { model: 'm', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: PROMPT }] },
-      { headers: { traceparent } },
-    );
-    streamed = { text: '', usage: undefined };
-    for await (const chunk of stream) {
-      streamed.text += chunk.choices[0]?.delta.content ?? '';
-      if (chunk.usage) streamed.usage = chunk.usage;
-    }
-    const fetchThroughSocket = ((url: string, init?: Parameters<typeof undiciFetch>[1]) => undiciFetch(url, { ...init, dispatcher: stack.dispatcher })) as unknown as typeof fetch;
-    const client = new Client({ name: 'agent', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL('http://airlock/mcp'), { fetch: fetchThroughSocket, requestInit: { headers: { traceparent } } }));
-    // The backend starts in the background; wait until its tools are listed (expect.poll is for tests, not hooks).
-    while (!(await client.listTools()).tools.some((t) => t.name === 'everything__echo')) await new Promise((resolve) => setTimeout(resolve, 100));
-    await client.callTool({ name: 'everything__echo', arguments: { message: TOOL_ARGUMENT } });
-    await client.close();
-  } finally {
-    // Closing the sidecar flushes the spans it still buffers.
-    await stack.close();
-  }
-  spans = collector.spans;
+  ({ collector, spans, result: streamed } = await withCollector(
+    async (dir, otlp) => ({
+      version: 1,
+      sandbox: { name: 'traced' },
+      providers: [
+        { name: 'first', type: 'openai', baseURL: first.url, priority: 0, retries: { maxAttempts: 1, baseDelayMs: 1 }, apiKeys: [{ file: await keyFile(dir, 'first', FIRST_KEY) }], models: [{ name: 'm' }] },
+        { name: 'second', type: 'openai', baseURL: second.url, priority: 1, apiKeys: [{ file: await keyFile(dir, 'second', SECOND_KEY) }], models: [{ name: 'm', inputCostPerMTok: 1, outputCostPerMTok: 2 }] },
+      ],
+      mcp: { backends: [{ name: 'everything', prefix: 'everything', transport: 'stdio', stdio: npmServer('mcp-server-everything', 'stdio') }] },
+      telemetry: { otlp: { ...otlp, headers: [{ name: 'x-collector-token', file: await keyFile(dir, 'otlp-token', COLLECTOR_TOKEN) }] } },
+    }),
+    async (stack) => {
+      first.script({ status: 500 });
+      const stream = await stack.openai().chat.completions.create(
+        { model: 'm', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: PROMPT }] },
+        { headers: { traceparent } },
+      );
+      const seen: typeof streamed = { text: '', usage: undefined };
+      for await (const chunk of stream) {
+        seen.text += chunk.choices[0]?.delta.content ?? '';
+        if (chunk.usage) seen.usage = chunk.usage;
+      }
+      const client = await mcpClient(stack, { traceparent });
+      // The backend starts in the background; wait until its tools are listed (expect.poll is for tests, not hooks).
+      while (!(await client.listTools()).tools.some((t) => t.name === 'everything__echo')) await new Promise((resolve) => setTimeout(resolve, 100));
+      await client.callTool({ name: 'everything__echo', arguments: { message: TOOL_ARGUMENT } });
+      await client.close();
+      return seen;
+    },
+  ));
 }, 60_000);
 
 afterAll(async () => {
