@@ -70,7 +70,8 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
       // Translating the client's request failed: neither the provider's fault nor worth a retry.
       throw new UpstreamFailure('status', name, { status: 400, type: 'invalid_request_error', message: `the request cannot be translated for provider ${name}: ${(err as Error).message}` });
     }
-    if (native) request = { ...request, body: (op.stream && op.nativeBody?.(provider, op.raw!)) || op.raw };
+    // Not a spread: that would read (and so serialise) the translated body only to drop it.
+    if (native) request = { method: request.method, url: request.url, headers: request.headers, body: (op.stream && op.nativeBody?.(provider, op.raw!)) || op.raw };
     // Trace context for this attempt (traceparent), when tracing is on.
     if (!isEmpty(reported.headers)) request = { ...request, headers: { ...request.headers, ...reported.headers } };
     response = await provider.client.send(request, signal);

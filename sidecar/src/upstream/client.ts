@@ -30,11 +30,11 @@ export class ProviderClient {
 
   /** Sends the request; resolves once response headers arrive. Errors are classified UpstreamFailures. */
   async send(request: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse> {
-    const url = new URL(request.url);
+    const { origin, path } = this.split(request.url);
     try {
       const response = await this.agent.request({
-        origin: url.origin,
-        path: url.pathname + url.search,
+        origin,
+        path,
         method: request.method,
         headers: request.headers,
         body: request.body,
@@ -44,6 +44,19 @@ export class ProviderClient {
     } catch (err) {
       throw classifyError(signal.aborted ? signal.reason ?? err : err, this.config.name, 'headers');
     }
+  }
+
+  private lastURL = '';
+  private lastSplit = { origin: '', path: '' };
+
+  /** Origin and path of `url`; a provider's calls go to one or two URLs, so the last one is kept. */
+  private split(url: string): { origin: string; path: string } {
+    if (url !== this.lastURL) {
+      const parsed = new URL(url);
+      this.lastSplit = { origin: parsed.origin, path: parsed.pathname + parsed.search };
+      this.lastURL = url;
+    }
+    return this.lastSplit;
   }
 
   /** Closes idle connections once in-flight requests finish (used when a reload replaces the provider). */

@@ -32,9 +32,20 @@ export function buildHeaders(
   return headers;
 }
 
-/** A JSON POST. */
+/**
+ * A JSON POST. The body is serialised when first read: a pass-through call replaces it with the
+ * client's own bytes (relay/attempt.ts) and would otherwise serialise the whole request for nothing.
+ */
 export function postJSON(url: string, headers: Record<string, string>, body: unknown): UpstreamRequest {
-  return { method: 'POST', url, headers, body: JSON.stringify(body) };
+  let text: string | undefined;
+  return {
+    method: 'POST',
+    url,
+    headers,
+    get body() {
+      return (text ??= JSON.stringify(body));
+    },
+  };
 }
 
 /** A GET: the same headers less content-type, as there is no body. */
