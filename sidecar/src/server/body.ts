@@ -52,24 +52,33 @@ export const MAX_JSON_DEPTH = 128;
 
 /**
  * Nesting depth of JSON text, read from the bytes before parsing (brackets outside strings): no
- * allocation, and a body nested too deep is refused without being parsed at all. Bodies too short
- * to exceed MAX_JSON_DEPTH report 0.
+ * allocation, and a body nested too deep is refused without being parsed at all. Strings (most of
+ * a real body: messages, tool results) are skipped with a native search for their closing quote,
+ * so the scan costs per token, not per byte. Bodies too short to exceed MAX_JSON_DEPTH report 0.
  */
 export function nestingDepth(text: Buffer): number {
   // Each level takes two bytes at least: a short body cannot nest deeper than the limit.
   if (text.length <= 2 * MAX_JSON_DEPTH) return 0;
   let depth = 0;
   let max = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
-    if (inString) {
-      if (c === 0x5c /* \ */) i++;
-      else if (c === 0x22 /* " */) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+    if (c === 0x22 /* " */) {
+      let end = text.indexOf(0x22, i + 1);
+      while (end > 0 && escaped(text, end)) end = text.indexOf(0x22, end + 1);
+      // An unterminated string: nothing after it is structure (JSON.parse refuses the body).
+      if (end < 0) return max;
+      i = end;
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
       if (++depth > max) max = depth;
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
   }
   return max;
+}
+
+/** Whether the quote at `at` is escaped: preceded by an odd run of backslashes. */
+function escaped(text: Buffer, at: number): boolean {
+  let n = 0;
+  while (text[at - 1 - n] === 0x5c /* \ */) n++;
+  return n % 2 === 1;
 }
