@@ -39,6 +39,11 @@ def describe(error: BaseException) -> dict:
         value = getattr(error, name, None)
         if value is not None and _jsonable(value):
             out[name] = value
+    # The HTTP response the SDK raised for (openai, anthropic, google-genai keep it on the error).
+    response = getattr(error, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is not None and hasattr(headers, "get"):
+        out["retry_after"] = headers.get("retry-after")
     # MCP errors carry the JSON-RPC error object.
     data = getattr(error, "error", None)
     if data is not None and hasattr(data, "model_dump"):

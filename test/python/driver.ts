@@ -27,6 +27,8 @@ export interface PythonError {
   param?: string;
   body?: unknown;
   details?: unknown;
+  /** The Retry-After header of the HTTP response the error was raised for, when it had one. */
+  retry_after?: string | null;
   /** An MCP error's JSON-RPC error object. */
   error?: { code: number; message: string; data?: unknown };
   /** The members of an exception group. */

@@ -80,7 +80,8 @@ describe('a provider that refused every key', () => {
     const now = () => 1_000_000;
     const only = provider('only', now, ['sk-revoked']);
     const first = await route([{ provider: only, model }], async () => Promise.reject(failure(401, 'only')), { log, signal: new AbortController().signal, deadline: Date.now() + 60_000 }).catch((e: unknown) => e);
-    expect(first).toMatchObject({ error: { message: expect.stringContaining('status 401') } });
+    // The call that disables the last key already says so: the client need not call again to learn it.
+    expect(first).toMatchObject({ error: { status: 503, code: 'provider_credentials_rejected', message: expect.stringContaining('status 401') } });
     const later = (await route([{ provider: only, model }], async () => 'never', { log, signal: new AbortController().signal, deadline: Date.now() + 60_000 }).catch((e: unknown) => e)) as {
       error: { status: number; code: string; message: string };
       retryAfterMs?: number;

@@ -149,6 +149,11 @@ async function tryCandidate<T>(
       failures.push(err);
       if (err.kind === 'aborted' && !timedOut(deadline)) throw err;
       noteFailure(provider, lease, err);
+      if (refusedKey(err) && provider.keys.allDisabled()) {
+        // That was the last key: say so now, as every later call will (see summarise).
+        failures.push(noKeyFailure(provider));
+        break;
+      }
       if (!err.retryable) throw err;
       const status = err.error.status;
       // Another attempt here needs attempts left and, after a 429, another key to use.
@@ -184,6 +189,12 @@ function noKeyFailure(provider: ProviderRuntime): UpstreamFailure {
   return new UpstreamFailure('status', name, { status: 429, type: 'rate_limit_error', message: `every key of provider ${name} is resting or disabled` }, next ? next - Date.now() : undefined);
 }
 
+/** A key refused (401/403), or a provider left with no key it may use. */
+function refusedKey(failure: UpstreamFailure): boolean {
+  const { code, status } = failure.error;
+  return code === CREDENTIALS_REJECTED || (failure.kind === 'status' && (status === 401 || status === 403));
+}
+
 function timedOut(deadline: number): boolean {
   return Date.now() >= deadline;
 }
@@ -216,7 +227,9 @@ function summarise(failures: UpstreamFailure[], timedOut: boolean): RoutingError
       waits.length ? Math.min(...waits) : undefined,
     );
   }
-  if (failures.length > 0 && failures.every((f) => f.error.code === CREDENTIALS_REJECTED)) {
+  // The call that finds the last key refused has the provider's own 401/403 among its failures:
+  // it is the same lasting problem as every later call's, so it gets the same code.
+  if (failures.some((f) => f.error.code === CREDENTIALS_REJECTED) && failures.every(refusedKey)) {
     return new RoutingError({ status: 503, type: 'api_error', code: CREDENTIALS_REJECTED, message: `provider credentials rejected: ${unique}` });
   }
   if (failures.length === 0) {
