@@ -8,7 +8,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { SANDBOX_LABEL, type AgentSandbox, type MCPBackend, type ModelProvider } from './api/index.js';
 import { reconcileAgentSandbox } from './controllers/agent-sandbox.js';
-import { keyOf, parseKey, type ControllerContext } from './controllers/context.js';
+import { keyOf, parseKey, secretsReachedBy, type ControllerContext } from './controllers/context.js';
 import { reconcileMcpBackend } from './controllers/mcp-backend.js';
 import { reconcileModelProvider } from './controllers/model-provider.js';
 import { Kube } from './kube/client.js';
@@ -188,22 +188,26 @@ function wireEvents(ctx: ControllerContext, caches: Caches): void {
     sandboxesUsing(ns(b), (s) => s.spec.mcpBackends?.includes(backend.metadata.name) ?? false);
   });
   caches.sandboxes.on((s) => ctx.enqueue(keyOf('AgentSandbox', ns(s), s.metadata!.name!)));
-  caches.secrets.on((secret: V1Secret) => {
-    const namespace = ns(secret);
-    const name = secret.metadata!.name!;
+  /** Everything that reads Secret `name`: its providers, backends and their sandboxes. */
+  const secretUsers = (namespace: string, name: string) => {
     const providers = caches.providers.list(namespace).map((p) => p as ModelProvider).filter((p) => providerSecretRefs(p).some((r) => r.name === name));
     const backends = caches.backends.list(namespace).map((b) => b as MCPBackend).filter((b) => backendSecretRefs(b).some((r) => r.name === name));
     providers.forEach((p) => ctx.enqueue(keyOf('ModelProvider', namespace, p.metadata.name)));
     backends.forEach((b) => ctx.enqueue(keyOf('MCPBackend', namespace, b.metadata.name)));
     const names = new Set([...providers, ...backends].map((o) => o.metadata.name));
     sandboxesUsing(namespace, (s) => [...(s.spec.providers ?? []), ...(s.spec.mcpBackends ?? [])].some((n) => names.has(n)));
-  });
+  };
+  caches.secrets.on((secret: V1Secret) => secretUsers(ns(secret), secret.metadata!.name!));
   const bySandboxLabel = (o: KubernetesObject) => {
     const owner = o.metadata?.labels?.[SANDBOX_LABEL];
     if (owner) ctx.enqueue(keyOf('AgentSandbox', ns(o), owner));
   };
   caches.rendered.on(bySandboxLabel);
-  caches.pods.on(bySandboxLabel);
+  caches.pods.on((pod) => {
+    bySandboxLabel(pod);
+    // A pod that reaches a Secret a resource names makes that Secret unusable until it is gone.
+    for (const secret of secretsReachedBy(pod)) secretUsers(ns(pod), secret);
+  });
   caches.configMaps.on(bySandboxLabel);
   caches.networkPolicies.on(bySandboxLabel);
 }

@@ -13,8 +13,8 @@ import { MANAGED_BY } from '../kube/credentials.js';
 import { carriesSidecar } from '../webhook/lifecycle.js';
 import { credentialsSecretNameFor as credentialsSecretName } from '../webhook/settings.js';
 import { credentialSecret, sameJson, type ControllerContext } from './context.js';
-import { missingBackendSecrets } from './mcp-backend.js';
-import { missingKeys } from './model-provider.js';
+import { backendSecretProblems } from './mcp-backend.js';
+import { keyProblems } from './model-provider.js';
 
 interface Resolved<T> {
   /** Found, with their Secrets: rendered into the config. */
@@ -22,19 +22,24 @@ interface Resolved<T> {
   /** Of those, the ones not reporting Ready=False (unreachable, discovery failed). */
   ready: number;
   problems: string[];
+  /** Whether one is left out because sandbox pods reach its Secrets. */
+  exposed: boolean;
 }
 
-function resolve<T extends ModelProvider | MCPBackend>(names: readonly string[] | undefined, kind: string, get: (name: string) => T | undefined, missingSecrets: (o: T) => string[]): Resolved<T> {
+function resolve<T extends ModelProvider | MCPBackend>(names: readonly string[] | undefined, kind: string, get: (name: string) => T | undefined, secretProblems: (o: T) => { missing: string[]; exposed: string[] }): Resolved<T> {
   const usable: T[] = [];
   const problems: string[] = [];
   let ready = 0;
+  let exposed = false;
   for (const name of names ?? []) {
     const object = get(name);
     if (!object) {
       problems.push(`${kind} ${name} not found`);
       continue;
     }
-    const missing = missingSecrets(object);
+    const secrets = secretProblems(object);
+    const missing = [...secrets.missing, ...secrets.exposed];
+    exposed ||= secrets.exposed.length > 0;
     if (missing.length > 0) {
       problems.push(`${kind} ${name}: ${missing.join('; ')}`);
       continue;
@@ -45,21 +50,21 @@ function resolve<T extends ModelProvider | MCPBackend>(names: readonly string[] 
     if (condition?.status === 'False') problems.push(`${kind} ${name} not Ready: ${condition.message}`);
     else ready += 1;
   }
-  return { usable, ready, problems };
+  return { usable, ready, problems, exposed };
 }
 
 export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: string, name: string): Promise<void> {
   const sandbox = ctx.caches.sandboxes.get(namespace, name);
   if (!sandbox) return; // Owned objects go with it through owner references.
-  const providers = resolve(sandbox.spec.providers, 'ModelProvider', (n) => ctx.caches.providers.get(namespace, n), (p) => missingKeys(ctx, p));
-  const backends = resolve(sandbox.spec.mcpBackends, 'MCPBackend', (n) => ctx.caches.backends.get(namespace, n), (b) => missingBackendSecrets(ctx, b));
+  const providers = resolve(sandbox.spec.providers, 'ModelProvider', (n) => ctx.caches.providers.get(namespace, n), (p) => keyProblems(ctx, p));
+  const backends = resolve(sandbox.spec.mcpBackends, 'MCPBackend', (n) => ctx.caches.backends.get(namespace, n), (b) => backendSecretProblems(ctx, b));
   const conditions: ConditionInput[] = [
     providers.problems.length === 0
       ? { type: 'ProvidersReady', status: 'True', reason: 'Resolved', message: `${providers.usable.length} providers resolved` }
-      : { type: 'ProvidersReady', status: 'False', reason: 'ProviderNotReady', message: providers.problems.join('; ') },
+      : { type: 'ProvidersReady', status: 'False', reason: providers.exposed ? 'CredentialsExposed' : 'ProviderNotReady', message: providers.problems.join('; ') },
     backends.problems.length === 0
       ? { type: 'BackendsReady', status: 'True', reason: 'Resolved', message: `${backends.usable.length} MCP backends resolved` }
-      : { type: 'BackendsReady', status: 'False', reason: 'BackendNotReady', message: backends.problems.join('; ') },
+      : { type: 'BackendsReady', status: 'False', reason: backends.exposed ? 'CredentialsExposed' : 'BackendNotReady', message: backends.problems.join('; ') },
   ];
 
   let configHash = sandbox.status?.configHash;
@@ -115,12 +120,14 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
   }
 
   const notReady = conditions.filter((c) => c.status !== 'True');
-  // Nothing the sandbox names can serve an agent: say so first, whatever else is wrong.
+  // Nothing the sandbox names can serve an agent: say so first, unless pods reach a key (the
+  // more urgent news: someone has to delete them).
   const nothingUsable = providers.ready + backends.ready === 0;
+  const exposed = providers.exposed || backends.exposed;
   conditions.push(
     notReady.length === 0
       ? { type: 'Ready', status: 'True', reason: 'Ready', message: 'sandbox ready for agent pods' }
-      : { type: 'Ready', status: 'False', reason: nothingUsable ? 'NothingUsable' : notReady[0]!.reason, message: `${nothingUsable ? 'no provider or MCP backend it names is usable: ' : ''}${notReady.map((c) => c.message).join('; ')}` },
+      : { type: 'Ready', status: 'False', reason: exposed ? 'CredentialsExposed' : nothingUsable ? 'NothingUsable' : notReady[0]!.reason, message: `${nothingUsable ? 'no provider or MCP backend it names is usable: ' : ''}${notReady.map((c) => c.message).join('; ')}` },
   );
   const injectedPods = ctx.caches.pods
     .list(namespace)

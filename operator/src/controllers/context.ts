@@ -1,11 +1,13 @@
 /** What every reconciler gets: the API, the caches, the settings, and a way to queue more keys. */
-import type { V1Secret } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Pod, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { mayRead, notReadable, type SecretRef } from '../kube/credentials.js';
+import { conditionStatus, type ConditionInput, type ConditionValue } from '../kube/conditions.js';
 import type { Kube } from '../kube/client.js';
 import type { Caches } from '../runtime/informers.js';
 import type { Settings } from '../settings.js';
 import type { CredentialRejections } from '../usage/rejections.js';
+import { secretReferences } from '../webhook/validate.js';
 
 export interface ControllerContext {
   kube: Kube;
@@ -55,6 +57,66 @@ export function missingSecretRefs(ctx: ControllerContext, namespace: string, ref
     if (!secret) return [notReadable(name)];
     return secret.data?.[key] === undefined ? [`Secret ${name} has no key ${key}`] : [];
   });
+}
+
+/** A pod of a sandbox reaching a Secret through one of its fields. */
+export interface Exposure {
+  pod: string;
+  field: string;
+}
+
+/**
+ * The sandbox pods of `namespace` (running or pending) whose app, init or debug containers or
+ * volumes reach Secret `name`: admitted before any resource referenced it (admission refuses such
+ * a pod afterwards, P16), e.g. through an `optional: true` reference. While there is one, the
+ * operator does not use the Secret: no probe, no discovery, no copy into a sandbox's credentials.
+ */
+export function exposuresOf(ctx: ControllerContext, namespace: string, name: string): Exposure[] {
+  return ctx.caches.pods
+    .list(namespace)
+    .filter((pod) => !['Succeeded', 'Failed'].includes(pod.status?.phase ?? ''))
+    .flatMap((pod) => secretReferences(pod, (n) => (n === name ? name : undefined)).map((r) => ({ pod: pod.metadata!.name!, field: r.path })));
+}
+
+/** Every Secret a pod's containers or volumes reach, by name (what a pod change may expose). */
+export function secretsReachedBy(pod: V1Pod): Set<string> {
+  // The guard's answer is the refusal message; naming the Secret there collects the names.
+  return new Set(secretReferences(pod, (n) => n).map((r) => r.message));
+}
+
+/** Why the referenced Secrets may not be used while pods reach them (pod and field; never a value). */
+export function exposedSecretRefs(ctx: ControllerContext, namespace: string, refs: readonly SecretRef[]): string[] {
+  return [...new Set(refs.map((r) => r.name))].flatMap((name) => {
+    const exposures = exposuresOf(ctx, namespace, name);
+    if (exposures.length === 0) return [];
+    return [`Secret ${name} is not used while sandbox pods reach it: ${exposures.map((e) => `pod ${e.pod} (${e.field})`).join(', ')}; delete those pods`];
+  });
+}
+
+/**
+ * The Events of a status change: a Warning for each `alarms` condition type that just turned to
+ * its alarming status (e.g. CredentialsExposed=True), and one for Ready when it changed, unless
+ * Ready=False only repeats an alarm just announced.
+ */
+export async function announce(ctx: ControllerContext, object: KubernetesObject, before: readonly ConditionValue[] | undefined, after: readonly ConditionValue[], alarms: Record<string, 'True' | 'False'>): Promise<void> {
+  const announced = new Set<string>();
+  for (const [type, alarming] of Object.entries(alarms)) {
+    const now = after.find((c) => c.type === type);
+    if (now?.status !== alarming || conditionStatus(before, type) === alarming) continue;
+    await ctx.kube.event(object, 'Warning', now.reason, now.message);
+    announced.add(now.reason);
+  }
+  const ready = after.find((c) => c.type === 'Ready');
+  if (!ready || conditionStatus(before, 'Ready') === ready.status) return;
+  if (ready.status === 'False' && announced.has(ready.reason)) return;
+  await ctx.kube.event(object, ready.status === 'True' ? 'Normal' : 'Warning', ready.reason, ready.message);
+}
+
+/** CredentialsExposed from {@link exposedSecretRefs}: True (an alarm) while sandbox pods reach a Secret the resource names. */
+export function exposedCondition(exposed: readonly string[]): ConditionInput {
+  return exposed.length > 0
+    ? { type: 'CredentialsExposed', status: 'True', reason: 'CredentialsExposed', message: exposed.join('; ') }
+    : { type: 'CredentialsExposed', status: 'False', reason: 'NotExposed', message: 'no sandbox pod reaches the Secrets it names' };
 }
 
 /** Deep equality of JSON values, to skip writes that would change nothing. */

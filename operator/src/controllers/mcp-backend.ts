@@ -5,10 +5,10 @@
  */
 import type { MCPBackend, MCPBackendStatus } from '../api/index.js';
 import { approvalMessage, definitionStates, discoverTools, inList, toolStates } from '../discovery/index.js';
-import { conditionStatus, setConditions, type ConditionInput } from '../kube/conditions.js';
+import { setConditions, type ConditionInput } from '../kube/conditions.js';
 import type { ReconcileResult } from '../runtime/queue.js';
 import { backendSecretRefs } from '../kube/credentials.js';
-import { credentialSecret, missingSecretRefs, sameJson, secretValue, type ControllerContext } from './context.js';
+import { announce, credentialSecret, exposedCondition, exposedSecretRefs, missingSecretRefs, sameJson, secretValue, type ControllerContext } from './context.js';
 
 /** How often HTTP backends are listed again to notice changed tools (rug pulls). */
 const DISCOVERY_INTERVAL_MS = 5 * 60_000;
@@ -20,9 +20,11 @@ interface Memo {
   condition: ConditionInput;
 }
 
-/** The Secret references of a backend that do not resolve. */
-export function missingBackendSecrets(ctx: ControllerContext, backend: MCPBackend): string[] {
-  return missingSecretRefs(ctx, backend.metadata.namespace ?? 'default', backendSecretRefs(backend));
+/** Why a backend's Secret references may not be used: `missing` (absent, no consent), `exposed` (sandbox pods reach them). */
+export function backendSecretProblems(ctx: ControllerContext, backend: MCPBackend): { missing: string[]; exposed: string[] } {
+  const namespace = backend.metadata.namespace ?? 'default';
+  const refs = backendSecretRefs(backend);
+  return { missing: missingSecretRefs(ctx, namespace, refs), exposed: exposedSecretRefs(ctx, namespace, refs) };
 }
 
 export async function reconcileMcpBackend(ctx: ControllerContext, namespace: string, name: string): Promise<ReconcileResult | void> {
@@ -31,12 +33,14 @@ export async function reconcileMcpBackend(ctx: ControllerContext, namespace: str
     ctx.memos.delete(`tools/${namespace}/${name}`);
     return;
   }
-  const missing = missingBackendSecrets(ctx, backend);
+  const { missing, exposed } = backendSecretProblems(ctx, backend);
   const current = backend.status ?? {};
   let discovered: Memo | undefined;
   const conditions: ConditionInput[] = [];
   if (missing.length > 0) {
     conditions.push({ type: 'Discovered', status: 'Unknown', reason: 'SecretMissing', message: missing.join('; ') });
+  } else if (exposed.length > 0) {
+    conditions.push({ type: 'Discovered', status: 'Unknown', reason: 'CredentialsExposed', message: 'not discovered with a Secret that sandbox pods can reach' });
   } else if (backend.spec.transport === 'stdio') {
     conditions.push({
       type: 'Discovered',
@@ -50,9 +54,12 @@ export async function reconcileMcpBackend(ctx: ControllerContext, namespace: str
   }
   const failed = conditions.some((c) => c.type === 'Discovered' && c.status === 'False');
   conditions.push(
+    exposedCondition(exposed),
     missing.length > 0
       ? { type: 'Ready', status: 'False', reason: 'SecretMissing', message: missing.join('; ') }
-      : failed
+      : exposed.length > 0
+        ? { type: 'Ready', status: 'False', reason: 'CredentialsExposed', message: exposed.join('; ') }
+        : failed
         ? { type: 'Ready', status: 'False', reason: 'Unreachable', message: conditions[0]!.message }
         : { type: 'Ready', status: 'True', reason: 'Ready', message: `${backend.spec.transport} backend ready` },
   );
@@ -64,9 +71,7 @@ export async function reconcileMcpBackend(ctx: ControllerContext, namespace: str
   const clean = JSON.parse(JSON.stringify(status)) as MCPBackendStatus;
   if (!sameJson(current, clean)) {
     await ctx.kube.patchStatus('mcpbackends', namespace, name, { ...clean, tools: clean.tools ?? null });
-    const was = conditionStatus(current.conditions, 'Ready');
-    const ready = clean.conditions!.find((c) => c.type === 'Ready')!;
-    if (was !== ready.status) await ctx.kube.event(backend, ready.status === 'True' ? 'Normal' : 'Warning', ready.reason, ready.message);
+    await announce(ctx, backend, current.conditions, clean.conditions!, { CredentialsExposed: 'True' });
     if ((clean.pendingCount ?? 0) > (current.pendingCount ?? 0)) {
       await ctx.kube.event(backend, 'Warning', 'ToolsPendingApproval', `${clean.pendingCount} tools wait for approval; see the Discovered condition`);
     }

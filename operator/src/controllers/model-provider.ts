@@ -6,9 +6,9 @@
 import type { ReconcileResult } from '../runtime/queue.js';
 import { probeProvider } from '../discovery/provider-probe.js';
 import type { ModelProvider, ModelProviderStatus } from '../api/index.js';
-import { setConditions, conditionStatus, type ConditionInput } from '../kube/conditions.js';
+import { setConditions, type ConditionInput } from '../kube/conditions.js';
 import { providerSecretRefs } from '../kube/credentials.js';
-import { credentialSecret, missingSecretRefs, sameJson, secretValue, type ControllerContext } from './context.js';
+import { announce, credentialSecret, exposedCondition, exposedSecretRefs, missingSecretRefs, sameJson, secretValue, type ControllerContext } from './context.js';
 
 interface ProbeMemo {
   at: number;
@@ -17,9 +17,14 @@ interface ProbeMemo {
   models: string[] | undefined;
 }
 
-/** Which of a provider's key references do not resolve, as human-readable reasons. */
-export function missingKeys(ctx: ControllerContext, provider: ModelProvider): string[] {
-  return missingSecretRefs(ctx, provider.metadata.namespace ?? 'default', providerSecretRefs(provider));
+/**
+ * Why a provider's keys may not be used, as human-readable reasons (never a value): `missing`
+ * (absent, no consent), `exposed` (sandbox pods reach the Secret).
+ */
+export function keyProblems(ctx: ControllerContext, provider: ModelProvider): { missing: string[]; exposed: string[] } {
+  const namespace = provider.metadata.namespace ?? 'default';
+  const refs = providerSecretRefs(provider);
+  return { missing: missingSecretRefs(ctx, namespace, refs), exposed: exposedSecretRefs(ctx, namespace, refs) };
 }
 
 export async function reconcileModelProvider(ctx: ControllerContext, namespace: string, name: string): Promise<ReconcileResult | void> {
@@ -28,11 +33,12 @@ export async function reconcileModelProvider(ctx: ControllerContext, namespace: 
     ctx.memos.delete(`probe/${namespace}/${name}`);
     return;
   }
-  const missing = missingKeys(ctx, provider);
+  const { missing, exposed } = keyProblems(ctx, provider);
   const conditions: ConditionInput[] = [
     missing.length === 0
       ? { type: 'SecretsResolved', status: 'True', reason: 'Resolved', message: `${provider.spec.apiKeys?.length ?? 0} API keys resolved` }
       : { type: 'SecretsResolved', status: 'False', reason: 'SecretMissing', message: missing.join('; ') },
+    exposedCondition(exposed),
   ];
   const probe = provider.spec.probe;
   let requeueAfterMs: number | undefined;
@@ -41,6 +47,8 @@ export async function reconcileModelProvider(ctx: ControllerContext, namespace: 
     conditions.push({ type: 'Reachable', status: 'Unknown', reason: 'ProbeDisabled', message: 'set spec.probe.enabled to have the operator list the provider\'s models' });
   } else if (missing.length > 0) {
     conditions.push({ type: 'Reachable', status: 'Unknown', reason: 'SecretMissing', message: 'cannot probe without the API key' });
+  } else if (exposed.length > 0) {
+    conditions.push({ type: 'Reachable', status: 'Unknown', reason: 'CredentialsExposed', message: 'not probed with a key that sandbox pods can reach' });
   } else {
     const memo = await probeOnce(ctx, provider, probe.intervalSeconds * 1000);
     conditions.push(memo.condition);
@@ -53,11 +61,13 @@ export async function reconcileModelProvider(ctx: ControllerContext, namespace: 
   conditions.push(
     missing.length > 0
       ? { type: 'Ready', status: 'False', reason: 'SecretMissing', message: missing.join('; ') }
-      : credentials?.status === 'False'
-        ? { type: 'Ready', status: 'False', reason: credentials.reason, message: credentials.message }
-        : reachableFailed
-        ? { type: 'Ready', status: 'False', reason: 'Unreachable', message: conditions.find((c) => c.type === 'Reachable')!.message }
-        : { type: 'Ready', status: 'True', reason: 'Ready', message: `serves ${provider.spec.models.length} models` },
+      : exposed.length > 0
+        ? { type: 'Ready', status: 'False', reason: 'CredentialsExposed', message: exposed.join('; ') }
+        : credentials?.status === 'False'
+          ? { type: 'Ready', status: 'False', reason: credentials.reason, message: credentials.message }
+          : reachableFailed
+            ? { type: 'Ready', status: 'False', reason: 'Unreachable', message: conditions.find((c) => c.type === 'Reachable')!.message }
+            : { type: 'Ready', status: 'True', reason: 'Ready', message: `serves ${provider.spec.models.length} models` },
   );
 
   const current = provider.status ?? {};
@@ -69,15 +79,7 @@ export async function reconcileModelProvider(ctx: ControllerContext, namespace: 
   };
   if (!sameJson(current, status)) {
     await ctx.kube.patchStatus('modelproviders', namespace, name, status);
-    const rejectedNow = credentials?.status === 'False' && conditionStatus(current.conditions, CREDENTIALS_ACCEPTED) !== 'False';
-    if (rejectedNow) await ctx.kube.event(provider, 'Warning', credentials.reason, credentials.message);
-    const was = conditionStatus(current.conditions, 'Ready');
-    const now = conditionStatus(status.conditions, 'Ready');
-    // The same news once: a Ready=False that only repeats the rejection needs no second Event.
-    if (was !== now && !(rejectedNow && now === 'False' && status.conditions!.find((c) => c.type === 'Ready')!.reason === credentials.reason)) {
-      const ready = status.conditions!.find((c) => c.type === 'Ready')!;
-      await ctx.kube.event(provider, now === 'True' ? 'Normal' : 'Warning', ready.reason, ready.message);
-    }
+    await announce(ctx, provider, current.conditions, status.conditions!, { [CREDENTIALS_ACCEPTED]: 'False', CredentialsExposed: 'True' });
   }
   return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
 }

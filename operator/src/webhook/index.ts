@@ -1,6 +1,6 @@
 /** The webhook: sidecar injection, the pod policy for the pod's whole life, and the HTTPS server around them. */
 export * from './settings.js';
-export { validatePod, validateEphemeral, secretGuard, formatRefusal, normalizeCapability, sandboxNameOf } from './validate.js';
+export { validatePod, validateEphemeral, secretGuard, secretReferences, formatRefusal, normalizeCapability, sandboxNameOf } from './validate.js';
 export type { Refusal, SecretGuard } from './validate.js';
 export { decideUpdate, carriesSidecar } from './lifecycle.js';
 export { injectPod, injectionRecordOf, appEnv, podName, harden } from './inject.js';

@@ -180,6 +180,22 @@ function credentialExposure(container: AnyContainer, path: string, guard: Secret
       refusals.push({ path: `${path}.volumeMounts[${j}].name`, message: `${mount.name} is mounted in the Airlock sidecar only` });
     }
   });
+  return [...refusals, ...secretEnv(container, path, guard)];
+}
+
+/**
+ * Where the pod's app, init and debug containers and its volumes (other than injection's own
+ * credentials volume) reach a Secret `guard` refuses: volume, projected source, env secretKeyRef,
+ * envFrom. The webhook refuses these at admission; the operator uses it for pods admitted before
+ * a resource referenced the Secret (an `optional: true` reference needs no Secret to exist).
+ */
+export function secretReferences(pod: V1Pod, guard: SecretGuard): Refusal[] {
+  // Every volume counts here, injection's own too: it names the sandbox's credentials Secret, never a source.
+  return firstPerPath([...userContainers(pod).flatMap(({ container, path }) => secretEnv(container, path, guard)), ...credentialVolumes(pod, guard, false)]);
+}
+
+function secretEnv(container: AnyContainer, path: string, guard: SecretGuard): Refusal[] {
+  const refusals: Refusal[] = [];
   (container.env ?? []).forEach((env, j) => {
     const why = guard(env.valueFrom?.secretKeyRef?.name);
     if (why) refusals.push({ path: `${path}.env[${j}].valueFrom.secretKeyRef.name`, message: why });
@@ -192,10 +208,10 @@ function credentialExposure(container: AnyContainer, path: string, guard: Secret
 }
 
 /** Only injection's own volume may reference a guarded Secret (it replaces that volume with its own). */
-function credentialVolumes(pod: V1Pod, guard: SecretGuard): Refusal[] {
+function credentialVolumes(pod: V1Pod, guard: SecretGuard, skipInjected = true): Refusal[] {
   const refusals: Refusal[] = [];
   (pod.spec?.volumes ?? []).forEach((volume, i) => {
-    if (volume.name === CREDENTIALS_VOLUME) return;
+    if (skipInjected && volume.name === CREDENTIALS_VOLUME) return;
     const why = guard(volume.secret?.secretName);
     if (why) refusals.push({ path: `spec.volumes[${i}].secret.secretName`, message: why });
     (volume.projected?.sources ?? []).forEach((source, j) => {

@@ -48,7 +48,7 @@ export async function startTestOperator(kubeConfig: KubeConfig, { watchNamespace
  * Registers the operator's webhook for pods in `namespace` with the sandbox label, as the chart
  * does but by URL. Without a caBundle until the operator patches it in.
  */
-export async function registerWebhook(kubeConfig: KubeConfig, name: string, port: number, namespace: string): Promise<void> {
+export async function registerWebhook(kubeConfig: KubeConfig, name: string, port: number, namespace: string, scope: { operations?: string[]; resources?: string[] } = {}): Promise<void> {
   const api = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
   await api.createMutatingWebhookConfiguration({
     body: {
@@ -57,7 +57,7 @@ export async function registerWebhook(kubeConfig: KubeConfig, name: string, port
         {
           name: 'pods.airlock.dev',
           clientConfig: { url: `https://127.0.0.1:${port}/mutate` },
-          rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' }],
+          rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: scope.operations ?? ['CREATE'], resources: scope.resources ?? ['pods'], scope: 'Namespaced' }],
           objectSelector: { matchExpressions: [{ key: 'airlock.dev/sandbox', operator: 'Exists' }] },
           namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
           failurePolicy: 'Fail',
