@@ -131,6 +131,7 @@ export async function startOperator({ kubeConfig, settings, log, sidecarAdminPor
       sidecarImage: settings.sidecarImage,
       allowedSidecarImages: settings.allowedSidecarImages,
       sidecarUID: settings.sidecarUid,
+      toolsUID: settings.toolsUid,
       nativeSidecars: settings.nativeSidecars,
       ...(settings.sidecarResources ? { defaultResources: settings.sidecarResources } : {}),
     }),

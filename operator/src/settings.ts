@@ -27,7 +27,13 @@ export const Settings = z.object({
     .default('')
     .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .describe('Images an AgentSandbox may name in spec.sidecar.image (comma-separated); only --sidecar-image when empty.'),
-  sidecarUid: z.coerce.number().int().min(1).default(61337).describe('UID the sidecar runs as; the only UID the firewall lets out.'),
+  sidecarUid: z.coerce.number().int().min(1).default(61337).describe('UID the sidecar runs as; the firewall lets it out.'),
+  toolsUid: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(61338)
+    .describe('UID of the airlock-tools container, where stdio MCP servers run without the sidecar\'s keys; the firewall lets it out too.'),
   sidecarResources: z
     .string()
     .optional()
@@ -129,7 +135,10 @@ export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.en
   // The downward API names the pod and its namespace; they are the natural defaults.
   input.namespace ??= env.POD_NAMESPACE;
   input.identity ??= env.POD_NAME;
-  return Settings.parse(input);
+  const settings = Settings.parse(input);
+  // The stdio servers would run as the sidecar, with its keys: the very thing airlock-tools prevents.
+  if (settings.toolsUid === settings.sidecarUid) throw new Error(`--tools-uid ${settings.toolsUid} must differ from --sidecar-uid`);
+  return settings;
 }
 
 /** One line per flag: name, default and description, for --help. */

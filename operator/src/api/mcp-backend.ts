@@ -62,12 +62,12 @@ function globFilter(names: string) {
 
 export const MCPBackendSpec = z
   .object({
-    transport: z.enum(MCP_TRANSPORTS).describe('How the sidecar talks to the server: streamable-http (falls back to SSE when the server only speaks SSE), sse, or stdio (a child process of the sidecar).'),
+    transport: z.enum(MCP_TRANSPORTS).describe('How the sidecar talks to the server: streamable-http (falls back to SSE when the server only speaks SSE), sse, or stdio (a process the pod\'s airlock-tools container starts for the sidecar, without the sidecar\'s keys).'),
     url: httpURL().optional().describe('Endpoint of a streamable-http or sse server. Required unless transport is stdio.'),
     headers: z.array(HeaderValue).max(64).meta(listMap('name')).optional().describe('HTTP headers sent to a streamable-http or sse server.'),
     stdio: z
       .object({
-        command: z.string().min(1).max(4096).describe('Executable to start, looked up on the sidecar image PATH.'),
+        command: z.string().min(1).max(4096).describe('Executable to start, looked up on the PATH of the sidecar image; it runs in the pod\'s airlock-tools container as its own UID, with only this env.'),
         args: z.array(z.string().max(32768)).max(256).optional().describe('Arguments of the command.'),
         env: z.array(EnvVar).max(64).meta(listMap('name')).optional().describe('Environment of the server process.'),
         processes: z

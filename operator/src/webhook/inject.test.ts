@@ -2,8 +2,8 @@ import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { injectionRecordOf, injectPod } from './inject.js';
 import { podPatch } from './patch.js';
-import { renderFirewall, renderSidecar } from './render.js';
-import { CREDENTIALS_VOLUME, FIREWALL_CONTAINER, INJECTED_ANNOTATION, SIDECAR_CONTAINER } from './settings.js';
+import { renderFirewall, renderSidecar, renderTools } from './render.js';
+import { CREDENTIALS_VOLUME, FIREWALL_CONTAINER, INJECTED_ANNOTATION, SIDECAR_CONTAINER, TOOLS_CONTAINER, TOOLS_VOLUME } from './settings.js';
 import { testPod, testSandbox, testSettings } from './test-fixtures.js';
 
 const allContainers = (pod: V1Pod): V1Container[] => [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
@@ -81,9 +81,33 @@ describe('injectPod', () => {
       const init = (pod.spec?.initContainers ?? []).map((c) => c.name);
       const containers = (pod.spec?.containers ?? []).map((c) => c.name);
       const firewall = sandbox.spec.isolation.network === 'firewall';
-      expect(init).toEqual([...(firewall ? [FIREWALL_CONTAINER] : []), ...(native ? [SIDECAR_CONTAINER] : []), 'setup']);
-      expect(containers).toEqual(['agent', 'helper', ...(native ? [] : [SIDECAR_CONTAINER])]);
+      expect(init).toEqual([...(firewall ? [FIREWALL_CONTAINER] : []), ...(native ? [TOOLS_CONTAINER, SIDECAR_CONTAINER] : []), 'setup']);
+      expect(containers).toEqual(['agent', 'helper', ...(native ? [] : [TOOLS_CONTAINER, SIDECAR_CONTAINER])]);
       expect(byName(pod, SIDECAR_CONTAINER)?.restartPolicy).toBe(native ? 'Always' : undefined);
+      expect(byName(pod, TOOLS_CONTAINER)?.restartPolicy).toBe(native ? 'Always' : undefined);
+    });
+
+    it('runs stdio servers in airlock-tools: its own UID, no keys, no config, no token, a socket only the sidecar shares', () => {
+      const { pod } = injectPod(busyPod(), sandbox, settings);
+      const tools = byName(pod, TOOLS_CONTAINER)!;
+      expect(tools.command).toEqual(['airlock-sidecar', 'stdio-host', '--socket', '/var/run/airlock-tools/stdio.sock']);
+      expect(tools.securityContext).toEqual({
+        runAsUser: 61338,
+        runAsGroup: 61338,
+        runAsNonRoot: true,
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(tools.volumeMounts?.map((m) => m.name).sort()).toEqual(['airlock-tools', 'airlock-tools-tmp', 'airlock-tools-tmp']);
+      // The ServiceAccount admission plugin mounts no token where a mount already is.
+      expect(tools.volumeMounts?.find((m) => m.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount')).toMatchObject({ readOnly: true });
+      expect(tools.env).toEqual([{ name: 'HOME', value: '/tmp' }]);
+      const mountsTools = allContainers(pod).filter((c) => c.volumeMounts?.some((m) => m.name === TOOLS_VOLUME)).map((c) => c.name).sort();
+      expect(mountsTools).toEqual([SIDECAR_CONTAINER, TOOLS_CONTAINER]);
+      expect(byName(pod, SIDECAR_CONTAINER)?.env).toContainEqual({ name: 'AIRLOCK_STDIO_HOST', value: '/var/run/airlock-tools/stdio.sock' });
+      expect(tools.image).toBe(byName(pod, SIDECAR_CONTAINER)?.image);
     });
   });
 
@@ -147,11 +171,11 @@ describe('injectPod', () => {
     const settings = testSettings();
     const impostor = testPod('research', {
       initContainers: [{ name: FIREWALL_CONTAINER, image: 'evil:1', command: ['sh', '-c', 'iptables -F'], securityContext: { privileged: true } }],
-      containers: [{ name: 'agent' }, { name: SIDECAR_CONTAINER, image: 'evil:1', securityContext: { runAsUser: 61337 } }],
+      containers: [{ name: 'agent' }, { name: SIDECAR_CONTAINER, image: 'evil:1', securityContext: { runAsUser: 61337 } }, { name: TOOLS_CONTAINER, image: 'evil:1', volumeMounts: [{ name: CREDENTIALS_VOLUME, mountPath: '/keys' }] }],
       volumes: [{ name: CREDENTIALS_VOLUME, secret: { secretName: 'something-else' } }],
     });
     const { pod } = injectPod(impostor, sandbox, settings);
-    expect(pod.spec?.initContainers).toEqual([renderFirewall(sandbox, settings), renderSidecar(sandbox, settings, true)]);
+    expect(pod.spec?.initContainers).toEqual([renderFirewall(sandbox, settings), renderTools(sandbox, settings, true), renderSidecar(sandbox, settings, true)]);
     expect(pod.spec?.containers.map((c) => c.name)).toEqual(['agent']);
     expect(pod.spec?.volumes?.find((v) => v.name === CREDENTIALS_VOLUME)).toEqual({ name: CREDENTIALS_VOLUME, secret: { secretName: 'airlock-research-credentials' } });
   });
@@ -167,7 +191,7 @@ describe('injectPod', () => {
     const { pod, annotation } = injectPod(busyPod(), testSandbox('research', { providers: ['p'], isolation: { network: 'none' } }), testSettings({ nativeSidecars: false }));
     expect(injectionRecordOf(pod)).toEqual(annotation);
     expect(annotation).toEqual({
-      version: 1,
+      version: 2,
       sandbox: 'research',
       image: testSettings().sidecarImage,
       firewall: false,
@@ -178,10 +202,11 @@ describe('injectPod', () => {
     expect(pod.metadata?.labels).toEqual(busyPod().metadata?.labels);
   });
 
-  it('uses the configured sidecar UID for the sidecar and the firewall', () => {
-    const { pod } = injectPod(testPod('research'), testSandbox('research'), testSettings({ sidecarUID: 4242 }));
+  it('uses the configured sidecar and tools UIDs for their containers and the firewall', () => {
+    const { pod } = injectPod(testPod('research'), testSandbox('research'), testSettings({ sidecarUID: 4242, toolsUID: 4343 }));
     expect(byName(pod, SIDECAR_CONTAINER)?.securityContext).toMatchObject({ runAsUser: 4242, runAsGroup: 4242, runAsNonRoot: true });
-    expect(byName(pod, FIREWALL_CONTAINER)?.command).toEqual(['airlock-sidecar', 'firewall', '--sidecar-uid', '4242']);
+    expect(byName(pod, TOOLS_CONTAINER)?.securityContext).toMatchObject({ runAsUser: 4343, runAsGroup: 4343, runAsNonRoot: true });
+    expect(byName(pod, FIREWALL_CONTAINER)?.command).toEqual(['airlock-sidecar', 'firewall', '--sidecar-uid', '4242', '--tools-uid', '4343']);
   });
 
   it('adds no init containers field when there is nothing to put in it', () => {

@@ -9,7 +9,7 @@
  */
 import type { V1Container, V1EnvVar, V1EphemeralContainer, V1Pod } from '@kubernetes/client-node';
 import type { AgentSandbox } from '../api/index.js';
-import { renderFirewall, renderSidecar, renderVolumes, sandboxName, sidecarImage } from './render.js';
+import { renderFirewall, renderSidecar, renderTools, renderVolumes, sandboxName, sidecarImage } from './render.js';
 import {
   APP_DROPPED_CAPABILITIES,
   INJECTED_ANNOTATION,
@@ -72,11 +72,13 @@ export function injectPod(pod: V1Pod, sandbox: AgentSandbox, settings: Injection
   for (const container of withSocket) giveSocket(container, sandbox);
   for (const container of [...initContainers, ...containers]) harden(container);
 
-  const sidecar = renderSidecar(sandbox, settings, native);
-  const newInit = [...(firewall ? [renderFirewall(sandbox, settings)] : []), ...(native ? [sidecar] : []), ...initContainers];
+  // airlock-tools before the sidecar, so its stdio host is usually listening when the sidecar
+  // first starts a stdio server (the sidecar retries with backoff when it is not).
+  const airlock = [renderTools(sandbox, settings, native), renderSidecar(sandbox, settings, native)];
+  const newInit = [...(firewall ? [renderFirewall(sandbox, settings)] : []), ...(native ? airlock : []), ...initContainers];
   if (newInit.length > 0 || hadInitContainers) spec.initContainers = newInit;
   else delete spec.initContainers;
-  spec.containers = native ? containers : [...containers, sidecar];
+  spec.containers = native ? containers : [...containers, ...airlock];
 
   spec.volumes = [...(spec.volumes ?? []).filter((v) => !RESERVED_VOLUMES.has(v.name)), ...renderVolumes(sandbox, settings)];
 

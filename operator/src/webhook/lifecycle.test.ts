@@ -42,23 +42,35 @@ describe('decideUpdate', () => {
     ]);
   });
 
-  it('refuses changing the image of the sidecar or of the firewall, naming the field', () => {
+  it('refuses changing the image of the sidecar, of airlock-tools or of the firewall, naming the field', () => {
     const after = injected();
     after.spec!.initContainers![0]!.image = 'evil.example/firewall:1';
-    after.spec!.initContainers![1]!.image = 'evil.example/sidecar:1';
+    after.spec!.initContainers![1]!.image = 'evil.example/tools:1';
+    after.spec!.initContainers![2]!.image = 'evil.example/sidecar:1';
     expect(refusalsOf(injected(), after)).toEqual([
       'spec.initContainers[0].image: airlock-firewall is injected by Airlock and cannot be changed after the pod is created',
-      'spec.initContainers[1].image: airlock-sidecar is injected by Airlock and cannot be changed after the pod is created',
+      'spec.initContainers[1].image: airlock-tools is injected by Airlock and cannot be changed after the pod is created',
+      'spec.initContainers[2].image: airlock-sidecar is injected by Airlock and cannot be changed after the pod is created',
+    ]);
+  });
+
+  it('refuses changing airlock-tools\' UID or mounts and the tools volumes', () => {
+    const after = injected();
+    after.spec!.initContainers![1]!.securityContext!.runAsUser = 61337;
+    after.spec!.volumes!.find((v) => v.name === 'airlock-tools')!.emptyDir = { medium: 'Memory' };
+    expect(refusalsOf(injected(), after)).toEqual([
+      'spec.initContainers[1].securityContext: airlock-tools is injected by Airlock and cannot be changed after the pod is created',
+      'spec.volumes[3]: volume airlock-tools is injected by Airlock and cannot be changed after the pod is created',
     ]);
   });
 
   it('refuses changing a volume or the resources of the sidecar, and the injection record', () => {
     const after = injected();
     after.spec!.volumes!.find((v) => v.name === 'airlock-credentials')!.secret!.secretName = 'airlock-other-credentials';
-    after.spec!.initContainers![1]!.resources = { limits: { memory: '1Mi' } };
+    after.spec!.initContainers![2]!.resources = { limits: { memory: '1Mi' } };
     after.metadata!.annotations![INJECTED_ANNOTATION] = '{}';
     expect(decideUpdate(injected(), after, settings).refusals.map((r) => r.path)).toEqual([
-      'spec.initContainers[1].resources',
+      'spec.initContainers[2].resources',
       'spec.volumes[2]',
       'metadata.annotations[airlock.dev/injected]',
     ]);

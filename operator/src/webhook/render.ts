@@ -3,7 +3,7 @@
  * always give the same objects, which is what keeps injection idempotent and the golden files
  * stable.
  */
-import type { V1Container, V1ResourceRequirements, V1Volume } from '@kubernetes/client-node';
+import type { V1Container, V1ResourceRequirements, V1SecurityContext, V1Volume } from '@kubernetes/client-node';
 import type { AgentSandbox } from '../api/index.js';
 import {
   ADMIN_PORT,
@@ -18,6 +18,11 @@ import {
   SIDECAR_CONTAINER,
   SOCKET_VOLUME,
   socketPath,
+  STDIO_HOST_SOCKET,
+  TOOLS_CONTAINER,
+  TOOLS_DIR,
+  TOOLS_TMP_VOLUME,
+  TOOLS_VOLUME,
   type InjectionSettings,
 } from './settings.js';
 
@@ -44,14 +49,62 @@ export function sidecarResources(sandbox: AgentSandbox, settings: InjectionSetti
   return resources;
 }
 
-/** The three volumes; the socket is shared, config and credentials are mounted by the sidecar only. */
+/**
+ * The volumes: the socket is shared with the app containers, config and credentials are mounted
+ * by the sidecar only, the stdio host's socket by the sidecar and airlock-tools only, and the
+ * tools' scratch space by airlock-tools only.
+ */
 export function renderVolumes(sandbox: AgentSandbox, settings: InjectionSettings): V1Volume[] {
   const name = sandboxName(sandbox);
   return [
     { name: SOCKET_VOLUME, emptyDir: {} },
     { name: CONFIG_VOLUME, configMap: { name: settings.configMapName(name), items: [{ key: CONFIG_KEY, path: CONFIG_KEY }] } },
     { name: CREDENTIALS_VOLUME, secret: { secretName: settings.credentialsSecretName(name) } },
+    { name: TOOLS_VOLUME, emptyDir: {} },
+    { name: TOOLS_TMP_VOLUME, emptyDir: {} },
   ];
+}
+
+/** The security context of Airlock's long-running containers: non-root, no capabilities, read-only root. */
+const lockedDown = (uid: number, gid: number): V1SecurityContext => ({
+  runAsUser: uid,
+  runAsGroup: gid,
+  runAsNonRoot: true,
+  readOnlyRootFilesystem: true,
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+});
+
+/** Where a service-account token would be mounted; airlock-tools covers it with an empty directory. */
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * The airlock-tools container: the stdio host, which starts the sandbox's stdio MCP servers for
+ * the sidecar under its own UID. It mounts neither the config nor the credentials, and an empty
+ * directory where a service-account token would go, so a server whose command someone changed
+ * finds nothing to steal here. It keeps the sidecar's egress (the firewall's --tools-uid), which
+ * stdio servers had when they ran inside the sidecar. Resources are the sidecar's: the servers it
+ * runs (npx, Python) need as much headroom as the proxy.
+ */
+export function renderTools(sandbox: AgentSandbox, settings: InjectionSettings, native: boolean): V1Container {
+  const uid = settings.toolsUID;
+  const container: V1Container = {
+    name: TOOLS_CONTAINER,
+    image: sidecarImage(sandbox, settings),
+    command: ['airlock-sidecar', 'stdio-host', '--socket', STDIO_HOST_SOCKET],
+    // Inherited by every stdio server (with PATH): npx and pip keep their caches under HOME.
+    env: [{ name: 'HOME', value: '/tmp' }],
+    resources: sidecarResources(sandbox, settings),
+    securityContext: lockedDown(uid, uid),
+    volumeMounts: [
+      { name: TOOLS_VOLUME, mountPath: TOOLS_DIR },
+      { name: TOOLS_TMP_VOLUME, mountPath: '/tmp' },
+      { name: TOOLS_TMP_VOLUME, mountPath: SERVICE_ACCOUNT_DIR, subPath: '.no-service-account-token', readOnly: true },
+    ],
+  };
+  if (native) container.restartPolicy = 'Always';
+  return container;
 }
 
 /**
@@ -66,7 +119,10 @@ export function renderSidecar(sandbox: AgentSandbox, settings: InjectionSettings
     name: SIDECAR_CONTAINER,
     image: sidecarImage(sandbox, settings),
     command: ['airlock-sidecar', 'run', '--config', CONFIG_PATH],
-    env: [{ name: 'AIRLOCK_SOCKET', value: socket }],
+    env: [
+      { name: 'AIRLOCK_SOCKET', value: socket },
+      { name: 'AIRLOCK_STDIO_HOST', value: STDIO_HOST_SOCKET },
+    ],
     ports: [{ name: ADMIN_PORT_NAME, containerPort: ADMIN_PORT, protocol: 'TCP' }],
     startupProbe: {
       exec: { command: ['airlock-sidecar', 'probe', '--socket', socket] },
@@ -80,21 +136,15 @@ export function renderSidecar(sandbox: AgentSandbox, settings: InjectionSettings
     readinessProbe: { httpGet: { path: '/readyz', port: ADMIN_PORT_NAME }, periodSeconds: 5 },
     livenessProbe: { httpGet: { path: '/healthz', port: ADMIN_PORT_NAME }, periodSeconds: 10, failureThreshold: 3 },
     resources: sidecarResources(sandbox, settings),
-    securityContext: {
-      runAsUser: uid,
-      // The sidecar must belong to the socket's group to chown the socket to it; making that its
-      // primary group does so without giving the app containers any extra group.
-      runAsGroup: sandbox.spec.socket.group ?? uid,
-      runAsNonRoot: true,
-      readOnlyRootFilesystem: true,
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
+    // The sidecar must belong to the socket's group to chown the socket to it; making that its
+    // primary group does so without giving the app containers any extra group.
+    securityContext: lockedDown(uid, sandbox.spec.socket.group ?? uid),
     volumeMounts: [
       { name: SOCKET_VOLUME, mountPath: dir },
       { name: CONFIG_VOLUME, mountPath: CONFIG_DIR, readOnly: true },
       { name: CREDENTIALS_VOLUME, mountPath: CREDENTIALS_DIR, readOnly: true },
+      // Connecting needs no write access to the directory: the host alone creates its socket.
+      { name: TOOLS_VOLUME, mountPath: TOOLS_DIR, readOnly: true },
     ],
   };
   if (native) container.restartPolicy = 'Always';
@@ -114,7 +164,7 @@ export const allowArgument = (entry: { cidr: string; ports?: number[] | undefine
  * those capabilities.
  */
 export function renderFirewall(sandbox: AgentSandbox, settings: InjectionSettings): V1Container {
-  const command = ['airlock-sidecar', 'firewall', '--sidecar-uid', String(settings.sidecarUID)];
+  const command = ['airlock-sidecar', 'firewall', '--sidecar-uid', String(settings.sidecarUID), '--tools-uid', String(settings.toolsUID)];
   for (const entry of sandbox.spec.isolation.allowEgress ?? []) command.push('--allow', allowArgument(entry));
   return {
     name: FIREWALL_CONTAINER,

@@ -8,17 +8,19 @@ import type { V1ResourceRequirements } from '@kubernetes/client-node';
 /** Pod annotation recording what injection added (JSON, see {@link InjectionRecord}). */
 export const INJECTED_ANNOTATION = 'airlock.dev/injected';
 /** Version of the injection template; bumped whenever the rendered pod changes shape. */
-export const INJECTION_VERSION = 1;
+export const INJECTION_VERSION = 2;
 
 /** Name of the sidecar container (native sidecar or regular container). */
 export const SIDECAR_CONTAINER = 'airlock-sidecar';
 /** Name of the init container that installs the egress firewall. */
 export const FIREWALL_CONTAINER = 'airlock-firewall';
+/** Name of the container that runs the sandbox's stdio MCP servers, away from the sidecar's keys. */
+export const TOOLS_CONTAINER = 'airlock-tools';
 /**
  * Container names injection owns. Whatever a pod already carries under these names is replaced
  * by the rendered container, so a pod cannot smuggle in a privileged "airlock-firewall" of its own.
  */
-export const RESERVED_CONTAINERS: ReadonlySet<string> = new Set([SIDECAR_CONTAINER, FIREWALL_CONTAINER]);
+export const RESERVED_CONTAINERS: ReadonlySet<string> = new Set([SIDECAR_CONTAINER, FIREWALL_CONTAINER, TOOLS_CONTAINER]);
 
 /** emptyDir shared by the sidecar and the app containers; holds the socket. */
 export const SOCKET_VOLUME = 'airlock-socket';
@@ -26,8 +28,14 @@ export const SOCKET_VOLUME = 'airlock-socket';
 export const CONFIG_VOLUME = 'airlock-config';
 /** Secret volume with the provider keys and MCP secrets; sidecar only. */
 export const CREDENTIALS_VOLUME = 'airlock-credentials';
+/** emptyDir holding the stdio host's socket; mounted by the sidecar and airlock-tools only. */
+export const TOOLS_VOLUME = 'airlock-tools';
+/** emptyDir for the stdio servers' scratch files (/tmp, HOME); airlock-tools only. */
+export const TOOLS_TMP_VOLUME = 'airlock-tools-tmp';
 /** Volume names injection owns; a pod's own volumes under these names are replaced. */
-export const RESERVED_VOLUMES: ReadonlySet<string> = new Set([SOCKET_VOLUME, CONFIG_VOLUME, CREDENTIALS_VOLUME]);
+export const RESERVED_VOLUMES: ReadonlySet<string> = new Set([SOCKET_VOLUME, CONFIG_VOLUME, CREDENTIALS_VOLUME, TOOLS_VOLUME, TOOLS_TMP_VOLUME]);
+/** Volumes no app or debug container may mount: they belong to Airlock's containers. */
+export const AIRLOCK_ONLY_VOLUMES: ReadonlySet<string> = new Set([CONFIG_VOLUME, CREDENTIALS_VOLUME, TOOLS_VOLUME, TOOLS_TMP_VOLUME]);
 
 /** File name of the socket inside the socket dir. */
 export const SOCKET_FILE = 'airlock.sock';
@@ -39,13 +47,19 @@ export const CONFIG_KEY = 'config.yaml';
 export const CONFIG_PATH = `${CONFIG_DIR}/${CONFIG_KEY}`;
 /** Where the credentials Secret is mounted in the sidecar; the rendered config names files here. */
 export const CREDENTIALS_DIR = '/etc/airlock/credentials';
+/** Where the tools volume is mounted, in the sidecar and in airlock-tools. */
+export const TOOLS_DIR = '/var/run/airlock-tools';
+/** The stdio host's socket; the sidecar's AIRLOCK_STDIO_HOST. */
+export const STDIO_HOST_SOCKET = `${TOOLS_DIR}/stdio.sock`;
 /** The sidecar's admin port (metrics, health); must match `listen.admin.port` in the config. */
 export const ADMIN_PORT = 9090;
 /** Name of the admin container port, used by the probes. */
 export const ADMIN_PORT_NAME = 'airlock-admin';
 
-/** The Airlock sidecar's default UID (the firewall lets only this UID leave the pod). */
+/** The Airlock sidecar's default UID (the firewall lets only this UID and the tools UID leave the pod). */
 export const DEFAULT_SIDECAR_UID = 61337;
+/** The airlock-tools container's default UID: stdio MCP servers run as it, never as the sidecar. */
+export const DEFAULT_TOOLS_UID = 61338;
 
 /** Capabilities every app container drops, so even a root agent cannot become the sidecar's UID or touch the firewall. */
 export const APP_DROPPED_CAPABILITIES = ['NET_ADMIN', 'NET_RAW', 'SETUID', 'SETGID'] as const;
@@ -56,6 +70,8 @@ export interface InjectionSettings {
   sidecarImage: string;
   /** UID (and default GID) the sidecar runs as; the only UID the firewall lets out. */
   sidecarUID: number;
+  /** UID (and GID) of the airlock-tools container; the firewall lets it out too, app containers may not run as it. */
+  toolsUID: number;
   /**
    * true: the sidecar is a native sidecar (init container with `restartPolicy: Always`), so app
    * containers start only after its startup probe passes. false: a regular container, for
@@ -97,6 +113,7 @@ export function injectionSettings(
 ): InjectionSettings {
   return {
     sidecarUID: DEFAULT_SIDECAR_UID,
+    toolsUID: DEFAULT_TOOLS_UID,
     nativeSidecars: true,
     configMapName: configMapNameFor,
     credentialsSecretName: credentialsSecretNameFor,

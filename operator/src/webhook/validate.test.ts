@@ -35,6 +35,37 @@ describe('validatePod', () => {
     expect(validatePod(overridden, settings)).toEqual([]);
   });
 
+  it("refuses any container running as airlock-tools' UID, its own or the pod's, and an ephemeral one inheriting it", () => {
+    const pod = testPod('research', {
+      initContainers: [{ name: 'setup', securityContext: { runAsUser: 61338 } }],
+      containers: [{ name: 'agent', securityContext: { runAsUser: 61338 } }],
+      ephemeralContainers: [{ name: 'debugger', securityContext: { runAsUser: 61338 } }],
+    });
+    expect(refusalsOf(pod)).toEqual([
+      "spec.initContainers[0].securityContext.runAsUser: 61338 is the UID of Airlock's airlock-tools container; an app container must not run as it",
+      "spec.containers[0].securityContext.runAsUser: 61338 is the UID of Airlock's airlock-tools container; an app container must not run as it",
+      "spec.ephemeralContainers[0].securityContext.runAsUser: 61338 is the UID of Airlock's airlock-tools container; an app container must not run as it",
+    ]);
+    const inherits = testPod('research', { securityContext: { runAsUser: 61338 }, containers: [{ name: 'agent' }] });
+    expect(refusalsOf(inherits)).toEqual(["spec.securityContext.runAsUser: 61338 is the UID of Airlock's airlock-tools container; containers agent would run as it"]);
+    expect(validatePod(testPod('research', { containers: [{ name: 'agent', securityContext: { runAsUser: 4343 } }] }), testSettings({ toolsUID: 4343 })).map((r) => r.path)).toEqual([
+      'spec.containers[0].securityContext.runAsUser',
+    ]);
+  });
+
+  it("refuses mounting the stdio host's socket volume or the tools' scratch volume in an app, init or debug container", () => {
+    const pod = testPod('research', {
+      initContainers: [{ name: 'setup', volumeMounts: [{ name: 'airlock-tools-tmp', mountPath: '/scratch' }] }],
+      containers: [{ name: 'agent', volumeMounts: [{ name: 'airlock-tools', mountPath: '/var/run/airlock-tools' }] }],
+      ephemeralContainers: [{ name: 'debugger', volumeMounts: [{ name: 'airlock-tools', mountPath: '/t' }] }],
+    });
+    expect(refusalsOf(pod)).toEqual([
+      "spec.initContainers[0].volumeMounts[0].name: airlock-tools-tmp is mounted in Airlock's sidecar and airlock-tools containers only",
+      "spec.containers[0].volumeMounts[0].name: airlock-tools is mounted in Airlock's sidecar and airlock-tools containers only",
+      "spec.ephemeralContainers[0].volumeMounts[0].name: airlock-tools is mounted in Airlock's sidecar and airlock-tools containers only",
+    ]);
+  });
+
   it("refuses the sidecar's own image (USER is the sidecar UID) in any container that sets no UID, pod-level or its own", () => {
     const pod = testPod('research', {
       initContainers: [{ name: 'setup', image: 'ghcr.io/airlock-dev/airlock-sidecar@sha256:00' }],

@@ -9,7 +9,7 @@ import { SANDBOX_LABEL } from '../api/index.js';
 import { baselineContainerRefusals, baselinePodRefusals, normalizeCapability } from './baseline.js';
 import { isSidecarImage } from './image.js';
 import type { Refusal } from './refusal.js';
-import { CONFIG_VOLUME, CREDENTIALS_VOLUME, RESERVED_CONTAINERS, type InjectionSettings } from './settings.js';
+import { AIRLOCK_ONLY_VOLUMES, CREDENTIALS_VOLUME, RESERVED_CONTAINERS, TOOLS_TMP_VOLUME, TOOLS_VOLUME, type InjectionSettings } from './settings.js';
 
 export { formatRefusal, type Refusal } from './refusal.js';
 export { normalizeCapability } from './baseline.js';
@@ -73,17 +73,30 @@ function firstPerPath(refusals: Refusal[]): Refusal[] {
   return refusals.filter((r) => !seen.has(r.path) && (seen.add(r.path), true));
 }
 
+/**
+ * The UIDs the firewall lets out, with what each is: the sidecar's holds the keys, the tools
+ * container's the stdio servers. No app or debug container may run as either.
+ */
+function airlockUIDs(settings: InjectionSettings): Map<number, string> {
+  return new Map([
+    [settings.sidecarUID, "the Airlock sidecar's UID"],
+    [settings.toolsUID, "the UID of Airlock's airlock-tools container"],
+  ]);
+}
+
 /** Airlock's own checks of one container, before the baseline ones. */
 function airlockContainerRefusals(pod: V1Pod, placed: PlacedContainer, settings: InjectionSettings, guard: SecretGuard): Refusal[] {
   const { container, path } = placed;
   const refusals: Refusal[] = [];
-  const uid = settings.sidecarUID;
+  const uids = airlockUIDs(settings);
   const sc = container.securityContext;
-  if (sc?.runAsUser === uid) {
-    refusals.push({ path: `${path}.securityContext.runAsUser`, message: `${uid} is the Airlock sidecar's UID; an app container must not run as it` });
-  } else if (placed.ephemeral && sc?.runAsUser === undefined && pod.spec?.securityContext?.runAsUser === uid) {
+  const podUID = pod.spec?.securityContext?.runAsUser;
+  const own = sc?.runAsUser === undefined ? undefined : uids.get(sc.runAsUser);
+  if (own) {
+    refusals.push({ path: `${path}.securityContext.runAsUser`, message: `${sc!.runAsUser} is ${own}; an app container must not run as it` });
+  } else if (placed.ephemeral && sc?.runAsUser === undefined && podUID !== undefined && uids.has(podUID)) {
     // The pod-level field can no longer change; the debug container must say whom it runs as.
-    refusals.push({ path: `${path}.securityContext.runAsUser`, message: `unset, so it would inherit spec.securityContext.runAsUser ${uid}, the Airlock sidecar's UID; set another UID` });
+    refusals.push({ path: `${path}.securityContext.runAsUser`, message: `unset, so it would inherit spec.securityContext.runAsUser ${podUID}, ${uids.get(podUID)}; set another UID` });
   }
   refusals.push(...sidecarImageRefusals(pod, placed, settings));
   (sc?.capabilities?.add ?? []).forEach((cap, j) => {
@@ -121,7 +134,8 @@ export function validatePod(pod: V1Pod, settings: InjectionSettings, guard: Secr
   const spec = pod.spec;
   if (!spec) return [{ path: 'spec', message: 'a pod needs a spec' }];
   const refusals: Refusal[] = [];
-  const uid = settings.sidecarUID;
+  const podUID = spec.securityContext?.runAsUser;
+  const podUIDIs = podUID === undefined ? undefined : airlockUIDs(settings).get(podUID);
 
   if (spec.hostNetwork) {
     refusals.push({ path: 'spec.hostNetwork', message: 'a sandbox pod cannot use the node\'s network namespace: the firewall would not apply and the node\'s interfaces would be reachable' });
@@ -137,11 +151,11 @@ export function validatePod(pod: V1Pod, settings: InjectionSettings, guard: Secr
   const inheritsPodUID: string[] = [];
   for (const placed of userContainers(pod)) {
     const { container, path } = placed;
-    if (!placed.ephemeral && container.securityContext?.runAsUser === undefined && spec.securityContext?.runAsUser === uid) inheritsPodUID.push(container.name);
+    if (!placed.ephemeral && container.securityContext?.runAsUser === undefined && podUIDIs) inheritsPodUID.push(container.name);
     refusals.push(...airlockContainerRefusals(pod, placed, settings, guard), ...baselineContainerRefusals(container, path));
   }
   if (inheritsPodUID.length > 0) {
-    refusals.push({ path: 'spec.securityContext.runAsUser', message: `${uid} is the Airlock sidecar's UID; containers ${inheritsPodUID.join(', ')} would run as it` });
+    refusals.push({ path: 'spec.securityContext.runAsUser', message: `${podUID} is ${podUIDIs}; containers ${inheritsPodUID.join(', ')} would run as it` });
   }
   refusals.push(...credentialVolumes(pod, guard));
   return firstPerPath(refusals);
@@ -172,11 +186,14 @@ export function secretGuard(settings: InjectionSettings, referenced: ReadonlySet
   };
 }
 
-/** App containers may not reach a guarded Secret through env or envFrom, nor mount the sidecar-only volumes. */
+/** App containers may not reach a guarded Secret through env or envFrom, nor mount Airlock's own volumes. */
 function credentialExposure(container: AnyContainer, path: string, guard: SecretGuard): Refusal[] {
   const refusals: Refusal[] = [];
   (container.volumeMounts ?? []).forEach((mount, j) => {
-    if (mount.name === CREDENTIALS_VOLUME || mount.name === CONFIG_VOLUME) {
+    if (mount.name === TOOLS_VOLUME || mount.name === TOOLS_TMP_VOLUME) {
+      // Whoever reaches the stdio host's socket starts processes as the tools UID, which the firewall lets out.
+      refusals.push({ path: `${path}.volumeMounts[${j}].name`, message: `${mount.name} is mounted in Airlock's sidecar and airlock-tools containers only` });
+    } else if (AIRLOCK_ONLY_VOLUMES.has(mount.name)) {
       refusals.push({ path: `${path}.volumeMounts[${j}].name`, message: `${mount.name} is mounted in the Airlock sidecar only` });
     }
   });

@@ -18,6 +18,12 @@ describe('parseFirewallArgs', () => {
     expect(parseFirewallArgs(['--sidecar-uid', '65532'])).toEqual({ sidecarUid: 65532, allow: [], backend: 'auto', dryRun: false });
   });
 
+  it('reads the tools UID, which may be neither 0 nor the sidecar UID', () => {
+    expect(parseFirewallArgs(['--sidecar-uid', '61337', '--tools-uid', '61338'])).toMatchObject({ sidecarUid: 61337, toolsUid: 61338 });
+    expect(() => parseFirewallArgs(['--sidecar-uid', '61337', '--tools-uid', '0'])).toThrow(/--tools-uid: must not be 0/);
+    expect(() => parseFirewallArgs(['--sidecar-uid', '61337', '--tools-uid', '61337'])).toThrow(/--tools-uid: must differ from --sidecar-uid/);
+  });
+
   it('answers --help', () => {
     expect(parseFirewallArgs(['--help'])).toBe('help');
     expect(parseFirewallArgs(['-h'])).toBe('help');

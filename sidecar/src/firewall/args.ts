@@ -26,10 +26,12 @@ export class FirewallUsageError extends Error {
 }
 
 /** The usage text printed by `--help` and after a usage error. */
-export const FIREWALL_USAGE = `usage: airlock-sidecar firewall --sidecar-uid UID [--allow CIDR[:PORT[,PORT...]]]... [--backend auto|nft|legacy] [--dry-run]
+export const FIREWALL_USAGE = `usage: airlock-sidecar firewall --sidecar-uid UID [--tools-uid UID] [--allow CIDR[:PORT[,PORT...]]]... [--backend auto|nft|legacy] [--dry-run]
   Lets only the sidecar's UID, loopback and the --allow destinations leave this network
   namespace (IPv4 and IPv6); every other outbound packet, DNS included, is dropped.
   --sidecar-uid UID   the UID the sidecar runs as (not 0)
+  --tools-uid UID     the UID of the airlock-tools container, whose stdio MCP servers keep the
+                      sidecar's egress (not 0)
   --allow ENTRY       a destination the agent may reach: TCP and UDP on the ports, or everything
                       without ports; repeatable (10.0.0.0/8:443, 2001:db8::/32:443,8443)
   --backend NAME      iptables flavour: nft, legacy, or auto (nft when it works here)
@@ -56,6 +58,7 @@ const Allow = z.array(z.string()).transform((values, ctx) =>
 
 const Args = z.object({
   'sidecar-uid': Uid,
+  'tools-uid': Uid.optional(),
   allow: Allow.default([]),
   backend: z.enum(BACKENDS).default('auto'),
   'dry-run': z.boolean().default(false),
@@ -72,6 +75,7 @@ export function parseFirewallArgs(argv: readonly string[]): FirewallOptions | 'h
       args: [...argv],
       options: {
         'sidecar-uid': { type: 'string' },
+        'tools-uid': { type: 'string' },
         allow: { type: 'string', multiple: true },
         backend: { type: 'string' },
         'dry-run': { type: 'boolean' },
@@ -94,5 +98,6 @@ export function parseFirewallArgs(argv: readonly string[]): FirewallOptions | 'h
     throw new FirewallUsageError(messages.join('\n'));
   }
   const { data } = result;
-  return { sidecarUid: data['sidecar-uid'], allow: data.allow, backend: data.backend, dryRun: data['dry-run'] };
+  if (data['tools-uid'] === data['sidecar-uid']) throw new FirewallUsageError('--tools-uid: must differ from --sidecar-uid: the stdio servers must not run as the sidecar');
+  return { sidecarUid: data['sidecar-uid'], ...(data['tools-uid'] === undefined ? {} : { toolsUid: data['tools-uid'] }), allow: data.allow, backend: data.backend, dryRun: data['dry-run'] };
 }

@@ -67,6 +67,10 @@ COMMIT
     ]);
   });
 
+  it('lets the airlock-tools UID out right after the sidecar when it is given', () => {
+    expect(chainRules({ sidecarUid: 61337, toolsUid: 61338, allow: [] }, 6).slice(2, 4)).toEqual(['-m owner --uid-owner 61337 -j ACCEPT', '-m owner --uid-owner 61338 -j ACCEPT']);
+  });
+
   it('splits more than 15 ports over several multiport rules', () => {
     const ports = Array.from({ length: 32 }, (_, i) => 1000 + i);
     const rules = chainRules({ sidecarUid: 1, allow: [parseAllowEntry(`10.1.0.0/16:${ports.join(',')}`)] }, 4);

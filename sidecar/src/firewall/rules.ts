@@ -6,7 +6,9 @@
  *   1. `-o lo` accepted: the agent reaches the sidecar's loopback port and its own servers.
  *   2. ESTABLISHED,RELATED accepted: replies to connections that came in (probes, a port the
  *      agent serves) and ICMP errors about them. A reply never opens a new flow outwards.
- *   3. the sidecar's UID accepted (owner match on the sending socket).
+ *   3. the sidecar's UID accepted (owner match on the sending socket), and the airlock-tools
+ *      container's UID when given: the stdio MCP servers it runs keep the egress they had when
+ *      they ran inside the sidecar, without the sidecar's keys (docs/adr/0015).
  *   4. IPv6 only: neighbour discovery. The kernel sends it without a socket, so the owner match
  *      cannot see it; without it no IPv6 packet, not even the sidecar's, finds its next hop.
  *      Unprivileged processes cannot forge these ICMPv6 types (they need NET_RAW).
@@ -27,9 +29,11 @@ export const CHAIN = 'AIRLOCK_OUTPUT';
 /** The exact line `iptables-save` prints for the jump from OUTPUT. */
 export const JUMP_LINE = `-A OUTPUT -j ${CHAIN}`;
 
-/** What the firewall lets out of the pod: the sidecar's UID and the allow entries. */
+/** What the firewall lets out of the pod: the sidecar's UID, the tools UID and the allow entries. */
 export interface FirewallPlan {
   sidecarUid: number;
+  /** The airlock-tools container's UID: stdio MCP servers reach what the sidecar reaches. */
+  toolsUid?: number | undefined;
   allow: readonly AllowEntry[];
 }
 
@@ -62,6 +66,7 @@ export function chainRules(plan: FirewallPlan, family: Family): string[] {
     '-m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT',
     `-m owner --uid-owner ${plan.sidecarUid} -j ACCEPT`,
   ];
+  if (plan.toolsUid !== undefined) rules.push(`-m owner --uid-owner ${plan.toolsUid} -j ACCEPT`);
   if (family === 6) {
     for (const type of NEIGHBOUR_DISCOVERY) rules.push(`-p ipv6-icmp -m icmp6 --icmpv6-type ${type} -j ACCEPT`);
   }

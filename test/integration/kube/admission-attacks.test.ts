@@ -89,6 +89,19 @@ describe('P4/P5/P6/P16 for a debug container written by hand (the ephemeralconta
     expect(result.stderr).toContain(`${DENIED}spec.ephemeralContainers[0].securityContext.runAsUser: 61337 is the Airlock sidecar's UID`);
   });
 
+  it("refuses airlock-tools' UID (the firewall lets it out) and its volumes (the stdio host's socket starts processes as it)", async () => {
+    for (const [container, refusal] of [
+      [{ name: 'as-tools', securityContext: { runAsUser: 61338 } }, "securityContext.runAsUser: 61338 is the UID of Airlock's airlock-tools container"],
+      [{ name: 'tools-socket', volumeMounts: [{ name: 'airlock-tools', mountPath: '/var/run/airlock-tools' }] }, "volumeMounts[0].name: airlock-tools is mounted in Airlock's sidecar and airlock-tools containers only"],
+      [{ name: 'tools-tmp', volumeMounts: [{ name: 'airlock-tools-tmp', mountPath: '/t' }] }, "volumeMounts[0].name: airlock-tools-tmp is mounted in Airlock's sidecar and airlock-tools containers only"],
+    ] as const) {
+      const result = await addEphemeral(container);
+      expect(result.code, container.name).not.toBe(0);
+      expect(result.stderr).toContain(`${DENIED}spec.ephemeralContainers[0].${refusal}`);
+    }
+    expect(await ephemeralNames()).toEqual([]);
+  });
+
   it("refuses the provider's key Secret through env, envFrom and the sidecar's volumes", async () => {
     for (const [container, refusal] of [
       [{ name: 'env-key', env: [{ name: 'K', valueFrom: { secretKeyRef: { name: 'openai-keys', key: 'primary' } } }] }, 'env[0].valueFrom.secretKeyRef.name: Secret openai-keys holds keys'],
@@ -100,6 +113,19 @@ describe('P4/P5/P6/P16 for a debug container written by hand (the ephemeralconta
       expect(result.stderr).toContain(`spec.ephemeralContainers[0].${refusal}`);
     }
     expect(await ephemeralNames()).toEqual([]);
+  });
+});
+
+describe("airlock-tools' socket and UID in a new pod", () => {
+  it.each([
+    ['an app container mounting the socket volume', { containers: [{ name: 'agent', image: 'ghcr.io/example/agent:1', volumeMounts: [{ name: 'airlock-tools', mountPath: '/var/run/airlock-tools' }] }] }, "spec.containers[0].volumeMounts[0].name: airlock-tools is mounted in Airlock's sidecar and airlock-tools containers only"],
+    ['an init container running as the tools UID', { initContainers: [{ name: 'setup', image: 'busybox', securityContext: { runAsUser: 61338 } }] }, "spec.initContainers[0].securityContext.runAsUser: 61338 is the UID of Airlock's airlock-tools container"],
+    ['a pod-level runAsUser of the tools UID', { securityContext: { runAsUser: 61338 } }, "spec.securityContext.runAsUser: 61338 is the UID of Airlock's airlock-tools container; containers agent would run as it"],
+  ])('refuses %s, naming the field', async (_what, spec, refusal) => {
+    const result = await kubectl(['create', '-f', '-'], JSON.stringify(podManifest('tools-thief', spec)));
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(`${DENIED}${refusal}`);
+    expect(await pod('tools-thief')).toBeUndefined();
   });
 });
 

@@ -21,7 +21,7 @@ interface Pod {
 }
 
 const podsOf = async (selector: string): Promise<Pod[]> => (await env.getJson(['pods', '-l', selector])).items;
-const injected = (pod: Pod) => (pod.spec.initContainers ?? []).map((c) => c.name).join(',') === 'airlock-firewall,airlock-sidecar';
+const injected = (pod: Pod) => (pod.spec.initContainers ?? []).map((c) => c.name).join(',') === 'airlock-firewall,airlock-tools,airlock-sidecar';
 
 beforeAll(async () => {
   env = await startAdmissionCluster();

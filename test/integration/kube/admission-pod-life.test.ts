@@ -68,7 +68,8 @@ describe('P20: the sandbox label', () => {
 
 describe('P21: what injection owns', () => {
   it.each([
-    ['airlock-sidecar', 'spec.initContainers[1].image'],
+    ['airlock-sidecar', 'spec.initContainers[2].image'],
+    ['airlock-tools', 'spec.initContainers[1].image'],
     ['airlock-firewall', 'spec.initContainers[0].image'],
   ])('refuses kubectl set image for %s, naming the field', async (container, path) => {
     const result = await kubectl(['set', 'image', `pod/${POD}`, `${container}=evil.example/${container}:1`]);
@@ -78,11 +79,14 @@ describe('P21: what injection owns', () => {
     expect(stored.image).toBe(env.sidecarImage);
   });
 
-  it("refuses resizing the sidecar in place (pods/resize), naming the field", async () => {
-    const patch = JSON.stringify({ spec: { initContainers: [{ name: 'airlock-sidecar', resources: { requests: { cpu: '10m' } } }] } });
+  it.each([
+    ['airlock-sidecar', 2],
+    ['airlock-tools', 1],
+  ])('refuses resizing %s in place (pods/resize), naming the field', async (container, index) => {
+    const patch = JSON.stringify({ spec: { initContainers: [{ name: container, resources: { requests: { cpu: '10m' } } }] } });
     const result = await kubectl(['patch', 'pod', POD, '--subresource=resize', '-p', patch]);
     expect(result.code).not.toBe(0);
-    expect(result.stderr).toContain(`${DENIED}spec.initContainers[1].resources: airlock-sidecar is injected by Airlock`);
+    expect(result.stderr).toContain(`${DENIED}spec.initContainers[${index}].resources: ${container} is injected by Airlock`);
   });
 
   it('refuses removing or rewriting the injection record', async () => {
@@ -95,10 +99,14 @@ describe('P22: kubectl debug', () => {
   /** Ephemeral containers of the stored pod by name. */
   const ephemeral = async (name = POD) => Object.fromEntries(((await pod(name)).spec.ephemeralContainers ?? []).map((c: { name: string }) => [c.name, c]));
 
-  it.each([['legacy (the default)', []], ['baseline', ['--profile=baseline']]])('refuses a debug container joining the sidecar (--target=airlock-sidecar) with the %s profile', async (_profile, flags) => {
-    const result = await kubectl(['debug', POD, '--image=busybox', '--target=airlock-sidecar', ...flags, '-c', 'peek', '--', 'sleep', '1']);
+  it.each([
+    ['airlock-sidecar', 'legacy (the default)', []],
+    ['airlock-sidecar', 'baseline', ['--profile=baseline']],
+    ['airlock-tools', 'baseline', ['--profile=baseline']],
+  ])('refuses a debug container joining %s (--target) with the %s profile', async (target, _profile, flags) => {
+    const result = await kubectl(['debug', POD, '--image=busybox', `--target=${target}`, ...flags, '-c', 'peek', '--', 'sleep', '1']);
     expect(result.code).not.toBe(0);
-    expect(result.stderr).toContain(`${DENIED}spec.ephemeralContainers[0].targetContainerName: airlock-sidecar is Airlock's`);
+    expect(result.stderr).toContain(`${DENIED}spec.ephemeralContainers[0].targetContainerName: ${target} is Airlock's`);
     expect(await ephemeral()).not.toHaveProperty('peek');
   });
 

@@ -102,7 +102,7 @@ describe('an ordinary sandbox pod', () => {
     const { code, stderr, name } = await createPod({ row: '', what: '', refusal: '', by: 'webhook' }, true);
     expect(code, stderr).toBe(0);
     const pod = await env.getJson(['pod', name]);
-    expect(pod.spec.initContainers.map((c: { name: string }) => c.name)).toEqual(['airlock-firewall', 'airlock-sidecar']);
+    expect(pod.spec.initContainers.map((c: { name: string }) => c.name)).toEqual(['airlock-firewall', 'airlock-tools', 'airlock-sidecar']);
   });
 });
 

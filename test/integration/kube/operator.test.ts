@@ -220,11 +220,11 @@ describe('webhook', () => {
   it('stores a labelled pod mutated', async () => {
     const created = await core.createNamespacedPod({ namespace: ns, body: pod('agent-1', { 'airlock.dev/sandbox': 'agent' }) });
     const names = (created.spec?.initContainers ?? []).map((c) => c.name);
-    expect(names).toEqual(['airlock-sidecar']);
-    const sidecar = created.spec!.initContainers![0]!;
+    expect(names).toEqual(['airlock-tools', 'airlock-sidecar']);
+    const sidecar = created.spec!.initContainers![1]!;
     expect(sidecar.restartPolicy).toBe('Always');
     expect(sidecar.image).toBe('registry.test/airlock-sidecar:test');
-    expect(created.spec?.volumes?.map((v) => v.name).sort()).toEqual(['airlock-config', 'airlock-credentials', 'airlock-socket']);
+    expect(created.spec?.volumes?.map((v) => v.name).sort()).toEqual(['airlock-config', 'airlock-credentials', 'airlock-socket', 'airlock-tools', 'airlock-tools-tmp']);
     expect(created.spec?.containers[0]?.env).toEqual(expect.arrayContaining([{ name: 'AIRLOCK_SOCKET', value: '/var/run/airlock/airlock.sock' }]));
     expect(created.spec?.automountServiceAccountToken).toBe(false);
     expect(JSON.parse(created.metadata!.annotations!['airlock.dev/injected']!)).toMatchObject({ sandbox: 'agent' });
@@ -241,7 +241,7 @@ spec:
 `);
     await expect.poll(async () => (await getJson('asbx', 'walled'))?.status?.configHash, { timeout: 15_000 }).toBeTruthy();
     const created = await core.createNamespacedPod({ namespace: ns, body: pod('walled-1', { 'airlock.dev/sandbox': 'walled' }) });
-    expect((created.spec?.initContainers ?? []).map((c) => c.name)).toEqual(['airlock-firewall', 'airlock-sidecar']);
+    expect((created.spec?.initContainers ?? []).map((c) => c.name)).toEqual(['airlock-firewall', 'airlock-tools', 'airlock-sidecar']);
     expect(created.spec?.containers[0]?.env?.map((e) => e.name)).toEqual(expect.arrayContaining(['OPENAI_BASE_URL', 'ANTHROPIC_BASE_URL', 'AIRLOCK_MCP_URL']));
   });
 
