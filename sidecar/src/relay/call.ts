@@ -110,7 +110,8 @@ export async function runCall<C, K extends StreamChunk>(
     sandbox.limiter.finish(spent.tokens, spent.costUSD);
     sandbox.ledger?.record(op.model, { input: spent.input, output: spent.output, costUSD: spent.costUSD });
     call.end({ status, responseModel: described.model, finishReasons: described.finishReasons });
-    log.info({ api: op.ingress.name, kind: op.kind, model: op.model, provider: providerName, status, ms: Date.now() - started }, 'model call');
+    // Checked first: the record would be built for nothing at the usual warn level.
+    if (log.isLevelEnabled('info')) log.info({ api: op.ingress.name, kind: op.kind, model: op.model, provider: providerName, status, ms: Date.now() - started }, 'model call');
   }
 }
 

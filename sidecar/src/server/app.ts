@@ -43,6 +43,9 @@ export async function build(options: AppOptions): Promise<FastifyInstance> {
   const app = fastify({
     loggerInstance: options.log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    // No pino child (with its serialised reqId binding) per request: nothing logs per request
+    // through request.log on the hot path, and the few warnings that do need no request id.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: options.maxBodyBytes,
     // Long streams: no server-side request timeout; the providers' totalMs bounds each call.
     requestTimeout: 0,
