@@ -13,7 +13,7 @@ import { LiveConfig } from './server/live.js';
 import { Metrics } from './telemetry/metrics.js';
 import { startSidecarTracing } from './telemetry/sidecar-tracing.js';
 import { SandboxUsage } from './usage/sync.js';
-import { createMcpGateway, type McpGateway } from './mcp/index.js';
+import { createLazyMcpGateway } from './mcp/lazy.js';
 import { createModelTools } from './mcp/model-tools.js';
 
 export interface SidecarOptions {
@@ -67,10 +67,13 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     scope: () => ({ name: live.current.config.sandbox.name, limiter: live.current.limiter, ledger: usage.ledger }),
     usage: () => usage.view(),
   });
-  // Always created (cheap without backends), so a reload that adds the first backend has a home.
-  const mcp: McpGateway = createMcpGateway({ config, logger: log, secrets, metrics, stdioHost: options.stdioHost, builtins: modelTools.tools, builtinResources: modelTools.resources });
+  // Always there, so a reload that adds the first backend has a home; its code loads only when
+  // a backend is configured or /mcp is first called (see mcp/lazy.ts).
+  const mcp = createLazyMcpGateway({ config, logger: log, secrets, metrics, stdioHost: options.stdioHost, builtins: modelTools.tools, builtinResources: modelTools.resources });
   live.onApply((next) => void mcp.reload(next));
-  metrics.watchMcpBackends(() => mcp.view().backends);
+  metrics.watchMcpBackends(() => mcp.backends());
+  // With backends the gateway starts connecting now, as before: /readyz waits for their first attempts.
+  if (config.mcp.backends.length > 0) await mcp.load();
 
   const common = { live, log, metrics, secrets, mcp, usage, maxBodyBytes: config.listen.maxBodyBytes };
   const servers: FastifyInstance[] = [];
