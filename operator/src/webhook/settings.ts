@@ -68,7 +68,7 @@ export const APP_DROPPED_CAPABILITIES = ['NET_ADMIN', 'NET_RAW', 'SETUID', 'SETG
 export interface InjectionSettings {
   /** Sidecar image used when the sandbox names none; the firewall init container uses the same image. */
   sidecarImage: string;
-  /** UID (and default GID) the sidecar runs as; the only UID the firewall lets out. */
+  /** UID (and default GID) the sidecar runs as; the firewall lets it out (and {@link toolsUID}). */
   sidecarUID: number;
   /** UID (and GID) of the airlock-tools container; the firewall lets it out too, app containers may not run as it. */
   toolsUID: number;

@@ -112,7 +112,7 @@ log "the agent pod"
 k -n "$ns" apply -f "$repo/examples/quickstart/agent/"
 k -n "$ns" wait --for=condition=Ready pod/agent --timeout=180s
 init=$(k -n "$ns" get pod agent -o jsonpath='{.spec.initContainers[*].name}')
-[ "$init" = "airlock-firewall airlock-sidecar" ] || fail "init containers are '$init', expected the firewall and the sidecar"
+[ "$init" = "airlock-firewall airlock-tools airlock-sidecar" ] || fail "init containers are '$init', expected the firewall, airlock-tools and the sidecar"
 
 log "models and a chat through the socket"
 models=$(in_agent curl -sS --fail-with-body --unix-socket "$socket" http://airlock/v1/models)

@@ -23,6 +23,8 @@ const entry = join(root, 'sidecar/src/firewall/cli-entry.ts');
 
 const SIDECAR_UID = 64_531;
 const AGENT_UID = 64_532;
+/** The airlock-tools container's UID, whose stdio MCP servers keep the sidecar's egress. */
+const TOOLS_UID = 64_533;
 const LOOPBACK = targets(['127.0.0.1', '::1'], 0);
 
 const tools = preflight();
@@ -67,7 +69,7 @@ describe.each(['nft', 'legacy'] as const)('airlock-sidecar firewall with the %s 
     return result.stdout.replace(/^#.*\n/gm, '').replace(/\[\d+:\d+\]/g, '[0:0]');
   }
 
-  const allowP = () => ['--sidecar-uid', String(SIDECAR_UID), '--allow', `${ns.hosts.a4}/32:${servers.p.port}`, '--allow', `${ns.hosts.a6}/128:${servers.p.port}`];
+  const allowP = () => ['--sidecar-uid', String(SIDECAR_UID), '--tools-uid', String(TOOLS_UID), '--allow', `${ns.hosts.a4}/32:${servers.p.port}`, '--allow', `${ns.hosts.a6}/128:${servers.p.port}`];
   /** Port p on both hosts and port q on host a, both families, TCP and UDP. */
   const everyServer = () => [...targets([ns.hosts.a4, ns.hosts.b4, ns.hosts.a6, ns.hosts.b6], servers.p.port), ...targets([ns.hosts.a4, ns.hosts.a6], servers.q.port)];
   const neverReceived = (probed: readonly Probed[]) => probed.filter((p) => servers.p.received.has(p.token)).map(key);
@@ -120,16 +122,18 @@ describe.each(['nft', 'legacy'] as const)('airlock-sidecar firewall with the %s 
     let agent: Probed[];
     let rootAgent: Probed[];
     let sidecar: Probed[];
+    let stdioServers: Probed[];
 
     beforeAll(async () => {
       const all = [...everyServer(), ...LOOPBACK];
       // A root agent without capabilities: Airlock drops NET_ADMIN from app containers, so root
       // can neither change the rules nor pass the owner match.
       const noCaps = ['--inh-caps=-all', '--bounding-set=-all'];
-      [agent, rootAgent, sidecar] = await Promise.all([
+      [agent, rootAgent, sidecar, stdioServers] = await Promise.all([
         probeAs(tools, ns.name, AGENT_UID, all),
         probeAs(tools, ns.name, 0, all, noCaps),
         probeAs(tools, ns.name, SIDECAR_UID, all),
+        probeAs(tools, ns.name, TOOLS_UID, all),
       ]);
     });
 
@@ -155,9 +159,11 @@ describe.each(['nft', 'legacy'] as const)('airlock-sidecar firewall with the %s 
       }
     });
 
-    it('lets the sidecar UID reach every host and port: TCP and UDP, IPv4 and IPv6', () => {
-      const outside = sidecar.filter((p) => p.port !== 0);
-      expect(outcomes(outside)).toEqual(every(outside, 'echoed'));
+    it('lets the sidecar UID and the tools UID (stdio MCP servers) reach every host and port: TCP and UDP, IPv4 and IPv6', () => {
+      for (const probed of [sidecar, stdioServers]) {
+        const outside = probed.filter((p) => p.port !== 0);
+        expect(outcomes(outside)).toEqual(every(outside, 'echoed'));
+      }
     });
 
     it('keeps loopback open for the agent and the sidecar: TCP and UDP, IPv4 and IPv6', () => {
