@@ -4,26 +4,12 @@
  * translated providers, and Anthropic-shaped errors on every /v1/messages* path.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MockKind, MockProvider } from '../../mocks/index.js';
-import { startProviderStack, type Stack } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import type { MockKind } from '../../mocks/index.js';
+import { EVERY_PROVIDER, providerStackForFile } from './harness.js';
 
-const PROVIDERS: MockKind[] = ['openai', 'anthropic', 'gemini', 'ollama'];
-const KEYS: Partial<Record<MockKind, string>> = {
-  openai: 'sk-proj-Cq8vT1mB2kLp7RwZ4nYc8HdF1sJ6aGe5uV0oKiEt',
-  anthropic: 'sk-ant-api03-K7tYp2QwE9mZx4VbN6cL1kJ8hG3fD5sA0uIoP-AbCdEfGh',
-  gemini: 'AIzaSyQ4k9Lm2Nq7Rs1Tv6Wx3Yz8Ab5Cd0Ef2Gh',
-};
-
-let stack: Stack;
-let mocks: Map<MockKind, MockProvider>;
-let close: () => Promise<void>;
-
-beforeAll(async () => {
-  ({ stack, mocks, close } = await startProviderStack(PROVIDERS, KEYS, { sandbox: { name: 'anthropic-complete' } }));
-});
-
-afterAll(() => close?.());
+const PROVIDERS = EVERY_PROVIDER;
+const suite = providerStackForFile('anthropic-complete');
 
 const tools = [{ name: 'get_weather', description: 'Current weather for a city', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } } } }];
 
@@ -37,9 +23,9 @@ describe.each(PROVIDERS)('Anthropic SDK through a %s provider', (kind) => {
   const model = `via-${kind}`;
 
   it('counts input tokens with messages.countTokens', async () => {
-    const mock = mocks.get(kind)!;
+    const mock = suite.mocks.get(kind)!;
     const before = mock.received.length;
-    const counted = await stack.anthropic().messages.countTokens({
+    const counted = await suite.stack.anthropic().messages.countTokens({
       model,
       system: 'You answer briefly.',
       tools,
@@ -57,7 +43,7 @@ describe.each(PROVIDERS)('Anthropic SDK through a %s provider', (kind) => {
   });
 
   it('answers with msg_ ids and a filled message_start input count', async () => {
-    const client = stack.anthropic();
+    const client = suite.stack.anthropic();
     const message = await client.messages.create({ model, max_tokens: 64, messages: [{ role: 'user', content: 'id please' }] });
     expect(message.id).toMatch(/^msg_/);
     const stream = await client.messages.create({ model, max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'count the words of this prompt please' }] });
@@ -68,7 +54,7 @@ describe.each(PROVIDERS)('Anthropic SDK through a %s provider', (kind) => {
   });
 
   it('retrieves the model with models.retrieve', async () => {
-    const info = await stack.anthropic().models.retrieve(model);
+    const info = await suite.stack.anthropic().models.retrieve(model);
     expect(info).toMatchObject({ type: 'model', id: model, display_name: model });
   });
 });
@@ -76,24 +62,24 @@ describe.each(PROVIDERS)('Anthropic SDK through a %s provider', (kind) => {
 describe('Anthropic SDK models and errors', () => {
   it('lists the served models in Anthropic shape', async () => {
     const ids: string[] = [];
-    for await (const info of stack.anthropic().models.list()) ids.push(info.id);
+    for await (const info of suite.stack.anthropic().models.list()) ids.push(info.id);
     expect(ids.sort()).toEqual(PROVIDERS.map((k) => `via-${k}`).sort());
   });
 
   it('raises NotFoundError with an Anthropic body for an unknown model', async () => {
-    const error = await stack.anthropic().models.retrieve('no-such-model').catch((e: unknown) => e);
+    const error = await suite.stack.anthropic().models.retrieve('no-such-model').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Anthropic.NotFoundError);
     expect((error as InstanceType<typeof Anthropic.NotFoundError>).error).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
   });
 
   it('answers an unserved /v1/messages path (batches) in Anthropic shape', async () => {
-    const error = await stack.anthropic().messages.batches.list().catch((e: unknown) => e);
+    const error = await suite.stack.anthropic().messages.batches.list().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Anthropic.NotFoundError);
     expect((error as InstanceType<typeof Anthropic.NotFoundError>).error).toMatchObject({ type: 'error', error: { type: 'not_found_error', message: expect.stringContaining('/v1/messages/batches') } });
   });
 
   it('answers bad count_tokens bodies and wrong methods in Anthropic shape', async () => {
-    const error = await stack
+    const error = await suite.stack
       .anthropic()
       .messages.countTokens({ model: 'via-anthropic', messages: 'not a list' as never })
       .catch((e: unknown) => e);
@@ -103,7 +89,7 @@ describe('Anthropic SDK models and errors', () => {
       ['GET', '/v1/messages'],
       ['GET', '/v1/messages/count_tokens'],
     ] as const) {
-      const response = await stack.fetch(path, { method });
+      const response = await suite.stack.fetch(path, { method });
       expect(response.status).toBe(404);
       expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
     }

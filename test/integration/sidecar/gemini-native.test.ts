@@ -4,30 +4,15 @@
  * and models.get, and errors in Google's shape that the SDK raises as ApiError.
  */
 import { ApiError, FunctionCallingConfigMode, GoogleGenAI, type Content } from '@google/genai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MockKind, MockProvider } from '../../mocks/index.js';
-import { startProviderStack, type Stack } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { EVERY_PROVIDER, providerStackForFile } from './harness.js';
 
-const PROVIDERS: MockKind[] = ['openai', 'anthropic', 'gemini', 'ollama'];
-const KEYS: Partial<Record<MockKind, string>> = {
-  openai: 'sk-proj-Gq3vT9mB2kLp7RwZ4nYc8HdF1sJ6aGe5uV0oKiEt',
-  anthropic: 'sk-ant-api03-G7tYp2QwE9mZx4VbN6cL1kJ8hG3fD5sA0uIoP-AbCdEfGh',
-  gemini: 'AIzaSyG4k9Lm2Nq7Rs1Tv6Wx3Yz8Ab5Cd0Ef2Gh',
-};
-
-let stack: Stack;
-let mocks: Map<MockKind, MockProvider>;
-let close: () => Promise<void>;
-
-beforeAll(async () => {
-  ({ stack, mocks, close } = await startProviderStack(PROVIDERS, KEYS, { sandbox: { name: 'gemini-native' } }));
-});
-
-afterAll(() => close?.());
+const PROVIDERS = EVERY_PROVIDER;
+const suite = providerStackForFile('gemini-native');
 
 /** The SDK pointed at the socket: its fetch goes through the stack's Unix-socket dispatcher. */
 function genai(): GoogleGenAI {
-  const fetchThroughSocket = (url: string | URL | Request, init?: RequestInit) => stack.fetch(new URL(String(url)).pathname + new URL(String(url)).search, init as never) as unknown as Promise<Response>;
+  const fetchThroughSocket = (url: string | URL | Request, init?: RequestInit) => suite.stack.fetch(new URL(String(url)).pathname + new URL(String(url)).search, init as never) as unknown as Promise<Response>;
   return new GoogleGenAI({ apiKey: 'unused-by-airlock', httpOptions: { baseUrl: 'http://airlock', fetch: fetchThroughSocket as never, retryOptions: { attempts: 1 } } });
 }
 
@@ -46,7 +31,7 @@ const weather = {
 
 describe.each(PROVIDERS)('google-genai SDK through a %s provider', (kind) => {
   const model = `via-${kind}`;
-  const lastPath = () => mocks.get(kind)!.received.at(-1)?.path;
+  const lastPath = () => suite.mocks.get(kind)!.received.at(-1)?.path;
 
   it('generates content', async () => {
     const response = await genai().models.generateContent({ model, contents: 'hello from genai', config: { systemInstruction: 'Be brief.' } });
@@ -104,7 +89,7 @@ describe.each(PROVIDERS)('google-genai SDK through a %s provider', (kind) => {
 
 describe('google-genai SDK models and errors', () => {
   it('ends a translated stream that breaks after content with an error the SDK raises', async () => {
-    mocks.get('anthropic')!.script({ reply: 'one two three four five six seven eight', midStreamError: { afterChunks: 6, message: 'Overloaded' } });
+    suite.mocks.get('anthropic')!.script({ reply: 'one two three four five six seven eight', midStreamError: { afterChunks: 6, message: 'Overloaded' } });
     const stream = await genai().models.generateContentStream({ model: 'via-anthropic', contents: 'long answer please' });
     let text = '';
     const consume = async () => {
@@ -130,13 +115,13 @@ describe('google-genai SDK models and errors', () => {
   });
 
   it('raises ApiError 400 INVALID_ARGUMENT naming the field of an invalid body', async () => {
-    const response = await stack.fetch('/v1beta/models/via-ollama:generateContent', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ contents: 'not a list' }) });
+    const response = await suite.stack.fetch('/v1beta/models/via-ollama:generateContent', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ contents: 'not a list' }) });
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT', message: expect.stringMatching(/^contents/) } });
   });
 
   it('answers unknown /v1beta paths in Google shape', async () => {
-    const response = await stack.fetch('/v1beta/cachedContents', { method: 'GET' });
+    const response = await suite.stack.fetch('/v1beta/cachedContents', { method: 'GET' });
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
   });

@@ -3,6 +3,7 @@
  * serving on a real Unix socket, with every log line captured. Clients are the official SDKs,
  * connected through the socket the way an agent connects.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import OpenAI from 'openai';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { afterAll, beforeAll } from 'vitest';
 import { stringify } from 'yaml';
 import type { SidecarConfigInput } from '../../../sidecar/src/config/schema.js';
 import { startSidecar, type Sidecar } from '../../../sidecar/src/sidecar.js';
@@ -96,6 +98,62 @@ export async function mcpClient(stack: Stack, headers: Record<string, string> = 
   return client;
 }
 
+/** Every provider kind the client SDKs are tried against. */
+export const EVERY_PROVIDER: readonly MockKind[] = ['openai', 'anthropic', 'gemini', 'ollama'];
+
+const alphanumeric = (length: number) => randomBytes(length).toString('base64').replace(/[^A-Za-z0-9]/g, 'x').slice(0, length);
+
+/**
+ * Provider keys in their real formats (ollama has none), fresh on each call: each must be
+ * accepted upstream and never reach the client, and a leak of one is told from another file's.
+ */
+export function realKeys(kinds: readonly MockKind[]): Partial<Record<MockKind, string>> {
+  const formats: Partial<Record<MockKind, () => string>> = {
+    openai: () => `sk-proj-${alphanumeric(40)}`,
+    'openai-compatible': () => `sk-compat-${randomBytes(16).toString('hex')}`,
+    anthropic: () => `sk-ant-api03-${alphanumeric(36)}-${alphanumeric(8)}`,
+    gemini: () => `AIzaSy${alphanumeric(33)}`,
+  };
+  return Object.fromEntries(kinds.flatMap((kind) => (formats[kind] ? [[kind, formats[kind]()]] : [])));
+}
+
+/** A test file's provider stack: read it inside tests and hooks, once the file's `beforeAll` ran. */
+export interface FileProviderStack {
+  readonly stack: Stack;
+  readonly mocks: Map<MockKind, MockProvider>;
+  readonly keys: Partial<Record<MockKind, string>>;
+}
+
+/**
+ * {@link startProviderStack} for a whole test file: started in a `beforeAll` of the file (or of
+ * the describe block it is called in), closed in its `afterAll`. Keys default to {@link realKeys}.
+ */
+export function providerStackForFile(
+  sandbox: string,
+  options: { kinds?: readonly MockKind[]; keys?: Partial<Record<MockKind, string>>; extra?: Partial<SidecarConfigInput> } = {},
+): FileProviderStack {
+  const kinds = options.kinds ?? EVERY_PROVIDER;
+  const keys = options.keys ?? realKeys(kinds);
+  let started: Awaited<ReturnType<typeof startProviderStack>> | undefined;
+  beforeAll(async () => {
+    started = await startProviderStack(kinds, keys, { ...options.extra, sandbox: { name: sandbox } });
+  });
+  afterAll(() => started?.close());
+  const running = () => {
+    if (!started) throw new Error(`the provider stack of ${sandbox} is not started: read it inside a test or hook`);
+    return started;
+  };
+  return {
+    get stack() {
+      return running().stack;
+    },
+    get mocks() {
+      return running().mocks;
+    },
+    keys,
+  };
+}
+
 /** A sidecar in front of one mock per provider kind, each serving the model `via-<kind>`. */
 export async function startProviderStack(
   kinds: readonly MockKind[],
@@ -128,6 +186,8 @@ export interface Traced<T> {
   spans: CollectedSpan[];
   /** Still listening (its raw bodies and request headers are there to search); close it after the tests. */
   collector: OtlpCollector;
+  /** The spans of that name. */
+  named(name: string): CollectedSpan[];
 }
 
 /**
@@ -150,7 +210,7 @@ export async function withCollector<T>(
     } finally {
       await stack.close();
     }
-    return { result, spans: collector.spans, collector };
+    return { result, spans: collector.spans, collector, named: (name) => collector.spans.filter((s) => s.name === name) };
   } catch (err) {
     await collector.close();
     throw err;

@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startMock, type MockProvider } from '../../mocks/index.js';
-import type { CollectedSpan, OtlpCollector } from '../../mocks/otlp-collector.js';
-import { keyFile, mcpClient, withCollector } from './harness.js';
+import type { OtlpCollector } from '../../mocks/otlp-collector.js';
+import { keyFile, mcpClient, withCollector, type Traced } from './harness.js';
 
 const KEY = 'sk-model-tools-trace-key-0123456789';
 const PROMPT = 'the hidden recipe calls for saffron';
@@ -20,12 +20,12 @@ let collector: OtlpCollector;
 let first: MockProvider;
 let second: MockProvider;
 let answer: string;
-let spans: CollectedSpan[];
+let byName: Traced<unknown>['named'];
 
 beforeAll(async () => {
   first = await startMock('openai', { keys: [KEY] });
   second = await startMock('anthropic', { keys: [KEY] });
-  ({ collector, spans, result: answer } = await withCollector(
+  ({ collector, named: byName, result: answer } = await withCollector(
     async (dir, otlp) => {
       const key = await keyFile(dir, 'key', KEY);
       return {
@@ -54,8 +54,6 @@ afterAll(async () => {
   await second?.close();
   await collector?.close();
 });
-
-const byName = (name: string) => spans.filter((s) => s.name === name);
 
 it('puts the model call and its attempts under the tool span, in the agent trace', () => {
   expect(answer).toContain('saffron');

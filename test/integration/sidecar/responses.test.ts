@@ -4,26 +4,11 @@
  * function tools and their outputs, `previous_response_id`, and errors in OpenAI's shape.
  */
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MockKind, MockProvider } from '../../mocks/index.js';
-import { keyFile, stackDir, startProviderStack, startStack, type Stack } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { EVERY_PROVIDER, keyFile, providerStackForFile, stackDir, startStack } from './harness.js';
 
-const PROVIDERS: MockKind[] = ['openai', 'anthropic', 'gemini', 'ollama'];
-const KEYS: Partial<Record<MockKind, string>> = {
-  openai: 'sk-proj-Rq3vT9mB2kLp7RwZ4nYc8HdF1sJ6aGe5uV0oKiEt',
-  anthropic: 'sk-ant-api03-Q7tYp2QwE9mZx4VbN6cL1kJ8hG3fD5sA0uIoP-AbCdEfGh',
-  gemini: 'AIzaSyR4k9Lm2Nq7Rs1Tv6Wx3Yz8Ab5Cd0Ef2Gh',
-};
-
-let stack: Stack;
-let mocks: Map<MockKind, MockProvider>;
-let close: () => Promise<void>;
-
-beforeAll(async () => {
-  ({ stack, mocks, close } = await startProviderStack(PROVIDERS, KEYS, { sandbox: { name: 'responses' } }));
-});
-
-afterAll(() => close?.());
+const PROVIDERS = EVERY_PROVIDER;
+const suite = providerStackForFile('responses');
 
 /** The path each provider's call arrives at: OpenAI's own Responses API, the others' chat APIs. */
 const UPSTREAM_PATH: Record<string, RegExp> = {
@@ -43,10 +28,10 @@ const weather = {
 
 describe.each(PROVIDERS)('responses through a %s provider', (kind) => {
   const model = `via-${kind}`;
-  const lastPath = () => mocks.get(kind)!.received.at(-1)?.path;
+  const lastPath = () => suite.mocks.get(kind)!.received.at(-1)?.path;
 
   it('answers a plain request', async () => {
-    const response = await stack.openai().responses.create({ model, input: 'hello from the responses api', instructions: 'Be brief.' });
+    const response = await suite.stack.openai().responses.create({ model, input: 'hello from the responses api', instructions: 'Be brief.' });
     expect(response.object).toBe('response');
     expect(response.id).toMatch(/^resp_/);
     expect(response.status).toBe('completed');
@@ -59,7 +44,7 @@ describe.each(PROVIDERS)('responses through a %s provider', (kind) => {
   });
 
   it('streams typed events that the SDK accumulates into the final response', async () => {
-    const stream = stack.openai().responses.stream({ model, input: 'stream these words please' });
+    const stream = suite.stack.openai().responses.stream({ model, input: 'stream these words please' });
     const types: string[] = [];
     let deltas = '';
     stream.on('event', (event) => types.push(event.type));
@@ -76,7 +61,7 @@ describe.each(PROVIDERS)('responses through a %s provider', (kind) => {
   });
 
   it('round-trips a function call with its function_call_output', async () => {
-    const client = stack.openai();
+    const client = suite.stack.openai();
     const first = await client.responses.create({ model, input: 'weather in Oslo', tools: [weather] });
     const call = first.output.find((item) => item.type === 'function_call');
     expect(call).toMatchObject({ type: 'function_call', name: 'get_weather', call_id: expect.any(String) });
@@ -90,7 +75,7 @@ describe.each(PROVIDERS)('responses through a %s provider', (kind) => {
   });
 
   it('streams a function call as argument deltas', async () => {
-    const stream = stack.openai().responses.stream({ model, input: 'weather in Lima', tools: [weather] });
+    const stream = suite.stack.openai().responses.stream({ model, input: 'weather in Lima', tools: [weather] });
     let args = '';
     stream.on('response.function_call_arguments.delta', (event) => (args += event.delta));
     const response = await stream.finalResponse();
@@ -101,7 +86,7 @@ describe.each(PROVIDERS)('responses through a %s provider', (kind) => {
   });
 
   it('continues a conversation with previous_response_id', async () => {
-    const client = stack.openai();
+    const client = suite.stack.openai();
     const first = await client.responses.create({ model, input: 'weather in Rome', tools: [weather] });
     const call = first.output.find((item) => item.type === 'function_call') as { call_id: string } | undefined;
     expect(call).toBeDefined();
@@ -118,7 +103,7 @@ describe.each(PROVIDERS)('responses through a %s provider', (kind) => {
 
 describe('responses on OpenAI', () => {
   it('passes reasoning items through both ways, encrypted_content intact', async () => {
-    const client = stack.openai();
+    const client = suite.stack.openai();
     const first = await client.responses.create({ model: 'via-openai', input: 'think first', reasoning: { effort: 'low' }, include: ['reasoning.encrypted_content'], store: false });
     const reasoning = first.output.find((item) => item.type === 'reasoning');
     expect(reasoning).toMatchObject({ type: 'reasoning', encrypted_content: expect.stringMatching(/^gAAAAB/) });
@@ -128,7 +113,7 @@ describe('responses on OpenAI', () => {
       include: ['reasoning.encrypted_content'],
       input: [{ role: 'user', content: 'think first' }, ...(first.output as OpenAI.Responses.ResponseInputItem[]), { role: 'user', content: 'and again' }],
     });
-    const sent = mocks.get('openai')!.received.at(-1)!.body as { input: unknown[] };
+    const sent = suite.mocks.get('openai')!.received.at(-1)!.body as { input: unknown[] };
     expect(sent.input).toContainEqual(expect.objectContaining({ type: 'reasoning', encrypted_content: (reasoning as { encrypted_content: string }).encrypted_content }));
   });
 });
@@ -139,14 +124,14 @@ describe('responses on OpenAI under another model name', () => {
     const renamed = await startStack(dir, {
       version: 1,
       sandbox: { name: 'responses-renamed' },
-      providers: [{ name: 'oa', type: 'openai', baseURL: mocks.get('openai')!.url, apiKeys: [{ file: await keyFile(dir, 'openai', KEYS.openai!) }], models: [{ name: 'house-model', upstreamName: 'gpt-4o-mini' }] }],
+      providers: [{ name: 'oa', type: 'openai', baseURL: suite.mocks.get('openai')!.url, apiKeys: [{ file: await keyFile(dir, 'openai', suite.keys.openai!) }], models: [{ name: 'house-model', upstreamName: 'gpt-4o-mini' }] }],
     });
     try {
       const client = renamed.openai();
       const plain = await client.responses.create({ model: 'house-model', input: 'hello' });
       expect(plain.model).toBe('house-model');
       expect(plain.output_text).toBe('echo: hello');
-      expect((mocks.get('openai')!.received.at(-1)!.body as { model: string }).model).toBe('gpt-4o-mini');
+      expect((suite.mocks.get('openai')!.received.at(-1)!.body as { model: string }).model).toBe('gpt-4o-mini');
       const stream = client.responses.stream({ model: 'house-model', input: 'stream it' });
       const sequence: number[] = [];
       const models: string[] = [];
@@ -166,8 +151,8 @@ describe('responses on OpenAI under another model name', () => {
 
 describe('responses errors', () => {
   it('ends a translated stream that breaks after content with an error the SDK raises', async () => {
-    mocks.get('anthropic')!.script({ reply: 'one two three four five six seven eight', midStreamError: { afterChunks: 6, message: 'Overloaded' } });
-    const stream = stack.openai().responses.stream({ model: 'via-anthropic', input: 'long answer please' });
+    suite.mocks.get('anthropic')!.script({ reply: 'one two three four five six seven eight', midStreamError: { afterChunks: 6, message: 'Overloaded' } });
+    const stream = suite.stack.openai().responses.stream({ model: 'via-anthropic', input: 'long answer please' });
     let text = '';
     stream.on('response.output_text.delta', (event) => (text += event.delta));
     await expect(stream.finalResponse()).rejects.toThrow(/Overloaded/);
@@ -175,7 +160,7 @@ describe('responses errors', () => {
   });
 
   it('refuses an unknown previous_response_id for a model no OpenAI provider serves, in OpenAI shape', async () => {
-    const error = await stack
+    const error = await suite.stack
       .openai()
       .responses.create({ model: 'via-gemini', input: 'hi', previous_response_id: 'resp_unknown' })
       .catch((e: unknown) => e);
@@ -185,16 +170,16 @@ describe('responses errors', () => {
   });
 
   it('passes an unknown previous_response_id to OpenAI, which refuses it', async () => {
-    const error = await stack
+    const error = await suite.stack
       .openai()
       .responses.create({ model: 'via-openai', input: 'hi', previous_response_id: 'resp_unknown' })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
-    expect(mocks.get('openai')!.received.at(-1)?.path).toBe('/v1/responses');
+    expect(suite.mocks.get('openai')!.received.at(-1)?.path).toBe('/v1/responses');
   });
 
   it('refuses a hosted tool for a translated provider, naming it', async () => {
-    const error = await stack
+    const error = await suite.stack
       .openai()
       .responses.create({ model: 'via-anthropic', input: 'search', tools: [{ type: 'web_search' }] })
       .catch((e: unknown) => e);
@@ -203,7 +188,7 @@ describe('responses errors', () => {
   });
 
   it('names the field of an invalid body', async () => {
-    const error = await stack
+    const error = await suite.stack
       .openai()
       .responses.create({ model: 'via-ollama', input: 42 as never })
       .catch((e: unknown) => e);

@@ -3,27 +3,12 @@
  * streaming and tool-call round trips against each provider type's mock: 2 clients × 4
  * providers × 3 kinds. Every provider mock checks its key, so routing and key handling are real.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MockKind, MockProvider } from '../../mocks/index.js';
-import { startProviderStack, type Stack } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import type { MockKind } from '../../mocks/index.js';
+import { EVERY_PROVIDER, providerStackForFile } from './harness.js';
 
-const PROVIDERS: MockKind[] = ['openai', 'anthropic', 'gemini', 'ollama'];
-const KEYS: Partial<Record<MockKind, string>> = {
-  openai: 'sk-proj-Xq3vT9mB2kLp7RwZ4nYc8HdF1sJ6aGe5uV0oKiEt',
-  'openai-compatible': 'sk-compat-3f9a1c7e5b2d8f4a6c0e9b7d5f3a1c8e',
-  anthropic: 'sk-ant-api03-R7tYp2QwE9mZx4VbN6cL1kJ8hG3fD5sA0uIoP-AbCdEfGh',
-  gemini: 'AIzaSyD4k9Lm2Nq7Rs1Tv6Wx3Yz8Ab5Cd0Ef2Gh',
-};
-
-let stack: Stack;
-let mocks: Map<MockKind, MockProvider>;
-let close: () => Promise<void>;
-
-beforeAll(async () => {
-  ({ stack, mocks, close } = await startProviderStack(PROVIDERS, KEYS, { sandbox: { name: 'matrix' } }));
-});
-
-afterAll(() => close?.());
+const PROVIDERS = EVERY_PROVIDER;
+const suite = providerStackForFile('matrix');
 
 /** The path each provider's chat call arrives at, proving the call went where it should. */
 const CHAT_PATH: Record<string, RegExp> = {
@@ -34,7 +19,7 @@ const CHAT_PATH: Record<string, RegExp> = {
 };
 
 function lastCall(kind: MockKind) {
-  const call = mocks.get(kind)!.received.at(-1);
+  const call = suite.mocks.get(kind)!.received.at(-1);
   expect(call?.path).toMatch(CHAT_PATH[kind]!);
   return call!;
 }
@@ -50,7 +35,7 @@ describe.each(PROVIDERS)('through a %s provider', (kind) => {
 
   describe('OpenAI SDK', () => {
     it('completes a plain chat', async () => {
-      const completion = await stack.openai().chat.completions.create({ model, messages: [{ role: 'user', content: 'hello from openai sdk' }] });
+      const completion = await suite.stack.openai().chat.completions.create({ model, messages: [{ role: 'user', content: 'hello from openai sdk' }] });
       expect(completion.choices[0]!.message.content).toBe('echo: hello from openai sdk');
       expect(completion.choices[0]!.finish_reason).toBe('stop');
       expect(completion.model).toBe(model);
@@ -59,7 +44,7 @@ describe.each(PROVIDERS)('through a %s provider', (kind) => {
     });
 
     it('streams a chat', async () => {
-      const stream = await stack.openai().chat.completions.create({
+      const stream = await suite.stack.openai().chat.completions.create({
         model,
         stream: true,
         stream_options: { include_usage: true },
@@ -83,7 +68,7 @@ describe.each(PROVIDERS)('through a %s provider', (kind) => {
     });
 
     it('round-trips a tool call', async () => {
-      const client = stack.openai();
+      const client = suite.stack.openai();
       const tools = [{ type: 'function' as const, function: weather }];
       const messages: Parameters<typeof client.chat.completions.create>[0]['messages'] = [{ role: 'user', content: 'weather in Oslo' }];
       const first = await client.chat.completions.create({ model, messages, tools });
@@ -103,7 +88,7 @@ describe.each(PROVIDERS)('through a %s provider', (kind) => {
 
   describe('Anthropic SDK', () => {
     it('completes a plain message', async () => {
-      const message = await stack.anthropic().messages.create({ model, max_tokens: 256, messages: [{ role: 'user', content: 'hello from anthropic sdk' }] });
+      const message = await suite.stack.anthropic().messages.create({ model, max_tokens: 256, messages: [{ role: 'user', content: 'hello from anthropic sdk' }] });
       expect(message.content).toEqual([expect.objectContaining({ type: 'text', text: 'echo: hello from anthropic sdk' })]);
       expect(message.stop_reason).toBe('end_turn');
       expect(message.usage.output_tokens).toBeGreaterThan(0);
@@ -111,7 +96,7 @@ describe.each(PROVIDERS)('through a %s provider', (kind) => {
     });
 
     it('streams a message', async () => {
-      const stream = stack.anthropic().messages.stream({ model, max_tokens: 256, messages: [{ role: 'user', content: 'stream these words please' }] });
+      const stream = suite.stack.anthropic().messages.stream({ model, max_tokens: 256, messages: [{ role: 'user', content: 'stream these words please' }] });
       let deltas = 0;
       stream.on('text', () => (deltas += 1));
       const message = await stream.finalMessage();
@@ -122,7 +107,7 @@ describe.each(PROVIDERS)('through a %s provider', (kind) => {
     });
 
     it('round-trips a tool call', async () => {
-      const client = stack.anthropic();
+      const client = suite.stack.anthropic();
       const tools = [{ name: weather.name, description: weather.description, input_schema: weather.parameters as { type: 'object' } }];
       const messages: Parameters<typeof client.messages.create>[0]['messages'] = [{ role: 'user', content: 'weather in Lima' }];
       const first = await client.messages.create({ model, max_tokens: 256, messages, tools });

@@ -4,30 +4,21 @@
  */
 import { stat } from 'node:fs/promises';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mockEmbedding, type MockKind, type MockProvider } from '../../mocks/index.js';
-import { startProviderStack, type Stack } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { mockEmbedding } from '../../mocks/index.js';
+import { EVERY_PROVIDER, providerStackForFile } from './harness.js';
 
-const PROVIDERS: MockKind[] = ['openai', 'anthropic', 'gemini', 'ollama'];
-let stack: Stack;
-let mocks: Map<MockKind, MockProvider>;
-let close: () => Promise<void>;
-
-beforeAll(async () => {
-  const keys = Object.fromEntries(PROVIDERS.filter((k) => k !== 'ollama').map((k) => [k, `key-${k}-0123456789abcdef`]));
-  ({ stack, mocks, close } = await startProviderStack(PROVIDERS, keys, { sandbox: { name: 'more' }, models: { aliases: { default: 'via-openai' } } }));
-});
-
-afterAll(() => close?.());
+const PROVIDERS = EVERY_PROVIDER;
+const suite = providerStackForFile('more', { extra: { models: { aliases: { default: 'via-openai' } } }, keys: Object.fromEntries(PROVIDERS.filter((k) => k !== 'ollama').map((k) => [k, `key-${k}-0123456789abcdef`])) });
 
 it('creates the socket with the configured mode', async () => {
-  expect((await stat(stack.socketPath)).mode & 0o777).toBe(0o600);
+  expect((await stat(suite.stack.socketPath)).mode & 0o777).toBe(0o600);
 });
 
 it('lists the sandbox models and aliases for both SDKs', async () => {
-  const openaiIds = (await stack.openai().models.list()).data.map((m) => m.id).sort();
+  const openaiIds = (await suite.stack.openai().models.list()).data.map((m) => m.id).sort();
   expect(openaiIds).toEqual(['default', 'via-anthropic', 'via-gemini', 'via-ollama', 'via-openai']);
-  const anthropicIds = (await stack.anthropic().models.list()).data.map((m) => m.id).sort();
+  const anthropicIds = (await suite.stack.anthropic().models.list()).data.map((m) => m.id).sort();
   expect(anthropicIds).toEqual(openaiIds);
 });
 
@@ -36,7 +27,7 @@ describe.each(PROVIDERS)('through a %s provider', (kind) => {
 
   it('makes parallel tool calls', async () => {
     const tool = (name: string) => ({ type: 'function' as const, function: { name, parameters: { type: 'object', properties: { input: { type: 'string' } } } } });
-    const completion = await stack.openai().chat.completions.create({ model, tools: [tool('search'), tool('fetch_page')], messages: [{ role: 'user', content: 'do both in parallel' }] });
+    const completion = await suite.stack.openai().chat.completions.create({ model, tools: [tool('search'), tool('fetch_page')], messages: [{ role: 'user', content: 'do both in parallel' }] });
     const calls = completion.choices[0]!.message.tool_calls ?? [];
     expect(calls.map((c) => c.type === 'function' && c.function.name)).toEqual(['search', 'fetch_page']);
     expect(new Set(calls.map((c) => c.id)).size).toBe(2);
@@ -44,7 +35,7 @@ describe.each(PROVIDERS)('through a %s provider', (kind) => {
 
   it('streams parallel tool calls with their arguments whole', async () => {
     const tool = (name: string) => ({ type: 'function' as const, function: { name, parameters: { type: 'object', properties: { input: { type: 'string' } } } } });
-    const stream = await stack.openai().chat.completions.create({ model, stream: true, tools: [tool('a'), tool('b')], messages: [{ role: 'user', content: 'parallel please' }] });
+    const stream = await suite.stack.openai().chat.completions.create({ model, stream: true, tools: [tool('a'), tool('b')], messages: [{ role: 'user', content: 'parallel please' }] });
     const args = new Map<number, { name: string; arguments: string }>();
     for await (const chunk of stream) {
       for (const call of chunk.choices[0]?.delta.tool_calls ?? []) {
@@ -62,7 +53,7 @@ describe.each(PROVIDERS)('through a %s provider', (kind) => {
 
   it('takes an image part', async () => {
     const png = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
-    const completion = await stack.openai().chat.completions.create({
+    const completion = await suite.stack.openai().chat.completions.create({
       model,
       messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image_url', image_url: { url: png } }] }],
     });
@@ -70,32 +61,32 @@ describe.each(PROVIDERS)('through a %s provider', (kind) => {
   });
 
   it('passes JSON mode on', async () => {
-    const completion = await stack.openai().chat.completions.create({
+    const completion = await suite.stack.openai().chat.completions.create({
       model,
       response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object', properties: { a: { type: 'string' } } } } },
       messages: [{ role: 'user', content: 'json please' }],
     });
     expect(completion.choices[0]!.message.content).toContain('json please');
-    const body = JSON.stringify(mocks.get(kind)!.received.at(-1)!.body);
+    const body = JSON.stringify(suite.mocks.get(kind)!.received.at(-1)!.body);
     const marker = { openai: '"json_schema"', anthropic: 'answer', gemini: 'responseJsonSchema', ollama: '"format"' }[kind as 'openai'];
     expect(body).toContain(marker);
   });
 
   it('serves legacy completions', async () => {
-    const completion = await stack.openai().completions.create({ model, prompt: 'complete this', max_tokens: 50 });
+    const completion = await suite.stack.openai().completions.create({ model, prompt: 'complete this', max_tokens: 50 });
     expect(completion.object).toBe('text_completion');
     expect(completion.choices[0]!.text).toContain('complete this');
   });
 
   it('streams legacy completions', async () => {
-    const stream = await stack.openai().completions.create({ model, prompt: 'stream this prompt', stream: true });
+    const stream = await suite.stack.openai().completions.create({ model, prompt: 'stream this prompt', stream: true });
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.text ?? '';
     expect(text).toContain('stream this prompt');
   });
 
   it(kind === 'anthropic' ? 'refuses embeddings (Anthropic has none) with a clear 400' : 'creates embeddings, as floats and as the SDK default base64', async () => {
-    const client = stack.openai();
+    const client = suite.stack.openai();
     if (kind === 'anthropic') {
       const error = await client.embeddings.create({ model, input: 'x' }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OpenAI.BadRequestError);

@@ -8,9 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startMock, type MockProvider } from '../../mocks/index.js';
-import type { CollectedSpan, OtlpCollector } from '../../mocks/otlp-collector.js';
+import type { OtlpCollector } from '../../mocks/otlp-collector.js';
 import { npmServer } from '../mcp/harness.js';
-import { keyFile, mcpClient, withCollector } from './harness.js';
+import { keyFile, mcpClient, withCollector, type Traced } from './harness.js';
 
 const FIRST_KEY = 'sk-first-provider-key-0123456789';
 const SECOND_KEY = 'sk-second-provider-key-9876543210';
@@ -25,13 +25,13 @@ let collector: OtlpCollector;
 let first: MockProvider;
 let second: MockProvider;
 let streamed: { text: string; usage: { prompt_tokens: number; completion_tokens: number } | undefined };
-let spans: CollectedSpan[];
+let byName: Traced<unknown>['named'];
 
 beforeAll(async () => {
   first = await startMock('openai', { keys: [FIRST_KEY] });
   second = await startMock('openai', { keys: [SECOND_KEY] });
   const traceparent = `00-${agentTrace}-${agentSpan}-01`;
-  ({ collector, spans, result: streamed } = await withCollector(
+  ({ collector, named: byName, result: streamed } = await withCollector(
     async (dir, otlp) => ({
       version: 1,
       sandbox: { name: 'traced' },
@@ -68,8 +68,6 @@ afterAll(async () => {
   await second?.close();
   await collector?.close();
 });
-
-const byName = (name: string) => spans.filter((s) => s.name === name);
 
 it('exports a model-call span in the agent trace with the GenAI attributes and the usage the provider reported', () => {
   expect(streamed.text.length).toBeGreaterThan(0);
@@ -119,6 +117,6 @@ it('exports a span per MCP tool call with the tool name and backend, in the agen
 it('never exports a key, the prompt, the completion or a tool argument, and sends the collector its header from the file', () => {
   const everything = Buffer.concat(collector.rawBodies).toString('latin1');
   for (const secret of [FIRST_KEY, SECOND_KEY, COLLECTOR_TOKEN, PROMPT, TOOL_ARGUMENT, streamed.text]) expect(everything).not.toContain(secret);
-  expect(JSON.stringify(spans)).not.toContain('purple');
+  expect(JSON.stringify(collector.spans)).not.toContain('purple');
   expect(collector.requests.every((h) => h['x-collector-token'] === COLLECTOR_TOKEN)).toBe(true);
 });

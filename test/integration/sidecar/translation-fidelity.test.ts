@@ -6,28 +6,13 @@
  * equivalent (ADR 0004).
  */
 import type OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MockKind, MockProvider } from '../../mocks/index.js';
-import { startProviderStack, type Stack } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import type { MockKind } from '../../mocks/index.js';
+import { providerStackForFile } from './harness.js';
 
-const PROVIDERS: MockKind[] = ['openai', 'anthropic', 'gemini', 'ollama'];
-const KEYS: Partial<Record<MockKind, string>> = {
-  openai: 'sk-proj-Fq3vT9mB2kLp7RwZ4nYc8HdF1sJ6aGe5uV0oKiEt',
-  anthropic: 'sk-ant-api03-F7tYp2QwE9mZx4VbN6cL1kJ8hG3fD5sA0uIoP-AbCdEfGh',
-  gemini: 'AIzaSyF4k9Lm2Nq7Rs1Tv6Wx3Yz8Ab5Cd0Ef2Gh',
-};
+const suite = providerStackForFile('fidelity');
 
-let stack: Stack;
-let mocks: Map<MockKind, MockProvider>;
-let close: () => Promise<void>;
-
-beforeAll(async () => {
-  ({ stack, mocks, close } = await startProviderStack(PROVIDERS, KEYS, { sandbox: { name: 'fidelity' } }));
-});
-
-afterAll(() => close?.());
-
-const lastBody = (kind: MockKind) => mocks.get(kind)!.received.at(-1)!.body as Record<string, unknown>;
+const lastBody = (kind: MockKind) => suite.mocks.get(kind)!.received.at(-1)!.body as Record<string, unknown>;
 
 const weatherChat = { type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { input: { type: 'string' } } } } };
 const weatherResponses = { type: 'function' as const, name: 'get_weather', parameters: { type: 'object', properties: { input: { type: 'string' } } }, strict: false };
@@ -35,7 +20,7 @@ const weatherAnthropic = { name: 'get_weather', input_schema: { type: 'object' a
 
 describe('OpenAI chat SDK to an Anthropic model with reasoning_effort', () => {
   it('asks for a thinking budget, returns the thinking, and hands its signature back on the tool round trip', async () => {
-    const client = stack.openai();
+    const client = suite.stack.openai();
     const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [{ role: 'user', content: 'weather in Oslo' }];
     const first = await client.chat.completions.create({ model: 'via-anthropic', reasoning_effort: 'low', temperature: 0.3, max_tokens: 500, messages, tools: [weatherChat] });
     expect(lastBody('anthropic')).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 1024 } });
@@ -56,7 +41,7 @@ describe('OpenAI chat SDK to an Anthropic model with reasoning_effort', () => {
   });
 
   it('streams the thinking as reasoning_content deltas', async () => {
-    const stream = await stack.openai().chat.completions.create({ model: 'via-anthropic', reasoning_effort: 'low', max_tokens: 500, stream: true, messages: [{ role: 'user', content: 'think aloud' }] });
+    const stream = await suite.stack.openai().chat.completions.create({ model: 'via-anthropic', reasoning_effort: 'low', max_tokens: 500, stream: true, messages: [{ role: 'user', content: 'think aloud' }] });
     let reasoning = '';
     let text = '';
     for await (const chunk of stream) {
@@ -71,7 +56,7 @@ describe('OpenAI chat SDK to an Anthropic model with reasoning_effort', () => {
 
 describe('Responses API to an Anthropic model with reasoning', () => {
   it('returns a reasoning item whose encrypted_content carries the signature back on the next turn', async () => {
-    const client = stack.openai();
+    const client = suite.stack.openai();
     const first = await client.responses.create({ model: 'via-anthropic', input: 'weather in Rome', reasoning: { effort: 'low' }, max_output_tokens: 500, tools: [weatherResponses] });
     const reasoning = first.output.find((item) => item.type === 'reasoning');
     expect(reasoning).toMatchObject({ summary: [{ type: 'summary_text', text: 'Considering: weather in Rome' }], encrypted_content: expect.any(String) });
@@ -89,7 +74,7 @@ describe('Responses API to an Anthropic model with reasoning', () => {
 
 describe('Anthropic SDK to other providers', () => {
   const tooled = async (model: string) => {
-    const client = stack.anthropic();
+    const client = suite.stack.anthropic();
     const first = await client.messages.create({ model, max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 2048 }, tools: [weatherAnthropic], messages: [{ role: 'user', content: 'weather in Lima' }] });
     const use = first.content.find((b) => b.type === 'tool_use')!;
     return client.messages.create({
@@ -132,7 +117,7 @@ describe('Anthropic SDK to other providers', () => {
 
 describe('OpenAI chat SDK to an Anthropic model with cache_control on parts', () => {
   it('carries cache_control onto the Anthropic blocks', async () => {
-    await stack.openai().chat.completions.create({
+    await suite.stack.openai().chat.completions.create({
       model: 'via-anthropic',
       messages: [
         { role: 'system', content: [{ type: 'text', text: 'A long, stable system prompt.', cache_control: { type: 'ephemeral' } } as OpenAI.Chat.ChatCompletionContentPartText] },
