@@ -82,3 +82,9 @@ def list_models():
 def get_model(model):
     info = client().models.get(model=model)
     return {"name": info.name, "display_name": info.display_name}
+
+
+@case
+def embed(model, texts):
+    response = client().models.embed_content(model=model, contents=texts)
+    return [e.values for e in response.embeddings]

@@ -1,8 +1,9 @@
 /**
  * The Gemini API on the socket, for the google-genai SDKs and Google's ADK:
  * `POST /v1beta/models/{model}:generateContent`, `:streamGenerateContent?alt=sse`, `:countTokens`,
- * `GET /v1beta/models` and `/v1beta/models/{model}`, and the same under `/v1/` (Gemini's GA
- * version, the default of the google-genai Python SDK from 3.0). Errors in Google's shape. A
+ * `:embedContent`, `:batchEmbedContents`, `GET /v1beta/models` and `/v1beta/models/{model}`, and
+ * the same under `/v1/` for Google clients (Gemini's GA version, the default of the google-genai
+ * Python SDK from 3.0). Errors in Google's shape. A
  * Gemini provider takes calls natively; every other provider through the canonical form.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -10,12 +11,12 @@ import { estimateTokens } from '../ingress/estimate.js';
 import { geminiToChat } from '../ingress/translate/gemini.js';
 import { chatToGemini, geminiStreamEncoder } from '../ingress/translate/gemini-output.js';
 import { ModelNotFoundError } from '../router/models.js';
-import { CountTokensBody, GenerateContentRequest, geminiErrorBody, geminiModel } from '../wire/gemini.js';
+import { BatchEmbedContentsRequest, CountTokensBody, EmbedContentRequest, GenerateContentRequest, geminiErrorBody, geminiModel } from '../wire/gemini.js';
 import type { AppOptions } from './app.js';
 import { BadRequest, parseBody } from './body.js';
 import type { Ingress } from './ingress.js';
 import { relayModelCall } from './model-route.js';
-import { countTokensOperation, generateContentOperation } from './operations.js';
+import { countTokensOperation, embeddingsOperation, generateContentOperation } from './operations.js';
 import { errorHandlerFor, refuse } from './refusal.js';
 
 /** The Gemini API as an ingress. */
@@ -58,6 +59,13 @@ function target(request: FastifyRequest): { model: string; method: string | unde
   return colon < 0 ? { model: rest, method: undefined } : { model: rest.slice(0, colon), method: rest.slice(colon + 1) };
 }
 
+/** The text an embedding is made of: the content's text parts, together (as Gemini embeds them). */
+function embeddingText(request: EmbedContentRequest, field: string): string {
+  const texts = request.content.parts.flatMap((p) => (typeof p.text === 'string' ? [p.text] : []));
+  if (texts.length === 0) throw badRequest(`${field}.parts: no text to embed (only text parts are embedded)`);
+  return texts.join(' ');
+}
+
 function badRequest(message: string): BadRequest {
   return new BadRequest({ status: 400, type: 'invalid_request_error', message });
 }
@@ -85,14 +93,33 @@ export async function geminiRoutes(app: FastifyInstance, options: AppOptions): P
         const local = () => ({ body: { totalTokens: estimateTokens([whole.systemInstruction, whole.contents, whole.tools]) }, headers: { 'x-airlock-token-count': 'estimate' } });
         return relayModelCall(options, request, reply, model, op, local);
       }
+      case 'embedContent':
+      case 'batchEmbedContents': {
+        const batch = method === 'batchEmbedContents';
+        const requests = batch ? parseBody(raw, BatchEmbedContentsRequest).requests : [parseBody(raw, EmbedContentRequest)];
+        const dimensions = requests[0]!.outputDimensionality;
+        const input = requests.map((r, i) => embeddingText(r, batch ? `requests[${i}].content` : 'content'));
+        const embeddings = embeddingsOperation(geminiIngress, { model, input, ...(dimensions ? { dimensions } : {}) }, raw);
+        // Translated for every provider, Gemini too (raw unset): the client's batch and the
+        // provider's may differ (embedContent is one call upstream as a batch of one).
+        const op = {
+          ...embeddings,
+          raw: undefined,
+          render: (response: Parameters<typeof embeddings.render>[0]) => {
+            const vectors = response.data.map((d) => ({ values: d.embedding as number[] }));
+            return batch ? { embeddings: vectors } : { embedding: vectors[0] };
+          },
+        };
+        return relayModelCall(options, request, reply, model, op);
+      }
       default:
         throw new BadRequest({ status: 404, type: 'invalid_request_error', message: `unknown method models/${model}:${method ?? ''}` });
     }
   };
-  // GET /v1/models is shared with the OpenAI and Anthropic SDKs: openai-routes answers it in
-  // Google's shape when isGeminiClient. POST /v1/models/* is Gemini's alone.
+  // Under /v1/ the Gemini API is served to Google clients (by their headers), as GET /v1/models
+  // is (openai-routes); anyone else there gets the OpenAI API's answer to an unknown endpoint.
   app.post('/v1beta/models/*', generate);
-  app.post('/v1/models/*', generate);
+  app.post('/v1/models/*', async (request, reply) => (isGeminiClient(request.headers) ? generate(request, reply) : reply.callNotFound()));
 
   const ids = () => options.live.current.catalog.list().map((m) => m.id);
   app.get('/v1beta/models', async (_request, reply) => reply.send(geminiModelList(ids())));

@@ -62,6 +62,18 @@ export const GenerateContentRequest = z.looseObject({
 });
 
 /** Body of `:countTokens`: `contents`, or a whole generateContent request. */
+/** `:embedContent`: one content to embed (its text parts, together). */
+export const EmbedContentRequest = z.looseObject({
+  model: z.string().nullish(),
+  content: GeminiContent,
+  taskType: z.string().nullish(),
+  outputDimensionality: z.int().min(1).nullish(),
+});
+export type EmbedContentRequest = z.infer<typeof EmbedContentRequest>;
+
+/** `:batchEmbedContents`: several contents, one embedding each (what google-genai sends for a list). */
+export const BatchEmbedContentsRequest = z.looseObject({ requests: z.array(EmbedContentRequest).min(1) });
+
 export const CountTokensBody = z.looseObject({
   contents: z.array(GeminiContent).nullish(),
   generateContentRequest: GenerateContentRequest.nullish(),

@@ -6,14 +6,17 @@
  * catches.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mockEmbedding } from '../../mocks/index.js';
 import type { PythonDriver } from '../../python/driver.js';
+import type { Stack } from '../sidecar/harness.js';
 import { PROVIDERS, startPythonStack, VENV_BUILD_TIMEOUT_MS } from './stack.js';
 
 let python: PythonDriver;
+let stack: Stack;
 let close: () => Promise<void>;
 
 beforeAll(async () => {
-  ({ python, close } = await startPythonStack('python-anthropic-genai', ['cases_anthropic', 'cases_genai']));
+  ({ python, stack, close } = await startPythonStack('python-anthropic-genai', ['cases_anthropic', 'cases_genai']));
 }, VENV_BUILD_TIMEOUT_MS);
 
 afterAll(() => close?.());
@@ -113,7 +116,29 @@ describe.each(PROVIDERS)('google-genai Python SDK through a %s provider', (kind)
   });
 });
 
+describe.each(['openai', 'gemini', 'ollama'])('google-genai Python SDK embeddings through a %s provider', (kind) => {
+  it('embeds a list of contents', async () => {
+    const vectors = await python.value('genai.embed', { model: `via-${kind}`, texts: ['first text', 'second text'] });
+    // google-genai takes a model whose name has "gemini" in it for a multimodal embedding model
+    // and sends the list as the parts of one content: one embedding of all of it.
+    expect(vectors).toEqual(kind === 'gemini' ? [mockEmbedding('first text second text')] : [mockEmbedding('first text'), mockEmbedding('second text')]);
+  });
+
+  it('embeds one content with :embedContent', async () => {
+    const response = await stack.fetch(`/v1beta/models/via-${kind}:embedContent`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ content: { parts: [{ text: 'one' }, { text: 'text' }] } }) });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ embedding: { values: mockEmbedding('one text') } });
+  });
+});
+
 describe('google-genai Python SDK models and errors', () => {
+  it('raises ClientError 400 for embeddings of a model whose provider has none', async () => {
+    const error = await python.error('genai.embed', { model: 'via-anthropic', texts: ['x'] });
+    expect(error).toMatchObject({ class: 'ClientError', code: 400, status: 'INVALID_ARGUMENT' });
+    expect(error.str).toContain('supports embeddings');
+  });
+
+
   it('lists the served models', async () => {
     expect(await python.value('genai.list_models')).toEqual(PROVIDERS.map((k) => `models/via-${k}`).sort());
   });
