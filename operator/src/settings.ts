@@ -52,6 +52,9 @@ export const Settings = z.object({
     .min(1)
     .default('pod')
     .describe("Where each sidecar's admin port (/metrics, /healthz, /readyz) listens: pod (the pod's own address, for the kubelet's probes and a scraper), 127.0.0.1, or 0.0.0.0."),
+  requireCredentialHosts: bool
+    .default(false)
+    .describe('Use a Secret only when its owner named the hosts its keys are for (annotation airlock.dev/credential-hosts); without it, the consent label alone lets any ModelProvider or MCPBackend of the namespace use the Secret.'),
   sidecarAdminTools: bool.default(false).describe('Also serve the MCP tool view (/mcp/tools: backends, tools, states) on the sidecar admin port.'),
   sidecarMetricsFrom: z
     .string()

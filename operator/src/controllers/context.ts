@@ -1,7 +1,7 @@
 /** What every reconciler gets: the API, the caches, the settings, and a way to queue more keys. */
 import type { KubernetesObject, V1Pod, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { mayRead, notReadable, type SecretRef } from '../kube/credentials.js';
+import { mayRead, notReadable, useRefused, type SecretRef, type SecretUse } from '../kube/credentials.js';
 import { conditionStatus, type ConditionInput, type ConditionValue } from '../kube/conditions.js';
 import type { Kube } from '../kube/client.js';
 import type { Caches } from '../runtime/informers.js';
@@ -50,13 +50,19 @@ export function secretValue(ctx: ControllerContext, namespace: string, ref: Secr
   return data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8').trim();
 }
 
-/** Which Secret references do not resolve, as human-readable reasons (never a value). */
-export function missingSecretRefs(ctx: ControllerContext, namespace: string, refs: readonly SecretRef[]): string[] {
-  return refs.flatMap(({ name, key }) => {
+/**
+ * Which Secret references do not resolve for this use, as human-readable reasons (never a
+ * value): absent or not opted in, no such key, or not for the use's host (kube/credentials.ts).
+ */
+export function missingSecretRefs(ctx: ControllerContext, namespace: string, refs: readonly SecretRef[], use: SecretUse): string[] {
+  const reasons = refs.flatMap(({ name, key }) => {
     const secret = credentialSecret(ctx, namespace, name);
     if (!secret) return [notReadable(name)];
+    const refused = useRefused(secret, use, ctx.settings.requireCredentialHosts);
+    if (refused) return [refused];
     return secret.data?.[key] === undefined ? [`Secret ${name} has no key ${key}`] : [];
   });
+  return [...new Set(reasons)];
 }
 
 /** A pod of a sandbox reaching a Secret through one of its fields. */

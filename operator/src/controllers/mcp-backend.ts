@@ -24,7 +24,8 @@ interface Memo {
 export function backendSecretProblems(ctx: ControllerContext, backend: MCPBackend): { missing: string[]; exposed: string[] } {
   const namespace = backend.metadata.namespace ?? 'default';
   const refs = backendSecretRefs(backend);
-  return { missing: missingSecretRefs(ctx, namespace, refs), exposed: exposedSecretRefs(ctx, namespace, refs) };
+  const use = { kind: 'MCPBackend', url: backend.spec.transport === 'stdio' ? undefined : backend.spec.url } as const;
+  return { missing: missingSecretRefs(ctx, namespace, refs, use), exposed: exposedSecretRefs(ctx, namespace, refs) };
 }
 
 export async function reconcileMcpBackend(ctx: ControllerContext, namespace: string, name: string): Promise<ReconcileResult | void> {

@@ -3,6 +3,7 @@
  * said, never a value), an opt-in Reachable probe that lists the provider's models with one key,
  * and Ready.
  */
+import { DEFAULT_BASE_URLS } from '@airlock/sidecar/config';
 import type { ReconcileResult } from '../runtime/queue.js';
 import { probeProvider } from '../discovery/provider-probe.js';
 import type { ModelProvider, ModelProviderStatus } from '../api/index.js';
@@ -24,7 +25,8 @@ interface ProbeMemo {
 export function keyProblems(ctx: ControllerContext, provider: ModelProvider): { missing: string[]; exposed: string[] } {
   const namespace = provider.metadata.namespace ?? 'default';
   const refs = providerSecretRefs(provider);
-  return { missing: missingSecretRefs(ctx, namespace, refs), exposed: exposedSecretRefs(ctx, namespace, refs) };
+  const use = { kind: 'ModelProvider', url: provider.spec.baseURL ?? DEFAULT_BASE_URLS[provider.spec.type] } as const;
+  return { missing: missingSecretRefs(ctx, namespace, refs, use), exposed: exposedSecretRefs(ctx, namespace, refs) };
 }
 
 export async function reconcileModelProvider(ctx: ControllerContext, namespace: string, name: string): Promise<ReconcileResult | void> {

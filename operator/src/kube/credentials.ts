@@ -8,6 +8,12 @@
  * the operator read any Secret of the namespace and send it to a URL of their choosing. The
  * operator's own output (`airlock-<sandbox>-credentials`, labelled managed-by) is never a source.
  * The informer lists only labelled Secrets, so memory does not grow with unrelated ones.
+ *
+ * Consent per use (ADR 0016): the owner may also bind the Secret to the hosts its keys are for,
+ * annotation `airlock.dev/credential-hosts: "api.openai.com,*.openai.azure.com,10.0.0.5:8000"`.
+ * Then only a ModelProvider or MCPBackend whose URL names one of them may use it (a stdio backend
+ * has no host, so none may), whoever wrote the resource and however it is edited later. With
+ * `--require-credential-hosts` a Secret without the annotation is not used at all.
  */
 import type { V1Secret } from '@kubernetes/client-node';
 import type { MCPBackend, ModelProvider } from '../api/index.js';
@@ -20,6 +26,46 @@ export const CREDENTIAL_SELECTOR = `${CREDENTIAL_LABEL}=true`;
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'airlock-operator' } as const;
 /** The label selector of what the operator created. */
 export const MANAGED_SELECTOR = Object.entries(MANAGED_BY).map(([k, v]) => `${k}=${v}`).join(',');
+
+/** The annotation by which a Secret's owner names the hosts its keys may be sent to. */
+export const CREDENTIAL_HOSTS_ANNOTATION = 'airlock.dev/credential-hosts';
+
+/** Where a resource would send a Secret's values: its URL, or undefined for a stdio process. */
+export interface SecretUse {
+  kind: 'ModelProvider' | 'MCPBackend';
+  url: string | undefined;
+}
+
+/**
+ * Why this use of a readable Secret lacks its owner's consent, or undefined when it has it.
+ * An entry is a host (any port), `host:port`, or `*.domain` (any host below it); hosts compare
+ * case-insensitively. The reason names the Secret and the host, never a value.
+ */
+export function useRefused(secret: V1Secret, use: SecretUse, requireHosts: boolean): string | undefined {
+  const name = secret.metadata?.name ?? '';
+  const annotation = secret.metadata?.annotations?.[CREDENTIAL_HOSTS_ANNOTATION];
+  if (annotation === undefined) {
+    return requireHosts ? `Secret ${name} has no ${CREDENTIAL_HOSTS_ANNOTATION} annotation; this operator uses a Secret only for the hosts its owner names there` : undefined;
+  }
+  const entries = annotation.split(',').map((e) => e.trim().toLowerCase()).filter((e) => e !== '');
+  if (use.url === undefined) return `Secret ${name} is for the hosts in its ${CREDENTIAL_HOSTS_ANNOTATION} annotation; a stdio ${use.kind} has no host`;
+  let url: URL;
+  try {
+    url = new URL(use.url);
+  } catch {
+    return `Secret ${name}: the ${use.kind}'s URL is not a valid URL`;
+  }
+  const host = url.hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  const matches = (entry: string) => {
+    const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
+    const [entryHost, entryPort] = bracketed ? [bracketed[1]!, bracketed[2]] : entry.includes(':') && entry.indexOf(':') === entry.lastIndexOf(':') ? (entry.split(':') as [string, string]) : [entry, undefined];
+    if (entryPort !== undefined && entryPort !== port) return false;
+    return entryHost.startsWith('*.') ? host.endsWith(entryHost.slice(1)) && host.length > entryHost.length - 1 : host === entryHost;
+  };
+  if (entries.some(matches)) return undefined;
+  return `Secret ${name} is not for ${host}:${port} (its owner names ${entries.join(', ') || 'no host'} in ${CREDENTIAL_HOSTS_ANNOTATION})`;
+}
 
 /** A reference to one key of a Secret in the same namespace. */
 export interface SecretRef {

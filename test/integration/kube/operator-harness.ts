@@ -89,3 +89,26 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+/**
+ * A ServiceAccount `author` of `namespace` with a Role of its own: may write ModelProviders,
+ * MCPBackends and AgentSandboxes, may not read Secrets (tests act as it through impersonation).
+ */
+export const resourceAuthorYaml = (namespace: string) => `apiVersion: v1
+kind: ServiceAccount
+metadata: { name: author }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: { name: airlock-author }
+rules:
+  - apiGroups: [airlock.dev]
+    resources: [modelproviders, mcpbackends, agentsandboxes]
+    verbs: [get, list, watch, create, update, patch, delete]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: { name: airlock-author }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: airlock-author }
+subjects: [{ kind: ServiceAccount, name: author, namespace: ${namespace} }]
+`;

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { freshNamespace, installCrds } from './crds.js';
 import { kubectl } from './kubectl.js';
-import { startTestOperator, until, type TestOperator } from './operator-harness.js';
+import { resourceAuthorYaml, startTestOperator, until, type TestOperator } from './operator-harness.js';
 
 const PASSWORD = 'victim-db-password-0123456789abcdef';
 const INTERNAL = 'internal-admin-page: every user and their balance';
@@ -67,24 +67,7 @@ beforeAll(async () => {
   const opNs = await freshNamespace('airlock-system');
   attacker = await listener(200, '{}');
   internal = await listener(500, INTERNAL);
-  await kubectl().ok(['apply', '-n', ns, '-f', '-'], `apiVersion: v1
-kind: ServiceAccount
-metadata: { name: author }
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: { name: airlock-author }
-rules:
-  - apiGroups: [airlock.dev]
-    resources: [modelproviders, mcpbackends, agentsandboxes]
-    verbs: [get, list, watch, create, update, patch, delete]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: { name: airlock-author }
-roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: airlock-author }
-subjects: [{ kind: ServiceAccount, name: author, namespace: ${ns} }]
----
+  await kubectl().ok(['apply', '-n', ns, '-f', '-'], `${resourceAuthorYaml(ns)}---
 apiVersion: v1
 kind: Secret
 metadata: { name: db-password }

@@ -1,0 +1,28 @@
+import type { V1Secret } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { useRefused } from './credentials.js';
+
+const secret = (hosts?: string): V1Secret => ({ metadata: { name: 's', labels: { 'airlock.dev/credential': 'true' }, ...(hosts === undefined ? {} : { annotations: { 'airlock.dev/credential-hosts': hosts } }) } });
+const provider = (url: string | undefined) => ({ kind: 'ModelProvider' as const, url });
+
+describe('useRefused (consent per use)', () => {
+  it('without the annotation: allowed, unless hosts are required', () => {
+    expect(useRefused(secret(), provider('https://evil.test'), false)).toBeUndefined();
+    expect(useRefused(secret(), provider('https://api.openai.com/v1'), true)).toContain('has no airlock.dev/credential-hosts annotation');
+  });
+
+  it('matches a host on any port, host:port on that port only (default ports included), *.domain below it, case-insensitively', () => {
+    const s = secret(' API.openai.com , *.openai.azure.com,10.0.0.5:8000,[fd00::1]:443 ');
+    for (const url of ['https://api.openai.com/v1', 'http://api.openai.com:8080', 'https://team.openai.azure.com/openai', 'http://10.0.0.5:8000/v1', 'https://[fd00::1]/v1']) {
+      expect(useRefused(s, provider(url), true), url).toBeUndefined();
+    }
+    for (const url of ['https://openai.azure.com', 'https://api.openai.com.evil.test', 'https://evilopenai.azure.com', 'http://10.0.0.5:8001', 'http://10.0.0.5', 'http://[fd00::1]:80', 'https://user@evil.test']) {
+      expect(useRefused(s, provider(url), false), url).toMatch(/^Secret s is not for /);
+    }
+  });
+
+  it('refuses a stdio process (no host) and an invalid URL', () => {
+    expect(useRefused(secret('api.openai.com'), { kind: 'MCPBackend', url: undefined }, false)).toContain('a stdio MCPBackend has no host');
+    expect(useRefused(secret('api.openai.com'), provider('not a url'), false)).toContain('not a valid URL');
+  });
+});
