@@ -39,7 +39,8 @@ def genai_client(**options):
     from google import genai
     from google.genai import types
 
-    http_options = types.HttpOptions(base_url="http://airlock", httpx_client=socket_client(), **options)
+    # Both clients: without httpx_async_client, client.aio makes its own and looks "airlock" up in DNS.
+    http_options = types.HttpOptions(base_url="http://airlock", httpx_client=socket_client(), httpx_async_client=socket_async_client(), **options)
     return genai.Client(api_key="unused", http_options=http_options)
 
 

@@ -1,7 +1,7 @@
 """The anthropic Python SDK through the socket: messages (plain, streamed, tools), count_tokens,
 models.retrieve and models.list, and errors."""
 
-from airlock_clients import anthropic_client
+from airlock_clients import anthropic_client, socket_async_client
 from registry import case
 
 WEATHER = {
@@ -30,6 +30,16 @@ def stream(model, text):
         text_out = stream.get_final_text()
         final = stream.get_final_message()
     return {"events": events, "text": text_out, "stop_reason": final.stop_reason, "usage": final.usage.model_dump(), "id": final.id}
+
+
+@case
+async def stream_async(model, text):
+    """AsyncAnthropic on the async httpx2 client, streamed."""
+    from anthropic import AsyncAnthropic
+
+    anthropic = AsyncAnthropic(api_key="unused", base_url="http://airlock", http_client=socket_async_client(), max_retries=0)
+    async with anthropic.messages.stream(model=model, max_tokens=1024, messages=[{"role": "user", "content": text}]) as stream:
+        return await stream.get_final_text()
 
 
 @case

@@ -38,6 +38,15 @@ def stream(model, text):
 
 
 @case
+async def generate_async(model, text):
+    """client.aio: the asyncio flavour, on the async httpx2 client."""
+    genai = client()
+    whole = await genai.aio.models.generate_content(model=model, contents=text)
+    parts = [chunk.text or "" async for chunk in await genai.aio.models.generate_content_stream(model=model, contents=text)]
+    return {"text": whole.text, "streamed": "".join(parts)}
+
+
+@case
 def function_call(model, text, result):
     genai = client()
     config = types.GenerateContentConfig(

@@ -39,6 +39,10 @@ describe.each(PROVIDERS)('anthropic Python SDK through a %s provider', (kind) =>
     expect(message.events.at(-1)).toBe('message_stop');
   });
 
+  it('streams with AsyncAnthropic', async () => {
+    expect(await python.value('anthropic.stream_async', { model, text: 'async anthropic words' })).toBe('echo: async anthropic words');
+  });
+
   it.each([false, true])('round-trips a tool use (streamed: %s)', async (streamed) => {
     const reply = await python.value('anthropic.tools', { model, text: 'weather in Oslo', result: 'sunny, 21 degrees', streamed });
     expect(reply).toEqual({ stop_reason: 'tool_use', uses: [{ id: expect.any(String), name: 'get_weather', input: { input: 'weather in Oslo' } }], answer: 'tool result: sunny, 21 degrees' });
@@ -95,6 +99,10 @@ describe.each(PROVIDERS)('google-genai Python SDK through a %s provider', (kind)
     expect(response.chunks).toBeGreaterThan(1);
     expect(response.finish).toBe('STOP');
     expect(response.total_tokens).toBeGreaterThan(0);
+  });
+
+  it('generates and streams with client.aio', async () => {
+    expect(await python.value('genai.generate_async', { model, text: 'hello from aio' })).toEqual({ text: 'echo: hello from aio', streamed: 'echo: hello from aio' });
   });
 
   it('round-trips a function call', async () => {
