@@ -5,6 +5,8 @@
  * for the next candidate, as if it were rate limited upstream.
  */
 
+import { UtcDayClock } from '../usage/wire.js';
+
 const WINDOW_SECONDS = 60;
 
 /** Counts in the last 60 seconds, in one-second buckets. */
@@ -78,6 +80,7 @@ export class Limiter {
   private readonly tokens: SlidingWindow;
   private inFlight = 0;
   private day = '';
+  private readonly clock: UtcDayClock;
   private spentUSD = 0;
   private share: SandboxShare | undefined;
 
@@ -85,6 +88,7 @@ export class Limiter {
     private settings: LimitSettings,
     private readonly now: () => number = Date.now,
   ) {
+    this.clock = new UtcDayClock(now);
     this.requests = new SlidingWindow(now);
     this.tokens = new SlidingWindow(now);
   }
@@ -140,7 +144,7 @@ export class Limiter {
 
   /** Spend so far this UTC day. */
   spentToday(): number {
-    const today = new Date(this.now()).toISOString().slice(0, 10);
+    const today = this.clock.today();
     if (today !== this.day) {
       this.day = today;
       this.spentUSD = 0;

@@ -3,33 +3,47 @@
  * sandbox's share. A new UTC day starts from zero; a new process is a new instance.
  */
 import { randomUUID } from 'node:crypto';
-import { combine, emptyTotals, utcDay, type InstanceUsage, type UsageTotals } from './wire.js';
+import { UtcDayClock, type InstanceUsage, type ModelUsage } from './wire.js';
 
 export class UsageLedger {
   /** Identifies this process to the operator. */
   readonly instance = randomUUID();
   private day = '';
-  private totals: UsageTotals = emptyTotals();
+  private readonly clock: UtcDayClock;
+  /**
+   * Counted in place, one entry per model: `record` runs on every call, so it allocates nothing
+   * for a model already seen; `snapshot` (the usage sync, GET /usage) builds the report.
+   */
+  private byModel = new Map<string, ModelUsage>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(now: () => number = Date.now) {
+    this.clock = new UtcDayClock(now);
+  }
 
   /** Counts one call of `model` and what it used. */
   record(model: string, usage: { input: number; output: number; costUSD: number }): void {
     this.rollover();
-    this.totals = combine(this.totals, { requests: 1, inputTokens: usage.input, outputTokens: usage.output, spentUSD: usage.costUSD, byModel: [{ model, requests: 1, inputTokens: usage.input, outputTokens: usage.output, spentUSD: usage.costUSD }] });
+    let m = this.byModel.get(model);
+    if (!m) this.byModel.set(model, (m = { model, requests: 0, inputTokens: 0, outputTokens: 0, spentUSD: 0 }));
+    m.requests += 1;
+    m.inputTokens += usage.input;
+    m.outputTokens += usage.output;
+    m.spentUSD += usage.costUSD;
   }
 
-  /** Today's counters. */
+  /** Today's counters: by model in name order, the totals their sums. */
   snapshot(): InstanceUsage {
     this.rollover();
-    return { instance: this.instance, day: this.day, ...this.totals };
+    const byModel = [...this.byModel.values()].map((m) => ({ ...m })).sort((x, y) => x.model.localeCompare(y.model));
+    const sum = (k: 'requests' | 'inputTokens' | 'outputTokens' | 'spentUSD') => byModel.reduce((s, m) => s + m[k], 0);
+    return { instance: this.instance, day: this.day, requests: sum('requests'), inputTokens: sum('inputTokens'), outputTokens: sum('outputTokens'), spentUSD: sum('spentUSD'), byModel };
   }
 
   private rollover(): void {
-    const today = utcDay(this.now());
+    const today = this.clock.today();
     if (today !== this.day) {
       this.day = today;
-      this.totals = emptyTotals();
+      this.byModel = new Map();
     }
   }
 }

@@ -81,3 +81,26 @@ export function combine(a: UsageTotals, b: UsageTotals, sign: 1 | -1 = 1): Usage
 
 /** The UTC day of a time, YYYY-MM-DD. */
 export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Today's UTC day from a clock, for code that asks on every call (the limits, the ledger): the
+ * date is formatted only when the clock leaves the day it last saw (or goes back).
+ */
+export class UtcDayClock {
+  private ends = 0;
+  private day = '';
+
+  constructor(private readonly now: () => number) {}
+
+  /** YYYY-MM-DD of now. */
+  today(): string {
+    const now = this.now();
+    if (now >= this.ends || now < this.ends - DAY_MS) {
+      this.ends = (Math.floor(now / DAY_MS) + 1) * DAY_MS;
+      this.day = utcDay(now);
+    }
+    return this.day;
+  }
+}
