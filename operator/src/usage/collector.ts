@@ -66,7 +66,8 @@ export class UsageCollector {
       ),
     );
     rejections.retain(new Set(caches.sandboxes.list().map((s) => `${s.metadata?.namespace ?? 'default'}/${s.metadata?.name}`))).forEach((p) => changed.add(p));
-    rejections.roundDone();
+    // After the first round every provider can say CredentialsAccepted, not only those that changed.
+    if (rejections.roundDone()) caches.providers.list().forEach((p) => changed.add(`${p.metadata?.namespace ?? 'default'}/${p.metadata?.name}`));
     if (changed.size > 0) this.options.onRejectionsChanged(changed);
     // Set all at once, so a deleted sandbox's series goes and no scrape sees a half-done round.
     metrics.sandboxSpend.reset();

@@ -62,9 +62,10 @@ export class CredentialRejections {
     return changed;
   }
 
-  /** Counts a finished round: until the first one, nothing is known. */
-  roundDone(): void {
+  /** Counts a finished round: until the first one, nothing is known. Returns whether it was the first. */
+  roundDone(): boolean {
     this.rounds += 1;
+    return this.rounds === 1;
   }
 
   /** The pods reporting the provider's keys refused, or undefined before the first round (keep what the status says). */
