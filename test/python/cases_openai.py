@@ -135,3 +135,24 @@ def responses_unknown_previous(model):
 def chat_raw(body):
     """A request the SDK sends as given (extra_body) so a malformed field reaches the server."""
     client().chat.completions.create(**body)
+
+
+@case
+def responses_retrieve(model, text):
+    """retrieve, input_items.list and delete of a response just made; retrieve again after delete."""
+    openai = client()
+    made = openai.responses.create(model=model, input=text)
+    got = openai.responses.retrieve(made.id)
+    items = list(openai.responses.input_items.list(made.id))
+    openai.responses.delete(made.id)
+    return {
+        "same": got.model_dump(mode="json") == made.model_dump(mode="json"),
+        "text": got.output_text,
+        "items": [{"type": i.type, "role": i.role, "text": i.content[0].text, "id": i.id[:4]} for i in items],
+        "id": made.id,
+    }
+
+
+@case
+def responses_retrieve_id(response_id):
+    client().responses.retrieve(response_id)

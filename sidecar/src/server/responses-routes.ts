@@ -53,6 +53,56 @@ export async function responsesRoutes(app: FastifyInstance, options: AppOptions)
       });
     },
   );
+
+  // responses.retrieve / delete / input_items.list for the responses this sidecar translated.
+  // Those OpenAI made and holds are not reachable here: the path names no model, so no provider.
+  type ById = { Params: { id: string } };
+  const notHeld = (id: string) =>
+    new BadRequest({
+      status: 404,
+      type: 'invalid_request_error',
+      message: `Response with id '${id}' not found: this sidecar keeps the responses it translated for an hour; one an OpenAI model made is held by OpenAI and cannot be fetched through the socket`,
+      param: 'response_id',
+      code: 'response_not_found',
+    });
+  app.get<ById>('/v1/responses/:id', async (request) => {
+    const response = store.response(request.params.id);
+    if (!response) throw notHeld(request.params.id);
+    return response;
+  });
+  app.get<ById>('/v1/responses/:id/input_items', async (request) => {
+    const response = store.response(request.params.id);
+    const items = store.get(request.params.id);
+    if (!response || !items) throw notHeld(request.params.id);
+    // Newest first, as OpenAI lists them; the response's own output is not an input.
+    const data = items
+      .slice(0, items.length - response.output.length)
+      .map((item, n) => listedItem(item, `${response.id.slice('resp_'.length)}${n}`))
+      .reverse();
+    return { object: 'list', data, first_id: itemId(data[0]), last_id: itemId(data.at(-1)), has_more: false };
+  });
+  app.delete<ById>('/v1/responses/:id', async (request) => {
+    if (!store.delete(request.params.id)) throw notHeld(request.params.id);
+    return { id: request.params.id, object: 'response.deleted', deleted: true };
+  });
+}
+
+/**
+ * An input item as OpenAI lists it: typed, with an id, a message's text as content parts (a
+ * request may give `{role, content: "text"}` with neither).
+ */
+function listedItem(item: InputItem, suffix: string): Record<string, unknown> {
+  const o = item as Record<string, unknown>;
+  const type = typeof o.type === 'string' ? o.type : 'message';
+  const listed: Record<string, unknown> = { ...o, type };
+  if (type === 'message' && typeof o.content === 'string') listed.content = [{ type: o.role === 'assistant' ? 'output_text' : 'input_text', text: o.content }];
+  if (typeof o.id !== 'string') listed.id = `${type === 'message' ? 'msg' : 'item'}_${suffix}`;
+  return listed;
+}
+
+function itemId(item: Record<string, unknown> | undefined): string | null {
+  const id = (item as { id?: unknown } | undefined)?.id;
+  return typeof id === 'string' ? id : null;
 }
 
 /**
@@ -70,7 +120,7 @@ export function responsesOperation(request: ResponsesRequest, raw: Buffer, store
   const shell = (context: TranslateContext) => ({ ...responseShell(request, responseId(context.id), context.created), model: context.requestedModel });
   const remember = (response: ResponseObject) => {
     if (request.store === false || response.status === 'failed') return;
-    store.put(response.id, [...(history ?? []), ...inputItems(request), ...(response.output as InputItem[])]);
+    store.put(response.id, [...(history ?? []), ...inputItems(request), ...(response.output as InputItem[])], response);
   };
   return {
     kind: 'responses',

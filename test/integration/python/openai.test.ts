@@ -75,6 +75,21 @@ describe.each(PROVIDERS)('openai Python SDK through a %s provider', (kind) => {
     expect(reply).toEqual({ calls: [{ name: 'get_weather', call_id: expect.any(String), arguments: { input: 'weather in Tromsø' } }], answer: 'tool result: snow' });
   });
 
+  it('retrieves, lists the input items of and deletes a response', async () => {
+    if (kind === 'openai') {
+      // OpenAI holds the responses its models made; the socket cannot name the provider to ask.
+      const made = await python.value<{ id: string }>('openai.responses_plain', { model, text: 'held by openai' });
+      const error = await python.error('openai.responses_retrieve_id', { response_id: made.id });
+      expect(error).toMatchObject({ class: 'NotFoundError', status_code: 404, code: 'response_not_found' });
+      return;
+    }
+    const reply = await python.value<{ id: string }>('openai.responses_retrieve', { model, text: 'keep this one' });
+    expect(reply).toEqual({ same: true, text: 'echo: keep this one', items: [{ type: 'message', role: 'user', text: 'keep this one', id: 'msg_' }], id: expect.stringMatching(/^resp_/) });
+    const gone = await python.error('openai.responses_retrieve_id', { response_id: reply.id });
+    expect(gone).toMatchObject({ class: 'NotFoundError', status_code: 404, code: 'response_not_found' });
+    expect(gone.str).toContain(reply.id);
+  });
+
   it('continues with previous_response_id', async () => {
     const reply = await python.value('openai.responses_previous', { model, text: 'weather in Bodø', result: 'windy' });
     expect(reply).toEqual({ calls: 1, answer: 'tool result: windy', third: 'echo: and now?' });
