@@ -101,7 +101,9 @@ const measured = targets.filter(Boolean);
 // One row per process (a sidecar's socket and TCP targets share one), named after its first target.
 const processes = measured.filter((t, i) => measured.findIndex((u) => u.process === t.process) === i);
 
-// Memory right after start (one request answered), then a warm-up (JIT, pools) and memory again.
+// Memory at start (one request answered, then a second to settle), then a warm-up (JIT, pools)
+// and memory again: both are "idle", before and after the process has seen load.
+await new Promise((resolve) => setTimeout(resolve, 1_000));
 const started = new Map(await Promise.all(processes.map(async (t) => [t.process.pid!, await memory(t.process.pid!)] as const)));
 for (const t of measured) await saturate(t.endpoint, false, 8, 1);
 await new Promise((resolve) => setTimeout(resolve, 1_000));

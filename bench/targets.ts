@@ -1,16 +1,16 @@
 /**
  * What the benchmark measures: the provider mock called directly, the sidecar (built as it ships,
- * `node sidecar/dist/cli.js`) over its Unix socket and its loopback port, optionally the sidecar
+ * `sidecar/dist/cli.js` run as the image runs it) over its Unix socket and its loopback port, optionally the sidecar
  * of another checkout (BENCH_BEFORE, for before/after tables), and a peer gateway installed from
  * npm into a throwaway directory outside the repository (Portkey's gateway).
  */
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
 import { dispatcherFor, type Endpoint } from './load.js';
@@ -50,6 +50,8 @@ export async function buildSidecar(tree: string, root: string): Promise<void> {
   const tsc = start(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', join(tree, 'sidecar')], { cwd: tree, stdio: 'inherit' });
   const [code] = (await once(tsc, 'close')) as [number];
   if (code !== 0) throw new Error(`building the sidecar in ${tree} failed`);
+  // As the image does (Dockerfile.sidecar): cli.js is the executable.
+  await chmod(join(tree, 'sidecar/dist/cli.js'), 0o755);
 }
 
 /** Polls `endpoint` until a chat completion succeeds; returns when it did. */
@@ -84,9 +86,12 @@ export async function startSidecar(label: string, tree: string, mockURL: string,
       providers: [{ name: 'oa', type: 'openai', baseURL: mockURL, apiKeys: [{ file: join(dir, 'oa.key') }], models: [{ name: 'gpt-bench' }] }],
     }),
   );
-  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', join(process.env.BENCH_PROFILE, label)] : [];
+  // Run as the image runs it: the executable cli.js, so the Node flags of its `#!` line apply
+  // (docs/adr/0015), with NODE_ENV=production; `node` is this Node (the pinned one under npm run).
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}` };
+  if (process.env.BENCH_PROFILE) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${join(process.env.BENCH_PROFILE, label)}`;
   const spawned = performance.now();
-  const child = start(process.execPath, [...profile, join(tree, 'sidecar/dist/cli.js'), 'run', '--config', join(dir, 'config.yaml')], { cwd: dir, stdio: 'ignore' });
+  const child = start(join(tree, 'sidecar/dist/cli.js'), ['run', '--config', join(dir, 'config.yaml')], { cwd: dir, stdio: 'ignore', env });
   const headers = { 'content-type': 'application/json' };
   const socket: Target = { name: `${label} socket`, process: child, endpoint: { dispatcher: dispatcherFor(socketPath), origin: 'http://airlock', path: CHAT, headers } };
   socket.readyMs = (await firstAnswer(socket.endpoint)) - spawned;
