@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { only, repoRoot, type Manifest } from '../../helm/helm.js';
+import { providerFixture } from '../kube/fixtures.js';
 import { freePort, until } from '../kube/operator-harness.js';
 import { runLimited, type LimitedProcess } from './memory-limit.js';
 import { installChart, operatorCommandLine, SETUP_TIMEOUT_MS, startChartCluster, type ChartCluster } from './install.js';
@@ -34,19 +35,10 @@ beforeAll(async () => {
   cluster = await startChartCluster();
   objects = await installChart(cluster.kubectl, { release: 'airlock', namespace });
   await cluster.kubectl.ok(['create', 'namespace', team]);
-  await cluster.kubectl.ok(['apply', '-n', team, '-f', '-'], `apiVersion: v1
-kind: Secret
-metadata: { name: openai-keys, labels: { airlock.dev/credential: "true" } }
-stringData: { primary: sk-memory-test-0000000000000001 }
----
-apiVersion: airlock.dev/v1alpha1
-kind: ModelProvider
-metadata: { name: openai }
-spec:
-  type: openai
-  apiKeys: [{ secretName: openai-keys, key: primary }]
-  models: [{ name: gpt-4o-mini }]
-`);
+  await cluster.kubectl.ok(
+    ['apply', '-n', team, '-f', '-'],
+    providerFixture({ name: 'openai', type: 'openai', models: ['gpt-4o-mini'], key: { secret: 'openai-keys', key: 'primary', value: 'sk-memory-test-0000000000000001' } }),
+  );
 }, SETUP_TIMEOUT_MS);
 
 afterAll(async () => {

@@ -18,6 +18,7 @@ import { readSettings } from '../../../operator/src/settings.js';
 import type { Kubectl } from '../../controlplane/kubectl.js';
 import { only, renderNotes, type Manifest } from '../../helm/helm.js';
 import { captureLogger, until } from '../kube/operator-harness.js';
+import { agentSandbox, providerFixture } from '../kube/fixtures.js';
 import { startHttpBackend, type HttpBackend } from '../mcp/http-backends.js';
 import { installChart, operatorCommandLine, SETUP_TIMEOUT_MS, startChartCluster, type ChartCluster } from './install.js';
 
@@ -220,25 +221,7 @@ describe('watching a list of namespaces (operator.watchNamespaces) with namespac
     await until(() => replica.operator.isLeader, 'the scoped replica to take the Lease', 20_000);
     for (const scopedTeam of scopedTeams) {
       await apply(
-        `apiVersion: v1
-kind: Secret
-metadata: { name: openai-keys, labels: { airlock.dev/credential: "true" } }
-stringData: { primary: sk-rbac-scoped-000000000000000003 }
----
-apiVersion: airlock.dev/v1alpha1
-kind: ModelProvider
-metadata: { name: openai }
-spec:
-  type: openai
-  apiKeys: [{ secretName: openai-keys, key: primary }]
-  models: [{ name: gpt-4o-mini }]
----
-apiVersion: airlock.dev/v1alpha1
-kind: AgentSandbox
-metadata: { name: scoped-agent }
-spec:
-  providers: [openai]
-`,
+        providerFixture({ name: 'openai', type: 'openai', models: ['gpt-4o-mini'], key: { secret: 'openai-keys', key: 'primary', value: 'sk-rbac-scoped-000000000000000003' } }, agentSandbox('scoped-agent', ['openai'])),
         scopedTeam,
       );
     }

@@ -13,6 +13,7 @@ import { inject } from 'vitest';
 import { startMock, type MockProvider } from '../../mocks/index.js';
 import { keyFile, stackDir, startStack, type Stack } from '../sidecar/harness.js';
 import { freshNamespace, installCrds } from './crds.js';
+import { agentSandbox, providerFixture } from './fixtures.js';
 import { kubectl } from './kubectl.js';
 import { freePort, startTestOperator, until, type TestOperator } from './operator-harness.js';
 
@@ -43,26 +44,14 @@ beforeAll(async () => {
   const adminPort = await freePort(POD_IP);
   test = await startTestOperator(kc, { watchNamespace: ns, namespace: opNs, webhookConfigName: 'airlock-none', identity: 'operator-rejected', usageSyncMs: 300 }, { sidecarAdminPort: adminPort });
   await until(() => test.operator.isLeader, 'the operator to lead', 20_000);
-  await kubectl().ok(['apply', '-n', ns, '-f', '-'], `apiVersion: v1
-kind: Secret
-metadata: { name: oa-key, labels: { airlock.dev/credential: "true" } }
-stringData: { key: ${REVOKED} }
----
-apiVersion: airlock.dev/v1alpha1
-kind: ModelProvider
-metadata: { name: oa }
-spec: { type: openai, baseURL: "${mock.url}", apiKeys: [{ secretName: oa-key, key: key }], models: [{ name: gpt-test }] }
----
-apiVersion: airlock.dev/v1alpha1
-kind: AgentSandbox
-metadata: { name: agent }
-spec: { providers: [oa] }
----
-apiVersion: v1
-kind: Pod
-metadata: { name: agent-0, labels: { airlock.dev/sandbox: agent } }
-spec: { containers: [{ name: agent, image: agent:1 }] }
-`);
+  await kubectl().ok(
+    ['apply', '-n', ns, '-f', '-'],
+    providerFixture(
+      { name: 'oa', type: 'openai', baseURL: mock.url, models: ['gpt-test'], key: { secret: 'oa-key', key: 'key', value: REVOKED } },
+      agentSandbox('agent', ['oa']),
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'agent-0', labels: { 'airlock.dev/sandbox': 'agent' } }, spec: { containers: [{ name: 'agent', image: 'agent:1' }] } },
+    ),
+  );
   // No kubelet here: the pod's status says where its sidecar listens.
   await kubectl().ok(['patch', 'pod', 'agent-0', '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Running', podIP: POD_IP, podIPs: [{ ip: POD_IP }] } })]);
   const dir = await stackDir();

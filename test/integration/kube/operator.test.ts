@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { parse } from 'yaml';
 import { freshNamespace, installCrds } from './crds.js';
+import { agentSandbox, credentialSecret, documents, modelProvider, providerFixture } from './fixtures.js';
 import { kubectl } from './kubectl.js';
 import { startHttpBackend, type HttpBackend } from '../mcp/http-backends.js';
 import { startMock } from '../../mocks/index.js';
@@ -47,20 +48,9 @@ afterAll(async () => {
 
 describe('ModelProvider', () => {
   it('names the missing Secret, then becomes Ready when it appears', async () => {
-    await apply(`apiVersion: airlock.dev/v1alpha1
-kind: ModelProvider
-metadata: { name: openai }
-spec:
-  type: openai
-  apiKeys: [{ secretName: openai-keys, key: primary }]
-  models: [{ name: gpt-4o-mini }, { name: gpt-4o }]
-`);
+    await apply(providerFixture({ name: 'openai', type: 'openai', models: ['gpt-4o-mini', 'gpt-4o'], key: { secret: 'openai-keys', key: 'primary' } }));
     await expect.poll(() => condition('mp', 'openai', 'SecretsResolved'), { timeout: 15_000 }).toMatchObject({ status: 'False', message: expect.stringContaining('Secret openai-keys not found or not labelled airlock.dev/credential') });
-    await apply(`apiVersion: v1
-kind: Secret
-metadata: { name: openai-keys, labels: { airlock.dev/credential: "true" } }
-stringData: { primary: sk-test-primary-0000000000000001 }
-`);
+    await apply(documents(credentialSecret('openai-keys', { primary: 'sk-test-primary-0000000000000001' })));
     await expect.poll(() => condition('mp', 'openai', 'Ready'), { timeout: 15_000 }).toMatchObject({ status: 'True' });
     const mp = await getJson('mp', 'openai');
     expect(mp.status).toMatchObject({ observedGeneration: 1, modelCount: 2 });
@@ -74,21 +64,7 @@ describe('ModelProvider probe', () => {
   it('lists the models with one key when enabled: Reachable and discoveredModels, never the key', async () => {
     const mock = await startMock('openai', { keys: ['sk-probe-0123456789abcdef'], models: ['gpt-probe-a', 'gpt-probe-b'] });
     try {
-      await apply(`apiVersion: v1
-kind: Secret
-metadata: { name: probe-key, labels: { airlock.dev/credential: "true" } }
-stringData: { key: sk-probe-0123456789abcdef }
----
-apiVersion: airlock.dev/v1alpha1
-kind: ModelProvider
-metadata: { name: probed }
-spec:
-  type: openai-compatible
-  baseURL: ${mock.url}
-  apiKeys: [{ secretName: probe-key, key: key }]
-  models: [{ name: gpt-probe-a }]
-  probe: { enabled: true, intervalSeconds: 30 }
-`);
+      await apply(providerFixture({ name: 'probed', type: 'openai-compatible', baseURL: mock.url, models: ['gpt-probe-a'], key: { secret: 'probe-key', key: 'key', value: 'sk-probe-0123456789abcdef' }, probe: true }));
       await expect.poll(() => condition('mp', 'probed', 'Reachable'), { timeout: 15_000 }).toMatchObject({ status: 'True' });
       const provider = await getJson('mp', 'probed');
       expect(provider.status.discoveredModels).toEqual(['gpt-probe-a', 'gpt-probe-b']);
@@ -102,28 +78,13 @@ spec:
 
 describe('AgentSandbox', () => {
   beforeAll(async () => {
-    await apply(`apiVersion: v1
-kind: Secret
-metadata: { name: other-keys, labels: { airlock.dev/credential: "true" } }
-stringData: { key: sk-other-unused-00000000000000002, unrelated: do-not-copy-me }
----
-apiVersion: airlock.dev/v1alpha1
-kind: ModelProvider
-metadata: { name: unused }
-spec:
-  type: anthropic
-  apiKeys: [{ secretName: other-keys, key: key }]
-  models: [{ name: claude-x }]
----
-apiVersion: airlock.dev/v1alpha1
-kind: AgentSandbox
-metadata: { name: agent }
-spec:
-  providers: [openai, ghost]
-  models: { aliases: { fast: gpt-4o-mini } }
-  isolation: { allowEgress: [{ cidr: 10.96.0.10/32, ports: [53] }] }
-  socket: { loopbackPort: 4000 }
-`);
+    await apply(
+      documents(
+        credentialSecret('other-keys', { key: 'sk-other-unused-00000000000000002', unrelated: 'do-not-copy-me' }),
+        modelProvider({ name: 'unused', type: 'anthropic', models: ['claude-x'], key: { secret: 'other-keys', key: 'key' } }),
+        agentSandbox('agent', ['openai', 'ghost'], { models: { aliases: { fast: 'gpt-4o-mini' } }, isolation: { allowEgress: [{ cidr: '10.96.0.10/32', ports: [53] }] }, socket: { loopbackPort: 4000 } }),
+      ),
+    );
   });
 
   it('names the missing provider and still renders the config for the others', async () => {
@@ -155,11 +116,7 @@ spec:
   });
 
   it('updates the credentials Secret within seconds when the provider Secret rotates', async () => {
-    await apply(`apiVersion: v1
-kind: Secret
-metadata: { name: openai-keys, labels: { airlock.dev/credential: "true" } }
-stringData: { primary: sk-test-rotated-0000000000000003 }
-`);
+    await apply(documents(credentialSecret('openai-keys', { primary: 'sk-test-rotated-0000000000000003' })));
     await expect
       .poll(async () => Buffer.from((await core.readNamespacedSecret({ namespace: ns, name: 'airlock-agent-credentials' })).data!['provider.openai.0']!, 'base64').toString(), { timeout: 10_000 })
       .toBe('sk-test-rotated-0000000000000003');
