@@ -27,6 +27,8 @@ import { openClient, resolveSecrets, sessionLost, type ActiveTransport, type Con
 import { installPassThrough, type DownstreamSession, type UpstreamRoute } from './upstream.js';
 import { UpstreamPool, type Upstream } from './upstream-pool.js';
 
+const LIST_KINDS: readonly ListKind[] = ['tools', 'resources', 'prompts'];
+
 /** A backend's connection: the gateway's own client, its catalog, and the state machine that keeps it connected. */
 export class BackendConnection {
   protected generation = 0;
@@ -201,10 +203,19 @@ export class BackendConnection {
       const secrets = await resolveSecrets(this.cfg);
       this.useSecrets(secrets);
       const timeoutMs = this.cfg.timeouts.connectMs;
+      let opening: Client | undefined;
       opened = await openClient(this.cfg, secrets, {
         timeoutMs,
         stdioHost: this.stdioHost,
-        prepare: (client, active) => this.prepare(client, active, generation, route),
+        prepare: (client, active) => {
+          opening = client;
+          this.prepare(client, active, generation, route);
+        },
+        // Changes the backend announced before its event stream was open never reached us: read
+        // every list again (before ready they are marked dirty and read once the catalog is in).
+        onStreamOpen: () => {
+          if (opening) for (const kind of LIST_KINDS) this.refresh(generation, opening, kind);
+        },
         onStderr: (line) => this.logger.info({ stream: 'stderr' }, this.redact(line)),
       });
       const catalog = await fetchCatalog(opened.client, timeoutMs);

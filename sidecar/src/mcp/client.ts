@@ -14,7 +14,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, type ClientCapabilities, type Prompt, type Resource, type ResourceTemplate, type Tool } from '@modelcontextprotocol/sdk/types.js';
 
 /**
@@ -30,10 +30,23 @@ export const MAX_PAGES = 100;
 /** The HTTP transports. */
 export type HttpTransportKind = 'streamable-http' | 'sse';
 
-/** A client transport for `kind` sending `headers` with every request. */
-export function httpTransport(kind: HttpTransportKind, url: URL, headers: Record<string, string>): Transport {
+/**
+ * A client transport for `kind` sending `headers` with every request. `onStreamOpen` is called
+ * each time a Streamable HTTP server accepts the GET event stream (at connect and at every
+ * reconnect): the server drops notifications while no such stream is open (the specification
+ * allows it), so a list_changed announced before then is lost, and a client that keeps lists
+ * must read them again. An HTTP+SSE session lives on its event stream from the start: no gap.
+ */
+export function httpTransport(kind: HttpTransportKind, url: URL, headers: Record<string, string>, onStreamOpen?: () => void): Transport {
   const requestInit: RequestInit = { headers };
-  return kind === 'sse' ? new SSEClientTransport(url, { requestInit }) : new StreamableHTTPClientTransport(url, { requestInit });
+  if (kind === 'sse') return new SSEClientTransport(url, { requestInit });
+  if (!onStreamOpen) return new StreamableHTTPClientTransport(url, { requestInit });
+  const watching: FetchLike = async (target, init) => {
+    const response = await fetch(target, init);
+    if (init?.method === 'GET' && response.ok && response.headers.get('content-type')?.startsWith('text/event-stream')) onStreamOpen();
+    return response;
+  };
+  return new StreamableHTTPClientTransport(url, { requestInit, fetch: watching });
 }
 
 /** Whether a failed streamable-http connect should be retried over HTTP+SSE: the server answered the first POST with a 4xx. */

@@ -54,6 +54,8 @@ export interface OpenOptions {
   timeoutMs: number;
   /** The stdio host's socket; unset, a stdio server is a child of this process. */
   stdioHost?: string | undefined;
+  /** Called each time a Streamable HTTP backend's event stream opens (see `httpTransport`). */
+  onStreamOpen?: () => void;
 }
 
 /** Connects to the backend and runs the MCP initialise handshake. */
@@ -66,7 +68,7 @@ export async function openClient(config: McpBackendConfig, secrets: ConnectionSe
     case 'streamable-http': {
       const url = backendUrl(config);
       try {
-        return await connect(httpTransport('streamable-http', url, secrets.headers), 'streamable-http', options);
+        return await connect(httpTransport('streamable-http', url, secrets.headers, options.onStreamOpen), 'streamable-http', options);
       } catch (err) {
         if (!fallsBackToSse(err)) throw err;
         return connect(httpTransport('sse', url, secrets.headers), 'sse', options);
