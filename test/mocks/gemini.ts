@@ -171,6 +171,8 @@ function generate(ctx: RouteContext, model: string, streaming: boolean): Reply {
     stop: stopList(config.stopSequences),
     step: ctx.step,
     idPrefix: '',
+    // JSON mode: responseMimeType application/json, with responseJsonSchema or the OpenAPI-style responseSchema.
+    json: config.responseMimeType === 'application/json' ? { schema: config.responseJsonSchema ?? config.responseSchema } : undefined,
   });
   const promptTokens = countTokens([b.systemInstruction, contents]);
   const head = { modelVersion: model, responseId: newId('', 15) };

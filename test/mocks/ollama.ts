@@ -69,6 +69,8 @@ function chat(ctx: RouteContext): Reply {
     stop: stopList(options.stop),
     step: ctx.step,
     idPrefix: '',
+    // `format: "json"` or a JSON Schema.
+    json: b.format === 'json' ? {} : b.format && typeof b.format === 'object' ? { schema: b.format } : undefined,
   });
   const promptTokens = countTokens(messages);
   const doneReason = turn.finish === 'length' ? 'length' : 'stop';

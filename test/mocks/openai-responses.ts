@@ -73,6 +73,7 @@ export function responses(ctx: RouteContext, deps: ResponsesDeps): Reply {
     stop: [],
     step: ctx.step,
     idPrefix: 'call_',
+    json: textFormat(obj(obj(b.text).format)),
   });
   const id = newId('resp_', 24);
   const effort = str(obj(b.reasoning).effort);
@@ -173,4 +174,11 @@ function stream(turn: Turn, shell: Record<string, unknown>, final: Record<string
     },
     malformedFrame: 'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":\n\n',
   };
+}
+
+/** The Responses API's `text.format`: JSON mode, with the schema of `json_schema`. */
+function textFormat(format: Record<string, unknown>): { schema?: unknown } | undefined {
+  if (format.type === 'json_object') return {};
+  if (format.type === 'json_schema') return { schema: format.schema };
+  return undefined;
 }

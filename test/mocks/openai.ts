@@ -148,6 +148,7 @@ function chat(ctx: RouteContext): Reply {
     stop: stopList(b.stop),
     step: ctx.step,
     idPrefix: 'call_',
+    json: jsonFormat(obj(b.response_format)),
   });
   const promptTokens = countTokens(b.messages);
   const head = { id: newId('chatcmpl-', 22), object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model, service_tier: 'default', system_fingerprint: FINGERPRINT };
@@ -266,3 +267,10 @@ export const openai: ProviderSpec = {
     return error(404, `Invalid URL (${method} ${path})`, null, null);
   },
 };
+
+/** Chat completions' `response_format`: JSON mode, with the schema of `json_schema`. */
+function jsonFormat(format: Record<string, unknown>): { schema?: unknown } | undefined {
+  if (format.type === 'json_object') return {};
+  if (format.type === 'json_schema') return { schema: obj(format.json_schema).schema };
+  return undefined;
+}

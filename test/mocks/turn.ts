@@ -33,6 +33,12 @@ export interface TurnInput {
   step: MockStep;
   /** Prefix of generated tool-call ids, e.g. `call_` or `toolu_`. */
   idPrefix: string;
+  /**
+   * Structured output asked for (OpenAI `response_format` / `text.format`, Gemini
+   * `responseMimeType: application/json`, Ollama `format`): the answer is JSON, conforming to
+   * `schema` when there is one, as the real APIs guarantee in their structured-output modes.
+   */
+  json?: { schema?: unknown };
 }
 
 /** A planned tool call. */
@@ -126,13 +132,51 @@ function defaultText(last: LastMessage | undefined): string {
   return `echo: ${last?.text ?? ''}`;
 }
 
+/**
+ * A value conforming to a JSON Schema, made from `text`: strings are the text (or an enum's first
+ * value), numbers its word count, arrays one element, objects every property (strict schemas
+ * require all). `$ref` into `$defs`/`definitions` and `anyOf`/`oneOf` (first branch) are followed.
+ */
+export function valueFor(schema: unknown, text: string, root: unknown = schema, depth = 0): unknown {
+  const s = (schema && typeof schema === 'object' ? schema : {}) as Record<string, unknown>;
+  if (depth > 16) return null;
+  if (typeof s.$ref === 'string') {
+    const [, section, name] = /^#\/(\$defs|definitions)\/(.+)$/.exec(s.$ref) ?? [];
+    const defs = section ? ((root as Record<string, unknown>)[section] as Record<string, unknown> | undefined) : undefined;
+    return valueFor(defs?.[name!], text, root, depth + 1);
+  }
+  if (Array.isArray(s.enum) && s.enum.length > 0) return s.enum[0];
+  if ('const' in s) return s.const;
+  const branch = (Array.isArray(s.anyOf) ? s.anyOf : Array.isArray(s.oneOf) ? s.oneOf : [])[0];
+  if (branch !== undefined) return valueFor(branch, text, root, depth + 1);
+  const type = Array.isArray(s.type) ? s.type.find((t) => t !== 'null') : s.type;
+  switch (String(type ?? (s.properties ? 'object' : 'string')).toLowerCase()) {
+    case 'object': {
+      const properties = (s.properties ?? {}) as Record<string, unknown>;
+      return Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, valueFor(v, text, root, depth + 1)]));
+    }
+    case 'array':
+      return [valueFor(s.items, text, root, depth + 1)];
+    case 'integer':
+    case 'number':
+      return countWords(text);
+    case 'boolean':
+      return true;
+    case 'null':
+      return null;
+    default:
+      return text;
+  }
+}
+
 /** Plans the answer to a request: text, tool calls, finish reason and output count. */
 export function planTurn(input: TurnInput): Turn {
   const { step } = input;
   const calls = step.toolCalls
     ? step.toolCalls.map((c) => call(c.name, c.arguments ?? {}, input.idPrefix))
     : defaultCalls(input);
-  let text = step.reply ?? (calls.length > 0 ? '' : defaultText(input.last));
+  const json = input.json && calls.length === 0 ? JSON.stringify(input.json.schema === undefined ? { echo: input.last?.text ?? '' } : valueFor(input.json.schema, input.last?.text ?? '')) : undefined;
+  let text = step.reply ?? (calls.length > 0 ? '' : (json ?? defaultText(input.last)));
 
   let stopSequence: string | null = null;
   let cut = -1;

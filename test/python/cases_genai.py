@@ -97,3 +97,16 @@ def get_model(model):
 def embed(model, texts):
     response = client().models.embed_content(model=model, contents=texts)
     return [e.values for e in response.embeddings]
+
+
+@case
+def structured(model, text):
+    """response_schema with a pydantic model; the SDK parses the JSON into response.parsed."""
+    from pydantic import BaseModel
+
+    class Place(BaseModel):
+        name: str
+        population: int
+
+    response = client().models.generate_content(model=model, contents=text, config=types.GenerateContentConfig(response_mime_type="application/json", response_schema=list[Place]))
+    return [p.model_dump() for p in response.parsed]

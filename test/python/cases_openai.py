@@ -156,3 +156,24 @@ def responses_retrieve(model, text):
 @case
 def responses_retrieve_id(response_id):
     client().responses.retrieve(response_id)
+
+
+@case
+def parse(model, text, api="chat"):
+    """Structured output with a pydantic model: chat.completions.parse or responses.parse."""
+    from pydantic import BaseModel
+
+    class Place(BaseModel):
+        name: str
+        country: str
+        population: int
+
+    class Answer(BaseModel):
+        places: list[Place]
+        sure: bool
+
+    if api == "chat":
+        parsed = client().chat.completions.parse(model=model, messages=[{"role": "user", "content": text}], response_format=Answer).choices[0].message.parsed
+    else:
+        parsed = client().responses.parse(model=model, input=text, text_format=Answer).output_parsed
+    return parsed.model_dump()

@@ -139,6 +139,13 @@ describe.each(['openai', 'gemini', 'ollama'])('google-genai Python SDK embedding
   });
 });
 
+// As for the openai SDK: Anthropic has no JSON mode, the sidecar asks in the system prompt.
+describe.each(['openai', 'gemini', 'ollama'])('google-genai Python SDK structured output through a %s provider', (kind) => {
+  it('parses into pydantic models', async () => {
+    expect(await python.value('genai.structured', { model: `via-${kind}`, text: 'Bergen' })).toEqual([{ name: 'Bergen', population: 1 }]);
+  });
+});
+
 describe('google-genai Python SDK models and errors', () => {
   it('raises ClientError 400 for embeddings of a model whose provider has none', async () => {
     const error = await python.error('genai.embed', { model: 'via-anthropic', texts: ['x'] });
