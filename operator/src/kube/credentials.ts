@@ -38,8 +38,9 @@ export interface SecretUse {
 
 /**
  * Why this use of a readable Secret lacks its owner's consent, or undefined when it has it.
- * An entry is a host (any port), `host:port`, or `*.domain` (any host below it); hosts compare
- * case-insensitively. The reason names the Secret and the host, never a value.
+ * An entry is a host or `*.domain` (any host below it), over https on any port, or `host:port`
+ * (that port, http or https); hosts compare case-insensitively. The reason names the Secret
+ * and the host, never a value.
  */
 export function useRefused(secret: V1Secret, use: SecretUse, requireHosts: boolean): string | undefined {
   const name = secret.metadata?.name ?? '';
@@ -57,14 +58,26 @@ export function useRefused(secret: V1Secret, use: SecretUse, requireHosts: boole
   }
   const host = url.hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-  const matches = (entry: string) => {
-    const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
-    const [entryHost, entryPort] = bracketed ? [bracketed[1]!, bracketed[2]] : entry.includes(':') && entry.indexOf(':') === entry.lastIndexOf(':') ? (entry.split(':') as [string, string]) : [entry, undefined];
-    if (entryPort !== undefined && entryPort !== port) return false;
-    return entryHost.startsWith('*.') ? host.endsWith(entryHost.slice(1)) && host.length > entryHost.length - 1 : host === entryHost;
-  };
-  if (entries.some(matches)) return undefined;
+  const parsed = entries.map(parseEntry);
+  const hostMatches = parsed.filter((e) => (e.host.startsWith('*.') ? host.endsWith(e.host.slice(1)) && host.length > e.host.length - 1 : host === e.host));
+  // An entry without a port is for TLS: whoever may edit the resource must not be able to keep
+  // the host and drop the scheme, sending the key across the network in the clear.
+  if (hostMatches.some((e) => (e.port === undefined ? url.protocol === 'https:' : e.port === port))) return undefined;
+  if (url.protocol !== 'https:' && hostMatches.some((e) => e.port === undefined)) {
+    const named = url.hostname.toLowerCase();
+    return `Secret ${name} is for ${named} over https only; the ${use.kind} would send it in the clear to ${url.origin} (its owner may name ${named}:${port} in ${CREDENTIAL_HOSTS_ANNOTATION} to allow that)`;
+  }
   return `Secret ${name} is not for ${host}:${port} (its owner names ${entries.join(', ') || 'no host'} in ${CREDENTIAL_HOSTS_ANNOTATION})`;
+}
+
+/** One annotation entry: `host`, `host:port`, `[v6]`, `[v6]:port` or `*.domain`; no port means https on any port. */
+function parseEntry(entry: string): { host: string; port: string | undefined } {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
+  if (bracketed) return { host: bracketed[1]!, port: bracketed[2] };
+  const colon = entry.indexOf(':');
+  // Two or more colons: an IPv6 literal without brackets, so without a port.
+  if (colon === -1 || colon !== entry.lastIndexOf(':')) return { host: entry, port: undefined };
+  return { host: entry.slice(0, colon), port: entry.slice(colon + 1) };
 }
 
 /** A reference to one key of a Secret in the same namespace. */

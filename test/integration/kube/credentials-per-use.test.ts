@@ -144,6 +144,20 @@ spec:
     expect(JSON.stringify(stolen)).not.toContain(KEY);
   });
 
+  it('editing a provider from https to plain http on the same host: refused, the key never crosses the network in the clear', async () => {
+    // The owner names a host without a port: the key is for that host over TLS. Downgrading the
+    // scheme keeps the host, so only the scheme tells the cleartext hop apart.
+    await kubectl().ok(['apply', '-n', ns, '-f', '-'], secret('tls-only', '127.0.0.1'));
+    await asAuthor(ns, ['apply', '-f', '-'], provider('tls', `https://127.0.0.1:${new URL(attackerUrl).port}/v1`, 'tls-only'));
+    await expect.poll(() => condition(ns, 'mp', 'tls', 'SecretsResolved'), { timeout: 15_000 }).toMatchObject({ status: 'True' });
+    await asAuthor(ns, ['patch', 'mp', 'tls', '--type=merge', '-p', JSON.stringify({ spec: { baseURL: `${attackerUrl}/v1` } })]);
+    await expect.poll(() => condition(ns, 'mp', 'tls', 'SecretsResolved'), { timeout: 15_000 }).toMatchObject({
+      status: 'False',
+      message: `Secret tls-only is for 127.0.0.1 over https only; the ModelProvider would send it in the clear to ${attackerUrl} (its owner may name 127.0.0.1:${new URL(attackerUrl).port} in airlock.dev/credential-hosts to allow that)`,
+    });
+    expect(JSON.stringify(stolen)).not.toContain(KEY);
+  });
+
   it('a label-only Secret keeps working by default (the documented trade-off)', async () => {
     await asAuthor(ns, ['apply', '-f', '-'], provider('legacy', mock.url, 'label-only'));
     await expect.poll(() => condition(ns, 'mp', 'legacy', 'Ready'), { timeout: 15_000 }).toMatchObject({ status: 'True' });
