@@ -18,7 +18,7 @@ import { readSettings } from '../../../operator/src/settings.js';
 import type { Kubectl } from '../../controlplane/kubectl.js';
 import { only, renderNotes, type Manifest } from '../../helm/helm.js';
 import { captureLogger, until } from '../kube/operator-harness.js';
-import { agentSandbox, providerFixture } from '../kube/fixtures.js';
+import { agentSandbox, backendFixture, providerFixture } from '../kube/fixtures.js';
 import { startHttpBackend, type HttpBackend } from '../mcp/http-backends.js';
 import { installChart, operatorCommandLine, SETUP_TIMEOUT_MS, startChartCluster, type ChartCluster } from './install.js';
 
@@ -142,26 +142,12 @@ describe('watching every namespace (the default)', () => {
     // As NOTES.txt says: the Secret's owner opts it in.
     await kubectl.ok(['label', 'secret', 'openai-keys', '-n', team, 'airlock.dev/credential=true']);
     for (const yaml of examples) await apply(yaml);
-    await apply(`apiVersion: v1
-kind: Secret
-metadata: { name: mcp-token, labels: { airlock.dev/credential: "true" } }
-stringData: { token: Bearer ${mcpToken} }
----
-apiVersion: airlock.dev/v1alpha1
-kind: MCPBackend
-metadata: { name: tools }
-spec:
-  transport: streamable-http
-  url: ${backend.url}
-  headers: [{ name: Authorization, secretKeyRef: { name: mcp-token, key: token } }]
----
-apiVersion: airlock.dev/v1alpha1
-kind: AgentSandbox
-metadata: { name: researcher }
-spec:
-  providers: [openai]
-  mcpBackends: [tools]
-`);
+    await apply(
+      backendFixture(
+        { name: 'tools', url: backend.url, authorization: { secret: 'mcp-token', key: 'token', value: `Bearer ${mcpToken}` } },
+        agentSandbox('researcher', ['openai'], { mcpBackends: ['tools'] }),
+      ),
+    );
     await expect.poll(() => condition('mp', 'openai', 'Ready'), { timeout: 20_000 }).toMatchObject({ status: 'True' });
     await expect.poll(() => condition('mcpb', 'tools', 'Discovered'), { timeout: 20_000 }).toMatchObject({ status: 'True' });
     for (const sandbox of ['my-agent', 'researcher']) {

@@ -1,6 +1,7 @@
 /**
  * The objects kube and chart tests apply again and again, as YAML for `kubectl apply -f -`: a
- * provider's key Secret (labelled so the operator may read it) and the ModelProvider using it.
+ * provider's key Secret (labelled so the operator may read it) and the ModelProvider using it,
+ * an MCP backend's token Secret and the MCPBackend sending it, the AgentSandbox naming them.
  * Built from objects so a test says only what differs.
  */
 import { stringify } from 'yaml';
@@ -54,4 +55,26 @@ export function providerFixture(p: ProviderFixture, ...more: object[]): string {
 /** An AgentSandbox using `providers` (and `spec` beyond that). */
 export function agentSandbox(name: string, providers: string[], spec: Record<string, unknown> = {}): object {
   return { apiVersion: API, kind: 'AgentSandbox', metadata: { name }, spec: { providers, ...spec } };
+}
+
+/** What a test says about a Streamable HTTP MCPBackend. */
+export interface BackendFixture {
+  name: string;
+  url: string;
+  /** An Authorization header from a Secret: the Secret and key it is read from, and the value the Secret holds. */
+  authorization?: { secret: string; key: string; value: string };
+  /** More of its spec (approval, tools filters ...). */
+  spec?: Record<string, unknown>;
+}
+
+/** The MCPBackend alone. */
+export function mcpBackend(b: BackendFixture): object {
+  const headers = b.authorization ? { headers: [{ name: 'Authorization', secretKeyRef: { name: b.authorization.secret, key: b.authorization.key } }] } : {};
+  return { apiVersion: API, kind: 'MCPBackend', metadata: { name: b.name }, spec: { transport: 'streamable-http', url: b.url, ...headers, ...b.spec } };
+}
+
+/** The backend's token Secret (when it has one) and the MCPBackend, as YAML; `more` objects follow them. */
+export function backendFixture(b: BackendFixture, ...more: object[]): string {
+  const secret = b.authorization ? [credentialSecret(b.authorization.secret, { [b.authorization.key]: b.authorization.value })] : [];
+  return documents(...secret, mcpBackend(b), ...more);
 }

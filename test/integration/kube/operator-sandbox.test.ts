@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { parse } from 'yaml';
 import { freshNamespace, installCrds } from './crds.js';
+import { agentSandbox, mcpBackend, providerFixture } from './fixtures.js';
 import { kubectl } from './kubectl.js';
 import { freePort, startTestOperator, until, type TestOperator } from './operator-harness.js';
 
@@ -40,29 +41,14 @@ afterAll(async () => {
 
 it('is Ready=False (NothingUsable) while its only provider and its only backend are not Ready', async () => {
   const dead = await freePort();
-  await kubectl().ok(['apply', '-n', ns, '-f', '-'], `apiVersion: airlock.dev/v1alpha1
-kind: ModelProvider
-metadata: { name: local }
-spec:
-  type: openai-compatible
-  baseURL: http://127.0.0.1:${dead}/v1
-  models: [{ name: m }]
-  probe: { enabled: true, intervalSeconds: 30 }
----
-apiVersion: airlock.dev/v1alpha1
-kind: MCPBackend
-metadata: { name: tools }
-spec:
-  transport: streamable-http
-  url: http://127.0.0.1:${dead}/mcp
----
-apiVersion: airlock.dev/v1alpha1
-kind: AgentSandbox
-metadata: { name: stranded }
-spec:
-  providers: [local]
-  mcpBackends: [tools]
-`);
+  await kubectl().ok(
+    ['apply', '-n', ns, '-f', '-'],
+    providerFixture(
+      { name: 'local', type: 'openai-compatible', baseURL: `http://127.0.0.1:${dead}/v1`, models: ['m'], probe: true },
+      mcpBackend({ name: 'tools', url: `http://127.0.0.1:${dead}/mcp` }),
+      agentSandbox('stranded', ['local'], { mcpBackends: ['tools'] }),
+    ),
+  );
   await expect.poll(() => condition('mp', 'local', 'Ready'), { timeout: 15_000 }).toMatchObject({ status: 'False', reason: 'Unreachable' });
   await expect.poll(() => condition('mcpb', 'tools', 'Ready'), { timeout: 15_000 }).toMatchObject({ status: 'False' });
   await expect.poll(() => condition('asbx', 'stranded', 'Ready'), { timeout: 15_000 }).toMatchObject({ status: 'False', reason: 'NothingUsable' });

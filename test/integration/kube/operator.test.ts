@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { parse } from 'yaml';
 import { freshNamespace, installCrds } from './crds.js';
-import { agentSandbox, credentialSecret, documents, modelProvider, providerFixture } from './fixtures.js';
+import { agentSandbox, backendFixture, credentialSecret, documents, modelProvider, providerFixture } from './fixtures.js';
 import { kubectl } from './kubectl.js';
 import { startHttpBackend, type HttpBackend } from '../mcp/http-backends.js';
 import { startMock } from '../../mocks/index.js';
@@ -234,20 +234,14 @@ describe('MCPBackend', () => {
   const tools = async () => ((await getJson('mcpb', 'remote'))?.status?.tools ?? []) as { name: string; sha256: string; state: string }[];
 
   it('lists the tools of an HTTP backend with their hashes, and tells a human how to approve the pending ones', async () => {
-    await apply(`apiVersion: v1
-kind: Secret
-metadata: { name: mcp-token, labels: { airlock.dev/credential: "true" } }
-stringData: { token: Bearer mcp-token-0123456789abcdef }
----
-apiVersion: airlock.dev/v1alpha1
-kind: MCPBackend
-metadata: { name: remote }
-spec:
-  transport: streamable-http
-  url: ${backend.url}
-  headers: [{ name: Authorization, secretKeyRef: { name: mcp-token, key: token } }]
-  approval: { mode: pinned, pinned: [{ name: whoami, sha256: "${'a'.repeat(64)}" }] }
-`);
+    await apply(
+      backendFixture({
+        name: 'remote',
+        url: backend.url,
+        authorization: { secret: 'mcp-token', key: 'token', value: 'Bearer mcp-token-0123456789abcdef' },
+        spec: { approval: { mode: 'pinned', pinned: [{ name: 'whoami', sha256: 'a'.repeat(64) }] } },
+      }),
+    );
     await expect.poll(async () => (await tools()).map((t) => t.name), { timeout: 20_000 }).toEqual(['add', 'marker', 'slow', 'whoami']);
     const byName = Object.fromEntries((await tools()).map((t) => [t.name, t]));
     expect(byName.add).toMatchObject({ state: 'pending', sha256: expect.stringMatching(/^[a-f0-9]{64}$/) });
