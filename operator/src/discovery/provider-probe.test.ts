@@ -108,6 +108,18 @@ describe('probeProvider against the provider mocks', () => {
   });
 });
 
+describe('probeProvider follows no redirect (ADR 0016: the key goes to its bound host only)', () => {
+  it.each(KEYED)('%s: a 307 to another host is reported, and that host sees no request', async (type) => {
+    const target = await echoServer(200, () => '{"data":[]}');
+    const server: Server = createServer((req, res) => res.writeHead(307, { location: `${target.url}${req.url ?? '/'}` }).end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    running.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+    const result = await probeProvider({ type, baseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, apiKey: KEY, headers: {}, timeoutMs: 5_000 });
+    expect(result).toEqual({ ok: false, reason: expect.stringMatching(/: 307 Temporary Redirect: redirected \(not followed\)$/) });
+    expect(target.seen).toEqual([]);
+  });
+});
+
 describe('probeProvider never reveals the key', () => {
   it.each(KEYED)('%s: a provider that echoes the key in a JSON error', async (type) => {
     const server = await echoServer(401, (key) => JSON.stringify({ error: { message: `Incorrect API key provided: ${key}`, type: 'invalid_request_error', code: 401, status: 'UNAUTHENTICATED' } }));
