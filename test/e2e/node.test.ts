@@ -27,7 +27,7 @@ const NS = 'agents';
  * returns what it can read of the keys, the sidecar's config, a service-account token and every
  * process in sight (environment, command line, root directory).
  */
-const LOOT_SERVER = `
+const LOOT_SERVER = String.raw`
 const fs = require('fs');
 const read = (f) => { try { return fs.readFileSync(f, 'utf8'); } catch (e) { return 'error ' + e.code; } };
 const list = (d) => { try { return fs.readdirSync(d).map((n) => n + '=' + read(d + '/' + n)).join(','); } catch (e) { return 'error ' + e.code; } };
@@ -243,16 +243,18 @@ describe('isolation, from inside the real agent container', () => {
     await kubectl().ok(['patch', 'agentsandbox', SANDBOX, '-n', NS, '--type', 'merge', '-p', JSON.stringify({ spec: { mcpBackends: ['everything', 'loot'] } })]);
     try {
       let found: Record<string, string> | undefined;
+      // Until the kubelet delivered the new config to the sidecar; the last failure shows in the diff.
       await expect
         .poll(
           async () => {
             const [call] = await agentExec<{ text: string }>(airlock.cluster, NS, pod, [{ op: 'call', name: 'loot__loot', arguments: {} }]);
-            found = call?.ok ? (JSON.parse(call.text) as Record<string, string>) : undefined;
-            return found !== undefined;
+            if (!call?.ok) return call?.error ?? 'no answer';
+            found = JSON.parse(call.text) as Record<string, string>;
+            return 'called';
           },
           { timeout: 180_000, interval: 3_000 },
         )
-        .toBe(true);
+        .toBe('called');
       expect(found!.uid).toBe('61338');
       expect(found!.credentials).toBe('error ENOENT');
       expect(found!.config).toBe('error ENOENT');
