@@ -111,7 +111,10 @@ export async function startPython(socketPath: string, modules: string[], env: Re
     async close() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.stdin.end();
+      // A case still hanging (a test that timed out) must not hang the file's teardown too.
+      const stuck = setTimeout(() => child.kill('SIGKILL'), 5_000);
       await exited;
+      clearTimeout(stuck);
     },
   };
 }

@@ -139,7 +139,7 @@ describe.each(['openai', 'gemini', 'ollama'])('google-genai Python SDK embedding
   });
 });
 
-// As for the openai SDK: Anthropic has no JSON mode, the sidecar asks in the system prompt.
+// As for the openai SDK: Anthropic models are asked for the JSON in the system prompt, which a mock cannot follow.
 describe.each(['openai', 'gemini', 'ollama'])('google-genai Python SDK structured output through a %s provider', (kind) => {
   it('parses into pydantic models', async () => {
     expect(await python.value('genai.structured', { model: `via-${kind}`, text: 'Bergen' })).toEqual([{ name: 'Bergen', population: 1 }]);

@@ -97,8 +97,8 @@ describe.each(PROVIDERS)('openai Python SDK through a %s provider', (kind) => {
   });
 });
 
-// Structured output goes to each provider's JSON mode with the schema. Anthropic has none: the
-// sidecar asks for the JSON in the system prompt, which a model follows and a mock cannot.
+// Structured output goes to each provider's JSON mode with the schema. Anthropic models are
+// asked for the JSON in the system prompt instead, which a model follows and a mock cannot.
 describe.each(['openai', 'gemini', 'ollama'])('openai Python SDK structured output through a %s provider', (kind) => {
   it.each(['chat', 'responses'])('parses into a pydantic model (%s)', async (api) => {
     const parsed = await python.value('openai.parse', { model: `via-${kind}`, text: 'Oslo', api });
