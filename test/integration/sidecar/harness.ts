@@ -180,6 +180,13 @@ export async function startProviderStack(
   };
 }
 
+/** An agent's own trace context: fresh W3C ids and the `traceparent` header that carries them. */
+export function agentTraceContext(): { traceId: string; spanId: string; traceparent: string } {
+  const traceId = randomBytes(16).toString('hex');
+  const spanId = randomBytes(8).toString('hex');
+  return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-01` };
+}
+
 /** What a traced run left: the work's result, and the collector with every span it received. */
 export interface Traced<T> {
   result: T;

@@ -3,18 +3,16 @@
  * own is one `execute_tool` span in that trace, with the model call it made (and that call's
  * failover attempts) beneath it, and neither the prompt nor the answer in any export.
  */
-import { randomBytes } from 'node:crypto';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startMock, type MockProvider } from '../../mocks/index.js';
 import type { OtlpCollector } from '../../mocks/otlp-collector.js';
-import { keyFile, mcpClient, withCollector, type Traced } from './harness.js';
+import { agentTraceContext, keyFile, mcpClient, withCollector, type Traced } from './harness.js';
 
 const KEY = 'sk-model-tools-trace-key-0123456789';
 const PROMPT = 'the hidden recipe calls for saffron';
 
-const agentTrace = randomBytes(16).toString('hex');
-const agentSpan = randomBytes(8).toString('hex');
+const agent = agentTraceContext();
 
 let collector: OtlpCollector;
 let first: MockProvider;
@@ -41,7 +39,7 @@ beforeAll(async () => {
     },
     async (stack) => {
       first.script({ status: 503 });
-      const client = await mcpClient(stack, { traceparent: `00-${agentTrace}-${agentSpan}-01` });
+      const client = await mcpClient(stack, { traceparent: agent.traceparent });
       const result = (await client.callTool({ name: 'airlock__generate', arguments: { model: 'm', prompt: PROMPT } })) as CallToolResult;
       await client.close();
       return (result.structuredContent as { text: string }).text;
@@ -59,11 +57,11 @@ it('puts the model call and its attempts under the tool span, in the agent trace
   expect(answer).toContain('saffron');
   const [tool, ...moreTools] = byName('execute_tool airlock__generate');
   expect(moreTools).toEqual([]);
-  expect(tool).toMatchObject({ traceId: agentTrace, parentSpanId: agentSpan });
+  expect(tool).toMatchObject({ traceId: agent.traceId, parentSpanId: agent.spanId });
   expect(tool!.attributes).toMatchObject({ 'gen_ai.tool.name': 'airlock__generate', 'airlock.mcp.backend': 'airlock (built-in)', 'airlock.mcp.outcome': 'ok' });
   const [call, ...moreCalls] = byName('chat m');
   expect(moreCalls).toEqual([]);
-  expect(call).toMatchObject({ traceId: agentTrace, parentSpanId: tool!.spanId });
+  expect(call).toMatchObject({ traceId: agent.traceId, parentSpanId: tool!.spanId });
   expect(call!.attributes).toMatchObject({ 'airlock.provider': 'second' });
   expect(byName('attempt first')[0]).toMatchObject({ parentSpanId: call!.spanId, attributes: expect.objectContaining({ 'http.response.status_code': 503 }) });
   expect(byName('attempt second')[0]).toMatchObject({ parentSpanId: call!.spanId });

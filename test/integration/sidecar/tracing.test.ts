@@ -5,12 +5,11 @@
  * child per upstream attempt, and a tool span, all in the agent's trace; the provider receives
  * the attempt's traceparent. No key, prompt, completion or tool argument is in any export.
  */
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startMock, type MockProvider } from '../../mocks/index.js';
 import type { OtlpCollector } from '../../mocks/otlp-collector.js';
 import { npmServer } from '../mcp/harness.js';
-import { keyFile, mcpClient, withCollector, type Traced } from './harness.js';
+import { agentTraceContext, keyFile, mcpClient, withCollector, type Traced } from './harness.js';
 
 const FIRST_KEY = 'sk-first-provider-key-0123456789';
 const SECOND_KEY = 'sk-second-provider-key-9876543210';
@@ -18,8 +17,7 @@ const COLLECTOR_TOKEN = 'collector-token-abcdef0123456789';
 const PROMPT = 'the secret plan is to paint the shed purple';
 const TOOL_ARGUMENT = 'a tool argument nobody may trace';
 
-const agentTrace = randomBytes(16).toString('hex');
-const agentSpan = randomBytes(8).toString('hex');
+const agent = agentTraceContext();
 
 let collector: OtlpCollector;
 let first: MockProvider;
@@ -30,7 +28,6 @@ let byName: Traced<unknown>['named'];
 beforeAll(async () => {
   first = await startMock('openai', { keys: [FIRST_KEY] });
   second = await startMock('openai', { keys: [SECOND_KEY] });
-  const traceparent = `00-${agentTrace}-${agentSpan}-01`;
   ({ collector, named: byName, result: streamed } = await withCollector(
     async (dir, otlp) => ({
       version: 1,
@@ -46,14 +43,14 @@ beforeAll(async () => {
       first.script({ status: 500 });
       const stream = await stack.openai().chat.completions.create(
         { model: 'm', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: PROMPT }] },
-        { headers: { traceparent } },
+        { headers: { traceparent: agent.traceparent } },
       );
       const seen: typeof streamed = { text: '', usage: undefined };
       for await (const chunk of stream) {
         seen.text += chunk.choices[0]?.delta.content ?? '';
         if (chunk.usage) seen.usage = chunk.usage;
       }
-      const client = await mcpClient(stack, { traceparent });
+      const client = await mcpClient(stack, { traceparent: agent.traceparent });
       // The backend starts in the background; wait until its tools are listed (expect.poll is for tests, not hooks).
       while (!(await client.listTools()).tools.some((t) => t.name === 'everything__echo')) await new Promise((resolve) => setTimeout(resolve, 100));
       await client.callTool({ name: 'everything__echo', arguments: { message: TOOL_ARGUMENT } });
@@ -73,7 +70,7 @@ it('exports a model-call span in the agent trace with the GenAI attributes and t
   expect(streamed.text.length).toBeGreaterThan(0);
   const [call, ...more] = byName('chat m');
   expect(more).toEqual([]);
-  expect(call).toMatchObject({ traceId: agentTrace, parentSpanId: agentSpan, kind: 3 });
+  expect(call).toMatchObject({ traceId: agent.traceId, parentSpanId: agent.spanId, kind: 3 });
   expect(call!.attributes).toMatchObject({
     'gen_ai.operation.name': 'chat',
     'gen_ai.request.model': 'm',
@@ -95,7 +92,7 @@ it('exports one child span per upstream attempt: the failed one with its status,
   const served = byName('attempt second');
   expect(failed).toHaveLength(1);
   expect(served).toHaveLength(1);
-  expect(failed[0]).toMatchObject({ parentSpanId: call.spanId, traceId: agentTrace, statusCode: 2 });
+  expect(failed[0]).toMatchObject({ parentSpanId: call.spanId, traceId: agent.traceId, statusCode: 2 });
   expect(failed[0]!.attributes).toMatchObject({ 'airlock.key.index': 0, 'http.response.status_code': 500, 'error.type': '500', 'airlock.attempt': 1 });
   expect(served[0]).toMatchObject({ parentSpanId: call.spanId, statusCode: 0 });
   expect(served[0]!.attributes).toMatchObject({ 'airlock.key.index': 0, 'http.response.status_code': 200, 'airlock.attempt': 2, 'airlock.failover.from': 'first', 'airlock.failover.reason': '500' });
@@ -103,14 +100,14 @@ it('exports one child span per upstream attempt: the failed one with its status,
 
 it("propagates each attempt's trace context to the provider", () => {
   const served = byName('attempt second')[0]!;
-  expect(second.received[0]!.headers.traceparent).toBe(`00-${agentTrace}-${served.spanId}-01`);
+  expect(second.received[0]!.headers.traceparent).toBe(`00-${agent.traceId}-${served.spanId}-01`);
   const failed = byName('attempt first')[0]!;
-  expect(first.received[0]!.headers.traceparent).toBe(`00-${agentTrace}-${failed.spanId}-01`);
+  expect(first.received[0]!.headers.traceparent).toBe(`00-${agent.traceId}-${failed.spanId}-01`);
 });
 
 it('exports a span per MCP tool call with the tool name and backend, in the agent trace', () => {
   const [tool] = byName('execute_tool everything__echo');
-  expect(tool).toMatchObject({ traceId: agentTrace, parentSpanId: agentSpan });
+  expect(tool).toMatchObject({ traceId: agent.traceId, parentSpanId: agent.spanId });
   expect(tool!.attributes).toMatchObject({ 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'everything__echo', 'airlock.mcp.backend': 'everything' });
 });
 
