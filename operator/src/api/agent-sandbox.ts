@@ -95,7 +95,7 @@ export const AgentSandboxSpec = z
       .describe('How the agent containers are kept from the network.'),
     socket: z
       .object({
-        dir: z.string().min(2).max(1024).regex(/^\/[^\s]*[^/\s]$/).default('/var/run/airlock').describe('Directory of the socket in every container; the socket is <dir>/airlock.sock.'),
+        dir: z.string().min(2).max(1024).regex(/^\/[^\s]*[^/\s]$/).default('/var/run/airlock').describe('Directory of the socket in the app containers; the socket is <dir>/airlock.sock. The sidecar has it at /var/run/airlock whatever this says, so no path chosen here covers its own files.'),
         loopbackPort: z.int().min(1024).max(65535).optional().describe('Also serve the API on 127.0.0.1:<port> and set OPENAI_BASE_URL, ANTHROPIC_BASE_URL and AIRLOCK_MCP_URL in the app containers.'),
         mode: z.string().regex(/^0?[0-7]{3}$/).default('0660').describe('File mode of the socket (octal).'),
         group: z.int().min(0).max(2147483647).optional().describe('Group ID that owns the socket, so an agent running under another UID in that group can connect.'),

@@ -26,6 +26,12 @@ describe('renderSidecarConfig', () => {
     expect(config.mcp.backends[0]?.stdio).toMatchObject({ command: 'mcp-server-git', processes: 'per-session', maxProcesses: 4 });
   });
 
+  it('has the sidecar listen in its own socket directory whatever socket.dir the sandbox names (that is where the agent finds it)', () => {
+    const sandbox = AgentSandbox.parse({ apiVersion: 'airlock.dev/v1alpha1', kind: 'AgentSandbox', metadata: meta('agents'), spec: { socket: { dir: '/app/sidecar/dist', mode: '0666', group: 3000 } } });
+    const config = SidecarConfig.parse(parse(renderSidecarConfig({ sandbox, providers: [], backends: [], secret: () => undefined }).yaml));
+    expect(config.listen.socket).toEqual({ path: '/var/run/airlock/airlock.sock', mode: '0666', group: 3000 });
+  });
+
   it('leaves the sidecar defaults when the sandbox says nothing', () => {
     const sandbox = AgentSandbox.parse({ apiVersion: 'airlock.dev/v1alpha1', kind: 'AgentSandbox', metadata: meta('agents'), spec: { mcpBackends: ['git'] } });
     const backend = MCPBackend.parse({ apiVersion: 'airlock.dev/v1alpha1', kind: 'MCPBackend', metadata: meta('git'), spec: { transport: 'stdio', stdio: { command: 'mcp-server-git' } } });

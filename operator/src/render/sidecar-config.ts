@@ -10,6 +10,7 @@ import { SidecarConfig, type SidecarConfigInput } from '@airlock/sidecar/config'
 import { stringify } from 'yaml';
 import type { AgentSandbox, MCPBackend, ModelProvider } from '../api/index.js';
 import { notReadable } from '../kube/credentials.js';
+import { SIDECAR_SOCKET_DIR, socketPath } from '../webhook/settings.js';
 
 /** Where the credentials Secret is mounted in the sidecar. */
 export const CREDENTIALS_DIR = '/etc/airlock/credentials';
@@ -65,13 +66,13 @@ export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp
     return `${CREDENTIALS_DIR}/${file}`;
   };
   const spec = sandbox.spec;
-  const socket = spec.socket ?? { dir: '/var/run/airlock', mode: '0660' };
+  const socket = spec.socket ?? { mode: '0660' };
 
   const config: SidecarConfigInput = {
     version: 1,
     sandbox: { name: sandbox.metadata.name, namespace: sandbox.metadata.namespace ?? 'default' },
     listen: {
-      socket: { path: `${socket.dir}/airlock.sock`, mode: socket.mode, ...(socket.group !== undefined ? { group: socket.group } : {}) },
+      socket: { path: socketPath(SIDECAR_SOCKET_DIR), mode: socket.mode, ...(socket.group !== undefined ? { group: socket.group } : {}) },
       ...(socket.loopbackPort !== undefined ? { loopbackPort: socket.loopbackPort } : {}),
       admin: { host: admin.host, port: SIDECAR_ADMIN_PORT, tools: admin.tools },
     },

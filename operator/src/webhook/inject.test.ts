@@ -111,6 +111,24 @@ describe('injectPod', () => {
     });
   });
 
+  it('a sandbox author\'s socket.dir places the socket in the app containers only, never over the sidecar\'s own files', () => {
+    // The socket volume is shared with the agent, which can write to it. Mounted at a directory of
+    // the sidecar image (its code, a module it imports lazily on the first /mcp call), it would run
+    // the agent's files as the sidecar, next to every key.
+    for (const dir of ['/app/node_modules/@modelcontextprotocol/sdk/dist/esm/server', '/app/sidecar/dist', '/etc/airlock/config/.', '/usr/local/bin', '/run/agent-airlock']) {
+      const { pod } = injectPod(testPod(), testSandbox('research', { providers: ['openai'], socket: { dir } }), testSettings());
+      const sidecar = byName(pod, SIDECAR_CONTAINER)!;
+      const socketMounts = (sidecar.volumeMounts ?? []).filter((m) => m.name === 'airlock-socket');
+      expect(socketMounts, dir).toEqual([{ name: 'airlock-socket', mountPath: '/var/run/airlock' }]);
+      expect(sidecar.startupProbe?.exec?.command, dir).toEqual(['airlock-sidecar', 'probe', '--socket', '/var/run/airlock/airlock.sock']);
+      expect(sidecar.env?.find((e) => e.name === 'AIRLOCK_SOCKET')?.value, dir).toBe('/var/run/airlock/airlock.sock');
+      // The agent still finds the socket where its sandbox says.
+      const agent = byName(pod, 'agent')!;
+      expect(agent.volumeMounts?.find((m) => m.name === 'airlock-socket')?.mountPath, dir).toBe(dir);
+      expect(agent.env?.find((e) => e.name === 'AIRLOCK_SOCKET')?.value, dir).toBe(`${dir}/airlock.sock`);
+    }
+  });
+
   it('does not modify the pod it is given', () => {
     const pod = busyPod();
     const copy = structuredClone(pod);

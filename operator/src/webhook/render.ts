@@ -24,6 +24,7 @@ import {
   TOOLS_TMP_VOLUME,
   TOOLS_VOLUME,
   type InjectionSettings,
+  SIDECAR_SOCKET_DIR,
 } from './settings.js';
 
 /** The sandbox's name, as the label and the rendered object names use it. */
@@ -112,7 +113,7 @@ export function renderTools(sandbox: AgentSandbox, settings: InjectionSettings, 
  * its startup probe gates the app containers: the kubelet starts them only once the socket answers.
  */
 export function renderSidecar(sandbox: AgentSandbox, settings: InjectionSettings, native: boolean): V1Container {
-  const { dir } = sandbox.spec.socket;
+  const dir = SIDECAR_SOCKET_DIR;
   const socket = socketPath(dir);
   const uid = settings.sidecarUID;
   const container: V1Container = {

@@ -39,6 +39,13 @@ export const AIRLOCK_ONLY_VOLUMES: ReadonlySet<string> = new Set([CONFIG_VOLUME,
 
 /** File name of the socket inside the socket dir. */
 export const SOCKET_FILE = 'airlock.sock';
+/**
+ * Where the socket volume is mounted in the sidecar, whatever `spec.socket.dir` says (that is its
+ * place in the app containers only). The volume is shared with the agent, which can write to it:
+ * a sandbox author's path over the sidecar image's own files (its code, a module imported lazily)
+ * would have the sidecar run the agent's files next to every key.
+ */
+export const SIDECAR_SOCKET_DIR = '/var/run/airlock';
 /** Where the ConfigMap is mounted in the sidecar. */
 export const CONFIG_DIR = '/etc/airlock/config';
 /** Key of the ConfigMap holding the sidecar config. */
