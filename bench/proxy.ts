@@ -15,7 +15,7 @@
  * Environment: BENCH_ROUNDS (3), BENCH_SECONDS per run (3), BENCH_RATES (200,1000),
  * BENCH_CONCURRENCY at saturation (32), BENCH_ONLY (run the scenarios whose name contains this,
  * e.g. `saturation`), BENCH_SETTLE (seconds of unmeasured load before each measured run, 0.5),
- * BENCH_PEERS (portkey | none), BENCH_BEFORE (another
+ * BENCH_PEERS (portkey | none), BENCH_FLOOR (1 | 0: the floor, bench/floor.ts), BENCH_BEFORE (another
  * checkout whose sidecar is measured too, for before/after), BENCH_PROFILE (a directory: the
  * sidecars run with --cpu-prof and write their profiles there; see bench/profile-top.ts).
  */
@@ -23,13 +23,15 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fixedRate, saturate, type RunResult } from './load.js';
 import { cpuMs, memory, stop } from './procs.js';
-import { buildSidecar, startMockProvider, startPortkey, startSidecar, type Target } from './targets.js';
+import { buildSidecar, startFloor, startMockProvider, startPortkey, startSidecar, type Target } from './targets.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const RATES = (process.env.BENCH_RATES ?? '200,1000').split(',').map(Number);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const PEERS = process.env.BENCH_PEERS ?? 'portkey';
+/** The thinnest correct hop (bench/floor.ts) as a target: what one Node HTTP hop costs here. */
+const FLOOR = process.env.BENCH_FLOOR !== '0';
 const BEFORE = process.env.BENCH_BEFORE;
 const ONLY = process.env.BENCH_ONLY;
 /** Seconds of unmeasured load before each measured run (same scenario, same target). */
@@ -89,6 +91,7 @@ async function measure(target: Target, scenario: Scenario): Promise<Sample> {
 
 const mock = await startMockProvider(root);
 const targets: Target[] = [mock.target];
+if (FLOOR) targets.push(...(await startFloor(root, mock.url)));
 console.error('building the sidecar…');
 await buildSidecar(root, root);
 targets.push(...(await startSidecar('airlock', root, mock.url, true)));

@@ -2,7 +2,8 @@
  * What the benchmark measures: the provider mock called directly, the sidecar (built as it ships,
  * `sidecar/dist/cli.js` run as the image runs it) over its Unix socket and its loopback port, optionally the sidecar
  * of another checkout (BENCH_BEFORE, for before/after tables), and a peer gateway installed from
- * npm into a throwaway directory outside the repository (Portkey's gateway).
+ * npm into a throwaway directory outside the repository (Portkey's gateway), and the floor
+ * (bench/floor.ts: the thinnest correct Node HTTP hop in front of the same mock).
  */
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -97,6 +98,25 @@ export async function startSidecar(label: string, tree: string, mockURL: string,
   socket.readyMs = (await firstAnswer(socket.endpoint)) - spawned;
   if (!tcp) return [socket];
   return [socket, { name: `${label} tcp`, process: child, endpoint: { dispatcher: dispatcherFor(), origin: `http://127.0.0.1:${port}`, path: CHAT, headers } }];
+}
+
+/**
+ * The floor (bench/floor.ts) in front of the mock, run with the sidecar's Node flags (its `#!`
+ * line): one target for its socket, one for its loopback port.
+ */
+export async function startFloor(root: string, mockURL: string): Promise<Target[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-floor-'));
+  const socketPath = join(dir, 'floor.sock');
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production' };
+  if (process.env.BENCH_PROFILE) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${join(process.env.BENCH_PROFILE, 'floor')}`;
+  const spawned = performance.now();
+  const child = start(process.execPath, ['--max-semi-space-size=4', '--import', 'tsx', 'bench/floor.ts', mockURL, KEY, socketPath, String(port)], { cwd: root, env });
+  await firstLine(child);
+  const headers = { 'content-type': 'application/json' };
+  const socket: Target = { name: 'floor socket', process: child, endpoint: { dispatcher: dispatcherFor(socketPath), origin: 'http://floor', path: CHAT, headers } };
+  socket.readyMs = (await firstAnswer(socket.endpoint)) - spawned;
+  return [socket, { name: 'floor tcp', process: child, endpoint: { dispatcher: dispatcherFor(), origin: `http://127.0.0.1:${port}`, path: CHAT, headers } }];
 }
 
 const PORTKEY = '@portkey-ai/gateway@1.15.2';
