@@ -31,6 +31,19 @@ describe('useRefused (consent per use)', () => {
     expect(useRefused(s, provider('http://api.openai.com'), false)).toBe('Secret s is for api.openai.com over https only; the ModelProvider would send it in the clear to http://api.openai.com (its owner may name api.openai.com:80 in airlock.dev/credential-hosts to allow that)');
   });
 
+  it('compares the host the request would really go to, however the URL is spelt', () => {
+    const s = secret('api.openai.com,*.openai.azure.com,[fd00::1]');
+    // Userinfo, a backslash (a path separator in https URLs), a percent-encoded dot, a homoglyph
+    // (punycode), a trailing dot, a wildcard's own domain under another: all another host.
+    for (const url of ['https://api.openai.com:443@evil.test/v1', 'https://api.openai.com@evil.test', 'https://evil.test\\@api.openai.com/v1', 'https://api.openai.com%2eevil.test', 'https://\u0430pi.openai.com', 'https://api.openai.com./v1', 'https://x.openai.azure.com.evil.test', 'https://[fd00::1%25eth0]', 'https://[fd00::10]']) {
+      expect(useRefused(s, provider(url), false), url).toMatch(/^Secret s is not for |not a valid URL/);
+    }
+    // Spellings of the same host are that host.
+    for (const url of ['https://API.OpenAI.com/v1', 'https://user:pw@api.openai.com/v1', 'https://[FD00:0:0:0:0:0:0:1]:8443']) {
+      expect(useRefused(s, provider(url), false), url).toBeUndefined();
+    }
+  });
+
   it('refuses a stdio process (no host) and an invalid URL', () => {
     expect(useRefused(secret('api.openai.com'), { kind: 'MCPBackend', url: undefined }, false)).toContain('a stdio MCPBackend has no host');
     expect(useRefused(secret('api.openai.com'), provider('not a url'), false)).toContain('not a valid URL');
