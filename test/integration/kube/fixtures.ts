@@ -61,8 +61,10 @@ export function agentSandbox(name: string, providers: string[], spec: Record<str
 export interface BackendFixture {
   name: string;
   url: string;
-  /** An Authorization header from a Secret: the Secret and key it is read from, and the value the Secret holds. */
-  authorization?: { secret: string; key: string; value: string };
+  /** Streamable HTTP unless said. */
+  transport?: 'streamable-http' | 'sse';
+  /** An Authorization header from a Secret: the Secret and key it is read from, and the value the Secret holds (none: no Secret is made). */
+  authorization?: { secret: string; key: string; value?: string };
   /** More of its spec (approval, tools filters ...). */
   spec?: Record<string, unknown>;
 }
@@ -70,11 +72,11 @@ export interface BackendFixture {
 /** The MCPBackend alone. */
 export function mcpBackend(b: BackendFixture): object {
   const headers = b.authorization ? { headers: [{ name: 'Authorization', secretKeyRef: { name: b.authorization.secret, key: b.authorization.key } }] } : {};
-  return { apiVersion: API, kind: 'MCPBackend', metadata: { name: b.name }, spec: { transport: 'streamable-http', url: b.url, ...headers, ...b.spec } };
+  return { apiVersion: API, kind: 'MCPBackend', metadata: { name: b.name }, spec: { transport: b.transport ?? 'streamable-http', url: b.url, ...headers, ...b.spec } };
 }
 
 /** The backend's token Secret (when it has one) and the MCPBackend, as YAML; `more` objects follow them. */
 export function backendFixture(b: BackendFixture, ...more: object[]): string {
-  const secret = b.authorization ? [credentialSecret(b.authorization.secret, { [b.authorization.key]: b.authorization.value })] : [];
+  const secret = b.authorization?.value !== undefined ? [credentialSecret(b.authorization.secret, { [b.authorization.key]: b.authorization.value })] : [];
   return documents(...secret, mcpBackend(b), ...more);
 }

@@ -12,6 +12,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { freshNamespace, installCrds } from './crds.js';
+import { agentSandbox, documents, mcpBackend, providerFixture } from './fixtures.js';
 import { kubectl } from './kubectl.js';
 import { resourceAuthorYaml, startTestOperator, until, type TestOperator } from './operator-harness.js';
 
@@ -91,14 +92,7 @@ describe('Secrets by consent', () => {
   });
 
   it('an MCPBackend header from an unlabelled Secret: not read, nothing sent to the URL, the condition says how to opt in', async () => {
-    const created = await asAuthor(['apply', '-f', '-'], `apiVersion: airlock.dev/v1alpha1
-kind: MCPBackend
-metadata: { name: exfil }
-spec:
-  transport: streamable-http
-  url: ${attacker.url}/mcp
-  headers: [{ name: Authorization, secretKeyRef: { name: db-password, key: password } }]
-`);
+    const created = await asAuthor(['apply', '-f', '-'], documents(mcpBackend({ name: 'exfil', url: `${attacker.url}/mcp`, authorization: { secret: 'db-password', key: 'password' } })));
     expect(created.code, created.stderr).toBe(0);
     await expect.poll(() => condition('mcpb', 'exfil', 'Ready'), { timeout: 15_000 }).toMatchObject({
       status: 'False',
@@ -110,16 +104,10 @@ spec:
   });
 
   it('a ModelProvider key from an unlabelled Secret: not read, never probed with it', async () => {
-    const created = await asAuthor(['apply', '-f', '-'], `apiVersion: airlock.dev/v1alpha1
-kind: ModelProvider
-metadata: { name: exfil }
-spec:
-  type: openai-compatible
-  baseURL: ${attacker.url}/v1
-  apiKeys: [{ secretName: db-password, key: password }]
-  models: [{ name: anything }]
-  probe: { enabled: true, intervalSeconds: 30 }
-`);
+    const created = await asAuthor(
+      ['apply', '-f', '-'],
+      providerFixture({ name: 'exfil', type: 'openai-compatible', baseURL: `${attacker.url}/v1`, models: ['anything'], key: { secret: 'db-password', key: 'password' }, probe: true }),
+    );
     expect(created.code, created.stderr).toBe(0);
     await expect.poll(() => condition('mp', 'exfil', 'SecretsResolved'), { timeout: 15_000 }).toMatchObject({ status: 'False', reason: 'SecretMissing' });
     expect(await condition('mp', 'exfil', 'Reachable')).toMatchObject({ status: 'Unknown' });
@@ -127,13 +115,7 @@ spec:
   });
 
   it('a sandbox naming them gets no copy of the Secret in its credentials', async () => {
-    const created = await asAuthor(['apply', '-f', '-'], `apiVersion: airlock.dev/v1alpha1
-kind: AgentSandbox
-metadata: { name: exfil }
-spec:
-  providers: [exfil]
-  mcpBackends: [exfil]
-`);
+    const created = await asAuthor(['apply', '-f', '-'], documents(agentSandbox('exfil', ['exfil'], { mcpBackends: ['exfil'] })));
     expect(created.code, created.stderr).toBe(0);
     await expect.poll(() => condition('asbx', 'exfil', 'Ready'), { timeout: 15_000 }).toMatchObject({ status: 'False' });
     const credentials = await kubectl().run(['get', 'secret', 'airlock-exfil-credentials', '-n', ns, '-o', 'json']);
@@ -150,13 +132,7 @@ spec:
 
 describe('status never carries what an arbitrary URL answered', () => {
   it('MCPBackend discovery against an internal service: status code and a fixed reason only', async () => {
-    const created = await asAuthor(['apply', '-f', '-'], `apiVersion: airlock.dev/v1alpha1
-kind: MCPBackend
-metadata: { name: peek }
-spec:
-  transport: sse
-  url: ${internal.url}/sse
-`);
+    const created = await asAuthor(['apply', '-f', '-'], documents(mcpBackend({ name: 'peek', transport: 'sse', url: `${internal.url}/sse` })));
     expect(created.code, created.stderr).toBe(0);
     await expect.poll(() => condition('mcpb', 'peek', 'Discovered'), { timeout: 15_000 }).toMatchObject({ status: 'False', message: 'sse: 500 Internal Server Error: the server failed' });
     expect(internal.requests.length).toBeGreaterThan(0);
@@ -164,15 +140,7 @@ spec:
   });
 
   it('ModelProvider probe against an internal service: status code and a fixed reason only', async () => {
-    const created = await asAuthor(['apply', '-f', '-'], `apiVersion: airlock.dev/v1alpha1
-kind: ModelProvider
-metadata: { name: peek }
-spec:
-  type: openai-compatible
-  baseURL: ${internal.url}/v1
-  models: [{ name: anything }]
-  probe: { enabled: true, intervalSeconds: 30 }
-`);
+    const created = await asAuthor(['apply', '-f', '-'], providerFixture({ name: 'peek', type: 'openai-compatible', baseURL: `${internal.url}/v1`, models: ['anything'], probe: true }));
     expect(created.code, created.stderr).toBe(0);
     await expect.poll(() => condition('mp', 'peek', 'Reachable'), { timeout: 15_000 }).toMatchObject({ status: 'False', message: `GET ${internal.url}/v1/models: 500 Internal Server Error: the server failed` });
     expect(JSON.stringify(await statusOf('mp', 'peek'))).not.toContain('internal-admin');
