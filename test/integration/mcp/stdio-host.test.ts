@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureServer, npmServer, serveGateway, text, until, type McpInput, type ServedGateway } from './harness.js';
+import { HostedStdioTransport } from '../../../sidecar/src/stdio-host/transport.js';
 import { startHostProcess, type HostProcess } from './stdio-host.js';
 
 const ENV_SECRET = 'fixture-env-secret-7f3a9c1e5b2d4a6f';
@@ -41,6 +42,8 @@ beforeAll(async () => {
   files = join(scratch, 'files');
   await mkdir(files);
   await writeFile(join(files, 'note.txt'), 'a note for the filesystem server');
+  // Many socket frames for one JSON-RPC message, and multi-byte characters across their cuts.
+  await writeFile(join(files, 'large.txt'), 'Grüße aus der Werkzeugkiste. '.repeat(80_000));
   await writeFile(join(scratch, 'env-token'), ENV_SECRET);
   // In the host's own environment too: the host passes on only PATH, HOME and the like.
   host = await startHostProcess(join(scratch, 'stdio.sock'), { env: { AIRLOCK_TEST_SIDECAR_ONLY: 'must-not-reach-tool-servers' } });
@@ -63,6 +66,7 @@ describe('stdio servers started by the stdio host', () => {
     expect(names).toEqual(expect.arrayContaining(['ev__echo', 'fs__read_text_file']));
     expect(text(await agent.client.callTool({ name: 'ev__echo', arguments: { message: 'through the host' } }))).toBe('Echo: through the host');
     expect(text(await agent.client.callTool({ name: 'fs__read_text_file', arguments: { path: join(files, 'note.txt') } }))).toBe('a note for the filesystem server');
+    expect(text(await agent.client.callTool({ name: 'fs__read_text_file', arguments: { path: join(files, 'large.txt') } }))).toBe('Grüße aus der Werkzeugkiste. '.repeat(80_000));
     const progress: number[] = [];
     await agent.client.callTool({ name: 'ev__trigger-long-running-operation', arguments: { duration: 1, steps: 3 } }, undefined, { onprogress: (p) => progress.push(p.progress) });
     expect(progress.length).toBeGreaterThanOrEqual(2);
@@ -122,5 +126,32 @@ describe('stdio servers started by the stdio host', () => {
     await served.close();
     gateways.splice(gateways.indexOf(served), 1);
     await until('the shared process to end', () => !alive(shared!));
+  });
+});
+
+describe('the transport to the stdio host, below the gateway', () => {
+  it('reports the exit code and every stderr byte of a process that ends by itself', async () => {
+    const transport = new HostedStdioTransport(host.socketPath, { command: process.execPath, args: ['-e', "console.error('about to leave'); process.exit(3)"], env: {} });
+    let stderr = '';
+    transport.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const closed = new Promise<void>((resolve) => (transport.onclose = resolve));
+    await transport.start();
+    await closed;
+    expect(transport.exited).toEqual({ code: 3, signal: null });
+    expect(stderr).toBe('about to leave\n');
+  });
+
+  it('closes a process that ignores the end of its stdin and SIGTERM with SIGKILL, as the SDK does', async () => {
+    const stubborn = "process.on('SIGTERM', () => console.error('ignoring SIGTERM')); process.stdin.on('end', () => {}); setInterval(() => {}, 1000)";
+    const transport = new HostedStdioTransport(host.socketPath, { command: process.execPath, args: ['-e', stubborn], env: {} });
+    let stderr = '';
+    transport.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await transport.start();
+    const pid = transport.pid!;
+    expect(alive(pid)).toBe(true);
+    await transport.close();
+    expect(transport.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(stderr).toContain('ignoring SIGTERM');
+    expect(alive(pid)).toBe(false);
   });
 });
