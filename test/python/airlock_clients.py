@@ -17,6 +17,12 @@ def socket_async_client() -> httpx2.AsyncClient:
     return httpx2.AsyncClient(transport=httpx2.AsyncHTTPTransport(uds=os.environ["AIRLOCK_SOCKET"]), timeout=60)
 
 
+def socket_client_factory(headers=None, timeout=None, auth=None) -> httpx2.AsyncClient:
+    """For SDKs that make their own MCP HTTP clients, e.g. the Agents SDK's MCPServerStreamableHttp."""
+    transport = httpx2.AsyncHTTPTransport(uds=os.environ["AIRLOCK_SOCKET"])
+    return httpx2.AsyncClient(transport=transport, headers=headers, timeout=timeout or 60, auth=auth)
+
+
 def openai_client(**options):
     from openai import OpenAI
 

@@ -3,7 +3,7 @@ own loop (model, tool, model), on the Responses API and on chat completions."""
 
 from agents import Agent, OpenAIChatCompletionsModel, Runner, function_tool, set_default_openai_client, set_tracing_disabled
 
-from airlock_clients import async_openai_client
+from airlock_clients import async_openai_client, socket_client_factory
 from registry import case
 
 # Traces would go to OpenAI; the socket is the only door.
@@ -28,3 +28,17 @@ async def run(model, city, api="responses"):
         agent = Agent(name="weather", instructions="Answer with the weather tool.", tools=[get_weather], model=OpenAIChatCompletionsModel(model=model, openai_client=client))
     result = await Runner.run(agent, city)
     return {"calls": calls, "final": result.final_output, "items": [item.type for item in result.new_items]}
+
+
+@case
+async def run_with_mcp(model, text):
+    """An agent whose tools are the sandbox's MCP tools, reached through the same socket."""
+    from agents.mcp import MCPServerStreamableHttp
+
+    params = {"url": "http://airlock/mcp", "httpx_client_factory": socket_client_factory}
+    async with MCPServerStreamableHttp(params=params, cache_tools_list=True, name="airlock") as airlock:
+        client = async_openai_client(max_retries=0)
+        agent = Agent(name="echoer", instructions="Use the tools.", mcp_servers=[airlock], model=OpenAIChatCompletionsModel(model=model, openai_client=client))
+        result = await Runner.run(agent, text)
+    outputs = [str(item.output) for item in result.new_items if item.type == "tool_call_output_item"]
+    return {"final": result.final_output, "items": [item.type for item in result.new_items], "outputs": outputs}

@@ -2,6 +2,7 @@
  * A Python test file's setup: a sidecar in front of one mock per provider kind (model
  * `via-<kind>`), and one Python driver process running the file's case modules against its socket.
  */
+import type { SidecarConfigInput } from '../../../sidecar/src/config/schema.js';
 import type { MockKind, MockProvider } from '../../mocks/index.js';
 import { startPython, type PythonDriver } from '../../python/driver.js';
 import { EVERY_PROVIDER, realKeys, startProviderStack, type Stack } from '../sidecar/harness.js';
@@ -18,10 +19,10 @@ export interface PythonStack {
   close(): Promise<void>;
 }
 
-/** Starts the providers' mocks, the sidecar (sandbox `name`) and driver.py with `modules`. */
-export async function startPythonStack(name: string, modules: string[], env: Record<string, string> = {}): Promise<PythonStack> {
-  const { stack, mocks, close } = await startProviderStack(PROVIDERS, realKeys(PROVIDERS), { sandbox: { name } });
-  const python = await startPython(stack.socketPath, modules, env).catch(async (error: unknown) => {
+/** Starts the providers' mocks, the sidecar (sandbox `name`, `extra` config such as `mcp`) and driver.py with `modules`. */
+export async function startPythonStack(name: string, modules: string[], extra: Partial<SidecarConfigInput> = {}): Promise<PythonStack> {
+  const { stack, mocks, close } = await startProviderStack(PROVIDERS, realKeys(PROVIDERS), { ...extra, sandbox: { name } });
+  const python = await startPython(stack.socketPath, modules).catch(async (error: unknown) => {
     await close();
     throw error;
   });
