@@ -45,7 +45,7 @@ describe('the lazily loaded MCP gateway', () => {
     expect(loads.count).toBe(1);
     expect(first).toMatchObject({ backends: [], tools: [] });
     expect(second.sessions).toBe(0);
-    await until(() => gateway.ready());
+    expect(gateway.ready()).toBe(true);
   });
 
   it('loads at once when the config names a backend, and is not ready before its first attempt', async () => {
@@ -56,11 +56,13 @@ describe('the lazily loaded MCP gateway', () => {
     expect(gateway.backends().map((b) => b.name)).toEqual(['gone']);
   });
 
-  it('loads when a reload adds the first backend, with that config', async () => {
+  it('loads when a reload adds the first backend, with that config, and stays ready meanwhile', async () => {
     const { gateway, loads } = counted(config());
-    await gateway.reload(config([unreachable]));
+    const reloaded = gateway.reload(config([unreachable]));
+    expect(gateway.ready()).toBe(true);
+    await reloaded;
     expect(loads.count).toBe(1);
-    await until(() => gateway.ready());
+    expect(gateway.ready()).toBe(true);
     expect(gateway.backends().map((b) => b.name)).toEqual(['gone']);
   });
 

@@ -37,7 +37,11 @@ export function createLazyMcpGateway(options: McpGatewayOptions, importGateway =
       return gateway;
     }));
 
-  if (config.mcp.backends.length > 0) void load();
+  // Readiness as the always-created gateway had it: at start it waits for the first attempts of
+  // the configured backends; a gateway without backends at start is ready at once and stays
+  // ready when a reload adds backends or /mcp loads the code.
+  const waitsForBackends = config.mcp.backends.length > 0;
+  if (waitsForBackends) void load();
 
   return {
     load,
@@ -62,10 +66,7 @@ export function createLazyMcpGateway(options: McpGatewayOptions, importGateway =
     },
     ready(): boolean {
       if (closed) return false;
-      // Not loaded and not loading: no backends, so nothing to wait for (a gateway without
-      // backends is ready at once). Loading: not ready until its backends made their first attempt.
-      if (gateway) return gateway.ready();
-      return loading === undefined;
+      return waitsForBackends ? (gateway?.ready() ?? false) : true;
     },
     async close(): Promise<void> {
       closed = true;
