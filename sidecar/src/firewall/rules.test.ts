@@ -30,7 +30,8 @@ describe('renderRestore', () => {
 :AIRLOCK_OUTPUT - [0:0]
 -I OUTPUT 1 -j AIRLOCK_OUTPUT
 -A AIRLOCK_OUTPUT -o lo -j ACCEPT
--A AIRLOCK_OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+-A AIRLOCK_OUTPUT -m conntrack --ctstate ESTABLISHED --ctdir REPLY -j ACCEPT
+-A AIRLOCK_OUTPUT -m conntrack --ctstate RELATED -j ACCEPT
 -A AIRLOCK_OUTPUT -m owner --uid-owner 1337 -j ACCEPT
 -A AIRLOCK_OUTPUT -d 10.0.0.0/8 -p tcp -m multiport --dports 443,8443 -j ACCEPT
 -A AIRLOCK_OUTPUT -d 10.0.0.0/8 -p udp -m multiport --dports 443,8443 -j ACCEPT
@@ -45,7 +46,8 @@ COMMIT
 :AIRLOCK_OUTPUT - [0:0]
 -I OUTPUT 1 -j AIRLOCK_OUTPUT
 -A AIRLOCK_OUTPUT -o lo -j ACCEPT
--A AIRLOCK_OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+-A AIRLOCK_OUTPUT -m conntrack --ctstate ESTABLISHED --ctdir REPLY -j ACCEPT
+-A AIRLOCK_OUTPUT -m conntrack --ctstate RELATED -j ACCEPT
 -A AIRLOCK_OUTPUT -m owner --uid-owner 1337 -j ACCEPT
 -A AIRLOCK_OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type router-solicitation -j ACCEPT
 -A AIRLOCK_OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT
@@ -61,14 +63,15 @@ COMMIT
   it('with no allow entries lets out only loopback, replies and the sidecar', () => {
     expect(chainRules({ sidecarUid: 65532, allow: [] }, 4)).toEqual([
       '-o lo -j ACCEPT',
-      '-m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT',
+      '-m conntrack --ctstate ESTABLISHED --ctdir REPLY -j ACCEPT',
+      '-m conntrack --ctstate RELATED -j ACCEPT',
       '-m owner --uid-owner 65532 -j ACCEPT',
       '-j DROP',
     ]);
   });
 
   it('lets the airlock-tools UID out right after the sidecar when it is given', () => {
-    expect(chainRules({ sidecarUid: 61337, toolsUid: 61338, allow: [] }, 6).slice(2, 4)).toEqual(['-m owner --uid-owner 61337 -j ACCEPT', '-m owner --uid-owner 61338 -j ACCEPT']);
+    expect(chainRules({ sidecarUid: 61337, toolsUid: 61338, allow: [] }, 6).slice(3, 5)).toEqual(['-m owner --uid-owner 61337 -j ACCEPT', '-m owner --uid-owner 61338 -j ACCEPT']);
   });
 
   it('splits more than 15 ports over several multiport rules', () => {

@@ -4,8 +4,14 @@
  *
  * Shape of the rules (one chain per family, jumped to first from OUTPUT):
  *   1. `-o lo` accepted: the agent reaches the sidecar's loopback port and its own servers.
- *   2. ESTABLISHED,RELATED accepted: replies to connections that came in (probes, a port the
- *      agent serves) and ICMP errors about them. A reply never opens a new flow outwards.
+ *   2. ESTABLISHED in the REPLY direction accepted: replies to connections that came in
+ *      (probes, a port the agent serves); RELATED: ICMP errors about a flow. Not ESTABLISHED in
+ *      the original direction: every pod process shares one network namespace, so once the
+ *      sidecar's (or a stdio server's) UDP socket is closed the agent can bind its port and
+ *      send on the flow conntrack still holds for 30 s (to the cluster DNS, say: a tunnel out).
+ *      The sidecar's and the tools' own packets pass by the owner match below; what a socket
+ *      sends after its process closed it (a FIN retransmitted by an orphaned socket) carries no
+ *      owner and is dropped, which only ends that connection by timeout instead.
  *   3. the sidecar's UID accepted (owner match on the sending socket), and the airlock-tools
  *      container's UID when given: the stdio MCP servers it runs keep the egress they had when
  *      they ran inside the sidecar, without the sidecar's keys (docs/adr/0015).
@@ -63,7 +69,8 @@ export function renderRestore(plan: FirewallPlan, family: Family, existingJumps 
 export function chainRules(plan: FirewallPlan, family: Family): string[] {
   const rules = [
     '-o lo -j ACCEPT',
-    '-m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT',
+    '-m conntrack --ctstate ESTABLISHED --ctdir REPLY -j ACCEPT',
+    '-m conntrack --ctstate RELATED -j ACCEPT',
     `-m owner --uid-owner ${plan.sidecarUid} -j ACCEPT`,
   ];
   if (plan.toolsUid !== undefined) rules.push(`-m owner --uid-owner ${plan.toolsUid} -j ACCEPT`);

@@ -11,7 +11,11 @@
  * re-applying, failing to apply. Every probe of one firewall state runs at once, so a scenario
  * waits out the probe timeout only twice.
  */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +77,39 @@ describe.each(['nft', 'legacy'] as const)('airlock-sidecar firewall with the %s 
   /** Port p on both hosts and port q on host a, both families, TCP and UDP. */
   const everyServer = () => [...targets([ns.hosts.a4, ns.hosts.b4, ns.hosts.a6, ns.hosts.b6], servers.p.port), ...targets([ns.hosts.a4, ns.hosts.a6], servers.q.port)];
   const neverReceived = (probed: readonly Probed[]) => probed.filter((p) => servers.p.received.has(p.token)).map(key);
+
+  /** One UDP datagram as `uid` from a fixed source port; `echoed` once the server sent it back. */
+  async function sendFrom(uid: number, host: string, port: number, sourcePort: number): Promise<{ outcome: string; token: string }> {
+    const token = `airlock-reuse-${uid}-${randomUUID()}`;
+    const script = `const s = require('node:dgram').createSocket(process.argv[1].includes(':') ? 'udp6' : 'udp4');
+const done = (o) => { process.stdout.write(o); s.close(); };
+const timer = setTimeout(() => done('timeout'), 1000);
+s.on('message', (m) => { if (m.toString() === process.argv[4]) { clearTimeout(timer); done('echoed'); } });
+s.bind(Number(process.argv[3]), () => s.send(process.argv[4], Number(process.argv[2]), process.argv[1], (e) => { if (e) { clearTimeout(timer); done(e.code === 'EPERM' ? 'blocked' : 'error:' + e.code); } }));`;
+    const result = await run(tools.ip, ['netns', 'exec', ns.name, tools.setpriv, `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', process.execPath, '-e', script, host, String(port), String(sourcePort), token]);
+    expect(result.code, result.stderr).toBe(0);
+    return { outcome: result.stdout, token };
+  }
+
+  /** A TCP server inside the namespace as `uid`, connected to from outside: `answered` when its reply arrives. */
+  async function answerInbound(uid: number, address: string): Promise<string> {
+    const script = `const server = require('node:net').createServer((s) => { s.end('hello from inside'); server.close(); });
+server.listen(0, process.argv[1], () => process.stdout.write(server.address().port + '\\n'));
+setTimeout(() => process.exit(0), 3000);`;
+    const child = spawn(tools.ip, ['netns', 'exec', ns.name, tools.setpriv, `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', process.execPath, '-e', script, address], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const [line] = (await once(child.stdout, 'data')) as [Buffer];
+      const socket = connect({ host: address, port: Number(String(line).trim()) });
+      socket.setTimeout(2000, () => socket.destroy(new Error('timeout')));
+      let got = '';
+      for await (const chunk of socket) got += String(chunk);
+      return got === 'hello from inside' ? 'answered' : `got ${JSON.stringify(got)}`;
+    } catch (err) {
+      return `error: ${(err as Error).message}`;
+    } finally {
+      child.kill();
+    }
+  }
 
   beforeAll(async () => {
     ns = await createNamespace(tools.ip, backend);
@@ -164,6 +201,28 @@ describe.each(['nft', 'legacy'] as const)('airlock-sidecar firewall with the %s 
         const outside = probed.filter((p) => p.port !== 0);
         expect(outcomes(outside)).toEqual(every(outside, 'echoed'));
       }
+    });
+
+    it("lets no agent datagram out on the addresses and ports of a UDP flow the sidecar or airlock-tools opened (the sidecar's DNS queries, say)", async () => {
+      // The pod's processes share one network namespace and see each other's sockets in
+      // /proc/net/udp; once the sidecar's socket is closed its port is free to bind, and conntrack
+      // still holds the flow as ESTABLISHED for 30 s.
+      for (const owner of [SIDECAR_UID, TOOLS_UID]) {
+        for (const host of [ns.hosts.b4, ns.hosts.b6]) {
+          const sourcePort = 20_000 + Math.floor(Math.random() * 10_000);
+          const first = await sendFrom(owner, host, servers.p.port, sourcePort);
+          expect(first.outcome, `UID ${owner} to ${host}`).toBe('echoed');
+          const reused = await sendFrom(AGENT_UID, host, servers.p.port, sourcePort);
+          expect(reused.outcome, `agent reusing UID ${owner}'s flow to ${host}`).toBe('blocked');
+          expect(servers.p.received.has(reused.token)).toBe(false);
+        }
+      }
+    });
+
+    it('still answers a connection that came in to the agent (replies of inbound flows pass)', async () => {
+      const inbound = await answerInbound(AGENT_UID, ns.own.v4);
+      expect(inbound).toBe('answered');
+      expect(await answerInbound(AGENT_UID, ns.own.v6)).toBe('answered');
     });
 
     it('keeps loopback open for the agent and the sidecar: TCP and UDP, IPv4 and IPv6', () => {
