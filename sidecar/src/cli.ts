@@ -6,17 +6,21 @@
  * and `npm run bench` runs it the same way): a young generation of at most 4 MiB per semi-space,
  * which keeps resident memory after load at about half of V8's default with no CPU cost
  * measured (docs/adr/0017-sidecar-node-flags.md).
+ *
+ * Only Node's own modules are imported here; each command loads what it needs. `stdio-host` runs
+ * idle in every pod's airlock-tools container, and zod, the config schemas and the MCP SDK would
+ * hold ~40 MiB of its memory there for nothing (docs/adr/0015).
  */
 import { request } from 'node:http';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfigFile } from './config/load.js';
-import { readEnv } from './env.js';
-import { FIREWALL_USAGE, runFirewall } from './firewall/index.js';
 
 /** Where the airlock-tools container's host listens unless told otherwise (injection's path). */
 const DEFAULT_STDIO_HOST = '/var/run/airlock-tools/stdio.sock';
 
-const USAGE = `usage:
+/** The usage text; it names defaults from the environment and the firewall's flags, so it loads both. */
+async function usageText(): Promise<string> {
+  const [{ readEnv }, { FIREWALL_USAGE }] = await Promise.all([import('./env.js'), import('./firewall/index.js')]);
+  return `usage:
   airlock-sidecar run [--config FILE]        serve the agent API on the socket (default config ${readEnv().AIRLOCK_CONFIG})
   airlock-sidecar check-config FILE          validate a config file; exit 1 listing each error with its path
   airlock-sidecar probe [--socket PATH]      exit 0 when the sidecar answers ready on its socket
@@ -24,34 +28,36 @@ const USAGE = `usage:
                                              for the sidecar, which asks over this socket (default ${DEFAULT_STDIO_HOST})
   airlock-sidecar firewall ...               what the airlock-firewall init container runs:
 ${FIREWALL_USAGE}`;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const env = readEnv();
   // `<command> --help` prints the usage on stdout; the firewall has its own usage and flags.
   if (command !== 'firewall' && (rest.includes('--help') || rest.includes('-h'))) {
-    console.log(USAGE);
+    console.log(await usageText());
     return 0;
   }
   try {
-    return await runCommand(command, rest, env);
+    return await runCommand(command, rest);
   } catch (err) {
     // parseArgs refuses unknown or malformed options: say which, and how to call, without a stack.
     if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS_')) {
-      console.error(`airlock-sidecar ${command ?? ''}: ${err.message}\n${USAGE}`);
+      console.error(`airlock-sidecar ${command ?? ''}: ${err.message}\n${await usageText()}`);
       return 2;
     }
     throw err;
   }
 }
 
-async function runCommand(command: string | undefined, rest: string[], env: ReturnType<typeof readEnv>): Promise<number> {
+async function runCommand(command: string | undefined, rest: string[]): Promise<number> {
   switch (command) {
     case 'run': {
+      const { readEnv } = await import('./env.js');
+      const env = readEnv();
       const { values } = parseArgs({ args: rest, options: { config: { type: 'string', default: env.AIRLOCK_CONFIG } } });
       // Loaded here, not at the top: `probe` runs every second as the startupProbe, and the whole
       // server (fastify, providers, MCP, OpenTelemetry) took 20 s to load on a busy 2-core node.
-      const { startSidecar } = await import('./sidecar.js');
+      const [{ startSidecar }, { ConfigError }] = await Promise.all([import('./sidecar.js'), import('./config/load.js')]);
       let sidecar;
       try {
         sidecar = await startSidecar({ configPath: values.config!, stdioHost: env.AIRLOCK_STDIO_HOST });
@@ -76,6 +82,7 @@ async function runCommand(command: string | undefined, rest: string[], env: Retu
     case 'check-config': {
       const file = rest[0];
       if (!file) return usage();
+      const { ConfigError, loadConfigFile } = await import('./config/load.js');
       try {
         const config = await loadConfigFile(file);
         console.log(`${file}: valid (${config.providers.length} providers, ${config.mcp.backends.length} MCP backends)`);
@@ -87,13 +94,19 @@ async function runCommand(command: string | undefined, rest: string[], env: Retu
       }
     }
     case 'probe': {
+      const { readEnv } = await import('./env.js');
+      const env = readEnv();
       const { values } = parseArgs({ args: rest, options: { socket: { type: 'string', default: env.AIRLOCK_SOCKET } } });
       return probe(values.socket!);
     }
-    case 'firewall':
+    case 'firewall': {
+      const { runFirewall } = await import('./firewall/index.js');
       return runFirewall(rest);
+    }
     case 'stdio-host': {
-      const { values } = parseArgs({ args: rest, options: { socket: { type: 'string', default: env.AIRLOCK_STDIO_HOST ?? DEFAULT_STDIO_HOST } } });
+      // The default is the injection's path, not AIRLOCK_STDIO_HOST: that variable tells the sidecar
+      // where to connect, and reading it here would load env.ts and zod (injection passes --socket).
+      const { values } = parseArgs({ args: rest, options: { socket: { type: 'string', default: DEFAULT_STDIO_HOST } } });
       const [{ startStdioHost }, { createLogger }] = await Promise.all([import('./stdio-host/host.js'), import('./log/logger.js')]);
       const log = createLogger({ level: 'info', component: 'airlock-tools' });
       const host = await startStdioHost({ socketPath: values.socket!, logger: log });
@@ -108,15 +121,15 @@ async function runCommand(command: string | undefined, rest: string[], env: Retu
     case undefined:
     case '-h':
     case '--help':
-      console.log(USAGE);
+      console.log(await usageText());
       return command === undefined ? 2 : 0;
     default:
       return usage();
   }
 }
 
-function usage(): number {
-  console.error(USAGE);
+async function usage(): Promise<number> {
+  console.error(await usageText());
   return 2;
 }
 

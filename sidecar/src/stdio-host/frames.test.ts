@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeJson, encodeFrame, encodeJson, FrameDecoder, FrameError, FrameType, MAX_FRAME_BYTES, SpawnRequest } from './frames.js';
+import { decodeJson, encodeFrame, encodeJson, Exited, FrameDecoder, FrameError, FrameType, MAX_FRAME_BYTES, SpawnRequest, Spawned } from './frames.js';
 
 describe('stdio host frames', () => {
   const frames = [
@@ -32,5 +32,17 @@ describe('stdio host frames', () => {
     expect(() => new FrameDecoder().push(huge)).toThrow(/exceeds/);
     const [bad] = new FrameDecoder().push(encodeJson(FrameType.spawn, { command: '', extra: true }));
     expect(() => decodeJson(SpawnRequest, bad!)).toThrow(/frame type 1: command: .*; <root>: Unrecognized key: "extra"/);
+  });
+
+  it('refuses spawn requests whose args, env or cwd are not strings, and malformed spawned and exit frames', () => {
+    const decode = <T>(schema: Parameters<typeof decodeJson<T>>[0], type: FrameType, value: unknown) => decodeJson(schema, new FrameDecoder().push(encodeJson(type, value))[0]!);
+    expect(() => decode(SpawnRequest, FrameType.spawn, { command: 'x', args: ['a', 1] })).toThrow(/args: expected an array of strings/);
+    expect(() => decode(SpawnRequest, FrameType.spawn, { command: 'x', env: { TOKEN: 1 } })).toThrow(/env: expected an object of strings/);
+    expect(() => decode(SpawnRequest, FrameType.spawn, { command: 'x', cwd: '' })).toThrow(/cwd: expected a non-empty string/);
+    expect(() => decode(SpawnRequest, FrameType.spawn, ['x'])).toThrow(/<root>: expected an object/);
+    expect(decode(SpawnRequest, FrameType.spawn, { command: 'x', args: ['a'], env: { A: 'b' }, cwd: '/tmp' })).toEqual({ command: 'x', args: ['a'], env: { A: 'b' }, cwd: '/tmp' });
+    expect(() => decode(Spawned, FrameType.spawned, { pid: 1.5 })).toThrow(/pid: expected an integer/);
+    expect(decode(Exited, FrameType.exit, { code: null, signal: 'SIGTERM' })).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(() => decode(Exited, FrameType.exit, { code: 0 })).toThrow(/signal: expected a string or null/);
   });
 });

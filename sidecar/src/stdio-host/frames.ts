@@ -3,8 +3,11 @@
  * carrying typed frames `[type: u8][length: u32 big-endian][payload]`. The child's stdout and
  * stderr travel as raw bytes, so the sidecar parses the MCP framing exactly as the SDK's
  * StdioClientTransport does on a pipe; the control frames carry JSON.
+ *
+ * No zod here, unlike every other boundary: the stdio host (airlock-tools, in every pod) imports
+ * this file, and zod alone is ~16 MiB of its resident memory (docs/adr/0015). The three control
+ * frames are small and flat, so their checks are written out below, strict like `z.strictObject`.
  */
-import { z } from 'zod';
 
 /** Frame types. Sidecar → host: spawn, stdin, stdin-end, close. Host → sidecar: the rest. */
 export const FrameType = {
@@ -41,25 +44,72 @@ const HEADER_BYTES = 5;
 export const CLOSE_GRACE_MS = 2_000;
 
 /** What to start: the backend's command line and the env it was given, nothing of the sidecar's. */
-export const SpawnRequest = z.strictObject({
-  command: z.string().min(1),
-  args: z.array(z.string()).default([]),
-  env: z.record(z.string(), z.string()).default({}),
-  cwd: z.string().min(1).optional(),
-});
-export type SpawnRequest = z.infer<typeof SpawnRequest>;
+export interface SpawnRequest {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd?: string;
+}
 
 /** The child started. `pid` is in the host's PID namespace (informational). */
-export const Spawned = z.strictObject({ pid: z.number().int() });
-export type Spawned = z.infer<typeof Spawned>;
+export interface Spawned {
+  pid: number;
+}
 
 /** How the child ended; `error` when it never started (e.g. `spawn npx ENOENT`). */
-export const Exited = z.strictObject({
-  code: z.number().int().nullable(),
-  signal: z.string().nullable(),
-  error: z.string().optional(),
+export interface Exited {
+  code: number | null;
+  signal: string | null;
+  error?: string;
+}
+
+/** Checks a control frame's parsed JSON: the typed value, or each problem as `path: message`. */
+export type FrameSchema<T> = (value: unknown) => { ok: true; value: T } | { ok: false; issues: string[] };
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isString = (value: unknown): value is string => typeof value === 'string';
+const isInt = (value: unknown): value is number => Number.isInteger(value);
+
+/**
+ * A strict object check: `fields` maps each allowed key to its check (`optional` keys may be
+ * absent); any other key is refused, as `z.strictObject` does.
+ */
+function strictObject<T>(fields: Record<string, { check: (v: unknown) => boolean; expected: string; optional?: boolean }>): FrameSchema<T> {
+  return (value) => {
+    if (!isRecord(value)) return { ok: false, issues: ['<root>: expected an object'] };
+    const issues: string[] = [];
+    for (const [key, field] of Object.entries(fields)) {
+      if (value[key] === undefined ? !field.optional : !field.check(value[key])) issues.push(`${key}: expected ${field.expected}`);
+    }
+    for (const key of Object.keys(value)) if (!(key in fields)) issues.push(`<root>: Unrecognized key: "${key}"`);
+    return issues.length > 0 ? { ok: false, issues } : { ok: true, value: value as T };
+  };
+}
+
+const spawnFields = strictObject<Partial<SpawnRequest> & { command: string }>({
+  command: { check: (v) => isString(v) && v.length > 0, expected: 'a non-empty string' },
+  args: { check: (v) => Array.isArray(v) && v.every(isString), expected: 'an array of strings', optional: true },
+  env: { check: (v) => isRecord(v) && Object.values(v).every(isString), expected: 'an object of strings', optional: true },
+  cwd: { check: (v) => isString(v) && v.length > 0, expected: 'a non-empty string', optional: true },
 });
-export type Exited = z.infer<typeof Exited>;
+
+/** Checks a spawn request; `args` and `env` default to empty. */
+export const SpawnRequest: FrameSchema<SpawnRequest> = (value) => {
+  const parsed = spawnFields(value);
+  if (!parsed.ok) return parsed;
+  const { command, args = [], env = {}, cwd } = parsed.value;
+  return { ok: true, value: { command, args, env, ...(cwd === undefined ? {} : { cwd }) } };
+};
+
+/** Checks a spawned frame. */
+export const Spawned: FrameSchema<Spawned> = strictObject({ pid: { check: isInt, expected: 'an integer' } });
+
+/** Checks an exit frame. */
+export const Exited: FrameSchema<Exited> = strictObject({
+  code: { check: (v) => v === null || isInt(v), expected: 'an integer or null' },
+  signal: { check: (v) => v === null || isString(v), expected: 'a string or null' },
+  error: { check: isString, expected: 'a string', optional: true },
+});
 
 /** One decoded frame. */
 export interface Frame {
@@ -89,16 +139,16 @@ export function encodeFrame(type: FrameType, payload: Buffer | string = Buffer.a
 export const encodeJson = (type: FrameType, value: unknown): Buffer => encodeFrame(type, JSON.stringify(value));
 
 /** Parses a JSON control frame's payload with its schema; a FrameError names the frame type. */
-export function decodeJson<T>(schema: z.ZodType<T>, frame: Frame): T {
+export function decodeJson<T>(schema: FrameSchema<T>, frame: Frame): T {
   let value: unknown;
   try {
     value = JSON.parse(frame.payload.toString('utf8'));
   } catch {
     throw new FrameError(`frame type ${frame.type}: payload is not JSON`);
   }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new FrameError(`frame type ${frame.type}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '<root>'}: ${i.message}`).join('; ')}`);
-  return parsed.data;
+  const parsed = schema(value);
+  if (!parsed.ok) throw new FrameError(`frame type ${frame.type}: ${parsed.issues.join('; ')}`);
+  return parsed.value;
 }
 
 /** Splits a byte stream into frames, across arbitrary chunk boundaries. */

@@ -12,9 +12,23 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { Logger } from '../log/logger.js';
 import { CLOSE_GRACE_MS, decodeJson, encodeFrame, encodeJson, FrameDecoder, FrameType, SpawnRequest, type Exited, type Frame } from './frames.js';
+
+/**
+ * The environment a stdio server inherits from the host: the MCP SDK's `getDefaultEnvironment`
+ * (sudo's list: HOME, LOGNAME, PATH, SHELL, TERM, USER; values that look like shell functions
+ * skipped). Written out because importing it loads the SDK and zod, ~27 MiB of the host's memory
+ * in every pod; host.test.ts holds it equal to the SDK's.
+ */
+export function inheritedEnvironment(source: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of ['HOME', 'LOGNAME', 'PATH', 'SHELL', 'TERM', 'USER']) {
+    const value = source[key];
+    if (value !== undefined && !value.startsWith('()')) env[key] = value;
+  }
+  return env;
+}
 
 /** A running host. */
 export interface StdioHost {
@@ -136,7 +150,7 @@ class Bridge {
     // The host's minimal environment (PATH, HOME, ...) plus what the backend was given, as the
     // SDK's StdioClientTransport builds it; the host's environment holds nothing secret either.
     const child = spawn(request.command, request.args, {
-      env: { ...getDefaultEnvironment(), ...request.env },
+      env: { ...inheritedEnvironment(), ...request.env },
       cwd: request.cwd,
       stdio: ['pipe', 'pipe', 'pipe'],
       shell: false,

@@ -1,4 +1,4 @@
-/** The airlock-sidecar command as the pod spec runs it: run, probe, check-config, SIGTERM. */
+/** The airlock-sidecar command as the pod spec runs it: run, probe, check-config, stdio-host, SIGTERM. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,8 +10,8 @@ import { stackDir } from './harness.js';
 const root = join(import.meta.dirname, '../../..');
 const cli = join(root, 'sidecar/src/cli.ts');
 
-function sidecar(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+function sidecar(args: string[], nodeArgs: string[] = []): { child: ChildProcess; done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, cli, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));
@@ -70,5 +70,30 @@ describe('airlock-sidecar run and probe', () => {
     const result = await sidecar(['run', '--config', config]).done;
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('sandbox');
+  });
+});
+
+describe('airlock-sidecar stdio-host', () => {
+  // Prints every module file the process resolves, as `LOADED <url>` on stderr.
+  const trace = `data:text/javascript,${encodeURIComponent(
+    "import { registerHooks } from 'node:module'; registerHooks({ resolve(s, c, next) { const r = next(s, c); if (r.url.startsWith('file:')) process.stderr.write('LOADED ' + r.url + '\\n'); return r; } });",
+  )}`;
+
+  it("loads the host and the logger, none of the sidecar's server, schemas or SDKs (it idles in every pod)", async () => {
+    const dir = await stackDir();
+    const host = sidecar(['stdio-host', '--socket', join(dir, 'stdio.sock')], ['--import', trace]);
+    children.push(host.child);
+    let stdout = '';
+    host.child.stdout!.on('data', (d) => (stdout += d));
+    await expect.poll(() => stdout, { timeout: 30_000, interval: 100 }).toContain('stdio host listening');
+    host.child.kill('SIGTERM');
+    const { code, stderr } = await host.done;
+    expect(code).toBe(0);
+    const loaded = [...stderr.matchAll(/^LOADED (\S+)$/gm)].map((m) => m[1]!);
+    // The probe works: the host itself is in the list.
+    expect(loaded.some((url) => url.endsWith('/sidecar/src/stdio-host/host.ts'))).toBe(true);
+    const packages = new Set(loaded.flatMap((url) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1] ?? []));
+    for (const heavy of ['zod', '@modelcontextprotocol/sdk', 'fastify', 'undici', 'yaml', '@opentelemetry/api']) expect(packages).not.toContain(heavy);
+    expect(loaded.filter((url) => /\/sidecar\/src\/(config|mcp|providers|firewall|env)/.test(url))).toEqual([]);
   });
 });
