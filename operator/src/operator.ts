@@ -134,6 +134,7 @@ export async function startOperator({ kubeConfig, settings, log, sidecarAdminPor
       toolsUID: settings.toolsUid,
       nativeSidecars: settings.nativeSidecars,
       ...(settings.sidecarResources ? { defaultResources: settings.sidecarResources } : {}),
+      ...(settings.toolsResources ? { toolsResources: settings.toolsResources } : {}),
     }),
     logger: log as FastifyBaseLogger,
     metrics,

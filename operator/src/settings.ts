@@ -12,6 +12,19 @@ const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v 
 
 const quantities = z.record(z.string(), z.union([z.string(), z.number()]).transform(String));
 const ResourceRequirements = z.strictObject({ requests: quantities.optional(), limits: quantities.optional() });
+/** A V1ResourceRequirements given as JSON (a flag or an env variable); unset or empty is undefined. */
+const resourcesJson = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    if (text === undefined || text === '') return undefined;
+    try {
+      return ResourceRequirements.parse(JSON.parse(text));
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `must be JSON like {"requests":{"cpu":"50m"},"limits":{"memory":"512Mi"}}: ${(err as Error).message}` });
+      return z.NEVER;
+    }
+  });
 
 export const Settings = z.object({
   namespace: z.string().min(1).default('airlock-system').describe('Namespace the operator runs in (its Lease and TLS Secret live there).'),
@@ -34,19 +47,10 @@ export const Settings = z.object({
     .min(1)
     .default(61338)
     .describe('UID of the airlock-tools container, where stdio MCP servers run without the sidecar\'s keys; the firewall lets it out too.'),
-  sidecarResources: z
-    .string()
-    .optional()
-    .transform((text, ctx) => {
-      if (text === undefined || text === '') return undefined;
-      try {
-        return ResourceRequirements.parse(JSON.parse(text));
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: `must be JSON like {"requests":{"cpu":"50m"},"limits":{"memory":"512Mi"}}: ${(err as Error).message}` });
-        return z.NEVER;
-      }
-    })
-    .describe('Default sidecar resources (JSON) when a sandbox sets none.'),
+  sidecarResources: resourcesJson.describe('Default sidecar resources (JSON) when a sandbox sets none.'),
+  toolsResources: resourcesJson.describe(
+    "Default airlock-tools resources (JSON) when a sandbox sets no sidecar resources (it then gets the sandbox's): the idle stdio host plus room for its stdio servers.",
+  ),
   sidecarAdminHost: z
     .string()
     .min(1)

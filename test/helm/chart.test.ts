@@ -169,6 +169,9 @@ describe('default values', () => {
     const container = operatorContainer(objects);
     expect(container.image).toBe('ghcr.io/airlock-dev/airlock-operator:0.1.0');
     expect(JSON.parse(container.env.find((e) => e.name === 'AIRLOCK_SIDECAR_RESOURCES')!.value!)).toEqual({ requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '512Mi' } });
+    expect(JSON.parse(container.env.find((e) => e.name === 'AIRLOCK_TOOLS_RESOURCES')!.value!)).toEqual({ requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '512Mi' } });
+    // The operator parses both, as the webhook's injection settings use them.
+    expect(settings.toolsResources).toEqual({ requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '512Mi' } });
   });
 
   it('runs two replicas that roll without ever dropping below two, and a PodDisruptionBudget', () => {

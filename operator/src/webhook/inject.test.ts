@@ -227,6 +227,21 @@ describe('injectPod', () => {
     expect(byName(pod, FIREWALL_CONTAINER)?.command).toEqual(['airlock-sidecar', 'firewall', '--sidecar-uid', '4242', '--tools-uid', '4343']);
   });
 
+  it("sizes airlock-tools for the idle stdio host and its servers, not as the proxy, unless the sandbox sizes its sidecar", () => {
+    const { pod } = injectPod(testPod('research'), testSandbox('research'), testSettings());
+    expect(byName(pod, TOOLS_CONTAINER)?.resources).toEqual({ requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '512Mi' } });
+    expect(byName(pod, SIDECAR_CONTAINER)?.resources).toEqual({ requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '512Mi' } });
+    // The operator's setting (chart sidecar.toolsResources) replaces the default.
+    const configured = { requests: { cpu: '5m', memory: '80Mi' }, limits: { cpu: '1', memory: '1Gi' } };
+    const tuned = injectPod(testPod('research'), testSandbox('research'), testSettings({ toolsResources: configured })).pod;
+    expect(byName(tuned, TOOLS_CONTAINER)?.resources).toEqual(configured);
+    // A sandbox that sizes its sidecar (heavy stdio servers, a quota that demands limits) sizes airlock-tools the same.
+    const own = { requests: { cpu: '200m', memory: '256Mi' }, limits: { cpu: '1', memory: '2Gi' } };
+    const sized = injectPod(testPod('research'), testSandbox('research', { providers: ['openai'], sidecar: { resources: own } }), testSettings({ toolsResources: configured })).pod;
+    expect(byName(sized, TOOLS_CONTAINER)?.resources).toEqual(own);
+    expect(byName(sized, SIDECAR_CONTAINER)?.resources).toEqual(own);
+  });
+
   it('adds no init containers field when there is nothing to put in it', () => {
     const { pod } = injectPod(testPod('research'), testSandbox('research', { providers: ['p'], isolation: { network: 'none' } }), testSettings({ nativeSidecars: false }));
     expect(pod.spec).not.toHaveProperty('initContainers');

@@ -37,11 +37,12 @@ export const sidecarImage = (sandbox: AgentSandbox, settings: InjectionSettings)
 /**
  * Sidecar resources. A sandbox's `resources` replace the defaults as a whole rather than key by
  * key: mixing a sandbox's limits with default requests could produce requests above limits,
- * which the API server rejects.
+ * which the API server rejects. `defaults` are what a sandbox without its own gets (the
+ * sidecar's, or airlock-tools' in {@link toolsResources}).
  */
-export function sidecarResources(sandbox: AgentSandbox, settings: InjectionSettings): V1ResourceRequirements {
+export function sidecarResources(sandbox: AgentSandbox, settings: InjectionSettings, defaults = settings.defaultResources): V1ResourceRequirements {
   const own = sandbox.spec.sidecar?.resources;
-  if (!own) return structuredClone(settings.defaultResources);
+  if (!own) return structuredClone(defaults);
   const quantities = (record: Record<string, string | number> | undefined) =>
     record && Object.fromEntries(Object.entries(record).map(([k, v]) => [k, String(v)]));
   const resources: V1ResourceRequirements = {};
@@ -49,6 +50,15 @@ export function sidecarResources(sandbox: AgentSandbox, settings: InjectionSetti
   if (own.limits) resources.limits = quantities(own.limits);
   return resources;
 }
+
+/**
+ * airlock-tools resources: the operator's tools defaults, far below the sidecar's (an idle host
+ * holds less than the proxy), unless the sandbox sizes its sidecar: then the same, as before,
+ * so a sandbox that raised them for heavy stdio servers, or to meet a quota that demands limits,
+ * keeps that for this container too.
+ */
+export const toolsResources = (sandbox: AgentSandbox, settings: InjectionSettings): V1ResourceRequirements =>
+  sidecarResources(sandbox, settings, settings.toolsResources);
 
 /**
  * The volumes: the socket is shared with the app containers, config and credentials are mounted
@@ -85,8 +95,7 @@ const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
  * the sidecar under its own UID. It mounts neither the config nor the credentials, and an empty
  * directory where a service-account token would go, so a server whose command someone changed
  * finds nothing to steal here. It keeps the sidecar's egress (the firewall's --tools-uid), which
- * stdio servers had when they ran inside the sidecar. Resources are the sidecar's: the servers it
- * runs (npx, Python) need as much headroom as the proxy.
+ * stdio servers had when they ran inside the sidecar. Resources: {@link toolsResources}.
  */
 export function renderTools(sandbox: AgentSandbox, settings: InjectionSettings, native: boolean): V1Container {
   const uid = settings.toolsUID;
@@ -96,7 +105,7 @@ export function renderTools(sandbox: AgentSandbox, settings: InjectionSettings, 
     command: ['airlock-sidecar', 'stdio-host', '--socket', STDIO_HOST_SOCKET],
     // Inherited by every stdio server (with PATH): npx and pip keep their caches under HOME.
     env: [{ name: 'HOME', value: '/tmp' }],
-    resources: sidecarResources(sandbox, settings),
+    resources: toolsResources(sandbox, settings),
     securityContext: lockedDown(uid, uid),
     volumeMounts: [
       { name: TOOLS_VOLUME, mountPath: TOOLS_DIR },

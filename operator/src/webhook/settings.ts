@@ -99,6 +99,8 @@ export interface InjectionSettings {
   allowedSidecarImages: readonly string[];
   /** Sidecar (and firewall) resources when the sandbox sets none. */
   defaultResources: V1ResourceRequirements;
+  /** airlock-tools resources when the sandbox sets none ({@link DEFAULT_TOOLS_RESOURCES}). */
+  toolsResources: V1ResourceRequirements;
 }
 
 /** Name of the ConfigMap the operator renders for a sandbox. */
@@ -114,6 +116,17 @@ export const DEFAULT_SIDECAR_RESOURCES: V1ResourceRequirements = {
   limits: { memory: '512Mi' },
 };
 
+/**
+ * Default airlock-tools resources. The idle stdio host holds ~63 MiB resident (docs/adr/0015),
+ * so the request is that and no CPU to speak of: every pod carries it, most sandboxes run no
+ * stdio server or one. The limit leaves room for the servers themselves, ~50 MiB each for one
+ * from npm under Node (more while npx installs it), so about eight beside the host.
+ */
+export const DEFAULT_TOOLS_RESOURCES: V1ResourceRequirements = {
+  requests: { cpu: '10m', memory: '64Mi' },
+  limits: { memory: '512Mi' },
+};
+
 /** Settings with the defaults filled in; only the image has none, and the allowed images default to it. */
 export function injectionSettings(
   overrides: Partial<InjectionSettings> & Pick<InjectionSettings, 'sidecarImage'>,
@@ -126,6 +139,7 @@ export function injectionSettings(
     credentialsSecretName: credentialsSecretNameFor,
     isCredentialsSecretName: isCredentialsSecretNameFor,
     defaultResources: DEFAULT_SIDECAR_RESOURCES,
+    toolsResources: DEFAULT_TOOLS_RESOURCES,
     ...overrides,
     allowedSidecarImages: overrides.allowedSidecarImages?.length ? overrides.allowedSidecarImages : [overrides.sidecarImage],
   };
