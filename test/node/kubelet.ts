@@ -60,6 +60,13 @@ export async function startKubelet(options: KubeletOptions): Promise<SupervisedP
     rotateCertificates: false,
     serverTLSBootstrap: false,
     containerLogMaxSize: '10Mi',
+    // Containers' logs in the run's own directory, not the machine's /var/log/pods: every
+    // kubelet's container GC deletes, about once a minute, each directory there whose pod it does
+    // not know (podWorkers.ShouldPodContentBeRemoved is true for unknown UIDs), so two runs at
+    // once (two engineers, or an e2e beside `npm run demo`) deleted each other's pod logs, and a
+    // finished Job's `kubectl logs` found no file. That is also why /var/log/pods only ever held
+    // the latest run's pods.
+    podLogsDir: join(options.dir, 'pod-logs'),
     maxPods: 30,
   };
   const configPath = join(options.dir, 'kubelet.yaml');
