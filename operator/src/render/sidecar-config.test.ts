@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { SidecarConfig } from '@airlock/sidecar/config';
-import { AgentSandbox, MCPBackend } from '../api/index.js';
+import { AgentSandbox, MCPBackend, ModelProvider } from '../api/index.js';
 import { renderSidecarConfig } from './sidecar-config.js';
 
 const meta = (name: string) => ({ name, namespace: 'team-a' });
@@ -30,6 +30,33 @@ describe('renderSidecarConfig', () => {
     const sandbox = AgentSandbox.parse({ apiVersion: 'airlock.dev/v1alpha1', kind: 'AgentSandbox', metadata: meta('agents'), spec: { socket: { dir: '/app/sidecar/dist', mode: '0666', group: 3000 } } });
     const config = SidecarConfig.parse(parse(renderSidecarConfig({ sandbox, providers: [], backends: [], secret: () => undefined }).yaml));
     expect(config.listen.socket).toEqual({ path: '/var/run/airlock/airlock.sock', mode: '0666', group: 3000 });
+  });
+
+  it('writes next to each provider key the origin it is for, in the credentials Secret (the volume the key travels in)', () => {
+    const sandbox = AgentSandbox.parse({ apiVersion: 'airlock.dev/v1alpha1', kind: 'AgentSandbox', metadata: meta('agents'), spec: { providers: ['oa', 'local'] } });
+    const provider = (name: string, spec: object) =>
+      ModelProvider.parse({ apiVersion: 'airlock.dev/v1alpha1', kind: 'ModelProvider', metadata: meta(name), spec: { models: [{ name: 'm' }], ...spec } });
+    const keys = { apiKeys: [{ secretName: 'k', key: 'a' }, { secretName: 'k', key: 'b' }] };
+    const providers = [provider('oa', { type: 'openai', ...keys }), provider('local', { type: 'openai-compatible', baseURL: 'http://10.0.0.5:8000/v1/', apiKeys: [{ secretName: 'k', key: 'a' }] })];
+    const secret = () => ({ data: { a: Buffer.from('sk-a').toString('base64'), b: Buffer.from('sk-b').toString('base64') } });
+    const { credentials, yaml } = renderSidecarConfig({ sandbox, providers, backends: [], secret });
+    const decoded = Object.fromEntries(Object.entries(credentials).map(([file, value]) => [file, Buffer.from(value, 'base64').toString()]));
+    expect(decoded).toEqual({
+      'provider.oa.0': 'sk-a',
+      'provider.oa.0.origin': 'https://api.openai.com',
+      'provider.oa.1': 'sk-b',
+      'provider.oa.1.origin': 'https://api.openai.com',
+      'provider.local.0': 'sk-a',
+      'provider.local.0.origin': 'http://10.0.0.5:8000',
+    });
+    // The config names the key files and has the sidecar require each key's origin next to it.
+    expect(SidecarConfig.parse(parse(yaml)).providers.map((p) => p.apiKeys)).toEqual([
+      [
+        { file: '/etc/airlock/credentials/provider.oa.0', requireOrigin: true },
+        { file: '/etc/airlock/credentials/provider.oa.1', requireOrigin: true },
+      ],
+      [{ file: '/etc/airlock/credentials/provider.local.0', requireOrigin: true }],
+    ]);
   });
 
   it('leaves the sidecar defaults when the sandbox says nothing', () => {

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
-import { SidecarConfig, type SidecarConfigInput } from '@airlock/sidecar/config';
+import { DEFAULT_BASE_URLS, KEY_ORIGIN_SUFFIX, SidecarConfig, type SidecarConfigInput } from '@airlock/sidecar/config';
 import { stringify } from 'yaml';
 import type { AgentSandbox, MCPBackend, ModelProvider } from '../api/index.js';
 import { notReadable } from '../kube/credentials.js';
@@ -80,7 +80,13 @@ export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp
       name: p.metadata.name,
       type: p.spec.type,
       ...(p.spec.baseURL ? { baseURL: p.spec.baseURL } : {}),
-      apiKeys: (p.spec.apiKeys ?? []).map((k, i) => ({ file: copy(`provider.${p.metadata.name}.${i}`, { name: k.secretName, key: k.key }) })),
+      apiKeys: (p.spec.apiKeys ?? []).map((k, i) => {
+        const file = `provider.${p.metadata.name}.${i}`;
+        // The origin the key is for travels with it in the same Secret (the kubelet swaps one
+        // volume's files together); the sidecar withholds it from any other origin (ADR 0016).
+        credentials[`${file}${KEY_ORIGIN_SUFFIX}`] = Buffer.from(originOf(p)).toString('base64');
+        return { file: copy(file, { name: k.secretName, key: k.key }), requireOrigin: true };
+      }),
       models: p.spec.models,
       priority: p.spec.priority,
       weight: p.spec.weight,
@@ -140,6 +146,13 @@ export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp
   const yaml = `# Rendered by airlock-operator from AgentSandbox ${config.sandbox.namespace}/${config.sandbox.name}. Do not edit.\n${stringify(config, { lineWidth: 0 })}`;
   const hash = createHash('sha256').update(yaml).update(JSON.stringify(Object.entries(credentials).sort())).digest('hex');
   return { yaml, credentials, hash };
+}
+
+/** The origin a provider's requests go to: its baseURL's, or its type's default. */
+function originOf(provider: ModelProvider): string {
+  const url = provider.spec.baseURL ?? DEFAULT_BASE_URLS[provider.spec.type];
+  // A keyed type without a default baseURL is refused by the sidecar's schema below anyway.
+  return url ? new URL(url).origin : '';
 }
 
 /** A backend name (DNS subdomain) as a prefix (DNS label). */

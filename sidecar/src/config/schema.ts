@@ -18,6 +18,9 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
 export type McpTransport = (typeof MCP_TRANSPORTS)[number];
 
+/** Suffix of the file, next to an API key file, holding the origin the operator accepted the key for (`requireOrigin`, see Runtime). */
+export const KEY_ORIGIN_SUFFIX = '.origin';
+
 /** Base URL used when a provider names none. */
 export const DEFAULT_BASE_URLS: Record<ProviderType, string | undefined> = {
   openai: 'https://api.openai.com/v1',
@@ -146,7 +149,15 @@ export const ProviderConfig = z.object({
   name: z.string().min(1).max(253),
   type: z.enum(PROVIDER_TYPES),
   baseURL: z.url().optional(),
-  apiKeys: z.array(z.object({ file: absolutePath() })).default([]),
+  apiKeys: z
+    .array(
+      z.object({
+        file: absolutePath(),
+        // Set by the operator: the key is used only for the origin recorded next to it (see Runtime).
+        requireOrigin: z.boolean().default(false),
+      }),
+    )
+    .default([]),
   models: z.array(ModelEntry).min(1),
   priority: z.int().min(0).max(1000).default(0),
   weight: z.int().min(1).max(1000).default(1),

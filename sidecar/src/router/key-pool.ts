@@ -1,10 +1,12 @@
 /**
  * API keys of one provider and their health. A key is healthy, resting (after a 429, until its
- * Retry-After or a cooldown passes) or disabled (after a 401 or 403, until its file changes).
+ * Retry-After or a cooldown passes), disabled (after a 401 or 403, until its file changes) or
+ * withheld (its credentials file records another origin than the provider's baseURL, until the
+ * next reload: the config and credentials volumes are swapped at different moments).
  * The least recently used healthy key is chosen, which spreads load and lets rate limits recover.
  */
 
-export type KeyState = 'healthy' | 'resting' | 'disabled';
+export type KeyState = 'healthy' | 'resting' | 'disabled' | 'withheld';
 
 /** A key as the pool hands it out: the value and an opaque id for reporting back. */
 export interface Lease {
@@ -30,17 +32,21 @@ export class KeyPool {
   constructor(
     values: readonly string[],
     private readonly now: () => number = Date.now,
+    withheld: readonly boolean[] = [],
   ) {
-    this.replace(values);
+    this.replace(values, withheld);
   }
 
   /**
    * Replaces the key values (a key file changed). A key whose value is unchanged keeps its state;
-   * a new value starts healthy, so rotating a disabled key's Secret brings it back.
+   * a new value starts healthy, so rotating a disabled key's Secret brings it back. A key marked
+   * in `withheld` is kept (so it still counts, and the provider is not keyless) but never handed out.
    */
-  replace(values: readonly string[]): void {
-    const old = new Map(this.entries.map((e) => [e.value, e]));
-    this.entries = values.map((value) => old.get(value) ?? { value, state: 'healthy', restingUntil: 0, lastUsed: 0 });
+  replace(values: readonly string[], withheld: readonly boolean[] = []): void {
+    const old = new Map(this.entries.filter((e) => e.state !== 'withheld').map((e) => [e.value, e]));
+    this.entries = values.map((value, i) =>
+      withheld[i] ? { value, state: 'withheld', restingUntil: 0, lastUsed: 0 } : (old.get(value) ?? { value, state: 'healthy', restingUntil: 0, lastUsed: 0 }),
+    );
   }
 
   /** Whether the provider runs without keys (ollama, openai-compatible). */
@@ -87,6 +93,11 @@ export class KeyPool {
     if (entry) entry.state = 'disabled';
   }
 
+  /** Whether the provider has keys and none of them may be sent to its baseURL (all withheld). */
+  allWithheld(): boolean {
+    return this.entries.length > 0 && this.entries.every((e) => e.state === 'withheld');
+  }
+
   /** Earliest time a resting key becomes usable again, for a Retry-After to the client. */
   nextAvailableAt(): number | undefined {
     const times = this.entries.filter((e) => e.state === 'resting').map((e) => e.restingUntil);
@@ -101,7 +112,8 @@ export class KeyPool {
 
   private entryFor(lease: Lease): Entry | undefined {
     const entry = this.entries[lease.index];
-    // The keys may have been replaced since the lease: only touch the same value.
-    return entry && entry.value === lease.value ? entry : undefined;
+    // The keys may have been replaced since the lease: only touch the same value, and never
+    // wake a withheld key by resting or disabling it.
+    return entry && entry.value === lease.value && entry.state !== 'withheld' ? entry : undefined;
   }
 }

@@ -40,6 +40,21 @@ describe('KeyPool', () => {
     expect(pool.states()).toEqual(['healthy', 'healthy']);
   });
 
+  it('never hands out a withheld key, not even woken by a stale lease, until a reload clears it', () => {
+    const pool = new KeyPool(['a', 'b']);
+    const lease = pool.acquire()!;
+    pool.replace(['a', 'b'], [true, true]);
+    pool.rest(lease, 0);
+    pool.disable(lease);
+    expect(pool.states()).toEqual(['withheld', 'withheld']);
+    expect(pool.acquire()).toBeUndefined();
+    expect(pool.keyless).toBe(false);
+    expect(pool.allWithheld()).toBe(true);
+    pool.replace(['a', 'b'], [false, true]);
+    expect([pool.acquire()?.value, pool.acquire()?.value]).toEqual(['a', 'a']);
+    expect(pool.allWithheld()).toBe(false);
+  });
+
   it('gives keyless providers a lease without a value', () => {
     expect(new KeyPool([]).acquire()).toEqual({ index: -1, value: undefined });
   });

@@ -185,6 +185,13 @@ function noKeyFailure(provider: ProviderRuntime): UpstreamFailure {
       message: `provider ${name} credentials rejected: the provider refused every API key (401/403); they are not used again until their Secret changes`,
     });
   }
+  if (provider.keys.allWithheld()) {
+    return new UpstreamFailure('status', name, {
+      status: 503,
+      type: 'api_error',
+      message: `provider ${name} has no API key for its baseURL: its keys were accepted for another origin (the config and the credentials are being updated; the next reload settles it)`,
+    });
+  }
   const next = provider.keys.nextAvailableAt();
   return new UpstreamFailure('status', name, { status: 429, type: 'rate_limit_error', message: `every key of provider ${name} is resting or disabled` }, next ? next - Date.now() : undefined);
 }

@@ -3,8 +3,8 @@
  * and the model catalog. A reload builds a new Runtime and swaps it in; requests in flight keep
  * the one they started with, whose clients close once those requests finish.
  */
-import { readFile } from 'node:fs/promises';
-import { DEFAULT_BASE_URLS, type ProviderConfig, type SidecarConfig } from '../config/schema.js';
+import { readFile, realpath } from 'node:fs/promises';
+import { DEFAULT_BASE_URLS, KEY_ORIGIN_SUFFIX, type ProviderConfig, type SidecarConfig } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
 import type { SecretRegistry } from '../log/redact.js';
 import { adapterFor } from '../providers/index.js';
@@ -41,7 +41,7 @@ export class Runtime {
         const kept = previous?.providers.find((p) => sameConfig(p.config, provider));
         if (kept) return kept;
         const keys = await readKeys(provider);
-        secrets.set(`provider/${provider.name}`, keys);
+        secrets.set(`provider/${provider.name}`, keys.values);
         return buildProvider(provider, keys);
       }),
     );
@@ -55,8 +55,8 @@ export class Runtime {
   async reloadKeys(secrets: SecretRegistry): Promise<void> {
     for (const provider of this.providers) {
       const keys = await readKeys(provider.config);
-      secrets.set(`provider/${provider.config.name}`, keys);
-      provider.keys.replace(keys);
+      secrets.set(`provider/${provider.config.name}`, keys.values);
+      provider.keys.replace(keys.values, keys.withheld);
     }
   }
 
@@ -66,12 +66,12 @@ export class Runtime {
   }
 }
 
-function buildProvider(config: ProviderConfig, keys: string[]): ProviderRuntime {
+function buildProvider(config: ProviderConfig, keys: Keys): ProviderRuntime {
   return {
     config,
-    baseURL: (config.baseURL ?? DEFAULT_BASE_URLS[config.type]!).replace(/\/+$/, ''),
+    baseURL: baseURLOf(config),
     adapter: adapterFor(config.type),
-    keys: new KeyPool(keys),
+    keys: new KeyPool(keys.values, undefined, keys.withheld),
     breaker: new CircuitBreaker(BREAKER),
     slots: config.limits?.maxConcurrent ? new Semaphore(config.limits.maxConcurrent) : undefined,
     limiter: new Limiter({ requestsPerMinute: config.limits?.requestsPerMinute, tokensPerMinute: config.limits?.tokensPerMinute }),
@@ -79,19 +79,53 @@ function buildProvider(config: ProviderConfig, keys: string[]): ProviderRuntime 
   };
 }
 
-async function readKeys(provider: ProviderConfig): Promise<string[]> {
-  return Promise.all(
-    provider.apiKeys.map(async ({ file }, index) => {
+function baseURLOf(config: ProviderConfig): string {
+  return (config.baseURL ?? DEFAULT_BASE_URLS[config.type]!).replace(/\/+$/, '');
+}
+
+/** A provider's key values, and which of them were accepted for another origin than its baseURL's. */
+interface Keys {
+  values: string[];
+  withheld: boolean[];
+}
+
+/**
+ * Reads a provider's key files. The operator writes next to each key the origin it accepted the
+ * key for (`<file>.origin`, in the same Secret, so the kubelet swaps both at once) and marks the
+ * key `requireOrigin`. The config comes from another volume, swapped at another moment: a key
+ * whose recorded origin is missing or not the baseURL's is withheld, so a config that just moved
+ * the provider to another host never gets the key meant for the old one. Both files are read
+ * from the key's resolved path (the kubelet's timestamped directory, never changed once written),
+ * so a swap between the two reads cannot pair one version's key with another's origin.
+ */
+async function readKeys(provider: ProviderConfig): Promise<Keys> {
+  const origin = new URL(baseURLOf(provider)).origin;
+  const read = await Promise.all(
+    provider.apiKeys.map(async ({ file, requireOrigin }, index) => {
+      const fail = (code: string) => new ConfigError(file, [{ path: `providers.${provider.name}.apiKeys.${index}`, message: `key file ${file} cannot be used (${code})` }]);
+      let value: string;
+      let accepted: string | undefined;
       try {
-        const value = (await readFile(file, 'utf8')).trim();
-        if (!value) throw Object.assign(new Error('empty'), { code: 'EMPTY' });
-        return value;
+        const resolved = await realpath(file);
+        value = (await readFile(resolved, 'utf8')).trim();
+        if (requireOrigin) accepted = await readOrigin(`${resolved}${KEY_ORIGIN_SUFFIX}`);
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-        throw new ConfigError(file, [{ path: `providers.${provider.name}.apiKeys.${index}`, message: `key file ${file} cannot be used (${code})` }]);
+        throw fail((err as NodeJS.ErrnoException).code ?? 'unreadable');
       }
+      if (!value) throw fail('EMPTY');
+      return { value, withheld: requireOrigin && accepted !== origin };
     }),
   );
+  return { values: read.map((k) => k.value), withheld: read.map((k) => k.withheld) };
+}
+
+/** The origin recorded in a key's origin file; undefined (matching nothing) when there is none or it is not a URL. */
+async function readOrigin(file: string): Promise<string | undefined> {
+  const text = await readFile(file, 'utf8').then(
+    (t) => t.trim(),
+    () => '',
+  );
+  return URL.canParse(text) ? new URL(text).origin : undefined;
 }
 
 function sameConfig(a: ProviderConfig, b: ProviderConfig): boolean {

@@ -23,7 +23,7 @@ export interface ProviderState {
   name: string;
   breaker: 'closed' | 'open' | 'half-open';
   /** State of each key by index (never a key's value). */
-  keys: readonly ('healthy' | 'resting' | 'disabled')[];
+  keys: readonly ('healthy' | 'resting' | 'disabled' | 'withheld')[];
 }
 
 /** What the MCP backend gauge reads at scrape time: one entry per configured backend. */
@@ -44,7 +44,7 @@ export interface UsageState {
 }
 
 const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
-const KEY_STATES = ['healthy', 'resting', 'disabled'] as const;
+const KEY_STATES = ['healthy', 'resting', 'disabled', 'withheld'] as const;
 
 /** The sidecar's metrics on their own registry (served on the admin port only). */
 export class Metrics {

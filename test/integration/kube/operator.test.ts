@@ -105,8 +105,10 @@ describe('AgentSandbox', () => {
     });
     expect(cm.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'AgentSandbox', name: 'agent', controller: true })]);
     const secret = await core.readNamespacedSecret({ namespace: ns, name: 'airlock-agent-credentials' });
-    expect(Object.keys(secret.data ?? {})).toEqual(['provider.openai.0']);
+    // Each key travels with the origin it was accepted for, so the sidecar never sends it elsewhere (ADR 0016).
+    expect(Object.keys(secret.data ?? {}).sort()).toEqual(['provider.openai.0', 'provider.openai.0.origin']);
     expect(Buffer.from(secret.data!['provider.openai.0']!, 'base64').toString()).toBe('sk-test-primary-0000000000000001');
+    expect(Buffer.from(secret.data!['provider.openai.0.origin']!, 'base64').toString()).toBe('https://api.openai.com');
     expect(cm.data!['config.yaml']).not.toContain('sk-test');
     const policy = await kc.makeApiClient(NetworkingV1Api).readNamespacedNetworkPolicy({ namespace: ns, name: 'airlock-agent' });
     expect(policy.spec?.podSelector?.matchLabels).toEqual({ 'airlock.dev/sandbox': 'agent' });
@@ -134,7 +136,7 @@ spec:
     await expect.poll(async () => (await getJson('asbx', 'agent')).status.configHash, { timeout: 15_000 }).not.toBe(before);
     await expect.poll(() => condition('asbx', 'agent', 'Ready'), { timeout: 15_000 }).toMatchObject({ status: 'True' });
     const secret = await core.readNamespacedSecret({ namespace: ns, name: 'airlock-agent-credentials' });
-    expect(Object.keys(secret.data ?? {}).sort()).toEqual(['provider.openai.0', 'provider.unused.0']);
+    expect(Object.keys(secret.data ?? {}).sort()).toEqual(['provider.openai.0', 'provider.openai.0.origin', 'provider.unused.0', 'provider.unused.0.origin']);
     await expect.poll(async () => (await kubectl().run(['get', 'networkpolicy', 'airlock-agent', '-n', ns])).code, { timeout: 15_000 }).not.toBe(0);
   });
 
@@ -142,8 +144,8 @@ spec:
     await kubectl().ok(['delete', 'mp', 'unused', '-n', ns]);
     await expect.poll(() => condition('asbx', 'agent', 'ProvidersReady'), { timeout: 15_000 }).toMatchObject({ status: 'False', message: 'ModelProvider unused not found' });
     await expect
-      .poll(async () => Object.keys((await core.readNamespacedSecret({ namespace: ns, name: 'airlock-agent-credentials' })).data ?? {}), { timeout: 15_000 })
-      .toEqual(['provider.openai.0']);
+      .poll(async () => Object.keys((await core.readNamespacedSecret({ namespace: ns, name: 'airlock-agent-credentials' })).data ?? {}).sort(), { timeout: 15_000 })
+      .toEqual(['provider.openai.0', 'provider.openai.0.origin']);
     expect(parse((await core.readNamespacedConfigMap({ namespace: ns, name: 'airlock-agent' })).data!['config.yaml']!).providers.map((p: { name: string }) => p.name)).toEqual(['openai']);
   });
 

@@ -1,0 +1,111 @@
+/**
+ * A key travels with its destination (ADR 0016). The kubelet swaps the config volume and the
+ * credentials volume at different moments, so for a while the sidecar may see a provider's new
+ * baseURL next to the key the operator accepted for the old one. The operator records that
+ * origin next to the key, in the same Secret, and marks the key `requireOrigin`; the sidecar
+ * withholds the key from any other origin: the provider's calls fail with a clear 503 and the new
+ * host never sees the key, until the volumes agree again. The credentials here are published the
+ * way the kubelet publishes a Secret volume (timestamped directory, atomic swap of `..data`).
+ */
+import OpenAI from 'openai';
+import { mkdir, rename, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { SidecarConfigInput } from '../../../sidecar/src/config/schema.js';
+import { startMock, type MockProvider } from '../../mocks/index.js';
+import { stackDir, startStack, type Stack } from './harness.js';
+
+const KEY = 'sk-origin-0123456789abcdef';
+let stack: Stack;
+let accepted: MockProvider;
+let other: MockProvider;
+let volume: string;
+let version = 0;
+let published: string[] = [];
+
+const config = (baseURL: string): SidecarConfigInput => ({
+  version: 1,
+  sandbox: { name: 'key-origin' },
+  providers: [{ name: 'oa', type: 'openai', baseURL, apiKeys: [{ file: join(volume, 'provider.oa.0'), requireOrigin: true }], models: [{ name: 'gpt-test' }] }],
+});
+
+/** Publishes the credentials Secret as the kubelet does: a new timestamped dir, then an atomic rename of ..data. */
+async function publishCredentials(files: Record<string, string>): Promise<void> {
+  version += 1;
+  const dataDir = `..2026_11_26_${version}`;
+  await mkdir(join(volume, dataDir));
+  for (const [name, text] of Object.entries(files)) await writeFile(join(volume, dataDir, name), text);
+  await symlink(dataDir, join(volume, '..data_tmp'));
+  await rename(join(volume, '..data_tmp'), join(volume, '..data'));
+  for (const name of Object.keys(files)) if (!published.includes(name)) await symlink(join('..data', name), join(volume, name));
+  published = [...new Set([...published, ...Object.keys(files)])];
+}
+/** The credentials the operator renders for a key accepted for `url`. */
+const keyFor = (url: string) => ({ 'provider.oa.0': KEY, 'provider.oa.0.origin': new URL(url).origin });
+const ask = () => stack.openai().chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'hello' }] });
+const statusOf = async () => ask().then(
+  () => 200,
+  (e: unknown) => (e as { status?: number }).status,
+);
+
+beforeAll(async () => {
+  // Both hosts would take the key: only the sidecar stands between it and the other host.
+  accepted = await startMock('openai', { keys: [KEY] });
+  other = await startMock('openai', { keys: [KEY] });
+  const dir = await stackDir();
+  volume = join(dir, 'credentials');
+  await mkdir(volume);
+  await publishCredentials(keyFor(accepted.url));
+  stack = await startStack(dir, config(accepted.url));
+});
+
+afterAll(async () => {
+  await stack?.close();
+  await accepted?.close();
+  await other?.close();
+});
+
+it('sends the key only to the origin it was accepted for, while the config and the credentials disagree', async () => {
+  expect((await ask()).choices[0]!.message.content).toBe('echo: hello');
+  expect(accepted.received[0]?.headers.authorization).toBe(`Bearer ${KEY}`);
+
+  // The config volume moved the provider to another host; the credentials volume has not caught up.
+  await stack.writeConfig(config(other.url));
+  await stack.sidecar.live.check();
+  const error = await ask().catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(OpenAI.APIError);
+  const apiError = error as InstanceType<typeof OpenAI.APIError>;
+  expect(apiError.status).toBe(503);
+  expect(apiError.message).toContain('no API key for its baseURL');
+  expect(apiError.message).not.toContain(KEY.slice(-6));
+  expect(other.received.filter((r) => r.headers.authorization !== undefined)).toEqual([]);
+  expect(stack.logs.join('\n')).not.toContain(KEY);
+
+  // The credentials catch up: the operator accepted the key for the new host (credential-hosts allows it).
+  await publishCredentials(keyFor(other.url));
+  await stack.sidecar.live.check();
+  expect((await ask()).choices[0]!.message.content).toBe('echo: hello');
+  expect(other.received.at(-1)?.headers.authorization).toBe(`Bearer ${KEY}`);
+});
+
+it('withholds a key whose recorded origin is another, missing, or not a URL, under an unchanged config', async () => {
+  const before = other.received.length;
+  await publishCredentials(keyFor(accepted.url));
+  await stack.sidecar.live.check();
+  expect(await statusOf()).toBe(503);
+
+  await publishCredentials({ 'provider.oa.0': KEY, 'provider.oa.0.origin': 'not a url' });
+  await stack.sidecar.live.check();
+  expect(await statusOf()).toBe(503);
+
+  // A Secret with the key but without its origin (say, a copy edited by hand): not sent either.
+  await publishCredentials({ 'provider.oa.0': KEY });
+  await stack.sidecar.live.check();
+  expect(await statusOf()).toBe(503);
+  expect(other.received).toHaveLength(before);
+
+  await publishCredentials(keyFor(other.url));
+  await stack.sidecar.live.check();
+  expect(await statusOf()).toBe(200);
+  expect(other.received).toHaveLength(before + 1);
+});
