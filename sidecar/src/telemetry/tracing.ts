@@ -29,6 +29,16 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
+let running = 0;
+
+/**
+ * Whether an SDK started here is registered. Without one every span, context and propagation call
+ * of the OpenTelemetry API is a no-op, so the hot path can skip building them (see ./model-call.ts).
+ */
+export function tracingActive(): boolean {
+  return running > 0;
+}
+
 const OFF: Tracing = { enabled: false, flush: async () => undefined, shutdown: async () => undefined };
 
 /** Starts exporting spans to `options.endpoint`; returns a no-op handle when it is unset. */
@@ -54,11 +64,13 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
     instrumentations: [],
     propagators: [new W3CTraceContextPropagator()],
   });
+  running += 1;
   return {
     enabled: true,
     flush: () => processor.forceFlush(),
     async shutdown() {
       await sdk.shutdown();
+      running -= 1;
       // A later start in the same process (a test, a restart in place) registers afresh.
       trace.disable();
       propagation.disable();
