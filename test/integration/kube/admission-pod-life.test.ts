@@ -83,7 +83,8 @@ describe('P21: what injection owns', () => {
     ['airlock-sidecar', 2],
     ['airlock-tools', 1],
   ])('refuses resizing %s in place (pods/resize), naming the field', async (container, index) => {
-    const patch = JSON.stringify({ spec: { initContainers: [{ name: container, resources: { requests: { cpu: '10m' } } }] } });
+    // 7m is what neither container is injected with: a patch equal to the stored value is a no-op the API server never sends to admission.
+    const patch = JSON.stringify({ spec: { initContainers: [{ name: container, resources: { requests: { cpu: '7m' } } }] } });
     const result = await kubectl(['patch', 'pod', POD, '--subresource=resize', '-p', patch]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(`${DENIED}spec.initContainers[${index}].resources: ${container} is injected by Airlock`);
