@@ -59,6 +59,28 @@ describe('renderSidecarConfig', () => {
     ]);
   });
 
+  it("writes next to each HTTP backend's secret header the origin it is for, and leaves literal headers and stdio env unbound", () => {
+    const sandbox = AgentSandbox.parse({ apiVersion: 'airlock.dev/v1alpha1', kind: 'AgentSandbox', metadata: meta('agents'), spec: { mcpBackends: ['gh', 'git'] } });
+    const ref = { secretKeyRef: { name: 'k', key: 'a' } };
+    const http = MCPBackend.parse({
+      apiVersion: 'airlock.dev/v1alpha1',
+      kind: 'MCPBackend',
+      metadata: meta('gh'),
+      spec: { transport: 'streamable-http', url: 'https://mcp.example.com:8443/mcp', headers: [{ name: 'X-Plain', value: 'v' }, { name: 'Authorization', ...ref }] },
+    });
+    const stdio = MCPBackend.parse({ apiVersion: 'airlock.dev/v1alpha1', kind: 'MCPBackend', metadata: meta('git'), spec: { transport: 'stdio', stdio: { command: 'mcp-server-git', env: [{ name: 'TOKEN', ...ref }] } } });
+    const secret = () => ({ data: { a: Buffer.from('tok-a').toString('base64') } });
+    const { credentials, yaml } = renderSidecarConfig({ sandbox, providers: [], backends: [http, stdio], secret });
+    const decoded = Object.fromEntries(Object.entries(credentials).map(([file, value]) => [file, Buffer.from(value, 'base64').toString()]));
+    expect(decoded).toEqual({ 'mcp.gh.header.1': 'tok-a', 'mcp.gh.header.1.origin': 'https://mcp.example.com:8443', 'mcp.git.env.0': 'tok-a' });
+    const backends = SidecarConfig.parse(parse(yaml)).mcp.backends;
+    expect(backends[0]!.headers).toEqual([
+      { name: 'X-Plain', value: 'v', requireOrigin: false },
+      { name: 'Authorization', file: '/etc/airlock/credentials/mcp.gh.header.1', requireOrigin: true },
+    ]);
+    expect(backends[1]!.stdio!.env).toEqual([{ name: 'TOKEN', file: '/etc/airlock/credentials/mcp.git.env.0' }]);
+  });
+
   it('leaves the sidecar defaults when the sandbox says nothing', () => {
     const sandbox = AgentSandbox.parse({ apiVersion: 'airlock.dev/v1alpha1', kind: 'AgentSandbox', metadata: meta('agents'), spec: { mcpBackends: ['git'] } });
     const backend = MCPBackend.parse({ apiVersion: 'airlock.dev/v1alpha1', kind: 'MCPBackend', metadata: meta('git'), spec: { transport: 'stdio', stdio: { command: 'mcp-server-git' } } });

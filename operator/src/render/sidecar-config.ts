@@ -106,7 +106,14 @@ export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp
           prefix: b.spec.prefix ?? defaultPrefix(name),
           transport: b.spec.transport,
           ...(b.spec.url ? { url: b.spec.url } : {}),
-          headers: (b.spec.headers ?? []).map((h, i) => valueOf('header', h, i)),
+          headers: (b.spec.headers ?? []).map((h, i) => {
+            const header = valueOf('header', h, i);
+            if (!('file' in header) || !b.spec.url) return header;
+            // As with provider keys: the origin the header is for travels with it in the Secret,
+            // and the sidecar sends it nowhere else (ADR 0016).
+            credentials[`mcp.${name}.header.${i}${KEY_ORIGIN_SUFFIX}`] = Buffer.from(new URL(b.spec.url).origin).toString('base64');
+            return { ...header, requireOrigin: true };
+          }),
           ...(b.spec.stdio
             ? {
                 stdio: {

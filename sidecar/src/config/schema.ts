@@ -134,14 +134,24 @@ export const McpHealthFields = z.object({
 export const McpHealth = McpHealthFields.refine((h) => h.backoffBaseMs <= h.backoffMaxMs, { message: 'backoffBaseMs must not exceed backoffMaxMs', path: ['backoffBaseMs'] })
   .describe('Health checks and reconnect backoff of MCP backends.');
 
+const valueOrFileFields = {
+  name: z.string().min(1).max(256),
+  value: z.string().optional(),
+  file: z.string().min(1).optional(),
+};
+const exactlyOne = [(v: { value?: string | undefined; file?: string | undefined }) => (v.value === undefined) !== (v.file === undefined), { message: 'set exactly one of value and file' }] as const;
+
 /** A value given literally or read from a file (a mounted Secret key). */
-const ValueOrFile = z
+const ValueOrFile = z.object(valueOrFileFields).refine(...exactlyOne);
+
+/** An HTTP backend's header: a ValueOrFile that may be bound to the origin recorded next to its file. */
+const HeaderValueOrFile = z
   .object({
-    name: z.string().min(1).max(256),
-    value: z.string().optional(),
-    file: z.string().min(1).optional(),
+    ...valueOrFileFields,
+    // Set by the operator: the file's value is sent only to the origin recorded next to it (see mcp/secrets).
+    requireOrigin: z.boolean().default(false),
   })
-  .refine((v) => (v.value === undefined) !== (v.file === undefined), { message: 'set exactly one of value and file' });
+  .refine(...exactlyOne);
 
 const absolutePath = () => z.string().min(2).regex(/^\//, 'must be an absolute path');
 
@@ -172,7 +182,7 @@ export const McpBackendConfig = z.object({
   prefix: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label').max(63),
   transport: z.enum(MCP_TRANSPORTS),
   url: z.url().optional(),
-  headers: z.array(ValueOrFile).default([]),
+  headers: z.array(HeaderValueOrFile).default([]),
   stdio: z
     .object({
       command: z.string().min(1),

@@ -1,14 +1,20 @@
 /**
  * Header and environment values for backends. Values from files are secrets: they are read
  * each time a backend connects, kept only in memory, and scrubbed from anything the gateway
- * logs on a backend's behalf (stdio stderr lines, error messages).
+ * logs on a backend's behalf (stdio stderr lines, error messages). A header file marked
+ * `requireOrigin` is sent only to the origin the operator recorded next to it (ADR 0016).
  */
-import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import type { McpBackendConfig } from '../config/index.js';
+import { readBoundFile } from '../config/origin-file.js';
 
 /** One `{name, value | file}` entry of a backend's headers or stdio env. */
-export type ValueOrFile = McpBackendConfig['headers'][number];
+export interface ValueOrFile {
+  name: string;
+  value?: string | undefined;
+  file?: string | undefined;
+  /** The file's value goes only to the origin recorded next to it (`<file>.origin`). */
+  requireOrigin?: boolean | undefined;
+}
 
 /** Resolved name → value pairs, plus the values that came from files. */
 export interface ResolvedValues {
@@ -30,8 +36,24 @@ export class SecretFileError extends Error {
   }
 }
 
-/** Reads every file-backed entry now. `kind` names the list in errors ("header", "env"). */
-export async function resolveValues(backend: string, kind: string, entries: readonly ValueOrFile[]): Promise<ResolvedValues> {
+/**
+ * A secret file whose recorded origin is missing or not the backend's: the config (another volume)
+ * moved the backend before the credentials caught up. The message names origins, never a value.
+ */
+export class SecretWithheldError extends Error {
+  constructor(backend: string, entry: string, path: string, destination: string | undefined) {
+    super(
+      `backend ${JSON.stringify(backend)}: ${entry} from ${path} is withheld: it was accepted for another origin than ${destination ?? 'this backend (no url)'} (the config and the credentials are being updated; the next reload settles it)`,
+    );
+    this.name = 'SecretWithheldError';
+  }
+}
+
+/**
+ * Reads every file-backed entry now. `kind` names the list in errors ("header", "env");
+ * `destination` is the origin the values go to, for entries that `requireOrigin`.
+ */
+export async function resolveValues(backend: string, kind: string, entries: readonly ValueOrFile[], destination?: string): Promise<ResolvedValues> {
   const values: Record<string, string> = {};
   const secrets: string[] = [];
   for (const entry of entries) {
@@ -39,12 +61,15 @@ export async function resolveValues(backend: string, kind: string, entries: read
       values[entry.name] = entry.value ?? '';
       continue;
     }
+    const requireOrigin = entry.requireOrigin ?? false;
     let text: string;
+    let origin: string | undefined;
     try {
-      text = await readFile(entry.file, 'utf8');
+      ({ text, origin } = await readBoundFile(entry.file, requireOrigin));
     } catch (err) {
       throw new SecretFileError(backend, `${kind} ${entry.name}`, entry.file, err);
     }
+    if (requireOrigin && (destination === undefined || origin !== destination)) throw new SecretWithheldError(backend, `${kind} ${entry.name}`, entry.file, destination);
     // Secret files are often written with a trailing newline that is not part of the value.
     const value = text.replace(/\r?\n$/, '');
     values[entry.name] = value;

@@ -39,7 +39,7 @@ export const CLIENT_INFO = { name: 'airlock-sidecar', version: '0.1.0' } as cons
 
 /** Reads the backend's header and env files now (they may have rotated since the last connect). */
 export async function resolveSecrets(config: McpBackendConfig): Promise<ConnectionSecrets> {
-  const headers = await resolveValues(config.name, 'header', config.headers);
+  const headers = await resolveValues(config.name, 'header', config.headers, config.url === undefined ? undefined : new URL(config.url).origin);
   const env = await resolveValues(config.name, 'env', config.stdio?.env ?? []);
   return { headers: headers.values, env: env.values, secrets: [...headers.secrets, ...env.secrets] };
 }

@@ -3,9 +3,9 @@
  * and the model catalog. A reload builds a new Runtime and swaps it in; requests in flight keep
  * the one they started with, whose clients close once those requests finish.
  */
-import { readFile, realpath } from 'node:fs/promises';
-import { DEFAULT_BASE_URLS, KEY_ORIGIN_SUFFIX, type ProviderConfig, type SidecarConfig } from '../config/schema.js';
+import { DEFAULT_BASE_URLS, type ProviderConfig, type SidecarConfig } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
+import { readBoundFile, type BoundFile } from '../config/origin-file.js';
 import type { SecretRegistry } from '../log/redact.js';
 import { adapterFor } from '../providers/index.js';
 import { CircuitBreaker } from '../router/breaker.js';
@@ -103,29 +103,18 @@ async function readKeys(provider: ProviderConfig): Promise<Keys> {
   const read = await Promise.all(
     provider.apiKeys.map(async ({ file, requireOrigin }, index) => {
       const fail = (code: string) => new ConfigError(file, [{ path: `providers.${provider.name}.apiKeys.${index}`, message: `key file ${file} cannot be used (${code})` }]);
-      let value: string;
-      let accepted: string | undefined;
+      let bound: BoundFile;
       try {
-        const resolved = await realpath(file);
-        value = (await readFile(resolved, 'utf8')).trim();
-        if (requireOrigin) accepted = await readOrigin(`${resolved}${KEY_ORIGIN_SUFFIX}`);
+        bound = await readBoundFile(file, requireOrigin);
       } catch (err) {
         throw fail((err as NodeJS.ErrnoException).code ?? 'unreadable');
       }
+      const value = bound.text.trim();
       if (!value) throw fail('EMPTY');
-      return { value, withheld: requireOrigin && accepted !== origin };
+      return { value, withheld: requireOrigin && bound.origin !== origin };
     }),
   );
   return { values: read.map((k) => k.value), withheld: read.map((k) => k.withheld) };
-}
-
-/** The origin recorded in a key's origin file; undefined (matching nothing) when there is none or it is not a URL. */
-async function readOrigin(file: string): Promise<string | undefined> {
-  const text = await readFile(file, 'utf8').then(
-    (t) => t.trim(),
-    () => '',
-  );
-  return URL.canParse(text) ? new URL(text).origin : undefined;
 }
 
 function sameConfig(a: ProviderConfig, b: ProviderConfig): boolean {

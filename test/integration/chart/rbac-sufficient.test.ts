@@ -155,8 +155,13 @@ describe('watching every namespace (the default)', () => {
       expect(await getJson(['configmap', `airlock-${sandbox}`, '-n', team])).toBeDefined();
       expect(await getJson(['networkpolicy', `airlock-${sandbox}`, '-n', team])).toBeDefined();
     }
-    // The provider key (with the origin it is for) and the MCP header, each from the user's Secret.
-    expect(Object.keys((await getJson(['secret', 'airlock-researcher-credentials', '-n', team])).data)).toHaveLength(3);
+    // The provider key and the MCP header, each from the user's Secret, each with the origin it is for.
+    expect(Object.keys((await getJson(['secret', 'airlock-researcher-credentials', '-n', team])).data).sort()).toEqual([
+      'mcp.tools.header.0',
+      'mcp.tools.header.0.origin',
+      'provider.openai.0',
+      'provider.openai.0.origin',
+    ]);
     // Events are best effort in the operator (a refused one is not logged), so look for them.
     const events = (await getJson(['events', '-n', team])).items as { source?: { component?: string }; involvedObject: { kind: string } }[];
     const kinds = new Set(events.filter((e) => e.source?.component === 'airlock-operator').map((e) => e.involvedObject.kind));

@@ -4,7 +4,7 @@
  * connected through the socket the way an agent connects.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -43,6 +43,35 @@ export async function keyFile(dir: string, name: string, value: string): Promise
   const path = join(dir, name);
   await writeFile(path, `${value}\n`, { mode: 0o600 });
   return path;
+}
+
+/** A credentials volume published as the kubelet publishes a Secret: timestamped dirs behind an atomically swapped `..data`. */
+export interface SecretVolume {
+  path: string;
+  /** Publishes a new version of the Secret's files (a new timestamped dir, then a rename of `..data`). */
+  publish(files: Record<string, string>): Promise<void>;
+}
+
+/** Creates an empty kubelet-style Secret volume at `path`. */
+export async function secretVolume(path: string): Promise<SecretVolume> {
+  await mkdir(path);
+  let version = 0;
+  const linked = new Set<string>();
+  return {
+    path,
+    async publish(files) {
+      version += 1;
+      const dataDir = `..2026_11_26_${version}`;
+      await mkdir(join(path, dataDir));
+      for (const [name, text] of Object.entries(files)) await writeFile(join(path, dataDir, name), text);
+      await symlink(dataDir, join(path, '..data_tmp'));
+      await rename(join(path, '..data_tmp'), join(path, '..data'));
+      for (const name of Object.keys(files)) {
+        if (!linked.has(name)) await symlink(join('..data', name), join(path, name));
+        linked.add(name);
+      }
+    },
+  };
 }
 
 /** A temp dir for a stack's files, before the config is known. */

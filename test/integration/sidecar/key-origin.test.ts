@@ -8,38 +8,24 @@
  * way the kubelet publishes a Secret volume (timestamped directory, atomic swap of `..data`).
  */
 import OpenAI from 'openai';
-import { mkdir, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { SidecarConfigInput } from '../../../sidecar/src/config/schema.js';
 import { startMock, type MockProvider } from '../../mocks/index.js';
-import { stackDir, startStack, type Stack } from './harness.js';
+import { secretVolume, stackDir, startStack, type SecretVolume, type Stack } from './harness.js';
 
 const KEY = 'sk-origin-0123456789abcdef';
 let stack: Stack;
 let accepted: MockProvider;
 let other: MockProvider;
-let volume: string;
-let version = 0;
-let published: string[] = [];
+let volume: SecretVolume;
 
 const config = (baseURL: string): SidecarConfigInput => ({
   version: 1,
   sandbox: { name: 'key-origin' },
-  providers: [{ name: 'oa', type: 'openai', baseURL, apiKeys: [{ file: join(volume, 'provider.oa.0'), requireOrigin: true }], models: [{ name: 'gpt-test' }] }],
+  providers: [{ name: 'oa', type: 'openai', baseURL, apiKeys: [{ file: join(volume.path, 'provider.oa.0'), requireOrigin: true }], models: [{ name: 'gpt-test' }] }],
 });
 
-/** Publishes the credentials Secret as the kubelet does: a new timestamped dir, then an atomic rename of ..data. */
-async function publishCredentials(files: Record<string, string>): Promise<void> {
-  version += 1;
-  const dataDir = `..2026_11_26_${version}`;
-  await mkdir(join(volume, dataDir));
-  for (const [name, text] of Object.entries(files)) await writeFile(join(volume, dataDir, name), text);
-  await symlink(dataDir, join(volume, '..data_tmp'));
-  await rename(join(volume, '..data_tmp'), join(volume, '..data'));
-  for (const name of Object.keys(files)) if (!published.includes(name)) await symlink(join('..data', name), join(volume, name));
-  published = [...new Set([...published, ...Object.keys(files)])];
-}
 /** The credentials the operator renders for a key accepted for `url`. */
 const keyFor = (url: string) => ({ 'provider.oa.0': KEY, 'provider.oa.0.origin': new URL(url).origin });
 const ask = () => stack.openai().chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'hello' }] });
@@ -53,9 +39,8 @@ beforeAll(async () => {
   accepted = await startMock('openai', { keys: [KEY] });
   other = await startMock('openai', { keys: [KEY] });
   const dir = await stackDir();
-  volume = join(dir, 'credentials');
-  await mkdir(volume);
-  await publishCredentials(keyFor(accepted.url));
+  volume = await secretVolume(join(dir, 'credentials'));
+  await volume.publish(keyFor(accepted.url));
   stack = await startStack(dir, config(accepted.url));
 });
 
@@ -82,7 +67,7 @@ it('sends the key only to the origin it was accepted for, while the config and t
   expect(stack.logs.join('\n')).not.toContain(KEY);
 
   // The credentials catch up: the operator accepted the key for the new host (credential-hosts allows it).
-  await publishCredentials(keyFor(other.url));
+  await volume.publish(keyFor(other.url));
   await stack.sidecar.live.check();
   expect((await ask()).choices[0]!.message.content).toBe('echo: hello');
   expect(other.received.at(-1)?.headers.authorization).toBe(`Bearer ${KEY}`);
@@ -90,21 +75,21 @@ it('sends the key only to the origin it was accepted for, while the config and t
 
 it('withholds a key whose recorded origin is another, missing, or not a URL, under an unchanged config', async () => {
   const before = other.received.length;
-  await publishCredentials(keyFor(accepted.url));
+  await volume.publish(keyFor(accepted.url));
   await stack.sidecar.live.check();
   expect(await statusOf()).toBe(503);
 
-  await publishCredentials({ 'provider.oa.0': KEY, 'provider.oa.0.origin': 'not a url' });
+  await volume.publish({ 'provider.oa.0': KEY, 'provider.oa.0.origin': 'not a url' });
   await stack.sidecar.live.check();
   expect(await statusOf()).toBe(503);
 
   // A Secret with the key but without its origin (say, a copy edited by hand): not sent either.
-  await publishCredentials({ 'provider.oa.0': KEY });
+  await volume.publish({ 'provider.oa.0': KEY });
   await stack.sidecar.live.check();
   expect(await statusOf()).toBe(503);
   expect(other.received).toHaveLength(before);
 
-  await publishCredentials(keyFor(other.url));
+  await volume.publish(keyFor(other.url));
   await stack.sidecar.live.check();
   expect(await statusOf()).toBe(200);
   expect(other.received).toHaveLength(before + 1);
