@@ -33,6 +33,14 @@ describe('anthropic mock: messages', () => {
     expect(request?.headers['anthropic-version']).toBe('2026-10-21');
   });
 
+  it('answers output_config.format with a JSON document of the schema, and fills a tool schema\'s required properties', async () => {
+    const schema = { type: 'object', properties: { city: { type: 'string' }, days: { type: 'number' } }, required: ['city', 'days'], additionalProperties: false };
+    const structured = await client.messages.create({ model: MODEL, max_tokens: 100, messages: user('two days in Oslo'), output_config: { format: { type: 'json_schema', schema } } });
+    expect(JSON.parse((structured.content[0] as { text: string }).text)).toEqual({ city: 'two days in Oslo', days: 4 });
+    const called = await client.messages.create({ model: MODEL, max_tokens: 100, messages: user('Oslo'), tools: [{ name: 'json', input_schema: schema as Anthropic.Tool.InputSchema }] });
+    expect(called.content).toEqual([expect.objectContaining({ type: 'tool_use', name: 'json', input: { city: 'Oslo', days: 1 } })]);
+  });
+
   it('joins text blocks and counts images', async () => {
     const message = await client.messages.create({
       model: MODEL,

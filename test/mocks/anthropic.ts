@@ -5,7 +5,7 @@
  * error: {type, message}, request_id}` errors. Streams are `event: X\ndata: {json}\n\n` frames
  * without a `[DONE]`.
  */
-import { arr, intField, json, obj, stopList, str } from './server.js';
+import { arr, intField, json, obj, schemasByName, stopList, str } from './server.js';
 import type { BodyReply, ProviderSpec, Reply, RouteContext, StreamReply } from './server.js';
 import { signatureOf, thinkingBudget, thinkingProblem, thoughtsAbout } from './anthropic-thinking.js';
 import { countTokens, newId, planTurn } from './turn.js';
@@ -152,12 +152,15 @@ function messages(ctx: RouteContext): Reply {
   const turn = planTurn({
     last: lastMessage(b.messages),
     tools: arr(b.tools).flatMap((t) => str(obj(t).name) ?? []),
+    toolSchemas: schemasByName(arr(b.tools).map(obj), 'input_schema'),
     toolChoice: toolChoice(b.tool_choice),
     parallel: obj(b.tool_choice).disable_parallel_tool_use !== true,
     maxTokens: intField(b.max_tokens),
     stop: stopList(b.stop_sequences),
     step: ctx.step,
     idPrefix: 'toolu_01',
+    // Structured outputs: `output_config.format` makes the text a JSON document of the schema.
+    json: jsonSchemaFormat(obj(b.output_config).format),
   });
   const inputTokens = countTokens([b.system, b.messages]);
   const message = { id: newId('msg_01', 18), type: 'message', role: 'assistant', model };
@@ -169,6 +172,12 @@ function messages(ctx: RouteContext): Reply {
     ...turn.calls.map((c) => ({ type: 'tool_use', id: c.id, name: c.name, input: c.args })),
   ];
   return reply(200, { ...message, content, stop_reason: STOP[turn.finish], stop_sequence: turn.stopSequence, usage: usage(inputTokens, turn.outputTokens) });
+}
+
+/** `output_config.format` (`{type: json_schema, schema}`, the only type) as the mock's JSON mode. */
+function jsonSchemaFormat(value: unknown): { schema: unknown } | undefined {
+  const format = obj(value);
+  return format.type === 'json_schema' ? { schema: format.schema } : undefined;
 }
 
 const model = (id: string) => ({ type: 'model', id, display_name: id, created_at: '2025-01-01T00:00:00Z' });

@@ -5,7 +5,7 @@
  * status}}` errors. Bodies are pretty-printed like Google's; SSE frames end in CRLF CRLF.
  */
 import { createHash } from 'node:crypto';
-import { arr, intField, json, obj, stopList, str } from './server.js';
+import { arr, intField, json, obj, schemasByName, stopList, str } from './server.js';
 import type { BodyReply, ProviderSpec, Reply, RouteContext, StreamReply } from './server.js';
 import { countTokens, embed, newId, planTurn } from './turn.js';
 import type { LastMessage, ToolChoice, Turn } from './turn.js';
@@ -165,6 +165,10 @@ function generate(ctx: RouteContext, model: string, streaming: boolean): Reply {
   const turn = planTurn({
     last: lastMessage(contents),
     tools: names,
+    toolSchemas: schemasByName(
+      arr(b.tools).flatMap((t) => arr(obj(t).functionDeclarations).map((d) => obj(d))).map((d) => ({ name: d.name, schema: d.parametersJsonSchema ?? d.parameters })),
+      'schema',
+    ),
     toolChoice: choice,
     parallel: true,
     maxTokens: intField(config.maxOutputTokens),

@@ -4,7 +4,7 @@
  * `{"error": "..."}`; unknown paths get Go's plain-text 404.
  */
 import { createHash } from 'node:crypto';
-import { arr, intField, json, obj, stopList, str } from './server.js';
+import { arr, intField, json, obj, schemasByName, stopList, str } from './server.js';
 import type { BodyReply, ProviderSpec, Reply, RouteContext } from './server.js';
 import { countTokens, embed, planTurn } from './turn.js';
 import type { LastMessage, Turn } from './turn.js';
@@ -63,6 +63,7 @@ function chat(ctx: RouteContext): Reply {
   const turn = planTurn({
     last: lastMessage(messages),
     tools: arr(b.tools).flatMap((t) => str(obj(obj(t).function).name) ?? []),
+    toolSchemas: schemasByName(arr(b.tools).map((t) => obj(obj(t).function)), 'parameters'),
     toolChoice: 'auto',
     parallel: true,
     maxTokens: intField(options.num_predict),

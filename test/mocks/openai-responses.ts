@@ -5,7 +5,7 @@
  * encrypted_content item when `include` asks for it, and the typed SSE events in OpenAI's order,
  * each with `sequence_number`, ending with `response.completed` or `response.incomplete`.
  */
-import { arr, intField, obj, str } from './server.js';
+import { arr, intField, obj, schemasByName, str } from './server.js';
 import type { BodyReply, Reply, RouteContext, StreamReply } from './server.js';
 import { countTokens, newId, planTurn } from './turn.js';
 import type { LastMessage, ToolChoice, Turn } from './turn.js';
@@ -67,6 +67,7 @@ export function responses(ctx: RouteContext, deps: ResponsesDeps): Reply {
   const turn = planTurn({
     last: lastMessage(items),
     tools: arr(b.tools).flatMap((t) => (obj(t).type === 'function' ? (str(obj(t).name) ?? []) : [])),
+    toolSchemas: schemasByName(arr(b.tools).map(obj), 'parameters'),
     toolChoice: toolChoice(b.tool_choice),
     parallel: b.parallel_tool_calls !== false,
     maxTokens: intField(b.max_output_tokens),

@@ -3,7 +3,7 @@
  * embeddings, models and the Responses API (./openai-responses.ts), with `Authorization: Bearer` keys and `{error: {message, type, param,
  * code}}` errors. Streams are SSE `data: {json}\n\n` frames ending with `data: [DONE]\n\n`.
  */
-import { arr, intField, json, obj, stopList, str } from './server.js';
+import { arr, intField, json, obj, schemasByName, stopList, str } from './server.js';
 import type { BodyReply, ProviderSpec, Reply, RouteContext, StreamReply } from './server.js';
 import { responses } from './openai-responses.js';
 import { countTokens, embed, newId, planTurn } from './turn.js';
@@ -142,6 +142,7 @@ function chat(ctx: RouteContext): Reply {
   const turn = planTurn({
     last: lastMessage(b.messages),
     tools: arr(b.tools).flatMap((t) => str(obj(obj(t).function).name) ?? str(obj(obj(t).custom).name) ?? []),
+    toolSchemas: schemasByName(arr(b.tools).map((t) => obj(obj(t).function)), 'parameters'),
     toolChoice: toolChoice(b.tool_choice),
     parallel: b.parallel_tool_calls !== false,
     maxTokens: intField(b.max_completion_tokens) ?? intField(b.max_tokens),

@@ -86,6 +86,11 @@ export function str(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+/** Tool input schemas by tool name, from tool objects carrying `name` and the schema under `field`. */
+export function schemasByName(tools: Record<string, unknown>[], field: string): Record<string, unknown> {
+  return Object.fromEntries(tools.flatMap((t) => (typeof t.name === 'string' ? [[t.name, t[field]]] : [])));
+}
+
 /** Stop sequences given as a string or a list. */
 export function stopList(value: unknown): string[] {
   if (typeof value === 'string') return [value];

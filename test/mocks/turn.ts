@@ -24,6 +24,12 @@ export interface TurnInput {
   last: LastMessage | undefined;
   /** Names of the offered tools, in order. */
   tools: string[];
+  /**
+   * The offered tools' input JSON Schemas by name: a call's arguments fill the schema's required
+   * properties as a real model does (strict tools guarantee it); a tool that requires nothing, or
+   * requires `input`, gets `{input: <the last user text>}`.
+   */
+  toolSchemas?: Record<string, unknown>;
   toolChoice: ToolChoice;
   /** Whether the request allows more than one call per turn. */
   parallel: boolean;
@@ -118,13 +124,20 @@ function call(name: string, args: Record<string, unknown>, idPrefix: string): Pl
   return { id: newId(idPrefix), name, args, json, fragments: fragments(json) };
 }
 
+/** A call's arguments: the schema's required properties filled from `text`, else `{input: text}`. */
+function argsFor(schema: unknown, text: string): Record<string, unknown> {
+  const required = schema && typeof schema === 'object' ? (schema as { required?: unknown }).required : undefined;
+  if (!Array.isArray(required) || required.length === 0 || required.includes('input')) return { input: text };
+  return valueFor(schema, text) as Record<string, unknown>;
+}
+
 function defaultCalls(input: TurnInput): PlannedCall[] {
   const { last, tools, toolChoice } = input;
   if (last?.role !== 'user' || tools.length === 0 || toolChoice === 'none') return [];
-  const args = { input: last.text };
-  if (typeof toolChoice === 'object') return [call(toolChoice.name, args, input.idPrefix)];
+  const named = (name: string) => call(name, argsFor(input.toolSchemas?.[name], last.text), input.idPrefix);
+  if (typeof toolChoice === 'object') return [named(toolChoice.name)];
   const names = /\bparallel\b/i.test(last.text) && input.parallel ? tools.slice(0, 2) : tools.slice(0, 1);
-  return names.map((name) => call(name, args, input.idPrefix));
+  return names.map(named);
 }
 
 function defaultText(last: LastMessage | undefined): string {
