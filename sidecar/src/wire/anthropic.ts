@@ -98,6 +98,8 @@ export const MessagesRequest = z.looseObject({
   stream: z.boolean().optional(),
   metadata: z.looseObject({ user_id: z.string().nullish() }).optional(),
   thinking: z.looseObject({ type: z.string() }).optional(),
+  /** Structured outputs: `format` is `{type: json_schema, schema}`; other fields (effort) pass through. */
+  output_config: z.looseObject({ format: z.looseObject({ type: z.string(), schema: z.record(z.string(), z.unknown()).optional() }).nullish() }).optional(),
 });
 
 /** Body of `POST /v1/messages/count_tokens`: a Messages request without the generation options. */

@@ -88,6 +88,16 @@ describe('Anthropic requests through the canonical form', () => {
     expect(JSON.parse(adapterFor('openai-compatible').chatRequest(canonical, target).body as string)).toMatchObject({ max_tokens: 64 });
   });
 
+  it('carry structured outputs (output_config.format) to every provider type as its JSON-schema mode', () => {
+    const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
+    const canonical = ChatRequest.parse(anthropicToChat(MessagesRequest.parse({ model: 'c', max_tokens: 64, messages: [{ role: 'user', content: 'city?' }], output_config: { format: { type: 'json_schema', schema } } })));
+    expect(canonical.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'response', schema } });
+    const bodies = Object.fromEntries((['openai', 'gemini', 'ollama'] as const).map((type) => [type, JSON.parse(adapterFor(type).chatRequest(canonical, { ...target, baseURL: 'http://x.test' }).body as string) as Record<string, unknown>]));
+    expect(bodies.openai).toMatchObject({ response_format: { type: 'json_schema', json_schema: { schema } } });
+    expect(bodies.gemini).toMatchObject({ generationConfig: { responseMimeType: 'application/json' } });
+    expect(bodies.ollama).toMatchObject({ format: schema });
+  });
+
   it('refuse, as a 400 naming the block, what only Anthropic can serve', () => {
     const request = MessagesRequest.parse({ model: 'c', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'search_result', source: 's', title: 't', content: [] }] }] });
     expect(() => anthropicToChat(request)).toThrow(TranslationError);

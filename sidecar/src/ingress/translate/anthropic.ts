@@ -9,6 +9,7 @@
  * (`thinking_blocks` with their signatures, and their text as `reasoning_content`), the
  * `thinking` option (as an exact budget), `is_error` on tool results, and `cache_control` on
  * text, image and system blocks — each provider adapter keeps what its API has an equivalent for.
+ * Structured outputs (`output_config.format`, a JSON schema) become `response_format: json_schema`.
  * Refused with a 400 naming the block: documents, images inside tool results, Files API images
  * and server tools.
  */
@@ -58,6 +59,10 @@ export function anthropicToChat(request: MessagesRequest): ChatRequest {
   if (request.top_p !== undefined) chat.top_p = request.top_p;
   if (request.top_k !== undefined) chat.top_k = request.top_k;
   if (request.metadata?.user_id) chat.user = request.metadata.user_id;
+  // Structured outputs: the SDKs' JSON-schema mode. Without it the model answers in prose and the
+  // client's parse of the text fails.
+  const format = request.output_config?.format;
+  if (format?.type === 'json_schema' && format.schema) chat.response_format = { type: 'json_schema', json_schema: { name: 'response', schema: format.schema } };
   const thinking = request.thinking as { type: string; budget_tokens?: number } | undefined;
   if (thinking?.type === 'enabled' || thinking?.type === 'disabled') {
     chat.thinking = { type: thinking.type, ...(typeof thinking.budget_tokens === 'number' ? { budget_tokens: thinking.budget_tokens } : {}) };

@@ -1,0 +1,81 @@
+/**
+ * MCP clients other than the official SDK's, against the sandbox's `/mcp` through the socket,
+ * each set up as its docs say: the Vercel AI SDK's (`@ai-sdk/mcp` createMCPClient, its `http`
+ * transport with a socket `fetch`), whose tools then drive a model through the same socket, and
+ * LangChain's (`@langchain/mcp-adapters` MultiServerMCPClient).
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createMCPClient } from '@ai-sdk/mcp';
+import { createOpenAI } from '@ai-sdk/openai';
+import { generateText, stepCountIs } from 'ai';
+import { fetch as undiciFetch } from 'undici';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startMock, type MockProvider } from '../../mocks/index.js';
+import { stackDir, startStack, type Stack } from '../sidecar/harness.js';
+import { npmServer } from './harness.js';
+
+let stack: Stack;
+let mock: MockProvider;
+let socketFetch: typeof fetch;
+
+beforeAll(async () => {
+  const dir = await stackDir();
+  const files = join(dir, 'files');
+  await mkdir(files);
+  mock = await startMock('ollama');
+  stack = await startStack(dir, {
+    version: 1,
+    sandbox: { name: 'frameworks-mcp' },
+    providers: [{ name: 'local', type: 'ollama', baseURL: mock.url, models: [{ name: 'fast' }] }],
+    mcp: {
+      backends: [
+        { name: 'everything', prefix: 'everything', transport: 'stdio', stdio: npmServer('mcp-server-everything', 'stdio'), tools: { allow: ['echo', 'get-sum'] } },
+        { name: 'filesystem', prefix: 'fs', transport: 'stdio', stdio: npmServer('mcp-server-filesystem', files), tools: { allow: ['list_directory'] } },
+      ],
+    },
+  });
+  // The URL's host is never looked up: every connection goes to the socket.
+  socketFetch = ((url: string, init?: Parameters<typeof undiciFetch>[1]) => undiciFetch(url, { ...init, dispatcher: stack.dispatcher })) as unknown as typeof fetch;
+  // Both backends' tools are listed once their servers are up.
+  const probe = await createMCPClient({ transport: { type: 'http', url: 'http://airlock/mcp', fetch: socketFetch } });
+  try {
+    await vi.waitFor(async () => expect(Object.keys(await probe.tools()).length).toBeGreaterThanOrEqual(4), { timeout: 30_000, interval: 200 });
+  } finally {
+    await probe.close();
+  }
+});
+
+afterAll(async () => {
+  await stack?.close();
+  await mock?.close();
+});
+
+describe('the AI SDK MCP client', () => {
+  it('lists the sandbox tools, prefixed, and calls one', async () => {
+    const client = await createMCPClient({ transport: { type: 'http', url: 'http://airlock/mcp', fetch: socketFetch } });
+    try {
+      const tools = await client.tools();
+      expect(Object.keys(tools).sort()).toEqual(['everything__echo', 'everything__get-sum', 'fs__list_directory', 'search_tools']);
+      const output = await tools.everything__echo!.execute!({ message: 'through the airlock' }, { toolCallId: 'c1', messages: [], context: {} });
+      expect(JSON.stringify(output)).toContain('through the airlock');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('gives its tools to a model on the same socket, which calls one in a tool loop', async () => {
+    const client = await createMCPClient({ transport: { type: 'http', url: 'http://airlock/mcp', fetch: socketFetch } });
+    try {
+      const { everything__echo } = await client.tools();
+      const model = createOpenAI({ apiKey: 'unused', baseURL: 'http://airlock/v1', fetch: socketFetch }).chat('fast');
+      const result = await generateText({ model, tools: { everything__echo: everything__echo! }, stopWhen: stepCountIs(2), prompt: 'hello' });
+      // The mock model calls the offered tool with the user's text, then answers from its result.
+      expect(result.steps[0]!.toolCalls.map((c) => [c.toolName, c.input])).toEqual([['everything__echo', { message: 'hello' }]]);
+      // The SDK hands the model the tool's MCP content as JSON text.
+      expect(result.text).toBe('tool result: [{"type":"text","text":"Echo: hello"}]');
+    } finally {
+      await client.close();
+    }
+  });
+});

@@ -1,0 +1,167 @@
+/**
+ * The Vercel AI SDK (`ai` with `@ai-sdk/openai` chat and Responses models, `@ai-sdk/anthropic`,
+ * `@ai-sdk/google`) through the socket, set up as its docs say (a provider with `baseURL` and a
+ * `fetch` that dials the Unix socket), against every provider type: what an agent developer
+ * sees from generateText, streamText, a multi-step tool loop, generateObject, usage and errors.
+ */
+import { createAnthropic } from '@ai-sdk/anthropic';
+import { createGoogle } from '@ai-sdk/google';
+import { createOpenAI } from '@ai-sdk/openai';
+import { APICallError, generateObject, generateText, stepCountIs, streamText, tool, type LanguageModel } from 'ai';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { startMock } from '../../mocks/index.js';
+import { EVERY_PROVIDER, providerStackForFile, stackDir, startStack } from './harness.js';
+
+const suite = providerStackForFile('ai-sdk');
+
+const dispatchers: Agent[] = [];
+afterAll(() => Promise.all(dispatchers.map((d) => d.close())));
+
+/** The AI SDK's model factories, each configured for a socket as its docs say: a `baseURL` and a `fetch` that dials the socket. */
+function withSocket(socketPath: string, client: string): (model: string) => LanguageModel {
+  const dispatcher = new Agent({ connect: { socketPath } });
+  dispatchers.push(dispatcher);
+  // The URL's host is never looked up: every connection goes to the socket.
+  const fetch = ((url: string, init?: Parameters<typeof undiciFetch>[1]) => undiciFetch(url, { ...init, dispatcher })) as unknown as typeof globalThis.fetch;
+  const openai = createOpenAI({ apiKey: 'unused', baseURL: 'http://airlock/v1', fetch });
+  const factories: Record<string, (model: string) => LanguageModel> = {
+    'openai chat': (model) => openai.chat(model),
+    'openai responses': (model) => openai.responses(model),
+    anthropic: createAnthropic({ apiKey: 'unused', baseURL: 'http://airlock/v1', fetch }),
+    google: createGoogle({ apiKey: 'unused', baseURL: 'http://airlock/v1beta', fetch }),
+  };
+  return factories[client]!;
+}
+
+const CLIENTS = ['openai chat', 'openai responses', 'anthropic', 'google'];
+
+const weather = () => {
+  const calls: string[] = [];
+  return {
+    calls,
+    tools: {
+      get_weather: tool({
+        description: 'Current weather for a city',
+        inputSchema: z.object({ input: z.string() }),
+        execute: async ({ input }) => {
+          calls.push(input);
+          return `sunny in ${input}`;
+        },
+      }),
+    },
+  };
+};
+
+describe.each(CLIENTS)('the AI SDK %s model', (client) => {
+  describe.each(EVERY_PROVIDER)('through a %s provider', (kind) => {
+    const model = () => withSocket(suite.stack.socketPath, client)(`via-${kind}`);
+    // The google provider sends a tool's result as functionResponse.response = {name, content};
+    // a Gemini model reads that object, and so does a translated one, as its JSON text (the mock
+    // model echoes it), since Gemini's only documented unwrapping is an `output` field.
+    const answerFrom = (result: string) =>
+      client === 'google' && kind !== 'gemini' ? `tool result: ${JSON.stringify({ name: 'get_weather', content: result })}` : `tool result: ${result}`;
+
+    it('generates text and reports usage', async () => {
+      const result = await generateText({ model: model(), prompt: 'hello there' });
+      expect(result.text).toBe('echo: hello there');
+      expect(result.finishReason).toBe('stop');
+      expect(result.usage.inputTokens).toBeGreaterThan(0);
+      expect(result.usage.outputTokens).toBe(3);
+    });
+
+    it('streams text, then the finish reason and usage', async () => {
+      const result = streamText({ model: model(), prompt: 'stream these words please' });
+      const deltas: string[] = [];
+      for await (const delta of result.textStream) deltas.push(delta);
+      expect(deltas.join('')).toBe('echo: stream these words please');
+      expect(deltas.length).toBeGreaterThan(1);
+      expect(await result.finishReason).toBe('stop');
+      expect((await result.usage).outputTokens).toBe(5);
+    });
+
+    it('runs a multi-step tool loop to the answer', async () => {
+      const { calls, tools } = weather();
+      const result = await generateText({ model: model(), tools, stopWhen: stepCountIs(3), prompt: 'Oslo' });
+      expect(calls).toEqual(['Oslo']);
+      expect(result.steps.map((s) => s.finishReason)).toEqual(['tool-calls', 'stop']);
+      expect(result.steps[0]!.toolCalls[0]!.toolCallId).toMatch(/\S/);
+      expect(result.text).toBe(answerFrom('sunny in Oslo'));
+      const stepOutput = result.steps.reduce((sum, s) => sum + (s.usage.outputTokens ?? 0), 0);
+      expect(result.steps[0]!.usage.outputTokens).toBeGreaterThan(0);
+      expect(result.totalUsage.outputTokens).toBe(stepOutput);
+    });
+
+    it('streams a multi-step tool loop', async () => {
+      const { calls, tools } = weather();
+      const result = streamText({ model: model(), tools, stopWhen: stepCountIs(3), prompt: 'Bergen' });
+      let text = '';
+      for await (const delta of result.textStream) text += delta;
+      expect(calls).toEqual(['Bergen']);
+      expect(text).toBe(answerFrom('sunny in Bergen'));
+      expect((await result.steps).map((s) => s.finishReason)).toEqual(['tool-calls', 'stop']);
+    });
+
+    const schema = z.object({ city: z.string(), days: z.number() });
+    if (kind === 'anthropic' && client !== 'anthropic') {
+      // On an Anthropic model a chat, Responses or Gemini client's JSON schema becomes an
+      // instruction with the schema (providers/anthropic/request.ts): a real Claude model follows
+      // it; the mock model cannot, so what is shown here is the schema reaching Anthropic.
+      it('asks the Anthropic model for an object of the schema', async () => {
+        await generateObject({ model: model(), schema, prompt: 'weather for two days', maxRetries: 0 }).catch(() => undefined);
+        const system = JSON.stringify((suite.mocks.get('anthropic')!.received.at(-1)!.body as { system?: unknown }).system);
+        expect(system).toContain('Respond with a single valid JSON object');
+        expect(system).toMatch(/city.*days/);
+      });
+    } else {
+      it('generates an object that matches its schema', async () => {
+        const { object, usage } = await generateObject({ model: model(), schema, prompt: 'weather for two days' });
+        expect(object).toEqual({ city: expect.stringContaining('weather for two days'), days: expect.any(Number) });
+        expect(usage.outputTokens).toBeGreaterThan(0);
+      });
+    }
+  });
+
+  it('surfaces a model outside the sandbox as an API error the SDK does not retry', async () => {
+    const error = await generateText({ model: withSocket(suite.stack.socketPath, client)('gpt-secret'), prompt: 'hi', maxRetries: 0 }).catch((e: unknown) => e);
+    expect(APICallError.isInstance(error)).toBe(true);
+    const apiError = error as APICallError;
+    expect(apiError.statusCode).toBeGreaterThanOrEqual(400);
+    expect(apiError.statusCode).toBeLessThan(500);
+    expect(apiError.message).toContain('gpt-secret');
+    expect(apiError.isRetryable).toBe(false);
+  });
+
+  it('surfaces a limit refusal with its reason, retryable', async () => {
+    const mock = await startMock('ollama');
+    const stack = await startStack(await stackDir(), { version: 1, sandbox: { name: 'limited' }, providers: [{ name: 'local', type: 'ollama', baseURL: mock.url, models: [{ name: 'm' }] }], limits: { requestsPerMinute: 1 } });
+    try {
+      const model = withSocket(stack.socketPath, client)('m');
+      expect((await generateText({ model, prompt: 'one', maxRetries: 0 })).text).toBe('echo: one');
+      const error = await generateText({ model, prompt: 'two', maxRetries: 0 }).catch((e: unknown) => e);
+      expect(APICallError.isInstance(error)).toBe(true);
+      const apiError = error as APICallError;
+      expect(apiError.statusCode).toBe(429);
+      expect(apiError.isRetryable).toBe(true);
+      expect(apiError.message).toContain('allows 1 requests per minute');
+      expect(Number(apiError.responseHeaders?.['retry-after'])).toBeGreaterThan(0);
+      expect(mock.received).toHaveLength(1);
+    } finally {
+      await stack.close();
+      await mock.close();
+    }
+  });
+});
+
+describe.each(EVERY_PROVIDER)('the AI SDK anthropic model with native structured outputs, through a %s provider', (kind) => {
+  it('generates an object from output_config.format', async () => {
+    const { object } = await generateObject({
+      model: withSocket(suite.stack.socketPath, 'anthropic')(`via-${kind}`),
+      schema: z.object({ city: z.string(), days: z.number() }),
+      prompt: 'weather for three days',
+      providerOptions: { anthropic: { structuredOutputMode: 'outputFormat' } },
+    });
+    expect(object).toEqual({ city: expect.stringContaining('weather for three days'), days: expect.any(Number) });
+  });
+});
