@@ -2,30 +2,38 @@
  * MCP clients other than the official SDK's, against the sandbox's `/mcp` through the socket,
  * each set up as its docs say: the Vercel AI SDK's (`@ai-sdk/mcp` createMCPClient, its `http`
  * transport with a socket `fetch`), whose tools then drive a model through the same socket, and
- * LangChain's (`@langchain/mcp-adapters` MultiServerMCPClient).
+ * LangChain's (`@langchain/mcp-adapters`: `loadMcpTools` over an MCP SDK client on the socket, and
+ * MultiServerMCPClient, which takes no fetch, on the sidecar's loopback port).
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createMCPClient } from '@ai-sdk/mcp';
 import { createOpenAI } from '@ai-sdk/openai';
+import { HumanMessage } from '@langchain/core/messages';
+import { createReactAgent } from '@langchain/langgraph/prebuilt';
+import { loadMcpTools, MultiServerMCPClient } from '@langchain/mcp-adapters';
+import { ChatOpenAI } from '@langchain/openai';
 import { generateText, stepCountIs } from 'ai';
 import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startMock, type MockProvider } from '../../mocks/index.js';
-import { stackDir, startStack, type Stack } from '../sidecar/harness.js';
+import { freePort, mcpClient, stackDir, startStack, type Stack } from '../sidecar/harness.js';
 import { npmServer } from './harness.js';
 
 let stack: Stack;
 let mock: MockProvider;
 let socketFetch: typeof fetch;
+let loopbackPort: number;
 
 beforeAll(async () => {
   const dir = await stackDir();
   const files = join(dir, 'files');
   await mkdir(files);
   mock = await startMock('ollama');
+  loopbackPort = await freePort();
   stack = await startStack(dir, {
     version: 1,
+    listen: { loopbackPort },
     sandbox: { name: 'frameworks-mcp' },
     providers: [{ name: 'local', type: 'ollama', baseURL: mock.url, models: [{ name: 'fast' }] }],
     mcp: {
@@ -74,6 +82,36 @@ describe('the AI SDK MCP client', () => {
       expect(result.steps[0]!.toolCalls.map((c) => [c.toolName, c.input])).toEqual([['everything__echo', { message: 'hello' }]]);
       // The SDK hands the model the tool's MCP content as JSON text.
       expect(result.text).toBe('tool result: [{"type":"text","text":"Echo: hello"}]');
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('LangChain MCP adapters', () => {
+  it('loadMcpTools over an MCP SDK client on the socket: the tools drive a LangGraph agent', async () => {
+    const client = await mcpClient(stack);
+    try {
+      const tools = await loadMcpTools('airlock', client);
+      expect(tools.map((t) => t.name).sort()).toEqual(['everything__echo', 'everything__get-sum', 'fs__list_directory', 'search_tools']);
+      const echo = tools.find((t) => t.name === 'everything__echo')!;
+      expect(await echo.invoke({ message: 'through the airlock' })).toContain('Echo: through the airlock');
+      const llm = new ChatOpenAI({ model: 'fast', apiKey: 'unused', configuration: { baseURL: 'http://airlock/v1', fetch: socketFetch } });
+      const agent = createReactAgent({ llm, tools: [echo] });
+      const { messages } = await agent.invoke({ messages: [new HumanMessage('hello')] });
+      expect(messages.at(-1)!.content).toBe('tool result: Echo: hello');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('MultiServerMCPClient on the loopback port lists and calls the tools', async () => {
+    const client = new MultiServerMCPClient({ mcpServers: { airlock: { transport: 'http', url: `http://127.0.0.1:${loopbackPort}/mcp` } } });
+    try {
+      const tools = await client.getTools();
+      expect(tools.map((t) => t.name).sort()).toEqual(['everything__echo', 'everything__get-sum', 'fs__list_directory', 'search_tools']);
+      const sum = tools.find((t) => t.name === 'everything__get-sum')!;
+      expect(String(await sum.invoke({ a: 2, b: 3 }))).toContain('5');
     } finally {
       await client.close();
     }

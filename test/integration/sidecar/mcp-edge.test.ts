@@ -6,7 +6,7 @@
  * connected named as such. server-everything (stdio) is the real backend.
  */
 import { request } from 'node:http';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,20 +15,12 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { fetch as undiciFetch } from 'undici';
 import { npmServer, until } from '../mcp/harness.js';
-import { stackDir, startStack, type Stack } from './harness.js';
+import { freePort, stackDir, startStack, type Stack } from './harness.js';
 
 let stack: Stack;
 let port: number;
 let deadPort: number;
 const clients: Client[] = [];
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port: free } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return free;
-}
 
 /** An SDK client over the socket or the loopback port, sending `headers` on every request. */
 async function mcpClient(via: 'socket' | 'loopback', headers: Record<string, string> = {}): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {

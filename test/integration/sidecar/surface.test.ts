@@ -10,14 +10,14 @@
  */
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, readdir, readFile, readlink, stat } from 'node:fs/promises';
-import { createServer, connect, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fixtureServer } from '../mcp/harness.js';
 import { startHttpBackend, type HttpBackend } from '../mcp/http-backends.js';
 import { startMock, type MockProvider } from '../../mocks/index.js';
-import { keyFile, stackDir, startStack, type Stack } from './harness.js';
+import { freePort, keyFile, stackDir, startStack, type Stack } from './harness.js';
 
 /** The agent's UID, the socket's group, and a UID in neither. */
 const AGENT_UID = 4242;
@@ -199,14 +199,6 @@ function asUser(setprivArgs: string[], socketPath: string): Promise<{ status?: n
 }
 
 /** A TCP port free right now on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 interface InetListener {
   inode: string;
   address: string;
