@@ -3,13 +3,16 @@
  * translation (OpenAI keeps its own; see ADR 0011). Bounded: least recently used entries go first
  * once the total size passes {@link MAX_CHARS}, and every entry expires after {@link TTL_MS}.
  * In memory only: a restarted sidecar answers an old id with a 400, as OpenAI does for an
- * expired or unstored response.
+ * expired or unstored response. The output items of a held response can be named by their own
+ * ids too (`item_reference`, which the Vercel AI SDK sends for earlier turns when `store` is on).
  */
 import { LRUCache } from 'lru-cache';
 import type { InputItem, ResponseObject } from '../wire/responses.js';
 
 /** Total JSON characters kept (about 64 MiB of UTF-16 at most). */
 export const MAX_CHARS = 32 * 1024 * 1024;
+/** Output item ids indexed (each maps to the response that holds the item). */
+const MAX_ITEM_IDS = 200_000;
 /** How long a response can be continued. */
 export const TTL_MS = 60 * 60 * 1000;
 
@@ -29,6 +32,26 @@ export class ResponseStore {
     sizeCalculation: (value) => Math.max(1, JSON.stringify(value.items).length + (value.response ? JSON.stringify(value.response).length : 0)),
   });
 
+  /** Output item id → the id of the response whose output it is. */
+  private readonly owners = new LRUCache<string, string>({ max: MAX_ITEM_IDS, ttl: TTL_MS });
+
+  /**
+   * `items` with every `item_reference` to an output item the sidecar holds replaced by that item;
+   * references it does not hold (OpenAI's) stay. The same array when nothing was replaced.
+   */
+  resolve(items: InputItem[]): InputItem[] {
+    let replaced = false;
+    const resolved = items.map((item) => {
+      const id = item.type === 'item_reference' ? (item as { id?: unknown }).id : undefined;
+      const owner = typeof id === 'string' ? this.owners.get(id) : undefined;
+      const held = owner === undefined ? undefined : this.cache.get(owner)?.response?.output.find((o) => o.id === id);
+      if (held === undefined) return item;
+      replaced = true;
+      return held as InputItem;
+    });
+    return replaced ? resolved : items;
+  }
+
   /** The conversation up to and including response `id`, if the sidecar holds it. */
   get(id: string): InputItem[] | undefined {
     return this.cache.get(id)?.items;
@@ -42,6 +65,7 @@ export class ResponseStore {
   /** Keeps a response's conversation; one larger than the whole store is not kept. */
   put(id: string, items: InputItem[], response?: ResponseObject): void {
     this.cache.set(id, response ? { items, response } : { items });
+    for (const item of response?.output ?? []) if (typeof item.id === 'string') this.owners.set(item.id, id);
   }
 
   /** Forgets response `id` (`responses.delete`); false when it was not held. */

@@ -108,9 +108,12 @@ function itemId(item: Record<string, unknown> | undefined): string | null {
 /**
  * One Responses call. A `previous_response_id` the sidecar holds is expanded into the full input
  * for every provider (OpenAI never saw those turns); one it does not hold is OpenAI's, so only
- * `openai` providers are tried.
+ * `openai` providers are tried. Likewise an `item_reference` to an output item the sidecar holds
+ * becomes that item; one it does not hold is left for OpenAI (and refused by translation).
  */
-export function responsesOperation(request: ResponsesRequest, raw: Buffer, store: ResponseStore): Operation<ResponseObject, ResponsesStreamItem> {
+export function responsesOperation(sent: ResponsesRequest, raw: Buffer, store: ResponseStore): Operation<ResponseObject, ResponsesStreamItem> {
+  const input = Array.isArray(sent.input) ? store.resolve(sent.input) : sent.input;
+  const request = input === sent.input ? sent : { ...sent, input };
   const previous = request.previous_response_id;
   const history = previous ? store.get(previous) : undefined;
   const heldElsewhere = previous != null && history === undefined;
@@ -128,7 +131,7 @@ export function responsesOperation(request: ResponsesRequest, raw: Buffer, store
     model: request.model,
     stream: request.stream === true,
     // An expanded continuation is a new body; otherwise OpenAI gets the client's bytes.
-    raw: history ? undefined : raw,
+    raw: history || request !== sent ? undefined : raw,
     chatRequest: asChat,
     supports: (provider) => !heldElsewhere || provider.adapter.responsesRequest !== undefined,
     build: (provider, target) => provider.adapter.responsesRequest?.(expanded, target) ?? provider.adapter.chatRequest(asChat(), target),

@@ -7,7 +7,7 @@
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { createGoogle } from '@ai-sdk/google';
 import { createOpenAI } from '@ai-sdk/openai';
-import { APICallError, generateObject, generateText, stepCountIs, streamText, tool, type LanguageModel } from 'ai';
+import { APICallError, generateObject, generateText, stepCountIs, streamText, tool, type LanguageModel, type ModelMessage } from 'ai';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -91,6 +91,23 @@ describe.each(CLIENTS)('the AI SDK %s model', (client) => {
       const stepOutput = result.steps.reduce((sum, s) => sum + (s.usage.outputTokens ?? 0), 0);
       expect(result.steps[0]!.usage.outputTokens).toBeGreaterThan(0);
       expect(result.totalUsage.outputTokens).toBe(stepOutput);
+    });
+
+    it('continues a conversation from the response messages of a stream and of a plain call', async () => {
+      // The Responses model sends earlier answers as item_references (store is on): OpenAI holds
+      // those items, the sidecar holds those it translated and puts them in the input.
+      const sentAnswer = (answer: string) => {
+        const sent = JSON.stringify(suite.mocks.get(kind)!.received.at(-1)!.body);
+        expect(sent).toContain(client === 'openai responses' && kind === 'openai' ? 'item_reference' : answer);
+      };
+      const first = streamText({ model: model(), prompt: 'first question' });
+      const history: ModelMessage[] = [{ role: 'user', content: 'first question' }, ...(await first.response).messages, { role: 'user', content: 'second question' }];
+      const second = await generateText({ model: model(), messages: history });
+      expect(second.text).toBe('echo: second question');
+      sentAnswer('echo: first question');
+      const third = await generateText({ model: model(), messages: [...history, ...second.response.messages, { role: 'user', content: 'third question' }] });
+      expect(third.text).toBe('echo: third question');
+      sentAnswer('echo: second question');
     });
 
     it('streams a multi-step tool loop', async () => {

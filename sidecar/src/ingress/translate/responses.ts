@@ -12,7 +12,8 @@
  *   content, which is what the sidecar put there when it answered from Anthropic);
  * - function tools become chat tools; `text.format` becomes `response_format`;
  *   `reasoning.effort` becomes `reasoning_effort`; `max_output_tokens` becomes `max_tokens`;
- * - hosted tools (web_search, file_search, computer use, ...), item references, Files API ids and
+ * - hosted tools (web_search, file_search, computer use, ...), item references the sidecar does not
+ *   hold (see ../responses-store.ts), Files API ids and
  *   file URLs can only be served by OpenAI: refused with a 400 naming the field.
  */
 import { providerError } from '../../providers/shared/errors.js';

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import type { InputItem, ResponseObject } from '../wire/responses.js';
+import { ResponseStore } from './responses-store.js';
+
+const answer = { type: 'message', id: 'msg_held', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'held answer', annotations: [] }] };
+const call = { type: 'function_call', id: 'fc_held', call_id: 'call_1', name: 'w', arguments: '{}', status: 'completed' };
+
+describe('ResponseStore.resolve', () => {
+  it('puts the held output item in place of its item_reference, and leaves the others', () => {
+    const store = new ResponseStore();
+    store.put('resp_1', [{ role: 'user', content: 'q' }], { id: 'resp_1', output: [answer, call] } as unknown as ResponseObject);
+    const items = [{ role: 'user', content: 'q' }, { type: 'item_reference', id: 'msg_held' }, { type: 'item_reference', id: 'fc_held' }, { type: 'item_reference', id: 'msg_openai' }] as InputItem[];
+    expect(store.resolve(items)).toEqual([items[0], answer, call, { type: 'item_reference', id: 'msg_openai' }]);
+  });
+
+  it('gives back the same array when nothing is held, and forgets the items of a deleted response', () => {
+    const store = new ResponseStore();
+    store.put('resp_1', [], { id: 'resp_1', output: [answer] } as unknown as ResponseObject);
+    store.delete('resp_1');
+    const items = [{ type: 'item_reference', id: 'msg_held' }] as InputItem[];
+    expect(store.resolve(items)).toBe(items);
+  });
+});
