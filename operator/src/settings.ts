@@ -55,7 +55,7 @@ export const Settings = z.object({
     .string()
     .min(1)
     .default('pod')
-    .describe("Where each sidecar's admin port (/metrics, /healthz, /readyz) listens: pod (the pod's own address, for the kubelet's probes and a scraper), 127.0.0.1, or 0.0.0.0."),
+    .describe("Where each sidecar's admin port (/metrics, /healthz, /readyz) listens: pod (every address of the pod, IPv4 and IPv6, for the kubelet's probes, the usage round and a scraper), 127.0.0.1, or 0.0.0.0."),
   requireCredentialHosts: bool
     .default(false)
     .describe('Use a Secret only when its owner named the hosts its keys are for (annotation airlock.dev/credential-hosts); without it, the consent label alone lets any ModelProvider or MCPBackend of the namespace use the Secret.'),

@@ -108,14 +108,25 @@ export class UsageCollector {
   private async read(pod: V1Pod): Promise<{ pod: string; usage: SidecarReport } | undefined> {
     const ip = pod.status?.podIP;
     if (!ip || pod.status?.phase !== 'Running') return undefined;
-    const host = ip.includes(':') ? `[${ip}]` : ip;
     try {
-      const response = await fetch(`http://${host}:${this.options.adminPort ?? ADMIN_PORT}/usage`, { signal: AbortSignal.timeout(2_000) });
-      if (response.status !== 200) return undefined;
-      return { pod: pod.metadata!.name!, usage: SidecarReport.parse(await response.json()) };
+      const usage = await readSidecarReport(ip, this.options.adminPort ?? ADMIN_PORT);
+      return usage && { pod: pod.metadata!.name!, usage };
     } catch (err) {
       this.options.log.debug({ pod: pod.metadata?.name, err: String(err) }, 'sidecar usage not readable this round');
       return undefined;
     }
   }
+}
+
+/**
+ * One sidecar's `GET /usage` at the pod's IP (IPv4 or IPv6, as `status.podIP` gives it);
+ * undefined on any status but 200, throws when nothing answers within 2 s. Whatever answers
+ * there is believed: the sidecar holds the port on every address (admin host `pod`), and the
+ * firewall lets no other UID answer from it (ADR 0018).
+ */
+export async function readSidecarReport(podIP: string, port: number): Promise<SidecarReport | undefined> {
+  const host = podIP.includes(':') ? `[${podIP}]` : podIP;
+  const response = await fetch(`http://${host}:${port}/usage`, { signal: AbortSignal.timeout(2_000) });
+  if (response.status !== 200) return undefined;
+  return SidecarReport.parse(await response.json());
 }

@@ -224,7 +224,7 @@ describe('injectPod', () => {
     const { pod } = injectPod(testPod('research'), testSandbox('research'), testSettings({ sidecarUID: 4242, toolsUID: 4343 }));
     expect(byName(pod, SIDECAR_CONTAINER)?.securityContext).toMatchObject({ runAsUser: 4242, runAsGroup: 4242, runAsNonRoot: true });
     expect(byName(pod, TOOLS_CONTAINER)?.securityContext).toMatchObject({ runAsUser: 4343, runAsGroup: 4343, runAsNonRoot: true });
-    expect(byName(pod, FIREWALL_CONTAINER)?.command).toEqual(['airlock-sidecar', 'firewall', '--sidecar-uid', '4242', '--tools-uid', '4343']);
+    expect(byName(pod, FIREWALL_CONTAINER)?.command).toEqual(['airlock-sidecar', 'firewall', '--sidecar-uid', '4242', '--tools-uid', '4343', '--admin-port', '9090']);
   });
 
   it("sizes airlock-tools for the idle stdio host and its servers, not as the proxy, unless the sandbox sizes its sidecar", () => {

@@ -174,7 +174,7 @@ export const allowArgument = (entry: { cidr: string; ports?: number[] | undefine
  * those capabilities.
  */
 export function renderFirewall(sandbox: AgentSandbox, settings: InjectionSettings): V1Container {
-  const command = ['airlock-sidecar', 'firewall', '--sidecar-uid', String(settings.sidecarUID), '--tools-uid', String(settings.toolsUID)];
+  const command = ['airlock-sidecar', 'firewall', '--sidecar-uid', String(settings.sidecarUID), '--tools-uid', String(settings.toolsUID), '--admin-port', String(ADMIN_PORT)];
   for (const entry of sandbox.spec.isolation.allowEgress ?? []) command.push('--allow', allowArgument(entry));
   return {
     name: FIREWALL_CONTAINER,

@@ -236,8 +236,8 @@ export const SidecarConfig = z
         loopbackPort: z.int().min(1024).max(65535).optional(),
         admin: z
           .object({
-            // 'pod': the pod's own address (its first non-loopback interface), so the kubelet's
-            // probes and a scraper reach it; an address binds that one; 0.0.0.0 every interface.
+            // 'pod': every address of the pod, both families (adminHost), so the kubelet, the
+            // operator and a scraper reach it at status.podIP; an address binds that one.
             host: z.string().min(1).default('127.0.0.1'),
             port: z.int().min(0).max(65535).default(9090),
             // The MCP tool view lists backends, tools and their states: off unless asked for.

@@ -24,6 +24,13 @@ describe('parseFirewallArgs', () => {
     expect(() => parseFirewallArgs(['--sidecar-uid', '61337', '--tools-uid', '61337'])).toThrow(/--tools-uid: must differ from --sidecar-uid/);
   });
 
+  it('reads the admin port, 1 to 65535', () => {
+    expect(parseFirewallArgs(['--sidecar-uid', '61337', '--admin-port', '9090'])).toMatchObject({ sidecarUid: 61337, adminPort: 9090 });
+    expect(() => parseFirewallArgs(['--sidecar-uid', '61337', '--admin-port', '0'])).toThrow(/--admin-port: must be 1 to 65535/);
+    expect(() => parseFirewallArgs(['--sidecar-uid', '61337', '--admin-port', '65536'])).toThrow(/--admin-port: must be 1 to 65535/);
+    expect(() => parseFirewallArgs(['--sidecar-uid', '61337', '--admin-port', 'http'])).toThrow(/--admin-port: must be a number/);
+  });
+
   it('answers --help', () => {
     expect(parseFirewallArgs(['--help'])).toBe('help');
     expect(parseFirewallArgs(['-h'])).toBe('help');

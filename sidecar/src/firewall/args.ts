@@ -26,12 +26,14 @@ export class FirewallUsageError extends Error {
 }
 
 /** The usage text printed by `--help` and after a usage error. */
-export const FIREWALL_USAGE = `usage: airlock-sidecar firewall --sidecar-uid UID [--tools-uid UID] [--allow CIDR[:PORT[,PORT...]]]... [--backend auto|nft|legacy] [--dry-run]
+export const FIREWALL_USAGE = `usage: airlock-sidecar firewall --sidecar-uid UID [--tools-uid UID] [--admin-port PORT] [--allow CIDR[:PORT[,PORT...]]]... [--backend auto|nft|legacy] [--dry-run]
   Lets only the sidecar's UID, loopback and the --allow destinations leave this network
   namespace (IPv4 and IPv6); every other outbound packet, DNS included, is dropped.
   --sidecar-uid UID   the UID the sidecar runs as (not 0)
   --tools-uid UID     the UID of the airlock-tools container, whose stdio MCP servers keep the
                       sidecar's egress (not 0)
+  --admin-port PORT   the sidecar's admin port: TCP from it leaves only from the sidecar UID's
+                      sockets, so the agent cannot answer there while the sidecar restarts
   --allow ENTRY       a destination the agent may reach: TCP and UDP on the ports, or everything
                       without ports; repeatable (10.0.0.0/8:443, 2001:db8::/32:443,8443)
   --backend NAME      iptables flavour: nft, legacy, or auto (nft when it works here)
@@ -59,6 +61,7 @@ const Allow = z.array(z.string()).transform((values, ctx) =>
 const Args = z.object({
   'sidecar-uid': Uid,
   'tools-uid': Uid.optional(),
+  'admin-port': z.string().regex(/^\d+$/, 'must be a number').transform(Number).pipe(z.int().min(1, 'must be 1 to 65535').max(65535, 'must be 1 to 65535')).optional(),
   allow: Allow.default([]),
   backend: z.enum(BACKENDS).default('auto'),
   'dry-run': z.boolean().default(false),
@@ -76,6 +79,7 @@ export function parseFirewallArgs(argv: readonly string[]): FirewallOptions | 'h
       options: {
         'sidecar-uid': { type: 'string' },
         'tools-uid': { type: 'string' },
+        'admin-port': { type: 'string' },
         allow: { type: 'string', multiple: true },
         backend: { type: 'string' },
         'dry-run': { type: 'boolean' },
@@ -99,5 +103,5 @@ export function parseFirewallArgs(argv: readonly string[]): FirewallOptions | 'h
   }
   const { data } = result;
   if (data['tools-uid'] === data['sidecar-uid']) throw new FirewallUsageError('--tools-uid: must differ from --sidecar-uid: the stdio servers must not run as the sidecar');
-  return { sidecarUid: data['sidecar-uid'], ...(data['tools-uid'] === undefined ? {} : { toolsUid: data['tools-uid'] }), allow: data.allow, backend: data.backend, dryRun: data['dry-run'] };
+  return { sidecarUid: data['sidecar-uid'], ...(data['tools-uid'] === undefined ? {} : { toolsUid: data['tools-uid'] }), ...(data['admin-port'] === undefined ? {} : { adminPort: data['admin-port'] }), allow: data.allow, backend: data.backend, dryRun: data['dry-run'] };
 }

@@ -74,6 +74,14 @@ COMMIT
     expect(chainRules({ sidecarUid: 61337, toolsUid: 61338, allow: [] }, 6).slice(3, 5)).toEqual(['-m owner --uid-owner 61337 -j ACCEPT', '-m owner --uid-owner 61338 -j ACCEPT']);
   });
 
+  it('with an admin port, first drops TCP from it unless the sending socket is the sidecar UID\'s, in both families', () => {
+    for (const family of [4, 6] as const) {
+      const rules = chainRules({ sidecarUid: 61337, toolsUid: 61338, allow: [], adminPort: 9090 }, family);
+      expect(rules[0]).toBe('-p tcp --sport 9090 -m owner --socket-exists ! --uid-owner 61337 -j DROP');
+      expect(rules.slice(1, 2)).toEqual(['-o lo -j ACCEPT']);
+    }
+  });
+
   it('splits more than 15 ports over several multiport rules', () => {
     const ports = Array.from({ length: 32 }, (_, i) => 1000 + i);
     const rules = chainRules({ sidecarUid: 1, allow: [parseAllowEntry(`10.1.0.0/16:${ports.join(',')}`)] }, 4);

@@ -3,6 +3,11 @@
  * on `iptables-save` output. Pure, so every rule is covered by unit tests without a kernel.
  *
  * Shape of the rules (one chain per family, jumped to first from OUTPUT):
+ *   0. with an admin port: TCP from that port dropped unless the sending socket is the sidecar
+ *      UID's. The operator's usage round and the kubelet's probes dial it (ADR 0014, 0018); while
+ *      the sidecar is down (a container restart) the agent can listen there, and only this keeps
+ *      its listener from answering (not even its SYN-ACK leaves). `--socket-exists`: a connection
+ *      the sidecar's listener has not accepted yet has no socket of its own, and its ACKs must pass.
  *   1. `-o lo` accepted: the agent reaches the sidecar's loopback port and its own servers.
  *   2. ESTABLISHED in the REPLY direction accepted: replies to connections that came in
  *      (probes, a port the agent serves); RELATED: ICMP errors about a flow. Not ESTABLISHED in
@@ -41,6 +46,8 @@ export interface FirewallPlan {
   /** The airlock-tools container's UID: stdio MCP servers reach what the sidecar reaches. */
   toolsUid?: number | undefined;
   allow: readonly AllowEntry[];
+  /** The sidecar's admin port: only the sidecar UID's sockets may answer from it (rule 0). */
+  adminPort?: number | undefined;
 }
 
 /** IPv4 rules go to iptables, IPv6 rules to ip6tables. */
@@ -68,6 +75,7 @@ export function renderRestore(plan: FirewallPlan, family: Family, existingJumps 
 /** The rules of the dedicated chain for one family, in order, without the `-A CHAIN` prefix. */
 export function chainRules(plan: FirewallPlan, family: Family): string[] {
   const rules = [
+    ...(plan.adminPort === undefined ? [] : [adminPortRule(plan)]),
     '-o lo -j ACCEPT',
     '-m conntrack --ctstate ESTABLISHED --ctdir REPLY -j ACCEPT',
     '-m conntrack --ctstate RELATED -j ACCEPT',
@@ -83,6 +91,9 @@ export function chainRules(plan: FirewallPlan, family: Family): string[] {
   rules.push('-j DROP');
   return rules;
 }
+
+/** Rule 0: nothing but the sidecar's sockets sends from the admin port. */
+const adminPortRule = (plan: FirewallPlan): string => `-p tcp --sport ${plan.adminPort} -m owner --socket-exists ! --uid-owner ${plan.sidecarUid} -j DROP`;
 
 function allowRules(entry: AllowEntry): string[] {
   if (entry.ports.length === 0) return [`-d ${entry.cidr} -j ACCEPT`];

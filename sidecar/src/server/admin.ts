@@ -1,9 +1,10 @@
 /**
  * The admin app on its own TCP port: /metrics, /healthz, /readyz and, only when the config asks
  * for it, the MCP tool view. It serves no proxy API and nothing secret. Where it listens is the
- * config's choice: loopback by default, the pod's own address for the kubelet and a scraper.
+ * config's choice: loopback by default, every address of the pod for the kubelet, the operator
+ * and a scraper.
  */
-import { networkInterfaces } from 'node:os';
+import { existsSync } from 'node:fs';
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../log/logger.js';
 import { readiness, rejectedProviders, type McpHandler } from './app.js';
@@ -24,15 +25,23 @@ export interface AdminOptions {
 }
 
 /**
- * The address the admin port binds: `pod` is the first non-loopback address of the pod's network
- * namespace (IPv4 first), loopback when there is none; anything else as given.
+ * The address the admin port binds: `pod` is the wildcard of both families (`::`, dual-stack;
+ * `0.0.0.0` when the kernel has no IPv6), anything else as given.
+ *
+ * Why every address and not the pod's first one: the operator (ADR 0014) and the kubelet dial
+ * `status.podIP`, which is the IPv6 address on an IPv6-first dual-stack cluster. A sidecar bound
+ * to one address leaves the port free on the others, and the agent (another UID in the same
+ * network namespace) could listen there and answer the usage round with zero spend. Holding the
+ * wildcard, no other UID can bind the port on any address of either family (the kernel refuses an
+ * overlapping bind while a socket listens, SO_REUSEADDR or SO_REUSEPORT or not), and an address
+ * the pod gains later is covered too. Loopback comes with it, which gives the agent nothing: it
+ * already reaches the port on the pod's own address, through the same loopback route. The
+ * firewall keeps a squatter from answering while the sidecar is down (`--admin-port`, ADR 0018).
  */
 export function adminHost(host: string): string {
   if (host !== 'pod') return host;
-  const addresses = Object.values(networkInterfaces())
-    .flatMap((list) => list ?? [])
-    .filter((a) => !a.internal);
-  return (addresses.find((a) => a.family === 'IPv4') ?? addresses[0])?.address ?? '127.0.0.1';
+  // The firewall's test too: without /proc/net/if_inet6 the kernel cannot open an IPv6 socket.
+  return existsSync('/proc/net/if_inet6') ? '::' : '0.0.0.0';
 }
 
 export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance> {

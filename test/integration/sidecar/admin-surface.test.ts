@@ -1,8 +1,15 @@
 /**
  * The sidecar's admin port as the operator renders it by default (listen.admin host `pod`, no
- * tool view): it listens on the pod's own address only, never on every interface, and serves
- * metrics and health but no /mcp/tools listing; the tool view comes back only when asked for.
+ * tool view): it holds the port on every address of the pod, both families, and serves metrics
+ * and health but no /mcp/tools listing; the tool view comes back only when asked for.
+ *
+ * Every address, loopback included, on purpose (ADR 0018): the operator and the kubelet dial
+ * `status.podIP`, the IPv6 address on an IPv6-first cluster, and any address the sidecar leaves
+ * free the agent could listen on and answer the usage round there. Loopback gives the agent
+ * nothing it lacks: it reaches the pod's own address through the same loopback route.
+ * test/integration/firewall/admin-port.test.ts takes the agent's side on a real kernel.
  */
+import { existsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { afterEach, expect, it } from 'vitest';
 import { adminHost } from '../../../sidecar/src/server/admin.js';
@@ -29,20 +36,20 @@ async function start(admin: { host: string; tools: boolean }): Promise<Stack> {
   return stack;
 }
 
-it('binds the pod address only and serves no /mcp/tools by default', async () => {
+it('answers on every address of the pod, IPv4 and IPv6, and serves no /mcp/tools by default', async () => {
   const s = await start({ host: 'pod', tools: false });
-  const address = s.sidecar.adminAddress;
-  const external = Object.values(networkInterfaces()).flatMap((l) => l ?? []).filter((a) => !a.internal);
-  expect(address).not.toBe('0.0.0.0');
-  expect(address).not.toBe('::');
-  if (external.length > 0) expect(external.map((a) => a.address)).toContain(address);
-  const base = `http://${address.includes(':') ? `[${address}]` : address}:${s.sidecar.adminPort}`;
-  expect((await fetch(`${base}/metrics`)).status).toBe(200);
-  expect((await fetch(`${base}/readyz`)).status).toBe(200);
-  expect((await fetch(`${base}/mcp/tools`)).status).toBe(404);
-  if (address !== '127.0.0.1') {
-    // Not on loopback either: it listens where it was told, nowhere else.
-    await expect(fetch(`http://127.0.0.1:${s.sidecar.adminPort}/metrics`)).rejects.toThrow();
+  expect(s.sidecar.adminAddress).toBe(existsSync('/proc/net/if_inet6') ? '::' : '0.0.0.0');
+  // Link-local IPv6 addresses need a zone to be dialled; the kubelet and the operator never use them.
+  const addresses = Object.values(networkInterfaces())
+    .flatMap((l) => l ?? [])
+    .filter((a) => !a.address.startsWith('fe80:'))
+    .map((a) => a.address);
+  expect(addresses).toContain('127.0.0.1');
+  for (const address of addresses) {
+    const base = `http://${address.includes(':') ? `[${address}]` : address}:${s.sidecar.adminPort}`;
+    expect((await fetch(`${base}/metrics`)).status, address).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status, address).toBe(200);
+    expect((await fetch(`${base}/mcp/tools`)).status, address).toBe(404);
   }
 });
 
