@@ -173,15 +173,7 @@ export function providerStackForFile(
 ): FileProviderStack {
   const kinds = options.kinds ?? EVERY_PROVIDER;
   const keys = options.keys ?? realKeys(kinds);
-  let started: Awaited<ReturnType<typeof startProviderStack>> | undefined;
-  beforeAll(async () => {
-    started = await startProviderStack(kinds, keys, { ...options.extra, sandbox: { name: sandbox } });
-  });
-  afterAll(() => started?.close());
-  const running = () => {
-    if (!started) throw new Error(`the provider stack of ${sandbox} is not started: read it inside a test or hook`);
-    return started;
-  };
+  const running = forFile(`the provider stack of ${sandbox}`, () => startProviderStack(kinds, keys, { ...options.extra, sandbox: { name: sandbox } }), (started) => started.close());
   return {
     get stack() {
       return running().stack;
@@ -261,4 +253,77 @@ export async function withCollector<T>(
     await collector.close();
     throw err;
   }
+}
+
+/**
+ * Something a whole test file shares: started by `start` in a `beforeAll` of the file (or of the
+ * describe block it is called in), closed in its `afterAll`. The function returned reads it,
+ * inside tests and hooks only.
+ */
+export function forFile<T>(what: string, start: () => Promise<T>, close: (started: T) => Promise<void>): () => T {
+  let started: T | undefined;
+  beforeAll(async () => {
+    started = await start();
+  });
+  afterAll(async () => {
+    if (started !== undefined) await close(started);
+  });
+  return () => {
+    if (started === undefined) throw new Error(`${what} is not started: read it inside a test or hook`);
+    return started;
+  };
+}
+
+/** Something a test starts that listens at `url`: a provider mock, an MCP backend. */
+export interface Upstream {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** A sidecar between a secret and two upstreams (see {@link originStackForFile}). */
+export interface OriginStack<U extends Upstream> {
+  stack: Stack;
+  /** The kubelet-style credentials volume the config's secret file lives in. */
+  volume: SecretVolume;
+  /** The upstream the operator accepted the secret for; the sidecar starts pointed at it. */
+  accepted: U;
+  /** Another upstream that would take the secret just as well. */
+  other: U;
+  /** Rewrites the config to point at `url` (as the kubelet swaps the config volume) and has the sidecar read it. */
+  pointAt(url: string): Promise<void>;
+}
+
+/**
+ * For a test file on secrets that travel with their destination (ADR 0016): two upstreams that
+ * would both take the secret, a credentials volume with the secret published for `accepted`
+ * (`files(url)`: what the operator renders for a secret accepted for url), and a sidecar whose
+ * config (`config(url, credentialsDir)`) points at `accepted`; only the sidecar stands between
+ * the secret and `other`. Shared by the file ({@link forFile}).
+ */
+export function originStackForFile<U extends Upstream>(options: {
+  start: (role: 'accepted' | 'other') => Promise<U>;
+  files: (url: string) => Record<string, string>;
+  config: (url: string, credentialsDir: string) => SidecarConfigInput;
+}): () => OriginStack<U> {
+  return forFile(
+    'the origin stack',
+    async () => {
+      const accepted = await options.start('accepted');
+      const other = await options.start('other');
+      const dir = await stackDir();
+      const volume = await secretVolume(join(dir, 'credentials'));
+      await volume.publish(options.files(accepted.url));
+      const stack = await startStack(dir, options.config(accepted.url, volume.path));
+      const pointAt = async (url: string) => {
+        await stack.writeConfig(options.config(url, volume.path));
+        await stack.sidecar.live.check();
+      };
+      return { stack, volume, accepted, other, pointAt };
+    },
+    async ({ stack, accepted, other }) => {
+      await stack.close();
+      await accepted.close();
+      await other.close();
+    },
+  );
 }

@@ -9,54 +9,39 @@
  */
 import OpenAI from 'openai';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { SidecarConfigInput } from '../../../sidecar/src/config/schema.js';
-import { startMock, type MockProvider } from '../../mocks/index.js';
-import { secretVolume, stackDir, startStack, type SecretVolume, type Stack } from './harness.js';
+import { expect, it } from 'vitest';
+import { startMock } from '../../mocks/index.js';
+import { originStackForFile } from './harness.js';
 
 const KEY = 'sk-origin-0123456789abcdef';
-let stack: Stack;
-let accepted: MockProvider;
-let other: MockProvider;
-let volume: SecretVolume;
-
-const config = (baseURL: string): SidecarConfigInput => ({
-  version: 1,
-  sandbox: { name: 'key-origin' },
-  providers: [{ name: 'oa', type: 'openai', baseURL, apiKeys: [{ file: join(volume.path, 'provider.oa.0'), requireOrigin: true }], models: [{ name: 'gpt-test' }] }],
-});
 
 /** The credentials the operator renders for a key accepted for `url`. */
 const keyFor = (url: string) => ({ 'provider.oa.0': KEY, 'provider.oa.0.origin': new URL(url).origin });
-const ask = () => stack.openai().chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'hello' }] });
+
+// Both hosts would take the key: only the sidecar stands between it and the other host.
+const origin = originStackForFile({
+  start: () => startMock('openai', { keys: [KEY] }),
+  files: keyFor,
+  config: (baseURL, credentials) => ({
+    version: 1,
+    sandbox: { name: 'key-origin' },
+    providers: [{ name: 'oa', type: 'openai', baseURL, apiKeys: [{ file: join(credentials, 'provider.oa.0'), requireOrigin: true }], models: [{ name: 'gpt-test' }] }],
+  }),
+});
+
+const ask = () => origin().stack.openai().chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'hello' }] });
 const statusOf = async () => ask().then(
   () => 200,
   (e: unknown) => (e as { status?: number }).status,
 );
 
-beforeAll(async () => {
-  // Both hosts would take the key: only the sidecar stands between it and the other host.
-  accepted = await startMock('openai', { keys: [KEY] });
-  other = await startMock('openai', { keys: [KEY] });
-  const dir = await stackDir();
-  volume = await secretVolume(join(dir, 'credentials'));
-  await volume.publish(keyFor(accepted.url));
-  stack = await startStack(dir, config(accepted.url));
-});
-
-afterAll(async () => {
-  await stack?.close();
-  await accepted?.close();
-  await other?.close();
-});
-
 it('sends the key only to the origin it was accepted for, while the config and the credentials disagree', async () => {
+  const { stack, volume, accepted, other, pointAt } = origin();
   expect((await ask()).choices[0]!.message.content).toBe('echo: hello');
   expect(accepted.received[0]?.headers.authorization).toBe(`Bearer ${KEY}`);
 
   // The config volume moved the provider to another host; the credentials volume has not caught up.
-  await stack.writeConfig(config(other.url));
-  await stack.sidecar.live.check();
+  await pointAt(other.url);
   const error = await ask().catch((e: unknown) => e);
   expect(error).toBeInstanceOf(OpenAI.APIError);
   const apiError = error as InstanceType<typeof OpenAI.APIError>;
@@ -74,6 +59,7 @@ it('sends the key only to the origin it was accepted for, while the config and t
 });
 
 it('withholds a key whose recorded origin is another, missing, or not a URL, under an unchanged config', async () => {
+  const { stack, volume, accepted, other } = origin();
   const before = other.received.length;
   await volume.publish(keyFor(accepted.url));
   await stack.sidecar.live.check();

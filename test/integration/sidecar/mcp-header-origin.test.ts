@@ -9,63 +9,47 @@
  * volume (timestamped directory, atomic swap of `..data`).
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import type { SidecarConfigInput } from '../../../sidecar/src/config/schema.js';
+import { expect, it, vi } from 'vitest';
 import { startHttpBackend, type HttpBackend } from '../mcp/http-backends.js';
-import { secretVolume, stackDir, startStack, type SecretVolume, type Stack } from './harness.js';
+import { originStackForFile } from './harness.js';
 
 const TOKEN = 'mcp-origin-0123456789abcdef';
 const FILE = 'mcp.gh.header.0';
-let stack: Stack;
-let accepted: HttpBackend;
-let other: HttpBackend;
-let volume: SecretVolume;
-
-const config = (url: string): SidecarConfigInput => ({
-  version: 1,
-  sandbox: { name: 'mcp-header-origin' },
-  mcp: {
-    health: { backoffBaseMs: 100, backoffMaxMs: 5_000 },
-    backends: [{ name: 'gh', prefix: 'gh', transport: 'streamable-http', url, headers: [{ name: 'Authorization', file: join(volume.path, FILE), requireOrigin: true }] }],
-  },
-});
 
 /** The credentials the operator renders for a header accepted for `url`. */
 const headerFor = (url: string) => ({ [FILE]: `Bearer ${TOKEN}`, [`${FILE}.origin`]: new URL(url).origin });
+
+// Both hosts would take the header: only the sidecar stands between it and the other host.
+const origin = originStackForFile({
+  start: (role) => startHttpBackend(role === 'accepted' ? { token: TOKEN } : {}),
+  files: headerFor,
+  config: (url, credentials) => ({
+    version: 1,
+    sandbox: { name: 'mcp-header-origin' },
+    mcp: {
+      health: { backoffBaseMs: 100, backoffMaxMs: 5_000 },
+      backends: [{ name: 'gh', prefix: 'gh', transport: 'streamable-http', url, headers: [{ name: 'Authorization', file: join(credentials, FILE), requireOrigin: true }] }],
+    },
+  }),
+});
 
 interface BackendView {
   state: string;
   lastError?: string;
 }
 const backendView = async (): Promise<BackendView> => {
-  const view = (await (await fetch(`http://127.0.0.1:${stack.sidecar.adminPort}/mcp/tools`)).json()) as { backends: BackendView[] };
+  const view = (await (await fetch(`http://127.0.0.1:${origin().stack.sidecar.adminPort}/mcp/tools`)).json()) as { backends: BackendView[] };
   return view.backends[0]!;
 };
 const sawToken = (backend: HttpBackend) => backend.authorizations.has(`Bearer ${TOKEN}`);
 
-beforeAll(async () => {
-  // Both hosts would take the header: only the sidecar stands between it and the other host.
-  accepted = await startHttpBackend({ token: TOKEN });
-  other = await startHttpBackend();
-  const dir = await stackDir();
-  volume = await secretVolume(join(dir, 'credentials'));
-  await volume.publish(headerFor(accepted.url));
-  stack = await startStack(dir, config(accepted.url));
-});
-
-afterAll(async () => {
-  await stack?.close();
-  await accepted?.close();
-  await other?.close();
-});
-
 it('sends the header only to the origin it was accepted for, while the config and the credentials disagree', async () => {
+  const { stack, volume, accepted, other, pointAt } = origin();
   await vi.waitFor(async () => expect((await backendView()).state).toBe('ready'), { timeout: 30_000, interval: 100 });
   expect(sawToken(accepted)).toBe(true);
 
   // The config volume moved the backend to another host; the credentials volume has not caught up.
-  await stack.writeConfig(config(other.url));
-  await stack.sidecar.live.check();
+  await pointAt(other.url);
   await vi.waitFor(async () => expect((await backendView()).lastError).toContain('withheld'), { timeout: 30_000, interval: 100 });
   const view = await backendView();
   expect(view.state).not.toBe('ready');
@@ -81,17 +65,16 @@ it('sends the header only to the origin it was accepted for, while the config an
 });
 
 it('withholds a header whose recorded origin is missing or not a URL', async () => {
+  const { volume, accepted, other, pointAt } = origin();
   const broken: Record<string, string>[] = [{ [FILE]: `Bearer ${TOKEN}`, [`${FILE}.origin`]: 'not a url' }, { [FILE]: `Bearer ${TOKEN}` }];
   for (const files of broken) {
     await volume.publish(headerFor(accepted.url));
-    await stack.writeConfig(config(accepted.url));
-    await stack.sidecar.live.check();
+    await pointAt(accepted.url);
     await vi.waitFor(async () => expect((await backendView()).state).toBe('ready'), { timeout: 30_000, interval: 100 });
     await volume.publish(files);
     other.authorizations.clear();
     // A new url is a new connection: it reads the header file (and its origin) afresh.
-    await stack.writeConfig(config(other.url));
-    await stack.sidecar.live.check();
+    await pointAt(other.url);
     await vi.waitFor(async () => expect(await backendView()).toMatchObject({ state: expect.not.stringMatching(/^ready$/), lastError: expect.stringContaining('withheld') }), { timeout: 30_000, interval: 100 });
     expect(sawToken(other)).toBe(false);
   }
