@@ -156,6 +156,14 @@ for (const scenario of SCENARIOS) {
   }
   console.log('');
 }
+// Round by round, for paired reading (the machine's load moves between rounds, all targets with it).
+console.log('### CPU µs per request, round by round\n');
+console.log(`| scenario | target | ${Array.from({ length: ROUNDS }, (_, i) => `round ${i + 1}`).join(' | ')} |`);
+console.log(`|---|---|${'---|'.repeat(ROUNDS)}`);
+for (const scenario of SCENARIOS.filter((s) => !s.rate)) {
+  for (const target of measured) console.log(`| ${scenario.name} | ${target.name} | ${samples.get(key(scenario, target))!.map((s) => fmt(s.cpuPerRequest * 1000, 0)).join(' | ')} |`);
+}
+console.log('');
 console.log('### memory and start\n');
 console.log('| process | ready after start | RSS at start | RSS idle after warm-up | RSS after each round | high-water mark |');
 console.log('|---|---|---|---|---|---|');

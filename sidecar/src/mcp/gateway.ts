@@ -11,7 +11,7 @@ import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { McpBackendConfig, SidecarConfig } from '../config/index.js';
 import { aggregate, type Aggregate } from './aggregate.js';
 import type { BuiltinResource, BuiltinTool } from './builtin-tools.js';
-import type { Counter, Histogram } from 'prom-client';
+import type { CounterMetric, HistogramMetric } from '../telemetry/cells.js';
 import { Backend, type BackendStatus, type SecretSink } from './backend.js';
 import { DEFAULT_BACKEND_TUNING, type BackendTuning } from './backoff.js';
 import type { ToolApprovalState } from './pinning.js';
@@ -31,8 +31,8 @@ export interface GatewayTuning extends BackendTuning, Omit<SessionLimits, 'maxBo
 
 /** The gateway's Prometheus metrics (telemetry/metrics.ts names them; the backend state gauge reads {@link McpGateway.view}). */
 export interface McpMetrics {
-  mcpToolCalls: Counter<'backend' | 'tool' | 'result'>;
-  mcpToolDuration: Histogram<'backend' | 'tool'>;
+  mcpToolCalls: CounterMetric<'backend' | 'tool' | 'result'>;
+  mcpToolDuration: HistogramMetric<'backend' | 'tool'>;
 }
 
 /** The metrics label of a call's outcome: refusals by the gate and timeouts have their own. */

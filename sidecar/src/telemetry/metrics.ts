@@ -8,7 +8,8 @@
  * the backends' filtered listings, statuses and reasons from fixed sets. A client's free text
  * (an unknown model, a tool name that does not exist) never becomes a label.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
+import { CounterMetric, HistogramMetric } from './cells.js';
 
 /** GenAI attribute names as Prometheus labels. */
 const GENAI_LABELS = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model'] as const;
@@ -54,19 +55,22 @@ export class Metrics {
   private mcpBackendStates: () => readonly McpBackendState[] = () => [];
 
   /** Model API calls answered, by ingress API, operation, provider, model and HTTP status. */
-  readonly requests = new Counter({
+  readonly requests = new CounterMetric({
     name: 'airlock_model_requests_total',
     help: 'Model API requests by ingress API, operation, provider, model and HTTP status returned to the agent.',
     labelNames: ['api', 'operation', 'provider', 'model', 'status'] as const,
     registers: [this.registry],
   });
-  readonly inFlight = new Gauge({
+  /** Model API calls being served: counted by the calls, read by the gauge at scrape time. */
+  inFlightCalls = 0;
+  readonly inFlight: Gauge = new Gauge({
     name: 'airlock_model_requests_in_flight',
     help: 'Model API requests being served.',
     registers: [this.registry],
+    collect: () => this.inFlight.set(this.inFlightCalls),
   });
   /** `gen_ai.client.operation.duration`: from the agent's request to the end of the response. */
-  readonly duration = new Histogram({
+  readonly duration = new HistogramMetric({
     name: 'gen_ai_client_operation_duration_seconds',
     help: 'GenAI operation duration: from the agent request to the last byte of the response, failovers included.',
     labelNames: [...GENAI_LABELS, 'error_type'] as const,
@@ -74,7 +78,7 @@ export class Metrics {
     registers: [this.registry],
   });
   /** `gen_ai.client.operation.time_to_first_chunk`: time to first token of a streamed call. */
-  readonly timeToFirstChunk = new Histogram({
+  readonly timeToFirstChunk = new HistogramMetric({
     name: 'gen_ai_client_operation_time_to_first_chunk_seconds',
     help: 'Time to first token of streamed calls: from the agent request to the first chunk sent back.',
     labelNames: GENAI_LABELS,
@@ -82,59 +86,59 @@ export class Metrics {
     registers: [this.registry],
   });
   /** `gen_ai.client.token.usage`: tokens per call as the provider reported them. */
-  readonly tokens = new Histogram({
+  readonly tokens = new HistogramMetric({
     name: 'gen_ai_client_token_usage',
     help: 'Tokens used per call, by token type (input, output), as reported by the provider.',
     labelNames: [...GENAI_LABELS, 'gen_ai_token_type'] as const,
     buckets: TOKEN_BUCKETS,
     registers: [this.registry],
   });
-  readonly cost = new Counter({
+  readonly cost = new CounterMetric({
     name: 'airlock_cost_usd_total',
     help: 'Spend in USD from the configured model prices, by provider and model.',
     labelNames: ['provider', 'model'] as const,
     registers: [this.registry],
   });
-  readonly usageEstimated = new Counter({
+  readonly usageEstimated = new CounterMetric({
     name: 'airlock_usage_estimated_total',
     help: 'Calls whose provider reported no token usage, so the tokens were estimated from the text (about 4 characters a token), by provider and model.',
     labelNames: ['provider', 'model'] as const,
     registers: [this.registry],
   });
-  readonly attempts = new Counter({
+  readonly attempts = new CounterMetric({
     name: 'airlock_provider_attempts_total',
     help: 'Attempts sent to providers, by provider and result (ok, or the failure kind).',
     labelNames: ['provider', 'result'] as const,
     registers: [this.registry],
   });
   /** A call moved on from this provider to the next candidate. */
-  readonly failovers = new Counter({
+  readonly failovers = new CounterMetric({
     name: 'airlock_failovers_total',
     help: 'Calls that failed over away from a provider, by that provider and the reason (the failure kind or HTTP status).',
     labelNames: ['provider', 'reason'] as const,
     registers: [this.registry],
   });
   /** Calls refused by a limit before reaching any provider. */
-  readonly limitRefusals = new Counter({
+  readonly limitRefusals = new CounterMetric({
     name: 'airlock_limit_refusals_total',
     help: 'Calls refused with 429 by a sandbox limit, by limit (requests, tokens, concurrency, budget).',
     labelNames: ['limit'] as const,
     registers: [this.registry],
   });
-  readonly mcpToolCalls = new Counter({
+  readonly mcpToolCalls = new CounterMetric({
     name: 'airlock_mcp_tool_calls_total',
     help: 'MCP tool calls through the gateway, by backend, tool and result (ok, tool_error, denied, timeout, cancelled, error).',
     labelNames: ['backend', 'tool', 'result'] as const,
     registers: [this.registry],
   });
-  readonly mcpToolDuration = new Histogram({
+  readonly mcpToolDuration = new HistogramMetric({
     name: 'airlock_mcp_tool_call_duration_seconds',
     help: 'Duration of MCP tool calls through the gateway, by backend and tool.',
     labelNames: ['backend', 'tool'] as const,
     buckets: DURATION_BUCKETS,
     registers: [this.registry],
   });
-  readonly configReloads = new Counter({
+  readonly configReloads = new CounterMetric({
     name: 'airlock_config_reloads_total',
     help: 'Config reloads by result (applied, rejected).',
     labelNames: ['result'] as const,

@@ -16,6 +16,7 @@ import type { LimitRefusal } from '../router/limits.js';
 import type { ChatRequest } from '../wire/openai.js';
 import { contentAttributes, inputContent, OutputContent } from './content.js';
 import type { Metrics } from './metrics.js';
+import { modelSeries, operationName, providerName, type ModelSeries, type ProviderRef } from './model-series.js';
 import { tracingActive } from './tracing.js';
 
 /**
@@ -29,20 +30,10 @@ const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, s
 /** The tracer of the sidecar; a no-op until `startTracing` registers a provider. */
 export const tracer = () => trace.getTracer('airlock-sidecar');
 
-/** GenAI operation names by the sidecar's operation kind. */
-const OPERATION_NAMES: Record<string, string> = { chat: 'chat', completions: 'text_completion', embeddings: 'embeddings' };
-
-/** `gen_ai.provider.name` well-known values by provider type. */
-const PROVIDER_NAMES: Record<string, string> = { openai: 'openai', anthropic: 'anthropic', gemini: 'gcp.gemini', ollama: 'ollama', 'openai-compatible': 'openai' };
-
 /** Which limit refused a call, for the refusal counter. */
 export type LimitKind = LimitRefusal['limit'];
 
-/** A provider as telemetry names it: the config name and its type. */
-export interface ProviderRef {
-  name: string;
-  type: string;
-}
+export type { ProviderRef } from './model-series.js';
 
 /** One attempt's report. */
 export interface AttemptTelemetry {
@@ -73,19 +64,22 @@ export class ModelCall {
   private lastFailed: { provider: string; reason: string } | undefined;
   private ended = false;
   private content: { input: ReturnType<typeof inputContent> | undefined; output: OutputContent; redact: (text: string) => string } | undefined;
+  /** The metric cells of this call's API, operation and model (resolved once, shared by calls). */
+  private readonly series: ModelSeries;
 
   constructor(
     private readonly metrics: Metrics,
     private readonly info: { api: string; kind: string; model: string; stream: boolean },
     parent: Context = context.active(),
   ) {
-    metrics.inFlight.inc();
+    metrics.inFlightCalls++;
+    this.series = modelSeries(metrics, info.api, info.kind, info.model);
     if (!tracingActive()) {
       this.span = NO_SPAN;
       this.spanContext = parent;
       return;
     }
-    const operation = OPERATION_NAMES[info.kind] ?? info.kind;
+    const operation = operationName(info.kind);
     this.span = tracer().startSpan(
       `${operation} ${info.model}`,
       {
@@ -98,11 +92,7 @@ export class ModelCall {
   }
 
   private get operation(): string {
-    return OPERATION_NAMES[this.info.kind] ?? this.info.kind;
-  }
-
-  private genAiLabels(provider: ProviderRef | undefined) {
-    return { gen_ai_operation_name: this.operation, gen_ai_provider_name: provider ? (PROVIDER_NAMES[provider.type] ?? provider.type) : 'none', gen_ai_request_model: this.info.model };
+    return operationName(this.info.kind);
   }
 
   /**
@@ -141,7 +131,7 @@ export class ModelCall {
         kind: SpanKind.CLIENT,
         attributes: {
           'gen_ai.operation.name': this.operation,
-          'gen_ai.provider.name': PROVIDER_NAMES[provider.type] ?? provider.type,
+          'gen_ai.provider.name': providerName(provider.type),
           'gen_ai.request.model': attempt.upstreamModel,
           'airlock.provider': provider.name,
           'airlock.attempt': attempt.number,
@@ -161,7 +151,7 @@ export class ModelCall {
         done = true;
         this.provider = provider;
         this.lastFailed = undefined;
-        this.metrics.attempts.inc({ provider: provider.name, result: 'ok' });
+        this.series.of(provider).attemptSucceeded();
         span.setAttribute('http.response.status_code', status);
         span.end();
       },
@@ -183,7 +173,7 @@ export class ModelCall {
     if (this.firstChunkSeen) return;
     this.firstChunkSeen = true;
     const seconds = (performance.now() - this.started) / 1000;
-    this.metrics.timeToFirstChunk.observe(this.genAiLabels(this.provider), seconds);
+    this.series.of(this.provider).firstChunk(seconds);
     this.span.addEvent('gen_ai.first_chunk');
   }
 
@@ -192,11 +182,7 @@ export class ModelCall {
    * and what they cost from the configured prices.
    */
   usage(provider: ProviderRef, model: string, usage: { input: number; output: number }, costUSD: number, estimated = false): void {
-    const labels = this.genAiLabels(provider);
-    if (estimated) this.metrics.usageEstimated.inc({ provider: provider.name, model });
-    this.metrics.tokens.observe({ ...labels, gen_ai_token_type: 'input' }, usage.input);
-    this.metrics.tokens.observe({ ...labels, gen_ai_token_type: 'output' }, usage.output);
-    if (costUSD > 0) this.metrics.cost.inc({ provider: provider.name, model }, costUSD);
+    this.series.of(provider).usage(model, usage, costUSD, estimated);
     this.span.setAttributes({ 'gen_ai.usage.input_tokens': usage.input, 'gen_ai.usage.output_tokens': usage.output, 'airlock.cost_usd': costUSD });
   }
 
@@ -205,11 +191,10 @@ export class ModelCall {
     if (this.ended) return;
     this.ended = true;
     const provider = this.provider;
-    this.metrics.inFlight.dec();
-    this.metrics.requests.inc({ api: this.info.api, operation: this.operation, provider: provider?.name ?? 'none', model: this.info.model, status: String(result.status) });
+    this.metrics.inFlightCalls--;
+    this.series.of(provider).end(result.status, (performance.now() - this.started) / 1000);
     const failed = result.status >= 400;
-    this.metrics.duration.observe({ ...this.genAiLabels(provider), error_type: failed ? String(result.status) : '' }, (performance.now() - this.started) / 1000);
-    if (provider) this.span.setAttributes({ 'gen_ai.provider.name': PROVIDER_NAMES[provider.type] ?? provider.type, 'airlock.provider': provider.name });
+    if (provider) this.span.setAttributes({ 'gen_ai.provider.name': providerName(provider.type), 'airlock.provider': provider.name });
     if (result.responseModel) this.span.setAttribute('gen_ai.response.model', result.responseModel);
     if (result.finishReasons?.length) this.span.setAttribute('gen_ai.response.finish_reasons', [...result.finishReasons]);
     this.span.setAttribute('http.response.status_code', result.status);
