@@ -110,6 +110,16 @@ describe.each(CLIENTS)('the AI SDK %s model', (client) => {
       sentAnswer('echo: second question');
     });
 
+    it('runs a tool loop with reasoning on', async () => {
+      const { calls, tools } = weather();
+      const result = await generateText({ model: model(), tools, reasoning: 'low', stopWhen: stepCountIs(3), prompt: 'Tromso' });
+      expect(calls).toEqual(['Tromso']);
+      expect(result.text).toBe(answerFrom('sunny in Tromso'));
+      // Claude's thinking reaches the Anthropic client (which hands it back, signed, on the tool
+      // round trip); other clients' reasoning fields are their own and not compared here.
+      if (client === 'anthropic' && kind === 'anthropic') expect(result.steps.map((s) => s.reasoningText)).toEqual(['Considering: Tromso', 'Considering: sunny in Tromso']);
+    });
+
     it('streams a multi-step tool loop', async () => {
       const { calls, tools } = weather();
       const result = streamText({ model: model(), tools, stopWhen: stepCountIs(3), prompt: 'Bergen' });

@@ -38,6 +38,25 @@ describe('OpenAI chat SDK to an Anthropic model with reasoning_effort', () => {
       messages: [...messages, message as OpenAI.Chat.ChatCompletionMessageParam, { role: 'tool', tool_call_id: call.id, content: 'sunny' }],
     });
     expect(second.choices[0]!.message.content).toBe('tool result: sunny');
+    expect(lastBody('anthropic')).toMatchObject({ thinking: { type: 'enabled' } });
+  });
+
+  it('runs the tool round trip without thinking when the client does not hand the thinking back', async () => {
+    // What the Vercel AI SDK's and LangChain's OpenAI chat models send: the assistant turn
+    // without thinking_blocks. Anthropic refuses thinking on it; the step runs without.
+    const client = suite.stack.openai();
+    const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [{ role: 'user', content: 'weather in Bergen' }];
+    const first = await client.chat.completions.create({ model: 'via-anthropic', reasoning_effort: 'low', max_tokens: 500, messages, tools: [weatherChat] });
+    const call = first.choices[0]!.message.tool_calls![0]!;
+    const second = await client.chat.completions.create({
+      model: 'via-anthropic',
+      reasoning_effort: 'low',
+      max_tokens: 500,
+      tools: [weatherChat],
+      messages: [...messages, { role: 'assistant', content: null, tool_calls: [call] }, { role: 'tool', tool_call_id: call.id, content: 'rainy' }],
+    });
+    expect(second.choices[0]!.message.content).toBe('tool result: rainy');
+    expect(lastBody('anthropic')).not.toHaveProperty('thinking');
   });
 
   it('streams the thinking as reasoning_content deltas', async () => {

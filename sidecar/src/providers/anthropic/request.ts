@@ -17,7 +17,8 @@
  *   thinking on Anthropic, is raised by the budget when it would not exceed it; temperature and
  *   top_k, which Anthropic refuses with thinking, are dropped;
  * - an assistant turn's signed `thinking_blocks` go first in its content, as Anthropic requires
- *   when thinking is on; unsigned reasoning (from another provider) is dropped;
+ *   when thinking is on; unsigned reasoning (from another provider) is dropped; a request ending
+ *   in tool results for a turn without them runs without thinking, which Anthropic would refuse;
  * - `is_error` on a tool message becomes `is_error` on its tool_result.
  * - `cache_control` on text and image parts (the convention LiteLLM popularised for OpenAI-shaped
  *   requests to Claude) is carried over.
@@ -79,7 +80,7 @@ export function toAnthropicRequest(request: ChatRequest, model: string): Record<
   if (instruction) system.push({ type: 'text', text: instruction });
 
   const budget = thinkingBudget(request);
-  const thinking = budget !== undefined && budget > 0 ? Math.max(MIN_BUDGET, budget) : undefined;
+  const thinking = budget !== undefined && budget > 0 && !endsInUnthoughtToolTurn(turns) ? Math.max(MIN_BUDGET, budget) : undefined;
   const maxTokens = request.max_completion_tokens ?? request.max_tokens ?? DEFAULT_MAX_TOKENS;
   const body: Record<string, unknown> = { model, max_tokens: thinking !== undefined && maxTokens <= thinking ? maxTokens + thinking : maxTokens };
   if (systemMessages === 1 && systemString && !instruction) body.system = systemString;
@@ -113,6 +114,19 @@ const COUNTED_FIELDS = ['model', 'messages', 'system', 'tools', 'tool_choice', '
 export function toAnthropicCountRequest(request: ChatRequest, model: string): Record<string, unknown> {
   const body = toAnthropicRequest({ ...request, stream: false }, model);
   return Object.fromEntries(Object.entries(body).filter(([key]) => COUNTED_FIELDS.includes(key)));
+}
+
+/**
+ * Whether the conversation ends in tool results answering an assistant turn that does not start
+ * with a (signed) thinking block. Anthropic refuses thinking on such a request, and it is what a
+ * client sends that does not hand `thinking_blocks` back (the Vercel AI SDK's and LangChain's
+ * OpenAI models, Gemini clients): that step runs without thinking instead of failing.
+ */
+function endsInUnthoughtToolTurn(turns: Turn[]): boolean {
+  const last = turns.at(-1);
+  if (last?.role !== 'user' || !asBlocks(last.content).some((b) => b.type === 'tool_result')) return false;
+  const first = asBlocks(turns.findLast((t) => t.role === 'assistant')?.content ?? '')[0];
+  return first?.type !== 'thinking' && first?.type !== 'redacted_thinking';
 }
 
 /** Appends a turn, merging it into the previous one when the role repeats. */
