@@ -10,13 +10,11 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { startMock, type MockProvider } from '../../mocks/index.js';
-import { freshNamespace, installCrds } from './crds.js';
+import { conditionOf, credentialValues as credentialsOf, operatorForNamespace, type Condition } from './fixtures.js';
 import { kubectl } from './kubectl.js';
-import { registerWebhook, startTestOperator, until, type TestOperator } from './operator-harness.js';
+import { registerWebhook, until, type TestOperator } from './operator-harness.js';
 
 const KEY = 'sk-late-referenced-5e4d3c2b1a0f9e8d';
 const webhookName = `airlock-exposed-${Math.random().toString(36).slice(2, 8)}`;
@@ -27,14 +25,10 @@ let mock: MockProvider;
 let tools: Server;
 const toolRequests: string[] = [];
 
-type Condition = { type: string; status: string; reason: string; message: string };
 const get = async (kind: string, name: string) => JSON.parse(await kubectl().ok(['get', kind, name, '-n', ns, '-o', 'json'])) as { status?: { conditions?: Condition[]; injectedPods?: number } };
-const condition = async (kind: string, name: string, type: string) => (await get(kind, name)).status?.conditions?.find((c) => c.type === type);
+const condition = (kind: string, name: string, type: string) => conditionOf(ns, kind, name, type);
 const apply = (yaml: string) => kubectl().run(['apply', '-n', ns, '-f', '-'], yaml);
-const credentialValues = async () => {
-  const result = await kubectl().run(['get', 'secret', 'airlock-agent-credentials', '-n', ns, '-o', 'json']);
-  return result.code === 0 ? Object.values((JSON.parse(result.stdout) as { data?: Record<string, string> }).data ?? {}).map((v) => Buffer.from(v, 'base64').toString()) : [];
-};
+const credentialValues = () => credentialsOf(ns, 'agent');
 
 /** A sandbox pod reaching Secret late-key through `spec` (container `agent` plus what is given). */
 const pod = (name: string, container: string, volumes = '') => `apiVersion: v1
@@ -59,21 +53,16 @@ const PODS: Record<string, { yaml: string; field: string }> = {
 };
 
 beforeAll(async () => {
-  const kc = new KubeConfig();
-  kc.loadFromString(inject('kubeconfig'));
-  await installCrds();
-  ns = await freshNamespace('exposed');
-  const opNs = await freshNamespace('airlock-system');
   mock = await startMock('openai', { keys: [KEY] });
   tools = createServer((req, res) => {
     toolRequests.push(String(req.headers.authorization));
     res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => tools.listen(0, '127.0.0.1', resolve));
-  test = await startTestOperator(kc, { watchNamespace: ns, namespace: opNs, webhookConfigName: webhookName, identity: 'operator-exposed' });
+  const started = await operatorForNamespace('exposed', { webhookConfigName: webhookName });
+  ({ ns, test } = started);
   // As the chart registers it: pod CREATE and UPDATE, and the ephemeralcontainers subresource.
-  await registerWebhook(kc, webhookName, test.operator.webhookPort, ns, { operations: ['CREATE', 'UPDATE'], resources: ['pods', 'pods/ephemeralcontainers'] });
-  await until(() => test.operator.isLeader, 'the operator to lead', 20_000);
+  await registerWebhook(started.kc, webhookName, test.operator.webhookPort, ns, { operations: ['CREATE', 'UPDATE'], resources: ['pods', 'pods/ephemeralcontainers'] });
   const setup = await apply(`apiVersion: v1
 kind: Secret
 metadata: { name: late-key, labels: { airlock.dev/credential: "true" } }

@@ -9,13 +9,11 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { startMock, type MockProvider } from '../../mocks/index.js';
-import { freshNamespace, installCrds } from './crds.js';
+import { asAuthor as authorOf, conditionOf, credentialValues, operatorForNamespace } from './fixtures.js';
 import { kubectl } from './kubectl.js';
-import { resourceAuthorYaml, startTestOperator, until, type TestOperator } from './operator-harness.js';
+import { resourceAuthorYaml, type TestOperator } from './operator-harness.js';
 
 const KEY = 'sk-bound-to-its-host-7a6b5c4d3e2f1a0b';
 
@@ -28,14 +26,8 @@ let attackerUrl: string;
 const stolen: IncomingHttpHeaders[] = [];
 
 /** kubectl as the resource author of `namespace`: may write Airlock resources, may not read Secrets. */
-const asAuthor = async (namespace: string, args: string[], input?: string) => {
-  const result = await kubectl().run([...args, '-n', namespace, `--as=system:serviceaccount:${namespace}:author`], input);
-  if (result.code !== 0) throw new Error(result.stderr);
-  return result.stdout;
-};
-type Condition = { type: string; status: string; reason: string; message: string };
-const condition = async (namespace: string, kind: string, name: string, type: string) =>
-  (JSON.parse(await asAuthor(namespace, ['get', kind, name, '-o', 'json'])) as { status?: { conditions?: Condition[] } }).status?.conditions?.find((c) => c.type === type);
+const asAuthor = (namespace: string, args: string[], input?: string) => authorOf(namespace).ok(args, input);
+const condition = (namespace: string, kind: string, name: string, type: string) => conditionOf(namespace, kind, name, type, authorOf(namespace));
 const provider = (name: string, baseURL: string, secret: string) => `apiVersion: airlock.dev/v1alpha1
 kind: ModelProvider
 metadata: { name: ${name} }
@@ -53,18 +45,9 @@ metadata:
   labels: { airlock.dev/credential: "true" }
 ${hosts === undefined ? '' : `  annotations: { airlock.dev/credential-hosts: "${hosts}" }\n`}stringData: { key: ${KEY} }
 `;
-const credentialValues = async (namespace: string, sandbox: string) => {
-  const result = await kubectl().run(['get', 'secret', `airlock-${sandbox}-credentials`, '-n', namespace, '-o', 'json']);
-  return result.code === 0 ? Object.values((JSON.parse(result.stdout) as { data?: Record<string, string> }).data ?? {}).map((v) => Buffer.from(v, 'base64').toString()) : [];
-};
 const probedWithKey = () => mock.received.filter((r) => r.headers.authorization === `Bearer ${KEY}`).length;
 
 beforeAll(async () => {
-  const kc = new KubeConfig();
-  kc.loadFromString(inject('kubeconfig'));
-  await installCrds();
-  ns = await freshNamespace('per-use');
-  strictNs = await freshNamespace('per-use-strict');
   mock = await startMock('openai', { keys: [KEY] });
   attacker = createServer((req, res) => {
     stolen.push(req.headers);
@@ -73,12 +56,12 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
   attackerUrl = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}`;
   const mockHost = new URL(mock.url).host;
-  for (const [namespace, requireCredentialHosts] of [[ns, false], [strictNs, true]] as const) {
-    const opNs = await freshNamespace('airlock-system');
-    await kubectl().ok(['apply', '-n', namespace, '-f', '-'], `${resourceAuthorYaml(namespace)}---\n${secret('bound-key', `api.example.com, ${mockHost}`)}---\n${secret('label-only')}`);
-    const started = await startTestOperator(kc, { watchNamespace: namespace, namespace: opNs, webhookConfigName: `airlock-none-${namespace}`, identity: `operator-${namespace}`, requireCredentialHosts });
-    operators.push(started);
-    await until(() => started.operator.isLeader, 'the operator to lead', 20_000);
+  for (const [prefix, requireCredentialHosts] of [['per-use', false], ['per-use-strict', true]] as const) {
+    const started = await operatorForNamespace(prefix, { requireCredentialHosts });
+    operators.push(started.test);
+    await kubectl().ok(['apply', '-n', started.ns, '-f', '-'], `${resourceAuthorYaml(started.ns)}---\n${secret('bound-key', `api.example.com, ${mockHost}`)}---\n${secret('label-only')}`);
+    if (requireCredentialHosts) strictNs = started.ns;
+    else ns = started.ns;
   }
 }, 120_000);
 

@@ -6,16 +6,13 @@
  * body reaches status or Events. Rotating the Secret clears it.
  */
 import { writeFile } from 'node:fs/promises';
-import { KubeConfig } from '@kubernetes/client-node';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { startMock, type MockProvider } from '../../mocks/index.js';
 import { keyFile, stackDir, startStack, type Stack } from '../sidecar/harness.js';
-import { freshNamespace, installCrds } from './crds.js';
-import { agentSandbox, providerFixture } from './fixtures.js';
+import { agentSandbox, conditionOf, operatorForNamespace, providerFixture, sandboxPod } from './fixtures.js';
 import { kubectl } from './kubectl.js';
-import { freePort, startTestOperator, until, type TestOperator } from './operator-harness.js';
+import { freePort, until, type TestOperator } from './operator-harness.js';
 
 const REVOKED = 'sk-revoked-9f8e7d6c5b4a39281706';
 const GOOD = 'sk-rotated-0a1b2c3d4e5f60718293';
@@ -28,28 +25,21 @@ let mock: MockProvider;
 let stack: Stack;
 let keyPath: string;
 
-type Condition = { type: string; status: string; reason: string; message: string };
-const get = async (kind: string, name: string) => JSON.parse(await kubectl().ok(['get', kind, name, '-n', ns, '-o', 'json'])) as { status?: { conditions?: Condition[] } };
-const condition = async (kind: string, name: string, type: string) => (await get(kind, name)).status?.conditions?.find((c) => c.type === type);
+const get = async (kind: string, name: string) => JSON.parse(await kubectl().ok(['get', kind, name, '-n', ns, '-o', 'json'])) as object;
+const condition = (kind: string, name: string, type: string) => conditionOf(ns, kind, name, type);
 const events = async () => kubectl().ok(['get', 'events', '-n', ns, '-o', 'json']);
 
 beforeAll(async () => {
-  const kc = new KubeConfig();
-  kc.loadFromString(inject('kubeconfig'));
-  await installCrds();
-  ns = await freshNamespace('rejected');
-  const opNs = await freshNamespace('airlock-system');
   // No key check of its own: the test scripts a 401 that echoes the key, as some upstreams do.
   mock = await startMock('openai');
   const adminPort = await freePort(POD_IP);
-  test = await startTestOperator(kc, { watchNamespace: ns, namespace: opNs, webhookConfigName: 'airlock-none', identity: 'operator-rejected', usageSyncMs: 300 }, { sidecarAdminPort: adminPort });
-  await until(() => test.operator.isLeader, 'the operator to lead', 20_000);
+  ({ ns, test } = await operatorForNamespace('rejected', { usageSyncMs: 300 }, { sidecarAdminPort: adminPort }));
   await kubectl().ok(
     ['apply', '-n', ns, '-f', '-'],
     providerFixture(
       { name: 'oa', type: 'openai', baseURL: mock.url, models: ['gpt-test'], key: { secret: 'oa-key', key: 'key', value: REVOKED } },
       agentSandbox('agent', ['oa']),
-      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'agent-0', labels: { 'airlock.dev/sandbox': 'agent' } }, spec: { containers: [{ name: 'agent', image: 'agent:1' }] } },
+      sandboxPod('agent-0', 'agent'),
     ),
   );
   // No kubelet here: the pod's status says where its sidecar listens.

@@ -1,10 +1,18 @@
 /**
  * The objects kube and chart tests apply again and again, as YAML for `kubectl apply -f -`: a
  * provider's key Secret (labelled so the operator may read it) and the ModelProvider using it,
- * an MCP backend's token Secret and the MCPBackend sending it, the AgentSandbox naming them.
- * Built from objects so a test says only what differs.
+ * an MCP backend's token Secret and the MCPBackend sending it, the AgentSandbox naming them, a
+ * sandbox pod. Built from objects so a test says only what differs. And what kube tests start
+ * from and read back: a namespace with an operator that leads, kubectl as the namespace's
+ * resource author, a resource's conditions, a sandbox's credentials.
  */
+import { KubeConfig } from '@kubernetes/client-node';
+import { inject } from 'vitest';
 import { stringify } from 'yaml';
+import type { Kubectl } from '../../controlplane/kubectl.js';
+import { freshNamespace, installCrds } from './crds.js';
+import { kubectl } from './kubectl.js';
+import { startTestOperator, until, type TestOperator } from './operator-harness.js';
 
 const API = 'airlock.dev/v1alpha1';
 
@@ -79,4 +87,64 @@ export function mcpBackend(b: BackendFixture): object {
 export function backendFixture(b: BackendFixture, ...more: object[]): string {
   const secret = b.authorization?.value !== undefined ? [credentialSecret(b.authorization.secret, { [b.authorization.key]: b.authorization.value })] : [];
   return documents(...secret, mcpBackend(b), ...more);
+}
+
+/** A pod of `sandbox` (labelled for it) with one container `agent`; `spec` is merged over that. */
+export function sandboxPod(name: string, sandbox: string, spec: Record<string, unknown> = {}): object {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { 'airlock.dev/sandbox': sandbox } }, spec: { containers: [{ name: 'agent', image: 'agent:1' }], ...spec } };
+}
+
+/**
+ * kubectl as the resource author of `namespace` (resourceAuthorYaml: may write ModelProviders,
+ * MCPBackends and AgentSandboxes, may not read Secrets), through impersonation.
+ */
+export function asAuthor(namespace: string): Kubectl {
+  const as = ['-n', namespace, `--as=system:serviceaccount:${namespace}:author`];
+  return { run: (args, input) => kubectl().run([...args, ...as], input), ok: (args, input) => kubectl().ok([...args, ...as], input) };
+}
+
+/** A condition of an Airlock resource's status. */
+export interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+}
+
+/** Condition `type` of `kind/name` in `namespace`, read as the admin or, given `reader`, as that (asAuthor). */
+export async function conditionOf(namespace: string, kind: string, name: string, type: string, reader: Kubectl = kubectl()): Promise<Condition | undefined> {
+  const object = JSON.parse(await reader.ok(['get', kind, name, '-n', namespace, '-o', 'json'])) as { status?: { conditions?: Condition[] } };
+  return object.status?.conditions?.find((c) => c.type === type);
+}
+
+/** The decoded values of the operator's credentials Secret of `sandbox` (none while it does not exist). */
+export async function credentialValues(namespace: string, sandbox: string): Promise<string[]> {
+  const result = await kubectl().run(['get', 'secret', `airlock-${sandbox}-credentials`, '-n', namespace, '-o', 'json']);
+  return result.code === 0 ? Object.values((JSON.parse(result.stdout) as { data?: Record<string, string> }).data ?? {}).map((v) => Buffer.from(v, 'base64').toString()) : [];
+}
+
+/** What {@link operatorForNamespace} started. */
+export interface NamespacedOperator {
+  kc: KubeConfig;
+  /** The fresh namespace the operator watches. */
+  ns: string;
+  /** The operator's own namespace (its Lease). */
+  opNs: string;
+  test: TestOperator;
+}
+
+/**
+ * The start of most kube tests: the CRDs installed, a fresh namespace `<prefix>-…` and an
+ * operator that watches it alone and leads (identity `operator-<prefix>`, no webhook configuration
+ * of its own unless `settings` names one). `settings` and `options` go to startTestOperator.
+ */
+export async function operatorForNamespace(prefix: string, settings: Partial<Parameters<typeof startTestOperator>[1]> = {}, options: Parameters<typeof startTestOperator>[2] = {}): Promise<NamespacedOperator> {
+  const kc = new KubeConfig();
+  kc.loadFromString(inject('kubeconfig'));
+  await installCrds();
+  const ns = await freshNamespace(prefix);
+  const opNs = await freshNamespace('airlock-system');
+  const test = await startTestOperator(kc, { webhookConfigName: `airlock-none-${ns}`, identity: `operator-${prefix}`, ...settings, watchNamespace: ns, namespace: opNs }, options);
+  await until(() => test.operator.isLeader, 'the operator to lead', 20_000);
+  return { kc, ns, opNs, test };
 }

@@ -2,16 +2,13 @@
  * What a sandbox reports and renders beyond its keys, against a real API server: Ready=False
  * (NothingUsable) when nothing it names can serve an agent, a NetworkPolicy that also denies
  * inbound connections except to the sidecar's admin port from the configured scraper, and a
- * sidecar config whose admin port binds the pod's address and lists no MCP tools.
+ * sidecar config whose admin port binds every pod address (host `pod`) and lists no MCP tools.
  */
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { parse } from 'yaml';
-import { freshNamespace, installCrds } from './crds.js';
-import { agentSandbox, mcpBackend, providerFixture } from './fixtures.js';
+import { agentSandbox, conditionOf, mcpBackend, operatorForNamespace, providerFixture } from './fixtures.js';
 import { kubectl } from './kubectl.js';
-import { freePort, startTestOperator, until, type TestOperator } from './operator-harness.js';
+import { freePort, type TestOperator } from './operator-harness.js';
 
 const SCRAPER = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { app: 'prometheus' } } };
 
@@ -22,17 +19,10 @@ const getJson = async (kind: string, name: string) => {
   const result = await kubectl().run(['get', kind, name, '-n', ns, '-o', 'json']);
   return result.code === 0 ? JSON.parse(result.stdout) : undefined;
 };
-const condition = async (kind: string, name: string, type: string) =>
-  ((await getJson(kind, name))?.status?.conditions ?? []).find((c: { type: string }) => c.type === type) as { status: string; reason: string; message: string } | undefined;
+const condition = (kind: string, name: string, type: string) => conditionOf(ns, kind, name, type);
 
 beforeAll(async () => {
-  const kc = new KubeConfig();
-  kc.loadFromString(inject('kubeconfig'));
-  await installCrds();
-  ns = await freshNamespace('sandbox');
-  opNs = await freshNamespace('airlock-system');
-  test = await startTestOperator(kc, { watchNamespace: ns, namespace: opNs, webhookConfigName: `airlock-none-${ns}`, identity: 'operator-sandbox', sidecarMetricsFrom: JSON.stringify([SCRAPER]) });
-  await until(() => test.operator.isLeader, 'the operator to lead', 20_000);
+  ({ ns, opNs, test } = await operatorForNamespace('sandbox', { sidecarMetricsFrom: JSON.stringify([SCRAPER]) }));
 });
 
 afterAll(async () => {
@@ -63,7 +53,7 @@ it('renders a NetworkPolicy that denies inbound connections but the admin port f
   expect(policy.spec.ingress).toEqual([{ from: [operator, SCRAPER], ports: [{ protocol: 'TCP', port: 9090 }] }]);
 });
 
-it('renders the sidecar admin port on the pod address, without the MCP tool view', async () => {
+it('renders the sidecar admin port on every pod address, without the MCP tool view', async () => {
   const configMap = await getJson('configmap', 'airlock-stranded');
   expect(parse(configMap.data['config.yaml']).listen.admin).toEqual({ host: 'pod', port: 9090, tools: false });
 });

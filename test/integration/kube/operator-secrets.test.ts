@@ -8,22 +8,18 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import { freshNamespace, installCrds } from './crds.js';
-import { agentSandbox, documents, mcpBackend, providerFixture } from './fixtures.js';
+import { agentSandbox, asAuthor as authorOf, conditionOf, documents, mcpBackend, operatorForNamespace, providerFixture } from './fixtures.js';
 import { kubectl } from './kubectl.js';
-import { resourceAuthorYaml, startTestOperator, until, type TestOperator } from './operator-harness.js';
+import { resourceAuthorYaml, type TestOperator } from './operator-harness.js';
 
 const PASSWORD = 'victim-db-password-0123456789abcdef';
 const INTERNAL = 'internal-admin-page: every user and their balance';
 
 let ns: string;
 let test: TestOperator;
-const author = () => `system:serviceaccount:${ns}:author`;
 /** kubectl as the resource author: may write Airlock resources, may not read Secrets. */
-const asAuthor = (args: string[], input?: string) => kubectl().run([...args, '-n', ns, `--as=${author()}`], input);
+const asAuthor = (args: string[], input?: string) => authorOf(ns).run(args, input);
 
 interface Listener {
   url: string;
@@ -50,22 +46,14 @@ async function listener(status: number, body: string): Promise<Listener> {
   };
 }
 
-const statusOf = async (kind: string, name: string) => {
-  const result = await asAuthor(['get', kind, name, '-o', 'json']);
-  if (result.code !== 0) throw new Error(result.stderr);
-  return JSON.parse(result.stdout).status as { conditions?: { type: string; status: string; reason: string; message: string }[] } | undefined;
-};
-const condition = async (kind: string, name: string, type: string) => (await statusOf(kind, name))?.conditions?.find((c) => c.type === type);
+const statusOf = async (kind: string, name: string) => (JSON.parse(await authorOf(ns).ok(['get', kind, name, '-o', 'json'])) as { status?: unknown }).status;
+const condition = (kind: string, name: string, type: string) => conditionOf(ns, kind, name, type, authorOf(ns));
 
 let attacker: Listener;
 let internal: Listener;
 
 beforeAll(async () => {
-  const kc = new KubeConfig();
-  kc.loadFromString(inject('kubeconfig'));
-  await installCrds();
-  ns = await freshNamespace('deputy');
-  const opNs = await freshNamespace('airlock-system');
+  ({ ns, test } = await operatorForNamespace('deputy'));
   attacker = await listener(200, '{}');
   internal = await listener(500, INTERNAL);
   await kubectl().ok(['apply', '-n', ns, '-f', '-'], `${resourceAuthorYaml(ns)}---
@@ -74,8 +62,6 @@ kind: Secret
 metadata: { name: db-password }
 stringData: { password: ${PASSWORD} }
 `);
-  test = await startTestOperator(kc, { watchNamespace: ns, namespace: opNs, webhookConfigName: `airlock-deputy-${ns}`, identity: 'operator-deputy' });
-  await until(() => test.operator.isLeader, 'the operator to lead', 20_000);
 });
 
 afterAll(async () => {
