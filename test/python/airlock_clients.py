@@ -17,10 +17,11 @@ def socket_async_client() -> httpx2.AsyncClient:
     return httpx2.AsyncClient(transport=httpx2.AsyncHTTPTransport(uds=os.environ["AIRLOCK_SOCKET"]), timeout=60)
 
 
-def socket_client_factory(headers=None, timeout=None, auth=None) -> httpx2.AsyncClient:
-    """For SDKs that make their own MCP HTTP clients, e.g. the Agents SDK's MCPServerStreamableHttp."""
+def socket_client_factory(headers=None, timeout=None, auth=None, **options) -> httpx2.AsyncClient:
+    """For SDKs that make their own MCP HTTP clients: the Agents SDK's MCPServerStreamableHttp,
+    fastmcp's StreamableHttpTransport (which also passes follow_redirects)."""
     transport = httpx2.AsyncHTTPTransport(uds=os.environ["AIRLOCK_SOCKET"])
-    return httpx2.AsyncClient(transport=transport, headers=headers, timeout=timeout or 60, auth=auth)
+    return httpx2.AsyncClient(transport=transport, headers=headers, timeout=timeout or 60, auth=auth, **options)
 
 
 def openai_client(**options):
@@ -56,3 +57,11 @@ def mcp_client():
     from mcp.client.streamable_http import streamable_http_client
 
     return Client(streamable_http_client("http://airlock/mcp", http_client=socket_async_client()))
+
+
+def fastmcp_client():
+    """fastmcp's Client on the socket's /mcp: use as `async with fastmcp_client() as mcp:`."""
+    from fastmcp import Client
+    from fastmcp.client.transports import StreamableHttpTransport
+
+    return Client(StreamableHttpTransport("http://airlock/mcp", httpx_client_factory=socket_client_factory))

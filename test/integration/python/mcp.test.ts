@@ -2,7 +2,7 @@
  * MCP and Python, both ways: the MCP Python SDK client (test/python/cases_mcp.py) on the sidecar's
  * /mcp through the socket, in front of a real npm MCP server (server-everything) and a real PyPI
  * one (mcp-server-time, run by the venv's python as a stdio backend); and the Node MCP SDK client
- * calling the PyPI server through the gateway.
+ * calling the PyPI server through the gateway; and fastmcp's Client, a third-party MCP client.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -28,7 +28,7 @@ beforeAll(async () => {
       ],
     },
   });
-  python = await startPython(stack.socketPath, ['cases_mcp']);
+  python = await startPython(stack.socketPath, ['cases_mcp', 'cases_fastmcp']);
   node = await mcpClient(stack);
   // Both backends connect in the background; wait until both catalogs are served.
   await vi.waitFor(
@@ -98,5 +98,33 @@ describe('the Node MCP SDK client calling a PyPI MCP server through the gateway'
     const result = await node.callTool({ name: 'time__get_current_time', arguments: { timezone: 'Not/AZone' } });
     expect(result.isError).toBe(true);
     expect(JSON.stringify(result.content)).toContain('Not/AZone');
+  });
+});
+
+describe("fastmcp's Client on /mcp", () => {
+  it('lists the tools of both backends, prefixed', async () => {
+    const names = await python.value<string[]>('fastmcp.list_tools');
+    expect(names).toEqual(expect.arrayContaining(['everything__echo', 'time__get_current_time', 'search_tools']));
+    expect(names.filter((n) => n.includes('long'))).toEqual([]);
+  });
+
+  it('calls a tool of each backend', async () => {
+    expect(await python.value('fastmcp.call_tool', { name: 'everything__echo', arguments: { message: 'from fastmcp' } })).toMatchObject({ is_error: false, text: ['Echo: from fastmcp'] });
+    const time = await python.value<{ text: string[] }>('fastmcp.call_tool', { name: 'time__get_current_time', arguments: { timezone: 'Europe/Oslo' } });
+    expect(JSON.parse(time.text[0]!)).toMatchObject({ timezone: 'Europe/Oslo' });
+  });
+
+  it('gets the MCP error naming a tool the sandbox does not expose', async () => {
+    // fastmcp raises the JSON-RPC error as the MCP SDK's MCPError (its ToolError is for a tool
+    // result with isError).
+    const error = await python.error('fastmcp.call_tool', { name: 'everything__longRunningOperation', arguments: {} });
+    expect(error).toMatchObject({ class: 'MCPError', code: -32602 });
+    expect(error.str).toContain('everything__longRunningOperation');
+  });
+
+  it('reads a resource under its gateway URI', async () => {
+    const result = await python.value<{ uri: string; read: string[] }>('fastmcp.read_first_resource');
+    expect(result.uri).toMatch(/^airlock\+/);
+    expect(result.read).toEqual([result.uri]);
   });
 });
