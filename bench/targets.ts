@@ -8,7 +8,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -100,9 +100,16 @@ export async function startSidecar(label: string, tree: string, mockURL: string,
   return [socket, { name: `${label} tcp`, process: child, endpoint: { dispatcher: dispatcherFor(), origin: `http://127.0.0.1:${port}`, path: CHAT, headers } }];
 }
 
+/** The sidecar's Node flags: its `#!` line (`#!/usr/bin/env -S node <flags>`), which tsc keeps in cli.js. */
+export async function sidecarNodeFlags(tree: string): Promise<string[]> {
+  const first = (await readFile(join(tree, 'sidecar/src/cli.ts'), 'utf8')).split('\n', 1)[0]!;
+  return first.replace(/^#!.*?\bnode\b/, '').split(' ').filter(Boolean);
+}
+
 /**
- * The floor (bench/floor.ts) in front of the mock, run with the sidecar's Node flags (its `#!`
- * line): one target for its socket, one for its loopback port.
+ * The floor (bench/floor.ts) in front of the mock, run with the sidecar's Node flags (read from
+ * its `#!` line, so the two always run with the same young generation): one target for its
+ * socket, one for its loopback port.
  */
 export async function startFloor(root: string, mockURL: string): Promise<Target[]> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-floor-'));
@@ -111,7 +118,7 @@ export async function startFloor(root: string, mockURL: string): Promise<Target[
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production' };
   if (process.env.BENCH_PROFILE) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${join(process.env.BENCH_PROFILE, 'floor')}`;
   const spawned = performance.now();
-  const child = start(process.execPath, ['--max-semi-space-size=4', '--import', 'tsx', 'bench/floor.ts', mockURL, KEY, socketPath, String(port)], { cwd: root, env });
+  const child = start(process.execPath, [...(await sidecarNodeFlags(root)), '--import', 'tsx', 'bench/floor.ts', mockURL, KEY, socketPath, String(port)], { cwd: root, env });
   await firstLine(child);
   const headers = { 'content-type': 'application/json' };
   const socket: Target = { name: 'floor socket', process: child, endpoint: { dispatcher: dispatcherFor(socketPath), origin: 'http://floor', path: CHAT, headers } };
