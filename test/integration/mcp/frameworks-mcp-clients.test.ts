@@ -3,10 +3,14 @@
  * each set up as its docs say: the Vercel AI SDK's (`@ai-sdk/mcp` createMCPClient, its `http`
  * transport with a socket `fetch`), whose tools then drive a model through the same socket, and
  * LangChain's (`@langchain/mcp-adapters`: `loadMcpTools` over an MCP SDK client on the socket, and
- * MultiServerMCPClient, which takes no fetch, on the sidecar's loopback port).
+ * MultiServerMCPClient, which takes no fetch, on the sidecar's loopback port); and the MCP
+ * Inspector's CLI mode, which takes a URL, on the loopback port.
  */
-import { mkdir } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { createMCPClient } from '@ai-sdk/mcp';
 import { createOpenAI } from '@ai-sdk/openai';
 import { HumanMessage } from '@langchain/core/messages';
@@ -115,5 +119,29 @@ describe('LangChain MCP adapters', () => {
     } finally {
       await client.close();
     }
+  });
+});
+
+describe('the MCP Inspector CLI', () => {
+  const bin = join(import.meta.dirname, '../../../node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js');
+  /** Runs `inspector --cli <url> ...args` with a throwaway home (it keeps a catalog and secrets there), and parses its JSON output. */
+  async function inspector(...args: string[]): Promise<unknown> {
+    const home = await mkdtemp(join(tmpdir(), 'airlock-inspector-'));
+    try {
+      const { stdout } = await promisify(execFile)(process.execPath, [bin, '--cli', `http://127.0.0.1:${loopbackPort}/mcp`, '--transport', 'http', ...args], { env: { ...process.env, HOME: home, MCP_CATALOG_PATH: join(home, 'mcp.json') }, timeout: 30_000 });
+      return JSON.parse(stdout);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  }
+
+  it('lists the sandbox tools', async () => {
+    const listed = (await inspector('--method', 'tools/list')) as { tools: { name: string }[] };
+    expect(listed.tools.map((t) => t.name).sort()).toEqual(['everything__echo', 'everything__get-sum', 'fs__list_directory', 'search_tools']);
+  });
+
+  it('calls a tool with arguments', async () => {
+    const result = (await inspector('--method', 'tools/call', '--tool-name', 'everything__get-sum', '--tool-arg', 'a=2', 'b=3')) as { content: { text: string }[] };
+    expect(result.content[0]!.text).toContain('5');
   });
 });
