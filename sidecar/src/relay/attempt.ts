@@ -79,8 +79,19 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
       const text = await response.body.text().catch(() => '');
       throw new UpstreamFailure('status', name, provider.adapter.error(response.status, text), parseRetryAfter(response.headers['retry-after']));
     }
-    const read: Read<C, K> = { op, provider, context, response, native, common: { provider, model, release: attempt.release } };
-    const outcome = op.stream ? await firstContent(read) : await readJson(read);
+    let outcome: Outcome<C, K>;
+    if (op.stream) {
+      outcome = await firstContent({ op, provider, context, response, native, common: { provider, model, release: attempt.release } });
+    } else {
+      // Read here rather than in a function of its own: one async frame less held across the read.
+      let bytes: Buffer;
+      try {
+        bytes = Buffer.from(await response.body.arrayBuffer());
+      } catch (err) {
+        throw classifyError(err, name, 'body');
+      }
+      outcome = jsonOutcome(op, provider, model, attempt.release, bytes, native, context);
+    }
     reported.succeeded(response.status);
     return outcome;
   } catch (err) {
@@ -102,20 +113,23 @@ interface Read<C, K extends StreamChunk> {
   common: Common;
 }
 
-async function readJson<C, K extends StreamChunk>({ op, provider, context, response, native, common }: Read<C, K>): Promise<JsonOutcome<C>> {
-  let bytes: Buffer;
-  try {
-    bytes = Buffer.from(await response.body.arrayBuffer());
-  } catch (err) {
-    throw classifyError(err, provider.config.name, 'body');
-  }
+/** A whole JSON answer: passed through with its usage read from the tail, or parsed. */
+function jsonOutcome<C, K extends StreamChunk>(
+  op: Operation<C, K>,
+  provider: ProviderRuntime,
+  model: Attempt['model'],
+  release: Attempt['release'],
+  bytes: Buffer,
+  native: boolean,
+  context: TranslateContext,
+): JsonOutcome<C> {
   if (native && looksWhole(bytes)) {
     // Passed through as it is: only the usage is needed, and it sits at the end.
     const usage = scanUsage(bytes);
-    if (usage) return { ...common, kind: 'json', result: undefined, native: bytes, usage };
+    if (usage) return { provider, model, release, kind: 'json', result: undefined, native: bytes, usage };
   }
   const result = parseResult(op, provider, bytes, context);
-  return { ...common, kind: 'json', result, native: native ? bytes : undefined, usage: op.usage(result) };
+  return { provider, model, release, kind: 'json', result, native: native ? bytes : undefined, usage: op.usage(result) };
 }
 
 /** A JSON object that is not cut off: `{` first, `}` last (whitespace aside). */

@@ -64,10 +64,11 @@ export async function runCall<C, K extends StreamChunk>(
   // signals alive until the deadline (600 s by default) and grew the heap under load.
   const controller = new AbortController();
   client.onClose(() => controller.abort(new DOMException('client disconnected', 'AbortError')));
-  const usable = candidates.filter((c) => op.supports(c.provider));
+  const usable = candidates.every((c) => op.supports(c.provider)) ? candidates : candidates.filter((c) => op.supports(c.provider));
   let totalMs = 1;
   for (const c of usable) totalMs = Math.max(totalMs, c.provider.config.timeouts.totalMs);
-  const timer = setTimeout(() => controller.abort(new DOMException('the total timeout passed', 'TimeoutError')), totalMs);
+  // No closure: the timer holds the controller only (it lives until the call ends).
+  const timer = setTimeout(abortForTimeout, totalMs, controller);
   const signal = controller.signal;
   let providerName = 'none';
   let status = 200;
@@ -113,6 +114,10 @@ export async function runCall<C, K extends StreamChunk>(
     // Checked first: the record would be built for nothing at the usual warn level.
     if (log.isLevelEnabled('info')) log.info({ api: op.ingress.name, kind: op.kind, model: op.model, provider: providerName, status, ms: Date.now() - started }, 'model call');
   }
+}
+
+function abortForTimeout(controller: AbortController): void {
+  controller.abort(new DOMException('the total timeout passed', 'TimeoutError'));
 }
 
 /** Reports usage and cost to the call's telemetry and the client; returns them for the limits. */

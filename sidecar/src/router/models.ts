@@ -59,6 +59,8 @@ export class ModelCatalog<P extends ProviderLike> {
     const name = this.resolveName(requested);
     const list = name === undefined ? undefined : this.byName.get(name);
     if (!list) throw new ModelNotFoundError(requested);
+    // The common case, one provider: nothing to order.
+    if (list.length === 1) return [list[0]!];
     const tiers = new Map<number, Candidate<P>[]>();
     for (const c of list) tiers.set(c.provider.config.priority, [...(tiers.get(c.provider.config.priority) ?? []), c]);
     return [...tiers.keys()].sort((a, b) => a - b).flatMap((p) => weightedShuffle(tiers.get(p)!, random));

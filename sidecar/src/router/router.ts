@@ -79,11 +79,11 @@ export async function route<T>(candidates: Candidate<ProviderRuntime>[], run: (a
   const random = options.random ?? Math.random;
   const failures: UpstreamFailure[] = [];
   // Providers whose circuit is open are tried only when nothing else is left.
-  const open = candidates.filter((c) => c.provider.breaker.state === 'open');
-  const ordered = [...candidates.filter((c) => !open.includes(c)), ...open];
+  const ordered = candidates.some(isOpen) ? [...candidates.filter((c) => !isOpen(c)), ...candidates.filter(isOpen)] : candidates;
   let number = 0;
 
-  for (const [position, candidate] of ordered.entries()) {
+  for (let position = 0; position < ordered.length; position++) {
+    const candidate = ordered[position]!;
     const { provider } = candidate;
     const name = provider.config.name;
     const probing = provider.breaker.state === 'half-open';
@@ -102,6 +102,10 @@ export async function route<T>(candidates: Candidate<ProviderRuntime>[], run: (a
     }
   }
   throw summarise(failures, timedOut(deadline));
+}
+
+function isOpen(candidate: Candidate<ProviderRuntime>): boolean {
+  return candidate.provider.breaker.state === 'open';
 }
 
 /** The attempts on one candidate; `done` when one succeeded. @throws {UpstreamFailure} that must not fail over. */

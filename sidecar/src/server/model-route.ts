@@ -4,7 +4,9 @@ import type { z } from 'zod';
 import type { AppOptions } from './app.js';
 import { parseBody } from './body.js';
 import { withAgentContext } from '../telemetry/model-call.js';
-import { relay, type Operation, type StreamChunk } from './proxy.js';
+import { relay, type Operation, type ProxyDeps, type StreamChunk } from './proxy.js';
+import type { SandboxScope } from '../relay/call.js';
+import type { Runtime } from './runtime.js';
 
 /**
  * Registers POST `path`: the body is parsed with `schema` (400 in the ingress's shape), its
@@ -45,7 +47,28 @@ export async function relayModelCall<C, K extends StreamChunk>(
     return reply.headers(answer.headers ?? {}).send(answer.body);
   }
   reply.hijack();
-  const deps = { log: options.log, metrics: options.metrics, secrets: options.secrets, captureContent: () => runtime.config.telemetry.captureMessageContent };
-  await withAgentContext(request.headers, () => relay(op, candidates, reply.raw, deps, { name: runtime.config.sandbox.name, limiter: runtime.limiter, ledger: options.usage?.ledger }));
+  const { deps, sandbox } = scopeOf(options, runtime);
+  await withAgentContext(request.headers, () => relay(op, candidates, reply.raw, deps, sandbox));
   return undefined;
+}
+
+/** What the relay needs of the app and the runtime: the same for every call until a reload, so built once per runtime. */
+interface Scope {
+  options: AppOptions;
+  deps: ProxyDeps;
+  sandbox: SandboxScope;
+}
+
+const scopes = new WeakMap<Runtime, Scope>();
+
+function scopeOf(options: AppOptions, runtime: Runtime): Scope {
+  const cached = scopes.get(runtime);
+  if (cached?.options === options) return cached;
+  const scope: Scope = {
+    options,
+    deps: { log: options.log, metrics: options.metrics, secrets: options.secrets, captureContent: () => runtime.config.telemetry.captureMessageContent },
+    sandbox: { name: runtime.config.sandbox.name, limiter: runtime.limiter, ledger: options.usage?.ledger },
+  };
+  scopes.set(runtime, scope);
+  return scope;
 }

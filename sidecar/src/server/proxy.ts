@@ -23,26 +23,48 @@ const STREAM_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'ca
 
 /** The client's response as a ClientSink. */
 export function responseSink(res: ServerResponse): ClientSink {
-  return {
-    get started() {
-      return res.headersSent;
-    },
-    get gone() {
-      return res.destroyed;
-    },
-    json: (status, body, headers) => writeJson(res, status, body, headers),
-    startStream: () => void res.writeHead(200, STREAM_HEADERS),
-    async write(data) {
-      if (data.length === 0 || res.destroyed) return;
-      if (!res.write(data)) await new Promise<void>((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
-    },
-    end: () => void res.end(),
-    onClose(listener) {
-      res.once('close', () => {
-        if (!res.writableFinished) listener();
-      });
-    },
-  };
+  return new ResponseSink(res);
+}
+
+/**
+ * A class rather than an object of closures: one small object per call, alive across the
+ * upstream round trip, instead of seven (bench/README.md "Round 4: saturation").
+ */
+class ResponseSink implements ClientSink {
+  constructor(private readonly res: ServerResponse) {}
+
+  get started(): boolean {
+    return this.res.headersSent;
+  }
+
+  get gone(): boolean {
+    return this.res.destroyed;
+  }
+
+  json(status: number, body: unknown, headers?: Record<string, string>): void {
+    writeJson(this.res, status, body, headers);
+  }
+
+  startStream(): void {
+    this.res.writeHead(200, STREAM_HEADERS);
+  }
+
+  async write(data: string | Buffer): Promise<void> {
+    const res = this.res;
+    if (data.length === 0 || res.destroyed) return;
+    if (!res.write(data)) await new Promise<void>((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
+  }
+
+  end(): void {
+    this.res.end();
+  }
+
+  onClose(listener: () => void): void {
+    const res = this.res;
+    res.once('close', () => {
+      if (!res.writableFinished) listener();
+    });
+  }
 }
 
 /** Writes a JSON body (a Buffer is written as is). */

@@ -143,29 +143,26 @@ export class ModelCall {
     );
     const headers: Record<string, string> = span === NO_SPAN ? NO_HEADERS : {};
     if (span !== NO_SPAN) propagation.inject(trace.setSpan(this.spanContext, span), headers);
-    let done = false;
-    return {
-      headers,
-      succeeded: (status) => {
-        if (done) return;
-        done = true;
-        this.provider = provider;
-        this.lastFailed = undefined;
-        this.series.of(provider).attemptSucceeded();
-        span.setAttribute('http.response.status_code', status);
-        span.end();
-      },
-      failed: (kind, status) => {
-        if (done) return;
-        done = true;
-        const reason = kind === 'status' ? String(status) : kind;
-        this.lastFailed = { provider: provider.name, reason };
-        this.metrics.attempts.inc({ provider: provider.name, result: kind });
-        span.setAttributes({ 'http.response.status_code': status, 'error.type': reason });
-        span.setStatus({ code: SpanStatusCode.ERROR, message: reason });
-        span.end();
-      },
-    };
+    return new AttemptReport(this, provider, span, headers);
+  }
+
+  /** An attempt on `provider` succeeded: its answer is the call's. */
+  attemptSucceeded(provider: ProviderRef, span: Span, status: number): void {
+    this.provider = provider;
+    this.lastFailed = undefined;
+    this.series.of(provider).attemptSucceeded();
+    span.setAttribute('http.response.status_code', status);
+    span.end();
+  }
+
+  /** An attempt on `provider` failed with `kind` (and `status`). */
+  attemptFailed(provider: ProviderRef, span: Span, kind: string, status: number): void {
+    const reason = kind === 'status' ? String(status) : kind;
+    this.lastFailed = { provider: provider.name, reason };
+    this.metrics.attempts.inc({ provider: provider.name, result: kind });
+    span.setAttributes({ 'http.response.status_code': status, 'error.type': reason });
+    span.setStatus({ code: SpanStatusCode.ERROR, message: reason });
+    span.end();
   }
 
   /** The first chunk of a stream went to the agent: time to first token. */
@@ -204,6 +201,30 @@ export class ModelCall {
       this.span.setStatus({ code: SpanStatusCode.ERROR });
     }
     this.span.end();
+  }
+}
+
+/** One attempt's report, reported once (a class, not closures: it lives across the upstream round trip). */
+class AttemptReport implements AttemptTelemetry {
+  private done = false;
+
+  constructor(
+    private readonly call: ModelCall,
+    private readonly provider: ProviderRef,
+    private readonly span: Span,
+    readonly headers: Record<string, string>,
+  ) {}
+
+  succeeded(status: number): void {
+    if (this.done) return;
+    this.done = true;
+    this.call.attemptSucceeded(this.provider, this.span, status);
+  }
+
+  failed(kind: string, status: number): void {
+    if (this.done) return;
+    this.done = true;
+    this.call.attemptFailed(this.provider, this.span, kind, status);
   }
 }
 
