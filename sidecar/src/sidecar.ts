@@ -78,6 +78,14 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const common = { live, log, metrics, secrets, mcp, usage, maxBodyBytes: config.listen.maxBodyBytes };
   const servers: FastifyInstance[] = [];
   try {
+    // The admin port first, the socket after: when the agent holds the port (it can take it while
+    // this container restarts) the bind fails before a single model call is served. The other way
+    // round the agent's calls ran in a process whose /usage nobody could read and that exits on
+    // EADDRINUSE: spend outside the sandbox's budget, each restart (ADR 0018).
+    const admin = await buildAdmin({ live, log, metrics, mcp, usage, tools: config.listen.admin.tools });
+    servers.push(admin);
+    await admin.listen({ host: adminHost(config.listen.admin.host), port: config.listen.admin.port });
+    const { port: adminPort, address: adminAddress } = admin.server.address() as { port: number; address: string };
     const socketApp = await build(common);
     servers.push(socketApp);
     await listenOnSocket(socketApp, config.listen.socket.path, config.listen.socket.mode, config.listen.socket.group);
@@ -86,10 +94,6 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       servers.push(loopback);
       await loopback.listen({ host: '127.0.0.1', port: config.listen.loopbackPort });
     }
-    const admin = await buildAdmin({ live, log, metrics, mcp, usage, tools: config.listen.admin.tools });
-    servers.push(admin);
-    await admin.listen({ host: adminHost(config.listen.admin.host), port: config.listen.admin.port });
-    const { port: adminPort, address: adminAddress } = admin.server.address() as { port: number; address: string };
     log.info({ socket: config.listen.socket.path, loopbackPort: config.listen.loopbackPort, adminPort, configHash: live.status().configHash }, 'airlock sidecar ready');
     return {
       log,
