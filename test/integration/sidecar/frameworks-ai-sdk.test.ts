@@ -7,7 +7,7 @@
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { createGoogle } from '@ai-sdk/google';
 import { createOpenAI } from '@ai-sdk/openai';
-import { APICallError, generateObject, generateText, stepCountIs, streamText, tool, type LanguageModel, type ModelMessage } from 'ai';
+import { APICallError, generateObject, generateText, stepCountIs, streamText, tool, ToolLoopAgent, type LanguageModel, type ModelMessage } from 'ai';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -81,6 +81,15 @@ describe.each(CLIENTS)('the AI SDK %s model', (client) => {
       expect((await result.usage).outputTokens).toBe(5);
     });
 
+    it('reports a cut answer as finish reason length, plain and streamed', async () => {
+      const plain = await generateText({ model: model(), prompt: 'one two three four five six', maxOutputTokens: 3 });
+      expect(plain.finishReason).toBe('length');
+      expect(plain.text).toBe('echo: one two');
+      const streamed = streamText({ model: model(), prompt: 'one two three four five six', maxOutputTokens: 3 });
+      expect(await streamed.text).toBe('echo: one two');
+      expect(await streamed.finishReason).toBe('length');
+    });
+
     it('runs a multi-step tool loop to the answer', async () => {
       const { calls, tools } = weather();
       const result = await generateText({ model: model(), tools, stopWhen: stepCountIs(3), prompt: 'Oslo' });
@@ -118,6 +127,14 @@ describe.each(CLIENTS)('the AI SDK %s model', (client) => {
       // Claude's thinking reaches the Anthropic client (which hands it back, signed, on the tool
       // round trip); other clients' reasoning fields are their own and not compared here.
       if (client === 'anthropic' && kind === 'anthropic') expect(result.steps.map((s) => s.reasoningText)).toEqual(['Considering: Tromso', 'Considering: sunny in Tromso']);
+    });
+
+    it('runs a ToolLoopAgent', async () => {
+      const { calls, tools } = weather();
+      const agent = new ToolLoopAgent({ model: model(), instructions: 'Answer with the weather tool.', tools });
+      const result = await agent.generate({ prompt: 'Alta' });
+      expect(calls).toEqual(['Alta']);
+      expect(result.text).toBe(answerFrom('sunny in Alta'));
     });
 
     it('streams a multi-step tool loop', async () => {

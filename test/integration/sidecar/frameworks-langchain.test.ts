@@ -97,6 +97,14 @@ describe.each(CLIENTS)('LangChain %s', (client) => {
       expect(text(final)).toBe(answerFrom('sunny in Oslo'));
     });
 
+    it('streams a tool call whose arguments arrive whole', async () => {
+      const { getWeather } = weather();
+      let whole: AIMessageChunk | undefined;
+      for await (const chunk of await model().bindTools!([getWeather]).stream('Narvik')) whole = whole ? whole.concat(chunk) : chunk;
+      expect(whole!.tool_calls?.map((c) => [c.name, c.args])).toEqual([['get_weather', { input: 'Narvik' }]]);
+      expect(whole!.tool_calls![0]!.id).toMatch(/\S/);
+    });
+
     const schema = z.object({ city: z.string(), days: z.number() });
     if (kind === 'anthropic' && client !== 'anthropic') {
       // An OpenAI or Gemini JSON schema reaches an Anthropic model as an instruction
