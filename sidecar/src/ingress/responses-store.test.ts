@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { InputItem, ResponseObject } from '../wire/responses.js';
-import { ResponseStore } from './responses-store.js';
+import { ReferencesTooLarge, ResponseStore } from './responses-store.js';
 
 const answer = { type: 'message', id: 'msg_held', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'held answer', annotations: [] }] };
 const call = { type: 'function_call', id: 'fc_held', call_id: 'call_1', name: 'w', arguments: '{}', status: 'completed' };
@@ -19,5 +19,16 @@ describe('ResponseStore.resolve', () => {
     store.delete('resp_1');
     const items = [{ type: 'item_reference', id: 'msg_held' }] as InputItem[];
     expect(store.resolve(items)).toBe(items);
+  });
+
+  it('refuses references whose items add up to more than it may add, counting a repeated one each time', () => {
+    const store = new ResponseStore();
+    store.put('resp_1', [], { id: 'resp_1', output: [answer] } as unknown as ResponseObject);
+    const size = JSON.stringify(answer).length;
+    const refs = (n: number) => Array.from({ length: n }, () => ({ type: 'item_reference', id: 'msg_held' }) as InputItem);
+    expect(store.resolve(refs(3), 3 * size)).toEqual([answer, answer, answer]);
+    expect(() => store.resolve(refs(4), 3 * size)).toThrow(ReferencesTooLarge);
+    // References it does not hold cost nothing here: they go to OpenAI as they came.
+    expect(store.resolve([...refs(1), { type: 'item_reference', id: 'msg_openai' } as InputItem], size)).toEqual([answer, { type: 'item_reference', id: 'msg_openai' }]);
   });
 });

@@ -16,6 +16,14 @@ const MAX_ITEM_IDS = 200_000;
 /** How long a response can be continued. */
 export const TTL_MS = 60 * 60 * 1000;
 
+/** The items `item_reference`s name add up to more than the request may carry. */
+export class ReferencesTooLarge extends Error {
+  constructor(readonly maxChars: number) {
+    super(`the items named by item_reference add up to more than ${maxChars} characters`);
+    this.name = 'ReferencesTooLarge';
+  }
+}
+
 /** What is kept of one response: its whole conversation, and the response itself for retrieval. */
 interface Entry {
   /** Every item of the conversation up to and including the response's output, in order. */
@@ -38,14 +46,23 @@ export class ResponseStore {
   /**
    * `items` with every `item_reference` to an output item the sidecar holds replaced by that item;
    * references it does not hold (OpenAI's) stay. The same array when nothing was replaced.
+   * @param maxChars what the held items put in may add up to (JSON characters): a reference is a
+   *   few bytes and its item can be a whole long answer, so without it a body of references
+   *   expands far past the body limit. @throws {ReferencesTooLarge} past it.
    */
-  resolve(items: InputItem[]): InputItem[] {
+  resolve(items: InputItem[], maxChars = Infinity): InputItem[] {
     let replaced = false;
+    let added = 0;
+    const sizes = new Map<string, number>();
     const resolved = items.map((item) => {
       const id = item.type === 'item_reference' ? (item as { id?: unknown }).id : undefined;
       const owner = typeof id === 'string' ? this.owners.get(id) : undefined;
       const held = owner === undefined ? undefined : this.cache.get(owner)?.response?.output.find((o) => o.id === id);
       if (held === undefined) return item;
+      let size = sizes.get(id as string);
+      if (size === undefined) sizes.set(id as string, (size = JSON.stringify(held).length));
+      added += size;
+      if (added > maxChars) throw new ReferencesTooLarge(maxChars);
       replaced = true;
       return held as InputItem;
     });

@@ -5,7 +5,7 @@
  * `previous_response_id`: see ADR 0011.
  */
 import type { FastifyInstance } from 'fastify';
-import { ResponseStore } from '../ingress/responses-store.js';
+import { ReferencesTooLarge, ResponseStore } from '../ingress/responses-store.js';
 import { inputItems, responsesToChat } from '../ingress/translate/responses.js';
 import { chatToResponse, responseId, responseShell } from '../ingress/translate/responses-output.js';
 import { responsesStreamEncoder, type ResponsesStreamItem } from '../ingress/translate/responses-stream.js';
@@ -40,7 +40,7 @@ export async function responsesRoutes(app: FastifyInstance, options: AppOptions)
     options,
     '/v1/responses',
     ResponsesRequest,
-    (body, raw) => responsesOperation(body, raw, store),
+    (body, raw) => responsesOperation(body, raw, store, options.maxBodyBytes),
     // Only reached when previous_response_id names a response the sidecar does not hold and no
     // provider of the model is OpenAI, which is where OpenAI-made responses live.
     (body) => {
@@ -87,6 +87,17 @@ export async function responsesRoutes(app: FastifyInstance, options: AppOptions)
   });
 }
 
+/** The held items in place of their references, the whole at most the body limit (400 past it). */
+function resolveReferences(items: InputItem[], store: ResponseStore, bodyBytes: number, maxBodyBytes: number): InputItem[] {
+  try {
+    return store.resolve(items, maxBodyBytes - bodyBytes);
+  } catch (err) {
+    if (!(err instanceof ReferencesTooLarge)) throw err;
+    const message = `the items named by item_reference would make the input more than ${maxBodyBytes} bytes, this sidecar's body limit (listen.maxBodyBytes): send fewer references, or previous_response_id`;
+    throw new BadRequest({ status: 400, type: 'invalid_request_error', message, param: 'input' });
+  }
+}
+
 /**
  * An input item as OpenAI lists it: typed, with an id, a message's text as content parts (a
  * request may give `{role, content: "text"}` with neither).
@@ -111,8 +122,8 @@ function itemId(item: Record<string, unknown> | undefined): string | null {
  * `openai` providers are tried. Likewise an `item_reference` to an output item the sidecar holds
  * becomes that item; one it does not hold is left for OpenAI (and refused by translation).
  */
-export function responsesOperation(sent: ResponsesRequest, raw: Buffer, store: ResponseStore): Operation<ResponseObject, ResponsesStreamItem> {
-  const input = Array.isArray(sent.input) ? store.resolve(sent.input) : sent.input;
+export function responsesOperation(sent: ResponsesRequest, raw: Buffer, store: ResponseStore, maxBodyBytes = Infinity): Operation<ResponseObject, ResponsesStreamItem> {
+  const input = Array.isArray(sent.input) ? resolveReferences(sent.input, store, raw.length, maxBodyBytes) : sent.input;
   const request = input === sent.input ? sent : { ...sent, input };
   const previous = request.previous_response_id;
   const history = previous ? store.get(previous) : undefined;
