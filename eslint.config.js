@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'crds/**', 'charts/**'] },
+  { ignores: ['**/dist/**', 'sidecar/bundle/**', '**/node_modules/**', 'crds/**', 'charts/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

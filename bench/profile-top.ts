@@ -2,12 +2,24 @@
  * Summarises V8 CPU profiles (`node --cpu-prof`, e.g. from `BENCH_PROFILE=dir npm run bench`):
  * the functions with the most self time, and self time by where the code lives (Airlock's own,
  * undici, fastify, Node's internals …). Usage: `node --import tsx bench/profile-top.ts FILE...`.
+ * Frames of the sidecar's bundle (docs/adr/0018) are mapped back to their source files, lines and
+ * names through the bundle's source maps.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { SourceMap, type SourceMapPayload } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+  columnNumber: number;
+}
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: CallFrame;
   hitCount?: number;
 }
 
@@ -29,15 +41,30 @@ function area(url: string, name: string): string {
   return 'other';
 }
 
+const maps = new Map<string, SourceMap | undefined>();
+
+/** The frame as the source map of its file (when it has one) places it: original file, line, name. */
+async function original(frame: CallFrame): Promise<CallFrame> {
+  if (!frame.url.startsWith('file:') || !frame.url.endsWith('.js')) return frame;
+  if (!maps.has(frame.url)) {
+    const mapFile = `${fileURLToPath(frame.url)}.map`;
+    maps.set(frame.url, existsSync(mapFile) ? new SourceMap(JSON.parse(await readFile(mapFile, 'utf8')) as SourceMapPayload) : undefined);
+  }
+  const entry = maps.get(frame.url)?.findEntry(frame.lineNumber, frame.columnNumber);
+  if (!entry || !('originalSource' in entry)) return frame;
+  // Node fills in the original identifier, which its types do not declare yet.
+  const name = (entry as { name?: string }).name;
+  return { functionName: name ?? frame.functionName, url: new URL(entry.originalSource, frame.url).href, lineNumber: entry.originalLine, columnNumber: entry.originalColumn };
+}
+
 const self = new Map<string, number>();
 const byArea = new Map<string, number>();
 let total = 0;
 for (const file of process.argv.slice(2)) {
   const profile = JSON.parse(await readFile(file, 'utf8')) as Profile;
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const frames = new Map(await Promise.all(profile.nodes.map(async (n) => [n.id, await original(n.callFrame)] as const)));
   profile.samples.forEach((id, i) => {
-    const node = byId.get(id)!;
-    const { functionName, url, lineNumber } = node.callFrame;
+    const { functionName, url, lineNumber } = frames.get(id)!;
     const name = functionName || '(anonymous)';
     const ms = (profile.timeDeltas[i] ?? 0) / 1000;
     const where = area(url, name);

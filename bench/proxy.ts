@@ -93,12 +93,8 @@ const mock = await startMockProvider(root);
 const targets: Target[] = [mock.target];
 if (FLOOR) targets.push(...(await startFloor(root, mock.url)));
 console.error('building the sidecar…');
-await buildSidecar(root, root);
-targets.push(...(await startSidecar('airlock', root, mock.url, true)));
-if (BEFORE) {
-  await buildSidecar(BEFORE, root);
-  targets.push(...(await startSidecar('airlock-before', BEFORE, mock.url, false)));
-}
+targets.push(...(await startSidecar('airlock', await buildSidecar(root, root), mock.url, true)));
+if (BEFORE) targets.push(...(await startSidecar('airlock-before', await buildSidecar(BEFORE, root), mock.url, false)));
 if (PEERS.includes('portkey')) targets.push(await startPortkey(mock.url).catch((err: Error) => (console.error(`portkey skipped: ${err.message}`), undefined as never)));
 const measured = targets.filter(Boolean);
 // One row per process (a sidecar's socket and TCP targets share one), named after its first target.
@@ -165,12 +161,12 @@ for (const scenario of SCENARIOS.filter((s) => !s.rate)) {
 }
 console.log('');
 console.log('### memory and start\n');
-console.log('| process | ready after start | RSS at start | RSS idle after warm-up | RSS after each round | high-water mark |');
-console.log('|---|---|---|---|---|---|');
+console.log('| process | ready after start | CPU to ready | RSS at start | RSS idle after warm-up | RSS after each round | high-water mark |');
+console.log('|---|---|---|---|---|---|---|');
 for (const t of processes) {
   const pid = t.process.pid!;
   const { hwm } = await memory(pid);
-  console.log(`| ${t.name.replace(/ socket$/, '')} | ${t.readyMs === undefined ? '—' : `${fmt(t.readyMs, 0)} ms`} | ${fmt(started.get(pid)!.rss, 0)} MiB | ${fmt(idle.get(pid)!.rss, 0)} MiB | ${afterRounds.get(pid)!.map((r) => fmt(r, 0)).join(', ')} MiB | ${fmt(hwm, 0)} MiB |`);
+  console.log(`| ${t.name.replace(/ socket$/, '')} | ${t.readyMs === undefined ? '—' : `${fmt(t.readyMs, 0)} ms`} | ${t.readyCpuMs === undefined ? '—' : `${fmt(t.readyCpuMs, 0)} ms`} | ${fmt(started.get(pid)!.rss, 0)} MiB | ${fmt(idle.get(pid)!.rss, 0)} MiB | ${afterRounds.get(pid)!.map((r) => fmt(r, 0)).join(', ')} MiB | ${fmt(hwm, 0)} MiB |`);
 }
 for (const t of processes) await stop(t.process);
 process.exit(0);

@@ -1,6 +1,6 @@
 /**
  * What the benchmark measures: the provider mock called directly, the sidecar (built as it ships,
- * `sidecar/dist/cli.js` run as the image runs it) over its Unix socket and its loopback port, optionally the sidecar
+ * the esbuild bundle `sidecar/bundle/cli.js` run as the image runs it) over its Unix socket and its loopback port, optionally the sidecar
  * of another checkout (BENCH_BEFORE, for before/after tables), and a peer gateway installed from
  * npm into a throwaway directory outside the repository (Portkey's gateway), and the floor
  * (bench/floor.ts: the thinnest correct Node HTTP hop in front of the same mock).
@@ -15,7 +15,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
 import { dispatcherFor, type Endpoint } from './load.js';
-import { firstLine, start } from './procs.js';
+import { cpuMs, firstLine, start } from './procs.js';
 
 export const KEY = 'sk-bench-0123456789abcdef';
 const CHAT = '/v1/chat/completions';
@@ -28,6 +28,8 @@ export interface Target {
   process: ChildProcess;
   /** ms from spawn to the first answered request (undefined for the mock). */
   readyMs?: number;
+  /** CPU time (user + system) the process spent from spawn to its first answered request, in ms. */
+  readyCpuMs?: number;
 }
 
 export async function freePort(): Promise<number> {
@@ -46,13 +48,25 @@ export async function startMockProvider(root: string): Promise<{ url: string; ta
   return { url, target: { name: 'direct', process: child, endpoint: { dispatcher: dispatcherFor(), origin, path: CHAT, headers: JSON_HEADERS } } };
 }
 
-/** Builds a checkout's sidecar as the image does (tsc -b sidecar). */
-export async function buildSidecar(tree: string, root: string): Promise<void> {
+/**
+ * Builds a checkout's sidecar as the image does: the esbuild bundle (sidecar/bundle.ts,
+ * docs/adr/0018), or for a checkout from before the bundle, tsc -b sidecar.
+ * @returns the executable the image runs
+ */
+export async function buildSidecar(tree: string, root: string): Promise<string> {
+  const bundler = join(tree, 'sidecar/bundle.ts');
+  if (existsSync(bundler)) {
+    const bundle = start(process.execPath, [bundler], { cwd: tree, stdio: 'inherit' });
+    const [code] = (await once(bundle, 'close')) as [number];
+    if (code !== 0) throw new Error(`bundling the sidecar in ${tree} failed`);
+    return join(tree, 'sidecar/bundle/cli.js');
+  }
   const tsc = start(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', join(tree, 'sidecar')], { cwd: tree, stdio: 'inherit' });
   const [code] = (await once(tsc, 'close')) as [number];
   if (code !== 0) throw new Error(`building the sidecar in ${tree} failed`);
-  // As the image does (Dockerfile.sidecar): cli.js is the executable.
+  // As the image did then: cli.js is the executable.
   await chmod(join(tree, 'sidecar/dist/cli.js'), 0o755);
+  return join(tree, 'sidecar/dist/cli.js');
 }
 
 /** Polls `endpoint` until a chat completion succeeds; returns when it did. */
@@ -71,8 +85,11 @@ async function firstAnswer(endpoint: Endpoint, deadlineMs = 30_000): Promise<num
   throw new Error(`${endpoint.origin} never answered`);
 }
 
-/** A sidecar of `tree` in front of the mock: one target for its socket, one for its loopback port. */
-export async function startSidecar(label: string, tree: string, mockURL: string, tcp: boolean): Promise<Target[]> {
+/**
+ * A sidecar (`executable`, from buildSidecar) in front of the mock: one target for its socket, one
+ * for its loopback port.
+ */
+export async function startSidecar(label: string, executable: string, mockURL: string, tcp: boolean): Promise<Target[]> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-'));
   const socketPath = join(dir, 'airlock.sock');
   const port = await freePort();
@@ -92,10 +109,11 @@ export async function startSidecar(label: string, tree: string, mockURL: string,
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}` };
   if (process.env.BENCH_PROFILE) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${join(process.env.BENCH_PROFILE, label)}`;
   const spawned = performance.now();
-  const child = start(join(tree, 'sidecar/dist/cli.js'), ['run', '--config', join(dir, 'config.yaml')], { cwd: dir, stdio: 'ignore', env });
+  const child = start(executable, ['run', '--config', join(dir, 'config.yaml')], { cwd: dir, stdio: 'ignore', env });
   const headers = { 'content-type': 'application/json' };
   const socket: Target = { name: `${label} socket`, process: child, endpoint: { dispatcher: dispatcherFor(socketPath), origin: 'http://airlock', path: CHAT, headers } };
   socket.readyMs = (await firstAnswer(socket.endpoint)) - spawned;
+  socket.readyCpuMs = await cpuMs(child.pid!);
   if (!tcp) return [socket];
   return [socket, { name: `${label} tcp`, process: child, endpoint: { dispatcher: dispatcherFor(), origin: `http://127.0.0.1:${port}`, path: CHAT, headers } }];
 }

@@ -1,7 +1,8 @@
 /**
  * What the images must (not) contain, checked inside the real containers by
- * test/e2e/node.test.ts: no development dependency, and every import of the compiled code
- * resolving from the production node_modules.
+ * test/e2e/node.test.ts: the operator's no development dependency, and every import of its
+ * compiled code resolving from the production node_modules; the sidecar's no node_modules at all,
+ * and every chunk of its bundle loading.
  */
 
 /** Development-only packages of the workspace; none may be in an image's /app/node_modules. */
@@ -31,6 +32,28 @@ for (const root of process.argv.slice(2)) {
         failures.push(file + ': ' + specifier + ': ' + error.code);
       }
     }
+  }
+}
+console.log(JSON.stringify({ count, failures }));
+`;
+
+/**
+ * Imports every chunk of the sidecar's bundle (the folder in argv; not cli.js, which would run a
+ * command): each chunk's imports resolve (Node's own modules and sibling chunks only, since the
+ * image has no node_modules) and its top level runs. Prints { count, failures }.
+ */
+export const IMPORT_CHUNKS = `
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+const dir = process.argv[2];
+let count = 0;
+const failures = [];
+for (const name of readdirSync(dir).filter((n) => n.endsWith('.js'))) {
+  try {
+    await import(join(dir, name));
+    count += 1;
+  } catch (error) {
+    failures.push(name + ': ' + error.message);
   }
 }
 console.log(JSON.stringify({ count, failures }));

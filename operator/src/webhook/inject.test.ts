@@ -115,7 +115,7 @@ describe('injectPod', () => {
     // The socket volume is shared with the agent, which can write to it. Mounted at a directory of
     // the sidecar image (its code, a module it imports lazily on the first /mcp call), it would run
     // the agent's files as the sidecar, next to every key.
-    for (const dir of ['/app/node_modules/@modelcontextprotocol/sdk/dist/esm/server', '/app/sidecar/dist', '/etc/airlock/config/.', '/usr/local/bin', '/run/agent-airlock']) {
+    for (const dir of ['/app/node_modules/@modelcontextprotocol/sdk/dist/esm/server', '/app/sidecar/dist', '/app/sidecar/bundle/chunks', '/etc/airlock/config/.', '/usr/local/bin', '/run/agent-airlock']) {
       const { pod } = injectPod(testPod(), testSandbox('research', { providers: ['openai'], socket: { dir } }), testSettings());
       const sidecar = byName(pod, SIDECAR_CONTAINER)!;
       const socketMounts = (sidecar.volumeMounts ?? []).filter((m) => m.name === 'airlock-socket');

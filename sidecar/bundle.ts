@@ -1,0 +1,185 @@
+/**
+ * Bundles the sidecar for its image (Dockerfile.sidecar) and for `npm run bench`, which runs what
+ * the image runs: esbuild, from `src/cli.ts` to `bundle/cli.js` plus chunks, every dependency
+ * inside, so the image needs no node_modules (docs/adr/0018-sidecar-bundle.md).
+ *
+ * `node sidecar/bundle.ts [OUTDIR] [--sidecar-uid N --tools-uid N]` (Node strips the types;
+ * esbuild is a development dependency), then `compile-cache/` beside it: V8's code for what the
+ * sidecar compiles on its way to work, made by running it once (warmCompileCache), which cli.ts
+ * reads when it exists.
+ * The dynamic imports of cli.ts (each command's code), of mcp/lazy.ts (the MCP gateway and the
+ * SDK's server side) and of telemetry/tracing.ts (the OpenTelemetry SDK) stay dynamic: esbuild
+ * splits them into chunks that load only when reached, as they did from tsc's output.
+ */
+import { build, type Metafile } from 'esbuild';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { chmod, chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+
+/** Where the bundle goes unless told otherwise: next to src/, ignored by git. */
+export const BUNDLE_DIR = join(import.meta.dirname, 'bundle');
+
+/**
+ * CommonJS dependencies (fastify, pino, prom-client...) call `require` for Node's modules; in an
+ * ES module bundle that name does not exist, so each output file gets one bound to itself.
+ */
+const BANNER = "import { createRequire as __airlockCreateRequire } from 'node:module'; const require = __airlockCreateRequire(import.meta.url);";
+
+/** Builds the bundle into `outdir` (emptied first); returns esbuild's metafile (inputs per output). */
+export async function bundleSidecar(outdir: string = BUNDLE_DIR): Promise<Metafile> {
+  await rm(outdir, { recursive: true, force: true });
+  const result = await build({
+    entryPoints: { cli: join(import.meta.dirname, 'src/cli.ts') },
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node24',
+    // ES module builds first where a package has both: esbuild can drop what is not imported.
+    mainFields: ['module', 'main'],
+    chunkNames: 'chunks/[name]-[hash]',
+    minify: true,
+    // Errors and logs name functions and classes (`err.name`, pino's serializers): keep the names.
+    keepNames: true,
+    // Shipped next to the code so `NODE_OPTIONS=--enable-source-maps` maps a stack back to src/.
+    sourcemap: 'linked',
+    // The dependencies' licence headers, collected in one file beside the bundle.
+    legalComments: 'external',
+    banner: { js: BANNER },
+    metafile: true,
+    logLevel: 'warning',
+  });
+  // The image's entrypoint is cli.js itself (its `#!` line carries the Node flags, ADR 0017).
+  await chmod(join(outdir, 'cli.js'), 0o755);
+  return result.metafile;
+}
+
+/** A chat completion over the sidecar's socket; resolves with the status, rejects while nobody listens. */
+function chat(socketPath: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume().on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject).end(JSON.stringify({ model: 'warm', messages: [{ role: 'user', content: 'warm' }] }));
+  });
+}
+
+/** Whom the warm-up runs as: Node keeps a compile cache per UID (a `…-<uid>` directory). */
+export interface WarmAs {
+  /** The sidecar container's UID (the image's USER, the operator's default sidecarUID). */
+  sidecar: number;
+  /** The airlock-tools container's UID (the operator's default toolsUID). */
+  tools: number;
+}
+
+/**
+ * Writes `<outdir>/compile-cache`, V8's code for what the bundle compiles on its way to work
+ * (portable: valid wherever the bundle is copied): `run` from start to its first answered chat
+ * completion, and `stdio-host` (airlock-tools) from start to listening. The provider is a closed
+ * loopback port: the call fails with the sidecar's own error after going through ingress,
+ * routing, the relay and undici, the code a first real call runs, with no network and no provider
+ * mock in the image build. Node names the cache directory after the UID and reads it only as that
+ * UID, so the image build runs each command as its container's default UID (`as`); another UID
+ * finds no cache and compiles as before.
+ */
+export async function warmCompileCache(outdir: string = BUNDLE_DIR, as?: WarmAs): Promise<number> {
+  const cache = join(outdir, 'compile-cache');
+  await rm(cache, { recursive: true, force: true });
+  await mkdir(cache);
+  // Each UID creates its own directory in it; read-only again afterwards.
+  if (as) await chmod(cache, 0o1777);
+  const dir = await mkdtemp(join(tmpdir(), 'airlock-warm-'));
+  try {
+    await chmod(dir, 0o755);
+    await warmRun(outdir, await ownedDir(join(dir, 'run'), as?.sidecar));
+    await warmStdioHost(outdir, await ownedDir(join(dir, 'tools'), as?.tools));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    await chmod(cache, 0o755);
+  }
+  const files = (await readdir(cache, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile()).length;
+  if (files === 0) throw new Error(`Node wrote no compile cache into ${cache}`);
+  return files;
+}
+
+/** A working directory for a warm-up child running as `uid` (or as this process). */
+async function ownedDir(path: string, uid: number | undefined): Promise<{ path: string; uid?: number }> {
+  await mkdir(path);
+  if (uid === undefined) return { path };
+  await chown(path, uid, uid);
+  return { path, uid };
+}
+
+/** Starts the bundle's `args` in `dir.path` as `dir.uid`, runs `until`, then stops it with SIGTERM; it must exit 0. */
+async function warmCommand(outdir: string, dir: { path: string; uid?: number }, args: string[], until: (exited: () => number | null) => Promise<void>): Promise<void> {
+  const ids = dir.uid === undefined ? {} : { uid: dir.uid, gid: dir.uid };
+  const child = spawn(process.execPath, [join(outdir, 'cli.js'), ...args], { cwd: dir.path, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NODE_ENV: 'production' }, ...ids });
+  const exited = once(child, 'exit');
+  try {
+    await until(() => child.exitCode);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  const [code] = (await exited) as [number | null];
+  if (code !== 0) throw new Error(`warming the compile cache: airlock-sidecar ${args[0]} exited with ${code}`);
+}
+
+/** Retries `attempt` every 10 ms for up to 30 s while the child lives. */
+async function retry(exited: () => number | null, attempt: () => Promise<unknown>): Promise<void> {
+  for (let tries = 0; ; tries++) {
+    if (exited() !== null) throw new Error(`warming the compile cache: the sidecar exited with ${exited()} before answering (its stderr is above)`);
+    try {
+      await attempt();
+      return;
+    } catch (err) {
+      if (tries >= 3000) throw err;
+    }
+    await sleep(10);
+  }
+}
+
+async function warmRun(outdir: string, dir: { path: string; uid?: number }): Promise<void> {
+  const socketPath = join(dir.path, 'airlock.sock');
+  const key = join(dir.path, 'key');
+  await writeFile(key, 'sk-warm');
+  if (dir.uid !== undefined) await chown(key, dir.uid, dir.uid);
+  const config = {
+    version: 1,
+    sandbox: { name: 'warm' },
+    listen: { socket: { path: socketPath }, admin: { host: '127.0.0.1', port: 0 } },
+    telemetry: { logLevel: 'error' },
+    providers: [{ name: 'warm', type: 'openai', baseURL: 'http://127.0.0.1:9/v1', apiKeys: [{ file: key }], models: [{ name: 'warm' }], retries: { maxAttempts: 1 } }],
+  };
+  // JSON is YAML: the config loader reads it as it is.
+  await writeFile(join(dir.path, 'config.json'), JSON.stringify(config));
+  await warmCommand(outdir, dir, ['run', '--config', join(dir.path, 'config.json')], (exited) => retry(exited, () => chat(socketPath)));
+}
+
+async function warmStdioHost(outdir: string, dir: { path: string; uid?: number }): Promise<void> {
+  const socketPath = join(dir.path, 'stdio.sock');
+  const connects = () =>
+    new Promise<void>((resolve, reject) => {
+      const socket = connect(socketPath, () => socket.end(resolve));
+      socket.on('error', reject);
+    });
+  await warmCommand(outdir, dir, ['stdio-host', '--socket', socketPath], (exited) => retry(exited, connects));
+}
+
+if (import.meta.main) {
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { 'sidecar-uid': { type: 'string' }, 'tools-uid': { type: 'string' } } });
+  const outdir = positionals[0] ?? BUNDLE_DIR;
+  const as = values['sidecar-uid'] && values['tools-uid'] ? { sidecar: Number(values['sidecar-uid']), tools: Number(values['tools-uid']) } : undefined;
+  const metafile = await bundleSidecar(outdir);
+  const outputs = Object.entries(metafile.outputs).filter(([name]) => name.endsWith('.js'));
+  const modules = new Set(outputs.flatMap(([, output]) => Object.keys(output.inputs)));
+  const kib = outputs.reduce((sum, [, output]) => sum + output.bytes, 0) / 1024;
+  console.log(`${outdir}: ${outputs.length} files, ${kib.toFixed(0)} KiB, ${modules.size} modules`);
+  console.log(`compile cache: ${await warmCompileCache(outdir, as)} files`);
+}
