@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../log/logger.js';
 import { readiness, rejectedProviders, type McpHandler } from './app.js';
+import { noSchemaCompilers } from './no-schemas.js';
 import type { SidecarReport } from '../usage/wire.js';
 import type { LiveConfig } from './live.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -45,7 +46,7 @@ export function adminHost(host: string): string {
 }
 
 export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance> {
-  const app = fastify({ loggerInstance: options.log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
+  const app = fastify({ loggerInstance: options.log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), schemaController: noSchemaCompilers });
   app.get('/healthz', async () => ({ status: 'ok' }));
   if (options.usage) {
     const usage = options.usage;

@@ -12,6 +12,7 @@ import type { LiveConfig } from './live.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { guardLoopback } from './local-origin.js';
 import { MCP_PATH, mcpClientErrorResponse, mcpRoute, refuseMcpMethod } from './mcp-route.js';
+import { noSchemaCompilers } from './no-schemas.js';
 import { openAIIngress, openAIRoutes } from './openai-routes.js';
 import { refuse } from './refusal.js';
 import { responsesRoutes } from './responses-routes.js';
@@ -46,6 +47,7 @@ export async function build(options: AppOptions): Promise<FastifyInstance> {
     // No pino child (with its serialised reqId binding) per request: nothing logs per request
     // through request.log on the hot path, and the few warnings that do need no request id.
     childLoggerFactory: (logger) => logger,
+    schemaController: noSchemaCompilers,
     bodyLimit: options.maxBodyBytes,
     // Long streams: no server-side request timeout; the providers' totalMs bounds each call.
     requestTimeout: 0,
