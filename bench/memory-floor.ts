@@ -14,12 +14,13 @@
  * A measurement, not a test: nothing asserts.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { sidecarNodeSettings } from './targets.js';
 
 const STEPS = ['node', 'node:http', '+ undici', '+ fastify', '+ zod, pino'] as const;
-/** The sidecar's Node flags, read from its entrypoint's `#!` line (docs/adr/0017). */
-const FLAGS = /^#!\/usr\/bin\/env -S node (.*)$/m.exec(readFileSync(new URL('../sidecar/src/cli.ts', import.meta.url), 'utf8'))?.[1]?.split(' ') ?? [];
+/** The sidecar's Node flags and allocator setting, read from its entrypoint's `#!` line (docs/adr/0017). */
+const SETTINGS = await sidecarNodeSettings(fileURLToPath(new URL('..', import.meta.url)));
+const FLAGS = SETTINGS.flags;
 
 /**
  * One step, run by a child Node process as plain JavaScript (`node -e`): the child must load
@@ -72,10 +73,10 @@ async function measure(step: string): Promise<void> {
   process.exit(0);
 }
 
-console.log(`Node ${process.version}, flags: ${FLAGS.join(' ') || 'none'}\n\n| process | resident memory |\n|---|---|`);
+console.log(`Node ${process.version}, flags: ${[...Object.entries(SETTINGS.env).map(([k, v]) => `${k}=${v}`), ...FLAGS].join(' ') || 'none'}\n\n| process | resident memory |\n|---|---|`);
 for (const step of STEPS) {
   // tsx compiles with esbuild's keepNames, which wraps functions in __name(): give the child one.
   const code = `const __name = (f) => f; (${measure.toString()})(${JSON.stringify(step)})`;
-  const run = spawnSync(process.execPath, [...FLAGS, '--input-type=module', '-e', code], { encoding: 'utf8', cwd: fileURLToPath(new URL('..', import.meta.url)) });
+  const run = spawnSync(process.execPath, [...FLAGS, '--input-type=module', '-e', code], { encoding: 'utf8', cwd: fileURLToPath(new URL('..', import.meta.url)), env: { ...process.env, ...SETTINGS.env } });
   process.stdout.write(run.stdout || `| ${step} | failed: ${run.stderr.split('\n').find((line) => line.includes('Error')) ?? run.stderr} |\n`);
 }

@@ -40,6 +40,19 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * What the `#!` line of a checkout's sidecar entrypoint sets (docs/adr/0017): environment
+ * assignments before `node` (`MALLOC_ARENA_MAX=2`) and Node flags after it, for processes the
+ * benchmark compares with the sidecar (the floor, bench/memory-floor.ts), so they always run alike.
+ */
+export async function sidecarNodeSettings(tree: string): Promise<{ env: Record<string, string>; flags: string[] }> {
+  const first = (await readFile(join(tree, 'sidecar/src/cli.ts'), 'utf8')).split('\n', 1)[0]!;
+  const words = first.replace(/^#!\S*\s+(-S\s+)?/, '').split(' ').filter(Boolean);
+  const node = words.findIndex((word) => !word.includes('='));
+  const env = Object.fromEntries(words.slice(0, node).map((word) => [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]));
+  return { env, flags: words.slice(node + 1) };
+}
+
 /** The OpenAI-format provider mock in its own process. */
 export async function startMockProvider(root: string): Promise<{ url: string; target: Target }> {
   const child = start(process.execPath, ['--import', 'tsx', 'bench/mock-server.ts', 'openai', KEY], { cwd: root });
@@ -118,25 +131,20 @@ export async function startSidecar(label: string, executable: string, mockURL: s
   return [socket, { name: `${label} tcp`, process: child, endpoint: { dispatcher: dispatcherFor(), origin: `http://127.0.0.1:${port}`, path: CHAT, headers } }];
 }
 
-/** The sidecar's Node flags: its `#!` line (`#!/usr/bin/env -S node <flags>`), which tsc keeps in cli.js. */
-export async function sidecarNodeFlags(tree: string): Promise<string[]> {
-  const first = (await readFile(join(tree, 'sidecar/src/cli.ts'), 'utf8')).split('\n', 1)[0]!;
-  return first.replace(/^#!.*?\bnode\b/, '').split(' ').filter(Boolean);
-}
-
 /**
- * The floor (bench/floor.ts) in front of the mock, run with the sidecar's Node flags (read from
- * its `#!` line, so the two always run with the same young generation): one target for its
+ * The floor (bench/floor.ts) in front of the mock, run with the sidecar's Node flags and
+ * allocator setting (read from its `#!` line, so the two always run alike): one target for its
  * socket, one for its loopback port.
  */
 export async function startFloor(root: string, mockURL: string): Promise<Target[]> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-floor-'));
   const socketPath = join(dir, 'floor.sock');
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production' };
+  const settings = await sidecarNodeSettings(root);
+  const env: NodeJS.ProcessEnv = { ...process.env, ...settings.env, NODE_ENV: 'production' };
   if (process.env.BENCH_PROFILE) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${join(process.env.BENCH_PROFILE, 'floor')}`;
   const spawned = performance.now();
-  const child = start(process.execPath, [...(await sidecarNodeFlags(root)), '--import', 'tsx', 'bench/floor.ts', mockURL, KEY, socketPath, String(port)], { cwd: root, env });
+  const child = start(process.execPath, [...settings.flags, '--import', 'tsx', 'bench/floor.ts', mockURL, KEY, socketPath, String(port)], { cwd: root, env });
   await firstLine(child);
   const headers = { 'content-type': 'application/json' };
   const socket: Target = { name: 'floor socket', process: child, endpoint: { dispatcher: dispatcherFor(socketPath), origin: 'http://floor', path: CHAT, headers } };
