@@ -2,7 +2,7 @@
  * Summarises V8 CPU profiles (`node --cpu-prof`, e.g. from `BENCH_PROFILE=dir npm run bench`):
  * the functions with the most self time, and self time by where the code lives (Airlock's own,
  * undici, fastify, Node's internals …). Usage: `node --import tsx bench/profile-top.ts FILE...`.
- * Frames of the sidecar's bundle (docs/adr/0018) are mapped back to their source files, lines and
+ * Frames of the sidecar's bundle (docs/adr/0019) are mapped back to their source files, lines and
  * names through the bundle's source maps.
  */
 import { existsSync } from 'node:fs';

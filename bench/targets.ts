@@ -63,7 +63,7 @@ export async function startMockProvider(root: string): Promise<{ url: string; ta
 
 /**
  * Builds a checkout's sidecar as the image does: the esbuild bundle (sidecar/bundle.ts,
- * docs/adr/0018), or for a checkout from before the bundle, tsc -b sidecar.
+ * docs/adr/0019), or for a checkout from before the bundle, tsc -b sidecar.
  * @returns the executable the image runs
  */
 export async function buildSidecar(tree: string, root: string): Promise<string> {

@@ -1,7 +1,7 @@
 /**
  * Bundles the sidecar for its image (Dockerfile.sidecar) and for `npm run bench`, which runs what
  * the image runs: esbuild, from `src/cli.ts` to `bundle/cli.js` plus chunks, every dependency
- * inside, so the image needs no node_modules (docs/adr/0018-sidecar-bundle.md).
+ * inside, so the image needs no node_modules (docs/adr/0019-sidecar-bundle.md).
  *
  * `node sidecar/bundle.ts [OUTDIR] [--sidecar-uid N --tools-uid N]` (Node strips the types;
  * esbuild is a development dependency), then `compile-cache/` beside it: V8's code for what the

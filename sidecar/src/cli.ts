@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 
 /**
  * The image's V8 code cache for the bundle's chunks, made when the bundle was built
- * (sidecar/bundle.ts, docs/adr/0018): compiling from it takes less CPU to the first answer.
+ * (sidecar/bundle.ts, docs/adr/0019): compiling from it takes less CPU to the first answer.
  * Only next to the bundle; from src/ (the tests) or tsc's dist/ there is none. `portable`: the cache
  * names files relative to itself, so it stays valid when the bundle is copied to /app. Enabled
  * here rather than by NODE_COMPILE_CACHE, which every Node process started from the containers
