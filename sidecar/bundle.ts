@@ -36,12 +36,14 @@ const BANNER = "import { createRequire as __airlockCreateRequire } from 'node:mo
  * every export, including the lazy `WebSocket`, `CloseEvent` and `MessageEvent` getters, and so
  * loads and compiles Node's internal undici (~9 % of the CPU to the first answer in a profile);
  * `require('node:http')` reads none of them. The bundle's ES imports of node:http therefore become
- * requires (the CommonJS dependencies already require it).
+ * requires (the CommonJS dependencies already require it). Static imports only: a dynamic
+ * `import('http')` (the OTLP exporter's, when it first sends) becomes an import of a chunk, and a
+ * chunk made of a CommonJS module exports only `default`, so `{ Agent }` would be undefined.
  */
 const httpViaRequire: Plugin = {
   name: 'node-http-via-require',
   setup(bundler) {
-    bundler.onResolve({ filter: /^(node:)?http$/ }, (args) => (args.kind === 'import-statement' || args.kind === 'dynamic-import' ? { path: 'node:http', namespace: 'require-node-http' } : undefined));
+    bundler.onResolve({ filter: /^(node:)?http$/ }, (args) => (args.kind === 'import-statement' ? { path: 'node:http', namespace: 'require-node-http' } : undefined));
     bundler.onLoad({ filter: /.*/, namespace: 'require-node-http' }, () => ({ contents: "module.exports = require('node:http');", loader: 'js' }));
   },
 };

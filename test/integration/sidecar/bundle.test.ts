@@ -1,0 +1,89 @@
+/**
+ * The sidecar as the image runs it: the esbuild bundle (sidecar/bundle.ts, docs/adr/0019) in a
+ * directory with no node_modules above it, so every dependency must come from the bundle. The
+ * other integration tests start the sidecar from src/; this one covers what only the bundle can
+ * get wrong: chunks loaded lazily (the MCP gateway, the OpenTelemetry SDK and its dynamic
+ * `import('http')`), CommonJS dependencies' `require`, and the compile cache made at build time.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import OpenAI from 'openai';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleSidecar, warmCompileCache } from '../../../sidecar/bundle.js';
+import { startMock, type MockProvider } from '../../mocks/index.js';
+import { startOtlpCollector, type OtlpCollector } from '../../mocks/otlp-collector.js';
+
+const KEY = 'sk-bundle-0123456789abcdef';
+let dir: string;
+let mock: MockProvider;
+let collector: OtlpCollector;
+let child: ChildProcess;
+let stderr = '';
+let dispatcher: Agent;
+let compileCacheFiles: number;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airlock-bundle-'));
+  const bundle = join(dir, 'bundle');
+  await bundleSidecar(bundle);
+  compileCacheFiles = await warmCompileCache(bundle);
+  mock = await startMock('openai', { keys: [KEY] });
+  collector = await startOtlpCollector();
+  await writeFile(join(dir, 'key'), KEY);
+  const socketPath = join(dir, 'airlock.sock');
+  // JSON is YAML.
+  const config = {
+    version: 1,
+    sandbox: { name: 'bundle' },
+    listen: { socket: { path: socketPath }, admin: { host: '127.0.0.1', port: 0 } },
+    telemetry: { otlp: { endpoint: collector.url } },
+    providers: [{ name: 'oa', type: 'openai', baseURL: mock.url, apiKeys: [{ file: join(dir, 'key') }], models: [{ name: 'gpt-4o-mini' }] }],
+  };
+  await writeFile(join(dir, 'config.json'), JSON.stringify(config));
+  child = spawn(process.execPath, [join(bundle, 'cli.js'), 'run', '--config', join(dir, 'config.json')], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  dispatcher = new Agent({ connect: { socketPath } });
+  for (let waited = 0; (await undiciFetch('http://airlock/readyz', { dispatcher }).catch(() => undefined))?.status !== 200; waited += 100) {
+    if (waited > 30_000 || child.exitCode !== null) throw new Error(`the bundled sidecar never became ready (exit ${child.exitCode}): ${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}, 120_000);
+
+afterAll(async () => {
+  child?.kill('SIGTERM');
+  await dispatcher?.close();
+  await mock?.close();
+  await collector?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const fetchThroughSocket = ((url: string, init?: Parameters<typeof undiciFetch>[1]) => undiciFetch(url, { ...init, dispatcher })) as unknown as typeof globalThis.fetch;
+
+describe('the bundled sidecar, with no node_modules', () => {
+  it('was built with a compile cache', () => {
+    expect(compileCacheFiles).toBeGreaterThan(0);
+  });
+
+  it('answers the OpenAI SDK through the socket and exports the call as a span over OTLP', async () => {
+    const openai = new OpenAI({ apiKey: 'unused-by-airlock', baseURL: 'http://airlock/v1', fetch: fetchThroughSocket, maxRetries: 0 });
+    const completion = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello from the bundle' }] });
+    expect(completion.choices[0]?.message.content).toBeTruthy();
+    // The OTLP exporter loads node:http with a dynamic import when it first sends.
+    await expect.poll(() => collector.spans.length, { timeout: 20_000, interval: 200 }).toBeGreaterThan(0);
+    expect(collector.spans.map((span) => span.resource['service.name'])).toContain('airlock-sidecar');
+  });
+
+  it('loads the MCP gateway chunk on the first /mcp call and lists the model tools to the MCP SDK', async () => {
+    const client = new Client({ name: 'agent', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL('http://airlock/mcp'), { fetch: fetchThroughSocket }));
+    const { tools } = await client.listTools();
+    expect(tools.length).toBeGreaterThan(0);
+    await client.close();
+    expect(stderr).toBe('');
+  });
+});
