@@ -19,6 +19,8 @@ export interface Endpoint {
 /** One run's raw results: latencies (whole response) and, for streams, time to first chunk. */
 export interface RunResult {
   latencies: number[];
+  /** When each request (same index as `latencies`) was sent, in epoch ms (performance.timeOrigin + now). */
+  starts: number[];
   firstChunk: number[];
   errors: number;
   seconds: number;
@@ -31,24 +33,25 @@ function body(stream: boolean): string {
   return JSON.stringify({ model: 'gpt-bench', stream, messages: [{ role: 'user', content: `benchmark request ${counter} with a few more words in it` }] });
 }
 
-/** Sends one request and reads the whole answer; returns [latency, first chunk] in ms. */
-async function once(endpoint: Endpoint, stream: boolean): Promise<[number, number]> {
+/** Sends one request and reads the whole answer; returns [latency, first chunk, start] in ms. */
+async function once(endpoint: Endpoint, stream: boolean): Promise<[number, number, number]> {
   const t0 = performance.now();
   const response = await endpoint.dispatcher.request({ origin: endpoint.origin, path: endpoint.path, method: 'POST', headers: endpoint.headers, body: body(stream) });
   let first = 0;
   for await (const _ of response.body) if (first === 0) first = performance.now() - t0;
   if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`);
-  return [performance.now() - t0, first];
+  return [performance.now() - t0, first, performance.timeOrigin + t0];
 }
 
 function collect(): { result: RunResult; send: (endpoint: Endpoint, stream: boolean) => Promise<void> } {
-  const result: RunResult = { latencies: [], firstChunk: [], errors: 0, seconds: 0 };
+  const result: RunResult = { latencies: [], starts: [], firstChunk: [], errors: 0, seconds: 0 };
   return {
     result,
     send: (endpoint, stream) =>
       once(endpoint, stream).then(
-        ([latency, first]) => {
+        ([latency, first, start]) => {
           result.latencies.push(latency);
+          result.starts.push(start);
           result.firstChunk.push(first);
         },
         () => {
