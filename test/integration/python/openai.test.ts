@@ -97,9 +97,9 @@ describe.each(PROVIDERS)('openai Python SDK through a %s provider', (kind) => {
   });
 });
 
-// Structured output goes to each provider's JSON mode with the schema. Anthropic models are
-// asked for the JSON in the system prompt instead, which a model follows and a mock cannot.
-describe.each(['openai', 'gemini', 'ollama'])('openai Python SDK structured output through a %s provider', (kind) => {
+// Structured output goes to each provider's JSON mode with the schema (Anthropic's structured
+// outputs, output_config.format, for a current Claude model; ADR 0020).
+describe.each(['openai', 'anthropic', 'gemini', 'ollama'])('openai Python SDK structured output through a %s provider', (kind) => {
   it.each(['chat', 'responses'])('parses into a pydantic model (%s)', async (api) => {
     const parsed = await python.value('openai.parse', { model: `via-${kind}`, text: 'Oslo', api });
     expect(parsed).toEqual({ places: [{ name: 'Oslo', country: 'Oslo', population: 1 }], sure: true });

@@ -68,7 +68,7 @@ describe.each(PROVIDERS)('through a %s provider', (kind) => {
     });
     expect(completion.choices[0]!.message.content).toContain('json please');
     const body = JSON.stringify(suite.mocks.get(kind)!.received.at(-1)!.body);
-    const marker = { openai: '"json_schema"', anthropic: 'answer', gemini: 'responseJsonSchema', ollama: '"format"' }[kind as 'openai'];
+    const marker = { openai: '"json_schema"', anthropic: '"output_config"', gemini: 'responseJsonSchema', ollama: '"format"' }[kind as 'openai'];
     expect(body).toContain(marker);
   });
 

@@ -5,9 +5,10 @@
  *   when the request had exactly one string system message, else text blocks);
  * - tool messages become `tool_result` blocks of a user turn, and consecutive turns of one role
  *   are merged, so results follow their tool_use turn as Anthropic requires;
- * - `response_format` has no Anthropic equivalent: JSON mode becomes a system instruction (with
- *   the schema for json_schema). A forced tool would be stricter but changes what the response
- *   looks like, and pre-filling `{` breaks with extended thinking;
+ * - `response_format: json_schema` becomes structured outputs (`output_config.format`) where the
+ *   model and the schema allow it (./structured-output.ts, ADR 0020); otherwise, and for
+ *   json_object, which has no equivalent, JSON mode is a system instruction (with the schema). A
+ *   forced tool would change what the response looks like, and pre-filling `{` breaks with thinking;
  * - `max_tokens` is required: the request's, else {@link DEFAULT_MAX_TOKENS};
  * - temperature is clamped to Anthropic's 0..1; when both temperature and top_p are set, top_p is
  *   dropped, because current Claude models refuse the pair;
@@ -28,6 +29,7 @@ import type { AssistantMessage, ChatRequest, ResponseFormat, ToolChoice, ToolMes
 import { parseArguments, parseDataURL, requireSingleChoice, stopList, textOf } from '../shared/content.js';
 import { untranslatable } from '../shared/errors.js';
 import { thinkingBudget } from '../shared/reasoning.js';
+import { nativeFormat } from './structured-output.js';
 
 const PROVIDER = 'anthropic';
 
@@ -76,7 +78,8 @@ export function toAnthropicRequest(request: ChatRequest, model: string): Record<
         break;
     }
   });
-  const instruction = jsonInstruction(request.response_format);
+  const format = nativeFormat(request.response_format, model);
+  const instruction = format ? undefined : jsonInstruction(request.response_format);
   if (instruction) system.push({ type: 'text', text: instruction });
 
   const budget = thinkingBudget(request);
@@ -104,6 +107,7 @@ export function toAnthropicRequest(request: ChatRequest, model: string): Record<
   }
   if (request.temperature == null && request.top_p != null) body.top_p = request.top_p;
   if (request.user) body.metadata = { user_id: request.user };
+  if (format) body.output_config = { format };
   if (request.stream) body.stream = true;
   return body;
 }

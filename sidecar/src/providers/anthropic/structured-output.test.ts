@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { ChatRequest, type ResponseFormat } from '../../wire/openai.js';
+import { toAnthropicRequest } from './request.js';
+import { nativeFormat } from './structured-output.js';
+
+const format = (schema: Record<string, unknown>): ResponseFormat => ({ type: 'json_schema', json_schema: { name: 'answer', schema } });
+const place = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'], additionalProperties: false };
+
+describe('structured outputs on Anthropic', () => {
+  it('carries a closed schema, with $defs, to a current Claude model', () => {
+    const schema = { type: 'object', properties: { places: { type: 'array', items: { $ref: '#/$defs/Place' } } }, required: ['places'], $defs: { Place: place } };
+    expect(nativeFormat(format(schema), 'claude-sonnet-4-6')).toEqual({ type: 'json_schema', schema });
+    expect(nativeFormat(format(schema), 'claude-haiku-4-5-20251001')).toEqual({ type: 'json_schema', schema });
+  });
+
+  it('keeps the instruction for models that predate structured outputs', () => {
+    for (const model of ['claude-3-5-haiku-latest', 'claude-3-7-sonnet-20250219', 'claude-sonnet-4-20250514', 'claude-opus-4-0', 'claude-instant-1.2']) {
+      expect(nativeFormat(format(place), model), model).toBeUndefined();
+    }
+  });
+
+  it('keeps the instruction for a schema Claude would refuse or answer wrongly', () => {
+    const recursive = { type: 'object', properties: { children: { type: 'array', items: { $ref: '#' } } }, $defs: {} };
+    const tree = { $ref: '#/$defs/Node', $defs: { Node: { type: 'object', properties: { children: { type: 'array', items: { $ref: '#/$defs/Node' } } }, required: ['children'] } } };
+    const map = { type: 'object', additionalProperties: { type: 'string' } };
+    const free = { type: 'object', properties: { extra: { type: 'object' } }, required: ['extra'] };
+    const optional = { type: 'object', properties: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`p${i}`, { type: 'string' }])) };
+    for (const [name, schema] of Object.entries({ recursive, tree, map, free, optional })) expect(nativeFormat(format(schema), 'claude-sonnet-4-6'), name).toBeUndefined();
+    expect(nativeFormat({ type: 'json_object' }, 'claude-sonnet-4-6')).toBeUndefined();
+  });
+
+  it('puts output_config.format in the request, or the instruction in the system prompt', () => {
+    const request = ChatRequest.parse({ model: 'm', messages: [{ role: 'user', content: 'hi' }], response_format: format(place) });
+    const current = toAnthropicRequest(request, 'claude-sonnet-4-6');
+    expect(current.output_config).toEqual({ format: { type: 'json_schema', schema: place } });
+    expect(current).not.toHaveProperty('system');
+    const legacy = toAnthropicRequest(request, 'claude-3-5-haiku-latest');
+    expect(legacy).not.toHaveProperty('output_config');
+    expect(JSON.stringify(legacy.system)).toContain('It must conform to this JSON Schema (answer)');
+  });
+});
