@@ -150,7 +150,7 @@ const usageCounts = {
   outputTokens: tokens.describe('Output tokens the providers reported.'),
   spentUSD: z.number().min(0).describe('Spend in USD from the model prices.'),
 };
-const ModelUsageStatus = z.object({ model: z.string().max(253).describe('Model name as the agent asked for it.'), ...usageCounts });
+const ModelUsageStatus = z.object({ model: z.string().max(256).describe('Model name as the agent asked for it; (other models) sums those past the 1000 listed.'), ...usageCounts });
 const UsageTotalsStatus = z.object({ ...usageCounts, byModel: z.array(ModelUsageStatus).max(1000).meta(listMap('model')).describe('The same, by model.') });
 
 /** Usage of the sandbox today (UTC), summed over all its pods by the operator (ADR 0014). */

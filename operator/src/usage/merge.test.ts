@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { InstanceUsage } from '@airlock/sidecar/usage';
+import { SandboxUsageStatus } from '../api/agent-sandbox.js';
 import { mergeUsage } from './merge.js';
 import { reportFor } from './report.js';
 
@@ -47,6 +48,19 @@ describe('mergeUsage', () => {
     const yesterday = mergeUsage(undefined, { ...round([{ pod: 'a', usage: usage('instance-a1', 3, 1, '2026-11-25') }], ['a']), day: '2026-11-25' });
     const today = mergeUsage(yesterday, round([{ pod: 'a', usage: usage('instance-a1', 3, 1, '2026-11-25') }], ['a'], 10));
     expect(today).toMatchObject({ day, spentUSD: 0, requests: 0, budgetRemainingUSD: 10, pods: [] });
+  });
+
+  it('keeps a status the apiserver takes when the pods together used more models than it lists (each pod chooses its own)', () => {
+    const many = (instance: string, from: number): InstanceUsage => {
+      const byModel = Array.from({ length: 600 }, (_, i) => ({ model: `m-${from + i}`, requests: 1, inputTokens: 1, outputTokens: 1, spentUSD: 0.001 }));
+      return { instance, day, requests: 600, inputTokens: 600, outputTokens: 600, spentUSD: 0.6, byModel };
+    };
+    const status = mergeUsage(undefined, round([{ pod: 'a', usage: many('instance-a1', 0) }, { pod: 'b', usage: many('instance-b1', 600) }], ['a', 'b']));
+    expect(status.byModel).toHaveLength(1000);
+    expect(status.requests).toBe(1200);
+    expect(status.spentUSD).toBe(1.2);
+    expect(status.byModel.find((m) => m.model === '(other models)')?.requests).toBe(201);
+    expect(() => SandboxUsageStatus.parse(status)).not.toThrow();
   });
 });
 

@@ -3,7 +3,7 @@
  * sandbox's share. A new UTC day starts from zero; a new process is a new instance.
  */
 import { randomUUID } from 'node:crypto';
-import { UtcDayClock, type InstanceUsage, type ModelUsage } from './wire.js';
+import { totalsByModel, UtcDayClock, type InstanceUsage, type ModelUsage } from './wire.js';
 
 export class UsageLedger {
   /** Identifies this process to the operator. */
@@ -31,12 +31,10 @@ export class UsageLedger {
     m.spentUSD += usage.costUSD;
   }
 
-  /** Today's counters: by model in name order, the totals their sums. */
+  /** Today's counters: by model in name order (at most MAX_MODELS, see totalsByModel), the totals their sums. */
   snapshot(): InstanceUsage {
     this.rollover();
-    const byModel = [...this.byModel.values()].map((m) => ({ ...m })).sort((x, y) => x.model.localeCompare(y.model));
-    const sum = (k: 'requests' | 'inputTokens' | 'outputTokens' | 'spentUSD') => byModel.reduce((s, m) => s + m[k], 0);
-    return { instance: this.instance, day: this.day, requests: sum('requests'), inputTokens: sum('inputTokens'), outputTokens: sum('outputTokens'), spentUSD: sum('spentUSD'), byModel };
+    return { instance: this.instance, day: this.day, ...totalsByModel([...this.byModel.values()].map((m) => ({ ...m }))) };
   }
 
   private rollover(): void {

@@ -7,9 +7,19 @@ import { z } from 'zod';
 
 const count = z.number().int().min(0);
 
+/** At most this many models are listed in a report or a total (and in AgentSandbox status). */
+export const MAX_MODELS = 1000;
+/**
+ * The entry the models past {@link MAX_MODELS} are summed into: a name with a space, which no
+ * model name can have (config model names and aliases are `^[^\s]+$`).
+ */
+export const OTHER_MODELS = '(other models)';
+
 /** Usage of one model. */
 export const ModelUsage = z.object({
-  model: z.string().min(1).max(253),
+  // 256: as long as a model name or alias may be in the config (a longer bound here than there
+  // made the whole report unreadable to the operator).
+  model: z.string().min(1).max(256),
   requests: count,
   inputTokens: count,
   outputTokens: count,
@@ -23,7 +33,7 @@ export const UsageTotals = z.object({
   inputTokens: count,
   outputTokens: count,
   spentUSD: z.number().min(0),
-  byModel: z.array(ModelUsage).max(1000),
+  byModel: z.array(ModelUsage).max(MAX_MODELS),
 });
 export type UsageTotals = z.infer<typeof UsageTotals>;
 
@@ -74,7 +84,31 @@ export function combine(a: UsageTotals, b: UsageTotals, sign: 1 | -1 = 1): Usage
       spentUSD: Math.max(0, into.spentUSD + sign * m.spentUSD),
     });
   }
-  const byModel = [...models.values()].filter((m) => m.requests > 0 || m.spentUSD > 0).sort((x, y) => x.model.localeCompare(y.model));
+  return totalsByModel([...models.values()].filter((m) => m.requests > 0 || m.spentUSD > 0));
+}
+
+/**
+ * Totals of `models` (which it may reorder): by model in name order, at most {@link MAX_MODELS}
+ * of them. Past that the ones that spent least (then were called least) are summed into
+ * {@link OTHER_MODELS}, so the totals stay whole. Why: the agent chooses which models it calls,
+ * and a report or status with one model too many is refused whole (the operator's schema, the
+ * CRD's maxItems), which stopped its pod's spend from being counted at all.
+ */
+export function totalsByModel(models: ModelUsage[]): UsageTotals {
+  let byModel = models;
+  if (byModel.length > MAX_MODELS) {
+    // An (other models) entry already there (a pod's report in a sandbox's total) is added to.
+    const named = byModel.filter((m) => m.model !== OTHER_MODELS).sort((x, y) => y.spentUSD - x.spentUSD || y.requests - x.requests || x.model.localeCompare(y.model));
+    const other: ModelUsage = { model: OTHER_MODELS, requests: 0, inputTokens: 0, outputTokens: 0, spentUSD: 0 };
+    for (const m of [...byModel.filter((m) => m.model === OTHER_MODELS), ...named.slice(MAX_MODELS - 1)]) {
+      other.requests += m.requests;
+      other.inputTokens += m.inputTokens;
+      other.outputTokens += m.outputTokens;
+      other.spentUSD += m.spentUSD;
+    }
+    byModel = [...named.slice(0, MAX_MODELS - 1), other];
+  }
+  byModel.sort((x, y) => x.model.localeCompare(y.model));
   const sum = (k: 'requests' | 'inputTokens' | 'outputTokens' | 'spentUSD') => byModel.reduce((s, m) => s + m[k], 0);
   return { requests: sum('requests'), inputTokens: sum('inputTokens'), outputTokens: sum('outputTokens'), spentUSD: sum('spentUSD'), byModel };
 }
