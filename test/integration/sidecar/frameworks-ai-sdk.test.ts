@@ -90,6 +90,24 @@ describe.each(CLIENTS)('the AI SDK %s model', (client) => {
       expect(await streamed.finishReason).toBe('length');
     });
 
+    it('surfaces a provider error in the middle of a stream as an error part', async () => {
+      // After content has reached the client (an error before it fails over instead).
+      suite.mocks.get(kind)!.script({ midStreamError: { afterChunks: 6, message: 'upstream fell over' } });
+      const reported: unknown[] = [];
+      const result = streamText({ model: model(), prompt: 'one two three four five six seven eight nine ten', maxRetries: 0, onError: ({ error }) => void reported.push(error) });
+      const types: string[] = [];
+      let error: unknown;
+      for await (const part of result.fullStream) {
+        types.push(part.type);
+        if (part.type === 'error') error = part.error;
+      }
+      expect(types.indexOf('text-delta')).toBeGreaterThan(-1);
+      expect(types.indexOf('text-delta')).toBeLessThan(types.indexOf('error'));
+      expect(types.slice(types.indexOf('error')).filter((t) => t === 'text-delta')).toEqual([]);
+      expect(String((error as Error).message ?? JSON.stringify(error))).toContain('upstream fell over');
+      expect(reported).toEqual([error]);
+    });
+
     it('runs a multi-step tool loop to the answer', async () => {
       const { calls, tools } = weather();
       const result = await generateText({ model: model(), tools, stopWhen: stepCountIs(3), prompt: 'Oslo' });

@@ -83,6 +83,20 @@ describe.each(CLIENTS)('LangChain %s', (client) => {
       expect(whole!.usage_metadata?.output_tokens).toBe(client === 'anthropic' && kind === 'anthropic' ? 6 : 5);
     });
 
+    it('raises a provider error in the middle of a stream after the text so far', async () => {
+      suite.mocks.get(kind)!.script({ midStreamError: { afterChunks: 6, message: 'upstream fell over' } });
+      let received = '';
+      const error = await (async () => {
+        for await (const chunk of await model().stream('one two three four five six seven eight nine ten')) received += text(chunk);
+      })().catch((e: unknown) => e);
+      // @google/generative-ai, under ChatGoogleGenerativeAI, passes Gemini's error frame on as an
+      // empty chunk: the stream just ends, against Gemini itself too (docs/agents.md).
+      if (client === 'google') expect(error).toBeUndefined();
+      else expect(String((error as Error)?.message)).toContain('upstream fell over');
+      expect(received).toMatch(/^echo: one/);
+      expect(received).not.toContain('ten');
+    });
+
     it('binds a tool and runs the loop to the answer', async () => {
       const { calls, getWeather } = weather();
       const llm = model().bindTools!([getWeather]);
