@@ -29,6 +29,19 @@ describe('structured outputs on Anthropic', () => {
     expect(nativeFormat({ type: 'json_object' }, 'claude-sonnet-4-6')).toBeUndefined();
   });
 
+  it('gives up on a schema whose $refs name each other exponentially often, keeping the instruction', () => {
+    // L0 names L1 twice, L1 names L2 twice...: 2^n paths in a body of about 64 bytes a level.
+    const laughs = (n: number) => {
+      const defs: Record<string, unknown> = { [`L${n}`]: { type: 'string' } };
+      for (let i = 0; i < n; i++) defs[`L${i}`] = { anyOf: [{ $ref: `#/$defs/L${i + 1}` }, { $ref: `#/$defs/L${i + 1}` }] };
+      return { type: 'object', properties: { a: { $ref: '#/$defs/L0' } }, required: ['a'], additionalProperties: false, $defs: defs };
+    };
+    expect(nativeFormat(format(laughs(4)), 'claude-sonnet-4-6')).toEqual({ type: 'json_schema', schema: laughs(4) });
+    // 2^20 paths took the old walk about a second; 2^64 would never end.
+    expect(nativeFormat(format(laughs(20)), 'claude-sonnet-4-6')).toBeUndefined();
+    expect(nativeFormat(format(laughs(64)), 'claude-sonnet-4-6')).toBeUndefined();
+  });
+
   it('puts output_config.format in the request, or the instruction in the system prompt', () => {
     const request = ChatRequest.parse({ model: 'm', messages: [{ role: 'user', content: 'hi' }], response_format: format(place) });
     const current = toAnthropicRequest(request, 'claude-sonnet-4-6');
