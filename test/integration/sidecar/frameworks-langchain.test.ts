@@ -69,6 +69,14 @@ describe.each(CLIENTS)('LangChain %s', (client) => {
       expect(reply.usage_metadata!.input_tokens).toBeGreaterThan(0);
     });
 
+    it('continues a conversation with its earlier answer', async () => {
+      const llm = model();
+      const first = await llm.invoke('first question');
+      const second = await llm.invoke([new HumanMessage('first question'), first, new HumanMessage('second question')]);
+      expect(text(second)).toBe('echo: second question');
+      expect(JSON.stringify(suite.mocks.get(kind)!.received.at(-1)!.body)).toContain('echo: first question');
+    });
+
     it('streams the answer in pieces, with usage', async () => {
       let whole: AIMessageChunk | undefined;
       let pieces = 0;
