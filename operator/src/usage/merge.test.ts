@@ -62,6 +62,19 @@ describe('mergeUsage', () => {
     expect(status.byModel.find((m) => m.model === '(other models)')?.requests).toBe(201);
     expect(() => SandboxUsageStatus.parse(status)).not.toThrow();
   });
+
+  it("takes no report that names another pod's instance (an agent answering on its pod's admin port without the firewall)", () => {
+    const before = mergeUsage(undefined, round([{ pod: 'a', usage: usage('instance-a1', 2, 2) }, { pod: 'b', usage: usage('instance-b1', 3, 3) }], ['a', 'b']));
+    // Pod b's agent answers with a's instance and nothing spent; a does not answer this round, then does.
+    const spoofed = mergeUsage(before, round([{ pod: 'b', usage: usage('instance-a1', 0, 0) }, { pod: 'b', usage: usage('instance-b1', 3, 3) }], ['a', 'b']));
+    expect(spoofed.spentUSD).toBe(5);
+    const both = mergeUsage(before, round([{ pod: 'b', usage: usage('instance-a1', 0, 0) }, { pod: 'a', usage: usage('instance-a1', 2.5, 3) }], ['a', 'b']));
+    expect(both.spentUSD).toBe(5.5);
+    expect(both.pods?.find((p) => p.instance === 'instance-a1')?.pod).toBe('a');
+    // In one round, the first pod to name a new instance owns it.
+    const fresh = mergeUsage(undefined, round([{ pod: 'a', usage: usage('instance-a1', 1, 1) }, { pod: 'b', usage: usage('instance-a1', 0, 0) }], ['a', 'b']));
+    expect(fresh.spentUSD).toBe(1);
+  });
 });
 
 describe('reportFor', () => {

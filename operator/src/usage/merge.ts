@@ -36,6 +36,11 @@ export function mergeUsage(previous: SandboxUsageStatus | undefined, round: Coll
   const answered = new Map<string, PodEntry>();
   for (const { pod, usage } of round.reports) {
     if (usage.day !== round.day) continue;
+    // An instance belongs to the pod it was first seen in, and a pod's counters only grow. Without
+    // the firewall an agent can answer on its pod's admin port (docs/security.md, residual risks):
+    // a report naming another pod's instance must not replace that pod's spend with its own.
+    const owner = kept.get(usage.instance)?.pod ?? answered.get(usage.instance)?.pod;
+    if (owner !== undefined && owner !== pod) continue;
     answered.set(usage.instance, { pod, instance: usage.instance, ...totalsOf(usage) });
   }
   const pods: PodEntry[] = [];
