@@ -1,12 +1,13 @@
 /**
- * The Vercel AI SDK (`ai` with `@ai-sdk/openai` chat and Responses models, `@ai-sdk/anthropic`,
- * `@ai-sdk/google`) through the socket, set up as its docs say (a provider with `baseURL` and a
+ * The Vercel AI SDK (`ai` with `@ai-sdk/openai` chat and Responses models,
+ * `@ai-sdk/openai-compatible`, `@ai-sdk/anthropic`, `@ai-sdk/google`) through the socket, set up as its docs say (a provider with `baseURL` and a
  * `fetch` that dials the Unix socket), against every provider type: what an agent developer
  * sees from generateText, streamText, a multi-step tool loop, generateObject, usage and errors.
  */
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { createGoogle } from '@ai-sdk/google';
 import { createOpenAI } from '@ai-sdk/openai';
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { APICallError, embedMany, generateObject, generateText, stepCountIs, streamText, tool, ToolLoopAgent, type LanguageModel, type ModelMessage } from 'ai';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -33,13 +34,15 @@ function withSocket(socketPath: string, client: string): (model: string) => Lang
   const factories: Record<string, (model: string) => LanguageModel> = {
     'openai chat': (model) => openai.chat(model),
     'openai responses': (model) => openai.responses(model),
+    // The generic provider for OpenAI-compatible servers, as many agents reach a gateway.
+    'openai-compatible': createOpenAICompatible({ name: 'airlock', apiKey: 'unused', baseURL: 'http://airlock/v1', fetch, includeUsage: true, supportsStructuredOutputs: true }),
     anthropic: createAnthropic({ apiKey: 'unused', baseURL: 'http://airlock/v1', fetch }),
     google: createGoogle({ apiKey: 'unused', baseURL: 'http://airlock/v1beta', fetch }),
   };
   return factories[client]!;
 }
 
-const CLIENTS = ['openai chat', 'openai responses', 'anthropic', 'google'];
+const CLIENTS = ['openai chat', 'openai responses', 'openai-compatible', 'anthropic', 'google'];
 
 const weather = () => {
   const calls: string[] = [];
