@@ -8,7 +8,7 @@ import { createAnthropic } from '@ai-sdk/anthropic';
 import { createGoogle } from '@ai-sdk/google';
 import { createOpenAI } from '@ai-sdk/openai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { APICallError, embedMany, generateObject, generateText, stepCountIs, streamText, tool, ToolLoopAgent, type LanguageModel, type ModelMessage } from 'ai';
+import { APICallError, embedMany, generateObject, generateText, Output, stepCountIs, streamText, tool, ToolLoopAgent, type LanguageModel, type ModelMessage } from 'ai';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -177,6 +177,13 @@ describe.each(CLIENTS)('the AI SDK %s model', (client) => {
       const { object, usage } = await generateObject({ model: model(), schema, prompt: 'weather for two days' });
       expect(object).toEqual({ city: expect.stringContaining('weather for two days'), days: expect.any(Number) });
       expect(usage.outputTokens).toBeGreaterThan(0);
+    });
+
+    it('generates and streams structured output with Output.object (v7, generateObject\'s successor)', async () => {
+      const { output } = await generateText({ model: model(), output: Output.object({ schema }), prompt: 'weather for four days' });
+      expect(output).toEqual({ city: expect.stringContaining('weather for four days'), days: expect.any(Number) });
+      const streamed = streamText({ model: model(), output: Output.object({ schema }), prompt: 'weather for five days' });
+      expect(await streamed.output).toEqual({ city: expect.stringContaining('weather for five days'), days: expect.any(Number) });
     });
   });
 
