@@ -10,10 +10,10 @@ import { createOpenAI } from '@ai-sdk/openai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { APICallError, embedMany, generateObject, generateText, Output, stepCountIs, streamText, tool, ToolLoopAgent, type LanguageModel, type ModelMessage } from 'ai';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { mockEmbedding, startMock } from '../../mocks/index.js';
-import { EVERY_PROVIDER, providerStackForFile, stackDir, startStack } from './harness.js';
+import { mockEmbedding, startMock, type MockProvider } from '../../mocks/index.js';
+import { EVERY_PROVIDER, keyFile, providerStackForFile, stackDir, startStack, type Stack } from './harness.js';
 
 const suite = providerStackForFile('ai-sdk');
 
@@ -243,5 +243,47 @@ describe.each(['openai', 'gemini', 'ollama'])('AI SDK embeddings through a %s pr
     // too), the openai model the 0 tokens the sidecar reports for a Gemini-served embedding.
     if (client === 'openai' && kind === 'gemini') expect(usage.tokens).toBe(0);
     else if (client === 'openai') expect(usage.tokens).toBeGreaterThan(0);
+  });
+});
+
+describe('the AI SDK anthropic model on Claude-named sandbox models', () => {
+  // For a Claude model name @ai-sdk/anthropic turns on what that model has: structured outputs
+  // (output_config.format, strict tools, the anthropic-beta header naming them) and thinking.
+  let stack: Stack;
+  const mocks: MockProvider[] = [];
+  beforeAll(async () => {
+    const dir = await stackDir();
+    const [anthropic, ollama] = [await startMock('anthropic', { keys: ['sk-ant-claude-named'] }), await startMock('ollama')];
+    mocks.push(anthropic, ollama);
+    stack = await startStack(dir, {
+      version: 1,
+      sandbox: { name: 'claude-named' },
+      providers: [
+        { name: 'anthropic', type: 'anthropic', baseURL: anthropic.url, apiKeys: [{ file: await keyFile(dir, 'anthropic', 'sk-ant-claude-named') }], models: [{ name: 'claude-sonnet-4-6' }] },
+        // An alias some sandboxes keep: a Claude name served by a local model.
+        { name: 'local', type: 'ollama', baseURL: ollama.url, models: [{ name: 'claude-haiku-4-5' }] },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await Promise.all(mocks.map((m) => m.close()));
+  });
+
+  it.each([
+    ['claude-sonnet-4-6', 0],
+    ['claude-haiku-4-5', 1],
+  ])('%s: a tool loop with reasoning, and an object', async (name, served) => {
+    const model = withSocket(stack.socketPath, 'anthropic')(name);
+    const { calls, tools } = weather();
+    const loop = await generateText({ model, tools, reasoning: 'low', stopWhen: stepCountIs(3), prompt: 'Lofoten' });
+    expect(calls).toEqual(['Lofoten']);
+    expect(loop.text).toBe('tool result: sunny in Lofoten');
+    const { output } = await generateText({ model, output: Output.object({ schema: z.object({ city: z.string() }) }), prompt: 'a city' });
+    expect(output).toEqual({ city: 'a city' });
+    // The SDK's beta header (for strict tools) reaches Anthropic, and no other provider.
+    const betas = mocks[served]!.received.map((r) => r.headers['anthropic-beta'] ?? '');
+    if (served === 0) expect(betas.filter((b) => b.includes('structured-outputs')).length).toBeGreaterThan(0);
+    else expect(mocks[served]!.received.flatMap((r) => Object.keys(r.headers).filter((h) => h.startsWith('anthropic')))).toEqual([]);
   });
 });
