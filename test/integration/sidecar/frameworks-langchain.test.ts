@@ -24,19 +24,18 @@ const suite = providerStackForFile('langchain', { extra: { listen: { loopbackPor
 const CLIENTS = ['openai', 'openai responses', 'anthropic', 'google'] as const;
 type Client = (typeof CLIENTS)[number];
 
-/** A LangChain chat model for the sandbox model `model`, set up as an agent in the pod would. */
-function chatModel(client: Client, model: string): BaseChatModel {
+/** A LangChain chat model for the sandbox model `model`, set up as an agent in the pod would; `reasoning` turns each class's own reasoning option on. */
+function chatModel(client: Client, model: string, reasoning = false): BaseChatModel {
   // The URL's host is never looked up: every connection goes to the socket.
   const fetch = ((url: string, init?: Parameters<typeof undiciFetch>[1]) => undiciFetch(url, { ...init, dispatcher: suite.stack.dispatcher })) as unknown as typeof globalThis.fetch;
   switch (client) {
     case 'openai':
-      return new ChatOpenAI({ model, apiKey: 'unused', maxRetries: 0, configuration: { baseURL: 'http://airlock/v1', fetch } });
     case 'openai responses':
-      return new ChatOpenAI({ model, apiKey: 'unused', maxRetries: 0, useResponsesApi: true, configuration: { baseURL: 'http://airlock/v1', fetch } });
+      return new ChatOpenAI({ model, apiKey: 'unused', maxRetries: 0, useResponsesApi: client === 'openai responses', ...(reasoning ? { reasoning: { effort: 'low' } } : {}), configuration: { baseURL: 'http://airlock/v1', fetch } });
     case 'anthropic':
-      return new ChatAnthropic({ model, apiKey: 'unused', maxRetries: 0, clientOptions: { baseURL: 'http://airlock', fetch } });
+      return new ChatAnthropic({ model, apiKey: 'unused', maxRetries: 0, ...(reasoning ? { maxTokens: 3000, thinking: { type: 'enabled', budget_tokens: 1024 } } : {}), clientOptions: { baseURL: 'http://airlock', fetch } });
     case 'google':
-      return new ChatGoogleGenerativeAI({ model, apiKey: 'unused', maxRetries: 0, baseUrl: `http://127.0.0.1:${loopbackPort}` });
+      return new ChatGoogleGenerativeAI({ model, apiKey: 'unused', maxRetries: 0, ...(reasoning ? { thinkingConfig: { thinkingBudget: 1024, includeThoughts: true } } : {}), baseUrl: `http://127.0.0.1:${loopbackPort}` });
   }
 }
 
@@ -105,9 +104,9 @@ describe.each(CLIENTS)('LangChain %s', (client) => {
       expect(received).not.toContain('ten');
     });
 
-    it('binds a tool and runs the loop to the answer', async () => {
+    it.each([false, true])('binds a tool and runs the loop to the answer (reasoning on: %s)', async (reasoning) => {
       const { calls, getWeather } = weather();
-      const llm = model().bindTools!([getWeather]);
+      const llm = chatModel(client, `via-${kind}`, reasoning).bindTools!([getWeather]);
       const messages: BaseMessage[] = [new HumanMessage('Oslo')];
       const first = await llm.invoke(messages);
       expect(first.tool_calls?.map((c) => [c.name, c.args])).toEqual([['get_weather', { input: 'Oslo' }]]);
