@@ -1,11 +1,11 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=16
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=8
 /**
  * airlock-sidecar run [--config FILE] | check-config FILE | probe [--socket PATH] | stdio-host --socket PATH | firewall ...
  *
  * The `#!` line carries the sidecar's Node flags and allocator setting (the image runs this file
  * as its entrypoint, and `npm run bench` runs it the same way): a young generation of at most
- * 16 MiB per semi-space, a quarter of the scavenges (and of the requests a scavenge pause delays)
- * of 4 MiB, for resident memory after load well under V8's default, and at most two glibc malloc
+ * 8 MiB per semi-space, half the scavenges (and of the requests a scavenge pause delays) of
+ * 4 MiB, for resident memory after load well under V8's default, and at most two glibc malloc
  * arenas, 25-50 MiB less after load with no CPU cost measured (docs/adr/0017-sidecar-node-flags.md).
  *
  * Only Node's own modules are imported here; each command loads what it needs. `stdio-host` runs
