@@ -69,15 +69,20 @@ export interface ApplyResult {
 const RESTORE_ARGS = ['--noflush', '--wait', '10'];
 const TOOL_TIMEOUT_MS = 30_000;
 
+/** Whether the kernel has an IPv6 stack at all (`/proc/net/if_inet6` exists only then). */
+export function kernelHasIPv6(): boolean {
+  return existsSync('/proc/net/if_inet6');
+}
+
 /**
  * Applies the plan's rules for IPv4 and, when the kernel has IPv6, for IPv6 in the current
  * network namespace, then reads them back to check them. Throws FirewallApplyError on failure.
  */
 export async function applyFirewall(plan: FirewallPlan, backend: BackendChoice): Promise<ApplyResult> {
   const { tools, saved4 } = await detectTools(backend);
-  // Without /proc/net/if_inet6 the kernel has no IPv6 stack at all, so there is nothing to leak
-  // through; with it, an ip6tables failure is an error like any other.
-  const hasIPv6 = existsSync('/proc/net/if_inet6');
+  // Without IPv6 in the kernel there is nothing to leak through; with it, an ip6tables failure
+  // is an error like any other.
+  const hasIPv6 = kernelHasIPv6();
   const families: Family[] = hasIPv6 ? [4, 6] : [4];
 
   const applied: AppliedFamily[] = [];

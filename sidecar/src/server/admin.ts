@@ -4,11 +4,11 @@
  * config's choice: loopback by default, every address of the pod for the kubelet, the operator
  * and a scraper.
  */
-import { existsSync } from 'node:fs';
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../log/logger.js';
 import { readiness, rejectedProviders, type McpHandler } from './app.js';
 import { noSchemaCompilers } from './no-schemas.js';
+import { kernelHasIPv6 } from '../firewall/apply.js';
 import type { SidecarReport } from '../usage/wire.js';
 import type { LiveConfig } from './live.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -41,8 +41,8 @@ export interface AdminOptions {
  */
 export function adminHost(host: string): string {
   if (host !== 'pod') return host;
-  // The firewall's test too: without /proc/net/if_inet6 the kernel cannot open an IPv6 socket.
-  return existsSync('/proc/net/if_inet6') ? '::' : '0.0.0.0';
+  // The firewall's test too: without an IPv6 stack the kernel cannot open an IPv6 socket.
+  return kernelHasIPv6() ? '::' : '0.0.0.0';
 }
 
 export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance> {
