@@ -6,12 +6,11 @@
  * the inner one that tells the sidecar from the agent.
  */
 import type { V1NetworkPolicy, V1NetworkPolicyEgressRule, V1NetworkPolicyPeer } from '@kubernetes/client-node';
-import { SIDECAR_ADMIN_PORT } from './sidecar-config.js';
 import { SANDBOX_LABEL, type AgentSandbox, type MCPBackend, type ModelProvider } from '../api/index.js';
 
 /** Name of a sandbox's NetworkPolicy: the same as its ConfigMap. */
 export { configMapNameFor as sandboxObjectName } from '../webhook/settings.js';
-import { configMapNameFor as sandboxObjectName } from '../webhook/settings.js';
+import { ADMIN_PORT, configMapNameFor as sandboxObjectName } from '../webhook/settings.js';
 
 const peer = (cidr: string) => ({ ipBlock: { cidr } });
 
@@ -57,7 +56,7 @@ export function renderNetworkPolicy(sandbox: AgentSandbox, providers: ModelProvi
     spec: {
       podSelector: { matchLabels: { [SANDBOX_LABEL]: sandbox.metadata.name } },
       policyTypes: ['Ingress', 'Egress'],
-      ingress: [...operatorNamespace, ...metricsFrom].length > 0 ? [{ _from: [...operatorNamespace, ...metricsFrom], ports: [{ protocol: 'TCP', port: SIDECAR_ADMIN_PORT }] }] : [],
+      ingress: [...operatorNamespace, ...metricsFrom].length > 0 ? [{ _from: [...operatorNamespace, ...metricsFrom], ports: [{ protocol: 'TCP', port: ADMIN_PORT }] }] : [],
       egress,
     },
   };

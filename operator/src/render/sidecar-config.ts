@@ -10,14 +10,7 @@ import { DEFAULT_BASE_URLS, KEY_ORIGIN_SUFFIX, SidecarConfig, type SidecarConfig
 import { stringify } from 'yaml';
 import type { AgentSandbox, MCPBackend, ModelProvider } from '../api/index.js';
 import { notReadable } from '../kube/credentials.js';
-import { SIDECAR_SOCKET_DIR, socketPath } from '../webhook/settings.js';
-
-/** Where the credentials Secret is mounted in the sidecar. */
-export const CREDENTIALS_DIR = '/etc/airlock/credentials';
-/** Where the config ConfigMap is mounted in the sidecar. */
-export const CONFIG_DIR = '/etc/airlock/config';
-/** Port of the sidecar's admin API (metrics, health). */
-export const SIDECAR_ADMIN_PORT = 9090;
+import { ADMIN_PORT, CREDENTIALS_DIR, SIDECAR_SOCKET_DIR, socketPath } from '../webhook/settings.js';
 
 export interface RenderInput {
   sandbox: AgentSandbox;
@@ -65,6 +58,11 @@ export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp
     credentials[file] = value;
     return `${CREDENTIALS_DIR}/${file}`;
   };
+  // The origin a key or secret header is for travels with it in the same Secret (the kubelet
+  // swaps one volume's files together); the sidecar sends it to no other origin (ADR 0016).
+  const bindOrigin = (file: string, origin: string) => {
+    credentials[`${file}${KEY_ORIGIN_SUFFIX}`] = Buffer.from(origin).toString('base64');
+  };
   const spec = sandbox.spec;
   const socket = spec.socket ?? { mode: '0660' };
 
@@ -74,7 +72,7 @@ export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp
     listen: {
       socket: { path: socketPath(SIDECAR_SOCKET_DIR), mode: socket.mode, ...(socket.group !== undefined ? { group: socket.group } : {}) },
       ...(socket.loopbackPort !== undefined ? { loopbackPort: socket.loopbackPort } : {}),
-      admin: { host: admin.host, port: SIDECAR_ADMIN_PORT, tools: admin.tools },
+      admin: { host: admin.host, port: ADMIN_PORT, tools: admin.tools },
     },
     providers: providers.map((p) => ({
       name: p.metadata.name,
@@ -82,9 +80,7 @@ export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp
       ...(p.spec.baseURL ? { baseURL: p.spec.baseURL } : {}),
       apiKeys: (p.spec.apiKeys ?? []).map((k, i) => {
         const file = `provider.${p.metadata.name}.${i}`;
-        // The origin the key is for travels with it in the same Secret (the kubelet swaps one
-        // volume's files together); the sidecar withholds it from any other origin (ADR 0016).
-        credentials[`${file}${KEY_ORIGIN_SUFFIX}`] = Buffer.from(originOf(p)).toString('base64');
+        bindOrigin(file, originOf(p));
         return { file: copy(file, { name: k.secretName, key: k.key }), requireOrigin: true };
       }),
       models: p.spec.models,
@@ -109,9 +105,7 @@ export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp
           headers: (b.spec.headers ?? []).map((h, i) => {
             const header = valueOf('header', h, i);
             if (!('file' in header) || !b.spec.url) return header;
-            // As with provider keys: the origin the header is for travels with it in the Secret,
-            // and the sidecar sends it nowhere else (ADR 0016).
-            credentials[`mcp.${name}.header.${i}${KEY_ORIGIN_SUFFIX}`] = Buffer.from(new URL(b.spec.url).origin).toString('base64');
+            bindOrigin(`mcp.${name}.header.${i}`, new URL(b.spec.url).origin);
             return { ...header, requireOrigin: true };
           }),
           ...(b.spec.stdio

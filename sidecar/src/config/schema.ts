@@ -317,6 +317,8 @@ function duplicates(values: string[]): number[] {
 }
 
 export type SidecarConfig = z.infer<typeof SidecarConfig>;
+/** One `{name, value | file}` entry of a backend's headers or stdio env, or of the OTLP headers. */
+export type ValueOrFile = z.infer<typeof ValueOrFile> & Partial<Pick<z.infer<typeof HeaderValueOrFile>, 'requireOrigin'>>;
 export type SidecarConfigInput = z.input<typeof SidecarConfig>;
 export type ProviderConfig = z.infer<typeof ProviderConfig>;
 export type McpBackendConfig = z.infer<typeof McpBackendConfig>;

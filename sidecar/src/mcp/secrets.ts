@@ -6,15 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readBoundFile } from '../config/origin-file.js';
-
-/** One `{name, value | file}` entry of a backend's headers or stdio env. */
-export interface ValueOrFile {
-  name: string;
-  value?: string | undefined;
-  file?: string | undefined;
-  /** The file's value goes only to the origin recorded next to it (`<file>.origin`). */
-  requireOrigin?: boolean | undefined;
-}
+import type { ValueOrFile } from '../config/schema.js';
 
 /** Resolved name → value pairs, plus the values that came from files. */
 export interface ResolvedValues {
