@@ -139,6 +139,13 @@ describe('anthropic mock: messages', () => {
     expect(stopped).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'STOP' });
   });
 
+  it('takes a mid-conversation system message right after a user turn, answering the user, and refuses one anywhere else', async () => {
+    const ok = await client.messages.create({ model: MODEL, max_tokens: 20, messages: [{ role: 'user', content: 'hi' }, { role: 'system', content: 'be brief' }] });
+    expect(ok.content[0]).toMatchObject({ text: 'echo: hi' });
+    const misplaced = client.messages.create({ model: MODEL, max_tokens: 20, messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi' }] });
+    await expect(misplaced).rejects.toMatchObject({ status: 400, error: { error: { message: 'messages.0: a system message must immediately follow a user message' } } });
+  });
+
   it('lists models', async () => {
     const ids = [];
     for await (const model of client.models.list()) ids.push(model.id);

@@ -56,7 +56,9 @@ function blockText(content: unknown): string {
     .join(' ');
 }
 
-function lastMessage(messages: unknown[]): LastMessage | undefined {
+function lastMessage(all: unknown[]): LastMessage | undefined {
+  // A mid-conversation system message instructs; the turn to answer is the one before it.
+  const messages = all.filter((m) => obj(m).role !== 'system');
   const last = obj(messages.at(-1));
   if (last.role === 'user') {
     const result = arr(last.content).findLast((b) => obj(b).type === 'tool_result');
@@ -123,6 +125,24 @@ function stream(turn: Turn, message: Record<string, unknown>, inputTokens: numbe
   };
 }
 
+/**
+ * Roles the API takes: user, assistant, and (since Claude Opus 4.8) a mid-conversation `system`
+ * message, which must come right after a user turn and hold text only (platform.claude.com,
+ * "Mid-conversation system messages"); undefined when fine.
+ */
+function roleProblem(messages: unknown[]): string | undefined {
+  for (const [i, m] of messages.entries()) {
+    const message = obj(m);
+    if (message.role === 'user' || message.role === 'assistant') continue;
+    if (message.role !== 'system') return `messages.${i}.role: Input should be 'user', 'assistant' or 'system'`;
+    if (i === 0 || obj(messages[i - 1]).role !== 'user') return `messages.${i}: a system message must immediately follow a user message`;
+    const blocks = typeof message.content === 'string' ? [] : arr(message.content);
+    const other = blocks.findIndex((b) => obj(b).type !== 'text');
+    if (other >= 0) return `messages.${i}.content.${other}: a system message may contain only text blocks`;
+  }
+  return undefined;
+}
+
 /** What API version 2026-10-21 refuses that 2023-06-01 accepted, as the 400 message; undefined when fine. */
 function version20261021(body: Record<string, unknown>): string | undefined {
   for (const field of ['temperature', 'top_p', 'top_k']) if (field in body) return `${field}: Extra inputs are not permitted`;
@@ -143,6 +163,8 @@ function messages(ctx: RouteContext): Reply {
   if (!model) return error(400, 'model: Field required');
   if (intField(b.max_tokens) === undefined) return error(400, 'max_tokens: Field required');
   if (!Array.isArray(b.messages)) return error(400, 'messages: Field required');
+  const roleRefused = roleProblem(b.messages);
+  if (roleRefused) return error(400, roleRefused);
   const thinkingRefused = thinkingProblem(b);
   if (thinkingRefused) return error(400, thinkingRefused);
   if (ctx.headers['anthropic-version'] === '2026-10-21') {

@@ -60,9 +60,12 @@ export const AnthropicContentBlock = z.union([
   AnthropicOtherBlock,
 ]);
 
-/** One turn of the conversation. */
+/**
+ * One turn of the conversation. `system` is a mid-conversation system message (Claude Opus 4.8 and
+ * later accept one right after a user turn; Claude Code sends its environment that way): text only.
+ */
 export const AnthropicMessageParam = z.looseObject({
-  role: z.enum(['user', 'assistant']),
+  role: z.enum(['user', 'assistant', 'system']),
   content: z.union([z.string(), z.array(AnthropicContentBlock)]),
 });
 

@@ -34,6 +34,33 @@ function roundTrip(request: Record<string, unknown>): Record<string, unknown> {
 }
 
 describe('Anthropic requests through the canonical form', () => {
+  it('keep a mid-conversation system message (as Claude Code sends) where it stands, text only', () => {
+    const request = MessagesRequest.parse({
+      model: 'c',
+      max_tokens: 64,
+      system: 'top',
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'system', content: [{ type: 'text', text: 'you are in /work', cache_control: { type: 'ephemeral' } }] },
+        { role: 'assistant', content: 'hello' },
+        { role: 'user', content: 'again' },
+        { role: 'system', content: 'be brief' },
+      ],
+    });
+    expect(anthropicToChat(request).messages.map((m) => [m.role, m.content])).toEqual([
+      ['system', 'top'],
+      ['user', 'hi'],
+      ['system', [{ type: 'text', text: 'you are in /work', cache_control: { type: 'ephemeral' } }]],
+      ['assistant', 'hello'],
+      ['user', 'again'],
+      ['system', 'be brief'],
+    ]);
+    const image = { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AA==' } };
+    expect(() => anthropicToChat(MessagesRequest.parse({ model: 'c', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }, { role: 'system', content: [image] }] }))).toThrow(
+      /system message holds text blocks only/,
+    );
+  });
+
   it('come back equivalent: system, images, tool use and results, tools, choices, sampling', () => {
     const original = {
       model: 'claude-sonnet-4-5',

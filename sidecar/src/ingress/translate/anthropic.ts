@@ -41,7 +41,11 @@ export function anthropicToChat(request: MessagesRequest): ChatRequest {
   } else if (request.system?.length) {
     messages.push({ role: 'system', content: request.system.map((b): TextPart => withCache({ type: 'text', text: b.text }, b)) });
   }
-  request.messages.forEach((message, i) => (message.role === 'user' ? userTurn(messages, message, i) : assistantTurn(messages, message, i)));
+  request.messages.forEach((message, i) => {
+    if (message.role === 'user') userTurn(messages, message, i);
+    else if (message.role === 'assistant') assistantTurn(messages, message, i);
+    else systemTurn(messages, message, i);
+  });
 
   const chat: ChatRequest = { model: request.model, messages, max_tokens: request.max_tokens };
   if (request.tools?.length) {
@@ -119,6 +123,22 @@ function toolResultContent(content: string | AnthropicContentBlock[] | undefined
     if (block.type !== 'text') throw refuse(`${block.type} blocks inside a tool result`, `${param}.content[${k}]`);
     return { type: 'text', text: (block as { text: string }).text };
   });
+}
+
+/**
+ * A mid-conversation system message: a canonical system message at the same place. OpenAI-format
+ * and Ollama providers keep it there; Gemini has one systemInstruction, which gathers it.
+ */
+function systemTurn(out: ChatMessage[], message: AnthropicMessageParam, i: number): void {
+  if (typeof message.content === 'string') {
+    out.push({ role: 'system', content: message.content });
+    return;
+  }
+  const texts = message.content.map((block, j): TextPart => {
+    if (block.type !== 'text') throw new TranslationError(providerError(400, 'a system message holds text blocks only', 'invalid_request_error', `messages[${i}].content[${j}]`));
+    return withCache({ type: 'text', text: (block as { text: string }).text }, block);
+  });
+  out.push({ role: 'system', content: texts });
 }
 
 /** An assistant turn: text blocks, tool_use blocks, and thinking blocks as signed reasoning. */
