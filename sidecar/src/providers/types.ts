@@ -62,10 +62,10 @@ export interface StreamTranslator<T = ChatCompletionChunk> {
   push(bytes: Uint8Array): T[];
   end(): T[];
   /**
-   * The wire text of the frames the last `push` or `end` handled without error, for a stream
+   * The wire bytes of the frames the last `push` or `end` handled without error, for a stream
    * passed through natively: whole frames only, so a malformed one never reaches the client.
    */
-  frames?(): string[];
+  frames?(): Buffer[];
   /** Whether the provider has said the stream is complete ([DONE], message_stop, done: true). */
   complete?(): boolean;
 }
@@ -114,6 +114,12 @@ export interface TranslateContext {
   id: string;
   /** Unix seconds at the start of the call. */
   created: number;
+  /**
+   * The sidecar asked an OpenAI-format provider for usage the client did not ask for: the frames
+   * passed through natively leave it out, as OpenAI would have sent them (the chunks keep it, for
+   * accounting).
+   */
+  hideUsage?: boolean;
 }
 
 /**

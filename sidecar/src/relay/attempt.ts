@@ -36,8 +36,8 @@ export type StreamOutcome<K> = Common & {
   native: boolean;
   translator: StreamTranslator<K>;
   body: AsyncIterator<Buffer>;
-  /** Native pass-through: the frames held back, as wire text. */
-  pendingFrames: string[];
+  /** Native pass-through: the frames held back, as wire bytes. */
+  pendingFrames: Buffer[];
   pendingChunks: K[];
   /** The upstream already ended (the whole stream is held). */
   ended: boolean;
@@ -154,7 +154,7 @@ async function firstContent<C, K extends StreamChunk>({ op, provider, context, r
   const name = provider.config.name;
   const translator = op.streamFrames!.translator(provider, context);
   const body = (response.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  const pendingFrames: string[] = [];
+  const pendingFrames: Buffer[] = [];
   const pendingChunks: K[] = [];
   const hold = (chunks: K[]) => {
     for (const c of chunks) pendingChunks.push(c);
@@ -178,8 +178,8 @@ async function firstContent<C, K extends StreamChunk>({ op, provider, context, r
   return { ...common, kind: 'stream', native, translator, body, pendingFrames, pendingChunks, ended: false };
 }
 
-/** The wire text of the frames the translator handled last, or nothing when it cannot say. */
-export function framesOf<K>(translator: StreamTranslator<K>): string[] {
+/** The wire bytes of the frames the translator handled last, or nothing when it cannot say. */
+export function framesOf<K>(translator: StreamTranslator<K>): Buffer[] {
   return translator.frames?.() ?? [];
 }
 

@@ -34,8 +34,6 @@ export interface Operation<Canonical, Chunk extends StreamChunk = ChatCompletion
    * undefined to send `raw` (the relay asks OpenAI-format upstreams for usage this way).
    */
   nativeBody?(provider: ProviderRuntime, raw: Buffer): Buffer | undefined;
-  /** For a stream passed through natively: one frame as the client should see it ('' drops it). */
-  nativeFrame?(frame: string): string;
   /**
    * The request as a canonical chat, for content capture on the call's span; built only when
    * capture is on. Operations without messages (embeddings, token counts) have none.

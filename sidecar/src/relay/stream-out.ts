@@ -38,7 +38,6 @@ export async function streamOut<C, K extends StreamChunk>(
   const { native, translator, body } = outcome;
   const name = outcome.provider.config.name;
   const encoder = op.streamFrames!.encoder(context);
-  const filter = native ? op.nativeFrame : undefined;
   const tally: StreamTally = { usage: undefined, outputChars: 0, described: {} };
   const note = (chunks: K[]) => {
     for (const c of chunks) {
@@ -48,11 +47,16 @@ export async function streamOut<C, K extends StreamChunk>(
       onChunk?.(c);
     }
   };
-  // One write per batch of frames: fewer syscalls than one per frame.
-  const send = async (chunks: K[], frames: string[]) => {
+  // One write per batch of frames: fewer syscalls than one per frame. Natively the frames are
+  // the provider's bytes, written as they came (no decode, no re-encode).
+  const send = async (chunks: K[], frames: Buffer[]) => {
+    if (native) {
+      const out = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
+      if (out.length > 0) await client.write(out);
+      return;
+    }
     let out = '';
-    if (native) for (const f of frames) out += filter ? filter(f) : f;
-    else for (const c of chunks) out += encoder.chunk(c);
+    for (const c of chunks) out += encoder.chunk(c);
     if (out) await client.write(out);
   };
   // Frames the client must see after a failure: natively the provider's own error event would be

@@ -21,13 +21,14 @@ const usageOf = (usage: { prompt_tokens: number; completion_tokens?: number } | 
  * A chat call in canonical form, answered in the OpenAI API. A stream always asks the provider
  * for usage (stream_options.include_usage), whatever the client asked: without it OpenAI-format
  * providers report none and the call would escape the token and budget limits. The client still
- * gets the stream it asked for (see {@link withoutUnaskedUsage}).
+ * gets the stream it asked for (TranslateContext.hideUsage).
  */
 export function chatOperation(ingress: Ingress, request: ChatRequest, raw: Buffer | undefined): Operation<ChatCompletion> {
   const asked = wantsUsage(request);
   const upstream = request.stream === true && !asked ? withUsage(request) : request;
   const call = new ChatCall(ingress, request.model, request.stream === true, raw, asked, (provider, target) => provider.adapter.chatRequest(upstream, target), () => request);
-  return request.stream === true ? Object.assign(call, usageForStreams(request, asked)) : call;
+  if (request.stream === true) call.nativeBody = usageForStreams(request, asked);
+  return call;
 }
 
 /** The request with usage asked for. */
@@ -35,10 +36,18 @@ function withUsage<R extends { stream_options?: object | null }>(request: R): R 
   return { ...request, stream_options: { ...request.stream_options, include_usage: true } };
 }
 
-/** For a stream passed through natively without the client asking for usage: ask, then hide it. */
-function usageForStreams<R extends { stream?: boolean | null; stream_options?: object | null }>(request: R, asked: boolean): Pick<Operation<unknown>, 'nativeBody' | 'nativeFrame'> {
-  if (request.stream !== true || asked) return {};
-  return { nativeBody: (provider, raw) => (OPENAI_FORMAT.has(provider.config.type) ? askForUsage(raw, request) : undefined), nativeFrame: withoutUnaskedUsage };
+/**
+ * For a stream passed through natively without the client asking for usage: the body that asks
+ * OpenAI-format providers for it (their translator then hides it: TranslateContext.hideUsage).
+ */
+function usageForStreams<R extends { stream?: boolean | null; stream_options?: object | null }>(request: R, asked: boolean): Operation<unknown>['nativeBody'] {
+  if (request.stream !== true || asked) return undefined;
+  return (provider, raw) => (OPENAI_FORMAT.has(provider.config.type) ? askForUsage(raw, request) : undefined);
+}
+
+/** The context of a stream translator: told to hide the usage the client did not ask for. */
+function streamContext(context: TranslateContext, asked: boolean): TranslateContext {
+  return asked ? context : { ...context, hideUsage: true };
 }
 
 const OPENAI_FORMAT = new Set(['openai', 'openai-compatible']);
@@ -48,15 +57,6 @@ const ASK_FOR_USAGE = Buffer.from('{"stream_options":{"include_usage":true},');
 function askForUsage(raw: Buffer, request: object & { stream_options?: object | null }): Buffer {
   if (raw[0] === 0x7b && raw.indexOf('"stream_options"') < 0) return Buffer.concat([ASK_FOR_USAGE, raw.subarray(1)]);
   return Buffer.from(JSON.stringify(withUsage(request)));
-}
-
-/**
- * A frame of an OpenAI stream as the client sees it when it did not ask for usage: the usage-only
- * chunk dropped and `"usage":null` taken out of the others, as OpenAI sends them then.
- */
-export function withoutUnaskedUsage(frame: string): string {
-  if (frame.includes('"choices":[]')) return '';
-  return frame.includes(',"usage":null') ? frame.replaceAll(',"usage":null', '') : frame;
 }
 
 /**
@@ -100,7 +100,6 @@ export function generateContentOperation(ingress: Ingress, request: GenerateCont
 class ChatCall implements Operation<ChatCompletion> {
   readonly kind = 'chat';
   nativeBody?: Operation<ChatCompletion>['nativeBody'];
-  nativeFrame?: Operation<ChatCompletion>['nativeFrame'];
 
   constructor(
     readonly ingress: Ingress,
@@ -131,7 +130,7 @@ class ChatCall implements Operation<ChatCompletion> {
 
   get streamFrames(): NonNullable<Operation<ChatCompletion>['streamFrames']> {
     return {
-      translator: (provider, context) => provider.adapter.chatStream(context),
+      translator: (provider, context) => provider.adapter.chatStream(streamContext(context, this.includeUsage)),
       encoder: (context) => this.ingress.encoder({ id: context.id, model: context.requestedModel, includeUsage: this.includeUsage, inputTokens: this.inputTokens?.() }),
     };
   }
@@ -150,7 +149,7 @@ export function completionsOperation(ingress: Ingress, client: CompletionRequest
   let chat: ChatRequest | undefined;
   const asChat = () => (chat ??= completionToChat(request));
   return {
-    ...usageForStreams(client, asked),
+    nativeBody: usageForStreams(client, asked),
     kind: 'completions',
     ingress,
     model: request.model,
@@ -164,7 +163,7 @@ export function completionsOperation(ingress: Ingress, client: CompletionRequest
     render: (completion) => completion,
     usage: (completion) => usageOf(completion.usage),
     streamFrames: {
-      translator: (provider, context) => provider.adapter.completionsStream?.(context) ?? throughChat(provider.adapter.chatStream(context)),
+      translator: (provider, context) => provider.adapter.completionsStream?.(streamContext(context, asked)) ?? throughChat(provider.adapter.chatStream(context)),
       encoder: () => openAIStreamEncoder(asked),
     },
   };

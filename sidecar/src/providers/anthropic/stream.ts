@@ -5,13 +5,12 @@
  * goes out whole with its signature (thinking_blocks) when it stops; server-tool blocks are not
  * carried. The finish chunk and the usage chunk follow `message_stop`.
  */
-import type { EventSourceMessage } from 'eventsource-parser';
 import { anthropicErrorStatus } from '../../wire/anthropic.js';
 import type { AnthropicUsage } from '../../wire/anthropic.js';
 import type { FinishReason } from '../../wire/openai.js';
 import { ChunkEmitter } from '../shared/chunks.js';
 import { brokenStream, parseFrame, providerError } from '../shared/errors.js';
-import { sseFramer } from '../shared/framing.js';
+import { sseFramer, type SSEEvent } from '../shared/framing.js';
 import { frameTranslator } from '../shared/translator.js';
 import { StreamError, type StreamTranslator, type TranslateContext } from '../types.js';
 import { finishReason, usageOf } from './response.js';
@@ -52,7 +51,7 @@ export function anthropicStream(context: TranslateContext): StreamTranslator {
   };
 
   return frameTranslator(sseFramer(PROVIDER), {
-    frame({ data }: EventSourceMessage) {
+    frame({ data }: SSEEvent) {
       if (stopped) return;
       const event = parseFrame(PROVIDER, data) as StreamEvent;
       if (typeof event !== 'object' || event === null) throw brokenStream(PROVIDER, 'event data is not a JSON object');

@@ -4,10 +4,9 @@
  * then its arguments as one fragment). The event with finishReason gives the finish chunk; usage
  * grows with each event, so the usage chunk is sent when the stream ends. There is no terminator.
  */
-import type { EventSourceMessage } from 'eventsource-parser';
 import { ChunkEmitter, makeToolCallId } from '../shared/chunks.js';
 import { brokenStream, parseFrame } from '../shared/errors.js';
-import { sseFramer } from '../shared/framing.js';
+import { sseFramer, type SSEEvent } from '../shared/framing.js';
 import { frameTranslator } from '../shared/translator.js';
 import { StreamError, type StreamTranslator, type TranslateContext } from '../types.js';
 import { errorFromObject, finishReason, usageOf, type GeminiResponse, type GeminiUsage } from './response.js';
@@ -21,7 +20,7 @@ export function geminiStream(context: TranslateContext): StreamTranslator {
   let usage: GeminiUsage | undefined;
   let finished = false;
   return frameTranslator(sseFramer(PROVIDER), {
-    frame({ data }: EventSourceMessage) {
+    frame({ data }: SSEEvent) {
       const event = parseFrame(PROVIDER, data) as GeminiResponse;
       if (typeof event !== 'object' || event === null) throw brokenStream(PROVIDER, 'event data is not a JSON object');
       if (event.error !== undefined) throw new StreamError(errorFromObject(event.error as object, 500));

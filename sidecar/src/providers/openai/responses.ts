@@ -4,10 +4,9 @@
  * asked for it. Parsing here serves accounting (usage from `response.completed`), model renaming
  * when the provider's model name differs, and errors (`error` and `response.failed` events).
  */
-import type { EventSourceMessage } from 'eventsource-parser';
 import type { ResponseObject, ResponsesEvent, ResponsesPassthrough, ResponsesRequest } from '../../wire/responses.js';
 import { badResponse, brokenStream, parseFrame, providerError } from '../shared/errors.js';
-import { sseFramer } from '../shared/framing.js';
+import { sseFramer, type SSEEvent } from '../shared/framing.js';
 import { joinURL, postJSON } from '../shared/http.js';
 import { frameTranslator } from '../shared/translator.js';
 import { StreamError, type StreamTranslator, type TranslateContext, type UpstreamRequest, type UpstreamTarget } from '../types.js';
@@ -52,7 +51,7 @@ export function responsesStream(context: TranslateContext): StreamTranslator<Res
   let out: ResponsesPassthrough[] = [];
   let finished = false;
   return frameTranslator(sseFramer(PROVIDER), {
-    frame({ data }: EventSourceMessage) {
+    frame({ data }: SSEEvent) {
       if (finished) return;
       const event = parseFrame(PROVIDER, data) as ResponsesEvent & { response?: ResponseObject; error?: unknown; message?: unknown; code?: unknown };
       if (typeof event !== 'object' || event === null || typeof event.type !== 'string') throw brokenStream(PROVIDER, 'event data is not a typed JSON object');

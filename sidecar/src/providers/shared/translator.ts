@@ -25,20 +25,23 @@ export function frameTranslator<F, T>(framer: Framer<F>, sink: FrameSink<F, T>):
   // The frames handled by the last call, kept as objects: encoded only if asked for.
   let handled: F[] = [];
   const run = (frames: F[]): T[] => {
-    handled = [];
+    // Whatever comes after the provider's own end is not part of the stream: the frames handled
+    // are those before the first one that came after it (usually all, and then no copy).
+    let after = -1;
+    let i = 0;
     try {
-      for (const frame of frames) {
-        // Whatever comes after the provider's own end is not part of the stream.
-        const after = sink.complete?.() ?? false;
-        sink.frame(frame);
-        if (!after) handled.push(frame);
+      for (; i < frames.length; i++) {
+        if (after < 0 && sink.complete?.()) after = i;
+        sink.frame(frames[i]!);
       }
     } catch (err) {
+      handled = frames.slice(0, after < 0 ? i : after);
       failure = err;
       const produced = sink.drain();
       if (produced.length === 0) throw err;
       return produced;
     }
+    handled = after < 0 ? frames : frames.slice(0, after);
     return sink.drain();
   };
   return {
