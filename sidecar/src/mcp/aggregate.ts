@@ -12,9 +12,9 @@
 import { createHash } from 'node:crypto';
 import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { McpBackendConfig } from '../config/index.js';
-import { compileFilter, type GlobFilter, type NameFilter } from './filtering.js';
+import { compileFilter, type FilterVerdict, type GlobFilter, type NameFilter } from './filtering.js';
 import type { BackendCatalog, ListKind } from './listing.js';
-import { assignNames, BUILTIN_BACKEND, BUILTIN_PREFIX, exposedName, wrapUri } from './naming.js';
+import { assignNames, BUILTIN_BACKEND, BUILTIN_PREFIX, exposedName, MAX_LISTED_NAME_LENGTH, MAX_URI_LENGTH, wrapUri } from './naming.js';
 import { approvalState, definitionHash, servedDefinition, type PinnedKind, type ToolApprovalState } from './pinning.js';
 
 /** What the aggregation needs to know about one backend. */
@@ -167,9 +167,22 @@ function backendGates(config: McpBackendConfig): Record<'tools' | 'prompts' | 'r
   };
 }
 
-/** The state of a definition that passed or failed its filters. */
-function gate(config: McpBackendConfig, kind: PinnedKind, key: string, sha256: string, verdicts: ReturnType<NameFilter>[]): Pick<EntryBase, 'state' | 'reason'> {
-  for (const verdict of verdicts) if (!verdict.allowed) return { state: 'denied', reason: verdict.reason };
+/**
+ * The state of a definition that passed or failed its filters. A key longer than the gateway
+ * serves is denied before any filter reads it: the backend chose it, and a glob's regular
+ * expression can take time quadratic in its length or worse.
+ */
+function gate(config: McpBackendConfig, kind: PinnedKind, key: string, sha256: string, filters: (() => FilterVerdict)[]): Pick<EntryBase, 'state' | 'reason'> {
+  const uri = kind === 'resource' || kind === 'resourceTemplate';
+  const limit = uri ? MAX_URI_LENGTH : MAX_LISTED_NAME_LENGTH;
+  if (key.length > limit) {
+    const what = uri ? 'URI' : 'name';
+    return { state: 'denied', reason: `its ${what} is ${key.length.toLocaleString('en-US')} characters long; ${what}s of at most ${limit.toLocaleString('en-US')} are served` };
+  }
+  for (const filter of filters) {
+    const verdict = filter();
+    if (!verdict.allowed) return { state: 'denied', reason: verdict.reason };
+  }
   return { state: approvalState(config.approval, key, sha256, kind) };
 }
 
@@ -186,7 +199,7 @@ function addTools(result: Aggregate, { config, catalog, available }: BackendSnap
       name: tool.name,
       prefixedName,
       sha256,
-      ...gate(config, 'tool', tool.name, sha256, [backendFilter(tool.name), sandboxFilter(prefixedName)]),
+      ...gate(config, 'tool', tool.name, sha256, [() => backendFilter(tool.name), () => sandboxFilter(prefixedName)]),
       available,
       // Only the hashed fields reach clients: nothing unpinned rides along with a pinned tool.
       tool: { ...servedDefinition('tool', tool), name: prefixedName },
@@ -223,7 +236,7 @@ function addPrompts(result: Aggregate, { config, catalog, available }: BackendSn
       name: prompt.name,
       prefixedName,
       sha256,
-      ...gate(config, 'prompt', prompt.name, sha256, [filter(prompt.name)]),
+      ...gate(config, 'prompt', prompt.name, sha256, [() => filter(prompt.name)]),
       available,
       prompt: { ...servedDefinition('prompt', prompt), name: prefixedName },
     };
@@ -235,7 +248,7 @@ function addPrompts(result: Aggregate, { config, catalog, available }: BackendSn
 function addResources(result: Aggregate, { config, catalog, available }: BackendSnapshot, filter: NameFilter): void {
   const add = (kind: ResourceEntry['kind'], key: string, original: Resource | ResourceTemplate, definition: Resource | ResourceTemplate) => {
     const sha256 = cachedHash(kind, original);
-    const entry: ResourceEntry = { backend: config.name, kind, key, sha256, ...gate(config, kind, key, sha256, [filter(key)]), available, definition };
+    const entry: ResourceEntry = { backend: config.name, kind, key, sha256, ...gate(config, kind, key, sha256, [() => filter(key)]), available, definition };
     result.resourceEntries.push(entry);
     return entry.state === 'approved' && available;
   };

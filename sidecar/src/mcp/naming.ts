@@ -22,6 +22,14 @@ export const TOOL_NAME_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 export const PREFIX_SEPARATOR = '__';
 /** Longest exposed name. */
 export const MAX_NAME_LENGTH = 128;
+/**
+ * Longest backend name (tool, prompt) the gateway serves or matches against a glob; a longer one
+ * is denied. The MCP specification asks for at most 128 characters; the margin keeps names that
+ * are only rewritten (see {@link rewrittenName}).
+ */
+export const MAX_LISTED_NAME_LENGTH = 1024;
+/** Longest resource URI or URI template the gateway serves, reads or matches against a pattern. */
+export const MAX_URI_LENGTH = 8192;
 /** The prefix of the sidecar's own tools (`airlock__<name>`); reserved, so no backend can take it. */
 export const BUILTIN_PREFIX = 'airlock';
 /** What the aggregate, the admin view and the audit line name as the backend of a built-in tool. */

@@ -24,7 +24,7 @@ import type { Backend, ForwardOptions } from './backend.js';
 import { GatewayError, GatewayErrorCode } from './errors.js';
 import type { BuiltinResource, BuiltinTool } from './builtin-tools.js';
 import { approvedPrompt, approvedTool, checkResourceAccess } from './exposure.js';
-import { BUILTIN_BACKEND, BUILTIN_PREFIX, unwrapUri, wrapUri } from './naming.js';
+import { BUILTIN_BACKEND, BUILTIN_PREFIX, MAX_URI_LENGTH, unwrapUri, wrapUri } from './naming.js';
 import { startToolSpan } from '../telemetry/tool-call.js';
 import type { DownstreamSession } from './upstream.js';
 
@@ -154,6 +154,14 @@ function available(ctx: RoutingContext, name: string): Backend {
 }
 
 function resourceBackend(ctx: RoutingContext, wrapped: string): { backend: Backend; uri: string } {
+  // The URI is the client's; the resource globs and the backend's URI templates it meets next are
+  // regular expressions whose time can grow with its length squared or worse.
+  if (wrapped.length > MAX_URI_LENGTH) {
+    throw new GatewayError(
+      GatewayErrorCode.InvalidParams,
+      `resource URI is ${wrapped.length.toLocaleString('en-US')} characters long; at most ${MAX_URI_LENGTH.toLocaleString('en-US')} are accepted`,
+    );
+  }
   const parts = unwrapUri(wrapped);
   const name = parts && ctx.aggregate().prefixes.get(parts.prefix);
   if (!parts || !name) {

@@ -52,9 +52,22 @@ export interface UpstreamRoute {
 
 /** Installs the pass-through handlers on an upstream client before it connects. */
 export function installPassThrough(client: Client, route: UpstreamRoute): void {
+  // A shared stdio process serves several sessions at once, and its requests carry nothing that
+  // says which call they belong to: while more than one session has a call there, asking the
+  // newest would show one client's question (or roots) to another and hand its answer back.
   const target = (what: string): InFlight | { session: DownstreamSession; requestId: undefined } => {
     const current = route.inFlight.at(-1);
-    if (current) return current;
+    if (current) {
+      const sessions = new Set(route.inFlight.map((entry) => entry.session));
+      if (sessions.size > 1) {
+        throw new McpError(
+          ErrorCode.InvalidRequest,
+          `${what} from backend ${JSON.stringify(route.backend)} arrived while requests of ${sessions.size} client sessions were in flight on its shared process, ` +
+            'so the gateway cannot tell whose it is and asks no client; run the backend with stdio.processes: per-session to give each session its own process',
+        );
+      }
+      return current;
+    }
     if (route.owner) return { session: route.owner, requestId: undefined };
     throw new McpError(ErrorCode.InvalidRequest, `${what} from backend ${JSON.stringify(route.backend)} arrived while no client request was being served, so no client can answer it`);
   };
@@ -76,9 +89,10 @@ export function installPassThrough(client: Client, route: UpstreamRoute): void {
   });
   client.setRequestHandler(ListRootsRequestSchema, async (_request, extra) => {
     // A shared client asked outside any request (at start-up) has no client to ask: no roots.
-    const current = route.inFlight.at(-1)?.session ?? route.owner;
-    if (!current?.server.getClientCapabilities()?.roots) return { roots: [] };
-    return current.server.listRoots(undefined, { relatedRequestId: route.inFlight.at(-1)?.requestId, signal: extra.signal });
+    if (route.inFlight.length === 0 && !route.owner) return { roots: [] };
+    const { session, requestId } = target('roots/list');
+    if (!session.server.getClientCapabilities()?.roots) return { roots: [] };
+    return session.server.listRoots(undefined, { relatedRequestId: requestId, signal: extra.signal });
   });
   client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
     const params = { ...notification.params, logger: notification.params.logger ? `${route.backend}/${notification.params.logger}` : route.backend };

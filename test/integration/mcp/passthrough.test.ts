@@ -137,6 +137,30 @@ describe('stdio backends', () => {
     expect(await call(a, 'fix__whoami')).toBe(await call(b, 'fix__whoami'));
   });
 
+  it("never puts one session's sampling, elicitation or roots request before another session's client when both have calls in flight on the shared process", async () => {
+    const served = await serve({ backends: [stdio({})] });
+    const asked: string[] = [];
+    const sampler = (name: string) => ({
+      capabilities: { sampling: {} },
+      setup: (client: Client) =>
+        client.setRequestHandler(CreateMessageRequestSchema, (request) => {
+          asked.push(`${name}: ${(request.params.messages[0]?.content as { text: string }).text}`);
+          return { role: 'assistant' as const, model: 'test-model', content: { type: 'text' as const, text: `answer from ${name}` } };
+        }),
+    });
+    const [a, b] = await Promise.all([served.connect(sampler('a')), served.connect(sampler('b'))]);
+    // Alone on the process, a's question reaches a.
+    expect(await call(a, 'fix__ask', { question: 'private question of a' })).toBe('model said: answer from a');
+    // a's call waits inside the backend; b's release is the newer request when the question goes out.
+    const pending = a.client.callTool({ name: 'fix__ask-later', arguments: { question: 'second private question of a' } });
+    await until('a waiting in the backend', async () => (await call(b, 'fix__waiting')) === 'yes');
+    expect(await call(b, 'fix__release')).toBe('released');
+    const result = await pending;
+    expect(asked).toEqual(['a: private question of a']);
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/requests of 2 client sessions were in flight .*stdio\.processes: per-session/);
+  });
+
   it('run one process per client session with processes: per-session, up to maxProcesses, ended with the session', async () => {
     const served = await serve({ backends: [stdio({ processes: 'per-session', maxProcesses: 2 })] });
     const [a, b, c] = await Promise.all([served.connect(), served.connect(), served.connect()]);
