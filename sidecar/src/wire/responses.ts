@@ -43,6 +43,8 @@ export const FunctionCallItem = z.looseObject({
   type: z.literal('function_call'),
   call_id: z.string(),
   name: z.string(),
+  /** The namespace tool the function is in, if any. */
+  namespace: z.string().nullish(),
   arguments: z.string(),
   id: z.string().nullish(),
 });
@@ -140,12 +142,13 @@ export interface OutputMessage {
   content: OutputTextPart[];
 }
 
-/** A function call in `output`. */
+/** A function call in `output`; `namespace` names the namespace tool the function is in. */
 export interface OutputFunctionCall {
   type: 'function_call';
   id: string;
   call_id: string;
   name: string;
+  namespace?: string;
   arguments: string;
   status: 'in_progress' | 'completed' | 'incomplete';
 }

@@ -7,24 +7,16 @@
  * model asks for, and answers from the result — on a model Anthropic serves (native) and on models
  * OpenAI and Gemini serve (translated).
  */
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SandboxUsageView } from '../../../sidecar/src/usage/sync.js';
 import type { MockKind } from '../../mocks/index.js';
-import { agentHome, npmBinary, runCli } from './cli-agent.js';
-import { freePort, providerStackForFile } from './harness.js';
+import { cliAgentSuite, filesText, runCli } from './cli-agent.js';
 
 const KINDS: readonly MockKind[] = ['anthropic', 'openai', 'gemini'];
-const loopbackPort = await freePort();
-const suite = providerStackForFile('claude-code', { kinds: KINDS, extra: { listen: { loopbackPort } } });
-const homes: string[] = [];
-
-let claude: string;
-beforeAll(async () => {
-  claude = await npmBinary('claude', '@anthropic-ai/claude-code');
-});
-afterAll(() => Promise.all(homes.map((home) => rm(home, { recursive: true, force: true }))));
+const agent = await cliAgentSuite({ name: 'claude', pkg: '@anthropic-ai/claude-code', sandbox: 'claude-code', kinds: KINDS });
+const { suite, loopbackPort } = agent;
 
 /** Claude Code's JSON result (the fields a user reads). */
 interface ClaudeResult {
@@ -34,17 +26,9 @@ interface ClaudeResult {
   modelUsage: Record<string, { inputTokens: number; outputTokens: number }>;
 }
 
-/** Every file under `dir`, as text. */
-async function allText(dir: string): Promise<string> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  const texts = await Promise.all(entries.filter((e) => e.isFile()).map((e) => readFile(join(e.parentPath, e.name), 'utf8')));
-  return texts.join('\n');
-}
-
 describe.each(KINDS)('Claude Code on a model served by %s', (kind) => {
   it('reads the file the model asks for and answers from it; the sidecar counts what Claude Code reports', async () => {
-    const { home, work } = await agentHome();
-    homes.push(home);
+    const { home, work } = await agent.home();
     const secret = `pineapple-${kind}`;
     const note = join(work, 'note.txt');
     await writeFile(note, `the secret word is ${secret}\n`);
@@ -52,7 +36,7 @@ describe.each(KINDS)('Claude Code on a model served by %s', (kind) => {
     mock.reset();
     mock.script({ toolCalls: [{ name: 'Read', arguments: { file_path: note } }] });
 
-    const run = await runCli(claude, ['-p', 'Read note.txt and tell me the secret word', '--output-format', 'json', '--model', `via-${kind}`, '--allowedTools', 'Read'], {
+    const run = await runCli(agent.binary(), ['-p', 'Read note.txt and tell me the secret word', '--output-format', 'json', '--model', `via-${kind}`, '--allowedTools', 'Read'], {
       cwd: work,
       home,
       env: {
@@ -85,6 +69,6 @@ describe.each(KINDS)('Claude Code on a model served by %s', (kind) => {
     // The provider's key is nowhere Claude Code could show or keep it.
     const key = suite.keys[kind]!;
     expect(run.stdout + run.stderr).not.toContain(key);
-    expect(await allText(home)).not.toContain(key);
+    expect(await filesText(home)).not.toContain(key);
   });
 });

@@ -5,10 +5,13 @@
  * (no proxy, no real keys), so a run can reach nothing but the sidecar.
  */
 import { execFile } from 'node:child_process';
-import { access, constants, mkdir, mkdtemp } from 'node:fs/promises';
+import { access, constants, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
+import type { MockKind } from '../../mocks/index.js';
+import { freePort, providerStackForFile, type FileProviderStack } from './harness.js';
 
 /** What a CLI run printed. */
 export interface CliRun {
@@ -30,12 +33,45 @@ export async function npmBinary(name: string, pkg: string): Promise<string> {
   return path;
 }
 
-/** A fresh HOME and a working directory inside it. */
-export async function agentHome(): Promise<{ home: string; work: string }> {
-  const home = await mkdtemp(join(tmpdir(), 'airlock-agent-home-'));
-  const work = join(home, 'work');
-  await mkdir(work);
-  return { home, work };
+/** A test file's CLI agent: its binary, a sidecar with a loopback port in front of one mock per kind, fresh homes. */
+export interface CliAgentSuite {
+  readonly suite: FileProviderStack;
+  readonly loopbackPort: number;
+  /** The CLI's path (read inside tests). */
+  binary(): string;
+  /** A fresh HOME and a working directory inside it, removed after the file's tests. */
+  home(): Promise<{ home: string; work: string }>;
+}
+
+/** {@link CliAgentSuite} for a whole test file (hooks registered in it). */
+export async function cliAgentSuite(options: { name: string; pkg: string; sandbox: string; kinds: readonly MockKind[] }): Promise<CliAgentSuite> {
+  const loopbackPort = await freePort();
+  const suite = providerStackForFile(options.sandbox, { kinds: options.kinds, extra: { listen: { loopbackPort } } });
+  const homes: string[] = [];
+  let binary: string | undefined;
+  beforeAll(async () => {
+    binary = await npmBinary(options.name, options.pkg);
+  });
+  afterAll(() => Promise.all(homes.map((home) => rm(home, { recursive: true, force: true }))));
+  return {
+    suite,
+    loopbackPort,
+    binary: () => binary ?? '',
+    async home() {
+      const home = await mkdtemp(join(tmpdir(), 'airlock-agent-home-'));
+      homes.push(home);
+      const work = join(home, 'work');
+      await mkdir(work);
+      return { home, work };
+    },
+  };
+}
+
+/** Every file under `dir` as text, joined: where a CLI could have kept a secret. */
+export async function filesText(dir: string): Promise<string> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const texts = await Promise.all(entries.filter((e) => e.isFile()).map((e) => readFile(join(e.parentPath, e.name), 'utf8').catch(() => '')));
+  return texts.join('\n');
 }
 
 /** Runs `binary args` in `cwd` with only `env` (plus PATH and a HOME), stdin closed, output captured. */

@@ -3,6 +3,7 @@
  * the response shell echoing the request, item ids, usage and status mappings.
  */
 import type { ChatCompletion, FinishReason, ResponseThinkingBlock, Usage } from '../../wire/openai.js';
+import { clientCallName } from './responses-namespaces.js';
 import type { OutputItem, OutputReasoning, ResponseObject, ResponsesRequest, ResponsesUsage } from '../../wire/responses.js';
 
 /** `resp_` + the random part of the call id; item ids are derived from it. */
@@ -97,7 +98,7 @@ export function chatToResponse(completion: ChatCompletion, shell: ResponseObject
     });
   }
   for (const call of message?.tool_calls ?? []) {
-    output.push({ type: 'function_call', id: itemId('fc', shell.id, output.length), call_id: call.id, name: call.function.name, arguments: call.function.arguments, status: 'completed' });
+    output.push({ type: 'function_call', id: itemId('fc', shell.id, output.length), call_id: call.id, ...clientCallName(shell.tools, call.function.name), arguments: call.function.arguments, status: 'completed' });
   }
   return { ...shell, ...finishStatus(choice?.finish_reason), output, usage: responsesUsage(completion.usage) };
 }

@@ -11,6 +11,7 @@ import type { ChatCompletionChunk, FinishReason, ResponseThinkingBlock, Usage } 
 import { responsesErrorEvent, responsesSSE, type OutputItem, type ResponseObject, type ResponsesEvent, type ResponsesPassthrough } from '../../wire/responses.js';
 import type { ProviderError } from '../../providers/types.js';
 import { finishStatus, itemId, reasoningItem, responsesUsage } from './responses-output.js';
+import { clientCallName } from './responses-namespaces.js';
 
 /** What a Responses stream is made from. */
 export type ResponsesStreamItem = ChatCompletionChunk | ResponsesPassthrough;
@@ -66,8 +67,9 @@ export function responsesStreamEncoder(shell: ResponseObject, onDone?: (response
       }
       output[o.index] = reasoningItem(id, o.text, o.blocks);
     } else {
-      write({ type: 'response.function_call_arguments.done', item_id: id, output_index: o.index, name: o.name, arguments: o.args });
-      output[o.index] = { type: 'function_call', id, call_id: o.id, name: o.name, arguments: o.args, status: 'completed' };
+      const named = clientCallName(shell.tools, o.name);
+      write({ type: 'response.function_call_arguments.done', item_id: id, output_index: o.index, name: named.name, arguments: o.args });
+      output[o.index] = { type: 'function_call', id, call_id: o.id, ...named, arguments: o.args, status: 'completed' };
     }
     write({ type: 'response.output_item.done', output_index: o.index, item: output[o.index] });
   };
@@ -120,7 +122,7 @@ export function responsesStreamEncoder(shell: ResponseObject, onDone?: (response
     for (const call of delta.tool_calls ?? []) {
       if (call.id) {
         const o: Open = { kind: 'call', index: output.length, tool: call.index, id: call.id, name: call.function?.name ?? '', args: '' };
-        openItem(o, { type: 'function_call', id: itemOf(o), call_id: o.id, name: o.name, arguments: '', status: 'in_progress' });
+        openItem(o, { type: 'function_call', id: itemOf(o), call_id: o.id, ...clientCallName(shell.tools, o.name), arguments: '', status: 'in_progress' });
       }
       const fragment = call.function?.arguments ?? '';
       // OpenAI streams one call after another; a fragment for a closed call has nowhere to go.

@@ -10,7 +10,8 @@
  * - reasoning items ride on the next assistant turn: their summary as `reasoning_content`, and,
  *   with `encrypted_content`, a signed `thinking_blocks` entry (the signature is the encrypted
  *   content, which is what the sidecar put there when it answered from Anthropic);
- * - function tools become chat tools; `text.format` becomes `response_format`;
+ * - function tools become chat tools, those inside a `namespace` tool too (./responses-namespaces.ts);
+ *   `text.format` becomes `response_format`;
  *   `reasoning.effort` becomes `reasoning_effort`; `max_output_tokens` becomes `max_tokens`;
  * - hosted tools (web_search, file_search, computer use, ...), item references the sidecar does not
  *   hold (see ../responses-store.ts), Files API ids and
@@ -19,7 +20,9 @@
 import { providerError } from '../../providers/shared/errors.js';
 import { TranslationError } from '../../providers/types.js';
 import type { AssistantMessage, ChatMessage, ChatRequest, TextPart, ThinkingBlock, ToolChoice, UserContentPart } from '../../wire/openai.js';
-import { isKnownItem, type FunctionCallOutputItem, type InputContent, type InputItem, type InputMessage, type ReasoningItem, type ResponsesRequest } from '../../wire/responses.js';
+import type { Tool } from '../../wire/openai.js';
+import { isKnownItem, type FunctionCallOutputItem, type InputContent, type InputItem, type InputMessage, type ReasoningItem, type ResponsesRequest, type ResponsesTool } from '../../wire/responses.js';
+import { namespaceTools, qualifiedName } from './responses-namespaces.js';
 
 /** What only an OpenAI provider can serve, refused for any other (400, naming the field). */
 function refuse(what: string, param: string): TranslationError {
@@ -53,7 +56,8 @@ export function responsesToChat(request: ResponsesRequest, history: readonly Inp
         const call = item as Extract<InputItem, { type: 'function_call' }>;
         const last = assistantFor(messages, reasoning);
         reasoning = [];
-        last.tool_calls = [...(last.tool_calls ?? []), { id: call.call_id, type: 'function', function: { name: call.name, arguments: call.arguments } }];
+        const name = qualifiedName(call.name, (call as { namespace?: string | null }).namespace);
+        last.tool_calls = [...(last.tool_calls ?? []), { id: call.call_id, type: 'function', function: { name, arguments: call.arguments } }];
         break;
       }
       case 'function_call_output':
@@ -67,18 +71,11 @@ export function responsesToChat(request: ResponsesRequest, history: readonly Inp
 
   const chat: ChatRequest = { model: request.model, messages };
   if (request.tools?.length) {
-    chat.tools = request.tools.map((tool, i) => {
-      if (tool.type !== 'function' || !tool.name) throw refuse(`the hosted tool ${tool.type}`, `tools[${i}]`);
-      return {
-        type: 'function',
-        function: {
-          name: tool.name,
-          ...(tool.description ? { description: tool.description } : {}),
-          ...(tool.parameters ? { parameters: tool.parameters } : {}),
-          ...(tool.strict != null ? { strict: tool.strict } : {}),
-        },
-      };
-    });
+    chat.tools = request.tools.flatMap((tool, i) =>
+      tool.type === 'namespace' && tool.name
+        ? namespaceTools(tool).map((inner, j) => functionTool(inner, `tools[${i}].tools[${j}]`, tool.name))
+        : [functionTool(tool, `tools[${i}]`)],
+    );
   }
   if (request.tool_choice != null) chat.tool_choice = toolChoice(request.tool_choice);
   if (request.parallel_tool_calls != null) chat.parallel_tool_calls = request.parallel_tool_calls;
@@ -101,6 +98,20 @@ export function responsesToChat(request: ResponsesRequest, history: readonly Inp
     chat.stream_options = { include_usage: true };
   }
   return chat;
+}
+
+/** A function tool as a chat tool (named with its namespace, if it is in one); any other is OpenAI's. */
+function functionTool(tool: ResponsesTool, param: string, namespace?: string | null): Tool {
+  if (tool.type !== 'function' || !tool.name) throw refuse(`the hosted tool ${tool.type}`, param);
+  return {
+    type: 'function',
+    function: {
+      name: qualifiedName(tool.name, namespace),
+      ...(tool.description ? { description: tool.description } : {}),
+      ...(tool.parameters ? { parameters: tool.parameters } : {}),
+      ...(tool.strict != null ? { strict: tool.strict } : {}),
+    },
+  };
 }
 
 function messageItem(out: ChatMessage[], item: InputMessage, param: string, reasoning: ReasoningItem[]): void {
