@@ -2,15 +2,23 @@
  * Canonical completion → Responses response object, and the pieces the stream encoder shares:
  * the response shell echoing the request, item ids, usage and status mappings.
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import type { ChatCompletion, FinishReason, ResponseThinkingBlock, Usage } from '../../wire/openai.js';
 import { clientCallName } from './responses-namespaces.js';
 import type { OutputItem, OutputReasoning, ResponseObject, ResponsesRequest, ResponsesUsage } from '../../wire/responses.js';
 
-/** `resp_` + the random part of the call id; item ids are derived from it. */
+/** Drawn once per process: response ids are a keyed hash of the call id, which no client can compute. */
+const ID_KEY = randomBytes(32);
+
+/**
+ * `resp_` + 40 hex digits of an HMAC of the call id; item ids are derived from it. The id is the
+ * only thing that stands between one client of the socket and another's held conversation
+ * (retrieve, input_items, previous_response_id, item_reference), and call ids are a process
+ * prefix plus a counter: derived from them directly, one's own id told every other (ADR 0012).
+ */
 export function responseId(callId: string): string {
   if (callId.startsWith('resp_')) return callId;
-  const dash = callId.indexOf('-');
-  return `resp_${dash >= 0 ? callId.slice(dash + 1) : callId}`;
+  return `resp_${createHmac('sha256', ID_KEY).update(callId).digest('hex').slice(0, 40)}`;
 }
 
 /** The id of output item `n` of a response (`msg_…`, `fc_…`, `rs_…`, as OpenAI prefixes them). */
