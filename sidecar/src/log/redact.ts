@@ -70,8 +70,11 @@ export function redactor(secrets: Iterable<string | undefined>): (text: string) 
   return (text) => known(text).replace(KEY_SHAPED, REDACTED).replace(MASKED_TOKEN, REDACTED);
 }
 
-/** Removes the given secrets, in every form they are echoed in, and nothing else. */
-function valueRedactor(secrets: Iterable<string | undefined>): (text: string) => string {
+/**
+ * Removes the given secrets, in every form they are echoed in, and nothing else: for what a
+ * server says to the agent (an MCP backend's answers), where key-shaped text may be content.
+ */
+export function valueRedactor(secrets: Iterable<string | undefined>): (text: string) => string {
   const forms = new Set<string>();
   for (const secret of secrets) if (secret !== undefined) for (const form of variants(secret)) forms.add(form);
   // Longest first, so a secret that contains another is replaced whole.

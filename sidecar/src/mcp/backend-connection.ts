@@ -19,9 +19,9 @@ import type { McpBackendConfig } from '../config/index.js';
 import type { BackendDeps, BackendState, BackendStatus, SecretSink } from './backend-types.js';
 import { backoffDelay, type BackendTuning } from './backoff.js';
 import { closeClient } from './client.js';
-import { bareMessage } from './errors.js';
+import { bareMessage, GatewayError, GatewayErrorCode } from './errors.js';
 import { fetchCatalog, fetchList, type BackendCatalog, type ListKind } from './listing.js';
-import { redactor } from '../log/redact.js';
+import { redactor, valueRedactor } from '../log/redact.js';
 import { fingerprint } from './secrets.js';
 import { openClient, resolveSecrets, sessionLost, type ActiveTransport, type ConnectionSecrets, type OpenedClient } from './transports.js';
 import { installPassThrough, type DownstreamSession, type UpstreamRoute } from './upstream.js';
@@ -50,6 +50,8 @@ export class BackendConnection {
   private healthTimer: NodeJS.Timeout | undefined;
   private secretsFingerprint: string | undefined;
   private scrub: (text: string) => string = (text) => text;
+  /** Only the backend's secret values, in every form they are echoed in; undefined while it has none. */
+  private scrubValues: ((text: string) => string) | undefined;
   private currentSecrets: string[] = [];
   /** Lists being re-read, with the connection generation that reads them. */
   private readonly refreshing = new Map<ListKind, number>();
@@ -83,6 +85,27 @@ export class BackendConnection {
   /** Replaces the backend's secret values in a text that came from it. */
   redact(text: string): string {
     return this.scrub(text);
+  }
+
+  /**
+   * `value` (an answer, message or request of the backend on its way to a client) with the
+   * backend's secret values replaced, wherever in it they are: the agent holds no credential of
+   * the sandbox, and a backend may echo the header it was sent (a whoami tool, an error quoting
+   * the request). Other key-shaped text is left alone: here it may be the content asked for.
+   * @throws {GatewayError} when a secret sits in the JSON in a form whose removal breaks it.
+   */
+  withoutSecrets<T>(value: T): T {
+    if (!this.scrubValues || value === undefined) return value;
+    const text = JSON.stringify(value);
+    const scrubbed = this.scrubValues(text);
+    if (scrubbed === text) return value;
+    try {
+      return JSON.parse(scrubbed) as T;
+    } catch {
+      throw new GatewayError(GatewayErrorCode.BackendUnavailable, `backend ${JSON.stringify(this.name)} answered with one of its secret values in a form that could not be removed, so the answer is withheld`, {
+        backend: this.name,
+      });
+    }
   }
 
   get name(): string {
@@ -198,7 +221,14 @@ export class BackendConnection {
     this.nextRetryAt = undefined;
     this.setState('connecting');
     let opened: OpenedClient | undefined;
-    const route: UpstreamRoute = { backend: this.name, prefix: this.cfg.prefix, owner: undefined, inFlight: [], sessions: this.sessions };
+    const route: UpstreamRoute = {
+      backend: this.name,
+      prefix: this.cfg.prefix,
+      owner: undefined,
+      inFlight: [],
+      sessions: this.sessions,
+      withoutSecrets: (value) => this.withoutSecrets(value),
+    };
     try {
       const secrets = await resolveSecrets(this.cfg);
       this.useSecrets(secrets);
@@ -253,6 +283,7 @@ export class BackendConnection {
     this.currentSecrets = secrets.secrets;
     this.secrets?.set(this.secretOwner, scrubbed);
     this.scrub = redactor(scrubbed);
+    this.scrubValues = scrubbed.length > 0 ? valueRedactor(scrubbed) : undefined;
     this.secretsFingerprint = secretsFingerprint(secrets);
   }
 

@@ -80,7 +80,7 @@ export async function callTool(ctx: RoutingContext, params: CallToolRequest['par
       return result;
     }
     const backend = available(ctx, entry.backend);
-    const result = await backend.callTool({ ...params, name: entry.name, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra, session));
+    const result = backend.withoutSecrets(await backend.callTool({ ...params, name: entry.name, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra, session)));
     record(result.isError ? 'tool_error' : 'ok');
     return { ...result, content: result.content.map((block) => wrapContent(backend.config.prefix, block)) };
   } catch (err) {
@@ -115,7 +115,7 @@ export async function readResource(ctx: RoutingContext, params: ReadResourceRequ
   if (builtin) return builtin.read(params.uri);
   const { backend, uri } = resourceBackend(ctx, params.uri);
   const prefix = backend.config.prefix;
-  const result = await backend.readResource({ ...params, uri, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra, session));
+  const result = backend.withoutSecrets(await backend.readResource({ ...params, uri, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra, session)));
   return { ...result, contents: result.contents.map((c) => ({ ...c, uri: wrapUri(prefix, c.uri) })) };
 }
 
@@ -123,7 +123,7 @@ export async function readResource(ctx: RoutingContext, params: ReadResourceRequ
 export async function getPrompt(ctx: RoutingContext, params: GetPromptRequest['params'], extra: HandlerExtra, session?: DownstreamSession): Promise<GetPromptResult> {
   const entry = approvedPrompt(ctx, params.name);
   const backend = available(ctx, entry.backend);
-  const result = await backend.getPrompt({ ...params, name: entry.name, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra, session));
+  const result = backend.withoutSecrets(await backend.getPrompt({ ...params, name: entry.name, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra, session)));
   const prefix = backend.config.prefix;
   return { ...result, messages: result.messages.map((m) => ({ ...m, content: wrapContent(prefix, m.content) })) };
 }
@@ -143,7 +143,7 @@ export async function complete(ctx: RoutingContext, params: CompleteRequest['par
     ref = { ...params.ref, uri: target.uri };
   }
   if (!backend.supports('completions')) return empty;
-  return backend.complete({ ...params, ref, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra, session));
+  return backend.withoutSecrets(await backend.complete({ ...params, ref, _meta: backendMeta(params._meta) }, forwardOptions(params._meta, extra, session)));
 }
 
 function available(ctx: RoutingContext, name: string): Backend {

@@ -22,6 +22,8 @@ export interface PoolOwner {
   readonly config: McpBackendConfig;
   readonly logger: Logger;
   redact(text: string): string;
+  /** What the backend sends a client, with its secret values replaced (BackendConnection.withoutSecrets). */
+  withoutSecrets<T>(value: T): T;
   sessions(): Iterable<DownstreamSession>;
   /** Where stdio servers start (BackendDeps.stdioHost). */
   readonly stdioHost: string | undefined;
@@ -91,7 +93,14 @@ export class UpstreamPool {
 
   private async open(session: DownstreamSession, epoch: number): Promise<Upstream> {
     const { config, logger } = this.owner;
-    const route: UpstreamRoute = { backend: config.name, prefix: config.prefix, owner: session, inFlight: [], sessions: () => this.owner.sessions() };
+    const route: UpstreamRoute = {
+      backend: config.name,
+      prefix: config.prefix,
+      owner: session,
+      inFlight: [],
+      sessions: () => this.owner.sessions(),
+      withoutSecrets: (value) => this.owner.withoutSecrets(value),
+    };
     const opening: { upstream?: Upstream } = {};
     const drop = () => {
       if (opening.upstream) void this.drop(session.id, opening.upstream);

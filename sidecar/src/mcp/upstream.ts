@@ -48,6 +48,8 @@ export interface UpstreamRoute {
   inFlight: InFlight[];
   /** Every open session (for messages of a shared client). */
   sessions: () => Iterable<DownstreamSession>;
+  /** What the backend sends a client, with the backend's secret values replaced. */
+  withoutSecrets<T>(value: T): T;
 }
 
 /** Installs the pass-through handlers on an upstream client before it connects. */
@@ -80,12 +82,12 @@ export function installPassThrough(client: Client, route: UpstreamRoute): void {
   client.setRequestHandler(CreateMessageRequestSchema, async (request, extra) => {
     const { session, requestId } = target('sampling/createMessage');
     needs(session, 'sampling', 'sampling');
-    return session.server.createMessage(request.params, { relatedRequestId: requestId, signal: extra.signal });
+    return session.server.createMessage(route.withoutSecrets(request.params), { relatedRequestId: requestId, signal: extra.signal });
   });
   client.setRequestHandler(ElicitRequestSchema, async (request, extra) => {
     const { session, requestId } = target('elicitation/create');
     needs(session, 'elicitation', 'elicitation');
-    return session.server.elicitInput(request.params, { relatedRequestId: requestId, signal: extra.signal });
+    return session.server.elicitInput(route.withoutSecrets(request.params), { relatedRequestId: requestId, signal: extra.signal });
   });
   client.setRequestHandler(ListRootsRequestSchema, async (_request, extra) => {
     // A shared client asked outside any request (at start-up) has no client to ask: no roots.
@@ -95,7 +97,12 @@ export function installPassThrough(client: Client, route: UpstreamRoute): void {
     return session.server.listRoots(undefined, { relatedRequestId: requestId, signal: extra.signal });
   });
   client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
-    const params = { ...notification.params, logger: notification.params.logger ? `${route.backend}/${notification.params.logger}` : route.backend };
+    let params: LoggingMessageNotification['params'];
+    try {
+      params = route.withoutSecrets({ ...notification.params, logger: notification.params.logger ? `${route.backend}/${notification.params.logger}` : route.backend });
+    } catch {
+      return; // a message that carries a secret in a form that cannot be removed is not passed on
+    }
     for (const session of route.owner ? [route.owner] : route.sessions()) deliverLog(session, params);
   });
   client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {

@@ -3,6 +3,7 @@
  * from npm (server-everything, server-filesystem; stdio), a Streamable HTTP server written with
  * the SDK, an SSE-only server and a stdio fixture fed secrets from files.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -161,7 +162,8 @@ describe('secrets', () => {
 
   it('gives stdio servers env from files and values, but not the sidecar environment', async () => {
     const env = JSON.parse(text(await agent.client.callTool({ name: 'envfix__env', arguments: {} }))) as Record<string, unknown>;
-    expect(env).toEqual({ token: ENV_SECRET, mode: 'plain', leaked: null });
+    // The server got the value; the gateway keeps it from the client.
+    expect(env).toEqual({ token: '[REDACTED]', tokenSha256: createHash('sha256').update(ENV_SECRET).digest('hex'), mode: 'plain', leaked: null });
   });
 
   it('logs stdio stderr lines with secret values redacted', async () => {

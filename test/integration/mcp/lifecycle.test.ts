@@ -2,6 +2,7 @@
  * Backends that die and come back, config reloads, sessions on the wire, lazy mode and
  * unapproved tools — all through the gateway's Unix socket.
  */
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,10 +92,12 @@ describe('secret rotation', () => {
       backends: [{ name: 'envfix', prefix: 'envfix', transport: 'stdio', stdio: { ...fixtureServer('env-server.ts'), env: [{ name: 'FIXTURE_TOKEN', file: tokenFile }] } }],
     });
     const agent = await served.connect();
-    const token = async () => (JSON.parse(text(await agent.client.callTool({ name: 'envfix__env', arguments: {} }))) as { token: string }).token;
-    expect(await token()).toBe('first-token-value');
+    // The gateway keeps the value itself from the client: the server reports its hash too.
+    const token = async () => (JSON.parse(text(await agent.client.callTool({ name: 'envfix__env', arguments: {} }))) as { tokenSha256: string }).tokenSha256;
+    const sha = (value: string) => createHash('sha256').update(value).digest('hex');
+    expect(await token()).toBe(sha('first-token-value'));
     await writeFile(tokenFile, 'second-token-value');
-    await until('the backend to run with the rotated token', async () => (await token()) === 'second-token-value');
+    await until('the backend to run with the rotated token', async () => (await token()) === sha('second-token-value'));
     expect(served.logs()).not.toContain('first-token-value');
     expect(served.logs()).not.toContain('second-token-value');
   });

@@ -4,6 +4,7 @@
  * gateway talking to the host over its Unix socket. What a user sees must not differ from a
  * stdio server the sidecar starts itself: tools, calls, env, stderr in the log, restarts.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,7 +80,8 @@ describe('stdio servers started by the stdio host', () => {
     });
     const agent = await served.connect();
     const env = JSON.parse(text(await agent.client.callTool({ name: 'envfix__env', arguments: {} }))) as Record<string, unknown>;
-    expect(env).toEqual({ token: ENV_SECRET, mode: 'plain', leaked: null });
+    // The server got the value; the gateway keeps it from the client.
+    expect(env).toEqual({ token: '[REDACTED]', tokenSha256: createHash('sha256').update(ENV_SECRET).digest('hex'), mode: 'plain', leaked: null });
     const logs = await until('the fixture stderr line in the gateway log', () => (served.logs().includes('env-server starting') ? served.logs() : undefined));
     expect(logs).toContain('env-server starting; token=[REDACTED]');
     expect(logs).not.toContain(ENV_SECRET);

@@ -1,0 +1,81 @@
+/**
+ * An MCP backend's secret header (a token from a Secret, mounted in the sidecar only) echoed back
+ * by the backend: a `whoami` tool, a debug echo, an error text that quotes the request. The agent
+ * holds no credential of the sandbox, MCP backends' included, so what the backend says reaches it
+ * with the backend's secret values replaced — in tool results (text and structured), resource
+ * contents, prompt messages, completions and the log messages passed through.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { z } from 'zod';
+import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { LoggingMessageNotificationSchema, type LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
+import { mcpSessions, type McpSessions } from '../../mocks/mcp-sessions.js';
+import { serveGateway, until, type ServedGateway } from './harness.js';
+
+const TOKEN = 'mcp-token-5b2f9e41d7';
+let sessions: McpSessions;
+let closeBackend: () => Promise<void>;
+let served: ServedGateway;
+let dir: string;
+
+beforeAll(async () => {
+  sessions = mcpSessions(() => {
+    const server = new McpServer({ name: 'echo', version: '1.0.0' }, { capabilities: { logging: {}, completions: {} } });
+    const heard = (extra: { requestInfo?: { headers: Record<string, string | string[] | undefined> } }) => String(extra.requestInfo?.headers.authorization ?? '');
+    server.registerTool('whoami', { description: 'Says what the caller sent.', outputSchema: { authorization: z.string() } }, async (extra) => {
+      await server.sendLoggingMessage({ level: 'info', data: `request with ${heard(extra)}` });
+      return { content: [{ type: 'text', text: `you sent ${heard(extra)} (token ${heard(extra).replace('Bearer ', '')})` }], structuredContent: { authorization: heard(extra) } };
+    });
+    server.registerResource('session', 'echo://session', { description: 'The request.' }, async (uri, extra) => ({ contents: [{ uri: uri.href, text: heard(extra) }] }));
+    server.registerPrompt('debug', { description: 'The request as a prompt.' }, (extra) => ({ messages: [{ role: 'user', content: { type: 'text', text: `debug ${heard(extra)}` } }] }));
+    server.registerResource(
+      'item',
+      new ResourceTemplate('echo://items/{id}', { list: undefined, complete: { id: () => [TOKEN, 'plain'] } }),
+      { description: 'An item.' },
+      async (uri) => ({ contents: [{ uri: uri.href, text: 'item' }] }),
+    );
+    return server;
+  });
+  const http = createServer((req, res) => sessions.handle(req, res));
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  closeBackend = async () => {
+    await sessions.close();
+    http.closeAllConnections();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+  };
+  dir = await mkdtemp(join(tmpdir(), 'airlock-echo-'));
+  await writeFile(join(dir, 'token'), `Bearer ${TOKEN}\n`);
+  served = await serveGateway({
+    backends: [{ name: 'echo', prefix: 'echo', transport: 'streamable-http', url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`, headers: [{ name: 'Authorization', file: join(dir, 'token') }] }],
+  });
+  await until('the backend ready', () => served.gateway.view().backends.every((b) => b.state === 'ready'));
+});
+
+afterAll(async () => {
+  await served?.close();
+  await closeBackend?.();
+  await rm(dir, { recursive: true, force: true });
+});
+
+it("never shows the agent the backend's secret header, whatever the backend echoes it in", async () => {
+  const logs: LoggingMessageNotification['params'][] = [];
+  const agent = await served.connect({ setup: (client) => client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push(n.params)) });
+  const said: unknown[] = [];
+  const result = await agent.client.callTool({ name: 'echo__whoami', arguments: {} });
+  said.push(result);
+  expect(result.content).toEqual([{ type: 'text', text: 'you sent [REDACTED] (token [REDACTED])' }]);
+  expect(result.structuredContent).toEqual({ authorization: '[REDACTED]' });
+  said.push(await agent.client.readResource({ uri: 'airlock+echo+echo://session' }));
+  said.push(await agent.client.getPrompt({ name: 'echo__debug' }));
+  said.push(await agent.client.complete({ ref: { type: 'ref/resource', uri: 'airlock+echo+echo://items/{id}' }, argument: { name: 'id', value: '' } }));
+  await until('the log message', () => logs.length > 0);
+  said.push(logs);
+  // The backend did receive the header: the echo is real.
+  expect(JSON.stringify(said)).toContain('[REDACTED]');
+  expect(JSON.stringify(said)).not.toContain(TOKEN);
+});
