@@ -7,7 +7,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { PYTHON_DIR, venvPython } from './venv.js';
+import { PYTHON_DIR, REQUIREMENTS, venvPython } from './venv.js';
 
 /** What a Python exception looked like to the code that caught it. */
 export interface PythonError {
@@ -59,9 +59,9 @@ export interface PythonDriver {
 /** How long the first (cold) venv build may take: pip downloads the SDKs. */
 export const VENV_BUILD_TIMEOUT_MS = 15 * 60_000;
 
-/** Starts driver.py with the given case modules, talking to the sidecar at `socketPath`. */
-export async function startPython(socketPath: string, modules: string[], env: Record<string, string> = {}): Promise<PythonDriver> {
-  const python = await venvPython();
+/** Starts driver.py with the given case modules, talking to the sidecar at `socketPath`, in the venv of `requirements`. */
+export async function startPython(socketPath: string, modules: string[], env: Record<string, string> = {}, requirements = REQUIREMENTS): Promise<PythonDriver> {
+  const python = await venvPython(requirements);
   const child: ChildProcessWithoutNullStreams = spawn(python, ['driver.py', ...modules], {
     cwd: PYTHON_DIR,
     env: { ...process.env, ...env, AIRLOCK_SOCKET: socketPath, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },

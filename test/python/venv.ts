@@ -17,6 +17,11 @@ const run = promisify(execFile);
 
 /** The requirements file the venv is built from. */
 export const REQUIREMENTS = fileURLToPath(new URL('./requirements.txt', import.meta.url));
+/**
+ * Google's ADK and what it pulls in, a venv of its own: ADK 2 needs google-genai 2 (on httpx),
+ * the other SDKs' venv has google-genai 3 (on httpx2).
+ */
+export const ADK_REQUIREMENTS = fileURLToPath(new URL('./requirements-adk.txt', import.meta.url));
 /** The directory of the Python scripts the tests run. */
 export const PYTHON_DIR = fileURLToPath(new URL('./', import.meta.url));
 
@@ -71,21 +76,22 @@ async function withLock<T>(lock: string, fn: () => Promise<T>): Promise<T> {
 
 const exists = (path: string) => access(path).then(() => true, () => false);
 
-let building: Promise<string> | undefined;
+const building = new Map<string, Promise<string>>();
 
 /**
  * The path of the venv's python, building the venv first when the cache has none for this
  * requirements file. Scripts are run as `python -m <module>` or `python <file>`: the venv is
  * built in a temp dir and renamed into place, so its console-script shebangs point elsewhere.
  */
-export function venvPython(): Promise<string> {
-  building ??= build();
-  return building;
+export function venvPython(requirementsFile = REQUIREMENTS): Promise<string> {
+  let python = building.get(requirementsFile);
+  if (python === undefined) building.set(requirementsFile, (python = build(requirementsFile)));
+  return python;
 }
 
-async function build(): Promise<string> {
+async function build(requirementsFile: string): Promise<string> {
   const version = await systemPython();
-  const requirements = await readFile(REQUIREMENTS);
+  const requirements = await readFile(requirementsFile);
   const hash = createHash('sha256').update(requirements).update(version).digest('hex').slice(0, 16);
   const dir = join(CACHE, hash);
   const python = join(dir, 'bin', 'python');
@@ -98,7 +104,7 @@ async function build(): Promise<string> {
     await rm(tmp, { recursive: true, force: true });
     try {
       await run('python3', ['-m', 'venv', tmp]);
-      const pip = ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--cache-dir', join(CACHE, 'pip'), '-r', REQUIREMENTS];
+      const pip = ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--cache-dir', join(CACHE, 'pip'), '-r', requirementsFile];
       await run(join(tmp, 'bin', 'python'), pip, { maxBuffer: 64 * 1024 * 1024, timeout: 15 * 60_000 });
       await writeFile(join(tmp, '.complete'), `${version}\n`);
       await rm(dir, { recursive: true, force: true });
@@ -106,7 +112,7 @@ async function build(): Promise<string> {
     } catch (error) {
       await rm(tmp, { recursive: true, force: true });
       const detail = String((error as { stderr?: string }).stderr || error).trim().slice(-2000);
-      throw new Error(`building the Python test venv from ${REQUIREMENTS} failed (PyPI must be reachable on the first run): ${detail}`, { cause: error });
+      throw new Error(`building the Python test venv from ${requirementsFile} failed (PyPI must be reachable on the first run): ${detail}`, { cause: error });
     }
     return python;
   });

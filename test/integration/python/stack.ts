@@ -19,10 +19,13 @@ export interface PythonStack {
   close(): Promise<void>;
 }
 
-/** Starts the providers' mocks, the sidecar (sandbox `name`, `extra` config such as `mcp`) and driver.py with `modules`. */
-export async function startPythonStack(name: string, modules: string[], extra: Partial<SidecarConfigInput> = {}): Promise<PythonStack> {
+/**
+ * Starts the providers' mocks, the sidecar (sandbox `name`, `extra` config such as `mcp`) and
+ * driver.py with `modules`, in the venv of `requirements` (test/python/requirements.txt unless given).
+ */
+export async function startPythonStack(name: string, modules: string[], extra: Partial<SidecarConfigInput> = {}, requirements?: string): Promise<PythonStack> {
   const { stack, mocks, close } = await startProviderStack(PROVIDERS, realKeys(PROVIDERS), { ...extra, sandbox: { name } });
-  const python = await startPython(stack.socketPath, modules).catch(async (error: unknown) => {
+  const python = await startPython(stack.socketPath, modules, {}, requirements).catch(async (error: unknown) => {
     await close();
     throw error;
   });
