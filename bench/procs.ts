@@ -28,11 +28,37 @@ export async function firstLine(child: ChildProcess): Promise<string> {
   return line;
 }
 
-/** Resident memory now and its high-water mark, in MiB. */
-export async function memory(pid: number): Promise<{ rss: number; hwm: number }> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { rss: kib('VmRSS') / 1024, hwm: kib('VmHWM') / 1024 };
+/**
+ * Resident memory now, in MiB: `rss` and its high-water mark `hwm`, and what the RSS is made of
+ * (/proc/<pid>/status): `anon` (heap, stacks, malloc: the process's own), `file` (mapped files,
+ * mostly the node binary's pages, which every process started from the same file shares through
+ * the page cache) and `shmem`. From /proc/<pid>/smaps_rollup: `pss`, each shared page divided by
+ * the number of processes mapping it (what the process costs on a node where others share its
+ * files), and `uss`, its private pages only (what stopping it would free).
+ */
+export interface Memory {
+  rss: number;
+  hwm: number;
+  anon: number;
+  file: number;
+  shmem: number;
+  pss: number;
+  uss: number;
+}
+
+/** Reads `pid`'s resident memory (see Memory); smaps_rollup needs the same user as the process. */
+export async function memory(pid: number): Promise<Memory> {
+  const [status, rollup] = await Promise.all([readFile(`/proc/${pid}/status`, 'utf8'), readFile(`/proc/${pid}/smaps_rollup`, 'utf8')]);
+  const mib = (text: string, field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0) / 1024;
+  return {
+    rss: mib(status, 'VmRSS'),
+    hwm: mib(status, 'VmHWM'),
+    anon: mib(status, 'RssAnon'),
+    file: mib(status, 'RssFile'),
+    shmem: mib(status, 'RssShmem'),
+    pss: mib(rollup, 'Pss'),
+    uss: mib(rollup, 'Private_Clean') + mib(rollup, 'Private_Dirty'),
+  };
 }
 
 /** CPU time the process has used (user + system), in ms. */

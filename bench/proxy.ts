@@ -22,7 +22,7 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fixedRate, saturate, type RunResult } from './load.js';
-import { cpuMs, memory, stop } from './procs.js';
+import { cpuMs, memory, stop, type Memory } from './procs.js';
 import { buildSidecar, startFloor, startMockProvider, startPortkey, startSidecar, type Target } from './targets.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -161,12 +161,16 @@ for (const scenario of SCENARIOS.filter((s) => !s.rate)) {
 }
 console.log('');
 console.log('### memory and start\n');
-console.log('| process | ready after start | CPU to ready | RSS at start | RSS idle after warm-up | RSS after each round | high-water mark |');
+// RSS / anonymous / PSS: the file-backed rest of RSS is mostly the node binary, shared by every Node
+// process started from the same file (bench/procs.ts, Memory).
+console.log('RSS / anonymous / PSS in MiB (PSS counts shared file pages once across the processes mapping them).\n');
+console.log('| process | ready after start | CPU to ready | at start | idle after warm-up | RSS after each round | high-water mark |');
 console.log('|---|---|---|---|---|---|---|');
+const parts = (m: Memory) => `${fmt(m.rss, 0)} / ${fmt(m.anon, 0)} / ${fmt(m.pss, 0)}`;
 for (const t of processes) {
   const pid = t.process.pid!;
   const { hwm } = await memory(pid);
-  console.log(`| ${t.name.replace(/ socket$/, '')} | ${t.readyMs === undefined ? '—' : `${fmt(t.readyMs, 0)} ms`} | ${t.readyCpuMs === undefined ? '—' : `${fmt(t.readyCpuMs, 0)} ms`} | ${fmt(started.get(pid)!.rss, 0)} MiB | ${fmt(idle.get(pid)!.rss, 0)} MiB | ${afterRounds.get(pid)!.map((r) => fmt(r, 0)).join(', ')} MiB | ${fmt(hwm, 0)} MiB |`);
+  console.log(`| ${t.name.replace(/ socket$/, '')} | ${t.readyMs === undefined ? '—' : `${fmt(t.readyMs, 0)} ms`} | ${t.readyCpuMs === undefined ? '—' : `${fmt(t.readyCpuMs, 0)} ms`} | ${parts(started.get(pid)!)} | ${parts(idle.get(pid)!)} | ${afterRounds.get(pid)!.map((r) => fmt(r, 0)).join(', ')} MiB | ${fmt(hwm, 0)} MiB |`);
 }
 for (const t of processes) await stop(t.process);
 process.exit(0);

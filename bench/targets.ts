@@ -99,10 +99,19 @@ async function firstAnswer(endpoint: Endpoint, deadlineMs = 30_000): Promise<num
 }
 
 /**
- * A sidecar (`executable`, from buildSidecar) in front of the mock: one target for its socket, one
- * for its loopback port.
+ * How to start a sidecar other than as its `#!` line says (bench/idle-memory.ts tries flags):
+ * `node [...flags] cli.js` with `env` added to the environment.
  */
-export async function startSidecar(label: string, executable: string, mockURL: string, tcp: boolean): Promise<Target[]> {
+export interface Launch {
+  flags: string[];
+  env: Record<string, string>;
+}
+
+/**
+ * A sidecar (`executable`, from buildSidecar) in front of the mock: one target for its socket, one
+ * for its loopback port. Started as the image starts it unless `launch` says otherwise.
+ */
+export async function startSidecar(label: string, executable: string, mockURL: string, tcp: boolean, launch?: Launch): Promise<Target[]> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-'));
   const socketPath = join(dir, 'airlock.sock');
   const port = await freePort();
@@ -122,7 +131,8 @@ export async function startSidecar(label: string, executable: string, mockURL: s
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}` };
   if (process.env.BENCH_PROFILE) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${join(process.env.BENCH_PROFILE, label)}`;
   const spawned = performance.now();
-  const child = start(executable, ['run', '--config', join(dir, 'config.yaml')], { cwd: dir, stdio: 'ignore', env });
+  const args = ['run', '--config', join(dir, 'config.yaml')];
+  const child = launch ? start(process.execPath, [...launch.flags, executable, ...args], { cwd: dir, stdio: 'ignore', env: { ...env, ...launch.env } }) : start(executable, args, { cwd: dir, stdio: 'ignore', env });
   const headers = { 'content-type': 'application/json' };
   const socket: Target = { name: `${label} socket`, process: child, endpoint: { dispatcher: dispatcherFor(socketPath), origin: 'http://airlock', path: CHAT, headers } };
   socket.readyMs = (await firstAnswer(socket.endpoint)) - spawned;
