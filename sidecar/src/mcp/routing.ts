@@ -99,6 +99,7 @@ export async function subscription(
   session: DownstreamSession,
 ): Promise<Record<string, never>> {
   const { backend, uri } = resourceBackend(ctx, wrapped);
+  if (method === 'resources/subscribe' && !session.subscriptions.has(wrapped)) roomToWatch(session, wrapped);
   if (!backend.resourceCapabilities()?.subscribe) {
     throw new GatewayError(GatewayErrorCode.InvalidParams, `backend ${JSON.stringify(backend.name)} does not support resource subscriptions`, { backend: backend.name });
   }
@@ -106,6 +107,22 @@ export async function subscription(
   if (method === 'resources/subscribe') session.subscriptions.add(wrapped);
   else session.subscriptions.delete(wrapped);
   return {};
+}
+
+/** URI characters one session's subscriptions may add up to: each is kept for the session's life. */
+export const MAX_SUBSCRIBED_CHARS = 256 * 1024;
+
+/** Refuses a new subscription that would take the session's past {@link MAX_SUBSCRIBED_CHARS}. */
+function roomToWatch(session: DownstreamSession, wrapped: string): void {
+  let chars = wrapped.length;
+  for (const watched of session.subscriptions) chars += watched.length;
+  if (chars <= MAX_SUBSCRIBED_CHARS) return;
+  const held = chars - wrapped.length;
+  throw new GatewayError(
+    GatewayErrorCode.InvalidParams,
+    `this session watches ${session.subscriptions.size} resources whose URIs add up to ${held.toLocaleString('en-US')} characters; ` +
+      `at most ${MAX_SUBSCRIBED_CHARS.toLocaleString('en-US')} are kept per session: unsubscribe from some first`,
+  );
 }
 
 /** Reads a resource through the backend its wrapped URI names. */

@@ -126,6 +126,27 @@ describe.each<HttpTransport>(['streamable-http', 'sse'])('a %s backend', (transp
   });
 });
 
+describe('subscriptions', () => {
+  it('are bounded per session, so a loop of subscribes cannot grow the sidecar without end; unsubscribing makes room', async () => {
+    const served = await serve({ backends: [fix('streamable-http')] });
+    const agent = await served.connect();
+    const uri = (n: number) => `airlock+fix+fixture://note/${String(n).padStart(4, '0')}/${'x'.repeat(8_000)}`;
+    let accepted = 0;
+    let refusal: unknown;
+    for (let n = 0; n < 100 && refusal === undefined; n++) {
+      await agent.client.subscribeResource({ uri: uri(n) }).then(
+        () => accepted++,
+        (err: unknown) => (refusal = err),
+      );
+    }
+    expect(accepted).toBe(32);
+    expect(String(refusal)).toMatch(/this session watches 32 resources whose URIs add up to 257,024 characters; at most 262,144 are kept per session: unsubscribe from some first/);
+    await agent.client.subscribeResource({ uri: uri(0) }); // already watched: no room needed
+    await agent.client.unsubscribeResource({ uri: uri(0) });
+    await agent.client.subscribeResource({ uri: uri(99) });
+  });
+});
+
 describe('stdio backends', () => {
   const stdio = (extra: Record<string, unknown>) => ({ name: 'fix', prefix: 'fix', transport: 'stdio' as const, stdio: { ...fixtureServer('http-server.ts'), args: [...fixtureServer('http-server.ts').args, 'stdio'], ...extra } });
 
