@@ -1,6 +1,8 @@
 /**
  * OpenAI's Responses API (`POST /v1/responses`) for the OpenAI mock: input as a string or items
- * (messages, function_call, function_call_output, reasoning), flat function tools,
+ * (messages, function_call, function_call_output, reasoning), flat function tools and `namespace`
+ * tools grouping them (a call of one comes back as `{name, namespace}`; a script names it
+ * `<namespace>__<name>`),
  * `previous_response_id` against the responses this mock stored, `reasoning` with an
  * encrypted_content item when `include` asks for it, and the typed SSE events in OpenAI's order,
  * each with `sequence_number`, ending with `response.completed` or `response.incomplete`.
@@ -45,11 +47,35 @@ function toolChoice(value: unknown): ToolChoice {
   return name ? { name } : 'auto';
 }
 
+/** The function tools the "model" may call: flat ones by name, those inside a namespace as `<namespace>__<name>`. */
+function functionNames(tools: unknown[]): string[] {
+  return tools.flatMap((t) => {
+    const tool = obj(t);
+    if (tool.type === 'function') return str(tool.name) ?? [];
+    if (tool.type === 'namespace') return arr(tool.tools).flatMap((inner) => (obj(inner).type === 'function' && str(obj(inner).name) ? `${str(tool.name)}__${str(obj(inner).name)}` : []));
+    return [];
+  });
+}
+
+/** A call as the API returns it: a function inside a namespace names both. */
+function callFields(tools: unknown[], name: string): { name: string; namespace?: string } {
+  for (const t of tools) {
+    const tool = obj(t);
+    const namespace = str(tool.name);
+    if (tool.type !== 'namespace' || !namespace || !name.startsWith(`${namespace}__`)) continue;
+    const inner = name.slice(namespace.length + 2);
+    if (arr(tool.tools).some((i) => str(obj(i).name) === inner)) return { name: inner, namespace };
+  }
+  return { name };
+}
+
 /** The request's problem as OpenAI words it, if any. */
 function invalid(b: Record<string, unknown>, deps: ResponsesDeps): BodyReply | undefined {
   if (!str(b.model)) return deps.error(400, "Missing required parameter: 'model'.", 'model', 'missing_required_parameter');
   const bad = arr(b.tools).findIndex((t) => obj(t).type === 'function' && !str(obj(t).name));
   if (bad >= 0) return deps.error(400, `Missing required parameter: 'tools[${bad}].name'.`, `tools[${bad}].name`, 'missing_required_parameter');
+  const namespace = arr(b.tools).findIndex((t) => obj(t).type === 'namespace' && (!str(obj(t).name) || !Array.isArray(obj(t).tools)));
+  if (namespace >= 0) return deps.error(400, `Missing required parameter: 'tools[${namespace}].tools'.`, `tools[${namespace}]`, 'missing_required_parameter');
   if (b.input === undefined && b.previous_response_id === undefined) return deps.error(400, "Missing required parameter: 'input'.", 'input', 'missing_required_parameter');
   return undefined;
 }
@@ -66,7 +92,7 @@ export function responses(ctx: RouteContext, deps: ResponsesDeps): Reply {
   const items = [...history, ...input];
   const turn = planTurn({
     last: lastMessage(items),
-    tools: arr(b.tools).flatMap((t) => (obj(t).type === 'function' ? (str(obj(t).name) ?? []) : [])),
+    tools: functionNames(arr(b.tools)),
     toolSchemas: schemasByName(arr(b.tools).map(obj), 'parameters'),
     toolChoice: toolChoice(b.tool_choice),
     parallel: b.parallel_tool_calls !== false,
@@ -79,7 +105,7 @@ export function responses(ctx: RouteContext, deps: ResponsesDeps): Reply {
   const id = newId('resp_', 24);
   const effort = str(obj(b.reasoning).effort);
   const encrypted = arr(b.include).includes('reasoning.encrypted_content');
-  const output = outputItems(turn, id, effort, encrypted);
+  const output = outputItems(turn, id, effort, encrypted, arr(b.tools));
   const inputTokens = countTokens([b.instructions, items]);
   const reasoningTokens = effort ? 8 : 0;
   const usage = {
@@ -127,7 +153,7 @@ export function responses(ctx: RouteContext, deps: ResponsesDeps): Reply {
 
 type Item = Record<string, unknown> & { type: string; id: string };
 
-function outputItems(turn: Turn, id: string, effort: string | undefined, encrypted: boolean): Item[] {
+function outputItems(turn: Turn, id: string, effort: string | undefined, encrypted: boolean, tools: unknown[]): Item[] {
   const base = id.slice(5);
   const items: Item[] = [];
   // A reasoning model thinks first; its state comes back only when asked for (stateless use).
@@ -135,7 +161,7 @@ function outputItems(turn: Turn, id: string, effort: string | undefined, encrypt
   if (turn.text) {
     items.push({ type: 'message', id: `msg_${base}`, status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: turn.text, annotations: [], logprobs: [] }] });
   }
-  turn.calls.forEach((c, n) => items.push({ type: 'function_call', id: `fc_${base}${n}`, call_id: c.id, name: c.name, arguments: c.json, status: 'completed' }));
+  turn.calls.forEach((c, n) => items.push({ type: 'function_call', id: `fc_${base}${n}`, call_id: c.id, ...callFields(tools, c.name), arguments: c.json, status: 'completed' }));
   return items;
 }
 
@@ -157,7 +183,7 @@ function stream(turn: Turn, shell: Record<string, unknown>, final: Record<string
       const call = turn.calls.find((c) => c.id === item.call_id)!;
       event('response.output_item.added', { output_index: index, item: { ...item, arguments: '', status: 'in_progress' } });
       for (const delta of call.fragments) event('response.function_call_arguments.delta', { item_id: item.id, output_index: index, delta });
-      event('response.function_call_arguments.done', { item_id: item.id, output_index: index, name: call.name, arguments: call.json });
+      event('response.function_call_arguments.done', { item_id: item.id, output_index: index, name: item.name, arguments: call.json });
     } else {
       event('response.output_item.added', { output_index: index, item });
     }

@@ -203,3 +203,17 @@ describe('openai mock: errors', () => {
     expect(seen).toEqual(['', 'echo: ']);
   });
 });
+
+describe('openai mock: Responses namespace tools', () => {
+  it('answers a call of a function inside a namespace with its name and the namespace, plain and streamed', async () => {
+    const namespaced = [{ type: 'namespace', name: 'crm', description: 'CRM', tools: [{ type: 'function', name: 'find', parameters: { type: 'object', properties: {} } }] }];
+    mock.script({ toolCalls: [{ name: 'crm__find' }] }, { toolCalls: [{ name: 'crm__find' }] });
+    const plain = await client.responses.create({ model: 'gpt-4.1', input: 'find Ada', tools: namespaced as never });
+    expect(plain.output[0]).toMatchObject({ type: 'function_call', name: 'find', namespace: 'crm' });
+    const done = [];
+    for await (const event of await client.responses.create({ model: 'gpt-4.1', input: 'find Ada', tools: namespaced as never, stream: true })) {
+      if (event.type === 'response.output_item.done') done.push(event.item);
+    }
+    expect(done[0]).toMatchObject({ type: 'function_call', name: 'find', namespace: 'crm' });
+  });
+});

@@ -8,10 +8,9 @@
  * it reads from the responses is what the sidecar counted.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SandboxUsageView } from '../../../sidecar/src/usage/sync.js';
 import type { PythonDriver } from '../../python/driver.js';
 import { ADK_REQUIREMENTS } from '../../python/venv.js';
-import type { Stack } from '../sidecar/harness.js';
+import { modelUsage, type Stack } from '../sidecar/harness.js';
 import { PROVIDERS, startPythonStack, VENV_BUILD_TIMEOUT_MS } from './stack.js';
 
 let python: PythonDriver;
@@ -23,11 +22,6 @@ beforeAll(async () => {
 }, VENV_BUILD_TIMEOUT_MS);
 
 afterAll(() => close?.());
-
-async function counted(model: string): Promise<{ requests: number; inputTokens: number; outputTokens: number }> {
-  const view = (await (await stack.fetch('/v1/usage')).json()) as SandboxUsageView;
-  return view.byModel.find((m) => m.model === model) ?? { requests: 0, inputTokens: 0, outputTokens: 0 };
-}
 
 interface AdkRun {
   calls: string[];
@@ -41,14 +35,14 @@ interface AdkRun {
 describe.each(PROVIDERS)('an ADK agent (Python) on a model served by %s', (kind) => {
   it.each([false, true])('calls the function tool and answers from its result (streaming: %s); ADK reads the usage the sidecar counted', async (stream) => {
     const model = `via-${kind}`;
-    const before = await counted(model);
+    const before = await modelUsage(stack, model);
     const result = await python.value<AdkRun>('adk.run', { model, city: 'Oslo', stream });
     expect(result.calls).toEqual(['Oslo']);
     expect(result.called).toEqual(['get_weather']);
     expect(result.answered).toEqual([{ result: 'sunny in Oslo' }]);
     expect(result.final).toContain('sunny in Oslo');
     if (stream) expect(result.partials).toBeGreaterThan(1);
-    const after = await counted(model);
+    const after = await modelUsage(stack, model);
     expect({ requests: after.requests - before.requests, input: after.inputTokens - before.inputTokens, output: after.outputTokens - before.outputTokens }).toEqual({
       requests: 2,
       input: result.usage.input,

@@ -4,17 +4,18 @@
  * in a pod with `spec.socket.loopbackPort`: ANTHROPIC_BASE_URL on 127.0.0.1, a dummy key. It sends
  * what it sends Anthropic (`?beta=true`, its `anthropic-beta` list, adaptive thinking, streaming,
  * a mid-conversation system message, a dozen tools of its own), runs its Read tool on a file the
- * model asks for, and answers from the result — on a model Anthropic serves (native) and on models
- * OpenAI and Gemini serve (translated).
+ * model asks for, and answers from the result; with `--mcp-config` naming the sandbox's `/mcp` it
+ * finds an MCP tool with ToolSearch and calls it — on a model Anthropic serves (native) and on
+ * models OpenAI, Gemini and Ollama serve (translated).
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { SandboxUsageView } from '../../../sidecar/src/usage/sync.js';
 import type { MockKind } from '../../mocks/index.js';
-import { cliAgentSuite, filesText, runCli } from './cli-agent.js';
+import { cliAgentSuite, expectKeyNowhere, runCli, usageAdded } from './cli-agent.js';
+import { modelUsage } from './harness.js';
 
-const KINDS: readonly MockKind[] = ['anthropic', 'openai', 'gemini'];
+const KINDS: readonly MockKind[] = ['anthropic', 'openai', 'gemini', 'ollama'];
 const agent = await cliAgentSuite({ name: 'claude', pkg: '@anthropic-ai/claude-code', sandbox: 'claude-code', kinds: KINDS });
 const { suite, loopbackPort } = agent;
 
@@ -26,7 +27,27 @@ interface ClaudeResult {
   modelUsage: Record<string, { inputTokens: number; outputTokens: number }>;
 }
 
+/** `claude -p <prompt> --output-format json` in `work`, as the pod runs it; fails on a non-zero exit. */
+async function claude(work: string, home: string, prompt: string, args: string[]): Promise<{ result: ClaudeResult; output: string }> {
+  const run = await runCli(agent.binary(), ['-p', prompt, '--output-format', 'json', ...args], {
+    cwd: work,
+    home,
+    env: {
+      ANTHROPIC_BASE_URL: `http://127.0.0.1:${loopbackPort}`,
+      ANTHROPIC_API_KEY: 'unused',
+      // No telemetry, error reports or update checks: the sidecar is the pod's only door.
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    },
+  });
+  expect(run.code, run.stdout + run.stderr).toBe(0);
+  const result = JSON.parse(run.stdout) as ClaudeResult;
+  expect(result.is_error, result.result).toBe(false);
+  return { result, output: run.stdout + run.stderr };
+}
+
 describe.each(KINDS)('Claude Code on a model served by %s', (kind) => {
+  const model = `via-${kind}`;
+
   it('reads the file the model asks for and answers from it; the sidecar counts what Claude Code reports', async () => {
     const { home, work } = await agent.home();
     const secret = `pineapple-${kind}`;
@@ -35,20 +56,9 @@ describe.each(KINDS)('Claude Code on a model served by %s', (kind) => {
     const mock = suite.mocks.get(kind)!;
     mock.reset();
     mock.script({ toolCalls: [{ name: 'Read', arguments: { file_path: note } }] });
+    const before = await modelUsage(suite.stack, model);
 
-    const run = await runCli(agent.binary(), ['-p', 'Read note.txt and tell me the secret word', '--output-format', 'json', '--model', `via-${kind}`, '--allowedTools', 'Read'], {
-      cwd: work,
-      home,
-      env: {
-        ANTHROPIC_BASE_URL: `http://127.0.0.1:${loopbackPort}`,
-        ANTHROPIC_API_KEY: 'unused',
-        // No telemetry, error reports or update checks: the sidecar is the pod's only door.
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-      },
-    });
-    expect(run.code, run.stderr).toBe(0);
-    const result = JSON.parse(run.stdout) as ClaudeResult;
-    expect(result.is_error, result.result).toBe(false);
+    const { result, output } = await claude(work, home, 'Read note.txt and tell me the secret word', ['--model', model, '--allowedTools', 'Read']);
     expect(result.result).toContain(secret);
     expect(result.num_turns).toBe(2);
 
@@ -61,14 +71,23 @@ describe.each(KINDS)('Claude Code on a model served by %s', (kind) => {
     else expect(ask!.headers['anthropic-beta']).toBeUndefined();
 
     // What Claude Code says it used is what the sandbox was charged with.
-    const view = (await (await suite.stack.fetch('/v1/usage')).json()) as SandboxUsageView;
-    const counted = view.byModel.find((m) => m.model === `via-${kind}`)!;
-    const reported = result.modelUsage[`via-${kind}`]!;
-    expect(counted).toMatchObject({ requests: 2, inputTokens: reported.inputTokens, outputTokens: reported.outputTokens });
-
+    const after = await modelUsage(suite.stack, model);
+    const reported = result.modelUsage[model]!;
+    expect(usageAdded(before, after)).toEqual({ requests: 2, input: reported.inputTokens, output: reported.outputTokens });
     // The provider's key is nowhere Claude Code could show or keep it.
-    const key = suite.keys[kind]!;
-    expect(run.stdout + run.stderr).not.toContain(key);
-    expect(await filesText(home)).not.toContain(key);
+    await expectKeyNowhere(suite.keys[kind], output, home);
+  });
+
+  it("finds a sandbox MCP tool with its ToolSearch, calls it on /mcp (--mcp-config, the loopback port) and answers from its result", async () => {
+    const { home, work } = await agent.home();
+    await writeFile(join(work, 'mcp.json'), JSON.stringify({ mcpServers: { airlock: { type: 'http', url: `http://127.0.0.1:${loopbackPort}/mcp` } } }));
+    const mock = suite.mocks.get(kind)!;
+    mock.reset();
+    // Claude Code defers MCP tools: the model loads one with ToolSearch, then calls it.
+    const tool = 'mcp__airlock__everything__echo';
+    mock.script({ toolCalls: [{ name: 'ToolSearch', arguments: { query: `select:${tool}` } }] }, { toolCalls: [{ name: tool, arguments: { message: `via claude code on ${kind}` } }] });
+    const { result } = await claude(work, home, 'Echo something with the sandbox tools', ['--model', model, '--mcp-config', 'mcp.json', '--strict-mcp-config', '--allowedTools', tool]);
+    expect(result.num_turns).toBe(3);
+    expect(result.result).toContain(`Echo: via claude code on ${kind}`);
   });
 });

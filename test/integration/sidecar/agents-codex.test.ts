@@ -3,17 +3,18 @@
  * (`codex exec --json`) with a custom model provider in `~/.codex/config.toml` pointing at the
  * sidecar's loopback port, `wire_api = "responses"`: it streams the Responses API with its own
  * tools (exec_command, a `namespace` tool of sub-agent functions, ...), runs the shell command the
- * model asks for, hands its output back as a function_call_output and answers — on a model OpenAI
- * serves (native) and on models Anthropic and Gemini serve (translated).
+ * model asks for, hands its output back as a function_call_output and answers, and calls the
+ * sandbox's MCP tools (`[mcp_servers]` naming `/mcp` on the loopback port) — on a model OpenAI
+ * serves (native) and on models Anthropic, Gemini and Ollama serve (translated).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { SandboxUsageView } from '../../../sidecar/src/usage/sync.js';
 import type { MockKind } from '../../mocks/index.js';
-import { cliAgentSuite, filesText, runCli } from './cli-agent.js';
+import { cliAgentSuite, expectKeyNowhere, runCli, usageAdded } from './cli-agent.js';
+import { modelUsage } from './harness.js';
 
-const KINDS: readonly MockKind[] = ['openai', 'anthropic', 'gemini'];
+const KINDS: readonly MockKind[] = ['openai', 'anthropic', 'gemini', 'ollama'];
 const agent = await cliAgentSuite({ name: 'codex', pkg: '@openai/codex', sandbox: 'codex', kinds: KINDS });
 const { suite, loopbackPort } = agent;
 
@@ -32,36 +33,46 @@ enabled = false
 name = "Airlock"
 base_url = "http://127.0.0.1:${loopbackPort}/v1"
 wire_api = "responses"
+
+[mcp_servers.airlock]
+url = "http://127.0.0.1:${loopbackPort}/mcp"
 `;
 }
 
 /** One line of `codex exec --json`. */
 type CodexEvent =
-  | { type: 'item.completed'; item: { type: 'command_execution'; command: string; aggregated_output: string; exit_code: number | null } | { type: 'agent_message'; text: string } | { type: string } }
+  | { type: 'item.completed'; item: { type: string; [field: string]: unknown } }
   | { type: 'turn.completed'; usage: { input_tokens: number; output_tokens: number } }
   | { type: string };
 
+/** `codex exec --json <prompt>` in a fresh home configured for `model`: its completed items and the turn's usage. */
+async function codex(model: string, prompt: string, prepare: (work: string) => Promise<void>) {
+  const { home, work } = await agent.home();
+  await mkdir(join(home, '.codex'));
+  await writeFile(join(home, '.codex', 'config.toml'), codexConfig(model));
+  await prepare(work);
+  const run = await runCli(agent.binary(), ['exec', '--json', '--skip-git-repo-check', prompt], { cwd: work, home, env: {} });
+  expect(run.code, run.stdout + run.stderr).toBe(0);
+  const events = run.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as CodexEvent);
+  const items = events.flatMap((e) => ('item' in e && e.type === 'item.completed' ? [e.item] : []));
+  const usage = (events.findLast((e) => e.type === 'turn.completed') as Extract<CodexEvent, { usage: unknown }>).usage;
+  return { items, usage, output: run.stdout + run.stderr, home };
+}
+
 describe.each(KINDS)('Codex on a model served by %s', (kind) => {
+  const model = `via-${kind}`;
+
   it('runs the shell command the model asks for and answers from its output; the sidecar counts what Codex reports', async () => {
-    const { home, work } = await agent.home();
-    await mkdir(join(home, '.codex'));
-    await writeFile(join(home, '.codex', 'config.toml'), codexConfig(`via-${kind}`));
     const secret = `mango-${kind}`;
-    await writeFile(join(work, 'note.txt'), `the secret word is ${secret}\n`);
     const mock = suite.mocks.get(kind)!;
     mock.reset();
     mock.script({ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'cat note.txt' } }] });
+    const before = await modelUsage(suite.stack, model);
+    const { items, usage, output, home } = await codex(model, 'Read note.txt and tell me the secret word', (work) => writeFile(join(work, 'note.txt'), `the secret word is ${secret}\n`));
 
-    const run = await runCli(agent.binary(), ['exec', '--json', '--skip-git-repo-check', 'Read note.txt and tell me the secret word'], { cwd: work, home, env: {} });
-    expect(run.code, run.stdout + run.stderr).toBe(0);
-    const events = run.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as CodexEvent);
-    const items = events.flatMap((e) => (e.type === 'item.completed' ? [(e as Extract<CodexEvent, { type: 'item.completed' }>).item] : []));
-    const command = items.find((i) => i.type === 'command_execution') as { command: string; aggregated_output: string; exit_code: number } | undefined;
-    expect(command, run.stdout).toMatchObject({ exit_code: 0 });
-    expect(command!.command).toContain('cat note.txt');
-    expect(command!.aggregated_output).toContain(secret);
-    const answer = items.findLast((i) => i.type === 'agent_message') as { text: string } | undefined;
-    expect(answer?.text).toContain(secret);
+    const command = items.find((i) => i.type === 'command_execution');
+    expect(command, output).toMatchObject({ exit_code: 0, command: expect.stringContaining('cat note.txt'), aggregated_output: expect.stringContaining(secret) });
+    expect(items.findLast((i) => i.type === 'agent_message')).toMatchObject({ text: expect.stringContaining(secret) });
 
     // The file's words went up only after Codex ran the command: the second request carries them.
     const [ask, reply] = mock.received.filter((r) => r.method === 'POST');
@@ -69,12 +80,18 @@ describe.each(KINDS)('Codex on a model served by %s', (kind) => {
     expect(reply!.rawBody).toContain(secret);
 
     // What Codex says the turn used is what the sandbox was charged with.
-    const usage = (events.findLast((e) => e.type === 'turn.completed') as Extract<CodexEvent, { type: 'turn.completed' }>).usage;
-    const view = (await (await suite.stack.fetch('/v1/usage')).json()) as SandboxUsageView;
-    expect(view.byModel.find((m) => m.model === `via-${kind}`)).toMatchObject({ requests: 2, inputTokens: usage.input_tokens, outputTokens: usage.output_tokens });
+    const after = await modelUsage(suite.stack, model);
+    expect(usageAdded(before, after)).toEqual({ requests: 2, input: usage.input_tokens, output: usage.output_tokens });
+    await expectKeyNowhere(suite.keys[kind], output, home);
+  });
 
-    const key = suite.keys[kind]!;
-    expect(run.stdout + run.stderr).not.toContain(key);
-    expect(await filesText(home)).not.toContain(key);
+  it('calls a sandbox MCP tool on /mcp ([mcp_servers] on the loopback port) and answers from its result', async () => {
+    const mock = suite.mocks.get(kind)!;
+    mock.reset();
+    // Codex offers an MCP server's tools as a namespace (mcp__airlock__ + the tool's name).
+    mock.script({ toolCalls: [{ name: 'mcp__airlock__everything__echo', arguments: { message: `via codex on ${kind}` } }] });
+    const { items } = await codex(model, 'Echo something with the sandbox tools', async () => {});
+    expect(items.find((i) => i.type === 'mcp_tool_call')).toMatchObject({ server: 'airlock', tool: 'everything__echo', status: 'completed' });
+    expect(items.findLast((i) => i.type === 'agent_message')).toMatchObject({ text: expect.stringContaining(`Echo: via codex on ${kind}`) });
   });
 });

@@ -10,10 +10,9 @@ import { Agent, MCPServerStreamableHttp, OpenAIProvider, Runner, setTracingDisab
 import { fetch as undiciFetch } from 'undici';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { SandboxUsageView } from '../../../sidecar/src/usage/sync.js';
 import type { MockKind } from '../../mocks/index.js';
 import { npmServer } from '../mcp/harness.js';
-import { EVERY_PROVIDER, providerStackForFile } from './harness.js';
+import { EVERY_PROVIDER, modelUsage, providerStackForFile } from './harness.js';
 
 const PROVIDERS = EVERY_PROVIDER;
 const mcp = { backends: [{ name: 'everything', prefix: 'everything', transport: 'stdio' as const, stdio: npmServer('mcp-server-everything', 'stdio'), tools: { allow: ['echo'] } }] };
@@ -40,12 +39,6 @@ function weatherTool(calls: string[]) {
 /** A runner on the socket; the SDK's own openai (v7) client type differs from the test's, the client object is the same API. */
 const runner = (useResponses: boolean) => new Runner({ modelProvider: new OpenAIProvider({ openAIClient: suite.stack.openai() as never, useResponses }) });
 
-/** The sandbox's usage of one model so far. */
-async function counted(model: string): Promise<{ requests: number; inputTokens: number; outputTokens: number }> {
-  const view = (await (await suite.stack.fetch('/v1/usage')).json()) as SandboxUsageView;
-  return view.byModel.find((m) => m.model === model) ?? { requests: 0, inputTokens: 0, outputTokens: 0 };
-}
-
 describe.each(PROVIDERS)('an Agents SDK run through a %s provider', (kind: MockKind) => {
   const model = `via-${kind}`;
 
@@ -55,11 +48,11 @@ describe.each(PROVIDERS)('an Agents SDK run through a %s provider', (kind: MockK
   ])('calls the tool and answers from its result on %s; the SDK counts what the sidecar counted', async (_api, useResponses) => {
     const calls: string[] = [];
     const agent = new Agent({ name: 'weather', instructions: 'Answer with the weather tool.', tools: [weatherTool(calls)], model });
-    const before = await counted(model);
+    const before = await modelUsage(suite.stack, model);
     const result = await runner(useResponses).run(agent, 'Oslo');
     expect(calls).toEqual(['Oslo']);
     expect(result.finalOutput).toBe('tool result: sunny in Oslo');
-    const after = await counted(model);
+    const after = await modelUsage(suite.stack, model);
     const { usage } = result.runContext;
     expect(usage.requests).toBe(2);
     expect({ requests: after.requests - before.requests, input: after.inputTokens - before.inputTokens, output: after.outputTokens - before.outputTokens }).toEqual({

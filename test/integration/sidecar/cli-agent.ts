@@ -9,9 +9,10 @@ import { access, constants, mkdir, mkdtemp, readdir, readFile, rm } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { MockKind } from '../../mocks/index.js';
-import { freePort, providerStackForFile, type FileProviderStack } from './harness.js';
+import { npmServer } from '../mcp/harness.js';
+import { freePort, type modelUsage, providerStackForFile, type FileProviderStack } from './harness.js';
 
 /** What a CLI run printed. */
 export interface CliRun {
@@ -43,10 +44,13 @@ export interface CliAgentSuite {
   home(): Promise<{ home: string; work: string }>;
 }
 
-/** {@link CliAgentSuite} for a whole test file (hooks registered in it). */
+/** The sandbox MCP tools the CLI tests offer: the echo tool of a real MCP server from npm, behind the gateway. */
+const ECHO_BACKEND = { backends: [{ name: 'everything', prefix: 'everything', transport: 'stdio' as const, stdio: npmServer('mcp-server-everything', 'stdio'), tools: { allow: ['echo'] } }] };
+
+/** {@link CliAgentSuite} for a whole test file (hooks registered in it); the sandbox's `/mcp` offers `everything__echo`. */
 export async function cliAgentSuite(options: { name: string; pkg: string; sandbox: string; kinds: readonly MockKind[] }): Promise<CliAgentSuite> {
   const loopbackPort = await freePort();
-  const suite = providerStackForFile(options.sandbox, { kinds: options.kinds, extra: { listen: { loopbackPort } } });
+  const suite = providerStackForFile(options.sandbox, { kinds: options.kinds, extra: { listen: { loopbackPort }, mcp: ECHO_BACKEND } });
   const homes: string[] = [];
   let binary: string | undefined;
   beforeAll(async () => {
@@ -65,6 +69,18 @@ export async function cliAgentSuite(options: { name: string; pkg: string; sandbo
       return { home, work };
     },
   };
+}
+
+/** What a run added to {@link modelUsage}: compared with what the CLI reports it used. */
+export function usageAdded(before: Awaited<ReturnType<typeof modelUsage>>, after: Awaited<ReturnType<typeof modelUsage>>): { requests: number; input: number; output: number } {
+  return { requests: after.requests - before.requests, input: after.inputTokens - before.inputTokens, output: after.outputTokens - before.outputTokens };
+}
+
+/** The provider's key (Ollama has none) is neither in what the CLI printed nor in any file under its HOME. */
+export async function expectKeyNowhere(key: string | undefined, output: string, home: string): Promise<void> {
+  if (key === undefined) return;
+  expect(output).not.toContain(key);
+  expect(await filesText(home)).not.toContain(key);
 }
 
 /** Every file under `dir` as text, joined: where a CLI could have kept a secret. */

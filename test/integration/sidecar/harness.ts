@@ -211,6 +211,12 @@ export async function startProviderStack(
   };
 }
 
+/** What the sandbox has counted for one model today (`GET /v1/usage` on the socket); zeros before its first call. */
+export async function modelUsage(stack: Stack, model: string): Promise<{ requests: number; inputTokens: number; outputTokens: number }> {
+  const view = (await (await stack.fetch('/v1/usage')).json()) as { byModel: { model: string; requests: number; inputTokens: number; outputTokens: number }[] };
+  return view.byModel.find((m) => m.model === model) ?? { requests: 0, inputTokens: 0, outputTokens: 0 };
+}
+
 /** An agent's own trace context: fresh W3C ids and the `traceparent` header that carries them. */
 export function agentTraceContext(): { traceId: string; spanId: string; traceparent: string } {
   const traceId = randomBytes(16).toString('hex');
