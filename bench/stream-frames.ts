@@ -6,10 +6,11 @@
  * per batch). A micro-benchmark, not a test: it prints nanoseconds and bytes allocated per frame.
  *
  * Usage: node --expose-gc --min-semi-space-size=64 --max-semi-space-size=64 --import tsx
- * bench/stream-frames.ts [checkout ...] (default: this one). With several checkouts the runs
- * interleave, round by round. Time is the process's CPU time (robust to other load); bytes are
- * the heap's growth over a run with no garbage collection inside it (the fixed 64 MiB
- * semi-space holds a whole run), so a run that collected anyway reports no bytes.
+ * bench/stream-frames.ts [checkout] (default: this one). One checkout per process (two in one
+ * process share the harness's JIT feedback and slow each other down): alternate the runs. Time is
+ * the process's CPU time (robust to other load); bytes are the heap's growth over a run with no
+ * garbage collection inside it (the fixed 64 MiB semi-space holds a whole run), so a run that
+ * collected anyway reports no bytes.
  */
 import { resolve } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -20,7 +21,8 @@ import { startMock } from '../test/mocks/index.js';
 interface Translator {
   push(bytes: Uint8Array): { choices?: readonly unknown[]; usage?: unknown }[];
   end(): { choices?: readonly unknown[]; usage?: unknown }[];
-  frames?(): (string | Buffer)[];
+  /** The handled frames' bytes (round 5 on), or each frame's text (before). */
+  frames?(): Buffer | string[];
 }
 interface Checkout {
   name: string;
@@ -58,16 +60,14 @@ function relay(c: Checkout, pieces: Uint8Array[]): number {
       c.hasContent(chunk);
     }
     const frames = t.frames?.() ?? [];
-    if (frames.length === 0) return;
-    if (typeof frames[0] === 'string') {
-      let out = '';
-      for (const f of frames as string[]) out += c.filter ? (c.filter(f as never) as string) : f;
-      // The string goes to the socket as UTF-8 bytes.
-      if (out) written += Buffer.byteLength(out);
-    } else {
-      const out = frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames as Buffer[]);
-      written += out.length;
+    if (Buffer.isBuffer(frames)) {
+      written += frames.length;
+      return;
     }
+    let out = '';
+    for (const f of frames) out += c.filter ? (c.filter(f as never) as string) : f;
+    // The string goes to the socket as UTF-8 bytes.
+    if (out) written += Buffer.byteLength(out);
   };
   for (const piece of pieces) batch(t.push(piece));
   batch(t.end());
@@ -94,7 +94,7 @@ const shapes: [string, Uint8Array[]][] = [
   ['a chunk per frame', byFrame],
 ];
 
-const checkouts = await Promise.all((process.argv.length > 2 ? process.argv.slice(2) : ['.']).map(load));
+const checkouts = [await load(process.argv[2] ?? '.')];
 const STREAMS = 1_000;
 let collections = 0;
 new PerformanceObserver((list) => (collections += list.getEntries().length)).observe({ entryTypes: ['gc'] });

@@ -65,7 +65,7 @@ export interface StreamTranslator<T = ChatCompletionChunk> {
    * The wire bytes of the frames the last `push` or `end` handled without error, for a stream
    * passed through natively: whole frames only, so a malformed one never reaches the client.
    */
-  frames?(): Buffer[];
+  frames?(): Buffer;
   /** Whether the provider has said the stream is complete ([DONE], message_stop, done: true). */
   complete?(): boolean;
 }

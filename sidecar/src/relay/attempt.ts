@@ -158,7 +158,7 @@ async function firstContent<C, K extends StreamChunk>({ op, provider, context, r
   const pendingChunks: K[] = [];
   const hold = (chunks: K[]) => {
     for (const c of chunks) pendingChunks.push(c);
-    if (native) for (const f of framesOf(translator)) pendingFrames.push(f);
+    if (native) pendingFrames.push(framesOf(translator));
     return chunks.some(hasContent);
   };
   // Until content reaches the client it has seen nothing, so any failure may still fail over:
@@ -178,9 +178,11 @@ async function firstContent<C, K extends StreamChunk>({ op, provider, context, r
   return { ...common, kind: 'stream', native, translator, body, pendingFrames, pendingChunks, ended: false };
 }
 
-/** The wire bytes of the frames the translator handled last, or nothing when it cannot say. */
-export function framesOf<K>(translator: StreamTranslator<K>): Buffer[] {
-  return translator.frames?.() ?? [];
+const NO_FRAMES = Buffer.alloc(0);
+
+/** The wire bytes of the frames the translator handled last, or none when it cannot say. */
+export function framesOf<K>(translator: StreamTranslator<K>): Buffer {
+  return translator.frames?.() ?? NO_FRAMES;
 }
 
 function parseResult<C, K extends StreamChunk>(op: Operation<C, K>, provider: ProviderRuntime, bytes: Buffer, context: TranslateContext): C {

@@ -23,6 +23,8 @@ export interface StreamTally {
   described: ReturnType<typeof describeResult>;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** Writes the stream to the client; resolves when it is over, whatever way it ended. */
 export async function streamOut<C, K extends StreamChunk>(
   op: Operation<C, K>,
@@ -49,10 +51,9 @@ export async function streamOut<C, K extends StreamChunk>(
   };
   // One write per batch of frames: fewer syscalls than one per frame. Natively the frames are
   // the provider's bytes, written as they came (no decode, no re-encode).
-  const send = async (chunks: K[], frames: Buffer[]) => {
+  const send = async (chunks: K[], frames: Buffer) => {
     if (native) {
-      const out = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
-      if (out.length > 0) await client.write(out);
+      if (frames.length > 0) await client.write(frames);
       return;
     }
     let out = '';
@@ -69,7 +70,7 @@ export async function streamOut<C, K extends StreamChunk>(
 
   client.startStream();
   note(outcome.pendingChunks);
-  await send(outcome.pendingChunks, outcome.pendingFrames);
+  await send(outcome.pendingChunks, native ? Buffer.concat(outcome.pendingFrames) : EMPTY);
   try {
     if (!outcome.ended) {
       for (;;) {

@@ -60,28 +60,36 @@ export function openAIStream<T extends ChatCompletionChunk | Completion>(context
 /**
  * A frame as a client that did not ask for usage sees it natively, as OpenAI sends it then: the
  * usage-only chunk left out, `"usage":null` taken out of the others. Decided from the parsed
- * chunk, so only a frame that has `"usage":null` is searched, from its end where OpenAI puts it.
+ * chunk, so only a frame that has `"usage":null` is searched, from its end where OpenAI puts it,
+ * and cut out in place: the bytes after it (the obfuscation pad) move back over it.
  */
 function hideUsage(frame: SSEEvent, usageOnly: boolean, usage: unknown): void {
-  if (usageOnly) frame.raw = NOTHING;
-  else if (usage !== null) return;
-  else if (frame.raw) frame.raw = cut(frame.raw, NULL_USAGE);
-  else frame.data = frame.data.replace(',"usage":null', '');
+  if (usageOnly) {
+    if (!frame.bytes) {
+      frame.bytes = NOTHING;
+      frame.start = 0;
+    }
+    frame.end = frame.start;
+  } else if (usage === null) {
+    const bytes = frame.bytes;
+    if (!bytes) frame.data = frame.data.replace(',"usage":null', '');
+    else {
+      const at = lastIndexOf(bytes, NULL_USAGE, frame.start, frame.end);
+      if (at >= 0) {
+        bytes.copyWithin(at, at + NULL_USAGE.length, frame.end);
+        frame.end -= NULL_USAGE.length;
+      }
+    }
+  }
 }
 
-/**
- * `bytes` without the last `needle` in them, cut out in place: the bytes after it (OpenAI puts
- * usage last but for the obfuscation pad) move back over it. The frame's bytes are the relay's
- * own (a view of the chunk undici handed over, or a copy the framer made), so nothing else reads
- * them; unchanged when the needle is not there (e.g. written with a space: `"usage": null`).
- */
-function cut(bytes: Buffer, needle: Buffer): Buffer {
+/** The last index of `needle` in `bytes[start..end)`, or -1 (e.g. written with a space: `"usage": null`). */
+function lastIndexOf(bytes: Buffer, needle: Buffer, start: number, end: number): number {
   const first = needle[0];
-  outer: for (let i = bytes.length - needle.length; i >= 0; i--) {
+  outer: for (let i = end - needle.length; i >= start; i--) {
     if (bytes[i] !== first) continue;
     for (let j = 1; j < needle.length; j++) if (bytes[i + j] !== needle[j]) continue outer;
-    bytes.copyWithin(i, i + needle.length);
-    return bytes.subarray(0, bytes.length - needle.length);
+    return i;
   }
-  return bytes;
+  return -1;
 }

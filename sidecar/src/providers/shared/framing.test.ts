@@ -6,15 +6,15 @@ import { MAX_FRAME_SIZE, sseFramer, type SSEEvent } from './framing.js';
 const bytes = (text: string) => new Uint8Array(Buffer.from(text, 'utf8'));
 
 /** Every event of `pieces`, with the bytes a pass-through would write for it. */
-function frame(pieces: Uint8Array[]): { events: Omit<SSEEvent, 'raw'>[]; wire: string; raws: (string | undefined)[] } {
+function frame(pieces: Uint8Array[]): { events: Pick<SSEEvent, 'event' | 'id' | 'data'>[]; wire: string; raws: (string | undefined)[] } {
   const framer = sseFramer('test');
   const got: SSEEvent[] = [];
   for (const piece of pieces) got.push(...framer.push(piece));
   got.push(...framer.end());
   return {
     events: got.map(({ event, id, data }) => ({ event, id, data })),
-    wire: Buffer.concat(got.map((e) => framer.encode(e))).toString('utf8'),
-    raws: got.map((e) => e.raw?.toString('utf8')),
+    wire: framer.wire(got).toString('utf8'),
+    raws: got.map((e) => e.bytes?.toString('utf8', e.start, e.end)),
   };
 }
 

@@ -14,20 +14,24 @@ export const MAX_FRAME_SIZE = 16 * 1024 * 1024;
 export interface Framer<F> {
   push(bytes: Uint8Array): F[];
   end(): F[];
-  /** One frame as wire bytes again (for native pass-through of whole frames). */
-  encode(frame: F): Buffer;
+  /** Frames as wire bytes again, in one buffer (for native pass-through of whole frames). */
+  wire(frames: readonly F[]): Buffer;
 }
 
-/** One SSE event: its fields, and its bytes as they came when it holds only `data`, `event` and `id` lines. */
+/** One SSE event: its fields, and where its bytes are when it holds only `data`, `event` and `id` lines. */
 export interface SSEEvent {
   event?: string | undefined;
   id?: string | undefined;
   data: string;
   /**
-   * The event's wire bytes, blank line included, when they can go out as they came; undefined
-   * when they held comments or other fields, which a pass-through leaves out.
+   * The event's wire bytes, blank line included, are `bytes[start..end)` when they can go out as
+   * they came (a range, not a view: no Buffer object per event); `bytes` is undefined when they
+   * held comments or other fields, which a pass-through leaves out. The bytes are the relay's
+   * own (the chunk undici handed over, or a copy), so a translator may edit the range in place.
    */
-  raw?: Buffer | undefined;
+  bytes?: Buffer | undefined;
+  start: number;
+  end: number;
 }
 
 const LF = 0x0a;
@@ -35,21 +39,46 @@ const CR = 0x0d;
 const COLON = 0x3a;
 const SPACE = 0x20;
 const END = Buffer.from('\n\n');
+const EMPTY = Buffer.alloc(0);
 
-/** An SSE event as wire bytes: its raw bytes, else its fields, one data line per line. */
-export function encodeSSE(event: SSEEvent): Buffer {
-  if (event.raw) return event.raw;
+/** SSE events as wire bytes: their own bytes where they have them, else their fields, one data line per line. */
+export function encodeSSE(events: readonly SSEEvent[]): Buffer {
+  if (events.length === 0) return EMPTY;
+  const first = events[0]!;
+  // One run of one chunk's bytes (the usual case): a view, no copy.
+  let run = first.bytes !== undefined;
+  for (let i = 1; run && i < events.length; i++) run = events[i]!.bytes === first.bytes && events[i]!.start === events[i - 1]!.end;
+  if (run) return first.bytes!.subarray(first.start, events[events.length - 1]!.end);
+  // Else one copy: the ranges copied into one buffer (no view per event), re-encoded events among them.
+  let length = 0;
+  const encoded: (Buffer | undefined)[] = [];
+  for (const e of events) {
+    const text = e.bytes ? undefined : Buffer.from(fields(e));
+    encoded.push(text);
+    length += text ? text.length : e.end - e.start;
+  }
+  const out = Buffer.allocUnsafe(length);
+  let at = 0;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    const text = encoded[i];
+    at += text ? text.copy(out, at) : e.bytes!.copy(out, at, e.start, e.end);
+  }
+  return out;
+}
+
+function fields(event: SSEEvent): string {
   let out = event.event ? `event: ${event.event}\n` : '';
   if (event.id !== undefined) out += `id: ${event.id}\n`;
   const data = event.data;
   out += data.includes('\n') ? data.split('\n').map((line) => `data: ${line}\n`).join('') : `data: ${data}\n`;
-  return Buffer.from(`${out}\n`);
+  return `${out}\n`;
 }
 
 /**
  * SSE events of one stream. The lines of the event being read are kept as byte ranges of the
  * chunks they came in (`head`, `partial`), so an event spread over many chunks is copied once,
- * when it completes, and an event inside one chunk not at all (its `raw` is a view of the chunk).
+ * when it completes, and an event inside one chunk not at all (its bytes are a range of the chunk).
  */
 class SSESplitter implements Framer<SSEEvent> {
   /** Complete lines of the current event from earlier chunks. */
@@ -126,8 +155,8 @@ class SSESplitter implements Framer<SSEEvent> {
     return this.push(END);
   }
 
-  encode(event: SSEEvent): Buffer {
-    return encodeSSE(event);
+  wire(events: readonly SSEEvent[]): Buffer {
+    return encodeSSE(events);
   }
 
   /** Keeps the bytes of an unfinished line for the next chunk. */
@@ -171,12 +200,15 @@ class SSESplitter implements Framer<SSEEvent> {
   }
 
   private dispatch(buf: Buffer, eventStart: number, next: number): SSEEvent {
-    let raw: Buffer | undefined;
-    if (this.plain) {
-      raw = buf.subarray(eventStart, next);
-      if (this.head.length > 0) raw = Buffer.concat([...this.head, raw]);
+    const event: SSEEvent = { event: this.event, id: this.id, data: this.data, bytes: undefined, start: eventStart, end: next };
+    if (!this.plain) return event;
+    if (this.head.length === 0) event.bytes = buf;
+    else {
+      event.bytes = Buffer.concat([...this.head, buf.subarray(eventStart, next)]);
+      event.start = 0;
+      event.end = event.bytes.length;
     }
-    return { event: this.event, id: this.id, data: this.data, raw };
+    return event;
   }
 
   private reset(): void {
@@ -224,7 +256,7 @@ export function ndjsonFramer(provider: string): Framer<string> {
     return out;
   };
   return {
-    encode: (line) => Buffer.from(`${line}\n`),
+    wire: (lines) => Buffer.from(lines.map((line) => `${line}\n`).join('')),
     push(bytes) {
       const from = buffer.length;
       buffer += decoder.decode(bytes, { stream: true });

@@ -57,7 +57,7 @@ export function frameTranslator<F, T>(framer: Framer<F>, sink: FrameSink<F, T>):
       sink.end();
       return out.concat(sink.drain());
     },
-    frames: () => handled.map((f) => framer.encode(f)),
+    frames: () => framer.wire(handled),
     complete: () => sink.complete?.() ?? false,
   };
 }
