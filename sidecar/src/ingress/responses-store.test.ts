@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { InputItem, ResponseObject } from '../wire/responses.js';
-import { ReferencesTooLarge, ResponseStore } from './responses-store.js';
+import { MAX_ITEM_IDS, ReferencesTooLarge, ResponseStore } from './responses-store.js';
 
 const answer = { type: 'message', id: 'msg_held', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'held answer', annotations: [] }] };
 const call = { type: 'function_call', id: 'fc_held', call_id: 'call_1', name: 'w', arguments: '{}', status: 'completed' };
@@ -30,5 +30,24 @@ describe('ResponseStore.resolve', () => {
     expect(() => store.resolve(refs(4), 3 * size)).toThrow(ReferencesTooLarge);
     // References it does not hold cost nothing here: they go to OpenAI as they came.
     expect(store.resolve([...refs(1), { type: 'item_reference', id: 'msg_openai' } as InputItem], size)).toEqual([answer, { type: 'item_reference', id: 'msg_openai' }]);
+  });
+});
+
+describe('ResponseStore item index', () => {
+  it('holds at most MAX_ITEM_IDS output item ids, forgetting the least recently used first', () => {
+    const store = new ResponseStore();
+    // Small items, so the conversations stay far below the store's size bound.
+    const message = (id: string) => ({ type: 'message', id });
+    store.put('resp_first', [], { id: 'resp_first', output: [message('msg_first')] } as unknown as ResponseObject);
+    store.put('resp_kept', [], { id: 'resp_kept', output: [message('msg_kept')] } as unknown as ResponseObject);
+    // One response holding the rest of the index's room plus one: the first item id goes.
+    const output = Array.from({ length: MAX_ITEM_IDS - 1 }, (_, i) => message(`msg_${i}`));
+    // Used since: the least recently used id is now msg_first.
+    store.resolve([{ type: 'item_reference', id: 'msg_kept' }] as InputItem[]);
+    store.put('resp_many', [], { id: 'resp_many', output } as unknown as ResponseObject);
+    const ref = (id: string) => [{ type: 'item_reference', id }] as InputItem[];
+    expect(store.resolve(ref('msg_first'))).toEqual(ref('msg_first'));
+    expect(store.resolve(ref('msg_kept'))).toEqual([message('msg_kept')]);
+    expect(store.resolve(ref(`msg_${MAX_ITEM_IDS - 2}`))).toEqual([message(`msg_${MAX_ITEM_IDS - 2}`)]);
   });
 });

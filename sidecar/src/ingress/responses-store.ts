@@ -12,7 +12,7 @@ import type { InputItem, ResponseObject } from '../wire/responses.js';
 /** Total JSON characters kept (about 64 MiB of UTF-16 at most). */
 export const MAX_CHARS = 32 * 1024 * 1024;
 /** Output item ids indexed (each maps to the response that holds the item). */
-const MAX_ITEM_IDS = 200_000;
+export const MAX_ITEM_IDS = 200_000;
 /** How long a response can be continued. */
 export const TTL_MS = 60 * 60 * 1000;
 
@@ -40,8 +40,13 @@ export class ResponseStore {
     sizeCalculation: (value) => Math.max(1, JSON.stringify(value.items).length + (value.response ? JSON.stringify(value.response).length : 0)),
   });
 
-  /** Output item id → the id of the response whose output it is. */
-  private readonly owners = new LRUCache<string, string>({ max: MAX_ITEM_IDS, ttl: TTL_MS });
+  /**
+   * Output item id → the id of the response whose output it is. Bounded by `maxSize` at one per
+   * entry, not by `max`: lru-cache allocates its arrays for `max` entries up front (with the TTL's,
+   * ~8.5 MiB for 200,000, held by every sidecar from its start although most never see a Responses
+   * call), while under `maxSize` they grow with the entries. Same bound, same eviction order.
+   */
+  private readonly owners = new LRUCache<string, string>({ maxSize: MAX_ITEM_IDS, sizeCalculation: () => 1, ttl: TTL_MS });
 
   /**
    * `items` with every `item_reference` to an output item the sidecar holds replaced by that item;
