@@ -58,7 +58,7 @@ describe.each(KINDS)('Claude Code on a model served by %s', (kind) => {
     mock.script({ toolCalls: [{ name: 'Read', arguments: { file_path: note } }] });
     const before = await modelUsage(suite.stack, model);
 
-    const { result, output } = await claude(work, home, 'Read note.txt and tell me the secret word', ['--model', model, '--allowedTools', 'Read']);
+    const { result, output } = await claude(work, home, 'Read note.txt and tell me the secret word', ['--model', model, '--effort', 'low', '--allowedTools', 'Read']);
     expect(result.result).toContain(secret);
     expect(result.num_turns).toBe(2);
 
@@ -69,6 +69,10 @@ describe.each(KINDS)('Claude Code on a model served by %s', (kind) => {
     // Its beta list is Anthropic's business: it reaches Anthropic, and no other provider.
     if (kind === 'anthropic') expect(ask!.headers['anthropic-beta']).toContain('claude-code-20250219');
     else expect(ask!.headers['anthropic-beta']).toBeUndefined();
+    // Its effort (--effort low) reaches the model whoever serves it.
+    const body = ask!.body as Record<string, unknown>;
+    const effort = { anthropic: () => (body.output_config as { effort?: string }).effort, openai: () => body.reasoning_effort, gemini: () => (body.generationConfig as { thinkingConfig?: unknown }).thinkingConfig, ollama: () => body.think }[kind as 'openai']();
+    expect(effort).toEqual({ anthropic: 'low', openai: 'low', gemini: { thinkingBudget: 1024, includeThoughts: true }, ollama: true }[kind as 'openai']);
 
     // What Claude Code says it used is what the sandbox was charged with.
     const after = await modelUsage(suite.stack, model);

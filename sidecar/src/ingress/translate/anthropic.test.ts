@@ -34,6 +34,15 @@ function roundTrip(request: Record<string, unknown>): Record<string, unknown> {
 }
 
 describe('Anthropic requests through the canonical form', () => {
+  it("carry Claude Code's effort (output_config.effort with adaptive thinking) as reasoning_effort, max as the top level", () => {
+    const chat = (effort: string, thinking: Record<string, unknown> = { type: 'adaptive', display: 'omitted' }) =>
+      anthropicToChat(MessagesRequest.parse({ model: 'c', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }], thinking, output_config: { effort } }));
+    expect(chat('high').reasoning_effort).toBe('high');
+    expect(chat('low').reasoning_effort).toBe('low');
+    expect(chat('max').reasoning_effort).toBe('xhigh');
+    expect(chat('high', { type: 'disabled' }).reasoning_effort).toBeUndefined();
+  });
+
   it('keep a mid-conversation system message (as Claude Code sends) where it stands, text only', () => {
     const request = MessagesRequest.parse({
       model: 'c',

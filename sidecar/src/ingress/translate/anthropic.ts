@@ -7,7 +7,7 @@
  *
  * Carried in the canonical form's extensions (ADR 0004): thinking blocks of earlier turns
  * (`thinking_blocks` with their signatures, and their text as `reasoning_content`), the
- * `thinking` option (as an exact budget), `is_error` on tool results, and `cache_control` on
+ * `thinking` option (as an exact budget), `output_config.effort` (as `reasoning_effort`), `is_error` on tool results, and `cache_control` on
  * text, image and system blocks — each provider adapter keeps what its API has an equivalent for.
  * Structured outputs (`output_config.format`, a JSON schema) become `response_format: json_schema`.
  * Refused with a 400 naming the block: documents, images inside tool results, Files API images
@@ -71,6 +71,10 @@ export function anthropicToChat(request: MessagesRequest): ChatRequest {
   if (thinking?.type === 'enabled' || thinking?.type === 'disabled') {
     chat.thinking = { type: thinking.type, ...(typeof thinking.budget_tokens === 'number' ? { budget_tokens: thinking.budget_tokens } : {}) };
   }
+  // Effort (Claude Code's --effort, sent with adaptive thinking) is reasoning effort elsewhere;
+  // Anthropic's top level, max, is the table's top, xhigh.
+  const effort = (request.output_config as { effort?: unknown } | undefined)?.effort;
+  if (typeof effort === 'string' && thinking?.type !== 'disabled') chat.reasoning_effort = effort === 'max' ? 'xhigh' : effort;
   if (request.stream) {
     chat.stream = true;
     // The encoder reports usage in message_delta, so the upstream must send it.
