@@ -12,15 +12,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { MockKind } from '../../mocks/index.js';
 import { npmServer } from '../mcp/harness.js';
-import { EVERY_PROVIDER, modelUsage, providerStackForFile } from './harness.js';
+import { EVERY_PROVIDER, modelUsage, providerStackForFile, waitForTools } from './harness.js';
 
 const PROVIDERS = EVERY_PROVIDER;
 const mcp = { backends: [{ name: 'everything', prefix: 'everything', transport: 'stdio' as const, stdio: npmServer('mcp-server-everything', 'stdio'), tools: { allow: ['echo'] } }] };
 const suite = providerStackForFile('agents', { extra: { mcp } });
 
-beforeAll(() => {
+beforeAll(async () => {
   // The SDK would export traces to OpenAI; the sandbox has no such door, and a test needs none.
   setTracingDisabled(true);
+  await waitForTools(suite.stack, ['everything__echo']);
 });
 
 /** The weather tool, recording the cities it was called with. */

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { MockKind } from '../../mocks/index.js';
 import { npmServer } from '../mcp/harness.js';
-import { freePort, type modelUsage, providerStackForFile, type FileProviderStack } from './harness.js';
+import { freePort, type modelUsage, providerStackForFile, waitForTools, type FileProviderStack } from './harness.js';
 
 /** What a CLI run printed. */
 export interface CliRun {
@@ -55,6 +55,7 @@ export async function cliAgentSuite(options: { name: string; pkg: string; sandbo
   let binary: string | undefined;
   beforeAll(async () => {
     binary = await npmBinary(options.name, options.pkg);
+    await waitForTools(suite.stack, ['everything__echo']);
   });
   afterAll(() => Promise.all(homes.map((home) => rm(home, { recursive: true, force: true }))));
   return {

@@ -14,7 +14,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import OpenAI from 'openai';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect, vi } from 'vitest';
 import { stringify } from 'yaml';
 import type { SidecarConfigInput } from '../../../sidecar/src/config/schema.js';
 import { startSidecar, type Sidecar } from '../../../sidecar/src/sidecar.js';
@@ -126,6 +126,22 @@ export async function mcpClient(stack: Stack, headers: Record<string, string> = 
   const client = new Client({ name: 'agent', version: '1.0.0' });
   await client.connect(new StreamableHTTPClientTransport(new URL('http://airlock/mcp'), { fetch: fetchThroughSocket, requestInit: { headers } }));
   return client;
+}
+
+/** Resolves once the stack's `/mcp` lists every tool of `names` (stdio backends start after the sidecar does). */
+export async function waitForTools(stack: Stack, names: readonly string[]): Promise<void> {
+  const client = await mcpClient(stack);
+  try {
+    await vi.waitFor(
+      async () => {
+        const listed = new Set((await client.listTools()).tools.map((t) => t.name));
+        expect(names.filter((name) => !listed.has(name))).toEqual([]);
+      },
+      { timeout: 30_000, interval: 200 },
+    );
+  } finally {
+    await client.close();
+  }
 }
 
 /** A TCP port free now on 127.0.0.1, for a sidecar's `listen.loopbackPort`. */
