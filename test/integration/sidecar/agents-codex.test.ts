@@ -45,18 +45,22 @@ type CodexEvent =
   | { type: 'turn.completed'; usage: { input_tokens: number; output_tokens: number } }
   | { type: string };
 
-/** `codex exec --json <prompt>` in a fresh home configured for `model`: its completed items and the turn's usage. */
-async function codex(model: string, prompt: string, prepare: (work: string) => Promise<void>) {
-  const { home, work } = await agent.home();
-  await mkdir(join(home, '.codex'));
-  await writeFile(join(home, '.codex', 'config.toml'), codexConfig(model));
-  await prepare(work);
-  const run = await runCli(agent.binary(), ['exec', '--json', '--skip-git-repo-check', prompt], { cwd: work, home, env: {} });
+/** A fresh HOME whose config.toml points Codex at `model` (plus `extra` top-level settings), and a working directory. */
+async function codexHome(model: string, extra = ''): Promise<{ home: string; work: string }> {
+  const place = await agent.home();
+  await mkdir(join(place.home, '.codex'));
+  await writeFile(join(place.home, '.codex', 'config.toml'), extra + codexConfig(model));
+  return place;
+}
+
+/** `codex exec --json ...args` in `place`: its completed items and the turn's usage. */
+async function codexExec(place: { home: string; work: string }, args: string[]) {
+  const run = await runCli(agent.binary(), ['exec', '--json', '--skip-git-repo-check', ...args], { cwd: place.work, home: place.home, env: {} });
   expect(run.code, run.stdout + run.stderr).toBe(0);
   const events = run.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as CodexEvent);
   const items = events.flatMap((e) => ('item' in e && e.type === 'item.completed' ? [e.item] : []));
   const usage = (events.findLast((e) => e.type === 'turn.completed') as Extract<CodexEvent, { usage: unknown }>).usage;
-  return { items, usage, output: run.stdout + run.stderr, home };
+  return { items, usage, output: run.stdout + run.stderr };
 }
 
 describe.each(KINDS)('Codex on a model served by %s', (kind) => {
@@ -68,7 +72,9 @@ describe.each(KINDS)('Codex on a model served by %s', (kind) => {
     mock.reset();
     mock.script({ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'cat note.txt' } }] });
     const before = await modelUsage(suite.stack, model);
-    const { items, usage, output, home } = await codex(model, 'Read note.txt and tell me the secret word', (work) => writeFile(join(work, 'note.txt'), `the secret word is ${secret}\n`));
+    const place = await codexHome(model);
+    await writeFile(join(place.work, 'note.txt'), `the secret word is ${secret}\n`);
+    const { items, usage, output } = await codexExec(place, ['Read note.txt and tell me the secret word']);
 
     const command = items.find((i) => i.type === 'command_execution');
     expect(command, output).toMatchObject({ exit_code: 0, command: expect.stringContaining('cat note.txt'), aggregated_output: expect.stringContaining(secret) });
@@ -82,7 +88,7 @@ describe.each(KINDS)('Codex on a model served by %s', (kind) => {
     // What Codex says the turn used is what the sandbox was charged with.
     const after = await modelUsage(suite.stack, model);
     expect(usageAdded(before, after)).toEqual({ requests: 2, input: usage.input_tokens, output: usage.output_tokens });
-    await expectKeyNowhere(suite.keys[kind], output, home);
+    await expectKeyNowhere(suite.keys[kind], output, place.home);
   });
 
   it('calls a sandbox MCP tool on /mcp ([mcp_servers] on the loopback port) and answers from its result', async () => {
@@ -90,8 +96,32 @@ describe.each(KINDS)('Codex on a model served by %s', (kind) => {
     mock.reset();
     // Codex offers an MCP server's tools as a namespace (mcp__airlock__ + the tool's name).
     mock.script({ toolCalls: [{ name: 'mcp__airlock__everything__echo', arguments: { message: `via codex on ${kind}` } }] });
-    const { items } = await codex(model, 'Echo something with the sandbox tools', async () => {});
+    const { items } = await codexExec(await codexHome(model), ['Echo something with the sandbox tools']);
     expect(items.find((i) => i.type === 'mcp_tool_call')).toMatchObject({ server: 'airlock', tool: 'everything__echo', status: 'completed' });
     expect(items.findLast((i) => i.type === 'agent_message')).toMatchObject({ text: expect.stringContaining(`Echo: via codex on ${kind}`) });
+  });
+
+  it('thinks at the effort asked for (model_reasoning_effort) through tool turns, and goes on with the session (exec resume --last)', async () => {
+    const mock = suite.mocks.get(kind)!;
+    mock.reset();
+    const place = await codexHome(model, 'model_reasoning_effort = "high"\n');
+    await writeFile(join(place.work, 'note.txt'), 'kiwi\n');
+    mock.script({ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'cat note.txt' } }] });
+    const first = await codexExec(place, ['Show note.txt']);
+    expect(first.items.findLast((i) => i.type === 'agent_message')).toMatchObject({ text: expect.stringContaining('kiwi') });
+    // The next turn sends the whole session back: earlier calls, outputs and reasoning (with
+    // Anthropic's signatures in encrypted_content, which Anthropic checks on a tool turn).
+    mock.script({ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'wc -c note.txt' } }] });
+    const second = await codexExec(place, ['resume', '--last', 'Now count its bytes']);
+    expect(second.items.findLast((i) => i.type === 'agent_message')).toMatchObject({ text: expect.stringContaining('5 note.txt') });
+    expect(mock.received.at(-1)!.rawBody).toContain('kiwi');
+    const body = mock.received[0]!.body as Record<string, unknown>;
+    const reasoning = {
+      openai: () => (body.reasoning as { effort?: string }).effort,
+      anthropic: () => body.thinking,
+      gemini: () => (body.generationConfig as { thinkingConfig?: unknown }).thinkingConfig,
+      ollama: () => body.think,
+    }[kind as 'openai']();
+    expect(reasoning).toEqual({ openai: 'high', anthropic: { type: 'enabled', budget_tokens: 24576 }, gemini: { thinkingBudget: 24576, includeThoughts: true }, ollama: true }[kind as 'openai']);
   });
 });
