@@ -3,11 +3,12 @@
  * filters) and the URI templates a backend lists are compiled to backtracking regular
  * expressions, and what they are matched against comes from the other side — a URI the agent
  * sends in resources/read, a name the backend lists. A plausible glob such as
- * `file:///data/*\/*\/*.csv` against an 8,000-character URI of slashes took minutes, and a
- * template of adjacent variables (`{a}{b}{c}…`) against a URI that does not match it longer still:
- * meanwhile no model call, probe or other MCP request of the pod was answered. Now the regular
- * expressions fall back to V8's linear-time engine, and what reaches a pattern is bounded
- * (resource URIs 8,192 characters, names 1,024), so each of these is answered.
+ * `file:///data/*\/*\/*.csv` against an 8,000-character URI of slashes took minutes, one written
+ * with `**` (picomatch's lookaheads kept V8's fallback away) as long, and a template of adjacent
+ * variables (`{a}{b}{c}…`) against a URI that does not match it longer still: meanwhile no model
+ * call, probe or other MCP request of the pod was answered. Now globs compile to expressions
+ * without lookarounds, every expression falls back to V8's linear-time engine, and what reaches a
+ * pattern is bounded (resource URIs 8,192 characters, names 1,024), so each of these is answered.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -64,7 +65,7 @@ beforeAll(async () => {
         transport: 'streamable-http',
         url: backendUrl,
         tools: { deny: ['*read*write*'] },
-        resources: { allow: ['note://*', 'file:///data/*/*/*.csv', 'bomb://*'] },
+        resources: { allow: ['note://*', 'file:///data/*/*/*.csv', 'file:///**/x/**/x/**/*.key', 'bomb://*'] },
       },
     ],
   });
@@ -81,6 +82,13 @@ it('answers a read whose URI the resource glob would backtrack over for minutes,
   const uri = `airlock+files+file:///data/${'/'.repeat(8_000)}x`;
   await expect(agent.client.readResource({ uri })).rejects.toThrow(/not matched by any backend "files" resources allow glob/);
   expect(text(await agent.client.callTool({ name: 'files__ok', arguments: {} }))).toBe('called ok');
+});
+
+it('answers a read that a glob written with ** would backtrack over (no lookahead keeps the linear engine away)', async () => {
+  const agent = await served.connect();
+  // picomatch wrote ** with lookaheads: this took 37 s at 1,000 segments, minutes at 2,000.
+  const uri = `airlock+files+file:///${'x/'.repeat(2_000)}z`;
+  await expect(agent.client.readResource({ uri })).rejects.toThrow(/not matched by any backend "files" resources allow glob/);
 });
 
 it('refuses a resource URI longer than 8,192 characters before any pattern sees it, on read, subscribe and completion', async () => {
