@@ -5,7 +5,8 @@
  * what it sends Anthropic (`?beta=true`, its `anthropic-beta` list, adaptive thinking, streaming,
  * a mid-conversation system message, a dozen tools of its own), runs its Read tool on a file the
  * model asks for, and answers from the result; with `--mcp-config` naming the sandbox's `/mcp` it
- * finds an MCP tool with ToolSearch and calls it — on a model Anthropic serves (native) and on
+ * finds an MCP tool with ToolSearch and calls it (or, with ENABLE_TOOL_SEARCH=auto, counts its
+ * tokens with count_tokens and offers it at once) — on a model Anthropic serves (native) and on
  * models OpenAI, Gemini and Ollama serve (translated).
  */
 import { writeFile } from 'node:fs/promises';
@@ -28,7 +29,7 @@ interface ClaudeResult {
 }
 
 /** `claude -p <prompt> --output-format json` in `work`, as the pod runs it; fails on a non-zero exit. */
-async function claude(work: string, home: string, prompt: string, args: string[]): Promise<{ result: ClaudeResult; output: string }> {
+async function claude(work: string, home: string, prompt: string, args: string[], env: Record<string, string> = {}): Promise<{ result: ClaudeResult; output: string }> {
   const run = await runCli(agent.binary(), ['-p', prompt, '--output-format', 'json', ...args], {
     cwd: work,
     home,
@@ -37,6 +38,7 @@ async function claude(work: string, home: string, prompt: string, args: string[]
       ANTHROPIC_API_KEY: 'unused',
       // No telemetry, error reports or update checks: the sidecar is the pod's only door.
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+      ...env,
     },
   });
   expect(run.code, run.stdout + run.stderr).toBe(0);
@@ -82,16 +84,24 @@ describe.each(KINDS)('Claude Code on a model served by %s', (kind) => {
     await expectKeyNowhere(suite.keys[kind], output, home);
   });
 
-  it("finds a sandbox MCP tool with its ToolSearch, calls it on /mcp (--mcp-config, the loopback port) and answers from its result", async () => {
+  it.each([
+    ['defers it: the model loads it with ToolSearch, then calls it', undefined],
+    ['with ENABLE_TOOL_SEARCH=auto counts its tokens (count_tokens) and offers it at once', 'auto'],
+  ])('uses a sandbox MCP tool on /mcp (--mcp-config, the loopback port): %s', async (_how, toolSearch) => {
     const { home, work } = await agent.home();
     await writeFile(join(work, 'mcp.json'), JSON.stringify({ mcpServers: { airlock: { type: 'http', url: `http://127.0.0.1:${loopbackPort}/mcp` } } }));
     const mock = suite.mocks.get(kind)!;
     mock.reset();
-    // Claude Code defers MCP tools: the model loads one with ToolSearch, then calls it.
     const tool = 'mcp__airlock__everything__echo';
-    mock.script({ toolCalls: [{ name: 'ToolSearch', arguments: { query: `select:${tool}` } }] }, { toolCalls: [{ name: tool, arguments: { message: `via claude code on ${kind}` } }] });
-    const { result } = await claude(work, home, 'Echo something with the sandbox tools', ['--model', model, '--mcp-config', 'mcp.json', '--strict-mcp-config', '--allowedTools', tool]);
-    expect(result.num_turns).toBe(3);
+    const call = { toolCalls: [{ name: tool, arguments: { message: `via claude code on ${kind}` } }] };
+    // Anthropic and Gemini count tokens themselves (a request to the mock, which takes a step); the sidecar estimates for the others.
+    const counter = toolSearch && (kind === 'anthropic' || kind === 'gemini') ? [{}] : [];
+    if (toolSearch) mock.script(...counter, call);
+    else mock.script({ toolCalls: [{ name: 'ToolSearch', arguments: { query: `select:${tool}` } }] }, call);
+    const { result } = await claude(work, home, 'Echo something with the sandbox tools', ['--model', model, '--mcp-config', 'mcp.json', '--strict-mcp-config', '--allowedTools', tool], toolSearch ? { ENABLE_TOOL_SEARCH: toolSearch } : {});
+    expect(result.num_turns).toBe(toolSearch ? 2 : 3);
     expect(result.result).toContain(`Echo: via claude code on ${kind}`);
+    // Where the provider has a counter, it was asked (Anthropic's count_tokens, Gemini's countTokens).
+    if (counter.length > 0) expect(mock.received[0]!.path).toMatch(/count_?tokens$/i);
   });
 });
