@@ -63,6 +63,14 @@ export function checkResourceAccess(agg: Aggregate, backend: string, uri: string
     if (exact.state !== 'approved') refuse(exact.kind, exact, where, exact.key);
     return;
   }
+  if (hasDotSegment(uri)) {
+    throw new GatewayError(
+      GatewayErrorCode.InvalidParams,
+      `${where} has a "." or ".." path segment (as written or percent-encoded): filters and templates read a URI as written, ` +
+        'and the backend may resolve it to another resource, so only URIs the backend lists may have one',
+      { backend, uri },
+    );
+  }
   const policy = agg.resourcePolicies.get(backend);
   const verdict = policy?.filter(uri);
   if (verdict && !verdict.allowed) throw new GatewayError(GatewayErrorCode.InvalidParams, `${where} is not available in this sandbox: ${verdict.reason}`, { backend, uri });
@@ -76,6 +84,22 @@ export function checkResourceAccess(agg: Aggregate, backend: string, uri: string
       { backend, uri },
     );
   }
+}
+
+/**
+ * Whether a URI has a `.` or `..` segment, as written or percent-encoded (up to three times over),
+ * `\` counting as `/` as WHATWG URL parsing does for `file:` and web URLs: a server that parses the
+ * URI resolves `demo://r/text/./13` to `demo://r/text/13`, past a deny glob on the latter.
+ */
+function hasDotSegment(uri: string): boolean {
+  let text = uri;
+  for (let round = 0; round < 4; round++) {
+    if (text.split(/[/\\?#]/).some((segment) => segment === '.' || segment === '..')) return true;
+    const decoded = text.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+    if (decoded === text) return false;
+    text = decoded;
+  }
+  return false;
 }
 
 const compiled = new WeakMap<ResourceEntry, UriTemplate | null>();

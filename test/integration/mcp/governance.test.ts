@@ -223,6 +223,13 @@ describe('prompts and resources pass the same filters and approval as tools', ()
     await expect(agent.client.readResource({ uri: 'airlock+ev+demo://resource/static/document/architecture.md' })).rejects.toThrow(/not matched by any backend "everything" resources allow glob/);
     expect((await agent.client.readResource({ uri: 'airlock+ev+demo://resource/dynamic/text/7' })).contents[0]?.uri).toBe('airlock+ev+demo://resource/dynamic/text/7');
     await expect(agent.client.readResource({ uri: 'airlock+ev+demo://resource/dynamic/text/13' })).rejects.toThrow(/deny glob "\*\/text\/13"/);
+    // The same resource by a URI the globs read as written but the server resolves (WHATWG URL
+    // parsing removes dot segments): refused, raw, percent-encoded and double-encoded alike.
+    for (const path of ['text/../text/13', 'text/13/.', 'text/./13', 'text/%2e%2e/text/13', 'text/%2E/13', 'text/%252e%252e/text/13', 'text\\..\\text\\13']) {
+      const uri = `airlock+ev+demo://resource/dynamic/${path}`;
+      await expect(agent.client.readResource({ uri }), path).rejects.toThrow(/has a "\." or "\.\." path segment/);
+      await expect(agent.client.subscribeResource({ uri }), path).rejects.toThrow(/has a "\." or "\.\." path segment/);
+    }
   });
 
   it('withholds unpinned prompts and resources in pinned mode and exposes them once pinned (config reload)', async () => {
