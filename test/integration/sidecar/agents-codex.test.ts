@@ -19,11 +19,11 @@ const agent = await cliAgentSuite({ name: 'codex', pkg: '@openai/codex', sandbox
 const { suite, loopbackPort } = agent;
 
 /** The config a user writes: the sidecar as a Responses provider, and nothing that leaves the pod. */
-function codexConfig(model: string): string {
+function codexConfig(model: string, webSearch = 'disabled'): string {
   return `model = "${model}"
 model_provider = "airlock"
 # Web search is a hosted tool only OpenAI serves; off, Codex runs on any model of the sandbox.
-web_search = "disabled"
+web_search = "${webSearch}"
 check_for_update_on_startup = false
 
 [analytics]
@@ -123,5 +123,17 @@ describe.each(KINDS)('Codex on a model served by %s', (kind) => {
       ollama: () => body.think,
     }[kind as 'openai']();
     expect(reasoning).toEqual({ openai: 'high', anthropic: { type: 'enabled', budget_tokens: 24576 }, gemini: { thinkingBudget: 24576, includeThoughts: true }, ollama: true }[kind as 'openai']);
+  });
+});
+
+describe('Codex with its web search left on', () => {
+  it('is told, on a model OpenAI does not serve, that web_search needs an OpenAI model', async () => {
+    const place = await agent.home();
+    await mkdir(join(place.home, '.codex'));
+    await writeFile(join(place.home, '.codex', 'config.toml'), codexConfig('via-anthropic', 'cached'));
+    const run = await runCli(agent.binary(), ['exec', '--json', '--skip-git-repo-check', 'Look something up'], { cwd: place.work, home: place.home, env: {} });
+    expect(run.code).not.toBe(0);
+    expect(run.stdout).toContain('the hosted tool web_search can only be served by an OpenAI provider');
+    expect(suite.mocks.get('anthropic')!.received.filter((r) => JSON.stringify(r.body).includes('Look something up'))).toEqual([]);
   });
 });
