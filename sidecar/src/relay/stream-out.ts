@@ -6,7 +6,8 @@
  */
 import type { Logger } from '../log/logger.js';
 import type { SecretRegistry } from '../log/redact.js';
-import { StreamError, type ProviderError, type TranslateContext } from '../providers/types.js';
+import { StreamError, type ProviderError, type StreamTranslator, type TranslateContext } from '../providers/types.js';
+import type { StreamEncoder } from '../server/ingress.js';
 import { describeResult } from '../telemetry/model-call.js';
 import { classifyError } from '../upstream/failure.js';
 import type { StreamOutcome } from './attempt.js';
@@ -41,36 +42,11 @@ export async function streamOut<C, K extends StreamChunk>(
   const name = outcome.provider.config.name;
   const encoder = op.streamFrames!.encoder(context);
   const tally: StreamTally = { usage: undefined, outputChars: 0, described: {} };
-  const note = (chunks: K[]) => {
-    for (const c of chunks) {
-      if (c.usage) tally.usage = { input: c.usage.prompt_tokens ?? 0, output: c.usage.completion_tokens ?? 0 };
-      tally.outputChars += contentChars(c);
-      describeResult(c, tally.described);
-      onChunk?.(c);
-    }
-  };
-  // One write per batch of frames: fewer syscalls than one per frame. Natively the frames are
-  // the provider's bytes, written as they came (no decode, no re-encode).
-  const send = async (chunks: K[], frames: Buffer) => {
-    if (native) {
-      if (frames.length > 0) await client.write(frames);
-      return;
-    }
-    let out = '';
-    for (const c of chunks) out += encoder.chunk(c);
-    if (out) await client.write(out);
-  };
-  // Frames the client must see after a failure: natively the provider's own error event would be
-  // the bad frame itself, so the sidecar always writes its own, in the client's format, redacted
-  // like a plain error (an upstream may echo the key in its error event).
-  const fail = async (error: ProviderError) => {
-    if (translator.complete?.()) return;
-    await client.write(encoder.error({ ...error, message: secrets.scrub(error.message) }));
-  };
-
+  // Module functions rather than closures: the bundle names every closure it creates (keepNames),
+  // an Object.defineProperty per closure per call.
   client.startStream();
-  note(outcome.pendingChunks);
-  await send(outcome.pendingChunks, native ? Buffer.concat(outcome.pendingFrames) : EMPTY);
+  note(tally, outcome.pendingChunks, onChunk);
+  await send(client, native, encoder, outcome.pendingChunks, native ? Buffer.concat(outcome.pendingFrames) : EMPTY);
   try {
     if (!outcome.ended) {
       for (;;) {
@@ -79,13 +55,13 @@ export async function streamOut<C, K extends StreamChunk>(
         try {
           chunks = next.done ? translator.end() : translator.push(next.value);
         } catch (err) {
-          await fail(streamError(err, name));
+          await fail(client, translator, encoder, secrets, streamError(err, name));
           log.warn({ provider: name, reason: (err as Error).message }, 'stream ended by a provider error or cut short');
           client.end();
           return tally;
         }
-        note(chunks);
-        await send(chunks, framesOf(translator));
+        note(tally, chunks, onChunk);
+        await send(client, native, encoder, chunks, framesOf(translator));
         if (next.done) break;
       }
     }
@@ -105,11 +81,42 @@ export async function streamOut<C, K extends StreamChunk>(
     const failure = classifyError(signal.aborted ? signal.reason : err, name, 'body');
     log.warn({ provider: name, kind: failure.kind, reason: failure.error.message }, 'stream broke after it started; ending it with an error event');
     if (!client.gone) {
-      await fail({ ...failure.error, message: `the stream from provider ${name} broke: ${failure.error.message}` });
+      await fail(client, translator, encoder, secrets, { ...failure.error, message: `the stream from provider ${name} broke: ${failure.error.message}` });
       client.end();
     }
   }
   return tally;
+}
+
+/** Notes what the chunks tell: usage, characters of content (for an estimate), model and finish. */
+function note<K extends StreamChunk>(tally: StreamTally, chunks: K[], onChunk: ((chunk: K) => void) | undefined): void {
+  for (const c of chunks) {
+    if (c.usage) tally.usage = { input: c.usage.prompt_tokens ?? 0, output: c.usage.completion_tokens ?? 0 };
+    tally.outputChars += contentChars(c);
+    describeResult(c, tally.described);
+    onChunk?.(c);
+  }
+}
+
+/**
+ * One write per batch of frames: fewer syscalls than one per frame. Natively the frames are the
+ * provider's bytes, written as they came (no decode, no re-encode).
+ */
+function send<K>(client: ClientSink, native: boolean, encoder: StreamEncoder<K>, chunks: K[], frames: Buffer): Promise<void> | undefined {
+  if (native) return frames.length > 0 ? client.write(frames) : undefined;
+  let out = '';
+  for (const c of chunks) out += encoder.chunk(c);
+  return out ? client.write(out) : undefined;
+}
+
+/**
+ * What the client must see after a failure: natively the provider's own error event would be the
+ * bad frame itself, so the sidecar always writes its own, in the client's format, redacted like a
+ * plain error (an upstream may echo the key in its error event).
+ */
+async function fail<K>(client: ClientSink, translator: StreamTranslator<K>, encoder: StreamEncoder<K>, secrets: SecretRegistry, error: ProviderError): Promise<void> {
+  if (translator.complete?.()) return;
+  await client.write(encoder.error({ ...error, message: secrets.scrub(error.message) }));
 }
 
 function streamError(err: unknown, provider: string): ProviderError {

@@ -2,7 +2,7 @@
 import { chatChunkToCompletion, chatToCompletion, completionToChat } from '../ingress/translate/completions.js';
 import type { StreamTranslator, TranslateContext } from '../providers/types.js';
 import type { ProviderRuntime } from '../router/router.js';
-import type { ChatCompletion, ChatRequest, Completion, CompletionRequest, EmbeddingsRequest, EmbeddingsResponse } from '../wire/openai.js';
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest, Completion, CompletionRequest, EmbeddingsRequest, EmbeddingsResponse } from '../wire/openai.js';
 import { wantsUsage } from '../wire/openai.js';
 import type { MessagesRequest } from '../wire/anthropic.js';
 import type { AnthropicClientHeaders } from '../providers/types.js';
@@ -11,7 +11,7 @@ import { estimateTokens } from '../ingress/estimate.js';
 import { geminiToChat } from '../ingress/translate/gemini.js';
 import type { GenerateContentRequest } from '../wire/gemini.js';
 import { openAIStreamEncoder } from './openai-encoder.js';
-import type { Ingress } from './ingress.js';
+import type { Ingress, StreamEncoder } from './ingress.js';
 import type { Operation, Usage } from '../relay/operation.js';
 
 const usageOf = (usage: { prompt_tokens: number; completion_tokens?: number } | null | undefined) =>
@@ -128,11 +128,17 @@ class ChatCall implements Operation<ChatCompletion> {
     return usageOf(completion.usage);
   }
 
+  /** The call itself: its translator and encoder are methods, not closures made per call. */
   get streamFrames(): NonNullable<Operation<ChatCompletion>['streamFrames']> {
-    return {
-      translator: (provider, context) => provider.adapter.chatStream(streamContext(context, this.includeUsage)),
-      encoder: (context) => this.ingress.encoder({ id: context.id, model: context.requestedModel, includeUsage: this.includeUsage, inputTokens: this.inputTokens?.() }),
-    };
+    return this;
+  }
+
+  translator(provider: ProviderRuntime, context: TranslateContext): StreamTranslator {
+    return provider.adapter.chatStream(streamContext(context, this.includeUsage));
+  }
+
+  encoder(context: TranslateContext): StreamEncoder<ChatCompletionChunk> {
+    return this.ingress.encoder({ id: context.id, model: context.requestedModel, includeUsage: this.includeUsage, inputTokens: this.inputTokens?.() });
   }
 }
 

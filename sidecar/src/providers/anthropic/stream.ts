@@ -112,7 +112,11 @@ export function anthropicStream(context: TranslateContext): StreamTranslator {
     end() {
       if (!stopped) throw brokenStream(PROVIDER, 'ended before message_stop');
     },
-    drain: () => emit.drain(),
-    complete: () => stopped,
+    drain() {
+      return emit.drain();
+    },
+    complete() {
+      return stopped;
+    },
   });
 }

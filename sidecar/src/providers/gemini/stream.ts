@@ -58,7 +58,11 @@ export function geminiStream(context: TranslateContext): StreamTranslator {
       if (!finished) throw brokenStream(PROVIDER, 'ended without a finishReason');
       if (usage) emit.usage(usageOf(usage));
     },
-    drain: () => emit.drain(),
-    complete: () => finished,
+    drain() {
+      return emit.drain();
+    },
+    complete() {
+      return finished;
+    },
   });
 }

@@ -38,7 +38,11 @@ export function ollamaStream(context: TranslateContext): StreamTranslator {
     end() {
       if (!done) throw brokenStream(PROVIDER, 'ended before done');
     },
-    drain: () => emit.drain(),
-    complete: () => done,
+    drain() {
+      return emit.drain();
+    },
+    complete() {
+      return done;
+    },
   });
 }

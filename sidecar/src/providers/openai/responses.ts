@@ -70,7 +70,9 @@ export function responsesStream(context: TranslateContext): StreamTranslator<Res
     end() {
       if (!finished) throw brokenStream(PROVIDER, 'ended before response.completed');
     },
-    complete: () => finished,
+    complete() {
+      return finished;
+    },
     drain() {
       const events = out;
       out = [];

@@ -48,7 +48,9 @@ export function openAIStream<T extends ChatCompletionChunk | Completion>(context
       // Some compatible servers omit [DONE]; a stream that reported its finish is still whole.
       if (!done && !finished) throw brokenStream(PROVIDER, 'ended before [DONE]');
     },
-    complete: () => done,
+    complete() {
+      return done;
+    },
     drain() {
       const chunks = out;
       out = [];

@@ -21,10 +21,44 @@ export interface FrameSink<F, T> {
  * before the error.
  */
 export function frameTranslator<F, T>(framer: Framer<F>, sink: FrameSink<F, T>): StreamTranslator<T> {
-  let failure: unknown;
+  return new FrameTranslator(framer, sink);
+}
+
+/** A class rather than closures: one object per stream, and no closures for the bundle to name (keepNames). */
+class FrameTranslator<F, T> implements StreamTranslator<T> {
+  private failure: unknown;
   // The frames handled by the last call, kept as objects: encoded only if asked for.
-  let handled: F[] = [];
-  const run = (frames: F[]): T[] => {
+  private handled: F[] = [];
+
+  constructor(
+    private readonly framer: Framer<F>,
+    private readonly sink: FrameSink<F, T>,
+  ) {}
+
+  push(bytes: Uint8Array): T[] {
+    if (this.failure !== undefined) throw this.failure;
+    return this.run(this.framer.push(bytes));
+  }
+
+  end(): T[] {
+    if (this.failure !== undefined) throw this.failure;
+    const out = this.run(this.framer.end());
+    // Nothing comes after end: an error found now is thrown now.
+    if (this.failure !== undefined) throw this.failure;
+    this.sink.end();
+    return out.concat(this.sink.drain());
+  }
+
+  frames(): Buffer {
+    return this.framer.wire(this.handled);
+  }
+
+  complete(): boolean {
+    return this.sink.complete?.() ?? false;
+  }
+
+  private run(frames: F[]): T[] {
+    const sink = this.sink;
     // Whatever comes after the provider's own end is not part of the stream: the frames handled
     // are those before the first one that came after it (usually all, and then no copy).
     let after = -1;
@@ -35,29 +69,13 @@ export function frameTranslator<F, T>(framer: Framer<F>, sink: FrameSink<F, T>):
         sink.frame(frames[i]!);
       }
     } catch (err) {
-      handled = frames.slice(0, after < 0 ? i : after);
-      failure = err;
+      this.handled = frames.slice(0, after < 0 ? i : after);
+      this.failure = err;
       const produced = sink.drain();
       if (produced.length === 0) throw err;
       return produced;
     }
-    handled = after < 0 ? frames : frames.slice(0, after);
+    this.handled = after < 0 ? frames : frames.slice(0, after);
     return sink.drain();
-  };
-  return {
-    push(bytes) {
-      if (failure !== undefined) throw failure;
-      return run(framer.push(bytes));
-    },
-    end() {
-      if (failure !== undefined) throw failure;
-      const out = run(framer.end());
-      // Nothing comes after end: an error found now is thrown now.
-      if (failure !== undefined) throw failure;
-      sink.end();
-      return out.concat(sink.drain());
-    },
-    frames: () => framer.wire(handled),
-    complete: () => sink.complete?.() ?? false,
-  };
+  }
 }
