@@ -8,6 +8,7 @@
  * it reads from the responses is what the sidecar counted.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MockKind } from '../../mocks/index.js';
 import type { PythonDriver } from '../../python/driver.js';
 import { ADK_REQUIREMENTS } from '../../python/venv.js';
 import { modelUsage, type Stack } from '../sidecar/harness.js';
@@ -15,10 +16,11 @@ import { PROVIDERS, startPythonStack, VENV_BUILD_TIMEOUT_MS } from './stack.js';
 
 let python: PythonDriver;
 let stack: Stack;
+let keys: Partial<Record<MockKind, string>>;
 let close: () => Promise<void>;
 
 beforeAll(async () => {
-  ({ python, stack, close } = await startPythonStack('python-adk', ['cases_adk'], {}, ADK_REQUIREMENTS));
+  ({ python, stack, keys, close } = await startPythonStack('python-adk', ['cases_adk'], {}, ADK_REQUIREMENTS));
 }, VENV_BUILD_TIMEOUT_MS);
 
 afterAll(() => close?.());
@@ -42,6 +44,9 @@ describe.each(PROVIDERS)('an ADK agent (Python) on a model served by %s', (kind)
     expect(result.answered).toEqual([{ result: 'sunny in Oslo' }]);
     expect(result.final).toContain('sunny in Oslo');
     if (stream) expect(result.partials).toBeGreaterThan(1);
+    // Neither what ADK returned nor anything the Python process printed holds the provider's key.
+    const key = keys[kind];
+    if (key !== undefined) expect(JSON.stringify(result) + python.stderr()).not.toContain(key);
     const after = await modelUsage(stack, model);
     expect({ requests: after.requests - before.requests, input: after.inputTokens - before.inputTokens, output: after.outputTokens - before.outputTokens }).toEqual({
       requests: 2,

@@ -14,6 +14,8 @@ export const PROVIDERS = EVERY_PROVIDER;
 
 export interface PythonStack {
   stack: Stack;
+  /** The providers' keys, which the Python side must never see. */
+  keys: Partial<Record<MockKind, string>>;
   mocks: Map<MockKind, MockProvider>;
   python: PythonDriver;
   close(): Promise<void>;
@@ -24,13 +26,15 @@ export interface PythonStack {
  * driver.py with `modules`, in the venv of `requirements` (test/python/requirements.txt unless given).
  */
 export async function startPythonStack(name: string, modules: string[], extra: Partial<SidecarConfigInput> = {}, requirements?: string): Promise<PythonStack> {
-  const { stack, mocks, close } = await startProviderStack(PROVIDERS, realKeys(PROVIDERS), { ...extra, sandbox: { name } });
+  const keys = realKeys(PROVIDERS);
+  const { stack, mocks, close } = await startProviderStack(PROVIDERS, keys, { ...extra, sandbox: { name } });
   const python = await startPython(stack.socketPath, modules, {}, requirements).catch(async (error: unknown) => {
     await close();
     throw error;
   });
   return {
     stack,
+    keys,
     mocks,
     python,
     async close() {

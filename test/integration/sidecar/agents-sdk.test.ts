@@ -53,6 +53,9 @@ describe.each(PROVIDERS)('an Agents SDK run through a %s provider', (kind: MockK
     const result = await runner(useResponses).run(agent, 'Oslo');
     expect(calls).toEqual(['Oslo']);
     expect(result.finalOutput).toBe('tool result: sunny in Oslo');
+    // The run's saved state (what an app would persist to resume it) holds no provider key.
+    const key = suite.keys[kind];
+    if (key !== undefined) expect(result.state.toString()).not.toContain(key);
     const after = await modelUsage(suite.stack, model);
     const { usage } = result.runContext;
     expect(usage.requests).toBe(2);
