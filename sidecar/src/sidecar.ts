@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { createLogger, type Logger } from './log/logger.js';
 import { SecretRegistry } from './log/redact.js';
+import { BodyBudget } from './server/body-budget.js';
 import { adminHost, buildAdmin } from './server/admin.js';
 import { build } from './server/app.js';
 import { listenOnSocket } from './server/listen.js';
@@ -75,7 +76,8 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   // With backends the gateway starts connecting now, as before: /readyz waits for their first attempts.
   if (config.mcp.backends.length > 0) await mcp.load();
 
-  const common = { live, log, metrics, secrets, mcp, usage, maxBodyBytes: config.listen.maxBodyBytes };
+  const bodies = new BodyBudget(config.listen.maxBodyBytesInFlight, config.listen.maxBodyBytes);
+  const common = { live, log, metrics, secrets, mcp, usage, maxBodyBytes: config.listen.maxBodyBytes, bodies };
   const servers: FastifyInstance[] = [];
   try {
     // The admin port first, the socket after: when the agent holds the port (it can take it while

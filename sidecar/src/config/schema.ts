@@ -245,6 +245,14 @@ export const SidecarConfig = z
           })
           .prefault({}),
         maxBodyBytes: z.int().min(1024).max(1024 * 1024 * 1024).default(32 * 1024 * 1024),
+        // Each body held costs a few times its size: 64 MiB of bodies stay well inside the injected
+        // container's 512 MiB (server/body-budget.ts).
+        maxBodyBytesInFlight: z
+          .int()
+          .min(1024)
+          .max(16 * 1024 * 1024 * 1024)
+          .default(64 * 1024 * 1024)
+          .describe('Request bodies held at once, in bytes, across the socket and the loopback port; a request past it gets 503 with Retry-After (one alone always passes).'),
       })
       .prefault({}),
     providers: z.array(ProviderConfig).default([]),

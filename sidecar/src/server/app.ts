@@ -6,6 +6,7 @@
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from '../log/logger.js';
 import type { SecretRegistry } from '../log/redact.js';
+import type { BodyBudget } from './body-budget.js';
 import { anthropicIngress, anthropicRoutes, isAnthropicClient } from './anthropic-routes.js';
 import type { Ingress } from './ingress.js';
 import type { LiveConfig } from './live.js';
@@ -33,6 +34,8 @@ export interface AppOptions {
   mcp?: McpHandler;
   /** Largest request body accepted; larger ones get 413. */
   maxBodyBytes: number;
+  /** The request bodies in flight, shared by every listener; past it a request gets 503 before its body is read. */
+  bodies?: BodyBudget | undefined;
   /** The sandbox's usage (GET /v1/usage); every model call is counted in its ledger. */
   usage?: SandboxUsage | undefined;
   /** Set for the TCP listener on 127.0.0.1:<loopbackPort>: requests must name it in Host and Origin. */
@@ -73,6 +76,19 @@ export async function build(options: AppOptions): Promise<FastifyInstance> {
   // bytes through unchanged to a provider that speaks the same API.
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
+  if (options.bodies) {
+    const bodies = options.bodies;
+    // Before the body is read: refused, it never takes memory. In the client's shape, retryable.
+    app.addHook('onRequest', async (request, reply) => {
+      if (bodies.admit(request.raw, reply.raw)) return;
+      reply.header('retry-after', '1');
+      const message = `the sidecar is already holding ${bodies.maxBytes} bytes of request bodies (listen.maxBodyBytesInFlight); retry when one has finished`;
+      if (request.url.split('?')[0] === MCP_PATH) {
+        return reply.code(503).send({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
+      }
+      return refuse(reply, ingressOf(request.url, request.headers), { status: 503, type: 'api_error', message });
+    });
+  }
   if (options.loopbackPort !== undefined) guardLoopback(app, options.loopbackPort);
   await app.register(openAIRoutes, options);
   await app.register(anthropicRoutes, options);
