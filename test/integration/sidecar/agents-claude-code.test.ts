@@ -60,7 +60,9 @@ describe.each(KINDS)('Claude Code on a model served by %s', (kind) => {
     mock.script({ toolCalls: [{ name: 'Read', arguments: { file_path: note } }] });
     const before = await modelUsage(suite.stack, model);
 
-    const { result, output } = await claude(work, home, 'Read note.txt and tell me the secret word', ['--model', model, '--effort', 'low', '--allowedTools', 'Read']);
+    // A model whose output limit is below Claude Code's default 32,000 tokens needs it lowered.
+    const env = { CLAUDE_CODE_MAX_OUTPUT_TOKENS: '8000' };
+    const { result, output } = await claude(work, home, 'Read note.txt and tell me the secret word', ['--model', model, '--effort', 'low', '--allowedTools', 'Read'], env);
     expect(result.result).toContain(secret);
     expect(result.num_turns).toBe(2);
 
@@ -75,6 +77,13 @@ describe.each(KINDS)('Claude Code on a model served by %s', (kind) => {
     const body = ask!.body as Record<string, unknown>;
     const effort = { anthropic: () => (body.output_config as { effort?: string }).effort, openai: () => body.reasoning_effort, gemini: () => (body.generationConfig as { thinkingConfig?: unknown }).thinkingConfig, ollama: () => body.think }[kind as 'openai']();
     expect(effort).toEqual({ anthropic: 'low', openai: 'low', gemini: { thinkingBudget: 1024, includeThoughts: true }, ollama: true }[kind as 'openai']);
+    const limit = {
+      anthropic: () => body.max_tokens,
+      openai: () => body.max_completion_tokens,
+      gemini: () => (body.generationConfig as { maxOutputTokens?: number }).maxOutputTokens,
+      ollama: () => (body.options as { num_predict?: number }).num_predict,
+    }[kind as 'openai']();
+    expect(limit).toBe(8000);
 
     // What Claude Code says it used is what the sandbox was charged with.
     const after = await modelUsage(suite.stack, model);
