@@ -103,28 +103,25 @@ export class Limiter {
     this.share = share;
   }
 
-  /** Checks every limit; when all allow, counts the request and one call in flight. */
+  /**
+   * Checks every limit; when all allow, counts the request and one call in flight. Runs on every
+   * call: no closures, and the refusal's message is only built when there is a refusal.
+   */
   tryStart(what: string): LimitRefusal | undefined {
     this.spentToday();
     const share = this.share?.day === this.day ? this.share : undefined;
     const pods = share?.pods ?? 1;
-    const split = (limit: number | undefined) => (limit === undefined ? undefined : Math.max(1, Math.ceil(limit / pods)));
-    const requestsPerMinute = split(this.settings.requestsPerMinute);
-    const tokensPerMinute = split(this.settings.tokensPerMinute);
-    const maxConcurrent = split(this.settings.maxConcurrent);
-    const { dailyBudgetUSD } = this.settings;
-    const across = pods > 1 ? ` (its share across ${pods} pods)` : '';
-    if (requestsPerMinute !== undefined && this.requests.total() >= requestsPerMinute) {
-      return { limit: 'requests', message: `${what} allows ${requestsPerMinute} requests per minute${across}`, retryAfterMs: this.requests.msUntilRelief() };
+    const { requestsPerMinute, tokensPerMinute, maxConcurrent, dailyBudgetUSD } = this.settings;
+    if (requestsPerMinute !== undefined && this.requests.total() >= split(requestsPerMinute, pods)) {
+      return { limit: 'requests', message: `${what} allows ${split(requestsPerMinute, pods)} requests per minute${across(pods)}`, retryAfterMs: this.requests.msUntilRelief() };
     }
-    if (tokensPerMinute !== undefined && this.tokens.total() >= tokensPerMinute) {
-      return { limit: 'tokens', message: `${what} allows ${tokensPerMinute} tokens per minute${across}`, retryAfterMs: this.tokens.msUntilRelief() };
+    if (tokensPerMinute !== undefined && this.tokens.total() >= split(tokensPerMinute, pods)) {
+      return { limit: 'tokens', message: `${what} allows ${split(tokensPerMinute, pods)} tokens per minute${across(pods)}`, retryAfterMs: this.tokens.msUntilRelief() };
     }
-    if (maxConcurrent !== undefined && this.inFlight >= maxConcurrent) {
-      return { limit: 'concurrency', message: `${what} allows ${maxConcurrent} requests at once${across}`, retryAfterMs: 1_000 };
+    if (maxConcurrent !== undefined && this.inFlight >= split(maxConcurrent, pods)) {
+      return { limit: 'concurrency', message: `${what} allows ${split(maxConcurrent, pods)} requests at once${across(pods)}`, retryAfterMs: 1_000 };
     }
-    const overBudget = share ? this.spentUSD - share.baseUSD >= share.allowanceUSD : this.spentUSD >= (dailyBudgetUSD ?? Infinity);
-    if (dailyBudgetUSD !== undefined && overBudget) {
+    if (dailyBudgetUSD !== undefined && (share ? this.spentUSD - share.baseUSD >= share.allowanceUSD : this.spentUSD >= dailyBudgetUSD)) {
       return { limit: 'budget', message: `${what} spent its daily budget of ${dailyBudgetUSD} USD`, retryAfterMs: msUntilUtcMidnight(this.now()) };
     }
     this.requests.add(1);
@@ -151,6 +148,15 @@ export class Limiter {
     }
     return this.spentUSD;
   }
+}
+
+/** This pod's even part of a sandbox-wide limit (at least 1). */
+function split(limit: number, pods: number): number {
+  return Math.max(1, Math.ceil(limit / pods));
+}
+
+function across(pods: number): string {
+  return pods > 1 ? ` (its share across ${pods} pods)` : '';
 }
 
 function msUntilUtcMidnight(now: number): number {
