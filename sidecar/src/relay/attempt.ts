@@ -65,13 +65,16 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
     let request: UpstreamRequest;
     try {
       request = op.build(provider, target);
+      // The body is translated when first read (providers/shared/http.ts): a pass-through sends
+      // the client's bytes and never reads it; any other attempt reads it here, so a request that
+      // cannot be translated fails as this attempt's 400, not as a failure to send.
+      const body = native ? (op.stream && op.nativeBody?.(provider, op.raw!)) || op.raw : request.body;
+      request = { method: request.method, url: request.url, headers: request.headers, body };
     } catch (err) {
       if (err instanceof AdapterError) throw new UpstreamFailure('status', name, err.error);
       // Translating the client's request failed: neither the provider's fault nor worth a retry.
       throw new UpstreamFailure('status', name, { status: 400, type: 'invalid_request_error', message: `the request cannot be translated for provider ${name}: ${(err as Error).message}` });
     }
-    // Not a spread: that would read (and so serialise) the translated body only to drop it.
-    if (native) request = { method: request.method, url: request.url, headers: request.headers, body: (op.stream && op.nativeBody?.(provider, op.raw!)) || op.raw };
     // Trace context for this attempt (traceparent), when tracing is on.
     if (!isEmpty(reported.headers)) request = { ...request, headers: { ...request.headers, ...reported.headers } };
     response = await provider.client.send(request, signal);

@@ -35,13 +35,13 @@ function anthropicError(status: number, bodyText: string): ProviderError {
 export const anthropicAdapter: ProviderAdapter = {
   type: 'anthropic',
   chatRequest: (request, target) =>
-    postJSON(versionedURL(target.baseURL, 'v1', '/messages'), headers(target), toAnthropicRequest(request, target.model)),
+    postJSON(versionedURL(target.baseURL, 'v1', '/messages'), headers(target), () => toAnthropicRequest(request, target.model)),
   chatResponse: fromAnthropicMessage,
   chatStream: anthropicStream,
   messagesRequest: (request: MessagesRequest, target, clientHeaders) =>
-    postJSON(versionedURL(target.baseURL, 'v1', '/messages'), headers(target, clientHeaders), { ...request, model: target.model }),
+    postJSON(versionedURL(target.baseURL, 'v1', '/messages'), headers(target, clientHeaders), () => ({ ...request, model: target.model })),
   countTokensRequest: (request, target) =>
-    postJSON(versionedURL(target.baseURL, 'v1', '/messages/count_tokens'), headers(target), toAnthropicCountRequest(request, target.model)),
+    postJSON(versionedURL(target.baseURL, 'v1', '/messages/count_tokens'), headers(target), () => toAnthropicCountRequest(request, target.model)),
   countTokensResponse(body) {
     const tokens = (body as { input_tokens?: unknown } | null)?.input_tokens;
     if (typeof tokens !== 'number') throw badResponse('anthropic', 'expected input_tokens');

@@ -42,12 +42,12 @@ function embeddingsBody(request: EmbeddingsRequest, model: string) {
 /** The Gemini adapter. */
 export const geminiAdapter: ProviderAdapter = {
   type: 'gemini',
-  chatRequest: (request, target) => postJSON(generateURL(target, request.stream === true), headers(target), toGeminiRequest(request, target.model)),
+  chatRequest: (request, target) => postJSON(generateURL(target, request.stream === true), headers(target), () => toGeminiRequest(request, target.model)),
   chatResponse: fromGeminiResponse,
-  generateContentRequest: (request, target, stream) => postJSON(generateURL(target, stream), headers(target), request),
+  generateContentRequest: (request, target, stream) => postJSON(generateURL(target, stream), headers(target), () => request),
   chatStream: geminiStream,
   embeddingsRequest: (request, target) =>
-    postJSON(versionedURL(target.baseURL, 'v1beta', `/${modelPath(target.model)}:batchEmbedContents`), headers(target), embeddingsBody(request, target.model)),
+    postJSON(versionedURL(target.baseURL, 'v1beta', `/${modelPath(target.model)}:batchEmbedContents`), headers(target), () => embeddingsBody(request, target.model)),
   embeddingsResponse(body, context, request) {
     const embeddings = (body as { embeddings?: { values?: number[] }[] } | null)?.embeddings;
     if (!Array.isArray(embeddings)) throw badResponse(PROVIDER, 'expected embeddings');
@@ -55,7 +55,7 @@ export const geminiAdapter: ProviderAdapter = {
     return embeddingsList(embeddings.map((e) => e.values ?? []), request, context, 0);
   },
   countTokensRequest: (request, target) =>
-    postJSON(versionedURL(target.baseURL, 'v1beta', `/${modelPath(target.model)}:countTokens`), headers(target), toGeminiCountRequest(request, target.model)),
+    postJSON(versionedURL(target.baseURL, 'v1beta', `/${modelPath(target.model)}:countTokens`), headers(target), () => toGeminiCountRequest(request, target.model)),
   countTokensResponse(body) {
     const tokens = (body as { totalTokens?: unknown } | null)?.totalTokens;
     if (typeof tokens !== 'number') throw badResponse(PROVIDER, 'expected totalTokens');

@@ -20,15 +20,15 @@ function headers(target: ModelessTarget): Record<string, string> {
 /** The Ollama adapter. */
 export const ollamaAdapter: ProviderAdapter = {
   type: 'ollama',
-  chatRequest: (request, target) => postJSON(joinURL(target.baseURL, '/api/chat'), headers(target), toOllamaRequest(request, target.model)),
+  chatRequest: (request, target) => postJSON(joinURL(target.baseURL, '/api/chat'), headers(target), () => toOllamaRequest(request, target.model)),
   chatResponse: fromOllamaResponse,
   chatStream: ollamaStream,
   embeddingsRequest: (request, target) =>
-    postJSON(joinURL(target.baseURL, '/api/embed'), headers(target), {
+    postJSON(joinURL(target.baseURL, '/api/embed'), headers(target), () => ({
       model: target.model,
       input: embeddingTexts(PROVIDER, request.input),
       ...(request.dimensions != null ? { dimensions: request.dimensions } : {}),
-    }),
+    })),
   embeddingsResponse(body, context, request) {
     const response = body as { embeddings?: number[][]; prompt_eval_count?: number } | null;
     if (!Array.isArray(response?.embeddings)) throw badResponse(PROVIDER, 'expected embeddings');

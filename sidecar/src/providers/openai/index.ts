@@ -43,12 +43,12 @@ function reportModel<T>(body: unknown, field: string, context: TranslateContext)
 /** The openai-compatible adapter: pure pass-through. */
 export const openAICompatibleAdapter: ProviderAdapter = {
   type: 'openai-compatible',
-  chatRequest: (request, target) => postJSON(joinURL(target.baseURL, '/chat/completions'), headers(target), withModel(request, target.model)),
+  chatRequest: (request, target) => postJSON(joinURL(target.baseURL, '/chat/completions'), headers(target), () => withModel(request, target.model)),
   chatResponse: (body, context) => reportModel<ChatCompletion>(body, 'choices', context),
   chatStream: (context) => openAIStream<ChatCompletionChunk>(context),
-  embeddingsRequest: (request, target) => postJSON(joinURL(target.baseURL, '/embeddings'), headers(target), withModel(request, target.model)),
+  embeddingsRequest: (request, target) => postJSON(joinURL(target.baseURL, '/embeddings'), headers(target), () => withModel(request, target.model)),
   embeddingsResponse: (body, context) => reportModel<EmbeddingsResponse>(body, 'data', context),
-  completionsRequest: (request, target) => postJSON(joinURL(target.baseURL, '/completions'), headers(target), withModel(request, target.model)),
+  completionsRequest: (request, target) => postJSON(joinURL(target.baseURL, '/completions'), headers(target), () => withModel(request, target.model)),
   completionsResponse: (body, context) => reportModel<Completion>(body, 'choices', context),
   completionsStream: (context) => openAIStream<Completion>(context),
   modelsRequest: (target) => get(joinURL(target.baseURL, '/models'), headers(target)),
@@ -69,5 +69,5 @@ export const openAIAdapter: ProviderAdapter = {
   responsesRequest: (request, target) => responsesRequest(request, target, headers(target)),
   responsesResponse,
   responsesStream,
-  chatRequest: (request, target) => postJSON(joinURL(target.baseURL, '/chat/completions'), headers(target), toOpenAIRequest(request, target.model)),
+  chatRequest: (request, target) => postJSON(joinURL(target.baseURL, '/chat/completions'), headers(target), () => toOpenAIRequest(request, target.model)),
 };

@@ -15,7 +15,7 @@ const PROVIDER = 'openai';
 
 /** `POST {baseURL}/responses` with the client's body, `model` replaced. */
 export function responsesRequest(request: ResponsesRequest, target: UpstreamTarget, headers: Record<string, string>): UpstreamRequest {
-  return postJSON(joinURL(target.baseURL, '/responses'), headers, { ...request, model: target.model });
+  return postJSON(joinURL(target.baseURL, '/responses'), headers, () => ({ ...request, model: target.model }));
 }
 
 /** A Responses body, checked for the shape the API promises, reporting the requested model. */

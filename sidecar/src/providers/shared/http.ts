@@ -33,17 +33,19 @@ export function buildHeaders(
 }
 
 /**
- * A JSON POST. The body is serialised when first read: a pass-through call replaces it with the
- * client's own bytes (relay/attempt.ts) and would otherwise serialise the whole request for nothing.
+ * A JSON POST whose body is translated and serialised when first read, once. A pass-through call
+ * sends the client's own bytes instead (relay/attempt.ts) and never reads it, so it pays for
+ * neither the translation nor the serialisation. Translation errors (AdapterError) are thrown by
+ * that first read.
  */
-export function postJSON(url: string, headers: Record<string, string>, body: unknown): UpstreamRequest {
+export function postJSON(url: string, headers: Record<string, string>, translate: () => unknown): UpstreamRequest {
   let text: string | undefined;
   return {
     method: 'POST',
     url,
     headers,
     get body() {
-      return (text ??= JSON.stringify(body));
+      return (text ??= JSON.stringify(translate()));
     },
   };
 }
