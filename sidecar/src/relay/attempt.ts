@@ -6,7 +6,7 @@
  */
 import { AdapterError, StreamError, type StreamTranslator, type TranslateContext, type UpstreamRequest, type UpstreamTarget } from '../providers/types.js';
 import type { Attempt, ProviderRuntime } from '../router/router.js';
-import type { UpstreamResponse } from '../upstream/client.js';
+import type { CallAbort, UpstreamResponse } from '../upstream/client.js';
 import { classifyError, parseRetryAfter, UpstreamFailure } from '../upstream/failure.js';
 import { hasContent } from './content.js';
 import type { ModelCall } from '../telemetry/model-call.js';
@@ -19,6 +19,8 @@ export interface AttemptScope<C, K extends StreamChunk> {
   context: TranslateContext;
   /** The call's telemetry: each attempt reports its start, success or failure there. */
   call: ModelCall;
+  /** The call's abort, which a JSON request in flight hears without a listener of its own. */
+  abort: CallAbort;
 }
 
 interface Common {
@@ -77,24 +79,22 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
     }
     // Trace context for this attempt (traceparent), when tracing is on.
     if (!isEmpty(reported.headers)) request = { ...request, headers: { ...request.headers, ...reported.headers } };
+    if (!op.stream) {
+      // The whole answer at once (ProviderClient.json): no stream to read or to give back.
+      const answer = await provider.client.json(request, scope.abort);
+      if (answer.status < 200 || answer.status >= 300) {
+        throw new UpstreamFailure('status', name, provider.adapter.error(answer.status, answer.body.toString('utf8')), parseRetryAfter(answer.headers['retry-after']));
+      }
+      const outcome = jsonOutcome(op, provider, model, attempt.release, answer.body, native, context);
+      reported.succeeded(answer.status);
+      return outcome;
+    }
     response = await provider.client.send(request, signal);
     if (response.status < 200 || response.status >= 300) {
       const text = await response.body.text().catch(() => '');
       throw new UpstreamFailure('status', name, provider.adapter.error(response.status, text), parseRetryAfter(response.headers['retry-after']));
     }
-    let outcome: Outcome<C, K>;
-    if (op.stream) {
-      outcome = await firstContent({ op, provider, context, response, native, common: { provider, model, release: attempt.release } });
-    } else {
-      // Read here rather than in a function of its own: one async frame less held across the read.
-      let bytes: Buffer;
-      try {
-        bytes = Buffer.from(await response.body.arrayBuffer());
-      } catch (err) {
-        throw classifyError(err, name, 'body');
-      }
-      outcome = jsonOutcome(op, provider, model, attempt.release, bytes, native, context);
-    }
+    const outcome = await firstContent({ op, provider, context, response, native, common: { provider, model, release: attempt.release } });
     reported.succeeded(response.status);
     return outcome;
   } catch (err) {

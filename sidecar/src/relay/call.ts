@@ -11,6 +11,7 @@ import type { Limiter } from '../router/limits.js';
 import type { UsageLedger } from '../usage/ledger.js';
 import type { Candidate } from '../router/models.js';
 import { route, RoutingError, type ProviderRuntime } from '../router/router.js';
+import { CallAbort } from '../upstream/client.js';
 import { UpstreamFailure } from '../upstream/failure.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { describeResult, startModelCall, type ModelCall } from '../telemetry/model-call.js';
@@ -62,7 +63,7 @@ export async function runCall<C, K extends StreamChunk>(
   // One controller per call: the client going away and the total deadline both abort it. A
   // cleared timer instead of AbortSignal.timeout + AbortSignal.any, which kept every call's
   // signals alive until the deadline (600 s by default) and grew the heap under load.
-  const controller = new AbortController();
+  const controller = new CallAbort();
   client.onClose(() => controller.abort(new DOMException('client disconnected', 'AbortError')));
   const usable = candidates.every((c) => op.supports(c.provider)) ? candidates : candidates.filter((c) => op.supports(c.provider));
   let totalMs = 1;
@@ -77,7 +78,7 @@ export async function runCall<C, K extends StreamChunk>(
     if (usable.length === 0) {
       throw new UpstreamFailure('status', 'none', { status: 400, type: 'invalid_request_error', message: `no provider of model '${op.model}' supports ${op.kind}` });
     }
-    const scope: AttemptScope<C, K> = { op, context, call };
+    const scope: AttemptScope<C, K> = { op, context, call, abort: controller };
     const outcome: Outcome<C, K> = await route(usable, (attempt) => runAttempt(scope, attempt), { log, signal, deadline: started + totalMs });
     providerName = outcome.provider.config.name;
     try {
@@ -116,7 +117,7 @@ export async function runCall<C, K extends StreamChunk>(
   }
 }
 
-function abortForTimeout(controller: AbortController): void {
+function abortForTimeout(controller: CallAbort): void {
   controller.abort(new DOMException('the total timeout passed', 'TimeoutError'));
 }
 

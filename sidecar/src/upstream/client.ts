@@ -2,6 +2,12 @@
  * The one HTTP client: an undici Agent per provider, created when the config is loaded and
  * reused for every call (connection pooling, no per-request client). Timeouts map onto undici's:
  * connectMs → connect.timeout, firstByteMs → headersTimeout, idleMs → bodyTimeout.
+ *
+ * Two ways to send: `send` for a stream (undici's request API: the body as a stream, aborted by
+ * the call's signal), and `json` for a whole answer, read straight from undici's dispatch
+ * handler into one Buffer: no stream, no promise per chunk, no async resource, no listener on the
+ * call's signal — the common plain call's share of undici's request API was ~4 KB and a fifth of
+ * its CPU above the floor (bench/README.md "Round 5: saturation").
  */
 import { Agent, type Dispatcher } from 'undici';
 import type { ProviderConfig } from '../config/schema.js';
@@ -12,6 +18,28 @@ export interface UpstreamResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: Dispatcher.ResponseData['body'];
+}
+
+/** A whole answer, read into memory. */
+export interface UpstreamAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/**
+ * A call's abort (the client went away, the total deadline passed): an AbortController whose
+ * abort() also tells the JSON request in flight directly, so that request needs no listener on
+ * the signal. The signal still serves everything else (streams, backoff sleeps, slot waits).
+ */
+export class CallAbort extends AbortController {
+  /** The JSON request in flight, set and cleared by {@link ProviderClient.json}. */
+  inFlight: Dispatcher.DispatchController | undefined = undefined;
+
+  override abort(reason?: unknown): void {
+    super.abort(reason);
+    this.inFlight?.abort(this.signal.reason as Error);
+  }
 }
 
 export class ProviderClient {
@@ -46,6 +74,17 @@ export class ProviderClient {
     }
   }
 
+  /**
+   * Sends the request and reads the whole answer, whatever its status.
+   * @throws {UpstreamFailure} classified, for a connection, timeout or abort.
+   */
+  json(request: UpstreamRequest, abort: CallAbort): Promise<UpstreamAnswer> {
+    const { origin, path } = this.split(request.url);
+    return new Promise((resolve, reject) => {
+      this.agent.dispatch({ origin, path, method: request.method, headers: request.headers, body: request.body }, new JsonHandler(this.config.name, abort, resolve, reject));
+    });
+  }
+
   private lastURL = '';
   private lastSplit = { origin: '', path: '' };
 
@@ -62,5 +101,48 @@ export class ProviderClient {
   /** Closes idle connections once in-flight requests finish (used when a reload replaces the provider). */
   close(): Promise<void> {
     return this.agent.close();
+  }
+}
+
+/** Reads one answer into memory for {@link ProviderClient.json}. */
+class JsonHandler implements Dispatcher.DispatchHandler {
+  private status = 0;
+  private headers: UpstreamAnswer['headers'] = {};
+  private readonly chunks: Buffer[] = [];
+
+  constructor(
+    private readonly provider: string,
+    private readonly abort: CallAbort,
+    private readonly resolve: (answer: UpstreamAnswer) => void,
+    private readonly reject: (failure: Error) => void,
+  ) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    if (this.abort.signal.aborted) controller.abort(this.abort.signal.reason as Error);
+    else this.abort.inFlight = controller;
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: UpstreamAnswer['headers']): void {
+    // 1xx (100 Continue, 103 Early Hints) precede the answer.
+    if (status < 200) return;
+    this.status = status;
+    this.headers = headers;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.abort.inFlight = undefined;
+    const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    this.resolve({ status: this.status, headers: this.headers, body });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
+    this.abort.inFlight = undefined;
+    const signal = this.abort.signal;
+    // After the headers, a broken connection is the provider closing it mid-answer.
+    this.reject(classifyError(signal.aborted ? (signal.reason ?? err) : err, this.provider, this.status === 0 ? 'headers' : 'body'));
   }
 }
