@@ -13,7 +13,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { MockKind } from '../../mocks/index.js';
-import { cliAgentSuite, expectKeyNowhere, runCli, usageAdded } from './cli-agent.js';
+import { cliAgentSuite, expectKeyNowhere, GEMINI_3, runCli, usageAdded } from './cli-agent.js';
 import { modelUsage } from './harness.js';
 
 const KINDS: readonly MockKind[] = ['anthropic', 'openai', 'gemini', 'ollama'];
@@ -112,5 +112,22 @@ describe.each(KINDS)('Claude Code on a model served by %s', (kind) => {
     expect(result.result).toContain(`Echo: via claude code on ${kind}`);
     // Where the provider has a counter, it was asked (Anthropic's count_tokens, Gemini's countTokens).
     if (counter.length > 0) expect(mock.received[0]!.path).toMatch(/count_?tokens$/i);
+  });
+});
+
+describe('Claude Code on a Gemini 3 model', () => {
+  it('runs two tool steps: the thought signature of each call goes back to Gemini, which checks it', async () => {
+    const { home, work } = await agent.home();
+    const note = join(work, 'note.txt');
+    await writeFile(note, 'kiwi\n');
+    const mock = suite.mocks.get('gemini')!;
+    mock.reset();
+    mock.script({ toolCalls: [{ name: 'Read', arguments: { file_path: note } }] }, { toolCalls: [{ name: 'Bash', arguments: { command: 'wc -c note.txt', description: 'count bytes' } }] });
+    const { result } = await claude(work, home, 'Read note.txt, then count its bytes', ['--model', GEMINI_3, '--allowedTools', 'Read,Bash']);
+    expect(result.num_turns).toBe(3);
+    expect(result.result).toContain('5 note.txt');
+    // Each step's request carried every earlier call with the signature Gemini gave it.
+    const last = JSON.stringify(mock.received.at(-1)!.body);
+    expect(last.match(/"thoughtSignature"/g)).toHaveLength(2);
   });
 });

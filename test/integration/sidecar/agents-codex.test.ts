@@ -11,7 +11,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { MockKind } from '../../mocks/index.js';
-import { cliAgentSuite, expectKeyNowhere, runCli, usageAdded } from './cli-agent.js';
+import { cliAgentSuite, expectKeyNowhere, GEMINI_3, runCli, usageAdded } from './cli-agent.js';
 import { modelUsage } from './harness.js';
 
 const KINDS: readonly MockKind[] = ['openai', 'anthropic', 'gemini', 'ollama'];
@@ -135,5 +135,19 @@ describe('Codex with its web search left on', () => {
     expect(run.code).not.toBe(0);
     expect(run.stdout).toContain('the hosted tool web_search can only be served by an OpenAI provider');
     expect(suite.mocks.get('anthropic')!.received.filter((r) => JSON.stringify(r.body).includes('Look something up'))).toEqual([]);
+  });
+});
+
+describe('Codex on a Gemini 3 model', () => {
+  it('runs two tool steps: the thought signature of each call goes back to Gemini, which checks it', async () => {
+    const mock = suite.mocks.get('gemini')!;
+    mock.reset();
+    const place = await codexHome(GEMINI_3);
+    await writeFile(join(place.work, 'note.txt'), 'kiwi\n');
+    mock.script({ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'cat note.txt' } }] }, { toolCalls: [{ name: 'exec_command', arguments: { cmd: 'wc -c note.txt' } }] });
+    const { items } = await codexExec(place, ['Show note.txt, then count its bytes']);
+    expect(items.filter((i) => i.type === 'command_execution').map((i) => i.exit_code)).toEqual([0, 0]);
+    expect(items.findLast((i) => i.type === 'agent_message')).toMatchObject({ text: expect.stringContaining('5 note.txt') });
+    expect(JSON.stringify(mock.received.at(-1)!.body).match(/"thoughtSignature"/g)).toHaveLength(2);
   });
 });

@@ -47,10 +47,13 @@ export interface CliAgentSuite {
 /** The sandbox MCP tools the CLI tests offer: the echo tool of a real MCP server from npm, behind the gateway. */
 const ECHO_BACKEND = { backends: [{ name: 'everything', prefix: 'everything', transport: 'stdio' as const, stdio: npmServer('mcp-server-everything', 'stdio'), tools: { allow: ['echo'] } }] };
 
-/** {@link CliAgentSuite} for a whole test file (hooks registered in it); the sandbox's `/mcp` offers `everything__echo`. */
+/** A Gemini 3 model the gemini mock serves: its function calls carry thought signatures it checks when they come back. */
+export const GEMINI_3 = 'gemini-3-pro-preview';
+
+/** {@link CliAgentSuite} for a whole test file (hooks registered in it); the sandbox's `/mcp` offers `everything__echo`; the gemini mock also serves {@link GEMINI_3}. */
 export async function cliAgentSuite(options: { name: string; pkg: string; sandbox: string; kinds: readonly MockKind[] }): Promise<CliAgentSuite> {
   const loopbackPort = await freePort();
-  const suite = providerStackForFile(options.sandbox, { kinds: options.kinds, extra: { listen: { loopbackPort }, mcp: ECHO_BACKEND } });
+  const suite = providerStackForFile(options.sandbox, { kinds: options.kinds, extra: { listen: { loopbackPort }, mcp: ECHO_BACKEND }, models: { gemini: [GEMINI_3] } });
   const homes: string[] = [];
   let binary: string | undefined;
   beforeAll(async () => {

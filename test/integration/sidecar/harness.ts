@@ -185,11 +185,12 @@ export interface FileProviderStack {
  */
 export function providerStackForFile(
   sandbox: string,
-  options: { kinds?: readonly MockKind[]; keys?: Partial<Record<MockKind, string>>; extra?: Partial<SidecarConfigInput> } = {},
+  options: { kinds?: readonly MockKind[]; keys?: Partial<Record<MockKind, string>>; extra?: Partial<SidecarConfigInput>; models?: Partial<Record<MockKind, string[]>> } = {},
 ): FileProviderStack {
   const kinds = options.kinds ?? EVERY_PROVIDER;
   const keys = options.keys ?? realKeys(kinds);
-  const running = forFile(`the provider stack of ${sandbox}`, () => startProviderStack(kinds, keys, { ...options.extra, sandbox: { name: sandbox } }), (started) => started.close());
+  const start = () => startProviderStack(kinds, keys, { ...options.extra, sandbox: { name: sandbox } }, options.models);
+  const running = forFile(`the provider stack of ${sandbox}`, start, (started) => started.close());
   return {
     get stack() {
       return running().stack;
@@ -201,11 +202,12 @@ export function providerStackForFile(
   };
 }
 
-/** A sidecar in front of one mock per provider kind, each serving the model `via-<kind>`. */
+/** A sidecar in front of one mock per provider kind, each serving the model `via-<kind>` and the kind's `models`. */
 export async function startProviderStack(
   kinds: readonly MockKind[],
   keys: Partial<Record<MockKind, string>>,
   extra: Partial<SidecarConfigInput> & { sandbox: { name: string } },
+  models: Partial<Record<MockKind, string[]>> = {},
 ): Promise<{ stack: Stack; mocks: Map<MockKind, MockProvider>; close(): Promise<void> }> {
   const dir = await stackDir();
   const mocks = new Map<MockKind, MockProvider>();
@@ -214,7 +216,7 @@ export async function startProviderStack(
     const key = keys[kind];
     const mock = await startMock(kind, key ? { keys: [key] } : {});
     mocks.set(kind, mock);
-    providers.push({ name: kind, type: kind, baseURL: mock.url, apiKeys: key ? [{ file: await keyFile(dir, kind, key) }] : [], models: [{ name: `via-${kind}` }] });
+    providers.push({ name: kind, type: kind, baseURL: mock.url, apiKeys: key ? [{ file: await keyFile(dir, kind, key) }] : [], models: [`via-${kind}`, ...(models[kind] ?? [])].map((name) => ({ name })) });
   }
   const stack = await startStack(dir, { version: 1, providers, ...extra });
   return {
