@@ -105,4 +105,20 @@ describe.each(PROVIDERS)('an Agents SDK run through a %s provider', (kind: MockK
     expect(calls).toEqual(['Tromsø']);
     expect(result.finalOutput).toBe('tool result: sunny in Tromsø');
   });
+
+  it('continues a conversation with previousResponseId: the next run sees the earlier one', async () => {
+    const calls: string[] = [];
+    const agent = new Agent({ name: 'weather', instructions: 'Answer with the weather tool.', tools: [weatherTool(calls)], model });
+    const first = await runner(true).run(agent, 'Oslo');
+    expect(first.lastResponseId).toMatch(/^resp_/);
+    const mock = suite.mocks.get(kind)!;
+    const before = mock.received.length;
+    mock.script({ toolCalls: [] });
+    const second = await runner(true).run(agent, 'And tomorrow?', { previousResponseId: first.lastResponseId });
+    expect(second.finalOutput).toBe('echo: And tomorrow?');
+    // OpenAI holds its responses and gets the id; any other provider gets the first run's exchange from the sidecar.
+    const sent = mock.received.slice(before).at(-1)!;
+    if (kind === 'openai') expect(sent.body).toMatchObject({ previous_response_id: first.lastResponseId });
+    else expect(sent.rawBody).toContain('sunny in Oslo');
+  });
 });
