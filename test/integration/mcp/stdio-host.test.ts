@@ -89,6 +89,19 @@ describe('stdio servers started by the stdio host', () => {
     expect(host.logs()).not.toContain(ENV_SECRET);
   });
 
+  it("does not take a message past 10 MiB into the sidecar's memory: server-filesystem asked for a 40 MiB file", async () => {
+    // What the agent can arrange (a file written through a tool, a fetched page): a reply line
+    // larger than the sidecar can hold a few of. The MCP SDK's ReadBuffer (which the hosted
+    // transport reads through) refuses a line past 10 MiB: the connection ends, and is back.
+    await writeFile(join(files, 'huge.txt'), 'y'.repeat(40 * 1024 * 1024));
+    // Health pings as in production (15 s), not the tests' 1 s, which a 40 MiB reply outlasts.
+    const served = await serve({ backends: [{ name: 'files', prefix: 'fs', transport: 'stdio', stdio: npmServer('mcp-server-filesystem', files) }] }, host.socketPath, { healthIntervalMs: 15_000 });
+    const agent = await served.connect();
+    await expect(agent.client.callTool({ name: 'fs__read_text_file', arguments: { path: join(files, 'huge.txt') } })).rejects.toThrow(/closed the connection during tools\/call/);
+    expect(served.logs()).toMatch(/ReadBuffer exceeded maximum size of 10485760 bytes/);
+    await until('the backend back', async () => text(await agent.client.callTool({ name: 'fs__read_text_file', arguments: { path: join(files, 'note.txt') } }).catch(() => ({}))) === 'a note for the filesystem server', 60_000);
+  }, 180_000);
+
   it('notices a server that died and starts a new one, with backoff', async () => {
     const served = await serve({ backends: [everything] }, host.socketPath, { backoffBaseMs: 200 });
     const agent = await served.connect();
