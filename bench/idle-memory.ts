@@ -16,6 +16,8 @@
  *   memory 1 s after the load.
  * - IDLE_PAIR=1: start a second sidecar of the same variant beside the first and read both, for
  *   what a second sandbox pod on a node costs (PSS shares the node binary's pages between them).
+ * - IDLE_NODE: run the sidecars with this `node` (e.g. a copy of this one: then no other process
+ *   shares its file pages, and PSS shows what one sidecar and then a second cost on a node).
  * - IDLE_DETAIL=1: preload bench/memory-probe.mjs and report V8's heap, code and external memory
  *   and the anonymous mappings by kind; IDLE_SNAPSHOT=dir also writes a heap snapshot per start.
  */
@@ -53,6 +55,8 @@ interface Row {
   idle: Memory;
   detail?: Detail;
   second?: Memory;
+  /** The first sidecar again, with the second running. */
+  firstBeside?: Memory;
   later?: Memory;
   cpuPerRequest?: number;
   afterLoad?: Memory;
@@ -130,6 +134,7 @@ async function oneStart(variant: Variant, executable: string, mockURL: string, s
   const probeFile = join(await mkdtemp(join(tmpdir(), 'airlock-idle-')), 'probe.json');
   const launch: Launch = {
     flags: [...settings.flags, ...(DETAIL ? ['--import', PROBE] : []), ...variant.flags],
+    ...(process.env.IDLE_NODE ? { node: process.env.IDLE_NODE } : {}),
     env: { ...settings.env, ...variant.env, ...(DETAIL ? { AIRLOCK_MEMORY_PROBE: probeFile } : {}), ...(process.env.IDLE_SNAPSHOT && round === 0 ? { AIRLOCK_HEAP_SNAPSHOT: process.env.IDLE_SNAPSHOT } : {}) },
   };
   const [target] = await startSidecar(variant.name, variant.executable ?? executable, mockURL, false, launch);
@@ -142,7 +147,7 @@ async function oneStart(variant: Variant, executable: string, mockURL: string, s
       const [second] = await startSidecar(`${variant.name}-2`, variant.executable ?? executable, mockURL, false, { ...launch, env: { ...launch.env, AIRLOCK_HEAP_SNAPSHOT: '' } });
       await sleep(1_000);
       row.second = await memory(second!.process.pid!);
-      row.idle = await memory(pid);
+      row.firstBeside = await memory(pid);
       await stop(second!.process);
     }
     if (LATER > 0) {
@@ -184,14 +189,14 @@ console.log(`Node ${process.version}, ${STARTS} interleaved starts per variant, 
 console.log(`shipped: ${[...Object.entries(settings.env).map(([k, v]) => `${k}=${v}`), ...settings.flags].join(' ')}\n`);
 console.log('Memory columns: RSS median [min..max] / anonymous / file-backed / PSS / USS, MiB (medians).\n');
 const head = ['variant', 'ready (wall)', 'CPU to ready', '1 s after the first answer'];
-if (PAIR) head.push('beside it: a second sidecar');
+if (PAIR) head.push('a second sidecar beside it', 'the first, beside the second');
 if (LATER) head.push(`${LATER} s later, idle`);
 if (LOAD) head.push(`CPU ms/request (${LOAD} s saturation)`, 'after the load');
 console.log(`| ${head.join(' | ')} |\n|${'---|'.repeat(head.length)}`);
 for (const variant of variants) {
   const own = rows.get(variant.name)!;
   const cells = [variant.name + (variant.flags.length || Object.keys(variant.env).length ? ` (${[...Object.entries(variant.env).map(([k, v]) => `${k}=${v}`), ...variant.flags].join(' ')})` : ''), `${spread(own.map((r) => r.readyMs))} ms`, `${spread(own.map((r) => r.readyCpuMs))} ms`, mem(own.map((r) => r.idle))];
-  if (PAIR) cells.push(mem(own.map((r) => r.second!)));
+  if (PAIR) cells.push(mem(own.map((r) => r.second!)), mem(own.map((r) => r.firstBeside!)));
   if (LATER) cells.push(mem(own.map((r) => r.later!)));
   if (LOAD) cells.push(spread(own.map((r) => r.cpuPerRequest!), 3), mem(own.map((r) => r.afterLoad!)));
   console.log(`| ${cells.join(' | ')} |`);

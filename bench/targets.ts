@@ -105,6 +105,8 @@ async function firstAnswer(endpoint: Endpoint, deadlineMs = 30_000): Promise<num
 export interface Launch {
   flags: string[];
   env: Record<string, string>;
+  /** Another `node` executable than this one (a copy: its pages are shared with no other process). */
+  node?: string;
 }
 
 /**
@@ -132,7 +134,7 @@ export async function startSidecar(label: string, executable: string, mockURL: s
   if (process.env.BENCH_PROFILE) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${join(process.env.BENCH_PROFILE, label)}`;
   const spawned = performance.now();
   const args = ['run', '--config', join(dir, 'config.yaml')];
-  const child = launch ? start(process.execPath, [...launch.flags, executable, ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'], env: { ...env, ...launch.env } }) : start(executable, args, { cwd: dir, stdio: 'ignore', env });
+  const child = launch ? start(launch.node ?? process.execPath, [...launch.flags, executable, ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'], env: { ...env, ...launch.env } }) : start(executable, args, { cwd: dir, stdio: 'ignore', env });
   const headers = { 'content-type': 'application/json' };
   const socket: Target = { name: `${label} socket`, process: child, endpoint: { dispatcher: dispatcherFor(socketPath), origin: 'http://airlock', path: CHAT, headers } };
   socket.readyMs = (await firstAnswer(socket.endpoint)) - spawned;
