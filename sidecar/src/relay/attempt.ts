@@ -26,7 +26,8 @@ export interface AttemptScope<C, K extends StreamChunk> {
 interface Common {
   provider: ProviderRuntime;
   model: Attempt['model'];
-  release: Attempt['release'];
+  /** The attempt that answered: its caller releases it (attempt.release) once the response is over. */
+  attempt: Attempt;
 }
 
 /** A JSON answer: parsed (`result`), or passed through (`native`) with its usage read from the tail. */
@@ -85,7 +86,7 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
       if (answer.status < 200 || answer.status >= 300) {
         throw new UpstreamFailure('status', name, provider.adapter.error(answer.status, answer.body.toString('utf8')), parseRetryAfter(answer.headers['retry-after']));
       }
-      const outcome = jsonOutcome(op, provider, model, attempt.release, answer.body, native, context);
+      const outcome = jsonOutcome(op, attempt, answer.body, native, context);
       reported.succeeded(answer.status);
       return outcome;
     }
@@ -94,7 +95,7 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
       const text = await response.body.text().catch(() => '');
       throw new UpstreamFailure('status', name, provider.adapter.error(response.status, text), parseRetryAfter(response.headers['retry-after']));
     }
-    const outcome = await firstContent({ op, provider, context, response, native, common: { provider, model, release: attempt.release } });
+    const outcome = await firstContent({ op, provider, context, response, native, common: { provider, model, attempt } });
     reported.succeeded(response.status);
     return outcome;
   } catch (err) {
@@ -117,22 +118,15 @@ interface Read<C, K extends StreamChunk> {
 }
 
 /** A whole JSON answer: passed through with its usage read from the tail, or parsed. */
-function jsonOutcome<C, K extends StreamChunk>(
-  op: Operation<C, K>,
-  provider: ProviderRuntime,
-  model: Attempt['model'],
-  release: Attempt['release'],
-  bytes: Buffer,
-  native: boolean,
-  context: TranslateContext,
-): JsonOutcome<C> {
+function jsonOutcome<C, K extends StreamChunk>(op: Operation<C, K>, attempt: Attempt, bytes: Buffer, native: boolean, context: TranslateContext): JsonOutcome<C> {
+  const { provider, model } = attempt;
   if (native && looksWhole(bytes)) {
     // Passed through as it is: only the usage is needed, and it sits at the end.
     const usage = scanUsage(bytes);
-    if (usage) return { provider, model, release, kind: 'json', result: undefined, native: bytes, usage };
+    if (usage) return { provider, model, attempt, kind: 'json', result: undefined, native: bytes, usage };
   }
   const result = parseResult(op, provider, bytes, context);
-  return { provider, model, release, kind: 'json', result, native: native ? bytes : undefined, usage: op.usage(result) };
+  return { provider, model, attempt, kind: 'json', result, native: native ? bytes : undefined, usage: op.usage(result) };
 }
 
 /** A JSON object that is not cut off: `{` first, `}` last (whitespace aside). */

@@ -96,7 +96,7 @@ export async function runCall<C, K extends StreamChunk>(
         spent = account(call, outcome, tally.usage ?? estimateUsage(op.raw?.length ?? 0, tally.outputChars), tally.usage === undefined, client);
       }
     } finally {
-      outcome.release(spent.tokens, spent.costUSD);
+      outcome.attempt.release(spent.tokens, spent.costUSD);
     }
   } catch (err) {
     const failure = toClientError(err);

@@ -42,7 +42,7 @@ export interface Attempt {
   /**
    * Frees the provider's concurrency slot and counts what the call used against the provider's
    * limits. The router calls it when the attempt fails; after a success the caller calls it once
-   * the response (a whole stream) is over. Idempotent.
+   * the response (a whole stream) is over. Idempotent. A method: call it on the attempt.
    */
   release(tokens?: number, costUSD?: number): void;
 }
@@ -70,13 +70,15 @@ export interface RouteOptions {
 }
 
 /**
- * Runs `run` against the candidates until one succeeds.
+ * Runs `run` against the candidates until one succeeds: on each candidate, up to its
+ * retries.maxAttempts attempts. One async function for the whole loop (candidates and their
+ * attempts), so a call holds one router frame across the upstream round trip, not two
+ * (bench/README.md "Round 5: saturation").
  * @throws {UpstreamFailure} for a non-retryable provider answer (a client error), or when aborted.
  * @throws {RoutingError} when every candidate failed.
  */
 export async function route<T>(candidates: Candidate<ProviderRuntime>[], run: (attempt: Attempt) => Promise<T>, options: RouteOptions): Promise<T> {
-  const { log, deadline } = options;
-  const random = options.random ?? Math.random;
+  const { log, signal, deadline } = options;
   const failures: UpstreamFailure[] = [];
   // Providers whose circuit is open are tried only when nothing else is left.
   const ordered = candidates.some(isOpen) ? [...candidates.filter((c) => !isOpen(c)), ...candidates.filter(isOpen)] : candidates;
@@ -93,8 +95,52 @@ export async function route<T>(candidates: Candidate<ProviderRuntime>[], run: (a
       continue;
     }
     try {
-      const result = await tryCandidate(candidate, run, options, failures, () => ++number, random);
-      if (result.done) return result.value;
+      // The attempts on this candidate; `break` moves on to the next candidate.
+      for (let attempt = 1; attempt <= provider.config.retries.maxAttempts; attempt++) {
+        if (signal.aborted || Date.now() >= deadline) break;
+        const lease = provider.keys.acquire();
+        if (!lease) {
+          failures.push(noKeyFailure(provider));
+          break;
+        }
+        const limited = provider.limiter.tryStart(`provider ${name}`);
+        if (limited) {
+          failures.push(new UpstreamFailure('status', name, { status: 429, type: 'rate_limit_error', message: limited.message }, limited.retryAfterMs));
+          log.warn({ provider: name, reason: limited.message }, 'provider limit reached; failing over');
+          break;
+        }
+        if (provider.slots) await provider.slots.acquire(signal);
+        const held = new HeldAttempt(provider, candidate.model, lease, signal, ++number);
+        try {
+          const value = await run(held);
+          provider.breaker.success();
+          if (held.number > 1) log.info({ provider: name, attempt: held.number }, 'request succeeded after failover');
+          return value;
+        } catch (err) {
+          held.release();
+          if (!(err instanceof UpstreamFailure)) throw err;
+          failures.push(err);
+          if (err.kind === 'aborted' && !timedOut(deadline)) throw err;
+          noteFailure(provider, lease, err);
+          if (refusedKey(err) && provider.keys.allDisabled()) {
+            // That was the last key: say so now, as every later call will (see summarise).
+            failures.push(noKeyFailure(provider));
+            break;
+          }
+          if (!err.retryable) throw err;
+          const status = err.error.status;
+          // Another attempt here needs attempts left and, after a 429, another key to use.
+          let again = attempt < provider.config.retries.maxAttempts && !(status === 429 && !provider.keys.hasAvailable());
+          const delay = again && status !== 401 && status !== 403 ? backoff(attempt, provider.config.retries.baseDelayMs, err.retryAfterMs, options.random ?? Math.random) : 0;
+          if (Date.now() + delay >= deadline) again = false;
+          log.warn(
+            { provider: name, attempt: held.number, key: lease.index, kind: err.kind, status, reason: err.error.message },
+            again ? 'provider attempt failed; retrying' : 'provider attempt failed; failing over',
+          );
+          if (!again) break;
+          if (delay > 0) await sleep(delay, undefined, { signal }).catch(() => undefined);
+        }
+      }
     } finally {
       // A half-open probe that ended without a verdict (client gone, no key) must not hold the
       // circuit half-open for ever: the next request probes again.
@@ -108,71 +154,24 @@ function isOpen(candidate: Candidate<ProviderRuntime>): boolean {
   return candidate.provider.breaker.state === 'open';
 }
 
-/** The attempts on one candidate; `done` when one succeeded. @throws {UpstreamFailure} that must not fail over. */
-async function tryCandidate<T>(
-  candidate: Candidate<ProviderRuntime>,
-  run: (attempt: Attempt) => Promise<T>,
-  options: RouteOptions,
-  failures: UpstreamFailure[],
-  nextNumber: () => number,
-  random: () => number,
-): Promise<{ done: true; value: T } | { done: false }> {
-  const { log, signal, deadline } = options;
-  const { provider } = candidate;
-  const name = provider.config.name;
-  for (let attempt = 1; attempt <= provider.config.retries.maxAttempts; attempt++) {
-    if (signal.aborted || Date.now() >= deadline) break;
-    const lease = provider.keys.acquire();
-    if (!lease) {
-      failures.push(noKeyFailure(provider));
-      break;
-    }
-    const limited = provider.limiter.tryStart(`provider ${name}`);
-    if (limited) {
-      failures.push(new UpstreamFailure('status', name, { status: 429, type: 'rate_limit_error', message: limited.message }, limited.retryAfterMs));
-      log.warn({ provider: name, reason: limited.message }, 'provider limit reached; failing over');
-      break;
-    }
-    if (provider.slots) await provider.slots.acquire(signal);
-    let held = true;
-    const release = (tokens = 0, costUSD = 0) => {
-      if (!held) return;
-      held = false;
-      provider.slots?.release();
-      provider.limiter.finish(tokens, costUSD);
-    };
-    const number = nextNumber();
-    try {
-      const value = await run({ provider, model: candidate.model, lease, signal, number, release });
-      provider.breaker.success();
-      if (number > 1) log.info({ provider: name, attempt: number }, 'request succeeded after failover');
-      return { done: true, value };
-    } catch (err) {
-      release();
-      if (!(err instanceof UpstreamFailure)) throw err;
-      failures.push(err);
-      if (err.kind === 'aborted' && !timedOut(deadline)) throw err;
-      noteFailure(provider, lease, err);
-      if (refusedKey(err) && provider.keys.allDisabled()) {
-        // That was the last key: say so now, as every later call will (see summarise).
-        failures.push(noKeyFailure(provider));
-        break;
-      }
-      if (!err.retryable) throw err;
-      const status = err.error.status;
-      // Another attempt here needs attempts left and, after a 429, another key to use.
-      let again = attempt < provider.config.retries.maxAttempts && !(status === 429 && !provider.keys.hasAvailable());
-      const delay = again && status !== 401 && status !== 403 ? backoff(attempt, provider.config.retries.baseDelayMs, err.retryAfterMs, random) : 0;
-      if (Date.now() + delay >= deadline) again = false;
-      log.warn(
-        { provider: name, attempt: number, key: lease.index, kind: err.kind, status, reason: err.error.message },
-        again ? 'provider attempt failed; retrying' : 'provider attempt failed; failing over',
-      );
-      if (!again) break;
-      if (delay > 0) await sleep(delay, undefined, { signal }).catch(() => undefined);
-    }
+/** An attempt that holds its provider's slot and counts against its limits until released. A class: no closure per attempt. */
+class HeldAttempt implements Attempt {
+  private held = true;
+
+  constructor(
+    readonly provider: ProviderRuntime,
+    readonly model: ModelEntryConfig,
+    readonly lease: Lease,
+    readonly signal: AbortSignal,
+    readonly number: number,
+  ) {}
+
+  release(tokens = 0, costUSD = 0): void {
+    if (!this.held) return;
+    this.held = false;
+    this.provider.slots?.release();
+    this.provider.limiter.finish(tokens, costUSD);
   }
-  return { done: false };
 }
 
 /** Code of the error a client gets when the provider refused every key (401/403). */
