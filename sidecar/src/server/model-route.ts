@@ -22,34 +22,39 @@ export function modelRoute<S extends z.ZodType<{ model: string }>, C, K extends 
   operation: (body: z.output<S>, raw: Buffer, request: FastifyRequest) => Operation<C, K>,
   local?: (body: z.output<S>) => { body: unknown; headers?: Record<string, string> },
 ): void {
-  app.post(path, async (request, reply) => {
+  // Not async, nor is relayModelCall: the call's promise is handed to fastify as it is, with no
+  // frames of theirs held across the upstream round trip (bench/README.md "Round 5: saturation").
+  // A bad body throws here, synchronously, and fastify sends it through the error handler.
+  app.post(path, (request, reply) => {
     const body = parseBody(request.body, schema);
-    await relayModelCall(options, request, reply, body.model, operation(body, request.body as Buffer, request), local && (() => local(body)));
+    return relayModelCall(options, request, reply, body.model, operation(body, request.body as Buffer, request), local && (() => local(body)));
   });
 }
 
 /**
  * Resolves `model` (404) and relays `op` with failover under the sandbox's limits, answering with
  * `local()` instead when none of the model's providers supports the operation.
+ * @returns the relayed call, which writes the response itself; nothing when answered locally.
+ * @throws {ModelNotFoundError} for a model no provider serves.
  */
-export async function relayModelCall<C, K extends StreamChunk>(
+export function relayModelCall<C, K extends StreamChunk>(
   options: AppOptions,
   request: FastifyRequest,
   reply: FastifyReply,
   model: string,
   op: Operation<C, K>,
   local?: () => { body: unknown; headers?: Record<string, string> },
-): Promise<unknown> {
+): Promise<void> | undefined {
   const runtime = options.live.current;
   const candidates = runtime.catalog.candidates(model);
   if (local && !candidates.some((c) => op.supports(c.provider))) {
     const answer = local();
-    return reply.headers(answer.headers ?? {}).send(answer.body);
+    reply.headers(answer.headers ?? {}).send(answer.body);
+    return undefined;
   }
   reply.hijack();
   const { deps, sandbox } = scopeOf(options, runtime);
-  await withAgentContext(request.headers, () => relay(op, candidates, reply.raw, deps, sandbox));
-  return undefined;
+  return withAgentContext(request.headers, relay, op, candidates, reply.raw, deps, sandbox);
 }
 
 /** What the relay needs of the app and the runtime: the same for every call until a reload, so built once per runtime. */

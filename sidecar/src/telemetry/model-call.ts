@@ -246,7 +246,10 @@ export function describeResult(result: unknown, into: { model?: string; finishRe
   return into;
 }
 
-/** Runs `fn` under the agent's W3C trace context (its `traceparent`), so its spans join the agent's trace. */
-export function withAgentContext<T>(headers: Record<string, string | string[] | undefined>, fn: () => T): T {
-  return tracingActive() ? context.with(propagation.extract(ROOT_CONTEXT, headers), fn) : fn();
+/**
+ * Runs `fn(...args)` under the agent's W3C trace context (its `traceparent`), so its spans join the
+ * agent's trace. Arguments rather than a closure: a model call passes its relay without making one.
+ */
+export function withAgentContext<A extends unknown[], T>(headers: Record<string, string | string[] | undefined>, fn: (...args: A) => T, ...args: A): T {
+  return tracingActive() ? context.with(propagation.extract(ROOT_CONTEXT, headers), fn, undefined, ...args) : fn(...args);
 }
