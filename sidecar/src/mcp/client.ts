@@ -39,14 +39,45 @@ export type HttpTransportKind = 'streamable-http' | 'sse';
  */
 export function httpTransport(kind: HttpTransportKind, url: URL, headers: Record<string, string>, onStreamOpen?: () => void): Transport {
   const requestInit: RequestInit = { headers };
-  if (kind === 'sse') return new SSEClientTransport(url, { requestInit });
-  if (!onStreamOpen) return new StreamableHTTPClientTransport(url, { requestInit });
+  if (kind === 'sse') return new SSEClientTransport(url, { requestInit, fetch: cappedFetch });
+  if (!onStreamOpen) return new StreamableHTTPClientTransport(url, { requestInit, fetch: cappedFetch });
   const watching: FetchLike = async (target, init) => {
-    const response = await fetch(target, init);
+    const response = await cappedFetch(target, init);
     if (init?.method === 'GET' && response.ok && response.headers.get('content-type')?.startsWith('text/event-stream')) onStreamOpen();
     return response;
   };
   return new StreamableHTTPClientTransport(url, { requestInit, fetch: watching });
+}
+
+/**
+ * Longest message read from an MCP server over HTTP: a JSON response, or one event of an event
+ * stream. The SDK reads either whole and parses it, and the gateway holds it until the client has
+ * it, at a few times its size: a server's 60 MiB tool result (a fetch tool the agent pointed at a
+ * large page) took a few hundred MiB, and a few at once the sidecar's memory. The same bound as a
+ * client's request body by default (listen.maxBodyBytes).
+ */
+export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
+
+/** fetch whose response body fails once a message passes {@link MAX_MESSAGE_BYTES}. */
+const cappedFetch: FetchLike = async (target, init) => capped(await fetch(target, init));
+
+function capped(response: Response): Response {
+  if (!response.body) return response;
+  const events = response.headers.get('content-type')?.includes('text/event-stream') ?? false;
+  let run = 0;
+  const limit = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      // Of an event stream, the bytes since the last event ended; of anything else, all of them.
+      const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      const lf = events ? bytes.lastIndexOf('\n\n') : -1;
+      const crlf = events ? bytes.lastIndexOf('\r\n\r\n') : -1;
+      const end = Math.max(lf < 0 ? -1 : lf + 2, crlf < 0 ? -1 : crlf + 4);
+      run = end < 0 ? run + bytes.length : bytes.length - end;
+      if (run > MAX_MESSAGE_BYTES) controller.error(new Error(`the MCP server sent a message of more than ${MAX_MESSAGE_BYTES} bytes; it is not read`));
+      else controller.enqueue(chunk);
+    },
+  });
+  return new Response(response.body.pipeThrough(limit), { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
 /** Whether a failed streamable-http connect should be retried over HTTP+SSE: the server answered the first POST with a 4xx. */
