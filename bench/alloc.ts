@@ -1,10 +1,11 @@
 /**
- * `npm run bench:alloc`: how many bytes the sidecar allocates per plain call at saturation, and
+ * `npm run bench:alloc`: how many bytes the sidecar allocates per plain (or, with BENCH_STREAM=1,
+ * streamed) call at saturation, and
  * where — a figure that, unlike time, does not move with the machine's load. Each sidecar (this
  * checkout's, and BENCH_BEFORE's when set) runs as it ships in front of the benchmark's mock with
  * the inspector on loopback; after a warm-up, V8's sampling heap profiler records every
  * allocation it samples, including objects the scavenger and the full GC already collected,
- * while BENCH_CONCURRENCY (32) plain chat completions stay in flight for BENCH_SECONDS (4).
+ * while BENCH_CONCURRENCY (32) chat completions stay in flight for BENCH_SECONDS (4).
  * Printed: bytes per request in total, by area (Airlock's own code, undici, Node's internals …),
  * and the functions that allocate most. Sampling is statistical: runs differ by a few per cent.
  */
@@ -18,6 +19,7 @@ import { buildSidecar, freePort, startMockProvider, startSidecar, type Target } 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const BEFORE = process.env.BENCH_BEFORE;
+const STREAM = process.env.BENCH_STREAM === '1';
 const TOP = Number(process.env.PROFILE_TOP ?? 15);
 /** Bytes between samples: small enough that a request's few dozen objects are seen. */
 const INTERVAL = 1024;
@@ -61,10 +63,10 @@ async function startInspected(label: string, executable: string, mockURL: string
 
 async function measure(name: string, target: Target, port: number): Promise<void> {
   const send = await inspect(port);
-  await saturate(target.endpoint, false, CONCURRENCY, 2);
+  await saturate(target.endpoint, STREAM, CONCURRENCY, 2);
   await send('HeapProfiler.enable');
   await send('HeapProfiler.startSampling', { samplingInterval: INTERVAL, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
-  const result = await saturate(target.endpoint, false, CONCURRENCY, SECONDS);
+  const result = await saturate(target.endpoint, STREAM, CONCURRENCY, SECONDS);
   const { profile } = (await send('HeapProfiler.stopSampling')) as { profile: { head: HeapNode } };
   const requests = result.latencies.length;
   const byArea = new Map<string, number>();
