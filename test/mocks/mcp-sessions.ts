@@ -4,7 +4,8 @@
  * 404 for an unknown id, the session forgotten on DELETE.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -39,5 +40,28 @@ export function mcpSessions(build: () => McpServer | Server): McpSessions {
     sessions,
     handle: (req, res) => void serveOne(req, res).catch((err: unknown) => res.destroy(err as Error)),
     close: async () => void (await Promise.all([...sessions.values()].map((t) => t.close()))),
+  };
+}
+
+/** A Streamable HTTP MCP server on 127.0.0.1, one `build()` per session. */
+export interface ServedMcp {
+  /** The MCP endpoint, `http://127.0.0.1:<port>/mcp`. */
+  url: string;
+  /** Closes every session and the listener. */
+  close(): Promise<void>;
+}
+
+/** Serves {@link mcpSessions} of `build` on a free port of 127.0.0.1. */
+export async function serveMcp(build: () => McpServer | Server): Promise<ServedMcp> {
+  const sessions = mcpSessions(build);
+  const http = createServer((req, res) => sessions.handle(req, res));
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
+    close: async () => {
+      await sessions.close();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
   };
 }

@@ -5,20 +5,16 @@
  * times its size, so a few such calls at once took the sidecar past its memory limit (the pod's
  * only door, and the spend not yet counted). Past 32 MiB the message is not read: the call fails.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { mcpSessions, type McpSessions } from '../../mocks/mcp-sessions.js';
+import { serveMcp, type ServedMcp } from '../../mocks/mcp-sessions.js';
 import { serveGateway, text, until, type ServedGateway } from './harness.js';
 
-let sessions: McpSessions;
-let closeBackend: () => Promise<void>;
-let url: string;
+let backend: ServedMcp;
 const served: ServedGateway[] = [];
 
 beforeAll(async () => {
-  sessions = mcpSessions(() => {
+  backend = await serveMcp(() => {
     const server = new McpServer({ name: 'big', version: '1.0.0' });
     server.registerTool('page', { description: 'Returns a page of the given size in MiB.', inputSchema: {} }, async (_args, extra) => {
       const mib = Number((extra as { _meta?: { mib?: number } })._meta?.mib ?? 1);
@@ -27,23 +23,15 @@ beforeAll(async () => {
     server.registerTool('small', { description: 'Returns a word.' }, async () => ({ content: [{ type: 'text', text: 'small' }] }));
     return server;
   });
-  const http = createServer((req, res) => sessions.handle(req, res));
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`;
-  closeBackend = async () => {
-    await sessions.close();
-    http.closeAllConnections();
-    await new Promise<void>((resolve) => http.close(() => resolve()));
-  };
 });
 
 afterAll(async () => {
   await Promise.all(served.map((s) => s.close()));
-  await closeBackend?.();
+  await backend?.close();
 });
 
 it('does not read a message past 32 MiB (one event of the response stream), and serves the next call', async () => {
-  const gateway = await serveGateway({ backends: [{ name: 'big', prefix: 'big', transport: 'streamable-http', url, timeouts: { callMs: 10_000 } }] });
+  const gateway = await serveGateway({ backends: [{ name: 'big', prefix: 'big', transport: 'streamable-http', url: backend.url, timeouts: { callMs: 10_000 } }] });
   served.push(gateway);
   await until('the backend ready', () => gateway.gateway.view().backends.every((b) => b.state === 'ready'));
   const agent = await gateway.connect();

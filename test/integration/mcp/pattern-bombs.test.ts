@@ -10,8 +10,6 @@
  * without lookarounds, every expression falls back to V8's linear-time engine, and what reaches a
  * pattern is bounded (resource URIs 8,192 characters, names 1,024), so each of these is answered.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
@@ -21,21 +19,19 @@ import {
   ListToolsRequestSchema,
   ReadResourceRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { mcpSessions, type McpSessions } from '../../mocks/mcp-sessions.js';
+import { serveMcp, type ServedMcp } from '../../mocks/mcp-sessions.js';
 import { serveGateway, text, until, type ServedGateway } from './harness.js';
 
 /** A name the backend lists, built so that `*read*write*` backtracks over every `read` in it. */
 const HUGE_NAME = 'read'.repeat(75_000);
 
-let sessions: McpSessions;
-let backendUrl: string;
-let closeBackend: () => Promise<void>;
+let backend: ServedMcp;
 let served: ServedGateway;
 
 beforeAll(async () => {
   // A backend that lists what an attacker would: a tool with a 300,000-character name and a
   // template of eight adjacent variables, besides a plain tool and resource.
-  sessions = mcpSessions(() => {
+  backend = await serveMcp(() => {
     const server = new Server({ name: 'hostile', version: '1.0.0' }, { capabilities: { tools: {}, resources: {} } });
     server.setRequestHandler(ListToolsRequestSchema, () => ({
       tools: [
@@ -49,21 +45,13 @@ beforeAll(async () => {
     server.setRequestHandler(ReadResourceRequestSchema, (request) => ({ contents: [{ uri: request.params.uri, text: 'read' }] }));
     return server;
   });
-  const http = createServer((req, res) => sessions.handle(req, res));
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  backendUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`;
-  closeBackend = async () => {
-    await sessions.close();
-    http.closeAllConnections();
-    await new Promise<void>((resolve) => http.close(() => resolve()));
-  };
   served = await serveGateway({
     backends: [
       {
         name: 'files',
         prefix: 'files',
         transport: 'streamable-http',
-        url: backendUrl,
+        url: backend.url,
         tools: { deny: ['*read*write*'] },
         resources: { allow: ['note://*', 'file:///data/*/*/*.csv', 'file:///**/x/**/x/**/*.key', 'bomb://*'] },
       },
@@ -74,7 +62,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await served?.close();
-  await closeBackend?.();
+  await backend?.close();
 });
 
 it('answers a read whose URI the resource glob would backtrack over for minutes, and still serves the pod', async () => {

@@ -6,25 +6,22 @@
  * contents, prompt messages, completions and the log messages passed through.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { LoggingMessageNotificationSchema, type LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
-import { mcpSessions, type McpSessions } from '../../mocks/mcp-sessions.js';
+import { serveMcp, type ServedMcp } from '../../mocks/mcp-sessions.js';
 import { serveGateway, until, type ServedGateway } from './harness.js';
 
 const TOKEN = 'mcp-token-5b2f9e41d7';
-let sessions: McpSessions;
-let closeBackend: () => Promise<void>;
+let backend: ServedMcp;
 let served: ServedGateway;
 let dir: string;
 
 beforeAll(async () => {
-  sessions = mcpSessions(() => {
+  backend = await serveMcp(() => {
     const server = new McpServer({ name: 'echo', version: '1.0.0' }, { capabilities: { logging: {}, completions: {} } });
     const heard = (extra: { requestInfo?: { headers: Record<string, string | string[] | undefined> } }) => String(extra.requestInfo?.headers.authorization ?? '');
     server.registerTool('whoami', { description: 'Says what the caller sent.', outputSchema: { authorization: z.string() } }, async (extra) => {
@@ -41,24 +38,17 @@ beforeAll(async () => {
     );
     return server;
   });
-  const http = createServer((req, res) => sessions.handle(req, res));
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  closeBackend = async () => {
-    await sessions.close();
-    http.closeAllConnections();
-    await new Promise<void>((resolve) => http.close(() => resolve()));
-  };
   dir = await mkdtemp(join(tmpdir(), 'airlock-echo-'));
   await writeFile(join(dir, 'token'), `Bearer ${TOKEN}\n`);
   served = await serveGateway({
-    backends: [{ name: 'echo', prefix: 'echo', transport: 'streamable-http', url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`, headers: [{ name: 'Authorization', file: join(dir, 'token') }] }],
+    backends: [{ name: 'echo', prefix: 'echo', transport: 'streamable-http', url: backend.url, headers: [{ name: 'Authorization', file: join(dir, 'token') }] }],
   });
   await until('the backend ready', () => served.gateway.view().backends.every((b) => b.state === 'ready'));
 });
 
 afterAll(async () => {
   await served?.close();
-  await closeBackend?.();
+  await backend?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
