@@ -57,7 +57,7 @@ function targetOf(provider: ProviderRuntime, model: Attempt['model'], apiKey: st
 /** Runs one attempt. @throws {UpstreamFailure} */
 export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C, K>, attempt: Attempt): Promise<Outcome<C, K>> {
   const { op, context, call } = scope;
-  const { provider, model, lease, signal } = attempt;
+  const { provider, model, lease } = attempt;
   const name = provider.config.name;
   const target = targetOf(provider, model, lease.value);
   const reported = call.attempt(provider.config, { number: attempt.number, keyIndex: lease.index, upstreamModel: target.model });
@@ -90,7 +90,7 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
       reported.succeeded(answer.status);
       return outcome;
     }
-    response = await provider.client.send(request, signal);
+    response = await provider.client.send(request, attempt.signal);
     if (response.status < 200 || response.status >= 300) {
       const text = await response.body.text().catch(() => '');
       throw new UpstreamFailure('status', name, provider.adapter.error(response.status, text), parseRetryAfter(response.headers['retry-after']));

@@ -70,7 +70,6 @@ export async function runCall<C, K extends StreamChunk>(
   for (const c of usable) totalMs = Math.max(totalMs, c.provider.config.timeouts.totalMs);
   // No closure: the timer holds the controller only (it lives until the call ends).
   const timer = setTimeout(abortForTimeout, totalMs, controller);
-  const signal = controller.signal;
   let providerName = 'none';
   let status = 200;
   let described: ReturnType<typeof describeResult> = {};
@@ -79,7 +78,7 @@ export async function runCall<C, K extends StreamChunk>(
       throw new UpstreamFailure('status', 'none', { status: 400, type: 'invalid_request_error', message: `no provider of model '${op.model}' supports ${op.kind}` });
     }
     const scope: AttemptScope<C, K> = { op, context, call, abort: controller };
-    const outcome: Outcome<C, K> = await route(usable, (attempt) => runAttempt(scope, attempt), { log, signal, deadline: started + totalMs });
+    const outcome: Outcome<C, K> = await route(usable, (attempt) => runAttempt(scope, attempt), { log, abort: controller, deadline: started + totalMs });
     providerName = outcome.provider.config.name;
     try {
       if (outcome.kind === 'json') {
@@ -91,7 +90,7 @@ export async function runCall<C, K extends StreamChunk>(
         client.json(200, outcome.native ?? op.render(outcome.result as C));
       } else {
         call.firstChunk();
-        const tally = await streamOut(op, outcome, client, signal, context, log, deps.secrets, call.capturing ? (chunk) => call.output(chunk) : undefined);
+        const tally = await streamOut(op, outcome, client, controller.signal, context, log, deps.secrets, call.capturing ? (chunk) => call.output(chunk) : undefined);
         described = tally.described;
         spent = account(call, outcome, tally.usage ?? estimateUsage(op.raw?.length ?? 0, tally.outputChars), tally.usage === undefined, client);
       }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../log/logger.js';
+import { CallAbort } from '../upstream/client.js';
 import { UpstreamFailure } from '../upstream/failure.js';
 import { CircuitBreaker } from './breaker.js';
 import { KeyPool } from './key-pool.js';
@@ -24,7 +25,7 @@ const failure = (status: number, name = 'primary') =>
   new UpstreamFailure('status', name, { status, type: 'api_error', message: `status ${status}` });
 
 /** Routes one call: `primary` answers with `answer` (a failure throws), the fallback succeeds. */
-async function call(primary: ProviderRuntime, fallback: ProviderRuntime, answer: (p: string) => unknown, signal = new AbortController().signal) {
+async function call(primary: ProviderRuntime, fallback: ProviderRuntime, answer: (p: string) => unknown) {
   const tried: string[] = [];
   const result = await route(
     [{ provider: primary, model }, { provider: fallback, model }],
@@ -34,7 +35,7 @@ async function call(primary: ProviderRuntime, fallback: ProviderRuntime, answer:
       if (outcome instanceof Error) throw outcome;
       return outcome;
     },
-    { log, signal, deadline: Date.now() + 60_000 },
+    { log, abort: new CallAbort(), deadline: Date.now() + 60_000 },
   ).catch((err: unknown) => err);
   return { tried, result };
 }
@@ -79,10 +80,10 @@ describe('a provider that refused every key', () => {
   it('gives a 503 "provider credentials rejected" without Retry-After, not a 429', async () => {
     const now = () => 1_000_000;
     const only = provider('only', now, ['sk-revoked']);
-    const first = await route([{ provider: only, model }], async () => Promise.reject(failure(401, 'only')), { log, signal: new AbortController().signal, deadline: Date.now() + 60_000 }).catch((e: unknown) => e);
+    const first = await route([{ provider: only, model }], async () => Promise.reject(failure(401, 'only')), { log, abort: new CallAbort(), deadline: Date.now() + 60_000 }).catch((e: unknown) => e);
     // The call that disables the last key already says so: the client need not call again to learn it.
     expect(first).toMatchObject({ error: { status: 503, code: 'provider_credentials_rejected', message: expect.stringContaining('status 401') } });
-    const later = (await route([{ provider: only, model }], async () => 'never', { log, signal: new AbortController().signal, deadline: Date.now() + 60_000 }).catch((e: unknown) => e)) as {
+    const later = (await route([{ provider: only, model }], async () => 'never', { log, abort: new CallAbort(), deadline: Date.now() + 60_000 }).catch((e: unknown) => e)) as {
       error: { status: number; code: string; message: string };
       retryAfterMs?: number;
     };

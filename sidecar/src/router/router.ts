@@ -9,7 +9,7 @@ import { backoffDelay } from '../backoff.js';
 import type { ModelEntryConfig, ProviderConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { ProviderAdapter, ProviderError } from '../providers/types.js';
-import type { ProviderClient } from '../upstream/client.js';
+import type { CallAbort, ProviderClient } from '../upstream/client.js';
 import { UpstreamFailure } from '../upstream/failure.js';
 import type { CircuitBreaker } from './breaker.js';
 import type { KeyPool, Lease } from './key-pool.js';
@@ -35,8 +35,8 @@ export interface Attempt {
   provider: ProviderRuntime;
   model: ModelEntryConfig;
   lease: Lease;
-  /** Aborts when the client goes away or the total deadline passes. */
-  signal: AbortSignal;
+  /** Aborts when the client goes away or the total deadline passes (made on first use: see CallAbort). */
+  readonly signal: AbortSignal;
   /** 1-based attempt number across the whole call. */
   number: number;
   /**
@@ -63,7 +63,7 @@ const MAX_BACKOFF_MS = 10_000;
 export interface RouteOptions {
   log: Logger;
   /** Aborts on client disconnect or total deadline. */
-  signal: AbortSignal;
+  abort: CallAbort;
   /** Absolute deadline (ms since epoch). */
   deadline: number;
   random?: () => number;
@@ -78,7 +78,7 @@ export interface RouteOptions {
  * @throws {RoutingError} when every candidate failed.
  */
 export async function route<T>(candidates: Candidate<ProviderRuntime>[], run: (attempt: Attempt) => Promise<T>, options: RouteOptions): Promise<T> {
-  const { log, signal, deadline } = options;
+  const { log, abort, deadline } = options;
   const failures: UpstreamFailure[] = [];
   // Providers whose circuit is open are tried only when nothing else is left.
   const ordered = candidates.some(isOpen) ? [...candidates.filter((c) => !isOpen(c)), ...candidates.filter(isOpen)] : candidates;
@@ -97,7 +97,7 @@ export async function route<T>(candidates: Candidate<ProviderRuntime>[], run: (a
     try {
       // The attempts on this candidate; `break` moves on to the next candidate.
       for (let attempt = 1; attempt <= provider.config.retries.maxAttempts; attempt++) {
-        if (signal.aborted || Date.now() >= deadline) break;
+        if (abort.aborted || Date.now() >= deadline) break;
         const lease = provider.keys.acquire();
         if (!lease) {
           failures.push(noKeyFailure(provider));
@@ -109,8 +109,8 @@ export async function route<T>(candidates: Candidate<ProviderRuntime>[], run: (a
           log.warn({ provider: name, reason: limited.message }, 'provider limit reached; failing over');
           break;
         }
-        if (provider.slots) await provider.slots.acquire(signal);
-        const held = new HeldAttempt(provider, candidate.model, lease, signal, ++number);
+        if (provider.slots) await provider.slots.acquire(abort.signal);
+        const held = new HeldAttempt(provider, candidate.model, lease, abort, ++number);
         try {
           const value = await run(held);
           provider.breaker.success();
@@ -138,7 +138,7 @@ export async function route<T>(candidates: Candidate<ProviderRuntime>[], run: (a
             again ? 'provider attempt failed; retrying' : 'provider attempt failed; failing over',
           );
           if (!again) break;
-          if (delay > 0) await sleep(delay, undefined, { signal }).catch(() => undefined);
+          if (delay > 0) await sleep(delay, undefined, { signal: abort.signal }).catch(() => undefined);
         }
       }
     } finally {
@@ -162,9 +162,13 @@ class HeldAttempt implements Attempt {
     readonly provider: ProviderRuntime,
     readonly model: ModelEntryConfig,
     readonly lease: Lease,
-    readonly signal: AbortSignal,
+    private readonly abort: CallAbort,
     readonly number: number,
   ) {}
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
 
   release(tokens = 0, costUSD = 0): void {
     if (!this.held) return;

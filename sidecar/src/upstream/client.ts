@@ -28,17 +28,34 @@ export interface UpstreamAnswer {
 }
 
 /**
- * A call's abort (the client went away, the total deadline passed): an AbortController whose
- * abort() also tells the JSON request in flight directly, so that request needs no listener on
- * the signal. The signal still serves everything else (streams, backoff sleeps, slot waits).
+ * A call's abort (the client went away, the total deadline passed). The JSON request in flight
+ * is told directly, without a listener on a signal; an AbortSignal (an EventTarget, a few hundred
+ * bytes with its controller) is made only for what waits on one: a stream, a backoff sleep, a
+ * wait for a concurrency slot. A plain call with one attempt never makes it.
  */
-export class CallAbort extends AbortController {
+export class CallAbort {
+  aborted = false;
+  /** Why, once aborted: a DOMException named AbortError (client gone) or TimeoutError (deadline). */
+  reason: Error | undefined = undefined;
   /** The JSON request in flight, set and cleared by {@link ProviderClient.json}. */
   inFlight: Dispatcher.DispatchController | undefined = undefined;
+  private controller: AbortController | undefined = undefined;
 
-  override abort(reason?: unknown): void {
-    super.abort(reason);
-    this.inFlight?.abort(this.signal.reason as Error);
+  /** An AbortSignal that aborts with the call, made on first use. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: Error): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+    this.inFlight?.abort(reason);
   }
 }
 
@@ -118,7 +135,7 @@ class JsonHandler implements Dispatcher.DispatchHandler {
   ) {}
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
-    if (this.abort.signal.aborted) controller.abort(this.abort.signal.reason as Error);
+    if (this.abort.aborted) controller.abort(this.abort.reason!);
     else this.abort.inFlight = controller;
   }
 
@@ -141,8 +158,7 @@ class JsonHandler implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
     this.abort.inFlight = undefined;
-    const signal = this.abort.signal;
     // After the headers, a broken connection is the provider closing it mid-answer.
-    this.reject(classifyError(signal.aborted ? (signal.reason ?? err) : err, this.provider, this.status === 0 ? 'headers' : 'body'));
+    this.reject(classifyError(this.abort.reason ?? err, this.provider, this.status === 0 ? 'headers' : 'body'));
   }
 }
