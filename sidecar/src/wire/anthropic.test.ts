@@ -32,6 +32,17 @@ describe('Anthropic request schema', () => {
     expect(MessagesRequest.safeParse({ ...minimal, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64' } }] }] }).success).toBe(false);
     expect(MessagesRequest.safeParse({ ...minimal, messages: [{ role: 'system', content: 'x' }] }).success).toBe(false);
   });
+
+  it('takes a system message only where the API does: right after a user turn, text only', () => {
+    const user = { role: 'user', content: 'hi' };
+    const assistant = { role: 'assistant', content: 'hello' };
+    expect(MessagesRequest.safeParse({ ...minimal, messages: [user, { role: 'system', content: 'be brief' }] }).success).toBe(true);
+    expect(MessagesRequest.safeParse({ ...minimal, messages: [user, { role: 'system', content: [{ type: 'text', text: 'be brief' }] }] }).success).toBe(true);
+    expect(MessagesRequest.safeParse({ ...minimal, messages: [user, assistant, { role: 'system', content: 'x' }] }).success).toBe(false);
+    expect(MessagesRequest.safeParse({ ...minimal, messages: [user, { role: 'system', content: 'x' }, { role: 'system', content: 'y' }] }).success).toBe(false);
+    const image = { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AA==' } };
+    expect(MessagesRequest.safeParse({ ...minimal, messages: [user, { role: 'system', content: [image] }] }).success).toBe(false);
+  });
 });
 
 describe('Anthropic errors', () => {

@@ -87,10 +87,24 @@ export const AnthropicToolChoice = z.discriminatedUnion('type', [
 ]);
 
 /** Body of `POST /v1/messages`. */
+/**
+ * Where the API takes a mid-conversation system message: right after a user turn, text only
+ * (platform.claude.com, "Mid-conversation system messages"); anywhere else it is the client's 400.
+ */
+function placeSystemMessages(messages: z.infer<typeof AnthropicMessageParam>[], ctx: z.RefinementCtx): void {
+  messages.forEach((message, i) => {
+    if (message.role !== 'system') return;
+    if (messages[i - 1]?.role !== 'user') ctx.addIssue({ code: 'custom', path: [i, 'role'], message: 'a system message must immediately follow a user message' });
+    else if (typeof message.content !== 'string' && message.content.some((b) => b.type !== 'text')) {
+      ctx.addIssue({ code: 'custom', path: [i, 'content'], message: 'a system message may contain only text blocks' });
+    }
+  });
+}
+
 export const MessagesRequest = z.looseObject({
   model: z.string().min(1),
   max_tokens: z.int().min(1),
-  messages: z.array(AnthropicMessageParam),
+  messages: z.array(AnthropicMessageParam).superRefine(placeSystemMessages),
   system: z.union([z.string(), z.array(AnthropicTextBlock)]).optional(),
   tools: z.array(AnthropicTool).optional(),
   tool_choice: AnthropicToolChoice.optional(),

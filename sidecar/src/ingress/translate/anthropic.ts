@@ -44,7 +44,7 @@ export function anthropicToChat(request: MessagesRequest): ChatRequest {
   request.messages.forEach((message, i) => {
     if (message.role === 'user') userTurn(messages, message, i);
     else if (message.role === 'assistant') assistantTurn(messages, message, i);
-    else systemTurn(messages, message, i);
+    else systemTurn(messages, message);
   });
 
   const chat: ChatRequest = { model: request.model, messages, max_tokens: request.max_tokens };
@@ -133,15 +133,13 @@ function toolResultContent(content: string | AnthropicContentBlock[] | undefined
  * A mid-conversation system message: a canonical system message at the same place. OpenAI-format
  * and Ollama providers keep it there; Gemini has one systemInstruction, which gathers it.
  */
-function systemTurn(out: ChatMessage[], message: AnthropicMessageParam, i: number): void {
+function systemTurn(out: ChatMessage[], message: AnthropicMessageParam): void {
   if (typeof message.content === 'string') {
     out.push({ role: 'system', content: message.content });
     return;
   }
-  const texts = message.content.map((block, j): TextPart => {
-    if (block.type !== 'text') throw new TranslationError(providerError(400, 'a system message holds text blocks only', 'invalid_request_error', `messages[${i}].content[${j}]`));
-    return withCache({ type: 'text', text: (block as { text: string }).text }, block);
-  });
+  // Text only: the request schema (wire/anthropic.ts) refuses any other block in a system message.
+  const texts = message.content.flatMap((block): TextPart[] => (block.type === 'text' ? [withCache({ type: 'text', text: (block as { text: string }).text }, block)] : []));
   out.push({ role: 'system', content: texts });
 }
 
