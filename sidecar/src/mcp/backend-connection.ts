@@ -26,6 +26,7 @@ import { fingerprint } from './secrets.js';
 import { openClient, resolveSecrets, sessionLost, type ActiveTransport, type ConnectionSecrets, type OpenedClient } from './transports.js';
 import { installPassThrough, type DownstreamSession, type UpstreamRoute } from './upstream.js';
 import { UpstreamPool, type Upstream } from './upstream-pool.js';
+import { RereadPacer } from './reread-pacer.js';
 
 const LIST_KINDS: readonly ListKind[] = ['tools', 'resources', 'prompts'];
 
@@ -56,6 +57,7 @@ export class BackendConnection {
   /** Lists being re-read, with the connection generation that reads them. */
   private readonly refreshing = new Map<ListKind, number>();
   private readonly dirty = new Set<ListKind>();
+  private readonly pacer: RereadPacer;
   private settleFirstAttempt: () => void = () => undefined;
   /** Resolves once the first connection attempt succeeded or failed. */
   readonly firstAttempt: Promise<void>;
@@ -78,6 +80,7 @@ export class BackendConnection {
     this.secrets = deps.secrets;
     this.sessions = deps.sessions;
     this.stdioHost = deps.stdioHost;
+    this.pacer = new RereadPacer(cfg.name, deps.tuning.listRereadMinMs, this.logger, deps.rereadsHeld);
     this.pool = new UpstreamPool(this);
     this.firstAttempt = new Promise((resolve) => (this.settleFirstAttempt = resolve));
   }
@@ -307,16 +310,24 @@ export class BackendConnection {
     client.fallbackNotificationHandler = async (n) => this.logger.debug({ method: n.method }, 'MCP backend notification ignored');
   }
 
-  /** Re-reads one list after the backend announced a change; coalesces bursts of announcements. */
+  /**
+   * Re-reads one list after the backend announced a change. Announcements during a re-read
+   * coalesce into one more; and one list is re-read at most once per `tuning.listRereadMinMs`,
+   * the next read waiting out the rest of the interval (trailing edge: the last change is read).
+   */
   private refresh(generation: number, client: Client, kind: ListKind): void {
     if (generation !== this.generation) return;
     this.dirty.add(kind);
     if (this.primary?.opened.client !== client || this.refreshing.get(kind) === generation) return;
     this.refreshing.set(kind, generation);
+    const current = () => generation === this.generation && this.primary?.opened.client === client;
     const run = async () => {
-      while (this.dirty.delete(kind)) {
+      while (this.dirty.has(kind)) {
+        await this.pacer.slot(kind);
+        if (!current()) return;
+        this.dirty.delete(kind);
         const part = await fetchList(client, kind, this.cfg.timeouts.connectMs);
-        if (generation !== this.generation || this.primary?.opened.client !== client || !this.catalogNow) return;
+        if (!current() || !this.catalogNow) return;
         this.catalogNow = { ...this.catalogNow, ...part };
         this.catalogLast = this.catalogNow;
         this.logger.debug({ list: kind }, 'MCP backend list changed');

@@ -7,6 +7,7 @@ import type { BackendTuning } from './backoff.js';
 import type { DownstreamSession } from './upstream.js';
 import type { BackendConnection } from './backend-connection.js';
 import type { ActiveTransport } from './transports.js';
+import type { CounterMetric } from '../telemetry/cells.js';
 
 /** Where a backend is in its lifecycle. */
 export type BackendState = 'connecting' | 'ready' | 'failed' | 'stopped';
@@ -58,4 +59,6 @@ export interface BackendDeps {
   sessions: () => Iterable<DownstreamSession>;
   /** The stdio host's socket: stdio servers start in the airlock-tools container (see transports.ts). */
   stdioHost?: string | undefined;
+  /** Counts list re-reads held back by `tuning.listRereadMinMs` (telemetry/metrics.ts names it). */
+  rereadsHeld?: CounterMetric<'backend' | 'list'> | undefined;
 }

@@ -11,6 +11,12 @@ export interface BackendTuning {
   backoffMaxMs: number;
   /** A backend ready this long has its failure count reset when it fails next. */
   stableAfterMs: number;
+  /**
+   * Least time between two re-reads of one list of one backend after it announced list_changed:
+   * a backend announcing changes without pause would otherwise keep the sidecar's only thread
+   * re-reading, hashing and re-indexing its lists. A change inside the window is read when it ends.
+   */
+  listRereadMinMs: number;
 }
 
 /** Production defaults of {@link BackendTuning}. */
@@ -19,6 +25,7 @@ export const DEFAULT_BACKEND_TUNING: BackendTuning = {
   backoffBaseMs: 500,
   backoffMaxMs: 5_000,
   stableAfterMs: 60_000,
+  listRereadMinMs: 1_000,
 };
 
 /** Delay before reconnect number `failures` (1-based): exponential, capped, with equal jitter (half to all of the ceiling). */

@@ -33,6 +33,7 @@ export interface GatewayTuning extends BackendTuning, Omit<SessionLimits, 'maxBo
 export interface McpMetrics {
   mcpToolCalls: CounterMetric<'backend' | 'tool' | 'result'>;
   mcpToolDuration: HistogramMetric<'backend' | 'tool'>;
+  mcpListRereadsHeld: CounterMetric<'backend' | 'list'>;
 }
 
 /** The metrics label of a call's outcome: refusals by the gate and timeouts have their own. */
@@ -316,6 +317,7 @@ class Gateway implements McpGateway, SessionContext {
       secrets: this.secrets,
       sessions: () => this.downstream,
       stdioHost: this.stdioHost,
+      rereadsHeld: this.metrics?.mcpListRereadsHeld,
       onChange: (b) => {
         if (this.backends.get(b.name) === b) this.changed();
       },

@@ -138,6 +138,12 @@ export class Metrics {
     buckets: DURATION_BUCKETS,
     registers: [this.registry],
   });
+  readonly mcpListRereadsHeld = new CounterMetric({
+    name: 'airlock_mcp_list_rereads_held_total',
+    help: 'Re-reads of an MCP backend list held back because the backend announced list_changed again within the minimum interval, by backend and list (tools, resources, prompts); steady growth means the backend keeps announcing changes.',
+    labelNames: ['backend', 'list'] as const,
+    registers: [this.registry],
+  });
   readonly configReloads = new CounterMetric({
     name: 'airlock_config_reloads_total',
     help: 'Config reloads by result (applied, rejected).',
