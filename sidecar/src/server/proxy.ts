@@ -61,7 +61,9 @@ class ResponseSink implements ClientSink {
 
   onClose(listener: () => void): void {
     const res = this.res;
-    res.once('close', () => {
+    // on, not once: a response closes once, and once's wrapper (a state object and a bound
+    // function) would be made on every call for nothing.
+    res.on('close', () => {
       if (!res.writableFinished) listener();
     });
   }
