@@ -9,11 +9,9 @@
  * Printed: bytes per request in total, by area (Airlock's own code, undici, Node's internals …),
  * and the functions that allocate most. Sampling is statistical: runs differ by a few per cent.
  */
-import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { area, label, original, type CallFrame } from './frames.js';
 import { saturate } from './load.js';
-import { stop } from './procs.js';
 import { buildSidecar, freePort, startMockProvider, startSidecar, type Target } from './targets.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
@@ -98,6 +96,6 @@ console.error('building the sidecar…');
 sidecars.push({ name: 'airlock', ...(await startInspected('airlock', await buildSidecar(root, root), mock.url)) });
 if (BEFORE) sidecars.push({ name: 'airlock-before', ...(await startInspected('airlock-before', await buildSidecar(BEFORE, root), mock.url)) });
 for (const { name, target, port } of sidecars) await measure(name, target, port);
-const processes: ChildProcess[] = [mock.target.process, ...sidecars.map((s) => s.target.process)];
-for (const child of processes) await stop(child);
+// No graceful stop: a sidecar with an inspector session open could wait on it for ever (a run
+// with BENCH_BEFORE hung there). Exiting kills every child (bench/procs.ts).
 process.exit(0);
