@@ -55,7 +55,13 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  child?.kill('SIGTERM');
+  // Wait for the exit: Node writes the compile cache as the process ends, into the directory
+  // removed below (a removal racing that write failed with ENOTEMPTY).
+  if (child && child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
   await dispatcher?.close();
   await mock?.close();
   await collector?.close();
