@@ -83,18 +83,13 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
     if (!op.stream) {
       // The whole answer at once (ProviderClient.json): no stream to read or to give back.
       const answer = await provider.client.json(request, scope.abort);
-      if (answer.status < 200 || answer.status >= 300) {
-        throw new UpstreamFailure('status', name, provider.adapter.error(answer.status, answer.body.toString('utf8')), parseRetryAfter(answer.headers['retry-after']));
-      }
+      if (answer.status < 200 || answer.status >= 300) throw statusFailure(provider, answer.status, answer.body.toString('utf8'), answer.headers);
       const outcome = jsonOutcome(op, attempt, answer.body, native, context);
       reported.succeeded(answer.status);
       return outcome;
     }
     response = await provider.client.send(request, attempt.signal);
-    if (response.status < 200 || response.status >= 300) {
-      const text = await response.body.text().catch(() => '');
-      throw new UpstreamFailure('status', name, provider.adapter.error(response.status, text), parseRetryAfter(response.headers['retry-after']));
-    }
+    if (response.status < 200 || response.status >= 300) throw statusFailure(provider, response.status, await response.body.text().catch(() => ''), response.headers);
     const outcome = await firstContent({ op, provider, context, response, native, common: { provider, model, attempt } });
     reported.succeeded(response.status);
     return outcome;
@@ -105,6 +100,11 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
     reported.failed(failure.kind, failure.error.status);
     throw failure;
   }
+}
+
+/** A non-2xx answer as the provider's error, with its Retry-After; the same for whole and streamed answers. */
+function statusFailure(provider: ProviderRuntime, status: number, text: string, headers: Record<string, string | string[] | undefined>): UpstreamFailure {
+  return new UpstreamFailure('status', provider.config.name, provider.adapter.error(status, text), parseRetryAfter(headers['retry-after']));
 }
 
 /** An answer with its status checked, to be read. */
