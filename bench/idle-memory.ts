@@ -20,13 +20,17 @@
  *   shares its file pages, and PSS shows what one sidecar and then a second cost on a node).
  * - IDLE_DETAIL=1: preload bench/memory-probe.mjs and report V8's heap, code and external memory
  *   and the anonymous mappings by kind; IDLE_SNAPSHOT=dir also writes a heap snapshot per start.
+ * - IDLE_PAGES=1: the `node` binary's resident pages by what they hold (bench/binary-pages.ts:
+ *   V8's tiers, WebAssembly, ICU's code and data items, OpenSSL…), KiB, median per variant.
  */
+import { realpathSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { saturate } from './load.js';
+import { byGroup, namedRanges, residentPages, sections } from './binary-pages.js';
 import { cpuMs, memory, stop, type Memory } from './procs.js';
 import { median, spread } from './stats.js';
 import { buildSidecar, sidecarNodeSettings, startMockProvider, startSidecar, type Launch } from './targets.js';
@@ -37,6 +41,7 @@ const LATER = Number(process.env.IDLE_LATER ?? 0);
 const LOAD = Number(process.env.IDLE_LOAD ?? 0);
 const PAIR = process.env.IDLE_PAIR === '1';
 const DETAIL = process.env.IDLE_DETAIL === '1' || Boolean(process.env.IDLE_SNAPSHOT);
+const PAGES = process.env.IDLE_PAGES === '1';
 const PROBE = fileURLToPath(new URL('memory-probe.mjs', import.meta.url));
 
 interface Variant {
@@ -54,6 +59,8 @@ interface Row {
   readyCpuMs: number;
   idle: Memory;
   detail?: Detail;
+  /** KiB of the node binary resident, by group (IDLE_PAGES). */
+  pages?: Map<string, number>;
   second?: Memory;
   /** The first sidecar again, with the second running. */
   firstBeside?: Memory;
@@ -130,6 +137,9 @@ async function v8Figures(pid: number, file: string): Promise<Detail> {
   return figures;
 }
 
+/** The node binary's symbols and ICU data items, read once (IDLE_PAGES). */
+let named: { ranges: ReturnType<typeof namedRanges>; sections: ReturnType<typeof sections> } | undefined;
+
 async function oneStart(variant: Variant, executable: string, mockURL: string, settings: Launch, round: number): Promise<Row> {
   const probeFile = join(await mkdtemp(join(tmpdir(), 'airlock-idle-')), 'probe.json');
   const launch: Launch = {
@@ -143,6 +153,11 @@ async function oneStart(variant: Variant, executable: string, mockURL: string, s
     await sleep(1_000);
     const row: Row = { readyMs: target!.readyMs!, readyCpuMs: target!.readyCpuMs!, idle: await memory(pid) };
     if (DETAIL) row.detail = { ...(await anonymousKinds(pid)), ...(await v8Figures(pid, probeFile)) };
+    if (PAGES) {
+      const binary = realpathSync(`/proc/${pid}/exe`);
+      named ??= { ranges: namedRanges(binary), sections: sections(binary) };
+      row.pages = byGroup(residentPages(pid, binary), named.ranges, named.sections);
+    }
     if (PAIR) {
       const [second] = await startSidecar(`${variant.name}-2`, variant.executable ?? executable, mockURL, false, { ...launch, env: { ...launch.env, AIRLOCK_HEAP_SNAPSHOT: '' } });
       await sleep(1_000);
@@ -206,6 +221,14 @@ if (DETAIL) {
   for (const field of Object.keys(rows.get(variants[0]!.name)![0]!.detail!)) {
     console.log(`| ${field} | ${variants.map((v) => spread(rows.get(v.name)!.map((r) => r.detail![field] ?? 0), field === 'threads' ? 0 : 1)).join(' | ')} |`);
   }
+}
+if (PAGES) {
+  const groups = [...new Set(variants.flatMap((v) => rows.get(v.name)!.flatMap((r) => [...r.pages!.keys()])))];
+  const med = (v: Variant, g: string) => median(rows.get(v.name)!.map((r) => r.pages!.get(g) ?? 0));
+  groups.sort((a, b) => med(variants[0]!, b) - med(variants[0]!, a));
+  console.log(`\n| node binary resident, KiB (median) | ${variants.map((v) => v.name).join(' | ')} |\n|---|${'---|'.repeat(variants.length)}`);
+  console.log(`| **total** | ${variants.map((v) => median(rows.get(v.name)!.map((r) => [...r.pages!.values()].reduce((a, b) => a + b, 0))).toFixed(0)).join(' | ')} |`);
+  for (const g of groups) if (variants.some((v) => med(v, g) >= 32)) console.log(`| ${g} | ${variants.map((v) => med(v, g).toFixed(0)).join(' | ')} |`);
 }
 await stop(mock.target.process);
 process.exit(0);
