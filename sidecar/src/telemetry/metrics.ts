@@ -8,7 +8,12 @@
  * the backends' filtered listings, statuses and reasons from fixed sets. A client's free text
  * (an unknown model, a tool name that does not exist) never becomes a label.
  */
-import { Gauge, Registry } from 'prom-client';
+// prom-client's Registry and Gauge by their own modules, not its index: the index also loads its
+// Pushgateway (node:https and so TLS, node:zlib), its cluster aggregator (node:cluster) and its
+// default metrics (perf_hooks, v8), none of which the sidecar uses; in a bare process the index is
+// 22 MiB of resident memory and these two modules 3 (bench/README.md, "Round 6").
+import Gauge from 'prom-client/lib/gauge.js';
+import Registry from 'prom-client/lib/registry.js';
 import { CounterMetric, HistogramMetric } from './cells.js';
 
 /** GenAI attribute names as Prometheus labels. */

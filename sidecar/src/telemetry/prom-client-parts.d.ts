@@ -1,0 +1,13 @@
+/**
+ * Types for the two prom-client modules the sidecar loads by path (metrics.ts): prom-client
+ * declares its types on its index only, and these modules export the index's classes as they are.
+ */
+declare module 'prom-client/lib/registry.js' {
+  import { Registry } from 'prom-client';
+  export = Registry;
+}
+
+declare module 'prom-client/lib/gauge.js' {
+  import { Gauge } from 'prom-client';
+  export = Gauge;
+}
