@@ -26,7 +26,7 @@ import { parseArgs } from 'node:util';
 export const BUNDLE_DIR = join(import.meta.dirname, 'bundle');
 
 /**
- * CommonJS dependencies (fastify, pino, prom-client...) call `require` for Node's modules; in an
+ * CommonJS dependencies (pino, prom-client...) call `require` for Node's modules; in an
  * ES module bundle that name does not exist, so each output file gets one bound to itself.
  */
 const BANNER = "import { createRequire as __airlockCreateRequire } from 'node:module'; const require = __airlockCreateRequire(import.meta.url);";

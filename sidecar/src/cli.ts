@@ -71,7 +71,7 @@ async function runCommand(command: string | undefined, rest: string[]): Promise<
       const env = readEnv();
       const { values } = parseArgs({ args: rest, options: { config: { type: 'string', default: env.AIRLOCK_CONFIG } } });
       // Loaded here, not at the top: `probe` runs every second as the startupProbe, and the whole
-      // server (fastify, providers, MCP, OpenTelemetry) took 20 s to load on a busy 2-core node.
+      // server (its HTTP framework then, providers, MCP, OpenTelemetry) took 20 s to load on a busy 2-core node.
       const [{ startSidecar }, { ConfigError }] = await Promise.all([import('./sidecar.js'), import('./config/load.js')]);
       // Listening for the signals before starting: a SIGTERM while starting (a pod deleted at
       // once, the image build's warm-up) then closes cleanly instead of killing the process.

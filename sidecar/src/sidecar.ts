@@ -2,13 +2,13 @@
  * `airlock-sidecar run`: loads the config, starts the MCP gateway, and serves the agent API on
  * the Unix socket (and the loopback port when configured) and the admin API on its port.
  */
-import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { createLogger, type Logger } from './log/logger.js';
 import { SecretRegistry } from './log/redact.js';
 import { BodyBudget } from './server/body-budget.js';
 import { adminHost, buildAdmin } from './server/admin.js';
 import { build } from './server/app.js';
+import type { HttpApp } from './server/http/app.js';
 import { listenOnSocket } from './server/listen.js';
 import { LiveConfig } from './server/live.js';
 import { Metrics } from './telemetry/metrics.js';
@@ -78,21 +78,21 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
 
   const bodies = new BodyBudget(config.listen.maxBodyBytesInFlight, config.listen.maxBodyBytes);
   const common = { live, log, metrics, secrets, mcp, usage, maxBodyBytes: config.listen.maxBodyBytes, bodies };
-  const servers: FastifyInstance[] = [];
+  const servers: HttpApp[] = [];
   try {
     // The admin port first, the socket after: when the agent holds the port (it can take it while
     // this container restarts) the bind fails before a single model call is served. The other way
     // round the agent's calls ran in a process whose /usage nobody could read and that exits on
     // EADDRINUSE: spend outside the sandbox's budget, each restart (ADR 0018).
-    const admin = await buildAdmin({ live, log, metrics, mcp, usage, tools: config.listen.admin.tools });
+    const admin = buildAdmin({ live, log, metrics, mcp, usage, tools: config.listen.admin.tools });
     servers.push(admin);
     await admin.listen({ host: adminHost(config.listen.admin.host), port: config.listen.admin.port });
-    const { port: adminPort, address: adminAddress } = admin.server.address() as { port: number; address: string };
-    const socketApp = await build(common);
+    const { port: adminPort, address: adminAddress } = admin.address();
+    const socketApp = build(common);
     servers.push(socketApp);
     await listenOnSocket(socketApp, config.listen.socket.path, config.listen.socket.mode, config.listen.socket.group);
     if (config.listen.loopbackPort !== undefined) {
-      const loopback = await build({ ...common, loopbackPort: config.listen.loopbackPort });
+      const loopback = build({ ...common, loopbackPort: config.listen.loopbackPort });
       servers.push(loopback);
       await loopback.listen({ host: '127.0.0.1', port: config.listen.loopbackPort });
     }

@@ -344,11 +344,11 @@ describe('regressions found by fuzzing', () => {
     await check({ method: 'POST', path: '/v1/messages', headers: { 'content-type': JSON_TYPE }, body: Buffer.from(body) });
   });
 
-  it('an oversized POST /mcp gets a JSON-RPC error, not fastify\'s error object', async () => {
+  it('an oversized POST /mcp gets a JSON-RPC error, not a generic HTTP error object', async () => {
     await check({ method: 'POST', path: '/mcp', headers: { 'content-type': JSON_TYPE, accept: MCP_ACCEPT }, body: Buffer.from(`{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"${'x'.repeat(MAX_BODY)}"}}`) });
   });
 
-  it('POST /mcp with a content type fastify cannot parse gets a JSON-RPC error', async () => {
+  it('POST /mcp with a content type the sidecar does not read gets a JSON-RPC error', async () => {
     await check({ method: 'POST', path: '/mcp', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: MCP_ACCEPT }, body: Buffer.from('{"jsonrpc":"2.0","id":1,"method":"ping"}') });
   });
 

@@ -4,10 +4,12 @@
  * config's choice: loopback by default, every address of the pod for the kubelet, the operator
  * and a scraper.
  */
-import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { ServerResponse } from 'node:http';
 import type { Logger } from '../log/logger.js';
-import { readiness, rejectedProviders, type McpHandler } from './app.js';
-import { noSchemaCompilers } from './no-schemas.js';
+import { rejectedProviders, sendReadiness, type McpHandler } from './app.js';
+import { HttpApp, JSON_UTF8 } from './http/app.js';
+import { writeJson } from './http/reply.js';
+import type { HttpRequest } from './http/router.js';
 import { kernelHasIPv6 } from '../firewall/apply.js';
 import type { SidecarReport } from '../usage/wire.js';
 import type { LiveConfig } from './live.js';
@@ -45,23 +47,39 @@ export function adminHost(host: string): string {
   return kernelHasIPv6() ? '::' : '0.0.0.0';
 }
 
-export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance> {
-  const app = fastify({ loggerInstance: options.log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), schemaController: noSchemaCompilers });
-  app.get('/healthz', async () => ({ status: 'ok' }));
+/**
+ * The admin app. Its refusals keep the shape fastify gave them (`{message, error, statusCode}`),
+ * which is what scrapers and the operator have seen; it reads no request body.
+ */
+export function buildAdmin(options: AdminOptions): HttpApp {
+  const refuse = (res: ServerResponse, status: number, error: string, message: string, extra: Record<string, unknown> = {}) =>
+    writeJson(res, status, { ...extra, error, message, statusCode: status }, JSON_UTF8);
+  const app = new HttpApp({
+    bodyLimit: 0,
+    notFound: (request, res) => writeJson(res, 404, { message: `Route ${request.method}:${request.url} not found`, error: 'Not Found', statusCode: 404 }, JSON_UTF8),
+    badTarget: (request, res) => writeJson(res, 400, { error: 'Bad Request', code: 'FST_ERR_BAD_URL', message: `'${request.url}' is not a valid url component`, statusCode: 400 }),
+    closing: (_request, res) => refuse(res, 503, 'Service Unavailable', 'Service Unavailable'),
+  });
+  const onError = (err: unknown, _request: HttpRequest, res: ServerResponse) => {
+    options.log.error({ err }, 'unhandled error');
+    refuse(res, 500, 'Internal Server Error', 'internal error in the Airlock sidecar');
+  };
+  const get = (path: string, handler: (request: HttpRequest, res: ServerResponse) => unknown) => app.router.add('GET', path, handler, { onError, body: false });
+  get('/healthz', () => ({ status: 'ok' }));
   if (options.usage) {
     const usage = options.usage;
     // Counts and spend only, like /metrics: what the operator sums into the sandbox's status,
     // plus the names of providers that refused every key (the operator shows it on the provider).
-    app.get('/usage', async (): Promise<SidecarReport> => ({ ...usage.ledger.snapshot(), credentialsRejected: rejectedProviders(options.live) }));
+    get('/usage', (): SidecarReport => ({ ...usage.ledger.snapshot(), credentialsRejected: rejectedProviders(options.live) }));
   }
-  app.get('/readyz', async (_request, reply) => readiness(options, reply));
-  app.get('/metrics', async (_request, reply) => {
-    reply.header('content-type', options.metrics.registry.contentType);
-    return options.metrics.registry.metrics();
+  get('/readyz', (_request, res) => sendReadiness(options, res));
+  get('/metrics', async (_request, res) => {
+    const text = await options.metrics.registry.metrics();
+    res.writeHead(200, { 'content-type': options.metrics.registry.contentType, 'content-length': Buffer.byteLength(text) }).end(text);
   });
   if (options.mcp && options.tools) {
     const mcp = options.mcp;
-    app.get('/mcp/tools', async () => mcp.view());
+    get('/mcp/tools', () => mcp.view());
   }
   return app;
 }

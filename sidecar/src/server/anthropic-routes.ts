@@ -1,5 +1,5 @@
 /** The Anthropic Messages API on the socket: messages, token counting, and models for the Anthropic SDK. */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ServerResponse } from 'node:http';
 import { estimateTokens } from '../ingress/estimate.js';
 import { anthropicStreamEncoder, anthropicToChat, chatToAnthropic } from '../ingress/translate/anthropic.js';
 import { ModelNotFoundError } from '../router/models.js';
@@ -7,7 +7,9 @@ import { anthropicError, anthropicModel, CountTokensRequest, MessagesRequest } f
 import type { AppOptions } from './app.js';
 import type { Ingress } from './ingress.js';
 import { modelRoute } from './model-route.js';
+import type { Router } from './http/router.js';
 import { errorHandlerFor, refuse } from './refusal.js';
+import { Routes } from './routes.js';
 import { countTokensOperation, messagesOperation } from './operations.js';
 
 /** The Anthropic Messages API as an ingress. */
@@ -30,14 +32,13 @@ export function isAnthropicClient(headers: Record<string, string | string[] | un
   return headers['anthropic-version'] !== undefined || headers['x-api-key'] !== undefined;
 }
 
-export async function anthropicRoutes(app: FastifyInstance, options: AppOptions): Promise<void> {
-  app.setErrorHandler(errorHandlerFor(anthropicIngress));
-  modelRoute(app, options, '/v1/messages', MessagesRequest, (body, raw, request) =>
+export function anthropicRoutes(router: Router, options: AppOptions): void {
+  const routes = new Routes(router, options, errorHandlerFor(anthropicIngress, options.log));
+  modelRoute(routes, '/v1/messages', MessagesRequest, (body, raw, request) =>
     messagesOperation(anthropicIngress, body, raw, pick(request.headers, ['anthropic-version', 'anthropic-beta'])),
   );
   modelRoute(
-    app,
-    options,
+    routes,
     '/v1/messages/count_tokens',
     CountTokensRequest,
     (body, raw) => countTokensOperation(anthropicIngress, anthropicToChat({ ...body, max_tokens: 1 }), raw, (tokens) => ({ input_tokens: tokens })),
@@ -53,11 +54,11 @@ export function anthropicModelList(ids: string[]) {
 }
 
 /** GET /v1/models/{id} for an Anthropic client (the SDK's `models.retrieve`); 404 in Anthropic's shape. */
-export function anthropicModelReply(reply: FastifyReply, ids: string[], id: string): FastifyReply {
+export function anthropicModelReply(res: ServerResponse, ids: string[], id: string): unknown {
   if (!ids.includes(id)) {
-    return refuse(reply, anthropicIngress, { status: 404, type: 'not_found_error', message: new ModelNotFoundError(id).message });
+    return refuse(res, anthropicIngress, { status: 404, type: 'not_found_error', message: new ModelNotFoundError(id).message });
   }
-  return reply.send(anthropicModel(id));
+  return anthropicModel(id);
 }
 
 function pick(headers: Record<string, string | string[] | undefined>, names: string[]): Record<string, string> {

@@ -2,6 +2,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { z } from 'zod';
 import type { ProviderError } from '../providers/types.js';
+import { HttpError } from './http/read-body.js';
 
 /** A request the sidecar refuses before routing, in canonical error form. */
 export class BadRequest extends Error {
@@ -38,13 +39,11 @@ export function parseBody<S extends z.ZodType>(raw: unknown, schema: S): z.outpu
   return result.data;
 }
 
-/** Maps fastify's own errors (body too large, wrong content type) to a canonical error. */
-export function frameworkError(err: { statusCode?: number; code?: string; message: string }): ProviderError {
-  const status = err.statusCode ?? 500;
-  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, type: 'invalid_request_error', message: 'the request body is larger than the sidecar accepts (listen.maxBodyBytes)' };
-  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, type: 'invalid_request_error', message: 'the request body must be JSON (Content-Type: application/json)' };
-  if (status >= 500) return { status, type: 'api_error', message: 'internal error in the Airlock sidecar' };
-  return { status, type: 'invalid_request_error', message: err.message };
+/** Maps the HTTP layer's refusals (body too large, not JSON) to a canonical error; anything else is ours, a 500. */
+export function frameworkError(err: unknown): ProviderError {
+  if (err instanceof HttpError && err.status === 413) return { status: 413, type: 'invalid_request_error', message: 'the request body is larger than the sidecar accepts (listen.maxBodyBytes)' };
+  if (err instanceof HttpError) return { status: 415, type: 'invalid_request_error', message: 'the request body must be JSON (Content-Type: application/json)' };
+  return { status: 500, type: 'api_error', message: 'internal error in the Airlock sidecar' };
 }
 
 /** Far deeper than any real request (tool schemas nest a dozen levels); translation recurses per level. */

@@ -6,7 +6,7 @@
  * Python SDK from 3.0). Errors in Google's shape. A
  * Gemini provider takes calls natively; every other provider through the canonical form.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
 import { estimateTokens } from '../ingress/estimate.js';
 import { geminiToChat } from '../ingress/translate/gemini.js';
 import { chatToGemini, geminiStreamEncoder } from '../ingress/translate/gemini-output.js';
@@ -17,7 +17,9 @@ import { BadRequest, parseBody } from './body.js';
 import type { Ingress } from './ingress.js';
 import { relayModelCall } from './model-route.js';
 import { countTokensOperation, embeddingsOperation, generateContentOperation } from './operations.js';
+import type { HttpRequest, Router } from './http/router.js';
 import { errorHandlerFor, refuse } from './refusal.js';
+import { Routes } from './routes.js';
 
 /** The Gemini API as an ingress. */
 export const geminiIngress: Ingress = {
@@ -43,18 +45,18 @@ export function geminiModelList(ids: string[]) {
 }
 
 /** `GET /v1beta/models/{model}` (or under `/v1/` from a Google client); 404 in Google's shape. */
-export function geminiModelReply(reply: FastifyReply, ids: string[], path: string): FastifyReply {
+export function geminiModelReply(res: ServerResponse, ids: string[], path: string): unknown {
   const colon = path.lastIndexOf(':');
   const model = colon < 0 ? path : path.slice(0, colon);
   if (colon >= 0 || !ids.includes(model)) {
-    return refuse(reply, geminiIngress, { status: 404, type: 'not_found_error', message: new ModelNotFoundError(model).message });
+    return refuse(res, geminiIngress, { status: 404, type: 'not_found_error', message: new ModelNotFoundError(model).message });
   }
-  return reply.send(geminiModel(model));
+  return geminiModel(model);
 }
 
 /** `{model}:{method}` from the path after /v1beta/models/ or /v1/models/ (the router has undone URL escapes). */
-function target(request: FastifyRequest): { model: string; method: string | undefined } {
-  const rest = (request.params as { '*': string })['*'];
+function target(request: HttpRequest): { model: string; method: string | undefined } {
+  const rest = request.params['*']!;
   const colon = rest.lastIndexOf(':');
   return colon < 0 ? { model: rest, method: undefined } : { model: rest.slice(0, colon), method: rest.slice(colon + 1) };
 }
@@ -70,10 +72,11 @@ function badRequest(message: string): BadRequest {
   return new BadRequest({ status: 400, type: 'invalid_request_error', message });
 }
 
-export async function geminiRoutes(app: FastifyInstance, options: AppOptions): Promise<void> {
-  app.setErrorHandler(errorHandlerFor(geminiIngress));
+/** The Gemini routes; `notFound` answers a /v1/models/{model}:{method} call from a client that is not Google's. */
+export function geminiRoutes(router: Router, options: AppOptions, notFound: (request: HttpRequest, res: ServerResponse) => void): void {
+  const routes = new Routes(router, options, errorHandlerFor(geminiIngress, options.log));
 
-  const generate = async (request: FastifyRequest, reply: FastifyReply) => {
+  const generate = (request: HttpRequest, res: ServerResponse) => {
     const { model, method } = target(request);
     const raw = request.body as Buffer;
     switch (method) {
@@ -81,9 +84,9 @@ export async function geminiRoutes(app: FastifyInstance, options: AppOptions): P
       case 'streamGenerateContent': {
         const stream = method === 'streamGenerateContent';
         // Without alt=sse Gemini streams one JSON array; every Google SDK asks for SSE.
-        if (stream && (request.query as { alt?: string }).alt !== 'sse') throw badRequest('streamGenerateContent is served with alt=sse only');
+        if (stream && new URLSearchParams(request.query).get('alt') !== 'sse') throw badRequest('streamGenerateContent is served with alt=sse only');
         const body = parseBody(raw, GenerateContentRequest);
-        return relayModelCall(options, request, reply, model, generateContentOperation(geminiIngress, body, model, stream, raw));
+        return relayModelCall(options, request, res, model, generateContentOperation(geminiIngress, body, model, stream, raw));
       }
       case 'countTokens': {
         const body = parseBody(raw, CountTokensBody);
@@ -91,7 +94,7 @@ export async function geminiRoutes(app: FastifyInstance, options: AppOptions): P
         const op = countTokensOperation(geminiIngress, geminiToChat(whole, model, false), raw, (tokens) => ({ totalTokens: tokens }));
         // No provider of the model counts tokens (OpenAI, Ollama): the sidecar's estimate, marked as one.
         const local = () => ({ body: { totalTokens: estimateTokens([whole.systemInstruction, whole.contents, whole.tools]) }, headers: { 'x-airlock-token-count': 'estimate' } });
-        return relayModelCall(options, request, reply, model, op, local);
+        return relayModelCall(options, request, res, model, op, local);
       }
       case 'embedContent':
       case 'batchEmbedContents': {
@@ -110,7 +113,7 @@ export async function geminiRoutes(app: FastifyInstance, options: AppOptions): P
             return batch ? { embeddings: vectors } : { embedding: vectors[0] };
           },
         };
-        return relayModelCall(options, request, reply, model, op);
+        return relayModelCall(options, request, res, model, op);
       }
       default:
         throw new BadRequest({ status: 404, type: 'invalid_request_error', message: `unknown method models/${model}:${method ?? ''}` });
@@ -118,10 +121,10 @@ export async function geminiRoutes(app: FastifyInstance, options: AppOptions): P
   };
   // Under /v1/ the Gemini API is served to Google clients (by their headers), as GET /v1/models
   // is (openai-routes); anyone else there gets the OpenAI API's answer to an unknown endpoint.
-  app.post('/v1beta/models/*', generate);
-  app.post('/v1/models/*', async (request, reply) => (isGeminiClient(request.headers) ? generate(request, reply) : reply.callNotFound()));
+  routes.add('POST', '/v1beta/models/*', generate);
+  routes.add('POST', '/v1/models/*', (request, res) => (isGeminiClient(request.headers) ? generate(request, res) : notFound(request, res)));
 
   const ids = () => options.live.current.catalog.list().map((m) => m.id);
-  app.get('/v1beta/models', async (_request, reply) => reply.send(geminiModelList(ids())));
-  app.get('/v1beta/models/*', async (request, reply) => geminiModelReply(reply, ids(), (request.params as { '*': string })['*']));
+  routes.add('GET', '/v1beta/models', () => geminiModelList(ids()));
+  routes.add('GET', '/v1beta/models/*', (request, res) => geminiModelReply(res, ids(), request.params['*']!));
 }

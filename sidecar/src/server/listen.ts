@@ -6,7 +6,7 @@
 import { chmod, chown, lstat, mkdir, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { HttpApp } from './http/app.js';
 
 export class SocketInUseError extends Error {
   constructor(readonly path: string) {
@@ -16,7 +16,7 @@ export class SocketInUseError extends Error {
 }
 
 /** Prepares the path and makes `app` listen on it with the given mode and group. */
-export async function listenOnSocket(app: FastifyInstance, path: string, mode: string, group: number | undefined): Promise<void> {
+export async function listenOnSocket(app: HttpApp, path: string, mode: string, group: number | undefined): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   await removeStaleSocket(path);
   // Agents open connections in bursts (parallel tool loops): a deep accept queue keeps them from EAGAIN.

@@ -10,11 +10,15 @@
  * The MCP transport specification requires this check for `/mcp` (403 for a bad Origin); it is
  * applied to every route, since a rebound page could as well spend the sandbox's model budget.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
+import type { Logger } from '../log/logger.js';
 import type { ProviderError } from '../providers/types.js';
 import { anthropicIngress } from './anthropic-routes.js';
 import { jsonRpcError, MCP_PATH } from './mcp-route.js';
 import { openAIIngress } from './openai-routes.js';
+import { JSON_UTF8 } from './http/app.js';
+import { writeJson } from './http/reply.js';
+import type { HttpRequest } from './http/router.js';
 
 const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 
@@ -38,15 +42,22 @@ export function rebindingRefusal(headers: { host?: string | undefined; origin?: 
   return undefined;
 }
 
-/** Adds the check to every request of `app`, which listens on 127.0.0.1:`port`. */
-export function guardLoopback(app: FastifyInstance, port: number): void {
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    const refusal = rebindingRefusal({ host: request.headers.host, origin: request.headers.origin }, port);
-    if (refusal === undefined) return;
-    request.log.warn({ host: request.headers.host, origin: request.headers.origin, url: request.url.slice(0, 200) }, 'refused a request with a foreign Host or Origin on the loopback port');
-    const path = request.url.split('?')[0] ?? '';
+/**
+ * The check, for an app listening on 127.0.0.1:`port`: refuses (403, in the shape of the API the
+ * path belongs to) and returns true when the request fails it. An absolute-form target
+ * (`GET http://host/path`) names the host the request is for in place of `Host` (RFC 9112
+ * §3.2.2), so that host is the one checked.
+ */
+export function guardLoopback(port: number, log: Logger): (request: HttpRequest, res: ServerResponse) => boolean {
+  return (request, res) => {
+    const host = request.authority ?? request.headers.host;
+    const refusal = rebindingRefusal({ host, origin: request.headers.origin }, port);
+    if (refusal === undefined) return false;
+    log.warn({ host, origin: request.headers.origin, url: request.url.slice(0, 200) }, 'refused a request with a foreign Host or Origin on the loopback port');
+    const path = request.rawPath;
     const error: ProviderError = { status: 403, type: 'permission_error', message: refusal };
     const body = path === MCP_PATH ? jsonRpcError(-32000, refusal) : path.startsWith('/v1/messages') ? anthropicIngress.errorBody(error) : openAIIngress.errorBody(error);
-    return reply.code(403).type('application/json').send(body);
-  });
+    writeJson(res, 403, body, JSON_UTF8);
+    return true;
+  };
 }

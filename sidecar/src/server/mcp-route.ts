@@ -5,11 +5,15 @@
  * schema refuses, and (through {@link mcpClientErrorResponse}) requests Node's HTTP parser
  * refuses. Everything else goes to the gateway untouched.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { CallToolRequestSchema, CompleteRequestSchema, ErrorCode, GetPromptRequestSchema, ReadResourceRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { McpHandler } from './app.js';
 import { withAgentContext } from '../telemetry/model-call.js';
+import { JSON_UTF8 } from './http/app.js';
+import { HttpError } from './http/read-body.js';
+import { writeJson } from './http/reply.js';
+import type { Router } from './http/router.js';
 
 /** The path the gateway is served on. */
 export const MCP_PATH = '/mcp';
@@ -36,57 +40,50 @@ export function jsonRpcError(code: number, message: string, id: string | number 
   return { jsonrpc: '2.0' as const, id, error: { code, message } };
 }
 
-/** Mounts `/mcp` on `app` (a scope of its own, so its error handler answers in JSON-RPC). */
-export async function mcpRoute(app: FastifyInstance, options: { mcp: McpHandler }): Promise<void> {
-  const { mcp } = options;
-  // Errors fastify raises before the handler (body too large, unknown content type) in JSON-RPC.
-  app.setErrorHandler((err: { statusCode?: number; message: string }, _request, reply) => {
-    const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    return send(reply, status, status === 500 ? jsonRpcError(ErrorCode.InternalError, 'internal error in the Airlock sidecar') : jsonRpcError(ErrorCode.InvalidRequest, err.message));
-  });
-  app.route({
-    method: [...MCP_METHODS],
-    url: MCP_PATH,
-    // HEAD would otherwise run the GET handler and open a notification stream.
-    exposeHeadRoute: false,
-    handler: async (request, reply) => {
+/** Mounts `/mcp` on `router`, its refusals (body too large, not JSON) answered in JSON-RPC. */
+export function mcpRoute(router: Router, mcp: McpHandler): void {
+  const onError = (err: unknown, _request: unknown, res: ServerResponse) => {
+    if (err instanceof HttpError) return send(res, err.status, jsonRpcError(ErrorCode.InvalidRequest, err.message));
+    return send(res, 500, jsonRpcError(ErrorCode.InternalError, 'internal error in the Airlock sidecar'));
+  };
+  router.add(
+    MCP_METHODS,
+    MCP_PATH,
+    async (request, res) => {
       let parsed: unknown;
       if (Buffer.isBuffer(request.body) && request.body.length > 0) {
         try {
           parsed = JSON.parse(request.body.toString('utf8'));
         } catch {
-          return send(reply, 400, jsonRpcError(ErrorCode.ParseError, 'Parse error: the body is not valid JSON'));
+          return send(res, 400, jsonRpcError(ErrorCode.ParseError, 'Parse error: the body is not valid JSON'));
         }
       }
       if (Array.isArray(parsed) && parsed.length === 0) {
         // JSON-RPC 2.0: "rpc call with an empty Array" is answered with one Invalid Request error.
-        return send(reply, 400, jsonRpcError(ErrorCode.InvalidRequest, 'Invalid Request: the batch is empty; send at least one JSON-RPC message'));
+        return send(res, 400, jsonRpcError(ErrorCode.InvalidRequest, 'Invalid Request: the batch is empty; send at least one JSON-RPC message'));
       }
       const invalid = request.headers['mcp-session-id'] === undefined ? undefined : invalidParams(parsed);
-      if (invalid) return send(reply, 200, invalid);
-      reply.hijack();
+      if (invalid) return send(res, 200, invalid);
       // The agent's traceparent parents the spans of its tool calls.
-      await withAgentContext(request.headers, () => mcp.handle(request.raw, reply.raw, parsed));
+      await withAgentContext(request.headers, () => mcp.handle(request.raw, res, parsed));
     },
-  });
-  app.route({
-    method: ['PUT', 'PATCH', 'OPTIONS', 'HEAD'],
-    url: MCP_PATH,
-    handler: async (request, reply) => refuseMcpMethod(request.method, reply),
-  });
+    { onError },
+  );
+  // HEAD would otherwise run the GET handler and open a notification stream.
+  router.add(['PUT', 'PATCH', 'OPTIONS', 'HEAD'], MCP_PATH, (request, res) => refuseMcpMethod(request.method, res), { onError, body: false });
 }
 
 /**
  * The 405 for a method the MCP endpoint does not take, in JSON-RPC shape. Also answers methods
- * fastify's router does not know (PURGE, PROPFIND...), which reach the not-found handler.
+ * no route has (PURGE, PROPFIND...), which reach the not-found answer.
  */
-export function refuseMcpMethod(method: string, reply: FastifyReply): FastifyReply {
-  reply.header('allow', MCP_METHODS.join(', '));
-  return send(reply, 405, jsonRpcError(TRANSPORT_ERROR, `Method not allowed: ${method} ${MCP_PATH}; the MCP endpoint takes ${MCP_METHODS.join(', ')}`));
+export function refuseMcpMethod(method: string, res: ServerResponse): void {
+  const message = `Method not allowed: ${method} ${MCP_PATH}; the MCP endpoint takes ${MCP_METHODS.join(', ')}`;
+  writeJson(res, 405, jsonRpcError(TRANSPORT_ERROR, message), { ...JSON_UTF8, allow: MCP_METHODS.join(', ') });
 }
 
-function send(reply: FastifyReply, status: number, body: unknown): FastifyReply {
-  return reply.code(status).type('application/json').send(body);
+function send(res: ServerResponse, status: number, body: unknown): void {
+  writeJson(res, status, body, JSON_UTF8);
 }
 
 /**

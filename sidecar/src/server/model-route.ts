@@ -1,7 +1,11 @@
 /** The shape every model endpoint shares: parse the body, resolve the model, relay. */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import type { AppOptions } from './app.js';
+import { JSON_UTF8 } from './http/app.js';
+import { writeJson } from './http/reply.js';
+import type { HttpRequest } from './http/router.js';
+import type { Routes } from './routes.js';
 import { parseBody } from './body.js';
 import { withAgentContext } from '../telemetry/model-call.js';
 import { relay, type Operation, type ProxyDeps, type StreamChunk } from './proxy.js';
@@ -15,19 +19,19 @@ import type { Runtime } from './runtime.js';
  * (a token count the sidecar estimates); without it that is a 400.
  */
 export function modelRoute<S extends z.ZodType<{ model: string }>, C, K extends StreamChunk>(
-  app: FastifyInstance,
-  options: AppOptions,
+  routes: Routes,
   path: string,
   schema: S,
-  operation: (body: z.output<S>, raw: Buffer, request: FastifyRequest) => Operation<C, K>,
+  operation: (body: z.output<S>, raw: Buffer, request: HttpRequest) => Operation<C, K>,
   local?: (body: z.output<S>) => { body: unknown; headers?: Record<string, string> },
 ): void {
-  // Not async, nor is relayModelCall: the call's promise is handed to fastify as it is, with no
+  const options = routes.options;
+  // Not async, nor is relayModelCall: the call's promise is handed to the app as it is, with no
   // frames of theirs held across the upstream round trip (bench/README.md "Round 5: saturation").
-  // A bad body throws here, synchronously, and fastify sends it through the error handler.
-  app.post(path, (request, reply) => {
+  // A bad body throws here, synchronously, and the app sends it through the error handler.
+  routes.add('POST', path, (request, res) => {
     const body = parseBody(request.body, schema);
-    return relayModelCall(options, request, reply, body.model, operation(body, request.body as Buffer, request), local && (() => local(body)));
+    return relayModelCall(options, request, res, body.model, operation(body, request.body as Buffer, request), local && (() => local(body)));
   });
 }
 
@@ -39,8 +43,8 @@ export function modelRoute<S extends z.ZodType<{ model: string }>, C, K extends 
  */
 export function relayModelCall<C, K extends StreamChunk>(
   options: AppOptions,
-  request: FastifyRequest,
-  reply: FastifyReply,
+  request: HttpRequest,
+  res: ServerResponse,
   model: string,
   op: Operation<C, K>,
   local?: () => { body: unknown; headers?: Record<string, string> },
@@ -49,12 +53,11 @@ export function relayModelCall<C, K extends StreamChunk>(
   const candidates = runtime.catalog.candidates(model);
   if (local && !candidates.some((c) => op.supports(c.provider))) {
     const answer = local();
-    reply.headers(answer.headers ?? {}).send(answer.body);
+    writeJson(res, 200, answer.body, { ...JSON_UTF8, ...answer.headers });
     return undefined;
   }
-  reply.hijack();
   const { deps, sandbox } = scopeOf(options, runtime);
-  return withAgentContext(request.headers, relay, op, candidates, reply.raw, deps, sandbox);
+  return withAgentContext(request.headers, relay, op, candidates, res, deps, sandbox);
 }
 
 /** What the relay needs of the app and the runtime: the same for every call until a reload, so built once per runtime. */

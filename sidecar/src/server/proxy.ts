@@ -8,6 +8,7 @@ import type { Operation, StreamChunk } from '../relay/operation.js';
 import type { ClientSink } from '../relay/sink.js';
 import type { Candidate } from '../router/models.js';
 import type { ProviderRuntime } from '../router/router.js';
+import { writeJson } from './http/reply.js';
 
 export type { Operation, StreamChunk, Usage } from '../relay/operation.js';
 
@@ -67,11 +68,4 @@ class ResponseSink implements ClientSink {
       if (!res.writableFinished) listener();
     });
   }
-}
-
-/** Writes a JSON body (a Buffer is written as is). */
-export function writeJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const payload = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': payload.length, ...headers });
-  res.end(payload);
 }

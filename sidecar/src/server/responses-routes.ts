@@ -4,7 +4,6 @@
  * both ways when the model name is the same); every other provider through the canonical form.
  * `previous_response_id`: see ADR 0011.
  */
-import type { FastifyInstance } from 'fastify';
 import { ReferencesTooLarge, ResponseStore } from '../ingress/responses-store.js';
 import { inputItems, responsesToChat } from '../ingress/translate/responses.js';
 import { chatToResponse, responseId, responseShell } from '../ingress/translate/responses-output.js';
@@ -18,7 +17,9 @@ import { BadRequest } from './body.js';
 import type { Ingress } from './ingress.js';
 import { modelRoute } from './model-route.js';
 import type { Operation } from './proxy.js';
+import type { Router } from './http/router.js';
 import { errorHandlerFor } from './refusal.js';
+import { Routes } from './routes.js';
 
 /** The Responses API as an ingress: OpenAI's error shape; `openai` providers speak it natively. */
 export const responsesIngress: Ingress = {
@@ -32,12 +33,11 @@ export const responsesIngress: Ingress = {
   },
 };
 
-export async function responsesRoutes(app: FastifyInstance, options: AppOptions): Promise<void> {
+export function responsesRoutes(router: Router, options: AppOptions): void {
   const store = new ResponseStore();
-  app.setErrorHandler(errorHandlerFor(responsesIngress));
+  const routes = new Routes(router, options, errorHandlerFor(responsesIngress, options.log));
   modelRoute(
-    app,
-    options,
+    routes,
     '/v1/responses',
     ResponsesRequest,
     (body, raw) => responsesOperation(body, raw, store, options.maxBodyBytes),
@@ -56,7 +56,6 @@ export async function responsesRoutes(app: FastifyInstance, options: AppOptions)
 
   // responses.retrieve / delete / input_items.list for the responses this sidecar translated.
   // Those OpenAI made and holds are not reachable here: the path names no model, so no provider.
-  type ById = { Params: { id: string } };
   const notHeld = (id: string) =>
     new BadRequest({
       status: 404,
@@ -65,15 +64,17 @@ export async function responsesRoutes(app: FastifyInstance, options: AppOptions)
       param: 'response_id',
       code: 'response_not_found',
     });
-  app.get<ById>('/v1/responses/:id', async (request) => {
-    const response = store.response(request.params.id);
-    if (!response) throw notHeld(request.params.id);
+  routes.add('GET', '/v1/responses/:id', (request) => {
+    const id = request.params.id!;
+    const response = store.response(id);
+    if (!response) throw notHeld(id);
     return response;
   });
-  app.get<ById>('/v1/responses/:id/input_items', async (request) => {
-    const response = store.response(request.params.id);
-    const items = store.get(request.params.id);
-    if (!response || !items) throw notHeld(request.params.id);
+  routes.add('GET', '/v1/responses/:id/input_items', (request) => {
+    const id = request.params.id!;
+    const response = store.response(id);
+    const items = store.get(id);
+    if (!response || !items) throw notHeld(id);
     // Newest first, as OpenAI lists them; the response's own output is not an input.
     const data = items
       .slice(0, items.length - response.output.length)
@@ -81,9 +82,10 @@ export async function responsesRoutes(app: FastifyInstance, options: AppOptions)
       .reverse();
     return { object: 'list', data, first_id: itemId(data[0]), last_id: itemId(data.at(-1)), has_more: false };
   });
-  app.delete<ById>('/v1/responses/:id', async (request) => {
-    if (!store.delete(request.params.id)) throw notHeld(request.params.id);
-    return { id: request.params.id, object: 'response.deleted', deleted: true };
+  routes.add('DELETE', '/v1/responses/:id', (request) => {
+    const id = request.params.id!;
+    if (!store.delete(id)) throw notHeld(id);
+    return { id, object: 'response.deleted', deleted: true };
   });
 }
 

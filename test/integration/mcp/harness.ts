@@ -1,6 +1,6 @@
 /**
  * Test harness for the MCP gateway: serves it on a Unix socket from a plain node:http server
- * (as the sidecar's app does, minus fastify), connects MCP SDK clients through that socket, and
+ * (as the sidecar's app does, minus its router), connects MCP SDK clients through that socket, and
  * captures the gateway's log lines.
  */
 import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
@@ -74,7 +74,7 @@ export interface TestClient {
 
 /**
  * Starts a gateway for `mcp` behind a node:http server on a Unix socket. With `parseBody` the
- * server parses JSON bodies and passes them on, as the fastify app does; without, the gateway
+ * server parses JSON bodies and passes them on, as the sidecar's app does; without, the gateway
  * reads bodies itself.
  */
 export async function serveGateway(

@@ -6,7 +6,7 @@
  * `import('http')`), CommonJS dependencies' `require`, and the compile cache made at build time.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -73,6 +73,15 @@ const fetchThroughSocket = ((url: string, init?: Parameters<typeof undiciFetch>[
 describe('the bundled sidecar, with no node_modules', () => {
   it('was built with a compile cache', () => {
     expect(compileCacheFiles).toBeGreaterThan(0);
+  });
+
+  it('holds no HTTP framework: the servers run on node:http with the sidecar\'s own router (ADR 0024)', async () => {
+    const bundle = join(dir, 'bundle');
+    const files = (await readdir(bundle, { recursive: true })).filter((f) => f.endsWith('.js'));
+    // esbuild names each bundled file in a comment (`// node_modules/fastify/fastify.js`).
+    const framework = /node_modules\/(fastify|find-my-way|avvio|light-my-request|@fastify\/[\w-]+)\//;
+    for (const file of files) expect(framework.exec(await readFile(join(bundle, file), 'utf8'))?.[0], file).toBeUndefined();
+    expect(files.length).toBeGreaterThan(1);
   });
 
   it('answers the OpenAI SDK through the socket and exports the call as a span over OTLP', async () => {

@@ -1,0 +1,152 @@
+/**
+ * An HTTP app on `node:http`: a {@link Router}, what happens around each route (a check before
+ * routing, the body read with its limit, the not-found answer), and the server's lifecycle (the
+ * timeouts fastify set, 503 while closing, in-flight requests finishing). What each answer looks
+ * like is the caller's: the agent-facing app answers in the client's API, the admin and the
+ * operator's servers in their own shapes.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ListenOptions, Socket } from 'node:net';
+import { readBody } from './read-body.js';
+import { BODY_METHODS, Router, splitTarget, type HttpRequest, type Route } from './router.js';
+import { writeJson } from './reply.js';
+
+export interface HttpAppOptions {
+  /** Largest body read (413 past it). */
+  bodyLimit: number;
+  /** A target that cannot be decoded (bad percent escape): answer 400. */
+  badTarget(request: HttpRequest, res: ServerResponse): void;
+  /** No route for the method and path. */
+  notFound(request: HttpRequest, res: ServerResponse): void;
+  /** A request that arrives while the server closes (the connection is closed after it). */
+  closing(request: HttpRequest, res: ServerResponse): void;
+  /** Before routing; true when it answered the request itself (a refusal). */
+  before?: ((request: HttpRequest, res: ServerResponse) => boolean) | undefined;
+  /** Before a body is read; false when it answered the request itself (a refusal). */
+  admit?: ((request: HttpRequest, res: ServerResponse) => boolean) | undefined;
+  /** Requests Node's HTTP parser refuses; by default Node answers 400 or 431 with no body. */
+  clientError?: ((err: Error & { code?: string }, socket: Socket) => void) | undefined;
+}
+
+/**
+ * fastify's defaults, kept: no request timeout (a stream lasts as long as the provider's totalMs
+ * allows), no idle timeout on a connection in use, and idle keep-alive connections kept 72 s,
+ * longer than the 60 s idle timeout common in clients and proxies, so the server is not the one
+ * to close a connection a client is about to reuse.
+ */
+const SERVER_OPTIONS = { requestTimeout: 0, keepAliveTimeout: 72_000 };
+
+export class HttpApp {
+  readonly router = new Router();
+  readonly server: Server;
+  private closingDown = false;
+
+  constructor(private readonly options: HttpAppOptions) {
+    this.server = createServer(SERVER_OPTIONS, (req, res) => this.dispatch(req, res));
+    this.server.setTimeout(0);
+    if (options.clientError) this.server.on('clientError', options.clientError);
+  }
+
+  /** Starts listening (a Unix socket path or a host and port). */
+  listen(options: ListenOptions): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(options, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  /** Where the server listens. */
+  address(): { address: string; port: number } {
+    return this.server.address() as { address: string; port: number };
+  }
+
+  /**
+   * Stops accepting connections and resolves once the requests in flight have finished (streams
+   * included). Meanwhile a new request on an open connection gets the `closing` answer, and a
+   * connection is closed as soon as it is idle.
+   */
+  close(): Promise<void> {
+    this.closingDown = true;
+    if (!this.server.listening) return Promise.resolve();
+    return new Promise((resolve) => {
+      // server.close() closes the connections idle now; these close those that become idle later.
+      const reaper = setInterval(() => this.server.closeIdleConnections(), 50);
+      this.server.close(() => {
+        clearInterval(reaper);
+        resolve();
+      });
+    });
+  }
+
+  private dispatch(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/';
+    let target: ReturnType<typeof splitTarget> | undefined;
+    let bad = false;
+    try {
+      target = splitTarget(url);
+    } catch {
+      bad = true;
+    }
+    const rawPath = target?.rawPath ?? url.split('?')[0]!;
+    const request: HttpRequest = { raw: req, method: req.method ?? 'GET', url, rawPath, path: target?.path ?? rawPath, query: target?.query ?? '', params: {}, headers: req.headers, body: undefined };
+    if (target?.authority !== undefined) request.authority = target.authority;
+    const options = this.options;
+    if (this.closingDown) {
+      res.setHeader('connection', 'close');
+      return options.closing(request, res);
+    }
+    if (options.before?.(request, res)) return;
+    if (bad) return options.badTarget(request, res);
+    const found = this.router.find(request.method, request.path);
+    if (!found) return options.notFound(request, res);
+    request.params = found.params;
+    const route = found.route;
+    if (!(route.body ?? BODY_METHODS.has(request.method))) return run(route, request, res);
+    if (options.admit && !options.admit(request, res)) return;
+    const body = readBody(req, options.bodyLimit);
+    if (body === undefined) return run(route, request, res);
+    body.then(
+      (read) => {
+        request.body = read;
+        run(route, request, res);
+      },
+      (err: unknown) => {
+        // The rest of the body is not read: the connection cannot carry another request.
+        res.setHeader('connection', 'close');
+        fail(route, err, request, res);
+      },
+    );
+  }
+}
+
+/** Runs a route's handler and answers with what it returns, or through its error handler with what it throws. */
+function run(route: Route, request: HttpRequest, res: ServerResponse): void {
+  let result: unknown;
+  try {
+    result = route.handler(request, res);
+  } catch (err) {
+    return fail(route, err, request, res);
+  }
+  if (result instanceof Promise) {
+    result.then(
+      (value: unknown) => answer(value, res),
+      (err: unknown) => fail(route, err, request, res),
+    );
+  } else answer(result, res);
+}
+
+function answer(value: unknown, res: ServerResponse): void {
+  if (value !== undefined && !res.headersSent) writeJson(res, 200, value, JSON_UTF8);
+}
+
+function fail(route: Route, err: unknown, request: HttpRequest, res: ServerResponse): void {
+  // A response already under way (a stream) cannot change its status: end it.
+  if (res.headersSent) return void res.end();
+  route.onError(err, request, res);
+}
+
+/** The content type of the answers the app writes itself, as fastify wrote them. */
+export const JSON_UTF8 = { 'content-type': 'application/json; charset=utf-8' };
