@@ -3,6 +3,7 @@ import { isUtf8 } from 'node:buffer';
 import type { z } from 'zod';
 import type { ProviderError } from '../providers/types.js';
 import { HttpError } from './http/read-body.js';
+import { scanJson } from '../wire/json-scan.js';
 
 /** A request the sidecar refuses before routing, in canonical error form. */
 export class BadRequest extends Error {
@@ -21,8 +22,15 @@ export function parseBody<S extends z.ZodType>(raw: unknown, schema: S): z.outpu
   if (!isUtf8(raw)) {
     throw new BadRequest({ status: 400, type: 'invalid_request_error', message: 'the request body is not valid UTF-8' });
   }
-  if (nestingDepth(raw) > MAX_JSON_DEPTH) {
+  // One pass: a body nested too deep is refused without being parsed at all, and one whose
+  // top-level keys repeat is ambiguous (wire/json-scan.ts: a pass-through forwards its bytes).
+  const scan = scanJson(raw);
+  if (scan.depth > MAX_JSON_DEPTH) {
     throw new BadRequest({ status: 400, type: 'invalid_request_error', message: `the request body nests deeper than ${MAX_JSON_DEPTH} levels` });
+  }
+  if (scan.duplicate !== undefined) {
+    const key = scan.duplicate.length > 64 ? `${scan.duplicate.slice(0, 64)}…` : scan.duplicate;
+    throw new BadRequest({ status: 400, type: 'invalid_request_error', message: `duplicate key in the request body: ${JSON.stringify(key)} (JSON parsers differ on which one counts)`, param: key });
   }
   let json: unknown;
   try {
@@ -49,35 +57,7 @@ export function frameworkError(err: unknown): ProviderError {
 /** Far deeper than any real request (tool schemas nest a dozen levels); translation recurses per level. */
 export const MAX_JSON_DEPTH = 128;
 
-/**
- * Nesting depth of JSON text, read from the bytes before parsing (brackets outside strings): no
- * allocation, and a body nested too deep is refused without being parsed at all. Strings (most of
- * a real body: messages, tool results) are skipped with a native search for their closing quote,
- * so the scan costs per token, not per byte. Bodies too short to exceed MAX_JSON_DEPTH report 0.
- */
+/** Nesting depth of JSON text, read from the bytes before parsing (see {@link scanJson}). */
 export function nestingDepth(text: Buffer): number {
-  // Each level takes two bytes at least: a short body cannot nest deeper than the limit.
-  if (text.length <= 2 * MAX_JSON_DEPTH) return 0;
-  let depth = 0;
-  let max = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === 0x22 /* " */) {
-      let end = text.indexOf(0x22, i + 1);
-      while (end > 0 && escaped(text, end)) end = text.indexOf(0x22, end + 1);
-      // An unterminated string: nothing after it is structure (JSON.parse refuses the body).
-      if (end < 0) return max;
-      i = end;
-    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      if (++depth > max) max = depth;
-    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
-  }
-  return max;
-}
-
-/** Whether the quote at `at` is escaped: preceded by an odd run of backslashes. */
-function escaped(text: Buffer, at: number): boolean {
-  let n = 0;
-  while (text[at - 1 - n] === 0x5c /* \ */) n++;
-  return n % 2 === 1;
+  return scanJson(text).depth;
 }

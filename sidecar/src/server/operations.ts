@@ -53,9 +53,14 @@ function streamContext(context: TranslateContext, asked: boolean): TranslateCont
 const OPENAI_FORMAT = new Set(['openai', 'openai-compatible']);
 const ASK_FOR_USAGE = Buffer.from('{"stream_options":{"include_usage":true},');
 
-/** The client's bytes asking for usage: spliced in when the body has no stream_options, else re-serialised. */
+/**
+ * The client's bytes asking for usage: spliced in when the body has no stream_options, else
+ * re-serialised. Whether it has one is what the parsed body says: the bytes may spell the key
+ * with an escape (`"stream_opti\u006fns"`), which a search for it as written misses, and the
+ * client's include_usage: false after the splice would win upstream.
+ */
 function askForUsage(raw: Buffer, request: object & { stream_options?: object | null }): Buffer {
-  if (raw[0] === 0x7b && raw.indexOf('"stream_options"') < 0) return Buffer.concat([ASK_FOR_USAGE, raw.subarray(1)]);
+  if (raw[0] === 0x7b && request.stream_options === undefined) return Buffer.concat([ASK_FOR_USAGE, raw.subarray(1)]);
   return Buffer.from(JSON.stringify(withUsage(request)));
 }
 

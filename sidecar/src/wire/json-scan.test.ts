@@ -1,0 +1,52 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { scanJson } from './json-scan.js';
+
+const scan = (text: string) => scanJson(Buffer.from(text));
+
+describe('scanJson', () => {
+  it('finds a repeated key at the top level and inside a top-level object, however it is spelled', () => {
+    expect(scan('{"model":"a","x":1,"model":"b"}').duplicate).toBe('model');
+    expect(scan('{"model":"a","mod\\u0065l":"b"}').duplicate).toBe('model');
+    expect(scan('{"\\u006dodel":"a", "model" :"b"}').duplicate).toBe('model');
+    expect(scan('{"stream_options":{"include_usage":false,"include_usage":true}}').duplicate).toBe('stream_options.include_usage');
+    expect(scan('{"é":1,"\\u00e9":2}').duplicate).toBe('é');
+  });
+
+  it('leaves alone keys that differ, repeats deeper down, in arrays, and key-like text inside strings', () => {
+    expect(scan('{"model":"a","Model":"b"}').duplicate).toBeUndefined();
+    expect(scan('{"messages":[{"role":"user","role":"system"}]}').duplicate).toBeUndefined();
+    expect(scan('{"a":{"b":{"c":1,"c":2}}}').duplicate).toBeUndefined();
+    expect(scan('{"a":"\\"model\\":1,\\"model\\":2","model":"x"}').duplicate).toBeUndefined();
+    expect(scan('{"a":{"k":1},"b":{"k":1}}').duplicate).toBeUndefined();
+    expect(scan('[{"k":1,"k":2}]').duplicate).toBeUndefined();
+  });
+
+  it('agrees with JSON.parse on bodies without repeats: no duplicate, and the parsed depth', () => {
+    const depthOf = (value: unknown): number =>
+      Array.isArray(value) ? 1 + Math.max(0, ...value.map(depthOf)) : value !== null && typeof value === 'object' ? 1 + Math.max(0, ...Object.values(value).map(depthOf)) : 0;
+    const tricky = fc.string({ unit: fc.constantFrom('"', '\\', '{', '[', ']', '}', ':', ',', 'a', 'é', '\\"') });
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, tricky, fc.integer(), fc.array(tie('node'), { maxLength: 4 }), fc.dictionary(tricky, tie('node'), { maxKeys: 4 })),
+    })).node;
+    fc.assert(
+      fc.property(fc.dictionary(tricky, value, { maxKeys: 6 }), (object) => {
+        const text = JSON.stringify(object, null, 1);
+        expect(scan(text)).toEqual({ depth: depthOf(JSON.parse(text)), duplicate: undefined });
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('finds a key repeated anywhere in a generated top-level object', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 }), { minKeys: 1, maxKeys: 6 }), fc.nat(), (object, pick) => {
+        const keys = Object.keys(object);
+        const key = keys[pick % keys.length]!;
+        const text = `${JSON.stringify(object).slice(0, -1)},${JSON.stringify(key)}:null}`;
+        expect(scan(text).duplicate).toBe(key);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * One pass over a request body's bytes before it is parsed: how deep it nests, and whether a key
+ * repeats where the sidecar reads the body to decide (the top level and the objects directly in
+ * it: `model`, `stream`, `stream_options.include_usage`, `generationConfig`, ...).
+ *
+ * Why duplicates matter: a body the agent sends in the provider's own API goes upstream as its
+ * bytes, while the sidecar decides on what JSON.parse made of them, where the last duplicate wins.
+ * Parsers that keep the first (Go's gjson and fastjson, simdjson On-Demand, RapidJSON's
+ * FindMember) would run another model, or answer in another mode, than the one the sidecar allowed,
+ * priced and reads. Refusing such a body closes that for every ingress at once; deeper objects
+ * (messages, tool schemas) are the provider's to read, and scanning them for keys would cost
+ * every call a set per object.
+ */
+
+/** What {@link scanJson} found. */
+export interface JsonScan {
+  /** Nesting depth (brackets outside strings). */
+  depth: number;
+  /** The first repeated key at the top two levels, as a path (`model`, `stream_options.include_usage`); the scan stops there. */
+  duplicate: string | undefined;
+}
+
+/** Levels whose keys are checked for repeats: the top level and the objects directly in it. */
+const CHECKED_LEVELS = 2;
+
+/**
+ * Scans JSON text without parsing it: no allocation beyond the keys of the two checked levels.
+ * Strings (most of a real body) are skipped with a native search for their closing quote, so the
+ * scan costs per token, not per byte. Keys are compared decoded (`"mod\u0065l"` is `model`).
+ * Text that is not JSON gives an answer of no meaning; JSON.parse refuses it afterwards.
+ */
+export function scanJson(text: Buffer): JsonScan {
+  let depth = 0;
+  let max = 0;
+  // The open object at levels 1 and 2 (false: an array there), their keys so far, and the key
+  // at level 1 whose value is the level-2 object (for the path in the message).
+  let object1 = false;
+  let object2 = false;
+  let keys1: Set<string> | undefined;
+  let keys2: Set<string> | undefined;
+  let lastKey1 = '';
+  let parent2 = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === 0x22 /* " */) {
+      let end = text.indexOf(0x22, i + 1);
+      while (end > 0 && escaped(text, end)) end = text.indexOf(0x22, end + 1);
+      // An unterminated string: nothing after it is structure (JSON.parse refuses the body).
+      if (end < 0) break;
+      if (((depth === 1 && object1) || (depth === 2 && object2)) && followedByColon(text, end + 1)) {
+        const key = decodeKey(text, i, end);
+        if (key !== undefined) {
+          if (depth === 1) {
+            if ((keys1 ??= new Set()).has(key)) return { depth: max, duplicate: key };
+            keys1.add(key);
+            lastKey1 = key;
+          } else {
+            if ((keys2 ??= new Set()).has(key)) return { depth: max, duplicate: `${parent2}.${key}` };
+            keys2.add(key);
+          }
+        }
+      }
+      i = end;
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (++depth > max) max = depth;
+      if (depth === 1) object1 = c === 0x7b;
+      else if (depth === CHECKED_LEVELS) {
+        object2 = object1 && c === 0x7b;
+        keys2 = undefined;
+        parent2 = lastKey1;
+      }
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
+  }
+  return { depth: max, duplicate: undefined };
+}
+
+/** Whether the first byte at or after `from` that is not JSON whitespace is a colon: the string before it was a key. */
+function followedByColon(text: Buffer, from: number): boolean {
+  let i = from;
+  while (i < text.length && isSpace(text[i]!)) i++;
+  return text[i] === 0x3a;
+}
+
+/** The key between the quotes at `open` and `close`, its escapes undone; undefined when they are not valid JSON. */
+function decodeKey(text: Buffer, open: number, close: number): string | undefined {
+  const backslash = text.indexOf(0x5c, open + 1);
+  if (backslash < 0 || backslash > close) return text.toString('utf8', open + 1, close);
+  try {
+    return JSON.parse(text.toString('utf8', open, close + 1)) as string;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the quote at `at` is escaped: preceded by an odd run of backslashes. */
+function escaped(text: Buffer, at: number): boolean {
+  let n = 0;
+  while (text[at - 1 - n] === 0x5c /* \ */) n++;
+  return n % 2 === 1;
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
