@@ -22,6 +22,7 @@ import { refuse } from './refusal.js';
 import { responsesRoutes } from './responses-routes.js';
 import { geminiIngress, geminiRoutes, isGeminiClient } from './gemini-routes.js';
 import type { SandboxUsage } from '../usage/sync.js';
+import { agentConnectionLimit } from './http/connection-limit.js';
 
 /** What the MCP gateway offers the app (implemented in ../mcp). */
 export interface McpHandler {
@@ -75,6 +76,8 @@ export function build(options: AppOptions): HttpApp {
     }),
     // Requests Node's HTTP parser refuses never reach a route: still answered in the OpenAI shape (MCP's for /mcp).
     clientError: (err, socket) => clientError(err, socket),
+    // The agent opens connections for nothing: bounded, so the admin port always has descriptors left.
+    maxConnections: agentConnectionLimit(),
   });
   const router = app.router;
   openAIRoutes(router, options);

@@ -26,15 +26,19 @@ export interface HttpAppOptions {
   admit?: ((request: HttpRequest, res: ServerResponse) => boolean) | undefined;
   /** Requests Node's HTTP parser refuses; by default Node answers 400 or 431 with no body. */
   clientError?: ((err: Error & { code?: string }, socket: Socket) => void) | undefined;
+  /** Connections held at once; past it a new one is closed at once (./connection-limit.ts). Unset: no bound. */
+  maxConnections?: number | undefined;
 }
 
 /**
  * fastify's defaults, kept: no request timeout (a stream lasts as long as the provider's totalMs
  * allows), no idle timeout on a connection in use, and idle keep-alive connections kept 72 s,
  * longer than the 60 s idle timeout common in clients and proxies, so the server is not the one
- * to close a connection a client is about to reuse.
+ * to close a connection a client is about to reuse. Headers, though, must arrive within 60 s of
+ * a connection or request starting (Node's own default, which requestTimeout 0 turns off): a
+ * connection that sends nothing, or its headers a byte at a time, was otherwise held for ever.
  */
-const SERVER_OPTIONS = { requestTimeout: 0, keepAliveTimeout: 72_000 };
+const SERVER_OPTIONS = { requestTimeout: 0, keepAliveTimeout: 72_000, headersTimeout: 60_000 };
 
 export class HttpApp {
   readonly router = new Router();
@@ -44,6 +48,7 @@ export class HttpApp {
   constructor(private readonly options: HttpAppOptions) {
     this.server = createServer(SERVER_OPTIONS, (req, res) => this.dispatch(req, res));
     this.server.setTimeout(0);
+    if (options.maxConnections !== undefined) this.server.maxConnections = options.maxConnections;
     if (options.clientError) this.server.on('clientError', options.clientError);
   }
 
