@@ -3,7 +3,7 @@
  * work queue and reconcilers only on the leader, the webhook and its TLS, and a health port.
  */
 import type { KubeConfig, KubernetesObject, V1Secret } from '@kubernetes/client-node';
-import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { HttpApp, JSON_UTF8, PLAIN_ANSWERS, plainError, writeJson, type Handler } from '@airlock/sidecar/http';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { SANDBOX_LABEL, type AgentSandbox, type MCPBackend, type ModelProvider } from './api/index.js';
@@ -136,7 +136,7 @@ export async function startOperator({ kubeConfig, settings, log, sidecarAdminPor
       ...(settings.sidecarResources ? { defaultResources: settings.sidecarResources } : {}),
       ...(settings.toolsResources ? { toolsResources: settings.toolsResources } : {}),
     }),
-    logger: log as FastifyBaseLogger,
+    logger: log,
     metrics,
   });
   const webhook: WebhookServer = await serve({ app: webhookApp, certPem: cert.certPem, keyPem: cert.keyPem, port: settings.webhookPort, host: settings.webhookHost });
@@ -156,7 +156,7 @@ export async function startOperator({ kubeConfig, settings, log, sidecarAdminPor
       return elector.isLeader;
     },
     webhookPort: webhook.port,
-    healthPort: (health.server.address() as { port: number }).port,
+    healthPort: health.address().port,
     caPem: cert.caPem,
     idle: () => queue?.idle() ?? Promise.resolve(),
     async stop() {
@@ -215,15 +215,20 @@ function wireEvents(ctx: ControllerContext, caches: Caches): void {
 }
 
 /** /healthz, /readyz (`notReady` says why not, or undefined when ready) and /metrics. */
-async function healthServer(settings: Settings, log: Logger, metrics: Registry, notReady: () => string | undefined, lookupSandbox: (namespace: string, name: string) => AgentSandbox | undefined): Promise<FastifyInstance> {
-  const app = fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
+async function healthServer(settings: Settings, log: Logger, metrics: Registry, notReady: () => string | undefined, lookupSandbox: (namespace: string, name: string) => AgentSandbox | undefined): Promise<HttpApp> {
+  const app = new HttpApp({ bodyLimit: 0, ...PLAIN_ANSWERS });
+  const onError = plainError(log);
+  const get = (path: string, handler: Handler) => app.router.add('GET', path, handler, { onError, body: false });
+  get('/healthz', () => ({ status: 'ok' }));
+  get('/readyz', (_request, res) => {
     const reason = notReady();
-    return reply.code(reason === undefined ? 200 : 503).send({ status: reason ?? 'ready' });
+    writeJson(res, reason === undefined ? 200 : 503, { status: reason ?? 'ready' }, JSON_UTF8);
   });
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
-  usageRoute(app, lookupSandbox);
+  get('/metrics', async (_request, res) => {
+    const text = await metrics.metrics();
+    res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text) }).end(text);
+  });
+  usageRoute(app, lookupSandbox, onError);
   await app.listen({ host: settings.healthHost, port: settings.healthPort });
   return app;
 }

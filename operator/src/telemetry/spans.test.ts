@@ -6,7 +6,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTracing, type Tracing } from '@airlock/sidecar/telemetry';
 import { startOtlpCollector, type OtlpCollector } from '../../../test/mocks/otlp-collector.js';
 import { buildWebhookApp } from '../webhook/server.js';
-import { testPod, testSandbox, testSettings } from '../webhook/test-fixtures.js';
+import type { AdmissionReviewResponse } from '../webhook/admission.js';
+import { postJson, testPod, testSandbox, testSettings } from '../webhook/test-fixtures.js';
 import { inSpan, objectAttributes } from './spans.js';
 import { OperatorMetrics } from './metrics.js';
 
@@ -45,11 +46,11 @@ it('exports a span per admission with the decision, joins the API server trace, 
   const app = buildWebhookApp({ lookupSandbox: async () => testSandbox('research'), settings: testSettings(), metrics });
   const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
   const parent = '00f067aa0ba902b7';
-  const patched = await app.inject({ method: 'POST', url: '/mutate', payload: review('CREATE', testPod()), headers: { traceparent: `00-${traceId}-${parent}-01` } });
-  expect(patched.json().response.allowed).toBe(true);
+  const patched = await postJson<AdmissionReviewResponse>(app, '/mutate', review('CREATE', testPod()), { traceparent: `00-${traceId}-${parent}-01` });
+  expect(patched.body.response.allowed).toBe(true);
   const privileged = testPod('research', { containers: [{ name: 'agent', image: 'agent:1', securityContext: { privileged: true } }] });
-  const denied = await app.inject({ method: 'POST', url: '/mutate', payload: review('CREATE', privileged) });
-  expect(denied.json().response.allowed).toBe(false);
+  const denied = await postJson<AdmissionReviewResponse>(app, '/mutate', review('CREATE', privileged));
+  expect(denied.body.response.allowed).toBe(false);
   await app.close();
   await tracing.flush();
   const spans = collector.spans.filter((s) => s.name === 'admission CREATE');

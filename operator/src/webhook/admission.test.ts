@@ -5,7 +5,7 @@ import type { AdmissionReviewResponse } from './admission.js';
 import { injectPod } from './inject.js';
 import { applyPodPatch, type PatchOperation } from './patch.js';
 import { buildWebhookApp } from './server.js';
-import { testPod, testSandbox, testSettings } from './test-fixtures.js';
+import { postJson, testPod, testSandbox, testSettings } from './test-fixtures.js';
 
 const settings = testSettings();
 const sandboxes = new Map<string, AgentSandbox>([['agents/research', testSandbox('research')]]);
@@ -50,9 +50,9 @@ function review(options: ReviewOptions = {}) {
 }
 
 async function post(body: unknown): Promise<AdmissionReviewResponse> {
-  const res = await app.inject({ method: 'POST', url: '/mutate', payload: body as object });
-  expect(res.statusCode).toBe(200);
-  return res.json<AdmissionReviewResponse>();
+  const res = await postJson<AdmissionReviewResponse>(app, '/mutate', body);
+  expect(res.status).toBe(200);
+  return res.body;
 }
 
 const decode = (patch: string | undefined): PatchOperation[] => JSON.parse(Buffer.from(patch ?? '', 'base64').toString('utf8')) as PatchOperation[];
@@ -206,12 +206,12 @@ describe('POST /mutate', () => {
   });
 
   it('answers 400 to a body that is not an AdmissionReview v1', async () => {
-    const res = await app.inject({ method: 'POST', url: '/mutate', payload: { ...review(), apiVersion: 'admission.k8s.io/v1beta1' } });
-    expect(res.statusCode).toBe(400);
-    expect(res.json()).toEqual({ error: expect.stringMatching(/^not an admission\.k8s\.io\/v1 AdmissionReview: apiVersion: /) });
+    const res = await postJson<{ error: string }>(app, '/mutate', { ...review(), apiVersion: 'admission.k8s.io/v1beta1' });
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: expect.stringMatching(/^not an admission\.k8s\.io\/v1 AdmissionReview: apiVersion: /) });
   });
 
-  it('accepts pods larger than fastify\'s default 1 MiB body limit', async () => {
+  it('accepts pods larger than a 1 MiB body limit (fastify\'s default, which the webhook once had)', async () => {
     const pod = testPod();
     pod.metadata!.annotations = { 'example.com/blob': 'x'.repeat(1_500_000) };
     const body = await post(review({ object: pod }));

@@ -3,7 +3,7 @@
  * for one review: which requests are injected, refused or let through untouched.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AgentSandbox } from '../api/index.js';
 import { SANDBOX_LABEL } from '../api/index.js';
@@ -88,7 +88,7 @@ export interface AdmissionDeps {
   /** Secrets no app container of a sandbox pod may reach besides the credentials Secrets; none when omitted. */
   referencedSecrets?: ReferencedSecrets;
   settings: InjectionSettings;
-  logger: FastifyBaseLogger;
+  logger: Logger;
 }
 
 /** Subresources of a pod whose UPDATE can change what the webhook guards (none: the pod itself). */

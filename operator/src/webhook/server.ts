@@ -1,12 +1,13 @@
 /**
- * The webhook's HTTP surface. `buildWebhookApp` returns a fastify app with no socket (tests use
- * `app.inject()`); `serve` puts it behind an HTTPS server whose certificate can be replaced
- * while it runs, so certificate rotation never drops the webhook.
+ * The webhook's HTTP surface. `buildWebhookApp` returns an app with no socket (the sidecar's
+ * router on `node:http`, ADR 0024); `serve` puts it behind an HTTPS server whose certificate can
+ * be replaced while it runs, so certificate rotation never drops the webhook.
  */
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { HttpApp, JSON_UTF8, PLAIN_ANSWERS, plainError, writeJson } from '@airlock/sidecar/http';
+import { pino, type Logger } from 'pino';
 import { admit, AdmissionReviewRequest, type AdmissionResponse, type ReferencedSecrets, type SandboxLookup } from './admission.js';
 import { SpanKind } from '@opentelemetry/api';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
@@ -21,7 +22,7 @@ export interface WebhookAppOptions {
   referencedSecrets?: ReferencedSecrets;
   settings: InjectionSettings;
   /** The operator's pino logger; silent when omitted. */
-  logger?: FastifyBaseLogger;
+  logger?: Logger;
   /** Counts each decision; none when omitted. */
   metrics?: OperatorMetrics;
 }
@@ -33,40 +34,57 @@ export interface WebhookAppOptions {
 const BODY_LIMIT = 8 * 1024 * 1024;
 
 /** Builds the webhook app: `POST /mutate` takes and answers an `admission.k8s.io/v1` AdmissionReview. */
-export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
-  const app = Fastify({ bodyLimit: BODY_LIMIT, ...(options.logger ? { loggerInstance: options.logger } : { logger: false }) });
-  app.post('/mutate', async (request, reply) => {
-    const review = AdmissionReviewRequest.safeParse(request.body);
-    if (!review.success) {
-      // Not something the API server sends; a non-200 makes it apply the failure policy (Fail).
-      const issue = review.error.issues[0];
-      const where = (issue?.path ?? []).map(String).join('.') || '<root>';
-      return reply.code(400).send({ error: `not an admission.k8s.io/v1 AdmissionReview: ${where}: ${issue?.message ?? 'invalid'}` });
-    }
-    const { operation, namespace, name, subResource } = review.data.request;
-    const attributes = { 'k8s.namespace.name': namespace ?? '', 'k8s.pod.name': name ?? '', 'airlock.admission.operation': operation, 'airlock.admission.subresource': subResource ?? '' };
-    return inSpan(
-      `admission ${operation}`,
-      attributes,
-      async (span) => {
-        const timer = options.metrics?.admissionDuration.startTimer();
-        const answer = await admit(review.data, { lookupSandbox: options.lookupSandbox, ...(options.referencedSecrets ? { referencedSecrets: options.referencedSecrets } : {}), settings: options.settings, logger: request.log });
-        timer?.();
-        const labels = decisionLabels(review.data, answer.response);
-        options.metrics?.admissions.inc(labels);
-        span.setAttributes({ 'airlock.admission.result': labels.result, 'airlock.admission.reason': labels.reason });
-        return answer;
-      },
-      { kind: SpanKind.SERVER, headers: request.headers },
-    );
-  });
+export function buildWebhookApp(options: WebhookAppOptions): HttpApp {
+  const logger = options.logger ?? pino({ enabled: false });
+  const app = new HttpApp({ bodyLimit: BODY_LIMIT, ...PLAIN_ANSWERS });
+  const onError = plainError(logger);
+  app.router.add(
+    'POST',
+    '/mutate',
+    async (request, res) => {
+      const review = AdmissionReviewRequest.safeParse(jsonOf(request.body));
+      if (!review.success) {
+        // Not something the API server sends; a non-200 makes it apply the failure policy (Fail).
+        const issue = review.error.issues[0];
+        const where = (issue?.path ?? []).map(String).join('.') || '<root>';
+        return writeJson(res, 400, { error: `not an admission.k8s.io/v1 AdmissionReview: ${where}: ${issue?.message ?? 'invalid'}` }, JSON_UTF8);
+      }
+      const { operation, namespace, name, subResource } = review.data.request;
+      const attributes = { 'k8s.namespace.name': namespace ?? '', 'k8s.pod.name': name ?? '', 'airlock.admission.operation': operation, 'airlock.admission.subresource': subResource ?? '' };
+      return inSpan(
+        `admission ${operation}`,
+        attributes,
+        async (span) => {
+          const timer = options.metrics?.admissionDuration.startTimer();
+          const answer = await admit(review.data, { lookupSandbox: options.lookupSandbox, ...(options.referencedSecrets ? { referencedSecrets: options.referencedSecrets } : {}), settings: options.settings, logger });
+          timer?.();
+          const labels = decisionLabels(review.data, answer.response);
+          options.metrics?.admissions.inc(labels);
+          span.setAttributes({ 'airlock.admission.result': labels.result, 'airlock.admission.reason': labels.reason });
+          return answer;
+        },
+        { kind: SpanKind.SERVER, headers: request.headers },
+      );
+    },
+    { onError },
+  );
   return app;
+}
+
+/** A JSON body parsed (undefined when there is none or it is not JSON: the schema then says what is wrong). */
+function jsonOf(body: Buffer | string | undefined): unknown {
+  if (!Buffer.isBuffer(body)) return undefined;
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Options of {@link serve}. */
 export interface ServeOptions {
-  /** A built (not listening) fastify app, e.g. from {@link buildWebhookApp}. */
-  app: FastifyInstance;
+  /** A built (not listening) app, e.g. from {@link buildWebhookApp}. */
+  app: HttpApp;
   /** Serving certificate chain, PEM. */
   certPem: string;
   /** Its private key, PEM. */
@@ -91,14 +109,13 @@ export interface WebhookServer {
 }
 
 /**
- * Serves `app` over HTTPS. The app is routed through `app.routing` rather than fastify's own
- * listener, so the TLS server (and its hot-swappable secure context) belongs to this module.
+ * Serves `app` over HTTPS. The app handles the requests of a TLS server of this module's rather
+ * than listening itself, so the server (and its hot-swappable secure context) belongs here.
  */
 export async function serve(options: ServeOptions): Promise<WebhookServer> {
   const { app } = options;
-  await app.ready();
   // The API server speaks TLS 1.2 and 1.3; nothing older is worth accepting.
-  const server = createServer({ cert: options.certPem, key: options.keyPem, minVersion: 'TLSv1.2' }, (req, res) => app.routing(req, res));
+  const server = createServer({ cert: options.certPem, key: options.keyPem, minVersion: 'TLSv1.2' }, (req, res) => app.handle(req, res));
   server.listen(options.port, options.host ?? '0.0.0.0');
   await once(server, 'listening');
   return {

@@ -7,8 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../log/logger.js';
 import { rejectedProviders, sendReadiness, type McpHandler } from './app.js';
-import { HttpApp, JSON_UTF8 } from './http/app.js';
-import { writeJson } from './http/reply.js';
+import { HttpApp, PLAIN_ANSWERS, plainError } from './http/app.js';
 import type { HttpRequest } from './http/router.js';
 import { kernelHasIPv6 } from '../firewall/apply.js';
 import type { SidecarReport } from '../usage/wire.js';
@@ -52,18 +51,8 @@ export function adminHost(host: string): string {
  * which is what scrapers and the operator have seen; it reads no request body.
  */
 export function buildAdmin(options: AdminOptions): HttpApp {
-  const refuse = (res: ServerResponse, status: number, error: string, message: string, extra: Record<string, unknown> = {}) =>
-    writeJson(res, status, { ...extra, error, message, statusCode: status }, JSON_UTF8);
-  const app = new HttpApp({
-    bodyLimit: 0,
-    notFound: (request, res) => writeJson(res, 404, { message: `Route ${request.method}:${request.url} not found`, error: 'Not Found', statusCode: 404 }, JSON_UTF8),
-    badTarget: (request, res) => writeJson(res, 400, { error: 'Bad Request', code: 'FST_ERR_BAD_URL', message: `'${request.url}' is not a valid url component`, statusCode: 400 }),
-    closing: (_request, res) => refuse(res, 503, 'Service Unavailable', 'Service Unavailable'),
-  });
-  const onError = (err: unknown, _request: HttpRequest, res: ServerResponse) => {
-    options.log.error({ err }, 'unhandled error');
-    refuse(res, 500, 'Internal Server Error', 'internal error in the Airlock sidecar');
-  };
+  const app = new HttpApp({ bodyLimit: 0, ...PLAIN_ANSWERS });
+  const onError = plainError(options.log);
   const get = (path: string, handler: (request: HttpRequest, res: ServerResponse) => unknown) => app.router.add('GET', path, handler, { onError, body: false });
   get('/healthz', () => ({ status: 'ok' }));
   if (options.usage) {

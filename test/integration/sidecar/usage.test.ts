@@ -5,10 +5,9 @@
  * the stated overshoot bound; a restarted sidecar resets nothing; agents read the sandbox-wide
  * usage on the socket.
  */
-import type { AddressInfo } from 'node:net';
-import fastify from 'fastify';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { HttpApp, PLAIN_ANSWERS, plainError } from '../../../sidecar/src/server/http/index.js';
 import { InstanceUsage, utcDay } from '../../../sidecar/src/usage/wire.js';
 import type { SandboxUsageView } from '../../../sidecar/src/usage/sync.js';
 import type { AgentSandbox, SandboxUsageStatus } from '../../../operator/src/api/index.js';
@@ -32,8 +31,8 @@ let callCost: number;
 /** The operator's part, in process: the same merge and route code, over the pods' admin ports. */
 async function startHub(pods: () => { pod: string; adminPort: number | undefined }[], dailyBudgetUSD: () => number): Promise<typeof hub> {
   let status: SandboxUsageStatus | undefined;
-  const app = fastify();
-  usageRoute(app, (namespace, name) => (namespace === 'agents' && name === 'shared' ? ({ status: { usage: status } } as unknown as AgentSandbox) : undefined));
+  const app = new HttpApp({ bodyLimit: 0, ...PLAIN_ANSWERS });
+  usageRoute(app, (namespace, name) => (namespace === 'agents' && name === 'shared' ? ({ status: { usage: status } } as unknown as AgentSandbox) : undefined), plainError(console));
   await app.listen({ host: '127.0.0.1', port: 0 });
   const round = async () => {
     const reports = [];
@@ -49,7 +48,7 @@ async function startHub(pods: () => { pod: string; adminPort: number | undefined
   await round();
   loop();
   return {
-    url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+    url: `http://127.0.0.1:${app.address().port}`,
     status: () => status,
     round,
     async close() {

@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ListenOptions, Socket } from 'node:net';
 import { readBody } from './read-body.js';
-import { BODY_METHODS, Router, splitTarget, type HttpRequest, type Route } from './router.js';
+import { BODY_METHODS, Router, splitTarget, type ErrorHandler, type HttpRequest, type Route } from './router.js';
 import { writeJson } from './reply.js';
 
 export interface HttpAppOptions {
@@ -44,14 +44,19 @@ const SERVER_OPTIONS = { requestTimeout: 0, keepAliveTimeout: 72_000, headersTim
 
 export class HttpApp {
   readonly router = new Router();
-  readonly server: Server;
+  private httpServer: Server | undefined;
   private closingDown = false;
 
-  constructor(private readonly options: HttpAppOptions) {
-    this.server = createServer(SERVER_OPTIONS, (req, res) => this.dispatch(req, res));
-    this.server.setTimeout(0);
-    if (options.maxConnections !== undefined) this.server.maxConnections = options.maxConnections;
-    if (options.clientError) this.server.on('clientError', options.clientError);
+  constructor(private readonly options: HttpAppOptions) {}
+
+  /** The app's own `node:http` server, made on first use (the operator's webhook serves {@link handle} over HTTPS instead). */
+  get server(): Server {
+    if (this.httpServer) return this.httpServer;
+    const server = createServer(SERVER_OPTIONS, (req, res) => this.handle(req, res));
+    server.setTimeout(0);
+    if (this.options.maxConnections !== undefined) server.maxConnections = this.options.maxConnections;
+    if (this.options.clientError) server.on('clientError', this.options.clientError);
+    return (this.httpServer = server);
   }
 
   /** Starts listening (a Unix socket path or a host and port). */
@@ -77,18 +82,20 @@ export class HttpApp {
    */
   close(): Promise<void> {
     this.closingDown = true;
-    if (!this.server.listening) return Promise.resolve();
+    const server = this.httpServer;
+    if (!server?.listening) return Promise.resolve();
     return new Promise((resolve) => {
       // server.close() closes the connections idle now; these close those that become idle later.
-      const reaper = setInterval(() => this.server.closeIdleConnections(), 50);
-      this.server.close(() => {
+      const reaper = setInterval(() => server.closeIdleConnections(), 50);
+      server.close(() => {
         clearInterval(reaper);
         resolve();
       });
     });
   }
 
-  private dispatch(req: IncomingMessage, res: ServerResponse): void {
+  /** Serves one request (the app's own server calls this; another server may too). */
+  handle(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/';
     let target: ReturnType<typeof splitTarget> | undefined;
     let bad = false;
@@ -157,3 +164,22 @@ function fail(route: Route, err: unknown, request: HttpRequest, res: ServerRespo
 
 /** The content type of the answers the app writes itself, as fastify wrote them. */
 export const JSON_UTF8 = { 'content-type': 'application/json; charset=utf-8' };
+
+/**
+ * The not-found, bad-target and closing answers of a server whose clients are programs of the
+ * product's own or Kubernetes' (the admin port, the operator's ports): the `{message, error,
+ * statusCode}` shape fastify gave them, which those clients have seen.
+ */
+export const PLAIN_ANSWERS: Pick<HttpAppOptions, 'notFound' | 'badTarget' | 'closing'> = {
+  notFound: (request, res) => writeJson(res, 404, { message: `Route ${request.method}:${request.url} not found`, error: 'Not Found', statusCode: 404 }, JSON_UTF8),
+  badTarget: (request, res) => writeJson(res, 400, { error: 'Bad Request', code: 'FST_ERR_BAD_URL', message: `'${request.url}' is not a valid url component`, statusCode: 400 }),
+  closing: (_request, res) => writeJson(res, 503, { error: 'Service Unavailable', message: 'Service Unavailable', statusCode: 503 }),
+};
+
+/** The 500 of such a server, for what a route throws: logged, never shown. */
+export function plainError(log: { error(details: object, message: string): void }): ErrorHandler {
+  return (err, _request, res) => {
+    log.error({ err }, 'unhandled error');
+    writeJson(res, 500, { error: 'Internal Server Error', message: 'internal error', statusCode: 500 }, JSON_UTF8);
+  };
+}

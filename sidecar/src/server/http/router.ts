@@ -164,3 +164,13 @@ function decodePath(path: string): string {
     throw new BadTarget(path);
   }
 }
+
+/** A query string as an object; a name given twice or more has an array of its values (as fastify parsed it). */
+export function queryObject(query: string): Record<string, string | string[]> {
+  const object: Record<string, string | string[]> = {};
+  for (const [name, value] of new URLSearchParams(query)) {
+    const had = object[name];
+    object[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
+  }
+  return object;
+}
