@@ -37,7 +37,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (RECORD) await writeFile(EXPECTED, `${JSON.stringify(seen, null, 2)}\n`);
-  else expect(Object.keys(expected).sort()).toEqual(Object.keys(seen).sort());
+  else {
+    // Every recorded probe was sent, and every probe sent is recorded or listed in CHANGED.
+    expect(Object.keys(expected).filter((name) => !(name in seen))).toEqual([]);
+    expect(Object.keys(seen).filter((name) => !(name in expected) && !(name in CHANGED))).toEqual([]);
+  }
   await stack?.close();
   for (const mock of mocks.values()) await mock.close();
 });
@@ -47,6 +51,15 @@ const CHANGED: Record<string, { why: string; now: Partial<Seen> }> = {
   'loopback absolute-form, foreign host': {
     why: 'an absolute-form target names the host the request is for (RFC 9112 §3.2.2): a foreign one is refused like a foreign Host header; fastify checked the Host header only',
     now: { statuses: [403], body: { error: expect.objectContaining({ type: 'permission_error', message: expect.stringContaining('evil.example') }) } },
+  },
+  'loopback chat, no host': {
+    why: 'node:http answered a request without Host 400 with no body; now the loopback guard refuses it in the client\'s API (requireHostHeader off)',
+    now: { statuses: [403], headers: { 'content-type': 'application/json; charset=utf-8' }, body: { error: expect.objectContaining({ type: 'permission_error', message: expect.stringContaining('Invalid Host header') }) } },
+  },
+  // Added after the recording (no fastify answer to compare with).
+  'chat, no host': {
+    why: 'the Unix socket has no use for Host (a browser cannot reach it): a request without one is served like any other',
+    now: { statuses: [200], headers: { 'content-type': 'application/json' }, body: expect.objectContaining({ object: 'chat.completion' }) },
   },
 };
 
