@@ -96,11 +96,9 @@ async function measure(target: Target, mockPid: number, rate: number): Promise<S
 const mock = await startMockProvider(root);
 const targets: Target[] = [mock.target, ...(await startFloor(root, mock.url))];
 console.error('building the sidecar…');
-await buildSidecar(root, root);
-targets.push(...(await startSidecar('airlock', root, mock.url, true)));
+targets.push(...(await startSidecar('airlock', await buildSidecar(root, root), mock.url, true)));
 if (BEFORE) {
-  await buildSidecar(BEFORE, root);
-  targets.push(...(await startSidecar('airlock-before', BEFORE, mock.url, false)));
+  targets.push(...(await startSidecar('airlock-before', await buildSidecar(BEFORE, root), mock.url, false)));
 }
 for (const t of targets) await fixedRate(t.endpoint, false, 500, 1);
 
