@@ -11,7 +11,8 @@
  *   line's Node flags (a later V8 flag wins); `NAME=value` words are added to its environment;
  *   `@path` runs another bundle's cli.js (a build of another tree).
  * - IDLE_STARTS (5): starts per variant.
- * - IDLE_LATER (0): seconds after the first answer to read the memory again, still idle.
+ * - IDLE_LATER (0): seconds after the first answer to read the memory again, still idle (and, with
+ *   IDLE_LOAD, as long again after the load's reading).
  * - IDLE_LOAD (0): seconds of plain saturation (32 in flight) after that: CPU per request, and the
  *   memory 1 s after the load.
  * - IDLE_PAIR=1: start a second sidecar of the same variant beside the first and read both, for
@@ -67,6 +68,7 @@ interface Row {
   later?: Memory;
   cpuPerRequest?: number;
   afterLoad?: Memory;
+  afterLoadLater?: Memory;
 }
 
 function parseVariants(spec: string): Variant[] {
@@ -175,6 +177,10 @@ async function oneStart(variant: Variant, executable: string, mockURL: string, s
       row.cpuPerRequest = ((await cpuMs(pid)) - before) / result.latencies.length;
       await sleep(1_000);
       row.afterLoad = await memory(pid);
+      if (LATER > 0) {
+        await sleep(LATER * 1_000);
+        row.afterLoadLater = await memory(pid);
+      }
     }
     return row;
   } finally {
@@ -207,6 +213,7 @@ const head = ['variant', 'ready (wall)', 'CPU to ready', '1 s after the first an
 if (PAIR) head.push('a second sidecar beside it', 'the first, beside the second');
 if (LATER) head.push(`${LATER} s later, idle`);
 if (LOAD) head.push(`CPU ms/request (${LOAD} s saturation)`, 'after the load');
+if (LOAD && LATER) head.push(`${LATER} s after that`);
 console.log(`| ${head.join(' | ')} |\n|${'---|'.repeat(head.length)}`);
 for (const variant of variants) {
   const own = rows.get(variant.name)!;
@@ -214,6 +221,7 @@ for (const variant of variants) {
   if (PAIR) cells.push(mem(own.map((r) => r.second!)), mem(own.map((r) => r.firstBeside!)));
   if (LATER) cells.push(mem(own.map((r) => r.later!)));
   if (LOAD) cells.push(spread(own.map((r) => r.cpuPerRequest!), 3), mem(own.map((r) => r.afterLoad!)));
+  if (LOAD && LATER) cells.push(mem(own.map((r) => r.afterLoadLater!)));
   console.log(`| ${cells.join(' | ')} |`);
 }
 if (DETAIL) {
