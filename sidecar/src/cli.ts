@@ -72,7 +72,7 @@ async function runCommand(command: string | undefined, rest: string[]): Promise<
       const { values } = parseArgs({ args: rest, options: { config: { type: 'string', default: env.AIRLOCK_CONFIG } } });
       // Loaded here, not at the top: `probe` runs every second as the startupProbe, and the whole
       // server (its HTTP framework then, providers, MCP, OpenTelemetry) took 20 s to load on a busy 2-core node.
-      const [{ startSidecar }, { ConfigError }] = await Promise.all([import('./sidecar.js'), import('./config/load.js')]);
+      const [{ startSidecar }, { ConfigError }, { collectWhenIdle }] = await Promise.all([import('./sidecar.js'), import('./config/load.js'), import('./memory/idle-gc.js')]);
       // Listening for the signals before starting: a SIGTERM while starting (a pod deleted at
       // once, the image build's warm-up) then closes cleanly instead of killing the process.
       const stopped = stopSignal();
@@ -86,7 +86,10 @@ async function runCommand(command: string | undefined, rest: string[]): Promise<
         }
         throw err;
       }
+      // The process's memory, not the server's: V8's young generation back to the kernel when idle (ADR 0017).
+      const idle = collectWhenIdle({ log: sidecar.log });
       sidecar.log.info({ signal: await stopped }, 'shutting down: finishing requests in flight');
+      idle.stop();
       await sidecar.close();
       return 0;
     }

@@ -63,6 +63,26 @@ describe('airlock-sidecar run and probe', () => {
     await mock.close();
   });
 
+  it('gives the young generation back to the kernel once idle, and says so at debug level', async () => {
+    const mock = await startMock('ollama');
+    const dir = await stackDir();
+    const socket = join(dir, 'run', 'airlock.sock');
+    const config = join(dir, 'config.yaml');
+    await writeFile(config, stringify({ version: 1, sandbox: { name: 'cli' }, listen: { socket: { path: socket }, admin: { host: '127.0.0.1', port: 0 } }, telemetry: { logLevel: 'debug' }, providers: [{ name: 'o', type: 'ollama', baseURL: mock.url, models: [{ name: 'm' }] }] }));
+    const run = sidecar(['run', '--config', config]);
+    children.push(run.child);
+    let stdout = '';
+    run.child.stdout!.on('data', (d) => (stdout += d));
+    // Nothing calls it: after start the event loop idles, and loading the sidecar grew the young generation.
+    await expect.poll(() => stdout.includes('idle: memory-reducing garbage collection'), { timeout: 30_000, interval: 200 }).toBe(true);
+    const line = JSON.parse(stdout.split('\n').find((l) => l.includes('idle: memory-reducing garbage collection'))!) as { youngBytesBefore: number; youngBytesAfter: number };
+    expect(line.youngBytesBefore).toBeGreaterThan(4 * 1024 * 1024);
+    expect(line.youngBytesAfter).toBeLessThan(line.youngBytesBefore / 4);
+    run.child.kill('SIGTERM');
+    expect((await run.done).code).toBe(0);
+    await mock.close();
+  });
+
   it('exits 1 with the errors when the config is invalid', async () => {
     const dir = await stackDir();
     const config = join(dir, 'config.yaml');

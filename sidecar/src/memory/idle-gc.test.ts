@@ -1,0 +1,78 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { collectWhenIdle, memoryReducingGc, youngGenerationBytes } from './idle-gc.js';
+
+const MIB = 1024 * 1024;
+
+/** A watch over scripted loop utilisation and young-generation sizes, on fake timers. */
+function watch(utilizations: number[], young: () => number, extra: { minGapMs?: number } = {}) {
+  let t = 0;
+  const collected: number[] = [];
+  const idle = collectWhenIdle({
+    everyMs: 1_000,
+    utilization: () => utilizations.shift() ?? 0,
+    youngBytes: young,
+    collect: () => collected.push(t),
+    now: () => t,
+    ...extra,
+  });
+  const tick = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      t += 1_000;
+      vi.advanceTimersByTime(1_000);
+    }
+  };
+  return { idle, collected, tick };
+}
+
+describe('collectWhenIdle', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('collects once the loop has been idle for two periods and the young generation has grown, then not while it stays small', () => {
+    vi.useFakeTimers();
+    let young = 9 * MIB;
+    const { idle, collected, tick } = watch([0.9, 0.5, 0.001, 0.001, 0.001, 0.001], () => young, { minGapMs: 0 });
+    tick(3);
+    expect(collected).toEqual([]);
+    tick(1);
+    expect(collected).toEqual([4_000]);
+    young = 0.3 * MIB;
+    tick(10);
+    expect(idle.collections).toBe(1);
+    idle.stop();
+  });
+
+  it('never collects while the loop is busy, however large the young generation', () => {
+    vi.useFakeTimers();
+    const { idle, tick } = watch(Array.from({ length: 100 }, (_, i) => (i % 2 ? 0.02 : 0.001)), () => 16 * MIB);
+    tick(100);
+    expect(idle.collections).toBe(0);
+    idle.stop();
+  });
+
+  it('waits the least gap between two collections when the young generation grows again', () => {
+    vi.useFakeTimers();
+    const { idle, collected, tick } = watch([], () => 16 * MIB, { minGapMs: 60_000 });
+    tick(120);
+    expect(collected).toEqual([2_000, 62_000]);
+    idle.stop();
+  });
+});
+
+describe('memoryReducingGc', () => {
+  it('shrinks a grown young generation and leaves the global scope without gc', () => {
+    // Survivors across scavenges make V8 grow the young generation.
+    let keep: object[] = [];
+    for (let round = 0; round < 200 && youngGenerationBytes() < 4 * MIB; round++) {
+      keep.push(...Array.from({ length: 20_000 }, (_, i) => ({ round, i })));
+      if (keep.length > 200_000) keep = keep.slice(100_000);
+    }
+    keep = [];
+    expect(youngGenerationBytes()).toBeGreaterThan(4 * MIB);
+    memoryReducingGc();
+    expect(youngGenerationBytes()).toBeLessThan(2 * MIB);
+    expect('gc' in globalThis).toBe(false);
+    expect(keep).toEqual([]);
+  });
+});
