@@ -74,6 +74,8 @@ export function build(options: AppOptions): HttpApp {
       else refuse(res, ingressOf(request), { status: 503, type: 'api_error', message }, { 'retry-after': '1' });
       return false;
     }),
+    expectationFailed: (request, res) =>
+      refuse(res, ingressOf(request), { status: 417, type: 'invalid_request_error', message: `unsupported Expect: ${JSON.stringify(String(request.headers.expect).slice(0, 100))} (only 100-continue)` }),
     // Requests Node's HTTP parser refuses never reach a route: still answered in the OpenAI shape (MCP's for /mcp).
     clientError: (err, socket) => clientError(err, socket),
     // The agent opens connections for nothing: bounded, so the admin port always has descriptors left.

@@ -26,6 +26,8 @@ export interface HttpAppOptions {
   admit?: ((request: HttpRequest, res: ServerResponse) => boolean) | undefined;
   /** Requests Node's HTTP parser refuses; by default Node answers 400 or 431 with no body. */
   clientError?: ((err: Error & { code?: string }, socket: Socket) => void) | undefined;
+  /** A request with an `Expect` other than 100-continue: answer 417 (default: a JSON 417 of no API's shape). */
+  expectationFailed?: ((request: HttpRequest, res: ServerResponse) => void) | undefined;
   /** Connections held at once; past it a new one is closed at once (./connection-limit.ts). Unset: no bound. */
   maxConnections?: number | undefined;
 }
@@ -53,6 +55,11 @@ export class HttpApp {
   get server(): Server {
     if (this.httpServer) return this.httpServer;
     const server = createServer(SERVER_OPTIONS, (req, res) => this.handle(req, res));
+    // Node answers `Expect: 100-continue` with 100 before the app sees the request, and any other
+    // Expect with a bodiless 417: the app decides instead, so a body it will refuse (too large,
+    // over the budget, a foreign Host) is not invited, and every answer is in its API's shape.
+    server.on('checkContinue', (req, res) => this.handle(req, res, 'continue'));
+    server.on('checkExpectation', (req, res) => this.handle(req, res, 'other'));
     server.setTimeout(0);
     if (this.options.maxConnections !== undefined) server.maxConnections = this.options.maxConnections;
     if (this.options.clientError) server.on('clientError', this.options.clientError);
@@ -94,8 +101,11 @@ export class HttpApp {
     });
   }
 
-  /** Serves one request (the app's own server calls this; another server may too). */
-  handle(req: IncomingMessage, res: ServerResponse): void {
+  /**
+   * Serves one request (the app's own server calls this; another server may too). `expect`: the
+   * request came with `Expect: 100-continue` (`continue`) or another expectation (`other`).
+   */
+  handle(req: IncomingMessage, res: ServerResponse, expect?: 'continue' | 'other'): void {
     const url = req.url ?? '/';
     let target: ReturnType<typeof splitTarget> | undefined;
     let bad = false;
@@ -113,6 +123,11 @@ export class HttpApp {
       return options.closing(request, res);
     }
     if (options.before?.(request, res)) return;
+    if (expect === 'other') {
+      res.setHeader('connection', 'close');
+      if (options.expectationFailed) return options.expectationFailed(request, res);
+      return writeJson(res, 417, { error: 'Expectation Failed' }, JSON_UTF8);
+    }
     if (bad) return options.badTarget(request, res);
     const found = this.router.find(request.method, request.path);
     if (!found) return options.notFound(request, res);
@@ -120,7 +135,7 @@ export class HttpApp {
     const route = found.route;
     if (!(route.body ?? BODY_METHODS.has(request.method))) return run(route, request, res);
     if (options.admit && !options.admit(request, res)) return;
-    const body = readBody(req, options.bodyLimit);
+    const body = readBody(req, options.bodyLimit, expect === 'continue' ? () => res.writeContinue() : undefined);
     if (body === undefined) return run(route, request, res);
     body.then(
       (read) => {

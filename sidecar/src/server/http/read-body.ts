@@ -24,9 +24,10 @@ const unsupportedType = () => new HttpError(415, 'Unsupported Media Type');
 
 /**
  * The body of `req`: bytes for JSON, a string for text/plain, undefined when there is none.
+ * `reading` runs once the body is accepted, before it is read (a `100 Continue` to send).
  * @throws {HttpError} 415 for another type (or a body without one), 413 past `limit` bytes.
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | string | undefined> | undefined {
+export function readBody(req: IncomingMessage, limit: number, reading?: () => void): Promise<Buffer | string | undefined> | undefined {
   const type = req.headers['content-type'];
   if (type === undefined) {
     const length = req.headers['content-length'];
@@ -36,6 +37,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
   const media = mediaType(type);
   if (media !== 'application/json' && media !== 'text/plain') return Promise.reject(unsupportedType());
   if (Number(req.headers['content-length']) > limit) return Promise.reject(bodyTooLarge());
+  reading?.();
   return collect(req, limit).then((bytes) => (media === 'text/plain' ? bytes.toString('utf8') : bytes));
 }
 
