@@ -7,7 +7,6 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { z } from 'zod';
-import { CallToolRequestSchema, CompleteRequestSchema, ErrorCode, GetPromptRequestSchema, ReadResourceRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { McpHandler } from './app.js';
 import { withAgentContext } from '../telemetry/model-call.js';
 import { JSON_UTF8 } from './http/app.js';
@@ -25,15 +24,28 @@ const MCP_METHODS = ['GET', 'POST', 'DELETE'] as const;
 const TRANSPORT_ERROR = -32000;
 
 /**
- * Requests whose params the MCP schema requires, checked here so that a missing tool name reads
- * "params.name: …" with code -32602 instead of the SDK's raw validation dump with -32603.
+ * JSON-RPC 2.0's error codes, as the MCP SDK's `ErrorCode` spells them. Not imported from it: the
+ * SDK's types module builds its ~400 zod schemas when loaded (1.7 MiB of heap), and this module is
+ * loaded at start in every sidecar, MCP used or not.
  */
-const REQUEST_SCHEMAS: Record<string, z.ZodType> = {
-  'tools/call': CallToolRequestSchema,
-  'prompts/get': GetPromptRequestSchema,
-  'resources/read': ReadResourceRequestSchema,
-  'completion/complete': CompleteRequestSchema,
-};
+export const JsonRpcErrorCode = { ParseError: -32700, InvalidRequest: -32600, InvalidParams: -32602, InternalError: -32603 } as const;
+
+/**
+ * Requests whose params the MCP schema requires, checked here so that a missing tool name reads
+ * "params.name: …" with code -32602 instead of the SDK's raw validation dump with -32603. Read
+ * from the SDK on the first request in a session, when the gateway has loaded it anyway.
+ */
+async function requestSchema(method: string): Promise<z.ZodType | undefined> {
+  if (!['tools/call', 'prompts/get', 'resources/read', 'completion/complete'].includes(method)) return undefined;
+  const types = await import('@modelcontextprotocol/sdk/types.js');
+  const schemas: Record<string, z.ZodType> = {
+    'tools/call': types.CallToolRequestSchema,
+    'prompts/get': types.GetPromptRequestSchema,
+    'resources/read': types.ReadResourceRequestSchema,
+    'completion/complete': types.CompleteRequestSchema,
+  };
+  return schemas[method];
+}
 
 /** A JSON-RPC error response. */
 export function jsonRpcError(code: number, message: string, id: string | number | null = null) {
@@ -43,8 +55,8 @@ export function jsonRpcError(code: number, message: string, id: string | number 
 /** Mounts `/mcp` on `router`, its refusals (body too large, not JSON) answered in JSON-RPC. */
 export function mcpRoute(router: Router, mcp: McpHandler): void {
   const onError = (err: unknown, _request: unknown, res: ServerResponse) => {
-    if (err instanceof HttpError) return send(res, err.status, jsonRpcError(ErrorCode.InvalidRequest, err.message));
-    return send(res, 500, jsonRpcError(ErrorCode.InternalError, 'internal error in the Airlock sidecar'));
+    if (err instanceof HttpError) return send(res, err.status, jsonRpcError(JsonRpcErrorCode.InvalidRequest, err.message));
+    return send(res, 500, jsonRpcError(JsonRpcErrorCode.InternalError, 'internal error in the Airlock sidecar'));
   };
   router.add(
     MCP_METHODS,
@@ -55,14 +67,14 @@ export function mcpRoute(router: Router, mcp: McpHandler): void {
         try {
           parsed = JSON.parse(request.body.toString('utf8'));
         } catch {
-          return send(res, 400, jsonRpcError(ErrorCode.ParseError, 'Parse error: the body is not valid JSON'));
+          return send(res, 400, jsonRpcError(JsonRpcErrorCode.ParseError, 'Parse error: the body is not valid JSON'));
         }
       }
       if (Array.isArray(parsed) && parsed.length === 0) {
         // JSON-RPC 2.0: "rpc call with an empty Array" is answered with one Invalid Request error.
-        return send(res, 400, jsonRpcError(ErrorCode.InvalidRequest, 'Invalid Request: the batch is empty; send at least one JSON-RPC message'));
+        return send(res, 400, jsonRpcError(JsonRpcErrorCode.InvalidRequest, 'Invalid Request: the batch is empty; send at least one JSON-RPC message'));
       }
-      const invalid = request.headers['mcp-session-id'] === undefined ? undefined : invalidParams(parsed);
+      const invalid = request.headers['mcp-session-id'] === undefined ? undefined : await invalidParams(parsed);
       if (invalid) return send(res, 200, invalid);
       // The agent's traceparent parents the spans of its tool calls.
       await withAgentContext(request.headers, () => mcp.handle(request.raw, res, parsed));
@@ -90,15 +102,15 @@ function send(res: ServerResponse, status: number, body: unknown): void {
  * For one JSON-RPC request (batches go to the SDK as they are) whose params the MCP schema
  * refuses: the -32602 error response naming each wrong field.
  */
-function invalidParams(message: unknown): ReturnType<typeof jsonRpcError> | undefined {
+async function invalidParams(message: unknown): Promise<ReturnType<typeof jsonRpcError> | undefined> {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) return undefined;
   const { method, id } = message as { method?: unknown; id?: unknown };
   if (typeof method !== 'string' || (typeof id !== 'string' && typeof id !== 'number')) return undefined;
-  const schema = REQUEST_SCHEMAS[method];
+  const schema = await requestSchema(method);
   const result = schema?.safeParse(message);
   if (!result || result.success) return undefined;
   const fields = result.error.issues.slice(0, 5).map((i) => `${i.path.map(String).join('.') || '<request>'}: ${i.message}`);
-  return jsonRpcError(ErrorCode.InvalidParams, `Invalid params for ${method}: ${fields.join('; ')}`, id);
+  return jsonRpcError(JsonRpcErrorCode.InvalidParams, `Invalid params for ${method}: ${fields.join('; ')}`, id);
 }
 
 /**
@@ -111,7 +123,7 @@ export function mcpClientErrorResponse(err: { code?: string; rawPacket?: unknown
   if (!/^[A-Z]+ \/mcp(?:[/?# ]|$)/.test(requestLine)) return undefined;
   const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
   const status = tooLarge ? 431 : 400;
-  const body = JSON.stringify(jsonRpcError(ErrorCode.InvalidRequest, tooLarge ? 'request headers too large' : 'malformed HTTP request'));
+  const body = JSON.stringify(jsonRpcError(JsonRpcErrorCode.InvalidRequest, tooLarge ? 'request headers too large' : 'malformed HTTP request'));
   const reason = tooLarge ? 'Request Header Fields Too Large' : 'Bad Request';
   return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
