@@ -48,6 +48,22 @@ const httpViaRequire: Plugin = {
   },
 };
 
+/**
+ * zod's namespace exports `z.locales`, every language's error messages (~50 modules, ~300 KB of
+ * the start chunk, whose text V8 keeps to compile lazily). The sidecar's messages are English,
+ * zod's default, and nothing calls `z.config(z.locales.…())`, so zod's locale index becomes one
+ * that exports `en` only; `z.locales.de` would be undefined.
+ */
+const zodEnglishOnly: Plugin = {
+  name: 'zod-english-only',
+  setup(bundler) {
+    bundler.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[/\\]zod[/\\]v4[/\\](classic|core)[/\\]/.test(args.importer) ? { path: join(args.resolveDir, '../locales/en.js'), namespace: 'zod-english-only' } : undefined,
+    );
+    bundler.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(args.path)};`, loader: 'js', resolveDir: import.meta.dirname }));
+  },
+};
+
 /** Builds the bundle into `outdir` (emptied first); returns esbuild's metafile (inputs per output). */
 export async function bundleSidecar(outdir: string = BUNDLE_DIR): Promise<Metafile> {
   await rm(outdir, { recursive: true, force: true });
@@ -72,7 +88,7 @@ export async function bundleSidecar(outdir: string = BUNDLE_DIR): Promise<Metafi
     // The dependencies' licence headers, collected in one file beside the bundle.
     legalComments: 'external',
     banner: { js: BANNER },
-    plugins: [httpViaRequire],
+    plugins: [httpViaRequire, zodEnglishOnly],
     metafile: true,
     logLevel: 'warning',
   });

@@ -84,6 +84,18 @@ describe('the bundled sidecar, with no node_modules', () => {
     expect(files.length).toBeGreaterThan(1);
   });
 
+  it("refuses a bad config in zod's English, the one locale the bundle keeps", async () => {
+    const bad = join(dir, 'bad.json');
+    await writeFile(bad, JSON.stringify({ version: 1, sandbox: { name: 5 }, providers: [{ name: 'p', type: 'nope', models: [] }] }));
+    const check = spawn(process.execPath, [join(dir, 'bundle', 'cli.js'), 'check-config', bad], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    let out = '';
+    check.stderr!.on('data', (chunk) => (out += chunk));
+    const code = await new Promise<number | null>((resolve) => check.once('close', resolve));
+    expect(code).toBe(1);
+    expect(out).toContain(`${bad}: sandbox.name: Invalid input: expected string, received number`);
+    expect(out).toContain(`${bad}: providers.0.type: Invalid option: expected one of`);
+  });
+
   it('answers the OpenAI SDK through the socket and exports the call as a span over OTLP', async () => {
     const openai = new OpenAI({ apiKey: 'unused-by-airlock', baseURL: 'http://airlock/v1', fetch: fetchThroughSocket, maxRetries: 0 });
     const completion = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello from the bundle' }] });
