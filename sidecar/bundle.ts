@@ -120,7 +120,7 @@ export interface WarmAs {
  * (portable: valid wherever the bundle is copied): `run` from start to its first answered chat
  * completion, and `stdio-host` (airlock-tools) from start to listening. The provider is a closed
  * loopback port: the call fails with the sidecar's own error after going through ingress,
- * routing, the relay and undici, the code a first real call runs, with no network and no provider
+ * routing, the relay and the upstream client, the code a first real call runs, with no network and no provider
  * mock in the image build. Node names the cache directory after the UID and reads it only as that
  * UID, so the image build runs each command as its container's default UID (`as`); another UID
  * finds no cache and compiles as before.

@@ -3,9 +3,9 @@
  * same adapter the sidecar uses (so the probe speaks each provider's real wire format), and turns
  * every failure into a short reason a human can act on. The key never appears in a reason.
  */
-import { Agent } from 'undici';
 import { DEFAULT_BASE_URLS, type ProviderType } from '@airlock/sidecar/config';
 import { adapterFor, type UpstreamRequest } from '@airlock/sidecar/providers';
+import { ProviderClient, UpstreamFailure } from '@airlock/sidecar/upstream';
 import { endpointOf, errorText, finishReason, httpReason, isTimeout, networkReason, redactor } from './reasons.js';
 
 /** What one probe needs: the provider's spec fields, one resolved key, and a time budget. */
@@ -29,15 +29,18 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** A model list is a few hundred kB at most; anything far larger is not one. */
 const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
-// One Agent for every probe: providers are few and probed every few minutes, so pooling per
-// origin across probes is all we need. Per-request timeouts below override the defaults here.
-const agent = new Agent({
-  connect: { timeout: CONNECT_TIMEOUT_MS },
-  headersTimeout: 30_000,
-  bodyTimeout: 30_000,
-  keepAliveTimeout: 10_000,
-  maxResponseSize: MAX_RESPONSE_BYTES,
-});
+// The sidecar's HTTP client (one way to call a provider), one per probe budget: providers are few
+// and probed every few minutes, and the budget is the same for all of them in practice.
+const clients = new Map<number, ProviderClient>();
+
+function clientFor(timeoutMs: number): ProviderClient {
+  let client = clients.get(timeoutMs);
+  if (!client) {
+    client = new ProviderClient({ name: 'probe', timeouts: { connectMs: Math.min(CONNECT_TIMEOUT_MS, timeoutMs), firstByteMs: timeoutMs, idleMs: timeoutMs }, maxResponseBytes: MAX_RESPONSE_BYTES });
+    clients.set(timeoutMs, client);
+  }
+  return client;
+}
 
 /**
  * Lists the provider's models with one key.
@@ -67,19 +70,9 @@ export async function probeProvider(target: ProbeTarget): Promise<ProbeResult> {
   let status: number;
   let bodyText: string;
   try {
-    const url = new URL(request.url);
-    const response = await agent.request({
-      origin: url.origin,
-      path: url.pathname + url.search,
-      method: request.method,
-      headers: request.headers,
-      body: request.body,
-      signal: AbortSignal.timeout(target.timeoutMs),
-      headersTimeout: target.timeoutMs,
-      bodyTimeout: target.timeoutMs,
-    });
-    status = response.statusCode;
-    bodyText = await response.body.text();
+    const response = await clientFor(target.timeoutMs).whole(request, target.timeoutMs);
+    status = response.status;
+    bodyText = response.body.toString('utf8');
   } catch (err) {
     return fail(`${where}: ${transportReason(err, target.timeoutMs)}`);
   }
@@ -106,7 +99,7 @@ export async function probeProvider(target: ProbeTarget): Promise<ProbeResult> {
 }
 
 function transportReason(err: unknown, timeoutMs: number): string {
-  if (isTimeout(err)) return `no answer within ${timeoutMs} ms (timeout)`;
+  if (isTimeout(err) || (err instanceof UpstreamFailure && err.kind === 'timeout')) return `no answer within ${timeoutMs} ms (timeout)`;
   return networkReason(err) ?? errorText(err);
 }
 

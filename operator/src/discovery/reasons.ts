@@ -37,6 +37,7 @@ const NETWORK_REASONS: Record<string, string> = {
   UND_ERR_HEADERS_TIMEOUT: 'timed out waiting for response headers',
   UND_ERR_BODY_TIMEOUT: 'timed out waiting for the response body',
   UND_ERR_RES_EXCEEDED_MAX_SIZE: 'response too large',
+  ERR_RESPONSE_TOO_LARGE: 'response too large',
   CERT_HAS_EXPIRED: 'TLS: the server certificate has expired',
   DEPTH_ZERO_SELF_SIGNED_CERT: 'TLS: the server certificate is self-signed',
   SELF_SIGNED_CERT_IN_CHAIN: 'TLS: self-signed certificate in the chain',

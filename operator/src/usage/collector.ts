@@ -6,7 +6,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { fetch } from 'undici';
+import { ProviderClient } from '@airlock/sidecar/upstream';
 import { SidecarReport, utcDay } from '@airlock/sidecar/usage';
 import { SANDBOX_LABEL, type AgentSandbox } from '../api/index.js';
 import type { Caches } from '../runtime/informers.js';
@@ -126,7 +126,10 @@ export class UsageCollector {
  */
 export async function readSidecarReport(podIP: string, port: number): Promise<SidecarReport | undefined> {
   const host = podIP.includes(':') ? `[${podIP}]` : podIP;
-  const response = await fetch(`http://${host}:${port}/usage`, { signal: AbortSignal.timeout(2_000) });
+  const response = await sidecars.whole({ method: 'GET', url: `http://${host}:${port}/usage`, headers: {} }, 2_000);
   if (response.status !== 200) return undefined;
-  return SidecarReport.parse(await response.json());
+  return SidecarReport.parse(JSON.parse(response.body.toString('utf8')));
 }
+
+/** The sidecar's own HTTP client (one way to make an HTTP call), pooled across the sidecars of every sandbox. */
+const sidecars = new ProviderClient({ name: 'sidecar', timeouts: { connectMs: 2_000, firstByteMs: 2_000, idleMs: 2_000 }, maxResponseBytes: 1024 * 1024 });

@@ -30,7 +30,7 @@ export interface UpstreamTarget {
   headers: Record<string, string>;
 }
 
-/** One HTTP request to a provider, ready for undici. */
+/** One HTTP request to a provider, ready for the upstream client (upstream/client.ts). */
 export interface UpstreamRequest {
   method: 'GET' | 'POST';
   /** Absolute URL. */

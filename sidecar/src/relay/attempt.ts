@@ -6,7 +6,7 @@
  */
 import { AdapterError, StreamError, type StreamTranslator, type TranslateContext, type UpstreamRequest, type UpstreamTarget } from '../providers/types.js';
 import type { Attempt, ProviderRuntime } from '../router/router.js';
-import type { CallAbort, UpstreamResponse } from '../upstream/client.js';
+import { bodyText, type CallAbort, type UpstreamResponse } from '../upstream/client.js';
 import { classifyError, parseRetryAfter, UpstreamFailure } from '../upstream/failure.js';
 import { hasContent } from './content.js';
 import type { ModelCall } from '../telemetry/model-call.js';
@@ -89,7 +89,7 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
       return outcome;
     }
     response = await provider.client.send(request, attempt.signal);
-    if (response.status < 200 || response.status >= 300) throw statusFailure(provider, response.status, await response.body.text().catch(() => ''), response.headers);
+    if (response.status < 200 || response.status >= 300) throw statusFailure(provider, response.status, await bodyText(response.body), response.headers);
     const outcome = await firstContent({ op, provider, context, response, native, common: { provider, model, attempt } });
     reported.succeeded(response.status);
     return outcome;

@@ -1,23 +1,35 @@
 /**
- * The one HTTP client: an undici Agent per provider, created when the config is loaded and
- * reused for every call (connection pooling, no per-request client). Timeouts map onto undici's:
- * connectMs → connect.timeout, firstByteMs → headersTimeout, idleMs → bodyTimeout.
+ * The one HTTP client: Node's own `http`/`https` with a keep-alive Agent per provider and
+ * protocol, created when the config is loaded and reused for every call (ADR 0023: undici's
+ * WebAssembly parser and modules cost ~23 MiB of an idle sidecar; Node's client ~1).
  *
- * Two ways to send: `send` for a stream (undici's request API: the body as a stream, aborted by
- * the call's signal), and `json` for a whole answer, read straight from undici's dispatch
- * handler into one Buffer: no stream, no promise per chunk, no async resource, no listener on the
- * call's signal — the common plain call's share of undici's request API was ~4 KB and a fifth of
- * its CPU above the floor (bench/README.md "Round 5: saturation").
+ * Timeouts are the socket's idle timeout, set anew at each phase: connectMs until the connection
+ * (and its TLS handshake) is up, firstByteMs from then until the response headers, idleMs between
+ * body chunks. One timer per socket that Node re-arms on activity, none per chunk.
+ *
+ * Two ways to send: `send` for a stream (the response's IncomingMessage, an async iterable of
+ * Buffers, aborted by the call's signal), and `json` for a whole answer, read into one Buffer from
+ * 'data' events: no stream iterator, no promise per chunk, no listener on the call's signal.
+ *
+ * Redirects are never followed (Node's client does not), 1xx answers are skipped (Node emits them
+ * as 'information', not 'response'), and a request written on a kept-alive socket the provider had
+ * just closed is sent again once on another connection (see {@link Exchange}).
  */
-import { Agent, type Dispatcher } from 'undici';
-import type { ProviderConfig } from '../config/schema.js';
+import type { Agent, ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
+import type { Socket } from 'node:net';
 import type { UpstreamRequest } from '../providers/types.js';
-import { classifyError } from './failure.js';
+import { classifyError, UpstreamTimeout } from './failure.js';
+
+// By the module's CommonJS object, not an ES import: an ES import of node:http builds its facade,
+// which loads Node's internal undici (ADR 0019); node:https (and TLS) loads only when a provider
+// is https.
+const http = process.getBuiltinModule('node:http');
 
 export interface UpstreamResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: Dispatcher.ResponseData['body'];
+  /** The body, an async iterable of Buffers; destroy it to give up on the answer. */
+  body: IncomingMessage;
 }
 
 /** A whole answer, read into memory. */
@@ -25,6 +37,11 @@ export interface UpstreamAnswer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
+}
+
+/** What a call's abort tells: the request in flight, set and cleared by {@link ProviderClient.json}. */
+interface InFlight {
+  abort(reason: Error): void;
 }
 
 /**
@@ -38,7 +55,7 @@ export class CallAbort {
   /** Why, once aborted: a DOMException named AbortError (client gone) or TimeoutError (deadline). */
   reason: Error | undefined = undefined;
   /** The JSON request in flight, set and cleared by {@link ProviderClient.json}. */
-  inFlight: Dispatcher.DispatchController | undefined = undefined;
+  inFlight: InFlight | undefined = undefined;
   private controller: AbortController | undefined = undefined;
 
   /** An AbortSignal that aborts with the call, made on first use. */
@@ -59,36 +76,54 @@ export class CallAbort {
   }
 }
 
-export class ProviderClient {
-  private readonly agent: Agent;
+/** Sockets per provider and protocol (undici's `connections` was the same). */
+const MAX_SOCKETS = 256;
+/**
+ * How long a free socket is kept when the provider sends no `Keep-Alive: timeout=` hint (Node's
+ * Agent takes the hint minus one second when it is shorter, and does not keep the socket at all
+ * when the hint is one second or less).
+ */
+const FREE_SOCKET_MS = 30_000;
 
-  constructor(private readonly config: ProviderConfig) {
-    this.agent = new Agent({
-      connect: { timeout: config.timeouts.connectMs },
-      headersTimeout: config.timeouts.firstByteMs,
-      bodyTimeout: config.timeouts.idleMs,
-      keepAliveTimeout: 30_000,
-      connections: 256,
-      pipelining: 1,
-    });
-  }
+/** A parsed provider URL, kept for the next call to the same URL. */
+interface Target {
+  url: string;
+  secure: boolean;
+  hostname: string;
+  port: number;
+  path: string;
+}
+
+/** What a client needs of a provider's config: its name (for messages) and its timeouts. */
+export interface ClientOptions {
+  name: string;
+  timeouts: { connectMs: number; firstByteMs: number; idleMs: number };
+  /** A whole answer larger than this fails (`ERR_RESPONSE_TOO_LARGE`); unlimited when unset. */
+  maxResponseBytes?: number | undefined;
+}
+
+/**
+ * A pool of connections to one provider (or another HTTP service: the operator's usage endpoint,
+ * the operator's provider probe) and the two ways to call it.
+ */
+export class ProviderClient {
+  private httpAgent: Agent | undefined;
+  private httpsAgent: Agent | undefined;
+  private closing = false;
+  private last: Target | undefined;
+
+  constructor(readonly config: ClientOptions) {}
 
   /** Sends the request; resolves once response headers arrive. Errors are classified UpstreamFailures. */
-  async send(request: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse> {
-    const { origin, path } = this.split(request.url);
-    try {
-      const response = await this.agent.request({
-        origin,
-        path,
-        method: request.method,
-        headers: request.headers,
-        body: request.body,
-        signal,
-      });
-      return { status: response.statusCode, headers: response.headers, body: response.body };
-    } catch (err) {
-      throw classifyError(signal.aborted ? signal.reason ?? err : err, this.config.name, 'headers');
-    }
+  send(request: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse> {
+    if (signal.aborted) return Promise.reject(classifyError(signal.reason, this.config.name, 'headers'));
+    return new Promise((resolve, reject) => {
+      const exchange = new Exchange(this, request, undefined, resolve as (value: UpstreamResponse | UpstreamAnswer) => void, reject);
+      const onAbort = () => exchange.abort(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+      exchange.done = () => signal.removeEventListener('abort', onAbort);
+      exchange.start();
+    });
   }
 
   /**
@@ -96,69 +131,228 @@ export class ProviderClient {
    * @throws {UpstreamFailure} classified, for a connection, timeout or abort.
    */
   json(request: UpstreamRequest, abort: CallAbort): Promise<UpstreamAnswer> {
-    const { origin, path } = this.split(request.url);
+    if (abort.aborted) return Promise.reject(classifyError(abort.reason, this.config.name, 'headers'));
     return new Promise((resolve, reject) => {
-      this.agent.dispatch({ origin, path, method: request.method, headers: request.headers, body: request.body }, new JsonHandler(this.config.name, abort, resolve, reject));
+      const exchange = new Exchange(this, request, abort, resolve as (value: UpstreamResponse | UpstreamAnswer) => void, reject);
+      abort.inFlight = exchange;
+      exchange.start();
     });
   }
 
-  private lastURL = '';
-  private lastSplit = { origin: '', path: '' };
-
-  /** Origin and path of `url`; a provider's calls go to one or two URLs, so the last one is kept. */
-  private split(url: string): { origin: string; path: string } {
-    if (url !== this.lastURL) {
-      const parsed = new URL(url);
-      this.lastSplit = { origin: parsed.origin, path: parsed.pathname + parsed.search };
-      this.lastURL = url;
+  /**
+   * A whole answer within `timeoutMs` from the start, for calls outside a model call (no
+   * CallAbort of their own): a failure past it is classified 'timeout' ("the total timeout passed").
+   */
+  async whole(request: UpstreamRequest, timeoutMs: number): Promise<UpstreamAnswer> {
+    const abort = new CallAbort();
+    const timer = setTimeout(() => abort.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+    try {
+      return await this.json(request, abort);
+    } finally {
+      clearTimeout(timer);
     }
-    return this.lastSplit;
   }
 
-  /** Closes idle connections once in-flight requests finish (used when a reload replaces the provider). */
-  close(): Promise<void> {
-    return this.agent.close();
+  /** The request options for `url`, and whether it is https. */
+  target(url: string): Target {
+    if (this.last?.url === url) return this.last;
+    const parsed = new URL(url);
+    const secure = parsed.protocol === 'https:';
+    const target = { url, secure, hostname: parsed.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(parsed.port) || (secure ? 443 : 80), path: parsed.pathname + parsed.search };
+    this.last = target;
+    return target;
+  }
+
+  /** The pool for the protocol, made on first use. */
+  agent(secure: boolean): Agent {
+    if (secure) return (this.httpsAgent ??= this.pool(new (process.getBuiltinModule('node:https').Agent)(AGENT_OPTIONS)));
+    return (this.httpAgent ??= this.pool(new http.Agent(AGENT_OPTIONS)));
+  }
+
+  private pool(agent: Agent): Agent {
+    if (this.closing) agent.keepSocketAlive = () => false;
+    return agent;
+  }
+
+  /** Closes idle connections now and the others once their requests finish (used when a reload replaces the provider). */
+  async close(): Promise<void> {
+    this.closing = true;
+    const busy: Socket[] = [];
+    for (const agent of [this.httpAgent, this.httpsAgent]) {
+      if (!agent) continue;
+      // A socket freed from now on is closed, not pooled.
+      agent.keepSocketAlive = () => false;
+      for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
+      for (const sockets of Object.values(agent.sockets)) for (const socket of sockets ?? []) busy.push(socket as Socket);
+    }
+    await Promise.all(busy.map((socket) => (socket.destroyed ? undefined : new Promise((resolve) => socket.once('close', resolve)))));
   }
 }
 
-/** Reads one answer into memory for {@link ProviderClient.json}. */
-class JsonHandler implements Dispatcher.DispatchHandler {
-  private status = 0;
-  private headers: UpstreamAnswer['headers'] = {};
-  private readonly chunks: Buffer[] = [];
+const AGENT_OPTIONS = { keepAlive: true, maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_SOCKETS, timeout: FREE_SOCKET_MS, scheduling: 'lifo' } as const;
+
+/** Errors of a request written on a kept-alive socket that the other side had closed. */
+const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
+/** Sends again after a stale socket at most this often (each stale socket is gone after its error). */
+const MAX_RESENDS = 3;
+
+/**
+ * One request and its answer, through its phases (connect, headers, body).
+ *
+ * A kept-alive socket can be closed by the provider (Node servers after 5 s idle, load balancers
+ * after 60 s) just as the next request is written on it: the write gets ECONNRESET or EPIPE and
+ * the request never reached the provider. Such a request — on a reused socket, no byte of an
+ * answer received, not aborted — is sent again on another connection, as Node's documentation
+ * advises (`request.reusedSocket`); the Agent's use of the `Keep-Alive: timeout=` hint makes
+ * this rare, not impossible.
+ */
+class Exchange implements InFlight {
+  private req: ClientRequest | undefined;
+  private res: IncomingMessage | undefined;
+  private phase: 'connect' | 'headers' | 'body' = 'headers';
+  private failure: Error | undefined;
+  private resends = 0;
+  private chunks: Buffer[] | undefined;
+  private settled = false;
+  /** Called once when the exchange settles or its stream closes (the stream's abort listener). */
+  done: (() => void) | undefined;
 
   constructor(
-    private readonly provider: string,
-    private readonly abort: CallAbort,
-    private readonly resolve: (answer: UpstreamAnswer) => void,
+    private readonly client: ProviderClient,
+    private readonly request: UpstreamRequest,
+    /** The call's abort for a whole answer; undefined for a stream. */
+    private readonly callAbort: CallAbort | undefined,
+    private readonly resolve: (value: UpstreamResponse | UpstreamAnswer) => void,
     private readonly reject: (failure: Error) => void,
   ) {}
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    if (this.abort.aborted) controller.abort(this.abort.reason!);
-    else this.abort.inFlight = controller;
+  start(): void {
+    const { client, request } = this;
+    const target = client.target(request.url);
+    const options: RequestOptions = {
+      agent: client.agent(target.secure),
+      hostname: target.hostname,
+      port: target.port,
+      path: target.path,
+      method: request.method,
+      headers: request.headers,
+      // The socket's timeout while it connects; set per phase from then on.
+      timeout: client.config.timeouts.connectMs,
+    };
+    const req = (target.secure ? process.getBuiltinModule('node:https') : http).request(options);
+    this.req = req;
+    this.phase = 'connect';
+    req.on('socket', (socket: Socket) => this.onSocket(socket, target.secure));
+    req.on('response', (res: IncomingMessage) => this.onResponse(res));
+    req.on('timeout', () => this.onTimeout());
+    req.on('error', (err: Error) => this.onRequestError(err));
+    req.end(request.body);
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: UpstreamAnswer['headers']): void {
-    // 1xx (100 Continue, 103 Early Hints) precede the answer.
-    if (status < 200) return;
-    this.status = status;
-    this.headers = headers;
+  private onSocket(socket: Socket, secure: boolean): void {
+    const { connectMs, firstByteMs } = this.client.config.timeouts;
+    if (socket.connecting) {
+      // A new connection: connectMs covers TCP and, for https, the TLS handshake.
+      socket.setTimeout(connectMs);
+      socket.once(secure ? 'secureConnect' : 'connect', () => this.enter('headers', firstByteMs));
+    } else {
+      this.enter('headers', firstByteMs);
+    }
   }
 
-  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.chunks.push(chunk);
+  private enter(phase: 'headers' | 'body', ms: number): void {
+    if (this.phase === 'body') return;
+    this.phase = phase;
+    this.req?.socket?.setTimeout(ms);
   }
 
-  onResponseEnd(): void {
-    this.abort.inFlight = undefined;
-    const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    this.resolve({ status: this.status, headers: this.headers, body });
+  private onResponse(res: IncomingMessage): void {
+    this.res = res;
+    this.enter('body', this.client.config.timeouts.idleMs);
+    const headers = res.headers as UpstreamResponse['headers'];
+    if (!this.callAbort) {
+      // A stream: the relay reads the body. An error with nobody iterating yet is not thrown.
+      res.on('error', ignore);
+      res.once('close', () => this.finish());
+      this.settled = true;
+      this.resolve({ status: res.statusCode ?? 0, headers, body: res });
+      return;
+    }
+    this.chunks = [];
+    const max = this.client.config.maxResponseBytes;
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      this.chunks!.push(chunk);
+      if (max !== undefined && (size += chunk.length) > max) this.abort(Object.assign(new Error(`response larger than ${max} bytes`), { code: 'ERR_RESPONSE_TOO_LARGE' }));
+    });
+    res.on('end', () => {
+      if (this.settled) return;
+      const chunks = this.chunks!;
+      this.finish();
+      this.resolve({ status: res.statusCode ?? 0, headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
+    });
+    // The connection broke mid-answer (or a timeout or abort destroyed it).
+    res.on('error', (err: Error) => this.fail(err, 'body'));
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
-    this.abort.inFlight = undefined;
-    // After the headers, a broken connection is the provider closing it mid-answer.
-    this.reject(classifyError(this.abort.reason ?? err, this.provider, this.status === 0 ? 'headers' : 'body'));
+  private onRequestError(err: Error): void {
+    // After the headers, the response reports what matters: a socket error leaves a body that
+    // is not complete with an error of its own, and one that is (bytes past its content-length,
+    // which Node's parser takes for a next answer and refuses) stands, its socket not reused.
+    if (this.settled || this.res) return;
+    const req = this.req!;
+    if (!this.res && !this.failure && req.reusedSocket && this.resends < MAX_RESENDS && STALE_SOCKET_CODES.has((err as { code?: string }).code ?? '')) {
+      this.resends++;
+      this.start();
+      return;
+    }
+    this.fail(err, 'headers');
   }
+
+  private onTimeout(): void {
+    const timeouts = this.client.config.timeouts;
+    const error =
+      this.phase === 'connect'
+        ? new UpstreamTimeout('connect', timeouts.connectMs)
+        : this.phase === 'headers'
+          ? new UpstreamTimeout('headers', timeouts.firstByteMs)
+          : new UpstreamTimeout('body', timeouts.idleMs);
+    this.abort(error);
+  }
+
+  /** Ends the exchange with `reason` (an abort, a deadline or a timeout), whatever phase it is in. */
+  abort(reason: Error): void {
+    if (this.failure) return;
+    this.failure = reason;
+    // Destroying the response (when there is one) hands the relay's iterator this reason, not
+    // the 'aborted' that the socket's close would give it.
+    if (this.res) this.res.destroy(reason);
+    else this.req?.destroy(reason);
+  }
+
+  private fail(err: Error, phase: 'headers' | 'body'): void {
+    if (this.settled) return;
+    this.finish();
+    this.reject(classifyError(this.callAbort?.reason ?? this.failure ?? err, this.client.config.name, phase));
+  }
+
+  private finish(): void {
+    this.settled = true;
+    if (this.callAbort?.inFlight === this) this.callAbort.inFlight = undefined;
+    this.done?.();
+    this.done = undefined;
+  }
+}
+
+function ignore(): void {}
+
+/** Reads the rest of a streamed answer as text (an error answer's body), or '' when it breaks. */
+export async function bodyText(body: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+  } catch {
+    return '';
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -23,8 +23,10 @@ export class UpstreamFailure extends Error {
     readonly error: ProviderError,
     /** Retry-After from the provider, in ms. */
     readonly retryAfterMs?: number,
+    /** The error it was classified from (its `code` says what the network did). */
+    cause?: unknown,
   ) {
-    super(`${provider}: ${error.message}`);
+    super(`${provider}: ${error.message}`, cause === undefined ? undefined : { cause });
     this.name = 'UpstreamFailure';
   }
 
@@ -53,29 +55,76 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED']);
+/** A phase of an upstream request that took longer than its timeout (upstream/client.ts). */
+export class UpstreamTimeout extends Error {
+  constructor(
+    readonly phase: 'connect' | 'headers' | 'body',
+    readonly ms: number,
+  ) {
+    super(`${phase === 'connect' ? 'no connection' : phase === 'headers' ? 'no response headers' : 'no data'} within ${ms} ms`);
+    this.name = 'UpstreamTimeout';
+  }
 
-/** Classifies an error thrown by undici while sending a request or reading its body. */
+  /** A connection not made in time is the network's ETIMEDOUT (what the operator's probe reports). */
+  get code(): string | undefined {
+    return this.phase === 'connect' ? 'ETIMEDOUT' : undefined;
+  }
+}
+
+/** Node's network errors for a connection that could not be made or broke (`socket hang up` is ECONNRESET). */
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+/** Classifies an error of Node's HTTP client (or an abort) while sending a request or reading its body. */
 export function classifyError(err: unknown, provider: string, phase: 'headers' | 'body'): UpstreamFailure {
+  // The original error goes along as `cause`: its code says what the network did (the operator's probe reads it).
+  const failure = (kind: FailureKind, error: ProviderError) => new UpstreamFailure(kind, provider, error, undefined, err);
   const code = (err as { code?: string; cause?: { code?: string } }).code ?? (err as { cause?: { code?: string } }).cause?.code;
   const name = (err as Error).name;
-  if (name === 'AbortError' || code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR') {
-    return new UpstreamFailure('aborted', provider, { status: 499, type: 'api_error', message: 'request aborted' });
+  if (name === 'AbortError' || code === 'ABORT_ERR') {
+    return failure('aborted', { status: 499, type: 'api_error', message: 'request aborted' });
   }
   if (name === 'TimeoutError') {
-    return new UpstreamFailure('timeout', provider, { status: 504, type: 'timeout_error', message: 'the total timeout passed' });
+    return failure('timeout', { status: 504, type: 'timeout_error', message: 'the total timeout passed' });
   }
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-    const what = code === 'UND_ERR_HEADERS_TIMEOUT' ? 'no response headers' : 'no data';
-    return new UpstreamFailure('timeout', provider, { status: 504, type: 'timeout_error', message: `provider ${provider} sent ${what} in time` });
+  if (err instanceof UpstreamTimeout) {
+    // A connection that is not made in time: a provider that cannot be reached.
+    if (err.phase === 'connect') return failure('connect', { status: 502, type: 'api_error', message: `cannot reach provider ${provider} (no connection within ${err.ms} ms)` });
+    const what = err.phase === 'headers' ? 'no response headers' : 'no data';
+    return failure('timeout', { status: 504, type: 'timeout_error', message: `provider ${provider} sent ${what} in time` });
   }
   if (code && CONNECT_CODES.has(code)) {
     const message = phase === 'headers' ? `cannot reach provider ${provider} (${code})` : `provider ${provider} closed the connection (${code})`;
-    return new UpstreamFailure('connect', provider, { status: 502, type: 'api_error', message });
+    return failure('connect', { status: 502, type: 'api_error', message });
   }
-  return new UpstreamFailure('connect', provider, {
+  if (code === 'HPE_HEADER_OVERFLOW') {
+    return failure('connect', { status: 502, type: 'api_error', message: `provider ${provider} sent response headers larger than ${process.getBuiltinModule('node:http').maxHeaderSize} bytes` });
+  }
+  if (code === 'ERR_RESPONSE_TOO_LARGE') {
+    return failure('connect', { status: 502, type: 'api_error', message: `provider ${provider} sent a ${(err as Error).message}` });
+  }
+  if (code?.startsWith('HPE_')) {
+    return failure('connect', { status: 502, type: 'api_error', message: `provider ${provider} sent a malformed HTTP response (${code})` });
+  }
+  if (code && (TLS_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_'))) {
+    return failure('connect', { status: 502, type: 'api_error', message: `the TLS connection to provider ${provider} failed (${code})` });
+  }
+  return failure('connect', {
     status: 502,
     type: 'api_error',
     message: `provider ${provider} failed: ${(err as Error).message ?? String(err)}`,
   });
 }
+
+/** OpenSSL's certificate verification codes, as Node's TLS reports them. */
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REVOKED',
+  'HOSTNAME_MISMATCH',
+]);

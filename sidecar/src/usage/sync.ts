@@ -4,9 +4,9 @@
  * concurrency limits split evenly between the pods, and of the budget left each pod may spend
  * its even part until the next answer. It also answers the agent's `GET /v1/usage`.
  */
-import { fetch } from 'undici';
 import type { Logger } from '../log/logger.js';
 import type { Limiter } from '../router/limits.js';
+import { ProviderClient } from '../upstream/client.js';
 import { UsageLedger } from './ledger.js';
 import { combine, emptyTotals, SandboxUsageReport, type UsageTotals } from './wire.js';
 
@@ -41,6 +41,8 @@ export class SandboxUsage {
   private last: { report: SandboxUsageReport; at: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
+  /** The operator's endpoint through the sidecar's one HTTP client (a keep-alive pool of its own). */
+  private readonly client = new ProviderClient({ name: 'operator', timeouts: { connectMs: 2_000, firstByteMs: 2_000, idleMs: 2_000 }, maxResponseBytes: 1024 * 1024 });
 
   constructor(private readonly options: SandboxUsageOptions) {
     this.now = options.now ?? Date.now;
@@ -61,6 +63,7 @@ export class SandboxUsage {
   stop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    void this.client.close();
   }
 
   /** Asks the operator once and applies the answer; false when it could not. */
@@ -70,9 +73,10 @@ export class SandboxUsage {
     const { url, intervalMs } = endpoint;
     const { log } = this.options;
     try {
-      const response = await fetch(`${url}?instance=${encodeURIComponent(this.ledger.instance)}`, { signal: AbortSignal.timeout(Math.min(2_000, intervalMs)) });
+      const request = { method: 'GET' as const, url: `${url}?instance=${encodeURIComponent(this.ledger.instance)}`, headers: {} };
+      const response = await this.client.whole(request, Math.min(2_000, intervalMs));
       if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
-      const report = SandboxUsageReport.parse(await response.json());
+      const report = SandboxUsageReport.parse(JSON.parse(response.body.toString('utf8')));
       this.apply(report);
       return true;
     } catch (err) {

@@ -26,11 +26,12 @@ let child: ChildProcess;
 let stderr = '';
 let dispatcher: Agent;
 let compileCacheFiles: number;
+let bundledInputs: string[];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-bundle-'));
   const bundle = join(dir, 'bundle');
-  await bundleSidecar(bundle);
+  bundledInputs = Object.keys((await bundleSidecar(bundle)).inputs);
   compileCacheFiles = await warmCompileCache(bundle);
   mock = await startMock('openai', { keys: [KEY] });
   collector = await startOtlpCollector();
@@ -94,6 +95,14 @@ describe('the bundled sidecar, with no node_modules', () => {
     expect(code).toBe(1);
     expect(out).toContain(`${bad}: sandbox.name: Invalid input: expected string, received number`);
     expect(out).toContain(`${bad}: providers.0.type: Invalid option: expected one of`);
+  });
+
+  it('holds no undici: the upstream client is Node\'s own http (ADR 0023)', async () => {
+    expect(bundledInputs.filter((input) => input.includes('node_modules/undici/'))).toEqual([]);
+    const bundle = join(dir, 'bundle');
+    const files = (await readdir(bundle, { recursive: true })).filter((f) => f.endsWith('.js'));
+    for (const file of files) expect((await readFile(join(bundle, file), 'utf8')).includes('undici'), file).toBe(false);
+    expect(files.length).toBeGreaterThan(1);
   });
 
   it('answers the OpenAI SDK through the socket and exports the call as a span over OTLP', async () => {

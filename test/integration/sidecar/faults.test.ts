@@ -11,7 +11,7 @@ import type { SidecarConfigInput } from '../../../sidecar/src/config/schema.js';
 import { startMock, type MockProvider, type MockStep } from '../../mocks/index.js';
 import { keyFile, stackDir, startStack, type Stack } from './harness.js';
 
-// Four attempts time out at firstByteMs each; undici checks that timeout on a coarse clock, so
+// Four attempts time out at firstByteMs each; Node's socket timeouts fire on a coarse clock, so
 // the total leaves room for it to be late.
 const TOTAL_MS = 8_000;
 const FIRST_BYTE_MS = 500;

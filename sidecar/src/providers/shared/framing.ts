@@ -27,7 +27,7 @@ export interface SSEEvent {
    * The event's wire bytes, blank line included, are `bytes[start..end)` when they can go out as
    * they came (a range, not a view: no Buffer object per event); `bytes` is undefined when they
    * held comments or other fields, which a pass-through leaves out. The bytes are the relay's
-   * own (the chunk undici handed over, or a copy), so a translator may edit the range in place.
+   * own (the chunk the HTTP client handed over, or a copy), so a translator may edit the range in place.
    */
   bytes?: Buffer | undefined;
   start: number;

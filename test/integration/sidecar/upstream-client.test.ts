@@ -1,0 +1,353 @@
+/**
+ * The sidecar's upstream client (sidecar/src/upstream/client.ts, Node's http/https with a
+ * keep-alive Agent per provider) against real local HTTP(S) servers: what a provider's server can
+ * do to a connection — close it when idle, answer 1xx or 3xx, send headers too large, cut the body,
+ * mis-state its length, stall — and what the relay must see each time (ADR 0023).
+ */
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { getCACertificates, setDefaultCACertificates } from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createCertificateAuthority, issueCertificate } from '../../../operator/src/tls/certificates.js';
+import { bodyText, CallAbort, ProviderClient, type ClientOptions } from '../../../sidecar/src/upstream/client.js';
+import { classifyError, UpstreamFailure } from '../../../sidecar/src/upstream/failure.js';
+
+const closers: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** A Node HTTP server on loopback; every request's body is read before `handler` runs. */
+async function serve(handler: Handler, configure?: (server: Server) => void): Promise<{ url: string; server: Server; connections: () => number; requests: string[] }> {
+  let connections = 0;
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    req.resume().on('end', () => handler(req, res));
+  });
+  server.on('connection', () => connections++);
+  configure?.(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  closers.push(() => {
+    server.closeAllConnections();
+    return new Promise((resolve) => server.close(resolve));
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, connections: () => connections, requests };
+}
+
+/** A raw TCP server: each connection handed to `onConnection`, for answers Node's server will not write. */
+async function raw(onConnection: (socket: Socket, index: number) => void): Promise<{ url: string; server: NetServer }> {
+  let index = 0;
+  const sockets = new Set<Socket>();
+  const server = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket)).on('error', () => undefined);
+    onConnection(socket, index++);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  closers.push(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise((resolve) => server.close(resolve));
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+/** Calls back once per complete request head (`\r\n\r\n`) on the socket, bodies ignored. */
+function onRequests(socket: Socket, each: (n: number) => void): void {
+  let seen = '';
+  let n = 0;
+  socket.on('data', (data) => {
+    seen += data.toString('latin1');
+    for (let at = seen.indexOf('\r\n\r\n'); at >= 0; at = seen.indexOf('\r\n\r\n')) {
+      seen = seen.slice(at + 4).replace(/^[^\r]*?(?=POST|GET|$)/s, '');
+      each(n++);
+    }
+  });
+}
+
+function client(options: Partial<ClientOptions> = {}): ProviderClient {
+  const c = new ProviderClient({ name: 'up', timeouts: { connectMs: 5_000, firstByteMs: 5_000, idleMs: 5_000 }, ...options });
+  closers.push(() => c.close());
+  return c;
+}
+
+const post = (url: string, body = '{"q":1}') => ({ method: 'POST' as const, url: `${url}/v1/chat/completions`, headers: { 'content-type': 'application/json' }, body });
+
+/** A whole answer through `json`, or the UpstreamFailure it threw. */
+async function json(c: ProviderClient, url: string, abort = new CallAbort()) {
+  return c.json(post(url), abort).catch((err: unknown) => err as UpstreamFailure);
+}
+
+/** A streamed answer through `send`, read to its end, or the classified failure of the send or of the read. */
+async function streamed(c: ProviderClient, url: string, signal = new AbortController().signal): Promise<{ status: number; text: string } | UpstreamFailure> {
+  let response;
+  try {
+    response = await c.send(post(url), signal);
+  } catch (err) {
+    return err as UpstreamFailure;
+  }
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of response.body) chunks.push(chunk as Buffer);
+  } catch (err) {
+    return classifyError(signal.aborted ? signal.reason : err, 'up', 'body');
+  }
+  return { status: response.status, text: Buffer.concat(chunks).toString('utf8') };
+}
+
+const ok: Handler = (_req, res) => res.end('{"ok":true}');
+
+describe('a kept-alive connection the provider closes when idle', () => {
+  it('is not used after the provider closed it: a call 1.2 s after the last, with the server keeping sockets 1 s, succeeds (plain and streamed)', async () => {
+    const upstream = await serve(ok, (server) => (server.keepAliveTimeout = 1_000));
+    const c = client();
+    for (const call of [json, streamed] as const) {
+      const first = await call(c, upstream.url);
+      expect(first).toMatchObject({ status: 200 });
+      await sleep(1_200);
+      const second = await call(c, upstream.url);
+      expect(second).toMatchObject({ status: 200 });
+    }
+    expect(upstream.requests).toHaveLength(4);
+  });
+
+  it('succeeds when the provider closes idle sockets after 1 s without a Keep-Alive hint (plain and streamed)', async () => {
+    // A server (a load balancer, say) that keeps a connection 1 s after each answer and never says so.
+    let connections = 0;
+    const upstream = await raw((socket) => {
+      connections++;
+      let idle: NodeJS.Timeout | undefined;
+      onRequests(socket, () => {
+        clearTimeout(idle);
+        socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{"ok":true}');
+        idle = setTimeout(() => socket.end(), 1_000);
+      });
+      socket.on('close', () => clearTimeout(idle));
+    });
+    const c = client();
+    for (const call of [json, streamed] as const) {
+      expect(await call(c, upstream.url)).toMatchObject({ status: 200 });
+      await sleep(1_200);
+      expect(await call(c, upstream.url)).toMatchObject({ status: 200 });
+    }
+    // A new connection after each pause; the streamed call right after the second plain one reuses its connection.
+    expect(connections).toBe(3);
+  });
+
+  it('sends a request again on a new connection when the kept-alive one is reset as it is written (the close-at-write race), plain and streamed', async () => {
+    // The server answers the first request on each connection with keep-alive and no hint, and
+    // resets the connection when the next request arrives on it: what a client sees when the
+    // provider closed the idle socket just as the request was written.
+    const heads: number[] = [];
+    const upstream = await raw((socket, index) => {
+      onRequests(socket, (n) => {
+        heads.push(index);
+        if (n === 0) socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\nconnection: keep-alive\r\n\r\n{"ok":true}');
+        else socket.resetAndDestroy();
+      });
+    });
+    const c = client();
+    for (const call of [json, streamed] as const) {
+      expect(await call(c, upstream.url)).toMatchObject({ status: 200 });
+      expect(await call(c, upstream.url)).toMatchObject({ status: 200 });
+    }
+    // Every call after the first was written on a kept-alive connection, reset, and sent again on
+    // a new one: seven requests seen for four answers.
+    expect(heads).toEqual([0, 0, 1, 1, 2, 2, 3]);
+  });
+
+  it('does not send again a request whose fresh connection is reset: the provider may have it', async () => {
+    let heads = 0;
+    const upstream = await raw((socket) => onRequests(socket, () => (heads++, socket.resetAndDestroy())));
+    const failure = await json(client(), upstream.url);
+    expect(failure).toBeInstanceOf(UpstreamFailure);
+    expect(failure).toMatchObject({ kind: 'connect', error: { status: 502, message: 'cannot reach provider up (ECONNRESET)' } });
+    expect(heads).toBe(1);
+  });
+});
+
+describe('what the provider answers', () => {
+  it('skips 1xx answers before the real one (plain and streamed)', async () => {
+    const upstream = await serve((_req, res) => {
+      res.writeProcessing();
+      res.writeEarlyHints({ link: '</style.css>; rel=preload' });
+      res.end('{"ok":true}');
+    });
+    const c = client();
+    expect(await json(c, upstream.url)).toMatchObject({ status: 200, body: Buffer.from('{"ok":true}') });
+    expect(await streamed(c, upstream.url)).toEqual({ status: 200, text: '{"ok":true}' });
+  });
+
+  it('never follows a redirect: the 3xx is the answer, and the target sees nothing', async () => {
+    const elsewhere = await serve(ok);
+    const upstream = await serve((_req, res) => res.writeHead(307, { location: `${elsewhere.url}/v1/chat/completions` }).end());
+    const c = client();
+    expect(await json(c, upstream.url)).toMatchObject({ status: 307 });
+    expect(await streamed(c, upstream.url)).toMatchObject({ status: 307 });
+    expect(elsewhere.requests).toEqual([]);
+  });
+
+  it('reads a chunked answer whole (plain) and chunk by chunk (streamed)', async () => {
+    const upstream = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: 1\n\n');
+      setTimeout(() => res.end('data: 2\n\n'), 20);
+    });
+    const c = client();
+    const answer = await json(c, upstream.url);
+    expect(answer).toMatchObject({ status: 200, headers: { 'transfer-encoding': 'chunked' } });
+    expect((answer as { body: Buffer }).body.toString()).toBe('data: 1\n\ndata: 2\n\n');
+    expect(await streamed(c, upstream.url)).toEqual({ status: 200, text: 'data: 1\n\ndata: 2\n\n' });
+  });
+
+  it('refuses response headers over Node\'s 16 KiB limit with a clear 502', async () => {
+    const upstream = await serve((_req, res) => res.writeHead(200, { 'x-big': 'a'.repeat(20_000) }).end('{}'));
+    const c = client();
+    for (const failure of [await json(c, upstream.url), await streamed(c, upstream.url)]) {
+      expect(failure).toBeInstanceOf(UpstreamFailure);
+      expect(failure).toMatchObject({ kind: 'connect', error: { status: 502, message: 'provider up sent response headers larger than 16384 bytes' } });
+    }
+  });
+
+  it('an answer closed mid-body is a failure of the body (plain and streamed)', async () => {
+    const upstream = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"choices":[');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const c = client();
+    for (const failure of [await json(c, upstream.url), await streamed(c, upstream.url)]) {
+      expect(failure).toBeInstanceOf(UpstreamFailure);
+      expect(failure).toMatchObject({ kind: 'connect', error: { status: 502, message: 'provider up closed the connection (ECONNRESET)' } });
+    }
+  });
+
+  it('an answer shorter than its content-length is a failure of the body; one longer is cut at it and its connection not reused', async () => {
+    // The first connection states 100 bytes, sends 9 and closes; the others send 11 and then more.
+    const upstream = await raw((socket, index) =>
+      onRequests(socket, () => {
+        if (index === 0) socket.end('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{"short":');
+        else socket.write('HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\n{"ok":true}EXTRA BYTES NOT PART OF IT\r\n');
+      }),
+    );
+    const c = client();
+    expect(await json(c, upstream.url)).toMatchObject({ kind: 'connect', error: { message: 'provider up closed the connection (ECONNRESET)' } });
+    const answer = await json(c, upstream.url);
+    expect((answer as { body: Buffer }).body.toString()).toBe('{"ok":true}');
+    // The bytes after the stated length are not taken for the next answer.
+    expect(await json(c, upstream.url)).toMatchObject({ status: 200, body: Buffer.from('{"ok":true}') });
+  });
+});
+
+describe('timeouts and aborts', () => {
+  it('no response headers within firstByteMs is a timeout (plain and streamed)', async () => {
+    const upstream = await serve(() => undefined);
+    const c = client({ timeouts: { connectMs: 5_000, firstByteMs: 200, idleMs: 5_000 } });
+    for (const failure of [await json(c, upstream.url), await streamed(c, upstream.url)]) {
+      expect(failure).toMatchObject({ kind: 'timeout', error: { status: 504, message: 'provider up sent no response headers in time' } });
+    }
+  });
+
+  it('a pause in the body longer than idleMs is a timeout (plain and streamed)', async () => {
+    const upstream = await serve((_req, res) => res.writeHead(200).write('data: 1\n\n'));
+    const c = client({ timeouts: { connectMs: 5_000, firstByteMs: 5_000, idleMs: 200 } });
+    for (const failure of [await json(c, upstream.url), await streamed(c, upstream.url)]) {
+      expect(failure).toMatchObject({ kind: 'timeout', error: { status: 504, message: 'provider up sent no data in time' } });
+    }
+  });
+
+  it('aborting the call ends the request in flight, before and after the headers, and the provider sees it close', async () => {
+    const closed: string[] = [];
+    const upstream = await serve((req, res) => {
+      res.on('close', () => closed.push(req.url!));
+      if (req.headers['x-phase'] === 'body') res.writeHead(200).write('data: 1\n\n');
+    });
+    const c = client();
+    const abort = new CallAbort();
+    const plain = c.json(post(upstream.url), abort).catch((err: unknown) => err);
+    await until(() => upstream.requests.length === 1);
+    abort.abort(new DOMException('client disconnected', 'AbortError'));
+    expect(await plain).toMatchObject({ kind: 'aborted', error: { status: 499 } });
+
+    const controller = new AbortController();
+    const response = await c.send({ ...post(upstream.url), headers: { 'x-phase': 'body' } }, controller.signal);
+    const reading = bodyText(response.body);
+    controller.abort(new DOMException('the total timeout passed', 'TimeoutError'));
+    expect(await reading).toBe('');
+    await until(() => closed.length === 2);
+  });
+
+  it('a call already aborted sends nothing', async () => {
+    const upstream = await serve(ok);
+    const abort = new CallAbort();
+    abort.abort(new DOMException('client disconnected', 'AbortError'));
+    expect(await json(client(), upstream.url, abort)).toMatchObject({ kind: 'aborted' });
+    expect(upstream.requests).toEqual([]);
+  });
+});
+
+describe('TLS and the pool', () => {
+  it('speaks https to a provider whose CA Node trusts, and refuses one it does not trust with a TLS reason', async () => {
+    const ca = await createCertificateAuthority({ commonName: 'upstream-test-ca', validityDays: 1 });
+    const leaf = await issueCertificate(ca, { commonName: 'localhost', ipAddresses: ['127.0.0.1'], usage: 'server', validityDays: 1 });
+    const server = createHttpsServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => req.resume().on('end', () => res.end('{"tls":true}')));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    closers.push(() => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    });
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    const untrusted = await json(client(), url);
+    expect(untrusted).toMatchObject({ kind: 'connect', error: { status: 502, message: 'the TLS connection to provider up failed (UNABLE_TO_VERIFY_LEAF_SIGNATURE)' } });
+
+    // Node's default CAs are what the sidecar trusts (the system's, NODE_EXTRA_CA_CERTS): the
+    // test adds its CA there, as NODE_EXTRA_CA_CERTS would.
+    const defaults = getCACertificates('default');
+    setDefaultCACertificates([...defaults, ca.certPem]);
+    closers.push(() => setDefaultCACertificates(defaults));
+    const c = client();
+    expect(await json(c, url)).toMatchObject({ status: 200, body: Buffer.from('{"tls":true}') });
+    expect(await streamed(c, url)).toEqual({ status: 200, text: '{"tls":true}' });
+  });
+
+  it('keeps one connection for consecutive calls, and close() drains the pool: idle sockets at once, busy ones after their answer', async () => {
+    let release: (() => void) | undefined;
+    const upstream = await serve((req, res) => {
+      if (req.headers['x-slow']) release = () => res.end('{"slow":true}');
+      else res.end('{"ok":true}');
+    });
+    const disconnects: number[] = [];
+    upstream.server.on('connection', (socket: Socket) => socket.on('close', () => disconnects.push(Date.now())));
+    const c = client();
+    for (let i = 0; i < 3; i++) expect(await json(c, upstream.url)).toMatchObject({ status: 200 });
+    expect(upstream.connections()).toBe(1);
+    // Two at once: a second connection, so that one is idle while the slow call holds the other.
+    expect(await Promise.all([json(c, upstream.url), json(c, upstream.url)])).toMatchObject([{ status: 200 }, { status: 200 }]);
+    expect(upstream.connections()).toBe(2);
+
+    const slow = c.json({ ...post(upstream.url), headers: { 'x-slow': '1' } }, new CallAbort());
+    await until(() => release !== undefined);
+    let closed = false;
+    const closing = c.close().then(() => (closed = true));
+    await until(() => disconnects.length === 1);
+    expect(closed).toBe(false);
+    release!();
+    expect(await slow).toMatchObject({ status: 200, body: Buffer.from('{"slow":true}') });
+    await closing;
+    await until(() => disconnects.length === 2);
+    expect(upstream.connections()).toBe(2);
+  });
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await sleep(10);
+}
