@@ -88,7 +88,7 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
       reported.succeeded(answer.status);
       return outcome;
     }
-    response = await provider.client.send(request, attempt.signal);
+    response = await provider.client.send(request, scope.abort);
     if (response.status < 200 || response.status >= 300) throw statusFailure(provider, response.status, await bodyText(response.body), response.headers);
     const outcome = await firstContent({ op, provider, context, response, native, common: { provider, model, attempt } });
     reported.succeeded(response.status);

@@ -8,14 +8,15 @@
  * body chunks. One timer per socket that Node re-arms on activity, none per chunk.
  *
  * Two ways to send: `send` for a stream (the response's IncomingMessage, an async iterable of
- * Buffers, aborted by the call's signal), and `json` for a whole answer, read into one Buffer from
- * 'data' events: no stream iterator, no promise per chunk, no listener on the call's signal.
+ * Buffers), and `json` for a whole answer, read into one Buffer from 'data' events: no stream
+ * iterator, no promise per chunk. Both are aborted through the call's CallAbort, which holds the
+ * exchange in flight: no listener on an AbortSignal per request.
  *
  * Redirects are never followed (Node's client does not), 1xx answers are skipped (Node emits them
  * as 'information', not 'response'), and a request written on a kept-alive socket the provider had
  * just closed is sent again once on another connection (see {@link Exchange}).
  */
-import type { Agent, ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
+import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { UpstreamRequest } from '../providers/types.js';
 import { classifyError, UpstreamTimeout } from './failure.js';
@@ -39,22 +40,23 @@ export interface UpstreamAnswer {
   body: Buffer;
 }
 
-/** What a call's abort tells: the request in flight, set and cleared by {@link ProviderClient.json}. */
+/** What a call's abort tells: the request in flight, set and cleared by {@link ProviderClient}. */
 interface InFlight {
   abort(reason: Error): void;
 }
 
 /**
- * A call's abort (the client went away, the total deadline passed). The JSON request in flight
- * is told directly, without a listener on a signal; an AbortSignal (an EventTarget, a few hundred
- * bytes with its controller) is made only for what waits on one: a stream, a backoff sleep, a
- * wait for a concurrency slot. A plain call with one attempt never makes it.
+ * A call's abort (the client went away, the total deadline passed). The request in flight (and
+ * then its streamed body) is told directly, without a listener on a signal; an AbortSignal (an
+ * EventTarget, a few hundred bytes with its controller) is made only for what waits on one: a
+ * backoff sleep, a wait for a concurrency slot, the stream out. A plain call with one attempt
+ * never makes it.
  */
 export class CallAbort {
   aborted = false;
   /** Why, once aborted: a DOMException named AbortError (client gone) or TimeoutError (deadline). */
   reason: Error | undefined = undefined;
-  /** The JSON request in flight, set and cleared by {@link ProviderClient.json}. */
+  /** The request in flight (until its answer is read), set and cleared by {@link ProviderClient}. */
   inFlight: InFlight | undefined = undefined;
   private controller: AbortController | undefined = undefined;
 
@@ -92,6 +94,8 @@ interface Target {
   hostname: string;
   port: number;
   path: string;
+  /** The Host header: host and, when not the protocol's default, port. */
+  host: string;
 }
 
 /** What a client needs of a provider's config: its name (for messages) and its timeouts. */
@@ -114,16 +118,13 @@ export class ProviderClient {
 
   constructor(readonly config: ClientOptions) {}
 
-  /** Sends the request; resolves once response headers arrive. Errors are classified UpstreamFailures. */
-  send(request: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse> {
-    if (signal.aborted) return Promise.reject(classifyError(signal.reason, this.config.name, 'headers'));
-    return new Promise((resolve, reject) => {
-      const exchange = new Exchange(this, request, undefined, resolve as (value: UpstreamResponse | UpstreamAnswer) => void, reject);
-      const onAbort = () => exchange.abort(signal.reason as Error);
-      signal.addEventListener('abort', onAbort, { once: true });
-      exchange.done = () => signal.removeEventListener('abort', onAbort);
-      exchange.start();
-    });
+  /**
+   * Sends the request; resolves once response headers arrive, with the body to read. The call's
+   * abort reaches the request, and then its body, directly (no listener on an AbortSignal).
+   * Errors are classified UpstreamFailures.
+   */
+  send(request: UpstreamRequest, abort: CallAbort): Promise<UpstreamResponse> {
+    return this.exchange(request, abort, false) as Promise<UpstreamResponse>;
   }
 
   /**
@@ -131,9 +132,13 @@ export class ProviderClient {
    * @throws {UpstreamFailure} classified, for a connection, timeout or abort.
    */
   json(request: UpstreamRequest, abort: CallAbort): Promise<UpstreamAnswer> {
+    return this.exchange(request, abort, true) as Promise<UpstreamAnswer>;
+  }
+
+  private exchange(request: UpstreamRequest, abort: CallAbort, whole: boolean): Promise<UpstreamAnswer | UpstreamResponse> {
     if (abort.aborted) return Promise.reject(classifyError(abort.reason, this.config.name, 'headers'));
     return new Promise((resolve, reject) => {
-      const exchange = new Exchange(this, request, abort, resolve as (value: UpstreamResponse | UpstreamAnswer) => void, reject);
+      const exchange = new Exchange(this, request, abort, whole, resolve, reject);
       abort.inFlight = exchange;
       exchange.start();
     });
@@ -158,7 +163,7 @@ export class ProviderClient {
     if (this.last?.url === url) return this.last;
     const parsed = new URL(url);
     const secure = parsed.protocol === 'https:';
-    const target = { url, secure, hostname: parsed.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(parsed.port) || (secure ? 443 : 80), path: parsed.pathname + parsed.search };
+    const target = { url, secure, hostname: parsed.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(parsed.port) || (secure ? 443 : 80), path: parsed.pathname + parsed.search, host: parsed.host };
     this.last = target;
     return target;
   }
@@ -214,14 +219,14 @@ class Exchange implements InFlight {
   private resends = 0;
   private chunks: Buffer[] | undefined;
   private settled = false;
-  /** Called once when the exchange settles or its stream closes (the stream's abort listener). */
-  done: (() => void) | undefined;
 
   constructor(
     private readonly client: ProviderClient,
     private readonly request: UpstreamRequest,
-    /** The call's abort for a whole answer; undefined for a stream. */
-    private readonly callAbort: CallAbort | undefined,
+    /** The call's abort: it holds this exchange until the answer is read (or its stream closed). */
+    private readonly callAbort: CallAbort,
+    /** A whole answer read here (json) rather than a stream handed over (send). */
+    private readonly whole: boolean,
     private readonly resolve: (value: UpstreamResponse | UpstreamAnswer) => void,
     private readonly reject: (failure: Error) => void,
   ) {}
@@ -229,21 +234,22 @@ class Exchange implements InFlight {
   start(): void {
     const { client, request } = this;
     const target = client.target(request.url);
-    const options: RequestOptions = {
+    // Few options, headers as a flat list: Node copies the options three times per request and
+    // validates a header object key by key through setHeader; a list goes straight to the
+    // header block (still validated). A list gets no Host or Content-Length from Node: both here.
+    const req = (target.secure ? process.getBuiltinModule('node:https') : http).request({
       agent: client.agent(target.secure),
       hostname: target.hostname,
       port: target.port,
       path: target.path,
       method: request.method,
-      headers: request.headers,
-      // The socket's timeout while it connects; set per phase from then on.
-      timeout: client.config.timeouts.connectMs,
-    };
-    const req = (target.secure ? process.getBuiltinModule('node:https') : http).request(options);
+      headers: headerList(request, target.host),
+    });
     this.req = req;
     this.phase = 'connect';
     req.on('socket', (socket: Socket) => this.onSocket(socket, target.secure));
     req.on('response', (res: IncomingMessage) => this.onResponse(res));
+    // Forwarded from the socket by Node because the Agent has a timeout (its free-socket one).
     req.on('timeout', () => this.onTimeout());
     req.on('error', (err: Error) => this.onRequestError(err));
     req.end(request.body);
@@ -263,14 +269,16 @@ class Exchange implements InFlight {
   private enter(phase: 'headers' | 'body', ms: number): void {
     if (this.phase === 'body') return;
     this.phase = phase;
-    this.req?.socket?.setTimeout(ms);
+    const socket = this.req?.socket;
+    // Re-arming the timer costs a timer-list insert; firstByteMs and idleMs are often equal.
+    if (socket && socket.timeout !== ms) socket.setTimeout(ms);
   }
 
   private onResponse(res: IncomingMessage): void {
     this.res = res;
     this.enter('body', this.client.config.timeouts.idleMs);
     const headers = res.headers as UpstreamResponse['headers'];
-    if (!this.callAbort) {
+    if (!this.whole) {
       // A stream: the relay reads the body. An error with nobody iterating yet is not thrown.
       res.on('error', ignore);
       res.once('close', () => this.finish());
@@ -333,18 +341,31 @@ class Exchange implements InFlight {
   private fail(err: Error, phase: 'headers' | 'body'): void {
     if (this.settled) return;
     this.finish();
-    this.reject(classifyError(this.callAbort?.reason ?? this.failure ?? err, this.client.config.name, phase));
+    this.reject(classifyError(this.callAbort.reason ?? this.failure ?? err, this.client.config.name, phase));
   }
 
   private finish(): void {
     this.settled = true;
-    if (this.callAbort?.inFlight === this) this.callAbort.inFlight = undefined;
-    this.done?.();
-    this.done = undefined;
+    if (this.callAbort.inFlight === this) this.callAbort.inFlight = undefined;
   }
 }
 
 function ignore(): void {}
+
+/** The request's headers as Node's flat list, with Host (the target's, unless the config sets one) and the body's length. */
+function headerList(request: UpstreamRequest, host: string): string[] {
+  const list: string[] = [];
+  let hostSet = false;
+  for (const name in request.headers) {
+    // Length first: most names are neither, and lower-casing each costs a string.
+    if (name.length === 14 && name.toLowerCase() === 'content-length') continue;
+    if (name.length === 4 && name.toLowerCase() === 'host') hostSet = true;
+    list.push(name, request.headers[name]!);
+  }
+  if (!hostSet) list.push('host', host);
+  if (request.body !== undefined) list.push('content-length', String(typeof request.body === 'string' ? Buffer.byteLength(request.body) : request.body.length));
+  return list;
+}
 
 /** Reads the rest of a streamed answer as text (an error answer's body), or '' when it breaks. */
 export async function bodyText(body: IncomingMessage): Promise<string> {

@@ -86,10 +86,10 @@ async function json(c: ProviderClient, url: string, abort = new CallAbort()) {
 }
 
 /** A streamed answer through `send`, read to its end, or the classified failure of the send or of the read. */
-async function streamed(c: ProviderClient, url: string, signal = new AbortController().signal): Promise<{ status: number; text: string } | UpstreamFailure> {
+async function streamed(c: ProviderClient, url: string, abort = new CallAbort()): Promise<{ status: number; text: string } | UpstreamFailure> {
   let response;
   try {
-    response = await c.send(post(url), signal);
+    response = await c.send(post(url), abort);
   } catch (err) {
     return err as UpstreamFailure;
   }
@@ -97,7 +97,7 @@ async function streamed(c: ProviderClient, url: string, signal = new AbortContro
   try {
     for await (const chunk of response.body) chunks.push(chunk as Buffer);
   } catch (err) {
-    return classifyError(signal.aborted ? signal.reason : err, 'up', 'body');
+    return classifyError(abort.reason ?? err, 'up', 'body');
   }
   return { status: response.status, text: Buffer.concat(chunks).toString('utf8') };
 }
@@ -174,6 +174,21 @@ describe('a kept-alive connection the provider closes when idle', () => {
 });
 
 describe('what the provider answers', () => {
+  it('sends the request\'s headers with Host and the body\'s own Content-Length (a configured Host wins, a configured length does not)', async () => {
+    const seen: Record<string, string | undefined>[] = [];
+    const upstream = await serve((req, res) => {
+      seen.push({ host: req.headers.host, length: req.headers['content-length'], te: req.headers['transfer-encoding'], custom: req.headers['x-custom'] as string | undefined });
+      res.end('{}');
+    });
+    const c = client();
+    await c.json({ ...post(upstream.url, '{"é":1}'), headers: { 'x-custom': 'a' } }, new CallAbort());
+    await c.json({ ...post(upstream.url), headers: { Host: 'api.example', 'Content-Length': '999' } }, new CallAbort());
+    expect(seen).toEqual([
+      { host: new URL(upstream.url).host, length: '8', te: undefined, custom: 'a' },
+      { host: 'api.example', length: '7', te: undefined, custom: undefined },
+    ]);
+  });
+
   it('skips 1xx answers before the real one (plain and streamed)', async () => {
     const upstream = await serve((_req, res) => {
       res.writeProcessing();
@@ -276,10 +291,10 @@ describe('timeouts and aborts', () => {
     abort.abort(new DOMException('client disconnected', 'AbortError'));
     expect(await plain).toMatchObject({ kind: 'aborted', error: { status: 499 } });
 
-    const controller = new AbortController();
-    const response = await c.send({ ...post(upstream.url), headers: { 'x-phase': 'body' } }, controller.signal);
+    const streamAbort = new CallAbort();
+    const response = await c.send({ ...post(upstream.url), headers: { 'x-phase': 'body' } }, streamAbort);
     const reading = bodyText(response.body);
-    controller.abort(new DOMException('the total timeout passed', 'TimeoutError'));
+    streamAbort.abort(new DOMException('the total timeout passed', 'TimeoutError'));
     expect(await reading).toBe('');
     await until(() => closed.length === 2);
   });
