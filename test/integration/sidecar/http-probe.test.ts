@@ -56,6 +56,10 @@ const CHANGED: Record<string, { why: string; now: Partial<Seen> }> = {
     why: 'node:http answered a request without Host 400 with no body; now the loopback guard refuses it in the client\'s API (requireHostHeader off)',
     now: { statuses: [403], headers: { 'content-type': 'application/json; charset=utf-8' }, body: { error: expect.objectContaining({ type: 'permission_error', message: expect.stringContaining('Invalid Host header') }) } },
   },
+  'chat, Expect other': {
+    why: 'node:http answered an Expect other than 100-continue with a bodiless 417; the app now answers it in the client\'s API (2bd61f1)',
+    now: { statuses: [417], headers: { 'content-type': 'application/json; charset=utf-8' }, body: { error: expect.objectContaining({ type: 'invalid_request_error', message: expect.stringContaining('unsupported Expect') }) } },
+  },
   // Added after the recording (no fastify answer to compare with).
   'chat, no host': {
     why: 'the Unix socket has no use for Host (a browser cannot reach it): a request without one is served like any other',

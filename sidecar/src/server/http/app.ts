@@ -135,19 +135,16 @@ export class HttpApp {
     const route = found.route;
     if (!(route.body ?? BODY_METHODS.has(request.method))) return run(route, request, res);
     if (options.admit && !options.admit(request, res)) return;
-    const body = readBody(req, options.bodyLimit, expect === 'continue' ? () => res.writeContinue() : undefined);
-    if (body === undefined) return run(route, request, res);
-    body.then(
-      (read) => {
-        request.body = read;
-        run(route, request, res);
-      },
-      (err: unknown) => {
-        // The rest of the body is not read: the connection cannot carry another request.
-        res.setHeader('connection', 'close');
-        fail(route, err, request, res);
-      },
-    );
+    const done = (err: Error | undefined, body?: Buffer | string) => {
+      if (err === undefined) {
+        request.body = body;
+        return run(route, request, res);
+      }
+      // The rest of the body is not read: the connection cannot carry another request.
+      res.setHeader('connection', 'close');
+      fail(route, err, request, res);
+    };
+    readBody(req, options.bodyLimit, done, expect === 'continue' ? () => res.writeContinue() : undefined);
   }
 }
 

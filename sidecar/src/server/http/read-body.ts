@@ -22,23 +22,27 @@ export class HttpError extends Error {
 export const bodyTooLarge = () => new HttpError(413, 'Request body is too large');
 const unsupportedType = () => new HttpError(415, 'Unsupported Media Type');
 
+/** Where a body read ends: an error (HttpError for 413 and 415), or the body (undefined when there is none). */
+export type BodyDone = (err: Error | undefined, body?: Buffer | string) => void;
+
 /**
- * The body of `req`: bytes for JSON, a string for text/plain, undefined when there is none.
- * `reading` runs once the body is accepted, before it is read (a `100 Continue` to send).
- * @throws {HttpError} 415 for another type (or a body without one), 413 past `limit` bytes.
+ * Reads the body of `req` and calls `done` once: bytes for JSON, a string for text/plain, undefined
+ * when there is none; an HttpError 415 for another type (or a body without one), 413 past `limit`
+ * bytes. `reading` runs once the body is accepted, before it is read (a `100 Continue` to send).
+ * A callback rather than a promise: this runs for every model call.
  */
-export function readBody(req: IncomingMessage, limit: number, reading?: () => void): Promise<Buffer | string | undefined> | undefined {
+export function readBody(req: IncomingMessage, limit: number, done: BodyDone, reading?: () => void): void {
   const type = req.headers['content-type'];
   if (type === undefined) {
     const length = req.headers['content-length'];
-    if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return undefined;
-    return Promise.reject(unsupportedType());
+    if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return done(undefined, undefined);
+    return done(unsupportedType());
   }
   const media = mediaType(type);
-  if (media !== 'application/json' && media !== 'text/plain') return Promise.reject(unsupportedType());
-  if (Number(req.headers['content-length']) > limit) return Promise.reject(bodyTooLarge());
+  if (media !== 'application/json' && media !== 'text/plain') return done(unsupportedType());
+  if (Number(req.headers['content-length']) > limit) return done(bodyTooLarge());
   reading?.();
-  return collect(req, limit).then((bytes) => (media === 'text/plain' ? bytes.toString('utf8') : bytes));
+  collect(req, limit, media === 'text/plain', done);
 }
 
 /** The media type of a Content-Type value, lower case, without parameters; '' when it is not `type/subtype`. */
@@ -48,24 +52,30 @@ function mediaType(value: string): string {
   return /^[\w!#$%&'*+.^`|~-]+\/[\w!#$%&'*+.^`|~-]+$/.test(media) ? media : '';
 }
 
-function collect(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        // Nothing more is read: the answer closes the connection (see serve.ts).
-        req.off('data', onData);
-        req.pause();
-        chunks.length = 0;
-        reject(bodyTooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    req.once('error', reject);
+function collect(req: IncomingMessage, limit: number, text: boolean, done: BodyDone): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let settled = false;
+  const onData = (chunk: Buffer) => {
+    size += chunk.length;
+    if (size <= limit) return void chunks.push(chunk);
+    // Nothing more is read: the answer closes the connection (see app.ts).
+    req.off('data', onData);
+    req.pause();
+    chunks.length = 0;
+    settled = true;
+    done(bodyTooLarge());
+  };
+  req.on('data', onData);
+  req.once('end', () => {
+    if (settled) return;
+    settled = true;
+    const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+    done(undefined, text ? bytes.toString('utf8') : bytes);
+  });
+  req.once('error', (err) => {
+    if (settled) return;
+    settled = true;
+    done(err);
   });
 }
