@@ -211,6 +211,24 @@ describe('POST /mutate', () => {
     expect(res.body).toEqual({ error: expect.stringMatching(/^not an admission\.k8s\.io\/v1 AdmissionReview: apiVersion: /) });
   });
 
+  it('refuses a body with a __proto__ or constructor.prototype key, in any spelling, as fastify\'s parser did', async () => {
+    const text = JSON.stringify(review());
+    const bodies = [
+      text.replace('"request":{', '"request":{"__proto__":{"operation":"DELETE"},'),
+      text.replace('"request":{', '"request":{"\\u005f_proto__":{"x":1},'),
+      text.replace('"request":{', '"request":{"constructor":{"prototype":{"x":1}},'),
+    ];
+    for (const body of bodies) {
+      const res = await postJson<{ error: string }>(app, '/mutate', Buffer.from(body));
+      expect(res.status, body.slice(0, 120)).toBe(400);
+      expect(res.body.error).toMatch(/^not an admission\.k8s\.io\/v1 AdmissionReview: the body holds a "(__proto__|constructor\.prototype)" key$/);
+    }
+    // A "constructor" whose value has no prototype (an annotation) is a pod like any other.
+    const pod = testPod();
+    pod.metadata!.annotations = { constructor: 'x' };
+    expect((await post(review({ object: pod }))).response.allowed).toBe(true);
+  });
+
   it('accepts pods larger than a 1 MiB body limit (fastify\'s default, which the webhook once had)', async () => {
     const pod = testPod();
     pod.metadata!.annotations = { 'example.com/blob': 'x'.repeat(1_500_000) };

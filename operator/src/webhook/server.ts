@@ -42,7 +42,9 @@ export function buildWebhookApp(options: WebhookAppOptions): HttpApp {
     'POST',
     '/mutate',
     async (request, res) => {
-      const review = AdmissionReviewRequest.safeParse(jsonOf(request.body));
+      const json = jsonOf(request.body);
+      if ('refused' in json) return writeJson(res, 400, { error: `not an admission.k8s.io/v1 AdmissionReview: ${json.refused}` }, JSON_UTF8);
+      const review = AdmissionReviewRequest.safeParse(json.value);
       if (!review.success) {
         // Not something the API server sends; a non-200 makes it apply the failure policy (Fail).
         const issue = review.error.issues[0];
@@ -71,13 +73,34 @@ export function buildWebhookApp(options: WebhookAppOptions): HttpApp {
   return app;
 }
 
-/** A JSON body parsed (undefined when there is none or it is not JSON: the schema then says what is wrong). */
-function jsonOf(body: Buffer | string | undefined): unknown {
-  if (!Buffer.isBuffer(body)) return undefined;
+/**
+ * `"__proto__"` or `"constructor"` as a key, in any spelling JSON allows: a cheap test before the
+ * slower checking parse, as secure-json-parse (fastify's JSON parser, which the webhook had) does.
+ */
+const SUSPECT_KEY =
+  /"(?:_|\\u005[Ff])(?:_|\\u005[Ff])(?:p|\\u0070)(?:r|\\u0072)(?:o|\\u006[Ff])(?:t|\\u0074)(?:o|\\u006[Ff])(?:_|\\u005[Ff])(?:_|\\u005[Ff])"\s*:|"(?:c|\\u0063)(?:o|\\u006[Ff])(?:n|\\u006[Ee])(?:s|\\u0073)(?:t|\\u0074)(?:r|\\u0072)(?:u|\\u0075)(?:c|\\u0063)(?:t|\\u0074)(?:o|\\u006[Ff])(?:r|\\u0072)"\s*:/;
+
+class ForbiddenKey extends Error {}
+
+/** Refuses the keys that could set an object's prototype once copied by assignment (`__proto__`, `constructor.prototype`). */
+function forbidPrototypeKeys(key: string, value: unknown): unknown {
+  if (key === '__proto__') throw new ForbiddenKey('the body holds a "__proto__" key');
+  if (key === 'constructor' && typeof value === 'object' && value !== null && Object.hasOwn(value, 'prototype')) throw new ForbiddenKey('the body holds a "constructor.prototype" key');
+  return value;
+}
+
+/**
+ * A JSON body parsed (undefined when there is none or it is not JSON: the schema then says what is
+ * wrong), or why it is refused: a `__proto__` or `constructor.prototype` key, which fastify's
+ * parser refused too.
+ */
+function jsonOf(body: Buffer | string | undefined): { value: unknown } | { refused: string } {
+  if (!Buffer.isBuffer(body)) return { value: undefined };
+  const text = body.toString('utf8');
   try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
+    return { value: JSON.parse(text, SUSPECT_KEY.test(text) ? forbidPrototypeKeys : undefined) };
+  } catch (err) {
+    return err instanceof ForbiddenKey ? { refused: err.message } : { value: undefined };
   }
 }
 

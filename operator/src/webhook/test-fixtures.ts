@@ -27,11 +27,11 @@ export function testPod(sandbox = 'research', spec: Partial<V1Pod['spec']> = {})
 }
 
 /**
- * POSTs `payload` as JSON to `path` of `app`, as the API server does (over plain HTTP on a loopback
+ * POSTs `payload` as JSON (a Buffer: those bytes) to `path` of `app`, as the API server does (over plain HTTP on a loopback
  * port the app listens on from the first call; `serve` adds TLS, tested in server.test.ts).
  */
 export async function postJson<T>(app: HttpApp, path: string, payload: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
   if (!app.server.listening) await app.listen({ host: '127.0.0.1', port: 0 });
-  const response = await fetch(`http://127.0.0.1:${app.address().port}${path}`, { method: 'POST', body: JSON.stringify(payload), headers: { 'content-type': 'application/json', ...headers } });
+  const response = await fetch(`http://127.0.0.1:${app.address().port}${path}`, { method: 'POST', body: Buffer.isBuffer(payload) ? payload : JSON.stringify(payload), headers: { 'content-type': 'application/json', ...headers } });
   return { status: response.status, body: (await response.json()) as T };
 }
