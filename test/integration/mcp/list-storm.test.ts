@@ -60,7 +60,10 @@ it.each(['http', 'stdio'] as const)(
         ? { name: 'storm', prefix: 'storm', transport: 'streamable-http', url: await startHttpStorm() }
         : { name: 'storm', prefix: 'storm', transport: 'stdio', stdio: stormServer('stdio') };
     const metrics = new Metrics();
-    const gateway = await serveGateway({ backends: [storm, { name: 'quiet', prefix: 'quiet', transport: 'streamable-http', url: quiet.url }] }, { metrics });
+    // Health pings at the product's interval: the harness's 1 s ping, timed out after 1 s, fails the
+    // quiet backend (served from this process, whose thread the storm keeps busy) on a loaded machine.
+    const tuning = { healthIntervalMs: DEFAULT_BACKEND_TUNING.healthIntervalMs };
+    const gateway = await serveGateway({ backends: [storm, { name: 'quiet', prefix: 'quiet', transport: 'streamable-http', url: quiet.url }] }, { metrics, tuning });
     served.push(gateway);
     await until('both backends ready', () => gateway.gateway.view().backends.every((b) => b.state === 'ready'));
     const agent = await gateway.connect();
