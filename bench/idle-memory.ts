@@ -16,9 +16,12 @@
  * - IDLE_LOAD (0): seconds of plain saturation (32 in flight) after that: CPU per request, and the
  *   memory 1 s after the load.
  * - IDLE_PAIR=1: start a second sidecar of the same variant beside the first and read both, for
- *   what a second sandbox pod on a node costs (PSS shares the node binary's pages between them).
+ *   what a second sandbox pod on a node costs (PSS shares the node binary's pages between them);
+ *   IDLE_PAIR_WAIT (1) seconds after the second's first answer (5: after its idle collection).
  * - IDLE_NODE: run the sidecars with this `node` (e.g. a copy of this one: then no other process
  *   shares its file pages, and PSS shows what one sidecar and then a second cost on a node).
+ * - IDLE_PROVIDER_URL: the provider's base URL instead of the bench's mock (an https provider, to
+ *   see what a first call over TLS costs: give the variant NODE_EXTRA_CA_CERTS=<its CA file>).
  * - IDLE_DETAIL=1: preload bench/memory-probe.mjs and report V8's heap, code and external memory
  *   and the anonymous mappings by kind; IDLE_SNAPSHOT=dir also writes a heap snapshot per start.
  * - IDLE_PAGES=1: the `node` binary's resident pages by what they hold (bench/binary-pages.ts:
@@ -41,6 +44,7 @@ const STARTS = Number(process.env.IDLE_STARTS ?? 5);
 const LATER = Number(process.env.IDLE_LATER ?? 0);
 const LOAD = Number(process.env.IDLE_LOAD ?? 0);
 const PAIR = process.env.IDLE_PAIR === '1';
+const PAIR_WAIT = Number(process.env.IDLE_PAIR_WAIT ?? 1);
 const DETAIL = process.env.IDLE_DETAIL === '1' || Boolean(process.env.IDLE_SNAPSHOT);
 const PAGES = process.env.IDLE_PAGES === '1';
 const PROBE = fileURLToPath(new URL('memory-probe.mjs', import.meta.url));
@@ -149,7 +153,7 @@ async function oneStart(variant: Variant, executable: string, mockURL: string, s
     ...(process.env.IDLE_NODE ? { node: process.env.IDLE_NODE } : {}),
     env: { ...settings.env, ...variant.env, ...(DETAIL ? { AIRLOCK_MEMORY_PROBE: probeFile } : {}), ...(process.env.IDLE_SNAPSHOT && round === 0 ? { AIRLOCK_HEAP_SNAPSHOT: process.env.IDLE_SNAPSHOT } : {}) },
   };
-  const [target] = await startSidecar(variant.name, variant.executable ?? executable, mockURL, false, launch);
+  const [target] = await startSidecar(variant.name, variant.executable ?? executable, process.env.IDLE_PROVIDER_URL ?? mockURL, false, launch);
   const pid = target!.process.pid!;
   try {
     await sleep(1_000);
@@ -162,7 +166,7 @@ async function oneStart(variant: Variant, executable: string, mockURL: string, s
     }
     if (PAIR) {
       const [second] = await startSidecar(`${variant.name}-2`, variant.executable ?? executable, mockURL, false, { ...launch, env: { ...launch.env, AIRLOCK_HEAP_SNAPSHOT: '' } });
-      await sleep(1_000);
+      await sleep(PAIR_WAIT * 1_000);
       row.second = await memory(second!.process.pid!);
       row.firstBeside = await memory(pid);
       await stop(second!.process);
