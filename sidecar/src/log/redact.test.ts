@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from './logger.js';
-import { KEY_SHAPE_PATTERN, looksLikeKey, redactor, SecretRegistry } from './redact.js';
+import { KEY_SHAPE_PATTERN, looksLikeKey, REDACTED, redactor, SecretRegistry } from './redact.js';
 
 describe('SecretRegistry', () => {
   it('replaces every registered value, longest first', () => {
@@ -66,5 +67,27 @@ describe('createLogger', () => {
     expect(lines).toHaveLength(2);
     expect(lines.join('')).not.toContain('SECRETVALUE');
     expect(lines.join('')).toContain('[REDACTED]');
+  });
+});
+
+describe('masked tokens', () => {
+  // The expression masked tokens were found with (quadratic on a long token without stars).
+  const MASKED = /[^\s"'`,;:()[\]{}<>]*\*{3,}[^\s"'`,;:()[\]{}<>.]*/g;
+  const redact = redactor([]);
+
+  it('are found as the expression found them, whatever surrounds them', () => {
+    const text = fc.string({ unit: fc.constantFrom('*', '*', 'a', 'b', '.', ' ', '"', ':', '[', '\n', '\u00a0', '-') });
+    fc.assert(
+      fc.property(text, (t) => {
+        expect(redact(t)).toBe(t.replace(MASKED, REDACTED));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('take time in proportion to the text: a token of two million letters, with and without stars', () => {
+    const long = 'a'.repeat(2_000_000);
+    expect(redact(long)).toBe(long);
+    expect(redact(`${long}***b ${long}`)).toBe(`${REDACTED} ${long}`);
   });
 });

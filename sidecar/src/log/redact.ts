@@ -41,8 +41,35 @@ export const KEY_SHAPE_PATTERN = `\\b(?:${KEY_SHAPES.join('|')})|-----BEGIN [A-Z
 
 const KEY_SHAPED = new RegExp(KEY_SHAPE_PATTERN, 'g');
 
-// Providers echo keys masked, e.g. OpenAI's "Incorrect API key provided: abc*****wxyz".
-const MASKED_TOKEN = /[^\s"'`,;:()[\]{}<>]*\*{3,}[^\s"'`,;:()[\]{}<>.]*/g;
+// Providers echo keys masked, e.g. OpenAI's "Incorrect API key provided: abc*****wxyz": a token
+// (text between separators) with three stars or more, from its start to the end of its last star
+// run and on up to a dot. Found by hand, not with /[^\s…]*\*{3,}[^\s….]*/g: that expression
+// backtracked from every position of a long token without stars (quadratic; V8's linear fallback
+// did not take over), and everything the sidecar logs or answers is redacted: 1,000,000 letters,
+// from an agent's model name or a provider's error body, held the only thread for 81 s.
+const SEPARATOR = /[\s"'`,;:()[\]{}<>]/;
+
+/** `text` with every masked token replaced; linear in its length. */
+function redactMasked(text: string): string {
+  let at = text.indexOf('***');
+  if (at < 0) return text;
+  let out = '';
+  let done = 0;
+  while (at >= 0) {
+    let start = at;
+    while (start > done && !SEPARATOR.test(text[start - 1]!)) start--;
+    let end = at;
+    while (end < text.length && !SEPARATOR.test(text[end]!)) end++;
+    // The token's last star run (the first is at `at`), then on to a separator or a dot.
+    let stop = text.lastIndexOf('***', end - 3) + 3;
+    while (stop < end && text[stop] === '*') stop++;
+    while (stop < end && text[stop] !== '.') stop++;
+    out += text.slice(done, start) + REDACTED;
+    done = stop;
+    at = text.indexOf('***', stop);
+  }
+  return out + text.slice(done);
+}
 
 /** Whether a value looks like a key (any of KEY_SHAPES matches somewhere in it). */
 export function looksLikeKey(value: string): boolean {
@@ -67,7 +94,7 @@ function escapeRegExp(value: string): string {
  */
 export function redactor(secrets: Iterable<string | undefined>): (text: string) => string {
   const known = valueRedactor(secrets);
-  return (text) => known(text).replace(KEY_SHAPED, REDACTED).replace(MASKED_TOKEN, REDACTED);
+  return (text) => redactMasked(known(text).replace(KEY_SHAPED, REDACTED));
 }
 
 /**
