@@ -194,7 +194,10 @@ export class ProviderClient {
   }
 }
 
-const AGENT_OPTIONS = { keepAlive: true, maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_SOCKETS, timeout: FREE_SOCKET_MS, scheduling: 'lifo' } as const;
+// Node's Agent copies its options into every request's (addRequest), so only what differs from
+// its defaults (maxFreeSockets 256, LIFO: the most recently used socket, the least likely to have
+// been closed by the provider when idle).
+const AGENT_OPTIONS = { keepAlive: true, maxSockets: MAX_SOCKETS, timeout: FREE_SOCKET_MS } as const;
 
 /** Errors of a request written on a kept-alive socket that the other side had closed. */
 const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
