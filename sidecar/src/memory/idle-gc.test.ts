@@ -1,3 +1,4 @@
+import { getHeapCodeStatistics } from 'node:v8';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { collectWhenIdle, memoryReducingGc, youngGenerationBytes } from './idle-gc.js';
 
@@ -74,5 +75,19 @@ describe('memoryReducingGc', () => {
     expect(youngGenerationBytes()).toBeLessThan(2 * MIB);
     expect('gc' in globalThis).toBe(false);
     expect(keep).toEqual([]);
+  });
+
+  it('flushes, in the first idle collection, the bytecode of functions that ran once and not since', () => {
+    const bytecode = () => getHeapCodeStatistics().bytecode_and_metadata_size;
+    const empty = bytecode();
+    // 2,000 functions, each compiled to bytecode by its one call.
+    const once = Array.from({ length: 2_000 }, (_, i) => new Function('a', `let s = ${i}; for (const x of a) s += x * ${i} + (x >> 1); return s;`) as (a: number[]) => number);
+    for (const f of once) f([1, 2, 3]);
+    const compiled = bytecode();
+    expect(compiled - empty).toBeGreaterThan(200 * 1024);
+    // V8's own rule would wait for six full collections; the functions stay reachable, only their bytecode goes.
+    memoryReducingGc();
+    expect(bytecode()).toBeLessThan(empty + (compiled - empty) / 5);
+    expect(once[7]!([1])).toBe(14);
   });
 });
