@@ -6,7 +6,7 @@
  */
 import { AdapterError, StreamError, type StreamTranslator, type TranslateContext, type UpstreamRequest, type UpstreamTarget } from '../providers/types.js';
 import type { Attempt, ProviderRuntime } from '../router/router.js';
-import { bodyText, type CallAbort, type UpstreamResponse } from '../upstream/client.js';
+import { bodyText, MAX_ERROR_BODY_BYTES, type CallAbort, type UpstreamResponse } from '../upstream/client.js';
 import { classifyError, parseRetryAfter, UpstreamFailure } from '../upstream/failure.js';
 import { hasContent } from './content.js';
 import type { ModelCall } from '../telemetry/model-call.js';
@@ -83,7 +83,7 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
     if (!op.stream) {
       // The whole answer at once (ProviderClient.json): no stream to read or to give back.
       const answer = await provider.client.json(request, scope.abort);
-      if (answer.status < 200 || answer.status >= 300) throw statusFailure(provider, answer.status, answer.body.toString('utf8'), answer.headers);
+      if (answer.status < 200 || answer.status >= 300) throw statusFailure(provider, answer.status, answer.body.toString('utf8', 0, MAX_ERROR_BODY_BYTES), answer.headers);
       const outcome = jsonOutcome(op, attempt, answer.body, native, context);
       reported.succeeded(answer.status);
       return outcome;

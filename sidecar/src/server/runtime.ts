@@ -75,9 +75,18 @@ function buildProvider(config: ProviderConfig, keys: Keys): ProviderRuntime {
     breaker: new CircuitBreaker(BREAKER),
     slots: config.limits?.maxConcurrent ? new Semaphore(config.limits.maxConcurrent) : undefined,
     limiter: new Limiter({ requestsPerMinute: config.limits?.requestsPerMinute, tokensPerMinute: config.limits?.tokensPerMinute }),
-    client: new ProviderClient(config),
+    client: new ProviderClient({ name: config.name, timeouts: config.timeouts, maxResponseBytes: MAX_ANSWER_BYTES }),
   };
 }
+
+/**
+ * The largest whole answer (a plain call's JSON, an error) read from a provider; past it the
+ * connection is closed and the call fails. Whoever writes a ModelProvider picks its baseURL: an
+ * answer that never ends was read until the call's total timeout, into one buffer. 64 MiB holds
+ * any real answer (the largest: 2,048 embeddings of 3,072 dimensions in base64, the SDKs' default
+ * encoding, ~34 MB); streamed events are bounded on their own (16 MiB, providers/shared/framing.ts).
+ */
+export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 function baseURLOf(config: ProviderConfig): string {
   return (config.baseURL ?? DEFAULT_BASE_URLS[config.type]!).replace(/\/+$/, '');

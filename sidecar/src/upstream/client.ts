@@ -370,13 +370,27 @@ function headerList(request: UpstreamRequest, host: string): string[] {
   return list;
 }
 
-/** Reads the rest of a streamed answer as text (an error answer's body), or '' when it breaks. */
-export async function bodyText(body: IncomingMessage): Promise<string> {
+/** What {@link bodyText} keeps of an error answer: far more than any provider's error, and its message is cut to 2,000 characters anyway. */
+export const MAX_ERROR_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Reads the rest of a streamed answer as text (an error answer's body), or '' when it breaks:
+ * its first `limit` bytes, the rest not read (the connection is closed), so a server answering
+ * an error that never ends cannot grow the sidecar.
+ */
+export async function bodyText(body: IncomingMessage, limit = MAX_ERROR_BODY_BYTES): Promise<string> {
   const chunks: Buffer[] = [];
+  let size = 0;
   try {
-    for await (const chunk of body) chunks.push(chunk as Buffer);
+    for await (const chunk of body) {
+      chunks.push(chunk as Buffer);
+      if ((size += (chunk as Buffer).length) >= limit) {
+        body.destroy();
+        break;
+      }
+    }
   } catch {
     return '';
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
