@@ -105,8 +105,16 @@ function clientError(err: Error & { code?: string }, socket: Socket): void {
   if (mcpResponse) return void socket.end(mcpResponse);
   const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
   const status = tooLarge ? 431 : 400;
-  const body = JSON.stringify(openAIIngress.errorBody({ status, type: 'invalid_request_error', message: tooLarge ? 'request headers too large' : 'malformed HTTP request' }));
+  // In the shape of the API the request line's path belongs to (headers are not parsed yet).
+  const ingress = ingressOf({ rawPath: requestPath(err), headers: {} });
+  const body = JSON.stringify(ingress.errorBody({ status, type: 'invalid_request_error', message: tooLarge ? 'request headers too large' : 'malformed HTTP request' }));
   socket.end(`HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
+
+/** The path of the request line Node's parser refused, from the bytes it read ('' when it did not get that far). */
+function requestPath(err: Error & { rawPacket?: unknown }): string {
+  const line = Buffer.isBuffer(err.rawPacket) ? err.rawPacket.subarray(0, 256).toString('latin1') : '';
+  return /^[A-Z]+ (\/[^ ?#]*)/.exec(line)?.[1] ?? '';
 }
 
 /** The API a request outside every route speaks, judged by its path, then by its headers. */

@@ -101,6 +101,18 @@ describe.each([0, 1])('through door %i (0: the Unix socket, 1: the loopback port
     expect(JSON.parse(responses[1]!.body).choices[0].message.content).toContain(marker);
   });
 
+  it.each([
+    ['/v1/messages', { type: 'error', error: { type: 'invalid_request_error', message: 'malformed HTTP request' } }],
+    ['/v1beta/models/m:generateContent', { error: { code: 400, status: 'INVALID_ARGUMENT', message: 'malformed HTTP request' } }],
+    ['/v1/chat/completions', { error: { type: 'invalid_request_error', message: 'malformed HTTP request' } }],
+  ])('answers a request its parser refuses on %s in that API’s error shape', async (path, shape) => {
+    const [, door] = doors[which]!;
+    const text = await exchange(door, request([`POST ${path} HTTP/1.1`, `Host: ${hostOf(door)}`, 'Content-Type: application/json', 'Content-Length: 2', 'Transfer-Encoding: chunked'], '{}'));
+    const [response] = parseResponses(text);
+    expect(response!.status).toBe(400);
+    expect(JSON.parse(response!.body)).toMatchObject(shape);
+  });
+
   it('reads a chunked body (with chunk extensions and a trailer) as the one body it is', async () => {
     const [, door] = doors[which]!;
     const host = hostOf(door);
