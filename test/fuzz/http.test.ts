@@ -14,6 +14,7 @@
  * AIRLOCK_FUZZ_SEED and AIRLOCK_FUZZ_RUNS change them (see kit.ts).
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import fc from 'fast-check';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -43,8 +44,10 @@ let backend: HttpBackend;
 let session: string;
 /**
  * Upstream failures so far: answers >= 500 from, or broken exchanges with, the mocks and the MCP
- * backend, seen on undici's diagnostics channels (the sidecar's one HTTP client). A request
- * during which this grew may get a 5xx; with concurrent requests any of them may have caused it.
+ * backend, seen on the diagnostics channels of Node's HTTP client (the sidecar's client to the
+ * providers, upstream/client.ts) and of undici (the global fetch the MCP SDK calls the backend
+ * with). A request during which this grew may get a 5xx; with concurrent requests any of them may
+ * have caused it.
  */
 let upstreamFailures = 0;
 let upstreamOrigins = new Set<string>();
@@ -57,6 +60,17 @@ const onError = (message: unknown) => {
   const { request: req } = message as { request: { origin?: string } };
   if (upstreamOrigins.has(String(req.origin))) upstreamFailures++;
 };
+// Node's client in this process is the sidecar's upstream client, which calls only the mocks here;
+// it passes its headers as a list, so a request names its host but no Host header to match an origin by.
+const toUpstream = (req: ClientRequest) => [...upstreamOrigins].some((origin) => new URL(origin).hostname === req.host);
+const onNodeResponse = (message: unknown) => {
+  const { request: req, response } = message as { request: ClientRequest; response: IncomingMessage };
+  if (toUpstream(req) && (response.statusCode ?? 0) >= 500) upstreamFailures++;
+};
+const onNodeError = (message: unknown) => {
+  const { request: req } = message as { request: ClientRequest };
+  if (toUpstream(req)) upstreamFailures++;
+};
 
 beforeAll(async () => {
   const dir = await stackDir();
@@ -66,6 +80,8 @@ beforeAll(async () => {
   upstreamOrigins = new Set([openai.origin, anthropic.origin, new URL(backend.url).origin]);
   subscribe('undici:request:headers', onHeaders);
   subscribe('undici:request:error', onError);
+  subscribe('http.client.response.finish', onNodeResponse);
+  subscribe('http.client.request.error', onNodeError);
   const provider = { retries: { maxAttempts: 1 }, timeouts: { firstByteMs: 8_000, totalMs: 9_000 } };
   stack = await startStack(dir, {
     version: 1,
@@ -97,6 +113,8 @@ beforeAll(async () => {
 afterAll(async () => {
   unsubscribe('undici:request:headers', onHeaders);
   unsubscribe('undici:request:error', onError);
+  unsubscribe('http.client.response.finish', onNodeResponse);
+  unsubscribe('http.client.request.error', onNodeError);
   await stack?.close();
   await Promise.all([openai?.close(), anthropic?.close(), backend?.close()]);
 });
