@@ -87,7 +87,7 @@ async function runCommand(command: string | undefined, rest: string[]): Promise<
         throw err;
       }
       // The process's memory, not the server's: V8's young generation back to the kernel when idle (ADR 0017).
-      const idle = collectWhenIdle({ log: sidecar.log });
+      const idle = collectWhenIdle({ log: sidecar.log, busy: () => sidecar.callsInFlight() > 0 });
       sidecar.log.info({ signal: await stopped }, 'shutting down: finishing requests in flight');
       idle.stop();
       await sidecar.close();

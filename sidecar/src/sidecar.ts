@@ -34,6 +34,8 @@ export interface Sidecar {
   /** The address the admin port listens on. */
   adminAddress: string;
   socketPath: string;
+  /** Model calls being answered now (streams included). */
+  callsInFlight(): number;
   close(): Promise<void>;
 }
 
@@ -103,6 +105,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       adminPort,
       adminAddress,
       socketPath: config.listen.socket.path,
+      callsInFlight: () => metrics.inFlightCalls,
       async close() {
         usage.stop();
         // The gateway first: its open notification streams would otherwise hold the servers open.

@@ -5,7 +5,7 @@ import { collectWhenIdle, memoryReducingGc, youngGenerationBytes } from './idle-
 const MIB = 1024 * 1024;
 
 /** A watch over scripted loop utilisation and young-generation sizes, on fake timers. */
-function watch(utilizations: number[], young: () => number, extra: { minGapMs?: number } = {}) {
+function watch(utilizations: number[], young: () => number, extra: { minGapMs?: number; busy?: () => boolean } = {}) {
   let t = 0;
   const collected: number[] = [];
   const idle = collectWhenIdle({
@@ -49,6 +49,18 @@ describe('collectWhenIdle', () => {
     const { idle, tick } = watch(Array.from({ length: 100 }, (_, i) => (i % 2 ? 0.02 : 0.001)), () => 16 * MIB);
     tick(100);
     expect(idle.collections).toBe(0);
+    idle.stop();
+  });
+
+  it('never collects while a call is in flight on a nearly idle loop (a stream trickling tokens), and does once it ends', () => {
+    vi.useFakeTimers();
+    let streaming = true;
+    const { idle, collected, tick } = watch([], () => 16 * MIB, { minGapMs: 0, busy: () => streaming });
+    tick(30);
+    expect(collected).toEqual([]);
+    streaming = false;
+    tick(2);
+    expect(collected).toEqual([32_000]);
     idle.stop();
   });
 

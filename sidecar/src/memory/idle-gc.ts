@@ -8,7 +8,8 @@
  * all still there); a memory-reducing collection does, the one V8 runs for a low-memory
  * notification (`gc({ flavor: 'last-resort' })`): it also returns the old generation's pooled
  * pages. It stops the event loop for two full collections (50-130 ms measured on a loaded 2-core
- * machine), so it runs only when the event loop has been idle for a while, only when the young
+ * machine), so it runs only when the event loop has been idle for a while with no call in flight
+ * (a slow model's stream keeps the loop nearly idle while its tokens trickle), only when the young
  * generation has grown, and at most once a minute: a trickle of calls never grows the young
  * generation back, and under load the loop is never idle. The young generation grows again with
  * the next burst, as it did at start (ADR 0017's tail and CPU trade-offs are those of the flag).
@@ -29,6 +30,11 @@ export interface IdleGcOptions {
   youngAbove?: number;
   /** Least time between two collections, ms. */
   minGapMs?: number;
+  /**
+   * Whether work is under way that a pause would hold up although the loop is nearly idle: a
+   * model's stream trickling tokens keeps the utilisation under `idleBelow`.
+   */
+  busy?: () => boolean;
   /** Told what each collection freed (debug level). */
   log?: { debug(fields: object, message: string): void };
   /** Event-loop utilisation since the previous call (first call: since the process started). */
@@ -58,7 +64,7 @@ export function collectWhenIdle(options: IdleGcOptions = {}): IdleGc {
   let last = -Infinity;
   let collections = 0;
   const timer = setInterval(() => {
-    if (utilization() >= idleBelow) {
+    if (utilization() >= idleBelow || options.busy?.()) {
       quiet = 0;
       return;
     }
