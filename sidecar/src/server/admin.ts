@@ -7,6 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../log/logger.js';
 import { rejectedProviders, sendReadiness, type McpHandler } from './app.js';
+import { limitLocalConnections } from './http/connection-limit.js';
 import { HttpApp, PLAIN_ANSWERS, plainError } from './http/app.js';
 import type { HttpRequest } from './http/router.js';
 import { kernelHasIPv6 } from '../firewall/apply.js';
@@ -52,6 +53,8 @@ export function adminHost(host: string): string {
  */
 export function buildAdmin(options: AdminOptions): HttpApp {
   const app = new HttpApp({ bodyLimit: 0, ...PLAIN_ANSWERS });
+  // The agent reaches this port too: what it may hold of it is bounded, the probes' share is not.
+  limitLocalConnections(app.server);
   const onError = plainError(options.log);
   const get = (path: string, handler: (request: HttpRequest, res: ServerResponse) => unknown) => app.router.add('GET', path, handler, { onError, body: false });
   get('/healthz', () => ({ status: 'ok' }));

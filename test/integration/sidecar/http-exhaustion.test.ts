@@ -10,7 +10,9 @@
  * The sidecar runs here as the pod runs it, a process of its own, under a file limit of 1,024
  * (prlimit): the agent opens more connections to the socket than that, idle or sending headers a
  * byte at a time, and the admin port and the loopback port still answer, the process lives, and
- * the socket answers again once the agent lets go.
+ * the socket answers again once the agent lets go. The admin port itself holds at most 16
+ * connections from the pod's own addresses (the agent's), so a flood of it leaves the process its
+ * descriptors (the kubelet and the operator connect from elsewhere: their share is not taken).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -84,14 +86,14 @@ async function chat(door: { path: string } | { port: number }, host: string): Pr
   return parseResponses(text)[0]?.status ?? 0;
 }
 
-/** Opens `count` connections to the socket, each writing `first` (if any); resolves once each is connected or refused. */
-async function open(count: number, first?: string): Promise<void> {
+/** Opens `count` connections to the socket (or `port`), each writing `first` (if any); resolves once each is connected or refused. */
+async function open(count: number, first?: string, port?: number): Promise<void> {
   await Promise.all(
     Array.from(
       { length: count },
       () =>
         new Promise<void>((resolve) => {
-          const socket = connect({ path: socketPath });
+          const socket = port === undefined ? connect({ path: socketPath }) : connect({ port, host: '127.0.0.1' });
           flood.push(socket);
           socket.once('connect', () => {
             if (first) socket.write(first);
@@ -119,4 +121,15 @@ it(`keeps the admin port and the loopback port answering, and lives, while the a
   for (const s of flood.splice(0)) s.destroy();
   await expect.poll(() => chat({ path: socketPath }, 'airlock'), { timeout: 30_000, interval: 100 }).toBe(200);
   expect(child.exitCode, stderr.slice(-2000)).toBeNull();
+});
+
+it(`keeps the agent's doors answering, and lives, while the agent opens ${FLOOD} connections to the admin port; it holds 16 of them`, async () => {
+  await open(FLOOD, undefined, adminPort);
+  // The sidecar closes every local connection past 16 as it accepts it.
+  await expect.poll(() => flood.filter((s) => !s.destroyed && !s.closed).length, { timeout: 60_000, interval: 100 }).toBeLessThanOrEqual(16);
+  expect(await chat({ path: socketPath }, 'airlock')).toBe(200);
+  expect(await chat({ port: loopbackPort }, `127.0.0.1:${loopbackPort}`)).toBe(200);
+  expect(child.exitCode, stderr.slice(-2000)).toBeNull();
+  for (const s of flood.splice(0)) s.destroy();
+  await expect.poll(() => admin('/healthz').then((r) => r.status, () => 0), { timeout: 30_000, interval: 100 }).toBe(200);
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HttpApp } from './app.js';
-import { agentConnectionLimit, MAX_AGENT_CONNECTIONS, softFileLimit } from './connection-limit.js';
+import { agentConnectionLimit, isLocalPeer, MAX_AGENT_CONNECTIONS, softFileLimit } from './connection-limit.js';
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units
 Max processes             63304                63304                processes
@@ -30,5 +30,22 @@ describe('HttpApp', () => {
     expect(app.server.requestTimeout).toBe(0);
     expect(app.server.headersTimeout).toBe(60_000);
     expect(app.server.maxConnections).toBe(7);
+  });
+});
+
+describe('isLocalPeer', () => {
+  const own = new Set(['10.1.2.3', 'fd00::5']);
+  it.each([
+    ['127.0.0.1', '10.1.2.3', true],
+    ['::ffff:127.0.0.5', '::ffff:10.1.2.3', true],
+    ['::1', '::1', true],
+    ['::ffff:10.1.2.3', '::ffff:10.1.2.3', true],
+    ['fd00::5', 'fd00::9', true],
+    ['10.1.2.3', '10.1.2.4', true],
+    ['10.9.9.9', '10.1.2.3', false],
+    ['::ffff:10.9.9.9', '::ffff:10.1.2.3', false],
+    ['fd00::7', 'fd00::5', false],
+  ])('%s connecting to %s: %s', (remoteAddress, localAddress, local) => {
+    expect(isLocalPeer({ remoteAddress, localAddress }, own)).toBe(local);
   });
 });

@@ -11,6 +11,9 @@
  * once (node:http's maxConnections).
  */
 import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
 
 /** Connections per agent-facing listener when the file limit is high (or cannot be read). */
 export const MAX_AGENT_CONNECTIONS = 1024;
@@ -33,4 +36,43 @@ export function softFileLimit(limits?: string): number {
   const soft = /^Max open files\s+(\S+)/m.exec(text)?.[1];
   const value = Number(soft);
   return soft === undefined || !Number.isFinite(value) ? Infinity : value;
+}
+
+/**
+ * Connections to the admin port from the pod itself (loopback or one of the pod's own addresses:
+ * the agent shares the network namespace) held at once; past it one is closed at once. Nothing of
+ * the pod needs the admin port (the kubelet's probes, the operator's usage round and scrapers come
+ * from other addresses), and without a bound the agent could hold the port's connections, or the
+ * process's file descriptors, and leave the probes and the usage round unanswered.
+ */
+export const MAX_LOCAL_ADMIN_CONNECTIONS = 16;
+
+/** Closes at once each connection to `server` from the pod's own addresses past `max` held. */
+export function limitLocalConnections(server: Server, max = MAX_LOCAL_ADMIN_CONNECTIONS): void {
+  const own = ownAddresses();
+  let held = 0;
+  server.on('connection', (socket: Socket) => {
+    if (!isLocalPeer(socket, own)) return;
+    if (held >= max) return void socket.destroy();
+    held++;
+    socket.once('close', () => held--);
+  });
+}
+
+/** Whether the peer of `socket` is this network namespace: loopback, the address it connected to, or another address of an interface here. */
+export function isLocalPeer(socket: Pick<Socket, 'remoteAddress' | 'localAddress'>, own: ReadonlySet<string>): boolean {
+  const remote = unmapped(socket.remoteAddress ?? '');
+  return remote.startsWith('127.') || remote === '::1' || remote === unmapped(socket.localAddress ?? '') || own.has(remote);
+}
+
+/** An IPv4 address a dual-stack socket reports as IPv4-mapped IPv6, as IPv4. */
+function unmapped(address: string): string {
+  return address.toLowerCase().startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/** Every address of the network namespace's interfaces. */
+function ownAddresses(): Set<string> {
+  const own = new Set<string>();
+  for (const addresses of Object.values(networkInterfaces())) for (const a of addresses ?? []) own.add(a.address.split('%')[0]!);
+  return own;
 }
