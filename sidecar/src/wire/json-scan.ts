@@ -5,8 +5,8 @@
  *
  * Why duplicates matter: a body the agent sends in the provider's own API goes upstream as its
  * bytes, while the sidecar decides on what JSON.parse made of them, where the last duplicate wins.
- * Parsers that keep the first (Go's gjson and fastjson, simdjson On-Demand, RapidJSON's
- * FindMember) would run another model, or answer in another mode, than the one the sidecar allowed,
+ * Parsers that keep the first (Go's gjson `Get`, C's cJSON `GetObjectItem`, simdjson's lookups)
+ * would run another model, or answer in another mode, than the one the sidecar allowed,
  * priced and reads. Refusing such a body closes that for every ingress at once; deeper objects
  * (messages, tool schemas) are the provider's to read, and scanning them for keys would cost
  * every call a set per object.

@@ -3,8 +3,8 @@
  * sidecar forwards the agent's bytes as they are, but decides (which model, whether a stream,
  * whether usage is asked for) on what its own JSON.parse made of them, where the last of two
  * duplicate keys wins. A server at the provider's baseURL that keeps the FIRST duplicate (Go's
- * gjson and valyala/fastjson, simdjson's On-Demand, RapidJSON's FindMember: common in gateways
- * and OpenAI-compatible servers) would run another model than the one the sidecar allowed and
+ * gjson `Get`, C's cJSON `GetObjectItem`, simdjson's lookups: tidwall/gjson#79, DaveGamble/cJSON#696,
+ * simdjson/simdjson-java#37; gateways and OpenAI-compatible servers use them) would run another model than the one the sidecar allowed and
  * priced, or answer in another mode than the one it read. And where the sidecar edits the bytes
  * itself (asking an OpenAI-format provider for a stream's usage), a key it looked for as written
  * but the agent escaped (`"stream_opti\u006fns"`) let the agent's own value win upstream, even
