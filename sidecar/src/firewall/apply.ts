@@ -16,8 +16,8 @@
  * Binaries are looked up on PATH by spawn, as the shell would.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import type { BackendChoice } from './args.js';
+import { kernelHasIPv6 } from './ipv6.js';
 import { checkApplied, countJumps, type Family, type FirewallPlan, renderRestore } from './rules.js';
 
 /** One flavour of the iptables tools. */
@@ -68,11 +68,6 @@ export interface ApplyResult {
 // Legacy iptables serialises writers with a lock; wait for it rather than fail at once.
 const RESTORE_ARGS = ['--noflush', '--wait', '10'];
 const TOOL_TIMEOUT_MS = 30_000;
-
-/** Whether the kernel has an IPv6 stack at all (`/proc/net/if_inet6` exists only then). */
-export function kernelHasIPv6(): boolean {
-  return existsSync('/proc/net/if_inet6');
-}
 
 /**
  * Applies the plan's rules for IPv4 and, when the kernel has IPv6, for IPv6 in the current

@@ -10,7 +10,7 @@ import { rejectedProviders, sendReadiness, type McpHandler } from './app.js';
 import { limitLocalConnections } from './http/connection-limit.js';
 import { HttpApp, PLAIN_ANSWERS, plainError } from './http/app.js';
 import type { HttpRequest } from './http/router.js';
-import { kernelHasIPv6 } from '../firewall/apply.js';
+import { kernelHasIPv6 } from '../firewall/ipv6.js';
 import type { SidecarReport } from '../usage/wire.js';
 import type { LiveConfig } from './live.js';
 import type { Metrics } from '../telemetry/metrics.js';
