@@ -15,6 +15,7 @@
  * Environment: BENCH_ROUNDS (3), BENCH_SECONDS per run (3), BENCH_RATES (200,1000),
  * BENCH_CONCURRENCY at saturation (32), BENCH_ONLY (run the scenarios whose name contains this,
  * e.g. `saturation`), BENCH_SETTLE (seconds of unmeasured load before each measured run, 0.5),
+ * BENCH_IDLE_WAIT (seconds a process is left alone before its idle memory is read, 5),
  * BENCH_PEERS (portkey | none), BENCH_FLOOR (1 | 0: the floor, bench/floor.ts), BENCH_BEFORE (another
  * checkout whose sidecar is measured too, for before/after), BENCH_PROFILE (a directory: the
  * sidecars run with --cpu-prof and write their profiles there; see bench/profile-top.ts).
@@ -36,6 +37,8 @@ const BEFORE = process.env.BENCH_BEFORE;
 const ONLY = process.env.BENCH_ONLY;
 /** Seconds of unmeasured load before each measured run (same scenario, same target). */
 const SETTLE = Number(process.env.BENCH_SETTLE ?? 0.5);
+/** How long a process is left alone before its memory is read as idle (at least 1 s). */
+const IDLE_WAIT_MS = Math.max(1, Number(process.env.BENCH_IDLE_WAIT ?? 5)) * 1000;
 const root = join(import.meta.dirname, '..');
 
 interface Scenario {
@@ -100,13 +103,18 @@ const measured = targets.filter(Boolean);
 // One row per process (a sidecar's socket and TCP targets share one), named after its first target.
 const processes = measured.filter((t, i) => measured.findIndex((u) => u.process === t.process) === i);
 
-// Memory at start (one request answered, then a second to settle), then a warm-up (JIT, pools)
-// and memory again: both are "idle", before and after the process has seen load.
-await new Promise((resolve) => setTimeout(resolve, 1_000));
-const started = new Map(await Promise.all(processes.map(async (t) => [t.process.pid!, await memory(t.process.pid!)] as const)));
+// Memory 1 s after the first answer, and again once the process has been idle for IDLE_WAIT
+// (the sidecar gives its young generation back after ~2 s of idleness, ADR 0017); then a warm-up
+// (JIT, pools) and idle memory again, and once more after the rounds: idle before and after load.
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const readAll = async () => new Map(await Promise.all(processes.map(async (t) => [t.process.pid!, await memory(t.process.pid!)] as const)));
+await sleep(1_000);
+const started = await readAll();
+await sleep(IDLE_WAIT_MS - 1_000);
+const startedIdle = await readAll();
 for (const t of measured) await saturate(t.endpoint, false, 8, 1);
-await new Promise((resolve) => setTimeout(resolve, 1_000));
-const idle = new Map(await Promise.all(processes.map(async (t) => [t.process.pid!, await memory(t.process.pid!)] as const)));
+await sleep(IDLE_WAIT_MS);
+const idle = await readAll();
 const afterRounds = new Map<number, number[]>(processes.map((t) => [t.process.pid!, []]));
 
 const samples = new Map<string, Sample[]>();
@@ -164,13 +172,16 @@ console.log('### memory and start\n');
 // RSS / anonymous / PSS: the file-backed rest of RSS is mostly the node binary, shared by every Node
 // process started from the same file (bench/procs.ts, Memory).
 console.log('RSS / anonymous / PSS in MiB (PSS counts shared file pages once across the processes mapping them).\n');
-console.log('| process | ready after start | CPU to ready | at start | idle after warm-up | RSS after each round | high-water mark |');
-console.log('|---|---|---|---|---|---|---|');
+const wait = `${fmt(IDLE_WAIT_MS / 1000, 0)} s`;
+console.log(`| process | ready after start | CPU to ready | 1 s after the first answer | idle (${wait} after it) | idle after warm-up (${wait}) | RSS after each round | idle after the rounds (${wait}) | high-water mark |`);
+console.log('|---|---|---|---|---|---|---|---|---|');
 const parts = (m: Memory) => `${fmt(m.rss, 0)} / ${fmt(m.anon, 0)} / ${fmt(m.pss, 0)}`;
+await sleep(IDLE_WAIT_MS);
+const idleAfterRounds = await readAll();
 for (const t of processes) {
   const pid = t.process.pid!;
   const { hwm } = await memory(pid);
-  console.log(`| ${t.name.replace(/ socket$/, '')} | ${t.readyMs === undefined ? '—' : `${fmt(t.readyMs, 0)} ms`} | ${t.readyCpuMs === undefined ? '—' : `${fmt(t.readyCpuMs, 0)} ms`} | ${parts(started.get(pid)!)} | ${parts(idle.get(pid)!)} | ${afterRounds.get(pid)!.map((r) => fmt(r, 0)).join(', ')} MiB | ${fmt(hwm, 0)} MiB |`);
+  console.log(`| ${t.name.replace(/ socket$/, '')} | ${t.readyMs === undefined ? '—' : `${fmt(t.readyMs, 0)} ms`} | ${t.readyCpuMs === undefined ? '—' : `${fmt(t.readyCpuMs, 0)} ms`} | ${parts(started.get(pid)!)} | ${parts(startedIdle.get(pid)!)} | ${parts(idle.get(pid)!)} | ${afterRounds.get(pid)!.map((r) => fmt(r, 0)).join(', ')} MiB | ${parts(idleAfterRounds.get(pid)!)} | ${fmt(hwm, 0)} MiB |`);
 }
 for (const t of processes) await stop(t.process);
 process.exit(0);
