@@ -100,16 +100,24 @@ export function build(options: AppOptions): HttpApp {
 }
 
 function clientError(err: Error & { code?: string }, socket: Socket): void {
-  if (!socket.writable) return void socket.destroy();
+  // An answer under way on this connection (pipelining) cannot be followed by another: close.
+  if (!socket.writable || (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) return void socket.destroy();
   const mcpResponse = mcpClientErrorResponse(err);
   if (mcpResponse) return void socket.end(mcpResponse);
-  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-  const status = tooLarge ? 431 : 400;
+  const [status, reason, message] = CLIENT_ERRORS[err.code ?? ''] ?? MALFORMED;
   // In the shape of the API the request line's path belongs to (headers are not parsed yet).
   const ingress = ingressOf({ rawPath: requestPath(err), headers: {} });
-  const body = JSON.stringify(ingress.errorBody({ status, type: 'invalid_request_error', message: tooLarge ? 'request headers too large' : 'malformed HTTP request' }));
-  socket.end(`HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  const body = JSON.stringify(ingress.errorBody({ status, type: 'invalid_request_error', message }));
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
+
+/** What Node's parser refused, by its code: status, reason phrase, message. */
+const MALFORMED: [number, string, string] = [400, 'Bad Request', 'malformed HTTP request'];
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'request headers too large'],
+  // Headers or body not received in time (SERVER_OPTIONS in ./http/app.ts).
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'the request was not received in time'],
+};
 
 /** The path of the request line Node's parser refused, from the bytes it read ('' when it did not get that far). */
 function requestPath(err: Error & { rawPacket?: unknown }): string {

@@ -33,16 +33,18 @@ export interface HttpAppOptions {
 }
 
 /**
- * fastify's defaults, kept: no request timeout (a stream lasts as long as the provider's totalMs
- * allows), no idle timeout on a connection in use, and idle keep-alive connections kept 72 s,
- * longer than the 60 s idle timeout common in clients and proxies, so the server is not the one
- * to close a connection a client is about to reuse. Headers, though, must arrive within 60 s of
- * a connection or request starting (Node's own default, which requestTimeout 0 turns off): a
- * connection that sends nothing, or its headers a byte at a time, was otherwise held for ever.
+ * No idle timeout on a connection in use (a stream lasts as long as the provider's totalMs
+ * allows), and idle keep-alive connections kept 72 s, longer than the 60 s idle timeout common in
+ * clients and proxies, so the server is not the one to close a connection a client is about to
+ * reuse (fastify's defaults). The request itself — headers and body, not the answer — must arrive
+ * in time: headers within 60 s, the whole request within 120 s (Node counts until the body is
+ * received; a stream answering it is not cut). fastify set requestTimeout 0, which also turned the
+ * headers timeout off: a connection that sent nothing, its headers a byte at a time, or a body
+ * never finished (holding its share of listen.maxBodyBytesInFlight) was held for ever.
  * A request without Host is the app's to judge (node:http answered it 400 with no body, in no
  * client's shape): the loopback guard refuses it in the client's API, the socket has no use for it.
  */
-const SERVER_OPTIONS = { requestTimeout: 0, keepAliveTimeout: 72_000, headersTimeout: 60_000, requireHostHeader: false };
+const SERVER_OPTIONS = { requestTimeout: 120_000, keepAliveTimeout: 72_000, headersTimeout: 60_000, requireHostHeader: false };
 
 export class HttpApp {
   readonly router = new Router();

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { connect } from 'node:net';
 import { HttpApp } from './app.js';
 import { agentConnectionLimit, isLocalPeer, MAX_AGENT_CONNECTIONS, softFileLimit } from './connection-limit.js';
 
@@ -24,10 +25,10 @@ describe('agentConnectionLimit', () => {
 });
 
 describe('HttpApp', () => {
-  it('bounds the time headers may take (Node turns it off with requestTimeout 0) and, when asked, the connections held', () => {
+  it('bounds the time a request may take to arrive (headers, then the whole request) and, when asked, the connections held', () => {
     const noop = () => undefined;
     const app = new HttpApp({ bodyLimit: 1, badTarget: noop, notFound: noop, closing: noop, maxConnections: 7 });
-    expect(app.server.requestTimeout).toBe(0);
+    expect(app.server.requestTimeout).toBe(120_000);
     expect(app.server.headersTimeout).toBe(60_000);
     expect(app.server.maxConnections).toBe(7);
   });
@@ -47,5 +48,49 @@ describe('isLocalPeer', () => {
     ['fd00::7', 'fd00::5', false],
   ])('%s connecting to %s: %s', (remoteAddress, localAddress, local) => {
     expect(isLocalPeer({ remoteAddress, localAddress }, own)).toBe(local);
+  });
+});
+
+/** Writes `bytes` to 127.0.0.1:`port` and returns what came back until the server closed; chunked framing removed crudely (sizes dropped). */
+function exchange(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    const socket = connect({ port, host: '127.0.0.1' }, () => socket.write(bytes));
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve(text.replace(/\r\n[0-9a-f]+\r\n/g, '')));
+  });
+}
+
+describe('HttpApp timeouts', () => {
+  it('close a connection whose body never ends, and not one whose answer streams longer than they are', async () => {
+    const app = new HttpApp({ bodyLimit: 1024, badTarget: () => undefined, notFound: () => undefined, closing: () => undefined });
+    app.router.add(
+      'POST',
+      '/stream',
+      async (_request, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        for (let i = 0; i < 8; i++) {
+          res.write(`${i}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        res.end();
+      },
+      { onError: () => undefined },
+    );
+    // The product's values scaled down (the checking interval is read when the server listens).
+    Object.assign(app.server, { requestTimeout: 300, headersTimeout: 200, connectionsCheckingInterval: 50 });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.address();
+    try {
+      const head = 'POST /stream HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nConnection: close\r\n';
+      const slow = await exchange(port, `${head}Content-Length: 100\r\n\r\n{"a":`);
+      expect(slow).not.toContain('01234567');
+      const streamed = await exchange(port, `${head}Content-Length: 2\r\n\r\n{}`);
+      expect(streamed).toMatch(/^HTTP\/1\.1 200/);
+      expect(streamed).toContain('01234567');
+    } finally {
+      await app.close();
+    }
   });
 });
