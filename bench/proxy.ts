@@ -15,7 +15,8 @@
  * Environment: BENCH_ROUNDS (3), BENCH_SECONDS per run (3), BENCH_RATES (200,1000),
  * BENCH_CONCURRENCY at saturation (32), BENCH_ONLY (run the scenarios whose name contains this,
  * e.g. `saturation`), BENCH_SETTLE (seconds of unmeasured load before each measured run, 0.5),
- * BENCH_IDLE_WAIT (seconds a process is left alone before its idle memory is read, 5),
+ * BENCH_IDLE_WAIT (seconds a process is left alone before its idle memory is read, 35: the sidecar's
+ * idle collection waits for 30 s without work, ADR 0017),
  * BENCH_PEERS (portkey | none), BENCH_FLOOR (1 | 0: the floor, bench/floor.ts), BENCH_BEFORE (another
  * checkout whose sidecar is measured too, for before/after), BENCH_PROFILE (a directory: the
  * sidecars run with --cpu-prof and write their profiles there; see bench/profile-top.ts).
@@ -38,7 +39,7 @@ const ONLY = process.env.BENCH_ONLY;
 /** Seconds of unmeasured load before each measured run (same scenario, same target). */
 const SETTLE = Number(process.env.BENCH_SETTLE ?? 0.5);
 /** How long a process is left alone before its memory is read as idle (at least 1 s). */
-const IDLE_WAIT_MS = Math.max(1, Number(process.env.BENCH_IDLE_WAIT ?? 5)) * 1000;
+const IDLE_WAIT_MS = Math.max(1, Number(process.env.BENCH_IDLE_WAIT ?? 35)) * 1000;
 const root = join(import.meta.dirname, '..');
 
 interface Scenario {
@@ -104,7 +105,7 @@ const measured = targets.filter(Boolean);
 const processes = measured.filter((t, i) => measured.findIndex((u) => u.process === t.process) === i);
 
 // Memory 1 s after the first answer, and again once the process has been idle for IDLE_WAIT
-// (the sidecar gives its young generation back after ~2 s of idleness, ADR 0017); then a warm-up
+// (the sidecar gives its young generation back after 30 s of idleness, ADR 0017); then a warm-up
 // (JIT, pools) and idle memory again, and once more after the rounds: idle before and after load.
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const readAll = async () => new Map(await Promise.all(processes.map(async (t) => [t.process.pid!, await memory(t.process.pid!)] as const)));

@@ -5,7 +5,7 @@ import { collectWhenIdle, memoryReducingGc, youngGenerationBytes } from './idle-
 const MIB = 1024 * 1024;
 
 /** A watch over scripted loop utilisation and young-generation sizes, on fake timers. */
-function watch(utilizations: number[], young: () => number, extra: { minGapMs?: number; busy?: () => boolean } = {}) {
+function watch(utilizations: number[], young: () => number, extra: { minGapMs?: number; busy?: () => boolean; quietPeriods?: number } = {}) {
   let t = 0;
   const collected: number[] = [];
   const idle = collectWhenIdle({
@@ -14,6 +14,7 @@ function watch(utilizations: number[], young: () => number, extra: { minGapMs?: 
     youngBytes: young,
     collect: () => collected.push(t),
     now: () => t,
+    quietPeriods: 2,
     ...extra,
   });
   const tick = (n: number) => {
@@ -61,6 +62,16 @@ describe('collectWhenIdle', () => {
     streaming = false;
     tick(2);
     expect(collected).toEqual([32_000]);
+    idle.stop();
+  });
+
+  it("by default waits for 30 s of idleness: an agent's own turn between two calls keeps what the last call left", () => {
+    vi.useFakeTimers();
+    const { idle, collected, tick } = watch([], () => 16 * MIB, { minGapMs: 0, quietPeriods: undefined });
+    tick(29);
+    expect(collected).toEqual([]);
+    tick(1);
+    expect(collected).toEqual([30_000]);
     idle.stop();
   });
 

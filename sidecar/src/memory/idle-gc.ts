@@ -8,8 +8,10 @@
  * all still there); a memory-reducing collection does, the one V8 runs for a low-memory
  * notification (`gc({ flavor: 'last-resort' })`): it also returns the old generation's pooled
  * pages. It stops the event loop for two full collections (50-130 ms measured on a loaded 2-core
- * machine), so it runs only when the event loop has been idle for a while with no call in flight
- * (a slow model's stream keeps the loop nearly idle while its tokens trickle), only when the young
+ * machine), so it runs only when the event loop has been idle for 30 s with no call in flight
+ * (a slow model's stream keeps the loop nearly idle while its tokens trickle; an agent's own turn —
+ * tools, a human — between two model calls is seconds, and the next call should find the young
+ * generation and the compiled code as the last one left them), only when the young
  * generation has grown, and at most once a minute: a trickle of calls never grows the young
  * generation back, and under load the loop is never idle. The young generation grows again with
  * the next burst, as it did at start (ADR 0017's tail and CPU trade-offs are those of the flag).
@@ -55,7 +57,7 @@ export interface IdleGc {
 
 /** Watches the event loop and runs a memory-reducing collection when the sidecar is idle (see the module's comment). */
 export function collectWhenIdle(options: IdleGcOptions = {}): IdleGc {
-  const { everyMs = 1_000, idleBelow = 0.005, quietPeriods = 2, youngAbove = 4 * 1024 * 1024, minGapMs = 60_000 } = options;
+  const { everyMs = 1_000, idleBelow = 0.005, quietPeriods = 30, youngAbove = 4 * 1024 * 1024, minGapMs = 60_000 } = options;
   const utilization = options.utilization ?? loopUtilization();
   const youngBytes = options.youngBytes ?? youngGenerationBytes;
   const collect = options.collect ?? memoryReducingGc;
