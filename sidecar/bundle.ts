@@ -16,6 +16,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { isBuiltin } from 'node:module';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,26 +28,45 @@ export const BUNDLE_DIR = join(import.meta.dirname, 'bundle');
 
 /**
  * CommonJS dependencies (pino, prom-client...) call `require` for Node's modules; in an
- * ES module bundle that name does not exist, so each output file gets one bound to itself.
+ * ES module bundle that name does not exist, so each output file gets one bound to itself. Taken
+ * through `process.getBuiltinModule`: an `import` of `node:module` would build its ES facade
+ * (see builtinsViaRequire).
  */
-const BANNER = "import { createRequire as __airlockCreateRequire } from 'node:module'; const require = __airlockCreateRequire(import.meta.url);";
+const BANNER = "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);";
 
 /**
- * `import … from 'node:http'` in an ES module makes Node build the module's ES facade, which reads
- * every export, including the lazy `WebSocket`, `CloseEvent` and `MessageEvent` getters, and so
- * loads and compiles Node's internal undici (~9 % of the CPU to the first answer in a profile);
- * `require('node:http')` reads none of them. The bundle's ES imports of node:http therefore become
- * requires (the CommonJS dependencies already require it). Static imports only: a dynamic
- * `import('http')` (the OTLP exporter's, when it first sends) becomes an import of a chunk, and a
- * chunk made of a CommonJS module exports only `default`, so `{ Agent }` would be undefined.
+ * `import … from 'node:fs'` (any builtin) in an ES module makes Node build the module's ES facade,
+ * which reads every export, the lazy getters too, and so loads what they stand for: `fs.promises`
+ * (the promise API with readline, the REPL's history, `opendir`, the watchers), the file streams,
+ * `crypto.webcrypto`, `buffer.File`, `net.BlockList`, and for `node:http` `WebSocket`, which
+ * loads and compiles Node's internal undici (~9 % of the CPU to the first answer in a profile).
+ * `require` reads none of them, so the bundle's static imports of Node's modules become requires
+ * (the CommonJS dependencies already require them; each named import is then read from the
+ * module's exports at the moment it is used). Static imports only: a dynamic `import('http')` (the
+ * OTLP exporter's, when it first sends) becomes an import of a chunk, and a chunk made of a
+ * CommonJS module exports only `default`, so `{ Agent }` would be undefined.
  */
-const httpViaRequire: Plugin = {
-  name: 'node-http-via-require',
+const builtinsViaRequire: Plugin = {
+  name: 'node-builtins-via-require',
   setup(bundler) {
-    bundler.onResolve({ filter: /^(node:)?http$/ }, (args) => (args.kind === 'import-statement' ? { path: 'node:http', namespace: 'require-node-http' } : undefined));
-    bundler.onLoad({ filter: /.*/, namespace: 'require-node-http' }, () => ({ contents: "module.exports = require('node:http');", loader: 'js' }));
+    bundler.onResolve({ filter: /^(node:)?[a-z_]+(\/[a-z_]+)?$/ }, (args) =>
+      args.kind === 'import-statement' && isBuiltin(args.path) ? { path: `node:${args.path.replace(/^node:/, '')}`, namespace: 'require-node-builtin' } : undefined,
+    );
+    bundler.onLoad({ filter: /.*/, namespace: 'require-node-builtin' }, (args) => ({ contents: forwarder(args.path), loader: 'js' }));
   },
 };
+
+/**
+ * The module that stands for builtin `id`: its exports, each read from Node's module when used.
+ * Not `module.exports = require(id)`: esbuild's interop for a named import from CommonJS copies
+ * the exports by property descriptor, and reading the descriptor of one of Node's lazy data
+ * properties materialises it (`util.diff` and `util.setTraceSigInt` load `node:worker_threads`
+ * and ~10 more modules, `fs.Dir` loads `opendir`, `buffer.File` the File API). Getters of its
+ * own have plain descriptors; a use costs one more property read.
+ */
+function forwarder(id: string): string {
+  return `const m = require(${JSON.stringify(id)}); module.exports = Object.defineProperties({}, Object.fromEntries(Object.getOwnPropertyNames(m).map((k) => [k, { get: () => m[k], enumerable: true }])));`;
+}
 
 /**
  * zod's namespace exports `z.locales`, every language's error messages (~50 modules, ~300 KB of
@@ -88,7 +108,7 @@ export async function bundleSidecar(outdir: string = BUNDLE_DIR): Promise<Metafi
     // The dependencies' licence headers, collected in one file beside the bundle.
     legalComments: 'external',
     banner: { js: BANNER },
-    plugins: [httpViaRequire, zodEnglishOnly],
+    plugins: [builtinsViaRequire, zodEnglishOnly],
     metafile: true,
     logLevel: 'warning',
   });

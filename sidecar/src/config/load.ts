@@ -1,6 +1,6 @@
 /** The one config loader: YAML text in, a validated config or a list of located errors out. */
-import { readFile } from 'node:fs/promises';
 import { Lexer, parseDocument, YAMLParseError, YAMLWarning } from 'yaml';
+import { readText } from '../fs-async.js';
 import { SidecarConfig } from './schema.js';
 
 /** One problem in a config file, with the path of the offending field. */
@@ -57,7 +57,7 @@ export function parseConfig(text: string, source = '<inline>'): SidecarConfig {
 export async function loadConfigFile(path: string): Promise<SidecarConfig> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readText(path);
   } catch (err) {
     throw new ConfigError(path, [{ path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
   }

@@ -4,7 +4,7 @@
  * another volume, which the kubelet swaps at another moment, so a value is sent only when its
  * recorded origin is the destination's (ADR 0016).
  */
-import { readFile, realpath } from 'node:fs/promises';
+import { readText, realpathAsync } from '../fs-async.js';
 import { KEY_ORIGIN_SUFFIX } from './schema.js';
 
 /** A secret file's text, and with `requireOrigin` the origin recorded next to it (undefined: none, or not a URL). */
@@ -20,10 +20,10 @@ export interface BoundFile {
  * reading the value itself are thrown (with their errno code); a missing origin file is `undefined`.
  */
 export async function readBoundFile(file: string, requireOrigin: boolean): Promise<BoundFile> {
-  const resolved = await realpath(file);
-  const text = await readFile(resolved, 'utf8');
+  const resolved = await realpathAsync(file);
+  const text = await readText(resolved);
   if (!requireOrigin) return { text, origin: undefined };
-  const recorded = await readFile(`${resolved}${KEY_ORIGIN_SUFFIX}`, 'utf8').then(
+  const recorded = await readText(`${resolved}${KEY_ORIGIN_SUFFIX}`).then(
     (t) => t.trim(),
     () => '',
   );

@@ -3,11 +3,11 @@
  * parse or validate is refused, logged with every error, reported on /readyz, and the last good
  * runtime keeps serving.
  */
-import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { ConfigError, parseConfig } from '../config/load.js';
 import type { SidecarConfig } from '../config/schema.js';
 import { watchFiles, type FileWatcher } from '../config/watch.js';
+import { readText } from '../fs-async.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretRegistry } from '../log/redact.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -82,7 +82,7 @@ export class LiveConfig {
     const { log, metrics, secrets } = this.deps;
     let text: string;
     try {
-      text = await readFile(this.path, 'utf8');
+      text = await readText(this.path);
     } catch (err) {
       if (initial) throw new ConfigError(this.path, [{ path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code}` }]);
       log.error({ file: this.path, code: (err as NodeJS.ErrnoException).code }, 'config file unreadable; keeping the last good config');

@@ -46,7 +46,10 @@ beforeAll(async () => {
     providers: [{ name: 'oa', type: 'openai', baseURL: mock.url, apiKeys: [{ file: join(dir, 'key') }], models: [{ name: 'gpt-4o-mini' }] }],
   };
   await writeFile(join(dir, 'config.json'), JSON.stringify(config));
-  child = spawn(process.execPath, [join(bundle, 'cli.js'), 'run', '--config', join(dir, 'config.json')], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
+  // A preload that writes the builtin modules Node has loaded when asked (SIGUSR2); by `require`
+  // and `getBuiltinModule`, which load nothing the sidecar would not.
+  await writeFile(join(dir, 'modules.cjs'), `process.on('SIGUSR2', () => process.getBuiltinModule('node:fs').writeFileSync(${JSON.stringify(join(dir, 'modules.txt'))}, process.moduleLoadList.join('\\n')));`);
+  child = spawn(process.execPath, ['--require', join(dir, 'modules.cjs'), join(bundle, 'cli.js'), 'run', '--config', join(dir, 'config.json')], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   dispatcher = new Agent({ connect: { socketPath } });
   for (let waited = 0; (await undiciFetch('http://airlock/readyz', { dispatcher }).catch(() => undefined))?.status !== 200; waited += 100) {
@@ -74,6 +77,32 @@ const fetchThroughSocket = ((url: string, init?: Parameters<typeof undiciFetch>[
 describe('the bundled sidecar, with no node_modules', () => {
   it('was built with a compile cache', () => {
     expect(compileCacheFiles).toBeGreaterThan(0);
+  });
+
+  it('starts without the builtins only ES facades, esbuild\'s interop or fs/promises would load (bench/README.md, "Round 6: the last builtins")', async () => {
+    // The bench's shape of config: no OTLP (the OpenTelemetry SDK, loaded at start when an
+    // endpoint is set, brings Node's promise file API with it).
+    const socketPath = join(dir, 'plain.sock');
+    const config = { version: 1, sandbox: { name: 'plain' }, listen: { socket: { path: socketPath }, admin: { host: '127.0.0.1', port: 0 } }, providers: [{ name: 'oa', type: 'openai', baseURL: mock.url, apiKeys: [{ file: join(dir, 'key') }], models: [{ name: 'gpt-4o-mini' }] }] };
+    await writeFile(join(dir, 'plain.json'), JSON.stringify(config));
+    const plain = spawn(process.execPath, ['--require', join(dir, 'modules.cjs'), join(dir, 'bundle', 'cli.js'), 'run', '--config', join(dir, 'plain.json')], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+    const exited = new Promise((resolve) => plain.once('exit', resolve));
+    const file = join(dir, 'modules.txt');
+    try {
+      const agent = new Agent({ connect: { socketPath } });
+      await expect.poll(() => undiciFetch('http://airlock/readyz', { dispatcher: agent }).then((r) => r.status, () => 0), { timeout: 30_000, interval: 100 }).toBe(200);
+      await agent.close();
+      plain.kill('SIGUSR2');
+      await expect.poll(() => readFile(file, 'utf8').catch(() => ''), { timeout: 10_000 }).toContain('NativeModule');
+    } finally {
+      plain.kill('SIGTERM');
+      await exited;
+    }
+    const loaded = new Set((await readFile(file, 'utf8')).split('\n').filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length)));
+    // The server is up: the check would pass vacuously on a process that loaded nothing.
+    expect(loaded).toContain('http');
+    const unwanted = ['fs/promises', 'internal/fs/promises', 'internal/readline/interface', 'internal/repl/history', 'internal/fs/streams', 'internal/crypto/webcrypto', 'internal/file', 'internal/blocklist', 'internal/fs/dir', 'internal/util/diff'];
+    expect(unwanted.filter((m) => loaded.has(m))).toEqual([]);
   });
 
   it('holds no HTTP framework: the servers run on node:http with the sidecar\'s own router (ADR 0024)', async () => {
@@ -122,4 +151,5 @@ describe('the bundled sidecar, with no node_modules', () => {
     await client.close();
     expect(stderr).toBe('');
   });
+
 });
