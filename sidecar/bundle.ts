@@ -84,6 +84,37 @@ const zodEnglishOnly: Plugin = {
   },
 };
 
+/**
+ * pino's `lib/tools.js` loads `node:worker_threads` for `isMainThread` alone; its transports'
+ * module loads thread-stream (`node:worker_threads`, `node:assert`) when pino is loaded, though
+ * only `pino.transport()` uses it; sonic-boom loads `node:assert` for one check when a stream is
+ * closed. Each builtin is source and code cache resident in every sidecar. The sidecar logs from
+ * its main thread through sonic-boom (log/logger.ts) and starts no transport, so for those
+ * importers only: `isMainThread` is true (it decides that pino flushes its asynchronous stdout
+ * at exit), thread-stream is required when a transport is first made, and `assert` is Node's,
+ * loaded when first called.
+ */
+const pinoWithoutThreads: Plugin = {
+  name: 'pino-without-threads',
+  setup(bundler) {
+    const stubs: { importer: RegExp; specifier: string; contents: string }[] = [
+      { importer: /[/\\]pino[/\\]lib[/\\]tools\.js$/, specifier: 'worker_threads', contents: 'module.exports = { isMainThread: true };' },
+      { importer: /[/\\]pino[/\\]lib[/\\]transport\.js$/, specifier: 'thread-stream', contents: "module.exports = function ThreadStream(options) { const Real = require('thread-stream'); return new Real(options); };" },
+      { importer: /[/\\]sonic-boom[/\\]index\.js$/, specifier: 'assert', contents: "module.exports = function assert(...args) { return process.getBuiltinModule('node:assert')(...args); };" },
+    ];
+    bundler.onResolve({ filter: /^(worker_threads|thread-stream|assert)$/ }, (args) => {
+      // The thread-stream stub's own require is resolved as usual.
+      if (args.namespace === 'pino-without-threads') return undefined;
+      const stub = stubs.findIndex((s) => s.specifier === args.path && s.importer.test(args.importer));
+      return stub < 0 ? undefined : { path: args.importer, namespace: 'pino-without-threads', pluginData: { stub, resolveDir: args.resolveDir } };
+    });
+    bundler.onLoad({ filter: /.*/, namespace: 'pino-without-threads' }, (args) => {
+      const { stub, resolveDir } = args.pluginData as { stub: number; resolveDir: string };
+      return { contents: stubs[stub]!.contents, loader: 'js', resolveDir };
+    });
+  },
+};
+
 /** Builds the bundle into `outdir` (emptied first); returns esbuild's metafile (inputs per output). */
 export async function bundleSidecar(outdir: string = BUNDLE_DIR): Promise<Metafile> {
   await rm(outdir, { recursive: true, force: true });
@@ -108,7 +139,7 @@ export async function bundleSidecar(outdir: string = BUNDLE_DIR): Promise<Metafi
     // The dependencies' licence headers, collected in one file beside the bundle.
     legalComments: 'external',
     banner: { js: BANNER },
-    plugins: [builtinsViaRequire, zodEnglishOnly],
+    plugins: [builtinsViaRequire, zodEnglishOnly, pinoWithoutThreads],
     metafile: true,
     logLevel: 'warning',
   });

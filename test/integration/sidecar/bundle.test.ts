@@ -24,6 +24,7 @@ let mock: MockProvider;
 let collector: OtlpCollector;
 let child: ChildProcess;
 let stderr = '';
+let stdout = '';
 let dispatcher: Agent;
 let compileCacheFiles: number;
 let bundledInputs: string[];
@@ -49,8 +50,9 @@ beforeAll(async () => {
   // A preload that writes the builtin modules Node has loaded when asked (SIGUSR2); by `require`
   // and `getBuiltinModule`, which load nothing the sidecar would not.
   await writeFile(join(dir, 'modules.cjs'), `process.on('SIGUSR2', () => process.getBuiltinModule('node:fs').writeFileSync(${JSON.stringify(join(dir, 'modules.txt'))}, process.moduleLoadList.join('\\n')));`);
-  child = spawn(process.execPath, ['--require', join(dir, 'modules.cjs'), join(bundle, 'cli.js'), 'run', '--config', join(dir, 'config.json')], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
+  child = spawn(process.execPath, ['--require', join(dir, 'modules.cjs'), join(bundle, 'cli.js'), 'run', '--config', join(dir, 'config.json')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
   child.stderr!.on('data', (chunk) => (stderr += chunk));
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
   dispatcher = new Agent({ connect: { socketPath } });
   for (let waited = 0; (await undiciFetch('http://airlock/readyz', { dispatcher }).catch(() => undefined))?.status !== 200; waited += 100) {
     if (waited > 30_000 || child.exitCode !== null) throw new Error(`the bundled sidecar never became ready (exit ${child.exitCode}): ${stderr}`);
@@ -79,7 +81,7 @@ describe('the bundled sidecar, with no node_modules', () => {
     expect(compileCacheFiles).toBeGreaterThan(0);
   });
 
-  it('starts without the builtins only ES facades, esbuild\'s interop or fs/promises would load (bench/README.md, "Round 6: the last builtins")', async () => {
+  it('starts without the builtins only ES facades, pino\'s transports or fs/promises would load (bench/README.md, "Round 6: the last builtins")', async () => {
     // The bench's shape of config: no OTLP (the OpenTelemetry SDK, loaded at start when an
     // endpoint is set, brings Node's promise file API with it).
     const socketPath = join(dir, 'plain.sock');
@@ -101,7 +103,7 @@ describe('the bundled sidecar, with no node_modules', () => {
     const loaded = new Set((await readFile(file, 'utf8')).split('\n').filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length)));
     // The server is up: the check would pass vacuously on a process that loaded nothing.
     expect(loaded).toContain('http');
-    const unwanted = ['fs/promises', 'internal/fs/promises', 'internal/readline/interface', 'internal/repl/history', 'internal/fs/streams', 'internal/crypto/webcrypto', 'internal/file', 'internal/blocklist', 'internal/fs/dir', 'internal/util/diff'];
+    const unwanted = ['fs/promises', 'internal/fs/promises', 'internal/readline/interface', 'internal/repl/history', 'internal/fs/streams', 'internal/crypto/webcrypto', 'internal/file', 'internal/blocklist', 'internal/fs/dir', 'internal/util/diff', 'worker_threads', 'assert'];
     expect(unwanted.filter((m) => loaded.has(m))).toEqual([]);
   });
 
@@ -152,4 +154,18 @@ describe('the bundled sidecar, with no node_modules', () => {
     expect(stderr).toBe('');
   });
 
+  it('logs JSON lines to stdout through pino, the last ones written as it exits on SIGTERM, and never the key', async () => {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as { level: number; component: string; msg: string });
+    expect(lines.length).toBeGreaterThan(1);
+    expect(lines.every((line) => typeof line.level === 'number' && typeof line.msg === 'string')).toBe(true);
+    // Written during the shutdown, the last just before the process exits.
+    const messages = lines.map((line) => `${line.component}: ${line.msg}`);
+    const shutdown = messages.indexOf('airlock-sidecar: shutting down: finishing requests in flight');
+    expect(shutdown).toBeGreaterThan(0);
+    expect(messages.slice(shutdown + 1).at(-1)).toBe('mcp: MCP gateway closed');
+    expect(stdout).not.toContain(KEY);
+  });
 });
