@@ -30,9 +30,11 @@ export const BUNDLE_DIR = join(import.meta.dirname, 'bundle');
  * CommonJS dependencies (pino, prom-client...) call `require` for Node's modules; in an
  * ES module bundle that name does not exist, so each output file gets one bound to itself. Taken
  * through `process.getBuiltinModule`: an `import` of `node:module` would build its ES facade
- * (see builtinsViaRequire).
+ * (see builtinsViaRequire). `globalThis.process`, not `process`: a chunk that declares a `process`
+ * of its own (OpenTelemetry's Windows machine-id detector) hoists it over the global one, still
+ * undefined when the banner runs.
  */
-const BANNER = "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);";
+const BANNER = "const require = globalThis.process.getBuiltinModule('node:module').createRequire(import.meta.url);";
 
 /**
  * `import … from 'node:fs'` (any builtin) in an ES module makes Node build the module's ES facade,

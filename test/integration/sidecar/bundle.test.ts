@@ -5,7 +5,8 @@
  * get wrong: chunks loaded lazily (the MCP gateway, the OpenTelemetry SDK and its dynamic
  * `import('http')`), CommonJS dependencies' `require`, and the compile cache made at build time.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleSidecar, warmCompileCache } from '../../../sidecar/bundle.js';
 import { startMock, type MockProvider } from '../../mocks/index.js';
 import { startOtlpCollector, type OtlpCollector } from '../../mocks/otlp-collector.js';
+import { IMPORT_CHUNKS } from '../../images/contents.js';
 
 const KEY = 'sk-bundle-0123456789abcdef';
 let dir: string;
@@ -28,10 +30,11 @@ let stdout = '';
 let dispatcher: Agent;
 let compileCacheFiles: number;
 let bundledInputs: string[];
+let bundle: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-bundle-'));
-  const bundle = join(dir, 'bundle');
+  bundle = join(dir, 'bundle');
   bundledInputs = Object.keys((await bundleSidecar(bundle)).inputs);
   compileCacheFiles = await warmCompileCache(bundle);
   mock = await startMock('openai', { keys: [KEY] });
@@ -77,6 +80,15 @@ afterAll(async () => {
 const fetchThroughSocket = ((url: string, init?: Parameters<typeof undiciFetch>[1]) => undiciFetch(url, { ...init, dispatcher })) as unknown as typeof globalThis.fetch;
 
 describe('the bundled sidecar, with no node_modules', () => {
+  it('loads every chunk, those only another platform or a later call reaches included', async () => {
+    // The banner runs first in every chunk: a chunk that declares a `process` of its own (the
+    // OpenTelemetry resource detectors' Windows machine id) hoists it over the global one.
+    const { stdout: out } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', IMPORT_CHUNKS, 'import-chunks', join(bundle, 'chunks')], { cwd: '/' });
+    const loaded = JSON.parse(out) as { count: number; failures: string[] };
+    expect(loaded.failures).toEqual([]);
+    expect(loaded.count).toBeGreaterThan(20);
+  });
+
   it('was built with a compile cache', () => {
     expect(compileCacheFiles).toBeGreaterThan(0);
   });
