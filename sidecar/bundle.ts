@@ -147,6 +147,10 @@ export async function bundleSidecar(outdir: string = BUNDLE_DIR): Promise<Metafi
   });
   // The image's entrypoint is cli.js itself (its `#!` line carries the Node flags, ADR 0017).
   await chmod(join(outdir, 'cli.js'), 0o755);
+  // The image holds the bundle alone, without a package.json above it: without this one Node
+  // would try every chunk as CommonJS first (no static import is left in it: builtinsViaRequire),
+  // parsing it twice and looking up a second compile-cache entry.
+  await writeFile(join(outdir, 'package.json'), '{ "type": "module" }\n');
   return result.metafile;
 }
 
