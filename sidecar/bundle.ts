@@ -71,16 +71,16 @@ function forwarder(id: string): string {
 }
 
 /**
- * zod's namespace exports `z.locales`, every language's error messages (~50 modules, ~300 KB of
- * the start chunk, whose text V8 keeps to compile lazily). The sidecar's messages are English,
- * zod's default, and nothing calls `z.config(z.locales.…())`, so zod's locale index becomes one
- * that exports `en` only; `z.locales.de` would be undefined.
+ * zod's namespaces (classic, mini and core) export `z.locales`, every language's error messages (~50 modules, ~300 KB of
+ * the start chunk, whose text V8 keeps to compile lazily). The sidecar's messages are English
+ * (classic zod's default; sidecar/src/zod.ts configures it for mini) and nothing calls
+ * `z.config(z.locales.…())`, so zod's locale index becomes one that exports `en` only; `z.locales.de` would be undefined.
  */
 const zodEnglishOnly: Plugin = {
   name: 'zod-english-only',
   setup(bundler) {
     bundler.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      /[/\\]zod[/\\]v4[/\\](classic|core)[/\\]/.test(args.importer) ? { path: join(args.resolveDir, '../locales/en.js'), namespace: 'zod-english-only' } : undefined,
+      /[/\\]zod[/\\]v4[/\\](classic|core|mini)[/\\]/.test(args.importer) ? { path: join(args.resolveDir, '../locales/en.js'), namespace: 'zod-english-only' } : undefined,
     );
     bundler.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(args.path)};`, loader: 'js', resolveDir: import.meta.dirname }));
   },
