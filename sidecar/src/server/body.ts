@@ -1,6 +1,6 @@
 /** Parsing request bodies at the boundary: JSON, then the API's zod schema, errors naming the field. */
 import { isUtf8 } from 'node:buffer';
-import type { z } from 'zod';
+import type { z } from '../zod.js';
 import type { ProviderError } from '../providers/types.js';
 import { HttpError } from './http/read-body.js';
 import { scanJson } from '../wire/json-scan.js';
@@ -14,7 +14,7 @@ export class BadRequest extends Error {
 }
 
 /** Parses a raw JSON body with a schema. @throws {BadRequest} */
-export function parseBody<S extends z.ZodType>(raw: unknown, schema: S): z.output<S> {
+export function parseBody<S extends z.ZodMiniType>(raw: unknown, schema: S): z.output<S> {
   if (!Buffer.isBuffer(raw) || raw.length === 0) {
     throw new BadRequest({ status: 400, type: 'invalid_request_error', message: 'the request body must be JSON (Content-Type: application/json)' });
   }

@@ -6,7 +6,7 @@
  * refuses. Everything else goes to the gateway untouched.
  */
 import type { ServerResponse } from 'node:http';
-import type { z } from 'zod';
+import type { z } from '../zod.js';
 import type { McpHandler } from './app.js';
 import { withAgentContext } from '../telemetry/model-call.js';
 import { JSON_UTF8 } from './http/app.js';
@@ -33,12 +33,13 @@ export const JsonRpcErrorCode = { ParseError: -32700, InvalidRequest: -32600, In
 /**
  * Requests whose params the MCP schema requires, checked here so that a missing tool name reads
  * "params.name: …" with code -32602 instead of the SDK's raw validation dump with -32603. Read
- * from the SDK on the first request in a session, when the gateway has loaded it anyway.
+ * from the SDK on the first request in a session, when the gateway has loaded it anyway. The SDK
+ * builds them with classic zod, whose schemas have every method of mini's type named here.
  */
-async function requestSchema(method: string): Promise<z.ZodType | undefined> {
+async function requestSchema(method: string): Promise<z.ZodMiniType | undefined> {
   if (!['tools/call', 'prompts/get', 'resources/read', 'completion/complete'].includes(method)) return undefined;
   const types = await import('@modelcontextprotocol/sdk/types.js');
-  const schemas: Record<string, z.ZodType> = {
+  const schemas: Record<string, z.ZodMiniType> = {
     'tools/call': types.CallToolRequestSchema,
     'prompts/get': types.GetPromptRequestSchema,
     'resources/read': types.ReadResourceRequestSchema,

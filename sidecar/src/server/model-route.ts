@@ -1,6 +1,6 @@
 /** The shape every model endpoint shares: parse the body, resolve the model, relay. */
 import type { ServerResponse } from 'node:http';
-import type { z } from 'zod';
+import type { z } from '../zod.js';
 import type { AppOptions } from './app.js';
 import { JSON_UTF8 } from './http/app.js';
 import { writeJson } from './http/reply.js';
@@ -18,7 +18,7 @@ import type { Runtime } from './runtime.js';
  * `local` answers without a provider when none of the model's providers supports the operation
  * (a token count the sidecar estimates); without it that is a 400.
  */
-export function modelRoute<S extends z.ZodType<{ model: string }>, C, K extends StreamChunk>(
+export function modelRoute<S extends z.ZodMiniType<{ model: string }>, C, K extends StreamChunk>(
   routes: Routes,
   path: string,
   schema: S,

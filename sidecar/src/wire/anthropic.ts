@@ -7,7 +7,7 @@
  * blocks of types the canonical translation does not know are accepted as {@link OtherBlock}; they
  * survive pass-through and are refused (with a clear error) only when translation is needed.
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import type { ProviderError } from '../providers/types.js';
 
 /** A text block. */
@@ -31,16 +31,14 @@ export const AnthropicToolUseBlock = z.looseObject({
 const KNOWN_BLOCKS = new Set(['text', 'image', 'tool_use', 'tool_result', 'thinking', 'redacted_thinking']);
 /** Any other block (document, search_result, server tool blocks, ...): kept for pass-through. */
 export const AnthropicOtherBlock = z.looseObject({
-  type: z.string().refine((t) => !KNOWN_BLOCKS.has(t), { message: 'malformed content block' }),
+  type: z.string().check(z.refine((t) => !KNOWN_BLOCKS.has(t), { message: 'malformed content block' })),
 });
 /** The result of a tool call, in a user turn. */
 export const AnthropicToolResultBlock = z.looseObject({
   type: z.literal('tool_result'),
   tool_use_id: z.string(),
-  content: z
-    .union([z.string(), z.array(z.union([z.discriminatedUnion('type', [AnthropicTextBlock, AnthropicImageBlock]), AnthropicOtherBlock]))])
-    .optional(),
-  is_error: z.boolean().optional(),
+  content: z.optional(z.union([z.string(), z.array(z.union([z.discriminatedUnion('type', [AnthropicTextBlock, AnthropicImageBlock]), AnthropicOtherBlock]))])),
+  is_error: z.optional(z.boolean()),
 });
 /** Extended thinking from an earlier assistant turn. */
 export const AnthropicThinkingBlock = z.looseObject({ type: z.literal('thinking'), thinking: z.string(), signature: z.string() });
@@ -71,13 +69,13 @@ export const AnthropicMessageParam = z.looseObject({
 
 /** A client tool (`input_schema`) or a server tool (`type` like web_search_20250305). */
 export const AnthropicTool = z.looseObject({
-  name: z.string().min(1),
-  type: z.string().nullish(),
-  description: z.string().optional(),
-  input_schema: z.record(z.string(), z.unknown()).optional(),
+  name: z.string().check(z.minLength(1)),
+  type: z.nullish(z.string()),
+  description: z.optional(z.string()),
+  input_schema: z.optional(z.record(z.string(), z.unknown())),
 });
 
-const disableParallel = z.boolean().optional();
+const disableParallel = z.optional(z.boolean());
 /** auto | any | tool (+name) | none. */
 export const AnthropicToolChoice = z.discriminatedUnion('type', [
   z.looseObject({ type: z.literal('auto'), disable_parallel_tool_use: disableParallel }),
@@ -91,7 +89,7 @@ export const AnthropicToolChoice = z.discriminatedUnion('type', [
  * Where the API takes a mid-conversation system message: right after a user turn, text only
  * (platform.claude.com, "Mid-conversation system messages"); anywhere else it is the client's 400.
  */
-function placeSystemMessages(messages: z.infer<typeof AnthropicMessageParam>[], ctx: z.RefinementCtx): void {
+function placeSystemMessages(messages: z.infer<typeof AnthropicMessageParam>[], ctx: z.core.$RefinementCtx): void {
   messages.forEach((message, i) => {
     if (message.role !== 'system') return;
     if (messages[i - 1]?.role !== 'user') ctx.addIssue({ code: 'custom', path: [i, 'role'], message: 'a system message must immediately follow a user message' });
@@ -102,25 +100,25 @@ function placeSystemMessages(messages: z.infer<typeof AnthropicMessageParam>[], 
 }
 
 export const MessagesRequest = z.looseObject({
-  model: z.string().min(1),
-  max_tokens: z.int().min(1),
-  messages: z.array(AnthropicMessageParam).superRefine(placeSystemMessages),
-  system: z.union([z.string(), z.array(AnthropicTextBlock)]).optional(),
-  tools: z.array(AnthropicTool).optional(),
-  tool_choice: AnthropicToolChoice.optional(),
-  stop_sequences: z.array(z.string()).optional(),
-  temperature: z.number().optional(),
-  top_p: z.number().optional(),
-  top_k: z.int().optional(),
-  stream: z.boolean().optional(),
-  metadata: z.looseObject({ user_id: z.string().nullish() }).optional(),
-  thinking: z.looseObject({ type: z.string() }).optional(),
+  model: z.string().check(z.minLength(1)),
+  max_tokens: z.int().check(z.minimum(1)),
+  messages: z.array(AnthropicMessageParam).check(z.superRefine(placeSystemMessages)),
+  system: z.optional(z.union([z.string(), z.array(AnthropicTextBlock)])),
+  tools: z.optional(z.array(AnthropicTool)),
+  tool_choice: z.optional(AnthropicToolChoice),
+  stop_sequences: z.optional(z.array(z.string())),
+  temperature: z.optional(z.number()),
+  top_p: z.optional(z.number()),
+  top_k: z.optional(z.int()),
+  stream: z.optional(z.boolean()),
+  metadata: z.optional(z.looseObject({ user_id: z.nullish(z.string()) })),
+  thinking: z.optional(z.looseObject({ type: z.string() })),
   /** Structured outputs: `format` is `{type: json_schema, schema}`; other fields (effort) pass through. */
-  output_config: z.looseObject({ format: z.looseObject({ type: z.string(), schema: z.record(z.string(), z.unknown()).optional() }).nullish() }).optional(),
+  output_config: z.optional(z.looseObject({ format: z.nullish(z.looseObject({ type: z.string(), schema: z.optional(z.record(z.string(), z.unknown())) })) })),
 });
 
 /** Body of `POST /v1/messages/count_tokens`: a Messages request without the generation options. */
-export const CountTokensRequest = MessagesRequest.omit({ max_tokens: true, stream: true });
+export const CountTokensRequest = z.omit(MessagesRequest, { max_tokens: true, stream: true });
 
 export type AnthropicTextBlock = z.infer<typeof AnthropicTextBlock>;
 export type AnthropicImageBlock = z.infer<typeof AnthropicImageBlock>;

@@ -8,75 +8,73 @@
  * the canonical translation does not know are refused with a 400 naming the part only when the
  * model is served by another provider type.
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import type { ProviderError } from '../providers/types.js';
 
 /** One part of a content. */
 export const GeminiPart = z.looseObject({
-  text: z.string().nullish(),
-  thought: z.boolean().nullish(),
-  thoughtSignature: z.string().nullish(),
-  inlineData: z.looseObject({ mimeType: z.string(), data: z.string() }).nullish(),
-  fileData: z.looseObject({ mimeType: z.string().nullish(), fileUri: z.string() }).nullish(),
-  functionCall: z.looseObject({ name: z.string(), args: z.record(z.string(), z.unknown()).nullish(), id: z.string().nullish() }).nullish(),
-  functionResponse: z.looseObject({ name: z.string(), response: z.record(z.string(), z.unknown()).nullish(), id: z.string().nullish() }).nullish(),
+  text: z.nullish(z.string()),
+  thought: z.nullish(z.boolean()),
+  thoughtSignature: z.nullish(z.string()),
+  inlineData: z.nullish(z.looseObject({ mimeType: z.string(), data: z.string() })),
+  fileData: z.nullish(z.looseObject({ mimeType: z.nullish(z.string()), fileUri: z.string() })),
+  functionCall: z.nullish(z.looseObject({ name: z.string(), args: z.nullish(z.record(z.string(), z.unknown())), id: z.nullish(z.string()) })),
+  functionResponse: z.nullish(z.looseObject({ name: z.string(), response: z.nullish(z.record(z.string(), z.unknown())), id: z.nullish(z.string()) })),
 });
 
 /** A turn: role user or model (function responses travel in user turns). */
-export const GeminiContent = z.looseObject({ role: z.string().nullish(), parts: z.array(GeminiPart).default([]) });
+export const GeminiContent = z.looseObject({ role: z.nullish(z.string()), parts: z._default(z.array(GeminiPart), []) });
 
 /** A function the model may call; parameters as Gemini's OpenAPI subset or as JSON Schema. */
 export const GeminiFunctionDeclaration = z.looseObject({
-  name: z.string().min(1),
-  description: z.string().nullish(),
-  parameters: z.record(z.string(), z.unknown()).nullish(),
-  parametersJsonSchema: z.record(z.string(), z.unknown()).nullish(),
+  name: z.string().check(z.minLength(1)),
+  description: z.nullish(z.string()),
+  parameters: z.nullish(z.record(z.string(), z.unknown())),
+  parametersJsonSchema: z.nullish(z.record(z.string(), z.unknown())),
 });
 
 /** Body of `:generateContent` and `:streamGenerateContent`. */
 export const GenerateContentRequest = z.looseObject({
-  contents: z.array(GeminiContent).default([]),
-  systemInstruction: GeminiContent.nullish(),
-  tools: z.array(z.looseObject({ functionDeclarations: z.array(GeminiFunctionDeclaration).nullish() })).nullish(),
-  toolConfig: z
-    .looseObject({ functionCallingConfig: z.looseObject({ mode: z.string().nullish(), allowedFunctionNames: z.array(z.string()).nullish() }).nullish() })
-    .nullish(),
-  generationConfig: z
-    .looseObject({
-      temperature: z.number().nullish(),
-      topP: z.number().nullish(),
-      topK: z.number().nullish(),
-      maxOutputTokens: z.int().nullish(),
-      stopSequences: z.array(z.string()).nullish(),
-      candidateCount: z.int().nullish(),
-      seed: z.int().nullish(),
-      presencePenalty: z.number().nullish(),
-      frequencyPenalty: z.number().nullish(),
-      responseMimeType: z.string().nullish(),
-      responseSchema: z.record(z.string(), z.unknown()).nullish(),
-      responseJsonSchema: z.record(z.string(), z.unknown()).nullish(),
-      thinkingConfig: z.looseObject({ thinkingBudget: z.int().nullish(), includeThoughts: z.boolean().nullish(), thinkingLevel: z.string().nullish() }).nullish(),
-    })
-    .nullish(),
-  cachedContent: z.string().nullish(),
+  contents: z._default(z.array(GeminiContent), []),
+  systemInstruction: z.nullish(GeminiContent),
+  tools: z.nullish(z.array(z.looseObject({ functionDeclarations: z.nullish(z.array(GeminiFunctionDeclaration)) }))),
+  toolConfig: z.nullish(
+    z.looseObject({ functionCallingConfig: z.nullish(z.looseObject({ mode: z.nullish(z.string()), allowedFunctionNames: z.nullish(z.array(z.string())) })) }),
+  ),
+  generationConfig: z.nullish(z.looseObject({
+    temperature: z.nullish(z.number()),
+    topP: z.nullish(z.number()),
+    topK: z.nullish(z.number()),
+    maxOutputTokens: z.nullish(z.int()),
+    stopSequences: z.nullish(z.array(z.string())),
+    candidateCount: z.nullish(z.int()),
+    seed: z.nullish(z.int()),
+    presencePenalty: z.nullish(z.number()),
+    frequencyPenalty: z.nullish(z.number()),
+    responseMimeType: z.nullish(z.string()),
+    responseSchema: z.nullish(z.record(z.string(), z.unknown())),
+    responseJsonSchema: z.nullish(z.record(z.string(), z.unknown())),
+    thinkingConfig: z.nullish(z.looseObject({ thinkingBudget: z.nullish(z.int()), includeThoughts: z.nullish(z.boolean()), thinkingLevel: z.nullish(z.string()) })),
+  })),
+  cachedContent: z.nullish(z.string()),
 });
 
 /** Body of `:countTokens`: `contents`, or a whole generateContent request. */
 /** `:embedContent`: one content to embed (its text parts, together). */
 export const EmbedContentRequest = z.looseObject({
-  model: z.string().nullish(),
+  model: z.nullish(z.string()),
   content: GeminiContent,
-  taskType: z.string().nullish(),
-  outputDimensionality: z.int().min(1).nullish(),
+  taskType: z.nullish(z.string()),
+  outputDimensionality: z.nullish(z.int().check(z.minimum(1))),
 });
 export type EmbedContentRequest = z.infer<typeof EmbedContentRequest>;
 
 /** `:batchEmbedContents`: several contents, one embedding each (what google-genai sends for a list). */
-export const BatchEmbedContentsRequest = z.looseObject({ requests: z.array(EmbedContentRequest).min(1) });
+export const BatchEmbedContentsRequest = z.looseObject({ requests: z.array(EmbedContentRequest).check(z.minLength(1)) });
 
 export const CountTokensBody = z.looseObject({
-  contents: z.array(GeminiContent).nullish(),
-  generateContentRequest: GenerateContentRequest.nullish(),
+  contents: z.nullish(z.array(GeminiContent)),
+  generateContentRequest: z.nullish(GenerateContentRequest),
 });
 
 export type GeminiPart = z.infer<typeof GeminiPart>;

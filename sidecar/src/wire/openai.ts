@@ -7,7 +7,7 @@
  * modalities, ...) pass through untouched, so an OpenAI-type provider sees what the client sent.
  * Optional fields accept `null` because several clients send explicit nulls for unset options.
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import type { ProviderError } from '../providers/types.js';
 
 export * from './openai-responses.js';
@@ -17,7 +17,7 @@ export const TextPart = z.looseObject({ type: z.literal('text'), text: z.string(
 /** An image by URL: https or a `data:` URL with base64 bytes. */
 export const ImageUrlPart = z.looseObject({
   type: z.literal('image_url'),
-  image_url: z.looseObject({ url: z.string(), detail: z.string().nullish() }),
+  image_url: z.looseObject({ url: z.string(), detail: z.nullish(z.string()) }),
 });
 /** Audio input (OpenAI only). */
 export const InputAudioPart = z.looseObject({
@@ -27,7 +27,7 @@ export const InputAudioPart = z.looseObject({
 /** A file input (OpenAI only). */
 export const FilePart = z.looseObject({
   type: z.literal('file'),
-  file: z.looseObject({ file_data: z.string().nullish(), file_id: z.string().nullish(), filename: z.string().nullish() }),
+  file: z.looseObject({ file_data: z.nullish(z.string()), file_id: z.nullish(z.string()), filename: z.nullish(z.string()) }),
 });
 /** A refusal inside an earlier assistant message. */
 export const RefusalPart = z.looseObject({ type: z.literal('refusal'), refusal: z.string() });
@@ -48,11 +48,11 @@ export const ToolCall = z.looseObject({
  * hand it back to the provider that made it.
  */
 export const ThinkingBlock = z.discriminatedUnion('type', [
-  z.looseObject({ type: z.literal('thinking'), thinking: z.string(), signature: z.string().nullish() }),
+  z.looseObject({ type: z.literal('thinking'), thinking: z.string(), signature: z.nullish(z.string()) }),
   z.looseObject({ type: z.literal('redacted_thinking'), data: z.string() }),
 ]);
 
-const name = z.string().nullish();
+const name = z.nullish(z.string());
 const textContent = z.union([z.string(), z.array(TextPart)]);
 
 /** A system instruction. */
@@ -68,20 +68,20 @@ export const UserMessage = z.looseObject({
 /** An earlier assistant turn: text, tool calls, or both. */
 export const AssistantMessage = z.looseObject({
   role: z.literal('assistant'),
-  content: z.union([z.string(), z.array(z.discriminatedUnion('type', [TextPart, RefusalPart]))]).nullish(),
-  tool_calls: z.array(ToolCall).nullish(),
-  refusal: z.string().nullish(),
+  content: z.nullish(z.union([z.string(), z.array(z.discriminatedUnion('type', [TextPart, RefusalPart]))])),
+  tool_calls: z.nullish(z.array(ToolCall)),
+  refusal: z.nullish(z.string()),
   name,
   /** Not OpenAI's: the turn's reasoning text (the DeepSeek / vLLM convention). */
-  reasoning_content: z.string().nullish(),
+  reasoning_content: z.nullish(z.string()),
   /** Not OpenAI's: the turn's signed reasoning, see {@link ThinkingBlock}. */
-  thinking_blocks: z.array(ThinkingBlock).nullish(),
+  thinking_blocks: z.nullish(z.array(ThinkingBlock)),
 });
 /**
  * The result of a tool call, matched by `tool_call_id`. `is_error` is not OpenAI's: it carries
  * Anthropic's flag to providers that have one (Anthropic, Gemini's `error` response).
  */
-export const ToolMessage = z.looseObject({ role: z.literal('tool'), content: textContent, tool_call_id: z.string(), is_error: z.boolean().nullish() });
+export const ToolMessage = z.looseObject({ role: z.literal('tool'), content: textContent, tool_call_id: z.string(), is_error: z.nullish(z.boolean()) });
 
 /** One message of a chat. */
 export const ChatMessage = z.discriminatedUnion('role', [SystemMessage, DeveloperMessage, UserMessage, AssistantMessage, ToolMessage]);
@@ -90,10 +90,10 @@ export const ChatMessage = z.discriminatedUnion('role', [SystemMessage, Develope
 export const Tool = z.looseObject({
   type: z.literal('function'),
   function: z.looseObject({
-    name: z.string().min(1),
-    description: z.string().nullish(),
-    parameters: z.record(z.string(), z.unknown()).nullish(),
-    strict: z.boolean().nullish(),
+    name: z.string().check(z.minLength(1)),
+    description: z.nullish(z.string()),
+    parameters: z.nullish(z.record(z.string(), z.unknown())),
+    strict: z.nullish(z.boolean()),
   }),
 });
 
@@ -111,49 +111,49 @@ export const ResponseFormat = z.discriminatedUnion('type', [
     type: z.literal('json_schema'),
     json_schema: z.looseObject({
       name: z.string(),
-      description: z.string().nullish(),
-      schema: z.record(z.string(), z.unknown()).nullish(),
-      strict: z.boolean().nullish(),
+      description: z.nullish(z.string()),
+      schema: z.nullish(z.record(z.string(), z.unknown())),
+      strict: z.nullish(z.boolean()),
     }),
   }),
 ]);
 
-const stop = z.union([z.string(), z.array(z.string())]).nullish();
-const streamOptions = z.looseObject({ include_usage: z.boolean().nullish() }).nullish();
-const logitBias = z.record(z.string(), z.number()).nullish();
+const stop = z.nullish(z.union([z.string(), z.array(z.string())]));
+const streamOptions = z.nullish(z.looseObject({ include_usage: z.nullish(z.boolean()) }));
+const logitBias = z.nullish(z.record(z.string(), z.number()));
 
 /** Body of `POST /v1/chat/completions`; also the canonical request every adapter translates. */
 export const ChatRequest = z.looseObject({
-  model: z.string().min(1),
-  messages: z.array(ChatMessage).min(1),
-  tools: z.array(Tool).nullish(),
-  tool_choice: ToolChoice.nullish(),
-  parallel_tool_calls: z.boolean().nullish(),
-  response_format: ResponseFormat.nullish(),
+  model: z.string().check(z.minLength(1)),
+  messages: z.array(ChatMessage).check(z.minLength(1)),
+  tools: z.nullish(z.array(Tool)),
+  tool_choice: z.nullish(ToolChoice),
+  parallel_tool_calls: z.nullish(z.boolean()),
+  response_format: z.nullish(ResponseFormat),
   stop,
-  max_tokens: z.int().min(1).nullish(),
-  max_completion_tokens: z.int().min(1).nullish(),
-  temperature: z.number().nullish(),
-  top_p: z.number().nullish(),
+  max_tokens: z.nullish(z.int().check(z.minimum(1))),
+  max_completion_tokens: z.nullish(z.int().check(z.minimum(1))),
+  temperature: z.nullish(z.number()),
+  top_p: z.nullish(z.number()),
   /** Not OpenAI's: accepted by most OpenAI-compatible servers, and carries Anthropic's top_k. */
-  top_k: z.int().nullish(),
-  seed: z.int().nullish(),
-  user: z.string().nullish(),
-  n: z.int().min(1).nullish(),
-  stream: z.boolean().nullish(),
+  top_k: z.nullish(z.int()),
+  seed: z.nullish(z.int()),
+  user: z.nullish(z.string()),
+  n: z.nullish(z.int().check(z.minimum(1))),
+  stream: z.nullish(z.boolean()),
   stream_options: streamOptions,
-  presence_penalty: z.number().nullish(),
-  frequency_penalty: z.number().nullish(),
+  presence_penalty: z.nullish(z.number()),
+  frequency_penalty: z.nullish(z.number()),
   logit_bias: logitBias,
-  logprobs: z.boolean().nullish(),
-  top_logprobs: z.int().nullish(),
+  logprobs: z.nullish(z.boolean()),
+  top_logprobs: z.nullish(z.int()),
   /** minimal | low | medium | high (OpenAI's reasoning models); mapped to budgets elsewhere. */
-  reasoning_effort: z.string().nullish(),
+  reasoning_effort: z.nullish(z.string()),
   /**
    * Not OpenAI's: an exact thinking budget in tokens (Anthropic's `thinking`, Gemini's
    * thinkingBudget), for translations that know one; OpenAI gets the nearest reasoning_effort.
    */
-  thinking: z.looseObject({ type: z.string(), budget_tokens: z.int().nullish() }).nullish(),
+  thinking: z.nullish(z.looseObject({ type: z.string(), budget_tokens: z.nullish(z.int()) })),
 });
 
 /** string | string[] | token ids | arrays of token ids, checked by hand so a long token array is not
@@ -175,33 +175,33 @@ const textOrTokens = (field: string) =>
 
 /** Body of `POST /v1/completions` (legacy text completions). */
 export const CompletionRequest = z.looseObject({
-  model: z.string().min(1),
+  model: z.string().check(z.minLength(1)),
   prompt: textOrTokens('prompt'),
-  suffix: z.string().nullish(),
-  max_tokens: z.int().min(0).nullish(),
-  temperature: z.number().nullish(),
-  top_p: z.number().nullish(),
-  n: z.int().min(1).nullish(),
-  best_of: z.int().min(1).nullish(),
-  stream: z.boolean().nullish(),
+  suffix: z.nullish(z.string()),
+  max_tokens: z.nullish(z.int().check(z.minimum(0))),
+  temperature: z.nullish(z.number()),
+  top_p: z.nullish(z.number()),
+  n: z.nullish(z.int().check(z.minimum(1))),
+  best_of: z.nullish(z.int().check(z.minimum(1))),
+  stream: z.nullish(z.boolean()),
   stream_options: streamOptions,
-  logprobs: z.int().nullish(),
-  echo: z.boolean().nullish(),
+  logprobs: z.nullish(z.int()),
+  echo: z.nullish(z.boolean()),
   stop,
-  presence_penalty: z.number().nullish(),
-  frequency_penalty: z.number().nullish(),
+  presence_penalty: z.nullish(z.number()),
+  frequency_penalty: z.nullish(z.number()),
   logit_bias: logitBias,
-  seed: z.int().nullish(),
-  user: z.string().nullish(),
+  seed: z.nullish(z.int()),
+  user: z.nullish(z.string()),
 });
 
 /** Body of `POST /v1/embeddings`. */
 export const EmbeddingsRequest = z.looseObject({
-  model: z.string().min(1),
+  model: z.string().check(z.minLength(1)),
   input: textOrTokens('input'),
-  encoding_format: z.enum(['float', 'base64']).nullish(),
-  dimensions: z.int().min(1).nullish(),
-  user: z.string().nullish(),
+  encoding_format: z.nullish(z.enum(['float', 'base64'])),
+  dimensions: z.nullish(z.int().check(z.minimum(1))),
+  user: z.nullish(z.string()),
 });
 
 export type TextPart = z.infer<typeof TextPart>;

@@ -8,21 +8,21 @@
  * canonical translation does not know are accepted as {@link OtherInputItem}; they survive
  * pass-through and are refused with a 400 naming the item only when translation is needed.
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import type { ProviderError } from '../providers/types.js';
 import { openAIError } from './openai.js';
 
 /** Text the user (or an earlier turn) wrote. */
 export const InputText = z.looseObject({ type: z.literal('input_text'), text: z.string() });
 /** An image by URL (https or data:) or a Files API id. */
-export const InputImage = z.looseObject({ type: z.literal('input_image'), image_url: z.string().nullish(), file_id: z.string().nullish(), detail: z.string().nullish() });
+export const InputImage = z.looseObject({ type: z.literal('input_image'), image_url: z.nullish(z.string()), file_id: z.nullish(z.string()), detail: z.nullish(z.string()) });
 /** A file by base64 data URL, URL or Files API id. */
 export const InputFile = z.looseObject({
   type: z.literal('input_file'),
-  file_data: z.string().nullish(),
-  file_id: z.string().nullish(),
-  file_url: z.string().nullish(),
-  filename: z.string().nullish(),
+  file_data: z.nullish(z.string()),
+  file_id: z.nullish(z.string()),
+  file_url: z.nullish(z.string()),
+  filename: z.nullish(z.string()),
 });
 /** Text an earlier assistant turn wrote. */
 export const OutputText = z.looseObject({ type: z.literal('output_text'), text: z.string() });
@@ -34,7 +34,7 @@ export const InputContent = z.discriminatedUnion('type', [InputText, InputImage,
 
 /** A message: `type` may be left out (OpenAI's "easy input message"). */
 export const InputMessage = z.looseObject({
-  type: z.literal('message').optional(),
+  type: z.optional(z.literal('message')),
   role: z.enum(['user', 'assistant', 'system', 'developer']),
   content: z.union([z.string(), z.array(InputContent)]),
 });
@@ -44,9 +44,9 @@ export const FunctionCallItem = z.looseObject({
   call_id: z.string(),
   name: z.string(),
   /** The namespace tool the function is in, if any. */
-  namespace: z.string().nullish(),
+  namespace: z.nullish(z.string()),
   arguments: z.string(),
-  id: z.string().nullish(),
+  id: z.nullish(z.string()),
 });
 /** The client's result for a function call, matched by `call_id`. */
 export const FunctionCallOutputItem = z.looseObject({
@@ -57,14 +57,14 @@ export const FunctionCallOutputItem = z.looseObject({
 /** Reasoning from an earlier turn: summaries, and the provider's opaque state in `encrypted_content`. */
 export const ReasoningItem = z.looseObject({
   type: z.literal('reasoning'),
-  id: z.string().nullish(),
-  summary: z.array(z.looseObject({ type: z.string(), text: z.string() })).default([]),
-  content: z.array(z.looseObject({ type: z.string(), text: z.string() })).nullish(),
-  encrypted_content: z.string().nullish(),
+  id: z.nullish(z.string()),
+  summary: z._default(z.array(z.looseObject({ type: z.string(), text: z.string() })), []),
+  content: z.nullish(z.array(z.looseObject({ type: z.string(), text: z.string() }))),
+  encrypted_content: z.nullish(z.string()),
 });
 const KNOWN_ITEMS = new Set(['message', 'function_call', 'function_call_output', 'reasoning']);
 /** Any other item (hosted tool calls, item_reference, ...): kept for pass-through. */
-export const OtherInputItem = z.looseObject({ type: z.string().refine((t) => !KNOWN_ITEMS.has(t), { message: 'malformed input item' }) });
+export const OtherInputItem = z.looseObject({ type: z.string().check(z.refine((t) => !KNOWN_ITEMS.has(t), { message: 'malformed input item' })) });
 
 /** One input item. */
 export const InputItem = z.union([InputMessage, FunctionCallItem, FunctionCallOutputItem, ReasoningItem, OtherInputItem]);
@@ -72,42 +72,42 @@ export const InputItem = z.union([InputMessage, FunctionCallItem, FunctionCallOu
 /** A function tool (flat, unlike chat's `{function: {...}}`), or a hosted tool kept for OpenAI. */
 export const ResponsesTool = z.looseObject({
   type: z.string(),
-  name: z.string().nullish(),
-  description: z.string().nullish(),
-  parameters: z.record(z.string(), z.unknown()).nullish(),
-  strict: z.boolean().nullish(),
+  name: z.nullish(z.string()),
+  description: z.nullish(z.string()),
+  parameters: z.nullish(z.record(z.string(), z.unknown())),
+  strict: z.nullish(z.boolean()),
 });
 
 /** none | auto | required | one named function (or a hosted tool type, kept for OpenAI). */
-export const ResponsesToolChoice = z.union([z.enum(['none', 'auto', 'required']), z.looseObject({ type: z.string(), name: z.string().nullish() })]);
+export const ResponsesToolChoice = z.union([z.enum(['none', 'auto', 'required']), z.looseObject({ type: z.string(), name: z.nullish(z.string()) })]);
 
 /** text | json_object | json_schema (flat: name and schema beside type). */
 export const ResponsesTextFormat = z.looseObject({
   type: z.enum(['text', 'json_object', 'json_schema']),
-  name: z.string().nullish(),
-  schema: z.record(z.string(), z.unknown()).nullish(),
-  description: z.string().nullish(),
-  strict: z.boolean().nullish(),
+  name: z.nullish(z.string()),
+  schema: z.nullish(z.record(z.string(), z.unknown())),
+  description: z.nullish(z.string()),
+  strict: z.nullish(z.boolean()),
 });
 
 /** Body of `POST /v1/responses`. */
 export const ResponsesRequest = z.looseObject({
-  model: z.string().min(1),
-  input: z.union([z.string(), z.array(InputItem)]).nullish(),
-  instructions: z.string().nullish(),
-  tools: z.array(ResponsesTool).nullish(),
-  tool_choice: ResponsesToolChoice.nullish(),
-  parallel_tool_calls: z.boolean().nullish(),
-  max_output_tokens: z.int().min(1).nullish(),
-  temperature: z.number().nullish(),
-  top_p: z.number().nullish(),
-  stream: z.boolean().nullish(),
-  store: z.boolean().nullish(),
-  previous_response_id: z.string().nullish(),
-  reasoning: z.looseObject({ effort: z.string().nullish(), summary: z.string().nullish() }).nullish(),
-  text: z.looseObject({ format: ResponsesTextFormat.nullish() }).nullish(),
-  metadata: z.record(z.string(), z.string()).nullish(),
-  user: z.string().nullish(),
+  model: z.string().check(z.minLength(1)),
+  input: z.nullish(z.union([z.string(), z.array(InputItem)])),
+  instructions: z.nullish(z.string()),
+  tools: z.nullish(z.array(ResponsesTool)),
+  tool_choice: z.nullish(ResponsesToolChoice),
+  parallel_tool_calls: z.nullish(z.boolean()),
+  max_output_tokens: z.nullish(z.int().check(z.minimum(1))),
+  temperature: z.nullish(z.number()),
+  top_p: z.nullish(z.number()),
+  stream: z.nullish(z.boolean()),
+  store: z.nullish(z.boolean()),
+  previous_response_id: z.nullish(z.string()),
+  reasoning: z.nullish(z.looseObject({ effort: z.nullish(z.string()), summary: z.nullish(z.string()) })),
+  text: z.nullish(z.looseObject({ format: z.nullish(ResponsesTextFormat) })),
+  metadata: z.nullish(z.record(z.string(), z.string())),
+  user: z.nullish(z.string()),
 });
 
 export type InputContent = z.infer<typeof InputContent>;
