@@ -1,14 +1,14 @@
 /** Environment variables the sidecar reads, parsed in this one place. */
-import { z } from 'zod';
+import { z } from './zod.js';
 
 const Env = z.object({
-  AIRLOCK_CONFIG: z.string().min(1).default('/etc/airlock/config.yaml'),
-  AIRLOCK_SOCKET: z.string().min(1).default('/var/run/airlock/airlock.sock'),
+  AIRLOCK_CONFIG: z._default(z.string().check(z.minLength(1)), '/etc/airlock/config.yaml'),
+  AIRLOCK_SOCKET: z._default(z.string().check(z.minLength(1)), '/var/run/airlock/airlock.sock'),
   /**
    * The stdio host's socket, set by injection: stdio MCP servers start in the airlock-tools
    * container. Unset (the sidecar outside a pod), they start as the sidecar's own children.
    */
-  AIRLOCK_STDIO_HOST: z.string().min(1).optional(),
+  AIRLOCK_STDIO_HOST: z.optional(z.string().check(z.minLength(1))),
 });
 
 export type Env = z.infer<typeof Env>;

@@ -52,12 +52,15 @@ export const AgentSandboxSpec = z
       })
       .optional()
       .describe('Sandbox-wide tool filters, applied after each backend\'s own.'),
-    mcpHealth: McpHealthFields.meta(
+    // The sidecar's schemas are zod/mini: classic wrappers (and a classic object over a mini shape) add what the CRD needs.
+    mcpHealth: z
+      .object(McpHealthFields.shape)
+      .meta(
       cel({ rule: 'self.backoffBaseMs <= self.backoffMaxMs', message: 'backoffBaseMs must not exceed backoffMaxMs', fieldPath: '.backoffBaseMs', reason: 'FieldValueInvalid' }),
     )
       .optional()
       .describe('How the sidecar health-checks MCP backends (ping interval) and how fast it retries a failed one (backoff bounds).'),
-    modelTools: ModelTools.optional().describe(
+    modelTools: z.optional(ModelTools).describe(
       'Built-in model tools on the sandbox MCP endpoint: airlock__list_models, airlock__generate and airlock__compare_models (calls go through the same providers, failover, limits and budget as socket calls) and the usage resource airlock+airlock:usage. Off unless enabled; tools.allow and tools.deny filter them like any tool.',
     ),
     isolation: z
@@ -102,7 +105,9 @@ export const AgentSandboxSpec = z
       })
       .prefault({})
       .describe('Where the sidecar listens for the agent.'),
-    limits: RateLimits.extend({
+    limits: z
+      .object({
+        ...RateLimits.shape,
       dailyBudgetUSD: z.number().min(0).max(1_000_000).optional().describe('Spending cap per UTC day across all providers, from the model prices; unset is unlimited.'),
     })
       .optional()

@@ -113,7 +113,7 @@ export const MCPBackendSpec = z
       )
       .prefault({})
       .describe('Approval of tools, prompts and resources: protects agents against tool poisoning and rug pulls.'),
-    timeouts: McpTimeouts.prefault({}),
+    timeouts: z.prefault(McpTimeouts, {}),
   })
   .meta(
     cel(

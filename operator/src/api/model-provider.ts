@@ -36,7 +36,10 @@ export const ModelProviderSpec = z
       .describe('Models this provider serves; names must be unique.'),
     priority: z.int().min(0).max(1000).default(0).describe('Failover tier: providers with a lower priority are tried first.'),
     weight: z.int().min(1).max(1000).default(1).describe('Share of traffic among providers of the same priority.'),
-    timeouts: ProviderTimeouts.meta(
+    // ProviderTimeouts is zod/mini: a classic object over its shape takes the CEL rules.
+    timeouts: z
+      .object(ProviderTimeouts.shape)
+      .meta(
         cel(
           { rule: 'self.firstByteMs <= self.totalMs', message: 'firstByteMs must not exceed totalMs', fieldPath: '.firstByteMs' },
           { rule: 'self.connectMs <= self.totalMs', message: 'connectMs must not exceed totalMs', fieldPath: '.connectMs' },
@@ -44,9 +47,10 @@ export const ModelProviderSpec = z
       )
       .prefault({})
       .describe('Timeouts for calls to this provider.'),
-    retries: ProviderRetries.prefault({})
+    retries: z
+      .prefault(ProviderRetries, {})
       .describe('Retries on this provider before failing over to the next.'),
-    limits: RateLimits.optional().describe('Limits the sidecar enforces for this provider.'),
+    limits: z.optional(RateLimits).describe('Limits the sidecar enforces for this provider.'),
     headers: z
       .record(z.string().min(1).max(256).regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/), z.string().max(8192))
       .meta({

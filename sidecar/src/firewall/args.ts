@@ -1,6 +1,6 @@
 /** Command-line arguments of `airlock-sidecar firewall`, parsed once into FirewallOptions. */
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { AllowEntryError, parseAllowEntry } from './allow.js';
 import type { FirewallPlan } from './rules.js';
 
@@ -39,32 +39,36 @@ export const FIREWALL_USAGE = `usage: airlock-sidecar firewall --sidecar-uid UID
   --backend NAME      iptables flavour: nft, legacy, or auto (nft when it works here)
   --dry-run           print the rules, apply nothing`;
 
-const Uid = z
-  .string({ error: 'is required' })
-  .regex(/^\d+$/, 'must be a number')
-  .transform(Number)
-  // A sidecar UID of 0 would let every root process in the pod through the owner match.
-  .pipe(z.int().min(1, 'must not be 0: every root process in the pod would pass the firewall').max(4294967294));
+const number = () => z.pipe(z.string({ error: 'is required' }).check(z.regex(/^\d+$/, 'must be a number')), z.transform(Number));
 
-const Allow = z.array(z.string()).transform((values, ctx) =>
-  values.flatMap((value) => {
-    try {
-      return [parseAllowEntry(value)];
-    } catch (err) {
-      if (!(err instanceof AllowEntryError)) throw err;
-      ctx.addIssue({ code: 'custom', message: err.message, input: value });
-      return [];
-    }
-  }),
+const Uid = z.pipe(
+  number(),
+  // A sidecar UID of 0 would let every root process in the pod through the owner match.
+  z.int().check(z.minimum(1, 'must not be 0: every root process in the pod would pass the firewall'), z.maximum(4294967294)),
+);
+
+const Allow = z.pipe(
+  z.array(z.string()),
+  z.transform((values: string[], ctx) =>
+    values.flatMap((value) => {
+      try {
+        return [parseAllowEntry(value)];
+      } catch (err) {
+        if (!(err instanceof AllowEntryError)) throw err;
+        ctx.issues.push({ code: 'custom', message: err.message, input: value });
+        return [];
+      }
+    }),
+  ),
 );
 
 const Args = z.object({
   'sidecar-uid': Uid,
-  'tools-uid': Uid.optional(),
-  'admin-port': z.string().regex(/^\d+$/, 'must be a number').transform(Number).pipe(z.int().min(1, 'must be 1 to 65535').max(65535, 'must be 1 to 65535')).optional(),
-  allow: Allow.default([]),
-  backend: z.enum(BACKENDS).default('auto'),
-  'dry-run': z.boolean().default(false),
+  'tools-uid': z.optional(Uid),
+  'admin-port': z.optional(z.pipe(number(), z.int().check(z.minimum(1, 'must be 1 to 65535'), z.maximum(65535, 'must be 1 to 65535')))),
+  allow: z._default(Allow, []),
+  backend: z._default(z.enum(BACKENDS), 'auto'),
+  'dry-run': z._default(z.boolean(), false),
 });
 
 /**

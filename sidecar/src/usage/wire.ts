@@ -3,9 +3,11 @@
  * counters for today (admin port, `GET /usage`), and the sandbox-wide totals the operator keeps
  * in AgentSandbox.status and serves to the sidecars (`GET /usage/<namespace>/<name>`).
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 
-const count = z.number().int().min(0);
+const count = z.number().check(z.int(), z.minimum(0));
+const spent = z.number().check(z.minimum(0));
+const day = () => z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/));
 
 /** At most this many models are listed in a report or a total (and in AgentSandbox status). */
 export const MAX_MODELS = 1000;
@@ -19,11 +21,11 @@ export const OTHER_MODELS = '(other models)';
 export const ModelUsage = z.object({
   // 256: as long as a model name or alias may be in the config (a longer bound here than there
   // made the whole report unreadable to the operator).
-  model: z.string().min(1).max(256),
+  model: z.string().check(z.minLength(1), z.maxLength(256)),
   requests: count,
   inputTokens: count,
   outputTokens: count,
-  spentUSD: z.number().min(0),
+  spentUSD: spent,
 });
 export type ModelUsage = z.infer<typeof ModelUsage>;
 
@@ -32,17 +34,17 @@ export const UsageTotals = z.object({
   requests: count,
   inputTokens: count,
   outputTokens: count,
-  spentUSD: z.number().min(0),
-  byModel: z.array(ModelUsage).max(MAX_MODELS),
+  spentUSD: spent,
+  byModel: z.array(ModelUsage).check(z.maxLength(MAX_MODELS)),
 });
 export type UsageTotals = z.infer<typeof UsageTotals>;
 
 /** A sidecar's own counters, as `GET /usage` on its admin port returns them. */
-export const InstanceUsage = UsageTotals.extend({
+export const InstanceUsage = z.extend(UsageTotals, {
   /** Random per sidecar process: a restarted sidecar is a new instance whose counts start at 0. */
-  instance: z.string().regex(/^[a-z0-9-]{8,64}$/),
+  instance: z.string().check(z.regex(/^[a-z0-9-]{8,64}$/)),
   /** The UTC day (YYYY-MM-DD) the counters are for. */
-  day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  day: day(),
 });
 export type InstanceUsage = z.infer<typeof InstanceUsage>;
 
@@ -51,19 +53,19 @@ export type InstanceUsage = z.infer<typeof InstanceUsage>;
  * refused every key it holds (401/403), by name only, so the operator can show it on the
  * ModelProvider's status. Never a key, a file or what the provider answered.
  */
-export const SidecarReport = InstanceUsage.extend({
-  credentialsRejected: z.array(z.string().min(1).max(253)).max(256).default([]),
+export const SidecarReport = z.extend(InstanceUsage, {
+  credentialsRejected: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(253))).check(z.maxLength(256)), []),
 });
 export type SidecarReport = z.infer<typeof SidecarReport>;
 
 /** The operator's answer to a sidecar: the sandbox's totals and how much of them came from it. */
 export const SandboxUsageReport = z.object({
-  day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  day: day(),
   /** Pods of the sandbox (counted or not yet): each may spend its even part of what is left. */
-  pods: z.number().int().min(0),
+  pods: count,
   total: UsageTotals,
   /** The asking instance's counts included in `total` (absent when the operator has not seen it yet). */
-  counted: UsageTotals.optional(),
+  counted: z.optional(UsageTotals),
 });
 export type SandboxUsageReport = z.infer<typeof SandboxUsageReport>;
 
