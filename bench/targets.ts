@@ -13,7 +13,6 @@ import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { stringify } from 'yaml';
 import { dispatcherFor, type Endpoint } from './load.js';
 import { cpuMs, firstLine, start } from './procs.js';
 
@@ -118,16 +117,15 @@ export async function startSidecar(label: string, executable: string, mockURL: s
   const socketPath = join(dir, 'airlock.sock');
   const port = await freePort();
   await writeFile(join(dir, 'oa.key'), KEY);
-  await writeFile(
-    join(dir, 'config.yaml'),
-    stringify({
-      version: 1,
-      sandbox: { name: 'bench' },
-      listen: { socket: { path: socketPath }, admin: { host: '127.0.0.1', port: 0 }, ...(tcp ? { loopbackPort: port } : {}) },
-      telemetry: { logLevel: 'warn' },
-      providers: [{ name: 'oa', type: 'openai', baseURL: mockURL, apiKeys: [{ file: join(dir, 'oa.key') }], models: [{ name: 'gpt-bench' }] }],
-    }),
-  );
+  // In the form the operator renders (operator/src/render/sidecar-config.ts): a comment line, then JSON.
+  const config = {
+    version: 1,
+    sandbox: { name: 'bench' },
+    listen: { socket: { path: socketPath }, admin: { host: '127.0.0.1', port: 0 }, ...(tcp ? { loopbackPort: port } : {}) },
+    telemetry: { logLevel: 'warn' },
+    providers: [{ name: 'oa', type: 'openai', baseURL: mockURL, apiKeys: [{ file: join(dir, 'oa.key') }], models: [{ name: 'gpt-bench' }] }],
+  };
+  await writeFile(join(dir, 'config.yaml'), `# Rendered for the benchmark.\n${JSON.stringify(config, null, 2)}\n`);
   // Run as the image runs it: the executable cli.js, so the Node flags of its `#!` line apply
   // (docs/adr/0015), with NODE_ENV=production; `node` is this Node (the pinned one under npm run).
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}` };

@@ -22,9 +22,9 @@ import { byteMutations, mutate, mutateBytes, mutations, RawJson, serialize } fro
 type Verdict = { ok: true; config: unknown } | { ok: false; issues: ConfigIssue[] };
 
 /** parseConfig's verdict; anything thrown that is not a ConfigError escapes and fails the property. */
-function verdict(text: string): Verdict {
+async function verdict(text: string): Promise<Verdict> {
   try {
-    return { ok: true, config: parseConfig(text, 'fuzz.yaml') };
+    return { ok: true, config: await parseConfig(text, 'fuzz.yaml') };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     return { ok: false, issues: err.issues };
@@ -56,11 +56,11 @@ function leadsInto(node: unknown, path: string): boolean {
 }
 
 /** Asserts every property of parseConfig on one text. */
-function checkConfigText(text: string): void {
-  const first = verdict(text);
-  expect(verdict(text), 'parsing is deterministic').toEqual(first);
+async function checkConfigText(text: string): Promise<void> {
+  const first = await verdict(text);
+  expect(await verdict(text), 'parsing is deterministic').toEqual(first);
   if (first.ok) {
-    const again = verdict(stringify(first.config));
+    const again = await verdict(stringify(first.config));
     expect(again, 'an accepted config, written back out, is accepted as the same config').toEqual(first);
     return;
   }
@@ -83,43 +83,60 @@ const containsRaw = (value: unknown): boolean =>
   value instanceof RawJson || (Array.isArray(value) ? value.some(containsRaw) : isMapping(value) && Object.values(value).some(containsRaw));
 
 describe('sidecar config schema (parseConfig)', () => {
-  it('accepts the documented example', () => {
-    expect(verdict(sidecarConfigExample)).toMatchObject({ ok: true });
+  it('accepts the documented example', async () => {
+    expect(await verdict(sidecarConfigExample)).toMatchObject({ ok: true });
   });
 
-  it('on mutated documents, written as YAML or JSON: only ConfigError, located issues, deterministic, stable round trip', () => {
-    fc.assert(
-      fc.property(mutations(4, 'document'), fc.boolean(), (plan, asYaml) => {
+  it('on mutated documents, written as YAML or JSON: only ConfigError, located issues, deterministic, stable round trip', async () => {
+    await fc.assert(
+      fc.asyncProperty(mutations(4, 'document'), fc.boolean(), async (plan, asYaml) => {
         const doc = mutate(exampleConfig, plan);
         const text = asYaml && !containsRaw(doc) ? stringify(doc) : (serialize(doc) ?? '');
-        checkConfigText(text);
+        await checkConfigText(text);
       }),
       fuzzParameters('schemas/config-documents', { seed: 0xc0f, numRuns: 700 }),
     );
   });
 
-  it('on edited YAML text (lines, tags, anchors, broken bytes): only ConfigError, located issues, deterministic', () => {
-    fc.assert(
-      fc.property(lineEdits, fc.option(byteMutations(2), { freq: 3, nil: null }), (edits, bytes) => {
+  it("reads the operator's JSON rendering exactly as the YAML parser reads the same document", async () => {
+    // The operator writes `# comment` + JSON.stringify(config, null, 2); the loader reads that form
+    // with JSON.parse instead of the YAML parser. One space after the first brace makes the text
+    // something else than JSON.stringify's rendering, so it goes to the YAML parser: both verdicts,
+    // accepted config or issues, must be the same.
+    await fc.assert(
+      fc.asyncProperty(mutations(4, 'document'), async (plan) => {
+        const doc = mutate(exampleConfig, plan);
+        const json = JSON.stringify(doc, null, 2) as string | undefined;
+        if (json === undefined || !json.startsWith('{')) return;
+        const rendered = `# Rendered by airlock-operator. Do not edit.\n${json}\n`;
+        expect(await verdict(rendered)).toEqual(await verdict(rendered.replace('{', '{ ')));
+      }),
+      fuzzParameters('schemas/config-rendered-json', { seed: 0x15, numRuns: 300 }),
+    );
+  });
+
+  it('on edited YAML text (lines, tags, anchors, broken bytes): only ConfigError, located issues, deterministic', async () => {
+    await fc.assert(
+      fc.asyncProperty(lineEdits, fc.option(byteMutations(2), { freq: 3, nil: null }), async (edits, bytes) => {
         const text = editLines(sidecarConfigExample, edits);
-        checkConfigText(bytes ? mutateBytes(Buffer.from(text), bytes).toString('utf8') : text);
+        await checkConfigText(bytes ? mutateBytes(Buffer.from(text), bytes).toString('utf8') : text);
       }),
       fuzzParameters('schemas/config-text', { seed: 0x7e47, numRuns: 700 }),
     );
   });
 
-  it('gives the same error for a too-deeply nested document however deep the caller\'s stack is (found by fuzzing)', () => {
+  it('gives the same error for a too-deeply nested document however deep the caller\'s stack is (found by fuzzing)', async () => {
     // The YAML parser runs out of stack and reports where it was when it did, which depends on
     // how much stack the caller had left: check-config and a reload would report different columns.
     const text = `version: 1\nsandbox: ${'['.repeat(5_000)}${']'.repeat(5_000)}\n`;
-    const nested = (depth: number): Verdict => (depth === 0 ? verdict(text) : nested(depth - 1));
-    const shallow = verdict(text);
+    const nested = (depth: number): Promise<Verdict> => (depth === 0 ? verdict(text) : nested(depth - 1));
+    const shallow = await verdict(text);
     expect(shallow).toMatchObject({ ok: false, issues: [{ path: '' }] });
-    expect(nested(300)).toEqual(shallow);
+    expect(await nested(300)).toEqual(shallow);
   });
 
-  it('refuses a billion-laughs document with a ConfigError instead of expanding it', () => {
-    const result = verdict(BILLION_LAUGHS);
+  it('refuses a billion-laughs document with a ConfigError instead of expanding it', async () => {
+    const result = await verdict(BILLION_LAUGHS);
     expect(result).toMatchObject({ ok: false, issues: [{ path: '' }] });
   });
 });

@@ -7,7 +7,6 @@
 import { createHash } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import { DEFAULT_BASE_URLS, KEY_ORIGIN_SUFFIX, SidecarConfig, type SidecarConfigInput } from '@airlock/sidecar/config';
-import { stringify } from 'yaml';
 import type { AgentSandbox, MCPBackend, ModelProvider } from '../api/index.js';
 import { notReadable } from '../kube/credentials.js';
 import { ADMIN_PORT, CREDENTIALS_DIR, SIDECAR_SOCKET_DIR, socketPath } from '../webhook/settings.js';
@@ -144,7 +143,9 @@ export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp
   };
   // The sidecar's own schema is the judge: the operator never writes a config the sidecar refuses.
   SidecarConfig.parse(config);
-  const yaml = `# Rendered by airlock-operator from AgentSandbox ${config.sandbox.namespace}/${config.sandbox.name}. Do not edit.\n${stringify(config, { lineWidth: 0 })}`;
+  // JSON, which is YAML: the sidecar reads this exact form without loading its YAML parser
+  // (sidecar/src/config/load.ts, renderedJson), ~1.5 MiB of every sidecar's memory.
+  const yaml = `# Rendered by airlock-operator from AgentSandbox ${config.sandbox.namespace}/${config.sandbox.name}. Do not edit.\n${JSON.stringify(config, null, 2)}\n`;
   const hash = createHash('sha256').update(yaml).update(JSON.stringify(Object.entries(credentials).sort())).digest('hex');
   return { yaml, credentials, hash };
 }

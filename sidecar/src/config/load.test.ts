@@ -5,9 +5,9 @@ import { ConfigError, loadConfigFile, parseConfig } from './index.js';
 
 const example = join(import.meta.dirname, '../../../docs/sidecar-config.example.yaml');
 
-function issuesOf(text: string) {
+async function issuesOf(text: string) {
   try {
-    parseConfig(text);
+    await parseConfig(text);
   } catch (err) {
     if (err instanceof ConfigError) return err.issues;
     throw err;
@@ -23,16 +23,16 @@ describe('sidecar config version 1', () => {
     expect(config.models.aliases.fast).toBe('gpt-4o-mini');
   });
 
-  it('fills defaults a minimal config leaves out', () => {
-    const config = parseConfig('version: 1\nsandbox: { name: s }\n');
+  it('fills defaults a minimal config leaves out', async () => {
+    const config = await parseConfig('version: 1\nsandbox: { name: s }\n');
     expect(config.listen.socket).toEqual({ path: '/var/run/airlock/airlock.sock', mode: '0660' });
     expect(config.listen.admin.port).toBe(9090);
     expect(config.providers).toEqual([]);
     expect(config.mcp.tools.lazy).toBe(false);
   });
 
-  it('fills per-provider defaults', () => {
-    const config = parseConfig(
+  it('fills per-provider defaults', async () => {
+    const config = await parseConfig(
       'version: 1\nsandbox: { name: s }\nproviders:\n  - { name: local, type: ollama, models: [{ name: llama3.2 }] }\n',
     );
     expect(config.providers[0]).toMatchObject({
@@ -44,17 +44,28 @@ describe('sidecar config version 1', () => {
     });
   });
 
+  it("reads the operator's JSON rendering, and leaves any other spelling to the YAML parser", async () => {
+    const rendered = (json: string) => `# Rendered by airlock-operator from AgentSandbox default/s. Do not edit.\n${json}\n`;
+    const config = { version: 1, sandbox: { name: 's' }, models: { aliases: { fast: 'gpt-4o-mini' } }, providers: [{ name: 'o', type: 'openai', apiKeys: [{ file: '/k' }], models: [{ name: 'gpt-4o-mini' }] }] };
+    expect((await parseConfig(rendered(JSON.stringify(config, null, 2)))).models.aliases).toEqual({ fast: 'gpt-4o-mini' });
+    // JSON.parse keeps the last of a repeated key; YAML refuses it, and so does the loader.
+    const repeated = JSON.stringify(config, null, 2).replace('"version": 1,', '"version": 1,\n  "version": 1,');
+    expect((await issuesOf(rendered(repeated)))[0]!.message).toMatch(/not valid YAML: Map keys must be unique/);
+    // A YAML flow mapping starts with a brace too.
+    expect((await parseConfig('{version: 1, sandbox: {name: s}}\n')).sandbox.name).toBe('s');
+  });
+
   it('names the path of every error', async () => {
     const text = await readFile(example, 'utf8');
     const broken = text
       .replace('version: 1', 'version: 2')
       .replace('type: anthropic', 'type: bedrock')
       .replace('mode: "0660"', 'mode: "rw-rw----"');
-    expect(issuesOf(broken).map((i) => i.path)).toEqual(expect.arrayContaining(['version', 'providers.1.type', 'listen.socket.mode']));
+    expect((await issuesOf(broken)).map((i) => i.path)).toEqual(expect.arrayContaining(['version', 'providers.1.type', 'listen.socket.mode']));
   });
 
-  it('refuses rules the schema alone cannot state', () => {
-    const issues = issuesOf(`
+  it('refuses rules the schema alone cannot state', async () => {
+    const issues = await issuesOf(`
 version: 1
 sandbox: { name: s }
 providers:
@@ -83,12 +94,12 @@ mcp:
   });
 
   it('reports broken YAML and unreadable files as config errors, not crashes', async () => {
-    expect(issuesOf('version: [1\n')[0]!.message).toMatch(/not valid YAML/);
+    expect((await issuesOf('version: [1\n'))[0]!.message).toMatch(/not valid YAML/);
     await expect(loadConfigFile('/nonexistent/config.yaml')).rejects.toThrow(/cannot read: ENOENT/);
   });
 
-  it('never inlines a secret: keys and secret headers are file references', () => {
-    expect(issuesOf('version: 1\nsandbox: { name: s }\nproviders:\n  - { name: o, type: openai, apiKeys: ["sk-inline"], models: [{ name: m }] }\n')[0]!.path).toBe(
+  it('never inlines a secret: keys and secret headers are file references', async () => {
+    expect((await issuesOf('version: 1\nsandbox: { name: s }\nproviders:\n  - { name: o, type: openai, apiKeys: ["sk-inline"], models: [{ name: m }] }\n'))[0]!.path).toBe(
       'providers.0.apiKeys.0',
     );
   });

@@ -1,6 +1,6 @@
 /** The one config loader: YAML text in, a validated config or a list of located errors out. */
-import { Lexer, parseDocument, YAMLParseError, YAMLWarning } from 'yaml';
 import { readText } from '../fs-async.js';
+import { scanJson } from '../wire/json-scan.js';
 import { SidecarConfig } from './schema.js';
 
 /** One problem in a config file, with the path of the offending field. */
@@ -20,29 +20,12 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses and validates config YAML. Throws ConfigError naming each bad field. */
-export function parseConfig(text: string, source = '<inline>'): SidecarConfig {
-  let raw: unknown;
-  const depth = flowDepth(text);
-  if (depth > MAX_NESTING) throw new ConfigError(source, [{ path: '', message: `not valid YAML: nests deeper than ${MAX_NESTING} levels` }]);
-  try {
-    // An unresolved tag (`!custom`) is a mistake in a config, not something to warn about on
-    // stderr and drop: it is refused like any other error.
-    const doc = parseDocument(text, { prettyErrors: true, logLevel: 'silent' });
-    const problem = doc.errors[0] ?? doc.warnings[0];
-    if (problem) throw problem;
-    raw = doc.toJS();
-  } catch (err) {
-    // A document that exhausts the parser (nesting, aliases) is reported without the position the
-    // parser had reached, which depends on the caller's remaining stack and so is not reproducible.
-    const message =
-      err instanceof YAMLParseError || err instanceof YAMLWarning
-        ? err.code === 'RESOURCE_EXHAUSTION'
-          ? err.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '')
-          : err.message
-        : String(err);
-    throw new ConfigError(source, [{ path: '', message: `not valid YAML: ${message}` }]);
-  }
+/**
+ * Parses and validates a config (YAML; JSON is YAML too). Throws ConfigError naming each bad field.
+ * What the operator renders is read without the YAML parser, see {@link renderedJson}.
+ */
+export async function parseConfig(text: string, source = '<inline>'): Promise<SidecarConfig> {
+  const raw = renderedJson(text) ?? (await import('./yaml.js')).parseYaml(text, source);
   const result = SidecarConfig.safeParse(raw);
   if (!result.success) {
     throw new ConfigError(
@@ -52,6 +35,33 @@ export function parseConfig(text: string, source = '<inline>'): SidecarConfig {
   }
   return result.data;
 }
+
+/**
+ * The operator renders a sandbox's config as a comment line and the config in `JSON.stringify`'s
+ * two-space form (operator/src/render/sidecar-config.ts). Such a text is read with JSON.parse, and
+ * the YAML parser, ~1.5 MiB of resident memory once loaded and run (bench/README.md, "Round 7"),
+ * is never loaded in a sandbox's sidecar. Only when JSON.parse makes of it exactly what the YAML
+ * parser would: the text is JSON.stringify's own rendering of what JSON.parse made of it (so no
+ * key repeats, which YAML refuses and JSON.parse lets the last win, and no number or escape is
+ * spelt in a way the two could read apart) and nests no deeper than the YAML path allows. Anything
+ * else (hand-written YAML or JSON, a YAML flow mapping, a repeat, an error) goes to the YAML
+ * parser, whose verdict and messages stand.
+ */
+function renderedJson(text: string): unknown {
+  if (typeof text !== 'string') return undefined;
+  const json = text.replace(LEADING_COMMENTS, '').trimEnd();
+  if (!json.startsWith('{')) return undefined;
+  try {
+    const value: unknown = JSON.parse(json);
+    return JSON.stringify(value, null, 2) === json && scanJson(Buffer.from(json)).depth <= MAX_NESTING ? value : undefined;
+  } catch {
+    // Not JSON (a YAML flow mapping), or too deep for JSON.stringify: the YAML parser's to judge.
+    return undefined;
+  }
+}
+
+/** Comment and blank lines before a document. */
+const LEADING_COMMENTS = /^(?:[ \t]*(?:#[^\n]*)?\r?\n)*/;
 
 /** Reads, parses and validates a config file. */
 export async function loadConfigFile(path: string): Promise<SidecarConfig> {
@@ -65,15 +75,4 @@ export async function loadConfigFile(path: string): Promise<SidecarConfig> {
 }
 
 /** Deeper than any real config; the YAML composer recurses per level and would run out of stack. */
-const MAX_NESTING = 64;
-
-/** The deepest flow-collection nesting in `text` ([ and { tokens), counted without recursion. */
-function flowDepth(text: string): number {
-  let depth = 0;
-  let max = 0;
-  for (const token of new Lexer().lex(text)) {
-    if (token === '[' || token === '{') max = Math.max(max, ++depth);
-    else if (token === ']' || token === '}') depth = Math.max(0, depth - 1);
-  }
-  return max;
-}
+export const MAX_NESTING = 64;

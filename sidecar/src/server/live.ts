@@ -91,7 +91,7 @@ export class LiveConfig {
     const hash = createHash('sha256').update(text).digest('hex');
     if (hash === this.hash || hash === this.rejected?.hash) return;
     try {
-      const config = parseConfig(text, this.path);
+      const config = await parseConfig(text, this.path);
       const next = await Runtime.create(config, secrets, this.runtime);
       const previous = this.runtime;
       this.runtime = next;
