@@ -8,7 +8,7 @@
  * take it), pass the sandbox's allow/deny globs like any tool, are found by `search_tools`,
  * reached by `call_tool`, audited and counted like backend tools.
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 export { BUILTIN_BACKEND, BUILTIN_PREFIX } from './naming.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolRequest, CallToolResult, ReadResourceResult, Resource, ServerNotification, ServerRequest, Tool } from '@modelcontextprotocol/sdk/types.js';
@@ -102,13 +102,13 @@ export const callToolDefinition: Tool = {
 };
 
 const SearchArgs = z.object({
-  query: z.string().min(1).max(1_000),
-  limit: z.int().min(1).max(MAX_LIMIT).default(DEFAULT_LIMIT),
+  query: z.string().check(z.minLength(1), z.maxLength(1_000)),
+  limit: z._default(z.int().check(z.minimum(1), z.maximum(MAX_LIMIT)), DEFAULT_LIMIT),
 });
 
 const CallArgs = z.object({
-  name: z.string().min(1).max(256),
-  arguments: z.record(z.string(), z.unknown()).optional(),
+  name: z.string().check(z.minLength(1), z.maxLength(256)),
+  arguments: z.optional(z.record(z.string(), z.unknown())),
 });
 
 /**
@@ -147,7 +147,7 @@ export function toolError(message: string): CallToolResult {
 }
 
 /** The message of a tool error for arguments that failed their schema, naming each wrong field. */
-export function invalidMessage(tool: string, error: z.ZodError): string {
+export function invalidMessage(tool: string, error: z.core.$ZodError): string {
   const details = error.issues.map((i) => `${i.path.join('.') || '<arguments>'}: ${i.message}`).join('; ');
   return `invalid arguments for ${tool}: ${details}. See the input schema of ${tool}.`;
 }

@@ -9,7 +9,7 @@
  * as tool results with `isError`, so the model reads why and can change course.
  */
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { z } from 'zod';
+import { z } from '../zod.js';
 import type { SidecarConfig } from '../config/index.js';
 import { runCall, type RelayDeps, type SandboxScope } from '../relay/call.js';
 import type { CallSpend, ClientSink } from '../relay/sink.js';
@@ -39,23 +39,25 @@ export const USAGE_RESOURCE = 'usage';
 
 const enabled = (config: SidecarConfig) => config.mcp.modelTools.enabled;
 
+const text = () => z.string().check(z.minLength(1), z.maxLength(1_000_000));
+const modelName = () => z.string().check(z.minLength(1), z.maxLength(256));
 const promptFields = {
-  prompt: z.string().min(1).max(1_000_000),
-  system: z.string().min(1).max(1_000_000).optional(),
-  maxTokens: z.int().min(1).max(1_000_000).optional(),
-  temperature: z.number().min(0).max(2).optional(),
+  prompt: text(),
+  system: z.optional(text()),
+  maxTokens: z.optional(z.int().check(z.minimum(1), z.maximum(1_000_000))),
+  temperature: z.optional(z.number().check(z.minimum(0), z.maximum(2))),
 };
-const GenerateArgs = z.object({ model: z.string().min(1).max(256), ...promptFields });
+const GenerateArgs = z.object({ model: modelName(), ...promptFields });
 const compareArgs = (max: number) =>
   z.object({
-    models: z
-      .array(z.string().min(1).max(256))
-      .min(2)
-      .max(max)
-      .refine((m) => new Set(m).size === m.length, { message: 'models must be different' }),
+    models: z.array(modelName()).check(
+      z.minLength(2),
+      z.maxLength(max),
+      z.refine((m) => new Set(m).size === m.length, { message: 'models must be different' }),
+    ),
     ...promptFields,
   });
-type PromptArgs = z.infer<z.ZodObject<typeof promptFields>>;
+type PromptArgs = z.infer<z.ZodMiniObject<typeof promptFields>>;
 
 const promptSchema = {
   prompt: { type: 'string', description: 'The user message.' },

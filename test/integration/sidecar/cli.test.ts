@@ -2,6 +2,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import OpenAI from 'openai';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { startMock } from '../../mocks/index.js';
@@ -22,6 +24,12 @@ function sidecar(args: string[], nodeArgs: string[] = []): { child: ChildProcess
 
 const children: ChildProcess[] = [];
 afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
+
+// Prints every module file the process resolves, as `LOADED <url>` on stderr.
+const trace = `data:text/javascript,${encodeURIComponent(
+  "import { registerHooks } from 'node:module'; registerHooks({ resolve(s, c, next) { const r = next(s, c); if (r.url.startsWith('file:')) process.stderr.write('LOADED ' + r.url + '\\n'); return r; } });",
+)}`;
+const loadedFiles = (stderr: string) => [...stderr.matchAll(/^LOADED (\S+)$/gm)].map((m) => m[1]!);
 
 describe('airlock-sidecar check-config', () => {
   it('accepts the documented example', async () => {
@@ -84,6 +92,35 @@ describe('airlock-sidecar run and probe', () => {
     await mock.close();
   }, 90_000);
 
+  it('answers and refuses chat calls with zod/mini alone: classic zod (~5 MiB resident) waits for the MCP gateway', async () => {
+    const mock = await startMock('ollama');
+    const dir = await stackDir();
+    const socketPath = join(dir, 'run', 'airlock.sock');
+    const config = join(dir, 'config.yaml');
+    await writeFile(config, stringify({ version: 1, sandbox: { name: 'cli' }, listen: { socket: { path: socketPath }, admin: { host: '127.0.0.1', port: 0 } }, providers: [{ name: 'o', type: 'ollama', baseURL: mock.url, models: [{ name: 'm' }] }] }));
+    const run = sidecar(['run', '--config', config], ['--import', trace]);
+    children.push(run.child);
+    const dispatcher = new Agent({ connect: { socketPath } });
+    const fetch = ((url: string, init?: Parameters<typeof undiciFetch>[1]) => undiciFetch(url, { ...init, dispatcher })) as unknown as typeof globalThis.fetch;
+    await expect.poll(() => fetch('http://airlock/readyz').then((r) => r.status, () => 0), { timeout: 30_000, interval: 200 }).toBe(200);
+    const openai = new OpenAI({ apiKey: 'unused', baseURL: 'http://airlock/v1', fetch, maxRetries: 0 });
+    const completion = await openai.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hello' }] });
+    expect(completion.choices[0]?.message.content).toBeTruthy();
+    // A request its schema refuses: the issue's English message comes from mini's locale.
+    const refused = await openai.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 'hot' as unknown as number }).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((refused as InstanceType<typeof OpenAI.BadRequestError>).message).toContain('expected number, received string');
+    await dispatcher.close();
+    run.child.kill('SIGTERM');
+    const { code, stderr } = await run.done;
+    expect(code).toBe(0);
+    const loaded = loadedFiles(stderr);
+    // The probe works: the schemas' zod is in the list.
+    expect(loaded.some((url) => url.includes('/node_modules/zod/v4/mini/'))).toBe(true);
+    expect(loaded.filter((url) => /\/node_modules\/zod\/(v4\/classic\/|v3\/|index\.js)/.test(url))).toEqual([]);
+    await mock.close();
+  });
+
   it('exits 1 with the errors when the config is invalid', async () => {
     const dir = await stackDir();
     const config = join(dir, 'config.yaml');
@@ -95,11 +132,6 @@ describe('airlock-sidecar run and probe', () => {
 });
 
 describe('airlock-sidecar stdio-host', () => {
-  // Prints every module file the process resolves, as `LOADED <url>` on stderr.
-  const trace = `data:text/javascript,${encodeURIComponent(
-    "import { registerHooks } from 'node:module'; registerHooks({ resolve(s, c, next) { const r = next(s, c); if (r.url.startsWith('file:')) process.stderr.write('LOADED ' + r.url + '\\n'); return r; } });",
-  )}`;
-
   it("loads the host and the logger, none of the sidecar's server, schemas or SDKs (it idles in every pod)", async () => {
     const dir = await stackDir();
     const host = sidecar(['stdio-host', '--socket', join(dir, 'stdio.sock')], ['--import', trace]);
@@ -110,7 +142,7 @@ describe('airlock-sidecar stdio-host', () => {
     host.child.kill('SIGTERM');
     const { code, stderr } = await host.done;
     expect(code).toBe(0);
-    const loaded = [...stderr.matchAll(/^LOADED (\S+)$/gm)].map((m) => m[1]!);
+    const loaded = loadedFiles(stderr);
     // The probe works: the host itself is in the list.
     expect(loaded.some((url) => url.endsWith('/sidecar/src/stdio-host/host.ts'))).toBe(true);
     const packages = new Set(loaded.flatMap((url) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1] ?? []));
