@@ -45,6 +45,20 @@ describe('collectWhenIdle', () => {
     idle.stop();
   });
 
+  it('collects a young generation that a lean start grew to exactly 4 MiB, and not one a collection left at 0.3', () => {
+    // Without the YAML parser and classic zod, the start stopped at 4 MiB of young generation,
+    // which the old 4 MiB threshold ("more than") never collected: 69 MiB idle against 61.
+    vi.useFakeTimers();
+    let young = 4 * MIB;
+    const { idle, collected, tick } = watch([], () => young, { minGapMs: 0 });
+    tick(2);
+    expect(collected).toEqual([2_000]);
+    young = 0.3 * MIB;
+    tick(10);
+    expect(idle.collections).toBe(1);
+    idle.stop();
+  });
+
   it('never collects while the loop is busy, however large the young generation', () => {
     vi.useFakeTimers();
     const { idle, tick } = watch(Array.from({ length: 100 }, (_, i) => (i % 2 ? 0.02 : 0.001)), () => 16 * MIB);

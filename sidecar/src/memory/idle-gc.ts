@@ -28,7 +28,12 @@ export interface IdleGcOptions {
   idleBelow?: number;
   /** Idle periods in a row before collecting. */
   quietPeriods?: number;
-  /** Young generation resident above which a collection is worth its pause, bytes. */
+  /**
+   * Young generation resident above which a collection is worth its pause, bytes. 1 MiB: a
+   * collection leaves ~0.3, and a start or a burst grows it in doublings, so anything above has
+   * grown since. At 4 MiB (until round 7) a leaner start that stopped at exactly 4 was never
+   * collected, and kept ~8 MiB more at idle (bench/README.md, "Round 7").
+   */
   youngAbove?: number;
   /** Least time between two collections, ms. */
   minGapMs?: number;
@@ -57,7 +62,7 @@ export interface IdleGc {
 
 /** Watches the event loop and runs a memory-reducing collection when the sidecar is idle (see the module's comment). */
 export function collectWhenIdle(options: IdleGcOptions = {}): IdleGc {
-  const { everyMs = 1_000, idleBelow = 0.005, quietPeriods = 30, youngAbove = 4 * 1024 * 1024, minGapMs = 60_000 } = options;
+  const { everyMs = 1_000, idleBelow = 0.005, quietPeriods = 30, youngAbove = 1024 * 1024, minGapMs = 60_000 } = options;
   const utilization = options.utilization ?? loopUtilization();
   const youngBytes = options.youngBytes ?? youngGenerationBytes;
   const collect = options.collect ?? memoryReducingGc;
