@@ -4,7 +4,7 @@
  * zod's classic API hangs ~40 methods (`.optional()`, `.min()`, …) on every schema and its module
  * builds them all when loaded; in a bare Node process, loading it costs ~5 MiB of resident memory
  * after the idle collection, against ~0.1 for `zod/mini` with the same core, the same parsing and
- * the same issues (bench/README.md, "Round 7"). The classic `zod` package configures English
+ * the same issues (bench/README.md, "Round 7"), objects apart: see {@link looseObject}. The classic `zod` package configures English
  * messages when loaded; mini leaves that to its user, so this module does it once, and every
  * sidecar schema imports `z` from here, never from `zod` itself. The MCP SDK brings classic zod
  * with it, in the lazily loaded gateway (mcp/lazy.ts).
@@ -15,3 +15,25 @@ import en from 'zod/v4/locales/en.js';
 z.config(en());
 
 export { z };
+
+/** What the core's initialisers are, without their `asserts` return (TypeScript cannot call an assertion through a namespace it infers). */
+type Init = (inst: unknown, def: z.core.$ZodObjectDef) => void;
+
+/**
+ * mini's object on the object parser classic zod uses: `$ZodObjectJIT`, which generates a parser
+ * for the shape on its first parse, instead of `$ZodObject`, which walks the shape on every parse.
+ * Same checks, issues and output (zod.test.ts compares them). The request schemas run once per
+ * request, and on mini's own object `parseBody` of a ~30 KB request took 22-42 % longer than on
+ * classic's (JSON.parse included); on this one it takes the same. Named like mini's so `instanceof
+ * z.ZodMiniObject` holds and `z.omit` / `z.extend` (which clone through the constructor) keep it.
+ */
+const ZodMiniJitObject = z.core.$constructor('ZodMiniObject', (inst: z.ZodMiniObject, def: z.core.$ZodObjectDef) => {
+  (z.core.$ZodObjectJIT.init as Init)(inst, def);
+  (z.ZodMiniType.init as Init)(inst, def);
+  z.util.installLazyProp(inst, 'shape', (self: z.ZodMiniObject) => self._zod.def.shape, false);
+});
+
+/** `z.looseObject(shape)` (unknown keys kept) on the generated parser: for the schemas parsed per request. */
+export function looseObject<T extends z.core.$ZodLooseShape>(shape: T): z.ZodMiniObject<z.core.util.Writeable<T>, z.core.$loose> {
+  return new ZodMiniJitObject({ type: 'object', shape, catchall: z.unknown() }) as unknown as z.ZodMiniObject<z.core.util.Writeable<T>, z.core.$loose>;
+}
