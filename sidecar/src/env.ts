@@ -1,5 +1,5 @@
 /** Environment variables the sidecar reads, parsed in this one place. */
-import { z } from './zod.js';
+import * as z from './zod.js';
 
 const Env = z.object({
   AIRLOCK_CONFIG: z._default(z.string().check(z.minLength(1)), '/etc/airlock/config.yaml'),

@@ -14,7 +14,10 @@ import en from 'zod/v4/locales/en.js';
 
 z.config(en());
 
-export { z };
+// Re-exported by name, for `import * as z from '../zod.js'`: esbuild then bundles only the parts
+// of zod the sidecar uses. A namespace object re-exported as a value (`export { z }`) made the
+// bundle keep all of mini and its core, 216 KB of a start chunk whose text V8 keeps.
+export * from 'zod/mini';
 
 /** What the core's initialisers are, without their `asserts` return (TypeScript cannot call an assertion through a namespace it infers). */
 type Init = (inst: unknown, def: z.core.$ZodObjectDef) => void;

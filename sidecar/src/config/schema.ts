@@ -4,7 +4,7 @@
  * never inline: the config names files (mounted from the credentials Secret) and the sidecar
  * reads them itself.
  */
-import { z } from '../zod.js';
+import * as z from '../zod.js';
 
 /** Provider API types the sidecar translates to and from. */
 export const PROVIDER_TYPES = ['openai', 'anthropic', 'gemini', 'ollama', 'openai-compatible'] as const;

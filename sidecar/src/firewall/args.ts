@@ -1,6 +1,6 @@
 /** Command-line arguments of `airlock-sidecar firewall`, parsed once into FirewallOptions. */
 import { parseArgs } from 'node:util';
-import { z } from '../zod.js';
+import * as z from '../zod.js';
 import { AllowEntryError, parseAllowEntry } from './allow.js';
 import type { FirewallPlan } from './rules.js';
 

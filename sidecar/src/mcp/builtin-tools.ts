@@ -8,7 +8,7 @@
  * take it), pass the sandbox's allow/deny globs like any tool, are found by `search_tools`,
  * reached by `call_tool`, audited and counted like backend tools.
  */
-import { z } from '../zod.js';
+import * as z from '../zod.js';
 export { BUILTIN_BACKEND, BUILTIN_PREFIX } from './naming.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolRequest, CallToolResult, ReadResourceResult, Resource, ServerNotification, ServerRequest, Tool } from '@modelcontextprotocol/sdk/types.js';

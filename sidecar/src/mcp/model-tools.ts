@@ -9,7 +9,7 @@
  * as tool results with `isError`, so the model reads why and can change course.
  */
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { z } from '../zod.js';
+import * as z from '../zod.js';
 import type { SidecarConfig } from '../config/index.js';
 import { runCall, type RelayDeps, type SandboxScope } from '../relay/call.js';
 import type { CallSpend, ClientSink } from '../relay/sink.js';

@@ -1,6 +1,6 @@
 /** Parsing request bodies at the boundary: JSON, then the API's zod schema, errors naming the field. */
 import { isUtf8 } from 'node:buffer';
-import type { z } from '../zod.js';
+import type * as z from '../zod.js';
 import type { ProviderError } from '../providers/types.js';
 import { HttpError } from './http/read-body.js';
 import { scanJson } from '../wire/json-scan.js';

@@ -6,7 +6,7 @@
  * refuses. Everything else goes to the gateway untouched.
  */
 import type { ServerResponse } from 'node:http';
-import type { z } from '../zod.js';
+import type * as z from '../zod.js';
 import type { McpHandler } from './app.js';
 import { withAgentContext } from '../telemetry/model-call.js';
 import { JSON_UTF8 } from './http/app.js';

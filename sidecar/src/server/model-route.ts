@@ -1,6 +1,6 @@
 /** The shape every model endpoint shares: parse the body, resolve the model, relay. */
 import type { ServerResponse } from 'node:http';
-import type { z } from '../zod.js';
+import type * as z from '../zod.js';
 import type { AppOptions } from './app.js';
 import { JSON_UTF8 } from './http/app.js';
 import { writeJson } from './http/reply.js';

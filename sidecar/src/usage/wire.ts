@@ -3,7 +3,7 @@
  * counters for today (admin port, `GET /usage`), and the sandbox-wide totals the operator keeps
  * in AgentSandbox.status and serves to the sidecars (`GET /usage/<namespace>/<name>`).
  */
-import { z } from '../zod.js';
+import * as z from '../zod.js';
 
 const count = z.number().check(z.int(), z.minimum(0));
 const spent = z.number().check(z.minimum(0));

@@ -7,22 +7,22 @@
  * blocks of types the canonical translation does not know are accepted as {@link OtherBlock}; they
  * survive pass-through and are refused (with a clear error) only when translation is needed.
  */
-import { looseObject, z } from '../zod.js';
+import * as z from '../zod.js';
 import type { ProviderError } from '../providers/types.js';
 
 /** A text block. */
-export const AnthropicTextBlock = looseObject({ type: z.literal('text'), text: z.string() });
+export const AnthropicTextBlock = z.looseObject({ type: z.literal('text'), text: z.string() });
 /** An image: base64 bytes, a URL, or a Files API id. */
-export const AnthropicImageBlock = looseObject({
+export const AnthropicImageBlock = z.looseObject({
   type: z.literal('image'),
   source: z.discriminatedUnion('type', [
-    looseObject({ type: z.literal('base64'), media_type: z.string(), data: z.string() }),
-    looseObject({ type: z.literal('url'), url: z.string() }),
-    looseObject({ type: z.literal('file'), file_id: z.string() }),
+    z.looseObject({ type: z.literal('base64'), media_type: z.string(), data: z.string() }),
+    z.looseObject({ type: z.literal('url'), url: z.string() }),
+    z.looseObject({ type: z.literal('file'), file_id: z.string() }),
   ]),
 });
 /** A tool call the assistant made; `input` is an object. */
-export const AnthropicToolUseBlock = looseObject({
+export const AnthropicToolUseBlock = z.looseObject({
   type: z.literal('tool_use'),
   id: z.string(),
   name: z.string(),
@@ -30,20 +30,20 @@ export const AnthropicToolUseBlock = looseObject({
 });
 const KNOWN_BLOCKS = new Set(['text', 'image', 'tool_use', 'tool_result', 'thinking', 'redacted_thinking']);
 /** Any other block (document, search_result, server tool blocks, ...): kept for pass-through. */
-export const AnthropicOtherBlock = looseObject({
+export const AnthropicOtherBlock = z.looseObject({
   type: z.string().check(z.refine((t) => !KNOWN_BLOCKS.has(t), { message: 'malformed content block' })),
 });
 /** The result of a tool call, in a user turn. */
-export const AnthropicToolResultBlock = looseObject({
+export const AnthropicToolResultBlock = z.looseObject({
   type: z.literal('tool_result'),
   tool_use_id: z.string(),
   content: z.optional(z.union([z.string(), z.array(z.union([z.discriminatedUnion('type', [AnthropicTextBlock, AnthropicImageBlock]), AnthropicOtherBlock]))])),
   is_error: z.optional(z.boolean()),
 });
 /** Extended thinking from an earlier assistant turn. */
-export const AnthropicThinkingBlock = looseObject({ type: z.literal('thinking'), thinking: z.string(), signature: z.string() });
+export const AnthropicThinkingBlock = z.looseObject({ type: z.literal('thinking'), thinking: z.string(), signature: z.string() });
 /** Redacted extended thinking. */
-export const AnthropicRedactedThinkingBlock = looseObject({ type: z.literal('redacted_thinking'), data: z.string() });
+export const AnthropicRedactedThinkingBlock = z.looseObject({ type: z.literal('redacted_thinking'), data: z.string() });
 
 /** A content block of a request message. */
 export const AnthropicContentBlock = z.union([
@@ -62,13 +62,13 @@ export const AnthropicContentBlock = z.union([
  * One turn of the conversation. `system` is a mid-conversation system message (Claude Opus 4.8 and
  * later accept one right after a user turn; Claude Code sends its environment that way): text only.
  */
-export const AnthropicMessageParam = looseObject({
+export const AnthropicMessageParam = z.looseObject({
   role: z.enum(['user', 'assistant', 'system']),
   content: z.union([z.string(), z.array(AnthropicContentBlock)]),
 });
 
 /** A client tool (`input_schema`) or a server tool (`type` like web_search_20250305). */
-export const AnthropicTool = looseObject({
+export const AnthropicTool = z.looseObject({
   name: z.string().check(z.minLength(1)),
   type: z.nullish(z.string()),
   description: z.optional(z.string()),
@@ -78,10 +78,10 @@ export const AnthropicTool = looseObject({
 const disableParallel = z.optional(z.boolean());
 /** auto | any | tool (+name) | none. */
 export const AnthropicToolChoice = z.discriminatedUnion('type', [
-  looseObject({ type: z.literal('auto'), disable_parallel_tool_use: disableParallel }),
-  looseObject({ type: z.literal('any'), disable_parallel_tool_use: disableParallel }),
-  looseObject({ type: z.literal('tool'), name: z.string(), disable_parallel_tool_use: disableParallel }),
-  looseObject({ type: z.literal('none') }),
+  z.looseObject({ type: z.literal('auto'), disable_parallel_tool_use: disableParallel }),
+  z.looseObject({ type: z.literal('any'), disable_parallel_tool_use: disableParallel }),
+  z.looseObject({ type: z.literal('tool'), name: z.string(), disable_parallel_tool_use: disableParallel }),
+  z.looseObject({ type: z.literal('none') }),
 ]);
 
 /** Body of `POST /v1/messages`. */
@@ -99,7 +99,7 @@ function placeSystemMessages(messages: z.infer<typeof AnthropicMessageParam>[], 
   });
 }
 
-export const MessagesRequest = looseObject({
+export const MessagesRequest = z.looseObject({
   model: z.string().check(z.minLength(1)),
   max_tokens: z.int().check(z.minimum(1)),
   messages: z.array(AnthropicMessageParam).check(z.superRefine(placeSystemMessages)),
@@ -111,10 +111,10 @@ export const MessagesRequest = looseObject({
   top_p: z.optional(z.number()),
   top_k: z.optional(z.int()),
   stream: z.optional(z.boolean()),
-  metadata: z.optional(looseObject({ user_id: z.nullish(z.string()) })),
-  thinking: z.optional(looseObject({ type: z.string() })),
+  metadata: z.optional(z.looseObject({ user_id: z.nullish(z.string()) })),
+  thinking: z.optional(z.looseObject({ type: z.string() })),
   /** Structured outputs: `format` is `{type: json_schema, schema}`; other fields (effort) pass through. */
-  output_config: z.optional(looseObject({ format: z.nullish(looseObject({ type: z.string(), schema: z.optional(z.record(z.string(), z.unknown())) })) })),
+  output_config: z.optional(z.looseObject({ format: z.nullish(z.looseObject({ type: z.string(), schema: z.optional(z.record(z.string(), z.unknown())) })) })),
 });
 
 /** Body of `POST /v1/messages/count_tokens`: a Messages request without the generation options. */

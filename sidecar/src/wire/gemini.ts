@@ -8,25 +8,25 @@
  * the canonical translation does not know are refused with a 400 naming the part only when the
  * model is served by another provider type.
  */
-import { looseObject, z } from '../zod.js';
+import * as z from '../zod.js';
 import type { ProviderError } from '../providers/types.js';
 
 /** One part of a content. */
-export const GeminiPart = looseObject({
+export const GeminiPart = z.looseObject({
   text: z.nullish(z.string()),
   thought: z.nullish(z.boolean()),
   thoughtSignature: z.nullish(z.string()),
-  inlineData: z.nullish(looseObject({ mimeType: z.string(), data: z.string() })),
-  fileData: z.nullish(looseObject({ mimeType: z.nullish(z.string()), fileUri: z.string() })),
-  functionCall: z.nullish(looseObject({ name: z.string(), args: z.nullish(z.record(z.string(), z.unknown())), id: z.nullish(z.string()) })),
-  functionResponse: z.nullish(looseObject({ name: z.string(), response: z.nullish(z.record(z.string(), z.unknown())), id: z.nullish(z.string()) })),
+  inlineData: z.nullish(z.looseObject({ mimeType: z.string(), data: z.string() })),
+  fileData: z.nullish(z.looseObject({ mimeType: z.nullish(z.string()), fileUri: z.string() })),
+  functionCall: z.nullish(z.looseObject({ name: z.string(), args: z.nullish(z.record(z.string(), z.unknown())), id: z.nullish(z.string()) })),
+  functionResponse: z.nullish(z.looseObject({ name: z.string(), response: z.nullish(z.record(z.string(), z.unknown())), id: z.nullish(z.string()) })),
 });
 
 /** A turn: role user or model (function responses travel in user turns). */
-export const GeminiContent = looseObject({ role: z.nullish(z.string()), parts: z._default(z.array(GeminiPart), []) });
+export const GeminiContent = z.looseObject({ role: z.nullish(z.string()), parts: z._default(z.array(GeminiPart), []) });
 
 /** A function the model may call; parameters as Gemini's OpenAPI subset or as JSON Schema. */
-export const GeminiFunctionDeclaration = looseObject({
+export const GeminiFunctionDeclaration = z.looseObject({
   name: z.string().check(z.minLength(1)),
   description: z.nullish(z.string()),
   parameters: z.nullish(z.record(z.string(), z.unknown())),
@@ -34,14 +34,14 @@ export const GeminiFunctionDeclaration = looseObject({
 });
 
 /** Body of `:generateContent` and `:streamGenerateContent`. */
-export const GenerateContentRequest = looseObject({
+export const GenerateContentRequest = z.looseObject({
   contents: z._default(z.array(GeminiContent), []),
   systemInstruction: z.nullish(GeminiContent),
-  tools: z.nullish(z.array(looseObject({ functionDeclarations: z.nullish(z.array(GeminiFunctionDeclaration)) }))),
+  tools: z.nullish(z.array(z.looseObject({ functionDeclarations: z.nullish(z.array(GeminiFunctionDeclaration)) }))),
   toolConfig: z.nullish(
-    looseObject({ functionCallingConfig: z.nullish(looseObject({ mode: z.nullish(z.string()), allowedFunctionNames: z.nullish(z.array(z.string())) })) }),
+    z.looseObject({ functionCallingConfig: z.nullish(z.looseObject({ mode: z.nullish(z.string()), allowedFunctionNames: z.nullish(z.array(z.string())) })) }),
   ),
-  generationConfig: z.nullish(looseObject({
+  generationConfig: z.nullish(z.looseObject({
     temperature: z.nullish(z.number()),
     topP: z.nullish(z.number()),
     topK: z.nullish(z.number()),
@@ -54,14 +54,14 @@ export const GenerateContentRequest = looseObject({
     responseMimeType: z.nullish(z.string()),
     responseSchema: z.nullish(z.record(z.string(), z.unknown())),
     responseJsonSchema: z.nullish(z.record(z.string(), z.unknown())),
-    thinkingConfig: z.nullish(looseObject({ thinkingBudget: z.nullish(z.int()), includeThoughts: z.nullish(z.boolean()), thinkingLevel: z.nullish(z.string()) })),
+    thinkingConfig: z.nullish(z.looseObject({ thinkingBudget: z.nullish(z.int()), includeThoughts: z.nullish(z.boolean()), thinkingLevel: z.nullish(z.string()) })),
   })),
   cachedContent: z.nullish(z.string()),
 });
 
 /** Body of `:countTokens`: `contents`, or a whole generateContent request. */
 /** `:embedContent`: one content to embed (its text parts, together). */
-export const EmbedContentRequest = looseObject({
+export const EmbedContentRequest = z.looseObject({
   model: z.nullish(z.string()),
   content: GeminiContent,
   taskType: z.nullish(z.string()),
@@ -70,9 +70,9 @@ export const EmbedContentRequest = looseObject({
 export type EmbedContentRequest = z.infer<typeof EmbedContentRequest>;
 
 /** `:batchEmbedContents`: several contents, one embedding each (what google-genai sends for a list). */
-export const BatchEmbedContentsRequest = looseObject({ requests: z.array(EmbedContentRequest).check(z.minLength(1)) });
+export const BatchEmbedContentsRequest = z.looseObject({ requests: z.array(EmbedContentRequest).check(z.minLength(1)) });
 
-export const CountTokensBody = looseObject({
+export const CountTokensBody = z.looseObject({
   contents: z.nullish(z.array(GeminiContent)),
   generateContentRequest: z.nullish(GenerateContentRequest),
 });

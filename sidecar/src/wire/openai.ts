@@ -7,39 +7,39 @@
  * modalities, ...) pass through untouched, so an OpenAI-type provider sees what the client sent.
  * Optional fields accept `null` because several clients send explicit nulls for unset options.
  */
-import { looseObject, z } from '../zod.js';
+import * as z from '../zod.js';
 import type { ProviderError } from '../providers/types.js';
 
 export * from './openai-responses.js';
 
 /** A text content part. */
-export const TextPart = looseObject({ type: z.literal('text'), text: z.string() });
+export const TextPart = z.looseObject({ type: z.literal('text'), text: z.string() });
 /** An image by URL: https or a `data:` URL with base64 bytes. */
-export const ImageUrlPart = looseObject({
+export const ImageUrlPart = z.looseObject({
   type: z.literal('image_url'),
-  image_url: looseObject({ url: z.string(), detail: z.nullish(z.string()) }),
+  image_url: z.looseObject({ url: z.string(), detail: z.nullish(z.string()) }),
 });
 /** Audio input (OpenAI only). */
-export const InputAudioPart = looseObject({
+export const InputAudioPart = z.looseObject({
   type: z.literal('input_audio'),
-  input_audio: looseObject({ data: z.string(), format: z.string() }),
+  input_audio: z.looseObject({ data: z.string(), format: z.string() }),
 });
 /** A file input (OpenAI only). */
-export const FilePart = looseObject({
+export const FilePart = z.looseObject({
   type: z.literal('file'),
-  file: looseObject({ file_data: z.nullish(z.string()), file_id: z.nullish(z.string()), filename: z.nullish(z.string()) }),
+  file: z.looseObject({ file_data: z.nullish(z.string()), file_id: z.nullish(z.string()), filename: z.nullish(z.string()) }),
 });
 /** A refusal inside an earlier assistant message. */
-export const RefusalPart = looseObject({ type: z.literal('refusal'), refusal: z.string() });
+export const RefusalPart = z.looseObject({ type: z.literal('refusal'), refusal: z.string() });
 
 /** A content part of a user message. */
 export const UserContentPart = z.discriminatedUnion('type', [TextPart, ImageUrlPart, InputAudioPart, FilePart]);
 
 /** A function call the assistant made. `arguments` is JSON text, as the model wrote it. */
-export const ToolCall = looseObject({
+export const ToolCall = z.looseObject({
   id: z.string(),
   type: z.literal('function'),
-  function: looseObject({ name: z.string(), arguments: z.string() }),
+  function: z.looseObject({ name: z.string(), arguments: z.string() }),
 });
 
 /**
@@ -48,25 +48,25 @@ export const ToolCall = looseObject({
  * hand it back to the provider that made it.
  */
 export const ThinkingBlock = z.discriminatedUnion('type', [
-  looseObject({ type: z.literal('thinking'), thinking: z.string(), signature: z.nullish(z.string()) }),
-  looseObject({ type: z.literal('redacted_thinking'), data: z.string() }),
+  z.looseObject({ type: z.literal('thinking'), thinking: z.string(), signature: z.nullish(z.string()) }),
+  z.looseObject({ type: z.literal('redacted_thinking'), data: z.string() }),
 ]);
 
 const name = z.nullish(z.string());
 const textContent = z.union([z.string(), z.array(TextPart)]);
 
 /** A system instruction. */
-export const SystemMessage = looseObject({ role: z.literal('system'), content: textContent, name });
+export const SystemMessage = z.looseObject({ role: z.literal('system'), content: textContent, name });
 /** A developer instruction (the newer name for system on OpenAI reasoning models). */
-export const DeveloperMessage = looseObject({ role: z.literal('developer'), content: textContent, name });
+export const DeveloperMessage = z.looseObject({ role: z.literal('developer'), content: textContent, name });
 /** A user turn. */
-export const UserMessage = looseObject({
+export const UserMessage = z.looseObject({
   role: z.literal('user'),
   content: z.union([z.string(), z.array(UserContentPart)]),
   name,
 });
 /** An earlier assistant turn: text, tool calls, or both. */
-export const AssistantMessage = looseObject({
+export const AssistantMessage = z.looseObject({
   role: z.literal('assistant'),
   content: z.nullish(z.union([z.string(), z.array(z.discriminatedUnion('type', [TextPart, RefusalPart]))])),
   tool_calls: z.nullish(z.array(ToolCall)),
@@ -81,15 +81,15 @@ export const AssistantMessage = looseObject({
  * The result of a tool call, matched by `tool_call_id`. `is_error` is not OpenAI's: it carries
  * Anthropic's flag to providers that have one (Anthropic, Gemini's `error` response).
  */
-export const ToolMessage = looseObject({ role: z.literal('tool'), content: textContent, tool_call_id: z.string(), is_error: z.nullish(z.boolean()) });
+export const ToolMessage = z.looseObject({ role: z.literal('tool'), content: textContent, tool_call_id: z.string(), is_error: z.nullish(z.boolean()) });
 
 /** One message of a chat. */
 export const ChatMessage = z.discriminatedUnion('role', [SystemMessage, DeveloperMessage, UserMessage, AssistantMessage, ToolMessage]);
 
 /** A function the model may call. `parameters` is a JSON Schema object. */
-export const Tool = looseObject({
+export const Tool = z.looseObject({
   type: z.literal('function'),
-  function: looseObject({
+  function: z.looseObject({
     name: z.string().check(z.minLength(1)),
     description: z.nullish(z.string()),
     parameters: z.nullish(z.record(z.string(), z.unknown())),
@@ -100,16 +100,16 @@ export const Tool = looseObject({
 /** none | auto | required | one named function. */
 export const ToolChoice = z.union([
   z.enum(['none', 'auto', 'required']),
-  looseObject({ type: z.literal('function'), function: looseObject({ name: z.string() }) }),
+  z.looseObject({ type: z.literal('function'), function: z.looseObject({ name: z.string() }) }),
 ]);
 
 /** text | json_object | json_schema. */
 export const ResponseFormat = z.discriminatedUnion('type', [
-  looseObject({ type: z.literal('text') }),
-  looseObject({ type: z.literal('json_object') }),
-  looseObject({
+  z.looseObject({ type: z.literal('text') }),
+  z.looseObject({ type: z.literal('json_object') }),
+  z.looseObject({
     type: z.literal('json_schema'),
-    json_schema: looseObject({
+    json_schema: z.looseObject({
       name: z.string(),
       description: z.nullish(z.string()),
       schema: z.nullish(z.record(z.string(), z.unknown())),
@@ -119,11 +119,11 @@ export const ResponseFormat = z.discriminatedUnion('type', [
 ]);
 
 const stop = z.nullish(z.union([z.string(), z.array(z.string())]));
-const streamOptions = z.nullish(looseObject({ include_usage: z.nullish(z.boolean()) }));
+const streamOptions = z.nullish(z.looseObject({ include_usage: z.nullish(z.boolean()) }));
 const logitBias = z.nullish(z.record(z.string(), z.number()));
 
 /** Body of `POST /v1/chat/completions`; also the canonical request every adapter translates. */
-export const ChatRequest = looseObject({
+export const ChatRequest = z.looseObject({
   model: z.string().check(z.minLength(1)),
   messages: z.array(ChatMessage).check(z.minLength(1)),
   tools: z.nullish(z.array(Tool)),
@@ -153,7 +153,7 @@ export const ChatRequest = looseObject({
    * Not OpenAI's: an exact thinking budget in tokens (Anthropic's `thinking`, Gemini's
    * thinkingBudget), for translations that know one; OpenAI gets the nearest reasoning_effort.
    */
-  thinking: z.nullish(looseObject({ type: z.string(), budget_tokens: z.nullish(z.int()) })),
+  thinking: z.nullish(z.looseObject({ type: z.string(), budget_tokens: z.nullish(z.int()) })),
 });
 
 /** string | string[] | token ids | arrays of token ids, checked by hand so a long token array is not
@@ -174,7 +174,7 @@ const textOrTokens = (field: string) =>
   });
 
 /** Body of `POST /v1/completions` (legacy text completions). */
-export const CompletionRequest = looseObject({
+export const CompletionRequest = z.looseObject({
   model: z.string().check(z.minLength(1)),
   prompt: textOrTokens('prompt'),
   suffix: z.nullish(z.string()),
@@ -196,7 +196,7 @@ export const CompletionRequest = looseObject({
 });
 
 /** Body of `POST /v1/embeddings`. */
-export const EmbeddingsRequest = looseObject({
+export const EmbeddingsRequest = z.looseObject({
   model: z.string().check(z.minLength(1)),
   input: textOrTokens('input'),
   encoding_format: z.nullish(z.enum(['float', 'base64'])),

@@ -8,16 +8,16 @@
  * canonical translation does not know are accepted as {@link OtherInputItem}; they survive
  * pass-through and are refused with a 400 naming the item only when translation is needed.
  */
-import { looseObject, z } from '../zod.js';
+import * as z from '../zod.js';
 import type { ProviderError } from '../providers/types.js';
 import { openAIError } from './openai.js';
 
 /** Text the user (or an earlier turn) wrote. */
-export const InputText = looseObject({ type: z.literal('input_text'), text: z.string() });
+export const InputText = z.looseObject({ type: z.literal('input_text'), text: z.string() });
 /** An image by URL (https or data:) or a Files API id. */
-export const InputImage = looseObject({ type: z.literal('input_image'), image_url: z.nullish(z.string()), file_id: z.nullish(z.string()), detail: z.nullish(z.string()) });
+export const InputImage = z.looseObject({ type: z.literal('input_image'), image_url: z.nullish(z.string()), file_id: z.nullish(z.string()), detail: z.nullish(z.string()) });
 /** A file by base64 data URL, URL or Files API id. */
-export const InputFile = looseObject({
+export const InputFile = z.looseObject({
   type: z.literal('input_file'),
   file_data: z.nullish(z.string()),
   file_id: z.nullish(z.string()),
@@ -25,21 +25,21 @@ export const InputFile = looseObject({
   filename: z.nullish(z.string()),
 });
 /** Text an earlier assistant turn wrote. */
-export const OutputText = looseObject({ type: z.literal('output_text'), text: z.string() });
+export const OutputText = z.looseObject({ type: z.literal('output_text'), text: z.string() });
 /** A refusal in an earlier assistant turn. */
-export const Refusal = looseObject({ type: z.literal('refusal'), refusal: z.string() });
+export const Refusal = z.looseObject({ type: z.literal('refusal'), refusal: z.string() });
 
 /** A content part of an input message. */
 export const InputContent = z.discriminatedUnion('type', [InputText, InputImage, InputFile, OutputText, Refusal]);
 
 /** A message: `type` may be left out (OpenAI's "easy input message"). */
-export const InputMessage = looseObject({
+export const InputMessage = z.looseObject({
   type: z.optional(z.literal('message')),
   role: z.enum(['user', 'assistant', 'system', 'developer']),
   content: z.union([z.string(), z.array(InputContent)]),
 });
 /** A function call from an earlier turn; `arguments` is JSON text. */
-export const FunctionCallItem = looseObject({
+export const FunctionCallItem = z.looseObject({
   type: z.literal('function_call'),
   call_id: z.string(),
   name: z.string(),
@@ -49,28 +49,28 @@ export const FunctionCallItem = looseObject({
   id: z.nullish(z.string()),
 });
 /** The client's result for a function call, matched by `call_id`. */
-export const FunctionCallOutputItem = looseObject({
+export const FunctionCallOutputItem = z.looseObject({
   type: z.literal('function_call_output'),
   call_id: z.string(),
   output: z.union([z.string(), z.array(z.discriminatedUnion('type', [InputText, InputImage, InputFile]))]),
 });
 /** Reasoning from an earlier turn: summaries, and the provider's opaque state in `encrypted_content`. */
-export const ReasoningItem = looseObject({
+export const ReasoningItem = z.looseObject({
   type: z.literal('reasoning'),
   id: z.nullish(z.string()),
-  summary: z._default(z.array(looseObject({ type: z.string(), text: z.string() })), []),
-  content: z.nullish(z.array(looseObject({ type: z.string(), text: z.string() }))),
+  summary: z._default(z.array(z.looseObject({ type: z.string(), text: z.string() })), []),
+  content: z.nullish(z.array(z.looseObject({ type: z.string(), text: z.string() }))),
   encrypted_content: z.nullish(z.string()),
 });
 const KNOWN_ITEMS = new Set(['message', 'function_call', 'function_call_output', 'reasoning']);
 /** Any other item (hosted tool calls, item_reference, ...): kept for pass-through. */
-export const OtherInputItem = looseObject({ type: z.string().check(z.refine((t) => !KNOWN_ITEMS.has(t), { message: 'malformed input item' })) });
+export const OtherInputItem = z.looseObject({ type: z.string().check(z.refine((t) => !KNOWN_ITEMS.has(t), { message: 'malformed input item' })) });
 
 /** One input item. */
 export const InputItem = z.union([InputMessage, FunctionCallItem, FunctionCallOutputItem, ReasoningItem, OtherInputItem]);
 
 /** A function tool (flat, unlike chat's `{function: {...}}`), or a hosted tool kept for OpenAI. */
-export const ResponsesTool = looseObject({
+export const ResponsesTool = z.looseObject({
   type: z.string(),
   name: z.nullish(z.string()),
   description: z.nullish(z.string()),
@@ -79,10 +79,10 @@ export const ResponsesTool = looseObject({
 });
 
 /** none | auto | required | one named function (or a hosted tool type, kept for OpenAI). */
-export const ResponsesToolChoice = z.union([z.enum(['none', 'auto', 'required']), looseObject({ type: z.string(), name: z.nullish(z.string()) })]);
+export const ResponsesToolChoice = z.union([z.enum(['none', 'auto', 'required']), z.looseObject({ type: z.string(), name: z.nullish(z.string()) })]);
 
 /** text | json_object | json_schema (flat: name and schema beside type). */
-export const ResponsesTextFormat = looseObject({
+export const ResponsesTextFormat = z.looseObject({
   type: z.enum(['text', 'json_object', 'json_schema']),
   name: z.nullish(z.string()),
   schema: z.nullish(z.record(z.string(), z.unknown())),
@@ -91,7 +91,7 @@ export const ResponsesTextFormat = looseObject({
 });
 
 /** Body of `POST /v1/responses`. */
-export const ResponsesRequest = looseObject({
+export const ResponsesRequest = z.looseObject({
   model: z.string().check(z.minLength(1)),
   input: z.nullish(z.union([z.string(), z.array(InputItem)])),
   instructions: z.nullish(z.string()),
@@ -104,8 +104,8 @@ export const ResponsesRequest = looseObject({
   stream: z.nullish(z.boolean()),
   store: z.nullish(z.boolean()),
   previous_response_id: z.nullish(z.string()),
-  reasoning: z.nullish(looseObject({ effort: z.nullish(z.string()), summary: z.nullish(z.string()) })),
-  text: z.nullish(looseObject({ format: z.nullish(ResponsesTextFormat) })),
+  reasoning: z.nullish(z.looseObject({ effort: z.nullish(z.string()), summary: z.nullish(z.string()) })),
+  text: z.nullish(z.looseObject({ format: z.nullish(ResponsesTextFormat) })),
   metadata: z.nullish(z.record(z.string(), z.string())),
   user: z.nullish(z.string()),
 });
