@@ -9,9 +9,9 @@
  * that is the sidecar alone, plus the host's own children, which already are that UID.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
+import { chmodAsync, rmAsync } from '../fs-async.js';
 import type { Logger } from '../log/logger.js';
 import { CLOSE_GRACE_MS, decodeJson, encodeFrame, encodeJson, FrameDecoder, FrameType, SpawnRequest, type Exited, type Frame } from './frames.js';
 
@@ -54,7 +54,7 @@ export interface StdioHostOptions {
 export async function startStdioHost(options: StdioHostOptions): Promise<StdioHost> {
   const { socketPath, logger } = options;
   const live = new Set<Bridge>();
-  await rm(socketPath, { force: true });
+  await rmAsync(socketPath, { force: true });
   const server: Server = createServer((socket) => {
     const bridge = new Bridge(socket, logger, () => live.delete(bridge));
     live.add(bridge);
@@ -66,7 +66,7 @@ export async function startStdioHost(options: StdioHostOptions): Promise<StdioHo
       resolve();
     });
   });
-  await chmod(socketPath, 0o666);
+  await chmodAsync(socketPath, 0o666);
   logger.info({ socket: socketPath }, 'stdio host listening');
   return {
     socketPath,
