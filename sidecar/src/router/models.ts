@@ -12,10 +12,16 @@ export interface Candidate<P> {
   model: Model;
 }
 
+/**
+ * Longest model name a 404 repeats: no served name is longer (the config's limit), and an agent's
+ * megabyte of name is not copied back into the answer and whatever records it.
+ */
+const ECHOED_NAME = 256;
+
 /** The model was not found or not allowed; the client gets 404 in its API's shape. */
 export class ModelNotFoundError extends Error {
   constructor(readonly model: string) {
-    super(`The model '${model}' does not exist or is not available in this sandbox`);
+    super(`The model '${model.length > ECHOED_NAME ? `${model.slice(0, ECHOED_NAME)}…` : model}' does not exist or is not available in this sandbox`);
     this.name = 'ModelNotFoundError';
   }
 }

@@ -64,6 +64,15 @@ describe('OpenAI API errors', () => {
     expect((error as InstanceType<typeof OpenAI.NotFoundError>).error).toMatchObject({ code: 'model_not_found', message: expect.stringContaining("'gpt-nope'") });
   });
 
+  it('404 for an unknown model repeats at most 256 characters of its name', async () => {
+    const long = `gpt-${'x'.repeat(10_000)}`;
+    const error = await stack.openai().chat.completions.create({ model: long, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+    const { message } = (error as InstanceType<typeof OpenAI.NotFoundError>).error as { message: string };
+    expect(message).toContain(`'${long.slice(0, 256)}…'`);
+    expect(message.length).toBeLessThan(400);
+  });
+
   it('404 for a model the sandbox does not allow, and it is not listed', async () => {
     const error = await stack.openai().chat.completions.create({ model: 'secret-model', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.NotFoundError);
