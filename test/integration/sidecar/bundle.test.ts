@@ -83,6 +83,32 @@ afterAll(async () => {
 
 const fetchThroughSocket = ((url: string, init?: Parameters<typeof undiciFetch>[1]) => undiciFetch(url, { ...init, dispatcher })) as unknown as typeof globalThis.fetch;
 
+/**
+ * Runs the bundled sidecar a second time, on the bench's shape of config (one OpenAI provider, no
+ * OTLP) written by `text`, with `preload` required first: once it answers ready, `use` calls it
+ * through its socket; then SIGUSR2 asks the preload to write its record to `file` (done when it
+ * holds `marker`), and the process is stopped. Returns the record.
+ */
+async function recordedRun(name: string, preload: string, file: string, marker: string, text: (config: object) => string, use?: (agent: Agent) => Promise<void>): Promise<string> {
+  const socketPath = join(dir, `${name}.sock`);
+  const config = { version: 1, sandbox: { name }, listen: { socket: { path: socketPath }, admin: { host: '127.0.0.1', port: 0 } }, providers: [{ name: 'oa', type: 'openai', baseURL: mock.url, apiKeys: [{ file: join(dir, 'key') }], models: [{ name: 'gpt-4o-mini' }] }] };
+  await writeFile(join(dir, `${name}.yaml`), text(config));
+  const child = spawn(process.execPath, ['--require', preload, join(bundle, 'cli.js'), 'run', '--config', join(dir, `${name}.yaml`)], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    const agent = new Agent({ connect: { socketPath } });
+    await expect.poll(() => undiciFetch('http://airlock/readyz', { dispatcher: agent }).then((r) => r.status, () => 0), { timeout: 30_000, interval: 100 }).toBe(200);
+    await use?.(agent);
+    await agent.close();
+    child.kill('SIGUSR2');
+    await expect.poll(() => readFile(file, 'utf8').catch(() => ''), { timeout: 10_000 }).toContain(marker);
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+  return readFile(file, 'utf8');
+}
+
 describe('the bundled sidecar, with no node_modules', () => {
   it('loads every chunk, those only another platform or a later call reaches included', async () => {
     // The banner runs first in every chunk: a chunk that declares a `process` of its own (the
@@ -100,23 +126,9 @@ describe('the bundled sidecar, with no node_modules', () => {
   it('starts without the builtins only ES facades, pino\'s transports or fs/promises would load (bench/README.md, "Round 6: the last builtins")', async () => {
     // The bench's shape of config: no OTLP (the OpenTelemetry SDK, loaded at start when an
     // endpoint is set, brings Node's promise file API with it).
-    const socketPath = join(dir, 'plain.sock');
-    const config = { version: 1, sandbox: { name: 'plain' }, listen: { socket: { path: socketPath }, admin: { host: '127.0.0.1', port: 0 } }, providers: [{ name: 'oa', type: 'openai', baseURL: mock.url, apiKeys: [{ file: join(dir, 'key') }], models: [{ name: 'gpt-4o-mini' }] }] };
-    await writeFile(join(dir, 'plain.json'), JSON.stringify(config));
-    const plain = spawn(process.execPath, ['--require', join(dir, 'modules.cjs'), join(dir, 'bundle', 'cli.js'), 'run', '--config', join(dir, 'plain.json')], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
-    const exited = new Promise((resolve) => plain.once('exit', resolve));
     const file = join(dir, 'modules.txt');
-    try {
-      const agent = new Agent({ connect: { socketPath } });
-      await expect.poll(() => undiciFetch('http://airlock/readyz', { dispatcher: agent }).then((r) => r.status, () => 0), { timeout: 30_000, interval: 100 }).toBe(200);
-      await agent.close();
-      plain.kill('SIGUSR2');
-      await expect.poll(() => readFile(file, 'utf8').catch(() => ''), { timeout: 10_000 }).toContain('NativeModule');
-    } finally {
-      plain.kill('SIGTERM');
-      await exited;
-    }
-    const loaded = new Set((await readFile(file, 'utf8')).split('\n').filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length)));
+    const record = await recordedRun('plain', join(dir, 'modules.cjs'), file, 'NativeModule', (config) => JSON.stringify(config));
+    const loaded = new Set(record.split('\n').filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length)));
     // The server is up: the check would pass vacuously on a process that loaded nothing.
     expect(loaded).toContain('http');
     const unwanted = ['fs/promises', 'internal/fs/promises', 'internal/readline/interface', 'internal/repl/history', 'internal/fs/streams', 'internal/crypto/webcrypto', 'internal/file', 'internal/blocklist', 'internal/fs/dir', 'internal/util/diff', 'worker_threads', 'assert'];
@@ -127,34 +139,22 @@ describe('the bundled sidecar, with no node_modules', () => {
     // Classic zod costs ~5 MiB and the YAML parser ~1.5 MiB of an idle sidecar's memory; zod/mini
     // (sidecar/src/zod.ts) and JSON.parse for the operator's rendering do the same work. Which
     // chunks the process loads is recorded by Node's module hooks, asked for by SIGUSR2.
-    const socketPath = join(dir, 'lean.sock');
-    const config = { version: 1, sandbox: { name: 'lean' }, listen: { socket: { path: socketPath }, admin: { host: '127.0.0.1', port: 0 } }, providers: [{ name: 'oa', type: 'openai', baseURL: mock.url, apiKeys: [{ file: join(dir, 'key') }], models: [{ name: 'gpt-4o-mini' }] }] };
-    await writeFile(join(dir, 'lean.yaml'), `# Rendered by airlock-operator from AgentSandbox default/lean. Do not edit.\n${JSON.stringify(config, null, 2)}\n`);
     const urls = join(dir, 'urls.txt');
     await writeFile(
       join(dir, 'urls.cjs'),
       `const seen = []; require('node:module').registerHooks({ load(url, context, next) { seen.push(url); return next(url, context); } });
 process.on('SIGUSR2', () => require('node:fs').writeFileSync(${JSON.stringify(urls)}, seen.join('\\n')));`,
     );
-    const lean = spawn(process.execPath, ['--require', join(dir, 'urls.cjs'), join(bundle, 'cli.js'), 'run', '--config', join(dir, 'lean.yaml')], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
-    const exited = new Promise((resolve) => lean.once('exit', resolve));
-    try {
-      const agent = new Agent({ connect: { socketPath } });
-      await expect.poll(() => undiciFetch('http://airlock/readyz', { dispatcher: agent }).then((r) => r.status, () => 0), { timeout: 30_000, interval: 100 }).toBe(200);
-      const answer = await undiciFetch('http://airlock/v1/chat/completions', { dispatcher: agent, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }) });
-      expect(answer.status).toBe(200);
+    const operatorRendering = (config: object) => `# Rendered by airlock-operator from AgentSandbox default/lean. Do not edit.\n${JSON.stringify(config, null, 2)}\n`;
+    const record = await recordedRun('lean', join(dir, 'urls.cjs'), urls, 'cli.js', operatorRendering, async (agent) => {
+      const chat = (messages: unknown) => undiciFetch('http://airlock/v1/chat/completions', { dispatcher: agent, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages }) });
+      expect((await chat([{ role: 'user', content: 'hi' }])).status).toBe(200);
       // A request the schema refuses: its message is zod's English, through mini.
-      const refused = await undiciFetch('http://airlock/v1/chat/completions', { dispatcher: agent, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: 'hi' }) });
+      const refused = await chat('hi');
       expect(refused.status).toBe(400);
       expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(/expected array/);
-      await agent.close();
-      lean.kill('SIGUSR2');
-      await expect.poll(() => readFile(urls, 'utf8').catch(() => ''), { timeout: 10_000 }).toContain('cli.js');
-    } finally {
-      lean.kill('SIGTERM');
-      await exited;
-    }
-    const loaded = (await readFile(urls, 'utf8')).split('\n').filter((url) => url.startsWith('file:')).map((url) => url.slice(url.lastIndexOf('/bundle/') + '/bundle/'.length));
+    });
+    const loaded = record.split('\n').filter((url) => url.startsWith('file:')).map((url) => url.slice(url.lastIndexOf('/bundle/') + '/bundle/'.length));
     // The sidecar itself was loaded: the check would pass vacuously otherwise.
     expect(loaded.some((chunk) => chunkInputs.get(chunk)?.some((input) => input.endsWith('src/sidecar.ts')))).toBe(true);
     const heavy = loaded.flatMap((chunk) => (chunkInputs.get(chunk) ?? []).filter((input) => /node_modules\/(zod\/v4\/classic|yaml)\//.test(input)).map((input) => `${chunk}: ${input}`));

@@ -50,13 +50,19 @@ describe('airlock-sidecar check-config', () => {
   });
 });
 
+/** A mock Ollama and a config for it in a fresh directory (the socket under run/), as the `run` tests start the sidecar. */
+async function runSetup(extra: object = {}): Promise<{ mock: Awaited<ReturnType<typeof startMock>>; socket: string; config: string }> {
+  const mock = await startMock('ollama');
+  const dir = await stackDir();
+  const socket = join(dir, 'run', 'airlock.sock');
+  const config = join(dir, 'config.yaml');
+  await writeFile(config, stringify({ version: 1, sandbox: { name: 'cli' }, listen: { socket: { path: socket }, admin: { host: '127.0.0.1', port: 0 } }, ...extra, providers: [{ name: 'o', type: 'ollama', baseURL: mock.url, models: [{ name: 'm' }] }] }));
+  return { mock, socket, config };
+}
+
 describe('airlock-sidecar run and probe', () => {
   it('serves on the socket, answers the probe, and exits cleanly on SIGTERM', async () => {
-    const mock = await startMock('ollama');
-    const dir = await stackDir();
-    const socket = join(dir, 'run', 'airlock.sock');
-    const config = join(dir, 'config.yaml');
-    await writeFile(config, stringify({ version: 1, sandbox: { name: 'cli' }, listen: { socket: { path: socket }, admin: { host: '127.0.0.1', port: 0 } }, providers: [{ name: 'o', type: 'ollama', baseURL: mock.url, models: [{ name: 'm' }] }] }));
+    const { mock, socket, config } = await runSetup();
 
     expect((await sidecar(['probe', '--socket', socket]).done).code).toBe(1);
     const run = sidecar(['run', '--config', config]);
@@ -72,11 +78,7 @@ describe('airlock-sidecar run and probe', () => {
   });
 
   it('gives the young generation back to the kernel once idle, and says so at debug level', async () => {
-    const mock = await startMock('ollama');
-    const dir = await stackDir();
-    const socket = join(dir, 'run', 'airlock.sock');
-    const config = join(dir, 'config.yaml');
-    await writeFile(config, stringify({ version: 1, sandbox: { name: 'cli' }, listen: { socket: { path: socket }, admin: { host: '127.0.0.1', port: 0 } }, telemetry: { logLevel: 'debug' }, providers: [{ name: 'o', type: 'ollama', baseURL: mock.url, models: [{ name: 'm' }] }] }));
+    const { mock, config } = await runSetup({ telemetry: { logLevel: 'debug' } });
     const run = sidecar(['run', '--config', config]);
     children.push(run.child);
     let stdout = '';
@@ -93,11 +95,7 @@ describe('airlock-sidecar run and probe', () => {
   }, 90_000);
 
   it('answers and refuses chat calls with zod/mini alone: classic zod (~5 MiB resident) waits for the MCP gateway', async () => {
-    const mock = await startMock('ollama');
-    const dir = await stackDir();
-    const socketPath = join(dir, 'run', 'airlock.sock');
-    const config = join(dir, 'config.yaml');
-    await writeFile(config, stringify({ version: 1, sandbox: { name: 'cli' }, listen: { socket: { path: socketPath }, admin: { host: '127.0.0.1', port: 0 } }, providers: [{ name: 'o', type: 'ollama', baseURL: mock.url, models: [{ name: 'm' }] }] }));
+    const { mock, socket: socketPath, config } = await runSetup();
     const run = sidecar(['run', '--config', config], ['--import', trace]);
     children.push(run.child);
     const dispatcher = new Agent({ connect: { socketPath } });
