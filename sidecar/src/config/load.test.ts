@@ -55,6 +55,19 @@ describe('sidecar config version 1', () => {
     expect((await parseConfig('{version: 1, sandbox: {name: s}}\n')).sandbox.name).toBe('s');
   });
 
+  it("reads a resource author's __proto__ and constructor alias keys the same on the JSON and the YAML path, setting no prototype", async () => {
+    // Alias names come from an AgentSandbox's spec: a resource author chooses them.
+    const config = { version: 1, sandbox: { name: 's' }, models: { aliases: JSON.parse('{"__proto__":"gpt","constructor":"gpt"}') as Record<string, string> }, providers: [{ name: 'o', type: 'openai', apiKeys: [{ file: '/k' }], models: [{ name: 'gpt' }] }] };
+    const json = `# Rendered by airlock-operator. Do not edit.\n${JSON.stringify(config, null, 2)}\n`;
+    const read = async (text: string) => {
+      const { aliases } = (await parseConfig(text)).models;
+      return { keys: Object.keys(aliases), prototype: Object.getPrototypeOf(aliases) === Object.prototype, ownProto: Object.hasOwn(aliases, '__proto__') };
+    };
+    const viaJson = await read(json);
+    expect(viaJson).toEqual({ keys: ['constructor'], prototype: true, ownProto: false });
+    expect(await read(json.replace('{', '{ '))).toEqual(viaJson);
+  });
+
   it('names the path of every error', async () => {
     const text = await readFile(example, 'utf8');
     const broken = text
