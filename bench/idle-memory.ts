@@ -181,9 +181,11 @@ async function oneStart(variant: Variant, executable: string, mockURL: string, s
       row.cpuPerRequest = ((await cpuMs(pid)) - before) / result.latencies.length;
       await sleep(1_000);
       row.afterLoad = await memory(pid);
+      if (DETAIL) Object.assign(row.detail!, prefixed('after the load: ', { ...(await anonymousKinds(pid)), ...(await v8Figures(pid, probeFile)) }));
       if (LATER > 0) {
         await sleep(LATER * 1_000);
         row.afterLoadLater = await memory(pid);
+        if (DETAIL) Object.assign(row.detail!, prefixed('idle after the load: ', { ...(await anonymousKinds(pid)), ...(await v8Figures(pid, probeFile)) }));
       }
     }
     return row;
@@ -192,6 +194,8 @@ async function oneStart(variant: Variant, executable: string, mockURL: string, s
     await target!.endpoint.dispatcher.close();
   }
 }
+
+const prefixed = (prefix: string, figures: Record<string, number>) => Object.fromEntries(Object.entries(figures).map(([k, v]) => [prefix + k, v]));
 
 const mem = (rows: Memory[]) => `${spread(rows.map((m) => m.rss))} / ${median(rows.map((m) => m.anon)).toFixed(0)} / ${median(rows.map((m) => m.file)).toFixed(0)} / ${median(rows.map((m) => m.pss)).toFixed(0)} / ${median(rows.map((m) => m.uss)).toFixed(0)}`;
 
