@@ -23,7 +23,8 @@
  * - IDLE_PROVIDER_URL: the provider's base URL instead of the bench's mock (an https provider, to
  *   see what a first call over TLS costs: give the variant NODE_EXTRA_CA_CERTS=<its CA file>).
  * - IDLE_DETAIL=1: preload bench/memory-probe.mjs and report V8's heap, code and external memory
- *   and the anonymous mappings by kind; IDLE_SNAPSHOT=dir also writes a heap snapshot per start.
+ *   and the anonymous mappings by kind (1 s after the first answer, and with IDLE_LOAD after the
+ *   load and, with IDLE_LATER, once idle after it); IDLE_SNAPSHOT=dir also writes a heap snapshot per start.
  * - IDLE_PAGES=1: the `node` binary's resident pages by what they hold (bench/binary-pages.ts:
  *   V8's tiers, WebAssembly, ICU's code and data items, OpenSSL…), KiB, median per variant.
  */
