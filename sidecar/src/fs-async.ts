@@ -1,10 +1,11 @@
 /**
  * The file operations the sidecar runs at start, on a reload and when it connects an MCP backend
- * (the config, key and secret files, the socket's path), and airlock-tools' stdio host (its socket), as promises over `node:fs`'s callback
- * API: the same asynchronous reads in libuv's thread pool. `node:fs/promises` would load Node's
- * promise API of the file system, and with it readline and the REPL's history (for
- * `FileHandle.readLines`), `opendir` and the watchers, whose source and code cache then stay
- * resident in every sidecar (bench/README.md, "Round 6: the last builtins").
+ * (the config, key and secret files, the socket's path) and that airlock-tools' stdio host runs
+ * on its socket, as promises over `node:fs`'s callback API: the same asynchronous reads in
+ * libuv's thread pool. `node:fs/promises` would load Node's promise API of the file system, and
+ * with it readline and the REPL's history (for `FileHandle.readLines`), `opendir` and the
+ * watchers, whose source and code cache then stay resident in every sidecar (bench/README.md,
+ * "Round 6: the last builtins").
  */
 import { chmod, chown, lstat, mkdir, readFile, realpath, rm, unlink } from 'node:fs';
 import { promisify } from 'node:util';

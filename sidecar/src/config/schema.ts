@@ -40,7 +40,9 @@ const ms = (description: string, defaultValue: number, max = 3_600_000) =>
   described(z._default(z.int().check(z.minimum(1), z.maximum(max)), defaultValue), description);
 
 const boundedString = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max));
-const modelName = () => z.string().check(z.minLength(1), z.maxLength(256), z.regex(/^[^\s]+$/));
+/** Longest model name the config may serve or alias. */
+export const MAX_MODEL_NAME = 256;
+const modelName = () => z.string().check(z.minLength(1), z.maxLength(MAX_MODEL_NAME), z.regex(/^[^\s]+$/));
 const sha256 = () => z.string().check(z.regex(/^[a-f0-9]{64}$/));
 const optionalNumber = (min: number, max: number) => z.optional(z.number().check(z.minimum(min), z.maximum(max)));
 const optionalInt = (min: number, max: number) => z.optional(z.int().check(z.minimum(min), z.maximum(max)));

@@ -4,7 +4,7 @@
  * names a sandbox may use at all.
  */
 import { compileGlobs } from '../config/glob.js';
-import type { ModelEntryConfig as Model, SidecarConfig } from '../config/schema.js';
+import { MAX_MODEL_NAME, type ModelEntryConfig as Model, type SidecarConfig } from '../config/schema.js';
 
 /** A provider that serves the requested model, with the entry that matched. */
 export interface Candidate<P> {
@@ -12,16 +12,13 @@ export interface Candidate<P> {
   model: Model;
 }
 
-/**
- * Longest model name a 404 repeats: no served name is longer (the config's limit), and an agent's
- * megabyte of name is not copied back into the answer and whatever records it.
- */
-const ECHOED_NAME = 256;
 
 /** The model was not found or not allowed; the client gets 404 in its API's shape. */
 export class ModelNotFoundError extends Error {
   constructor(readonly model: string) {
-    super(`The model '${model.length > ECHOED_NAME ? `${model.slice(0, ECHOED_NAME)}…` : model}' does not exist or is not available in this sandbox`);
+    // Repeats at most as much of the name as any served name can have: an agent's megabyte of
+    // name is not copied back into the answer and whatever records it.
+    super(`The model '${model.length > MAX_MODEL_NAME ? `${model.slice(0, MAX_MODEL_NAME)}…` : model}' does not exist or is not available in this sandbox`);
     this.name = 'ModelNotFoundError';
   }
 }

@@ -5,7 +5,7 @@
  * like is the caller's: the agent-facing app answers in the client's API, the admin and the
  * operator's servers in their own shapes.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ListenOptions, Socket } from 'node:net';
 import { HttpError, readBody } from './read-body.js';
 import { BODY_METHODS, Router, splitTarget, type ErrorHandler, type HttpRequest, type Route } from './router.js';
@@ -204,7 +204,7 @@ export const PLAIN_ANSWERS: Pick<HttpAppOptions, 'notFound' | 'badTarget' | 'clo
 export function plainError(log: { error(details: object, message: string): void }): ErrorHandler {
   return (err, _request, res) => {
     if (err instanceof HttpError) {
-      return writeJson(res, err.status, { error: err.status === 413 ? 'Payload Too Large' : 'Unsupported Media Type', message: err.message, statusCode: err.status }, JSON_UTF8);
+      return writeJson(res, err.status, { error: STATUS_CODES[err.status], message: err.message, statusCode: err.status }, JSON_UTF8);
     }
     log.error({ err }, 'unhandled error');
     writeJson(res, 500, { error: 'Internal Server Error', message: 'internal error', statusCode: 500 }, JSON_UTF8);
