@@ -6,18 +6,22 @@
  * the inspector on loopback; after a warm-up, V8's sampling heap profiler records every
  * allocation it samples, including objects the scavenger and the full GC already collected,
  * while BENCH_CONCURRENCY (32) chat completions stay in flight for BENCH_SECONDS (4).
+ * The floor (bench/floor.ts, a bare Node relay; BENCH_FLOOR=0 leaves it out) is measured the same
+ * way, as what one Node HTTP hop allocates whatever it does.
  * Printed: bytes per request in total, by area (Airlock's own code, undici, Node's internals …),
  * and the functions that allocate most. Sampling is statistical: runs differ by a few per cent.
  */
 import { join } from 'node:path';
 import { area, label, original, type CallFrame } from './frames.js';
 import { saturate } from './load.js';
-import { buildSidecar, freePort, startMockProvider, startSidecar, type Target } from './targets.js';
+import { buildSidecar, freePort, startFloor, startMockProvider, startSidecar, type Target } from './targets.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const BEFORE = process.env.BENCH_BEFORE;
 const STREAM = process.env.BENCH_STREAM === '1';
+/** Whether the floor (bench/floor.ts, a bare Node relay) is measured too, as what one Node hop allocates. */
+const FLOOR = process.env.BENCH_FLOOR !== '0';
 const TOP = Number(process.env.PROFILE_TOP ?? 15);
 /** Bytes between samples: small enough that a request's few dozen objects are seen. */
 const INTERVAL = 1024;
@@ -47,12 +51,12 @@ async function inspect(port: number): Promise<(method: string, params?: object) 
     });
 }
 
-/** A sidecar with the inspector on a free loopback port. */
-async function startInspected(label: string, executable: string, mockURL: string): Promise<{ target: Target; port: number }> {
+/** A sidecar, or the floor (bench/floor.ts), started by `begin` with the inspector on a free loopback port. */
+async function startInspected(begin: () => Promise<Target[]>): Promise<{ target: Target; port: number }> {
   const port = await freePort();
   process.env.NODE_OPTIONS = `--inspect=127.0.0.1:${port}`;
   try {
-    const [target] = await startSidecar(label, executable, mockURL, false);
+    const [target] = await begin();
     return { target: target!, port };
   } finally {
     delete process.env.NODE_OPTIONS;
@@ -93,8 +97,13 @@ async function measure(name: string, target: Target, port: number): Promise<void
 const mock = await startMockProvider(root);
 const sidecars: { name: string; target: Target; port: number }[] = [];
 console.error('building the sidecar…');
-sidecars.push({ name: 'airlock', ...(await startInspected('airlock', await buildSidecar(root, root), mock.url)) });
-if (BEFORE) sidecars.push({ name: 'airlock-before', ...(await startInspected('airlock-before', await buildSidecar(BEFORE, root), mock.url)) });
+const now = await buildSidecar(root, root);
+sidecars.push({ name: 'airlock', ...(await startInspected(() => startSidecar('airlock', now, mock.url, false))) });
+if (BEFORE) {
+  const before = await buildSidecar(BEFORE, root);
+  sidecars.push({ name: 'airlock-before', ...(await startInspected(() => startSidecar('airlock-before', before, mock.url, false))) });
+}
+if (FLOOR) sidecars.push({ name: 'floor', ...(await startInspected(() => startFloor(root, mock.url))) });
 for (const { name, target, port } of sidecars) await measure(name, target, port);
 // No graceful stop: a sidecar with an inspector session open could wait on it for ever (a run
 // with BENCH_BEFORE hung there). Exiting kills every child (bench/procs.ts).
