@@ -240,8 +240,12 @@ function memorySink(signal: AbortSignal) {
     startStream() {
       throw new Error('model tools make whole (not streamed) calls');
     },
+    startJson() {
+      throw new Error('model tools make calls that are translated, not passed through');
+    },
     write: () => Promise.resolve(),
     end() {},
+    abort() {},
     onClose(listener) {
       if (signal.aborted) listener();
       else signal.addEventListener('abort', listener, { once: true });

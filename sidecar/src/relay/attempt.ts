@@ -6,7 +6,7 @@
  */
 import { AdapterError, StreamError, type StreamTranslator, type TranslateContext, type UpstreamRequest, type UpstreamTarget } from '../providers/types.js';
 import type { Attempt, ProviderRuntime } from '../router/router.js';
-import { bodyText, MAX_ERROR_BODY_BYTES, type CallAbort, type UpstreamResponse } from '../upstream/client.js';
+import { bodyText, MAX_ERROR_BODY_BYTES, type CallAbort, type UpstreamAnswer, type UpstreamResponse } from '../upstream/client.js';
 import { classifyError, parseRetryAfter, UpstreamFailure } from '../upstream/failure.js';
 import { hasContent } from './content.js';
 import type { ModelCall } from '../telemetry/model-call.js';
@@ -30,8 +30,12 @@ interface Common {
   attempt: Attempt;
 }
 
-/** A JSON answer: parsed (`result`), or passed through (`native`) with its usage read from the tail. */
-export type JsonOutcome<C> = Common & { kind: 'json'; result: C | undefined; native: Buffer | undefined; usage: Usage | undefined };
+/**
+ * A JSON answer: parsed (`result`), or passed through (`native`) with its usage read from the
+ * tail; a pass-through too large to hold is its start (`native`) and the rest to relay (`rest`),
+ * its usage read when the rest has gone by (./json-out.ts).
+ */
+export type JsonOutcome<C> = Common & { kind: 'json'; result: C | undefined; native: Buffer | undefined; usage: Usage | undefined; rest?: UpstreamAnswer['rest'] };
 
 /** A stream that reached its first content frame (or its end); the frames so far are held. */
 export type StreamOutcome<K> = Common & {
@@ -49,6 +53,14 @@ export type StreamOutcome<K> = Common & {
 export type Outcome<C, K> = JsonOutcome<C> | StreamOutcome<K>;
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * How much of a pass-through JSON answer is held before it goes out: an answer that breaks within
+ * it may still fail over; past it the answer is relayed as it comes (embeddings of thousands of
+ * inputs as floats run past 100 MB), with no bound of its own. A translated answer is read whole,
+ * up to the client's maxResponseBytes (server/runtime.ts).
+ */
+export const PASS_THROUGH_HELD_BYTES = 16 * 1024 * 1024;
 
 function targetOf(provider: ProviderRuntime, model: Attempt['model'], apiKey: string | undefined): UpstreamTarget {
   return { baseURL: provider.baseURL, apiKey, model: model.upstreamName ?? model.name, headers: provider.config.headers };
@@ -82,9 +94,11 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
     if (!isEmpty(reported.headers)) request = { ...request, headers: { ...request.headers, ...reported.headers } };
     if (!op.stream) {
       // The whole answer at once (ProviderClient.json): no stream to read or to give back.
-      const answer = await provider.client.json(request, scope.abort);
+      const answer = await provider.client.json(request, scope.abort, native ? PASS_THROUGH_HELD_BYTES : undefined);
       if (answer.status < 200 || answer.status >= 300) throw statusFailure(provider, answer.status, answer.body.toString('utf8', 0, MAX_ERROR_BODY_BYTES), answer.headers);
-      const outcome = jsonOutcome(op, attempt, answer.body, native, context);
+      const outcome: JsonOutcome<C> = answer.rest
+        ? { provider, model, attempt, kind: 'json', result: undefined, native: answer.body, usage: undefined, rest: answer.rest }
+        : jsonOutcome(op, attempt, answer.body, native, context);
       reported.succeeded(answer.status);
       return outcome;
     }

@@ -12,10 +12,11 @@ import type { UsageLedger } from '../usage/ledger.js';
 import type { Candidate } from '../router/models.js';
 import { route, RoutingError, type ProviderRuntime } from '../router/router.js';
 import { CallAbort } from '../upstream/client.js';
-import { UpstreamFailure } from '../upstream/failure.js';
+import { classifyError, UpstreamFailure } from '../upstream/failure.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { describeResult, startModelCall, type ModelCall } from '../telemetry/model-call.js';
 import { runAttempt, type AttemptScope, type Outcome } from './attempt.js';
+import { jsonOut } from './json-out.js';
 import { callId } from './ids.js';
 import type { Operation, StreamChunk, Usage } from './operation.js';
 import type { ClientSink } from './sink.js';
@@ -81,7 +82,10 @@ export async function runCall<C, K extends StreamChunk>(
     const outcome: Outcome<C, K> = await route(usable, (attempt) => runAttempt(scope, attempt), { log, abort: controller, deadline: started + totalMs });
     providerName = outcome.provider.config.name;
     try {
-      if (outcome.kind === 'json') {
+      if (outcome.kind === 'json' && outcome.rest) {
+        const usage = await jsonOut(outcome.native!, outcome.rest, client).catch((err: unknown) => Promise.reject(classifyError(controller.reason ?? err, providerName, 'body')));
+        spent = account(call, outcome, usage ?? estimateUsage(op.raw?.length ?? 0, 0), usage === undefined, client);
+      } else if (outcome.kind === 'json') {
         // A JSON answer without usage is one that costs nothing (counting tokens) or a server
         // that counts nothing; only streams are estimated, where usage is routinely missing.
         if (outcome.usage) spent = account(call, outcome, outcome.usage, false, client);

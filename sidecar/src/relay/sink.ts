@@ -9,9 +9,13 @@ export interface ClientSink {
   json(status: number, body: unknown, headers?: Record<string, string>): void;
   /** Starts an event stream (status 200). */
   startStream(): void;
+  /** Starts a JSON answer (status 200) whose body follows in write()s. */
+  startJson(): void;
   /** Writes stream data; resolves when the client can take more. */
   write(data: string | Buffer): Promise<void>;
   end(): void;
+  /** Cuts off an answer that started and cannot be completed: the client sees it broken, not ended. */
+  abort(): void;
   /** Calls `listener` once if the client goes away before the answer is complete. */
   onClose(listener: () => void): void;
   /** Told what the answered call cost, for a client that reports it (the MCP model tools). */

@@ -218,8 +218,9 @@ function noteFailure(provider: ProviderRuntime, lease: Lease, failure: UpstreamF
   if (failure.kind === 'status' && (status === 401 || status === 403)) provider.keys.disable(lease);
   if (failure.kind === 'status' && status === 429) provider.keys.rest(lease, failure.retryAfterMs);
   if (failure.countsAgainstProvider) provider.breaker.failure();
-  // The provider answered (429, 400, 401 …): it is up, whatever it thought of the request.
-  else if (failure.kind === 'status') provider.breaker.success();
+  // The provider answered (429, 400, 401 …, or more than the sidecar holds): it is up, whatever
+  // it thought of the request.
+  else if (failure.kind === 'status' || failure.kind === 'too_large') provider.breaker.success();
 }
 
 /** Exponential backoff with jitter of half the nominal delay either way; Retry-After wins when longer. */

@@ -20,6 +20,7 @@ export function relay<C, K extends StreamChunk>(op: Operation<C, K>, candidates:
   return runCall(op, candidates, responseSink(res), deps, sandbox);
 }
 
+const JSON_HEADERS = { 'content-type': 'application/json' };
 const STREAM_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' };
 
 /** The client's response as a ClientSink. */
@@ -50,14 +51,22 @@ class ResponseSink implements ClientSink {
     this.res.writeHead(200, STREAM_HEADERS);
   }
 
+  startJson(): void {
+    this.res.writeHead(200, JSON_HEADERS);
+  }
+
   async write(data: string | Buffer): Promise<void> {
     const res = this.res;
     if (data.length === 0 || res.destroyed) return;
-    if (!res.write(data)) await new Promise<void>((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
+    if (!res.write(data)) await drained(res);
   }
 
   end(): void {
     this.res.end();
+  }
+
+  abort(): void {
+    this.res.destroy();
   }
 
   onClose(listener: () => void): void {
@@ -68,4 +77,17 @@ class ResponseSink implements ClientSink {
       if (!res.writableFinished) listener();
     });
   }
+}
+
+/** Resolves when `res` can take more, or has closed; leaves no listener behind (a long answer waits many times). */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.removeListener('drain', done);
+      res.removeListener('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }

@@ -80,11 +80,14 @@ function buildProvider(config: ProviderConfig, keys: Keys): ProviderRuntime {
 }
 
 /**
- * The largest whole answer (a plain call's JSON, an error) read from a provider; past it the
- * connection is closed and the call fails. Whoever writes a ModelProvider picks its baseURL: an
- * answer that never ends was read until the call's total timeout, into one buffer. 64 MiB holds
- * any real answer (the largest: 2,048 embeddings of 3,072 dimensions in base64, the SDKs' default
- * encoding, ~34 MB); streamed events are bounded on their own (16 MiB, providers/shared/framing.ts).
+ * The largest whole answer read from a provider to be translated (a plain call's JSON in another
+ * API than the client's) or reported (an error); past it the connection is closed and the call
+ * fails once, not retried (upstream/failure.ts, 'too_large'). Whoever writes a ModelProvider picks
+ * its baseURL: an answer that never ends was read until the call's total timeout, into one
+ * buffer. A plain answer passed through untouched is not bound by it: past 16 MiB it is relayed
+ * as it comes (relay/attempt.ts, PASS_THROUGH_HELD_BYTES; docs/adr/0026): 2,048 embeddings of
+ * 3,072 dimensions are ~34 MB in base64 (the SDKs' default) and well past 100 MB as floats.
+ * Streamed events are bounded on their own (16 MiB, providers/shared/framing.ts).
  */
 export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 

@@ -9,7 +9,9 @@
  *
  * Two ways to send: `send` for a stream (the response's IncomingMessage, an async iterable of
  * Buffers), and `json` for a whole answer, read into one Buffer from 'data' events: no stream
- * iterator, no promise per chunk. Both are aborted through the call's CallAbort, which holds the
+ * iterator, no promise per chunk. A whole answer is bounded (`maxResponseBytes`); one the caller
+ * passes through untouched may instead spill: past `spillAbove` bytes of a 2xx answer, the start
+ * read so far and the rest as a stream. Both are aborted through the call's CallAbort, which holds the
  * exchange in flight: no listener on an AbortSignal per request.
  *
  * Redirects are never followed (Node's client does not), 1xx answers are skipped (Node emits them
@@ -37,7 +39,10 @@ export interface UpstreamResponse {
 export interface UpstreamAnswer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
+  /** The whole body; for an answer that spilled, its start. */
   body: Buffer;
+  /** An answer that spilled (larger than `spillAbove`): the rest of its body, to read or destroy. */
+  rest?: IncomingMessage;
 }
 
 /** What a call's abort tells: the request in flight, set and cleared by {@link ProviderClient}. */
@@ -124,18 +129,20 @@ export class ProviderClient {
    * Errors are classified UpstreamFailures.
    */
   send(request: UpstreamRequest, abort: CallAbort): Promise<UpstreamResponse> {
-    return this.exchange(request, abort, false) as Promise<UpstreamResponse>;
+    return this.exchange(request, abort, undefined) as Promise<UpstreamResponse>;
   }
 
   /**
-   * Sends the request and reads the whole answer, whatever its status.
+   * Sends the request and reads the whole answer, whatever its status; a 2xx answer larger than
+   * `spillAbove` bytes (when given) comes back as its start and the rest (`UpstreamAnswer.rest`),
+   * not bounded by `maxResponseBytes`.
    * @throws {UpstreamFailure} classified, for a connection, timeout or abort.
    */
-  json(request: UpstreamRequest, abort: CallAbort): Promise<UpstreamAnswer> {
-    return this.exchange(request, abort, true) as Promise<UpstreamAnswer>;
+  json(request: UpstreamRequest, abort: CallAbort, spillAbove?: number): Promise<UpstreamAnswer> {
+    return this.exchange(request, abort, spillAbove ?? WHOLE) as Promise<UpstreamAnswer>;
   }
 
-  private exchange(request: UpstreamRequest, abort: CallAbort, whole: boolean): Promise<UpstreamAnswer | UpstreamResponse> {
+  private exchange(request: UpstreamRequest, abort: CallAbort, whole: number | undefined): Promise<UpstreamAnswer | UpstreamResponse> {
     if (abort.aborted) return Promise.reject(classifyError(abort.reason, this.config.name, 'headers'));
     return new Promise((resolve, reject) => {
       const exchange = new Exchange(this, request, abort, whole, resolve, reject);
@@ -199,6 +206,9 @@ export class ProviderClient {
 // been closed by the provider when idle).
 const AGENT_OPTIONS = { keepAlive: true, maxSockets: MAX_SOCKETS, timeout: FREE_SOCKET_MS } as const;
 
+/** `Exchange.whole` for an answer read whole that never spills. */
+const WHOLE = Infinity;
+
 /** Errors of a request written on a kept-alive socket that the other side had closed. */
 const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
 /** Sends again after a stale socket at most this often (each stale socket is gone after its error). */
@@ -220,7 +230,6 @@ class Exchange implements InFlight {
   private phase: 'connect' | 'headers' | 'body' = 'headers';
   private failure: Error | undefined;
   private resends = 0;
-  private chunks: Buffer[] | undefined;
   private settled = false;
 
   constructor(
@@ -228,8 +237,11 @@ class Exchange implements InFlight {
     private readonly request: UpstreamRequest,
     /** The call's abort: it holds this exchange until the answer is read (or its stream closed). */
     private readonly callAbort: CallAbort,
-    /** A whole answer read here (json) rather than a stream handed over (send). */
-    private readonly whole: boolean,
+    /**
+     * A whole answer read here (json) that spills past this many bytes of a 2xx body (`WHOLE`:
+     * never), or undefined for a stream handed over (send).
+     */
+    private readonly whole: number | undefined,
     private readonly resolve: (value: UpstreamResponse | UpstreamAnswer) => void,
     private readonly reject: (failure: Error) => void,
   ) {}
@@ -281,29 +293,48 @@ class Exchange implements InFlight {
     this.res = res;
     this.enter('body', this.client.config.timeouts.idleMs);
     const headers = res.headers as UpstreamResponse['headers'];
-    if (!this.whole) {
-      // A stream: the relay reads the body. An error with nobody iterating yet is not thrown.
-      res.on('error', ignore);
-      res.once('close', () => this.finish());
-      this.settled = true;
-      this.resolve({ status: res.statusCode ?? 0, headers, body: res });
+    const status = res.statusCode ?? 0;
+    if (this.whole === undefined) {
+      this.handOver(res);
+      this.resolve({ status, headers, body: res });
       return;
     }
-    this.chunks = [];
-    const max = this.client.config.maxResponseBytes;
+    const chunks: Buffer[] = [];
+    const spill = status >= 200 && status < 300 ? this.whole : WHOLE;
+    // An answer that may spill holds at most spillAbove; one that may not, maxResponseBytes.
+    const max = spill === WHOLE ? this.client.config.maxResponseBytes : undefined;
     let size = 0;
-    res.on('data', (chunk: Buffer) => {
-      this.chunks!.push(chunk);
-      if (max !== undefined && (size += chunk.length) > max) this.abort(Object.assign(new Error(`response larger than ${max} bytes`), { code: 'ERR_RESPONSE_TOO_LARGE' }));
-    });
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > spill) {
+        // What is left is read by the caller, as a stream's body is.
+        res.pause();
+        res.removeListener('data', onData);
+        this.handOver(res);
+        this.resolve({ status, headers, body: Buffer.concat(chunks), rest: res });
+      } else if (max !== undefined && size > max) {
+        this.abort(Object.assign(new Error(`response larger than ${max} bytes`), { code: 'ERR_RESPONSE_TOO_LARGE' }));
+      }
+    };
+    res.on('data', onData);
     res.on('end', () => {
       if (this.settled) return;
-      const chunks = this.chunks!;
       this.finish();
-      this.resolve({ status: res.statusCode ?? 0, headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
+      this.resolve({ status, headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
     });
     // The connection broke mid-answer (or a timeout or abort destroyed it).
     res.on('error', (err: Error) => this.fail(err, 'body'));
+  }
+
+  /**
+   * The body is the caller's to read from now on; the call's abort still reaches it until it
+   * closes. An error with nobody iterating yet is not thrown.
+   */
+  private handOver(res: IncomingMessage): void {
+    res.on('error', ignore);
+    res.once('close', () => this.finish());
+    this.settled = true;
   }
 
   private onRequestError(err: Error): void {

@@ -13,6 +13,12 @@ export type FailureKind =
   | 'timeout'
   /** The provider answered 2xx with a body that could not be understood. */
   | 'malformed'
+  /**
+   * An answer larger than the sidecar holds to read or translate (upstream/client.ts): the call
+   * asked for more than fits, so another attempt would read as much again (and be billed again);
+   * the provider answered, so it says nothing against its health.
+   */
+  | 'too_large'
   /** The client went away or the total deadline passed. */
   | 'aborted';
 
@@ -32,7 +38,7 @@ export class UpstreamFailure extends Error {
 
   /** Whether another attempt (same provider or the next) may succeed. */
   get retryable(): boolean {
-    if (this.kind === 'aborted') return false;
+    if (this.kind === 'aborted' || this.kind === 'too_large') return false;
     if (this.kind !== 'status') return true;
     const s = this.error.status;
     return s === 429 || s === 401 || s === 403 || s >= 500 || s === 408;
@@ -40,7 +46,7 @@ export class UpstreamFailure extends Error {
 
   /** Whether the failure says something about the provider's health (for the circuit breaker). */
   get countsAgainstProvider(): boolean {
-    if (this.kind === 'aborted') return false;
+    if (this.kind === 'aborted' || this.kind === 'too_large') return false;
     return this.kind !== 'status' || this.error.status >= 500;
   }
 }
@@ -100,7 +106,7 @@ export function classifyError(err: unknown, provider: string, phase: 'headers' |
     return failure('connect', { status: 502, type: 'api_error', message: `provider ${provider} sent response headers larger than ${process.getBuiltinModule('node:http').maxHeaderSize} bytes` });
   }
   if (code === 'ERR_RESPONSE_TOO_LARGE') {
-    return failure('connect', { status: 502, type: 'api_error', message: `provider ${provider} sent a ${(err as Error).message}` });
+    return failure('too_large', { status: 502, type: 'api_error', message: `provider ${provider} sent a ${(err as Error).message}, more than the sidecar holds to translate an answer; ask for less in one call` });
   }
   if (code?.startsWith('HPE_')) {
     return failure('connect', { status: 502, type: 'api_error', message: `provider ${provider} sent a malformed HTTP response (${code})` });

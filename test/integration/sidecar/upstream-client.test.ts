@@ -261,6 +261,70 @@ describe('what the provider answers', () => {
   });
 });
 
+describe('answers larger than the client holds', () => {
+  /** `size` bytes of JSON-ish text in 64 KiB writes, with `status`. */
+  const large = (size: number, status = 200): Handler => (_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    const piece = 'x'.repeat(64 * 1024);
+    let sent = 0;
+    const more = () => {
+      while (sent < size) {
+        const chunk = piece.slice(0, Math.min(piece.length, size - sent));
+        sent += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', more);
+      }
+      res.end();
+    };
+    more();
+  };
+
+  it('fails past maxResponseBytes as too large: not worth another attempt, and nothing against the provider', async () => {
+    const upstream = await serve(large(256 * 1024));
+    const failure = await json(client({ maxResponseBytes: 64 * 1024 }), upstream.url);
+    expect(failure).toBeInstanceOf(UpstreamFailure);
+    expect(failure).toMatchObject({ kind: 'too_large', retryable: false, countsAgainstProvider: false, error: { status: 502 } });
+    expect((failure as UpstreamFailure).error.message).toMatch(/^provider up sent a response larger than 65536 bytes, .*ask for less in one call$/);
+  });
+
+  it('spills a 2xx answer past spillAbove: its start, then the rest as a stream, unbounded by maxResponseBytes', async () => {
+    const size = 3 * 1024 * 1024 + 17;
+    const upstream = await serve(large(size));
+    const c = client({ maxResponseBytes: 64 * 1024 });
+    const answer = await c.json(post(upstream.url), new CallAbort(), 256 * 1024);
+    expect(answer.status).toBe(200);
+    expect(answer.body.length).toBeGreaterThan(256 * 1024);
+    expect(answer.body.length).toBeLessThan(size);
+    const rest: Buffer[] = [];
+    for await (const chunk of answer.rest!) rest.push(chunk as Buffer);
+    expect(answer.body.length + Buffer.concat(rest).length).toBe(size);
+    // An answer within spillAbove is read whole as before.
+    const small = await c.json(post(upstream.url), new CallAbort(), 8 * 1024 * 1024);
+    expect(small.rest).toBeUndefined();
+  });
+
+  it('never spills an error answer: it stays bounded', async () => {
+    const upstream = await serve(large(1024 * 1024, 500));
+    const failure = await client({ maxResponseBytes: 64 * 1024 }).json(post(upstream.url), new CallAbort(), 16 * 1024).catch((err: unknown) => err);
+    expect(failure).toMatchObject({ kind: 'too_large' });
+  });
+
+  it("the call's abort reaches the rest of a spilled answer, and the provider sees the connection close", async () => {
+    let closed = false;
+    const upstream = await serve((_req, res) => {
+      res.on('close', () => (closed = true));
+      res.writeHead(200).write('x'.repeat(128 * 1024));
+    });
+    const abort = new CallAbort();
+    const answer = await client().json(post(upstream.url), abort, 64 * 1024);
+    const reading = (async () => {
+      for await (const _ of answer.rest!);
+    })().catch((err: unknown) => classifyError(abort.reason ?? err, 'up', 'body'));
+    abort.abort(new DOMException('the total timeout passed', 'TimeoutError'));
+    expect(await reading).toMatchObject({ kind: 'timeout', error: { status: 504 } });
+    await until(() => closed);
+  });
+});
+
 describe('timeouts and aborts', () => {
   it('no response headers within firstByteMs is a timeout (plain and streamed)', async () => {
     const upstream = await serve(() => undefined);

@@ -2,14 +2,16 @@
  * A hostile or broken server at a provider's baseURL (whoever may write a ModelProvider chooses
  * it): answers that never end, headers past any sane size, a `content-encoding: gzip` bomb, an
  * event that never ends its line. Whatever it sends, what the sidecar holds of one answer is
- * bounded: a whole answer (a plain call's JSON, an error's body) is read up to a limit and the
- * connection is closed there (the server sees its answer cut off), an event of a stream up to
- * 16 MiB; the agent gets an error in its SDK's shape, and the sidecar keeps answering. Redirects
- * are redirects.test.ts.
+ * bounded: a whole answer it reads (a translated call's JSON, an error's body) up to a limit, past
+ * which the connection is closed (the server sees its answer cut off), an event of a stream up to
+ * 16 MiB; the agent gets an error in its SDK's shape, and the sidecar keeps answering. A plain
+ * call's JSON passed through untouched is relayed as it comes past 16 MiB, at the pace the agent
+ * reads it (relay/json-out.ts). Redirects are redirects.test.ts.
  */
 import { gzipSync } from 'node:zlib';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { stackDir, startStack, type Stack } from './harness.js';
@@ -23,12 +25,15 @@ let stack: Stack;
 let hostile: Server;
 /** Per model: whether the sidecar closed the connection before the answer was over. */
 const cut = new Map<string, boolean>();
+/** Per model: bytes of the endless answer written so far (taken by the sidecar's connection). */
+const poured = new Map<string, number>();
 
 /** Writes `piece` until `total` bytes went or the peer closed; true when the peer closed first. */
-async function pour(res: ServerResponse, piece: Buffer, total: number): Promise<boolean> {
+async function pour(res: ServerResponse, piece: Buffer, total: number, onSent: (bytes: number) => void): Promise<boolean> {
   let closed = false;
   res.once('close', () => (closed = true));
   for (let sent = 0; sent < total && !closed; sent += piece.length) {
+    onSent(sent);
     if (!res.write(piece)) await new Promise<void>((resolve) => {
       const done = () => (res.off('drain', done), res.off('close', done), resolve());
       res.on('drain', done);
@@ -45,7 +50,7 @@ const ONE_MIB = Buffer.alloc(MiB, 'a');
 async function endless(res: ServerResponse, model: string, status: number, type: string, head: string): Promise<void> {
   res.writeHead(status, { 'content-type': type });
   res.write(head);
-  cut.set(model, await pour(res, ONE_MIB, GIVE_UP));
+  cut.set(model, await pour(res, ONE_MIB, GIVE_UP, (bytes) => poured.set(model, bytes)));
 }
 
 async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -102,29 +107,53 @@ afterAll(async () => {
 
 const messages = [{ role: 'user' as const, content: 'hi' }];
 
-/** The call's error, as the agent's SDK sees it. */
-async function failure(model: string, stream: boolean): Promise<InstanceType<typeof OpenAI.APIError>> {
+/** The call's error, as the agent's SDK sees it: the OpenAI SDK's (the provider's own API), or the Anthropic SDK's (translated). */
+async function failure(model: string, stream: boolean, sdk: 'openai' | 'anthropic' = 'openai'): Promise<{ status: number | undefined; message: string }> {
   const openai = stack.openai({ maxRetries: 0, timeoutMs: 120_000 });
+  const anthropic = stack.anthropic({ maxRetries: 0, timeoutMs: 120_000 });
   const error = await (async () => {
+    if (sdk === 'anthropic') return anthropic.messages.create({ model, messages, max_tokens: 100, stream });
     if (!stream) return openai.chat.completions.create({ model, messages });
     for await (const chunk of await openai.chat.completions.create({ model, messages, stream: true })) void chunk;
   })().catch((err: unknown) => err);
-  expect(error, model).toBeInstanceOf(OpenAI.APIError);
+  expect(error, model).toBeInstanceOf(sdk === 'openai' ? OpenAI.APIError : Anthropic.APIError);
   expectNoInternals((error as Error).message, expect);
-  return error as InstanceType<typeof OpenAI.APIError>;
+  return error as { status: number | undefined; message: string };
 }
 
 it.each([
-  ['endless-json', false],
-  ['endless-error', false],
-  ['endless-error', true],
-  ['endless-event-line', true],
-])('cuts an answer that never ends (%s, stream %s) at a bound: the server sees it cut off, the agent an error', async (model, stream) => {
+  ['endless-json', false, 'anthropic'],
+  ['endless-error', false, 'openai'],
+  ['endless-error', true, 'openai'],
+  ['endless-event-line', true, 'openai'],
+] as const)('cuts an answer that never ends (%s, stream %s, through the %s SDK) at a bound: the server sees it cut off, the agent an error', async (model, stream, sdk) => {
   cut.delete(model);
-  const error = await failure(model, stream);
+  const error = await failure(model, stream, sdk);
   expect(error.status, error.message).toBeGreaterThanOrEqual(500);
   expect(error.message.length).toBeLessThan(4096);
   await expect.poll(() => cut.get(model), { timeout: 60_000 }).toBe(true);
+  expect((await stack.fetch('/healthz')).status).toBe(200);
+});
+
+it('relays a plain answer it passes through that never ends at the pace the agent reads: an agent that stops reading stalls the server, and leaving closes it', async () => {
+  cut.delete('endless-json');
+  poured.delete('endless-json');
+  const abort = new AbortController();
+  const response = await stack.fetch('/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'endless-json', messages }), signal: abort.signal });
+  expect(response.status).toBe(200);
+  // Nothing read: what the server managed to write stops growing once the sidecar's 16 MiB, the
+  // sockets' buffers and the agent's are full.
+  let last = -1;
+  await expect.poll(async () => {
+    const now = poured.get('endless-json') ?? 0;
+    const settled = now === last;
+    last = now;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return settled && now > 0;
+  }, { timeout: 60_000, interval: 0 }).toBe(true);
+  expect(last).toBeLessThan(48 * MiB);
+  abort.abort();
+  await expect.poll(() => cut.get('endless-json'), { timeout: 60_000 }).toBe(true);
   expect((await stack.fetch('/healthz')).status).toBe(200);
 });
 
