@@ -28,6 +28,22 @@ function errorObject(code: number, message?: string, details?: unknown[]) {
   return { error: { code, message: message ?? known?.message ?? 'Error', status: known?.status ?? 'UNKNOWN', ...(details ? { details } : {}) } };
 }
 
+/** Values that are free JSON, read as sent: call arguments, function responses, JSON Schemas (and a Schema's `properties` names). */
+const FREE_JSON = new Set(['args', 'response', 'parametersJsonSchema', 'responseJsonSchema']);
+
+/** A copy of a request with every field by its lowerCamelCase name (the snake_case one read when it is the only one). */
+function camelFields(value: unknown, names = false): unknown {
+  if (Array.isArray(value)) return value.map((v) => camelFields(v));
+  if (typeof value !== 'object' || value === null) return value;
+  const out = new Map<string, unknown>();
+  for (const [key, v] of Object.entries(value)) {
+    const field = names ? key : key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    if (out.has(field) && field !== key) continue;
+    out.set(field, !names && FREE_JSON.has(field) ? v : camelFields(v, !names && field === 'properties'));
+  }
+  return Object.fromEntries(out);
+}
+
 const error = (code: number, message?: string, details?: unknown[]): BodyReply => json(code, errorObject(code, message, details), JSON_TYPE, 2);
 const ok = (value: unknown): BodyReply => json(200, value, JSON_TYPE, 2);
 
@@ -102,7 +118,9 @@ function checkSignatures(contents: unknown[]): BodyReply | undefined {
     if (signature === undefined) {
       return error(400, `Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call \`default_api:${String(call.name)}\` , position ${first + 1}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.`);
     }
-    if (signature !== SKIP_SIGNATURE && signature !== signatureOf(String(call.name), call.args)) return error(400, 'Corrupted thought signature.');
+    // bytes in the API: sent in base64 or in its URL-safe form (google-genai for Python).
+    const issued = Buffer.from(signatureOf(String(call.name), call.args), 'base64');
+    if (signature !== SKIP_SIGNATURE && !Buffer.from(String(signature), 'base64').equals(issued)) return error(400, 'Corrupted thought signature.');
   }
   return undefined;
 }
@@ -252,7 +270,10 @@ export const gemini: ProviderSpec = {
   },
   error: (status, message) => error(status, message),
   invalidJson: () => error(400, 'Invalid JSON payload received. Unexpected token.'),
-  route(ctx) {
+  route(raw) {
+    // Gemini reads every field by its lowerCamelCase or its snake_case name (proto3's JSON
+    // mapping); google-genai for Python sends some of each.
+    const ctx = { ...raw, body: camelFields(raw.body) };
     const { method, url } = ctx;
     const action = /^\/v1(?:beta|alpha)?\/models\/([^/:]+):([A-Za-z]+)$/.exec(url.pathname);
     if (method === 'POST' && action) {

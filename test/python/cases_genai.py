@@ -1,6 +1,8 @@
 """The google-genai Python SDK through the socket: generate_content (plain, streamed, function
 calling), count_tokens, models.list and models.get, and errors."""
 
+import base64
+
 from google.genai import types
 
 from airlock_clients import genai_client
@@ -68,10 +70,10 @@ def automatic_function_calling(model, text):
     """The SDK's own loop: a Python function as a tool, called by the SDK and answered from."""
     seen = []
 
-    def get_weather(input: str) -> str:
+    def get_weather(city: str) -> str:
         """Current weather for a city."""
-        seen.append(input)
-        return f"sunny in {input}"
+        seen.append(city)
+        return f"sunny in {city}"
 
     response = client().models.generate_content(model=model, contents=text, config=types.GenerateContentConfig(tools=[get_weather]))
     return {"seen": seen, "answer": response.text}
@@ -110,3 +112,20 @@ def structured(model, text):
 
     response = client().models.generate_content(model=model, contents=text, config=types.GenerateContentConfig(response_mime_type="application/json", response_schema=list[Place]))
     return [p.model_dump() for p in response.parsed]
+
+
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+
+
+@case
+def image(model, text):
+    """Part.from_bytes, as the docs show: the SDK sends the part's inlineData fields in snake_case."""
+    response = client().models.generate_content(model=model, contents=[text, types.Part.from_bytes(data=PNG, mime_type="image/png")])
+    return response.text
+
+
+@case
+def thinking(model, text, budget):
+    """thinking_config: the SDK sends thinking_budget in snake_case."""
+    config = types.GenerateContentConfig(thinking_config=types.ThinkingConfig(thinking_budget=budget), max_output_tokens=budget * 2)
+    return client().models.generate_content(model=model, contents=text, config=config).text

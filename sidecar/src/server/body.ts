@@ -13,8 +13,11 @@ export class BadRequest extends Error {
   }
 }
 
-/** Parses a raw JSON body with a schema. @throws {BadRequest} */
-export function parseBody<S extends z.ZodMiniType>(raw: unknown, schema: S): z.output<S> {
+/**
+ * Parses a raw JSON body with a schema, after `normalize` (which may change the parsed JSON in
+ * place) when given. @throws {BadRequest}
+ */
+export function parseBody<S extends z.ZodMiniType>(raw: unknown, schema: S, normalize?: (json: unknown) => unknown): z.output<S> {
   if (!Buffer.isBuffer(raw) || raw.length === 0) {
     throw new BadRequest({ status: 400, type: 'invalid_request_error', message: 'the request body must be JSON (Content-Type: application/json)' });
   }
@@ -38,7 +41,7 @@ export function parseBody<S extends z.ZodMiniType>(raw: unknown, schema: S): z.o
   } catch (err) {
     throw new BadRequest({ status: 400, type: 'invalid_request_error', message: `the request body is not valid JSON: ${(err as Error).message}` });
   }
-  const result = schema.safeParse(json);
+  const result = schema.safeParse(normalize ? normalize(json) : json);
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const path = issue.path.map(String).join('.');

@@ -11,7 +11,7 @@ import { estimateTokens } from '../ingress/estimate.js';
 import { geminiToChat } from '../ingress/translate/gemini.js';
 import { chatToGemini, geminiStreamEncoder } from '../ingress/translate/gemini-output.js';
 import { ModelNotFoundError } from '../router/models.js';
-import { BatchEmbedContentsRequest, CountTokensBody, EmbedContentRequest, GenerateContentRequest, geminiErrorBody, geminiModel } from '../wire/gemini.js';
+import { BatchEmbedContentsRequest, CountTokensBody, EmbedContentRequest, GenerateContentRequest, geminiErrorBody, geminiModel, protoJsonNames } from '../wire/gemini.js';
 import type { AppOptions } from './app.js';
 import { BadRequest, parseBody } from './body.js';
 import type { Ingress } from './ingress.js';
@@ -85,11 +85,11 @@ export function geminiRoutes(router: Router, options: AppOptions, notFound: (req
         const stream = method === 'streamGenerateContent';
         // Without alt=sse Gemini streams one JSON array; every Google SDK asks for SSE.
         if (stream && new URLSearchParams(request.query).get('alt') !== 'sse') throw badRequest('streamGenerateContent is served with alt=sse only');
-        const body = parseBody(raw, GenerateContentRequest);
+        const body = parseBody(raw, GenerateContentRequest, protoJsonNames);
         return relayModelCall(options, request, res, model, generateContentOperation(geminiIngress, body, model, stream, raw));
       }
       case 'countTokens': {
-        const body = parseBody(raw, CountTokensBody);
+        const body = parseBody(raw, CountTokensBody, protoJsonNames);
         const whole = body.generateContentRequest ?? { contents: body.contents ?? [] };
         const op = countTokensOperation(geminiIngress, geminiToChat(whole, model, false), raw, (tokens) => ({ totalTokens: tokens }));
         // No provider of the model counts tokens (OpenAI, Ollama): the sidecar's estimate, marked as one.
@@ -99,7 +99,7 @@ export function geminiRoutes(router: Router, options: AppOptions, notFound: (req
       case 'embedContent':
       case 'batchEmbedContents': {
         const batch = method === 'batchEmbedContents';
-        const requests = batch ? parseBody(raw, BatchEmbedContentsRequest).requests : [parseBody(raw, EmbedContentRequest)];
+        const requests = batch ? parseBody(raw, BatchEmbedContentsRequest, protoJsonNames).requests : [parseBody(raw, EmbedContentRequest, protoJsonNames)];
         const dimensions = requests[0]!.outputDimensionality;
         const input = requests.map((r, i) => embeddingText(r, batch ? `requests[${i}].content` : 'content'));
         const embeddings = embeddingsOperation(geminiIngress, { model, input, ...(dimensions ? { dimensions } : {}) }, raw);

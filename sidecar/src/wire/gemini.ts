@@ -82,6 +82,42 @@ export type GeminiContent = z.infer<typeof GeminiContent>;
 export type GenerateContentRequest = z.infer<typeof GenerateContentRequest>;
 export type CountTokensBody = z.infer<typeof CountTokensBody>;
 
+/** Fields whose values are free JSON (a Struct, a JSON Schema, a schema's example), read as the client wrote them. */
+const VERBATIM = new Set(['args', 'response', 'parametersJsonSchema', 'responseJsonSchema', 'example', 'default']);
+
+/**
+ * Reads a Gemini request (parsed JSON, changed in place) with every field by its lowerCamelCase
+ * name. Proto3's JSON mapping has a server accept a field by that name or by its original
+ * snake_case one, and Gemini does; google-genai for Python sends some in snake_case
+ * (`inlineData: {mime_type, data}`, `fileData: {file_uri}`, `thinkingConfig: {thinking_budget}`,
+ * `parameters_json_schema`, a Schema's `any_of` and `min_items`). Left alone: the values of free
+ * JSON fields ({@link VERBATIM}: a call's arguments, a function's response, JSON Schemas) and the
+ * keys of a Schema's `properties`, which are the client's names. When both names are there, the
+ * lowerCamelCase one is read. A pass-through still sends the client's bytes.
+ */
+export function protoJsonNames(value: unknown, keysAreNames = false): unknown {
+  if (Array.isArray(value)) {
+    for (const item of value) protoJsonNames(item);
+  } else if (typeof value === 'object' && value !== null) {
+    const object = value as Record<string, unknown>;
+    for (const key of Object.keys(object)) {
+      let name = key;
+      if (!keysAreNames && key.includes('_')) {
+        name = key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+        if (name !== key) {
+          const taken = Object.hasOwn(object, name);
+          if (!taken) object[name] = object[key];
+          delete object[key];
+          // The lowerCamelCase field is visited under its own key.
+          if (taken) continue;
+        }
+      }
+      if (keysAreNames || !VERBATIM.has(name)) protoJsonNames(object[name], !keysAreNames && name === 'properties');
+    }
+  }
+  return value;
+}
+
 /** Google's canonical error status names by HTTP status. */
 const STATUS_NAMES: Record<number, string> = {
   400: 'INVALID_ARGUMENT',

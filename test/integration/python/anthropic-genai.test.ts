@@ -6,17 +6,18 @@
  * catches.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mockEmbedding } from '../../mocks/index.js';
+import { mockEmbedding, type MockKind, type MockProvider } from '../../mocks/index.js';
 import type { PythonDriver } from '../../python/driver.js';
 import type { Stack } from '../sidecar/harness.js';
 import { PROVIDERS, startPythonStack, VENV_BUILD_TIMEOUT_MS } from './stack.js';
 
 let python: PythonDriver;
 let stack: Stack;
+let mocks: Map<MockKind, MockProvider>;
 let close: () => Promise<void>;
 
 beforeAll(async () => {
-  ({ python, stack, close } = await startPythonStack('python-anthropic-genai', ['cases_anthropic', 'cases_genai']));
+  ({ python, stack, mocks, close } = await startPythonStack('python-anthropic-genai', ['cases_anthropic', 'cases_genai']));
 }, VENV_BUILD_TIMEOUT_MS);
 
 afterAll(() => close?.());
@@ -115,6 +116,10 @@ describe.each(PROVIDERS)('google-genai Python SDK through a %s provider', (kind)
     expect(reply).toEqual({ seen: ['Oslo'], answer: expect.stringContaining('sunny in Oslo') });
   });
 
+  it('takes an image part made with Part.from_bytes', async () => {
+    expect(await python.value('genai.image', { model, text: 'What is this?' })).toBe('echo: What is this? [image]');
+  });
+
   it('counts tokens', async () => {
     expect(await python.value('genai.count_tokens', { model, text: 'how many tokens are in this question about the weather in Oslo' })).toBeGreaterThan(5);
   });
@@ -144,6 +149,13 @@ describe.each(['openai', 'gemini', 'ollama'])('google-genai Python SDK structure
   it('parses into pydantic models', async () => {
     expect(await python.value('genai.structured', { model: `via-${kind}`, text: 'Bergen' })).toEqual([{ name: 'Bergen', population: 1 }]);
   });
+});
+
+it('google-genai Python SDK: thinking_config reaches a Claude model as its thinking budget', async () => {
+  const anthropic = mocks.get('anthropic')!;
+  anthropic.reset();
+  expect(await python.value('genai.thinking', { model: 'via-anthropic', text: 'think first', budget: 2048 })).toContain('think first');
+  expect(anthropic.received.at(-1)!.body).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 2048 } });
 });
 
 describe('google-genai Python SDK models and errors', () => {

@@ -12,8 +12,8 @@
  *   `fileData` only as an https image URL (Files API and gs:// URIs only Gemini can read);
  * - thought parts of earlier model turns become `reasoning_content`; thought signatures are
  *   dropped (only Gemini checks them);
- * - function declarations become tools (`parametersJsonSchema`, else `parameters`, whose
- *   upper-case OpenAPI types are lower-cased); `functionCallingConfig` becomes tool_choice;
+ * - function declarations become tools (`parametersJsonSchema`, else `parameters`, Gemini's
+ *   Schema made JSON Schema); `functionCallingConfig` becomes tool_choice;
  *   generationConfig maps to the sampling fields, JSON mode to response_format, thinkingBudget to
  *   the canonical thinking budget. Code execution, grounding and cached content are refused.
  */
@@ -48,11 +48,14 @@ export function geminiToChat(request: GenerateContentRequest, model: string, str
   if (declarations.length > 0) {
     chat.tools = declarations.map((d) => ({
       type: 'function',
-      function: { name: d.name, ...(d.description ? { description: d.description } : {}), parameters: d.parametersJsonSchema ?? lowerTypes(d.parameters ?? { type: 'object', properties: {} }) },
+      function: { name: d.name, ...(d.description ? { description: d.description } : {}), parameters: d.parametersJsonSchema ?? jsonSchemaOf(d.parameters ?? { type: 'object', properties: {} }) },
     }));
   }
   const calling = request.toolConfig?.functionCallingConfig;
   if (calling?.mode) chat.tool_choice = toolChoice(calling.mode, calling.allowedFunctionNames ?? undefined);
+  // Several allowed functions: only they are offered (OpenAI's and Anthropic's "any tool" cannot name a few).
+  const allowed = calling?.mode === 'ANY' ? calling.allowedFunctionNames : undefined;
+  if (allowed && allowed.length > 1 && chat.tools) chat.tools = chat.tools.filter((t) => allowed.includes(t.function.name));
   if (request.cachedContent) throw refuse('cachedContent', 'cachedContent');
   const config = request.generationConfig;
   if (config) {
@@ -66,7 +69,7 @@ export function geminiToChat(request: GenerateContentRequest, model: string, str
     if (config.presencePenalty != null) chat.presence_penalty = config.presencePenalty;
     if (config.frequencyPenalty != null) chat.frequency_penalty = config.frequencyPenalty;
     if (config.responseMimeType === 'application/json') {
-      const schema = config.responseJsonSchema ?? (config.responseSchema ? lowerTypes(config.responseSchema) : undefined);
+      const schema = config.responseJsonSchema ?? (config.responseSchema ? jsonSchemaOf(config.responseSchema) : undefined);
       chat.response_format = schema ? { type: 'json_schema', json_schema: { name: 'response', schema } } : { type: 'json_object' };
     }
     const budget = config.thinkingConfig?.thinkingBudget;
@@ -144,14 +147,31 @@ function toolChoice(mode: string, allowed: string[] | undefined): ToolChoice {
   return 'auto';
 }
 
-/** Gemini's OpenAPI-subset schemas spell types in upper case (STRING, OBJECT); JSON Schema wants lower. */
-function lowerTypes(schema: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+/**
+ * A Gemini Schema (its OpenAPI subset, field names already lowerCamelCase: wire/gemini.ts) as JSON
+ * Schema: types in lower case (Gemini spells them STRING, OBJECT), `nullable` as a `null` type,
+ * `example` as `examples`; `propertyOrdering` (Gemini's own) dropped. The keys of `properties`
+ * are the client's names, kept whatever they are.
+ */
+function jsonSchemaOf(schema: Record<string, unknown>): Record<string, unknown> {
+  const entries: [string, unknown][] = [];
   for (const [key, value] of Object.entries(schema)) {
-    if (key === 'type' && typeof value === 'string') out[key] = value.toLowerCase();
-    else if (Array.isArray(value)) out[key] = value.map((v) => (typeof v === 'object' && v !== null ? lowerTypes(v as Record<string, unknown>) : v));
-    else if (typeof value === 'object' && value !== null) out[key] = lowerTypes(value as Record<string, unknown>);
-    else out[key] = value;
+    if (key === 'propertyOrdering' || key === 'nullable') continue;
+    if (key === 'type' && typeof value === 'string') entries.push([key, value.toLowerCase()]);
+    else if (key === 'example') entries.push(['examples', [value]]);
+    else if (key === 'properties' && isObject(value)) entries.push([key, Object.fromEntries(Object.entries(value).map(([name, v]) => [name, isObject(v) ? jsonSchemaOf(v) : v]))]);
+    else if (key === 'items' && isObject(value)) entries.push([key, jsonSchemaOf(value)]);
+    else if (key === 'anyOf' && Array.isArray(value)) entries.push([key, value.map((v: unknown) => (isObject(v) ? jsonSchemaOf(v) : v))]);
+    else entries.push([key, value]);
+  }
+  const out = Object.fromEntries(entries);
+  if (schema.nullable === true) {
+    if (typeof out.type === 'string') out.type = [out.type, 'null'];
+    else if (Array.isArray(out.anyOf)) out.anyOf = [...(out.anyOf as unknown[]), { type: 'null' }];
   }
   return out;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { GenerateContentRequest } from '../../wire/gemini.js';
+import { geminiToChat } from './gemini.js';
+
+const request = (body: object) => GenerateContentRequest.parse({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }], ...body });
+const fn = (name: string, parameters?: object) => ({ name, ...(parameters ? { parameters } : {}) });
+
+describe('geminiToChat: tools', () => {
+  it("turns Gemini's Schema into JSON Schema: lower-case types, nullable as a null type, example as examples, no propertyOrdering, property names kept", () => {
+    const parameters = {
+      type: 'OBJECT',
+      properties: {
+        city: { type: 'STRING', nullable: true, example: 'Oslo' },
+        tags: { type: 'ARRAY', items: { type: 'STRING' }, minItems: 1 },
+        nullable: { anyOf: [{ type: 'INTEGER' }, { type: 'STRING' }], nullable: true },
+        propertyOrdering: { type: 'BOOLEAN' },
+      },
+      required: ['city'],
+      propertyOrdering: ['city', 'tags'],
+    };
+    const chat = geminiToChat(request({ tools: [{ functionDeclarations: [fn('get_weather', parameters)] }] }), 'm', false);
+    expect(chat.tools![0]!.function.parameters).toEqual({
+      type: 'object',
+      properties: {
+        city: { type: ['string', 'null'], examples: ['Oslo'] },
+        tags: { type: 'array', items: { type: 'string' }, minItems: 1 },
+        nullable: { anyOf: [{ type: 'integer' }, { type: 'string' }, { type: 'null' }] },
+        propertyOrdering: { type: 'boolean' },
+      },
+      required: ['city'],
+    });
+  });
+
+  it('offers only the allowed functions when mode ANY names several (OpenAI and Anthropic cannot name a few in tool_choice)', () => {
+    const tools = [{ functionDeclarations: [fn('a'), fn('b'), fn('c')] }];
+    const several = geminiToChat(request({ tools, toolConfig: { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['b', 'c'] } } }), 'm', false);
+    expect(several.tools!.map((t) => t.function.name)).toEqual(['b', 'c']);
+    expect(several.tool_choice).toBe('required');
+    const one = geminiToChat(request({ tools, toolConfig: { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['c'] } } }), 'm', false);
+    expect(one.tools!.map((t) => t.function.name)).toEqual(['a', 'b', 'c']);
+    expect(one.tool_choice).toEqual({ type: 'function', function: { name: 'c' } });
+    const auto = geminiToChat(request({ tools, toolConfig: { functionCallingConfig: { mode: 'AUTO' } } }), 'm', false);
+    expect(auto.tools).toHaveLength(3);
+  });
+});
