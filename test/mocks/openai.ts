@@ -132,11 +132,19 @@ function longToolCallId(messages: unknown[]): { param: string; length: number } 
   return undefined;
 }
 
+/** OpenAI's reasoning models: the o-series, gpt-5 (not its chat model), codex. */
+function reasons(model: string): boolean {
+  return (/^o[1-9]/.test(model) || model.startsWith('gpt-5') || model.startsWith('codex')) && !model.includes('-chat');
+}
+
 function chat(ctx: RouteContext): Reply {
   const b = obj(ctx.body);
   const model = str(b.model);
   if (!model) return error(400, 'you must provide a model parameter');
   if (!Array.isArray(b.messages)) return error(400, "Missing required parameter: 'messages'.", 'messages', 'missing_required_parameter');
+  // Fields OpenAI refuses: top_k is no parameter of its API; reasoning_effort only its reasoning models take.
+  if ('top_k' in b) return error(400, 'Unrecognized request argument supplied: top_k');
+  if (b.reasoning_effort != null && !reasons(model)) return error(400, "Unsupported parameter: 'reasoning_effort' is not supported with this model.", 'reasoning_effort', 'unsupported_parameter');
   const tooLong = longToolCallId(b.messages);
   if (tooLong) return error(400, `Invalid '${tooLong.param}': string too long. Expected a string with maximum length 40, but got a string with length ${tooLong.length} instead.`, tooLong.param, 'string_above_max_length');
   const turn = planTurn({

@@ -19,7 +19,9 @@ import { z } from 'zod';
 import { EVERY_PROVIDER, freePort, providerStackForFile } from './harness.js';
 
 const loopbackPort = await freePort();
-const suite = providerStackForFile('langchain', { extra: { listen: { loopbackPort } } });
+// o4-mini: an OpenAI model that reasons, for the runs with reasoning on (via-openai does not, and
+// OpenAI refuses reasoning_effort there, as the mock does).
+const suite = providerStackForFile('langchain', { extra: { listen: { loopbackPort } }, models: { openai: ['o4-mini'] } });
 
 const CLIENTS = ['openai', 'openai responses', 'anthropic', 'google'] as const;
 type Client = (typeof CLIENTS)[number];
@@ -106,7 +108,7 @@ describe.each(CLIENTS)('LangChain %s', (client) => {
 
     it.each([false, true])('binds a tool and runs the loop to the answer (reasoning on: %s)', async (reasoning) => {
       const { calls, getWeather } = weather();
-      const llm = chatModel(client, `via-${kind}`, reasoning).bindTools!([getWeather]);
+      const llm = chatModel(client, reasoning && kind === 'openai' ? 'o4-mini' : `via-${kind}`, reasoning).bindTools!([getWeather]);
       const messages: BaseMessage[] = [new HumanMessage('Oslo')];
       const first = await llm.invoke(messages);
       expect(first.tool_calls?.map((c) => [c.name, c.args])).toEqual([['get_weather', { input: 'Oslo' }]]);

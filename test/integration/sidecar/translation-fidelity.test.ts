@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import type { MockKind } from '../../mocks/index.js';
 import { providerStackForFile } from './harness.js';
 
-const suite = providerStackForFile('fidelity');
+// Two of OpenAI's models besides via-openai: one that reasons (takes reasoning_effort) and one that does not.
+const suite = providerStackForFile('fidelity', { models: { openai: ['o4-mini', 'gpt-4o'] } });
 
 const lastBody = (kind: MockKind) => suite.mocks.get(kind)!.received.at(-1)!.body as Record<string, unknown>;
 
@@ -119,13 +120,28 @@ describe('Anthropic SDK to other providers', () => {
     expect(JSON.stringify(body.contents)).toContain('"functionResponse":{"name":"get_weather","response":{"error":"station offline"}}');
   });
 
-  it('OpenAI gets the nearest reasoning_effort and none of the fields its API refuses', async () => {
-    await tooled('via-openai');
+  it('an OpenAI reasoning model gets the nearest reasoning_effort and none of the fields its API refuses', async () => {
+    await tooled('o4-mini');
     const body = lastBody('openai');
     expect(body.reasoning_effort).toBe('low');
     expect(body).not.toHaveProperty('thinking');
     const text = JSON.stringify(body.messages);
     for (const field of ['is_error', 'thinking_blocks', 'cache_control']) expect(text).not.toContain(field);
+  });
+
+  it('an OpenAI model that does not reason answers a request with thinking and top_k: both are dropped, as OpenAI refuses them there', async () => {
+    // The mock answers 400 unsupported_parameter to reasoning_effort on gpt-4o and refuses top_k, as OpenAI does.
+    const answer = await tooled('gpt-4o');
+    expect(answer.content.at(-1)).toMatchObject({ type: 'text' });
+    expect(lastBody('openai')).not.toHaveProperty('reasoning_effort');
+    // top_k is Anthropic's (this SDK's types no longer list it; its API takes it).
+    const sampled = await suite.stack.anthropic().messages.create({ model: 'gpt-4o', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }], ...{ top_k: 5 } });
+    expect(sampled.content[0]).toMatchObject({ type: 'text', text: 'echo: hi' });
+    expect(lastBody('openai')).not.toHaveProperty('top_k');
+    // Gemini's thinkingBudget 0 is 'minimal', which the o-series does not take: low.
+    const gemini = await suite.stack.fetch('/v1beta/models/o4-mini:generateContent', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'quick' }] }], generationConfig: { thinkingConfig: { thinkingBudget: 0 } } }) });
+    expect(gemini.status).toBe(200);
+    expect(lastBody('openai').reasoning_effort).toBe('low');
   });
 
   it('Ollama gets think: true', async () => {

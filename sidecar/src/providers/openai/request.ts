@@ -2,7 +2,12 @@
  * The chat body for OpenAI itself. Requests pass through with `model` replaced, except:
  * - `max_tokens` is sent as `max_completion_tokens` (see ./index.ts);
  * - the canonical form's extensions that OpenAI's strict schema refuses are translated or dropped:
- *   a `thinking` budget becomes the nearest `reasoning_effort` (unless the request has one);
+ *   a `thinking` budget becomes the nearest `reasoning_effort` (unless the request has one), and
+ *   either is sent only to OpenAI's reasoning models (o1, o3, o4-mini, gpt-5 and its kin but its
+ *   chat models, codex: {@link reasoningModel}); every other model answers 400
+ *   `unsupported_parameter`, so there both are dropped and the model answers without reasoning (on
+ *   o-series models `minimal` becomes `low` and `xhigh` `high`, the levels they take);
+ *   `top_k` is dropped (OpenAI has no such sampling parameter and refuses it);
  *   `reasoning_content` and `thinking_blocks` of earlier assistant turns are dropped (OpenAI keeps
  *   reasoning server-side, and another provider's signatures mean nothing to it); `is_error` on a
  *   tool message is dropped (the result text says what went wrong); `cache_control` on content
@@ -10,7 +15,7 @@
  * Nothing is rewritten for a request that has none of them, so pass-through stays a shallow copy.
  */
 import type { ChatMessage, ChatRequest } from '../../wire/openai.js';
-import { effortFor } from '../shared/reasoning.js';
+import { effortFor as nearestEffort } from '../shared/reasoning.js';
 
 const hasCache = (part: object) => 'cache_control' in part;
 
@@ -44,12 +49,27 @@ const hasExtension = (m: ChatMessage) =>
   (m.role === 'tool' && m.is_error != null) ||
   (Array.isArray(m.content) && (m.content as object[]).some(hasCache));
 
+/**
+ * Whether an OpenAI model reasons (takes `reasoning_effort`): the o-series, gpt-5 and later
+ * (their `-chat` models do not), codex models. Read from the model's name, as OpenAI names them.
+ */
+export function reasoningModel(model: string): boolean {
+  return /^(o\d|gpt-[5-9]|codex)/.test(model) && !/-chat\b/.test(model);
+}
+
+/** The o-series takes low, medium and high only. */
+function effortFor(model: string, effort: string): string {
+  if (!/^o\d/.test(model)) return effort;
+  return effort === 'minimal' || effort === 'none' ? 'low' : effort === 'xhigh' ? 'high' : effort;
+}
+
 /** The chat body for an `openai` provider. */
 export function toOpenAIRequest(request: ChatRequest, model: string): object {
-  const { max_tokens, thinking, ...rest } = request;
+  const { max_tokens, thinking, top_k: _topK, reasoning_effort, ...rest } = request;
   const body: Record<string, unknown> = { ...rest, model };
   if (max_tokens != null) body[request.max_completion_tokens != null ? 'max_tokens' : 'max_completion_tokens'] = max_tokens;
-  if (thinking && request.reasoning_effort == null) body.reasoning_effort = effortFor(thinking.type === 'disabled' ? 0 : (thinking.budget_tokens ?? 8192));
+  const effort = reasoning_effort ?? (thinking ? nearestEffort(thinking.type === 'disabled' ? 0 : (thinking.budget_tokens ?? 8192)) : undefined);
+  if (effort != null && reasoningModel(model)) body.reasoning_effort = effortFor(model, effort);
   if (request.messages.some(hasExtension)) body.messages = request.messages.map(plain);
   return body;
 }
