@@ -86,6 +86,8 @@ export function geminiRoutes(router: Router, options: AppOptions, notFound: (req
         // Without alt=sse Gemini streams one JSON array; every Google SDK asks for SSE.
         if (stream && new URLSearchParams(request.query).get('alt') !== 'sse') throw badRequest('streamGenerateContent is served with alt=sse only');
         const body = parseBody(raw, GenerateContentRequest, protoJsonNames);
+        // As Gemini answers it, whoever serves the model (OpenAI and Anthropic would get no messages).
+        if (body.contents.length === 0) throw new BadRequest({ status: 400, type: 'invalid_request_error', message: '* GenerateContentRequest.contents: contents is not specified', param: 'contents' });
         return relayModelCall(options, request, res, model, generateContentOperation(geminiIngress, body, model, stream, raw));
       }
       case 'countTokens': {

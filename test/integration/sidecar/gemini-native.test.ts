@@ -120,6 +120,16 @@ describe('google-genai SDK models and errors', () => {
     expect(await response.json()).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT', message: expect.stringMatching(/^contents/) } });
   });
 
+  it('refuses empty contents with 400 as Gemini does, whoever serves the model (the Node SDK checks this itself; Python sends it)', async () => {
+    for (const kind of PROVIDERS) {
+      const received = suite.mocks.get(kind)!.received.length;
+      const response = await suite.stack.fetch(`/v1beta/models/via-${kind}:generateContent`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ contents: [] }) });
+      expect(response.status, kind).toBe(400);
+      expect(await response.json()).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT', message: expect.stringContaining('contents is not specified') } });
+      expect(suite.mocks.get(kind)!.received.length, kind).toBe(received);
+    }
+  });
+
   it('answers unknown /v1beta paths in Google shape', async () => {
     const response = await suite.stack.fetch('/v1beta/cachedContents', { method: 'GET' });
     expect(response.status).toBe(404);
