@@ -83,7 +83,7 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
       // The body is translated when first read (providers/shared/http.ts): a pass-through sends
       // the client's bytes and never reads it; any other attempt reads it here, so a request that
       // cannot be translated fails as this attempt's 400, not as a failure to send.
-      const body = native ? (op.stream && op.nativeBody?.(provider, op.raw!)) || op.raw : request.body;
+      const body = native ? (op.nativeBody?.(provider, op.raw!) ?? op.raw) : request.body;
       request = { method: request.method, url: request.url, headers: request.headers, body };
     } catch (err) {
       if (err instanceof AdapterError) throw new UpstreamFailure('status', name, err.error);

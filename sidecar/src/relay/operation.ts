@@ -30,8 +30,9 @@ export interface Operation<Canonical, Chunk extends StreamChunk = ChatCompletion
   /** The client's body, passed through unchanged to providers that speak the ingress natively. */
   raw: Buffer | undefined;
   /**
-   * For a stream passed through natively: the bytes to send instead of `raw` to this provider, or
-   * undefined to send `raw` (the relay asks OpenAI-format upstreams for usage this way).
+   * For a call passed through natively: the bytes to send instead of `raw` to this provider, or
+   * undefined to send `raw` (the relay asks OpenAI-format upstreams for a stream's usage this way,
+   * and mends a history the provider would refuse: server/operations.ts).
    */
   nativeBody?(provider: ProviderRuntime, raw: Buffer): Buffer | undefined;
   /**

@@ -9,6 +9,8 @@ import type { AnthropicClientHeaders } from '../providers/types.js';
 import { anthropicToChat } from '../ingress/translate/anthropic.js';
 import { estimateTokens } from '../ingress/estimate.js';
 import { geminiToChat } from '../ingress/translate/gemini.js';
+import { withoutRefusedThinking } from '../providers/anthropic/request.js';
+import { enforcesSignatures, withSignaturesSkipped } from '../providers/gemini/signature.js';
 import type { GenerateContentRequest } from '../wire/gemini.js';
 import { openAIStreamEncoder } from './openai-encoder.js';
 import type { Ingress, StreamEncoder } from './ingress.js';
@@ -78,7 +80,12 @@ export function messagesOperation(ingress: Ingress, request: MessagesRequest, ra
     if (native) return native(request, target, clientHeaders);
     return provider.adapter.chatRequest(asChat(), target);
   };
-  return new ChatCall(ingress, request.model, request.stream === true, raw, true, build, asChat, estimate);
+  const call = new ChatCall(ingress, request.model, request.stream === true, raw, true, build, asChat, estimate);
+  // Passed through to Anthropic, a request it would refuse thinking on goes without (the adapter
+  // does the same when it builds the body).
+  const repaired = withoutRefusedThinking(request);
+  if (repaired) call.nativeBody = () => Buffer.from(JSON.stringify(repaired));
+  return call;
 }
 
 /**
@@ -94,7 +101,12 @@ export function generateContentOperation(ingress: Ingress, request: GenerateCont
     if (native) return native(request, target, stream);
     return provider.adapter.chatRequest(asChat(), target);
   };
-  return new ChatCall(ingress, model, stream, raw, true, build, asChat, estimate);
+  const call = new ChatCall(ingress, model, stream, raw, true, build, asChat, estimate);
+  // Passed through to a Gemini model that enforces signatures, calls without one get the sentinel
+  // (the adapter does the same when it builds the body, for the upstream model's name).
+  const repaired = enforcesSignatures(model) ? withSignaturesSkipped(request) : undefined;
+  if (repaired) call.nativeBody = () => Buffer.from(JSON.stringify(repaired));
+  return call;
 }
 
 /**

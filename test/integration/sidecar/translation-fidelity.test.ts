@@ -11,7 +11,7 @@ import type { MockKind } from '../../mocks/index.js';
 import { providerStackForFile } from './harness.js';
 
 // Two of OpenAI's models besides via-openai: one that reasons (takes reasoning_effort) and one that does not.
-const suite = providerStackForFile('fidelity', { models: { openai: ['o4-mini', 'gpt-4o'] } });
+const suite = providerStackForFile('fidelity', { models: { openai: ['o4-mini', 'gpt-4o'], gemini: ['gemini-3-pro-preview'] } });
 
 const lastBody = (kind: MockKind) => suite.mocks.get(kind)!.received.at(-1)!.body as Record<string, unknown>;
 
@@ -160,5 +160,44 @@ describe('OpenAI chat SDK to an Anthropic model with cache_control on parts', ()
       ],
     });
     expect(lastBody('anthropic').system).toEqual([{ type: 'text', text: 'A long, stable system prompt.', cache_control: { type: 'ephemeral' } }]);
+  });
+});
+
+describe('a tool loop another provider served (a failover) goes back to the primary in its own API', () => {
+  // What the client holds after a fallback made the tool call: the call, with no signed thinking
+  // (Anthropic) or thought signature (Gemini 3) of the primary's. Passed through as it is, each
+  // primary refuses the next step with 400.
+  it('Anthropic: thinking is left out of that step instead of a 400', async () => {
+    const anthropic = suite.mocks.get('anthropic')!;
+    const answer = await suite.stack.anthropic().messages.create({
+      model: 'via-anthropic',
+      max_tokens: 4000,
+      thinking: { type: 'enabled', budget_tokens: 2048 },
+      tools: [weatherAnthropic],
+      messages: [
+        { role: 'user', content: 'weather in Quito' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_from_fallback', name: 'get_weather', input: { input: 'Quito' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_from_fallback', content: 'cloudy' }] },
+      ],
+    });
+    expect(answer.content.at(-1)).toMatchObject({ type: 'text', text: 'tool result: cloudy' });
+    expect(anthropic.received.at(-1)!.body).not.toHaveProperty('thinking');
+  });
+
+  it('Gemini 3: the calls without a signature get the documented sentinel instead of a 400', async () => {
+    const gemini = suite.mocks.get('gemini')!;
+    const body = {
+      contents: [
+        { role: 'user', parts: [{ text: 'weather in Quito' }] },
+        { role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { input: 'Quito' } } }] },
+        { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: { output: 'cloudy' } } }] },
+      ],
+      tools: [{ functionDeclarations: [{ name: 'get_weather', parametersJsonSchema: weatherChat.function.parameters }] }],
+    };
+    const response = await suite.stack.fetch('/v1beta/models/gemini-3-pro-preview:generateContent', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(response.status, await response.clone().text()).toBe(200);
+    expect(JSON.stringify(await response.json())).toContain('tool result: cloudy');
+    const sent = gemini.received.at(-1)!.body as { contents: { parts: { thoughtSignature?: string }[] }[] };
+    expect(sent.contents[1]!.parts[0]!.thoughtSignature).toBe('skip_thought_signature_validator');
   });
 });

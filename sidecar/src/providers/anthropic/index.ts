@@ -7,7 +7,7 @@ import { fallbackMessage, parseErrorBody, providerError } from '../shared/errors
 import { badResponse } from '../shared/errors.js';
 import { buildHeaders, get, JSON_HEADERS, postJSON, versionedURL, type ModelessTarget } from '../shared/http.js';
 import type { AnthropicClientHeaders, ProviderAdapter, ProviderError } from '../types.js';
-import { toAnthropicCountRequest, toAnthropicRequest } from './request.js';
+import { toAnthropicCountRequest, toAnthropicRequest, withoutRefusedThinking } from './request.js';
 import { fromAnthropicMessage } from './response.js';
 import { anthropicStream } from './stream.js';
 
@@ -39,7 +39,7 @@ export const anthropicAdapter: ProviderAdapter = {
   chatResponse: fromAnthropicMessage,
   chatStream: anthropicStream,
   messagesRequest: (request: MessagesRequest, target, clientHeaders) =>
-    postJSON(versionedURL(target.baseURL, 'v1', '/messages'), headers(target, clientHeaders), () => ({ ...request, model: target.model })),
+    postJSON(versionedURL(target.baseURL, 'v1', '/messages'), headers(target, clientHeaders), () => ({ ...(withoutRefusedThinking(request) ?? request), model: target.model })),
   countTokensRequest: (request, target) =>
     postJSON(versionedURL(target.baseURL, 'v1', '/messages/count_tokens'), headers(target), () => toAnthropicCountRequest(request, target.model)),
   countTokensResponse(body) {

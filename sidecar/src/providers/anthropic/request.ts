@@ -24,7 +24,7 @@
  * - `cache_control` on text and image parts (the convention LiteLLM popularised for OpenAI-shaped
  *   requests to Claude) is carried over.
  */
-import type { AnthropicToolChoice } from '../../wire/anthropic.js';
+import type { AnthropicToolChoice, MessagesRequest } from '../../wire/anthropic.js';
 import type { AssistantMessage, ChatRequest, ResponseFormat, ToolChoice, ToolMessage, UserContentPart } from '../../wire/openai.js';
 import { parseArguments, parseDataURL, requireSingleChoice, stopList, textOf } from '../shared/content.js';
 import { untranslatable } from '../shared/errors.js';
@@ -131,6 +131,18 @@ function endsInUnthoughtToolTurn(turns: Turn[]): boolean {
   if (last?.role !== 'user' || !asBlocks(last.content).some((b) => b.type === 'tool_result')) return false;
   const first = asBlocks(turns.findLast((t) => t.role === 'assistant')?.content ?? '')[0];
   return first?.type !== 'thinking' && first?.type !== 'redacted_thinking';
+}
+
+/**
+ * A Messages request for Anthropic as the client wrote it, less `thinking` when thinking is
+ * enabled on a request Anthropic refuses it on ({@link endsInUnthoughtToolTurn}): the history of a
+ * tool loop another provider served after a failover carries no signed thinking. That step runs
+ * without thinking, as a translated one does. Undefined when nothing needs to change.
+ */
+export function withoutRefusedThinking(request: MessagesRequest): MessagesRequest | undefined {
+  if (request.thinking?.type !== 'enabled' || !endsInUnthoughtToolTurn(request.messages as Turn[])) return undefined;
+  const { thinking: _thinking, ...rest } = request;
+  return rest;
 }
 
 /** Appends a turn, merging it into the previous one when the role repeats. */

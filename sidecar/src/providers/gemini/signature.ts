@@ -13,6 +13,7 @@
  * Google's documented sentinel that skips the check, on models that enforce it. Ids made by older
  * sidecars carried the signature after `__sig_`; those are still read.
  */
+import type { GenerateContentRequest } from '../../wire/gemini.js';
 
 const LEGACY_MARKER = '__sig_';
 
@@ -47,4 +48,25 @@ export function signatureFromId(id: string): string | undefined {
 export function enforcesSignatures(model: string): boolean {
   const name = model.startsWith('models/') ? model.slice(7) : model;
   return /^gemini-/.test(name) && !/^gemini-[12][.-]/.test(name);
+}
+
+/**
+ * A Gemini request for a model that enforces signatures, with the sentinel on each function call
+ * of the current turn (from the last user content with text) that leads its model turn without
+ * a signature: a tool loop another provider served after a failover, or a client that dropped
+ * them; Gemini refuses such a request (400). Undefined when no call lacks one. The request is not
+ * changed; the contents are copied where they change.
+ */
+export function withSignaturesSkipped(request: GenerateContentRequest): GenerateContentRequest | undefined {
+  const { contents } = request;
+  const start = contents.findLastIndex((c) => (c.role ?? 'user') === 'user' && c.parts.some((p) => typeof p.text === 'string'));
+  let changed = false;
+  const repaired = contents.map((content, i) => {
+    if (i <= start || content.role !== 'model') return content;
+    const first = content.parts.findIndex((p) => p.functionCall);
+    if (first < 0 || content.parts[first]!.thoughtSignature) return content;
+    changed = true;
+    return { ...content, parts: content.parts.map((p, j) => (j === first ? { ...p, thoughtSignature: SKIP_SIGNATURE } : p)) };
+  });
+  return changed ? { ...request, contents: repaired } : undefined;
 }
