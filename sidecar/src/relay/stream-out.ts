@@ -55,8 +55,14 @@ export async function streamOut<C, K extends StreamChunk>(
         try {
           chunks = next.done ? translator.end() : translator.push(next.value);
         } catch (err) {
-          await fail(client, translator, encoder, secrets, streamError(err, name));
           log.warn({ provider: name, reason: (err as Error).message }, 'stream ended by a provider error or cut short');
+          // An error after the provider's own end (its finish frame) is past the answer: the
+          // client's stream ends as a finished one, with its API's closing events.
+          if (translator.complete?.()) {
+            if (!native) await client.write(encoder.end());
+          } else {
+            await fail(client, translator, encoder, secrets, streamError(err, name));
+          }
           client.end();
           return tally;
         }

@@ -99,8 +99,9 @@ export const ResponsesRequest = z.looseObject({
   tool_choice: z.nullish(ResponsesToolChoice),
   parallel_tool_calls: z.nullish(z.boolean()),
   max_output_tokens: z.nullish(z.int().check(z.minimum(1))),
-  temperature: z.nullish(z.number()),
-  top_p: z.nullish(z.number()),
+  // OpenAI's own bounds, held for every provider (Anthropic's temperature stops at 1).
+  temperature: z.nullish(z.number().check(z.minimum(0), z.maximum(2))),
+  top_p: z.nullish(z.number().check(z.minimum(0), z.maximum(1))),
   stream: z.nullish(z.boolean()),
   store: z.nullish(z.boolean()),
   previous_response_id: z.nullish(z.string()),

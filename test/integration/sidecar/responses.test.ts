@@ -159,6 +159,44 @@ describe('responses errors', () => {
     expect(text.length).toBeGreaterThan(0);
   });
 
+  it('finishes a translated stream whose provider errs after its finish frame: the SDK gets response.completed', async () => {
+    // Past every frame: after the one that carries finishReason.
+    suite.mocks.get('gemini')!.script({ midStreamError: { afterChunks: 1000, status: 500 } });
+    const final = await suite.stack.openai().responses.stream({ model: 'via-gemini', input: 'after the end' }).finalResponse();
+    expect(final.status).toBe('completed');
+    expect(final.output_text).toBe('echo: after the end');
+  });
+
+  it.each([
+    ['conversation', { conversation: 'conv_123' }],
+    ['prompt', { prompt: { id: 'pmpt_123' } }],
+    ['background', { background: true }],
+  ] as const)('refuses %s, which only OpenAI holds or runs, for a model another provider serves, naming it', async (field, extra) => {
+    const received = suite.mocks.get('anthropic')!.received.length;
+    const error = await suite.stack
+      .openai()
+      .responses.create({ model: 'via-anthropic', input: 'hi', ...extra } as never)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe(field);
+    expect((error as Error).message).toContain('can only be served by an OpenAI provider');
+    expect(suite.mocks.get('anthropic')!.received.length).toBe(received);
+  });
+
+  it.each([
+    ['no input', { input: [] }, 'input'],
+    ['a function tool without a name', { tools: [{ type: 'function', parameters: {} }] }, 'tools[0].name'],
+    ['a tool_choice naming no tool', { tool_choice: { type: 'function', name: 'nowhere' } }, 'tool_choice'],
+    ['temperature above 2', { temperature: 3 }, 'temperature'],
+  ] as const)('refuses %s with 400 naming the field', async (_what, extra, param) => {
+    const error = await suite.stack
+      .openai()
+      .responses.create({ model: 'via-anthropic', input: 'hi', ...extra } as never)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe(param);
+  });
+
   it('refuses an unknown previous_response_id for a model no OpenAI provider serves, in OpenAI shape', async () => {
     const error = await suite.stack
       .openai()

@@ -40,6 +40,10 @@ export function inputItems(request: Pick<ResponsesRequest, 'input'>): InputItem[
  * `request.input` (from `previous_response_id`), already expanded to items.
  */
 export function responsesToChat(request: ResponsesRequest, history: readonly InputItem[] = []): ChatRequest {
+  // What only OpenAI holds or runs: a conversation's items, a stored prompt, a background job.
+  // Served without them, the call would answer from less than the client sent.
+  for (const field of ['conversation', 'prompt'] as const) if ((request as Record<string, unknown>)[field] != null) throw refuse(`\`${field}\``, field);
+  if ((request as Record<string, unknown>).background === true) throw refuse('`background: true`', 'background');
   const messages: ChatMessage[] = [];
   if (request.instructions) messages.push({ role: 'system', content: request.instructions });
   let reasoning: ReasoningItem[] = [];
@@ -69,6 +73,9 @@ export function responsesToChat(request: ResponsesRequest, history: readonly Inp
     }
   });
 
+  if (!messages.some((m) => m.role !== 'system')) {
+    throw new TranslationError(providerError(400, "Missing required parameter: 'input' (no item to answer: send input, or previous_response_id)", 'invalid_request_error', 'input'));
+  }
   const chat: ChatRequest = { model: request.model, messages };
   if (request.tools?.length) {
     chat.tools = request.tools.flatMap((tool, i) =>
@@ -78,6 +85,10 @@ export function responsesToChat(request: ResponsesRequest, history: readonly Inp
     );
   }
   if (request.tool_choice != null) chat.tool_choice = toolChoice(request.tool_choice);
+  const named = chat.tool_choice;
+  if (typeof named === 'object' && named !== null && !chat.tools?.some((t) => t.function.name === named.function.name)) {
+    throw new TranslationError(providerError(400, `Tool choice '${named.function.name}' not found in 'tools' parameter.`, 'invalid_request_error', 'tool_choice'));
+  }
   if (request.parallel_tool_calls != null) chat.parallel_tool_calls = request.parallel_tool_calls;
   if (request.max_output_tokens != null) chat.max_tokens = request.max_output_tokens;
   if (request.temperature != null) chat.temperature = request.temperature;
@@ -102,6 +113,7 @@ export function responsesToChat(request: ResponsesRequest, history: readonly Inp
 
 /** A function tool as a chat tool (named with its namespace, if it is in one); any other is OpenAI's. */
 function functionTool(tool: ResponsesTool, param: string, namespace?: string | null): Tool {
+  if (tool.type === 'function' && !tool.name) throw new TranslationError(providerError(400, `Missing required parameter: '${param}.name'.`, 'invalid_request_error', `${param}.name`));
   if (tool.type !== 'function' || !tool.name) throw refuse(`the hosted tool ${tool.type}`, param);
   return {
     type: 'function',
