@@ -77,8 +77,18 @@ function invalid(b: Record<string, unknown>, deps: ResponsesDeps): BodyReply | u
   const namespace = arr(b.tools).findIndex((t) => obj(t).type === 'namespace' && (!str(obj(t).name) || !Array.isArray(obj(t).tools)));
   if (namespace >= 0) return deps.error(400, `Missing required parameter: 'tools[${namespace}].tools'.`, `tools[${namespace}]`, 'missing_required_parameter');
   if (b.input === undefined && b.previous_response_id === undefined) return deps.error(400, "Missing required parameter: 'input'.", 'input', 'missing_required_parameter');
+  // Reasoning comes back only as OpenAI made it: its encrypted content, or the id of one it holds.
+  for (const item of arr(b.input).map(obj)) {
+    if (item.type !== 'reasoning') continue;
+    const encrypted = str(item.encrypted_content);
+    if (encrypted !== undefined && !issued.has(encrypted)) return deps.error(400, `The encrypted content for item ${str(item.id) ?? ''} could not be verified.`, null, 'invalid_encrypted_content');
+    if (encrypted === undefined && !issued.has(str(item.id) ?? '')) return deps.error(400, `Item with id '${str(item.id) ?? ''}' not found.`, 'input', null);
+  }
   return undefined;
 }
+
+/** Reasoning ids and encrypted contents this mock gave out. */
+const issued = new Set<string>();
 
 /** Answers `POST /v1/responses`. */
 export function responses(ctx: RouteContext, deps: ResponsesDeps): Reply {
@@ -157,7 +167,10 @@ function outputItems(turn: Turn, id: string, effort: string | undefined, encrypt
   const base = id.slice(5);
   const items: Item[] = [];
   // A reasoning model thinks first; its state comes back only when asked for (stateless use).
-  if (effort) items.push({ type: 'reasoning', id: `rs_${base}`, summary: [], ...(encrypted ? { encrypted_content: `gAAAAB${base}` } : {}) });
+  if (effort) {
+    items.push({ type: 'reasoning', id: `rs_${base}`, summary: [], ...(encrypted ? { encrypted_content: `gAAAAB${base}` } : {}) });
+    issued.add(`rs_${base}`).add(`gAAAAB${base}`);
+  }
   if (turn.text) {
     items.push({ type: 'message', id: `msg_${base}`, status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: turn.text, annotations: [], logprobs: [] }] });
   }

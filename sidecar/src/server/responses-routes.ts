@@ -11,7 +11,7 @@ import { responsesStreamEncoder, type ResponsesStreamItem } from '../ingress/tra
 import type { StreamTranslator, TranslateContext } from '../providers/types.js';
 import type { ChatRequest } from '../wire/openai.js';
 import { openAIError } from '../wire/openai.js';
-import { ResponsesRequest, type InputItem, type ResponseObject } from '../wire/responses.js';
+import { isSidecarReasoning, ResponsesRequest, type InputItem, type ResponseObject } from '../wire/responses.js';
 import type { AppOptions } from './app.js';
 import { BadRequest } from './body.js';
 import type { Ingress } from './ingress.js';
@@ -131,6 +131,9 @@ export function responsesOperation(sent: ResponsesRequest, raw: Buffer, store: R
   const history = previous ? store.get(previous) : undefined;
   const heldElsewhere = previous != null && history === undefined;
   const expanded: ResponsesRequest = history ? { ...request, previous_response_id: null, input: [...history, ...inputItems(request)] } : request;
+  // OpenAI gets no reasoning the sidecar made from another provider's answer: it refuses
+  // encrypted content it did not make, and reasoning ids it never issued.
+  const forOpenAI: ResponsesRequest = Array.isArray(expanded.input) && expanded.input.some(isSidecarReasoning) ? { ...expanded, input: expanded.input.filter((item) => !isSidecarReasoning(item)) } : expanded;
   let chat: ChatRequest | undefined;
   const asChat = () => (chat ??= responsesToChat({ ...request, previous_response_id: null }, history));
   const shell = (context: TranslateContext) => ({ ...responseShell(request, responseId(context.id), context.created), model: context.requestedModel });
@@ -143,11 +146,11 @@ export function responsesOperation(sent: ResponsesRequest, raw: Buffer, store: R
     ingress: responsesIngress,
     model: request.model,
     stream: request.stream === true,
-    // An expanded continuation is a new body; otherwise OpenAI gets the client's bytes.
-    raw: history || request !== sent ? undefined : raw,
+    // An expanded or filtered continuation is a new body; otherwise OpenAI gets the client's bytes.
+    raw: history || request !== sent || forOpenAI !== expanded ? undefined : raw,
     chatRequest: asChat,
     supports: (provider) => !heldElsewhere || provider.adapter.responsesRequest !== undefined,
-    build: (provider, target) => provider.adapter.responsesRequest?.(expanded, target) ?? provider.adapter.chatRequest(asChat(), target),
+    build: (provider, target) => provider.adapter.responsesRequest?.(forOpenAI, target) ?? provider.adapter.chatRequest(asChat(), target),
     parse(provider, body, context) {
       if (provider.adapter.responsesResponse) return provider.adapter.responsesResponse(body, context);
       const response = chatToResponse(provider.adapter.chatResponse(body, context), shell(context));

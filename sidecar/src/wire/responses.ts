@@ -121,6 +121,21 @@ export type ResponsesTool = z.infer<typeof ResponsesTool>;
 export type ResponsesToolChoice = z.infer<typeof ResponsesToolChoice>;
 export type ResponsesRequest = z.infer<typeof ResponsesRequest>;
 
+/**
+ * How the sidecar marks the `encrypted_content` of the reasoning items it makes (answering from
+ * another provider than OpenAI): `airlock:` and then, for Anthropic's signed thinking,
+ * `anthropic:<signature>`. OpenAI's own encrypted content never starts so. A marked item goes
+ * back to Anthropic as its signed thinking and to no other provider: OpenAI refuses content it
+ * did not encrypt, and Anthropic signatures it did not make (ADR 0012).
+ */
+export const SIDECAR_REASONING = 'airlock:';
+export const ANTHROPIC_SIGNED = `${SIDECAR_REASONING}anthropic:`;
+
+/** Whether an input item is a reasoning item the sidecar made. */
+export function isSidecarReasoning(item: InputItem): boolean {
+  return item.type === 'reasoning' && typeof item.encrypted_content === 'string' && item.encrypted_content.startsWith(SIDECAR_REASONING);
+}
+
 /** Narrows an input item to the kinds the canonical translation understands. */
 export function isKnownItem(item: InputItem): item is InputMessage | FunctionCallItem | FunctionCallOutputItem | ReasoningItem {
   return KNOWN_ITEMS.has(item.type ?? 'message');

@@ -118,6 +118,45 @@ describe('responses on OpenAI', () => {
   });
 });
 
+describe('reasoning handed from one provider to another (a handoff, a model switch, a failover)', () => {
+  type Input = OpenAI.Responses.ResponseInputItem[];
+  const callOf = (output: OpenAI.Responses.ResponseOutputItem[]) => output.find((item) => item.type === 'function_call')!;
+
+  it("OpenAI's reasoning goes to Claude as no thinking: Anthropic refuses a signature it did not make", async () => {
+    const client = suite.stack.openai();
+    const first = await client.responses.create({ model: 'via-openai', input: 'weather in Lima', reasoning: { effort: 'low' }, include: ['reasoning.encrypted_content'], store: false, tools: [weather] });
+    expect(first.output.find((item) => item.type === 'reasoning')).toMatchObject({ encrypted_content: expect.stringMatching(/^gAAAAB/) });
+    const second = await client.responses.create({
+      model: 'via-anthropic',
+      reasoning: { effort: 'low' },
+      store: false,
+      tools: [weather],
+      input: [{ role: 'user', content: 'weather in Lima' }, ...(first.output as Input), { type: 'function_call_output', call_id: callOf(first.output).call_id, output: 'sunny' }],
+    });
+    expect(second.output_text).toBe('tool result: sunny');
+    expect(JSON.stringify(suite.mocks.get('anthropic')!.received.at(-1)!.body)).not.toContain('gAAAAB');
+  });
+
+  it("Claude's reasoning goes to OpenAI as nothing, handed back or by previous_response_id: OpenAI refuses encrypted content it did not make", async () => {
+    const client = suite.stack.openai();
+    const first = await client.responses.create({ model: 'via-anthropic', input: 'weather in Lima', reasoning: { effort: 'low' }, tools: [weather] });
+    const reasoning = first.output.find((item) => item.type === 'reasoning');
+    expect(reasoning).toMatchObject({ encrypted_content: expect.stringMatching(/^airlock:anthropic:/) });
+    const output = { type: 'function_call_output' as const, call_id: callOf(first.output).call_id, output: 'sunny' };
+    const handed = await client.responses.create({ model: 'via-openai', store: false, tools: [weather], input: [{ role: 'user', content: 'weather in Lima' }, ...(first.output as Input), output] });
+    expect(handed.output_text).toBe('tool result: sunny');
+    const sent = () => (suite.mocks.get('openai')!.received.at(-1)!.body as { input: { type?: string }[] }).input;
+    expect(sent().filter((item) => item.type === 'reasoning')).toEqual([]);
+    const continued = await client.responses.create({ model: 'via-openai', tools: [weather], previous_response_id: first.id, input: [output] });
+    expect(continued.output_text).toBe('tool result: sunny');
+    expect(sent().filter((item) => item.type === 'reasoning')).toEqual([]);
+    // Back on Claude, the same items carry its signed thinking again (the mock checks the signature).
+    const back = await client.responses.create({ model: 'via-anthropic', reasoning: { effort: 'low' }, tools: [weather], input: [{ role: 'user', content: 'weather in Lima' }, ...(first.output as Input), output] });
+    expect(back.output_text).toBe('tool result: sunny');
+    expect(JSON.stringify(suite.mocks.get('anthropic')!.received.at(-1)!.body)).toContain('"signature"');
+  });
+});
+
 describe('responses on OpenAI under another model name', () => {
   it('sends the upstream name and reports the asked one, in the body and in every streamed event', async () => {
     const dir = await stackDir();

@@ -5,7 +5,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { ChatCompletion, FinishReason, ResponseThinkingBlock, Usage } from '../../wire/openai.js';
 import { clientCallName } from './responses-namespaces.js';
-import type { OutputItem, OutputReasoning, ResponseObject, ResponsesRequest, ResponsesUsage } from '../../wire/responses.js';
+import { ANTHROPIC_SIGNED, SIDECAR_REASONING, type OutputItem, type OutputReasoning, type ResponseObject, type ResponsesRequest, type ResponsesUsage } from '../../wire/responses.js';
 
 /** Drawn once per process: response ids are a keyed hash of the call id, which no client can compute. */
 const ID_KEY = randomBytes(32);
@@ -75,9 +75,10 @@ export function finishStatus(finish: FinishReason | null | undefined): Pick<Resp
 }
 
 /**
- * A reasoning item for a turn's reasoning: the text as its summary, and the signature of a signed
- * block as `encrypted_content`, so a client that hands the item back (as the Agents SDK does)
- * gives the provider its signed thinking again.
+ * A reasoning item for a turn's reasoning: the text as its summary, and as `encrypted_content`
+ * the sidecar's mark with the signature of a signed block, so a client that hands the item back
+ * (as the Agents SDK does) gives Anthropic its signed thinking again, and no other provider gets
+ * it (wire/responses.ts, SIDECAR_REASONING).
  */
 export function reasoningItem(id: string, text: string, blocks: readonly ResponseThinkingBlock[] | undefined): OutputReasoning {
   const signed = blocks?.find((b) => b.type === 'thinking' && b.signature);
@@ -85,7 +86,7 @@ export function reasoningItem(id: string, text: string, blocks: readonly Respons
     type: 'reasoning',
     id,
     summary: text ? [{ type: 'summary_text', text }] : [],
-    ...(signed?.type === 'thinking' ? { encrypted_content: signed.signature ?? null } : {}),
+    encrypted_content: signed?.type === 'thinking' && signed.signature ? `${ANTHROPIC_SIGNED}${signed.signature}` : SIDECAR_REASONING,
   };
 }
 
