@@ -23,7 +23,7 @@ describe('OpenAI chat SDK to an Anthropic model with reasoning_effort', () => {
   it('asks for a thinking budget, returns the thinking, and hands its signature back on the tool round trip', async () => {
     const client = suite.stack.openai();
     const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [{ role: 'user', content: 'weather in Oslo' }];
-    const first = await client.chat.completions.create({ model: 'via-anthropic', reasoning_effort: 'low', temperature: 0.3, max_tokens: 500, messages, tools: [weatherChat] });
+    const first = await client.chat.completions.create({ model: 'via-anthropic', reasoning_effort: 'low', temperature: 0.3, max_tokens: 4000, messages, tools: [weatherChat] });
     expect(lastBody('anthropic')).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 1024 } });
     expect(lastBody('anthropic')).not.toHaveProperty('temperature');
     const message = first.choices[0]!.message as typeof first.choices[0]['message'] & { reasoning_content?: string; thinking_blocks?: unknown[] };
@@ -34,7 +34,7 @@ describe('OpenAI chat SDK to an Anthropic model with reasoning_effort', () => {
     const second = await client.chat.completions.create({
       model: 'via-anthropic',
       reasoning_effort: 'low',
-      max_tokens: 500,
+      max_tokens: 4000,
       tools: [weatherChat],
       messages: [...messages, message as OpenAI.Chat.ChatCompletionMessageParam, { role: 'tool', tool_call_id: call.id, content: 'sunny' }],
     });
@@ -47,12 +47,12 @@ describe('OpenAI chat SDK to an Anthropic model with reasoning_effort', () => {
     // without thinking_blocks. Anthropic refuses thinking on it; the step runs without.
     const client = suite.stack.openai();
     const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [{ role: 'user', content: 'weather in Bergen' }];
-    const first = await client.chat.completions.create({ model: 'via-anthropic', reasoning_effort: 'low', max_tokens: 500, messages, tools: [weatherChat] });
+    const first = await client.chat.completions.create({ model: 'via-anthropic', reasoning_effort: 'low', max_tokens: 4000, messages, tools: [weatherChat] });
     const call = first.choices[0]!.message.tool_calls![0]!;
     const second = await client.chat.completions.create({
       model: 'via-anthropic',
       reasoning_effort: 'low',
-      max_tokens: 500,
+      max_tokens: 4000,
       tools: [weatherChat],
       messages: [...messages, { role: 'assistant', content: null, tool_calls: [call] }, { role: 'tool', tool_call_id: call.id, content: 'rainy' }],
     });
@@ -61,7 +61,7 @@ describe('OpenAI chat SDK to an Anthropic model with reasoning_effort', () => {
   });
 
   it('streams the thinking as reasoning_content deltas', async () => {
-    const stream = await suite.stack.openai().chat.completions.create({ model: 'via-anthropic', reasoning_effort: 'low', max_tokens: 500, stream: true, messages: [{ role: 'user', content: 'think aloud' }] });
+    const stream = await suite.stack.openai().chat.completions.create({ model: 'via-anthropic', reasoning_effort: 'low', max_tokens: 4000, stream: true, messages: [{ role: 'user', content: 'think aloud' }] });
     let reasoning = '';
     let text = '';
     for await (const chunk of stream) {
@@ -77,14 +77,14 @@ describe('OpenAI chat SDK to an Anthropic model with reasoning_effort', () => {
 describe('Responses API to an Anthropic model with reasoning', () => {
   it('returns a reasoning item whose encrypted_content carries the signature back on the next turn', async () => {
     const client = suite.stack.openai();
-    const first = await client.responses.create({ model: 'via-anthropic', input: 'weather in Rome', reasoning: { effort: 'low' }, max_output_tokens: 500, tools: [weatherResponses] });
+    const first = await client.responses.create({ model: 'via-anthropic', input: 'weather in Rome', reasoning: { effort: 'low' }, max_output_tokens: 4000, tools: [weatherResponses] });
     const reasoning = first.output.find((item) => item.type === 'reasoning');
     expect(reasoning).toMatchObject({ summary: [{ type: 'summary_text', text: 'Considering: weather in Rome' }], encrypted_content: expect.any(String) });
     const call = first.output.find((item) => item.type === 'function_call') as { call_id: string };
     const second = await client.responses.create({
       model: 'via-anthropic',
       reasoning: { effort: 'low' },
-      max_output_tokens: 500,
+      max_output_tokens: 4000,
       tools: [weatherResponses],
       input: [{ role: 'user', content: 'weather in Rome' }, ...(first.output as OpenAI.Responses.ResponseInputItem[]), { type: 'function_call_output', call_id: call.call_id, output: 'rainy' }],
     });
@@ -127,6 +127,15 @@ describe('Anthropic SDK to other providers', () => {
     expect(body).not.toHaveProperty('thinking');
     const text = JSON.stringify(body.messages);
     for (const field of ['is_error', 'thinking_blocks', 'cache_control']) expect(text).not.toContain(field);
+  });
+
+  it("the client's cap counts the thinking, as OpenAI's counts reasoning: Claude thinks within it, or not at all", async () => {
+    const client = suite.stack.openai();
+    await client.responses.create({ model: 'via-anthropic', input: 'capped', reasoning: { effort: 'high' }, max_output_tokens: 6000 });
+    expect(lastBody('anthropic')).toMatchObject({ max_tokens: 6000, thinking: { type: 'enabled', budget_tokens: 3000 } });
+    await client.chat.completions.create({ model: 'via-anthropic', reasoning_effort: 'high', max_completion_tokens: 1000, messages: [{ role: 'user', content: 'capped' }] });
+    expect(lastBody('anthropic')).toMatchObject({ max_tokens: 1000 });
+    expect(lastBody('anthropic')).not.toHaveProperty('thinking');
   });
 
   it('an OpenAI model that does not reason answers a request with thinking and top_k: both are dropped, as OpenAI refuses them there', async () => {

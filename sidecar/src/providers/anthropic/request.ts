@@ -14,8 +14,10 @@
  *   dropped, because current Claude models refuse the pair;
  * - seed, penalties, logit_bias and logprobs have no equivalent and are dropped; n > 1 is refused.
  * - a thinking budget (`thinking.budget_tokens`, else `reasoning_effort` through the shared table)
- *   becomes `thinking: {type: enabled, budget_tokens}` (at least 1024); max_tokens, which counts
- *   thinking on Anthropic, is raised by the budget when it would not exceed it; temperature and
+ *   becomes `thinking: {type: enabled, budget_tokens}` (at least 1024); max_tokens counts thinking
+ *   on Anthropic, as OpenAI's caps count reasoning: under a cap the client set, the budget is at
+ *   most half of it (none when that is under 1024); with no cap, the default max_tokens is raised
+ *   by the budget when it would not exceed it; temperature and
  *   top_k, which Anthropic refuses with thinking, are dropped;
  * - an assistant turn's signed `thinking_blocks` go first in its content, as Anthropic requires
  *   when thinking is on; unsigned reasoning (from another provider) is dropped; a request ending
@@ -83,8 +85,12 @@ export function toAnthropicRequest(request: ChatRequest, model: string): Record<
   if (instruction) system.push({ type: 'text', text: instruction });
 
   const budget = thinkingBudget(request);
-  const thinking = budget !== undefined && budget > 0 && !endsInUnthoughtToolTurn(turns) ? Math.max(MIN_BUDGET, budget) : undefined;
-  const maxTokens = request.max_completion_tokens ?? request.max_tokens ?? DEFAULT_MAX_TOKENS;
+  const asked = request.max_completion_tokens ?? request.max_tokens;
+  let thinking = budget !== undefined && budget > 0 && !endsInUnthoughtToolTurn(turns) ? Math.max(MIN_BUDGET, budget) : undefined;
+  // A cap the client set counts the reasoning too (OpenAI's max_completion_tokens and
+  // max_output_tokens do): the budget shrinks to half of it, or there is no thinking.
+  if (thinking !== undefined && asked != null && asked <= thinking) thinking = Math.floor(asked / 2) >= MIN_BUDGET ? Math.floor(asked / 2) : undefined;
+  const maxTokens = asked ?? DEFAULT_MAX_TOKENS;
   const body: Record<string, unknown> = { model, max_tokens: thinking !== undefined && maxTokens <= thinking ? maxTokens + thinking : maxTokens };
   if (systemMessages === 1 && systemString && !instruction) body.system = systemString;
   else if (system.length > 0) body.system = system;
