@@ -143,6 +143,23 @@ function roleProblem(messages: unknown[]): string | undefined {
   return undefined;
 }
 
+/** A tool_result whose tool_use is not in the message before it, as Anthropic words the 400; undefined when each has one. */
+function toolResultProblem(messages: unknown[]): string | undefined {
+  for (const [i, m] of messages.entries()) {
+    const message = obj(m);
+    if (message.role !== 'user') continue;
+    const previous = obj(messages[i - 1]);
+    const uses = new Set(previous.role === 'assistant' ? arr(previous.content).flatMap((b) => (obj(b).type === 'tool_use' ? [str(obj(b).id)] : [])) : []);
+    for (const [j, b] of arr(message.content).entries()) {
+      const block = obj(b);
+      if (block.type === 'tool_result' && !uses.has(str(block.tool_use_id))) {
+        return `messages.${i}.content.${j}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${String(block.tool_use_id)}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`;
+      }
+    }
+  }
+  return undefined;
+}
+
 /** What API version 2026-10-21 refuses that 2023-06-01 accepted, as the 400 message; undefined when fine. */
 function version20261021(body: Record<string, unknown>): string | undefined {
   for (const field of ['temperature', 'top_p', 'top_k']) if (field in body) return `${field}: Extra inputs are not permitted`;
@@ -163,6 +180,9 @@ function messages(ctx: RouteContext): Reply {
   if (!model) return error(400, 'model: Field required');
   if (intField(b.max_tokens) === undefined) return error(400, 'max_tokens: Field required');
   if (!Array.isArray(b.messages)) return error(400, 'messages: Field required');
+  if (b.messages.length === 0) return error(400, 'messages: at least one message is required');
+  const unanswered = toolResultProblem(b.messages);
+  if (unanswered) return error(400, unanswered);
   const roleRefused = roleProblem(b.messages);
   if (roleRefused) return error(400, roleRefused);
   const thinkingRefused = thinkingProblem(b);

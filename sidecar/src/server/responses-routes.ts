@@ -75,18 +75,30 @@ export function responsesRoutes(router: Router, options: AppOptions): void {
     const response = store.response(id);
     const items = store.get(id);
     if (!response || !items) throw notHeld(id);
-    // Newest first, as OpenAI lists them; the response's own output is not an input.
-    const data = items
-      .slice(0, items.length - response.output.length)
-      .map((item, n) => listedItem(item, `${response.id.slice('resp_'.length)}${n}`))
-      .reverse();
-    return { object: 'list', data, first_id: itemId(data[0]), last_id: itemId(data.at(-1)), has_more: false };
+    // The response's own output is not an input; newest first unless order=asc, `limit` a page
+    // (20 unless given, at most 100) after the item `after` names, as OpenAI pages them.
+    const query = new URLSearchParams(request.query);
+    const limit = query.has('limit') ? Number(query.get('limit')) : 20;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw badQuery('limit', `Invalid 'limit': expected an integer from 1 to 100, got '${query.get('limit')}'.`);
+    const order = query.get('order') ?? 'desc';
+    if (order !== 'asc' && order !== 'desc') throw badQuery('order', `Invalid 'order': expected 'asc' or 'desc', got '${order}'.`);
+    const listed = items.slice(0, items.length - response.output.length).map((item, n) => listedItem(item, `${response.id.slice('resp_'.length)}${n}`));
+    if (order === 'desc') listed.reverse();
+    const after = query.get('after');
+    const from = after === null ? 0 : listed.findIndex((item) => item.id === after) + 1;
+    if (from === 0 && after !== null) throw badQuery('after', `Item with id '${after}' not found in the input items of response '${id}'.`);
+    const data = listed.slice(from, from + limit);
+    return { object: 'list', data, first_id: itemId(data[0]), last_id: itemId(data.at(-1)), has_more: from + limit < listed.length };
   });
   routes.add('DELETE', '/v1/responses/:id', (request) => {
     const id = request.params.id!;
     if (!store.delete(id)) throw notHeld(id);
     return { id, object: 'response.deleted', deleted: true };
   });
+}
+
+function badQuery(param: string, message: string): BadRequest {
+  return new BadRequest({ status: 400, type: 'invalid_request_error', message, param });
 }
 
 /** The held items in place of their references, the whole at most the body limit (400 past it). */

@@ -15,7 +15,9 @@ import { z } from 'zod';
 import { mockEmbedding, startMock, type MockProvider } from '../../mocks/index.js';
 import { EVERY_PROVIDER, keyFile, providerStackForFile, stackDir, startStack, type Stack } from './harness.js';
 
-const suite = providerStackForFile('ai-sdk');
+// o4-mini: an OpenAI model that reasons, for the runs with reasoning on (via-openai does not, and
+// OpenAI refuses reasoning_effort there, as the mock does).
+const suite = providerStackForFile('ai-sdk', { models: { openai: ['o4-mini'] } });
 
 const dispatchers: Agent[] = [];
 afterAll(() => Promise.all(dispatchers.map((d) => d.close())));
@@ -146,7 +148,8 @@ describe.each(CLIENTS)('the AI SDK %s model', (client) => {
 
     it('runs a tool loop with reasoning on', async () => {
       const { calls, tools } = weather();
-      const result = await generateText({ model: model(), tools, reasoning: 'low', stopWhen: stepCountIs(3), prompt: 'Tromso' });
+      const thinking = kind === 'openai' ? withSocket(suite.stack.socketPath, client)('o4-mini') : model();
+      const result = await generateText({ model: thinking, tools, reasoning: 'low', stopWhen: stepCountIs(3), prompt: 'Tromso' });
       expect(calls).toEqual(['Tromso']);
       expect(result.text).toBe(answerFrom('sunny in Tromso'));
       // Claude's thinking reaches the Anthropic client (which hands it back, signed, on the tool

@@ -118,6 +118,26 @@ describe('responses on OpenAI', () => {
   });
 });
 
+describe('input items of a response the sidecar holds', () => {
+  it('pages them as OpenAI does: limit, order and after, and the SDK walks every page', async () => {
+    const client = suite.stack.openai();
+    const words = ['one', 'two', 'three', 'four', 'five'];
+    const response = await client.responses.create({ model: 'via-anthropic', input: words.map((w) => ({ role: 'user' as const, content: w })) });
+    const text = (item: unknown) => ((item as { content: { text: string }[] }).content[0]!.text);
+    const page = await client.responses.inputItems.list(response.id, { limit: 2, order: 'asc' });
+    expect(page.data.map(text)).toEqual(['one', 'two']);
+    expect(page.has_more).toBe(true);
+    const next = await client.responses.inputItems.list(response.id, { limit: 2, order: 'asc', after: page.data.at(-1)!.id });
+    expect(next.data.map(text)).toEqual(['three', 'four']);
+    const walked: string[] = [];
+    for await (const item of client.responses.inputItems.list(response.id, { limit: 2 })) walked.push(text(item));
+    expect(walked).toEqual([...words].reverse());
+    // The same item keeps its id from one listing to the next.
+    expect((await client.responses.inputItems.list(response.id, { order: 'asc' })).data[0]!.id).toBe(page.data[0]!.id);
+    await expect(client.responses.inputItems.list(response.id, { limit: 101 })).rejects.toBeInstanceOf(OpenAI.BadRequestError);
+  });
+});
+
 describe('reasoning handed from one provider to another (a handoff, a model switch, a failover)', () => {
   type Input = OpenAI.Responses.ResponseInputItem[];
   const callOf = (output: OpenAI.Responses.ResponseOutputItem[]) => output.find((item) => item.type === 'function_call')!;
