@@ -11,6 +11,7 @@ import { estimateTokens } from '../ingress/estimate.js';
 import { geminiToChat } from '../ingress/translate/gemini.js';
 import { withoutRefusedThinking } from '../providers/anthropic/request.js';
 import { enforcesSignatures, withSignaturesSkipped } from '../providers/gemini/signature.js';
+import { firstCallOnly, firstCallStream, mustKeepOneCall } from '../providers/shared/one-call.js';
 import type { GenerateContentRequest } from '../wire/gemini.js';
 import { openAIStreamEncoder } from './openai-encoder.js';
 import type { Ingress, StreamEncoder } from './ingress.js';
@@ -134,7 +135,8 @@ class ChatCall implements Operation<ChatCompletion> {
   }
 
   parse(provider: ProviderRuntime, body: unknown, context: TranslateContext): ChatCompletion {
-    return provider.adapter.chatResponse(body, context);
+    const completion = provider.adapter.chatResponse(body, context);
+    return this.oneCall(provider) ? firstCallOnly(completion) : completion;
   }
 
   render(completion: ChatCompletion): unknown {
@@ -151,7 +153,13 @@ class ChatCall implements Operation<ChatCompletion> {
   }
 
   translator(provider: ProviderRuntime, context: TranslateContext): StreamTranslator {
-    return provider.adapter.chatStream(streamContext(context, this.includeUsage));
+    const translator = provider.adapter.chatStream(streamContext(context, this.includeUsage));
+    return this.oneCall(provider) ? firstCallStream(translator) : translator;
+  }
+
+  /** A translated call that asked for one tool call at a time, to a provider that cannot be told (the canonical request is already made). */
+  private oneCall(provider: ProviderRuntime): boolean {
+    return !this.ingress.native.includes(provider.config.type) && mustKeepOneCall(provider.config.type, this.chatRequest());
   }
 
   encoder(context: TranslateContext): StreamEncoder<ChatCompletionChunk> {

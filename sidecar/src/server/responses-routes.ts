@@ -8,6 +8,7 @@ import { ReferencesTooLarge, ResponseStore } from '../ingress/responses-store.js
 import { inputItems, responsesToChat } from '../ingress/translate/responses.js';
 import { chatToResponse, responseId, responseShell } from '../ingress/translate/responses-output.js';
 import { responsesStreamEncoder, type ResponsesStreamItem } from '../ingress/translate/responses-stream.js';
+import { firstCallOnly, firstCallStream, mustKeepOneCall } from '../providers/shared/one-call.js';
 import type { StreamTranslator, TranslateContext } from '../providers/types.js';
 import type { ChatRequest } from '../wire/openai.js';
 import { openAIError } from '../wire/openai.js';
@@ -165,14 +166,19 @@ export function responsesOperation(sent: ResponsesRequest, raw: Buffer, store: R
     build: (provider, target) => provider.adapter.responsesRequest?.(forOpenAI, target) ?? provider.adapter.chatRequest(asChat(), target),
     parse(provider, body, context) {
       if (provider.adapter.responsesResponse) return provider.adapter.responsesResponse(body, context);
-      const response = chatToResponse(provider.adapter.chatResponse(body, context), shell(context));
+      const completion = provider.adapter.chatResponse(body, context);
+      const response = chatToResponse(mustKeepOneCall(provider.config.type, request) ? firstCallOnly(completion) : completion, shell(context));
       remember(response);
       return response;
     },
     render: (response) => response,
     usage: (response) => (response.usage ? { input: response.usage.input_tokens, output: response.usage.output_tokens } : undefined),
     streamFrames: {
-      translator: (provider, context) => (provider.adapter.responsesStream?.(context) ?? provider.adapter.chatStream(context)) as StreamTranslator<ResponsesStreamItem>,
+      translator: (provider, context) => {
+        if (provider.adapter.responsesStream) return provider.adapter.responsesStream(context) as StreamTranslator<ResponsesStreamItem>;
+        const chat = provider.adapter.chatStream(context);
+        return (mustKeepOneCall(provider.config.type, request) ? firstCallStream(chat) : chat) as StreamTranslator<ResponsesStreamItem>;
+      },
       encoder: (context) => responsesStreamEncoder(shell(context), remember),
     },
   };

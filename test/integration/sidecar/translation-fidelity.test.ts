@@ -210,3 +210,28 @@ describe('a tool loop another provider served (a failover) goes back to the prim
     expect(sent.contents[1]!.parts[0]!.thoughtSignature).toBe('skip_thought_signature_validator');
   });
 });
+
+describe.each(['gemini', 'ollama'] as const)('parallel_tool_calls: false on a %s model, which has no such switch', (kind) => {
+  const tool = (name: string) => ({ type: 'function' as const, function: { name, parameters: { type: 'object', properties: { input: { type: 'string' } } } } });
+  const model = `via-${kind}`;
+
+  it('answers with one call, plain and streamed, through the chat API', async () => {
+    const client = suite.stack.openai();
+    const plain = await client.chat.completions.create({ model, parallel_tool_calls: false, tools: [tool('a'), tool('b')], messages: [{ role: 'user', content: 'do both in parallel' }] });
+    expect(plain.choices[0]!.message.tool_calls?.map((c) => c.type === 'function' && c.function.name)).toEqual(['a']);
+    const indexes = new Set<number>();
+    for await (const chunk of await client.chat.completions.create({ model, stream: true, parallel_tool_calls: false, tools: [tool('a'), tool('b')], messages: [{ role: 'user', content: 'do both in parallel' }] })) {
+      for (const call of chunk.choices[0]?.delta.tool_calls ?? []) indexes.add(call.index);
+    }
+    expect([...indexes]).toEqual([0]);
+    // Left on, the model's two calls both arrive.
+    const both = await client.chat.completions.create({ model, tools: [tool('a'), tool('b')], messages: [{ role: 'user', content: 'do both in parallel' }] });
+    expect(both.choices[0]!.message.tool_calls).toHaveLength(2);
+  });
+
+  it('answers with one call through the Responses API (the Agents SDK sets it)', async () => {
+    const tools = [tool('a'), tool('b')].map((t) => ({ type: 'function' as const, name: t.function.name, parameters: t.function.parameters, strict: false }));
+    const response = await suite.stack.openai().responses.create({ model, parallel_tool_calls: false, tools, input: 'do both in parallel' });
+    expect(response.output.filter((item) => item.type === 'function_call')).toHaveLength(1);
+  });
+});
