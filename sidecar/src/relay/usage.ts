@@ -5,6 +5,9 @@
 import type { ModelEntryConfig } from '../config/schema.js';
 import type { Usage } from './operation.js';
 
+/** The key searched for, as bytes once: a string needle is encoded anew on every search. */
+const USAGE_KEY = Buffer.from('"usage"');
+
 /**
  * Usage from the tail of an OpenAI or Anthropic JSON body without parsing the whole body: both
  * APIs write the top-level `usage` object after the content, so its last occurrence as a key is
@@ -12,7 +15,7 @@ import type { Usage } from './operation.js';
  * undefined when no usage object with counts is found; the caller then parses the body.
  */
 export function scanUsage(body: Buffer): Usage | undefined {
-  let at = body.lastIndexOf('"usage"');
+  let at = body.lastIndexOf(USAGE_KEY);
   if (at < 0) return undefined;
   at += 7;
   while (at < body.length && body[at] !== 0x3a /* : */) at++;
