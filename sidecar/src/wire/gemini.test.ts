@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GenerateContentRequest, protoJsonNames } from './gemini.js';
+import { geminiErrorBody, GenerateContentRequest, protoJsonNames } from './gemini.js';
 
 describe('protoJsonNames: a Gemini request read by its lowerCamelCase field names', () => {
   it('reads the snake_case fields google-genai for Python sends', () => {
@@ -48,5 +48,15 @@ describe('protoJsonNames: a Gemini request read by its lowerCamelCase field name
     expect(read.generationConfig).toEqual({ maxOutputTokens: 2 });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.getPrototypeOf(read)).toBe(Object.prototype);
+  });
+});
+
+describe('geminiErrorBody', () => {
+  it("gives Google's codes: overloaded is 503 UNAVAILABLE, a 502 is 500 INTERNAL, a known status stays", () => {
+    const body = (status: number) => geminiErrorBody({ status, type: 'api_error', message: 'm' }).error;
+    expect(body(529)).toEqual({ code: 503, status: 'UNAVAILABLE', message: 'm' });
+    expect(body(502)).toEqual({ code: 500, status: 'INTERNAL', message: 'm' });
+    expect(body(429)).toEqual({ code: 429, status: 'RESOURCE_EXHAUSTED', message: 'm' });
+    expect(body(404)).toEqual({ code: 404, status: 'NOT_FOUND', message: 'm' });
   });
 });

@@ -140,10 +140,15 @@ export interface GeminiErrorBody {
   error: { code: number; message: string; status: string };
 }
 
-/** A canonical error in Google's shape; the status name follows the HTTP status. */
+/**
+ * A canonical error in Google's shape; the status name follows the HTTP status. A server error
+ * Google has no code for is one of its own: overloaded (Anthropic's 529) is 503 UNAVAILABLE, any
+ * other (a 502 from a proxy) 500 INTERNAL.
+ */
 export function geminiErrorBody(error: ProviderError): GeminiErrorBody {
-  const status = STATUS_NAMES[error.status] ?? (error.status >= 500 ? 'INTERNAL' : 'INVALID_ARGUMENT');
-  return { error: { code: error.status, message: error.message, status } };
+  const code = STATUS_NAMES[error.status] ? error.status : error.status === 529 ? 503 : error.status >= 500 ? 500 : error.status;
+  const status = STATUS_NAMES[code] ?? (code >= 500 ? 'INTERNAL' : 'INVALID_ARGUMENT');
+  return { error: { code, message: error.message, status } };
 }
 
 /** One model as `GET /v1beta/models` lists it. */
