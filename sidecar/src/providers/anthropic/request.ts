@@ -89,7 +89,10 @@ export function toAnthropicRequest(request: ChatRequest, model: string): Record<
   let thinking = budget !== undefined && budget > 0 && !endsInUnthoughtToolTurn(turns) ? Math.max(MIN_BUDGET, budget) : undefined;
   // A cap the client set counts the reasoning too (OpenAI's max_completion_tokens and
   // max_output_tokens do): the budget shrinks to half of it, or there is no thinking.
-  if (thinking !== undefined && asked != null) thinking = Math.min(thinking, Math.floor(asked / 2)) >= MIN_BUDGET ? Math.min(thinking, Math.floor(asked / 2)) : undefined;
+  if (thinking !== undefined && asked != null) {
+    const room = Math.min(thinking, Math.floor(asked / 2));
+    thinking = room >= MIN_BUDGET ? room : undefined;
+  }
   const maxTokens = asked ?? DEFAULT_MAX_TOKENS;
   const body: Record<string, unknown> = { model, max_tokens: thinking !== undefined && maxTokens <= thinking ? maxTokens + thinking : maxTokens };
   if (systemMessages === 1 && systemString && !instruction) body.system = systemString;

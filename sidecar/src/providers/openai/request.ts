@@ -15,7 +15,7 @@
  * Nothing is rewritten for a request that has none of them, so pass-through stays a shallow copy.
  */
 import type { ChatMessage, ChatRequest } from '../../wire/openai.js';
-import { effortFor as nearestEffort } from '../shared/reasoning.js';
+import { effortFor } from '../shared/reasoning.js';
 
 const hasCache = (part: object) => 'cache_control' in part;
 
@@ -53,12 +53,12 @@ const hasExtension = (m: ChatMessage) =>
  * Whether an OpenAI model reasons (takes `reasoning_effort`): the o-series, gpt-5 and later
  * (their `-chat` models do not), codex models. Read from the model's name, as OpenAI names them.
  */
-export function reasoningModel(model: string): boolean {
+function reasoningModel(model: string): boolean {
   return /^(o\d|gpt-[5-9]|codex)/.test(model) && !/-chat\b/.test(model);
 }
 
-/** The o-series takes low, medium and high only. */
-function effortFor(model: string, effort: string): string {
+/** An effort as `model` takes it: the o-series takes low, medium and high only. */
+function effortOn(model: string, effort: string): string {
   if (!/^o\d/.test(model)) return effort;
   return effort === 'minimal' || effort === 'none' ? 'low' : effort === 'xhigh' ? 'high' : effort;
 }
@@ -68,8 +68,8 @@ export function toOpenAIRequest(request: ChatRequest, model: string): object {
   const { max_tokens, thinking, top_k: _topK, reasoning_effort, ...rest } = request;
   const body: Record<string, unknown> = { ...rest, model };
   if (max_tokens != null) body[request.max_completion_tokens != null ? 'max_tokens' : 'max_completion_tokens'] = max_tokens;
-  const effort = reasoning_effort ?? (thinking ? nearestEffort(thinking.type === 'disabled' ? 0 : (thinking.budget_tokens ?? 8192)) : undefined);
-  if (effort != null && reasoningModel(model)) body.reasoning_effort = effortFor(model, effort);
+  const effort = reasoning_effort ?? (thinking ? effortFor(thinking.type === 'disabled' ? 0 : (thinking.budget_tokens ?? 8192)) : undefined);
+  if (effort != null && reasoningModel(model)) body.reasoning_effort = effortOn(model, effort);
   if (request.messages.some(hasExtension)) body.messages = request.messages.map(plain);
   return body;
 }
