@@ -18,12 +18,16 @@ const TAIL_BYTES = 64 * 1024;
  */
 export async function jsonOut(start: Buffer, rest: AsyncIterable<Buffer> & { destroy(): void }, client: ClientSink): Promise<Usage | undefined> {
   client.startJson();
-  let tail = start.subarray(-TAIL_BYTES);
+  // The last chunks, as few as hold TAIL_BYTES: joined once, at the end.
+  const tail: Buffer[] = [start];
+  let held = start.length;
   try {
     await client.write(start);
     for await (const chunk of rest) {
       await client.write(chunk);
-      tail = chunk.length >= TAIL_BYTES ? chunk.subarray(-TAIL_BYTES) : Buffer.concat([tail, chunk]).subarray(-TAIL_BYTES);
+      tail.push(chunk);
+      held += chunk.length;
+      while (held - tail[0]!.length >= TAIL_BYTES) held -= tail.shift()!.length;
     }
   } catch (err) {
     client.abort();
@@ -32,5 +36,5 @@ export async function jsonOut(start: Buffer, rest: AsyncIterable<Buffer> & { des
     rest.destroy();
   }
   client.end();
-  return scanUsage(tail);
+  return scanUsage(Buffer.concat(tail).subarray(-TAIL_BYTES));
 }
