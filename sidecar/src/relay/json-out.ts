@@ -19,8 +19,8 @@ const TAIL_BYTES = 64 * 1024;
 export async function jsonOut(start: Buffer, rest: AsyncIterable<Buffer> & { destroy(): void }, client: ClientSink): Promise<Usage | undefined> {
   client.startJson();
   // The last chunks, as few as hold TAIL_BYTES: joined once, at the end.
-  const tail: Buffer[] = [start];
-  let held = start.length;
+  const tail: Buffer[] = [start.subarray(-TAIL_BYTES)];
+  let held = tail[0]!.length;
   try {
     await client.write(start);
     for await (const chunk of rest) {
