@@ -26,7 +26,7 @@ export const geminiIngress: Ingress = {
   name: 'gemini',
   native: ['gemini'],
   errorBody: geminiErrorBody,
-  completion: chatToGemini,
+  completion: (completion) => chatToGemini(completion),
   encoder: (context) => geminiStreamEncoder(context),
 };
 

@@ -9,6 +9,7 @@ import type { AnthropicClientHeaders } from '../providers/types.js';
 import { anthropicToChat } from '../ingress/translate/anthropic.js';
 import { estimateTokens } from '../ingress/estimate.js';
 import { geminiToChat } from '../ingress/translate/gemini.js';
+import { chatToGemini, geminiStreamEncoder } from '../ingress/translate/gemini-output.js';
 import { withoutRefusedThinking } from '../providers/anthropic/request.js';
 import { enforcesSignatures, withSignaturesSkipped } from '../providers/gemini/signature.js';
 import { firstCallOnly, firstCallStream, mustKeepOneCall } from '../providers/shared/one-call.js';
@@ -102,12 +103,19 @@ export function generateContentOperation(ingress: Ingress, request: GenerateCont
     if (native) return native(request, target, stream);
     return provider.adapter.chatRequest(asChat(), target);
   };
-  const call = new ChatCall(ingress, model, stream, raw, true, build, asChat, estimate);
+  // Thought parts only when the client asked for them, as Gemini answers.
+  const client = request.generationConfig?.thinkingConfig?.includeThoughts === true ? thoughtfulIngress(ingress) : ingress;
+  const call = new ChatCall(client, model, stream, raw, true, build, asChat, estimate);
   // Passed through to a Gemini model that enforces signatures, calls without one get the sentinel
   // (the adapter does the same when it builds the body, for the upstream model's name).
   const repaired = enforcesSignatures(model) ? withSignaturesSkipped(request) : undefined;
   if (repaired) call.nativeBody = () => Buffer.from(JSON.stringify(repaired));
   return call;
+}
+
+/** The Gemini ingress writing reasoning as thought parts. */
+function thoughtfulIngress(ingress: Ingress): Ingress {
+  return { ...ingress, completion: (completion) => chatToGemini(completion, true), encoder: (context) => geminiStreamEncoder({ ...context, thoughts: true }) };
 }
 
 /**

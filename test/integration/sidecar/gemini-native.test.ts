@@ -130,6 +130,20 @@ describe('google-genai SDK models and errors', () => {
     }
   });
 
+  it("gives a Claude model's thinking as thought parts only when includeThoughts asks, plain and streamed, as Gemini does", async () => {
+    const ask = (includeThoughts?: boolean) => ({ model: 'via-anthropic', contents: 'think about it', config: { maxOutputTokens: 4096, thinkingConfig: { thinkingBudget: 1024, ...(includeThoughts === undefined ? {} : { includeThoughts }) } } });
+    const thoughtsOf = (parts: { thought?: boolean; text?: string }[] | undefined) => (parts ?? []).filter((p) => p.thought).map((p) => p.text);
+    expect(thoughtsOf((await genai().models.generateContent(ask())).candidates![0]!.content!.parts)).toEqual([]);
+    const asked = await genai().models.generateContent(ask(true));
+    expect(thoughtsOf(asked.candidates![0]!.content!.parts)).toEqual(['Considering: think about it']);
+    expect(asked.text).toBe('echo: think about it');
+    for (const [includeThoughts, expected] of [[undefined, []], [true, ['Considering: think about it']]] as const) {
+      const streamed: (string | undefined)[] = [];
+      for await (const chunk of await genai().models.generateContentStream(ask(includeThoughts))) streamed.push(...thoughtsOf(chunk.candidates?.[0]?.content?.parts));
+      expect(streamed.join('') ? [streamed.join('')] : []).toEqual(expected);
+    }
+  });
+
   it('answers unknown /v1beta paths in Google shape', async () => {
     const response = await suite.stack.fetch('/v1beta/cachedContents', { method: 'GET' });
     expect(response.status).toBe(404);

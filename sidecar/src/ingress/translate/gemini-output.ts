@@ -37,11 +37,14 @@ function responseOf(parts: Part[], id: string, model: string, finish?: FinishRea
   };
 }
 
-/** A canonical completion (first choice) as a GenerateContentResponse. */
-export function chatToGemini(completion: ChatCompletion): Record<string, unknown> {
+/**
+ * A canonical completion (first choice) as a GenerateContentResponse; its reasoning as thought
+ * parts only when the client asked for them (`thinkingConfig.includeThoughts`), as Gemini does.
+ */
+export function chatToGemini(completion: ChatCompletion, thoughts = false): Record<string, unknown> {
   const message = completion.choices[0]?.message;
   const parts: Part[] = [];
-  if (message?.reasoning_content) parts.push({ text: message.reasoning_content, thought: true });
+  if (thoughts && message?.reasoning_content) parts.push({ text: message.reasoning_content, thought: true });
   if (message?.content) parts.push({ text: message.content });
   for (const call of message?.tool_calls ?? []) parts.push({ functionCall: { id: call.id, name: call.function.name, args: toolInput(call.function.arguments) } });
   return responseOf(parts, completion.id, completion.model, completion.choices[0]?.finish_reason ?? 'stop', completion.usage);
@@ -52,8 +55,11 @@ function sse(value: unknown): string {
   return `data: ${JSON.stringify(value)}\r\n\r\n`;
 }
 
-/** A stateful encoder for one stream; each method returns the SSE text to write (maybe ""). */
-export function geminiStreamEncoder(options: { id: string; model: string }) {
+/**
+ * A stateful encoder for one stream; each method returns the SSE text to write (maybe ""). Thought
+ * parts only with `thoughts` (the client's includeThoughts).
+ */
+export function geminiStreamEncoder(options: { id: string; model: string; thoughts?: boolean }) {
   const calls = new Map<number, { id: string; name: string; args: string }>();
   let finish: FinishReason | null = null;
   let usage: Usage | null = null;
@@ -69,7 +75,7 @@ export function geminiStreamEncoder(options: { id: string; model: string }) {
       if (!choice) return '';
       const delta = choice.delta;
       const parts: Part[] = [];
-      if (delta.reasoning_content) parts.push({ text: delta.reasoning_content, thought: true });
+      if (options.thoughts && delta.reasoning_content) parts.push({ text: delta.reasoning_content, thought: true });
       if (delta.content) parts.push({ text: delta.content });
       for (const call of delta.tool_calls ?? []) {
         if (call.id) calls.set(call.index, { id: call.id, name: call.function?.name ?? '', args: '' });
