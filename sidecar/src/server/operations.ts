@@ -6,7 +6,7 @@ import type { ChatCompletion, ChatCompletionChunk, ChatRequest, Completion, Comp
 import { wantsUsage } from '../wire/openai.js';
 import type { MessagesRequest } from '../wire/anthropic.js';
 import type { AnthropicClientHeaders } from '../providers/types.js';
-import { anthropicToChat } from '../ingress/translate/anthropic.js';
+import { anthropicToChat, checkThinkingBudget } from '../ingress/translate/anthropic.js';
 import { estimateTokens } from '../ingress/estimate.js';
 import { geminiToChat } from '../ingress/translate/gemini.js';
 import { chatToGemini, geminiStreamEncoder } from '../ingress/translate/gemini-output.js';
@@ -80,6 +80,7 @@ export function messagesOperation(ingress: Ingress, request: MessagesRequest, ra
   const build: Operation<ChatCompletion>['build'] = (provider, target) => {
     const native = provider.adapter.messagesRequest;
     if (native) return native(request, target, clientHeaders);
+    checkThinkingBudget(request);
     return provider.adapter.chatRequest(asChat(), target);
   };
   const call = new ChatCall(ingress, request.model, request.stream === true, raw, true, build, asChat, estimate);

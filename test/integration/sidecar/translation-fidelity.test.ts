@@ -5,6 +5,7 @@
  * on tool results, and `cache_control`; and what it drops by rule for providers without an
  * equivalent (ADR 0004).
  */
+import Anthropic from '@anthropic-ai/sdk';
 import type OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import type { MockKind } from '../../mocks/index.js';
@@ -234,4 +235,13 @@ describe.each(['gemini', 'ollama'] as const)('parallel_tool_calls: false on a %s
     const response = await suite.stack.openai().responses.create({ model, parallel_tool_calls: false, tools, input: 'do both in parallel' });
     expect(response.output.filter((item) => item.type === 'function_call')).toHaveLength(1);
   });
+});
+
+it("Anthropic's rules for a thinking budget hold whoever serves the model: a budget past max_tokens is Anthropic's 400 on Gemini too", async () => {
+  const client = suite.stack.anthropic();
+  for (const model of ['via-anthropic', 'via-gemini', 'via-openai']) {
+    const error = await client.messages.create({ model, max_tokens: 1000, thinking: { type: 'enabled', budget_tokens: 5000 }, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(error, model).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((error as Error).message, model).toContain('`max_tokens` must be greater than `thinking.budget_tokens`');
+  }
 });

@@ -29,6 +29,18 @@ export { anthropicStreamEncoder, type AnthropicStreamEncoder } from './anthropic
 export { anthropicUsage, chatToAnthropic, stopReason, toolInput } from './anthropic-response.js';
 
 /** What only an Anthropic provider can serve, refused for any other (400, naming the field). */
+/**
+ * Anthropic's own rules for a thinking budget (at least 1024, under max_tokens), held for a
+ * Messages call whoever serves the model: Gemini would take a budget past the cap.
+ * @throws {TranslationError} a 400 in Anthropic's words
+ */
+export function checkThinkingBudget(request: MessagesRequest): void {
+  const thinking = request.thinking as { type: string; budget_tokens?: number } | undefined;
+  if (thinking?.type !== 'enabled' || typeof thinking.budget_tokens !== 'number') return;
+  if (thinking.budget_tokens < 1024) throw new TranslationError(providerError(400, 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024', 'invalid_request_error', 'thinking.budget_tokens'));
+  if (thinking.budget_tokens >= request.max_tokens) throw new TranslationError(providerError(400, '`max_tokens` must be greater than `thinking.budget_tokens`', 'invalid_request_error', 'max_tokens'));
+}
+
 function refuse(what: string, param: string): TranslationError {
   return new TranslationError(providerError(400, `${what} can only be served by an Anthropic provider`, 'unsupported_for_provider', param));
 }

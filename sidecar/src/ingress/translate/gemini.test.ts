@@ -41,5 +41,26 @@ describe('geminiToChat: tools', () => {
     expect(one.tool_choice).toEqual({ type: 'function', function: { name: 'c' } });
     const auto = geminiToChat(request({ tools, toolConfig: { functionCallingConfig: { mode: 'AUTO' } } }), 'm', false);
     expect(auto.tools).toHaveLength(3);
+    // VALIDATED: the model may answer in text, from the allowed functions only.
+    const validated = geminiToChat(request({ tools, toolConfig: { functionCallingConfig: { mode: 'VALIDATED', allowedFunctionNames: ['c'] } } }), 'm', false);
+    expect(validated.tools!.map((t) => t.function.name)).toEqual(['c']);
+    expect(validated.tool_choice).toBe('auto');
+  });
+
+  it('refuses allowedFunctionNames naming a function that is not declared', () => {
+    const tools = [{ functionDeclarations: [fn('a')] }];
+    expect(() => geminiToChat(request({ tools, toolConfig: { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['zzz'] } } }), 'm', false)).toThrow(/allowedFunctionNames names 'zzz'/);
+  });
+});
+
+describe('geminiToChat: thinking', () => {
+  const thinking = (thinkingConfig: object) => geminiToChat(request({ generationConfig: { thinkingConfig } }), 'm', false);
+  it('takes a budget as a budget, 0 as minimal, -1 (the model decides) as medium, and Gemini 3 levels as efforts', () => {
+    expect(thinking({ thinkingBudget: 2048 }).thinking).toEqual({ type: 'enabled', budget_tokens: 2048 });
+    expect(thinking({ thinkingBudget: 0 }).reasoning_effort).toBe('minimal');
+    expect(thinking({ thinkingBudget: -1 }).reasoning_effort).toBe('medium');
+    expect(thinking({ thinkingLevel: 'HIGH' }).reasoning_effort).toBe('high');
+    expect(thinking({ thinkingLevel: 'low' }).reasoning_effort).toBe('low');
+    expect(thinking({ thinkingLevel: 'THINKING_LEVEL_UNSPECIFIED' })).not.toHaveProperty('reasoning_effort');
   });
 });

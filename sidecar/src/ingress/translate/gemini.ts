@@ -52,10 +52,15 @@ export function geminiToChat(request: GenerateContentRequest, model: string, str
     }));
   }
   const calling = request.toolConfig?.functionCallingConfig;
-  if (calling?.mode) chat.tool_choice = toolChoice(calling.mode, calling.allowedFunctionNames ?? undefined);
-  // Several allowed functions: only they are offered (OpenAI's and Anthropic's "any tool" cannot name a few).
-  const allowed = calling?.mode === 'ANY' ? calling.allowedFunctionNames : undefined;
-  if (allowed && allowed.length > 1 && chat.tools) chat.tools = chat.tools.filter((t) => allowed.includes(t.function.name));
+  const allowed = calling?.mode === 'ANY' || calling?.mode === 'VALIDATED' ? (calling.allowedFunctionNames ?? undefined) : undefined;
+  const undeclared = allowed?.find((name) => !declarations.some((d) => d.name === name));
+  if (undeclared !== undefined) {
+    throw new TranslationError(providerError(400, `allowedFunctionNames names '${undeclared}', which is no declared function`, 'invalid_request_error', 'toolConfig.functionCallingConfig.allowedFunctionNames'));
+  }
+  if (calling?.mode) chat.tool_choice = toolChoice(calling.mode, allowed);
+  // Allowed functions: only they are offered (OpenAI's and Anthropic's "any tool" cannot name a
+  // few, and VALIDATED lets the model answer in text too).
+  if (allowed && (allowed.length > 1 || calling?.mode === 'VALIDATED') && chat.tools) chat.tools = chat.tools.filter((t) => allowed.includes(t.function.name));
   if (request.cachedContent) throw refuse('cachedContent', 'cachedContent');
   const config = request.generationConfig;
   if (config) {
@@ -72,9 +77,13 @@ export function geminiToChat(request: GenerateContentRequest, model: string, str
       const schema = config.responseJsonSchema ?? (config.responseSchema ? jsonSchemaOf(config.responseSchema) : undefined);
       chat.response_format = schema ? { type: 'json_schema', json_schema: { name: 'response', schema } } : { type: 'json_object' };
     }
-    const budget = config.thinkingConfig?.thinkingBudget;
+    const { thinkingBudget: budget, thinkingLevel: level } = config.thinkingConfig ?? {};
     if (budget != null && budget > 0) chat.thinking = { type: 'enabled', budget_tokens: budget };
     else if (budget === 0) chat.reasoning_effort = 'minimal';
+    // -1: the model decides how much (dynamic thinking): the middle of the table.
+    else if (budget === -1) chat.reasoning_effort = 'medium';
+    // Gemini 3's level (LOW, MEDIUM, HIGH, MINIMAL) is an effort of the same names.
+    else if (level && LEVELS[level.toUpperCase()]) chat.reasoning_effort = LEVELS[level.toUpperCase()];
   }
   if (stream) {
     chat.stream = true;
@@ -140,6 +149,9 @@ function inlinePart(data: { mimeType: string; data: string }, param: string): Us
 function partKind(part: GeminiPart): string {
   return Object.keys(part).find((k) => k !== 'thoughtSignature' && k !== 'thought') ?? 'empty';
 }
+
+/** Gemini 3's thinking levels as the canonical efforts of the same names. */
+const LEVELS: Readonly<Record<string, string>> = { MINIMAL: 'minimal', LOW: 'low', MEDIUM: 'medium', HIGH: 'high' };
 
 function toolChoice(mode: string, allowed: string[] | undefined): ToolChoice {
   if (mode === 'NONE') return 'none';

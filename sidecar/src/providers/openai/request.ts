@@ -51,15 +51,17 @@ const hasExtension = (m: ChatMessage) =>
 
 /**
  * Whether an OpenAI model reasons (takes `reasoning_effort`): the o-series, gpt-5 and later
- * (their `-chat` models do not), codex models. Read from the model's name, as OpenAI names them.
+ * (their `-chat` models do not), codex models, and fine-tunes of them (`ft:o4-mini-…:org::id`).
+ * Read from the model's name, as OpenAI names them.
  */
 function reasoningModel(model: string): boolean {
-  return /^(o\d|gpt-[5-9]|codex)/.test(model) && !/-chat\b/.test(model);
+  const base = model.startsWith('ft:') ? model.slice(3) : model;
+  return /^(o\d|gpt-[5-9]|codex)/.test(base) && !/-chat\b/.test(base);
 }
 
 /** An effort as `model` takes it: the o-series takes low, medium and high only. */
 function effortOn(model: string, effort: string): string {
-  if (!/^o\d/.test(model)) return effort;
+  if (!/^(ft:)?o\d/.test(model)) return effort;
   return effort === 'minimal' || effort === 'none' ? 'low' : effort === 'xhigh' ? 'high' : effort;
 }
 
