@@ -13,6 +13,16 @@ describe('ResponseStore.resolve', () => {
     expect(store.resolve(items)).toEqual([items[0], answer, call, { type: 'item_reference', id: 'msg_openai' }]);
   });
 
+  it('puts its own reasoning item, as it made it, in place of one handed back bare (id, no encrypted_content); others stay', () => {
+    const store = new ResponseStore();
+    const reasoning = { type: 'reasoning', id: 'rs_held', summary: [{ type: 'summary_text', text: 't' }], encrypted_content: 'airlock:anthropic:e30' };
+    store.put('resp_1', [{ role: 'user', content: 'q' }], { id: 'resp_1', output: [reasoning, call] } as unknown as ResponseObject);
+    const bare = { type: 'reasoning', id: 'rs_held', summary: [] };
+    const openai = { type: 'reasoning', id: 'rs_openai', summary: [] };
+    const sealed = { type: 'reasoning', id: 'rs_held', summary: [], encrypted_content: 'gAAAAB-from-the-client' };
+    expect(store.resolve([bare, openai, sealed] as InputItem[])).toEqual([reasoning, openai, sealed]);
+  });
+
   it('gives back the same array when nothing is held, and forgets the items of a deleted response', () => {
     const store = new ResponseStore();
     store.put('resp_1', [], { id: 'resp_1', output: [answer] } as unknown as ResponseObject);

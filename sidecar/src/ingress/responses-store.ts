@@ -49,8 +49,10 @@ export class ResponseStore {
   private readonly owners = new LRUCache<string, string>({ maxSize: MAX_ITEM_IDS, sizeCalculation: () => 1, ttl: TTL_MS });
 
   /**
-   * `items` with every `item_reference` to an output item the sidecar holds replaced by that item;
-   * references it does not hold (OpenAI's) stay. The same array when nothing was replaced.
+   * `items` with every `item_reference` to an output item the sidecar holds replaced by that item,
+   * and every reasoning item of its own handed back bare (its id, no `encrypted_content`: clients
+   * that keep items by id when `store` is on) by the item as it made it; references it does not
+   * hold (OpenAI's) stay. The same array when nothing was replaced.
    * @param maxChars what the held items put in may add up to (JSON characters): a reference is a
    *   few bytes and its item can be a whole long answer, so without it a body of references
    *   expands far past the body limit. @throws {ReferencesTooLarge} past it.
@@ -60,7 +62,8 @@ export class ResponseStore {
     let added = 0;
     const sizes = new Map<string, number>();
     const resolved = items.map((item) => {
-      const id = item.type === 'item_reference' ? (item as { id?: unknown }).id : undefined;
+      const bare = item.type === 'reasoning' && !(item as { encrypted_content?: unknown }).encrypted_content;
+      const id = item.type === 'item_reference' || bare ? (item as { id?: unknown }).id : undefined;
       const owner = typeof id === 'string' ? this.owners.get(id) : undefined;
       const held = owner === undefined ? undefined : this.cache.get(owner)?.response?.output.find((o) => o.id === id);
       if (held === undefined) return item;

@@ -11,6 +11,7 @@
 import * as z from '../zod.js';
 import type { ProviderError } from '../providers/types.js';
 import { openAIError } from './openai.js';
+import type { ResponseThinkingBlock } from './openai-responses.js';
 
 /** Text the user (or an earlier turn) wrote. */
 export const InputText = z.looseObject({ type: z.literal('input_text'), text: z.string() });
@@ -123,13 +124,37 @@ export type ResponsesRequest = z.infer<typeof ResponsesRequest>;
 
 /**
  * How the sidecar marks the `encrypted_content` of the reasoning items it makes (answering from
- * another provider than OpenAI): `airlock:` and then, for Anthropic's signed thinking,
- * `anthropic:<signature>`. OpenAI's own encrypted content never starts so. A marked item goes
- * back to Anthropic as its signed thinking and to no other provider: OpenAI refuses content it
- * did not encrypt, and Anthropic signatures it did not make (ADR 0012).
+ * another provider than OpenAI): `airlock:` and then, for Anthropic's thinking,
+ * `anthropic:<its blocks, JSON in base64url>` (every block of the turn as Anthropic gave it: the
+ * texts and signatures, redacted data). OpenAI's own encrypted content never starts so. A marked
+ * item goes back to Anthropic as its thinking blocks, unchanged as Anthropic requires, and to no
+ * other provider: OpenAI refuses content it did not encrypt, and Anthropic signatures it did not
+ * make (ADR 0012).
  */
 export const SIDECAR_REASONING = 'airlock:';
-export const ANTHROPIC_SIGNED = `${SIDECAR_REASONING}anthropic:`;
+const ANTHROPIC_THINKING = `${SIDECAR_REASONING}anthropic:`;
+
+/** The `encrypted_content` of a reasoning item made from Anthropic's thinking blocks. */
+export function sealThinking(blocks: readonly ResponseThinkingBlock[]): string {
+  return ANTHROPIC_THINKING + Buffer.from(JSON.stringify(blocks)).toString('base64url');
+}
+
+/** Anthropic's thinking blocks from an `encrypted_content` the sidecar made, or none. */
+export function openThinking(encrypted: string | null | undefined): ResponseThinkingBlock[] {
+  if (!encrypted?.startsWith(ANTHROPIC_THINKING)) return [];
+  try {
+    const blocks = JSON.parse(Buffer.from(encrypted.slice(ANTHROPIC_THINKING.length), 'base64url').toString('utf8')) as unknown;
+    return Array.isArray(blocks) ? blocks.filter(isThinkingBlock) : [];
+  } catch {
+    return [];
+  }
+}
+
+function isThinkingBlock(block: unknown): block is ResponseThinkingBlock {
+  const b = block as Record<string, unknown> | null;
+  if (typeof b !== 'object' || b === null) return false;
+  return (b.type === 'thinking' && typeof b.thinking === 'string' && typeof b.signature === 'string') || (b.type === 'redacted_thinking' && typeof b.data === 'string');
+}
 
 /** Whether an input item is a reasoning item the sidecar made. */
 export function isSidecarReasoning(item: InputItem): boolean {

@@ -177,6 +177,22 @@ describe('reasoning handed from one provider to another (a handoff, a model swit
   });
 });
 
+describe('a reasoning item of the sidecar handed back bare (its id, no encrypted_content), as clients that keep items by id do', () => {
+  it('is the item the sidecar made: kept from OpenAI, and Claude gets its thinking back', async () => {
+    const client = suite.stack.openai();
+    const first = await client.responses.create({ model: 'via-anthropic', input: 'weather in Lima', reasoning: { effort: 'low' }, tools: [weather] });
+    const reasoning = first.output.find((item) => item.type === 'reasoning')!;
+    const call = first.output.find((item) => item.type === 'function_call')!;
+    const history = [{ role: 'user' as const, content: 'weather in Lima' }, { type: 'reasoning' as const, id: reasoning.id, summary: [] }, call, { type: 'function_call_output' as const, call_id: call.call_id, output: 'sunny' }];
+    const onOpenAI = await client.responses.create({ model: 'via-openai', tools: [weather], input: history as OpenAI.Responses.ResponseInputItem[] });
+    expect(onOpenAI.output_text).toBe('tool result: sunny');
+    expect((suite.mocks.get('openai')!.received.at(-1)!.body as { input: { type?: string }[] }).input.filter((item) => item.type === 'reasoning')).toEqual([]);
+    const onClaude = await client.responses.create({ model: 'via-anthropic', reasoning: { effort: 'low' }, tools: [weather], input: history as OpenAI.Responses.ResponseInputItem[] });
+    expect(onClaude.output_text).toBe('tool result: sunny');
+    expect(JSON.stringify(suite.mocks.get('anthropic')!.received.at(-1)!.body)).toContain('"signature"');
+  });
+});
+
 describe('responses on OpenAI under another model name', () => {
   it('sends the upstream name and reports the asked one, in the body and in every streamed event', async () => {
     const dir = await stackDir();

@@ -12,7 +12,7 @@ import type { MockKind } from '../../mocks/index.js';
 import { providerStackForFile } from './harness.js';
 
 // Two of OpenAI's models besides via-openai: one that reasons (takes reasoning_effort) and one that does not.
-const suite = providerStackForFile('fidelity', { models: { openai: ['o4-mini', 'gpt-4o'], gemini: ['gemini-3-pro-preview'] } });
+const suite = providerStackForFile('fidelity', { models: { openai: ['o4-mini', 'gpt-4o'], gemini: ['gemini-3-pro-preview'] }, extra: { models: { aliases: { everyday: 'gpt-4o' } } } });
 
 const lastBody = (kind: MockKind) => suite.mocks.get(kind)!.received.at(-1)!.body as Record<string, unknown>;
 
@@ -244,4 +244,13 @@ it("Anthropic's rules for a thinking budget hold whoever serves the model: a bud
     expect(error, model).toBeInstanceOf(Anthropic.BadRequestError);
     expect((error as Error).message, model).toContain('`max_tokens` must be greater than `thinking.budget_tokens`');
   }
+});
+
+it('the Responses API asks an OpenAI model that does not reason for no reasoning when another name led to it (an alias, a failover): OpenAI refuses it there', async () => {
+  const response = await suite.stack.openai().responses.create({ model: 'everyday', input: 'hi', reasoning: { effort: 'low' }, include: ['reasoning.encrypted_content', 'message.output_text.logprobs'] });
+  expect(response.output_text).toBe('echo: hi');
+  const body = lastBody('openai');
+  expect(body.model).toBe('gpt-4o');
+  expect(body).not.toHaveProperty('reasoning');
+  expect(body.include).toEqual(['message.output_text.logprobs']);
 });

@@ -5,7 +5,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { ChatCompletion, FinishReason, ResponseThinkingBlock, Usage } from '../../wire/openai.js';
 import { clientCallName } from './responses-namespaces.js';
-import { ANTHROPIC_SIGNED, SIDECAR_REASONING, type OutputItem, type OutputReasoning, type ResponseObject, type ResponsesRequest, type ResponsesUsage } from '../../wire/responses.js';
+import { sealThinking, SIDECAR_REASONING, type OutputItem, type OutputReasoning, type ResponseObject, type ResponsesRequest, type ResponsesUsage } from '../../wire/responses.js';
 
 /** Drawn once per process: response ids are a keyed hash of the call id, which no client can compute. */
 const ID_KEY = randomBytes(32);
@@ -76,17 +76,17 @@ export function finishStatus(finish: FinishReason | null | undefined): Pick<Resp
 
 /**
  * A reasoning item for a turn's reasoning: the text as its summary, and as `encrypted_content`
- * the sidecar's mark with the signature of a signed block, so a client that hands the item back
- * (as the Agents SDK does) gives Anthropic its signed thinking again, and no other provider gets
- * it (wire/responses.ts, SIDECAR_REASONING).
+ * the sidecar's mark with Anthropic's signed and redacted blocks, so a client that hands the item
+ * back (as the Agents SDK does) gives Anthropic its thinking again as it was, and no other
+ * provider gets it (wire/responses.ts, SIDECAR_REASONING).
  */
 export function reasoningItem(id: string, text: string, blocks: readonly ResponseThinkingBlock[] | undefined): OutputReasoning {
-  const signed = blocks?.find((b) => b.type === 'thinking' && b.signature);
+  const kept = blocks?.filter((b) => b.type === 'redacted_thinking' || b.signature) ?? [];
   return {
     type: 'reasoning',
     id,
     summary: text ? [{ type: 'summary_text', text }] : [],
-    encrypted_content: signed?.type === 'thinking' && signed.signature ? `${ANTHROPIC_SIGNED}${signed.signature}` : SIDECAR_REASONING,
+    encrypted_content: kept.length > 0 ? sealThinking(kept) : SIDECAR_REASONING,
   };
 }
 

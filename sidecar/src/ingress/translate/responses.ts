@@ -8,8 +8,8 @@
  *   function_call items join the assistant turn before them as tool calls, function_call_output
  *   items become tool messages;
  * - reasoning items ride on the next assistant turn: their summary as `reasoning_content`, and,
- *   for one the sidecar made answering from Anthropic (its `encrypted_content` marked
- *   ANTHROPIC_SIGNED), a signed `thinking_blocks` entry; OpenAI's encrypted content is dropped;
+ *   for one the sidecar made answering from Anthropic, the thinking blocks it sealed in its
+ *   `encrypted_content` (wire/responses.ts); OpenAI's encrypted content is dropped;
  * - function tools become chat tools, those inside a `namespace` tool too (./responses-namespaces.ts);
  *   `text.format` becomes `response_format`;
  *   `reasoning.effort` becomes `reasoning_effort`; `max_output_tokens` becomes `max_tokens`;
@@ -21,7 +21,7 @@ import { providerError } from '../../providers/shared/errors.js';
 import { TranslationError } from '../../providers/types.js';
 import type { AssistantMessage, ChatMessage, ChatRequest, TextPart, ThinkingBlock, ToolChoice, UserContentPart } from '../../wire/openai.js';
 import type { Tool } from '../../wire/openai.js';
-import { ANTHROPIC_SIGNED, isKnownItem, type FunctionCallOutputItem, type InputContent, type InputItem, type InputMessage, type ReasoningItem, type ResponsesRequest, type ResponsesTool } from '../../wire/responses.js';
+import { isKnownItem, openThinking, type FunctionCallOutputItem, type InputContent, type InputItem, type InputMessage, type ReasoningItem, type ResponsesRequest, type ResponsesTool } from '../../wire/responses.js';
 import { namespaceTools, qualifiedName } from './responses-namespaces.js';
 
 /** What only an OpenAI provider can serve, refused for any other (400, naming the field). */
@@ -156,11 +156,9 @@ function assistantFor(out: ChatMessage[], reasoning: ReasoningItem[], fresh = fa
   if (reasoning.length > 0) {
     const text = reasoning.flatMap((r) => r.summary.map((s) => s.text)).join('\n');
     if (text) message.reasoning_content = text;
-    // Only Anthropic's signed thinking, which the sidecar marked: OpenAI's encrypted content
+    // Only Anthropic's thinking blocks, which the sidecar sealed: OpenAI's encrypted content
     // means nothing to another provider (Anthropic refuses it as a signature).
-    const blocks: ThinkingBlock[] = reasoning.flatMap((r) =>
-      r.encrypted_content?.startsWith(ANTHROPIC_SIGNED) ? [{ type: 'thinking' as const, thinking: r.summary.map((s) => s.text).join('\n'), signature: r.encrypted_content.slice(ANTHROPIC_SIGNED.length) }] : [],
-    );
+    const blocks: ThinkingBlock[] = reasoning.flatMap((r) => openThinking(r.encrypted_content));
     if (blocks.length > 0) message.thinking_blocks = blocks;
   }
   out.push(message);

@@ -16,6 +16,7 @@
  */
 import type { ChatMessage, ChatRequest } from '../../wire/openai.js';
 import { effortFor } from '../shared/reasoning.js';
+import { reasoningModel } from './models.js';
 
 const hasCache = (part: object) => 'cache_control' in part;
 
@@ -48,16 +49,6 @@ const hasExtension = (m: ChatMessage) =>
   (m.role === 'assistant' && (m.reasoning_content != null || m.thinking_blocks != null)) ||
   (m.role === 'tool' && m.is_error != null) ||
   (Array.isArray(m.content) && (m.content as object[]).some(hasCache));
-
-/**
- * Whether an OpenAI model reasons (takes `reasoning_effort`): the o-series, gpt-5 and later
- * (their `-chat` models do not), codex models, and fine-tunes of them (`ft:o4-mini-…:org::id`).
- * Read from the model's name, as OpenAI names them.
- */
-function reasoningModel(model: string): boolean {
-  const base = model.startsWith('ft:') ? model.slice(3) : model;
-  return /^(o\d|gpt-[5-9]|codex)/.test(base) && !/-chat\b/.test(base);
-}
 
 /** An effort as `model` takes it: the o-series takes low, medium and high only. */
 function effortOn(model: string, effort: string): string {

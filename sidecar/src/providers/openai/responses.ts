@@ -9,13 +9,24 @@ import { badResponse, brokenStream, parseFrame, providerError } from '../shared/
 import { sseFramer, type SSEEvent } from '../shared/framing.js';
 import { joinURL, postJSON } from '../shared/http.js';
 import { frameTranslator } from '../shared/translator.js';
+import { reasoningModel } from './models.js';
 import { StreamError, type StreamTranslator, type TranslateContext, type UpstreamRequest, type UpstreamTarget } from '../types.js';
 
 const PROVIDER = 'openai';
 
-/** `POST {baseURL}/responses` with the client's body, `model` replaced. */
+/**
+ * `POST {baseURL}/responses` with the client's body, `model` replaced; for a model that does not
+ * reason (another model than the client named: an alias, a failover), without `reasoning` and
+ * encrypted reasoning in `include`, which it refuses with 400.
+ */
 export function responsesRequest(request: ResponsesRequest, target: UpstreamTarget, headers: Record<string, string>): UpstreamRequest {
-  return postJSON(joinURL(target.baseURL, '/responses'), headers, () => ({ ...request, model: target.model }));
+  return postJSON(joinURL(target.baseURL, '/responses'), headers, () => (reasoningModel(target.model) ? { ...request, model: target.model } : withoutReasoning({ ...request, model: target.model })));
+}
+
+function withoutReasoning(body: ResponsesRequest & Record<string, unknown>): Record<string, unknown> {
+  const { reasoning: _reasoning, ...rest } = body;
+  const include = Array.isArray(body.include) ? (body.include as unknown[]).filter((i) => i !== 'reasoning.encrypted_content') : undefined;
+  return include === undefined ? rest : { ...rest, include };
 }
 
 /** A Responses body, checked for the shape the API promises, reporting the requested model. */

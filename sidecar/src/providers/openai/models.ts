@@ -1,0 +1,12 @@
+/** What OpenAI's models take, told by their names. */
+
+/**
+ * Whether an OpenAI model reasons (takes `reasoning_effort`, `reasoning`, and encrypted reasoning
+ * in `include`): the o-series, gpt-5 and later (their `-chat` models do not), codex models, and
+ * fine-tunes of them (`ft:o4-mini-…:org::id`). Read from the model's name, as OpenAI names them;
+ * every other model answers 400 `unsupported_parameter`.
+ */
+export function reasoningModel(model: string): boolean {
+  const base = model.startsWith('ft:') ? model.slice(3) : model;
+  return /^(o\d|gpt-[5-9]|codex)/.test(base) && !/-chat\b/.test(base);
+}
