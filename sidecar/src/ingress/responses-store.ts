@@ -87,8 +87,26 @@ export class ResponseStore {
     return this.cache.get(id)?.response;
   }
 
+  /**
+   * The ids the input items that came without one are listed under (`input_items`), given when
+   * the item is first held, by the response it came with and its place there (`msg_<response>i<n>`,
+   * never an output item's): a later response whose history holds the same item lists it under
+   * the same id.
+   */
+  private readonly inputIds = new WeakMap<object, string>();
+
+  /** The id an input item is listed under: its own, or the one the sidecar gave it. */
+  inputItemId(item: InputItem): string | undefined {
+    const own = (item as { id?: unknown }).id;
+    return typeof own === 'string' ? own : this.inputIds.get(item);
+  }
+
   /** Keeps a response's conversation; one larger than the whole store is not kept. */
   put(id: string, items: InputItem[], response?: ResponseObject): void {
+    items.forEach((item, n) => {
+      if (typeof (item as { id?: unknown }).id === 'string' || this.inputIds.has(item)) return;
+      this.inputIds.set(item, `${(item.type ?? 'message') === 'message' ? 'msg' : 'item'}_${id.slice('resp_'.length)}i${n}`);
+    });
     this.cache.set(id, response ? { items, response } : { items });
     for (const item of response?.output ?? []) if (typeof item.id === 'string') this.owners.set(item.id, id);
   }

@@ -83,7 +83,7 @@ export function responsesRoutes(router: Router, options: AppOptions): void {
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw badQuery('limit', `Invalid 'limit': expected an integer from 1 to 100, got '${query.get('limit')}'.`);
     const order = query.get('order') ?? 'desc';
     if (order !== 'asc' && order !== 'desc') throw badQuery('order', `Invalid 'order': expected 'asc' or 'desc', got '${order}'.`);
-    const listed = items.slice(0, items.length - response.output.length).map((item, n) => listedItem(item, `${response.id.slice('resp_'.length)}${n}`));
+    const listed = items.slice(0, items.length - response.output.length).map((item) => listedItem(item, store.inputItemId(item)));
     if (order === 'desc') listed.reverse();
     const after = query.get('after');
     const from = after === null ? 0 : listed.findIndex((item) => item.id === after) + 1;
@@ -117,12 +117,11 @@ function resolveReferences(items: InputItem[], store: ResponseStore, bodyBytes: 
  * An input item as OpenAI lists it: typed, with an id, a message's text as content parts (a
  * request may give `{role, content: "text"}` with neither).
  */
-function listedItem(item: InputItem, suffix: string): Record<string, unknown> {
+function listedItem(item: InputItem, id: string | undefined): Record<string, unknown> {
   const o = item as Record<string, unknown>;
   const type = typeof o.type === 'string' ? o.type : 'message';
-  const listed: Record<string, unknown> = { ...o, type };
+  const listed: Record<string, unknown> = { ...o, type, id };
   if (type === 'message' && typeof o.content === 'string') listed.content = [{ type: o.role === 'assistant' ? 'output_text' : 'input_text', text: o.content }];
-  if (typeof o.id !== 'string') listed.id = `${type === 'message' ? 'msg' : 'item'}_${suffix}`;
   return listed;
 }
 

@@ -136,6 +136,19 @@ describe('input items of a response the sidecar holds', () => {
     expect((await client.responses.inputItems.list(response.id, { order: 'asc' })).data[0]!.id).toBe(page.data[0]!.id);
     await expect(client.responses.inputItems.list(response.id, { limit: 101 })).rejects.toBeInstanceOf(OpenAI.BadRequestError);
   });
+
+  it('lists an item under one id in every response whose input holds it, never an output item id', async () => {
+    const client = suite.stack.openai();
+    const first = await client.responses.create({ model: 'via-anthropic', input: 'first' });
+    const second = await client.responses.create({ model: 'via-anthropic', input: 'second', previous_response_id: first.id });
+    const ids = async (id: string) => (await client.responses.inputItems.list(id, { order: 'asc' })).data.map((item) => item.id);
+    const [firstInput] = await ids(first.id);
+    const secondInputs = await ids(second.id);
+    expect(secondInputs[0]).toBe(firstInput);
+    expect(secondInputs[1]).toBe(first.output[0]!.id);
+    expect(new Set(secondInputs).size).toBe(secondInputs.length);
+    for (const item of [...first.output, ...second.output]) expect(secondInputs.slice(2)).not.toContain(item.id);
+  });
 });
 
 describe('reasoning handed from one provider to another (a handoff, a model switch, a failover)', () => {
