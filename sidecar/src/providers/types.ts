@@ -6,7 +6,7 @@
  */
 import type { ProviderType } from '../config/schema.js';
 import type { MessagesRequest } from '../wire/anthropic.js';
-import type { GenerateContentRequest } from '../wire/gemini.js';
+import type { EmbedContentRequest, GenerateContentRequest } from '../wire/gemini.js';
 import type { ResponseObject, ResponsesPassthrough, ResponsesRequest } from '../wire/responses.js';
 import type {
   ChatCompletion,
@@ -162,6 +162,12 @@ export interface ProviderAdapter {
    * when `stream`). Response and stream go back untouched; chatResponse/chatStream read them for usage.
    */
   generateContentRequest?(request: GenerateContentRequest, target: UpstreamTarget, stream: boolean): UpstreamRequest;
+  /**
+   * Native Gemini embeddings (`gemini` only), for a Gemini client served by a Gemini provider: the
+   * client's requests (their `taskType`, `title`, `outputDimensionality` kept) to
+   * `{model}:batchEmbedContents`; the answer is read by `embeddingsResponse`.
+   */
+  embedContentsRequest?(requests: EmbedContentRequest[], target: UpstreamTarget): UpstreamRequest;
   /**
    * Native Responses API (`openai` only): the client's request with `model` replaced. Other
    * providers serve Responses calls through the canonical form.

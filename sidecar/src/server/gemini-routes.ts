@@ -105,11 +105,14 @@ export function geminiRoutes(router: Router, options: AppOptions, notFound: (req
         const dimensions = requests[0]!.outputDimensionality;
         const input = requests.map((r, i) => embeddingText(r, batch ? `requests[${i}].content` : 'content'));
         const embeddings = embeddingsOperation(geminiIngress, { model, input, ...(dimensions ? { dimensions } : {}) }, raw);
-        // Translated for every provider, Gemini too (raw unset): the client's batch and the
-        // provider's may differ (embedContent is one call upstream as a batch of one).
+        // Never the client's bytes (raw unset): embedContent is one call upstream as a batch of
+        // one. A Gemini provider gets the client's requests as they are (taskType, title), the
+        // others the canonical input.
         const op = {
           ...embeddings,
           raw: undefined,
+          build: (provider: Parameters<typeof embeddings.build>[0], target: Parameters<typeof embeddings.build>[1]) =>
+            provider.adapter.embedContentsRequest?.(requests, target) ?? embeddings.build(provider, target),
           render: (response: Parameters<typeof embeddings.render>[0]) => {
             const vectors = response.data.map((d) => ({ values: d.embedding as number[] }));
             return batch ? { embeddings: vectors } : { embedding: vectors[0] };

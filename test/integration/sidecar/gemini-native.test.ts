@@ -5,6 +5,7 @@
  */
 import { ApiError, FunctionCallingConfigMode, GoogleGenAI, type Content } from '@google/genai';
 import { describe, expect, it } from 'vitest';
+import { mockEmbedding } from '../../mocks/index.js';
 import { EVERY_PROVIDER, providerStackForFile } from './harness.js';
 
 const PROVIDERS = EVERY_PROVIDER;
@@ -142,6 +143,17 @@ describe('google-genai SDK models and errors', () => {
       for await (const chunk of await genai().models.generateContentStream(ask(includeThoughts))) streamed.push(...thoughtsOf(chunk.candidates?.[0]?.content?.parts));
       expect(streamed.join('') ? [streamed.join('')] : []).toEqual(expected);
     }
+  });
+
+  it("embeds with the client's taskType and title on a Gemini model, and the canonical input elsewhere", async () => {
+    const gemini = suite.mocks.get('gemini')!;
+    const response = await genai().models.embedContent({ model: 'via-gemini', contents: ['alpha', 'beta'], config: { taskType: 'RETRIEVAL_DOCUMENT', title: 'Field notes', outputDimensionality: 16 } });
+    expect(response.embeddings?.map((e) => e.values)).toEqual([mockEmbedding('alpha', 16), mockEmbedding('beta', 16)]);
+    const sent = gemini.received.at(-1)!;
+    expect(sent.path).toBe('/v1beta/models/via-gemini:batchEmbedContents');
+    expect((sent.body as { requests: unknown[] }).requests).toEqual(['alpha', 'beta'].map((text) => expect.objectContaining({ model: 'models/via-gemini', taskType: 'RETRIEVAL_DOCUMENT', title: 'Field notes', outputDimensionality: 16, content: expect.objectContaining({ parts: [{ text }] }) })));
+    const elsewhere = await genai().models.embedContent({ model: 'via-openai', contents: ['alpha'], config: { taskType: 'RETRIEVAL_QUERY' } });
+    expect(elsewhere.embeddings?.[0]?.values).toEqual(mockEmbedding('alpha'));
   });
 
   it('answers unknown /v1beta paths in Google shape', async () => {

@@ -49,6 +49,10 @@ export const geminiAdapter: ProviderAdapter = {
   chatStream: geminiStream,
   embeddingsRequest: (request, target) =>
     postJSON(versionedURL(target.baseURL, 'v1beta', `/${modelPath(target.model)}:batchEmbedContents`), headers(target), () => embeddingsBody(request, target.model)),
+  embedContentsRequest: (requests, target) =>
+    postJSON(versionedURL(target.baseURL, 'v1beta', `/${modelPath(target.model)}:batchEmbedContents`), headers(target), () => ({
+      requests: requests.map((request) => ({ ...request, model: modelPath(target.model) })),
+    })),
   embeddingsResponse(body, context, request) {
     const embeddings = (body as { embeddings?: { values?: number[] }[] } | null)?.embeddings;
     if (!Array.isArray(embeddings)) throw badResponse(PROVIDER, 'expected embeddings');
