@@ -11,7 +11,7 @@ import { estimateTokens } from '../ingress/estimate.js';
 import { geminiToChat } from '../ingress/translate/gemini.js';
 import { chatToGemini, geminiStreamEncoder } from '../ingress/translate/gemini-output.js';
 import { withoutRefusedThinking } from '../providers/anthropic/request.js';
-import { enforcesSignatures, withSignaturesSkipped } from '../providers/gemini/signature.js';
+import { enforcesSignatures, withSignaturesMended } from '../providers/gemini/signature.js';
 import { firstCallOnly, firstCallStream, mustKeepOneCall } from '../providers/shared/one-call.js';
 import type { GenerateContentRequest } from '../wire/gemini.js';
 import { openAIStreamEncoder } from './openai-encoder.js';
@@ -107,9 +107,10 @@ export function generateContentOperation(ingress: Ingress, request: GenerateCont
   // Thought parts only when the client asked for them, as Gemini answers.
   const client = request.generationConfig?.thinkingConfig?.includeThoughts === true ? thoughtfulIngress(ingress) : ingress;
   const call = new ChatCall(client, model, stream, raw, true, build, asChat, estimate);
-  // Passed through to a Gemini model that enforces signatures, calls without one get the sentinel
-  // (the adapter does the same when it builds the body, for the upstream model's name).
-  const repaired = enforcesSignatures(model) ? withSignaturesSkipped(request) : undefined;
+  // Passed through to Gemini, signatures mended: none of the sidecar's own, and on a model that
+  // enforces them the sentinel where a call has none (the adapter does the same when it builds
+  // the body, for the upstream model's name).
+  const repaired = withSignaturesMended(request, enforcesSignatures(model));
   if (repaired) call.nativeBody = () => Buffer.from(JSON.stringify(repaired));
   return call;
 }

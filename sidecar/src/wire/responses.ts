@@ -150,6 +150,11 @@ export function openThinking(encrypted: string | null | undefined): ResponseThin
   }
 }
 
+/** Whether a Gemini thought signature (bytes, base64 in JSON) is one the sidecar made from Claude's thinking. */
+export function isSidecarSignature(signature: string): boolean {
+  return Buffer.from(signature.slice(0, 16), 'base64').toString('latin1').startsWith(SIDECAR_REASONING);
+}
+
 function isThinkingBlock(block: unknown): block is ResponseThinkingBlock {
   const b = block as Record<string, unknown> | null;
   if (typeof b !== 'object' || b === null) return false;

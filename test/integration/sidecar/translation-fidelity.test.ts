@@ -254,3 +254,31 @@ it('the Responses API asks an OpenAI model that does not reason for no reasoning
   expect(body).not.toHaveProperty('reasoning');
   expect(body.include).toEqual(['message.output_text.logprobs']);
 });
+
+describe("Claude's signed thinking through the Gemini API (google-genai, ADK keep a turn's parts as they came)", () => {
+  const ask = (model: string, contents: unknown[]) =>
+    suite.stack.fetch(`/v1beta/models/${model}:generateContent`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ contents, tools: [{ functionDeclarations: [{ name: 'get_weather', parametersJsonSchema: weatherChat.function.parameters }] }], generationConfig: { maxOutputTokens: 4096, thinkingConfig: { thinkingBudget: 1024 } } }),
+    });
+  type Content = { role: string; parts: { functionCall?: { name: string; args: unknown }; thoughtSignature?: string }[] };
+
+  it('comes back to Claude on the next tool step, and never reaches a Gemini model', async () => {
+    const user = { role: 'user', parts: [{ text: 'weather in Oslo' }] };
+    const first = (await (await ask('via-anthropic', [user])).json()) as { candidates: { content: Content }[] };
+    const turn = first.candidates[0]!.content;
+    const call = turn.parts.find((p) => p.functionCall)!;
+    expect(call.thoughtSignature).toEqual(expect.any(String));
+    const answer = { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: { output: 'sunny' } } }] };
+    const second = await ask('via-anthropic', [user, turn, answer]);
+    expect(second.status, await second.clone().text()).toBe(200);
+    const sent = lastBody('anthropic') as { thinking?: unknown; messages: { role: string; content: { type: string; signature?: string }[] }[] };
+    expect(sent.thinking).toMatchObject({ type: 'enabled' });
+    expect(sent.messages[1]!.content[0]).toMatchObject({ type: 'thinking', signature: expect.any(String) });
+    // The same conversation moved to Gemini 3: its signature check sees no signature of Claude's.
+    const onGemini = await ask('gemini-3-pro-preview', [user, turn, answer]);
+    expect(onGemini.status, await onGemini.clone().text()).toBe(200);
+    expect(JSON.stringify(lastBody('gemini'))).not.toContain(call.thoughtSignature!);
+  });
+});

@@ -5,6 +5,8 @@
  * `finishReason` and `usageMetadata`.
  */
 import { geminiErrorBody } from '../../wire/gemini.js';
+import type { ResponseThinkingBlock } from '../../wire/openai-responses.js';
+import { sealThinking } from '../../wire/responses.js';
 import type { ChatCompletion, ChatCompletionChunk, FinishReason, Usage } from '../../wire/openai.js';
 import type { ProviderError } from '../../providers/types.js';
 import { toolInput } from './anthropic-response.js';
@@ -38,8 +40,20 @@ function responseOf(parts: Part[], id: string, model: string, finish?: FinishRea
 }
 
 /**
+ * Claude's signed thinking as a Gemini thought signature (bytes, base64 in JSON): the thinking
+ * blocks sealed as for the Responses API (wire/responses.ts), so a Gemini client that keeps its
+ * parts as they came (google-genai, ADK) hands Claude its thinking back on the next step, and
+ * ./gemini.ts reads them again. No Gemini model ever gets one (server/operations.ts).
+ */
+export function thinkingSignature(blocks: readonly ResponseThinkingBlock[] | null | undefined): string | undefined {
+  const kept = blocks?.filter((b) => b.type === 'redacted_thinking' || b.signature) ?? [];
+  return kept.length > 0 ? Buffer.from(sealThinking(kept)).toString('base64') : undefined;
+}
+
+/**
  * A canonical completion (first choice) as a GenerateContentResponse; its reasoning as thought
- * parts only when the client asked for them (`thinkingConfig.includeThoughts`), as Gemini does.
+ * parts only when the client asked for them (`thinkingConfig.includeThoughts`), as Gemini does,
+ * and signed thinking as the first answer part's `thoughtSignature`, as Gemini puts its own.
  */
 export function chatToGemini(completion: ChatCompletion, thoughts = false): Record<string, unknown> {
   const message = completion.choices[0]?.message;
@@ -47,7 +61,16 @@ export function chatToGemini(completion: ChatCompletion, thoughts = false): Reco
   if (thoughts && message?.reasoning_content) parts.push({ text: message.reasoning_content, thought: true });
   if (message?.content) parts.push({ text: message.content });
   for (const call of message?.tool_calls ?? []) parts.push({ functionCall: { id: call.id, name: call.function.name, args: toolInput(call.function.arguments) } });
+  sign(parts, thinkingSignature(message?.thinking_blocks));
   return responseOf(parts, completion.id, completion.model, completion.choices[0]?.finish_reason ?? 'stop', completion.usage);
+}
+
+/** Puts `signature` on the first part that is not a thought (or a part of its own when there is none). */
+function sign(parts: Part[], signature: string | undefined): void {
+  if (signature === undefined) return;
+  const answer = parts.find((p) => !p.thought);
+  if (answer) answer.thoughtSignature = signature;
+  else parts.push({ text: '', thoughtSignature: signature });
 }
 
 /** One SSE event of a Gemini stream. */
@@ -61,6 +84,8 @@ function sse(value: unknown): string {
  */
 export function geminiStreamEncoder(options: { id: string; model: string; thoughts?: boolean }) {
   const calls = new Map<number, { id: string; name: string; args: string }>();
+  // Signed thinking waiting for the next answer part to ride on.
+  let signature: string | undefined;
   let finish: FinishReason | null = null;
   let usage: Usage | null = null;
   const flushCalls = (): Part[] => {
@@ -76,7 +101,11 @@ export function geminiStreamEncoder(options: { id: string; model: string; though
       const delta = choice.delta;
       const parts: Part[] = [];
       if (options.thoughts && delta.reasoning_content) parts.push({ text: delta.reasoning_content, thought: true });
-      if (delta.content) parts.push({ text: delta.content });
+      signature ??= thinkingSignature(delta.thinking_blocks);
+      if (delta.content) {
+        parts.push({ text: delta.content, ...(signature ? { thoughtSignature: signature } : {}) });
+        signature = undefined;
+      }
       for (const call of delta.tool_calls ?? []) {
         if (call.id) calls.set(call.index, { id: call.id, name: call.function?.name ?? '', args: '' });
         const open = calls.get(call.index);
@@ -86,7 +115,9 @@ export function geminiStreamEncoder(options: { id: string; model: string; though
       return parts.length > 0 ? sse(responseOf(parts, options.id, options.model)) : '';
     },
     end(): string {
-      return sse(responseOf(flushCalls(), options.id, options.model, finish ?? 'stop', usage));
+      const parts = flushCalls();
+      sign(parts, signature);
+      return sse(responseOf(parts, options.id, options.model, finish ?? 'stop', usage));
     },
     error(error: ProviderError): string {
       return sse(geminiErrorBody(error));

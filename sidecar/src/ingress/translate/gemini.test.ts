@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GenerateContentRequest } from '../../wire/gemini.js';
-import { geminiToChat } from './gemini.js';
+import { geminiToChat, sealedThinking } from './gemini.js';
+import { chatToGemini, geminiStreamEncoder } from './gemini-output.js';
 
 const request = (body: object) => GenerateContentRequest.parse({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }], ...body });
 const fn = (name: string, parameters?: object) => ({ name, ...(parameters ? { parameters } : {}) });
@@ -62,5 +63,38 @@ describe('geminiToChat: thinking', () => {
     expect(thinking({ thinkingLevel: 'HIGH' }).reasoning_effort).toBe('high');
     expect(thinking({ thinkingLevel: 'low' }).reasoning_effort).toBe('low');
     expect(thinking({ thinkingLevel: 'THINKING_LEVEL_UNSPECIFIED' })).not.toHaveProperty('reasoning_effort');
+  });
+});
+
+describe("Claude's signed thinking as a Gemini thought signature", () => {
+  const blocks = [
+    { type: 'thinking' as const, thinking: 'First A.', signature: 'SIG_A' },
+    { type: 'redacted_thinking' as const, data: 'REDACTED' },
+  ];
+  const completion = {
+    id: 'c',
+    object: 'chat.completion' as const,
+    created: 0,
+    model: 'm',
+    choices: [{ index: 0, finish_reason: 'tool_calls' as const, logprobs: null, message: { role: 'assistant' as const, content: null, reasoning_content: 'First A.', thinking_blocks: blocks, tool_calls: [{ id: 'call_1', type: 'function' as const, function: { name: 'f', arguments: '{}' } }] } }],
+  };
+
+  it('rides on the first answer part, plain and streamed, and reads back as the same blocks, in base64 or URL-safe base64', () => {
+    const parts = ((chatToGemini(completion as never) as { candidates: { content: { parts: Record<string, unknown>[] } }[] }).candidates[0]!.content.parts);
+    const signature = parts.find((p) => p.functionCall)!.thoughtSignature as string;
+    expect(sealedThinking(signature)).toEqual(blocks);
+    expect(sealedThinking(Buffer.from(signature, 'base64').toString('base64url'))).toEqual(blocks);
+    const encoder = geminiStreamEncoder({ id: 'c', model: 'm' });
+    const frames = [
+      encoder.chunk({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta: { thinking_blocks: blocks }, finish_reason: null }] } as never),
+      encoder.chunk({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }] }, finish_reason: 'tool_calls' }] } as never),
+      encoder.end(),
+    ].join('');
+    expect(frames).toContain(`"thoughtSignature":"${signature}"`);
+  });
+
+  it("reads Gemini's own signatures as nothing", () => {
+    expect(sealedThinking('EqQBCgIYAhIMsigAAAA=')).toEqual([]);
+    expect(sealedThinking(undefined)).toEqual([]);
   });
 });

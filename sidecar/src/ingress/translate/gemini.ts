@@ -10,8 +10,9 @@
  *   oldest unanswered call of that name), since Gemini calls carry no ids of their own;
  * - `inlineData` images become data URLs, PDFs file parts, wav/mp3 audio input_audio parts;
  *   `fileData` only as an https image URL (Files API and gs:// URIs only Gemini can read);
- * - thought parts of earlier model turns become `reasoning_content`; thought signatures are
- *   dropped (only Gemini checks them);
+ * - thought parts of earlier model turns become `reasoning_content`; a thought signature the
+ *   sidecar made from Claude's signed thinking becomes its `thinking_blocks` again, Gemini's own
+ *   are dropped (only Gemini checks them);
  * - function declarations become tools (`parametersJsonSchema`, else `parameters`, Gemini's
  *   Schema made JSON Schema); `functionCallingConfig` becomes tool_choice;
  *   generationConfig maps to the sampling fields, JSON mode to response_format, thinkingBudget to
@@ -20,7 +21,8 @@
 import { providerError } from '../../providers/shared/errors.js';
 import { TranslationError } from '../../providers/types.js';
 import type { GeminiContent, GeminiPart, GenerateContentRequest } from '../../wire/gemini.js';
-import type { AssistantMessage, ChatMessage, ChatRequest, ToolChoice, UserContentPart } from '../../wire/openai.js';
+import type { AssistantMessage, ChatMessage, ChatRequest, ThinkingBlock, ToolChoice, UserContentPart } from '../../wire/openai.js';
+import { openThinking } from '../../wire/responses.js';
 
 function refuse(what: string, param: string): TranslationError {
   return new TranslationError(providerError(400, `${what} can only be served by a Gemini provider`, 'unsupported_for_provider', param));
@@ -96,6 +98,9 @@ function modelTurn(content: GeminiContent, param: string, pending: Map<string, s
   const message: AssistantMessage = { role: 'assistant', content: null };
   let text = '';
   let thoughts = '';
+  // Claude's signed thinking, which the sidecar gave as a thought signature (./gemini-output.ts).
+  const blocks = content.parts.flatMap((part) => sealedThinking(part.thoughtSignature));
+  if (blocks.length > 0) message.thinking_blocks = blocks;
   content.parts.forEach((part, j) => {
     if (part.functionCall) {
       const id = part.functionCall.id ?? nextId();
@@ -109,6 +114,13 @@ function modelTurn(content: GeminiContent, param: string, pending: Map<string, s
   if (text) message.content = text;
   if (thoughts) message.reasoning_content = thoughts;
   return message;
+}
+
+/** The thinking blocks a thought signature the sidecar made carries; none for Gemini's own. */
+export function sealedThinking(signature: string | null | undefined): ThinkingBlock[] {
+  if (!signature) return [];
+  // bytes in the API: base64, or URL-safe base64 (google-genai for Python).
+  return openThinking(Buffer.from(signature, 'base64').toString('latin1'));
 }
 
 function userTurn(out: ChatMessage[], content: GeminiContent, param: string, pending: Map<string, string[]>): void {

@@ -11,7 +11,7 @@ import type { ProviderAdapter, UpstreamTarget } from '../types.js';
 import { toGeminiCountRequest, toGeminiRequest } from './request.js';
 import { fromGeminiResponse, geminiError } from './response.js';
 import { geminiStream } from './stream.js';
-import { enforcesSignatures, withSignaturesSkipped } from './signature.js';
+import { enforcesSignatures, withSignaturesMended } from './signature.js';
 
 const PROVIDER = 'gemini';
 
@@ -45,7 +45,7 @@ export const geminiAdapter: ProviderAdapter = {
   type: 'gemini',
   chatRequest: (request, target) => postJSON(generateURL(target, request.stream === true), headers(target), () => toGeminiRequest(request, target.model)),
   chatResponse: fromGeminiResponse,
-  generateContentRequest: (request, target, stream) => postJSON(generateURL(target, stream), headers(target), () => (enforcesSignatures(target.model) && withSignaturesSkipped(request)) || request),
+  generateContentRequest: (request, target, stream) => postJSON(generateURL(target, stream), headers(target), () => withSignaturesMended(request, enforcesSignatures(target.model)) ?? request),
   chatStream: geminiStream,
   embeddingsRequest: (request, target) =>
     postJSON(versionedURL(target.baseURL, 'v1beta', `/${modelPath(target.model)}:batchEmbedContents`), headers(target), () => embeddingsBody(request, target.model)),

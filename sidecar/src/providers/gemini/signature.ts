@@ -14,6 +14,7 @@
  * sidecars carried the signature after `__sig_`; those are still read.
  */
 import type { GenerateContentRequest } from '../../wire/gemini.js';
+import { isSidecarSignature } from '../../wire/responses.js';
 
 const LEGACY_MARKER = '__sig_';
 
@@ -51,22 +52,35 @@ export function enforcesSignatures(model: string): boolean {
 }
 
 /**
- * A Gemini request for a model that enforces signatures, with the sentinel on each function call
- * of the current turn (from the last user content with text) that leads its model turn without
- * a signature: a tool loop another provider served after a failover, or a client that dropped
- * them; Gemini refuses such a request (400). Undefined when no call lacks one. The request is not
- * changed; the contents are copied where they change.
+ * A Gemini request as a Gemini model may take it, or undefined when it already does:
+ * - a thought signature the sidecar made from Claude's thinking (wire/responses.ts) is taken out
+ *   of every part: Gemini would refuse it as corrupted;
+ * - on a model that enforces signatures (`enforces`), each function call of the current turn (from
+ *   the last user content with text) that leads its model turn without a signature gets the
+ *   sentinel: a tool loop another provider served (a failover, a model switch), or a client that
+ *   dropped them, which Gemini refuses (400).
+ * The request is not changed; the contents are copied where they change.
  */
-export function withSignaturesSkipped(request: GenerateContentRequest): GenerateContentRequest | undefined {
+export function withSignaturesMended(request: GenerateContentRequest, enforces: boolean): GenerateContentRequest | undefined {
   const { contents } = request;
   const start = contents.findLastIndex((c) => (c.role ?? 'user') === 'user' && c.parts.some((p) => typeof p.text === 'string'));
   let changed = false;
-  const repaired = contents.map((content, i) => {
-    if (i <= start || content.role !== 'model') return content;
-    const first = content.parts.findIndex((p) => p.functionCall);
-    if (first < 0 || content.parts[first]!.thoughtSignature) return content;
+  const mended = contents.map((content, i) => {
+    let parts = content.parts;
+    if (parts.some((p) => p.thoughtSignature && isSidecarSignature(p.thoughtSignature))) {
+      parts = parts.map((p) => {
+        if (!p.thoughtSignature || !isSidecarSignature(p.thoughtSignature)) return p;
+        const { thoughtSignature: _sidecar, ...rest } = p;
+        return rest;
+      });
+    }
+    if (enforces && i > start && content.role === 'model') {
+      const first = parts.findIndex((p) => p.functionCall);
+      if (first >= 0 && !parts[first]!.thoughtSignature) parts = parts.map((p, j) => (j === first ? { ...p, thoughtSignature: SKIP_SIGNATURE } : p));
+    }
+    if (parts === content.parts) return content;
     changed = true;
-    return { ...content, parts: content.parts.map((p, j) => (j === first ? { ...p, thoughtSignature: SKIP_SIGNATURE } : p)) };
+    return { ...content, parts };
   });
-  return changed ? { ...request, contents: repaired } : undefined;
+  return changed ? { ...request, contents: mended } : undefined;
 }
