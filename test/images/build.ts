@@ -134,12 +134,27 @@ async function ensureImage(spec: BuildSpec, baseId: string, progress: (line: str
   return { name, archive, buildSeconds };
 }
 
-/** Archives unused for two days go: each is a few hundred MB, and every source change makes one. */
+/** Archives of one image kept beyond the one just built or used: a few checkouts' worth. */
+const KEPT_PER_IMAGE = 3;
+
+/**
+ * Archives unused for two days go, and of each image only the {@link KEPT_PER_IMAGE} most recently
+ * used stay: each is a few hundred MB and every source change makes one (a day of commits made
+ * forty of the sidecar's and filled the disk under a CI run).
+ */
 async function pruneArchives(): Promise<void> {
   const cutoff = Date.now() - 2 * 24 * 3600 * 1000;
-  for (const entry of (await readdir(cacheDir)).filter((name) => name.endsWith('.oci.tar'))) {
-    const path = join(cacheDir, entry);
-    if ((await stat(path)).mtimeMs < cutoff) await rm(path, { force: true });
+  const archives = await Promise.all(
+    (await readdir(cacheDir))
+      .filter((name) => name.endsWith('.oci.tar'))
+      .map(async (name) => ({ path: join(cacheDir, name), image: name.replace(/-[0-9a-f]+\.oci\.tar$/, ''), used: (await stat(join(cacheDir, name))).mtimeMs })),
+  );
+  archives.sort((a, b) => b.used - a.used);
+  const seen = new Map<string, number>();
+  for (const archive of archives) {
+    const rank = (seen.get(archive.image) ?? 0) + 1;
+    seen.set(archive.image, rank);
+    if (archive.used < cutoff || rank > KEPT_PER_IMAGE) await rm(archive.path, { force: true });
   }
 }
 
