@@ -28,15 +28,16 @@ def generate(model, text):
 
 @case
 def stream(model, text):
-    chunks, parts, finish, total = 0, [], None, None
+    chunks, parts, finish, total, none_texts = 0, [], None, None, 0
     for chunk in client().models.generate_content_stream(model=model, contents=text):
         chunks += 1
+        none_texts += chunk.text is None
         parts.append(chunk.text or "")
         if chunk.candidates and chunk.candidates[0].finish_reason:
             finish = chunk.candidates[0].finish_reason.value
         if chunk.usage_metadata and chunk.usage_metadata.total_token_count:
             total = chunk.usage_metadata.total_token_count
-    return {"chunks": chunks, "text": "".join(parts), "finish": finish, "total_tokens": total}
+    return {"chunks": chunks, "text": "".join(parts), "finish": finish, "total_tokens": total, "none_texts": none_texts}
 
 
 @case

@@ -95,8 +95,10 @@ describe.each(PROVIDERS)('google-genai Python SDK through a %s provider', (kind)
   });
 
   it('streams content', async () => {
-    const response = await python.value<{ chunks: number; text: string; finish: string; total_tokens: number }>('genai.stream', { model, text: 'stream these words please' });
+    const response = await python.value<{ chunks: number; text: string; finish: string; total_tokens: number; none_texts: number }>('genai.stream', { model, text: 'stream these words please' });
     expect(response.text).toBe('echo: stream these words please');
+    // Every chunk's text is a string, the last one's too (print(chunk.text, end="") prints no "None").
+    expect(response.none_texts).toBe(0);
     expect(response.chunks).toBeGreaterThan(1);
     expect(response.finish).toBe('STOP');
     expect(response.total_tokens).toBeGreaterThan(0);

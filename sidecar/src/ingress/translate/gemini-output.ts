@@ -117,6 +117,9 @@ export function geminiStreamEncoder(options: { id: string; model: string; though
     end(): string {
       const parts = flushCalls();
       sign(parts, signature);
+      // The last event has a part, as Gemini's does: google-genai's `chunk.text` of an event
+      // without one is None, which `print(chunk.text, end="")` writes out.
+      if (parts.length === 0) parts.push({ text: '' });
       return sse(responseOf(parts, options.id, options.model, finish ?? 'stop', usage));
     },
     error(error: ProviderError): string {
