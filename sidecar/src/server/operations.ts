@@ -86,8 +86,7 @@ export function messagesOperation(ingress: Ingress, request: MessagesRequest, ra
   const call = new ChatCall(ingress, request.model, request.stream === true, raw, true, build, asChat, estimate);
   // Passed through to Anthropic, a request it would refuse thinking on goes without (the adapter
   // does the same when it builds the body).
-  const repaired = withoutRefusedThinking(request);
-  if (repaired) call.nativeBody = () => Buffer.from(JSON.stringify(repaired));
+  call.nativeBody = mended(() => withoutRefusedThinking(request));
   return call;
 }
 
@@ -110,9 +109,19 @@ export function generateContentOperation(ingress: Ingress, request: GenerateCont
   // Passed through to Gemini, signatures mended: none of the sidecar's own, and on a model that
   // enforces them the sentinel where a call has none (the adapter does the same when it builds
   // the body, for the upstream model's name).
-  const repaired = withSignaturesMended(request, enforcesSignatures(model));
-  if (repaired) call.nativeBody = () => Buffer.from(JSON.stringify(repaired));
+  call.nativeBody = mended(() => withSignaturesMended(request, enforcesSignatures(model)));
   return call;
+}
+
+/**
+ * A pass-through's body from `mend` (the request less what its provider would refuse), made
+ * only when the call is passed through; undefined, so the client's bytes go, when nothing changed.
+ */
+function mended(mend: () => object | undefined): NonNullable<Operation<ChatCompletion>['nativeBody']> {
+  return () => {
+    const request = mend();
+    return request && Buffer.from(JSON.stringify(request));
+  };
 }
 
 /** The Gemini ingress writing reasoning as thought parts. */

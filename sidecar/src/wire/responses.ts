@@ -134,9 +134,13 @@ export type ResponsesRequest = z.infer<typeof ResponsesRequest>;
 export const SIDECAR_REASONING = 'airlock:';
 const ANTHROPIC_THINKING = `${SIDECAR_REASONING}anthropic:`;
 
-/** The `encrypted_content` of a reasoning item made from Anthropic's thinking blocks. */
-export function sealThinking(blocks: readonly ResponseThinkingBlock[]): string {
-  return ANTHROPIC_THINKING + Buffer.from(JSON.stringify(blocks)).toString('base64url');
+/**
+ * Anthropic's signed and redacted thinking blocks sealed for a client to hand back (a reasoning
+ * item's `encrypted_content`, a Gemini thought signature); undefined when there are none.
+ */
+export function sealThinking(blocks: readonly ResponseThinkingBlock[] | null | undefined): string | undefined {
+  const kept = blocks?.filter((b) => b.type === 'redacted_thinking' || b.signature) ?? [];
+  return kept.length > 0 ? ANTHROPIC_THINKING + Buffer.from(JSON.stringify(kept)).toString('base64url') : undefined;
 }
 
 /** Anthropic's thinking blocks from an `encrypted_content` the sidecar made, or none. */

@@ -256,33 +256,23 @@ describe('responses errors', () => {
   });
 
   it.each([
-    ['conversation', { conversation: 'conv_123' }],
-    ['prompt', { prompt: { id: 'pmpt_123' } }],
-    ['background', { background: true }],
-  ] as const)('refuses %s, which only OpenAI holds or runs, for a model another provider serves, naming it', async (field, extra) => {
+    ['conversation, which only OpenAI holds', { conversation: 'conv_123' }, 'conversation', 'can only be served by an OpenAI provider'],
+    ['a stored prompt, which only OpenAI holds', { prompt: { id: 'pmpt_123' } }, 'prompt', 'can only be served by an OpenAI provider'],
+    ['background, which only OpenAI runs', { background: true }, 'background', 'can only be served by an OpenAI provider'],
+    ['no input', { input: [] }, 'input', 'input'],
+    ['a function tool without a name', { tools: [{ type: 'function', parameters: {} }] }, 'tools[0].name', 'tools[0].name'],
+    ['a tool_choice naming no tool', { tool_choice: { type: 'function', name: 'nowhere' } }, 'tool_choice', 'nowhere'],
+    ['temperature above 2', { temperature: 3 }, 'temperature', 'temperature'],
+  ] as const)('refuses %s with 400 naming the field, for a model another provider serves, before any call upstream', async (_what, extra, param, message) => {
     const received = suite.mocks.get('anthropic')!.received.length;
     const error = await suite.stack
       .openai()
       .responses.create({ model: 'via-anthropic', input: 'hi', ...extra } as never)
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
-    expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe(field);
-    expect((error as Error).message).toContain('can only be served by an OpenAI provider');
-    expect(suite.mocks.get('anthropic')!.received.length).toBe(received);
-  });
-
-  it.each([
-    ['no input', { input: [] }, 'input'],
-    ['a function tool without a name', { tools: [{ type: 'function', parameters: {} }] }, 'tools[0].name'],
-    ['a tool_choice naming no tool', { tool_choice: { type: 'function', name: 'nowhere' } }, 'tool_choice'],
-    ['temperature above 2', { temperature: 3 }, 'temperature'],
-  ] as const)('refuses %s with 400 naming the field', async (_what, extra, param) => {
-    const error = await suite.stack
-      .openai()
-      .responses.create({ model: 'via-anthropic', input: 'hi', ...extra } as never)
-      .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
     expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe(param);
+    expect((error as Error).message).toContain(message);
+    expect(suite.mocks.get('anthropic')!.received.length).toBe(received);
   });
 
   it('refuses an unknown previous_response_id for a model no OpenAI provider serves, in OpenAI shape', async () => {

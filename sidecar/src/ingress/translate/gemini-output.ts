@@ -46,8 +46,8 @@ function responseOf(parts: Part[], id: string, model: string, finish?: FinishRea
  * ./gemini.ts reads them again. No Gemini model ever gets one (server/operations.ts).
  */
 export function thinkingSignature(blocks: readonly ResponseThinkingBlock[] | null | undefined): string | undefined {
-  const kept = blocks?.filter((b) => b.type === 'redacted_thinking' || b.signature) ?? [];
-  return kept.length > 0 ? Buffer.from(sealThinking(kept)).toString('base64') : undefined;
+  const sealed = sealThinking(blocks);
+  return sealed === undefined ? undefined : Buffer.from(sealed).toString('base64');
 }
 
 /**

@@ -81,12 +81,11 @@ export function finishStatus(finish: FinishReason | null | undefined): Pick<Resp
  * provider gets it (wire/responses.ts, SIDECAR_REASONING).
  */
 export function reasoningItem(id: string, text: string, blocks: readonly ResponseThinkingBlock[] | undefined): OutputReasoning {
-  const kept = blocks?.filter((b) => b.type === 'redacted_thinking' || b.signature) ?? [];
   return {
     type: 'reasoning',
     id,
     summary: text ? [{ type: 'summary_text', text }] : [],
-    encrypted_content: kept.length > 0 ? sealThinking(kept) : SIDECAR_REASONING,
+    encrypted_content: sealThinking(blocks) ?? SIDECAR_REASONING,
   };
 }
 
