@@ -201,8 +201,9 @@ function messages(ctx: RouteContext): Reply {
     stop: stopList(b.stop_sequences),
     step: ctx.step,
     idPrefix: 'toolu_01',
-    // Structured outputs: `output_config.format` makes the text a JSON document of the schema.
-    json: jsonSchemaFormat(obj(b.output_config).format),
+    // Structured outputs: `output_config.format` makes the text a JSON document of the schema
+    // (`output_format`, the beta's spelling, is still taken).
+    json: jsonSchemaFormat(obj(b.output_config).format ?? b.output_format),
   });
   const inputTokens = countTokens([b.system, b.messages]);
   const message = { id: newId('msg_01', 18), type: 'message', role: 'assistant', model };

@@ -7,7 +7,7 @@
  * encrypted_content item when `include` asks for it, and the typed SSE events in OpenAI's order,
  * each with `sequence_number`, ending with `response.completed` or `response.incomplete`.
  */
-import { arr, intField, obj, schemasByName, str } from './server.js';
+import { arr, intField, obj, schemasByName, str, strictSchemaProblem } from './server.js';
 import type { BodyReply, Reply, RouteContext, StreamReply } from './server.js';
 import { countTokens, newId, planTurn } from './turn.js';
 import type { LastMessage, ToolChoice, Turn } from './turn.js';
@@ -76,6 +76,13 @@ function invalid(b: Record<string, unknown>, deps: ResponsesDeps): BodyReply | u
   if (bad >= 0) return deps.error(400, `Missing required parameter: 'tools[${bad}].name'.`, `tools[${bad}].name`, 'missing_required_parameter');
   const namespace = arr(b.tools).findIndex((t) => obj(t).type === 'namespace' && (!str(obj(t).name) || !Array.isArray(obj(t).tools)));
   if (namespace >= 0) return deps.error(400, `Missing required parameter: 'tools[${namespace}].tools'.`, `tools[${namespace}]`, 'missing_required_parameter');
+  const format = obj(obj(b.text).format);
+  const formatProblem = format.type === 'json_schema' && format.strict === true ? strictSchemaProblem(format.schema) : undefined;
+  if (formatProblem) return deps.error(400, `Invalid schema for response_format '${str(format.name) ?? ''}': ${formatProblem}`, 'text.format.schema', 'invalid_json_schema');
+  for (const [i, tool] of arr(b.tools).map(obj).entries()) {
+    const problem = tool.type === 'function' && tool.strict === true ? strictSchemaProblem(tool.parameters) : undefined;
+    if (problem) return deps.error(400, `Invalid schema for function '${str(tool.name) ?? ''}': ${problem}`, `tools[${i}].parameters`, 'invalid_function_parameters');
+  }
   if (b.input === undefined && b.previous_response_id === undefined) return deps.error(400, "Missing required parameter: 'input'.", 'input', 'missing_required_parameter');
   // Reasoning comes back only as OpenAI made it: its encrypted content, or the id of one it holds.
   for (const item of arr(b.input).map(obj)) {

@@ -169,6 +169,20 @@ describe('openai mock: other endpoints', () => {
 });
 
 describe('openai mock: errors', () => {
+  it("refuses a strict schema that strict mode does not take, in OpenAI's words, and answers one it does", async () => {
+    const format = (schema: Record<string, unknown>) => ({ type: 'json_schema' as const, json_schema: { name: 'out', strict: true, schema } });
+    const refused = async (schema: Record<string, unknown>) => (await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('x'), response_format: format(schema) }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.BadRequestError>;
+    const optional = await refused({ type: 'object', properties: { a: { type: 'string' }, b: { type: 'string' } }, required: ['a'], additionalProperties: false });
+    expect(optional).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(optional.message).toContain("Invalid schema for response_format 'out': In context=(), 'required' is required to be supplied and to be an array including every key in properties. Missing 'b'.");
+    const open = await refused({ type: 'object', properties: { a: { type: 'object', properties: {} } }, required: ['a'], additionalProperties: false });
+    expect(open.message).toContain("In context=('properties', 'a'), 'additionalProperties' is required to be supplied and to be false.");
+    const tool = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('x'), tools: [{ type: 'function', function: { name: 'f', strict: true, parameters: { type: 'object', properties: { a: { type: 'string' } } } } }] }).catch((e: unknown) => e);
+    expect(tool).toMatchObject({ status: 400, param: 'tools[0].function.parameters' });
+    const ok = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('x'), response_format: format({ type: 'object', properties: { a: { type: 'string' } }, required: ['a'], additionalProperties: false }) });
+    expect(JSON.parse(ok.choices[0]!.message.content!)).toEqual({ a: expect.any(String) });
+  });
+
   it('refuses a wrong key with the real 401 body', async () => {
     const bad = new OpenAI({ apiKey: 'sk-wrong-key-9999', baseURL: mock.url, maxRetries: 0 });
     const err = await bad.chat.completions.create({ model: 'gpt-4o-mini', messages: user('hi') }).catch((e: unknown) => e);

@@ -3,7 +3,7 @@
  * embeddings, models and the Responses API (./openai-responses.ts), with `Authorization: Bearer` keys and `{error: {message, type, param,
  * code}}` errors. Streams are SSE `data: {json}\n\n` frames ending with `data: [DONE]\n\n`.
  */
-import { arr, intField, json, obj, schemasByName, stopList, str } from './server.js';
+import { arr, intField, json, obj, schemasByName, stopList, str, strictSchemaProblem } from './server.js';
 import type { BodyReply, ProviderSpec, Reply, RouteContext, StreamReply } from './server.js';
 import { responses } from './openai-responses.js';
 import { countTokens, embed, newId, planTurn } from './turn.js';
@@ -118,6 +118,21 @@ function chatStream(turn: Turn, head: Record<string, unknown>, options: Record<s
   return streamReply(frames);
 }
 
+/** A strict schema (`response_format` or a function) that strict mode does not take: OpenAI's 400. */
+function strictRefusal(b: Record<string, unknown>): BodyReply | undefined {
+  const format = obj(obj(b.response_format).json_schema);
+  if (format.strict === true) {
+    const problem = strictSchemaProblem(format.schema);
+    if (problem) return error(400, `Invalid schema for response_format '${str(format.name) ?? ''}': ${problem}`, 'response_format', null);
+  }
+  for (const [i, tool] of arr(b.tools).entries()) {
+    const fn = obj(obj(tool).function);
+    const problem = fn.strict === true ? strictSchemaProblem(fn.parameters) : undefined;
+    if (problem) return error(400, `Invalid schema for function '${str(fn.name) ?? ''}': ${problem}`, `tools[${i}].function.parameters`, 'invalid_function_parameters');
+  }
+  return undefined;
+}
+
 /** OpenAI refuses tool call ids longer than 40 characters, in assistant tool_calls and tool messages. */
 function longToolCallId(messages: unknown[]): { param: string; length: number } | undefined {
   for (const [i, m] of messages.entries()) {
@@ -145,6 +160,8 @@ function chat(ctx: RouteContext): Reply {
   // Fields OpenAI refuses: top_k is no parameter of its API; reasoning_effort only its reasoning models take.
   if ('top_k' in b) return error(400, 'Unrecognized request argument supplied: top_k');
   if (b.reasoning_effort != null && !reasons(model)) return error(400, "Unsupported parameter: 'reasoning_effort' is not supported with this model.", 'reasoning_effort', 'unsupported_parameter');
+  const strict = strictRefusal(b);
+  if (strict) return strict;
   const tooLong = longToolCallId(b.messages);
   if (tooLong) return error(400, `Invalid '${tooLong.param}': string too long. Expected a string with maximum length 40, but got a string with length ${tooLong.length} instead.`, tooLong.param, 'string_above_max_length');
   const turn = planTurn({

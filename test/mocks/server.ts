@@ -289,3 +289,42 @@ function drained(res: ServerResponse): Promise<void> {
     res.on('close', done);
   });
 }
+
+/**
+ * What OpenAI answers to a schema sent with `strict: true` that strict mode does not take
+ * (platform.openai.com, Structured Outputs, "Supported schemas"), in its words: `In context=(...),
+ * <rule>`; undefined when it takes the schema. Written here from the documentation, not from the
+ * sidecar's check, so that the two can disagree.
+ */
+export function strictSchemaProblem(schema: unknown): string | undefined {
+  const root = obj(schema);
+  if (root.type !== 'object') return "In context=(), schema must be a JSON Schema of 'type: \"object\"', got 'type: \"" + String(root.type) + "\"'.";
+  // The structural rules only: which keywords strict mode takes has changed over time (the AI SDK
+  // sends `$schema`, and OpenAI takes it), so the mock refuses none.
+  const walk = (node: Record<string, unknown>, context: string[]): string | undefined => {
+    const where = `In context=(${context.map((c) => `'${c}'`).join(', ')})`;
+    if (node.type === 'object' || node.properties !== undefined) {
+      if (node.additionalProperties !== false) return `${where}, 'additionalProperties' is required to be supplied and to be false.`;
+      const required = arr(node.required);
+      const missing = Object.keys(obj(node.properties)).filter((k) => !required.includes(k));
+      if (missing.length) return `${where}, 'required' is required to be supplied and to be an array including every key in properties. Missing '${missing[0]}'.`;
+      for (const [name, value] of Object.entries(obj(node.properties))) {
+        const problem = walk(obj(value), [...context, 'properties', name]);
+        if (problem) return problem;
+      }
+    }
+    if (node.items !== undefined) return walk(obj(node.items), [...context, 'items']);
+    for (const [i, branch] of arr(node.anyOf).entries()) {
+      const problem = walk(obj(branch), [...context, 'anyOf', String(i)]);
+      if (problem) return problem;
+    }
+    for (const section of ['$defs', 'definitions']) {
+      for (const [name, value] of Object.entries(obj(node[section]))) {
+        const problem = walk(obj(value), [...context, section, name]);
+        if (problem) return problem;
+      }
+    }
+    return undefined;
+  };
+  return walk(root, []);
+}

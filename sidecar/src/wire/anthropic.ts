@@ -73,6 +73,8 @@ export const AnthropicTool = z.looseObject({
   type: z.nullish(z.string()),
   description: z.optional(z.string()),
   input_schema: z.optional(z.record(z.string(), z.unknown())),
+  /** Strict tool use: the call's input is decoded to `input_schema`. */
+  strict: z.optional(z.boolean()),
 });
 
 const disableParallel = z.optional(z.boolean());
@@ -99,6 +101,9 @@ function placeSystemMessages(messages: z.infer<typeof AnthropicMessageParam>[], 
   });
 }
 
+/** Structured outputs' format: `{type: json_schema, schema}`. */
+const OutputFormat = z.looseObject({ type: z.string(), schema: z.optional(z.record(z.string(), z.unknown())) });
+
 export const MessagesRequest = z.looseObject({
   model: z.string().check(z.minLength(1)),
   max_tokens: z.int().check(z.minimum(1)),
@@ -113,8 +118,10 @@ export const MessagesRequest = z.looseObject({
   stream: z.optional(z.boolean()),
   metadata: z.optional(z.looseObject({ user_id: z.nullish(z.string()) })),
   thinking: z.optional(z.looseObject({ type: z.string() })),
-  /** Structured outputs: `format` is `{type: json_schema, schema}`; other fields (effort) pass through. */
-  output_config: z.optional(z.looseObject({ format: z.nullish(z.looseObject({ type: z.string(), schema: z.optional(z.record(z.string(), z.unknown())) })) })),
+  /** Structured outputs' `format`; other fields (effort) pass through. */
+  output_config: z.optional(z.looseObject({ format: z.nullish(OutputFormat) })),
+  /** The same, as the structured-outputs beta (`structured-outputs-2025-11-13`) spelled it. */
+  output_format: z.nullish(OutputFormat),
 });
 
 /** Body of `POST /v1/messages/count_tokens`: a Messages request without the generation options. */

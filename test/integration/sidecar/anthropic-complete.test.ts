@@ -4,6 +4,7 @@
  * translated providers, and Anthropic-shaped errors on every /v1/messages* path.
  */
 import Anthropic from '@anthropic-ai/sdk';
+import { jsonSchemaOutputFormat } from '@anthropic-ai/sdk/helpers/json-schema';
 import { describe, expect, it } from 'vitest';
 import type { MockKind } from '../../mocks/index.js';
 import { EVERY_PROVIDER, providerStackForFile } from './harness.js';
@@ -51,6 +52,28 @@ describe.each(PROVIDERS)('Anthropic SDK through a %s provider', (kind) => {
     for await (const event of stream) if (event.type === 'message_start') start = event;
     expect(start?.message.id).toMatch(/^msg_/);
     expect(start?.message.usage.input_tokens).toBeGreaterThan(0);
+  });
+
+  it('answers messages.parse with structured output the SDK parses, constrained on OpenAI too (strict) where the schema allows', async () => {
+    const mock = suite.mocks.get(kind)!;
+    const closed = { type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer' } }, required: ['city', 'days'], additionalProperties: false } as const;
+    const message = await suite.stack.anthropic().messages.parse({ model, max_tokens: 256, messages: [{ role: 'user', content: 'plan a trip' }], output_config: { format: jsonSchemaOutputFormat(closed) } });
+    expect(message.parsed_output).toEqual({ city: expect.any(String), days: expect.any(Number) });
+    const format = (mock.received.at(-1)!.body as { response_format?: { json_schema?: { strict?: boolean } } }).response_format;
+    if (kind === 'openai') expect(format?.json_schema?.strict).toBe(true);
+
+    // An optional property: OpenAI's strict mode would refuse the schema, so it is asked without.
+    const open = { type: 'object', properties: { city: { type: 'string' }, note: { type: 'string' } }, required: ['city'], additionalProperties: false } as const;
+    const loose = await suite.stack.anthropic().messages.parse({ model, max_tokens: 256, messages: [{ role: 'user', content: 'plan a trip' }], output_config: { format: jsonSchemaOutputFormat(open) } });
+    expect(loose.parsed_output).toMatchObject({ city: expect.any(String) });
+    if (kind === 'openai') expect((mock.received.at(-1)!.body as { response_format?: { json_schema?: object } }).response_format?.json_schema).not.toHaveProperty('strict');
+  });
+
+  it('takes the structured-outputs beta spelling (output_format) as output_config.format', async () => {
+    const schema = { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'], additionalProperties: false };
+    const message = await suite.stack.anthropic().messages.create({ model, max_tokens: 256, messages: [{ role: 'user', content: 'answer me' }], output_format: { type: 'json_schema', schema } } as Anthropic.MessageCreateParamsNonStreaming);
+    const text = message.content.find((b) => b.type === 'text')?.text ?? '';
+    expect(JSON.parse(text)).toEqual({ answer: expect.any(String) });
   });
 
   it('retrieves the model with models.retrieve', async () => {

@@ -3,7 +3,7 @@
  * generateContent, generateContentStream, a function-call round trip, countTokens, models.list
  * and models.get, and errors in Google's shape that the SDK raises as ApiError.
  */
-import { ApiError, FunctionCallingConfigMode, GoogleGenAI, type Content } from '@google/genai';
+import { ApiError, FunctionCallingConfigMode, GoogleGenAI, Type, type Content } from '@google/genai';
 import { describe, expect, it } from 'vitest';
 import { mockEmbedding } from '../../mocks/index.js';
 import { EVERY_PROVIDER, providerStackForFile } from './harness.js';
@@ -75,6 +75,16 @@ describe.each(PROVIDERS)('google-genai SDK through a %s provider', (kind) => {
       contents: [...contents, first.candidates![0]!.content!, { role: 'user', parts: [{ functionResponse: { name: 'get_weather', id: call!.id, response: { output: 'sunny, 21 degrees' } } }] }],
     });
     expect(second.text).toBe('tool result: sunny, 21 degrees');
+  });
+
+  it('answers a responseSchema with JSON the schema describes, constrained on OpenAI too (strict: every Gemini property required)', async () => {
+    const responseSchema = { type: Type.OBJECT, properties: { city: { type: Type.STRING }, days: { type: Type.INTEGER } }, required: ['city', 'days'] };
+    const response = await genai().models.generateContent({ model, contents: 'plan a trip', config: { responseMimeType: 'application/json', responseSchema } });
+    expect(JSON.parse(response.text!)).toEqual({ city: expect.any(String), days: expect.any(Number) });
+    if (kind === 'openai') {
+      const format = (suite.mocks.get(kind)!.received.at(-1)!.body as { response_format: { json_schema: { strict?: boolean; schema: object } } }).response_format.json_schema;
+      expect(format).toMatchObject({ strict: true, schema: { additionalProperties: false } });
+    }
   });
 
   it('counts tokens', async () => {

@@ -123,7 +123,8 @@ describe('Anthropic requests through the canonical form', () => {
   it('carry structured outputs (output_config.format) to every provider type as its JSON-schema mode', () => {
     const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
     const canonical = ChatRequest.parse(anthropicToChat(MessagesRequest.parse({ model: 'c', max_tokens: 64, messages: [{ role: 'user', content: 'city?' }], output_config: { format: { type: 'json_schema', schema } } })));
-    expect(canonical.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'response', schema } });
+    // Strict: constrained on OpenAI as on Claude (every property is required, the object closed).
+    expect(canonical.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'response', schema, strict: true } });
     const bodies = Object.fromEntries((['openai', 'gemini', 'ollama'] as const).map((type) => [type, JSON.parse(adapterFor(type).chatRequest(canonical, { ...target, baseURL: 'http://x.test' }).body as string) as Record<string, unknown>]));
     expect(bodies.openai).toMatchObject({ response_format: { type: 'json_schema', json_schema: { schema } } });
     expect(bodies.gemini).toMatchObject({ generationConfig: { responseMimeType: 'application/json' } });

@@ -23,6 +23,7 @@ import {
 } from '../../wire/anthropic.js';
 import type { AssistantMessage, ChatMessage, ChatRequest, TextPart, ThinkingBlock, ToolCall, ToolChoice, UserContentPart } from '../../wire/openai.js';
 import { providerError } from '../../providers/shared/errors.js';
+import { strictable } from '../../providers/openai/strict-schema.js';
 import { TranslationError } from '../../providers/types.js';
 
 export { anthropicStreamEncoder, type AnthropicStreamEncoder } from './anthropic-stream.js';
@@ -63,7 +64,8 @@ export function anthropicToChat(request: MessagesRequest): ChatRequest {
   if (request.tools?.length) {
     chat.tools = request.tools.map((tool, i) => {
       if (!tool.input_schema || (tool.type != null && tool.type !== 'custom')) throw refuse(`the server tool ${tool.name}`, `tools[${i}]`);
-      return { type: 'function', function: { name: tool.name, ...(tool.description ? { description: tool.description } : {}), parameters: tool.input_schema } };
+      const strict = tool.strict === true && strictable(tool.input_schema);
+      return { type: 'function', function: { name: tool.name, ...(tool.description ? { description: tool.description } : {}), parameters: tool.input_schema, ...(strict ? { strict } : {}) } };
     });
   }
   if (request.tool_choice) {
@@ -77,8 +79,11 @@ export function anthropicToChat(request: MessagesRequest): ChatRequest {
   if (request.metadata?.user_id) chat.user = request.metadata.user_id;
   // Structured outputs: the SDKs' JSON-schema mode. Without it the model answers in prose and the
   // client's parse of the text fails.
-  const format = request.output_config?.format;
-  if (format?.type === 'json_schema' && format.schema) chat.response_format = { type: 'json_schema', json_schema: { name: 'response', schema: format.schema } };
+  // Anthropic constrains decoding to the schema; so does OpenAI where strict mode takes it.
+  const format = request.output_config?.format ?? request.output_format;
+  if (format?.type === 'json_schema' && format.schema) {
+    chat.response_format = { type: 'json_schema', json_schema: { name: 'response', schema: format.schema, ...(strictable(format.schema) ? { strict: true } : {}) } };
+  }
   const thinking = request.thinking as { type: string; budget_tokens?: number } | undefined;
   if (thinking?.type === 'enabled' || thinking?.type === 'disabled') {
     chat.thinking = { type: thinking.type, ...(typeof thinking.budget_tokens === 'number' ? { budget_tokens: thinking.budget_tokens } : {}) };

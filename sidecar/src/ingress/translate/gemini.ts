@@ -20,6 +20,7 @@
  */
 import { providerError } from '../../providers/shared/errors.js';
 import { TranslationError } from '../../providers/types.js';
+import { strictable } from '../../providers/openai/strict-schema.js';
 import type { GeminiContent, GeminiPart, GenerateContentRequest } from '../../wire/gemini.js';
 import type { AssistantMessage, ChatMessage, ChatRequest, ThinkingBlock, ToolChoice, UserContentPart } from '../../wire/openai.js';
 import { openThinking } from '../../wire/responses.js';
@@ -76,8 +77,10 @@ export function geminiToChat(request: GenerateContentRequest, model: string, str
     if (config.presencePenalty != null) chat.presence_penalty = config.presencePenalty;
     if (config.frequencyPenalty != null) chat.frequency_penalty = config.frequencyPenalty;
     if (config.responseMimeType === 'application/json') {
-      const schema = config.responseJsonSchema ?? (config.responseSchema ? jsonSchemaOf(config.responseSchema) : undefined);
-      chat.response_format = schema ? { type: 'json_schema', json_schema: { name: 'response', schema } } : { type: 'json_object' };
+      // Gemini constrains decoding to the schema; so does OpenAI where strict mode takes it. A
+      // Gemini Schema's objects have only the properties they declare.
+      const schema = config.responseJsonSchema ?? (config.responseSchema ? jsonSchemaOf(config.responseSchema, true) : undefined);
+      chat.response_format = schema ? { type: 'json_schema', json_schema: { name: 'response', schema, ...(strictable(schema) ? { strict: true } : {}) } } : { type: 'json_object' };
     }
     const { thinkingBudget: budget, thinkingLevel: level } = config.thinkingConfig ?? {};
     if (budget != null && budget > 0) chat.thinking = { type: 'enabled', budget_tokens: budget };
@@ -177,18 +180,19 @@ function toolChoice(mode: string, allowed: string[] | undefined): ToolChoice {
  * `example` as `examples`; `propertyOrdering` (Gemini's own) dropped. The keys of `properties`
  * are the client's names, kept whatever they are.
  */
-function jsonSchemaOf(schema: Record<string, unknown>): Record<string, unknown> {
+function jsonSchemaOf(schema: Record<string, unknown>, closed = false): Record<string, unknown> {
   const entries: [string, unknown][] = [];
   for (const [key, value] of Object.entries(schema)) {
     if (key === 'propertyOrdering' || key === 'nullable') continue;
     if (key === 'type' && typeof value === 'string') entries.push([key, value.toLowerCase()]);
     else if (key === 'example') entries.push(['examples', [value]]);
-    else if (key === 'properties' && isObject(value)) entries.push([key, Object.fromEntries(Object.entries(value).map(([name, v]) => [name, isObject(v) ? jsonSchemaOf(v) : v]))]);
-    else if (key === 'items' && isObject(value)) entries.push([key, jsonSchemaOf(value)]);
-    else if (key === 'anyOf' && Array.isArray(value)) entries.push([key, value.map((v: unknown) => (isObject(v) ? jsonSchemaOf(v) : v))]);
+    else if (key === 'properties' && isObject(value)) entries.push([key, Object.fromEntries(Object.entries(value).map(([name, v]) => [name, isObject(v) ? jsonSchemaOf(v, closed) : v]))]);
+    else if (key === 'items' && isObject(value)) entries.push([key, jsonSchemaOf(value, closed)]);
+    else if (key === 'anyOf' && Array.isArray(value)) entries.push([key, value.map((v: unknown) => (isObject(v) ? jsonSchemaOf(v, closed) : v))]);
     else entries.push([key, value]);
   }
   const out = Object.fromEntries(entries);
+  if (closed && isObject(out.properties)) out.additionalProperties = false;
   if (schema.nullable === true) {
     if (typeof out.type === 'string') out.type = [out.type, 'null'];
     else if (Array.isArray(out.anyOf)) out.anyOf = [...(out.anyOf as unknown[]), { type: 'null' }];
