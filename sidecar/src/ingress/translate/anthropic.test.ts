@@ -131,6 +131,13 @@ describe('Anthropic requests through the canonical form', () => {
     expect(bodies.ollama).toMatchObject({ format: schema });
   });
 
+  it('carry a strict tool as a strict function where OpenAI takes its schema, and as a plain one where not', () => {
+    const closed = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
+    const open = { type: 'object', properties: { city: { type: 'string' } } };
+    const chat = anthropicToChat(MessagesRequest.parse({ model: 'c', max_tokens: 64, messages: [{ role: 'user', content: 'x' }], tools: [{ name: 'a', input_schema: closed, strict: true }, { name: 'b', input_schema: open, strict: true }, { name: 'c', input_schema: closed }] }));
+    expect(chat.tools?.map((t) => (t as { function: { strict?: boolean } }).function.strict)).toEqual([true, undefined, undefined]);
+  });
+
   it('refuse, as a 400 naming the block, what only Anthropic can serve', () => {
     const request = MessagesRequest.parse({ model: 'c', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'search_result', source: 's', title: 't', content: [] }] }] });
     expect(() => anthropicToChat(request)).toThrow(TranslationError);
