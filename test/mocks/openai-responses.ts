@@ -84,6 +84,17 @@ function invalid(b: Record<string, unknown>, deps: ResponsesDeps): BodyReply | u
     if (problem) return deps.error(400, `Invalid schema for function '${str(tool.name) ?? ''}': ${problem}`, `tools[${i}].parameters`, 'invalid_function_parameters');
   }
   if (b.input === undefined && b.previous_response_id === undefined) return deps.error(400, "Missing required parameter: 'input'.", 'input', 'missing_required_parameter');
+  // Input item ids: OpenAI checks their shape (at most 64 of [A-Za-z0-9_-]) and their prefix by
+  // type, whoever made them.
+  for (const [i, item] of arr(b.input).map(obj).entries()) {
+    const id = item.id;
+    if (id === undefined || item.type === 'item_reference') continue;
+    if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
+      return deps.error(400, typeof id === 'string' && id.length > 64 ? `Invalid 'input[${i}].id': string too long. Expected a string with maximum length 64, but got a string with length ${id.length} instead.` : `Invalid 'input[${i}].id': '${String(id)}'.`, `input[${i}].id`, 'invalid_value');
+    }
+    const prefix = ({ message: 'msg', function_call: 'fc', reasoning: 'rs' } as Record<string, string>)[str(item.type) ?? (item.role ? 'message' : '')];
+    if (prefix && !id.startsWith(prefix)) return deps.error(400, `Invalid 'input[${i}].id': '${id}'. Expected an ID that begins with '${prefix}'.`, `input[${i}].id`, 'invalid_value');
+  }
   // Reasoning comes back only as OpenAI made it: its encrypted content, or the id of one it holds.
   for (const item of arr(b.input).map(obj)) {
     if (item.type !== 'reasoning') continue;

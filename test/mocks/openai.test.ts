@@ -230,4 +230,13 @@ describe('openai mock: Responses namespace tools', () => {
     }
     expect(done[0]).toMatchObject({ type: 'function_call', name: 'find', namespace: 'crm' });
   });
+
+  it("checks input item ids as OpenAI does: shape, length and the prefix of the item's type", async () => {
+    const send = (item: Record<string, unknown>) => client.responses.create({ model: 'gpt-4.1', input: [item, { role: 'user', content: 'go on' }] as never }).catch((e: unknown) => e);
+    expect(await send({ type: 'function_call', id: 'call_1', call_id: 'call_1', name: 'f', arguments: '{}' })).toMatchObject({ status: 400, message: expect.stringContaining("Expected an ID that begins with 'fc'.") });
+    expect(await send({ type: 'message', role: 'assistant', id: 'item_1', content: [{ type: 'output_text', text: 'hi' }] })).toMatchObject({ status: 400, message: expect.stringContaining("Expected an ID that begins with 'msg'.") });
+    expect(await send({ type: 'message', role: 'assistant', id: `msg_${'a'.repeat(70)}`, content: [{ type: 'output_text', text: 'hi' }] })).toMatchObject({ status: 400, message: expect.stringContaining('maximum length 64') });
+    const ok = await send({ type: 'message', role: 'assistant', id: 'msg_abc', content: [{ type: 'output_text', text: 'hi' }] });
+    expect(ok).toMatchObject({ object: 'response' });
+  });
 });
