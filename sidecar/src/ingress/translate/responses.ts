@@ -48,6 +48,7 @@ export function responsesToChat(request: ResponsesRequest, history: readonly Inp
   if (request.instructions) messages.push({ role: 'system', content: request.instructions });
   let reasoning: ReasoningItem[] = [];
   const items = [...history, ...inputItems(request)];
+  const calls = new Set<string>();
   items.forEach((item, i) => {
     const param = i < history.length ? 'previous_response_id' : `input[${i - history.length}]`;
     if (!isKnownItem(item)) throw refuse(`${item.type} items`, param);
@@ -62,9 +63,14 @@ export function responsesToChat(request: ResponsesRequest, history: readonly Inp
         reasoning = [];
         const name = qualifiedName(call.name, (call as { namespace?: string | null }).namespace);
         last.tool_calls = [...(last.tool_calls ?? []), { id: call.call_id, type: 'function', function: { name, arguments: call.arguments } }];
+        calls.add(call.call_id);
         break;
       }
       case 'function_call_output':
+        // OpenAI's own check, made here for every provider: its words, its field.
+        if (!calls.has((item as FunctionCallOutputItem).call_id)) {
+          throw new TranslationError(providerError(400, `No tool call found for function call output with call_id ${(item as FunctionCallOutputItem).call_id}.`, 'invalid_request_error', 'input'));
+        }
         messages.push({ role: 'tool', tool_call_id: (item as FunctionCallOutputItem).call_id, content: toolOutput(item as FunctionCallOutputItem, param) });
         break;
       case 'reasoning':
