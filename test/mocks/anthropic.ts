@@ -160,6 +160,45 @@ function toolResultProblem(messages: unknown[]): string | undefined {
   return undefined;
 }
 
+/**
+ * What constrained decoding refuses in a schema (structured outputs' `format.schema`, a strict
+ * tool's `input_schema`), as Anthropic words it; undefined when it takes the schema. From
+ * Anthropic's documented limitations: no numeric or length bounds, `minItems` only 0 or 1, closed
+ * objects. Written here, not taken from the sidecar, so that the two can disagree.
+ */
+function constrainedSchemaProblem(schema: unknown, where: string): string | undefined {
+  const bounds = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'minLength', 'maxLength', 'maxItems', 'uniqueItems', 'minProperties', 'maxProperties'];
+  const walk = (node: Record<string, unknown>): string | undefined => {
+    const type = Array.isArray(node.type) ? node.type.join(' | ') : String(node.type ?? 'schema');
+    const bound = bounds.find((k) => k in node);
+    if (bound) return `${where}: For '${type}' type, property '${bound}' is not supported`;
+    if (typeof node.minItems === 'number' && node.minItems > 1) return `${where}: For 'array' type, 'minItems' values other than 0 or 1 are not supported`;
+    if ((node.type === 'object' || node.properties !== undefined) && node.additionalProperties !== false) return `${where}: For 'object' type, 'additionalProperties' must be explicitly set to false`;
+    const children = [...Object.values(obj(node.properties)), node.items, ...arr(node.anyOf), ...arr(node.allOf), ...Object.values(obj(node.$defs))];
+    for (const child of children) {
+      const problem = child === undefined ? undefined : walk(obj(child));
+      if (problem) return problem;
+    }
+    return undefined;
+  };
+  return walk(obj(schema));
+}
+
+/** The schemas constrained decoding reads in a request: the output format's and strict tools'. */
+function constrainedProblem(b: Record<string, unknown>): string | undefined {
+  const format = obj(obj(b.output_config).format ?? b.output_format);
+  if (format.type === 'json_schema') {
+    const problem = constrainedSchemaProblem(format.schema, 'output_config.format.schema');
+    if (problem) return problem;
+  }
+  for (const [i, t] of arr(b.tools).entries()) {
+    const tool = obj(t);
+    const problem = tool.strict === true ? constrainedSchemaProblem(tool.input_schema, `tools.${i}.custom.input_schema`) : undefined;
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
 /** What API version 2026-10-21 refuses that 2023-06-01 accepted, as the 400 message; undefined when fine. */
 function version20261021(body: Record<string, unknown>): string | undefined {
   for (const field of ['temperature', 'top_p', 'top_k']) if (field in body) return `${field}: Extra inputs are not permitted`;
@@ -187,6 +226,8 @@ function messages(ctx: RouteContext): Reply {
   if (roleRefused) return error(400, roleRefused);
   const thinkingRefused = thinkingProblem(b);
   if (thinkingRefused) return error(400, thinkingRefused);
+  const unconstrainable = constrainedProblem(b);
+  if (unconstrainable) return error(400, unconstrainable);
   if (ctx.headers['anthropic-version'] === '2026-10-21') {
     const refused = version20261021(b);
     if (refused) return error(400, refused);

@@ -72,6 +72,29 @@ describe.each(PROVIDERS)('through a %s provider', (kind) => {
     expect(body).toContain(marker);
   });
 
+  it('parses a strict schema with bounds (a Pydantic Field(ge=, max_length=)), and calls a strict tool with them, whoever serves the model', async () => {
+    // Bounds that OpenAI's strict mode takes and Claude's constrained decoding refuses.
+    const review = { type: 'object', properties: { score: { type: 'integer', minimum: 1, maximum: 10 }, summary: { type: 'string', maxLength: 200 } }, required: ['score', 'summary'], additionalProperties: false };
+    const completion = await suite.stack.openai().chat.completions.parse({
+      model,
+      response_format: { type: 'json_schema', json_schema: { name: 'review', strict: true, schema: review } },
+      messages: [{ role: 'user', content: 'review this' }],
+    });
+    expect(completion.choices[0]!.message.parsed).toEqual({ score: expect.any(Number), summary: expect.any(String) });
+    const called = await suite.stack.openai().chat.completions.create({
+      model,
+      tools: [{ type: 'function', function: { name: 'rate', strict: true, parameters: review } }],
+      tool_choice: { type: 'function', function: { name: 'rate' } },
+      messages: [{ role: 'user', content: 'rate this' }],
+    });
+    expect(called.choices[0]!.message.tool_calls?.[0]).toMatchObject({ function: { name: 'rate' } });
+    if (kind === 'anthropic') {
+      // Still a strict tool on Claude, its bounds told in the description.
+      const tool = (suite.mocks.get(kind)!.received.at(-1)!.body as { tools: Record<string, unknown>[] }).tools[0];
+      expect(tool).toMatchObject({ strict: true, input_schema: { properties: { score: { type: 'integer', description: '{minimum: 1, maximum: 10}' } } } });
+    }
+  });
+
   it('serves legacy completions', async () => {
     const completion = await suite.stack.openai().completions.create({ model, prompt: 'complete this', max_tokens: 50 });
     expect(completion.object).toBe('text_completion');

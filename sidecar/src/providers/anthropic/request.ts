@@ -31,7 +31,7 @@ import type { AssistantMessage, ChatRequest, ResponseFormat, ToolChoice, ToolMes
 import { parseArguments, parseDataURL, requireSingleChoice, stopList, textOf } from '../shared/content.js';
 import { untranslatable } from '../shared/errors.js';
 import { thinkingBudget } from '../shared/reasoning.js';
-import { nativeFormat } from './structured-output.js';
+import { nativeFormat, strictToolSchema } from './structured-output.js';
 
 const PROVIDER = 'anthropic';
 
@@ -99,11 +99,12 @@ export function toAnthropicRequest(request: ChatRequest, model: string): Record<
   else if (system.length > 0) body.system = system;
   body.messages = turns;
   if (request.tools?.length) {
-    body.tools = request.tools.map((t) => ({
-      name: t.function.name,
-      ...(t.function.description ? { description: t.function.description } : {}),
-      input_schema: t.function.parameters ?? { type: 'object', properties: {} },
-    }));
+    body.tools = request.tools.map((t) => {
+      const parameters = t.function.parameters ?? { type: 'object', properties: {} };
+      // A strict function stays strict where Claude can decode to its schema.
+      const strict = t.function.strict === true ? strictToolSchema(parameters, model) : undefined;
+      return { name: t.function.name, ...(t.function.description ? { description: t.function.description } : {}), input_schema: strict ?? parameters, ...(strict ? { strict: true } : {}) };
+    });
     const choice = toolChoice(request.tool_choice, request.parallel_tool_calls);
     if (choice) body.tool_choice = choice;
   }

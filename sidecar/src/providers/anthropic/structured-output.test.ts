@@ -9,8 +9,37 @@ const place = { type: 'object', properties: { name: { type: 'string' } }, requir
 describe('structured outputs on Anthropic', () => {
   it('carries a closed schema, with $defs, to a current Claude model', () => {
     const schema = { type: 'object', properties: { places: { type: 'array', items: { $ref: '#/$defs/Place' } } }, required: ['places'], $defs: { Place: place } };
-    expect(nativeFormat(format(schema), 'claude-sonnet-4-6')).toEqual({ type: 'json_schema', schema });
-    expect(nativeFormat(format(schema), 'claude-haiku-4-5-20251001')).toEqual({ type: 'json_schema', schema });
+    // Its objects closed, as constrained decoding closes them.
+    expect(nativeFormat(format(schema), 'claude-sonnet-4-6')).toEqual({ type: 'json_schema', schema: { ...schema, additionalProperties: false } });
+    expect(nativeFormat(format(schema), 'claude-haiku-4-5-20251001')).toEqual({ type: 'json_schema', schema: { ...schema, additionalProperties: false } });
+  });
+
+  it("moves what constrained decoding refuses (numeric and length bounds, other formats, minItems past 1) into the node's description, keeping the rest", () => {
+    const schema = {
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      type: 'object',
+      properties: {
+        score: { type: 'integer', minimum: 1, maximum: 10, description: 'How good' },
+        title: { type: 'string', minLength: 3, maxLength: 80, format: 'date' },
+        id: { type: 'string', format: 'int64' },
+        tags: { type: 'array', items: { type: 'string', pattern: '^[a-z]+$' }, minItems: 2, maxItems: 5 },
+        kind: { oneOf: [{ const: 'a' }, { type: 'null' }] },
+      },
+      required: ['score', 'title', 'id', 'tags', 'kind'],
+      additionalProperties: false,
+    };
+    expect(nativeFormat(format(schema), 'claude-sonnet-4-6')?.schema).toEqual({
+      type: 'object',
+      properties: {
+        score: { type: 'integer', description: 'How good\n\n{minimum: 1, maximum: 10}' },
+        title: { type: 'string', format: 'date', description: '{minLength: 3, maxLength: 80}' },
+        id: { type: 'string', description: '{format: "int64"}' },
+        tags: { type: 'array', items: { type: 'string', description: '{pattern: "^[a-z]+$"}' }, description: '{minItems: 2, maxItems: 5}' },
+        kind: { anyOf: [{ const: 'a' }, { type: 'null' }] },
+      },
+      required: ['score', 'title', 'id', 'tags', 'kind'],
+      additionalProperties: false,
+    });
   });
 
   it('keeps the instruction for models that predate structured outputs', () => {

@@ -17,9 +17,99 @@ const MAX_OPTIONAL_PROPERTIES = 10;
 /** The `output_config.format` for `format` on `model`, or undefined when the instruction is to be used. */
 export function nativeFormat(format: ResponseFormat | null | undefined, model: string): { type: 'json_schema'; schema: Record<string, unknown> } | undefined {
   if (format?.type !== 'json_schema' || LEGACY_MODELS.test(model)) return undefined;
-  const schema = format.json_schema.schema;
-  if (!schema || !representable(schema)) return undefined;
-  return { type: 'json_schema', schema };
+  const schema = format.json_schema.schema ? constrainable(format.json_schema.schema) : undefined;
+  return schema && { type: 'json_schema', schema };
+}
+
+/**
+ * A function's `parameters` for a strict Anthropic tool (`strict: true`: the call's input is
+ * decoded to the schema, as OpenAI's strict functions are), or undefined when Claude cannot take
+ * it strictly (the tool then goes as a plain one with the schema as the client wrote it).
+ */
+export function strictToolSchema(parameters: Record<string, unknown>, model: string): Record<string, unknown> | undefined {
+  return LEGACY_MODELS.test(model) ? undefined : constrainable(parameters);
+}
+
+/** `schema` in the subset constrained decoding takes, or undefined when it has no such form. */
+function constrainable(schema: Record<string, unknown>): Record<string, unknown> | undefined {
+  return representable(schema) ? anthropicSubset(schema) : undefined;
+}
+
+/** String formats constrained decoding takes. */
+const FORMATS = new Set(['date-time', 'time', 'date', 'duration', 'email', 'hostname', 'uri', 'ipv4', 'ipv6', 'uuid']);
+
+/**
+ * A JSON Schema in the subset Anthropic's constrained decoding takes (platform.claude.com,
+ * "Structured outputs", JSON Schema limitations), which answers 400 to the rest (a `minimum`, a
+ * `maxLength`): types, `properties`/`required` (objects closed), `items`, `enum`/`const`,
+ * `anyOf` (`oneOf` read as it), `allOf`, `$ref`/`$defs`, the string formats above and `minItems`
+ * of 0 or 1 are kept. Every other keyword is moved into the node's description, as `{name:
+ * value, …}`, so the model is still told what it cannot be held to (Anthropic's SDKs do the
+ * same). A node with none of type, combinators and literals is undefined: no such schema.
+ */
+function anthropicSubset(node: Node): Node | undefined {
+  const out: Node = {};
+  const rest: Node = { ...node };
+  const take = (key: string) => {
+    const value = rest[key];
+    delete rest[key];
+    return value;
+  };
+  delete rest.$schema;
+  const defs = take('$defs');
+  if (isNode(defs)) {
+    const converted = Object.entries(defs).map(([name, def]) => [name, isNode(def) ? anthropicSubset(def) : undefined] as const);
+    if (converted.some(([, def]) => def === undefined)) return undefined;
+    out.$defs = Object.fromEntries(converted);
+  }
+  const ref = take('$ref');
+  if (typeof ref === 'string') return { ...out, $ref: ref };
+  const primitive = (v: unknown) => v === null || typeof v !== 'object';
+  if (Array.isArray(rest.enum) && rest.enum.length > 0 && rest.enum.every(primitive)) out.enum = take('enum');
+  if (rest.const !== undefined && primitive(rest.const)) out.const = take('const');
+  const type = take('type');
+  const branches = (key: string) => {
+    const list = take(key);
+    if (!Array.isArray(list)) return undefined;
+    const converted = list.map((branch) => (isNode(branch) ? anthropicSubset(branch) : undefined));
+    return converted.every((b) => b !== undefined) ? converted : null;
+  };
+  const anyOf = branches('anyOf');
+  const oneOf = branches('oneOf');
+  const allOf = branches('allOf');
+  if (anyOf === null || oneOf === null || allOf === null) return undefined;
+  if (anyOf ?? oneOf) out.anyOf = anyOf ?? oneOf;
+  else if (allOf) out.allOf = allOf;
+  else if (out.enum === undefined && out.const === undefined) {
+    if (type === undefined) return undefined;
+    out.type = type;
+  }
+  for (const key of ['description', 'title']) if (rest[key] !== undefined) out[key] = take(key);
+  const is = (name: string) => type === name || (Array.isArray(type) && type.includes(name));
+  if (is('object')) {
+    const properties = take('properties');
+    const converted = Object.entries(isNode(properties) ? properties : {}).map(([name, p]) => [name, isNode(p) ? anthropicSubset(p) : undefined] as const);
+    if (converted.some(([, p]) => p === undefined)) return undefined;
+    out.properties = Object.fromEntries(converted);
+    delete rest.additionalProperties;
+    out.additionalProperties = false;
+    if (Array.isArray(rest.required)) out.required = take('required');
+  }
+  if (is('string') && typeof rest.format === 'string' && FORMATS.has(rest.format)) out.format = take('format');
+  if (is('array')) {
+    if (isNode(rest.items)) {
+      const items = anthropicSubset(take('items') as Node);
+      if (!items) return undefined;
+      out.items = items;
+    }
+    if (rest.minItems === 0 || rest.minItems === 1) out.minItems = take('minItems');
+  }
+  const moved = Object.entries(rest);
+  if (moved.length > 0) {
+    const note = `{${moved.map(([key, value]) => `${key}: ${JSON.stringify(value)}`).join(', ')}}`;
+    out.description = typeof out.description === 'string' && out.description ? `${out.description}\n\n${note}` : note;
+  }
+  return out;
 }
 
 type Node = Record<string, unknown>;
