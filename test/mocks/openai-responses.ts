@@ -47,6 +47,15 @@ function toolChoice(value: unknown): ToolChoice {
   return name ? { name } : 'auto';
 }
 
+/** The names of the tools the model may call: those `tool_choice: allowed_tools` names, else all. */
+function allowedNames(b: Record<string, unknown>): string[] {
+  const names = functionNames(arr(b.tools));
+  const choice = obj(b.tool_choice);
+  if (choice.type !== 'allowed_tools') return names;
+  const allowed = new Set(arr(choice.tools).map((t) => str(obj(t).name)));
+  return names.filter((name) => allowed.has(name));
+}
+
 /** The function tools the "model" may call: flat ones by name, those inside a namespace as `<namespace>__<name>`. */
 function functionNames(tools: unknown[]): string[] {
   return tools.flatMap((t) => {
@@ -120,9 +129,9 @@ export function responses(ctx: RouteContext, deps: ResponsesDeps): Reply {
   const items = [...history, ...input];
   const turn = planTurn({
     last: lastMessage(items),
-    tools: functionNames(arr(b.tools)),
+    tools: allowedNames(b),
     toolSchemas: schemasByName(arr(b.tools).map(obj), 'parameters'),
-    toolChoice: toolChoice(b.tool_choice),
+    toolChoice: toolChoice(obj(b.tool_choice).type === 'allowed_tools' ? obj(b.tool_choice).mode : b.tool_choice),
     parallel: b.parallel_tool_calls !== false,
     maxTokens: intField(b.max_output_tokens),
     stop: [],

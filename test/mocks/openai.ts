@@ -61,6 +61,14 @@ function lastMessage(messages: unknown[]): LastMessage | undefined {
   return { role: last.role === 'user' ? 'user' : 'other', text: contentText(obj(user).content) };
 }
 
+/** The tools the model may call: those `tool_choice: allowed_tools` names, else all of them. */
+function allowedTools(b: Record<string, unknown>): unknown[] {
+  const choice = obj(b.tool_choice);
+  if (choice.type !== 'allowed_tools') return arr(b.tools);
+  const names = new Set(arr(obj(choice.allowed_tools).tools).map((t) => str(obj(obj(t).function).name) ?? str(obj(obj(t).custom).name)));
+  return arr(b.tools).filter((t) => names.has(str(obj(obj(t).function).name) ?? str(obj(obj(t).custom).name)));
+}
+
 function toolChoice(value: unknown): ToolChoice {
   if (value === 'none' || value === 'required' || value === 'auto') return value;
   const name = str(obj(obj(value).function).name);
@@ -166,9 +174,9 @@ function chat(ctx: RouteContext): Reply {
   if (tooLong) return error(400, `Invalid '${tooLong.param}': string too long. Expected a string with maximum length 40, but got a string with length ${tooLong.length} instead.`, tooLong.param, 'string_above_max_length');
   const turn = planTurn({
     last: lastMessage(b.messages),
-    tools: arr(b.tools).flatMap((t) => str(obj(obj(t).function).name) ?? str(obj(obj(t).custom).name) ?? []),
+    tools: allowedTools(b).flatMap((t) => str(obj(obj(t).function).name) ?? str(obj(obj(t).custom).name) ?? []),
     toolSchemas: schemasByName(arr(b.tools).map((t) => obj(obj(t).function)), 'parameters'),
-    toolChoice: toolChoice(b.tool_choice),
+    toolChoice: toolChoice(obj(b.tool_choice).type === 'allowed_tools' ? obj(obj(b.tool_choice).allowed_tools).mode : b.tool_choice),
     parallel: b.parallel_tool_calls !== false,
     maxTokens: intField(b.max_completion_tokens) ?? intField(b.max_tokens),
     stop: stopList(b.stop),

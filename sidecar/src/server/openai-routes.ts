@@ -1,7 +1,7 @@
 /** The OpenAI API on the socket: chat completions, completions, embeddings, models. */
 import type { Router } from './http/router.js';
 import { ModelNotFoundError } from '../router/models.js';
-import { ChatRequest, CompletionRequest, EmbeddingsRequest, openAIError } from '../wire/openai.js';
+import { ChatIngressRequest, CompletionRequest, EmbeddingsRequest, openAIError } from '../wire/openai.js';
 import { openAIStreamEncoder } from './openai-encoder.js';
 import type { AppOptions } from './app.js';
 import type { Ingress } from './ingress.js';
@@ -23,7 +23,7 @@ export const openAIIngress: Ingress = {
 
 export function openAIRoutes(router: Router, options: AppOptions): void {
   const routes = new Routes(router, options, errorHandlerFor(openAIIngress, options.log));
-  modelRoute(routes, '/v1/chat/completions', ChatRequest, (body, raw) => chatOperation(openAIIngress, body, raw));
+  modelRoute(routes, '/v1/chat/completions', ChatIngressRequest, (body, raw) => chatOperation(openAIIngress, body, raw));
   modelRoute(routes, '/v1/completions', CompletionRequest, (body, raw) => completionsOperation(openAIIngress, body, raw));
   modelRoute(routes, '/v1/embeddings', EmbeddingsRequest, (body, raw) => embeddingsOperation(openAIIngress, body, raw));
 

@@ -2,7 +2,8 @@
 import { chatChunkToCompletion, chatToCompletion, completionToChat } from '../ingress/translate/completions.js';
 import type { StreamTranslator, TranslateContext } from '../providers/types.js';
 import type { ProviderRuntime } from '../router/router.js';
-import type { ChatCompletion, ChatCompletionChunk, ChatRequest, Completion, CompletionRequest, EmbeddingsRequest, EmbeddingsResponse } from '../wire/openai.js';
+import type { ChatCompletion, ChatCompletionChunk, ChatIngressRequest, ChatRequest, Completion, CompletionRequest, EmbeddingsRequest, EmbeddingsResponse } from '../wire/openai.js';
+import { canonicalChat } from '../ingress/translate/chat-tools.js';
 import { wantsUsage } from '../wire/openai.js';
 import type { MessagesRequest } from '../wire/anthropic.js';
 import type { AnthropicClientHeaders } from '../providers/types.js';
@@ -27,10 +28,19 @@ const usageOf = (usage: { prompt_tokens: number; completion_tokens?: number } | 
  * providers report none and the call would escape the token and budget limits. The client still
  * gets the stream it asked for (TranslateContext.hideUsage).
  */
-export function chatOperation(ingress: Ingress, request: ChatRequest, raw: Buffer | undefined): Operation<ChatCompletion> {
+export function chatOperation(ingress: Ingress, body: ChatIngressRequest, raw: Buffer | undefined): Operation<ChatCompletion> {
+  // OpenAI-format providers get the client's tools as sent (custom tools, allowed_tools); the
+  // others the canonical ones, or the refusal of what only OpenAI serves (chat-tools.ts).
+  const { request, refusal } = canonicalChat(body);
   const asked = wantsUsage(request);
   const upstream = request.stream === true && !asked ? withUsage(request) : request;
-  const call = new ChatCall(ingress, request.model, request.stream === true, raw, asked, (provider, target) => provider.adapter.chatRequest(upstream, target), () => request);
+  const asSent = body === request ? upstream : request.stream === true && !asked ? withUsage(body as ChatRequest) : (body as ChatRequest);
+  const build: Operation<ChatCompletion>['build'] = (provider, target) => {
+    if (OPENAI_FORMAT.has(provider.config.type)) return provider.adapter.chatRequest(asSent, target);
+    if (refusal) throw refusal;
+    return provider.adapter.chatRequest(upstream, target);
+  };
+  const call = new ChatCall(ingress, request.model, request.stream === true, raw, asked, build, () => request);
   if (request.stream === true) call.nativeBody = usageForStreams(request, asked);
   return call;
 }

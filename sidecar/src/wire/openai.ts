@@ -103,6 +103,21 @@ export const ToolChoice = z.union([
   z.looseObject({ type: z.literal('function'), function: z.looseObject({ name: z.string() }) }),
 ]);
 
+/** A custom tool (free-form input, GPT-5's): only OpenAI runs it. */
+const CustomTool = z.looseObject({ type: z.literal('custom'), custom: z.looseObject({ name: z.string().check(z.minLength(1)) }) });
+
+/** A tool `allowed_tools` names: a function (or a custom tool) by name. */
+const NamedTool = z.looseObject({ type: z.string(), function: z.optional(z.looseObject({ name: z.string() })), custom: z.optional(z.looseObject({ name: z.string() })) });
+
+/**
+ * The choices only the chat API's client side has: `allowed_tools` (the model may call only these
+ * of `tools`; `mode` auto or required, so a long tool list stays cached) and a custom tool by name.
+ */
+const ClientToolChoice = z.union([
+  z.looseObject({ type: z.literal('allowed_tools'), allowed_tools: z.looseObject({ mode: z.enum(['auto', 'required']), tools: z.array(NamedTool) }) }),
+  z.looseObject({ type: z.literal('custom'), custom: z.looseObject({ name: z.string() }) }),
+]);
+
 /** text | json_object | json_schema. */
 export const ResponseFormat = z.discriminatedUnion('type', [
   z.looseObject({ type: z.literal('text') }),
@@ -218,6 +233,15 @@ export type Tool = z.infer<typeof Tool>;
 export type ToolChoice = z.infer<typeof ToolChoice>;
 export type ResponseFormat = z.infer<typeof ResponseFormat>;
 export type ChatRequest = z.infer<typeof ChatRequest>;
+/**
+ * Body of `POST /v1/chat/completions` as a client sends it: the canonical request plus what only
+ * OpenAI serves (custom tools, `allowed_tools`); ingress/translate/chat-tools.ts makes it canonical.
+ */
+export const ChatIngressRequest = z.extend(ChatRequest, {
+  tools: z.nullish(z.array(z.union([Tool, CustomTool]))),
+  tool_choice: z.nullish(z.union([ToolChoice, ClientToolChoice])),
+});
+export type ChatIngressRequest = z.infer<typeof ChatIngressRequest>;
 export type CompletionRequest = z.infer<typeof CompletionRequest>;
 export type EmbeddingsRequest = z.infer<typeof EmbeddingsRequest>;
 

@@ -276,6 +276,17 @@ describe('responses errors', () => {
     expect(suite.mocks.get('anthropic')!.received.length).toBe(received);
   });
 
+  it.each(['via-openai', 'via-anthropic', 'via-gemini'])('takes tool_choice allowed_tools on %s: the model calls only the allowed tools', async (model) => {
+    const tool = (name: string) => ({ type: 'function' as const, name, strict: false, parameters: { type: 'object', properties: { input: { type: 'string' } } } });
+    const response = await suite.stack.openai().responses.create({
+      model,
+      input: 'answer now',
+      tools: [tool('search'), tool('final_result')],
+      tool_choice: { type: 'allowed_tools', mode: 'required', tools: [{ type: 'function', name: 'final_result' }] },
+    });
+    expect(response.output.filter((item) => item.type === 'function_call').map((item) => (item as { name: string }).name)).toEqual(['final_result']);
+  });
+
   it('refuses an unknown previous_response_id for a model no OpenAI provider serves, in OpenAI shape', async () => {
     const error = await suite.stack
       .openai()

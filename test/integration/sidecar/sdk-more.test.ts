@@ -95,6 +95,34 @@ describe.each(PROVIDERS)('through a %s provider', (kind) => {
     }
   });
 
+  it('takes tool_choice allowed_tools (pydantic-ai sends it): the model calls only the allowed tools', async () => {
+    const tool = (name: string) => ({ type: 'function' as const, function: { name, parameters: { type: 'object', properties: { input: { type: 'string' } } } } });
+    const completion = await suite.stack.openai().chat.completions.create({
+      model,
+      tools: [tool('search'), tool('fetch_page'), tool('final_result')],
+      tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'required', tools: [{ type: 'function', function: { name: 'final_result' } }] } },
+      messages: [{ role: 'user', content: 'answer now' }],
+    });
+    expect(completion.choices[0]!.message.tool_calls?.map((c) => (c as { function: { name: string } }).function.name)).toEqual(['final_result']);
+  });
+
+  it(kind === 'openai' ? 'passes a custom tool to OpenAI' : 'refuses a custom tool (only OpenAI runs them) with a 400 naming it', async () => {
+    const mock = suite.mocks.get(kind)!;
+    const received = mock.received.length;
+    const result = await suite.stack
+      .openai()
+      .chat.completions.create({ model, tools: [{ type: 'custom', custom: { name: 'shell' } }], messages: [{ role: 'user', content: 'run it' }] })
+      .catch((e: unknown) => e);
+    if (kind === 'openai') {
+      expect(result).toMatchObject({ object: 'chat.completion' });
+      expect(mock.received.at(-1)!.body).toMatchObject({ tools: [{ type: 'custom', custom: { name: 'shell' } }] });
+      return;
+    }
+    expect(result).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(result).toMatchObject({ param: 'tools[0]', message: expect.stringContaining('custom tools can only be served by an OpenAI provider') });
+    expect(mock.received.length).toBe(received);
+  });
+
   it('serves legacy completions', async () => {
     const completion = await suite.stack.openai().completions.create({ model, prompt: 'complete this', max_tokens: 50 });
     expect(completion.object).toBe('text_completion');

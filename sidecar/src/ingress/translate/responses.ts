@@ -22,12 +22,9 @@ import { TranslationError } from '../../providers/types.js';
 import type { AssistantMessage, ChatMessage, ChatRequest, TextPart, ThinkingBlock, ToolChoice, UserContentPart } from '../../wire/openai.js';
 import type { Tool } from '../../wire/openai.js';
 import { isKnownItem, openThinking, type FunctionCallOutputItem, type InputContent, type InputItem, type InputMessage, type ReasoningItem, type ResponsesRequest, type ResponsesTool } from '../../wire/responses.js';
+import { allowedOnly, openAIOnly } from './chat-tools.js';
 import { namespaceTools, qualifiedName } from './responses-namespaces.js';
 
-/** What only an OpenAI provider can serve, refused for any other (400, naming the field). */
-function refuse(what: string, param: string): TranslationError {
-  return new TranslationError(providerError(400, `${what} can only be served by an OpenAI provider`, 'unsupported_for_provider', param));
-}
 
 /** The input as a list of items (a string is one user message). */
 export function inputItems(request: Pick<ResponsesRequest, 'input'>): InputItem[] {
@@ -42,8 +39,8 @@ export function inputItems(request: Pick<ResponsesRequest, 'input'>): InputItem[
 export function responsesToChat(request: ResponsesRequest, history: readonly InputItem[] = []): ChatRequest {
   // What only OpenAI holds or runs: a conversation's items, a stored prompt, a background job.
   // Served without them, the call would answer from less than the client sent.
-  for (const field of ['conversation', 'prompt'] as const) if ((request as Record<string, unknown>)[field] != null) throw refuse(`\`${field}\``, field);
-  if ((request as Record<string, unknown>).background === true) throw refuse('`background: true`', 'background');
+  for (const field of ['conversation', 'prompt'] as const) if ((request as Record<string, unknown>)[field] != null) throw openAIOnly(`\`${field}\``, field);
+  if ((request as Record<string, unknown>).background === true) throw openAIOnly('`background: true`', 'background');
   const messages: ChatMessage[] = [];
   if (request.instructions) messages.push({ role: 'system', content: request.instructions });
   let reasoning: ReasoningItem[] = [];
@@ -51,7 +48,7 @@ export function responsesToChat(request: ResponsesRequest, history: readonly Inp
   const calls = new Set<string>();
   items.forEach((item, i) => {
     const param = i < history.length ? 'previous_response_id' : `input[${i - history.length}]`;
-    if (!isKnownItem(item)) throw refuse(`${item.type} items`, param);
+    if (!isKnownItem(item)) throw openAIOnly(`${item.type} items`, param);
     switch (item.type ?? 'message') {
       case 'message':
         messageItem(messages, item as InputMessage, param, reasoning);
@@ -90,7 +87,13 @@ export function responsesToChat(request: ResponsesRequest, history: readonly Inp
         : [functionTool(tool, `tools[${i}]`)],
     );
   }
-  if (request.tool_choice != null) chat.tool_choice = toolChoice(request.tool_choice);
+  const choice = request.tool_choice;
+  if (typeof choice === 'object' && choice?.type === 'allowed_tools') {
+    // The model may call only these (chat-tools.ts): those tools alone, in the mode given.
+    const allowed = choice as { mode?: unknown; tools?: { name?: unknown }[] };
+    chat.tools = allowedOnly(chat.tools ?? [], (allowed.tools ?? []).map((t) => String(t.name ?? '')), (t) => t.function.name);
+    chat.tool_choice = allowed.mode === 'required' ? 'required' : 'auto';
+  } else if (choice != null) chat.tool_choice = toolChoice(choice);
   const named = chat.tool_choice;
   if (typeof named === 'object' && named !== null && !chat.tools?.some((t) => t.function.name === named.function.name)) {
     throw new TranslationError(providerError(400, `Tool choice '${named.function.name}' not found in 'tools' parameter.`, 'invalid_request_error', 'tool_choice'));
@@ -120,7 +123,7 @@ export function responsesToChat(request: ResponsesRequest, history: readonly Inp
 /** A function tool as a chat tool (named with its namespace, if it is in one); any other is OpenAI's. */
 function functionTool(tool: ResponsesTool, param: string, namespace?: string | null): Tool {
   if (tool.type === 'function' && !tool.name) throw new TranslationError(providerError(400, `Missing required parameter: '${param}.name'.`, 'invalid_request_error', `${param}.name`));
-  if (tool.type !== 'function' || !tool.name) throw refuse(`the hosted tool ${tool.type}`, param);
+  if (tool.type !== 'function' || !tool.name) throw openAIOnly(`the hosted tool ${tool.type}`, param);
   return {
     type: 'function',
     function: {
@@ -187,10 +190,10 @@ function userPart(part: InputContent, param: string): UserContentPart {
     case 'refusal':
       return { type: 'text', text: part.refusal };
     case 'input_image':
-      if (!part.image_url) throw refuse('images by file_id', param);
+      if (!part.image_url) throw openAIOnly('images by file_id', param);
       return { type: 'image_url', image_url: { url: part.image_url, ...(part.detail ? { detail: part.detail } : {}) } };
     case 'input_file':
-      if (!part.file_data) throw refuse('files by file_id or file_url', param);
+      if (!part.file_data) throw openAIOnly('files by file_id or file_url', param);
       return { type: 'file', file: { file_data: part.file_data, ...(part.filename ? { filename: part.filename } : {}) } };
   }
 }
@@ -198,7 +201,7 @@ function userPart(part: InputContent, param: string): UserContentPart {
 function toolOutput(item: FunctionCallOutputItem, param: string): string | TextPart[] {
   if (typeof item.output === 'string') return item.output;
   return item.output.map((part, j): TextPart => {
-    if (part.type !== 'input_text') throw refuse(`${part.type} parts inside a function_call_output`, `${param}.output[${j}]`);
+    if (part.type !== 'input_text') throw openAIOnly(`${part.type} parts inside a function_call_output`, `${param}.output[${j}]`);
     return { type: 'text', text: part.text };
   });
 }
@@ -206,5 +209,5 @@ function toolOutput(item: FunctionCallOutputItem, param: string): string | TextP
 function toolChoice(choice: NonNullable<ResponsesRequest['tool_choice']>): ToolChoice {
   if (typeof choice === 'string') return choice;
   if (choice.type === 'function' && choice.name) return { type: 'function', function: { name: choice.name } };
-  throw refuse(`tool_choice ${choice.type}`, 'tool_choice');
+  throw openAIOnly(`tool_choice ${choice.type}`, 'tool_choice');
 }
