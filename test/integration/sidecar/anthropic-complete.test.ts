@@ -76,6 +76,43 @@ describe.each(PROVIDERS)('Anthropic SDK through a %s provider', (kind) => {
     expect(JSON.parse(text)).toEqual({ answer: expect.any(String) });
   });
 
+  it('reads a PDF document block (what @ai-sdk/anthropic and LangChain send for a PDF) and a text one', async () => {
+    const pdf = Buffer.from('%PDF-1.4 a tiny document').toString('base64');
+    const result = await suite.stack
+      .anthropic()
+      .messages.create({
+        model,
+        max_tokens: 128,
+        messages: [{ role: 'user', content: [{ type: 'document', title: 'report.pdf', source: { type: 'base64', media_type: 'application/pdf', data: pdf } }, { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'plain notes' } }, { type: 'text', text: 'summarise these' }] }],
+      })
+      .catch((e: unknown) => e);
+    if (kind === 'ollama') {
+      // Ollama takes no files: refused naming the part, as an OpenAI file part is.
+      expect(result).toBeInstanceOf(Anthropic.BadRequestError);
+      return;
+    }
+    expect(result).toMatchObject({ type: 'message' });
+    const sent = JSON.stringify(suite.mocks.get(kind)!.received.at(-1)!.body);
+    expect(sent).toContain(pdf);
+    expect(sent).toContain('plain notes');
+  });
+
+  it(kind === 'anthropic' ? 'passes mcp_servers to Anthropic' : 'refuses mcp_servers (Anthropic calls those servers itself) with a 400 naming it', async () => {
+    const mock = suite.mocks.get(kind)!;
+    const received = mock.received.length;
+    const result = await suite.stack
+      .anthropic()
+      .messages.create({ model, max_tokens: 64, messages: [{ role: 'user', content: 'use the server' }], mcp_servers: [{ type: 'url', url: 'https://mcp.example/sse', name: 'x' }] } as Anthropic.MessageCreateParamsNonStreaming)
+      .catch((e: unknown) => e);
+    if (kind === 'anthropic') {
+      expect(mock.received.at(-1)!.body).toMatchObject({ mcp_servers: [{ name: 'x' }] });
+      return;
+    }
+    expect(result).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((result as Error).message).toContain('mcp_servers can only be served by an Anthropic provider');
+    expect(mock.received.length).toBe(received);
+  });
+
   it('retrieves the model with models.retrieve', async () => {
     const info = await suite.stack.anthropic().models.retrieve(model);
     expect(info).toMatchObject({ type: 'model', id: model, display_name: model });

@@ -10,8 +10,8 @@
  * `thinking` option (as an exact budget), `output_config.effort` (as `reasoning_effort`), `is_error` on tool results, and `cache_control` on
  * text, image and system blocks — each provider adapter keeps what its API has an equivalent for.
  * Structured outputs (`output_config.format`, a JSON schema) become `response_format: json_schema`.
- * Refused with a 400 naming the block: documents, images inside tool results, Files API images
- * and server tools.
+ * Documents become file parts (PDF) or text. Refused with a 400 naming the block: documents by
+ * URL or file id, images inside tool results, Files API images, server tools and `mcp_servers`.
  */
 import {
   isKnownBlock,
@@ -29,7 +29,6 @@ import { TranslationError } from '../../providers/types.js';
 export { anthropicStreamEncoder, type AnthropicStreamEncoder } from './anthropic-stream.js';
 export { anthropicUsage, chatToAnthropic, stopReason, toolInput } from './anthropic-response.js';
 
-/** What only an Anthropic provider can serve, refused for any other (400, naming the field). */
 /**
  * Anthropic's own rules for a thinking budget (at least 1024, under max_tokens), held for a
  * Messages call whoever serves the model: Gemini would take a budget past the cap.
@@ -42,12 +41,15 @@ export function checkThinkingBudget(request: MessagesRequest): void {
   if (thinking.budget_tokens >= request.max_tokens) throw new TranslationError(providerError(400, '`max_tokens` must be greater than `thinking.budget_tokens`', 'invalid_request_error', 'max_tokens'));
 }
 
+/** What only an Anthropic provider can serve, refused for any other (400, naming the field). */
 function refuse(what: string, param: string): TranslationError {
   return new TranslationError(providerError(400, `${what} can only be served by an Anthropic provider`, 'unsupported_for_provider', param));
 }
 
 /** An Anthropic Messages request as a canonical chat request. */
 export function anthropicToChat(request: MessagesRequest): ChatRequest {
+  // Anthropic's MCP connector calls the servers itself: served elsewhere, their tools would be gone.
+  if (Array.isArray((request as { mcp_servers?: unknown }).mcp_servers) && (request as { mcp_servers: unknown[] }).mcp_servers.length > 0) throw refuse('mcp_servers', 'mcp_servers');
   const messages: ChatMessage[] = [];
   if (typeof request.system === 'string') {
     if (request.system) messages.push({ role: 'system', content: request.system });
@@ -116,6 +118,10 @@ function userTurn(out: ChatMessage[], message: AnthropicMessageParam, i: number)
   const parts: UserContentPart[] = [];
   message.content.forEach((block, j) => {
     const param = `messages[${i}].content[${j}]`;
+    if (block.type === 'document') {
+      parts.push(...documentParts(block as Record<string, unknown>, param));
+      return;
+    }
     if (!isKnownBlock(block)) throw refuse(`${block.type} blocks`, param);
     switch (block.type) {
       case 'text':
@@ -135,6 +141,29 @@ function userTurn(out: ChatMessage[], message: AnthropicMessageParam, i: number)
     }
   });
   if (parts.length > 0) out.push({ role: 'user', content: parts });
+}
+
+/**
+ * A document block as the parts other providers read: a PDF as a file (OpenAI's `file` part, which
+ * the Gemini adapter sends as inline data), plain text as text, a content source as its blocks.
+ * Citations are Anthropic's alone: the answer comes without them. A document by URL or Files API
+ * id is refused: the sidecar fetches nothing on a client's behalf.
+ */
+function documentParts(block: Record<string, unknown>, param: string): UserContentPart[] {
+  const source = (typeof block.source === 'object' && block.source !== null ? block.source : {}) as Record<string, unknown>;
+  const title = typeof block.title === 'string' && block.title ? block.title : undefined;
+  if (source.type === 'base64' && source.media_type === 'application/pdf' && typeof source.data === 'string') {
+    return [{ type: 'file', file: { file_data: `data:application/pdf;base64,${source.data}`, filename: title ?? 'document.pdf' } }];
+  }
+  if (source.type === 'text' && typeof source.data === 'string') return [{ type: 'text', text: title ? `${title}\n\n${source.data}` : source.data }];
+  if (source.type === 'content' && Array.isArray(source.content)) {
+    return (source.content as AnthropicContentBlock[]).map((inner, k): UserContentPart => {
+      if (inner.type === 'text') return { type: 'text', text: (inner as { text: string }).text };
+      if (inner.type === 'image') return { type: 'image_url', image_url: { url: imageURL(inner as AnthropicImageBlock, `${param}.source.content[${k}]`) } };
+      throw refuse(`${inner.type} blocks inside a document`, `${param}.source.content[${k}]`);
+    });
+  }
+  throw refuse(`documents from a ${String(source.type)} source`, `${param}.source`);
 }
 
 function toolResultContent(content: string | AnthropicContentBlock[] | undefined, param: string): string | TextPart[] {
