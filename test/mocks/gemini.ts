@@ -180,6 +180,10 @@ function generate(ctx: RouteContext, model: string, streaming: boolean): Reply {
   if (unsigned) return unsigned;
   const config = obj(b.generationConfig);
   const { names, choice } = tools(b);
+  // Gemini 2 and older take function calling or a JSON response type, not both.
+  if (/^gemini-[12][.-]/.test(model) && names.length > 0 && config.responseMimeType === 'application/json') {
+    return error(400, "Function calling with a response mime type: 'application/json' is unsupported");
+  }
   const turn = planTurn({
     last: lastMessage(contents),
     tools: names,

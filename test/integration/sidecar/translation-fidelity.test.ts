@@ -12,7 +12,7 @@ import type { MockKind } from '../../mocks/index.js';
 import { providerStackForFile } from './harness.js';
 
 // Two of OpenAI's models besides via-openai: one that reasons (takes reasoning_effort) and one that does not.
-const suite = providerStackForFile('fidelity', { models: { openai: ['o4-mini', 'gpt-4o'], gemini: ['gemini-3-pro-preview'] }, extra: { models: { aliases: { everyday: 'gpt-4o' } } } });
+const suite = providerStackForFile('fidelity', { models: { openai: ['o4-mini', 'gpt-4o'], gemini: ['gemini-3-pro-preview', 'gemini-2.5-flash'] }, extra: { models: { aliases: { everyday: 'gpt-4o' } } } });
 
 const lastBody = (kind: MockKind) => suite.mocks.get(kind)!.received.at(-1)!.body as Record<string, unknown>;
 
@@ -280,5 +280,25 @@ describe("Claude's signed thinking through the Gemini API (google-genai, ADK kee
     const onGemini = await ask('gemini-3-pro-preview', [user, turn, answer]);
     expect(onGemini.status, await onGemini.clone().text()).toBe(200);
     expect(JSON.stringify(lastBody('gemini'))).not.toContain(call.thoughtSignature!);
+  });
+});
+
+describe('tools and a JSON schema together (the AI SDK with tools and Output.object, pydantic-ai NativeOutput)', () => {
+  const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
+  const ask = (model: string) =>
+    suite.stack.openai().chat.completions.create({ model, tools: [weatherChat], tool_choice: 'none', response_format: { type: 'json_schema', json_schema: { name: 'place', schema } }, messages: [{ role: 'user', content: 'which city' }] });
+
+  it('reach Gemini 2 (which refuses function calling with a JSON response type) as tools and an instruction with the schema', async () => {
+    const completion = await ask('gemini-2.5-flash');
+    expect(completion.choices[0]!.message.content).toBeTruthy();
+    const body = lastBody('gemini') as { generationConfig?: Record<string, unknown>; systemInstruction?: { parts: { text: string }[] } };
+    expect(body.generationConfig?.responseMimeType).toBeUndefined();
+    expect(body.systemInstruction?.parts.at(-1)?.text).toContain(JSON.stringify(schema));
+  });
+
+  it('reach Gemini 3, which takes both, constrained', async () => {
+    const completion = await ask('gemini-3-pro-preview');
+    expect(JSON.parse(completion.choices[0]!.message.content!)).toEqual({ city: expect.any(String) });
+    expect(lastBody('gemini')).toMatchObject({ generationConfig: { responseMimeType: 'application/json', responseJsonSchema: schema } });
   });
 });

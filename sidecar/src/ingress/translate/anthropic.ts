@@ -49,7 +49,8 @@ function refuse(what: string, param: string): TranslationError {
 /** An Anthropic Messages request as a canonical chat request. */
 export function anthropicToChat(request: MessagesRequest): ChatRequest {
   // Anthropic's MCP connector calls the servers itself: served elsewhere, their tools would be gone.
-  if (Array.isArray((request as { mcp_servers?: unknown }).mcp_servers) && (request as { mcp_servers: unknown[] }).mcp_servers.length > 0) throw refuse('mcp_servers', 'mcp_servers');
+  const servers = (request as { mcp_servers?: unknown }).mcp_servers;
+  if (Array.isArray(servers) && servers.length > 0) throw refuse('mcp_servers', 'mcp_servers');
   const messages: ChatMessage[] = [];
   if (typeof request.system === 'string') {
     if (request.system) messages.push({ role: 'system', content: request.system });

@@ -27,8 +27,8 @@
  *   requests to Claude) is carried over.
  */
 import type { AnthropicToolChoice, MessagesRequest } from '../../wire/anthropic.js';
-import type { AssistantMessage, ChatRequest, ResponseFormat, ToolChoice, ToolMessage, UserContentPart } from '../../wire/openai.js';
-import { parseArguments, parseDataURL, requireSingleChoice, stopList, textOf } from '../shared/content.js';
+import type { AssistantMessage, ChatRequest, ToolChoice, ToolMessage, UserContentPart } from '../../wire/openai.js';
+import { jsonInstruction, parseArguments, parseDataURL, requireSingleChoice, stopList, textOf } from '../shared/content.js';
 import { untranslatable } from '../shared/errors.js';
 import { thinkingBudget } from '../shared/reasoning.js';
 import { nativeFormat, strictToolSchema } from './structured-output.js';
@@ -228,14 +228,4 @@ function toolChoice(choice: ToolChoice | null | undefined, parallel: boolean | n
   if (choice === 'auto') return { type: 'auto', ...disable };
   if (choice === 'required') return { type: 'any', ...disable };
   return { type: 'tool', name: choice.function.name, ...disable };
-}
-
-/** The system instruction standing in for JSON mode, if the request asks for it. */
-export function jsonInstruction(format: ResponseFormat | null | undefined): string | undefined {
-  if (format?.type === 'json_object') return 'Respond with a single valid JSON object and nothing else: no prose, no code fences.';
-  if (format?.type === 'json_schema') {
-    const schema = format.json_schema.schema ? `\n${JSON.stringify(format.json_schema.schema)}` : '';
-    return `Respond with a single valid JSON object and nothing else: no prose, no code fences. It must conform to this JSON Schema (${format.json_schema.name}):${schema}`;
-  }
-  return undefined;
 }

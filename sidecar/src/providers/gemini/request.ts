@@ -10,6 +10,8 @@
  * - tool parameters and json_schema go as JSON Schema (`parametersJsonSchema`,
  *   `responseJsonSchema`), not as Gemini's OpenAPI subset, so schemas with `additionalProperties`
  *   (which OpenAI strict mode requires) are accepted unchanged;
+ * - with tools, JSON mode on Gemini 2 and older (which refuse function calling with a JSON
+ *   response type) is a system instruction instead;
  * - tool_choice required → ANY, a named function → ANY restricted to that name; Gemini has no
  *   switch for parallel calls; penalties of 0 are left out (some Gemini models refuse any penalty);
  *   `user`, logit_bias and logprobs are dropped; n > 1 is refused;
@@ -19,7 +21,7 @@
  * - `is_error` on a tool message sends the result as the function response's `error`, not `output`.
  */
 import type { AssistantMessage, ChatRequest, ToolChoice, UserContentPart } from '../../wire/openai.js';
-import { parseArguments, parseDataURL, requireSingleChoice, stopList, textOf, toolNamesById } from '../shared/content.js';
+import { jsonInstruction, parseArguments, parseDataURL, requireSingleChoice, stopList, textOf, toolNamesById } from '../shared/content.js';
 import { untranslatable } from '../shared/errors.js';
 import { thinkingBudget } from '../shared/reasoning.js';
 import { enforcesSignatures, SKIP_SIGNATURE, signatureFromId } from './signature.js';
@@ -65,6 +67,10 @@ export function toGeminiRequest(request: ChatRequest, model: string): Record<str
     }
   });
 
+  // Gemini 2 and older refuse function calling with a JSON response type: with tools, the schema
+  // goes as an instruction (asked, not constrained). Gemini 3 takes both.
+  const jsonAsked = request.tools?.length && /^(models\/)?gemini-[12][.-]/.test(model) ? jsonInstruction(request.response_format) : undefined;
+  if (jsonAsked) system.push({ text: jsonAsked });
   const body: Record<string, unknown> = { contents };
   if (system.length > 0) body.systemInstruction = { parts: system };
   if (request.tools?.length) {
@@ -79,7 +85,7 @@ export function toGeminiRequest(request: ChatRequest, model: string): Record<str
     ];
     if (request.tool_choice != null) body.toolConfig = { functionCallingConfig: callingConfig(request.tool_choice) };
   }
-  const config = generationConfig(request);
+  const config = generationConfig(jsonAsked ? { ...request, response_format: undefined } : request);
   if (config) body.generationConfig = config;
   return body;
 }

@@ -1,5 +1,5 @@
 /** Reading canonical message content: text, images, tool-call arguments. */
-import type { ChatMessage, TextPart, UserContentPart } from '../../wire/openai.js';
+import type { ChatMessage, ResponseFormat, TextPart, UserContentPart } from '../../wire/openai.js';
 import { untranslatable } from './errors.js';
 
 /** An image as media type plus base64 bytes. */
@@ -83,4 +83,17 @@ export function requireSingleChoice(provider: string, n: number | null | undefin
 export function stopList(stop: string | string[] | null | undefined): string[] | undefined {
   if (stop == null) return undefined;
   return typeof stop === 'string' ? [stop] : stop;
+}
+
+/**
+ * The system instruction standing in for JSON mode, if the request asks for it, where the
+ * provider cannot constrain the answer (old Claude models, Gemini 2 with tools).
+ */
+export function jsonInstruction(format: ResponseFormat | null | undefined): string | undefined {
+  if (format?.type === 'json_object') return 'Respond with a single valid JSON object and nothing else: no prose, no code fences.';
+  if (format?.type === 'json_schema') {
+    const schema = format.json_schema.schema ? `\n${JSON.stringify(format.json_schema.schema)}` : '';
+    return `Respond with a single valid JSON object and nothing else: no prose, no code fences. It must conform to this JSON Schema (${format.json_schema.name}):${schema}`;
+  }
+  return undefined;
 }
