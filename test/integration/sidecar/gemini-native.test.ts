@@ -87,6 +87,12 @@ describe.each(PROVIDERS)('google-genai SDK through a %s provider', (kind) => {
     }
   });
 
+  it('tells a model another provider serves the values of enum mode (text/x.enum), which only Gemini constrains', async () => {
+    await genai().models.generateContent({ model, contents: 'which instrument', config: { responseMimeType: 'text/x.enum', responseSchema: { type: Type.STRING, enum: ['Percussion', 'String'] } } });
+    if (kind === 'gemini') return;
+    expect(JSON.stringify(suite.mocks.get(kind)!.received.at(-1)!.body)).toContain('Answer with exactly one of these values and nothing else: \\"Percussion\\", \\"String\\".');
+  });
+
   it('counts tokens', async () => {
     const counted = await genai().models.countTokens({ model, contents: 'how many tokens are in this question about the weather in Oslo' });
     expect(counted.totalTokens).toBeGreaterThan(5);

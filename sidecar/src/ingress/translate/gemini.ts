@@ -76,6 +76,12 @@ export function geminiToChat(request: GenerateContentRequest, model: string, str
     if (config.seed != null) chat.seed = config.seed;
     if (config.presencePenalty != null) chat.presence_penalty = config.presencePenalty;
     if (config.frequencyPenalty != null) chat.frequency_penalty = config.frequencyPenalty;
+    // Enum mode: the answer is one of the schema's values. Elsewhere no decoding holds a bare
+    // value, so the model is told (asked, not constrained).
+    const values = config.responseMimeType === 'text/x.enum' ? (config.responseSchema?.enum ?? config.responseJsonSchema?.enum) : undefined;
+    if (Array.isArray(values) && values.length > 0) {
+      chat.messages.push({ role: 'system', content: `Answer with exactly one of these values and nothing else: ${values.map((v) => JSON.stringify(v)).join(', ')}.` });
+    }
     if (config.responseMimeType === 'application/json') {
       // Gemini constrains decoding to the schema; so does OpenAI where strict mode takes it. A
       // Gemini Schema's objects have only the properties they declare.
