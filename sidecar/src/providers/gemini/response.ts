@@ -71,10 +71,11 @@ export function fromGeminiResponse(body: unknown, context: TranslateContext): Ch
   const response = body as GeminiResponse;
   // A 200 without candidates is an answer only when the prompt was blocked; anything else is not
   // what Gemini sends, and must fail over rather than pass for an empty completion.
-  if (!Array.isArray(response.candidates) && typeof response.promptFeedback?.blockReason !== 'string') {
-    throw badResponse(PROVIDER, 'expected candidates or promptFeedback.blockReason');
-  }
+  const blocked = typeof response.promptFeedback?.blockReason === 'string';
   const candidate = response.candidates?.[0];
+  if (!blocked && (!Array.isArray(response.candidates) || !answered(candidate))) {
+    throw badResponse(PROVIDER, 'expected a candidate with content or a finishReason, or promptFeedback.blockReason');
+  }
   let text = '';
   let reasoning = '';
   const toolCalls: ResponseToolCall[] = [];
@@ -90,6 +91,12 @@ export function fromGeminiResponse(body: unknown, context: TranslateContext): Ch
   // No candidate at all means the prompt itself was blocked.
   const finish = candidate ? finishReason(candidate.finishReason, toolCalls.length > 0) : response.promptFeedback?.blockReason ? 'content_filter' : 'stop';
   return makeCompletion(context, { id: response.responseId, text, toolCalls, finish, usage: response.usageMetadata ? usageOf(response.usageMetadata) : undefined, reasoning });
+}
+
+/** Whether a candidate is an answer: parts, or a finish reason (a filtered or cut-off one may have none). */
+function answered(candidate: GeminiResponse['candidates'] extends (infer C)[] | undefined ? C | undefined : never): boolean {
+  if (typeof candidate !== 'object' || candidate === null) return false;
+  return typeof candidate.finishReason === 'string' || (Array.isArray(candidate.content?.parts) && candidate.content.parts.length > 0);
 }
 
 interface GeminiErrorObject {

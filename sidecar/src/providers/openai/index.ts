@@ -40,16 +40,31 @@ function reportModel<T>(body: unknown, field: string, context: TranslateContext)
   return withModel(requireObject(body, field), context.requestedModel) as T;
 }
 
+/**
+ * A chat completion or legacy completion as the sidecar reads it: at least one choice, each an
+ * object with its `message` (chat) or `text` (completions). Anything else is not an answer and
+ * fails over rather than passing for an empty one. A missing id (some OpenAI-compatible servers)
+ * is the call's own.
+ */
+function completionOf<T>(body: unknown, context: TranslateContext, content: 'message' | 'text'): T {
+  const completion = requireObject(body, 'choices');
+  const choices = completion.choices as unknown[];
+  const whole = choices.length > 0 && choices.every((c) => typeof c === 'object' && c !== null && (content === 'text' ? typeof (c as { text?: unknown }).text === 'string' : typeof (c as { message?: unknown }).message === 'object' && (c as { message?: unknown }).message !== null));
+  if (!whole) throw badResponse(PROVIDER, `expected choices, each with its ${content}`);
+  if (typeof completion.id !== 'string') completion.id = context.id;
+  return withModel(completion, context.requestedModel) as T;
+}
+
 /** The openai-compatible adapter: pure pass-through. */
 export const openAICompatibleAdapter: ProviderAdapter = {
   type: 'openai-compatible',
   chatRequest: (request, target) => postJSON(joinURL(target.baseURL, '/chat/completions'), headers(target), () => withModel(request, target.model)),
-  chatResponse: (body, context) => reportModel<ChatCompletion>(body, 'choices', context),
+  chatResponse: (body, context) => completionOf<ChatCompletion>(body, context, 'message'),
   chatStream: (context) => openAIStream<ChatCompletionChunk>(context),
   embeddingsRequest: (request, target) => postJSON(joinURL(target.baseURL, '/embeddings'), headers(target), () => withModel(request, target.model)),
   embeddingsResponse: (body, context) => reportModel<EmbeddingsResponse>(body, 'data', context),
   completionsRequest: (request, target) => postJSON(joinURL(target.baseURL, '/completions'), headers(target), () => withModel(request, target.model)),
-  completionsResponse: (body, context) => reportModel<Completion>(body, 'choices', context),
+  completionsResponse: (body, context) => completionOf<Completion>(body, context, 'text'),
   completionsStream: (context) => openAIStream<Completion>(context),
   modelsRequest: (target) => get(joinURL(target.baseURL, '/models'), headers(target)),
   modelsResponse(body) {
