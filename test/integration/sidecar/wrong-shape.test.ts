@@ -3,7 +3,6 @@
  * an error that fails over, as it is for OpenAI and Anthropic — never a successful empty answer.
  */
 import { createServer, type Server } from 'node:http';
-import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMock, type MockProvider } from '../../mocks/index.js';
