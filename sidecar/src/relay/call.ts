@@ -151,8 +151,11 @@ function parsedForCapture<C, K extends StreamChunk>(op: Operation<C, K>, outcome
   }
 }
 
+const WAITABLE = new Set([429, 503, 529]);
+
 function toClientError(err: unknown): { error: ProviderError; retryAfterMs?: number } {
-  if (err instanceof UpstreamFailure) return { error: err.error, retryAfterMs: err.error.status === 429 ? err.retryAfterMs : undefined };
+  // A provider's Retry-After means something on a 429 and on overload (503, Anthropic's 529).
+  if (err instanceof UpstreamFailure) return { error: err.error, retryAfterMs: WAITABLE.has(err.error.status) ? err.retryAfterMs : undefined };
   if (err instanceof RoutingError) return { error: err.error, retryAfterMs: err.retryAfterMs };
   throw err;
 }

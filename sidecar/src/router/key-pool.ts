@@ -1,9 +1,13 @@
 /**
- * API keys of one provider and their health. A key is healthy, resting (after a 429, until its
- * Retry-After or a cooldown passes), disabled (after a 401 or 403, until its file changes) or
- * withheld (its credentials file records another origin than the provider's baseURL, until the
- * next reload: the config and credentials volumes are swapped at different moments).
- * The least recently used healthy key is chosen, which spreads load and lets rate limits recover.
+ * API keys of one provider and their health. A key is healthy, disabled (after a 401: the provider
+ * does not know it, until its file changes) or withheld (its credentials file records another
+ * origin than the provider's baseURL, until the next reload: the config and credentials volumes
+ * are swapped at different moments). For one model a key may also rest (after a 429, until its
+ * Retry-After or a cooldown passes: providers limit rates per model) or be refused (after a 403:
+ * a project without access to that model, until the key's file changes); the key still serves the
+ * provider's other models.
+ * The least recently used key usable for the model is chosen, which spreads load and lets rate
+ * limits recover.
  */
 
 export type KeyState = 'healthy' | 'resting' | 'disabled' | 'withheld';
@@ -17,10 +21,16 @@ export interface Lease {
 
 interface Entry {
   value: string;
+  /** healthy, disabled or withheld: the key as a whole. */
   state: KeyState;
-  restingUntil: number;
+  /** Until when the key rests, by model. */
+  resting: Map<string, number>;
+  /** Models the provider refused this key for (403). */
+  refused: Set<string>;
   lastUsed: number;
 }
+
+const fresh = (value: string, state: KeyState = 'healthy'): Entry => ({ value, state, resting: new Map(), refused: new Set(), lastUsed: 0 });
 
 /** Default rest after a 429 without Retry-After. */
 export const DEFAULT_REST_MS = 30_000;
@@ -44,9 +54,7 @@ export class KeyPool {
    */
   replace(values: readonly string[], withheld: readonly boolean[] = []): void {
     const old = new Map(this.entries.filter((e) => e.state !== 'withheld').map((e) => [e.value, e]));
-    this.entries = values.map((value, i) =>
-      withheld[i] ? { value, state: 'withheld', restingUntil: 0, lastUsed: 0 } : (old.get(value) ?? { value, state: 'healthy', restingUntil: 0, lastUsed: 0 }),
-    );
+    this.entries = values.map((value, i) => (withheld[i] ? fresh(value, 'withheld') : (old.get(value) ?? fresh(value))));
   }
 
   /** Whether the provider runs without keys (ollama, openai-compatible). */
@@ -54,14 +62,13 @@ export class KeyPool {
     return this.entries.length === 0;
   }
 
-  /** The least recently used healthy key, or undefined when every key rests or is disabled. */
-  acquire(): Lease | undefined {
+  /** The least recently used key usable for `model`, or undefined when every key rests, is refused or disabled. */
+  acquire(model: string): Lease | undefined {
     if (this.keyless) return { index: -1, value: undefined };
     const now = this.now();
     let best: { entry: Entry; index: number } | undefined;
     this.entries.forEach((entry, index) => {
-      if (entry.state === 'resting' && entry.restingUntil <= now) entry.state = 'healthy';
-      if (entry.state !== 'healthy') return;
+      if (!this.usable(entry, model, now)) return;
       if (!best || entry.lastUsed < best.entry.lastUsed) best = { entry, index };
     });
     if (!best) return undefined;
@@ -69,28 +76,34 @@ export class KeyPool {
     return { index: best.index, value: best.entry.value };
   }
 
-  /** Whether acquire() would hand out a key now. */
-  hasAvailable(): boolean {
-    return this.states().some((state) => state === 'healthy');
+  /** Whether acquire(model) would hand out a key now. */
+  hasAvailable(model: string): boolean {
+    const now = this.now();
+    return this.keyless || this.entries.some((entry) => this.usable(entry, model, now));
   }
 
-  /** Whether the provider has keys and refused every one of them (401/403). */
-  allDisabled(): boolean {
-    return this.entries.length > 0 && this.entries.every((e) => e.state === 'disabled');
+  /**
+   * Whether the provider has keys and refused every one of them: as a whole (401), or, given a
+   * model, for that model too (403).
+   */
+  allDisabled(model?: string): boolean {
+    return this.entries.length > 0 && this.entries.every((e) => e.state === 'disabled' || (model !== undefined && e.refused.has(model)));
   }
 
-  /** The provider rate-limited this key: rest it for retryAfterMs or the default. */
-  rest(lease: Lease, retryAfterMs: number | undefined): void {
-    const entry = this.entryFor(lease);
-    if (!entry || entry.state === 'disabled') return;
-    entry.state = 'resting';
-    entry.restingUntil = this.now() + (retryAfterMs ?? DEFAULT_REST_MS);
+  /** The provider rate-limited this key for `model`: rest it there for retryAfterMs or the default. */
+  rest(lease: Lease, model: string, retryAfterMs: number | undefined): void {
+    this.entryFor(lease)?.resting.set(model, this.now() + (retryAfterMs ?? DEFAULT_REST_MS));
   }
 
-  /** The provider refused this key (401/403): stop using it until its value changes. */
+  /** The provider does not know this key (401): stop using it until its value changes. */
   disable(lease: Lease): void {
     const entry = this.entryFor(lease);
     if (entry) entry.state = 'disabled';
+  }
+
+  /** The provider refused this key for `model` (403): stop using it there until its value changes. */
+  refuse(lease: Lease, model: string): void {
+    this.entryFor(lease)?.refused.add(model);
   }
 
   /** Whether the provider has keys and none of them may be sent to its baseURL (all withheld). */
@@ -98,16 +111,25 @@ export class KeyPool {
     return this.entries.length > 0 && this.entries.every((e) => e.state === 'withheld');
   }
 
-  /** Earliest time a resting key becomes usable again, for a Retry-After to the client. */
-  nextAvailableAt(): number | undefined {
-    const times = this.entries.filter((e) => e.state === 'resting').map((e) => e.restingUntil);
+  /** Earliest time a key resting for `model` becomes usable again, for a Retry-After to the client. */
+  nextAvailableAt(model: string): number | undefined {
+    const times = this.entries.filter((e) => e.state === 'healthy' && !e.refused.has(model) && e.resting.has(model)).map((e) => e.resting.get(model)!);
     return times.length ? Math.min(...times) : undefined;
   }
 
-  /** States by key index, for the admin view. */
+  /** States by key index, for the admin view and metrics: resting while it rests for any model. */
   states(): KeyState[] {
     const now = this.now();
-    return this.entries.map((e) => (e.state === 'resting' && e.restingUntil <= now ? 'healthy' : e.state));
+    return this.entries.map((e) => (e.state === 'healthy' && [...e.resting.values()].some((until) => until > now) ? 'resting' : e.state));
+  }
+
+  private usable(entry: Entry, model: string, now: number): boolean {
+    if (entry.state !== 'healthy' || entry.refused.has(model)) return false;
+    const until = entry.resting.get(model);
+    if (until === undefined) return true;
+    if (until > now) return false;
+    entry.resting.delete(model);
+    return true;
   }
 
   private entryFor(lease: Lease): Entry | undefined {

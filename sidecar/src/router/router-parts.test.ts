@@ -6,35 +6,53 @@ import { Semaphore } from './semaphore.js';
 describe('KeyPool', () => {
   it('hands out the least recently used healthy key', () => {
     const pool = new KeyPool(['k1', 'k2', 'k3']);
-    expect([pool.acquire(), pool.acquire(), pool.acquire(), pool.acquire()].map((l) => l?.value)).toEqual(['k1', 'k2', 'k3', 'k1']);
+    expect([pool.acquire('m'), pool.acquire('m'), pool.acquire('m'), pool.acquire('m')].map((l) => l?.value)).toEqual(['k1', 'k2', 'k3', 'k1']);
   });
 
   it('rests a rate-limited key until Retry-After, then uses it again', () => {
     let now = 1_000;
     const pool = new KeyPool(['k1', 'k2'], () => now);
-    const first = pool.acquire()!;
-    pool.rest(first, 5_000);
+    const first = pool.acquire('m')!;
+    pool.rest(first, 'm', 5_000);
     expect(pool.states()).toEqual(['resting', 'healthy']);
-    expect([pool.acquire()?.value, pool.acquire()?.value]).toEqual(['k2', 'k2']);
-    expect(pool.nextAvailableAt()).toBe(6_000);
+    expect([pool.acquire('m')?.value, pool.acquire('m')?.value]).toEqual(['k2', 'k2']);
+    expect(pool.nextAvailableAt('m')).toBe(6_000);
     now = 6_000;
-    expect(pool.acquire()?.value).toBe('k1');
+    expect(pool.acquire('m')?.value).toBe('k1');
+  });
+
+  it("rests and refuses a key for one model only: a 429 or a project's 403 about a model leaves it serving the others", () => {
+    let now = 1_000;
+    const pool = new KeyPool(['k1'], () => now);
+    pool.rest(pool.acquire('gpt-4o')!, 'gpt-4o', 5_000);
+    expect(pool.acquire('gpt-4o')).toBeUndefined();
+    expect(pool.acquire('gpt-4o-mini')?.value).toBe('k1');
+    expect(pool.states()).toEqual(['resting']);
+    now = 6_000;
+    expect(pool.acquire('gpt-4o')?.value).toBe('k1');
+    pool.refuse(pool.acquire('gpt-4o')!, 'gpt-4o');
+    expect(pool.acquire('gpt-4o')).toBeUndefined();
+    expect(pool.allDisabled('gpt-4o')).toBe(true);
+    expect(pool.allDisabled()).toBe(false);
+    expect(pool.acquire('gpt-4o-mini')?.value).toBe('k1');
+    pool.replace(['rotated']);
+    expect(pool.acquire('gpt-4o')?.value).toBe('rotated');
   });
 
   it('disables a refused key until its value changes', () => {
     const pool = new KeyPool(['bad', 'good']);
-    pool.disable(pool.acquire()!);
-    expect([pool.acquire()?.value, pool.acquire()?.value]).toEqual(['good', 'good']);
+    pool.disable(pool.acquire('m')!);
+    expect([pool.acquire('m')?.value, pool.acquire('m')?.value]).toEqual(['good', 'good']);
     pool.replace(['rotated', 'good']);
     expect(pool.states()).toEqual(['healthy', 'healthy']);
-    pool.disable(pool.acquire()!);
-    pool.disable(pool.acquire()!);
-    expect(pool.acquire()).toBeUndefined();
+    pool.disable(pool.acquire('m')!);
+    pool.disable(pool.acquire('m')!);
+    expect(pool.acquire('m')).toBeUndefined();
   });
 
   it('keeps the state of unchanged keys across a reload and ignores stale leases', () => {
     const pool = new KeyPool(['a', 'b']);
-    const lease = pool.acquire()!;
+    const lease = pool.acquire('m')!;
     pool.replace(['x', 'b']);
     pool.disable(lease);
     expect(pool.states()).toEqual(['healthy', 'healthy']);
@@ -42,21 +60,21 @@ describe('KeyPool', () => {
 
   it('never hands out a withheld key, not even woken by a stale lease, until a reload clears it', () => {
     const pool = new KeyPool(['a', 'b']);
-    const lease = pool.acquire()!;
+    const lease = pool.acquire('m')!;
     pool.replace(['a', 'b'], [true, true]);
-    pool.rest(lease, 0);
+    pool.rest(lease, 'm', 0);
     pool.disable(lease);
     expect(pool.states()).toEqual(['withheld', 'withheld']);
-    expect(pool.acquire()).toBeUndefined();
+    expect(pool.acquire('m')).toBeUndefined();
     expect(pool.keyless).toBe(false);
     expect(pool.allWithheld()).toBe(true);
     pool.replace(['a', 'b'], [false, true]);
-    expect([pool.acquire()?.value, pool.acquire()?.value]).toEqual(['a', 'a']);
+    expect([pool.acquire('m')?.value, pool.acquire('m')?.value]).toEqual(['a', 'a']);
     expect(pool.allWithheld()).toBe(false);
   });
 
   it('gives keyless providers a lease without a value', () => {
-    expect(new KeyPool([]).acquire()).toEqual({ index: -1, value: undefined });
+    expect(new KeyPool([]).acquire('m')).toEqual({ index: -1, value: undefined });
   });
 });
 

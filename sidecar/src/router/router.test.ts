@@ -69,7 +69,7 @@ describe('a recovered primary behind a circuit breaker', () => {
     const fallback = provider('fallback', () => now);
     for (let i = 0; i < 5; i++) await call(primary, fallback, (p) => (p === 'primary' ? failure(500) : 'ok'));
     now += COOLDOWN;
-    primary.keys.rest(primary.keys.acquire()!, 1_000);
+    primary.keys.rest(primary.keys.acquire('m')!, 'm', 1_000);
     expect((await call(primary, fallback, () => 'ok')).tried).toEqual(['fallback']);
     now += 1_000;
     expect((await call(primary, fallback, () => 'ok')).tried).toEqual(['primary']);

@@ -2,7 +2,7 @@
  * The failover loop. Candidates are tried in order; on each, up to retries.maxAttempts attempts
  * with exponential backoff, jitter and Retry-After; 5xx, 429, connection errors and timeouts
  * before the first byte move on, a client error (400, 404, 422 …) goes straight back. Keys are
- * rested on 429 and disabled on 401/403; a circuit breaker skips providers that keep failing.
+ * rested on 429 and refused on 403 for the model, disabled on 401; a circuit breaker skips providers that keep failing.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay } from '../backoff.js';
@@ -88,6 +88,8 @@ export async function route<T>(candidates: Candidate<ProviderRuntime>[], run: (a
     const candidate = ordered[position]!;
     const { provider } = candidate;
     const name = provider.config.name;
+    // Keys rest (429) and are refused (403) per model: the provider's other models keep them.
+    const model = candidate.model.name;
     const probing = provider.breaker.state === 'half-open';
     const admitted = provider.breaker.tryAcquire();
     if (!admitted && position < ordered.length - 1) {
@@ -98,9 +100,9 @@ export async function route<T>(candidates: Candidate<ProviderRuntime>[], run: (a
       // The attempts on this candidate; `break` moves on to the next candidate.
       for (let attempt = 1; attempt <= provider.config.retries.maxAttempts; attempt++) {
         if (abort.aborted || Date.now() >= deadline) break;
-        const lease = provider.keys.acquire();
+        const lease = provider.keys.acquire(model);
         if (!lease) {
-          failures.push(noKeyFailure(provider));
+          failures.push(noKeyFailure(provider, model));
           break;
         }
         const limited = provider.limiter.tryStart(`provider ${name}`);
@@ -121,16 +123,16 @@ export async function route<T>(candidates: Candidate<ProviderRuntime>[], run: (a
           if (!(err instanceof UpstreamFailure)) throw err;
           failures.push(err);
           if (err.kind === 'aborted' && !timedOut(deadline)) throw err;
-          noteFailure(provider, lease, err);
-          if (refusedKey(err) && provider.keys.allDisabled()) {
+          noteFailure(provider, lease, model, err);
+          if (refusedKey(err) && provider.keys.allDisabled(model)) {
             // That was the last key: say so now, as every later call will (see summarise).
-            failures.push(noKeyFailure(provider));
+            failures.push(noKeyFailure(provider, model));
             break;
           }
           if (!err.retryable) throw err;
           const status = err.error.status;
           // Another attempt here needs attempts left and, after a 429, another key to use.
-          let again = attempt < provider.config.retries.maxAttempts && !(status === 429 && !provider.keys.hasAvailable());
+          let again = attempt < provider.config.retries.maxAttempts && !(status === 429 && !provider.keys.hasAvailable(model));
           const delay = again && status !== 401 && status !== 403 ? backoff(attempt, provider.config.retries.baseDelayMs, err.retryAfterMs, options.random ?? Math.random) : 0;
           if (Date.now() + delay >= deadline) again = false;
           log.warn(
@@ -181,15 +183,16 @@ class HeldAttempt implements Attempt {
 /** Code of the error a client gets when the provider refused every key (401/403). */
 export const CREDENTIALS_REJECTED = 'provider_credentials_rejected';
 
-/** Why no key could be used: every key refused (a lasting problem) or resting (a 429 that passes). */
-function noKeyFailure(provider: ProviderRuntime): UpstreamFailure {
+/** Why no key could be used for `model`: every key refused (a lasting problem) or resting (a 429 that passes). */
+function noKeyFailure(provider: ProviderRuntime, model: string): UpstreamFailure {
   const name = provider.config.name;
-  if (provider.keys.allDisabled()) {
+  if (provider.keys.allDisabled(model)) {
+    const which = provider.keys.allDisabled() ? 'every API key (401)' : `every API key for model ${model} (401, or 403: no access to that model)`;
     return new UpstreamFailure('status', name, {
       status: 503,
       type: 'api_error',
       code: CREDENTIALS_REJECTED,
-      message: `provider ${name} credentials rejected: the provider refused every API key (401/403); they are not used again until their Secret changes`,
+      message: `provider ${name} credentials rejected: the provider refused ${which}; they are not used again until their Secret changes`,
     });
   }
   if (provider.keys.allWithheld()) {
@@ -199,7 +202,7 @@ function noKeyFailure(provider: ProviderRuntime): UpstreamFailure {
       message: `provider ${name} has no API key for its baseURL: its keys were accepted for another origin (the config and the credentials are being updated; the next reload settles it)`,
     });
   }
-  const next = provider.keys.nextAvailableAt();
+  const next = provider.keys.nextAvailableAt(model);
   return new UpstreamFailure('status', name, { status: 429, type: 'rate_limit_error', message: `every key of provider ${name} is resting or disabled` }, next ? next - Date.now() : undefined);
 }
 
@@ -213,10 +216,11 @@ function timedOut(deadline: number): boolean {
   return Date.now() >= deadline;
 }
 
-function noteFailure(provider: ProviderRuntime, lease: Lease, failure: UpstreamFailure): void {
+function noteFailure(provider: ProviderRuntime, lease: Lease, model: string, failure: UpstreamFailure): void {
   const status = failure.error.status;
-  if (failure.kind === 'status' && (status === 401 || status === 403)) provider.keys.disable(lease);
-  if (failure.kind === 'status' && status === 429) provider.keys.rest(lease, failure.retryAfterMs);
+  if (failure.kind === 'status' && status === 401) provider.keys.disable(lease);
+  if (failure.kind === 'status' && status === 403) provider.keys.refuse(lease, model);
+  if (failure.kind === 'status' && status === 429) provider.keys.rest(lease, model, failure.retryAfterMs);
   if (failure.countsAgainstProvider) provider.breaker.failure();
   // The provider answered (429, 400, 401 …, or more than the sidecar holds): it is up, whatever
   // it thought of the request.
@@ -245,7 +249,17 @@ function summarise(failures: UpstreamFailure[], timedOut: boolean): RoutingError
   // The call that finds the last key refused has the provider's own 401/403 among its failures:
   // it is the same lasting problem as every later call's, so it gets the same code.
   if (failures.some((f) => f.error.code === CREDENTIALS_REJECTED) && failures.every(refusedKey)) {
-    return new RoutingError({ status: 503, type: 'api_error', code: CREDENTIALS_REJECTED, message: `provider credentials rejected: ${unique}` });
+    // Each reason already names its provider's rejected credentials.
+    return new RoutingError({ status: 503, type: 'api_error', code: CREDENTIALS_REJECTED, message: unique });
+  }
+  // Overloaded everywhere (Anthropic's 529, a 503): said as such, with the providers' Retry-After.
+  if (failures.length > 0 && failures.every((f) => f.error.status === 529 || f.error.status === 503)) {
+    const waits = failures.map((f) => f.retryAfterMs).filter((w): w is number => w !== undefined);
+    const overloaded = failures.every((f) => f.error.status === 529);
+    return new RoutingError(
+      { status: overloaded ? 529 : 503, type: overloaded ? 'overloaded_error' : 'api_error', message: `every provider is overloaded or unavailable: ${unique}` },
+      waits.length ? Math.min(...waits) : undefined,
+    );
   }
   if (failures.length === 0) {
     return new RoutingError({ status: 503, type: 'api_error', message: 'no provider is available' });

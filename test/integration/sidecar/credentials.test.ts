@@ -6,7 +6,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { writeFile } from 'node:fs/promises';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMock, type MockProvider } from '../../mocks/index.js';
 import { keyFile, stackDir, startStack, type Stack } from './harness.js';
 
@@ -63,4 +63,50 @@ it('once every key is refused, says so instead of rate limiting, and shows it on
   expect((await ask()).choices[0]!.message.content).toBe('echo: hello');
   expect(await readyz()).toMatchObject({ status: 'ready' });
   expect(await readyz()).not.toHaveProperty('providers');
+});
+
+describe('a 403 about one model (a project without access to it)', () => {
+  let mock2: MockProvider;
+  let stack2: Stack;
+  beforeAll(async () => {
+    mock2 = await startMock('openai', { keys: [GOOD], models: ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1'] });
+    const dir = await stackDir();
+    stack2 = await startStack(dir, {
+      version: 1,
+      sandbox: { name: 'per-model' },
+      providers: [{ name: 'oa', type: 'openai', baseURL: mock2.url, apiKeys: [{ file: await keyFile(dir, 'oa.key', GOOD) }], retries: { maxAttempts: 1 }, models: [{ name: 'gpt-4o' }, { name: 'gpt-4o-mini' }, { name: 'gpt-4.1' }] }],
+    });
+  });
+  afterAll(async () => {
+    await stack2?.close();
+    await mock2?.close();
+  });
+
+  it("refuses the key for that model only: the provider's other models keep it", async () => {
+    mock2.script({ status: 403, errorMessage: 'Project `proj_abc` does not have access to model `gpt-4o`' });
+    const refused = await stack2.openai().chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.APIError);
+    expect((refused as Error).message).toContain('for model gpt-4o');
+    // The next call to it is not sent: the key is refused there until its Secret changes.
+    const before = mock2.received.length;
+    await stack2.openai().chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'again' }] }).catch(() => undefined);
+    expect(mock2.received.length).toBe(before);
+    const other = await stack2.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'still here?' }] });
+    expect(other.choices[0]!.message.content).toBe('echo: still here?');
+    const ready = (await (await fetch(`http://127.0.0.1:${stack2.sidecar.adminPort}/readyz`)).json()) as Record<string, unknown>;
+    expect(ready.status).toBe('ready');
+  });
+
+  it('rests a rate-limited key for that model only (providers limit rates per model)', async () => {
+    mock2.script({ status: 429, retryAfter: 30 });
+    const limited = await stack2.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'busy' }] }).catch((e: unknown) => e);
+    expect(limited).toMatchObject({ status: 429 });
+    // Resting there: the next call to it waits out the Retry-After instead of going upstream.
+    const before = mock2.received.length;
+    const again = await stack2.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'busy' }] }).catch((e: unknown) => e);
+    expect(again).toMatchObject({ status: 429 });
+    expect(mock2.received.length).toBe(before);
+    const other = await stack2.openai().chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'free?' }] });
+    expect(other.choices[0]!.message.content).toBe('echo: free?');
+  });
 });

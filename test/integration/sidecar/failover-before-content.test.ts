@@ -5,6 +5,7 @@
  * Anthropic `overloaded_error` seen in production — still leaves the client a whole answer from
  * the healthy fallback, in either SDK, with no stray frame of the failed attempt.
  */
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMock, type MockProvider } from '../../mocks/index.js';
@@ -107,4 +108,23 @@ it('after content has reached the client there is still no failover: the stream 
   expect(error).toBeInstanceOf(OpenAI.APIError);
   expect((error as Error).message).toMatch(/overloaded/i);
   expect(openaiMock.received).toHaveLength(0);
+});
+
+describe('every provider overloaded', () => {
+  it("is Anthropic's 529 overloaded_error to an Anthropic client, with the providers' Retry-After, where it was a 503 api_error without one", async () => {
+    anthropicMock.script({ status: 529, retryAfter: 7 });
+    openaiMock.script({ status: 529, retryAfter: 9 });
+    const error = await stack.anthropic().messages.create({ model: 'claude-first', max_tokens: 16, messages: [{ role: 'user', content: 'busy?' }] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.APIError);
+    expect(error).toMatchObject({ status: 529, error: { error: { type: 'overloaded_error' } } });
+    expect((error as InstanceType<typeof Anthropic.APIError>).headers?.get('retry-after')).toBe('7');
+  });
+
+  it('is a 503 with Retry-After when some said 503', async () => {
+    anthropicMock.script({ status: 529, retryAfter: 7 });
+    openaiMock.script({ status: 503, retryAfter: 4 });
+    const error = await stack.openai().chat.completions.create({ model: 'claude-first', messages: [{ role: 'user', content: 'busy?' }] }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 503 });
+    expect((error as InstanceType<typeof OpenAI.APIError>).headers?.get('retry-after')).toBe('4');
+  });
 });
