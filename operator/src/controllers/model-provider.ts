@@ -90,7 +90,7 @@ const CREDENTIALS_ACCEPTED = 'CredentialsAccepted';
 
 /**
  * CredentialsAccepted from what the sidecars reported in the last usage round: False, naming the
- * sandboxes and pods whose sidecar saw every key refused (401/403) and the Secrets to rotate;
+ * sandboxes and pods whose sidecar saw every key refused (401) and the Secrets to rotate;
  * True once none does (a changed Secret gives the sidecars fresh keys). Undefined before the
  * leader's first round, so a new leader keeps what the status says. Names only, never a value
  * or what the provider answered.
@@ -107,7 +107,7 @@ function credentialsCondition(ctx: ControllerContext, provider: ModelProvider): 
     type: CREDENTIALS_ACCEPTED,
     status: 'False',
     reason: 'CredentialsRejected',
-    message: `the provider refused every API key (401/403) in ${where}; rotate the keys${secrets.length > 0 ? ` in Secret ${secrets.join(', ')}` : ''}: the sidecars use them again once it changes`,
+    message: `the provider refused every API key (401) in ${where}; rotate the keys${secrets.length > 0 ? ` in Secret ${secrets.join(', ')}` : ''}: the sidecars use them again once it changes`,
   };
 }
 

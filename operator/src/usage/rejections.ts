@@ -1,5 +1,5 @@
 /**
- * Which sidecars report a provider that refused every key (401/403), learnt in the usage round
+ * Which sidecars report a provider that refused every key (401), learnt in the usage round
  * (ADR 0014: the leader already reads each sidecar's `GET /usage`). The ModelProvider reconciler
  * turns it into the CredentialsAccepted condition. Names only: which provider, which sandbox,
  * which pod; never a key or what the provider answered (the sidecar does not report either).

@@ -132,7 +132,7 @@ function ingressOf({ rawPath, headers }: Pick<HttpRequest, 'rawPath' | 'headers'
   return openAIIngress;
 }
 
-/** The providers whose every key was refused (401/403), by name: until their key Secret changes. */
+/** The providers whose every key was refused (401), by name: until their key Secret changes. */
 export function rejectedProviders(live: LiveConfig): string[] {
   return live.loaded ? live.current.providers.filter((p) => p.keys.allDisabled()).map((p) => p.config.name) : [];
 }
@@ -152,7 +152,7 @@ export function readiness(options: Pick<AppOptions, 'live' | 'mcp'>): { status: 
       status: ready ? (rejected || credentialsRejected.length > 0 ? 'degraded' : 'ready') : 'not ready',
       configHash,
       ...(rejected ? { rejectedConfig: { hash: rejected.hash, errors: rejected.errors } } : {}),
-      ...(credentialsRejected.length > 0 ? { providers: credentialsRejected.map((name) => ({ name, problem: 'credentials rejected: the provider refused every API key (401/403)' })) } : {}),
+      ...(credentialsRejected.length > 0 ? { providers: credentialsRejected.map((name) => ({ name, problem: 'credentials rejected: the provider refused every API key (401)' })) } : {}),
     },
   };
 }

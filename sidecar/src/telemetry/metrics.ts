@@ -170,7 +170,7 @@ export class Metrics {
     });
     new Gauge({
       name: 'airlock_provider_keys',
-      help: 'API keys per provider by state (healthy, resting after a 429, disabled after a 401/403).',
+      help: 'API keys per provider by state (healthy, disabled after a 401, resting after a 429 for some model).',
       labelNames: ['provider', 'state'] as const,
       registers: [this.registry],
       collect() {

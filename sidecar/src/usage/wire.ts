@@ -50,7 +50,7 @@ export type InstanceUsage = z.infer<typeof InstanceUsage>;
 
 /**
  * What `GET /usage` on a sidecar's admin port returns: its counters, and the providers that
- * refused every key it holds (401/403), by name only, so the operator can show it on the
+ * refused every key it holds (401), by name only, so the operator can show it on the
  * ModelProvider's status. Never a key, a file or what the provider answered.
  */
 export const SidecarReport = z.extend(InstanceUsage, {
