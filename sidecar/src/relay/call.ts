@@ -2,7 +2,7 @@
  * One model call from an agent to a provider and back: the sandbox's limits, the deadline, the
  * failover loop over attempts (./attempt.ts), then the answer to the client — a JSON body, or a
  * stream (./stream-out.ts) after which there is no failover. Usage is accounted against the
- * limits and reported to the observers, estimated when a stream brought none.
+ * limits and reported to the observers, estimated when the answer brought none.
  */
 import type { Logger } from '../log/logger.js';
 import type { SecretRegistry } from '../log/redact.js';
@@ -86,9 +86,10 @@ export async function runCall<C, K extends StreamChunk>(
         const usage = await jsonOut(outcome.native!, outcome.rest, client).catch((err: unknown) => Promise.reject(classifyError(controller.reason ?? err, providerName, 'body')));
         spent = account(call, outcome, usage ?? estimateUsage(op.raw?.length ?? 0, 0), usage === undefined, client);
       } else if (outcome.kind === 'json') {
-        // A JSON answer without usage is one that costs nothing (counting tokens) or a server
-        // that counts nothing; only streams are estimated, where usage is routinely missing.
-        if (outcome.usage) spent = account(call, outcome, outcome.usage, false, client);
+        // A JSON answer without usage (a server that counts nothing, Gemini's embeddings) is
+        // estimated, as a stream is, so it cannot escape the limits; counting tokens costs nothing.
+        if (outcome.usage) spent = account(call, outcome, outcome.usage, outcome.usage.estimated === true, client);
+        else if (op.kind !== 'count_tokens') spent = account(call, outcome, estimateUsage(op.raw?.length ?? 0, op.kind === 'embeddings' ? 0 : answerChars(outcome)), true, client);
         if (outcome.result !== undefined) described = describeResult(outcome.result);
         if (call.capturing) call.output(outcome.result ?? parsedForCapture(op, outcome, context));
         client.json(200, outcome.native ?? op.render(outcome.result as C));
@@ -117,6 +118,16 @@ export async function runCall<C, K extends StreamChunk>(
     call.end({ status, responseModel: described.model, finishReasons: described.finishReasons });
     // Checked first: the record would be built for nothing at the usual warn level.
     if (log.isLevelEnabled('info')) log.info({ api: op.ingress.name, kind: op.kind, model: op.model, provider: providerName, status, ms: Date.now() - started }, 'model call');
+  }
+}
+
+/** Characters of a JSON answer's text, for an estimate: its bytes as passed through, else its rendered length. */
+function answerChars(outcome: { native: Buffer | undefined; result: unknown }): number {
+  if (outcome.native) return outcome.native.length;
+  try {
+    return JSON.stringify(outcome.result)?.length ?? 0;
+  } catch {
+    return 0;
   }
 }
 

@@ -18,6 +18,8 @@ export type StreamChunk = {
 export interface Usage {
   input: number;
   output: number;
+  /** The provider reported none: the sidecar estimated it (and says so in a metric). */
+  estimated?: boolean;
 }
 
 /** One model call in the client's API, as data for the relay. */

@@ -267,6 +267,7 @@ export function embeddingsOperation(ingress: Ingress, request: EmbeddingsRequest
     build: (provider, target) => provider.adapter.embeddingsRequest!(request, target),
     parse: (provider, body, context) => provider.adapter.embeddingsResponse!(body, context, request),
     render: (response) => response,
-    usage: (response) => usageOf(response.usage),
+    // Gemini's embeddings report no tokens (0): estimated from the input, so they count too.
+    usage: (response) => (response.usage?.prompt_tokens ? usageOf(response.usage) : { input: estimateTokens(request.input), output: 0, estimated: true }),
   };
 }

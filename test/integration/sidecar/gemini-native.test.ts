@@ -168,6 +168,9 @@ describe('google-genai SDK models and errors', () => {
     const sent = gemini.received.at(-1)!;
     expect(sent.path).toBe('/v1beta/models/via-gemini:batchEmbedContents');
     expect((sent.body as { requests: unknown[] }).requests).toEqual(['alpha', 'beta'].map((text) => expect.objectContaining({ model: 'models/via-gemini', taskType: 'RETRIEVAL_DOCUMENT', title: 'Field notes', outputDimensionality: 16, content: expect.objectContaining({ parts: [{ text }] }) })));
+    // Gemini's embeddings carry no usage: estimated, so they count against the limits.
+    const metrics = await (await fetch(`http://127.0.0.1:${suite.stack.sidecar.adminPort}/metrics`)).text();
+    expect(metrics).toMatch(/airlock_usage_estimated_total\{[^}]*model="via-gemini"[^}]*\} [1-9]/);
     const elsewhere = await genai().models.embedContent({ model: 'via-openai', contents: ['alpha'], config: { taskType: 'RETRIEVAL_QUERY' } });
     expect(elsewhere.embeddings?.[0]?.values).toEqual(mockEmbedding('alpha'));
   });

@@ -103,6 +103,20 @@ describe('a stream whose provider reports no usage', () => {
   });
 });
 
+describe('a plain answer whose provider reports no usage', () => {
+  it('is estimated and counted as estimated, as a stream is, where it counted as 0 tokens and escaped the limits', async () => {
+    const metric = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${stack.sidecar.adminPort}/metrics`)).text();
+      return Number(/airlock_usage_estimated_total\{provider="raw",model="m"\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    const before = await metric();
+    script = (res) => res.end(JSON.stringify({ id: 'c1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'b'.repeat(400) }, finish_reason: 'stop' }] }));
+    const completion = await stack.openai().chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+    expect(completion.choices[0]!.message.content).toHaveLength(400);
+    expect(await metric()).toBe(before + 1);
+  });
+});
+
 describe('request bodies the sidecar refuses before routing', () => {
   const notUtf8 = (json: string) => {
     const at = json.indexOf('HERE');
