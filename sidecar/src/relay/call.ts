@@ -7,7 +7,7 @@
 import type { Logger } from '../log/logger.js';
 import type { SecretRegistry } from '../log/redact.js';
 import type { ProviderError, TranslateContext } from '../providers/types.js';
-import type { Limiter } from '../router/limits.js';
+import type { Limiter, Reservation } from '../router/limits.js';
 import type { UsageLedger } from '../usage/ledger.js';
 import type { Candidate } from '../router/models.js';
 import { route, RoutingError, type ProviderRuntime } from '../router/router.js';
@@ -51,7 +51,9 @@ export async function runCall<C, K extends StreamChunk>(
   const started = Date.now();
   const call = startModelCall(deps.metrics, { api: op.ingress.name, kind: op.kind, model: op.model, stream: op.stream });
   if (deps.captureContent?.()) call.captureContent(op.chatRequest?.(), (text) => deps.secrets.scrub(text));
-  const refused = sandbox.limiter.tryStart(`sandbox ${sandbox.name}`);
+  // Held against the token and budget limits while the call runs (router/limits.ts Reservation).
+  const reserve = sandbox.limiter.reserves || candidates.some((c) => c.provider.limiter.reserves) ? reservationOf(op, candidates) : undefined;
+  const refused = sandbox.limiter.tryStart(`sandbox ${sandbox.name}`, reserve);
   if (refused) {
     log.warn({ api: op.ingress.name, model: op.model, reason: refused.message }, 'sandbox limit reached');
     call.refused(refused.limit);
@@ -79,7 +81,7 @@ export async function runCall<C, K extends StreamChunk>(
       throw new UpstreamFailure('status', 'none', { status: 400, type: 'invalid_request_error', message: `no provider of model '${op.model}' supports ${op.kind}` });
     }
     const scope: AttemptScope<C, K> = { op, context, call, abort: controller };
-    const outcome: Outcome<C, K> = await route(usable, (attempt) => runAttempt(scope, attempt), { log, abort: controller, deadline: started + totalMs });
+    const outcome: Outcome<C, K> = await route(usable, (attempt) => runAttempt(scope, attempt), { log, abort: controller, deadline: started + totalMs, reserve });
     providerName = outcome.provider.config.name;
     try {
       if (outcome.kind === 'json' && outcome.rest) {
@@ -113,12 +115,23 @@ export async function runCall<C, K extends StreamChunk>(
     }
   } finally {
     clearTimeout(timer);
-    sandbox.limiter.finish(spent.tokens, spent.costUSD);
+    sandbox.limiter.finish(spent.tokens, spent.costUSD, reserve);
     sandbox.ledger?.record(op.model, { input: spent.input, output: spent.output, costUSD: spent.costUSD });
     call.end({ status, responseModel: described.model, finishReasons: described.finishReasons });
     // Checked first: the record would be built for nothing at the usual warn level.
     if (log.isLevelEnabled('info')) log.info({ api: op.ingress.name, kind: op.kind, model: op.model, provider: providerName, status, ms: Date.now() - started }, 'model call');
   }
+}
+
+/**
+ * What a call may use: its input as estimated from the body, and the most output the client
+ * allows (none counted when it sets no bound); its cost at the dearest candidate's prices.
+ */
+function reservationOf(op: Operation<unknown, StreamChunk>, candidates: Candidate<ProviderRuntime>[]): Reservation {
+  const usage = { input: estimateUsage(op.raw?.length ?? 0, 0).input, output: op.maxOutputTokens ?? 0 };
+  let costUSD = 0;
+  for (const c of candidates) costUSD = Math.max(costUSD, costOf(c.model, usage));
+  return { tokens: usage.input + usage.output, costUSD };
 }
 
 /** Characters of a JSON answer's text, for an estimate: its bytes as passed through, else its rendered length. */

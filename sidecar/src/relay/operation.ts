@@ -42,6 +42,8 @@ export interface Operation<Canonical, Chunk extends StreamChunk = ChatCompletion
    * capture is on. Operations without messages (embeddings, token counts) have none.
    */
   chatRequest?(): ChatRequest;
+  /** The most output the client allows (max_tokens and its kin), held against the limits while the call runs. */
+  maxOutputTokens?: number | undefined;
   /** Whether this provider can serve the operation at all (anthropic has no embeddings). */
   supports(provider: ProviderRuntime): boolean;
   /** The provider request. @throws {AdapterError} when the request cannot be expressed for it. */

@@ -75,10 +75,24 @@ export interface SandboxShare {
   allowanceUSD: number;
 }
 
+/**
+ * What a call is expected to use, held against the token and budget limits while it runs: calls
+ * in flight count what they may still spend, so an agent cannot multiply its limits by running
+ * many calls at once (each is admitted only while the used and the held stay under the limit).
+ */
+export interface Reservation {
+  tokens: number;
+  costUSD: number;
+}
+
+const NOTHING: Reservation = { tokens: 0, costUSD: 0 };
+
 export class Limiter {
   private readonly requests: SlidingWindow;
   private readonly tokens: SlidingWindow;
   private inFlight = 0;
+  private heldTokens = 0;
+  private heldUSD = 0;
   private day = '';
   private readonly clock: UtcDayClock;
   private spentUSD = 0;
@@ -103,11 +117,17 @@ export class Limiter {
     this.share = share;
   }
 
+  /** Whether a reservation matters here: a token or budget limit is set. */
+  get reserves(): boolean {
+    return this.settings.tokensPerMinute !== undefined || this.settings.dailyBudgetUSD !== undefined;
+  }
+
   /**
-   * Checks every limit; when all allow, counts the request and one call in flight. Runs on every
-   * call: no closures, and the refusal's message is only built when there is a refusal.
+   * Checks every limit, counting what calls in flight hold; when all allow, counts the request,
+   * one call in flight and holds `reserve` until finish(). Runs on every call: no closures, and
+   * the refusal's message is only built when there is a refusal.
    */
-  tryStart(what: string): LimitRefusal | undefined {
+  tryStart(what: string, reserve: Reservation = NOTHING): LimitRefusal | undefined {
     this.spentToday();
     const share = this.share?.day === this.day ? this.share : undefined;
     const pods = share?.pods ?? 1;
@@ -115,23 +135,28 @@ export class Limiter {
     if (requestsPerMinute !== undefined && this.requests.total() >= split(requestsPerMinute, pods)) {
       return { limit: 'requests', message: `${what} allows ${split(requestsPerMinute, pods)} requests per minute${across(pods)}`, retryAfterMs: this.requests.msUntilRelief() };
     }
-    if (tokensPerMinute !== undefined && this.tokens.total() >= split(tokensPerMinute, pods)) {
+    if (tokensPerMinute !== undefined && this.tokens.total() + this.heldTokens >= split(tokensPerMinute, pods)) {
       return { limit: 'tokens', message: `${what} allows ${split(tokensPerMinute, pods)} tokens per minute${across(pods)}`, retryAfterMs: this.tokens.msUntilRelief() };
     }
     if (maxConcurrent !== undefined && this.inFlight >= split(maxConcurrent, pods)) {
       return { limit: 'concurrency', message: `${what} allows ${split(maxConcurrent, pods)} requests at once${across(pods)}`, retryAfterMs: 1_000 };
     }
-    if (dailyBudgetUSD !== undefined && (share ? this.spentUSD - share.baseUSD >= share.allowanceUSD : this.spentUSD >= dailyBudgetUSD)) {
+    const committed = this.spentUSD + this.heldUSD;
+    if (dailyBudgetUSD !== undefined && (share ? committed - share.baseUSD >= share.allowanceUSD : committed >= dailyBudgetUSD)) {
       return { limit: 'budget', message: `${what} spent its daily budget of ${dailyBudgetUSD} USD`, retryAfterMs: msUntilUtcMidnight(this.now()) };
     }
     this.requests.add(1);
     this.inFlight += 1;
+    this.heldTokens += reserve.tokens;
+    this.heldUSD += reserve.costUSD;
     return undefined;
   }
 
-  /** The call is over: tokens and cost it used. */
-  finish(tokens: number, costUSD: number): void {
+  /** The call is over: tokens and cost it used, and what it held (the same `reserve` as tryStart's). */
+  finish(tokens: number, costUSD: number, reserve: Reservation = NOTHING): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
+    this.heldTokens = Math.max(0, this.heldTokens - reserve.tokens);
+    this.heldUSD = Math.max(0, this.heldUSD - reserve.costUSD);
     if (tokens > 0) this.tokens.add(tokens);
     if (costUSD > 0) {
       this.spentToday();

@@ -14,7 +14,7 @@ import { UpstreamFailure } from '../upstream/failure.js';
 import type { CircuitBreaker } from './breaker.js';
 import type { KeyPool, Lease } from './key-pool.js';
 import type { Candidate } from './models.js';
-import type { Limiter } from './limits.js';
+import type { Limiter, Reservation } from './limits.js';
 import type { Semaphore } from './semaphore.js';
 
 /** A provider as the router uses it: its config plus the live pieces built from it. */
@@ -67,6 +67,8 @@ export interface RouteOptions {
   /** Absolute deadline (ms since epoch). */
   deadline: number;
   random?: () => number;
+  /** What the call is expected to use, held against each provider's token and budget limits while an attempt runs. */
+  reserve?: Reservation;
 }
 
 /**
@@ -105,14 +107,15 @@ export async function route<T>(candidates: Candidate<ProviderRuntime>[], run: (a
           failures.push(noKeyFailure(provider, model));
           break;
         }
-        const limited = provider.limiter.tryStart(`provider ${name}`);
+        const reserve = provider.limiter.reserves ? options.reserve : undefined;
+        const limited = provider.limiter.tryStart(`provider ${name}`, reserve);
         if (limited) {
           failures.push(new UpstreamFailure('status', name, { status: 429, type: 'rate_limit_error', message: limited.message }, limited.retryAfterMs));
           log.warn({ provider: name, reason: limited.message }, 'provider limit reached; failing over');
           break;
         }
         if (provider.slots) await provider.slots.acquire(abort.signal);
-        const held = new HeldAttempt(provider, candidate.model, lease, abort, ++number);
+        const held = new HeldAttempt(provider, candidate.model, lease, abort, ++number, reserve);
         try {
           const value = await run(held);
           provider.breaker.success();
@@ -166,6 +169,7 @@ class HeldAttempt implements Attempt {
     readonly lease: Lease,
     private readonly abort: CallAbort,
     readonly number: number,
+    private readonly reserve: Reservation | undefined,
   ) {}
 
   get signal(): AbortSignal {
@@ -176,7 +180,7 @@ class HeldAttempt implements Attempt {
     if (!this.held) return;
     this.held = false;
     this.provider.slots?.release();
-    this.provider.limiter.finish(tokens, costUSD);
+    this.provider.limiter.finish(tokens, costUSD, this.reserve);
   }
 }
 

@@ -41,6 +41,7 @@ export function chatOperation(ingress: Ingress, body: ChatIngressRequest, raw: B
     return provider.adapter.chatRequest(upstream, target);
   };
   const call = new ChatCall(ingress, request.model, request.stream === true, raw, asked, build, () => request);
+  call.maxOutputTokens = request.max_completion_tokens ?? request.max_tokens ?? undefined;
   if (request.stream === true) call.nativeBody = usageForStreams(request, asked);
   return call;
 }
@@ -94,6 +95,7 @@ export function messagesOperation(ingress: Ingress, request: MessagesRequest, ra
     return provider.adapter.chatRequest(asChat(), target);
   };
   const call = new ChatCall(ingress, request.model, request.stream === true, raw, true, build, asChat, estimate);
+  call.maxOutputTokens = request.max_tokens;
   // Passed through to Anthropic, a request it would refuse thinking on goes without (the adapter
   // does the same when it builds the body).
   call.nativeBody = mended(() => withoutRefusedThinking(request));
@@ -116,6 +118,7 @@ export function generateContentOperation(ingress: Ingress, request: GenerateCont
   // Thought parts only when the client asked for them, as Gemini answers.
   const client = request.generationConfig?.thinkingConfig?.includeThoughts === true ? thoughtfulIngress(ingress) : ingress;
   const call = new ChatCall(client, model, stream, raw, true, build, asChat, estimate);
+  call.maxOutputTokens = request.generationConfig?.maxOutputTokens ?? undefined;
   // Passed through to Gemini, signatures mended: none of the sidecar's own, and on a model that
   // enforces them the sentinel where a call has none (the adapter does the same when it builds
   // the body, for the upstream model's name).
@@ -147,6 +150,7 @@ function thoughtfulIngress(ingress: Ingress): Ingress {
 class ChatCall implements Operation<ChatCompletion> {
   readonly kind = 'chat';
   nativeBody?: Operation<ChatCompletion>['nativeBody'];
+  maxOutputTokens?: number | undefined;
 
   constructor(
     readonly ingress: Ingress,
@@ -215,6 +219,7 @@ export function completionsOperation(ingress: Ingress, client: CompletionRequest
     model: request.model,
     stream: request.stream === true,
     raw,
+    maxOutputTokens: request.max_tokens ?? undefined,
     chatRequest: asChat,
     supports: () => true,
     build: (provider, target) => provider.adapter.completionsRequest?.(request, target) ?? provider.adapter.chatRequest(asChat(), target),

@@ -161,6 +161,7 @@ export function responsesOperation(sent: ResponsesRequest, raw: Buffer, store: R
     // An expanded or filtered continuation is a new body; otherwise OpenAI gets the client's bytes.
     raw: history || request !== sent || forOpenAI !== expanded ? undefined : raw,
     chatRequest: asChat,
+    maxOutputTokens: request.max_output_tokens ?? undefined,
     supports: (provider) => !heldElsewhere || provider.adapter.responsesRequest !== undefined,
     build: (provider, target) => provider.adapter.responsesRequest?.(forOpenAI, target) ?? provider.adapter.chatRequest(asChat(), target),
     parse(provider, body, context) {

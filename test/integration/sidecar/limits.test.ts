@@ -80,6 +80,27 @@ it('stops at the daily budget, counted from the model prices', async () => {
   expect(metrics).toMatch(/airlock_cost_usd_total\{provider="first",model="m"\} 0\.[5-9]/);
 });
 
+it('holds what calls in flight may use against tokensPerMinute: many at once cannot run past it', async () => {
+  // Each call: ~15 tokens of input and at most 100 of output. Slow, so all 12 are in flight together.
+  first.script(...Array.from({ length: 24 }, () => ({ latencyMs: 300 })));
+  const s = await start({ limits: { tokensPerMinute: 300 } });
+  const burst = () => Promise.allSettled(Array.from({ length: 12 }, (_, i) => s.openai().chat.completions.create({ model: 'm', max_tokens: 100, messages: [{ role: 'user', content: `call number ${i} of a burst` }] })));
+  const results = await burst();
+  const passed = results.filter((r) => r.status === 'fulfilled').length;
+  // Before: all 12 passed (admitted on what was used so far, 0). Now about 300 / 115.
+  expect(passed).toBeGreaterThanOrEqual(1);
+  expect(passed).toBeLessThanOrEqual(3);
+  expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof OpenAI.RateLimitError)).toBe(true);
+});
+
+it('holds the cost of calls in flight against the daily budget', async () => {
+  first.script(...Array.from({ length: 12 }, () => ({ latencyMs: 300 })));
+  // $0.1 per token at these prices: one call's ~115 tokens may cost ~$11.5.
+  const s = await start({ limits: { dailyBudgetUSD: 20 } });
+  const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => s.openai().chat.completions.create({ model: 'm', max_tokens: 100, messages: [{ role: 'user', content: `call number ${i} of a burst` }] })));
+  expect(results.filter((r) => r.status === 'fulfilled').length).toBeLessThanOrEqual(2);
+});
+
 it('fails over when a provider reaches its own requests per minute', async () => {
   const s = await start({ providers: [{ name: 'first', type: 'ollama', models: [{ name: 'm' }], limits: { requestsPerMinute: 1 } }] });
   await ask(s, 'to the first');
