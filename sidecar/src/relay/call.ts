@@ -53,7 +53,10 @@ export async function runCall<C, K extends StreamChunk>(
   if (deps.captureContent?.()) call.captureContent(op.chatRequest?.(), (text) => deps.secrets.scrub(text));
   // Held against the token and budget limits while the call runs (router/limits.ts Reservation).
   const reserve = sandbox.limiter.reserves || candidates.some((c) => c.provider.limiter.reserves) ? reservationOf(op, candidates) : undefined;
-  const refused = sandbox.limiter.tryStart(`sandbox ${sandbox.name}`, reserve);
+  // Counting tokens is free and rate-limited apart from generation by the providers: it uses up
+  // none of the sandbox's or the providers' limits (Claude Code counts often).
+  const counted = op.kind !== 'count_tokens';
+  const refused = counted ? sandbox.limiter.tryStart(`sandbox ${sandbox.name}`, reserve) : undefined;
   if (refused) {
     log.warn({ api: op.ingress.name, model: op.model, reason: refused.message }, 'sandbox limit reached');
     call.refused(refused.limit);
@@ -81,7 +84,7 @@ export async function runCall<C, K extends StreamChunk>(
       throw new UpstreamFailure('status', 'none', { status: 400, type: 'invalid_request_error', message: `no provider of model '${op.model}' supports ${op.kind}` });
     }
     const scope: AttemptScope<C, K> = { op, context, call, abort: controller };
-    const outcome: Outcome<C, K> = await route(usable, (attempt) => runAttempt(scope, attempt), { log, abort: controller, deadline: started + totalMs, reserve });
+    const outcome: Outcome<C, K> = await route(usable, (attempt) => runAttempt(scope, attempt), { log, abort: controller, deadline: started + totalMs, reserve, uncounted: !counted });
     providerName = outcome.provider.config.name;
     try {
       if (outcome.kind === 'json' && outcome.rest) {
@@ -115,8 +118,8 @@ export async function runCall<C, K extends StreamChunk>(
     }
   } finally {
     clearTimeout(timer);
-    sandbox.limiter.finish(spent.tokens, spent.costUSD, reserve);
-    sandbox.ledger?.record(op.model, { input: spent.input, output: spent.output, costUSD: spent.costUSD });
+    if (counted) sandbox.limiter.finish(spent.tokens, spent.costUSD, reserve);
+    if (counted) sandbox.ledger?.record(op.model, { input: spent.input, output: spent.output, costUSD: spent.costUSD });
     call.end({ status, responseModel: described.model, finishReasons: described.finishReasons });
     // Checked first: the record would be built for nothing at the usual warn level.
     if (log.isLevelEnabled('info')) log.info({ api: op.ingress.name, kind: op.kind, model: op.model, provider: providerName, status, ms: Date.now() - started }, 'model call');

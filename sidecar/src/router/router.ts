@@ -69,6 +69,8 @@ export interface RouteOptions {
   random?: () => number;
   /** What the call is expected to use, held against each provider's token and budget limits while an attempt runs. */
   reserve?: Reservation;
+  /** A call that uses none of the providers' limits (counting tokens). */
+  uncounted?: boolean;
 }
 
 /**
@@ -108,14 +110,14 @@ export async function route<T>(candidates: Candidate<ProviderRuntime>[], run: (a
           break;
         }
         const reserve = provider.limiter.reserves ? options.reserve : undefined;
-        const limited = provider.limiter.tryStart(`provider ${name}`, reserve);
+        const limited = options.uncounted ? undefined : provider.limiter.tryStart(`provider ${name}`, reserve);
         if (limited) {
           failures.push(new UpstreamFailure('status', name, { status: 429, type: 'rate_limit_error', message: limited.message }, limited.retryAfterMs));
           log.warn({ provider: name, reason: limited.message }, 'provider limit reached; failing over');
           break;
         }
         if (provider.slots) await provider.slots.acquire(abort.signal);
-        const held = new HeldAttempt(provider, candidate.model, lease, abort, ++number, reserve);
+        const held = new HeldAttempt(provider, candidate.model, lease, abort, ++number, reserve, options.uncounted !== true);
         try {
           const value = await run(held);
           provider.breaker.success();
@@ -170,6 +172,7 @@ class HeldAttempt implements Attempt {
     private readonly abort: CallAbort,
     readonly number: number,
     private readonly reserve: Reservation | undefined,
+    private readonly counted: boolean,
   ) {}
 
   get signal(): AbortSignal {
@@ -180,7 +183,7 @@ class HeldAttempt implements Attempt {
     if (!this.held) return;
     this.held = false;
     this.provider.slots?.release();
-    this.provider.limiter.finish(tokens, costUSD, this.reserve);
+    if (this.counted) this.provider.limiter.finish(tokens, costUSD, this.reserve);
   }
 }
 

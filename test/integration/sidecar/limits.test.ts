@@ -8,7 +8,7 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { SidecarConfigInput } from '../../../sidecar/src/config/schema.js';
 import { startMock, type MockProvider } from '../../mocks/index.js';
-import { stackDir, startStack, type Stack } from './harness.js';
+import { keyFile, stackDir, startStack, type Stack } from './harness.js';
 
 let first: MockProvider;
 let second: MockProvider;
@@ -99,6 +99,25 @@ it('holds the cost of calls in flight against the daily budget', async () => {
   const s = await start({ limits: { dailyBudgetUSD: 20 } });
   const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => s.openai().chat.completions.create({ model: 'm', max_tokens: 100, messages: [{ role: 'user', content: `call number ${i} of a burst` }] })));
   expect(results.filter((r) => r.status === 'fulfilled').length).toBeLessThanOrEqual(2);
+});
+
+it("counts token counting against no limit: Claude Code's count_tokens calls leave the requests per minute to the calls that generate", async () => {
+  const anthropic = await startMock('anthropic', { keys: ['sk-ant-count-0123456789abcdef'] });
+  const dir = await stackDir();
+  const counting = await startStack(dir, {
+    version: 1,
+    sandbox: { name: 'counting' },
+    providers: [{ name: 'an', type: 'anthropic', baseURL: anthropic.url, apiKeys: [{ file: await keyFile(dir, 'an', 'sk-ant-count-0123456789abcdef') }], limits: { requestsPerMinute: 2 }, models: [{ name: 'claude-x' }] }],
+    limits: { requestsPerMinute: 2 },
+  });
+  try {
+    for (let i = 0; i < 4; i++) await counting.anthropic().messages.countTokens({ model: 'claude-x', messages: [{ role: 'user', content: `count ${i}` }] });
+    const message = await counting.anthropic().messages.create({ model: 'claude-x', max_tokens: 16, messages: [{ role: 'user', content: 'now answer' }] });
+    expect(message.content).toMatchObject([{ type: 'text', text: 'echo: now answer' }]);
+  } finally {
+    await counting.close();
+    await anthropic.close();
+  }
 });
 
 it('fails over when a provider reaches its own requests per minute', async () => {
