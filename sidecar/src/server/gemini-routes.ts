@@ -46,6 +46,8 @@ export function geminiModelList(ids: string[]) {
 
 /** `GET /v1beta/models/{model}` (or under `/v1/` from a Google client); 404 in Google's shape. */
 export function geminiModelReply(res: ServerResponse, ids: string[], path: string): unknown {
+  // A served name with a colon (Ollama's `qwen2.5:7b`) is the model, not a method on it.
+  if (ids.includes(path)) return geminiModel(path);
   const colon = path.lastIndexOf(':');
   const model = colon < 0 ? path : path.slice(0, colon);
   if (colon >= 0 || !ids.includes(model)) {

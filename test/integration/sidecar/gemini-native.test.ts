@@ -9,7 +9,8 @@ import { mockEmbedding } from '../../mocks/index.js';
 import { EVERY_PROVIDER, providerStackForFile } from './harness.js';
 
 const PROVIDERS = EVERY_PROVIDER;
-const suite = providerStackForFile('gemini-native');
+// Names as vLLM and Ollama give them, served by the OpenAI mock.
+const suite = providerStackForFile('gemini-native', { models: { openai: ['meta-llama/Llama-3.1-8B', 'qwen2.5:7b'] } });
 
 /** The SDK pointed at the socket: its fetch goes through the stack's Unix-socket dispatcher. */
 function genai(): GoogleGenAI {
@@ -119,7 +120,7 @@ describe('google-genai SDK models and errors', () => {
   it('lists the served models', async () => {
     const names: string[] = [];
     for await (const info of await genai().models.list()) names.push(info.name!);
-    expect(names.sort()).toEqual(PROVIDERS.map((k) => `models/via-${k}`).sort());
+    expect(names.sort()).toEqual([...PROVIDERS.map((k) => `models/via-${k}`), 'models/meta-llama/Llama-3.1-8B', 'models/qwen2.5:7b'].sort());
   });
 
   it('raises ApiError 404 NOT_FOUND for an unknown model', async () => {
@@ -173,6 +174,13 @@ describe('google-genai SDK models and errors', () => {
     expect(metrics).toMatch(/airlock_usage_estimated_total\{[^}]*model="via-gemini"[^}]*\} [1-9]/);
     const elsewhere = await genai().models.embedContent({ model: 'via-openai', contents: ['alpha'], config: { taskType: 'RETRIEVAL_QUERY' } });
     expect(elsewhere.embeddings?.[0]?.values).toEqual(mockEmbedding('alpha'));
+  });
+
+  it.each(['meta-llama/Llama-3.1-8B', 'qwen2.5:7b'])('gets, and generates with, a model named %s (a slash or a colon in its name)', async (name) => {
+    const info = await genai().models.get({ model: name });
+    expect(info).toMatchObject({ name: `models/${name}` });
+    const response = await genai().models.generateContent({ model: name, contents: 'named oddly' });
+    expect(response.text).toBe('echo: named oddly');
   });
 
   it('answers unknown /v1beta paths in Google shape', async () => {
