@@ -191,6 +191,8 @@ function constrainedProblem(b: Record<string, unknown>): string | undefined {
     const problem = constrainedSchemaProblem(format.schema, 'output_config.format.schema');
     if (problem) return problem;
   }
+  const strict = arr(b.tools).filter((t) => obj(t).strict === true).length;
+  if (strict > 20) return `Too many strict tools: ${strict}. At most 20 tools may set strict: true in one request.`;
   for (const [i, t] of arr(b.tools).entries()) {
     const tool = obj(t);
     const problem = tool.strict === true ? constrainedSchemaProblem(tool.input_schema, `tools.${i}.custom.input_schema`) : undefined;

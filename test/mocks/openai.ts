@@ -170,6 +170,13 @@ function chat(ctx: RouteContext): Reply {
   if (b.reasoning_effort != null && !reasons(model)) return error(400, "Unsupported parameter: 'reasoning_effort' is not supported with this model.", 'reasoning_effort', 'unsupported_parameter');
   const strict = strictRefusal(b);
   if (strict) return strict;
+  // A file by data needs its name; without one OpenAI asks for the other way to give a file.
+  for (const [i, m] of arr(b.messages).entries()) {
+    for (const [j, part] of arr(obj(m).content).entries()) {
+      const file = obj(obj(part).file);
+      if (obj(part).type === 'file' && !str(file.file_id) && !str(file.filename)) return error(400, `Missing required parameter: 'messages[${i}].content[${j}].file.file_id'.`, `messages[${i}].content[${j}].file.file_id`, 'missing_required_parameter');
+    }
+  }
   const tooLong = longToolCallId(b.messages);
   if (tooLong) return error(400, `Invalid '${tooLong.param}': string too long. Expected a string with maximum length 40, but got a string with length ${tooLong.length} instead.`, tooLong.param, 'string_above_max_length');
   const turn = planTurn({

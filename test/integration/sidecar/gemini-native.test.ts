@@ -94,6 +94,14 @@ describe.each(PROVIDERS)('google-genai SDK through a %s provider', (kind) => {
     expect(JSON.stringify(suite.mocks.get(kind)!.received.at(-1)!.body)).toContain('Answer with exactly one of these values and nothing else: \\"Percussion\\", \\"String\\".');
   });
 
+  it(kind === 'ollama' ? 'refuses a PDF sent as inline data (Ollama reads no files) with a 400' : 'reads a PDF sent as inline data (Part.from_bytes, pydantic-ai BinaryContent)', async () => {
+    const pdf = Buffer.from('%PDF-1.4 inline').toString('base64');
+    const asked = genai().models.generateContent({ model, contents: [{ role: 'user', parts: [{ inlineData: { mimeType: 'application/pdf', data: pdf } }, { text: 'summarise' }] }] });
+    if (kind === 'ollama') return void (await expect(asked).rejects.toMatchObject({ status: 400 }));
+    expect((await asked).text).toBeTruthy();
+    expect(JSON.stringify(suite.mocks.get(kind)!.received.at(-1)!.body)).toContain(pdf);
+  });
+
   it('counts tokens', async () => {
     const counted = await genai().models.countTokens({ model, contents: 'how many tokens are in this question about the weather in Oslo' });
     expect(counted.totalTokens).toBeGreaterThan(5);

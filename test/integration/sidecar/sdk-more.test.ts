@@ -95,6 +95,12 @@ describe.each(PROVIDERS)('through a %s provider', (kind) => {
     }
   });
 
+  it('serves 22 strict tools (pydantic-ai marks every tool strict), whoever serves the model', async () => {
+    const tools = Array.from({ length: 22 }, (_, i) => ({ type: 'function' as const, function: { name: `tool_${i}`, strict: true, parameters: { type: 'object', properties: { input: { type: 'string' } }, required: ['input'], additionalProperties: false } } }));
+    const completion = await suite.stack.openai().chat.completions.create({ model, tools, messages: [{ role: 'user', content: 'use one' }] });
+    expect(completion.choices[0]!.message.tool_calls?.[0]).toMatchObject({ function: { name: 'tool_0' } });
+  });
+
   it('takes tool_choice allowed_tools (pydantic-ai sends it): the model calls only the allowed tools', async () => {
     const tool = (name: string) => ({ type: 'function' as const, function: { name, parameters: { type: 'object', properties: { input: { type: 'string' } } } } });
     const completion = await suite.stack.openai().chat.completions.create({

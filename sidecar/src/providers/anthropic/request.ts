@@ -31,7 +31,7 @@ import type { AssistantMessage, ChatRequest, ToolChoice, ToolMessage, UserConten
 import { jsonInstruction, parseArguments, parseDataURL, requireSingleChoice, stopList, textOf } from '../shared/content.js';
 import { untranslatable } from '../shared/errors.js';
 import { thinkingBudget } from '../shared/reasoning.js';
-import { nativeFormat, strictToolSchema } from './structured-output.js';
+import { nativeFormat, strictToolSchemas } from './structured-output.js';
 
 const PROVIDER = 'anthropic';
 
@@ -99,10 +99,11 @@ export function toAnthropicRequest(request: ChatRequest, model: string): Record<
   else if (system.length > 0) body.system = system;
   body.messages = turns;
   if (request.tools?.length) {
-    body.tools = request.tools.map((t) => {
+    // Strict functions stay strict where Claude can decode to their schemas.
+    const strictSchemas = strictToolSchemas(request.tools, model);
+    body.tools = request.tools.map((t, i) => {
       const parameters = t.function.parameters ?? { type: 'object', properties: {} };
-      // A strict function stays strict where Claude can decode to its schema.
-      const strict = t.function.strict === true ? strictToolSchema(parameters, model) : undefined;
+      const strict = strictSchemas[i];
       return { name: t.function.name, ...(t.function.description ? { description: t.function.description } : {}), input_schema: strict ?? parameters, ...(strict ? { strict: true } : {}) };
     });
     const choice = toolChoice(request.tool_choice, request.parallel_tool_calls);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ChatRequest, type ResponseFormat } from '../../wire/openai.js';
 import { toAnthropicRequest } from './request.js';
-import { nativeFormat } from './structured-output.js';
+import { nativeFormat, strictToolSchemas } from './structured-output.js';
 
 const format = (schema: Record<string, unknown>): ResponseFormat => ({ type: 'json_schema', json_schema: { name: 'answer', schema } });
 const place = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'], additionalProperties: false };
@@ -79,5 +79,25 @@ describe('structured outputs on Anthropic', () => {
     const legacy = toAnthropicRequest(request, 'claude-3-5-haiku-latest');
     expect(legacy).not.toHaveProperty('output_config');
     expect(JSON.stringify(legacy.system)).toContain('It must conform to this JSON Schema (answer)');
+  });
+
+  it("reads draft 7's definitions (zod 3, LangChain) as $defs, their $refs with them", () => {
+    const address = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
+    const schema = { type: 'object', properties: { home: { $ref: '#/definitions/Addr' }, work: { $ref: '#/definitions/Addr' } }, required: ['home', 'work'], additionalProperties: false, definitions: { Addr: address } };
+    expect(nativeFormat(format(schema), 'claude-sonnet-4-6')?.schema).toEqual({ type: 'object', properties: { home: { $ref: '#/$defs/Addr' }, work: { $ref: '#/$defs/Addr' } }, required: ['home', 'work'], additionalProperties: false, $defs: { Addr: address } });
+  });
+
+  it("makes no tool strict when the request's strict tools together pass Anthropic's bounds (20 tools, 24 optional, 16 unions)", () => {
+    const tool = (properties: Record<string, unknown>, required: string[]) => ({ function: { strict: true, parameters: { type: 'object', properties, required, additionalProperties: false } } });
+    const plain = tool({ a: { type: 'string' } }, ['a']);
+    expect(strictToolSchemas(Array.from({ length: 20 }, () => plain), 'claude-sonnet-4-6').filter(Boolean)).toHaveLength(20);
+    expect(strictToolSchemas(Array.from({ length: 21 }, () => plain), 'claude-sonnet-4-6').filter(Boolean)).toHaveLength(0);
+    // OpenAI-style optional fields: required, but nullable (a union each); 6 tools x 3 = 18 unions.
+    const nullable = tool({ a: { type: ['string', 'null'] }, b: { type: ['string', 'null'] }, c: { type: ['string', 'null'] } }, ['a', 'b', 'c']);
+    expect(strictToolSchemas(Array.from({ length: 5 }, () => nullable), 'claude-sonnet-4-6').filter(Boolean)).toHaveLength(5);
+    expect(strictToolSchemas(Array.from({ length: 6 }, () => nullable), 'claude-sonnet-4-6').filter(Boolean)).toHaveLength(0);
+    const optional = tool(Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`p${i}`, { type: 'string' }])), []);
+    expect(strictToolSchemas([optional, optional], 'claude-sonnet-4-6').filter(Boolean)).toHaveLength(2);
+    expect(strictToolSchemas([optional, optional, optional], 'claude-sonnet-4-6').filter(Boolean)).toHaveLength(0);
   });
 });

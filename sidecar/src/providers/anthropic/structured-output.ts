@@ -22,12 +22,52 @@ export function nativeFormat(format: ResponseFormat | null | undefined, model: s
 }
 
 /**
- * A function's `parameters` for a strict Anthropic tool (`strict: true`: the call's input is
- * decoded to the schema, as OpenAI's strict functions are), or undefined when Claude cannot take
- * it strictly (the tool then goes as a plain one with the schema as the client wrote it).
+ * Anthropic's bounds on one request's strict tools, counted across all of them: past any, it
+ * refuses the request ("Too many strict tools", "Schema is too complex for compilation").
  */
-export function strictToolSchema(parameters: Record<string, unknown>, model: string): Record<string, unknown> | undefined {
-  return LEGACY_MODELS.test(model) ? undefined : constrainable(parameters);
+const MAX_STRICT_TOOLS = 20;
+const MAX_STRICT_OPTIONAL = 24;
+const MAX_STRICT_UNIONS = 16;
+
+/**
+ * The `parameters` of each strict function as a strict Anthropic tool (`strict: true`: the call's
+ * input is decoded to the schema, as OpenAI's strict functions are), by index; undefined where
+ * Claude cannot take it strictly. When the request's strict tools together pass Anthropic's bounds
+ * (clients that mark every tool strict: the Agents SDK, pydantic-ai), none is strict: each goes as
+ * a plain tool with the schema as the client wrote it.
+ */
+export function strictToolSchemas(tools: readonly { function: { strict?: boolean | null; parameters?: Record<string, unknown> | null } }[], model: string): (Record<string, unknown> | undefined)[] {
+  if (LEGACY_MODELS.test(model)) return [];
+  const schemas = tools.map((t) => (t.function.strict === true ? constrainable(t.function.parameters ?? { type: 'object', properties: {} }) : undefined));
+  const strict = schemas.filter((s): s is Record<string, unknown> => s !== undefined);
+  let optional = 0;
+  let unions = 0;
+  for (const schema of strict) {
+    const counted = complexity(schema);
+    optional += counted.optional;
+    unions += counted.unions;
+  }
+  return strict.length > MAX_STRICT_TOOLS || optional > MAX_STRICT_OPTIONAL || unions > MAX_STRICT_UNIONS ? [] : schemas;
+}
+
+/** Optional properties and union nodes (anyOf, a list of types) of a schema in the subset. */
+function complexity(schema: Node): { optional: number; unions: number } {
+  let optional = 0;
+  let unions = 0;
+  const stack: unknown[] = [schema];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (Array.isArray(node)) stack.push(...(node as unknown[]));
+    if (!isNode(node)) continue;
+    if (Array.isArray(node.anyOf) || Array.isArray(node.type)) unions += 1;
+    if (isNode(node.properties)) {
+      const required = new Set(Array.isArray(node.required) ? node.required : []);
+      optional += Object.keys(node.properties).filter((key) => !required.has(key)).length;
+    }
+    for (const key of ['properties', '$defs']) if (isNode(node[key])) stack.push(...Object.values(node[key] as Node));
+    for (const key of ['items', 'anyOf', 'allOf']) if (node[key] !== undefined) stack.push(node[key]);
+  }
+  return { optional, unions };
 }
 
 /** `schema` in the subset constrained decoding takes, or undefined when it has no such form. */
@@ -56,14 +96,15 @@ function anthropicSubset(node: Node): Node | undefined {
     return value;
   };
   delete rest.$schema;
-  const defs = take('$defs');
+  // Draft 7's `definitions` (zod 3's and LangChain's schemas) as `$defs`, their `$ref`s with them.
+  const defs = isNode(rest.$defs) || !isNode(rest.definitions) ? take('$defs') : take('definitions');
   if (isNode(defs)) {
     const converted = Object.entries(defs).map(([name, def]) => [name, isNode(def) ? anthropicSubset(def) : undefined] as const);
     if (converted.some(([, def]) => def === undefined)) return undefined;
     out.$defs = Object.fromEntries(converted);
   }
   const ref = take('$ref');
-  if (typeof ref === 'string') return { ...out, $ref: ref };
+  if (typeof ref === 'string') return { ...out, $ref: ref.replace(/^#\/definitions\//, '#/$defs/') };
   const primitive = (v: unknown) => v === null || typeof v !== 'object';
   if (Array.isArray(rest.enum) && rest.enum.length > 0 && rest.enum.every(primitive)) out.enum = take('enum');
   if (rest.const !== undefined && primitive(rest.const)) out.const = take('const');

@@ -11,7 +11,8 @@
  *   `reasoning_content` and `thinking_blocks` of earlier assistant turns are dropped (OpenAI keeps
  *   reasoning server-side, and another provider's signatures mean nothing to it); `is_error` on a
  *   tool message is dropped (the result text says what went wrong); `cache_control` on content
- *   parts is dropped (OpenAI caches prompt prefixes by itself). ADR 0004 lists these rules.
+ *   parts is dropped (OpenAI caches prompt prefixes by itself); a file by data without a name (the
+ *   Gemini API's inline PDFs) gets one, as OpenAI refuses it without. ADR 0004 lists these rules.
  * Nothing is rewritten for a request that has none of them, so pass-through stays a shallow copy.
  */
 import type { ChatMessage, ChatRequest } from '../../wire/openai.js';
@@ -19,10 +20,16 @@ import { effortFor } from '../shared/reasoning.js';
 import { reasoningModel } from './models.js';
 
 const hasCache = (part: object) => 'cache_control' in part;
+/** A file part by data with no name: OpenAI answers 400 (it asks for file_id) without one. */
+const unnamedFile = (part: object) => (part as { type?: unknown }).type === 'file' && !(part as { file?: { filename?: unknown; file_id?: unknown } }).file?.filename && !(part as { file?: { file_id?: unknown } }).file?.file_id;
 
-/** Content parts without `cache_control`. */
+/** Content parts without `cache_control`, and files with a name (the Gemini API's inline PDFs have none). */
 function uncached<P extends object>(parts: P[]): P[] {
   return parts.map((part) => {
+    if (unnamedFile(part)) {
+      const file = (part as { file: { file_data?: string | null } }).file;
+      part = { ...part, file: { ...file, filename: /^data:application\/pdf/.test(file.file_data ?? '') ? 'document.pdf' : 'file' } };
+    }
     if (!hasCache(part)) return part;
     const { cache_control: _cache, ...rest } = part as P & { cache_control?: unknown };
     return rest as P;
@@ -31,7 +38,7 @@ function uncached<P extends object>(parts: P[]): P[] {
 
 /** A message without the canonical extensions OpenAI refuses. */
 function plain(message: ChatMessage): ChatMessage {
-  if (Array.isArray(message.content) && (message.content as object[]).some(hasCache)) {
+  if (Array.isArray(message.content) && (message.content as object[]).some((part) => hasCache(part) || unnamedFile(part))) {
     message = { ...message, content: uncached(message.content as object[]) } as ChatMessage;
   }
   if (message.role === 'assistant' && (message.reasoning_content != null || message.thinking_blocks != null)) {
@@ -48,7 +55,7 @@ function plain(message: ChatMessage): ChatMessage {
 const hasExtension = (m: ChatMessage) =>
   (m.role === 'assistant' && (m.reasoning_content != null || m.thinking_blocks != null)) ||
   (m.role === 'tool' && m.is_error != null) ||
-  (Array.isArray(m.content) && (m.content as object[]).some(hasCache));
+  (Array.isArray(m.content) && (m.content as object[]).some((part) => hasCache(part) || unnamedFile(part)));
 
 /** An effort as `model` takes it: the o-series takes low, medium and high only. */
 function effortOn(model: string, effort: string): string {
