@@ -23,17 +23,29 @@ export function canonicalChat(body: ChatIngressRequest): { request: ChatRequest;
   const functions = body.tools?.filter((tool): tool is Tool => tool.type === 'function');
   if (special?.type === 'allowed_tools') {
     const allowed = special.allowed_tools;
-    const narrowed = allowedOnly(functions ?? [], allowed.tools.map((t) => t.function?.name ?? t.custom?.name ?? ''), (t) => t.function.name);
-    return { request: { ...body, tools: narrowed, tool_choice: allowed.mode }, refusal: custom >= 0 ? openAIOnly('custom tools', `tools[${custom}]`) : undefined };
+    const request = { ...body, tools: functions, tool_choice: allowed.mode };
+    try {
+      request.tools = allowedOnly(functions ?? [], allowed.tools.map((t) => t.function?.name ?? t.custom?.name ?? ''), (t) => t.function.name);
+    } catch (err) {
+      // OpenAI judges its own; the refusal is for the others.
+      return { request, refusal: err as TranslationError };
+    }
+    return { request, refusal: custom >= 0 ? openAIOnly('custom tools', `tools[${custom}]`) : undefined };
   }
   const refusal = custom >= 0 ? openAIOnly('custom tools', `tools[${custom}]`) : openAIOnly('a custom tool_choice', 'tool_choice');
   return { request: { ...body, tools: functions, tool_choice: special ? undefined : (choice as ChatRequest['tool_choice']) }, refusal };
 }
 
-/** The tools of `tools` that `names` allows, in their order. */
+/**
+ * The tools of `tools` that `names` allows, in their order.
+ * @throws {TranslationError} a 400 when it allows none: the model could not call a tool, which
+ *   `required` asks it to, and `auto` would answer as if no tool were allowed at all
+ */
 export function allowedOnly<T>(tools: T[], names: string[], nameOf: (tool: T) => string): T[] {
   const allowed = new Set(names);
-  return tools.filter((tool) => allowed.has(nameOf(tool)));
+  const kept = tools.filter((tool) => allowed.has(nameOf(tool)));
+  if (kept.length === 0) throw new TranslationError(providerError(400, `tool_choice allowed_tools names no tool of 'tools' (${[...allowed].join(', ') || 'none'})`, 'invalid_request_error', 'tool_choice'));
+  return kept;
 }
 
 /** What only an OpenAI provider can serve, refused for any other (400, naming the field). */
