@@ -52,7 +52,7 @@ export async function runCall<C, K extends StreamChunk>(
   const call = startModelCall(deps.metrics, { api: op.ingress.name, kind: op.kind, model: op.model, stream: op.stream });
   if (deps.captureContent?.()) call.captureContent(op.chatRequest?.(), (text) => deps.secrets.scrub(text));
   // Held against the token and budget limits while the call runs (router/limits.ts Reservation).
-  const reserve = sandbox.limiter.reserves || candidates.some((c) => c.provider.limiter.reserves) ? reservationOf(op, candidates) : undefined;
+  const reserve = sandbox.limiter.reserves || anyReserves(candidates) ? reservationOf(op, candidates) : undefined;
   // Counting tokens is free and rate-limited apart from generation by the providers: it uses up
   // none of the sandbox's or the providers' limits (Claude Code counts often).
   const counted = op.kind !== 'count_tokens';
@@ -124,6 +124,12 @@ export async function runCall<C, K extends StreamChunk>(
     // Checked first: the record would be built for nothing at the usual warn level.
     if (log.isLevelEnabled('info')) log.info({ api: op.ingress.name, kind: op.kind, model: op.model, provider: providerName, status, ms: Date.now() - started }, 'model call');
   }
+}
+
+/** Whether a provider among the candidates has a token or budget limit (a loop: no closure per call). */
+function anyReserves(candidates: Candidate<ProviderRuntime>[]): boolean {
+  for (const c of candidates) if (c.provider.limiter.reserves) return true;
+  return false;
 }
 
 /**
