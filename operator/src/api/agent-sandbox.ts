@@ -31,7 +31,7 @@ export const AgentSandboxSpec = z
           .record(z.string().min(1).max(256).regex(/^[^\s]+$/), z.string().min(1).max(256).regex(/^[^\s]+$/))
           .meta({ maxProperties: 256 })
           .optional()
-          .describe('Extra model names for the agent, each mapped to a provider model name, e.g. fast: gpt-4o-mini.'),
+          .describe('Extra model names for the agent, each mapped to a provider model name, e.g. fast: gpt-4o-mini. An alias is allowed by being written here: `allow` applies to the names the agent requests, not to the models aliases name.'),
       })
       .optional()
       .describe('Which models the agent may use, and aliases for them.'),
