@@ -113,6 +113,24 @@ describe.each(PROVIDERS)('Anthropic SDK through a %s provider', (kind) => {
     expect(mock.received.length).toBe(received);
   });
 
+  it('hands back a tool result that carries an image (a screenshot tool) whoever serves the model', async () => {
+    const client = suite.stack.anthropic();
+    const user = { role: 'user' as const, content: 'take a screenshot' };
+    const first = await client.messages.create({ model, max_tokens: 128, tools, tool_choice: { type: 'tool', name: 'get_weather' }, messages: [user] });
+    const use = first.content.find((b) => b.type === 'tool_use')!;
+    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+    const second = await client.messages
+      .create({
+        model,
+        max_tokens: 128,
+        tools,
+        messages: [user, { role: 'assistant', content: first.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: [{ type: 'text', text: 'the screen' }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: png } }] }] }],
+      })
+      .catch((e: unknown) => e);
+    expect(second).toMatchObject({ type: 'message' });
+    expect(JSON.stringify(suite.mocks.get(kind)!.received.at(-1)!.body)).toContain(png);
+  });
+
   it('retrieves the model with models.retrieve', async () => {
     const info = await suite.stack.anthropic().models.retrieve(model);
     expect(info).toMatchObject({ type: 'model', id: model, display_name: model });

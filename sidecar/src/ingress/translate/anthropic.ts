@@ -11,7 +11,8 @@
  * text, image and system blocks — each provider adapter keeps what its API has an equivalent for.
  * Structured outputs (`output_config.format`, a JSON schema) become `response_format: json_schema`.
  * Documents become file parts (PDF) or text. Refused with a 400 naming the block: documents by
- * URL or file id, images inside tool results, Files API images, server tools and `mcp_servers`.
+ * URL or file id, Files API images, server tools and `mcp_servers`. Images and documents a tool
+ * result carries go in the user message after the tool messages (tool messages take text only).
  */
 import {
   isKnownBlock,
@@ -131,9 +132,12 @@ function userTurn(out: ChatMessage[], message: AnthropicMessageParam, i: number)
       case 'image':
         parts.push(withCache({ type: 'image_url', image_url: { url: imageURL(block, param) } }, block));
         break;
-      case 'tool_result':
-        out.push({ role: 'tool', tool_call_id: block.tool_use_id, content: toolResultContent(block.content, param), ...(block.is_error ? { is_error: true } : {}) });
+      case 'tool_result': {
+        const result = toolResult(block.content, param);
+        out.push({ role: 'tool', tool_call_id: block.tool_use_id, content: result.content, ...(block.is_error ? { is_error: true } : {}) });
+        parts.push(...result.attached);
         break;
+      }
       case 'thinking':
       case 'redacted_thinking':
         break;
@@ -167,13 +171,25 @@ function documentParts(block: Record<string, unknown>, param: string): UserConte
   throw refuse(`documents from a ${String(source.type)} source`, `${param}.source`);
 }
 
-function toolResultContent(content: string | AnthropicContentBlock[] | undefined, param: string): string | TextPart[] {
-  if (content === undefined) return '';
-  if (typeof content === 'string') return content;
-  return content.map((block, k): TextPart => {
-    if (block.type !== 'text') throw refuse(`${block.type} blocks inside a tool result`, `${param}.content[${k}]`);
-    return { type: 'text', text: (block as { text: string }).text };
+/**
+ * A tool result's content: its text for the tool message, and its images and documents (a
+ * screenshot tool, @ai-sdk/anthropic's file results) for the user message that follows the tool
+ * messages, as OpenAI's tool messages take text only; the text says where they went.
+ */
+function toolResult(content: string | AnthropicContentBlock[] | undefined, param: string): { content: string | TextPart[]; attached: UserContentPart[] } {
+  if (content === undefined) return { content: '', attached: [] };
+  if (typeof content === 'string') return { content, attached: [] };
+  const text: TextPart[] = [];
+  const attached: UserContentPart[] = [];
+  content.forEach((block, k) => {
+    const at = `${param}.content[${k}]`;
+    if (block.type === 'text') text.push({ type: 'text', text: (block as { text: string }).text });
+    else if (block.type === 'image') attached.push({ type: 'image_url', image_url: { url: imageURL(block as AnthropicImageBlock, at) } });
+    else if (block.type === 'document') attached.push(...documentParts(block as Record<string, unknown>, at));
+    else throw refuse(`${block.type} blocks inside a tool result`, at);
   });
+  if (attached.length > 0) text.push({ type: 'text', text: `[${attached.length === 1 ? 'an attachment' : `${attached.length} attachments`} of this result: in the next user message]` });
+  return { content: text, attached };
 }
 
 /**
