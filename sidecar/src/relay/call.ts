@@ -10,7 +10,7 @@ import type { ProviderError, TranslateContext } from '../providers/types.js';
 import type { Limiter, Reservation } from '../router/limits.js';
 import type { UsageLedger } from '../usage/ledger.js';
 import type { Candidate } from '../router/models.js';
-import { route, RoutingError, type ProviderRuntime } from '../router/router.js';
+import { CREDENTIALS_REJECTED, route, RoutingError, type ProviderRuntime } from '../router/router.js';
 import { CallAbort } from '../upstream/client.js';
 import { classifyError, UpstreamFailure } from '../upstream/failure.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -114,6 +114,8 @@ export async function runCall<C, K extends StreamChunk>(
       log.warn({ api: op.ingress.name, model: op.model, status, reason: failure.error.message }, 'model call failed');
       const message = deps.secrets.scrub(failure.error.message);
       const headers: Record<string, string> = failure.retryAfterMs !== undefined ? { 'retry-after': String(Math.max(1, Math.ceil(failure.retryAfterMs / 1000))) } : {};
+      // Rejected credentials stay rejected until a Secret changes: the SDKs need not retry (they read this header).
+      if (failure.error.code === CREDENTIALS_REJECTED) headers['x-should-retry'] = 'false';
       if (!client.started && !client.gone) client.json(status, op.ingress.errorBody({ ...failure.error, message }), headers);
     }
   } finally {
@@ -133,14 +135,21 @@ function anyReserves(candidates: Candidate<ProviderRuntime>[]): boolean {
 }
 
 /**
- * What a call may use: its input as estimated from the body, and the most output the client
- * allows (none counted when it sets no bound); its cost at the dearest candidate's prices.
+ * Output held for a call while it runs: its max_tokens (or kin) up to this, and this when it sets
+ * none. Past it a call's bound says little of what it uses (Claude Code asks 32,000 for answers of
+ * a few hundred), and holding all of it would shut out every other call under a modest limit.
+ */
+const HELD_OUTPUT_TOKENS = 4_096;
+
+/**
+ * What a call may use: its input as estimated (the whole conversation where the sidecar expands
+ * one, else the body), and its output as above; its cost at the prices of the model it is routed
+ * to first.
  */
 function reservationOf(op: Operation<unknown, StreamChunk>, candidates: Candidate<ProviderRuntime>[]): Reservation {
-  const usage = { input: estimateUsage(op.raw?.length ?? 0, 0).input, output: op.maxOutputTokens ?? 0 };
-  let costUSD = 0;
-  for (const c of candidates) costUSD = Math.max(costUSD, costOf(c.model, usage));
-  return { tokens: usage.input + usage.output, costUSD };
+  const input = op.inputTokens?.() ?? estimateUsage(op.raw?.length ?? 0, 0).input;
+  const usage = { input, output: Math.min(op.maxOutputTokens ?? HELD_OUTPUT_TOKENS, HELD_OUTPUT_TOKENS) };
+  return { tokens: usage.input + usage.output, costUSD: candidates[0] ? costOf(candidates[0].model, usage) : 0 };
 }
 
 /** Characters of a JSON answer's text, for an estimate: its bytes as passed through, else its rendered length. */

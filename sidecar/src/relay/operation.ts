@@ -44,6 +44,8 @@ export interface Operation<Canonical, Chunk extends StreamChunk = ChatCompletion
   chatRequest?(): ChatRequest;
   /** The most output the client allows (max_tokens and its kin), held against the limits while the call runs. */
   maxOutputTokens?: number | undefined;
+  /** Estimated input tokens where the body says less than what goes upstream (a continued conversation). */
+  inputTokens?(): number;
   /** Whether this provider can serve the operation at all (anthropic has no embeddings). */
   supports(provider: ProviderRuntime): boolean;
   /** The provider request. @throws {AdapterError} when the request cannot be expressed for it. */

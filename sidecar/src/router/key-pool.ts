@@ -3,9 +3,9 @@
  * does not know it, until its file changes) or withheld (its credentials file records another
  * origin than the provider's baseURL, until the next reload: the config and credentials volumes
  * are swapped at different moments). For one model a key may also rest (after a 429, until its
- * Retry-After or a cooldown passes: providers limit rates per model) or be refused (after a 403:
- * a project without access to that model, until the key's file changes); the key still serves the
- * provider's other models.
+ * Retry-After or a cooldown passes: providers limit rates per model); the key still serves the
+ * provider's other models. A 403 changes nothing here: it is about the request (a model the
+ * project may not use, a file it may not read, a beta it has not got), not the key (router.ts).
  * The least recently used key usable for the model is chosen, which spreads load and lets rate
  * limits recover.
  */
@@ -25,12 +25,10 @@ interface Entry {
   state: KeyState;
   /** Until when the key rests, by model. */
   resting: Map<string, number>;
-  /** Models the provider refused this key for (403). */
-  refused: Set<string>;
   lastUsed: number;
 }
 
-const fresh = (value: string, state: KeyState = 'healthy'): Entry => ({ value, state, resting: new Map(), refused: new Set(), lastUsed: 0 });
+const fresh = (value: string, state: KeyState = 'healthy'): Entry => ({ value, state, resting: new Map(), lastUsed: 0 });
 
 /** Default rest after a 429 without Retry-After. */
 export const DEFAULT_REST_MS = 30_000;
@@ -62,7 +60,7 @@ export class KeyPool {
     return this.entries.length === 0;
   }
 
-  /** The least recently used key usable for `model`, or undefined when every key rests, is refused or disabled. */
+  /** The least recently used key usable for `model`, or undefined when every key rests there or is disabled. */
   acquire(model: string): Lease | undefined {
     if (this.keyless) return { index: -1, value: undefined };
     const now = this.now();
@@ -82,12 +80,9 @@ export class KeyPool {
     return this.keyless || this.entries.some((entry) => this.usable(entry, model, now));
   }
 
-  /**
-   * Whether the provider has keys and refused every one of them: as a whole (401), or, given a
-   * model, for that model too (403).
-   */
-  allDisabled(model?: string): boolean {
-    return this.entries.length > 0 && this.entries.every((e) => e.state === 'disabled' || (model !== undefined && e.refused.has(model)));
+  /** Whether the provider has keys and refused every one of them (401). */
+  allDisabled(): boolean {
+    return this.entries.length > 0 && this.entries.every((e) => e.state === 'disabled');
   }
 
   /** The provider rate-limited this key for `model`: rest it there for retryAfterMs or the default. */
@@ -101,11 +96,6 @@ export class KeyPool {
     if (entry) entry.state = 'disabled';
   }
 
-  /** The provider refused this key for `model` (403): stop using it there until its value changes. */
-  refuse(lease: Lease, model: string): void {
-    this.entryFor(lease)?.refused.add(model);
-  }
-
   /** Whether the provider has keys and none of them may be sent to its baseURL (all withheld). */
   allWithheld(): boolean {
     return this.entries.length > 0 && this.entries.every((e) => e.state === 'withheld');
@@ -113,7 +103,7 @@ export class KeyPool {
 
   /** Earliest time a key resting for `model` becomes usable again, for a Retry-After to the client. */
   nextAvailableAt(model: string): number | undefined {
-    const times = this.entries.filter((e) => e.state === 'healthy' && !e.refused.has(model) && e.resting.has(model)).map((e) => e.resting.get(model)!);
+    const times = this.entries.filter((e) => e.state === 'healthy' && e.resting.has(model)).map((e) => e.resting.get(model)!);
     return times.length ? Math.min(...times) : undefined;
   }
 
@@ -124,7 +114,7 @@ export class KeyPool {
   }
 
   private usable(entry: Entry, model: string, now: number): boolean {
-    if (entry.state !== 'healthy' || entry.refused.has(model)) return false;
+    if (entry.state !== 'healthy') return false;
     const until = entry.resting.get(model);
     if (until === undefined) return true;
     if (until > now) return false;

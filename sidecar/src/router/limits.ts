@@ -87,6 +87,9 @@ export interface Reservation {
 
 const NOTHING: Reservation = { tokens: 0, costUSD: 0 };
 
+/** Retry-After of a refusal because of what calls in flight hold: they end in seconds. */
+const IN_FLIGHT_RETRY_MS = 2_000;
+
 export class Limiter {
   private readonly requests: SlidingWindow;
   private readonly tokens: SlidingWindow;
@@ -136,14 +139,17 @@ export class Limiter {
       return { limit: 'requests', message: `${what} allows ${split(requestsPerMinute, pods)} requests per minute${across(pods)}`, retryAfterMs: this.requests.msUntilRelief() };
     }
     if (tokensPerMinute !== undefined && this.tokens.total() + this.heldTokens >= split(tokensPerMinute, pods)) {
+      // Used up, or held by calls still running: those end (and give back what they did not use) in seconds.
+      if (this.tokens.total() < split(tokensPerMinute, pods)) return { limit: 'tokens', message: `${what} allows ${split(tokensPerMinute, pods)} tokens per minute${across(pods)}, and calls in flight may use the rest`, retryAfterMs: IN_FLIGHT_RETRY_MS };
       return { limit: 'tokens', message: `${what} allows ${split(tokensPerMinute, pods)} tokens per minute${across(pods)}`, retryAfterMs: this.tokens.msUntilRelief() };
     }
     if (maxConcurrent !== undefined && this.inFlight >= split(maxConcurrent, pods)) {
       return { limit: 'concurrency', message: `${what} allows ${split(maxConcurrent, pods)} requests at once${across(pods)}`, retryAfterMs: 1_000 };
     }
-    const committed = this.spentUSD + this.heldUSD;
-    if (dailyBudgetUSD !== undefined && (share ? committed - share.baseUSD >= share.allowanceUSD : committed >= dailyBudgetUSD)) {
-      return { limit: 'budget', message: `${what} spent its daily budget of ${dailyBudgetUSD} USD`, retryAfterMs: msUntilUtcMidnight(this.now()) };
+    if (dailyBudgetUSD !== undefined) {
+      const over = (spent: number) => (share ? spent - share.baseUSD >= share.allowanceUSD : spent >= dailyBudgetUSD);
+      if (over(this.spentUSD)) return { limit: 'budget', message: `${what} spent its daily budget of ${dailyBudgetUSD} USD`, retryAfterMs: msUntilUtcMidnight(this.now()) };
+      if (over(this.spentUSD + this.heldUSD)) return { limit: 'budget', message: `${what} has a daily budget of ${dailyBudgetUSD} USD, and calls in flight may spend the rest`, retryAfterMs: IN_FLIGHT_RETRY_MS };
     }
     this.requests.add(1);
     this.inFlight += 1;

@@ -2,7 +2,7 @@
  * The failover loop. Candidates are tried in order; on each, up to retries.maxAttempts attempts
  * with exponential backoff, jitter and Retry-After; 5xx, 429, connection errors and timeouts
  * before the first byte move on, a client error (400, 404, 422 …) goes straight back. Keys are
- * rested on 429 and refused on 403 for the model, disabled on 401; a circuit breaker skips providers that keep failing.
+ * rested on 429 for the model, disabled on 401; a circuit breaker skips providers that keep failing.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay } from '../backoff.js';
@@ -10,7 +10,7 @@ import type { ModelEntryConfig, ProviderConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { ProviderAdapter, ProviderError } from '../providers/types.js';
 import type { CallAbort, ProviderClient } from '../upstream/client.js';
-import { UpstreamFailure } from '../upstream/failure.js';
+import { classifyError, UpstreamFailure } from '../upstream/failure.js';
 import type { CircuitBreaker } from './breaker.js';
 import type { KeyPool, Lease } from './key-pool.js';
 import type { Candidate } from './models.js';
@@ -92,7 +92,7 @@ export async function route<T>(candidates: Candidate<ProviderRuntime>[], run: (a
     const candidate = ordered[position]!;
     const { provider } = candidate;
     const name = provider.config.name;
-    // Keys rest (429) and are refused (403) per model: the provider's other models keep them.
+    // Keys rest (429) per model: the provider's other models keep them.
     const model = candidate.model.name;
     const probing = provider.breaker.state === 'half-open';
     const admitted = provider.breaker.tryAcquire();
@@ -116,7 +116,15 @@ export async function route<T>(candidates: Candidate<ProviderRuntime>[], run: (a
           log.warn({ provider: name, reason: limited.message }, 'provider limit reached; failing over');
           break;
         }
-        if (provider.slots) await provider.slots.acquire(abort.signal);
+        if (provider.slots) {
+          try {
+            await provider.slots.acquire(abort.signal);
+          } catch (err) {
+            // Given up while queued (client gone, deadline): nothing ran, what was held goes back.
+            if (!options.uncounted) provider.limiter.finish(0, 0, reserve);
+            throw classifyError(abort.reason ?? err, name, 'headers');
+          }
+        }
         const held = new HeldAttempt(provider, candidate.model, lease, abort, ++number, reserve, options.uncounted !== true);
         try {
           const value = await run(held);
@@ -128,17 +136,18 @@ export async function route<T>(candidates: Candidate<ProviderRuntime>[], run: (a
           if (!(err instanceof UpstreamFailure)) throw err;
           failures.push(err);
           if (err.kind === 'aborted' && !timedOut(deadline)) throw err;
-          noteFailure(provider, lease, model, err);
-          if (refusedKey(err) && provider.keys.allDisabled(model)) {
+          noteFailure(provider, lease, model, err, options.uncounted === true);
+          if (refusedKey(err) && provider.keys.allDisabled()) {
             // That was the last key: say so now, as every later call will (see summarise).
             failures.push(noKeyFailure(provider, model));
             break;
           }
           if (!err.retryable) throw err;
           const status = err.error.status;
-          // Another attempt here needs attempts left and, after a 429, another key to use.
-          let again = attempt < provider.config.retries.maxAttempts && !(status === 429 && !provider.keys.hasAvailable(model));
-          const delay = again && status !== 401 && status !== 403 ? backoff(attempt, provider.config.retries.baseDelayMs, err.retryAfterMs, options.random ?? Math.random) : 0;
+          // Another attempt here needs attempts left and, after a 429, another key to use; a 403
+          // (the request, not the key) or a request too large for the rate goes to the next provider.
+          let again = attempt < provider.config.retries.maxAttempts && status !== 403 && !(status === 429 && (tooLargeForRate(err) || !provider.keys.hasAvailable(model)));
+          const delay = again && status !== 401 ? backoff(attempt, provider.config.retries.baseDelayMs, err.retryAfterMs, options.random ?? Math.random) : 0;
           if (Date.now() + delay >= deadline) again = false;
           log.warn(
             { provider: name, attempt: held.number, key: lease.index, kind: err.kind, status, reason: err.error.message },
@@ -193,13 +202,12 @@ export const CREDENTIALS_REJECTED = 'provider_credentials_rejected';
 /** Why no key could be used for `model`: every key refused (a lasting problem) or resting (a 429 that passes). */
 function noKeyFailure(provider: ProviderRuntime, model: string): UpstreamFailure {
   const name = provider.config.name;
-  if (provider.keys.allDisabled(model)) {
-    const which = provider.keys.allDisabled() ? 'every API key (401)' : `every API key for model ${model} (401, or 403: no access to that model)`;
+  if (provider.keys.allDisabled()) {
     return new UpstreamFailure('status', name, {
       status: 503,
       type: 'api_error',
       code: CREDENTIALS_REJECTED,
-      message: `provider ${name} credentials rejected: the provider refused ${which}; they are not used again until their Secret changes`,
+      message: `provider ${name} credentials rejected: the provider refused every API key (401); they are not used again until their Secret changes`,
     });
   }
   if (provider.keys.allWithheld()) {
@@ -213,21 +221,35 @@ function noKeyFailure(provider: ProviderRuntime, model: string): UpstreamFailure
   return new UpstreamFailure('status', name, { status: 429, type: 'rate_limit_error', message: `every key of provider ${name} is resting or disabled` }, next ? next - Date.now() : undefined);
 }
 
-/** A key refused (401/403), or a provider left with no key it may use. */
+/** A key refused (401), or a provider left with no key it may use. */
 function refusedKey(failure: UpstreamFailure): boolean {
   const { code, status } = failure.error;
-  return code === CREDENTIALS_REJECTED || (failure.kind === 'status' && (status === 401 || status === 403));
+  return code === CREDENTIALS_REJECTED || (failure.kind === 'status' && status === 401);
+}
+
+/**
+ * A 429 about this request alone, not the key's rate: OpenAI's "Request too large for gpt-4o …
+ * Requested 45000" (one prompt past the whole per-minute limit). Resting the key for it would
+ * pause the model for every caller.
+ */
+function tooLargeForRate(failure: UpstreamFailure): boolean {
+  return /^Request too large\b/i.test(failure.error.message);
 }
 
 function timedOut(deadline: number): boolean {
   return Date.now() >= deadline;
 }
 
-function noteFailure(provider: ProviderRuntime, lease: Lease, model: string, failure: UpstreamFailure): void {
+/**
+ * What a failed attempt says about the key and the provider. A 403 leaves the key alone: it is
+ * about the request (a model the project may not use, an expired file, a beta header), and the
+ * next key or provider is tried. A counting call's 429 leaves generation's rate alone: providers
+ * limit counting apart.
+ */
+function noteFailure(provider: ProviderRuntime, lease: Lease, model: string, failure: UpstreamFailure, counting: boolean): void {
   const status = failure.error.status;
   if (failure.kind === 'status' && status === 401) provider.keys.disable(lease);
-  if (failure.kind === 'status' && status === 403) provider.keys.refuse(lease, model);
-  if (failure.kind === 'status' && status === 429) provider.keys.rest(lease, model, failure.retryAfterMs);
+  if (failure.kind === 'status' && status === 429 && !counting && !tooLargeForRate(failure)) provider.keys.rest(lease, model, failure.retryAfterMs);
   if (failure.countsAgainstProvider) provider.breaker.failure();
   // The provider answered (429, 400, 401 …, or more than the sidecar holds): it is up, whatever
   // it thought of the request.
@@ -258,6 +280,10 @@ function summarise(failures: UpstreamFailure[], timedOut: boolean): RoutingError
   if (failures.some((f) => f.error.code === CREDENTIALS_REJECTED) && failures.every(refusedKey)) {
     // Each reason already names its provider's rejected credentials.
     return new RoutingError({ status: 503, type: 'api_error', code: CREDENTIALS_REJECTED, message: unique });
+  }
+  // Refused by every provider for this request (403): the client's to fix, in the providers' words.
+  if (failures.length > 0 && failures.every((f) => f.kind === 'status' && f.error.status === 403)) {
+    return new RoutingError({ status: 403, type: 'permission_error', message: unique });
   }
   // Overloaded everywhere (Anthropic's 529, a 503): said as such, with the providers' Retry-After.
   if (failures.length > 0 && failures.every((f) => f.error.status === 529 || f.error.status === 503)) {

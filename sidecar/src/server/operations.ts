@@ -160,7 +160,7 @@ class ChatCall implements Operation<ChatCompletion> {
     private readonly includeUsage: boolean,
     readonly build: Operation<ChatCompletion>['build'],
     readonly chatRequest: () => ChatRequest,
-    private readonly inputTokens?: () => number,
+    readonly inputTokens?: () => number,
   ) {}
 
   supports(): boolean {

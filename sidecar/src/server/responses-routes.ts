@@ -4,6 +4,7 @@
  * both ways when the model name is the same); every other provider through the canonical form.
  * `previous_response_id`: see ADR 0011.
  */
+import { estimateTokens } from '../ingress/estimate.js';
 import { ReferencesTooLarge, ResponseStore } from '../ingress/responses-store.js';
 import { inputItems, responsesToChat } from '../ingress/translate/responses.js';
 import { chatToResponse, responseId, responseShell } from '../ingress/translate/responses-output.js';
@@ -162,6 +163,8 @@ export function responsesOperation(sent: ResponsesRequest, raw: Buffer, store: R
     raw: history || request !== sent || forOpenAI !== expanded ? undefined : raw,
     chatRequest: asChat,
     maxOutputTokens: request.max_output_tokens ?? undefined,
+    // A continuation sends the whole conversation upstream: held as such against the limits.
+    ...(history ? { inputTokens: () => estimateTokens([request.instructions, expanded.input, request.tools]) } : {}),
     supports: (provider) => !heldElsewhere || provider.adapter.responsesRequest !== undefined,
     build: (provider, target) => provider.adapter.responsesRequest?.(forOpenAI, target) ?? provider.adapter.chatRequest(asChat(), target),
     parse(provider, body, context) {

@@ -46,6 +46,8 @@ it('once every key is refused, says so instead of rate limiting, and shows it on
     expect(apiError.status).toBe(503);
     expect(apiError.message).toContain('credentials rejected');
     expect(apiError.headers?.get('retry-after')).toBeNull();
+    // The SDKs do not retry it: it stays so until the Secret changes.
+    expect(apiError.headers?.get('x-should-retry')).toBe('false');
     // The revoked key is not sent again, and never shown.
     expect(apiError.message).not.toContain(REVOKED.slice(-6));
   }
@@ -82,19 +84,26 @@ describe('a 403 about one model (a project without access to it)', () => {
     await mock2?.close();
   });
 
-  it("refuses the key for that model only: the provider's other models keep it", async () => {
+  it("is the provider's 403 for that request only: the key stays, for that model and the others (an expired file, a beta, a model the project may not use)", async () => {
     mock2.script({ status: 403, errorMessage: 'Project `proj_abc` does not have access to model `gpt-4o`' });
     const refused = await stack2.openai().chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
-    expect(refused).toBeInstanceOf(OpenAI.APIError);
-    expect((refused as Error).message).toContain('for model gpt-4o');
-    // The next call to it is not sent: the key is refused there until its Secret changes.
-    const before = mock2.received.length;
-    await stack2.openai().chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'again' }] }).catch(() => undefined);
-    expect(mock2.received.length).toBe(before);
+    expect(refused).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect((refused as Error).message).toContain('does not have access to model');
+    // Before: the key was taken from gpt-4o (round 1: from every model) until its Secret changed.
+    const again = await stack2.openai().chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'again' }] });
+    expect(again.choices[0]!.message.content).toBe('echo: again');
     const other = await stack2.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'still here?' }] });
     expect(other.choices[0]!.message.content).toBe('echo: still here?');
     const ready = (await (await fetch(`http://127.0.0.1:${stack2.sidecar.adminPort}/readyz`)).json()) as Record<string, unknown>;
     expect(ready.status).toBe('ready');
+  });
+
+  it("does not rest the key for a 429 about one request's size (OpenAI's 'Request too large')", async () => {
+    mock2.script({ status: 429, errorMessage: 'Request too large for gpt-4o in organization org-x on tokens per min (TPM): Limit 30000, Requested 45000.' });
+    const big = await stack2.openai().chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'huge' }] }).catch((e: unknown) => e);
+    expect(big).toMatchObject({ status: 429 });
+    const next = await stack2.openai().chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'small' }] });
+    expect(next.choices[0]!.message.content).toBe('echo: small');
   });
 
   it('rests a rate-limited key for that model only (providers limit rates per model)', async () => {

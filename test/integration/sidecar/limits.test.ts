@@ -101,6 +101,38 @@ it('holds the cost of calls in flight against the daily budget', async () => {
   expect(results.filter((r) => r.status === 'fulfilled').length).toBeLessThanOrEqual(2);
 });
 
+it('says when calls in flight hold the rest of a limit, with a Retry-After of seconds (not the minute, not midnight)', async () => {
+  first.script({ latencyMs: 800 });
+  const s = await start({ limits: { tokensPerMinute: 200, dailyBudgetUSD: 1000 } });
+  // No max_tokens: the output held is the sidecar's default (4,096), past the per-minute limit.
+  const running = s.openai().chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'a long one' }] });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const refused = await s.openai().chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'meanwhile' }] }).catch((e: unknown) => e);
+  expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
+  expect((refused as Error).message).toContain('calls in flight may use the rest');
+  expect(Number((refused as InstanceType<typeof OpenAI.RateLimitError>).headers?.get('retry-after'))).toBeLessThanOrEqual(2);
+  await running;
+  // Ended: what it did not use is given back.
+  expect((await ask(s, 'after')).choices[0]!.message.content).toBeTruthy();
+});
+
+it("gives back what a call held when its client gives up while it waits for the provider's maxConcurrent slot", async () => {
+  first.script({ latencyMs: 1_000 });
+  // The provider alone: a fallback would hide its stuck limit.
+  const s = (stack = await startStack(await stackDir(), { version: 1, sandbox: { name: 'queued' }, providers: [{ name: 'first', type: 'ollama', baseURL: first.url, limits: { maxConcurrent: 1, tokensPerMinute: 1000 }, models: [{ name: 'm' }] }] }));
+  const holder = s.openai().chat.completions.create({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: 'holds the slot' }] });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  for (let i = 0; i < 2; i++) {
+    const waiting = new AbortController();
+    setTimeout(() => waiting.abort(), 200);
+    await s.openai().chat.completions.create({ model: 'm', max_tokens: 495, messages: [{ role: 'user', content: 'gives up' }] }, { signal: waiting.signal }).catch(() => undefined);
+  }
+  await holder;
+  // Before: 990 tokens stayed held and every later call got 429 until a restart.
+  const after = await s.openai().chat.completions.create({ model: 'm', max_tokens: 10, messages: [{ role: 'user', content: 'after' }] });
+  expect(after.choices[0]!.message.content).toBeTruthy();
+});
+
 it("counts token counting against no limit: Claude Code's count_tokens calls leave the requests per minute to the calls that generate", async () => {
   const anthropic = await startMock('anthropic', { keys: ['sk-ant-count-0123456789abcdef'] });
   const dir = await stackDir();

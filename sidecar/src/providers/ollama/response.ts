@@ -22,9 +22,14 @@ export function finishReason(chat: OllamaChat, hasToolCalls: boolean): FinishRea
   return hasToolCalls ? 'tool_calls' : 'stop';
 }
 
-/** Usage from the final object. prompt_eval_count is absent when the whole prompt was cached. */
-export function usageOf(chat: OllamaChat): Usage {
-  return makeUsage(chat.prompt_eval_count ?? 0, chat.eval_count ?? 0);
+/**
+ * Usage from the final object. prompt_eval_count is absent when the whole prompt was cached; a
+ * server that sends no eval_count (an Ollama-compatible one) reports no usage at all, which the
+ * relay then estimates, rather than 0 tokens that no limit would see.
+ */
+export function usageOf(chat: OllamaChat): Usage | undefined {
+  if (typeof chat.eval_count !== 'number') return undefined;
+  return makeUsage(chat.prompt_eval_count ?? 0, chat.eval_count);
 }
 
 /** An Ollama tool call (arguments are an object) as a canonical one, with an id made here. */

@@ -32,7 +32,8 @@ export function ollamaStream(context: TranslateContext): StreamTranslator {
       if (chat.done) {
         done = true;
         emit.finish(finishReason(chat, emit.toolCallCount > 0));
-        emit.usage(usageOf(chat));
+        const usage = usageOf(chat);
+        if (usage) emit.usage(usage);
       }
     },
     end() {
