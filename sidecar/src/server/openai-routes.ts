@@ -1,5 +1,6 @@
 /** The OpenAI API on the socket: chat completions, completions, embeddings, models. */
-import type { Router } from './http/router.js';
+import type { ServerResponse } from 'node:http';
+import type { HttpRequest, Router } from './http/router.js';
 import { ModelNotFoundError } from '../router/models.js';
 import { ChatIngressRequest, CompletionRequest, EmbeddingsRequest, openAIError } from '../wire/openai.js';
 import { openAIStreamEncoder } from './openai-encoder.js';
@@ -35,13 +36,17 @@ export function openAIRoutes(router: Router, options: AppOptions): void {
     return { object: 'list', data: models.map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.ownedBy })) };
   });
 
-  routes.add('GET', '/v1/models/:model', (request, res) => {
-    const id = request.params.model!;
+  // One segment, or the rest of the path: google-genai writes a name with a slash as it is
+  // (`models/meta-llama/Llama-3.1-8B`), where the OpenAI and Anthropic SDKs escape it.
+  const modelReply = (request: HttpRequest, res: ServerResponse) => {
+    const id = request.params.model ?? request.params['*']!;
     const models = options.live.current.catalog.list();
     if (isAnthropicClient(request.headers)) return anthropicModelReply(res, models.map((m) => m.id), id);
     if (isGeminiClient(request.headers)) return geminiModelReply(res, models.map((m) => m.id), id);
     const model = models.find((m) => m.id === id);
     if (!model) throw new ModelNotFoundError(id);
     return { id: model.id, object: 'model', created: 0, owned_by: model.ownedBy };
-  });
+  };
+  routes.add('GET', '/v1/models/:model', modelReply);
+  routes.add('GET', '/v1/models/*', modelReply);
 }

@@ -191,6 +191,14 @@ describe('google-genai SDK models and errors', () => {
     expect(response.text).toBe('echo: named oddly');
   });
 
+  it('gets a model with a slash in its name as google-genai for Python asks for it (GET /v1/models/meta-llama/Llama-3.1-8B, unescaped), and as an OpenAI client does', async () => {
+    const google = await suite.stack.fetch('/v1/models/meta-llama/Llama-3.1-8B', { method: 'GET', headers: { 'x-goog-api-client': 'google-genai-sdk/1.0 gl-python/3.11' } });
+    expect(google.status).toBe(200);
+    expect(await google.json()).toMatchObject({ name: 'models/meta-llama/Llama-3.1-8B' });
+    const openai = await suite.stack.fetch('/v1/models/meta-llama/Llama-3.1-8B', { method: 'GET' });
+    expect(await openai.json()).toMatchObject({ id: 'meta-llama/Llama-3.1-8B', object: 'model' });
+  });
+
   it('answers unknown /v1beta paths in Google shape', async () => {
     const response = await suite.stack.fetch('/v1beta/cachedContents', { method: 'GET' });
     expect(response.status).toBe(404);

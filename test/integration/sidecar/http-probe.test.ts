@@ -60,6 +60,10 @@ const CHANGED: Record<string, { why: string; now: Partial<Seen> }> = {
     why: 'node:http answered an Expect other than 100-continue with a bodiless 417; the app now answers it in the client\'s API (2bd61f1)',
     now: { statuses: [417], headers: { 'content-type': 'application/json; charset=utf-8' }, body: { error: expect.objectContaining({ type: 'invalid_request_error', message: expect.stringContaining('unsupported Expect') }) } },
   },
+  'model, extra segment': {
+    why: 'a model name may have a slash (meta-llama/Llama-3.1-8B), which google-genai for Python writes unescaped: the rest of the path is the name, and an unknown one is the model 404',
+    now: { statuses: [404], headers: { 'content-type': 'application/json; charset=utf-8' }, body: { error: expect.objectContaining({ message: expect.stringContaining("'gpt-4o-mini/x' does not exist") }) } },
+  },
   // Added after the recording (no fastify answer to compare with).
   'chat, no host': {
     why: 'the Unix socket has no use for Host (a browser cannot reach it): a request without one is served like any other',
