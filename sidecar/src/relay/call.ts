@@ -116,7 +116,9 @@ export async function runCall<C, K extends StreamChunk>(
       const headers: Record<string, string> = failure.retryAfterMs !== undefined ? { 'retry-after': String(Math.max(1, Math.ceil(failure.retryAfterMs / 1000))) } : {};
       // Rejected credentials stay rejected until a Secret changes: the SDKs need not retry (they read this header).
       if (failure.error.code === CREDENTIALS_REJECTED) headers['x-should-retry'] = 'false';
-      if (!client.started && !client.gone) client.json(status, op.ingress.errorBody({ ...failure.error, message }), headers);
+      // 529 is Anthropic's overload; every other API says 503 (google-genai retries 503, not 529).
+      const error = status === 529 && op.ingress.name !== 'anthropic' ? { ...failure.error, status: 503, type: 'api_error', message } : { ...failure.error, message };
+      if (!client.started && !client.gone) client.json(error.status, op.ingress.errorBody(error), headers);
     }
   } finally {
     clearTimeout(timer);
@@ -135,9 +137,10 @@ function anyReserves(candidates: Candidate<ProviderRuntime>[]): boolean {
 }
 
 /**
- * Output held for a call while it runs: its max_tokens (or kin) up to this, and this when it sets
- * none. Past it a call's bound says little of what it uses (Claude Code asks 32,000 for answers of
- * a few hundred), and holding all of it would shut out every other call under a modest limit.
+ * Output held for a call that sets no max_tokens (or kin). One that sets it holds all of it, as
+ * OpenAI counts max_tokens against a rate limit at admission: holding less let 5 calls of 32,000
+ * tokens each run under a limit of 20,000 a minute. A call is admitted while what is used and
+ * held stays under the limit, so a large one runs, alone.
  */
 const HELD_OUTPUT_TOKENS = 4_096;
 
@@ -148,7 +151,7 @@ const HELD_OUTPUT_TOKENS = 4_096;
  */
 function reservationOf(op: Operation<unknown, StreamChunk>, candidates: Candidate<ProviderRuntime>[]): Reservation {
   const input = op.inputTokens?.() ?? estimateUsage(op.raw?.length ?? 0, 0).input;
-  const usage = { input, output: Math.min(op.maxOutputTokens ?? HELD_OUTPUT_TOKENS, HELD_OUTPUT_TOKENS) };
+  const usage = { input, output: op.maxOutputTokens ?? HELD_OUTPUT_TOKENS };
   return { tokens: usage.input + usage.output, costUSD: candidates[0] ? costOf(candidates[0].model, usage) : 0 };
 }
 

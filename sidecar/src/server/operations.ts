@@ -29,21 +29,31 @@ const usageOf = (usage: { prompt_tokens: number; completion_tokens?: number } | 
  * gets the stream it asked for (TranslateContext.hideUsage).
  */
 export function chatOperation(ingress: Ingress, body: ChatIngressRequest, raw: Buffer | undefined): Operation<ChatCompletion> {
-  // OpenAI-format providers get the client's tools as sent (custom tools, allowed_tools); the
-  // others the canonical ones, or the refusal of what only OpenAI serves (chat-tools.ts).
+  // OpenAI gets the client's tools as sent (custom tools, allowed_tools); every other provider,
+  // OpenAI-compatible servers such as vLLM included, the canonical ones, or the refusal of what
+  // only OpenAI serves (chat-tools.ts).
   const { request, refusal } = canonicalChat(body);
   const asked = wantsUsage(request);
   const upstream = request.stream === true && !asked ? withUsage(request) : request;
   const asSent = body === request ? upstream : request.stream === true && !asked ? withUsage(body as ChatRequest) : (body as ChatRequest);
   const build: Operation<ChatCompletion>['build'] = (provider, target) => {
-    if (OPENAI_FORMAT.has(provider.config.type)) return provider.adapter.chatRequest(asSent, target);
+    if (provider.config.type === 'openai') return provider.adapter.chatRequest(asSent, target);
     if (refusal) throw refusal;
     return provider.adapter.chatRequest(upstream, target);
   };
   const call = new ChatCall(ingress, request.model, request.stream === true, raw, asked, build, () => request);
   call.maxOutputTokens = request.max_completion_tokens ?? request.max_tokens ?? undefined;
-  if (request.stream === true) call.nativeBody = usageForStreams(request, asked);
+  const forUsage = request.stream === true ? usageForStreams(request, asked) : undefined;
+  // The client's bytes pass through to OpenAI-format providers; an OpenAI-compatible one gets the
+  // canonical request instead when the client's has what only OpenAI serves.
+  call.nativeBody = body === request ? forUsage : (provider, bytes) => (provider.config.type === 'openai' ? forUsage?.(provider, bytes) : canonicalBytes(upstream, refusal));
   return call;
+}
+
+/** The canonical request's bytes for a pass-through, or the refusal of what only OpenAI serves. */
+function canonicalBytes(request: ChatRequest, refusal: Error | undefined): Buffer {
+  if (refusal) throw refusal;
+  return Buffer.from(JSON.stringify(request));
 }
 
 /** The request with usage asked for. */

@@ -120,6 +120,17 @@ describe('every provider overloaded', () => {
     expect((error as InstanceType<typeof Anthropic.APIError>).headers?.get('retry-after')).toBe('7');
   });
 
+  it('is a 503 to OpenAI and Gemini clients (529 is Anthropic\'s own), with the Retry-After', async () => {
+    anthropicMock.script({ status: 529, retryAfter: 7 }, { status: 529, retryAfter: 7 });
+    openaiMock.script({ status: 529, retryAfter: 9 }, { status: 529, retryAfter: 9 });
+    const openai = await stack.openai().chat.completions.create({ model: 'claude-first', messages: [{ role: 'user', content: 'busy?' }] }).catch((e: unknown) => e);
+    expect(openai).toMatchObject({ status: 503 });
+    expect((openai as InstanceType<typeof OpenAI.APIError>).headers?.get('retry-after')).toBe('7');
+    const gemini = await stack.fetch('/v1beta/models/claude-first:generateContent', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'busy?' }] }] }) });
+    expect(gemini.status).toBe(503);
+    expect(await gemini.json()).toMatchObject({ error: { code: 503, status: 'UNAVAILABLE' } });
+  });
+
   it('is a 503 with Retry-After when some said 503', async () => {
     anthropicMock.script({ status: 529, retryAfter: 7 });
     openaiMock.script({ status: 503, retryAfter: 4 });

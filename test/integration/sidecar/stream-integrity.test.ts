@@ -16,6 +16,8 @@ let stack: Stack;
 let upstream: Server;
 let script: (res: ServerResponse) => void = () => undefined;
 let received = 0;
+/** The last request body the upstream got. */
+let lastBody = '';
 
 const chunk = (delta: object, finish: string | null = null) =>
   `data: ${JSON.stringify({ id: 'chatcmpl-x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
@@ -23,8 +25,10 @@ const chunk = (delta: object, finish: string | null = null) =>
 beforeAll(async () => {
   upstream = createServer((req, res) => {
     received += 1;
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      lastBody = Buffer.concat(chunks).toString('utf8');
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       script(res);
     });
@@ -114,6 +118,26 @@ describe('a plain answer whose provider reports no usage', () => {
     const completion = await stack.openai().chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
     expect(completion.choices[0]!.message.content).toHaveLength(400);
     expect(await metric()).toBe(before + 1);
+  });
+});
+
+describe('what only OpenAI serves, to an OpenAI-compatible server (vLLM takes neither)', () => {
+  const completion = JSON.stringify({ id: 'c2', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
+  const tool = (name: string) => ({ type: 'function' as const, function: { name, parameters: { type: 'object', properties: {} } } });
+
+  it('narrows allowed_tools to the tools it names, in the mode given', async () => {
+    script = (res) => res.end(completion);
+    await stack.openai().chat.completions.create({ model: 'm', tools: [tool('a'), tool('b')], tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'required', tools: [{ type: 'function', function: { name: 'b' } }] } }, messages: [{ role: 'user', content: 'x' }] });
+    const sent = JSON.parse(lastBody) as { tools: { function: { name: string } }[]; tool_choice: unknown };
+    expect(sent.tools.map((t) => t.function.name)).toEqual(['b']);
+    expect(sent.tool_choice).toBe('required');
+  });
+
+  it('refuses custom tools with a 400 naming them, before any call upstream', async () => {
+    const before = received;
+    const error = await stack.openai().chat.completions.create({ model: 'm', tools: [{ type: 'custom', custom: { name: 'shell' } }], messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 400, message: expect.stringContaining('custom tools can only be served by an OpenAI provider') });
+    expect(received).toBe(before);
   });
 });
 

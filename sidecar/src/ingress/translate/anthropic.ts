@@ -133,7 +133,7 @@ function userTurn(out: ChatMessage[], message: AnthropicMessageParam, i: number)
         parts.push(withCache({ type: 'image_url', image_url: { url: imageURL(block, param) } }, block));
         break;
       case 'tool_result': {
-        const result = toolResult(block.content, param);
+        const result = toolResult(block.content, block.tool_use_id, param);
         out.push({ role: 'tool', tool_call_id: block.tool_use_id, content: result.content, ...(block.is_error ? { is_error: true } : {}) });
         parts.push(...result.attached);
         break;
@@ -176,7 +176,7 @@ function documentParts(block: Record<string, unknown>, param: string): UserConte
  * screenshot tool, @ai-sdk/anthropic's file results) for the user message that follows the tool
  * messages, as OpenAI's tool messages take text only; the text says where they went.
  */
-function toolResult(content: string | AnthropicContentBlock[] | undefined, param: string): { content: string | TextPart[]; attached: UserContentPart[] } {
+function toolResult(content: string | AnthropicContentBlock[] | undefined, id: string, param: string): { content: string | TextPart[]; attached: UserContentPart[] } {
   if (content === undefined) return { content: '', attached: [] };
   if (typeof content === 'string') return { content, attached: [] };
   const text: TextPart[] = [];
@@ -188,7 +188,10 @@ function toolResult(content: string | AnthropicContentBlock[] | undefined, param
     else if (block.type === 'document') attached.push(...documentParts(block as Record<string, unknown>, at));
     else throw refuse(`${block.type} blocks inside a tool result`, at);
   });
-  if (attached.length > 0) text.push({ type: 'text', text: `[${attached.length === 1 ? 'an attachment' : `${attached.length} attachments`} of this result: in the next user message]` });
+  if (attached.length > 0) {
+    text.push({ type: 'text', text: `[${attached.length === 1 ? 'an attachment' : `${attached.length} attachments`} of this result: in the next user message, after the words "result of ${id}"]` });
+    attached.unshift({ type: 'text', text: `result of ${id}:` });
+  }
   return { content: text, attached };
 }
 

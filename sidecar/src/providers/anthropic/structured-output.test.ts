@@ -87,6 +87,12 @@ describe('structured outputs on Anthropic', () => {
     expect(nativeFormat(format(schema), 'claude-sonnet-4-6')?.schema).toEqual({ type: 'object', properties: { home: { $ref: '#/$defs/Addr' }, work: { $ref: '#/$defs/Addr' } }, required: ['home', 'work'], additionalProperties: false, $defs: { Addr: address } });
   });
 
+  it('keeps both $defs and definitions when a schema has both', () => {
+    const leaf = { type: 'object', properties: { v: { type: 'string' } }, required: ['v'], additionalProperties: false };
+    const schema = { type: 'object', properties: { a: { $ref: '#/$defs/A' }, b: { $ref: '#/definitions/B' } }, required: ['a', 'b'], additionalProperties: false, $defs: { A: leaf }, definitions: { B: leaf } };
+    expect(nativeFormat(format(schema), 'claude-sonnet-4-6')?.schema).toMatchObject({ properties: { a: { $ref: '#/$defs/A' }, b: { $ref: '#/$defs/B' } }, $defs: { A: leaf, B: leaf } });
+  });
+
   it("makes no tool strict when the request's strict tools together pass Anthropic's bounds (20 tools, 24 optional, 16 unions)", () => {
     const tool = (properties: Record<string, unknown>, required: string[]) => ({ function: { strict: true, parameters: { type: 'object', properties, required, additionalProperties: false } } });
     const plain = tool({ a: { type: 'string' } }, ['a']);

@@ -17,7 +17,7 @@ const MAX_OPTIONAL_PROPERTIES = 10;
 /** The `output_config.format` for `format` on `model`, or undefined when the instruction is to be used. */
 export function nativeFormat(format: ResponseFormat | null | undefined, model: string): { type: 'json_schema'; schema: Record<string, unknown> } | undefined {
   if (format?.type !== 'json_schema' || LEGACY_MODELS.test(model)) return undefined;
-  const schema = format.json_schema.schema ? constrainable(format.json_schema.schema) : undefined;
+  const schema = format.json_schema.schema ? constrainable(format.json_schema.schema, { visits: 0 }) : undefined;
   return schema && { type: 'json_schema', schema };
 }
 
@@ -38,7 +38,12 @@ const MAX_STRICT_UNIONS = 16;
  */
 export function strictToolSchemas(tools: readonly { function: { strict?: boolean | null; parameters?: Record<string, unknown> | null } }[], model: string): (Record<string, unknown> | undefined)[] {
   if (LEGACY_MODELS.test(model)) return [];
-  const schemas = tools.map((t) => (t.function.strict === true ? constrainable(t.function.parameters ?? { type: 'object', properties: {} }) : undefined));
+  // Counted before any schema is looked at: past the bound none is strict, whatever they are.
+  if (tools.filter((t) => t.function.strict === true).length > MAX_STRICT_TOOLS) return [];
+  // One budget of schema nodes for the whole request, not one per tool: 13,000 tools of a few
+  // thousand nodes each held the thread for 30 s.
+  const budget = { visits: 0 };
+  const schemas = tools.map((t) => (t.function.strict === true ? constrainable(t.function.parameters ?? { type: 'object', properties: {} }, budget) : undefined));
   const strict = schemas.filter((s): s is Record<string, unknown> => s !== undefined);
   let optional = 0;
   let unions = 0;
@@ -71,8 +76,8 @@ function complexity(schema: Node): { optional: number; unions: number } {
 }
 
 /** `schema` in the subset constrained decoding takes, or undefined when it has no such form. */
-function constrainable(schema: Record<string, unknown>): Record<string, unknown> | undefined {
-  return representable(schema) ? anthropicSubset(schema) : undefined;
+function constrainable(schema: Record<string, unknown>, budget: { visits: number }): Record<string, unknown> | undefined {
+  return representable(schema, budget) ? anthropicSubset(schema) : undefined;
 }
 
 /** String formats constrained decoding takes. */
@@ -97,7 +102,8 @@ function anthropicSubset(node: Node): Node | undefined {
   };
   delete rest.$schema;
   // Draft 7's `definitions` (zod 3's and LangChain's schemas) as `$defs`, their `$ref`s with them.
-  const defs = isNode(rest.$defs) || !isNode(rest.definitions) ? take('$defs') : take('definitions');
+  const [draft2020, draft7] = [take('$defs'), take('definitions')];
+  const defs = isNode(draft2020) || isNode(draft7) ? { ...(isNode(draft7) ? draft7 : {}), ...(isNode(draft2020) ? draft2020 : {}) } : undefined;
   if (isNode(defs)) {
     const converted = Object.entries(defs).map(([name, def]) => [name, isNode(def) ? anthropicSubset(def) : undefined] as const);
     if (converted.some(([, def]) => def === undefined)) return undefined;
@@ -164,11 +170,10 @@ const isNode = (value: unknown): value is Node => typeof value === 'object' && v
 const MAX_VISITS = 10_000;
 
 /** Whether constrained decoding can give every value of `schema`: no recursion, no open object, few optional properties. */
-function representable(root: Node): boolean {
+function representable(root: Node, budget: { visits: number }): boolean {
   let optional = 0;
-  let visits = 0;
   const visit = (node: unknown, refs: readonly string[]): boolean => {
-    if (++visits > MAX_VISITS) return false;
+    if (++budget.visits > MAX_VISITS) return false;
     if (Array.isArray(node)) return node.every((n) => visit(n, refs));
     if (!isNode(node)) return true;
     if (typeof node.$ref === 'string') {

@@ -19,4 +19,14 @@ describe('strictable: the schemas OpenAI takes in strict mode', () => {
     expect(strictable(closed({ a: { type: 'string' } }, { $defs: { n: { type: 'object', properties: { v: {} } } } }))).toBe(false);
     expect(strictable({ type: 'array', items: { type: 'string' } })).toBe(false);
   });
+
+  it('refuses what passes its size bounds: objects nested past 5, more than 100 properties, more than 500 enum values', () => {
+    let nested: Record<string, unknown> = closed({ leaf: { type: 'string' } });
+    for (let i = 0; i < 4; i++) nested = closed({ inner: nested });
+    expect(strictable(nested)).toBe(true);
+    expect(strictable(closed({ inner: nested }))).toBe(false);
+    expect(strictable(closed(Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`p${i}`, { type: 'string' }]))))).toBe(false);
+    expect(strictable(closed({ a: { enum: Array.from({ length: 501 }, (_, i) => `v${i}`) } }))).toBe(false);
+    expect(strictable(closed({ a: { enum: Array.from({ length: 500 }, (_, i) => `v${i}`) } }))).toBe(true);
+  });
 });
