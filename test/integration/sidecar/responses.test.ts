@@ -74,6 +74,20 @@ describe.each(PROVIDERS)('responses through a %s provider', (kind) => {
     expect(second.output_text).toBe('tool result: sunny, 21 degrees');
   });
 
+  it('hands back a function_call_output that carries an image (a screenshot tool)', async () => {
+    const client = suite.stack.openai();
+    const first = await client.responses.create({ model, input: 'take a screenshot', tools: [weather], tool_choice: 'required' });
+    const call = first.output.find((item) => item.type === 'function_call') as { call_id: string };
+    const png = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+    const second = await client.responses.create({
+      model,
+      tools: [weather],
+      input: [{ role: 'user', content: 'take a screenshot' }, ...(first.output as OpenAI.Responses.ResponseInputItem[]), { type: 'function_call_output', call_id: call.call_id, output: [{ type: 'input_text', text: 'the screen' }, { type: 'input_image', image_url: png, detail: 'auto' }] }],
+    });
+    expect(second.status).toBe('completed');
+    expect(JSON.stringify(suite.mocks.get(kind)!.received.at(-1)!.body)).toContain(png.slice(-40));
+  });
+
   it('streams a function call as argument deltas', async () => {
     const stream = suite.stack.openai().responses.stream({ model, input: 'weather in Lima', tools: [weather] });
     let args = '';

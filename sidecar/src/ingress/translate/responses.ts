@@ -46,6 +46,7 @@ export function responsesToChat(request: ResponsesRequest, history: readonly Inp
   let reasoning: ReasoningItem[] = [];
   const items = [...history, ...inputItems(request)];
   const calls = new Set<string>();
+  const attached: UserContentPart[] = [];
   items.forEach((item, i) => {
     const param = i < history.length ? 'previous_response_id' : `input[${i - history.length}]`;
     if (!isKnownItem(item)) throw openAIOnly(`${item.type} items`, param);
@@ -68,7 +69,14 @@ export function responsesToChat(request: ResponsesRequest, history: readonly Inp
         if (!calls.has((item as FunctionCallOutputItem).call_id)) {
           throw new TranslationError(providerError(400, `No tool call found for function call output with call_id ${(item as FunctionCallOutputItem).call_id}.`, 'invalid_request_error', 'input'));
         }
-        messages.push({ role: 'tool', tool_call_id: (item as FunctionCallOutputItem).call_id, content: toolOutput(item as FunctionCallOutputItem, param) });
+        {
+          const output = toolOutput(item as FunctionCallOutputItem, param);
+          messages.push({ role: 'tool', tool_call_id: (item as FunctionCallOutputItem).call_id, content: output.content });
+          attached.push(...output.attached);
+        }
+        // Images and files of the outputs go in one user message after the run of outputs (tool
+        // messages take text only, and nothing may come between them).
+        if (attached.length > 0 && (items[i + 1]?.type ?? 'message') !== 'function_call_output') messages.push({ role: 'user', content: attached.splice(0) });
         break;
       case 'reasoning':
         reasoning.push(item as ReasoningItem);
@@ -198,12 +206,20 @@ function userPart(part: InputContent, param: string): UserContentPart {
   }
 }
 
-function toolOutput(item: FunctionCallOutputItem, param: string): string | TextPart[] {
-  if (typeof item.output === 'string') return item.output;
-  return item.output.map((part, j): TextPart => {
-    if (part.type !== 'input_text') throw openAIOnly(`${part.type} parts inside a function_call_output`, `${param}.output[${j}]`);
-    return { type: 'text', text: part.text };
+/** A function's output: its text for the tool message, its images and files for the user message after (labelled with its call). */
+function toolOutput(item: FunctionCallOutputItem, param: string): { content: string | TextPart[]; attached: UserContentPart[] } {
+  if (typeof item.output === 'string') return { content: item.output, attached: [] };
+  const text: TextPart[] = [];
+  const attached: UserContentPart[] = [];
+  item.output.forEach((part, j) => {
+    if (part.type === 'input_text') text.push({ type: 'text', text: part.text });
+    else attached.push(userPart(part as InputContent, `${param}.output[${j}]`));
   });
+  if (attached.length > 0) {
+    text.push({ type: 'text', text: `[${attached.length === 1 ? 'an attachment' : `${attached.length} attachments`} of this output: in the next user message, after the words "output of ${item.call_id}"]` });
+    attached.unshift({ type: 'text', text: `output of ${item.call_id}:` });
+  }
+  return { content: text, attached };
 }
 
 function toolChoice(choice: NonNullable<ResponsesRequest['tool_choice']>): ToolChoice {
