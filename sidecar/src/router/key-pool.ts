@@ -74,6 +74,12 @@ export class KeyPool {
     return { index: best.index, value: best.entry.value };
   }
 
+  /** Whether acquire(model) would hand out a key other than `lease`'s now. */
+  hasOther(lease: Lease, model: string): boolean {
+    const now = this.now();
+    return this.entries.some((entry, index) => index !== lease.index && this.usable(entry, model, now));
+  }
+
   /** Whether acquire(model) would hand out a key now. */
   hasAvailable(model: string): boolean {
     const now = this.now();

@@ -138,7 +138,9 @@ export class Limiter {
     if (requestsPerMinute !== undefined && this.requests.total() >= split(requestsPerMinute, pods)) {
       return { limit: 'requests', message: `${what} allows ${split(requestsPerMinute, pods)} requests per minute${across(pods)}`, retryAfterMs: this.requests.msUntilRelief() };
     }
-    if (tokensPerMinute !== undefined && this.tokens.total() + this.heldTokens >= split(tokensPerMinute, pods)) {
+    // A call is admitted while what is used, what calls in flight hold and what it holds itself stay
+    // within the limit, or when it would run alone (nothing held) under a limit not yet used up.
+    if (tokensPerMinute !== undefined && overHeld(this.tokens.total(), this.heldTokens, reserve.tokens, split(tokensPerMinute, pods))) {
       // Used up, or held by calls still running: those end (and give back what they did not use) in seconds.
       if (this.tokens.total() < split(tokensPerMinute, pods)) return { limit: 'tokens', message: `${what} allows ${split(tokensPerMinute, pods)} tokens per minute${across(pods)}, and calls in flight may use the rest`, retryAfterMs: IN_FLIGHT_RETRY_MS };
       return { limit: 'tokens', message: `${what} allows ${split(tokensPerMinute, pods)} tokens per minute${across(pods)}`, retryAfterMs: this.tokens.msUntilRelief() };
@@ -147,9 +149,9 @@ export class Limiter {
       return { limit: 'concurrency', message: `${what} allows ${split(maxConcurrent, pods)} requests at once${across(pods)}`, retryAfterMs: 1_000 };
     }
     if (dailyBudgetUSD !== undefined) {
-      const over = (spent: number) => (share ? spent - share.baseUSD >= share.allowanceUSD : spent >= dailyBudgetUSD);
-      if (over(this.spentUSD)) return { limit: 'budget', message: `${what} spent its daily budget of ${dailyBudgetUSD} USD`, retryAfterMs: msUntilUtcMidnight(this.now()) };
-      if (over(this.spentUSD + this.heldUSD)) return { limit: 'budget', message: `${what} has a daily budget of ${dailyBudgetUSD} USD, and calls in flight may spend the rest`, retryAfterMs: IN_FLIGHT_RETRY_MS };
+      const [spent, budget] = share ? [this.spentUSD - share.baseUSD, share.allowanceUSD] : [this.spentUSD, dailyBudgetUSD];
+      if (spent >= budget) return { limit: 'budget', message: `${what} spent its daily budget of ${dailyBudgetUSD} USD`, retryAfterMs: msUntilUtcMidnight(this.now()) };
+      if (overHeld(spent, this.heldUSD, reserve.costUSD, budget)) return { limit: 'budget', message: `${what} has a daily budget of ${dailyBudgetUSD} USD, and calls in flight may spend the rest`, retryAfterMs: IN_FLIGHT_RETRY_MS };
     }
     this.requests.add(1);
     this.inFlight += 1;
@@ -179,6 +181,12 @@ export class Limiter {
     }
     return this.spentUSD;
   }
+}
+
+/** Whether a call holding `own` may not start: over the limit with it, unless nothing else is held and the limit is not used up. */
+function overHeld(used: number, held: number, own: number, limit: number): boolean {
+  if (used >= limit) return true;
+  return held > 0 && used + held + own > limit;
 }
 
 /** This pod's even part of a sandbox-wide limit (at least 1). */

@@ -94,6 +94,9 @@ export async function route<T>(candidates: Candidate<ProviderRuntime>[], run: (a
     const name = provider.config.name;
     // Keys rest (429) per model: the provider's other models keep them.
     const model = candidate.model.name;
+    // A key the provider refused (403) in this call: if another key is then accepted, the 403 was
+    // the key's (a project without the model, a key reported leaked), and it rests for the model.
+    let forbidden: Lease | undefined;
     const probing = provider.breaker.state === 'half-open';
     const admitted = provider.breaker.tryAcquire();
     if (!admitted && position < ordered.length - 1) {
@@ -129,6 +132,10 @@ export async function route<T>(candidates: Candidate<ProviderRuntime>[], run: (a
         try {
           const value = await run(held);
           provider.breaker.success();
+          if (forbidden && forbidden.index !== lease.index) {
+            provider.keys.rest(forbidden, model, FORBIDDEN_REST_MS);
+            log.warn({ provider: name, key: forbidden.index, model }, 'key refused (403) where another key was accepted: resting it for the model');
+          }
           if (held.number > 1) log.info({ provider: name, attempt: held.number }, 'request succeeded after failover');
           return value;
         } catch (err) {
@@ -146,8 +153,15 @@ export async function route<T>(candidates: Candidate<ProviderRuntime>[], run: (a
           const status = err.error.status;
           // Another attempt here needs attempts left and, after a 429, another key to use; a 403
           // (the request, not the key) or a request too large for the rate goes to the next provider.
-          let again = attempt < provider.config.retries.maxAttempts && status !== 403 && !(status === 429 && (tooLargeForRate(err) || !provider.keys.hasAvailable(model)));
-          const delay = again && status !== 401 ? backoff(attempt, provider.config.retries.baseDelayMs, err.retryAfterMs, options.random ?? Math.random) : 0;
+          // A 403 is tried once more with another key, if there is one, to tell the key's 403 from the request's.
+          if (status === 403 && !forbidden) forbidden = lease;
+          let again =
+            status === 403
+              ? forbidden === lease && provider.keys.hasOther(lease, model)
+              : attempt < provider.config.retries.maxAttempts && !(status === 429 && (tooLargeForRate(err) || !provider.keys.hasAvailable(model)));
+          // The other key's try is not one of the provider's attempts.
+          if (again && status === 403) attempt -= 1;
+          const delay = again && status !== 401 && status !== 403 ? backoff(attempt, provider.config.retries.baseDelayMs, err.retryAfterMs, options.random ?? Math.random) : 0;
           if (Date.now() + delay >= deadline) again = false;
           log.warn(
             { provider: name, attempt: held.number, key: lease.index, kind: err.kind, status, reason: err.error.message },
@@ -195,6 +209,9 @@ class HeldAttempt implements Attempt {
     if (this.counted) this.provider.limiter.finish(tokens, costUSD, this.reserve);
   }
 }
+
+/** How long a key rests for a model after a 403 another key was not refused: a key-wide refusal lasts. */
+const FORBIDDEN_REST_MS = 10 * 60_000;
 
 /** Code of the error a client gets when the provider refused every key (401/403). */
 export const CREDENTIALS_REJECTED = 'provider_credentials_rejected';

@@ -14,6 +14,7 @@ import { chatToGemini, geminiStreamEncoder } from '../ingress/translate/gemini-o
 import { withoutRefusedThinking } from '../providers/anthropic/request.js';
 import { enforcesSignatures, withSignaturesMended } from '../providers/gemini/signature.js';
 import { firstCallOnly, firstCallStream, mustKeepOneCall } from '../providers/shared/one-call.js';
+import { unfencedJSON } from '../providers/shared/content.js';
 import type { GenerateContentRequest } from '../wire/gemini.js';
 import { openAIStreamEncoder } from './openai-encoder.js';
 import type { Ingress, StreamEncoder } from './ingress.js';
@@ -178,7 +179,9 @@ class ChatCall implements Operation<ChatCompletion> {
   }
 
   parse(provider: ProviderRuntime, body: unknown, context: TranslateContext): ChatCompletion {
-    const completion = provider.adapter.chatResponse(body, context);
+    const answer = provider.adapter.chatResponse(body, context);
+    // Translated only: a provider of the client's own API answers as it would directly.
+    const completion = this.ingress.native.includes(provider.config.type) ? answer : unfencedJSON(answer, this.chatRequest().response_format);
     return this.oneCall(provider) ? firstCallOnly(completion) : completion;
   }
 

@@ -10,6 +10,7 @@ import { inputItems, responsesToChat } from '../ingress/translate/responses.js';
 import { chatToResponse, responseId, responseShell } from '../ingress/translate/responses-output.js';
 import { responsesStreamEncoder, type ResponsesStreamItem } from '../ingress/translate/responses-stream.js';
 import { firstCallOnly, firstCallStream, mustKeepOneCall } from '../providers/shared/one-call.js';
+import { unfencedJSON } from '../providers/shared/content.js';
 import type { StreamTranslator, TranslateContext } from '../providers/types.js';
 import type { ChatRequest } from '../wire/openai.js';
 import { openAIError } from '../wire/openai.js';
@@ -169,7 +170,7 @@ export function responsesOperation(sent: ResponsesRequest, raw: Buffer, store: R
     build: (provider, target) => provider.adapter.responsesRequest?.(forOpenAI, target) ?? provider.adapter.chatRequest(asChat(), target),
     parse(provider, body, context) {
       if (provider.adapter.responsesResponse) return provider.adapter.responsesResponse(body, context);
-      const completion = provider.adapter.chatResponse(body, context);
+      const completion = unfencedJSON(provider.adapter.chatResponse(body, context), asChat().response_format);
       const response = chatToResponse(mustKeepOneCall(provider.config.type, request) ? firstCallOnly(completion) : completion, shell(context));
       remember(response);
       return response;

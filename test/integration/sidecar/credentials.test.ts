@@ -119,3 +119,35 @@ describe('a 403 about one model (a project without access to it)', () => {
     expect(other.choices[0]!.message.content).toBe('echo: free?');
   });
 });
+
+describe('a key the provider refuses (403) where its other key is accepted', () => {
+  const SECOND = 'sk-second-0123456789abcdef';
+  let mock3: MockProvider;
+  let stack3: Stack;
+  beforeAll(async () => {
+    mock3 = await startMock('openai', { keys: [GOOD, SECOND], models: ['gpt-4o'] });
+    const dir = await stackDir();
+    stack3 = await startStack(dir, {
+      version: 1,
+      sandbox: { name: 'two-keys' },
+      providers: [{ name: 'oa', type: 'openai', baseURL: mock3.url, apiKeys: [{ file: await keyFile(dir, 'a.key', GOOD) }, { file: await keyFile(dir, 'b.key', SECOND) }], retries: { maxAttempts: 1 }, models: [{ name: 'gpt-4o' }] }],
+    });
+  });
+  afterAll(async () => {
+    await stack3?.close();
+    await mock3?.close();
+  });
+
+  it('answers from the other key, and rests the refused one for the model (a key reported leaked, a project without the model)', async () => {
+    mock3.script({ status: 403, errorMessage: 'Your API key was reported as leaked.' });
+    const first = await stack3.openai().chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'one' }] });
+    expect(first.choices[0]!.message.content).toBe('echo: one');
+    const [refused, accepted] = mock3.received.slice(-2).map((r) => r.headers.authorization);
+    expect(refused).not.toBe(accepted);
+    // The refused key rests: every later call goes with the accepted one, and the metrics show it.
+    for (const text of ['two', 'three']) await stack3.openai().chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: text }] });
+    expect(mock3.received.slice(-2).map((r) => r.headers.authorization)).toEqual([accepted, accepted]);
+    const metrics = await (await fetch(`http://127.0.0.1:${stack3.sidecar.adminPort}/metrics`)).text();
+    expect(metrics).toMatch(/airlock_provider_keys\{provider="oa",state="resting"\} 1/);
+  });
+});

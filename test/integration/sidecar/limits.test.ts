@@ -116,6 +116,18 @@ it('says when calls in flight hold the rest of a limit, with a Retry-After of se
   expect((await ask(s, 'after')).choices[0]!.message.content).toBeTruthy();
 });
 
+it('admits a call only while what it holds itself also fits, unless it would run alone: two large calls do not run together', async () => {
+  first.script({ latencyMs: 600 }, {}, {});
+  const s = await start({ limits: { tokensPerMinute: 20_000 } });
+  const large = () => s.openai().chat.completions.create({ model: 'm', max_tokens: 19_000, messages: [{ role: 'user', content: 'large' }] });
+  const running = large();
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  // Before: admitted beside the first (19,000 + 19,000 held under 20,000).
+  await expect(large()).rejects.toBeInstanceOf(OpenAI.RateLimitError);
+  await running;
+  expect((await large()).choices[0]!.message.content).toBeTruthy();
+});
+
 it("gives back what a call held when its client gives up while it waits for the provider's maxConcurrent slot", async () => {
   first.script({ latencyMs: 1_000 });
   // The provider alone: a fallback would hide its stuck limit.

@@ -296,6 +296,13 @@ describe('tools and a JSON schema together (the AI SDK with tools and Output.obj
     expect(body.systemInstruction?.parts.at(-1)?.text).toContain(JSON.stringify(schema));
   });
 
+  it('give the client JSON even when Gemini 2, only asked, wraps it in a code fence', async () => {
+    suite.mocks.get('gemini')!.script({ reply: '```json\n{"city": "Oslo"}\n```', toolCalls: [] });
+    const strictWeather = { type: 'function' as const, function: { name: 'get_weather', strict: true, parameters: { type: 'object', properties: { input: { type: 'string' } }, required: ['input'], additionalProperties: false } } };
+    const completion = await suite.stack.openai().chat.completions.parse({ model: 'gemini-2.5-flash', tools: [strictWeather], tool_choice: 'none', response_format: { type: 'json_schema', json_schema: { name: 'place', schema } }, messages: [{ role: 'user', content: 'which city' }] });
+    expect(completion.choices[0]!.message.parsed).toEqual({ city: 'Oslo' });
+  });
+
   it('reach Gemini 3, which takes both, constrained', async () => {
     const completion = await ask('gemini-3-pro-preview');
     expect(JSON.parse(completion.choices[0]!.message.content!)).toEqual({ city: expect.any(String) });

@@ -1,5 +1,5 @@
 /** Reading canonical message content: text, images, tool-call arguments. */
-import type { ChatMessage, ResponseFormat, TextPart, UserContentPart } from '../../wire/openai.js';
+import type { ChatCompletion, ChatMessage, ResponseFormat, TextPart, UserContentPart } from '../../wire/openai.js';
 import { untranslatable } from './errors.js';
 
 /** An image as media type plus base64 bytes. */
@@ -96,4 +96,24 @@ export function jsonInstruction(format: ResponseFormat | null | undefined): stri
     return `Respond with a single valid JSON object and nothing else: no prose, no code fences. It must conform to this JSON Schema (${format.json_schema.name}):${schema}`;
   }
   return undefined;
+}
+
+const FENCED = /^\s*```(?:json)?[ \t]*\n([\s\S]*?)\n?```\s*$/;
+
+/**
+ * A JSON-mode answer out of the one code fence a model may wrap it in, where only an instruction
+ * asked for JSON (Gemini 2 with tools, Claude models before structured outputs): the client parses
+ * the text as JSON. Only a fence around text that then parses is taken off.
+ */
+export function unfencedJSON(completion: ChatCompletion, format: ResponseFormat | null | undefined): ChatCompletion {
+  if (format?.type !== 'json_schema' && format?.type !== 'json_object') return completion;
+  const message = completion.choices[0]?.message;
+  const inner = typeof message?.content === 'string' ? FENCED.exec(message.content)?.[1] : undefined;
+  if (inner === undefined) return completion;
+  try {
+    JSON.parse(inner);
+  } catch {
+    return completion;
+  }
+  return { ...completion, choices: [{ ...completion.choices[0]!, message: { ...message!, content: inner } }, ...completion.choices.slice(1)] };
 }
