@@ -288,7 +288,8 @@ function summarise(failures: UpstreamFailure[], timedOut: boolean): RoutingError
   if (failures.length > 0 && failures.every((f) => f.error.status === 429)) {
     const waits = failures.map((f) => f.retryAfterMs).filter((w): w is number => w !== undefined);
     return new RoutingError(
-      { status: 429, type: 'rate_limit_error', message: `every provider is rate limited: ${unique}` },
+      // A request too large for any provider's per-minute limit is the request's, not a rate to wait out.
+      { status: 429, type: 'rate_limit_error', message: failures.every(tooLargeForRate) ? unique : `every provider is rate limited: ${unique}` },
       waits.length ? Math.min(...waits) : undefined,
     );
   }

@@ -102,6 +102,9 @@ describe('a 403 about one model (a project without access to it)', () => {
     mock2.script({ status: 429, errorMessage: 'Request too large for gpt-4o in organization org-x on tokens per min (TPM): Limit 30000, Requested 45000.' });
     const big = await stack2.openai().chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'huge' }] }).catch((e: unknown) => e);
     expect(big).toMatchObject({ status: 429 });
+    // The provider's words, not "every provider is rate limited": it is the request's size.
+    expect((big as Error).message).toContain('Request too large for gpt-4o');
+    expect((big as Error).message).not.toContain('every provider is rate limited');
     const next = await stack2.openai().chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'small' }] });
     expect(next.choices[0]!.message.content).toBe('echo: small');
   });

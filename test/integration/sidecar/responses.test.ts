@@ -277,6 +277,7 @@ describe('responses errors', () => {
     ['a function tool without a name', { tools: [{ type: 'function', parameters: {} }] }, 'tools[0].name', 'tools[0].name'],
     ['a tool_choice naming no tool', { tool_choice: { type: 'function', name: 'nowhere' } }, 'tool_choice', 'nowhere'],
     ['temperature above 2', { temperature: 3 }, 'temperature', 'temperature'],
+    ['a custom tool', { tools: [{ type: 'custom', name: 'shell' }] }, 'tools[0]', 'custom tools can only be served by an OpenAI provider'],
     ['allowed_tools naming no tool of tools', { tools: [{ type: 'function', name: 'a', parameters: {} }], tool_choice: { type: 'allowed_tools', mode: 'required', tools: [{ type: 'function', name: 'zzz' }] } }, 'tool_choice', 'allowed_tools names no tool'],
     ['a function_call_output with no function_call before it', { input: [{ type: 'function_call_output', call_id: 'call_gone', output: 'x' }] }, 'input', 'No tool call found for function call output with call_id call_gone.'],
   ] as const)('refuses %s with 400 naming the field, for a model another provider serves, before any call upstream', async (_what, extra, param, message) => {

@@ -27,7 +27,7 @@ describe('namespace tools for a provider without them', () => {
     expect(chat.tools?.[1]?.function).toMatchObject({ description: 'Start a sub-agent', parameters: spawn.parameters });
     expect(chat.messages[1]).toMatchObject({ role: 'assistant', tool_calls: [{ id: 'call_1', function: { name: 'multi_agent_v1__spawn_agent' } }] });
     const custom = ResponsesRequest.parse({ model: 'm', input: 'x', tools: [{ type: 'namespace', name: 'n', tools: [{ type: 'custom', name: 'c' }] }] });
-    expect(() => responsesToChat(custom)).toThrow(/custom can only be served by an OpenAI provider/);
+    expect(() => responsesToChat(custom)).toThrow(/custom tools can only be served by an OpenAI provider/);
   });
 
   it("come back to the client as calls with the function's name and its namespace, plain and streamed", () => {

@@ -131,7 +131,7 @@ export function responsesToChat(request: ResponsesRequest, history: readonly Inp
 /** A function tool as a chat tool (named with its namespace, if it is in one); any other is OpenAI's. */
 function functionTool(tool: ResponsesTool, param: string, namespace?: string | null): Tool {
   if (tool.type === 'function' && !tool.name) throw new TranslationError(providerError(400, `Missing required parameter: '${param}.name'.`, 'invalid_request_error', `${param}.name`));
-  if (tool.type !== 'function' || !tool.name) throw openAIOnly(`the hosted tool ${tool.type}`, param);
+  if (tool.type !== 'function' || !tool.name) throw openAIOnly(tool.type === 'custom' ? 'custom tools' : `the hosted tool ${tool.type}`, param);
   return {
     type: 'function',
     function: {
