@@ -35,8 +35,9 @@ export function chatOperation(ingress: Ingress, body: ChatIngressRequest, raw: B
   // only OpenAI serves (chat-tools.ts).
   const { request, refusal } = canonicalChat(body);
   const asked = wantsUsage(request);
-  const upstream = request.stream === true && !asked ? withUsage(request) : request;
-  const asSent = body === request ? upstream : request.stream === true && !asked ? withUsage(body as ChatRequest) : (body as ChatRequest);
+  const askUsage = request.stream === true && !asked;
+  const upstream = askUsage ? withUsage(request) : request;
+  const asSent = body === request ? upstream : askUsage ? withUsage(body as ChatRequest) : (body as ChatRequest);
   const build: Operation<ChatCompletion>['build'] = (provider, target) => {
     if (provider.config.type === 'openai') return provider.adapter.chatRequest(asSent, target);
     if (refusal) throw refusal;
