@@ -51,12 +51,14 @@ export async function runCall<C, K extends StreamChunk>(
   const started = Date.now();
   const call = startModelCall(deps.metrics, { api: op.ingress.name, kind: op.kind, model: op.model, stream: op.stream });
   if (deps.captureContent?.()) call.captureContent(op.chatRequest?.(), (text) => deps.secrets.scrub(text));
-  // Held against the token and budget limits while the call runs (router/limits.ts Reservation).
-  const reserve = sandbox.limiter.reserves || anyReserves(candidates) ? reservationOf(op, candidates) : undefined;
   // Counting tokens is free and rate-limited apart from generation by the providers: it uses up
-  // none of the sandbox's or the providers' limits (Claude Code counts often).
+  // none of the sandbox's or the providers' generation limits (Claude Code counts often), only
+  // the sandbox's requests per minute and at once, counted on their own (Limiter.counting).
   const counted = op.kind !== 'count_tokens';
-  const refused = counted ? sandbox.limiter.tryStart(`sandbox ${sandbox.name}`, reserve) : undefined;
+  const limiter = counted ? sandbox.limiter : (sandbox.limiter.counting ?? sandbox.limiter);
+  // Held against the token and budget limits while the call runs (router/limits.ts Reservation).
+  const reserve = counted && (sandbox.limiter.reserves || anyReserves(candidates)) ? reservationOf(op, candidates) : undefined;
+  const refused = limiter.tryStart(counted ? `sandbox ${sandbox.name}` : `sandbox ${sandbox.name} (counting tokens)`, reserve);
   if (refused) {
     log.warn({ api: op.ingress.name, model: op.model, reason: refused.message }, 'sandbox limit reached');
     call.refused(refused.limit);
@@ -122,7 +124,7 @@ export async function runCall<C, K extends StreamChunk>(
     }
   } finally {
     clearTimeout(timer);
-    if (counted) sandbox.limiter.finish(spent.tokens, spent.costUSD, reserve);
+    limiter.finish(spent.tokens, spent.costUSD, reserve);
     if (counted) sandbox.ledger?.record(op.model, { input: spent.input, output: spent.output, costUSD: spent.costUSD });
     call.end({ status, responseModel: described.model, finishReasons: described.finishReasons });
     // Checked first: the record would be built for nothing at the usual warn level.

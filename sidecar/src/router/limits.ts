@@ -100,24 +100,34 @@ export class Limiter {
   private readonly clock: UtcDayClock;
   private spentUSD = 0;
   private share: SandboxShare | undefined;
+  /**
+   * Counting tokens (`count_tokens`, `:countTokens`): free at the providers and rate-limited there
+   * apart from generation, so it uses none of these counts, yet it spends the provider key's
+   * counting quota. It has the same requests per minute and requests at once, counted on their own.
+   */
+  readonly counting: Limiter | undefined;
 
   constructor(
     private settings: LimitSettings,
     private readonly now: () => number = Date.now,
+    counts = true,
   ) {
     this.clock = new UtcDayClock(now);
     this.requests = new SlidingWindow(now);
     this.tokens = new SlidingWindow(now);
+    this.counting = counts ? new Limiter(countingOf(settings), now, false) : undefined;
   }
 
   /** New limits from a reloaded config; the counts so far stay. */
   update(settings: LimitSettings): void {
     this.settings = settings;
+    this.counting?.update(countingOf(settings));
   }
 
   /** The sandbox-wide view from the last sync; undefined while this pod only knows itself. */
   setShare(share: SandboxShare | undefined): void {
     this.share = share;
+    this.counting?.setShare(share);
   }
 
   /** Whether a reservation matters here: a token or budget limit is set. */
@@ -181,6 +191,10 @@ export class Limiter {
     }
     return this.spentUSD;
   }
+}
+
+function countingOf({ requestsPerMinute, maxConcurrent }: LimitSettings): LimitSettings {
+  return { requestsPerMinute, maxConcurrent };
 }
 
 /** Whether a call holding `own` may not start: over the limit with it, unless nothing else is held and the limit is not used up. */

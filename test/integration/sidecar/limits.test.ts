@@ -145,7 +145,7 @@ it("gives back what a call held when its client gives up while it waits for the 
   expect(after.choices[0]!.message.content).toBeTruthy();
 });
 
-it("counts token counting against no limit: Claude Code's count_tokens calls leave the requests per minute to the calls that generate", async () => {
+it("counts token counting apart: Claude Code's count_tokens calls leave the requests per minute to the calls that generate, and an agent cannot count without bound", async () => {
   const anthropic = await startMock('anthropic', { keys: ['sk-ant-count-0123456789abcdef'] });
   const dir = await stackDir();
   const counting = await startStack(dir, {
@@ -155,9 +155,20 @@ it("counts token counting against no limit: Claude Code's count_tokens calls lea
     limits: { requestsPerMinute: 2 },
   });
   try {
-    for (let i = 0; i < 4; i++) await counting.anthropic().messages.countTokens({ model: 'claude-x', messages: [{ role: 'user', content: `count ${i}` }] });
-    const message = await counting.anthropic().messages.create({ model: 'claude-x', max_tokens: 16, messages: [{ role: 'user', content: 'now answer' }] });
-    expect(message.content).toMatchObject([{ type: 'text', text: 'echo: now answer' }]);
+    const client = counting.anthropic({ maxRetries: 0 });
+    for (let i = 0; i < 2; i++) await client.messages.countTokens({ model: 'claude-x', messages: [{ role: 'user', content: `count ${i}` }] });
+    // Counting spends the provider key's counting quota: past the sandbox's requests per minute it
+    // is refused as any request is (before, an agent could count without bound on the key).
+    const refused = await client.messages.countTokens({ model: 'claude-x', messages: [{ role: 'user', content: 'one too many' }] }).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((refused as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error', message: expect.stringContaining('sandbox counting (counting tokens) allows 2 requests per minute') } });
+    expect(Number((refused as InstanceType<typeof Anthropic.RateLimitError>).headers?.get('retry-after'))).toBeGreaterThan(0);
+    // Generation has its own requests per minute, untouched by counting.
+    for (const text of ['now answer', 'and again']) {
+      const message = await client.messages.create({ model: 'claude-x', max_tokens: 16, messages: [{ role: 'user', content: text }] });
+      expect(message.content).toMatchObject([{ type: 'text', text: `echo: ${text}` }]);
+    }
+    expect(anthropic.received.filter((r) => r.path.endsWith('/count_tokens'))).toHaveLength(2);
   } finally {
     await counting.close();
     await anthropic.close();
