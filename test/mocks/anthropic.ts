@@ -198,8 +198,18 @@ function constrainedProblem(b: Record<string, unknown>): string | undefined {
     const problem = tool.strict === true ? constrainedSchemaProblem(tool.input_schema, `tools.${i}.custom.input_schema`) : undefined;
     if (problem) return problem;
   }
+  // One grammar for the request's strict tools and output format, refused past a size Anthropic
+  // does not document (reported with 7 to 13 ordinary strict tools). The mock's stand-in: their
+  // schemas' JSON past 6 KB.
+  const constrained = [...arr(b.tools).filter((t) => obj(t).strict === true).map((t) => obj(t).input_schema), ...(format.type === 'json_schema' ? [format.schema] : [])];
+  if (JSON.stringify(constrained).length > GRAMMAR_BYTES) {
+    return 'The compiled grammar is too large, which would cause performance issues. Simplify your tool schemas or reduce the number of strict tools.';
+  }
   return undefined;
 }
+
+/** The mock's stand-in for Anthropic's undocumented grammar size (constrainedProblem). */
+const GRAMMAR_BYTES = 6_000;
 
 /** What API version 2026-10-21 refuses that 2023-06-01 accepted, as the 400 message; undefined when fine. */
 function version20261021(body: Record<string, unknown>): string | undefined {

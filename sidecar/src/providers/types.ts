@@ -28,6 +28,12 @@ export interface UpstreamTarget {
   model: string;
   /** Non-secret headers from the provider's config. */
   headers: Record<string, string>;
+  /**
+   * Ask for no constrained decoding the client did not ask this provider for itself (strict
+   * tools, structured outputs made from another API's JSON mode): set on the second try of an
+   * attempt the provider refused for it (ProviderAdapter.constraintRefused).
+   */
+  unconstrained?: boolean;
 }
 
 /** One HTTP request to a provider, ready for the upstream client (upstream/client.ts). */
@@ -135,6 +141,12 @@ export interface ProviderAdapter {
   chatResponse(body: unknown, context: TranslateContext): ChatCompletion;
   /** A translator for this provider's stream format. */
   chatStream(context: TranslateContext): StreamTranslator;
+  /**
+   * Whether the provider refused a translated request for the constrained decoding the sidecar
+   * asked for (Anthropic's undocumented grammar size): the attempt is made once more with
+   * `UpstreamTarget.unconstrained`, where a JSON instruction and plain tools take its place.
+   */
+  constraintRefused?(error: ProviderError): boolean;
   /** Embeddings, when the provider has them. */
   embeddingsRequest?(request: EmbeddingsRequest, target: UpstreamTarget): UpstreamRequest;
   /**

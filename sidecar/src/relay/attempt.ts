@@ -9,6 +9,7 @@ import type { Attempt, ProviderRuntime } from '../router/router.js';
 import { bodyText, MAX_ERROR_BODY_BYTES, type CallAbort, type UpstreamAnswer, type UpstreamResponse } from '../upstream/client.js';
 import { classifyError, parseRetryAfter, UpstreamFailure } from '../upstream/failure.js';
 import { hasContent } from './content.js';
+import type { Logger } from '../log/logger.js';
 import type { ModelCall } from '../telemetry/model-call.js';
 import type { Operation, StreamChunk, Usage } from './operation.js';
 import { scanUsage } from './usage.js';
@@ -21,6 +22,7 @@ export interface AttemptScope<C, K extends StreamChunk> {
   call: ModelCall;
   /** The call's abort, which a JSON request in flight hears without a listener of its own. */
   abort: CallAbort;
+  log: Logger;
 }
 
 interface Common {
@@ -62,16 +64,22 @@ const EMPTY = new Uint8Array(0);
  */
 export const PASS_THROUGH_HELD_BYTES = 16 * 1024 * 1024;
 
-function targetOf(provider: ProviderRuntime, model: Attempt['model'], apiKey: string | undefined): UpstreamTarget {
-  return { baseURL: provider.baseURL, apiKey, model: model.upstreamName ?? model.name, headers: provider.config.headers };
+function targetOf(provider: ProviderRuntime, model: Attempt['model'], apiKey: string | undefined, unconstrained: boolean): UpstreamTarget {
+  const target: UpstreamTarget = { baseURL: provider.baseURL, apiKey, model: model.upstreamName ?? model.name, headers: provider.config.headers };
+  if (unconstrained) target.unconstrained = true;
+  return target;
 }
 
-/** Runs one attempt. @throws {UpstreamFailure} */
-export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C, K>, attempt: Attempt): Promise<Outcome<C, K>> {
+/**
+ * Runs one attempt; once more, on the same key, without the constrained decoding the sidecar
+ * asked for when the provider refused that (ProviderAdapter.constraintRefused).
+ * @throws {UpstreamFailure}
+ */
+export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C, K>, attempt: Attempt, unconstrained = false): Promise<Outcome<C, K>> {
   const { op, context, call } = scope;
   const { provider, model, lease } = attempt;
   const name = provider.config.name;
-  const target = targetOf(provider, model, lease.value);
+  const target = targetOf(provider, model, lease.value, unconstrained);
   const reported = call.attempt(provider.config, { number: attempt.number, keyIndex: lease.index, upstreamModel: target.model });
   // Same protocol and same model name: the client's bytes go through untouched, both ways.
   const native = op.raw !== undefined && op.ingress.native.includes(provider.config.type) && target.model === op.model;
@@ -112,6 +120,12 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
     response?.body.destroy();
     const failure = err instanceof UpstreamFailure ? err : classifyError(err, name, 'headers');
     reported.failed(failure.kind, failure.error.status);
+    // Constrained decoding the client asked another API for, refused by this provider: the
+    // answer without it (a JSON instruction, plain tools) beats no answer.
+    if (!native && !unconstrained && provider.adapter.constraintRefused?.(failure.error) && !scope.abort.aborted) {
+      scope.log.warn({ provider: name, reason: failure.error.message }, 'constrained decoding refused by the provider: asking again without strict tools or output format');
+      return runAttempt(scope, attempt, true);
+    }
     throw failure;
   }
 }

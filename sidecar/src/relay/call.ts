@@ -85,7 +85,7 @@ export async function runCall<C, K extends StreamChunk>(
     if (usable.length === 0) {
       throw new UpstreamFailure('status', 'none', { status: 400, type: 'invalid_request_error', message: `no provider of model '${op.model}' supports ${op.kind}` });
     }
-    const scope: AttemptScope<C, K> = { op, context, call, abort: controller };
+    const scope: AttemptScope<C, K> = { op, context, call, abort: controller, log };
     const outcome: Outcome<C, K> = await route(usable, (attempt) => runAttempt(scope, attempt), { log, abort: controller, deadline: started + totalMs, reserve, uncounted: !counted });
     providerName = outcome.provider.config.name;
     try {

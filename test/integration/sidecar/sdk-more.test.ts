@@ -101,6 +101,31 @@ describe.each(PROVIDERS)('through a %s provider', (kind) => {
     expect(completion.choices[0]!.message.tool_calls?.[0]).toMatchObject({ function: { name: 'tool_0' } });
   });
 
+  it('serves 12 strict tools of an ordinary size (the Agents SDK marks every tool strict), plain and streamed, and a large strict output schema, whoever serves the model', async () => {
+    // Within every published bound (20 strict tools, 24 optional, 16 unions), yet past the grammar
+    // size Anthropic refuses without saying where it lies ("The compiled grammar is too large").
+    const field = (what: string) => ({ type: 'string', description: `The ${what} of the record, as the user wrote it, without any normalisation.` });
+    const parameters = { type: 'object', properties: Object.fromEntries(['name', 'owner', 'region', 'status', 'notes', 'source'].map((f) => [f, field(f)])), required: ['name', 'owner', 'region', 'status', 'notes', 'source'], additionalProperties: false };
+    const tools = Array.from({ length: 12 }, (_, i) => ({ type: 'function' as const, function: { name: `tool_${i}`, description: `Tool number ${i}.`, strict: true, parameters } }));
+    const mock = suite.mocks.get(kind)!;
+    const before = mock.received.length;
+    const completion = await suite.stack.openai().chat.completions.create({ model, tools, messages: [{ role: 'user', content: 'use one' }] });
+    expect(completion.choices[0]!.message.tool_calls?.[0]).toMatchObject({ function: { name: 'tool_0' } });
+    const stream = await suite.stack.openai().chat.completions.create({ model, tools, stream: true, messages: [{ role: 'user', content: 'use one' }] });
+    let name = '';
+    for await (const chunk of stream) name += chunk.choices[0]?.delta.tool_calls?.[0]?.function?.name ?? '';
+    expect(name).toBe('tool_0');
+    const record = { type: 'object', properties: Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`field_${i}`, field(`field ${i}`)])), required: Array.from({ length: 60 }, (_, i) => `field_${i}`), additionalProperties: false };
+    const structured = await suite.stack.openai().chat.completions.create({ model, response_format: { type: 'json_schema', json_schema: { name: 'record', strict: true, schema: record } }, messages: [{ role: 'user', content: 'json please' }] });
+    expect(structured.choices[0]!.message.content).toContain('json please');
+    if (kind === 'anthropic') {
+      // Asked strictly first, refused for the grammar, then asked again without: three calls, six requests.
+      const sent = mock.received.slice(before).map((r) => r.body as { tools?: { strict?: boolean }[]; output_config?: unknown; system?: unknown });
+      expect(sent.map((b) => (b.tools ? b.tools.some((t) => t.strict === true) : b.output_config !== undefined))).toEqual([true, false, true, false, true, false]);
+      expect(JSON.stringify(sent[5]!.system)).toContain('field_59');
+    }
+  });
+
   it('takes tool_choice allowed_tools (pydantic-ai sends it): the model calls only the allowed tools', async () => {
     const tool = (name: string) => ({ type: 'function' as const, function: { name, parameters: { type: 'object', properties: { input: { type: 'string' } } } } });
     const completion = await suite.stack.openai().chat.completions.create({

@@ -35,7 +35,11 @@ function anthropicError(status: number, bodyText: string): ProviderError {
 export const anthropicAdapter: ProviderAdapter = {
   type: 'anthropic',
   chatRequest: (request, target) =>
-    postJSON(versionedURL(target.baseURL, 'v1', '/messages'), headers(target), () => toAnthropicRequest(request, target.model)),
+    postJSON(versionedURL(target.baseURL, 'v1', '/messages'), headers(target), () => toAnthropicRequest(request, target.model, target.unconstrained)),
+  // Anthropic compiles a request's strict tools and output format into one grammar and refuses
+  // it past a size it does not document ("The compiled grammar is too large", 400; reported from
+  // 7 to 13 ordinary strict tools), which no count made beforehand can tell.
+  constraintRefused: (error) => error.status === 400 && /compiled grammar is too large|too complex for compilation/i.test(error.message),
   chatResponse: fromAnthropicMessage,
   chatStream: anthropicStream,
   messagesRequest: (request: MessagesRequest, target, clientHeaders) =>

@@ -47,8 +47,8 @@ interface Turn {
   content: string | Block[];
 }
 
-/** The Messages body for a canonical request. */
-export function toAnthropicRequest(request: ChatRequest, model: string): Record<string, unknown> {
+/** The Messages body for a canonical request; `unconstrained`: no strict tools or output format (UpstreamTarget.unconstrained). */
+export function toAnthropicRequest(request: ChatRequest, model: string, unconstrained = false): Record<string, unknown> {
   requireSingleChoice(PROVIDER, request.n);
   const system: Block[] = [];
   let systemMessages = 0;
@@ -80,7 +80,7 @@ export function toAnthropicRequest(request: ChatRequest, model: string): Record<
         break;
     }
   });
-  const format = nativeFormat(request.response_format, model);
+  const format = unconstrained ? undefined : nativeFormat(request.response_format, model);
   const instruction = format ? undefined : jsonInstruction(request.response_format);
   if (instruction) system.push({ type: 'text', text: instruction });
 
@@ -100,7 +100,7 @@ export function toAnthropicRequest(request: ChatRequest, model: string): Record<
   body.messages = turns;
   if (request.tools?.length) {
     // Strict functions stay strict where Claude can decode to their schemas.
-    const strictSchemas = strictToolSchemas(request.tools, model);
+    const strictSchemas = unconstrained ? [] : strictToolSchemas(request.tools, model);
     body.tools = request.tools.map((t, i) => {
       const parameters = t.function.parameters ?? { type: 'object', properties: {} };
       const strict = strictSchemas[i];
