@@ -12,6 +12,17 @@ describe('scanUsage', () => {
     expect(scanUsage(Buffer.from(JSON.stringify(body)))).toEqual({ input: 15, output: 4 });
   });
 
+  it("takes no usage key from the model's own objects: a Gemini function call's args, an Anthropic tool input after the answer's usage", () => {
+    // Gemini's usage is usageMetadata; the args are raw JSON the agent can have the model write.
+    const gemini = { candidates: [{ content: { role: 'model', parts: [{ functionCall: { name: 'report', args: { usage: { prompt_tokens: 1, completion_tokens: 1 } } } }] }, finishReason: 'STOP' }], usageMetadata: { promptTokenCount: 900_000, candidatesTokenCount: 60_000 }, modelVersion: 'gemini-x' };
+    expect(scanUsage(Buffer.from(JSON.stringify(gemini)))).toBeUndefined();
+    expect(scanUsage(Buffer.from(JSON.stringify(gemini, null, 2)))).toBeUndefined();
+    const reordered = { usage: { input_tokens: 10, output_tokens: 4 }, content: [{ type: 'tool_use', input: { usage: { input_tokens: 1 } } }] };
+    expect(scanUsage(Buffer.from(JSON.stringify(reordered)))).toBeUndefined();
+    // The body's own, followed by other members and whitespace, still counts.
+    expect(scanUsage(Buffer.from('{"choices":[{"message":{"content":"}]"}}],"usage":{"prompt_tokens":3,"completion_tokens":2},"x":[{"y":"]}"}]}\n'))).toEqual({ input: 3, output: 2 });
+  });
+
   it('finds nothing in a body without usage, a null usage or a cut-off one', () => {
     expect(scanUsage(Buffer.from('{"choices":[]}'))).toBeUndefined();
     expect(scanUsage(Buffer.from('{"choices":[],"usage":null}'))).toBeUndefined();

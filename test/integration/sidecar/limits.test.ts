@@ -4,6 +4,7 @@
  * own limit the call fails over to the next provider instead.
  */
 import Anthropic from '@anthropic-ai/sdk';
+import { ApiError, GoogleGenAI } from '@google/genai';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { SidecarConfigInput } from '../../../sidecar/src/config/schema.js';
@@ -78,6 +79,33 @@ it('stops at the daily budget, counted from the model prices', async () => {
   expect((error as Error).message).toContain('spent its daily budget of 0.5 USD');
   const metrics = await (await fetch(`http://127.0.0.1:${s.sidecar.adminPort}/metrics`)).text();
   expect(metrics).toMatch(/airlock_cost_usd_total\{provider="first",model="m"\} 0\.[5-9]/);
+});
+
+it("counts a Gemini answer at its usageMetadata, not at a usage object the model wrote in a function call's args", async () => {
+  const gemini = await startMock('gemini', { keys: ['gemini-budget-key-0123456789'] });
+  const dir = await stackDir();
+  const budget = await startStack(dir, {
+    version: 1,
+    sandbox: { name: 'budget' },
+    providers: [{ name: 'g', type: 'gemini', baseURL: gemini.url, apiKeys: [{ file: await keyFile(dir, 'g', 'gemini-budget-key-0123456789') }], models: [{ name: 'gemini-x', inputCostPerMTok: 100_000, outputCostPerMTok: 100_000 }] }],
+    limits: { dailyBudgetUSD: 1 },
+  });
+  try {
+    // The agent has the model call a function whose args look like an OpenAI usage object.
+    gemini.script(...Array.from({ length: 3 }, () => ({ toolCalls: [{ name: 'report', arguments: { usage: { prompt_tokens: 0, completion_tokens: 0 } } }] })));
+    const fetchThroughSocket = (url: string | URL | Request, init?: RequestInit) => budget.fetch(new URL(String(url)).pathname, init as never) as unknown as Promise<Response>;
+    const genai = new GoogleGenAI({ apiKey: 'unused', httpOptions: { baseUrl: 'http://airlock', fetch: fetchThroughSocket as never, retryOptions: { attempts: 1 } } });
+    const report = { name: 'report', parametersJsonSchema: { type: 'object', properties: { usage: { type: 'object', properties: { prompt_tokens: { type: 'integer' }, completion_tokens: { type: 'integer' } } } }, required: ['usage'] } };
+    const ask = () => genai.models.generateContent({ model: 'gemini-x', contents: 'a long and costly prompt of many words that Gemini counts', config: { tools: [{ functionDeclarations: [report] }] } });
+    expect((await ask()).functionCalls?.[0]?.args).toEqual({ usage: { prompt_tokens: 0, completion_tokens: 0 } });
+    // About $1.2 at Gemini's count: the budget of $1 is spent (before: $0 was counted, for ever).
+    const refused = await ask().catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(ApiError);
+    expect(refused).toMatchObject({ status: 429, message: expect.stringContaining('spent its daily budget of 1 USD') });
+  } finally {
+    await budget.close();
+    await gemini.close();
+  }
 });
 
 it('holds what calls in flight may use against tokensPerMinute: many at once cannot run past it', async () => {
