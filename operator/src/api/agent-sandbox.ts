@@ -3,7 +3,7 @@
  * models, MCP backends, tools) and how they are isolated.
  */
 import { z } from 'zod';
-import { LOG_LEVELS, McpHealthFields, ModelTools, RateLimits } from '@airlock/sidecar/config';
+import { LOG_LEVELS, McpHealthFields, ModelTools, PROVIDER_REACH, RateLimits } from '@airlock/sidecar/config';
 import { API_VERSION, cel, commonStatus, globList, listMap, listSet, ObjectMeta, objectName } from './common.js';
 
 /** Label by which a pod opts in to a sandbox. */
@@ -32,6 +32,14 @@ export const AgentSandboxSpec = z
           .meta({ maxProperties: 256 })
           .optional()
           .describe('Extra model names for the agent, each mapped to a provider model name, e.g. fast: gpt-4o-mini. An alias is allowed by being written here: `allow` applies to the names the agent requests, not to the models aliases name.'),
+        providerReach: z
+          .array(z.enum(PROVIDER_REACH))
+          .max(PROVIDER_REACH.length)
+          .meta(listSet)
+          .optional()
+          .describe(
+            "What the model providers may reach on the agent's behalf, each a way past the socket: web (hosted web search and fetch tools, URL context, search grounding), mcp (remote MCP servers the provider calls: Anthropic's mcp_servers, OpenAI's mcp tool), urls (images, documents and files given by an http(s) URL, which the provider downloads). Unset allows none: such a request is refused with a 400 naming the field.",
+          ),
       })
       .optional()
       .describe('Which models the agent may use, and aliases for them.'),

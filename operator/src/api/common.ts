@@ -5,6 +5,7 @@
 import { GLOB_RULE } from '@airlock/sidecar/config';
 import { z } from 'zod';
 import { KEY_SHAPE_PATTERN } from '@airlock/sidecar/redact';
+import { RESERVED_HEADERS } from '@airlock/sidecar/upstream';
 
 /** API group of every Airlock kind. */
 export const GROUP = 'airlock.dev';
@@ -57,6 +58,13 @@ export const secretDataKey = () =>
     .max(253)
     .regex(/^[-._a-zA-Z0-9]+$/)
     .describe('Key within the Secret\'s data.');
+
+/**
+ * Headers the sidecar's client sets itself (a CEL list): where a request goes and how it is framed.
+ * A Host beside a baseURL sent a key bound to one host (ADR 16) to another virtual host.
+ */
+export const RESERVED_HEADER_LIST = `[${RESERVED_HEADERS.map((h) => `'${h}'`).join(', ')}]`;
+export const RESERVED_HEADER_MESSAGE = 'Host, Content-Length, Transfer-Encoding, Connection, Upgrade and the like are set by the sidecar: the baseURL or url says where requests go';
 
 /** Headers that carry credentials (a CEL list): their values come from Secrets, never inline. */
 export const CREDENTIAL_HEADERS = "['authorization', 'proxy-authorization', 'x-api-key', 'x-goog-api-key', 'api-key', 'cookie', 'x-auth-token']";

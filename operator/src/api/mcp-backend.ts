@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { MCP_TRANSPORTS, McpTimeouts, PinnedPrompt, PinnedResource, PinnedTool } from '@airlock/sidecar/config';
-import { API_VERSION, cel, type CelRule, commonStatus, CREDENTIAL_HEADERS, dnsLabel, globList, httpURL, listMap, notKeyShaped, ObjectMeta, SecretKeyRef } from './common.js';
+import { API_VERSION, cel, type CelRule, commonStatus, CREDENTIAL_HEADERS, dnsLabel, globList, httpURL, listMap, notKeyShaped, ObjectMeta, RESERVED_HEADER_LIST, RESERVED_HEADER_MESSAGE, SecretKeyRef } from './common.js';
 
 /** Tool states as the operator and the sidecar report them. */
 export const TOOL_STATES = ['approved', 'pending', 'changed'] as const;
@@ -25,12 +25,17 @@ export const HeaderValue = z
     secretKeyRef: SecretKeyRef.optional(),
   })
   .meta(
-    cel(valueOrSecret, notKeyShaped('value'), {
-      rule: `!has(self.value) || !(self.name.lowerAscii() in ${CREDENTIAL_HEADERS})`,
-      message: 'a credential header takes its value from secretKeyRef, never inline',
-      fieldPath: '.value',
-      reason: 'FieldValueForbidden',
-    }),
+    cel(
+      valueOrSecret,
+      notKeyShaped('value'),
+      {
+        rule: `!has(self.value) || !(self.name.lowerAscii() in ${CREDENTIAL_HEADERS})`,
+        message: 'a credential header takes its value from secretKeyRef, never inline',
+        fieldPath: '.value',
+        reason: 'FieldValueForbidden',
+      },
+      { rule: `!(self.name.lowerAscii() in ${RESERVED_HEADER_LIST})`, message: RESERVED_HEADER_MESSAGE, fieldPath: '.name', reason: 'FieldValueForbidden' },
+    ),
   )
   .describe('An HTTP header sent to the backend, from a literal or a Secret. Credentials (Authorization and the like, anything key-shaped) only from a Secret.');
 

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ModelEntry, PROVIDER_TYPES, ProviderRetries, ProviderTimeouts, RateLimits } from '@airlock/sidecar/config';
-import { API_VERSION, cel, commonStatus, CREDENTIAL_HEADERS, httpURL, listMap, listSet, ObjectMeta, objectName, secretDataKey } from './common.js';
+import { API_VERSION, cel, commonStatus, CREDENTIAL_HEADERS, httpURL, RESERVED_HEADER_LIST, RESERVED_HEADER_MESSAGE, listMap, listSet, ObjectMeta, objectName, secretDataKey } from './common.js';
 
 const KEYLESS_TYPES = "['ollama', 'openai-compatible']";
 
@@ -61,6 +61,7 @@ export const ModelProviderSpec = z
             message: 'credential headers are not allowed here: put keys in apiKeys, which are read from Secrets',
           },
           { rule: `self.all(h, h.matches('^[A-Za-z0-9!#$%&*+.^_|~-]+$'))`, message: 'header names must be HTTP tokens' },
+          { rule: `self.all(h, !(h.lowerAscii() in ${RESERVED_HEADER_LIST}))`, message: RESERVED_HEADER_MESSAGE },
         ),
       })
       .optional()

@@ -87,5 +87,14 @@ describe('renderSidecarConfig', () => {
     const config = SidecarConfig.parse(parse(renderSidecarConfig({ sandbox, providers: [], backends: [backend], secret: () => undefined }).yaml));
     expect(config.mcp.health).toEqual({ intervalMs: 15_000, backoffBaseMs: 500, backoffMaxMs: 5_000 });
     expect(config.mcp.backends[0]?.stdio?.processes).toBe('shared');
+    // Providers reach nothing for the agent unless the sandbox says so.
+    expect(config.models.providerReach).toEqual([]);
+  });
+
+  it('carries what the sandbox lets its providers reach for the agent', () => {
+    const sandbox = AgentSandbox.parse({ apiVersion: 'airlock.dev/v1alpha1', kind: 'AgentSandbox', metadata: meta('agents'), spec: { providers: ['oa'], models: { providerReach: ['urls', 'web'] } } });
+    const config = SidecarConfig.parse(parse(renderSidecarConfig({ sandbox, providers: [], backends: [], secret: () => undefined }).yaml));
+    expect(config.models.providerReach).toEqual(['urls', 'web']);
+    expect(AgentSandbox.safeParse({ ...sandbox, spec: { models: { providerReach: ['everything'] } } }).success).toBe(false);
   });
 });

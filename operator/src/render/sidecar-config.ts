@@ -90,7 +90,7 @@ export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp
       ...(p.spec.limits ? { limits: p.spec.limits } : {}),
       headers: p.spec.headers ?? {},
     })),
-    models: { ...(spec.models?.allow ? { allow: spec.models.allow } : {}), aliases: spec.models?.aliases ?? {} },
+    models: { ...(spec.models?.allow ? { allow: spec.models.allow } : {}), aliases: spec.models?.aliases ?? {}, providerReach: spec.models?.providerReach ?? [] },
     mcp: {
       backends: backends.map((b) => {
         const name = b.metadata.name;

@@ -12,6 +12,13 @@ export const PROVIDER_TYPES = ['openai', 'anthropic', 'gemini', 'ollama', 'opena
 export const KEYLESS_PROVIDER_TYPES: readonly ProviderType[] = ['ollama', 'openai-compatible'];
 /** MCP transports the sidecar speaks to backends. */
 export const MCP_TRANSPORTS = ['streamable-http', 'sse', 'stdio'] as const;
+/**
+ * What a sandbox may have its providers reach for the agent (ingress/reach.ts): `web` (hosted web
+ * search and fetch, URL context, search grounding), `mcp` (remote MCP servers the provider
+ * calls), `urls` (images, documents and files given by URL, which the provider downloads).
+ */
+export const PROVIDER_REACH = ['web', 'mcp', 'urls'] as const;
+export type ProviderReach = (typeof PROVIDER_REACH)[number];
 /** Log levels. */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
@@ -285,6 +292,7 @@ export const SidecarConfig = z
       z.object({
         allow: z.optional(GlobList),
         aliases: z._default(z.record(modelName(), modelName()), {}),
+        providerReach: z._default(z.array(z.enum(PROVIDER_REACH)), []),
       }),
       {},
     ),

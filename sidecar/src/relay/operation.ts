@@ -3,6 +3,8 @@
  * its request is built for a provider, how an answer is read back and written in the client's
  * API. The relay ({@link ./call.js}) does the rest the same way for every kind.
  */
+import type { ProviderReach } from '../config/schema.js';
+import type { Reach } from '../ingress/reach.js';
 import type { StreamTranslator, TranslateContext, UpstreamRequest, UpstreamTarget } from '../providers/types.js';
 import type { ProviderRuntime } from '../router/router.js';
 import type { StreamEncoder, Ingress } from '../server/ingress.js';
@@ -46,6 +48,8 @@ export interface Operation<Canonical, Chunk extends StreamChunk = ChatCompletion
   maxOutputTokens?: number | undefined;
   /** Estimated input tokens where the body says less than what goes upstream (a continued conversation). */
   inputTokens?(): number;
+  /** What the request asks the provider to reach for the agent that `allowed` does not allow (ingress/reach.ts). */
+  reach?(allowed: ReadonlySet<ProviderReach>): Reach | undefined;
   /** Whether this provider can serve the operation at all (anthropic has no embeddings). */
   supports(provider: ProviderRuntime): boolean;
   /** The provider request. @throws {AdapterError} when the request cannot be expressed for it. */

@@ -11,6 +11,8 @@ import { withAgentContext } from '../telemetry/model-call.js';
 import { relay, type Operation, type ProxyDeps, type StreamChunk } from './proxy.js';
 import type { SandboxScope } from '../relay/call.js';
 import type { Runtime } from './runtime.js';
+import { PROVIDER_REACH, type ProviderReach } from '../config/schema.js';
+import { reachRefused } from '../ingress/reach.js';
 
 /**
  * Registers POST `path`: the body is parsed with `schema` (400 in the ingress's shape), its
@@ -40,6 +42,7 @@ export function modelRoute<S extends z.ZodMiniType<{ model: string }>, C, K exte
  * `local()` instead when none of the model's providers supports the operation.
  * @returns the relayed call, which writes the response itself; nothing when answered locally.
  * @throws {ModelNotFoundError} for a model no provider serves.
+ * @throws {AdapterError} for a request that has the provider reach what the sandbox does not allow.
  */
 export function relayModelCall<C, K extends StreamChunk>(
   options: AppOptions,
@@ -51,13 +54,19 @@ export function relayModelCall<C, K extends StreamChunk>(
 ): Promise<void> | undefined {
   const runtime = options.live.current;
   const candidates = runtime.catalog.candidates(model);
+  const scope = scopeOf(options, runtime);
+  // What the provider would reach for the agent, refused unless the sandbox allows it; no walk of
+  // the body when it allows all.
+  if (op.reach && scope.reachable.size < PROVIDER_REACH.length) {
+    const reach = op.reach(scope.reachable);
+    if (reach) throw reachRefused(reach, runtime.config.sandbox.name);
+  }
   if (local && !candidates.some((c) => op.supports(c.provider))) {
     const answer = local();
     writeJson(res, 200, answer.body, { ...JSON_UTF8, ...answer.headers });
     return undefined;
   }
-  const { deps, sandbox } = scopeOf(options, runtime);
-  return withAgentContext(request.headers, relay, op, candidates, res, deps, sandbox);
+  return withAgentContext(request.headers, relay, op, candidates, res, scope.deps, scope.sandbox);
 }
 
 /** What the relay needs of the app and the runtime: the same for every call until a reload, so built once per runtime. */
@@ -65,6 +74,8 @@ interface Scope {
   options: AppOptions;
   deps: ProxyDeps;
   sandbox: SandboxScope;
+  /** What the sandbox lets its providers reach for the agent (models.providerReach). */
+  reachable: ReadonlySet<ProviderReach>;
 }
 
 const scopes = new WeakMap<Runtime, Scope>();
@@ -76,6 +87,7 @@ function scopeOf(options: AppOptions, runtime: Runtime): Scope {
     options,
     deps: { log: options.log, metrics: options.metrics, secrets: options.secrets, captureContent: () => runtime.config.telemetry.captureMessageContent },
     sandbox: { name: runtime.config.sandbox.name, limiter: runtime.limiter, ledger: options.usage?.ledger },
+    reachable: new Set(runtime.config.models.providerReach),
   };
   scopes.set(runtime, scope);
   return scope;

@@ -1,4 +1,5 @@
 /** The operations the proxy relays, each as data for the shared relay in ../relay. */
+import { chatReach, geminiReach, messagesReach } from '../ingress/reach.js';
 import { chatChunkToCompletion, chatToCompletion, completionToChat } from '../ingress/translate/completions.js';
 import type { StreamTranslator, TranslateContext } from '../providers/types.js';
 import type { ProviderRuntime } from '../router/router.js';
@@ -45,6 +46,7 @@ export function chatOperation(ingress: Ingress, body: ChatIngressRequest, raw: B
   };
   const call = new ChatCall(ingress, request.model, request.stream === true, raw, asked, build, () => request);
   call.maxOutputTokens = request.max_completion_tokens ?? request.max_tokens ?? undefined;
+  call.reach = (allowed) => chatReach(body, allowed);
   const forUsage = request.stream === true ? usageForStreams(request, asked) : undefined;
   // The client's bytes pass through to OpenAI-format providers; an OpenAI-compatible one gets the
   // canonical request instead when the client's has what only OpenAI serves.
@@ -108,6 +110,7 @@ export function messagesOperation(ingress: Ingress, request: MessagesRequest, ra
   };
   const call = new ChatCall(ingress, request.model, request.stream === true, raw, true, build, asChat, estimate);
   call.maxOutputTokens = request.max_tokens;
+  call.reach = (allowed) => messagesReach(request, allowed);
   // Passed through to Anthropic, a request it would refuse thinking on goes without (the adapter
   // does the same when it builds the body).
   call.nativeBody = mended(() => withoutRefusedThinking(request));
@@ -131,6 +134,7 @@ export function generateContentOperation(ingress: Ingress, request: GenerateCont
   const client = request.generationConfig?.thinkingConfig?.includeThoughts === true ? thoughtfulIngress(ingress) : ingress;
   const call = new ChatCall(client, model, stream, raw, true, build, asChat, estimate);
   call.maxOutputTokens = request.generationConfig?.maxOutputTokens ?? undefined;
+  call.reach = (allowed) => geminiReach(request, allowed);
   // Passed through to Gemini, signatures mended: none of the sidecar's own, and on a model that
   // enforces them the sentinel where a call has none (the adapter does the same when it builds
   // the body, for the upstream model's name).
@@ -163,6 +167,7 @@ class ChatCall implements Operation<ChatCompletion> {
   readonly kind = 'chat';
   nativeBody?: Operation<ChatCompletion>['nativeBody'];
   maxOutputTokens?: number | undefined;
+  reach?: Operation<ChatCompletion>['reach'];
 
   constructor(
     readonly ingress: Ingress,

@@ -4,6 +4,7 @@
  * both ways when the model name is the same); every other provider through the canonical form.
  * `previous_response_id`: see ADR 0011.
  */
+import { responsesReach } from '../ingress/reach.js';
 import { estimateTokens } from '../ingress/estimate.js';
 import { ReferencesTooLarge, ResponseStore } from '../ingress/responses-store.js';
 import { inputItems, responsesToChat } from '../ingress/translate/responses.js';
@@ -166,6 +167,8 @@ export function responsesOperation(sent: ResponsesRequest, raw: Buffer, store: R
     maxOutputTokens: request.max_output_tokens ?? undefined,
     // A continuation sends the whole conversation upstream: held as such against the limits.
     ...(history ? { inputTokens: () => estimateTokens([request.instructions, expanded.input, request.tools]) } : {}),
+    // The client's request alone: what a stored conversation held was looked at when it was sent.
+    reach: (allowed) => responsesReach(sent, allowed),
     supports: (provider) => !heldElsewhere || provider.adapter.responsesRequest !== undefined,
     build: (provider, target) => provider.adapter.responsesRequest?.(forOpenAI, target) ?? provider.adapter.chatRequest(asChat(), target),
     parse(provider, body, context) {

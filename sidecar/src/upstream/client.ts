@@ -386,17 +386,25 @@ class Exchange implements InFlight {
 
 function ignore(): void {}
 
-/** The request's headers as Node's flat list, with Host (the target's, unless the config sets one) and the body's length. */
+/**
+ * Headers the client itself sets, which say where a request goes and how it is framed: none comes
+ * from a provider's or backend's configured headers. A configured Host sent a key bound to one
+ * host (ADR 16) to another virtual host behind the same front end; Transfer-Encoding beside the
+ * body's Content-Length made a request two front ends could split differently. The CRDs refuse
+ * them (operator/src/api), and the client ignores them.
+ */
+export const RESERVED_HEADERS = ['host', 'content-length', 'transfer-encoding', 'connection', 'upgrade', 'te', 'trailer', 'keep-alive', 'proxy-connection', 'expect'] as const;
+const RESERVED = new Set<string>(RESERVED_HEADERS);
+const LONGEST_RESERVED = Math.max(...RESERVED_HEADERS.map((h) => h.length));
+
+/** The request's headers as Node's flat list, with the target's Host and the body's length, none of RESERVED_HEADERS from the request. */
 function headerList(request: UpstreamRequest, host: string): string[] {
-  const list: string[] = [];
-  let hostSet = false;
+  const list: string[] = ['host', host];
   for (const name in request.headers) {
-    // Length first: most names are neither, and lower-casing each costs a string.
-    if (name.length === 14 && name.toLowerCase() === 'content-length') continue;
-    if (name.length === 4 && name.toLowerCase() === 'host') hostSet = true;
+    // Length first: most names are longer than any reserved one, and lower-casing each costs a string.
+    if (name.length <= LONGEST_RESERVED && RESERVED.has(name.toLowerCase())) continue;
     list.push(name, request.headers[name]!);
   }
-  if (!hostSet) list.push('host', host);
   if (request.body !== undefined) list.push('content-length', String(typeof request.body === 'string' ? Buffer.byteLength(request.body) : request.body.length));
   return list;
 }

