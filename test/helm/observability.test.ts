@@ -58,7 +58,7 @@ describe('monitoring objects in the chart', () => {
 
   it('scrape every sidecar on the admin port injection names, and the operator through its metrics Service', () => {
     const sidecars = objects.find((o) => o.kind === 'PodMonitor' && o.metadata.name === 'airlock-sidecars')!;
-    expect(sidecars.spec).toMatchObject({ selector: { matchExpressions: [{ key: 'airlock.dev/sandbox', operator: 'Exists' }] }, namespaceSelector: { any: true }, podMetricsEndpoints: [{ port: ADMIN_PORT_NAME, path: '/metrics' }] });
+    expect(sidecars.spec).toMatchObject({ selector: { matchExpressions: [{ key: 'airlock.dev/sandbox', operator: 'Exists' }] }, namespaceSelector: { any: true }, podTargetLabels: ['airlock.dev/sandbox'], podMetricsEndpoints: [{ port: ADMIN_PORT_NAME, path: '/metrics' }] });
     const monitor = only(objects, 'ServiceMonitor');
     const service = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'airlock-metrics')!;
     const selector = (monitor.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;

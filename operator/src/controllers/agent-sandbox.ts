@@ -100,7 +100,7 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
     await applyIfChanged(ctx, secret, ctx.caches.rendered.get(namespace, secret.metadata!.name!), (live) => sameJson(live.data ?? {}, secret.data) && sameJson(live.metadata?.labels, labels));
     await applyIfChanged(ctx, configMap, ctx.caches.configMaps.get(namespace, configMap.metadata!.name!), (live) => live.data?.['config.yaml'] === rendered.yaml);
     const usagePort = ctx.settings.usageUrl ? Number(new URL(ctx.settings.usageUrl).port || 80) : undefined;
-    const policy = renderNetworkPolicy(sandbox, providers.usable, backends.usable, { namespace: ctx.settings.namespace, usagePort }, ctx.settings.sidecarMetricsFrom);
+    const policy = renderNetworkPolicy(sandbox, providers.usable, backends.usable, { namespace: ctx.settings.namespace, usagePort, otlpEndpoint: ctx.settings.otlpEndpoint }, ctx.settings.sidecarMetricsFrom);
     const livePolicy = ctx.caches.networkPolicies.get(namespace, sandboxObjectName(name));
     if (policy) {
       policy.metadata = { ...policy.metadata, labels, ownerReferences: [owner] };

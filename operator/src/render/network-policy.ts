@@ -5,6 +5,7 @@
  * sees the pod, not the process, so it is the coarse outer wall; the firewall init container is
  * the inner one that tells the sidecar from the agent.
  */
+import { isIP } from 'node:net';
 import type { V1NetworkPolicy, V1NetworkPolicyEgressRule, V1NetworkPolicyPeer } from '@kubernetes/client-node';
 import { SANDBOX_LABEL, type AgentSandbox, type MCPBackend, type ModelProvider } from '../api/index.js';
 
@@ -14,10 +15,15 @@ import { ADMIN_PORT, configMapNameFor as sandboxObjectName } from '../webhook/se
 
 const peer = (cidr: string) => ({ ipBlock: { cidr } });
 
-/** The operator: its namespace, and its usage port when sidecars read the sandbox-wide usage there (ADR 0014). */
+/**
+ * The operator: its namespace, its usage port when sidecars read the sandbox-wide usage there (ADR
+ * 0014), and the OTLP endpoint it has the sidecars export their spans to (the chart's
+ * `telemetry.otlp.endpoint`).
+ */
 export interface OperatorPeer {
   namespace: string;
   usagePort?: number | undefined;
+  otlpEndpoint?: string | undefined;
 }
 
 /**
@@ -46,6 +52,8 @@ export function renderNetworkPolicy(sandbox: AgentSandbox, providers: ModelProvi
   if (open) egress.push({ ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 80 }] });
   const operatorNamespace = operator ? [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': operator.namespace } } }] : [];
   if (operator?.usagePort) egress.push({ to: operatorNamespace, ports: [{ protocol: 'TCP', port: operator.usagePort }] });
+  const collector = operator?.otlpEndpoint ? collectorRule(operator.otlpEndpoint) : undefined;
+  if (collector) egress.push(collector);
   for (const entry of isolation.allowEgress ?? []) {
     egress.push({ to: [peer(entry.cidr)], ...(entry.ports?.length ? { ports: entry.ports.flatMap((port) => [{ protocol: 'TCP', port }, { protocol: 'UDP', port }]) } : {}) });
   }
@@ -60,4 +68,24 @@ export function renderNetworkPolicy(sandbox: AgentSandbox, providers: ModelProvi
       egress,
     },
   };
+}
+
+/**
+ * Egress to the OTLP collector: its port, to its address when the endpoint names one, else to any
+ * address (a Service name resolves to an address the policy cannot know). The policy sees the pod:
+ * the firewall still lets only the sidecar out, so the agent does not reach the collector.
+ */
+function collectorRule(endpoint: string): V1NetworkPolicyEgressRule | undefined {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return undefined;
+  }
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const ports = [{ protocol: 'TCP', port }];
+  if (isIP(host) === 4) return { to: [peer(`${host}/32`)], ports };
+  if (isIP(host) === 6) return { to: [peer(`${host}/128`)], ports };
+  return { ports };
 }

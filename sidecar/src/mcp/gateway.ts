@@ -165,7 +165,9 @@ class Gateway implements McpGateway, SessionContext {
 
   constructor(options: McpGatewayOptions) {
     this.config = options.config;
-    this.logger = options.logger.child({ component: 'mcp' });
+    // `module`, not `component`: pino writes a child's key beside the base's, and a JSON line with
+    // the same key twice is refused by Elasticsearch.
+    this.logger = options.logger.child({ module: 'mcp' });
     this.tuningOverrides = options.tuning;
     this.tuning = tuningOf(options.config, options.tuning);
     this.secrets = options.secrets;

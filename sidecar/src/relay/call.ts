@@ -104,6 +104,8 @@ export async function runCall<C, K extends StreamChunk>(
         call.firstChunk();
         const tally = await streamOut(op, outcome, client, controller.signal, context, log, deps.secrets, call.capturing ? (chunk) => call.output(chunk) : undefined);
         described = tally.described;
+        // An error event after the stream started: the client's status was 200, the call failed.
+        if (tally.failedStatus !== undefined) status = tally.failedStatus;
         spent = account(call, outcome, tally.usage ?? estimateUsage(op.raw?.length ?? 0, tally.outputChars), tally.usage === undefined, client);
       }
     } finally {
@@ -112,6 +114,7 @@ export async function runCall<C, K extends StreamChunk>(
   } catch (err) {
     const failure = toClientError(err);
     status = failure.error.status;
+    providerName = call.providerName;
     if (status !== 499) {
       log.warn({ api: op.ingress.name, model: op.model, status, reason: failure.error.message }, 'model call failed');
       const message = deps.secrets.scrub(failure.error.message);

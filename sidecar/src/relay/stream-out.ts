@@ -22,6 +22,8 @@ export interface StreamTally {
   outputChars: number;
   /** Response model and finish reasons, for telemetry. */
   described: ReturnType<typeof describeResult>;
+  /** The status of the error the stream ended with after it started (the client's answer was 200), for telemetry. */
+  failedStatus?: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -61,7 +63,9 @@ export async function streamOut<C, K extends StreamChunk>(
           if (translator.complete?.()) {
             if (!native) await client.write(encoder.end());
           } else {
-            await fail(client, translator, encoder, secrets, streamError(err, name));
+            const error = streamError(err, name);
+            tally.failedStatus = error.status;
+            await fail(client, translator, encoder, secrets, error);
           }
           client.end();
           return tally;
@@ -85,6 +89,7 @@ export async function streamOut<C, K extends StreamChunk>(
       return tally;
     }
     const failure = classifyError(signal.aborted ? signal.reason : err, name, 'body');
+    tally.failedStatus = failure.error.status;
     log.warn({ provider: name, kind: failure.kind, reason: failure.error.message }, 'stream broke after it started; ending it with an error event');
     if (!client.gone) {
       await fail(client, translator, encoder, secrets, { ...failure.error, message: `the stream from provider ${name} broke: ${failure.error.message}` });

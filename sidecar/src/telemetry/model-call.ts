@@ -62,6 +62,8 @@ export class ModelCall {
   private firstChunkSeen = false;
   private provider: ProviderRef | undefined;
   private lastFailed: { provider: string; reason: string } | undefined;
+  /** The last provider tried, which a call that failed everywhere is counted under. */
+  private tried: ProviderRef | undefined;
   private ended = false;
   private content: { input: ReturnType<typeof inputContent> | undefined; output: OutputContent; redact: (text: string) => string } | undefined;
   /** The metric cells of this call's API, operation and model (resolved once, shared by calls). */
@@ -159,6 +161,7 @@ export class ModelCall {
   attemptFailed(provider: ProviderRef, span: Span, kind: string, status: number): void {
     const reason = kind === 'status' ? String(status) : kind;
     this.lastFailed = { provider: provider.name, reason };
+    this.tried = provider;
     this.metrics.attempts.inc({ provider: provider.name, result: kind });
     span.setAttributes({ 'http.response.status_code': status, 'error.type': reason });
     span.setStatus({ code: SpanStatusCode.ERROR, message: reason });
@@ -183,11 +186,16 @@ export class ModelCall {
     this.span.setAttributes({ 'gen_ai.usage.input_tokens': usage.input, 'gen_ai.usage.output_tokens': usage.output, 'airlock.cost_usd': costUSD });
   }
 
+  /** The provider that answered, else the last one tried ('none' when no attempt was made): for logs. */
+  get providerName(): string {
+    return (this.provider ?? this.tried)?.name ?? 'none';
+  }
+
   /** The call is over (success, failure or refusal). */
   end(result: CallEnd): void {
     if (this.ended) return;
     this.ended = true;
-    const provider = this.provider;
+    const provider = this.provider ?? this.tried;
     this.metrics.inFlightCalls--;
     this.series.of(provider).end(result.status, (performance.now() - this.started) / 1000);
     const failed = result.status >= 400;

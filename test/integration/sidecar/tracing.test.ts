@@ -24,6 +24,7 @@ let first: MockProvider;
 let second: MockProvider;
 let streamed: { text: string; usage: { prompt_tokens: number; completion_tokens: number } | undefined };
 let byName: Traced<unknown>['named'];
+let logLines: string[] = [];
 
 beforeAll(async () => {
   first = await startMock('openai', { keys: [FIRST_KEY] });
@@ -55,6 +56,7 @@ beforeAll(async () => {
       while (!(await client.listTools()).tools.some((t) => t.name === 'everything__echo')) await new Promise((resolve) => setTimeout(resolve, 100));
       await client.callTool({ name: 'everything__echo', arguments: { message: TOOL_ARGUMENT } });
       await client.close();
+      logLines = [...stack.logs];
       return seen;
     },
   ));
@@ -116,4 +118,14 @@ it('never exports a key, the prompt, the completion or a tool argument, and send
   for (const secret of [FIRST_KEY, SECOND_KEY, COLLECTOR_TOKEN, PROMPT, TOOL_ARGUMENT, streamed.text]) expect(everything).not.toContain(secret);
   expect(JSON.stringify(collector.spans)).not.toContain('purple');
   expect(collector.requests.every((h) => h['x-collector-token'] === COLLECTOR_TOKEN)).toBe(true);
+});
+
+it("puts the agent's trace id on the log lines of its calls, so a log line leads to its trace", () => {
+  const lines = logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  const ofCall = lines.filter((l) => l.msg === 'model call' || l.msg === 'provider attempt failed; failing over');
+  expect(ofCall.length).toBeGreaterThanOrEqual(2);
+  for (const line of ofCall) expect(line).toMatchObject({ trace_id: agent.traceId, span_id: expect.stringMatching(/^[0-9a-f]{16}$/) });
+  // Lines written outside any call carry none, and no line repeats a key (Elasticsearch refuses those).
+  expect(lines.find((l) => l.msg === 'model call' && l.trace_id === undefined)).toBeUndefined();
+  for (const raw of logLines) expect(raw.match(/"component":/g)?.length ?? 0).toBeLessThanOrEqual(1);
 });
