@@ -132,6 +132,11 @@ export function renderSidecar(sandbox: AgentSandbox, settings: InjectionSettings
     env: [
       { name: 'AIRLOCK_SOCKET', value: socket },
       { name: 'AIRLOCK_STDIO_HOST', value: STDIO_HOST_SOCKET },
+      // The pod on the sidecar's spans (OpenTelemetry's resource from the environment): traces of
+      // one pod or namespace can be found, and two sandboxes of one name told apart.
+      { name: 'AIRLOCK_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'AIRLOCK_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: 'OTEL_RESOURCE_ATTRIBUTES', value: 'k8s.pod.name=$(AIRLOCK_POD_NAME),k8s.namespace.name=$(AIRLOCK_POD_NAMESPACE)' },
     ],
     ports: [{ name: ADMIN_PORT_NAME, containerPort: ADMIN_PORT, protocol: 'TCP' }],
     startupProbe: {

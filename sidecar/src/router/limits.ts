@@ -51,10 +51,13 @@ export interface LimitSettings {
   dailyBudgetUSD?: number | undefined;
 }
 
+/** The limits a call can be refused by. */
+export const LIMIT_KINDS = ['requests', 'tokens', 'concurrency', 'budget'] as const;
+
 /** Why a call may not start now, and when to try again. */
 export interface LimitRefusal {
   /** Which limit refused. */
-  limit: 'requests' | 'tokens' | 'concurrency' | 'budget';
+  limit: (typeof LIMIT_KINDS)[number];
   message: string;
   retryAfterMs: number;
 }

@@ -12,6 +12,7 @@
 // Pushgateway (node:https and so TLS, node:zlib), its cluster aggregator (node:cluster) and its
 // default metrics (perf_hooks, v8), none of which the sidecar uses; in a bare process the index is
 // 22 MiB of resident memory and these two modules 3 (bench/README.md, "Round 6").
+import { LIMIT_KINDS } from '../router/limits.js';
 import Gauge from 'prom-client/lib/gauge.js';
 import Registry from 'prom-client/lib/registry.js';
 import { CounterMetric, HistogramMetric } from './cells.js';
@@ -157,6 +158,9 @@ export class Metrics {
   });
 
   constructor() {
+    // Every limit from the start, at 0: an alert on increase() sees the first refusal (a series
+    // born at 1 shows no increase).
+    for (const limit of LIMIT_KINDS) this.limitRefusals.inc({ limit }, 0);
     const states = () => this.providerStates();
     new Gauge({
       name: 'airlock_provider_circuit_state',

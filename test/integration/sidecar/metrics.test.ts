@@ -99,6 +99,8 @@ it('counts the failover with its reason, the attempts, the refusal, and answers 
   expect(total(samples, 'airlock_provider_attempts_total', { provider: 'second', result: 'ok' })).toBe(1);
   expect(total(samples, 'airlock_provider_attempts_total', { provider: 'first', result: 'ok' })).toBe(STREAMED);
   expect(total(samples, 'airlock_limit_refusals_total', { limit: 'requests' })).toBe(1);
+  // The limits that refused nothing are there at 0, so an alert on increase() sees their first refusal.
+  expect(samples.filter((s) => s.name === 'airlock_limit_refusals_total').map((s) => [s.labels.limit, s.value]).sort()).toEqual([['budget', 0], ['concurrency', 0], ['requests', 1], ['tokens', 0]]);
   expect(total(samples, 'airlock_model_requests_total', { status: '200' })).toBe(STREAMED + 1);
   expect(total(samples, 'airlock_model_requests_total', { status: '429' })).toBe(1);
   expect(total(samples, 'airlock_model_requests_in_flight')).toBe(0);
