@@ -29,7 +29,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const log = createLogger({ level: settings.logLevel, component: 'airlock-operator' });
-  const tracing = await startTracing({ serviceName: 'airlock-operator', endpoint: settings.otlpEndpoint, headers: async () => settings.otlpHeaders, resource: { 'service.instance.id': settings.identity } });
+  const tracing = await startTracing({ serviceName: 'airlock-operator', endpoint: settings.otlpEndpoint, headers: async () => settings.otlpHeaders, resource: { 'service.instance.id': settings.identity }, warn: (record, message) => log.warn(record, message) });
   const kubeConfig = new KubeConfig();
   try {
     // In a pod: the service account; elsewhere: KUBECONFIG or ~/.kube/config.

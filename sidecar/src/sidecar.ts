@@ -48,7 +48,12 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   await live.start();
   const config = live.current.config;
   log.level = config.telemetry.logLevel;
-  const tracing = await startSidecarTracing(config, secrets, (reason) => log.warn({ reason }, 'OTLP header file unreadable; exporting spans without it'));
+  const tracing = await startSidecarTracing(
+    config,
+    secrets,
+    (reason) => log.warn({ reason }, 'OTLP header file unreadable; exporting spans without it'),
+    (record, message) => log.warn(record, message),
+  );
   metrics.watchProviders(() => live.current.providers.map((p) => ({ name: p.config.name, breaker: p.breaker.state, keys: p.keys.states() })));
 
   const usage = new SandboxUsage({

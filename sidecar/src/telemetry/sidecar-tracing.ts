@@ -9,13 +9,14 @@ import { startTracing, type Tracing } from './tracing.js';
  * are read on each export, so a rotated token is picked up, and registered as secrets so no log
  * line shows them. A changed `telemetry.otlp` takes effect when the sidecar restarts.
  */
-export function startSidecarTracing(config: SidecarConfig, secrets: SecretRegistry, onError: (message: string) => void): Promise<Tracing> {
+export function startSidecarTracing(config: SidecarConfig, secrets: SecretRegistry, onError: (message: string) => void, warn?: (record: { reason: string }, message: string) => void): Promise<Tracing> {
   const otlp = config.telemetry.otlp;
   if (!otlp) return startTracing({ serviceName: 'airlock-sidecar', endpoint: undefined });
   return startTracing({
     serviceName: 'airlock-sidecar',
     endpoint: otlp.endpoint,
     resource: { 'airlock.sandbox': config.sandbox.name },
+    ...(warn ? { warn } : {}),
     headers: async () => {
       try {
         const resolved = await resolveValues('otlp', 'header', otlp.headers);

@@ -5,7 +5,7 @@
  * even loaded: it is imported only when tracing is on (it adds ~70 MiB of resident memory and
  * most of a second to start-up, which every sidecar would otherwise pay).
  */
-import { context, diag, propagation, trace } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel, propagation, trace } from '@opentelemetry/api';
 
 export interface TracingOptions {
   /** `service.name` of every span. */
@@ -20,6 +20,11 @@ export interface TracingOptions {
   headers?: () => Promise<Record<string, string>>;
   /** Further resource attributes (the sandbox name, the operator's identity). */
   resource?: Record<string, string>;
+  /**
+   * Where the SDK's own warnings and errors go (a failed export: the collector down, refusing,
+   * unreachable): one JSON line each, as `warn`, instead of the SDK's bare console output.
+   */
+  warn?: (record: { reason: string }, message: string) => void;
 }
 
 /** Running tracing; `shutdown` flushes what is buffered and unregisters the SDK. */
@@ -64,6 +69,8 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
     instrumentations: [],
     propagators: [new W3CTraceContextPropagator()],
   });
+  // After the SDK's start, which registers a console logger of its own.
+  if (options.warn) routeDiagnostics(options.warn);
   running += 1;
   return {
     enabled: true,
@@ -78,4 +85,32 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
       diag.disable();
     },
   };
+}
+
+/** The SDK's diagnostics (export failures, dropped spans) as the product's log lines. */
+function routeDiagnostics(warn: NonNullable<TracingOptions['warn']>): void {
+  const say = (message: string, ...args: unknown[]) => warn({ reason: [message, ...args].map(describe).join(' ') }, 'OpenTelemetry: spans not exported');
+  const quiet = () => undefined;
+  diag.setLogger({ error: say, warn: say, info: quiet, debug: quiet, verbose: quiet }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+}
+
+function describe(value: unknown): string {
+  if (value instanceof Error) return value.message;
+  if (typeof value === 'string') {
+    // The SDK's error handler hands over an exception as its JSON (stack and all): its message is what says why.
+    if (value.startsWith('{')) {
+      try {
+        const { message, code } = JSON.parse(value) as { message?: unknown; code?: unknown };
+        if (typeof message === 'string') return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
+      } catch {
+        return value;
+      }
+    }
+    return value;
+  }
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
 }
