@@ -12,3 +12,13 @@ describe('sidecar provider gauges', () => {
     expect(text).toContain('airlock_provider_keys{provider="primary",state="healthy"} 1');
   });
 });
+
+describe('durations', () => {
+  it('are told apart up to the longest call (600 s), past the conventions\' last bound of 81.92 s', async () => {
+    const metrics = new Metrics();
+    metrics.duration.cell({ gen_ai_operation_name: 'chat', gen_ai_provider_name: 'openai', gen_ai_request_model: 'm', error_type: '' }).observe(300);
+    const text = await metrics.registry.metrics();
+    const bucket = (le: string) => Number(new RegExp(`gen_ai_client_operation_duration_seconds_bucket\\{le="${le}"[^}]*\\} (\\d+)`).exec(text)?.[1]);
+    expect([bucket('81.92'), bucket('163.84'), bucket('327.68'), bucket('655.36'), bucket('\\+Inf')]).toEqual([0, 0, 1, 1, 1]);
+  });
+});
