@@ -54,11 +54,6 @@ export class Backend extends BackendConnection {
   }
 
   /** Tells the session's upstream session that the client's roots changed. */
-  async rootsChanged(session: DownstreamSession): Promise<void> {
-    const upstream = this.perSession() ? await this.pool.existing(session.id) : this.primary;
-    await upstream?.opened.client.sendRootsListChanged().catch(() => undefined);
-  }
-
   /**
    * Sends one request to the backend with its call timeout, on the upstream session of the
    * request's downstream session, translating failures into errors that name the backend. A

@@ -115,9 +115,8 @@ export function createSessionServer(ctx: SessionContext): Server {
     await Promise.all(ready.map((b) => b.setLogLevel(request.params.level, { session, signal: extra.signal }).catch(() => undefined)));
     return {};
   });
-  server.setNotificationHandler(RootsListChangedNotificationSchema, async () => {
-    await Promise.all([...ctx.allBackends()].filter((b) => b.state === 'ready').map((b) => b.rootsChanged(session)));
-  });
+  // The agent's roots are its container's paths and go to no backend (mcp/client.ts CLIENT_CAPABILITIES): a change is nobody's business.
+  server.setNotificationHandler(RootsListChangedNotificationSchema, () => undefined);
   server.oninitialized = () => ctx.sessionOpened(session);
   server.onclose = () => ctx.sessionClosed(session);
   return server;

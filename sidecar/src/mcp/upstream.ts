@@ -11,7 +11,6 @@ import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
   ErrorCode,
-  ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
   McpError,
   ResourceUpdatedNotificationSchema,
@@ -89,13 +88,7 @@ export function installPassThrough(client: Client, route: UpstreamRoute): void {
     needs(session, 'elicitation', 'elicitation');
     return session.server.elicitInput(route.withoutSecrets(request.params), { relatedRequestId: requestId, signal: extra.signal });
   });
-  client.setRequestHandler(ListRootsRequestSchema, async (_request, extra) => {
-    // A shared client asked outside any request (at start-up) has no client to ask: no roots.
-    if (route.inFlight.length === 0 && !route.owner) return { roots: [] };
-    const { session, requestId } = target('roots/list');
-    if (!session.server.getClientCapabilities()?.roots) return { roots: [] };
-    return session.server.listRoots(undefined, { relatedRequestId: requestId, signal: extra.signal });
-  });
+  // No roots/list handler: roots are not declared (CLIENT_CAPABILITIES), and a backend that asks anyway gets "method not found", never the agent's roots.
   client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
     let params: LoggingMessageNotification['params'];
     try {

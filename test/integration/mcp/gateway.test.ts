@@ -3,6 +3,7 @@
  * from npm (server-everything, server-filesystem; stdio), a Streamable HTTP server written with
  * the SDK, an SSE-only server and a stdio fixture fed secrets from files.
  */
+import { ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -151,6 +152,29 @@ describe('aggregation', () => {
   it('falls back to the SSE transport for a server that only speaks SSE', async () => {
     expect(served.gateway.view().backends.find((b) => b.name === 'legacy')).toMatchObject({ state: 'ready', transport: 'streamable-http', activeTransport: 'sse' });
     expect(text(await agent.client.callTool({ name: 'legacy__legacy-echo', arguments: { text: 'old' } }))).toBe('legacy:old');
+  });
+});
+
+describe("the agent's roots", () => {
+  it("do not widen server-filesystem's allowed directories: an agent declaring file:/// reads nothing outside the configured one", async () => {
+    // server-filesystem replaces its allowed directories with a client's roots; the gateway passed
+    // the agent's on, so roots of file:///proc let the agent read another backend's environ.
+    // A process per session: the server asks its client's roots as it starts, serving the first call.
+    const own = await serveGateway({ backends: [{ name: 'files', prefix: 'fs', transport: 'stdio', stdio: { ...npmServer('mcp-server-filesystem', files), processes: 'per-session' } }] });
+    await until('gateway ready', () => own.gateway.ready());
+    const rooted = await own.connect({ capabilities: { roots: { listChanged: true } }, setup: (client) => client.setRequestHandler(ListRootsRequestSchema, () => ({ roots: [{ uri: 'file:///', name: 'everything' }] })) });
+    // Its first call starts the session's process; then the agent announces roots.
+    expect(JSON.stringify((await rooted.client.callTool({ name: 'fs__list_allowed_directories', arguments: {} })).content)).toContain(files);
+    await rooted.client.sendRootsListChanged();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const allowed = await rooted.client.callTool({ name: 'fs__list_allowed_directories', arguments: {} });
+    expect(JSON.stringify(allowed.content)).toContain(files);
+    expect(JSON.stringify(allowed.content)).not.toMatch(/Allowed directories:\\n\/\\n|"\/"/);
+    const outside = await rooted.client.callTool({ name: 'fs__read_text_file', arguments: { path: '/etc/passwd' } });
+    expect(outside.isError).toBe(true);
+    expect(JSON.stringify(outside.content)).toMatch(/outside allowed directories|Access denied/);
+    expect((await rooted.client.callTool({ name: 'fs__read_text_file', arguments: { path: join(files, 'note-3.txt') } })).content).toEqual([{ type: 'text', text: 'note number 3' }]);
+    await own.close();
   });
 });
 

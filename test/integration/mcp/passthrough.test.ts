@@ -4,6 +4,7 @@
  * one upstream session per client session, logging, sampling, elicitation, roots, resource
  * subscriptions, paginated lists, and the audit trail of tool calls.
  */
+import { CLIENT_CAPABILITIES } from '../../../sidecar/src/mcp/client.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -85,7 +86,7 @@ describe.each<HttpTransport>(['streamable-http', 'sse'])('a %s backend', (transp
     expect(received.get('a')).toHaveLength(1);
   });
 
-  it('sends sampling, elicitation and roots requests to the client whose call caused them and returns the answers', async () => {
+  it("sends sampling and elicitation requests to the client whose call caused them and returns the answers; the agent's roots reach no backend", async () => {
     const served = await serve({ backends: [fix(transport)] });
     const capable = await served.connect({
       capabilities: { sampling: {}, elicitation: {}, roots: { listChanged: true } },
@@ -102,10 +103,16 @@ describe.each<HttpTransport>(['streamable-http', 'sse'])('a %s backend', (transp
     const plain = await served.connect();
     expect(await call(capable, 'fix__ask', { question: 'six times seven' })).toBe('model said: answer to six times seven');
     expect(await call(capable, 'fix__confirm')).toBe('user accept: {"ok":true}');
-    expect(await call(capable, 'fix__roots')).toBe('file:///work/project');
+    // The agent's roots are paths of its own container; server-filesystem takes a client's roots as
+    // its allowed directories, so an agent declaring file:///proc read another backend's environ.
+    // The gateway declares no roots to backends: the backend cannot ask, and hears no change.
+    const roots = await capable.client.callTool({ name: 'fix__roots' });
+    expect(roots.isError).toBe(true);
+    expect(text(roots)).toMatch(/Method not found/);
+    expect(text(roots)).not.toContain('file:///work/project');
     await capable.client.sendRootsListChanged();
-    await until('the roots change to reach the backend session', async () => (await call(capable, 'fix__roots-changed')) === '1');
-    expect(await call(plain, 'fix__roots-changed')).toBe('0');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await call(capable, 'fix__roots-changed')).toBe('0');
     const refused = await plain.client.callTool({ name: 'fix__ask', arguments: { question: 'x' } });
     expect(refused.isError).toBe(true);
     expect(text(refused)).toMatch(/does not support sampling/);
@@ -221,10 +228,9 @@ describe('lists', () => {
     await expect(agent.client.listTools({ cursor: 'not-a-cursor' })).rejects.toThrow(/invalid cursor/);
   });
 
-  it('show a capable client as many server-everything tools through the gateway as directly', async () => {
+  it('show a capable client as many server-everything tools through the gateway as a direct client with sampling and elicitation (roots are withheld)', async () => {
     const capabilities = { sampling: {}, elicitation: {}, roots: { listChanged: true } };
-    const direct = new Client({ name: 'direct', version: '1.0.0' }, { capabilities });
-    direct.setRequestHandler(ListRootsRequestSchema, () => ({ roots: [] }));
+    const direct = new Client({ name: 'direct', version: '1.0.0' }, { capabilities: CLIENT_CAPABILITIES });
     await direct.connect(new StdioClientTransport(npmServer('mcp-server-everything', 'stdio')));
     const directNames = (await direct.listTools()).tools.map((t) => t.name);
     await direct.close();
