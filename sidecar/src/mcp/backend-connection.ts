@@ -231,6 +231,7 @@ export class BackendConnection {
       inFlight: [],
       sessions: this.sessions,
       withoutSecrets: (value) => this.withoutSecrets(value),
+      answerMs: this.cfg.timeouts.callMs,
     };
     try {
       const secrets = await resolveSecrets(this.cfg);

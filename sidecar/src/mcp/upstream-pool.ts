@@ -100,6 +100,7 @@ export class UpstreamPool {
       inFlight: [],
       sessions: () => this.owner.sessions(),
       withoutSecrets: (value) => this.owner.withoutSecrets(value),
+      answerMs: config.timeouts.callMs,
     };
     const opening: { upstream?: Upstream } = {};
     const drop = () => {

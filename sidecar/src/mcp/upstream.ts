@@ -49,6 +49,12 @@ export interface UpstreamRoute {
   sessions: () => Iterable<DownstreamSession>;
   /** What the backend sends a client, with the backend's secret values replaced. */
   withoutSecrets<T>(value: T): T;
+  /**
+   * How long a client may take to answer the backend's sampling or elicitation request: the
+   * backend's `timeouts.callMs` (the call the request serves waits as long). Not the MCP SDK's
+   * 60 s default, which failed a person who answered an elicitation after 70 s.
+   */
+  answerMs: number;
 }
 
 /** Installs the pass-through handlers on an upstream client before it connects. */
@@ -81,12 +87,12 @@ export function installPassThrough(client: Client, route: UpstreamRoute): void {
   client.setRequestHandler(CreateMessageRequestSchema, async (request, extra) => {
     const { session, requestId } = target('sampling/createMessage');
     needs(session, 'sampling', 'sampling');
-    return session.server.createMessage(route.withoutSecrets(request.params), { relatedRequestId: requestId, signal: extra.signal });
+    return session.server.createMessage(route.withoutSecrets(request.params), { relatedRequestId: requestId, signal: extra.signal, timeout: route.answerMs });
   });
   client.setRequestHandler(ElicitRequestSchema, async (request, extra) => {
     const { session, requestId } = target('elicitation/create');
     needs(session, 'elicitation', 'elicitation');
-    return session.server.elicitInput(route.withoutSecrets(request.params), { relatedRequestId: requestId, signal: extra.signal });
+    return session.server.elicitInput(route.withoutSecrets(request.params), { relatedRequestId: requestId, signal: extra.signal, timeout: route.answerMs });
   });
   // No roots/list handler: roots are not declared (CLIENT_CAPABILITIES), and a backend that asks anyway gets "method not found", never the agent's roots.
   client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
