@@ -1,14 +1,22 @@
 /**
  * What a request asks the provider to reach on the agent's behalf: the web (hosted search and
- * fetch tools, URL context, search grounding), remote MCP servers (Anthropic's MCP connector,
- * OpenAI's `mcp` tool), and content by URL (images, documents and files the provider downloads).
- * Each is a way past the socket the agent did not have: data goes out in a URL or a tool call, and
- * comes back from a server no MCPBackend approved. A sandbox allows each by name
- * (`models.providerReach`); what it does not allow is refused before any provider sees the request.
+ * fetch tools, URL context, search grounding, hosted containers with network access), remote MCP
+ * servers (Anthropic's MCP connector, OpenAI's and Gemini's `mcp` tools), and content by URL
+ * (images, documents and files the provider downloads). Each is a way past the socket the agent
+ * did not have: data goes out in a URL or a tool call, and comes back from a server no MCPBackend
+ * approved. A sandbox allows each by name (`models.providerReach`); what it does not allow is
+ * refused before any provider sees the request.
  *
- * One walk per API over the parsed body (objects are loose: every key the client sent is here, as
- * the provider would read it). Keys are looked at where each API defines them; tool schemas,
- * tool-call arguments and text are never read, so a property named `image_url` is no reach.
+ * Fail-closed, for every model API the same (ADR 27):
+ * - a hosted tool is reach unless its type is known to run on the client or in the provider's own
+ *   sandbox without the network (an allowlist per API, so a tool type added next month is refused
+ *   until it is looked at);
+ * - any string anywhere in the body that is a URL a provider could fetch (http, https, gs, `//host`,
+ *   whatever case, whatever control characters before it) is reach, except where text and tool
+ *   arguments live (what the model reads, not what the provider fetches) and files the Gemini API
+ *   holds itself.
+ * The parsed body is what is walked: every key of every spelling is there (`fileData` beside
+ * `file_data`), as the provider would read it.
  */
 import type { ProviderReach } from '../config/schema.js';
 import { AdapterError } from '../providers/types.js';
@@ -22,6 +30,9 @@ export interface Reach {
 
 type Json = Record<string, unknown>;
 
+/** The API a request is written in, for where its tools are. */
+export type ReachAPI = 'openai' | 'responses' | 'anthropic' | 'gemini';
+
 const DESCRIBED: Record<ProviderReach, string> = {
   web: 'the provider would search or fetch the web for the agent',
   mcp: 'the provider would call a remote MCP server for the agent',
@@ -34,110 +45,161 @@ export function reachRefused(reach: Reach, sandbox: string): AdapterError {
   return new AdapterError({ status: 400, type: 'invalid_request_error', message, param: reach.param, code: 'provider_reach_not_allowed' });
 }
 
-/** OpenAI chat completions: `web_search_options`, and image parts by URL. */
-export function chatReach(body: Json, allowed: ReadonlySet<ProviderReach>): Reach | undefined {
-  if (!allowed.has('web') && body.web_search_options != null) return { kind: 'web', what: 'web_search_options', param: 'web_search_options' };
-  if (allowed.has('urls') || !Array.isArray(body.messages)) return undefined;
-  for (const [i, message] of body.messages.entries()) {
-    const content = (message as Json | null)?.content;
-    if (!Array.isArray(content)) continue;
-    for (const [j, part] of content.entries()) {
-      const url = ((part as Json | null)?.image_url as Json | null | undefined)?.url;
-      if (fetched(url)) return { kind: 'urls', what: 'an image by URL', param: `messages[${i}].content[${j}].image_url.url` };
-    }
+/**
+ * Keys whose values are text the model reads, tool schemas, or tool-call arguments and results
+ * the agent's own tools produce: a URL there is words, not a fetch. Everything else is walked.
+ */
+const TEXT_KEYS = new Set([
+  'text',
+  'arguments',
+  'args',
+  'partial_json',
+  'parameters',
+  'input_schema',
+  'parametersJsonSchema',
+  'parameters_json_schema',
+  'response',
+  'description',
+  'instructions',
+  'thinking',
+  'signature',
+  'thought_signature',
+  'thoughtSignature',
+  'encrypted_content',
+  'data',
+  'refusal',
+  'summary',
+  'schema',
+  'json_schema',
+  'responseSchema',
+  'response_schema',
+  'responseJsonSchema',
+  'response_json_schema',
+  'metadata',
+  'user',
+  'stop',
+  'stop_sequences',
+  'stopSequences',
+  'name',
+  'title',
+  'citations',
+]);
+
+/** Keys that hold the words of a message when they are a string (`content: "…"`), parts when a list. */
+const TEXT_WHEN_STRING = new Set(['content', 'output', 'system', 'systemInstruction', 'system_instruction', 'prompt', 'input']);
+
+/** Top-level keys the tool check has looked at (their URLs are the tools' own: an MCP server's, a container's allowed domains). */
+const TOOL_KEYS = new Set(['tools', 'mcp_servers']);
+
+/** Top-level fields that turn on a provider's own web search (OpenAI chat, OpenRouter, xAI). */
+const WEB_FIELDS = ['web_search_options', 'plugins', 'search_parameters'];
+
+/**
+ * Hosted tool types that reach nothing for the agent: run by the client (computer use, shells and
+ * editors the client executes, apply_patch), or in the provider's sandbox without the network
+ * (code interpreter and execution, file search over the organisation's stores, image
+ * generation, tool search). Function and custom tools are the client's. Everything else is web.
+ */
+const QUIET_TOOLS = /^(function|custom|file_search|code_interpreter|image_generation|computer_use_preview|computer|local_shell|apply_patch|bash_\d+|text_editor_\d+|str_replace_editor|str_replace_based_edit_tool|computer_\d+|memory_\d+|code_execution_\d+|tool_search_tool_(regex|bm25)(_\d+)?)$/;
+
+/** Gemini tool keys that reach nothing: the client's functions, code execution, computer use, file search stores. */
+const GEMINI_QUIET_TOOLS = new Set(['functionDeclarations', 'function_declarations', 'codeExecution', 'code_execution', 'computerUse', 'computer_use', 'fileSearch', 'file_search']);
+
+/** What in `body` (a request of `api`) the sandbox does not allow its providers to reach; undefined when nothing. */
+export function requestReach(body: unknown, api: ReachAPI, allowed: ReadonlySet<ProviderReach>): Reach | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const request = body as Json;
+  if (!allowed.has('web')) {
+    for (const field of WEB_FIELDS) if (request[field] != null) return { kind: 'web', what: field, param: field };
+  }
+  if (!allowed.has('mcp') && Array.isArray(request.mcp_servers) && request.mcp_servers.length > 0) return { kind: 'mcp', what: 'mcp_servers', param: 'mcp_servers' };
+  const tool = toolReach(request.tools, api, allowed);
+  if (tool) return tool;
+  if (allowed.has('urls')) return undefined;
+  for (const [key, value] of Object.entries(request)) {
+    if (TOOL_KEYS.has(key) || TEXT_KEYS.has(key)) continue;
+    const found = urlIn(value, key, key, allowed);
+    if (found) return found;
   }
   return undefined;
 }
 
-/** OpenAI Responses: hosted web search and MCP tools, images and files by URL in the input. */
-export function responsesReach(body: Json, allowed: ReadonlySet<ProviderReach>): Reach | undefined {
-  if (Array.isArray(body.tools)) {
-    for (const [i, tool] of body.tools.entries()) {
-      const type = String((tool as Json | null)?.type);
-      if (!allowed.has('web') && type.startsWith('web_search')) return { kind: 'web', what: `the hosted tool ${type}`, param: `tools[${i}]` };
-      if (!allowed.has('mcp') && type === 'mcp') return { kind: 'mcp', what: 'the hosted tool mcp', param: `tools[${i}]` };
-    }
-  }
-  if (allowed.has('urls') || !Array.isArray(body.input)) return undefined;
-  for (const [i, item] of body.input.entries()) {
-    const { content, output } = (item ?? {}) as Json;
-    const parts = Array.isArray(content) ? content : Array.isArray(output) ? output : undefined;
-    for (const [j, part] of (parts ?? []).entries()) {
-      const { image_url: image, file_url: file } = (part ?? {}) as Json;
-      const field = Array.isArray(content) ? 'content' : 'output';
-      if (fetched(image)) return { kind: 'urls', what: 'an image by URL', param: `input[${i}].${field}[${j}].image_url` };
-      if (fetched(file)) return { kind: 'urls', what: 'a file by URL', param: `input[${i}].${field}[${j}].file_url` };
-    }
-  }
-  return undefined;
-}
-
-/** Anthropic Messages: `mcp_servers`, web search and fetch server tools, images and documents by URL. */
-export function messagesReach(body: Json, allowed: ReadonlySet<ProviderReach>): Reach | undefined {
-  if (!allowed.has('mcp') && Array.isArray(body.mcp_servers) && body.mcp_servers.length > 0) return { kind: 'mcp', what: 'mcp_servers', param: 'mcp_servers' };
-  if (!allowed.has('web') && Array.isArray(body.tools)) {
-    for (const [i, tool] of body.tools.entries()) {
-      const type = (tool as Json | null)?.type;
-      if (typeof type === 'string' && /^web_(search|fetch)_/.test(type)) return { kind: 'web', what: `the server tool ${type}`, param: `tools[${i}]` };
-    }
-  }
-  if (allowed.has('urls') || !Array.isArray(body.messages)) return undefined;
-  for (const [i, message] of body.messages.entries()) {
-    const content = (message as Json | null)?.content;
-    if (!Array.isArray(content)) continue;
-    for (const [j, block] of content.entries()) {
-      const found = blockByURL(block as Json | null, `messages[${i}].content[${j}]`);
-      if (found) return found;
-      // A tool result's own images and documents.
-      const inner = (block as Json | null)?.type === 'tool_result' ? (block as Json).content : undefined;
-      for (const [k, part] of (Array.isArray(inner) ? inner : []).entries()) {
-        const nested = blockByURL(part as Json | null, `messages[${i}].content[${j}].content[${k}]`);
-        if (nested) return nested;
+function toolReach(tools: unknown, api: string, allowed: ReadonlySet<ProviderReach>): Reach | undefined {
+  if (!Array.isArray(tools)) return undefined;
+  for (const [i, entry] of tools.entries()) {
+    if (typeof entry !== 'object' || entry === null) continue;
+    const tool = entry as Json;
+    if (api === 'gemini') {
+      for (const key of Object.keys(tool)) {
+        if (GEMINI_QUIET_TOOLS.has(key) || tool[key] == null) continue;
+        const kind: ProviderReach = /^mcp/i.test(key) ? 'mcp' : 'web';
+        if (!allowed.has(kind)) return { kind, what: `the tool ${key}`, param: `tools[${i}].${key}` };
       }
+      continue;
     }
+    // An Anthropic client tool has no type (or `custom`); an OpenAI one is `function` or `custom`.
+    const type = tool.type === undefined && api === 'anthropic' ? 'custom' : String(tool.type);
+    const kind: ProviderReach = /mcp/i.test(type) ? 'mcp' : 'web';
+    if (allowed.has(kind)) continue;
+    // A hosted container given network access (`network_policy`) reaches the web.
+    if (containerNetwork(tool)) return { kind: 'web', what: `the hosted tool ${type} with network access`, param: `tools[${i}]` };
+    if (QUIET_TOOLS.test(type)) continue;
+    // OpenAI's web search of its cached index only (what Codex sends by default) contacts no site.
+    if (type.startsWith('web_search') && tool.external_web_access === false) continue;
+    return { kind, what: `the hosted tool ${type}`, param: `tools[${i}]` };
   }
   return undefined;
 }
 
-function blockByURL(block: Json | null, param: string): Reach | undefined {
-  const source = block?.source as Json | null | undefined;
-  if (source?.type !== 'url' || !fetched(source.url)) return undefined;
-  return { kind: 'urls', what: `${block?.type === 'document' ? 'a document' : 'an image'} by URL`, param: `${param}.source.url` };
+function containerNetwork(tool: Json): boolean {
+  const container = (tool.container ?? tool.environment) as Json | null | undefined;
+  const policy = (typeof container === 'object' && container !== null ? container.network_policy : undefined) ?? tool.network_policy;
+  return policy != null && (policy as Json).type !== 'disabled';
 }
 
-/** Gemini tools that reach the web, in either spelling the API reads. */
-const GEMINI_WEB_TOOLS = ['googleSearch', 'google_search', 'googleSearchRetrieval', 'google_search_retrieval', 'urlContext', 'url_context', 'googleMaps', 'google_maps', 'enterpriseWebSearch', 'enterprise_web_search'];
-
-/** Gemini generateContent: search grounding and URL context tools, file data by a URL outside Google's file store. */
-export function geminiReach(body: Json, allowed: ReadonlySet<ProviderReach>): Reach | undefined {
-  if (!allowed.has('web') && Array.isArray(body.tools)) {
-    for (const [i, tool] of body.tools.entries()) {
-      const name = GEMINI_WEB_TOOLS.find((key) => (tool as Json | null)?.[key] != null);
-      if (name) return { kind: 'web', what: `the tool ${name}`, param: `tools[${i}].${name}` };
-    }
+/**
+ * The first string in `value` a provider would fetch, outside text and tool arguments. Below the
+ * top level, `input` is a tool call's arguments (Anthropic's `tool_use`), not what is sent. The
+ * record of a hosted tool the sandbox allows (a web search's results, an MCP call) is that tool's.
+ */
+function urlIn(value: unknown, path: string, key: string, allowed: ReadonlySet<ProviderReach>): Reach | undefined {
+  if (typeof value === 'string') {
+    if (TEXT_WHEN_STRING.has(key)) return undefined;
+    return fetchable(value) ? { kind: 'urls', what: 'content by URL', param: path } : undefined;
   }
-  if (allowed.has('urls') || !Array.isArray(body.contents)) return undefined;
-  for (const [i, content] of body.contents.entries()) {
-    const parts = (content as Json | null)?.parts;
-    for (const [j, part] of (Array.isArray(parts) ? parts : []).entries()) {
-      const data = ((part as Json | null)?.fileData ?? (part as Json | null)?.file_data) as Json | null | undefined;
-      const uri = data?.fileUri ?? data?.file_uri;
-      if (fetched(uri) && !googleFile(uri as string)) return { kind: 'urls', what: 'file data by URL', param: `contents[${i}].parts[${j}].fileData.fileUri` };
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = urlIn(value[i], `${path}[${i}]`, key, allowed);
+      if (found) return found;
     }
+    return undefined;
+  }
+  const object = value as Json;
+  const type = typeof object.type === 'string' ? object.type : '';
+  if ((allowed.has('web') && /^web_(search|fetch)/.test(type)) || (allowed.has('mcp') && /^mcp_/.test(type))) return undefined;
+  for (const [k, v] of Object.entries(object)) {
+    if (TEXT_KEYS.has(k) || k === 'input') continue;
+    // A search result the client supplies names its source; nobody fetches it.
+    if (k === 'source' && type === 'search_result') continue;
+    const found = urlIn(v, `${path}.${k}`, k, allowed);
+    if (found) return found;
   }
   return undefined;
 }
 
-/** A URL the provider would download: http or https (data URLs and provider file ids are not). */
-function fetched(url: unknown): boolean {
-  return typeof url === 'string' && /^\s*https?:/i.test(url);
+/** A URL a provider would download: http(s), Cloud Storage, or scheme-relative, after any control characters or spaces; not the Gemini API's own files. */
+function fetchable(text: string): boolean {
+  const start = text.search(/[^\u0000-\u0020]/);
+  if (start < 0 || !/^(https?:|gs:|\/\/)/i.test(text.slice(start, start + 8))) return false;
+  return !googleFile(text.slice(start));
 }
 
 /** A file the Gemini API itself holds (uploaded through its Files API): no download. */
 function googleFile(uri: string): boolean {
   try {
-    const { protocol, hostname, pathname } = new URL(uri);
-    return protocol === 'https:' && hostname === 'generativelanguage.googleapis.com' && /^\/v1[a-z0-9]*\/files\//.test(pathname);
+    const { protocol, hostname, pathname, username, password } = new URL(uri);
+    return protocol === 'https:' && hostname === 'generativelanguage.googleapis.com' && !username && !password && /^\/v1[a-z0-9]*\/files\/[A-Za-z0-9_-]+$/.test(pathname);
   } catch {
     return false;
   }

@@ -10,7 +10,7 @@ import { modelRoute } from './model-route.js';
 import type { Router } from './http/router.js';
 import { errorHandlerFor, refuse } from './refusal.js';
 import { Routes } from './routes.js';
-import { countTokensOperation, messagesOperation } from './operations.js';
+import { countTokensOperation, messagesOperation, reaching } from './operations.js';
 
 /** The Anthropic Messages API as an ingress. */
 export const anthropicIngress: Ingress = {
@@ -41,7 +41,7 @@ export function anthropicRoutes(router: Router, options: AppOptions): void {
     routes,
     '/v1/messages/count_tokens',
     CountTokensRequest,
-    (body, raw) => countTokensOperation(anthropicIngress, anthropicToChat({ ...body, max_tokens: 1 }), raw, (tokens) => ({ input_tokens: tokens })),
+    (body, raw) => reaching(countTokensOperation(anthropicIngress, anthropicToChat({ ...body, max_tokens: 1 }), raw, (tokens) => ({ input_tokens: tokens })), body, 'anthropic'),
     // No provider of the model counts tokens (OpenAI, Ollama): the sidecar's estimate, marked as one.
     (body) => ({ body: { input_tokens: estimateTokens([body.system, body.messages, body.tools]) }, headers: { 'x-airlock-token-count': 'estimate' } }),
   );

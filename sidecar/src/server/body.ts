@@ -41,7 +41,14 @@ export function parseBody<S extends z.ZodMiniType>(raw: unknown, schema: S, norm
   } catch (err) {
     throw new BadRequest({ status: 400, type: 'invalid_request_error', message: `the request body is not valid JSON: ${(err as Error).message}` });
   }
-  const result = schema.safeParse(normalize ? normalize(json) : json);
+  if (normalize) {
+    try {
+      json = normalize(json);
+    } catch (err) {
+      throw new BadRequest({ status: 400, type: 'invalid_request_error', message: (err as Error).message });
+    }
+  }
+  const result = schema.safeParse(json);
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const path = issue.path.map(String).join('.');

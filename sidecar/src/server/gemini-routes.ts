@@ -16,7 +16,7 @@ import type { AppOptions } from './app.js';
 import { BadRequest, parseBody } from './body.js';
 import type { Ingress } from './ingress.js';
 import { relayModelCall } from './model-route.js';
-import { countTokensOperation, embeddingsOperation, generateContentOperation } from './operations.js';
+import { countTokensOperation, embeddingsOperation, generateContentOperation, reaching } from './operations.js';
 import type { HttpRequest, Router } from './http/router.js';
 import { errorHandlerFor, refuse } from './refusal.js';
 import { Routes } from './routes.js';
@@ -95,7 +95,7 @@ export function geminiRoutes(router: Router, options: AppOptions, notFound: (req
       case 'countTokens': {
         const body = parseBody(raw, CountTokensBody, protoJsonNames);
         const whole = body.generateContentRequest ?? { contents: body.contents ?? [] };
-        const op = countTokensOperation(geminiIngress, geminiToChat(whole, model, false), raw, (tokens) => ({ totalTokens: tokens }));
+        const op = reaching(countTokensOperation(geminiIngress, geminiToChat(whole, model, false), raw, (tokens) => ({ totalTokens: tokens })), body, 'gemini');
         // No provider of the model counts tokens (OpenAI, Ollama): the sidecar's estimate, marked as one.
         const local = () => ({ body: { totalTokens: estimateTokens([whole.systemInstruction, whole.contents, whole.tools]) }, headers: { 'x-airlock-token-count': 'estimate' } });
         return relayModelCall(options, request, res, model, op, local);
@@ -120,7 +120,7 @@ export function geminiRoutes(router: Router, options: AppOptions, notFound: (req
             return batch ? { embeddings: vectors } : { embedding: vectors[0] };
           },
         };
-        return relayModelCall(options, request, res, model, op);
+        return relayModelCall(options, request, res, model, reaching(op, { requests }, 'gemini'));
       }
       default:
         throw new BadRequest({ status: 404, type: 'invalid_request_error', message: `unknown method models/${model}:${method ?? ''}` });

