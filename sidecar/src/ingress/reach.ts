@@ -190,8 +190,10 @@ function urlIn(value: unknown, path: string, key: string, allowed: ReadonlySet<P
 
 /** A URL a provider would download: http(s), Cloud Storage, or scheme-relative, after any control characters or spaces; not the Gemini API's own files. */
 function fetchable(text: string): boolean {
-  const start = text.search(/[^\u0000-\u0020]/);
-  if (start < 0 || !/^(https?:|gs:|\/\/)/i.test(text.slice(start, start + 8))) return false;
+  let start = 0;
+  // Control characters and spaces first: URL parsers skip them (WHATWG strips C0 and space).
+  while (start < text.length && text.charCodeAt(start) <= 0x20) start++;
+  if (!/^(https?:|gs:|\/\/)/i.test(text.slice(start, start + 8))) return false;
   return !googleFile(text.slice(start));
 }
 
