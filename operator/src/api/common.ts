@@ -64,7 +64,7 @@ export const secretDataKey = () =>
  * A Host beside a baseURL sent a key bound to one host (ADR 16) to another virtual host.
  */
 export const RESERVED_HEADER_LIST = `[${RESERVED_HEADERS.map((h) => `'${h}'`).join(', ')}]`;
-export const RESERVED_HEADER_MESSAGE = 'Host, Content-Length, Transfer-Encoding, Connection, Upgrade and the like are set by the sidecar: the baseURL or url says where requests go';
+export const RESERVED_HEADER_MESSAGE = 'Host, Content-Length, Transfer-Encoding, Connection, Upgrade, Forwarded, X-Forwarded-Host and the like are set by the sidecar: the baseURL or url says where requests go';
 
 /** Headers that carry credentials (a CEL list): their values come from Secrets, never inline. */
 export const CREDENTIAL_HEADERS = "['authorization', 'proxy-authorization', 'x-api-key', 'x-goog-api-key', 'api-key', 'cookie', 'x-auth-token']";

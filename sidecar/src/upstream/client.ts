@@ -393,7 +393,24 @@ function ignore(): void {}
  * body's Content-Length made a request two front ends could split differently. The CRDs refuse
  * them (operator/src/api), and the client ignores them.
  */
-export const RESERVED_HEADERS = ['host', 'content-length', 'transfer-encoding', 'connection', 'upgrade', 'te', 'trailer', 'keep-alive', 'proxy-connection', 'expect'] as const;
+export const RESERVED_HEADERS = [
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'upgrade',
+  'te',
+  'trailer',
+  'keep-alive',
+  'proxy-connection',
+  'expect',
+  // Routing by another name: front ends that honour them send the request (and its key) elsewhere.
+  'forwarded',
+  'x-forwarded-host',
+  'x-original-url',
+  'x-rewrite-url',
+  'x-http-method-override',
+] as const;
 const RESERVED = new Set<string>(RESERVED_HEADERS);
 const LONGEST_RESERVED = Math.max(...RESERVED_HEADERS.map((h) => h.length));
 

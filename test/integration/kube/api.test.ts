@@ -165,7 +165,7 @@ kind: MCPBackend
 metadata: { name: update-host }
 spec: { transport: streamable-http, url: 'http://tools.svc:8080/mcp', headers: [{ name: X-Team, value: agents }] }
 `);
-    const message = 'Host, Content-Length, Transfer-Encoding, Connection, Upgrade and the like are set by the sidecar';
+    const message = 'Host, Content-Length, Transfer-Encoding, Connection, Upgrade, Forwarded, X-Forwarded-Host and the like are set by the sidecar';
     const attempts = [
       ['patch', 'modelprovider', 'update-host', '--type=merge', '-p', '{"spec":{"headers":{"hOsT":"attacker.example"}}}'],
       ['patch', 'modelprovider', 'update-host', '--type=json', '-p', '[{"op":"add","path":"/spec/headers/Transfer-Encoding","value":"chunked"}]'],

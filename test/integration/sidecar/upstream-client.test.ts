@@ -177,7 +177,7 @@ describe('what the provider answers', () => {
   it("sends the request's headers with the target's Host and the body's own Content-Length: no configured header says where a request goes or how it is framed", async () => {
     const seen: Record<string, string | undefined>[] = [];
     const upstream = await serve((req, res) => {
-      seen.push({ host: req.headers.host, length: req.headers['content-length'], te: req.headers['transfer-encoding'], connection: req.headers.connection, upgrade: req.headers.upgrade, custom: req.headers['x-custom'] as string | undefined });
+      seen.push({ host: req.headers.host, length: req.headers['content-length'], te: req.headers['transfer-encoding'], connection: req.headers.connection, upgrade: req.headers.upgrade, forwarded: req.headers.forwarded ?? req.headers['x-forwarded-host'], custom: req.headers['x-custom'] as string | undefined });
       res.end('{}');
     });
     const c = client();
@@ -185,11 +185,11 @@ describe('what the provider answers', () => {
     // A provider's key is bound to its baseURL's host (ADR 16): a configured Host sent it to
     // another virtual host behind the same front end; Transfer-Encoding beside Content-Length
     // made a request that front ends split differently.
-    await c.json({ ...post(upstream.url), headers: { Host: 'attacker.example', 'Content-Length': '999', 'Transfer-Encoding': 'chunked', Connection: 'upgrade', Upgrade: 'websocket', 'x-custom': 'b' } }, new CallAbort());
+    await c.json({ ...post(upstream.url), headers: { Host: 'attacker.example', 'Content-Length': '999', 'Transfer-Encoding': 'chunked', Connection: 'upgrade', Upgrade: 'websocket', 'X-Forwarded-Host': 'attacker.example', Forwarded: 'host=attacker.example', 'x-custom': 'b' } }, new CallAbort());
     const host = new URL(upstream.url).host;
     expect(seen).toEqual([
-      { host, length: '8', te: undefined, connection: 'keep-alive', upgrade: undefined, custom: 'a' },
-      { host, length: '7', te: undefined, connection: 'keep-alive', upgrade: undefined, custom: 'b' },
+      { host, length: '8', te: undefined, connection: 'keep-alive', upgrade: undefined, forwarded: undefined, custom: 'a' },
+      { host, length: '7', te: undefined, connection: 'keep-alive', upgrade: undefined, forwarded: undefined, custom: 'b' },
     ]);
   });
 
