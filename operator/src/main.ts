@@ -2,7 +2,7 @@
 /** airlock-operator: flags and env → settings, KubeConfig the usual way, graceful shutdown. */
 import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger } from '@airlock/sidecar/log';
-import { startTracing } from '@airlock/sidecar/telemetry';
+import { startTracing, traceOfLine } from '@airlock/sidecar/telemetry';
 import { ZodError } from 'zod';
 import { startOperator } from './operator.js';
 import { readSettings, settingsHelp } from './settings.js';
@@ -28,7 +28,7 @@ async function main(): Promise<number> {
     console.error(`airlock-operator: ${(err as Error).message}`);
     return 2;
   }
-  const log = createLogger({ level: settings.logLevel, component: 'airlock-operator' });
+  const log = createLogger({ level: settings.logLevel, component: 'airlock-operator', context: traceOfLine });
   const tracing = await startTracing({ serviceName: 'airlock-operator', endpoint: settings.otlpEndpoint, headers: async () => settings.otlpHeaders, resource: { 'service.instance.id': settings.identity }, warn: (record, message) => log.warn(record, message) });
   const kubeConfig = new KubeConfig();
   try {

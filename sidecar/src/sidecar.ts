@@ -2,6 +2,7 @@
  * `airlock-sidecar run`: loads the config, starts the MCP gateway, and serves the agent API on
  * the Unix socket (and the loopback port when configured) and the admin API on its port.
  */
+import { traceOfLine } from './telemetry/log-trace.js';
 import type { DestinationStream } from 'pino';
 import { createLogger, type Logger } from './log/logger.js';
 import { SecretRegistry } from './log/redact.js';
@@ -42,7 +43,7 @@ export interface Sidecar {
 /** Starts the sidecar; rejects (with a ConfigError for a bad config) if it cannot serve. */
 export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const secrets = new SecretRegistry();
-  const log = createLogger({ level: 'info', secrets, ...(options.logDestination ? { destination: options.logDestination } : {}) });
+  const log = createLogger({ level: 'info', secrets, context: traceOfLine, ...(options.logDestination ? { destination: options.logDestination } : {}) });
   const metrics = new Metrics();
   const live = new LiveConfig(options.configPath, { log, secrets, metrics });
   await live.start();

@@ -145,7 +145,7 @@ describe('discoverTools over Streamable HTTP', () => {
     expect(result).toMatchObject({ ok: true, tools: tools.map((t) => ({ name: t.name })) });
   });
 
-  it('sees the tools a server offers only to clients that can sample, elicit or give roots, as the gateway does', async () => {
+  it('sees the tools a server offers only to clients that can sample or elicit, as the gateway does (neither gives roots: they are the agent\'s paths)', async () => {
     // One client module for the operator and the sidecar: the same capabilities declared, so the same list.
     const server = await streamableServer(() => {
       const s = new Server({ name: 'capability-aware', version: '1.0.0' }, { capabilities: { tools: {} } });
@@ -158,7 +158,7 @@ describe('discoverTools over Streamable HTTP', () => {
       return s;
     });
     const result = await discoverTools({ transport: 'streamable-http', url: server.url, headers: AUTH, timeoutMs: 5_000 });
-    expect(result.ok && result.tools.map((t) => t.name)).toEqual(['always', 'needs-sampling', 'needs-elicitation', 'needs-roots']);
+    expect(result.ok && result.tools.map((t) => t.name)).toEqual(['always', 'needs-sampling', 'needs-elicitation']);
   });
 
   it('reports a server without the tools capability as having no tools', async () => {

@@ -1,10 +1,8 @@
 /**
  * The one logger configuration of Airlock, used by the sidecar and the operator: pino, JSON lines,
- * a `component` on every line, the trace it was written in (`trace_id`, `span_id`, as OpenTelemetry's
- * log correlation names them) when there is one, every line scrubbed of known secret values before
- * it is written.
+ * a `component` on every line, what `context` adds (the trace a line was written in:
+ * telemetry/log-trace.ts), every line scrubbed of known secret values before it is written.
  */
-import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { SecretRegistry } from './redact.js';
 
@@ -18,6 +16,8 @@ export interface LoggerOptions {
   secrets?: SecretRegistry;
   /** Where lines go; default stdout. Tests pass a capturing stream. */
   destination?: DestinationStream;
+  /** Fields for each line as it is written (the active trace); none for a process without telemetry (airlock-tools). */
+  context?: () => object;
 }
 
 /** Creates a logger with Airlock's configuration. */
@@ -27,7 +27,7 @@ export function createLogger(options: LoggerOptions): Logger {
     {
       level: options.level,
       base: { component: options.component ?? 'airlock-sidecar' },
-      mixin: traceOfLine,
+      ...(options.context ? { mixin: options.context } : {}),
       ...(secrets ? { hooks: { streamWrite: (line: string) => secrets.scrub(line) } } : {}),
       // Headers are never logged: requests to providers carry keys in them.
       serializers: { req: (req: { method?: string; url?: string }) => ({ method: req.method, url: req.url }) },
@@ -36,12 +36,3 @@ export function createLogger(options: LoggerOptions): Logger {
   );
 }
 
-const NO_TRACE = {};
-
-/** The active trace of a line written inside a traced call or request; nothing without tracing (no span is active then). */
-function traceOfLine(): object {
-  const span = trace.getActiveSpan();
-  if (!span) return NO_TRACE;
-  const context = span.spanContext();
-  return isSpanContextValid(context) ? { trace_id: context.traceId, span_id: context.spanId } : NO_TRACE;
-}

@@ -214,11 +214,11 @@ process.on('SIGUSR2', () => require('node:fs').writeFileSync(${JSON.stringify(ur
     const closed = new Promise((resolve) => child.once('close', resolve));
     child.kill('SIGTERM');
     expect(await closed).toBe(0);
-    const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as { level: number; component: string; msg: string });
+    const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as { level: number; component: string; module?: string; msg: string });
     expect(lines.length).toBeGreaterThan(1);
     expect(lines.every((line) => typeof line.level === 'number' && typeof line.msg === 'string')).toBe(true);
     // Written during the shutdown, the last just before the process exits.
-    const messages = lines.map((line) => `${line.component}: ${line.msg}`);
+    const messages = lines.map((line) => `${line.module ?? line.component}: ${line.msg}`);
     const shutdown = messages.indexOf('airlock-sidecar: shutting down: finishing requests in flight');
     expect(shutdown).toBeGreaterThan(0);
     expect(messages.slice(shutdown + 1).at(-1)).toBe('mcp: MCP gateway closed');

@@ -177,7 +177,7 @@ describe('what the provider answers', () => {
   it("sends the request's headers with the target's Host and the body's own Content-Length: no configured header says where a request goes or how it is framed", async () => {
     const seen: Record<string, string | undefined>[] = [];
     const upstream = await serve((req, res) => {
-      seen.push({ host: req.headers.host, length: req.headers['content-length'], te: req.headers['transfer-encoding'], connection: req.headers.connection, upgrade: req.headers.upgrade, forwarded: req.headers.forwarded ?? req.headers['x-forwarded-host'], custom: req.headers['x-custom'] as string | undefined });
+      seen.push({ host: req.headers.host, length: req.headers['content-length'], te: req.headers['transfer-encoding'], connection: req.headers.connection, upgrade: req.headers.upgrade, forwarded: req.headers.forwarded ?? (req.headers['x-forwarded-host'] as string | undefined), custom: req.headers['x-custom'] as string | undefined });
       res.end('{}');
     });
     const c = client();
