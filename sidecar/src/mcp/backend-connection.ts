@@ -40,6 +40,8 @@ export class BackendConnection {
   protected readonly pool: UpstreamPool;
   private readonly stateWaiters = new Set<() => void>();
   private probing = false;
+  /** Requests to the backend in flight now, on any of its upstream sessions (backend.ts forward). */
+  protected callsInFlight = 0;
   protected attemptStartedAt = 0;
   private catalogNow: BackendCatalog | undefined;
   private catalogLast: BackendCatalog | undefined;
@@ -355,6 +357,14 @@ export class BackendConnection {
     try {
       await primary.opened.client.ping({ timeout: Math.min(this.cfg.timeouts.connectMs, this.tuning.healthIntervalMs) });
     } catch (err) {
+      // A server busy with a call (a tool that holds its event loop, a large result being written)
+      // answers no ping until it is done: not a failure while calls are in flight, which have
+      // their own callMs. Replacing the process killed a call that would have succeeded.
+      if (err instanceof McpError && err.code === ErrorCode.RequestTimeout && this.callsInFlight > 0) {
+        this.logger.debug({ calls: this.callsInFlight }, 'MCP backend did not answer a health ping while serving calls; checking again later');
+        if (scheduled && generation === this.generation) this.scheduleHealthCheck(generation);
+        return;
+      }
       // A server without ping still answered, so it is alive.
       if (!(err instanceof McpError && err.code === ErrorCode.MethodNotFound)) {
         if (generation === this.generation) this.fail(generation, new Error(`health check failed: ${bareMessage(err)}`), sessionLost(err, primary.opened.active));

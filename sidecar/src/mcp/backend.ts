@@ -69,6 +69,7 @@ export class Backend extends BackendConnection {
       const upstream = await this.upstreamFor(options.session, what);
       const entry = options.session && options.requestId !== undefined ? { session: options.session, requestId: options.requestId } : undefined;
       if (entry) upstream.route.inFlight.push(entry);
+      this.callsInFlight += 1;
       try {
         return await send(upstream.opened.client, { timeout: timeoutMs, signal: options.signal, onprogress: options.onprogress });
       } catch (err) {
@@ -82,6 +83,7 @@ export class Backend extends BackendConnection {
         }
         throw backendError(err, { backend: this.name, what, timeoutMs, redact: (t) => this.redact(t) });
       } finally {
+        this.callsInFlight -= 1;
         if (entry) upstream.route.inFlight.splice(upstream.route.inFlight.indexOf(entry), 1);
       }
     }

@@ -242,6 +242,20 @@ describe('lists', () => {
   });
 });
 
+describe('a backend busy with a call', () => {
+  it('is not declared failed when it answers no health ping while computing: the call gets its callMs', async () => {
+    // Pings every 200 ms, each given 200 ms (the lesser of the interval and connectMs); the tool holds the process's event loop for 1.5 s.
+    // Before: the unanswered ping failed the backend, its process was replaced and the call died
+    // as "closed the connection".
+    const served = await serve({ backends: [{ name: 'busy', prefix: 'busy', transport: 'stdio', stdio: fixtureServer('busy-server.ts'), timeouts: { connectMs: 5_000, callMs: 10_000 } }] }, { tuning: { healthIntervalMs: 200 } });
+    const agent = await served.connect();
+    expect(await call(agent, 'busy__crunch', { ms: 1_500 })).toBe('crunched a while');
+    // Not failed meanwhile (its process was not replaced under the call, nor its other sessions' calls).
+    expect(served.logs()).not.toContain('health check failed');
+    expect(served.gateway.view().backends[0]!.state).toBe('ready');
+  });
+});
+
 describe('the audit trail', () => {
   it('logs one line per tool call with session, backend, tool, duration and outcome but no arguments, and counts calls in the metrics', async () => {
     const metrics = new Metrics();
