@@ -15,6 +15,7 @@ import type { CallToolRequest, CompleteRequest, GetPromptRequest, LoggingLevel, 
 import { BackendConnection } from './backend-connection.js';
 import type { ForwardOptions } from './backend-types.js';
 import { GatewayError, GatewayErrorCode, backendError, bareMessage } from './errors.js';
+import { wrapUri } from './naming.js';
 import { sessionLost } from './transports.js';
 import type { DownstreamSession } from './upstream.js';
 import type { Upstream } from './upstream-pool.js';
@@ -43,9 +44,20 @@ export class Backend extends BackendConnection {
     return this.forward('completion/complete', (client, o) => client.request({ method: 'completion/complete', params }, CompleteResultSchema, o), options);
   }
 
-  /** resources/subscribe or resources/unsubscribe with the backend's own URI. */
-  subscription(method: 'resources/subscribe' | 'resources/unsubscribe', uri: string, options: ForwardOptions) {
+  /**
+   * resources/subscribe or resources/unsubscribe with the backend's own URI. A shared process keeps
+   * one subscription per URI for all sessions: one session's unsubscribe goes to it only when no
+   * other session still watches the URI (it silenced every other session before).
+   */
+  async subscription(method: 'resources/subscribe' | 'resources/unsubscribe', uri: string, options: ForwardOptions): Promise<unknown> {
+    if (method === 'resources/unsubscribe' && !this.perSession() && this.watchedByOthers(uri, options.session)) return {};
     return this.forward(`${method} ${JSON.stringify(uri)}`, (client, o) => client.request({ method, params: { uri } }, EmptyResultSchema, o), options);
+  }
+
+  private watchedByOthers(uri: string, session: DownstreamSession | undefined): boolean {
+    const wrapped = wrapUri(this.cfg.prefix, uri);
+    for (const other of this.sessions()) if (other !== session && other.subscriptions.has(wrapped)) return true;
+    return false;
   }
 
   /** logging/setLevel on the session's upstream session (a shared stdio process gets the latest level). */
@@ -53,7 +65,6 @@ export class Backend extends BackendConnection {
     return this.forward('logging/setLevel', (client, o) => client.request({ method: 'logging/setLevel', params: { level } }, EmptyResultSchema, o), options);
   }
 
-  /** Tells the session's upstream session that the client's roots changed. */
   /**
    * Sends one request to the backend with its call timeout, on the upstream session of the
    * request's downstream session, translating failures into errors that name the backend. A

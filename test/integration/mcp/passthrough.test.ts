@@ -165,6 +165,23 @@ describe('stdio backends', () => {
     expect(await call(a, 'fix__whoami')).toBe(await call(b, 'fix__whoami'));
   });
 
+  it("keep a resource watched on the shared process while any session watches it: one session's unsubscribe does not silence the others", async () => {
+    const served = await serve({ backends: [stdio({})] });
+    const updates = new Map<string, number>([['a', 0], ['b', 0]]);
+    const watcher = (name: string) => ({ setup: (client: Client) => client.setNotificationHandler(ResourceUpdatedNotificationSchema, () => void updates.set(name, updates.get(name)! + 1)) });
+    const [a, b] = await Promise.all([served.connect(watcher('a')), served.connect(watcher('b'))]);
+    const uri = 'airlock+fix+fixture://note';
+    await a.client.subscribeResource({ uri });
+    await b.client.subscribeResource({ uri });
+    await b.client.unsubscribeResource({ uri });
+    // Before: b's unsubscribe reached the one shared process, which then had nobody subscribed.
+    expect(await call(a, 'fix__touch')).toBe('notified');
+    await until("a's update", () => updates.get('a')! >= 1);
+    expect(updates.get('b')).toBe(0);
+    await a.client.unsubscribeResource({ uri });
+    expect(await call(a, 'fix__touch')).toBe('nobody subscribed');
+  });
+
   it("never puts one session's sampling, elicitation or roots request before another session's client when both have calls in flight on the shared process", async () => {
     const served = await serve({ backends: [stdio({})] });
     const asked: string[] = [];
