@@ -71,6 +71,8 @@ export class BackendConnection {
   readonly sessions: () => Iterable<DownstreamSession>;
   /** Where stdio servers start (BackendDeps.stdioHost). */
   readonly stdioHost: string | undefined;
+  /** PoolOwner.processIdleMs. */
+  readonly processIdleMs: number;
 
   constructor(
     protected cfg: McpBackendConfig,
@@ -82,6 +84,7 @@ export class BackendConnection {
     this.secrets = deps.secrets;
     this.sessions = deps.sessions;
     this.stdioHost = deps.stdioHost;
+    this.processIdleMs = deps.tuning.processIdleMs;
     this.pacer = new RereadPacer(cfg.name, deps.tuning.listRereadMinMs, this.logger, deps.rereadsHeld);
     this.pool = new UpstreamPool(this);
     this.firstAttempt = new Promise((resolve) => (this.settleFirstAttempt = resolve));

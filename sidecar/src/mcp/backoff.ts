@@ -17,6 +17,12 @@ export interface BackendTuning {
    * re-reading, hashing and re-indexing its lists. A change inside the window is read when it ends.
    */
   listRereadMinMs: number;
+  /**
+   * A session whose per-session process has served nothing this long gives it up when another
+   * session needs one past `stdio.maxProcesses` (clients that never end their session, such as
+   * the MCP Inspector's CLI or an agent that crashed, held every process until the idle reaper).
+   */
+  processIdleMs: number;
 }
 
 /** Production defaults of {@link BackendTuning}. */
@@ -26,6 +32,7 @@ export const DEFAULT_BACKEND_TUNING: BackendTuning = {
   backoffMaxMs: 5_000,
   stableAfterMs: 60_000,
   listRereadMinMs: 1_000,
+  processIdleMs: 60_000,
 };
 
 /** Delay before reconnect number `failures` (1-based): exponential, capped, with equal jitter (half to all of the ceiling). */

@@ -27,11 +27,17 @@ export interface PoolOwner {
   sessions(): Iterable<DownstreamSession>;
   /** Where stdio servers start (BackendDeps.stdioHost). */
   readonly stdioHost: string | undefined;
+  /** How long a per-session process must have served nothing before another session may take its place (BackendTuning.processIdleMs). */
+  readonly processIdleMs: number;
 }
 
 /** The per-session upstream clients of one backend. */
 export class UpstreamPool {
   private readonly own = new Map<string, Promise<Upstream>>();
+  /** When each session last sent a request to its upstream session. */
+  private readonly used = new Map<string, number>();
+  /** The upstream sessions that are open (what `own` resolved to). */
+  private readonly opened = new Map<string, Upstream>();
   /** Bumped when the backend's connection is replaced: sessions still opening are then discarded. */
   private epoch = 0;
 
@@ -49,11 +55,12 @@ export class UpstreamPool {
 
   /** The upstream session of `session`, opened now if it has none. */
   get(session: DownstreamSession, what: string): Promise<Upstream> {
+    this.used.set(session.id, Date.now());
     const existing = this.own.get(session.id);
     if (existing) return existing;
     const { config, name } = this.owner;
     const cap = config.stdio?.maxProcesses ?? Infinity;
-    if (config.transport === 'stdio' && this.own.size >= cap) {
+    if (config.transport === 'stdio' && this.own.size >= cap && !this.evictIdle(session.id)) {
       throw new GatewayError(
         GatewayErrorCode.BackendUnavailable,
         `backend ${JSON.stringify(name)} already runs ${cap} processes, one per client session (stdio.maxProcesses); end a session or raise the limit`,
@@ -65,13 +72,40 @@ export class UpstreamPool {
       throw backendError(err, { backend: name, what: `opening a session for ${what}`, timeoutMs: config.timeouts.connectMs, redact: (t) => this.owner.redact(t) });
     });
     this.own.set(session.id, opening);
+    opening.then((upstream) => this.own.get(session.id) === opening && this.opened.set(session.id, upstream)).catch(() => undefined);
     return opening;
+  }
+
+  /** A request of session `id` ended: its idle time counts from now. */
+  touch(id: string): void {
+    if (this.used.has(id)) this.used.set(id, Date.now());
+  }
+
+  /**
+   * Ends the process of the session that has gone longest without a request, if that is at least
+   * `processIdleMs` and none of its requests is in flight; that session gets a new process on its
+   * next request. @returns whether one was ended.
+   */
+  private evictIdle(for_: string): boolean {
+    const now = Date.now();
+    let oldest: [string, number] | undefined;
+    for (const [id, at] of this.used) {
+      const upstream = this.opened.get(id);
+      if (id === for_ || !upstream || upstream.route.inFlight.length > 0 || now - at < this.owner.processIdleMs) continue;
+      if (!oldest || at < oldest[1]) oldest = [id, at];
+    }
+    if (!oldest) return false;
+    const id = oldest[0];
+    this.owner.logger.info({ session: id, idleMs: now - oldest[1] }, 'MCP backend process of an idle session ended to start one for another session (stdio.maxProcesses)');
+    void this.end(id);
+    return true;
   }
 
   /** Forgets `upstream` (if it is still the session's) and closes it; the next request opens another. */
   async drop(id: string, upstream: Upstream): Promise<void> {
     if ((await this.existing(id)) !== upstream) return;
     this.own.delete(id);
+    this.opened.delete(id);
     await upstream.opened.client.close().catch(() => undefined);
   }
 
@@ -79,6 +113,8 @@ export class UpstreamPool {
   async end(id: string): Promise<void> {
     const own = this.own.get(id);
     this.own.delete(id);
+    this.used.delete(id);
+    this.opened.delete(id);
     const upstream = await own?.catch(() => undefined);
     if (upstream) await closeClient(upstream.opened.client, upstream.opened.transport);
   }
@@ -88,6 +124,8 @@ export class UpstreamPool {
     this.epoch++;
     const all = [...this.own.values()];
     this.own.clear();
+    this.used.clear();
+    this.opened.clear();
     await Promise.all(all.map(async (p) => p.then((u) => closeClient(u.opened.client, u.opened.transport)).catch(() => undefined)));
   }
 

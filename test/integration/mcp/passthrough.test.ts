@@ -206,6 +206,23 @@ describe('stdio backends', () => {
     expect(text(result)).toMatch(/requests of 2 client sessions were in flight .*stdio\.processes: per-session/);
   });
 
+  it('give the process of a session idle past processIdleMs to a new session at maxProcesses: clients that never end their session do not lock others out', async () => {
+    // The MCP Inspector's CLI never sends DELETE; an agent that crashed cannot. Before, every new
+    // session got "already runs 2 processes" until the idle reaper, a day later.
+    const served = await serve({ backends: [stdio({ processes: 'per-session', maxProcesses: 2 })] }, { tuning: { processIdleMs: 1_500 } });
+    const [a, b, c] = await Promise.all([served.connect(), served.connect(), served.connect()]);
+    const [pidOfA] = await Promise.all([call(a, 'fix__whoami'), call(b, 'fix__whoami')]);
+    // Both used just now: the third waits its turn, as before.
+    await expect(c.client.callTool({ name: 'fix__count', arguments: {} })).rejects.toThrow(/already runs 2 processes/);
+    await new Promise((resolve) => setTimeout(resolve, 1_700));
+    expect(await call(c, 'fix__count')).toBe('1');
+    expect(served.logs()).toContain('MCP backend process of an idle session ended to start one for another session');
+    // The session whose process was taken gets a new one on its next call.
+    await new Promise((resolve) => setTimeout(resolve, 1_700));
+    expect(await call(a, 'fix__count')).toBe('1');
+    expect(await call(a, 'fix__whoami')).not.toBe(pidOfA);
+  });
+
   it('run one process per client session with processes: per-session, up to maxProcesses, ended with the session', async () => {
     const served = await serve({ backends: [stdio({ processes: 'per-session', maxProcesses: 2 })] });
     const [a, b, c] = await Promise.all([served.connect(), served.connect(), served.connect()]);
