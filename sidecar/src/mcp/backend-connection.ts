@@ -317,6 +317,15 @@ export class BackendConnection {
   }
 
   /**
+   * A list changed, as the backend announced on a client's own upstream session (an HTTP backend, a
+   * per-session process): re-read on the gateway's session, where the catalog is read (PoolOwner).
+   */
+  listChanged(kind: ListKind): void {
+    const primary = this.primary;
+    if (primary) this.refresh(this.generation, primary.opened.client, kind);
+  }
+
+  /**
    * Re-reads one list after the backend announced a change. Announcements during a re-read
    * coalesce into one more; and one list is re-read at most once per `tuning.listRereadMinMs`,
    * the next read waiting out the rest of the interval (trailing edge: the last change is read).

@@ -6,7 +6,9 @@
 import type { Logger } from 'pino';
 import type { McpBackendConfig } from '../config/index.js';
 import { GatewayError, GatewayErrorCode, backendError } from './errors.js';
+import { PromptListChangedNotificationSchema, ResourceListChangedNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { closeClient } from './client.js';
+import type { ListKind } from './listing.js';
 import { openClient, resolveSecrets, sessionLost, type OpenedClient } from './transports.js';
 import { installPassThrough, type DownstreamSession, type UpstreamRoute } from './upstream.js';
 
@@ -29,6 +31,8 @@ export interface PoolOwner {
   readonly stdioHost: string | undefined;
   /** How long a per-session process must have served nothing before another session may take its place (BackendTuning.processIdleMs). */
   readonly processIdleMs: number;
+  /** The backend announced a list change on a client's upstream session: the catalog is read again. */
+  listChanged(kind: ListKind): void;
 }
 
 /** The per-session upstream clients of one backend. */
@@ -150,6 +154,11 @@ export class UpstreamPool {
       onStderr: (line) => logger.info({ stream: 'stderr', session: session.id }, this.owner.redact(line)),
       prepare: (client, active) => {
         installPassThrough(client, route);
+        // A server announces changes on the session that caused them (a tool added during a call):
+        // the catalog, read on the gateway's own session, is read again.
+        client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.owner.listChanged('tools'));
+        client.setNotificationHandler(ResourceListChangedNotificationSchema, () => this.owner.listChanged('resources'));
+        client.setNotificationHandler(PromptListChangedNotificationSchema, () => this.owner.listChanged('prompts'));
         client.onclose = drop;
         client.onerror = (err) => {
           logger.debug({ session: session.id, err: this.owner.redact(err.message) }, 'MCP backend session transport error');

@@ -212,6 +212,8 @@ describe('stdio backends', () => {
     const served = await serve({ backends: [stdio({ processes: 'per-session', maxProcesses: 2 })] }, { tuning: { processIdleMs: 1_500 } });
     const [a, b, c] = await Promise.all([served.connect(), served.connect(), served.connect()]);
     const [pidOfA] = await Promise.all([call(a, 'fix__whoami'), call(b, 'fix__whoami')]);
+    // b used last: a is the one idle longest.
+    await call(b, 'fix__count');
     // Both used just now: the third waits its turn, as before.
     await expect(c.client.callTool({ name: 'fix__count', arguments: {} })).rejects.toThrow(/already runs 2 processes/);
     await new Promise((resolve) => setTimeout(resolve, 1_700));
@@ -273,6 +275,19 @@ describe('lists', () => {
     const agent = await served.connect({ capabilities, setup: (client) => client.setRequestHandler(ListRootsRequestSchema, () => ({ roots: [] })) });
     const through = (await agent.client.listTools()).tools.map((t) => t.name).filter((n) => n.startsWith('ev__'));
     expect(through.map((n) => n.slice('ev__'.length)).sort()).toEqual([...directNames].sort());
+  });
+});
+
+describe('a tool a backend adds while it runs', () => {
+  it.each<HttpTransport>(['streamable-http', 'sse'])('is listed and callable when the %s backend announces it on the client\'s own session', async (transport) => {
+    // Servers announce list changes on the session that caused them; the gateway reads its catalog on
+    // its own session, and before, announcements on a client's upstream session went nowhere: the
+    // tool was never listed, and calling it was "unknown tool".
+    const served = await serve({ backends: [fix(transport)] });
+    const agent = await served.connect();
+    expect(await call(agent, 'fix__grow')).toBe('grew');
+    await until('the grown tool listed', async () => (await agent.client.listTools()).tools.some((t) => t.name === 'fix__grown'));
+    expect(await call(agent, 'fix__grown')).toBe('grown');
   });
 });
 
