@@ -33,6 +33,14 @@ describe('aggregate', () => {
     expect(agg.toolsByName.get('b__write')).toMatchObject({ state: 'denied', reason: 'denied by sandbox deny glob "*__write"' });
   });
 
+  it('does not list a tool that only runs as a task (server-everything 2026.8 has one): the gateway serves no tasks, so every call of it failed', () => {
+    const research = { ...tool('simulate-research-query'), execution: { taskSupport: 'required' } } as Tool;
+    const optional = { ...tool('maybe-task'), execution: { taskSupport: 'optional' } } as Tool;
+    const agg = aggregate([backend({ name: 'ev', prefix: 'ev' }, [tool('echo'), research, optional])], {});
+    expect(agg.listedTools.map((t) => t.name)).toEqual(['ev__echo', 'ev__maybe-task']);
+    expect(agg.toolsByName.get('ev__simulate-research-query')).toMatchObject({ state: 'denied', reason: expect.stringContaining('execution.taskSupport: required') });
+  });
+
   it('exposes only pinned hashes in pinned mode and marks changed and pending tools', () => {
     const pinned = [
       { name: 'same', sha256: toolHash(tool('same')) },

@@ -186,6 +186,18 @@ function gate(config: McpBackendConfig, kind: PinnedKind, key: string, sha256: s
   return { state: approvalState(config.approval, key, sha256, kind) };
 }
 
+const TASKS_REQUIRED: FilterVerdict = {
+  allowed: false,
+  reason: 'it can only be called as a task (execution.taskSupport: required), and the gateway does not serve MCP tasks',
+};
+const CALLABLE: FilterVerdict = { allowed: true };
+
+/** A tool that only runs as a task (MCP 2025-11-25) would be listed but fail every call through the gateway. */
+function callableWithoutTasks(tool: Tool): FilterVerdict {
+  const execution = (tool as { execution?: { taskSupport?: unknown } }).execution;
+  return execution?.taskSupport === 'required' ? TASKS_REQUIRED : CALLABLE;
+}
+
 function addTools(result: Aggregate, { config, catalog, available }: BackendSnapshot, backendFilter: NameFilter, sandboxFilter: NameFilter): void {
   const tools = catalog!.tools;
   const { names, dropped } = assignNames(config.prefix, tools.map((t) => t.name));
@@ -199,7 +211,7 @@ function addTools(result: Aggregate, { config, catalog, available }: BackendSnap
       name: tool.name,
       prefixedName,
       sha256,
-      ...gate(config, 'tool', tool.name, sha256, [() => backendFilter(tool.name), () => sandboxFilter(prefixedName)]),
+      ...gate(config, 'tool', tool.name, sha256, [() => backendFilter(tool.name), () => sandboxFilter(prefixedName), () => callableWithoutTasks(tool)]),
       available,
       // Only the hashed fields reach clients: nothing unpinned rides along with a pinned tool.
       tool: { ...servedDefinition('tool', tool), name: prefixedName },
