@@ -156,6 +156,21 @@ describe('errors in JSON-RPC shape', () => {
     expect(res.json).toEqual({ jsonrpc: '2.0', id: 7, error: { code: -32602, message: expect.stringMatching(/^Invalid params for tools\/call: params\.name: /) } });
     expect((res.json as { error: { message: string } }).error.message).not.toMatch(/[[{]/);
   });
+
+  it('answers bad params of the other methods with -32602 too (the SDK said -32603, an internal error, with zod\'s issues as text)', async () => {
+    const { transport } = await mcpClient('loopback');
+    const headers = { ...mcpHeaders(`127.0.0.1:${port}`), 'mcp-session-id': transport.sessionId!, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION };
+    const requests: [string, object][] = [
+      ['logging/setLevel', { level: 'verbose' }],
+      ['resources/subscribe', { uri: 5 }],
+      ['tools/list', { cursor: 5 }],
+      ['prompts/list', { cursor: {} }],
+    ];
+    for (const [i, [method, params]] of requests.entries()) {
+      const res = await raw('POST', '/mcp', headers, JSON.stringify({ jsonrpc: '2.0', id: i, method, params }));
+      expect(res.json).toEqual({ jsonrpc: '2.0', id: i, error: { code: -32602, message: expect.stringContaining(`Invalid params for ${method}: params.`) } });
+    }
+  });
 });
 
 describe('errors a client or a model can act on', () => {
