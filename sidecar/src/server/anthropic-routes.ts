@@ -33,7 +33,7 @@ export function isAnthropicClient(headers: Record<string, string | string[] | un
 }
 
 export function anthropicRoutes(router: Router, options: AppOptions): void {
-  const routes = new Routes(router, options, errorHandlerFor(anthropicIngress, options.log));
+  const routes = new Routes(router, options, errorHandlerFor(anthropicIngress, options.log, options.metrics));
   modelRoute(routes, '/v1/messages', MessagesRequest, (body, raw, request) =>
     messagesOperation(anthropicIngress, body, raw, pick(request.headers, ['anthropic-version', 'anthropic-beta'])),
   );

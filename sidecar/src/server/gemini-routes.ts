@@ -76,7 +76,7 @@ function badRequest(message: string): BadRequest {
 
 /** The Gemini routes; `notFound` answers a /v1/models/{model}:{method} call from a client that is not Google's. */
 export function geminiRoutes(router: Router, options: AppOptions, notFound: (request: HttpRequest, res: ServerResponse) => void): void {
-  const routes = new Routes(router, options, errorHandlerFor(geminiIngress, options.log));
+  const routes = new Routes(router, options, errorHandlerFor(geminiIngress, options.log, options.metrics));
 
   const generate = (request: HttpRequest, res: ServerResponse) => {
     const { model, method } = target(request);

@@ -23,7 +23,7 @@ export const openAIIngress: Ingress = {
 };
 
 export function openAIRoutes(router: Router, options: AppOptions): void {
-  const routes = new Routes(router, options, errorHandlerFor(openAIIngress, options.log));
+  const routes = new Routes(router, options, errorHandlerFor(openAIIngress, options.log, options.metrics));
   modelRoute(routes, '/v1/chat/completions', ChatIngressRequest, (body, raw) => chatOperation(openAIIngress, body, raw));
   modelRoute(routes, '/v1/completions', CompletionRequest, (body, raw) => completionsOperation(openAIIngress, body, raw));
   modelRoute(routes, '/v1/embeddings', EmbeddingsRequest, (body, raw) => embeddingsOperation(openAIIngress, body, raw));

@@ -39,7 +39,7 @@ export const responsesIngress: Ingress = {
 
 export function responsesRoutes(router: Router, options: AppOptions): void {
   const store = new ResponseStore();
-  const routes = new Routes(router, options, errorHandlerFor(responsesIngress, options.log));
+  const routes = new Routes(router, options, errorHandlerFor(responsesIngress, options.log, options.metrics));
   modelRoute(
     routes,
     '/v1/responses',

@@ -128,6 +128,13 @@ export class Metrics {
     labelNames: ['provider', 'reason'] as const,
     registers: [this.registry],
   });
+  /** Model requests refused before routing: a bad body, an unknown model, what the sandbox does not allow. */
+  readonly requestRefusals = new CounterMetric({
+    name: 'airlock_model_request_refusals_total',
+    help: 'Model requests answered with an error before any provider was tried (bad body 400, unknown model 404, body too large 413, ...), by API and status.',
+    labelNames: ['api', 'status'] as const,
+    registers: [this.registry],
+  });
   /** Calls refused by a limit before reaching any provider. */
   readonly limitRefusals = new CounterMetric({
     name: 'airlock_limit_refusals_total',

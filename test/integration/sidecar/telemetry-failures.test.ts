@@ -64,3 +64,15 @@ it('counts a stream that breaks after it started as failed, with the status of t
   expect(failed).toMatchObject({ labels: { status: expect.stringMatching(/^5\d\d$/) }, value: 1 });
   expect(samples.filter((s) => s.name === 'airlock_model_requests_total' && s.labels.provider === 'first' && s.labels.status === '200')).toEqual([]);
 });
+
+it('counts the requests refused before any provider (an unknown model, a bad body), by API and status: a misconfigured or probing agent shows', async () => {
+  const refusals = async () => parseExposition(await (await fetch(`http://127.0.0.1:${stack.sidecar.adminPort}/metrics`)).text()).filter((s) => s.name === 'airlock_model_request_refusals_total');
+  const before = await refusals();
+  const count = (rows: Sample[], api: string, status: string) => rows.find((s) => s.labels.api === api && s.labels.status === status)?.value ?? 0;
+  await stack.openai({ maxRetries: 0 }).chat.completions.create({ model: 'gpt-typo', messages: [{ role: 'user', content: 'x' }] }).catch(() => undefined);
+  await stack.openai({ maxRetries: 0 }).chat.completions.create({ model: 'gpt-typo', messages: [{ role: 'user', content: 'x' }] }).catch(() => undefined);
+  await stack.fetch('/v1/messages', { method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' }, body: '{"model":' });
+  const after = await refusals();
+  expect(count(after, 'openai', '404') - count(before, 'openai', '404')).toBe(2);
+  expect(count(after, 'anthropic', '400') - count(before, 'anthropic', '400')).toBe(1);
+});
