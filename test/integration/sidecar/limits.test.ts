@@ -71,6 +71,19 @@ it('refuses a request past maxConcurrent while others are in flight', async () =
   expect((await ask(s, 'after')).choices[0]!.message.content).toBe('echo: after');
 });
 
+/** A sandbox in front of one mock of `kind` that checks `key`, with the provider fields and sandbox limits given. */
+async function keyedStack(kind: 'gemini' | 'anthropic', key: string, sandbox: string, provider: Record<string, unknown>, limits: SidecarConfigInput['limits']) {
+  const mock = await startMock(kind, { keys: [key] });
+  const dir = await stackDir();
+  const stack = await startStack(dir, {
+    version: 1,
+    sandbox: { name: sandbox },
+    providers: [{ name: 'p', type: kind, baseURL: mock.url, apiKeys: [{ file: await keyFile(dir, 'p', key) }], ...provider } as NonNullable<SidecarConfigInput['providers']>[number]],
+    limits,
+  });
+  return { mock, stack, close: async () => (await stack.close(), await mock.close()) };
+}
+
 it('stops at the daily budget, counted from the model prices', async () => {
   const s = await start({ limits: { dailyBudgetUSD: 0.5 } });
   await ask(s, 'an expensive call');
@@ -82,14 +95,7 @@ it('stops at the daily budget, counted from the model prices', async () => {
 });
 
 it("counts a Gemini answer at its usageMetadata, not at a usage object the model wrote in a function call's args", async () => {
-  const gemini = await startMock('gemini', { keys: ['gemini-budget-key-0123456789'] });
-  const dir = await stackDir();
-  const budget = await startStack(dir, {
-    version: 1,
-    sandbox: { name: 'budget' },
-    providers: [{ name: 'g', type: 'gemini', baseURL: gemini.url, apiKeys: [{ file: await keyFile(dir, 'g', 'gemini-budget-key-0123456789') }], models: [{ name: 'gemini-x', inputCostPerMTok: 100_000, outputCostPerMTok: 100_000 }] }],
-    limits: { dailyBudgetUSD: 1 },
-  });
+  const { mock: gemini, stack: budget, close } = await keyedStack('gemini', 'gemini-budget-key-0123456789', 'budget', { models: [{ name: 'gemini-x', inputCostPerMTok: 100_000, outputCostPerMTok: 100_000 }] }, { dailyBudgetUSD: 1 });
   try {
     // The agent has the model call a function whose args look like an OpenAI usage object.
     gemini.script(...Array.from({ length: 3 }, () => ({ toolCalls: [{ name: 'report', arguments: { usage: { prompt_tokens: 0, completion_tokens: 0 } } }] })));
@@ -103,8 +109,7 @@ it("counts a Gemini answer at its usageMetadata, not at a usage object the model
     expect(refused).toBeInstanceOf(ApiError);
     expect(refused).toMatchObject({ status: 429, message: expect.stringContaining('spent its daily budget of 1 USD') });
   } finally {
-    await budget.close();
-    await gemini.close();
+    await close();
   }
 });
 
@@ -174,14 +179,7 @@ it("gives back what a call held when its client gives up while it waits for the 
 });
 
 it("counts token counting apart: Claude Code's count_tokens calls leave the requests per minute to the calls that generate, and an agent cannot count without bound", async () => {
-  const anthropic = await startMock('anthropic', { keys: ['sk-ant-count-0123456789abcdef'] });
-  const dir = await stackDir();
-  const counting = await startStack(dir, {
-    version: 1,
-    sandbox: { name: 'counting' },
-    providers: [{ name: 'an', type: 'anthropic', baseURL: anthropic.url, apiKeys: [{ file: await keyFile(dir, 'an', 'sk-ant-count-0123456789abcdef') }], limits: { requestsPerMinute: 2 }, models: [{ name: 'claude-x' }] }],
-    limits: { requestsPerMinute: 2 },
-  });
+  const { mock: anthropic, stack: counting, close } = await keyedStack('anthropic', 'sk-ant-count-0123456789abcdef', 'counting', { limits: { requestsPerMinute: 2 }, models: [{ name: 'claude-x' }] }, { requestsPerMinute: 2 });
   try {
     const client = counting.anthropic({ maxRetries: 0 });
     for (let i = 0; i < 2; i++) await client.messages.countTokens({ model: 'claude-x', messages: [{ role: 'user', content: `count ${i}` }] });
@@ -198,8 +196,7 @@ it("counts token counting apart: Claude Code's count_tokens calls leave the requ
     }
     expect(anthropic.received.filter((r) => r.path.endsWith('/count_tokens'))).toHaveLength(2);
   } finally {
-    await counting.close();
-    await anthropic.close();
+    await close();
   }
 });
 
