@@ -210,13 +210,18 @@ function urlIn(value: unknown, path: string, key: string, allowed: ReadonlySet<P
 
 /** A URL a provider would download: http(s), Cloud Storage, or scheme-relative, after any control characters or spaces; not the Gemini API's own files. */
 function fetchable(text: string): boolean {
-  // As URL parsers read it (WHATWG, Python's urlsplit): tabs and line breaks anywhere removed,
-  // control characters and spaces before it skipped.
-  const url = /[\t\n\r]/.test(text) ? text.replace(/[\t\n\r]/g, '') : text;
+  // As URL parsers read it (WHATWG, Python's urlsplit): control characters and spaces before it
+  // skipped, tabs and line breaks anywhere removed. Only its first 8 characters that count are
+  // read: a data URL of megabytes is not copied or scanned.
   let start = 0;
-  while (start < url.length && url.charCodeAt(start) <= 0x20) start++;
-  if (!/^(https?:|gs:|\/\/)/i.test(url.slice(start, start + 8))) return false;
-  return !googleFile(url.slice(start));
+  while (start < text.length && text.charCodeAt(start) <= 0x20) start++;
+  let head = '';
+  for (let i = start; i < text.length && head.length < 8; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x09 && c !== 0x0a && c !== 0x0d) head += text[i];
+  }
+  if (!/^(https?:|gs:|\/\/)/i.test(head)) return false;
+  return !googleFile(text.slice(start).replace(/[\t\n\r]/g, ''));
 }
 
 /** A file the Gemini API itself holds (uploaded through its Files API): no download. */

@@ -113,7 +113,8 @@ export class Limiter {
   constructor(
     private settings: LimitSettings,
     private readonly now: () => number = Date.now,
-    counts = true,
+    /** A sandbox's limiter keeps the counting one; a provider's limits do not apply to counting. */
+    counts = false,
   ) {
     this.clock = new UtcDayClock(now);
     this.requests = new SlidingWindow(now);

@@ -37,41 +37,30 @@ export const JsonRpcErrorCode = { ParseError: -32700, InvalidRequest: -32600, In
  * builds them with classic zod, whose schemas have every method of mini's type named here.
  */
 async function requestSchema(method: string): Promise<z.ZodMiniType | undefined> {
-  if (!CHECKED_METHODS.has(method)) return undefined;
+  const name = Object.hasOwn(CHECKED_METHODS, method) ? CHECKED_METHODS[method] : undefined;
+  if (!name) return undefined;
   const types = await import('@modelcontextprotocol/sdk/types.js');
-  const schemas: Record<string, z.ZodMiniType> = {
-    'tools/call': types.CallToolRequestSchema,
-    'prompts/get': types.GetPromptRequestSchema,
-    'resources/read': types.ReadResourceRequestSchema,
-    'completion/complete': types.CompleteRequestSchema,
-    'logging/setLevel': types.SetLevelRequestSchema,
-    'resources/subscribe': types.SubscribeRequestSchema,
-    'resources/unsubscribe': types.UnsubscribeRequestSchema,
-    'tools/list': types.ListToolsRequestSchema,
-    'prompts/list': types.ListPromptsRequestSchema,
-    'resources/list': types.ListResourcesRequestSchema,
-    'resources/templates/list': types.ListResourceTemplatesRequestSchema,
-  };
-  return schemas[method];
+  return types[name] as z.ZodMiniType;
 }
 
 /**
- * Methods whose params are checked here, so that bad ones get -32602 naming the field: the MCP
- * SDK answers its own schema's refusal as -32603 (an internal error) with zod's issues as text.
+ * Methods whose params are checked here, by the name of their MCP SDK schema, so that bad ones
+ * get -32602 naming the field: the SDK answers its own schema's refusal as -32603 (an internal
+ * error) with zod's issues as text.
  */
-const CHECKED_METHODS = new Set([
-  'tools/call',
-  'prompts/get',
-  'resources/read',
-  'completion/complete',
-  'logging/setLevel',
-  'resources/subscribe',
-  'resources/unsubscribe',
-  'tools/list',
-  'prompts/list',
-  'resources/list',
-  'resources/templates/list',
-]);
+const CHECKED_METHODS: Record<string, keyof typeof import('@modelcontextprotocol/sdk/types.js') | undefined> = {
+  'tools/call': 'CallToolRequestSchema',
+  'prompts/get': 'GetPromptRequestSchema',
+  'resources/read': 'ReadResourceRequestSchema',
+  'completion/complete': 'CompleteRequestSchema',
+  'logging/setLevel': 'SetLevelRequestSchema',
+  'resources/subscribe': 'SubscribeRequestSchema',
+  'resources/unsubscribe': 'UnsubscribeRequestSchema',
+  'tools/list': 'ListToolsRequestSchema',
+  'prompts/list': 'ListPromptsRequestSchema',
+  'resources/list': 'ListResourcesRequestSchema',
+  'resources/templates/list': 'ListResourceTemplatesRequestSchema',
+};
 
 /** A JSON-RPC error response. */
 export function jsonRpcError(code: number, message: string, id: string | number | null = null) {

@@ -46,12 +46,11 @@ export function chatOperation(ingress: Ingress, body: ChatIngressRequest, raw: B
   };
   const call = new ChatCall(ingress, request.model, request.stream === true, raw, asked, build, () => request);
   call.maxOutputTokens = request.max_completion_tokens ?? request.max_tokens ?? undefined;
-  call.reach = (allowed) => requestReach(body, 'openai', allowed);
   const forUsage = request.stream === true ? usageForStreams(request, asked) : undefined;
   // The client's bytes pass through to OpenAI-format providers; an OpenAI-compatible one gets the
   // canonical request instead when the client's has what only OpenAI serves.
   call.nativeBody = body === request ? forUsage : (provider, bytes) => (provider.config.type === 'openai' ? forUsage?.(provider, bytes) : canonicalBytes(upstream, refusal));
-  return call;
+  return reaching(call, body, 'openai');
 }
 
 /** The canonical request's bytes for a pass-through, or the refusal of what only OpenAI serves. */
@@ -110,11 +109,10 @@ export function messagesOperation(ingress: Ingress, request: MessagesRequest, ra
   };
   const call = new ChatCall(ingress, request.model, request.stream === true, raw, true, build, asChat, estimate);
   call.maxOutputTokens = request.max_tokens;
-  call.reach = (allowed) => requestReach(request, 'anthropic', allowed);
   // Passed through to Anthropic, a request it would refuse thinking on goes without (the adapter
   // does the same when it builds the body).
   call.nativeBody = mended(() => withoutRefusedThinking(request));
-  return call;
+  return reaching(call, request, 'anthropic');
 }
 
 /**
@@ -134,12 +132,11 @@ export function generateContentOperation(ingress: Ingress, request: GenerateCont
   const client = request.generationConfig?.thinkingConfig?.includeThoughts === true ? thoughtfulIngress(ingress) : ingress;
   const call = new ChatCall(client, model, stream, raw, true, build, asChat, estimate);
   call.maxOutputTokens = request.generationConfig?.maxOutputTokens ?? undefined;
-  call.reach = (allowed) => requestReach(request, 'gemini', allowed);
   // Passed through to Gemini, signatures mended: none of the sidecar's own, and on a model that
   // enforces them the sentinel where a call has none (the adapter does the same when it builds
   // the body, for the upstream model's name).
   call.nativeBody = mended(() => withSignaturesMended(request, enforcesSignatures(model)));
-  return call;
+  return reaching(call, request, 'gemini');
 }
 
 /**

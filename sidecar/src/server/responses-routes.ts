@@ -4,7 +4,7 @@
  * both ways when the model name is the same); every other provider through the canonical form.
  * `previous_response_id`: see ADR 0011.
  */
-import { requestReach } from '../ingress/reach.js';
+import { reaching } from './operations.js';
 import { estimateTokens } from '../ingress/estimate.js';
 import { ReferencesTooLarge, ResponseStore } from '../ingress/responses-store.js';
 import { inputItems, responsesToChat } from '../ingress/translate/responses.js';
@@ -44,7 +44,8 @@ export function responsesRoutes(router: Router, options: AppOptions): void {
     routes,
     '/v1/responses',
     ResponsesRequest,
-    (body, raw) => responsesOperation(body, raw, store, options.maxBodyBytes),
+    // The client's request alone is looked at: what a stored conversation holds was, when it was sent.
+    (body, raw) => reaching(responsesOperation(body, raw, store, options.maxBodyBytes), body, 'responses'),
     // Only reached when previous_response_id names a response the sidecar does not hold and no
     // provider of the model is OpenAI, which is where OpenAI-made responses live.
     (body) => {
@@ -167,8 +168,6 @@ export function responsesOperation(sent: ResponsesRequest, raw: Buffer, store: R
     maxOutputTokens: request.max_output_tokens ?? undefined,
     // A continuation sends the whole conversation upstream: held as such against the limits.
     ...(history ? { inputTokens: () => estimateTokens([request.instructions, expanded.input, request.tools]) } : {}),
-    // The client's request alone: what a stored conversation held was looked at when it was sent.
-    reach: (allowed) => requestReach(sent, 'responses', allowed),
     supports: (provider) => !heldElsewhere || provider.adapter.responsesRequest !== undefined,
     build: (provider, target) => provider.adapter.responsesRequest?.(forOpenAI, target) ?? provider.adapter.chatRequest(asChat(), target),
     parse(provider, body, context) {

@@ -46,7 +46,7 @@ export class Runtime {
       }),
     );
     const keyFiles = config.providers.flatMap((p) => p.apiKeys.map((k) => k.file));
-    const limiter = previous?.limiter ?? new Limiter(config.limits);
+    const limiter = previous?.limiter ?? new Limiter(config.limits, undefined, true);
     limiter.update(config.limits);
     return new Runtime(config, providers, new ModelCatalog(config, providers), keyFiles, limiter);
   }

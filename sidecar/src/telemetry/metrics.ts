@@ -27,7 +27,7 @@ const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048
  * 655.36 s: a call may run 600 s (`timeouts.totalMs`), and reasoning or long streamed answers pass
  * 82 s often, where a p95 would stick at the conventions' last bound.
  */
-export const DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92, 163.84, 327.68, 655.36];
+const DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92, 163.84, 327.68, 655.36];
 
 /** What the provider-state gauges read at scrape time: one entry per configured provider. */
 export interface ProviderState {
