@@ -31,6 +31,9 @@ import { RereadPacer } from './reread-pacer.js';
 const LIST_KINDS: readonly ListKind[] = ['tools', 'resources', 'prompts'];
 
 /** A backend's connection: the gateway's own client, its catalog, and the state machine that keeps it connected. */
+/** The most of one backend's instructions a client is shown: they go into the agent's prompt with every other backend's. */
+export const MAX_INSTRUCTIONS_CHARS = 4096;
+
 export class BackendConnection {
   protected generation = 0;
   protected current: BackendState = 'stopped';
@@ -192,6 +195,21 @@ export class BackendConnection {
     if (this.lastError) parts.push(`last error: ${this.lastError}`);
     if (this.nextRetryAt !== undefined) parts.push(`next attempt in ${Math.max(0, Math.ceil((this.nextRetryAt - Date.now()) / 1000))} s`);
     return parts.join('; ');
+  }
+
+  /**
+   * What the backend's server told its clients about using it (its `instructions`), at most
+   * {@link MAX_INSTRUCTIONS_CHARS} characters, without its secret values; undefined while it is
+   * not connected or said nothing.
+   */
+  instructions(): string | undefined {
+    const said = this.primary?.opened.client.getInstructions()?.trim();
+    if (!said) return undefined;
+    try {
+      return this.withoutSecrets(said.length > MAX_INSTRUCTIONS_CHARS ? `${said.slice(0, MAX_INSTRUCTIONS_CHARS)}…` : said);
+    } catch {
+      return undefined;
+    }
   }
 
   /** Whether the backend announced a capability. */

@@ -92,7 +92,7 @@ export class Backend extends BackendConnection {
             continue;
           }
         }
-        throw backendError(err, { backend: this.name, what, timeoutMs, redact: (t) => this.redact(t) });
+        throw backendError(err, { backend: this.name, what, timeoutMs, secrets: this });
       } finally {
         this.callsInFlight -= 1;
         if (options.session) this.pool.touch(options.session.id);

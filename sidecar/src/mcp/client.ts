@@ -18,14 +18,14 @@ import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/tran
 import { ErrorCode, McpError, type ClientCapabilities, type Prompt, type Resource, type ResourceTemplate, type Tool } from '@modelcontextprotocol/sdk/types.js';
 
 /**
- * What the gateway and the operator declare to MCP servers: sampling and elicitation (the gateway
- * passes them through to its clients), so a server that offers tools depending on them lists them
+ * What the gateway and the operator declare to MCP servers: sampling and elicitation in both modes,
+ * form and URL (the gateway passes them through to its clients, each to a client that declared it), so a server that offers tools depending on them lists them
  * all, and both see the same list. Not roots: the agent's roots are paths of its own container, and
  * a server that takes them as its bounds (server-filesystem replaces its allowed directories with
  * them) would let the agent choose what the backend may reach; a backend's bounds are its own
  * configuration (its command's arguments).
  */
-export const CLIENT_CAPABILITIES: ClientCapabilities = { sampling: {}, elicitation: {} };
+export const CLIENT_CAPABILITIES: ClientCapabilities = { sampling: {}, elicitation: { form: {}, url: {} } };
 
 /** A server that never stops paginating must not keep the gateway or a reconcile busy forever. */
 export const MAX_PAGES = 100;

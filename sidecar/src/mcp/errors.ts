@@ -43,8 +43,18 @@ export interface BackendFailure {
   /** The request, e.g. `tools/call "echo"`. */
   what: string;
   timeoutMs: number;
-  /** Scrubs the backend's secret values from texts that came from it. */
-  redact: (text: string) => string;
+  /** Scrubs the backend's secret values from what came from it (BackendConnection's own methods). */
+  secrets: { redact(text: string): string; withoutSecrets<T>(value: T): T };
+}
+
+/** A backend error's own `data` object, without the backend's secret values; none when it is no object or they cannot be removed. */
+function backendData(value: unknown, secrets: BackendFailure['secrets']): Record<string, unknown> | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  try {
+    return secrets.withoutSecrets(value as Record<string, unknown>);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Turns a failed backend request into an error that names the backend and says what happened. */
@@ -57,9 +67,12 @@ export function backendError(err: unknown, failure: BackendFailure): GatewayErro
   if (err instanceof McpError && err.code === ErrorCode.ConnectionClosed) {
     return new GatewayError(GatewayErrorCode.ConnectionClosed, `backend ${name} closed the connection during ${failure.what}`, data);
   }
+  const redact = (text: string) => failure.secrets.redact(text);
   if (err instanceof McpError) {
-    const backendData = typeof err.data === 'object' && err.data !== null && !Array.isArray(err.data) ? { backendData: err.data } : {};
-    return new GatewayError(err.code, `backend ${name}: ${failure.redact(bareMessage(err))}`, { ...data, ...backendData });
+    const own = backendData(err.data, failure.secrets);
+    // A client knows a "URL elicitation required" error by `data.elicitations` (MCP 2025-11-25): kept where it looks.
+    const extra = err.code === ErrorCode.UrlElicitationRequired && own && 'elicitations' in own ? { elicitations: own.elicitations } : own ? { backendData: own } : {};
+    return new GatewayError(err.code, `backend ${name}: ${redact(bareMessage(err))}`, { ...data, ...extra });
   }
-  return new GatewayError(GatewayErrorCode.BackendUnavailable, `backend ${name} failed ${failure.what}: ${failure.redact(bareMessage(err))}`, data);
+  return new GatewayError(GatewayErrorCode.BackendUnavailable, `backend ${name} failed ${failure.what}: ${redact(bareMessage(err))}`, data);
 }

@@ -48,6 +48,23 @@ const INSTRUCTIONS =
   'This server brings together the MCP servers of this sandbox. Tool and prompt names are <backend prefix>__<name>; ' +
   'resource URIs are airlock+<prefix>+<original URI>. Use search_tools to find tools by keywords.';
 
+/**
+ * The instructions a new session gets: the gateway's own, then what each connected backend tells its
+ * clients (a server's `instructions`, which clients such as Claude Code put in the model's prompt),
+ * each under the prefix its tools carry here, so the model reads them with the names it calls.
+ * Not those of a backend in `pinned` approval mode: only what was approved by its hash reaches
+ * clients from it (pinning.ts), and instructions are text a model reads that no pin covers.
+ */
+export function instructionsFor(backends: Iterable<Backend>): string {
+  const parts = [INSTRUCTIONS];
+  for (const backend of backends) {
+    if (backend.config.approval.mode === 'pinned') continue;
+    const own = backend.instructions();
+    if (own) parts.push(`Backend ${JSON.stringify(backend.config.prefix)} (its names start with ${backend.config.prefix}__) says:\n${own}`);
+  }
+  return parts.join('\n\n');
+}
+
 /** The tools/list result for the current aggregate. */
 export function listedTools(ctx: SessionContext): Tool[] {
   if (ctx.lazy()) return [searchToolDefinition, callToolDefinition];
@@ -64,7 +81,7 @@ export function createSessionServer(ctx: SessionContext): Server {
       completions: {},
       logging: {},
     },
-    instructions: INSTRUCTIONS,
+    instructions: instructionsFor(ctx.allBackends()),
   });
   let id: string | undefined;
   const session: DownstreamSession = {

@@ -73,7 +73,7 @@ export class UpstreamPool {
     }
     const opening = this.open(session, this.epoch).catch((err: unknown) => {
       if (this.own.get(session.id) === opening) this.own.delete(session.id);
-      throw backendError(err, { backend: name, what: `opening a session for ${what}`, timeoutMs: config.timeouts.connectMs, redact: (t) => this.owner.redact(t) });
+      throw backendError(err, { backend: name, what: `opening a session for ${what}`, timeoutMs: config.timeouts.connectMs, secrets: this.owner });
     });
     this.own.set(session.id, opening);
     opening.then((upstream) => this.own.get(session.id) === opening && this.opened.set(session.id, upstream)).catch(() => undefined);

@@ -5,10 +5,11 @@
  * these handlers; a request goes to the client session whose request the backend is serving,
  * related to that request so it travels on the same response stream, and its answer comes back.
  */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { getSupportedElicitationModes, type Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CreateMessageRequestSchema,
+  ElicitationCompleteNotificationSchema,
   ElicitRequestSchema,
   ErrorCode,
   LoggingMessageNotificationSchema,
@@ -28,6 +29,9 @@ export interface DownstreamSession {
   /** Gateway (wrapped) URIs the client subscribed to. */
   readonly subscriptions: Set<string>;
 }
+
+/** URL-mode elicitations of a shared process remembered until their completion (the oldest are forgotten first). */
+const MAX_OPEN_ELICITATIONS = 64;
 
 const LEVELS: LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 
@@ -89,10 +93,33 @@ export function installPassThrough(client: Client, route: UpstreamRoute): void {
     needs(session, 'sampling', 'sampling');
     return session.server.createMessage(route.withoutSecrets(request.params), { relatedRequestId: requestId, signal: extra.signal, timeout: route.answerMs });
   });
+  // URL-mode elicitations (a sign-in page the person opens) are completed later by a notification
+  // naming the elicitation: on a shared process it goes to the session that was asked.
+  const askedFor = new Map<string, DownstreamSession>();
   client.setRequestHandler(ElicitRequestSchema, async (request, extra) => {
     const { session, requestId } = target('elicitation/create');
     needs(session, 'elicitation', 'elicitation');
-    return session.server.elicitInput(route.withoutSecrets(request.params), { relatedRequestId: requestId, signal: extra.signal, timeout: route.answerMs });
+    const params = route.withoutSecrets(request.params);
+    const mode = params.mode ?? 'form';
+    if (!getSupportedElicitationModes(session.server.getClientCapabilities()?.elicitation)[mode === 'url' ? 'supportsUrlMode' : 'supportsFormMode']) {
+      throw new McpError(ErrorCode.InvalidParams, `the client of this session does not support ${mode}-mode elicitation (it did not declare elicitation.${mode})`);
+    }
+    if (params.mode === 'url' && !route.owner) {
+      askedFor.delete(params.elicitationId);
+      askedFor.set(params.elicitationId, session);
+      for (const oldest of askedFor.keys()) {
+        if (askedFor.size <= MAX_OPEN_ELICITATIONS) break;
+        askedFor.delete(oldest);
+      }
+    }
+    return session.server.elicitInput(params, { relatedRequestId: requestId, signal: extra.signal, timeout: route.answerMs });
+  });
+  client.setNotificationHandler(ElicitationCompleteNotificationSchema, (notification) => {
+    const id = notification.params.elicitationId;
+    const session = route.owner ?? askedFor.get(id);
+    askedFor.delete(id);
+    if (!session || !getSupportedElicitationModes(session.server.getClientCapabilities()?.elicitation).supportsUrlMode) return;
+    session.server.notification({ method: 'notifications/elicitation/complete', params: route.withoutSecrets(notification.params) }).catch(() => undefined);
   });
   // No roots/list handler: roots are not declared (CLIENT_CAPABILITIES), and a backend that asks anyway gets "method not found", never the agent's roots.
   client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {

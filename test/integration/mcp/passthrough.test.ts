@@ -10,10 +10,12 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import {
   CreateMessageRequestSchema,
+  ElicitationCompleteNotificationSchema,
   ElicitRequestSchema,
   ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
   ResourceUpdatedNotificationSchema,
+  UrlElicitationRequiredError,
   type LoggingMessageNotification,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -118,6 +120,48 @@ describe.each<HttpTransport>(['streamable-http', 'sse'])('a %s backend', (transp
     expect(text(refused)).toMatch(/does not support sampling/);
   });
 
+  it("passes the backend's instructions on under its prefix, but not a pinned backend's", async () => {
+    const pinned = { ...fix(transport), name: 'pin', prefix: 'pin', approval: { mode: 'pinned' as const, pinned: [{ name: 'count', sha256: '0'.repeat(64) }] } };
+    const served = await serve({ backends: [fix(transport), pinned] });
+    const agent = await served.connect();
+    const said = agent.client.getInstructions() ?? '';
+    expect(said).toMatch(/^This server brings together the MCP servers of this sandbox\./);
+    expect(said).toContain('\n\nBackend "fix" (its names start with fix__) says:\nCall count before touch; the note changes with every touch.');
+    expect(said).not.toContain('"pin"');
+  });
+
+  it('passes URL-mode elicitation and its completion to a client that declared it, and a "URL elicitation required" error as the client knows it', async () => {
+    const served = await serve({ backends: [fix(transport)] });
+    const asked: unknown[] = [];
+    const completed: string[] = [];
+    const capable = await served.connect({
+      capabilities: { elicitation: { form: {}, url: {} } },
+      setup: (client) => {
+        client.setRequestHandler(ElicitRequestSchema, (request) => (asked.push(request.params), { action: 'accept' }));
+        client.setNotificationHandler(ElicitationCompleteNotificationSchema, (n) => void completed.push(n.params.elicitationId));
+      },
+    });
+    const answer = await call(capable, 'fix__sign-in');
+    const id = /^user accept (sign-in-\d+)$/.exec(answer)?.[1];
+    expect(id, answer).toBeDefined();
+    expect(asked).toEqual([{ mode: 'url', message: 'Sign in to the fixture', url: `https://auth.example/sign-in?id=${id}`, elicitationId: id }]);
+    await until('the completion', () => completed.length > 0);
+    expect(completed).toEqual([id]);
+
+    const required = await capable.client.callTool({ name: 'fix__needs-sign-in' }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(required).toBeInstanceOf(UrlElicitationRequiredError);
+    expect((required as UrlElicitationRequiredError).elicitations).toEqual([{ mode: 'url', message: 'Sign in first', url: 'https://auth.example/sign-in', elicitationId: 'required-1' }]);
+
+    // A client that declared form-mode elicitation only (`elicitation: {}`) is not sent a URL to open.
+    const formOnly = await served.connect({ capabilities: { elicitation: {} }, setup: (client) => client.setRequestHandler(ElicitRequestSchema, () => ({ action: 'accept', content: {} })) });
+    const refused = await formOnly.client.callTool({ name: 'fix__sign-in' });
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toMatch(/the client of this session does not support url-mode elicitation \(it did not declare elicitation\.url\)/);
+  });
+
   it('subscribes to a resource on the backend and passes its updates back under the gateway URI', async () => {
     const served = await serve({ backends: [fix(transport)] });
     const updates: string[] = [];
@@ -163,6 +207,24 @@ describe('stdio backends', () => {
     expect(await call(a, 'fix__count')).toBe('1');
     expect(await call(b, 'fix__count')).toBe('2');
     expect(await call(a, 'fix__whoami')).toBe(await call(b, 'fix__whoami'));
+  });
+
+  it('send the completion of a URL-mode elicitation on the shared process to the session that was asked only', async () => {
+    const served = await serve({ backends: [stdio({})] });
+    const completed = new Map<string, string[]>([['a', []], ['b', []]]);
+    const signer = (name: string) => ({
+      capabilities: { elicitation: { url: {} } },
+      setup: (client: Client) => {
+        client.setRequestHandler(ElicitRequestSchema, () => ({ action: 'accept' }));
+        client.setNotificationHandler(ElicitationCompleteNotificationSchema, (n) => void completed.get(name)!.push(n.params.elicitationId));
+      },
+    });
+    const [a, b] = await Promise.all([served.connect(signer('a')), served.connect(signer('b'))]);
+    const id = (await call(b, 'fix__sign-in')).replace('user accept ', '');
+    await until("b's completion", () => completed.get('b')!.length > 0);
+    expect(completed.get('b')).toEqual([id]);
+    expect(await call(a, 'fix__count')).toMatch(/^\d+$/);
+    expect(completed.get('a')).toEqual([]);
   });
 
   it("keep a resource watched on the shared process while any session watches it: one session's unsubscribe does not silence the others", async () => {

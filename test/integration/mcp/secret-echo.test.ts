@@ -3,7 +3,7 @@
  * by the backend: a `whoami` tool, a debug echo, an error text that quotes the request. The agent
  * holds no credential of the sandbox, MCP backends' included, so what the backend says reaches it
  * with the backend's secret values replaced — in tool results (text and structured), resource
- * contents, prompt messages, completions and the log messages passed through.
+ * contents, prompt messages, completions, errors (their message and data) and the log messages passed through.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { LoggingMessageNotificationSchema, type LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
+import { LoggingMessageNotificationSchema, McpError, type LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
 import { serveMcp, type ServedMcp } from '../../mocks/mcp-sessions.js';
 import { serveGateway, until, type ServedGateway } from './harness.js';
 
@@ -29,6 +29,10 @@ beforeAll(async () => {
       return { content: [{ type: 'text', text: `you sent ${heard(extra)} (token ${heard(extra).replace('Bearer ', '')})` }], structuredContent: { authorization: heard(extra) } };
     });
     server.registerResource('session', 'echo://session', { description: 'The request.' }, async (uri, extra) => ({ contents: [{ uri: uri.href, text: heard(extra) }] }));
+    // A JSON-RPC error (prompts are not turned into error results as tools are) quoting the request in its data.
+    server.registerPrompt('refuse', { description: 'Refuses, quoting the request.' }, (extra) => {
+      throw new McpError(-32050, `refused ${heard(extra)}`, { request: { authorization: heard(extra) } });
+    });
     server.registerPrompt('debug', { description: 'The request as a prompt.' }, (extra) => ({ messages: [{ role: 'user', content: { type: 'text', text: `debug ${heard(extra)}` } }] }));
     server.registerResource(
       'item',
@@ -62,6 +66,13 @@ it("never shows the agent the backend's secret header, whatever the backend echo
   expect(result.structuredContent).toEqual({ authorization: '[REDACTED]' });
   said.push(await agent.client.readResource({ uri: 'airlock+echo+echo://session' }));
   said.push(await agent.client.getPrompt({ name: 'echo__debug' }));
+  const refusal = await agent.client.getPrompt({ name: 'echo__refuse' }).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(refusal).toBeInstanceOf(McpError);
+  said.push({ message: (refusal as McpError).message, data: (refusal as McpError).data });
+  expect((refusal as McpError).data).toMatchObject({ backend: 'echo', backendData: { request: { authorization: '[REDACTED]' } } });
   said.push(await agent.client.complete({ ref: { type: 'ref/resource', uri: 'airlock+echo+echo://items/{id}' }, argument: { name: 'id', value: '' } }));
   await until('the log message', () => logs.length > 0);
   said.push(logs);
