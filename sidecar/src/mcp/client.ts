@@ -61,12 +61,29 @@ export function httpTransport(kind: HttpTransportKind, url: URL, headers: Record
  */
 export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
 
-/** fetch whose response body fails once a message passes {@link MAX_MESSAGE_BYTES}. */
-const cappedFetch: FetchLike = async (target, init) => capped(await fetch(target, init));
+/**
+ * fetch whose response body stops at a message past {@link MAX_MESSAGE_BYTES}. On the event stream
+ * answering a request, the request is answered with an error in the backend's place, so its call
+ * fails now rather than waiting out its callMs for an answer that will not be read.
+ */
+const cappedFetch: FetchLike = async (target, init) => capped(await fetch(target, init), requestIdOf(init?.body));
 
-function capped(response: Response): Response {
+/** The id of the JSON-RPC request a POST carries; undefined for a notification, a response or anything else. */
+function requestIdOf(body: unknown): string | number | undefined {
+  if (typeof body !== 'string') return undefined;
+  try {
+    const message = JSON.parse(body) as { method?: unknown; id?: unknown } | null;
+    const id = message?.method === undefined ? undefined : message.id;
+    return typeof id === 'string' || typeof id === 'number' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function capped(response: Response, requestId: string | number | undefined): Response {
   if (!response.body) return response;
   const events = response.headers.get('content-type')?.includes('text/event-stream') ?? false;
+  const tooLong = `the MCP server sent a message of more than ${MAX_MESSAGE_BYTES} bytes; it is not read`;
   let run = 0;
   const limit = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
@@ -76,8 +93,12 @@ function capped(response: Response): Response {
       const crlf = events ? bytes.lastIndexOf('\r\n\r\n') : -1;
       const end = Math.max(lf < 0 ? -1 : lf + 2, crlf < 0 ? -1 : crlf + 4);
       run = end < 0 ? run + bytes.length : bytes.length - end;
-      if (run > MAX_MESSAGE_BYTES) controller.error(new Error(`the MCP server sent a message of more than ${MAX_MESSAGE_BYTES} bytes; it is not read`));
-      else controller.enqueue(chunk);
+      if (run <= MAX_MESSAGE_BYTES) return controller.enqueue(chunk);
+      if (!events || requestId === undefined) return controller.error(new Error(tooLong));
+      // The event passed on so far ends here (the SDK drops it as unparseable), and an error answers the request.
+      const error = { jsonrpc: '2.0', id: requestId, error: { code: ErrorCode.InternalError, message: tooLong } };
+      controller.enqueue(Buffer.from(`\n\nevent: message\ndata: ${JSON.stringify(error)}\n\n`));
+      controller.terminate();
     },
   });
   return new Response(response.body.pipeThrough(limit), { status: response.status, statusText: response.statusText, headers: response.headers });
@@ -86,6 +107,23 @@ function capped(response: Response): Response {
 /** Whether a failed streamable-http connect should be retried over HTTP+SSE: the server answered the first POST with a 4xx. */
 export function fallsBackToSse(err: unknown): boolean {
   return err instanceof StreamableHTTPError && err.code !== undefined && err.code >= 400 && err.code < 500;
+}
+
+/**
+ * Makes the client handle a response only after the notifications read before it. The SDK's
+ * client handles a notification a microtask after reading it but a response at once, and forgets a
+ * request's progress handler with its response: a progress notification read together with the
+ * result (one chunk of a pipe or an event stream, as a server sends its last progress and then
+ * its answer) arrived for an unknown token and was dropped. Deferring responses by one microtask
+ * keeps the order the server sent.
+ */
+function progressBeforeResults(transport: Transport): void {
+  const handle = transport.onmessage;
+  if (!handle) return;
+  transport.onmessage = (message, extra) => {
+    if ('method' in message) handle(message, extra);
+    else queueMicrotask(() => handle(message, extra));
+  };
 }
 
 /**
@@ -104,6 +142,7 @@ export async function connectWithin(client: Client, transport: Transport, timeou
   });
   try {
     await Promise.race([client.connect(transport, { timeout: timeoutMs, signal }), deadline]);
+    progressBeforeResults(transport);
   } catch (err) {
     await transport.close().catch(() => undefined);
     throw err;

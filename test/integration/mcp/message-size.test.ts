@@ -31,14 +31,13 @@ afterAll(async () => {
 });
 
 it('does not read a message past 32 MiB (one event of the response stream), and serves the next call', async () => {
-  const gateway = await serveGateway({ backends: [{ name: 'big', prefix: 'big', transport: 'streamable-http', url: backend.url, timeouts: { callMs: 10_000 } }] });
+  const gateway = await serveGateway({ backends: [{ name: 'big', prefix: 'big', transport: 'streamable-http', url: backend.url, timeouts: { callMs: 600_000 } }] });
   served.push(gateway);
   await until('the backend ready', () => gateway.gateway.view().backends.every((b) => b.state === 'ready'));
   const agent = await gateway.connect();
   const page = (mib: number) => agent.client.callTool({ name: 'big__page', arguments: {}, _meta: { mib } }, undefined, { timeout: 60_000 });
   expect(text(await page(20))).toHaveLength(20 * 1024 * 1024);
-  // The stream ends unread; the call fails at its callMs.
-  await expect(page(60)).rejects.toThrow(/did not answer tools\/call "page" within 10000 ms/);
-  expect(gateway.logs()).toContain('the MCP server sent a message of more than 33554432 bytes; it is not read');
+  // The rest of the stream is not read, and the call fails with the reason (before, it waited out its callMs).
+  await expect(page(60)).rejects.toThrow(/backend "big": the MCP server sent a message of more than 33554432 bytes; it is not read/);
   await until('the backend answering again', async () => text(await agent.client.callTool({ name: 'big__small', arguments: {} }).catch(() => ({}))) === 'small', 30_000);
 }, 120_000);

@@ -177,6 +177,23 @@ describe.each<HttpTransport>(['streamable-http', 'sse'])('a %s backend', (transp
   });
 });
 
+describe.each(['streamable-http', 'sse', 'stdio'] as const)('progress from a %s backend', (transport) => {
+  it('reaches the client whole, the notification sent just before the result included', async () => {
+    // The SDK client handles a notification a microtask later than a response, and forgets a
+    // request's progress handler with its response: progress and result read together (one chunk
+    // of a pipe or an event stream) lost the progress, 3 of 3 here over stdio before.
+    const backend = transport === 'stdio' ? { name: 'fix', prefix: 'fix', transport, stdio: { ...fixtureServer('http-server.ts'), args: [...fixtureServer('http-server.ts').args, 'stdio'] } } : fix(transport);
+    const served = await serve({ backends: [backend] });
+    const agent = await served.connect();
+    for (let run = 0; run < 5; run++) {
+      const seen: number[] = [];
+      const result = await agent.client.callTool({ name: 'fix__steps', arguments: {} }, undefined, { onprogress: (p) => void seen.push(p.progress) });
+      expect(text(result)).toBe('three steps');
+      expect(seen).toEqual([1, 2, 3]);
+    }
+  });
+});
+
 describe('subscriptions', () => {
   it('are bounded per session, so a loop of subscribes cannot grow the sidecar without end; unsubscribing makes room', async () => {
     const served = await serve({ backends: [fix('streamable-http')] });
