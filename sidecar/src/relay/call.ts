@@ -14,14 +14,14 @@ import { CREDENTIALS_REJECTED, route, RoutingError, type ProviderRuntime } from 
 import { CallAbort } from '../upstream/client.js';
 import { classifyError, UpstreamFailure } from '../upstream/failure.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { describeResult, startModelCall, type ModelCall } from '../telemetry/model-call.js';
+import { describeResult, startModelCall, type Described, type ModelCall } from '../telemetry/model-call.js';
 import { runAttempt, type AttemptScope, type Outcome } from './attempt.js';
 import { jsonOut } from './json-out.js';
 import { callId } from './ids.js';
 import type { Operation, StreamChunk, Usage } from './operation.js';
 import type { ClientSink } from './sink.js';
 import { streamOut } from './stream-out.js';
-import { costOf, estimateUsage } from './usage.js';
+import { costOf, estimateUsage, scanHead } from './usage.js';
 
 export interface RelayDeps {
   log: Logger;
@@ -80,7 +80,7 @@ export async function runCall<C, K extends StreamChunk>(
   const timer = setTimeout(abortForTimeout, totalMs, controller);
   let providerName = 'none';
   let status = 200;
-  let described: ReturnType<typeof describeResult> = {};
+  let described: Described = {};
   try {
     if (usable.length === 0) {
       throw new UpstreamFailure('status', 'none', { status: 400, type: 'invalid_request_error', message: `no provider of model '${op.model}' supports ${op.kind}` });
@@ -90,6 +90,7 @@ export async function runCall<C, K extends StreamChunk>(
     providerName = outcome.provider.config.name;
     try {
       if (outcome.kind === 'json' && outcome.rest) {
+        described = scanHead(outcome.native!);
         const usage = await jsonOut(outcome.native!, outcome.rest, client).catch((err: unknown) => Promise.reject(classifyError(controller.reason ?? err, providerName, 'body')));
         spent = account(call, outcome, usage ?? estimateUsage(op.raw?.length ?? 0, 0), usage === undefined, client);
       } else if (outcome.kind === 'json') {
@@ -97,7 +98,7 @@ export async function runCall<C, K extends StreamChunk>(
         // estimated, as a stream is, so it cannot escape the limits; counting tokens costs nothing.
         if (outcome.usage) spent = account(call, outcome, outcome.usage, outcome.usage.estimated === true, client);
         else if (op.kind !== 'count_tokens') spent = account(call, outcome, estimateUsage(op.raw?.length ?? 0, op.kind === 'embeddings' ? 0 : answerChars(outcome)), true, client);
-        if (outcome.result !== undefined) described = describeResult(outcome.result);
+        described = outcome.result !== undefined ? describeResult(outcome.result) : outcome.native ? scanHead(outcome.native) : {};
         if (call.capturing) call.output(outcome.result ?? parsedForCapture(op, outcome, context));
         client.json(200, outcome.native ?? op.render(outcome.result as C));
       } else {
@@ -129,7 +130,7 @@ export async function runCall<C, K extends StreamChunk>(
     clearTimeout(timer);
     limiter.finish(spent.tokens, spent.costUSD, reserve);
     if (counted) sandbox.ledger?.record(op.model, { input: spent.input, output: spent.output, costUSD: spent.costUSD });
-    call.end({ status, responseModel: described.model, finishReasons: described.finishReasons });
+    call.end({ status, responseModel: described.model, responseId: described.id, finishReasons: described.finishReasons });
     // Checked first: the record would be built for nothing at the usual warn level.
     if (log.isLevelEnabled('info')) log.info({ api: op.ingress.name, kind: op.kind, model: op.model, provider: providerName, status, ms: Date.now() - started }, 'model call');
   }

@@ -8,7 +8,7 @@ import type { Logger } from '../log/logger.js';
 import type { SecretRegistry } from '../log/redact.js';
 import { StreamError, type ProviderError, type StreamTranslator, type TranslateContext } from '../providers/types.js';
 import type { StreamEncoder } from '../server/ingress.js';
-import { describeResult } from '../telemetry/model-call.js';
+import { describeResult, type Described } from '../telemetry/model-call.js';
 import { classifyError } from '../upstream/failure.js';
 import type { StreamOutcome } from './attempt.js';
 import { framesOf } from './attempt.js';
@@ -21,7 +21,7 @@ export interface StreamTally {
   usage: Usage | undefined;
   outputChars: number;
   /** Response model and finish reasons, for telemetry. */
-  described: ReturnType<typeof describeResult>;
+  described: Described;
   /** The status of the error the stream ended with after it started (the client's answer was 200), for telemetry. */
   failedStatus?: number;
 }

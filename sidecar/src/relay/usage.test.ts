@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { estimateUsage, scanUsage } from './usage.js';
+import { estimateUsage, scanHead, scanUsage } from './usage.js';
 
 describe('scanUsage', () => {
   it('reads OpenAI usage from the tail, past content that mentions usage', () => {
@@ -32,4 +32,23 @@ describe('scanUsage', () => {
 
 it('estimates about four characters a token, rounding up', () => {
   expect(estimateUsage(10, 9)).toEqual({ input: 3, output: 3 });
+});
+
+describe('scanHead', () => {
+  const head = (body: unknown) => scanHead(Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)));
+
+  it('reads the id and model OpenAI and Anthropic write first', () => {
+    expect(head({ id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'gpt-4o-2024-08-06', choices: [] })).toEqual({ id: 'chatcmpl-1', model: 'gpt-4o-2024-08-06' });
+    expect(head({ id: 'msg_01', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [] })).toEqual({ id: 'msg_01', model: 'claude-sonnet-4-5' });
+    expect(head('{ "id" : "a\\"b" ,\n "created": 17, "model":"m\\u00e9" }')).toEqual({ id: 'a"b', model: 'mé' });
+  });
+
+  it("takes only the body's own members: not one inside a value, not a non-string, not past its first KiB", () => {
+    expect(head({ choices: [{ message: { id: 'x', model: 'fake' } }], id: 'real' })).toEqual({ id: 'real' });
+    expect(head({ meta: { model: 'fake', s: '"model":"also fake"' }, model: 'real' })).toEqual({ model: 'real' });
+    expect(head({ id: 7, model: ['m'] })).toEqual({});
+    expect(head({ pad: 'x'.repeat(2000), id: 'late', model: 'late' })).toEqual({});
+    expect(head('not json')).toEqual({});
+    expect(head('{"id":"cut')).toEqual({});
+  });
 });

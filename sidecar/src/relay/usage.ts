@@ -1,6 +1,7 @@
 /**
- * Usage of a call: read cheaply from a pass-through body, counted from stream chunks, estimated
- * when the provider reported none, and priced from the model entry.
+ * Usage of a call: read cheaply from a pass-through body (with the answer's id and model, for its
+ * span), counted from stream chunks, estimated when the provider reported none, and priced from
+ * the model entry.
  */
 import type { ModelEntryConfig } from '../config/schema.js';
 import type { Usage } from './operation.js';
@@ -80,6 +81,78 @@ function matchingBrace(body: Buffer, start: number): number {
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b) depth++;
     else if (c === 0x7d && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/** How far into a pass-through body its id and model are looked for. */
+const HEAD_BYTES = 1024;
+
+/**
+ * The `id` and `model` members of a pass-through JSON body, read from its start without parsing
+ * the rest: OpenAI and Anthropic write them first (`{"id":…,"object":…,"created":…,"model":…` and
+ * `{"id":…,"type":"message","role":…,"model":…`). Only the body's own members count (values are
+ * skipped whole, strings with their escapes), and only within the first {@link HEAD_BYTES}: what
+ * is not found there stays unknown.
+ */
+export function scanHead(body: Buffer): { id?: string; model?: string } {
+  const found: { id?: string; model?: string } = {};
+  const end = Math.min(body.length, HEAD_BYTES);
+  let i = skipSpace(body, 0, end);
+  if (body[i] !== 0x7b) return found;
+  i++;
+  while (i < end && (found.id === undefined || found.model === undefined)) {
+    i = skipSpace(body, i, end);
+    if (body[i] !== 0x22) break;
+    const keyEnd = stringEnd(body, i, end);
+    if (keyEnd < 0) break;
+    const key = body.toString('latin1', i + 1, keyEnd);
+    i = skipSpace(body, keyEnd + 1, end);
+    if (body[i] !== 0x3a) break;
+    i = skipSpace(body, i + 1, end);
+    const valueEnd = body[i] === 0x22 ? stringEnd(body, i, end) : skipValue(body, i, end);
+    if (valueEnd < 0) break;
+    if ((key === 'id' || key === 'model') && body[i] === 0x22) {
+      try {
+        found[key] = JSON.parse(body.toString('utf8', i, valueEnd + 1)) as string;
+      } catch {
+        break;
+      }
+    }
+    i = skipSpace(body, body[i] === 0x22 ? valueEnd + 1 : valueEnd, end);
+    if (body[i] !== 0x2c) break;
+    i++;
+  }
+  return found;
+}
+
+function skipSpace(body: Buffer, i: number, end: number): number {
+  while (i < end && (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)) i++;
+  return i;
+}
+
+/** Index of the quote closing the string opened at `start`; -1 when it does not close before `end`. */
+function stringEnd(body: Buffer, start: number, end: number): number {
+  for (let i = start + 1; i < end; i++) {
+    if (body[i] === 0x5c) i++;
+    else if (body[i] === 0x22) return i;
+  }
+  return -1;
+}
+
+/** Index just past a non-string value (object, array, number, literal) starting at `start`; -1 when it does not end before `end`. */
+function skipValue(body: Buffer, start: number, end: number): number {
+  let depth = 0;
+  for (let i = start; i < end; i++) {
+    const c = body[i];
+    if (c === 0x22) {
+      i = stringEnd(body, i, end);
+      if (i < 0) return -1;
+    } else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) {
+      if (depth === 0) return i;
+      if (--depth === 0) return i + 1;
+    } else if (depth === 0 && (c === 0x2c || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09)) return i;
   }
   return -1;
 }

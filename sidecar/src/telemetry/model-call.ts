@@ -51,6 +51,8 @@ export interface CallEnd {
   status: number;
   /** The model name the provider answered with, when known. */
   responseModel?: string | undefined;
+  /** The id the provider gave its answer, when known. */
+  responseId?: string | undefined;
   finishReasons?: readonly string[] | undefined;
 }
 
@@ -201,6 +203,7 @@ export class ModelCall {
     const failed = result.status >= 400;
     if (provider) this.span.setAttributes({ 'gen_ai.provider.name': providerName(provider.type), 'airlock.provider': provider.name });
     if (result.responseModel) this.span.setAttribute('gen_ai.response.model', result.responseModel);
+    if (result.responseId) this.span.setAttribute('gen_ai.response.id', result.responseId);
     if (result.finishReasons?.length) this.span.setAttribute('gen_ai.response.finish_reasons', [...result.finishReasons]);
     this.span.setAttribute('http.response.status_code', result.status);
     if (this.content) this.span.setAttributes(contentAttributes(this.content.input, this.content.output.messages(), this.content.redact));
@@ -241,11 +244,19 @@ export function startModelCall(metrics: Metrics, info: { api: string; kind: stri
   return new ModelCall(metrics, info);
 }
 
-/** The response model and finish reasons of a result or stream chunk, merged into `into`. */
-export function describeResult(result: unknown, into: { model?: string; finishReasons?: string[] } = {}): { model?: string; finishReasons?: string[] } {
+/** What a call's answer says about itself, for its span. */
+export interface Described {
+  id?: string;
+  model?: string;
+  finishReasons?: string[];
+}
+
+/** The response id, model and finish reasons of a result or stream chunk, merged into `into`. */
+export function describeResult(result: unknown, into: Described = {}): Described {
   if (typeof result !== 'object' || result === null) return into;
-  const { model, choices } = result as { model?: unknown; choices?: unknown };
+  const { id, model, choices } = result as { id?: unknown; model?: unknown; choices?: unknown };
   if (typeof model === 'string' && model) into.model = model;
+  if (typeof id === 'string' && id) into.id = id;
   if (Array.isArray(choices)) {
     for (const choice of choices as { finish_reason?: unknown }[]) {
       if (typeof choice?.finish_reason === 'string') (into.finishReasons ??= []).push(choice.finish_reason);

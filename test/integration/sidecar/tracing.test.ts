@@ -25,6 +25,7 @@ let second: MockProvider;
 let streamed: { text: string; usage: { prompt_tokens: number; completion_tokens: number } | undefined };
 let byName: Traced<unknown>['named'];
 let logLines: string[] = [];
+let plain: { id: string; model: string };
 
 beforeAll(async () => {
   first = await startMock('openai', { keys: [FIRST_KEY] });
@@ -35,7 +36,7 @@ beforeAll(async () => {
       sandbox: { name: 'traced' },
       providers: [
         { name: 'first', type: 'openai', baseURL: first.url, priority: 0, retries: { maxAttempts: 1, baseDelayMs: 1 }, apiKeys: [{ file: await keyFile(dir, 'first', FIRST_KEY) }], models: [{ name: 'm' }] },
-        { name: 'second', type: 'openai', baseURL: second.url, priority: 1, apiKeys: [{ file: await keyFile(dir, 'second', SECOND_KEY) }], models: [{ name: 'm', inputCostPerMTok: 1, outputCostPerMTok: 2 }] },
+        { name: 'second', type: 'openai', baseURL: second.url, priority: 1, apiKeys: [{ file: await keyFile(dir, 'second', SECOND_KEY) }], models: [{ name: 'm', inputCostPerMTok: 1, outputCostPerMTok: 2 }, { name: 'p' }] },
       ],
       mcp: { backends: [{ name: 'everything', prefix: 'everything', transport: 'stdio', stdio: npmServer('mcp-server-everything', 'stdio') }] },
       telemetry: { otlp: { ...otlp, headers: [{ name: 'x-collector-token', file: await keyFile(dir, 'otlp-token', COLLECTOR_TOKEN) }] } },
@@ -51,6 +52,9 @@ beforeAll(async () => {
         seen.text += chunk.choices[0]?.delta.content ?? '';
         if (chunk.usage) seen.usage = chunk.usage;
       }
+      // Whole and passed through as the provider sent it (no translation, no parse).
+      const answer = await stack.openai().chat.completions.create({ model: 'p', messages: [{ role: 'user', content: 'hello' }] }, { headers: { traceparent: agent.traceparent } });
+      plain = { id: answer.id, model: answer.model };
       const client = await mcpClient(stack, { traceparent: agent.traceparent });
       // The backend starts in the background; wait until its tools are listed (expect.poll is for tests, not hooks).
       while (!(await client.listTools()).tools.some((t) => t.name === 'everything__echo')) await new Promise((resolve) => setTimeout(resolve, 100));
@@ -88,10 +92,16 @@ it('exports a model-call span in the agent trace with the GenAI attributes and t
   expect(call!.resource).toMatchObject({ 'service.name': 'airlock-sidecar', 'airlock.sandbox': 'traced' });
 });
 
+it("names the provider's answer and model on a call passed through whole (the body is not parsed there)", () => {
+  const [call] = byName('chat p');
+  expect(call!.attributes).toMatchObject({ 'gen_ai.request.model': 'p', 'gen_ai.response.id': plain.id, 'gen_ai.response.model': plain.model, 'airlock.provider': 'second' });
+  expect(plain.id).toMatch(/^chatcmpl-/);
+});
+
 it('exports one child span per upstream attempt: the failed one with its status, the failover with its reason, keys by index', () => {
   const call = byName('chat m')[0]!;
   const failed = byName('attempt first');
-  const served = byName('attempt second');
+  const served = byName('attempt second').filter((span) => span.parentSpanId === call.spanId);
   expect(failed).toHaveLength(1);
   expect(served).toHaveLength(1);
   expect(failed[0]).toMatchObject({ parentSpanId: call.spanId, traceId: agent.traceId, statusCode: 2 });
@@ -101,7 +111,7 @@ it('exports one child span per upstream attempt: the failed one with its status,
 });
 
 it("propagates each attempt's trace context to the provider", () => {
-  const served = byName('attempt second')[0]!;
+  const served = byName('attempt second').find((span) => span.parentSpanId === byName('chat m')[0]!.spanId)!;
   expect(second.received[0]!.headers.traceparent).toBe(`00-${agent.traceId}-${served.spanId}-01`);
   const failed = byName('attempt first')[0]!;
   expect(first.received[0]!.headers.traceparent).toBe(`00-${agent.traceId}-${failed.spanId}-01`);
