@@ -7,8 +7,11 @@
 import type { CounterCell, HistogramCell } from './cells.js';
 import type { Metrics } from './metrics.js';
 
-/** GenAI operation names by the sidecar's operation kind. */
-const OPERATION_NAMES: Record<string, string> = { chat: 'chat', completions: 'text_completion', embeddings: 'embeddings' };
+/**
+ * GenAI operation names by the sidecar's operation kind: OpenAI's Responses API is a chat (the
+ * conventions' `chat`, "such as OpenAI Chat API"); counting tokens has no name there and keeps its own.
+ */
+const OPERATION_NAMES: Record<string, string> = { chat: 'chat', responses: 'chat', completions: 'text_completion', embeddings: 'embeddings' };
 
 /** `gen_ai.provider.name` well-known values by provider type. */
 const PROVIDER_NAMES: Record<string, string> = { openai: 'openai', anthropic: 'anthropic', gemini: 'gcp.gemini', ollama: 'ollama', 'openai-compatible': 'openai' };

@@ -55,6 +55,7 @@ beforeAll(async () => {
       // Whole and passed through as the provider sent it (no translation, no parse).
       const answer = await stack.openai().chat.completions.create({ model: 'p', messages: [{ role: 'user', content: 'hello' }] }, { headers: { traceparent: agent.traceparent } });
       plain = { id: answer.id, model: answer.model };
+      await stack.openai().responses.create({ model: 'p', input: 'hello' }, { headers: { traceparent: agent.traceparent } });
       const client = await mcpClient(stack, { traceparent: agent.traceparent });
       // The backend starts in the background; wait until its tools are listed (expect.poll is for tests, not hooks).
       while (!(await client.listTools()).tools.some((t) => t.name === 'everything__echo')) await new Promise((resolve) => setTimeout(resolve, 100));
@@ -93,9 +94,16 @@ it('exports a model-call span in the agent trace with the GenAI attributes and t
 });
 
 it("names the provider's answer and model on a call passed through whole (the body is not parsed there)", () => {
-  const [call] = byName('chat p');
+  const [call, ...more] = byName('chat p').filter((span) => span.attributes['airlock.api'] !== 'responses');
+  expect(more).toEqual([]);
   expect(call!.attributes).toMatchObject({ 'gen_ai.request.model': 'p', 'gen_ai.response.id': plain.id, 'gen_ai.response.model': plain.model, 'airlock.provider': 'second' });
   expect(plain.id).toMatch(/^chatcmpl-/);
+});
+
+it('names a Responses API call a chat, as the GenAI conventions do, with the API it came in on', () => {
+  const responses = byName('chat p').filter((span) => span.attributes['airlock.api'] === 'responses');
+  expect(responses).toHaveLength(1);
+  expect(responses[0]!.attributes).toMatchObject({ 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'p', 'http.response.status_code': 200 });
 });
 
 it('exports one child span per upstream attempt: the failed one with its status, the failover with its reason, keys by index', () => {
