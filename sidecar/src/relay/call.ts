@@ -47,10 +47,23 @@ export async function runCall<C, K extends StreamChunk>(
   deps: RelayDeps,
   sandbox: SandboxScope,
 ): Promise<void> {
-  const { log } = deps;
   const started = Date.now();
   const call = startModelCall(deps.metrics, { api: op.ingress.name, kind: op.kind, model: op.model, stream: op.stream });
   if (deps.captureContent?.()) call.captureContent(op.chatRequest?.(), (text) => deps.secrets.scrub(text));
+  // Under the call's span: its log lines carry the call's span id, not the agent's.
+  return call.within(serveCall, op, candidates, client, deps, sandbox, call, started);
+}
+
+async function serveCall<C, K extends StreamChunk>(
+  op: Operation<C, K>,
+  candidates: Candidate<ProviderRuntime>[],
+  client: ClientSink,
+  deps: RelayDeps,
+  sandbox: SandboxScope,
+  call: ModelCall,
+  started: number,
+): Promise<void> {
+  const { log } = deps;
   // Counting tokens is free and rate-limited apart from generation by the providers: it uses up
   // none of the sandbox's or the providers' generation limits (Claude Code counts often), only
   // the sandbox's requests per minute and at once, counted on their own (Limiter.counting).

@@ -95,6 +95,15 @@ export class ModelCall {
     this.spanContext = trace.setSpan(parent, this.span);
   }
 
+  /**
+   * Runs `fn(...args)` with this call's span active, so what it logs carries the call's span id
+   * (telemetry/log-trace.ts); as it is without tracing. Arguments rather than a closure, as
+   * {@link withAgentContext}.
+   */
+  within<A extends unknown[], T>(fn: (...args: A) => T, ...args: A): T {
+    return this.span === NO_SPAN ? fn(...args) : context.with(this.spanContext, fn, undefined, ...args);
+  }
+
   private get operation(): string {
     return operationName(this.info.kind);
   }

@@ -142,7 +142,10 @@ it("puts the agent's trace id on the log lines of its calls, so a log line leads
   const lines = logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
   const ofCall = lines.filter((l) => l.msg === 'model call' || l.msg === 'provider attempt failed; failing over');
   expect(ofCall.length).toBeGreaterThanOrEqual(2);
-  for (const line of ofCall) expect(line).toMatchObject({ trace_id: agent.traceId, span_id: expect.stringMatching(/^[0-9a-f]{16}$/) });
+  // The span id is the call's own (its span in the sidecar), not the agent's that called it.
+  const call = byName('chat m')[0]!;
+  for (const line of ofCall.filter((l) => l.model === 'm')) expect(line).toMatchObject({ trace_id: agent.traceId, span_id: call.spanId });
+  for (const line of ofCall) expect(line).toMatchObject({ trace_id: agent.traceId, span_id: expect.not.stringMatching(agent.spanId) });
   // Lines written outside any call carry none, and no line repeats a key (Elasticsearch refuses those).
   expect(lines.find((l) => l.msg === 'model call' && l.trace_id === undefined)).toBeUndefined();
   for (const raw of logLines) expect(raw.match(/"component":/g)?.length ?? 0).toBeLessThanOrEqual(1);
