@@ -109,6 +109,9 @@ describe('the agent pod, as the kubelet runs it', () => {
     expect(lines.slice(0, 2)).toEqual(['1000', 'read-only']);
     expect(out).toMatch(/srw-rw---- 1 61337 61337 .* airlock\.sock/);
     expect(out).toMatch(/\/etc\/airlock.*No such file or directory/);
+    // No service-account token either: the API server's ServiceAccount admission mounts one in every
+    // container before the webhook runs, and the sandbox gives none (the injection removes it).
+    expect(out).toMatch(/\/var\/run\/secrets\/kubernetes\.io\/serviceaccount.*No such file or directory/);
   });
 
   it('runs the sidecar as UID 61337 with its config and credentials from the kubelet', async () => {
@@ -234,9 +237,9 @@ describe('isolation, from inside the real agent container', () => {
     expect(listeners.probeHits()).toEqual([]);
   });
 
-  it('holds no key: not in its environment, its processes, or any file it can read', async () => {
+  it('holds no key: not in its environment, its processes, or any file it can read, and no service-account token', async () => {
     // The key's prefix is assembled inside the shell, so this command line, which /proc shows, does not hold it.
-    const script = `env; cat /proc/*/environ /proc/*/cmdline 2>/dev/null | tr '\\0' '\\n'; grep -rlsF -e "$(printf 'sk-e2e-%s' node-key)" / --exclude-dir=proc --exclude-dir=sys || true; ls /etc/airlock 2>&1 || true`;
+    const script = `env; cat /proc/*/environ /proc/*/cmdline 2>/dev/null | tr '\\0' '\\n'; grep -rlsF -e "$(printf 'sk-e2e-%s' node-key)" / --exclude-dir=proc --exclude-dir=sys || true; ls /etc/airlock 2>&1 || true; ls /var/run/secrets/kubernetes.io/serviceaccount 2>&1 || true`;
     const out = await kubectl().ok(['exec', '-n', NS, pod, '-c', 'agent', '--', 'sh', '-c', script]);
     expect(out).toContain('AIRLOCK_SOCKET=/var/run/airlock/airlock.sock');
     expect(out).not.toContain('sk-e2e-node-key');

@@ -171,6 +171,13 @@ describe('POST /mutate', () => {
     });
   });
 
+  it('refuses a service account token the pod projects itself when its sandbox gives none', async () => {
+    const vault = testPod('research', { volumes: [{ name: 'vault-token', projected: { sources: [{ serviceAccountToken: { audience: 'vault', path: 'token' } }] } }] });
+    expect((await post(review({ object: vault }))).response.status?.message).toBe(
+      'airlock: pod refused: spec.volumes[0].projected.sources[0].serviceAccountToken: AgentSandbox research gives its pods no service account token (spec.isolation.automountServiceAccountToken is false): a token is a credential the agent could send out',
+    );
+  });
+
   it("refuses a Secret the namespace's providers use, however an app or debug container references it", async () => {
     const env = testPod('research', { containers: [{ name: 'agent', envFrom: [{ secretRef: { name: 'openai-keys' } }] }] });
     expect((await post(review({ object: env }))).response.status?.message).toBe(

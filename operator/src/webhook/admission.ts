@@ -12,7 +12,7 @@ import { decideUpdate } from './lifecycle.js';
 import { podPatch } from './patch.js';
 import { sidecarImage } from './render.js';
 import type { InjectionSettings } from './settings.js';
-import { formatRefusal, sandboxLabelRefusals, secretGuard, validatePod, type Refusal } from './validate.js';
+import { formatRefusal, sandboxLabelRefusals, secretGuard, tokenRefusals, validatePod, type Refusal } from './validate.js';
 
 const named = z.looseObject({ name: z.string().min(1) });
 
@@ -176,6 +176,9 @@ export async function admit(review: AdmissionReviewRequest, deps: AdmissionDeps)
   if (!deps.settings.allowedSidecarImages.includes(image)) {
     return refuse([{ path: `metadata.labels[${SANDBOX_LABEL}]`, message: `AgentSandbox ${sandboxName} names spec.sidecar.image ${image}, which is not one of the sidecar images the chart allows (sidecar.allowedImages)` }]);
   }
+
+  const tokens = tokenRefusals(pod, sandbox);
+  if (tokens.length > 0) return refuse(tokens);
 
   const { pod: mutated, annotation } = injectPod(pod, sandbox, deps.settings);
   log.info({ firewall: annotation.firewall, sidecar: annotation.sidecar, containers: annotation.containers }, 'pod injected');

@@ -184,6 +184,35 @@ describe('injectPod', () => {
     expect(injectPod(testPod('research'), allowed, testSettings()).pod.spec).not.toHaveProperty('automountServiceAccountToken');
   });
 
+  it("removes the token the API server's ServiceAccount admission mounted in every container before the webhook ran, unless the sandbox allows it", () => {
+    // As the pod reaches the webhook in a real cluster: the plugin runs first and has added this.
+    const tokenVolume = {
+      name: 'kube-api-access-47m8j',
+      projected: {
+        sources: [
+          { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+          { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+          { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+        ],
+      },
+    };
+    const tokenMount = { name: 'kube-api-access-47m8j', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true };
+    const admitted = testPod('research', {
+      initContainers: [{ name: 'setup', image: 'busybox', volumeMounts: [tokenMount] }],
+      containers: [{ name: 'agent', image: 'agent:1', volumeMounts: [{ name: 'work', mountPath: '/work' }, tokenMount] }],
+      volumes: [{ name: 'work', emptyDir: {} }, tokenVolume],
+    });
+    const injected = injectPod(admitted, testSandbox('research'), testSettings()).pod;
+    expect(injected.spec!.volumes!.map((v) => v.name)).not.toContain('kube-api-access-47m8j');
+    expect(injected.spec!.volumes!.map((v) => v.name)).toContain('work');
+    const mounts = [...injected.spec!.initContainers!, ...injected.spec!.containers].flatMap((c) => (c.volumeMounts ?? []).map((m) => `${c.name}:${m.name}:${m.mountPath}`));
+    // (airlock-tools masks the path with an empty volume of its own, for a sandbox that allows tokens.)
+    expect(mounts.filter((m) => m.includes('serviceaccount') && !m.startsWith('airlock-tools:airlock-'))).toEqual([]);
+    expect(mounts).toContain('agent:work:/work');
+    const allowed = testSandbox('research', { providers: ['p'], isolation: { automountServiceAccountToken: true } });
+    expect(byName(injectPod(admitted, allowed, testSettings()).pod, 'agent')?.volumeMounts).toContainEqual(tokenMount);
+  });
+
   it('replaces containers and volumes a pod brings under Airlock\'s names', () => {
     const sandbox = testSandbox('research');
     const settings = testSettings();

@@ -7,7 +7,7 @@
  * mounts are set by name. So injecting an injected pod changes nothing, and a pod cannot ship its
  * own "airlock-firewall" to be waved through.
  */
-import type { V1Container, V1EnvVar, V1EphemeralContainer, V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1EnvVar, V1EphemeralContainer, V1Pod, V1Volume } from '@kubernetes/client-node';
 import type { AgentSandbox } from '../api/index.js';
 import { renderFirewall, renderSidecar, renderTools, renderVolumes, sandboxName, sidecarImage } from './render.js';
 import {
@@ -92,7 +92,12 @@ export function injectPod(pod: V1Pod, sandbox: AgentSandbox, settings: Injection
 
   // The agent needs no Kubernetes API access unless the sandbox grants it; a token it does not
   // need is a credential it could leak. When the sandbox allows it, the pod's own choice stands.
-  if (!sandbox.spec.isolation.automountServiceAccountToken) spec.automountServiceAccountToken = false;
+  // The API server's ServiceAccount admission runs before any webhook and has already added its
+  // token volume and mounted it in every container: the flag alone leaves the token there.
+  if (!sandbox.spec.isolation.automountServiceAccountToken) {
+    spec.automountServiceAccountToken = false;
+    withoutAdmittedToken(spec);
+  }
 
   const annotation: InjectionRecord = {
     version: INJECTION_VERSION,
@@ -107,6 +112,26 @@ export function injectPod(pod: V1Pod, sandbox: AgentSandbox, settings: Injection
   out.metadata ??= {};
   out.metadata.annotations = { ...out.metadata.annotations, [INJECTED_ANNOTATION]: JSON.stringify(annotation) };
   return { pod: out, annotation };
+}
+
+/**
+ * Removes the service-account token the API server's ServiceAccount admission added (its
+ * `kube-api-access-<suffix>` projected volume, which holds the token, and that volume's mounts in
+ * every container). A token volume the pod declares itself is refused instead
+ * ({@link tokenRefusals} in validate.ts): there the author asked for one.
+ */
+function withoutAdmittedToken(spec: NonNullable<V1Pod['spec']>): void {
+  const admitted = new Set((spec.volumes ?? []).filter(isAdmittedToken).map((v) => v.name));
+  if (admitted.size === 0) return;
+  spec.volumes = spec.volumes!.filter((v) => !admitted.has(v.name));
+  for (const container of [...(spec.initContainers ?? []), ...spec.containers]) {
+    if (container.volumeMounts?.some((m) => admitted.has(m.name))) container.volumeMounts = container.volumeMounts.filter((m) => !admitted.has(m.name));
+  }
+}
+
+/** The volume the ServiceAccount admission plugin adds: `kube-api-access-*`, projecting a token. */
+export function isAdmittedToken(volume: V1Volume): boolean {
+  return volume.name.startsWith('kube-api-access-') && (volume.projected?.sources ?? []).some((source) => source.serviceAccountToken !== undefined);
 }
 
 /**

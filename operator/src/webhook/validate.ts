@@ -5,9 +5,11 @@
  * policy") lists every rule with its test.
  */
 import type { V1Container, V1EphemeralContainer, V1Pod } from '@kubernetes/client-node';
-import { SANDBOX_LABEL } from '../api/index.js';
+import { SANDBOX_LABEL, type AgentSandbox } from '../api/index.js';
 import { baselineContainerRefusals, baselinePodRefusals, normalizeCapability } from './baseline.js';
 import { isSidecarImage } from './image.js';
+import { isAdmittedToken } from './inject.js';
+import { sandboxName } from './render.js';
 import type { Refusal } from './refusal.js';
 import { AIRLOCK_ONLY_VOLUMES, CREDENTIALS_VOLUME, RESERVED_CONTAINERS, TOOLS_TMP_VOLUME, TOOLS_VOLUME, type InjectionSettings } from './settings.js';
 
@@ -167,6 +169,27 @@ export function validateEphemeral(pod: V1Pod, added: ReadonlySet<string>, settin
     .filter((placed) => placed.ephemeral && added.has(placed.container.name))
     .flatMap((placed) => [...airlockContainerRefusals(pod, placed, settings, guard), ...baselineContainerRefusals(placed.container, placed.path)]);
   return firstPerPath(refusals);
+}
+
+/**
+ * A sandbox that gives its pods no service-account token (`spec.isolation.automountServiceAccountToken`,
+ * the default) refuses a pod that projects one itself, under any volume name but the one the API
+ * server's ServiceAccount admission adds (injection removes that one: inject.ts).
+ */
+export function tokenRefusals(pod: V1Pod, sandbox: AgentSandbox): Refusal[] {
+  if (sandbox.spec.isolation.automountServiceAccountToken) return [];
+  const refusals: Refusal[] = [];
+  (pod.spec?.volumes ?? []).forEach((volume, i) => {
+    if (isAdmittedToken(volume)) return;
+    (volume.projected?.sources ?? []).forEach((source, j) => {
+      if (source.serviceAccountToken === undefined) return;
+      refusals.push({
+        path: `spec.volumes[${i}].projected.sources[${j}].serviceAccountToken`,
+        message: `AgentSandbox ${sandboxName(sandbox)} gives its pods no service account token (spec.isolation.automountServiceAccountToken is false): a token is a credential the agent could send out`,
+      });
+    });
+  });
+  return refusals;
 }
 
 /** Why an app container may not reach a Secret by this name; undefined when it may. */
