@@ -145,6 +145,27 @@ describe('discoverTools over Streamable HTTP', () => {
     expect(result).toMatchObject({ ok: true, tools: tools.map((t) => ({ name: t.name })) });
   });
 
+  it.each([
+    ['entries', 1_000, 10, /lists more tools than Airlock reads \(at most 4096 entries and 8 MiB of definitions; 5000 entries and 0\.\d MiB after 5 pages\)/, 5],
+    ['characters', 2, 1024 * 1024, /lists more tools than Airlock reads \(at most 4096 entries and 8 MiB of definitions; 8 entries and 8\.0 MiB after 4 pages\)/, 4],
+  ])('stops reading a server that pages on and on, past the most %s a list may hold', async (_what, perPage, descriptionChars, reason, pagesRead) => {
+    // Before: up to 100 pages were read and kept whole, and such a server took the operator past its memory limit.
+    let pages = 0;
+    const description = 'd'.repeat(descriptionChars);
+    const server = await streamableServer(() => {
+      const s = new Server({ name: 'endless', version: '1.0.0' }, { capabilities: { tools: {} } });
+      s.setRequestHandler(ListToolsRequestSchema, () => {
+        pages++;
+        return { tools: Array.from({ length: perPage }, (_, i) => ({ name: `t${pages}-${i}`, description, inputSchema: { type: 'object' as const } })), nextCursor: 'more' };
+      });
+      return s;
+    });
+    const result = await discoverTools(target(server.url));
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.reason).toMatch(reason);
+    expect(pages).toBe(pagesRead);
+  });
+
   it('sees the tools a server offers only to clients that can sample or elicit, as the gateway does (neither gives roots: they are the agent\'s paths)', async () => {
     // One client module for the operator and the sidecar: the same capabilities declared, so the same list.
     const server = await streamableServer(() => {

@@ -152,9 +152,29 @@ export async function connectWithin(client: Client, transport: Transport, timeou
   }
 }
 
-/** Every item of a paginated list, following cursors up to {@link MAX_PAGES} pages; a MethodNotFound ends it. */
-export async function paginate<R extends { nextCursor?: string | undefined }, T>(page: (cursor: string | undefined) => Promise<R>, items: (result: R) => T[]): Promise<T[]> {
+/**
+ * Most entries of one list a server may offer (tools, prompts, resources or resource templates):
+ * the MCPBackend status holds as many. Bounds what one server makes the operator and every
+ * sidecar using it hold, with {@link MAX_LIST_CHARS}: a server that paged on and on (100 pages of
+ * 2 MiB) took either past its memory limit.
+ */
+export const MAX_LIST_ITEMS = 4096;
+
+/** Most characters (as JSON) the entries of one list may add up to. */
+export const MAX_LIST_CHARS = 8 * 1024 * 1024;
+
+/** A list past {@link MAX_LIST_ITEMS} or {@link MAX_LIST_CHARS}; its message is Airlock's own words and numbers only. */
+export class ListTooLong extends Error {
+  override name = 'ListTooLong';
+}
+
+/**
+ * Every item of a paginated list, following cursors up to {@link MAX_PAGES} pages; a MethodNotFound
+ * ends it. A list past {@link MAX_LIST_ITEMS} entries or {@link MAX_LIST_CHARS} characters fails.
+ */
+export async function paginate<R extends { nextCursor?: string | undefined }, T>(what: string, page: (cursor: string | undefined) => Promise<R>, items: (result: R) => T[]): Promise<T[]> {
   const all: T[] = [];
+  let chars = 0;
   let cursor: string | undefined;
   for (let i = 0; i < MAX_PAGES; i++) {
     let result: R;
@@ -165,7 +185,14 @@ export async function paginate<R extends { nextCursor?: string | undefined }, T>
       if (err instanceof McpError && err.code === ErrorCode.MethodNotFound) return all;
       throw err;
     }
-    all.push(...items(result));
+    const added = items(result);
+    chars += JSON.stringify(added).length;
+    if (all.length + added.length > MAX_LIST_ITEMS || chars > MAX_LIST_CHARS) {
+      throw new ListTooLong(
+        `the server lists more ${what} than Airlock reads (at most ${MAX_LIST_ITEMS} entries and ${MAX_LIST_CHARS / 1024 / 1024} MiB of definitions; ${all.length + added.length} entries and ${(chars / 1024 / 1024).toFixed(1)} MiB after ${i + 1} pages)`,
+      );
+    }
+    for (const item of added) all.push(item);
     cursor = result.nextCursor;
     if (!cursor) break;
   }
@@ -175,7 +202,7 @@ export async function paginate<R extends { nextCursor?: string | undefined }, T>
 /** Every tool of a connected server as the SDK client parsed them (none without the tools capability). */
 export async function listAllTools(client: Client, options: RequestOptions): Promise<Tool[]> {
   if (!client.getServerCapabilities()?.tools) return [];
-  return paginate((cursor) => client.listTools(cursor === undefined ? {} : { cursor }, options), (r) => r.tools);
+  return paginate('tools', (cursor) => client.listTools(cursor === undefined ? {} : { cursor }, options), (r) => r.tools);
 }
 
 /** What one server offers, as the SDK client parsed it. */
@@ -206,12 +233,12 @@ export async function fetchList(client: Client, kind: ListKind, options: Request
     case 'tools':
       return { tools: await listAllTools(client, options) };
     case 'prompts':
-      return { prompts: capabilities.prompts ? await paginate((cursor) => client.listPrompts(cursor === undefined ? {} : { cursor }, options), (r) => r.prompts) : [] };
+      return { prompts: capabilities.prompts ? await paginate('prompts', (cursor) => client.listPrompts(cursor === undefined ? {} : { cursor }, options), (r) => r.prompts) : [] };
     case 'resources': {
       if (!capabilities.resources) return { resources: [], resourceTemplates: [] };
       const [resources, resourceTemplates] = await Promise.all([
-        paginate((cursor) => client.listResources(cursor === undefined ? {} : { cursor }, options), (r) => r.resources),
-        paginate((cursor) => client.listResourceTemplates(cursor === undefined ? {} : { cursor }, options), (r) => r.resourceTemplates),
+        paginate('resources', (cursor) => client.listResources(cursor === undefined ? {} : { cursor }, options), (r) => r.resources),
+        paginate('resource templates', (cursor) => client.listResourceTemplates(cursor === undefined ? {} : { cursor }, options), (r) => r.resourceTemplates),
       ]);
       return { resources, resourceTemplates };
     }

@@ -6,7 +6,9 @@
  * only door, and the spend not yet counted). Past 32 MiB the message is not read: the call fails.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { serveMcp, type ServedMcp } from '../../mocks/mcp-sessions.js';
 import { serveGateway, text, until, type ServedGateway } from './harness.js';
 
@@ -41,3 +43,25 @@ it('does not read a message past 32 MiB (one event of the response stream), and 
   await expect(page(60)).rejects.toThrow(/backend "big": the MCP server sent a message of more than 33554432 bytes; it is not read/);
   await until('the backend answering again', async () => text(await agent.client.callTool({ name: 'big__small', arguments: {} }).catch(() => ({}))) === 'small', 30_000);
 }, 120_000);
+
+it('stops reading a tools/list that pages on and on (each page well under 32 MiB), and says why', async () => {
+  // Before: 100 pages of 2 MiB were read and kept, and the sidecar died at its memory limit, again after every restart.
+  let pages = 0;
+  const endless = await serveMcp(() => {
+    const server = new Server({ name: 'endless', version: '1.0.0' }, { capabilities: { tools: {} } });
+    server.setRequestHandler(ListToolsRequestSchema, () => {
+      pages++;
+      return { tools: Array.from({ length: 2_000 }, (_, i) => ({ name: `t${pages}-${i}`, description: 'x'.repeat(1_000), inputSchema: { type: 'object' as const } })), nextCursor: 'more' };
+    });
+    return server;
+  });
+  try {
+    const gateway = await serveGateway({ backends: [{ name: 'endless', prefix: 'endless', transport: 'streamable-http', url: endless.url }] });
+    served.push(gateway);
+    const backend = await until('the backend failed', () => gateway.gateway.view().backends.find((b) => b.state === 'failed'));
+    expect(backend.lastError).toMatch(/the server lists more tools than Airlock reads \(at most 4096 entries and 8 MiB of definitions; 6000 entries and 6\.\d MiB after 3 pages\)$/);
+    expect(pages).toBeLessThanOrEqual(6); // 3 pages a connection attempt, at most two attempts by now
+  } finally {
+    await endless.close();
+  }
+}, 60_000);
