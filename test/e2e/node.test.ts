@@ -109,9 +109,6 @@ describe('the agent pod, as the kubelet runs it', () => {
     expect(lines.slice(0, 2)).toEqual(['1000', 'read-only']);
     expect(out).toMatch(/srw-rw---- 1 61337 61337 .* airlock\.sock/);
     expect(out).toMatch(/\/etc\/airlock.*No such file or directory/);
-    // No service-account token either: the API server's ServiceAccount admission mounts one in every
-    // container before the webhook runs, and the sandbox gives none (the injection removes it).
-    expect(out).toMatch(/\/var\/run\/secrets\/kubernetes\.io\/serviceaccount.*No such file or directory/);
   });
 
   it('runs the sidecar as UID 61337 with its config and credentials from the kubelet', async () => {
@@ -244,6 +241,9 @@ describe('isolation, from inside the real agent container', () => {
     expect(out).toContain('AIRLOCK_SOCKET=/var/run/airlock/airlock.sock');
     expect(out).not.toContain('sk-e2e-node-key');
     expect(out).toMatch(/\/etc\/airlock.*No such file or directory/);
+    // No service-account token either: the API server's ServiceAccount admission mounts one in every
+    // container before the webhook runs, and the sandbox gives none (the injection removes it).
+    expect(out).toMatch(/\/var\/run\/secrets\/kubernetes\.io\/serviceaccount.*No such file or directory/);
   });
 
   it('runs a stdio backend whose command hunts for keys in airlock-tools, where it finds none', async () => {
