@@ -168,14 +168,17 @@ export const DefinitionStatus = z
   })
   .describe('A prompt, resource or resource template the backend offers and its approval state.');
 
+/** Most entries each status list holds (the most entries of one list the MCP client reads, too). */
+export const MAX_STATUS_DEFINITIONS = 4096;
+
 export const MCPBackendStatus = z
   .object({
     ...commonStatus,
-    tools: z.array(ToolStatus).max(4096).meta(listMap('name')).optional().describe('Tools discovered on the backend, with their hashes and states.'),
-    prompts: z.array(DefinitionStatus).max(4096).meta(listMap('name')).optional().describe('Prompts discovered on the backend, with their hashes and states.'),
+    tools: z.array(ToolStatus).max(MAX_STATUS_DEFINITIONS).meta(listMap('name')).optional().describe('Tools discovered on the backend, with their hashes and states.'),
+    prompts: z.array(DefinitionStatus).max(MAX_STATUS_DEFINITIONS).meta(listMap('name')).optional().describe('Prompts discovered on the backend, with their hashes and states.'),
     resources: z
       .array(DefinitionStatus)
-      .max(4096)
+      .max(MAX_STATUS_DEFINITIONS)
       .meta(listMap('name'))
       .optional()
       .describe('Resources and resource templates discovered on the backend (by URI and URI template), with their hashes and states.'),

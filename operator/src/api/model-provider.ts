@@ -102,13 +102,17 @@ export const ModelProviderSpec = z
   )
   .describe('Desired state of the provider.');
 
+/** Most models the status lists (`discoveredModels`), and the longest id it holds. */
+export const MAX_DISCOVERED_MODELS = 2048;
+export const MAX_MODEL_ID_LENGTH = 256;
+
 export const ModelProviderStatus = z
   .object({
     ...commonStatus,
     modelCount: z.int().min(0).optional().describe('Number of models the provider serves (spec.models), for the MODELS column.'),
     discoveredModels: z
-      .array(z.string().max(256))
-      .max(2048)
+      .array(z.string().max(MAX_MODEL_ID_LENGTH))
+      .max(MAX_DISCOVERED_MODELS)
       .meta(listSet)
       .optional()
       .describe('Models the provider listed when the Reachable probe last ran.'),

@@ -3,7 +3,7 @@
  * name, sha256 and approval state, with a condition message telling a human how to approve.
  * stdio backends run inside each sandbox pod, so only the sidecar can see their tools.
  */
-import type { MCPBackend, MCPBackendStatus } from '../api/index.js';
+import { MAX_STATUS_DEFINITIONS, type MCPBackend, type MCPBackendStatus } from '../api/index.js';
 import { approvalMessage, definitionStates, discoverTools, inList, toolStates } from '../discovery/index.js';
 import { setConditions, type ConditionInput } from '../kube/conditions.js';
 import type { ReconcileResult } from '../runtime/queue.js';
@@ -101,9 +101,13 @@ async function discoverOnce(ctx: ControllerContext, backend: MCPBackend): Promis
     const tools = toolStates(result.tools, approval);
     // Prompts and resources are pinned like tools (docs/adr/0009); resources and templates share a list.
     const prompts = definitionStates('prompt', result.prompts, approval);
-    const resources = [...definitionStates('resource', result.resources, approval), ...definitionStates('resourceTemplate', result.resourceTemplates, approval)];
-    const all = [...tools, ...inList('prompt', prompts), ...inList('resource', resources)];
+    const listed = [...definitionStates('resource', result.resources, approval), ...definitionStates('resourceTemplate', result.resourceTemplates, approval)];
+    const all = [...tools, ...inList('prompt', prompts), ...inList('resource', listed)];
     const pending = all.filter((t) => t.state !== 'approved').length;
+    // Resources and templates share a list, which holds as many as each of theirs: a longer one made
+    // the API server refuse the whole status, conditions included, on every retry.
+    const resources = listed.slice(0, MAX_STATUS_DEFINITIONS);
+    const cut = listed.length > resources.length ? ` The backend lists ${listed.length} resources and resource templates; status.resources shows the first ${MAX_STATUS_DEFINITIONS}.` : '';
     next = {
       at: Date.now(),
       fingerprint,
@@ -112,7 +116,7 @@ async function discoverOnce(ctx: ControllerContext, backend: MCPBackend): Promis
         type: 'Discovered',
         status: 'True',
         reason: pending > 0 ? 'ToolsPendingApproval' : 'ToolsApproved',
-        message: approvalMessage(all, { name: backend.metadata.name, namespace, approval }),
+        message: approvalMessage(all, { name: backend.metadata.name, namespace, approval }) + cut,
       },
     };
   }

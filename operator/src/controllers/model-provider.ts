@@ -6,7 +6,7 @@
 import { DEFAULT_BASE_URLS } from '@airlock/sidecar/config';
 import type { ReconcileResult } from '../runtime/queue.js';
 import { probeProvider } from '../discovery/provider-probe.js';
-import type { ModelProvider, ModelProviderStatus } from '../api/index.js';
+import { MAX_DISCOVERED_MODELS, MAX_MODEL_ID_LENGTH, type ModelProvider, type ModelProviderStatus } from '../api/index.js';
 import { setConditions, type ConditionInput } from '../kube/conditions.js';
 import { providerSecretRefs } from '../kube/credentials.js';
 import { announce, credentialSecret, exposedCondition, exposedSecretRefs, missingSecretRefs, sameJson, secretValue, type ControllerContext } from './context.js';
@@ -112,6 +112,19 @@ function credentialsCondition(ctx: ControllerContext, provider: ModelProvider): 
 }
 
 /** Probes at most once per interval per spec and key; the result is remembered in between. */
+/**
+ * The models a probe listed as the status can hold them: at most {@link MAX_DISCOVERED_MODELS}
+ * ids of at most {@link MAX_MODEL_ID_LENGTH} characters, the condition saying how many were left
+ * out. A longer list made the API server refuse the whole status, conditions included, on every
+ * retry (an OpenAI-compatible gateway can list thousands).
+ */
+function listedModels(models: readonly string[]): Pick<ProbeMemo, 'models' | 'condition'> {
+  const shown = models.filter((id) => id.length <= MAX_MODEL_ID_LENGTH).slice(0, MAX_DISCOVERED_MODELS);
+  const left = models.length - shown.length;
+  const message = `listed ${models.length} models${left > 0 ? `; discoveredModels shows ${shown.length} (at most ${MAX_DISCOVERED_MODELS}, of at most ${MAX_MODEL_ID_LENGTH} characters)` : ''}`;
+  return { models: shown, condition: { type: 'Reachable', status: 'True', reason: 'ModelsListed', message } };
+}
+
 async function probeOnce(ctx: ControllerContext, provider: ModelProvider, intervalMs: number): Promise<ProbeMemo> {
   const namespace = provider.metadata.namespace ?? 'default';
   const memoKey = `probe/${namespace}/${provider.metadata.name}`;
@@ -123,7 +136,7 @@ async function probeOnce(ctx: ControllerContext, provider: ModelProvider, interv
   if (memo && memo.fingerprint === fingerprint && Date.now() - memo.at < intervalMs) return memo;
   const result = await probeProvider({ type: provider.spec.type, baseURL: provider.spec.baseURL, apiKey, headers: provider.spec.headers ?? {}, timeoutMs: Math.min(provider.spec.timeouts.totalMs, 30_000) });
   const next: ProbeMemo = result.ok
-    ? { at: Date.now(), fingerprint, models: result.models, condition: { type: 'Reachable', status: 'True', reason: 'ModelsListed', message: `listed ${result.models.length} models` } }
+    ? { at: Date.now(), fingerprint, ...listedModels(result.models) }
     : { at: Date.now(), fingerprint, models: undefined, condition: { type: 'Reachable', status: 'False', reason: 'ProbeFailed', message: result.reason } };
   ctx.memos.set(memoKey, next);
   ctx.log.debug({ provider: memoKey, ok: result.ok }, 'provider probed');

@@ -12,6 +12,9 @@ import { agentSandbox, backendFixture, credentialSecret, documents, modelProvide
 import { kubectl } from './kubectl.js';
 import { startHttpBackend, type HttpBackend } from '../mcp/http-backends.js';
 import { startMock } from '../../mocks/index.js';
+import { serveMcp } from '../../mocks/mcp-sessions.js';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { ListResourcesRequestSchema, ListResourceTemplatesRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { registerWebhook, startTestOperator, until, type TestOperator } from './operator-harness.js';
 
 let ns: string;
@@ -74,6 +77,28 @@ describe('ModelProvider probe', () => {
       await mock.close();
     }
   });
+});
+
+describe('ModelProvider probe of a long list', () => {
+  it('shows as many models as the status holds, and says how many more were listed, instead of freezing the whole status', async () => {
+    // An OpenAI-compatible gateway can list thousands. Before, the API server refused every status
+    // write past 2,048 ids or an id past 256 characters: Reachable, Ready, CredentialsExposed stayed as they were.
+    const models = [...Array.from({ length: 2_049 }, (_, i) => `m-${String(i).padStart(4, '0')}`), `x${'y'.repeat(256)}`];
+    const mock = await startMock('openai', { keys: ['sk-probe-long-0123456789abcdef'], models });
+    try {
+      await apply(providerFixture({ name: 'gateway', type: 'openai-compatible', baseURL: mock.url, models: ['m-0000'], key: { secret: 'probe-long-key', key: 'key', value: 'sk-probe-long-0123456789abcdef' }, probe: true }));
+      await expect.poll(() => condition('mp', 'gateway', 'Reachable'), { timeout: 20_000 }).toMatchObject({
+        status: 'True',
+        message: 'listed 2050 models; discoveredModels shows 2048 (at most 2048, of at most 256 characters)',
+      });
+      const status = (await getJson('mp', 'gateway')).status;
+      expect(status.discoveredModels).toHaveLength(2048);
+      expect(status.discoveredModels[0]).toBe('m-0000');
+      expect(await condition('mp', 'gateway', 'Ready')).toMatchObject({ status: 'True' });
+    } finally {
+      await mock.close();
+    }
+  }, 60_000);
 });
 
 describe('AgentSandbox', () => {
@@ -220,6 +245,39 @@ spec:
     const error = await core.createNamespacedPod({ namespace: ns, body: pod('lost', { 'airlock.dev/sandbox': 'nowhere' }) }).catch((e: { body: string }) => e);
     expect((error as { body: string }).body).toContain('nowhere');
   });
+});
+
+describe('MCPBackend with more resources and templates than its status holds', () => {
+  it('shows the first 4,096 and says how many were listed, instead of freezing the whole status', async () => {
+    // Resources and templates share status.resources (at most 4,096); each list may hold 4,096 itself.
+    const server = await serveMcp(() => {
+      const s = new Server({ name: 'files', version: '1.0.0' }, { capabilities: { resources: {} } });
+      const page = <T>(items: T[], cursor: string | undefined) => {
+        const start = Number(cursor ?? 0);
+        return { items: items.slice(start, start + 1_000), nextCursor: start + 1_000 < items.length ? String(start + 1_000) : undefined };
+      };
+      const resources = Array.from({ length: 3_000 }, (_, i) => ({ uri: `file:///r/${i}`, name: `r${i}` }));
+      const templates = Array.from({ length: 1_500 }, (_, i) => ({ uriTemplate: `file:///t/${i}/{x}`, name: `t${i}` }));
+      s.setRequestHandler(ListResourcesRequestSchema, (request) => {
+        const { items, nextCursor } = page(resources, request.params?.cursor);
+        return { resources: items, ...(nextCursor ? { nextCursor } : {}) };
+      });
+      s.setRequestHandler(ListResourceTemplatesRequestSchema, (request) => {
+        const { items, nextCursor } = page(templates, request.params?.cursor);
+        return { resourceTemplates: items, ...(nextCursor ? { nextCursor } : {}) };
+      });
+      return s;
+    });
+    try {
+      await apply(backendFixture({ name: 'files', url: server.url }));
+      await expect.poll(async () => (await condition('mcpb', 'files', 'Discovered'))?.message ?? '', { timeout: 30_000 }).toContain(
+        'The backend lists 4500 resources and resource templates; status.resources shows the first 4096.',
+      );
+      expect((await getJson('mcpb', 'files')).status.resources).toHaveLength(4096);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
 });
 
 describe('MCPBackend', () => {
