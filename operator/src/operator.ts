@@ -25,6 +25,7 @@ import { usageRoute } from './usage/route.js';
 import { parseCertificate } from './tls/certificates.js';
 import { WebhookTls } from './tls/manager.js';
 import { buildWebhookApp, injectionSettings, serve, type WebhookServer } from './webhook/index.js';
+import { OutsideCalls } from './runtime/outside-calls.js';
 
 export interface Operator {
   readonly isLeader: boolean;
@@ -52,7 +53,9 @@ export async function startOperator({ kubeConfig, settings, log, sidecarAdminPor
   const metrics = new OperatorMetrics();
   const rejections = new CredentialRejections();
   let queue: WorkQueue | undefined;
-  const ctx: ControllerContext = { kube, caches, settings, log, enqueue: (key) => queue?.add(key), memos: new Map(), rejections };
+  // Twice the reconcile workers, one at a time per namespace (runtime/outside-calls.ts).
+  const outside = new OutsideCalls({ concurrency: settings.concurrency * 2, perNamespace: 1 });
+  const ctx: ControllerContext = { kube, caches, settings, log, enqueue: (key) => queue?.add(key), memos: new Map(), outside, rejections };
   const usage = new UsageCollector({
     caches,
     kube,

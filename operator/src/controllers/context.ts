@@ -5,6 +5,7 @@ import { mayRead, notReadable, useRefused, type SecretRef, type SecretUse } from
 import { conditionStatus, type ConditionInput, type ConditionValue } from '../kube/conditions.js';
 import type { Kube } from '../kube/client.js';
 import type { Caches } from '../runtime/informers.js';
+import type { OutsideCalls } from '../runtime/outside-calls.js';
 import type { Settings } from '../settings.js';
 import type { CredentialRejections } from '../usage/rejections.js';
 import { secretReferences } from '../webhook/validate.js';
@@ -20,6 +21,8 @@ export interface ControllerContext {
    * periodic runs do not call the provider or backend again. Owned by one operator instance.
    */
   memos: Map<string, unknown>;
+  /** Where probes and discoveries run, beside the reconcile queue (runtime/outside-calls.ts). */
+  outside: OutsideCalls;
   /** Which sidecars report a provider's keys all refused (the leader's usage round). */
   rejections: CredentialRejections;
 }

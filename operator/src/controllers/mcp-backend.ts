@@ -8,10 +8,17 @@ import { approvalMessage, definitionStates, discoverTools, inList, toolStates } 
 import { setConditions, type ConditionInput } from '../kube/conditions.js';
 import type { ReconcileResult } from '../runtime/queue.js';
 import { backendSecretRefs } from '../kube/credentials.js';
-import { announce, credentialSecret, exposedCondition, exposedSecretRefs, missingSecretRefs, sameJson, secretValue, type ControllerContext } from './context.js';
+import { settledWithin } from '../runtime/outside-calls.js';
+import { announce, credentialSecret, exposedCondition, exposedSecretRefs, keyOf, missingSecretRefs, sameJson, secretValue, type ControllerContext } from './context.js';
 
 /** How often HTTP backends are listed again to notice changed tools (rug pulls). */
 const DISCOVERY_INTERVAL_MS = 5 * 60_000;
+
+/** How long a reconcile waits for a discovery before going on without it (it ends in the background, and the backend is reconciled again). */
+const DISCOVERY_WAIT_MS = 2_000;
+
+/** The longest a discovery may take, whatever the backend's `timeouts.connectMs` (up to 300 s, the sidecar's to use). */
+const MAX_DISCOVERY_MS = 60_000;
 
 interface Memo {
   at: number;
@@ -51,9 +58,10 @@ export async function reconcileMcpBackend(ctx: ControllerContext, namespace: str
     });
   } else {
     discovered = await discoverOnce(ctx, backend);
-    conditions.push(discovered.condition);
+    conditions.push(discovered?.condition ?? { type: 'Discovered', status: 'Unknown', reason: 'Discovering', message: "listing the server's tools, prompts and resources" });
   }
   const failed = conditions.some((c) => c.type === 'Discovered' && c.status === 'False');
+  const discovering = conditions.some((c) => c.type === 'Discovered' && c.reason === 'Discovering');
   conditions.push(
     exposedCondition(exposed),
     missing.length > 0
@@ -62,6 +70,8 @@ export async function reconcileMcpBackend(ctx: ControllerContext, namespace: str
         ? { type: 'Ready', status: 'False', reason: 'CredentialsExposed', message: exposed.join('; ') }
         : failed
         ? { type: 'Ready', status: 'False', reason: 'Unreachable', message: conditions[0]!.message }
+        : discovering
+        ? { type: 'Ready', status: 'Unknown', reason: 'Discovering', message: "listing the server's tools, prompts and resources" }
         : { type: 'Ready', status: 'True', reason: 'Ready', message: `${backend.spec.transport} backend ready` },
   );
   const status: MCPBackendStatus = {
@@ -80,7 +90,12 @@ export async function reconcileMcpBackend(ctx: ControllerContext, namespace: str
   return backend.spec.transport === 'stdio' ? undefined : { requeueAfterMs: DISCOVERY_INTERVAL_MS };
 }
 
-async function discoverOnce(ctx: ControllerContext, backend: MCPBackend): Promise<Memo> {
+/**
+ * The backend's last discovery: the memo when it is fresh, else one run now beside the queue
+ * (runtime/outside-calls.ts) and waited for {@link DISCOVERY_WAIT_MS}; a server slower than that
+ * leaves the last memo (or none) in place until it is done and the backend is reconciled again.
+ */
+async function discoverOnce(ctx: ControllerContext, backend: MCPBackend): Promise<Memo | undefined> {
   const namespace = backend.metadata.namespace ?? 'default';
   const key = `tools/${namespace}/${backend.metadata.name}`;
   const headers: Record<string, string> = {};
@@ -92,7 +107,19 @@ async function discoverOnce(ctx: ControllerContext, backend: MCPBackend): Promis
   const memo = ctx.memos.get(key) as Memo | undefined;
   if (memo && memo.fingerprint === fingerprint && Date.now() - memo.at < DISCOVERY_INTERVAL_MS / 2) return memo;
 
-  const result = await discoverTools({ transport: backend.spec.transport as 'streamable-http' | 'sse', url: backend.spec.url!, headers, timeoutMs: backend.spec.timeouts.connectMs });
+  const finished = ctx.outside.run(key, namespace, async () => {
+    const timeoutMs = Math.min(backend.spec.timeouts.connectMs, MAX_DISCOVERY_MS);
+    const result = await discoverTools({ transport: backend.spec.transport as 'streamable-http' | 'sse', url: backend.spec.url!, headers, timeoutMs });
+    ctx.memos.set(key, discoveryMemo(backend, result, fingerprint));
+    ctx.enqueue(keyOf('MCPBackend', namespace, backend.metadata.name));
+  });
+  await settledWithin(finished, DISCOVERY_WAIT_MS);
+  return ctx.memos.get(key) as Memo | undefined;
+}
+
+/** What one discovery found, as the status shows it under the backend's approval. */
+function discoveryMemo(backend: MCPBackend, result: Awaited<ReturnType<typeof discoverTools>>, fingerprint: string): Memo {
+  const namespace = backend.metadata.namespace ?? 'default';
   let next: Memo;
   if (!result.ok) {
     next = { at: Date.now(), fingerprint, status: {}, condition: { type: 'Discovered', status: 'False', reason: 'DiscoveryFailed', message: result.reason } };
@@ -120,6 +147,5 @@ async function discoverOnce(ctx: ControllerContext, backend: MCPBackend): Promis
       },
     };
   }
-  ctx.memos.set(key, next);
   return next;
 }

@@ -9,7 +9,8 @@ import { probeProvider } from '../discovery/provider-probe.js';
 import { MAX_DISCOVERED_MODELS, MAX_MODEL_ID_LENGTH, type ModelProvider, type ModelProviderStatus } from '../api/index.js';
 import { setConditions, type ConditionInput } from '../kube/conditions.js';
 import { providerSecretRefs } from '../kube/credentials.js';
-import { announce, credentialSecret, exposedCondition, exposedSecretRefs, missingSecretRefs, sameJson, secretValue, type ControllerContext } from './context.js';
+import { settledWithin } from '../runtime/outside-calls.js';
+import { announce, credentialSecret, exposedCondition, exposedSecretRefs, keyOf, missingSecretRefs, sameJson, secretValue, type ControllerContext } from './context.js';
 
 interface ProbeMemo {
   at: number;
@@ -53,8 +54,8 @@ export async function reconcileModelProvider(ctx: ControllerContext, namespace: 
     conditions.push({ type: 'Reachable', status: 'Unknown', reason: 'CredentialsExposed', message: 'not probed with a key that sandbox pods can reach' });
   } else {
     const memo = await probeOnce(ctx, provider, probe.intervalSeconds * 1000);
-    conditions.push(memo.condition);
-    discovered = memo.models;
+    conditions.push(memo?.condition ?? { type: 'Reachable', status: 'Unknown', reason: 'Probing', message: "listing the provider's models" });
+    discovered = memo?.models;
     requeueAfterMs = probe.intervalSeconds * 1000;
   }
   const reachableFailed = conditions.some((c) => c.type === 'Reachable' && c.status === 'False');
@@ -125,7 +126,11 @@ function listedModels(models: readonly string[]): Pick<ProbeMemo, 'models' | 'co
   return { models: shown, condition: { type: 'Reachable', status: 'True', reason: 'ModelsListed', message } };
 }
 
-async function probeOnce(ctx: ControllerContext, provider: ModelProvider, intervalMs: number): Promise<ProbeMemo> {
+/** How long a reconcile waits for a probe before going on without it (it ends beside the queue, and the provider is reconciled again). */
+const PROBE_WAIT_MS = 2_000;
+
+/** The provider's last probe: the memo when it is fresh, else one run now beside the queue (runtime/outside-calls.ts), as MCP discovery does. */
+async function probeOnce(ctx: ControllerContext, provider: ModelProvider, intervalMs: number): Promise<ProbeMemo | undefined> {
   const namespace = provider.metadata.namespace ?? 'default';
   const memoKey = `probe/${namespace}/${provider.metadata.name}`;
   const first = providerSecretRefs(provider)[0];
@@ -134,11 +139,15 @@ async function probeOnce(ctx: ControllerContext, provider: ModelProvider, interv
   const fingerprint = `${provider.metadata.generation}/${secret}`;
   const memo = ctx.memos.get(memoKey) as ProbeMemo | undefined;
   if (memo && memo.fingerprint === fingerprint && Date.now() - memo.at < intervalMs) return memo;
-  const result = await probeProvider({ type: provider.spec.type, baseURL: provider.spec.baseURL, apiKey, headers: provider.spec.headers ?? {}, timeoutMs: Math.min(provider.spec.timeouts.totalMs, 30_000) });
-  const next: ProbeMemo = result.ok
-    ? { at: Date.now(), fingerprint, ...listedModels(result.models) }
-    : { at: Date.now(), fingerprint, models: undefined, condition: { type: 'Reachable', status: 'False', reason: 'ProbeFailed', message: result.reason } };
-  ctx.memos.set(memoKey, next);
-  ctx.log.debug({ provider: memoKey, ok: result.ok }, 'provider probed');
-  return next;
+  const finished = ctx.outside.run(memoKey, namespace, async () => {
+    const result = await probeProvider({ type: provider.spec.type, baseURL: provider.spec.baseURL, apiKey, headers: provider.spec.headers ?? {}, timeoutMs: Math.min(provider.spec.timeouts.totalMs, 30_000) });
+    const next: ProbeMemo = result.ok
+      ? { at: Date.now(), fingerprint, ...listedModels(result.models) }
+      : { at: Date.now(), fingerprint, models: undefined, condition: { type: 'Reachable', status: 'False', reason: 'ProbeFailed', message: result.reason } };
+    ctx.memos.set(memoKey, next);
+    ctx.log.debug({ provider: memoKey, ok: result.ok }, 'provider probed');
+    ctx.enqueue(keyOf('ModelProvider', namespace, provider.metadata.name));
+  });
+  await settledWithin(finished, PROBE_WAIT_MS);
+  return ctx.memos.get(memoKey) as ProbeMemo | undefined;
 }

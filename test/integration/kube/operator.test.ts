@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { parse } from 'yaml';
 import { freshNamespace, installCrds } from './crds.js';
-import { agentSandbox, backendFixture, credentialSecret, documents, modelProvider, providerFixture } from './fixtures.js';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { agentSandbox, backendFixture, credentialSecret, documents, mcpBackend, modelProvider, providerFixture } from './fixtures.js';
 import { kubectl } from './kubectl.js';
 import { startHttpBackend, type HttpBackend } from '../mcp/http-backends.js';
 import { startMock } from '../../mocks/index.js';
@@ -276,6 +277,32 @@ describe('MCPBackend with more resources and templates than its status holds', (
       expect((await getJson('mcpb', 'files')).status.resources).toHaveLength(4096);
     } finally {
       await server.close();
+    }
+  }, 60_000);
+});
+
+describe('MCPBackends whose server never answers', () => {
+  it('hold none of the workers every object is reconciled by: a new sandbox is rendered at once, and they say they are being listed', async () => {
+    // Before: each discovery ran in a reconcile worker for the author's connectMs (up to 300 s);
+    // four of them (--concurrency=4) stopped the operator's reconciling for every namespace.
+    const sockets: Socket[] = [];
+    const hanging = createNetServer((socket) => void sockets.push(socket.on('error', () => undefined)));
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/mcp`;
+    try {
+      await apply(documents(...[1, 2, 3, 4, 5].map((i) => mcpBackend({ name: `hanging-${i}`, url, spec: { timeouts: { connectMs: 300_000 } } }))));
+      await expect.poll(() => sockets.length, { timeout: 15_000 }).toBeGreaterThanOrEqual(1);
+      await apply(documents(agentSandbox('after-hanging', ['openai'])));
+      await expect.poll(() => condition('asbx', 'after-hanging', 'ConfigRendered'), { timeout: 15_000 }).toMatchObject({ status: 'True' });
+      expect(await condition('mcpb', 'hanging-1', 'Discovered')).toMatchObject({ status: 'Unknown', reason: 'Discovering' });
+      expect(await condition('mcpb', 'hanging-1', 'Ready')).toMatchObject({ status: 'Unknown', reason: 'Discovering' });
+      // One namespace's discoveries run one at a time: the server never saw five at once.
+      expect(sockets.length).toBe(1);
+    } finally {
+      await kubectl().run(['delete', 'mcpb', '-n', ns, ...[1, 2, 3, 4, 5].map((i) => `hanging-${i}`)]);
+      await kubectl().run(['delete', 'asbx', '-n', ns, 'after-hanging']);
+      for (const socket of sockets) socket.destroy();
+      hanging.close();
     }
   }, 60_000);
 });
