@@ -154,6 +154,7 @@ export async function startOperator({ kubeConfig, settings, log, sidecarAdminPor
   const health = await healthServer(settings, log, metrics.registry, () => (!caches.hasSynced ? 'informers not synced' : !tls.ready ? 'webhook caBundle not in place yet' : undefined), (namespace, name) => caches.sandboxes.get(namespace, name) as AgentSandbox | undefined);
 
   log.info({ identity: settings.identity, webhookPort: webhook.port }, 'airlock operator started');
+  let stopping: Promise<void> | undefined;
   return {
     get isLeader() {
       return elector.isLeader;
@@ -162,16 +163,18 @@ export async function startOperator({ kubeConfig, settings, log, sidecarAdminPor
     healthPort: health.address().port,
     caPem: cert.caPem,
     idle: () => queue?.idle() ?? Promise.resolve(),
-    async stop() {
-      tls.stop();
-      await usage.stop();
-      await elector.stop();
-      await queue?.stop();
-      await webhook.close();
-      await webhookApp.close();
-      await health.close();
-      await caches.stop();
-    },
+    // Once, however often it is called (a test stops a replica to see the cluster without it, then its teardown again).
+    stop: () =>
+      (stopping ??= (async () => {
+        tls.stop();
+        await usage.stop();
+        await elector.stop();
+        await queue?.stop();
+        await webhook.close();
+        await webhookApp.close();
+        await health.close();
+        await caches.stop();
+      })()),
   };
 }
 

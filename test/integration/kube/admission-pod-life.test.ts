@@ -141,3 +141,31 @@ describe('P22: kubectl debug', () => {
     expect(await ephemeral('inherits')).toEqual({});
   });
 });
+
+describe('while no operator replica answers', () => {
+  it("lets finalizers, labels and annotations of a sandbox pod be written (a Job's tracking finalizer), and still refuses what the webhook guards", async () => {
+    // Before: every UPDATE of a sandbox pod called the webhook, failing closed: the Job controller
+    // could not remove its tracking finalizer and Jobs never completed while the operator was down.
+    await env.operator.stop();
+    for (const args of [
+      ['patch', 'pod', POD, '--type=merge', '-p', '{"metadata":{"finalizers":["example.com/hold"]}}'],
+      ['patch', 'pod', POD, '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]'],
+      ['annotate', 'pod', POD, 'example.com/seen=yes'],
+      ['label', 'pod', POD, 'stage=done'],
+    ]) {
+      const result = await kubectl(args);
+      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0);
+    }
+    expect((await pod()).metadata.finalizers).toBeUndefined();
+    // An image, the sandbox label: the webhook is asked and, unreachable, refuses (fail closed).
+    for (const args of [
+      ['set', 'image', `pod/${POD}`, 'agent=ghcr.io/example/agent:3'],
+      ['label', 'pod', POD, 'airlock.dev/sandbox-'],
+    ]) {
+      const result = await kubectl(args);
+      expect(result.code, args.join(' ')).not.toBe(0);
+      expect(result.stderr).toContain('failed calling webhook "pods.airlock.dev"');
+    }
+    expect((await pod()).metadata.labels['airlock.dev/sandbox']).toBe(SANDBOX);
+  });
+});
