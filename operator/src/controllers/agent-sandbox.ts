@@ -66,6 +66,18 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
       ? { type: 'BackendsReady', status: 'True', reason: 'Resolved', message: `${backends.usable.length} MCP backends resolved` }
       : { type: 'BackendsReady', status: 'False', reason: backends.exposed ? 'CredentialsExposed' : 'BackendNotReady', message: backends.problems.join('; ') },
   ];
+  // A sandbox that names a sidecar image the installation no longer allows (an upgrade moved
+  // sidecar.image on) gets every new pod refused by the webhook: say so here, before pods fail.
+  const image = sandbox.spec.sidecar?.image;
+  const allowed = ctx.settings.allowedSidecarImages.length > 0 ? ctx.settings.allowedSidecarImages : [ctx.settings.sidecarImage];
+  if (image !== undefined && !allowed.includes(image)) {
+    conditions.push({
+      type: 'SidecarImageAllowed',
+      status: 'False',
+      reason: 'ImageNotAllowed',
+      message: `spec.sidecar.image ${image} is not one of the sidecar images this installation allows (the chart's sidecar.allowedImages): the webhook refuses new pods of this sandbox; name an allowed image or remove spec.sidecar.image`,
+    });
+  }
 
   let configHash = sandbox.status?.configHash;
   try {

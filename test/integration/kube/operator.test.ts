@@ -281,6 +281,15 @@ describe('MCPBackend with more resources and templates than its status holds', (
   }, 60_000);
 });
 
+describe('AgentSandbox naming a sidecar image the installation does not allow', () => {
+  it('is not Ready, saying why, before its pods are refused (an upgrade moved the allowed image on)', async () => {
+    await apply(documents(agentSandbox('pinned', ['openai'], { sidecar: { image: 'ghcr.io/airlock-dev/airlock-sidecar:0.0.9' } })));
+    await expect.poll(() => condition('asbx', 'pinned', 'Ready'), { timeout: 15_000 }).toMatchObject({ status: 'False', reason: 'ImageNotAllowed' });
+    expect((await condition('asbx', 'pinned', 'SidecarImageAllowed'))?.message).toContain('spec.sidecar.image ghcr.io/airlock-dev/airlock-sidecar:0.0.9 is not one of the sidecar images this installation allows');
+    await kubectl().run(['delete', 'asbx', '-n', ns, 'pinned']);
+  });
+});
+
 describe('MCPBackends whose server never answers', () => {
   it('hold none of the workers every object is reconciled by: a new sandbox is rendered at once, and they say they are being listed', async () => {
     // Before: each discovery ran in a reconcile worker for the author's connectMs (up to 300 s);
