@@ -108,9 +108,11 @@ describe('default values', () => {
       'ServiceAccount/airlock',
       'ValidatingAdmissionPolicy/airlock-credentials',
       'ValidatingAdmissionPolicy/airlock-sandbox-label',
+      'ValidatingAdmissionPolicy/airlock-sandbox-namespace',
       'ValidatingAdmissionPolicy/airlock-sidecar-image',
       'ValidatingAdmissionPolicyBinding/airlock-credentials',
       'ValidatingAdmissionPolicyBinding/airlock-sandbox-label',
+      'ValidatingAdmissionPolicyBinding/airlock-sandbox-namespace',
       'ValidatingAdmissionPolicyBinding/airlock-sidecar-image',
     ]);
     const clusterScoped = ['MutatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'];
@@ -136,10 +138,15 @@ describe('default values', () => {
       { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods'], scope: 'Namespaced' },
       { apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['pods/ephemeralcontainers', 'pods/resize'], scope: 'Namespaced' },
     ]);
-    // The admission policies guard the same namespaces as the webhook.
+    // The admission policies guard the same namespaces as the webhook; the one refusing sandbox pods
+    // where the webhook injects nothing guards every namespace (admission-namespaces.test.ts).
     for (const binding of objects.filter((o) => o.kind === 'ValidatingAdmissionPolicyBinding')) {
-      expect((binding.spec as { matchResources: { namespaceSelector: unknown } }).matchResources.namespaceSelector).toEqual(webhook.namespaceSelector);
+      const { matchResources } = binding.spec as { matchResources?: { namespaceSelector: unknown } };
+      if (binding.metadata.name === 'airlock-sandbox-namespace') expect(matchResources).toBeUndefined();
+      else expect(matchResources!.namespaceSelector).toEqual(webhook.namespaceSelector);
     }
+    // Updates that touch nothing the webhook guards do not wait on it (admission-pod-life.test.ts).
+    expect(webhook.matchConditions).toEqual([{ name: 'guarded-fields', expression: expect.stringContaining("request.operation != 'UPDATE'") }]);
     // The operator patches the caBundle in; a rendered one would be reset by every helm upgrade.
     expect(webhook.clientConfig.caBundle).toBeUndefined();
     expect(only(objects, 'MutatingWebhookConfiguration').metadata.annotations).toBeUndefined();
@@ -262,9 +269,11 @@ describe('non-default values (cert-manager, PodMonitor, own images, UID, resourc
       'ServiceAccount/gate',
       'ValidatingAdmissionPolicy/gate-credentials',
       'ValidatingAdmissionPolicy/gate-sandbox-label',
+      'ValidatingAdmissionPolicy/gate-sandbox-namespace',
       'ValidatingAdmissionPolicy/gate-sidecar-image',
       'ValidatingAdmissionPolicyBinding/gate-credentials',
       'ValidatingAdmissionPolicyBinding/gate-sandbox-label',
+      'ValidatingAdmissionPolicyBinding/gate-sandbox-namespace',
       'ValidatingAdmissionPolicyBinding/gate-sidecar-image',
     ]);
   });

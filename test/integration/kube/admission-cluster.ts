@@ -46,6 +46,9 @@ export async function startAdmissionCluster(values: Record<string, unknown> = {}
   try {
     const objects = await installChart(kubectl, { release: RELEASE, namespace: RELEASE_NAMESPACE, values });
     await kubectl.ok(['create', 'namespace', TEAM]);
+    // The team's namespace opts in as the values ask (webhook.namespaceLabels).
+    const optIn = ((values.webhook as { namespaceLabels?: Record<string, string> } | undefined)?.namespaceLabels ?? {}) as Record<string, string>;
+    for (const [key, value] of Object.entries(optIn)) await kubectl.ok(['label', 'namespace', TEAM, `${key}=${value}`]);
 
     const serviceAccount = only(objects, 'ServiceAccount').metadata;
     const token = await cluster.controlPlane.tokenFor(serviceAccount.namespace!, serviceAccount.name);
