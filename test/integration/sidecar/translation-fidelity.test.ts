@@ -61,6 +61,27 @@ describe('OpenAI chat SDK to an Anthropic model with reasoning_effort', () => {
     expect(lastBody('anthropic')).not.toHaveProperty('thinking');
   });
 
+  it.each([
+    ['a forced tool (tool_choice required, the Agents SDK and LangChain structured output)', { tool_choice: 'required' as const }, []],
+    ['a named tool', { tool_choice: { type: 'function' as const, function: { name: 'get_weather' } } }, []],
+    ['a prefill (a final assistant turn to continue, as Aider sends)', {}, [{ role: 'assistant' as const, content: '{' }]],
+  ])('answers with %s by running without thinking, which Anthropic refuses there', async (_what, extra, tail) => {
+    // Before: thinking went out with tool_choice any/tool or before the prefill, and Anthropic answered 400 about a field the agent never sent.
+    const client = suite.stack.openai();
+    const answer = await client.chat.completions.create({ model: 'via-anthropic', reasoning_effort: 'low', max_tokens: 4000, tools: [weatherChat], messages: [{ role: 'user', content: 'weather in Tromsø' }, ...tail], ...extra });
+    expect(answer.choices[0]!.finish_reason).toMatch(/^(stop|tool_calls)$/);
+    expect(lastBody('anthropic')).not.toHaveProperty('thinking');
+  });
+
+  it('keeps thinking and leaves out a top_p below the 0.95 Anthropic allows with it', async () => {
+    const client = suite.stack.openai();
+    await client.chat.completions.create({ model: 'via-anthropic', reasoning_effort: 'low', top_p: 0.5, max_tokens: 4000, messages: [{ role: 'user', content: 'weather in Alta' }] });
+    expect(lastBody('anthropic')).toMatchObject({ thinking: { type: 'enabled' } });
+    expect(lastBody('anthropic')).not.toHaveProperty('top_p');
+    await client.chat.completions.create({ model: 'via-anthropic', reasoning_effort: 'low', top_p: 0.97, max_tokens: 4000, messages: [{ role: 'user', content: 'weather in Alta' }] });
+    expect(lastBody('anthropic')).toMatchObject({ thinking: { type: 'enabled' }, top_p: 0.97 });
+  });
+
   it('streams the thinking as reasoning_content deltas', async () => {
     const stream = await suite.stack.openai().chat.completions.create({ model: 'via-anthropic', reasoning_effort: 'low', max_tokens: 4000, stream: true, messages: [{ role: 'user', content: 'think aloud' }] });
     let reasoning = '';

@@ -17,8 +17,9 @@
  *   becomes `thinking: {type: enabled, budget_tokens}` (at least 1024); max_tokens counts thinking
  *   on Anthropic, as OpenAI's caps count reasoning: under a cap the client set, the budget is at
  *   most half of it (none when that is under 1024); with no cap, the default max_tokens is raised
- *   by the budget when it would not exceed it; temperature and
- *   top_k, which Anthropic refuses with thinking, are dropped;
+ *   by the budget when it would not exceed it; temperature, top_k and a top_p below 0.95, which
+ *   Anthropic refuses with thinking, are dropped; a forced tool or an assistant prefill, with
+ *   which Anthropic refuses thinking, runs without it ({@link refusesThinking});
  * - an assistant turn's signed `thinking_blocks` go first in its content, as Anthropic requires
  *   when thinking is on; unsigned reasoning (from another provider) is dropped; a request ending
  *   in tool results for a turn without them runs without thinking, which Anthropic would refuse;
@@ -86,7 +87,8 @@ export function toAnthropicRequest(request: ChatRequest, model: string, unconstr
 
   const budget = thinkingBudget(request);
   const asked = request.max_completion_tokens ?? request.max_tokens;
-  let thinking = budget !== undefined && budget > 0 && !endsInUnthoughtToolTurn(turns) ? Math.max(MIN_BUDGET, budget) : undefined;
+  const choice = request.tools?.length ? toolChoice(request.tool_choice, request.parallel_tool_calls) : undefined;
+  let thinking = budget !== undefined && budget > 0 && !refusesThinking(turns, choice) ? Math.max(MIN_BUDGET, budget) : undefined;
   // A cap the client set counts the reasoning too (OpenAI's max_completion_tokens and
   // max_output_tokens do): the budget shrinks to half of it, or there is no thinking.
   if (thinking !== undefined && asked != null) {
@@ -106,7 +108,6 @@ export function toAnthropicRequest(request: ChatRequest, model: string, unconstr
       const strict = strictSchemas[i];
       return { name: t.function.name, ...(t.function.description ? { description: t.function.description } : {}), input_schema: strict ?? parameters, ...(strict ? { strict: true } : {}) };
     });
-    const choice = toolChoice(request.tool_choice, request.parallel_tool_calls);
     if (choice) body.tool_choice = choice;
   }
   const stop = stopList(request.stop);
@@ -116,7 +117,8 @@ export function toAnthropicRequest(request: ChatRequest, model: string, unconstr
     if (request.temperature != null) body.temperature = Math.min(1, Math.max(0, request.temperature));
     if (request.top_k != null) body.top_k = request.top_k;
   }
-  if (request.temperature == null && request.top_p != null) body.top_p = request.top_p;
+  // With thinking Anthropic takes top_p between 0.95 and 1 only.
+  if (request.temperature == null && request.top_p != null && (thinking === undefined || (request.top_p >= 0.95 && request.top_p <= 1))) body.top_p = request.top_p;
   if (request.user) body.metadata = { user_id: request.user };
   if (format) body.output_config = { format };
   if (request.stream) body.stream = true;
@@ -137,6 +139,23 @@ export function toAnthropicCountRequest(request: ChatRequest, model: string): Re
  * client sends that does not hand `thinking_blocks` back (the Vercel AI SDK's and LangChain's
  * OpenAI models, Gemini clients): that step runs without thinking instead of failing.
  */
+/**
+ * Whether Anthropic refuses thinking on this request, so it runs without: the conversation ends
+ * in tool results for a turn without thinking ({@link endsInUnthoughtToolTurn}), the tool choice
+ * forces a tool ("Thinking may not be enabled when tool_choice forces tool use": `required` or a
+ * named function, as the Agents SDK and structured output through a tool send), or it ends in an
+ * assistant prefill, which with thinking would have to start with a thinking block.
+ */
+function refusesThinking(turns: Turn[], choice: AnthropicToolChoice | undefined): boolean {
+  if (choice?.type === 'any' || choice?.type === 'tool') return true;
+  const last = turns.at(-1);
+  if (last?.role === 'assistant') {
+    const first = asBlocks(last.content)[0];
+    if (first?.type !== 'thinking' && first?.type !== 'redacted_thinking') return true;
+  }
+  return endsInUnthoughtToolTurn(turns);
+}
+
 function endsInUnthoughtToolTurn(turns: Turn[]): boolean {
   const last = turns.at(-1);
   if (last?.role !== 'user' || !asBlocks(last.content).some((b) => b.type === 'tool_result')) return false;
