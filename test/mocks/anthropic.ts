@@ -238,6 +238,8 @@ function messages(ctx: RouteContext): Reply {
   if (roleRefused) return error(400, roleRefused);
   const thinkingRefused = thinkingProblem(b);
   if (thinkingRefused) return error(400, thinkingRefused);
+  const blankStop = arr(b.stop_sequences).findIndex((s) => typeof s === 'string' && s.trim() === '');
+  if (blankStop >= 0) return error(400, `stop_sequences.${blankStop}: each stop sequence must contain non-whitespace`);
   const unconstrainable = constrainedProblem(b);
   if (unconstrainable) return error(400, unconstrainable);
   if (ctx.headers['anthropic-version'] === '2026-10-21') {

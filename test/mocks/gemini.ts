@@ -179,6 +179,7 @@ function generate(ctx: RouteContext, model: string, streaming: boolean): Reply {
   const unsigned = signed ? checkSignatures(contents) : undefined;
   if (unsigned) return unsigned;
   const config = obj(b.generationConfig);
+  if (arr(config.stopSequences).length > 5) return error(400, '* GenerateContentRequest.generation_config.stop_sequences: at most 5 stop sequences may be given\n');
   const { names, choice } = tools(b);
   // Gemini 2 and older take function calling or a JSON response type, not both.
   if (/^gemini-[12][.-]/.test(model) && names.length > 0 && config.responseMimeType === 'application/json') {

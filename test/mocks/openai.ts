@@ -168,6 +168,17 @@ function chat(ctx: RouteContext): Reply {
   // Fields OpenAI refuses: top_k is no parameter of its API; reasoning_effort only its reasoning models take.
   if ('top_k' in b) return error(400, 'Unrecognized request argument supplied: top_k');
   if (b.reasoning_effort != null && !reasons(model)) return error(400, "Unsupported parameter: 'reasoning_effort' is not supported with this model.", 'reasoning_effort', 'unsupported_parameter');
+  for (const field of ['thinking', 'cache_control']) if (field in b) return error(400, `Unrecognized request argument supplied: ${field}`);
+  if (reasons(model)) {
+    // The reasoning models take the sampling fields at their default only, and no stop sequences.
+    for (const field of ['temperature', 'top_p'] as const) {
+      if (b[field] != null && b[field] !== 1) return error(400, `Unsupported value: '${field}' does not support ${String(b[field])} with this model. Only the default (1) value is supported.`, field, 'unsupported_value');
+    }
+    for (const field of ['presence_penalty', 'frequency_penalty', 'logprobs', 'top_logprobs', 'logit_bias', 'stop']) {
+      if (b[field] != null && b[field] !== 0 && b[field] !== false) return error(400, `Unsupported parameter: '${field}' is not supported with this model.`, field, 'unsupported_parameter');
+    }
+  }
+  if (Array.isArray(b.stop) && b.stop.length > 4) return error(400, `Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with length ${b.stop.length} instead.`, 'stop', 'array_above_max_length');
   const strict = strictRefusal(b);
   if (strict) return strict;
   // A file by data needs its name; without one OpenAI asks for the other way to give a file.

@@ -20,6 +20,7 @@ import type { GenerateContentRequest } from '../wire/gemini.js';
 import { openAIStreamEncoder } from './openai-encoder.js';
 import type { Ingress, StreamEncoder } from './ingress.js';
 import type { Operation, Usage } from '../relay/operation.js';
+import { openAIRefuses, toOpenAIRequest } from '../providers/openai/request.js';
 
 const usageOf = (usage: { prompt_tokens: number; completion_tokens?: number } | null | undefined) =>
   usage ? { input: usage.prompt_tokens, output: usage.completion_tokens ?? 0 } : undefined;
@@ -48,8 +49,13 @@ export function chatOperation(ingress: Ingress, body: ChatIngressRequest, raw: B
   call.maxOutputTokens = request.max_completion_tokens ?? request.max_tokens ?? undefined;
   const forUsage = request.stream === true ? usageForStreams(request, asked) : undefined;
   // The client's bytes pass through to OpenAI-format providers; an OpenAI-compatible one gets the
-  // canonical request instead when the client's has what only OpenAI serves.
-  call.nativeBody = body === request ? forUsage : (provider, bytes) => (provider.config.type === 'openai' ? forUsage?.(provider, bytes) : canonicalBytes(upstream, refusal));
+  // canonical request instead when the client's has what only OpenAI serves, and OpenAI gets its
+  // translation when the client's has what OpenAI refuses there (openAIRefuses).
+  const refusedByOpenAI = openAIRefuses(request, request.model);
+  call.nativeBody = (provider, bytes) => {
+    if (provider.config.type === 'openai') return refusedByOpenAI ? Buffer.from(JSON.stringify(toOpenAIRequest(asSent, request.model))) : forUsage?.(provider, bytes);
+    return body === request ? forUsage?.(provider, bytes) : canonicalBytes(upstream, refusal);
+  };
   return reaching(call, body, 'openai');
 }
 

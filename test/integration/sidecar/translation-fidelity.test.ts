@@ -181,6 +181,41 @@ describe('Anthropic SDK to other providers', () => {
   });
 });
 
+describe('what each API refuses, from clients of the others (the mocks refuse it as the APIs do)', () => {
+  it("OpenAI chat clients' reasoning_effort and Claude-shaped fields on an OpenAI model that does not reason: translated, not passed through to a 400", async () => {
+    // Before: the client's bytes went to OpenAI as they were, and docs/agents.md's "reasoning_effort
+    // works on every model" was OpenAI's 400; a body written for Claude (top_k, cache_control,
+    // thinking) failing over to OpenAI was the same 400, exactly when the failover was needed.
+    const client = suite.stack.openai();
+    const answer = await client.chat.completions.create({ model: 'gpt-4o', reasoning_effort: 'high', messages: [{ role: 'user', content: 'plain' }] });
+    expect(answer.choices[0]!.message.content).toBeTruthy();
+    expect(lastBody('openai')).not.toHaveProperty('reasoning_effort');
+    const claudeShaped = { top_k: 5, thinking: { type: 'enabled', budget_tokens: 2048 } } as Record<string, unknown>;
+    await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: [{ type: 'text', text: 'cached', cache_control: { type: 'ephemeral' } } as OpenAI.Chat.ChatCompletionContentPartText] }], ...claudeShaped });
+    const body = lastBody('openai');
+    expect(body).toMatchObject({ model: 'gpt-4o', messages: [{ role: 'user', content: [{ type: 'text', text: 'cached' }] }] });
+    for (const field of ['top_k', 'thinking', 'reasoning_effort']) expect(body).not.toHaveProperty(field);
+    expect(JSON.stringify(body)).not.toContain('cache_control');
+  });
+
+  it("the Anthropic SDK's sampling fields and stop sequences on OpenAI models: a reasoning model gets none of them, another at most four stop sequences", async () => {
+    const client = suite.stack.anthropic();
+    const stop_sequences = ['A1', 'B2', 'C3', 'D4', 'E5', 'F6'];
+    await client.messages.create({ model: 'o4-mini', max_tokens: 400, temperature: 0.5, top_p: 0.8, stop_sequences, messages: [{ role: 'user', content: 'sample' }] });
+    for (const field of ['temperature', 'top_p', 'stop']) expect(lastBody('openai')).not.toHaveProperty(field);
+    await client.messages.create({ model: 'gpt-4o', max_tokens: 400, temperature: 0.5, stop_sequences, messages: [{ role: 'user', content: 'sample' }] });
+    expect(lastBody('openai')).toMatchObject({ temperature: 0.5, stop: ['A1', 'B2', 'C3', 'D4'] });
+  });
+
+  it('stop sequences Gemini and Claude refuse: more than five to Gemini, whitespace-only ones to Claude', async () => {
+    const client = suite.stack.openai();
+    await client.chat.completions.create({ model: 'via-gemini', stop: ['A1', 'B2', 'C3', 'D4', 'E5', 'F6'] as unknown as string[], messages: [{ role: 'user', content: 'sample' }] });
+    expect((lastBody('gemini').generationConfig as { stopSequences: string[] }).stopSequences).toEqual(['A1', 'B2', 'C3', 'D4', 'E5']);
+    await client.chat.completions.create({ model: 'via-anthropic', stop: ['\n', 'END'], messages: [{ role: 'user', content: 'sample' }] });
+    expect(lastBody('anthropic').stop_sequences).toEqual(['END']);
+  });
+});
+
 describe('OpenAI chat SDK to an Anthropic model with cache_control on parts', () => {
   it('carries cache_control onto the Anthropic blocks', async () => {
     await suite.stack.openai().chat.completions.create({

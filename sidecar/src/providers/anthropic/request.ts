@@ -110,7 +110,8 @@ export function toAnthropicRequest(request: ChatRequest, model: string, unconstr
     });
     if (choice) body.tool_choice = choice;
   }
-  const stop = stopList(request.stop);
+  // Anthropic refuses a stop sequence of whitespace only (OpenAI clients send "\n"): it is left out.
+  const stop = stopList(request.stop)?.filter((s) => s.trim() !== '');
   if (stop?.length) body.stop_sequences = stop;
   if (thinking !== undefined) body.thinking = { type: 'enabled', budget_tokens: thinking };
   else {

@@ -26,6 +26,9 @@ import { untranslatable } from '../shared/errors.js';
 import { thinkingBudget } from '../shared/reasoning.js';
 import { enforcesSignatures, SKIP_SIGNATURE, signatureFromId } from './signature.js';
 
+/** Gemini takes at most 5 stop sequences (400 past that). */
+const GEMINI_MAX_STOP = 5;
+
 const PROVIDER = 'gemini';
 
 type Part = Record<string, unknown>;
@@ -153,7 +156,7 @@ function generationConfig(request: ChatRequest): Record<string, unknown> | undef
   if (request.top_k != null) config.topK = request.top_k;
   const max = request.max_completion_tokens ?? request.max_tokens;
   if (max != null) config.maxOutputTokens = max;
-  const stop = stopList(request.stop);
+  const stop = stopList(request.stop, GEMINI_MAX_STOP);
   if (stop?.length) config.stopSequences = stop;
   if (request.seed != null) config.seed = request.seed;
   if (request.presence_penalty) config.presencePenalty = request.presence_penalty;

@@ -12,7 +12,10 @@
  *   reasoning server-side, and another provider's signatures mean nothing to it); `is_error` on a
  *   tool message is dropped (the result text says what went wrong); `cache_control` on content
  *   parts is dropped (OpenAI caches prompt prefixes by itself); a file by data without a name (the
- *   Gemini API's inline PDFs) gets one, as OpenAI refuses it without. ADR 0004 lists these rules.
+ *   Gemini API's inline PDFs) gets one, as OpenAI refuses it without; to a reasoning model,
+ *   sampling fields other than their neutral value (temperature, top_p, penalties, logprobs,
+ *   logit_bias) and stop sequences, which those models refuse, are dropped (clients of the other
+ *   APIs send them to any model); past 4 stop sequences the first 4 are sent. ADR 0004 lists these rules.
  * Nothing is rewritten for a request that has none of them, so pass-through stays a shallow copy.
  */
 import type { ChatMessage, ChatRequest } from '../../wire/openai.js';
@@ -63,13 +66,43 @@ function effortOn(model: string, effort: string): string {
   return effort === 'minimal' || effort === 'none' ? 'low' : effort === 'xhigh' ? 'high' : effort;
 }
 
+/** OpenAI takes at most 4 stop sequences (400 past that). */
+const MAX_STOP = 4;
+
+/**
+ * Fields OpenAI's reasoning models refuse (400 `unsupported_value` or `unsupported_parameter`)
+ * at other than their neutral value; clients of the other APIs (the Anthropic SDK's temperature,
+ * google-genai's topP and penalties) send them to any model.
+ */
+const REASONING_REFUSES: Record<string, unknown> = { temperature: 1, top_p: 1, presence_penalty: 0, frequency_penalty: 0, logprobs: false, top_logprobs: undefined, logit_bias: undefined, stop: undefined };
+
 /** The chat body for an `openai` provider. */
 export function toOpenAIRequest(request: ChatRequest, model: string): object {
   const { max_tokens, thinking, top_k: _topK, reasoning_effort, ...rest } = request;
   const body: Record<string, unknown> = { ...rest, model };
   if (max_tokens != null) body[request.max_completion_tokens != null ? 'max_tokens' : 'max_completion_tokens'] = max_tokens;
+  const reasons = reasoningModel(model);
   const effort = reasoning_effort ?? (thinking ? effortFor(thinking.type === 'disabled' ? 0 : (thinking.budget_tokens ?? 8192)) : undefined);
-  if (effort != null && reasoningModel(model)) body.reasoning_effort = effortOn(model, effort);
+  if (effort != null && reasons) body.reasoning_effort = effortOn(model, effort);
   if (request.messages.some(hasExtension)) body.messages = request.messages.map(plain);
+  if (reasons) {
+    for (const [field, neutral] of Object.entries(REASONING_REFUSES)) if (body[field] != null && body[field] !== neutral) delete body[field];
+  } else if (Array.isArray(request.stop) && request.stop.length > MAX_STOP) {
+    body.stop = request.stop.slice(0, MAX_STOP);
+  }
   return body;
+}
+
+/**
+ * Whether OpenAI would refuse this request on `model` as the client wrote it, where
+ * {@link toOpenAIRequest} sends something it takes: the canonical extensions (thinking, top_k,
+ * cache_control, reasoning of other providers, is_error), `reasoning_effort` for a model that does
+ * not reason or at a level it does not take, more than 4 stop sequences. An OpenAI client's body
+ * goes to OpenAI as it is unless this holds (a model served by Claude first can fail over to
+ * OpenAI with a body written for Claude; the docs promise reasoning_effort on every model).
+ */
+export function openAIRefuses(request: ChatRequest, model: string): boolean {
+  if (request.thinking != null || request.top_k != null || request.messages.some(hasExtension)) return true;
+  if (request.reasoning_effort != null && (!reasoningModel(model) || effortOn(model, request.reasoning_effort) !== request.reasoning_effort)) return true;
+  return !reasoningModel(model) && Array.isArray(request.stop) && request.stop.length > MAX_STOP;
 }

@@ -80,9 +80,14 @@ export function requireSingleChoice(provider: string, n: number | null | undefin
 }
 
 /** The stop option as a list. */
-export function stopList(stop: string | string[] | null | undefined): string[] | undefined {
+/**
+ * The stop sequences of a request as a list, at most `most` of them: OpenAI takes 4 and Gemini 5
+ * and each refuses more (400), so past that the first ones are sent (ADR 0004).
+ */
+export function stopList(stop: string | string[] | null | undefined, most = Infinity): string[] | undefined {
   if (stop == null) return undefined;
-  return typeof stop === 'string' ? [stop] : stop;
+  const list = typeof stop === 'string' ? [stop] : stop;
+  return list.length > most ? list.slice(0, most) : list;
 }
 
 /**
