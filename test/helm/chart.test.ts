@@ -109,10 +109,12 @@ describe('default values', () => {
       'ValidatingAdmissionPolicy/airlock-credentials',
       'ValidatingAdmissionPolicy/airlock-sandbox-label',
       'ValidatingAdmissionPolicy/airlock-sandbox-namespace',
+      'ValidatingAdmissionPolicy/airlock-sandbox-pod',
       'ValidatingAdmissionPolicy/airlock-sidecar-image',
       'ValidatingAdmissionPolicyBinding/airlock-credentials',
       'ValidatingAdmissionPolicyBinding/airlock-sandbox-label',
       'ValidatingAdmissionPolicyBinding/airlock-sandbox-namespace',
+      'ValidatingAdmissionPolicyBinding/airlock-sandbox-pod',
       'ValidatingAdmissionPolicyBinding/airlock-sidecar-image',
     ]);
     const clusterScoped = ['MutatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'];
@@ -270,10 +272,12 @@ describe('non-default values (cert-manager, PodMonitor, own images, UID, resourc
       'ValidatingAdmissionPolicy/gate-credentials',
       'ValidatingAdmissionPolicy/gate-sandbox-label',
       'ValidatingAdmissionPolicy/gate-sandbox-namespace',
+      'ValidatingAdmissionPolicy/gate-sandbox-pod',
       'ValidatingAdmissionPolicy/gate-sidecar-image',
       'ValidatingAdmissionPolicyBinding/gate-credentials',
       'ValidatingAdmissionPolicyBinding/gate-sandbox-label',
       'ValidatingAdmissionPolicyBinding/gate-sandbox-namespace',
+      'ValidatingAdmissionPolicyBinding/gate-sandbox-pod',
       'ValidatingAdmissionPolicyBinding/gate-sidecar-image',
     ]);
   });
