@@ -12,6 +12,7 @@ import { SANDBOX_LABEL, type AgentSandbox } from '../api/index.js';
 import type { Caches } from '../runtime/informers.js';
 import type { Kube } from '../kube/client.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
+import { sharesLimits } from '../webhook/lifecycle.js';
 import { ADMIN_PORT } from '../webhook/settings.js';
 import { mergeUsage, usageChanged } from './merge.js';
 import type { CredentialRejections } from './rejections.js';
@@ -93,6 +94,7 @@ export class UsageCollector {
       day: utcDay(now.getTime()),
       reports,
       livePods,
+      sharing: pods.filter(sharesLimits).length,
       dailyBudgetUSD: sandbox.spec.limits?.dailyBudgetUSD,
       now,
     });

@@ -15,7 +15,7 @@ const usage = (instance: string, spentUSD: number, requests = 1, d = day): Insta
   spentUSD,
   byModel: [{ model: 'm', requests, inputTokens: 10 * requests, outputTokens: 20 * requests, spentUSD }],
 });
-const round = (reports: { pod: string; usage: InstanceUsage }[], livePods: string[], dailyBudgetUSD?: number) => ({ day, reports, livePods: new Set(livePods), dailyBudgetUSD, now });
+const round = (reports: { pod: string; usage: InstanceUsage }[], livePods: string[], dailyBudgetUSD?: number) => ({ day, reports, livePods: new Set(livePods), sharing: livePods.length, dailyBudgetUSD, now });
 
 describe('mergeUsage', () => {
   it('sums the pods of a sandbox, by model, with the budget left', () => {
@@ -83,5 +83,12 @@ describe('reportFor', () => {
     expect(reportFor(status, day, 'instance-b1')).toMatchObject({ day, pods: 2, total: { spentUSD: 3 }, counted: { spentUSD: 2 } });
     expect(reportFor(status, day, 'instance-new').counted).toBeUndefined();
     expect(reportFor(status, '2026-11-27', 'instance-b1')).toMatchObject({ pods: 0, total: { spentUSD: 0 } });
+  });
+});
+
+describe("the pods a sandbox's limits are shared among", () => {
+  it('are the pods whose sidecar runs, not every pod that exists (pending ones cannot spend)', () => {
+    const status = mergeUsage(undefined, { ...round([], ['a', 'b', 'c', 'd', 'e']), sharing: 1 });
+    expect(status.podCount).toBe(1);
   });
 });

@@ -19,6 +19,8 @@ export interface Collected {
   reports: { pod: string; usage: InstanceUsage }[];
   /** Pods of the sandbox that exist now (answering or not). */
   livePods: ReadonlySet<string>;
+  /** Of those, how many run their sidecar now: the pods the sandbox's limits are shared among. */
+  sharing: number;
   dailyBudgetUSD: number | undefined;
   now: Date;
 }
@@ -59,7 +61,7 @@ export function mergeUsage(previous: SandboxUsageStatus | undefined, round: Coll
     updatedAt: round.now.toISOString(),
     ...microdollars(total),
     ...(round.dailyBudgetUSD !== undefined ? { budgetRemainingUSD: toMicro(Math.max(0, round.dailyBudgetUSD - total.spentUSD)) } : {}),
-    podCount: round.livePods.size,
+    podCount: round.sharing,
     retired,
     pods,
   };

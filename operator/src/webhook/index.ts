@@ -2,7 +2,7 @@
 export * from './settings.js';
 export { validatePod, validateEphemeral, secretGuard, secretReferences, formatRefusal, normalizeCapability, sandboxNameOf } from './validate.js';
 export type { Refusal, SecretGuard } from './validate.js';
-export { decideUpdate, carriesSidecar } from './lifecycle.js';
+export { decideUpdate, carriesSidecar, sharesLimits } from './lifecycle.js';
 export { injectPod, injectionRecordOf, appEnv, podName, harden } from './inject.js';
 export type { InjectionRecord, InjectionResult } from './inject.js';
 export { renderSidecar, renderFirewall, renderVolumes, allowArgument } from './render.js';

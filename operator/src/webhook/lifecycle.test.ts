@@ -1,7 +1,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { injectPod } from './inject.js';
-import { carriesSidecar, decideUpdate } from './lifecycle.js';
+import { carriesSidecar, decideUpdate, sharesLimits } from './lifecycle.js';
 import { formatRefusal } from './refusal.js';
 import { INJECTED_ANNOTATION } from './settings.js';
 import { TEST_IMAGE, testPod, testSandbox, testSettings } from './test-fixtures.js';
@@ -124,5 +124,26 @@ describe('carriesSidecar', () => {
     const pod = injected();
     pod.metadata!.labels!['airlock.dev/sandbox'] = 'other';
     expect(carriesSidecar(pod)).toBe(false);
+  });
+});
+
+describe('sharesLimits', () => {
+  const withStatus = (status: V1Pod['status']): V1Pod => ({ ...injectPod(testPod('research'), testSandbox('research'), testSettings()).pod, status });
+
+  it('holds while the kubelet reports the sidecar running, as a native sidecar or a container', () => {
+    expect(sharesLimits(withStatus({ phase: 'Pending', initContainerStatuses: [{ name: 'airlock-sidecar', image: TEST_IMAGE, imageID: '', ready: true, restartCount: 0, state: { running: {} } }] }))).toBe(true);
+    expect(sharesLimits(withStatus({ phase: 'Running', containerStatuses: [{ name: 'airlock-sidecar', image: TEST_IMAGE, imageID: '', ready: true, restartCount: 0, state: { running: {} } }] }))).toBe(true);
+  });
+
+  it("holds for a pod on a node whose sidecar has not started: the others' shares are divided before it can spend", () => {
+    const scheduled = withStatus({ phase: 'Pending', initContainerStatuses: [{ name: 'airlock-sidecar', image: TEST_IMAGE, imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } }] });
+    expect(sharesLimits({ ...scheduled, spec: { ...scheduled.spec!, nodeName: 'node-1' } })).toBe(true);
+  });
+
+  it('does not for a pod no node took (unschedulable, over quota), or whose sidecar ended', () => {
+    // Such pods took a share of the sandbox's limits, and every running pod's shrank.
+    expect(sharesLimits(withStatus({ phase: 'Pending' }))).toBe(false);
+    expect(sharesLimits(withStatus({ phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable' }] }))).toBe(false);
+    expect(sharesLimits(withStatus({ phase: 'Succeeded', initContainerStatuses: [{ name: 'airlock-sidecar', image: TEST_IMAGE, imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0 } } }] }))).toBe(false);
   });
 });

@@ -106,6 +106,20 @@ export function decideUpdate(before: V1Pod, after: V1Pod, settings: InjectionSet
 }
 
 /**
+ * Whether a pod shares its sandbox's limits (ADR 0014): its sidecar runs, as the kubelet reports
+ * it (a native sidecar among the init containers' statuses, else among the containers'), or the
+ * pod is on a node and its sidecar has not started yet, so the others' shares are divided before
+ * it can spend. Not a pod no node takes (unschedulable, over quota, waiting for an autoscaler):
+ * such pods took a share before, and each running pod's limits shrank with every one of them.
+ */
+export function sharesLimits(pod: V1Pod): boolean {
+  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  const sidecar = statuses.find((s) => s.name === SIDECAR_CONTAINER);
+  if (sidecar?.state?.running !== undefined) return true;
+  return pod.spec?.nodeName !== undefined && pod.status?.phase === 'Pending' && sidecar?.state?.terminated === undefined;
+}
+
+/**
  * Whether a pod carries the sidecar of the sandbox its label names, judged from what the API
  * server stored rather than from the `airlock.dev/injected` annotation anyone creating a pod can
  * write: the sidecar container, and the credentials volume of that sandbox mounted in it.

@@ -63,14 +63,15 @@ kind: AgentSandbox
 metadata: { name: agent }
 spec: { providers: [local], limits: { dailyBudgetUSD: 0.5 } }
 `);
-  // Two pods of the sandbox; no kubelet here, so their status says where their sidecars listen.
+  // Two pods of the sandbox; no kubelet here, so their status says, as a kubelet's would, where
+  // their sidecars listen and that they run (only pods whose sidecar runs share the limits).
   for (const [i, ip] of ADDRESSES.entries()) {
     await kubectl().ok(['apply', '-n', ns, '-f', '-'], `apiVersion: v1
 kind: Pod
 metadata: { name: agent-${i}, labels: { airlock.dev/sandbox: agent } }
 spec: { containers: [{ name: agent, image: agent:1 }] }
 `);
-    await kubectl().ok(['patch', 'pod', `agent-${i}`, '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] } })]);
+    await kubectl().ok(['patch', 'pod', `agent-${i}`, '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], containerStatuses: [{ name: 'airlock-sidecar', image: 'sidecar:1', imageID: '', ready: true, restartCount: 0, state: { running: { startedAt: new Date().toISOString() } } }] } })]);
   }
   await startSidecar(0);
   await startSidecar(1);

@@ -201,9 +201,11 @@ describe('what each API refuses, from clients of the others (the mocks refuse it
   it("the Anthropic SDK's sampling fields and stop sequences on OpenAI models: a reasoning model gets none of them, another at most four stop sequences", async () => {
     const client = suite.stack.anthropic();
     const stop_sequences = ['A1', 'B2', 'C3', 'D4', 'E5', 'F6'];
-    await client.messages.create({ model: 'o4-mini', max_tokens: 400, temperature: 0.5, top_p: 0.8, stop_sequences, messages: [{ role: 'user', content: 'sample' }] });
+    // (Cast: this SDK's types no longer list temperature, which the Messages API and older clients still send.)
+    const sampled = { model: 'o4-mini', max_tokens: 400, temperature: 0.5, top_p: 0.8, stop_sequences, messages: [{ role: 'user', content: 'sample' }] } as unknown as Anthropic.MessageCreateParamsNonStreaming;
+    await client.messages.create(sampled);
     for (const field of ['temperature', 'top_p', 'stop']) expect(lastBody('openai')).not.toHaveProperty(field);
-    await client.messages.create({ model: 'gpt-4o', max_tokens: 400, temperature: 0.5, stop_sequences, messages: [{ role: 'user', content: 'sample' }] });
+    await client.messages.create({ ...sampled, model: 'gpt-4o', top_p: undefined } as unknown as Anthropic.MessageCreateParamsNonStreaming);
     expect(lastBody('openai')).toMatchObject({ temperature: 0.5, stop: ['A1', 'B2', 'C3', 'D4'] });
   });
 

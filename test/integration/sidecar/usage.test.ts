@@ -41,7 +41,7 @@ async function startHub(pods: () => { pod: string; adminPort: number | undefined
       const response = await fetch(`http://127.0.0.1:${adminPort}/usage`).catch(() => undefined);
       if (response?.ok) reports.push({ pod, usage: InstanceUsage.parse(await response.json()) });
     }
-    status = mergeUsage(status, { day: utcDay(Date.now()), reports, livePods: new Set(pods().map((p) => p.pod)), dailyBudgetUSD: dailyBudgetUSD(), now: new Date() });
+    status = mergeUsage(status, { day: utcDay(Date.now()), reports, livePods: new Set(pods().map((p) => p.pod)), sharing: pods().length, dailyBudgetUSD: dailyBudgetUSD(), now: new Date() });
   };
   let timer: NodeJS.Timeout | undefined;
   const loop = () => void round().finally(() => (timer = setTimeout(loop, SYNC_MS)));
