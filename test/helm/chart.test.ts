@@ -10,6 +10,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readSettings, type Settings } from '../../operator/src/settings.js';
 import { chartDir, customValuesFile, ensureHelm, lintChart, only, renderChart, renderNotes, repoRoot, type Manifest } from './helm.js';
 
+/** The operator's own ClusterRole (the chart also renders the namespace users' view and edit roles). */
+const operatorClusterRole = (objects: Manifest[]) => only(objects.filter((o) => o.kind !== 'ClusterRole' || o.metadata.name.endsWith('-operator')), 'ClusterRole');
+
 /** A cold helm build takes minutes; it happens once per machine. */
 const BUILD_TIMEOUT_MS = 20 * 60_000;
 
@@ -96,7 +99,9 @@ describe('default values', () => {
 
   it('renders the operator, its RBAC, the webhook and nothing optional', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'ClusterRole/airlock-edit',
       'ClusterRole/airlock-operator',
+      'ClusterRole/airlock-view',
       'ClusterRoleBinding/airlock-operator',
       'Deployment/airlock',
       'MutatingWebhookConfiguration/airlock',
@@ -218,7 +223,7 @@ describe('default values', () => {
 
   it('grants the reconcile rules cluster-wide, the webhook configuration by name, and the Lease and TLS Secret by name in its namespace', () => {
     const sa = only(objects, 'ServiceAccount').metadata.name;
-    expect(rulesOf(only(objects, 'ClusterRole'))).toEqual([
+    expect(rulesOf(operatorClusterRole(objects))).toEqual([
       ...RECONCILE_RULES,
       { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: [settings.webhookConfigName], verbs: ['get', 'update'] },
     ]);
@@ -257,7 +262,9 @@ describe('non-default values (cert-manager, PodMonitor, own images, UID, resourc
   it('renders the cert-manager Issuer and Certificate and the PodMonitor as well', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       'Certificate/gate-webhook',
+      'ClusterRole/gate-edit',
       'ClusterRole/gate-operator',
+      'ClusterRole/gate-view',
       'ClusterRoleBinding/gate-operator',
       'Deployment/gate',
       'Issuer/gate-selfsigned',
@@ -325,7 +332,7 @@ describe('non-default values (cert-manager, PodMonitor, own images, UID, resourc
   });
 
   it('grants no TLS Secret or webhook configuration access when cert-manager owns them', () => {
-    expect(rulesOf(only(objects, 'ClusterRole'))).toEqual(RECONCILE_RULES);
+    expect(rulesOf(operatorClusterRole(objects))).toEqual(RECONCILE_RULES);
     expect(rulesOf(only(objects, 'Role'))).toEqual([
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['gate-operator'], verbs: ['get', 'update'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
@@ -358,7 +365,7 @@ describe('operator.watchNamespaces', () => {
   it('moves the reconcile rules into a Role in each namespace and injects there only', async () => {
     const objects = await renderChart({ release: 'airlock', namespace: 'airlock-system', values: { operator: { watchNamespaces: ['team-a', 'team-b'] } } });
     expect(settingsOf(objects, 'airlock-system').watchNamespaces).toEqual(['team-a', 'team-b']);
-    expect(rulesOf(only(objects, 'ClusterRole'))).toEqual([
+    expect(rulesOf(operatorClusterRole(objects))).toEqual([
       { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: ['airlock'], verbs: ['get', 'update'] },
     ]);
     for (const team of ['team-a', 'team-b']) {
@@ -372,9 +379,26 @@ describe('operator.watchNamespaces', () => {
     expect(webhookOf(objects).namespaceSelector.matchExpressions).toContainEqual({ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['team-a', 'team-b'] });
   });
 
-  it('needs no ClusterRole at all with cert-manager', async () => {
+  it("grants the operator no cluster-wide role with cert-manager (the users' roles stay)", async () => {
     const objects = await renderChart({ values: { operator: { watchNamespaces: ['team-a'] }, tls: { mode: 'cert-manager' } } });
-    expect(objects.filter((o) => o.kind.startsWith('Cluster'))).toEqual([]);
+    expect(objects.filter((o) => o.kind.startsWith('Cluster')).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['ClusterRole/airlock-view', 'ClusterRole/airlock-edit']);
+  });
+});
+
+describe("the namespace users' roles", () => {
+  const aggregation = (o: Manifest) => Object.keys(o.metadata.labels ?? {}).filter((k) => k.startsWith('rbac.authorization.k8s.io/aggregate-to-')).sort();
+  const verbs = (o: Manifest) => (o.rules as { verbs: string[] }[]).flatMap((r) => r.verbs);
+
+  it('let view, edit and admin read the three kinds; writing them joins edit and admin only when asked (it chooses where keys go)', async () => {
+    const objects = await renderChart({});
+    const view = only(objects, 'ClusterRole', 'airlock-view');
+    const edit = only(objects, 'ClusterRole', 'airlock-edit');
+    expect(aggregation(view)).toEqual(['rbac.authorization.k8s.io/aggregate-to-admin', 'rbac.authorization.k8s.io/aggregate-to-edit', 'rbac.authorization.k8s.io/aggregate-to-view']);
+    expect(verbs(view)).toEqual(['get', 'list', 'watch']);
+    expect(aggregation(edit)).toEqual([]);
+    expect(verbs(edit)).toContain('create');
+    const asked = await renderChart({ values: { rbac: { aggregateEdit: true } } });
+    expect(aggregation(only(asked, 'ClusterRole', 'airlock-edit'))).toEqual(['rbac.authorization.k8s.io/aggregate-to-admin', 'rbac.authorization.k8s.io/aggregate-to-edit']);
   });
 });
 

@@ -217,7 +217,8 @@ describe('operator.watchNamespaces: namespaced Roles only', () => {
     await cluster.kubectl.ok(['create', 'namespace', 'team-b']);
     const objects = await installChart(cluster.kubectl, { release: 'scoped', namespace: 'scoped-system', values: { fullnameOverride: 'scoped', operator: { watchNamespaces: ['team-b'] }, tls: { mode: 'cert-manager' } } });
     const sa = await asServiceAccount(objects);
-    expect(objects.filter((o) => o.kind.startsWith('Cluster'))).toEqual([]);
+    // No cluster-wide object for the operator: the only ones are the namespace users' roles, bound by no one here.
+    expect(objects.filter((o) => o.kind.startsWith('Cluster')).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['ClusterRole/scoped-view', 'ClusterRole/scoped-edit']);
     expect(await sa.can({ verb: 'list', resource: 'secrets', namespace: 'team-b' })).toBe(true);
     expect(await sa.can({ verb: 'list', resource: 'secrets', namespace: team })).toBe(false);
     expect(await sa.can({ verb: 'list', resource: 'secrets' })).toBe(false);
@@ -231,8 +232,9 @@ describe('operator.watchNamespaces: namespaced Roles only', () => {
   });
 });
 
+/** The rules of the operator's roles of `kind` (the chart's user-facing airlock-view and airlock-edit are bound to no one by it). */
 function rulesOfKind(objects: Manifest[], kind: 'ClusterRole' | 'Role'): Rule[] {
-  return objects.filter((o) => o.kind === kind).flatMap((o) => o.rules as Rule[]);
+  return objects.filter((o) => o.kind === kind && o.metadata.name.endsWith('-operator')).flatMap((o) => o.rules as Rule[]);
 }
 
 /** `kubectl auth can-i` style: `verb resource[/subresource][/name] [-n namespace]`. */
