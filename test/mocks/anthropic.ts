@@ -147,6 +147,12 @@ function roleProblem(messages: unknown[]): string | undefined {
 function toolResultProblem(messages: unknown[]): string | undefined {
   for (const [i, m] of messages.entries()) {
     const message = obj(m);
+    // Anthropic's ids take letters, digits, _ and - only (ids made elsewhere, e.g. Kimi's functions.name:0, do not).
+    for (const [j, b] of arr(message.content).entries()) {
+      const block = obj(b);
+      const [field, id] = block.type === 'tool_use' ? ['tool_use.id', str(block.id)] : block.type === 'tool_result' ? ['tool_result.tool_use_id', str(block.tool_use_id)] : [];
+      if (id !== undefined && !/^[a-zA-Z0-9_-]+$/.test(id)) return `messages.${i}.content.${j}.${field}: String should match pattern '^[a-zA-Z0-9_-]+$'`;
+    }
     if (message.role !== 'user') continue;
     const previous = obj(messages[i - 1]);
     const uses = new Set(previous.role === 'assistant' ? arr(previous.content).flatMap((b) => (obj(b).type === 'tool_use' ? [str(obj(b).id)] : [])) : []);

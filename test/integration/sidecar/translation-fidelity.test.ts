@@ -209,6 +209,24 @@ describe('what each API refuses, from clients of the others (the mocks refuse it
     expect(lastBody('openai')).toMatchObject({ temperature: 0.5, stop: ['A1', 'B2', 'C3', 'D4'] });
   });
 
+  it("tool call ids Claude's pattern refuses (made by another model: Kimi's functions.get_weather:0) reach it rewritten, call and result alike", async () => {
+    const client = suite.stack.openai();
+    const id = 'functions.get_weather:0';
+    const answer = await client.chat.completions.create({
+      model: 'via-anthropic',
+      tools: [weatherChat],
+      messages: [
+        { role: 'user', content: 'weather in Narvik' },
+        { role: 'assistant', content: null, tool_calls: [{ id, type: 'function', function: { name: 'get_weather', arguments: '{"input":"Narvik"}' } }] },
+        { role: 'tool', tool_call_id: id, content: 'windy' },
+      ],
+    });
+    expect(answer.choices[0]!.message.content).toBe('tool result: windy');
+    const [, assistant, results] = lastBody('anthropic').messages as { content: { id?: string; tool_use_id?: string }[] }[];
+    expect(assistant!.content[0]!.id).toMatch(/^[a-zA-Z0-9_-]+$/);
+    expect(results!.content[0]!.tool_use_id).toBe(assistant!.content[0]!.id);
+  });
+
   it('stop sequences Gemini and Claude refuse: more than five to Gemini, whitespace-only ones to Claude', async () => {
     const client = suite.stack.openai();
     await client.chat.completions.create({ model: 'via-gemini', stop: ['A1', 'B2', 'C3', 'D4', 'E5', 'F6'] as unknown as string[], messages: [{ role: 'user', content: 'sample' }] });

@@ -27,6 +27,7 @@
  * - `cache_control` on text and image parts (the convention LiteLLM popularised for OpenAI-shaped
  *   requests to Claude) is carried over.
  */
+import { createHash } from 'node:crypto';
 import type { AnthropicToolChoice, MessagesRequest } from '../../wire/anthropic.js';
 import type { AssistantMessage, ChatRequest, ToolChoice, ToolMessage, UserContentPart } from '../../wire/openai.js';
 import { jsonInstruction, parseArguments, parseDataURL, requireSingleChoice, stopList, textOf } from '../shared/content.js';
@@ -35,6 +36,16 @@ import { thinkingBudget } from '../shared/reasoning.js';
 import { nativeFormat, strictToolSchemas } from './structured-output.js';
 
 const PROVIDER = 'anthropic';
+
+/**
+ * A tool call id as Anthropic takes it (`^[a-zA-Z0-9_-]+$`): as it is when it fits, else the same
+ * digest for the call and its result, so the pair still matches. Ids made by other providers or
+ * frameworks (Kimi's `functions.get_weather:0`) reached Claude as they were and were refused; only
+ * the history carries them, so nothing maps back.
+ */
+function anthropicId(id: string): string {
+  return /^[a-zA-Z0-9_-]+$/.test(id) ? id : `toolu_${createHash('sha256').update(id).digest('base64url').slice(0, 24)}`;
+}
 
 /** Anthropic's smallest thinking budget. */
 const MIN_BUDGET = 1024;
@@ -229,7 +240,7 @@ function assistantContent(message: AssistantMessage, i: number): string | Block[
   const blocks: Block[] = [...thinking, ...(text ? [{ type: 'text', text }] : [])];
   message.tool_calls?.forEach((call, j) => {
     const input = parseArguments(PROVIDER, call.function.arguments, `messages[${i}].tool_calls[${j}].function.arguments`);
-    blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input });
+    blocks.push({ type: 'tool_use', id: anthropicId(call.id), name: call.function.name, input });
   });
   return blocks;
 }
@@ -239,7 +250,7 @@ function toolResult(message: ToolMessage): Block {
     typeof message.content === 'string'
       ? message.content
       : message.content.flatMap((p) => (p.text ? [{ type: 'text', text: p.text }] : []));
-  return { type: 'tool_result', tool_use_id: message.tool_call_id, content, ...(message.is_error ? { is_error: true } : {}) };
+  return { type: 'tool_result', tool_use_id: anthropicId(message.tool_call_id), content, ...(message.is_error ? { is_error: true } : {}) };
 }
 
 function toolChoice(choice: ToolChoice | null | undefined, parallel: boolean | null | undefined): AnthropicToolChoice | undefined {
