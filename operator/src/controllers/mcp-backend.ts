@@ -134,7 +134,9 @@ function discoveryMemo(backend: MCPBackend, result: Awaited<ReturnType<typeof di
     // Resources and templates share a list, which holds as many as each of theirs: a longer one made
     // the API server refuse the whole status, conditions included, on every retry.
     const resources = listed.slice(0, MAX_STATUS_DEFINITIONS);
-    const cut = listed.length > resources.length ? ` The backend lists ${listed.length} resources and resource templates; status.resources shows the first ${MAX_STATUS_DEFINITIONS}.` : '';
+    const cut =
+      (listed.length > resources.length ? ` The backend lists ${listed.length} resources and resource templates; status.resources shows the first ${MAX_STATUS_DEFINITIONS}.` : '') +
+      (result.cut ?? []).map((why) => ` ${why[0]!.toUpperCase()}${why.slice(1)}.`).join('');
     next = {
       at: Date.now(),
       fingerprint,

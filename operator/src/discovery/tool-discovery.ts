@@ -4,7 +4,7 @@
  * which is what the sidecar's gateway hashes, so the hashes in status are the ones the sidecar
  * enforces.
  */
-import { CLIENT_CAPABILITIES, closeClient, connectWithin, fallsBackToSse, fetchCatalog, httpTransport, ListTooLong, type BackendCatalog, type HttpTransportKind } from '@airlock/sidecar/mcp-client';
+import { CLIENT_CAPABILITIES, closeClient, connectWithin, fallsBackToSse, fetchCatalog, httpTransport, type BackendCatalog, type HttpTransportKind } from '@airlock/sidecar/mcp-client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -94,7 +94,6 @@ async function listOver(kind: HttpTransportKind, url: URL, target: DiscoveryTarg
 function failureReason(err: unknown): string {
   if (err instanceof StreamableHTTPError && err.code !== undefined && err.code > 0) return httpReason(err.code);
   if (err instanceof SseError && err.code !== undefined && err.code > 0) return httpReason(err.code);
-  if (err instanceof ListTooLong) return err.message;
   if (err instanceof McpError) return `the server answered with JSON-RPC error ${err.code}`;
   return networkReason(err) ?? 'the answer is not a valid MCP response';
 }

@@ -276,6 +276,7 @@ export class BackendConnection {
         onStderr: (line) => this.logger.info({ stream: 'stderr' }, this.redact(line)),
       });
       const catalog = await fetchCatalog(opened.client, timeoutMs);
+      if (catalog.cut) this.logger.warn({ cut: catalog.cut }, 'MCP backend lists more than Airlock reads; the first entries are used');
       if (generation !== this.generation) {
         await closeClient(opened.client, opened.transport);
         return;
@@ -359,7 +360,8 @@ export class BackendConnection {
         await this.pacer.slot(kind);
         if (!current()) return;
         this.dirty.delete(kind);
-        const part = await fetchList(client, kind, this.cfg.timeouts.connectMs);
+        const { cut, ...part } = await fetchList(client, kind, this.cfg.timeouts.connectMs);
+        if (cut) this.logger.warn({ list: kind, cut }, 'MCP backend lists more than Airlock reads; the first entries are used');
         if (!current() || !this.catalogNow) return;
         this.catalogNow = { ...this.catalogNow, ...part };
         this.catalogLast = this.catalogNow;

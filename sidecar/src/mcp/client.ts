@@ -153,26 +153,27 @@ export async function connectWithin(client: Client, transport: Transport, timeou
 }
 
 /**
- * Most entries of one list a server may offer (tools, prompts, resources or resource templates):
- * the MCPBackend status holds as many. Bounds what one server makes the operator and every
- * sidecar using it hold, with {@link MAX_LIST_CHARS}: a server that paged on and on (100 pages of
- * 2 MiB) took either past its memory limit.
+ * Most entries of one list a server may offer that are read (tools, prompts, resources or resource
+ * templates): the MCPBackend status holds as many. With {@link MAX_LIST_CHARS} it bounds what one
+ * server makes the operator and every sidecar using it hold: a server that paged on and on (100
+ * pages of 2 MiB) took either past its memory limit. What fits is used, the rest is not read.
  */
 export const MAX_LIST_ITEMS = 4096;
 
-/** Most characters (as JSON) the entries of one list may add up to. */
+/** Most characters (as JSON) the entries read of one list may add up to. */
 export const MAX_LIST_CHARS = 8 * 1024 * 1024;
-
-/** A list past {@link MAX_LIST_ITEMS} or {@link MAX_LIST_CHARS}; its message is Airlock's own words and numbers only. */
-export class ListTooLong extends Error {
-  override name = 'ListTooLong';
-}
 
 /**
  * Every item of a paginated list, following cursors up to {@link MAX_PAGES} pages; a MethodNotFound
- * ends it. A list past {@link MAX_LIST_ITEMS} entries or {@link MAX_LIST_CHARS} characters fails.
+ * ends it. Past {@link MAX_LIST_ITEMS} entries or {@link MAX_LIST_CHARS} characters the rest is not
+ * read: what fits is returned, and `cut` told why (Airlock's own words and numbers).
  */
-export async function paginate<R extends { nextCursor?: string | undefined }, T>(what: string, page: (cursor: string | undefined) => Promise<R>, items: (result: R) => T[]): Promise<T[]> {
+export async function paginate<R extends { nextCursor?: string | undefined }, T>(
+  what: string,
+  page: (cursor: string | undefined) => Promise<R>,
+  items: (result: R) => T[],
+  cut?: (why: string) => void,
+): Promise<T[]> {
   const all: T[] = [];
   let chars = 0;
   let cursor: string | undefined;
@@ -185,14 +186,14 @@ export async function paginate<R extends { nextCursor?: string | undefined }, T>
       if (err instanceof McpError && err.code === ErrorCode.MethodNotFound) return all;
       throw err;
     }
-    const added = items(result);
-    chars += JSON.stringify(added).length;
-    if (all.length + added.length > MAX_LIST_ITEMS || chars > MAX_LIST_CHARS) {
-      throw new ListTooLong(
-        `the server lists more ${what} than Airlock reads (at most ${MAX_LIST_ITEMS} entries and ${MAX_LIST_CHARS / 1024 / 1024} MiB of definitions; ${all.length + added.length} entries and ${(chars / 1024 / 1024).toFixed(1)} MiB after ${i + 1} pages)`,
-      );
+    for (const item of items(result)) {
+      chars += JSON.stringify(item).length;
+      if (all.length >= MAX_LIST_ITEMS || chars > MAX_LIST_CHARS) {
+        cut?.(`the server lists more ${what} than Airlock reads (at most ${MAX_LIST_ITEMS} entries and ${MAX_LIST_CHARS / 1024 / 1024} MiB of definitions): the first ${all.length} are used`);
+        return all;
+      }
+      all.push(item);
     }
-    for (const item of added) all.push(item);
     cursor = result.nextCursor;
     if (!cursor) break;
   }
@@ -200,9 +201,9 @@ export async function paginate<R extends { nextCursor?: string | undefined }, T>
 }
 
 /** Every tool of a connected server as the SDK client parsed them (none without the tools capability). */
-export async function listAllTools(client: Client, options: RequestOptions): Promise<Tool[]> {
+export async function listAllTools(client: Client, options: RequestOptions, cut?: (why: string) => void): Promise<Tool[]> {
   if (!client.getServerCapabilities()?.tools) return [];
-  return paginate('tools', (cursor) => client.listTools(cursor === undefined ? {} : { cursor }, options), (r) => r.tools);
+  return paginate('tools', (cursor) => client.listTools(cursor === undefined ? {} : { cursor }, options), (r) => r.tools, cut);
 }
 
 /** What one server offers, as the SDK client parsed it. */
@@ -211,6 +212,8 @@ export interface BackendCatalog {
   resources: Resource[];
   resourceTemplates: ResourceTemplate[];
   prompts: Prompt[];
+  /** Why a list was read only in part ({@link paginate}); absent when every list was read whole. */
+  cut?: string[];
 }
 
 /** The lists a server can announce changes of. */
@@ -219,28 +222,32 @@ export type ListKind = 'tools' | 'resources' | 'prompts';
 /** Reads every list the server's capabilities announce: what the gateway serves and pins, and the operator reports. */
 export async function fetchCatalog(client: Client, options: RequestOptions): Promise<BackendCatalog> {
   const [tools, resources, prompts] = await Promise.all([fetchList(client, 'tools', options), fetchList(client, 'resources', options), fetchList(client, 'prompts', options)]);
-  return { ...tools, ...resources, ...prompts };
+  const cut = [...(tools.cut ?? []), ...(resources.cut ?? []), ...(prompts.cut ?? [])];
+  return { tools: tools.tools, resources: resources.resources, resourceTemplates: resources.resourceTemplates, prompts: prompts.prompts, ...(cut.length > 0 ? { cut } : {}) };
 }
 
 /** Reads one kind of list (resources include templates); empty when not announced. */
-export async function fetchList(client: Client, kind: 'tools', options: RequestOptions): Promise<Pick<BackendCatalog, 'tools'>>;
-export async function fetchList(client: Client, kind: 'resources', options: RequestOptions): Promise<Pick<BackendCatalog, 'resources' | 'resourceTemplates'>>;
-export async function fetchList(client: Client, kind: 'prompts', options: RequestOptions): Promise<Pick<BackendCatalog, 'prompts'>>;
+export async function fetchList(client: Client, kind: 'tools', options: RequestOptions): Promise<Pick<BackendCatalog, 'tools' | 'cut'>>;
+export async function fetchList(client: Client, kind: 'resources', options: RequestOptions): Promise<Pick<BackendCatalog, 'resources' | 'resourceTemplates' | 'cut'>>;
+export async function fetchList(client: Client, kind: 'prompts', options: RequestOptions): Promise<Pick<BackendCatalog, 'prompts' | 'cut'>>;
 export async function fetchList(client: Client, kind: ListKind, options: RequestOptions): Promise<Partial<BackendCatalog>>;
 export async function fetchList(client: Client, kind: ListKind, options: RequestOptions): Promise<Partial<BackendCatalog>> {
   const capabilities = client.getServerCapabilities() ?? {};
+  const cut: string[] = [];
+  const note = (why: string) => void cut.push(why);
+  const withCut = <T extends object>(lists: T): T & Pick<BackendCatalog, 'cut'> => (cut.length > 0 ? { ...lists, cut } : lists);
   switch (kind) {
     case 'tools':
-      return { tools: await listAllTools(client, options) };
+      return withCut({ tools: await listAllTools(client, options, note) });
     case 'prompts':
-      return { prompts: capabilities.prompts ? await paginate('prompts', (cursor) => client.listPrompts(cursor === undefined ? {} : { cursor }, options), (r) => r.prompts) : [] };
+      return withCut({ prompts: capabilities.prompts ? await paginate('prompts', (cursor) => client.listPrompts(cursor === undefined ? {} : { cursor }, options), (r) => r.prompts, note) : [] });
     case 'resources': {
       if (!capabilities.resources) return { resources: [], resourceTemplates: [] };
       const [resources, resourceTemplates] = await Promise.all([
-        paginate('resources', (cursor) => client.listResources(cursor === undefined ? {} : { cursor }, options), (r) => r.resources),
-        paginate('resource templates', (cursor) => client.listResourceTemplates(cursor === undefined ? {} : { cursor }, options), (r) => r.resourceTemplates),
+        paginate('resources', (cursor) => client.listResources(cursor === undefined ? {} : { cursor }, options), (r) => r.resources, note),
+        paginate('resource templates', (cursor) => client.listResourceTemplates(cursor === undefined ? {} : { cursor }, options), (r) => r.resourceTemplates, note),
       ]);
-      return { resources, resourceTemplates };
+      return withCut({ resources, resourceTemplates });
     }
   }
 }
