@@ -169,7 +169,9 @@ function chat(ctx: RouteContext): Reply {
   if ('top_k' in b) return error(400, 'Unrecognized request argument supplied: top_k');
   if (b.reasoning_effort != null && !reasons(model)) return error(400, "Unsupported parameter: 'reasoning_effort' is not supported with this model.", 'reasoning_effort', 'unsupported_parameter');
   for (const field of ['thinking', 'cache_control']) if (field in b) return error(400, `Unrecognized request argument supplied: ${field}`);
-  if (reasons(model)) {
+  // gpt-5.1 and later take them while they do not reason: at effort none, their default.
+  const samplesAtNone = /^gpt-(5\.[1-9]|[6-9])/.test(model) && (b.reasoning_effort == null || b.reasoning_effort === 'none');
+  if (reasons(model) && !samplesAtNone) {
     // The reasoning models take the sampling fields at their default only, and no stop sequences.
     for (const field of ['temperature', 'top_p'] as const) {
       if (b[field] != null && b[field] !== 1) return error(400, `Unsupported value: '${field}' does not support ${String(b[field])} with this model. Only the default (1) value is supported.`, field, 'unsupported_value');

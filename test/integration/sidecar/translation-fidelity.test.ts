@@ -12,7 +12,7 @@ import type { MockKind } from '../../mocks/index.js';
 import { providerStackForFile } from './harness.js';
 
 // Two of OpenAI's models besides via-openai: one that reasons (takes reasoning_effort) and one that does not.
-const suite = providerStackForFile('fidelity', { models: { openai: ['o4-mini', 'gpt-4o'], gemini: ['gemini-3-pro-preview', 'gemini-2.5-flash'] }, extra: { models: { aliases: { everyday: 'gpt-4o' } } } });
+const suite = providerStackForFile('fidelity', { models: { openai: ['o4-mini', 'gpt-4o', 'gpt-5.1'], gemini: ['gemini-3-pro-preview', 'gemini-2.5-flash'] }, extra: { models: { aliases: { everyday: 'gpt-4o' } } } });
 
 const lastBody = (kind: MockKind) => suite.mocks.get(kind)!.received.at(-1)!.body as Record<string, unknown>;
 
@@ -225,6 +225,16 @@ describe('what each API refuses, from clients of the others (the mocks refuse it
     const [, assistant, results] = lastBody('anthropic').messages as { content: { id?: string; tool_use_id?: string }[] }[];
     expect(assistant!.content[0]!.id).toMatch(/^[a-zA-Z0-9_-]+$/);
     expect(results!.content[0]!.tool_use_id).toBe(assistant!.content[0]!.id);
+  });
+
+  it('gpt-5.1 keeps the sampling fields while it does not reason (effort none, its default), and loses them when asked to reason', async () => {
+    const client = suite.stack.anthropic();
+    const sampled = { model: 'gpt-5.1', max_tokens: 400, temperature: 0.5, messages: [{ role: 'user', content: 'sample' }] } as unknown as Anthropic.MessageCreateParamsNonStreaming;
+    await client.messages.create(sampled);
+    expect(lastBody('openai')).toMatchObject({ temperature: 0.5 });
+    await client.messages.create({ ...sampled, max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 2048 } } as Anthropic.MessageCreateParamsNonStreaming);
+    expect(lastBody('openai')).toMatchObject({ reasoning_effort: 'low' });
+    expect(lastBody('openai')).not.toHaveProperty('temperature');
   });
 
   it('stop sequences Gemini and Claude refuse: more than five to Gemini, whitespace-only ones to Claude', async () => {

@@ -12,15 +12,16 @@
  *   reasoning server-side, and another provider's signatures mean nothing to it); `is_error` on a
  *   tool message is dropped (the result text says what went wrong); `cache_control` on content
  *   parts is dropped (OpenAI caches prompt prefixes by itself); a file by data without a name (the
- *   Gemini API's inline PDFs) gets one, as OpenAI refuses it without; to a reasoning model,
- *   sampling fields other than their neutral value (temperature, top_p, penalties, logprobs,
+ *   Gemini API's inline PDFs) gets one, as OpenAI refuses it without; to a reasoning model while
+ *   it reasons (always for the o-series and gpt-5, at an effort other than none for gpt-5.1 and
+ *   later: {@link samplesWithoutReasoning}), sampling fields other than their neutral value (temperature, top_p, penalties, logprobs,
  *   logit_bias) and stop sequences, which those models refuse, are dropped (clients of the other
  *   APIs send them to any model); past 4 stop sequences the first 4 are sent. ADR 0004 lists these rules.
  * Nothing is rewritten for a request that has none of them, so pass-through stays a shallow copy.
  */
 import type { ChatMessage, ChatRequest } from '../../wire/openai.js';
 import { effortFor } from '../shared/reasoning.js';
-import { reasoningModel } from './models.js';
+import { reasoningModel, samplesWithoutReasoning } from './models.js';
 
 const hasCache = (part: object) => 'cache_control' in part;
 /** A file part by data with no name: OpenAI answers 400 (it asks for file_id) without one. */
@@ -85,7 +86,8 @@ export function toOpenAIRequest(request: ChatRequest, model: string): object {
   const effort = reasoning_effort ?? (thinking ? effortFor(thinking.type === 'disabled' ? 0 : (thinking.budget_tokens ?? 8192)) : undefined);
   if (effort != null && reasons) body.reasoning_effort = effortOn(model, effort);
   if (request.messages.some(hasExtension)) body.messages = request.messages.map(plain);
-  if (reasons) {
+  const reasoning = reasons && !(samplesWithoutReasoning(model) && (body.reasoning_effort == null || body.reasoning_effort === 'none'));
+  if (reasoning) {
     for (const [field, neutral] of Object.entries(REASONING_REFUSES)) if (body[field] != null && body[field] !== neutral) delete body[field];
   } else if (Array.isArray(request.stop) && request.stop.length > MAX_STOP) {
     body.stop = request.stop.slice(0, MAX_STOP);
