@@ -14,9 +14,10 @@
  *   parts is dropped (OpenAI caches prompt prefixes by itself); a file by data without a name (the
  *   Gemini API's inline PDFs) gets one, as OpenAI refuses it without; to a reasoning model while
  *   it reasons (always for the o-series and gpt-5, at an effort other than none for gpt-5.1 and
- *   later: {@link samplesWithoutReasoning}), sampling fields other than their neutral value (temperature, top_p, penalties, logprobs,
- *   logit_bias) and stop sequences, which those models refuse, are dropped (clients of the other
- *   APIs send them to any model); past 4 stop sequences the first 4 are sent. ADR 0004 lists these rules.
+ *   later: {@link samplesWithoutReasoning}), sampling fields other than their neutral value
+ *   (temperature, top_p, penalties, logprobs, logit_bias) and stop sequences, which those models
+ *   refuse, are dropped (clients of the other APIs send them to any model); past 4 stop sequences
+ *   the first 4 are sent. ADR 0004 lists these rules.
  * Nothing is rewritten for a request that has none of them, so pass-through stays a shallow copy.
  */
 import type { ChatMessage, ChatRequest } from '../../wire/openai.js';
