@@ -8,6 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readSettings, type Settings } from '../../operator/src/settings.js';
+import { BASELINE_CAPABILITIES } from '../../operator/src/webhook/baseline.js';
 import { chartDir, customValuesFile, ensureHelm, lintChart, only, renderChart, renderNotes, repoRoot, type Manifest } from './helm.js';
 
 /** The operator's own ClusterRole (the chart also renders the namespace users' view and edit roles). */
@@ -382,6 +383,16 @@ describe('operator.watchNamespaces', () => {
   it("grants the operator no cluster-wide role with cert-manager (the users' roles stay)", async () => {
     const objects = await renderChart({ values: { operator: { watchNamespaces: ['team-a'] }, tls: { mode: 'cert-manager' } } });
     expect(objects.filter((o) => o.kind.startsWith('Cluster')).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['ClusterRole/airlock-view', 'ClusterRole/airlock-edit']);
+  });
+});
+
+describe('the finished-pod policy (airlock-sandbox-pod)', () => {
+  it("lets app containers add what the webhook lets them add: Pod Security baseline's capabilities less SETUID and SETGID", async () => {
+    // Written twice (CEL in the chart, the webhook's baseline.ts): this keeps the two lists one.
+    const objects = await renderChart({});
+    const escaping = ((only(objects, 'ValidatingAdmissionPolicy', 'airlock-sandbox-pod').spec as { variables: { name: string; expression: string }[] }).variables.find((v) => v.name === 'escaping')!).expression;
+    const listed = JSON.parse(/in\s+(\[[^\]]*\])\)\)\)\)/.exec(escaping)![1]!.replace(/'/g, '"')) as string[];
+    expect(listed.sort()).toEqual([...BASELINE_CAPABILITIES].filter((c) => c !== 'SETUID' && c !== 'SETGID').sort());
   });
 });
 

@@ -81,3 +81,14 @@ it.each([
   expect(result.stderr).toContain("ValidatingAdmissionPolicy 'airlock-sandbox-pod'");
   expect(result.stderr).toContain(refusal);
 });
+
+it("refuses a container named like Airlock's own that is not (its image is no allowed sidecar image), where the name is free", async () => {
+  // A sandbox isolated by NetworkPolicy has no airlock-firewall of its own, so another injector may use the name.
+  const sandbox = { apiVersion: 'airlock.dev/v1alpha1', kind: 'AgentSandbox', metadata: { name: 'policed' }, spec: { providers: ['openai'], isolation: { network: 'networkpolicy' } } };
+  await env.kubectl.ok(['apply', '-n', TEAM, '-f', '-'], JSON.stringify(sandbox));
+  adds = { name: 'airlock-firewall', image: 'mesh:1', securityContext: { runAsUser: 0, capabilities: { add: ['NET_ADMIN'] } } };
+  const pod = podManifest('impostor', {}, { labels: { 'airlock.dev/sandbox': 'policed' } });
+  const result = await env.kubectl.run(['create', '-n', TEAM, '--dry-run=server', '-o', 'json', '-f', '-'], JSON.stringify(pod));
+  expect(result.code).not.toBe(0);
+  expect(result.stderr).toContain('containers airlock-firewall: privileged or adding a capability beyond Pod Security baseline');
+});
