@@ -58,6 +58,8 @@ function chat(ctx: RouteContext): Reply {
   const b = obj(ctx.body);
   const model = str(b.model);
   if (!model) return error(400, 'model is required');
+  // Models without the thinking capability refuse think: true (these families; the tests' other names think).
+  if (b.think === true && /^(llama|gemma|mistral|phi|codellama|qwen2|qwen3-coder)/.test(model)) return error(400, `"${model}" does not support thinking`);
   const messages = arr(b.messages);
   const options = obj(b.options);
   const turn = planTurn({

@@ -30,8 +30,9 @@ export interface UpstreamTarget {
   headers: Record<string, string>;
   /**
    * Ask for no constrained decoding the client did not ask this provider for itself (strict
-   * tools, structured outputs made from another API's JSON mode): set on the second try of an
-   * attempt the provider refused for it (ProviderAdapter.constraintRefused).
+   * tools, structured outputs made from another API's JSON mode on Anthropic), and no thinking
+   * from a model that cannot (Ollama): set on the second try of an attempt the provider refused
+   * for it (ProviderAdapter.constraintRefused).
    */
   unconstrained?: boolean;
 }
@@ -142,9 +143,10 @@ export interface ProviderAdapter {
   /** A translator for this provider's stream format. */
   chatStream(context: TranslateContext): StreamTranslator;
   /**
-   * Whether the provider refused a translated request for the constrained decoding the sidecar
-   * asked for (Anthropic's undocumented grammar size): the attempt is made once more with
-   * `UpstreamTarget.unconstrained`, where a JSON instruction and plain tools take its place.
+   * Whether the provider refused a translated request for something the sidecar asked for that the
+   * model cannot do (Anthropic's undocumented grammar size for constrained decoding; an Ollama
+   * model without thinking): the attempt is made once more with `UpstreamTarget.unconstrained`,
+   * where a JSON instruction and plain tools, or no thinking, take its place.
    */
   constraintRefused?(error: ProviderError): boolean;
   /** Embeddings, when the provider has them. */

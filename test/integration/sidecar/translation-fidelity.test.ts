@@ -12,7 +12,7 @@ import type { MockKind } from '../../mocks/index.js';
 import { providerStackForFile } from './harness.js';
 
 // Two of OpenAI's models besides via-openai: one that reasons (takes reasoning_effort) and one that does not.
-const suite = providerStackForFile('fidelity', { models: { openai: ['o4-mini', 'gpt-4o', 'gpt-5.1'], gemini: ['gemini-3-pro-preview', 'gemini-2.5-flash'] }, extra: { models: { aliases: { everyday: 'gpt-4o' } } } });
+const suite = providerStackForFile('fidelity', { models: { openai: ['o4-mini', 'gpt-4o', 'gpt-5.1'], ollama: ['llama3.1:8b'], gemini: ['gemini-3-pro-preview', 'gemini-2.5-flash'] }, extra: { models: { aliases: { everyday: 'gpt-4o' } } } });
 
 const lastBody = (kind: MockKind) => suite.mocks.get(kind)!.received.at(-1)!.body as Record<string, unknown>;
 
@@ -175,9 +175,19 @@ describe('Anthropic SDK to other providers', () => {
     expect(lastBody('openai').reasoning_effort).toBe('low');
   });
 
-  it('Ollama gets think: true', async () => {
+  it('Ollama gets think: true on a model that thinks', async () => {
     await tooled('via-ollama');
     expect(lastBody('ollama')).toMatchObject({ think: true });
+  });
+
+  it('an Ollama model that cannot think answers without it (it refused think: true with a 400 before, every call)', async () => {
+    const answer = await tooled('llama3.1:8b');
+    expect(answer.content.at(-1)).toMatchObject({ type: 'text' });
+    // The first call is refused once and asked again without think; the model is then asked without it.
+    const received = suite.mocks.get('ollama')!.received.slice(-3).map((r) => r.body as Record<string, unknown>);
+    expect(received[0]).toMatchObject({ think: true });
+    expect(received[1]).not.toHaveProperty('think');
+    expect(received[2]).not.toHaveProperty('think');
   });
 });
 

@@ -6,7 +6,7 @@
 import { embeddingsList, embeddingTexts } from '../shared/embeddings.js';
 import { badResponse } from '../shared/errors.js';
 import { buildHeaders, get, joinURL, JSON_HEADERS, postJSON, type ModelessTarget } from '../shared/http.js';
-import type { ProviderAdapter } from '../types.js';
+import type { ProviderAdapter, UpstreamTarget } from '../types.js';
 import { toOllamaRequest } from './request.js';
 import { fromOllamaResponse, ollamaError } from './response.js';
 import { ollamaStream } from './stream.js';
@@ -18,9 +18,25 @@ function headers(target: ModelessTarget): Record<string, string> {
 }
 
 /** The Ollama adapter. */
+/** Models (at their server) that refused `think: true`; asked without it from then on, so only their first call is asked twice. */
+const refusedThinking = new Set<string>();
+const MAX_REMEMBERED = 1024;
+
+/** Whether to ask without thinking: a second try after the refusal (which is remembered), or a model that refused before. */
+function cannotThink(target: UpstreamTarget): boolean {
+  const key = `${target.baseURL} ${target.model}`;
+  if (target.unconstrained) {
+    if (refusedThinking.size >= MAX_REMEMBERED) refusedThinking.clear();
+    refusedThinking.add(key);
+    return true;
+  }
+  return refusedThinking.has(key);
+}
+
 export const ollamaAdapter: ProviderAdapter = {
   type: 'ollama',
-  chatRequest: (request, target) => postJSON(joinURL(target.baseURL, '/api/chat'), headers(target), () => toOllamaRequest(request, target.model)),
+  chatRequest: (request, target) => postJSON(joinURL(target.baseURL, '/api/chat'), headers(target), () => toOllamaRequest(request, target.model, cannotThink(target))),
+  constraintRefused: (error) => error.status === 400 && /does not support thinking/i.test(error.message),
   chatResponse: fromOllamaResponse,
   chatStream: ollamaStream,
   embeddingsRequest: (request, target) =>

@@ -26,7 +26,7 @@ const PROVIDER = 'ollama';
 type OllamaMessage = Record<string, unknown>;
 
 /** The /api/chat body for a canonical request. */
-export function toOllamaRequest(request: ChatRequest, model: string): Record<string, unknown> {
+export function toOllamaRequest(request: ChatRequest, model: string, unconstrained = false): Record<string, unknown> {
   requireSingleChoice(PROVIDER, request.n);
   const names = toolNamesById(request.messages);
   const messages = request.messages.map((message, i): OllamaMessage => {
@@ -49,8 +49,10 @@ export function toOllamaRequest(request: ChatRequest, model: string): Record<str
   const format = request.response_format;
   if (format?.type === 'json_object') body.format = 'json';
   else if (format?.type === 'json_schema') body.format = format.json_schema.schema ?? 'json';
+  // `think` is asked for unless the model refused it once (a model without the thinking capability:
+  // llama3, gemma3, qwen3-coder answer 400 "does not support thinking"): UpstreamTarget.unconstrained.
   const budget = thinkingBudget(request);
-  if (budget !== undefined) body.think = budget > 0;
+  if (budget !== undefined && !unconstrained) body.think = budget > 0;
   const options = sampling(request);
   if (options) body.options = options;
   return body;
