@@ -180,6 +180,13 @@ function generate(ctx: RouteContext, model: string, streaming: boolean): Reply {
   if (unsigned) return unsigned;
   const config = obj(b.generationConfig);
   if (arr(config.stopSequences).length > 5) return error(400, '* GenerateContentRequest.generation_config.stop_sequences: at most 5 stop sequences may be given\n');
+  // Each 2.5 model's thinking budgets (Google's thinking guide); 2.5 Pro cannot stop thinking.
+  const budget = intField(obj(config.thinkingConfig).thinkingBudget);
+  const range = /^gemini-2\.5-pro/.test(model) ? [128, 32_768] : /^gemini-2\.5-flash-lite/.test(model) ? [512, 24_576] : /^gemini-2\.5-flash/.test(model) ? [1, 24_576] : undefined;
+  if (budget !== undefined && budget !== -1 && range) {
+    if (budget === 0 && range[0] === 128) return error(400, 'Budget 0 is invalid. This model only works in thinking mode.');
+    if (budget !== 0 && (budget < range[0]! || budget > range[1]!)) return error(400, `The thinking budget ${budget} is invalid. Please choose a value between ${range[0]} and ${range[1]}.`);
+  }
   const { names, choice } = tools(b);
   // Gemini 2 and older take function calling or a JSON response type, not both.
   if (/^gemini-[12][.-]/.test(model) && names.length > 0 && config.responseMimeType === 'application/json') {

@@ -12,7 +12,7 @@ import type { MockKind } from '../../mocks/index.js';
 import { providerStackForFile } from './harness.js';
 
 // Two of OpenAI's models besides via-openai: one that reasons (takes reasoning_effort) and one that does not.
-const suite = providerStackForFile('fidelity', { models: { openai: ['o4-mini', 'gpt-4o', 'gpt-5.1'], ollama: ['llama3.1:8b'], gemini: ['gemini-3-pro-preview', 'gemini-2.5-flash'] }, extra: { models: { aliases: { everyday: 'gpt-4o' } } } });
+const suite = providerStackForFile('fidelity', { models: { openai: ['o4-mini', 'gpt-4o', 'gpt-5.1'], ollama: ['llama3.1:8b'], gemini: ['gemini-3-pro-preview', 'gemini-2.5-flash', 'gemini-2.5-pro'] }, extra: { models: { aliases: { everyday: 'gpt-4o' } } } });
 
 const lastBody = (kind: MockKind) => suite.mocks.get(kind)!.received.at(-1)!.body as Record<string, unknown>;
 
@@ -245,6 +245,16 @@ describe('what each API refuses, from clients of the others (the mocks refuse it
     await client.messages.create({ ...sampled, max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 2048 } } as Anthropic.MessageCreateParamsNonStreaming);
     expect(lastBody('openai')).toMatchObject({ reasoning_effort: 'low' });
     expect(lastBody('openai')).not.toHaveProperty('temperature');
+  });
+
+  it("reasoning settings become a thinking budget within the Gemini 2.5 model's range (2.5 Pro cannot stop thinking)", async () => {
+    const client = suite.stack.openai();
+    await client.chat.completions.create({ model: 'gemini-2.5-pro', reasoning_effort: 'minimal', messages: [{ role: 'user', content: 'think little' }] });
+    expect(lastBody('gemini').generationConfig).toMatchObject({ thinkingConfig: { thinkingBudget: 128 } });
+    await client.chat.completions.create({ model: 'gemini-2.5-flash', reasoning_effort: 'xhigh' as 'high', messages: [{ role: 'user', content: 'think much' }] });
+    expect(lastBody('gemini').generationConfig).toMatchObject({ thinkingConfig: { thinkingBudget: 24_576 } });
+    await client.chat.completions.create({ model: 'gemini-2.5-flash', reasoning_effort: 'minimal', messages: [{ role: 'user', content: 'think not' }] });
+    expect(lastBody('gemini').generationConfig).toMatchObject({ thinkingConfig: { thinkingBudget: 0 } });
   });
 
   it('stop sequences Gemini and Claude refuse: more than five to Gemini, whitespace-only ones to Claude', async () => {

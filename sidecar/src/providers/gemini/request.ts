@@ -26,6 +26,25 @@ import { untranslatable } from '../shared/errors.js';
 import { thinkingBudget } from '../shared/reasoning.js';
 import { enforcesSignatures, SKIP_SIGNATURE, signatureFromId } from './signature.js';
 
+/**
+ * The thinking budgets each Gemini 2.5 model takes (Google's thinking guide): 2.5 Pro 128–32,768
+ * and never none; Flash 0–24,576; Flash-Lite 512–24,576 or 0. A budget outside is a 400, so it
+ * is brought within: reasoning_effort minimal (0) on 2.5 Pro becomes its least, xhigh (32,768)
+ * on Flash its most. Other models take what is asked.
+ */
+const BUDGET_RANGES: { pattern: RegExp; least: number; most: number; canStop: boolean }[] = [
+  { pattern: /^gemini-2\.5-pro/, least: 128, most: 32_768, canStop: false },
+  { pattern: /^gemini-2\.5-flash-lite/, least: 512, most: 24_576, canStop: true },
+  { pattern: /^gemini-2\.5-flash/, least: 1, most: 24_576, canStop: true },
+];
+
+function withinRange(budget: number, model: string): number {
+  const range = BUDGET_RANGES.find((r) => r.pattern.test(model));
+  if (!range) return budget;
+  if (budget <= 0) return range.canStop ? 0 : range.least;
+  return Math.min(range.most, Math.max(range.least, budget));
+}
+
 /** Gemini takes at most 5 stop sequences (400 past that). */
 const GEMINI_MAX_STOP = 5;
 
@@ -88,7 +107,7 @@ export function toGeminiRequest(request: ChatRequest, model: string): Record<str
     ];
     if (request.tool_choice != null) body.toolConfig = { functionCallingConfig: callingConfig(request.tool_choice) };
   }
-  const config = generationConfig(jsonAsked ? { ...request, response_format: undefined } : request);
+  const config = generationConfig(jsonAsked ? { ...request, response_format: undefined } : request, model);
   if (config) body.generationConfig = config;
   return body;
 }
@@ -149,7 +168,7 @@ function callingConfig(choice: ToolChoice): Record<string, unknown> {
   return { mode: 'ANY', allowedFunctionNames: [choice.function.name] };
 }
 
-function generationConfig(request: ChatRequest): Record<string, unknown> | undefined {
+function generationConfig(request: ChatRequest, model: string): Record<string, unknown> | undefined {
   const config: Record<string, unknown> = {};
   if (request.temperature != null) config.temperature = request.temperature;
   if (request.top_p != null) config.topP = request.top_p;
@@ -161,7 +180,8 @@ function generationConfig(request: ChatRequest): Record<string, unknown> | undef
   if (request.seed != null) config.seed = request.seed;
   if (request.presence_penalty) config.presencePenalty = request.presence_penalty;
   if (request.frequency_penalty) config.frequencyPenalty = request.frequency_penalty;
-  const budget = thinkingBudget(request);
+  const asked = thinkingBudget(request);
+  const budget = asked === undefined ? undefined : withinRange(asked, model);
   if (budget !== undefined) config.thinkingConfig = budget > 0 ? { thinkingBudget: budget, includeThoughts: true } : { thinkingBudget: 0 };
   const format = request.response_format;
   if (format?.type === 'json_object') config.responseMimeType = 'application/json';
