@@ -236,6 +236,8 @@ function messages(ctx: RouteContext): Reply {
   const model = str(b.model);
   if (!model) return error(400, 'model: Field required');
   if (intField(b.max_tokens) === undefined) return error(400, 'max_tokens: Field required');
+  // Opus 4 and 4.1 write at most 32,000 tokens.
+  if (/^claude-opus-4(-0|-1|-2025)/.test(model) && intField(b.max_tokens)! > 32_000) return error(400, `max_tokens: ${String(b.max_tokens)} > 32000, which is the maximum allowed number of output tokens for ${model}`);
   if (!Array.isArray(b.messages)) return error(400, 'messages: Field required');
   if (b.messages.length === 0) return error(400, 'messages: at least one message is required');
   const unanswered = toolResultProblem(b.messages);

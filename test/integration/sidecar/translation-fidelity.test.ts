@@ -12,7 +12,7 @@ import type { MockKind } from '../../mocks/index.js';
 import { providerStackForFile } from './harness.js';
 
 // Two of OpenAI's models besides via-openai: one that reasons (takes reasoning_effort) and one that does not.
-const suite = providerStackForFile('fidelity', { models: { openai: ['o4-mini', 'gpt-4o', 'gpt-5.1'], ollama: ['llama3.1:8b'], gemini: ['gemini-3-pro-preview', 'gemini-2.5-flash', 'gemini-2.5-pro'] }, extra: { models: { aliases: { everyday: 'gpt-4o' } } } });
+const suite = providerStackForFile('fidelity', { models: { openai: ['o4-mini', 'gpt-4o', 'gpt-5.1'], ollama: ['llama3.1:8b'], anthropic: ['claude-opus-4-1-20250805'], gemini: ['gemini-3-pro-preview', 'gemini-2.5-flash', 'gemini-2.5-pro'] }, extra: { models: { aliases: { everyday: 'gpt-4o' } } } });
 
 const lastBody = (kind: MockKind) => suite.mocks.get(kind)!.received.at(-1)!.body as Record<string, unknown>;
 
@@ -245,6 +245,12 @@ describe('what each API refuses, from clients of the others (the mocks refuse it
     await client.messages.create({ ...sampled, max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 2048 } } as Anthropic.MessageCreateParamsNonStreaming);
     expect(lastBody('openai')).toMatchObject({ reasoning_effort: 'low' });
     expect(lastBody('openai')).not.toHaveProperty('temperature');
+  });
+
+  it("the most reasoning on Claude Opus 4.1 stays within the 32,000 tokens it writes (the budget no longer raises max_tokens past it)", async () => {
+    const client = suite.stack.openai();
+    await client.chat.completions.create({ model: 'claude-opus-4-1-20250805', reasoning_effort: 'xhigh' as 'high', messages: [{ role: 'user', content: 'think hard' }] });
+    expect(lastBody('anthropic')).toMatchObject({ max_tokens: 32_000, thinking: { type: 'enabled', budget_tokens: 27_904 } });
   });
 
   it("reasoning settings become a thinking budget within the Gemini 2.5 model's range (2.5 Pro cannot stop thinking)", async () => {

@@ -50,6 +50,14 @@ function anthropicId(id: string): string {
 /** Anthropic's smallest thinking budget. */
 const MIN_BUDGET = 1024;
 
+/**
+ * The most output tokens of the Claude models whose most is under what a thinking budget can add
+ * to the default max_tokens (xhigh: 32,768 + 4,096); Anthropic answers 400 past it.
+ */
+function outputCap(model: string): number | undefined {
+  return /^claude-opus-4(-0|-1|-2025)/.test(model) ? 32_000 : undefined;
+}
+
 /** max_tokens sent when the client set none (Anthropic requires one). */
 export const DEFAULT_MAX_TOKENS = 4096;
 
@@ -107,7 +115,14 @@ export function toAnthropicRequest(request: ChatRequest, model: string, unconstr
     thinking = room >= MIN_BUDGET ? room : undefined;
   }
   const maxTokens = asked ?? DEFAULT_MAX_TOKENS;
-  const body: Record<string, unknown> = { model, max_tokens: thinking !== undefined && maxTokens <= thinking ? maxTokens + thinking : maxTokens };
+  let max = thinking !== undefined && maxTokens <= thinking ? maxTokens + thinking : maxTokens;
+  // Past the model's own most (Opus 4 and 4.1 write 32,000) the budget added there is taken back.
+  const most = outputCap(model);
+  if (most !== undefined && max > most && asked == null) {
+    max = most;
+    if (thinking !== undefined && thinking >= max) thinking = Math.max(MIN_BUDGET, max - DEFAULT_MAX_TOKENS);
+  }
+  const body: Record<string, unknown> = { model, max_tokens: max };
   if (systemMessages === 1 && systemString && !instruction) body.system = systemString;
   else if (system.length > 0) body.system = system;
   body.messages = turns;
