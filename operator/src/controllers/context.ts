@@ -5,7 +5,7 @@ import { mayRead, notReadable, useRefused, type SecretRef, type SecretUse } from
 import { conditionStatus, type ConditionInput, type ConditionValue } from '../kube/conditions.js';
 import type { Kube } from '../kube/client.js';
 import type { Caches } from '../runtime/informers.js';
-import type { OutsideCalls } from '../runtime/outside-calls.js';
+import { settledWithin, type OutsideCalls } from '../runtime/outside-calls.js';
 import type { Settings } from '../settings.js';
 import type { CredentialRejections } from '../usage/rejections.js';
 import { secretReferences } from '../webhook/validate.js';
@@ -31,6 +31,25 @@ export type Kind = 'ModelProvider' | 'MCPBackend' | 'AgentSandbox';
 
 /** The queue key of an object: Kind/namespace/name. */
 export const keyOf = (kind: Kind, namespace: string, name: string) => `${kind}/${namespace}/${name}`;
+
+/** How long a reconcile waits for a probe or discovery before going on without it. */
+const OUTSIDE_WAIT_MS = 2_000;
+
+/**
+ * A memo refreshed by a call to a server the resource author chose (MCP discovery, the provider
+ * probe), run beside the reconcile queue (runtime/outside-calls.ts) and waited for a moment: what
+ * `compute` resolves to is stored under `memoKey` and `objectKey` is reconciled again, so a server
+ * slower than the wait is seen then. Returns the memo as it stands after the wait: the new one, or
+ * the last one (or none) while the call goes on.
+ */
+export async function refreshMemo<M>(ctx: ControllerContext, memoKey: string, namespace: string, objectKey: string, compute: () => Promise<M>): Promise<M | undefined> {
+  const finished = ctx.outside.run(memoKey, namespace, async () => {
+    ctx.memos.set(memoKey, await compute());
+    ctx.enqueue(objectKey);
+  });
+  await settledWithin(finished, OUTSIDE_WAIT_MS);
+  return ctx.memos.get(memoKey) as M | undefined;
+}
 
 /** The parts of a queue key. */
 export function parseKey(key: string): { kind: Kind; namespace: string; name: string } {

@@ -8,14 +8,10 @@ import { approvalMessage, definitionStates, discoverTools, inList, toolStates } 
 import { setConditions, type ConditionInput } from '../kube/conditions.js';
 import type { ReconcileResult } from '../runtime/queue.js';
 import { backendSecretRefs } from '../kube/credentials.js';
-import { settledWithin } from '../runtime/outside-calls.js';
-import { announce, credentialSecret, exposedCondition, exposedSecretRefs, keyOf, missingSecretRefs, sameJson, secretValue, type ControllerContext } from './context.js';
+import { announce, credentialSecret, exposedCondition, exposedSecretRefs, keyOf, missingSecretRefs, refreshMemo, sameJson, secretValue, type ControllerContext } from './context.js';
 
 /** How often HTTP backends are listed again to notice changed tools (rug pulls). */
 const DISCOVERY_INTERVAL_MS = 5 * 60_000;
-
-/** How long a reconcile waits for a discovery before going on without it (it ends in the background, and the backend is reconciled again). */
-const DISCOVERY_WAIT_MS = 2_000;
 
 /** The longest a discovery may take, whatever the backend's `timeouts.connectMs` (up to 300 s, the sidecar's to use). */
 const MAX_DISCOVERY_MS = 60_000;
@@ -92,8 +88,8 @@ export async function reconcileMcpBackend(ctx: ControllerContext, namespace: str
 
 /**
  * The backend's last discovery: the memo when it is fresh, else one run now beside the queue
- * (runtime/outside-calls.ts) and waited for {@link DISCOVERY_WAIT_MS}; a server slower than that
- * leaves the last memo (or none) in place until it is done and the backend is reconciled again.
+ * ({@link refreshMemo}); a server slower than the wait leaves the last memo (or none) in place
+ * until it is done and the backend is reconciled again.
  */
 async function discoverOnce(ctx: ControllerContext, backend: MCPBackend): Promise<Memo | undefined> {
   const namespace = backend.metadata.namespace ?? 'default';
@@ -107,14 +103,10 @@ async function discoverOnce(ctx: ControllerContext, backend: MCPBackend): Promis
   const memo = ctx.memos.get(key) as Memo | undefined;
   if (memo && memo.fingerprint === fingerprint && Date.now() - memo.at < DISCOVERY_INTERVAL_MS / 2) return memo;
 
-  const finished = ctx.outside.run(key, namespace, async () => {
+  return refreshMemo(ctx, key, namespace, keyOf('MCPBackend', namespace, backend.metadata.name), async () => {
     const timeoutMs = Math.min(backend.spec.timeouts.connectMs, MAX_DISCOVERY_MS);
-    const result = await discoverTools({ transport: backend.spec.transport as 'streamable-http' | 'sse', url: backend.spec.url!, headers, timeoutMs });
-    ctx.memos.set(key, discoveryMemo(backend, result, fingerprint));
-    ctx.enqueue(keyOf('MCPBackend', namespace, backend.metadata.name));
+    return discoveryMemo(backend, await discoverTools({ transport: backend.spec.transport as 'streamable-http' | 'sse', url: backend.spec.url!, headers, timeoutMs }), fingerprint);
   });
-  await settledWithin(finished, DISCOVERY_WAIT_MS);
-  return ctx.memos.get(key) as Memo | undefined;
 }
 
 /** What one discovery found, as the status shows it under the backend's approval. */

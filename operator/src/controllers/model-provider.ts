@@ -9,8 +9,7 @@ import { probeProvider } from '../discovery/provider-probe.js';
 import { MAX_DISCOVERED_MODELS, MAX_MODEL_ID_LENGTH, type ModelProvider, type ModelProviderStatus } from '../api/index.js';
 import { setConditions, type ConditionInput } from '../kube/conditions.js';
 import { providerSecretRefs } from '../kube/credentials.js';
-import { settledWithin } from '../runtime/outside-calls.js';
-import { announce, credentialSecret, exposedCondition, exposedSecretRefs, keyOf, missingSecretRefs, sameJson, secretValue, type ControllerContext } from './context.js';
+import { announce, credentialSecret, exposedCondition, exposedSecretRefs, keyOf, missingSecretRefs, refreshMemo, sameJson, secretValue, type ControllerContext } from './context.js';
 
 interface ProbeMemo {
   at: number;
@@ -126,9 +125,6 @@ function listedModels(models: readonly string[]): Pick<ProbeMemo, 'models' | 'co
   return { models: shown, condition: { type: 'Reachable', status: 'True', reason: 'ModelsListed', message } };
 }
 
-/** How long a reconcile waits for a probe before going on without it (it ends beside the queue, and the provider is reconciled again). */
-const PROBE_WAIT_MS = 2_000;
-
 /** The provider's last probe: the memo when it is fresh, else one run now beside the queue (runtime/outside-calls.ts), as MCP discovery does. */
 async function probeOnce(ctx: ControllerContext, provider: ModelProvider, intervalMs: number): Promise<ProbeMemo | undefined> {
   const namespace = provider.metadata.namespace ?? 'default';
@@ -139,15 +135,11 @@ async function probeOnce(ctx: ControllerContext, provider: ModelProvider, interv
   const fingerprint = `${provider.metadata.generation}/${secret}`;
   const memo = ctx.memos.get(memoKey) as ProbeMemo | undefined;
   if (memo && memo.fingerprint === fingerprint && Date.now() - memo.at < intervalMs) return memo;
-  const finished = ctx.outside.run(memoKey, namespace, async () => {
+  return refreshMemo(ctx, memoKey, namespace, keyOf('ModelProvider', namespace, provider.metadata.name), async (): Promise<ProbeMemo> => {
     const result = await probeProvider({ type: provider.spec.type, baseURL: provider.spec.baseURL, apiKey, headers: provider.spec.headers ?? {}, timeoutMs: Math.min(provider.spec.timeouts.totalMs, 30_000) });
-    const next: ProbeMemo = result.ok
+    ctx.log.debug({ provider: memoKey, ok: result.ok }, 'provider probed');
+    return result.ok
       ? { at: Date.now(), fingerprint, ...listedModels(result.models) }
       : { at: Date.now(), fingerprint, models: undefined, condition: { type: 'Reachable', status: 'False', reason: 'ProbeFailed', message: result.reason } };
-    ctx.memos.set(memoKey, next);
-    ctx.log.debug({ provider: memoKey, ok: result.ok }, 'provider probed');
-    ctx.enqueue(keyOf('ModelProvider', namespace, provider.metadata.name));
   });
-  await settledWithin(finished, PROBE_WAIT_MS);
-  return ctx.memos.get(memoKey) as ProbeMemo | undefined;
 }

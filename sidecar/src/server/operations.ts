@@ -51,9 +51,13 @@ export function chatOperation(ingress: Ingress, body: ChatIngressRequest, raw: B
   // The client's bytes pass through to OpenAI-format providers; an OpenAI-compatible one gets the
   // canonical request instead when the client's has what only OpenAI serves, and OpenAI gets its
   // translation when the client's has what OpenAI refuses there (openAIRefuses).
-  const refusedByOpenAI = openAIRefuses(request, request.model);
+  // Asked only when an OpenAI provider is tried: other providers never need the walk of the messages.
+  let refusedByOpenAI: boolean | undefined;
   call.nativeBody = (provider, bytes) => {
-    if (provider.config.type === 'openai') return refusedByOpenAI ? Buffer.from(JSON.stringify(toOpenAIRequest(asSent, request.model))) : forUsage?.(provider, bytes);
+    if (provider.config.type === 'openai') {
+      refusedByOpenAI ??= openAIRefuses(request, request.model);
+      return refusedByOpenAI ? Buffer.from(JSON.stringify(toOpenAIRequest(asSent, request.model))) : forUsage?.(provider, bytes);
+    }
     return body === request ? forUsage?.(provider, bytes) : canonicalBytes(upstream, refusal);
   };
   return reaching(call, body, 'openai');
