@@ -28,8 +28,10 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
-      const review = JSON.parse(body) as { request: { uid: string } };
-      const patch = adds ? [{ op: 'add', path: '/spec/initContainers/-', value: adds }] : [];
+      const review = JSON.parse(body) as { request: { uid: string; subResource?: string; object: { spec: { ephemeralContainers?: unknown[] } } } };
+      // On a debug container (pods/ephemeralcontainers) it gives the new one NET_ADMIN, after Airlock hardened it.
+      const debugged = review.request.subResource === 'ephemeralcontainers' ? review.request.object.spec.ephemeralContainers?.length : undefined;
+      const patch = debugged ? [{ op: 'add', path: `/spec/ephemeralContainers/${debugged - 1}/securityContext/capabilities/add`, value: ['NET_ADMIN'] }] : adds ? [{ op: 'add', path: '/spec/initContainers/-', value: adds }] : [];
       const response = { uid: review.request.uid, allowed: true, ...(patch.length ? { patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') } : {}) };
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }));
     });
@@ -44,7 +46,10 @@ beforeAll(async () => {
         name: 'inject.mesh.example',
         admissionReviewVersions: ['v1'],
         clientConfig: { url: `https://127.0.0.1:${(injector.address() as AddressInfo).port}/inject`, caBundle: Buffer.from(caPem).toString('base64') },
-        rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' }],
+        rules: [
+          { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' },
+          { apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['pods/ephemeralcontainers'], scope: 'Namespaced' },
+        ],
         failurePolicy: 'Fail',
         sideEffects: 'None',
         reinvocationPolicy: 'Never',
@@ -91,4 +96,14 @@ it("refuses a container named like Airlock's own that is not (its image is no al
   const result = await env.kubectl.run(['create', '-n', TEAM, '--dry-run=server', '-o', 'json', '-f', '-'], JSON.stringify(pod));
   expect(result.code).not.toBe(0);
   expect(result.stderr).toContain('containers airlock-firewall: privileged or adding a capability beyond Pod Security baseline');
+});
+
+it('refuses a debug container (kubectl debug, pods/ephemeralcontainers) the later injector gives NET_ADMIN after Airlock hardened it', async () => {
+  adds = undefined;
+  const created = await env.kubectl.run(['create', '-n', TEAM, '-f', '-'], JSON.stringify(podManifest('debugged')));
+  expect(created.code, created.stderr).toBe(0);
+  const result = await env.kubectl.run(['debug', '-n', TEAM, 'debugged', '--image=busybox', '-c', 'dbg', '--', 'sleep', '1']);
+  expect(result.code).not.toBe(0);
+  expect(result.stderr).toContain("ValidatingAdmissionPolicy 'airlock-sandbox-pod'");
+  expect(result.stderr).toContain('containers dbg: privileged or adding a capability beyond Pod Security baseline');
 });
