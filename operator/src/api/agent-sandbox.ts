@@ -190,9 +190,14 @@ export const AgentSandboxStatus = z
     ...commonStatus,
     usage: SandboxUsageStatus.optional(),
     injectedPods: z.int().min(0).optional().describe('Pods currently running with this sandbox\'s sidecar.'),
+    outdatedPods: z
+      .int()
+      .min(0)
+      .optional()
+      .describe('Of those, pods started with isolation (firewall, allowed destinations, service account token) or a sidecar image other than the sandbox gives now: they keep it until restarted. Condition PodsUpToDate names them.'),
     configHash: z.string().max(128).optional().describe('sha256 of the rendered sidecar configuration.'),
   })
-  .describe('Observed state of the sandbox. Conditions: Ready, ProvidersReady, BackendsReady, ConfigRendered.');
+  .describe('Observed state of the sandbox. Conditions: Ready, ProvidersReady, BackendsReady, ConfigRendered, SidecarImageAllowed, PodsUpToDate.');
 
 export const AgentSandbox = z
   .object({

@@ -57,7 +57,7 @@ describe('generated CRDs', () => {
     expect(columns).toEqual([
       ['Ready', 'Type', 'Priority', 'Models', 'Age'],
       ['Ready', 'Transport', 'Tools', 'Pending', 'Age'],
-      ['Ready', 'Providers', 'Backends', 'Pods', 'Spend', 'Budget', 'Network', 'Age'],
+      ['Ready', 'Providers', 'Backends', 'Pods', 'Outdated', 'Spend', 'Budget', 'Network', 'Age'],
     ]);
     for (const crd of crds) expect(crd.spec.versions[0].subresources).toEqual({ status: {} });
   });

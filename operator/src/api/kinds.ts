@@ -45,6 +45,7 @@ export const KINDS: readonly KindInfo[] = [
       { name: 'Providers', type: 'string', jsonPath: '.spec.providers', description: 'Model providers the sandbox may use.' },
       { name: 'Backends', type: 'string', jsonPath: '.spec.mcpBackends', description: 'MCP backends the sandbox may use.' },
       { name: 'Pods', type: 'integer', jsonPath: '.status.injectedPods', description: 'Pods running with the sidecar.' },
+      { name: 'Outdated', type: 'integer', jsonPath: '.status.outdatedPods', description: 'Pods started with isolation or a sidecar image the sandbox no longer gives (restart them).' },
       { name: 'Spend', type: 'number', jsonPath: '.status.usage.spentUSD', description: 'Spend today (UTC) in USD across all the sandbox\'s pods.' },
       { name: 'Budget', type: 'number', jsonPath: '.spec.limits.dailyBudgetUSD', description: 'Daily budget in USD.' },
       { name: 'Network', type: 'string', jsonPath: '.spec.isolation.network', description: 'Network isolation mode.', priority: 1 },

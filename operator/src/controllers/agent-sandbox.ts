@@ -3,14 +3,15 @@
  * airlock-<sandbox> and only the keys it uses into Secret airlock-<sandbox>-credentials (owned
  * by the sandbox), renders the NetworkPolicy, and reports configHash and injectedPods.
  */
-import type { KubernetesObject, V1ConfigMap, V1OwnerReference, V1Secret } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ConfigMap, V1OwnerReference, V1Pod, V1Secret } from '@kubernetes/client-node';
 import { ZodError } from 'zod';
 import { API_VERSION, SANDBOX_LABEL, type AgentSandbox, type AgentSandboxStatus, type MCPBackend, type ModelProvider } from '../api/index.js';
-import { conditionStatus, setConditions, type ConditionInput } from '../kube/conditions.js';
+import { setConditions, type ConditionInput } from '../kube/conditions.js';
 import { renderNetworkPolicy, sandboxObjectName } from '../render/network-policy.js';
 import { MissingSecretError, renderSidecarConfig } from '../render/sidecar-config.js';
 import { MANAGED_BY } from '../kube/credentials.js';
 import { carriesSidecar } from '../webhook/lifecycle.js';
+import { podDrift } from '../webhook/drift.js';
 import { credentialsSecretNameFor as credentialsSecretName } from '../webhook/settings.js';
 import { credentialSecret, sameJson, type ControllerContext } from './context.js';
 import { backendSecretProblems } from './mcp-backend.js';
@@ -141,24 +142,76 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
       ? { type: 'Ready', status: 'True', reason: 'Ready', message: 'sandbox ready for agent pods' }
       : { type: 'Ready', status: 'False', reason: exposed ? 'CredentialsExposed' : nothingUsable ? 'NothingUsable' : notReady[0]!.reason, message: `${nothingUsable ? 'no provider or MCP backend it names is usable: ' : ''}${notReady.map((c) => c.message).join('; ')}` },
   );
-  const injectedPods = ctx.caches.pods
+  const pods = ctx.caches
+    .pods
     .list(namespace)
     // The pod spec, not the annotation: anyone creating a pod can write an annotation.
-    .filter((p) => p.metadata?.labels?.[SANDBOX_LABEL] === name && carriesSidecar(p) && !['Succeeded', 'Failed'].includes(p.status?.phase ?? '')).length;
+    .filter((p) => p.metadata?.labels?.[SANDBOX_LABEL] === name && carriesSidecar(p) && !['Succeeded', 'Failed'].includes(p.status?.phase ?? ''));
+  // Not part of Ready: new pods get the current isolation; this is about the ones already running.
+  const upToDate = podsUpToDate(pods, sandbox, ctx.settings);
+  conditions.push(upToDate.condition);
   const current = sandbox.status ?? {};
   const status: AgentSandboxStatus = {
     observedGeneration: sandbox.metadata.generation,
-    injectedPods,
+    injectedPods: pods.length,
+    outdatedPods: upToDate.outdated,
     ...(configHash ? { configHash } : {}),
     conditions: setConditions(current.conditions, conditions, sandbox.metadata.generation),
   };
   if (!sameJson(current, status)) {
     await ctx.kube.patchStatus('agentsandboxes', namespace, name, status);
-    const ready = status.conditions!.find((c) => c.type === 'Ready')!;
-    if (conditionStatus(current.conditions, 'Ready') !== ready.status) {
+    const condition = (c: { conditions?: ConditionInput[] } | undefined, type: string) => c?.conditions?.find((x) => x.type === type);
+    const ready = condition(status, 'Ready')!;
+    if (condition(current, 'Ready')?.status !== ready.status) {
       await ctx.kube.event(sandbox, ready.status === 'True' ? 'Normal' : 'Warning', ready.reason, ready.message);
     }
+    // Pods falling behind, and behind in another way (IsolationWider after PodsOutdated), and caught up again.
+    const podsNow = condition(status, 'PodsUpToDate')!;
+    const podsBefore = condition(current, 'PodsUpToDate');
+    if (podsNow.status === 'False' ? podsBefore?.reason !== podsNow.reason : podsBefore?.status === 'False') {
+      await ctx.kube.event(sandbox, podsNow.status === 'True' ? 'Normal' : 'Warning', podsNow.reason, podsNow.message);
+    }
   }
+}
+
+/** Pods named in the PodsUpToDate message; the count says how many more. */
+const NAMED_PODS = 5;
+
+/**
+ * Whether the sandbox's running pods hold the isolation and sidecar image it gives now. The
+ * firewall, its destinations and the token are set when a pod starts: narrowing them in the
+ * sandbox reaches only pods started after, so the ones before are named until restarted.
+ */
+function podsUpToDate(pods: readonly V1Pod[], sandbox: AgentSandbox, settings: ControllerContext['settings']): { outdated: number; condition: ConditionInput } {
+  const wider = new Map<string, string[]>();
+  const other = new Map<string, string[]>();
+  for (const pod of pods) {
+    const drift = podDrift(pod, sandbox, settings);
+    const podName = pod.metadata?.name ?? '';
+    if (drift.wider.length > 0) wider.set(podName, drift.wider);
+    else if (drift.other.length > 0) other.set(podName, drift.other);
+  }
+  const outdated = wider.size + other.size;
+  if (outdated === 0) return { outdated, condition: { type: 'PodsUpToDate', status: 'True', reason: 'UpToDate', message: `${pods.length} pods run with the sandbox's current isolation and sidecar image` } };
+  const describe = (group: Map<string, string[]>, what: string): string => {
+    const names = [...group.keys()].sort();
+    const differences = [...new Set([...group.values()].flat())].sort();
+    const shown = differences.slice(0, 8).join(', ') + (differences.length > 8 ? ` and ${differences.length - 8} more` : '');
+    return `${names.length} pods ${what} (${shown}): ${names.slice(0, NAMED_PODS).join(', ')}${names.length > NAMED_PODS ? ` and ${names.length - NAMED_PODS} more` : ''}`;
+  };
+  const parts = [
+    ...(wider.size > 0 ? [describe(wider, 'still hold isolation the sandbox no longer grants')] : []),
+    ...(other.size > 0 ? [describe(other, 'were started with other isolation or sidecar image')] : []),
+  ];
+  return {
+    outdated,
+    condition: {
+      type: 'PodsUpToDate',
+      status: 'False',
+      reason: wider.size > 0 ? 'IsolationWider' : 'PodsOutdated',
+      message: `${parts.join('; ')}. The firewall, its destinations, the service account token and the image are set when a pod starts: restart these pods (e.g. kubectl rollout restart) to apply the sandbox's; providers, models, MCP backends and limits already reach them`,
+    },
+  };
 }
 
 function ownerOf(sandbox: AgentSandbox): V1OwnerReference {

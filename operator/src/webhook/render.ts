@@ -31,7 +31,7 @@ import {
 export const sandboxName = (sandbox: AgentSandbox): string => sandbox.metadata.name;
 
 /** Sidecar image: the sandbox's own, else the operator's. */
-export const sidecarImage = (sandbox: AgentSandbox, settings: InjectionSettings): string =>
+export const sidecarImage = (sandbox: AgentSandbox, settings: Pick<InjectionSettings, 'sidecarImage'>): string =>
   sandbox.spec.sidecar?.image ?? settings.sidecarImage;
 
 /**

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import type { V1Pod } from '@kubernetes/client-node';
+import { podDrift } from './drift.js';
+import { injectPod } from './inject.js';
+import { testPod, testSandbox, testSettings } from './test-fixtures.js';
+
+const settings = testSettings();
+const isolation = (extra: Record<string, unknown>) => testSandbox('research', { providers: ['openai'], isolation: { network: 'firewall', ...extra } });
+const tokenVolume = { name: 'token', projected: { sources: [{ serviceAccountToken: { path: 'token' } }] } };
+
+/** A pod as injection gives it for `sandbox` now. */
+const injected = (sandbox: ReturnType<typeof testSandbox>, spec: Partial<V1Pod['spec']> = {}) => injectPod(testPod('research', spec), sandbox, settings).pod;
+
+describe('podDrift', () => {
+  it('finds nothing in a pod injected for the sandbox as it is, whatever it allows', () => {
+    for (const sandbox of [
+      isolation({}),
+      isolation({ allowEgress: [{ cidr: '10.0.0.0/8', ports: [5432, 6379] }, { cidr: '2001:db8::/32' }] }),
+      isolation({ automountServiceAccountToken: true }),
+      testSandbox('research', { providers: ['openai'], isolation: { network: 'none' } }),
+      testSandbox('research', { providers: ['openai'], sidecar: { image: 'registry.example/airlock-sidecar:2' } }),
+    ]) {
+      expect(podDrift(injected(sandbox, { volumes: [tokenVolume] }), sandbox, settings)).toEqual(
+        sandbox.spec.isolation.automountServiceAccountToken ? { wider: [], other: [] } : { wider: ['a service account token'], other: [] },
+      );
+      expect(podDrift(injected(sandbox), sandbox, settings)).toEqual({ wider: [], other: [] });
+    }
+  });
+
+  it('names what a running pod may still reach after the sandbox narrowed it', () => {
+    const before = injected(isolation({ allowEgress: [{ cidr: '10.0.0.0/8', ports: [5432] }, { cidr: '192.0.2.0/24' }], automountServiceAccountToken: true }), { volumes: [tokenVolume] });
+    expect(podDrift(before, isolation({ allowEgress: [{ cidr: '192.0.2.0/24' }] }), settings)).toEqual({ wider: ['egress to 10.0.0.0/8:5432', 'a service account token'], other: [] });
+    // The same destination on fewer ports is a different rule: the pod still reaches the others.
+    expect(podDrift(before, isolation({ allowEgress: [{ cidr: '10.0.0.0/8', ports: [5433] }, { cidr: '192.0.2.0/24' }], automountServiceAccountToken: true }), settings)).toEqual({
+      wider: ['egress to 10.0.0.0/8:5432'],
+      other: ['no egress to 10.0.0.0/8:5433'],
+    });
+  });
+
+  it('names a pod started without the firewall the sandbox now asks for', () => {
+    const before = injected(testSandbox('research', { providers: ['openai'], isolation: { network: 'networkpolicy' } }));
+    expect(podDrift(before, isolation({}), settings).wider).toEqual(['no firewall']);
+  });
+
+  it('tells apart what is only different: narrower isolation, another sidecar image', () => {
+    const before = injected(isolation({}));
+    expect(podDrift(before, isolation({ allowEgress: [{ cidr: '192.0.2.0/24' }] }), settings)).toEqual({ wider: [], other: ['no egress to 192.0.2.0/24'] });
+    expect(podDrift(before, testSandbox('research', { providers: ['openai'], isolation: { network: 'none' } }), settings)).toEqual({ wider: [], other: ['a firewall the sandbox no longer asks for'] });
+    expect(podDrift(before, testSandbox('research', { providers: ['openai'], sidecar: { image: 'registry.example/airlock-sidecar:2' } }), settings)).toEqual({
+      wider: [],
+      other: [`sidecar image ${settings.sidecarImage}, not registry.example/airlock-sidecar:2`],
+    });
+  });
+});
