@@ -263,12 +263,14 @@ describe('non-default values (cert-manager, PodMonitor, own images, UID, resourc
   it('renders the cert-manager Issuer and Certificate and the PodMonitor as well', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       'Certificate/gate-webhook',
+      'Certificate/gate-webhook-ca',
       'ClusterRole/gate-edit',
       'ClusterRole/gate-operator',
       'ClusterRole/gate-view',
       'ClusterRoleBinding/gate-operator',
       'Deployment/gate',
       'Issuer/gate-selfsigned',
+      'Issuer/gate-webhook-ca',
       'MutatingWebhookConfiguration/gate',
       'PodDisruptionBudget/gate',
       'PodMonitor/gate',
@@ -320,12 +322,22 @@ describe('non-default values (cert-manager, PodMonitor, own images, UID, resourc
 
   it('serves the certificate cert-manager issues for the webhook Service, with the CA injected by cainjector', () => {
     expect(settings).toMatchObject({ tlsMode: 'cert-manager', tlsCertFile: '/etc/airlock/webhook-tls/tls.crt', tlsKeyFile: '/etc/airlock/webhook-tls/tls.key' });
-    const certificate = only(objects, 'Certificate');
+    const certificate = only(objects, 'Certificate', 'gate-webhook');
     const spec = certificate.spec as { secretName: string; dnsNames: string[]; issuerRef: { name: string; kind: string } };
     // The API server calls <service>.<namespace>.svc; the operator's own names are the same four.
     expect(spec.dnsNames).toEqual(['gate-webhook', 'gate-webhook.gate-system', 'gate-webhook.gate-system.svc', 'gate-webhook.gate-system.svc.cluster.local']);
-    expect(spec.issuerRef).toMatchObject({ name: 'gate-selfsigned', kind: 'Issuer' });
-    expect(only(objects, 'Issuer').spec).toEqual({ selfSigned: {} });
+    // cainjector copies the serving Secret's ca.crt: the CA that signed it, which a renewal of
+    // the serving certificate keeps. The chain as cert-manager resolves it: serving certificate ←
+    // CA Issuer ← CA Certificate (isCA, long-lived) ← self-signed Issuer.
+    const issuers = objects.filter((o) => o.kind === 'Issuer');
+    const issuer = (name: string) => issuers.find((i) => i.metadata.name === name)!.spec as { ca?: { secretName: string }; selfSigned?: object };
+    const caSecret = issuer(spec.issuerRef.name).ca!.secretName;
+    expect(spec.issuerRef).toMatchObject({ name: 'gate-webhook-ca', kind: 'Issuer' });
+    const ca = objects.find((o) => o.kind === 'Certificate' && (o.spec as { secretName: string }).secretName === caSecret)!.spec as { isCA: boolean; duration: string; issuerRef: { name: string } };
+    expect(ca).toMatchObject({ isCA: true, duration: '87600h' });
+    expect(issuer(ca.issuerRef.name)).toEqual({ selfSigned: {} });
+    // The serving certificate itself is not self-signed (its renewal would change the caBundle).
+    expect(issuer(spec.issuerRef.name).selfSigned).toBeUndefined();
     const template = podSpecOf(only(objects, 'Deployment'));
     expect(template.spec.volumes).toContainEqual({ name: 'webhook-tls', secret: { secretName: spec.secretName } });
     expect(template.spec.containers[0]!.volumeMounts).toContainEqual({ name: 'webhook-tls', mountPath: '/etc/airlock/webhook-tls', readOnly: true });

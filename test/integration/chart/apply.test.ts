@@ -34,7 +34,7 @@ const installs: { title: string; options: RenderOptions; optional: string[] }[] 
   {
     title: 'non-default values (cert-manager, PodMonitor)',
     options: { release: 'gate', namespace: 'gate-system', valuesFiles: [customValuesFile] },
-    optional: ['Certificate/gate-webhook', 'Issuer/gate-selfsigned', 'PodMonitor/gate'],
+    optional: ['Certificate/gate-webhook', 'Certificate/gate-webhook-ca', 'Issuer/gate-selfsigned', 'Issuer/gate-webhook-ca', 'PodMonitor/gate'],
   },
 ];
 
