@@ -341,6 +341,20 @@ export const openai: ProviderSpec = {
   },
 };
 
+/**
+ * An OpenAI-compatible server (vLLM, llama.cpp, a gateway): the OpenAI mock, less the `developer`
+ * role, which such servers refuse where the model's chat template has no such role (vLLM's
+ * answer, as Qwen's and Llama's templates make it, is this 400).
+ */
+export const openaiCompatible: ProviderSpec = {
+  ...openai,
+  route(ctx) {
+    const chatPath = ctx.method === 'POST' && ctx.url.pathname === '/v1/chat/completions';
+    if (chatPath && arr(obj(ctx.body).messages).some((m) => obj(m).role === 'developer')) return error(400, 'Unexpected message role.', null, null);
+    return openai.route(ctx);
+  },
+};
+
 /** Chat completions' `response_format`: JSON mode, with the schema of `json_schema`. */
 function jsonFormat(format: Record<string, unknown>): { schema?: unknown } | undefined {
   if (format.type === 'json_object') return {};

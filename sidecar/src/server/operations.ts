@@ -21,7 +21,7 @@ import type { GenerateContentRequest } from '../wire/gemini.js';
 import { openAIStreamEncoder } from './openai-encoder.js';
 import type { Ingress, StreamEncoder } from './ingress.js';
 import type { Operation, Usage } from '../relay/operation.js';
-import { openAIRefuses, toOpenAIRequest } from '../providers/openai/request.js';
+import { compatibleRefuses, openAIRefuses, toCompatibleRequest, toOpenAIRequest } from '../providers/openai/request.js';
 
 const usageOf = (usage: { prompt_tokens: number; completion_tokens?: number } | null | undefined) =>
   usage ? { input: usage.prompt_tokens, output: usage.completion_tokens ?? 0 } : undefined;
@@ -53,12 +53,14 @@ export function chatOperation(ingress: Ingress, body: ChatIngressRequest, raw: B
   // canonical request instead when the client's has what only OpenAI serves, and OpenAI gets its
   // translation when the client's has what OpenAI refuses there (openAIRefuses).
   // Asked only when an OpenAI provider is tried: other providers never need the walk of the messages.
+  // An OpenAI-compatible server gets `developer` messages as `system` (compatibleRefuses).
   let refusedByOpenAI: boolean | undefined;
   call.nativeBody = (provider, bytes) => {
     if (provider.config.type === 'openai') {
       refusedByOpenAI ??= openAIRefuses(request, request.model);
       return refusedByOpenAI ? Buffer.from(JSON.stringify(toOpenAIRequest(asSent, request.model))) : forUsage?.(provider, bytes);
     }
+    if (compatibleRefuses(request)) return canonicalBytes(toCompatibleRequest(upstream, request.model), refusal);
     return body === request ? forUsage?.(provider, bytes) : canonicalBytes(upstream, refusal);
   };
   return reaching(call, body, 'openai');

@@ -109,3 +109,22 @@ export function openAIRefuses(request: ChatRequest, model: string): boolean {
   if (request.reasoning_effort != null && (!reasoningModel(model) || effortOn(model, request.reasoning_effort) !== request.reasoning_effort)) return true;
   return !reasoningModel(model) && Array.isArray(request.stop) && request.stop.length > MAX_STOP;
 }
+
+/**
+ * The chat body for an `openai-compatible` server: the request with `model` replaced and
+ * `developer` messages sent as `system`. OpenAI added the developer role for its reasoning models
+ * and its SDKs and the Agents SDK send it; the servers this type stands for often refuse it (vLLM
+ * with a model whose chat template has no such role: "Unexpected message role."; gateways that
+ * validate roles: "developer is not one of ['system', 'assistant', 'user', 'tool', 'function']"),
+ * while all of them take `system`, which means the same there. Everything else passes as sent.
+ */
+export function toCompatibleRequest(request: ChatRequest, model: string): ChatRequest {
+  const body = { ...request, model };
+  if (compatibleRefuses(request)) body.messages = request.messages.map((m): ChatMessage => (m.role === 'developer' ? { ...m, role: 'system' } : m));
+  return body;
+}
+
+/** Whether an OpenAI-compatible server may refuse the request as the client wrote it: it has `developer` messages ({@link toCompatibleRequest}). */
+export function compatibleRefuses(request: ChatRequest): boolean {
+  return request.messages.some((m) => m.role === 'developer');
+}
