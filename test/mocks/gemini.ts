@@ -187,6 +187,8 @@ function generate(ctx: RouteContext, model: string, streaming: boolean): Reply {
     if (budget === 0 && range[0] === 128) return error(400, 'Budget 0 is invalid. This model only works in thinking mode.');
     if (budget !== 0 && (budget < range[0]! || budget > range[1]!)) return error(400, `The thinking budget ${budget} is invalid. Please choose a value between ${range[0]} and ${range[1]}.`);
   }
+  const noParts = contents.findIndex((c) => arr(obj(c).parts).length === 0);
+  if (noParts >= 0) return error(400, `* GenerateContentRequest.contents[${noParts}].parts: contents.parts must not be empty.\n`);
   const { names, choice } = tools(b);
   // Gemini's function names: a letter or _ first, then letters, digits, _ . : and -, at most 64.
   const declared = arr(b.tools).flatMap((t, i) => arr(obj(t).functionDeclarations).map((d, j) => [i, j, str(obj(d).name) ?? ''] as const));

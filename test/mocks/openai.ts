@@ -207,6 +207,9 @@ function chat(ctx: RouteContext): Reply {
       if (obj(part).type === 'file' && !str(file.file_id) && !str(file.filename)) return error(400, `Missing required parameter: 'messages[${i}].content[${j}].file.file_id'.`, `messages[${i}].content[${j}].file.file_id`, 'missing_required_parameter');
     }
   }
+  // An assistant message needs content unless it has tool calls (or a refusal).
+  const empty = arr(b.messages).findIndex((m) => obj(m).role === 'assistant' && obj(m).content == null && arr(obj(m).tool_calls).length === 0 && obj(m).refusal == null);
+  if (empty >= 0) return error(400, "Invalid value for 'content': expected a string, got null.", `messages.[${empty}].content`, null);
   const badName = badFunctionName(b);
   if (badName) return error(400, badName.message, badName.param, badName.code);
   const tooLong = longToolCallId(b.messages);
