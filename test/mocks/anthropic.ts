@@ -240,6 +240,15 @@ function messages(ctx: RouteContext): Reply {
   if (/^claude-opus-4(-0|-1|-2025)/.test(model) && intField(b.max_tokens)! > 32_000) return error(400, `max_tokens: ${String(b.max_tokens)} > 32000, which is the maximum allowed number of output tokens for ${model}`);
   if (!Array.isArray(b.messages)) return error(400, 'messages: Field required');
   if (b.messages.length === 0) return error(400, 'messages: at least one message is required');
+  // Anthropic's tool names: letters, digits, _ and -, 1 to 128 of them.
+  const badName = arr(b.tools).findIndex((t) => typeof obj(t).name === 'string' && !/^[a-zA-Z0-9_-]{1,128}$/.test(String(obj(t).name)));
+  if (badName >= 0) return error(400, `tools.${badName}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'`);
+  // Every message has content, but a final assistant one (a prefill) may be empty.
+  const empty = b.messages.findIndex((m, i) => {
+    const content = obj(m).content;
+    return (content === '' || (Array.isArray(content) && content.length === 0)) && !(i === arr(b.messages).length - 1 && obj(m).role === 'assistant');
+  });
+  if (empty >= 0) return error(400, `messages.${empty}: all messages must have non-empty content except for the optional final assistant message`);
   const unanswered = toolResultProblem(b.messages);
   if (unanswered) return error(400, unanswered);
   const roleRefused = roleProblem(b.messages);

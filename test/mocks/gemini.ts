@@ -187,7 +187,15 @@ function generate(ctx: RouteContext, model: string, streaming: boolean): Reply {
     if (budget === 0 && range[0] === 128) return error(400, 'Budget 0 is invalid. This model only works in thinking mode.');
     if (budget !== 0 && (budget < range[0]! || budget > range[1]!)) return error(400, `The thinking budget ${budget} is invalid. Please choose a value between ${range[0]} and ${range[1]}.`);
   }
+  const noParts = contents.findIndex((c) => arr(obj(c).parts).length === 0);
+  if (noParts >= 0) return error(400, `* GenerateContentRequest.contents[${noParts}].parts: contents.parts must not be empty.\n`);
   const { names, choice } = tools(b);
+  // Gemini's function names: a letter or _ first, then letters, digits, _ . : and -, at most 64.
+  const declared = arr(b.tools).flatMap((t, i) => arr(obj(t).functionDeclarations).map((d, j) => [i, j, str(obj(d).name) ?? ''] as const));
+  const badName = declared.find(([, , name]) => !/^[a-zA-Z_][a-zA-Z0-9_.:-]{0,63}$/.test(name));
+  if (badName) {
+    return error(400, `* GenerateContentRequest.tools[${badName[0]}].function_declarations[${badName[1]}].name: Invalid function name. Must start with a letter or an underscore. Must be alphameric (a-z, A-Z, 0-9), underscores (_), dots (.), colons (:), or dashes (-), with a maximum length of 64.\n`);
+  }
   // Gemini 2 and older take function calling or a JSON response type, not both.
   if (/^gemini-[12][.-]/.test(model) && names.length > 0 && config.responseMimeType === 'application/json') {
     return error(400, "Function calling with a response mime type: 'application/json' is unsupported");

@@ -12,7 +12,7 @@
 import { anthropic } from './anthropic.js';
 import { gemini } from './gemini.js';
 import { ollama } from './ollama.js';
-import { openai } from './openai.js';
+import { openai, openaiCompatible } from './openai.js';
 import { startServer } from './server.js';
 import type { ProviderSpec } from './server.js';
 import type { MockKind, MockOptions, MockProvider } from './types.js';
@@ -22,7 +22,7 @@ export { embed as mockEmbedding } from './turn.js';
 
 const SPECS: Record<MockKind, ProviderSpec> = {
   openai,
-  'openai-compatible': openai,
+  'openai-compatible': openaiCompatible,
   anthropic,
   gemini,
   ollama,

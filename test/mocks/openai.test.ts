@@ -169,6 +169,17 @@ describe('openai mock: other endpoints', () => {
 });
 
 describe('openai mock: errors', () => {
+  it('refuses a function name OpenAI refuses (a dot, past 64 characters), declared or in the history, as OpenAI does', async () => {
+    const named = (name: string) => [{ type: 'function' as const, function: { name, parameters: { type: 'object' } } }];
+    const dotted = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('x'), tools: named('fs.read_file') }).catch((e: unknown) => e);
+    expect(dotted).toMatchObject({ status: 400, param: 'tools[0].function.name', code: 'invalid_value' });
+    const long = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('x'), tools: named('x'.repeat(65)) }).catch((e: unknown) => e);
+    expect(long).toMatchObject({ status: 400, param: 'tools[0].function.name', code: 'string_above_max_length' });
+    const history = [...user('x'), { role: 'assistant' as const, content: null, tool_calls: [{ id: 'c1', type: 'function' as const, function: { name: 'ns:tool', arguments: '{}' } }] }, { role: 'tool' as const, tool_call_id: 'c1', content: 'ok' }];
+    expect(await client.chat.completions.create({ model: 'gpt-4o-mini', messages: history }).catch((e: unknown) => e)).toMatchObject({ status: 400, param: 'messages[1].tool_calls[0].function.name' });
+    expect((await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('x'), tools: named('fs_read-file') })).choices[0]?.message.tool_calls?.[0]).toMatchObject({ function: { name: 'fs_read-file' } });
+  });
+
   it("refuses a strict schema that strict mode does not take, in OpenAI's words, and answers one it does", async () => {
     const format = (schema: Record<string, unknown>) => ({ type: 'json_schema' as const, json_schema: { name: 'out', strict: true, schema } });
     const refused = async (schema: Record<string, unknown>) => (await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('x'), response_format: format(schema) }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.BadRequestError>;

@@ -155,6 +155,23 @@ function longToolCallId(messages: unknown[]): { param: string; length: number } 
   return undefined;
 }
 
+/**
+ * A function name OpenAI refuses (`^[a-zA-Z0-9_-]{1,64}$`), in the declared tools or in an earlier
+ * assistant turn's calls, as its 400: the param and message OpenAI gives.
+ */
+function badFunctionName(b: Record<string, unknown>): { param: string; message: string; code: string } | undefined {
+  const named = [
+    ...arr(b.tools).map((t, i) => [`tools[${i}].function.name`, str(obj(obj(t).function).name)] as const),
+    ...arr(b.messages).flatMap((m, i) => arr(obj(m).tool_calls).map((c, j) => [`messages[${i}].tool_calls[${j}].function.name`, str(obj(obj(c).function).name)] as const)),
+  ];
+  for (const [param, name] of named) {
+    if (name === undefined) continue;
+    if (name.length > 64) return { param, code: 'string_above_max_length', message: `Invalid '${param}': string too long. Expected a string with maximum length 64, but got a string with length ${name.length} instead.` };
+    if (!/^[a-zA-Z0-9_-]+$/.test(name)) return { param, code: 'invalid_value', message: `Invalid '${param}': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.` };
+  }
+  return undefined;
+}
+
 /** OpenAI's reasoning models: the o-series, gpt-5 (not its chat model), codex. */
 function reasons(model: string): boolean {
   return (/^o[1-9]/.test(model) || model.startsWith('gpt-5') || model.startsWith('codex')) && !model.includes('-chat');
@@ -190,6 +207,11 @@ function chat(ctx: RouteContext): Reply {
       if (obj(part).type === 'file' && !str(file.file_id) && !str(file.filename)) return error(400, `Missing required parameter: 'messages[${i}].content[${j}].file.file_id'.`, `messages[${i}].content[${j}].file.file_id`, 'missing_required_parameter');
     }
   }
+  // An assistant message needs content unless it has tool calls (or a refusal).
+  const empty = arr(b.messages).findIndex((m) => obj(m).role === 'assistant' && obj(m).content == null && arr(obj(m).tool_calls).length === 0 && obj(m).refusal == null);
+  if (empty >= 0) return error(400, "Invalid value for 'content': expected a string, got null.", `messages.[${empty}].content`, null);
+  const badName = badFunctionName(b);
+  if (badName) return error(400, badName.message, badName.param, badName.code);
   const tooLong = longToolCallId(b.messages);
   if (tooLong) return error(400, `Invalid '${tooLong.param}': string too long. Expected a string with maximum length 40, but got a string with length ${tooLong.length} instead.`, tooLong.param, 'string_above_max_length');
   const turn = planTurn({
@@ -319,6 +341,20 @@ export const openai: ProviderSpec = {
       return ctx.models.includes(name) ? ok(model(name)) : error(404, `The model '${name}' does not exist`, 'model', 'model_not_found');
     }
     return error(404, `Invalid URL (${method} ${path})`, null, null);
+  },
+};
+
+/**
+ * An OpenAI-compatible server (vLLM, llama.cpp, a gateway): the OpenAI mock, less the `developer`
+ * role, which such servers refuse where the model's chat template has no such role (vLLM's
+ * answer, as Qwen's and Llama's templates make it, is this 400).
+ */
+export const openaiCompatible: ProviderSpec = {
+  ...openai,
+  route(ctx) {
+    const chatPath = ctx.method === 'POST' && ctx.url.pathname === '/v1/chat/completions';
+    if (chatPath && arr(obj(ctx.body).messages).some((m) => obj(m).role === 'developer')) return error(400, 'Unexpected message role.', null, null);
+    return openai.route(ctx);
   },
 };
 

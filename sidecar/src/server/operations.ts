@@ -1,7 +1,8 @@
 /** The operations the proxy relays, each as data for the shared relay in ../relay. */
 import { requestReach, type ReachAPI } from '../ingress/reach.js';
 import { chatChunkToCompletion, chatToCompletion, completionToChat } from '../ingress/translate/completions.js';
-import type { StreamTranslator, TranslateContext } from '../providers/types.js';
+import type { StreamTranslator, TranslateContext, UpstreamRequest, UpstreamTarget } from '../providers/types.js';
+import { clientToolNamesStream, withClientToolNames, withSentToolNames } from '../providers/shared/tool-names.js';
 import type { ProviderRuntime } from '../router/router.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatIngressRequest, ChatRequest, Completion, CompletionRequest, EmbeddingsRequest, EmbeddingsResponse } from '../wire/openai.js';
 import { canonicalChat } from '../ingress/translate/chat-tools.js';
@@ -20,7 +21,7 @@ import type { GenerateContentRequest } from '../wire/gemini.js';
 import { openAIStreamEncoder } from './openai-encoder.js';
 import type { Ingress, StreamEncoder } from './ingress.js';
 import type { Operation, Usage } from '../relay/operation.js';
-import { openAIRefuses, toOpenAIRequest } from '../providers/openai/request.js';
+import { compatibleRefuses, openAIRefuses, toCompatibleRequest, toOpenAIRequest } from '../providers/openai/request.js';
 
 const usageOf = (usage: { prompt_tokens: number; completion_tokens?: number } | null | undefined) =>
   usage ? { input: usage.prompt_tokens, output: usage.completion_tokens ?? 0 } : undefined;
@@ -43,7 +44,7 @@ export function chatOperation(ingress: Ingress, body: ChatIngressRequest, raw: B
   const build: Operation<ChatCompletion>['build'] = (provider, target) => {
     if (provider.config.type === 'openai') return provider.adapter.chatRequest(asSent, target);
     if (refusal) throw refusal;
-    return provider.adapter.chatRequest(upstream, target);
+    return translatedChat(provider, upstream, target);
   };
   const call = new ChatCall(ingress, request.model, request.stream === true, raw, asked, build, () => request);
   call.maxOutputTokens = request.max_completion_tokens ?? request.max_tokens ?? undefined;
@@ -52,12 +53,14 @@ export function chatOperation(ingress: Ingress, body: ChatIngressRequest, raw: B
   // canonical request instead when the client's has what only OpenAI serves, and OpenAI gets its
   // translation when the client's has what OpenAI refuses there (openAIRefuses).
   // Asked only when an OpenAI provider is tried: other providers never need the walk of the messages.
+  // An OpenAI-compatible server gets `developer` messages as `system` (compatibleRefuses).
   let refusedByOpenAI: boolean | undefined;
   call.nativeBody = (provider, bytes) => {
     if (provider.config.type === 'openai') {
       refusedByOpenAI ??= openAIRefuses(request, request.model);
       return refusedByOpenAI ? Buffer.from(JSON.stringify(toOpenAIRequest(asSent, request.model))) : forUsage?.(provider, bytes);
     }
+    if (compatibleRefuses(request)) return canonicalBytes(toCompatibleRequest(upstream, request.model), refusal);
     return body === request ? forUsage?.(provider, bytes) : canonicalBytes(upstream, refusal);
   };
   return reaching(call, body, 'openai');
@@ -115,7 +118,7 @@ export function messagesOperation(ingress: Ingress, request: MessagesRequest, ra
     const native = provider.adapter.messagesRequest;
     if (native) return native(request, target, clientHeaders);
     checkThinkingBudget(request);
-    return provider.adapter.chatRequest(asChat(), target);
+    return translatedChat(provider, asChat(), target);
   };
   const call = new ChatCall(ingress, request.model, request.stream === true, raw, true, build, asChat, estimate);
   call.maxOutputTokens = request.max_tokens;
@@ -136,7 +139,7 @@ export function generateContentOperation(ingress: Ingress, request: GenerateCont
   const build: Operation<ChatCompletion>['build'] = (provider, target) => {
     const native = provider.adapter.generateContentRequest;
     if (native) return native(request, target, stream);
-    return provider.adapter.chatRequest(asChat(), target);
+    return translatedChat(provider, asChat(), target);
   };
   // Thought parts only when the client asked for them, as Gemini answers.
   const client = request.generationConfig?.thinkingConfig?.includeThoughts === true ? thoughtfulIngress(ingress) : ingress;
@@ -194,7 +197,8 @@ class ChatCall implements Operation<ChatCompletion> {
   parse(provider: ProviderRuntime, body: unknown, context: TranslateContext): ChatCompletion {
     const answer = provider.adapter.chatResponse(body, context);
     // Translated only: a provider of the client's own API answers as it would directly.
-    const completion = this.ingress.native.includes(provider.config.type) ? answer : unfencedJSON(answer, this.chatRequest().response_format);
+    if (this.ingress.native.includes(provider.config.type)) return answer;
+    const completion = unfencedJSON(withClientToolNames(answer, this.chatRequest(), provider.config.type), this.chatRequest().response_format);
     return this.oneCall(provider) ? firstCallOnly(completion) : completion;
   }
 
@@ -213,7 +217,9 @@ class ChatCall implements Operation<ChatCompletion> {
 
   translator(provider: ProviderRuntime, context: TranslateContext): StreamTranslator {
     const translator = provider.adapter.chatStream(streamContext(context, this.includeUsage));
-    return this.oneCall(provider) ? firstCallStream(translator) : translator;
+    // Translated only, as in parse.
+    const named = this.ingress.native.includes(provider.config.type) ? translator : clientToolNamesStream(translator, this.chatRequest(), provider.config.type);
+    return this.oneCall(provider) ? firstCallStream(named) : named;
   }
 
   /** A translated call that asked for one tool call at a time, to a provider that cannot be told (the canonical request is already made). */
@@ -265,6 +271,14 @@ function throughChat(chat: StreamTranslator): StreamTranslator<Completion> {
   return { push: (bytes) => convert(chat.push(bytes)), end: () => convert(chat.end()) };
 }
 
+/**
+ * A canonical chat request as `provider` takes it: its tool names renamed where the provider
+ * refuses them, named back in the answer by the operation's parse and translator.
+ */
+export function translatedChat(provider: ProviderRuntime, request: ChatRequest, target: UpstreamTarget): UpstreamRequest {
+  return provider.adapter.chatRequest(withSentToolNames(request, provider.config.type), target);
+}
+
 /** `op`, refused for what `body` (a request of `api`) has the provider reach that the sandbox does not allow (ingress/reach.ts). */
 export function reaching<O extends { reach?: Operation<unknown>['reach'] }>(op: O, body: unknown, api: ReachAPI): O {
   op.reach = (allowed) => requestReach(body, api, allowed);
@@ -284,7 +298,7 @@ export function countTokensOperation(ingress: Ingress, request: ChatRequest, raw
     stream: false,
     raw,
     supports: (provider) => provider.adapter.countTokensRequest !== undefined,
-    build: (provider, target) => provider.adapter.countTokensRequest!(request, target),
+    build: (provider, target) => provider.adapter.countTokensRequest!(withSentToolNames(request, provider.config.type), target),
     parse: (provider, body) => provider.adapter.countTokensResponse!(body),
     render,
     // Counting is free: nothing to account.

@@ -4,7 +4,7 @@
  * both ways when the model name is the same); every other provider through the canonical form.
  * `previous_response_id`: see ADR 0011.
  */
-import { reaching } from './operations.js';
+import { reaching, translatedChat } from './operations.js';
 import { estimateTokens } from '../ingress/estimate.js';
 import { ReferencesTooLarge, ResponseStore } from '../ingress/responses-store.js';
 import { inputItems, responsesToChat } from '../ingress/translate/responses.js';
@@ -12,6 +12,7 @@ import { chatToResponse, responseId, responseShell } from '../ingress/translate/
 import { responsesStreamEncoder, type ResponsesStreamItem } from '../ingress/translate/responses-stream.js';
 import { firstCallOnly, firstCallStream, mustKeepOneCall } from '../providers/shared/one-call.js';
 import { unfencedJSON } from '../providers/shared/content.js';
+import { clientToolNamesStream, withClientToolNames } from '../providers/shared/tool-names.js';
 import type { StreamTranslator, TranslateContext } from '../providers/types.js';
 import type { ChatRequest } from '../wire/openai.js';
 import { openAIError } from '../wire/openai.js';
@@ -169,10 +170,10 @@ export function responsesOperation(sent: ResponsesRequest, raw: Buffer, store: R
     // A continuation sends the whole conversation upstream: held as such against the limits.
     ...(history ? { inputTokens: () => estimateTokens([request.instructions, expanded.input, request.tools]) } : {}),
     supports: (provider) => !heldElsewhere || provider.adapter.responsesRequest !== undefined,
-    build: (provider, target) => provider.adapter.responsesRequest?.(forOpenAI, target) ?? provider.adapter.chatRequest(asChat(), target),
+    build: (provider, target) => provider.adapter.responsesRequest?.(forOpenAI, target) ?? translatedChat(provider, asChat(), target),
     parse(provider, body, context) {
       if (provider.adapter.responsesResponse) return provider.adapter.responsesResponse(body, context);
-      const completion = unfencedJSON(provider.adapter.chatResponse(body, context), asChat().response_format);
+      const completion = unfencedJSON(withClientToolNames(provider.adapter.chatResponse(body, context), asChat(), provider.config.type), asChat().response_format);
       const response = chatToResponse(mustKeepOneCall(provider.config.type, request) ? firstCallOnly(completion) : completion, shell(context));
       remember(response);
       return response;
@@ -182,7 +183,7 @@ export function responsesOperation(sent: ResponsesRequest, raw: Buffer, store: R
     streamFrames: {
       translator: (provider, context) => {
         if (provider.adapter.responsesStream) return provider.adapter.responsesStream(context) as StreamTranslator<ResponsesStreamItem>;
-        const chat = provider.adapter.chatStream(context);
+        const chat = clientToolNamesStream(provider.adapter.chatStream(context), asChat(), provider.config.type);
         return (mustKeepOneCall(provider.config.type, request) ? firstCallStream(chat) : chat) as StreamTranslator<ResponsesStreamItem>;
       },
       encoder: (context) => responsesStreamEncoder(shell(context), remember),

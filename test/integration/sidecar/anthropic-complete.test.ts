@@ -132,6 +132,21 @@ describe.each(PROVIDERS)('Anthropic SDK through a %s provider', (kind) => {
     expect(JSON.stringify(suite.mocks.get(kind)!.received.at(-1)!.body)).toContain(png);
   });
 
+  it('calls tools named as Anthropic allows and others refuse (100 characters; a digit first) under their own names, plain and streamed', async () => {
+    const client = suite.stack.anthropic();
+    const long = `lookup_${'x'.repeat(93)}`;
+    const named = [long, '1st_lookup'].map((name) => ({ ...tools[0]!, name }));
+    const asked = { model, max_tokens: 256, tools: named, messages: [{ role: 'user' as const, content: 'look both up in parallel' }] };
+    const message = await client.messages.create(asked);
+    const calls = message.content.filter((b) => b.type === 'tool_use');
+    expect(calls.map((b) => b.name)).toEqual([long, '1st_lookup']);
+    const streamed = await client.messages.stream(asked).finalMessage();
+    expect(streamed.content.flatMap((b) => (b.type === 'tool_use' ? [b.name] : []))).toEqual([long, '1st_lookup']);
+    const results = calls.map((b) => ({ type: 'tool_result' as const, tool_use_id: b.type === 'tool_use' ? b.id : '', content: 'found' }));
+    const next = await client.messages.create({ ...asked, messages: [...asked.messages, { role: 'assistant', content: message.content }, { role: 'user', content: results }] });
+    expect(next.content).toEqual([expect.objectContaining({ type: 'text', text: 'tool result: found' })]);
+  });
+
   it('retrieves the model with models.retrieve', async () => {
     const info = await suite.stack.anthropic().models.retrieve(model);
     expect(info).toMatchObject({ type: 'model', id: model, display_name: model });

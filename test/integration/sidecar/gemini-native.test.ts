@@ -78,6 +78,20 @@ describe.each(PROVIDERS)('google-genai SDK through a %s provider', (kind) => {
     expect(second.text).toBe('tool result: sunny, 21 degrees');
   });
 
+  it('round-trips calls of functions named with a dot and a colon (fs.read_file, ns:tool), plain and streamed, under the names the client declared', async () => {
+    const client = genai();
+    const config = { tools: [{ functionDeclarations: [{ ...weather, name: 'fs.read_file' }, { ...weather, name: 'ns:tool' }] }] };
+    const contents: Content[] = [{ role: 'user', parts: [{ text: 'read both in parallel' }] }];
+    const first = await client.models.generateContent({ model, contents, config });
+    expect(first.functionCalls?.map((c) => c.name)).toEqual(['fs.read_file', 'ns:tool']);
+    const streamed: string[] = [];
+    for await (const chunk of await client.models.generateContentStream({ model, contents, config })) streamed.push(...(chunk.functionCalls ?? []).map((c) => c.name!));
+    expect(streamed).toEqual(['fs.read_file', 'ns:tool']);
+    const answers = first.functionCalls!.map((c) => ({ functionResponse: { name: c.name!, id: c.id, response: { output: `read by ${c.name}` } } }));
+    const second = await client.models.generateContent({ model, config, contents: [...contents, first.candidates![0]!.content!, { role: 'user', parts: answers }] });
+    expect(second.text).toMatch(/^tool result: read by (fs\.read_file|ns:tool)$/);
+  });
+
   it('answers a responseSchema with JSON the schema describes, constrained on OpenAI too (strict: every Gemini property required)', async () => {
     const responseSchema = { type: Type.OBJECT, properties: { city: { type: Type.STRING }, days: { type: Type.INTEGER } }, required: ['city', 'days'] };
     const response = await genai().models.generateContent({ model, contents: 'plan a trip', config: { responseMimeType: 'application/json', responseSchema } });

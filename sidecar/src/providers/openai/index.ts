@@ -1,6 +1,7 @@
 /**
  * The `openai` and `openai-compatible` provider types. The canonical form is OpenAI's, so requests
- * pass through with only `model` replaced, and responses with only `model` reported back as the
+ * pass through with only `model` replaced (and, to a compatible server, `developer` messages as
+ * `system`: ./request.ts), and responses with only `model` reported back as the
  * client asked for it. Nothing is added: a client that did not ask for `stream_options` gets none
  * upstream either (the router accounts from what comes back).
  *
@@ -15,7 +16,7 @@ import { buildHeaders, get, joinURL, JSON_HEADERS, postJSON, type ModelessTarget
 import type { ProviderAdapter, TranslateContext } from '../types.js';
 import { openAIError } from './errors.js';
 import { openAIStream } from './stream.js';
-import { toOpenAIRequest } from './request.js';
+import { toCompatibleRequest, toOpenAIRequest } from './request.js';
 import { responsesRequest, responsesResponse, responsesStream } from './responses.js';
 
 const PROVIDER = 'openai';
@@ -55,10 +56,10 @@ function completionOf<T>(body: unknown, context: TranslateContext, content: 'mes
   return withModel(completion, context.requestedModel) as T;
 }
 
-/** The openai-compatible adapter: pure pass-through. */
+/** The openai-compatible adapter: pass-through, `developer` messages as `system` (toCompatibleRequest). */
 export const openAICompatibleAdapter: ProviderAdapter = {
   type: 'openai-compatible',
-  chatRequest: (request, target) => postJSON(joinURL(target.baseURL, '/chat/completions'), headers(target), () => withModel(request, target.model)),
+  chatRequest: (request, target) => postJSON(joinURL(target.baseURL, '/chat/completions'), headers(target), () => toCompatibleRequest(request, target.model)),
   chatResponse: (body, context) => completionOf<ChatCompletion>(body, context, 'message'),
   chatStream: (context) => openAIStream<ChatCompletionChunk>(context),
   embeddingsRequest: (request, target) => postJSON(joinURL(target.baseURL, '/embeddings'), headers(target), () => withModel(request, target.model)),

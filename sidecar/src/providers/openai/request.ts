@@ -9,7 +9,8 @@
  *   o-series models `minimal` becomes `low` and `xhigh` `high`, the levels they take);
  *   `top_k` is dropped (OpenAI has no such sampling parameter and refuses it);
  *   `reasoning_content` and `thinking_blocks` of earlier assistant turns are dropped (OpenAI keeps
- *   reasoning server-side, and another provider's signatures mean nothing to it); `is_error` on a
+ *   reasoning server-side, and another provider's signatures mean nothing to it), and an assistant
+ *   turn of reasoning alone with them, which would be empty; `is_error` on a
  *   tool message is dropped (the result text says what went wrong); `cache_control` on content
  *   parts is dropped (OpenAI caches prompt prefixes by itself); a file by data without a name (the
  *   Gemini API's inline PDFs) gets one, as OpenAI refuses it without; to a reasoning model while
@@ -57,6 +58,17 @@ function plain(message: ChatMessage): ChatMessage {
   return message;
 }
 
+/**
+ * An assistant turn of reasoning alone (an Anthropic client's history where the model only
+ * thought, a Gemini turn of thought parts): without its reasoning, which OpenAI does not take, it
+ * would be an assistant message with no content and no tool calls, which OpenAI refuses.
+ */
+function thoughtOnly(m: ChatMessage): boolean {
+  if (m.role !== 'assistant' || (m.reasoning_content == null && m.thinking_blocks == null) || m.tool_calls?.length || m.refusal != null) return false;
+  const content = m.content as unknown;
+  return content == null || content === '' || (Array.isArray(content) && content.length === 0);
+}
+
 const hasExtension = (m: ChatMessage) =>
   (m.role === 'assistant' && (m.reasoning_content != null || m.thinking_blocks != null)) ||
   (m.role === 'tool' && m.is_error != null) ||
@@ -86,7 +98,7 @@ export function toOpenAIRequest(request: ChatRequest, model: string): object {
   const reasons = reasoningModel(model);
   const effort = reasoning_effort ?? (thinking ? effortFor(thinking.type === 'disabled' ? 0 : (thinking.budget_tokens ?? 8192)) : undefined);
   if (effort != null && reasons) body.reasoning_effort = effortOn(model, effort);
-  if (request.messages.some(hasExtension)) body.messages = request.messages.map(plain);
+  if (request.messages.some(hasExtension)) body.messages = request.messages.filter((m) => !thoughtOnly(m)).map(plain);
   const reasoning = reasons && !(samplesWithoutReasoning(model) && (body.reasoning_effort == null || body.reasoning_effort === 'none'));
   if (reasoning) {
     for (const [field, neutral] of Object.entries(REASONING_REFUSES)) if (body[field] != null && body[field] !== neutral) delete body[field];
@@ -108,4 +120,23 @@ export function openAIRefuses(request: ChatRequest, model: string): boolean {
   if (request.thinking != null || request.top_k != null || request.messages.some(hasExtension)) return true;
   if (request.reasoning_effort != null && (!reasoningModel(model) || effortOn(model, request.reasoning_effort) !== request.reasoning_effort)) return true;
   return !reasoningModel(model) && Array.isArray(request.stop) && request.stop.length > MAX_STOP;
+}
+
+/**
+ * The chat body for an `openai-compatible` server: the request with `model` replaced and
+ * `developer` messages sent as `system`. OpenAI added the developer role for its reasoning models
+ * and its SDKs and the Agents SDK send it; the servers this type stands for often refuse it (vLLM
+ * with a model whose chat template has no such role: "Unexpected message role."; gateways that
+ * validate roles: "developer is not one of ['system', 'assistant', 'user', 'tool', 'function']"),
+ * while all of them take `system`, which means the same there. Everything else passes as sent.
+ */
+export function toCompatibleRequest(request: ChatRequest, model: string): ChatRequest {
+  const body = { ...request, model };
+  if (compatibleRefuses(request)) body.messages = request.messages.map((m): ChatMessage => (m.role === 'developer' ? { ...m, role: 'system' } : m));
+  return body;
+}
+
+/** Whether an OpenAI-compatible server may refuse the request as the client wrote it: it has `developer` messages ({@link toCompatibleRequest}). */
+export function compatibleRefuses(request: ChatRequest): boolean {
+  return request.messages.some((m) => m.role === 'developer');
 }
