@@ -21,10 +21,12 @@ import { OperatorMetrics } from './telemetry/metrics.js';
 import { inSpan, objectAttributes } from './telemetry/spans.js';
 import { UsageCollector } from './usage/collector.js';
 import { CredentialRejections } from './usage/rejections.js';
-import { usageRoute } from './usage/route.js';
+import { usageRoute, type UsageSource } from './usage/route.js';
+import { usageTokenOf } from './usage/token.js';
 import { parseCertificate } from './tls/certificates.js';
 import { WebhookTls } from './tls/manager.js';
 import { buildWebhookApp, injectionSettings, serve, type WebhookServer } from './webhook/index.js';
+import { credentialsSecretNameFor } from './webhook/settings.js';
 import { OutsideCalls } from './runtime/outside-calls.js';
 
 export interface Operator {
@@ -151,7 +153,10 @@ export async function startOperator({ kubeConfig, settings, log, sidecarAdminPor
   elector.start();
   // Ready only when the API server can call this replica's webhook: informers synced (the webhook
   // reads the sandbox cache) and the caBundle verifying its certificate in place.
-  const health = await healthServer(settings, log, metrics.registry, () => (!caches.hasSynced ? 'informers not synced' : !tls.ready ? 'webhook caBundle not in place yet' : undefined), (namespace, name) => caches.sandboxes.get(namespace, name) as AgentSandbox | undefined);
+  const health = await healthServer(settings, log, metrics.registry, () => (!caches.hasSynced ? 'informers not synced' : !tls.ready ? 'webhook caBundle not in place yet' : undefined), {
+    sandbox: (namespace, name) => caches.sandboxes.get(namespace, name) as AgentSandbox | undefined,
+    token: (namespace, name) => usageTokenOf(caches.rendered.get(namespace, credentialsSecretNameFor(name))),
+  });
 
   log.info({ identity: settings.identity, webhookPort: webhook.port }, 'airlock operator started');
   let stopping: Promise<void> | undefined;
@@ -221,7 +226,7 @@ function wireEvents(ctx: ControllerContext, caches: Caches): void {
 }
 
 /** /healthz, /readyz (`notReady` says why not, or undefined when ready) and /metrics. */
-async function healthServer(settings: Settings, log: Logger, metrics: Registry, notReady: () => string | undefined, lookupSandbox: (namespace: string, name: string) => AgentSandbox | undefined): Promise<HttpApp> {
+async function healthServer(settings: Settings, log: Logger, metrics: Registry, notReady: () => string | undefined, usage: UsageSource): Promise<HttpApp> {
   const app = new HttpApp({ bodyLimit: 0, ...PLAIN_ANSWERS });
   const onError = plainError(log);
   const get = (path: string, handler: Handler) => app.router.add('GET', path, handler, { onError, body: false });
@@ -234,7 +239,7 @@ async function healthServer(settings: Settings, log: Logger, metrics: Registry, 
     const text = await metrics.metrics();
     res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text) }).end(text);
   });
-  usageRoute(app, lookupSandbox, onError);
+  usageRoute(app, usage, onError);
   await app.listen({ host: settings.healthHost, port: settings.healthPort });
   return app;
 }

@@ -63,6 +63,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     limiter: () => live.current.limiter,
     dailyBudgetUSD: () => live.current.config.limits.dailyBudgetUSD,
     log,
+    secrets,
   });
   await usage.start();
   metrics.watchUsage(() => {

@@ -16,6 +16,7 @@ import { credentialsSecretNameFor as credentialsSecretName } from '../webhook/se
 import { credentialSecret, sameJson, type ControllerContext } from './context.js';
 import { backendSecretProblems } from './mcp-backend.js';
 import { keyProblems } from './model-provider.js';
+import { newUsageToken, usageTokenOf } from '../usage/token.js';
 
 interface Resolved<T> {
   /** Found, with their Secrets: rendered into the config. */
@@ -83,7 +84,8 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
   let configHash = sandbox.status?.configHash;
   try {
     const otlp = ctx.settings.otlpEndpoint ? { endpoint: ctx.settings.otlpEndpoint, headers: ctx.settings.otlpHeaders } : undefined;
-    const usage = ctx.settings.usageUrl ? { baseUrl: ctx.settings.usageUrl, intervalMs: ctx.settings.usageSyncMs } : undefined;
+    const liveSecret = ctx.caches.rendered.get(namespace, credentialsSecretName(name));
+    const usage = ctx.settings.usageUrl ? { baseUrl: ctx.settings.usageUrl, intervalMs: ctx.settings.usageSyncMs, token: usageToken(ctx, namespace, name, liveSecret) } : undefined;
     const rendered = renderSidecarConfig({
       sandbox,
       providers: providers.usable,
@@ -110,7 +112,7 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
       data: rendered.credentials,
     };
     // Credentials first: a sidecar that sees the new config must find the keys it names.
-    await applyIfChanged(ctx, secret, ctx.caches.rendered.get(namespace, secret.metadata!.name!), (live) => sameJson(live.data ?? {}, secret.data) && sameJson(live.metadata?.labels, labels));
+    await applyIfChanged(ctx, secret, liveSecret, (live) => sameJson(live.data ?? {}, secret.data) && sameJson(live.metadata?.labels, labels));
     await applyIfChanged(ctx, configMap, ctx.caches.configMaps.get(namespace, configMap.metadata!.name!), (live) => live.data?.['config.yaml'] === rendered.yaml);
     const usagePort = ctx.settings.usageUrl ? Number(new URL(ctx.settings.usageUrl).port || 80) : undefined;
     const policy = renderNetworkPolicy(sandbox, providers.usable, backends.usable, { namespace: ctx.settings.namespace, usagePort, otlpEndpoint: ctx.settings.otlpEndpoint }, ctx.settings.sidecarMetricsFrom);
@@ -219,6 +221,23 @@ function ownerOf(sandbox: AgentSandbox): V1OwnerReference {
 }
 
 /** Applies `desired` unless the cached live object already matches (no write storms). */
+/**
+ * The sandbox's usage token: the one its credentials Secret holds, so a re-render (and every
+ * replica's route) keeps it; a new random one when the Secret has none. Remembered here until the
+ * cache shows the Secret written, so a reconcile before the watch catches up does not mint another.
+ */
+function usageToken(ctx: ControllerContext, namespace: string, name: string, live: V1Secret | undefined): string {
+  const memo = `usage-token/${namespace}/${name}`;
+  const held = usageTokenOf(live);
+  if (held !== undefined) {
+    ctx.memos.delete(memo);
+    return held;
+  }
+  const token = (ctx.memos.get(memo) as string | undefined) ?? newUsageToken();
+  ctx.memos.set(memo, token);
+  return token;
+}
+
 async function applyIfChanged<T extends KubernetesObject>(ctx: ControllerContext, desired: T, live: T | undefined, matches: (live: T) => boolean): Promise<void> {
   if (live && matches(live) && live.metadata?.ownerReferences?.some((o) => o.uid === desired.metadata?.ownerReferences?.[0]?.uid)) return;
   await ctx.kube.apply(desired);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { SidecarConfig } from '@airlock/sidecar/config';
 import { AgentSandbox, MCPBackend, ModelProvider } from '../api/index.js';
+import { newUsageToken } from '../usage/token.js';
 import { renderSidecarConfig } from './sidecar-config.js';
 
 const meta = (name: string) => ({ name, namespace: 'team-a' });
@@ -57,6 +58,21 @@ describe('renderSidecarConfig', () => {
       ],
       [{ file: '/etc/airlock/credentials/provider.local.0', requireOrigin: true }],
     ]);
+  });
+
+  it("puts the sandbox's usage token into the credentials Secret and only its file into the config", () => {
+    const sandbox = AgentSandbox.parse({ apiVersion: 'airlock.dev/v1alpha1', kind: 'AgentSandbox', metadata: meta('agents'), spec: {} });
+    const token = newUsageToken();
+    const rendered = renderSidecarConfig({ sandbox, providers: [], backends: [], secret: () => undefined, usage: { baseUrl: 'http://airlock-metrics.airlock-system:8081/', intervalMs: 5_000, token } });
+    expect(Buffer.from(rendered.credentials['usage.token']!, 'base64').toString()).toBe(token);
+    expect(rendered.yaml).not.toContain(token);
+    expect(SidecarConfig.parse(parse(rendered.yaml)).limits.sandboxUsage).toEqual({
+      url: 'http://airlock-metrics.airlock-system:8081/usage/team-a/agents',
+      intervalMs: 5_000,
+      tokenFile: '/etc/airlock/credentials/usage.token',
+    });
+    // Rendering again with the same token changes nothing.
+    expect(renderSidecarConfig({ sandbox, providers: [], backends: [], secret: () => undefined, usage: { baseUrl: 'http://airlock-metrics.airlock-system:8081/', intervalMs: 5_000, token } }).hash).toBe(rendered.hash);
   });
 
   it("writes next to each HTTP backend's secret header the origin it is for, and leaves literal headers and stdio env unbound", () => {

@@ -9,6 +9,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import { DEFAULT_BASE_URLS, KEY_ORIGIN_SUFFIX, SidecarConfig, type SidecarConfigInput } from '@airlock/sidecar/config';
 import type { AgentSandbox, MCPBackend, ModelProvider } from '../api/index.js';
 import { notReadable } from '../kube/credentials.js';
+import { USAGE_TOKEN_FILE } from '../usage/token.js';
 import { ADMIN_PORT, CREDENTIALS_DIR, SIDECAR_SOCKET_DIR, socketPath } from '../webhook/settings.js';
 
 export interface RenderInput {
@@ -21,8 +22,11 @@ export interface RenderInput {
   otlp?: { endpoint: string; headers: Record<string, string> } | undefined;
   /** Whether sidecars capture message content when the sandbox does not say (chart value telemetry.captureMessageContent). */
   captureMessageContent?: boolean;
-  /** Where sidecars read the sandbox-wide usage (the operator's health port), and how often (ADR 0014). */
-  usage?: { baseUrl: string; intervalMs: number } | undefined;
+  /**
+   * Where sidecars read the sandbox-wide usage (the operator's health port), how often, and the
+   * sandbox's usage token they prove themselves with (ADR 0014; into the credentials Secret, never the config).
+   */
+  usage?: { baseUrl: string; intervalMs: number; token: string } | undefined;
   /** Where the sidecar's admin port listens and whether it lists MCP tools (operator settings). */
   admin?: { host: string; tools: boolean };
 }
@@ -134,7 +138,7 @@ export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp
       ...(spec.mcpHealth ? { health: spec.mcpHealth } : {}),
       ...(spec.modelTools ? { modelTools: spec.modelTools } : {}),
     },
-    limits: { ...spec.limits, ...(usage ? { sandboxUsage: { url: `${usage.baseUrl.replace(/\/+$/, '')}/usage/${encodeURIComponent(sandbox.metadata.namespace ?? 'default')}/${encodeURIComponent(sandbox.metadata.name)}`, intervalMs: usage.intervalMs } } : {}) },
+    limits: { ...spec.limits, ...(usage ? { sandboxUsage: sandboxUsage(sandbox, usage, credentials) } : {}) },
     telemetry: {
       logLevel: spec.sidecar?.logLevel ?? 'info',
       ...(otlp ? { otlp: { endpoint: otlp.endpoint, headers: Object.entries(otlp.headers).map(([name, value]) => ({ name, value })) } } : {}),
@@ -148,6 +152,13 @@ export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp
   const yaml = `# Rendered by airlock-operator from AgentSandbox ${config.sandbox.namespace}/${config.sandbox.name}. Do not edit.\n${JSON.stringify(config, null, 2)}\n`;
   const hash = createHash('sha256').update(yaml).update(JSON.stringify(Object.entries(credentials).sort())).digest('hex');
   return { yaml, credentials, hash };
+}
+
+/** Where the sidecar reads the sandbox's usage; the token goes into the credentials, the config names its file. */
+function sandboxUsage(sandbox: AgentSandbox, usage: NonNullable<RenderInput['usage']>, credentials: Record<string, string>) {
+  credentials[USAGE_TOKEN_FILE] = Buffer.from(usage.token).toString('base64');
+  const path = `/usage/${encodeURIComponent(sandbox.metadata.namespace ?? 'default')}/${encodeURIComponent(sandbox.metadata.name)}`;
+  return { url: `${usage.baseUrl.replace(/\/+$/, '')}${path}`, intervalMs: usage.intervalMs, tokenFile: `${CREDENTIALS_DIR}/${USAGE_TOKEN_FILE}` };
 }
 
 /** The origin a provider's requests go to: its baseURL's, or its type's default. */

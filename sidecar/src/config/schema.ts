@@ -312,7 +312,14 @@ export const SidecarConfig = z
          * Where the operator serves this sandbox's usage across all its pods (ADR 0014); the limits
          * then hold for the sandbox as a whole. Without it the sidecar enforces them for its pod alone.
          */
-        sandboxUsage: z.optional(z.object({ url: z.url(), intervalMs: z._default(z.int().check(z.minimum(200), z.maximum(300_000)), 5_000) })),
+        sandboxUsage: z.optional(
+          z.object({
+            url: z.url(),
+            intervalMs: z._default(z.int().check(z.minimum(200), z.maximum(300_000)), 5_000),
+            /** The sandbox's usage token (a file of the credentials Secret), sent as a bearer token: the operator answers only with it. */
+            tokenFile: z.optional(absolutePath()),
+          }),
+        ),
       }),
       {},
     ),

@@ -4,7 +4,9 @@
  * concurrency limits split evenly between the pods, and of the budget left each pod may spend
  * its even part until the next answer. It also answers the agent's `GET /v1/usage`.
  */
+import { readText } from '../fs-async.js';
 import type { Logger } from '../log/logger.js';
+import type { SecretRegistry } from '../log/redact.js';
 import type { Limiter } from '../router/limits.js';
 import { ProviderClient } from '../upstream/client.js';
 import { UsageLedger } from './ledger.js';
@@ -13,11 +15,13 @@ import { combine, emptyTotals, SandboxUsageReport, type UsageTotals } from './wi
 export interface SandboxUsageOptions {
   sandbox: string;
   /** The operator's usage URL for this sandbox and how often to ask (read at each sync, so a reload applies); undefined: this pod only knows itself. */
-  endpoint: () => { url: string; intervalMs: number } | undefined;
+  endpoint: () => { url: string; intervalMs: number; tokenFile?: string | undefined } | undefined;
   /** The sandbox's limiter (it outlives config reloads). */
   limiter: () => Limiter;
   dailyBudgetUSD: () => number | undefined;
   log: Logger;
+  /** Where the usage token is registered, so no log line carries it. */
+  secrets: SecretRegistry;
   now?: () => number;
 }
 
@@ -40,6 +44,10 @@ export class SandboxUsage {
   readonly ledger: UsageLedger;
   private last: { report: SandboxUsageReport; at: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** Whether the operator's refusal was logged since it last answered: one warning, not one per interval. */
+  private refusalLogged = false;
+  /** The token last read ('' for none). */
+  private token = '';
   private readonly now: () => number;
   /** The operator's endpoint through the sidecar's one HTTP client (a keep-alive pool of its own). */
   private readonly client = new ProviderClient({ name: 'operator', timeouts: { connectMs: 2_000, firstByteMs: 2_000, idleMs: 2_000 }, maxResponseBytes: 1024 * 1024 });
@@ -70,19 +78,50 @@ export class SandboxUsage {
   async sync(): Promise<boolean> {
     const endpoint = this.options.endpoint();
     if (!endpoint) return false;
-    const { url, intervalMs } = endpoint;
+    const { url, intervalMs, tokenFile } = endpoint;
     const { log } = this.options;
     try {
-      const request = { method: 'GET' as const, url: `${url}?instance=${encodeURIComponent(this.ledger.instance)}`, headers: {} };
+      // Read at each ask: the kubelet updates the file in place when the Secret changes.
+      const token = tokenFile === undefined ? undefined : await this.readToken(tokenFile);
+      const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+      const request = { method: 'GET' as const, url: `${url}?instance=${encodeURIComponent(this.ledger.instance)}`, headers };
       const response = await this.client.whole(request, Math.min(2_000, intervalMs));
+      if (response.status === 401) return this.refused(url, tokenFile, token !== undefined);
       if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
       const report = SandboxUsageReport.parse(JSON.parse(response.body.toString('utf8')));
       this.apply(report);
+      if (this.refusalLogged) log.info({ url }, 'the operator accepts the usage token again; sandbox-wide limits resume');
+      this.refusalLogged = false;
       return true;
     } catch (err) {
       log.warn({ url, reason: (err as Error).message }, 'sandbox usage unavailable; enforcing the last known share');
       return false;
     }
+  }
+
+  /** The token file's value (registered as a secret), or undefined when it cannot be read: the operator then refuses, which is logged. */
+  private async readToken(file: string): Promise<string | undefined> {
+    const token = await readText(file).then(
+      (text) => text.trim(),
+      () => '',
+    );
+    // Registered when it changes only: each registration rebuilds the log redactor.
+    if (token !== this.token) this.options.secrets.set('usage/token', token ? [token] : []);
+    this.token = token;
+    return token || undefined;
+  }
+
+  /** The operator refused this sidecar (no token, or not the sandbox's): logged once until it answers again. */
+  private refused(url: string, tokenFile: string | undefined, sent: boolean): false {
+    if (!this.refusalLogged) {
+      const why = sent ? "the token it sent is not the sandbox's" : 'it has no usage token to send';
+      this.options.log.warn(
+        { url, tokenFile, status: 401 },
+        `the operator refused this sidecar's usage request (${why}): it enforces its last known share, and the whole budget for this pod alone from the next UTC day; logged once until the operator answers again`,
+      );
+    }
+    this.refusalLogged = true;
+    return false;
   }
 
   private apply(report: SandboxUsageReport): void {

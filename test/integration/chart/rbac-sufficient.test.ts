@@ -155,13 +155,20 @@ describe('watching every namespace (the default)', () => {
       expect(await getJson(['configmap', `airlock-${sandbox}`, '-n', team])).toBeDefined();
       expect(await getJson(['networkpolicy', `airlock-${sandbox}`, '-n', team])).toBeDefined();
     }
-    // The provider key and the MCP header, each from the user's Secret, each with the origin it is for.
+    // The provider key and the MCP header, each from the user's Secret, each with the origin it is for, and the sandbox's usage token.
     expect(Object.keys((await getJson(['secret', 'airlock-researcher-credentials', '-n', team])).data).sort()).toEqual([
       'mcp.tools.header.0',
       'mcp.tools.header.0.origin',
       'provider.openai.0',
       'provider.openai.0.origin',
+      'usage.token',
     ]);
+    // Every replica, leader or not, answers the sandbox's usage to its token only (from its cache of rendered Secrets).
+    const token = Buffer.from((await getJson(['secret', 'airlock-researcher-credentials', '-n', team])).data['usage.token'], 'base64').toString();
+    for (const replica of replicas) {
+      const usage = (authorization?: string) => fetch(`http://127.0.0.1:${replica.operator.healthPort}/usage/${team}/researcher`, authorization ? { headers: { authorization } } : {});
+      expect([(await usage(`Bearer ${token}`)).status, (await usage()).status]).toEqual([200, 401]);
+    }
     // Events are best effort in the operator (a refused one is not logged), so look for them.
     const events = (await getJson(['events', '-n', team])).items as { source?: { component?: string }; involvedObject: { kind: string } }[];
     const kinds = new Set(events.filter((e) => e.source?.component === 'airlock-operator').map((e) => e.involvedObject.kind));

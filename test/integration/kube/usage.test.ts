@@ -9,7 +9,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { startMock, type MockProvider } from '../../mocks/index.js';
-import { stackDir, startStack, type Stack } from '../sidecar/harness.js';
+import { keyFile, stackDir, startStack, type Stack } from '../sidecar/harness.js';
 import { freshNamespace, installCrds } from './crds.js';
 import { kubectl } from './kubectl.js';
 import { freePort, startTestOperator, until, type TestOperator } from './operator-harness.js';
@@ -29,12 +29,20 @@ const spend = async () => {
   return (JSON.parse(out) as { status?: { usage?: { spentUSD: number; requests: number; retired?: { spentUSD: number } } } }).status?.usage;
 };
 
+/** The usage token the operator rendered into a sandbox's credentials Secret (empty until it did). */
+const usageToken = async (sandbox: string) =>
+  Buffer.from(await kubectl().ok(['get', 'secret', `airlock-${sandbox}-credentials`, '-n', ns, '-o', 'jsonpath={.data.usage\\.token}']), 'base64').toString();
+const usageUrl = (sandbox: string) => `http://127.0.0.1:${test.operator.healthPort}/usage/${ns}/${sandbox}`;
+const askUsage = (sandbox: string, token?: string) => fetch(usageUrl(sandbox), token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
+
 async function startSidecar(i: number): Promise<Stack> {
-  const stack = await startStack(await stackDir(), {
+  // The token file as the credentials volume carries it.
+  const dir = await stackDir();
+  const stack = await startStack(dir, {
     version: 1,
     sandbox: { name: 'agent', namespace: ns },
     providers: [{ name: 'local', type: 'ollama', baseURL: mock.url, models: [{ name: 'm', ...PRICES }] }],
-    limits: { dailyBudgetUSD: 0.5, sandboxUsage: { url: `http://127.0.0.1:${test.operator.healthPort}/usage/${ns}/agent`, intervalMs: 300 } },
+    limits: { dailyBudgetUSD: 0.5, sandboxUsage: { url: usageUrl('agent'), intervalMs: 300, tokenFile: await keyFile(dir, 'usage.token', await usageToken('agent')) } },
     // The pod IP the operator reads: a loopback address of its own, one admin port for all pods.
     listen: { admin: { host: ADDRESSES[i]!, port: adminPort } },
   });
@@ -51,7 +59,7 @@ beforeAll(async () => {
   const opNs = await freshNamespace('airlock-system');
   mock = await startMock('ollama');
   adminPort = await freePort(ADDRESSES[0]!);
-  test = await startTestOperator(kc, { watchNamespace: ns, namespace: opNs, webhookConfigName: 'airlock-none', identity: 'operator-usage', usageSyncMs: 300 }, { sidecarAdminPort: adminPort });
+  test = await startTestOperator(kc, { watchNamespace: ns, namespace: opNs, webhookConfigName: 'airlock-none', identity: 'operator-usage', usageSyncMs: 300, usageUrl: 'http://airlock-metrics.airlock-system.svc:8081' }, { sidecarAdminPort: adminPort });
   await until(() => test.operator.isLeader, 'the operator to lead', 20_000);
   await kubectl().ok(['apply', '-n', ns, '-f', '-'], `apiVersion: airlock.dev/v1alpha1
 kind: ModelProvider
@@ -62,7 +70,13 @@ apiVersion: airlock.dev/v1alpha1
 kind: AgentSandbox
 metadata: { name: agent }
 spec: { providers: [local], limits: { dailyBudgetUSD: 0.5 } }
+---
+apiVersion: airlock.dev/v1alpha1
+kind: AgentSandbox
+metadata: { name: other }
+spec: { providers: [local] }
 `);
+  await until(async () => (await usageToken('agent')).length > 0 && (await usageToken('other')).length > 0, 'the usage tokens to be rendered', 20_000);
   // Two pods of the sandbox; no kubelet here, so their status says, as a kubelet's would, where
   // their sidecars listen and that they run (only pods whose sidecar runs share the limits).
   for (const [i, ip] of ADDRESSES.entries()) {
@@ -124,4 +138,39 @@ it('loses nothing when a sidecar restarts, and holds the budget for both pods to
   // Overshoot at most one call in flight per pod (each agent here has one call open at a time).
   const oneCall = (await spend())!.spentUSD / (await spend())!.requests;
   expect((await spend())!.spentUSD).toBeLessThanOrEqual(0.5 + 2 * oneCall * 1.5);
+});
+
+it("answers a sandbox's usage only with its token, the same to every caller without it, and keeps the token across renders", async () => {
+  const [token, other] = [await usageToken('agent'), await usageToken('other')];
+  expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  expect(other).not.toBe(token);
+  const own = await askUsage('agent', token);
+  expect(own.status).toBe(200);
+  expect(((await own.json()) as { total: { spentUSD: number } }).total.spentUSD).toBeGreaterThan(0);
+  // A pod of another sandbox (or anyone who reaches the health port): without the token, with its own.
+  const refusals = [await askUsage('agent'), await askUsage('agent', other), await askUsage('nothing', other), await askUsage('nothing')];
+  expect(refusals.map((r) => r.status)).toEqual([401, 401, 401, 401]);
+  const bodies = await Promise.all(refusals.map((r) => r.text()));
+  expect(new Set(bodies.map((b) => b.replace(`${ns}/nothing`, `${ns}/agent`))).size).toBe(1);
+  expect(JSON.parse(bodies[0]!)).toEqual({ error: expect.any(String) });
+
+  // A re-render (a new config hash) keeps the token, so running sidecars are still answered.
+  const hash = async () => JSON.parse(await kubectl().ok(['get', 'asbx', 'agent', '-n', ns, '-o', 'jsonpath={.status}'])).configHash as string;
+  const before = await hash();
+  await kubectl().ok(['patch', 'asbx', 'agent', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { sidecar: { logLevel: 'debug' } } })]);
+  await until(async () => (await hash()) !== before, 'the sandbox to be rendered again', 20_000);
+  expect(await usageToken('agent')).toBe(token);
+  expect((await askUsage('agent', token)).status).toBe(200);
+
+  // The token never reaches the status, an Event, the operator's log or its metrics.
+  const seen = [
+    await kubectl().ok(['get', 'asbx', '-n', ns, '-o', 'json']),
+    await kubectl().ok(['get', 'events', '-n', ns, '-o', 'json']),
+    test.logs.join('\n'),
+    await (await fetch(`http://127.0.0.1:${test.operator.healthPort}/metrics`)).text(),
+  ].join('\n');
+  for (const value of [token, other]) {
+    expect(seen).not.toContain(value);
+    expect(seen).not.toContain(Buffer.from(value).toString('base64'));
+  }
 });

@@ -13,12 +13,15 @@ import type { SandboxUsageView } from '../../../sidecar/src/usage/sync.js';
 import type { AgentSandbox, SandboxUsageStatus } from '../../../operator/src/api/index.js';
 import { mergeUsage } from '../../../operator/src/usage/merge.js';
 import { usageRoute } from '../../../operator/src/usage/route.js';
+import { newUsageToken } from '../../../operator/src/usage/token.js';
 import { startMock, type MockProvider } from '../../mocks/index.js';
-import { stackDir, startStack, type Stack } from './harness.js';
+import { keyFile, stackDir, startStack, type Stack } from './harness.js';
 
 const PODS = 3;
 const CONCURRENT = 2;
 const SYNC_MS = 200;
+/** The sandbox's usage token, as the operator renders it into the credentials Secret. */
+const TOKEN = newUsageToken();
 /** Prices that make one call cost about a cent (the mock's usage is a few tokens). */
 const PRICES = { inputCostPerMTok: 500, outputCostPerMTok: 500 };
 
@@ -32,7 +35,12 @@ let callCost: number;
 async function startHub(pods: () => { pod: string; adminPort: number | undefined }[], dailyBudgetUSD: () => number): Promise<typeof hub> {
   let status: SandboxUsageStatus | undefined;
   const app = new HttpApp({ bodyLimit: 0, ...PLAIN_ANSWERS });
-  usageRoute(app, (namespace, name) => (namespace === 'agents' && name === 'shared' ? ({ status: { usage: status } } as unknown as AgentSandbox) : undefined), plainError(console));
+  const ours = (namespace: string, name: string) => namespace === 'agents' && name === 'shared';
+  usageRoute(
+    app,
+    { sandbox: (namespace, name) => (ours(namespace, name) ? ({ status: { usage: status } } as unknown as AgentSandbox) : undefined), token: (namespace, name) => (ours(namespace, name) ? TOKEN : undefined) },
+    plainError(console),
+  );
   await app.listen({ host: '127.0.0.1', port: 0 });
   const round = async () => {
     const reports = [];
@@ -58,12 +66,13 @@ async function startHub(pods: () => { pod: string; adminPort: number | undefined
   };
 }
 
-async function startPod(i: number): Promise<Stack> {
-  return startStack(await stackDir(), {
+async function startPod(i: number, token = TOKEN): Promise<Stack> {
+  const dir = await stackDir();
+  return startStack(dir, {
     version: 1,
     sandbox: { name: 'shared', namespace: 'agents' },
     providers: [{ name: 'local', type: 'ollama', baseURL: mock.url, models: [{ name: 'm', ...PRICES }] }],
-    limits: { dailyBudgetUSD: budget, sandboxUsage: { url: `${hub.url}/usage/agents/shared`, intervalMs: SYNC_MS } },
+    limits: { dailyBudgetUSD: budget, sandboxUsage: { url: `${hub.url}/usage/agents/shared`, intervalMs: SYNC_MS, tokenFile: await keyFile(dir, 'usage.token', token) } },
     listen: { admin: { host: '127.0.0.1', port: 0 } },
   }).then((stack) => (stacks[i] = stack));
 }
@@ -144,4 +153,35 @@ it('resets nothing when a sidecar restarts: the new one is still refused, and th
   await hub.round();
   expect(hub.status()!.spentUSD).toBeCloseTo(before, 5);
   expect(hub.status()!.retired!.spentUSD).toBeGreaterThan(0);
+});
+
+it("keeps a sidecar the operator refuses (another sandbox's token, or none) on its own view, warns once, never logs the token, and resumes with the sandbox's", async () => {
+  const other = newUsageToken();
+  const refused = await startPod(3, other);
+  const dir = await stackDir();
+  const tokenless = await startStack(dir, {
+    version: 1,
+    sandbox: { name: 'shared', namespace: 'agents' },
+    providers: [{ name: 'local', type: 'ollama', baseURL: mock.url, models: [{ name: 'm', ...PRICES }] }],
+    limits: { dailyBudgetUSD: budget, sandboxUsage: { url: `${hub.url}/usage/agents/shared`, intervalMs: SYNC_MS } },
+  });
+  stacks[4] = tokenless;
+  await new Promise((resolve) => setTimeout(resolve, 6 * SYNC_MS));
+  for (const [stack, why] of [
+    [refused, "the token it sent is not the sandbox's"],
+    [tokenless, 'it has no usage token to send'],
+  ] as const) {
+    const view = (await (await stack.fetch('/v1/usage')).json()) as SandboxUsageView;
+    expect(view).toMatchObject({ sandboxWide: false, pods: 1, syncedAt: null });
+    const warnings = stack.logs.filter((line) => line.includes('the operator refused'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(why);
+    expect(stack.logs.join('\n')).not.toContain(other);
+    expect(stack.logs.join('\n')).not.toContain(TOKEN);
+  }
+  // The kubelet updates the file when the Secret changes: the next ask carries the right token.
+  await keyFile(refused.dir, 'usage.token', TOKEN);
+  await expect.poll(async () => ((await (await refused.fetch('/v1/usage')).json()) as SandboxUsageView).sandboxWide, { timeout: 5_000 }).toBe(true);
+  expect(refused.logs.filter((line) => line.includes('accepts the usage token again'))).toHaveLength(1);
+  expect(refused.logs.join('\n')).not.toContain(TOKEN);
 });
