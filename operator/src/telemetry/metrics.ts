@@ -4,6 +4,7 @@
  * AgentSandbox objects.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { registerProcessMetrics } from '@airlock/sidecar/telemetry';
 
 /** What the scrape-time gauges read. */
 export interface OperatorState {
@@ -63,6 +64,7 @@ export class OperatorMetrics {
   });
 
   constructor() {
+    registerProcessMetrics(this.registry);
     // Known label sets start at 0, so a dashboard's rate() sees the series before the first event.
     for (const kind of ['ModelProvider', 'MCPBackend', 'AgentSandbox']) {
       for (const result of ['ok', 'error']) this.reconciles.inc({ kind, result }, 0);

@@ -2,3 +2,4 @@
 export { Metrics, type ProviderState, type UsageState } from './metrics.js';
 export { startTracing, type Tracing, type TracingOptions } from './tracing.js';
 export { traceOfLine } from './log-trace.js';
+export { registerProcessMetrics } from './process-metrics.js';

@@ -16,6 +16,7 @@ import { LIMIT_KINDS } from '../router/limits.js';
 import Gauge from 'prom-client/lib/gauge.js';
 import Registry from 'prom-client/lib/registry.js';
 import { CounterMetric, HistogramMetric } from './cells.js';
+import { registerProcessMetrics } from './process-metrics.js';
 
 /** GenAI attribute names as Prometheus labels. */
 const GENAI_LABELS = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model'] as const;
@@ -169,6 +170,7 @@ export class Metrics {
   });
 
   constructor() {
+    registerProcessMetrics(this.registry);
     // Every limit from the start, at 0: an alert on increase() sees the first refusal (a series
     // born at 1 shows no increase).
     for (const limit of LIMIT_KINDS) this.limitRefusals.inc({ limit }, 0);

@@ -11,3 +11,10 @@ declare module 'prom-client/lib/gauge.js' {
   import { Gauge } from 'prom-client';
   export = Gauge;
 }
+
+/** prom-client's default collectors, one module each: `(registry) => void` registers its metrics. */
+declare module 'prom-client/lib/metrics/*.js' {
+  import type { Registry } from 'prom-client';
+  const register: (registry?: Registry, config?: { prefix?: string; labels?: Record<string, string> }) => void;
+  export = register;
+}
