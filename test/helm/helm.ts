@@ -53,11 +53,14 @@ export interface HelmResult {
   stderr: string;
 }
 
-/** Runs helm with no cluster configured; resolves with its exit code and output, never rejects on a non-zero exit. */
-export async function helm(args: string[]): Promise<HelmResult> {
+/**
+ * Runs helm, with no cluster configured unless `kubeconfig` names one; resolves with its exit code
+ * and output, never rejects on a non-zero exit.
+ */
+export async function helm(args: string[], kubeconfig = '/dev/null'): Promise<HelmResult> {
   const bin = await ensureHelm();
-  // No kubeconfig: lint and template must not depend on, or touch, any cluster.
-  const env = { ...process.env, KUBECONFIG: '/dev/null', HELM_CACHE_HOME: join(tmpdir(), 'airlock-helm-cache'), HELM_CONFIG_HOME: join(tmpdir(), 'airlock-helm-config') };
+  // No kubeconfig by default: lint and template must not depend on, or touch, any cluster.
+  const env = { ...process.env, KUBECONFIG: kubeconfig, HELM_CACHE_HOME: join(tmpdir(), 'airlock-helm-cache'), HELM_CONFIG_HOME: join(tmpdir(), 'airlock-helm-config') };
   return new Promise((resolve, reject) => {
     execFile(bin, args, { env, maxBuffer: 32 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error && typeof error.code !== 'number') return reject(error);
