@@ -177,7 +177,8 @@ function reasons(model: string): boolean {
   return (/^o[1-9]/.test(model) || model.startsWith('gpt-5') || model.startsWith('codex')) && !model.includes('-chat');
 }
 
-function chat(ctx: RouteContext): Reply {
+/** `checksNames`: refuse function names OpenAI refuses (OpenAI-compatible servers such as vLLM take any). */
+function chat(ctx: RouteContext, { checksNames = true } = {}): Reply {
   const b = obj(ctx.body);
   const model = str(b.model);
   if (!model) return error(400, 'you must provide a model parameter');
@@ -210,7 +211,7 @@ function chat(ctx: RouteContext): Reply {
   // An assistant message needs content unless it has tool calls (or a refusal).
   const empty = arr(b.messages).findIndex((m) => obj(m).role === 'assistant' && obj(m).content == null && arr(obj(m).tool_calls).length === 0 && obj(m).refusal == null);
   if (empty >= 0) return error(400, "Invalid value for 'content': expected a string, got null.", `messages.[${empty}].content`, null);
-  const badName = badFunctionName(b);
+  const badName = checksNames ? badFunctionName(b) : undefined;
   if (badName) return error(400, badName.message, badName.param, badName.code);
   const tooLong = longToolCallId(b.messages);
   if (tooLong) return error(400, `Invalid '${tooLong.param}': string too long. Expected a string with maximum length 40, but got a string with length ${tooLong.length} instead.`, tooLong.param, 'string_above_max_length');
@@ -345,8 +346,8 @@ export const openai: ProviderSpec = {
 };
 
 /**
- * An OpenAI-compatible server (vLLM, llama.cpp, a gateway): the OpenAI mock, less the `developer`
- * role, which such servers refuse where the model's chat template has no such role (vLLM's
+ * An OpenAI-compatible server (vLLM, llama.cpp, a gateway): the OpenAI mock, taking any function
+ * name, less the `developer` role, which such servers refuse where the model's chat template has no such role (vLLM's
  * answer, as Qwen's and Llama's templates make it, is this 400).
  */
 export const openaiCompatible: ProviderSpec = {
@@ -354,6 +355,8 @@ export const openaiCompatible: ProviderSpec = {
   route(ctx) {
     const chatPath = ctx.method === 'POST' && ctx.url.pathname === '/v1/chat/completions';
     if (chatPath && arr(obj(ctx.body).messages).some((m) => obj(m).role === 'developer')) return error(400, 'Unexpected message role.', null, null);
+    // vLLM and llama.cpp take any function name (their request models have no pattern).
+    if (chatPath) return chat(ctx, { checksNames: false });
     return openai.route(ctx);
   },
 };

@@ -44,7 +44,8 @@ export function chatOperation(ingress: Ingress, body: ChatIngressRequest, raw: B
   const build: Operation<ChatCompletion>['build'] = (provider, target) => {
     if (provider.config.type === 'openai') return provider.adapter.chatRequest(asSent, target);
     if (refusal) throw refusal;
-    return translatedChat(provider, upstream, target);
+    // A provider of the client's own API gets its tool names as written and answers with them (parse).
+    return ingress.native.includes(provider.config.type) ? provider.adapter.chatRequest(upstream, target) : translatedChat(provider, upstream, target);
   };
   const call = new ChatCall(ingress, request.model, request.stream === true, raw, asked, build, () => request);
   call.maxOutputTokens = request.max_completion_tokens ?? request.max_tokens ?? undefined;

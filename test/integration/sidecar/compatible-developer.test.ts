@@ -1,7 +1,8 @@
 /**
  * The `developer` role (the openai SDK with reasoning models, the Agents SDK) to an
  * OpenAI-compatible server goes as `system`, which every such server takes: the mock refuses
- * `developer` as vLLM does for a chat template without the role. OpenAI itself keeps it.
+ * `developer` as vLLM does for a chat template without the role. OpenAI itself keeps it. An
+ * OpenAI client's tool names reach such a server as written, alias or not.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMock, type MockProvider } from '../../mocks/index.js';
@@ -60,5 +61,23 @@ describe('the developer role to an OpenAI-compatible server', () => {
   it('stays developer to OpenAI', async () => {
     await stack.openai().chat.completions.create({ model: 'gpt-4o', messages });
     expect(sentRoles(openai)).toEqual(['developer', 'user']);
+  });
+});
+
+describe('tool names to an OpenAI-compatible server from an OpenAI client', () => {
+  // vLLM takes any function name; the client speaks the server's own API, so nothing renames them.
+  const tools = [{ type: 'function' as const, function: { name: 'fs.read_file', description: 'read a file', parameters: { type: 'object', properties: { path: { type: 'string' } } } } }];
+  const sentTools = () => (vllm.received.at(-1)!.body as { tools: { function: { name: string } }[] }).tools.map((t) => t.function.name);
+
+  it.each([QWEN, 'qwen'])('reach %s as written and come back as written, plain and streamed', async (model) => {
+    const completion = await stack.openai().chat.completions.create({ model, tools, messages: [{ role: 'user', content: 'read it' }] });
+    expect(sentTools()).toEqual(['fs.read_file']);
+    expect(completion.choices[0]!.message.tool_calls?.map((c) => (c.type === 'function' ? c.function.name : c.type))).toEqual(['fs.read_file']);
+    const names: string[] = [];
+    for await (const chunk of await stack.openai().chat.completions.create({ model, tools, stream: true, messages: [{ role: 'user', content: 'read it' }] })) {
+      for (const call of chunk.choices[0]?.delta.tool_calls ?? []) if (call.function?.name) names.push(call.function.name);
+    }
+    expect(sentTools()).toEqual(['fs.read_file']);
+    expect(names).toEqual(['fs.read_file']);
   });
 });
