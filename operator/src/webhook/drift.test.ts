@@ -37,6 +37,21 @@ describe('podDrift', () => {
     });
   });
 
+  it('does not call a pod wider when the sandbox only widened, reordered or respelled its destinations', () => {
+    const before = injected(isolation({ allowEgress: [{ cidr: '10.0.0.0/8', ports: [5432, 6379] }, { cidr: '2001:db8::/32', ports: [443] }] }));
+    for (const allowEgress of [
+      [{ cidr: '10.0.0.0/8', ports: [6379, 5432, 8080] }, { cidr: '2001:db8::/32', ports: [443] }], // a port more, in another order
+      [{ cidr: '10.0.0.0/8' }, { cidr: '2001:0db8:0000::/32' }], // every port; the same IPv6 CIDR spelled out
+      [{ cidr: '10.0.0.0/7' }, { cidr: '2001:db8::/16' }], // wider CIDRs
+    ]) {
+      expect(podDrift(before, isolation({ allowEgress }), settings).wider, JSON.stringify(allowEgress)).toEqual([]);
+    }
+    // Narrowed in the same ways, it is wider.
+    expect(podDrift(before, isolation({ allowEgress: [{ cidr: '10.0.0.0/9', ports: [5432, 6379] }, { cidr: '2001:db8::/32', ports: [443] }] }), settings).wider).toEqual(['egress to 10.0.0.0/8:5432,6379']);
+    expect(podDrift(before, isolation({ allowEgress: [{ cidr: '10.0.0.0/8', ports: [5432] }, { cidr: '2001:db8::/32', ports: [443] }] }), settings).wider).toEqual(['egress to 10.0.0.0/8:5432,6379']);
+    expect(podDrift(injected(isolation({ allowEgress: [{ cidr: '10.0.0.0/8' }] })), isolation({ allowEgress: [{ cidr: '10.0.0.0/8', ports: [443] }] }), settings).wider).toEqual(['egress to 10.0.0.0/8']);
+  });
+
   it('names a pod started without the firewall the sandbox now asks for', () => {
     const before = injected(testSandbox('research', { providers: ['openai'], isolation: { network: 'networkpolicy' } }));
     expect(podDrift(before, isolation({}), settings).wider).toEqual(['no firewall']);

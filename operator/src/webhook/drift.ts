@@ -6,6 +6,7 @@
  * pod can write.
  */
 import type { V1Pod } from '@kubernetes/client-node';
+import { covers, parseAllowEntry } from '@airlock/sidecar/allow';
 import type { AgentSandbox } from '../api/index.js';
 import { allowArgument, sidecarImage } from './render.js';
 import { FIREWALL_CONTAINER, SIDECAR_CONTAINER, type InjectionSettings } from './settings.js';
@@ -19,12 +20,29 @@ export interface PodDrift {
 }
 
 /** The `--allow` arguments of a firewall container's command. */
-function allowed(command: readonly string[]): Set<string> {
-  const out = new Set<string>();
-  command.forEach((arg, i) => {
-    if (arg === '--allow' && command[i + 1] !== undefined) out.add(command[i + 1]!);
+function allowed(command: readonly string[]): string[] {
+  return command.flatMap((arg, i) => (arg === '--allow' && command[i + 1] !== undefined ? [command[i + 1]!] : []));
+}
+
+/**
+ * The entries of `entries` that no entry of `by` lets through whole (allow.ts `covers`): one pod's
+ * destinations against the sandbox's, or the other way round. An entry covered only by several
+ * together counts as not covered (a rare false alarm, never a missed one); an entry that does not
+ * parse (none the operator rendered) counts as not covered either.
+ */
+function uncovered(entries: readonly string[], by: readonly string[]): string[] {
+  const parse = (text: string) => {
+    try {
+      return parseAllowEntry(text);
+    } catch {
+      return undefined;
+    }
+  };
+  const outer = by.map(parse).filter((e) => e !== undefined);
+  return entries.filter((text) => {
+    const entry = parse(text);
+    return entry === undefined || !outer.some((o) => covers(o, entry));
   });
-  return out;
 }
 
 /** How `pod` (injected for `sandbox` when it started) differs from a pod injected now. */
@@ -35,10 +53,10 @@ export function podDrift(pod: V1Pod, sandbox: AgentSandbox, settings: Pick<Injec
   if (sandbox.spec.isolation.network === 'firewall') {
     if (!firewall) drift.wider.push('no firewall');
     else {
-      const now = new Set((sandbox.spec.isolation.allowEgress ?? []).map(allowArgument));
+      const now = (sandbox.spec.isolation.allowEgress ?? []).map(allowArgument);
       const then = allowed(firewall.command ?? []);
-      for (const entry of then) if (!now.has(entry)) drift.wider.push(`egress to ${entry}`);
-      for (const entry of now) if (!then.has(entry)) drift.other.push(`no egress to ${entry}`);
+      for (const entry of uncovered(then, now)) drift.wider.push(`egress to ${entry}`);
+      for (const entry of uncovered(now, then)) drift.other.push(`no egress to ${entry}`);
     }
   } else if (firewall) drift.other.push('a firewall the sandbox no longer asks for');
   const token = (spec?.volumes ?? []).some((v) => (v.projected?.sources ?? []).some((s) => s.serviceAccountToken !== undefined));

@@ -5,7 +5,7 @@
  * requires it), which is also what keeps IPv6 unambiguous: the ports start at the first colon
  * after the `/`, so `2001:db8::/32:443,8443` needs no brackets.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
 
 /** A destination CIDR, its address family, and the ports open on it (empty: every port). */
 export interface AllowEntry {
@@ -59,3 +59,26 @@ function parsePorts(entry: string, text: string): number[] {
   }
   return [...ports].sort((a, b) => a - b);
 }
+
+/**
+ * Whether `outer` lets through everything `inner` does: the same family, `inner`'s CIDR inside
+ * `outer`'s (host bits are masked as iptables masks them), and `inner`'s ports among `outer`'s
+ * (no ports: every port).
+ */
+export function covers(outer: AllowEntry, inner: AllowEntry): boolean {
+  if (outer.family !== inner.family) return false;
+  const [outerAddress, outerPrefix] = splitCidr(outer.cidr);
+  const [innerAddress, innerPrefix] = splitCidr(inner.cidr);
+  if (outerPrefix > innerPrefix) return false;
+  const type = outer.family === 4 ? 'ipv4' : 'ipv6';
+  const subnet = new BlockList();
+  subnet.addSubnet(outerAddress, outerPrefix, type);
+  if (!subnet.check(innerAddress, type)) return false;
+  if (outer.ports.length === 0) return true;
+  return inner.ports.length > 0 && inner.ports.every((port) => outer.ports.includes(port));
+}
+
+const splitCidr = (cidr: string): [string, number] => {
+  const slash = cidr.indexOf('/');
+  return [cidr.slice(0, slash), Number(cidr.slice(slash + 1))];
+};
