@@ -69,6 +69,23 @@ describe('ollama mock: chat', () => {
     expect(response.message.content).toBe('echo: a');
     expect(response.done_reason).toBe('length');
   });
+
+  it('keeps only the end of a prompt longer than num_ctx (4096 by default): the tools and system prompt go first', async () => {
+    const messages = [{ role: 'system', content: 'rule '.repeat(5000) }, ...user('find cats')];
+    const cut = await client.chat({ model: MODEL, messages, tools, stream: false });
+    expect(cut.message).toEqual({ role: 'assistant', content: 'echo: find cats' });
+    expect(cut.prompt_eval_count).toBe(4096);
+
+    const whole = await client.chat({ model: MODEL, messages, tools, stream: false, options: { num_ctx: 8192 } });
+    expect(whole.message.tool_calls).toEqual([{ function: { name: 'lookup', arguments: { input: 'find cats' } } }]);
+    expect(whole.prompt_eval_count).toBe(5002);
+  });
+
+  it('cuts a last message longer than num_ctx to its last words', async () => {
+    const response = await client.chat({ model: MODEL, messages: user('a b c d e f'), stream: false, options: { num_ctx: 3 } });
+    expect(response.message.content).toBe('echo: d e f');
+    expect(response.prompt_eval_count).toBe(3);
+  });
 });
 
 describe('ollama mock: embed, list, errors', () => {

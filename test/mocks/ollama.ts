@@ -29,6 +29,35 @@ function messageText(message: Record<string, unknown>): string {
   return [str(message.content) ?? '', ...images].filter((t) => t.length > 0).join(' ');
 }
 
+/**
+ * Ollama's context window when the request sets no `options.num_ctx` and the Modelfile none: 4096
+ * tokens (0.6 to 0.12; 2048 before, and from 0.13 by VRAM, 4096 under 24 GiB).
+ */
+export const DEFAULT_NUM_CTX = 4096;
+
+/**
+ * What the model sees of a prompt longer than its window, as Ollama's runner cuts it ("truncating
+ * input prompt"): the end only. The template renders the tools before the messages (with the
+ * system prompt), so they go first; a message cut in part keeps its last words.
+ */
+function window(tools: unknown[], messages: unknown[], numCtx: number): { tools: unknown[]; messages: unknown[]; cut: boolean } {
+  const total = countTokens(tools) + countTokens(messages);
+  if (total <= numCtx) return { tools, messages, cut: false };
+  let room = numCtx;
+  const kept: unknown[] = [];
+  for (const message of messages.toReversed()) {
+    const size = countTokens(message);
+    if (size <= room) kept.unshift(message);
+    else if (room > 0) {
+      const m = obj(message);
+      const words = (str(m.content) ?? '').split(/\s+/).filter(Boolean);
+      kept.unshift({ ...m, content: words.slice(words.length - room).join(' ') });
+    }
+    room = Math.max(0, room - size);
+  }
+  return { tools: room >= countTokens(tools) ? tools : [], messages: kept, cut: true };
+}
+
 function lastMessage(messages: unknown[]): LastMessage | undefined {
   const last = obj(messages.at(-1));
   if (last.role === 'tool') return { role: 'tool', text: str(last.content) ?? '' };
@@ -60,12 +89,14 @@ function chat(ctx: RouteContext): Reply {
   if (!model) return error(400, 'model is required');
   // Models without the thinking capability refuse think: true (these families; the tests' other names think).
   if (b.think === true && /^(llama|gemma|mistral|phi|codellama|qwen2|qwen3-coder)/.test(model)) return error(400, `"${model}" does not support thinking`);
-  const messages = arr(b.messages);
   const options = obj(b.options);
+  const numCtx = intField(options.num_ctx) || DEFAULT_NUM_CTX;
+  const seen = window(arr(b.tools), arr(b.messages), numCtx);
+  const { messages, tools } = seen;
   const turn = planTurn({
     last: lastMessage(messages),
-    tools: arr(b.tools).flatMap((t) => str(obj(obj(t).function).name) ?? []),
-    toolSchemas: schemasByName(arr(b.tools).map((t) => obj(obj(t).function)), 'parameters'),
+    tools: tools.flatMap((t) => str(obj(obj(t).function).name) ?? []),
+    toolSchemas: schemasByName(tools.map((t) => obj(obj(t).function)), 'parameters'),
     toolChoice: 'auto',
     parallel: true,
     maxTokens: intField(options.num_predict),
@@ -75,7 +106,7 @@ function chat(ctx: RouteContext): Reply {
     // `format: "json"` or a JSON Schema.
     json: b.format === 'json' ? {} : b.format && typeof b.format === 'object' ? { schema: b.format } : undefined,
   });
-  const promptTokens = countTokens(messages);
+  const promptTokens = seen.cut ? numCtx : countTokens(messages);
   const doneReason = turn.finish === 'length' ? 'length' : 'stop';
   const head = () => ({ model, created_at: new Date().toISOString() });
   const calls = toolCalls(turn);

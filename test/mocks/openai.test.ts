@@ -180,6 +180,15 @@ describe('openai mock: errors', () => {
     expect((await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('x'), tools: named('fs_read-file') })).choices[0]?.message.tool_calls?.[0]).toMatchObject({ function: { name: 'fs_read-file' } });
   });
 
+  it('refuses an image in a tool message (tool messages take text parts only), as OpenAI does', async () => {
+    const call = { role: 'assistant' as const, content: null, tool_calls: [{ id: 'c1', type: 'function' as const, function: { name: 'shot', arguments: '{}' } }] };
+    const image = { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } };
+    const messages = [...user('x'), call, { role: 'tool', tool_call_id: 'c1', content: [{ type: 'text', text: 'see' }, image] }] as OpenAI.ChatCompletionMessageParam[];
+    expect(await client.chat.completions.create({ model: 'gpt-4o-mini', messages }).catch((e: unknown) => e)).toMatchObject({ status: 400, param: 'messages[2].content[1].type', code: 'invalid_value' });
+    const moved = [...user('x'), call, { role: 'tool' as const, tool_call_id: 'c1', content: 'see below' }, { role: 'user' as const, content: [image] }] as OpenAI.ChatCompletionMessageParam[];
+    expect((await client.chat.completions.create({ model: 'gpt-4o-mini', messages: moved })).choices[0]?.message.content).toBe('echo: [image]');
+  });
+
   it("refuses a strict schema that strict mode does not take, in OpenAI's words, and answers one it does", async () => {
     const format = (schema: Record<string, unknown>) => ({ type: 'json_schema' as const, json_schema: { name: 'out', strict: true, schema } });
     const refused = async (schema: Record<string, unknown>) => (await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('x'), response_format: format(schema) }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.BadRequestError>;

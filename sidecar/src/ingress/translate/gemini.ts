@@ -9,6 +9,10 @@
  *   the id of the earlier `functionCall` it answers (by `id` when the client kept one, else the
  *   oldest unanswered call of that name), since Gemini calls carry no ids of their own;
  * - `inlineData` images become data URLs, PDFs file parts, wav/mp3 audio input_audio parts;
+ *   the media of a multimodal function response (Gemini 3's `functionResponse.parts`, each after
+ *   its displayName, which the response names by `{"$ref": ...}`) go in the user message after the
+ *   tool messages, as tool messages take text only (./tool-attachments.ts); media beside a
+ *   functionResponse in the same turn go there too, as the turn's own parts;
  *   `fileData` only as an https image URL (Files API and gs:// URIs only Gemini can read);
  * - thought parts of earlier model turns become `reasoning_content`; a thought signature the
  *   sidecar made from Claude's signed thinking becomes its `thinking_blocks` again, Gemini's own
@@ -24,6 +28,7 @@ import { strictable } from '../../providers/openai/strict-schema.js';
 import type { GeminiContent, GeminiPart, GenerateContentRequest } from '../../wire/gemini.js';
 import type { AssistantMessage, ChatMessage, ChatRequest, ThinkingBlock, ToolChoice, UserContentPart } from '../../wire/openai.js';
 import { openThinking } from '../../wire/responses.js';
+import { attachToResult } from './tool-attachments.js';
 
 function refuse(what: string, param: string): TranslationError {
   return new TranslationError(providerError(400, `${what} can only be served by a Gemini provider`, 'unsupported_for_provider', param));
@@ -144,7 +149,11 @@ function userTurn(out: ChatMessage[], content: GeminiContent, param: string, pen
       pending.set(name, queue.filter((q) => q !== callId));
       const error = response?.error;
       const result = response && 'output' in response ? response.output : error !== undefined ? error : response;
-      out.push({ role: 'tool', tool_call_id: callId, content: typeof result === 'string' ? result : JSON.stringify(result ?? {}), ...(error !== undefined ? { is_error: true } : {}) });
+      const text = typeof result === 'string' ? result : JSON.stringify(result ?? {});
+      const media = responseMedia(part.functionResponse.parts ?? [], `${where}.functionResponse`);
+      const attached = media.length > 0 ? attachToResult(callId, media, part.functionResponse.parts?.length) : undefined;
+      out.push({ role: 'tool', tool_call_id: callId, content: attached ? [{ type: 'text', text }, attached.note] : text, ...(error !== undefined ? { is_error: true } : {}) });
+      if (attached) parts.push(...attached.parts);
     } else if (typeof part.text === 'string') {
       if (part.text) parts.push({ type: 'text', text: part.text });
     } else if (part.inlineData) {
@@ -156,6 +165,19 @@ function userTurn(out: ChatMessage[], content: GeminiContent, param: string, pen
     }
   });
   if (parts.length > 0) out.push({ role: 'user', content: parts });
+}
+
+/**
+ * The media of a multimodal function response (`functionResponse.parts`), each named by its
+ * displayName, which the response's `{"$ref": ...}` uses.
+ */
+function responseMedia(parts: NonNullable<NonNullable<GeminiPart['functionResponse']>['parts']>, param: string): UserContentPart[] {
+  return parts.flatMap((part, k): UserContentPart[] => {
+    const at = `${param}.parts[${k}]`;
+    if (!part.inlineData) throw refuse(`${partKind(part)} parts inside a functionResponse`, at);
+    const media = inlinePart(part.inlineData, `${at}.inlineData`);
+    return part.inlineData.displayName ? [{ type: 'text', text: `${part.inlineData.displayName}:` }, media] : [media];
+  });
 }
 
 function inlinePart(data: { mimeType: string; data: string }, param: string): UserContentPart {

@@ -35,7 +35,7 @@ function cannotThink(target: UpstreamTarget): boolean {
 
 export const ollamaAdapter: ProviderAdapter = {
   type: 'ollama',
-  chatRequest: (request, target) => postJSON(joinURL(target.baseURL, '/api/chat'), headers(target), () => toOllamaRequest(request, target.model, cannotThink(target))),
+  chatRequest: (request, target) => postJSON(joinURL(target.baseURL, '/api/chat'), headers(target), () => toOllamaRequest(request, target.model, { unconstrained: cannotThink(target), numCtx: target.numCtx })),
   constraintRefused: (error) => error.status === 400 && /does not support thinking/i.test(error.message),
   chatResponse: fromOllamaResponse,
   chatStream: ollamaStream,

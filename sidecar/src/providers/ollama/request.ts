@@ -10,6 +10,9 @@
  * - Ollama cannot force a tool: `tool_choice: none` sends no tools, `required` and a named function
  *   are sent as plain tools; parallel_tool_calls is not expressible;
  * - `stream` is always sent, because Ollama streams unless told otherwise;
+ * - the model's configured `numCtx` goes as `options.num_ctx` on every call: no client API can
+ *   say it, and without it Ollama runs a small default window and silently drops the start of a
+ *   longer prompt (system prompt and tools first);
  * - json_object → `format: "json"`, json_schema → `format: <schema>`; sampling goes in `options`
  *   (max tokens → num_predict); `user` and logit_bias are dropped; n > 1 is refused;
  * - a thinking budget or reasoning_effort becomes `think` (true, or false for a zero budget):
@@ -25,8 +28,16 @@ const PROVIDER = 'ollama';
 
 type OllamaMessage = Record<string, unknown>;
 
+/** What the call adds to the request besides the model name. */
+export interface OllamaCall {
+  /** Ask without `think` (see UpstreamTarget.unconstrained). */
+  unconstrained?: boolean | undefined;
+  /** The model's configured context window, sent as `options.num_ctx` (ModelEntry.numCtx). */
+  numCtx?: number | undefined;
+}
+
 /** The /api/chat body for a canonical request. */
-export function toOllamaRequest(request: ChatRequest, model: string, unconstrained = false): Record<string, unknown> {
+export function toOllamaRequest(request: ChatRequest, model: string, call: OllamaCall = {}): Record<string, unknown> {
   requireSingleChoice(PROVIDER, request.n);
   const names = toolNamesById(request.messages);
   const messages = request.messages.map((message, i): OllamaMessage => {
@@ -52,9 +63,9 @@ export function toOllamaRequest(request: ChatRequest, model: string, unconstrain
   // `think` is asked for unless the model refused it once (a model without the thinking capability:
   // llama3, gemma3, qwen3-coder answer 400 "does not support thinking"): UpstreamTarget.unconstrained.
   const budget = thinkingBudget(request);
-  if (budget !== undefined && !unconstrained) body.think = budget > 0;
-  const options = sampling(request);
-  if (options) body.options = options;
+  if (budget !== undefined && !call.unconstrained) body.think = budget > 0;
+  const options = { ...sampling(request), ...(call.numCtx !== undefined ? { num_ctx: call.numCtx } : {}) };
+  if (Object.keys(options).length > 0) body.options = options;
   return body;
 }
 
@@ -92,7 +103,7 @@ function assistantMessage(message: AssistantMessage, i: number): OllamaMessage {
   return out;
 }
 
-function sampling(request: ChatRequest): Record<string, unknown> | undefined {
+function sampling(request: ChatRequest): Record<string, unknown> {
   const options: Record<string, unknown> = {};
   if (request.temperature != null) options.temperature = request.temperature;
   if (request.top_p != null) options.top_p = request.top_p;
@@ -104,5 +115,5 @@ function sampling(request: ChatRequest): Record<string, unknown> | undefined {
   if (request.seed != null) options.seed = request.seed;
   if (request.presence_penalty != null) options.presence_penalty = request.presence_penalty;
   if (request.frequency_penalty != null) options.frequency_penalty = request.frequency_penalty;
-  return Object.keys(options).length > 0 ? options : undefined;
+  return options;
 }

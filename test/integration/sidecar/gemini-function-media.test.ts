@@ -1,0 +1,58 @@
+/**
+ * Gemini 3's multimodal function responses (an image inside `functionResponse.parts`, named in
+ * the response by `{"$ref": displayName}`) from a google-genai client reach every provider type
+ * with the image: a Gemini provider takes them as sent; elsewhere the image goes in the user
+ * message after the tool messages, since OpenAI's tool messages take text only (its mock refuses
+ * an image there, as OpenAI does), and Anthropic and Ollama read it there too.
+ */
+import { FunctionCallingConfigMode, createFunctionResponsePartFromBase64, createPartFromFunctionResponse, type Content } from '@google/genai';
+import { describe, expect, it } from 'vitest';
+import { EVERY_PROVIDER, genaiClient, providerStackForFile } from './harness.js';
+
+const suite = providerStackForFile('gemini-function-media');
+const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+// The model is to answer from the image, not call again.
+const config = { tools: [{ functionDeclarations: [{ name: 'screenshot', description: 'Capture the screen' }] }], toolConfig: { functionCallingConfig: { mode: FunctionCallingConfigMode.NONE } } };
+
+function history(): Content[] {
+  const media = createFunctionResponsePartFromBase64(PNG, 'image/png');
+  media.inlineData!.displayName = 'screen.png';
+  return [
+    { role: 'user', parts: [{ text: 'what is on my screen' }] },
+    { role: 'model', parts: [{ functionCall: { id: 'shot-1', name: 'screenshot', args: {} } }] },
+    { role: 'user', parts: [createPartFromFunctionResponse('shot-1', 'screenshot', { image: { $ref: 'screen.png' } }, [media])] },
+  ];
+}
+
+type Sent = Record<string, unknown>;
+const sent = (kind: (typeof EVERY_PROVIDER)[number]) => suite.mocks.get(kind)!.received.at(-1)!.body as Sent;
+
+describe('an image in a Gemini function response', () => {
+  it('reaches an OpenAI provider in a user message after the tool message, which keeps text only', async () => {
+    const response = await genaiClient(suite.stack).models.generateContent({ model: 'via-openai', contents: history(), config });
+    expect(response.text).toBe('echo: result of shot-1: screen.png: [image]');
+    const messages = sent('openai').messages as Sent[];
+    expect(messages.map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'user']);
+    expect(JSON.stringify(messages[2]!.content)).toContain('{\\"image\\":{\\"$ref\\":\\"screen.png\\"}}');
+    expect(messages[3]!.content).toContainEqual({ type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}` } });
+  });
+
+  it('reaches an Anthropic provider in the tool result\'s turn, after the tool_result', async () => {
+    await genaiClient(suite.stack).models.generateContent({ model: 'via-anthropic', contents: history(), config });
+    const turn = (sent('anthropic').messages as Sent[]).at(-1)!;
+    expect((turn.content as Sent[]).map((b) => b.type)).toEqual(['tool_result', 'text', 'text', 'image']);
+    expect((turn.content as Sent[])[3]).toEqual({ type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG } });
+  });
+
+  it('reaches an Ollama provider as the images of the message after the tool message', async () => {
+    const response = await genaiClient(suite.stack).models.generateContent({ model: 'via-ollama', contents: history(), config });
+    expect(response.text).toBe('echo: result of shot-1:\nscreen.png: [image]');
+    expect((sent('ollama').messages as Sent[]).at(-1)).toMatchObject({ role: 'user', images: [PNG] });
+  });
+
+  it('reaches a Gemini provider as sent', async () => {
+    await genaiClient(suite.stack).models.generateContent({ model: 'via-gemini', contents: history(), config });
+    const part = ((sent('gemini').contents as Sent[]).at(-1)!.parts as Sent[])[0]!;
+    expect(part.functionResponse).toMatchObject({ parts: [{ inlineData: { mimeType: 'image/png', data: PNG, displayName: 'screen.png' } }] });
+  });
+});
