@@ -17,7 +17,8 @@
  * e.g. `saturation`), BENCH_SETTLE (seconds of unmeasured load before each measured run, 0.5),
  * BENCH_IDLE_WAIT (seconds a process is left alone before its idle memory is read, 35: the sidecar's
  * idle collection waits for 30 s without work, ADR 0017),
- * BENCH_PEERS (portkey | none), BENCH_FLOOR (1 | 0: the floor, bench/floor.ts), BENCH_BEFORE (another
+ * BENCH_PEERS (portkey | none), BENCH_FLOOR (1 | 0: the floor, bench/floor.ts), BENCH_RELAY (1 | 0: the byte
+ * relay, bench/relay.ts), BENCH_BEFORE (another
  * checkout whose sidecar is measured too, for before/after), BENCH_PROFILE (a directory: the
  * sidecars run with --cpu-prof and write their profiles there; see bench/profile-top.ts).
  */
@@ -25,7 +26,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fixedRate, saturate, type RunResult } from './load.js';
 import { cpuMs, memory, stop, type Memory } from './procs.js';
-import { buildSidecar, startFloor, startMockProvider, startPortkey, startSidecar, type Target } from './targets.js';
+import { buildSidecar, startFloor, startMockProvider, startPortkey, startRelay, startSidecar, type Target } from './targets.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -34,6 +35,8 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const PEERS = process.env.BENCH_PEERS ?? 'portkey';
 /** The thinnest correct hop (bench/floor.ts) as a target: what one Node HTTP hop costs here. */
 const FLOOR = process.env.BENCH_FLOOR !== '0';
+/** The byte relay (bench/relay.ts) as a target: what one more process on the path costs here, HTTP aside. */
+const RELAY = process.env.BENCH_RELAY !== '0';
 const BEFORE = process.env.BENCH_BEFORE;
 const ONLY = process.env.BENCH_ONLY;
 /** Seconds of unmeasured load before each measured run (same scenario, same target). */
@@ -95,6 +98,7 @@ async function measure(target: Target, scenario: Scenario): Promise<Sample> {
 
 const mock = await startMockProvider(root);
 const targets: Target[] = [mock.target];
+if (RELAY) targets.push(...(await startRelay(root, mock.url)));
 if (FLOOR) targets.push(...(await startFloor(root, mock.url)));
 console.error('building the sidecar…');
 targets.push(...(await startSidecar('airlock', await buildSidecar(root, root), mock.url, true)));

@@ -162,6 +162,23 @@ export async function startFloor(root: string, mockURL: string): Promise<Target[
   return [socket, { name: 'floor tcp', process: child, endpoint: { dispatcher: dispatcherFor(), origin: `http://127.0.0.1:${port}`, path: CHAT, headers } }];
 }
 
+/**
+ * The relay (bench/relay.ts) in front of the mock, with the sidecar's Node flags: one target for
+ * its socket, one for its loopback port. The client sends the provider key itself.
+ */
+export async function startRelay(root: string, mockURL: string): Promise<Target[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-relay-'));
+  const socketPath = join(dir, 'relay.sock');
+  const port = await freePort();
+  const settings = await sidecarNodeSettings(root);
+  const spawned = performance.now();
+  const child = start(process.execPath, [...settings.flags, '--import', 'tsx', 'bench/relay.ts', mockURL, socketPath, String(port)], { cwd: root, env: { ...process.env, ...settings.env, NODE_ENV: 'production' } });
+  await firstLine(child);
+  const socket: Target = { name: 'relay socket', process: child, endpoint: { dispatcher: dispatcherFor(socketPath), origin: 'http://relay', path: CHAT, headers: JSON_HEADERS } };
+  socket.readyMs = (await firstAnswer(socket.endpoint)) - spawned;
+  return [socket, { name: 'relay tcp', process: child, endpoint: { dispatcher: dispatcherFor(), origin: `http://127.0.0.1:${port}`, path: CHAT, headers: JSON_HEADERS } }];
+}
+
 const PORTKEY = '@portkey-ai/gateway@1.15.2';
 
 /**
