@@ -195,9 +195,11 @@ export interface ProviderAdapter {
   responsesStream?(context: TranslateContext): StreamTranslator<ResponsesPassthrough>;
   /**
    * Counts a request's input tokens, when the provider has a counting endpoint (Anthropic's
-   * count_tokens, Gemini's countTokens); the generation options of `request` are ignored.
+   * count_tokens, Gemini's countTokens); the generation options of the request are ignored.
+   * `request` is called when the body is first read: a pass-through of the client's own bytes never
+   * makes the canonical form (which what only the client's API serves could not take).
    */
-  countTokensRequest?(request: ChatRequest, target: UpstreamTarget): UpstreamRequest;
+  countTokensRequest?(request: () => ChatRequest, target: UpstreamTarget): UpstreamRequest;
   /** The counting endpoint's answer as a number of input tokens, present when countTokensRequest is. */
   countTokensResponse?(body: unknown): number;
   /** Lists models (for the operator's reachability probe). */

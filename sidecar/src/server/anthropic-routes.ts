@@ -41,7 +41,7 @@ export function anthropicRoutes(router: Router, options: AppOptions): void {
     routes,
     '/v1/messages/count_tokens',
     CountTokensRequest,
-    (body, raw) => reaching(countTokensOperation(anthropicIngress, anthropicToChat({ ...body, max_tokens: 1 }), raw, (tokens) => ({ input_tokens: tokens })), body, 'anthropic'),
+    (body, raw) => reaching(countTokensOperation(anthropicIngress, body.model, () => anthropicToChat({ ...body, max_tokens: 1 }), raw, (tokens) => ({ input_tokens: tokens })), body, 'anthropic'),
     // No provider of the model counts tokens (OpenAI, Ollama): the sidecar's estimate, marked as one.
     (body) => ({ body: { input_tokens: estimateTokens([body.system, body.messages, body.tools]) }, headers: { 'x-airlock-token-count': 'estimate' } }),
   );

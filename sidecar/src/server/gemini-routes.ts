@@ -95,7 +95,7 @@ export function geminiRoutes(router: Router, options: AppOptions, notFound: (req
       case 'countTokens': {
         const body = parseBody(raw, CountTokensBody, protoJsonNames);
         const whole = body.generateContentRequest ?? { contents: body.contents ?? [] };
-        const op = reaching(countTokensOperation(geminiIngress, geminiToChat(whole, model, false), raw, (tokens) => ({ totalTokens: tokens })), body, 'gemini');
+        const op = reaching(countTokensOperation(geminiIngress, model, () => geminiToChat(whole, model, false), raw, (tokens) => ({ totalTokens: tokens })), body, 'gemini');
         // No provider of the model counts tokens (OpenAI, Ollama): the sidecar's estimate, marked as one.
         const local = () => ({ body: { totalTokens: estimateTokens([whole.systemInstruction, whole.contents, whole.tools]) }, headers: { 'x-airlock-token-count': 'estimate' } });
         return relayModelCall(options, request, res, model, op, local);

@@ -291,15 +291,18 @@ export function reaching<O extends { reach?: Operation<unknown>['reach'] }>(op: 
  * Gemini's countTokens); providers without one are skipped, and when none is left the route
  * answers with the sidecar's estimate (see modelRoute's `fallback`).
  */
-export function countTokensOperation(ingress: Ingress, request: ChatRequest, raw: Buffer | undefined, render: (tokens: number) => unknown): Operation<number> {
+export function countTokensOperation(ingress: Ingress, model: string, request: () => ChatRequest, raw: Buffer | undefined, render: (tokens: number) => unknown): Operation<number> {
+  // Made when a body is read: a provider of the client's own API with the same model takes its
+  // bytes, and what only that API serves (Gemini's gs:// media) must not fail that count.
+  let canonical: ChatRequest | undefined;
   return {
     kind: 'count_tokens',
     ingress,
-    model: request.model,
+    model,
     stream: false,
     raw,
     supports: (provider) => provider.adapter.countTokensRequest !== undefined,
-    build: (provider, target) => provider.adapter.countTokensRequest!(withSentToolNames(request, provider.config.type), target),
+    build: (provider, target) => provider.adapter.countTokensRequest!(() => withSentToolNames((canonical ??= request()), provider.config.type), target),
     parse: (provider, body) => provider.adapter.countTokensResponse!(body),
     render,
     // Counting is free: nothing to account.

@@ -55,4 +55,16 @@ describe('an image in a Gemini function response', () => {
     const part = ((sent('gemini').contents as Sent[]).at(-1)!.parts as Sent[])[0]!;
     expect(part.functionResponse).toMatchObject({ parts: [{ inlineData: { mimeType: 'image/png', data: PNG, displayName: 'screen.png' } }] });
   });
+
+  it('is counted by a Gemini provider as sent, media only Gemini reads included (a video, a file of its Files API)', async () => {
+    const file = { fileUri: 'https://generativelanguage.googleapis.com/v1beta/files/screen-1', mimeType: 'image/png', displayName: 'screen.png' };
+    for (const media of [{ inlineData: { data: 'AAAA', mimeType: 'video/mp4', displayName: 'clip.mp4' } }, { fileData: file }]) {
+      const contents = history();
+      contents[2]!.parts![0]!.functionResponse!.parts = [media];
+      const counted = await genaiClient(suite.stack).models.countTokens({ model: 'via-gemini', contents });
+      expect(counted.totalTokens).toBeGreaterThan(0);
+      expect(((sent('gemini').contents as Sent[]).at(-1)!.parts as Sent[])[0]!.functionResponse).toMatchObject({ parts: [media] });
+    }
+  });
 });
+

@@ -45,7 +45,7 @@ export const anthropicAdapter: ProviderAdapter = {
   messagesRequest: (request: MessagesRequest, target, clientHeaders) =>
     postJSON(versionedURL(target.baseURL, 'v1', '/messages'), headers(target, clientHeaders), () => ({ ...(withoutRefusedThinking(request) ?? request), model: target.model })),
   countTokensRequest: (request, target) =>
-    postJSON(versionedURL(target.baseURL, 'v1', '/messages/count_tokens'), headers(target), () => toAnthropicCountRequest(request, target.model)),
+    postJSON(versionedURL(target.baseURL, 'v1', '/messages/count_tokens'), headers(target), () => toAnthropicCountRequest(request(), target.model)),
   countTokensResponse(body) {
     const tokens = (body as { input_tokens?: unknown } | null)?.input_tokens;
     if (typeof tokens !== 'number') throw badResponse('anthropic', 'expected input_tokens');

@@ -60,7 +60,7 @@ export const geminiAdapter: ProviderAdapter = {
     return embeddingsList(embeddings.map((e) => e.values ?? []), request, context, 0);
   },
   countTokensRequest: (request, target) =>
-    postJSON(versionedURL(target.baseURL, 'v1beta', `/${modelPath(target.model)}:countTokens`), headers(target), () => toGeminiCountRequest(request, target.model)),
+    postJSON(versionedURL(target.baseURL, 'v1beta', `/${modelPath(target.model)}:countTokens`), headers(target), () => toGeminiCountRequest(request(), target.model)),
   countTokensResponse(body) {
     const tokens = (body as { totalTokens?: unknown } | null)?.totalTokens;
     if (typeof tokens !== 'number') throw badResponse(PROVIDER, 'expected totalTokens');
