@@ -1,6 +1,7 @@
 /**
  * One Airlock per cluster: `helm install` of a second release against a real API server stops
- * with a message naming the first, and creates nothing; the first release still upgrades, and
+ * with a message naming the first, and creates nothing; the first release still upgrades (renamed
+ * too), and
  * once it is uninstalled the other installs. Before, the second install went through: its webhook
  * refused the pods the first injected and the two operators rewrote each other's sandboxes.
  */
@@ -33,9 +34,12 @@ it('refuses a second installation, names the first, and lets the first upgrade',
   expect(await cluster.kubectl.ok(['get', 'deployments', '-n', 'other-system', '-o', 'name'])).toBe('');
   expect(await cluster.kubectl.ok(['get', 'validatingadmissionpolicies', '-o', 'name'])).not.toContain('other');
 
-  // The same release upgrades as before.
+  // The same release upgrades as before, renamed too (its webhook configuration then has the old name).
   const upgrade = await run(['upgrade', 'airlock', '-n', 'airlock-system', '--reuse-values']);
   expect(upgrade.code, upgrade.stderr).toBe(0);
+  const renamed = await run(['upgrade', 'airlock', '-n', 'airlock-system', '--set', 'fullnameOverride=gate']);
+  expect(renamed.code, renamed.stderr).toBe(0);
+  expect((await cluster.kubectl.ok(['get', 'mutatingwebhookconfigurations', '-o', 'name'])).trim()).toBe('mutatingwebhookconfiguration.admissionregistration.k8s.io/gate');
 
   // Gone, the other one installs.
   expect((await helm(['uninstall', 'airlock', '-n', 'airlock-system'], cluster.controlPlane.kubeconfigPath)).code).toBe(0);
