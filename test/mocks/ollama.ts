@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { arr, intField, json, obj, schemasByName, stopList, str } from './server.js';
 import type { BodyReply, ProviderSpec, Reply, RouteContext } from './server.js';
-import { countTokens, embed, planTurn } from './turn.js';
+import { countTokens, embed, planTurn, splitWords } from './turn.js';
 import type { LastMessage, Turn } from './turn.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -132,7 +132,9 @@ function embedInputs(ctx: RouteContext): Reply {
   const b = obj(ctx.body);
   const model = str(b.model);
   if (!model) return error(400, 'model is required');
-  const inputs = typeof b.input === 'string' ? [b.input] : arr(b.input).filter((x): x is string => typeof x === 'string');
+  // Each input is cut to the model's window, its end dropped (`truncate` defaults to true).
+  const numCtx = intField(obj(b.options).num_ctx) || DEFAULT_NUM_CTX;
+  const inputs = (typeof b.input === 'string' ? [b.input] : arr(b.input).filter((x): x is string => typeof x === 'string')).map((input) => splitWords(input).slice(0, numCtx).join(''));
   const dims = intField(b.dimensions) || 8;
   const promptTokens = countTokens(inputs);
   return ok({

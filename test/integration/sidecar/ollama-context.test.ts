@@ -73,4 +73,14 @@ describe('a long agent prompt to Ollama', () => {
     expect(sentOptions()).toEqual({ num_predict: 512, num_ctx: 32_768 });
     expect(message.content).toEqual([expect.objectContaining({ type: 'tool_use', name: 'lookup' })]);
   });
+
+  it('embeds a long input whole with numCtx, and cut at the default window without', async () => {
+    const input = Array.from({ length: 5_000 }, (_, i) => `word${i}`).join(' ');
+    const cut = await stack.openai().embeddings.create({ model: 'llama-default', input });
+    expect(cut.usage.prompt_tokens).toBe(DEFAULT_NUM_CTX);
+    const whole = await stack.openai().embeddings.create({ model: 'llama-32k', input });
+    expect(whole.usage.prompt_tokens).toBe(5_000);
+    expect((ollama.received.at(-1)!.body as { options?: unknown }).options).toEqual({ num_ctx: 32_768 });
+  });
 });
+

@@ -44,6 +44,8 @@ export const ollamaAdapter: ProviderAdapter = {
       model: target.model,
       input: embeddingTexts(PROVIDER, request.input),
       ...(request.dimensions != null ? { dimensions: request.dimensions } : {}),
+      // Ollama cuts an input longer than the window it runs the model with.
+      ...(target.numCtx !== undefined ? { options: { num_ctx: target.numCtx } } : {}),
     })),
   embeddingsResponse(body, context, request) {
     const response = body as { embeddings?: number[][]; prompt_eval_count?: number } | null;
