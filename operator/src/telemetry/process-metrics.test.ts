@@ -29,6 +29,10 @@ describe('process metrics', () => {
       const samples = parseExposition(await registry.metrics());
       expect(PROCESS_METRICS.filter((name) => !samples.some((s) => s.name === name))).toEqual([]);
       expect(total(samples, 'process_cpu_user_seconds_total') - total(first, 'process_cpu_user_seconds_total')).toBeGreaterThanOrEqual(0.05);
+      // From the process's start, not from when the metrics were made.
+      const cpu = process.cpuUsage();
+      expect(total(samples, 'process_cpu_seconds_total')).toBeGreaterThan(((cpu.user + cpu.system) / 1e6) * 0.9);
+      expect(total(samples, 'process_cpu_seconds_total')).toBeLessThanOrEqual((cpu.user + cpu.system) / 1e6 + 0.01);
       const rss = process.memoryUsage.rss();
       expect(total(samples, 'process_resident_memory_bytes')).toBeGreaterThan(rss / 2);
       expect(total(samples, 'process_resident_memory_bytes')).toBeLessThan(rss * 2);

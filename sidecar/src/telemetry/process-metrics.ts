@@ -18,4 +18,11 @@ import heapSizeAndUsed from 'prom-client/lib/metrics/heapSizeAndUsed.js';
 /** Registers the process and heap metrics on `registry`. */
 export function registerProcessMetrics(registry: Registry): void {
   for (const collector of [processCpuTotal, processStartTime, osMemoryHeap, processOpenFileDescriptors, processMaxFileDescriptors, heapSizeAndUsed]) collector(registry);
+  // prom-client counts CPU from when its collector was made; the process spent some before (its
+  // start, the config): counted from the start, as /proc and every other client count it.
+  const before = process.cpuUsage();
+  const add = (name: string, micros: number) => (registry.getSingleMetric(name) as { inc(value: number): void } | undefined)?.inc(micros / 1e6);
+  add('process_cpu_user_seconds_total', before.user);
+  add('process_cpu_system_seconds_total', before.system);
+  add('process_cpu_seconds_total', before.user + before.system);
 }
