@@ -93,7 +93,7 @@ describe('examples', () => {
     const backends = await kubectlOk(['get', 'mcpb', '-n', namespace]);
     expect(backends.split('\n')[0]).toMatch(/^NAME\s+READY\s+TRANSPORT\s+TOOLS\s+PENDING\s+AGE$/);
     const sandboxes = await kubectlOk(['get', 'asbx', '-n', namespace]);
-    expect(sandboxes.split('\n')[0]).toMatch(/^NAME\s+READY\s+PROVIDERS\s+BACKENDS\s+PODS\s+SPEND\s+BUDGET\s+AGE$/);
+    expect(sandboxes.split('\n')[0]).toMatch(/^NAME\s+READY\s+PROVIDERS\s+BACKENDS\s+PODS\s+OUTDATED\s+SPEND\s+BUDGET\s+AGE$/);
   });
 });
 
