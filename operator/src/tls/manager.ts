@@ -126,7 +126,14 @@ export class WebhookTls {
     const { namespace, tlsSecret } = this.settings;
     let secret = await this.read();
     if (!secret) secret = await this.create();
-    const data = decode(secret);
+    let data = decode(secret);
+    // A Secret without the CA's key was not made here: cert-manager's, left by a switch of tls.mode
+    // from cert-manager to self. Its certificate could never be renewed (nothing renews it now),
+    // and on expiry every sandbox pod would be refused: the leader replaces it with its own.
+    if (!data.caKeyPem && this.isLeader()) {
+      secret = await this.replaceForeign(secret);
+      data = decode(secret);
+    }
     if (this.isLeader() && this.needsRenewal(data)) {
       const renewed = await this.issue(data.caPem, data.caKeyPem);
       secret.data = { ...secret.data, ...encode({ ...data, ...renewed }) };
@@ -169,14 +176,29 @@ export class WebhookTls {
     }
   }
 
-  private async create(): Promise<V1Secret> {
+  /** A new CA and serving certificate, as the Secret the operator keeps them in. */
+  private async fresh(): Promise<V1Secret> {
     const ca = await createCertificateAuthority({ commonName: 'airlock-webhook-ca', validityDays: 3650 });
     const serving = await this.issue(ca.certPem, ca.keyPem);
-    const body: V1Secret = {
+    return {
       metadata: { name: this.settings.tlsSecret, namespace: this.settings.namespace, labels: { 'app.kubernetes.io/managed-by': 'airlock-operator' } },
       type: 'kubernetes.io/tls',
       data: encode({ caPem: ca.certPem, caKeyPem: ca.keyPem, ...serving }),
     };
+  }
+
+  /** Replaces a Secret the operator did not make with its own (its annotations and keys go with it). */
+  private async replaceForeign(foreign: V1Secret): Promise<V1Secret> {
+    const body = await this.fresh();
+    // resourceVersion: a compare-and-swap, should another writer touch it meanwhile.
+    body.metadata!.resourceVersion = foreign.metadata?.resourceVersion;
+    const replaced = await this.kube.core.replaceNamespacedSecret({ namespace: this.settings.namespace, name: this.settings.tlsSecret, body });
+    this.log.info({ secret: this.settings.tlsSecret }, 'the webhook TLS Secret held no CA key (another issuer made it, e.g. cert-manager before tls.mode was switched to self): replaced with a CA and certificate of the operator');
+    return replaced;
+  }
+
+  private async create(): Promise<V1Secret> {
+    const body = await this.fresh();
     try {
       return await this.kube.core.createNamespacedSecret({ namespace: this.settings.namespace, body });
     } catch (err) {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { Kube } from '../../../operator/src/kube/client.js';
 import { Settings } from '../../../operator/src/settings.js';
-import { parseCertificate } from '../../../operator/src/tls/certificates.js';
+import { createCertificateAuthority, issueCertificate, parseCertificate } from '../../../operator/src/tls/certificates.js';
 import { WebhookTls, type ServingCertificate } from '../../../operator/src/tls/manager.js';
 import { buildWebhookApp, injectionSettings, serve, type WebhookServer } from '../../../operator/src/webhook/index.js';
 import { freshNamespace } from './crds.js';
@@ -108,3 +108,35 @@ it('a fresh install answers labelled pods as soon as a replica is Ready, on ever
     await kubectl().run(['delete', 'mutatingwebhookconfiguration', configA, configB]);
   }
 });
+
+it("replaces a TLS Secret it did not make (cert-manager's, after tls.mode moved to self), which it could never renew", async () => {
+  const kc = new KubeConfig();
+  kc.loadFromString(inject('kubeconfig'));
+  const { log, lines } = captureLogger();
+  const ns = await freshNamespace('tls-switch');
+  const name = `airlock-switch-${Math.random().toString(36).slice(2, 8)}`;
+  // What cert-manager leaves: its CA's certificate, the serving pair, no CA key, its annotations.
+  const ca = await createCertificateAuthority({ commonName: 'gate-webhook-ca', validityDays: 3650 });
+  const serving = await issueCertificate(ca, { commonName: `airlock-webhook.${ns}.svc`, dnsNames: [`airlock-webhook.${ns}.svc`], usage: 'server', validityDays: 90 });
+  const b64 = (text: string) => Buffer.from(text).toString('base64');
+  const foreign = { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: 'airlock-webhook-tls', annotations: { 'cert-manager.io/certificate-name': 'gate-webhook' } }, data: { 'ca.crt': b64(ca.certPem), 'tls.crt': b64(serving.certPem), 'tls.key': b64(serving.keyPem) } };
+  await kubectl().ok(['apply', '-n', ns, '-f', '-'], JSON.stringify(foreign));
+  await registerWebhook(kc, name, await freePort(), ns);
+  try {
+    const settings = Settings.parse({ namespace: ns, webhookConfigName: name, webhookExtraNames: '127.0.0.1' });
+    const tls = new WebhookTls(new Kube(kc), settings, log, () => true);
+    // Before: served as it was, and the first renewal failed on the missing CA key, for ever.
+    const loaded = await tls.load();
+    expect(loaded.caPem).not.toBe(ca.certPem);
+    const secret = JSON.parse(await kubectl().ok(['get', 'secret', 'airlock-webhook-tls', '-n', ns, '-o', 'json']));
+    expect(Object.keys(secret.data).sort()).toEqual(['ca.crt', 'ca.key', 'tls.crt', 'tls.key']);
+    expect(secret.metadata.annotations ?? {}).toEqual({});
+    expect(Buffer.from(secret.data['ca.crt'], 'base64').toString()).toBe(loaded.caPem);
+    expect(lines.join('\n')).toContain('held no CA key');
+    // Renewing works from here: the CA key is the operator's.
+    expect(await tls.syncCaBundle(loaded.caPem)).toBe(true);
+  } finally {
+    await kubectl().run(['delete', 'mutatingwebhookconfiguration', name]);
+  }
+});
+
