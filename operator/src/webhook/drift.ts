@@ -6,7 +6,7 @@
  * pod can write.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import { covers, parseAllowEntry } from '@airlock/sidecar/allow';
+import { covers, parseAllowEntry, parseFirewallArgs, type AllowEntry } from '@airlock/sidecar/firewall-args';
 import type { AgentSandbox } from '../api/index.js';
 import { allowArgument, sidecarImage } from './render.js';
 import { FIREWALL_CONTAINER, SIDECAR_CONTAINER, type InjectionSettings } from './settings.js';
@@ -19,31 +19,26 @@ export interface PodDrift {
   other: string[];
 }
 
-/** The `--allow` arguments of a firewall container's command. */
-function allowed(command: readonly string[]): string[] {
-  return command.flatMap((arg, i) => (arg === '--allow' && command[i + 1] !== undefined ? [command[i + 1]!] : []));
+/**
+ * The destinations a firewall container lets through, read from its command with the firewall's
+ * own parser (what the init container applied); undefined when they do not parse.
+ */
+function allowedBy(command: readonly string[]): readonly AllowEntry[] | undefined {
+  try {
+    const options = parseFirewallArgs(command.slice(command.indexOf('firewall') + 1));
+    return options === 'help' ? undefined : options.allow;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
- * The entries of `entries` that no entry of `by` lets through whole (allow.ts `covers`): one pod's
+ * The entries of `entries` that no entry of `by` lets through whole (`covers`): one pod's
  * destinations against the sandbox's, or the other way round. An entry covered only by several
- * together counts as not covered (a rare false alarm, never a missed one); an entry that does not
- * parse (none the operator rendered) counts as not covered either.
+ * together counts as not covered (a rare false alarm, never a missed one).
  */
-function uncovered(entries: readonly string[], by: readonly string[]): string[] {
-  const parse = (text: string) => {
-    try {
-      return parseAllowEntry(text);
-    } catch {
-      return undefined;
-    }
-  };
-  const outer = by.map(parse).filter((e) => e !== undefined);
-  return entries.filter((text) => {
-    const entry = parse(text);
-    return entry === undefined || !outer.some((o) => covers(o, entry));
-  });
-}
+const uncovered = (entries: readonly AllowEntry[], by: readonly AllowEntry[]): string[] =>
+  entries.filter((entry) => !by.some((outer) => covers(outer, entry))).map((entry) => allowArgument({ cidr: entry.cidr, ports: [...entry.ports] }));
 
 /** How `pod` (injected for `sandbox` when it started) differs from a pod injected now. */
 export function podDrift(pod: V1Pod, sandbox: AgentSandbox, settings: Pick<InjectionSettings, 'sidecarImage'>): PodDrift {
@@ -53,10 +48,13 @@ export function podDrift(pod: V1Pod, sandbox: AgentSandbox, settings: Pick<Injec
   if (sandbox.spec.isolation.network === 'firewall') {
     if (!firewall) drift.wider.push('no firewall');
     else {
-      const now = (sandbox.spec.isolation.allowEgress ?? []).map(allowArgument);
-      const then = allowed(firewall.command ?? []);
-      for (const entry of uncovered(then, now)) drift.wider.push(`egress to ${entry}`);
-      for (const entry of uncovered(now, then)) drift.other.push(`no egress to ${entry}`);
+      const now = (sandbox.spec.isolation.allowEgress ?? []).map((entry) => parseAllowEntry(allowArgument(entry)));
+      const then = allowedBy(firewall.command ?? []);
+      if (!then) drift.wider.push('a firewall whose rules cannot be read');
+      else {
+        for (const entry of uncovered(then, now)) drift.wider.push(`egress to ${entry}`);
+        for (const entry of uncovered(now, then)) drift.other.push(`no egress to ${entry}`);
+      }
     }
   } else if (firewall) drift.other.push('a firewall the sandbox no longer asks for');
   const token = (spec?.volumes ?? []).some((v) => (v.projected?.sources ?? []).some((s) => s.serviceAccountToken !== undefined));

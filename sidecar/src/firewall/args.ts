@@ -4,6 +4,9 @@ import * as z from '../zod.js';
 import { AllowEntryError, parseAllowEntry } from './allow.js';
 import type { FirewallPlan } from './rules.js';
 
+// What reads a firewall's --allow entries outside it (the operator: pods started with other ones) needs these too.
+export { covers, parseAllowEntry, type AllowEntry } from './allow.js';
+
 /** Which iptables flavour to drive; see detectTools in apply.ts for what `auto` picks. */
 export const BACKENDS = ['auto', 'nft', 'legacy'] as const;
 
