@@ -2,7 +2,7 @@
  * The floor: the thinnest correct Node HTTP hop, to measure what one hop costs on this machine.
  * A `node:http` server on a Unix socket and on a loopback port that reads the request body,
  * forwards its bytes to the provider with Node's own HTTP client and a keep-alive Agent (the
- * sidecar's client and pool settings since ADR 23, see sidecar/src/upstream/client.ts) with the
+ * sidecar's pool settings; the sidecar's client uses Node's parser without it since ADR 28) with the
  * provider key added, and streams the answer back with
  * its status and content type. No routing, parsing, validation, limits, accounting, metrics or
  * logging: whatever the sidecar spends above this is its own.

@@ -1,38 +1,33 @@
 /**
- * The one HTTP client: Node's own `http`/`https` with a keep-alive Agent per provider and
- * protocol, created when the config is loaded and reused for every call (ADR 0023: undici's
- * WebAssembly parser and modules cost ~23 MiB of an idle sidecar; Node's client ~1).
+ * The one HTTP client: a pool of kept-alive connections per provider and protocol, created when
+ * the config is loaded and reused for every call; each answer parsed by Node's own HTTP parser
+ * (./connection.ts; ADR 0028: Node's ClientRequest and Agent cost half of the sidecar's CPU per
+ * call; ADR 0023: undici's WebAssembly parser and modules ~23 MiB of an idle sidecar).
  *
  * Timeouts are the socket's idle timeout, set anew at each phase: connectMs until the connection
  * (and its TLS handshake) is up, firstByteMs from then until the response headers, idleMs between
  * body chunks. One timer per socket that Node re-arms on activity, none per chunk.
  *
- * Two ways to send: `send` for a stream (the response's IncomingMessage, an async iterable of
- * Buffers), and `json` for a whole answer, read into one Buffer from 'data' events: no stream
- * iterator, no promise per chunk. A whole answer is bounded (`maxResponseBytes`); one the caller
- * passes through untouched may instead spill: past `spillAbove` bytes of a 2xx answer, the start
- * read so far and the rest as a stream. Both are aborted through the call's CallAbort, which holds the
- * exchange in flight: no listener on an AbortSignal per request.
+ * Two ways to send: `send` for a stream (a Readable of the body's Buffers), and `json` for a whole
+ * answer, read into one Buffer as it comes: no stream, no promise per chunk. A whole answer is
+ * bounded (`maxResponseBytes`); one the caller passes through untouched may instead spill: past
+ * `spillAbove` bytes of a 2xx answer, the start read so far and the rest as a stream. Both are
+ * aborted through the call's CallAbort, which holds the exchange in flight: no listener on an
+ * AbortSignal per request.
  *
- * Redirects are never followed (Node's client does not), 1xx answers are skipped (Node emits them
- * as 'information', not 'response'), and a request written on a kept-alive socket the provider had
- * just closed is sent again once on another connection (see {@link Exchange}).
+ * Redirects are never followed, 1xx answers are skipped, and a request written on a kept-alive
+ * connection the provider had just closed is sent again on another one (see {@link Exchange}).
  */
-import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import type { UpstreamRequest } from '../providers/types.js';
+import { type Connection, hasInvalidChar, isToken, Pool, type Receiver, type Waiter } from './connection.js';
 import { classifyError, UpstreamTimeout } from './failure.js';
-
-// By the module's CommonJS object, not an ES import: an ES import of node:http builds its facade,
-// which loads Node's internal undici (ADR 0019); node:https (and TLS) loads only when a provider
-// is https.
-const http = process.getBuiltinModule('node:http');
 
 export interface UpstreamResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   /** The body, an async iterable of Buffers; destroy it to give up on the answer. */
-  body: IncomingMessage;
+  body: UpstreamBody;
 }
 
 /** A whole answer, read into memory. */
@@ -42,7 +37,7 @@ export interface UpstreamAnswer {
   /** The whole body; for an answer that spilled, its start. */
   body: Buffer;
   /** An answer that spilled (larger than `spillAbove`): the rest of its body, to read or destroy. */
-  rest?: IncomingMessage;
+  rest?: UpstreamBody;
 }
 
 /** What a call's abort tells: the request in flight, set and cleared by {@link ProviderClient}. */
@@ -83,14 +78,13 @@ export class CallAbort {
   }
 }
 
-/** Sockets per provider and protocol (undici's `connections` was the same). */
-const MAX_SOCKETS = 256;
+/** Connections per provider and protocol (undici's `connections` and Node's Agent's `maxSockets` were the same). */
+const MAX_CONNECTIONS = 256;
 /**
- * How long a free socket is kept when the provider sends no `Keep-Alive: timeout=` hint (Node's
- * Agent takes the hint minus one second when it is shorter, and does not keep the socket at all
- * when the hint is one second or less).
+ * How long a free connection is kept when the provider sends no `Keep-Alive: timeout=` hint (the
+ * hint minus one second when it is shorter, and not at all when the hint is one second or less).
  */
-const FREE_SOCKET_MS = 30_000;
+const FREE_CONNECTION_MS = 30_000;
 
 /** A parsed provider URL, kept for the next call to the same URL. */
 interface Target {
@@ -116,8 +110,8 @@ export interface ClientOptions {
  * the operator's provider probe) and the two ways to call it.
  */
 export class ProviderClient {
-  private httpAgent: Agent | undefined;
-  private httpsAgent: Agent | undefined;
+  /** A pool per origin (a provider has one; the operator's probe calls several through one client). */
+  private readonly pools = new Map<string, Pool>();
   private closing = false;
   private last: Target | undefined;
 
@@ -175,62 +169,60 @@ export class ProviderClient {
     return target;
   }
 
-  /** The pool for the protocol, made on first use. */
-  agent(secure: boolean): Agent {
-    if (secure) return (this.httpsAgent ??= this.pool(new (process.getBuiltinModule('node:https').Agent)(AGENT_OPTIONS)));
-    return (this.httpAgent ??= this.pool(new http.Agent(AGENT_OPTIONS)));
-  }
-
-  private pool(agent: Agent): Agent {
-    if (this.closing) agent.keepSocketAlive = () => false;
-    return agent;
+  /** The pool for the target's origin, made on first use. */
+  pool(target: Target): Pool {
+    const key = `${target.secure ? 's' : ''}${target.host}`;
+    let pool = this.pools.get(key);
+    if (!pool) {
+      pool = new Pool({ secure: target.secure, hostname: target.hostname, port: target.port }, MAX_CONNECTIONS, FREE_CONNECTION_MS);
+      if (this.closing) void pool.close();
+      this.pools.set(key, pool);
+    }
+    return pool;
   }
 
   /** Closes idle connections now and the others once their requests finish (used when a reload replaces the provider). */
   async close(): Promise<void> {
     this.closing = true;
-    const busy: Socket[] = [];
-    for (const agent of [this.httpAgent, this.httpsAgent]) {
-      if (!agent) continue;
-      // A socket freed from now on is closed, not pooled.
-      agent.keepSocketAlive = () => false;
-      for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
-      for (const sockets of Object.values(agent.sockets)) for (const socket of sockets ?? []) busy.push(socket as Socket);
-    }
-    await Promise.all(busy.map((socket) => (socket.destroyed ? undefined : new Promise((resolve) => socket.once('close', resolve)))));
+    await Promise.all([...this.pools.values()].map((pool) => pool.close()));
   }
 }
-
-// Node's Agent copies its options into every request's (addRequest), so only what differs from
-// its defaults (maxFreeSockets 256, LIFO: the most recently used socket, the least likely to have
-// been closed by the provider when idle).
-const AGENT_OPTIONS = { keepAlive: true, maxSockets: MAX_SOCKETS, timeout: FREE_SOCKET_MS } as const;
 
 /** `Exchange.whole` for an answer read whole that never spills. */
 const WHOLE = Infinity;
 
-/** Errors of a request written on a kept-alive socket that the other side had closed. */
-const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
-/** Sends again after a stale socket at most this often (each stale socket is gone after its error). */
+/** Errors of a request written on a kept-alive connection that the other side had closed. */
+const STALE_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE']);
+/** Sends again after a stale connection at most this often (each stale connection is gone after its error). */
 const MAX_RESENDS = 3;
 
 /**
  * One request and its answer, through its phases (connect, headers, body).
  *
- * A kept-alive socket can be closed by the provider (Node servers after 5 s idle, load balancers
- * after 60 s) just as the next request is written on it: the write gets ECONNRESET or EPIPE and
- * the request never reached the provider. Such a request — on a reused socket, no byte of an
- * answer received, not aborted — is sent again on another connection, as Node's documentation
- * advises (`request.reusedSocket`); the Agent's use of the `Keep-Alive: timeout=` hint makes
- * this rare, not impossible.
+ * A kept-alive connection can be closed by the provider (Node servers after 5 s idle, load
+ * balancers after 60 s) just as the next request is written on it: the write gets ECONNRESET or
+ * EPIPE, or the connection closes, and the request never reached the provider. Such a request —
+ * on a reused connection, no byte of an answer received, not aborted — is sent again on another
+ * connection, as Node's documentation advises for its own client (`request.reusedSocket`); the
+ * pool's use of the `Keep-Alive: timeout=` hint makes this rare, not impossible.
  */
-class Exchange implements InFlight {
-  private req: ClientRequest | undefined;
-  private res: IncomingMessage | undefined;
+class Exchange implements InFlight, Receiver, Waiter {
+  private connection: Connection | undefined;
+  private head = '';
   private phase: 'connect' | 'headers' | 'body' = 'headers';
   private failure: Error | undefined;
   private resends = 0;
   private settled = false;
+  private status = 0;
+  private headers: UpstreamResponse['headers'] = {};
+  /** The body handed over (a stream, or the rest of an answer that spilled). */
+  private stream: UpstreamBody | undefined;
+  /** A whole answer's chunks so far, and their size. */
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private spill = WHOLE;
+  private max: number | undefined;
+  private pool: Pool | undefined;
 
   constructor(
     private readonly client: ProviderClient,
@@ -247,111 +239,111 @@ class Exchange implements InFlight {
   ) {}
 
   start(): void {
-    const { client, request } = this;
-    const target = client.target(request.url);
-    // Few options, headers as a flat list: Node copies the options three times per request and
-    // validates a header object key by key through setHeader; a list goes straight to the
-    // header block (still validated). A list gets no Host or Content-Length from Node: both here.
-    const req = (target.secure ? process.getBuiltinModule('node:https') : http).request({
-      agent: client.agent(target.secure),
-      hostname: target.hostname,
-      port: target.port,
-      path: target.path,
-      method: request.method,
-      headers: headerList(request, target.host),
-    });
-    this.req = req;
-    this.phase = 'connect';
-    req.on('socket', (socket: Socket) => this.onSocket(socket, target.secure));
-    req.on('response', (res: IncomingMessage) => this.onResponse(res));
-    // Forwarded from the socket by Node because the Agent has a timeout (its free-socket one).
-    req.on('timeout', () => this.onTimeout());
-    req.on('error', (err: Error) => this.onRequestError(err));
-    req.end(request.body);
+    const target = this.client.target(this.request.url);
+    try {
+      this.head ||= requestHead(this.request, target);
+    } catch (err) {
+      this.fail(err as Error, 'headers');
+      return;
+    }
+    const pool = (this.pool = this.client.pool(target));
+    const connection = pool.take();
+    if (connection) this.use(connection);
+    else pool.wait(this);
   }
 
-  private onSocket(socket: Socket, secure: boolean): void {
+  /** Sends the request on `connection` (a free one, a new one, or one the pool had to wait for). */
+  use(connection: Connection): void {
+    if (this.failure) {
+      // Aborted while waiting for it: the next exchange gets it.
+      connection.destroy();
+      return;
+    }
+    this.connection = connection;
+    const socket = connection.socket;
     const { connectMs, firstByteMs } = this.client.config.timeouts;
     if (socket.connecting) {
       // A new connection: connectMs covers TCP and, for https, the TLS handshake.
+      this.phase = 'connect';
       socket.setTimeout(connectMs);
-      socket.once(secure ? 'secureConnect' : 'connect', () => this.enter('headers', firstByteMs));
+      socket.once(this.client.target(this.request.url).secure ? 'secureConnect' : 'connect', () => this.enter('headers', firstByteMs));
     } else {
+      this.phase = 'connect';
       this.enter('headers', firstByteMs);
     }
+    connection.send(this, this.head, this.request.body);
   }
 
   private enter(phase: 'headers' | 'body', ms: number): void {
-    if (this.phase === 'body') return;
+    if (this.phase === 'body' || !this.connection) return;
     this.phase = phase;
-    const socket = this.req?.socket;
+    const socket = this.connection.socket;
     // Re-arming the timer costs a timer-list insert; firstByteMs and idleMs are often equal.
-    if (socket && socket.timeout !== ms) socket.setTimeout(ms);
+    if (socket.timeout !== ms) socket.setTimeout(ms);
   }
 
-  private onResponse(res: IncomingMessage): void {
-    this.res = res;
+  onHead(status: number, raw: string[]): void {
     this.enter('body', this.client.config.timeouts.idleMs);
-    const headers = res.headers as UpstreamResponse['headers'];
-    const status = res.statusCode ?? 0;
+    this.status = status;
+    this.headers = headerObject(raw);
     if (this.whole === undefined) {
-      this.handOver(res);
-      this.resolve({ status, headers, body: res });
+      this.handOver();
+      this.resolve({ status, headers: this.headers, body: this.stream! });
       return;
     }
-    const chunks: Buffer[] = [];
-    const spill = status >= 200 && status < 300 ? this.whole : WHOLE;
+    this.spill = status >= 200 && status < 300 ? this.whole : WHOLE;
     // An answer that may spill holds at most spillAbove; one that may not, maxResponseBytes.
-    const max = spill === WHOLE ? this.client.config.maxResponseBytes : undefined;
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size > spill) {
-        // What is left is read by the caller, as a stream's body is.
-        res.pause();
-        res.removeListener('data', onData);
-        this.handOver(res);
-        this.resolve({ status, headers, body: Buffer.concat(chunks), rest: res });
-      } else if (max !== undefined && size > max) {
-        this.abort(Object.assign(new Error(`response larger than ${max} bytes`), { code: 'ERR_RESPONSE_TOO_LARGE' }));
-      }
-    };
-    res.on('data', onData);
-    res.on('end', () => {
-      if (this.settled) return;
-      this.finish();
-      this.resolve({ status, headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
-    });
-    // The connection broke mid-answer (or a timeout or abort destroyed it).
-    res.on('error', (err: Error) => this.fail(err, 'body'));
+    this.max = this.spill === WHOLE ? this.client.config.maxResponseBytes : undefined;
   }
 
-  /**
-   * The body is the caller's to read from now on; the call's abort still reaches it until it
-   * closes. An error with nobody iterating yet is not thrown.
-   */
-  private handOver(res: IncomingMessage): void {
-    res.on('error', ignore);
-    res.once('close', () => this.finish());
-    this.settled = true;
+  onBody(chunk: Buffer): void {
+    if (this.stream) {
+      // The reader's pace: a full stream stops the socket until it is read (UpstreamBody._read).
+      if (!this.stream.push(chunk)) this.connection?.socket.pause();
+      return;
+    }
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    if (this.size > this.spill) {
+      // What is left is read by the caller, as a stream's body is.
+      this.handOver();
+      const start = Buffer.concat(this.chunks);
+      this.chunks = [];
+      this.resolve({ status: this.status, headers: this.headers, body: start, rest: this.stream! });
+    } else if (this.max !== undefined && this.size > this.max) {
+      this.abort(Object.assign(new Error(`response larger than ${this.max} bytes`), { code: 'ERR_RESPONSE_TOO_LARGE' }));
+    }
   }
 
-  private onRequestError(err: Error): void {
-    // After the headers, the response reports what matters: a socket error leaves a body that
-    // is not complete with an error of its own, and one that is (bytes past its content-length,
-    // which Node's parser takes for a next answer and refuses) stands, its socket not reused.
-    if (this.settled || this.res) return;
-    const req = this.req!;
-    if (!this.res && !this.failure && req.reusedSocket && this.resends < MAX_RESENDS && STALE_SOCKET_CODES.has((err as { code?: string }).code ?? '')) {
+  onEnd(): void {
+    this.connection = undefined;
+    if (this.stream) {
+      this.stream.push(null);
+      return;
+    }
+    if (this.settled) return;
+    this.finish();
+    const chunks = this.chunks;
+    this.resolve({ status: this.status, headers: this.headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
+  }
+
+  onError(err: Error, answered: boolean): void {
+    const connection = this.connection;
+    this.connection = undefined;
+    if (this.stream) {
+      // A body cut short: its reader gets the error (or the abort's reason, when that cut it).
+      this.stream.destroy(this.failure ?? err);
+      return;
+    }
+    if (!answered && !this.failure && connection?.reused && this.resends < MAX_RESENDS && STALE_CONNECTION_CODES.has((err as { code?: string }).code ?? '')) {
       this.resends++;
       this.start();
       return;
     }
-    this.fail(err, 'headers');
+    this.fail(err, this.status ? 'body' : 'headers');
   }
 
-  private onTimeout(): void {
+  onTimeout(): void {
     const timeouts = this.client.config.timeouts;
     const error =
       this.phase === 'connect'
@@ -366,10 +358,38 @@ class Exchange implements InFlight {
   abort(reason: Error): void {
     if (this.failure) return;
     this.failure = reason;
-    // Destroying the response (when there is one) hands the relay's iterator this reason, not
-    // the 'aborted' that the socket's close would give it.
-    if (this.res) this.res.destroy(reason);
-    else this.req?.destroy(reason);
+    if (this.stream) {
+      // The body's reader gets this reason, not the close that follows it.
+      this.stream.destroy(reason);
+      return;
+    }
+    const connection = this.connection;
+    this.connection = undefined;
+    if (connection) connection.destroy();
+    else this.pool?.cancel(this);
+    this.fail(reason, this.status ? 'body' : 'headers');
+  }
+
+  /** The stream's reader wants more: let the socket read again. */
+  resume(): void {
+    this.connection?.socket.resume();
+  }
+
+  /** The stream closed (read to its end, destroyed by its reader, or cut): a connection still reading its answer cannot be reused. */
+  closed(): void {
+    const connection = this.connection;
+    this.connection = undefined;
+    connection?.destroy();
+    this.finish();
+  }
+
+  /**
+   * The body is the caller's to read from now on; the call's abort still reaches it until it
+   * closes.
+   */
+  private handOver(): void {
+    this.stream = new UpstreamBody(this);
+    this.settled = true;
   }
 
   private fail(err: Error, phase: 'headers' | 'body'): void {
@@ -384,7 +404,45 @@ class Exchange implements InFlight {
   }
 }
 
+/**
+ * An answer's body handed to the caller: a Readable of Buffers, paced by its reader. Destroying
+ * it gives up on the answer (its connection is closed unless the answer was read whole); an error
+ * with nobody reading yet is not thrown.
+ */
+export class UpstreamBody extends Readable {
+  constructor(private readonly exchange: Exchange) {
+    super();
+    this.on('error', ignore);
+  }
+
+  override _read(): void {
+    this.exchange.resume();
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.exchange.closed();
+    callback(err);
+  }
+}
+
 function ignore(): void {}
+
+/** Response headers as Node's client gives them: names in lower case, repeated values joined, Set-Cookie a list, the first of those Node keeps one of. */
+function headerObject(raw: string[]): UpstreamResponse['headers'] {
+  const headers: UpstreamResponse['headers'] = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const value = raw[i + 1]!;
+    const seen = headers[name];
+    if (seen === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
+    else if (Array.isArray(seen)) seen.push(value);
+    else if (!SINGLE_HEADERS.has(name)) headers[name] = `${seen}, ${value}`;
+  }
+  return headers;
+}
+
+/** Headers Node's client keeps the first of when repeated (IncomingMessage's matchKnownFields). */
+const SINGLE_HEADERS = new Set(['age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent']);
 
 /**
  * Headers the client itself sets, which say where a request goes and how it is framed: none comes
@@ -414,16 +472,24 @@ export const RESERVED_HEADERS = [
 const RESERVED = new Set<string>(RESERVED_HEADERS);
 const LONGEST_RESERVED = Math.max(...RESERVED_HEADERS.map((h) => h.length));
 
-/** The request's headers as Node's flat list, with the target's Host and the body's length, none of RESERVED_HEADERS from the request. */
-function headerList(request: UpstreamRequest, host: string): string[] {
-  const list: string[] = ['host', host];
+/**
+ * The request's head: its line, the target's Host, the request's headers but none of
+ * RESERVED_HEADERS, the body's length. Names and values are checked as Node's client checks
+ * them (a name that is not a token, a value with a control character such as CR or LF is refused).
+ */
+function requestHead(request: UpstreamRequest, target: Target): string {
+  let head = `${request.method} ${target.path} HTTP/1.1\r\nhost: ${target.host}\r\nconnection: keep-alive\r\n`;
   for (const name in request.headers) {
     // Length first: most names are longer than any reserved one, and lower-casing each costs a string.
     if (name.length <= LONGEST_RESERVED && RESERVED.has(name.toLowerCase())) continue;
-    list.push(name, request.headers[name]!);
+    const value = request.headers[name]!;
+    if (!isToken(name)) throw Object.assign(new TypeError(`Header name must be a valid HTTP token ["${name}"]`), { code: 'ERR_INVALID_HTTP_TOKEN' });
+    if (hasInvalidChar(value)) throw Object.assign(new TypeError(`Invalid character in header content ["${name}"]`), { code: 'ERR_INVALID_CHAR' });
+    head += `${name}: ${value}\r\n`;
   }
-  if (request.body !== undefined) list.push('content-length', String(typeof request.body === 'string' ? Buffer.byteLength(request.body) : request.body.length));
-  return list;
+  const body = request.body;
+  if (body !== undefined) head += `content-length: ${typeof body === 'string' ? Buffer.byteLength(body) : body.length}\r\n`;
+  return head + '\r\n';
 }
 
 /** What {@link bodyText} keeps of an error answer: far more than any provider's error, and its message is cut to 2,000 characters anyway. */
@@ -434,7 +500,7 @@ export const MAX_ERROR_BODY_BYTES = 1024 * 1024;
  * its first `limit` bytes, the rest not read (the connection is closed), so a server answering
  * an error that never ends cannot grow the sidecar.
  */
-export async function bodyText(body: IncomingMessage, limit = MAX_ERROR_BODY_BYTES): Promise<string> {
+export async function bodyText(body: UpstreamBody, limit = MAX_ERROR_BODY_BYTES): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   try {

@@ -1,8 +1,8 @@
 /**
- * The sidecar's upstream client (sidecar/src/upstream/client.ts, Node's http/https with a
- * keep-alive Agent per provider) against real local HTTP(S) servers: what a provider's server can
+ * The sidecar's upstream client (sidecar/src/upstream/client.ts: a pool of kept-alive
+ * connections per provider, each answer parsed by Node's own HTTP parser) against real local HTTP(S) servers: what a provider's server can
  * do to a connection — close it when idle, answer 1xx or 3xx, send headers too large, cut the body,
- * mis-state its length, stall — and what the relay must see each time (ADR 0023).
+ * mis-state its length, stall — and what the relay must see each time (ADRs 0023, 0028).
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -428,6 +428,70 @@ describe('TLS and the pool', () => {
     await closing;
     await until(() => disconnects.length === 2);
     expect(upstream.connections()).toBe(2);
+  });
+});
+
+describe('the hand-made parts around the parser (ADR 0028)', () => {
+  it('opens at most 256 connections to a provider: the calls beyond wait for a free one, in order, and an aborted one leaves the queue', async () => {
+    const held: (() => void)[] = [];
+    const upstream = await serve((req, res) => held.push(() => res.end(JSON.stringify({ n: req.headers['x-n'] }))));
+    const c = client();
+    const call = (n: number, abort = new CallAbort()) => c.json({ ...post(upstream.url), headers: { 'x-n': String(n) } }, abort).catch((err: unknown) => err as UpstreamFailure);
+    const first = Array.from({ length: 256 }, (_, n) => call(n));
+    await until(() => held.length === 256);
+    const gone = new CallAbort();
+    const waiting = [call(256), call(257, gone), call(258)];
+    gone.abort(new DOMException('client gone', 'AbortError'));
+    await sleep(50);
+    // No connection beyond 256, no request beyond them sent.
+    expect(upstream.connections()).toBe(256);
+    expect(held).toHaveLength(256);
+    for (const release of held.splice(0, 2)) release();
+    await until(() => held.length === 256);
+    expect(upstream.connections()).toBe(256);
+    for (const release of held.splice(0)) release();
+    const answers = await Promise.all([...first, ...waiting]);
+    expect(answers.slice(0, 256).map((a) => JSON.parse((a as { body: Buffer }).body.toString()).n)).toEqual(Array.from({ length: 256 }, (_, n) => String(n)));
+    expect(answers[256]).toMatchObject({ status: 200, body: Buffer.from('{"n":"256"}') });
+    expect(answers[257]).toMatchObject({ kind: 'aborted' });
+    expect(answers[258]).toMatchObject({ status: 200, body: Buffer.from('{"n":"258"}') });
+    expect(upstream.requests).toHaveLength(258);
+  });
+
+  it('refuses a header name or value that would split the request (CR, LF), as Node\'s client does, and sends nothing', async () => {
+    const upstream = await serve(ok);
+    const c = client();
+    for (const headers of [{ 'x-a': 'v\r\nx-injected: 1' } as Record<string, string>, { 'x-a': 'v\nGET /other HTTP/1.1' }, { 'x a': 'v' }, { 'x-a\r\nx-b': 'v' }]) {
+      const failure = await c.json({ ...post(upstream.url), headers }, new CallAbort()).catch((err: unknown) => err as UpstreamFailure);
+      expect(failure).toBeInstanceOf(UpstreamFailure);
+      expect((failure as UpstreamFailure).cause).toMatchObject({ code: expect.stringMatching(/^ERR_INVALID_(CHAR|HTTP_TOKEN)$/) });
+    }
+    expect(upstream.requests).toEqual([]);
+  });
+
+  it('a 101 the client never asked for is a malformed answer, not a connection handed over', async () => {
+    const upstream = await raw((socket) => onRequests(socket, () => socket.write('HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\nraw bytes')));
+    const c = client();
+    for (const failure of [await json(c, upstream.url), await streamed(c, upstream.url)]) {
+      expect(failure).toMatchObject({ kind: 'connect', error: { status: 502, message: expect.stringContaining('provider up sent a malformed HTTP response') } });
+    }
+  });
+
+  it('a kept connection does not keep the process alive', async () => {
+    // The provider keeps idle connections two minutes: only the client can let go of the process.
+    const upstream = await serve(ok, (server) => (server.keepAliveTimeout = 120_000));
+    // A child process that calls once and then has nothing else to do: it must exit on its own.
+    const script = `import { CallAbort, ProviderClient } from ${JSON.stringify(new URL('../../../sidecar/src/upstream/client.ts', import.meta.url).pathname)};
+      const c = new ProviderClient({ name: 'up', timeouts: { connectMs: 5000, firstByteMs: 5000, idleMs: 5000 } });
+      const a = await c.json({ method: 'POST', url: ${JSON.stringify(upstream.url + '/v1/x')}, headers: {}, body: '{}' }, new CallAbort());
+      console.log(a.status);`;
+    const { execFile } = await import('node:child_process');
+    // Killed if still running after 15 s, well before the 30 s a free connection is kept.
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 15_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+    );
+    expect(out.trim()).toBe('200');
+    expect(upstream.connections()).toBe(1);
   });
 });
 
