@@ -110,3 +110,17 @@ matchExpressions:
       {{- toYaml . | nindent 6 }}
   {{- end }}
 {{- end }}
+
+{{/*
+CEL reading a key of an object's labels or annotations, the one way the webhook's match condition
+and the admission policies read them (CEL fails on an absent map or key unless guarded so):
+"airlock.celHasKey" says whether the key is there, "airlock.celKeyValue" gives its value or
+`default` (a CEL literal) when it is not. Both take
+(dict "object" "oldObject" "map" "labels" "key" "airlock.dev/sandbox" "default" "''").
+*/}}
+{{- define "airlock.celHasKey" -}}
+has({{ .object }}.metadata.{{ .map }}) && '{{ .key }}' in {{ .object }}.metadata.{{ .map }}
+{{- end }}
+{{- define "airlock.celKeyValue" -}}
+{{ include "airlock.celHasKey" . }} ? {{ .object }}.metadata.{{ .map }}['{{ .key }}'] : {{ .default }}
+{{- end }}

@@ -57,7 +57,12 @@ function resolve<T extends ModelProvider | MCPBackend>(names: readonly string[] 
 
 export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: string, name: string): Promise<void> {
   const sandbox = ctx.caches.sandboxes.get(namespace, name);
-  if (!sandbox) return; // Owned objects go with it through owner references.
+  if (!sandbox) {
+    // Owned objects go with it through owner references; a token minted for a Secret the cache
+    // never showed would otherwise stay in memory until the operator restarts.
+    ctx.memos.delete(usageTokenMemo(namespace, name));
+    return;
+  }
   const providers = resolve(sandbox.spec.providers, 'ModelProvider', (n) => ctx.caches.providers.get(namespace, n), (p) => keyProblems(ctx, p));
   const backends = resolve(sandbox.spec.mcpBackends, 'MCPBackend', (n) => ctx.caches.backends.get(namespace, n), (b) => backendSecretProblems(ctx, b));
   const conditions: ConditionInput[] = [
@@ -220,14 +225,15 @@ function ownerOf(sandbox: AgentSandbox): V1OwnerReference {
   return { apiVersion: API_VERSION, kind: 'AgentSandbox', name: sandbox.metadata.name, uid: sandbox.metadata.uid!, controller: true };
 }
 
-/** Applies `desired` unless the cached live object already matches (no write storms). */
+const usageTokenMemo = (namespace: string, name: string) => `usage-token/${namespace}/${name}`;
+
 /**
  * The sandbox's usage token: the one its credentials Secret holds, so a re-render (and every
  * replica's route) keeps it; a new random one when the Secret has none. Remembered here until the
  * cache shows the Secret written, so a reconcile before the watch catches up does not mint another.
  */
 function usageToken(ctx: ControllerContext, namespace: string, name: string, live: V1Secret | undefined): string {
-  const memo = `usage-token/${namespace}/${name}`;
+  const memo = usageTokenMemo(namespace, name);
   const held = usageTokenOf(live);
   if (held !== undefined) {
     ctx.memos.delete(memo);
@@ -238,6 +244,7 @@ function usageToken(ctx: ControllerContext, namespace: string, name: string, liv
   return token;
 }
 
+/** Applies `desired` unless the cached live object already matches (no write storms). */
 async function applyIfChanged<T extends KubernetesObject>(ctx: ControllerContext, desired: T, live: T | undefined, matches: (live: T) => boolean): Promise<void> {
   if (live && matches(live) && live.metadata?.ownerReferences?.some((o) => o.uid === desired.metadata?.ownerReferences?.[0]?.uid)) return;
   await ctx.kube.apply(desired);

@@ -18,7 +18,8 @@ export interface ControllerContext {
   enqueue(key: string): void;
   /**
    * Results of the last provider probe and tool discovery per object, so events between two
-   * periodic runs do not call the provider or backend again. Owned by one operator instance.
+   * periodic runs do not call the provider or backend again, and usage tokens the cache does not
+   * show yet. Owned by one operator instance; each reconciler drops its entries when its object is gone.
    */
   memos: Map<string, unknown>;
   /** Where probes and discoveries run, beside the reconcile queue (runtime/outside-calls.ts). */

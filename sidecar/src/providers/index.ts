@@ -2,21 +2,22 @@
 import type { ProviderType } from '../config/schema.js';
 import { anthropicAdapter } from './anthropic/index.js';
 import { geminiAdapter } from './gemini/index.js';
-import { ollamaAdapter } from './ollama/index.js';
+import { createOllamaAdapter } from './ollama/index.js';
 import { openAIAdapter, openAICompatibleAdapter } from './openai/index.js';
 import type { ProviderAdapter } from './types.js';
 
-const ADAPTERS: Record<ProviderType, ProviderAdapter> = {
-  openai: openAIAdapter,
-  'openai-compatible': openAICompatibleAdapter,
-  anthropic: anthropicAdapter,
-  gemini: geminiAdapter,
-  ollama: ollamaAdapter,
+/** How each type's adapter is had: Ollama's is made anew, as it remembers what its provider's models refused. */
+const ADAPTERS: Record<ProviderType, () => ProviderAdapter> = {
+  openai: () => openAIAdapter,
+  'openai-compatible': () => openAICompatibleAdapter,
+  anthropic: () => anthropicAdapter,
+  gemini: () => geminiAdapter,
+  ollama: createOllamaAdapter,
 };
 
-/** The adapter of a provider type. */
+/** The adapter for one configured provider of a type; each provider gets its own (server/runtime.ts). */
 export function adapterFor(type: ProviderType): ProviderAdapter {
-  return ADAPTERS[type];
+  return ADAPTERS[type]();
 }
 
 export * from './types.js';

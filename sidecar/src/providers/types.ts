@@ -2,7 +2,8 @@
  * The contract between the router and the provider adapters. The canonical form of a model
  * call is the OpenAI chat-completions shape (request, response and stream chunk): every adapter
  * translates from it to its provider's wire format and back. Adapters are data plus pure
- * functions — no I/O, no clients — so each is covered by golden-file tests.
+ * functions — no I/O, no clients — so each is covered by golden-file tests. The one memory is
+ * Ollama's, of the models that refused `think`, kept per configured provider.
  */
 import type { ProviderType } from '../config/schema.js';
 import type { MessagesRequest } from '../wire/anthropic.js';

@@ -17,11 +17,12 @@
  *   it reasons (always for the o-series and gpt-5, at an effort other than none for gpt-5.1 and
  *   later: {@link samplesWithoutReasoning}), sampling fields other than their neutral value
  *   (temperature, top_p, penalties, logprobs, logit_bias) and stop sequences, which those models
- *   refuse, are dropped (clients of the other APIs send them to any model); past 4 stop sequences
- *   the first 4 are sent. ADR 0004 lists these rules.
+ *   refuse, are dropped (clients of the other APIs send them to any model); past OpenAI's limit of
+ *   stop sequences ({@link MAX_STOP}) the first ones are sent. ADR 0004 lists these rules.
  * Nothing is rewritten for a request that has none of them, so pass-through stays a shallow copy.
  */
 import type { ChatMessage, ChatRequest } from '../../wire/openai.js';
+import { stopList } from '../shared/content.js';
 import { effortFor } from '../shared/reasoning.js';
 import { reasoningModel, samplesWithoutReasoning } from './models.js';
 
@@ -83,6 +84,9 @@ function effortOn(model: string, effort: string): string {
 /** OpenAI takes at most 4 stop sequences (400 past that). */
 const MAX_STOP = 4;
 
+/** Whether OpenAI would refuse the request's stop sequences as too many (on a model that takes any). */
+const tooManyStops = (request: ChatRequest) => Array.isArray(request.stop) && request.stop.length > MAX_STOP;
+
 /**
  * Fields OpenAI's reasoning models refuse (400 `unsupported_value` or `unsupported_parameter`)
  * at other than their neutral value; clients of the other APIs (the Anthropic SDK's temperature,
@@ -102,8 +106,8 @@ export function toOpenAIRequest(request: ChatRequest, model: string): object {
   const reasoning = reasons && !(samplesWithoutReasoning(model) && (body.reasoning_effort == null || body.reasoning_effort === 'none'));
   if (reasoning) {
     for (const [field, neutral] of Object.entries(REASONING_REFUSES)) if (body[field] != null && body[field] !== neutral) delete body[field];
-  } else if (Array.isArray(request.stop) && request.stop.length > MAX_STOP) {
-    body.stop = request.stop.slice(0, MAX_STOP);
+  } else if (tooManyStops(request)) {
+    body.stop = stopList(request.stop, MAX_STOP);
   }
   return body;
 }
@@ -112,14 +116,14 @@ export function toOpenAIRequest(request: ChatRequest, model: string): object {
  * Whether OpenAI would refuse this request on `model` as the client wrote it, where
  * {@link toOpenAIRequest} sends something it takes: the canonical extensions (thinking, top_k,
  * cache_control, reasoning of other providers, is_error), `reasoning_effort` for a model that does
- * not reason or at a level it does not take, more than 4 stop sequences. An OpenAI client's body
- * goes to OpenAI as it is unless this holds (a model served by Claude first can fail over to
- * OpenAI with a body written for Claude; the docs promise reasoning_effort on every model).
+ * not reason or at a level it does not take, more stop sequences than {@link MAX_STOP}. An OpenAI
+ * client's body goes to OpenAI as it is unless this holds (a model served by Claude first can fail
+ * over to OpenAI with a body written for Claude; the docs promise reasoning_effort on every model).
  */
 export function openAIRefuses(request: ChatRequest, model: string): boolean {
   if (request.thinking != null || request.top_k != null || request.messages.some(hasExtension)) return true;
   if (request.reasoning_effort != null && (!reasoningModel(model) || effortOn(model, request.reasoning_effort) !== request.reasoning_effort)) return true;
-  return !reasoningModel(model) && Array.isArray(request.stop) && request.stop.length > MAX_STOP;
+  return !reasoningModel(model) && tooManyStops(request);
 }
 
 /**

@@ -79,10 +79,10 @@ export function requireSingleChoice(provider: string, n: number | null | undefin
   if (n != null && n > 1) throw untranslatable(provider, 'n > 1 is not supported; send one request per choice', 'n');
 }
 
-/** The stop option as a list. */
 /**
- * The stop sequences of a request as a list, at most `most` of them: OpenAI takes 4 and Gemini 5
- * and each refuses more (400), so past that the first ones are sent (ADR 0004).
+ * The stop sequences of a request as a list, at most `most` of them: OpenAI and Gemini each refuse
+ * more than their limit (400; the limit is beside each one's request builder), so past it the
+ * first ones are sent (ADR 0004).
  */
 export function stopList(stop: string | string[] | null | undefined, most = Infinity): string[] | undefined {
   if (stop == null) return undefined;
