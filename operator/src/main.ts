@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** airlock-operator: flags and env → settings, KubeConfig the usual way, graceful shutdown. */
 import { KubeConfig } from '@kubernetes/client-node';
-import { createLogger } from '@airlock/sidecar/log';
+import { createLogger, endLog, type Logger } from '@airlock/sidecar/log';
 import { startTracing, traceOfLine } from '@airlock/sidecar/telemetry';
 import { ZodError } from 'zod';
 import { startOperator } from './operator.js';
@@ -29,6 +29,15 @@ async function main(): Promise<number> {
     return 2;
   }
   const log = createLogger({ level: settings.logLevel, component: 'airlock-operator', context: traceOfLine });
+  try {
+    return await operate(settings, log);
+  } finally {
+    // The fatal line saying why it cannot start, or the shutdown's, written before the exit.
+    await endLog(log);
+  }
+}
+
+async function operate(settings: ReturnType<typeof readSettings>, log: Logger): Promise<number> {
   const tracing = await startTracing({ serviceName: 'airlock-operator', endpoint: settings.otlpEndpoint, headers: async () => settings.otlpHeaders, resource: { 'service.instance.id': settings.identity }, warn: (record, message) => log.warn(record, message) });
   const kubeConfig = new KubeConfig();
   try {

@@ -74,7 +74,7 @@ async function runCommand(command: string | undefined, rest: string[]): Promise<
       const { values } = parseArgs({ args: rest, options: { config: { type: 'string', default: env.AIRLOCK_CONFIG } } });
       // Loaded here, not at the top: `probe` runs every second as the startupProbe, and the whole
       // server (its HTTP framework then, providers, MCP, OpenTelemetry) took 20 s to load on a busy 2-core node.
-      const [{ startSidecar }, { ConfigError }, { collectWhenIdle }] = await Promise.all([import('./sidecar.js'), import('./config/load.js'), import('./memory/idle-gc.js')]);
+      const [{ startSidecar }, { ConfigError }, { collectWhenIdle }, { endLog }] = await Promise.all([import('./sidecar.js'), import('./config/load.js'), import('./memory/idle-gc.js'), import('./log/logger.js')]);
       // Listening for the signals before starting: a SIGTERM while starting (a pod deleted at
       // once, the image build's warm-up) then closes cleanly instead of killing the process.
       const stopped = stopSignal();
@@ -93,6 +93,7 @@ async function runCommand(command: string | undefined, rest: string[]): Promise<
       sidecar.log.info({ signal: await stopped }, 'shutting down: finishing requests in flight');
       idle.stop();
       await sidecar.close();
+      await endLog(sidecar.log);
       return 0;
     }
     case 'check-config': {
@@ -123,12 +124,13 @@ async function runCommand(command: string | undefined, rest: string[]): Promise<
       // The default is the injection's path, not AIRLOCK_STDIO_HOST: that variable tells the sidecar
       // where to connect, and reading it here would load env.ts and zod (injection passes --socket).
       const { values } = parseArgs({ args: rest, options: { socket: { type: 'string', default: DEFAULT_STDIO_HOST } } });
-      const [{ startStdioHost }, { createLogger }] = await Promise.all([import('./stdio-host/host.js'), import('./log/logger.js')]);
+      const [{ startStdioHost }, { createLogger, endLog }] = await Promise.all([import('./stdio-host/host.js'), import('./log/logger.js')]);
       const log = createLogger({ level: 'info', component: 'airlock-tools' });
       const stopped = stopSignal();
       const host = await startStdioHost({ socketPath: values.socket!, logger: log });
       log.info({ signal: await stopped }, 'shutting down: ending stdio servers');
       await host.close();
+      await endLog(log);
       return 0;
     }
     case undefined:

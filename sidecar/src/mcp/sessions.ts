@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { ErrorCode, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { answerInvalidParams } from './params.js';
 
 /** Limits on sessions. */
 export interface SessionLimits {
@@ -148,6 +149,7 @@ export class SessionRegistry {
       if (id !== undefined && this.sessions.get(id)?.transport === transport) this.sessions.delete(id);
     };
     await server.connect(transport);
+    answerInvalidParams(transport, (err) => this.logger.warn({ reason: (err as Error).message }, 'MCP: could not send an Invalid params answer'));
     try {
       await transport.handleRequest(req, res, body);
     } finally {

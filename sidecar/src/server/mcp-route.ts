@@ -1,12 +1,11 @@
 /**
  * The `/mcp` route: the HTTP edge of the MCP gateway. Every answer the edge gives itself is a
  * JSON-RPC error object (`{jsonrpc, id, error: {code, message}}`), the shape an MCP client
- * parses: refused methods, bodies that are not JSON, an empty batch, request params the MCP
- * schema refuses, and (through {@link mcpClientErrorResponse}) requests Node's HTTP parser
- * refuses. Everything else goes to the gateway untouched.
+ * parses: refused methods, bodies that are not JSON, an empty batch, and (through
+ * {@link mcpClientErrorResponse}) requests Node's HTTP parser refuses. Everything else goes to
+ * the gateway untouched; a session answers requests with bad params itself (mcp/params.ts).
  */
 import type { ServerResponse } from 'node:http';
-import type * as z from '../zod.js';
 import type { McpHandler } from './app.js';
 import { withAgentContext } from '../telemetry/model-call.js';
 import { JSON_UTF8 } from './http/app.js';
@@ -29,38 +28,6 @@ const TRANSPORT_ERROR = -32000;
  * loaded at start in every sidecar, MCP used or not.
  */
 export const JsonRpcErrorCode = { ParseError: -32700, InvalidRequest: -32600, InvalidParams: -32602, InternalError: -32603 } as const;
-
-/**
- * Requests whose params the MCP schema requires, checked here so that a missing tool name reads
- * "params.name: …" with code -32602 instead of the SDK's raw validation dump with -32603. Read
- * from the SDK on the first request in a session, when the gateway has loaded it anyway. The SDK
- * builds them with classic zod, whose schemas have every method of mini's type named here.
- */
-async function requestSchema(method: string): Promise<z.ZodMiniType | undefined> {
-  const name = Object.hasOwn(CHECKED_METHODS, method) ? CHECKED_METHODS[method] : undefined;
-  if (!name) return undefined;
-  const types = await import('@modelcontextprotocol/sdk/types.js');
-  return types[name] as z.ZodMiniType;
-}
-
-/**
- * Methods whose params are checked here, by the name of their MCP SDK schema, so that bad ones
- * get -32602 naming the field: the SDK answers its own schema's refusal as -32603 (an internal
- * error) with zod's issues as text.
- */
-const CHECKED_METHODS: Record<string, keyof typeof import('@modelcontextprotocol/sdk/types.js') | undefined> = {
-  'tools/call': 'CallToolRequestSchema',
-  'prompts/get': 'GetPromptRequestSchema',
-  'resources/read': 'ReadResourceRequestSchema',
-  'completion/complete': 'CompleteRequestSchema',
-  'logging/setLevel': 'SetLevelRequestSchema',
-  'resources/subscribe': 'SubscribeRequestSchema',
-  'resources/unsubscribe': 'UnsubscribeRequestSchema',
-  'tools/list': 'ListToolsRequestSchema',
-  'prompts/list': 'ListPromptsRequestSchema',
-  'resources/list': 'ListResourcesRequestSchema',
-  'resources/templates/list': 'ListResourceTemplatesRequestSchema',
-};
 
 /** A JSON-RPC error response. */
 export function jsonRpcError(code: number, message: string, id: string | number | null = null) {
@@ -89,8 +56,6 @@ export function mcpRoute(router: Router, mcp: McpHandler): void {
         // JSON-RPC 2.0: "rpc call with an empty Array" is answered with one Invalid Request error.
         return send(res, 400, jsonRpcError(JsonRpcErrorCode.InvalidRequest, 'Invalid Request: the batch is empty; send at least one JSON-RPC message'));
       }
-      const invalid = request.headers['mcp-session-id'] === undefined ? undefined : await invalidParams(parsed);
-      if (invalid) return send(res, 200, invalid);
       // The agent's traceparent parents the spans of its tool calls.
       await withAgentContext(request.headers, () => mcp.handle(request.raw, res, parsed));
     },
@@ -111,21 +76,6 @@ export function refuseMcpMethod(method: string, res: ServerResponse): void {
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   writeJson(res, status, body, JSON_UTF8);
-}
-
-/**
- * For one JSON-RPC request (batches go to the SDK as they are) whose params the MCP schema
- * refuses: the -32602 error response naming each wrong field.
- */
-async function invalidParams(message: unknown): Promise<ReturnType<typeof jsonRpcError> | undefined> {
-  if (typeof message !== 'object' || message === null || Array.isArray(message)) return undefined;
-  const { method, id } = message as { method?: unknown; id?: unknown };
-  if (typeof method !== 'string' || (typeof id !== 'string' && typeof id !== 'number')) return undefined;
-  const schema = await requestSchema(method);
-  const result = schema?.safeParse(message);
-  if (!result || result.success) return undefined;
-  const fields = result.error.issues.slice(0, 5).map((i) => `${i.path.map(String).join('.') || '<request>'}: ${i.message}`);
-  return jsonRpcError(JsonRpcErrorCode.InvalidParams, `Invalid params for ${method}: ${fields.join('; ')}`, id);
 }
 
 /**

@@ -77,6 +77,32 @@ describe('airlock-sidecar run and probe', () => {
     await mock.close();
   });
 
+  it('writes the shutdown\'s log lines in order before it exits on SIGTERM, also when the thread pool is busy', async () => {
+    const { mock, socket: socketPath, config } = await runSetup();
+    // libuv's thread pool, where the logger's asynchronous writes run, cut to one thread and kept
+    // busy from the signal on (~2 s here), as other work can keep it (file reads, DNS lookups): the
+    // "shutting down" line waits in its queue. Before, the exit wrote the lines after it first.
+    const busyPool = `data:text/javascript,${encodeURIComponent("import { pbkdf2 } from 'node:crypto'; process.once('SIGTERM', () => pbkdf2('p', 's', 4e6, 32, 'sha256', () => {}));")}`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', busyPool, cli, 'run', '--config', config], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, UV_THREADPOOL_SIZE: '1' } });
+    children.push(child);
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    await expect.poll(() => stdout, { timeout: 30_000, interval: 100 }).toContain('airlock sidecar ready');
+    // The MCP gateway, loaded on the first call, logs last as the sidecar closes.
+    const dispatcher = new Agent({ connect: { socketPath } });
+    const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'cli-test', version: '1' } } };
+    const answer = await undiciFetch('http://airlock/mcp', { method: 'POST', dispatcher, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify(initialize) });
+    expect(answer.status).toBe(200);
+    await answer.text();
+    await dispatcher.close();
+    const closed = new Promise((resolve) => child.once('close', resolve));
+    child.kill('SIGTERM');
+    expect(await closed).toBe(0);
+    const messages = stdout.trim().split('\n').map((line) => (JSON.parse(line) as { msg: string }).msg);
+    expect(messages.slice(-3)).toEqual(['shutting down: finishing requests in flight', 'MCP session closed', 'MCP gateway closed']);
+    await mock.close();
+  });
+
   it('gives the young generation back to the kernel once idle, and says so at debug level', async () => {
     const { mock, config } = await runSetup({ telemetry: { logLevel: 'debug' } });
     const run = sidecar(['run', '--config', config]);

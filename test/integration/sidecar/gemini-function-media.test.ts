@@ -3,7 +3,8 @@
  * the response by `{"$ref": displayName}`) from a google-genai client reach every provider type
  * with the image: a Gemini provider takes them as sent; elsewhere the image goes in the user
  * message after the tool messages, since OpenAI's tool messages take text only (its mock refuses
- * an image there, as OpenAI does), and Anthropic and Ollama read it there too.
+ * an image there, as OpenAI does), and Ollama reads it there too; Anthropic takes it inside the
+ * tool_result, as its tool results take images.
  */
 import { FunctionCallingConfigMode, createFunctionResponsePartFromBase64, createPartFromFunctionResponse, type Content } from '@google/genai';
 import { describe, expect, it } from 'vitest';
@@ -37,11 +38,35 @@ describe('an image in a Gemini function response', () => {
     expect(messages[3]!.content).toContainEqual({ type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}` } });
   });
 
-  it('reaches an Anthropic provider in the tool result\'s turn, after the tool_result', async () => {
-    await genaiClient(suite.stack).models.generateContent({ model: 'via-anthropic', contents: history(), config });
+  it('reaches an Anthropic provider inside its tool_result, after the result\'s text and the name it goes by', async () => {
+    const response = await genaiClient(suite.stack).models.generateContent({ model: 'via-anthropic', contents: history(), config });
+    // The mock answers a tool result with what Claude reads in it: the image is the result's.
+    expect(response.text).toBe('tool result: {"image":{"$ref":"screen.png"}} screen.png: [image]');
     const turn = (sent('anthropic').messages as Sent[]).at(-1)!;
-    expect((turn.content as Sent[]).map((b) => b.type)).toEqual(['tool_result', 'text', 'text', 'image']);
-    expect((turn.content as Sent[])[3]).toEqual({ type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG } });
+    expect(turn.content).toEqual([
+      {
+        type: 'tool_result',
+        tool_use_id: 'shot-1',
+        content: [
+          { type: 'text', text: '{"image":{"$ref":"screen.png"}}' },
+          { type: 'text', text: 'screen.png:' },
+          { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG } },
+        ],
+      },
+    ]);
+  });
+
+  it('reaches an Anthropic provider inside its own tool_result when two calls answer in one turn, the turn\'s own text after them', async () => {
+    const contents = history();
+    contents[1]!.parts!.push({ functionCall: { id: 'shot-2', name: 'screenshot', args: {} } });
+    const second = createFunctionResponsePartFromBase64('AAAA', 'image/jpeg');
+    contents[2]!.parts!.push(createPartFromFunctionResponse('shot-2', 'screenshot', { status: 'taken' }, [second]), { text: 'compare them' });
+    await genaiClient(suite.stack).models.generateContent({ model: 'via-anthropic', contents, config });
+    const turn = (sent('anthropic').messages as Sent[]).at(-1)!.content as Sent[];
+    expect(turn.map((b) => [b.type, b.tool_use_id])).toEqual([['tool_result', 'shot-1'], ['tool_result', 'shot-2'], ['text', undefined]]);
+    expect((turn[0]!.content as Sent[]).at(-1)).toMatchObject({ type: 'image', source: { data: PNG } });
+    expect(turn[1]!.content).toEqual([{ type: 'text', text: '{"status":"taken"}' }, { type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: 'AAAA' } }]);
+    expect(turn[2]).toEqual({ type: 'text', text: 'compare them' });
   });
 
   it('reaches an Ollama provider as the images of the message after the tool message', async () => {

@@ -39,11 +39,21 @@ function raw(method: string, path: string, headers: Record<string, string>, body
     const req = request({ host: '127.0.0.1', port, method, path, headers, setHost: false }, (res) => {
       let text = '';
       res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, json: text ? JSON.parse(text) : undefined }));
+      // An SSE stream (a request's answers) is kept as its text.
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, json: !text ? undefined : String(res.headers['content-type']).startsWith('text/event-stream') ? text : JSON.parse(text) }));
     });
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** The JSON-RPC messages of an answer: its JSON body, or each `data:` of its SSE stream. */
+function messagesOf(answer: { json: unknown }): unknown[] {
+  if (typeof answer.json !== 'string') return [answer.json];
+  return answer.json
+    .split('\n')
+    .filter((line) => line.startsWith('data: '))
+    .map((line) => JSON.parse(line.slice('data: '.length)) as unknown);
 }
 
 const initialize = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
@@ -153,8 +163,9 @@ describe('errors in JSON-RPC shape', () => {
     const { transport } = await mcpClient('loopback');
     const headers = { ...mcpHeaders(`127.0.0.1:${port}`), 'mcp-session-id': transport.sessionId!, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION };
     const res = await raw('POST', '/mcp', headers, JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { arguments: {} } }));
-    expect(res.json).toEqual({ jsonrpc: '2.0', id: 7, error: { code: -32602, message: expect.stringMatching(/^Invalid params for tools\/call: params\.name: /) } });
-    expect((res.json as { error: { message: string } }).error.message).not.toMatch(/[[{]/);
+    const [answer] = messagesOf(res);
+    expect(answer).toEqual({ jsonrpc: '2.0', id: 7, error: { code: -32602, message: expect.stringMatching(/^Invalid params for tools\/call: params\.name: /) } });
+    expect((answer as { error: { message: string } }).error.message).not.toMatch(/[[{]/);
   });
 
   it('answers bad params of the other methods with -32602 too (the SDK said -32603, an internal error, with zod\'s issues as text)', async () => {
@@ -168,8 +179,29 @@ describe('errors in JSON-RPC shape', () => {
     ];
     for (const [i, [method, params]] of requests.entries()) {
       const res = await raw('POST', '/mcp', headers, JSON.stringify({ jsonrpc: '2.0', id: i, method, params }));
-      expect(res.json).toEqual({ jsonrpc: '2.0', id: i, error: { code: -32602, message: expect.stringContaining(`Invalid params for ${method}: params.`) } });
+      expect(messagesOf(res)).toEqual([{ jsonrpc: '2.0', id: i, error: { code: -32602, message: expect.stringContaining(`Invalid params for ${method}: params.`) } }]);
     }
+  });
+
+  it('answers each item of a batch on its own: -32602 for the one with bad params, the others as without it', async () => {
+    const { transport } = await mcpClient('loopback');
+    const headers = { ...mcpHeaders(`127.0.0.1:${port}`), 'mcp-session-id': transport.sessionId!, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION };
+    const batch = [
+      { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'search_tools', arguments: 'echo' } },
+      { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { arguments: {} } },
+      { jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'search_tools', arguments: { query: 'echo a message' } } },
+    ];
+    const res = await raw('POST', '/mcp', headers, JSON.stringify(batch));
+    expect(res.status).toBe(200);
+    // One answer per request, in the order they are ready.
+    type Answer = { id: number; result?: { tools?: unknown[]; isError?: boolean }; error?: { code: number; message: string } };
+    const answers = new Map((messagesOf(res) as Answer[]).map((answer) => [answer.id, answer]));
+    expect([...answers.keys()].sort()).toEqual([1, 2, 3, 4]);
+    expect(answers.get(1)!.result!.tools!.length).toBeGreaterThan(0);
+    expect(answers.get(2)!.error).toEqual({ code: -32602, message: expect.stringMatching(/^Invalid params for tools\/call: params\.arguments: /) });
+    expect(answers.get(3)!.error).toEqual({ code: -32602, message: expect.stringMatching(/^Invalid params for tools\/call: params\.name: /) });
+    expect(answers.get(4)!.result!.isError).toBeFalsy();
   });
 });
 

@@ -26,7 +26,7 @@ import type { AssistantMessage, ChatMessage, ChatRequest, TextPart, ThinkingBloc
 import { providerError } from '../../providers/shared/errors.js';
 import { strictable } from '../../providers/openai/strict-schema.js';
 import { TranslationError } from '../../providers/types.js';
-import { attachToResult } from './tool-attachments.js';
+import { attachToResult } from '../../wire/tool-attachments.js';
 
 export { anthropicStreamEncoder, type AnthropicStreamEncoder } from './anthropic-stream.js';
 export { anthropicUsage, chatToAnthropic, stopReason, toolInput } from './anthropic-response.js';

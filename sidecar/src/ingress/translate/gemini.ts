@@ -11,7 +11,7 @@
  * - `inlineData` images become data URLs, PDFs file parts, wav/mp3 audio input_audio parts;
  *   the media of a multimodal function response (Gemini 3's `functionResponse.parts`, each after
  *   its displayName, which the response names by `{"$ref": ...}`) go in the user message after the
- *   tool messages, as tool messages take text only (./tool-attachments.ts); media beside a
+ *   tool messages, as tool messages take text only (wire/tool-attachments.ts); media beside a
  *   functionResponse in the same turn go there too, as the turn's own parts;
  *   `fileData` only as an https image URL (Files API and gs:// URIs only Gemini can read);
  * - thought parts of earlier model turns become `reasoning_content`; a thought signature the
@@ -28,7 +28,7 @@ import { strictable } from '../../providers/openai/strict-schema.js';
 import type { GeminiContent, GeminiPart, GenerateContentRequest } from '../../wire/gemini.js';
 import type { AssistantMessage, ChatMessage, ChatRequest, ThinkingBlock, ToolChoice, UserContentPart } from '../../wire/openai.js';
 import { openThinking } from '../../wire/responses.js';
-import { attachToResult } from './tool-attachments.js';
+import { attachToResult } from '../../wire/tool-attachments.js';
 
 function refuse(what: string, param: string): TranslationError {
   return new TranslationError(providerError(400, `${what} can only be served by a Gemini provider`, 'unsupported_for_provider', param));

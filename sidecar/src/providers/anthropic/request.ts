@@ -24,12 +24,17 @@
  *   when thinking is on; unsigned reasoning (from another provider) is dropped; a request ending
  *   in tool results for a turn without them runs without thinking, which Anthropic would refuse;
  * - `is_error` on a tool message becomes `is_error` on its tool_result.
+ * - media a tool result carried (a Gemini client's functionResponse parts), which the canonical
+ *   form puts in the user message after the tool messages (wire/tool-attachments.ts), go back
+ *   inside their tool_result's content, after its text, with the names before them: Claude reads
+ *   them as the result's, and the tool message's note and the "result of" label are left out.
  * - `cache_control` on text and image parts (the convention LiteLLM popularised for OpenAI-shaped
  *   requests to Claude) is carried over.
  */
 import { createHash } from 'node:crypto';
 import type { AnthropicToolChoice, MessagesRequest } from '../../wire/anthropic.js';
-import type { AssistantMessage, ChatRequest, ToolChoice, ToolMessage, UserContentPart } from '../../wire/openai.js';
+import type { AssistantMessage, ChatMessage, ChatRequest, ToolChoice, ToolMessage, UserContentPart } from '../../wire/openai.js';
+import { resultMediaOf } from '../../wire/tool-attachments.js';
 import { jsonInstruction, parseArguments, parseDataURL, requireSingleChoice, stopList, textOf } from '../shared/content.js';
 import { untranslatable } from '../shared/errors.js';
 import { thinkingBudget } from '../shared/reasoning.js';
@@ -74,6 +79,7 @@ export function toAnthropicRequest(request: ChatRequest, model: string, unconstr
   let systemMessages = 0;
   let systemString: string | undefined;
   const turns: Turn[] = [];
+  const media = resultMedia(request.messages);
   request.messages.forEach((message, i) => {
     switch (message.role) {
       case 'system':
@@ -87,16 +93,23 @@ export function toAnthropicRequest(request: ChatRequest, model: string, unconstr
           for (const part of message.content) if (part.text) system.push(withCache({ type: 'text', text: part.text }, part));
         }
         break;
-      case 'user':
-        append(turns, 'user', typeof message.content === 'string' ? message.content : message.content.flatMap((p, j) => userBlock(p, `messages[${i}].content[${j}]`)));
+      case 'user': {
+        if (typeof message.content === 'string') {
+          append(turns, 'user', message.content);
+          break;
+        }
+        const own = message.content.map((part, j) => ({ part, j })).filter(({ part }) => !media.has(resultMediaOf(part)?.id ?? ''));
+        // A message that held only a result's media is gone with them.
+        if (own.length > 0 || message.content.length === 0) append(turns, 'user', own.flatMap(({ part, j }) => userBlock(part, `messages[${i}].content[${j}]`)));
         break;
+      }
       case 'assistant': {
         const content = assistantContent(message, i);
         if (content !== undefined) append(turns, 'assistant', content);
         break;
       }
       case 'tool':
-        append(turns, 'user', [toolResult(message)]);
+        append(turns, 'user', [toolResult(message, media.get(message.tool_call_id) ?? [])]);
         break;
     }
   });
@@ -260,11 +273,32 @@ function assistantContent(message: AssistantMessage, i: number): string | Block[
   return blocks;
 }
 
-function toolResult(message: ToolMessage): Block {
-  const content =
+/**
+ * The media of tool results in the request's user messages (the parts wire/tool-attachments.ts
+ * marks, names included), by the call id of a tool message of the request, each with where it is.
+ */
+function resultMedia(messages: ChatMessage[]): Map<string, { part: UserContentPart; param: string }[]> {
+  const results = new Set(messages.flatMap((m) => (m.role === 'tool' ? [m.tool_call_id] : [])));
+  const media = new Map<string, { part: UserContentPart; param: string }[]>();
+  messages.forEach((message, i) => {
+    if (message.role !== 'user' || typeof message.content === 'string') return;
+    message.content.forEach((part, j) => {
+      const of = resultMediaOf(part);
+      if (!of || !results.has(of.id)) return;
+      const parts = media.get(of.id) ?? [];
+      media.set(of.id, parts);
+      if (of.role === 'media') parts.push({ part, param: `messages[${i}].content[${j}]` });
+    });
+  });
+  return media;
+}
+
+function toolResult(message: ToolMessage, media: { part: UserContentPart; param: string }[]): Block {
+  const text =
     typeof message.content === 'string'
       ? message.content
-      : message.content.flatMap((p) => (p.text ? [{ type: 'text', text: p.text }] : []));
+      : message.content.flatMap((p) => (p.text && resultMediaOf(p)?.role !== 'note' ? [{ type: 'text', text: p.text }] : []));
+  const content = media.length === 0 ? text : [...asBlocks(text), ...media.flatMap(({ part, param }) => userBlock(part, param))];
   return { type: 'tool_result', tool_use_id: anthropicId(message.tool_call_id), content, ...(message.is_error ? { is_error: true } : {}) };
 }
 
