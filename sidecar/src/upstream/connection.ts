@@ -46,6 +46,9 @@ export const { _checkIsHttpToken: isToken, _checkInvalidHeaderChar: hasInvalidCh
 /** Node's limit on a response's headers (16 KiB unless `--max-http-header-size`). */
 export const MAX_HEADER_SIZE = process.getBuiltinModule('node:http').maxHeaderSize;
 
+/** A request body up to this size is copied behind its head and written with it in one buffer. */
+const ONE_WRITE_BYTES = 64 * 1024;
+
 /** What the exchange on a connection is told, as the answer arrives. */
 export interface Receiver {
   /** The answer's status and headers (a flat list, as Node's rawHeaders), 1xx answers skipped. */
@@ -157,7 +160,18 @@ export class Connection {
       socket.write(head, 'latin1');
       return;
     }
-    // One writev for the head and the body.
+    const size = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+    if (size <= ONE_WRITE_BYTES) {
+      // Head and body in one buffer, one write: less than a writev of the two (bench/README.md round 14).
+      const headSize = Buffer.byteLength(head, 'latin1');
+      const bytes = Buffer.allocUnsafe(headSize + size);
+      bytes.write(head, 0, 'latin1');
+      if (typeof body === 'string') bytes.write(body, headSize, 'utf8');
+      else body.copy(bytes, headSize);
+      socket.write(bytes);
+      return;
+    }
+    // A large body is not copied: one writev for the head and the body.
     socket.cork();
     socket.write(head, 'latin1');
     socket.write(body);
