@@ -2,10 +2,12 @@
 /** airlock-operator: flags and env → settings, KubeConfig the usual way, graceful shutdown. */
 import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger, endLog, type Logger } from '@airlock/sidecar/log';
+import { SecretRegistry } from '@airlock/sidecar/redact';
 import { startTracing, traceOfLine } from '@airlock/sidecar/telemetry';
 import { ZodError } from 'zod';
 import { startOperator } from './operator.js';
 import { readSettings, settingsHelp } from './settings.js';
+import { operatorCollectorHeaders } from './telemetry/otlp-headers.js';
 
 function usage(): string {
   return `usage: airlock-operator [--flag value]...\n\nEvery flag can also be set as AIRLOCK_<FLAG> (e.g. AIRLOCK_SIDECAR_IMAGE).\n\n${settingsHelp()}`;
@@ -28,17 +30,25 @@ async function main(): Promise<number> {
     console.error(`airlock-operator: ${(err as Error).message}`);
     return 2;
   }
-  const log = createLogger({ level: settings.logLevel, component: 'airlock-operator', context: traceOfLine });
+  // The collector's secret headers, registered as the exporter reads them: no line shows them.
+  const secrets = new SecretRegistry();
+  const log = createLogger({ level: settings.logLevel, component: 'airlock-operator', context: traceOfLine, secrets });
   try {
-    return await operate(settings, log);
+    return await operate(settings, log, secrets);
   } finally {
     // The fatal line saying why it cannot start, or the shutdown's, written before the exit.
     await endLog(log);
   }
 }
 
-async function operate(settings: ReturnType<typeof readSettings>, log: Logger): Promise<number> {
-  const tracing = await startTracing({ serviceName: 'airlock-operator', endpoint: settings.otlpEndpoint, headers: async () => settings.otlpHeaders, resource: { 'service.instance.id': settings.identity }, warn: (record, message) => log.warn(record, message) });
+async function operate(settings: ReturnType<typeof readSettings>, log: Logger, secrets: SecretRegistry): Promise<number> {
+  const tracing = await startTracing({
+    serviceName: 'airlock-operator',
+    endpoint: settings.otlpEndpoint,
+    headers: () => operatorCollectorHeaders(settings.otlpHeaders, settings.otlpHeadersDir, secrets, (reason) => log.warn({ reason }, 'OpenTelemetry: exporting without the secret headers')),
+    resource: { 'service.instance.id': settings.identity },
+    warn: (record, message) => log.warn(record, message),
+  });
   const kubeConfig = new KubeConfig();
   try {
     // In a pod: the service account; elsewhere: KUBECONFIG or ~/.kube/config.

@@ -19,6 +19,7 @@ import { WorkQueue } from './runtime/queue.js';
 import type { Settings } from './settings.js';
 import { OperatorMetrics } from './telemetry/metrics.js';
 import { inSpan, objectAttributes } from './telemetry/spans.js';
+import { watchSecretHeaders } from './telemetry/otlp-headers.js';
 import { UsageCollector } from './usage/collector.js';
 import { CredentialRejections } from './usage/rejections.js';
 import { usageRoute, type UsageSource } from './usage/route.js';
@@ -100,6 +101,8 @@ export async function startOperator({ kubeConfig, settings, log, sidecarAdminPor
     for (const s of caches.sandboxes.list()) ctx.enqueue(keyOf('AgentSandbox', ns(s), s.metadata!.name!));
   };
   wireEvents(ctx, caches);
+  // A rotated headers Secret reaches sidecars as a rotated key does: through every credentials Secret.
+  const stopHeaderWatch = settings.otlpHeadersDir && settings.otlpEndpoint ? watchSecretHeaders(settings.otlpHeadersDir, () => caches.sandboxes.list().forEach((s) => ctx.enqueue(keyOf('AgentSandbox', ns(s), s.metadata!.name!)))) : undefined;
 
   const elector = new LeaderElector(kubeConfig, {
     namespace: settings.namespace,
@@ -172,6 +175,7 @@ export async function startOperator({ kubeConfig, settings, log, sidecarAdminPor
     stop: () =>
       (stopping ??= (async () => {
         tls.stop();
+        stopHeaderWatch?.();
         await usage.stop();
         await elector.stop();
         await queue?.stop();

@@ -122,6 +122,13 @@ export const Settings = z.object({
       return headers;
     })
     .describe('Non-secret headers for the collector, name=value,... (also given to the sidecars).'),
+  otlpHeadersDir: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "Secret headers for the collector: a directory where each file's name is a header and its content the value (the chart mounts telemetry.otlp.headersSecret there). Read on each export, they win over --otlp-headers on a clash and reach every sidecar through its sandbox's credentials Secret, never its ConfigMap.",
+    ),
 });
 
 export type Settings = z.infer<typeof Settings>;

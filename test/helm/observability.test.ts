@@ -10,6 +10,11 @@ import { readSettings } from '../../operator/src/settings.js';
 import { dashboardPath, dashboardQueries, exportedSeries, metricNames } from '../telemetry/exposition.js';
 import { ensureHelm, only, renderChart, type Manifest } from './helm.js';
 
+interface PodSpec {
+  containers: { args: string[]; env?: unknown[]; volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[] }[];
+  volumes: { name: string; secret?: { secretName: string } }[];
+}
+
 beforeAll(async () => {
   await ensureHelm();
 }, 20 * 60_000);
@@ -40,7 +45,7 @@ describe('monitoring objects in the chart', () => {
     objects = await renderChart({
       values: {
         metrics: { podMonitor: { enabled: true }, serviceMonitor: { enabled: true, labels: { release: 'prometheus' } }, sidecarPodMonitor: { enabled: true }, dashboard: { enabled: true } },
-        telemetry: { otlp: { endpoint: 'http://otel-collector.observability:4318', headers: { 'x-tenant': 'platform', 'x-env': 'prod' } }, captureMessageContent: true },
+        telemetry: { otlp: { endpoint: 'http://otel-collector.observability:4318', headers: { 'x-tenant': 'platform', 'x-env': 'prod' }, headersSecret: { name: 'collector-auth' } }, captureMessageContent: true },
       },
     });
   });
@@ -75,6 +80,24 @@ describe('monitoring objects in the chart', () => {
     expect(settings.otlpEndpoint).toBe('http://otel-collector.observability:4318');
     expect(settings.otlpHeaders).toEqual({ 'x-env': 'prod', 'x-tenant': 'platform' });
     expect(settings.captureMessageContent).toBe(true);
+  });
+
+  it("mount the collector's headers Secret for the operator and name the mount in its settings, not the values in its args or env", () => {
+    const deployment = only(objects, 'Deployment');
+    const pod = (deployment.spec as { template: { spec: PodSpec } }).template.spec;
+    const container = pod.containers[0]!;
+    const settings = readSettings(container.args, { POD_NAMESPACE: 'airlock-system', POD_NAME: 'airlock-0' });
+    const volume = pod.volumes.find((v) => v.secret?.secretName === 'collector-auth');
+    expect(volume).toBeDefined();
+    expect(container.volumeMounts).toContainEqual({ name: volume!.name, mountPath: settings.otlpHeadersDir, readOnly: true });
+    expect(JSON.stringify(container.env)).not.toContain('collector-auth');
+  });
+
+  it('mount no headers Secret by default', async () => {
+    const deployment = only(await renderChart(), 'Deployment');
+    const pod = (deployment.spec as { template: { spec: PodSpec } }).template.spec;
+    expect(readSettings(pod.containers[0]!.args, { POD_NAMESPACE: 'airlock-system', POD_NAME: 'airlock-0' }).otlpHeadersDir).toBeUndefined();
+    expect(pod.volumes.filter((v) => v.secret)).toEqual([]);
   });
 
   it('leave message content capture off by default', async () => {

@@ -79,6 +79,11 @@ app.kubernetes.io/component: operator
 /etc/airlock/webhook-tls
 {{- end }}
 
+{{/* Where the operator reads the collector's secret headers (telemetry.otlp.headersSecret). */}}
+{{- define "airlock.otlpHeadersMountPath" -}}
+/etc/airlock/otlp-headers
+{{- end }}
+
 {{/* The sidecar image, and every image an AgentSandbox may name (comma-separated, the sidecar image first). */}}
 {{- define "airlock.sidecarImage" -}}
 {{- include "airlock.image" (dict "image" .Values.sidecar.image "appVersion" .Chart.AppVersion) }}

@@ -1,4 +1,7 @@
-import type { KubernetesObject } from '@kubernetes/client-node';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { AgentSandbox } from '../api/index.js';
@@ -7,6 +10,7 @@ import type { Caches } from '../runtime/informers.js';
 import type { OutsideCalls } from '../runtime/outside-calls.js';
 import { readSettings } from '../settings.js';
 import type { CredentialRejections } from '../usage/rejections.js';
+import { secretVolume } from '../../../test/integration/sidecar/harness.js';
 import { reconcileAgentSandbox } from './agent-sandbox.js';
 import type { ControllerContext } from './context.js';
 
@@ -16,29 +20,56 @@ const cache = (objects: Map<string, KubernetesObject>) => ({
   list: () => [],
 });
 
+/** A context over `sandboxes` whose writes, Events and status patches land in `written`. */
+function fakeContext(sandboxes: Map<string, KubernetesObject>, argv: string[], written: unknown[]): ControllerContext {
+  const empty = cache(new Map());
+  const caches = { sandboxes: cache(sandboxes), providers: empty, backends: empty, secrets: empty, rendered: empty, pods: empty, configMaps: empty, networkPolicies: empty } as unknown as Caches;
+  const record = async (...args: unknown[]) => void written.push(args);
+  const kube = { apply: async (o: KubernetesObject) => void written.push(o), event: record, patchStatus: record, deleteIfExists: async () => {} } as unknown as Kube;
+  return {
+    kube,
+    caches,
+    settings: readSettings(argv, { POD_NAMESPACE: 'airlock-system', POD_NAME: 'airlock-0' }),
+    log: pino({ level: 'silent' }),
+    enqueue: () => {},
+    memos: new Map(),
+    outside: {} as OutsideCalls,
+    rejections: {} as CredentialRejections,
+  };
+}
+
 describe('reconciling an AgentSandbox', () => {
+  it("gives its sidecars the collector's secret headers in the credentials Secret only: not the ConfigMap, an Event or the status", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'airlock-otlp-'));
+    try {
+      const volume = await secretVolume(join(dir, 'otlp-headers'));
+      const token = 'Bearer otlp-a41c9e07d25b';
+      await volume.publish({ Authorization: token });
+      const written: unknown[] = [];
+      const sandboxes = new Map<string, KubernetesObject>([['team-a/agents', AgentSandbox.parse({ apiVersion: 'airlock.dev/v1alpha1', kind: 'AgentSandbox', metadata: { name: 'agents', namespace: 'team-a', uid: 'u-1', generation: 1 }, spec: {} })]]);
+      await reconcileAgentSandbox(fakeContext(sandboxes, ['--otlp-endpoint', 'http://collector:4318', '--otlp-headers-dir', volume.path], written), 'team-a', 'agents');
+      const secret = written.find((o) => (o as KubernetesObject).kind === 'Secret') as V1Secret;
+      expect(Object.values(secret.data ?? {})).toContain(Buffer.from(token).toString('base64'));
+      const rest = JSON.stringify(written.filter((o) => o !== secret));
+      expect(rest).toContain('ConfigMap');
+      expect(rest).toContain('otlp.header.0');
+      expect(rest).not.toContain('otlp-a41c9e07d25b');
+      expect(rest).not.toContain(Buffer.from(token).toString('base64'));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('forgets the usage token it minted when the sandbox is deleted before the cache shows its Secret', async () => {
     const sandboxes = new Map<string, KubernetesObject>();
-    const empty = cache(new Map());
-    const caches = { sandboxes: cache(sandboxes), providers: empty, backends: empty, secrets: empty, rendered: empty, pods: empty, configMaps: empty, networkPolicies: empty } as unknown as Caches;
-    const applied: KubernetesObject[] = [];
-    const kube = { apply: async (o: KubernetesObject) => void applied.push(o), event: async () => {}, patchStatus: async () => {}, deleteIfExists: async () => {} } as unknown as Kube;
-    const ctx: ControllerContext = {
-      kube,
-      caches,
-      settings: readSettings(['--usage-url', 'http://airlock-metrics.airlock-system.svc:8081'], { POD_NAMESPACE: 'airlock-system', POD_NAME: 'airlock-0' }),
-      log: pino({ level: 'silent' }),
-      enqueue: () => {},
-      memos: new Map(),
-      outside: {} as OutsideCalls,
-      rejections: {} as CredentialRejections,
-    };
+    const applied: unknown[] = [];
+    const ctx = fakeContext(sandboxes, ['--usage-url', 'http://airlock-metrics.airlock-system.svc:8081'], applied);
     const sandbox = AgentSandbox.parse({ apiVersion: 'airlock.dev/v1alpha1', kind: 'AgentSandbox', metadata: { name: 'agents', namespace: 'team-a', uid: 'u-1', generation: 1 }, spec: { providers: ['oa'] } });
     sandboxes.set('team-a/agents', sandbox);
 
     // The Secret is written but the watch has not brought it back: the token is remembered meanwhile.
     await reconcileAgentSandbox(ctx, 'team-a', 'agents');
-    expect(applied.map((o) => o.kind)).toContain('Secret');
+    expect(applied.map((o) => (o as KubernetesObject).kind)).toContain('Secret');
     expect(ctx.memos.size).toBe(1);
 
     sandboxes.delete('team-a/agents');

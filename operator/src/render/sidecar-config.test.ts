@@ -75,6 +75,34 @@ describe('renderSidecarConfig', () => {
     expect(renderSidecarConfig({ sandbox, providers: [], backends: [], secret: () => undefined, usage: { baseUrl: 'http://airlock-metrics.airlock-system:8081/', intervalMs: 5_000, token } }).hash).toBe(rendered.hash);
   });
 
+  it("puts the collector's secret headers into the credentials Secret and only their files into the config; the Secret wins a clash with a plain header", () => {
+    const sandbox = AgentSandbox.parse({ apiVersion: 'airlock.dev/v1alpha1', kind: 'AgentSandbox', metadata: meta('agents'), spec: {} });
+    const bearer = 'Bearer otlp-7f3c9d2e1a8b4c6d';
+    const team = 'hny-c0ffee-team-key';
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    const render = (authorization: string) =>
+      renderSidecarConfig({
+        sandbox,
+        providers: [],
+        backends: [],
+        secret: () => undefined,
+        otlp: { endpoint: 'http://collector:4318', headers: { 'x-tenant': 'platform', authorization: 'plain-loses' }, secretHeaders: { Authorization: b64(authorization), 'x-honeycomb-team': b64(`${team}\n`) } },
+      });
+    const rendered = render(bearer);
+    const headers = SidecarConfig.parse(parse(rendered.yaml)).telemetry.otlp!.headers;
+    expect(headers).toEqual([
+      { name: 'x-tenant', value: 'platform' },
+      { name: 'Authorization', file: '/etc/airlock/credentials/otlp.header.0' },
+      { name: 'x-honeycomb-team', file: '/etc/airlock/credentials/otlp.header.1' },
+    ]);
+    // Copied as the headers Secret holds them: base64, never decoded here.
+    expect(rendered.credentials['otlp.header.0']).toBe(b64(bearer));
+    expect(rendered.credentials['otlp.header.1']).toBe(b64(`${team}\n`));
+    for (const secret of [bearer, 'otlp-7f3c9d2e1a8b4c6d', team, b64(bearer), 'plain-loses']) expect(rendered.yaml).not.toContain(secret);
+    // A rotated header changes the hash, as a rotated key does: pods are told their config moved on.
+    expect(render('Bearer otlp-rotated').hash).not.toBe(rendered.hash);
+  });
+
   it("writes next to each HTTP backend's secret header the origin it is for, and leaves literal headers and stdio env unbound", () => {
     const sandbox = AgentSandbox.parse({ apiVersion: 'airlock.dev/v1alpha1', kind: 'AgentSandbox', metadata: meta('agents'), spec: { mcpBackends: ['gh', 'git'] } });
     const ref = { secretKeyRef: { name: 'k', key: 'a' } };

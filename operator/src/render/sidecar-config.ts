@@ -9,6 +9,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import { DEFAULT_BASE_URLS, KEY_ORIGIN_SUFFIX, SidecarConfig, type SidecarConfigInput } from '@airlock/sidecar/config';
 import type { AgentSandbox, MCPBackend, ModelProvider } from '../api/index.js';
 import { notReadable } from '../kube/credentials.js';
+import { plainHeadersBesides } from '../telemetry/otlp-headers.js';
 import { USAGE_TOKEN_FILE } from '../usage/token.js';
 import { ADMIN_PORT, CREDENTIALS_DIR, SIDECAR_SOCKET_DIR, socketPath } from '../webhook/settings.js';
 
@@ -18,8 +19,12 @@ export interface RenderInput {
   providers: ModelProvider[];
   backends: MCPBackend[];
   secret(name: string): V1Secret | undefined;
-  /** The collector the operator was told about (chart value telemetry.otlp): sidecars export spans there too. */
-  otlp?: { endpoint: string; headers: Record<string, string> } | undefined;
+  /**
+   * The collector the operator was told about (chart value telemetry.otlp): sidecars export spans
+   * there too, with its plain headers and its secret ones (name → base64, as the headers Secret
+   * holds them; into the credentials Secret, never the config; they win on a clash).
+   */
+  otlp?: { endpoint: string; headers: Record<string, string>; secretHeaders?: Record<string, string> } | undefined;
   /** Whether sidecars capture message content when the sandbox does not say (chart value telemetry.captureMessageContent). */
   captureMessageContent?: boolean;
   /**
@@ -141,7 +146,7 @@ export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp
     limits: { ...spec.limits, ...(usage ? { sandboxUsage: sandboxUsage(sandbox, usage, credentials) } : {}) },
     telemetry: {
       logLevel: spec.sidecar?.logLevel ?? 'info',
-      ...(otlp ? { otlp: { endpoint: otlp.endpoint, headers: Object.entries(otlp.headers).map(([name, value]) => ({ name, value })) } } : {}),
+      ...(otlp ? { otlp: { endpoint: otlp.endpoint, headers: collectorHeaders(otlp, credentials) } } : {}),
       captureMessageContent: spec.telemetry?.captureMessageContent ?? captureMessageContent,
     },
   };
@@ -159,6 +164,17 @@ function sandboxUsage(sandbox: AgentSandbox, usage: NonNullable<RenderInput['usa
   credentials[USAGE_TOKEN_FILE] = Buffer.from(usage.token).toString('base64');
   const path = `/usage/${encodeURIComponent(sandbox.metadata.namespace ?? 'default')}/${encodeURIComponent(sandbox.metadata.name)}`;
   return { url: `${usage.baseUrl.replace(/\/+$/, '')}${path}`, intervalMs: usage.intervalMs, tokenFile: `${CREDENTIALS_DIR}/${USAGE_TOKEN_FILE}` };
+}
+
+/** The collector's headers: the plain ones in the config, the secret ones as files of the credentials. */
+function collectorHeaders(otlp: NonNullable<RenderInput['otlp']>, credentials: Record<string, string>) {
+  const secret = otlp.secretHeaders ?? {};
+  const plain = Object.entries(plainHeadersBesides(otlp.headers, secret)).map(([name, value]) => ({ name, value }));
+  const files = Object.entries(secret).map(([name, value], i) => {
+    credentials[`otlp.header.${i}`] = value;
+    return { name, file: `${CREDENTIALS_DIR}/otlp.header.${i}` };
+  });
+  return [...plain, ...files];
 }
 
 /** The origin a provider's requests go to: its baseURL's, or its type's default. */

@@ -1,0 +1,57 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { SecretRegistry } from '@airlock/sidecar/redact';
+import { secretVolume, type SecretVolume } from '../../../test/integration/sidecar/harness.js';
+import { operatorCollectorHeaders, readSecretHeaders, watchSecretHeaders } from './otlp-headers.js';
+
+const BEARER = 'Bearer otlp-5d1e7a9c3b2f4e60';
+let dir: string;
+let volume: SecretVolume;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airlock-otlp-headers-'));
+  volume = await secretVolume(join(dir, 'otlp-headers'));
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+describe("the collector's secret headers as the kubelet mounts their Secret", () => {
+  it('reads each file as a header, as base64, and none of the kubelet’s own entries', async () => {
+    await volume.publish({ Authorization: BEARER, 'x-honeycomb-team': 'team-key\n' });
+    expect(await readSecretHeaders(volume.path)).toEqual({ Authorization: Buffer.from(BEARER).toString('base64'), 'x-honeycomb-team': Buffer.from('team-key\n').toString('base64') });
+    expect(await readSecretHeaders(undefined)).toEqual({});
+  });
+
+  it("sends them on the operator's exports over the plain ones, reads a rotation on the next export, and never lets a log line show them", async () => {
+    await volume.publish({ Authorization: `${BEARER}\n`, 'x-honeycomb-team': 'hny-team-9f2e' });
+    const secrets = new SecretRegistry();
+    const warn = vi.fn();
+    expect(await operatorCollectorHeaders({ authorization: 'plain', 'x-tenant': 'platform' }, volume.path, secrets, warn)).toEqual({ 'x-tenant': 'platform', Authorization: BEARER, 'x-honeycomb-team': 'hny-team-9f2e' });
+    expect(secrets.scrub('collector said: unknown team hny-team-9f2e')).not.toContain('hny-team-9f2e');
+
+    // The team key dropped too: its link dangles until the kubelet removes it after the swap.
+    await volume.publish({ Authorization: 'Bearer otlp-rotated-0b9e' });
+    expect(await operatorCollectorHeaders({}, volume.path, secrets, warn)).toEqual({ Authorization: 'Bearer otlp-rotated-0b9e' });
+    expect(secrets.scrub('otlp-rotated-0b9e')).not.toContain('otlp-rotated-0b9e');
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it('exports with the plain headers when the mount cannot be read, and says which directory, never a value', async () => {
+    const warn = vi.fn();
+    expect(await operatorCollectorHeaders({ 'x-tenant': 'platform' }, join(dir, 'absent'), new SecretRegistry(), warn)).toEqual({ 'x-tenant': 'platform' });
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining(join(dir, 'absent')));
+  });
+
+  it('says when the kubelet publishes a rotated Secret', async () => {
+    await volume.publish({ Authorization: BEARER });
+    const onChange = vi.fn();
+    const stop = watchSecretHeaders(volume.path, onChange);
+    try {
+      await volume.publish({ Authorization: 'Bearer otlp-rotated-0b9e' });
+      await vi.waitFor(() => expect(onChange).toHaveBeenCalled(), { timeout: 2_000 });
+    } finally {
+      stop();
+    }
+  });
+});

@@ -1,0 +1,82 @@
+/**
+ * The collector's secret headers (the chart's `telemetry.otlp.headersSecret`), as the kubelet
+ * mounts that Secret into the operator pod: one file per header, its name the header's, its
+ * content the value. They go on the operator's own exports, decoded, and into every sandbox's
+ * credentials Secret, still as base64 (ADR 0010), for its sidecar's.
+ */
+import { watch } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SecretRegistry } from '@airlock/sidecar/redact';
+
+/** The mounted headers Secret could not be read; names the directory, never a value. */
+export class OtlpHeadersUnreadableError extends Error {
+  constructor(
+    readonly dir: string,
+    cause: unknown,
+  ) {
+    super(`cannot read the collector's secret headers in ${dir} (the chart's telemetry.otlp.headersSecret): ${(cause as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+    this.name = 'OtlpHeadersUnreadableError';
+  }
+}
+
+/**
+ * Header name → value as base64, as the Secret's data holds it; empty without a directory. Read
+ * anew on each call, so a rotated Secret (the kubelet swaps the files) is what the next call sees.
+ * @throws {OtlpHeadersUnreadableError}
+ */
+export async function readSecretHeaders(dir: string | undefined): Promise<Record<string, string>> {
+  if (dir === undefined) return {};
+  try {
+    // The kubelet's own entries (`..data`, the timestamped directories) start with dots; no header name does.
+    const names = (await readdir(dir)).filter((name) => !name.startsWith('.')).sort();
+    const files = await Promise.all(names.map((name) => readFile(join(dir, name)).catch(gone)));
+    return Object.fromEntries(names.flatMap((name, i) => (files[i] ? [[name, files[i].toString('base64')]] : [])));
+  } catch (err) {
+    throw new OtlpHeadersUnreadableError(dir, err);
+  }
+}
+
+/** A key dropped from the Secret: its link dangles until the kubelet removes it, after the swap. */
+function gone(err: NodeJS.ErrnoException): undefined {
+  if (err.code === 'ENOENT') return undefined;
+  throw err;
+}
+
+/**
+ * The plain headers without those a secret header of the same name (HTTP names are
+ * case-insensitive) replaces: on a clash the Secret wins.
+ */
+export function plainHeadersBesides(plain: Record<string, string>, secret: Record<string, string>): Record<string, string> {
+  const taken = new Set(Object.keys(secret).map((name) => name.toLowerCase()));
+  return Object.fromEntries(Object.entries(plain).filter(([name]) => !taken.has(name.toLowerCase())));
+}
+
+/**
+ * The headers of the operator's own exports: the plain ones merged with the Secret's, read on
+ * each export and registered in `secrets`, so no log line shows them. Never throws (the
+ * exporter's header factory must not): an unreadable Secret is reported through `warn` and the
+ * plain headers go alone, which the collector will refuse and say so.
+ */
+export async function operatorCollectorHeaders(plain: Record<string, string>, dir: string | undefined, secrets: SecretRegistry, warn: (reason: string) => void): Promise<Record<string, string>> {
+  let secret: Record<string, string>;
+  try {
+    secret = await readSecretHeaders(dir);
+  } catch (err) {
+    warn((err as Error).message);
+    return plain;
+  }
+  // As the sidecar reads a secret file: a trailing newline is not part of the value.
+  const decoded = Object.fromEntries(Object.entries(secret).map(([name, value]) => [name, Buffer.from(value, 'base64').toString('utf8').replace(/\r?\n$/, '')]));
+  secrets.set('telemetry/otlp', Object.values(decoded).filter(Boolean));
+  return { ...plainHeadersBesides(plain, decoded), ...decoded };
+}
+
+/**
+ * Calls `onChange` whenever the kubelet publishes a new version of the mounted Secret (it swaps
+ * the `..data` link), so every sandbox's credentials Secret is rendered again. Returns the stop.
+ */
+export function watchSecretHeaders(dir: string, onChange: () => void): () => void {
+  const watcher = watch(dir, () => onChange());
+  return () => watcher.close();
+}
