@@ -102,7 +102,14 @@ export async function startOperator({ kubeConfig, settings, log, sidecarAdminPor
   };
   wireEvents(ctx, caches);
   // A rotated headers Secret reaches sidecars as a rotated key does: through every credentials Secret.
-  const stopHeaderWatch = settings.otlpHeadersDir && settings.otlpEndpoint ? watchSecretHeaders(settings.otlpHeadersDir, () => caches.sandboxes.list().forEach((s) => ctx.enqueue(keyOf('AgentSandbox', ns(s), s.metadata!.name!)))) : undefined;
+  const stopHeaderWatch =
+    settings.otlpHeadersDir && settings.otlpEndpoint
+      ? watchSecretHeaders(
+          settings.otlpHeadersDir,
+          () => caches.sandboxes.list().forEach((s) => ctx.enqueue(keyOf('AgentSandbox', ns(s), s.metadata!.name!))),
+          (err) => log.warn({ reason: err.message }, 'a rotated collector headers Secret reaches sidecars only when their sandboxes are reconciled for another reason'),
+        )
+      : undefined;
 
   const elector = new LeaderElector(kubeConfig, {
     namespace: settings.namespace,

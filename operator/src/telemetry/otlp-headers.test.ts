@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SecretRegistry } from '@airlock/sidecar/redact';
 import { secretVolume, type SecretVolume } from '../../../test/integration/sidecar/harness.js';
-import { operatorCollectorHeaders, readSecretHeaders, watchSecretHeaders } from './otlp-headers.js';
+import { OtlpHeadersUnreadableError, operatorCollectorHeaders, readSecretHeaders, watchSecretHeaders } from './otlp-headers.js';
 
 const BEARER = 'Bearer otlp-5d1e7a9c3b2f4e60';
 let dir: string;
@@ -43,10 +43,16 @@ describe("the collector's secret headers as the kubelet mounts their Secret", ()
     expect(warn).toHaveBeenCalledWith(expect.stringContaining(join(dir, 'absent')));
   });
 
+  it('refuses to watch a directory that is not there, naming it', () => {
+    expect(() => watchSecretHeaders(join(dir, 'absent'), () => undefined, () => undefined)).toThrow(new OtlpHeadersUnreadableError(join(dir, 'absent'), { code: 'ENOENT' }));
+  });
+
   it('says when the kubelet publishes a rotated Secret', async () => {
     await volume.publish({ Authorization: BEARER });
     const onChange = vi.fn();
-    const stop = watchSecretHeaders(volume.path, onChange);
+    const stop = watchSecretHeaders(volume.path, onChange, (err) => {
+      throw err;
+    });
     try {
       await volume.publish({ Authorization: 'Bearer otlp-rotated-0b9e' });
       await vi.waitFor(() => expect(onChange).toHaveBeenCalled(), { timeout: 2_000 });

@@ -4,7 +4,7 @@
  * content the value. They go on the operator's own exports, decoded, and into every sandbox's
  * credentials Secret, still as base64 (ADR 0010), for its sidecar's.
  */
-import { watch } from 'node:fs';
+import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SecretRegistry } from '@airlock/sidecar/redact';
@@ -74,9 +74,17 @@ export async function operatorCollectorHeaders(plain: Record<string, string>, di
 
 /**
  * Calls `onChange` whenever the kubelet publishes a new version of the mounted Secret (it swaps
- * the `..data` link), so every sandbox's credentials Secret is rendered again. Returns the stop.
+ * the `..data` link), so every sandbox's credentials Secret is rendered again; `onError` when the
+ * watch fails after it started. Returns the stop.
+ * @throws {OtlpHeadersUnreadableError} when the directory cannot be watched.
  */
-export function watchSecretHeaders(dir: string, onChange: () => void): () => void {
-  const watcher = watch(dir, () => onChange());
+export function watchSecretHeaders(dir: string, onChange: () => void, onError: (err: Error) => void): () => void {
+  let watcher: FSWatcher;
+  try {
+    watcher = watch(dir, () => onChange());
+  } catch (err) {
+    throw new OtlpHeadersUnreadableError(dir, err);
+  }
+  watcher.on('error', (err) => onError(new OtlpHeadersUnreadableError(dir, err)));
   return () => watcher.close();
 }

@@ -2,8 +2,8 @@
  * The collector's secret headers end to end: the operator renders a sandbox with the chart's
  * telemetry.otlp.headersSecret, its credentials Secret is published as the kubelet publishes one,
  * and the sidecar started on the rendered config exports its spans with those headers. A rotated
- * Secret, rendered and published again, is on the next export; no header value is in a log line
- * or a span.
+ * Secret, rendered and published again, is on the next export; no header value is in a log line,
+ * a metric or a span.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
@@ -30,6 +30,7 @@ let collector: OtlpCollector;
 let first: IncomingHttpHeaders;
 let rotated: IncomingHttpHeaders;
 let logs: string[] = [];
+let metrics = '';
 
 /** What the operator renders with the collector's headers Secret holding `authorization`. */
 function render(authorization: string) {
@@ -71,6 +72,7 @@ beforeAll(async () => {
     first = await exportAfter(0);
     await volume.publish(files(render(ROTATED).credentials));
     rotated = await exportAfter(collector.requests.length);
+    metrics = await (await fetch(`http://127.0.0.1:${stack.sidecar.adminPort}/metrics`)).text();
     logs = [...stack.logs];
   } finally {
     await stack.close();
@@ -90,8 +92,9 @@ it('sends a rotated header on the next export, as a rotated provider key is used
   expect(rotated).toMatchObject({ authorization: ROTATED, 'x-honeycomb-team': TEAM_KEY });
 });
 
-it('never puts a header value in a log line or a span', () => {
-  const everything = [...logs, ...collector.rawBodies.map((b) => b.toString('latin1'))].join('\n');
+it('never puts a header value in a log line, a metric or a span', () => {
+  const everything = [...logs, metrics, ...collector.rawBodies.map((b) => b.toString('latin1'))].join('\n');
+  expect(metrics).toContain('airlock_');
   expect(collector.spans.length).toBeGreaterThan(0);
   for (const secret of ['otlp-first-8e41a0c7', 'otlp-rotated-2d95f3b6', TEAM_KEY, PROVIDER_KEY]) expect(everything).not.toContain(secret);
 });
