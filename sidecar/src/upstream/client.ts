@@ -172,12 +172,14 @@ export class ProviderClient {
   /** The pool for the target's origin, made on first use. */
   pool(target: Target): Pool {
     const key = `${target.secure ? 's' : ''}${target.host}`;
-    let pool = this.pools.get(key);
-    if (!pool) {
-      pool = new Pool({ secure: target.secure, hostname: target.hostname, port: target.port }, MAX_CONNECTIONS, FREE_CONNECTION_MS);
-      if (this.closing) void pool.close();
-      this.pools.set(key, pool);
-    }
+    const known = this.pools.get(key);
+    if (known) return known;
+    // Forgotten when its last connection closes: the operator calls every sandbox pod by its address.
+    const pool: Pool = new Pool({ secure: target.secure, hostname: target.hostname, port: target.port }, MAX_CONNECTIONS, FREE_CONNECTION_MS, () => {
+      if (this.pools.get(key) === pool) this.pools.delete(key);
+    });
+    if (this.closing) void pool.close();
+    this.pools.set(key, pool);
     return pool;
   }
 
@@ -436,7 +438,7 @@ function headerObject(raw: string[]): UpstreamResponse['headers'] {
     const seen = headers[name];
     if (seen === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
     else if (Array.isArray(seen)) seen.push(value);
-    else if (!SINGLE_HEADERS.has(name)) headers[name] = `${seen}, ${value}`;
+    else if (!SINGLE_HEADERS.has(name)) headers[name] = `${seen}${name === 'cookie' ? '; ' : ', '}${value}`;
   }
   return headers;
 }

@@ -46,6 +46,9 @@ export const { _checkIsHttpToken: isToken, _checkInvalidHeaderChar: hasInvalidCh
 /** Node's limit on a response's headers (16 KiB unless `--max-http-header-size`). */
 export const MAX_HEADER_SIZE = process.getBuiltinModule('node:http').maxHeaderSize;
 
+/** Silence on a connection before TCP keepalive probes start (Node's Agent's `keepAliveMsecs`). */
+const KEEPALIVE_PROBE_MS = 1_000;
+
 /** A request body up to this size is copied behind its head and written with it in one buffer. */
 const ONE_WRITE_BYTES = 64 * 1024;
 
@@ -100,6 +103,9 @@ export class Connection {
   ) {
     this.keepMs = pool.keepMs;
     this.socket = origin.secure ? tlsConnect(origin, pool) : process.getBuiltinModule('node:net').connect({ host: origin.hostname, port: origin.port, noDelay: true });
+    // TCP keepalive probes after a second of silence, as Node's keep-alive Agent sets them: a long
+    // silent call (a model thinking) outlives NATs and load balancers that drop idle flows.
+    this.socket.setKeepAlive(true, KEEPALIVE_PROBE_MS);
     const parser = new HTTPParser();
     parser.initialize(HTTPParser.RESPONSE, {}, MAX_HEADER_SIZE, HTTPParser.kLenientNone);
     parser[HTTPParser.kOnMessageBegin] = () => {
@@ -132,6 +138,9 @@ export class Connection {
     };
     parser[HTTPParser.kOnBody] = (chunk: Buffer) => this.receiver?.onBody(chunk);
     parser[HTTPParser.kOnMessageComplete] = () => {
+      // Trailers (header fields after a chunked body) come as fields too; nothing reads them,
+      // and they must not become the next answer's headers.
+      this.fields = [];
       if (this.informational) {
         this.informational = false;
         return;
@@ -157,15 +166,15 @@ export class Connection {
     this.done = false;
     const socket = this.socket;
     if (body === undefined || body.length === 0) {
-      socket.write(head, 'latin1');
+      socket.write(head, 'utf8');
       return;
     }
     const size = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
     if (size <= ONE_WRITE_BYTES) {
       // Head and body in one buffer, one write: less than a writev of the two (bench/README.md round 14).
-      const headSize = Buffer.byteLength(head, 'latin1');
+      const headSize = Buffer.byteLength(head);
       const bytes = Buffer.allocUnsafe(headSize + size);
-      bytes.write(head, 0, 'latin1');
+      bytes.write(head, 0, 'utf8');
       if (typeof body === 'string') bytes.write(body, headSize, 'utf8');
       else body.copy(bytes, headSize);
       socket.write(bytes);
@@ -173,7 +182,7 @@ export class Connection {
     }
     // A large body is not copied: one writev for the head and the body.
     socket.cork();
-    socket.write(head, 'latin1');
+    socket.write(head, 'utf8');
     socket.write(body);
     socket.uncork();
   }
@@ -193,7 +202,7 @@ export class Connection {
     this.answered = true;
     const result = this.parser.execute(chunk);
     if (result instanceof Error) {
-      this.fail(result);
+      this.fail(parseError(result));
       return;
     }
     if (this.done) {
@@ -222,8 +231,17 @@ export class Connection {
     const receiver = this.receiver;
     this.receiver = undefined;
     this.socket.destroy();
-    receiver?.onError(err, this.answered);
+    // A network error in an answer's body is, as Node's client says it, the answer `aborted`.
+    const reported = this.headed && !(err as { code?: string }).code?.startsWith('HPE_') ? connectionReset('aborted') : err;
+    receiver?.onError(reported, this.answered);
   }
+}
+
+/** A parser error as Node's client reports it: its reason in the message (lib/_http_common.js prepareError). */
+function parseError(err: Error): Error {
+  const reason = (err as { reason?: unknown }).reason;
+  if (typeof reason === 'string') err.message = `Parse Error: ${reason}`;
+  return err;
 }
 
 /** The ms a free connection is kept: the provider's `Keep-Alive: timeout=N` hint less a second, when shorter than ours; not at all when the hint is a second or less. */
@@ -274,6 +292,8 @@ export class Pool {
     private readonly origin: Origin,
     private readonly max: number,
     readonly keepMs: number,
+    /** Called when the pool's last connection closed and nobody waits: its owner may forget it. */
+    private readonly onEmpty?: () => void,
   ) {}
 
   /** A free connection, or a new one while the pool has room; undefined when the caller must wait. */
@@ -303,18 +323,19 @@ export class Pool {
 
   /** A connection whose answer was read whole: to the next waiter, or kept. */
   release(connection: Connection, keepMs: number): void {
-    if (this.closing) {
-      connection.socket.destroy();
-      return;
-    }
+    const socket = connection.socket;
+    // Read on (a stream's reader may have paused it): the next answer, or a provider's close, must be seen.
+    socket.resume();
+    // A waiting call is served even while closing, as Node's Agent served its queue.
     const waiter = this.waiting.shift();
     if (waiter) {
       waiter.use(connection);
       return;
     }
-    const socket = connection.socket;
-    // Read on (a stream's reader may have paused it): a provider's close must be seen.
-    socket.resume();
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
     // A kept connection neither holds the process open nor lives past its time.
     if (socket.timeout !== keepMs) socket.setTimeout(keepMs);
     socket.unref();
@@ -327,15 +348,18 @@ export class Pool {
     this.count--;
     const at = this.free.lastIndexOf(connection);
     if (at >= 0) this.free.splice(at, 1);
-    // Room for one more: the next waiter gets a new connection.
-    const waiter = this.closing ? undefined : this.waiting.shift();
+    // Room for one more: the next waiter gets a new connection (closed after its answer when closing).
+    const waiter = this.waiting.shift();
     if (waiter) waiter.use(this.take()!);
+    else if (this.count === 0) this.onEmpty?.();
   }
 
   /** Closes the free connections now and the others after their answers; resolves when all are closed. */
   async close(): Promise<void> {
     this.closing = true;
     for (const connection of this.free.splice(0)) connection.socket.destroy();
-    await Promise.all([...this.all].map((c) => (c.socket.destroyed ? undefined : new Promise((resolve) => c.socket.once('close', resolve)))));
+    // Until the last connection closes: those of the calls still waiting too.
+    // (A destroyed socket leaves `all` on its 'close', which may be still to come.)
+    while (this.all.size > 0) await Promise.all([...this.all].map((c) => new Promise((resolve) => c.socket.once('close', resolve))));
   }
 }

@@ -495,6 +495,96 @@ describe('the hand-made parts around the parser (ADR 0028)', () => {
   });
 });
 
+describe('what an outsider found in the first version of the pool (ADR 0028)', () => {
+  it("a chunked answer's trailers do not become the next answer's headers on the same connection", async () => {
+    const upstream = await raw((socket) =>
+      onRequests(socket, (n) => {
+        if (n === 0) socket.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ntrailer: retry-after\r\n\r\n2\r\n{}\r\n0\r\nretry-after: 3600\r\ncontent-type: text/evil\r\n\r\n');
+        else socket.write('HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\nretry-after: 1\r\ncontent-length: 2\r\n\r\n{}');
+      }),
+    );
+    const c = client();
+    expect(await streamed(c, upstream.url)).toEqual({ status: 200, text: '{}' });
+    const second = await json(c, upstream.url);
+    expect(second).toMatchObject({ status: 429, headers: { 'retry-after': '1', 'content-type': 'application/json' } });
+  });
+
+  it('a call waiting for a connection of a full pool gets one that reads its answer, even when a slow reader had paused it', async () => {
+    // 256 answers of 66,000 bytes whose last bytes come while their readers have not read yet
+    // (their sockets paused), then a 257th call waiting for one of those connections.
+    let requests = 0;
+    const upstream = await raw((socket) =>
+      onRequests(socket, () => {
+        if (++requests > 256) {
+          socket.write('HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nlast!');
+          return;
+        }
+        socket.write(`HTTP/1.1 200 OK\r\ncontent-length: 66000\r\n\r\n${'a'.repeat(60_000)}`);
+        setTimeout(() => socket.write('b'.repeat(6_000)), 300);
+      }),
+    );
+    const c = client({ timeouts: { connectMs: 5_000, firstByteMs: 5_000, idleMs: 5_000 } });
+    const held = await Promise.all(Array.from({ length: 256 }, () => c.send(post(upstream.url), new CallAbort())));
+    const last = json(c, upstream.url);
+    await sleep(600);
+    let total = 0;
+    await Promise.all(held.map(async (r) => {
+      for await (const chunk of r.body) total += (chunk as Buffer).length;
+    }));
+    expect(total).toBe(256 * 66_000);
+    expect(await last).toMatchObject({ status: 200, body: Buffer.from('last!') });
+  });
+
+  it('calls waiting for a connection when a reload closes the client are still answered, and close() waits for them', async () => {
+    const upstream = await raw((socket) => onRequests(socket, () => setTimeout(() => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}'), 300)));
+    const c = client();
+    const calls = Array.from({ length: 258 }, () => json(c, upstream.url));
+    await sleep(100);
+    let closed = false;
+    const closing = c.close().then(() => (closed = true));
+    const answers = await Promise.all(calls);
+    expect(answers.filter((a) => (a as { status?: number }).status === 200)).toHaveLength(258);
+    await closing;
+    expect(closed).toBe(true);
+  });
+
+  it('turns TCP keepalive on for every connection, as Node\'s keep-alive Agent did: a long silent call outlives idle-flow timeouts', async () => {
+    const { Socket } = await import('node:net');
+    const { vi } = await import('vitest');
+    const spy = vi.spyOn(Socket.prototype, 'setKeepAlive');
+    closers.push(() => spy.mockRestore());
+    const upstream = await serve(ok);
+    expect(await json(client(), upstream.url)).toMatchObject({ status: 200 });
+    expect(spy).toHaveBeenCalledWith(true, 1_000);
+  });
+
+  it('forgets the pool of an origin whose connections have all closed (the operator calls each pod by its address)', async () => {
+    const upstream = await serve(ok, (server) => (server.keepAliveTimeout = 200));
+    const c = client();
+    expect(await json(c, upstream.url)).toMatchObject({ status: 200 });
+    const pools = (c as unknown as { pools: Map<string, unknown> }).pools;
+    expect(pools.size).toBe(1);
+    await until(() => pools.size === 0);
+  });
+
+  it('sends a configured header value as UTF-8, as the previous client did with a JSON body', async () => {
+    let seen: string | undefined;
+    const upstream = await serve((req, res) => {
+      seen = Buffer.from(req.headers['x-name'] as string, 'latin1').toString('utf8');
+      res.end('{}');
+    });
+    await client().json({ ...post(upstream.url), headers: { 'x-name': 'Zoë' } }, new CallAbort());
+    expect(seen).toBe('Zoë');
+  });
+
+  it("a malformed answer's failure keeps the parser's reason, as Node's client gives it", async () => {
+    const upstream = await raw((socket) => onRequests(socket, () => socket.write('HTTP/1.1 200 OK\r\ncontent-length: x\r\n\r\n')));
+    const failure = (await json(client(), upstream.url)) as UpstreamFailure;
+    expect(failure.error.message).toMatch(/malformed HTTP response \(HPE_/);
+    expect((failure.cause as Error).message).toMatch(/^Parse Error: ./);
+  });
+});
+
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await sleep(10);
 }
