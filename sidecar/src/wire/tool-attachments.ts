@@ -8,15 +8,18 @@
  */
 import type { TextPart, UserContentPart } from './openai.js';
 
-/** The call id on a part `attachToResult` made; a symbol, so no JSON body carries it. */
-const RESULT_OF = Symbol('result of');
-
 /** The role of a marked part: the note in the tool message, the label, or the media themselves (and their names). */
 type Role = 'note' | 'label' | 'media';
-type Marked = { [RESULT_OF]?: { id: string; role: Role } };
+
+/**
+ * The call id on each part `attachToResult` made, by the part's identity: nothing on the part
+ * itself, so no JSON body and no comparison of parts sees it.
+ */
+const RESULT_OF = new WeakMap<object, { id: string; role: Role }>();
 
 function mark<T extends object>(part: T, id: string, role: Role): T {
-  return Object.assign(part, { [RESULT_OF]: { id, role } });
+  RESULT_OF.set(part, { id, role });
+  return part;
 }
 
 /**
@@ -37,5 +40,5 @@ export function attachToResult(id: string, attached: UserContentPart[], count = 
  * every other part.
  */
 export function resultMediaOf(part: object): { id: string; role: Role } | undefined {
-  return (part as Marked)[RESULT_OF];
+  return RESULT_OF.get(part);
 }
