@@ -12,7 +12,7 @@ import { ensureHelm, only, renderChart, type Manifest } from './helm.js';
 
 interface PodSpec {
   containers: { args: string[]; env?: unknown[]; volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[] }[];
-  volumes: { name: string; secret?: { secretName: string } }[];
+  volumes: { name: string; secret?: { secretName: string; optional?: boolean } }[];
 }
 
 beforeAll(async () => {
@@ -91,6 +91,15 @@ describe('monitoring objects in the chart', () => {
     expect(volume).toBeDefined();
     expect(container.volumeMounts).toContainEqual({ name: volume!.name, mountPath: settings.otlpHeadersDir, readOnly: true });
     expect(JSON.stringify(container.env)).not.toContain('collector-auth');
+  });
+
+  it('mount the headers Secret as optional (a missing Secret must not keep the operator, and with it every sandbox pod, from starting), and not at all without an endpoint', async () => {
+    const pod = (only(objects, 'Deployment').spec as { template: { spec: PodSpec } }).template.spec;
+    expect(pod.volumes.find((v) => v.secret?.secretName === 'collector-auth')?.secret).toMatchObject({ optional: true });
+    const withoutEndpoint = (only(await renderChart({ values: { telemetry: { otlp: { headersSecret: { name: 'collector-auth' } } } } }), 'Deployment').spec as { template: { spec: PodSpec } }).template.spec;
+    expect(withoutEndpoint.volumes.filter((v) => v.secret)).toEqual([]);
+    expect(readSettings(withoutEndpoint.containers[0]!.args, { POD_NAMESPACE: 'airlock-system', POD_NAME: 'airlock-0' }).otlpHeadersDir).toBeUndefined();
+    await expect(renderChart({ values: { telemetry: { otlp: { endpoint: 'http://c:4318', headersSecret: { name: 'Not_A_Name' } } } } })).rejects.toThrow(/headersSecret/);
   });
 
   it('mount no headers Secret by default', async () => {

@@ -37,6 +37,17 @@ describe("the collector's secret headers as the kubelet mounts their Secret", ()
     expect(warn).not.toHaveBeenCalled();
   });
 
+  it('keeps a key that starts with one dot, and leaves out, naming it and never its value, a value no HTTP header can carry', async () => {
+    await volume.publish({ '.token': 'dot-key-value', Authorization: 'Bearer good-value', 'x-broken': 'first-line\nsecond-line-secret' });
+    const skipped: string[] = [];
+    expect(Object.keys(await readSecretHeaders(volume.path, skipped))).toEqual(['.token', 'Authorization']);
+    expect(skipped).toEqual(['x-broken']);
+    const warn = vi.fn();
+    expect(await operatorCollectorHeaders({}, volume.path, new SecretRegistry(), warn)).toEqual({ '.token': 'dot-key-value', Authorization: 'Bearer good-value' });
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('x-broken'));
+    expect(JSON.stringify(warn.mock.calls)).not.toContain('second-line-secret');
+  });
+
   it('exports with the plain headers when the mount cannot be read, and says which directory, never a value', async () => {
     const warn = vi.fn();
     expect(await operatorCollectorHeaders({ 'x-tenant': 'platform' }, join(dir, 'absent'), new SecretRegistry(), warn)).toEqual({ 'x-tenant': 'platform' });

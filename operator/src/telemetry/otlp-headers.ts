@@ -8,6 +8,8 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SecretRegistry } from '@airlock/sidecar/redact';
+// Node's own check of a header value, the one its HTTP client (the exporter's) applies.
+import { hasInvalidChar } from '@airlock/sidecar/upstream';
 
 /** The mounted headers Secret could not be read; names the directory, never a value. */
 export class OtlpHeadersUnreadableError extends Error {
@@ -23,18 +25,32 @@ export class OtlpHeadersUnreadableError extends Error {
 /**
  * Header name → value as base64, as the Secret's data holds it; empty without a directory. Read
  * anew on each call, so a rotated Secret (the kubelet swaps the files) is what the next call sees.
+ * A value no HTTP header can carry (a line break or another control character inside it: every
+ * export would fail) is left out, its name in `skipped`.
  * @throws {OtlpHeadersUnreadableError}
  */
-export async function readSecretHeaders(dir: string | undefined): Promise<Record<string, string>> {
+export async function readSecretHeaders(dir: string | undefined, skipped: string[] = []): Promise<Record<string, string>> {
   if (dir === undefined) return {};
   try {
-    // The kubelet's own entries (`..data`, the timestamped directories) start with dots; no header name does.
-    const names = (await readdir(dir)).filter((name) => !name.startsWith('.')).sort();
+    // The kubelet's own entries (`..data`, the timestamped directories) start with two dots; a key may start with one.
+    const names = (await readdir(dir)).filter((name) => !name.startsWith('..')).sort();
     const files = await Promise.all(names.map((name) => readFile(join(dir, name)).catch(gone)));
-    return Object.fromEntries(names.flatMap((name, i) => (files[i] ? [[name, files[i].toString('base64')]] : [])));
+    const headers: Record<string, string> = {};
+    names.forEach((name, i) => {
+      const file = files[i];
+      if (!file) return;
+      if (hasInvalidChar(headerValue(file))) skipped.push(name);
+      else headers[name] = file.toString('base64');
+    });
+    return headers;
   } catch (err) {
     throw new OtlpHeadersUnreadableError(dir, err);
   }
+}
+
+/** A header's value from its file: as the sidecar reads a secret file, a trailing newline is not part of it. */
+function headerValue(file: Buffer): string {
+  return file.toString('utf8').replace(/\r?\n$/, '');
 }
 
 /** A key dropped from the Secret: its link dangles until the kubelet removes it, after the swap. */
@@ -60,14 +76,15 @@ export function plainHeadersBesides(plain: Record<string, string>, secret: Recor
  */
 export async function operatorCollectorHeaders(plain: Record<string, string>, dir: string | undefined, secrets: SecretRegistry, warn: (reason: string) => void): Promise<Record<string, string>> {
   let secret: Record<string, string>;
+  const skipped: string[] = [];
   try {
-    secret = await readSecretHeaders(dir);
+    secret = await readSecretHeaders(dir, skipped);
   } catch (err) {
     warn((err as Error).message);
     return plain;
   }
-  // As the sidecar reads a secret file: a trailing newline is not part of the value.
-  const decoded = Object.fromEntries(Object.entries(secret).map(([name, value]) => [name, Buffer.from(value, 'base64').toString('utf8').replace(/\r?\n$/, '')]));
+  if (skipped.length > 0) warn(`the collector's secret headers ${skipped.join(', ')} hold a line break or another control character, which no HTTP header can carry: sent without them`);
+  const decoded = Object.fromEntries(Object.entries(secret).map(([name, value]) => [name, headerValue(Buffer.from(value, 'base64'))]));
   secrets.set('telemetry/otlp', Object.values(decoded).filter(Boolean));
   return { ...plainHeadersBesides(plain, decoded), ...decoded };
 }

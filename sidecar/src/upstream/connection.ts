@@ -41,6 +41,7 @@ interface HttpCommon {
 // DEP0199, documentation-only; Node is pinned, ADR 0001). By the module object, as for node:http.
 const common = process.getBuiltinModule('_http_common' as 'node:http') as unknown as HttpCommon;
 const { HTTPParser } = common;
+/** Node's own checks of a header's name and value, as its HTTP client applies them. */
 export const { _checkIsHttpToken: isToken, _checkInvalidHeaderChar: hasInvalidChar } = common;
 
 /** Node's limit on a response's headers (16 KiB unless `--max-http-header-size`). */
