@@ -91,10 +91,13 @@ describe('renderSidecarConfig', () => {
     const rendered = render(bearer);
     const headers = SidecarConfig.parse(parse(rendered.yaml)).telemetry.otlp!.headers;
     expect(headers).toEqual([
-      { name: 'x-tenant', value: 'platform' },
-      { name: 'Authorization', file: '/etc/airlock/credentials/otlp.header.0' },
-      { name: 'x-honeycomb-team', file: '/etc/airlock/credentials/otlp.header.1' },
+      { name: 'x-tenant', value: 'platform', requireOrigin: false },
+      { name: 'Authorization', file: '/etc/airlock/credentials/otlp.header.0', requireOrigin: true },
+      { name: 'x-honeycomb-team', file: '/etc/airlock/credentials/otlp.header.1', requireOrigin: true },
     ]);
+    // Bound to the collector as a provider key is to its provider (ADR 16).
+    expect(rendered.credentials['otlp.header.0.origin']).toBe(b64('http://collector:4318'));
+    expect(rendered.credentials['otlp.header.1.origin']).toBe(b64('http://collector:4318'));
     // Copied as the headers Secret holds them: base64, never decoded here.
     expect(rendered.credentials['otlp.header.0']).toBe(b64(bearer));
     expect(rendered.credentials['otlp.header.1']).toBe(b64(`${team}\n`));

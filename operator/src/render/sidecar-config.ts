@@ -170,9 +170,13 @@ function sandboxUsage(sandbox: AgentSandbox, usage: NonNullable<RenderInput['usa
 function collectorHeaders(otlp: NonNullable<RenderInput['otlp']>, credentials: Record<string, string>) {
   const secret = otlp.secretHeaders ?? {};
   const plain = Object.entries(plainHeadersBesides(otlp.headers, secret)).map(([name, value]) => ({ name, value }));
+  // Bound to the collector's origin as a provider key is to its provider's (ADR 16): a config
+  // that names another collector (an edited ConfigMap) gets none of them.
+  const origin = Buffer.from(new URL(otlp.endpoint).origin).toString('base64');
   const files = Object.entries(secret).map(([name, value], i) => {
     credentials[`otlp.header.${i}`] = value;
-    return { name, file: `${CREDENTIALS_DIR}/otlp.header.${i}` };
+    credentials[`otlp.header.${i}${KEY_ORIGIN_SUFFIX}`] = origin;
+    return { name, file: `${CREDENTIALS_DIR}/otlp.header.${i}`, requireOrigin: true };
   });
   return [...plain, ...files];
 }

@@ -338,7 +338,7 @@ export const SidecarConfig = z
     telemetry: z.prefault(
       z.object({
         logLevel: z._default(z.enum(LOG_LEVELS), 'info'),
-        otlp: z.optional(z.object({ endpoint: z.url(), headers: z._default(z.array(ValueOrFile), []) })),
+        otlp: z.optional(z.object({ endpoint: z.url(), headers: z._default(z.array(HeaderValueOrFile), []) })),
         /**
          * Model calls' messages (system instructions, input and output) on their spans, redacted,
          * as the OpenTelemetry GenAI conventions' opt-in content attributes. Off: spans carry no content.

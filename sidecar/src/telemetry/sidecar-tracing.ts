@@ -19,7 +19,8 @@ export function startSidecarTracing(config: SidecarConfig, secrets: SecretRegist
     ...(warn ? { warn } : {}),
     headers: async () => {
       try {
-        const resolved = await resolveValues('otlp', 'header', otlp.headers);
+        // A header file bound to a collector (the operator's secret headers) goes to that collector only.
+        const resolved = await resolveValues('otlp', 'header', otlp.headers, new URL(otlp.endpoint).origin);
         secrets.set('telemetry/otlp', resolved.secrets);
         return resolved.values;
       } catch (err) {

@@ -33,7 +33,7 @@ let logs: string[] = [];
 let metrics = '';
 
 /** What the operator renders with the collector's headers Secret holding `authorization`. */
-function render(authorization: string) {
+function render(authorization: string, endpoint = collector.url) {
   const oa = ModelProvider.parse({
     apiVersion: 'airlock.dev/v1alpha1',
     kind: 'ModelProvider',
@@ -45,7 +45,7 @@ function render(authorization: string) {
     providers: [oa],
     backends: [],
     secret: () => ({ data: { openai: b64(PROVIDER_KEY) } }),
-    otlp: { endpoint: 'http://collector.invalid:4318', headers: { 'x-tenant': 'platform' }, secretHeaders: { Authorization: b64(`${authorization}\n`), 'x-honeycomb-team': b64(TEAM_KEY) } },
+    otlp: { endpoint, headers: { 'x-tenant': 'platform' }, secretHeaders: { Authorization: b64(`${authorization}\n`), 'x-honeycomb-team': b64(TEAM_KEY) } },
   });
 }
 
@@ -59,8 +59,7 @@ beforeAll(async () => {
   const volume = await secretVolume(join(dir, 'credentials'));
   await volume.publish(files(render(BEARER).credentials));
   // The rendered config as the sidecar reads it, the credentials volume where this test has it.
-  const { listen: _listen, ...config } = parse(render(BEARER).yaml.replaceAll(CREDENTIALS_DIR, volume.path)) as SidecarConfigInput & { telemetry: { otlp: { endpoint: string } } };
-  config.telemetry.otlp.endpoint = collector.url;
+  const { listen: _listen, ...config } = parse(render(BEARER).yaml.replaceAll(CREDENTIALS_DIR, volume.path)) as SidecarConfigInput;
   const stack = await startStack(dir, config);
   try {
     // One call, then the batch it is exported in (the SDK's schedule: every 5 s).
@@ -98,3 +97,26 @@ it('never puts a header value in a log line, a metric or a span', () => {
   expect(collector.spans.length).toBeGreaterThan(0);
   for (const secret of ['otlp-first-8e41a0c7', 'otlp-rotated-2d95f3b6', TEAM_KEY, PROVIDER_KEY]) expect(everything).not.toContain(secret);
 });
+
+it("sends none of them to another collector than the one they were rendered for: an edited ConfigMap cannot take the collector's token elsewhere", async () => {
+  const elsewhere = await startOtlpCollector();
+  const dir = await stackDir();
+  const volume = await secretVolume(join(dir, 'credentials'));
+  try {
+    await volume.publish(files(render(BEARER).credentials));
+    // The config as someone who may edit the sandbox's ConfigMap, but not read its Secret, would write it.
+    const { listen: _listen, ...config } = parse(render(BEARER).yaml.replaceAll(CREDENTIALS_DIR, volume.path)) as SidecarConfigInput & { telemetry: { otlp: { endpoint: string } } };
+    config.telemetry.otlp.endpoint = elsewhere.url;
+    const stack = await startStack(dir, config);
+    try {
+      await stack.openai().chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hello' }] });
+      while (elsewhere.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      await stack.close();
+    }
+    const seen = JSON.stringify(elsewhere.requests);
+    for (const secret of ['otlp-first-8e41a0c7', TEAM_KEY]) expect(seen).not.toContain(secret);
+  } finally {
+    await elsewhere.close();
+  }
+}, 40_000);
