@@ -18,16 +18,23 @@ export function startSidecarTracing(config: SidecarConfig, secrets: SecretRegist
     resource: { 'airlock.sandbox': config.sandbox.name },
     ...(warn ? { warn } : {}),
     headers: async () => {
-      try {
-        // A header file bound to a collector (the operator's secret headers) goes to that collector only.
-        const resolved = await resolveValues('otlp', 'header', otlp.headers, new URL(otlp.endpoint).origin);
-        secrets.set('telemetry/otlp', resolved.secrets);
-        return resolved.values;
-      } catch (err) {
-        // The exporter's header factory must not throw; the collector will refuse, and say so.
-        onError((err as Error).message);
-        return {};
+      // Each header on its own: one that cannot be read, or is bound to another collector (the
+      // operator's secret headers), is left out and said, the others still go.
+      const destination = new URL(otlp.endpoint).origin;
+      const values: Record<string, string> = {};
+      const found: string[] = [];
+      for (const header of otlp.headers) {
+        try {
+          const resolved = await resolveValues('otlp', 'header', [header], destination);
+          Object.assign(values, resolved.values);
+          found.push(...resolved.secrets);
+        } catch (err) {
+          // The exporter's header factory must not throw; the collector will refuse, and say so.
+          onError((err as Error).message);
+        }
       }
+      secrets.set('telemetry/otlp', found);
+      return values;
     },
   });
 }

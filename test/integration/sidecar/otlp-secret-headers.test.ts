@@ -115,6 +115,8 @@ it("sends none of them to another collector than the one they were rendered for:
       await stack.close();
     }
     const seen = JSON.stringify(elsewhere.requests);
+    // The plain header still goes: only the bound ones are withheld.
+    expect(elsewhere.requests[0]).toMatchObject({ 'x-tenant': 'platform' });
     for (const secret of ['otlp-first-8e41a0c7', TEAM_KEY]) expect(seen).not.toContain(secret);
   } finally {
     await elsewhere.close();
