@@ -225,6 +225,9 @@ class Exchange implements InFlight, Receiver, Waiter {
   private spill = WHOLE;
   private max: number | undefined;
   private pool: Pool | undefined;
+  private secure = false;
+  /** The body's length in bytes, worked out once for its Content-Length and its write. */
+  private bodySize = 0;
 
   constructor(
     private readonly client: ProviderClient,
@@ -242,8 +245,11 @@ class Exchange implements InFlight, Receiver, Waiter {
 
   start(): void {
     const target = this.client.target(this.request.url);
+    this.secure = target.secure;
+    const body = this.request.body;
+    this.bodySize = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
     try {
-      this.head ||= requestHead(this.request, target);
+      this.head ||= requestHead(this.request, target, this.bodySize);
     } catch (err) {
       this.fail(err as Error, 'headers');
       return;
@@ -257,7 +263,7 @@ class Exchange implements InFlight, Receiver, Waiter {
   /** Sends the request on `connection` (a free one, a new one, or one the pool had to wait for). */
   use(connection: Connection): void {
     if (this.failure) {
-      // Aborted while waiting for it: the next exchange gets it.
+      // Aborted while waiting for it: closed, which makes room for the next waiter's own.
       connection.destroy();
       return;
     }
@@ -268,12 +274,11 @@ class Exchange implements InFlight, Receiver, Waiter {
       // A new connection: connectMs covers TCP and, for https, the TLS handshake.
       this.phase = 'connect';
       socket.setTimeout(connectMs);
-      socket.once(this.client.target(this.request.url).secure ? 'secureConnect' : 'connect', () => this.enter('headers', firstByteMs));
+      socket.once(this.secure ? 'secureConnect' : 'connect', () => this.enter('headers', firstByteMs));
     } else {
-      this.phase = 'connect';
       this.enter('headers', firstByteMs);
     }
-    connection.send(this, this.head, this.request.body);
+    connection.send(this, this.head, this.request.body, this.bodySize);
   }
 
   private enter(phase: 'headers' | 'body', ms: number): void {
@@ -479,7 +484,7 @@ const LONGEST_RESERVED = Math.max(...RESERVED_HEADERS.map((h) => h.length));
  * RESERVED_HEADERS, the body's length. Names and values are checked as Node's client checks
  * them (a name that is not a token, a value with a control character such as CR or LF is refused).
  */
-function requestHead(request: UpstreamRequest, target: Target): string {
+function requestHead(request: UpstreamRequest, target: Target, bodySize: number): string {
   let head = `${request.method} ${target.path} HTTP/1.1\r\nhost: ${target.host}\r\nconnection: keep-alive\r\n`;
   for (const name in request.headers) {
     // Length first: most names are longer than any reserved one, and lower-casing each costs a string.
@@ -489,8 +494,7 @@ function requestHead(request: UpstreamRequest, target: Target): string {
     if (hasInvalidChar(value)) throw Object.assign(new TypeError(`Invalid character in header content ["${name}"]`), { code: 'ERR_INVALID_CHAR' });
     head += `${name}: ${value}\r\n`;
   }
-  const body = request.body;
-  if (body !== undefined) head += `content-length: ${typeof body === 'string' ? Buffer.byteLength(body) : body.length}\r\n`;
+  if (request.body !== undefined) head += `content-length: ${bodySize}\r\n`;
   return head + '\r\n';
 }
 

@@ -160,7 +160,7 @@ export class Connection {
   }
 
   /** Attaches the exchange and writes its request. */
-  send(receiver: Receiver, head: string, body: string | Buffer | undefined): void {
+  send(receiver: Receiver, head: string, body: string | Buffer | undefined, size: number): void {
     this.receiver = receiver;
     this.answered = false;
     this.headed = false;
@@ -170,7 +170,6 @@ export class Connection {
       socket.write(head, 'utf8');
       return;
     }
-    const size = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
     if (size <= ONE_WRITE_BYTES) {
       // Head and body in one buffer, one write: less than a writev of the two (bench/README.md round 14).
       const headSize = Buffer.byteLength(head);
