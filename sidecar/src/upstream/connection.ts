@@ -284,7 +284,6 @@ export class Pool {
   tlsSession: Buffer | undefined;
   private readonly free: Connection[] = [];
   private readonly waiting: Waiter[] = [];
-  private count = 0;
   private closing = false;
   private readonly all = new Set<Connection>();
 
@@ -303,8 +302,7 @@ export class Pool {
       free.socket.ref();
       return free;
     }
-    if (this.count >= this.max) return undefined;
-    this.count++;
+    if (this.all.size >= this.max) return undefined;
     const connection = new Connection(this, this.origin);
     this.all.add(connection);
     return connection;
@@ -345,13 +343,12 @@ export class Pool {
   /** A connection that closed. */
   remove(connection: Connection): void {
     if (!this.all.delete(connection)) return;
-    this.count--;
     const at = this.free.lastIndexOf(connection);
     if (at >= 0) this.free.splice(at, 1);
     // Room for one more: the next waiter gets a new connection (closed after its answer when closing).
     const waiter = this.waiting.shift();
     if (waiter) waiter.use(this.take()!);
-    else if (this.count === 0) this.onEmpty?.();
+    else if (this.all.size === 0) this.onEmpty?.();
   }
 
   /** Closes the free connections now and the others after their answers; resolves when all are closed. */
