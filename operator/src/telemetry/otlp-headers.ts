@@ -8,6 +8,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SecretRegistry } from '@airlock/sidecar/redact';
+import { secretFileValue } from '@airlock/sidecar/secrets';
 // Node's own check of a header value, the one its HTTP client (the exporter's) applies.
 import { hasInvalidChar } from '@airlock/sidecar/upstream';
 
@@ -48,9 +49,9 @@ export async function readSecretHeaders(dir: string | undefined, skipped: string
   }
 }
 
-/** A header's value from its file: as the sidecar reads a secret file, a trailing newline is not part of it. */
+/** A header's value from its file, by the rule the sidecar reads it with. */
 function headerValue(file: Buffer): string {
-  return file.toString('utf8').replace(/\r?\n$/, '');
+  return secretFileValue(file.toString('utf8'));
 }
 
 /** A key dropped from the Secret: its link dangles until the kubelet removes it, after the swap. */

@@ -62,12 +62,20 @@ export async function resolveValues(backend: string, kind: string, entries: read
       throw new SecretFileError(backend, `${kind} ${entry.name}`, entry.file, err);
     }
     if (requireOrigin && (destination === undefined || origin !== destination)) throw new SecretWithheldError(backend, `${kind} ${entry.name}`, entry.file, destination);
-    // Secret files are often written with a trailing newline that is not part of the value.
-    const value = text.replace(/\r?\n$/, '');
+    const value = secretFileValue(text);
     values[entry.name] = value;
     if (value.length > 0) secrets.push(value);
   }
   return { values, secrets };
+}
+
+/**
+ * A secret file's value: its text less one trailing line break, which secret files are often
+ * written with (`echo token > file`, an editor's last newline) and which is not part of the value.
+ * The operator reads the collector's header files by the same rule.
+ */
+export function secretFileValue(text: string): string {
+  return text.replace(/\r?\n$/, '');
 }
 
 /** A fingerprint of resolved values, to notice rotated secrets without keeping a copy around. */
