@@ -7,7 +7,7 @@ import { startTracing, traceOfLine } from '@airlock/sidecar/telemetry';
 import { ZodError } from 'zod';
 import { startOperator } from './operator.js';
 import { readSettings, settingsHelp } from './settings.js';
-import { operatorCollectorHeaders } from './telemetry/otlp-headers.js';
+import { MountedSecretHeaders, operatorCollectorHeaders } from './telemetry/otlp-headers.js';
 
 function usage(): string {
   return `usage: airlock-operator [--flag value]...\n\nEvery flag can also be set as AIRLOCK_<FLAG> (e.g. AIRLOCK_SIDECAR_IMAGE).\n\n${settingsHelp()}`;
@@ -42,10 +42,11 @@ async function main(): Promise<number> {
 }
 
 async function operate(settings: ReturnType<typeof readSettings>, log: Logger, secrets: SecretRegistry): Promise<number> {
+  const collectorHeaders = new MountedSecretHeaders(settings.otlpHeadersDir);
   const tracing = await startTracing({
     serviceName: 'airlock-operator',
     endpoint: settings.otlpEndpoint,
-    headers: () => operatorCollectorHeaders(settings.otlpHeaders, settings.otlpHeadersDir, secrets, (reason) => log.warn({ reason }, 'OpenTelemetry: exporting without the secret headers')),
+    headers: () => operatorCollectorHeaders(settings.otlpHeaders, collectorHeaders, secrets, (reason) => log.warn({ reason }, 'OpenTelemetry: exporting without the secret headers')),
     resource: { 'service.instance.id': settings.identity },
     warn: (record, message) => log.warn(record, message),
   });
@@ -59,7 +60,7 @@ async function operate(settings: ReturnType<typeof readSettings>, log: Logger, s
   }
   let operator;
   try {
-    operator = await startOperator({ kubeConfig, settings, log });
+    operator = await startOperator({ kubeConfig, settings, log, collectorHeaders });
   } catch (err) {
     const cause = (err as { cause?: { message?: string } }).cause?.message;
     log.fatal({ server: kubeConfig.getCurrentCluster()?.server, reason: (err as Error).message, cause }, 'cannot start: is the Kubernetes API reachable with this kubeconfig?');

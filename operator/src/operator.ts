@@ -19,7 +19,7 @@ import { WorkQueue } from './runtime/queue.js';
 import type { Settings } from './settings.js';
 import { OperatorMetrics } from './telemetry/metrics.js';
 import { inSpan, objectAttributes } from './telemetry/spans.js';
-import { watchSecretHeaders } from './telemetry/otlp-headers.js';
+import { MountedSecretHeaders } from './telemetry/otlp-headers.js';
 import { UsageCollector } from './usage/collector.js';
 import { CredentialRejections } from './usage/rejections.js';
 import { usageRoute, type UsageSource } from './usage/route.js';
@@ -48,9 +48,11 @@ export interface OperatorOptions {
   log: Logger;
   /** Tests only: the port the usage collector reads sidecars on (several sidecars share loopback). */
   sidecarAdminPort?: number;
+  /** The collector's headers mount, shared with the operator's own exporter; one of `settings.otlpHeadersDir` when not given. */
+  collectorHeaders?: MountedSecretHeaders;
 }
 
-export async function startOperator({ kubeConfig, settings, log, sidecarAdminPort }: OperatorOptions): Promise<Operator> {
+export async function startOperator({ kubeConfig, settings, log, sidecarAdminPort, collectorHeaders = new MountedSecretHeaders(settings.otlpHeadersDir) }: OperatorOptions): Promise<Operator> {
   const kube = new Kube(kubeConfig, log);
   const caches = new Caches(kubeConfig, log, settings.watchNamespaces);
   const metrics = new OperatorMetrics();
@@ -58,7 +60,7 @@ export async function startOperator({ kubeConfig, settings, log, sidecarAdminPor
   let queue: WorkQueue | undefined;
   // Twice the reconcile workers, one at a time per namespace (runtime/outside-calls.ts).
   const outside = new OutsideCalls({ concurrency: settings.concurrency * 2, perNamespace: 1 });
-  const ctx: ControllerContext = { kube, caches, settings, log, enqueue: (key) => queue?.add(key), memos: new Map(), outside, rejections };
+  const ctx: ControllerContext = { kube, caches, settings, log, enqueue: (key) => queue?.add(key), memos: new Map(), outside, rejections, collectorHeaders };
   const usage = new UsageCollector({
     caches,
     kube,
@@ -102,10 +104,10 @@ export async function startOperator({ kubeConfig, settings, log, sidecarAdminPor
   };
   wireEvents(ctx, caches);
   // A rotated headers Secret reaches sidecars as a rotated key does: through every credentials Secret.
+  // The watch also tells the mount when a read it keeps is stale.
   const stopHeaderWatch =
     settings.otlpHeadersDir && settings.otlpEndpoint
-      ? watchSecretHeaders(
-          settings.otlpHeadersDir,
+      ? collectorHeaders.watch(
           () => caches.sandboxes.list().forEach((s) => ctx.enqueue(keyOf('AgentSandbox', ns(s), s.metadata!.name!))),
           (err) => log.warn({ reason: err.message }, 'a rotated collector headers Secret reaches sidecars only when their sandboxes are reconciled for another reason'),
         )

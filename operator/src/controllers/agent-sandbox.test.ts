@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AgentSandbox } from '../api/index.js';
 import type { Kube } from '../kube/client.js';
 import type { Caches } from '../runtime/informers.js';
 import type { OutsideCalls } from '../runtime/outside-calls.js';
 import { readSettings } from '../settings.js';
+import { MountedSecretHeaders, readSecretHeaders } from '../telemetry/otlp-headers.js';
 import type { CredentialRejections } from '../usage/rejections.js';
 import { secretVolume } from '../../../test/integration/sidecar/harness.js';
 import { reconcileAgentSandbox } from './agent-sandbox.js';
@@ -26,15 +27,17 @@ function fakeContext(sandboxes: Map<string, KubernetesObject>, argv: string[], w
   const caches = { sandboxes: cache(sandboxes), providers: empty, backends: empty, secrets: empty, rendered: empty, pods: empty, configMaps: empty, networkPolicies: empty } as unknown as Caches;
   const record = async (...args: unknown[]) => void written.push(args);
   const kube = { apply: async (o: KubernetesObject) => void written.push(o), event: record, patchStatus: record, deleteIfExists: async () => {} } as unknown as Kube;
+  const settings = readSettings(argv, { POD_NAMESPACE: 'airlock-system', POD_NAME: 'airlock-0' });
   return {
     kube,
     caches,
-    settings: readSettings(argv, { POD_NAMESPACE: 'airlock-system', POD_NAME: 'airlock-0' }),
+    settings,
     log: pino({ level: 'silent' }),
     enqueue: () => {},
     memos: new Map(),
     outside: {} as OutsideCalls,
     rejections: {} as CredentialRejections,
+    collectorHeaders: new MountedSecretHeaders(settings.otlpHeadersDir),
   };
 }
 
@@ -55,6 +58,44 @@ describe('reconciling an AgentSandbox', () => {
       expect(rest).toContain('otlp.header.0');
       expect(rest).not.toContain('otlp-a41c9e07d25b');
       expect(rest).not.toContain(Buffer.from(token).toString('base64'));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('renders a rotated collector header after the watch on its mount fires, and reads an unchanged mount once, not on every reconcile', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'airlock-otlp-'));
+    try {
+      const volume = await secretVolume(join(dir, 'otlp-headers'));
+      await volume.publish({ Authorization: 'Bearer otlp-first-7d2a' });
+      const written: unknown[] = [];
+      const sandboxes = new Map<string, KubernetesObject>([['team-a/agents', AgentSandbox.parse({ apiVersion: 'airlock.dev/v1alpha1', kind: 'AgentSandbox', metadata: { name: 'agents', namespace: 'team-a', uid: 'u-1', generation: 1 }, spec: {} })]]);
+      const ctx = fakeContext(sandboxes, ['--otlp-endpoint', 'http://collector:4318', '--otlp-headers-dir', volume.path], written);
+      const read = vi.fn(readSecretHeaders);
+      ctx.collectorHeaders = new MountedSecretHeaders(volume.path, read);
+      const stop = ctx.collectorHeaders.watch(
+        () => undefined,
+        (err) => {
+          throw err;
+        },
+      );
+      /** The credentials Secret a reconcile writes: does it carry `token`? */
+      const rendersToken = async (token: string) => {
+        written.length = 0;
+        await reconcileAgentSandbox(ctx, 'team-a', 'agents');
+        const secret = written.find((o) => (o as KubernetesObject).kind === 'Secret') as V1Secret;
+        return Object.values(secret.data ?? {}).includes(Buffer.from(token).toString('base64'));
+      };
+      try {
+        for (let i = 0; i < 3; i++) expect(await rendersToken('Bearer otlp-first-7d2a')).toBe(true);
+        expect(read).toHaveBeenCalledTimes(1);
+
+        // The kubelet's swap: a new timestamped directory, then the ..data link moved to it.
+        await volume.publish({ Authorization: 'Bearer otlp-rotated-51c0' });
+        await vi.waitFor(async () => expect(await rendersToken('Bearer otlp-rotated-51c0')).toBe(true), { timeout: 2_000 });
+      } finally {
+        stop();
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

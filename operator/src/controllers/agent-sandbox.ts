@@ -17,7 +17,6 @@ import { credentialSecret, sameJson, type ControllerContext } from './context.js
 import { backendSecretProblems } from './mcp-backend.js';
 import { keyProblems } from './model-provider.js';
 import { newUsageToken, usageTokenOf } from '../usage/token.js';
-import { readSecretHeaders } from '../telemetry/otlp-headers.js';
 
 interface Resolved<T> {
   /** Found, with their Secrets: rendered into the config. */
@@ -89,7 +88,7 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
 
   let configHash = sandbox.status?.configHash;
   try {
-    const otlp = ctx.settings.otlpEndpoint ? { endpoint: ctx.settings.otlpEndpoint, headers: ctx.settings.otlpHeaders, secretHeaders: await readSecretHeaders(ctx.settings.otlpHeadersDir) } : undefined;
+    const otlp = ctx.settings.otlpEndpoint ? { endpoint: ctx.settings.otlpEndpoint, headers: ctx.settings.otlpHeaders, secretHeaders: (await ctx.collectorHeaders.get()).headers } : undefined;
     const liveSecret = ctx.caches.rendered.get(namespace, credentialsSecretName(name));
     const usage = ctx.settings.usageUrl ? { baseUrl: ctx.settings.usageUrl, intervalMs: ctx.settings.usageSyncMs, token: usageToken(ctx, namespace, name, liveSecret) } : undefined;
     const rendered = renderSidecarConfig({

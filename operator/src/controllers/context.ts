@@ -7,6 +7,7 @@ import type { Kube } from '../kube/client.js';
 import type { Caches } from '../runtime/informers.js';
 import { settledWithin, type OutsideCalls } from '../runtime/outside-calls.js';
 import type { Settings } from '../settings.js';
+import type { MountedSecretHeaders } from '../telemetry/otlp-headers.js';
 import type { CredentialRejections } from '../usage/rejections.js';
 import { secretReferences } from '../webhook/validate.js';
 
@@ -26,6 +27,8 @@ export interface ControllerContext {
   outside: OutsideCalls;
   /** Which sidecars report a provider's keys all refused (the leader's usage round). */
   rejections: CredentialRejections;
+  /** The collector's secret headers as mounted (`settings.otlpHeadersDir`), read once per version. */
+  collectorHeaders: MountedSecretHeaders;
 }
 
 export type Kind = 'ModelProvider' | 'MCPBackend' | 'AgentSandbox';

@@ -25,7 +25,7 @@ export class OtlpHeadersUnreadableError extends Error {
 
 /**
  * Header name → value as base64, as the Secret's data holds it; empty without a directory. Read
- * anew on each call, so a rotated Secret (the kubelet swaps the files) is what the next call sees.
+ * anew on each call ({@link MountedSecretHeaders} keeps a read while the mount is unchanged).
  * A value no HTTP header can carry (a line break or another control character inside it: every
  * export would fail) is left out, its name in `skipped`.
  * @throws {OtlpHeadersUnreadableError}
@@ -69,23 +69,93 @@ export function plainHeadersBesides(plain: Record<string, string>, secret: Recor
   return Object.fromEntries(Object.entries(plain).filter(([name]) => !taken.has(name.toLowerCase())));
 }
 
+/** What one read of the mount found: the headers (base64) and the names left out (see {@link readSecretHeaders}). */
+export interface SecretHeadersRead {
+  headers: Record<string, string>;
+  skipped: readonly string[];
+}
+
 /**
- * The headers of the operator's own exports: the plain ones merged with the Secret's, read on
- * each export and registered in `secrets`, so no log line shows them. Never throws (the
- * exporter's header factory must not): an unreadable Secret is reported through `warn` and the
- * plain headers go alone, which the collector will refuse and say so.
+ * The mounted headers Secret as the operator uses it, on every sandbox reconcile and every export
+ * of its own spans: read once per version the kubelet publishes. While {@link watch} runs, a read
+ * is kept until the watch sees the directory change (then every sandbox is rendered again with the
+ * new read); without a running watch (none started, or it failed) every call reads, as a rotation
+ * would otherwise never be seen.
  */
-export async function operatorCollectorHeaders(plain: Record<string, string>, dir: string | undefined, secrets: SecretRegistry, warn: (reason: string) => void): Promise<Record<string, string>> {
-  let secret: Record<string, string>;
-  const skipped: string[] = [];
+export class MountedSecretHeaders {
+  private kept: Promise<SecretHeadersRead> | undefined;
+  private watching = false;
+
+  constructor(
+    readonly dir: string | undefined,
+    /** Tests count the reads through it. */
+    private readonly read: typeof readSecretHeaders = readSecretHeaders,
+  ) {}
+
+  /**
+   * The headers of the version mounted now.
+   * @throws {OtlpHeadersUnreadableError} (not kept: the next call reads again)
+   */
+  get(): Promise<SecretHeadersRead> {
+    if (this.kept) return this.kept;
+    const skipped: string[] = [];
+    const reading = this.read(this.dir, skipped).then((headers) => ({ headers, skipped }));
+    if (this.watching) {
+      this.kept = reading;
+      reading.catch(() => {
+        if (this.kept === reading) this.kept = undefined;
+      });
+    }
+    return reading;
+  }
+
+  /**
+   * Watches the mount ({@link watchSecretHeaders}): on a change the kept read is dropped before
+   * `onChange` runs; after a watch error every call reads again. Returns the stop.
+   * @throws {OtlpHeadersUnreadableError} when the directory cannot be watched.
+   */
+  watch(onChange: () => void, onError: (err: Error) => void): () => void {
+    if (this.dir === undefined) return () => undefined;
+    const stop = watchSecretHeaders(
+      this.dir,
+      () => {
+        this.kept = undefined;
+        onChange();
+      },
+      (err) => {
+        this.unwatched();
+        onError(err);
+      },
+    );
+    this.watching = true;
+    return () => {
+      this.unwatched();
+      stop();
+    };
+  }
+
+  private unwatched(): void {
+    this.watching = false;
+    this.kept = undefined;
+  }
+}
+
+/**
+ * The headers of the operator's own exports: the plain ones merged with the Secret's, as mounted
+ * now, registered in `secrets`, so no log line shows them. Never throws (the exporter's header
+ * factory must not): an unreadable Secret is reported through `warn` and the plain headers go
+ * alone, which the collector will refuse and say so.
+ */
+export async function operatorCollectorHeaders(plain: Record<string, string>, mounted: MountedSecretHeaders, secrets: SecretRegistry, warn: (reason: string) => void): Promise<Record<string, string>> {
+  let read: SecretHeadersRead;
   try {
-    secret = await readSecretHeaders(dir, skipped);
+    read = await mounted.get();
   } catch (err) {
     warn((err as Error).message);
     return plain;
   }
-  if (skipped.length > 0) warn(`the collector's secret headers ${skipped.join(', ')} hold a line break or another control character, which no HTTP header can carry: sent without them`);
-  const decoded = Object.fromEntries(Object.entries(secret).map(([name, value]) => [name, headerValue(Buffer.from(value, 'base64'))]));
+  if (read.skipped.length > 0) warn(`the collector's secret headers ${read.skipped.join(', ')} hold a line break or another control character, which no HTTP header can carry: sent without them`);
+  const decoded = Object.fromEntries(Object.entries(read.headers).map(([name, value]) => [name, headerValue(Buffer.from(value, 'base64'))]));
   secrets.set('telemetry/otlp', Object.values(decoded).filter(Boolean));
   return { ...plainHeadersBesides(plain, decoded), ...decoded };
 }
