@@ -5,6 +5,7 @@
  * mis-state its length, stall — and what the relay must see each time (ADRs 0023, 0028).
  */
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
@@ -548,14 +549,25 @@ describe('what an outsider found in the first version of the pool (ADR 0028)', (
     expect(closed).toBe(true);
   });
 
-  it('turns TCP keepalive on for every connection, as Node\'s keep-alive Agent did: a long silent call outlives idle-flow timeouts', async () => {
-    const { Socket } = await import('node:net');
-    const { vi } = await import('vitest');
-    const spy = vi.spyOn(Socket.prototype, 'setKeepAlive');
-    closers.push(() => spy.mockRestore());
-    const upstream = await serve(ok);
-    expect(await json(client(), upstream.url)).toMatchObject({ status: 200 });
-    expect(spy).toHaveBeenCalledWith(true, 1_000);
+  it("sends TCP keepalive probes after a second of silence on a provider connection, as Node's keep-alive Agent did: a long silent call outlives idle-flow timeouts", async () => {
+    // The provider thinks before it answers; meanwhile the kernel's timer on the client's socket.
+    let clientPort: number | undefined;
+    let answer = () => {};
+    const upstream = await raw((socket) =>
+      onRequests(socket, () => {
+        clientPort = socket.remotePort;
+        answer = () => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}');
+      }),
+    );
+    const call = json(client(), upstream.url);
+    await until(() => clientPort !== undefined);
+    await sleep(200);
+    const timer = socketTimer(clientPort!, Number(new URL(upstream.url).port));
+    answer();
+    expect(await call).toMatchObject({ status: 200 });
+    // Without keepalive no timer runs on an idle connection; at the kernel's default (net.ipv4.tcp_keepalive_time) the first probe is minutes or hours away.
+    expect(timer).toMatchObject({ keepalive: true });
+    expect(timer.inMs).toBeLessThanOrEqual(1_000);
   });
 
   it('forgets the pool of an origin whose connections have all closed (the operator calls each pod by its address)', async () => {
@@ -587,4 +599,20 @@ describe('what an outsider found in the first version of the pool (ADR 0028)', (
 
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await sleep(10);
+}
+
+/**
+ * The kernel's timer on the loopback TCP socket from `localPort` to `remotePort`, from
+ * /proc/net/tcp: on an established socket the `tr` column is 2 only while its keepalive timer
+ * runs, and `tm->when` is the time to its next expiry, in USER_HZ (100) ticks.
+ */
+function socketTimer(localPort: number, remotePort: number): { keepalive: boolean; inMs: number } {
+  const address = (port: number) => `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const row = readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .find((fields) => fields[1] === address(localPort) && fields[2] === address(remotePort));
+  if (!row) throw new Error(`no TCP socket 127.0.0.1:${localPort} -> ${remotePort} in /proc/net/tcp`);
+  const [active, when] = row[5]!.split(':');
+  return { keepalive: row[3] === '01' && active === '02', inMs: parseInt(when!, 16) * 10 };
 }
