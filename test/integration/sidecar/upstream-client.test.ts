@@ -6,6 +6,7 @@
  */
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
@@ -14,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCertificateAuthority, issueCertificate } from '../../../operator/src/tls/certificates.js';
 import { bodyText, CallAbort, ProviderClient, type ClientOptions } from '../../../sidecar/src/upstream/client.js';
+import { Pool } from '../../../sidecar/src/upstream/connection.js';
 import { classifyError, UpstreamFailure } from '../../../sidecar/src/upstream/failure.js';
 
 const closers: (() => unknown)[] = [];
@@ -571,12 +573,18 @@ describe('what an outsider found in the first version of the pool (ADR 0028)', (
   });
 
   it('forgets the pool of an origin whose connections have all closed (the operator calls each pod by its address)', async () => {
-    const upstream = await serve(ok, (server) => (server.keepAliveTimeout = 200));
+    const upstream = await serve(ok, (server) => (server.keepAliveTimeout = 500));
     const c = client();
+    const before = await settledPools();
     expect(await json(c, upstream.url)).toMatchObject({ status: 200 });
-    const pools = (c as unknown as { pools: Map<string, unknown> }).pools;
-    expect(pools.size).toBe(1);
-    await until(() => pools.size === 0);
+    expect(await livePools()).toBe(before + 1);
+    // The provider closes the idle connection: nothing of the origin stays in memory.
+    const deadline = Date.now() + 5_000;
+    while ((await livePools()) > before && Date.now() < deadline) await sleep(100);
+    expect(await livePools()).toBe(before);
+    // And the next call to it connects again.
+    expect(await json(c, upstream.url)).toMatchObject({ status: 200 });
+    expect(upstream.connections()).toBe(2);
   });
 
   it('sends a configured header value as UTF-8, as the previous client did with a JSON body', async () => {
@@ -615,4 +623,34 @@ function socketTimer(localPort: number, remotePort: number): { keepalive: boolea
   if (!row) throw new Error(`no TCP socket 127.0.0.1:${localPort} -> ${remotePort} in /proc/net/tcp`);
   const [active, when] = row[5]!.split(':');
   return { keepalive: row[3] === '01' && active === '02', inMs: parseInt(when!, 16) * 10 };
+}
+
+/** {@link livePools} once two counts 50 ms apart agree: the pools of clients earlier tests closed have gone. */
+async function settledPools(): Promise<number> {
+  for (let last = await livePools(); ; ) {
+    await sleep(50);
+    const now = await livePools();
+    if (now === last) return now;
+    last = now;
+  }
+}
+
+/**
+ * How many upstream pools this process holds, counted in V8's heap after a full collection (the
+ * inspector's queryObjects, as DevTools' memory panel does): what stays in memory, whoever holds it.
+ */
+async function livePools(): Promise<number> {
+  const session = new Session();
+  session.connect();
+  try {
+    const key = '__airlockPoolPrototype';
+    (globalThis as Record<string, unknown>)[key] = Pool.prototype;
+    const { result: prototype } = await session.post('Runtime.evaluate', { expression: `globalThis.${key}` });
+    delete (globalThis as Record<string, unknown>)[key];
+    const { objects } = await session.post('Runtime.queryObjects', { prototypeObjectId: prototype.objectId! });
+    const { result } = await session.post('Runtime.callFunctionOn', { objectId: objects.objectId!, functionDeclaration: 'function () { return this.length; }', returnByValue: true });
+    return result.value as number;
+  } finally {
+    session.disconnect();
+  }
 }
