@@ -2,7 +2,7 @@
 import { requestReach, type ReachAPI } from '../ingress/reach.js';
 import { chatChunkToCompletion, chatToCompletion, completionToChat } from '../ingress/translate/completions.js';
 import type { StreamTranslator, TranslateContext, UpstreamRequest, UpstreamTarget } from '../providers/types.js';
-import { clientToolNamesStream, withClientToolNames, withSentToolNames } from '../providers/shared/tool-names.js';
+import { CallToolNames, withSentToolNames } from '../providers/shared/tool-names.js';
 import type { ProviderRuntime } from '../router/router.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatIngressRequest, ChatRequest, Completion, CompletionRequest, EmbeddingsRequest, EmbeddingsResponse } from '../wire/openai.js';
 import { canonicalChat } from '../ingress/translate/chat-tools.js';
@@ -41,13 +41,14 @@ export function chatOperation(ingress: Ingress, body: ChatIngressRequest, raw: B
   const askUsage = request.stream === true && !asked;
   const upstream = askUsage ? withUsage(request) : request;
   const asSent = body === request ? upstream : askUsage ? withUsage(body as ChatRequest) : (body as ChatRequest);
+  const names = new CallToolNames();
   const build: Operation<ChatCompletion>['build'] = (provider, target) => {
     if (provider.config.type === 'openai') return provider.adapter.chatRequest(asSent, target);
     if (refusal) throw refusal;
     // A provider of the client's own API gets its tool names as written and answers with them (parse).
-    return ingress.native.includes(provider.config.type) ? provider.adapter.chatRequest(upstream, target) : translatedChat(provider, upstream, target);
+    return ingress.native.includes(provider.config.type) ? provider.adapter.chatRequest(upstream, target) : translatedChat(provider, upstream, target, names);
   };
-  const call = new ChatCall(ingress, request.model, request.stream === true, raw, asked, build, () => request);
+  const call = new ChatCall(ingress, request.model, request.stream === true, raw, asked, build, () => request, names);
   call.maxOutputTokens = request.max_completion_tokens ?? request.max_tokens ?? undefined;
   const forUsage = request.stream === true ? usageForStreams(request, asked) : undefined;
   // The client's bytes pass through to OpenAI-format providers; an OpenAI-compatible one gets the
@@ -115,13 +116,14 @@ export function messagesOperation(ingress: Ingress, request: MessagesRequest, ra
   let canonical: ChatRequest | undefined;
   const estimate = () => estimateTokens([request.system, request.messages, request.tools]);
   const asChat = () => (canonical ??= anthropicToChat(request));
+  const names = new CallToolNames();
   const build: Operation<ChatCompletion>['build'] = (provider, target) => {
     const native = provider.adapter.messagesRequest;
     if (native) return native(request, target, clientHeaders);
     checkThinkingBudget(request);
-    return translatedChat(provider, asChat(), target);
+    return translatedChat(provider, asChat(), target, names);
   };
-  const call = new ChatCall(ingress, request.model, request.stream === true, raw, true, build, asChat, estimate);
+  const call = new ChatCall(ingress, request.model, request.stream === true, raw, true, build, asChat, names, estimate);
   call.maxOutputTokens = request.max_tokens;
   // Passed through to Anthropic, a request it would refuse thinking on goes without (the adapter
   // does the same when it builds the body).
@@ -137,14 +139,15 @@ export function generateContentOperation(ingress: Ingress, request: GenerateCont
   let canonical: ChatRequest | undefined;
   const estimate = () => estimateTokens([request.systemInstruction, request.contents, request.tools]);
   const asChat = () => (canonical ??= geminiToChat(request, model, stream));
+  const names = new CallToolNames();
   const build: Operation<ChatCompletion>['build'] = (provider, target) => {
     const native = provider.adapter.generateContentRequest;
     if (native) return native(request, target, stream);
-    return translatedChat(provider, asChat(), target);
+    return translatedChat(provider, asChat(), target, names);
   };
   // Thought parts only when the client asked for them, as Gemini answers.
   const client = request.generationConfig?.thinkingConfig?.includeThoughts === true ? thoughtfulIngress(ingress) : ingress;
-  const call = new ChatCall(client, model, stream, raw, true, build, asChat, estimate);
+  const call = new ChatCall(client, model, stream, raw, true, build, asChat, names, estimate);
   call.maxOutputTokens = request.generationConfig?.maxOutputTokens ?? undefined;
   // Passed through to Gemini, signatures mended: none of the sidecar's own, and on a model that
   // enforces them the sentinel where a call has none (the adapter does the same when it builds
@@ -188,6 +191,8 @@ class ChatCall implements Operation<ChatCompletion> {
     private readonly includeUsage: boolean,
     readonly build: Operation<ChatCompletion>['build'],
     readonly chatRequest: () => ChatRequest,
+    /** The renamings `build` sent the request with, for naming the answer back. */
+    private readonly toolNames: CallToolNames,
     readonly inputTokens?: () => number,
   ) {}
 
@@ -199,7 +204,7 @@ class ChatCall implements Operation<ChatCompletion> {
     const answer = provider.adapter.chatResponse(body, context);
     // Translated only: a provider of the client's own API answers as it would directly.
     if (this.ingress.native.includes(provider.config.type)) return answer;
-    const completion = unfencedJSON(withClientToolNames(answer, this.chatRequest(), provider.config.type), this.chatRequest().response_format);
+    const completion = unfencedJSON(this.toolNames.completion(answer, provider.config.type), this.chatRequest().response_format);
     return this.oneCall(provider) ? firstCallOnly(completion) : completion;
   }
 
@@ -219,7 +224,7 @@ class ChatCall implements Operation<ChatCompletion> {
   translator(provider: ProviderRuntime, context: TranslateContext): StreamTranslator {
     const translator = provider.adapter.chatStream(streamContext(context, this.includeUsage));
     // Translated only, as in parse.
-    const named = this.ingress.native.includes(provider.config.type) ? translator : clientToolNamesStream(translator, this.chatRequest(), provider.config.type);
+    const named = this.ingress.native.includes(provider.config.type) ? translator : this.toolNames.stream(translator, provider.config.type);
     return this.oneCall(provider) ? firstCallStream(named) : named;
   }
 
@@ -274,10 +279,11 @@ function throughChat(chat: StreamTranslator): StreamTranslator<Completion> {
 
 /**
  * A canonical chat request as `provider` takes it: its tool names renamed where the provider
- * refuses them, named back in the answer by the operation's parse and translator.
+ * refuses them, the renaming kept in the call's `names` for its parse and translator to name the
+ * answer back.
  */
-export function translatedChat(provider: ProviderRuntime, request: ChatRequest, target: UpstreamTarget): UpstreamRequest {
-  return provider.adapter.chatRequest(withSentToolNames(request, provider.config.type), target);
+export function translatedChat(provider: ProviderRuntime, request: ChatRequest, target: UpstreamTarget, names: CallToolNames): UpstreamRequest {
+  return provider.adapter.chatRequest(names.sent(request, provider.config.type), target);
 }
 
 /** `op`, refused for what `body` (a request of `api`) has the provider reach that the sandbox does not allow (ingress/reach.ts). */

@@ -12,7 +12,7 @@ import { chatToResponse, responseId, responseShell } from '../ingress/translate/
 import { responsesStreamEncoder, type ResponsesStreamItem } from '../ingress/translate/responses-stream.js';
 import { firstCallOnly, firstCallStream, mustKeepOneCall } from '../providers/shared/one-call.js';
 import { unfencedJSON } from '../providers/shared/content.js';
-import { clientToolNamesStream, withClientToolNames } from '../providers/shared/tool-names.js';
+import { CallToolNames } from '../providers/shared/tool-names.js';
 import type { StreamTranslator, TranslateContext } from '../providers/types.js';
 import type { ChatRequest } from '../wire/openai.js';
 import { openAIError } from '../wire/openai.js';
@@ -153,6 +153,7 @@ export function responsesOperation(sent: ResponsesRequest, raw: Buffer, store: R
   const forOpenAI: ResponsesRequest = Array.isArray(expanded.input) && expanded.input.some(isSidecarReasoning) ? { ...expanded, input: expanded.input.filter((item) => !isSidecarReasoning(item)) } : expanded;
   let chat: ChatRequest | undefined;
   const asChat = () => (chat ??= responsesToChat({ ...request, previous_response_id: null }, history));
+  const names = new CallToolNames();
   const shell = (context: TranslateContext) => ({ ...responseShell(request, responseId(context.id), context.created), model: context.requestedModel });
   const remember = (response: ResponseObject) => {
     if (request.store === false || response.status === 'failed') return;
@@ -170,10 +171,10 @@ export function responsesOperation(sent: ResponsesRequest, raw: Buffer, store: R
     // A continuation sends the whole conversation upstream: held as such against the limits.
     ...(history ? { inputTokens: () => estimateTokens([request.instructions, expanded.input, request.tools]) } : {}),
     supports: (provider) => !heldElsewhere || provider.adapter.responsesRequest !== undefined,
-    build: (provider, target) => provider.adapter.responsesRequest?.(forOpenAI, target) ?? translatedChat(provider, asChat(), target),
+    build: (provider, target) => provider.adapter.responsesRequest?.(forOpenAI, target) ?? translatedChat(provider, asChat(), target, names),
     parse(provider, body, context) {
       if (provider.adapter.responsesResponse) return provider.adapter.responsesResponse(body, context);
-      const completion = unfencedJSON(withClientToolNames(provider.adapter.chatResponse(body, context), asChat(), provider.config.type), asChat().response_format);
+      const completion = unfencedJSON(names.completion(provider.adapter.chatResponse(body, context), provider.config.type), asChat().response_format);
       const response = chatToResponse(mustKeepOneCall(provider.config.type, request) ? firstCallOnly(completion) : completion, shell(context));
       remember(response);
       return response;
@@ -183,7 +184,7 @@ export function responsesOperation(sent: ResponsesRequest, raw: Buffer, store: R
     streamFrames: {
       translator: (provider, context) => {
         if (provider.adapter.responsesStream) return provider.adapter.responsesStream(context) as StreamTranslator<ResponsesStreamItem>;
-        const chat = clientToolNamesStream(provider.adapter.chatStream(context), asChat(), provider.config.type);
+        const chat = names.stream(provider.adapter.chatStream(context), provider.config.type);
         return (mustKeepOneCall(provider.config.type, request) ? firstCallStream(chat) : chat) as StreamTranslator<ResponsesStreamItem>;
       },
       encoder: (context) => responsesStreamEncoder(shell(context), remember),

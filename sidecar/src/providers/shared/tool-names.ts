@@ -10,8 +10,9 @@
  * `_` before a first character Gemini refuses; when that is too long or already a name of the
  * request, it is cut and ends in a digest of the client's name instead. The same request always
  * gives the same names, so the turns of one conversation agree, and no two client names share one.
- * The answer's calls (plain and streamed) are named back, so the client sees its own names. Names
- * the provider takes are never changed; Ollama takes any.
+ * The answer's calls (plain and streamed) are named back, so the client sees its own names: a call
+ * keeps the renaming its request was sent with (CallToolNames). Names the provider takes are never
+ * changed; Ollama takes any.
  */
 import { createHash } from 'node:crypto';
 import type { ProviderType } from '../../config/schema.js';
@@ -77,7 +78,51 @@ export function toolNamesFor(request: ChatRequest, type: ProviderType): ToolName
 
 /** The request with the tool names `type` refuses renamed. */
 export function withSentToolNames(request: ChatRequest, type: ProviderType): ChatRequest {
-  const names = toolNamesFor(request, type);
+  return renamed(request, toolNamesFor(request, type));
+}
+
+/**
+ * `type`'s completion to `request` with its calls named as the client named them, the renaming
+ * worked out from `request`; a call names its answer back with the renaming it sent (CallToolNames).
+ */
+export function withClientToolNames(completion: ChatCompletion, request: ChatRequest, type: ProviderType): ChatCompletion {
+  return clientNamed(completion, toolNamesFor(request, type));
+}
+
+/**
+ * One call's renamings, one per provider type it is translated for: worked out when the request
+ * is translated (`sent`) and used as they are for that provider's answer, whole or streamed, not
+ * worked out again from a request. A call that fails over to a provider of another type works
+ * out that type's; a call passed through to a provider of the client's own API works out none.
+ */
+export class CallToolNames {
+  /** Provider type → its renaming (undefined: it takes every name); made at the first translation. */
+  private byType: Map<ProviderType, ToolNames | undefined> | undefined;
+
+  /** The request with the tool names `type` refuses renamed, the renaming kept for the answer. */
+  sent(request: ChatRequest, type: ProviderType): ChatRequest {
+    const byType = (this.byType ??= new Map());
+    if (!byType.has(type)) byType.set(type, toolNamesFor(request, type));
+    return renamed(request, byType.get(type));
+  }
+
+  /** `type`'s completion with its calls named as the client named them. */
+  completion(completion: ChatCompletion, type: ProviderType): ChatCompletion {
+    return clientNamed(completion, this.byType?.get(type));
+  }
+
+  /** `type`'s stream with its calls named as the client named them. */
+  stream(translator: StreamTranslator, type: ProviderType): StreamTranslator {
+    const names = this.byType?.get(type);
+    if (!names) return translator;
+    const back = (chunks: ChatCompletionChunk[]) => chunks.map((chunk) => clientNamedChunk(chunk, names));
+    const wrapped: StreamTranslator = { push: (bytes) => back(translator.push(bytes)), end: () => back(translator.end()) };
+    if (translator.complete) wrapped.complete = () => translator.complete!();
+    return wrapped;
+  }
+}
+
+function renamed(request: ChatRequest, names: ToolNames | undefined): ChatRequest {
   if (!names) return request;
   const rename = (name: string) => names.sent.get(name) ?? name;
   const choice = request.tool_choice;
@@ -92,9 +137,7 @@ export function withSentToolNames(request: ChatRequest, type: ProviderType): Cha
   };
 }
 
-/** `type`'s completion to `request` with its calls named as the client named them. */
-export function withClientToolNames(completion: ChatCompletion, request: ChatRequest, type: ProviderType): ChatCompletion {
-  const names = toolNamesFor(request, type);
+function clientNamed(completion: ChatCompletion, names: ToolNames | undefined): ChatCompletion {
   if (!names) return completion;
   return {
     ...completion,
@@ -104,16 +147,6 @@ export function withClientToolNames(completion: ChatCompletion, request: ChatReq
       return { ...choice, message: { ...choice.message, tool_calls: calls.map((call) => ({ ...call, function: { ...call.function, name: names.client.get(call.function.name) ?? call.function.name } })) } };
     }),
   };
-}
-
-/** `type`'s stream answering `request` with its calls named as the client named them. */
-export function clientToolNamesStream(translator: StreamTranslator, request: ChatRequest, type: ProviderType): StreamTranslator {
-  const names = toolNamesFor(request, type);
-  if (!names) return translator;
-  const back = (chunks: ChatCompletionChunk[]) => chunks.map((chunk) => clientNamedChunk(chunk, names));
-  const wrapped: StreamTranslator = { push: (bytes) => back(translator.push(bytes)), end: () => back(translator.end()) };
-  if (translator.complete) wrapped.complete = () => translator.complete!();
-  return wrapped;
 }
 
 function clientNamedChunk(chunk: ChatCompletionChunk, names: ToolNames): ChatCompletionChunk {
