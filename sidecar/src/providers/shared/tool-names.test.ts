@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatRequest } from '../../wire/openai.js';
-import { toolNamesFor, withClientToolNames, withSentToolNames } from './tool-names.js';
+import { CallToolNames, toolNamesFor, withSentToolNames } from './tool-names.js';
 
 const tool = (name: string) => ({ type: 'function' as const, function: { name, parameters: { type: 'object' } } });
 
@@ -60,7 +60,9 @@ describe('tool names a provider refuses', () => {
       model: 'm',
       choices: [{ index: 0, finish_reason: 'tool_calls', message: { role: 'assistant' as const, content: null, tool_calls: ['fs_read_file', 'other'].map((name, i) => ({ id: `c${i}`, type: 'function' as const, function: { name, arguments: '{}' } })) } }],
     };
-    const back = withClientToolNames(completion as never, asked, 'openai');
+    const names = new CallToolNames();
+    expect(names.sent(asked, 'openai').tools![0]!.function.name).toBe('fs_read_file');
+    const back = names.completion(completion as never, 'openai');
     expect(back.choices[0]!.message.tool_calls!.map((c) => c.function.name)).toEqual(['fs.read_file', 'other']);
   });
 });

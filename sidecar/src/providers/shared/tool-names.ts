@@ -82,14 +82,6 @@ export function withSentToolNames(request: ChatRequest, type: ProviderType): Cha
 }
 
 /**
- * `type`'s completion to `request` with its calls named as the client named them, the renaming
- * worked out from `request`; a call names its answer back with the renaming it sent (CallToolNames).
- */
-export function withClientToolNames(completion: ChatCompletion, request: ChatRequest, type: ProviderType): ChatCompletion {
-  return clientNamed(completion, toolNamesFor(request, type));
-}
-
-/**
  * One call's renamings, one per provider type it is translated for: worked out when the request
  * is translated (`sent`) and used as they are for that provider's answer, whole or streamed, not
  * worked out again from a request. A call that fails over to a provider of another type works
