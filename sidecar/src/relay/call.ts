@@ -103,17 +103,19 @@ async function serveCall<C, K extends StreamChunk>(
     providerName = outcome.provider.config.name;
     try {
       if (outcome.kind === 'json' && outcome.rest) {
-        described = scanHead(outcome.native!);
+        if (call.recording) described = scanHead(outcome.native!);
         const usage = await jsonOut(outcome.native!, outcome.rest, client).catch((err: unknown) => Promise.reject(classifyError(controller.reason ?? err, providerName, 'body')));
         spent = account(call, outcome, usage ?? estimateUsage(op.raw?.length ?? 0, 0), usage === undefined, client);
       } else if (outcome.kind === 'json') {
+        // The answer first: what follows is bookkeeping the client need not wait for. Nothing
+        // else runs in between (no await), so the next call sees this one counted.
+        client.json(200, outcome.native ?? op.render(outcome.result as C));
         // A JSON answer without usage (a server that counts nothing, Gemini's embeddings) is
         // estimated, as a stream is, so it cannot escape the limits; counting tokens costs nothing.
         if (outcome.usage) spent = account(call, outcome, outcome.usage, outcome.usage.estimated === true, client);
         else if (op.kind !== 'count_tokens') spent = account(call, outcome, estimateUsage(op.raw?.length ?? 0, op.kind === 'embeddings' ? 0 : answerChars(outcome)), true, client);
-        described = outcome.result !== undefined ? describeResult(outcome.result) : outcome.native ? scanHead(outcome.native) : {};
+        if (call.recording) described = outcome.result !== undefined ? describeResult(outcome.result) : outcome.native ? scanHead(outcome.native) : {};
         if (call.capturing) call.output(outcome.result ?? parsedForCapture(op, outcome, context));
-        client.json(200, outcome.native ?? op.render(outcome.result as C));
       } else {
         call.firstChunk();
         const tally = await streamOut(op, outcome, client, controller.signal, context, log, deps.secrets, call.capturing ? (chunk) => call.output(chunk) : undefined);

@@ -117,6 +117,11 @@ export class ModelCall {
     this.content = { input: request ? inputContent(request) : undefined, output: new OutputContent(), redact };
   }
 
+  /** Whether the call's span records (tracing is on and sampled it): what only the span shows need not be worked out otherwise. */
+  get recording(): boolean {
+    return this.span.isRecording();
+  }
+
   /** Whether the answer's content is wanted (content capture is on and the span records). */
   get capturing(): boolean {
     return this.content !== undefined;
