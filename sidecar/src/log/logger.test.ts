@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { traceOfLine } from '../telemetry/log-trace.js';
 import { createLogger } from './logger.js';
@@ -19,4 +22,26 @@ describe('createLogger', () => {
     expect(injected).not.toHaveProperty('informer');
     expect(Object.keys(bare!).sort()).toEqual(['component', 'level', 'msg', 'time']);
   });
+});
+
+describe('endLog', () => {
+  it('lets the process exit when stdout is a pipe nobody reads (a stopped log reader cannot hold the exit)', async () => {
+    // A child logs more than the pipe holds, ends its log and exits; the test never reads the
+    // pipe. Before, the exit hung: pino's exit hook wrote what was left synchronously, for ever.
+    const logger = fileURLToPath(new URL('./logger.ts', import.meta.url));
+    const script = `
+      import { createLogger, endLog } from ${JSON.stringify(logger)};
+      const log = createLogger({ level: 'info' });
+      for (let i = 0; i < 4000; i++) log.info({ i, filler: 'x'.repeat(200) }, 'filling the pipe');
+      await endLog(log);
+      process.exit(0);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const [code] = (await once(child, 'exit')) as [number | null];
+      expect(code).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 30_000);
 });

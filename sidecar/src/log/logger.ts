@@ -67,7 +67,10 @@ export async function endLog(log: Logger): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const closed = once(stdout, 'close').catch(() => undefined);
   stdout.end();
-  await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, END_WAIT_MS)))]);
+  const ended = await Promise.race([closed.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(resolve, END_WAIT_MS, false)))]);
   clearTimeout(timer);
+  // Nobody reads: what is left is dropped. Destroyed, the stream is skipped by pino's exit hook,
+  // which would otherwise write it synchronously and, on a full pipe, retry for ever.
+  if (!ended) stdout.destroy();
 }
 
