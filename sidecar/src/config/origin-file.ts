@@ -1,31 +1,45 @@
 /**
  * A secret file the operator bound to a destination: next to it, in the same Secret, the origin
- * it accepted the value for (`<file>.origin`). The config naming the destination comes from
- * another volume, which the kubelet swaps at another moment, so a value is sent only when its
- * recorded origin is the destination's (ADR 0016).
+ * it accepted the value for (`<file>.origin`). A value is sent only when its recorded origin is
+ * the destination's (ADR 0016): whether a file is bound is said by the Secret (the origin file is
+ * there), not only by the config (`requireOrigin`), so a config edited by someone who may not
+ * read the Secret cannot unbind a key by dropping the flag (ADR 29).
  */
 import { readText, realpathAsync } from '../fs-async.js';
 import { KEY_ORIGIN_SUFFIX } from './schema.js';
 
-/** A secret file's text, and with `requireOrigin` the origin recorded next to it (undefined: none, or not a URL). */
+/** A secret file's text, and the origin recorded next to it. */
 export interface BoundFile {
   text: string;
+  /** Whether an origin file is there: the value is for that origin only. */
+  bound: boolean;
+  /** The recorded origin (undefined: none, or not a URL, which no destination matches). */
   origin: string | undefined;
 }
 
 /**
- * Reads a secret file and, with `requireOrigin`, its origin file. Both are read through the file's
- * resolved path (the kubelet's timestamped directory, never changed once written), so a volume
- * swap between the two reads cannot pair one version's value with another's origin. Errors
- * reading the value itself are thrown (with their errno code); a missing origin file is `undefined`.
+ * Reads a secret file and its origin file. Both are read through the file's resolved path (the
+ * kubelet's timestamped directory, never changed once written), so a volume swap between the two
+ * reads cannot pair one version's value with another's origin. Errors reading the value itself
+ * are thrown (with their errno code); a missing origin file leaves the value unbound.
  */
-export async function readBoundFile(file: string, requireOrigin: boolean): Promise<BoundFile> {
+export async function readBoundFile(file: string): Promise<BoundFile> {
   const resolved = await realpathAsync(file);
   const text = await readText(resolved);
-  if (!requireOrigin) return { text, origin: undefined };
   const recorded = await readText(`${resolved}${KEY_ORIGIN_SUFFIX}`).then(
     (t) => t.trim(),
-    () => '',
+    () => undefined,
   );
-  return { text, origin: URL.canParse(recorded) ? new URL(recorded).origin : undefined };
+  if (recorded === undefined) return { text, bound: false, origin: undefined };
+  return { text, bound: true, origin: URL.canParse(recorded) ? new URL(recorded).origin : undefined };
+}
+
+/**
+ * Whether a value read with {@link readBoundFile} may go to `destination` (an origin; undefined:
+ * a destination without one, such as a stdio server's environment): an unbound value may unless
+ * its entry `requireOrigin`s, a bound one only to its recorded origin.
+ */
+export function sendableTo(file: BoundFile, requireOrigin: boolean, destination: string | undefined): boolean {
+  if (!file.bound && !requireOrigin) return true;
+  return destination !== undefined && file.origin === destination;
 }

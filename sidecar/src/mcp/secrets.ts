@@ -1,11 +1,12 @@
 /**
  * Header and environment values for backends. Values from files are secrets: they are read
  * each time a backend connects, kept only in memory, and scrubbed from anything the gateway
- * logs on a backend's behalf (stdio stderr lines, error messages). A header file marked
- * `requireOrigin` is sent only to the origin the operator recorded next to it (ADR 0016).
+ * logs on a backend's behalf (stdio stderr lines, error messages). A file the operator recorded an
+ * origin next to is sent only to that origin (ADR 0016); one marked `requireOrigin` is withheld
+ * without such a record (config/origin-file.ts).
  */
 import { createHash } from 'node:crypto';
-import { readBoundFile } from '../config/origin-file.js';
+import { readBoundFile, sendableTo, type BoundFile } from '../config/origin-file.js';
 import type { ValueOrFile } from '../config/schema.js';
 
 /** Resolved name → value pairs, plus the values that came from files. */
@@ -53,16 +54,14 @@ export async function resolveValues(backend: string, kind: string, entries: read
       values[entry.name] = entry.value ?? '';
       continue;
     }
-    const requireOrigin = entry.requireOrigin ?? false;
-    let text: string;
-    let origin: string | undefined;
+    let file: BoundFile;
     try {
-      ({ text, origin } = await readBoundFile(entry.file, requireOrigin));
+      file = await readBoundFile(entry.file);
     } catch (err) {
       throw new SecretFileError(backend, `${kind} ${entry.name}`, entry.file, err);
     }
-    if (requireOrigin && (destination === undefined || origin !== destination)) throw new SecretWithheldError(backend, `${kind} ${entry.name}`, entry.file, destination);
-    const value = secretFileValue(text);
+    if (!sendableTo(file, entry.requireOrigin ?? false, destination)) throw new SecretWithheldError(backend, `${kind} ${entry.name}`, entry.file, destination);
+    const value = secretFileValue(file.text);
     values[entry.name] = value;
     if (value.length > 0) secrets.push(value);
   }

@@ -5,7 +5,7 @@
  */
 import { DEFAULT_BASE_URLS, type ProviderConfig, type SidecarConfig } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
-import { readBoundFile, type BoundFile } from '../config/origin-file.js';
+import { readBoundFile, sendableTo, type BoundFile } from '../config/origin-file.js';
 import type { SecretRegistry } from '../log/redact.js';
 import { adapterFor } from '../providers/index.js';
 import { CircuitBreaker } from '../router/breaker.js';
@@ -104,9 +104,10 @@ interface Keys {
 /**
  * Reads a provider's key files. The operator writes next to each key the origin it accepted the
  * key for (`<file>.origin`, in the same Secret, so the kubelet swaps both at once) and marks the
- * key `requireOrigin`. The config comes from another volume, swapped at another moment: a key
- * whose recorded origin is missing or not the baseURL's is withheld, so a config that just moved
- * the provider to another host never gets the key meant for the old one. Both files are read
+ * key `requireOrigin`: a key whose recorded origin is not the baseURL's (or, required, is missing)
+ * is withheld, so a config that moved the provider to another host (a config from another volume
+ * than the keys, before ADR 29, or one a ConfigMap editor wrote) never gets the key meant for the
+ * old one (config/origin-file.ts). Both files are read
  * from the key's resolved path (the kubelet's timestamped directory, never changed once written),
  * so a swap between the two reads cannot pair one version's key with another's origin.
  */
@@ -117,13 +118,13 @@ async function readKeys(provider: ProviderConfig): Promise<Keys> {
       const fail = (code: string) => new ConfigError(file, [{ path: `providers.${provider.name}.apiKeys.${index}`, message: `key file ${file} cannot be used (${code})` }]);
       let bound: BoundFile;
       try {
-        bound = await readBoundFile(file, requireOrigin);
+        bound = await readBoundFile(file);
       } catch (err) {
         throw fail((err as NodeJS.ErrnoException).code ?? 'unreadable');
       }
       const value = bound.text.trim();
       if (!value) throw fail('EMPTY');
-      return { value, withheld: requireOrigin && bound.origin !== origin };
+      return { value, withheld: !sendableTo(bound, requireOrigin, origin) };
     }),
   );
   return { values: read.map((k) => k.value), withheld: read.map((k) => k.withheld) };

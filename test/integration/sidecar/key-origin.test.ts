@@ -80,3 +80,18 @@ it('withholds a key whose recorded origin is another, missing, or not a URL, und
   expect(await statusOf()).toBe(200);
   expect(other.received).toHaveLength(before + 1);
 });
+
+it('withholds a bound key from another origin also when the config does not ask for the binding (requireOrigin dropped)', async () => {
+  const { stack, volume, accepted, other } = origin();
+  await volume.publish(keyFor(accepted.url));
+  // The config as someone who may edit it but not read the Secret would write it: another host, no requireOrigin.
+  await stack.writeConfig({
+    version: 1,
+    sandbox: { name: 'key-origin' },
+    providers: [{ name: 'oa', type: 'openai', baseURL: other.url, apiKeys: [{ file: join(volume.path, 'provider.oa.0') }], models: [{ name: 'gpt-test' }] }],
+  });
+  await stack.sidecar.live.check();
+  const before = other.received.length;
+  expect(await statusOf()).toBe(503);
+  expect(other.received.slice(before).filter((r) => r.headers.authorization !== undefined)).toEqual([]);
+});

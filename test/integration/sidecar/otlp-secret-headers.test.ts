@@ -98,15 +98,20 @@ it('never puts a header value in a log line, a metric or a span', () => {
   for (const secret of ['otlp-first-8e41a0c7', 'otlp-rotated-2d95f3b6', TEAM_KEY, PROVIDER_KEY]) expect(everything).not.toContain(secret);
 });
 
-it("sends none of them to another collector than the one they were rendered for: an edited ConfigMap cannot take the collector's token elsewhere", async () => {
+it("sends none of them to another collector than the one they were rendered for, whatever the config says: an edited config cannot take the collector's token or a provider key elsewhere", async () => {
   const elsewhere = await startOtlpCollector();
   const dir = await stackDir();
   const volume = await secretVolume(join(dir, 'credentials'));
   try {
     await volume.publish(files(render(BEARER).credentials));
     // The config as someone who may edit the sandbox's ConfigMap, but not read its Secret, would write it.
-    const { listen: _listen, ...config } = parse(render(BEARER).yaml.replaceAll(CREDENTIALS_DIR, volume.path)) as SidecarConfigInput & { telemetry: { otlp: { endpoint: string } } };
+    // Another collector; no `requireOrigin` on the secret headers (the schema's default is false);
+    // one more header naming the provider key's file.
+    type Edited = SidecarConfigInput & { telemetry: { otlp: { endpoint: string; headers: { name: string; file?: string; requireOrigin?: boolean }[] } }; providers: { apiKeys: { file: string }[] }[] };
+    const { listen: _listen, ...config } = parse(render(BEARER).yaml.replaceAll(CREDENTIALS_DIR, volume.path)) as Edited;
     config.telemetry.otlp.endpoint = elsewhere.url;
+    for (const header of config.telemetry.otlp.headers) delete header.requireOrigin;
+    config.telemetry.otlp.headers.push({ name: 'x-provider-key', file: config.providers[0]!.apiKeys[0]!.file });
     const stack = await startStack(dir, config);
     try {
       await stack.openai().chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hello' }] });
@@ -117,7 +122,7 @@ it("sends none of them to another collector than the one they were rendered for:
     const seen = JSON.stringify(elsewhere.requests);
     // The plain header still goes: only the bound ones are withheld.
     expect(elsewhere.requests[0]).toMatchObject({ 'x-tenant': 'platform' });
-    for (const secret of ['otlp-first-8e41a0c7', TEAM_KEY]) expect(seen).not.toContain(secret);
+    for (const secret of ['otlp-first-8e41a0c7', TEAM_KEY, PROVIDER_KEY]) expect(seen).not.toContain(secret);
   } finally {
     await elsewhere.close();
   }
