@@ -32,7 +32,7 @@ const fs = require('fs');
 const read = (f) => { try { return fs.readFileSync(f, 'utf8'); } catch (e) { return 'error ' + e.code; } };
 const list = (d) => { try { return fs.readdirSync(d).map((n) => n + '=' + read(d + '/' + n)).join(','); } catch (e) { return 'error ' + e.code; } };
 function loot() {
-  const found = { uid: String(process.getuid()), credentials: list('/etc/airlock/credentials'), config: read('/etc/airlock/config/config.yaml'), token: read('/var/run/secrets/kubernetes.io/serviceaccount/token') };
+  const found = { uid: String(process.getuid()), credentials: list('/etc/airlock/credentials'), config: read('/etc/airlock/credentials/config.yaml'), token: read('/var/run/secrets/kubernetes.io/serviceaccount/token') };
   for (const p of fs.readdirSync('/proc').filter((x) => /^[0-9]+$/.test(x))) {
     found['environ ' + p] = read('/proc/' + p + '/environ').split('\0').join(' ');
     found['cmdline ' + p] = read('/proc/' + p + '/cmdline').split('\0').join(' ');
@@ -359,7 +359,7 @@ describe('a Job with the native sidecar', () => {
 });
 
 describe('changes reach the running sidecar through the kubelet', () => {
-  it('a model taken out of the sandbox disappears for the agent (ConfigMap volume update, reload)', async () => {
+  it('a model taken out of the sandbox disappears for the agent (credentials Secret volume update, reload)', async () => {
     await kubectl().ok(['patch', 'agentsandbox', SANDBOX, '-n', NS, '--type', 'json', '-p', JSON.stringify([{ op: 'replace', path: '/spec/models', value: { allow: ['gpt-4o-mini'] } }])]);
     await expect.poll(async () => (await agentExec<{ models: string[] }>(airlock.cluster, NS, pod, [{ op: 'models' }]))[0]!.models, { timeout: 120_000, interval: 2_000 }).toEqual(['gpt-4o-mini']);
     const [alias, allowed] = await agentExec<{ content: string }>(airlock.cluster, NS, pod, [{ op: 'chat', model: 'fast', content: 'still there?' }, { op: 'chat', model: 'gpt-4o-mini', content: 'allowed' }]);

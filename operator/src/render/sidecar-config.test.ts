@@ -49,6 +49,7 @@ describe('renderSidecarConfig', () => {
       'provider.oa.1.origin': 'https://api.openai.com',
       'provider.local.0': 'sk-a',
       'provider.local.0.origin': 'http://10.0.0.5:8000',
+      'config.yaml': yaml,
     });
     // The config names the key files and has the sidecar require each key's origin next to it.
     expect(SidecarConfig.parse(parse(yaml)).providers.map((p) => p.apiKeys)).toEqual([
@@ -119,7 +120,7 @@ describe('renderSidecarConfig', () => {
     const secret = () => ({ data: { a: Buffer.from('tok-a').toString('base64') } });
     const { credentials, yaml } = renderSidecarConfig({ sandbox, providers: [], backends: [http, stdio], secret });
     const decoded = Object.fromEntries(Object.entries(credentials).map(([file, value]) => [file, Buffer.from(value, 'base64').toString()]));
-    expect(decoded).toEqual({ 'mcp.gh.header.1': 'tok-a', 'mcp.gh.header.1.origin': 'https://mcp.example.com:8443', 'mcp.git.env.0': 'tok-a' });
+    expect(decoded).toEqual({ 'mcp.gh.header.1': 'tok-a', 'mcp.gh.header.1.origin': 'https://mcp.example.com:8443', 'mcp.git.env.0': 'tok-a', 'config.yaml': yaml });
     const backends = SidecarConfig.parse(parse(yaml)).mcp.backends;
     expect(backends[0]!.headers).toEqual([
       { name: 'X-Plain', value: 'v', requireOrigin: false },

@@ -11,7 +11,7 @@ import type { AgentSandbox, MCPBackend, ModelProvider } from '../api/index.js';
 import { notReadable } from '../kube/credentials.js';
 import { plainHeadersBesides } from '../telemetry/otlp-headers.js';
 import { USAGE_TOKEN_FILE } from '../usage/token.js';
-import { ADMIN_PORT, CREDENTIALS_DIR, SIDECAR_SOCKET_DIR, socketPath } from '../webhook/settings.js';
+import { ADMIN_PORT, CONFIG_KEY, CREDENTIALS_DIR, SIDECAR_SOCKET_DIR, socketPath } from '../webhook/settings.js';
 
 export interface RenderInput {
   sandbox: AgentSandbox;
@@ -38,7 +38,10 @@ export interface RenderInput {
 
 export interface Rendered {
   yaml: string;
-  /** Data of the credentials Secret: file name → base64 value. */
+  /**
+   * Data of the credentials Secret: file name → base64 value; the config itself among them
+   * (`config.yaml`), which is where the sidecar reads it (ADR 29).
+   */
   credentials: Record<string, string>;
   /** sha256 of the YAML and the credentials, so a key rotation changes it too. */
   hash: string;
@@ -156,6 +159,10 @@ export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp
   // (sidecar/src/config/load.ts, renderedJson), ~1.5 MiB of every sidecar's memory.
   const yaml = `# Rendered by airlock-operator from AgentSandbox ${config.sandbox.namespace}/${config.sandbox.name}. Do not edit.\n${JSON.stringify(config, null, 2)}\n`;
   const hash = createHash('sha256').update(yaml).update(JSON.stringify(Object.entries(credentials).sort())).digest('hex');
+  // Beside the keys it names, in the one volume the sidecar reads: someone who may edit the
+  // sandbox's ConfigMap but not its Secret cannot change the config, and a new config and its
+  // new keys arrive in the same swap.
+  credentials[CONFIG_KEY] = Buffer.from(yaml).toString('base64');
   return { yaml, credentials, hash };
 }
 

@@ -52,6 +52,13 @@ describe('podDrift', () => {
     expect(podDrift(injected(isolation({ allowEgress: [{ cidr: '10.0.0.0/8' }] })), isolation({ allowEgress: [{ cidr: '10.0.0.0/8', ports: [443] }] }), settings).wider).toEqual(['egress to 10.0.0.0/8']);
   });
 
+  it('names a pod whose sidecar reads its config from the ConfigMap (injected before the config moved into the credentials Secret)', () => {
+    const sandbox = isolation({});
+    const before = injected(sandbox);
+    before.spec!.volumes!.push({ name: 'airlock-config', configMap: { name: 'airlock-research', items: [{ key: 'config.yaml', path: 'config.yaml' }] } });
+    expect(podDrift(before, sandbox, settings)).toEqual({ wider: ['a sidecar config read from the ConfigMap'], other: [] });
+  });
+
   it('names a pod started without the firewall the sandbox now asks for', () => {
     const before = injected(testSandbox('research', { providers: ['openai'], isolation: { network: 'networkpolicy' } }));
     expect(podDrift(before, isolation({}), settings).wider).toEqual(['no firewall']);

@@ -9,7 +9,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { covers, parseAllowEntry, parseFirewallArgs, type AllowEntry } from '@airlock/sidecar/firewall-args';
 import type { AgentSandbox } from '../api/index.js';
 import { allowArgument, sidecarImage } from './render.js';
-import { FIREWALL_CONTAINER, SIDECAR_CONTAINER, type InjectionSettings } from './settings.js';
+import { CONFIG_VOLUME, FIREWALL_CONTAINER, SIDECAR_CONTAINER, type InjectionSettings } from './settings.js';
 
 /** How one pod differs from what injection would give it now. */
 export interface PodDrift {
@@ -62,5 +62,8 @@ export function podDrift(pod: V1Pod, sandbox: AgentSandbox, settings: Pick<Injec
   const sidecar = [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])].find((c) => c.name === SIDECAR_CONTAINER);
   const image = sidecarImage(sandbox, settings);
   if (sidecar && sidecar.image !== image) drift.other.push(`sidecar image ${sidecar.image ?? '(none)'}, not ${image}`);
+  // Injected before ADR 29: its sidecar reads the config from the ConfigMap, which someone who may
+  // not read the sandbox's Secret may be allowed to edit.
+  if ((spec?.volumes ?? []).some((v) => v.name === CONFIG_VOLUME && v.configMap !== undefined)) drift.wider.push('a sidecar config read from the ConfigMap');
   return drift;
 }

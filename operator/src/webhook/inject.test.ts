@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { injectionRecordOf, injectPod } from './inject.js';
 import { podPatch } from './patch.js';
 import { renderFirewall, renderSidecar, renderTools } from './render.js';
-import { CREDENTIALS_VOLUME, FIREWALL_CONTAINER, INJECTED_ANNOTATION, SIDECAR_CONTAINER, TOOLS_CONTAINER, TOOLS_VOLUME } from './settings.js';
+import { configMapNameFor, CREDENTIALS_VOLUME, FIREWALL_CONTAINER, INJECTED_ANNOTATION, SIDECAR_CONTAINER, TOOLS_CONTAINER, TOOLS_VOLUME } from './settings.js';
 import { testPod, testSandbox, testSettings } from './test-fixtures.js';
 
 const allContainers = (pod: V1Pod): V1Container[] => [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
@@ -49,10 +49,10 @@ describe('injectPod', () => {
       }
     });
 
-    it('mounts the credentials Secret and the ConfigMap in the sidecar only', () => {
+    it('mounts the credentials Secret in the sidecar only, and reads the config from it, not from the ConfigMap', () => {
       const { pod } = injectPod(busyPod(), sandbox, settings);
       const secret = settings.credentialsSecretName('research');
-      const configMap = settings.configMapName('research');
+      const configMap = configMapNameFor('research');
       // Every volume whose source is the Secret or the ConfigMap, however it is spelled.
       const sensitive = new Set(
         (pod.spec?.volumes ?? [])
@@ -64,7 +64,12 @@ describe('injectPod', () => {
           )
           .map((v) => v.name),
       );
-      expect([...sensitive].sort()).toEqual(['airlock-config', 'airlock-credentials']);
+      // The ConfigMap is a copy for people: someone who may edit it but not read the Secret
+      // cannot change what the sidecar runs with (ADR 29).
+      expect([...sensitive].sort()).toEqual(['airlock-credentials']);
+      const sidecar = byName(pod, SIDECAR_CONTAINER)!;
+      const credentialsDir = sidecar.volumeMounts!.find((m) => m.name === 'airlock-credentials')!.mountPath;
+      expect(sidecar.command).toEqual(['airlock-sidecar', 'run', '--config', `${credentialsDir}/config.yaml`]);
 
       const exposedIn = new Set<string>();
       for (const c of [...allContainers(pod), ...(pod.spec?.ephemeralContainers ?? [])]) {

@@ -60,7 +60,7 @@ describe('decideUpdate', () => {
     after.spec!.volumes!.find((v) => v.name === 'airlock-tools')!.emptyDir = { medium: 'Memory' };
     expect(refusalsOf(injected(), after)).toEqual([
       'spec.initContainers[1].securityContext: airlock-tools is injected by Airlock and cannot be changed after the pod is created',
-      'spec.volumes[3]: volume airlock-tools is injected by Airlock and cannot be changed after the pod is created',
+      'spec.volumes[2]: volume airlock-tools is injected by Airlock and cannot be changed after the pod is created',
     ]);
   });
 
@@ -71,7 +71,7 @@ describe('decideUpdate', () => {
     after.metadata!.annotations![INJECTED_ANNOTATION] = '{}';
     expect(decideUpdate(injected(), after, settings).refusals.map((r) => r.path)).toEqual([
       'spec.initContainers[2].resources',
-      'spec.volumes[2]',
+      'spec.volumes[1]',
       'metadata.annotations[airlock.dev/injected]',
     ]);
   });

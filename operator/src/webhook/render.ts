@@ -8,10 +8,7 @@ import type { AgentSandbox } from '../api/index.js';
 import {
   ADMIN_PORT,
   ADMIN_PORT_NAME,
-  CONFIG_DIR,
-  CONFIG_KEY,
   CONFIG_PATH,
-  CONFIG_VOLUME,
   CREDENTIALS_DIR,
   CREDENTIALS_VOLUME,
   FIREWALL_CONTAINER,
@@ -61,15 +58,14 @@ export const toolsResources = (sandbox: AgentSandbox, settings: InjectionSetting
   sidecarResources(sandbox, settings, settings.toolsResources);
 
 /**
- * The volumes: the socket is shared with the app containers, config and credentials are mounted
- * by the sidecar only, the stdio host's socket by the sidecar and airlock-tools only, and the
+ * The volumes: the socket is shared with the app containers, the credentials (the config among
+ * them, ADR 29) are mounted by the sidecar only, the stdio host's socket by the sidecar and airlock-tools only, and the
  * tools' scratch space by airlock-tools only.
  */
 export function renderVolumes(sandbox: AgentSandbox, settings: InjectionSettings): V1Volume[] {
   const name = sandboxName(sandbox);
   return [
     { name: SOCKET_VOLUME, emptyDir: {} },
-    { name: CONFIG_VOLUME, configMap: { name: settings.configMapName(name), items: [{ key: CONFIG_KEY, path: CONFIG_KEY }] } },
     { name: CREDENTIALS_VOLUME, secret: { secretName: settings.credentialsSecretName(name) } },
     { name: TOOLS_VOLUME, emptyDir: {} },
     { name: TOOLS_TMP_VOLUME, emptyDir: {} },
@@ -156,7 +152,6 @@ export function renderSidecar(sandbox: AgentSandbox, settings: InjectionSettings
     securityContext: lockedDown(uid, sandbox.spec.socket.group ?? uid),
     volumeMounts: [
       { name: SOCKET_VOLUME, mountPath: dir },
-      { name: CONFIG_VOLUME, mountPath: CONFIG_DIR, readOnly: true },
       { name: CREDENTIALS_VOLUME, mountPath: CREDENTIALS_DIR, readOnly: true },
       // Connecting needs no write access to the directory: the host alone creates its socket.
       { name: TOOLS_VOLUME, mountPath: TOOLS_DIR, readOnly: true },

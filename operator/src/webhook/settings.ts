@@ -24,7 +24,11 @@ export const RESERVED_CONTAINERS: ReadonlySet<string> = new Set([SIDECAR_CONTAIN
 
 /** emptyDir shared by the sidecar and the app containers; holds the socket. */
 export const SOCKET_VOLUME = 'airlock-socket';
-/** ConfigMap volume with the rendered sidecar config; sidecar only. */
+/**
+ * The name of the ConfigMap volume pods injected before ADR 29 read their config from. Injection
+ * no longer makes it (the config is read from the credentials Secret), but the name stays
+ * reserved: no app container may take it, and such a pod is shown as outdated (./drift.ts).
+ */
 export const CONFIG_VOLUME = 'airlock-config';
 /** Secret volume with the provider keys and MCP secrets; sidecar only. */
 export const CREDENTIALS_VOLUME = 'airlock-credentials';
@@ -46,14 +50,16 @@ export const SOCKET_FILE = 'airlock.sock';
  * would have the sidecar run the agent's files next to every key.
  */
 export const SIDECAR_SOCKET_DIR = '/var/run/airlock';
-/** Where the ConfigMap is mounted in the sidecar. */
-export const CONFIG_DIR = '/etc/airlock/config';
-/** Key of the ConfigMap holding the sidecar config. */
-export const CONFIG_KEY = 'config.yaml';
-/** Full path of the config file the sidecar runs with. */
-export const CONFIG_PATH = `${CONFIG_DIR}/${CONFIG_KEY}`;
 /** Where the credentials Secret is mounted in the sidecar; the rendered config names files here. */
 export const CREDENTIALS_DIR = '/etc/airlock/credentials';
+/** Key of the rendered sidecar config, in the credentials Secret (and in the ConfigMap people read). */
+export const CONFIG_KEY = 'config.yaml';
+/**
+ * Full path of the config file the sidecar runs with: in the credentials Secret's volume, so
+ * whoever may edit ConfigMaps but not Secrets cannot change it, and the config and the keys it
+ * names change in one swap of the volume (ADR 29).
+ */
+export const CONFIG_PATH = `${CREDENTIALS_DIR}/${CONFIG_KEY}`;
 /** Where the tools volume is mounted, in the sidecar and in airlock-tools. */
 export const TOOLS_DIR = '/var/run/airlock-tools';
 /** The stdio host's socket; the sidecar's AIRLOCK_STDIO_HOST. */
@@ -85,8 +91,6 @@ export interface InjectionSettings {
    * clusters older than Kubernetes 1.29.
    */
   nativeSidecars: boolean;
-  /** Name of the ConfigMap holding a sandbox's sidecar config. */
-  configMapName: (sandbox: string) => string;
   /** Name of the Secret holding a sandbox's credentials. */
   credentialsSecretName: (sandbox: string) => string;
   /** Whether a Secret name is one {@link credentialsSecretName} gives some sandbox. */
@@ -135,7 +139,6 @@ export function injectionSettings(
     sidecarUID: DEFAULT_SIDECAR_UID,
     toolsUID: DEFAULT_TOOLS_UID,
     nativeSidecars: true,
-    configMapName: configMapNameFor,
     credentialsSecretName: credentialsSecretNameFor,
     isCredentialsSecretName: isCredentialsSecretNameFor,
     defaultResources: DEFAULT_SIDECAR_RESOURCES,

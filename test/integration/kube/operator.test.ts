@@ -119,7 +119,7 @@ describe('AgentSandbox', () => {
     expect(await condition('asbx', 'agent', 'Ready')).toMatchObject({ status: 'False' });
   });
 
-  it('renders the ConfigMap, the credentials Secret with only the keys it uses, and the NetworkPolicy', async () => {
+  it('renders the credentials Secret with the config and only the keys it uses, a copy of the config in the ConfigMap, and the NetworkPolicy', async () => {
     const cm = await core.readNamespacedConfigMap({ namespace: ns, name: 'airlock-agent' });
     const config = parse(cm.data!['config.yaml']!);
     expect(config).toMatchObject({
@@ -132,7 +132,9 @@ describe('AgentSandbox', () => {
     expect(cm.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'AgentSandbox', name: 'agent', controller: true })]);
     const secret = await core.readNamespacedSecret({ namespace: ns, name: 'airlock-agent-credentials' });
     // Each key travels with the origin it was accepted for, so the sidecar never sends it elsewhere (ADR 0016).
-    expect(Object.keys(secret.data ?? {}).sort()).toEqual(['provider.openai.0', 'provider.openai.0.origin']);
+    expect(Object.keys(secret.data ?? {}).sort()).toEqual(['config.yaml', 'provider.openai.0', 'provider.openai.0.origin']);
+    // The sidecar reads the config from the Secret (ADR 29); the ConfigMap holds the same text for people.
+    expect(Buffer.from(secret.data!['config.yaml']!, 'base64').toString()).toBe(cm.data!['config.yaml']);
     expect(Buffer.from(secret.data!['provider.openai.0']!, 'base64').toString()).toBe('sk-test-primary-0000000000000001');
     expect(Buffer.from(secret.data!['provider.openai.0.origin']!, 'base64').toString()).toBe('https://api.openai.com');
     expect(cm.data!['config.yaml']).not.toContain('sk-test');
@@ -162,7 +164,7 @@ spec:
     await expect.poll(async () => (await getJson('asbx', 'agent')).status.configHash, { timeout: 15_000 }).not.toBe(before);
     await expect.poll(() => condition('asbx', 'agent', 'Ready'), { timeout: 15_000 }).toMatchObject({ status: 'True' });
     const secret = await core.readNamespacedSecret({ namespace: ns, name: 'airlock-agent-credentials' });
-    expect(Object.keys(secret.data ?? {}).sort()).toEqual(['provider.openai.0', 'provider.openai.0.origin', 'provider.unused.0', 'provider.unused.0.origin']);
+    expect(Object.keys(secret.data ?? {}).sort()).toEqual(['config.yaml', 'provider.openai.0', 'provider.openai.0.origin', 'provider.unused.0', 'provider.unused.0.origin']);
     await expect.poll(async () => (await kubectl().run(['get', 'networkpolicy', 'airlock-agent', '-n', ns])).code, { timeout: 15_000 }).not.toBe(0);
   });
 
@@ -171,7 +173,7 @@ spec:
     await expect.poll(() => condition('asbx', 'agent', 'ProvidersReady'), { timeout: 15_000 }).toMatchObject({ status: 'False', message: 'ModelProvider unused not found' });
     await expect
       .poll(async () => Object.keys((await core.readNamespacedSecret({ namespace: ns, name: 'airlock-agent-credentials' })).data ?? {}).sort(), { timeout: 15_000 })
-      .toEqual(['provider.openai.0', 'provider.openai.0.origin']);
+      .toEqual(['config.yaml', 'provider.openai.0', 'provider.openai.0.origin']);
     expect(parse((await core.readNamespacedConfigMap({ namespace: ns, name: 'airlock-agent' })).data!['config.yaml']!).providers.map((p: { name: string }) => p.name)).toEqual(['openai']);
   });
 
@@ -209,7 +211,7 @@ describe('webhook', () => {
     const sidecar = created.spec!.initContainers![1]!;
     expect(sidecar.restartPolicy).toBe('Always');
     expect(sidecar.image).toBe('registry.test/airlock-sidecar:test');
-    expect(created.spec?.volumes?.map((v) => v.name).sort()).toEqual(['airlock-config', 'airlock-credentials', 'airlock-socket', 'airlock-tools', 'airlock-tools-tmp']);
+    expect(created.spec?.volumes?.map((v) => v.name).sort()).toEqual(['airlock-credentials', 'airlock-socket', 'airlock-tools', 'airlock-tools-tmp']);
     expect(created.spec?.containers[0]?.env).toEqual(expect.arrayContaining([{ name: 'AIRLOCK_SOCKET', value: '/var/run/airlock/airlock.sock' }]));
     expect(created.spec?.automountServiceAccountToken).toBe(false);
     expect(JSON.parse(created.metadata!.annotations!['airlock.dev/injected']!)).toMatchObject({ sandbox: 'agent' });
