@@ -82,7 +82,7 @@ export const ModelEntry = described(
 export const ProviderTimeouts = described(
   z.object({
     connectMs: ms('Time to establish a connection.', 5_000, 120_000),
-    firstByteMs: ms('Time from sending the request to the first response byte; failover is still possible until then.', 60_000),
+    firstByteMs: ms('Time from sending the request to the answer\'s status and headers (1xx answers do not count); failover is still possible until then.', 60_000),
     idleMs: ms('Longest pause between stream chunks before the stream is ended with an error.', 60_000),
     totalMs: ms('Longest time one request may take, failover included.', 600_000),
   }),

@@ -5,8 +5,9 @@
  * call; ADR 0023: undici's WebAssembly parser and modules ~23 MiB of an idle sidecar).
  *
  * Timeouts are the socket's idle timeout, set anew at each phase: connectMs until the connection
- * (and its TLS handshake) is up, firstByteMs from then until the response headers, idleMs between
- * body chunks. One timer per socket that Node re-arms on activity, none per chunk.
+ * (and its TLS handshake) is up, firstByteMs from then until the response headers (a deadline:
+ * bytes that do not complete the head shorten the timer to what is left), idleMs between body
+ * chunks. One timer per socket that Node re-arms on activity, none per chunk.
  *
  * Two ways to send: `send` for a stream (a Readable of the body's Buffers), and `json` for a whole
  * answer, read into one Buffer as it comes: no stream, no promise per chunk. A whole answer is
@@ -212,6 +213,8 @@ class Exchange implements InFlight, Receiver, Waiter {
   private connection: Connection | undefined;
   private head = '';
   private phase: 'connect' | 'headers' | 'body' = 'headers';
+  /** When the answer's head is due (performance.now(), set as the request goes out). */
+  private headBy = 0;
   private failure: Error | undefined;
   private resends = 0;
   private settled = false;
@@ -284,6 +287,7 @@ class Exchange implements InFlight, Receiver, Waiter {
   private enter(phase: 'headers' | 'body', ms: number): void {
     if (this.phase === 'body' || !this.connection) return;
     this.phase = phase;
+    if (phase === 'headers') this.headBy = performance.now() + ms;
     const socket = this.connection.socket;
     // Re-arming the timer costs a timer-list insert; firstByteMs and idleMs are often equal.
     if (socket.timeout !== ms) socket.setTimeout(ms);
@@ -348,6 +352,16 @@ class Exchange implements InFlight, Receiver, Waiter {
       return;
     }
     this.fail(err, this.status ? 'body' : 'headers');
+  }
+
+  /**
+   * firstByteMs bounds the whole wait for the head, not each pause in it: 1xx answers or a head
+   * sent a byte at a time would otherwise re-arm the socket's idle timer for ever.
+   */
+  onHeadPending(): void {
+    const left = this.headBy - performance.now();
+    if (left <= 0) this.onTimeout();
+    else this.connection?.socket.setTimeout(left);
   }
 
   onTimeout(): void {

@@ -63,6 +63,8 @@ export interface Receiver {
   onError(err: Error, answered: boolean): void;
   /** The socket was idle longer than its timeout. */
   onTimeout(): void;
+  /** Bytes came that did not complete the answer's head (1xx answers, a head in pieces). */
+  onHeadPending(): void;
 }
 
 /** An error as Node's client makes it for a connection closed early (`socket hang up`, `aborted`). */
@@ -210,7 +212,7 @@ export class Connection {
       this.reused = true;
       if (this.reusable && this.keepMs > 0) this.pool.release(this, this.keepMs);
       else this.socket.destroy();
-    }
+    } else if (!this.headed) this.receiver?.onHeadPending();
   }
 
   private onEnd(): void {

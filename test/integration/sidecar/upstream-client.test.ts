@@ -341,6 +341,30 @@ describe('timeouts and aborts', () => {
     }
   });
 
+  it('firstByteMs bounds the whole wait for the answer\'s head: 1xx answers or header bytes dripped faster than it do not hold a call (plain and streamed)', async () => {
+    // A provider (or whatever a baseURL names) that keeps the connection busy but never answers:
+    // a 100 Continue every 50 ms, or the head a byte every 50 ms, for 10 s.
+    const drips = { informational: () => 'HTTP/1.1 100 Continue\r\n\r\n', head: (i: number) => 'HTTP/1.1 200 OK\r\nx-filler: '.padEnd(4000, 'x')[i % 4000]! };
+    for (const [what, drip] of Object.entries(drips)) {
+      // How far each connection's drip had got when the client closed it.
+      const dripped: number[] = [];
+      const upstream = await raw((socket) =>
+        onRequests(socket, () => {
+          let i = 0;
+          const timer = setInterval(() => (i < 200 ? socket.write(drip(i++)) : clearInterval(timer)), 50);
+          socket.once('close', () => (clearInterval(timer), dripped.push(i)));
+        }),
+      );
+      const c = client({ timeouts: { connectMs: 5_000, firstByteMs: 300, idleMs: 5_000 } });
+      for (const failure of [await json(c, upstream.url), await streamed(c, upstream.url)]) {
+        expect(failure, what).toMatchObject({ kind: 'timeout', error: { status: 504, message: 'provider up sent no response headers in time' } });
+      }
+      await expect.poll(() => dripped.length).toBe(2);
+      // Given up while the provider was still dripping, not once it stopped.
+      for (const n of dripped) expect(n, what).toBeLessThan(200);
+    }
+  });
+
   it('a pause in the body longer than idleMs is a timeout (plain and streamed)', async () => {
     const upstream = await serve((_req, res) => res.writeHead(200).write('data: 1\n\n'));
     const c = client({ timeouts: { connectMs: 5_000, firstByteMs: 5_000, idleMs: 200 } });
