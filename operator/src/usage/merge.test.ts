@@ -63,6 +63,15 @@ describe('mergeUsage', () => {
     expect(() => SandboxUsageStatus.parse(status)).not.toThrow();
   });
 
+  it("takes no report that lowers an instance's counts (an agent answering on its pod's admin port without the firewall): its last one stands", () => {
+    const before = mergeUsage(undefined, round([{ pod: 'a', usage: usage('instance-a1', 4, 8) }], ['a'], 5));
+    const lowered = mergeUsage(before, round([{ pod: 'a', usage: usage('instance-a1', 0.5, 1) }], ['a'], 5));
+    expect(lowered).toMatchObject({ spentUSD: 4, requests: 8, budgetRemainingUSD: 1 });
+    expect(lowered.retired).toMatchObject({ spentUSD: 0, requests: 0 });
+    // Counts that grew are taken as ever.
+    expect(mergeUsage(lowered, round([{ pod: 'a', usage: usage('instance-a1', 4.5, 9) }], ['a'], 5))).toMatchObject({ spentUSD: 4.5, requests: 9 });
+  });
+
   it("takes no report that names another pod's instance (an agent answering on its pod's admin port without the firewall)", () => {
     const before = mergeUsage(undefined, round([{ pod: 'a', usage: usage('instance-a1', 2, 2) }, { pod: 'b', usage: usage('instance-b1', 3, 3) }], ['a', 'b']));
     // Pod b's agent answers with a's instance and nothing spent; a does not answer this round, then does.

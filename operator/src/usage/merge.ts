@@ -41,9 +41,13 @@ export function mergeUsage(previous: SandboxUsageStatus | undefined, round: Coll
     // An instance belongs to the pod it was first seen in, and a pod's counters only grow. Without
     // the firewall an agent can answer on its pod's admin port (docs/security.md, residual risks):
     // a report naming another pod's instance must not replace that pod's spend with its own.
-    const owner = kept.get(usage.instance)?.pod ?? answered.get(usage.instance)?.pod;
+    const last = kept.get(usage.instance);
+    const owner = last?.pod ?? answered.get(usage.instance)?.pod;
     if (owner !== undefined && owner !== pod) continue;
-    answered.set(usage.instance, { pod, instance: usage.instance, ...totalsOf(usage) });
+    // Lower counts than the instance's last report are not its own (they never go down within its
+    // day): the last report stands.
+    if (last && lowered(last, usage)) answered.set(usage.instance, last);
+    else answered.set(usage.instance, { pod, instance: usage.instance, ...totalsOf(usage) });
   }
   const pods: PodEntry[] = [];
   for (const [instance, entry] of kept) {
@@ -66,6 +70,10 @@ export function mergeUsage(previous: SandboxUsageStatus | undefined, round: Coll
     pods,
   };
 }
+
+/** Whether `next` counts less than `last` anywhere. */
+const lowered = (last: UsageTotals, next: UsageTotals) =>
+  next.requests < last.requests || next.inputTokens < last.inputTokens || next.outputTokens < last.outputTokens || next.spentUSD < last.spentUSD;
 
 /** Sums of floating-point prices carry noise (0.026999999999999996); status shows micro-dollars. */
 const toMicro = (usd: number) => Math.round(usd * 1e6) / 1e6;
