@@ -108,12 +108,16 @@ async function serveCall<C, K extends StreamChunk>(
         spent = account(call, outcome, usage ?? estimateUsage(op.raw?.length ?? 0, 0), usage === undefined, client);
       } else if (outcome.kind === 'json') {
         // The answer first: what follows is bookkeeping the client need not wait for. Nothing
-        // else runs in between (no await), so the next call sees this one counted.
-        client.json(200, outcome.native ?? op.render(outcome.result as C));
-        // A JSON answer without usage (a server that counts nothing, Gemini's embeddings) is
-        // estimated, as a stream is, so it cannot escape the limits; counting tokens costs nothing.
-        if (outcome.usage) spent = account(call, outcome, outcome.usage, outcome.usage.estimated === true, client);
-        else if (op.kind !== 'count_tokens') spent = account(call, outcome, estimateUsage(op.raw?.length ?? 0, op.kind === 'embeddings' ? 0 : answerChars(outcome)), true, client);
+        // else runs in between (no await), so the next call sees this one counted; counted also
+        // when rendering the answer fails (the provider was paid).
+        try {
+          client.json(200, outcome.native ?? op.render(outcome.result as C));
+        } finally {
+          // A JSON answer without usage (a server that counts nothing, Gemini's embeddings) is
+          // estimated, as a stream is, so it cannot escape the limits; counting tokens costs nothing.
+          if (outcome.usage) spent = account(call, outcome, outcome.usage, outcome.usage.estimated === true, client);
+          else if (op.kind !== 'count_tokens') spent = account(call, outcome, estimateUsage(op.raw?.length ?? 0, op.kind === 'embeddings' ? 0 : answerChars(outcome)), true, client);
+        }
         if (call.recording) described = outcome.result !== undefined ? describeResult(outcome.result) : outcome.native ? scanHead(outcome.native) : {};
         if (call.capturing) call.output(outcome.result ?? parsedForCapture(op, outcome, context));
       } else {
