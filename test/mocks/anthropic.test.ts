@@ -146,6 +146,12 @@ describe('anthropic mock: messages', () => {
     await expect(misplaced).rejects.toMatchObject({ status: 400, error: { error: { message: 'messages.0: a system message must immediately follow a user message' } } });
   });
 
+  it('refuses two tools of one name, in Anthropic\'s words', async () => {
+    const refused = client.messages.create({ model: MODEL, max_tokens: 20, messages: user('x'), tools: [tools[0]!, { ...tools[1]!, name: 'lookup' }] });
+    await expect(refused).rejects.toMatchObject({ status: 400, error: { error: { type: 'invalid_request_error', message: 'tools: Tool names must be unique.' } } });
+    expect((await client.messages.create({ model: MODEL, max_tokens: 20, messages: user('x'), tools })).stop_reason).toBe('tool_use');
+  });
+
   it('lists models', async () => {
     const ids = [];
     for await (const model of client.models.list()) ids.push(model.id);

@@ -243,6 +243,9 @@ function messages(ctx: RouteContext): Reply {
   // Anthropic's tool names: letters, digits, _ and -, 1 to 128 of them.
   const badName = arr(b.tools).findIndex((t) => typeof obj(t).name === 'string' && !/^[a-zA-Z0-9_-]{1,128}$/.test(String(obj(t).name)));
   if (badName >= 0) return error(400, `tools.${badName}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'`);
+  // Two tools of one name: refused as a whole, no index named (Anthropic's words).
+  const names = arr(b.tools).flatMap((t) => str(obj(t).name) ?? []);
+  if (new Set(names).size < names.length) return error(400, 'tools: Tool names must be unique.');
   // Every message has content, but a final assistant one (a prefill) may be empty.
   const empty = b.messages.findIndex((m, i) => {
     const content = obj(m).content;

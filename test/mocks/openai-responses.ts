@@ -85,6 +85,15 @@ function invalid(b: Record<string, unknown>, deps: ResponsesDeps): BodyReply | u
   if (bad >= 0) return deps.error(400, `Missing required parameter: 'tools[${bad}].name'.`, `tools[${bad}].name`, 'missing_required_parameter');
   const namespace = arr(b.tools).findIndex((t) => obj(t).type === 'namespace' && (!str(obj(t).name) || !Array.isArray(obj(t).tools)));
   if (namespace >= 0) return deps.error(400, `Missing required parameter: 'tools[${namespace}].tools'.`, `tools[${namespace}]`, 'missing_required_parameter');
+  // Function names: letters, digits, _ and -, at most 128 of them here (the chat API takes 64), in OpenAI's words.
+  const longName = arr(b.tools).findIndex((t) => obj(t).type === 'function' && (str(obj(t).name) ?? '').length > 128);
+  if (longName >= 0) return deps.error(400, `Invalid 'tools[${longName}].name': string too long. Expected a string with maximum length 128, but got a string with length ${str(obj(arr(b.tools)[longName]).name)!.length} instead.`, `tools[${longName}].name`, 'string_above_max_length');
+  const badName = arr(b.tools).findIndex((t) => obj(t).type === 'function' && !/^[a-zA-Z0-9_-]+$/.test(str(obj(t).name) ?? ''));
+  if (badName >= 0) return deps.error(400, `Invalid 'tools[${badName}].name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.`, `tools[${badName}].name`, 'invalid_value');
+  // A named function choice must name a function of `tools`.
+  const chosen = obj(b.tool_choice).type === 'function' ? str(obj(b.tool_choice).name) : undefined;
+  const declared = new Set([...functionNames(arr(b.tools)), ...arr(b.tools).flatMap((t) => arr(obj(t).tools).flatMap((inner) => str(obj(inner).name) ?? []))]);
+  if (chosen !== undefined && !declared.has(chosen)) return deps.error(400, `Tool choice '${chosen}' not found in 'tools' parameter.`, 'tool_choice', null);
   const format = obj(obj(b.text).format);
   const formatProblem = format.type === 'json_schema' && format.strict === true ? strictSchemaProblem(format.schema) : undefined;
   if (formatProblem) return deps.error(400, `Invalid schema for response_format '${str(format.name) ?? ''}': ${formatProblem}`, 'text.format.schema', 'invalid_json_schema');

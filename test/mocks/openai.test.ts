@@ -251,6 +251,19 @@ describe('openai mock: Responses namespace tools', () => {
     expect(done[0]).toMatchObject({ type: 'function_call', name: 'find', namespace: 'crm' });
   });
 
+  it("refuses a function name outside OpenAI's pattern or past 128 characters, and a tool choice naming no function of tools, in OpenAI's words", async () => {
+    const fn = (name: string) => ({ type: 'function' as const, name, parameters: { type: 'object', properties: {} }, strict: false });
+    const dotted = await client.responses.create({ model: 'gpt-4.1', input: 'x', tools: [fn('ok'), fn('fs.read_file')] }).catch((e: unknown) => e);
+    expect(dotted).toMatchObject({ status: 400, param: 'tools[1].name', code: 'invalid_value', message: expect.stringContaining("string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.") });
+    const long = await client.responses.create({ model: 'gpt-4.1', input: 'x', tools: [fn('x'.repeat(129))] }).catch((e: unknown) => e);
+    expect(long).toMatchObject({ status: 400, param: 'tools[0].name', code: 'string_above_max_length', message: expect.stringContaining('maximum length 128, but got a string with length 129') });
+    expect((await client.responses.create({ model: 'gpt-4.1', input: 'x', tools: [fn('x'.repeat(128))] })).output[0]).toMatchObject({ type: 'function_call' });
+    const undeclared = await client.responses.create({ model: 'gpt-4.1', input: 'x', tools: [fn('ok')], tool_choice: { type: 'function', name: 'missing' } }).catch((e: unknown) => e);
+    expect(undeclared).toMatchObject({ status: 400, param: 'tool_choice', message: expect.stringContaining("Tool choice 'missing' not found in 'tools' parameter.") });
+    const chosen = await client.responses.create({ model: 'gpt-4.1', input: 'x', tools: [fn('ok'), fn('fs_read-file')], tool_choice: { type: 'function', name: 'fs_read-file' } });
+    expect(chosen.output[0]).toMatchObject({ type: 'function_call', name: 'fs_read-file' });
+  });
+
   it("checks input item ids as OpenAI does: shape, length and the prefix of the item's type", async () => {
     const send = (item: Record<string, unknown>) => client.responses.create({ model: 'gpt-4.1', input: [item, { role: 'user', content: 'go on' }] as never }).catch((e: unknown) => e);
     expect(await send({ type: 'function_call', id: 'call_1', call_id: 'call_1', name: 'f', arguments: '{}' })).toMatchObject({ status: 400, message: expect.stringContaining("Expected an ID that begins with 'fc'.") });

@@ -251,6 +251,54 @@ describe('responses on OpenAI under another model name', () => {
   });
 });
 
+describe.each(['anthropic', 'gemini'] as const)('a function in a namespace and a plain function of one flattened name, through a %s provider', (kind) => {
+  const model = `via-${kind}`;
+  const parameters = { type: 'object', properties: { input: { type: 'string' } }, required: ['input'] };
+  // `b__c` in namespace `a` and the plain `a__b__c`: both were the chat tool `a__b__c`.
+  const tools = [
+    { type: 'namespace', name: 'a', description: 'a namespace', tools: [{ type: 'function', name: 'b__c', parameters, strict: false }] },
+    { type: 'function', name: 'a__b__c', parameters, strict: false },
+  ] as never;
+  interface Sent {
+    tools: { name?: string; functionDeclarations?: { name: string }[] }[];
+    messages?: { content: string | { type: string; name?: string }[] }[];
+    contents?: { parts: { functionCall?: { name: string } }[] }[];
+  }
+  /** The tool names the provider was sent, and the names of the calls in the history it was sent. */
+  const sent = () => {
+    const body = suite.mocks.get(kind)!.received.at(-1)!.body as Sent;
+    if (kind === 'anthropic') {
+      const blocks = body.messages!.flatMap((m) => (typeof m.content === 'string' ? [] : m.content));
+      return { tools: body.tools.map((t) => t.name), calls: blocks.filter((b) => b.type === 'tool_use').map((b) => b.name) };
+    }
+    const parts = body.contents!.flatMap((c) => c.parts);
+    return { tools: body.tools[0]!.functionDeclarations!.map((f) => f.name), calls: parts.flatMap((p) => (p.functionCall ? [p.functionCall.name] : [])) };
+  };
+  const callOf = (response: OpenAI.Responses.Response) => response.output.find((item) => item.type === 'function_call') as OpenAI.Responses.ResponseFunctionToolCall & { namespace?: string };
+
+  it('stay two tools, each call comes back as the tool the model called (plain and streamed), and the next turn sends each under its own name', async () => {
+    const client = suite.stack.openai();
+    const plain = await client.responses.create({ model, input: 'go', tools, tool_choice: { type: 'function', name: 'a__b__c' }, store: false });
+    const names = sent().tools;
+    expect(names).toHaveLength(2);
+    expect(new Set(names).size).toBe(2);
+    expect(callOf(plain)).toMatchObject({ name: 'a__b__c' });
+    expect(callOf(plain)).not.toHaveProperty('namespace');
+    // tool_choice required: the model calls the first tool, the function in the namespace.
+    const streamed = await client.responses.stream({ model, input: 'go', tools, tool_choice: 'required', store: false }).finalResponse();
+    expect(callOf(streamed)).toMatchObject({ name: 'b__c', namespace: 'a' });
+    const output = (call: OpenAI.Responses.ResponseFunctionToolCall) => ({ type: 'function_call_output' as const, call_id: call.call_id, output: 'done' });
+    const next = await client.responses.create({
+      model,
+      tools,
+      store: false,
+      input: [{ role: 'user', content: 'go' }, callOf(plain), output(callOf(plain)), callOf(streamed), output(callOf(streamed))] as OpenAI.Responses.ResponseInputItem[],
+    });
+    expect(next.output_text).toBe('tool result: done');
+    expect(sent()).toEqual({ tools: names, calls: [names[1], names[0]] });
+  });
+});
+
 describe('responses errors', () => {
   it('ends a translated stream that breaks after content with an error the SDK raises', async () => {
     suite.mocks.get('anthropic')!.script({ reply: 'one two three four five six seven eight', midStreamError: { afterChunks: 6, message: 'Overloaded' } });

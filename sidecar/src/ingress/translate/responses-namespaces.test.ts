@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ChatCompletion, ChatCompletionChunk } from '../../wire/openai.js';
 import { ResponsesRequest } from '../../wire/responses.js';
 import { responsesToChat } from './responses.js';
+import { namespaceNames } from './responses-namespaces.js';
 import { chatToResponse, responseShell } from './responses-output.js';
 import { responsesStreamEncoder } from './responses-stream.js';
 
@@ -53,5 +54,23 @@ describe('namespace tools for a provider without them', () => {
     const sse = encoder.chunk(chunk as unknown as ChatCompletionChunk) + encoder.end();
     expect(sse).toContain('"name":"spawn_agent","namespace":"multi_agent_v1"');
     expect(done).toMatchObject({ output: [{ type: 'function_call', name: 'spawn_agent', namespace: 'multi_agent_v1' }] });
+  });
+
+  it('get a name of their own where <namespace>__<name> is taken, and each name comes back as its own tool', () => {
+    const fn = (name: string) => ({ type: 'function', name });
+    const tools = ResponsesRequest.parse({
+      model: 'm',
+      input: 'x',
+      tools: [{ type: 'namespace', name: 'a', tools: [fn('b__c')] }, { type: 'namespace', name: 'a__b', tools: [fn('c')] }, fn('a__b__c')],
+    }).tools!;
+    const names = namespaceNames(tools);
+    const sent = [names.sent('b__c', 'a'), names.sent('c', 'a__b'), names.sent('a__b__c')];
+    expect(sent[2]).toBe('a__b__c');
+    expect(sent[0]).toMatch(/^a__b__c_[0-9a-f]{8}$/);
+    expect(sent[1]).toMatch(/^a__b__c_[0-9a-f]{8}$/);
+    expect(new Set(sent).size).toBe(3);
+    expect(sent.map((name) => names.client(name))).toEqual([{ name: 'b__c', namespace: 'a' }, { name: 'c', namespace: 'a__b' }, { name: 'a__b__c' }]);
+    // The same tools give the same names (the next turn's request is parsed anew).
+    expect(namespaceNames([...tools]).sent('c', 'a__b')).toBe(sent[1]);
   });
 });

@@ -23,7 +23,7 @@ import type { AssistantMessage, ChatMessage, ChatRequest, TextPart, ThinkingBloc
 import type { Tool } from '../../wire/openai.js';
 import { isKnownItem, openThinking, type FunctionCallOutputItem, type InputContent, type InputItem, type InputMessage, type ReasoningItem, type ResponsesRequest, type ResponsesTool } from '../../wire/responses.js';
 import { allowedOnly, openAIOnly } from './chat-tools.js';
-import { namespaceTools, qualifiedName } from './responses-namespaces.js';
+import { namespaceNames, namespaceTools, type NamespaceNames } from './responses-namespaces.js';
 
 
 /** The input as a list of items (a string is one user message). */
@@ -46,6 +46,7 @@ export function responsesToChat(request: ResponsesRequest, history: readonly Inp
   let reasoning: ReasoningItem[] = [];
   const items = [...history, ...inputItems(request)];
   const calls = new Set<string>();
+  const names = namespaceNames(request.tools ?? []);
   const attached: UserContentPart[] = [];
   items.forEach((item, i) => {
     const param = i < history.length ? 'previous_response_id' : `input[${i - history.length}]`;
@@ -59,7 +60,7 @@ export function responsesToChat(request: ResponsesRequest, history: readonly Inp
         const call = item as Extract<InputItem, { type: 'function_call' }>;
         const last = assistantFor(messages, reasoning);
         reasoning = [];
-        const name = qualifiedName(call.name, (call as { namespace?: string | null }).namespace);
+        const name = names.sent(call.name, (call as { namespace?: string | null }).namespace);
         last.tool_calls = [...(last.tool_calls ?? []), { id: call.call_id, type: 'function', function: { name, arguments: call.arguments } }];
         calls.add(call.call_id);
         break;
@@ -91,8 +92,8 @@ export function responsesToChat(request: ResponsesRequest, history: readonly Inp
   if (request.tools?.length) {
     chat.tools = request.tools.flatMap((tool, i) =>
       tool.type === 'namespace' && tool.name
-        ? namespaceTools(tool).map((inner, j) => functionTool(inner, `tools[${i}].tools[${j}]`, tool.name))
-        : [functionTool(tool, `tools[${i}]`)],
+        ? namespaceTools(tool).map((inner, j) => functionTool(inner, `tools[${i}].tools[${j}]`, names, tool.name))
+        : [functionTool(tool, `tools[${i}]`, names)],
     );
   }
   const choice = request.tool_choice;
@@ -128,14 +129,14 @@ export function responsesToChat(request: ResponsesRequest, history: readonly Inp
   return chat;
 }
 
-/** A function tool as a chat tool (named with its namespace, if it is in one); any other is OpenAI's. */
-function functionTool(tool: ResponsesTool, param: string, namespace?: string | null): Tool {
+/** A function tool as a chat tool (named with its namespace, if it is in one: `names`); any other is OpenAI's. */
+function functionTool(tool: ResponsesTool, param: string, names: NamespaceNames, namespace?: string | null): Tool {
   if (tool.type === 'function' && !tool.name) throw new TranslationError(providerError(400, `Missing required parameter: '${param}.name'.`, 'invalid_request_error', `${param}.name`));
   if (tool.type !== 'function' || !tool.name) throw openAIOnly(tool.type === 'custom' ? 'custom tools' : `the hosted tool ${tool.type}`, param);
   return {
     type: 'function',
     function: {
-      name: qualifiedName(tool.name, namespace),
+      name: names.sent(tool.name, namespace),
       ...(tool.description ? { description: tool.description } : {}),
       ...(tool.parameters ? { parameters: tool.parameters } : {}),
       ...(tool.strict != null ? { strict: tool.strict } : {}),

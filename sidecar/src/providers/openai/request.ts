@@ -18,13 +18,44 @@
  *   later: {@link samplesWithoutReasoning}), sampling fields other than their neutral value
  *   (temperature, top_p, penalties, logprobs, logit_bias) and stop sequences, which those models
  *   refuse, are dropped (clients of the other APIs send them to any model); past OpenAI's limit of
- *   stop sequences ({@link MAX_STOP}) the first ones are sent. ADR 0004 lists these rules.
+ *   stop sequences ({@link MAX_STOP}) the first ones are sent; a tool call id past 40 characters
+ *   is sent as a digest ({@link openAIId}), as it is to OpenAI-compatible servers. ADR 0004 lists
+ *   these rules.
  * Nothing is rewritten for a request that has none of them, so pass-through stays a shallow copy.
  */
+import { createHash } from 'node:crypto';
 import type { ChatMessage, ChatRequest } from '../../wire/openai.js';
 import { stopList } from '../shared/content.js';
 import { effortFor } from '../shared/reasoning.js';
 import { reasoningModel, samplesWithoutReasoning } from './models.js';
+
+/** OpenAI's longest tool call id (`messages[i].tool_calls[j].id`, `tool_call_id`): 400 `string_above_max_length` past it. */
+const MAX_TOOL_CALL_ID = 40;
+
+/**
+ * A tool call id as OpenAI takes it: as it is when it fits, else `call_` and a digest of it, the
+ * same for the call and its result, so the pair still matches, and the same in every turn that
+ * sends the history again. Anthropic takes ids of any length and frameworks that mint their own
+ * go past 40 characters; only the history carries them (the answer's ids are the provider's), so
+ * nothing maps back.
+ */
+function openAIId(id: string): string {
+  return id.length <= MAX_TOOL_CALL_ID ? id : `call_${createHash('sha256').update(id).digest('base64url').slice(0, 24)}`;
+}
+
+/** Whether a message carries a tool call id OpenAI refuses as too long. */
+const longId = (m: ChatMessage) =>
+  (m.role === 'tool' && m.tool_call_id.length > MAX_TOOL_CALL_ID) || (m.role === 'assistant' && (m.tool_calls ?? []).some((call) => call.id.length > MAX_TOOL_CALL_ID));
+
+/** The messages with every tool call id OpenAI refuses as too long replaced by its digest (openAIId). */
+function shortIds(messages: ChatMessage[]): ChatMessage[] {
+  if (!messages.some(longId)) return messages;
+  return messages.map((m): ChatMessage => {
+    if (m.role === 'tool') return { ...m, tool_call_id: openAIId(m.tool_call_id) };
+    if (m.role === 'assistant' && m.tool_calls?.length) return { ...m, tool_calls: m.tool_calls.map((call) => ({ ...call, id: openAIId(call.id) })) };
+    return m;
+  });
+}
 
 const hasCache = (part: object) => 'cache_control' in part;
 /** A file part by data with no name: OpenAI answers 400 (it asks for file_id) without one. */
@@ -103,6 +134,7 @@ export function toOpenAIRequest(request: ChatRequest, model: string): object {
   const effort = reasoning_effort ?? (thinking ? effortFor(thinking.type === 'disabled' ? 0 : (thinking.budget_tokens ?? 8192)) : undefined);
   if (effort != null && reasons) body.reasoning_effort = effortOn(model, effort);
   if (request.messages.some(hasExtension)) body.messages = request.messages.filter((m) => !thoughtOnly(m)).map(plain);
+  body.messages = shortIds(body.messages as ChatMessage[]);
   const reasoning = reasons && !(samplesWithoutReasoning(model) && (body.reasoning_effort == null || body.reasoning_effort === 'none'));
   if (reasoning) {
     for (const [field, neutral] of Object.entries(REASONING_REFUSES)) if (body[field] != null && body[field] !== neutral) delete body[field];
@@ -121,7 +153,7 @@ export function toOpenAIRequest(request: ChatRequest, model: string): object {
  * over to OpenAI with a body written for Claude; the docs promise reasoning_effort on every model).
  */
 export function openAIRefuses(request: ChatRequest, model: string): boolean {
-  if (request.thinking != null || request.top_k != null || request.messages.some(hasExtension)) return true;
+  if (request.thinking != null || request.top_k != null || request.messages.some(hasExtension) || request.messages.some(longId)) return true;
   if (request.reasoning_effort != null && (!reasoningModel(model) || effortOn(model, request.reasoning_effort) !== request.reasoning_effort)) return true;
   return !reasoningModel(model) && tooManyStops(request);
 }
@@ -132,15 +164,18 @@ export function openAIRefuses(request: ChatRequest, model: string): boolean {
  * and its SDKs and the Agents SDK send it; the servers this type stands for often refuse it (vLLM
  * with a model whose chat template has no such role: "Unexpected message role."; gateways that
  * validate roles: "developer is not one of ['system', 'assistant', 'user', 'tool', 'function']"),
- * while all of them take `system`, which means the same there. Everything else passes as sent.
+ * while all of them take `system`, which means the same there. Tool call ids past 40 characters
+ * are sent as a digest ({@link openAIId}): servers that stand for OpenAI check OpenAI's limit.
+ * Everything else passes as sent.
  */
 export function toCompatibleRequest(request: ChatRequest, model: string): ChatRequest {
   const body = { ...request, model };
-  if (compatibleRefuses(request)) body.messages = request.messages.map((m): ChatMessage => (m.role === 'developer' ? { ...m, role: 'system' } : m));
+  if (request.messages.some((m) => m.role === 'developer')) body.messages = request.messages.map((m): ChatMessage => (m.role === 'developer' ? { ...m, role: 'system' } : m));
+  body.messages = shortIds(body.messages);
   return body;
 }
 
-/** Whether an OpenAI-compatible server may refuse the request as the client wrote it: it has `developer` messages ({@link toCompatibleRequest}). */
+/** Whether an OpenAI-compatible server may refuse the request as the client wrote it: it has `developer` messages or tool call ids past 40 characters ({@link toCompatibleRequest}). */
 export function compatibleRefuses(request: ChatRequest): boolean {
-  return request.messages.some((m) => m.role === 'developer');
+  return request.messages.some((m) => m.role === 'developer' || longId(m));
 }
