@@ -13,6 +13,16 @@ describe('validatePod', () => {
     expect(validatePod(testPod(), settings)).toEqual([]);
   });
 
+  it("refuses host name mappings and the pod's own DNS servers or search domains, through which the sidecar would resolve a provider to the agent's loopback", () => {
+    expect(pathsOf(testPod('research', { hostAliases: [{ ip: '127.0.0.1', hostnames: ['vllm.models.svc'] }] }))).toEqual(['spec.hostAliases']);
+    expect(pathsOf(testPod('research', { dnsPolicy: 'None', dnsConfig: { nameservers: ['127.0.0.1'] } }))).toEqual(['spec.dnsConfig.nameservers']);
+    expect(pathsOf(testPod('research', { dnsConfig: { searches: ['attacker.example'] } }))).toEqual(['spec.dnsConfig.searches']);
+    expect(pathsOf(testPod('research', { dnsPolicy: 'None' }))).toEqual(['spec.dnsPolicy']);
+    // Resolver options change no answer; the cluster's own policies are fine.
+    expect(validatePod(testPod('research', { dnsConfig: { options: [{ name: 'ndots', value: '2' }] } }), settings)).toEqual([]);
+    expect(validatePod(testPod('research', { dnsPolicy: 'Default' }), settings)).toEqual([]);
+  });
+
   it('refuses an app container running as the sidecar UID, naming the container', () => {
     const pod = testPod('research', { containers: [{ name: 'agent' }, { name: 'sneaky', securityContext: { runAsUser: 61337 } }] });
     expect(refusalsOf(pod)).toEqual([

@@ -148,6 +148,16 @@ export function validatePod(pod: V1Pod, settings: InjectionSettings, guard: Secr
   if (spec.shareProcessNamespace) {
     refusals.push({ path: 'spec.shareProcessNamespace', message: 'a sandbox pod cannot share one process namespace: app containers could read the sidecar\'s credentials through /proc' });
   }
+  // The sidecar shares the pod's /etc/hosts and resolver: a name mapped to the pod's own loopback
+  // (where the agent can listen) would take a plain-http provider's key, an MCP server's headers
+  // or the collector's token to the agent. Resolver options alone (ndots, timeout) change no answer.
+  if (spec.hostAliases?.length) {
+    refusals.push({ path: 'spec.hostAliases', message: "a sandbox pod cannot map host names: the sidecar resolves providers, MCP servers and the collector through the pod's /etc/hosts, and would send their keys to the address mapped" });
+  }
+  if (spec.dnsConfig?.nameservers?.length || spec.dnsConfig?.searches?.length || spec.dnsPolicy === 'None') {
+    const field = spec.dnsConfig?.nameservers?.length ? 'spec.dnsConfig.nameservers' : spec.dnsConfig?.searches?.length ? 'spec.dnsConfig.searches' : 'spec.dnsPolicy';
+    refusals.push({ path: field, message: "a sandbox pod cannot choose its own DNS servers or search domains: the sidecar resolves providers, MCP servers and the collector through them (options such as ndots are allowed)" });
+  }
   refusals.push(...baselinePodRefusals(pod));
 
   const inheritsPodUID: string[] = [];

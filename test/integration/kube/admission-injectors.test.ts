@@ -18,6 +18,8 @@ let injector: Server;
 let caPem: string;
 /** What the stand-in injector adds to every pod, as a JSON patch of init containers; none: it adds nothing. */
 let adds: Record<string, unknown> | undefined;
+/** Pod spec fields the stand-in injector sets as well (`/spec/<field>`). */
+let sets: Record<string, unknown> = {};
 
 beforeAll(async () => {
   env = await startAdmissionCluster();
@@ -31,7 +33,9 @@ beforeAll(async () => {
       const review = JSON.parse(body) as { request: { uid: string; subResource?: string; object: { spec: { ephemeralContainers?: unknown[] } } } };
       // On a debug container (pods/ephemeralcontainers) it gives the new one NET_ADMIN, after Airlock hardened it.
       const debugged = review.request.subResource === 'ephemeralcontainers' ? review.request.object.spec.ephemeralContainers?.length : undefined;
-      const patch = debugged ? [{ op: 'add', path: `/spec/ephemeralContainers/${debugged - 1}/securityContext/capabilities/add`, value: ['NET_ADMIN'] }] : adds ? [{ op: 'add', path: '/spec/initContainers/-', value: adds }] : [];
+      const patch = debugged
+        ? [{ op: 'add', path: `/spec/ephemeralContainers/${debugged - 1}/securityContext/capabilities/add`, value: ['NET_ADMIN'] }]
+        : [...(adds ? [{ op: 'add', path: '/spec/initContainers/-', value: adds }] : []), ...Object.entries(sets).map(([field, value]) => ({ op: 'add', path: `/spec/${field}`, value }))];
       const response = { uid: review.request.uid, allowed: true, ...(patch.length ? { patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') } : {}) };
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }));
     });
@@ -85,6 +89,23 @@ it.each([
   expect(result.code).not.toBe(0);
   expect(result.stderr).toContain("ValidatingAdmissionPolicy 'airlock-sandbox-pod'");
   expect(result.stderr).toContain(refusal);
+});
+
+it.each([
+  ['a host name mapped to the loopback', { hostAliases: [{ ip: '127.0.0.1', hostnames: ['vllm.models.svc.cluster.local'] }] }],
+  ['its own DNS server', { dnsPolicy: 'None', dnsConfig: { nameservers: ['127.0.0.1'] } }],
+  ['its own search domain', { dnsConfig: { searches: ['attacker.example'] } }],
+])('refuses the pod when the later injector gives it %s, through which the sidecar would resolve a provider', async (_what, fields) => {
+  adds = undefined;
+  sets = fields;
+  try {
+    const result = await create('resolved');
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("ValidatingAdmissionPolicy 'airlock-sandbox-pod'");
+    expect(result.stderr).toContain('a sandbox pod maps no host names and chooses no DNS servers or search domains of its own');
+  } finally {
+    sets = {};
+  }
 });
 
 it("refuses a container named like Airlock's own that is not (its image is no allowed sidecar image), where the name is free", async () => {

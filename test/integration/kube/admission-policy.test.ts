@@ -75,6 +75,9 @@ const cases: Case[] = [
   { row: 'P16', what: "the provider's key Secret through env", spec: agent({ env: [{ name: 'OPENAI_API_KEY', valueFrom: { secretKeyRef: { name: 'openai-keys', key: 'primary' } } }] }), refusal: 'spec.containers[0].env[0].valueFrom.secretKeyRef.name: Secret openai-keys holds keys', by: 'webhook' },
   { row: 'P16', what: "the provider's key Secret through envFrom of an init container", spec: { ...agent({}), initContainers: [{ name: 'setup', image: 'busybox', envFrom: [{ secretRef: { name: 'openai-keys' } }] }] }, refusal: 'spec.initContainers[0].envFrom[0].secretRef.name: Secret openai-keys holds keys', by: 'webhook' },
   { row: 'P16', what: "the provider's key Secret in a projected volume", spec: { ...agent({}), volumes: [{ name: 'all', projected: { sources: [{ configMap: { name: 'x' } }, { secret: { name: 'openai-keys' } }] } }] }, refusal: 'spec.volumes[0].projected.sources[1].secret.name: Secret openai-keys holds keys', by: 'webhook' },
+  { row: 'P24', what: 'a host name mapped to its loopback', spec: { ...agent({}), hostAliases: [{ ip: '127.0.0.1', hostnames: ['vllm.models.svc.cluster.local'] }] }, refusal: 'spec.hostAliases: a sandbox pod cannot map host names', by: 'webhook' },
+  { row: 'P24', what: 'its own DNS server', spec: { ...agent({}), dnsPolicy: 'None', dnsConfig: { nameservers: ['127.0.0.1'] } }, refusal: 'spec.dnsConfig.nameservers: a sandbox pod cannot choose its own DNS servers', by: 'webhook' },
+  { row: 'P24', what: 'its own search domain', spec: { ...agent({}), dnsConfig: { searches: ['attacker.example'] } }, refusal: 'spec.dnsConfig.searches: a sandbox pod cannot choose its own DNS servers or search domains', by: 'webhook' },
   { row: 'P17', what: 'an empty sandbox label', metadata: { labels: { 'airlock.dev/sandbox': '' } }, refusal: 'metadata.labels[airlock.dev/sandbox]: "" is not the name of an AgentSandbox', by: 'webhook' },
   { row: 'P17', what: 'a sandbox that does not exist', metadata: { labels: { 'airlock.dev/sandbox': 'nope' } }, refusal: 'metadata.labels[airlock.dev/sandbox]: AgentSandbox "nope" does not exist', by: 'webhook' },
 ];
@@ -148,7 +151,7 @@ describe('docs/security.md "Pod policy"', () => {
     const section = docs.slice(docs.indexOf('## Pod policy'));
     const documented = [...section.matchAll(/^\| (P\d+) \|/gm)].map((m) => m[1]);
     const tested = [...new Set([...cases, ...unlabelled].map((c) => c.row)), 'P19'];
-    // P20-P23 live in admission-pod-life.test.ts and the firewall tier.
-    expect(documented).toEqual([...tested, 'P20', 'P21', 'P22', 'P23']);
+    // P20-P23 live in admission-pod-life.test.ts and the firewall tier; the table is in row order.
+    expect(documented).toEqual([...tested, 'P20', 'P21', 'P22', 'P23'].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))));
   });
 });
