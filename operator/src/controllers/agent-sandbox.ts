@@ -138,6 +138,9 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
           claim: { ...configMap, data: undefined },
           live: ctx.caches.configMaps.get(namespace, configMap.metadata!.name!),
           current: (live) => live.data?.['config.yaml'] === rendered.yaml,
+          // Data and binaryData may not share a key, nor an immutable ConfigMap change: a ConfigMap
+          // edited so would keep the editor's config against every apply.
+          stuck: (live) => live.immutable === true || Object.keys(live.binaryData ?? {}).length > 0,
         });
       },
       () => (policy ? writeRendered(ctx.kube, ownedBy, { desired: policy, live: livePolicy, current: (live) => sameJson(live.spec, policy.spec) }) : deleteRendered(ctx.kube, ownedBy, livePolicy)),

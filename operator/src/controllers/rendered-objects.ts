@@ -45,6 +45,12 @@ export interface RenderedObject<T extends KubernetesObject> {
   live: T | undefined;
   /** Whether a live object already says what `desired` says (then nothing is written). */
   current: (live: T) => boolean;
+  /**
+   * Whether a live object can only be rewritten by deleting it and creating it again: one made
+   * immutable, or holding fields another writer owns that clash with the operator's. Then a 422
+   * from the apply is answered the same way. Undefined: never deleted to be rewritten.
+   */
+  stuck?: (live: T) => boolean;
 }
 
 /** The sandbox that owns the rendered objects: its name (for messages) and uid. */
@@ -73,10 +79,12 @@ export async function writeRendered<T extends KubernetesObject>(kube: Kube, owne
     }
   }
   if (!controlledBy(live, owner.uid)) throw nameConflict(desired, owner);
+  if (object.stuck?.(live)) return recreate(kube, object, live);
   if (object.current(live)) return;
   try {
     await applyOver(kube, desired, live);
   } catch (err) {
+    if (object.stuck && (err as { code?: number }).code === 422) return recreate(kube, object, live);
     // The object was replaced since the cache saw it (the uid did not hold): judged again next time.
     if (isConflict(err)) throw err;
     throw refused(desired, err);
@@ -109,6 +117,17 @@ export async function writeAll(writes: (() => Promise<void>)[]): Promise<void> {
 export async function deleteRendered(kube: Kube, owner: Owner, live: KubernetesObject | undefined): Promise<void> {
   if (live === undefined || !controlledBy(live, owner.uid)) return;
   await kube.deleteIfExists(live, live.metadata?.uid);
+}
+
+/** Deletes the sandbox's own `live` object (that one only) and writes the rendered one in its place. */
+async function recreate<T extends KubernetesObject>(kube: Kube, { desired, claim }: RenderedObject<T>, live: T): Promise<void> {
+  try {
+    await kube.deleteIfExists({ apiVersion: desired.apiVersion, kind: desired.kind, metadata: { name: desired.metadata?.name, namespace: desired.metadata?.namespace } }, live.metadata?.uid);
+    const created = await kube.create(claim ?? desired);
+    if (claim !== undefined) await applyOver(kube, desired, created);
+  } catch (err) {
+    throw refused(desired, err);
+  }
 }
 
 function describe(object: KubernetesObject): string {

@@ -5,9 +5,12 @@
  *   write NetworkPolicies, ConfigMaps or Secrets) naming a sandbox after an admin's object gets
  *   NameConflict on the sandbox; the admin's object stays as it was, through isolation none and
  *   the sandbox's deletion (rt9 H3). An object an older Airlock left for this sandbox is adopted.
- * - a write the API server refuses shows on the sandbox (rt9 H2).
+ * - what someone who may edit the ConfigMap does cannot make its rendering stick: binaryData or
+ *   immutable get the ConfigMap made again; a write the API server refuses shows on the sandbox
+ *   (rt9 H2).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { agentSandbox, asAuthor, conditionOf, credentialValues, documents, operatorForNamespace, providerFixture } from './fixtures.js';
 import { kubectl } from './kubectl.js';
 import { freePort, resourceAuthorYaml, until, type TestOperator } from './operator-harness.js';
@@ -130,6 +133,13 @@ describe("the sandbox's own objects", () => {
   });
 
   const rendered = async () => (await getJson('configmap', 'airlock-box'))?.data?.['config.yaml'];
+  /** The rendered config with a provider's baseURL moved to the editor's server. */
+  const edited = async () => {
+    const config = parse((await rendered())!) as { providers: { baseURL: string }[] };
+    config.providers[0]!.baseURL = 'http://attacker.example:8080/v1';
+    return stringify(config);
+  };
+
   it('a ConfigMap left for this sandbox (its owner reference) without the labels the caches select is adopted', async () => {
     const expected = await rendered();
     // Out of the operator's cache, as an older Airlock's (or a relabelled) object would be.
@@ -138,6 +148,25 @@ describe("the sandbox's own objects", () => {
     await expect.poll(rendered, { timeout: 15_000 }).toBe(expected);
     const configMap = (await getJson('configmap', 'airlock-box'))!;
     expect(configMap.metadata.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'airlock-operator', 'airlock.dev/sandbox': 'box' });
+    expect(configMap.metadata.ownerReferences).toMatchObject([{ uid, controller: true }]);
+    expect(await condition('box', 'ConfigRendered')).toMatchObject({ status: 'True' });
+  });
+
+  it('config.yaml moved into binaryData: the ConfigMap is made again as rendered', async () => {
+    const expected = await rendered();
+    const evil = Buffer.from(await edited()).toString('base64');
+    await kubectl().ok(['patch', 'configmap', 'airlock-box', '-n', ns, '--type', 'json', '-p', JSON.stringify([{ op: 'remove', path: '/data/config.yaml' }, { op: 'add', path: '/binaryData', value: { 'config.yaml': evil } }])]);
+    await expect.poll(async () => (await getJson('configmap', 'airlock-box'))?.binaryData, { timeout: 15_000 }).toBeUndefined();
+    await expect.poll(rendered, { timeout: 15_000 }).toBe(expected);
+    expect(await condition('box', 'ConfigRendered')).toMatchObject({ status: 'True' });
+  });
+
+  it('the ConfigMap made immutable with an edited config: made again as rendered', async () => {
+    const expected = await rendered();
+    await kubectl().ok(['patch', 'configmap', 'airlock-box', '-n', ns, '--type', 'merge', '-p', JSON.stringify({ immutable: true, data: { 'config.yaml': await edited() } })]);
+    await expect.poll(async () => (await getJson('configmap', 'airlock-box'))?.immutable, { timeout: 15_000 }).toBeUndefined();
+    await expect.poll(rendered, { timeout: 15_000 }).toBe(expected);
+    const configMap = (await getJson('configmap', 'airlock-box'))!;
     expect(configMap.metadata.ownerReferences).toMatchObject([{ uid, controller: true }]);
     expect(await condition('box', 'ConfigRendered')).toMatchObject({ status: 'True' });
   });
