@@ -50,7 +50,7 @@ const RECONCILE_RULES: Rule[] = [
   { apiGroups: ['airlock.dev'], resources: ['agentsandboxes'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['airlock.dev'], resources: ['modelproviders/status', 'mcpbackends/status', 'agentsandboxes/status'], verbs: ['patch'] },
   { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch', 'create', 'patch'] },
-  { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch', 'create', 'patch'] },
+  { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
   { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create'] },

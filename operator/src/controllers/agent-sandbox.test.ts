@@ -26,7 +26,9 @@ function fakeContext(sandboxes: Map<string, KubernetesObject>, argv: string[], w
   const empty = cache(new Map());
   const caches = { sandboxes: cache(sandboxes), providers: empty, backends: empty, secrets: empty, rendered: empty, pods: empty, configMaps: empty, networkPolicies: empty } as unknown as Caches;
   const record = async (...args: unknown[]) => void written.push(args);
-  const kube = { apply: async (o: KubernetesObject) => void written.push(o), event: record, patchStatus: record, deleteIfExists: async () => {} } as unknown as Kube;
+  // A create claims the name; what the sandbox renders is the apply after it.
+  const create = async (o: KubernetesObject) => ({ ...o, metadata: { ...o.metadata, uid: 'created' } });
+  const kube = { apply: async (o: KubernetesObject) => void written.push(o), create, event: record, patchStatus: record, deleteIfExists: async () => {} } as unknown as Kube;
   const settings = readSettings(argv, { POD_NAMESPACE: 'airlock-system', POD_NAME: 'airlock-0' });
   return {
     kube,

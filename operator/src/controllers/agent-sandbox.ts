@@ -3,7 +3,7 @@
  * airlock-<sandbox> and only the keys it uses into Secret airlock-<sandbox>-credentials (owned
  * by the sandbox), renders the NetworkPolicy, and reports configHash and injectedPods.
  */
-import type { KubernetesObject, V1ConfigMap, V1OwnerReference, V1Pod, V1Secret } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1OwnerReference, V1Pod, V1Secret } from '@kubernetes/client-node';
 import { ZodError } from 'zod';
 import { API_VERSION, SANDBOX_LABEL, type AgentSandbox, type AgentSandboxStatus, type MCPBackend, type ModelProvider } from '../api/index.js';
 import { setConditions, type ConditionInput } from '../kube/conditions.js';
@@ -17,6 +17,8 @@ import { credentialSecret, sameJson, type ControllerContext } from './context.js
 import { backendSecretProblems } from './mcp-backend.js';
 import { keyProblems } from './model-provider.js';
 import { newUsageToken, usageTokenOf } from '../usage/token.js';
+import type { ReconcileResult } from '../runtime/queue.js';
+import { controlledBy, deleteRendered, RenderedObjectRefused, writeAll, writeRendered } from './rendered-objects.js';
 
 interface Resolved<T> {
   /** Found, with their Secrets: rendered into the config. */
@@ -55,7 +57,10 @@ function resolve<T extends ModelProvider | MCPBackend>(names: readonly string[] 
   return { usable, ready, problems, exposed };
 }
 
-export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: string, name: string): Promise<void> {
+/** How often a sandbox whose object names are taken looks again (the caches do not see objects not labelled as the operator's). */
+const NAME_CONFLICT_RECHECK_MS = 10_000;
+
+export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: string, name: string): Promise<ReconcileResult | void> {
   const sandbox = ctx.caches.sandboxes.get(namespace, name);
   if (!sandbox) {
     // Owned objects go with it through owner references; a token minted for a Secret the cache
@@ -87,10 +92,13 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
   }
 
   let configHash = sandbox.status?.configHash;
+  let refused: RenderedObjectRefused | undefined;
   try {
     const otlp = ctx.settings.otlpEndpoint ? { endpoint: ctx.settings.otlpEndpoint, headers: ctx.settings.otlpHeaders, secretHeaders: (await ctx.collectorHeaders.get()).headers } : undefined;
     const liveSecret = ctx.caches.rendered.get(namespace, credentialsSecretName(name));
-    const usage = ctx.settings.usageUrl ? { baseUrl: ctx.settings.usageUrl, intervalMs: ctx.settings.usageSyncMs, token: usageToken(ctx, namespace, name, liveSecret) } : undefined;
+    // A Secret of the name that is not the sandbox's is never written, and its token never used.
+    const ownSecret = controlledBy(liveSecret, sandbox.metadata.uid!) ? liveSecret : undefined;
+    const usage = ctx.settings.usageUrl ? { baseUrl: ctx.settings.usageUrl, intervalMs: ctx.settings.usageSyncMs, token: usageToken(ctx, namespace, name, ownSecret) } : undefined;
     const rendered = renderSidecarConfig({
       sandbox,
       providers: providers.usable,
@@ -116,27 +124,41 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
       metadata: { name: credentialsSecretName(name), namespace, labels, ownerReferences: [owner] },
       data: rendered.credentials,
     };
-    // Credentials first: a sidecar that sees the new config must find the keys it names.
-    await applyIfChanged(ctx, secret, liveSecret, (live) => sameJson(live.data ?? {}, secret.data) && sameJson(live.metadata?.labels, labels));
-    await applyIfChanged(ctx, configMap, ctx.caches.configMaps.get(namespace, configMap.metadata!.name!), (live) => live.data?.['config.yaml'] === rendered.yaml);
+    const ownedBy = { name, uid: sandbox.metadata.uid! };
     const usagePort = ctx.settings.usageUrl ? Number(new URL(ctx.settings.usageUrl).port || 80) : undefined;
     const policy = renderNetworkPolicy(sandbox, providers.usable, backends.usable, { namespace: ctx.settings.namespace, usagePort, otlpEndpoint: ctx.settings.otlpEndpoint }, ctx.settings.sidecarMetricsFrom);
     const livePolicy = ctx.caches.networkPolicies.get(namespace, sandboxObjectName(name));
-    if (policy) {
-      policy.metadata = { ...policy.metadata, labels, ownerReferences: [owner] };
-      await applyIfChanged(ctx, policy, livePolicy, (live) => sameJson(live.spec, policy.spec));
-    } else if (livePolicy) {
-      await ctx.kube.deleteIfExists({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: sandboxObjectName(name), namespace } });
-    }
+    if (policy) policy.metadata = { ...policy.metadata, labels, ownerReferences: [owner] };
+    await writeAll([
+      async () => {
+        // Credentials first: a sidecar that sees the new config must find the keys it names.
+        await writeRendered(ctx.kube, ownedBy, { desired: secret, claim: { ...secret, data: undefined }, live: liveSecret, current: (live) => sameJson(live.data ?? {}, secret.data) && sameJson(live.metadata?.labels, labels) });
+        await writeRendered(ctx.kube, ownedBy, {
+          desired: configMap,
+          claim: { ...configMap, data: undefined },
+          live: ctx.caches.configMaps.get(namespace, configMap.metadata!.name!),
+          current: (live) => live.data?.['config.yaml'] === rendered.yaml,
+          // Data and binaryData may not share a key, nor an immutable ConfigMap change: a ConfigMap
+          // edited so would keep the editor's config against every apply.
+          stuck: (live) => live.immutable === true || Object.keys(live.binaryData ?? {}).length > 0,
+        });
+      },
+      () => (policy ? writeRendered(ctx.kube, ownedBy, { desired: policy, live: livePolicy, current: (live) => sameJson(live.spec, policy.spec) }) : deleteRendered(ctx.kube, ownedBy, livePolicy)),
+    ]);
     if (configHash !== rendered.hash) {
       await ctx.kube.event(sandbox, 'Normal', 'ConfigRendered', `sidecar config ${rendered.hash.slice(0, 12)} rendered into ConfigMap ${configMap.metadata!.name}`);
     }
     configHash = rendered.hash;
     conditions.push({ type: 'ConfigRendered', status: 'True', reason: 'Rendered', message: `ConfigMap ${configMap.metadata!.name} and Secret ${secret.metadata!.name} are current` });
   } catch (err) {
-    if (!(err instanceof MissingSecretError) && !(err instanceof ZodError)) throw err;
-    const message = err instanceof ZodError ? `the rendered config is invalid: ${err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` : err.message;
-    conditions.push({ type: 'ConfigRendered', status: 'False', reason: 'RenderFailed', message });
+    if (err instanceof RenderedObjectRefused) {
+      refused = err;
+      conditions.push({ type: 'ConfigRendered', status: 'False', reason: err.reason, message: err.message });
+    } else {
+      if (!(err instanceof MissingSecretError) && !(err instanceof ZodError)) throw err;
+      const message = err instanceof ZodError ? `the rendered config is invalid: ${err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` : err.message;
+      conditions.push({ type: 'ConfigRendered', status: 'False', reason: 'RenderFailed', message });
+    }
   }
 
   const notReady = conditions.filter((c) => c.status !== 'True');
@@ -178,7 +200,17 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
     if (podsNow.status === 'False' ? podsBefore?.reason !== podsNow.reason : podsBefore?.status === 'False') {
       await ctx.kube.event(sandbox, podsNow.status === 'True' ? 'Normal' : 'Warning', podsNow.reason, podsNow.message);
     }
+    // A name taken or a write refused: said once when it starts or changes, not on each retry.
+    const renderedNow = condition(status, 'ConfigRendered');
+    const renderedBefore = condition(current, 'ConfigRendered');
+    if (refused && (renderedBefore?.reason !== renderedNow?.reason || renderedBefore?.message !== renderedNow?.message)) {
+      await ctx.kube.event(sandbox, 'Warning', refused.reason, refused.message);
+    }
   }
+  // The API server's refusal is retried with backoff (and logged); a taken name is looked at
+  // again now and then, since the caches do not see the object that takes it.
+  if (refused?.reason === 'WriteFailed') throw refused;
+  if (refused?.reason === 'NameConflict') return { requeueAfterMs: NAME_CONFLICT_RECHECK_MS };
 }
 
 /** Pods named in the PodsUpToDate message; the count says how many more. */
@@ -242,10 +274,4 @@ function usageToken(ctx: ControllerContext, namespace: string, name: string, liv
   const token = (ctx.memos.get(memo) as string | undefined) ?? newUsageToken();
   ctx.memos.set(memo, token);
   return token;
-}
-
-/** Applies `desired` unless the cached live object already matches (no write storms). */
-async function applyIfChanged<T extends KubernetesObject>(ctx: ControllerContext, desired: T, live: T | undefined, matches: (live: T) => boolean): Promise<void> {
-  if (live && matches(live) && live.metadata?.ownerReferences?.some((o) => o.uid === desired.metadata?.ownerReferences?.[0]?.uid)) return;
-  await ctx.kube.apply(desired);
 }

@@ -38,12 +38,30 @@ export class Kube {
     return this.objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
   }
 
-  /** Deletes an object, ignoring one that is already gone. */
-  async deleteIfExists(object: KubernetesObject): Promise<void> {
+  /** Creates an object (POST): a 409 when one of its name exists, whoever made it. */
+  create<T extends KubernetesObject>(object: T): Promise<T> {
+    return this.objects.create(object, undefined, undefined, FIELD_MANAGER);
+  }
+
+  /**
+   * The object of this kind, namespace and name as the API server holds it now, or undefined.
+   * A list by name, not a get: the operator's role lists these kinds and gets none of them.
+   */
+  async findByName<T extends KubernetesObject>(object: T): Promise<T | undefined> {
+    const { name, namespace } = object.metadata ?? {};
+    const list = await this.objects.list<T>(object.apiVersion!, object.kind!, namespace, undefined, undefined, undefined, `metadata.name=${name}`);
+    return list.items[0];
+  }
+
+  /**
+   * Deletes an object, ignoring one that is already gone; given `uid`, only that object (a
+   * precondition): one made again under its name in the meantime is left alone.
+   */
+  async deleteIfExists(object: KubernetesObject, uid?: string): Promise<void> {
     try {
-      await this.objects.delete(object);
+      await this.objects.delete(object, undefined, undefined, undefined, undefined, undefined, uid === undefined ? undefined : { preconditions: { uid } });
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      if (!isNotFound(err) && !(uid !== undefined && isConflict(err))) throw err;
     }
   }
 
@@ -102,4 +120,9 @@ export class Kube {
 /** Whether an API error is a 404. */
 export function isNotFound(err: unknown): boolean {
   return (err as { code?: number }).code === 404;
+}
+
+/** Whether an API error is a 409: the name is taken, or a precondition (uid) did not hold. */
+export function isConflict(err: unknown): boolean {
+  return (err as { code?: number }).code === 409;
 }

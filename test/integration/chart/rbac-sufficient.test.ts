@@ -5,7 +5,8 @@
  * elect a leader, create the webhook TLS Secret, patch the CA into the chart's
  * MutatingWebhookConfiguration, reconcile the NOTES.txt example plus an MCPBackend into
  * ConfigMap, credentials Secret, NetworkPolicy, status and Events, follow a key rotation, delete
- * a NetworkPolicy, hand over the Lease and renew the certificate, all without a single 403. Then
+ * a NetworkPolicy, make an immutable ConfigMap again, hand over the Lease and renew the
+ * certificate, all without a single 403. Then
  * the same for a release that watches a list of namespaces (operator.watchNamespaces) with
  * namespaced Roles only.
  *
@@ -189,6 +190,14 @@ spec:
   isolation: { network: none }
 `);
     await expect.poll(async () => (await kubectl.run(['get', 'networkpolicy', 'airlock-my-agent', '-n', team])).code, { timeout: 15_000 }).not.toBe(0);
+  });
+
+  it('makes a sandbox ConfigMap someone made immutable again', async () => {
+    const uid = async () => (await getJson(['configmap', 'airlock-researcher', '-n', team])).metadata.uid as string;
+    const before = await uid();
+    await kubectl.ok(['patch', 'configmap', 'airlock-researcher', '-n', team, '--type', 'merge', '-p', JSON.stringify({ immutable: true })]);
+    await expect.poll(async () => (await getJson(['configmap', 'airlock-researcher', '-n', team]))?.metadata.uid, { timeout: 15_000 }).not.toBe(before);
+    expect((await getJson(['configmap', 'airlock-researcher', '-n', team])).immutable).toBeUndefined();
   });
 
   it('hands the Lease over on shutdown, and the new leader renews the certificate', async () => {
