@@ -29,6 +29,7 @@ import { WebhookTls } from './tls/manager.js';
 import { buildWebhookApp, injectionSettings, serve, type WebhookServer } from './webhook/index.js';
 import { credentialsSecretNameFor } from './webhook/settings.js';
 import { OutsideCalls } from './runtime/outside-calls.js';
+import { controlledBy } from './controllers/rendered-objects.js';
 
 export interface Operator {
   readonly isLeader: boolean;
@@ -144,6 +145,11 @@ export async function startOperator({ kubeConfig, settings, log, sidecarAdminPor
     // The cache first; a miss is read live, since a pod is often applied together with its sandbox.
     lookupSandbox: async (namespace, name) => (caches.sandboxes.get(namespace, name) as AgentSandbox | undefined) ?? (await kube.readSandbox(namespace, name)),
     referencedSecrets: (namespace) => referencedSecretNames(caches.providers.list(namespace) as ModelProvider[], caches.backends.list(namespace) as MCPBackend[]),
+    // The cache holds only Secrets labelled as the operator's: one it does not hold is read by name.
+    foreignCredentials: async (namespace, name, uid) => {
+      const live = caches.rendered.get(namespace, name) ?? (await kube.findByName({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace } }));
+      return live !== undefined && !controlledBy(live, uid);
+    },
     settings: injectionSettings({
       sidecarImage: settings.sidecarImage,
       allowedSidecarImages: settings.allowedSidecarImages,

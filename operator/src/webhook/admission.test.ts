@@ -130,6 +130,33 @@ describe('POST /mutate', () => {
     });
   });
 
+  it("refuses a pod whose sandbox's credentials Secret is someone else's (the sidecar would run with its config and keys), and one it cannot check", async () => {
+    const owners = new Map<string, string | Error>([['airlock-research-credentials', 'someone-else']]);
+    const guarded = buildWebhookApp({
+      lookupSandbox,
+      settings,
+      foreignCredentials: async (_namespace, name, uid) => {
+        const owner = owners.get(name);
+        if (owner instanceof Error) throw owner;
+        return owner !== undefined && owner !== uid;
+      },
+    });
+    try {
+      const decide = async () => (await postJson<AdmissionReviewResponse>(guarded, '/mutate', review())).body.response;
+      expect(await decide()).toMatchObject({
+        allowed: false,
+        status: { code: 403, message: expect.stringContaining("Secret airlock-research-credentials exists and is not AgentSandbox research's") },
+      });
+      owners.set('airlock-research-credentials', new Error('list secrets: connection refused'));
+      expect(await decide()).toMatchObject({ allowed: false, status: { code: 500, message: expect.stringContaining('could not look up Secret agents/airlock-research-credentials') } });
+      // None yet (a pod applied with its sandbox), or the sandbox's own: injected.
+      owners.delete('airlock-research-credentials');
+      expect(await decide()).toMatchObject({ allowed: true, patchType: 'JSONPatch' });
+    } finally {
+      await guarded.close();
+    }
+  });
+
   it('refuses, rather than admits without the airlock, when the lookup fails', async () => {
     const body = await post(review({ object: testPod('broken') }));
     expect(body.response.allowed).toBe(false);

@@ -82,9 +82,17 @@ export type SandboxLookup = (namespace: string, name: string) => Promise<AgentSa
 /** The names of the Secrets a namespace's ModelProviders and MCPBackends reference. */
 export type ReferencedSecrets = (namespace: string) => ReadonlySet<string>;
 
+/**
+ * Whether a Secret of this name exists in the namespace that the sandbox of this uid does not
+ * control (ADR 29: the sidecar reads its config and keys from it).
+ */
+export type ForeignCredentials = (namespace: string, secretName: string, sandboxUID: string) => Promise<boolean>;
+
 /** What {@link admit} needs besides the review. */
 export interface AdmissionDeps {
   lookupSandbox: SandboxLookup;
+  /** Checks the sandbox's credentials Secret before a pod mounts it; not checked when omitted. */
+  foreignCredentials?: ForeignCredentials;
   /** Secrets no app container of a sandbox pod may reach besides the credentials Secrets; none when omitted. */
   referencedSecrets?: ReferencedSecrets;
   settings: InjectionSettings;
@@ -179,6 +187,19 @@ export async function admit(review: AdmissionReviewRequest, deps: AdmissionDeps)
 
   const tokens = tokenRefusals(pod, sandbox);
   if (tokens.length > 0) return refuse(tokens);
+  // A Secret under the sandbox's credentials name that someone else made (the operator leaves it
+  // alone: NameConflict) would be the sidecar's config and keys: no pod mounts it.
+  const credentials = deps.settings.credentialsSecretName(sandboxName);
+  let foreign: boolean;
+  try {
+    foreign = deps.foreignCredentials !== undefined && (await deps.foreignCredentials(namespace, credentials, sandbox.metadata.uid ?? ''));
+  } catch (err) {
+    log.error({ err }, 'credentials Secret lookup failed');
+    return refuse([{ path: `metadata.labels[${SANDBOX_LABEL}]`, message: `could not look up Secret ${namespace}/${credentials}: ${err instanceof Error ? err.message : String(err)}` }], 500);
+  }
+  if (foreign) {
+    return refuse([{ path: `metadata.labels[${SANDBOX_LABEL}]`, message: `Secret ${credentials} exists and is not AgentSandbox ${sandboxName}'s (it has no controller owner reference to it): the sidecar would run with the config and keys in it. Rename the sandbox, or remove that Secret` }]);
+  }
 
   const { pod: mutated, annotation } = injectPod(pod, sandbox, deps.settings);
   log.info({ firewall: annotation.firewall, sidecar: annotation.sidecar, containers: annotation.containers }, 'pod injected');

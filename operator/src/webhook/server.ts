@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { HttpApp, JSON_UTF8, PLAIN_ANSWERS, plainError, writeJson } from '@airlock/sidecar/http';
 import { pino, type Logger } from 'pino';
-import { admit, AdmissionReviewRequest, type AdmissionResponse, type ReferencedSecrets, type SandboxLookup } from './admission.js';
+import { admit, AdmissionReviewRequest, type AdmissionResponse, type ForeignCredentials, type ReferencedSecrets, type SandboxLookup } from './admission.js';
 import { SpanKind } from '@opentelemetry/api';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
 import { inSpan } from '../telemetry/spans.js';
@@ -20,6 +20,8 @@ export interface WebhookAppOptions {
   lookupSandbox: SandboxLookup;
   /** The Secrets a namespace's ModelProviders and MCPBackends reference (from the informer caches). */
   referencedSecrets?: ReferencedSecrets;
+  /** Whether a sandbox's credentials Secret is someone else's (admission.ts). */
+  foreignCredentials?: ForeignCredentials;
   settings: InjectionSettings;
   /** The operator's pino logger; silent when omitted. */
   logger?: Logger;
@@ -58,7 +60,13 @@ export function buildWebhookApp(options: WebhookAppOptions): HttpApp {
         attributes,
         async (span) => {
           const timer = options.metrics?.admissionDuration.startTimer();
-          const answer = await admit(review.data, { lookupSandbox: options.lookupSandbox, ...(options.referencedSecrets ? { referencedSecrets: options.referencedSecrets } : {}), settings: options.settings, logger });
+          const answer = await admit(review.data, {
+            lookupSandbox: options.lookupSandbox,
+            ...(options.referencedSecrets ? { referencedSecrets: options.referencedSecrets } : {}),
+            ...(options.foreignCredentials ? { foreignCredentials: options.foreignCredentials } : {}),
+            settings: options.settings,
+            logger,
+          });
           timer?.();
           const labels = decisionLabels(review.data, answer.response);
           options.metrics?.admissions.inc(labels);
