@@ -1,7 +1,8 @@
 /**
- * AgentSandbox: resolves its providers and backends, renders the sidecar config into ConfigMap
- * airlock-<sandbox> and only the keys it uses into Secret airlock-<sandbox>-credentials (owned
- * by the sandbox), renders the NetworkPolicy, and reports configHash and injectedPods.
+ * AgentSandbox: resolves its providers and backends, renders the sidecar config and only the keys
+ * it uses into Secret airlock-<sandbox>-credentials, where sidecars read them (ADR 29), and a copy
+ * of the config for people into ConfigMap airlock-<sandbox> (both owned by the sandbox), renders
+ * the NetworkPolicy, and reports configHash and injectedPods.
  */
 import type { V1ConfigMap, V1OwnerReference, V1Pod, V1Secret } from '@kubernetes/client-node';
 import { ZodError } from 'zod';
