@@ -78,6 +78,8 @@ async function runCommand(command: string | undefined, rest: string[]): Promise<
       // Listening for the signals before starting: a SIGTERM while starting (a pod deleted at
       // once, the image build's warm-up) then closes cleanly instead of killing the process.
       const stopped = stopSignal();
+      // Before any connection is made: the agent shares this network (upstream/pod-addresses.ts).
+      if (env.AIRLOCK_REFUSE_POD_ADDRESSES) (await import('./upstream/pod-addresses.js')).refusePodAddresses();
       let sidecar;
       try {
         sidecar = await startSidecar({ configPath: values.config!, stdioHost: env.AIRLOCK_STDIO_HOST });

@@ -112,6 +112,8 @@ describe('injectPod', () => {
       const mountsTools = allContainers(pod).filter((c) => c.volumeMounts?.some((m) => m.name === TOOLS_VOLUME)).map((c) => c.name).sort();
       expect(mountsTools).toEqual([SIDECAR_CONTAINER, TOOLS_CONTAINER]);
       expect(byName(pod, SIDECAR_CONTAINER)?.env).toContainEqual({ name: 'AIRLOCK_STDIO_HOST', value: '/var/run/airlock-tools/stdio.sock' });
+      // The agent shares the pod's network: the sidecar connects to no name that resolves to the pod's own addresses.
+      expect(byName(pod, SIDECAR_CONTAINER)?.env).toContainEqual({ name: 'AIRLOCK_REFUSE_POD_ADDRESSES', value: 'true' });
       expect(tools.image).toBe(byName(pod, SIDECAR_CONTAINER)?.image);
     });
   });

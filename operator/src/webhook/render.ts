@@ -128,6 +128,8 @@ export function renderSidecar(sandbox: AgentSandbox, settings: InjectionSettings
     env: [
       { name: 'AIRLOCK_SOCKET', value: socket },
       { name: 'AIRLOCK_STDIO_HOST', value: STDIO_HOST_SOCKET },
+      // The agent shares the pod's network: no connection by name to one of the pod's own addresses.
+      { name: 'AIRLOCK_REFUSE_POD_ADDRESSES', value: 'true' },
       // The pod on the sidecar's spans (OpenTelemetry's resource from the environment): traces of
       // one pod or namespace can be found, and two sandboxes of one name told apart.
       { name: 'AIRLOCK_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },

@@ -1,0 +1,56 @@
+/**
+ * In a pod the agent shares the sidecar's network namespace: its loopback and its address are the
+ * agent's too, and the agent may listen there. A host name the sidecar connects to (a provider, an
+ * MCP server, the collector, the operator's usage endpoint) that resolves to one of the pod's own
+ * addresses is therefore refused: whoever created the pod could have put the name there (the pod's
+ * name or `spec.hostname` is in /etc/hosts, mapped to the pod's address), and the request would
+ * carry the provider's key to the agent. An address written as such in the config (Ollama's default
+ * `http://127.0.0.1:11434`, an Ollama container in the pod) is taken as written: only names are
+ * looked up.
+ *
+ * It wraps `dns.lookup`, which every Node connection by name goes through (node:net and node:tls,
+ * so the upstream client, the MCP SDK's fetch and the OpenTelemetry exporter alike); injection
+ * turns it on (`AIRLOCK_REFUSE_POD_ADDRESSES`), as outside a pod `localhost` is a normal place for a
+ * provider.
+ */
+import type { LookupAddress } from 'node:dns';
+import { isIP } from 'node:net';
+
+/** Whether `address` is loopback, unspecified, or an address of this network namespace's interfaces. */
+export function isPodAddress(address: string): boolean {
+  const plain = address.toLowerCase().replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '').replace(/%.*$/, '');
+  if (isIP(plain) === 4 && (plain.startsWith('127.') || plain === '0.0.0.0')) return true;
+  if (plain === '::1' || plain === '::') return true;
+  const interfaces = process.getBuiltinModule('node:os').networkInterfaces();
+  return Object.values(interfaces).some((list) => (list ?? []).some((i) => i.address.toLowerCase().replace(/%.*$/, '') === plain));
+}
+
+type Callback = (err: NodeJS.ErrnoException | null, address?: string | LookupAddress[], family?: number) => void;
+
+/**
+ * Refuses, for the whole process, connections by name to the pod's own addresses (see the
+ * module's comment). Returns the undo (for tests).
+ */
+export function refusePodAddresses(): () => void {
+  const dns = process.getBuiltinModule('node:dns');
+  const original = dns.lookup;
+  const guarded = function lookup(hostname: string, options: unknown, callback?: Callback): void {
+    const done = (typeof options === 'function' ? options : callback) as Callback;
+    const settled: Callback = (err, address, family) => {
+      // An address written as such is taken as written; only names are judged.
+      if (err || isIP(hostname) !== 0) return done(err, address, family);
+      const addresses = Array.isArray(address) ? address.map((a) => a.address) : [address as string];
+      const own = addresses.find((a) => isPodAddress(a));
+      if (own === undefined) return done(null, address, family);
+      const refused: NodeJS.ErrnoException = new Error(`${hostname} resolves to ${own}, an address of this pod, which the agent shares: refused (a name the pod's spec maps there, its hostname or /etc/hosts?)`);
+      refused.code = 'EPODADDRESS';
+      done(refused);
+    };
+    if (typeof options === 'function') (original as (h: string, cb: Callback) => void)(hostname, settled);
+    else (original as (h: string, o: unknown, cb: Callback) => void)(hostname, options, settled);
+  };
+  dns.lookup = guarded as typeof dns.lookup;
+  return () => {
+    if (dns.lookup === (guarded as typeof dns.lookup)) dns.lookup = original;
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * In a pod the agent shares the sidecar's network: a provider's name that resolves to one of the
+ * pod's own addresses may be the agent's listener (the pod's creator can map a name there: its
+ * hostname is in /etc/hosts, mapped to the pod's address). With injection's
+ * AIRLOCK_REFUSE_POD_ADDRESSES the sidecar connects to no such name; an address written as such
+ * (Ollama's default http://127.0.0.1:11434) is taken as written. Here `localhost` stands for the
+ * mapped name: it resolves to loopback, which is one of the pod's own addresses.
+ */
+import OpenAI from 'openai';
+import { networkInterfaces } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isPodAddress, refusePodAddresses } from '../../../sidecar/src/upstream/pod-addresses.js';
+import { startMock, type MockProvider } from '../../mocks/index.js';
+import { keyFile, stackDir, startStack, type Stack } from './harness.js';
+
+const KEY = 'sk-pod-address-5b1d0e7c';
+let mock: MockProvider;
+let stack: Stack;
+let undo: () => void;
+
+beforeAll(async () => {
+  mock = await startMock('openai', { keys: [KEY] });
+  const port = new URL(mock.url).port;
+  const dir = await stackDir();
+  const key = await keyFile(dir, 'p', KEY);
+  undo = refusePodAddresses();
+  stack = await startStack(dir, {
+    version: 1,
+    sandbox: { name: 'pod-addresses' },
+    providers: [
+      { name: 'named', type: 'openai-compatible', baseURL: `http://localhost:${port}/v1`, apiKeys: [{ file: key }], models: [{ name: 'by-name' }] },
+      { name: 'literal', type: 'openai-compatible', baseURL: `http://127.0.0.1:${port}/v1`, apiKeys: [{ file: key }], models: [{ name: 'by-address' }] },
+    ],
+  });
+});
+
+afterAll(async () => {
+  await stack?.close();
+  undo?.();
+  await mock?.close();
+});
+
+describe("a provider whose name resolves to one of the pod's own addresses", () => {
+  it('gets no request and no key: the agent sees a clear failure naming the refusal', async () => {
+    const error = await stack.openai({ maxRetries: 0 }).chat.completions.create({ model: 'by-name', messages: [{ role: 'user', content: 'hello' }] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBeGreaterThanOrEqual(500);
+    expect((error as Error).message).toContain('an address of this pod');
+    expect(mock.received).toEqual([]);
+    expect(stack.logs.join('\n')).not.toContain(KEY);
+  });
+
+  it('is reached when the config writes the address itself', async () => {
+    const answer = await stack.openai().chat.completions.create({ model: 'by-address', messages: [{ role: 'user', content: 'hello' }] });
+    expect(answer.choices[0]!.message.content).toBe('echo: hello');
+    expect(mock.received.at(-1)?.headers.authorization).toBe(`Bearer ${KEY}`);
+  });
+});
+
+describe('isPodAddress', () => {
+  it("holds for loopback, the unspecified address and this namespace's interfaces, not for others", () => {
+    for (const own of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1', '0.0.0.0', '::']) expect(isPodAddress(own), own).toBe(true);
+    for (const list of Object.values(networkInterfaces())) for (const i of list ?? []) expect(isPodAddress(i.address), i.address).toBe(true);
+    for (const other of ['192.0.2.10', '2001:db8::1', '::ffff:192.0.2.10']) expect(isPodAddress(other), other).toBe(false);
+  });
+});
