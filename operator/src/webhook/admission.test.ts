@@ -152,7 +152,14 @@ describe('POST /mutate', () => {
       // None yet (a pod applied with its sandbox), or the sandbox's own: injected.
       owners.delete('airlock-research-credentials');
       expect(await decide()).toMatchObject({ allowed: true, patchType: 'JSONPatch' });
+      // Whatever the Secret's owner reference claims (anyone creating it may write one), a sandbox
+      // whose config could not be written gets no pods.
+      const stuck = testSandbox('research');
+      stuck.status = { conditions: [{ type: 'ConfigRendered', status: 'False', reason: 'WriteFailed', message: 'Secret airlock-research-credentials could not be written: 422 Invalid', lastTransitionTime: '2026-11-28T00:00:00Z' }] } as never;
+      sandboxes.set('agents/research', stuck);
+      expect(await decide()).toMatchObject({ allowed: false, status: { code: 403, message: expect.stringContaining('AgentSandbox research could not write its config (WriteFailed') } });
     } finally {
+      sandboxes.set('agents/research', testSandbox('research'));
       await guarded.close();
     }
   });
