@@ -346,8 +346,9 @@ export class BackendConnection {
 
   /**
    * Re-reads one list after the backend announced a change. Announcements during a re-read
-   * coalesce into one more; and one list is re-read at most once per `tuning.listRereadMinMs`,
-   * the next read waiting out the rest of the interval (trailing edge: the last change is read).
+   * coalesce into one more; and a re-read of one list starts at least `tuning.listRereadMinMs`
+   * after the last one started and finished (./reread-pacer.ts), the next read waiting out the
+   * rest of the interval (trailing edge: the last change is read).
    */
   private refresh(generation: number, client: Client, kind: ListKind): void {
     if (generation !== this.generation) return;
@@ -360,13 +361,17 @@ export class BackendConnection {
         await this.pacer.slot(kind);
         if (!current()) return;
         this.dirty.delete(kind);
-        const { cut, ...part } = await fetchList(client, kind, this.cfg.timeouts.connectMs);
-        if (cut) this.logger.warn({ list: kind, cut }, 'MCP backend lists more than Airlock reads; the first entries are used');
-        if (!current() || !this.catalogNow) return;
-        this.catalogNow = { ...this.catalogNow, ...part };
-        this.catalogLast = this.catalogNow;
-        this.logger.debug({ list: kind }, 'MCP backend list changed');
-        this.onChange(this);
+        try {
+          const { cut, ...part } = await fetchList(client, kind, this.cfg.timeouts.connectMs);
+          if (cut) this.logger.warn({ list: kind, cut }, 'MCP backend lists more than Airlock reads; the first entries are used');
+          if (!current() || !this.catalogNow) return;
+          this.catalogNow = { ...this.catalogNow, ...part };
+          this.catalogLast = this.catalogNow;
+          this.logger.debug({ list: kind }, 'MCP backend list changed');
+          this.onChange(this);
+        } finally {
+          this.pacer.finished(kind);
+        }
       }
     };
     run()

@@ -1,8 +1,11 @@
 /**
- * Paces a backend's list re-reads: one list is re-read at most once per `minMs`. A backend that
- * announces list_changed without pause (and answers each re-read with a large list) would
- * otherwise keep the sidecar's only thread re-reading, hashing and re-indexing, with the agent's
- * model calls waiting behind it. The caller re-reads after the wait, so the last change is read.
+ * Paces a backend's list re-reads: a re-read of one list starts at least `minMs` after the last
+ * one started and after it finished. A backend that announces list_changed without pause (and
+ * answers each re-read with a large list) would otherwise keep the sidecar's only thread
+ * re-reading, hashing and re-indexing, with the agent's model calls waiting behind it; counted
+ * from the start only, a re-read slower than `minMs` (a loaded machine, a large list) was followed
+ * by the next at once, back to back, and the storm was never noticed. The caller re-reads after
+ * the wait, so the last change is read.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -14,7 +17,7 @@ const STORM_AFTER_HELD = 3;
 
 /** The re-read pacing of one backend's lists. */
 export class RereadPacer {
-  /** When each list was last re-read (performance.now()). */
+  /** When each list's last re-read started, then when it finished (performance.now()). */
   private readonly last = new Map<ListKind, number>();
   /** Re-reads of each list held back in a row. */
   private readonly heldInARow = new Map<ListKind, number>();
@@ -46,6 +49,11 @@ export class RereadPacer {
     } else {
       this.heldInARow.set(kind, 0);
     }
+    this.last.set(kind, performance.now());
+  }
+
+  /** Marks the re-read of `kind` finished: the next one waits `minMs` from now. */
+  finished(kind: ListKind): void {
     this.last.set(kind, performance.now());
   }
 }
