@@ -18,9 +18,11 @@ describe('validatePod', () => {
     expect(pathsOf(testPod('research', { dnsPolicy: 'None', dnsConfig: { nameservers: ['127.0.0.1'] } }))).toEqual(['spec.dnsConfig.nameservers']);
     expect(pathsOf(testPod('research', { dnsConfig: { searches: ['attacker.example'] } }))).toEqual(['spec.dnsConfig.searches']);
     expect(pathsOf(testPod('research', { dnsPolicy: 'None' }))).toEqual(['spec.dnsPolicy']);
-    // Resolver options change no answer; the cluster's own policies are fine.
+    // The node's resolver may be a loopback address, the agent's in the pod.
+    expect(pathsOf(testPod('research', { dnsPolicy: 'Default' }))).toEqual(['spec.dnsPolicy']);
+    // Resolver options change no answer; the cluster's DNS is fine.
     expect(validatePod(testPod('research', { dnsConfig: { options: [{ name: 'ndots', value: '2' }] } }), settings)).toEqual([]);
-    expect(validatePod(testPod('research', { dnsPolicy: 'Default' }), settings)).toEqual([]);
+    expect(validatePod(testPod('research', { dnsPolicy: 'ClusterFirst' }), settings)).toEqual([]);
   });
 
   it('refuses an app container running as the sidecar UID, naming the container', () => {

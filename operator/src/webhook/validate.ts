@@ -154,9 +154,12 @@ export function validatePod(pod: V1Pod, settings: InjectionSettings, guard: Secr
   if (spec.hostAliases?.length) {
     refusals.push({ path: 'spec.hostAliases', message: "a sandbox pod cannot map host names: the sidecar resolves providers, MCP servers and the collector through the pod's /etc/hosts, and would send their keys to the address mapped" });
   }
-  if (spec.dnsConfig?.nameservers?.length || spec.dnsConfig?.searches?.length || spec.dnsPolicy === 'None') {
+  // The cluster's DNS only: `Default` is the node's resolver, which on some nodes is a loopback
+  // address (systemd-resolved's 127.0.0.53), in the pod the agent's own.
+  const dnsPolicy = spec.dnsPolicy ?? 'ClusterFirst';
+  if (spec.dnsConfig?.nameservers?.length || spec.dnsConfig?.searches?.length || dnsPolicy !== 'ClusterFirst') {
     const field = spec.dnsConfig?.nameservers?.length ? 'spec.dnsConfig.nameservers' : spec.dnsConfig?.searches?.length ? 'spec.dnsConfig.searches' : 'spec.dnsPolicy';
-    refusals.push({ path: field, message: "a sandbox pod cannot choose its own DNS servers or search domains: the sidecar resolves providers, MCP servers and the collector through them (options such as ndots are allowed)" });
+    refusals.push({ path: field, message: "a sandbox pod cannot choose its own DNS servers or search domains, nor a dnsPolicy other than ClusterFirst: the sidecar resolves providers, MCP servers and the collector through them (options such as ndots are allowed)" });
   }
   refusals.push(...baselinePodRefusals(pod));
 

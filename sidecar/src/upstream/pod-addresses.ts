@@ -16,13 +16,27 @@
 import type { LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 
+/**
+ * An address in one spelling: IPv6 as the URL parser writes it (`0:0:0:0:0:0:0:1` is `::1`), an
+ * IPv4-mapped IPv6 address as its IPv4 address (`::ffff:7f00:1` is `127.0.0.1`), no zone.
+ */
+function canonical(address: string): string {
+  const plain = address.replace(/%.*$/, '');
+  if (isIP(plain) !== 6) return plain;
+  const written = new URL(`http://[${plain}]/`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(written);
+  if (!mapped) return written.startsWith('::ffff:') && isIP(written.slice(7)) === 4 ? written.slice(7) : written;
+  const [high, low] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];
+  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+}
+
 /** Whether `address` is loopback, unspecified, or an address of this network namespace's interfaces. */
 export function isPodAddress(address: string): boolean {
-  const plain = address.toLowerCase().replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '').replace(/%.*$/, '');
+  const plain = canonical(address);
   if (isIP(plain) === 4 && (plain.startsWith('127.') || plain === '0.0.0.0')) return true;
   if (plain === '::1' || plain === '::') return true;
   const interfaces = process.getBuiltinModule('node:os').networkInterfaces();
-  return Object.values(interfaces).some((list) => (list ?? []).some((i) => i.address.toLowerCase().replace(/%.*$/, '') === plain));
+  return Object.values(interfaces).some((list) => (list ?? []).some((i) => canonical(i.address) === plain));
 }
 
 type Callback = (err: NodeJS.ErrnoException | null, address?: string | LookupAddress[], family?: number) => void;

@@ -95,6 +95,7 @@ it.each([
   ['a host name mapped to the loopback', { hostAliases: [{ ip: '127.0.0.1', hostnames: ['vllm.models.svc.cluster.local'] }] }],
   ['its own DNS server', { dnsPolicy: 'None', dnsConfig: { nameservers: ['127.0.0.1'] } }],
   ['its own search domain', { dnsConfig: { searches: ['attacker.example'] } }],
+  ["the node's resolver", { dnsPolicy: 'Default' }],
 ])('refuses the pod when the later injector gives it %s, through which the sidecar would resolve a provider', async (_what, fields) => {
   adds = undefined;
   sets = fields;

@@ -59,7 +59,7 @@ describe("a provider whose name resolves to one of the pod's own addresses", () 
 
 describe('isPodAddress', () => {
   it("holds for loopback, the unspecified address and this namespace's interfaces, not for others", () => {
-    for (const own of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1', '0.0.0.0', '::']) expect(isPodAddress(own), own).toBe(true);
+    for (const own of ['127.0.0.1', '127.1.2.3', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '::ffff:7f00:1', '0.0.0.0', '::']) expect(isPodAddress(own), own).toBe(true);
     for (const list of Object.values(networkInterfaces())) for (const i of list ?? []) expect(isPodAddress(i.address), i.address).toBe(true);
     for (const other of ['192.0.2.10', '2001:db8::1', '::ffff:192.0.2.10']) expect(isPodAddress(other), other).toBe(false);
   });
