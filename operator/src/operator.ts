@@ -26,6 +26,7 @@ import { usageRoute, type UsageSource } from './usage/route.js';
 import { usageTokenOf } from './usage/token.js';
 import { parseCertificate } from './tls/certificates.js';
 import { WebhookTls } from './tls/manager.js';
+import { loadSealKey } from './tls/seal-key.js';
 import { buildWebhookApp, injectionSettings, serve, type WebhookServer } from './webhook/index.js';
 import { credentialsSecretNameFor } from './webhook/settings.js';
 import { OutsideCalls } from './runtime/outside-calls.js';
@@ -61,7 +62,10 @@ export async function startOperator({ kubeConfig, settings, log, sidecarAdminPor
   let queue: WorkQueue | undefined;
   // Twice the reconcile workers, one at a time per namespace (runtime/outside-calls.ts).
   const outside = new OutsideCalls({ concurrency: settings.concurrency * 2, perNamespace: 1 });
-  const ctx: ControllerContext = { kube, caches, settings, log, enqueue: (key) => queue?.add(key), memos: new Map(), outside, rejections, collectorHeaders };
+  // Before anything renders or injects: every credentials Secret is sealed with it, and every
+  // injected sidecar checks the seal with its public half (ADR 30).
+  const seal = await loadSealKey(kube, settings.namespace, settings.sealSecret);
+  const ctx: ControllerContext = { kube, caches, settings, log, enqueue: (key) => queue?.add(key), memos: new Map(), outside, rejections, collectorHeaders, seal };
   const usage = new UsageCollector({
     caches,
     kube,
@@ -156,6 +160,7 @@ export async function startOperator({ kubeConfig, settings, log, sidecarAdminPor
       sidecarUID: settings.sidecarUid,
       toolsUID: settings.toolsUid,
       nativeSidecars: settings.nativeSidecars,
+      sealKey: seal.publicKey,
       ...(settings.sidecarResources ? { defaultResources: settings.sidecarResources } : {}),
       ...(settings.toolsResources ? { toolsResources: settings.toolsResources } : {}),
     }),

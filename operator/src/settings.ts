@@ -83,6 +83,10 @@ export const Settings = z.object({
   webhookService: z.string().default('airlock-webhook').describe('Service in front of the webhook (for the certificate names).'),
   tlsSecret: z.string().default('airlock-webhook-tls').describe('Secret holding the webhook CA and serving certificate.'),
   tlsMode: z.enum(['self', 'cert-manager']).default('self'),
+  sealSecret: z
+    .string()
+    .default('airlock-config-seal')
+    .describe("Secret (in the operator's namespace) holding the key that seals every sandbox's credentials Secret; made at the first start (ADR 30)."),
   webhookExtraNames: z
     .string()
     .default('')

@@ -80,6 +80,19 @@ async function runCommand(command: string | undefined, rest: string[]): Promise<
       const stopped = stopSignal();
       // Before any connection is made: the agent shares this network (upstream/pod-addresses.ts).
       if (env.AIRLOCK_REFUSE_POD_ADDRESSES) (await import('./upstream/pod-addresses.js')).refusePodAddresses();
+      // Before the config is read: it and the keys are used only as the operator sealed them.
+      if (env.AIRLOCK_CONFIG_KEY !== undefined) {
+        if (env.AIRLOCK_SANDBOX === undefined || env.AIRLOCK_POD_NAMESPACE === undefined) {
+          console.error('AIRLOCK_CONFIG_KEY is set but AIRLOCK_SANDBOX or AIRLOCK_POD_NAMESPACE is not: the seal cannot be checked');
+          return 1;
+        }
+        try {
+          (await import('./config/seal.js')).requireSeal(env.AIRLOCK_CONFIG_KEY, { namespace: env.AIRLOCK_POD_NAMESPACE, sandbox: env.AIRLOCK_SANDBOX });
+        } catch (err) {
+          console.error((err as Error).message);
+          return 1;
+        }
+      }
       let sidecar;
       try {
         sidecar = await startSidecar({ configPath: values.config!, stdioHost: env.AIRLOCK_STDIO_HOST });

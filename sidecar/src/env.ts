@@ -14,6 +14,16 @@ const Env = z.object({
    * one of the pod's own addresses (upstream/pod-addresses.ts).
    */
   AIRLOCK_REFUSE_POD_ADDRESSES: z._default(z.stringbool(), false),
+  /**
+   * Set by injection: the operator's public key (Ed25519, 32 bytes, base64). The config and every
+   * file of the credentials are used only as the operator sealed them for this pod's sandbox
+   * (config/seal.ts, ADR 30).
+   */
+  AIRLOCK_CONFIG_KEY: z.optional(z.string().check(z.minLength(1))),
+  /** Set by injection with AIRLOCK_CONFIG_KEY: the pod's sandbox, which the seal must name. */
+  AIRLOCK_SANDBOX: z.optional(z.string().check(z.minLength(1))),
+  /** The pod's namespace (from the downward API), which the seal must name. */
+  AIRLOCK_POD_NAMESPACE: z.optional(z.string().check(z.minLength(1))),
 });
 
 export type Env = z.infer<typeof Env>;
@@ -25,5 +35,8 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
     AIRLOCK_SOCKET: source.AIRLOCK_SOCKET || undefined,
     AIRLOCK_STDIO_HOST: source.AIRLOCK_STDIO_HOST || undefined,
     AIRLOCK_REFUSE_POD_ADDRESSES: source.AIRLOCK_REFUSE_POD_ADDRESSES || undefined,
+    AIRLOCK_CONFIG_KEY: source.AIRLOCK_CONFIG_KEY || undefined,
+    AIRLOCK_SANDBOX: source.AIRLOCK_SANDBOX || undefined,
+    AIRLOCK_POD_NAMESPACE: source.AIRLOCK_POD_NAMESPACE || undefined,
   });
 }

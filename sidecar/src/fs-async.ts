@@ -10,10 +10,11 @@
 import { chmod, chown, lstat, mkdir, readFile, realpath, rm, unlink } from 'node:fs';
 import { promisify } from 'node:util';
 
-const readFileAsync = promisify(readFile);
+/** A file's bytes. */
+export const readBytes: (path: string) => Promise<Buffer> = promisify(readFile);
 
 /** A file's text as UTF-8. */
-export const readText = (path: string): Promise<string> => readFileAsync(path, 'utf8');
+export const readText = (path: string): Promise<string> => readBytes(path).then((bytes) => bytes.toString('utf8'));
 
 /** `node:fs`'s chmod, chown, lstat, mkdir, realpath, rm and unlink as promises (what `node:fs/promises` has). */
 export const chmodAsync = promisify(chmod);

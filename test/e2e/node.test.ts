@@ -113,7 +113,7 @@ describe('the agent pod, as the kubelet runs it', () => {
 
   it('runs the sidecar as UID 61337 with its config and credentials from the kubelet', async () => {
     const out = await kubectl().ok(['exec', '-n', NS, pod, '-c', 'airlock-sidecar', '--', 'sh', '-c', 'id -u; ls /etc/airlock/credentials']);
-    expect(out.trim().split('\n')).toEqual(['61337', 'config.yaml', 'provider.openai.0', 'provider.openai.0.origin', 'usage.token']);
+    expect(out.trim().split('\n')).toEqual(['61337', 'config.seal', 'config.yaml', 'provider.openai.0', 'provider.openai.0.origin', 'usage.token']);
   });
 });
 

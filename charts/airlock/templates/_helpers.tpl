@@ -54,6 +54,9 @@ app.kubernetes.io/component: operator
 {{- define "airlock.tlsSecretName" -}}
 {{- printf "%s-webhook-tls" (include "airlock.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
+{{- define "airlock.sealSecretName" -}}
+{{- printf "%s-config-seal" (include "airlock.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
 {{- define "airlock.leaseName" -}}
 {{- printf "%s-operator" (include "airlock.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}

@@ -10,6 +10,7 @@ import type { Caches } from '../runtime/informers.js';
 import type { OutsideCalls } from '../runtime/outside-calls.js';
 import { readSettings } from '../settings.js';
 import { MountedSecretHeaders, readSecretHeaders } from '../telemetry/otlp-headers.js';
+import { newSealKey } from '../tls/seal-key.js';
 import type { CredentialRejections } from '../usage/rejections.js';
 import { secretVolume } from '../../../test/integration/sidecar/harness.js';
 import { reconcileAgentSandbox } from './agent-sandbox.js';
@@ -40,6 +41,7 @@ function fakeContext(sandboxes: Map<string, KubernetesObject>, argv: string[], w
     outside: {} as OutsideCalls,
     rejections: {} as CredentialRejections,
     collectorHeaders: new MountedSecretHeaders(settings.otlpHeadersDir),
+    seal: newSealKey(),
   };
 }
 

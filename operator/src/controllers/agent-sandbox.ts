@@ -10,6 +10,7 @@ import { API_VERSION, SANDBOX_LABEL, type AgentSandbox, type AgentSandboxStatus,
 import { setConditions, type ConditionInput } from '../kube/conditions.js';
 import { renderNetworkPolicy, sandboxObjectName } from '../render/network-policy.js';
 import { MissingSecretError, renderSidecarConfig } from '../render/sidecar-config.js';
+import { SEAL_FILE, sealFiles } from '@airlock/sidecar/seal';
 import { MANAGED_BY } from '../kube/credentials.js';
 import { carriesSidecar } from '../webhook/lifecycle.js';
 import { podDrift } from '../webhook/drift.js';
@@ -123,7 +124,7 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
       kind: 'Secret',
       type: 'Opaque',
       metadata: { name: credentialsSecretName(name), namespace, labels, ownerReferences: [owner] },
-      data: rendered.credentials,
+      data: sealed(ctx, namespace, name, rendered.credentials),
     };
     const ownedBy = { name, uid: sandbox.metadata.uid! };
     const usagePort = ctx.settings.usageUrl ? Number(new URL(ctx.settings.usageUrl).port || 80) : undefined;
@@ -178,7 +179,7 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
     // The pod spec, not the annotation: anyone creating a pod can write an annotation.
     .filter((p) => p.metadata?.labels?.[SANDBOX_LABEL] === name && carriesSidecar(p) && !['Succeeded', 'Failed'].includes(p.status?.phase ?? ''));
   // Not part of Ready: new pods get the current isolation; this is about the ones already running.
-  const upToDate = podsUpToDate(pods, sandbox, ctx.settings);
+  const upToDate = podsUpToDate(pods, sandbox, { sidecarImage: ctx.settings.sidecarImage, sealKey: ctx.seal.publicKey });
   conditions.push(upToDate.condition);
   const current = sandbox.status ?? {};
   const status: AgentSandboxStatus = {
@@ -222,7 +223,7 @@ const NAMED_PODS = 5;
  * firewall, its destinations and the token are set when a pod starts: narrowing them in the
  * sandbox reaches only pods started after, so the ones before are named until restarted.
  */
-function podsUpToDate(pods: readonly V1Pod[], sandbox: AgentSandbox, settings: ControllerContext['settings']): { outdated: number; condition: ConditionInput } {
+function podsUpToDate(pods: readonly V1Pod[], sandbox: AgentSandbox, settings: Parameters<typeof podDrift>[2]): { outdated: number; condition: ConditionInput } {
   const wider = new Map<string, string[]>();
   const other = new Map<string, string[]>();
   for (const pod of pods) {
@@ -275,4 +276,15 @@ function usageToken(ctx: ControllerContext, namespace: string, name: string, liv
   const token = (ctx.memos.get(memo) as string | undefined) ?? newUsageToken();
   ctx.memos.set(memo, token);
   return token;
+}
+
+/**
+ * The credentials Secret's data with the operator's seal added (ADR 30): the sidecars of this
+ * sandbox use the config and keys only as sealed here, so a Secret someone else wrote or patched
+ * in its place is refused by them. Ed25519 signs the same data the same way, so a re-render that
+ * changes nothing writes nothing.
+ */
+function sealed(ctx: ControllerContext, namespace: string, sandbox: string, data: Record<string, string>): Record<string, string> {
+  const files = Object.fromEntries(Object.entries(data).map(([file, value]) => [file, Buffer.from(value, 'base64')]));
+  return { ...data, [SEAL_FILE]: Buffer.from(sealFiles({ namespace, sandbox }, files, ctx.seal.privateKey)).toString('base64') };
 }

@@ -8,6 +8,7 @@ import type { Caches } from '../runtime/informers.js';
 import { settledWithin, type OutsideCalls } from '../runtime/outside-calls.js';
 import type { Settings } from '../settings.js';
 import type { MountedSecretHeaders } from '../telemetry/otlp-headers.js';
+import type { SealKey } from '../tls/seal-key.js';
 import type { CredentialRejections } from '../usage/rejections.js';
 import { secretReferences } from '../webhook/validate.js';
 
@@ -29,6 +30,8 @@ export interface ControllerContext {
   rejections: CredentialRejections;
   /** The collector's secret headers as mounted (`settings.otlpHeadersDir`), read once per version. */
   collectorHeaders: MountedSecretHeaders;
+  /** The key that seals every credentials Secret rendered (ADR 30). */
+  seal: SealKey;
 }
 
 export type Kind = 'ModelProvider' | 'MCPBackend' | 'AgentSandbox';

@@ -59,6 +59,15 @@ describe('podDrift', () => {
     expect(podDrift(before, sandbox, settings)).toEqual({ wider: ['a sidecar config read from the ConfigMap'], other: [] });
   });
 
+  it("names a pod whose sidecar does not check the operator's seal (injected before ADR 30), and one holding a former seal key", () => {
+    const sandbox = isolation({});
+    const sealed = testSettings({ sealKey: 'dGhlLW9wZXJhdG9yLXNlYWwta2V5LW5vdy0zMi1ieXQ=' });
+    expect(podDrift(injectPod(testPod('research'), sandbox, sealed).pod, sandbox, sealed)).toEqual({ wider: [], other: [] });
+    expect(podDrift(injected(sandbox), sandbox, sealed)).toEqual({ wider: ["a sidecar that does not check the operator's seal"], other: [] });
+    const former = injectPod(testPod('research'), sandbox, testSettings({ sealKey: 'YW4tb2xkZXItc2VhbC1rZXktb2YtdGhlLW9wZXJhdG9y' })).pod;
+    expect(podDrift(former, sandbox, sealed)).toEqual({ wider: [], other: ['a sidecar holding a former seal key (it keeps its last config)'] });
+  });
+
   it('names a pod started without the firewall the sandbox now asks for', () => {
     const before = injected(testSandbox('research', { providers: ['openai'], isolation: { network: 'networkpolicy' } }));
     expect(podDrift(before, isolation({}), settings).wider).toEqual(['no firewall']);

@@ -9,7 +9,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { covers, parseAllowEntry, parseFirewallArgs, type AllowEntry } from '@airlock/sidecar/firewall-args';
 import type { AgentSandbox } from '../api/index.js';
 import { allowArgument, sidecarImage } from './render.js';
-import { CONFIG_VOLUME, FIREWALL_CONTAINER, SIDECAR_CONTAINER, type InjectionSettings } from './settings.js';
+import { CONFIG_VOLUME, FIREWALL_CONTAINER, SEAL_KEY_ENV, SIDECAR_CONTAINER, type InjectionSettings } from './settings.js';
 
 /** How one pod differs from what injection would give it now. */
 export interface PodDrift {
@@ -41,7 +41,7 @@ const uncovered = (entries: readonly AllowEntry[], by: readonly AllowEntry[]): s
   entries.filter((entry) => !by.some((outer) => covers(outer, entry))).map((entry) => allowArgument({ cidr: entry.cidr, ports: [...entry.ports] }));
 
 /** How `pod` (injected for `sandbox` when it started) differs from a pod injected now. */
-export function podDrift(pod: V1Pod, sandbox: AgentSandbox, settings: Pick<InjectionSettings, 'sidecarImage'>): PodDrift {
+export function podDrift(pod: V1Pod, sandbox: AgentSandbox, settings: Pick<InjectionSettings, 'sidecarImage' | 'sealKey'>): PodDrift {
   const drift: PodDrift = { wider: [], other: [] };
   const spec = pod.spec;
   const firewall = (spec?.initContainers ?? []).find((c) => c.name === FIREWALL_CONTAINER);
@@ -65,5 +65,12 @@ export function podDrift(pod: V1Pod, sandbox: AgentSandbox, settings: Pick<Injec
   // Injected before ADR 29: its sidecar reads the config from the ConfigMap, which someone who may
   // not read the sandbox's Secret may be allowed to edit.
   if ((spec?.volumes ?? []).some((v) => v.name === CONFIG_VOLUME && v.configMap !== undefined)) drift.wider.push('a sidecar config read from the ConfigMap');
+  // Injected before ADR 30, its sidecar uses whatever config and origins the Secret holds; with
+  // another key (the seal Secret was made again), it refuses every config sealed since.
+  if (sidecar && settings.sealKey !== undefined) {
+    const key = sidecar.env?.find((e) => e.name === SEAL_KEY_ENV)?.value;
+    if (key === undefined) drift.wider.push("a sidecar that does not check the operator's seal");
+    else if (key !== settings.sealKey) drift.other.push('a sidecar holding a former seal key (it keeps its last config)');
+  }
   return drift;
 }

@@ -118,6 +118,14 @@ describe('injectPod', () => {
     });
   });
 
+  it("gives the sidecar the operator's public seal key and its sandbox, so it uses only the credentials sealed for it (ADR 30)", () => {
+    const sandbox = testSandbox('sealed');
+    const sealed = renderSidecar(sandbox, testSettings({ sealKey: 'cHVibGljLWhhbGYtb2YtdGhlLW9wZXJhdG9yLWtleS0=' }), true);
+    expect(sealed.env).toEqual(expect.arrayContaining([{ name: 'AIRLOCK_CONFIG_KEY', value: 'cHVibGljLWhhbGYtb2YtdGhlLW9wZXJhdG9yLWtleS0=' }, { name: 'AIRLOCK_SANDBOX', value: sandbox.metadata!.name }]));
+    // The namespace the seal must name comes from the pod itself.
+    expect(sealed.env).toContainEqual({ name: 'AIRLOCK_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } });
+  });
+
   it('a sandbox author\'s socket.dir places the socket in the app containers only, never over the sidecar\'s own files', () => {
     // The socket volume is shared with the agent, which can write to it. Mounted at a directory of
     // the sidecar image (its code, a module it imports lazily on the first /mcp call), it would run

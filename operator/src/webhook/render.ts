@@ -12,6 +12,7 @@ import {
   CREDENTIALS_DIR,
   CREDENTIALS_VOLUME,
   FIREWALL_CONTAINER,
+  SEAL_KEY_ENV,
   SIDECAR_CONTAINER,
   SOCKET_VOLUME,
   socketPath,
@@ -135,6 +136,14 @@ export function renderSidecar(sandbox: AgentSandbox, settings: InjectionSettings
       { name: 'AIRLOCK_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'AIRLOCK_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
       { name: 'OTEL_RESOURCE_ATTRIBUTES', value: 'k8s.pod.name=$(AIRLOCK_POD_NAME),k8s.namespace.name=$(AIRLOCK_POD_NAMESPACE)' },
+      // The config and keys are used only as the operator sealed them for this sandbox (ADR 30):
+      // whoever may write Secrets in the namespace cannot put a config or an origin of their own.
+      ...(settings.sealKey === undefined
+        ? []
+        : [
+            { name: SEAL_KEY_ENV, value: settings.sealKey },
+            { name: 'AIRLOCK_SANDBOX', value: sandboxName(sandbox) },
+          ]),
     ],
     ports: [{ name: ADMIN_PORT_NAME, containerPort: ADMIN_PORT, protocol: 'TCP' }],
     startupProbe: {

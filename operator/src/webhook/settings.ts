@@ -69,6 +69,9 @@ export const ADMIN_PORT = 9090;
 /** Name of the admin container port, used by the probes. */
 export const ADMIN_PORT_NAME = 'airlock-admin';
 
+/** The sidecar's environment variable holding the public half of the operator's seal key (ADR 30). */
+export const SEAL_KEY_ENV = 'AIRLOCK_CONFIG_KEY';
+
 /** The Airlock sidecar's default UID (the firewall lets only this UID and the tools UID leave the pod). */
 export const DEFAULT_SIDECAR_UID = 61337;
 /** The airlock-tools container's default UID: stdio MCP servers run as it, never as the sidecar. */
@@ -105,6 +108,12 @@ export interface InjectionSettings {
   defaultResources: V1ResourceRequirements;
   /** airlock-tools resources when the sandbox sets none ({@link DEFAULT_TOOLS_RESOURCES}). */
   toolsResources: V1ResourceRequirements;
+  /**
+   * The public half of the operator's seal key (base64, ADR 30): given to every sidecar, which
+   * then uses its config and credentials only as the operator sealed them for its sandbox.
+   * Undefined only where no operator renders (tests of injection alone).
+   */
+  sealKey?: string | undefined;
 }
 
 /** Name of the ConfigMap the operator renders for a sandbox. */

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readBoundFile, sendableTo, type BoundFile } from '../config/origin-file.js';
+import { SealError } from '../config/seal.js';
 import type { ValueOrFile } from '../config/schema.js';
 
 /** Resolved name → value pairs, plus the values that came from files. */
@@ -23,7 +24,7 @@ export class SecretFileError extends Error {
     readonly path: string,
     cause: unknown,
   ) {
-    const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? 'unreadable';
+    const code = cause instanceof SealError ? cause.message : ((cause as NodeJS.ErrnoException | undefined)?.code ?? 'unreadable');
     super(`backend ${JSON.stringify(backend)}: cannot read ${entry} from ${path}: ${code}`);
     this.name = 'SecretFileError';
   }

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ConfigError, parseConfig } from '../config/load.js';
+import { SealError, sealChecker } from '../config/seal.js';
 import type { SidecarConfig } from '../config/schema.js';
 import { watchFiles, type FileWatcher } from '../config/watch.js';
 import { readText } from '../fs-async.js';
@@ -27,6 +28,8 @@ export class LiveConfig {
   private watcher: FileWatcher | undefined;
   private keyWatcher: FileWatcher | undefined;
   private chain: Promise<void> = Promise.resolve();
+  /** Whether the config refused last was refused for its seal (ADR 30). */
+  private unsealed = false;
   private readonly listeners: ((config: SidecarConfig) => void)[] = [];
 
   constructor(
@@ -88,9 +91,30 @@ export class LiveConfig {
       log.error({ file: this.path, code: (err as NodeJS.ErrnoException).code }, 'config file unreadable; keeping the last good config');
       return;
     }
-    const hash = createHash('sha256').update(text).digest('hex');
-    if (hash === this.hash || hash === this.rejected?.hash) return;
+    let hash = sha256(text);
+    // The file holds the config in use again: nothing is refused any more.
+    if (hash === this.hash) {
+      this.rejected = undefined;
+      return;
+    }
+    // A text refused for its seal is looked at again each time: the same text may come sealed.
+    if (hash === this.rejected?.hash && !this.unsealed) return;
+    this.unsealed = false;
     try {
+      // Where seals are required, the text used is the one the seal vouches for, read again
+      // through the volume version the seal is in (the first read only tells a change apart).
+      const seal = sealChecker();
+      if (seal) {
+        text = await seal.read(this.path).then(
+          (bytes) => bytes.toString('utf8'),
+          (err: unknown) => {
+            this.unsealed = err instanceof SealError;
+            throw asConfigError(this.path, err);
+          },
+        );
+        hash = sha256(text);
+        if (hash === this.hash) return;
+      }
       const config = await parseConfig(text, this.path);
       const next = await Runtime.create(config, secrets, this.runtime);
       const previous = this.runtime;
@@ -129,4 +153,13 @@ export class LiveConfig {
       this.deps.log.error({ errors: err.issues }, 'key file unreadable; keeping the keys in use');
     }
   }
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** A config the seal does not vouch for (or that vanished between two reads) is refused as an invalid one is. */
+function asConfigError(path: string, err: unknown): unknown {
+  if (err instanceof SealError) return new ConfigError(path, [{ path: '', message: err.message }]);
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === undefined ? err : new ConfigError(path, [{ path: '', message: `cannot read: ${code}` }]);
 }

@@ -6,6 +6,7 @@
 import { DEFAULT_BASE_URLS, type ProviderConfig, type SidecarConfig } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
 import { readBoundFile, sendableTo, type BoundFile } from '../config/origin-file.js';
+import { SealError } from '../config/seal.js';
 import type { SecretRegistry } from '../log/redact.js';
 import { adapterFor } from '../providers/index.js';
 import { CircuitBreaker } from '../router/breaker.js';
@@ -120,7 +121,7 @@ async function readKeys(provider: ProviderConfig): Promise<Keys> {
       try {
         bound = await readBoundFile(file);
       } catch (err) {
-        throw fail((err as NodeJS.ErrnoException).code ?? 'unreadable');
+        throw fail(err instanceof SealError ? err.message : ((err as NodeJS.ErrnoException).code ?? 'unreadable'));
       }
       const value = bound.text.trim();
       if (!value) throw fail('EMPTY');

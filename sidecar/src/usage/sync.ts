@@ -4,7 +4,7 @@
  * concurrency limits split evenly between the pods, and of the budget left each pod may spend
  * its even part until the next answer. It also answers the agent's `GET /v1/usage`.
  */
-import { readText } from '../fs-async.js';
+import { readCredentialText } from '../config/seal.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretRegistry } from '../log/redact.js';
 import type { Limiter } from '../router/limits.js';
@@ -101,7 +101,7 @@ export class SandboxUsage {
 
   /** The token file's value (registered as a secret), or undefined when it cannot be read: the operator then refuses, which is logged. */
   private async readToken(file: string): Promise<string | undefined> {
-    const token = await readText(file).then(
+    const token = await readCredentialText(file).then(
       (text) => text.trim(),
       () => '',
     );

@@ -109,6 +109,15 @@ describe('the default install (all namespaces, self-managed TLS)', () => {
       ],
     },
     {
+      what: 'read a Secret of its namespace other than its own, or change its seal key (running sidecars hold its public half)',
+      checks: [
+        [{ verb: 'get', resource: 'secrets', namespace, name: 'other' }, false],
+        [{ verb: 'get', resource: 'secrets', namespace, name: 'airlock-config-seal' }, true],
+        [{ verb: 'update', resource: 'secrets', namespace, name: 'airlock-config-seal' }, false],
+        [{ verb: 'patch', resource: 'secrets', namespace, name: 'airlock-config-seal' }, true],
+      ],
+    },
+    {
       what: 'create, change, delete or exec into pods',
       checks: [
         [{ verb: 'create', resource: 'pods', namespace: team }, false],
@@ -230,6 +239,9 @@ describe('operator.watchNamespaces: namespaced Roles only', () => {
     expect(only(objects, 'MutatingWebhookConfiguration').metadata.name).toBe('scoped');
     expect(await sa.can({ verb: 'update', group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', name: 'scoped' })).toBe(false);
     expect(await sa.can({ verb: 'get', resource: 'secrets', namespace: 'scoped-system', name: 'scoped-webhook-tls' })).toBe(false);
+    // Its seal key (ADR 30), made at its first start and read by every replica, in either TLS mode.
+    expect(await sa.can({ verb: 'get', resource: 'secrets', namespace: 'scoped-system', name: 'scoped-config-seal' })).toBe(true);
+    expect(await sa.can({ verb: 'create', resource: 'secrets', namespace: 'scoped-system' })).toBe(true);
     expect(await sa.rulesIn('team-c')).toEqual(grants(SELF_REVIEWS));
   });
 });

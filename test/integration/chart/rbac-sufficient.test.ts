@@ -156,8 +156,9 @@ describe('watching every namespace (the default)', () => {
       expect(await getJson(['configmap', `airlock-${sandbox}`, '-n', team])).toBeDefined();
       expect(await getJson(['networkpolicy', `airlock-${sandbox}`, '-n', team])).toBeDefined();
     }
-    // The sidecar's config (ADR 29), the provider key and the MCP header, each from the user's Secret, each with the origin it is for, and the sandbox's usage token.
+    // The sidecar's config (ADR 29) and the operator's seal over the Secret (ADR 30, with the key in a Secret of the operator's namespace the chart lets it read), the provider key and the MCP header, each from the user's Secret, each with the origin it is for, and the sandbox's usage token.
     expect(Object.keys((await getJson(['secret', 'airlock-researcher-credentials', '-n', team])).data).sort()).toEqual([
+      'config.seal',
       'config.yaml',
       'mcp.tools.header.0',
       'mcp.tools.header.0.origin',

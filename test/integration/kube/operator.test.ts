@@ -4,6 +4,7 @@
  * server calls the webhook over TLS and stores labelled pods mutated.
  */
 import { CoreV1Api, KubeConfig, NetworkingV1Api, type V1Pod } from '@kubernetes/client-node';
+import { createPrivateKey } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { parse } from 'yaml';
@@ -17,6 +18,7 @@ import { serveMcp } from '../../mocks/mcp-sessions.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { ListResourcesRequestSchema, ListResourceTemplatesRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { registerWebhook, startTestOperator, until, type TestOperator } from './operator-harness.js';
+import { publicKeyText, sealFiles } from '../../../sidecar/src/config/seal.js';
 
 let ns: string;
 let opNs: string;
@@ -32,6 +34,13 @@ const getJson = async (kind: string, name: string) => {
 };
 const condition = async (kind: string, name: string, type: string) =>
   ((await getJson(kind, name))?.status?.conditions ?? []).find((c: { type: string }) => c.type === type) as { status: string; message: string; reason: string } | undefined;
+
+/** The operator's seal key, from the Secret it made in its namespace at start. */
+const sealKey = async () => {
+  const secret = await core.readNamespacedSecret({ namespace: opNs, name: 'airlock-config-seal' });
+  expect(secret.immutable).toBe(true);
+  return createPrivateKey(Buffer.from(secret.data!['seal.key']!, 'base64').toString());
+};
 
 beforeAll(async () => {
   kc.loadFromString(inject('kubeconfig'));
@@ -132,7 +141,10 @@ describe('AgentSandbox', () => {
     expect(cm.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'AgentSandbox', name: 'agent', controller: true })]);
     const secret = await core.readNamespacedSecret({ namespace: ns, name: 'airlock-agent-credentials' });
     // Each key travels with the origin it was accepted for, so the sidecar never sends it elsewhere (ADR 0016).
-    expect(Object.keys(secret.data ?? {}).sort()).toEqual(['config.yaml', 'provider.openai.0', 'provider.openai.0.origin']);
+    expect(Object.keys(secret.data ?? {}).sort()).toEqual(['config.seal', 'config.yaml', 'provider.openai.0', 'provider.openai.0.origin']);
+    // Sealed by the key in the operator's own Secret, for this sandbox, over exactly these files (ADR 30).
+    const files = Object.fromEntries(Object.entries(secret.data!).map(([name, value]) => [name, Buffer.from(value, 'base64')]));
+    expect(files['config.seal']!.toString()).toBe(sealFiles({ namespace: ns, sandbox: 'agent' }, files, await sealKey()));
     // The sidecar reads the config from the Secret (ADR 29); the ConfigMap holds the same text for people.
     expect(Buffer.from(secret.data!['config.yaml']!, 'base64').toString()).toBe(cm.data!['config.yaml']);
     expect(Buffer.from(secret.data!['provider.openai.0']!, 'base64').toString()).toBe('sk-test-primary-0000000000000001');
@@ -164,7 +176,7 @@ spec:
     await expect.poll(async () => (await getJson('asbx', 'agent')).status.configHash, { timeout: 15_000 }).not.toBe(before);
     await expect.poll(() => condition('asbx', 'agent', 'Ready'), { timeout: 15_000 }).toMatchObject({ status: 'True' });
     const secret = await core.readNamespacedSecret({ namespace: ns, name: 'airlock-agent-credentials' });
-    expect(Object.keys(secret.data ?? {}).sort()).toEqual(['config.yaml', 'provider.openai.0', 'provider.openai.0.origin', 'provider.unused.0', 'provider.unused.0.origin']);
+    expect(Object.keys(secret.data ?? {}).sort()).toEqual(['config.seal', 'config.yaml', 'provider.openai.0', 'provider.openai.0.origin', 'provider.unused.0', 'provider.unused.0.origin']);
     await expect.poll(async () => (await kubectl().run(['get', 'networkpolicy', 'airlock-agent', '-n', ns])).code, { timeout: 15_000 }).not.toBe(0);
   });
 
@@ -173,7 +185,7 @@ spec:
     await expect.poll(() => condition('asbx', 'agent', 'ProvidersReady'), { timeout: 15_000 }).toMatchObject({ status: 'False', message: 'ModelProvider unused not found' });
     await expect
       .poll(async () => Object.keys((await core.readNamespacedSecret({ namespace: ns, name: 'airlock-agent-credentials' })).data ?? {}).sort(), { timeout: 15_000 })
-      .toEqual(['config.yaml', 'provider.openai.0', 'provider.openai.0.origin']);
+      .toEqual(['config.seal', 'config.yaml', 'provider.openai.0', 'provider.openai.0.origin']);
     expect(parse((await core.readNamespacedConfigMap({ namespace: ns, name: 'airlock-agent' })).data!['config.yaml']!).providers.map((p: { name: string }) => p.name)).toEqual(['openai']);
   });
 
@@ -213,6 +225,8 @@ describe('webhook', () => {
     expect(sidecar.image).toBe('registry.test/airlock-sidecar:test');
     expect(created.spec?.volumes?.map((v) => v.name).sort()).toEqual(['airlock-credentials', 'airlock-socket', 'airlock-tools', 'airlock-tools-tmp']);
     expect(created.spec?.containers[0]?.env).toEqual(expect.arrayContaining([{ name: 'AIRLOCK_SOCKET', value: '/var/run/airlock/airlock.sock' }]));
+    // The sidecar checks the seal with the public half of the operator's key, for its sandbox.
+    expect(sidecar.env).toEqual(expect.arrayContaining([{ name: 'AIRLOCK_CONFIG_KEY', value: publicKeyText(await sealKey()) }, { name: 'AIRLOCK_SANDBOX', value: 'agent' }]));
     expect(created.spec?.automountServiceAccountToken).toBe(false);
     expect(JSON.parse(created.metadata!.annotations!['airlock.dev/injected']!)).toMatchObject({ sandbox: 'agent' });
     await expect.poll(async () => (await getJson('asbx', 'agent')).status.injectedPods, { timeout: 15_000 }).toBe(1);

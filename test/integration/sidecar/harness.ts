@@ -81,15 +81,22 @@ export function stackDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'airlock-sidecar-'));
 }
 
-/** Starts a sidecar with `config` (listen.socket and admin are filled in). */
-export async function startStack(dir: string, config: SidecarConfigInput): Promise<Stack> {
+/**
+ * Starts a sidecar with `config` (listen.socket and admin are filled in), written to the stack's
+ * dir, or by `publish` (the config's text in, its path out: a config in a Secret volume).
+ */
+export async function startStack(dir: string, config: SidecarConfigInput, publish?: (text: string) => Promise<string>): Promise<Stack> {
   const socketPath = join(dir, 'run', 'airlock.sock');
-  const configPath = join(dir, 'config.yaml');
+  const inDir = async (text: string) => {
+    await writeFile(join(dir, 'config.yaml'), text);
+    return join(dir, 'config.yaml');
+  };
+  const write = publish ?? inDir;
   const complete = (c: SidecarConfigInput): SidecarConfigInput => ({
     ...c,
     listen: { ...c.listen, socket: { path: socketPath, mode: '0600', ...c.listen?.socket }, admin: { host: '127.0.0.1', port: 0, tools: true, ...c.listen?.admin } },
   });
-  await writeFile(configPath, stringify(complete(config)));
+  const configPath = await write(stringify(complete(config)));
   const logs: string[] = [];
   const destination = new Writable({
     write(chunk, _encoding, done) {
@@ -112,7 +119,7 @@ export async function startStack(dir: string, config: SidecarConfigInput): Promi
     anthropic: (options = {}) =>
       new Anthropic({ apiKey: 'unused-by-airlock', baseURL: 'http://airlock', fetch: fetchThroughSocket, maxRetries: options.maxRetries ?? 0, timeout: options.timeoutMs ?? 30_000 }),
     fetch: (path, init) => undiciFetch(`http://airlock${path}`, { ...init, dispatcher }),
-    writeConfig: (next) => writeFile(configPath, stringify(complete(next))),
+    writeConfig: async (next) => void (await write(stringify(complete(next)))),
     async close() {
       await dispatcher.close();
       await sidecar.close();
