@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AgentSandbox } from '../api/index.js';
 import { SANDBOX_LABEL } from '../api/index.js';
+import { findCondition } from '../kube/conditions.js';
 import { injectPod, podName } from './inject.js';
 import { decideUpdate } from './lifecycle.js';
 import { podPatch } from './patch.js';
@@ -190,7 +191,7 @@ export async function admit(review: AdmissionReviewRequest, deps: AdmissionDeps)
   // The operator could not write the sandbox's objects (a name taken, a write refused): the Secret
   // under its name may hold someone else's config, whatever its owner reference claims.
   // Judged first: it is a look at the sandbox in hand, and the Secret's check may cost an API call.
-  const rendered = sandbox.status?.conditions?.find((c) => c.type === 'ConfigRendered');
+  const rendered = findCondition(sandbox.status?.conditions, 'ConfigRendered');
   if (rendered?.status === 'False' && (rendered.reason === 'NameConflict' || rendered.reason === 'WriteFailed')) {
     return refuse([{ path: `metadata.labels[${SANDBOX_LABEL}]`, message: `AgentSandbox ${sandboxName} could not write its config (${rendered.reason}: ${rendered.message}); its pods start once it can` }]);
   }
