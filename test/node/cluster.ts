@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api } from '@kubernetes/client-node';
+import { findCondition } from '../../operator/src/kube/conditions.js';
 import { createCertificateAuthority, issueCertificate } from '../../operator/src/tls/certificates.js';
 import { ensureBinaries, freePorts, startControlPlane, type ControlPlane } from '../controlplane/control-plane.js';
 import { kubectlFor, type Kubectl } from '../controlplane/kubectl.js';
@@ -155,7 +156,7 @@ export async function startNodeCluster(options: NodeClusterOptions): Promise<Nod
     const core = controlPlane.kubeConfig.makeApiClient(CoreV1Api);
     await waitFor(`node ${nodeName} to be Ready`, 90_000, processes, async () => {
       const node = await core.readNode({ name: nodeName }).catch(() => undefined);
-      return node?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+      return findCondition(node?.status?.conditions, 'Ready')?.status === 'True';
     });
     const kubectl = kubectlFor(binDir, kubeconfig);
     const cluster: NodeCluster = {

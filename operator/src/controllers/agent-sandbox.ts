@@ -7,7 +7,7 @@
 import type { V1ConfigMap, V1OwnerReference, V1Pod, V1Secret } from '@kubernetes/client-node';
 import { ZodError } from 'zod';
 import { API_VERSION, SANDBOX_LABEL, type AgentSandbox, type AgentSandboxStatus, type MCPBackend, type ModelProvider } from '../api/index.js';
-import { setConditions, type ConditionInput } from '../kube/conditions.js';
+import { findCondition, setConditions, type ConditionInput } from '../kube/conditions.js';
 import { renderNetworkPolicy, sandboxObjectName } from '../render/network-policy.js';
 import { MissingSecretError, renderSidecarConfig } from '../render/sidecar-config.js';
 import { SEAL_FILE, sealFiles } from '@airlock/sidecar/seal';
@@ -52,7 +52,7 @@ function resolve<T extends ModelProvider | MCPBackend>(names: readonly string[] 
     }
     // Still rendered (an outage may be brief, and the sidecar fails over), but not counted ready.
     usable.push(object);
-    const condition = object.status?.conditions?.find((c) => c.type === 'Ready');
+    const condition = findCondition(object.status?.conditions, 'Ready');
     if (condition?.status === 'False') problems.push(`${kind} ${name} not Ready: ${condition.message}`);
     else ready += 1;
   }
@@ -191,20 +191,19 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
   };
   if (!sameJson(current, status)) {
     await ctx.kube.patchStatus('agentsandboxes', namespace, name, status);
-    const condition = (c: { conditions?: ConditionInput[] } | undefined, type: string) => c?.conditions?.find((x) => x.type === type);
-    const ready = condition(status, 'Ready')!;
-    if (condition(current, 'Ready')?.status !== ready.status) {
+    const ready = findCondition(status.conditions, 'Ready')!;
+    if (findCondition(current.conditions, 'Ready')?.status !== ready.status) {
       await ctx.kube.event(sandbox, ready.status === 'True' ? 'Normal' : 'Warning', ready.reason, ready.message);
     }
     // Pods falling behind, and behind in another way (IsolationWider after PodsOutdated), and caught up again.
-    const podsNow = condition(status, 'PodsUpToDate')!;
-    const podsBefore = condition(current, 'PodsUpToDate');
+    const podsNow = findCondition(status.conditions, 'PodsUpToDate')!;
+    const podsBefore = findCondition(current.conditions, 'PodsUpToDate');
     if (podsNow.status === 'False' ? podsBefore?.reason !== podsNow.reason : podsBefore?.status === 'False') {
       await ctx.kube.event(sandbox, podsNow.status === 'True' ? 'Normal' : 'Warning', podsNow.reason, podsNow.message);
     }
     // A name taken or a write refused: said once when it starts or changes, not on each retry.
-    const renderedNow = condition(status, 'ConfigRendered');
-    const renderedBefore = condition(current, 'ConfigRendered');
+    const renderedNow = findCondition(status.conditions, 'ConfigRendered');
+    const renderedBefore = findCondition(current.conditions, 'ConfigRendered');
     if (refused && (renderedBefore?.reason !== renderedNow?.reason || renderedBefore?.message !== renderedNow?.message)) {
       await ctx.kube.event(sandbox, 'Warning', refused.reason, refused.message);
     }

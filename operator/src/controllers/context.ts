@@ -2,7 +2,7 @@
 import type { KubernetesObject, V1Pod, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { mayRead, notReadable, useRefused, type SecretRef, type SecretUse } from '../kube/credentials.js';
-import { conditionStatus, type ConditionInput, type ConditionValue } from '../kube/conditions.js';
+import { findCondition, type ConditionInput, type ConditionValue } from '../kube/conditions.js';
 import type { Kube } from '../kube/client.js';
 import type { Caches } from '../runtime/informers.js';
 import { settledWithin, type OutsideCalls } from '../runtime/outside-calls.js';
@@ -136,13 +136,13 @@ export function exposedSecretRefs(ctx: ControllerContext, namespace: string, ref
 export async function announce(ctx: ControllerContext, object: KubernetesObject, before: readonly ConditionValue[] | undefined, after: readonly ConditionValue[], alarms: Record<string, 'True' | 'False'>): Promise<void> {
   const announced = new Set<string>();
   for (const [type, alarming] of Object.entries(alarms)) {
-    const now = after.find((c) => c.type === type);
-    if (now?.status !== alarming || conditionStatus(before, type) === alarming) continue;
+    const now = findCondition(after, type);
+    if (now?.status !== alarming || findCondition(before, type)?.status === alarming) continue;
     await ctx.kube.event(object, 'Warning', now.reason, now.message);
     announced.add(now.reason);
   }
-  const ready = after.find((c) => c.type === 'Ready');
-  if (!ready || conditionStatus(before, 'Ready') === ready.status) return;
+  const ready = findCondition(after, 'Ready');
+  if (!ready || findCondition(before, 'Ready')?.status === ready.status) return;
   if (ready.status === 'False' && announced.has(ready.reason)) return;
   await ctx.kube.event(object, ready.status === 'True' ? 'Normal' : 'Warning', ready.reason, ready.message);
 }

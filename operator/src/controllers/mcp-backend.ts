@@ -5,7 +5,7 @@
  */
 import { MAX_STATUS_DEFINITIONS, type MCPBackend, type MCPBackendStatus } from '../api/index.js';
 import { approvalMessage, definitionStates, discoverTools, inList, toolStates } from '../discovery/index.js';
-import { setConditions, type ConditionInput } from '../kube/conditions.js';
+import { findCondition, setConditions, type ConditionInput } from '../kube/conditions.js';
 import type { ReconcileResult } from '../runtime/queue.js';
 import { backendSecretRefs } from '../kube/credentials.js';
 import { announce, credentialSecret, exposedCondition, exposedSecretRefs, keyOf, missingSecretRefs, refreshMemo, sameJson, secretValue, type ControllerContext } from './context.js';
@@ -56,8 +56,9 @@ export async function reconcileMcpBackend(ctx: ControllerContext, namespace: str
     discovered = await discoverOnce(ctx, backend);
     conditions.push(discovered?.condition ?? { type: 'Discovered', status: 'Unknown', reason: 'Discovering', message: "listing the server's tools, prompts and resources" });
   }
-  const failed = conditions.some((c) => c.type === 'Discovered' && c.status === 'False');
-  const discovering = conditions.some((c) => c.type === 'Discovered' && c.reason === 'Discovering');
+  const discoveredCondition = findCondition(conditions, 'Discovered');
+  const failed = discoveredCondition?.status === 'False';
+  const discovering = discoveredCondition?.reason === 'Discovering';
   conditions.push(
     exposedCondition(exposed),
     missing.length > 0

@@ -7,7 +7,7 @@ import { DEFAULT_BASE_URLS } from '@airlock/sidecar/config';
 import type { ReconcileResult } from '../runtime/queue.js';
 import { probeProvider } from '../discovery/provider-probe.js';
 import { MAX_DISCOVERED_MODELS, MAX_MODEL_ID_LENGTH, type ModelProvider, type ModelProviderStatus } from '../api/index.js';
-import { setConditions, type ConditionInput } from '../kube/conditions.js';
+import { findCondition, setConditions, type ConditionInput } from '../kube/conditions.js';
 import { providerSecretRefs } from '../kube/credentials.js';
 import { announce, credentialSecret, exposedCondition, exposedSecretRefs, keyOf, missingSecretRefs, refreshMemo, sameJson, secretValue, type ControllerContext } from './context.js';
 
@@ -57,7 +57,7 @@ export async function reconcileModelProvider(ctx: ControllerContext, namespace: 
     discovered = memo?.models;
     requeueAfterMs = probe.intervalSeconds * 1000;
   }
-  const reachableFailed = conditions.some((c) => c.type === 'Reachable' && c.status === 'False');
+  const reachable = findCondition(conditions, 'Reachable');
   const credentials = credentialsCondition(ctx, provider);
   if (credentials) conditions.push(credentials);
   conditions.push(
@@ -67,8 +67,8 @@ export async function reconcileModelProvider(ctx: ControllerContext, namespace: 
         ? { type: 'Ready', status: 'False', reason: 'CredentialsExposed', message: exposed.join('; ') }
         : credentials?.status === 'False'
           ? { type: 'Ready', status: 'False', reason: credentials.reason, message: credentials.message }
-          : reachableFailed
-            ? { type: 'Ready', status: 'False', reason: 'Unreachable', message: conditions.find((c) => c.type === 'Reachable')!.message }
+          : reachable?.status === 'False'
+            ? { type: 'Ready', status: 'False', reason: 'Unreachable', message: reachable.message }
             : { type: 'Ready', status: 'True', reason: 'Ready', message: `serves ${provider.spec.models.length} models` },
   );
 

@@ -21,7 +21,7 @@ export function setConditions(current: readonly ConditionValue[] | undefined, ne
   return [...byType.values()];
 }
 
-/** The status of one condition type, or undefined. */
-export function conditionStatus(conditions: readonly ConditionValue[] | undefined, type: string): string | undefined {
-  return conditions?.find((c) => c.type === type)?.status;
+/** The condition of one type in a list (a status read or one being built), or undefined. */
+export function findCondition<C extends { type: string }>(conditions: readonly C[] | undefined, type: string): C | undefined {
+  return conditions?.find((c) => c.type === type);
 }

@@ -132,10 +132,12 @@ describe('POST /mutate', () => {
 
   it("refuses a pod whose sandbox's credentials Secret is someone else's (the sidecar would run with its config and keys), and one it cannot check", async () => {
     const owners = new Map<string, string | Error>([['airlock-research-credentials', 'someone-else']]);
+    let lookups = 0;
     const guarded = buildWebhookApp({
       lookupSandbox,
       settings,
       foreignCredentials: async (_namespace, name, uid) => {
+        lookups += 1;
         const owner = owners.get(name);
         if (owner instanceof Error) throw owner;
         return owner !== undefined && owner !== uid;
@@ -158,6 +160,12 @@ describe('POST /mutate', () => {
       stuck.status = { conditions: [{ type: 'ConfigRendered', status: 'False', reason: 'WriteFailed', message: 'Secret airlock-research-credentials could not be written: 422 Invalid', lastTransitionTime: '2026-11-28T00:00:00Z' }] } as never;
       sandboxes.set('agents/research', stuck);
       expect(await decide()).toMatchObject({ allowed: false, status: { code: 403, message: expect.stringContaining('AgentSandbox research could not write its config (WriteFailed') } });
+      // Judged from the sandbox in hand, before the Secret's lookup (an API call on a cache miss):
+      // none is made, and a lookup that would fail does not turn the refusal into a 500.
+      owners.set('airlock-research-credentials', new Error('list secrets: connection refused'));
+      const before = lookups;
+      expect(await decide()).toMatchObject({ allowed: false, status: { code: 403, message: expect.stringContaining('AgentSandbox research could not write its config (WriteFailed') } });
+      expect(lookups).toBe(before);
     } finally {
       sandboxes.set('agents/research', testSandbox('research'));
       await guarded.close();

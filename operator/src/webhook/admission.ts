@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AgentSandbox } from '../api/index.js';
 import { SANDBOX_LABEL } from '../api/index.js';
+import { findCondition } from '../kube/conditions.js';
 import { injectPod, podName } from './inject.js';
 import { decideUpdate } from './lifecycle.js';
 import { podPatch } from './patch.js';
@@ -187,6 +188,13 @@ export async function admit(review: AdmissionReviewRequest, deps: AdmissionDeps)
 
   const tokens = tokenRefusals(pod, sandbox);
   if (tokens.length > 0) return refuse(tokens);
+  // The operator could not write the sandbox's objects (a name taken, a write refused): the Secret
+  // under its name may hold someone else's config, whatever its owner reference claims.
+  // Judged first: it is a look at the sandbox in hand, and the Secret's check may cost an API call.
+  const rendered = findCondition(sandbox.status?.conditions, 'ConfigRendered');
+  if (rendered?.status === 'False' && (rendered.reason === 'NameConflict' || rendered.reason === 'WriteFailed')) {
+    return refuse([{ path: `metadata.labels[${SANDBOX_LABEL}]`, message: `AgentSandbox ${sandboxName} could not write its config (${rendered.reason}: ${rendered.message}); its pods start once it can` }]);
+  }
   // A Secret under the sandbox's credentials name that someone else made (the operator leaves it
   // alone: NameConflict) would be the sidecar's config and keys: no pod mounts it.
   const credentials = deps.settings.credentialsSecretName(sandboxName);
@@ -196,12 +204,6 @@ export async function admit(review: AdmissionReviewRequest, deps: AdmissionDeps)
   } catch (err) {
     log.error({ err }, 'credentials Secret lookup failed');
     return refuse([{ path: `metadata.labels[${SANDBOX_LABEL}]`, message: `could not look up Secret ${namespace}/${credentials}: ${err instanceof Error ? err.message : String(err)}` }], 500);
-  }
-  // The operator could not write the sandbox's objects (a name taken, a write refused): the Secret
-  // under its name may hold someone else's config, whatever its owner reference claims.
-  const rendered = sandbox.status?.conditions?.find((c) => c.type === 'ConfigRendered');
-  if (rendered?.status === 'False' && (rendered.reason === 'NameConflict' || rendered.reason === 'WriteFailed')) {
-    return refuse([{ path: `metadata.labels[${SANDBOX_LABEL}]`, message: `AgentSandbox ${sandboxName} could not write its config (${rendered.reason}: ${rendered.message}); its pods start once it can` }]);
   }
   if (foreign) {
     return refuse([{ path: `metadata.labels[${SANDBOX_LABEL}]`, message: `Secret ${credentials} exists and is not AgentSandbox ${sandboxName}'s (it has no controller owner reference to it): the sidecar would run with the config and keys in it. Rename the sandbox, or remove that Secret` }]);

@@ -30,13 +30,34 @@ function canonical(address: string): string {
   return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
 }
 
+/**
+ * How long one read of the interfaces' addresses serves. A pod's addresses are in place before
+ * its containers start (the CNI plugin writes them), and no container of a sandbox pod holds
+ * NET_ADMIN to add one later; a read per lookup (getifaddrs, and canonicalising each address)
+ * would be paid on every connection by name for nothing. Re-read on a timer rather than on a miss:
+ * a miss is every lawful lookup. An address added all the same (IPv6 autoconfiguration) is seen
+ * within this interval.
+ */
+const INTERFACES_REREAD_MS = 5_000;
+
+let interfaces: { addresses: ReadonlySet<string>; readAt: number } | undefined;
+
+/** The canonical addresses of this network namespace's interfaces, read at most every {@link INTERFACES_REREAD_MS}. */
+function interfaceAddresses(): ReadonlySet<string> {
+  const now = performance.now();
+  if (interfaces === undefined || now - interfaces.readAt >= INTERFACES_REREAD_MS) {
+    const read = Object.values(process.getBuiltinModule('node:os').networkInterfaces()).flatMap((list) => list ?? []);
+    interfaces = { addresses: new Set(read.map((i) => canonical(i.address))), readAt: now };
+  }
+  return interfaces.addresses;
+}
+
 /** Whether `address` is loopback, unspecified, or an address of this network namespace's interfaces. */
 export function isPodAddress(address: string): boolean {
   const plain = canonical(address);
   if (isIP(plain) === 4 && (plain.startsWith('127.') || plain === '0.0.0.0')) return true;
   if (plain === '::1' || plain === '::') return true;
-  const interfaces = process.getBuiltinModule('node:os').networkInterfaces();
-  return Object.values(interfaces).some((list) => (list ?? []).some((i) => canonical(i.address) === plain));
+  return interfaceAddresses().has(plain);
 }
 
 type Callback = (err: NodeJS.ErrnoException | null, address?: string | LookupAddress[], family?: number) => void;

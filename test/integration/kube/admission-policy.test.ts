@@ -119,6 +119,29 @@ describe.each(cases)('$row: a sandbox pod with $what', (c) => {
   });
 });
 
+/** P24 on UPDATE: what a sandbox pod could not be created with, it cannot be given once admitted. */
+const p24Updates: { what: string; spec: Spec }[] = [
+  { what: 'a host name mapped to its loopback', spec: { hostAliases: [{ ip: '127.0.0.1', hostnames: ['vllm.models.svc.cluster.local'] }] } },
+  { what: "the node's resolver (dnsPolicy Default)", spec: { dnsPolicy: 'Default' } },
+  { what: 'its own DNS server', spec: { dnsPolicy: 'None', dnsConfig: { nameservers: ['127.0.0.1'] } } },
+  { what: 'its own search domain', spec: { dnsConfig: { searches: ['attacker.example'] } } },
+];
+const dnsOf = (spec: Spec) => ({ hostAliases: spec.hostAliases, dnsPolicy: spec.dnsPolicy, dnsConfig: spec.dnsConfig });
+
+describe.each(p24Updates)('P24: an admitted sandbox pod updated to have $what', (u) => {
+  it('is refused, and the stored pod keeps the DNS it was admitted with', async () => {
+    const { code, stderr, name } = await createPod({ row: 'P24', what: '', refusal: '', by: 'webhook' }, true);
+    expect(code, stderr).toBe(0);
+    const before = dnsOf((await env.getJson(['pod', name])).spec);
+    expect(before.dnsPolicy).toBe('ClusterFirst');
+    const patched = await env.kubectl.run(['patch', 'pod', name, '-n', TEAM, '--type=merge', '-p', JSON.stringify({ spec: u.spec })]);
+    expect(patched.code).not.toBe(0);
+    // The API server's pod-update rules refuse it before the webhook's UPDATE checks; either is the refusal a user sees.
+    expect(patched.stderr).toMatch(/pod updates may not change fields other than|airlock: pod refused: /);
+    expect(dnsOf((await env.getJson(['pod', name])).spec)).toEqual(before);
+  });
+});
+
 describe.each(unlabelled)('$row: $what', (c) => {
   it("is refused by the chart's ValidatingAdmissionPolicy, naming the field", async () => {
     const { code, stderr } = await createPod(c, false);

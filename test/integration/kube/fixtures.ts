@@ -9,6 +9,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import { stringify } from 'yaml';
+import { findCondition } from '../../../operator/src/kube/conditions.js';
 import type { Kubectl } from '../../controlplane/kubectl.js';
 import { freshNamespace, installCrds } from './crds.js';
 import { kubectl } from './kubectl.js';
@@ -114,7 +115,7 @@ export interface Condition {
 /** Condition `type` of `kind/name` in `namespace`, read as the admin or, given `reader`, as that (asAuthor). */
 export async function conditionOf(namespace: string, kind: string, name: string, type: string, reader: Kubectl = kubectl()): Promise<Condition | undefined> {
   const object = JSON.parse(await reader.ok(['get', kind, name, '-n', namespace, '-o', 'json'])) as { status?: { conditions?: Condition[] } };
-  return object.status?.conditions?.find((c) => c.type === type);
+  return findCondition(object.status?.conditions, type);
 }
 
 /** The decoded values of the operator's credentials Secret of `sandbox` (none while it does not exist). */

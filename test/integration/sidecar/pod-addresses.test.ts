@@ -8,7 +8,7 @@
  */
 import OpenAI from 'openai';
 import { networkInterfaces } from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isPodAddress, refusePodAddresses } from '../../../sidecar/src/upstream/pod-addresses.js';
 import { startMock, type MockProvider } from '../../mocks/index.js';
 import { keyFile, stackDir, startStack, type Stack } from './harness.js';
@@ -62,5 +62,26 @@ describe('isPodAddress', () => {
     for (const own of ['127.0.0.1', '127.1.2.3', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '::ffff:7f00:1', '0.0.0.0', '::']) expect(isPodAddress(own), own).toBe(true);
     for (const list of Object.values(networkInterfaces())) for (const i of list ?? []) expect(isPodAddress(i.address), i.address).toBe(true);
     for (const other of ['192.0.2.10', '2001:db8::1', '::ffff:192.0.2.10']) expect(isPodAddress(other), other).toBe(false);
+  });
+
+  it('reads the interfaces once for many lookups, and again a few seconds later (an address added since is then seen)', () => {
+    const os = process.getBuiltinModule('node:os');
+    const real = os.networkInterfaces.bind(os);
+    const added = { address: '198.51.100.7', netmask: '255.255.255.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal: false, cidr: '198.51.100.7/24' } as const;
+    let clock = 1e12;
+    const now = vi.spyOn(performance, 'now').mockImplementation(() => clock);
+    const reads = vi.spyOn(os, 'networkInterfaces');
+    try {
+      for (let i = 0; i < 1_000; i++) expect(isPodAddress('192.0.2.10')).toBe(false);
+      expect(reads).toHaveBeenCalledTimes(1);
+      reads.mockImplementation(() => ({ ...real(), test0: [added] }));
+      clock += 5_000;
+      expect(isPodAddress(added.address)).toBe(true);
+      expect(isPodAddress('::ffff:198.51.100.7')).toBe(true);
+      expect(reads).toHaveBeenCalledTimes(2);
+    } finally {
+      reads.mockRestore();
+      now.mockRestore();
+    }
   });
 });
