@@ -71,14 +71,20 @@ COMMIT
   });
 
   it('lets the airlock-tools UID out right after the sidecar when it is given', () => {
-    expect(chainRules({ sidecarUid: 61337, toolsUid: 61338, allow: [] }, 6).slice(3, 5)).toEqual(['-m owner --uid-owner 61337 -j ACCEPT', '-m owner --uid-owner 61338 -j ACCEPT']);
+    expect(chainRules({ sidecarUid: 61337, toolsUid: 61338, allow: [] }, 6).slice(4, 6)).toEqual(['-m owner --uid-owner 61337 -j ACCEPT', '-m owner --uid-owner 61338 -j ACCEPT']);
+  });
+
+  it("refuses the airlock-tools UID every address of the pod's own but loopback, before loopback is accepted", () => {
+    expect(chainRules({ sidecarUid: 61337, toolsUid: 61338, allow: [] }, 4).slice(0, 2)).toEqual(['-m owner --uid-owner 61338 ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j REJECT', '-o lo -j ACCEPT']);
+    expect(chainRules({ sidecarUid: 61337, toolsUid: 61338, allow: [] }, 6)[0]).toBe('-m owner --uid-owner 61338 ! -d ::1/128 -m addrtype --dst-type LOCAL -j REJECT');
+    expect(chainRules({ sidecarUid: 61337, allow: [] }, 4)[0]).toBe('-o lo -j ACCEPT');
   });
 
   it('with an admin port, first drops TCP from it unless the sending socket is the sidecar UID\'s, in both families', () => {
     for (const family of [4, 6] as const) {
       const rules = chainRules({ sidecarUid: 61337, toolsUid: 61338, allow: [], adminPort: 9090 }, family);
       expect(rules[0]).toBe('-p tcp --sport 9090 -m owner --socket-exists ! --uid-owner 61337 -j DROP');
-      expect(rules.slice(1, 2)).toEqual(['-o lo -j ACCEPT']);
+      expect(rules[2]).toBe('-o lo -j ACCEPT');
     }
   });
 

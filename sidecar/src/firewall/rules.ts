@@ -8,8 +8,15 @@
  *      the sidecar is down (a container restart) the agent can listen there, and only this keeps
  *      its listener from answering (not even its SYN-ACK leaves). `--socket-exists`: a connection
  *      the sidecar's listener has not accepted yet has no socket of its own, and its ACKs must pass.
- *   1. `-o lo` accepted: the agent reaches the sidecar's loopback port and its own servers.
- *   2. ESTABLISHED in the REPLY direction accepted: replies to connections that came in
+ *   1. with a tools UID: its packets to an address of the pod's own other than loopback refused
+ *      (REJECT, so the connect fails at once). The kubelet maps the pod's name (or `spec.hostname`)
+ *      to that address in /etc/hosts, and the pod's creator chooses the name: a pod named after a
+ *      plain-http host a stdio MCP server calls would have the server send its env secrets to
+ *      whatever the agent listens with there. The stdio servers resolve names themselves, outside
+ *      the sidecar's guard (upstream/pod-addresses.ts); loopback stays open to them (a browser
+ *      server talks to its own browser on 127.0.0.1).
+ *   2. `-o lo` accepted: the agent reaches the sidecar's loopback port and its own servers.
+ *   3. ESTABLISHED in the REPLY direction accepted: replies to connections that came in
  *      (probes, a port the agent serves); RELATED: ICMP errors about a flow. Not ESTABLISHED in
  *      the original direction: every pod process shares one network namespace, so once the
  *      sidecar's (or a stdio server's) UDP socket is closed the agent can bind its port and
@@ -17,14 +24,14 @@
  *      The sidecar's and the tools' own packets pass by the owner match below; what a socket
  *      sends after its process closed it (a FIN retransmitted by an orphaned socket) carries no
  *      owner and is dropped, which only ends that connection by timeout instead.
- *   3. the sidecar's UID accepted (owner match on the sending socket), and the airlock-tools
+ *   4. the sidecar's UID accepted (owner match on the sending socket), and the airlock-tools
  *      container's UID when given: the stdio MCP servers it runs keep the egress they had when
  *      they ran inside the sidecar, without the sidecar's keys (docs/adr/0015).
- *   4. IPv6 only: neighbour discovery. The kernel sends it without a socket, so the owner match
+ *   5. IPv6 only: neighbour discovery. The kernel sends it without a socket, so the owner match
  *      cannot see it; without it no IPv6 packet, not even the sidecar's, finds its next hop.
  *      Unprivileged processes cannot forge these ICMPv6 types (they need NET_RAW).
- *   5. each allow entry of that family (TCP and UDP on its ports, or everything without ports).
- *   6. everything else dropped. That includes DNS: the agent has no resolver of its own and
+ *   6. each allow entry of that family (TCP and UDP on its ports, or everything without ports).
+ *   7. everything else dropped. That includes DNS: the agent has no resolver of its own and
  *      reaches names only through the sidecar, which resolves them under its own UID.
  *
  * Nothing else in the filter table is touched (`--noflush`), so another init container's rules
@@ -76,6 +83,7 @@ export function renderRestore(plan: FirewallPlan, family: Family, existingJumps 
 export function chainRules(plan: FirewallPlan, family: Family): string[] {
   const rules = [
     ...(plan.adminPort === undefined ? [] : [adminPortRule(plan)]),
+    ...(plan.toolsUid === undefined ? [] : [toolsToPodAddressRule(plan.toolsUid, family)]),
     '-o lo -j ACCEPT',
     '-m conntrack --ctstate ESTABLISHED --ctdir REPLY -j ACCEPT',
     '-m conntrack --ctstate RELATED -j ACCEPT',
@@ -94,6 +102,10 @@ export function chainRules(plan: FirewallPlan, family: Family): string[] {
 
 /** Rule 0: nothing but the sidecar's sockets sends from the admin port. */
 const adminPortRule = (plan: FirewallPlan): string => `-p tcp --sport ${plan.adminPort} -m owner --socket-exists ! --uid-owner ${plan.sidecarUid} -j DROP`;
+
+/** Rule 1: the tools UID reaches no address of the pod's own but loopback. */
+const toolsToPodAddressRule = (toolsUid: number, family: Family): string =>
+  `-m owner --uid-owner ${toolsUid} ! -d ${family === 4 ? '127.0.0.0/8' : '::1/128'} -m addrtype --dst-type LOCAL -j REJECT`;
 
 function allowRules(entry: AllowEntry): string[] {
   if (entry.ports.length === 0) return [`-d ${entry.cidr} -j ACCEPT`];

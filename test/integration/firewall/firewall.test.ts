@@ -111,6 +111,31 @@ setTimeout(() => process.exit(0), 3000);`;
     }
   }
 
+  /**
+   * An agent's TCP listener on `address` inside the namespace, and one connection to it from
+   * `uid`: how the connect ended, and how many connections the agent accepted.
+   */
+  async function connectToAgent(uid: number, address: string): Promise<{ outcome: string; accepted: number }> {
+    const listener = `let accepted = 0; const server = require('node:net').createServer((s) => { accepted += 1; s.destroy(); });
+server.listen(0, process.argv[1], () => process.stdout.write(server.address().port + '\\n'));
+process.stdin.on('data', () => { process.stdout.write('accepted ' + accepted + '\\n'); process.exit(0); });`;
+    const agent = spawn(tools.ip, ['netns', 'exec', ns.name, tools.setpriv, `--reuid=${AGENT_UID}`, `--regid=${AGENT_UID}`, '--clear-groups', '--', process.execPath, '-e', listener, address], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      const [line] = (await once(agent.stdout, 'data')) as [Buffer];
+      const client = `const s = require('node:net').connect({ host: process.argv[1], port: Number(process.argv[2]) });
+const done = (o) => { process.stdout.write(o); process.exit(0); };
+s.on('connect', () => done('connected')); s.on('error', (e) => done(e.code === 'ECONNREFUSED' ? 'refused' : 'error:' + e.code)); setTimeout(() => done('timeout'), 2000);`;
+      const result = await run(tools.ip, ['netns', 'exec', ns.name, tools.setpriv, `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', process.execPath, '-e', client, address, String(line).trim()]);
+      // Give an accepted connection a moment to reach the listener's callback, then ask it.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      agent.stdin.write('count\n');
+      const [answer] = (await once(agent.stdout, 'data')) as [Buffer];
+      return { outcome: result.stdout, accepted: Number(/accepted (\d+)/.exec(String(answer))?.[1]) };
+    } finally {
+      agent.kill();
+    }
+  }
+
   beforeAll(async () => {
     ns = await createNamespace(tools.ip, backend);
     const received = new Set<string>();
@@ -223,6 +248,16 @@ setTimeout(() => process.exit(0), 3000);`;
       const inbound = await answerInbound(AGENT_UID, ns.own.v4);
       expect(inbound).toBe('answered');
       expect(await answerInbound(AGENT_UID, ns.own.v6)).toBe('answered');
+    });
+
+    it("refuses the tools UID the pod's own address, where the agent may listen under a name the pod's creator chose (its hostname), and keeps loopback open to it", async () => {
+      for (const address of [ns.own.v4, ns.own.v6]) {
+        const own = await connectToAgent(TOOLS_UID, address);
+        expect(own, `tools UID to ${address}`).toEqual({ outcome: 'refused', accepted: 0 });
+        // The sidecar's own connections by name are guarded in the sidecar (upstream/pod-addresses.ts).
+        expect(await connectToAgent(SIDECAR_UID, address), `sidecar UID to ${address}`).toEqual({ outcome: 'connected', accepted: 1 });
+      }
+      for (const address of ['127.0.0.1', '::1']) expect(await connectToAgent(TOOLS_UID, address), `tools UID to ${address}`).toEqual({ outcome: 'connected', accepted: 1 });
     });
 
     it('keeps loopback open for the agent and the sidecar: TCP and UDP, IPv4 and IPv6', () => {
