@@ -26,7 +26,7 @@ import { usageRoute, type UsageSource } from './usage/route.js';
 import { usageTokenOf } from './usage/token.js';
 import { parseCertificate } from './tls/certificates.js';
 import { WebhookTls } from './tls/manager.js';
-import { loadSealKey } from './tls/seal-key.js';
+import { loadSealKey, sealedByOperator } from './tls/seal-key.js';
 import { buildWebhookApp, injectionSettings, serve, type WebhookServer } from './webhook/index.js';
 import { credentialsSecretNameFor } from './webhook/settings.js';
 import { OutsideCalls } from './runtime/outside-calls.js';
@@ -64,7 +64,7 @@ export async function startOperator({ kubeConfig, settings, log, sidecarAdminPor
   const outside = new OutsideCalls({ concurrency: settings.concurrency * 2, perNamespace: 1 });
   // Before anything renders or injects: every credentials Secret is sealed with it, and every
   // injected sidecar checks the seal with its public half (ADR 30).
-  const seal = await loadSealKey(kube, settings.namespace, settings.sealSecret);
+  const seal = await loadSealKey(kube, settings.namespace, settings.sealSecret, log);
   const ctx: ControllerContext = { kube, caches, settings, log, enqueue: (key) => queue?.add(key), memos: new Map(), outside, rejections, collectorHeaders, seal };
   const usage = new UsageCollector({
     caches,
@@ -178,7 +178,8 @@ export async function startOperator({ kubeConfig, settings, log, sidecarAdminPor
   // reads the sandbox cache) and the caBundle verifying its certificate in place.
   const health = await healthServer(settings, log, metrics.registry, () => (!caches.hasSynced ? 'informers not synced' : !tls.ready ? 'webhook caBundle not in place yet' : undefined), {
     sandbox: (namespace, name) => caches.sandboxes.get(namespace, name) as AgentSandbox | undefined,
-    token: (namespace, name) => usageTokenOf(caches.rendered.get(namespace, credentialsSecretNameFor(name))),
+    // The token of a Secret this operator sealed only (ADR 30): not one someone else wrote there.
+    token: (namespace, name) => usageTokenOf(sealedByOperator(caches.rendered.get(namespace, credentialsSecretNameFor(name)), { namespace, sandbox: name }, seal)),
   });
 
   log.info({ identity: settings.identity, webhookPort: webhook.port }, 'airlock operator started');

@@ -18,6 +18,7 @@ import { credentialsSecretNameFor as credentialsSecretName } from '../webhook/se
 import { credentialSecret, sameJson, type ControllerContext } from './context.js';
 import { backendSecretProblems } from './mcp-backend.js';
 import { keyProblems } from './model-provider.js';
+import { sealedByOperator } from '../tls/seal-key.js';
 import { newUsageToken, usageTokenOf } from '../usage/token.js';
 import type { ReconcileResult } from '../runtime/queue.js';
 import { controlledBy, deleteRendered, RenderedObjectRefused, writeAll, writeRendered } from './rendered-objects.js';
@@ -261,13 +262,15 @@ function ownerOf(sandbox: AgentSandbox): V1OwnerReference {
 const usageTokenMemo = (namespace: string, name: string) => `usage-token/${namespace}/${name}`;
 
 /**
- * The sandbox's usage token: the one its credentials Secret holds, so a re-render (and every
+ * The sandbox's usage token: the one its credentials Secret holds (sealed by this operator), so a re-render (and every
  * replica's route) keeps it; a new random one when the Secret has none. Remembered here until the
  * cache shows the Secret written, so a reconcile before the watch catches up does not mint another.
  */
 function usageToken(ctx: ControllerContext, namespace: string, name: string, live: V1Secret | undefined): string {
   const memo = usageTokenMemo(namespace, name);
-  const held = usageTokenOf(live);
+  // Only from a Secret this operator sealed: one written by someone else (an owner reference can be
+  // forged) would have the operator adopt, seal and answer to a token they chose.
+  const held = usageTokenOf(sealedByOperator(live, { namespace, sandbox: name }, ctx.seal));
   if (held !== undefined) {
     ctx.memos.delete(memo);
     return held;

@@ -9,10 +9,12 @@
  * Secret makes a new key at the next start; pods injected before then refuse every later config
  * until they are restarted (docs/security.md says how to rotate).
  */
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
-import { publicKeyText } from '@airlock/sidecar/seal';
+import type { Logger } from 'pino';
+import { publicKeyText, sealedBy, type SealSubject } from '@airlock/sidecar/seal';
 import { isConflict, isNotFound, type Kube } from '../kube/client.js';
+import { MANAGED_BY } from '../kube/credentials.js';
 
 /** The key of the private half in the Secret (PKCS#8 PEM). */
 const PRIVATE_KEY = 'seal.key';
@@ -24,8 +26,12 @@ export interface SealKey {
   publicKey: string;
 }
 
-/** Reads the seal key from Secret `name` in `namespace`, making it first if there is none. */
-export async function loadSealKey(kube: Kube, namespace: string, name: string): Promise<SealKey> {
+/**
+ * Reads the seal key from Secret `name` in `namespace`, making it first if there is none. Logs the
+ * public half's fingerprint, so a key swapped between two starts shows in the logs, and warns
+ * when the Secret is not as the operator makes it (immutable, labelled): someone else made it.
+ */
+export async function loadSealKey(kube: Kube, namespace: string, name: string, log: Logger): Promise<SealKey> {
   const secret = (await read(kube, namespace, name)) ?? (await create(kube, namespace, name));
   const pem = secret.data?.[PRIVATE_KEY];
   let privateKey: KeyObject | undefined;
@@ -37,13 +43,30 @@ export async function loadSealKey(kube: Kube, namespace: string, name: string): 
   if (privateKey?.asymmetricKeyType !== 'ed25519') {
     throw new Error(`Secret ${namespace}/${name} holds no Ed25519 private key under ${PRIVATE_KEY}; delete it and the operator makes a new one (pods injected before must then be restarted)`);
   }
-  return { privateKey, publicKey: publicKeyText(privateKey) };
+  const publicKey = publicKeyText(privateKey);
+  const fingerprint = createHash('sha256').update(publicKey).digest('hex').slice(0, 16);
+  if (secret.immutable !== true || secret.metadata?.labels?.['app.kubernetes.io/managed-by'] !== MANAGED_BY['app.kubernetes.io/managed-by']) {
+    log.warn({ secret: `${namespace}/${name}`, fingerprint }, 'the config seal key Secret is not immutable or not labelled as the operator makes it: someone else may have made it; if in doubt, delete it and restart the operator and the sandbox pods');
+  } else log.info({ secret: `${namespace}/${name}`, fingerprint }, 'config seal key loaded');
+  return { privateKey, publicKey };
 }
 
 /** A new seal key (the operator makes one at its first start; tests make their own). */
 export function newSealKey(): SealKey {
   const { privateKey } = generateKeyPairSync('ed25519');
   return { privateKey, publicKey: publicKeyText(privateKey) };
+}
+
+/**
+ * `secret` when its data is exactly what this operator sealed for `subject`, else undefined: what
+ * the operator keeps of a credentials Secret it finds (the usage token) must be its own, not what
+ * someone who may write Secrets put there, whatever owner reference they forged.
+ */
+export function sealedByOperator(secret: V1Secret | undefined, subject: SealSubject, key: SealKey): V1Secret | undefined {
+  const data = secret?.data;
+  if (data === undefined) return undefined;
+  const files = Object.fromEntries(Object.entries(data).map(([name, value]) => [name, Buffer.from(value, 'base64')]));
+  return sealedBy(subject, files, key.privateKey) ? secret : undefined;
 }
 
 async function read(kube: Kube, namespace: string, name: string): Promise<V1Secret | undefined> {
@@ -58,7 +81,7 @@ async function read(kube: Kube, namespace: string, name: string): Promise<V1Secr
 async function create(kube: Kube, namespace: string, name: string): Promise<V1Secret> {
   const pem = newSealKey().privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   const body: V1Secret = {
-    metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'airlock-operator' } },
+    metadata: { name, namespace, labels: { ...MANAGED_BY } },
     type: 'Opaque',
     // Immutable: no one rewrites a key every running sidecar holds the other half of.
     immutable: true,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveValues } from '../mcp/secrets.js';
-import { publicKeyText, requireSeal, SealChecker, sealFiles, SEAL_FILE, stopRequiringSeal } from './seal.js';
+import { publicKeyText, requireSeal, SealChecker, sealedBy, sealFiles, SEAL_FILE, stopRequiringSeal } from './seal.js';
 
 const operator = generateKeyPairSync('ed25519').privateKey;
 const subject = { namespace: 'team-a', sandbox: 'box' };
@@ -39,6 +39,28 @@ describe('SealChecker', () => {
     await expect(checker.read(join(other, 'provider.a.0'))).rejects.toThrow('the seal is for sandbox team-a/other, this pod is of team-a/box');
     const garbled = await credentials({ 'provider.a.0': 'sk-a' }, '{"version":1');
     await expect(checker.read(join(garbled, 'provider.a.0'))).rejects.toThrow('config.seal is not JSON');
+  });
+
+  it('refuses a seal naming files of a shape no Secret key has: one signed text cannot be read as other files', async () => {
+    // The signed message joins names and digests with spaces and newlines: a name holding them
+    // could make the operator's own text say that a key has no origin file.
+    const files = { 'provider.a.0': Buffer.from('sk-a'), 'provider.a.0.origin': Buffer.from('https://a.example') };
+    const seal = JSON.parse(sealFiles(subject, files, operator)) as { files: Record<string, string> };
+    const [key, origin] = [seal.files['provider.a.0']!, seal.files['provider.a.0.origin']!];
+    const resplit = { ...seal, files: { 'provider.a.0': key, [`provider.a.0.origin ${origin}\nzz`]: origin } };
+    const dir = await credentials({ 'provider.a.0': 'sk-a' }, JSON.stringify(resplit));
+    await expect(checker.read(join(dir, 'provider.a.0'))).rejects.toThrow('config.seal names a file or digest of another shape');
+  });
+
+  it('sealedBy: exactly the files sealed, for this sandbox, by this key', () => {
+    const files = { 'config.yaml': Buffer.from('{}'), 'usage.token': Buffer.from('t') };
+    const secret = { ...files, [SEAL_FILE]: Buffer.from(sealFiles(subject, files, operator)) };
+    expect(sealedBy(subject, secret, operator)).toBe(true);
+    expect(sealedBy(subject, { ...secret, 'usage.token': Buffer.from('theirs') }, operator)).toBe(false);
+    expect(sealedBy(subject, { ...secret, extra: Buffer.from('x') }, operator)).toBe(false);
+    expect(sealedBy({ ...subject, sandbox: 'other' }, secret, operator)).toBe(false);
+    expect(sealedBy(subject, secret, generateKeyPairSync('ed25519').privateKey)).toBe(false);
+    expect(sealedBy(subject, files, operator)).toBe(false);
   });
 
   it('takes only an Ed25519 public key', () => {

@@ -131,24 +131,50 @@ export class SealChecker {
   }
 
   private verify(file: string, text: string): Record<string, string> {
-    let seal: Partial<Seal>;
-    try {
-      seal = JSON.parse(text) as Partial<Seal>;
-    } catch {
-      throw new SealError(file, `${SEAL_FILE} is not JSON`);
-    }
-    const files = seal.files;
-    if (seal.version !== 1 || typeof seal.signature !== 'string' || typeof files !== 'object' || files === null || Object.values(files).some((d) => typeof d !== 'string')) {
-      throw new SealError(file, `${SEAL_FILE} is not a seal of version 1`);
-    }
-    if (seal.namespace !== this.subject.namespace || seal.sandbox !== this.subject.sandbox) {
-      throw new SealError(file, `the seal is for sandbox ${String(seal.namespace)}/${String(seal.sandbox)}, this pod is of ${this.subject.namespace}/${this.subject.sandbox}`);
-    }
-    if (!verify(null, sealMessage(this.subject, files), this.key, Buffer.from(seal.signature, 'base64'))) {
-      throw new SealError(file, 'the seal is not signed by the operator this pod was injected by');
-    }
-    return files;
+    const opened = openSeal(text, this.subject, this.key);
+    if (typeof opened === 'string') throw new SealError(file, opened);
+    return opened;
   }
+}
+
+/** A Secret's key (what the API server allows), and a sha256 in base64url. */
+const FILE_NAME = /^[-._a-zA-Z0-9]+$/;
+const DIGEST = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * The digests a seal's text vouches for (file name → digest), or why it vouches for nothing. Names
+ * and digests are checked for their shape first: the signed message joins them with spaces and
+ * newlines, so a name holding either could split one signed text into other files.
+ */
+function openSeal(text: string, subject: SealSubject, key: KeyObject): Record<string, string> | string {
+  let seal: Partial<Seal>;
+  try {
+    seal = JSON.parse(text) as Partial<Seal>;
+  } catch {
+    return `${SEAL_FILE} is not JSON`;
+  }
+  const files = seal.files;
+  if (seal.version !== 1 || typeof seal.signature !== 'string' || typeof files !== 'object' || files === null || Array.isArray(files)) return `${SEAL_FILE} is not a seal of version 1`;
+  if (Object.entries(files).some(([name, digest]) => !FILE_NAME.test(name) || typeof digest !== 'string' || !DIGEST.test(digest))) return `${SEAL_FILE} names a file or digest of another shape`;
+  if (seal.namespace !== subject.namespace || seal.sandbox !== subject.sandbox) {
+    return `the seal is for sandbox ${String(seal.namespace)}/${String(seal.sandbox)}, this pod is of ${subject.namespace}/${subject.sandbox}`;
+  }
+  if (!verify(null, sealMessage(subject, files), key, Buffer.from(seal.signature, 'base64'))) return 'the seal is not signed by the operator this pod was injected by';
+  return files;
+}
+
+/**
+ * Whether a Secret's data (file name → bytes, the seal among them) is exactly what a seal of
+ * `key`'s holder vouches for, for `subject`: every file with its digest, and no other. The
+ * operator's check of a credentials Secret it finds (ADR 30), before it keeps anything of it.
+ */
+export function sealedBy(subject: SealSubject, files: Record<string, Uint8Array>, key: KeyObject): boolean {
+  const text = files[SEAL_FILE];
+  if (text === undefined) return false;
+  const opened = openSeal(Buffer.from(text).toString('utf8'), subject, createPublicKey(key));
+  if (typeof opened === 'string') return false;
+  const names = Object.keys(files).filter((name) => name !== SEAL_FILE);
+  return names.length === Object.keys(opened).length && names.every((name) => opened[name] === digestOf(files[name]!));
 }
 
 let checker: SealChecker | undefined;

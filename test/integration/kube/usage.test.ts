@@ -174,3 +174,14 @@ it("answers a sandbox's usage only with its token, the same to every caller with
     expect(seen).not.toContain(Buffer.from(value).toString('base64'));
   }
 });
+
+it('keeps no token someone else wrote into the credentials Secret: the route refuses theirs, and the operator seals one of its own', async () => {
+  const token = await usageToken('agent');
+  // Whoever may patch or create Secrets in the namespace (an owner reference can be forged) sets a token they know.
+  const theirs = 'their-own-usage-token-0123456789abcdefghijk';
+  await kubectl().ok(['patch', 'secret', 'airlock-agent-credentials', '-n', ns, '--type=merge', '-p', JSON.stringify({ data: { 'usage.token': Buffer.from(theirs).toString('base64') } })]);
+  expect((await askUsage('agent', theirs)).status).toBe(401);
+  await until(async () => ![theirs, token].includes(await usageToken('agent')), 'the operator to write a token of its own', 20_000);
+  expect((await askUsage('agent', theirs)).status).toBe(401);
+  expect((await askUsage('agent', await usageToken('agent'))).status).toBe(200);
+});
