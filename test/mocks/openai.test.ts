@@ -110,7 +110,7 @@ describe('openai mock: chat completions', () => {
     expect(single.choices[0]?.message.tool_calls).toHaveLength(1);
   });
 
-  it('honours tool_choice and answers tool results', async () => {
+  it('honours tool_choice, refuses one (or parallel_tool_calls) without tools or naming no tool, and answers tool results', async () => {
     const forced = await client.chat.completions.create({
       model: 'gpt-4o-mini',
       messages: user('x'),
@@ -118,6 +118,14 @@ describe('openai mock: chat completions', () => {
       tool_choice: { type: 'function', function: { name: 'fetch' } },
     });
     expect(forced.choices[0]?.message.tool_calls?.[0]).toMatchObject({ function: { name: 'fetch' } });
+    const undeclared = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('x'), tools, tool_choice: { type: 'function', function: { name: 'missing' } } }).catch((e: unknown) => e);
+    expect(undeclared).toMatchObject({ status: 400, type: 'invalid_request_error', param: 'tool_choice', message: expect.stringContaining("Tool choice 'missing' not found in 'tools' parameter.") });
+    for (const choice of ['none', 'auto', { type: 'function', function: { name: 'fetch' } }] as OpenAI.Chat.ChatCompletionToolChoiceOption[]) {
+      const toolless = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('x'), tool_choice: choice }).catch((e: unknown) => e);
+      expect(toolless).toMatchObject({ status: 400, param: 'tool_choice', message: expect.stringContaining("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.") });
+    }
+    const orphan = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('x'), tools: [], parallel_tool_calls: false }).catch((e: unknown) => e);
+    expect(orphan).toMatchObject({ status: 400, param: 'parallel_tool_calls', message: expect.stringContaining("'parallel_tool_calls' is only allowed when 'tools' are specified.") });
     const none = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('just talk'), tools, tool_choice: 'none' });
     expect(none.choices[0]?.message.content).toBe('echo: just talk');
 
