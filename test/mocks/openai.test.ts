@@ -280,4 +280,16 @@ describe('openai mock: Responses namespace tools', () => {
     const ok = await send({ type: 'message', role: 'assistant', id: 'msg_abc', content: [{ type: 'output_text', text: 'hi' }] });
     expect(ok).toMatchObject({ object: 'response' });
   });
+
+  it('checks call ids as OpenAI does: 1 to 64 characters, on a function_call and on its output', async () => {
+    const send = (callId: string, type = 'function_call') => {
+      const item = type === 'function_call' ? { type, call_id: callId, name: 'f', arguments: '{}' } : { type, call_id: callId, output: 'done' };
+      return client.responses.create({ model: 'gpt-4.1', input: [{ role: 'user', content: 'go' }, item] as never }).catch((e: unknown) => e);
+    };
+    const long = `call_${'a'.repeat(60)}`;
+    expect(await send(long)).toMatchObject({ status: 400, param: 'input[1].call_id', code: 'string_above_max_length', message: expect.stringContaining('Expected a string with maximum length 64, but got a string with length 65 instead.') });
+    expect(await send(long, 'function_call_output')).toMatchObject({ status: 400, param: 'input[1].call_id', code: 'string_above_max_length' });
+    expect(await send('')).toMatchObject({ status: 400, param: 'input[1].call_id', code: 'empty_string' });
+    expect(await send(long.slice(0, 64))).toMatchObject({ object: 'response' });
+  });
 });
