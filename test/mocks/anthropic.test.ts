@@ -152,6 +152,20 @@ describe('anthropic mock: messages', () => {
     expect((await client.messages.create({ model: MODEL, max_tokens: 20, messages: user('x'), tools })).stop_reason).toBe('tool_use');
   });
 
+  it('refuses a tool_choice naming no declared tool, and any but none without tools, in Anthropic\'s words', async () => {
+    const undeclared = client.messages.create({ model: MODEL, max_tokens: 20, messages: user('x'), tools, tool_choice: { type: 'tool', name: 'missing' } });
+    await expect(undeclared).rejects.toMatchObject({ status: 400, error: { error: { type: 'invalid_request_error', message: "Tool 'missing' not found in provided tools" } } });
+    for (const type of ['any', 'auto'] as const) {
+      const toolless = client.messages.create({ model: MODEL, max_tokens: 20, messages: user('x'), tool_choice: { type } });
+      await expect(toolless).rejects.toMatchObject({ status: 400, error: { error: { type: 'invalid_request_error', message: 'tool_choice may only be specified while providing tools.' } } });
+    }
+    const toolless = client.messages.create({ model: MODEL, max_tokens: 20, messages: user('x'), tool_choice: { type: 'tool', name: 'lookup' } });
+    await expect(toolless).rejects.toMatchObject({ status: 400 });
+    expect((await client.messages.create({ model: MODEL, max_tokens: 20, messages: user('x'), tool_choice: { type: 'none' } })).stop_reason).toBe('end_turn');
+    const forced = await client.messages.create({ model: MODEL, max_tokens: 20, messages: user('x'), tools, tool_choice: { type: 'tool', name: 'search' } });
+    expect(forced.content).toMatchObject([{ type: 'tool_use', name: 'search' }]);
+  });
+
   it('lists models', async () => {
     const ids = [];
     for await (const model of client.models.list()) ids.push(model.id);

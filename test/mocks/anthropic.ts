@@ -77,6 +77,19 @@ function toolChoice(value: unknown): ToolChoice {
   return choice.type === 'tool' && name ? { name } : 'auto';
 }
 
+/**
+ * A `tool_choice` Anthropic refuses, in its words: any but `none` without tools, and a named tool
+ * that no tool (client or server) declares, as users forwarding such requests report.
+ */
+function toolChoiceProblem(value: unknown, names: string[]): string | undefined {
+  const choice = obj(value);
+  if (value == null || choice.type === 'none') return undefined;
+  if (names.length === 0) return 'tool_choice may only be specified while providing tools.';
+  const name = str(choice.name);
+  if (choice.type === 'tool' && (name === undefined || !names.includes(name))) return `Tool '${name ?? ''}' not found in provided tools`;
+  return undefined;
+}
+
 const STOP = { stop: 'end_turn', stop_sequence: 'stop_sequence', length: 'max_tokens', tool_calls: 'tool_use' } as const;
 
 function usage(input: number, output: number) {
@@ -246,6 +259,8 @@ function messages(ctx: RouteContext): Reply {
   // Two tools of one name: refused as a whole, no index named (Anthropic's words).
   const names = arr(b.tools).flatMap((t) => str(obj(t).name) ?? []);
   if (new Set(names).size < names.length) return error(400, 'tools: Tool names must be unique.');
+  const choiceRefused = toolChoiceProblem(b.tool_choice, names);
+  if (choiceRefused) return error(400, choiceRefused);
   // Every message has content, but a final assistant one (a prefill) may be empty.
   const empty = b.messages.findIndex((m, i) => {
     const content = obj(m).content;

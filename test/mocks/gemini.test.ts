@@ -74,6 +74,22 @@ describe('gemini mock: generateContent', () => {
     expect(none.text).toBe('echo: talk');
   });
 
+  it('refuses a function calling config without declarations, and allowedFunctionNames outside mode ANY or naming no declared function', async () => {
+    const send = (config: Record<string, unknown>) => ai.models.generateContent({ model: MODEL, contents: 'x', config }).catch((e: unknown) => e);
+    const refused = async (config: Record<string, unknown>, message: string) => {
+      const e = await send(config);
+      expect(e).toBeInstanceOf(ApiError);
+      expect(e).toMatchObject({ status: 400 });
+      expect(JSON.parse((e as ApiError).message)).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT', message: expect.stringContaining(message) } });
+    };
+    await refused({ toolConfig: { functionCallingConfig: { mode: FunctionCallingConfigMode.ANY } } }, 'Function calling config is set without function_declarations.');
+    await refused({ tools, toolConfig: { functionCallingConfig: { mode: FunctionCallingConfigMode.ANY, allowedFunctionNames: ['missing'] } } }, "function 'missing' is not declared");
+    await refused({ tools, toolConfig: { functionCallingConfig: { mode: FunctionCallingConfigMode.AUTO, allowedFunctionNames: ['search'] } } }, 'only be set when mode is ANY');
+    await refused({ tools, toolConfig: { functionCallingConfig: { allowedFunctionNames: ['search'] } } }, 'only be set when mode is ANY');
+    const auto = await send({ tools, toolConfig: { functionCallingConfig: { mode: FunctionCallingConfigMode.AUTO } } });
+    expect((auto as { functionCalls?: unknown[] }).functionCalls).toHaveLength(1);
+  });
+
   it('answers a function response and truncates at maxOutputTokens', async () => {
     const result = await ai.models.generateContent({
       model: MODEL,

@@ -89,6 +89,26 @@ function tools(body: Record<string, unknown>): { names: string[]; choice: ToolCh
 }
 
 /**
+ * A `toolConfig.functionCallingConfig` Gemini refuses (400 INVALID_ARGUMENT): one without function
+ * declarations (Google's words, as users sending it with only google_search report), and
+ * `allowedFunctionNames` unless the mode is ANY (or VALIDATED, which also restricts the calls), or
+ * naming a function not declared (the API reference: "Only set when the Mode is ANY. Function names
+ * should match [FunctionDeclaration.name]"; the wording of those two is not confirmed).
+ */
+function functionCallingProblem(b: Record<string, unknown>, declared: string[]): string | undefined {
+  const config = obj(b.toolConfig).functionCallingConfig;
+  if (config === undefined) return undefined;
+  if (declared.length === 0) return 'Function calling config is set without function_declarations.';
+  const allowed = arr(obj(config).allowedFunctionNames);
+  if (allowed.length === 0) return undefined;
+  const mode = str(obj(config).mode) ?? 'MODE_UNSPECIFIED';
+  if (mode !== 'ANY' && mode !== 'VALIDATED') return `* GenerateContentRequest.tool_config.function_calling_config.allowed_function_names: allowed_function_names may only be set when mode is ANY, not ${mode}.\n`;
+  const unknown = allowed.findIndex((name) => typeof name !== 'string' || !declared.includes(name));
+  if (unknown >= 0) return `* GenerateContentRequest.tool_config.function_calling_config.allowed_function_names[${unknown}]: function '${String(allowed[unknown])}' is not declared in tools.\n`;
+  return undefined;
+}
+
+/**
  * Gemini 3 thought signatures: the first function call of each step carries an opaque
  * `thoughtSignature` (about 90 base64 characters), and a later request whose current turn lacks
  * it, or carries one that was not issued for that call, is refused with 400. Here the signature
@@ -196,6 +216,8 @@ function generate(ctx: RouteContext, model: string, streaming: boolean): Reply {
   if (badName) {
     return error(400, `* GenerateContentRequest.tools[${badName[0]}].function_declarations[${badName[1]}].name: Invalid function name. Must start with a letter or an underscore. Must be alphameric (a-z, A-Z, 0-9), underscores (_), dots (.), colons (:), or dashes (-), with a maximum length of 64.\n`);
   }
+  const configRefused = functionCallingProblem(b, declared.map(([, , name]) => name));
+  if (configRefused) return error(400, configRefused);
   // Gemini 2 and older take function calling or a JSON response type, not both.
   if (/^gemini-[12][.-]/.test(model) && names.length > 0 && config.responseMimeType === 'application/json') {
     return error(400, "Function calling with a response mime type: 'application/json' is unsupported");

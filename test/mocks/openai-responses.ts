@@ -113,6 +113,16 @@ function invalid(b: Record<string, unknown>, deps: ResponsesDeps): BodyReply | u
     const prefix = ({ message: 'msg', function_call: 'fc', reasoning: 'rs' } as Record<string, string>)[str(item.type) ?? (item.role ? 'message' : '')];
     if (prefix && !id.startsWith(prefix)) return deps.error(400, `Invalid 'input[${i}].id': '${id}'. Expected an ID that begins with '${prefix}'.`, `input[${i}].id`, 'invalid_value');
   }
+  // Call ids: 1 to 64 characters on a function_call and its output, in OpenAI's words (as Codex,
+  // hermes-agent and fastllm users report).
+  for (const [i, item] of arr(b.input).map(obj).entries()) {
+    if (item.type !== 'function_call' && item.type !== 'function_call_output') continue;
+    const param = `input[${i}].call_id`;
+    if (item.call_id === undefined) return deps.error(400, `Missing required parameter: '${param}'.`, param, 'missing_required_parameter');
+    const callId = str(item.call_id) ?? '';
+    if (callId === '') return deps.error(400, `Invalid '${param}': empty string. Expected a string with minimum length 1, but got an empty string instead.`, param, 'empty_string');
+    if (callId.length > 64) return deps.error(400, `Invalid '${param}': string too long. Expected a string with maximum length 64, but got a string with length ${callId.length} instead.`, param, 'string_above_max_length');
+  }
   // Reasoning comes back only as OpenAI made it: its encrypted content, or the id of one it holds.
   for (const item of arr(b.input).map(obj)) {
     if (item.type !== 'reasoning') continue;

@@ -110,7 +110,7 @@ describe('openai mock: chat completions', () => {
     expect(single.choices[0]?.message.tool_calls).toHaveLength(1);
   });
 
-  it('honours tool_choice and answers tool results', async () => {
+  it('honours tool_choice, refuses one (or parallel_tool_calls) without tools or naming no tool, and answers tool results', async () => {
     const forced = await client.chat.completions.create({
       model: 'gpt-4o-mini',
       messages: user('x'),
@@ -118,6 +118,14 @@ describe('openai mock: chat completions', () => {
       tool_choice: { type: 'function', function: { name: 'fetch' } },
     });
     expect(forced.choices[0]?.message.tool_calls?.[0]).toMatchObject({ function: { name: 'fetch' } });
+    const undeclared = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('x'), tools, tool_choice: { type: 'function', function: { name: 'missing' } } }).catch((e: unknown) => e);
+    expect(undeclared).toMatchObject({ status: 400, type: 'invalid_request_error', param: 'tool_choice', message: expect.stringContaining("Tool choice 'missing' not found in 'tools' parameter.") });
+    for (const choice of ['none', 'auto', { type: 'function', function: { name: 'fetch' } }] as OpenAI.Chat.ChatCompletionToolChoiceOption[]) {
+      const toolless = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('x'), tool_choice: choice }).catch((e: unknown) => e);
+      expect(toolless).toMatchObject({ status: 400, param: 'tool_choice', message: expect.stringContaining("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.") });
+    }
+    const orphan = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('x'), tools: [], parallel_tool_calls: false }).catch((e: unknown) => e);
+    expect(orphan).toMatchObject({ status: 400, param: 'parallel_tool_calls', message: expect.stringContaining("'parallel_tool_calls' is only allowed when 'tools' are specified.") });
     const none = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('just talk'), tools, tool_choice: 'none' });
     expect(none.choices[0]?.message.content).toBe('echo: just talk');
 
@@ -271,5 +279,17 @@ describe('openai mock: Responses namespace tools', () => {
     expect(await send({ type: 'message', role: 'assistant', id: `msg_${'a'.repeat(70)}`, content: [{ type: 'output_text', text: 'hi' }] })).toMatchObject({ status: 400, message: expect.stringContaining('maximum length 64') });
     const ok = await send({ type: 'message', role: 'assistant', id: 'msg_abc', content: [{ type: 'output_text', text: 'hi' }] });
     expect(ok).toMatchObject({ object: 'response' });
+  });
+
+  it('checks call ids as OpenAI does: 1 to 64 characters, on a function_call and on its output', async () => {
+    const send = (callId: string, type = 'function_call') => {
+      const item = type === 'function_call' ? { type, call_id: callId, name: 'f', arguments: '{}' } : { type, call_id: callId, output: 'done' };
+      return client.responses.create({ model: 'gpt-4.1', input: [{ role: 'user', content: 'go' }, item] as never }).catch((e: unknown) => e);
+    };
+    const long = `call_${'a'.repeat(60)}`;
+    expect(await send(long)).toMatchObject({ status: 400, param: 'input[1].call_id', code: 'string_above_max_length', message: expect.stringContaining('Expected a string with maximum length 64, but got a string with length 65 instead.') });
+    expect(await send(long, 'function_call_output')).toMatchObject({ status: 400, param: 'input[1].call_id', code: 'string_above_max_length' });
+    expect(await send('')).toMatchObject({ status: 400, param: 'input[1].call_id', code: 'empty_string' });
+    expect(await send(long.slice(0, 64))).toMatchObject({ object: 'response' });
   });
 });

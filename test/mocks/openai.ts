@@ -141,6 +141,25 @@ function strictRefusal(b: Record<string, unknown>): BodyReply | undefined {
   return undefined;
 }
 
+/**
+ * Tool fields OpenAI refuses, as its 400 (param, message): `tool_choice` (any, `none` included)
+ * and then `parallel_tool_calls` without tools, `tools: []` counting as none ("Invalid value for
+ * 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.", as users of
+ * openai-dotnet, gptel, Codex and others report), and a named function that no function tool
+ * declares (the Responses API's words; the chat API's wording is not confirmed).
+ */
+function toolFieldProblem(b: Record<string, unknown>): { param: string; message: string } | undefined {
+  if (arr(b.tools).length === 0) {
+    const field = ['tool_choice', 'parallel_tool_calls'].find((f) => b[f] != null);
+    return field ? { param: field, message: `Invalid value for '${field}': '${field}' is only allowed when 'tools' are specified.` } : undefined;
+  }
+  const choice = obj(b.tool_choice);
+  const chosen = choice.type === 'function' ? str(obj(choice.function).name) : undefined;
+  const declared = arr(b.tools).flatMap((t) => (obj(t).type === 'function' ? (str(obj(obj(t).function).name) ?? []) : []));
+  if (chosen !== undefined && !declared.includes(chosen)) return { param: 'tool_choice', message: `Tool choice '${chosen}' not found in 'tools' parameter.` };
+  return undefined;
+}
+
 /** OpenAI refuses tool call ids longer than 40 characters, in assistant tool_calls and tool messages. */
 function longToolCallId(messages: unknown[]): { param: string; length: number } | undefined {
   for (const [i, m] of messages.entries()) {
@@ -177,8 +196,11 @@ function reasons(model: string): boolean {
   return (/^o[1-9]/.test(model) || model.startsWith('gpt-5') || model.startsWith('codex')) && !model.includes('-chat');
 }
 
-/** `checksNames`: refuse function names OpenAI refuses (OpenAI-compatible servers such as vLLM take any). */
-function chat(ctx: RouteContext, { checksNames = true } = {}): Reply {
+/**
+ * `asOpenAI`: refuse the function names and tool fields OpenAI refuses (OpenAI-compatible servers
+ * such as vLLM and llama.cpp take any name, and differ on tool choices).
+ */
+function chat(ctx: RouteContext, { asOpenAI = true } = {}): Reply {
   const b = obj(ctx.body);
   const model = str(b.model);
   if (!model) return error(400, 'you must provide a model parameter');
@@ -214,7 +236,9 @@ function chat(ctx: RouteContext, { checksNames = true } = {}): Reply {
   // An assistant message needs content unless it has tool calls (or a refusal).
   const empty = arr(b.messages).findIndex((m) => obj(m).role === 'assistant' && obj(m).content == null && arr(obj(m).tool_calls).length === 0 && obj(m).refusal == null);
   if (empty >= 0) return error(400, "Invalid value for 'content': expected a string, got null.", `messages.[${empty}].content`, null);
-  const badName = checksNames ? badFunctionName(b) : undefined;
+  const toolField = asOpenAI ? toolFieldProblem(b) : undefined;
+  if (toolField) return error(400, toolField.message, toolField.param, null);
+  const badName = asOpenAI ? badFunctionName(b) : undefined;
   if (badName) return error(400, badName.message, badName.param, badName.code);
   const tooLong = longToolCallId(b.messages);
   if (tooLong) return error(400, `Invalid '${tooLong.param}': string too long. Expected a string with maximum length 40, but got a string with length ${tooLong.length} instead.`, tooLong.param, 'string_above_max_length');
@@ -359,7 +383,7 @@ export const openaiCompatible: ProviderSpec = {
     const chatPath = ctx.method === 'POST' && ctx.url.pathname === '/v1/chat/completions';
     if (chatPath && arr(obj(ctx.body).messages).some((m) => obj(m).role === 'developer')) return error(400, 'Unexpected message role.', null, null);
     // vLLM and llama.cpp take any function name (their request models have no pattern).
-    if (chatPath) return chat(ctx, { checksNames: false });
+    if (chatPath) return chat(ctx, { asOpenAI: false });
     return openai.route(ctx);
   },
 };

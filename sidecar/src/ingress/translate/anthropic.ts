@@ -13,6 +13,7 @@
  * Documents become file parts (PDF) or text. Refused with a 400 naming the block: documents by
  * URL or file id, Files API images, server tools and `mcp_servers`. Images and documents a tool
  * result carries go in the user message after the tool messages (tool messages take text only).
+ * A tool choice without tools (`none`, which Anthropic takes there) is left out.
  */
 import {
   isKnownBlock,
@@ -73,7 +74,9 @@ export function anthropicToChat(request: MessagesRequest): ChatRequest {
       return { type: 'function', function: { name: tool.name, ...(tool.description ? { description: tool.description } : {}), parameters: tool.input_schema, ...(strict ? { strict } : {}) } };
     });
   }
-  if (request.tool_choice) {
+  // A choice among no tools chooses nothing: Anthropic takes `none` without tools, OpenAI refuses
+  // any tool_choice without them ("'tool_choice' is only allowed when 'tools' are specified.").
+  if (request.tool_choice && chat.tools) {
     chat.tool_choice = toolChoice(request.tool_choice);
     if (request.tool_choice.type !== 'none' && request.tool_choice.disable_parallel_tool_use) chat.parallel_tool_calls = false;
   }
