@@ -385,4 +385,24 @@ describe('changes reach the running sidecar through the kubelet', () => {
     const logs = await kubectl().ok(['logs', '-n', NS, pod, '-c', 'airlock-sidecar']);
     expect(logs).not.toContain(ROTATED);
   });
+
+  it("a credentials Secret someone else rewrote reaches the sidecar's volume, and the sidecar keeps the config and key the operator sealed", async () => {
+    const secret = `airlock-${SANDBOX}-credentials`;
+    const FORGED = 'sk-e2e-forged-by-a-secret-writer-0000';
+    // Made immutable with a key of their own, so the operator cannot write it back (ADR 30).
+    await kubectl().ok(['patch', 'secret', secret, '-n', NS, '--type', 'merge', '-p', JSON.stringify({ immutable: true, stringData: { 'provider.openai.0': FORGED } })]);
+    try {
+      await expect.poll(async () => (await kubectl().ok(['exec', '-n', NS, pod, '-c', 'airlock-sidecar', '--', 'cat', '/etc/airlock/credentials/provider.openai.0'])).trim(), { timeout: 150_000, interval: 2_000 }).toBe(FORGED);
+      await expect.poll(async () => kubectl().ok(['logs', '-n', NS, pod, '-c', 'airlock-sidecar']), { timeout: 60_000, interval: 2_000 }).toContain('is not sealed by the Airlock operator for this sandbox');
+      const before = mock.received.length;
+      const [answer] = await agentExec<{ content: string }>(airlock.cluster, NS, pod, [{ op: 'chat', model: 'gpt-4o-mini', content: 'which key now?' }]);
+      expect(answer).toMatchObject({ ok: true, content: 'echo: which key now?' });
+      expect(mock.received.slice(before).find((r) => r.path === '/v1/chat/completions')?.headers.authorization).toBe(`Bearer ${ROTATED}`);
+      expect(mock.received.some((r) => r.headers.authorization === `Bearer ${FORGED}`)).toBe(false);
+    } finally {
+      // The operator renders its Secret again once this one is gone.
+      await kubectl().ok(['delete', 'secret', secret, '-n', NS]);
+      await expect.poll(async () => (await kubectl().run(['get', 'secret', secret, '-n', NS])).code, { timeout: 60_000, interval: 1_000 }).toBe(0);
+    }
+  });
 });

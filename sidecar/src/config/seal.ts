@@ -102,7 +102,9 @@ export class SealChecker {
     const resolved = await realpathAsync(file);
     const bytes = await readBytes(resolved);
     const digests = await this.sealOf(file, dirname(resolved));
-    const expected = digests[basename(resolved)];
+    const name = basename(resolved);
+    // Own properties only: a file named `constructor` is not named by every seal.
+    const expected = Object.hasOwn(digests, name) ? digests[name] : undefined;
     if (expected === undefined) throw new SealError(file, 'the seal does not name it');
     if (expected !== digestOf(bytes)) throw new SealError(file, 'its content is not the one sealed');
     return bytes;
@@ -111,7 +113,7 @@ export class SealChecker {
   /** Whether the seal beside `file` names a file `name` of the same directory (an origin the operator recorded). */
   async names(file: string, name: string): Promise<boolean> {
     const dir = dirname(await realpathAsync(file));
-    return (await this.sealOf(file, dir))[name] !== undefined;
+    return Object.hasOwn(await this.sealOf(file, dir), name);
   }
 
   private async sealOf(file: string, dir: string): Promise<Record<string, string>> {
@@ -174,7 +176,7 @@ export function sealedBy(subject: SealSubject, files: Record<string, Uint8Array>
   const opened = openSeal(Buffer.from(text).toString('utf8'), subject, createPublicKey(key));
   if (typeof opened === 'string') return false;
   const names = Object.keys(files).filter((name) => name !== SEAL_FILE);
-  return names.length === Object.keys(opened).length && names.every((name) => opened[name] === digestOf(files[name]!));
+  return names.length === Object.keys(opened).length && names.every((name) => Object.hasOwn(opened, name) && opened[name] === digestOf(files[name]!));
 }
 
 let checker: SealChecker | undefined;

@@ -71,6 +71,15 @@ export function checkResourceAccess(agg: Aggregate, backend: string, uri: string
       { backend, uri },
     );
   }
+  const canonical = canonicalSpelling(uri);
+  if (canonical !== undefined) {
+    throw new GatewayError(
+      GatewayErrorCode.InvalidParams,
+      `${where} is not written as URL parsing writes it (${JSON.stringify(canonical)}): filters and templates read a URI as written, ` +
+        'and the backend may parse it into that other URI, so only URIs the backend lists may be written otherwise',
+      { backend, uri },
+    );
+  }
   const policy = agg.resourcePolicies.get(backend);
   const verdict = policy?.filter(uri);
   if (verdict && !verdict.allowed) throw new GatewayError(GatewayErrorCode.InvalidParams, `${where} is not available in this sandbox: ${verdict.reason}`, { backend, uri });
@@ -84,6 +93,26 @@ export function checkResourceAccess(agg: Aggregate, backend: string, uri: string
       { backend, uri },
     );
   }
+}
+
+/**
+ * The spelling URL parsing (WHATWG, as `new URL` in the MCP SDK's servers) gives `uri` when it
+ * differs from the one written, else undefined: tabs and newlines dropped anywhere, spaces and
+ * control characters trimmed at the ends, the scheme and a web host lower-cased, dot segments
+ * resolved. A server that parses the URI would serve the resource of that spelling, which the
+ * filters never saw (`demo://r/text/1\t3` for `.../13`, `DEMO://` past an exact deny). A URI that
+ * does not parse is only trimmed of what a parser would drop.
+ */
+function canonicalSpelling(uri: string): string | undefined {
+  const dropped = uri.replace(/[\t\n\r]/g, '');
+  // C0 controls and space at either end (what a URL parser trims).
+  let start = 0;
+  let end = dropped.length;
+  while (start < end && dropped.charCodeAt(start) <= 0x20) start++;
+  while (end > start && dropped.charCodeAt(end - 1) <= 0x20) end--;
+  const trimmed = dropped.slice(start, end);
+  const spelled = URL.canParse(trimmed) ? new URL(trimmed).href : trimmed;
+  return spelled === uri ? undefined : spelled;
 }
 
 /**

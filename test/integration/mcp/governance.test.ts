@@ -230,6 +230,14 @@ describe('prompts and resources pass the same filters and approval as tools', ()
       await expect(agent.client.readResource({ uri }), path).rejects.toThrow(/has a "\." or "\.\." path segment/);
       await expect(agent.client.subscribeResource({ uri }), path).rejects.toThrow(/has a "\." or "\.\." path segment/);
     }
+    // Spellings the server's URL parsing turns into resource 13 or out of the allowed tree (tabs and
+    // newlines dropped, ends trimmed, the scheme lower-cased, dot segments resolved after that):
+    // refused, naming the spelling to use.
+    for (const written of ['demo://resource/dynamic/text/1\t3', 'demo://resource/dynamic/text/1\n3', 'demo://resource/dynamic/text/13\t', 'demo://resource/dynamic/text/13 ', 'DEMO://resource/dynamic/text/13', 'demo://resource/dynamic/text/.\t./.\t./static/document/architecture.md']) {
+      const uri = `airlock+ev+${written}`;
+      await expect(agent.client.readResource({ uri }), JSON.stringify(written)).rejects.toThrow(/is not written as URL parsing writes it \("demo:\/\/resource\/(dynamic\/text\/13|static\/document\/architecture\.md)"\)/);
+      await expect(agent.client.subscribeResource({ uri }), JSON.stringify(written)).rejects.toThrow(/is not written as URL parsing writes it/);
+    }
   });
 
   it('withholds unpinned prompts and resources in pinned mode and exposes them once pinned (config reload)', async () => {
