@@ -96,6 +96,18 @@ export const httpURL = () =>
     .max(2048)
     .regex(/^https?:\/\/[^\s/?#]+[^\s]*$/);
 
+/**
+ * An http(s) URL that paths are appended to (a provider's base URL): no query or fragment, which
+ * would turn what is appended (`/models`, `/chat/completions`) into a query or a fragment and
+ * have the operator's probe and the sidecar call whatever path the base names.
+ */
+export const httpBaseURL = () =>
+  z
+    .string()
+    .min(1)
+    .max(2048)
+    .regex(/^https?:\/\/[^\s/?#]+[^\s?#]*$/);
+
 /** A list of glob patterns, matched by the sidecar's one glob rule (GLOB_RULE). */
 export const globList = (what: string) =>
   z

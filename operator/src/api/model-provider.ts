@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ModelEntry, PROVIDER_TYPES, ProviderRetries, ProviderTimeouts, RateLimits } from '@airlock/sidecar/config';
-import { API_VERSION, cel, commonStatus, CREDENTIAL_HEADERS, httpURL, RESERVED_HEADER_LIST, RESERVED_HEADER_MESSAGE, listMap, listSet, ObjectMeta, objectName, secretDataKey } from './common.js';
+import { API_VERSION, cel, commonStatus, CREDENTIAL_HEADERS, httpBaseURL, RESERVED_HEADER_LIST, RESERVED_HEADER_MESSAGE, listMap, listSet, ObjectMeta, objectName, secretDataKey } from './common.js';
 
 const KEYLESS_TYPES = "['ollama', 'openai-compatible']";
 
@@ -12,9 +12,9 @@ const KEYLESS_TYPES = "['ollama', 'openai-compatible']";
 export const ModelProviderSpec = z
   .object({
     type: z.enum(PROVIDER_TYPES).describe('Wire protocol of the provider: openai, anthropic, gemini, ollama or openai-compatible.'),
-    baseURL: httpURL()
+    baseURL: httpBaseURL()
       .optional()
-      .describe('Base URL of the provider API. Defaults per type: https://api.openai.com/v1, https://api.anthropic.com, https://generativelanguage.googleapis.com, http://127.0.0.1:11434. Required for openai-compatible.'),
+      .describe('Base URL of the provider API, without a query or fragment (paths are appended to it). Defaults per type: https://api.openai.com/v1, https://api.anthropic.com, https://generativelanguage.googleapis.com, http://127.0.0.1:11434. Required for openai-compatible.'),
     apiKeys: z
       .array(
         z

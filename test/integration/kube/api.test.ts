@@ -56,6 +56,8 @@ describe('CRDs', () => {
   });
 
   it('carry descriptions to kubectl explain', async () => {
+    // The API server publishes a CRD's OpenAPI a moment after it is Established (seen failing under load).
+    await expect.poll(async () => (await kubectl(['explain', 'modelproviders.spec.apiKeys'])).code, { timeout: 30_000, interval: 500 }).toBe(0);
     const out = await kubectlOk(['explain', 'modelproviders.spec.apiKeys']);
     expect(out).toContain('several, the sidecar rotates among them');
     expect(out).toMatch(/secretName\s+<string> -required-/);
