@@ -83,6 +83,7 @@ export async function writeRendered<T extends KubernetesObject>(kube: Kube, owne
   if (object.current(live)) return;
   try {
     await applyOver(kube, desired, live);
+    await removeStaleData(kube, desired, live);
   } catch (err) {
     if (object.stuck && (err as { code?: number }).code === 422) return recreate(kube, object, live);
     // The object was replaced since the cache saw it (the uid did not hold): judged again next time.
@@ -94,6 +95,21 @@ export async function writeRendered<T extends KubernetesObject>(kube: Kube, owne
 /** Applies `desired` over `live` and no other object: the apply names live's uid (a 409 when it is not that one). */
 async function applyOver<T extends KubernetesObject>(kube: Kube, desired: T, live: T): Promise<void> {
   await kube.apply({ ...desired, metadata: { ...desired.metadata, uid: live.metadata?.uid } });
+}
+
+/**
+ * Removes the keys of live's `data` that the rendered object has not. Server-side apply removes
+ * only keys it wrote before: a key someone else patched into the credentials Secret stayed for
+ * good, and with it a Secret the operator's seal no longer vouches for (ADR 30). By name, on that
+ * object only (its uid in the patch).
+ */
+async function removeStaleData<T extends KubernetesObject>(kube: Kube, desired: T, live: T): Promise<void> {
+  const rendered = (desired as { data?: Record<string, string> }).data;
+  if (rendered === undefined) return;
+  const stale = Object.keys((live as { data?: Record<string, string> }).data ?? {}).filter((key) => !Object.hasOwn(rendered, key));
+  if (stale.length === 0) return;
+  const { apiVersion, kind, metadata } = desired;
+  await kube.mergePatch({ apiVersion, kind, metadata: { name: metadata?.name, namespace: metadata?.namespace, uid: live.metadata?.uid }, data: Object.fromEntries(stale.map((key) => [key, null])) } as KubernetesObject);
 }
 
 /**

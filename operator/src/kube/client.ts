@@ -47,6 +47,11 @@ export class Kube {
    * The object of this kind, namespace and name as the API server holds it now, or undefined.
    * A list by name, not a get: the operator's role lists these kinds and gets none of them.
    */
+  /** A JSON merge patch of `object` (its apiVersion, kind and name say which; a `metadata.uid` in it must match, or the API server refuses). */
+  async mergePatch<T extends KubernetesObject>(object: T): Promise<T> {
+    return this.objects.patch(object, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch);
+  }
+
   async findByName<T extends KubernetesObject>(object: T): Promise<T | undefined> {
     const { name, namespace } = object.metadata ?? {};
     const list = await this.objects.list<T>(object.apiVersion!, object.kind!, namespace, undefined, undefined, undefined, `metadata.name=${name}`);

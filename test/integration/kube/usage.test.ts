@@ -185,3 +185,11 @@ it('keeps no token someone else wrote into the credentials Secret: the route ref
   expect((await askUsage('agent', theirs)).status).toBe(401);
   expect((await askUsage('agent', await usageToken('agent'))).status).toBe(200);
 });
+
+it('removes a key someone else patched into the credentials Secret, so its seal vouches for it again and its sidecars are answered', async () => {
+  await until(async () => (await askUsage('agent', await usageToken('agent'))).status === 200, 'the sandbox answered with its token', 20_000);
+  await kubectl().ok(['patch', 'secret', 'airlock-agent-credentials', '-n', ns, '--type=merge', '-p', JSON.stringify({ data: { junk: '' } })]);
+  const keys = async () => Object.keys(JSON.parse(await kubectl().ok(['get', 'secret', 'airlock-agent-credentials', '-n', ns, '-o', 'json'])).data ?? {});
+  await until(async () => !(await keys()).includes('junk'), 'the operator to remove the key it did not write', 20_000);
+  await until(async () => (await askUsage('agent', await usageToken('agent'))).status === 200, 'the sandbox answered with its token again', 20_000);
+});
