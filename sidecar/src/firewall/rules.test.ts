@@ -71,20 +71,34 @@ COMMIT
   });
 
   it('lets the airlock-tools UID out right after the sidecar when it is given', () => {
-    expect(chainRules({ sidecarUid: 61337, toolsUid: 61338, allow: [] }, 6).slice(4, 6)).toEqual(['-m owner --uid-owner 61337 -j ACCEPT', '-m owner --uid-owner 61338 -j ACCEPT']);
+    const rules = chainRules({ sidecarUid: 61337, toolsUid: 61338, allow: [] }, 6);
+    const sidecar = rules.indexOf('-m owner --uid-owner 61337 -j ACCEPT');
+    expect(rules.slice(sidecar, sidecar + 2)).toEqual(['-m owner --uid-owner 61337 -j ACCEPT', '-m owner --uid-owner 61338 -j ACCEPT']);
   });
 
   it("refuses the airlock-tools UID every address of the pod's own but loopback, before loopback is accepted", () => {
-    expect(chainRules({ sidecarUid: 61337, toolsUid: 61338, allow: [] }, 4).slice(0, 2)).toEqual(['-m owner --uid-owner 61338 ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j REJECT', '-o lo -j ACCEPT']);
+    expect(chainRules({ sidecarUid: 61337, toolsUid: 61338, allow: [] }, 4)[0]).toBe('-m owner --uid-owner 61338 ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j REJECT');
     expect(chainRules({ sidecarUid: 61337, toolsUid: 61338, allow: [] }, 6)[0]).toBe('-m owner --uid-owner 61338 ! -d ::1/128 -m addrtype --dst-type LOCAL -j REJECT');
     expect(chainRules({ sidecarUid: 61337, allow: [] }, 4)[0]).toBe('-o lo -j ACCEPT');
+  });
+
+  it('marks the connections the airlock-tools UID opens and lets no other answer leave its sockets on loopback, before loopback is accepted, in both families', () => {
+    for (const family of [4, 6] as const) {
+      expect(chainRules({ sidecarUid: 61337, toolsUid: 61338, allow: [] }, family).slice(1, 5)).toEqual([
+        '-m owner --uid-owner 61338 -m conntrack --ctstate NEW -j CONNMARK --set-xmark 0x2000/0x2000',
+        '-o lo -m owner --uid-owner 61338 -m conntrack --ctdir REPLY -m connmark ! --mark 0x2000/0x2000 -j DROP',
+        '-o lo -p tcp --tcp-flags SYN,ACK SYN,ACK -m owner ! --socket-exists -m conntrack --ctdir REPLY -m connmark ! --mark 0x2000/0x2000 -j DROP',
+        '-o lo -j ACCEPT',
+      ]);
+    }
+    expect(chainRules({ sidecarUid: 61337, allow: [] }, 4).some((rule) => rule.includes('connmark') || rule.includes('CONNMARK'))).toBe(false);
   });
 
   it('with an admin port, first drops TCP from it unless the sending socket is the sidecar UID\'s, in both families', () => {
     for (const family of [4, 6] as const) {
       const rules = chainRules({ sidecarUid: 61337, toolsUid: 61338, allow: [], adminPort: 9090 }, family);
       expect(rules[0]).toBe('-p tcp --sport 9090 -m owner --socket-exists ! --uid-owner 61337 -j DROP');
-      expect(rules[2]).toBe('-o lo -j ACCEPT');
+      expect(rules[1]).toContain('-m addrtype --dst-type LOCAL -j REJECT');
     }
   });
 

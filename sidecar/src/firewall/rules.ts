@@ -15,8 +15,22 @@
  *      whatever the agent listens with there. The stdio servers resolve names themselves, outside
  *      the sidecar's guard (upstream/pod-addresses.ts); loopback stays open to them (a browser
  *      server talks to its own browser on 127.0.0.1).
- *   2. `-o lo` accepted: the agent reaches the sidecar's loopback port and its own servers.
- *   3. ESTABLISHED in the REPLY direction accepted: replies to connections that came in
+ *   2. with a tools UID: what it opens is marked (a connmark bit, NEW under its owner), and on
+ *      loopback nothing answers a connection without that bit from a tools-UID socket, nor as a
+ *      SYN-ACK with no socket. A stdio server's loopback listener (the puppeteer server's Chrome
+ *      opens an unauthenticated DevTools port on 127.0.0.1) would otherwise take the agent's
+ *      connections, and with them the tools UID's open egress (rule 5), past the firewall and
+ *      the MCP filters. A listener's SYN-ACK carries the listener as owner, so the agent's
+ *      connect times out and nothing is accepted; the sidecar reaches the stdio host over a Unix
+ *      socket and needs no such listener either. A SYN cookie leaves without a socket: the kernel
+ *      sends one once a listener's SYN queue is full, and the agent fills it with SYNs whose
+ *      SYN-ACKs are dropped. The cost: a cookie from any other listener on loopback (the
+ *      sidecar's port, the agent's own servers) is dropped too, so an overflowing listener costs
+ *      a SYN retransmit more, and in a pod that sets `net.ipv4.tcp_syncookies=2` (a cookie for
+ *      every SYN) the other UIDs get no TCP over loopback. UDP: a datagram still reaches a
+ *      tools-UID socket, but no answer leaves it.
+ *   3. `-o lo` accepted: the agent reaches the sidecar's loopback port and its own servers.
+ *   4. ESTABLISHED in the REPLY direction accepted: replies to connections that came in
  *      (probes, a port the agent serves); RELATED: ICMP errors about a flow. Not ESTABLISHED in
  *      the original direction: every pod process shares one network namespace, so once the
  *      sidecar's (or a stdio server's) UDP socket is closed the agent can bind its port and
@@ -24,14 +38,14 @@
  *      The sidecar's and the tools' own packets pass by the owner match below; what a socket
  *      sends after its process closed it (a FIN retransmitted by an orphaned socket) carries no
  *      owner and is dropped, which only ends that connection by timeout instead.
- *   4. the sidecar's UID accepted (owner match on the sending socket), and the airlock-tools
+ *   5. the sidecar's UID accepted (owner match on the sending socket), and the airlock-tools
  *      container's UID when given: the stdio MCP servers it runs keep the egress they had when
  *      they ran inside the sidecar, without the sidecar's keys (docs/adr/0015).
- *   5. IPv6 only: neighbour discovery. The kernel sends it without a socket, so the owner match
+ *   6. IPv6 only: neighbour discovery. The kernel sends it without a socket, so the owner match
  *      cannot see it; without it no IPv6 packet, not even the sidecar's, finds its next hop.
  *      Unprivileged processes cannot forge these ICMPv6 types (they need NET_RAW).
- *   6. each allow entry of that family (TCP and UDP on its ports, or everything without ports).
- *   7. everything else dropped. That includes DNS: the agent has no resolver of its own and
+ *   7. each allow entry of that family (TCP and UDP on its ports, or everything without ports).
+ *   8. everything else dropped. That includes DNS: the agent has no resolver of its own and
  *      reaches names only through the sidecar, which resolves them under its own UID.
  *
  * Nothing else in the filter table is touched (`--noflush`), so another init container's rules
@@ -83,7 +97,7 @@ export function renderRestore(plan: FirewallPlan, family: Family, existingJumps 
 export function chainRules(plan: FirewallPlan, family: Family): string[] {
   const rules = [
     ...(plan.adminPort === undefined ? [] : [adminPortRule(plan)]),
-    ...(plan.toolsUid === undefined ? [] : [toolsToPodAddressRule(plan.toolsUid, family)]),
+    ...(plan.toolsUid === undefined ? [] : [toolsToPodAddressRule(plan.toolsUid, family), ...toolsListenerRules(plan.toolsUid)]),
     '-o lo -j ACCEPT',
     '-m conntrack --ctstate ESTABLISHED --ctdir REPLY -j ACCEPT',
     '-m conntrack --ctstate RELATED -j ACCEPT',
@@ -106,6 +120,27 @@ const adminPortRule = (plan: FirewallPlan): string => `-p tcp --sport ${plan.adm
 /** Rule 1: the tools UID reaches no address of the pod's own but loopback. */
 const toolsToPodAddressRule = (toolsUid: number, family: Family): string =>
   `-m owner --uid-owner ${toolsUid} ! -d ${family === 4 ? '127.0.0.0/8' : '::1/128'} -m addrtype --dst-type LOCAL -j REJECT`;
+
+/**
+ * The connmark bit for connections the tools UID opened (rule 2). Conntrack and its marks are the
+ * pod's network namespace's own, so only rules in that namespace can collide: Istio's (ambient's
+ * in-pod rules mark and save under the mask 0xfff, values 0x111 and 0x539; sidecar mode uses 0x539)
+ * and, were node-level rules ever copied into a pod, kube-proxy's 0x4000 and 0x8000, Cilium's
+ * 0x0f00 and upper 16 bits, Calico's 0xffff0000. Bit 13 is in none of them, and only that bit is
+ * set or tested, so what others keep in the rest of the connmark stays as it is.
+ */
+const TOOLS_CONNMARK = '0x2000/0x2000';
+
+/**
+ * Rule 2: a connection the tools UID opened is marked; on loopback, nothing answers one it did not
+ * open from a tools-UID socket, nor with a SYN-ACK that has no socket (a SYN cookie: under a SYN
+ * flood, or with tcp_syncookies=2, the kernel answers for the listener without naming it).
+ */
+const toolsListenerRules = (toolsUid: number): string[] => [
+  `-m owner --uid-owner ${toolsUid} -m conntrack --ctstate NEW -j CONNMARK --set-xmark ${TOOLS_CONNMARK}`,
+  `-o lo -m owner --uid-owner ${toolsUid} -m conntrack --ctdir REPLY -m connmark ! --mark ${TOOLS_CONNMARK} -j DROP`,
+  `-o lo -p tcp --tcp-flags SYN,ACK SYN,ACK -m owner ! --socket-exists -m conntrack --ctdir REPLY -m connmark ! --mark ${TOOLS_CONNMARK} -j DROP`,
+];
 
 function allowRules(entry: AllowEntry): string[] {
   if (entry.ports.length === 0) return [`-d ${entry.cidr} -j ACCEPT`];

@@ -112,28 +112,34 @@ setTimeout(() => process.exit(0), 3000);`;
   }
 
   /**
-   * An agent's TCP listener on `address` inside the namespace, and one connection to it from
-   * `uid`: how the connect ended, and how many connections the agent accepted.
+   * A TCP listener of `listenerUid` on `address` inside the namespace, and one connection to it
+   * from `clientUid`: how the connect ended, and how many connections the listener accepted.
    */
-  async function connectToAgent(uid: number, address: string): Promise<{ outcome: string; accepted: number }> {
+  async function connectToListener(listenerUid: number, clientUid: number, address: string): Promise<{ outcome: string; accepted: number }> {
     const listener = `let accepted = 0; const server = require('node:net').createServer((s) => { accepted += 1; s.destroy(); });
 server.listen(0, process.argv[1], () => process.stdout.write(server.address().port + '\\n'));
 process.stdin.on('data', () => { process.stdout.write('accepted ' + accepted + '\\n'); process.exit(0); });`;
-    const agent = spawn(tools.ip, ['netns', 'exec', ns.name, tools.setpriv, `--reuid=${AGENT_UID}`, `--regid=${AGENT_UID}`, '--clear-groups', '--', process.execPath, '-e', listener, address], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const server = spawn(tools.ip, ['netns', 'exec', ns.name, tools.setpriv, `--reuid=${listenerUid}`, `--regid=${listenerUid}`, '--clear-groups', '--', process.execPath, '-e', listener, address], { stdio: ['pipe', 'pipe', 'inherit'] });
     try {
-      const [line] = (await once(agent.stdout, 'data')) as [Buffer];
+      const [line] = (await once(server.stdout, 'data')) as [Buffer];
       const client = `const s = require('node:net').connect({ host: process.argv[1], port: Number(process.argv[2]) });
 const done = (o) => { process.stdout.write(o); process.exit(0); };
 s.on('connect', () => done('connected')); s.on('error', (e) => done(e.code === 'ECONNREFUSED' ? 'refused' : 'error:' + e.code)); setTimeout(() => done('timeout'), 2000);`;
-      const result = await run(tools.ip, ['netns', 'exec', ns.name, tools.setpriv, `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', process.execPath, '-e', client, address, String(line).trim()]);
+      const result = await run(tools.ip, ['netns', 'exec', ns.name, tools.setpriv, `--reuid=${clientUid}`, `--regid=${clientUid}`, '--clear-groups', '--', process.execPath, '-e', client, address, String(line).trim()]);
       // Give an accepted connection a moment to reach the listener's callback, then ask it.
       await new Promise((resolve) => setTimeout(resolve, 100));
-      agent.stdin.write('count\n');
-      const [answer] = (await once(agent.stdout, 'data')) as [Buffer];
+      server.stdin.write('count\n');
+      const [answer] = (await once(server.stdout, 'data')) as [Buffer];
       return { outcome: result.stdout, accepted: Number(/accepted (\d+)/.exec(String(answer))?.[1]) };
     } finally {
-      agent.kill();
+      server.kill();
     }
+  }
+
+  /** Sets `net.ipv4.tcp_syncookies` (both families) inside the namespace. */
+  async function syncookies(value: 0 | 1 | 2): Promise<void> {
+    const result = await run(tools.ip, ['netns', 'exec', ns.name, 'sysctl', '-q', '-w', `net.ipv4.tcp_syncookies=${value}`]);
+    expect(result.code, result.stderr).toBe(0);
   }
 
   beforeAll(async () => {
@@ -252,12 +258,39 @@ s.on('connect', () => done('connected')); s.on('error', (e) => done(e.code === '
 
     it("refuses the tools UID the pod's own address, where the agent may listen under a name the pod's creator chose (its hostname), and keeps loopback open to it", async () => {
       for (const address of [ns.own.v4, ns.own.v6]) {
-        const own = await connectToAgent(TOOLS_UID, address);
+        const own = await connectToListener(AGENT_UID, TOOLS_UID, address);
         expect(own, `tools UID to ${address}`).toEqual({ outcome: 'refused', accepted: 0 });
         // The sidecar's own connections by name are guarded in the sidecar (upstream/pod-addresses.ts).
-        expect(await connectToAgent(SIDECAR_UID, address), `sidecar UID to ${address}`).toEqual({ outcome: 'connected', accepted: 1 });
+        expect(await connectToListener(AGENT_UID, SIDECAR_UID, address), `sidecar UID to ${address}`).toEqual({ outcome: 'connected', accepted: 1 });
       }
-      for (const address of ['127.0.0.1', '::1']) expect(await connectToAgent(TOOLS_UID, address), `tools UID to ${address}`).toEqual({ outcome: 'connected', accepted: 1 });
+      for (const address of ['127.0.0.1', '::1']) expect(await connectToListener(AGENT_UID, TOOLS_UID, address), `tools UID to ${address}`).toEqual({ outcome: 'connected', accepted: 1 });
+    });
+
+    it("answers no connection to a stdio server's listener (a browser's DevTools port) that the tools UID did not open itself, not even with a SYN cookie", async () => {
+      // The agent would drive the listener, and through it the tools UID's open egress.
+      for (const cookies of [1, 2] as const) {
+        await syncookies(cookies);
+        try {
+          // Every connection of one setting at once, so the setting waits out the timeout once.
+          const attempts: Array<[string, number, number, string, { outcome: string; accepted: number }]> = [];
+          for (const address of ['127.0.0.1', '::1', ns.own.v4, ns.own.v6]) {
+            attempts.push([`agent to a tools listener on ${address}`, TOOLS_UID, AGENT_UID, address, { outcome: 'timeout', accepted: 0 }]);
+            attempts.push([`sidecar to a tools listener on ${address}`, TOOLS_UID, SIDECAR_UID, address, { outcome: 'timeout', accepted: 0 }]);
+          }
+          for (const address of ['127.0.0.1', '::1']) {
+            // A browser server and its browser: both the tools UID.
+            attempts.push([`tools UID to its own listener on ${address}`, TOOLS_UID, TOOLS_UID, address, { outcome: 'connected', accepted: 1 }]);
+            // Under cookies for every SYN the other UIDs' loopback connections get no SYN-ACK
+            // either (rules.ts, rule 2); with the default only an overflowing listener is slowed.
+            if (cookies === 1) attempts.push([`sidecar to the agent on ${address}`, AGENT_UID, SIDECAR_UID, address, { outcome: 'connected', accepted: 1 }]);
+          }
+          const seen = await Promise.all(attempts.map(([, listener, client, address]) => connectToListener(listener, client, address)));
+          const label = (what: string) => `${what}, tcp_syncookies=${cookies}`;
+          expect(Object.fromEntries(attempts.map(([what], i) => [label(what), seen[i]]))).toEqual(Object.fromEntries(attempts.map(([what, , , , expected]) => [label(what), expected])));
+        } finally {
+          await syncookies(1);
+        }
+      }
     });
 
     it('keeps loopback open for the agent and the sidecar: TCP and UDP, IPv4 and IPv6', () => {
