@@ -175,6 +175,7 @@ describe('default values', () => {
       webhookService: webhookOf(objects).clientConfig.service.name,
       tlsMode: 'self',
       tlsSecret: 'airlock-webhook-tls',
+      sealSecret: 'airlock-config-seal',
       leaseName: 'airlock-operator',
       leaseDurationSeconds: 15,
       logLevel: 'info',
@@ -231,6 +232,8 @@ describe('default values', () => {
     expect(rulesOf(only(objects, 'Role'))).toEqual([
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [settings.leaseName], verbs: ['get', 'update'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+      // The config seal key (ADR 30): read by name, made at the first start, never updated.
+      { apiGroups: [''], resources: ['secrets'], resourceNames: [settings.sealSecret], verbs: ['get'] },
       { apiGroups: [''], resources: ['secrets'], resourceNames: [settings.tlsSecret], verbs: ['get', 'update'] },
       { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
     ]);
@@ -344,11 +347,13 @@ describe('non-default values (cert-manager, PodMonitor, own images, UID, resourc
     expect(only(objects, 'MutatingWebhookConfiguration').metadata.annotations).toEqual({ 'cert-manager.io/inject-ca-from': `${namespace}/${certificate.metadata.name}` });
   });
 
-  it('grants no TLS Secret or webhook configuration access when cert-manager owns them', () => {
+  it('grants no TLS Secret or webhook configuration access when cert-manager owns them (the config seal key still)', () => {
     expect(rulesOf(operatorClusterRole(objects))).toEqual(RECONCILE_RULES);
     expect(rulesOf(only(objects, 'Role'))).toEqual([
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['gate-operator'], verbs: ['get', 'update'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['gate-config-seal'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
     ]);
   });
 

@@ -40,6 +40,9 @@ export interface SandboxUsageView extends UsageTotals {
   thisPod: UsageTotals;
 }
 
+/** The longest wait for the operator's answer (the first one's, whatever the interval). */
+const START_WAIT_MS = 2_000;
+
 export class SandboxUsage {
   readonly ledger: UsageLedger;
   private last: { report: SandboxUsageReport; at: number } | undefined;
@@ -59,7 +62,9 @@ export class SandboxUsage {
 
   /** Syncs once (briefly waiting, so a restarted sidecar knows the sandbox's spend before serving) and then every interval. */
   async start(): Promise<void> {
-    await this.sync();
+    // Up to 2 s whatever the interval: a short interval (or a loaded node) must not have a
+    // restarted sidecar serve before it knows what the sandbox spent.
+    await this.sync(START_WAIT_MS);
     this.schedule();
   }
 
@@ -74,8 +79,8 @@ export class SandboxUsage {
     void this.client.close();
   }
 
-  /** Asks the operator once and applies the answer; false when it could not. */
-  async sync(): Promise<boolean> {
+  /** Asks the operator once (waiting up to the interval, at most 2 s, or `waitMs`) and applies the answer; false when it could not. */
+  async sync(waitMs?: number): Promise<boolean> {
     const endpoint = this.options.endpoint();
     if (!endpoint) return false;
     const { url, intervalMs, tokenFile } = endpoint;
@@ -85,7 +90,7 @@ export class SandboxUsage {
       const token = tokenFile === undefined ? undefined : await this.readToken(tokenFile);
       const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
       const request = { method: 'GET' as const, url: `${url}?instance=${encodeURIComponent(this.ledger.instance)}`, headers };
-      const response = await this.client.whole(request, Math.min(2_000, intervalMs));
+      const response = await this.client.whole(request, waitMs ?? Math.min(START_WAIT_MS, intervalMs));
       if (response.status === 401) return this.refused(url, tokenFile, token !== undefined);
       if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
       const report = SandboxUsageReport.parse(JSON.parse(response.body.toString('utf8')));
