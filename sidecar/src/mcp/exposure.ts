@@ -81,8 +81,16 @@ export function checkResourceAccess(agg: Aggregate, backend: string, uri: string
     );
   }
   const policy = agg.resourcePolicies.get(backend);
-  const verdict = policy?.filter(uri);
-  if (verdict && !verdict.allowed) throw new GatewayError(GatewayErrorCode.InvalidParams, `${where} is not available in this sandbox: ${verdict.reason}`, { backend, uri });
+  // Judged as written and as a server may read it: the Python SDK decodes a template's values
+  // (`notes://docs/%73ecret` is `.../secret` to it) and ignores query parameters the template does
+  // not name (`logs://billing?x=1` is `logs://billing`). Every reading must pass.
+  for (const reading of readings(uri)) {
+    const verdict = policy?.filter(reading);
+    if (verdict && !verdict.allowed) {
+      const as = reading === uri ? '' : ` (read as ${JSON.stringify(reading)}, as a server may)`;
+      throw new GatewayError(GatewayErrorCode.InvalidParams, `${where} is not available in this sandbox${as}: ${verdict.reason}`, { backend, uri });
+    }
+  }
   const templates = entries.filter((e) => e.kind === 'resourceTemplate' && matches(e, uri));
   if (templates.some((e) => e.state === 'approved')) return;
   if (templates[0]) refuse('resourceTemplate', templates[0], `${where} (from template ${JSON.stringify(templates[0].key)})`, templates[0].key);
@@ -121,14 +129,24 @@ function canonicalSpelling(uri: string): string | undefined {
  * URI resolves `demo://r/text/./13` to `demo://r/text/13`, past a deny glob on the latter.
  */
 function hasDotSegment(uri: string): boolean {
-  let text = uri;
-  for (let round = 0; round < 4; round++) {
-    if (text.split(/[/\\?#]/).some((segment) => segment === '.' || segment === '..')) return true;
+  return decodings(uri).some((text) => text.split(/[/\\?#]/).some((segment) => segment === '.' || segment === '..'));
+}
+
+/** `uri` as written and percent-decoded once, twice and three times (as far as that changes it). */
+function decodings(uri: string): string[] {
+  const texts = [uri];
+  for (let round = 0; round < 3; round++) {
+    const text = texts.at(-1)!;
     const decoded = text.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
-    if (decoded === text) return false;
-    text = decoded;
+    if (decoded === text) break;
+    texts.push(decoded);
   }
-  return false;
+  return texts;
+}
+
+/** The URIs a server may read `uri` as, for the filters: each decoding, with and without its query and fragment. */
+function readings(uri: string): string[] {
+  return [...new Set(decodings(uri).flatMap((text) => [text, text.replace(/[?#].*$/s, '')]))];
 }
 
 const compiled = new WeakMap<ResourceEntry, UriTemplate | null>();

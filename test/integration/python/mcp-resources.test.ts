@@ -1,0 +1,52 @@
+/**
+ * Resource filters in front of a server on the official Python MCP SDK (PyPI `mcp`, the venv of
+ * test/python/requirements.txt): it percent-decodes a template's values (`notes://docs/%73ecret`
+ * is the `secret` note to it) and ignores a query parameter the template does not name
+ * (`logs://billing?x=1` is `logs://billing`). The gateway judges every reading a server may make
+ * of a URI, so the agent reads nothing a deny glob keeps from it by such a spelling.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { serveGateway, until, type ServedGateway, type TestClient } from '../mcp/harness.js';
+import { PYTHON_DIR, venvPython } from '../../python/venv.js';
+import { VENV_BUILD_TIMEOUT_MS } from './stack.js';
+
+let served: ServedGateway;
+let agent: TestClient;
+
+beforeAll(async () => {
+  const python = await venvPython();
+  served = await serveGateway({
+    backends: [
+      {
+        name: 'py',
+        prefix: 'py',
+        transport: 'stdio',
+        stdio: { command: python, args: [join(PYTHON_DIR, 'resource_server.py')] },
+        resources: { allow: ['*'], deny: ['notes://docs/secret', 'logs://billing'] },
+      },
+    ],
+  });
+  await until('the Python server connected', () => served.gateway.view().backends.every((b) => b.state === 'ready'), 60_000);
+  agent = await served.connect();
+}, VENV_BUILD_TIMEOUT_MS);
+
+afterAll(async () => {
+  await served?.close();
+});
+
+const read = async (uri: string) => (await agent.client.readResource({ uri: `airlock+py+${uri}` })).contents[0] as { text?: string };
+
+describe('resource filters before a Python SDK server', () => {
+  it('serve what they allow (the control)', async () => {
+    expect((await read('notes://docs/readme')).text).toBe('note readme');
+    expect((await read('logs://web')).text).toBe('logs of web at info');
+  });
+
+  it.each(['notes://docs/secret', 'notes://docs/%73ecret', 'notes://docs/%73%65%63%72%65%74', 'notes://docs/%2573ecret', 'logs://billing', 'logs://%62illing', 'logs://billing?x=1', 'logs://billing?level=debug', 'logs://billing#top'])(
+    'refuse %s, which the server reads as a denied resource',
+    async (uri) => {
+      await expect(read(uri)).rejects.toThrow(/is not available in this sandbox.*denied by backend "py" resources deny glob/);
+    },
+  );
+});
