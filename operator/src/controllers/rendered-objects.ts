@@ -82,8 +82,10 @@ export async function writeRendered<T extends KubernetesObject>(kube: Kube, owne
   if (object.stuck?.(live)) return recreate(kube, object, live);
   if (object.current(live)) return;
   try {
-    await applyOver(kube, desired, live);
+    // Stale keys first: a key of about 1 MiB someone patched in would otherwise have every apply
+    // refused as too large, and the key never removed.
     await removeStaleData(kube, desired, live);
+    await applyOver(kube, desired, live);
   } catch (err) {
     if (object.stuck && (err as { code?: number }).code === 422) return recreate(kube, object, live);
     // The object was replaced since the cache saw it (the uid did not hold): judged again next time.

@@ -84,10 +84,11 @@ COMMIT
 
   it('marks the connections the airlock-tools UID opens and lets no other answer leave its sockets on loopback, before loopback is accepted, in both families', () => {
     for (const family of [4, 6] as const) {
-      expect(chainRules({ sidecarUid: 61337, toolsUid: 61338, allow: [] }, family).slice(1, 5)).toEqual([
+      expect(chainRules({ sidecarUid: 61337, toolsUid: 61338, allow: [] }, family).slice(1, 6)).toEqual([
         '-m owner --uid-owner 61338 -m conntrack --ctstate NEW -j CONNMARK --set-xmark 0x2000/0x2000',
         '-o lo -m owner --uid-owner 61338 -m conntrack --ctdir REPLY -m connmark ! --mark 0x2000/0x2000 -j DROP',
         '-o lo -p tcp --tcp-flags SYN,ACK SYN,ACK -m owner ! --socket-exists -m conntrack --ctdir REPLY -m connmark ! --mark 0x2000/0x2000 -j DROP',
+        '-o lo -m conntrack --ctdir ORIGINAL -m connmark --mark 0x2000/0x2000 -m owner --socket-exists ! --uid-owner 61338 -j DROP',
         '-o lo -j ACCEPT',
       ]);
     }

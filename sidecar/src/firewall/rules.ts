@@ -28,7 +28,8 @@
  *      sidecar's port, the agent's own servers) is dropped too, so an overflowing listener costs
  *      a SYN retransmit more, and in a pod that sets `net.ipv4.tcp_syncookies=2` (a cookie for
  *      every SYN) the other UIDs get no TCP over loopback. UDP: a datagram still reaches a
- *      tools-UID socket, but no answer leaves it.
+ *      tools-UID socket, but no answer leaves it; and no other UID sends on a flow the tools UID
+ *      opened (the source port of a client it just closed), which would be answered.
  *   3. `-o lo` accepted: the agent reaches the sidecar's loopback port and its own servers.
  *   4. ESTABLISHED in the REPLY direction accepted: replies to connections that came in
  *      (probes, a port the agent serves); RELATED: ICMP errors about a flow. Not ESTABLISHED in
@@ -140,6 +141,9 @@ const toolsListenerRules = (toolsUid: number): string[] => [
   `-m owner --uid-owner ${toolsUid} -m conntrack --ctstate NEW -j CONNMARK --set-xmark ${TOOLS_CONNMARK}`,
   `-o lo -m owner --uid-owner ${toolsUid} -m conntrack --ctdir REPLY -m connmark ! --mark ${TOOLS_CONNMARK} -j DROP`,
   `-o lo -p tcp --tcp-flags SYN,ACK SYN,ACK -m owner ! --socket-exists -m conntrack --ctdir REPLY -m connmark ! --mark ${TOOLS_CONNMARK} -j DROP`,
+  // A flow the tools UID opened is its alone: another UID sending on it (from the port of a UDP
+  // client it just closed, while conntrack still holds the flow) would be answered as the tools UID.
+  `-o lo -m conntrack --ctdir ORIGINAL -m connmark --mark ${TOOLS_CONNMARK} -m owner --socket-exists ! --uid-owner ${toolsUid} -j DROP`,
 ];
 
 function allowRules(entry: AllowEntry): string[] {

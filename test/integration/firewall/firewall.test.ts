@@ -293,6 +293,22 @@ s.on('connect', () => done('connected')); s.on('error', (e) => done(e.code === '
       }
     });
 
+    it("gets the agent no answer from a tools-UID UDP service on loopback, also from the port of a tools-UID client that just closed (conntrack still holds its flow)", async () => {
+      const service = `const s = require('node:dgram').createSocket('udp4'); s.on('message', (m, r) => s.send(m, r.port, r.address));
+s.bind(0, '127.0.0.1', () => process.stdout.write(s.address().port + '\\n')); setTimeout(() => process.exit(0), 10000);`;
+      const child = spawn(tools.ip, ['netns', 'exec', ns.name, tools.setpriv, `--reuid=${TOOLS_UID}`, `--regid=${TOOLS_UID}`, '--clear-groups', '--', process.execPath, '-e', service], { stdio: ['ignore', 'pipe', 'inherit'] });
+      try {
+        const [line] = (await once(child.stdout, 'data')) as [Buffer];
+        const port = Number(String(line).trim());
+        const sourcePort = 20_000 + Math.floor(Math.random() * 10_000);
+        expect((await sendFrom(TOOLS_UID, '127.0.0.1', port, sourcePort)).outcome, "the tools UID's own client").toBe('echoed');
+        expect((await sendFrom(AGENT_UID, '127.0.0.1', port, sourcePort)).outcome, "the agent on the tools client's port").not.toBe('echoed');
+        expect((await sendFrom(AGENT_UID, '127.0.0.1', port, sourcePort + 1)).outcome, 'the agent on a port of its own').not.toBe('echoed');
+      } finally {
+        child.kill();
+      }
+    });
+
     it('keeps loopback open for the agent and the sidecar: TCP and UDP, IPv4 and IPv6', () => {
       for (const probed of [agent, rootAgent, sidecar]) {
         const loopback = probed.filter((p) => p.port === 0);

@@ -9,6 +9,9 @@
  *   immutable get the ConfigMap made again; a write the API server refuses shows on the sandbox
  *   (rt9 H2).
  */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { agentSandbox, asAuthor, conditionOf, credentialValues, documents, operatorForNamespace, providerFixture } from './fixtures.js';
@@ -168,6 +171,23 @@ describe("the sandbox's own objects", () => {
     await expect.poll(rendered, { timeout: 15_000 }).toBe(expected);
     const configMap = (await getJson('configmap', 'airlock-box'))!;
     expect(configMap.metadata.ownerReferences).toMatchObject([{ uid, controller: true }]);
+    expect(await condition('box', 'ConfigRendered')).toMatchObject({ status: 'True' });
+  });
+
+  it('a key someone patched into the credentials Secret, with config.yaml emptied and the Secret near its 1 MiB limit, is removed and the config written back', async () => {
+    const secret = () => getJson('secret', 'airlock-box-credentials');
+    const data = (await secret())!.data! as Record<string, string>;
+    const config = data['config.yaml']!;
+    // Just under the API server's 1 MiB of Secret data with config.yaml emptied: an apply that
+    // restores config.yaml beside the junk is too large.
+    const others = Object.entries(data).filter(([key]) => key !== 'config.yaml').reduce((n, [key, value]) => n + key.length + Buffer.from(value, 'base64').length, 0);
+    expect(Buffer.from(config, 'base64').length).toBeGreaterThan(200);
+    const junk = Buffer.from('x'.repeat(1_048_576 - others - 'config.yaml'.length - 'junk'.length - 100)).toString('base64');
+    const patch = join(await mkdtemp(join(tmpdir(), 'airlock-patch-')), 'patch.json');
+    await writeFile(patch, JSON.stringify({ data: { junk, 'config.yaml': '' } }));
+    await kubectl().ok(['patch', 'secret', 'airlock-box-credentials', '-n', ns, '--type', 'merge', '--patch-file', patch]);
+    await expect.poll(async () => Object.keys((await secret())!.data ?? {}).includes('junk'), { timeout: 20_000 }).toBe(false);
+    expect((await secret())!.data!['config.yaml']).toBe(config);
     expect(await condition('box', 'ConfigRendered')).toMatchObject({ status: 'True' });
   });
 
