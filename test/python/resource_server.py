@@ -8,7 +8,7 @@ mcp = MCPServer("resources")
 
 @mcp.resource("notes://docs/{name}")
 def note(name: str) -> str:
-    return "SECRET NOTE" if name == "secret" else f"note {name}"
+    return "SECRET NOTE" if name in ("secret", "caf\u00e9") else f"note {name}"
 
 
 @mcp.resource("logs://{service}{?level}")

@@ -82,13 +82,22 @@ export function checkResourceAccess(agg: Aggregate, backend: string, uri: string
   }
   const policy = agg.resourcePolicies.get(backend);
   // Judged as written and as a server may read it: the Python SDK decodes a template's values
-  // (`notes://docs/%73ecret` is `.../secret` to it) and ignores query parameters the template does
-  // not name (`logs://billing?x=1` is `logs://billing`). Every reading must pass.
-  for (const reading of readings(uri)) {
-    const verdict = policy?.filter(reading);
-    if (verdict && !verdict.allowed) {
-      const as = reading === uri ? '' : ` (read as ${JSON.stringify(reading)}, as a server may)`;
-      throw new GatewayError(GatewayErrorCode.InvalidParams, `${where} is not available in this sandbox${as}: ${verdict.reason}`, { backend, uri });
+  // (`notes://docs/%73ecret` is `.../secret` to it, `caf%C3%A9` is `café`) and ignores query
+  // parameters the template does not name (`logs://billing?x=1` is `logs://billing`). No reading
+  // may be denied; one reading the allow globs take is enough (an allow glob with a query, or a
+  // name written in the glob as it reads decoded), as each names a resource they allow.
+  if (policy) {
+    const all = readings(uri);
+    for (const reading of all) {
+      const denied = policy.filter.denies(reading);
+      if (denied) {
+        const as = reading === uri ? '' : ` (read as ${JSON.stringify(reading)}, as a server may)`;
+        throw new GatewayError(GatewayErrorCode.InvalidParams, `${where} is not available in this sandbox${as}: ${denied}`, { backend, uri });
+      }
+    }
+    const verdict = policy.filter(uri);
+    if (!verdict.allowed && !all.some((reading) => policy.filter(reading).allowed)) {
+      throw new GatewayError(GatewayErrorCode.InvalidParams, `${where} is not available in this sandbox: ${verdict.reason}`, { backend, uri });
     }
   }
   const templates = entries.filter((e) => e.kind === 'resourceTemplate' && matches(e, uri));
@@ -132,21 +141,30 @@ function hasDotSegment(uri: string): boolean {
   return decodings(uri).some((text) => text.split(/[/\\?#]/).some((segment) => segment === '.' || segment === '..'));
 }
 
-/** `uri` as written and percent-decoded once, twice and three times (as far as that changes it). */
+/**
+ * `uri` as written and percent-decoded once, twice and three times (as far as that changes it):
+ * each run of escapes read as UTF-8 (`caf%C3%A9` is `café`) and, for the dot-segment check, byte
+ * by byte too.
+ */
 function decodings(uri: string): string[] {
   const texts = [uri];
+  let utf8 = uri;
+  let bytes = uri;
   for (let round = 0; round < 3; round++) {
-    const text = texts.at(-1)!;
-    const decoded = text.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
-    if (decoded === text) break;
-    texts.push(decoded);
+    utf8 = utf8.replace(/(?:%[0-9a-fA-F]{2})+/g, (run) => Buffer.from(run.replaceAll('%', ''), 'hex').toString('utf8'));
+    bytes = bytes.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+    texts.push(utf8, bytes);
   }
-  return texts;
+  return [...new Set(texts)];
 }
 
-/** The URIs a server may read `uri` as, for the filters: each decoding, with and without its query and fragment. */
+/**
+ * The URIs a server may read `uri` as, for the filters: as written with its escapes in upper case
+ * (`%c3%a9` is `%C3%A9`), and each decoding; each with and without its query and fragment.
+ */
 function readings(uri: string): string[] {
-  return [...new Set(decodings(uri).flatMap((text) => [text, text.replace(/[?#].*$/s, '')]))];
+  const upper = uri.replace(/%[0-9a-fA-F]{2}/g, (escape) => escape.toUpperCase());
+  return [...new Set([uri, upper, ...decodings(uri)].flatMap((text) => [text, text.replace(/[?#].*$/s, '')]))];
 }
 
 const compiled = new WeakMap<ResourceEntry, UriTemplate | null>();

@@ -15,16 +15,24 @@ export interface GlobFilter {
 export type FilterVerdict = { allowed: true } | { allowed: false; reason: string };
 
 /** A compiled filter: tells whether a name passes and, when not, which rule stopped it. */
-export type NameFilter = (name: string) => FilterVerdict;
+export type NameFilter = ((name: string) => FilterVerdict) & {
+  /** Why a deny glob stops `name`, the allow globs not consulted; undefined when none does. */
+  denies(name: string): string | undefined;
+};
 
 /** Compiles allow/deny globs once; `where` names the filter in verdicts ("backend fs"). */
 export function compileFilter(filter: GlobFilter, where: string): NameFilter {
   const deny = (filter.deny ?? []).map((glob) => ({ glob, match: compileGlob(glob) }));
   const allow = filter.allow?.map((glob) => compileGlob(glob));
-  return (name) => {
+  const denies = (name: string): string | undefined => {
     const denied = deny.find((d) => d.match(name));
-    if (denied) return { allowed: false, reason: `denied by ${where} deny glob ${JSON.stringify(denied.glob)}` };
+    return denied ? `denied by ${where} deny glob ${JSON.stringify(denied.glob)}` : undefined;
+  };
+  const verdict = (name: string): FilterVerdict => {
+    const denied = denies(name);
+    if (denied) return { allowed: false, reason: denied };
     if (allow && !allow.some((match) => match(name))) return { allowed: false, reason: `not matched by any ${where} allow glob` };
     return { allowed: true };
   };
+  return Object.assign(verdict, { denies });
 }

@@ -23,7 +23,16 @@ beforeAll(async () => {
         prefix: 'py',
         transport: 'stdio',
         stdio: { command: python, args: [join(PYTHON_DIR, 'resource_server.py')] },
-        resources: { allow: ['*'], deny: ['notes://docs/secret', 'logs://billing'] },
+        resources: { allow: ['*'], deny: ['notes://docs/secret', 'logs://billing', 'notes://docs/café'] },
+      },
+      {
+        // The same server behind allow globs only (its two templates, as listed, and three URIs):
+        // one with a query, one with an escape, one non-ASCII, as a person writes them.
+        name: 'allowing',
+        prefix: 'allowing',
+        transport: 'stdio',
+        stdio: { command: python, args: [join(PYTHON_DIR, 'resource_server.py')] },
+        resources: { allow: ['logs://{service}*', 'notes://docs/{name}', 'logs://web?level=info', 'notes://docs/why%3F', 'notes://docs/naïve'] },
       },
     ],
   });
@@ -35,7 +44,7 @@ afterAll(async () => {
   await served?.close();
 });
 
-const read = async (uri: string) => (await agent.client.readResource({ uri: `airlock+py+${uri}` })).contents[0] as { text?: string };
+const read = async (uri: string, prefix = 'py') => (await agent.client.readResource({ uri: `airlock+${prefix}+${uri}` })).contents[0] as { text?: string };
 
 describe('resource filters before a Python SDK server', () => {
   it('serve what they allow (the control)', async () => {
@@ -43,10 +52,17 @@ describe('resource filters before a Python SDK server', () => {
     expect((await read('logs://web')).text).toBe('logs of web at info');
   });
 
-  it.each(['notes://docs/secret', 'notes://docs/%73ecret', 'notes://docs/%73%65%63%72%65%74', 'notes://docs/%2573ecret', 'logs://billing', 'logs://%62illing', 'logs://billing?x=1', 'logs://billing?level=debug', 'logs://billing#top'])(
+  it.each(['notes://docs/secret', 'notes://docs/%73ecret', 'notes://docs/%73%65%63%72%65%74', 'notes://docs/%2573ecret', 'logs://billing', 'logs://%62illing', 'logs://billing?x=1', 'logs://billing?level=debug', 'logs://billing#top', 'notes://docs/caf%C3%A9', 'notes://docs/caf%c3%a9'])(
     'refuse %s, which the server reads as a denied resource',
     async (uri) => {
       await expect(read(uri)).rejects.toThrow(/is not available in this sandbox.*denied by backend "py" resources deny glob/);
     },
   );
+
+  it('serve what an allow glob names with a query, an escape, or a name it reads decoded', async () => {
+    expect((await read('logs://web?level=info', 'allowing')).text).toBe('logs of web at info');
+    expect((await read('notes://docs/why%3F', 'allowing')).text).toBe('note why?');
+    expect((await read('notes://docs/na%C3%AFve', 'allowing')).text).toBe('note naïve');
+    await expect(read('logs://web?level=debug', 'allowing')).rejects.toThrow(/not matched by any backend "allowing" resources allow glob/);
+  });
 });
