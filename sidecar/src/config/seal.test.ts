@@ -2,9 +2,15 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { realpathAsync } from '../fs-async.js';
 import { resolveValues } from '../mcp/secrets.js';
 import { publicKeyText, requireSeal, SealChecker, sealedBy, sealFiles, SEAL_FILE, stopRequiringSeal } from './seal.js';
+
+vi.mock('../fs-async.js', async (original) => {
+  const real = await original<typeof import('../fs-async.js')>();
+  return { ...real, realpathAsync: vi.fn(real.realpathAsync) };
+});
 
 const operator = generateKeyPairSync('ed25519').privateKey;
 const subject = { namespace: 'team-a', sandbox: 'box' };
@@ -61,6 +67,12 @@ describe('SealChecker', () => {
     expect(sealedBy({ ...subject, sandbox: 'other' }, secret, operator)).toBe(false);
     expect(sealedBy(subject, secret, generateKeyPairSync('ed25519').privateKey)).toBe(false);
     expect(sealedBy(subject, files, operator)).toBe(false);
+  });
+
+  it('reads the next version when the one a path resolved into is removed before the read (the kubelet swapped it out)', async () => {
+    const dir = await credentials({ 'config.yaml': '{}' });
+    vi.mocked(realpathAsync).mockResolvedValueOnce(join(dir, '..2026_11_28_gone', 'config.yaml'));
+    expect((await checker.read(join(dir, 'config.yaml'))).toString()).toBe('{}');
   });
 
   it('takes only an Ed25519 public key', () => {

@@ -15,7 +15,7 @@
  */
 import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { basename, dirname } from 'node:path';
-import { readBytes, realpathAsync } from '../fs-async.js';
+import { lstatAsync, readBytes, realpathAsync } from '../fs-async.js';
 
 /** The seal's key in the credentials Secret (a file beside the others in the sidecar). */
 export const SEAL_FILE = 'config.seal';
@@ -99,6 +99,18 @@ export class SealChecker {
    * not vouch for it.
    */
   async read(file: string): Promise<Buffer> {
+    // The kubelet removes a version's directory once it swapped in the next: a read that resolved
+    // into the old one just before finds it gone, and resolving again reads the new one.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.readOnce(file);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 3) throw err;
+      }
+    }
+  }
+
+  private async readOnce(file: string): Promise<Buffer> {
     const resolved = await realpathAsync(file);
     const bytes = await readBytes(resolved);
     const digests = await this.sealOf(file, dirname(resolved));
@@ -121,6 +133,8 @@ export class SealChecker {
     try {
       text = (await readBytes(`${dir}/${SEAL_FILE}`)).toString('utf8');
     } catch (err) {
+      // The whole version gone (swapped out while read): the caller resolves the file again.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !(await lstatAsync(dir).then(() => true, () => false))) throw err;
       throw new SealError(file, `no ${SEAL_FILE} beside it: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
     }
     const known = this.verified.get(text);

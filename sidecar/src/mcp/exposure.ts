@@ -71,22 +71,24 @@ export function checkResourceAccess(agg: Aggregate, backend: string, uri: string
       { backend, uri },
     );
   }
-  const canonical = canonicalSpelling(uri);
+  const policy = agg.resourcePolicies.get(backend);
+  // Spellings and readings matter only to globs: a backend without any serves what it serves.
+  const filtered = policy !== undefined && !policy.filter.open;
+  const canonical = filtered ? canonicalSpelling(uri) : undefined;
   if (canonical !== undefined) {
     throw new GatewayError(
       GatewayErrorCode.InvalidParams,
-      `${where} is not written as URL parsing writes it (${JSON.stringify(canonical)}): filters and templates read a URI as written, ` +
+      `${where} is not written as URL parsing writes it: write ${JSON.stringify(canonical)}. The backend's resource globs read a URI as written, ` +
         'and the backend may parse it into that other URI, so only URIs the backend lists may be written otherwise',
       { backend, uri },
     );
   }
-  const policy = agg.resourcePolicies.get(backend);
   // Judged as written and as a server may read it: the Python SDK decodes a template's values
   // (`notes://docs/%73ecret` is `.../secret` to it, `caf%C3%A9` is `café`) and ignores query
   // parameters the template does not name (`logs://billing?x=1` is `logs://billing`). No reading
   // may be denied; one reading the allow globs take is enough (an allow glob with a query, or a
   // name written in the glob as it reads decoded), as each names a resource they allow.
-  if (policy) {
+  if (filtered) {
     const all = readings(uri);
     for (const reading of all) {
       const denied = policy.filter.denies(reading);

@@ -18,6 +18,8 @@ export type FilterVerdict = { allowed: true } | { allowed: false; reason: string
 export type NameFilter = ((name: string) => FilterVerdict) & {
   /** Why a deny glob stops `name`, the allow globs not consulted; undefined when none does. */
   denies(name: string): string | undefined;
+  /** Whether it has no glob at all: every name passes. */
+  open: boolean;
 };
 
 /** Compiles allow/deny globs once; `where` names the filter in verdicts ("backend fs"). */
@@ -34,5 +36,5 @@ export function compileFilter(filter: GlobFilter, where: string): NameFilter {
     if (allow && !allow.some((match) => match(name))) return { allowed: false, reason: `not matched by any ${where} allow glob` };
     return { allowed: true };
   };
-  return Object.assign(verdict, { denies });
+  return Object.assign(verdict, { denies, open: deny.length === 0 && allow === undefined });
 }

@@ -28,7 +28,7 @@ export class LiveConfig {
   private watcher: FileWatcher | undefined;
   private keyWatcher: FileWatcher | undefined;
   private chain: Promise<void> = Promise.resolve();
-  /** Whether the config refused last was refused for its seal (ADR 30). */
+  /** Whether the config refused last was refused for its seal (ADR 30) or a read that failed, not for its text. */
   private unsealed = false;
   private readonly listeners: ((config: SidecarConfig) => void)[] = [];
 
@@ -97,7 +97,7 @@ export class LiveConfig {
       this.rejected = undefined;
       return;
     }
-    // A text refused for its seal is looked at again each time: the same text may come sealed.
+    // A text refused for its seal (or unreadable then) is looked at again each time: the same text may come sealed.
     if (hash === this.rejected?.hash && !this.unsealed) return;
     this.unsealed = false;
     try {
@@ -108,7 +108,8 @@ export class LiveConfig {
         text = await seal.read(this.path).then(
           (bytes) => bytes.toString('utf8'),
           (err: unknown) => {
-            this.unsealed = err instanceof SealError;
+            // Not the text's fault (its seal, or a volume swapped away while read): looked at again.
+            this.unsealed = true;
             throw asConfigError(this.path, err);
           },
         );

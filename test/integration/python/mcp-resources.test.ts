@@ -26,6 +26,13 @@ beforeAll(async () => {
         resources: { allow: ['*'], deny: ['notes://docs/secret', 'logs://billing', 'notes://docs/café'] },
       },
       {
+        // The same server without any resource glob: it serves what it serves, however written.
+        name: 'open',
+        prefix: 'open',
+        transport: 'stdio',
+        stdio: { command: python, args: [join(PYTHON_DIR, 'resource_server.py')] },
+      },
+      {
         // The same server behind allow globs only (its two templates, as listed, and three URIs):
         // one with a query, one with an escape, one non-ASCII, as a person writes them.
         name: 'allowing',
@@ -64,5 +71,10 @@ describe('resource filters before a Python SDK server', () => {
     expect((await read('notes://docs/why%3F', 'allowing')).text).toBe('note why?');
     expect((await read('notes://docs/na%C3%AFve', 'allowing')).text).toBe('note naïve');
     await expect(read('logs://web?level=debug', 'allowing')).rejects.toThrow(/not matched by any backend "allowing" resources allow glob/);
+  });
+
+  it('serve any spelling the server takes when the backend has no resource glob', async () => {
+    expect((await read('notes://docs/my note', 'open')).text).toBe('note my note');
+    expect((await read('notes://docs/naïve', 'open')).text).toBe('note naïve');
   });
 });
