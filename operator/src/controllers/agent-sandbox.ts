@@ -18,7 +18,7 @@ import { credentialsSecretNameFor as credentialsSecretName } from '../webhook/se
 import { credentialSecret, sameJson, type ControllerContext } from './context.js';
 import { backendSecretProblems } from './mcp-backend.js';
 import { keyProblems } from './model-provider.js';
-import { sealedByOperator } from '../tls/seal-key.js';
+import { sealedByOperator, secretFiles } from '../tls/seal-key.js';
 import { newUsageToken, usageTokenOf } from '../usage/token.js';
 import type { ReconcileResult } from '../runtime/queue.js';
 import { controlledBy, deleteRendered, RenderedObjectRefused, writeAll, writeRendered } from './rendered-objects.js';
@@ -287,6 +287,5 @@ function usageToken(ctx: ControllerContext, namespace: string, name: string, liv
  * changes nothing writes nothing.
  */
 function sealed(ctx: ControllerContext, namespace: string, sandbox: string, data: Record<string, string>): Record<string, string> {
-  const files = Object.fromEntries(Object.entries(data).map(([file, value]) => [file, Buffer.from(value, 'base64')]));
-  return { ...data, [SEAL_FILE]: Buffer.from(sealFiles({ namespace, sandbox }, files, ctx.seal.privateKey)).toString('base64') };
+  return { ...data, [SEAL_FILE]: Buffer.from(sealFiles({ namespace, sandbox }, secretFiles(data), ctx.seal.privateKey)).toString('base64') };
 }

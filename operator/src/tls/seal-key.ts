@@ -65,8 +65,12 @@ export function newSealKey(): SealKey {
 export function sealedByOperator(secret: V1Secret | undefined, subject: SealSubject, key: SealKey): V1Secret | undefined {
   const data = secret?.data;
   if (data === undefined) return undefined;
-  const files = Object.fromEntries(Object.entries(data).map(([name, value]) => [name, Buffer.from(value, 'base64')]));
-  return sealedBy(subject, files, key.privateKey) ? secret : undefined;
+  return sealedBy(subject, secretFiles(data), key.privateKey) ? secret : undefined;
+}
+
+/** A Secret's data (base64) as the files the sidecar reads: name → bytes. */
+export function secretFiles(data: Record<string, string>): Record<string, Buffer> {
+  return Object.fromEntries(Object.entries(data).map(([name, value]) => [name, Buffer.from(value, 'base64')]));
 }
 
 async function read(kube: Kube, namespace: string, name: string): Promise<V1Secret | undefined> {

@@ -114,7 +114,10 @@ export class LiveConfig {
           },
         );
         hash = sha256(text);
-        if (hash === this.hash) return;
+        if (hash === this.hash) {
+          this.rejected = undefined;
+          return;
+        }
       }
       const config = await parseConfig(text, this.path);
       const next = await Runtime.create(config, secrets, this.runtime);
