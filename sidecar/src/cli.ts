@@ -14,7 +14,7 @@
  * idle in every pod's airlock-tools container, and zod, the config schemas and the MCP SDK would
  * hold ~40 MiB of its memory there for nothing (docs/adr/0015).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { enableCompileCache } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -79,7 +79,12 @@ async function runCommand(command: string | undefined, rest: string[]): Promise<
       // once, the image build's warm-up) then closes cleanly instead of killing the process.
       const stopped = stopSignal();
       // Before any connection is made: the agent shares this network (upstream/pod-addresses.ts).
-      if (env.AIRLOCK_REFUSE_POD_ADDRESSES) (await import('./upstream/pod-addresses.js')).refusePodAddresses();
+      if (env.AIRLOCK_REFUSE_POD_ADDRESSES) {
+        const { readSearchList, refusePodAddresses } = await import('./upstream/pod-addresses.js');
+        // The kubelet writes the pod's resolv.conf before its containers start; it does not change.
+        const resolvConf = existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf', 'utf8') : '';
+        refusePodAddresses(env.AIRLOCK_POD_NAMESPACE === undefined ? undefined : { list: readSearchList(resolvConf), namespace: env.AIRLOCK_POD_NAMESPACE });
+      }
       // Before the config is read: it and the keys are used only as the operator sealed them.
       if (env.AIRLOCK_CONFIG_KEY !== undefined) {
         if (env.AIRLOCK_SANDBOX === undefined || env.AIRLOCK_POD_NAMESPACE === undefined) {

@@ -14,7 +14,7 @@ export const ModelProviderSpec = z
     type: z.enum(PROVIDER_TYPES).describe('Wire protocol of the provider: openai, anthropic, gemini, ollama or openai-compatible.'),
     baseURL: httpBaseURL()
       .optional()
-      .describe('Base URL of the provider API, without a query or fragment (paths are appended to it). Defaults per type: https://api.openai.com/v1, https://api.anthropic.com, https://generativelanguage.googleapis.com, http://127.0.0.1:11434. Required for openai-compatible.'),
+      .describe('Base URL of the provider API, without a query or fragment (paths are appended to it). Defaults per type: https://api.openai.com/v1, https://api.anthropic.com, https://generativelanguage.googleapis.com, http://127.0.0.1:11434. Required for openai-compatible. The sidecar looks a host with a dot (ollama.models) up without the sandbox namespace\'s own DNS search domain, so ollama.models is the Service ollama of the namespace models, never a pod of the sandbox\'s namespace.'),
     apiKeys: z
       .array(
         z

@@ -8,6 +8,9 @@
  * `http://127.0.0.1:11434`, an Ollama container in the pod) is taken as written: only names are
  * looked up.
  *
+ * A name with a dot is not looked up in the sandbox namespace's own DNS domain either (see
+ * {@link searchNames}): whoever may create pods there could answer for it.
+ *
  * It wraps `dns.lookup`, which every Node connection by name goes through (node:net and node:tls,
  * so the upstream client, the MCP SDK's fetch and the OpenTelemetry exporter alike); injection
  * turns it on (`AIRLOCK_REFUSE_POD_ADDRESSES`), as outside a pod `localhost` is a normal place for a
@@ -61,14 +64,84 @@ export function isPodAddress(address: string): boolean {
 }
 
 type Callback = (err: NodeJS.ErrnoException | null, address?: string | LookupAddress[], family?: number) => void;
+type Lookup = (hostname: string, options: object, callback: Callback) => void;
+
+/** What of a pod's resolv.conf decides the names a lookup tries: its search domains and `ndots`. */
+export interface SearchList {
+  domains: readonly string[];
+  ndots: number;
+}
+
+/**
+ * The search list of a resolv.conf text, read as glibc reads it: the last `search` or `domain`
+ * line gives the domains, `options ndots:N` the dots a name needs to be tried as written first
+ * (1 by default, at most 15).
+ */
+export function readSearchList(text: string): SearchList {
+  let domains: string[] = [];
+  let ndots = 1;
+  for (const line of text.split('\n')) {
+    const [keyword, ...words] = line.replace(/[#;].*$/, '').trim().split(/\s+/);
+    if (keyword === 'search' || keyword === 'domain') domains = words.filter(Boolean);
+    if (keyword !== 'options') continue;
+    for (const word of words) {
+      const set = /^ndots:(\d+)$/.exec(word);
+      if (set) ndots = Math.min(Number(set[1]), 15);
+    }
+  }
+  return { domains, ndots };
+}
+
+/**
+ * The absolute names a lookup of `hostname` tries, in order, or undefined to look it up as
+ * written. A name with a dot (`ollama.models`, meant as the Service `ollama` of the namespace
+ * `models`) would be tried first as `ollama.models.<namespace>.svc.<cluster domain>`, a pod record
+ * (`hostname.subdomain`) that whoever may create a pod and a headless Service in the sandbox's
+ * namespace answers: with the provider's key in the request. So such a name skips that one search
+ * domain and is otherwise tried as the resolver would (the other domains, and the name itself,
+ * first or last by `ndots`). A name without a dot (a Service of the sandbox's own namespace), an
+ * address and a name ending in a dot are looked up as written.
+ */
+export function searchNames(hostname: string, list: SearchList, namespace: string): string[] | undefined {
+  if (isIP(hostname) !== 0 || hostname.endsWith('.')) return undefined;
+  const dots = hostname.split('.').length - 1;
+  if (dots === 0) return undefined;
+  const own = `${namespace}.svc.`.toLowerCase();
+  const searched = list.domains.filter((domain) => !domain.toLowerCase().startsWith(own)).map((domain) => `${hostname}.${domain.replace(/\.$/, '')}.`);
+  return dots >= list.ndots ? [`${hostname}.`, ...searched] : [...searched, `${hostname}.`];
+}
+
+/** Error codes of a lookup that found no such name (the next name of the search list is tried). */
+const NOT_FOUND = new Set(['ENOTFOUND', 'ENODATA', 'EAI_NODATA']);
+
+/**
+ * Looks `names` up one after another until one resolves; a name not found moves on, any other
+ * failure (a timeout) ends the walk, as the resolver's own search does. Errors name `hostname`.
+ */
+function lookupFirst(lookup: Lookup, hostname: string, names: readonly string[], options: object, done: Callback): void {
+  const next = (at: number, last?: NodeJS.ErrnoException): void => {
+    if (at === names.length) {
+      const failed: NodeJS.ErrnoException = new Error(`getaddrinfo ${last?.code ?? 'ENOTFOUND'} ${hostname}`);
+      Object.assign(failed, { code: last?.code ?? 'ENOTFOUND', syscall: 'getaddrinfo', hostname });
+      return done(failed);
+    }
+    lookup(names[at]!, options, (err, address, family) => {
+      if (!err) return done(null, address, family);
+      if (NOT_FOUND.has(err.code ?? '')) return next(at + 1, err);
+      next(names.length, err);
+    });
+  };
+  next(0);
+}
 
 /**
  * Refuses, for the whole process, connections by name to the pod's own addresses (see the
- * module's comment). Returns the undo (for tests).
+ * module's comment); with `search`, names with a dot skip the sandbox namespace's own DNS domain
+ * ({@link searchNames}). Returns the undo (for tests).
  */
-export function refusePodAddresses(): () => void {
+export function refusePodAddresses(search?: { list: SearchList; namespace: string }): () => void {
   const dns = process.getBuiltinModule('node:dns');
-  const original = dns.lookup;
+  const original = dns.lookup as unknown as Lookup;
   const guarded = function lookup(hostname: string, options: unknown, callback?: Callback): void {
     const done = (typeof options === 'function' ? options : callback) as Callback;
     const settled: Callback = (err, address, family) => {
@@ -81,11 +154,13 @@ export function refusePodAddresses(): () => void {
       refused.code = 'EPODADDRESS';
       done(refused);
     };
-    if (typeof options === 'function') (original as (h: string, cb: Callback) => void)(hostname, settled);
-    else (original as (h: string, o: unknown, cb: Callback) => void)(hostname, options, settled);
+    const given = typeof options === 'function' || options === undefined ? {} : typeof options === 'number' ? { family: options } : (options as object);
+    const names = search && typeof hostname === 'string' ? searchNames(hostname, search.list, search.namespace) : undefined;
+    if (names === undefined) original(hostname, given, settled);
+    else lookupFirst(original, hostname, names, given, settled);
   };
   dns.lookup = guarded as typeof dns.lookup;
   return () => {
-    if (dns.lookup === (guarded as typeof dns.lookup)) dns.lookup = original;
+    if (dns.lookup === (guarded as typeof dns.lookup)) dns.lookup = original as unknown as typeof dns.lookup;
   };
 }

@@ -16,7 +16,6 @@ import { once } from 'node:events';
 import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { readSidecarReport } from '../../../operator/src/usage/collector.js';
@@ -25,7 +24,7 @@ import { ADMIN_PORT } from '../../../operator/src/webhook/settings.js';
 import { testSandbox, testSettings } from '../../../operator/src/webhook/test-fixtures.js';
 import { until } from '../mcp/harness.js';
 import { SQUATTER_INSTANCE } from './fixtures/admin-squatter.js';
-import { createNamespace, must, preflight, run, SYSTEM_PATH, type TestNamespace } from './netns.js';
+import { createNamespace, must, preflight, run, SYSTEM_PATH, untilSidecarReady, type TestNamespace } from './netns.js';
 
 const root = join(import.meta.dirname, '../../..');
 const SIDECAR_UID = 64_551;
@@ -79,16 +78,7 @@ describe.each([
   async function startSidecar(): Promise<ChildProcess & { output: () => string }> {
     const child = spawnAs(ns, SIDECAR_UID, [process.execPath, '--import', 'tsx', join(root, 'sidecar/src/cli.ts'), 'run', '--config', join(scratch, 'config.yaml')]);
     children.push(child);
-    const agent = new Agent({ connect: { socketPath: join(scratch, 'airlock.sock') } });
-    try {
-      await until(
-        `the sidecar to be ready: ${child.output()}`,
-        async () => child.exitCode === null && (await undiciFetch('http://airlock.local/readyz', { dispatcher: agent }).then((r) => r.status === 200, () => false)),
-        60_000,
-      );
-    } finally {
-      await agent.close();
-    }
+    await untilSidecarReady(join(scratch, 'airlock.sock'), child, child.output);
     return child;
   }
 

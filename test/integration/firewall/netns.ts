@@ -10,9 +10,11 @@
  * carry the test process's PID, and namespaces left by a run that died are removed first.
  * Nothing leaves the machine: the subnets are private and routed only over the veth pair.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { until } from '../mcp/harness.js';
 
 /** PATH for every command here: Debian keeps ip and iptables in the sbin directories. */
 export const SYSTEM_PATH = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin'].join(':');
@@ -152,4 +154,18 @@ async function freeSubnet(ip: string, tag: string): Promise<number> {
     if (!addresses.includes(`10.251.${n}.`) && !addresses.includes(`fd61:6972:6c6b:${n.toString(16)}:`)) return n;
   }
   throw new Error('no free 10.251.N.0/24 test subnet on this machine');
+}
+
+/** Waits until a sidecar started as `child` answers /readyz on its socket; fails with its output when it does not, or exits. */
+export async function untilSidecarReady(socketPath: string, child: ChildProcess, output: () => string): Promise<void> {
+  const agent = new Agent({ connect: { socketPath } });
+  try {
+    await until(
+      `the sidecar to be ready: ${output()}`,
+      async () => child.exitCode === null && (await undiciFetch('http://airlock.local/readyz', { dispatcher: agent }).then((r) => r.status === 200, () => false)),
+      60_000,
+    );
+  } finally {
+    await agent.close();
+  }
 }

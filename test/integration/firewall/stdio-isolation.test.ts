@@ -18,6 +18,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startHostProcess, type HostProcess } from '../mcp/stdio-host.js';
 import { text, until } from '../mcp/harness.js';
+import { untilSidecarReady } from './netns.js';
 
 const root = join(import.meta.dirname, '../../..');
 const SIDECAR_UID = 64_541;
@@ -64,9 +65,7 @@ async function startSidecar(name: string, stdioHost: string | undefined): Promis
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   sidecars.push(child);
-  const agent = new Agent({ connect: { socketPath: socket } });
-  await until(`the sidecar ${name} to be ready: ${output}`, async () => (await undiciFetch('http://airlock.local/readyz', { dispatcher: agent })).status === 200, 60_000);
-  await agent.close();
+  await untilSidecarReady(socket, child, () => output);
   return socket;
 }
 

@@ -9,7 +9,7 @@
 import OpenAI from 'openai';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { isPodAddress, refusePodAddresses } from '../../../sidecar/src/upstream/pod-addresses.js';
+import { isPodAddress, readSearchList, refusePodAddresses, searchNames } from '../../../sidecar/src/upstream/pod-addresses.js';
 import { startMock, type MockProvider } from '../../mocks/index.js';
 import { keyFile, stackDir, startStack, type Stack } from './harness.js';
 
@@ -82,6 +82,59 @@ describe('isPodAddress', () => {
     } finally {
       reads.mockRestore();
       now.mockRestore();
+    }
+  });
+});
+
+/** The resolv.conf the kubelet writes for a pod of namespace `team-a` (ClusterFirst). */
+const POD_RESOLV_CONF = 'nameserver 10.96.0.10\nsearch team-a.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n';
+
+describe("names with a dot skip the sandbox namespace's own DNS domain", () => {
+  it('reads the search list and ndots as the resolver does (the last search or domain line, comments dropped)', () => {
+    expect(readSearchList(POD_RESOLV_CONF)).toEqual({ domains: ['team-a.svc.cluster.local', 'svc.cluster.local', 'cluster.local'], ndots: 5 });
+    expect(readSearchList('domain a.example\nsearch b.example c.example # old\noptions rotate ndots:2 ndots:20\n')).toEqual({ domains: ['b.example', 'c.example'], ndots: 15 });
+    expect(readSearchList('')).toEqual({ domains: [], ndots: 1 });
+  });
+
+  it('tries `ollama.models` as the Service of namespace models, never as a pod record of the sandbox namespace', () => {
+    const list = readSearchList(POD_RESOLV_CONF);
+    expect(searchNames('ollama.models', list, 'team-a')).toEqual(['ollama.models.svc.cluster.local.', 'ollama.models.cluster.local.', 'ollama.models.']);
+    // Enough dots: tried as written first, as the resolver does.
+    expect(searchNames('a.b.c.d.e.f', list, 'team-a')).toEqual(['a.b.c.d.e.f.', 'a.b.c.d.e.f.svc.cluster.local.', 'a.b.c.d.e.f.cluster.local.']);
+    // The namespace's domain in another case is the same domain.
+    expect(searchNames('ollama.models', readSearchList('search TEAM-A.svc.cluster.local.\n'), 'team-a')).toEqual(['ollama.models.']);
+    // Another namespace whose name begins like this one keeps its domain.
+    expect(searchNames('x.y', readSearchList('search team-ab.svc.cluster.local\n'), 'team-a')).toEqual(['x.y.', 'x.y.team-ab.svc.cluster.local.']);
+  });
+
+  it('looks up as written a name without a dot, an absolute name and an address', () => {
+    const list = readSearchList(POD_RESOLV_CONF);
+    for (const written of ['ollama', 'ollama.models.svc.cluster.local.', '10.0.0.1', '::1']) expect(searchNames(written, list, 'team-a'), written).toBeUndefined();
+  });
+
+  it('connects where the first name of that order resolves; a name found nowhere fails naming the name as written', async () => {
+    const dns = process.getBuiltinModule('node:dns');
+    const real = dns.lookup;
+    const asked: string[] = [];
+    const records: Record<string, string> = { 'ollama.models.team-a.svc.cluster.local.': '192.0.2.66', 'ollama.models.svc.cluster.local.': '203.0.113.7' };
+    dns.lookup = ((name: string, _options: object, callback: (err: NodeJS.ErrnoException | null, address?: string, family?: number) => void) => {
+      asked.push(name);
+      const address = records[name];
+      if (address) return callback(null, address, 4);
+      callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' }));
+    }) as unknown as typeof dns.lookup;
+    const undoGuard = refusePodAddresses({ list: readSearchList(POD_RESOLV_CONF), namespace: 'team-a' });
+    try {
+      const found = await new Promise((resolve) => dns.lookup('ollama.models', { family: 0 }, (err, address) => resolve(err ?? address)));
+      expect(found).toBe('203.0.113.7');
+      expect(asked).not.toContain('ollama.models.team-a.svc.cluster.local.');
+      const missing = await new Promise<NodeJS.ErrnoException>((resolve) => dns.lookup('vllm-0.vllm', (err) => resolve(err!)));
+      expect(missing.code).toBe('ENOTFOUND');
+      expect(missing.message).toBe('getaddrinfo ENOTFOUND vllm-0.vllm');
+      expect(asked.filter((name) => name.startsWith('vllm'))).toEqual(['vllm-0.vllm.svc.cluster.local.', 'vllm-0.vllm.cluster.local.', 'vllm-0.vllm.']);
+    } finally {
+      undoGuard();
+      dns.lookup = real;
     }
   });
 });
