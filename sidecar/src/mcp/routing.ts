@@ -191,11 +191,27 @@ function resourceBackend(ctx: RoutingContext, wrapped: string): { backend: Backe
   return { backend, uri: parts.uri };
 }
 
-/** The client's `_meta` minus its progress token: the backend gets a token of the gateway's own. */
+/**
+ * Whether a `_meta` key is one the protocol reserves for itself: a prefix (before `/`) with a
+ * label `modelcontextprotocol` or `mcp` (`io.modelcontextprotocol/related-task`). Such keys ask
+ * the receiver for protocol behaviour (a task the answer belongs to), which between the gateway
+ * and a backend only the gateway may ask for.
+ */
+function reservedMetaKey(key: string): boolean {
+  const slash = key.indexOf('/');
+  return slash > 0 && key.slice(0, slash).toLowerCase().split('.').some((label) => label === 'modelcontextprotocol' || label === 'mcp');
+}
+
+/**
+ * The client's `_meta` for the backend: less its progress token (the backend gets a token of the
+ * gateway's own) and the protocol's reserved keys (a client's `io.modelcontextprotocol/related-task`
+ * made a backend on the SDK hold its answer as a task message the gateway never asks for, so the
+ * call waited out `callMs`).
+ */
 function backendMeta(meta: Meta | undefined): Meta | undefined {
   if (!meta) return undefined;
-  const { progressToken: _token, ...rest } = meta;
-  return Object.keys(rest).length > 0 ? rest : undefined;
+  const kept = Object.entries(meta).filter(([key]) => key !== 'progressToken' && !reservedMetaKey(key));
+  return kept.length > 0 ? Object.fromEntries(kept) : undefined;
 }
 
 function forwardOptions(meta: Meta | undefined, extra: HandlerExtra, session: DownstreamSession | undefined): ForwardOptions {

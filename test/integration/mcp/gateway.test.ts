@@ -217,6 +217,15 @@ describe('calls', () => {
     await until('the backend to see the cancellation', () => http.cancelled.includes('cancel-me'));
   });
 
+  it("answers at once a call whose _meta carries the protocol's reserved keys, which the backend does not get; the client's own keys it does", async () => {
+    const _meta = { 'io.modelcontextprotocol/related-task': { taskId: 'not-a-task-of-the-gateway' }, 'mcp.dev/x': 1, 'example.com/trace': 'kept', plain: 'kept too' };
+    // server-everything on the MCP SDK held its answer as a task message before, until callMs (60 s).
+    const echoed = await agent.client.callTool({ name: 'ev__echo', arguments: { message: 'with reserved meta' }, _meta }, undefined, { timeout: 10_000 });
+    expect(text(echoed)).toBe('Echo: with reserved meta');
+    await agent.client.callTool({ name: 'http__whoami', arguments: {}, _meta });
+    expect(http.whoamiMeta.at(-1)).toEqual({ 'example.com/trace': 'kept', plain: 'kept too' });
+  });
+
   it('fails a call that exceeds the backend callMs with an error naming the backend, without blocking other backends', async () => {
     const slow = agent.client.callTool({ name: 'http__slow', arguments: { ms: 20_000, tag: 'timeout' } }, undefined, { timeout: 60_000 });
     const others = await Promise.all([

@@ -24,6 +24,8 @@ export interface HttpBackend {
   cancelled: string[];
   /** Authorization header values seen on requests. */
   authorizations: Set<string | undefined>;
+  /** The `_meta` of each `whoami` call, as the server got it. */
+  whoamiMeta: (Record<string, unknown> | undefined)[];
   close(): Promise<void>;
 }
 
@@ -34,10 +36,14 @@ export async function startHttpBackend(options: { token?: string } = {}): Promis
   const cancelled: string[] = [];
   const started: string[] = [];
   const authorizations = new Set<string | undefined>();
+  const whoamiMeta: (Record<string, unknown> | undefined)[] = [];
 
   const build = () => {
     const server = new McpServer({ name: 'http-backend', version: '1.0.0' });
-    server.registerTool('whoami', { description: 'Names the server that answers.' }, async () => ({ content: [{ type: 'text', text: 'http-backend' }] }));
+    server.registerTool('whoami', { description: 'Names the server that answers.' }, async (extra) => {
+      whoamiMeta.push(extra._meta);
+      return { content: [{ type: 'text', text: 'http-backend' }] };
+    });
     server.registerTool(
       'add',
       { description: 'Adds two integers.', inputSchema: { a: z.number().int(), b: z.number().int() } },
@@ -79,6 +85,7 @@ export async function startHttpBackend(options: { token?: string } = {}): Promis
     started,
     cancelled,
     authorizations,
+    whoamiMeta,
     setMarkerDescription: (text) => {
       description = text;
       for (const marker of markers) marker.update({ description: text });
