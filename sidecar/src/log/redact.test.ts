@@ -32,6 +32,32 @@ describe('redactor', () => {
     expect(redact(text)).not.toMatch(/tok|quoted|12345/);
   });
 
+  it('removes a secret echoed in base64, base64url or hex, alone or inside a longer encoded text, at any byte offset', () => {
+    const key = 'sk-proj-Zq9/+Encoded0123456789abcdef';
+    const redact = redactor([`Bearer ${key}`]);
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    const echoes = [
+      b64(`Bearer ${key}`),
+      b64(key),
+      Buffer.from(key).toString('base64url'),
+      b64(`{"authorization":"Bearer ${key}","host":"api"}`),
+      b64(`x${key}`),
+      b64(`xy${key}`),
+      Buffer.from(`user:${key}`).toString('base64'),
+      Buffer.from(key).toString('hex'),
+      Buffer.from(key).toString('hex').toUpperCase(),
+    ];
+    for (const echo of echoes) {
+      const out = redact(`debug=${echo};`);
+      expect(out, echo).toContain(REDACTED);
+      // What is left around the replacement is a few characters of the encoded neighbours, no run of the key's.
+      for (const form of [b64(key).slice(4, 16), Buffer.from(key).toString('hex').slice(8, 24)]) expect(out).not.toContain(form);
+    }
+    // Encoded text of something else is left alone.
+    const other = b64('an ordinary header dump without any key in it');
+    expect(redact(other)).toBe(other);
+  });
+
   it('replaces every occurrence, longest secret first, and leaves ordinary text alone', () => {
     expect(redactor(['abc123', 'abc123xyz'])('a abc123xyz b abc123 c')).toBe('a [REDACTED] b [REDACTED] c');
     expect(redactor([])('nothing secret in task-force or masks')).toBe('nothing secret in task-force or masks');

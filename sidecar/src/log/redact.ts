@@ -3,7 +3,8 @@
  * streamed), MCP backends' stderr and errors, and the operator's status reasons all go through
  * it, with the same rules:
  * - every known secret value goes, also in the forms a server echoes it in (percent-encoded,
- *   JSON-escaped, the token of a `Bearer <token>` value);
+ *   JSON-escaped, the token of a `Bearer <token>` value, and in base64, base64url and hex, also
+ *   inside a longer encoded text such as a `Basic` credential or an encoded header dump);
  * - every key-shaped token goes, known or not (`sk-…`, `AIza…`, `Bearer …`, GitHub, Slack,
  *   GitLab and AWS keys, PEM private keys), and every masked one (`sk-proj-****abcd`): even the
  *   visible ends of a key say something about it.
@@ -76,11 +77,39 @@ export function looksLikeKey(value: string): boolean {
   return new RegExp(KEY_SHAPE_PATTERN).test(value);
 }
 
-/** The forms of a secret a server is likely to echo: as is, percent-encoded, JSON-escaped, a credential's token alone. */
+/** Encoded forms shorter than this are left alone: a few base64 letters are ordinary text. */
+const MIN_ENCODED_LENGTH = 12;
+
+/**
+ * The base64 and base64url text a value becomes wherever it sits in a longer encoded text: for
+ * each of the three byte offsets it may start at, the characters that depend on its bytes alone.
+ */
+function base64Forms(value: string): string[] {
+  const bytes = Buffer.from(value);
+  const forms: string[] = [];
+  for (const offset of [0, 1, 2]) {
+    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString('base64');
+    // Character i holds bits 6i..6i+5: keep those within the value's bits.
+    const first = Math.ceil((8 * offset) / 6);
+    const end = Math.floor((8 * (offset + bytes.length)) / 6);
+    const core = encoded.slice(first, end);
+    forms.push(core, core.replaceAll('+', '-').replaceAll('/', '_'));
+  }
+  return forms;
+}
+
+/** The forms of one value a server is likely to echo: as is, percent-encoded, JSON-escaped, base64 (either alphabet) and hex. */
+function echoedForms(value: string): string[] {
+  const hex = Buffer.from(value).toString('hex');
+  const encoded = [...base64Forms(value), hex, hex.toUpperCase()].filter((form) => form.length >= MIN_ENCODED_LENGTH);
+  return [value, encodeURIComponent(value), JSON.stringify(value).slice(1, -1), ...encoded];
+}
+
+/** The forms of a secret a server is likely to echo: those of the secret, and of a credential's token alone. */
 function variants(secret: string): string[] {
-  const forms = [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)];
+  const forms = echoedForms(secret);
   const credential = /^[A-Za-z][A-Za-z0-9_-]*\s+(\S+)$/.exec(secret.trim())?.[1];
-  if (credential !== undefined) forms.push(credential, encodeURIComponent(credential), JSON.stringify(credential).slice(1, -1));
+  if (credential !== undefined) forms.push(...echoedForms(credential));
   return forms.filter((form) => form.length >= MIN_SECRET_LENGTH);
 }
 

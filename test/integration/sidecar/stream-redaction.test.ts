@@ -68,3 +68,22 @@ it('translated (OpenAI client, Anthropic provider): the echoed key is redacted f
   expect(text).not.toContain(ANTHROPIC_KEY);
   expect(stack.logs.join('\n')).not.toContain(ANTHROPIC_KEY);
 });
+
+it('an upstream that echoes the Authorization header encoded (base64 of the whole header, hex of the key) shows the client neither, plain or streamed', async () => {
+  const b64 = Buffer.from(`Bearer ${GATEWAY_KEY}`).toString('base64');
+  const hex = Buffer.from(GATEWAY_KEY).toString('hex');
+  const message = `debug: authorization=${b64} token=${hex}`;
+  openai.script({ midStreamError: { afterChunks: 2, message } });
+  const streamed = await seen(() => stack.openai({ maxRetries: 0 }).chat.completions.create({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] }));
+  openai.script({ status: 400, errorMessage: message });
+  const plain = await stack
+    .openai({ maxRetries: 0 })
+    .chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] })
+    .catch((err: unknown) => `${String(err)} ${JSON.stringify((err as { error?: unknown }).error ?? null)}`);
+  for (const text of [streamed, String(plain)]) {
+    expect(text).toContain('debug: authorization=');
+    expect(text).not.toContain(b64.slice(8, 40));
+    expect(text).not.toContain(hex.slice(0, 40));
+  }
+  expect(stack.logs.join('\n')).not.toContain(hex.slice(0, 40));
+});
