@@ -23,7 +23,7 @@ import { MountedSecretHeaders } from './telemetry/otlp-headers.js';
 import { UsageCollector } from './usage/collector.js';
 import { CredentialRejections } from './usage/rejections.js';
 import { usageRoute, type UsageSource } from './usage/route.js';
-import { usageTokenOf } from './usage/token.js';
+import { SealedTokens } from './usage/sealed-token.js';
 import { parseCertificate } from './tls/certificates.js';
 import { WebhookTls } from './tls/manager.js';
 import { loadSealKey, sealedByOperator } from './tls/seal-key.js';
@@ -176,10 +176,15 @@ export async function startOperator({ kubeConfig, settings, log, sidecarAdminPor
   elector.start();
   // Ready only when the API server can call this replica's webhook: informers synced (the webhook
   // reads the sandbox cache) and the caBundle verifying its certificate in place.
+  // The token of a Secret this operator sealed only (ADR 30): not one someone else wrote there.
+  // Its seal is judged once per version of the Secret, not on every usage request.
+  const sealedTokens = new SealedTokens((secret, subject) => sealedByOperator(secret, subject, seal) !== undefined);
+  caches.rendered.on((secret, verb) => {
+    if (verb === 'delete') sealedTokens.forget(secret);
+  });
   const health = await healthServer(settings, log, metrics.registry, () => (!caches.hasSynced ? 'informers not synced' : !tls.ready ? 'webhook caBundle not in place yet' : undefined), {
     sandbox: (namespace, name) => caches.sandboxes.get(namespace, name) as AgentSandbox | undefined,
-    // The token of a Secret this operator sealed only (ADR 30): not one someone else wrote there.
-    token: (namespace, name) => usageTokenOf(sealedByOperator(caches.rendered.get(namespace, credentialsSecretNameFor(name)), { namespace, sandbox: name }, seal)),
+    token: (namespace, name) => sealedTokens.tokenOf(caches.rendered.get(namespace, credentialsSecretNameFor(name)), { namespace, sandbox: name }),
   });
 
   log.info({ identity: settings.identity, webhookPort: webhook.port }, 'airlock operator started');

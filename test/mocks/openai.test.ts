@@ -293,3 +293,22 @@ describe('openai mock: Responses namespace tools', () => {
     expect(await send(long.slice(0, 64))).toMatchObject({ object: 'response' });
   });
 });
+
+describe('openai-compatible mock: tool choices', () => {
+  it("refuses a tool_choice but none without tools, in vLLM's words, and takes none", async () => {
+    const compatible = await startMock('openai-compatible');
+    try {
+      const vllm = new OpenAI({ apiKey: 'unused', baseURL: compatible.url, maxRetries: 0 });
+      for (const choice of ['auto', 'required', { type: 'function', function: { name: 'lookup' } }] as OpenAI.Chat.ChatCompletionToolChoiceOption[]) {
+        const toolless = await vllm.chat.completions.create({ model: 'qwen', messages: user('x'), tool_choice: choice }).catch((e: unknown) => e);
+        expect(toolless).toMatchObject({ status: 400, message: expect.stringContaining('When using `tool_choice`, `tools` must be set.') });
+      }
+      const none = await vllm.chat.completions.create({ model: 'qwen', messages: user('just talk'), tool_choice: 'none' });
+      expect(none.choices[0]?.message.content).toBe('echo: just talk');
+      const auto = await vllm.chat.completions.create({ model: 'qwen', messages: user('find'), tools, tool_choice: 'auto' });
+      expect(auto.choices[0]?.message.tool_calls?.[0]).toMatchObject({ function: { name: 'lookup' } });
+    } finally {
+      await compatible.close();
+    }
+  });
+});

@@ -375,13 +375,16 @@ export const openai: ProviderSpec = {
 /**
  * An OpenAI-compatible server (vLLM, llama.cpp, a gateway): the OpenAI mock, taking any function
  * name, less the `developer` role, which such servers refuse where the model's chat template has no such role (vLLM's
- * answer, as Qwen's and Llama's templates make it, is this 400).
+ * answer, as Qwen's and Llama's templates make it, is this 400). A `tool_choice` other than `none`
+ * without `tools` is refused in vLLM's words (its request model's check; `none` passes).
  */
 export const openaiCompatible: ProviderSpec = {
   ...openai,
   route(ctx) {
     const chatPath = ctx.method === 'POST' && ctx.url.pathname === '/v1/chat/completions';
     if (chatPath && arr(obj(ctx.body).messages).some((m) => obj(m).role === 'developer')) return error(400, 'Unexpected message role.', null, null);
+    const choice = obj(ctx.body).tool_choice;
+    if (chatPath && choice != null && choice !== 'none' && obj(ctx.body).tools == null) return error(400, 'When using `tool_choice`, `tools` must be set.', null, null);
     // vLLM and llama.cpp take any function name (their request models have no pattern).
     if (chatPath) return chat(ctx, { asOpenAI: false });
     return openai.route(ctx);

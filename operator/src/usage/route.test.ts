@@ -2,11 +2,10 @@
  * The usage route answers a sandbox's totals only to the sandbox's own sidecars (its usage token):
  * before, any pod that reached the operator's health port read any tenant's spend and model names.
  */
-import { HttpApp, PLAIN_ANSWERS, plainError } from '@airlock/sidecar/http';
 import { utcDay } from '@airlock/sidecar/usage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentSandbox, SandboxUsageStatus } from '../api/index.js';
-import { usageRoute } from './route.js';
+import { startUsageRoute, type RunningRoute } from './route-testing.js';
 import { bearerMatches, newUsageToken } from './token.js';
 
 const tokens: Record<string, string> = { 'team-a/agent': newUsageToken(), 'team-b/agent': newUsageToken(), 'team-b/orphan': newUsageToken() };
@@ -14,24 +13,18 @@ const usage = (): SandboxUsageStatus =>
   ({ day: utcDay(Date.now()), requests: 3, inputTokens: 30, outputTokens: 9, spentUSD: 0.25, byModel: [{ model: 'secret-model-name', requests: 3, inputTokens: 30, outputTokens: 9, spentUSD: 0.25 }], podCount: 2 }) as unknown as SandboxUsageStatus;
 // team-b/orphan has a credentials Secret but no sandbox in the cache (deleted a moment ago).
 const sandboxes = new Set(['team-a/agent', 'team-b/agent']);
-let app: HttpApp;
+let route: RunningRoute;
 let base: string;
 
 beforeAll(async () => {
-  app = new HttpApp({ bodyLimit: 0, ...PLAIN_ANSWERS });
-  usageRoute(
-    app,
-    {
-      sandbox: (namespace, name) => (sandboxes.has(`${namespace}/${name}`) ? ({ status: { usage: usage() } } as unknown as AgentSandbox) : undefined),
-      token: (namespace, name) => tokens[`${namespace}/${name}`],
-    },
-    plainError(console),
-  );
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  base = `http://127.0.0.1:${app.address().port}`;
+  route = await startUsageRoute({
+    sandbox: (namespace, name) => (sandboxes.has(`${namespace}/${name}`) ? ({ status: { usage: usage() } } as unknown as AgentSandbox) : undefined),
+    token: (namespace, name) => tokens[`${namespace}/${name}`],
+  });
+  base = route.base;
 });
 
-afterAll(() => app.close());
+afterAll(() => route.close());
 
 const get = async (path: string, token?: string, scheme = 'Bearer') => {
   const response = await fetch(`${base}${path}`, token === undefined ? {} : { headers: { authorization: `${scheme} ${token}` } });

@@ -90,6 +90,59 @@ describe('P21: what injection owns', () => {
     expect(result.stderr).toContain(`${DENIED}spec.initContainers[${index}].resources: ${container} is injected by Airlock`);
   });
 
+  describe("the sidecar's AIRLOCK_CONFIG_KEY (the seal's public half: another would vouch for a forged credentials Secret)", () => {
+    type StoredPod = { spec: { containers: { image: string }[]; initContainers: { name: string; env: { name: string; value?: string }[] }[] } };
+    const sidecarOf = (stored: StoredPod) => stored.spec.initContainers.find((c) => c.name === 'airlock-sidecar')!;
+    const configKey = async () => sidecarOf(await pod()).env.find((e) => e.name === 'AIRLOCK_CONFIG_KEY')?.value;
+    /** A JSON patch op replacing the key's value (in the sidecar, spec.initContainers[2]). */
+    const replaceKey = async () => {
+      const index = sidecarOf(await pod()).env.findIndex((e) => e.name === 'AIRLOCK_CONFIG_KEY');
+      return { op: 'replace', path: `/spec/initContainers/2/env/${index}/value`, value: forgedKey };
+    };
+    // Another Ed25519 public half, as the sidecar reads it (base64 of 32 bytes).
+    const forgedKey = Buffer.alloc(32, 7).toString('base64');
+
+    // An UPDATE that changes no image, label or record does not reach the webhook (the chart's
+    // matchConditions); the API server itself refuses any change to a running pod's env. These
+    // rows guard that it stays refused whoever refuses it.
+    it.each([
+      ['a JSON patch', async () => kubectl(['patch', 'pod', POD, '--type=json', '-p', JSON.stringify([await replaceKey()])])],
+      [
+        'a forced server-side apply',
+        () => {
+          const applied = { apiVersion: 'v1', kind: 'Pod', metadata: { name: POD }, spec: { initContainers: [{ name: 'airlock-sidecar', env: [{ name: 'AIRLOCK_CONFIG_KEY', value: forgedKey }] }] } };
+          return kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=intruder', '-f', '-'], JSON.stringify(applied));
+        },
+      ],
+      [
+        'kubectl replace (PUT)',
+        async () => {
+          const current = (await pod()) as StoredPod;
+          sidecarOf(current).env.find((e) => e.name === 'AIRLOCK_CONFIG_KEY')!.value = forgedKey;
+          return kubectl(['replace', '-f', '-'], JSON.stringify(current));
+        },
+      ],
+    ])('is refused when edited alone by %s', async (_how, edit) => {
+      const before = await configKey();
+      expect(before).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+      const result = await edit();
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain('Forbidden: pod updates may not change fields other than');
+      expect(await configKey()).toBe(before);
+    });
+
+    it('is refused by Airlock, naming the env of the injected sidecar, when edited beside an app image change (which reaches the webhook)', async () => {
+      const before = await pod();
+      const key = await configKey();
+      const result = await kubectl(['patch', 'pod', POD, '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/spec/containers/0/image', value: 'ghcr.io/example/agent:3' }, await replaceKey()])]);
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain(`${DENIED}spec.initContainers[2].env: airlock-sidecar is injected by Airlock and cannot be changed after the pod is created`);
+      const after = (await pod()) as StoredPod;
+      expect(after.spec.containers[0]!.image).toBe(before.spec.containers[0].image);
+      expect(await configKey()).toBe(key);
+    });
+  });
+
   it('refuses removing or rewriting the injection record', async () => {
     const result = await kubectl(['annotate', 'pod', POD, 'airlock.dev/injected-']);
     expect(result.stderr).toContain(`${DENIED}metadata.annotations[airlock.dev/injected]: is written by Airlock`);

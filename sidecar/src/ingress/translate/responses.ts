@@ -13,6 +13,8 @@
  * - function tools become chat tools, those inside a `namespace` tool too (./responses-namespaces.ts);
  *   `text.format` becomes `response_format`;
  *   `reasoning.effort` becomes `reasoning_effort`; `max_output_tokens` becomes `max_tokens`;
+ * - without tools, `tool_choice` `auto` or `none` and `parallel_tool_calls` are left out (chat
+ *   APIs refuse them there); `required`, or a function, is refused with a 400 naming tool_choice;
  * - hosted tools (web_search, file_search, computer use, ...), item references the sidecar does not
  *   hold (see ../responses-store.ts), Files API ids and
  *   file URLs can only be served by OpenAI: refused with a 400 naming the field.
@@ -107,7 +109,13 @@ export function responsesToChat(request: ResponsesRequest, history: readonly Inp
   if (typeof named === 'object' && named !== null && !chat.tools?.some((t) => t.function.name === named.function.name)) {
     throw new TranslationError(providerError(400, `Tool choice '${named.function.name}' not found in 'tools' parameter.`, 'invalid_request_error', 'tool_choice'));
   }
-  if (request.parallel_tool_calls != null) chat.parallel_tool_calls = request.parallel_tool_calls;
+  if (!chat.tools) {
+    // A choice among no tools chooses nothing: the Responses API takes `auto` and `none` there
+    // (the openai and codex SDKs send `auto` on every call), chat APIs refuse a tool_choice
+    // without tools (OpenAI any, vLLM any but none). A call required of no tool cannot be made.
+    if (chat.tool_choice === 'required') throw new TranslationError(providerError(400, "tool_choice 'required' needs tools: the request declares none", 'invalid_request_error', 'tool_choice'));
+    delete chat.tool_choice;
+  } else if (request.parallel_tool_calls != null) chat.parallel_tool_calls = request.parallel_tool_calls;
   if (request.max_output_tokens != null) chat.max_tokens = request.max_output_tokens;
   if (request.temperature != null) chat.temperature = request.temperature;
   if (request.top_p != null) chat.top_p = request.top_p;
