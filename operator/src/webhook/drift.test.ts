@@ -68,6 +68,15 @@ describe('podDrift', () => {
     expect(podDrift(former, sandbox, sealed)).toEqual({ wider: [], other: ['a sidecar holding a former seal key (it keeps its last config)'] });
   });
 
+  it("names a pod whose airlock-tools has no /dev/shm of its own (injected before), where the agent reads the stdio servers' shared memory", () => {
+    const sandbox = isolation({});
+    const before = injected(sandbox);
+    const tools = before.spec!.initContainers!.find((c) => c.name === 'airlock-tools')!;
+    tools.volumeMounts = tools.volumeMounts!.filter((m) => m.name !== 'airlock-tools-shm');
+    before.spec!.volumes = before.spec!.volumes!.filter((v) => v.name !== 'airlock-tools-shm');
+    expect(podDrift(before, sandbox, settings)).toEqual({ wider: ["stdio servers sharing the agent's /dev/shm"], other: [] });
+  });
+
   it('names a pod started without the firewall the sandbox now asks for', () => {
     const before = injected(testSandbox('research', { providers: ['openai'], isolation: { network: 'networkpolicy' } }));
     expect(podDrift(before, isolation({}), settings).wider).toEqual(['no firewall']);

@@ -9,7 +9,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { covers, parseAllowEntry, parseFirewallArgs, type AllowEntry } from '@airlock/sidecar/firewall-args';
 import type { AgentSandbox } from '../api/index.js';
 import { allowArgument, sidecarImage } from './render.js';
-import { CONFIG_VOLUME, FIREWALL_CONTAINER, SEAL_KEY_ENV, SIDECAR_CONTAINER, type InjectionSettings } from './settings.js';
+import { CONFIG_VOLUME, FIREWALL_CONTAINER, SEAL_KEY_ENV, SIDECAR_CONTAINER, TOOLS_CONTAINER, TOOLS_SHM_VOLUME, type InjectionSettings } from './settings.js';
 
 /** How one pod differs from what injection would give it now. */
 export interface PodDrift {
@@ -59,7 +59,11 @@ export function podDrift(pod: V1Pod, sandbox: AgentSandbox, settings: Pick<Injec
   } else if (firewall) drift.other.push('a firewall the sandbox no longer asks for');
   const token = (spec?.volumes ?? []).some((v) => (v.projected?.sources ?? []).some((s) => s.serviceAccountToken !== undefined));
   if (token && !sandbox.spec.isolation.automountServiceAccountToken) drift.wider.push('a service account token');
-  const sidecar = [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])].find((c) => c.name === SIDECAR_CONTAINER);
+  const injected = [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])];
+  const sidecar = injected.find((c) => c.name === SIDECAR_CONTAINER);
+  // Injected before airlock-tools had a /dev/shm of its own: a root agent reads the stdio servers' shared memory.
+  const tools = injected.find((c) => c.name === TOOLS_CONTAINER);
+  if (sidecar && !(tools?.volumeMounts ?? []).some((m) => m.name === TOOLS_SHM_VOLUME)) drift.wider.push("stdio servers sharing the agent's /dev/shm");
   const image = sidecarImage(sandbox, settings);
   if (sidecar && sidecar.image !== image) drift.other.push(`sidecar image ${sidecar.image ?? '(none)'}, not ${image}`);
   // Injected before ADR 29: its sidecar reads the config from the ConfigMap, which someone who may

@@ -92,6 +92,14 @@ describe('injectPod', () => {
       expect(byName(pod, TOOLS_CONTAINER)?.restartPolicy).toBe(native ? 'Always' : undefined);
     });
 
+    it("gives airlock-tools a /dev/shm of its own, in memory and bounded, which no other container mounts (the pod's is the agent's too)", () => {
+      const { pod } = injectPod(busyPod(), sandbox, settings);
+      expect(byName(pod, TOOLS_CONTAINER)?.volumeMounts).toContainEqual({ name: 'airlock-tools-shm', mountPath: '/dev/shm' });
+      expect(pod.spec?.volumes).toContainEqual({ name: 'airlock-tools-shm', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } });
+      const mountsShm = allContainers(pod).filter((c) => c.volumeMounts?.some((m) => m.name === 'airlock-tools-shm' || m.mountPath === '/dev/shm')).map((c) => c.name);
+      expect(mountsShm).toEqual([TOOLS_CONTAINER]);
+    });
+
     it('runs stdio servers in airlock-tools: its own UID, no keys, no config, no token, a socket only the sidecar shares', () => {
       const { pod } = injectPod(busyPod(), sandbox, settings);
       const tools = byName(pod, TOOLS_CONTAINER)!;
@@ -105,7 +113,7 @@ describe('injectPod', () => {
         capabilities: { drop: ['ALL'] },
         seccompProfile: { type: 'RuntimeDefault' },
       });
-      expect(tools.volumeMounts?.map((m) => m.name).sort()).toEqual(['airlock-tools', 'airlock-tools-tmp', 'airlock-tools-tmp']);
+      expect(tools.volumeMounts?.map((m) => m.name).sort()).toEqual(['airlock-tools', 'airlock-tools-shm', 'airlock-tools-tmp', 'airlock-tools-tmp']);
       // The ServiceAccount admission plugin mounts no token where a mount already is.
       expect(tools.volumeMounts?.find((m) => m.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount')).toMatchObject({ readOnly: true });
       expect(tools.env).toEqual([{ name: 'HOME', value: '/tmp' }]);

@@ -64,6 +64,20 @@ describe('decideUpdate', () => {
     ]);
   });
 
+  it("refuses an update that adds a debug container mounting airlock-tools' /dev/shm, or that resizes or moves that volume to disk", () => {
+    const before = injected();
+    const debugged = structuredClone(before);
+    debugged.spec!.ephemeralContainers = [{ name: 'debugger', image: 'busybox', volumeMounts: [{ name: 'airlock-tools-shm', mountPath: '/dev/shm' }] }];
+    expect(refusalsOf(before, debugged)).toEqual([
+      "spec.ephemeralContainers[0].volumeMounts[0].name: airlock-tools-shm is the /dev/shm of Airlock's airlock-tools container, where stdio servers keep their shared memory, and is mounted there only",
+    ]);
+    const resized = structuredClone(before);
+    resized.spec!.volumes!.find((v) => v.name === 'airlock-tools-shm')!.emptyDir = {};
+    expect(refusalsOf(before, resized)).toEqual([
+      `spec.volumes[${resized.spec!.volumes!.findIndex((v) => v.name === 'airlock-tools-shm')}]: volume airlock-tools-shm is injected by Airlock and cannot be changed after the pod is created`,
+    ]);
+  });
+
   it('refuses changing a volume or the resources of the sidecar, and the injection record', () => {
     const after = injected();
     after.spec!.volumes!.find((v) => v.name === 'airlock-credentials')!.secret!.secretName = 'airlock-other-credentials';

@@ -19,6 +19,8 @@ import {
   STDIO_HOST_SOCKET,
   TOOLS_CONTAINER,
   TOOLS_DIR,
+  TOOLS_SHM_SIZE,
+  TOOLS_SHM_VOLUME,
   TOOLS_TMP_VOLUME,
   TOOLS_VOLUME,
   type InjectionSettings,
@@ -70,6 +72,7 @@ export function renderVolumes(sandbox: AgentSandbox, settings: InjectionSettings
     { name: CREDENTIALS_VOLUME, secret: { secretName: settings.credentialsSecretName(name) } },
     { name: TOOLS_VOLUME, emptyDir: {} },
     { name: TOOLS_TMP_VOLUME, emptyDir: {} },
+    { name: TOOLS_SHM_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: TOOLS_SHM_SIZE } },
   ];
 }
 
@@ -108,6 +111,8 @@ export function renderTools(sandbox: AgentSandbox, settings: InjectionSettings, 
       { name: TOOLS_VOLUME, mountPath: TOOLS_DIR },
       { name: TOOLS_TMP_VOLUME, mountPath: '/tmp' },
       { name: TOOLS_TMP_VOLUME, mountPath: SERVICE_ACCOUNT_DIR, subPath: '.no-service-account-token', readOnly: true },
+      // Over the pod's /dev/shm, which every other container, the agent's too, has mounted.
+      { name: TOOLS_SHM_VOLUME, mountPath: '/dev/shm' },
     ],
   };
   if (native) container.restartPolicy = 'Always';

@@ -36,10 +36,22 @@ export const CREDENTIALS_VOLUME = 'airlock-credentials';
 export const TOOLS_VOLUME = 'airlock-tools';
 /** emptyDir for the stdio servers' scratch files (/tmp, HOME); airlock-tools only. */
 export const TOOLS_TMP_VOLUME = 'airlock-tools-tmp';
+/**
+ * Memory-backed emptyDir mounted at airlock-tools' `/dev/shm`; airlock-tools only. The runtime
+ * mounts one `/dev/shm` of the pod's into every container, so without it a root agent (it keeps
+ * the file-permission override) reads the shared memory of a stdio server (a browser's pages)
+ * and plants files there for the server to open.
+ */
+export const TOOLS_SHM_VOLUME = 'airlock-tools-shm';
+/**
+ * Size of airlock-tools' `/dev/shm`: Docker's default shm size. The pages count against the
+ * container's memory limit anyway; this only keeps one server from filling it with shared memory.
+ */
+export const TOOLS_SHM_SIZE = '64Mi';
 /** Volume names injection owns; a pod's own volumes under these names are replaced. */
-export const RESERVED_VOLUMES: ReadonlySet<string> = new Set([SOCKET_VOLUME, CONFIG_VOLUME, CREDENTIALS_VOLUME, TOOLS_VOLUME, TOOLS_TMP_VOLUME]);
+export const RESERVED_VOLUMES: ReadonlySet<string> = new Set([SOCKET_VOLUME, CONFIG_VOLUME, CREDENTIALS_VOLUME, TOOLS_VOLUME, TOOLS_TMP_VOLUME, TOOLS_SHM_VOLUME]);
 /** Volumes no app or debug container may mount: they belong to Airlock's containers. */
-export const AIRLOCK_ONLY_VOLUMES: ReadonlySet<string> = new Set([CONFIG_VOLUME, CREDENTIALS_VOLUME, TOOLS_VOLUME, TOOLS_TMP_VOLUME]);
+export const AIRLOCK_ONLY_VOLUMES: ReadonlySet<string> = new Set([CONFIG_VOLUME, CREDENTIALS_VOLUME, TOOLS_VOLUME, TOOLS_TMP_VOLUME, TOOLS_SHM_VOLUME]);
 
 /** File name of the socket inside the socket dir. */
 export const SOCKET_FILE = 'airlock.sock';

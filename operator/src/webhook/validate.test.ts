@@ -78,6 +78,20 @@ describe('validatePod', () => {
     ]);
   });
 
+  it("refuses mounting airlock-tools' /dev/shm volume in an app, init or debug container, where the agent would read the stdio servers' shared memory", () => {
+    const pod = testPod('research', {
+      initContainers: [{ name: 'setup', volumeMounts: [{ name: 'airlock-tools-shm', mountPath: '/dev/shm' }] }],
+      containers: [{ name: 'agent', volumeMounts: [{ name: 'airlock-tools-shm', mountPath: '/shm', readOnly: true }] }],
+      ephemeralContainers: [{ name: 'debugger', volumeMounts: [{ name: 'airlock-tools-shm', mountPath: '/dev/shm' }] }],
+    });
+    const why = "is the /dev/shm of Airlock's airlock-tools container, where stdio servers keep their shared memory, and is mounted there only";
+    expect(refusalsOf(pod)).toEqual([
+      `spec.initContainers[0].volumeMounts[0].name: airlock-tools-shm ${why}`,
+      `spec.containers[0].volumeMounts[0].name: airlock-tools-shm ${why}`,
+      `spec.ephemeralContainers[0].volumeMounts[0].name: airlock-tools-shm ${why}`,
+    ]);
+  });
+
   it("refuses the sidecar's own image (USER is the sidecar UID) in any container that sets no UID, pod-level or its own", () => {
     const pod = testPod('research', {
       initContainers: [{ name: 'setup', image: 'ghcr.io/airlock-dev/airlock-sidecar@sha256:00' }],

@@ -11,7 +11,7 @@ import { isSidecarImage } from './image.js';
 import { isAdmittedToken } from './inject.js';
 import { sandboxName } from './render.js';
 import type { Refusal } from './refusal.js';
-import { AIRLOCK_ONLY_VOLUMES, CREDENTIALS_VOLUME, RESERVED_CONTAINERS, TOOLS_TMP_VOLUME, TOOLS_VOLUME, type InjectionSettings } from './settings.js';
+import { AIRLOCK_ONLY_VOLUMES, CREDENTIALS_VOLUME, RESERVED_CONTAINERS, TOOLS_SHM_VOLUME, TOOLS_TMP_VOLUME, TOOLS_VOLUME, type InjectionSettings } from './settings.js';
 
 export { formatRefusal, type Refusal } from './refusal.js';
 export { normalizeCapability } from './baseline.js';
@@ -222,16 +222,20 @@ export function secretGuard(settings: InjectionSettings, referenced: ReadonlySet
   };
 }
 
+/** Why no app or debug container may mount one of Airlock's volumes; undefined for any other volume. */
+function airlockVolumeRefusal(name: string): string | undefined {
+  // Whoever reaches the stdio host's socket starts processes as the tools UID, which the firewall lets out.
+  if (name === TOOLS_VOLUME || name === TOOLS_TMP_VOLUME) return `${name} is mounted in Airlock's sidecar and airlock-tools containers only`;
+  if (name === TOOLS_SHM_VOLUME) return `${name} is the /dev/shm of Airlock's airlock-tools container, where stdio servers keep their shared memory, and is mounted there only`;
+  return AIRLOCK_ONLY_VOLUMES.has(name) ? `${name} is mounted in the Airlock sidecar only` : undefined;
+}
+
 /** App containers may not reach a guarded Secret through env or envFrom, nor mount Airlock's own volumes. */
 function credentialExposure(container: AnyContainer, path: string, guard: SecretGuard): Refusal[] {
   const refusals: Refusal[] = [];
   (container.volumeMounts ?? []).forEach((mount, j) => {
-    if (mount.name === TOOLS_VOLUME || mount.name === TOOLS_TMP_VOLUME) {
-      // Whoever reaches the stdio host's socket starts processes as the tools UID, which the firewall lets out.
-      refusals.push({ path: `${path}.volumeMounts[${j}].name`, message: `${mount.name} is mounted in Airlock's sidecar and airlock-tools containers only` });
-    } else if (AIRLOCK_ONLY_VOLUMES.has(mount.name)) {
-      refusals.push({ path: `${path}.volumeMounts[${j}].name`, message: `${mount.name} is mounted in the Airlock sidecar only` });
-    }
+    const why = airlockVolumeRefusal(mount.name);
+    if (why) refusals.push({ path: `${path}.volumeMounts[${j}].name`, message: why });
   });
   return [...refusals, ...secretEnv(container, path, guard)];
 }

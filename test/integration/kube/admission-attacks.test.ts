@@ -89,11 +89,12 @@ describe('P4/P5/P6/P16 for a debug container written by hand (the ephemeralconta
     expect(result.stderr).toContain(`${DENIED}spec.ephemeralContainers[0].securityContext.runAsUser: 61337 is the Airlock sidecar's UID`);
   });
 
-  it("refuses airlock-tools' UID (the firewall lets it out) and its volumes (the stdio host's socket starts processes as it)", async () => {
+  it("refuses airlock-tools' UID (the firewall lets it out) and its volumes (the stdio host's socket starts processes as it; its /dev/shm holds the servers' shared memory)", async () => {
     for (const [container, refusal] of [
       [{ name: 'as-tools', securityContext: { runAsUser: 61338 } }, "securityContext.runAsUser: 61338 is the UID of Airlock's airlock-tools container"],
       [{ name: 'tools-socket', volumeMounts: [{ name: 'airlock-tools', mountPath: '/var/run/airlock-tools' }] }, "volumeMounts[0].name: airlock-tools is mounted in Airlock's sidecar and airlock-tools containers only"],
       [{ name: 'tools-tmp', volumeMounts: [{ name: 'airlock-tools-tmp', mountPath: '/t' }] }, "volumeMounts[0].name: airlock-tools-tmp is mounted in Airlock's sidecar and airlock-tools containers only"],
+      [{ name: 'tools-shm', volumeMounts: [{ name: 'airlock-tools-shm', mountPath: '/dev/shm' }] }, "volumeMounts[0].name: airlock-tools-shm is the /dev/shm of Airlock's airlock-tools container"],
     ] as const) {
       const result = await addEphemeral(container);
       expect(result.code, container.name).not.toBe(0);
@@ -116,9 +117,10 @@ describe('P4/P5/P6/P16 for a debug container written by hand (the ephemeralconta
   });
 });
 
-describe("airlock-tools' socket and UID in a new pod", () => {
+describe("airlock-tools' socket, /dev/shm and UID in a new pod", () => {
   it.each([
     ['an app container mounting the socket volume', { containers: [{ name: 'agent', image: 'ghcr.io/example/agent:1', volumeMounts: [{ name: 'airlock-tools', mountPath: '/var/run/airlock-tools' }] }] }, "spec.containers[0].volumeMounts[0].name: airlock-tools is mounted in Airlock's sidecar and airlock-tools containers only"],
+    ['an app container mounting its /dev/shm volume', { containers: [{ name: 'agent', image: 'ghcr.io/example/agent:1', volumeMounts: [{ name: 'airlock-tools-shm', mountPath: '/dev/shm' }] }] }, "spec.containers[0].volumeMounts[0].name: airlock-tools-shm is the /dev/shm of Airlock's airlock-tools container, where stdio servers keep their shared memory"],
     ['an init container running as the tools UID', { initContainers: [{ name: 'setup', image: 'busybox', securityContext: { runAsUser: 61338 } }] }, "spec.initContainers[0].securityContext.runAsUser: 61338 is the UID of Airlock's airlock-tools container"],
     ['a pod-level runAsUser of the tools UID', { securityContext: { runAsUser: 61338 } }, "spec.securityContext.runAsUser: 61338 is the UID of Airlock's airlock-tools container; containers agent would run as it"],
   ])('refuses %s, naming the field', async (_what, spec, refusal) => {

@@ -223,7 +223,7 @@ describe('webhook', () => {
     const sidecar = created.spec!.initContainers![1]!;
     expect(sidecar.restartPolicy).toBe('Always');
     expect(sidecar.image).toBe('registry.test/airlock-sidecar:test');
-    expect(created.spec?.volumes?.map((v) => v.name).sort()).toEqual(['airlock-credentials', 'airlock-socket', 'airlock-tools', 'airlock-tools-tmp']);
+    expect(created.spec?.volumes?.map((v) => v.name).sort()).toEqual(['airlock-credentials', 'airlock-socket', 'airlock-tools', 'airlock-tools-shm', 'airlock-tools-tmp']);
     expect(created.spec?.containers[0]?.env).toEqual(expect.arrayContaining([{ name: 'AIRLOCK_SOCKET', value: '/var/run/airlock/airlock.sock' }]));
     // The sidecar checks the seal with the public half of the operator's key, for its sandbox.
     expect(sidecar.env).toEqual(expect.arrayContaining([{ name: 'AIRLOCK_CONFIG_KEY', value: publicKeyText(await sealKey()) }, { name: 'AIRLOCK_SANDBOX', value: 'agent' }]));
