@@ -171,13 +171,18 @@ const HELD_OUTPUT_TOKENS = 4_096;
 
 /**
  * What a call may use: its input as estimated (the whole conversation where the sidecar expands
- * one, else the body), and its output as above; its cost at the prices of the model it is routed
+ * one, else the body), and its output as below; its cost at the prices of the model it is routed
  * to first.
  */
 function reservationOf(op: Operation<unknown, StreamChunk>, candidates: Candidate<ProviderRuntime>[]): Reservation {
   const input = op.inputTokens?.() ?? estimateUsage(op.raw?.length ?? 0, 0).input;
-  const usage = { input, output: op.maxOutputTokens ?? HELD_OUTPUT_TOKENS };
+  const usage = { input, output: heldOutput(op) };
   return { tokens: usage.input + usage.output, costUSD: candidates[0] ? costOf(candidates[0].model, usage) : 0 };
+}
+
+/** The most output a call may make: its max_tokens (or the default above) for each answer it asks for (`n` and kin). */
+function heldOutput(op: Operation<unknown, StreamChunk>): number {
+  return (op.maxOutputTokens ?? HELD_OUTPUT_TOKENS) * Math.max(1, op.choices ?? 1);
 }
 
 /** Characters of a JSON answer's text, for an estimate: its bytes as passed through, else its rendered length. */
