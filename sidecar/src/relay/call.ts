@@ -105,7 +105,7 @@ async function serveCall<C, K extends StreamChunk>(
       if (outcome.kind === 'json' && outcome.rest) {
         if (call.recording) described = scanHead(outcome.native!);
         const usage = await jsonOut(outcome.native!, outcome.rest, client).catch((err: unknown) => Promise.reject(classifyError(controller.reason ?? err, providerName, 'body')));
-        spent = account(call, outcome, usage ?? estimateUsage(op.raw?.length ?? 0, 0), usage === undefined, client);
+        spent = account(call, outcome, usage ?? estimated(op, 0), usage === undefined, client);
       } else if (outcome.kind === 'json') {
         // The answer first: what follows is bookkeeping the client need not wait for. Nothing
         // else runs in between (no await), so the next call sees this one counted; counted also
@@ -116,7 +116,7 @@ async function serveCall<C, K extends StreamChunk>(
           // A JSON answer without usage (a server that counts nothing, Gemini's embeddings) is
           // estimated, as a stream is, so it cannot escape the limits; counting tokens costs nothing.
           if (outcome.usage) spent = account(call, outcome, outcome.usage, outcome.usage.estimated === true, client);
-          else if (op.kind !== 'count_tokens') spent = account(call, outcome, estimateUsage(op.raw?.length ?? 0, op.kind === 'embeddings' ? 0 : answerChars(outcome)), true, client);
+          else if (op.kind !== 'count_tokens') spent = account(call, outcome, estimated(op, op.kind === 'embeddings' ? 0 : answerChars(outcome)), true, client);
         }
         if (call.recording) described = outcome.result !== undefined ? describeResult(outcome.result) : outcome.native ? scanHead(outcome.native) : {};
         if (call.capturing) call.output(outcome.result ?? parsedForCapture(op, outcome, context));
@@ -126,7 +126,7 @@ async function serveCall<C, K extends StreamChunk>(
         described = tally.described;
         // An error event after the stream started: the client's status was 200, the call failed.
         if (tally.failedStatus !== undefined) status = tally.failedStatus;
-        spent = account(call, outcome, tally.usage ?? estimateUsage(op.raw?.length ?? 0, tally.outputChars), tally.usage === undefined, client);
+        spent = account(call, outcome, tally.usage ?? estimated(op, tally.outputChars), tally.usage === undefined, client);
       }
     } finally {
       outcome.attempt.release(spent.tokens, spent.costUSD);
@@ -175,9 +175,21 @@ const HELD_OUTPUT_TOKENS = 4_096;
  * to first.
  */
 function reservationOf(op: Operation<unknown, StreamChunk>, candidates: Candidate<ProviderRuntime>[]): Reservation {
-  const input = op.inputTokens?.() ?? estimateUsage(op.raw?.length ?? 0, 0).input;
-  const usage = { input, output: heldOutput(op) };
+  const usage = { input: estimatedInput(op), output: heldOutput(op) };
   return { tokens: usage.input + usage.output, costUSD: candidates[0] ? costOf(candidates[0].model, usage) : 0 };
+}
+
+/**
+ * Usage estimated for a call the provider reported none for: its input as the reservation holds
+ * it, its output from the characters of the answer.
+ */
+function estimated(op: Operation<unknown, StreamChunk>, outputChars: number): Usage {
+  return { input: estimatedInput(op), output: estimateUsage(0, outputChars).output };
+}
+
+/** A call's input tokens: the whole conversation where the sidecar expands one (a continuation has no body of its own), else the body. */
+function estimatedInput(op: Operation<unknown, StreamChunk>): number {
+  return op.inputTokens?.() ?? estimateUsage(op.raw?.length ?? 0, 0).input;
 }
 
 /** The most output a call may make: its max_tokens (or the default above) for each answer it asks for (`n` and kin). */

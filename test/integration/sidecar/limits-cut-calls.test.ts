@@ -59,3 +59,19 @@ it('counts the thinking of a stream the agent leaves at its first answer text, b
   expect(refused).toBeInstanceOf(Anthropic.RateLimitError);
   expect((refused as Error).message).toContain('spent its daily budget of 1 USD');
 });
+
+it('counts the whole conversation as the input of a previous_response_id continuation left at its first text: the budget is spent', async () => {
+  // Only input is priced: the first call's ~10,000 tokens cost ~$1, its continuation's ~13,000 as much again.
+  const s = await start({ inputCostPerMTok: 100, outputCostPerMTok: 0 }, { dailyBudgetUSD: 2 });
+  const client = s.openai();
+  const first = await client.responses.create({ model: 'claude-test', input: 'lorem ipsum dolor sit amet '.repeat(2000) });
+  const before = await modelUsage(s, 'claude-test');
+  anthropic.script({ chunkDelayMs: 200, reply: 'a long answer '.repeat(20) });
+  const stream = await client.responses.create({ model: 'claude-test', previous_response_id: first.id, input: 'go on', stream: true });
+  for await (const event of stream) if (event.type === 'response.output_text.delta') break;
+  const sent = anthropic.received.at(-1)!.rawBody.length;
+  // Before: 0 input tokens (the estimate read the continuation's own body, which it does not have).
+  await expect.poll(async () => (await modelUsage(s, 'claude-test')).inputTokens - before.inputTokens).toBeGreaterThanOrEqual(Math.floor((sent / 4) * 0.8));
+  const refused = await client.responses.create({ model: 'claude-test', input: 'one more' }).catch((e: unknown) => e);
+  expect(refused).toMatchObject({ status: 429, message: expect.stringContaining('spent its daily budget of 2 USD') });
+});
