@@ -21,7 +21,7 @@ import { callId } from './ids.js';
 import type { Operation, StreamChunk, Usage } from './operation.js';
 import type { ClientSink } from './sink.js';
 import { streamOut } from './stream-out.js';
-import { costOf, estimateUsage, scanHead } from './usage.js';
+import { costOf, estimated, estimatedInput, heldOutput, scanHead } from './usage.js';
 
 export interface RelayDeps {
   log: Logger;
@@ -94,11 +94,11 @@ async function serveCall<C, K extends StreamChunk>(
   let providerName = 'none';
   let status = 200;
   let described: Described = {};
+  const scope: AttemptScope<C, K> = { op, context, call, abort: controller, log, counted };
   try {
     if (usable.length === 0) {
       throw new UpstreamFailure('status', 'none', { status: 400, type: 'invalid_request_error', message: `no provider of model '${op.model}' supports ${op.kind}` });
     }
-    const scope: AttemptScope<C, K> = { op, context, call, abort: controller, log };
     const outcome: Outcome<C, K> = await route(usable, (attempt) => runAttempt(scope, attempt), { log, abort: controller, deadline: started + totalMs, reserve, uncounted: !counted });
     providerName = outcome.provider.config.name;
     try {
@@ -132,6 +132,8 @@ async function serveCall<C, K extends StreamChunk>(
       outcome.attempt.release(spent.tokens, spent.costUSD);
     }
   } catch (err) {
+    // Given up while the provider had the request: it is billed, and counted (relay/usage.ts abandonedUsage).
+    if (scope.abandoned) spent = account(call, scope.abandoned, scope.abandoned.usage, true, client);
     const failure = toClientError(err);
     status = failure.error.status;
     providerName = call.providerName;
@@ -162,39 +164,13 @@ function anyReserves(candidates: Candidate<ProviderRuntime>[]): boolean {
 }
 
 /**
- * Output held for a call that sets no max_tokens (or kin). One that sets it holds all of it, as
- * OpenAI counts max_tokens against a rate limit at admission: holding less let 5 calls of 32,000
- * tokens each run under a limit of 20,000 a minute. A call is admitted while what is used and
- * held stays under the limit, so a large one runs, alone.
- */
-const HELD_OUTPUT_TOKENS = 4_096;
-
-/**
  * What a call may use: its input as estimated (the whole conversation where the sidecar expands
- * one, else the body), and its output as below; its cost at the prices of the model it is routed
- * to first.
+ * one, else the body), and its output (max_tokens for each answer: ./usage.ts heldOutput); its
+ * cost at the prices of the model it is routed to first.
  */
 function reservationOf(op: Operation<unknown, StreamChunk>, candidates: Candidate<ProviderRuntime>[]): Reservation {
   const usage = { input: estimatedInput(op), output: heldOutput(op) };
   return { tokens: usage.input + usage.output, costUSD: candidates[0] ? costOf(candidates[0].model, usage) : 0 };
-}
-
-/**
- * Usage estimated for a call the provider reported none for: its input as the reservation holds
- * it, its output from the characters of the answer.
- */
-function estimated(op: Operation<unknown, StreamChunk>, outputChars: number): Usage {
-  return { input: estimatedInput(op), output: estimateUsage(0, outputChars).output };
-}
-
-/** A call's input tokens: the whole conversation where the sidecar expands one (a continuation has no body of its own), else the body. */
-function estimatedInput(op: Operation<unknown, StreamChunk>): number {
-  return op.inputTokens?.() ?? estimateUsage(op.raw?.length ?? 0, 0).input;
-}
-
-/** The most output a call may make: its max_tokens (or the default above) for each answer it asks for (`n` and kin). */
-function heldOutput(op: Operation<unknown, StreamChunk>): number {
-  return (op.maxOutputTokens ?? HELD_OUTPUT_TOKENS) * Math.max(1, op.choices ?? 1);
 }
 
 /** Characters of a JSON answer's text, for an estimate: its bytes as passed through, else its rendered length. */
