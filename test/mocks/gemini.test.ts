@@ -28,6 +28,15 @@ describe('gemini mock: generateContent', () => {
     expect(request?.headers['x-goog-api-key']).toBe(KEY);
   });
 
+  it('answers candidateCount candidates, each billed; Gemini 3 takes one only', async () => {
+    const response = await ai.models.generateContent({ model: MODEL, contents: 'hello there', config: { candidateCount: 3 } });
+    expect(response.candidates?.map((c) => c.index)).toEqual([0, 1, 2]);
+    expect(response.usageMetadata?.candidatesTokenCount).toBe(9);
+    const refused = await ai.models.generateContent({ model: 'gemini-3-pro-preview', contents: 'hello', config: { candidateCount: 2 } }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ApiError);
+    expect((refused as ApiError).message).toContain('Multiple candidates is not enabled for this model');
+  });
+
   it('streams word by word over SSE; the last response carries the finish reason', async () => {
     const stream = await ai.models.generateContentStream({ model: MODEL, contents: 'one two three' });
     const responses = [];

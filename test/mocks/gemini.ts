@@ -240,11 +240,14 @@ function generate(ctx: RouteContext, model: string, streaming: boolean): Reply {
   });
   const promptTokens = countTokens([b.systemInstruction, contents]);
   const head = { modelVersion: model, responseId: newId('', 15) };
+  // Several candidates, each generated and billed; Gemini 3 models take one only.
+  const candidateCount = intField(config.candidateCount) ?? 1;
+  if (candidateCount > 1 && /^gemini-3/.test(model)) return error(400, 'Multiple candidates is not enabled for this model');
   if (streaming) return stream(turn, head, promptTokens, ctx.url.searchParams.get('alt') === 'sse', signed);
   const finishReason = turn.finish === 'length' ? 'MAX_TOKENS' : 'STOP';
   return ok({
-    candidates: [{ content: { parts: parts(turn.text, turn, signed), role: 'model' }, finishReason, index: 0 }],
-    usageMetadata: usage(promptTokens, turn.outputTokens),
+    candidates: Array.from({ length: candidateCount }, (_, index) => ({ content: { parts: parts(turn.text, turn, signed), role: 'model' }, finishReason, index })),
+    usageMetadata: usage(promptTokens, turn.outputTokens * candidateCount),
     ...head,
   });
 }

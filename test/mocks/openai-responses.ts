@@ -198,6 +198,9 @@ export function responses(ctx: RouteContext, deps: ResponsesDeps): Reply {
     user: null,
     metadata: b.metadata ?? {},
   };
+  // A background job is queued: the answer comes at once, with no output and no usage yet; the
+  // job runs on at OpenAI, and is billed there, after the call has ended.
+  if (b.background === true) return deps.ok({ ...shell, status: 'queued', background: true });
   const final = { ...shell, status: incomplete ? 'incomplete' : 'completed', incomplete_details: incomplete ? { reason: 'max_output_tokens' } : null, output, usage };
   if (b.store !== false) {
     if (stored.size >= MAX_STORED) stored.delete(stored.keys().next().value!);

@@ -153,6 +153,28 @@ describe('openai mock: chat completions', () => {
   });
 });
 
+describe('openai mock: several answers', () => {
+  it('answers n choices, plain and streamed, bills each, and refuses n past 1 to 128 in OpenAI\'s words; best_of is billed for every completion generated', async () => {
+    const plain = await client.chat.completions.create({ model: 'gpt-4o-mini', n: 3, messages: user('hello there world') });
+    expect(plain.choices.map((c) => [c.index, c.message.content])).toEqual([0, 1, 2].map((i) => [i, 'echo: hello there world']));
+    expect(plain.usage?.completion_tokens).toBe(12);
+    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', n: 2, stream: true, stream_options: { include_usage: true }, messages: user('hi') });
+    const texts = ['', ''];
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    for await (const chunk of stream) {
+      for (const c of chunk.choices) texts[c.index] += c.delta.content ?? '';
+      usage ??= chunk.usage;
+    }
+    expect(texts).toEqual(['echo: hi', 'echo: hi']);
+    expect(usage?.completion_tokens).toBe(2 * 2);
+    const tooMany = await client.chat.completions.create({ model: 'gpt-4o-mini', n: 129, messages: user('x') }).catch((e: unknown) => e);
+    expect(tooMany).toMatchObject({ status: 400, param: 'n', code: 'integer_above_max_value' });
+    const best = await client.completions.create({ model: 'gpt-4o-mini', prompt: 'say this', best_of: 4 });
+    expect(best.choices).toHaveLength(1);
+    expect(best.usage?.completion_tokens).toBe(4 * 3);
+  });
+});
+
 describe('openai mock: other endpoints', () => {
   it('serves deterministic embeddings as floats and as base64 (the SDK default)', async () => {
     const viaBase64 = await client.embeddings.create({ model: 'text-embedding-3-small', input: ['alpha', 'beta'] });

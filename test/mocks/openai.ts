@@ -98,7 +98,17 @@ function streamReply(frames: string[]): StreamReply {
   };
 }
 
-function chatStream(turn: Turn, head: Record<string, unknown>, options: Record<string, unknown>, promptTokens: number): StreamReply {
+/** Each of `choices` choices streams the turn in turn (the index tells them apart); usage counts them all. */
+function chatStream(turn: Turn, head: Record<string, unknown>, options: Record<string, unknown>, promptTokens: number, choices: number): StreamReply {
+  const includeUsage = options.include_usage === true;
+  const frames: string[] = [];
+  for (let index = 0; index < choices; index++) frames.push(...choiceFrames(turn, head, options, index));
+  if (includeUsage) frames.push(data({ ...head, choices: [], usage: usage(promptTokens, turn.outputTokens * choices) }));
+  frames.push('data: [DONE]\n\n');
+  return streamReply(frames);
+}
+
+function choiceFrames(turn: Turn, head: Record<string, unknown>, options: Record<string, unknown>, choice: number): string[] {
   const includeUsage = options.include_usage === true;
   const obfuscate = options.include_obfuscation !== false;
   let n = 0;
@@ -106,7 +116,7 @@ function chatStream(turn: Turn, head: Record<string, unknown>, options: Record<s
   const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
     data({
       ...head,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+      choices: [{ index: choice, delta, logprobs: null, finish_reason: finish }],
       ...(includeUsage ? { usage: null } : {}),
       ...(obfuscate ? { obfuscation: 'QmFzZTY0UGFkZGluZw'.slice(0, (n++ * 7) % 17 + 1) } : {}),
     });
@@ -121,9 +131,15 @@ function chatStream(turn: Turn, head: Record<string, unknown>, options: Record<s
     for (const f of c.fragments) frames.push(chunk({ tool_calls: [{ index, function: { arguments: f } }] }));
   });
   frames.push(chunk({}, FINISH[turn.finish]));
-  if (includeUsage) frames.push(data({ ...head, choices: [], usage: usage(promptTokens, turn.outputTokens) }));
-  frames.push('data: [DONE]\n\n');
-  return streamReply(frames);
+  return frames;
+}
+
+/** OpenAI's bounds of `n`, in its words; the answer has that many choices, each billed. */
+function choiceCountProblem(n: unknown): BodyReply | undefined {
+  if (typeof n !== 'number') return undefined;
+  if (n > 128) return error(400, `Invalid 'n': integer above maximum value. Expected a value <= 128, but got ${n} instead.`, 'n', 'integer_above_max_value');
+  if (n < 1) return error(400, `Invalid 'n': integer below minimum value. Expected a value >= 1, but got ${n} instead.`, 'n', 'integer_below_min_value');
+  return undefined;
 }
 
 /** A strict schema (`response_format` or a function) that strict mode does not take: OpenAI's 400. */
@@ -223,6 +239,9 @@ function chat(ctx: RouteContext, { asOpenAI = true } = {}): Reply {
   if (Array.isArray(b.stop) && b.stop.length > 4) return error(400, `Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with length ${b.stop.length} instead.`, 'stop', 'array_above_max_length');
   const strict = strictRefusal(b);
   if (strict) return strict;
+  const choicesRefused = choiceCountProblem(b.n);
+  if (choicesRefused) return choicesRefused;
+  const choices = intField(b.n) ?? 1;
   // A file by data needs its name; without one OpenAI asks for the other way to give a file.
   for (const [i, m] of arr(b.messages).entries()) {
     for (const [j, part] of arr(obj(m).content).entries()) {
@@ -256,7 +275,7 @@ function chat(ctx: RouteContext, { asOpenAI = true } = {}): Reply {
   });
   const promptTokens = countTokens(b.messages);
   const head = { id: newId('chatcmpl-', 22), object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model, service_tier: 'default', system_fingerprint: FINGERPRINT };
-  if (b.stream === true) return chatStream(turn, head, obj(b.stream_options), promptTokens);
+  if (b.stream === true) return chatStream(turn, head, obj(b.stream_options), promptTokens, choices);
 
   const toolCalls = turn.calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.json } }));
   const message = {
@@ -269,8 +288,8 @@ function chat(ctx: RouteContext, { asOpenAI = true } = {}): Reply {
   return ok({
     ...head,
     object: 'chat.completion',
-    choices: [{ index: 0, message, logprobs: null, finish_reason: FINISH[turn.finish] }],
-    usage: usage(promptTokens, turn.outputTokens),
+    choices: Array.from({ length: choices }, (_, index) => ({ index, message, logprobs: null, finish_reason: FINISH[turn.finish] })),
+    usage: usage(promptTokens, turn.outputTokens * choices),
   });
 }
 
@@ -292,9 +311,12 @@ function completions(ctx: RouteContext): Reply {
   const promptTokens = countTokens(prompt);
   const head = { id: newId('cmpl-', 22), object: 'text_completion', created: Math.floor(Date.now() / 1000), model, system_fingerprint: FINGERPRINT };
   const finish = FINISH[turn.finish];
-  const choice = (text: string, finish_reason: string | null) => ({ text, index: 0, logprobs: null, finish_reason });
-  const tokens = { prompt_tokens: promptTokens, completion_tokens: turn.outputTokens, total_tokens: promptTokens + turn.outputTokens };
-  if (b.stream !== true) return ok({ ...head, choices: [choice(turn.text, finish)], usage: tokens });
+  const choice = (text: string, finish_reason: string | null, index = 0) => ({ text, index, logprobs: null, finish_reason });
+  // best_of completions are generated (and billed) to return the best n.
+  const returned = intField(b.n) ?? 1;
+  const generated = Math.max(returned, intField(b.best_of) ?? 1);
+  const tokens = { prompt_tokens: promptTokens, completion_tokens: turn.outputTokens * generated, total_tokens: promptTokens + turn.outputTokens * generated };
+  if (b.stream !== true) return ok({ ...head, choices: Array.from({ length: returned }, (_, i) => choice(turn.text, finish, i)), usage: tokens });
 
   const includeUsage = obj(b.stream_options).include_usage === true;
   const extra = includeUsage ? { usage: null } : {};

@@ -12,7 +12,7 @@ import { hasContent } from './content.js';
 import type { Logger } from '../log/logger.js';
 import type { ModelCall } from '../telemetry/model-call.js';
 import type { Operation, StreamChunk, Usage } from './operation.js';
-import { scanUsage } from './usage.js';
+import { abandonedUsage, costOf, scanUsage } from './usage.js';
 
 /** What a call needs to run attempts. */
 export interface AttemptScope<C, K extends StreamChunk> {
@@ -23,6 +23,13 @@ export interface AttemptScope<C, K extends StreamChunk> {
   /** The call's abort, which a JSON request in flight hears without a listener of its own. */
   abort: CallAbort;
   log: Logger;
+  /** Whether the call counts against the limits (counting tokens does not). */
+  counted: boolean;
+  /**
+   * The attempt the call was given up in (client gone, total deadline) after its request went
+   * upstream, with what it is counted (relay/usage.ts abandonedUsage); set by runAttempt.
+   */
+  abandoned?: { provider: ProviderRuntime; model: Attempt['model']; usage: Usage };
 }
 
 interface Common {
@@ -101,6 +108,7 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
     }
     // Trace context for this attempt (traceparent), when tracing is on.
     if (!isEmpty(reported.headers)) request = { ...request, headers: { ...request.headers, ...reported.headers } };
+    scope.abort.written = false;
     if (!op.stream) {
       // The whole answer at once (ProviderClient.json): no stream to read or to give back.
       const answer = await provider.client.json(request, scope.abort, native ? PASS_THROUGH_HELD_BYTES : undefined);
@@ -121,6 +129,7 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
     response?.body.destroy();
     const failure = err instanceof UpstreamFailure ? err : classifyError(err, name, 'headers');
     reported.failed(failure.kind, failure.error.status);
+    if (scope.abort.aborted && scope.abort.written && scope.counted) abandon(scope, attempt);
     // Constrained decoding the client asked another API for, refused by this provider: the
     // answer without it (a JSON instruction, plain tools) beats no answer.
     if (!native && !unconstrained && provider.adapter.constraintRefused?.(failure.error) && !scope.abort.aborted) {
@@ -129,6 +138,17 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
     }
     throw failure;
   }
+}
+
+/**
+ * The call was given up while the provider had its request: counted against the provider's limits
+ * now (the router releases the attempt with nothing) and kept for the call to count against the
+ * sandbox's.
+ */
+function abandon<C, K extends StreamChunk>(scope: AttemptScope<C, K>, attempt: Attempt): void {
+  const usage = abandonedUsage(scope.op);
+  scope.abandoned = { provider: attempt.provider, model: attempt.model, usage };
+  attempt.release(usage.input + usage.output, costOf(attempt.model, usage));
 }
 
 /** A non-2xx answer as the provider's error, with its Retry-After; the same for whole and streamed answers. */

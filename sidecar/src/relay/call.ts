@@ -21,7 +21,7 @@ import { callId } from './ids.js';
 import type { Operation, StreamChunk, Usage } from './operation.js';
 import type { ClientSink } from './sink.js';
 import { streamOut } from './stream-out.js';
-import { costOf, estimateUsage, scanHead } from './usage.js';
+import { costOf, estimated, estimatedInput, heldOutput, scanHead } from './usage.js';
 
 export interface RelayDeps {
   log: Logger;
@@ -94,18 +94,18 @@ async function serveCall<C, K extends StreamChunk>(
   let providerName = 'none';
   let status = 200;
   let described: Described = {};
+  const scope: AttemptScope<C, K> = { op, context, call, abort: controller, log, counted };
   try {
     if (usable.length === 0) {
       throw new UpstreamFailure('status', 'none', { status: 400, type: 'invalid_request_error', message: `no provider of model '${op.model}' supports ${op.kind}` });
     }
-    const scope: AttemptScope<C, K> = { op, context, call, abort: controller, log };
     const outcome: Outcome<C, K> = await route(usable, (attempt) => runAttempt(scope, attempt), { log, abort: controller, deadline: started + totalMs, reserve, uncounted: !counted });
     providerName = outcome.provider.config.name;
     try {
       if (outcome.kind === 'json' && outcome.rest) {
         if (call.recording) described = scanHead(outcome.native!);
         const usage = await jsonOut(outcome.native!, outcome.rest, client).catch((err: unknown) => Promise.reject(classifyError(controller.reason ?? err, providerName, 'body')));
-        spent = account(call, outcome, usage ?? estimateUsage(op.raw?.length ?? 0, 0), usage === undefined, client);
+        spent = account(call, outcome, usage ?? estimated(op, 0), usage === undefined, client);
       } else if (outcome.kind === 'json') {
         // The answer first: what follows is bookkeeping the client need not wait for. Nothing
         // else runs in between (no await), so the next call sees this one counted; counted also
@@ -116,7 +116,7 @@ async function serveCall<C, K extends StreamChunk>(
           // A JSON answer without usage (a server that counts nothing, Gemini's embeddings) is
           // estimated, as a stream is, so it cannot escape the limits; counting tokens costs nothing.
           if (outcome.usage) spent = account(call, outcome, outcome.usage, outcome.usage.estimated === true, client);
-          else if (op.kind !== 'count_tokens') spent = account(call, outcome, estimateUsage(op.raw?.length ?? 0, op.kind === 'embeddings' ? 0 : answerChars(outcome)), true, client);
+          else if (op.kind !== 'count_tokens') spent = account(call, outcome, estimated(op, op.kind === 'embeddings' ? 0 : answerChars(outcome)), true, client);
         }
         if (call.recording) described = outcome.result !== undefined ? describeResult(outcome.result) : outcome.native ? scanHead(outcome.native) : {};
         if (call.capturing) call.output(outcome.result ?? parsedForCapture(op, outcome, context));
@@ -126,12 +126,14 @@ async function serveCall<C, K extends StreamChunk>(
         described = tally.described;
         // An error event after the stream started: the client's status was 200, the call failed.
         if (tally.failedStatus !== undefined) status = tally.failedStatus;
-        spent = account(call, outcome, tally.usage ?? estimateUsage(op.raw?.length ?? 0, tally.outputChars), tally.usage === undefined, client);
+        spent = account(call, outcome, tally.usage ?? estimated(op, tally.outputChars), tally.usage === undefined, client);
       }
     } finally {
       outcome.attempt.release(spent.tokens, spent.costUSD);
     }
   } catch (err) {
+    // Given up while the provider had the request: it is billed, and counted (relay/usage.ts abandonedUsage).
+    if (scope.abandoned) spent = account(call, scope.abandoned, scope.abandoned.usage, true, client);
     const failure = toClientError(err);
     status = failure.error.status;
     providerName = call.providerName;
@@ -162,21 +164,12 @@ function anyReserves(candidates: Candidate<ProviderRuntime>[]): boolean {
 }
 
 /**
- * Output held for a call that sets no max_tokens (or kin). One that sets it holds all of it, as
- * OpenAI counts max_tokens against a rate limit at admission: holding less let 5 calls of 32,000
- * tokens each run under a limit of 20,000 a minute. A call is admitted while what is used and
- * held stays under the limit, so a large one runs, alone.
- */
-const HELD_OUTPUT_TOKENS = 4_096;
-
-/**
  * What a call may use: its input as estimated (the whole conversation where the sidecar expands
- * one, else the body), and its output as above; its cost at the prices of the model it is routed
- * to first.
+ * one, else the body), and its output (max_tokens for each answer: ./usage.ts heldOutput); its
+ * cost at the prices of the model it is routed to first.
  */
 function reservationOf(op: Operation<unknown, StreamChunk>, candidates: Candidate<ProviderRuntime>[]): Reservation {
-  const input = op.inputTokens?.() ?? estimateUsage(op.raw?.length ?? 0, 0).input;
-  const usage = { input, output: op.maxOutputTokens ?? HELD_OUTPUT_TOKENS };
+  const usage = { input: estimatedInput(op), output: heldOutput(op) };
   return { tokens: usage.input + usage.output, costUSD: candidates[0] ? costOf(candidates[0].model, usage) : 0 };
 }
 

@@ -28,7 +28,13 @@ export function hasContent(chunk: { choices?: readonly unknown[] }): boolean {
   return false;
 }
 
-/** Characters of text and tool arguments in the chunk, for a usage estimate. */
+/**
+ * Characters of text, reasoning and tool arguments in the chunk, for a usage estimate. Reasoning
+ * is billed as output: every translator writes it as `reasoning_content` (Anthropic thinking,
+ * Gemini thought parts, Ollama thinking, Responses reasoning deltas), and OpenAI-compatible
+ * servers pass theirs as `reasoning_content` or `reasoning` (one of them: some send both, alike).
+ * Whole thinking blocks (`thinking_blocks`) repeat the text already counted and are not.
+ */
 export function contentChars(chunk: { choices?: readonly unknown[] }): number {
   let n = 0;
   for (const c of (chunk.choices ?? []) as ChoiceLike[]) {
@@ -36,6 +42,8 @@ export function contentChars(chunk: { choices?: readonly unknown[] }): number {
     const delta = c.delta;
     if (!delta) continue;
     if (typeof delta.content === 'string') n += delta.content.length;
+    const reasoning = typeof delta.reasoning_content === 'string' ? delta.reasoning_content : delta.reasoning;
+    if (typeof reasoning === 'string') n += reasoning.length;
     if (Array.isArray(delta.tool_calls)) {
       for (const t of delta.tool_calls as { function?: { name?: unknown; arguments?: unknown } }[]) {
         if (typeof t.function?.arguments === 'string') n += t.function.arguments.length;

@@ -4,7 +4,7 @@
  * the model entry.
  */
 import type { ModelEntryConfig } from '../config/schema.js';
-import type { Usage } from './operation.js';
+import type { Operation, StreamChunk, Usage } from './operation.js';
 
 /** The key searched for, as bytes once: a string needle is encoded anew on every search. */
 const USAGE_KEY = Buffer.from('"usage"');
@@ -163,6 +163,43 @@ const CHARS_PER_TOKEN = 4;
 /** An estimate from the request's size and the characters streamed back. */
 export function estimateUsage(requestBytes: number, outputChars: number): Usage {
   return { input: Math.ceil(requestBytes / CHARS_PER_TOKEN), output: Math.ceil(outputChars / CHARS_PER_TOKEN) };
+}
+
+/**
+ * Output held for a call that sets no max_tokens (or kin). One that sets it holds all of it, as
+ * OpenAI counts max_tokens against a rate limit at admission: holding less let 5 calls of 32,000
+ * tokens each run under a limit of 20,000 a minute. A call is admitted while what is used and
+ * held stays under the limit, so a large one runs, alone.
+ */
+const HELD_OUTPUT_TOKENS = 4_096;
+
+/** A call's input tokens: the whole conversation where the sidecar expands one (a continuation has no body of its own), else the body. */
+export function estimatedInput(op: Operation<unknown, StreamChunk>): number {
+  return op.inputTokens?.() ?? estimateUsage(op.raw?.length ?? 0, 0).input;
+}
+
+/** The most output a call may make: its max_tokens (or the default above) for each answer it asks for (`n` and kin). */
+export function heldOutput(op: Operation<unknown, StreamChunk>): number {
+  return (op.maxOutputTokens ?? HELD_OUTPUT_TOKENS) * Math.max(1, op.choices ?? 1);
+}
+
+/**
+ * Usage estimated for a call the provider reported none for: its input as the reservation holds
+ * it, its output from the characters of the answer.
+ */
+export function estimated(op: Operation<unknown, StreamChunk>, outputChars: number): Usage {
+  return { input: estimatedInput(op), output: estimateUsage(0, outputChars).output };
+}
+
+/**
+ * Usage of a call given up (the client gone, the total deadline passed) after its request was
+ * written upstream and before any of its answer reached the client: the provider had the whole
+ * prompt, so its input as estimated; a plain call also its held output, since the provider goes
+ * on writing an answer nobody reads (embeddings have none); a stream nothing more (closing it stops the provider, and
+ * what it sent before its first content had none).
+ */
+export function abandonedUsage(op: Operation<unknown, StreamChunk>): Usage {
+  return { input: estimatedInput(op), output: op.stream || op.kind === 'embeddings' ? 0 : heldOutput(op), estimated: true };
 }
 
 /** Cost in USD of a usage at the model entry's prices. */

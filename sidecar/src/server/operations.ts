@@ -50,6 +50,7 @@ export function chatOperation(ingress: Ingress, body: ChatIngressRequest, raw: B
   };
   const call = new ChatCall(ingress, request.model, request.stream === true, raw, asked, build, () => request, names);
   call.maxOutputTokens = request.max_completion_tokens ?? request.max_tokens ?? undefined;
+  call.choices = request.n ?? undefined;
   const forUsage = request.stream === true ? usageForStreams(request, asked) : undefined;
   // The client's bytes pass through to OpenAI-format providers; an OpenAI-compatible one gets the
   // canonical request instead when the client's has what only OpenAI serves, and OpenAI gets its
@@ -149,6 +150,7 @@ export function generateContentOperation(ingress: Ingress, request: GenerateCont
   const client = request.generationConfig?.thinkingConfig?.includeThoughts === true ? thoughtfulIngress(ingress) : ingress;
   const call = new ChatCall(client, model, stream, raw, true, build, asChat, names, estimate);
   call.maxOutputTokens = request.generationConfig?.maxOutputTokens ?? undefined;
+  call.choices = request.generationConfig?.candidateCount ?? undefined;
   // Passed through to Gemini, signatures mended: none of the sidecar's own, and on a model that
   // enforces them the sentinel where a call has none (the adapter does the same when it builds
   // the body, for the upstream model's name).
@@ -181,6 +183,7 @@ class ChatCall implements Operation<ChatCompletion> {
   readonly kind = 'chat';
   nativeBody?: Operation<ChatCompletion>['nativeBody'];
   maxOutputTokens?: number | undefined;
+  choices?: number | undefined;
   reach?: Operation<ChatCompletion>['reach'];
 
   constructor(
@@ -258,6 +261,8 @@ export function completionsOperation(ingress: Ingress, client: CompletionRequest
     stream: request.stream === true,
     raw,
     maxOutputTokens: request.max_tokens ?? undefined,
+    // best_of completions are generated (and billed) to return the best n.
+    choices: Math.max(request.n ?? 1, request.best_of ?? 1),
     chatRequest: asChat,
     supports: () => true,
     build: (provider, target) => provider.adapter.completionsRequest?.(request, target) ?? provider.adapter.chatRequest(asChat(), target),

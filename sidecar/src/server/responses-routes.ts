@@ -46,7 +46,7 @@ export function responsesRoutes(router: Router, options: AppOptions): void {
     '/v1/responses',
     ResponsesRequest,
     // The client's request alone is looked at: what a stored conversation holds was, when it was sent.
-    (body, raw) => reaching(responsesOperation(body, raw, store, options.maxBodyBytes), body, 'responses'),
+    (body, raw) => reaching(responsesOperation(foreground(body), raw, store, options.maxBodyBytes), body, 'responses'),
     // Only reached when previous_response_id names a response the sidecar does not hold and no
     // provider of the model is OpenAI, which is where OpenAI-made responses live.
     (body) => {
@@ -101,6 +101,20 @@ export function responsesRoutes(router: Router, options: AppOptions): void {
     if (!store.delete(id)) throw notHeld(id);
     return { id, object: 'response.deleted', deleted: true };
   });
+}
+
+/**
+ * The request, refused when it asks for a background job: OpenAI queues it and answers at once
+ * with no usage, the job runs (and is billed) at the provider after the call has ended, and its
+ * answer is read back later by id. The sandbox's token and budget limits could not count it;
+ * other providers have no such jobs.
+ * @throws {BadRequest} naming `background`.
+ */
+function foreground(body: ResponsesRequest): ResponsesRequest {
+  if ((body as Record<string, unknown>).background !== true) return body;
+  const message =
+    "`background: true` is not served through the sidecar: a background job runs at the provider after the call ends, where the sandbox's token and budget limits cannot count it; send the call without it (stream a long one)";
+  throw new BadRequest({ status: 400, type: 'invalid_request_error', message, param: 'background', code: 'unsupported_parameter' });
 }
 
 function badQuery(param: string, message: string): BadRequest {

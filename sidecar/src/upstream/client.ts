@@ -59,6 +59,12 @@ export class CallAbort {
   reason: Error | undefined = undefined;
   /** The request in flight (until its answer is read), set and cleared by {@link ProviderClient}. */
   inFlight: InFlight | undefined = undefined;
+  /**
+   * Set by {@link ProviderClient} once a request of the call went out on an open connection (the
+   * provider may have it whole); its caller clears it before each attempt. A request given up
+   * before that (waiting for a connection, connecting) cost the provider nothing.
+   */
+  written = false;
   private controller: AbortController | undefined = undefined;
 
   /** An AbortSignal that aborts with the call, made on first use. */
@@ -286,6 +292,8 @@ class Exchange implements InFlight, Receiver, Waiter {
 
   private enter(phase: 'headers' | 'body', ms: number): void {
     if (this.phase === 'body' || !this.connection) return;
+    // Waiting for the head: the connection is open and the request is (being) written on it.
+    if (phase === 'headers') this.callAbort.written = true;
     this.phase = phase;
     if (phase === 'headers') this.headBy = performance.now() + ms;
     const socket = this.connection.socket;

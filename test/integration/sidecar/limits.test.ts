@@ -6,10 +6,10 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { ApiError, GoogleGenAI } from '@google/genai';
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SidecarConfigInput } from '../../../sidecar/src/config/schema.js';
 import { startMock, type MockProvider } from '../../mocks/index.js';
-import { keyFile, stackDir, startStack, type Stack } from './harness.js';
+import { genaiClient, keyFile, modelUsage, stackDir, startStack, type Stack } from './harness.js';
 
 let first: MockProvider;
 let second: MockProvider;
@@ -72,7 +72,7 @@ it('refuses a request past maxConcurrent while others are in flight', async () =
 });
 
 /** A sandbox in front of one mock of `kind` that checks `key`, with the provider fields and sandbox limits given. */
-async function keyedStack(kind: 'gemini' | 'anthropic', key: string, sandbox: string, provider: Record<string, unknown>, limits: SidecarConfigInput['limits']) {
+async function keyedStack(kind: 'openai' | 'gemini' | 'anthropic', key: string, sandbox: string, provider: Record<string, unknown>, limits: SidecarConfigInput['limits']) {
   const mock = await startMock(kind, { keys: [key] });
   const dir = await stackDir();
   const stack = await startStack(dir, {
@@ -132,6 +132,31 @@ it('holds the cost of calls in flight against the daily budget', async () => {
   const s = await start({ limits: { dailyBudgetUSD: 20 } });
   const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => s.openai().chat.completions.create({ model: 'm', max_tokens: 100, messages: [{ role: 'user', content: `call number ${i} of a burst` }] })));
   expect(results.filter((r) => r.status === 'fulfilled').length).toBeLessThanOrEqual(2);
+});
+
+describe('a call that asks for several answers holds max_tokens for each: calls at once cannot run past tokensPerMinute', () => {
+  // Each call may write 8 answers of up to 1,000 tokens: two fit in 20,000 tokens a minute, not three.
+  const asks: [string, 'openai' | 'gemini', (s: Stack, i: number) => Promise<unknown>][] = [
+    ['chat n', 'openai', (s, i) => s.openai().chat.completions.create({ model: 'm', n: 8, max_tokens: 1_000, messages: [{ role: 'user', content: `call ${i}` }] })],
+    ['legacy completions best_of', 'openai', (s, i) => s.openai().completions.create({ model: 'm', best_of: 8, max_tokens: 1_000, prompt: `call ${i}` })],
+    ['Gemini candidateCount', 'gemini', (s, i) => genaiClient(s).models.generateContent({ model: 'm', contents: `call ${i}`, config: { candidateCount: 8, maxOutputTokens: 1_000 } })],
+  ];
+  it.each(asks)('%s', async (_what, kind, ask) => {
+    const { mock, stack: limited, close } = await keyedStack(kind, `${kind}-choices-key-0123456789abcdef`, 'choices', { models: [{ name: 'm' }] }, { tokensPerMinute: 20_000 });
+    try {
+      mock.setDefault({ latencyMs: 400 });
+      const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => ask(limited, i)));
+      const served = results.filter((r) => r.status === 'fulfilled');
+      // Before: all 8 ran at once (each held 1,000 tokens of output), 64,000 tokens of answers.
+      expect(served.length).toBeGreaterThanOrEqual(1);
+      expect(served.length).toBeLessThanOrEqual(2);
+      expect(results.filter((r) => r.status === 'rejected').every((r) => (r.reason as { status?: number }).status === 429)).toBe(true);
+      // The provider billed all 8 answers of each call, and the ledger counts them.
+      expect((await modelUsage(limited, 'm')).outputTokens).toBeGreaterThanOrEqual(8 * served.length);
+    } finally {
+      await close();
+    }
+  });
 });
 
 it('says when calls in flight hold the rest of a limit, with a Retry-After of seconds (not the minute, not midnight)', async () => {

@@ -320,7 +320,6 @@ describe('responses errors', () => {
   it.each([
     ['conversation, which only OpenAI holds', { conversation: 'conv_123' }, 'conversation', 'can only be served by an OpenAI provider'],
     ['a stored prompt, which only OpenAI holds', { prompt: { id: 'pmpt_123' } }, 'prompt', 'can only be served by an OpenAI provider'],
-    ['background, which only OpenAI runs', { background: true }, 'background', 'can only be served by an OpenAI provider'],
     ['no input', { input: [] }, 'input', 'input'],
     ['a function tool without a name', { tools: [{ type: 'function', parameters: {} }] }, 'tools[0].name', 'tools[0].name'],
     ['a tool_choice naming no tool', { tool_choice: { type: 'function', name: 'nowhere' } }, 'tool_choice', 'nowhere'],
@@ -338,6 +337,22 @@ describe('responses errors', () => {
     expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe(param);
     expect((error as Error).message).toContain(message);
     expect(suite.mocks.get('anthropic')!.received.length).toBe(received);
+  });
+
+  it.each([
+    ['via-openai', 'openai'],
+    ['via-anthropic', 'anthropic'],
+  ] as const)('refuses background: true on %s with 400 naming the field, before any call upstream: the job would run and be billed past the limits', async (model, kind) => {
+    const received = suite.mocks.get(kind)!.received.length;
+    const error = await suite.stack
+      .openai()
+      .responses.create({ model, input: 'think for an hour', background: true, max_output_tokens: 100_000 })
+      .catch((e: unknown) => e);
+    // Before: OpenAI queued the job (status queued, no usage) and the sidecar counted the queued answer's size.
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('background');
+    expect((error as Error).message).toContain("the sandbox's token and budget limits cannot count it");
+    expect(suite.mocks.get(kind)!.received.length).toBe(received);
   });
 
   it.each(['via-openai', 'via-anthropic', 'via-gemini'])('takes tool_choice allowed_tools on %s: the model calls only the allowed tools', async (model) => {

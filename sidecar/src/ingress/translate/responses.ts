@@ -39,10 +39,10 @@ export function inputItems(request: Pick<ResponsesRequest, 'input'>): InputItem[
  * `request.input` (from `previous_response_id`), already expanded to items.
  */
 export function responsesToChat(request: ResponsesRequest, history: readonly InputItem[] = []): ChatRequest {
-  // What only OpenAI holds or runs: a conversation's items, a stored prompt, a background job.
-  // Served without them, the call would answer from less than the client sent.
+  // What only OpenAI holds: a conversation's items, a stored prompt. Served without them, the
+  // call would answer from less than the client sent. (A background job is refused for every
+  // provider: server/responses-routes.ts.)
   for (const field of ['conversation', 'prompt'] as const) if ((request as Record<string, unknown>)[field] != null) throw openAIOnly(`\`${field}\``, field);
-  if ((request as Record<string, unknown>).background === true) throw openAIOnly('`background: true`', 'background');
   const messages: ChatMessage[] = [];
   if (request.instructions) messages.push({ role: 'system', content: request.instructions });
   let reasoning: ReasoningItem[] = [];

@@ -1,0 +1,142 @@
+/**
+ * Calls that end without the provider's usage still count against the daily budget: the agent
+ * cannot spend past it by leaving before the answer, or a stream before its usage frame, nor by
+ * a call the total deadline ends. They are estimated (docs/sidecar-config.md `limits`): the input
+ * the provider had, a plain call's held output, what a stream streamed, thinking included; and
+ * the next call gets the 429.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { SidecarConfigInput } from '../../../sidecar/src/config/schema.js';
+import { startMock, type MockProvider } from '../../mocks/index.js';
+import { keyFile, modelUsage, stackDir, startStack, type Stack } from './harness.js';
+
+const KEY = 'sk-ant-api03-cutcalls0123456789abcdef';
+const OPENAI_KEY = 'sk-cutcalls-0123456789abcdef';
+let anthropic: MockProvider;
+let openai: MockProvider;
+let stack: Stack | undefined;
+
+beforeAll(async () => {
+  anthropic = await startMock('anthropic', { keys: [KEY] });
+  openai = await startMock('openai', { keys: [OPENAI_KEY] });
+});
+
+afterEach(async () => {
+  await stack?.close();
+  stack = undefined;
+  anthropic.reset();
+  openai.reset();
+});
+
+afterAll(async () => {
+  await anthropic?.close();
+  await openai?.close();
+});
+
+type Prices = { inputCostPerMTok: number; outputCostPerMTok: number };
+
+/** A sandbox of one Anthropic model (claude-test) and one OpenAI model (gpt-test) at the given prices, under the given limits. */
+async function start(prices: Prices, limits: SidecarConfigInput['limits'], openaiFields: Record<string, unknown> = {}): Promise<Stack> {
+  const dir = await stackDir();
+  stack = await startStack(dir, {
+    version: 1,
+    sandbox: { name: 'cut' },
+    providers: [
+      { name: 'an', type: 'anthropic', baseURL: anthropic.url, apiKeys: [{ file: await keyFile(dir, 'an', KEY) }], models: [{ name: 'claude-test', ...prices }] },
+      { name: 'oa', type: 'openai', baseURL: openai.url, apiKeys: [{ file: await keyFile(dir, 'oa', OPENAI_KEY) }], models: [{ name: 'gpt-test', ...prices }], ...openaiFields },
+    ],
+    limits,
+  });
+  return stack;
+}
+
+// ~40,000 characters: ~10,000 tokens, $1 of input at $100 a million, twice the budget of $0.5.
+const PROMPT = 'lorem ipsum dolor sit amet '.repeat(1500);
+const INPUT: Prices = { inputCostPerMTok: 100, outputCostPerMTok: 100 };
+
+/** The next call is refused: the budget is spent. */
+async function expectBudgetSpent(s: Stack): Promise<void> {
+  const refused = await s.openai().chat.completions.create({ model: 'gpt-test', max_tokens: 10, messages: [{ role: 'user', content: 'still within budget?' }] }).catch((e: unknown) => e);
+  expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
+  expect((refused as Error).message).toContain('spent its daily budget of 0.5 USD');
+}
+
+describe('a call the agent leaves after the provider has its request, before any answer', () => {
+  it.each([
+    ['plain', false, 100],
+    ['streamed', true, 0],
+  ] as const)('%s: counts the input, and a plain call the output it held (the provider writes the answer anyway)', async (_what, stream, heldOutput) => {
+    const s = await start(INPUT, { dailyBudgetUSD: 0.5 });
+    openai.script({ latencyMs: 60_000 });
+    const leaving = new AbortController();
+    const call = s.openai().chat.completions.create({ model: 'gpt-test', stream, max_tokens: 100, messages: [{ role: 'user', content: PROMPT }] }, { signal: leaving.signal });
+    const [received] = await openai.waitForRequests(1);
+    leaving.abort();
+    await expect(call).rejects.toBeInstanceOf(OpenAI.APIUserAbortError);
+    // Before: requests 1, 0 tokens, $0: an agent could repeat it without end.
+    await expect.poll(() => modelUsage(s, 'gpt-test')).toMatchObject({ requests: 1, inputTokens: expect.toSatisfy((n: number) => n >= (received!.rawBody.length / 4) * 0.9), outputTokens: heldOutput });
+    await expectBudgetSpent(s);
+  });
+
+  it('and a call the total deadline ends (504) is counted the same way', async () => {
+    const s = await start(INPUT, { dailyBudgetUSD: 0.5 }, { timeouts: { firstByteMs: 60_000, totalMs: 300 }, retries: { maxAttempts: 1 } });
+    openai.script({ latencyMs: 60_000 });
+    const error = await s.openai().chat.completions.create({ model: 'gpt-test', max_tokens: 100, messages: [{ role: 'user', content: PROMPT }] }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 504 });
+    await expect.poll(async () => (await modelUsage(s, 'gpt-test')).inputTokens).toBeGreaterThan(9_000);
+    expect((await modelUsage(s, 'gpt-test')).outputTokens).toBe(100);
+    await expectBudgetSpent(s);
+  });
+
+  it('but one given up before it went upstream (queued for the provider\'s maxConcurrent) counts nothing', async () => {
+    const s = await start(INPUT, {}, { limits: { maxConcurrent: 1 } });
+    openai.script({ latencyMs: 500 });
+    const holder = s.openai().chat.completions.create({ model: 'gpt-test', max_tokens: 1, messages: [{ role: 'user', content: 'holds the slot' }] });
+    await openai.waitForRequests(1);
+    const leaving = new AbortController();
+    setTimeout(() => leaving.abort(), 100);
+    await expect(s.openai().chat.completions.create({ model: 'gpt-test', max_tokens: 100, messages: [{ role: 'user', content: PROMPT }] }, { signal: leaving.signal })).rejects.toBeInstanceOf(OpenAI.APIUserAbortError);
+    await holder;
+    expect(openai.received).toHaveLength(1);
+    expect((await modelUsage(s, 'gpt-test')).inputTokens).toBeLessThan(100);
+  });
+});
+
+it('counts the thinking of a stream the agent leaves at its first answer text, before the usage: the budget is spent', async () => {
+  // Only output is priced: ~4,000 tokens of thinking cost $4 against a budget of $1.
+  const s = await start({ inputCostPerMTok: 0, outputCostPerMTok: 1_000 }, { dailyBudgetUSD: 1 });
+  anthropic.setDefault({ chunkDelayMs: 1 });
+  const words = Array.from({ length: 3000 }, (_, i) => `w${i}`).join(' ');
+  const client = s.anthropic();
+  const stream = await client.messages.create({ model: 'claude-test', max_tokens: 40_000, thinking: { type: 'enabled', budget_tokens: 32_000 }, stream: true, messages: [{ role: 'user', content: words }] });
+  let thinking = 0;
+  for await (const event of stream) {
+    if (event.type === 'content_block_delta' && event.delta.type === 'thinking_delta') thinking += event.delta.thinking.length;
+    // The answer starts: leave before the usage (message_delta).
+    if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') break;
+  }
+  expect(thinking).toBeGreaterThan(10_000);
+  // Before: 3 output tokens counted (message_start's), $0.003.
+  await expect.poll(async () => (await modelUsage(s, 'claude-test')).outputTokens).toBeGreaterThanOrEqual(Math.floor(thinking / 4));
+  const refused = await client.messages.create({ model: 'claude-test', max_tokens: 16, messages: [{ role: 'user', content: 'one more' }] }).catch((e: unknown) => e);
+  expect(refused).toBeInstanceOf(Anthropic.RateLimitError);
+  expect((refused as Error).message).toContain('spent its daily budget of 1 USD');
+});
+
+it('counts the whole conversation as the input of a previous_response_id continuation left at its first text: the budget is spent', async () => {
+  // Only input is priced: the first call's ~10,000 tokens cost ~$1, its continuation's ~13,000 as much again.
+  const s = await start({ inputCostPerMTok: 100, outputCostPerMTok: 0 }, { dailyBudgetUSD: 2 });
+  const client = s.openai();
+  const first = await client.responses.create({ model: 'claude-test', input: 'lorem ipsum dolor sit amet '.repeat(2000) });
+  const before = await modelUsage(s, 'claude-test');
+  anthropic.script({ chunkDelayMs: 200, reply: 'a long answer '.repeat(20) });
+  const stream = await client.responses.create({ model: 'claude-test', previous_response_id: first.id, input: 'go on', stream: true });
+  for await (const event of stream) if (event.type === 'response.output_text.delta') break;
+  const sent = anthropic.received.at(-1)!.rawBody.length;
+  // Before: 0 input tokens (the estimate read the continuation's own body, which it does not have).
+  await expect.poll(async () => (await modelUsage(s, 'claude-test')).inputTokens - before.inputTokens).toBeGreaterThanOrEqual(Math.floor((sent / 4) * 0.8));
+  const refused = await client.responses.create({ model: 'claude-test', input: 'one more' }).catch((e: unknown) => e);
+  expect(refused).toMatchObject({ status: 429, message: expect.stringContaining('spent its daily budget of 2 USD') });
+});
