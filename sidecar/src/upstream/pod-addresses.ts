@@ -66,30 +66,28 @@ export function isPodAddress(address: string): boolean {
 type Callback = (err: NodeJS.ErrnoException | null, address?: string | LookupAddress[], family?: number) => void;
 type Lookup = (hostname: string, options: object, callback: Callback) => void;
 
-/** What of a pod's resolv.conf decides the names a lookup tries: its search domains and `ndots`. */
+/** What of a pod's resolv.conf decides the names a lookup tries: its search domains. */
 export interface SearchList {
   domains: readonly string[];
-  ndots: number;
 }
 
 /**
- * The search list of a resolv.conf text, read as glibc reads it: the last `search` or `domain`
- * line gives the domains, `options ndots:N` the dots a name needs to be tried as written first
- * (1 by default, at most 15).
+ * The dots a name needs to be tried as written before the search domains: the kubelet's `ndots`
+ * for ClusterFirst pods. The pod's own `dnsConfig.options` may set another (admission allows it),
+ * but not for the sidecar: with `ndots:1` a provider written `ollama.tools` (the Service `ollama`
+ * of the namespace `tools`) was asked of public DNS first, where whoever registers that name
+ * answers it, key and all.
  */
+const CLUSTER_NDOTS = 5;
+
+/** The search list of a resolv.conf text, read as glibc reads it: the last `search` or `domain` line. */
 export function readSearchList(text: string): SearchList {
   let domains: string[] = [];
-  let ndots = 1;
   for (const line of text.split('\n')) {
     const [keyword, ...words] = line.replace(/[#;].*$/, '').trim().split(/\s+/);
     if (keyword === 'search' || keyword === 'domain') domains = words.filter(Boolean);
-    if (keyword !== 'options') continue;
-    for (const word of words) {
-      const set = /^ndots:(\d+)$/.exec(word);
-      if (set) ndots = Math.min(Number(set[1]), 15);
-    }
   }
-  return { domains, ndots };
+  return { domains };
 }
 
 /**
@@ -98,9 +96,10 @@ export function readSearchList(text: string): SearchList {
  * `models`) would be tried first as `ollama.models.<namespace>.svc.<cluster domain>`, a pod record
  * (`hostname.subdomain`) that whoever may create a pod and a headless Service in the sandbox's
  * namespace answers: with the provider's key in the request. So such a name skips that one search
- * domain and is otherwise tried as the resolver would (the other domains, and the name itself,
- * first or last by `ndots`). A name without a dot (a Service of the sandbox's own namespace), an
- * address and a name ending in a dot are looked up as written.
+ * domain and is otherwise tried as the cluster's resolver would (the other domains, then the name
+ * itself; the name first when it has {@link CLUSTER_NDOTS} dots or more, whatever `ndots` the pod
+ * sets). A name without a dot (a Service of the sandbox's own namespace), an address and a name
+ * ending in a dot are looked up as written.
  */
 export function searchNames(hostname: string, list: SearchList, namespace: string): string[] | undefined {
   if (isIP(hostname) !== 0 || hostname.endsWith('.')) return undefined;
@@ -108,7 +107,7 @@ export function searchNames(hostname: string, list: SearchList, namespace: strin
   if (dots === 0) return undefined;
   const own = `${namespace}.svc.`.toLowerCase();
   const searched = list.domains.filter((domain) => !domain.toLowerCase().startsWith(own)).map((domain) => `${hostname}.${domain.replace(/\.$/, '')}.`);
-  return dots >= list.ndots ? [`${hostname}.`, ...searched] : [...searched, `${hostname}.`];
+  return dots >= CLUSTER_NDOTS ? [`${hostname}.`, ...searched] : [...searched, `${hostname}.`];
 }
 
 /** Error codes of a lookup that found no such name (the next name of the search list is tried). */

@@ -41,7 +41,11 @@ function spawnIn(ns: TestNamespace, argv: readonly string[], env: NodeJS.Process
   return Object.assign(child, { output: () => output });
 }
 
-describe('a provider written as `<service>.<namespace>` in a sandbox pod', () => {
+describe.each([
+  ["the kubelet's ndots:5", 'kdns', 5],
+  // The pod's own dnsConfig.options (admission allows them): the name as written would be asked first.
+  ['ndots:1 set by the pod author', 'pdns', 1],
+] as const)('a provider written as `<service>.<namespace>` in a sandbox pod, with %s', (_label, tag, ndots) => {
   let ns: TestNamespace;
   let scratch: string;
   let provider: MockProvider;
@@ -51,10 +55,10 @@ describe('a provider written as `<service>.<namespace>` in a sandbox pod', () =>
   let sidecar: ChildProcess & { output: () => string };
 
   beforeAll(async () => {
-    ns = await createNamespace(tools.ip, 'dns');
+    ns = await createNamespace(tools.ip, tag);
     // The pod's resolv.conf, as the kubelet writes it for a pod of NAMESPACE (ClusterFirst).
     await mkdir(`/etc/netns/${ns.name}`, { recursive: true });
-    await writeFile(`/etc/netns/${ns.name}/resolv.conf`, `nameserver 127.0.0.1\nsearch ${NAMESPACE}.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5 timeout:1 attempts:1\n`);
+    await writeFile(`/etc/netns/${ns.name}/resolv.conf`, `nameserver 127.0.0.1\nsearch ${NAMESPACE}.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:${ndots} timeout:1 attempts:1\n`);
     provider = await startMock('openai', { keys: [KEY], host: ns.hosts.a4 });
     const port = Number(new URL(provider.url).port);
     // The squatter: the pod someone created in the sandbox's namespace, on the provider's port.
@@ -70,7 +74,8 @@ describe('a provider written as `<service>.<namespace>` in a sandbox pod', () =>
       process.execPath,
       join(import.meta.dirname, 'fixtures/dns-server.ts'),
       '127.0.0.1',
-      JSON.stringify({ [`ollama.models.${NAMESPACE}.svc.cluster.local`]: ns.hosts.b4, 'ollama.models.svc.cluster.local': ns.hosts.a4 }),
+      // The squatter's pod record, and the same name as written registered in public DNS by them too.
+      JSON.stringify({ [`ollama.models.${NAMESPACE}.svc.cluster.local`]: ns.hosts.b4, 'ollama.models': ns.hosts.b4, 'ollama.models.svc.cluster.local': ns.hosts.a4 }),
     ]);
     await until(`the DNS server to listen: ${dns.output()}`, () => dns.output().includes('listening'), 30_000);
     scratch = await mkdtemp(join(tmpdir(), 'airlock-search-'));
@@ -130,5 +135,6 @@ describe('a provider written as `<service>.<namespace>` in a sandbox pod', () =>
     const queries = dns.output().slice(asked);
     expect(queries).toContain('A ollama.models.svc.cluster.local');
     expect(queries).not.toContain(`ollama.models.${NAMESPACE}.svc.cluster.local`);
+    expect(queries.split('\n')).not.toContain('A ollama.models');
   });
 });

@@ -90,10 +90,10 @@ describe('isPodAddress', () => {
 const POD_RESOLV_CONF = 'nameserver 10.96.0.10\nsearch team-a.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n';
 
 describe("names with a dot skip the sandbox namespace's own DNS domain", () => {
-  it('reads the search list and ndots as the resolver does (the last search or domain line, comments dropped)', () => {
-    expect(readSearchList(POD_RESOLV_CONF)).toEqual({ domains: ['team-a.svc.cluster.local', 'svc.cluster.local', 'cluster.local'], ndots: 5 });
-    expect(readSearchList('domain a.example\nsearch b.example c.example # old\noptions rotate ndots:2 ndots:20\n')).toEqual({ domains: ['b.example', 'c.example'], ndots: 15 });
-    expect(readSearchList('')).toEqual({ domains: [], ndots: 1 });
+  it('reads the search list as the resolver does (the last search or domain line, comments dropped)', () => {
+    expect(readSearchList(POD_RESOLV_CONF)).toEqual({ domains: ['team-a.svc.cluster.local', 'svc.cluster.local', 'cluster.local'] });
+    expect(readSearchList('domain a.example\nsearch b.example c.example # old\noptions rotate ndots:2\n')).toEqual({ domains: ['b.example', 'c.example'] });
+    expect(readSearchList('')).toEqual({ domains: [] });
   });
 
   it('tries `ollama.models` as the Service of namespace models, never as a pod record of the sandbox namespace', () => {
@@ -104,7 +104,9 @@ describe("names with a dot skip the sandbox namespace's own DNS domain", () => {
     // The namespace's domain in another case is the same domain.
     expect(searchNames('ollama.models', readSearchList('search TEAM-A.svc.cluster.local.\n'), 'team-a')).toEqual(['ollama.models.']);
     // Another namespace whose name begins like this one keeps its domain.
-    expect(searchNames('x.y', readSearchList('search team-ab.svc.cluster.local\n'), 'team-a')).toEqual(['x.y.', 'x.y.team-ab.svc.cluster.local.']);
+    expect(searchNames('x.y', readSearchList('search team-ab.svc.cluster.local\n'), 'team-a')).toEqual(['x.y.team-ab.svc.cluster.local.', 'x.y.']);
+    // The pod's own ndots does not put the name as written (public DNS) first.
+    expect(searchNames('ollama.tools', readSearchList(`${POD_RESOLV_CONF}options ndots:1\n`), 'team-a')).toEqual(['ollama.tools.svc.cluster.local.', 'ollama.tools.cluster.local.', 'ollama.tools.']);
   });
 
   it('looks up as written a name without a dot, an absolute name and an address', () => {
