@@ -166,11 +166,14 @@ function anyReserves(candidates: Candidate<ProviderRuntime>[]): boolean {
 /**
  * What a call may use: its input as estimated (the whole conversation where the sidecar expands
  * one, else the body), and its output (max_tokens for each answer: ./usage.ts heldOutput); its
- * cost at the prices of the model it is routed to first.
+ * cost at the prices of the dearest model it may be routed to (calls at once that all fail over
+ * from a cheap primary would otherwise run past the budget by the ratio of the prices).
  */
 function reservationOf(op: Operation<unknown, StreamChunk>, candidates: Candidate<ProviderRuntime>[]): Reservation {
   const usage = { input: estimatedInput(op), output: heldOutput(op) };
-  return { tokens: usage.input + usage.output, costUSD: candidates[0] ? costOf(candidates[0].model, usage) : 0 };
+  let costUSD = 0;
+  for (const candidate of candidates) costUSD = Math.max(costUSD, costOf(candidate.model, usage));
+  return { tokens: usage.input + usage.output, costUSD };
 }
 
 /** Characters of a JSON answer's text, for an estimate: its bytes as passed through, else its rendered length. */

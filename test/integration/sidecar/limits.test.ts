@@ -134,6 +134,26 @@ it('holds the cost of calls in flight against the daily budget', async () => {
   expect(results.filter((r) => r.status === 'fulfilled').length).toBeLessThanOrEqual(2);
 });
 
+it('holds the cost of calls in flight at the dearest model they may fail over to: a free primary that fails does not let them all run on a dear fallback', async () => {
+  first.script(...Array.from({ length: 12 }, () => ({ status: 503 })));
+  second.script(...Array.from({ length: 12 }, () => ({ latencyMs: 300 })));
+  stack = await startStack(await stackDir(), {
+    version: 1,
+    sandbox: { name: 'limited' },
+    providers: [
+      { name: 'first', type: 'ollama', baseURL: first.url, priority: 0, models: [{ name: 'm' }] },
+      // $0.1 per token: one call's ~115 tokens may cost ~$11.5 here.
+      { name: 'second', type: 'ollama', baseURL: second.url, priority: 1, models: [{ name: 'm', inputCostPerMTok: 100_000, outputCostPerMTok: 100_000 }] },
+    ],
+    limits: { dailyBudgetUSD: 20 },
+  });
+  const s = stack;
+  const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => s.openai({ maxRetries: 0 }).chat.completions.create({ model: 'm', max_tokens: 100, messages: [{ role: 'user', content: `call number ${i} of a burst` }] })));
+  // Before: held at the free primary's price ($0), all 12 ran on the fallback (~$138 against $20).
+  expect(results.filter((r) => r.status === 'fulfilled').length).toBeLessThanOrEqual(2);
+  expect(second.received.length).toBeLessThanOrEqual(2);
+});
+
 describe('a call that asks for several answers holds max_tokens for each: calls at once cannot run past tokensPerMinute', () => {
   // Each call may write 8 answers of up to 1,000 tokens: two fit in 20,000 tokens a minute, not three.
   const asks: [string, 'openai' | 'gemini', (s: Stack, i: number) => Promise<unknown>][] = [
