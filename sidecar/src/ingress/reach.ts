@@ -85,14 +85,25 @@ const TEXT_KEYS = new Set([
   'citations',
   'annotations',
   'context',
+  'stdout',
+  'stderr',
 ]);
 
 /**
- * Records of tools that run on the client or in the provider's sandbox without the network, as
- * clients send them back in a conversation: their arguments and outputs (a shell command naming a
- * URL, code that printed one, a file search hit's source) are nobody's fetch.
+ * Records of calls of tools that run on the client or in the provider's sandbox without the
+ * network, and of what the provider's sandbox made, as clients send them back in a conversation:
+ * their arguments (a shell command naming a URL, code that printed one, a file search hit's
+ * source) are nobody's fetch. The outputs a client gives back (`*_output`) are walked like a
+ * function's: a custom tool's output may be images and files by URL, which OpenAI downloads.
  */
-const QUIET_RECORDS = /^(local_shell_call(_output)?|shell_call(_output)?|code_interpreter_call|file_search_call|computer_call|image_generation_call|custom_tool_call(_output)?|tool_search_(call|output)|(bash_|text_editor_)?code_execution_tool_result|tool_search_tool_result)$/;
+const QUIET_RECORDS = /^(local_shell_call|shell_call|code_interpreter_call|file_search_call|computer_call|image_generation_call|custom_tool_call|tool_search_call|(bash_|text_editor_)?code_execution_tool_result|tool_search_tool_result)$/;
+
+/**
+ * Responses input items that load tools into the model's toolset for the rest of the
+ * conversation (a client-run tool search's result, a developer's additional tools): their `tools`
+ * are checked as the request's own are.
+ */
+const TOOL_RECORDS = new Set(['tool_search_output', 'additional_tools']);
 
 /** Keys that hold the words of a message when they are a string (`content: "…"`), parts when a list. */
 const TEXT_WHEN_STRING = new Set(['content', 'output', 'system', 'systemInstruction', 'system_instruction', 'prompt', 'input']);
@@ -122,7 +133,7 @@ export function requestReach(body: unknown, api: ReachAPI, allowed: ReadonlySet<
     for (const field of WEB_FIELDS) if (request[field] != null) return { kind: 'web', what: field, param: field };
   }
   if (!allowed.has('mcp') && Array.isArray(request.mcp_servers) && request.mcp_servers.length > 0) return { kind: 'mcp', what: 'mcp_servers', param: 'mcp_servers' };
-  const tool = toolReach(request.tools, api, allowed);
+  const tool = toolReach(request.tools, 'tools', api, allowed) ?? recordedToolReach(request.input, api, allowed);
   if (tool) return tool;
   if (allowed.has('urls')) return undefined;
   for (const [key, value] of Object.entries(request)) {
@@ -133,7 +144,8 @@ export function requestReach(body: unknown, api: ReachAPI, allowed: ReadonlySet<
   return undefined;
 }
 
-function toolReach(tools: unknown, api: string, allowed: ReadonlySet<ProviderReach>): Reach | undefined {
+/** The tools of `path` (a list of tool definitions) that reach what the sandbox does not allow. */
+function toolReach(tools: unknown, path: string, api: string, allowed: ReadonlySet<ProviderReach>): Reach | undefined {
   if (!Array.isArray(tools)) return undefined;
   for (const [i, entry] of tools.entries()) {
     if (typeof entry !== 'object' || entry === null) continue;
@@ -142,7 +154,7 @@ function toolReach(tools: unknown, api: string, allowed: ReadonlySet<ProviderRea
       for (const key of Object.keys(tool)) {
         if (GEMINI_QUIET_TOOLS.has(key) || tool[key] == null) continue;
         const kind: ProviderReach = /^mcp/i.test(key) ? 'mcp' : 'web';
-        if (!allowed.has(kind)) return { kind, what: `the tool ${key}`, param: `tools[${i}].${key}` };
+        if (!allowed.has(kind)) return { kind, what: `the tool ${key}`, param: `${path}[${i}].${key}` };
       }
       continue;
     }
@@ -151,22 +163,33 @@ function toolReach(tools: unknown, api: string, allowed: ReadonlySet<ProviderRea
     const kind: ProviderReach = /mcp/i.test(type) ? 'mcp' : 'web';
     if (allowed.has(kind)) continue;
     // A hosted container given network access (`network_policy`) reaches the web.
-    if (containerNetwork(tool)) return { kind: 'web', what: `the hosted tool ${type} with network access`, param: `tools[${i}]` };
+    if (containerNetwork(tool)) return { kind: 'web', what: `the hosted tool ${type} with network access`, param: `${path}[${i}]` };
     // A namespace groups tools (Codex's sub-agent functions): they are looked at one by one.
     if (type === 'namespace') {
-      const inner = toolReach(tool.tools, api, allowed);
-      if (inner) return { ...inner, param: `tools[${i}].${inner.param}` };
+      const inner = toolReach(tool.tools, `${path}[${i}].tools`, api, allowed);
+      if (inner) return inner;
       continue;
     }
     if (QUIET_TOOLS.test(type)) {
       // Its own settings may name content by URL (image generation's input_image_mask).
-      const url = allowed.has('urls') ? undefined : urlIn(tool, `tools[${i}]`, 'tools', allowed);
+      const url = allowed.has('urls') ? undefined : urlIn(tool, `${path}[${i}]`, 'tools', allowed);
       if (url) return url;
       continue;
     }
     // OpenAI's web search of its cached index only (what Codex sends by default) contacts no site.
     if (type.startsWith('web_search') && tool.external_web_access === false) continue;
-    return { kind, what: `the hosted tool ${type}`, param: `tools[${i}]` };
+    return { kind, what: `the hosted tool ${type}`, param: `${path}[${i}]` };
+  }
+  return undefined;
+}
+
+/** The tools Responses input items load (TOOL_RECORDS) that reach what the sandbox does not allow. */
+function recordedToolReach(input: unknown, api: string, allowed: ReadonlySet<ProviderReach>): Reach | undefined {
+  if (!Array.isArray(input)) return undefined;
+  for (const [i, item] of input.entries()) {
+    if (typeof item !== 'object' || item === null || !TOOL_RECORDS.has((item as Json).type as string)) continue;
+    const found = toolReach((item as Json).tools, `input[${i}].tools`, api, allowed);
+    if (found) return found;
   }
   return undefined;
 }
@@ -200,6 +223,8 @@ function urlIn(value: unknown, path: string, key: string, allowed: ReadonlySet<P
   if (QUIET_RECORDS.test(type) || (allowed.has('web') && /^web_(search|fetch)/.test(type)) || (allowed.has('mcp') && /^mcp_/.test(type))) return undefined;
   for (const [k, v] of Object.entries(object)) {
     if (TEXT_KEYS.has(k) || k === 'input') continue;
+    // Tools an item loads are checked as tools (recordedToolReach): their URLs are the tools' own.
+    if (k === 'tools' && TOOL_RECORDS.has(type)) continue;
     // A search result the client supplies names its source; nobody fetches it.
     if (k === 'source' && type === 'search_result') continue;
     const found = urlIn(v, `${path}.${k}`, k, allowed);

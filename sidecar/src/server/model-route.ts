@@ -13,10 +13,12 @@ import type { SandboxScope } from '../relay/call.js';
 import type { Runtime } from './runtime.js';
 import { PROVIDER_REACH, type ProviderReach } from '../config/schema.js';
 import { reachRefused } from '../ingress/reach.js';
+import { refuseOtherModels } from '../ingress/other-models.js';
 
 /**
- * Registers POST `path`: the body is parsed with `schema` (400 in the ingress's shape), its
- * model resolved (404), then `operation` is relayed with failover under the sandbox's limits.
+ * Registers POST `path`: the body is parsed with `schema` (400 in the ingress's shape, as for
+ * fields that ask the provider for other models: ingress/other-models.ts), its model resolved
+ * (404), then `operation` is relayed with failover under the sandbox's limits.
  * `local` answers without a provider when none of the model's providers supports the operation
  * (a token count the sidecar estimates); without it that is a 400.
  */
@@ -33,6 +35,7 @@ export function modelRoute<S extends z.ZodMiniType<{ model: string }>, C, K exte
   // A bad body throws here, synchronously, and the app sends it through the error handler.
   routes.add('POST', path, (request, res) => {
     const body = parseBody(request.body, schema);
+    refuseOtherModels(body, body.model, request.headers);
     return relayModelCall(options, request, res, body.model, operation(body, request.body as Buffer, request), local && (() => local(body)));
   });
 }

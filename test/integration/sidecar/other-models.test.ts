@@ -1,0 +1,67 @@
+/**
+ * Fields that have the provider answer with another model than the one the request names (red
+ * team 12): OpenRouter's `models` and `route`, LiteLLM's `fallbacks` and `user_config`,
+ * Anthropic's server-side `fallbacks` with its beta. Passed through, the answer came from a model
+ * the sandbox does not serve, billed at that model's price while the sidecar counted the named
+ * one's. Each is refused with a 400 in the client's own shape naming the field, and nothing goes
+ * upstream; the same calls without them are served.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { describe, expect, it } from 'vitest';
+import type { MockKind } from '../../mocks/index.js';
+import { providerStackForFile } from './harness.js';
+
+const KINDS: readonly MockKind[] = ['openai', 'openai-compatible', 'anthropic'];
+const file = providerStackForFile('other-models', { kinds: KINDS });
+
+const sent = () => KINDS.map((k) => file.mocks.get(k)!.received.length).reduce((a, b) => a + b, 0);
+const hi = [{ role: 'user' as const, content: 'hi' }];
+
+/** [name, the call, the field the refusal names], through the OpenAI SDK (chat on an OpenRouter-like openai-compatible provider, Responses on OpenAI). */
+const OPENAI: [string, (c: OpenAI) => Promise<unknown>, string][] = [
+  ["OpenRouter's fallback models in chat", (c) => c.chat.completions.create({ model: 'via-openai-compatible', messages: hi, models: ['openai/o1-pro', 'anthropic/claude-opus-4.1'] } as never), 'models'],
+  ["OpenRouter's fallback route in chat", (c) => c.chat.completions.create({ model: 'via-openai-compatible', messages: hi, route: 'fallback' } as never), 'route'],
+  ["LiteLLM's client-side fallbacks in chat", (c) => c.chat.completions.create({ model: 'via-openai-compatible', messages: hi, fallbacks: ['gpt-5-pro'] } as never), 'fallbacks'],
+  ["LiteLLM's per-request model list in chat", (c) => c.chat.completions.create({ model: 'via-openai-compatible', messages: hi, user_config: { model_list: [{ model_name: 'via-openai-compatible', litellm_params: { model: 'o1-pro' } }] } } as never), 'user_config'],
+  ["LiteLLM's context window fallbacks in a legacy completion", (c) => c.completions.create({ model: 'via-openai-compatible', prompt: 'hi', context_window_fallbacks: [{ 'via-openai-compatible': ['o1-pro'] }] } as never), 'context_window_fallbacks'],
+  ['fallback models in the Responses API', (c) => c.responses.create({ model: 'via-openai', input: 'hi', models: ['o1-pro'] } as never), 'models'],
+];
+
+/** The same through the Anthropic SDK: [name, the call, the field or header the message names]. */
+const ANTHROPIC: [string, (c: Anthropic) => Promise<unknown>, string][] = [
+  ["Anthropic's server-side fallback, as its docs write it", (c) => c.beta.messages.create({ model: 'via-anthropic', max_tokens: 64, messages: hi, betas: ['server-side-fallback-2026-06-01'], fallbacks: [{ model: 'claude-opus-4-8' }] } as never), 'fallbacks'],
+  ['the fallback beta alone (the default fallback model)', (c) => c.beta.messages.create({ model: 'via-anthropic', max_tokens: 64, messages: hi, betas: ['files-api-2025-04-14', 'server-side-fallback-2026-06-01'] }), 'anthropic-beta'],
+  ['fallbacks: "default" without the beta', (c) => c.messages.create({ model: 'via-anthropic', max_tokens: 64, messages: hi, fallbacks: 'default' } as never), 'fallbacks'],
+  ['fallbacks in token counting', (c) => c.messages.countTokens({ model: 'via-anthropic', messages: hi, fallbacks: [{ model: 'claude-opus-4-8' }] } as never), 'fallbacks'],
+];
+
+describe('fields that ask the provider for other models', () => {
+  it.each(OPENAI)('refuses %s in OpenAI\'s shape, naming the field', async (_name, call, param) => {
+    const before = sent();
+    const error = await call(file.stack.openai({ maxRetries: 0 })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(error).toMatchObject({ status: 400, param, code: 'other_models_not_allowed', message: expect.stringContaining('another model than') });
+    expect(sent()).toBe(before);
+  });
+
+  it.each(ANTHROPIC)('refuses %s in Anthropic\'s shape, naming it', async (_name, call, named) => {
+    const before = sent();
+    const error = await call(file.stack.anthropic({ maxRetries: 0 })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((error as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(new RegExp(`^${named} .*another model than 'via-anthropic'`)) } });
+    expect(sent()).toBe(before);
+  });
+
+  it('serves the same calls without them, other betas and routing among one model\'s providers included', async () => {
+    const openai = file.stack.openai();
+    const chat = await openai.chat.completions.create({ model: 'via-openai-compatible', messages: hi, provider: { order: ['openai', 'azure'] } } as never);
+    expect(chat.choices[0]!.message.content).toBeTruthy();
+    expect(file.mocks.get('openai-compatible')!.received.at(-1)!.body).toMatchObject({ provider: { order: ['openai', 'azure'] } });
+    const response = await openai.responses.create({ model: 'via-openai', input: 'hi' });
+    expect(response.status).toBe('completed');
+    const message = await file.stack.anthropic().beta.messages.create({ model: 'via-anthropic', max_tokens: 64, messages: hi, betas: ['files-api-2025-04-14'] });
+    expect(message.type).toBe('message');
+    expect(file.mocks.get('anthropic')!.received.at(-1)!.headers['anthropic-beta']).toContain('files-api-2025-04-14');
+  });
+});
