@@ -4,6 +4,9 @@
  * (one per downstream session for HTTP backends, or the shared one of a stdio backend) gets
  * these handlers; a request goes to the client session whose request the backend is serving,
  * related to that request so it travels on the same response stream, and its answer comes back.
+ * A request while no client request is being served there reaches no client: nobody asked the
+ * backend anything, so no client is there to answer it (a sampling request would put the backend's
+ * own prompt before the agent's model at a moment of the backend's choosing).
  */
 import { getSupportedElicitationModes, type Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -66,21 +69,20 @@ export function installPassThrough(client: Client, route: UpstreamRoute): void {
   // A shared stdio process serves several sessions at once, and its requests carry nothing that
   // says which call they belong to: while more than one session has a call there, asking the
   // newest would show one client's question (or roots) to another and hand its answer back.
-  const target = (what: string): InFlight | { session: DownstreamSession; requestId: undefined } => {
+  const target = (what: string): InFlight => {
     const current = route.inFlight.at(-1);
-    if (current) {
-      const sessions = new Set(route.inFlight.map((entry) => entry.session));
-      if (sessions.size > 1) {
-        throw new McpError(
-          ErrorCode.InvalidRequest,
-          `${what} from backend ${JSON.stringify(route.backend)} arrived while requests of ${sessions.size} client sessions were in flight on its shared process, ` +
-            'so the gateway cannot tell whose it is and asks no client; run the backend with stdio.processes: per-session to give each session its own process',
-        );
-      }
-      return current;
+    if (!current) {
+      throw new McpError(ErrorCode.InvalidRequest, `${what} from backend ${JSON.stringify(route.backend)} arrived while no client request was being served, so no client can answer it`);
     }
-    if (route.owner) return { session: route.owner, requestId: undefined };
-    throw new McpError(ErrorCode.InvalidRequest, `${what} from backend ${JSON.stringify(route.backend)} arrived while no client request was being served, so no client can answer it`);
+    const sessions = new Set(route.inFlight.map((entry) => entry.session));
+    if (sessions.size > 1) {
+      throw new McpError(
+        ErrorCode.InvalidRequest,
+        `${what} from backend ${JSON.stringify(route.backend)} arrived while requests of ${sessions.size} client sessions were in flight on its shared process, ` +
+          'so the gateway cannot tell whose it is and asks no client; run the backend with stdio.processes: per-session to give each session its own process',
+      );
+    }
+    return current;
   };
   const needs = (session: DownstreamSession, capability: keyof ClientCapabilities, what: string) => {
     if (!session.server.getClientCapabilities()?.[capability]) {
