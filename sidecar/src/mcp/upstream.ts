@@ -7,6 +7,11 @@
  * A request while no client request is being served there reaches no client: nobody asked the
  * backend anything, so no client is there to answer it (a sampling request would put the backend's
  * own prompt before the agent's model at a moment of the backend's choosing).
+ *
+ * A backend none of whose tools, prompts and resources is exposed (pinned with nothing approved,
+ * or everything filtered out; Aggregate.exposedBackends) reaches no client at all: its log
+ * messages, resource updates and elicitation completions are dropped, and its sampling and
+ * elicitation requests answered with an error.
  */
 import { getSupportedElicitationModes, type Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -54,6 +59,8 @@ export interface UpstreamRoute {
   inFlight: InFlight[];
   /** Every open session (for messages of a shared client). */
   sessions: () => Iterable<DownstreamSession>;
+  /** Whether the backend may reach clients now: it has an approved tool, prompt or resource. */
+  exposed: () => boolean;
   /** What the backend sends a client, with the backend's secret values replaced. */
   withoutSecrets<T>(value: T): T;
   /**
@@ -70,6 +77,13 @@ export function installPassThrough(client: Client, route: UpstreamRoute): void {
   // says which call they belong to: while more than one session has a call there, asking the
   // newest would show one client's question (or roots) to another and hand its answer back.
   const target = (what: string): InFlight => {
+    if (!route.exposed()) {
+      throw new McpError(
+        ErrorCode.InvalidRequest,
+        `${what} from backend ${JSON.stringify(route.backend)} is passed to no client: none of its tools, prompts or resources is exposed to the agent ` +
+          '(its approval mode is pinned and nothing of it is approved, or its filters deny everything)',
+      );
+    }
     const current = route.inFlight.at(-1);
     if (!current) {
       throw new McpError(ErrorCode.InvalidRequest, `${what} from backend ${JSON.stringify(route.backend)} arrived while no client request was being served, so no client can answer it`);
@@ -117,6 +131,7 @@ export function installPassThrough(client: Client, route: UpstreamRoute): void {
     return session.server.elicitInput(params, { relatedRequestId: requestId, signal: extra.signal, timeout: route.answerMs });
   });
   client.setNotificationHandler(ElicitationCompleteNotificationSchema, (notification) => {
+    if (!route.exposed()) return;
     const id = notification.params.elicitationId;
     const session = route.owner ?? askedFor.get(id);
     askedFor.delete(id);
@@ -125,6 +140,7 @@ export function installPassThrough(client: Client, route: UpstreamRoute): void {
   });
   // No roots/list handler: roots are not declared (CLIENT_CAPABILITIES), and a backend that asks anyway gets "method not found", never the agent's roots.
   client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+    if (!route.exposed()) return;
     let params: LoggingMessageNotification['params'];
     try {
       params = route.withoutSecrets({ ...notification.params, logger: notification.params.logger ? `${route.backend}/${notification.params.logger}` : route.backend });
@@ -134,6 +150,7 @@ export function installPassThrough(client: Client, route: UpstreamRoute): void {
     for (const session of route.owner ? [route.owner] : route.sessions()) deliverLog(session, params);
   });
   client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+    if (!route.exposed()) return;
     const uri = wrapUri(route.prefix, notification.params.uri);
     for (const session of route.owner ? [route.owner] : route.sessions()) {
       if (!session.subscriptions.has(uri)) continue;

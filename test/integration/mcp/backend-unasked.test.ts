@@ -1,16 +1,20 @@
 /**
- * What a backend sends the agent unasked. A backend's sampling request reaches a client only while
- * a request of that client is in flight on the backend: before, an HTTP backend's (and a
- * per-session process's) went to the session owning its upstream session at any time, putting the
- * backend's own prompt before the agent's model when the backend chose. The backend is
- * ./fixtures/chatty-server.ts in a child process.
+ * A backend with nothing exposed — pinned with nothing approved (its one tool changed since it was
+ * pinned) or every tool, prompt and resource denied — reaches no client (red team 12, finding 4).
+ * Before, the agent's logging/setLevel went to it and opened an upstream session owned by the
+ * agent's session, on which the backend logged, had the agent's model sample its own system prompt
+ * (`includeContext: allServers`) and asked the user for a key; a shared stdio process logged to
+ * every session unasked; with everything denied its instructions reached the session. And a
+ * backend's sampling request reaches a client only while a request of that client is in flight on
+ * the backend: before, an HTTP backend's went to the session owning its upstream session at any
+ * time. The backend is ./fixtures/chatty-server.ts in a child process, over HTTP and stdio.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CreateMessageRequestSchema, ElicitRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { fixtureServer, serveGateway, text, until, type McpInput, type ServedGateway } from './harness.js';
+import { fixtureServer, serveGateway, sidecarConfig, text, until, type McpInput, type ServedGateway } from './harness.js';
 
 type BackendInput = NonNullable<McpInput['backends']>[number];
 
@@ -20,12 +24,15 @@ const chattyServer = (mode: 'stdio' | 'http') => {
 };
 
 let child: ChildProcess | undefined;
+/** What the HTTP server wrote to stderr: what its own requests got back. */
+const httpHeard: string[] = [];
 let httpUrl = '';
 const gateways: ServedGateway[] = [];
 
 beforeAll(async () => {
   const { command, args } = chattyServer('http');
-  child = spawn(command, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+  child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  createInterface({ input: child.stderr! }).on('line', (line) => void httpHeard.push(line));
   [httpUrl] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
 });
 
@@ -65,6 +72,40 @@ async function agentOf(served: ServedGateway) {
   return { agent, logs, asked };
 }
 
+const unapproved = { approval: { mode: 'pinned' as const, pinned: [{ name: 'innocent', sha256: '0'.repeat(64) }] } };
+const allDenied = { tools: { deny: ['*'] }, prompts: { deny: ['*'] }, resources: { deny: ['*'] } };
+
+describe.each([
+  ['pinned, its one tool changed since it was pinned', unapproved],
+  ['every tool, prompt and resource denied', allDenied],
+] as const)('an HTTP backend with nothing exposed (%s)', (_, policy) => {
+  it("is sent no logging/setLevel, and neither its log lines, sampling, elicitation nor instructions reach the agent; an exposed backend's still log", async () => {
+    const served = await serve([
+      { name: 'chatty', prefix: 'chatty', transport: 'streamable-http', url: httpUrl, ...policy },
+      { name: 'loud', prefix: 'loud', transport: 'streamable-http', url: httpUrl },
+    ]);
+    const { agent, logs, asked } = await agentOf(served);
+    expect((await agent.client.listTools()).tools.map((t) => t.name)).not.toContain('chatty__innocent');
+    const instructions = agent.client.getInstructions() ?? '';
+    expect(instructions).toContain('Backend "loud"');
+    expect(instructions).not.toContain('"chatty"');
+
+    await agent.client.setLoggingLevel('debug');
+    // The exposed backend logged on the setLevel request; by the time its line is here, the other's would be too.
+    await until("the exposed backend's set-level log line", () => logs.some((l) => l.logger === 'loud/set-level'));
+    expect(logs.filter((l) => l.logger.startsWith('chatty'))).toEqual([]);
+    expect(served.gateway.view().backends.find((b) => b.name === 'chatty')?.sessions).toBe(0);
+    // Nor did the exposed backend ask the agent anything: no call of the agent's was in flight, so its requests during setLevel got an error.
+    expect(asked).toEqual([]);
+    await until('the set-level elicitation answered', () => httpHeard.some((l) => l.includes('set-level elicitation')));
+    expect(httpHeard.filter((l) => l.startsWith('chatty heard: set-level'))).toEqual([
+      expect.stringMatching(/^chatty heard: set-level sampling failed: .*arrived while no client request was being served/),
+      expect.stringMatching(/^chatty heard: set-level elicitation failed: .*arrived while no client request was being served/),
+    ]);
+    httpHeard.length = 0;
+  });
+});
+
 describe("a backend's own requests", () => {
   it("reach a client only while a request of that client is in flight there: a sampling request after the call returned is refused", async () => {
     const served = await serve([{ name: 'chatty', prefix: 'chatty', transport: 'streamable-http', url: httpUrl }]);
@@ -75,6 +116,26 @@ describe("a backend's own requests", () => {
       return said.find((l) => l.startsWith('later sampling'));
     });
     expect(heard).toMatch(/^later sampling failed: .*arrived while no client request was being served, so no client can answer it/);
+    expect(asked).toEqual([]);
+  });
+});
+
+describe('a shared stdio backend pinned with nothing approved', () => {
+  it('logs to no session and has its elicitation refused; once a config reload pins its tool, its log lines reach the session', async () => {
+    const input: BackendInput = { name: 'chatty', prefix: 'chatty', transport: 'stdio', stdio: chattyServer('stdio'), ...unapproved };
+    const served = await serve([input]);
+    const { agent, logs, asked } = await agentOf(served);
+    const seen = (pattern: RegExp) => served.logs().split('\n').some((line) => pattern.test(line));
+    // The process writes a log line every 100 ms; "tick 10" on its stderr comes after ten of them.
+    await until('ten log lines written by the backend', () => seen(/chatty heard: tick 10\b/));
+    expect(logs).toEqual([]);
+    expect(asked).toEqual([]);
+    expect(seen(/chatty heard: unasked elicitation failed: .*elicitation\/create from backend \\"chatty\\" is passed to no client: none of its tools, prompts or resources is exposed/)).toBe(true);
+
+    const sha256 = served.gateway.view().tools.find((t) => t.name === 'innocent')!.sha256;
+    await served.gateway.reload(sidecarConfig({ backends: [{ ...input, approval: { mode: 'pinned', pinned: [{ name: 'innocent', sha256 }] } }] }));
+    await until('the pinned tool listed', async () => (await agent.client.listTools()).tools.some((t) => t.name === 'chatty__innocent'));
+    await until('its log lines reaching the session', () => logs.some((l) => l.logger === 'chatty/tick'));
     expect(asked).toEqual([]);
   });
 });
