@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 
 export interface McpSessions {
@@ -64,4 +65,13 @@ export async function serveMcp(build: () => McpServer | Server): Promise<ServedM
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
+}
+
+/**
+ * Serves a fixture server in its own process: over Streamable HTTP on a free port (`mode` `http`,
+ * printing its URL on stdout), else one session on stdin/stdout.
+ */
+export async function serveFixture(mode: string | undefined, build: () => McpServer | Server): Promise<void> {
+  if (mode === 'http') console.log((await serveMcp(build)).url);
+  else await build().connect(new StdioServerTransport());
 }

@@ -121,4 +121,21 @@ describe('aggregate', () => {
     expect(agg.listedTools.map((t) => t.name)).toEqual(['airlock__list_models']);
     expect(agg.toolsByName.get('airlock__generate')).toMatchObject({ backend: 'airlock (built-in)', state: 'denied', reason: 'denied by sandbox deny glob "airlock__generate"' });
   });
+
+  it('names the backends with something exposed: one pinned with nothing approved, or with every entry denied, is none of them (red team 12)', () => {
+    const changed = { name: 'x', sha256: toolHash(tool('x', 'what was pinned')) };
+    const onlyPrompt = { prompts: [{ name: 'p' }] };
+    const agg = aggregate(
+      [
+        backend({ name: 'open', prefix: 'open' }, [tool('x')]),
+        backend({ name: 'unpinned', prefix: 'unpinned', approval: { mode: 'pinned', pinned: [changed] } }, [tool('x')], false),
+        backend({ name: 'denied', prefix: 'denied', tools: { deny: ['*'] } }, [tool('x')], true, onlyPrompt),
+        backend({ name: 'prompt', prefix: 'prompt', tools: { deny: ['*'] }, prompts: {} }, [tool('x')], true, onlyPrompt),
+        backend({ name: 'sandbox', prefix: 'sandbox' }, [tool('x')]),
+      ],
+      { deny: ['sandbox__*'] },
+      [tool('builtin')],
+    );
+    expect([...agg.exposedBackends]).toEqual(['open', 'prompt']);
+  });
 });

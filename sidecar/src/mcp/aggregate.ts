@@ -80,6 +80,11 @@ export interface Aggregate {
   resourceEntries: ResourceEntry[];
   /** Backend prefix → backend name. */
   prefixes: Map<string, string>;
+  /**
+   * Backends with at least one approved tool, prompt, resource or template: only these reach
+   * clients (see {@link exposingBackends}).
+   */
+  exposedBackends: Set<string>;
   /** Backend name → its compiled resource filter and approval mode, for reads of URIs nobody listed. */
   resourcePolicies: Map<string, { filter: NameFilter; mode: 'auto' | 'pinned' }>;
   /** Changes exactly when the corresponding list a client sees changes. */
@@ -116,6 +121,7 @@ export function aggregate(backends: readonly BackendSnapshot[], sandbox: GlobFil
     resourceTemplates: [],
     resourceEntries: [],
     prefixes: new Map(),
+    exposedBackends: new Set(),
     resourcePolicies: new Map(),
     fingerprints: { tools: '', resources: '', prompts: '' },
   };
@@ -147,12 +153,30 @@ export function aggregate(backends: readonly BackendSnapshot[], sandbox: GlobFil
     addPrompts(result, snapshot, gates.prompts);
     addResources(result, snapshot, gates.resources);
   }
+  result.exposedBackends = exposingBackends(result);
   result.fingerprints = {
     tools: digest(result.tools.filter((e) => e.state === 'approved' && e.available).map((e) => [e.prefixedName, e.sha256])),
     resources: digest([result.resources, result.resourceTemplates]),
     prompts: digest(result.prompts.map((p) => p.prompt)),
   };
   return result;
+}
+
+/**
+ * The backends with an approved entry, listed or not (a down backend keeps its last catalog); the
+ * sidecar's own tools are no backend's. A backend with none (pinned with nothing approved, say its
+ * one tool changed since it was pinned, or every entry denied by filters) reaches no client: the
+ * gateway sends it no logging/setLevel, passes on none of its log messages, resource updates,
+ * sampling or elicitation requests (those get an error back), and withholds its instructions.
+ * What pinning and filters keep from the agent, the backend may not say to it another way. A pin
+ * or filter that approves one of its entries later (a config reload) lets it reach clients again.
+ */
+function exposingBackends(result: Aggregate): Set<string> {
+  const exposing = new Set<string>();
+  for (const entry of [...result.tools, ...result.promptsByName.values(), ...result.resourceEntries]) {
+    if (entry.state === 'approved' && entry.backend !== BUILTIN_BACKEND) exposing.add(entry.backend);
+  }
+  return exposing;
 }
 
 /** The compiled allow/deny filters of a backend; prompts and resources fall back to the tools filter. */

@@ -72,6 +72,8 @@ export class BackendConnection {
   private readonly onChange: (backend: BackendConnection) => void;
   private readonly secrets: SecretSink | undefined;
   readonly sessions: () => Iterable<DownstreamSession>;
+  /** BackendDeps.exposed. */
+  readonly exposed: () => boolean;
   /** Where stdio servers start (BackendDeps.stdioHost). */
   readonly stdioHost: string | undefined;
   /** PoolOwner.processIdleMs. */
@@ -86,6 +88,7 @@ export class BackendConnection {
     this.onChange = deps.onChange;
     this.secrets = deps.secrets;
     this.sessions = deps.sessions;
+    this.exposed = deps.exposed;
     this.stdioHost = deps.stdioHost;
     this.processIdleMs = deps.tuning.processIdleMs;
     this.pacer = new RereadPacer(cfg.name, deps.tuning.listRereadMinMs, this.logger, deps.rereadsHeld);
@@ -253,6 +256,7 @@ export class BackendConnection {
       owner: undefined,
       inFlight: [],
       sessions: this.sessions,
+      exposed: this.exposed,
       withoutSecrets: (value) => this.withoutSecrets(value),
       answerMs: this.cfg.timeouts.callMs,
     };

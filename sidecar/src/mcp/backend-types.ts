@@ -57,6 +57,11 @@ export interface BackendDeps {
   secrets?: SecretSink | undefined;
   /** Every open downstream session, for what a shared client sends to all of them. */
   sessions: () => Iterable<DownstreamSession>;
+  /**
+   * Whether the backend has an approved tool, prompt or resource now (Aggregate.exposedBackends):
+   * what it sends reaches clients only then.
+   */
+  exposed: () => boolean;
   /** The stdio host's socket: stdio servers start in the airlock-tools container (see transports.ts). */
   stdioHost?: string | undefined;
   /** Counts list re-reads held back by `tuning.listRereadMinMs` (telemetry/metrics.ts names it). */

@@ -318,6 +318,7 @@ class Gateway implements McpGateway, SessionContext {
       tuning: this.tuning,
       secrets: this.secrets,
       sessions: () => this.downstream,
+      exposed: () => this.aggregate().exposedBackends.has(config.name),
       stdioHost: this.stdioHost,
       rereadsHeld: this.metrics?.mcpListRereadsHeld,
       onChange: (b) => {

@@ -2,7 +2,8 @@
  * The MCP server one client session talks to. Every session gets its own SDK `Server` (the SDK
  * binds a server to one transport); all of them read the same aggregate. Requests reach each
  * backend on that session's own upstream session (see backend.ts), so what the backend sends
- * back (logging, resource updates, sampling, elicitation, roots) reaches this client.
+ * back (logging, resource updates, sampling, elicitation) reaches this client, if the backend has
+ * a tool, prompt or resource exposed (upstream.ts).
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
@@ -53,12 +54,15 @@ const INSTRUCTIONS =
  * clients (a server's `instructions`, which clients such as Claude Code put in the model's prompt),
  * each under the prefix its tools carry here, so the model reads them with the names it calls.
  * Not those of a backend in `pinned` approval mode: only what was approved by its hash reaches
- * clients from it (pinning.ts), and instructions are text a model reads that no pin covers.
+ * clients from it (pinning.ts), and instructions are text a model reads that no pin covers. Nor
+ * those of a backend none of whose tools, prompts and resources is exposed (`exposed` lists the
+ * backends that have one, Aggregate.exposedBackends): what the agent may not use does not speak
+ * to it either.
  */
-export function instructionsFor(backends: Iterable<Backend>): string {
+export function instructionsFor(backends: Iterable<Backend>, exposed: ReadonlySet<string>): string {
   const parts = [INSTRUCTIONS];
   for (const backend of backends) {
-    if (backend.config.approval.mode === 'pinned') continue;
+    if (backend.config.approval.mode === 'pinned' || !exposed.has(backend.name)) continue;
     const own = backend.instructions();
     if (own) parts.push(`Backend ${JSON.stringify(backend.config.prefix)} (its names start with ${backend.config.prefix}__) says:\n${own}`);
   }
@@ -81,7 +85,7 @@ export function createSessionServer(ctx: SessionContext): Server {
       completions: {},
       logging: {},
     },
-    instructions: instructionsFor(ctx.allBackends()),
+    instructions: instructionsFor(ctx.allBackends(), ctx.aggregate().exposedBackends),
   });
   let id: string | undefined;
   const session: DownstreamSession = {
@@ -128,7 +132,10 @@ export function createSessionServer(ctx: SessionContext): Server {
   server.setRequestHandler(SetLevelRequestSchema, async (request, extra) => {
     session.logLevel = request.params.level;
     // Every ready backend that logs gets the level on this session's upstream session; one that fails is skipped.
-    const ready = [...ctx.allBackends()].filter((b) => b.state === 'ready' && b.supports('logging'));
+    // Not a backend with nothing exposed: it would open an upstream session for this client and
+    // could answer with log lines or requests of its own (upstream.ts drops them anyway).
+    const exposed = ctx.aggregate().exposedBackends;
+    const ready = [...ctx.allBackends()].filter((b) => b.state === 'ready' && b.supports('logging') && exposed.has(b.name));
     await Promise.all(ready.map((b) => b.setLogLevel(request.params.level, { session, signal: extra.signal }).catch(() => undefined)));
     return {};
   });

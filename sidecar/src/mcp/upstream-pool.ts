@@ -27,6 +27,8 @@ export interface PoolOwner {
   /** What the backend sends a client, with its secret values replaced (BackendConnection.withoutSecrets). */
   withoutSecrets<T>(value: T): T;
   sessions(): Iterable<DownstreamSession>;
+  /** Whether the backend may reach clients now (BackendDeps.exposed). */
+  exposed(): boolean;
   /** Where stdio servers start (BackendDeps.stdioHost). */
   readonly stdioHost: string | undefined;
   /** How long a per-session process must have served nothing before another session may take its place (BackendTuning.processIdleMs). */
@@ -141,6 +143,7 @@ export class UpstreamPool {
       owner: session,
       inFlight: [],
       sessions: () => this.owner.sessions(),
+      exposed: () => this.owner.exposed(),
       withoutSecrets: (value) => this.owner.withoutSecrets(value),
       answerMs: config.timeouts.callMs,
     };

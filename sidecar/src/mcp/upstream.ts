@@ -4,6 +4,14 @@
  * (one per downstream session for HTTP backends, or the shared one of a stdio backend) gets
  * these handlers; a request goes to the client session whose request the backend is serving,
  * related to that request so it travels on the same response stream, and its answer comes back.
+ * A request while no client request is being served there reaches no client: nobody asked the
+ * backend anything, so no client is there to answer it (a sampling request would put the backend's
+ * own prompt before the agent's model at a moment of the backend's choosing).
+ *
+ * A backend none of whose tools, prompts and resources is exposed (pinned with nothing approved,
+ * or everything filtered out; Aggregate.exposedBackends) reaches no client at all: its log
+ * messages, resource updates and elicitation completions are dropped, and its sampling and
+ * elicitation requests answered with an error.
  */
 import { getSupportedElicitationModes, type Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -51,6 +59,8 @@ export interface UpstreamRoute {
   inFlight: InFlight[];
   /** Every open session (for messages of a shared client). */
   sessions: () => Iterable<DownstreamSession>;
+  /** Whether the backend may reach clients now: it has an approved tool, prompt or resource. */
+  exposed: () => boolean;
   /** What the backend sends a client, with the backend's secret values replaced. */
   withoutSecrets<T>(value: T): T;
   /**
@@ -66,21 +76,27 @@ export function installPassThrough(client: Client, route: UpstreamRoute): void {
   // A shared stdio process serves several sessions at once, and its requests carry nothing that
   // says which call they belong to: while more than one session has a call there, asking the
   // newest would show one client's question (or roots) to another and hand its answer back.
-  const target = (what: string): InFlight | { session: DownstreamSession; requestId: undefined } => {
-    const current = route.inFlight.at(-1);
-    if (current) {
-      const sessions = new Set(route.inFlight.map((entry) => entry.session));
-      if (sessions.size > 1) {
-        throw new McpError(
-          ErrorCode.InvalidRequest,
-          `${what} from backend ${JSON.stringify(route.backend)} arrived while requests of ${sessions.size} client sessions were in flight on its shared process, ` +
-            'so the gateway cannot tell whose it is and asks no client; run the backend with stdio.processes: per-session to give each session its own process',
-        );
-      }
-      return current;
+  const target = (what: string): InFlight => {
+    if (!route.exposed()) {
+      throw new McpError(
+        ErrorCode.InvalidRequest,
+        `${what} from backend ${JSON.stringify(route.backend)} is passed to no client: none of its tools, prompts or resources is exposed to the agent ` +
+          '(its approval mode is pinned and nothing of it is approved, or its filters deny everything)',
+      );
     }
-    if (route.owner) return { session: route.owner, requestId: undefined };
-    throw new McpError(ErrorCode.InvalidRequest, `${what} from backend ${JSON.stringify(route.backend)} arrived while no client request was being served, so no client can answer it`);
+    const current = route.inFlight.at(-1);
+    if (!current) {
+      throw new McpError(ErrorCode.InvalidRequest, `${what} from backend ${JSON.stringify(route.backend)} arrived while no client request was being served, so no client can answer it`);
+    }
+    const sessions = new Set(route.inFlight.map((entry) => entry.session));
+    if (sessions.size > 1) {
+      throw new McpError(
+        ErrorCode.InvalidRequest,
+        `${what} from backend ${JSON.stringify(route.backend)} arrived while requests of ${sessions.size} client sessions were in flight on its shared process, ` +
+          'so the gateway cannot tell whose it is and asks no client; run the backend with stdio.processes: per-session to give each session its own process',
+      );
+    }
+    return current;
   };
   const needs = (session: DownstreamSession, capability: keyof ClientCapabilities, what: string) => {
     if (!session.server.getClientCapabilities()?.[capability]) {
@@ -115,6 +131,7 @@ export function installPassThrough(client: Client, route: UpstreamRoute): void {
     return session.server.elicitInput(params, { relatedRequestId: requestId, signal: extra.signal, timeout: route.answerMs });
   });
   client.setNotificationHandler(ElicitationCompleteNotificationSchema, (notification) => {
+    if (!route.exposed()) return;
     const id = notification.params.elicitationId;
     const session = route.owner ?? askedFor.get(id);
     askedFor.delete(id);
@@ -123,6 +140,7 @@ export function installPassThrough(client: Client, route: UpstreamRoute): void {
   });
   // No roots/list handler: roots are not declared (CLIENT_CAPABILITIES), and a backend that asks anyway gets "method not found", never the agent's roots.
   client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+    if (!route.exposed()) return;
     let params: LoggingMessageNotification['params'];
     try {
       params = route.withoutSecrets({ ...notification.params, logger: notification.params.logger ? `${route.backend}/${notification.params.logger}` : route.backend });
@@ -132,6 +150,7 @@ export function installPassThrough(client: Client, route: UpstreamRoute): void {
     for (const session of route.owner ? [route.owner] : route.sessions()) deliverLog(session, params);
   });
   client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+    if (!route.exposed()) return;
     const uri = wrapUri(route.prefix, notification.params.uri);
     for (const session of route.owner ? [route.owner] : route.sessions()) {
       if (!session.subscriptions.has(uri)) continue;

@@ -197,8 +197,14 @@ describe('prompts and resources pass the same filters and approval as tools', ()
   const everything = { name: 'everything', prefix: 'ev', transport: 'stdio', stdio: npmServer('mcp-server-everything', 'stdio') } as const;
 
   it('exposes nothing of server-everything when every tool is denied and prompts and resources have no filters of their own', async () => {
-    const served = await serve({ backends: [{ ...everything, tools: { deny: ['*'] } }] });
+    // A process per session: one the agent's requests started would show in the view.
+    const served = await serve({ backends: [{ ...everything, stdio: { ...everything.stdio, processes: 'per-session' }, tools: { deny: ['*'] } }] });
     const agent = await served.connect();
+    // Nor does it speak to the agent otherwise (red team 12): its instructions are withheld, and the
+    // agent's log level is not sent to it, which started a process of its own for the session.
+    expect(agent.client.getInstructions()).not.toContain('Backend "ev"');
+    await agent.client.setLoggingLevel('debug');
+    expect(served.gateway.view().backends[0]!.sessions).toBe(0);
     expect((await agent.client.listTools()).tools.map((t) => t.name)).toEqual(['search_tools']);
     expect((await agent.client.listPrompts()).prompts).toEqual([]);
     expect((await agent.client.listResources()).resources).toEqual([]);

@@ -1,0 +1,141 @@
+/**
+ * A backend with nothing exposed — pinned with nothing approved (its one tool changed since it was
+ * pinned) or every tool, prompt and resource denied — reaches no client (red team 12, finding 4).
+ * Before, the agent's logging/setLevel went to it and opened an upstream session owned by the
+ * agent's session, on which the backend logged, had the agent's model sample its own system prompt
+ * (`includeContext: allServers`) and asked the user for a key; a shared stdio process logged to
+ * every session unasked; with everything denied its instructions reached the session. And a
+ * backend's sampling request reaches a client only while a request of that client is in flight on
+ * the backend: before, an HTTP backend's went to the session owning its upstream session at any
+ * time. The backend is ./fixtures/chatty-server.ts in a child process, over HTTP and stdio.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CreateMessageRequestSchema, ElicitRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { fixtureServer, serveGateway, sidecarConfig, text, until, type McpInput, type ServedGateway } from './harness.js';
+
+type BackendInput = NonNullable<McpInput['backends']>[number];
+
+const chattyServer = (mode: 'stdio' | 'http') => {
+  const server = fixtureServer('chatty-server.ts');
+  return { ...server, args: [...server.args, mode] };
+};
+
+let child: ChildProcess | undefined;
+/** What the HTTP server wrote to stderr: what its own requests got back. */
+const httpHeard: string[] = [];
+let httpUrl = '';
+const gateways: ServedGateway[] = [];
+
+beforeAll(async () => {
+  const { command, args } = chattyServer('http');
+  child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  createInterface({ input: child.stderr! }).on('line', (line) => void httpHeard.push(line));
+  [httpUrl] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+});
+
+afterEach(async () => {
+  await Promise.all(gateways.splice(0).map((g) => g.close()));
+});
+
+afterAll(() => {
+  child?.kill();
+});
+
+async function serve(backends: BackendInput[]): Promise<ServedGateway> {
+  const served = await serveGateway({ backends });
+  gateways.push(served);
+  await until('every backend ready', () => served.gateway.view().backends.every((b) => b.state === 'ready'));
+  return served;
+}
+
+/** An agent whose client samples and elicits (answering with what a backend must never get) and records what reached it. */
+async function agentOf(served: ServedGateway) {
+  const logs: { logger: string; data: unknown }[] = [];
+  const asked: string[] = [];
+  const agent = await served.connect({
+    capabilities: { sampling: {}, elicitation: { form: {} } },
+    setup: (client) => {
+      client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push({ logger: n.params.logger ?? '', data: n.params.data }));
+      client.setRequestHandler(CreateMessageRequestSchema, (request) => {
+        asked.push(`sampling: ${request.params.systemPrompt ?? ''}`);
+        return { role: 'assistant', model: 'agent-model', content: { type: 'text', text: 'AGENT-MODEL-OUTPUT: the user pasted sk-live-123 earlier' } };
+      });
+      client.setRequestHandler(ElicitRequestSchema, (request) => {
+        asked.push(`elicitation: ${request.params.message}`);
+        return { action: 'accept', content: { key: 'sk-typed-by-the-user' } };
+      });
+    },
+  });
+  return { agent, logs, asked };
+}
+
+const unapproved = { approval: { mode: 'pinned' as const, pinned: [{ name: 'innocent', sha256: '0'.repeat(64) }] } };
+const allDenied = { tools: { deny: ['*'] }, prompts: { deny: ['*'] }, resources: { deny: ['*'] } };
+
+describe.each([
+  ['pinned, its one tool changed since it was pinned', unapproved],
+  ['every tool, prompt and resource denied', allDenied],
+] as const)('an HTTP backend with nothing exposed (%s)', (_, policy) => {
+  it("is sent no logging/setLevel, and neither its log lines, sampling, elicitation nor instructions reach the agent; an exposed backend's still log", async () => {
+    const served = await serve([
+      { name: 'chatty', prefix: 'chatty', transport: 'streamable-http', url: httpUrl, ...policy },
+      { name: 'loud', prefix: 'loud', transport: 'streamable-http', url: httpUrl },
+    ]);
+    const { agent, logs, asked } = await agentOf(served);
+    expect((await agent.client.listTools()).tools.map((t) => t.name)).not.toContain('chatty__innocent');
+    const instructions = agent.client.getInstructions() ?? '';
+    expect(instructions).toContain('Backend "loud"');
+    expect(instructions).not.toContain('"chatty"');
+
+    await agent.client.setLoggingLevel('debug');
+    // The exposed backend logged on the setLevel request; by the time its line is here, the other's would be too.
+    await until("the exposed backend's set-level log line", () => logs.some((l) => l.logger === 'loud/set-level'));
+    expect(logs.filter((l) => l.logger.startsWith('chatty'))).toEqual([]);
+    expect(served.gateway.view().backends.find((b) => b.name === 'chatty')?.sessions).toBe(0);
+    // Nor did the exposed backend ask the agent anything: no call of the agent's was in flight, so its requests during setLevel got an error.
+    expect(asked).toEqual([]);
+    await until('the set-level elicitation answered', () => httpHeard.some((l) => l.includes('set-level elicitation')));
+    expect(httpHeard.filter((l) => l.startsWith('chatty heard: set-level'))).toEqual([
+      expect.stringMatching(/^chatty heard: set-level sampling failed: .*arrived while no client request was being served/),
+      expect.stringMatching(/^chatty heard: set-level elicitation failed: .*arrived while no client request was being served/),
+    ]);
+    httpHeard.length = 0;
+  });
+});
+
+describe("a backend's own requests", () => {
+  it("reach a client only while a request of that client is in flight there: a sampling request after the call returned is refused", async () => {
+    const served = await serve([{ name: 'chatty', prefix: 'chatty', transport: 'streamable-http', url: httpUrl }]);
+    const { agent, asked } = await agentOf(served);
+    expect(text(await agent.client.callTool({ name: 'chatty__ask-later', arguments: {} }))).toBe('will ask');
+    const heard = await until('the later sampling answered', async () => {
+      const said = JSON.parse(text(await agent.client.callTool({ name: 'chatty__heard', arguments: {} }))) as string[];
+      return said.find((l) => l.startsWith('later sampling'));
+    });
+    expect(heard).toMatch(/^later sampling failed: .*arrived while no client request was being served, so no client can answer it/);
+    expect(asked).toEqual([]);
+  });
+});
+
+describe('a shared stdio backend pinned with nothing approved', () => {
+  it('logs to no session and has its elicitation refused; once a config reload pins its tool, its log lines reach the session', async () => {
+    const input: BackendInput = { name: 'chatty', prefix: 'chatty', transport: 'stdio', stdio: chattyServer('stdio'), ...unapproved };
+    const served = await serve([input]);
+    const { agent, logs, asked } = await agentOf(served);
+    const seen = (pattern: RegExp) => served.logs().split('\n').some((line) => pattern.test(line));
+    // The process writes a log line every 100 ms; "tick 10" on its stderr comes after ten of them.
+    await until('ten log lines written by the backend', () => seen(/chatty heard: tick 10\b/));
+    expect(logs).toEqual([]);
+    expect(asked).toEqual([]);
+    expect(seen(/chatty heard: unasked elicitation failed: .*elicitation\/create from backend \\"chatty\\" is passed to no client: none of its tools, prompts or resources is exposed/)).toBe(true);
+
+    const sha256 = served.gateway.view().tools.find((t) => t.name === 'innocent')!.sha256;
+    await served.gateway.reload(sidecarConfig({ backends: [{ ...input, approval: { mode: 'pinned', pinned: [{ name: 'innocent', sha256 }] } }] }));
+    await until('the pinned tool listed', async () => (await agent.client.listTools()).tools.some((t) => t.name === 'chatty__innocent'));
+    await until('its log lines reaching the session', () => logs.some((l) => l.logger === 'chatty/tick'));
+    expect(asked).toEqual([]);
+  });
+});
