@@ -1,6 +1,6 @@
 /**
  * Request fields that have the provider answer with another model than the one the request
- * names: a router's or a proxy's fallback list (OpenRouter's `models` and `route`, LiteLLM's
+ * names, or at another price than the sandbox's for it (see {@link refusePriceTier}): a router's or a proxy's fallback list (OpenRouter's `models` and `route`, LiteLLM's
  * `fallbacks` and `user_config`), Anthropic's server-side fallback on a refusal (`fallbacks` with
  * the `server-side-fallback-*` beta). The sidecar resolves, allows (`models.allow`) and prices a
  * call by the model it names, and such a call passed through would be answered and billed by a
@@ -20,6 +20,7 @@ const FIELDS: Record<string, string> = {
   content_policy_fallbacks: "LiteLLM's fallback models on a content policy error",
   context_window_fallback_dict: "LiteLLM's fallback models on a context window error",
   user_config: "LiteLLM's per-request model list",
+  preset: "OpenRouter's preset, which may hold fallback models",
 };
 
 /** The beta that turns on Anthropic's server-side fallback, by its name's prefix. */
@@ -33,14 +34,50 @@ const FALLBACK_BETA = 'server-side-fallback';
 export function refuseOtherModels(body: object, model: string, headers: Record<string, string | string[] | undefined>): void {
   const fields = body as Record<string, unknown>;
   for (const [field, what] of Object.entries(FIELDS)) {
-    if (fields[field] != null) throw refusal(field, what, model);
+    if (asksFor(fields[field])) throw refusal(field, what, model);
   }
   const betas = [headers['anthropic-beta'] ?? []].flat().flatMap((value) => value.split(','));
   const beta = betas.find((name) => name.trim().toLowerCase().startsWith(FALLBACK_BETA));
   if (beta) throw refusal('anthropic-beta', `the beta ${beta.trim()}, Anthropic's server-side fallback`, model);
+  refusePriceTier(fields, betas, model);
+}
+
+/** Whether a field's value asks for something: an empty list (OpenRouter's AI SDK provider sends `models: []`) does not. */
+function asksFor(value: unknown): boolean {
+  return value != null && !(Array.isArray(value) && value.length === 0);
+}
+
+/**
+ * OpenAI's `service_tier` values the sandbox's prices hold for: the project's own tier (`auto`,
+ * `default`) and the cheaper `flex`. `priority` costs more per token, and `scale` is paid for
+ * apart: an agent choosing them would spend at a price the sidecar does not count.
+ */
+const PRICED_TIERS = new Set(['auto', 'default', 'flex']);
+
+/** Anthropic's fast mode beta (`fast-mode-*`), which `speed: "fast"` needs: up to six times the price. */
+const FAST_BETA = 'fast-mode';
+
+/**
+ * Throws the refusal of a request that picks a dearer way of serving the model than its price
+ * in the config: OpenAI's `service_tier` `priority` or `scale`, Anthropic's `speed: "fast"` or
+ * its beta. The org's own default tier is the provider's to apply, and is priced by whoever
+ * writes the ModelProvider's prices.
+ * @throws {AdapterError} a 400 naming the field or the beta.
+ */
+function refusePriceTier(fields: Record<string, unknown>, betas: readonly string[], model: string): void {
+  const tier = fields.service_tier;
+  if (typeof tier === 'string' && !PRICED_TIERS.has(tier) && tier !== 'standard_only') throw priceRefusal('service_tier', `the ${tier} service tier`, model);
+  if (fields.speed != null && fields.speed !== 'standard') throw priceRefusal('speed', `speed ${JSON.stringify(fields.speed)}, Anthropic's fast mode`, model);
+  const beta = betas.find((name) => name.trim().toLowerCase().startsWith(FAST_BETA));
+  if (beta) throw priceRefusal('anthropic-beta', `the beta ${beta.trim()}, Anthropic's fast mode`, model);
 }
 
 function refusal(param: string, what: string, model: string): AdapterError {
   const message = `${param} (${what}) would have the provider answer with another model than '${model}', which the sandbox neither allows nor prices: call each model by its own name`;
   return new AdapterError({ status: 400, type: 'invalid_request_error', message, param, code: 'other_models_not_allowed' });
+}
+
+function priceRefusal(param: string, what: string, model: string): AdapterError {
+  const message = `${param} (${what}) would have the provider serve '${model}' at another price than the sandbox counts for it: leave it out`;
+  return new AdapterError({ status: 400, type: 'invalid_request_error', message, param, code: 'price_tier_not_allowed' });
 }

@@ -26,6 +26,13 @@ const OPENAI: [string, (c: OpenAI) => Promise<unknown>, string][] = [
   ["LiteLLM's per-request model list in chat", (c) => c.chat.completions.create({ model: 'via-openai-compatible', messages: hi, user_config: { model_list: [{ model_name: 'via-openai-compatible', litellm_params: { model: 'o1-pro' } }] } } as never), 'user_config'],
   ["LiteLLM's context window fallbacks in a legacy completion", (c) => c.completions.create({ model: 'via-openai-compatible', prompt: 'hi', context_window_fallbacks: [{ 'via-openai-compatible': ['o1-pro'] }] } as never), 'context_window_fallbacks'],
   ['fallback models in the Responses API', (c) => c.responses.create({ model: 'via-openai', input: 'hi', models: ['o1-pro'] } as never), 'models'],
+  ["OpenRouter's preset, which may hold fallback models", (c) => c.chat.completions.create({ model: 'via-openai-compatible', messages: hi, preset: 'team-fallbacks' } as never), 'preset'],
+];
+
+/** Fields that pick a dearer way of serving the same model: [name, the call, the field]. */
+const PRICE_TIERS: [string, (c: OpenAI) => Promise<unknown>, string][] = [
+  ["OpenAI's priority tier in chat", (c) => c.chat.completions.create({ model: 'via-openai', messages: hi, service_tier: 'priority' }), 'service_tier'],
+  ["OpenAI's scale tier in the Responses API", (c) => c.responses.create({ model: 'via-openai', input: 'hi', service_tier: 'scale' }), 'service_tier'],
 ];
 
 /** The same through the Anthropic SDK: [name, the call, the field or header the message names]. */
@@ -34,6 +41,8 @@ const ANTHROPIC: [string, (c: Anthropic) => Promise<unknown>, string][] = [
   ['the fallback beta alone (the default fallback model)', (c) => c.beta.messages.create({ model: 'via-anthropic', max_tokens: 64, messages: hi, betas: ['files-api-2025-04-14', 'server-side-fallback-2026-06-01'] }), 'anthropic-beta'],
   ['fallbacks: "default" without the beta', (c) => c.messages.create({ model: 'via-anthropic', max_tokens: 64, messages: hi, fallbacks: 'default' } as never), 'fallbacks'],
   ['fallbacks in token counting', (c) => c.messages.countTokens({ model: 'via-anthropic', messages: hi, fallbacks: [{ model: 'claude-opus-4-8' }] } as never), 'fallbacks'],
+  ["Anthropic's fast mode, as its docs write it", (c) => c.beta.messages.create({ model: 'via-anthropic', max_tokens: 64, messages: hi, betas: ['fast-mode-2026-02-01'], speed: 'fast' } as never), 'speed'],
+  ["Anthropic's fast mode beta alone", (c) => c.beta.messages.create({ model: 'via-anthropic', max_tokens: 64, messages: hi, betas: ['fast-mode-2026-02-01'] }), 'anthropic-beta'],
 ];
 
 describe('fields that ask the provider for other models', () => {
@@ -49,7 +58,18 @@ describe('fields that ask the provider for other models', () => {
     const before = sent();
     const error = await call(file.stack.anthropic({ maxRetries: 0 })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Anthropic.BadRequestError);
-    expect((error as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(new RegExp(`^${named} .*another model than 'via-anthropic'`)) } });
+    expect((error as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({
+      type: 'error',
+      error: { type: 'invalid_request_error', message: expect.stringMatching(new RegExp(`^${named} .*(another model than 'via-anthropic'|serve 'via-anthropic' at another price)`)) },
+    });
+    expect(sent()).toBe(before);
+  });
+
+  it.each(PRICE_TIERS)('refuses %s in OpenAI\'s shape, naming the field', async (_name, call, param) => {
+    const before = sent();
+    const error = await call(file.stack.openai({ maxRetries: 0 })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(error).toMatchObject({ status: 400, param, code: 'price_tier_not_allowed', message: expect.stringContaining("serve 'via-openai' at another price than the sandbox counts") });
     expect(sent()).toBe(before);
   });
 
@@ -60,6 +80,10 @@ describe('fields that ask the provider for other models', () => {
     expect(file.mocks.get('openai-compatible')!.received.at(-1)!.body).toMatchObject({ provider: { order: ['openai', 'azure'] } });
     const response = await openai.responses.create({ model: 'via-openai', input: 'hi' });
     expect(response.status).toBe('completed');
+    // An empty fallback list asks for nothing (OpenRouter's AI SDK provider sends one); the flex tier is cheaper.
+    await openai.chat.completions.create({ model: 'via-openai-compatible', messages: hi, models: [] } as never);
+    await openai.chat.completions.create({ model: 'via-openai', messages: hi, service_tier: 'flex' });
+    expect(file.mocks.get('openai')!.received.at(-1)!.body).toMatchObject({ service_tier: 'flex' });
     const message = await file.stack.anthropic().beta.messages.create({ model: 'via-anthropic', max_tokens: 64, messages: hi, betas: ['files-api-2025-04-14'] });
     expect(message.type).toBe('message');
     expect(file.mocks.get('anthropic')!.received.at(-1)!.headers['anthropic-beta']).toContain('files-api-2025-04-14');
