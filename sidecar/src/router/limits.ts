@@ -93,6 +93,9 @@ const NOTHING: Reservation = { tokens: 0, costUSD: 0 };
 /** Retry-After of a refusal because of what calls in flight hold: they end in seconds. */
 const IN_FLIGHT_RETRY_MS = 2_000;
 
+/** What a call in flight holds, told with a refusal it caused (docs/sidecar-config.md `limits`). */
+const HELD = ' (each holds its input and its max_tokens, 4,096 when it sets none, for each answer it asks for, at the price of the dearest model it may fail over to; set max_tokens to hold less)';
+
 export class Limiter {
   private readonly requests: SlidingWindow;
   private readonly tokens: SlidingWindow;
@@ -156,7 +159,9 @@ export class Limiter {
     // within the limit, or when it would run alone (nothing held) under a limit not yet used up.
     if (tokensPerMinute !== undefined && overHeld(this.tokens.total(), this.heldTokens, reserve.tokens, split(tokensPerMinute, pods))) {
       // Used up, or held by calls still running: those end (and give back what they did not use) in seconds.
-      if (this.tokens.total() < split(tokensPerMinute, pods)) return { limit: 'tokens', message: `${what} allows ${split(tokensPerMinute, pods)} tokens per minute${across(pods)}, and calls in flight may use the rest`, retryAfterMs: IN_FLIGHT_RETRY_MS };
+      if (this.tokens.total() < split(tokensPerMinute, pods)) {
+        return { limit: 'tokens', message: `${what} allows ${split(tokensPerMinute, pods)} tokens per minute${across(pods)}, and calls in flight may use the rest${HELD}`, retryAfterMs: IN_FLIGHT_RETRY_MS };
+      }
       return { limit: 'tokens', message: `${what} allows ${split(tokensPerMinute, pods)} tokens per minute${across(pods)}`, retryAfterMs: this.tokens.msUntilRelief() };
     }
     if (maxConcurrent !== undefined && this.inFlight >= split(maxConcurrent, pods)) {
@@ -165,7 +170,9 @@ export class Limiter {
     if (dailyBudgetUSD !== undefined) {
       const [spent, budget] = share ? [this.spentUSD - share.baseUSD, share.allowanceUSD] : [this.spentUSD, dailyBudgetUSD];
       if (spent >= budget) return { limit: 'budget', message: `${what} spent its daily budget of ${dailyBudgetUSD} USD`, retryAfterMs: msUntilUtcMidnight(this.now()) };
-      if (overHeld(spent, this.heldUSD, reserve.costUSD, budget)) return { limit: 'budget', message: `${what} has a daily budget of ${dailyBudgetUSD} USD, and calls in flight may spend the rest`, retryAfterMs: IN_FLIGHT_RETRY_MS };
+      if (overHeld(spent, this.heldUSD, reserve.costUSD, budget)) {
+        return { limit: 'budget', message: `${what} has a daily budget of ${dailyBudgetUSD} USD, and calls in flight may spend the rest${HELD}`, retryAfterMs: IN_FLIGHT_RETRY_MS };
+      }
     }
     this.requests.add(1);
     this.inFlight += 1;

@@ -99,7 +99,9 @@ export function classifyError(err: unknown, provider: string, phase: 'headers' |
     return failure('timeout', { status: 504, type: 'timeout_error', message: `provider ${provider} sent ${what} in time` });
   }
   if (code && CONNECT_CODES.has(code)) {
-    const message = phase === 'headers' ? `cannot reach provider ${provider} (${code})` : `provider ${provider} closed the connection (${code})`;
+    // A hint a lookup gave (upstream/pod-addresses.ts): why a name of the sandbox's own namespace is not found.
+    const hint = (err as { hint?: unknown }).hint;
+    const message = phase === 'headers' ? `cannot reach provider ${provider} (${code}${typeof hint === 'string' ? `; ${hint}` : ''})` : `provider ${provider} closed the connection (${code})`;
     return failure('connect', { status: 502, type: 'api_error', message });
   }
   if (code === 'HPE_HEADER_OVERFLOW') {

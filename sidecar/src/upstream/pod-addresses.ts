@@ -114,14 +114,23 @@ export function searchNames(hostname: string, list: SearchList, namespace: strin
 const NOT_FOUND = new Set(['ENOTFOUND', 'ENODATA', 'EAI_NODATA']);
 
 /**
- * Looks `names` up one after another until one resolves; a name not found moves on, any other
- * failure (a timeout) ends the walk, as the resolver's own search does. Errors name `hostname`.
+ * What a name not found in a pod is told: a `<hostname>.<subdomain>` of the sandbox's own
+ * namespace (a StatefulSet member) is no longer found that way. Names no host, so a client may
+ * read it (upstream/failure.ts).
  */
-function lookupFirst(lookup: Lookup, hostname: string, names: readonly string[], options: object, done: Callback): void {
+export const SKIPPED_DOMAIN_HINT = "names with a dot are not looked up in the sandbox namespace's own DNS domain: write a Service of that namespace by its name alone, or a name in full";
+
+/**
+ * Looks `names` up one after another until one resolves; a name not found moves on, any other
+ * failure (a timeout) ends the walk, as the resolver's own search does. Errors name `hostname`;
+ * one found nowhere carries {@link SKIPPED_DOMAIN_HINT} as `hint` when `skipped`.
+ */
+function lookupFirst(lookup: Lookup, hostname: string, names: readonly string[], skipped: boolean, options: object, done: Callback): void {
   const next = (at: number, last?: NodeJS.ErrnoException): void => {
     if (at === names.length) {
-      const failed: NodeJS.ErrnoException = new Error(`getaddrinfo ${last?.code ?? 'ENOTFOUND'} ${hostname}`);
-      Object.assign(failed, { code: last?.code ?? 'ENOTFOUND', syscall: 'getaddrinfo', hostname });
+      const code = last?.code ?? 'ENOTFOUND';
+      const failed: NodeJS.ErrnoException = new Error(`getaddrinfo ${code} ${hostname}`);
+      Object.assign(failed, { code, syscall: 'getaddrinfo', hostname }, skipped && NOT_FOUND.has(code) ? { hint: SKIPPED_DOMAIN_HINT } : {});
       return done(failed);
     }
     lookup(names[at]!, options, (err, address, family) => {
@@ -156,7 +165,8 @@ export function refusePodAddresses(search?: { list: SearchList; namespace: strin
     const given = typeof options === 'function' || options === undefined ? {} : typeof options === 'number' ? { family: options } : (options as object);
     const names = search && typeof hostname === 'string' ? searchNames(hostname, search.list, search.namespace) : undefined;
     if (names === undefined) original(hostname, given, settled);
-    else lookupFirst(original, hostname, names, given, settled);
+    // The sandbox namespace's domain was left out when the names are not one more than the domains.
+    else lookupFirst(original, hostname, names, names.length <= search!.list.domains.length, given, settled);
   };
   dns.lookup = guarded as typeof dns.lookup;
   return () => {

@@ -75,7 +75,12 @@ describe.each([
       join(import.meta.dirname, 'fixtures/dns-server.ts'),
       '127.0.0.1',
       // The squatter's pod record, and the same name as written registered in public DNS by them too.
-      JSON.stringify({ [`ollama.models.${NAMESPACE}.svc.cluster.local`]: ns.hosts.b4, 'ollama.models': ns.hosts.b4, 'ollama.models.svc.cluster.local': ns.hosts.a4 }),
+      JSON.stringify({
+        [`ollama.models.${NAMESPACE}.svc.cluster.local`]: ns.hosts.b4,
+        'ollama.models': ns.hosts.b4,
+        'ollama.models.svc.cluster.local': ns.hosts.a4,
+        [`vllm-0.vllm.${NAMESPACE}.svc.cluster.local`]: ns.hosts.a4,
+      }),
     ]);
     await until(`the DNS server to listen: ${dns.output()}`, () => dns.output().includes('listening'), 30_000);
     scratch = await mkdtemp(join(tmpdir(), 'airlock-search-'));
@@ -86,7 +91,11 @@ describe.each([
         version: 1,
         sandbox: { name: 'search' },
         listen: { socket: { path: join(scratch, 'airlock.sock') } },
-        providers: [{ name: 'ollama', type: 'openai-compatible', baseURL: `http://ollama.models:${port}/v1`, apiKeys: [{ file: join(scratch, 'key') }], models: [{ name: 'llama' }] }],
+        providers: [
+          { name: 'ollama', type: 'openai-compatible', baseURL: `http://ollama.models:${port}/v1`, apiKeys: [{ file: join(scratch, 'key') }], models: [{ name: 'llama' }] },
+          // A StatefulSet member of the sandbox's own namespace, written `<hostname>.<subdomain>`.
+          { name: 'member', type: 'openai-compatible', baseURL: `http://vllm-0.vllm:${port}/v1`, apiKeys: [{ file: join(scratch, 'key') }], models: [{ name: 'vllm' }] },
+        ],
         mcp: { backends: [] },
       }),
     );
@@ -136,5 +145,18 @@ describe.each([
     expect(queries).toContain('A ollama.models.svc.cluster.local');
     expect(queries).not.toContain(`ollama.models.${NAMESPACE}.svc.cluster.local`);
     expect(queries.split('\n')).not.toContain('A ollama.models');
+  });
+
+  it('does not find `<hostname>.<subdomain>` of the sandbox namespace, and the client is told why and what to write', async () => {
+    const dispatcher = new Agent({ connect: { socketPath: join(scratch, 'airlock.sock') } });
+    try {
+      const client = new OpenAI({ apiKey: 'unused', baseURL: 'http://airlock.local/v1', maxRetries: 0, fetch: ((url: string, init?: object) => undiciFetch(url, { ...init, dispatcher })) as unknown as typeof fetch });
+      const error = await client.chat.completions.create({ model: 'vllm', messages: [{ role: 'user', content: 'hello' }] }).catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(OpenAI.APIError);
+      expect((error as Error).message).toContain("cannot reach provider member (ENOTFOUND; names with a dot are not looked up in the sandbox namespace's own DNS domain");
+      expect((error as Error).message).not.toContain('vllm-0');
+    } finally {
+      await dispatcher.close();
+    }
   });
 });

@@ -187,7 +187,7 @@ it('says when calls in flight hold the rest of a limit, with a Retry-After of se
   await new Promise((resolve) => setTimeout(resolve, 200));
   const refused = await s.openai().chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'meanwhile' }] }).catch((e: unknown) => e);
   expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
-  expect((refused as Error).message).toContain('calls in flight may use the rest');
+  expect((refused as Error).message).toContain('calls in flight may use the rest (each holds its input and its max_tokens');
   expect(Number((refused as InstanceType<typeof OpenAI.RateLimitError>).headers?.get('retry-after'))).toBeLessThanOrEqual(2);
   await running;
   // Ended: what it did not use is given back.

@@ -9,7 +9,7 @@
 import OpenAI from 'openai';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { isPodAddress, readSearchList, refusePodAddresses, searchNames } from '../../../sidecar/src/upstream/pod-addresses.js';
+import { isPodAddress, readSearchList, refusePodAddresses, searchNames, SKIPPED_DOMAIN_HINT } from '../../../sidecar/src/upstream/pod-addresses.js';
 import { startMock, type MockProvider } from '../../mocks/index.js';
 import { keyFile, stackDir, startStack, type Stack } from './harness.js';
 
@@ -133,6 +133,7 @@ describe("names with a dot skip the sandbox namespace's own DNS domain", () => {
       const missing = await new Promise<NodeJS.ErrnoException>((resolve) => dns.lookup('vllm-0.vllm', (err) => resolve(err!)));
       expect(missing.code).toBe('ENOTFOUND');
       expect(missing.message).toBe('getaddrinfo ENOTFOUND vllm-0.vllm');
+      expect((missing as { hint?: string }).hint).toBe(SKIPPED_DOMAIN_HINT);
       expect(asked.filter((name) => name.startsWith('vllm'))).toEqual(['vllm-0.vllm.svc.cluster.local.', 'vllm-0.vllm.cluster.local.', 'vllm-0.vllm.']);
     } finally {
       undoGuard();
