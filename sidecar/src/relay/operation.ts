@@ -47,8 +47,8 @@ export interface Operation<Canonical, Chunk extends StreamChunk = ChatCompletion
   /** The most output the client allows (max_tokens and its kin), held against the limits while the call runs. */
   maxOutputTokens?: number | undefined;
   /**
-   * How many answers the provider generates (chat `n`, legacy `best_of`, Gemini `candidateCount`),
-   * each up to `maxOutputTokens` and each billed; one when unset.
+   * How many answers the provider generates (chat `n`, legacy `best_of` times the prompts of a
+   * batch, Gemini `candidateCount`), each up to `maxOutputTokens` and each billed; one when unset.
    */
   choices?: number | undefined;
   /** Estimated input tokens where the body says less than what goes upstream (a continued conversation). */

@@ -261,8 +261,8 @@ export function completionsOperation(ingress: Ingress, client: CompletionRequest
     stream: request.stream === true,
     raw,
     maxOutputTokens: request.max_tokens ?? undefined,
-    // best_of completions are generated (and billed) to return the best n.
-    choices: Math.max(request.n ?? 1, request.best_of ?? 1),
+    // best_of completions are generated (and billed) to return the best n, for each prompt of a batch.
+    choices: Math.max(request.n ?? 1, request.best_of ?? 1) * promptCount(request.prompt),
     chatRequest: asChat,
     supports: () => true,
     build: (provider, target) => provider.adapter.completionsRequest?.(request, target) ?? provider.adapter.chatRequest(asChat(), target),
@@ -275,6 +275,16 @@ export function completionsOperation(ingress: Ingress, client: CompletionRequest
       encoder: () => openAIStreamEncoder(asked),
     },
   };
+}
+
+/**
+ * How many prompts a legacy completion's `prompt` holds: a list of texts or of token lists is a
+ * batch, one completion (or `best_of`) per prompt, each up to max_tokens; a text or one token list
+ * is one prompt.
+ */
+function promptCount(prompt: CompletionRequest['prompt']): number {
+  if (!Array.isArray(prompt) || prompt.length === 0 || typeof prompt[0] === 'number') return 1;
+  return prompt.length;
 }
 
 function throughChat(chat: StreamTranslator): StreamTranslator<Completion> {

@@ -154,11 +154,12 @@ it('holds the cost of calls in flight at the dearest model they may fail over to
   expect(second.received.length).toBeLessThanOrEqual(2);
 });
 
-describe('a call that asks for several answers holds max_tokens for each: calls at once cannot run past tokensPerMinute', () => {
+describe('a call that asks for several answers (or answers to several prompts) holds max_tokens for each: calls at once cannot run past tokensPerMinute', () => {
   // Each call may write 8 answers of up to 1,000 tokens: two fit in 20,000 tokens a minute, not three.
   const asks: [string, 'openai' | 'gemini', (s: Stack, i: number) => Promise<unknown>][] = [
     ['chat n', 'openai', (s, i) => s.openai().chat.completions.create({ model: 'm', n: 8, max_tokens: 1_000, messages: [{ role: 'user', content: `call ${i}` }] })],
     ['legacy completions best_of', 'openai', (s, i) => s.openai().completions.create({ model: 'm', best_of: 8, max_tokens: 1_000, prompt: `call ${i}` })],
+    ['legacy completions of a batch of 8 prompts', 'openai', (s, i) => s.openai().completions.create({ model: 'm', max_tokens: 1_000, prompt: Array.from({ length: 8 }, (_, j) => `call ${i} prompt ${j}`) })],
     ['Gemini candidateCount', 'gemini', (s, i) => genaiClient(s).models.generateContent({ model: 'm', contents: `call ${i}`, config: { candidateCount: 8, maxOutputTokens: 1_000 } })],
   ];
   it.each(asks)('%s', async (_what, kind, ask) => {
