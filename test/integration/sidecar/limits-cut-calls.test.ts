@@ -45,7 +45,7 @@ async function start(prices: Prices, limits: SidecarConfigInput['limits'], opena
     sandbox: { name: 'cut' },
     providers: [
       { name: 'an', type: 'anthropic', baseURL: anthropic.url, apiKeys: [{ file: await keyFile(dir, 'an', KEY) }], models: [{ name: 'claude-test', ...prices }] },
-      { name: 'oa', type: 'openai', baseURL: openai.url, apiKeys: [{ file: await keyFile(dir, 'oa', OPENAI_KEY) }], models: [{ name: 'gpt-test', ...prices }], ...openaiFields },
+      { name: 'oa', type: 'openai', baseURL: openai.url, apiKeys: [{ file: await keyFile(dir, 'oa', OPENAI_KEY) }], models: [{ name: 'gpt-test', ...prices }, { name: 'embed-test', ...prices }], ...openaiFields },
     ],
     limits,
   });
@@ -102,6 +102,24 @@ describe('a call the agent leaves after the provider has its request, before any
     expect(openai.received).toHaveLength(1);
     expect((await modelUsage(s, 'gpt-test')).inputTokens).toBeLessThan(100);
   });
+});
+
+it('counts the input of a pass-through answer too large to hold (embeddings past 16 MiB) that the agent leaves while it is relayed: the budget is spent', async () => {
+  const s = await start(INPUT, { dailyBudgetUSD: 0.5 });
+  // 2,048 inputs (OpenAI's largest batch) of ~300 characters, ~150,000 tokens ($15); 1,024
+  // dimensions as floats make an answer of ~40 MB, past what the sidecar holds before relaying.
+  const input = Array.from({ length: 2048 }, (_, i) => `document ${i} `.repeat(20));
+  const leaving = new AbortController();
+  const response = await s.openai().embeddings.create({ model: 'embed-test', input, dimensions: 1024, encoding_format: 'float' }, { signal: leaving.signal }).asResponse();
+  const reader = response.body!.getReader();
+  let read = 0;
+  while (read < 1024 * 1024) read += (await reader.read()).value?.length ?? Infinity;
+  leaving.abort();
+  await reader.cancel().catch(() => undefined);
+  const [received] = openai.received;
+  // Before: requests 1, 0 tokens, $0, and the next call admitted.
+  await expect.poll(() => modelUsage(s, 'embed-test')).toMatchObject({ requests: 1, inputTokens: expect.toSatisfy((n: number) => n >= (received!.rawBody.length / 4) * 0.9), outputTokens: 0 });
+  await expectBudgetSpent(s);
 });
 
 it('counts the thinking of a stream the agent leaves at its first answer text, before the usage: the budget is spent', async () => {
