@@ -201,6 +201,9 @@ describe('openai mock: other endpoints', () => {
     const viaFloat = await client.embeddings.create({ model: 'text-embedding-3-small', input: 'alpha', encoding_format: 'float', dimensions: 12 });
     expect(viaFloat.data[0]?.embedding).toEqual(mockEmbedding('alpha', 12));
     expect(viaFloat.usage.prompt_tokens).toBe(1);
+    const viaIds = await client.embeddings.create({ model: 'text-embedding-3-small', input: [[1, 2, 3], [4, 5]], encoding_format: 'float' });
+    expect(viaIds.data).toHaveLength(2);
+    expect(viaIds.usage.prompt_tokens).toBe(5);
   });
 
   it('lists the configured models and answers legacy completions', async () => {

@@ -353,7 +353,8 @@ function embeddings(ctx: RouteContext): Reply {
   const dims = intField(b.dimensions) || 8;
   const base64 = b.encoding_format === 'base64';
   const texts = items.map((x) => (typeof x === 'string' ? x : JSON.stringify(x)));
-  const tokens = countTokens(texts);
+  // A list of token ids is billed one token an id.
+  const tokens = items.reduce((sum: number, x) => sum + (Array.isArray(x) ? x.length : countTokens(x)), 0);
   return ok({
     object: 'list',
     data: texts.map((text, index) => {

@@ -51,7 +51,7 @@ export interface Operation<Canonical, Chunk extends StreamChunk = ChatCompletion
    * batch, Gemini `candidateCount`), each up to `maxOutputTokens` and each billed; one when unset.
    */
   choices?: number | undefined;
-  /** Estimated input tokens where the body says less than what goes upstream (a continued conversation). */
+  /** Estimated input tokens where the body says less than what goes upstream (a continued conversation, token ids). */
   inputTokens?(): number;
   /** What the request asks the provider to reach for the agent that `allowed` does not allow (ingress/reach.ts). */
   reach?(allowed: ReadonlySet<ProviderReach>): Reach | undefined;

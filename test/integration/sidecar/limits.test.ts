@@ -180,6 +180,30 @@ describe('a call that asks for several answers (or answers to several prompts) h
   });
 });
 
+describe('embeddings and completions given as token ids hold their input at one token an id: calls at once cannot run past tokensPerMinute', () => {
+  // Two lists of 6,000 ids of one digit: 12,000 tokens in ~24 KB, which at four bytes a token held
+  // 6,000. Each limit lets 3 calls run as held before, and 1 as held now (the output held too:
+  // 4,096 for embeddings, which set no max_tokens, 1 for the completions).
+  const ids = Array.from({ length: 6_000 }, () => 1);
+  const asks: [string, number, (s: Stack) => Promise<unknown>][] = [
+    ['embeddings', 31_000, (s) => s.openai().embeddings.create({ model: 'm', input: [ids, ids], encoding_format: 'float' })],
+    ['legacy completions', 20_000, (s) => s.openai().completions.create({ model: 'm', prompt: [...ids, ...ids], max_tokens: 1 })],
+  ];
+  it.each(asks)('%s', async (what, tokensPerMinute, ask) => {
+    const { mock, stack: limited, close } = await keyedStack('openai', 'openai-token-ids-key-0123456789abcdef', `ids-${what.replace(' ', '-')}`, { models: [{ name: 'm' }] }, { tokensPerMinute });
+    try {
+      mock.setDefault({ latencyMs: 400 });
+      const results = await Promise.allSettled(Array.from({ length: 3 }, () => ask(limited)));
+      // Before: all 3 ran at once, 36,000 tokens of input.
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(results.filter((r) => r.status === 'rejected').every((r) => (r.reason as { status?: number }).status === 429)).toBe(true);
+      expect((await modelUsage(limited, 'm')).inputTokens).toBe(12_000);
+    } finally {
+      await close();
+    }
+  });
+});
+
 it('says when calls in flight hold the rest of a limit, with a Retry-After of seconds (not the minute, not midnight)', async () => {
   first.script({ latencyMs: 800 });
   const s = await start({ limits: { tokensPerMinute: 200, dailyBudgetUSD: 1000 } });
