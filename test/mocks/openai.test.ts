@@ -173,6 +173,24 @@ describe('openai mock: several answers', () => {
     expect(best.choices).toHaveLength(1);
     expect(best.usage?.completion_tokens).toBe(4 * 3);
   });
+
+  it('answers a legacy completion of a batch of prompts with n completions of each, best_of generated and billed for each', async () => {
+    const batch = await client.completions.create({ model: 'gpt-4o-mini', prompt: ['say this', 'and that one'], n: 2, best_of: 3 });
+    expect(batch.choices.map((c) => [c.index, c.text])).toEqual([
+      [0, 'echo: say this'],
+      [1, 'echo: say this'],
+      [2, 'echo: and that one'],
+      [3, 'echo: and that one'],
+    ]);
+    expect(batch.usage).toMatchObject({ prompt_tokens: 2 + 3, completion_tokens: 3 * 3 + 3 * 4 });
+    const tokens = await client.completions.create({ model: 'gpt-4o-mini', prompt: [[1, 2, 3], [4, 5]], max_tokens: 1 });
+    expect(tokens.choices).toHaveLength(2);
+    expect(tokens.usage).toMatchObject({ prompt_tokens: 5, completion_tokens: 2 });
+    const stream = await client.completions.create({ model: 'gpt-4o-mini', prompt: ['one', 'two'], stream: true });
+    const texts = ['', ''];
+    for await (const chunk of stream) for (const c of chunk.choices) texts[c.index] += c.text;
+    expect(texts).toEqual(['echo: one', 'echo: two']);
+  });
 });
 
 describe('openai mock: other endpoints', () => {
@@ -183,6 +201,9 @@ describe('openai mock: other endpoints', () => {
     const viaFloat = await client.embeddings.create({ model: 'text-embedding-3-small', input: 'alpha', encoding_format: 'float', dimensions: 12 });
     expect(viaFloat.data[0]?.embedding).toEqual(mockEmbedding('alpha', 12));
     expect(viaFloat.usage.prompt_tokens).toBe(1);
+    const viaIds = await client.embeddings.create({ model: 'text-embedding-3-small', input: [[1, 2, 3], [4, 5]], encoding_format: 'float' });
+    expect(viaIds.data).toHaveLength(2);
+    expect(viaIds.usage.prompt_tokens).toBe(5);
   });
 
   it('lists the configured models and answers legacy completions', async () => {

@@ -293,35 +293,51 @@ function chat(ctx: RouteContext, { asOpenAI = true } = {}): Reply {
   });
 }
 
+/**
+ * The prompts of a legacy completion: a text or a token list is one; a list of texts or of token
+ * lists is a batch, answered with a completion (n of them, best_of generated) for each prompt.
+ */
+function completionPrompts(prompt: unknown): { text: string; tokens: number }[] {
+  const one = (p: unknown) => (Array.isArray(p) ? { text: '', tokens: p.length } : { text: str(p) ?? '', tokens: countTokens(str(p) ?? '') });
+  if (!Array.isArray(prompt) || prompt.length === 0 || typeof prompt[0] === 'number') return [one(prompt)];
+  return prompt.map(one);
+}
+
 function completions(ctx: RouteContext): Reply {
   const b = obj(ctx.body);
   const model = str(b.model);
   if (!model) return error(400, 'you must provide a model parameter');
-  const prompt = Array.isArray(b.prompt) ? b.prompt.filter((p) => typeof p === 'string').join(' ') : (str(b.prompt) ?? '');
-  const turn = planTurn({
-    last: { role: 'user', text: prompt },
-    tools: [],
-    toolChoice: 'none',
-    parallel: false,
-    maxTokens: intField(b.max_tokens),
-    stop: stopList(b.stop),
-    step: { ...ctx.step, toolCalls: [] },
-    idPrefix: 'call_',
-  });
-  const promptTokens = countTokens(prompt);
+  const turns = completionPrompts(b.prompt).map((prompt) => ({
+    prompt,
+    turn: planTurn({
+      last: { role: 'user', text: prompt.text },
+      tools: [],
+      toolChoice: 'none',
+      parallel: false,
+      maxTokens: intField(b.max_tokens),
+      stop: stopList(b.stop),
+      step: { ...ctx.step, toolCalls: [] },
+      idPrefix: 'call_',
+    }),
+  }));
   const head = { id: newId('cmpl-', 22), object: 'text_completion', created: Math.floor(Date.now() / 1000), model, system_fingerprint: FINGERPRINT };
-  const finish = FINISH[turn.finish];
-  const choice = (text: string, finish_reason: string | null, index = 0) => ({ text, index, logprobs: null, finish_reason });
-  // best_of completions are generated (and billed) to return the best n.
+  const choice = (text: string, finish_reason: string | null, index: number) => ({ text, index, logprobs: null, finish_reason });
+  // best_of completions are generated (and billed) to return the best n, for each prompt: choice
+  // p × n + i is the i-th completion of prompt p.
   const returned = intField(b.n) ?? 1;
   const generated = Math.max(returned, intField(b.best_of) ?? 1);
-  const tokens = { prompt_tokens: promptTokens, completion_tokens: turn.outputTokens * generated, total_tokens: promptTokens + turn.outputTokens * generated };
-  if (b.stream !== true) return ok({ ...head, choices: Array.from({ length: returned }, (_, i) => choice(turn.text, finish, i)), usage: tokens });
+  const promptTokens = turns.reduce((sum, t) => sum + t.prompt.tokens, 0);
+  const completionTokens = turns.reduce((sum, t) => sum + t.turn.outputTokens * generated, 0);
+  const tokens = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+  const indexed = turns.flatMap(({ turn }, p) => Array.from({ length: returned }, (_, i) => ({ turn, index: p * returned + i })));
+  if (b.stream !== true) return ok({ ...head, choices: indexed.map(({ turn, index }) => choice(turn.text, FINISH[turn.finish], index)), usage: tokens });
 
   const includeUsage = obj(b.stream_options).include_usage === true;
   const extra = includeUsage ? { usage: null } : {};
-  const frames = turn.chunks.map((text) => data({ ...head, choices: [choice(text, null)], ...extra }));
-  frames.push(data({ ...head, choices: [choice('', finish)], ...extra }));
+  const frames = indexed.flatMap(({ turn, index }) => [
+    ...turn.chunks.map((text) => data({ ...head, choices: [choice(text, null, index)], ...extra })),
+    data({ ...head, choices: [choice('', FINISH[turn.finish], index)], ...extra }),
+  ]);
   if (includeUsage) frames.push(data({ ...head, choices: [], usage: tokens }));
   frames.push('data: [DONE]\n\n');
   return streamReply(frames);
@@ -337,7 +353,8 @@ function embeddings(ctx: RouteContext): Reply {
   const dims = intField(b.dimensions) || 8;
   const base64 = b.encoding_format === 'base64';
   const texts = items.map((x) => (typeof x === 'string' ? x : JSON.stringify(x)));
-  const tokens = countTokens(texts);
+  // A list of token ids is billed one token an id.
+  const tokens = items.reduce((sum: number, x) => sum + (Array.isArray(x) ? x.length : countTokens(x)), 0);
   return ok({
     object: 'list',
     data: texts.map((text, index) => {

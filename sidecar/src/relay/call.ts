@@ -21,7 +21,7 @@ import { callId } from './ids.js';
 import type { Operation, StreamChunk, Usage } from './operation.js';
 import type { ClientSink } from './sink.js';
 import { streamOut } from './stream-out.js';
-import { costOf, estimated, estimatedInput, heldOutput, scanHead } from './usage.js';
+import { abandonedUsage, costOf, estimated, estimatedInput, heldOutput, scanHead } from './usage.js';
 
 export interface RelayDeps {
   log: Logger;
@@ -104,7 +104,15 @@ async function serveCall<C, K extends StreamChunk>(
     try {
       if (outcome.kind === 'json' && outcome.rest) {
         if (call.recording) described = scanHead(outcome.native!);
-        const usage = await jsonOut(outcome.native!, outcome.rest, client).catch((err: unknown) => Promise.reject(classifyError(controller.reason ?? err, providerName, 'body')));
+        let usage: Usage | undefined;
+        try {
+          usage = await jsonOut(outcome.native!, outcome.rest, client);
+        } catch (err) {
+          // The provider had answered (and billed) before the relay broke, the agent gone or the
+          // upstream cut: counted as a plain call given up once its request went upstream.
+          spent = account(call, outcome, abandonedUsage(op), true, client);
+          throw classifyError(controller.reason ?? err, providerName, 'body');
+        }
         spent = account(call, outcome, usage ?? estimated(op, 0), usage === undefined, client);
       } else if (outcome.kind === 'json') {
         // The answer first: what follows is bookkeeping the client need not wait for. Nothing

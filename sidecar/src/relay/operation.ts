@@ -47,11 +47,11 @@ export interface Operation<Canonical, Chunk extends StreamChunk = ChatCompletion
   /** The most output the client allows (max_tokens and its kin), held against the limits while the call runs. */
   maxOutputTokens?: number | undefined;
   /**
-   * How many answers the provider generates (chat `n`, legacy `best_of`, Gemini `candidateCount`),
-   * each up to `maxOutputTokens` and each billed; one when unset.
+   * How many answers the provider generates (chat `n`, legacy `best_of` times the prompts of a
+   * batch, Gemini `candidateCount`), each up to `maxOutputTokens` and each billed; one when unset.
    */
   choices?: number | undefined;
-  /** Estimated input tokens where the body says less than what goes upstream (a continued conversation). */
+  /** Estimated input tokens where the body says less than what goes upstream (a continued conversation, token ids). */
   inputTokens?(): number;
   /** What the request asks the provider to reach for the agent that `allowed` does not allow (ingress/reach.ts). */
   reach?(allowed: ReadonlySet<ProviderReach>): Reach | undefined;

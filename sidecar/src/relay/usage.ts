@@ -194,12 +194,14 @@ export function estimated(op: Operation<unknown, StreamChunk>, outputChars: numb
 /**
  * Usage of a call given up (the client gone, the total deadline passed) after its request was
  * written upstream and before any of its answer reached the client: the provider had the whole
- * prompt, so its input as estimated; a plain call also its held output, since the provider goes
- * on writing an answer nobody reads (embeddings have none); a stream nothing more (closing it stops the provider, and
- * what it sent before its first content had none).
+ * prompt, so its input as estimated; and the output it held (embeddings have none). A plain call's
+ * provider goes on writing an answer nobody reads; a stream's, before its first content, may have
+ * been reasoning all along (o-series, gpt-5, Gemini without thoughts in the stream), which it bills
+ * as output though none of it is sent: counting nothing let an agent have a model think at length
+ * and leave before it answered, again and again.
  */
 export function abandonedUsage(op: Operation<unknown, StreamChunk>): Usage {
-  return { input: estimatedInput(op), output: op.stream || op.kind === 'embeddings' ? 0 : heldOutput(op), estimated: true };
+  return { input: estimatedInput(op), output: op.kind === 'embeddings' ? 0 : heldOutput(op), estimated: true };
 }
 
 /** Cost in USD of a usage at the model entry's prices. */

@@ -21,6 +21,7 @@ import type { GenerateContentRequest } from '../wire/gemini.js';
 import { openAIStreamEncoder } from './openai-encoder.js';
 import type { Ingress, StreamEncoder } from './ingress.js';
 import type { Operation, Usage } from '../relay/operation.js';
+import { estimateUsage } from '../relay/usage.js';
 import { compatibleRefuses, openAIRefuses, toCompatibleRequest, toOpenAIRequest } from '../providers/openai/request.js';
 
 const usageOf = (usage: { prompt_tokens: number; completion_tokens?: number } | null | undefined) =>
@@ -261,8 +262,9 @@ export function completionsOperation(ingress: Ingress, client: CompletionRequest
     stream: request.stream === true,
     raw,
     maxOutputTokens: request.max_tokens ?? undefined,
-    // best_of completions are generated (and billed) to return the best n.
-    choices: Math.max(request.n ?? 1, request.best_of ?? 1),
+    // best_of completions are generated (and billed) to return the best n, for each prompt of a batch.
+    choices: Math.max(request.n ?? 1, request.best_of ?? 1) * promptCount(request.prompt),
+    inputTokens: bytesOrIds(request.prompt, raw),
     chatRequest: asChat,
     supports: () => true,
     build: (provider, target) => provider.adapter.completionsRequest?.(request, target) ?? provider.adapter.chatRequest(asChat(), target),
@@ -275,6 +277,33 @@ export function completionsOperation(ingress: Ingress, client: CompletionRequest
       encoder: () => openAIStreamEncoder(asked),
     },
   };
+}
+
+/**
+ * How many prompts a legacy completion's `prompt` holds: a list of texts or of token lists is a
+ * batch, one completion (or `best_of`) per prompt, each up to max_tokens; a text or one token list
+ * is one prompt.
+ */
+function promptCount(prompt: CompletionRequest['prompt']): number {
+  if (!Array.isArray(prompt) || prompt.length === 0 || typeof prompt[0] === 'number') return 1;
+  return prompt.length;
+}
+
+/**
+ * The input tokens of a prompt or an embeddings input: the body's at four bytes a token, or its
+ * token ids, one each, where they are more (an id of one digit takes two bytes with its comma, so
+ * the bytes would say half). Counted once, when first asked.
+ */
+function bytesOrIds(value: CompletionRequest['prompt'], raw: Buffer): () => number {
+  let tokens: number | undefined;
+  return () => (tokens ??= Math.max(estimateUsage(raw.length, 0).input, tokenIds(value)));
+}
+
+function tokenIds(value: CompletionRequest['prompt']): number {
+  if (!Array.isArray(value)) return 0;
+  let ids = 0;
+  for (const item of value) ids += typeof item === 'number' ? 1 : Array.isArray(item) ? item.length : 0;
+  return ids;
 }
 
 function throughChat(chat: StreamTranslator): StreamTranslator<Completion> {
@@ -329,6 +358,7 @@ export function embeddingsOperation(ingress: Ingress, request: EmbeddingsRequest
     model: request.model,
     stream: false,
     raw,
+    inputTokens: bytesOrIds(request.input, raw),
     supports: (provider) => provider.adapter.embeddingsRequest !== undefined,
     build: (provider, target) => provider.adapter.embeddingsRequest!(request, target),
     parse: (provider, body, context) => provider.adapter.embeddingsResponse!(body, context, request),

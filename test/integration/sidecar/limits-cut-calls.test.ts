@@ -2,8 +2,9 @@
  * Calls that end without the provider's usage still count against the daily budget: the agent
  * cannot spend past it by leaving before the answer, or a stream before its usage frame, nor by
  * a call the total deadline ends. They are estimated (docs/sidecar-config.md `limits`): the input
- * the provider had, a plain call's held output, what a stream streamed, thinking included; and
- * the next call gets the 429.
+ * the provider had, the output a call held when it was left before any answer (a plain call's,
+ * a stream's, which may have been reasoning), what a stream streamed, thinking included; and the
+ * next call gets the 429.
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
@@ -45,7 +46,7 @@ async function start(prices: Prices, limits: SidecarConfigInput['limits'], opena
     sandbox: { name: 'cut' },
     providers: [
       { name: 'an', type: 'anthropic', baseURL: anthropic.url, apiKeys: [{ file: await keyFile(dir, 'an', KEY) }], models: [{ name: 'claude-test', ...prices }] },
-      { name: 'oa', type: 'openai', baseURL: openai.url, apiKeys: [{ file: await keyFile(dir, 'oa', OPENAI_KEY) }], models: [{ name: 'gpt-test', ...prices }], ...openaiFields },
+      { name: 'oa', type: 'openai', baseURL: openai.url, apiKeys: [{ file: await keyFile(dir, 'oa', OPENAI_KEY) }], models: [{ name: 'gpt-test', ...prices }, { name: 'o3-test', ...prices }, { name: 'embed-test', ...prices }], ...openaiFields },
     ],
     limits,
   });
@@ -65,9 +66,9 @@ async function expectBudgetSpent(s: Stack): Promise<void> {
 
 describe('a call the agent leaves after the provider has its request, before any answer', () => {
   it.each([
-    ['plain', false, 100],
-    ['streamed', true, 0],
-  ] as const)('%s: counts the input, and a plain call the output it held (the provider writes the answer anyway)', async (_what, stream, heldOutput) => {
+    ['plain', false],
+    ['streamed', true],
+  ] as const)('%s: counts the input and the output it held (the provider writes the answer anyway)', async (_what, stream) => {
     const s = await start(INPUT, { dailyBudgetUSD: 0.5 });
     openai.script({ latencyMs: 60_000 });
     const leaving = new AbortController();
@@ -76,7 +77,23 @@ describe('a call the agent leaves after the provider has its request, before any
     leaving.abort();
     await expect(call).rejects.toBeInstanceOf(OpenAI.APIUserAbortError);
     // Before: requests 1, 0 tokens, $0: an agent could repeat it without end.
-    await expect.poll(() => modelUsage(s, 'gpt-test')).toMatchObject({ requests: 1, inputTokens: expect.toSatisfy((n: number) => n >= (received!.rawBody.length / 4) * 0.9), outputTokens: heldOutput });
+    await expect.poll(() => modelUsage(s, 'gpt-test')).toMatchObject({ requests: 1, inputTokens: expect.toSatisfy((n: number) => n >= (received!.rawBody.length / 4) * 0.9), outputTokens: 100 });
+    await expectBudgetSpent(s);
+  });
+
+  it("and a reasoning model's stream left after its head, while it reasons before any content, counts the output it held: the reasoning is billed", async () => {
+    // Only output is priced: 10,000 tokens held cost $1 against a budget of $0.5.
+    const s = await start({ inputCostPerMTok: 0, outputCostPerMTok: 100 }, { dailyBudgetUSD: 0.5 });
+    // The role chunk at once, then nothing for a minute: the model reasons, and bills it as output.
+    openai.script({ chunkDelayMs: 60_000 });
+    const leaving = new AbortController();
+    const call = s.openai().chat.completions.create({ model: 'o3-test', stream: true, reasoning_effort: 'high', max_completion_tokens: 10_000, messages: [{ role: 'user', content: 'think hard' }] }, { signal: leaving.signal });
+    await openai.waitForRequests(1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    leaving.abort();
+    await expect(call).rejects.toBeInstanceOf(OpenAI.APIUserAbortError);
+    // Before: outputTokens 0, whatever the model had reasoned meanwhile.
+    await expect.poll(async () => (await modelUsage(s, 'o3-test')).outputTokens).toBe(10_000);
     await expectBudgetSpent(s);
   });
 
@@ -102,6 +119,24 @@ describe('a call the agent leaves after the provider has its request, before any
     expect(openai.received).toHaveLength(1);
     expect((await modelUsage(s, 'gpt-test')).inputTokens).toBeLessThan(100);
   });
+});
+
+it('counts the input of a pass-through answer too large to hold (embeddings past 16 MiB) that the agent leaves while it is relayed: the budget is spent', async () => {
+  const s = await start(INPUT, { dailyBudgetUSD: 0.5 });
+  // 2,048 inputs (OpenAI's largest batch) of ~300 characters, ~150,000 tokens ($15); 1,024
+  // dimensions as floats make an answer of ~40 MB, past what the sidecar holds before relaying.
+  const input = Array.from({ length: 2048 }, (_, i) => `document ${i} `.repeat(20));
+  const leaving = new AbortController();
+  const response = await s.openai().embeddings.create({ model: 'embed-test', input, dimensions: 1024, encoding_format: 'float' }, { signal: leaving.signal }).asResponse();
+  const reader = response.body!.getReader();
+  let read = 0;
+  while (read < 1024 * 1024) read += (await reader.read()).value?.length ?? Infinity;
+  leaving.abort();
+  await reader.cancel().catch(() => undefined);
+  const [received] = openai.received;
+  // Before: requests 1, 0 tokens, $0, and the next call admitted.
+  await expect.poll(() => modelUsage(s, 'embed-test')).toMatchObject({ requests: 1, inputTokens: expect.toSatisfy((n: number) => n >= (received!.rawBody.length / 4) * 0.9), outputTokens: 0 });
+  await expectBudgetSpent(s);
 });
 
 it('counts the thinking of a stream the agent leaves at its first answer text, before the usage: the budget is spent', async () => {

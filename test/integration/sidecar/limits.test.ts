@@ -154,11 +154,12 @@ it('holds the cost of calls in flight at the dearest model they may fail over to
   expect(second.received.length).toBeLessThanOrEqual(2);
 });
 
-describe('a call that asks for several answers holds max_tokens for each: calls at once cannot run past tokensPerMinute', () => {
+describe('a call that asks for several answers (or answers to several prompts) holds max_tokens for each: calls at once cannot run past tokensPerMinute', () => {
   // Each call may write 8 answers of up to 1,000 tokens: two fit in 20,000 tokens a minute, not three.
   const asks: [string, 'openai' | 'gemini', (s: Stack, i: number) => Promise<unknown>][] = [
     ['chat n', 'openai', (s, i) => s.openai().chat.completions.create({ model: 'm', n: 8, max_tokens: 1_000, messages: [{ role: 'user', content: `call ${i}` }] })],
     ['legacy completions best_of', 'openai', (s, i) => s.openai().completions.create({ model: 'm', best_of: 8, max_tokens: 1_000, prompt: `call ${i}` })],
+    ['legacy completions of a batch of 8 prompts', 'openai', (s, i) => s.openai().completions.create({ model: 'm', max_tokens: 1_000, prompt: Array.from({ length: 8 }, (_, j) => `call ${i} prompt ${j}`) })],
     ['Gemini candidateCount', 'gemini', (s, i) => genaiClient(s).models.generateContent({ model: 'm', contents: `call ${i}`, config: { candidateCount: 8, maxOutputTokens: 1_000 } })],
   ];
   it.each(asks)('%s', async (_what, kind, ask) => {
@@ -173,6 +174,30 @@ describe('a call that asks for several answers holds max_tokens for each: calls 
       expect(results.filter((r) => r.status === 'rejected').every((r) => (r.reason as { status?: number }).status === 429)).toBe(true);
       // The provider billed all 8 answers of each call, and the ledger counts them.
       expect((await modelUsage(limited, 'm')).outputTokens).toBeGreaterThanOrEqual(8 * served.length);
+    } finally {
+      await close();
+    }
+  });
+});
+
+describe('embeddings and completions given as token ids hold their input at one token an id: calls at once cannot run past tokensPerMinute', () => {
+  // Two lists of 6,000 ids of one digit: 12,000 tokens in ~24 KB, which at four bytes a token held
+  // 6,000. Each limit lets 3 calls run as held before, and 1 as held now (the output held too:
+  // 4,096 for embeddings, which set no max_tokens, 1 for the completions).
+  const ids = Array.from({ length: 6_000 }, () => 1);
+  const asks: [string, number, (s: Stack) => Promise<unknown>][] = [
+    ['embeddings', 31_000, (s) => s.openai().embeddings.create({ model: 'm', input: [ids, ids], encoding_format: 'float' })],
+    ['legacy completions', 20_000, (s) => s.openai().completions.create({ model: 'm', prompt: [...ids, ...ids], max_tokens: 1 })],
+  ];
+  it.each(asks)('%s', async (what, tokensPerMinute, ask) => {
+    const { mock, stack: limited, close } = await keyedStack('openai', 'openai-token-ids-key-0123456789abcdef', `ids-${what.replace(' ', '-')}`, { models: [{ name: 'm' }] }, { tokensPerMinute });
+    try {
+      mock.setDefault({ latencyMs: 400 });
+      const results = await Promise.allSettled(Array.from({ length: 3 }, () => ask(limited)));
+      // Before: all 3 ran at once, 36,000 tokens of input.
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(results.filter((r) => r.status === 'rejected').every((r) => (r.reason as { status?: number }).status === 429)).toBe(true);
+      expect((await modelUsage(limited, 'm')).inputTokens).toBe(12_000);
     } finally {
       await close();
     }
