@@ -23,6 +23,9 @@ const FIELDS: Record<string, string> = {
   preset: "OpenRouter's preset, which may hold fallback models",
 };
 
+/** FIELDS as pairs, made once: every model call is checked. */
+const FIELD_LIST = Object.entries(FIELDS);
+
 /** The beta that turns on Anthropic's server-side fallback, by its name's prefix. */
 const FALLBACK_BETA = 'server-side-fallback';
 
@@ -33,7 +36,7 @@ const FALLBACK_BETA = 'server-side-fallback';
  */
 export function refuseOtherModels(body: object, model: string, headers: Record<string, string | string[] | undefined>): void {
   const fields = body as Record<string, unknown>;
-  for (const [field, what] of Object.entries(FIELDS)) {
+  for (const [field, what] of FIELD_LIST) {
     if (asksFor(fields[field])) throw refusal(field, what, model);
   }
   const betas = [headers['anthropic-beta'] ?? []].flat().flatMap((value) => value.split(','));
