@@ -51,25 +51,32 @@ function asksFor(value: unknown): boolean {
 }
 
 /**
- * OpenAI's `service_tier` values the sandbox's prices hold for: the project's own tier (`auto`,
- * `default`) and the cheaper `flex`. `priority` costs more per token, and `scale` is paid for
- * apart: an agent choosing them would spend at a price the sidecar does not count.
+ * Service tiers the sandbox's prices hold for, in lower case without Gemini's `SERVICE_TIER_`
+ * prefix: the project's own tier (OpenAI's `auto` and `default`, Anthropic's `auto` and
+ * `standard_only`, Gemini's `standard` or none) and the cheaper `flex`. `priority` costs more per
+ * token (OpenAI's, Gemini's), and OpenAI's `scale` is paid for apart: an agent choosing them would
+ * spend at a price the sidecar does not count.
  */
-const PRICED_TIERS = new Set(['auto', 'default', 'flex']);
+const PRICED_TIERS = new Set(['auto', 'default', 'flex', 'standard', 'standard_only', 'unspecified']);
 
 /** Anthropic's fast mode beta (`fast-mode-*`), which `speed: "fast"` needs: up to six times the price. */
 const FAST_BETA = 'fast-mode';
 
 /**
  * Throws the refusal of a request that picks a dearer way of serving the model than its price
- * in the config: OpenAI's `service_tier` `priority` or `scale`, Anthropic's `speed: "fast"` or
- * its beta. The org's own default tier is the provider's to apply, and is priced by whoever
+ * in the config: OpenAI's `service_tier` `priority` or `scale`, Gemini's `serviceTier` priority,
+ * Anthropic's `speed: "fast"` or its beta. The org's own default tier is the provider's to apply, and is priced by whoever
  * writes the ModelProvider's prices.
  * @throws {AdapterError} a 400 naming the field or the beta.
  */
-function refusePriceTier(fields: Record<string, unknown>, betas: readonly string[], model: string): void {
-  const tier = fields.service_tier;
-  if (typeof tier === 'string' && !PRICED_TIERS.has(tier) && tier !== 'standard_only') throw priceRefusal('service_tier', `the ${tier} service tier`, model);
+export function refusePriceTier(fields: Record<string, unknown>, betas: readonly string[], model: string): void {
+  // `serviceTier` is Gemini's, as its JSON names are read (snake_case is made camelCase first).
+  for (const field of ['service_tier', 'serviceTier']) {
+    const tier = fields[field];
+    if (tier != null && !(typeof tier === 'string' && PRICED_TIERS.has(tier.toLowerCase().replace(/^service_tier_/, '')))) {
+      throw priceRefusal(field, `the ${String(tier)} service tier`, model);
+    }
+  }
   if (fields.speed != null && fields.speed !== 'standard') throw priceRefusal('speed', `speed ${JSON.stringify(fields.speed)}, Anthropic's fast mode`, model);
   const beta = betas.find((name) => name.trim().toLowerCase().startsWith(FAST_BETA));
   if (beta) throw priceRefusal('anthropic-beta', `the beta ${beta.trim()}, Anthropic's fast mode`, model);

@@ -20,6 +20,7 @@ import { countTokensOperation, embeddingsOperation, generateContentOperation, re
 import type { HttpRequest, Router } from './http/router.js';
 import { errorHandlerFor, refuse } from './refusal.js';
 import { Routes } from './routes.js';
+import { refusePriceTier } from '../ingress/other-models.js';
 
 /** The Gemini API as an ingress. */
 export const geminiIngress: Ingress = {
@@ -90,6 +91,8 @@ export function geminiRoutes(router: Router, options: AppOptions, notFound: (req
         const body = parseBody(raw, GenerateContentRequest, protoJsonNames);
         // As Gemini answers it, whoever serves the model (OpenAI and Anthropic would get no messages).
         if (body.contents.length === 0) throw new BadRequest({ status: 400, type: 'invalid_request_error', message: '* GenerateContentRequest.contents: contents is not specified', param: 'contents' });
+        // Gemini's priority tier, at a price the sandbox does not count (ingress/other-models.ts).
+        refusePriceTier(body as Record<string, unknown>, [], model);
         return relayModelCall(options, request, res, model, generateContentOperation(geminiIngress, body, model, stream, raw));
       }
       case 'countTokens': {

@@ -7,10 +7,11 @@
  * upstream; the same calls without them are served.
  */
 import Anthropic from '@anthropic-ai/sdk';
+import { ApiError, ServiceTier } from '@google/genai';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import type { MockKind } from '../../mocks/index.js';
-import { providerStackForFile } from './harness.js';
+import { genaiClient, providerStackForFile } from './harness.js';
 
 const KINDS: readonly MockKind[] = ['openai', 'openai-compatible', 'anthropic'];
 const file = providerStackForFile('other-models', { kinds: KINDS });
@@ -71,6 +72,21 @@ describe('fields that ask the provider for other models', () => {
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
     expect(error).toMatchObject({ status: 400, param, code: 'price_tier_not_allowed', message: expect.stringContaining("serve 'via-openai' at another price than the sandbox counts") });
     expect(sent()).toBe(before);
+  });
+
+  it.each([
+    ['the SDK\'s priority tier', ServiceTier.PRIORITY],
+    ['the enum spelling', 'SERVICE_TIER_PRIORITY'],
+  ])("refuses Gemini's %s in Gemini's shape, and serves flex", async (_name, serviceTier) => {
+    const genai = genaiClient(file.stack);
+    const before = sent();
+    const error = await genai.models.generateContent({ model: 'via-openai', contents: 'hi', config: { serviceTier: serviceTier as ServiceTier } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).status).toBe(400);
+    expect((error as Error).message).toContain("serve 'via-openai' at another price than the sandbox counts");
+    expect(sent()).toBe(before);
+    const flex = await genai.models.generateContent({ model: 'via-openai', contents: 'hi', config: { serviceTier: ServiceTier.FLEX } });
+    expect(flex.text).toBeTruthy();
   });
 
   it('serves the same calls without them, other betas and routing among one model\'s providers included', async () => {
