@@ -243,6 +243,11 @@ export class BackendConnection {
     });
   }
 
+  /** Whether each downstream session gets an upstream session of its own (HTTP backends, per-session stdio processes). */
+  protected perSession(): boolean {
+    return this.cfg.transport !== 'stdio' || this.cfg.stdio?.processes === 'per-session';
+  }
+
   protected async connect(): Promise<void> {
     const generation = ++this.generation;
     this.attemptStartedAt = Date.now();
@@ -254,6 +259,7 @@ export class BackendConnection {
       backend: this.name,
       prefix: this.cfg.prefix,
       owner: undefined,
+      shared: !this.perSession(),
       inFlight: [],
       sessions: this.sessions,
       exposed: this.exposed,

@@ -101,10 +101,6 @@ export class Backend extends BackendConnection {
     }
   }
 
-  private perSession(): boolean {
-    return this.cfg.transport !== 'stdio' || this.cfg.stdio?.processes === 'per-session';
-  }
-
   /** The upstream session serving `session`: its own (opened now if need be) or the shared one. */
   private upstreamFor(session: DownstreamSession | undefined, what: string): Promise<Upstream> | Upstream {
     if (!session || !this.perSession()) return this.primary as Upstream;

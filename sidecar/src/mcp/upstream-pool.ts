@@ -141,6 +141,7 @@ export class UpstreamPool {
       backend: config.name,
       prefix: config.prefix,
       owner: session,
+      shared: false,
       inFlight: [],
       sessions: () => this.owner.sessions(),
       exposed: () => this.owner.exposed(),

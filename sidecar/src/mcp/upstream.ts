@@ -53,8 +53,15 @@ export interface InFlight {
 export interface UpstreamRoute {
   backend: string;
   prefix: string;
-  /** The session owning this upstream client; undefined for a client shared by every session. */
+  /** The session owning this upstream client; undefined for a client shared by every session, or the gateway's own. */
   owner: DownstreamSession | undefined;
+  /**
+   * Whether a client without an owner serves every session's requests (a shared stdio process),
+   * so that what it says unasked (log lines) is every session's; false for the gateway's own
+   * session of a backend whose sessions have upstream sessions of their own, which only lists
+   * and checks health: what it says reaches no client.
+   */
+  shared: boolean;
   /** Client requests this upstream client is serving now, oldest first. */
   inFlight: InFlight[];
   /** Every open session (for messages of a shared client). */
@@ -147,16 +154,21 @@ export function installPassThrough(client: Client, route: UpstreamRoute): void {
     } catch {
       return; // a message that carries a secret in a form that cannot be removed is not passed on
     }
-    for (const session of route.owner ? [route.owner] : route.sessions()) deliverLog(session, params);
+    for (const session of audience(route)) deliverLog(session, params);
   });
   client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
     if (!route.exposed()) return;
     const uri = wrapUri(route.prefix, notification.params.uri);
-    for (const session of route.owner ? [route.owner] : route.sessions()) {
+    for (const session of audience(route)) {
       if (!session.subscriptions.has(uri)) continue;
       session.server.notification({ method: 'notifications/resources/updated', params: { ...notification.params, uri } }).catch(() => undefined);
     }
   });
+}
+
+/** The sessions what an upstream client says unasked goes to: its owner, every session of a shared one, none of the gateway's own. */
+function audience(route: UpstreamRoute): Iterable<DownstreamSession> {
+  return route.owner ? [route.owner] : route.shared ? route.sessions() : [];
 }
 
 function deliverLog(session: DownstreamSession, params: LoggingMessageNotification['params']): void {

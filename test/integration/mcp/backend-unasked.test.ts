@@ -106,6 +106,18 @@ describe.each([
   });
 });
 
+describe("an HTTP backend's log lines", () => {
+  it("reach a session from its own upstream session only, not from the gateway's, which lists and checks health for every session", async () => {
+    const served = await serve([{ name: 'loud', prefix: 'loud', transport: 'streamable-http', url: httpUrl }]);
+    const { agent, logs } = await agentOf(served);
+    // The backend logs every 100 ms on each session it has, the gateway's own included.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(logs.filter((l) => l.logger === 'loud/tick')).toEqual([]);
+    await agent.client.setLoggingLevel('debug');
+    await until("the agent's own upstream session's log lines", () => logs.filter((l) => l.logger === 'loud/tick').length >= 2);
+  });
+});
+
 describe("a backend's own requests", () => {
   it("reach a client only while a request of that client is in flight there: a sampling request after the call returned is refused", async () => {
     const served = await serve([{ name: 'chatty', prefix: 'chatty', transport: 'streamable-http', url: httpUrl }]);
