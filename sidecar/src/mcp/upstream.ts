@@ -38,7 +38,7 @@ export interface DownstreamSession {
   readonly subscriptions: Set<string>;
 }
 
-/** URL-mode elicitations of a shared process remembered until their completion (the oldest are forgotten first). */
+/** URL-mode elicitations an upstream client asked for, remembered until their completion (the oldest are forgotten first). */
 const MAX_OPEN_ELICITATIONS = 64;
 
 const LEVELS: LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
@@ -117,7 +117,8 @@ export function installPassThrough(client: Client, route: UpstreamRoute): void {
     return session.server.createMessage(route.withoutSecrets(request.params), { relatedRequestId: requestId, signal: extra.signal, timeout: route.answerMs });
   });
   // URL-mode elicitations (a sign-in page the person opens) are completed later by a notification
-  // naming the elicitation: on a shared process it goes to the session that was asked.
+  // naming the elicitation: it goes to the session that was asked, and only from the upstream
+  // client that asked (another backend naming the id reaches no one).
   const askedFor = new Map<string, DownstreamSession>();
   client.setRequestHandler(ElicitRequestSchema, async (request, extra) => {
     const { session, requestId } = target('elicitation/create');
@@ -127,7 +128,7 @@ export function installPassThrough(client: Client, route: UpstreamRoute): void {
     if (!getSupportedElicitationModes(session.server.getClientCapabilities()?.elicitation)[mode === 'url' ? 'supportsUrlMode' : 'supportsFormMode']) {
       throw new McpError(ErrorCode.InvalidParams, `the client of this session does not support ${mode}-mode elicitation (it did not declare elicitation.${mode})`);
     }
-    if (params.mode === 'url' && !route.owner) {
+    if (params.mode === 'url') {
       askedFor.delete(params.elicitationId);
       askedFor.set(params.elicitationId, session);
       for (const oldest of askedFor.keys()) {
@@ -140,7 +141,7 @@ export function installPassThrough(client: Client, route: UpstreamRoute): void {
   client.setNotificationHandler(ElicitationCompleteNotificationSchema, (notification) => {
     if (!route.exposed()) return;
     const id = notification.params.elicitationId;
-    const session = route.owner ?? askedFor.get(id);
+    const session = askedFor.get(id);
     askedFor.delete(id);
     if (!session || !getSupportedElicitationModes(session.server.getClientCapabilities()?.elicitation).supportsUrlMode) return;
     session.server.notification({ method: 'notifications/elicitation/complete', params: route.withoutSecrets(notification.params) }).catch(() => undefined);

@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CreateMessageRequestSchema, ElicitRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageRequestSchema, ElicitationCompleteNotificationSchema, ElicitRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { fixtureServer, serveGateway, sidecarConfig, text, until, type McpInput, type ServedGateway } from './harness.js';
 
 type BackendInput = NonNullable<McpInput['backends']>[number];
@@ -55,9 +55,11 @@ async function serve(backends: BackendInput[]): Promise<ServedGateway> {
 async function agentOf(served: ServedGateway) {
   const logs: { logger: string; data: unknown }[] = [];
   const asked: string[] = [];
+  const completed: string[] = [];
   const agent = await served.connect({
-    capabilities: { sampling: {}, elicitation: { form: {} } },
+    capabilities: { sampling: {}, elicitation: { form: {}, url: {} } },
     setup: (client) => {
+      client.setNotificationHandler(ElicitationCompleteNotificationSchema, (n) => void completed.push(n.params.elicitationId));
       client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push({ logger: n.params.logger ?? '', data: n.params.data }));
       client.setRequestHandler(CreateMessageRequestSchema, (request) => {
         asked.push(`sampling: ${request.params.systemPrompt ?? ''}`);
@@ -69,7 +71,7 @@ async function agentOf(served: ServedGateway) {
       });
     },
   });
-  return { agent, logs, asked };
+  return { agent, logs, asked, completed };
 }
 
 const unapproved = { approval: { mode: 'pinned' as const, pinned: [{ name: 'innocent', sha256: '0'.repeat(64) }] } };
@@ -115,6 +117,24 @@ describe("an HTTP backend's log lines", () => {
     expect(logs.filter((l) => l.logger === 'loud/tick')).toEqual([]);
     await agent.client.setLoggingLevel('debug');
     await until("the agent's own upstream session's log lines", () => logs.filter((l) => l.logger === 'loud/tick').length >= 2);
+  });
+});
+
+describe('the completion of a sign-in page (URL-mode elicitation)', () => {
+  it('reaches the agent from the backend that asked for it, not from another backend naming its id', async () => {
+    const served = await serve([
+      { name: 'asker', prefix: 'asker', transport: 'streamable-http', url: httpUrl },
+      { name: 'other', prefix: 'other', transport: 'streamable-http', url: httpUrl },
+    ]);
+    const { agent, asked, completed } = await agentOf(served);
+    expect(text(await agent.client.callTool({ name: 'asker__elicit-url', arguments: {} }))).toBe('asked');
+    expect(asked).toEqual(['elicitation: sign in']);
+    expect(text(await agent.client.callTool({ name: 'other__complete-url', arguments: {} }))).toBe('will complete');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(completed).toEqual([]);
+    expect(text(await agent.client.callTool({ name: 'asker__complete-url', arguments: {} }))).toBe('will complete');
+    await until('the completion of the backend that asked', () => completed.length === 1);
+    expect(completed).toEqual(['CHATTY-ELICIT-1']);
   });
 });
 
