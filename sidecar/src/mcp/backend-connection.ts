@@ -262,7 +262,9 @@ export class BackendConnection {
       shared: !this.perSession(),
       inFlight: [],
       sessions: this.sessions,
-      exposed: this.exposed,
+      // Judged on this connection's own catalog: until it is read (a restarted server that holds
+      // back tools/list, say), the last catalog is another process's, which pins may have approved.
+      exposed: () => this.primary?.route === route && this.exposed(),
       withoutSecrets: (value) => this.withoutSecrets(value),
       answerMs: this.cfg.timeouts.callMs,
     };

@@ -11,6 +11,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CreateMessageRequestSchema, ElicitationCompleteNotificationSchema, ElicitRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -169,5 +172,27 @@ describe('a shared stdio backend pinned with nothing approved', () => {
     await until('the pinned tool listed', async () => (await agent.client.listTools()).tools.some((t) => t.name === 'chatty__innocent'));
     await until('its log lines reaching the session', () => logs.some((l) => l.logger === 'chatty/tick'));
     expect(asked).toEqual([]);
+  });
+});
+
+describe('a pinned stdio backend restarted as a version that holds back its catalog', () => {
+  it("reaches no client on the strength of the catalog the version before it listed", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'airlock-flip-'));
+    try {
+      const server = fixtureServer('flip-server.ts');
+      const input: BackendInput = { name: 'flip', prefix: 'flip', transport: 'stdio', stdio: { ...server, args: [...server.args, dir] }, timeouts: { connectMs: 3_000 } };
+      const served = await serve([{ ...input, ...unapproved }]);
+      const sha256 = served.gateway.view().tools.find((t) => t.name === 'innocent')!.sha256;
+      await served.gateway.reload(sidecarConfig({ backends: [{ ...input, approval: { mode: 'pinned', pinned: [{ name: 'innocent', sha256 }] } }] }));
+      const { agent, logs } = await agentOf(served);
+      await until('the pinned tool listed', async () => (await agent.client.listTools()).tools.some((t) => t.name === 'flip__innocent'));
+      await writeFile(join(dir, 'flip'), 'x');
+      await until('the changed version running', () => served.logs().includes('flip: version 2 started'), 30_000);
+      // It logs every 100 ms from its start; a second of them would be here.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(logs.filter((l) => String(l.data).startsWith('CHANGED-SERVER-LOG'))).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
