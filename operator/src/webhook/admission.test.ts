@@ -8,7 +8,10 @@ import { buildWebhookApp } from './server.js';
 import { postJson, testPod, testSandbox, testSettings } from './test-fixtures.js';
 
 const settings = testSettings();
-const sandboxes = new Map<string, AgentSandbox>([['agents/research', testSandbox('research')]]);
+const sandboxes = new Map<string, AgentSandbox>([
+  ['agents/research', testSandbox('research')],
+  ['agents/tools-group', testSandbox('tools-group', { providers: ['openai'], socket: { group: 61338 } })],
+]);
 const lookupSandbox = vi.fn(async (namespace: string, name: string) => {
   if (name === 'broken') throw new Error('informer cache not synced');
   return sandboxes.get(`${namespace}/${name}`);
@@ -118,6 +121,14 @@ describe('POST /mutate', () => {
         message: "airlock: pod refused: spec.containers[1].securityContext.runAsUser: 61337 is the Airlock sidecar's UID; an app container must not run as it",
       },
     });
+  });
+
+  it("refuses a pod whose sandbox's socket group is airlock-tools' group, which injection would give every container", async () => {
+    const body = await post(review({ object: testPod('tools-group') }));
+    expect(body.response.allowed).toBe(false);
+    expect(body.response.status?.message).toBe(
+      "airlock: pod refused: metadata.labels[airlock.dev/sandbox]: AgentSandbox tools-group sets spec.socket.group 61338, the group of Airlock's airlock-tools container, which injection would give every container; choose another group",
+    );
   });
 
   it('refuses a pod naming a sandbox that does not exist', async () => {

@@ -188,6 +188,11 @@ export async function admit(review: AdmissionReviewRequest, deps: AdmissionDeps)
 
   const tokens = tokenRefusals(pod, sandbox);
   if (tokens.length > 0) return refuse(tokens);
+  // Injection gives every container the socket's group: the tools group would open what stdio
+  // servers share with their group to the agent (validate.ts, podGroupRefusals).
+  if (sandbox.spec.socket?.group === deps.settings.toolsUID) {
+    return refuse([{ path: `metadata.labels[${SANDBOX_LABEL}]`, message: `AgentSandbox ${sandboxName} sets spec.socket.group ${deps.settings.toolsUID}, the group of Airlock's airlock-tools container, which injection would give every container; choose another group` }]);
+  }
   // The operator could not write the sandbox's objects (a name taken, a write refused): the Secret
   // under its name may hold someone else's config, whatever its owner reference claims.
   // Judged first: it is a look at the sandbox in hand, and the Secret's check may cost an API call.

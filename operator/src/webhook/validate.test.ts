@@ -47,6 +47,27 @@ describe('validatePod', () => {
     expect(validatePod(overridden, settings)).toEqual([]);
   });
 
+  it("refuses airlock-tools' group wherever a pod gives it to a container: runAsGroup of a container or the pod, supplementalGroups, fsGroup, and an ephemeral container inheriting it", () => {
+    const pod = testPod('research', {
+      securityContext: { runAsGroup: 61338, supplementalGroups: [1000, 61338], fsGroup: 61338 },
+      initContainers: [{ name: 'setup', securityContext: { runAsGroup: 61338 } }],
+      containers: [{ name: 'agent', securityContext: { runAsGroup: 1000 } }],
+      ephemeralContainers: [{ name: 'debugger', securityContext: { runAsUser: 1000 } }],
+    });
+    expect(pathsOf(pod)).toEqual([
+      'spec.securityContext.runAsGroup',
+      'spec.securityContext.fsGroup',
+      'spec.securityContext.supplementalGroups[1]',
+      'spec.initContainers[0].securityContext.runAsGroup',
+      'spec.ephemeralContainers[0].securityContext.runAsGroup',
+    ]);
+    expect(refusalsOf(pod)[2]).toBe(
+      "spec.securityContext.supplementalGroups[1]: 61338 is the group of Airlock's airlock-tools container, which supplementalGroups gives every container; stdio servers run in it, and the shared memory and message queues they open to their group would be the agent's (a pod's containers share one IPC namespace)",
+    );
+    // The sidecar's group is every container's on purpose (the socket's), and other groups are the pod's own.
+    expect(validatePod(testPod('research', { securityContext: { runAsGroup: 1000, supplementalGroups: [61337, 2000], fsGroup: 2000 }, containers: [{ name: 'agent' }] }), settings)).toEqual([]);
+  });
+
   it("refuses any container running as airlock-tools' UID, its own or the pod's, and an ephemeral one inheriting it", () => {
     const pod = testPod('research', {
       initContainers: [{ name: 'setup', securityContext: { runAsUser: 61338 } }],

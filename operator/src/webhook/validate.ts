@@ -100,6 +100,12 @@ function airlockContainerRefusals(pod: V1Pod, placed: PlacedContainer, settings:
     // The pod-level field can no longer change; the debug container must say whom it runs as.
     refusals.push({ path: `${path}.securityContext.runAsUser`, message: `unset, so it would inherit spec.securityContext.runAsUser ${podUID}, ${uids.get(podUID)}; set another UID` });
   }
+  const podGroup = pod.spec?.securityContext?.runAsGroup;
+  if (sc?.runAsGroup === settings.toolsUID) {
+    refusals.push({ path: `${path}.securityContext.runAsGroup`, message: `${sc.runAsGroup} is ${TOOLS_GROUP}; ${TOOLS_GROUP_WHY}` });
+  } else if (placed.ephemeral && sc?.runAsGroup === undefined && podGroup === settings.toolsUID) {
+    refusals.push({ path: `${path}.securityContext.runAsGroup`, message: `unset, so it would inherit spec.securityContext.runAsGroup ${podGroup}, ${TOOLS_GROUP}; set another group` });
+  }
   refusals.push(...sidecarImageRefusals(pod, placed, settings));
   (sc?.capabilities?.add ?? []).forEach((cap, j) => {
     if (FORBIDDEN_ADDS.has(normalizeCapability(cap))) {
@@ -111,6 +117,28 @@ function airlockContainerRefusals(pod: V1Pod, placed: PlacedContainer, settings:
     refusals.push({ path: `${path}.targetContainerName`, message: `${target} is Airlock's; a debug container may not join its process namespace, where the sidecar's files are one /proc/<pid>/root away` });
   }
   refusals.push(...credentialExposure(container, path, guard));
+  return refusals;
+}
+
+/** What the tools group is, and why no app or debug container may have it. */
+const TOOLS_GROUP = "the group of Airlock's airlock-tools container";
+const TOOLS_GROUP_WHY =
+  "stdio servers run in it, and the shared memory and message queues they open to their group would be the agent's (a pod's containers share one IPC namespace)";
+
+/**
+ * The tools group given to the pod's containers at the pod level: `runAsGroup` (every container
+ * without its own), `supplementalGroups` and `fsGroup` (every container). The sidecar's group is
+ * every container's on purpose (it owns the socket); the tools group opens what stdio servers
+ * share with their group.
+ */
+function podGroupRefusals(pod: V1Pod, settings: InjectionSettings): Refusal[] {
+  const sc = pod.spec?.securityContext;
+  const refusals: Refusal[] = [];
+  if (sc?.runAsGroup === settings.toolsUID) refusals.push({ path: 'spec.securityContext.runAsGroup', message: `${sc.runAsGroup} is ${TOOLS_GROUP}; ${TOOLS_GROUP_WHY}` });
+  if (sc?.fsGroup === settings.toolsUID) refusals.push({ path: 'spec.securityContext.fsGroup', message: `${sc.fsGroup} is ${TOOLS_GROUP}, which fsGroup gives every container; ${TOOLS_GROUP_WHY}` });
+  (sc?.supplementalGroups ?? []).forEach((group, i) => {
+    if (group === settings.toolsUID) refusals.push({ path: `spec.securityContext.supplementalGroups[${i}]`, message: `${group} is ${TOOLS_GROUP}, which supplementalGroups gives every container; ${TOOLS_GROUP_WHY}` });
+  });
   return refusals;
 }
 
@@ -161,7 +189,7 @@ export function validatePod(pod: V1Pod, settings: InjectionSettings, guard: Secr
     const field = spec.dnsConfig?.nameservers?.length ? 'spec.dnsConfig.nameservers' : spec.dnsConfig?.searches?.length ? 'spec.dnsConfig.searches' : 'spec.dnsPolicy';
     refusals.push({ path: field, message: "a sandbox pod cannot choose its own DNS servers or search domains, nor a dnsPolicy other than ClusterFirst: the sidecar resolves providers, MCP servers and the collector through them (options such as ndots are allowed)" });
   }
-  refusals.push(...baselinePodRefusals(pod));
+  refusals.push(...baselinePodRefusals(pod), ...podGroupRefusals(pod, settings));
 
   const inheritsPodUID: string[] = [];
   for (const placed of userContainers(pod)) {
