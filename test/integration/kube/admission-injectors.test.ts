@@ -83,12 +83,29 @@ it.each([
   ['a privileged one', { name: 'agent-helper', image: 'helper:1', securityContext: { privileged: true } }, 'containers agent-helper: privileged'],
   ['one spelling the capability cap_sys_admin', { name: 'spelled', image: 'helper:1', securityContext: { capabilities: { add: ['cap_sys_admin'] } } }, 'containers spelled: privileged or adding a capability'],
   ["one running as the sidecar's UID, which the firewall lets out", { name: 'vault-agent', image: 'vault:1', securityContext: { runAsUser: 61337 } }, 'containers vault-agent: run as the UID of airlock-sidecar or airlock-tools'],
+  ["one in airlock-tools' group, whose stdio servers' shared memory it would read", { name: 'grouped', image: 'helper:1', securityContext: { runAsGroup: 61338 } }, 'containers grouped (or all, by spec.securityContext.supplementalGroups or fsGroup): in the group of airlock-tools'],
 ])('refuses the pod when the later injector adds %s', async (_what, container, refusal) => {
   adds = container;
   const result = await create('meshed');
   expect(result.code).not.toBe(0);
   expect(result.stderr).toContain("ValidatingAdmissionPolicy 'airlock-sandbox-pod'");
   expect(result.stderr).toContain(refusal);
+});
+
+it.each([
+  ['supplementalGroups', { securityContext: { supplementalGroups: [61337, 61338] } }],
+  ['fsGroup', { securityContext: { supplementalGroups: [61337], fsGroup: 61338 } }],
+])("refuses the pod when the later injector gives every container airlock-tools' group by %s", async (_what, fields) => {
+  adds = undefined;
+  sets = fields;
+  try {
+    const result = await create('grouped');
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("ValidatingAdmissionPolicy 'airlock-sandbox-pod'");
+    expect(result.stderr).toContain('in the group of airlock-tools');
+  } finally {
+    sets = {};
+  }
 });
 
 it.each([
