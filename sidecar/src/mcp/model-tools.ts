@@ -223,7 +223,7 @@ async function generate(deps: ModelToolsDeps, model: string, args: PromptArgs, s
   };
 }
 
-/** The relay's client for a tool call: keeps the JSON answer and the spend; the MCP cancellation is the client leaving. */
+/** The relay's client for a tool call: keeps the JSON answer and the call's whole spend; the MCP cancellation is the client leaving. */
 function memorySink(signal: AbortSignal) {
   let answer: { status: number; body: unknown } | undefined;
   let spend: CallSpend | undefined;
@@ -250,8 +250,10 @@ function memorySink(signal: AbortSignal) {
       if (signal.aborted) listener();
       else signal.addEventListener('abort', listener, { once: true });
     },
+    // Attempts that failed but may be billed come first (relay/call.ts), the answer's last: the
+    // call's spend is their sum, its provider and model the answer's.
     accounted(s) {
-      spend = s;
+      spend = spend ? { ...s, inputTokens: spend.inputTokens + s.inputTokens, outputTokens: spend.outputTokens + s.outputTokens, costUSD: spend.costUSD + s.costUSD, estimated: spend.estimated || s.estimated } : s;
     },
   };
   return { client, answer: () => answer, spend: () => spend };

@@ -26,10 +26,18 @@ export interface AttemptScope<C, K extends StreamChunk> {
   /** Whether the call counts against the limits (counting tokens does not). */
   counted: boolean;
   /**
-   * The attempt the call was given up in (client gone, total deadline) after its request went
-   * upstream, with what it is counted (relay/usage.ts abandonedUsage); set by runAttempt.
+   * Attempts whose request went upstream and whose answer never reached the client, which the
+   * provider may bill all the same (see {@link billedAnyway}), each with what it is counted
+   * (relay/usage.ts abandonedUsage); added to by runAttempt.
    */
-  abandoned?: { provider: ProviderRuntime; model: Attempt['model']; usage: Usage };
+  abandoned?: Abandoned[];
+}
+
+/** An attempt counted though it failed: the provider had its request (AttemptScope.abandoned). */
+export interface Abandoned {
+  provider: ProviderRuntime;
+  model: Attempt['model'];
+  usage: Usage;
 }
 
 interface Common {
@@ -129,7 +137,7 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
     response?.body.destroy();
     const failure = err instanceof UpstreamFailure ? err : classifyError(err, name, 'headers');
     reported.failed(failure.kind, failure.error.status);
-    if (scope.abort.aborted && scope.abort.written && scope.counted) abandon(scope, attempt);
+    if (scope.counted && billedAnyway(failure, scope.abort)) abandon(scope, attempt);
     // Constrained decoding the client asked another API for, refused by this provider: the
     // answer without it (a JSON instruction, plain tools) beats no answer.
     if (!native && !unconstrained && provider.adapter.constraintRefused?.(failure.error) && !scope.abort.aborted) {
@@ -141,13 +149,30 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
 }
 
 /**
- * The call was given up while the provider had its request: counted against the provider's limits
- * now (the router releases the attempt with nothing) and kept for the call to count against the
+ * Whether an attempt that failed may be billed by the provider all the same: its request went out
+ * whole on an open connection (CallAbort.written), and then the call was given up (client gone,
+ * total deadline), or the sidecar stopped waiting (firstByteMs, or idleMs before a stream's first
+ * content), the connection broke before the answer, or the answer came and could not be used (a
+ * 2xx the sidecar cannot read, one past what it holds). The provider goes on with such a request
+ * or has answered it: a reasoning model asked for a long answer outlasts firstByteMs, and each
+ * attempt the sidecar then fails over to bills again. Counted as nothing, an agent had that
+ * thinking for free at will. An error status is the provider's refusal, not counted.
+ */
+function billedAnyway(failure: UpstreamFailure, abort: CallAbort): boolean {
+  if (!abort.written) return false;
+  if (abort.aborted) return true;
+  const kind = failure.kind;
+  return kind === 'timeout' || kind === 'connect' || kind === 'malformed' || kind === 'too_large';
+}
+
+/**
+ * An attempt the provider may bill though it failed: counted against the provider's limits now
+ * (the router releases the attempt with nothing) and kept for the call to count against the
  * sandbox's.
  */
 function abandon<C, K extends StreamChunk>(scope: AttemptScope<C, K>, attempt: Attempt): void {
   const usage = abandonedUsage(scope.op);
-  scope.abandoned = { provider: attempt.provider, model: attempt.model, usage };
+  (scope.abandoned ??= []).push({ provider: attempt.provider, model: attempt.model, usage });
   attempt.release(usage.input + usage.output, costOf(attempt.model, usage));
 }
 

@@ -15,7 +15,7 @@ import { CallAbort } from '../upstream/client.js';
 import { classifyError, UpstreamFailure } from '../upstream/failure.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { describeResult, startModelCall, type Described, type ModelCall } from '../telemetry/model-call.js';
-import { runAttempt, type AttemptScope, type Outcome } from './attempt.js';
+import { runAttempt, type Abandoned, type AttemptScope, type Outcome } from './attempt.js';
 import { jsonOut } from './json-out.js';
 import { callId } from './ids.js';
 import type { Operation, StreamChunk, Usage } from './operation.js';
@@ -80,7 +80,9 @@ async function serveCall<C, K extends StreamChunk>(
     return client.json(429, op.ingress.errorBody(error), { 'retry-after': String(Math.max(1, Math.ceil(refused.retryAfterMs / 1000))) });
   }
   const context: TranslateContext = { requestedModel: op.model, id: callId(op.kind), created: Math.floor(started / 1000) };
-  let spent = { tokens: 0, costUSD: 0, input: 0, output: 0 };
+  // What the answer used, and what attempts before it that failed but may be billed used.
+  let spent: Spent = NOTHING;
+  let abandonedSpent: Spent = NOTHING;
   // One controller per call: the client going away and the total deadline both abort it. A
   // cleared timer instead of AbortSignal.timeout + AbortSignal.any, which kept every call's
   // signals alive until the deadline (600 s by default) and grew the heap under load.
@@ -100,6 +102,8 @@ async function serveCall<C, K extends StreamChunk>(
       throw new UpstreamFailure('status', 'none', { status: 400, type: 'invalid_request_error', message: `no provider of model '${op.model}' supports ${op.kind}` });
     }
     const outcome: Outcome<C, K> = await route(usable, (attempt) => runAttempt(scope, attempt), { log, abort: controller, deadline: started + totalMs, reserve, uncounted: !counted });
+    // Before the answer's own: the call's span ends with the usage of the attempt that answered.
+    if (scope.abandoned) abandonedSpent = accountAbandoned(call, scope.abandoned, client);
     providerName = outcome.provider.config.name;
     try {
       if (outcome.kind === 'json' && outcome.rest) {
@@ -140,8 +144,8 @@ async function serveCall<C, K extends StreamChunk>(
       outcome.attempt.release(spent.tokens, spent.costUSD);
     }
   } catch (err) {
-    // Given up while the provider had the request: it is billed, and counted (relay/usage.ts abandonedUsage).
-    if (scope.abandoned) spent = account(call, scope.abandoned, scope.abandoned.usage, true, client);
+    // Attempts the provider had and may bill though the call failed (./attempt.ts billedAnyway).
+    if (scope.abandoned && abandonedSpent === NOTHING) abandonedSpent = accountAbandoned(call, scope.abandoned, client);
     const failure = toClientError(err);
     status = failure.error.status;
     providerName = call.providerName;
@@ -157,6 +161,7 @@ async function serveCall<C, K extends StreamChunk>(
     }
   } finally {
     clearTimeout(timer);
+    if (abandonedSpent !== NOTHING) spent = plus(spent, abandonedSpent);
     limiter.finish(spent.tokens, spent.costUSD, reserve);
     if (counted) sandbox.ledger?.record(op.model, { input: spent.input, output: spent.output, costUSD: spent.costUSD });
     call.end({ status, responseModel: described.model, responseId: described.id, finishReasons: described.finishReasons });
@@ -199,13 +204,34 @@ function abortForTimeout(controller: CallAbort): void {
 }
 
 /** Reports usage and cost to the call's telemetry and the client; returns them for the limits. */
+/** What a call used, as the limits and the ledger count it. */
+interface Spent {
+  tokens: number;
+  costUSD: number;
+  input: number;
+  output: number;
+}
+
+const NOTHING: Spent = { tokens: 0, costUSD: 0, input: 0, output: 0 };
+
+function plus(a: Spent, b: Spent): Spent {
+  return { tokens: a.tokens + b.tokens, costUSD: a.costUSD + b.costUSD, input: a.input + b.input, output: a.output + b.output };
+}
+
+/** Counts the attempts that failed after the provider had their request (./attempt.ts abandon). */
+function accountAbandoned(call: ModelCall, abandoned: Abandoned[], client: ClientSink): Spent {
+  let spent = NOTHING;
+  for (const a of abandoned) spent = plus(spent, account(call, a, a.usage, true, client));
+  return spent;
+}
+
 function account(
   call: ModelCall,
   outcome: { provider: ProviderRuntime; model: Candidate<ProviderRuntime>['model'] },
   usage: Usage,
   estimated: boolean,
   client: ClientSink,
-): { tokens: number; costUSD: number; input: number; output: number } {
+): Spent {
   const costUSD = costOf(outcome.model, usage);
   call.usage(outcome.provider.config, outcome.model.name, usage, costUSD, estimated);
   client.accounted?.({ provider: outcome.provider.config.name, model: outcome.model.name, inputTokens: usage.input, outputTokens: usage.output, costUSD, estimated });

@@ -175,3 +175,37 @@ it('counts the whole conversation as the input of a previous_response_id continu
   const refused = await client.responses.create({ model: 'claude-test', input: 'one more' }).catch((e: unknown) => e);
   expect(refused).toMatchObject({ status: 429, message: expect.stringContaining('spent its daily budget of 2 USD') });
 });
+
+describe('an attempt that fails after the provider has its request, then is tried again', () => {
+  // Only output is priced: the 10,000 tokens a failed attempt held cost $1 against a budget of $0.5.
+  const OUTPUT: Prices = { inputCostPerMTok: 0, outputCostPerMTok: 100 };
+  const RETRIED = { timeouts: { firstByteMs: 300, idleMs: 300 }, retries: { maxAttempts: 2, baseDelayMs: 1 } };
+
+  it.each([
+    // A reasoning model asked for a long answer outlasts firstByteMs; the provider bills it anyway.
+    ['no answer within firstByteMs', { latencyMs: 60_000 }, false],
+    // The head and a role chunk, then the model reasons past idleMs before any content.
+    ['a stream with no content within idleMs', { chunkDelayMs: 60_000 }, true],
+    ['a connection broken before the answer', { resetBeforeHeaders: true }, false],
+    ['a 2xx answer the sidecar cannot read', { malformedJson: true }, false],
+  ] as const)('%s: counts the output the failed attempt held, besides the answer', async (_what, fault, stream) => {
+    const s = await start(OUTPUT, { dailyBudgetUSD: 0.5 }, RETRIED);
+    openai.script(fault);
+    const answer = await s.openai().chat.completions.create({ model: 'o3-test', stream, reasoning_effort: 'high', max_completion_tokens: 10_000, messages: [{ role: 'user', content: 'think hard' }] });
+    if (stream) for await (const _ of answer as AsyncIterable<unknown>) void _;
+    expect(openai.received).toHaveLength(2);
+    // Before: only the answer's few tokens, and the agent could have the model think at will.
+    await expect.poll(async () => (await modelUsage(s, 'o3-test')).outputTokens).toBeGreaterThanOrEqual(10_000);
+    await expectBudgetSpent(s);
+  });
+
+  it("but an attempt the provider refused (500) counts nothing: the provider bills no error", async () => {
+    const s = await start(OUTPUT, { dailyBudgetUSD: 0.5 }, RETRIED);
+    openai.script({ status: 500 });
+    await s.openai().chat.completions.create({ model: 'o3-test', max_completion_tokens: 10_000, messages: [{ role: 'user', content: 'think hard' }] });
+    expect(openai.received).toHaveLength(2);
+    await expect.poll(async () => (await modelUsage(s, 'o3-test')).requests).toBe(1);
+    expect((await modelUsage(s, 'o3-test')).outputTokens).toBeLessThan(1_000);
+    await expect(s.openai().chat.completions.create({ model: 'gpt-test', max_tokens: 10, messages: [{ role: 'user', content: 'still within budget?' }] })).resolves.toBeDefined();
+  });
+});
