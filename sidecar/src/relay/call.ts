@@ -21,7 +21,7 @@ import { callId } from './ids.js';
 import type { Operation, StreamChunk, Usage } from './operation.js';
 import type { ClientSink } from './sink.js';
 import { streamOut } from './stream-out.js';
-import { abandonedUsage, costOf, estimated, estimatedInput, heldOutput, scanHead } from './usage.js';
+import { abandonedUsage, costOf, countable, estimated, estimatedInput, heldOutput, scanHead } from './usage.js';
 
 export interface RelayDeps {
   log: Logger;
@@ -117,7 +117,8 @@ async function serveCall<C, K extends StreamChunk>(
           spent = account(call, outcome, abandonedUsage(op), true, client);
           throw classifyError(controller.reason ?? err, providerName, 'body');
         }
-        spent = account(call, outcome, usage ?? estimated(op, 0), usage === undefined, client);
+        const counts = countable(usage, noChars, undefined);
+        spent = account(call, outcome, counts ?? estimated(op, 0), counts === undefined || counts.estimated === true, client);
       } else if (outcome.kind === 'json') {
         // The answer first: what follows is bookkeeping the client need not wait for. Nothing
         // else runs in between (no await), so the next call sees this one counted; counted also
@@ -127,7 +128,8 @@ async function serveCall<C, K extends StreamChunk>(
         } finally {
           // A JSON answer without usage (a server that counts nothing, Gemini's embeddings) is
           // estimated, as a stream is, so it cannot escape the limits; counting tokens costs nothing.
-          if (outcome.usage) spent = account(call, outcome, outcome.usage, outcome.usage.estimated === true, client);
+          const usage = countable(outcome.usage, op.kind === 'embeddings' ? noChars : answerChars, outcome);
+          if (usage) spent = account(call, outcome, usage, usage.estimated === true, client);
           else if (op.kind !== 'count_tokens') spent = account(call, outcome, estimated(op, op.kind === 'embeddings' ? 0 : answerChars(outcome)), true, client);
         }
         if (call.recording) described = outcome.result !== undefined ? describeResult(outcome.result) : outcome.native ? scanHead(outcome.native) : {};
@@ -138,7 +140,8 @@ async function serveCall<C, K extends StreamChunk>(
         described = tally.described;
         // An error event after the stream started: the client's status was 200, the call failed.
         if (tally.failedStatus !== undefined) status = tally.failedStatus;
-        spent = account(call, outcome, tally.usage ?? estimated(op, tally.outputChars), tally.usage === undefined, client);
+        const usage = countable(tally.usage, streamedChars, tally);
+        spent = account(call, outcome, usage ?? estimated(op, tally.outputChars), usage === undefined || usage.estimated === true, client);
       }
     } finally {
       outcome.attempt.release(spent.tokens, spent.costUSD);
@@ -198,6 +201,11 @@ function answerChars(outcome: { native: Buffer | undefined; result: unknown }): 
     return 0;
   }
 }
+
+/** No characters to estimate an output from (embeddings, whose output is none). */
+const noChars = () => 0;
+
+const streamedChars = (tally: { outputChars: number }) => tally.outputChars;
 
 function abortForTimeout(controller: CallAbort): void {
   controller.abort(new DOMException('the total timeout passed', 'TimeoutError'));

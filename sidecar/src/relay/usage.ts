@@ -204,6 +204,37 @@ export function abandonedUsage(op: Operation<unknown, StreamChunk>): Usage {
   return { input: estimatedInput(op), output: op.kind === 'embeddings' ? 0 : heldOutput(op), estimated: true };
 }
 
+/** More tokens than any call can use (the largest context windows are a few million): a lie or a bug. */
+const MAX_COUNT = 1e9;
+
+/** A count the limits can add: a number from 0 to MAX_COUNT, a fraction rounded up; else undefined. */
+function count(n: unknown): number | undefined {
+  return typeof n === 'number' && n >= 0 && n <= MAX_COUNT ? Math.ceil(n) : undefined;
+}
+
+/**
+ * The usage a provider reported, as the limits may count it, or undefined when it cannot be
+ * (then the call is estimated, as one without usage is). A provider's JSON is not trusted to hold
+ * counts: a buggy or hostile OpenAI-compatible server wrote them as strings (counted as nothing),
+ * negative (the ledger went below zero and raised what the budget had left), fractional or past
+ * a safe integer (the operator refused the pod's report for the rest of the day, so its spend
+ * reached neither the sandbox's status nor the other pods' shares). An output of 0 beside content
+ * (a usage object without `completion_tokens`, or a stream's usage sent with its first content
+ * only) is the content's estimate instead: `outputChars(of)`, read only then (a function and its
+ * argument rather than a closure: nothing made per call).
+ */
+export function countable<T>(usage: Usage | undefined, outputChars: (of: T) => number, of: T): Usage | undefined {
+  if (!usage) return undefined;
+  const input = count(usage.input);
+  const output = count(usage.output);
+  if (input === undefined || output === undefined) return undefined;
+  if (output === 0) {
+    const chars = outputChars(of);
+    if (chars > 0) return { input, output: estimateUsage(0, chars).output, estimated: true };
+  }
+  return input === usage.input && output === usage.output ? usage : { ...usage, input, output };
+}
+
 /** Cost in USD of a usage at the model entry's prices. */
 export function costOf(model: ModelEntryConfig, usage: Usage): number {
   return (usage.input * (model.inputCostPerMTok ?? 0) + usage.output * (model.outputCostPerMTok ?? 0)) / 1e6;
