@@ -63,6 +63,12 @@ function resolve<T extends ModelProvider | MCPBackend>(names: readonly string[] 
 /** How often a sandbox whose object names are taken looks again (the caches do not see objects not labelled as the operator's). */
 const NAME_CONFLICT_RECHECK_MS = 10_000;
 
+const SIDECAR_IMAGE_ALLOWED = 'SidecarImageAllowed';
+const SOCKET_GROUP_ALLOWED = 'SocketGroupAllowed';
+
+/** Conditions a sandbox carries only while False: dropped once what they name is put right. */
+const ONLY_WHEN_FALSE = new Set([SIDECAR_IMAGE_ALLOWED, SOCKET_GROUP_ALLOWED]);
+
 export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: string, name: string): Promise<ReconcileResult | void> {
   const sandbox = ctx.caches.sandboxes.get(namespace, name);
   if (!sandbox) {
@@ -87,7 +93,7 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
   const allowed = ctx.settings.allowedSidecarImages.length > 0 ? ctx.settings.allowedSidecarImages : [ctx.settings.sidecarImage];
   if (image !== undefined && !allowed.includes(image)) {
     conditions.push({
-      type: 'SidecarImageAllowed',
+      type: SIDECAR_IMAGE_ALLOWED,
       status: 'False',
       reason: 'ImageNotAllowed',
       message: `spec.sidecar.image ${image} is not one of the sidecar images this installation allows (the chart's sidecar.allowedImages): the webhook refuses new pods of this sandbox; name an allowed image or remove spec.sidecar.image`,
@@ -223,11 +229,6 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
   if (refused?.reason === 'WriteFailed') throw refused;
   if (refused?.reason === 'NameConflict') return { requeueAfterMs: NAME_CONFLICT_RECHECK_MS };
 }
-
-const SOCKET_GROUP_ALLOWED = 'SocketGroupAllowed';
-
-/** Conditions a sandbox carries only while False: dropped once what they name is put right. */
-const ONLY_WHEN_FALSE = new Set([SOCKET_GROUP_ALLOWED]);
 
 /**
  * A socket group that is airlock-tools' (the chart's tools UID, also its GID): injection gives it
