@@ -109,7 +109,7 @@ export const AgentSandboxSpec = z
         dir: z.string().min(2).max(1024).regex(/^\/[^\s]*[^/\s]$/).default('/var/run/airlock').describe('Directory of the socket in the app containers; the socket is <dir>/airlock.sock. The sidecar has it at /var/run/airlock whatever this says, so no path chosen here covers its own files.'),
         loopbackPort: z.int().min(1024).max(65535).optional().describe('Also serve the API on 127.0.0.1:<port> and set OPENAI_BASE_URL, ANTHROPIC_BASE_URL and AIRLOCK_MCP_URL in the app containers.'),
         mode: z.string().regex(/^0?[0-7]{3}$/).default('0660').describe('File mode of the socket (octal).'),
-        group: z.int().min(0).max(2147483647).optional().describe('Group ID that owns the socket, so an agent running under another UID in that group can connect.'),
+        group: z.int().min(0).max(2147483647).optional().describe('Group ID that owns the socket, so an agent running under another UID in that group can connect. Injection gives it to every container, so it may not be the group of the airlock-tools container (the chart\'s tools UID): the webhook refuses the pods of such a sandbox, and the sandbox reports SocketGroupAllowed False.'),
       })
       .prefault({})
       .describe('Where the sidecar listens for the agent.'),
@@ -197,7 +197,7 @@ export const AgentSandboxStatus = z
       .describe('Of those, pods started with isolation (firewall, allowed destinations, service account token) or a sidecar image other than the sandbox gives now: they keep it until restarted. Condition PodsUpToDate names them.'),
     configHash: z.string().max(128).optional().describe('sha256 of the rendered sidecar configuration.'),
   })
-  .describe('Observed state of the sandbox. Conditions: Ready, ProvidersReady, BackendsReady, ConfigRendered, SidecarImageAllowed, PodsUpToDate.');
+  .describe('Observed state of the sandbox. Conditions: Ready, ProvidersReady, BackendsReady, ConfigRendered, SidecarImageAllowed, SocketGroupAllowed, PodsUpToDate.');
 
 export const AgentSandbox = z
   .object({

@@ -63,6 +63,12 @@ function resolve<T extends ModelProvider | MCPBackend>(names: readonly string[] 
 /** How often a sandbox whose object names are taken looks again (the caches do not see objects not labelled as the operator's). */
 const NAME_CONFLICT_RECHECK_MS = 10_000;
 
+const SIDECAR_IMAGE_ALLOWED = 'SidecarImageAllowed';
+const SOCKET_GROUP_ALLOWED = 'SocketGroupAllowed';
+
+/** Conditions a sandbox carries only while False: dropped once what they name is put right. */
+const ONLY_WHEN_FALSE = new Set([SIDECAR_IMAGE_ALLOWED, SOCKET_GROUP_ALLOWED]);
+
 export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: string, name: string): Promise<ReconcileResult | void> {
   const sandbox = ctx.caches.sandboxes.get(namespace, name);
   if (!sandbox) {
@@ -87,12 +93,15 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
   const allowed = ctx.settings.allowedSidecarImages.length > 0 ? ctx.settings.allowedSidecarImages : [ctx.settings.sidecarImage];
   if (image !== undefined && !allowed.includes(image)) {
     conditions.push({
-      type: 'SidecarImageAllowed',
+      type: SIDECAR_IMAGE_ALLOWED,
       status: 'False',
       reason: 'ImageNotAllowed',
       message: `spec.sidecar.image ${image} is not one of the sidecar images this installation allows (the chart's sidecar.allowedImages): the webhook refuses new pods of this sandbox; name an allowed image or remove spec.sidecar.image`,
     });
   }
+
+  const socketGroup = socketGroupCondition(sandbox, ctx.settings.toolsUid);
+  if (socketGroup) conditions.push(socketGroup);
 
   let configHash = sandbox.status?.configHash;
   let refused: RenderedObjectRefused | undefined;
@@ -183,12 +192,14 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
   const upToDate = podsUpToDate(pods, sandbox, { sidecarImage: ctx.settings.sidecarImage, sealKey: ctx.seal.publicKey });
   conditions.push(upToDate.condition);
   const current = sandbox.status ?? {};
+  const reported = new Set(conditions.map((c) => c.type));
+  const kept = current.conditions?.filter((c) => reported.has(c.type) || !ONLY_WHEN_FALSE.has(c.type));
   const status: AgentSandboxStatus = {
     observedGeneration: sandbox.metadata.generation,
     injectedPods: pods.length,
     outdatedPods: upToDate.outdated,
     ...(configHash ? { configHash } : {}),
-    conditions: setConditions(current.conditions, conditions, sandbox.metadata.generation),
+    conditions: setConditions(kept, conditions, sandbox.metadata.generation),
   };
   if (!sameJson(current, status)) {
     await ctx.kube.patchStatus('agentsandboxes', namespace, name, status);
@@ -202,6 +213,10 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
     if (podsNow.status === 'False' ? podsBefore?.reason !== podsNow.reason : podsBefore?.status === 'False') {
       await ctx.kube.event(sandbox, podsNow.status === 'True' ? 'Normal' : 'Warning', podsNow.reason, podsNow.message);
     }
+    const groupNow = findCondition(status.conditions, SOCKET_GROUP_ALLOWED);
+    if (groupNow && groupNow.message !== findCondition(current.conditions, SOCKET_GROUP_ALLOWED)?.message) {
+      await ctx.kube.event(sandbox, 'Warning', groupNow.reason, groupNow.message);
+    }
     // A name taken or a write refused: said once when it starts or changes, not on each retry.
     const renderedNow = findCondition(status.conditions, 'ConfigRendered');
     const renderedBefore = findCondition(current.conditions, 'ConfigRendered');
@@ -213,6 +228,23 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
   // again now and then, since the caches do not see the object that takes it.
   if (refused?.reason === 'WriteFailed') throw refused;
   if (refused?.reason === 'NameConflict') return { requeueAfterMs: NAME_CONFLICT_RECHECK_MS };
+}
+
+/**
+ * A socket group that is airlock-tools' (the chart's tools UID, also its GID): injection gives it
+ * to every container, so the webhook refuses every pod of the sandbox (P6). Said here, where the
+ * sandbox's author looks, rather than only in a pod's refusal. The sidecar's group is allowed: it
+ * owns the socket, and is the default.
+ */
+function socketGroupCondition(sandbox: AgentSandbox, toolsUid: number): ConditionInput | undefined {
+  const group = sandbox.spec.socket?.group;
+  if (group !== toolsUid) return undefined;
+  return {
+    type: SOCKET_GROUP_ALLOWED,
+    status: 'False',
+    reason: 'SocketGroupReserved',
+    message: `spec.socket.group ${group} is the group of Airlock's airlock-tools container (the installation's tools UID), which injection would give every container, opening to the agent what stdio MCP servers share with their group: the webhook refuses new pods of this sandbox; choose another group, or remove spec.socket.group to use the sidecar's`,
+  };
 }
 
 /** Pods named in the PodsUpToDate message; the count says how many more. */

@@ -304,6 +304,15 @@ describe('AgentSandbox naming a sidecar image the installation does not allow', 
     expect((await condition('asbx', 'pinned', 'SidecarImageAllowed'))?.message).toContain('spec.sidecar.image ghcr.io/airlock-dev/airlock-sidecar:0.0.9 is not one of the sidecar images this installation allows');
     await kubectl().run(['delete', 'asbx', '-n', ns, 'pinned']);
   });
+
+  it('is Ready again once it names none, the condition gone', async () => {
+    await apply(documents(agentSandbox('repinned', ['openai'], { sidecar: { image: 'ghcr.io/airlock-dev/airlock-sidecar:0.0.9' } })));
+    await expect.poll(() => condition('asbx', 'repinned', 'SidecarImageAllowed'), { timeout: 15_000 }).toMatchObject({ status: 'False' });
+    await apply(documents(agentSandbox('repinned', ['openai'])));
+    await expect.poll(() => condition('asbx', 'repinned', 'Ready'), { timeout: 15_000 }).toMatchObject({ status: 'True' });
+    expect(await condition('asbx', 'repinned', 'SidecarImageAllowed')).toBeUndefined();
+    await kubectl().run(['delete', 'asbx', '-n', ns, 'repinned']);
+  });
 });
 
 describe('MCPBackends whose server never answers', () => {
