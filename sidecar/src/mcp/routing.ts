@@ -192,14 +192,19 @@ function resourceBackend(ctx: RoutingContext, wrapped: string): { backend: Backe
 }
 
 /**
- * Whether a `_meta` key is one the protocol reserves for itself: a prefix (before `/`) with a
- * label `modelcontextprotocol` or `mcp` (`io.modelcontextprotocol/related-task`). Such keys ask
- * the receiver for protocol behaviour (a task the answer belongs to), which between the gateway
- * and a backend only the gateway may ask for.
+ * Whether a `_meta` key is one the protocol reserves for itself. Such keys ask the receiver for
+ * protocol behaviour (a task the answer belongs to), which between the gateway and a backend only
+ * the gateway may ask for. The specification has read the prefix (before `/`) two ways, and a
+ * backend may follow either: now its second label is `modelcontextprotocol` or `mcp`
+ * (`io.modelcontextprotocol/related-task`); in 2025-06-18 such a label followed by another one
+ * (`mcp.dev/`, `tools.mcp.com/`). A key either calls reserved is not passed on; one neither does
+ * (`com.example.mcp/trace`, a vendor's own) is.
  */
 function reservedMetaKey(key: string): boolean {
   const slash = key.indexOf('/');
-  return slash > 0 && key.slice(0, slash).toLowerCase().split('.').some((label) => label === 'modelcontextprotocol' || label === 'mcp');
+  if (slash <= 0) return false;
+  const labels = key.slice(0, slash).toLowerCase().split('.');
+  return labels.some((label, i) => (i === 1 || i < labels.length - 1) && (label === 'modelcontextprotocol' || label === 'mcp'));
 }
 
 /**

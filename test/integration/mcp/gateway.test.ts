@@ -218,12 +218,15 @@ describe('calls', () => {
   });
 
   it("answers at once a call whose _meta carries the protocol's reserved keys, which the backend does not get; the client's own keys it does", async () => {
-    const _meta = { 'io.modelcontextprotocol/related-task': { taskId: 'not-a-task-of-the-gateway' }, 'mcp.dev/x': 1, 'example.com/trace': 'kept', plain: 'kept too' };
+    // Reserved by the specification's reading now (the second label) or by 2025-06-18's (a label
+    // followed by another); a vendor's prefix that merely ends in `mcp` is neither.
+    const vendors = { 'example.com/trace': 'kept', 'com.example.mcp/trace': 'kept', 'ai.example.modelcontextprotocol/x': 'kept', plain: 'kept too' };
+    const _meta = { 'io.modelcontextprotocol/related-task': { taskId: 'not-a-task-of-the-gateway' }, 'mcp.dev/x': 1, 'com.mcp.tools/x': 1, ...vendors };
     // server-everything on the MCP SDK held its answer as a task message before, until callMs (60 s).
     const echoed = await agent.client.callTool({ name: 'ev__echo', arguments: { message: 'with reserved meta' }, _meta }, undefined, { timeout: 10_000 });
     expect(text(echoed)).toBe('Echo: with reserved meta');
     await agent.client.callTool({ name: 'http__whoami', arguments: {}, _meta });
-    expect(http.whoamiMeta.at(-1)).toEqual({ 'example.com/trace': 'kept', plain: 'kept too' });
+    expect(http.whoamiMeta.at(-1)).toEqual(vendors);
   });
 
   it('fails a call that exceeds the backend callMs with an error naming the backend, without blocking other backends', async () => {
