@@ -187,9 +187,30 @@ function anyReserves(candidates: Candidate<ProviderRuntime>[]): boolean {
  */
 function reservationOf(op: Operation<unknown, StreamChunk>, candidates: Candidate<ProviderRuntime>[]): Reservation {
   const usage = { input: estimatedInput(op), output: heldOutput(op) };
+  if (op.heldByProvider) return heldByProviderReservation(usage, candidates);
   let costUSD = 0;
   for (const candidate of candidates) costUSD = Math.max(costUSD, costOf(candidate.model, usage));
   return { tokens: usage.input + usage.output, costUSD };
+}
+
+/**
+ * Input held for a call that names input the provider holds (Operation.heldByProvider) on a
+ * model without a `contextWindow`: the largest windows served today. Held by the body's bytes, ten
+ * calls at once naming a cached context of 400,000 tokens ran to eight times a budget that
+ * admitted one of them written inline (red team 17).
+ */
+const PROVIDER_HELD_INPUT_TOKENS = 1_000_000;
+
+/** The reservation of such a call: its input up to each candidate model's context window. */
+function heldByProviderReservation(usage: { input: number; output: number }, candidates: Candidate<ProviderRuntime>[]): Reservation {
+  let tokens = 0;
+  let costUSD = 0;
+  for (const { model } of candidates) {
+    const held = { input: Math.max(usage.input, model.contextWindow ?? PROVIDER_HELD_INPUT_TOKENS), output: usage.output };
+    tokens = Math.max(tokens, held.input + held.output);
+    costUSD = Math.max(costUSD, costOf(model, held));
+  }
+  return { tokens, costUSD };
 }
 
 /** Characters of a JSON answer's text, for an estimate: its bytes as passed through, else its rendered length. */

@@ -53,6 +53,12 @@ export interface Operation<Canonical, Chunk extends StreamChunk = ChatCompletion
   choices?: number | undefined;
   /** Estimated input tokens where the body says less than what goes upstream (a continued conversation, token ids). */
   inputTokens?(): number;
+  /**
+   * The request names input the provider holds and the sidecar cannot size (Gemini's
+   * `cachedContent`, a conversation or stored prompt only OpenAI holds): held against the limits
+   * at the model's context window while the call runs (relay/call.ts reservationOf).
+   */
+  heldByProvider?: boolean;
   /** What the request asks the provider to reach for the agent that `allowed` does not allow (ingress/reach.ts). */
   reach?(allowed: ReadonlySet<ProviderReach>): Reach | undefined;
   /** Whether this provider can serve the operation at all (anthropic has no embeddings). */

@@ -152,6 +152,7 @@ export function generateContentOperation(ingress: Ingress, request: GenerateCont
   const call = new ChatCall(client, model, stream, raw, true, build, asChat, names, estimate);
   call.maxOutputTokens = request.generationConfig?.maxOutputTokens ?? undefined;
   call.choices = request.generationConfig?.candidateCount ?? undefined;
+  if (request.cachedContent) call.heldByProvider = true;
   // Passed through to Gemini, signatures mended: none of the sidecar's own, and on a model that
   // enforces them the sentinel where a call has none (the adapter does the same when it builds
   // the body, for the upstream model's name).
@@ -185,6 +186,7 @@ class ChatCall implements Operation<ChatCompletion> {
   nativeBody?: Operation<ChatCompletion>['nativeBody'];
   maxOutputTokens?: number | undefined;
   choices?: number | undefined;
+  heldByProvider?: boolean;
   reach?: Operation<ChatCompletion>['reach'];
 
   constructor(

@@ -184,6 +184,8 @@ export function responsesOperation(sent: ResponsesRequest, raw: Buffer, store: R
     maxOutputTokens: request.max_output_tokens ?? undefined,
     // A continuation sends the whole conversation upstream: held as such against the limits.
     ...(history ? { inputTokens: () => estimateTokens([request.instructions, expanded.input, request.tools]) } : {}),
+    // A conversation or stored prompt only OpenAI holds is as long as it has grown there.
+    ...(heldElsewhere || request.conversation != null || request.prompt != null ? { heldByProvider: true } : {}),
     supports: (provider) => !heldElsewhere || provider.adapter.responsesRequest !== undefined,
     build: (provider, target) => provider.adapter.responsesRequest?.(forOpenAI, target) ?? translatedChat(provider, asChat(), target, names),
     parse(provider, body, context) {
