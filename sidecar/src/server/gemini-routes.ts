@@ -97,7 +97,10 @@ export function geminiRoutes(router: Router, options: AppOptions, notFound: (req
       }
       case 'countTokens': {
         const body = parseBody(raw, CountTokensBody, protoJsonNames);
-        const whole = body.generateContentRequest ?? { contents: body.contents ?? [] };
+        // Counting generates nothing: how many answers a generation would ask for is not the count's
+        // business (a provider that serves one answer a call refused the count for it).
+        const asked = body.generateContentRequest;
+        const whole = asked ? (asked.generationConfig?.candidateCount != null ? { ...asked, generationConfig: { ...asked.generationConfig, candidateCount: undefined } } : asked) : { contents: body.contents ?? [] };
         const op = reaching(countTokensOperation(geminiIngress, model, () => geminiToChat(whole, model, false), raw, (tokens) => ({ totalTokens: tokens })), body, 'gemini');
         // No provider of the model counts tokens (OpenAI, Ollama): the sidecar's estimate, marked as one.
         const local = () => ({ body: { totalTokens: estimateTokens([whole.systemInstruction, whole.contents, whole.tools]) }, headers: { 'x-airlock-token-count': 'estimate' } });

@@ -121,6 +121,14 @@ describe.each(PROVIDERS)('google-genai SDK through a %s provider', (kind) => {
     expect(counted.totalTokens).toBeGreaterThan(5);
   });
 
+  it('counts the tokens of a generateContentRequest that asks for several candidates: counting generates none', async () => {
+    const body = { generateContentRequest: { model: `models/${model}`, contents: [{ role: 'user', parts: [{ text: 'how many tokens is this' }] }], generationConfig: { candidateCount: 8, maxOutputTokens: 100 } } };
+    const res = await suite.stack.fetch(`/v1beta/models/${model}:countTokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    // Before, on a model served by Anthropic: 400 "n > 1 is not supported".
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { totalTokens: number }).totalTokens).toBeGreaterThan(3);
+  });
+
   it('gets the model', async () => {
     const info = await genai().models.get({ model });
     expect(info).toMatchObject({ name: `models/${model}`, displayName: model });
