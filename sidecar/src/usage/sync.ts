@@ -135,8 +135,9 @@ export class SandboxUsage {
 
   private apply(report: SandboxUsageReport): void {
     const own = this.ledger.snapshot();
-    // The pod count is not day-bound: an answer without one (0: the operator has not counted
-    // today yet, so its totals are empty) keeps the last, or each pod would get the whole budget.
+    // The pod count is not day-bound: an answer without one (0: a day the operator has not
+    // counted, as one of the previous version answered it) keeps the last, or each pod would get
+    // the whole budget.
     if (report.pods > 0) this.pods = report.pods;
     const pods = this.pods ?? 1;
     if (report.day === own.day) this.last = { report, at: this.now() };

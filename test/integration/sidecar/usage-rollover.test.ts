@@ -6,7 +6,6 @@
  */
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
-import type { SandboxUsageView } from '../../../sidecar/src/usage/sync.js';
 import { InstanceUsage, utcDay } from '../../../sidecar/src/usage/wire.js';
 import type { SandboxUsageStatus } from '../../../operator/src/api/index.js';
 import { mergeUsage } from '../../../operator/src/usage/merge.js';
@@ -24,6 +23,8 @@ const CALLS = 10;
 let mock: MockProvider;
 let operator: { url: string; close(): Promise<void> };
 let status: SandboxUsageStatus | undefined;
+/** Answers the operator gave the sidecars. */
+let asks = 0;
 let budget: number;
 let stacks: Record<string, Stack> = {};
 
@@ -70,7 +71,10 @@ async function spendAll(stack: Stack): Promise<{ calls: number; refusal: string 
 
 beforeAll(async () => {
   mock = await startMock('ollama');
-  operator = await startUsageRoute(() => status, TOKEN);
+  operator = await startUsageRoute(() => {
+    asks += 1;
+    return status;
+  }, TOKEN);
   // One call on a throwaway pod prices a call.
   const probe = await startStack(await stackDir(), { version: 1, sandbox: { name: 'probe' }, providers: [{ name: 'local', type: 'ollama', baseURL: mock.url, models: [{ name: 'm', ...PRICES }] }] });
   const first = await ask(probe);
@@ -115,16 +119,29 @@ it('holds each pod to its half of the new day until the operator has counted it,
   expect(status!.spentUSD).toBeLessThanOrEqual(budget * 1.000001);
 });
 
-it('holds each pod to its half of the new day when the operator answers for it before counting it', async () => {
+it('holds each pod to its half of the new day when the pods ask after midnight, before the operator has counted it', async () => {
   const [a, b] = await beforeMidnight(200);
   vi.setSystemTime(new Date('2026-11-28T00:00:01Z'));
-  // Both pods have asked since midnight: the operator's answer is of the new day, which it has not counted (no pods, nothing spent).
-  for (const stack of [a!, b!]) {
-    await expect.poll(async () => ((await (await stack.fetch('/v1/usage')).json()) as SandboxUsageView).sandboxWide, { timeout: 5_000 }).toBe(true);
-  }
+  // The pods ask every 200 ms: after six asks both have asked since midnight, before the operator counted the new day.
+  const before = asks;
+  await expect.poll(() => asks, { timeout: 5_000 }).toBeGreaterThanOrEqual(before + 6);
   mock.reset();
   const [na, nb] = await Promise.all([spendAll(a!), spendAll(b!)]);
   expect([na.calls, nb.calls]).toEqual([CALLS / 2, CALLS / 2]);
   expect(mock.received).toHaveLength(CALLS);
   expect(nb.refusal).toContain('daily budget');
+});
+
+it('holds a pod started just after midnight, before the operator has counted the new day, to its half', async () => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(new Date('2026-11-27T23:59:50Z'));
+  // The operator counted the old day's two pods (its informer), then midnight passes before its next round.
+  await round();
+  vi.setSystemTime(new Date('2026-11-28T00:00:01Z'));
+  const [a, b] = await startPods(60_000);
+  mock.reset();
+  const [na, nb] = await Promise.all([spendAll(a!), spendAll(b!)]);
+  expect([na.calls, nb.calls]).toEqual([CALLS / 2, CALLS / 2]);
+  expect(mock.received).toHaveLength(CALLS);
+  expect(na.refusal).toContain('daily budget');
 });
