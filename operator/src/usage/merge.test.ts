@@ -91,7 +91,12 @@ describe('reportFor', () => {
     const status = mergeUsage(undefined, round([{ pod: 'a', usage: usage('instance-a1', 1) }, { pod: 'b', usage: usage('instance-b1', 2) }], ['a', 'b']));
     expect(reportFor(status, day, 'instance-b1')).toMatchObject({ day, pods: 2, total: { spentUSD: 3 }, counted: { spentUSD: 2 } });
     expect(reportFor(status, day, 'instance-new').counted).toBeUndefined();
-    expect(reportFor(status, '2026-11-27', 'instance-b1')).toMatchObject({ pods: 0, total: { spentUSD: 0 } });
+  });
+
+  it('tells the day it last counted, with its pods, until it has counted today (rt17: a sidecar started at midnight got the whole budget)', () => {
+    const status = mergeUsage(undefined, round([{ pod: 'a', usage: usage('instance-a1', 1) }, { pod: 'b', usage: usage('instance-b1', 2) }], ['a', 'b']));
+    expect(reportFor(status, '2026-11-27', 'instance-b1')).toMatchObject({ day, pods: 2, total: { spentUSD: 3 }, counted: { spentUSD: 2 } });
+    expect(reportFor(undefined, '2026-11-27', 'instance-b1')).toEqual({ day: '2026-11-27', pods: 0, total: { requests: 0, inputTokens: 0, outputTokens: 0, spentUSD: 0, byModel: [] } });
   });
 });
 

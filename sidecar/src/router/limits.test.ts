@@ -50,4 +50,19 @@ describe('Limiter', () => {
     now = Date.parse('2026-11-22T00:00:01Z');
     expect(limiter.tryStart('x')).toBeUndefined();
   });
+
+  // rt17 D1: a share of another day was ignored, so each pod of a sandbox had the whole limits at midnight.
+  it("keeps a share's pod count on another day: an even part of the per-minute limits and of the whole budget", () => {
+    const now = Date.parse('2026-11-22T00:00:01Z');
+    const limiter = new Limiter({ requestsPerMinute: 10, dailyBudgetUSD: 1 }, () => now);
+    limiter.setShare({ day: '2026-11-21', pods: 2, baseUSD: 0.75, allowanceUSD: 0 });
+    for (let i = 0; i < 4; i++) {
+      expect(limiter.tryStart('x')).toBeUndefined();
+      limiter.finish(10, 0.125);
+    }
+    expect(limiter.tryStart('x')?.message).toBe('x spent its daily budget of 1 USD');
+    limiter.update({ requestsPerMinute: 10 });
+    expect(limiter.tryStart('x')).toBeUndefined();
+    expect(limiter.tryStart('x')?.message).toBe('x allows 5 requests per minute (its share across 2 pods)');
+  });
 });

@@ -68,9 +68,13 @@ export interface LimitRefusal {
  * budget left sandbox-wide each pod may spend its even part before the next sync.
  */
 export interface SandboxShare {
-  /** UTC day the share is for; a share of another day is ignored. */
+  /**
+   * UTC day the share is for. Of a share of another day (the operator has not counted this pod's
+   * day yet, or its clock or this pod's is on the other side of midnight) only `pods` holds: this
+   * pod may spend `dailyBudgetUSD / pods` of its day, as if nothing were spent yet.
+   */
   day: string;
-  /** Pods of the sandbox (at least 1). */
+  /** Pods of the sandbox (at least 1); not day-bound. */
   pods: number;
   /** This pod's spend today as the operator last counted it. */
   baseUSD: number;
@@ -149,8 +153,10 @@ export class Limiter {
    */
   tryStart(what: string, reserve: Reservation = NOTHING): LimitRefusal | undefined {
     this.spentToday();
+    // The pod count holds across midnight: a share of another day must not give each pod the
+    // whole of the limits until the operator has counted the new day (ADR 0014).
+    const pods = this.share?.pods ?? 1;
     const share = this.share?.day === this.day ? this.share : undefined;
-    const pods = share?.pods ?? 1;
     const { requestsPerMinute, tokensPerMinute, maxConcurrent, dailyBudgetUSD } = this.settings;
     if (requestsPerMinute !== undefined && this.requests.total() >= split(requestsPerMinute, pods)) {
       return { limit: 'requests', message: `${what} allows ${split(requestsPerMinute, pods)} requests per minute${across(pods)}`, retryAfterMs: this.requests.msUntilRelief() };
@@ -168,7 +174,7 @@ export class Limiter {
       return { limit: 'concurrency', message: `${what} allows ${split(maxConcurrent, pods)} requests at once${across(pods)}`, retryAfterMs: 1_000 };
     }
     if (dailyBudgetUSD !== undefined) {
-      const [spent, budget] = share ? [this.spentUSD - share.baseUSD, share.allowanceUSD] : [this.spentUSD, dailyBudgetUSD];
+      const [spent, budget] = share ? [this.spentUSD - share.baseUSD, share.allowanceUSD] : [this.spentUSD, dailyBudgetUSD / pods];
       if (spent >= budget) return { limit: 'budget', message: `${what} spent its daily budget of ${dailyBudgetUSD} USD`, retryAfterMs: msUntilUtcMidnight(this.now()) };
       if (overHeld(spent, this.heldUSD, reserve.costUSD, budget)) {
         return { limit: 'budget', message: `${what} has a daily budget of ${dailyBudgetUSD} USD, and calls in flight may spend the rest${HELD}`, retryAfterMs: IN_FLIGHT_RETRY_MS };

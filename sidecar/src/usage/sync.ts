@@ -7,7 +7,7 @@
 import { readCredentialText } from '../config/seal.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretRegistry } from '../log/redact.js';
-import type { Limiter } from '../router/limits.js';
+import type { Limiter, SandboxShare } from '../router/limits.js';
 import { ProviderClient } from '../upstream/client.js';
 import { UsageLedger } from './ledger.js';
 import { combine, emptyTotals, SandboxUsageReport, type UsageTotals } from './wire.js';
@@ -46,6 +46,10 @@ const START_WAIT_MS = 2_000;
 export class SandboxUsage {
   readonly ledger: UsageLedger;
   private last: { report: SandboxUsageReport; at: number } | undefined;
+  /** The sandbox's pods as the operator last counted them, whatever the day. */
+  private pods: number | undefined;
+  /** The share last given to the limiter. */
+  private share: SandboxShare | undefined;
   private timer: NodeJS.Timeout | undefined;
   /** Whether the operator's refusal was logged since it last answered: one warning, not one per interval. */
   private refusalLogged = false;
@@ -122,7 +126,7 @@ export class SandboxUsage {
       const why = sent ? "the token it sent is not the sandbox's" : 'it has no usage token to send';
       this.options.log.warn(
         { url, tokenFile, status: 401 },
-        `the operator refused this sidecar's usage request (${why}): it enforces its last known share, and the whole budget for this pod alone from the next UTC day; logged once until the operator answers again`,
+        `the operator refused this sidecar's usage request (${why}): it enforces its last known share, and from the next UTC day its even part of the daily budget; logged once until the operator answers again`,
       );
     }
     this.refusalLogged = true;
@@ -131,19 +135,24 @@ export class SandboxUsage {
 
   private apply(report: SandboxUsageReport): void {
     const own = this.ledger.snapshot();
-    if (report.day !== own.day) {
-      // The operator still totals yesterday (or already today while this pod is behind): nothing to share yet.
-      this.options.limiter().setShare(undefined);
-      return;
-    }
-    this.last = { report, at: this.now() };
+    // The pod count is not day-bound: an answer without one (0: a day the operator has not
+    // counted, as one of the previous version answered it) keeps the last, or each pod would get
+    // the whole budget.
+    if (report.pods > 0) this.pods = report.pods;
+    const pods = this.pods ?? 1;
+    if (report.day === own.day) this.last = { report, at: this.now() };
+    // An answer that does not count this pod's day (of another day: the operator's clock or this
+    // pod's is on the other side of midnight; or with no pods: not counted yet) says nothing of
+    // what was spent on it: the share this pod holds for its day stays. Without one, the limiter
+    // takes only the pod count from a share of another day (`budget / pods`, nothing spent).
+    if ((report.day !== own.day || report.pods === 0) && this.share?.day === own.day) return;
     // The share is measured from the operator's last count, not from now: asking again before
     // the operator counted again gives nothing more, so the pods together never get more than
     // what was left when it counted (ADR 0014).
     const budget = this.options.dailyBudgetUSD();
     const left = budget === undefined ? Infinity : Math.max(0, budget - report.total.spentUSD);
-    const pods = Math.max(1, report.pods);
-    this.options.limiter().setShare({ day: own.day, pods, baseUSD: report.counted?.spentUSD ?? 0, allowanceUSD: left / pods });
+    this.share = { day: report.day, pods, baseUSD: report.counted?.spentUSD ?? 0, allowanceUSD: left / pods };
+    this.options.limiter().setShare(this.share);
   }
 
   /** The sandbox's usage as far as this pod knows: the operator's totals plus what it has not counted yet of this pod. */
@@ -159,7 +168,7 @@ export class SandboxUsage {
       ...total,
       dailyBudgetUSD: budget ?? null,
       remainingUSD: budget === undefined ? null : Math.max(0, budget - total.spentUSD),
-      pods: report ? Math.max(1, report.pods) : 1,
+      pods: report ? (this.pods ?? 1) : 1,
       sandboxWide: report !== undefined,
       syncedAt: this.last && report ? new Date(this.last.at).toISOString() : null,
       thisPod,

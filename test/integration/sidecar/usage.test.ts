@@ -7,15 +7,14 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { HttpApp, PLAIN_ANSWERS, plainError } from '../../../sidecar/src/server/http/index.js';
 import { InstanceUsage, utcDay } from '../../../sidecar/src/usage/wire.js';
 import type { SandboxUsageView } from '../../../sidecar/src/usage/sync.js';
-import type { AgentSandbox, SandboxUsageStatus } from '../../../operator/src/api/index.js';
+import type { SandboxUsageStatus } from '../../../operator/src/api/index.js';
 import { mergeUsage } from '../../../operator/src/usage/merge.js';
-import { usageRoute } from '../../../operator/src/usage/route.js';
 import { newUsageToken } from '../../../operator/src/usage/token.js';
 import { startMock, type MockProvider } from '../../mocks/index.js';
 import { keyFile, stackDir, startStack, type Stack } from './harness.js';
+import { startUsageRoute } from './usage-hub.js';
 
 const PODS = 3;
 const CONCURRENT = 2;
@@ -34,14 +33,7 @@ let callCost: number;
 /** The operator's part, in process: the same merge and route code, over the pods' admin ports. */
 async function startHub(pods: () => { pod: string; adminPort: number | undefined }[], dailyBudgetUSD: () => number): Promise<typeof hub> {
   let status: SandboxUsageStatus | undefined;
-  const app = new HttpApp({ bodyLimit: 0, ...PLAIN_ANSWERS });
-  const ours = (namespace: string, name: string) => namespace === 'agents' && name === 'shared';
-  usageRoute(
-    app,
-    { sandbox: (namespace, name) => (ours(namespace, name) ? ({ status: { usage: status } } as unknown as AgentSandbox) : undefined), token: (namespace, name) => (ours(namespace, name) ? TOKEN : undefined) },
-    plainError(console),
-  );
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  const app = await startUsageRoute(() => status, TOKEN);
   const round = async () => {
     const reports = [];
     for (const { pod, adminPort } of pods()) {
@@ -56,7 +48,7 @@ async function startHub(pods: () => { pod: string; adminPort: number | undefined
   await round();
   loop();
   return {
-    url: `http://127.0.0.1:${app.address().port}`,
+    url: app.url,
     status: () => status,
     round,
     async close() {
