@@ -194,6 +194,21 @@ export interface FileProviderStack {
   readonly stack: Stack;
   readonly mocks: Map<MockKind, MockProvider>;
   readonly keys: Partial<Record<MockKind, string>>;
+  /** How many requests the mocks have received in all, to show what a refusal kept from them. */
+  readonly sentUpstream: number;
+}
+
+/**
+ * What `call` threw, checked to be the client's own error `as` (its SDK's class for the refusal)
+ * and thrown before any mock of `file` received a request: refused by the sidecar, nothing sent
+ * upstream. The caller checks the error's shape and what it names.
+ */
+export async function refusedUnsent<E>(file: FileProviderStack, as: abstract new (...args: never[]) => E, call: () => Promise<unknown>): Promise<E> {
+  const before = file.sentUpstream;
+  const error = await call().catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(as);
+  expect(file.sentUpstream).toBe(before);
+  return error as E;
 }
 
 /**
@@ -216,6 +231,9 @@ export function providerStackForFile(
       return running().mocks;
     },
     keys,
+    get sentUpstream() {
+      return [...running().mocks.values()].reduce((sum, mock) => sum + mock.received.length, 0);
+    },
   };
 }
 
