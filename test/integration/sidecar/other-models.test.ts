@@ -76,6 +76,15 @@ describe('fields that ask the provider for other models', () => {
     expect(flex.text).toBeTruthy();
   });
 
+  it("refuses a fallback list sent to the Gemini API as well, in Google's shape: every ingress's calls pass the one check", async () => {
+    const before = file.sentUpstream;
+    const body = { contents: [{ role: 'user', parts: [{ text: 'hi' }] }], models: ['o1-pro'] };
+    const response = await file.stack.fetch('/v1beta/models/via-openai:generateContent', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT', message: expect.stringContaining("another model than 'via-openai'") } });
+    expect(file.sentUpstream).toBe(before);
+  });
+
   it('serves the same calls without them, other betas and routing among one model\'s providers included', async () => {
     const openai = file.stack.openai();
     const chat = await openai.chat.completions.create({ model: 'via-openai-compatible', messages: hi, provider: { order: ['openai', 'azure'] } } as never);
