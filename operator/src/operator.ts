@@ -65,7 +65,13 @@ export async function startOperator({ kubeConfig, settings, log, sidecarAdminPor
   // Before anything renders or injects: every credentials Secret is sealed with it, and every
   // injected sidecar checks the seal with its public half (ADR 30).
   const seal = await loadSealKey(kube, settings.namespace, settings.sealSecret, log);
-  const ctx: ControllerContext = { kube, caches, settings, log, enqueue: (key) => queue?.add(key), memos: new Map(), outside, rejections, collectorHeaders, seal };
+  // The token of a Secret this operator sealed only (ADR 30): not one someone else wrote there.
+  // Its seal is judged once per version of the Secret, not on every reconcile or usage request.
+  const sealedTokens = new SealedTokens((secret, subject) => sealedByOperator(secret, subject, seal) !== undefined);
+  caches.rendered.on((secret, verb) => {
+    if (verb === 'delete') sealedTokens.forget(secret);
+  });
+  const ctx: ControllerContext = { kube, caches, settings, log, enqueue: (key) => queue?.add(key), memos: new Map(), outside, rejections, collectorHeaders, seal, sealedTokens };
   const usage = new UsageCollector({
     caches,
     kube,
@@ -176,12 +182,6 @@ export async function startOperator({ kubeConfig, settings, log, sidecarAdminPor
   elector.start();
   // Ready only when the API server can call this replica's webhook: informers synced (the webhook
   // reads the sandbox cache) and the caBundle verifying its certificate in place.
-  // The token of a Secret this operator sealed only (ADR 30): not one someone else wrote there.
-  // Its seal is judged once per version of the Secret, not on every usage request.
-  const sealedTokens = new SealedTokens((secret, subject) => sealedByOperator(secret, subject, seal) !== undefined);
-  caches.rendered.on((secret, verb) => {
-    if (verb === 'delete') sealedTokens.forget(secret);
-  });
   const health = await healthServer(settings, log, metrics.registry, () => (!caches.hasSynced ? 'informers not synced' : !tls.ready ? 'webhook caBundle not in place yet' : undefined), {
     sandbox: (namespace, name) => caches.sandboxes.get(namespace, name) as AgentSandbox | undefined,
     token: (namespace, name) => sealedTokens.tokenOf(caches.rendered.get(namespace, credentialsSecretNameFor(name)), { namespace, sandbox: name }),

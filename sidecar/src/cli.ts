@@ -80,10 +80,10 @@ async function runCommand(command: string | undefined, rest: string[]): Promise<
       const stopped = stopSignal();
       // Before any connection is made: the agent shares this network (upstream/pod-addresses.ts).
       if (env.AIRLOCK_REFUSE_POD_ADDRESSES) {
-        const { readSearchList, refusePodAddresses } = await import('./upstream/pod-addresses.js');
+        const { readSearchList, refusePodAddressesAndOwnDomain } = await import('./upstream/pod-addresses.js');
         // The kubelet writes the pod's resolv.conf before its containers start; it does not change.
         const resolvConf = existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf', 'utf8') : '';
-        refusePodAddresses(env.AIRLOCK_POD_NAMESPACE === undefined ? undefined : { list: readSearchList(resolvConf), namespace: env.AIRLOCK_POD_NAMESPACE });
+        refusePodAddressesAndOwnDomain(env.AIRLOCK_POD_NAMESPACE === undefined ? undefined : { list: readSearchList(resolvConf), namespace: env.AIRLOCK_POD_NAMESPACE });
       }
       // Before the config is read: it and the keys are used only as the operator sealed them.
       if (env.AIRLOCK_CONFIG_KEY !== undefined) {

@@ -10,7 +10,8 @@ import type { Caches } from '../runtime/informers.js';
 import type { OutsideCalls } from '../runtime/outside-calls.js';
 import { readSettings } from '../settings.js';
 import { MountedSecretHeaders, readSecretHeaders } from '../telemetry/otlp-headers.js';
-import { newSealKey } from '../tls/seal-key.js';
+import { newSealKey, sealedByOperator } from '../tls/seal-key.js';
+import { SealedTokens } from '../usage/sealed-token.js';
 import type { CredentialRejections } from '../usage/rejections.js';
 import { secretVolume } from '../../../test/integration/sidecar/harness.js';
 import { reconcileAgentSandbox } from './agent-sandbox.js';
@@ -31,6 +32,7 @@ function fakeContext(sandboxes: Map<string, KubernetesObject>, argv: string[], w
   const create = async (o: KubernetesObject) => ({ ...o, metadata: { ...o.metadata, uid: 'created' } });
   const kube = { apply: async (o: KubernetesObject) => void written.push(o), create, event: record, patchStatus: record, deleteIfExists: async () => {} } as unknown as Kube;
   const settings = readSettings(argv, { POD_NAMESPACE: 'airlock-system', POD_NAME: 'airlock-0' });
+  const seal = newSealKey();
   return {
     kube,
     caches,
@@ -41,7 +43,8 @@ function fakeContext(sandboxes: Map<string, KubernetesObject>, argv: string[], w
     outside: {} as OutsideCalls,
     rejections: {} as CredentialRejections,
     collectorHeaders: new MountedSecretHeaders(settings.otlpHeadersDir),
-    seal: newSealKey(),
+    seal,
+    sealedTokens: new SealedTokens((secret, subject) => sealedByOperator(secret, subject, seal) !== undefined),
   };
 }
 

@@ -18,8 +18,8 @@ import { credentialsSecretNameFor as credentialsSecretName } from '../webhook/se
 import { credentialSecret, sameJson, type ControllerContext } from './context.js';
 import { backendSecretProblems } from './mcp-backend.js';
 import { keyProblems } from './model-provider.js';
-import { sealedByOperator, secretFiles } from '../tls/seal-key.js';
-import { newUsageToken, usageTokenOf } from '../usage/token.js';
+import { secretFiles } from '../tls/seal-key.js';
+import { newUsageToken } from '../usage/token.js';
 import type { ReconcileResult } from '../runtime/queue.js';
 import { controlledBy, deleteRendered, RenderedObjectRefused, writeAll, writeRendered } from './rendered-objects.js';
 
@@ -302,7 +302,7 @@ function usageToken(ctx: ControllerContext, namespace: string, name: string, liv
   const memo = usageTokenMemo(namespace, name);
   // Only from a Secret this operator sealed: one written by someone else (an owner reference can be
   // forged) would have the operator adopt, seal and answer to a token they chose.
-  const held = usageTokenOf(sealedByOperator(live, { namespace, sandbox: name }, ctx.seal));
+  const held = ctx.sealedTokens.tokenOf(live, { namespace, sandbox: name });
   if (held !== undefined) {
     ctx.memos.delete(memo);
     return held;

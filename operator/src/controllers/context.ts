@@ -10,6 +10,7 @@ import type { Settings } from '../settings.js';
 import type { MountedSecretHeaders } from '../telemetry/otlp-headers.js';
 import type { SealKey } from '../tls/seal-key.js';
 import type { CredentialRejections } from '../usage/rejections.js';
+import type { SealedTokens } from '../usage/sealed-token.js';
 import { secretReferences } from '../webhook/validate.js';
 
 export interface ControllerContext {
@@ -32,6 +33,11 @@ export interface ControllerContext {
   collectorHeaders: MountedSecretHeaders;
   /** The key that seals every credentials Secret rendered (ADR 30). */
   seal: SealKey;
+  /**
+   * The usage tokens of credentials Secrets this operator sealed, each seal judged once per
+   * version of its Secret: shared by the AgentSandbox reconciler and the usage route.
+   */
+  sealedTokens: SealedTokens;
 }
 
 export type Kind = 'ModelProvider' | 'MCPBackend' | 'AgentSandbox';

@@ -1,8 +1,10 @@
 /**
  * The usage token of a credentials Secret this operator sealed (ADR 30), its seal judged once per
- * version of the Secret. The usage route asks on every request of every sidecar; an Ed25519
- * verify and a sha256 of each file every time would make a usage round cost as much as the
- * Secret is large, for a verdict that changes only when the Secret does.
+ * version of the Secret. The usage route asks on every request of every sidecar, the AgentSandbox
+ * reconciler on every reconcile (one instance serves both: ControllerContext.sealedTokens); an
+ * Ed25519 verify and a sha256 of each file every time would make a usage round, and a resync of
+ * every sandbox, cost as much as the Secrets are large, for a verdict that changes only when the
+ * Secret does.
  */
 import type { V1Secret } from '@kubernetes/client-node';
 import type { SealSubject } from '@airlock/sidecar/seal';

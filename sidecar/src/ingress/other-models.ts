@@ -1,13 +1,17 @@
 /**
  * Request fields that have the provider answer with another model than the one the request
- * names, or at another price than the sandbox's for it (see {@link refusePriceTier}): a router's or a proxy's fallback list (OpenRouter's `models` and `route`, LiteLLM's
- * `fallbacks` and `user_config`), Anthropic's server-side fallback on a refusal (`fallbacks` with
- * the `server-side-fallback-*` beta). The sidecar resolves, allows (`models.allow`) and prices a
+ * names, or at another price than the sandbox's for it (see {@link refusePriceTier}): a router's
+ * or a proxy's fallback list (OpenRouter's `models` and `route`, LiteLLM's `fallbacks` and
+ * `user_config`), Anthropic's server-side fallback on a refusal (`fallbacks` with the
+ * `server-side-fallback-*` beta). The sidecar resolves, allows (`models.allow`) and prices a
  * call by the model it names, and such a call passed through would be answered and billed by a
  * model the sandbox may not serve, at that model's price while the sidecar counts the named one's
  * (OpenRouter bills the model that answered: o1-pro behind gpt-4o-mini is 1,000 times the
  * price). So they are refused, in the client's API, before any provider sees the request; a
  * fallback is the sidecar's own, between the providers of one model.
+ *
+ * {@link refuseRequestFields} is the one check of them all, made by relayModelCall
+ * (server/model-route.ts) for every model call of every ingress.
  */
 import { AdapterError } from '../providers/types.js';
 
@@ -23,26 +27,44 @@ const FIELDS: Record<string, string> = {
   preset: "OpenRouter's preset, which may hold fallback models",
 };
 
-/** FIELDS as pairs, made once: every model call is checked. */
-const FIELD_LIST = Object.entries(FIELDS);
+/** FIELDS' names, listed once: every model call is checked, and a loop over pairs would make an iterator for each. */
+const FIELD_NAMES = Object.keys(FIELDS);
 
 /** The beta that turns on Anthropic's server-side fallback, by its name's prefix. */
 const FALLBACK_BETA = 'server-side-fallback';
 
+/** The betas of a request without the header: made once, as every model call is checked. */
+const NO_BETAS: readonly string[] = [];
+
 /**
- * Throws the refusal of a request (`body` as parsed, `headers` as sent) that asks its provider
- * for other models than `model`.
+ * Throws the refusal of a request (`body` as parsed, its top-level fields checked; `headers` as
+ * sent) that asks its provider for other models than `model`, or for `model` at another price
+ * than the sandbox counts for it ({@link refusePriceTier}). Every ingress's fields are checked
+ * alike: a field of another API's name is no field of its own.
  * @throws {AdapterError} a 400 naming the field or the beta.
  */
-export function refuseOtherModels(body: object, model: string, headers: Record<string, string | string[] | undefined>): void {
+export function refuseRequestFields(body: object, model: string, headers: Record<string, string | string[] | undefined>): void {
   const fields = body as Record<string, unknown>;
-  for (const [field, what] of FIELD_LIST) {
-    if (asksFor(fields[field])) throw refusal(field, what, model);
+  for (const field of FIELD_NAMES) {
+    if (asksFor(fields[field])) throw refusal(field, FIELDS[field]!, model);
   }
-  const betas = [headers['anthropic-beta'] ?? []].flat().flatMap((value) => value.split(','));
-  const beta = betas.find((name) => name.trim().toLowerCase().startsWith(FALLBACK_BETA));
+  const header = headers['anthropic-beta'];
+  // Split only when sent: most calls carry no beta, and then the check allocates nothing.
+  const betas = header === undefined ? NO_BETAS : [header].flat().flatMap((value) => value.split(','));
+  const beta = betaNamed(betas, FALLBACK_BETA);
   if (beta) throw refusal('anthropic-beta', `the beta ${beta.trim()}, Anthropic's server-side fallback`, model);
   refusePriceTier(fields, betas, model);
+}
+
+/**
+ * The first of `betas` whose name starts with `prefix`. An index loop, not `find` (a new callback
+ * on every call) nor `for…of` (an iterator): every model call asks, most with no beta at all.
+ */
+function betaNamed(betas: readonly string[], prefix: string): string | undefined {
+  for (let i = 0; i < betas.length; i++) {
+    if (betas[i]!.trim().toLowerCase().startsWith(prefix)) return betas[i];
+  }
+  return undefined;
 }
 
 /** Whether a field's value asks for something: an empty list (OpenRouter's AI SDK provider sends `models: []`) does not. */
@@ -62,6 +84,9 @@ const PRICED_TIERS = new Set(['auto', 'default', 'flex', 'standard', 'standard_o
 /** Anthropic's fast mode beta (`fast-mode-*`), which `speed: "fast"` needs: up to six times the price. */
 const FAST_BETA = 'fast-mode';
 
+/** The service tier's field: OpenAI's and Anthropic's, and Gemini's as its JSON names are read (snake_case is made camelCase first). */
+const TIER_FIELDS = ['service_tier', 'serviceTier'];
+
 /**
  * Throws the refusal of a request that picks a dearer way of serving the model than its price
  * in the config: OpenAI's `service_tier` `priority` or `scale`, Gemini's `serviceTier` priority,
@@ -69,16 +94,15 @@ const FAST_BETA = 'fast-mode';
  * writes the ModelProvider's prices.
  * @throws {AdapterError} a 400 naming the field or the beta.
  */
-export function refusePriceTier(fields: Record<string, unknown>, betas: readonly string[], model: string): void {
-  // `serviceTier` is Gemini's, as its JSON names are read (snake_case is made camelCase first).
-  for (const field of ['service_tier', 'serviceTier']) {
+function refusePriceTier(fields: Record<string, unknown>, betas: readonly string[], model: string): void {
+  for (const field of TIER_FIELDS) {
     const tier = fields[field];
     if (tier != null && !(typeof tier === 'string' && PRICED_TIERS.has(tier.toLowerCase().replace(/^service_tier_/, '')))) {
       throw priceRefusal(field, `the ${String(tier)} service tier`, model);
     }
   }
   if (fields.speed != null && fields.speed !== 'standard') throw priceRefusal('speed', `speed ${JSON.stringify(fields.speed)}, Anthropic's fast mode`, model);
-  const beta = betas.find((name) => name.trim().toLowerCase().startsWith(FAST_BETA));
+  const beta = betaNamed(betas, FAST_BETA);
   if (beta) throw priceRefusal('anthropic-beta', `the beta ${beta.trim()}, Anthropic's fast mode`, model);
 }
 

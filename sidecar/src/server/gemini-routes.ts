@@ -20,7 +20,6 @@ import { countTokensOperation, embeddingsOperation, generateContentOperation, re
 import type { HttpRequest, Router } from './http/router.js';
 import { errorHandlerFor, refuse } from './refusal.js';
 import { Routes } from './routes.js';
-import { refusePriceTier } from '../ingress/other-models.js';
 
 /** The Gemini API as an ingress. */
 export const geminiIngress: Ingress = {
@@ -91,9 +90,7 @@ export function geminiRoutes(router: Router, options: AppOptions, notFound: (req
         const body = parseBody(raw, GenerateContentRequest, protoJsonNames);
         // As Gemini answers it, whoever serves the model (OpenAI and Anthropic would get no messages).
         if (body.contents.length === 0) throw new BadRequest({ status: 400, type: 'invalid_request_error', message: '* GenerateContentRequest.contents: contents is not specified', param: 'contents' });
-        // Gemini's priority tier, at a price the sandbox does not count (ingress/other-models.ts).
-        refusePriceTier(body as Record<string, unknown>, [], model);
-        return relayModelCall(options, request, res, model, generateContentOperation(geminiIngress, body, model, stream, raw));
+        return relayModelCall(options, request, res, model, body, generateContentOperation(geminiIngress, body, model, stream, raw));
       }
       case 'countTokens': {
         const body = parseBody(raw, CountTokensBody, protoJsonNames);
@@ -104,12 +101,13 @@ export function geminiRoutes(router: Router, options: AppOptions, notFound: (req
         const op = reaching(countTokensOperation(geminiIngress, model, () => geminiToChat(whole, model, false), raw, (tokens) => ({ totalTokens: tokens })), body, 'gemini');
         // No provider of the model counts tokens (OpenAI, Ollama): the sidecar's estimate, marked as one.
         const local = () => ({ body: { totalTokens: estimateTokens([whole.systemInstruction, whole.contents, whole.tools]) }, headers: { 'x-airlock-token-count': 'estimate' } });
-        return relayModelCall(options, request, res, model, op, local);
+        return relayModelCall(options, request, res, model, body, op, local);
       }
       case 'embedContent':
       case 'batchEmbedContents': {
         const batch = method === 'batchEmbedContents';
-        const requests = batch ? parseBody(raw, BatchEmbedContentsRequest, protoJsonNames).requests : [parseBody(raw, EmbedContentRequest, protoJsonNames)];
+        const batchBody = batch ? parseBody(raw, BatchEmbedContentsRequest, protoJsonNames) : undefined;
+        const requests = batchBody?.requests ?? [parseBody(raw, EmbedContentRequest, protoJsonNames)];
         const dimensions = requests[0]!.outputDimensionality;
         const input = requests.map((r, i) => embeddingText(r, batch ? `requests[${i}].content` : 'content'));
         const embeddings = embeddingsOperation(geminiIngress, { model, input, ...(dimensions ? { dimensions } : {}) }, raw);
@@ -126,7 +124,7 @@ export function geminiRoutes(router: Router, options: AppOptions, notFound: (req
             return batch ? { embeddings: vectors } : { embedding: vectors[0] };
           },
         };
-        return relayModelCall(options, request, res, model, reaching(op, { requests }, 'gemini'));
+        return relayModelCall(options, request, res, model, batchBody ?? requests[0]!, reaching(op, { requests }, 'gemini'));
       }
       default:
         throw new BadRequest({ status: 404, type: 'invalid_request_error', message: `unknown method models/${model}:${method ?? ''}` });

@@ -13,12 +13,11 @@ import type { SandboxScope } from '../relay/call.js';
 import type { Runtime } from './runtime.js';
 import { PROVIDER_REACH, type ProviderReach } from '../config/schema.js';
 import { reachRefused } from '../ingress/reach.js';
-import { refuseOtherModels } from '../ingress/other-models.js';
+import { refuseRequestFields } from '../ingress/other-models.js';
 
 /**
- * Registers POST `path`: the body is parsed with `schema` (400 in the ingress's shape, as for
- * fields that ask the provider for other models: ingress/other-models.ts), its model resolved
- * (404), then `operation` is relayed with failover under the sandbox's limits.
+ * Registers POST `path`: the body is parsed with `schema` (400 in the ingress's shape), then
+ * `operation` is relayed by {@link relayModelCall}.
  * `local` answers without a provider when none of the model's providers supports the operation
  * (a token count the sidecar estimates); without it that is a 400.
  */
@@ -35,26 +34,31 @@ export function modelRoute<S extends z.ZodMiniType<{ model: string }>, C, K exte
   // A bad body throws here, synchronously, and the app sends it through the error handler.
   routes.add('POST', path, (request, res) => {
     const body = parseBody(request.body, schema);
-    refuseOtherModels(body, body.model, request.headers);
-    return relayModelCall(options, request, res, body.model, operation(body, request.body as Buffer, request), local && (() => local(body)));
+    return relayModelCall(options, request, res, body.model, body, operation(body, request.body as Buffer, request), local && (() => local(body)));
   });
 }
 
 /**
- * Resolves `model` (404) and relays `op` with failover under the sandbox's limits, answering with
- * `local()` instead when none of the model's providers supports the operation.
+ * The one way every model call of every ingress goes to a provider: refuses what its request's
+ * `fields` (the parsed body) or headers ask that the sandbox does not count (other models, a
+ * dearer price tier: ingress/other-models.ts), resolves `model` (404) and relays `op` with failover
+ * under the sandbox's limits, answering with `local()` instead when none of the model's providers
+ * supports the operation.
  * @returns the relayed call, which writes the response itself; nothing when answered locally.
  * @throws {ModelNotFoundError} for a model no provider serves.
- * @throws {AdapterError} for a request that has the provider reach what the sandbox does not allow.
+ * @throws {AdapterError} for a request that asks for other models or another price, or has the
+ * provider reach what the sandbox does not allow.
  */
 export function relayModelCall<C, K extends StreamChunk>(
   options: AppOptions,
   request: HttpRequest,
   res: ServerResponse,
   model: string,
+  fields: object,
   op: Operation<C, K>,
   local?: () => { body: unknown; headers?: Record<string, string> },
 ): Promise<void> | undefined {
+  refuseRequestFields(fields, model, request.headers);
   const runtime = options.live.current;
   const candidates = runtime.catalog.candidates(model);
   const scope = scopeOf(options, runtime);

@@ -90,6 +90,14 @@ export function readSearchList(text: string): SearchList {
   return { domains };
 }
 
+/** The names a lookup tries in place of the name as written ({@link searchNames}). */
+export interface SearchNames {
+  /** Absolute names, in the order they are tried. */
+  names: string[];
+  /** Whether the sandbox namespace's own domain was in the search list and left out (a name found nowhere is told so). */
+  ownDomainSkipped: boolean;
+}
+
 /**
  * The absolute names a lookup of `hostname` tries, in order, or undefined to look it up as
  * written. A name with a dot (`ollama.models`, meant as the Service `ollama` of the namespace
@@ -101,13 +109,14 @@ export function readSearchList(text: string): SearchList {
  * sets). A name without a dot (a Service of the sandbox's own namespace), an address and a name
  * ending in a dot are looked up as written.
  */
-export function searchNames(hostname: string, list: SearchList, namespace: string): string[] | undefined {
+export function searchNames(hostname: string, list: SearchList, namespace: string): SearchNames | undefined {
   if (isIP(hostname) !== 0 || hostname.endsWith('.')) return undefined;
   const dots = hostname.split('.').length - 1;
   if (dots === 0) return undefined;
   const own = `${namespace}.svc.`.toLowerCase();
   const searched = list.domains.filter((domain) => !domain.toLowerCase().startsWith(own)).map((domain) => `${hostname}.${domain.replace(/\.$/, '')}.`);
-  return dots >= CLUSTER_NDOTS ? [`${hostname}.`, ...searched] : [...searched, `${hostname}.`];
+  const names = dots >= CLUSTER_NDOTS ? [`${hostname}.`, ...searched] : [...searched, `${hostname}.`];
+  return { names, ownDomainSkipped: searched.length < list.domains.length };
 }
 
 /** Error codes of a lookup that found no such name (the next name of the search list is tried). */
@@ -121,16 +130,18 @@ const NOT_FOUND = new Set(['ENOTFOUND', 'ENODATA', 'EAI_NODATA']);
 export const SKIPPED_DOMAIN_HINT = "names with a dot are not looked up in the sandbox namespace's own DNS domain: write a Service of that namespace by its name alone, or a name in full";
 
 /**
- * Looks `names` up one after another until one resolves; a name not found moves on, any other
- * failure (a timeout) ends the walk, as the resolver's own search does. Errors name `hostname`;
- * one found nowhere carries {@link SKIPPED_DOMAIN_HINT} as `hint` when `skipped`.
+ * Looks `search.names` up one after another until one resolves; a name not found moves on, any
+ * other failure (a timeout) ends the walk, as the resolver's own search does. Errors name
+ * `hostname`; one found nowhere carries {@link SKIPPED_DOMAIN_HINT} as `hint` when the sandbox
+ * namespace's own domain was skipped.
  */
-function lookupFirst(lookup: Lookup, hostname: string, names: readonly string[], skipped: boolean, options: object, done: Callback): void {
+function lookupFirst(lookup: Lookup, hostname: string, search: SearchNames, options: object, done: Callback): void {
+  const { names, ownDomainSkipped } = search;
   const next = (at: number, last?: NodeJS.ErrnoException): void => {
     if (at === names.length) {
       const code = last?.code ?? 'ENOTFOUND';
       const failed: NodeJS.ErrnoException = new Error(`getaddrinfo ${code} ${hostname}`);
-      Object.assign(failed, { code, syscall: 'getaddrinfo', hostname }, skipped && NOT_FOUND.has(code) ? { hint: SKIPPED_DOMAIN_HINT } : {});
+      Object.assign(failed, { code, syscall: 'getaddrinfo', hostname }, ownDomainSkipped && NOT_FOUND.has(code) ? { hint: SKIPPED_DOMAIN_HINT } : {});
       return done(failed);
     }
     lookup(names[at]!, options, (err, address, family) => {
@@ -143,11 +154,12 @@ function lookupFirst(lookup: Lookup, hostname: string, names: readonly string[],
 }
 
 /**
- * Refuses, for the whole process, connections by name to the pod's own addresses (see the
- * module's comment); with `search`, names with a dot skip the sandbox namespace's own DNS domain
+ * Guards, for the whole process, every lookup by name against what the pod's author can answer
+ * for (see the module's comment): refuses names that resolve to the pod's own addresses, and with
+ * `search`, looks names with a dot up without the sandbox namespace's own DNS domain
  * ({@link searchNames}). Returns the undo (for tests).
  */
-export function refusePodAddresses(search?: { list: SearchList; namespace: string }): () => void {
+export function refusePodAddressesAndOwnDomain(search?: { list: SearchList; namespace: string }): () => void {
   const dns = process.getBuiltinModule('node:dns');
   const original = dns.lookup as unknown as Lookup;
   const guarded = function lookup(hostname: string, options: unknown, callback?: Callback): void {
@@ -163,10 +175,9 @@ export function refusePodAddresses(search?: { list: SearchList; namespace: strin
       done(refused);
     };
     const given = typeof options === 'function' || options === undefined ? {} : typeof options === 'number' ? { family: options } : (options as object);
-    const names = search && typeof hostname === 'string' ? searchNames(hostname, search.list, search.namespace) : undefined;
-    if (names === undefined) original(hostname, given, settled);
-    // The sandbox namespace's domain was left out when the names are not one more than the domains.
-    else lookupFirst(original, hostname, names, names.length <= search!.list.domains.length, given, settled);
+    const searched = search && typeof hostname === 'string' ? searchNames(hostname, search.list, search.namespace) : undefined;
+    if (searched === undefined) original(hostname, given, settled);
+    else lookupFirst(original, hostname, searched, given, settled);
   };
   dns.lookup = guarded as typeof dns.lookup;
   return () => {

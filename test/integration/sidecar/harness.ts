@@ -15,7 +15,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import OpenAI from 'openai';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { afterAll, beforeAll, expect, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, vi } from 'vitest';
 import { stringify } from 'yaml';
 import type { SidecarConfigInput } from '../../../sidecar/src/config/schema.js';
 import { startSidecar, type Sidecar } from '../../../sidecar/src/sidecar.js';
@@ -194,6 +194,21 @@ export interface FileProviderStack {
   readonly stack: Stack;
   readonly mocks: Map<MockKind, MockProvider>;
   readonly keys: Partial<Record<MockKind, string>>;
+  /** How many requests the mocks have received in all, to show what a refusal kept from them. */
+  readonly sentUpstream: number;
+}
+
+/**
+ * What `call` threw, checked to be the client's own error `as` (its SDK's class for the refusal)
+ * and thrown before any mock of `file` received a request: refused by the sidecar, nothing sent
+ * upstream. The caller checks the error's shape and what it names.
+ */
+export async function refusedUnsent<E>(file: FileProviderStack, as: abstract new (...args: never[]) => E, call: () => Promise<unknown>): Promise<E> {
+  const before = file.sentUpstream;
+  const error = await call().catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(as);
+  expect(file.sentUpstream).toBe(before);
+  return error as E;
 }
 
 /**
@@ -216,6 +231,9 @@ export function providerStackForFile(
       return running().mocks;
     },
     keys,
+    get sentUpstream() {
+      return [...running().mocks.values()].reduce((sum, mock) => sum + mock.received.length, 0);
+    },
   };
 }
 
@@ -242,6 +260,43 @@ export async function startProviderStack(
     async close() {
       await stack.close();
       await Promise.all([...mocks.values()].map((m) => m.close()));
+    },
+  };
+}
+
+/** Mocks a test file shares, and the stack each of its tests starts in front of them (see {@link stackPerTest}). */
+export interface StackPerTest<N extends string> {
+  /** The file's mocks by name: read inside tests and hooks, once the file's `beforeAll` ran. */
+  readonly mocks: Readonly<Record<N, MockProvider>>;
+  /** {@link startStack}, the stack closed after the test that started it. */
+  startStack(dir: string, config: SidecarConfigInput): Promise<Stack>;
+}
+
+/**
+ * For a test file whose tests each start their own sidecar (its limits, its prices) in front of
+ * the same mocks: `mocks` started in the file's `beforeAll` and closed in its `afterAll`; after
+ * each test the stacks it started are closed and every mock reset (scripts, defaults, requests).
+ */
+export function stackPerTest<N extends string>(start: Record<N, () => Promise<MockProvider>>): StackPerTest<N> {
+  const mocks = {} as Record<N, MockProvider>;
+  const names = Object.keys(start) as N[];
+  const stacks: Stack[] = [];
+  beforeAll(async () => {
+    for (const name of names) mocks[name] = await start[name]();
+  });
+  afterEach(async () => {
+    for (const stack of stacks.splice(0)) await stack.close();
+    for (const name of names) mocks[name].reset();
+  });
+  afterAll(async () => {
+    for (const name of names) await mocks[name]?.close();
+  });
+  return {
+    mocks,
+    async startStack(dir, config) {
+      const stack = await startStack(dir, config);
+      stacks.push(stack);
+      return stack;
     },
   };
 }

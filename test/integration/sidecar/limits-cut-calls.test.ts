@@ -8,49 +8,30 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SidecarConfigInput } from '../../../sidecar/src/config/schema.js';
-import { startMock, type MockProvider } from '../../mocks/index.js';
-import { keyFile, modelUsage, stackDir, startStack, type Stack } from './harness.js';
+import { startMock } from '../../mocks/index.js';
+import { keyFile, modelUsage, stackDir, stackPerTest, type Stack } from './harness.js';
 
 const KEY = 'sk-ant-api03-cutcalls0123456789abcdef';
 const OPENAI_KEY = 'sk-cutcalls-0123456789abcdef';
-let anthropic: MockProvider;
-let openai: MockProvider;
-let stack: Stack | undefined;
-
-beforeAll(async () => {
-  anthropic = await startMock('anthropic', { keys: [KEY] });
-  openai = await startMock('openai', { keys: [OPENAI_KEY] });
-});
-
-afterEach(async () => {
-  await stack?.close();
-  stack = undefined;
-  anthropic.reset();
-  openai.reset();
-});
-
-afterAll(async () => {
-  await anthropic?.close();
-  await openai?.close();
-});
+const file = stackPerTest({ anthropic: () => startMock('anthropic', { keys: [KEY] }), openai: () => startMock('openai', { keys: [OPENAI_KEY] }) });
+const { mocks } = file;
 
 type Prices = { inputCostPerMTok: number; outputCostPerMTok: number };
 
 /** A sandbox of one Anthropic model (claude-test) and one OpenAI model (gpt-test) at the given prices, under the given limits. */
 async function start(prices: Prices, limits: SidecarConfigInput['limits'], openaiFields: Record<string, unknown> = {}): Promise<Stack> {
   const dir = await stackDir();
-  stack = await startStack(dir, {
+  return file.startStack(dir, {
     version: 1,
     sandbox: { name: 'cut' },
     providers: [
-      { name: 'an', type: 'anthropic', baseURL: anthropic.url, apiKeys: [{ file: await keyFile(dir, 'an', KEY) }], models: [{ name: 'claude-test', ...prices }] },
-      { name: 'oa', type: 'openai', baseURL: openai.url, apiKeys: [{ file: await keyFile(dir, 'oa', OPENAI_KEY) }], models: [{ name: 'gpt-test', ...prices }, { name: 'o3-test', ...prices }, { name: 'embed-test', ...prices }], ...openaiFields },
+      { name: 'an', type: 'anthropic', baseURL: mocks.anthropic.url, apiKeys: [{ file: await keyFile(dir, 'an', KEY) }], models: [{ name: 'claude-test', ...prices }] },
+      { name: 'oa', type: 'openai', baseURL: mocks.openai.url, apiKeys: [{ file: await keyFile(dir, 'oa', OPENAI_KEY) }], models: [{ name: 'gpt-test', ...prices }, { name: 'o3-test', ...prices }, { name: 'embed-test', ...prices }], ...openaiFields },
     ],
     limits,
   });
-  return stack;
 }
 
 // ~40,000 characters: ~10,000 tokens, $1 of input at $100 a million, twice the budget of $0.5.
@@ -70,10 +51,10 @@ describe('a call the agent leaves after the provider has its request, before any
     ['streamed', true],
   ] as const)('%s: counts the input and the output it held (the provider writes the answer anyway)', async (_what, stream) => {
     const s = await start(INPUT, { dailyBudgetUSD: 0.5 });
-    openai.script({ latencyMs: 60_000 });
+    mocks.openai.script({ latencyMs: 60_000 });
     const leaving = new AbortController();
     const call = s.openai().chat.completions.create({ model: 'gpt-test', stream, max_tokens: 100, messages: [{ role: 'user', content: PROMPT }] }, { signal: leaving.signal });
-    const [received] = await openai.waitForRequests(1);
+    const [received] = await mocks.openai.waitForRequests(1);
     leaving.abort();
     await expect(call).rejects.toBeInstanceOf(OpenAI.APIUserAbortError);
     // Before: requests 1, 0 tokens, $0: an agent could repeat it without end.
@@ -85,10 +66,10 @@ describe('a call the agent leaves after the provider has its request, before any
     // Only output is priced: 10,000 tokens held cost $1 against a budget of $0.5.
     const s = await start({ inputCostPerMTok: 0, outputCostPerMTok: 100 }, { dailyBudgetUSD: 0.5 });
     // The role chunk at once, then nothing for a minute: the model reasons, and bills it as output.
-    openai.script({ chunkDelayMs: 60_000 });
+    mocks.openai.script({ chunkDelayMs: 60_000 });
     const leaving = new AbortController();
     const call = s.openai().chat.completions.create({ model: 'o3-test', stream: true, reasoning_effort: 'high', max_completion_tokens: 10_000, messages: [{ role: 'user', content: 'think hard' }] }, { signal: leaving.signal });
-    await openai.waitForRequests(1);
+    await mocks.openai.waitForRequests(1);
     await new Promise((resolve) => setTimeout(resolve, 300));
     leaving.abort();
     await expect(call).rejects.toBeInstanceOf(OpenAI.APIUserAbortError);
@@ -99,7 +80,7 @@ describe('a call the agent leaves after the provider has its request, before any
 
   it('and a call the total deadline ends (504) is counted the same way', async () => {
     const s = await start(INPUT, { dailyBudgetUSD: 0.5 }, { timeouts: { firstByteMs: 60_000, totalMs: 300 }, retries: { maxAttempts: 1 } });
-    openai.script({ latencyMs: 60_000 });
+    mocks.openai.script({ latencyMs: 60_000 });
     const error = await s.openai().chat.completions.create({ model: 'gpt-test', max_tokens: 100, messages: [{ role: 'user', content: PROMPT }] }).catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 504 });
     await expect.poll(async () => (await modelUsage(s, 'gpt-test')).inputTokens).toBeGreaterThan(9_000);
@@ -109,14 +90,14 @@ describe('a call the agent leaves after the provider has its request, before any
 
   it('but one given up before it went upstream (queued for the provider\'s maxConcurrent) counts nothing', async () => {
     const s = await start(INPUT, {}, { limits: { maxConcurrent: 1 } });
-    openai.script({ latencyMs: 500 });
+    mocks.openai.script({ latencyMs: 500 });
     const holder = s.openai().chat.completions.create({ model: 'gpt-test', max_tokens: 1, messages: [{ role: 'user', content: 'holds the slot' }] });
-    await openai.waitForRequests(1);
+    await mocks.openai.waitForRequests(1);
     const leaving = new AbortController();
     setTimeout(() => leaving.abort(), 100);
     await expect(s.openai().chat.completions.create({ model: 'gpt-test', max_tokens: 100, messages: [{ role: 'user', content: PROMPT }] }, { signal: leaving.signal })).rejects.toBeInstanceOf(OpenAI.APIUserAbortError);
     await holder;
-    expect(openai.received).toHaveLength(1);
+    expect(mocks.openai.received).toHaveLength(1);
     expect((await modelUsage(s, 'gpt-test')).inputTokens).toBeLessThan(100);
   });
 });
@@ -133,7 +114,7 @@ it('counts the input of a pass-through answer too large to hold (embeddings past
   while (read < 1024 * 1024) read += (await reader.read()).value?.length ?? Infinity;
   leaving.abort();
   await reader.cancel().catch(() => undefined);
-  const [received] = openai.received;
+  const [received] = mocks.openai.received;
   // Before: requests 1, 0 tokens, $0, and the next call admitted.
   await expect.poll(() => modelUsage(s, 'embed-test')).toMatchObject({ requests: 1, inputTokens: expect.toSatisfy((n: number) => n >= (received!.rawBody.length / 4) * 0.9), outputTokens: 0 });
   await expectBudgetSpent(s);
@@ -142,7 +123,7 @@ it('counts the input of a pass-through answer too large to hold (embeddings past
 it('counts the thinking of a stream the agent leaves at its first answer text, before the usage: the budget is spent', async () => {
   // Only output is priced: ~4,000 tokens of thinking cost $4 against a budget of $1.
   const s = await start({ inputCostPerMTok: 0, outputCostPerMTok: 1_000 }, { dailyBudgetUSD: 1 });
-  anthropic.setDefault({ chunkDelayMs: 1 });
+  mocks.anthropic.setDefault({ chunkDelayMs: 1 });
   const words = Array.from({ length: 3000 }, (_, i) => `w${i}`).join(' ');
   const client = s.anthropic();
   const stream = await client.messages.create({ model: 'claude-test', max_tokens: 40_000, thinking: { type: 'enabled', budget_tokens: 32_000 }, stream: true, messages: [{ role: 'user', content: words }] });
@@ -166,10 +147,10 @@ it('counts the whole conversation as the input of a previous_response_id continu
   const client = s.openai();
   const first = await client.responses.create({ model: 'claude-test', input: 'lorem ipsum dolor sit amet '.repeat(2000) });
   const before = await modelUsage(s, 'claude-test');
-  anthropic.script({ chunkDelayMs: 200, reply: 'a long answer '.repeat(20) });
+  mocks.anthropic.script({ chunkDelayMs: 200, reply: 'a long answer '.repeat(20) });
   const stream = await client.responses.create({ model: 'claude-test', previous_response_id: first.id, input: 'go on', stream: true });
   for await (const event of stream) if (event.type === 'response.output_text.delta') break;
-  const sent = anthropic.received.at(-1)!.rawBody.length;
+  const sent = mocks.anthropic.received.at(-1)!.rawBody.length;
   // Before: 0 input tokens (the estimate read the continuation's own body, which it does not have).
   await expect.poll(async () => (await modelUsage(s, 'claude-test')).inputTokens - before.inputTokens).toBeGreaterThanOrEqual(Math.floor((sent / 4) * 0.8));
   const refused = await client.responses.create({ model: 'claude-test', input: 'one more' }).catch((e: unknown) => e);
@@ -190,10 +171,10 @@ describe('an attempt that fails after the provider has its request, then is trie
     ['a 2xx answer the sidecar cannot read', { malformedJson: true }, false],
   ] as const)('%s: counts the output the failed attempt held, besides the answer', async (_what, fault, stream) => {
     const s = await start(OUTPUT, { dailyBudgetUSD: 0.5 }, RETRIED);
-    openai.script(fault);
+    mocks.openai.script(fault);
     const answer = await s.openai().chat.completions.create({ model: 'o3-test', stream, reasoning_effort: 'high', max_completion_tokens: 10_000, messages: [{ role: 'user', content: 'think hard' }] });
     if (stream) for await (const _ of answer as AsyncIterable<unknown>) void _;
-    expect(openai.received).toHaveLength(2);
+    expect(mocks.openai.received).toHaveLength(2);
     // Before: only the answer's few tokens, and the agent could have the model think at will.
     await expect.poll(async () => (await modelUsage(s, 'o3-test')).outputTokens).toBeGreaterThanOrEqual(10_000);
     await expectBudgetSpent(s);
@@ -201,9 +182,9 @@ describe('an attempt that fails after the provider has its request, then is trie
 
   it("but an attempt the provider refused (500) counts nothing: the provider bills no error", async () => {
     const s = await start(OUTPUT, { dailyBudgetUSD: 0.5 }, RETRIED);
-    openai.script({ status: 500 });
+    mocks.openai.script({ status: 500 });
     await s.openai().chat.completions.create({ model: 'o3-test', max_completion_tokens: 10_000, messages: [{ role: 'user', content: 'think hard' }] });
-    expect(openai.received).toHaveLength(2);
+    expect(mocks.openai.received).toHaveLength(2);
     await expect.poll(async () => (await modelUsage(s, 'o3-test')).requests).toBe(1);
     expect((await modelUsage(s, 'o3-test')).outputTokens).toBeLessThan(1_000);
     await expect(s.openai().chat.completions.create({ model: 'gpt-test', max_tokens: 10, messages: [{ role: 'user', content: 'still within budget?' }] })).resolves.toBeDefined();

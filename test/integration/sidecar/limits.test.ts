@@ -6,43 +6,24 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { ApiError, GoogleGenAI } from '@google/genai';
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SidecarConfigInput } from '../../../sidecar/src/config/schema.js';
-import { startMock, type MockProvider } from '../../mocks/index.js';
-import { genaiClient, keyFile, modelUsage, stackDir, startStack, type Stack } from './harness.js';
+import { startMock } from '../../mocks/index.js';
+import { genaiClient, keyFile, modelUsage, stackDir, stackPerTest, startStack, type Stack } from './harness.js';
 
-let first: MockProvider;
-let second: MockProvider;
-let stack: Stack | undefined;
-
-beforeAll(async () => {
-  first = await startMock('ollama');
-  second = await startMock('ollama');
-});
-
-afterEach(async () => {
-  await stack?.close();
-  stack = undefined;
-  first.reset();
-  second.reset();
-});
-
-afterAll(async () => {
-  await first?.close();
-  await second?.close();
-});
+const file = stackPerTest({ first: () => startMock('ollama'), second: () => startMock('ollama') });
+const { mocks } = file;
 
 async function start(extra: Partial<SidecarConfigInput>) {
-  stack = await startStack(await stackDir(), {
+  return file.startStack(await stackDir(), {
     version: 1,
     sandbox: { name: 'limited' },
     providers: [
-      { name: 'first', type: 'ollama', baseURL: first.url, priority: 0, models: [{ name: 'm', inputCostPerMTok: 100_000, outputCostPerMTok: 100_000 }], ...extra.providers?.[0] },
-      { name: 'second', type: 'ollama', baseURL: second.url, priority: 1, models: [{ name: 'm' }] },
+      { name: 'first', type: 'ollama', baseURL: mocks.first.url, priority: 0, models: [{ name: 'm', inputCostPerMTok: 100_000, outputCostPerMTok: 100_000 }], ...extra.providers?.[0] },
+      { name: 'second', type: 'ollama', baseURL: mocks.second.url, priority: 1, models: [{ name: 'm' }] },
     ],
     ...(extra.limits ? { limits: extra.limits } : {}),
   });
-  return stack;
 }
 
 const ask = (s: Stack, text: string) => s.openai().chat.completions.create({ model: 'm', messages: [{ role: 'user', content: text }] });
@@ -57,14 +38,14 @@ it('refuses past the sandbox requests per minute, in the OpenAI and the Anthropi
   expect(Number((error as InstanceType<typeof OpenAI.RateLimitError>).headers?.get('retry-after'))).toBeGreaterThan(0);
   const anthropicError = await s.anthropic().messages.create({ model: 'm', max_tokens: 10, messages: [{ role: 'user', content: 'four' }] }).catch((e: unknown) => e);
   expect(anthropicError).toBeInstanceOf(Anthropic.RateLimitError);
-  expect(first.received).toHaveLength(2);
+  expect(mocks.first.received).toHaveLength(2);
 });
 
 it('refuses a request past maxConcurrent while others are in flight', async () => {
   const s = await start({ limits: { maxConcurrent: 1 } });
-  first.script({ latencyMs: 500 });
+  mocks.first.script({ latencyMs: 500 });
   const slow = ask(s, 'slow one');
-  await first.waitForRequests(1);
+  await mocks.first.waitForRequests(1);
   const error = await ask(s, 'too many').catch((e: unknown) => e);
   expect(error).toBeInstanceOf(OpenAI.RateLimitError);
   expect((await slow).choices[0]!.message.content).toBe('echo: slow one');
@@ -115,7 +96,7 @@ it("counts a Gemini answer at its usageMetadata, not at a usage object the model
 
 it('holds what calls in flight may use against tokensPerMinute: many at once cannot run past it', async () => {
   // Each call: ~15 tokens of input and at most 100 of output. Slow, so all 12 are in flight together.
-  first.script(...Array.from({ length: 24 }, () => ({ latencyMs: 300 })));
+  mocks.first.script(...Array.from({ length: 24 }, () => ({ latencyMs: 300 })));
   const s = await start({ limits: { tokensPerMinute: 300 } });
   const burst = () => Promise.allSettled(Array.from({ length: 12 }, (_, i) => s.openai().chat.completions.create({ model: 'm', max_tokens: 100, messages: [{ role: 'user', content: `call number ${i} of a burst` }] })));
   const results = await burst();
@@ -127,7 +108,7 @@ it('holds what calls in flight may use against tokensPerMinute: many at once can
 });
 
 it('holds the cost of calls in flight against the daily budget', async () => {
-  first.script(...Array.from({ length: 12 }, () => ({ latencyMs: 300 })));
+  mocks.first.script(...Array.from({ length: 12 }, () => ({ latencyMs: 300 })));
   // $0.1 per token at these prices: one call's ~115 tokens may cost ~$11.5.
   const s = await start({ limits: { dailyBudgetUSD: 20 } });
   const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => s.openai().chat.completions.create({ model: 'm', max_tokens: 100, messages: [{ role: 'user', content: `call number ${i} of a burst` }] })));
@@ -135,23 +116,22 @@ it('holds the cost of calls in flight against the daily budget', async () => {
 });
 
 it('holds the cost of calls in flight at the dearest model they may fail over to: a free primary that fails does not let them all run on a dear fallback', async () => {
-  first.script(...Array.from({ length: 12 }, () => ({ status: 503 })));
-  second.script(...Array.from({ length: 12 }, () => ({ latencyMs: 300 })));
-  stack = await startStack(await stackDir(), {
+  mocks.first.script(...Array.from({ length: 12 }, () => ({ status: 503 })));
+  mocks.second.script(...Array.from({ length: 12 }, () => ({ latencyMs: 300 })));
+  const s = await file.startStack(await stackDir(), {
     version: 1,
     sandbox: { name: 'limited' },
     providers: [
-      { name: 'first', type: 'ollama', baseURL: first.url, priority: 0, models: [{ name: 'm' }] },
+      { name: 'first', type: 'ollama', baseURL: mocks.first.url, priority: 0, models: [{ name: 'm' }] },
       // $0.1 per token: one call's ~115 tokens may cost ~$11.5 here.
-      { name: 'second', type: 'ollama', baseURL: second.url, priority: 1, models: [{ name: 'm', inputCostPerMTok: 100_000, outputCostPerMTok: 100_000 }] },
+      { name: 'second', type: 'ollama', baseURL: mocks.second.url, priority: 1, models: [{ name: 'm', inputCostPerMTok: 100_000, outputCostPerMTok: 100_000 }] },
     ],
     limits: { dailyBudgetUSD: 20 },
   });
-  const s = stack;
   const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => s.openai({ maxRetries: 0 }).chat.completions.create({ model: 'm', max_tokens: 100, messages: [{ role: 'user', content: `call number ${i} of a burst` }] })));
   // Before: held at the free primary's price ($0), all 12 ran on the fallback (~$138 against $20).
   expect(results.filter((r) => r.status === 'fulfilled').length).toBeLessThanOrEqual(2);
-  expect(second.received.length).toBeLessThanOrEqual(2);
+  expect(mocks.second.received.length).toBeLessThanOrEqual(2);
 });
 
 describe('a call that asks for several answers (or answers to several prompts) holds max_tokens for each: calls at once cannot run past tokensPerMinute', () => {
@@ -205,7 +185,7 @@ describe('embeddings and completions given as token ids hold their input at one 
 });
 
 it('says when calls in flight hold the rest of a limit, with a Retry-After of seconds (not the minute, not midnight)', async () => {
-  first.script({ latencyMs: 800 });
+  mocks.first.script({ latencyMs: 800 });
   const s = await start({ limits: { tokensPerMinute: 200, dailyBudgetUSD: 1000 } });
   // No max_tokens: the output held is the sidecar's default (4,096), past the per-minute limit.
   const running = s.openai().chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'a long one' }] });
@@ -220,7 +200,7 @@ it('says when calls in flight hold the rest of a limit, with a Retry-After of se
 });
 
 it('admits a call only while what it holds itself also fits, unless it would run alone: two large calls do not run together', async () => {
-  first.script({ latencyMs: 600 }, {}, {});
+  mocks.first.script({ latencyMs: 600 }, {}, {});
   const s = await start({ limits: { tokensPerMinute: 20_000 } });
   const large = () => s.openai().chat.completions.create({ model: 'm', max_tokens: 19_000, messages: [{ role: 'user', content: 'large' }] });
   const running = large();
@@ -232,9 +212,9 @@ it('admits a call only while what it holds itself also fits, unless it would run
 });
 
 it("gives back what a call held when its client gives up while it waits for the provider's maxConcurrent slot", async () => {
-  first.script({ latencyMs: 1_000 });
+  mocks.first.script({ latencyMs: 1_000 });
   // The provider alone: a fallback would hide its stuck limit.
-  const s = (stack = await startStack(await stackDir(), { version: 1, sandbox: { name: 'queued' }, providers: [{ name: 'first', type: 'ollama', baseURL: first.url, limits: { maxConcurrent: 1, tokensPerMinute: 1000 }, models: [{ name: 'm' }] }] }));
+  const s = await file.startStack(await stackDir(), { version: 1, sandbox: { name: 'queued' }, providers: [{ name: 'first', type: 'ollama', baseURL: mocks.first.url, limits: { maxConcurrent: 1, tokensPerMinute: 1000 }, models: [{ name: 'm' }] }] });
   const holder = s.openai().chat.completions.create({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: 'holds the slot' }] });
   await new Promise((resolve) => setTimeout(resolve, 100));
   for (let i = 0; i < 2; i++) {
@@ -274,7 +254,7 @@ it('fails over when a provider reaches its own requests per minute', async () =>
   const s = await start({ providers: [{ name: 'first', type: 'ollama', models: [{ name: 'm' }], limits: { requestsPerMinute: 1 } }] });
   await ask(s, 'to the first');
   expect((await ask(s, 'to the second')).choices[0]!.message.content).toBe('echo: to the second');
-  expect(first.received).toHaveLength(1);
-  expect(second.received).toHaveLength(1);
+  expect(mocks.first.received).toHaveLength(1);
+  expect(mocks.second.received).toHaveLength(1);
   expect(s.logs.some((l) => l.includes('provider limit reached; failing over'))).toBe(true);
 });

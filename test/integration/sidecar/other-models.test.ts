@@ -11,12 +11,11 @@ import { ApiError, ServiceTier } from '@google/genai';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import type { MockKind } from '../../mocks/index.js';
-import { genaiClient, providerStackForFile } from './harness.js';
+import { genaiClient, providerStackForFile, refusedUnsent } from './harness.js';
 
 const KINDS: readonly MockKind[] = ['openai', 'openai-compatible', 'anthropic'];
 const file = providerStackForFile('other-models', { kinds: KINDS });
 
-const sent = () => KINDS.map((k) => file.mocks.get(k)!.received.length).reduce((a, b) => a + b, 0);
 const hi = [{ role: 'user' as const, content: 'hi' }];
 
 /** [name, the call, the field the refusal names], through the OpenAI SDK (chat on an OpenRouter-like openai-compatible provider, Responses on OpenAI). */
@@ -48,30 +47,21 @@ const ANTHROPIC: [string, (c: Anthropic) => Promise<unknown>, string][] = [
 
 describe('fields that ask the provider for other models', () => {
   it.each(OPENAI)('refuses %s in OpenAI\'s shape, naming the field', async (_name, call, param) => {
-    const before = sent();
-    const error = await call(file.stack.openai({ maxRetries: 0 })).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    const error = await refusedUnsent(file, OpenAI.BadRequestError, () => call(file.stack.openai({ maxRetries: 0 })));
     expect(error).toMatchObject({ status: 400, param, code: 'other_models_not_allowed', message: expect.stringContaining('another model than') });
-    expect(sent()).toBe(before);
   });
 
   it.each(ANTHROPIC)('refuses %s in Anthropic\'s shape, naming it', async (_name, call, named) => {
-    const before = sent();
-    const error = await call(file.stack.anthropic({ maxRetries: 0 })).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(Anthropic.BadRequestError);
-    expect((error as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({
+    const error = await refusedUnsent(file, Anthropic.BadRequestError, () => call(file.stack.anthropic({ maxRetries: 0 })));
+    expect(error.error).toMatchObject({
       type: 'error',
       error: { type: 'invalid_request_error', message: expect.stringMatching(new RegExp(`^${named} .*(another model than 'via-anthropic'|serve 'via-anthropic' at another price)`)) },
     });
-    expect(sent()).toBe(before);
   });
 
   it.each(PRICE_TIERS)('refuses %s in OpenAI\'s shape, naming the field', async (_name, call, param) => {
-    const before = sent();
-    const error = await call(file.stack.openai({ maxRetries: 0 })).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    const error = await refusedUnsent(file, OpenAI.BadRequestError, () => call(file.stack.openai({ maxRetries: 0 })));
     expect(error).toMatchObject({ status: 400, param, code: 'price_tier_not_allowed', message: expect.stringContaining("serve 'via-openai' at another price than the sandbox counts") });
-    expect(sent()).toBe(before);
   });
 
   it.each([
@@ -79,14 +69,20 @@ describe('fields that ask the provider for other models', () => {
     ['the enum spelling', 'SERVICE_TIER_PRIORITY'],
   ])("refuses Gemini's %s in Gemini's shape, and serves flex", async (_name, serviceTier) => {
     const genai = genaiClient(file.stack);
-    const before = sent();
-    const error = await genai.models.generateContent({ model: 'via-openai', contents: 'hi', config: { serviceTier: serviceTier as ServiceTier } }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ApiError);
-    expect((error as ApiError).status).toBe(400);
-    expect((error as Error).message).toContain("serve 'via-openai' at another price than the sandbox counts");
-    expect(sent()).toBe(before);
+    const error = await refusedUnsent(file, ApiError, () => genai.models.generateContent({ model: 'via-openai', contents: 'hi', config: { serviceTier: serviceTier as ServiceTier } }));
+    expect(error.status).toBe(400);
+    expect(error.message).toContain("serve 'via-openai' at another price than the sandbox counts");
     const flex = await genai.models.generateContent({ model: 'via-openai', contents: 'hi', config: { serviceTier: ServiceTier.FLEX } });
     expect(flex.text).toBeTruthy();
+  });
+
+  it("refuses a fallback list sent to the Gemini API as well, in Google's shape: every ingress's calls pass the one check", async () => {
+    const before = file.sentUpstream;
+    const body = { contents: [{ role: 'user', parts: [{ text: 'hi' }] }], models: ['o1-pro'] };
+    const response = await file.stack.fetch('/v1beta/models/via-openai:generateContent', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT', message: expect.stringContaining("another model than 'via-openai'") } });
+    expect(file.sentUpstream).toBe(before);
   });
 
   it('serves the same calls without them, other betas and routing among one model\'s providers included', async () => {

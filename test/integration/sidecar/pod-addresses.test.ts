@@ -9,7 +9,7 @@
 import OpenAI from 'openai';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { isPodAddress, readSearchList, refusePodAddresses, searchNames, SKIPPED_DOMAIN_HINT } from '../../../sidecar/src/upstream/pod-addresses.js';
+import { isPodAddress, readSearchList, refusePodAddressesAndOwnDomain, searchNames, SKIPPED_DOMAIN_HINT } from '../../../sidecar/src/upstream/pod-addresses.js';
 import { startMock, type MockProvider } from '../../mocks/index.js';
 import { keyFile, stackDir, startStack, type Stack } from './harness.js';
 
@@ -23,7 +23,7 @@ beforeAll(async () => {
   const port = new URL(mock.url).port;
   const dir = await stackDir();
   const key = await keyFile(dir, 'p', KEY);
-  undo = refusePodAddresses();
+  undo = refusePodAddressesAndOwnDomain();
   stack = await startStack(dir, {
     version: 1,
     sandbox: { name: 'pod-addresses' },
@@ -98,15 +98,15 @@ describe("names with a dot skip the sandbox namespace's own DNS domain", () => {
 
   it('tries `ollama.models` as the Service of namespace models, never as a pod record of the sandbox namespace', () => {
     const list = readSearchList(POD_RESOLV_CONF);
-    expect(searchNames('ollama.models', list, 'team-a')).toEqual(['ollama.models.svc.cluster.local.', 'ollama.models.cluster.local.', 'ollama.models.']);
+    expect(searchNames('ollama.models', list, 'team-a')).toEqual({ names: ['ollama.models.svc.cluster.local.', 'ollama.models.cluster.local.', 'ollama.models.'], ownDomainSkipped: true });
     // Enough dots: tried as written first, as the resolver does.
-    expect(searchNames('a.b.c.d.e.f', list, 'team-a')).toEqual(['a.b.c.d.e.f.', 'a.b.c.d.e.f.svc.cluster.local.', 'a.b.c.d.e.f.cluster.local.']);
+    expect(searchNames('a.b.c.d.e.f', list, 'team-a')).toEqual({ names: ['a.b.c.d.e.f.', 'a.b.c.d.e.f.svc.cluster.local.', 'a.b.c.d.e.f.cluster.local.'], ownDomainSkipped: true });
     // The namespace's domain in another case is the same domain.
-    expect(searchNames('ollama.models', readSearchList('search TEAM-A.svc.cluster.local.\n'), 'team-a')).toEqual(['ollama.models.']);
+    expect(searchNames('ollama.models', readSearchList('search TEAM-A.svc.cluster.local.\n'), 'team-a')).toEqual({ names: ['ollama.models.'], ownDomainSkipped: true });
     // Another namespace whose name begins like this one keeps its domain.
-    expect(searchNames('x.y', readSearchList('search team-ab.svc.cluster.local\n'), 'team-a')).toEqual(['x.y.team-ab.svc.cluster.local.', 'x.y.']);
+    expect(searchNames('x.y', readSearchList('search team-ab.svc.cluster.local\n'), 'team-a')).toEqual({ names: ['x.y.team-ab.svc.cluster.local.', 'x.y.'], ownDomainSkipped: false });
     // The pod's own ndots does not put the name as written (public DNS) first.
-    expect(searchNames('ollama.tools', readSearchList(`${POD_RESOLV_CONF}options ndots:1\n`), 'team-a')).toEqual(['ollama.tools.svc.cluster.local.', 'ollama.tools.cluster.local.', 'ollama.tools.']);
+    expect(searchNames('ollama.tools', readSearchList(`${POD_RESOLV_CONF}options ndots:1\n`), 'team-a')?.names).toEqual(['ollama.tools.svc.cluster.local.', 'ollama.tools.cluster.local.', 'ollama.tools.']);
   });
 
   it('looks up as written a name without a dot, an absolute name and an address', () => {
@@ -125,7 +125,7 @@ describe("names with a dot skip the sandbox namespace's own DNS domain", () => {
       if (address) return callback(null, address, 4);
       callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' }));
     }) as unknown as typeof dns.lookup;
-    const undoGuard = refusePodAddresses({ list: readSearchList(POD_RESOLV_CONF), namespace: 'team-a' });
+    const undoGuard = refusePodAddressesAndOwnDomain({ list: readSearchList(POD_RESOLV_CONF), namespace: 'team-a' });
     try {
       const found = await new Promise((resolve) => dns.lookup('ollama.models', { family: 0 }, (err, address) => resolve(err ?? address)));
       expect(found).toBe('203.0.113.7');

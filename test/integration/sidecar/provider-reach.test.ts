@@ -10,7 +10,7 @@ import { ApiError, GoogleGenAI } from '@google/genai';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import type { MockKind } from '../../mocks/index.js';
-import { genaiClient, providerStackForFile } from './harness.js';
+import { genaiClient, providerStackForFile, refusedUnsent } from './harness.js';
 
 const KINDS: readonly MockKind[] = ['openai', 'anthropic', 'gemini'];
 const closed = providerStackForFile('reach-closed', { kinds: KINDS });
@@ -148,59 +148,44 @@ const QUIET: [string, string, Record<string, string>, object][] = [
   ['a document whose context starts with a URL', '/v1/messages', ANTHROPIC_HEADERS, { model: 'via-anthropic', max_tokens: 16, messages: user([{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'notes' }, context: 'https://example.com/origin of these notes' }, { type: 'text', text: 'read' }]) }],
 ];
 
-/** The upstream requests each mock received, to show what a refusal kept from them. */
-const sent = (kinds = KINDS) => kinds.map((k) => closed.mocks.get(k)!.received.length).reduce((a, b) => a + b, 0);
-
 describe('a sandbox that allows its providers to reach nothing (the default)', () => {
   it.each(OPENAI_CHAT)('refuses %s in chat completions, in OpenAI\'s shape, naming the field', async (_name, call, param) => {
-    const before = sent();
-    const error = await call(closed.stack.openai({ maxRetries: 0 })).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    const error = await refusedUnsent(closed, OpenAI.BadRequestError, () => call(closed.stack.openai({ maxRetries: 0 })));
     expect(error).toMatchObject({ status: 400, param, code: 'provider_reach_not_allowed', message: expect.stringContaining('reaches past the sandbox') });
-    expect((error as Error).message).toContain('sandbox reach-closed does not allow');
-    expect(sent()).toBe(before);
+    expect(error.message).toContain('sandbox reach-closed does not allow');
   });
 
   it.each(RESPONSES)('refuses %s in the Responses API', async (_name, call, param) => {
-    const before = sent();
-    const error = await call(closed.stack.openai({ maxRetries: 0 })).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    const error = await refusedUnsent(closed, OpenAI.BadRequestError, () => call(closed.stack.openai({ maxRetries: 0 })));
     expect(error).toMatchObject({ status: 400, param, code: 'provider_reach_not_allowed' });
-    expect(sent()).toBe(before);
   });
 
   it.each(MESSAGES)('refuses %s in the Messages API, in Anthropic\'s shape', async (_name, call) => {
-    const before = sent();
-    const error = await call(closed.stack.anthropic({ maxRetries: 0 })).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(Anthropic.BadRequestError);
-    expect((error as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining('reaches past the sandbox') } });
-    expect(sent()).toBe(before);
+    const error = await refusedUnsent(closed, Anthropic.BadRequestError, () => call(closed.stack.anthropic({ maxRetries: 0 })));
+    expect(error.error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining('reaches past the sandbox') } });
   });
 
   it.each(GEMINI)('refuses %s in the Gemini API, in Google\'s shape', async (_name, call, param) => {
-    const before = sent();
-    const error = await call(genaiClient(closed.stack)).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ApiError);
+    const error = await refusedUnsent(closed, ApiError, () => call(genaiClient(closed.stack)));
     expect(error).toMatchObject({ status: 400, message: expect.stringContaining('reaches past the sandbox') });
-    expect((error as Error).message).toContain(param);
-    expect(sent()).toBe(before);
+    expect(error.message).toContain(param);
   });
 
   it.each(RAW)('refuses %s', async (_name, path, headers, body) => {
-    const before = sent();
+    const before = closed.sentUpstream;
     const response = await closed.stack.fetch(path, { method: 'POST', headers, body: JSON.stringify(body).replace('\\\\u0001', '\\u0001') });
     expect(response.status).toBe(400);
     expect(await response.text()).toContain('reaches past the sandbox');
-    expect(sent()).toBe(before);
+    expect(closed.sentUpstream).toBe(before);
   });
 
   it('refuses a Google file beside a URL under the other name of the same field: Gemini might read either', async () => {
-    const before = sent();
+    const before = closed.sentUpstream;
     const body = { contents: [{ role: 'user', parts: [{ fileData: { fileUri: 'https://generativelanguage.googleapis.com/v1beta/files/abc', mimeType: 'image/png' }, file_data: { file_uri: EXFIL, mime_type: 'image/png' } }] }] };
     const response = await closed.stack.fetch('/v1beta/models/via-gemini:generateContent', { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(body) });
     expect(response.status).toBe(400);
     expect(await response.text()).toContain('both fileData and file_data are set');
-    expect(sent()).toBe(before);
+    expect(closed.sentUpstream).toBe(before);
   });
 
   it.each(QUIET)('serves %s', async (_name, path, headers, body) => {
