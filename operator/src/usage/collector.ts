@@ -106,7 +106,12 @@ export class UsageCollector {
     return { sandbox, spentUSD: next.spentUSD };
   }
 
-  /** A running sidecar's counters, or undefined when it does not answer (it keeps its last report in the status). */
+  /**
+   * A running sidecar's counters, or undefined when it does not answer (it keeps its last report in
+   * the status). A stopping pod is read too: while its sidecar waits for this read after SIGTERM
+   * (ADR 0014) the pod is `Running`, deleted or not, its app containers ended or not (the kubelet
+   * counts a running native sidecar as running for the phase).
+   */
   private async read(pod: V1Pod): Promise<{ pod: string; usage: SidecarReport } | undefined> {
     const ip = pod.status?.podIP;
     if (!ip || pod.status?.phase !== 'Running') return undefined;
