@@ -31,7 +31,7 @@ const kc = new KubeConfig();
 
 const spend = async (sandbox = 'agent') => {
   const out = await kubectl().ok(['get', 'asbx', sandbox, '-n', ns, '-o', 'json']);
-  return (JSON.parse(out) as { status?: { usage?: { spentUSD: number; requests: number; retired?: { spentUSD: number; requests: number }; pods?: { pod: string }[] } } }).status?.usage;
+  return (JSON.parse(out) as { status?: { usage?: { spentUSD: number; requests: number; retired?: { spentUSD: number; requests: number }; pods?: { pod: string }[]; podCount?: number } } }).status?.usage;
 };
 
 /** The usage token the operator rendered into a sandbox's credentials Secret (empty until it did). */
@@ -257,6 +257,8 @@ spec:
     await expect(openai.chat.completions.create(question)).rejects.toThrow();
     expect(await exited).toBe(0);
     await dispatcher.close();
+    // A pod deleted takes no share of the sandbox's limits while its sidecar waits: no call comes from it.
+    await expect.poll(async () => (await spend('other'))?.podCount, { timeout: 5_000 }).toBe(0);
     // The sidecar has exited: the kubelet ends the pod, and it is gone.
     await podStatus('Failed', { terminated: { exitCode: 0, reason: 'Completed', startedAt: running.running.startedAt, finishedAt: new Date().toISOString() } }, { terminated: { exitCode: 143, reason: 'Error', startedAt: running.running.startedAt, finishedAt: new Date().toISOString() } });
     await kubectl().ok(['patch', 'pod', pod, '-n', ns, '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]']);
