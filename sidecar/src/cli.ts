@@ -112,6 +112,9 @@ async function runCommand(command: string | undefined, rest: string[]): Promise<
       const idle = collectWhenIdle({ log: sidecar.log, busy: () => sidecar.callsInFlight() > 0 });
       sidecar.log.info({ signal: await stopped }, 'shutting down: finishing requests in flight');
       idle.stop();
+      // Not closed at once: what the calls since the operator's last round spent is counted only
+      // once it has read this pod's usage again (a Job's pod often lives less than one round).
+      await sidecar.drain();
       await sidecar.close();
       await endLog(sidecar.log);
       return 0;

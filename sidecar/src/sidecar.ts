@@ -2,6 +2,7 @@
  * `airlock-sidecar run`: loads the config, starts the MCP gateway, and serves the agent API on
  * the Unix socket (and the loopback port when configured) and the admin API on its port.
  */
+import type { ServerResponse } from 'node:http';
 import { traceOfLine } from './telemetry/log-trace.js';
 import type { DestinationStream } from 'pino';
 import { createLogger, type Logger } from './log/logger.js';
@@ -37,8 +38,24 @@ export interface Sidecar {
   socketPath: string;
   /** Model calls being answered now (streams included). */
   callsInFlight(): number;
+  /**
+   * What SIGTERM does first: stop taking model calls (the socket and loopback listeners close),
+   * let those in flight end, then keep the admin port open until the operator has read `/usage`
+   * once since, so what this pod spent after the operator's last round is counted in the
+   * sandbox's status (ADR 0014). Waits at most {@link lastReadWaitMs}, and not at all without
+   * `limits.sandboxUsage` (no operator reads it). Resolves true when the read came.
+   */
+  drain(): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/**
+ * How long a stopping sidecar waits for the operator's last read: two of its rounds (the
+ * operator's interval is the one the sidecar asks at) plus 5 s for a round's reads (2 s each at
+ * most) and its status write. 15 s by default, within the pod's default grace period of 30 s,
+ * which the app containers' own shutdown shares.
+ */
+export const lastReadWaitMs = (intervalMs: number): number => 2 * intervalMs + 5_000;
 
 /** Starts the sidecar; rejects (with a ConfigError for a bad config) if it cannot serve. */
 export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
@@ -87,14 +104,30 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
 
   const bodies = new BodyBudget(config.listen.maxBodyBytesInFlight, config.listen.maxBodyBytes);
   const common = { live, log, metrics, secrets, mcp, usage, maxBodyBytes: config.listen.maxBodyBytes, bodies };
+  // The socket's and the loopback port's apps: the agent's calls.
   const servers: HttpApp[] = [];
+  let admin: HttpApp | undefined;
+  // Set while a stopping sidecar waits for the operator's read: resolves once an answer taken
+  // from then on has been sent.
+  let lastRead: (() => void) | undefined;
+  /** A `/usage` answer taken while the shutdown waits ends the wait once it is sent. */
+  const onUsageRead = (res: ServerResponse) => {
+    if (lastRead) res.once('finish', lastRead);
+  };
+  let callsEnded: Promise<void> | undefined;
+  /** Stops taking model calls and resolves once those in flight have ended (once, whoever asks first). */
+  const endCalls = () =>
+    (callsEnded ??= (async () => {
+      // The gateway first: its open notification streams would otherwise hold the servers open.
+      await mcp.close();
+      await Promise.all(servers.map((s) => s.close()));
+    })());
   try {
     // The admin port first, the socket after: when the agent holds the port (it can take it while
     // this container restarts) the bind fails before a single model call is served. The other way
     // round the agent's calls ran in a process whose /usage nobody could read and that exits on
     // EADDRINUSE: spend outside the sandbox's budget, each restart (ADR 0018).
-    const admin = buildAdmin({ live, log, metrics, mcp, usage, tools: config.listen.admin.tools });
-    servers.push(admin);
+    admin = buildAdmin({ live, log, metrics, mcp, usage, tools: config.listen.admin.tools, onUsageRead });
     await admin.listen({ host: adminHost(config.listen.admin.host), port: config.listen.admin.port });
     const { port: adminPort, address: adminAddress } = admin.address();
     const socketApp = build(common);
@@ -113,11 +146,28 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       adminAddress,
       socketPath: config.listen.socket.path,
       callsInFlight: () => metrics.inFlightCalls,
+      async drain() {
+        await endCalls();
+        const endpoint = live.current.config.limits.sandboxUsage;
+        if (!endpoint) return false;
+        const waitMs = lastReadWaitMs(endpoint.intervalMs);
+        log.info({ waitMs }, 'shutting down: waiting for the operator to read this pod\'s usage');
+        const read = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), waitMs);
+          lastRead = () => {
+            clearTimeout(timer);
+            resolve(true);
+          };
+        });
+        lastRead = undefined;
+        if (read) log.info('the operator has read this pod\'s last usage');
+        else log.warn({ waitMs }, 'the operator did not read this pod\'s usage before shutdown: what it spent since the last read is not in the sandbox\'s status');
+        return read;
+      },
       async close() {
         usage.stop();
-        // The gateway first: its open notification streams would otherwise hold the servers open.
-        await mcp.close();
-        await Promise.all(servers.map((s) => s.close()));
+        await endCalls();
+        await admin?.close();
         await live.close();
         await tracing.shutdown();
       },
@@ -125,7 +175,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   } catch (err) {
     usage.stop();
     await mcp.close();
-    await Promise.all(servers.map((s) => s.close().catch(() => undefined)));
+    await Promise.all([admin, ...servers].map((s) => s?.close().catch(() => undefined)));
     await live.close();
     await tracing.shutdown();
     throw err;

@@ -13,7 +13,7 @@ import type { Caches } from '../runtime/informers.js';
 import type { Kube } from '../kube/client.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
 import { sharesLimits } from '../webhook/lifecycle.js';
-import { ADMIN_PORT } from '../webhook/settings.js';
+import { ADMIN_PORT, RESERVED_CONTAINERS } from '../webhook/settings.js';
 import { mergeUsage, usageChanged } from './merge.js';
 import type { CredentialRejections } from './rejections.js';
 
@@ -94,7 +94,7 @@ export class UsageCollector {
       day: utcDay(now.getTime()),
       reports,
       livePods,
-      sharing: pods.filter(sharesLimits).length,
+      sharing: pods.filter(sharesNow).length,
       dailyBudgetUSD: sandbox.spec.limits?.dailyBudgetUSD,
       now,
     });
@@ -106,7 +106,12 @@ export class UsageCollector {
     return { sandbox, spentUSD: next.spentUSD };
   }
 
-  /** A running sidecar's counters, or undefined when it does not answer (it keeps its last report in the status). */
+  /**
+   * A running sidecar's counters, or undefined when it does not answer (it keeps its last report in
+   * the status). A stopping pod is read too: while its sidecar waits for this read after SIGTERM
+   * (ADR 0014) the pod is `Running`, deleted or not, its app containers ended or not (the kubelet
+   * counts a running native sidecar as running for the phase).
+   */
   private async read(pod: V1Pod): Promise<{ pod: string; usage: SidecarReport } | undefined> {
     const ip = pod.status?.podIP;
     if (!ip || pod.status?.phase !== 'Running') return undefined;
@@ -118,6 +123,23 @@ export class UsageCollector {
       return undefined;
     }
   }
+}
+
+/**
+ * Whether a pod takes a share of its sandbox's limits this round: its sidecar runs or is about to
+ * ({@link sharesLimits}), and the pod is not stopping. A pod deleted, or whose app containers have
+ * all ended for good (a Job's), makes no new call; its sidecar only waits for its last read
+ * (ADR 0014), and counting it would shrink the other pods' shares meanwhile.
+ */
+export function sharesNow(pod: V1Pod): boolean {
+  if (!sharesLimits(pod) || pod.metadata?.deletionTimestamp) return false;
+  const restartPolicy = pod.spec?.restartPolicy ?? 'Always';
+  const apps = (pod.spec?.containers ?? []).filter((c) => !RESERVED_CONTAINERS.has(c.name));
+  const ended = (name: string) => {
+    const terminated = pod.status?.containerStatuses?.find((s) => s.name === name)?.state?.terminated;
+    return terminated !== undefined && (restartPolicy === 'Never' || (restartPolicy === 'OnFailure' && terminated.exitCode === 0));
+  };
+  return apps.length === 0 || !apps.every((c) => ended(c.name));
 }
 
 /**

@@ -25,6 +25,8 @@ export interface AdminOptions {
   usage?: SandboxUsage | undefined;
   /** Serve the MCP tool view at /mcp/tools (config listen.admin.tools). */
   tools?: boolean;
+  /** Told of each `/usage` answer as its counts are taken, before it is sent (the shutdown waits for one). */
+  onUsageRead?: (res: ServerResponse) => void;
 }
 
 /**
@@ -62,7 +64,11 @@ export function buildAdmin(options: AdminOptions): HttpApp {
     const usage = options.usage;
     // Counts and spend only, like /metrics: what the operator sums into the sandbox's status,
     // plus the names of providers that refused every key (the operator shows it on the provider).
-    get('/usage', (): SidecarReport => ({ ...usage.ledger.snapshot(), credentialsRejected: rejectedProviders(options.live) }));
+    get('/usage', (_request, res): SidecarReport => {
+      const report = { ...usage.ledger.snapshot(), credentialsRejected: rejectedProviders(options.live) };
+      options.onUsageRead?.(res);
+      return report;
+    });
   }
   get('/readyz', (_request, res) => sendReadiness(options, res));
   get('/metrics', async (_request, res) => {

@@ -4,10 +4,15 @@
  * their usage into AgentSandbox.status and `kubectl get asbx` shows SPEND and BUDGET. A sidecar
  * restart loses nothing, and the budget holds for both pods together.
  */
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import OpenAI from 'openai';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { stringify } from 'yaml';
 import { startMock, type MockProvider } from '../../mocks/index.js';
 import { keyFile, stackDir, startStack, type Stack } from '../sidecar/harness.js';
 import { freshNamespace, installCrds } from './crds.js';
@@ -24,9 +29,9 @@ let adminPort = 0;
 const stacks: Stack[] = [];
 const kc = new KubeConfig();
 
-const spend = async () => {
-  const out = await kubectl().ok(['get', 'asbx', 'agent', '-n', ns, '-o', 'json']);
-  return (JSON.parse(out) as { status?: { usage?: { spentUSD: number; requests: number; retired?: { spentUSD: number } } } }).status?.usage;
+const spend = async (sandbox = 'agent') => {
+  const out = await kubectl().ok(['get', 'asbx', sandbox, '-n', ns, '-o', 'json']);
+  return (JSON.parse(out) as { status?: { usage?: { spentUSD: number; requests: number; retired?: { spentUSD: number; requests: number }; pods?: { pod: string }[]; podCount?: number } } }).status?.usage;
 };
 
 /** The usage token the operator rendered into a sandbox's credentials Secret (empty until it did). */
@@ -76,7 +81,9 @@ kind: AgentSandbox
 metadata: { name: other }
 spec: { providers: [local] }
 `);
-  await until(async () => (await usageToken('agent')).length > 0 && (await usageToken('other')).length > 0, 'the usage tokens to be rendered', 20_000);
+  // The Secrets may not exist yet: until then there is no token.
+  const rendered = (sandbox: string) => usageToken(sandbox).catch(() => '');
+  await until(async () => (await rendered('agent')).length > 0 && (await rendered('other')).length > 0, 'the usage tokens to be rendered', 20_000);
   // Two pods of the sandbox; no kubelet here, so their status says, as a kubelet's would, where
   // their sidecars listen and that they run (only pods whose sidecar runs share the limits).
   for (const [i, ip] of ADDRESSES.entries()) {
@@ -193,3 +200,75 @@ it('removes a key someone else patched into the credentials Secret, so its seal 
   await until(async () => !(await keys()).includes('junk'), 'the operator to remove the key it did not write', 20_000);
   await until(async () => (await askUsage('agent', await usageToken('agent'))).status === 200, 'the sandbox answered with its token again', 20_000);
 });
+
+it("counts what a pod spent after the operator's last round: its sidecar, sent SIGTERM, keeps its usage readable until the operator read it", async () => {
+  const [pod, ip] = ['leaving-0', '127.0.0.4'];
+  // A pod with a native sidecar, as injection makes it (no kubelet here: the test writes its status as one would).
+  await kubectl().ok(['apply', '-n', ns, '-f', '-'], `apiVersion: v1
+kind: Pod
+metadata: { name: ${pod}, labels: { airlock.dev/sandbox: other }, finalizers: [airlock.dev/test-holds-the-pod] }
+spec:
+  restartPolicy: Never
+  initContainers: [{ name: airlock-sidecar, image: sidecar:1, restartPolicy: Always }]
+  containers: [{ name: agent, image: agent:1 }]
+`);
+  const running = { running: { startedAt: new Date().toISOString() } };
+  const podStatus = (phase: string, sidecar: object, agent: object) =>
+    kubectl().ok(['patch', 'pod', pod, '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase, podIP: ip, podIPs: [{ ip }], initContainerStatuses: [{ name: 'airlock-sidecar', image: 'sidecar:1', imageID: '', ready: true, started: true, restartCount: 0, state: sidecar }], containerStatuses: [{ name: 'agent', image: 'agent:1', imageID: '', ready: true, restartCount: 0, state: agent }] } })]);
+  await podStatus('Running', running, running);
+
+  // The sidecar as the pod runs it (the CLI, in a process of its own), so SIGTERM is the real signal.
+  const dir = await stackDir();
+  const [socketPath, config] = [join(dir, 'airlock.sock'), join(dir, 'config.yaml')];
+  await writeFile(config, stringify({
+    version: 1,
+    sandbox: { name: 'other', namespace: ns },
+    providers: [{ name: 'local', type: 'ollama', baseURL: mock.url, models: [{ name: 'm', ...PRICES }] }],
+    limits: { sandboxUsage: { url: usageUrl('other'), intervalMs: 300, tokenFile: await keyFile(dir, 'usage.token', await usageToken('other')) } },
+    listen: { socket: { path: socketPath }, admin: { host: ip, port: adminPort } },
+  }));
+  const root = join(import.meta.dirname, '../../..');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'sidecar/src/cli.ts'), 'run', '--config', config], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  try {
+    await expect.poll(() => stdout, { timeout: 30_000, interval: 100 }).toContain('airlock sidecar ready');
+    await expect.poll(async () => (await spend('other'))?.pods?.some((p) => p.pod === pod), { timeout: 15_000 }).toBe(true);
+
+    const dispatcher = new Agent({ connect: { socketPath } });
+    const fetchThroughSocket = ((url: string, init?: Parameters<typeof undiciFetch>[1]) => undiciFetch(url, { ...init, dispatcher })) as unknown as typeof globalThis.fetch;
+    const openai = new OpenAI({ apiKey: 'unused-by-airlock', baseURL: 'http://airlock/v1', fetch: fetchThroughSocket, maxRetries: 0 });
+    const cost = (answer: OpenAI.ChatCompletion) => (answer.usage!.prompt_tokens * PRICES.inputCostPerMTok + answer.usage!.completion_tokens * PRICES.outputCostPerMTok) / 1e6;
+    const question = { model: 'm', messages: [{ role: 'user' as const, content: 'the last question' }] };
+    const first = await openai.chat.completions.create(question);
+    // The pod is deleted while its last call is still answered: it stays, Running, until its containers
+    // end; the agent's has, the sidecar gets SIGTERM (the kubelet stops a native sidecar last).
+    const served = mock.received.length;
+    mock.script({ latencyMs: 1_500 });
+    const last = openai.chat.completions.create(question);
+    await expect.poll(() => mock.received.length, { timeout: 5_000, interval: 20 }).toBeGreaterThan(served);
+    await kubectl().ok(['delete', 'pod', pod, '-n', ns, '--wait=false']);
+    await podStatus('Running', running, { terminated: { exitCode: 143, reason: 'Error', startedAt: running.running.startedAt, finishedAt: new Date().toISOString() } });
+    child.kill('SIGTERM');
+
+    const answer = await last;
+    // No new call is taken once stopping.
+    await expect(openai.chat.completions.create(question)).rejects.toThrow();
+    expect(await exited).toBe(0);
+    await dispatcher.close();
+    // A pod deleted takes no share of the sandbox's limits while its sidecar waits: no call comes from it.
+    await expect.poll(async () => (await spend('other'))?.podCount, { timeout: 5_000 }).toBe(0);
+    // The sidecar has exited: the kubelet ends the pod, and it is gone.
+    await podStatus('Failed', { terminated: { exitCode: 0, reason: 'Completed', startedAt: running.running.startedAt, finishedAt: new Date().toISOString() } }, { terminated: { exitCode: 143, reason: 'Error', startedAt: running.running.startedAt, finishedAt: new Date().toISOString() } });
+    await kubectl().ok(['patch', 'pod', pod, '-n', ns, '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]']);
+    await expect.poll(async () => (await spend('other'))?.pods?.length, { timeout: 15_000 }).toBe(0);
+    const usage = (await spend('other'))!;
+    expect(usage.retired?.requests).toBe(2);
+    expect(usage.requests).toBe(2);
+    expect(usage.spentUSD).toBeCloseTo(cost(first) + cost(answer), 9);
+    expect(stdout).toContain("the operator has read this pod's last usage");
+  } finally {
+    child.kill('SIGKILL');
+  }
+}, 90_000);

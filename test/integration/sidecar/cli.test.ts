@@ -77,6 +77,23 @@ describe('airlock-sidecar run and probe', () => {
     await mock.close();
   });
 
+  it("waits on SIGTERM for the operator's last read of its usage at most two usage intervals and 5 s, then exits saying it did not come", async () => {
+    // No operator: the usage URL leads nowhere, and nothing reads the admin port.
+    const { mock, socket, config } = await runSetup({ limits: { sandboxUsage: { url: 'http://127.0.0.1:9/usage/agents/cli', intervalMs: 200 } } });
+    const run = sidecar(['run', '--config', config]);
+    children.push(run.child);
+    await expect.poll(async () => (await sidecar(['probe', '--socket', socket]).done).code, { timeout: 30_000, interval: 200 }).toBe(0);
+    const signalled = Date.now();
+    run.child.kill('SIGTERM');
+    const result = await run.done;
+    const waited = Date.now() - signalled;
+    expect(result.code).toBe(0);
+    expect(waited).toBeGreaterThanOrEqual(2 * 200 + 5_000);
+    expect(waited).toBeLessThan(15_000);
+    expect(result.stdout).toContain("the operator did not read this pod's usage before shutdown");
+    await mock.close();
+  }, 60_000);
+
   it('writes the shutdown\'s log lines in order before it exits on SIGTERM, also when the thread pool is busy', async () => {
     const { mock, socket: socketPath, config } = await runSetup();
     // libuv's thread pool, where the logger's asynchronous writes run, cut to one thread and kept
