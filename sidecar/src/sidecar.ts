@@ -130,14 +130,17 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     admin = buildAdmin({ live, log, metrics, mcp, usage, tools: config.listen.admin.tools, onUsageRead });
     await admin.listen({ host: adminHost(config.listen.admin.host), port: config.listen.admin.port });
     const { port: adminPort, address: adminAddress } = admin.address();
-    const socketApp = build(common);
-    servers.push(socketApp);
-    await listenOnSocket(socketApp, config.listen.socket.path, config.listen.socket.mode, config.listen.socket.group);
+    // The loopback port before the socket too: an agent that holds it (while this container
+    // restarts) would have the socket's calls served by a process that then exits on EADDRINUSE,
+    // and would keep the port, and what the pod's other containers send there, for itself.
     if (config.listen.loopbackPort !== undefined) {
       const loopback = build({ ...common, loopbackPort: config.listen.loopbackPort });
       servers.push(loopback);
       await loopback.listen({ host: '127.0.0.1', port: config.listen.loopbackPort });
     }
+    const socketApp = build(common);
+    servers.push(socketApp);
+    await listenOnSocket(socketApp, config.listen.socket.path, config.listen.socket.mode, config.listen.socket.group);
     log.info({ socket: config.listen.socket.path, loopbackPort: config.listen.loopbackPort, adminPort, configHash: live.status().configHash }, 'airlock sidecar ready');
     return {
       log,

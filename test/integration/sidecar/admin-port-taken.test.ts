@@ -83,3 +83,29 @@ it('serves no model call when the agent holds its admin port: the socket never o
     await dispatcher.close();
   }
 });
+
+it('nor when the agent holds its loopback model port (red team 18): the socket never opens', async () => {
+  mock = await startMock('ollama', { models: ['m'] });
+  squatter = createServer();
+  await new Promise<void>((resolve) => squatter!.listen({ host: '127.0.0.1', port: 0 }, resolve));
+  const port = (squatter.address() as AddressInfo).port;
+  const dir = await stackDir();
+  const socketPath = join(dir, 'run', 'airlock.sock');
+  const listens: string[] = [];
+  const listen = NetServer.prototype.listen;
+  vi.spyOn(NetServer.prototype, 'listen').mockImplementation(function (this: NetServer, ...args: unknown[]) {
+    const options = args[0] as { path?: string; port?: number } | undefined;
+    listens.push(options?.path === socketPath ? 'socket' : options?.path ?? `port ${options?.port}`);
+    return listen.apply(this, args as Parameters<typeof listen>);
+  });
+  const started = startStack(dir, {
+    version: 1,
+    sandbox: { name: 'taken' },
+    listen: { admin: { host: '127.0.0.1', port: 0, tools: false }, loopbackPort: port },
+    providers: [{ name: 'o', type: 'ollama', baseURL: mock.url, models: [{ name: 'm' }] }],
+    mcp: { backends: [] },
+  });
+  await expect(started).rejects.toMatchObject({ code: 'EADDRINUSE' });
+  // Before: the socket opened (and served) between the admin port and the loopback port.
+  expect(listens).toEqual(['port 0', `port ${port}`]);
+});
