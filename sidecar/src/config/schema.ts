@@ -6,6 +6,9 @@
  */
 import * as z from '../zod.js';
 
+/** `listen.maxAnswerBytesInFlight` when unset. */
+export const DEFAULT_ANSWER_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
+
 /** Provider API types the sidecar translates to and from. */
 export const PROVIDER_TYPES = ['openai', 'anthropic', 'gemini', 'ollama', 'openai-compatible'] as const;
 /** Provider types that may run without an API key. */
@@ -295,6 +298,12 @@ export const SidecarConfig = z
         maxBodyBytesInFlight: described(
           z._default(z.int().check(z.minimum(1024), z.maximum(16 * 1024 * 1024 * 1024)), 64 * 1024 * 1024),
           'Request bodies held at once, in bytes, across the socket and the loopback port; a request past it gets 503 with Retry-After (one alone always passes).',
+        ),
+        // Answers a client has not read stay in the sidecar's memory: 64 MiB of them beside 64 MiB
+        // of bodies stay inside the injected container's 512 MiB (upstream/answer-budget.ts).
+        maxAnswerBytesInFlight: described(
+          z._default(z.int().check(z.minimum(1024), z.maximum(16 * 1024 * 1024 * 1024)), DEFAULT_ANSWER_BYTES_IN_FLIGHT),
+          'Answers held at once, in bytes, read from providers and not yet taken by their clients; past it a passed-through answer is relayed as it comes, at its client\'s pace, and one that must be translated gets 503 (one alone is always held).',
         ),
       }),
       {},

@@ -52,7 +52,15 @@ interface Common {
  * tail; a pass-through too large to hold is its start (`native`) and the rest to relay (`rest`),
  * its usage read when the rest has gone by (./json-out.ts).
  */
-export type JsonOutcome<C> = Common & { kind: 'json'; result: C | undefined; native: Buffer | undefined; usage: Usage | undefined; rest?: UpstreamAnswer['rest'] };
+export type JsonOutcome<C> = Common & {
+  kind: 'json';
+  result: C | undefined;
+  native: Buffer | undefined;
+  usage: Usage | undefined;
+  rest?: UpstreamAnswer['rest'];
+  /** What the answer holds of the answer budget until its client has it (UpstreamAnswer.held). */
+  held: number;
+};
 
 /** A stream that reached its first content frame (or its end); the frames so far are held. */
 export type StreamOutcome<K> = Common & {
@@ -120,10 +128,17 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
     if (!op.stream) {
       // The whole answer at once (ProviderClient.json): no stream to read or to give back.
       const answer = await provider.client.json(request, scope.abort, native ? PASS_THROUGH_HELD_BYTES : undefined);
-      if (answer.status < 200 || answer.status >= 300) throw statusFailure(provider, answer.status, answer.body.toString('utf8', 0, MAX_ERROR_BODY_BYTES), answer.headers);
-      const outcome: JsonOutcome<C> = answer.rest
-        ? { provider, model, attempt, kind: 'json', result: undefined, native: answer.body, usage: undefined, rest: answer.rest }
-        : jsonOutcome(op, attempt, answer.body, native, context);
+      let outcome: JsonOutcome<C>;
+      try {
+        if (answer.status < 200 || answer.status >= 300) throw statusFailure(provider, answer.status, answer.body.toString('utf8', 0, MAX_ERROR_BODY_BYTES), answer.headers);
+        outcome = answer.rest
+          ? { provider, model, attempt, kind: 'json', result: undefined, native: answer.body, usage: undefined, rest: answer.rest, held: answer.held }
+          : jsonOutcome(op, attempt, answer.body, native, context, answer.held);
+      } catch (err) {
+        // Not given to the client: what the answer held of the answer budget goes back now.
+        provider.client.release(answer);
+        throw err;
+      }
       reported.succeeded(answer.status);
       return outcome;
     }
@@ -192,15 +207,15 @@ interface Read<C, K extends StreamChunk> {
 }
 
 /** A whole JSON answer: passed through with its usage read from the tail, or parsed. */
-function jsonOutcome<C, K extends StreamChunk>(op: Operation<C, K>, attempt: Attempt, bytes: Buffer, native: boolean, context: TranslateContext): JsonOutcome<C> {
+function jsonOutcome<C, K extends StreamChunk>(op: Operation<C, K>, attempt: Attempt, bytes: Buffer, native: boolean, context: TranslateContext, held: number): JsonOutcome<C> {
   const { provider, model } = attempt;
   if (native && looksWhole(bytes)) {
     // Passed through as it is: only the usage is needed, and it sits at the end.
     const usage = scanUsage(bytes);
-    if (usage) return { provider, model, attempt, kind: 'json', result: undefined, native: bytes, usage };
+    if (usage) return { provider, model, attempt, kind: 'json', result: undefined, native: bytes, usage, held };
   }
   const result = parseResult(op, provider, bytes, context);
-  return { provider, model, attempt, kind: 'json', result, native: native ? bytes : undefined, usage: op.usage(result) };
+  return { provider, model, attempt, kind: 'json', result, native: native ? bytes : undefined, usage: op.usage(result), held };
 }
 
 /** A JSON object that is not cut off: `{` first, `}` last (whitespace aside). */

@@ -104,6 +104,7 @@ async function serveCall<C, K extends StreamChunk>(
     const outcome: Outcome<C, K> = await route(usable, (attempt) => runAttempt(scope, attempt), { log, abort: controller, deadline: started + totalMs, reserve, uncounted: !counted });
     // Before the answer's own: the call's span ends with the usage of the attempt that answered.
     if (scope.abandoned) abandonedSpent = accountAbandoned(call, scope.abandoned, client);
+    if (outcome.kind === 'json' && outcome.held > 0) keepAnswer(client, outcome);
     providerName = outcome.provider.config.name;
     try {
       if (outcome.kind === 'json' && outcome.rest) {
@@ -221,6 +222,14 @@ function answerChars(outcome: { native: Buffer | undefined; result: unknown }): 
   } catch {
     return 0;
   }
+}
+
+/** An answer's bytes stay counted against the answer budget (upstream/answer-budget.ts) until its client has them. */
+function keepAnswer(client: ClientSink, outcome: { provider: ProviderRuntime; held: number }): void {
+  const budget = outcome.provider.client.config.answers;
+  if (!budget) return;
+  if (client.keepUntilDone) client.keepUntilDone(outcome.held, budget);
+  else budget.release(outcome.held);
 }
 
 /** No characters to estimate an output from (embeddings, whose output is none). */

@@ -1,4 +1,5 @@
 /** The client side of a call as the relay writes to it; the HTTP server supplies it. */
+import type { AnswerBudget } from '../upstream/answer-budget.js';
 
 export interface ClientSink {
   /** Whether the response has started (a stream's headers went out). */
@@ -20,6 +21,12 @@ export interface ClientSink {
   onClose(listener: () => void): void;
   /** Told what the answered call cost, for a client that reports it (the MCP model tools). */
   accounted?(spend: CallSpend): void;
+  /**
+   * Keeps `bytes` of the answer counted against `budget` until the client has taken the answer
+   * (its response is done or gone), then releases them. A sink without it holds nothing: the
+   * relay releases them at once.
+   */
+  keepUntilDone?(bytes: number, budget: AnswerBudget): void;
 }
 
 /** What one call used: the provider and model entry that answered, tokens, and cost at that entry's prices. */

@@ -13,6 +13,8 @@ import type { Logger } from '../log/logger.js';
 import type { SecretRegistry } from '../log/redact.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { Runtime } from './runtime.js';
+import { AnswerBudget } from '../upstream/answer-budget.js';
+import { DEFAULT_ANSWER_BYTES_IN_FLIGHT } from '../config/schema.js';
 
 export interface LiveStatus {
   /** sha256 of the config text in use. */
@@ -31,6 +33,8 @@ export class LiveConfig {
   /** Whether the config refused last was refused for its seal (ADR 30) or a read that failed, not for its text. */
   private unsealed = false;
   private readonly listeners: ((config: SidecarConfig) => void)[] = [];
+  /** Answers held at once across every provider's client, whichever config they came from (upstream/answer-budget.ts). */
+  readonly answers = new AnswerBudget(DEFAULT_ANSWER_BYTES_IN_FLIGHT);
 
   constructor(
     private readonly path: string,
@@ -120,7 +124,8 @@ export class LiveConfig {
         }
       }
       const config = await parseConfig(text, this.path);
-      const next = await Runtime.create(config, secrets, this.runtime);
+      const next = await Runtime.create(config, secrets, this.answers, this.runtime);
+      this.answers.maxBytes = config.listen.maxAnswerBytesInFlight;
       const previous = this.runtime;
       this.runtime = next;
       this.hash = hash;

@@ -8,6 +8,7 @@ import type { Operation, StreamChunk } from '../relay/operation.js';
 import type { ClientSink } from '../relay/sink.js';
 import type { Candidate } from '../router/models.js';
 import type { ProviderRuntime } from '../router/router.js';
+import type { AnswerBudget } from '../upstream/answer-budget.js';
 import { writeJson } from './http/reply.js';
 
 export type { Operation, StreamChunk, Usage } from '../relay/operation.js';
@@ -33,6 +34,12 @@ export function responseSink(res: ServerResponse): ClientSink {
  * upstream round trip, instead of seven (bench/README.md "Round 4: saturation").
  */
 class ResponseSink implements ClientSink {
+  /** What `res` closing must do: tell the relay the client went (onClose), release the answer's bytes (keepUntilDone). */
+  private leaving: (() => void) | undefined = undefined;
+  private kept = 0;
+  private budget: AnswerBudget | undefined = undefined;
+  private listening = false;
+
   constructor(private readonly res: ServerResponse) {}
 
   get started(): boolean {
@@ -70,11 +77,28 @@ class ResponseSink implements ClientSink {
   }
 
   onClose(listener: () => void): void {
+    this.leaving = listener;
+    this.listen();
+  }
+
+  keepUntilDone(bytes: number, budget: AnswerBudget): void {
+    if (this.res.closed) return budget.release(bytes);
+    this.kept += bytes;
+    this.budget = budget;
+    this.listen();
+  }
+
+  /** One close listener for both (the answer's bytes go once the response is done, finished or not). */
+  private listen(): void {
+    if (this.listening) return;
+    this.listening = true;
     const res = this.res;
     // on, not once: a response closes once, and once's wrapper (a state object and a bound
     // function) would be made on every call for nothing.
     res.on('close', () => {
-      if (!res.writableFinished) listener();
+      if (this.kept > 0) this.budget!.release(this.kept);
+      this.kept = 0;
+      if (!res.writableFinished) this.leaving?.();
     });
   }
 }

@@ -15,6 +15,7 @@ import { Limiter } from '../router/limits.js';
 import { ModelCatalog } from '../router/models.js';
 import type { ProviderRuntime } from '../router/router.js';
 import { Semaphore } from '../router/semaphore.js';
+import type { AnswerBudget } from '../upstream/answer-budget.js';
 import { ProviderClient } from '../upstream/client.js';
 
 /** Consecutive failures that open a provider's circuit, and how long it stays open. */
@@ -36,14 +37,14 @@ export class Runtime {
    * `previous` are carried over whole, so key states and breakers survive a reload.
    * @throws {ConfigError} when a key file cannot be read.
    */
-  static async create(config: SidecarConfig, secrets: SecretRegistry, previous?: Runtime): Promise<Runtime> {
+  static async create(config: SidecarConfig, secrets: SecretRegistry, answers: AnswerBudget, previous?: Runtime): Promise<Runtime> {
     const providers = await Promise.all(
       config.providers.map(async (provider) => {
         const kept = previous?.providers.find((p) => sameConfig(p.config, provider));
         if (kept) return kept;
         const keys = await readKeys(provider);
         secrets.set(`provider/${provider.name}`, keys.values);
-        return buildProvider(provider, keys);
+        return buildProvider(provider, keys, answers);
       }),
     );
     const keyFiles = config.providers.flatMap((p) => p.apiKeys.map((k) => k.file));
@@ -67,7 +68,7 @@ export class Runtime {
   }
 }
 
-function buildProvider(config: ProviderConfig, keys: Keys): ProviderRuntime {
+function buildProvider(config: ProviderConfig, keys: Keys, answers: AnswerBudget): ProviderRuntime {
   return {
     config,
     baseURL: baseURLOf(config),
@@ -76,7 +77,7 @@ function buildProvider(config: ProviderConfig, keys: Keys): ProviderRuntime {
     breaker: new CircuitBreaker(BREAKER),
     slots: config.limits?.maxConcurrent ? new Semaphore(config.limits.maxConcurrent) : undefined,
     limiter: new Limiter({ requestsPerMinute: config.limits?.requestsPerMinute, tokensPerMinute: config.limits?.tokensPerMinute }),
-    client: new ProviderClient({ name: config.name, timeouts: config.timeouts, maxResponseBytes: MAX_ANSWER_BYTES }),
+    client: new ProviderClient({ name: config.name, timeouts: config.timeouts, maxResponseBytes: MAX_ANSWER_BYTES, answers }),
   };
 }
 

@@ -22,6 +22,7 @@
 import { Readable } from 'node:stream';
 import type { UpstreamRequest } from '../providers/types.js';
 import { type Connection, hasInvalidChar, isToken, Pool, type Receiver, type Waiter } from './connection.js';
+import type { AnswerBudget } from './answer-budget.js';
 import { classifyError, UpstreamTimeout } from './failure.js';
 
 export interface UpstreamResponse {
@@ -39,6 +40,12 @@ export interface UpstreamAnswer {
   body: Buffer;
   /** An answer that spilled (larger than `spillAbove`): the rest of its body, to read or destroy. */
   rest?: UpstreamBody;
+  /**
+   * Bytes of `body` counted against the client's AnswerBudget: released by whoever gives the body
+   * to its client, once the client has it (relay/sink.ts keepUntilDone), or drops it
+   * ({@link ProviderClient.release}).
+   */
+  held: number;
 }
 
 /** What a call's abort tells: the request in flight, set and cleared by {@link ProviderClient}. */
@@ -110,6 +117,8 @@ export interface ClientOptions {
   timeouts: { connectMs: number; firstByteMs: number; idleMs: number };
   /** A whole answer larger than this fails (`ERR_RESPONSE_TOO_LARGE`); unlimited when unset. */
   maxResponseBytes?: number | undefined;
+  /** What answers read whole may hold at once, across this client and others (./answer-budget.ts); unbounded when unset. */
+  answers?: AnswerBudget | undefined;
 }
 
 /**
@@ -190,6 +199,12 @@ export class ProviderClient {
     return pool;
   }
 
+  /** Gives back what an answer held of the answer budget, when its body is dropped rather than given to a client. */
+  release(answer: UpstreamAnswer): void {
+    if (answer.held > 0) this.config.answers?.release(answer.held);
+    answer.held = 0;
+  }
+
   /** Closes idle connections now and the others once their requests finish (used when a reload replaces the provider). */
   async close(): Promise<void> {
     this.closing = true;
@@ -231,6 +246,8 @@ class Exchange implements InFlight, Receiver, Waiter {
   /** A whole answer's chunks so far, and their size. */
   private chunks: Buffer[] = [];
   private size = 0;
+  /** Of `size`, what is counted against the client's AnswerBudget. */
+  private held = 0;
   private spill = WHOLE;
   private max: number | undefined;
   private pool: Pool | undefined;
@@ -323,14 +340,23 @@ class Exchange implements InFlight, Receiver, Waiter {
     }
     this.chunks.push(chunk);
     this.size += chunk.length;
-    if (this.size > this.spill) {
+    const answers = this.client.config.answers;
+    let fits = true;
+    if (answers) {
+      this.held += chunk.length;
+      fits = answers.hold(chunk.length, this.held);
+    }
+    // Past the answer budget a pass-through answer is relayed as it comes (./answer-budget.ts).
+    if (this.size > this.spill || (!fits && this.spill !== WHOLE)) {
       // What is left is read by the caller, as a stream's body is.
       this.handOver();
       const start = Buffer.concat(this.chunks);
       this.chunks = [];
-      this.resolve({ status: this.status, headers: this.headers, body: start, rest: this.stream! });
+      this.resolve({ status: this.status, headers: this.headers, body: start, rest: this.stream!, held: this.handOverHeld() });
     } else if (this.max !== undefined && this.size > this.max) {
       this.abort(Object.assign(new Error(`response larger than ${this.max} bytes`), { code: 'ERR_RESPONSE_TOO_LARGE' }));
+    } else if (!fits) {
+      this.abort(Object.assign(new Error(`${Math.round(answers!.maxBytes / 1048576)} MiB of answers held`), { code: 'ERR_ANSWERS_HELD' }));
     }
   }
 
@@ -343,7 +369,7 @@ class Exchange implements InFlight, Receiver, Waiter {
     if (this.settled) return;
     this.finish();
     const chunks = this.chunks;
-    this.resolve({ status: this.status, headers: this.headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
+    this.resolve({ status: this.status, headers: this.headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), held: this.handOverHeld() });
   }
 
   onError(err: Error, answered: boolean): void {
@@ -421,9 +447,18 @@ class Exchange implements InFlight, Receiver, Waiter {
     this.settled = true;
   }
 
+  /** What the answer holds of the budget, now its caller's to release. */
+  private handOverHeld(): number {
+    const held = this.held;
+    this.held = 0;
+    return held;
+  }
+
   private fail(err: Error, phase: 'headers' | 'body'): void {
     if (this.settled) return;
     this.finish();
+    // The answer read so far is dropped with the exchange.
+    if (this.held > 0) this.client.config.answers?.release(this.handOverHeld());
     this.reject(classifyError(this.callAbort.reason ?? this.failure ?? err, this.client.config.name, phase));
   }
 

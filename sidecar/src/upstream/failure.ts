@@ -107,6 +107,10 @@ export function classifyError(err: unknown, provider: string, phase: 'headers' |
   if (code === 'HPE_HEADER_OVERFLOW') {
     return failure('connect', { status: 502, type: 'api_error', message: `provider ${provider} sent response headers larger than ${process.getBuiltinModule('node:http').maxHeaderSize} bytes` });
   }
+  if (code === 'ERR_ANSWERS_HELD') {
+    // Answers other calls' clients have not taken fill the sidecar's answer budget (answer-budget.ts).
+    return failure('too_large', { status: 503, type: 'api_error', message: `the sidecar holds ${(err as Error).message} that their clients have not read yet, its bound (listen.maxAnswerBytesInFlight): read those answers, then retry` });
+  }
   if (code === 'ERR_RESPONSE_TOO_LARGE') {
     return failure('too_large', { status: 502, type: 'api_error', message: `provider ${provider} sent a ${(err as Error).message}, more than the sidecar holds to translate an answer; ask for less in one call` });
   }

@@ -81,17 +81,20 @@ export function stackDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'airlock-sidecar-'));
 }
 
+/** Writes `config` as `dir`/config.yaml, the file the sidecar's `run --config` reads; its path. */
+export async function configIn(dir: string, config: SidecarConfigInput | string): Promise<string> {
+  const path = join(dir, 'config.yaml');
+  await writeFile(path, typeof config === 'string' ? config : stringify(config));
+  return path;
+}
+
 /**
  * Starts a sidecar with `config` (listen.socket and admin are filled in), written to the stack's
  * dir, or by `publish` (the config's text in, its path out: a config in a Secret volume).
  */
 export async function startStack(dir: string, config: SidecarConfigInput, publish?: (text: string) => Promise<string>): Promise<Stack> {
   const socketPath = join(dir, 'run', 'airlock.sock');
-  const inDir = async (text: string) => {
-    await writeFile(join(dir, 'config.yaml'), text);
-    return join(dir, 'config.yaml');
-  };
-  const write = publish ?? inDir;
+  const write = publish ?? ((text: string) => configIn(dir, text));
   const complete = (c: SidecarConfigInput): SidecarConfigInput => ({
     ...c,
     listen: { ...c.listen, socket: { path: socketPath, mode: '0600', ...c.listen?.socket }, admin: { host: '127.0.0.1', port: 0, tools: true, ...c.listen?.admin } },

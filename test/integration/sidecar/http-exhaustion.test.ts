@@ -15,13 +15,11 @@
  * descriptors (the kubelet and the operator connect from elsewhere: their share is not taken).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { startMock, type MockProvider } from '../../mocks/index.js';
-import { freePort, stackDir } from './harness.js';
+import { configIn, freePort, stackDir } from './harness.js';
 import { exchange, parseResponses, request } from './raw-http.js';
 
 const root = join(import.meta.dirname, '../../..');
@@ -42,16 +40,12 @@ beforeAll(async () => {
   socketPath = join(dir, 'run', 'airlock.sock');
   adminPort = await freePort();
   loopbackPort = await freePort();
-  const config = join(dir, 'config.yaml');
-  await writeFile(
-    config,
-    stringify({
-      version: 1,
-      sandbox: { name: 'exhaustion' },
-      listen: { socket: { path: socketPath }, loopbackPort, admin: { host: '127.0.0.1', port: adminPort } },
-      providers: [{ name: 'o', type: 'openai-compatible', baseURL: mock.url, models: [{ name: 'm' }] }],
-    }),
-  );
+  const config = await configIn(dir, {
+    version: 1,
+    sandbox: { name: 'exhaustion' },
+    listen: { socket: { path: socketPath }, loopbackPort, admin: { host: '127.0.0.1', port: adminPort } },
+    providers: [{ name: 'o', type: 'openai-compatible', baseURL: mock.url, models: [{ name: 'm' }] }],
+  });
   child = spawn('prlimit', [`--nofile=${FILE_LIMIT}:${FILE_LIMIT}`, '--', process.execPath, '--import', 'tsx', join(root, 'sidecar/src/cli.ts'), 'run', '--config', config], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'pipe'],
