@@ -52,7 +52,7 @@ export function build(options: AppOptions): HttpApp {
   // Paths and methods no route owns, answered in the shape of the API the client speaks.
   const notFound = (request: HttpRequest, res: ServerResponse) => {
     if (options.mcp && request.rawPath === MCP_PATH) return refuseMcpMethod(request.method, res);
-    refuse(res, ingressOf(request), { status: 404, type: 'invalid_request_error', message: `unknown endpoint ${request.method} ${request.rawPath}` });
+    refuse(res, ingressOf(request), { status: 404, type: 'invalid_request_error', message: `unknown endpoint ${request.method} ${request.rawPath}${prefixHint(app, request)}` });
   };
   const app = new HttpApp({
     bodyLimit: options.maxBodyBytes,
@@ -126,6 +126,18 @@ function requestPath(err: Error & { rawPacket?: unknown }): string {
 }
 
 /** The API a request outside every route speaks, judged by its path, then by its headers. */
+/** API version prefixes a client's base URL may leave out (LiteLLM's `gemini/` with an api_base that has no `/v1beta`). */
+const PREFIXES = ['/v1', '/v1beta'];
+
+/** A hint for a path that is one of the sidecar's with a version prefix in front: the base URL lacks it. */
+function prefixHint(app: HttpApp, request: HttpRequest): string {
+  for (const prefix of PREFIXES) {
+    if (request.path.startsWith(`${prefix}/`)) return '';
+    if (app.router.find(request.method, prefix + request.path)) return `; did you mean ${prefix}${request.rawPath}? The client's base URL should end in ${prefix}`;
+  }
+  return '';
+}
+
 function ingressOf({ rawPath, headers }: Pick<HttpRequest, 'rawPath' | 'headers'>): Ingress {
   if (rawPath.startsWith('/v1beta/') || isGeminiClient(headers)) return geminiIngress;
   if (rawPath.startsWith('/v1/messages') || isAnthropicClient(headers)) return anthropicIngress;

@@ -90,6 +90,18 @@ describe('OpenAI API errors', () => {
     const { status, body } = await post('/v1/nothing-here', '{}');
     expect(status).toBe(404);
     expect(body).toMatchObject(openAIShape);
+    expect(JSON.stringify(body)).not.toContain('did you mean');
+  });
+
+  it.each([
+    // LiteLLM's gemini/ with an api_base that lacks the version (ver17; Gemini's routes are served
+    // under /v1 too), an OpenAI client's base URL without /v1.
+    ['/models/fast:generateContent', '/v1'],
+    ['/chat/completions', '/v1'],
+  ])('404 for %s names the version prefix the base URL lacks', async (path, prefix) => {
+    const { status, body } = await post(path, '{}');
+    expect(status).toBe(404);
+    expect(JSON.stringify(body)).toContain(`did you mean ${prefix}${path}? The client's base URL should end in ${prefix}`);
   });
 });
 
