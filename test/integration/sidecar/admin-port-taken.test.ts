@@ -29,17 +29,15 @@ afterEach(async () => {
   await new Promise((resolve) => (squatter ? squatter.close(resolve) : resolve(undefined)));
 });
 
-it('serves no model call when the agent holds its admin port: the socket never opens', async () => {
-  mock = await startMock('ollama', { models: ['m'] });
+/** A port the agent holds on `host`, as a squatter of another UID would. */
+async function squat(host: string): Promise<number> {
   squatter = createServer();
-  await new Promise<void>((resolve) => squatter!.listen({ host: '::', port: 0 }, resolve));
-  const port = (squatter.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => squatter!.listen({ host, port: 0 }, resolve));
+  return (squatter.address() as AddressInfo).port;
+}
 
-  const dir = await stackDir();
-  const run = join(dir, 'run');
-  await mkdir(run, { recursive: true });
-  const socketPath = join(run, 'airlock.sock');
-  const dispatcher = new Agent({ connect: { socketPath } });
+/** Every listen the sidecar makes from now on, in order: a socket by its path, a port as `port N`. */
+function recordListens(): string[] {
   const listens: string[] = [];
   const listen = NetServer.prototype.listen;
   vi.spyOn(NetServer.prototype, 'listen').mockImplementation(function (this: NetServer, ...args: unknown[]) {
@@ -47,6 +45,19 @@ it('serves no model call when the agent holds its admin port: the socket never o
     listens.push(options?.path ?? `port ${options?.port}`);
     return listen.apply(this, args as Parameters<typeof listen>);
   });
+  return listens;
+}
+
+it('serves no model call when the agent holds its admin port: the socket never opens', async () => {
+  mock = await startMock('ollama', { models: ['m'] });
+  const port = await squat('::');
+
+  const dir = await stackDir();
+  const run = join(dir, 'run');
+  await mkdir(run, { recursive: true });
+  const socketPath = join(run, 'airlock.sock');
+  const dispatcher = new Agent({ connect: { socketPath } });
+  const listens = recordListens();
   const seen: string[] = [];
   const answers: Promise<number | string>[] = [];
   // The agent: the moment the socket appears, a model call.
@@ -86,18 +97,9 @@ it('serves no model call when the agent holds its admin port: the socket never o
 
 it('nor when the agent holds its loopback model port (red team 18): the socket never opens', async () => {
   mock = await startMock('ollama', { models: ['m'] });
-  squatter = createServer();
-  await new Promise<void>((resolve) => squatter!.listen({ host: '127.0.0.1', port: 0 }, resolve));
-  const port = (squatter.address() as AddressInfo).port;
+  const port = await squat('127.0.0.1');
   const dir = await stackDir();
-  const socketPath = join(dir, 'run', 'airlock.sock');
-  const listens: string[] = [];
-  const listen = NetServer.prototype.listen;
-  vi.spyOn(NetServer.prototype, 'listen').mockImplementation(function (this: NetServer, ...args: unknown[]) {
-    const options = args[0] as { path?: string; port?: number } | undefined;
-    listens.push(options?.path === socketPath ? 'socket' : options?.path ?? `port ${options?.port}`);
-    return listen.apply(this, args as Parameters<typeof listen>);
-  });
+  const listens = recordListens();
   const started = startStack(dir, {
     version: 1,
     sandbox: { name: 'taken' },
