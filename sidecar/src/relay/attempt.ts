@@ -167,17 +167,19 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
  * Whether an attempt that failed may be billed by the provider all the same: its request went out
  * whole on an open connection (CallAbort.written), and then the call was given up (client gone,
  * total deadline), or the sidecar stopped waiting (firstByteMs, or idleMs before a stream's first
- * content), the connection broke before the answer, or the answer came and could not be used (a
- * 2xx the sidecar cannot read, one past what it holds). The provider goes on with such a request
- * or has answered it: a reasoning model asked for a long answer outlasts firstByteMs, and each
- * attempt the sidecar then fails over to bills again. Counted as nothing, an agent had that
- * thinking for free at will. An error status is the provider's refusal, not counted.
+ * content), or the answer came and could not be used (a 2xx the sidecar cannot read, one past what
+ * it holds). The provider goes on with such a request or has answered it: a reasoning model asked
+ * for a long answer outlasts firstByteMs, and each attempt the sidecar then fails over to bills
+ * again. Counted as nothing, an agent had that thinking for free at will. An error status is the
+ * provider's refusal, and a connection the provider's side broke before any answer (a reset, an
+ * outage) most likely never reached it: neither is counted, or an outage could spend the day's
+ * budget on retries nothing answered (ver18).
  */
 function billedAnyway(failure: UpstreamFailure, abort: CallAbort): boolean {
   if (!abort.written) return false;
   if (abort.aborted) return true;
   const kind = failure.kind;
-  return kind === 'timeout' || kind === 'connect' || kind === 'malformed' || kind === 'too_large';
+  return kind === 'timeout' || kind === 'malformed' || kind === 'too_large';
 }
 
 /**

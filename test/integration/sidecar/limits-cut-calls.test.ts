@@ -167,7 +167,6 @@ describe('an attempt that fails after the provider has its request, then is trie
     ['no answer within firstByteMs', { latencyMs: 60_000 }, false],
     // The head and a role chunk, then the model reasons past idleMs before any content.
     ['a stream with no content within idleMs', { chunkDelayMs: 60_000 }, true],
-    ['a connection broken before the answer', { resetBeforeHeaders: true }, false],
     ['a 2xx answer the sidecar cannot read', { malformedJson: true }, false],
   ] as const)('%s: counts the output the failed attempt held, besides the answer', async (_what, fault, stream) => {
     const s = await start(OUTPUT, { dailyBudgetUSD: 0.5 }, RETRIED);
@@ -180,9 +179,13 @@ describe('an attempt that fails after the provider has its request, then is trie
     await expectBudgetSpent(s);
   });
 
-  it("but an attempt the provider refused (500) counts nothing: the provider bills no error", async () => {
+  it.each([
+    ['refused (500): the provider bills no error', { status: 500 }],
+    // A reset before any answer most likely never reached the provider: counted, an outage spent the budget (ver18).
+    ['cut off before any answer (a reset)', { resetBeforeHeaders: true }],
+  ] as const)('but an attempt %s counts nothing', async (_what, fault) => {
     const s = await start(OUTPUT, { dailyBudgetUSD: 0.5 }, RETRIED);
-    mocks.openai.script({ status: 500 });
+    mocks.openai.script(fault);
     await s.openai().chat.completions.create({ model: 'o3-test', max_completion_tokens: 10_000, messages: [{ role: 'user', content: 'think hard' }] });
     expect(mocks.openai.received).toHaveLength(2);
     await expect.poll(async () => (await modelUsage(s, 'o3-test')).requests).toBe(1);
