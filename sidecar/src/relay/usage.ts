@@ -4,6 +4,7 @@
  * the model entry.
  */
 import type { ModelEntryConfig } from '../config/schema.js';
+import { tokenCount } from '../providers/shared/chunks.js';
 import type { Operation, StreamChunk, Usage } from './operation.js';
 
 /** The key searched for, as bytes once: a string needle is encoded anew on every search. */
@@ -38,7 +39,7 @@ export function scanUsage(body: Buffer): Usage | undefined {
 
 /** Canonical usage from an OpenAI (`prompt_tokens`) or Anthropic (`input_tokens`) usage object. */
 export function usageFromObject(usage: Record<string, unknown>): Usage | undefined {
-  const n = (key: string) => (typeof usage[key] === 'number' ? (usage[key] as number) : 0);
+  const n = (key: string) => tokenCount(usage[key]);
   if (typeof usage.prompt_tokens === 'number') return { input: n('prompt_tokens'), output: n('completion_tokens') };
   if (typeof usage.input_tokens === 'number' || typeof usage.output_tokens === 'number') {
     // Anthropic reports cached prompt tokens beside input_tokens; they are prompt tokens too.

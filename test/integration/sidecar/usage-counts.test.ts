@@ -93,6 +93,19 @@ it.each([
   }
 });
 
+it.each([
+  // Before (ver18): the string input counted 0, the negative cache count took 1,000 tokens off the input.
+  ['a string input count', { input_tokens: '10', output_tokens: 1000 }],
+  ['a negative cache count', { input_tokens: 2000, output_tokens: 1000, cache_creation_input_tokens: -1000 }],
+] as const)('estimates an Anthropic-style usage with %s', async (_what, reported) => {
+  const seen = await counted(reported, false);
+  expect(seen).toMatchObject({ requests: 2, reportTaken: true });
+  expect(seen.outputTokens).toBeGreaterThanOrEqual(2000);
+  // The body's estimate, not 0 (a string) nor 2 x (2,000 - 1,000).
+  expect(seen.inputTokens).toBeGreaterThan(0);
+  expect(seen.inputTokens).toBeLessThan(1000);
+});
+
 it('rounds fractional counts up, so the operator takes the report (before: refused)', async () => {
   expect(await counted({ prompt_tokens: 10.5, completion_tokens: 1000.25 }, false)).toMatchObject({ inputTokens: 22, outputTokens: 2002, reportTaken: true });
 });

@@ -1,7 +1,7 @@
 /** Anthropic Messages response → canonical completion; also the finish and usage mappings. */
 import type { AnthropicStopReason, AnthropicUsage } from '../../wire/anthropic.js';
 import type { ChatCompletion, FinishReason, ResponseThinkingBlock, ResponseToolCall, Usage } from '../../wire/openai.js';
-import { makeCompletion, makeUsage } from '../shared/chunks.js';
+import { makeCompletion, makeUsage, tokenCount } from '../shared/chunks.js';
 import { badResponse } from '../shared/errors.js';
 import type { TranslateContext } from '../types.js';
 
@@ -28,9 +28,9 @@ export function finishReason(reason: string | null | undefined): FinishReason {
  * Anthropic reports them beside input_tokens, so they are added back.
  */
 export function usageOf(usage: Partial<AnthropicUsage> | undefined): Usage {
-  const read = usage?.cache_read_input_tokens ?? 0;
-  const prompt = (usage?.input_tokens ?? 0) + (usage?.cache_creation_input_tokens ?? 0) + read;
-  return makeUsage(prompt, usage?.output_tokens ?? 0, read);
+  const read = tokenCount(usage?.cache_read_input_tokens);
+  const prompt = tokenCount(usage?.input_tokens) + tokenCount(usage?.cache_creation_input_tokens) + read;
+  return makeUsage(prompt, tokenCount(usage?.output_tokens), read);
 }
 
 interface ResponseBody {

@@ -8,7 +8,7 @@
 import { anthropicErrorStatus } from '../../wire/anthropic.js';
 import type { AnthropicUsage } from '../../wire/anthropic.js';
 import type { FinishReason } from '../../wire/openai.js';
-import { ChunkEmitter } from '../shared/chunks.js';
+import { ChunkEmitter, tokenCount } from '../shared/chunks.js';
 import { brokenStream, parseFrame, providerError } from '../shared/errors.js';
 import { sseFramer, type SSEEvent } from '../shared/framing.js';
 import { frameTranslator } from '../shared/translator.js';
@@ -44,8 +44,9 @@ export function anthropicStream(context: TranslateContext): StreamTranslator {
     if (!u) return;
     for (const key of ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const) {
       const value = u[key];
-      if (typeof value !== 'number') continue;
-      usage[key] = value;
+      if (value === undefined || value === null) continue;
+      // Not a count (a string, a negative): NaN, so the call is estimated (shared/chunks.ts tokenCount).
+      usage[key] = tokenCount(value);
       usageSeen = true;
     }
   };

@@ -1,6 +1,6 @@
 /** Gemini generateContent response → canonical completion; also the finish, usage and error mappings. */
 import type { ChatCompletion, FinishReason, ResponseToolCall, Usage } from '../../wire/openai.js';
-import { makeCompletion, makeToolCallId, makeUsage } from '../shared/chunks.js';
+import { makeCompletion, makeToolCallId, makeUsage, tokenCount } from '../shared/chunks.js';
 import { badResponse, fallbackMessage, parseErrorBody, providerError } from '../shared/errors.js';
 import type { ProviderError, TranslateContext } from '../types.js';
 import { idWithSignature } from './signature.js';
@@ -51,9 +51,9 @@ export function finishReason(reason: string | undefined, hasToolCalls: boolean):
  * are reported as reasoning tokens, as OpenAI does); tool-use prompt tokens count as prompt.
  */
 export function usageOf(usage: GeminiUsage): Usage {
-  const reasoning = usage.thoughtsTokenCount ?? 0;
-  const prompt = (usage.promptTokenCount ?? 0) + (usage.toolUsePromptTokenCount ?? 0);
-  return makeUsage(prompt, (usage.candidatesTokenCount ?? 0) + reasoning, usage.cachedContentTokenCount, reasoning);
+  const reasoning = tokenCount(usage.thoughtsTokenCount);
+  const prompt = tokenCount(usage.promptTokenCount) + tokenCount(usage.toolUsePromptTokenCount);
+  return makeUsage(prompt, tokenCount(usage.candidatesTokenCount) + reasoning, usage.cachedContentTokenCount, reasoning);
 }
 
 /** A function-call part as a canonical tool call, its id made here and carrying any signature. */

@@ -91,6 +91,17 @@ export class ChunkEmitter {
 }
 
 /** A usage object from prompt and completion counts plus optional details. */
+/**
+ * A token count from a provider's usage field: 0 when absent, the number when it is one from 0 up,
+ * NaN otherwise (a string, a negative): a sum with it is NaN, which the limits do not count as
+ * given but estimate (relay/usage.ts countable). Read as given, `"10"` was 0 tokens and a negative
+ * cache count took tokens off the input (ver18).
+ */
+export function tokenCount(value: unknown): number {
+  if (value === undefined || value === null) return 0;
+  return typeof value === 'number' && value >= 0 ? value : NaN;
+}
+
 export function makeUsage(prompt: number, completion: number, cached?: number, reasoning?: number): Usage {
   const usage: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   if (cached) usage.prompt_tokens_details = { cached_tokens: cached };
