@@ -65,4 +65,13 @@ describe('Limiter', () => {
     expect(limiter.tryStart('x')).toBeUndefined();
     expect(limiter.tryStart('x')?.message).toBe('x allows 5 requests per minute (its share across 2 pods)');
   });
+
+  it('lets a call that holds more than the budget run alone once the calls before it gave back what they held, whatever their prices summed to', () => {
+    const limiter = new Limiter({ dailyBudgetUSD: 1 });
+    const reserves = [0.1, 0.2, 0.3].map((costUSD) => ({ tokens: 10, costUSD }));
+    for (const reserve of reserves) expect(limiter.tryStart('x', reserve)).toBeUndefined();
+    for (const reserve of reserves) limiter.finish(0, 0, reserve);
+    // Before: 5.6e-17 USD still held, so this call was never alone.
+    expect(limiter.tryStart('x', { tokens: 10, costUSD: 2 })).toBeUndefined();
+  });
 });

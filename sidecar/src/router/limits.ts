@@ -190,8 +190,16 @@ export class Limiter {
   /** The call is over: tokens and cost it used, and what it held (the same `reserve` as tryStart's). */
   finish(tokens: number, costUSD: number, reserve: Reservation = NOTHING): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
-    this.heldTokens = Math.max(0, this.heldTokens - reserve.tokens);
-    this.heldUSD = Math.max(0, this.heldUSD - reserve.costUSD);
+    if (this.inFlight === 0) {
+      // Nothing in flight holds nothing: sums and differences of prices leave a residue (0.1 +
+      // 0.2 + 0.3 held, each given back, left 5.6e-17), and a call that may only run alone was
+      // then refused for ever.
+      this.heldTokens = 0;
+      this.heldUSD = 0;
+    } else {
+      this.heldTokens = Math.max(0, this.heldTokens - reserve.tokens);
+      this.heldUSD = Math.max(0, this.heldUSD - reserve.costUSD);
+    }
     if (tokens > 0) this.tokens.add(tokens);
     if (costUSD > 0) {
       this.spentToday();
