@@ -49,6 +49,13 @@ export class ResponseStore {
   private readonly owners = new LRUCache<string, string>({ maxSize: MAX_ITEM_IDS, sizeCalculation: () => 1, ttl: TTL_MS });
 
   /**
+   * Response id → the tokens its conversation holds (its input and output as counted), for the
+   * responses OpenAI keeps and the sidecar passed through: a continuation of one is held against
+   * the limits at that size, not at the model's whole context window (Operation.heldByProvider).
+   */
+  private readonly sizes = new LRUCache<string, number>({ maxSize: MAX_ITEM_IDS, sizeCalculation: () => 1, ttl: TTL_MS });
+
+  /**
    * `items` with every `item_reference` to an output item the sidecar holds replaced by that item,
    * and every reasoning item of its own handed back bare (its id, no `encrypted_content`: clients
    * that keep items by id when `store` is on) by the item as it made it; references it does not
@@ -109,6 +116,16 @@ export class ResponseStore {
     });
     this.cache.set(id, response ? { items, response } : { items });
     for (const item of response?.output ?? []) if (typeof item.id === 'string') this.owners.set(item.id, id);
+  }
+
+  /** Notes the tokens of response `id`'s conversation (see `sizes`). */
+  noteSize(id: string, tokens: number): void {
+    this.sizes.set(id, tokens);
+  }
+
+  /** The tokens of response `id`'s conversation, when the sidecar saw it answered. */
+  sizeOf(id: string): number | undefined {
+    return this.sizes.get(id);
   }
 
   /** Forgets response `id` (`responses.delete`); false when it was not held. */

@@ -188,7 +188,7 @@ function billedAnyway(failure: UpstreamFailure, abort: CallAbort): boolean {
  * sandbox's.
  */
 function abandon<C, K extends StreamChunk>(scope: AttemptScope<C, K>, attempt: Attempt): void {
-  const usage = abandonedUsage(scope.op);
+  const usage = abandonedUsage(scope.op, attempt.model);
   (scope.abandoned ??= []).push({ provider: attempt.provider, model: attempt.model, usage });
   attempt.release(usage.input + usage.output, costOf(attempt.model, usage));
 }

@@ -21,7 +21,7 @@ import { callId } from './ids.js';
 import type { Operation, StreamChunk, Usage } from './operation.js';
 import type { ClientSink } from './sink.js';
 import { streamOut } from './stream-out.js';
-import { abandonedUsage, costOf, countable, estimated, estimatedInput, heldOutput, scanHead } from './usage.js';
+import { abandonedUsage, costOf, countable, estimated, estimatedInput, heldOutput, inputOn, scanHead } from './usage.js';
 
 export interface RelayDeps {
   log: Logger;
@@ -115,11 +115,11 @@ async function serveCall<C, K extends StreamChunk>(
         } catch (err) {
           // The provider had answered (and billed) before the relay broke, the agent gone or the
           // upstream cut: counted as a plain call given up once its request went upstream.
-          spent = account(call, outcome, abandonedUsage(op), true, client);
+          spent = account(call, outcome, abandonedUsage(op, outcome.model), true, client);
           throw classifyError(controller.reason ?? err, providerName, 'body');
         }
         const counts = countable(usage, noChars, undefined);
-        spent = account(call, outcome, counts ?? estimated(op, 0), counts === undefined || counts.estimated === true, client);
+        spent = account(call, outcome, counts ?? estimated(op, 0, outcome.model), counts === undefined || counts.estimated === true, client);
       } else if (outcome.kind === 'json') {
         // The answer first: what follows is bookkeeping the client need not wait for. Nothing
         // else runs in between (no await), so the next call sees this one counted; counted also
@@ -131,9 +131,10 @@ async function serveCall<C, K extends StreamChunk>(
           // estimated, as a stream is, so it cannot escape the limits; counting tokens costs nothing.
           const usage = countable(outcome.usage, op.kind === 'embeddings' ? noChars : answerChars, outcome);
           if (usage) spent = account(call, outcome, usage, usage.estimated === true, client);
-          else if (op.kind !== 'count_tokens') spent = account(call, outcome, estimated(op, op.kind === 'embeddings' ? 0 : answerChars(outcome)), true, client);
+          else if (op.kind !== 'count_tokens') spent = account(call, outcome, estimated(op, op.kind === 'embeddings' ? 0 : answerChars(outcome), outcome.model), true, client);
         }
-        if (call.recording) described = outcome.result !== undefined ? describeResult(outcome.result) : outcome.native ? scanHead(outcome.native) : {};
+        if (call.recording || op.answered) described = outcome.result !== undefined ? describeResult(outcome.result) : outcome.native ? scanHead(outcome.native) : {};
+        if (op.answered && described.id) op.answered(described.id, spent.input + spent.output);
         if (call.capturing) call.output(outcome.result ?? parsedForCapture(op, outcome, context));
       } else {
         call.firstChunk();
@@ -142,7 +143,8 @@ async function serveCall<C, K extends StreamChunk>(
         // An error event after the stream started: the client's status was 200, the call failed.
         if (tally.failedStatus !== undefined) status = tally.failedStatus;
         const usage = countable(tally.usage, streamedChars, tally);
-        spent = account(call, outcome, usage ?? estimated(op, tally.outputChars), usage === undefined || usage.estimated === true, client);
+        spent = account(call, outcome, usage ?? estimated(op, tally.outputChars, outcome.model), usage === undefined || usage.estimated === true, client);
+        if (op.answered && described.id && tally.failedStatus === undefined) op.answered(described.id, spent.input + spent.output);
       }
     } finally {
       outcome.attempt.release(spent.tokens, spent.costUSD);
@@ -188,26 +190,18 @@ function anyReserves(candidates: Candidate<ProviderRuntime>[]): boolean {
  */
 function reservationOf(op: Operation<unknown, StreamChunk>, candidates: Candidate<ProviderRuntime>[]): Reservation {
   const usage = { input: estimatedInput(op), output: heldOutput(op) };
-  if (op.heldByProvider) return heldByProviderReservation(usage, candidates);
+  if (op.heldByProvider) return heldByProviderReservation(op, usage, candidates);
   let costUSD = 0;
   for (const candidate of candidates) costUSD = Math.max(costUSD, costOf(candidate.model, usage));
   return { tokens: usage.input + usage.output, costUSD };
 }
 
-/**
- * Input held for a call that names input the provider holds (Operation.heldByProvider) on a
- * model without a `contextWindow`: the largest windows served today. Held by the body's bytes, ten
- * calls at once naming a cached context of 400,000 tokens ran to eight times a budget that
- * admitted one of them written inline (red team 17).
- */
-const PROVIDER_HELD_INPUT_TOKENS = 1_000_000;
-
-/** The reservation of such a call: its input up to each candidate model's context window. */
-function heldByProviderReservation(usage: { input: number; output: number }, candidates: Candidate<ProviderRuntime>[]): Reservation {
+/** The reservation of a call naming input the provider holds: its input up to each candidate model's context window (./usage.ts inputOn). */
+function heldByProviderReservation(op: Operation<unknown, StreamChunk>, usage: { input: number; output: number }, candidates: Candidate<ProviderRuntime>[]): Reservation {
   let tokens = 0;
   let costUSD = 0;
   for (const { model } of candidates) {
-    const held = { input: Math.max(usage.input, model.contextWindow ?? PROVIDER_HELD_INPUT_TOKENS), output: usage.output };
+    const held = { input: inputOn(op, model, usage.input), output: usage.output };
     tokens = Math.max(tokens, held.input + held.output);
     costUSD = Math.max(costUSD, costOf(model, held));
   }

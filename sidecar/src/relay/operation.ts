@@ -59,6 +59,8 @@ export interface Operation<Canonical, Chunk extends StreamChunk = ChatCompletion
    * at the model's context window while the call runs (relay/call.ts reservationOf).
    */
   heldByProvider?: boolean;
+  /** Told the id of the answer and the tokens the call used, once counted (the Responses API notes a conversation's size). */
+  answered?(id: string, tokens: number): void;
   /** What the request asks the provider to reach for the agent that `allowed` does not allow (ingress/reach.ts). */
   reach?(allowed: ReadonlySet<ProviderReach>): Reach | undefined;
   /** Whether this provider can serve the operation at all (anthropic has no embeddings). */

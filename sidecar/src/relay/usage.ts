@@ -179,6 +179,24 @@ export function estimatedInput(op: Operation<unknown, StreamChunk>): number {
   return op.inputTokens?.() ?? estimateUsage(op.raw?.length ?? 0, 0).input;
 }
 
+/**
+ * Input held for a call that names input the provider holds (Operation.heldByProvider) on a
+ * model without a `contextWindow`: the largest windows served today. Held by the body's bytes, ten
+ * calls at once naming a cached context of 400,000 tokens ran to eight times a budget that
+ * admitted one of them written inline (red team 17).
+ */
+const PROVIDER_HELD_INPUT_TOKENS = 1_000_000;
+
+/**
+ * A call's input as the limits hold and, without the provider's usage, count it on `model`
+ * (`estimate` is {@link estimatedInput}): a call naming input the provider holds, whose size its
+ * body does not tell, is taken to fill the model's context window; counted by its body when given
+ * up or cut before its usage, it was 16 tokens for a cached context of 400,000 (ver18).
+ */
+export function inputOn(op: Operation<unknown, StreamChunk>, model: ModelEntryConfig, estimate = estimatedInput(op)): number {
+  return op.heldByProvider ? Math.max(estimate, model.contextWindow ?? PROVIDER_HELD_INPUT_TOKENS) : estimate;
+}
+
 /** The most output a call may make: its max_tokens (or the default above) for each answer it asks for (`n` and kin). */
 export function heldOutput(op: Operation<unknown, StreamChunk>): number {
   return (op.maxOutputTokens ?? HELD_OUTPUT_TOKENS) * Math.max(1, op.choices ?? 1);
@@ -188,8 +206,8 @@ export function heldOutput(op: Operation<unknown, StreamChunk>): number {
  * Usage estimated for a call the provider reported none for: its input as the reservation holds
  * it, its output from the characters of the answer.
  */
-export function estimated(op: Operation<unknown, StreamChunk>, outputChars: number): Usage {
-  return { input: estimatedInput(op), output: estimateUsage(0, outputChars).output };
+export function estimated(op: Operation<unknown, StreamChunk>, outputChars: number, model: ModelEntryConfig): Usage {
+  return { input: inputOn(op, model), output: estimateUsage(0, outputChars).output };
 }
 
 /**
@@ -201,8 +219,8 @@ export function estimated(op: Operation<unknown, StreamChunk>, outputChars: numb
  * as output though none of it is sent: counting nothing let an agent have a model think at length
  * and leave before it answered, again and again.
  */
-export function abandonedUsage(op: Operation<unknown, StreamChunk>): Usage {
-  return { input: estimatedInput(op), output: op.kind === 'embeddings' ? 0 : heldOutput(op), estimated: true };
+export function abandonedUsage(op: Operation<unknown, StreamChunk>, model: ModelEntryConfig): Usage {
+  return { input: inputOn(op, model), output: op.kind === 'embeddings' ? 0 : heldOutput(op), estimated: true };
 }
 
 /** More tokens than any call can use (the largest context windows are a few million): a lie or a bug. */

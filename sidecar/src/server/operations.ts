@@ -52,6 +52,7 @@ export function chatOperation(ingress: Ingress, body: ChatIngressRequest, raw: B
   const call = new ChatCall(ingress, request.model, request.stream === true, raw, asked, build, () => request, names);
   call.maxOutputTokens = request.max_completion_tokens ?? request.max_tokens ?? undefined;
   call.choices = request.n ?? undefined;
+  if (namesGeminiCache(body)) call.heldByProvider = true;
   const forUsage = request.stream === true ? usageForStreams(request, asked) : undefined;
   // The client's bytes pass through to OpenAI-format providers; an OpenAI-compatible one gets the
   // canonical request instead when the client's has what only OpenAI serves, and OpenAI gets its
@@ -158,6 +159,16 @@ export function generateContentOperation(ingress: Ingress, request: GenerateCont
   // the body, for the upstream model's name).
   call.nativeBody = mended(() => withSignaturesMended(request, enforcesSignatures(model)));
   return reaching(call, request, 'gemini');
+}
+
+/**
+ * Whether a chat body names a Gemini context cache, as Gemini's OpenAI-compatible API reads it:
+ * `extra_body.google.cached_content` (sent as written by clients that do not merge `extra_body`),
+ * or `google.cached_content` (merged): input the provider holds (Operation.heldByProvider).
+ */
+function namesGeminiCache(body: object): boolean {
+  const fields = body as { google?: { cached_content?: unknown }; extra_body?: { google?: { cached_content?: unknown } } };
+  return fields.google?.cached_content != null || fields.extra_body?.google?.cached_content != null;
 }
 
 /**

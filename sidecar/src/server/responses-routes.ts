@@ -155,12 +155,19 @@ function itemId(item: Record<string, unknown> | undefined): string | null {
  * `openai` providers are tried. Likewise an `item_reference` to an output item the sidecar holds
  * becomes that item; one it does not hold is left for OpenAI (and refused by translation).
  */
+/** Whether `input` names by reference items the sidecar does not hold (resolveReferences left them for OpenAI). */
+function namesHeldItems(input: ResponsesRequest['input']): boolean {
+  return Array.isArray(input) && input.some((item) => (item as { type?: unknown }).type === 'item_reference');
+}
+
 export function responsesOperation(sent: ResponsesRequest, raw: Buffer, store: ResponseStore, maxBodyBytes = Infinity): Operation<ResponseObject, ResponsesStreamItem> {
   const input = Array.isArray(sent.input) ? resolveReferences(sent.input, store, raw.length, maxBodyBytes) : sent.input;
   const request = input === sent.input ? sent : { ...sent, input };
   const previous = request.previous_response_id;
   const history = previous ? store.get(previous) : undefined;
   const heldElsewhere = previous != null && history === undefined;
+  // A conversation OpenAI holds that the sidecar saw answered: its size is known.
+  const heldSize = heldElsewhere ? store.sizeOf(previous) : undefined;
   const expanded: ResponsesRequest = history ? { ...request, previous_response_id: null, input: [...history, ...inputItems(request)] } : request;
   // OpenAI gets no reasoning the sidecar made from another provider's answer: it refuses
   // encrypted content it did not make, and reasoning ids it never issued.
@@ -184,8 +191,11 @@ export function responsesOperation(sent: ResponsesRequest, raw: Buffer, store: R
     maxOutputTokens: request.max_output_tokens ?? undefined,
     // A continuation sends the whole conversation upstream: held as such against the limits.
     ...(history ? { inputTokens: () => estimateTokens([request.instructions, expanded.input, request.tools]) } : {}),
+    ...(heldSize !== undefined ? { inputTokens: () => heldSize + estimateTokens([request.instructions, request.input, request.tools]) } : {}),
     // A conversation or stored prompt only OpenAI holds is as long as it has grown there.
-    ...(heldElsewhere || request.conversation != null || request.prompt != null ? { heldByProvider: true } : {}),
+    // So are items of its responses named by reference (`item_reference`) that the sidecar does not hold.
+    ...((heldElsewhere && heldSize === undefined) || request.conversation != null || request.prompt != null || namesHeldItems(request.input) ? { heldByProvider: true } : {}),
+    answered: (id, tokens) => store.noteSize(id, tokens),
     supports: (provider) => !heldElsewhere || provider.adapter.responsesRequest !== undefined,
     build: (provider, target) => provider.adapter.responsesRequest?.(forOpenAI, target) ?? translatedChat(provider, asChat(), target, names),
     parse(provider, body, context) {

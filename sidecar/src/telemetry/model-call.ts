@@ -268,6 +268,9 @@ export interface Described {
 /** The response id, model and finish reasons of a result or stream chunk, merged into `into`. */
 export function describeResult(result: unknown, into: Described = {}): Described {
   if (typeof result !== 'object' || result === null) return into;
+  // A Responses stream's events carry the response whole (`response.created`, `response.completed`).
+  const response = (result as { type?: unknown; response?: unknown }).response;
+  if (typeof response === 'object' && response !== null && typeof (result as { type?: unknown }).type === 'string') return describeResult(response, into);
   const { id, model, choices } = result as { id?: unknown; model?: unknown; choices?: unknown };
   if (typeof model === 'string' && model) into.model = model;
   if (typeof id === 'string' && id) into.id = id;
