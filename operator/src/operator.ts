@@ -20,7 +20,7 @@ import type { Settings } from './settings.js';
 import { OperatorMetrics } from './telemetry/metrics.js';
 import { inSpan, objectAttributes } from './telemetry/spans.js';
 import { MountedSecretHeaders } from './telemetry/otlp-headers.js';
-import { UsageCollector } from './usage/collector.js';
+import { sandboxPods, sharesNow, UsageCollector } from './usage/collector.js';
 import { CredentialRejections } from './usage/rejections.js';
 import { usageRoute, type UsageSource } from './usage/route.js';
 import { SealedTokens } from './usage/sealed-token.js';
@@ -185,6 +185,7 @@ export async function startOperator({ kubeConfig, settings, log, sidecarAdminPor
   const health = await healthServer(settings, log, metrics.registry, () => (!caches.hasSynced ? 'informers not synced' : !tls.ready ? 'webhook caBundle not in place yet' : undefined), {
     sandbox: (namespace, name) => caches.sandboxes.get(namespace, name) as AgentSandbox | undefined,
     token: (namespace, name) => sealedTokens.tokenOf(caches.rendered.get(namespace, credentialsSecretNameFor(name)), { namespace, sandbox: name }),
+    sharing: (namespace, name) => sandboxPods(caches.pods.list(namespace), name).filter(sharesNow).length,
   });
 
   log.info({ identity: settings.identity, webhookPort: webhook.port }, 'airlock operator started');

@@ -23,12 +23,14 @@ const pod = (agent: V1ContainerState, options: { restartPolicy?: string; deleted
 describe('sharesNow: the pods a sandbox\'s limits are divided among', () => {
   it('counts a pod whose agent runs, or will run again', () => {
     expect(sharesNow(pod(running))).toBe(true);
+    // Deleted, its agent still running (its grace period): it still calls (ver18).
+    expect(sharesNow(pod(running, { deleted: true }))).toBe(true);
     expect(sharesNow(pod(ended(0)))).toBe(true);
     expect(sharesNow(pod(ended(1), { restartPolicy: 'OnFailure' }))).toBe(true);
   });
 
-  it("leaves out a stopping pod: deleted, or a Job's whose agent has ended for good, its sidecar still running", () => {
-    expect(sharesNow(pod(running, { deleted: true }))).toBe(false);
+  it("leaves out a stopping pod: a Job's, or a deleted one's, whose agent has ended for good, its sidecar still running", () => {
+    expect(sharesNow(pod(ended(137), { deleted: true }))).toBe(false);
     expect(sharesNow(pod(ended(0), { restartPolicy: 'Never' }))).toBe(false);
     expect(sharesNow(pod(ended(1), { restartPolicy: 'Never' }))).toBe(false);
     expect(sharesNow(pod(ended(0), { restartPolicy: 'OnFailure' }))).toBe(false);

@@ -80,7 +80,7 @@ export class UsageCollector {
     const { caches, kube, rejections } = this.options;
     const namespace = sandbox.metadata.namespace ?? 'default';
     const name = sandbox.metadata.name;
-    const pods = caches.pods.list(namespace).filter((p) => p.metadata?.labels?.[SANDBOX_LABEL] === name && !['Succeeded', 'Failed'].includes(p.status?.phase ?? ''));
+    const pods = sandboxPods(caches.pods.list(namespace), name);
     const livePods = new Set(pods.map((p) => p.metadata!.name!));
     if (pods.length === 0 && !sandbox.status?.usage) {
       rejections.record(namespace, name, [], livePods).forEach((p) => changed.add(p));
@@ -125,15 +125,23 @@ export class UsageCollector {
   }
 }
 
+/** The pods of sandbox `name` among `pods` (of its namespace) that have not ended. */
+export function sandboxPods(pods: readonly V1Pod[], name: string): V1Pod[] {
+  return pods.filter((p) => p.metadata?.labels?.[SANDBOX_LABEL] === name && !['Succeeded', 'Failed'].includes(p.status?.phase ?? ''));
+}
+
 /**
  * Whether a pod takes a share of its sandbox's limits this round: its sidecar runs or is about to
- * ({@link sharesLimits}), and the pod is not stopping. A pod deleted, or whose app containers have
- * all ended for good (a Job's), makes no new call; its sidecar only waits for its last read
- * (ADR 0014), and counting it would shrink the other pods' shares meanwhile.
+ * ({@link sharesLimits}), and an app container of it runs or will run again. A pod whose app
+ * containers have all ended for good (a Job's; a deleted pod's, which none restarts) makes no new
+ * call; its sidecar only waits for its last read (ADR 0014), and counting it would shrink the
+ * other pods' shares meanwhile. A deleted pod whose agent still runs (its grace period, or a
+ * SIGTERM it ignores) still calls through its sidecar, so it still shares: left out, it had its
+ * old share while the others took the whole (ver18: 8 calls admitted for 4 left).
  */
 export function sharesNow(pod: V1Pod): boolean {
-  if (!sharesLimits(pod) || pod.metadata?.deletionTimestamp) return false;
-  const restartPolicy = pod.spec?.restartPolicy ?? 'Always';
+  if (!sharesLimits(pod)) return false;
+  const restartPolicy = pod.metadata?.deletionTimestamp ? 'Never' : (pod.spec?.restartPolicy ?? 'Always');
   const apps = (pod.spec?.containers ?? []).filter((c) => !RESERVED_CONTAINERS.has(c.name));
   const ended = (name: string) => {
     const terminated = pod.status?.containerStatuses?.find((s) => s.name === name)?.state?.terminated;

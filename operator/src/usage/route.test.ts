@@ -20,6 +20,7 @@ beforeAll(async () => {
   route = await startUsageRoute({
     sandbox: (namespace, name) => (sandboxes.has(`${namespace}/${name}`) ? ({ status: { usage: usage() } } as unknown as AgentSandbox) : undefined),
     token: (namespace, name) => tokens[`${namespace}/${name}`],
+    sharing: (namespace, name) => (`${namespace}/${name}` === 'team-a/agent' ? 5 : 1),
   });
   base = route.base;
 });
@@ -32,6 +33,11 @@ const get = async (path: string, token?: string, scheme = 'Bearer') => {
 };
 
 describe('GET /usage/<namespace>/<name>', () => {
+  it('tells the pods that share now when more started since the last round counted (ver18: a burst of new pods each took a share of the old count)', async () => {
+    // The last round counted 2; 5 share now.
+    expect(JSON.parse((await get('/usage/team-a/agent?instance=i-1', tokens['team-a/agent'])).text)).toMatchObject({ pods: 5 });
+  });
+
   it("answers the sandbox's totals to a caller with its token", async () => {
     const answer = await get('/usage/team-b/agent?instance=i-1', tokens['team-b/agent']);
     expect(answer.status).toBe(200);

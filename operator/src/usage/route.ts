@@ -19,6 +19,8 @@ export interface UsageSource {
   sandbox(namespace: string, name: string): AgentSandbox | undefined;
   /** The sandbox's usage token (from its credentials Secret), or undefined when it has none. */
   token(namespace: string, name: string): string | undefined;
+  /** The sandbox's pods that share its limits now (usage/collector.ts sharesNow), which may be more than the last round counted. */
+  sharing?(namespace: string, name: string): number;
 }
 
 /**
@@ -36,7 +38,12 @@ export function usageRoute(app: HttpApp, source: UsageSource, onError: ErrorHand
     }
     const sandbox = source.sandbox(namespace, name);
     if (!sandbox) return writeJson(res, 404, { error: `no AgentSandbox ${namespace}/${name}` }, JSON_UTF8);
-    return reportFor(sandbox.status?.usage, utcDay(Date.now()), query.data.instance);
+    const report = reportFor(sandbox.status?.usage, utcDay(Date.now()), query.data.instance);
+    // Pods started since the last round share too: told the last round's count, each of a burst
+    // (a CronJob at midnight) took the share of a pod of that count (ver18: 4 pods, 32 calls on an
+    // 8-call budget). The count only grows here; the next round tells the spend.
+    const now = source.sharing?.(namespace, name) ?? 0;
+    return now > report.pods ? { ...report, pods: now } : report;
   };
   app.router.add('GET', '/usage/:namespace/:name', route, { onError, body: false });
 }
