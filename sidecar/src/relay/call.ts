@@ -76,7 +76,8 @@ async function serveCall<C, K extends StreamChunk>(
     log.warn({ api: op.ingress.name, model: op.model, reason: refused.message }, 'sandbox limit reached');
     call.refused(refused.limit);
     call.end({ status: 429 });
-    const error = { status: 429, type: 'rate_limit_error', message: `${refused.message}; retry later` };
+    const held = op.heldByProvider && refused.held ? HELD_BY_PROVIDER : '';
+    const error = { status: 429, type: 'rate_limit_error', message: `${refused.message}${held}; retry later` };
     return client.json(429, op.ingress.errorBody(error), { 'retry-after': String(Math.max(1, Math.ceil(refused.retryAfterMs / 1000))) });
   }
   const context: TranslateContext = { requestedModel: op.model, id: callId(op.kind), created: Math.floor(started / 1000) };
@@ -175,6 +176,9 @@ async function serveCall<C, K extends StreamChunk>(
     if (log.isLevelEnabled('info')) log.info({ api: op.ingress.name, kind: op.kind, model: op.model, provider: providerName, status, ms: Date.now() - started }, 'model call');
   }
 }
+
+/** Why a call naming input the provider holds holds so much (relay/usage.ts inputOn), for its refusal. */
+const HELD_BY_PROVIDER = ". This call names input the provider holds (a cached context, a conversation or items OpenAI keeps, a stored prompt), whose size its body does not tell: it is held at the model's context window (its contextWindow, or 1,000,000 tokens where it names none)";
 
 /** Whether a provider among the candidates has a token or budget limit (a loop: no closure per call). */
 function anyReserves(candidates: Candidate<ProviderRuntime>[]): boolean {

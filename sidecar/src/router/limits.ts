@@ -60,6 +60,8 @@ export interface LimitRefusal {
   limit: (typeof LIMIT_KINDS)[number];
   message: string;
   retryAfterMs: number;
+  /** Refused for what calls in flight hold (and this one would), not for what was used. */
+  held?: true;
 }
 
 /**
@@ -166,7 +168,7 @@ export class Limiter {
     if (tokensPerMinute !== undefined && overHeld(this.tokens.total(), this.heldTokens, reserve.tokens, split(tokensPerMinute, pods))) {
       // Used up, or held by calls still running: those end (and give back what they did not use) in seconds.
       if (this.tokens.total() < split(tokensPerMinute, pods)) {
-        return { limit: 'tokens', message: `${what} allows ${split(tokensPerMinute, pods)} tokens per minute${across(pods)}, and calls in flight may use the rest${HELD}`, retryAfterMs: IN_FLIGHT_RETRY_MS };
+        return { limit: 'tokens', message: `${what} allows ${split(tokensPerMinute, pods)} tokens per minute${across(pods)}, and calls in flight may use the rest${HELD}`, retryAfterMs: IN_FLIGHT_RETRY_MS, held: true };
       }
       return { limit: 'tokens', message: `${what} allows ${split(tokensPerMinute, pods)} tokens per minute${across(pods)}`, retryAfterMs: this.tokens.msUntilRelief() };
     }
@@ -177,7 +179,7 @@ export class Limiter {
       const [spent, budget] = share ? [this.spentUSD - share.baseUSD, share.allowanceUSD] : [this.spentUSD, dailyBudgetUSD / pods];
       if (spent >= budget) return { limit: 'budget', message: `${what} spent its daily budget of ${dailyBudgetUSD} USD`, retryAfterMs: msUntilUtcMidnight(this.now()) };
       if (overHeld(spent, this.heldUSD, reserve.costUSD, budget)) {
-        return { limit: 'budget', message: `${what} has a daily budget of ${dailyBudgetUSD} USD, and calls in flight may spend the rest${HELD}`, retryAfterMs: IN_FLIGHT_RETRY_MS };
+        return { limit: 'budget', message: `${what} has a daily budget of ${dailyBudgetUSD} USD, and calls in flight may spend the rest${HELD}`, retryAfterMs: IN_FLIGHT_RETRY_MS, held: true };
       }
     }
     this.requests.add(1);
