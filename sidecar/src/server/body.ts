@@ -3,7 +3,7 @@ import { isUtf8 } from 'node:buffer';
 import type * as z from '../zod.js';
 import type { ProviderError } from '../providers/types.js';
 import { HttpError } from './http/read-body.js';
-import { scanJson } from '../wire/json-scan.js';
+import { scanJson, type JsonScan } from '../wire/json-scan.js';
 
 /** A request the sidecar refuses before routing, in canonical error form. */
 export class BadRequest extends Error {
@@ -28,9 +28,8 @@ export function parseBody<S extends z.ZodMiniType>(raw: unknown, schema: S, norm
   // One pass: a body nested too deep is refused without being parsed at all, and one whose
   // top-level keys repeat is ambiguous (wire/json-scan.ts: a pass-through forwards its bytes).
   const scan = scanJson(raw);
-  if (scan.depth > MAX_JSON_DEPTH) {
-    throw new BadRequest({ status: 400, type: 'invalid_request_error', message: `the request body nests deeper than ${MAX_JSON_DEPTH} levels` });
-  }
+  const refusal = unparsable(scan);
+  if (refusal) throw new BadRequest({ ...refusal, type: 'invalid_request_error' });
   if (scan.duplicate !== undefined) {
     const key = scan.duplicate.length > 64 ? `${scan.duplicate.slice(0, 64)}…` : scan.duplicate;
     throw new BadRequest({ status: 400, type: 'invalid_request_error', message: `duplicate key in the request body: ${JSON.stringify(key)} (JSON parsers differ on which one counts)`, param: key });
@@ -66,6 +65,25 @@ export function frameworkError(err: unknown): ProviderError {
 
 /** Far deeper than any real request (tool schemas nest a dozen levels); translation recurses per level. */
 export const MAX_JSON_DEPTH = 128;
+
+/**
+ * What a body's objects, arrays, members and elements may take once parsed (wire/json-scan.ts
+ * parsedBytes): a body of a few MiB of empty objects or one-digit numbers is hundreds of MiB in
+ * V8, and the body budget (`listen.maxBodyBytesInFlight`) counts bytes. Real bodies are far below
+ * it: 300,000 token ids (OpenAI's most for an embeddings call) are ~5 MiB, a long conversation
+ * with its tools tens of thousands of objects.
+ */
+export const MAX_PARSED_BYTES = 48 * 1024 * 1024;
+
+/** Why a body, as scanned, is not parsed at all (nested too deep, too large once parsed); undefined when it may be. */
+export function unparsable(scan: JsonScan): { status: number; message: string } | undefined {
+  if (scan.depth > MAX_JSON_DEPTH) return { status: 400, message: `the request body nests deeper than ${MAX_JSON_DEPTH} levels` };
+  if (scan.parsedBytes > MAX_PARSED_BYTES) {
+    const mib = Math.ceil(scan.parsedBytes / 1048576);
+    return { status: 413, message: `the request body holds too many JSON values for the sidecar to parse: about ${mib} MiB once parsed, past ${MAX_PARSED_BYTES / 1048576} MiB` };
+  }
+  return undefined;
+}
 
 /** Nesting depth of JSON text, read from the bytes before parsing (see {@link scanJson}). */
 export function nestingDepth(text: Buffer): number {

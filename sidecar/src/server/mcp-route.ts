@@ -12,6 +12,8 @@ import { JSON_UTF8 } from './http/app.js';
 import { HttpError } from './http/read-body.js';
 import { writeJson } from './http/reply.js';
 import type { Router } from './http/router.js';
+import { scanJson } from '../wire/json-scan.js';
+import { unparsable } from './body.js';
 
 /** The path the gateway is served on. */
 export const MCP_PATH = '/mcp';
@@ -46,6 +48,9 @@ export function mcpRoute(router: Router, mcp: McpHandler): void {
     async (request, res) => {
       let parsed: unknown;
       if (Buffer.isBuffer(request.body) && request.body.length > 0) {
+        // Refused before it is parsed, as a model call's body is (server/body.ts).
+        const refusal = unparsable(scanJson(request.body));
+        if (refusal) return send(res, refusal.status, jsonRpcError(JsonRpcErrorCode.InvalidRequest, `Invalid Request: ${refusal.message}`));
         try {
           parsed = JSON.parse(request.body.toString('utf8'));
         } catch {

@@ -22,7 +22,12 @@ describe('scanJson', () => {
     expect(scan('[{"k":1,"k":2}]').duplicate).toBeUndefined();
   });
 
-  it('agrees with JSON.parse on bodies without repeats: no duplicate, and the parsed depth', () => {
+  it('agrees with JSON.parse on bodies without repeats: no duplicate, the parsed depth, and what it holds', () => {
+    const countOf = (value: unknown): { containers: number; entries: number } => {
+      if (value === null || typeof value !== 'object') return { containers: 0, entries: 0 };
+      const children = Array.isArray(value) ? (value as unknown[]) : Object.values(value);
+      return children.map(countOf).reduce((a, b) => ({ containers: a.containers + b.containers, entries: a.entries + b.entries }), { containers: 1, entries: children.length });
+    };
     const depthOf = (value: unknown): number =>
       Array.isArray(value) ? 1 + Math.max(0, ...value.map(depthOf)) : value !== null && typeof value === 'object' ? 1 + Math.max(0, ...Object.values(value).map(depthOf)) : 0;
     const tricky = fc.string({ unit: fc.constantFrom('"', '\\', '{', '[', ']', '}', ':', ',', 'a', 'é', '\\"') });
@@ -32,7 +37,12 @@ describe('scanJson', () => {
     fc.assert(
       fc.property(fc.dictionary(tricky, value, { maxKeys: 6 }), (object) => {
         const text = JSON.stringify(object, null, 1);
-        expect(scan(text)).toEqual({ depth: depthOf(JSON.parse(text)), duplicate: undefined });
+        const parsed = JSON.parse(text) as unknown;
+        expect(scan(text)).toMatchObject({ depth: depthOf(parsed), duplicate: undefined });
+        // Every object and array, and every member and element, at least once (an empty one's at most once more).
+        const { containers, entries } = countOf(parsed);
+        expect(scan(text).parsedBytes).toBeGreaterThanOrEqual(64 * containers + 16 * entries);
+        expect(scan(text).parsedBytes).toBeLessThanOrEqual(64 * containers + 16 * (entries + containers));
       }),
       { numRuns: 500 },
     );

@@ -1,0 +1,113 @@
+/**
+ * What the agent sends or leaves unread must not take the sidecar past its container's memory
+ * limit (512 MiB): killed, it takes the pod's only door down with the spend it had not yet
+ * reported (ADR 14). The sidecar runs as its own process, as in a pod, and its resident memory is
+ * read from /proc.
+ * - Answers never read stay in memory until they are: 40 cheap embeddings calls held 16 MiB each
+ *   (red team 18). The answers held at once are bounded (`listen.maxAnswerBytesInFlight`,
+ *   upstream/answer-budget.ts): past it a passed-through answer is relayed at its client's pace.
+ * - A body is parsed into far more than its bytes: 16 MiB of empty objects were ~600 MiB in V8 (red
+ *   team 19). A body that would be is refused before it is parsed (server/body.ts MAX_PARSED_BYTES).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { configIn, stackDir } from './harness.js';
+import { chatRequest, open, parseResponses, readAll, request } from './raw-http.js';
+
+const root = join(import.meta.dirname, '../../..');
+const cli = join(root, 'sidecar/src/cli.ts');
+/** Each answer: 4 MiB of text, passed through as the provider wrote it. */
+const ANSWER_CHARS = 4 * 1024 * 1024;
+const CALLS = 24;
+const answer = Buffer.from(JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'x'.repeat(ANSWER_CHARS) }, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: 1000, total_tokens: 1005 } }));
+
+let provider: Server;
+let child: ChildProcess | undefined;
+let socketPath: string;
+const clients: Socket[] = [];
+let received = 0;
+
+beforeAll(async () => {
+  provider = createServer((req, res) => {
+    received++;
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'content-length': answer.length }).end(answer));
+  });
+  await new Promise<void>((resolve) => provider.listen(0, '127.0.0.1', resolve));
+  const dir = await stackDir();
+  socketPath = join(dir, 'run', 'airlock.sock');
+  const config = await configIn(dir, {
+    version: 1,
+    sandbox: { name: 'memory' },
+    listen: { socket: { path: socketPath }, admin: { host: '127.0.0.1', port: 0 }, maxAnswerBytesInFlight: 8 * 1024 * 1024 },
+    providers: [{ name: 'compat', type: 'openai-compatible', baseURL: `http://127.0.0.1:${(provider.address() as AddressInfo).port}/v1`, models: [{ name: 'm' }] }],
+  });
+  child = spawn(process.execPath, ['--import', 'tsx', cli, 'run', '--config', config], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  await vi.waitFor(() => expect(stdout).toContain('airlock sidecar ready'), { timeout: 30_000, interval: 100 });
+});
+
+afterAll(async () => {
+  for (const c of clients) c.destroy();
+  child?.kill('SIGKILL');
+  await new Promise((resolve) => provider?.close(resolve));
+});
+
+async function residentMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
+}
+
+/** A call over the socket whose answer is not read until `read` is called: the sidecar closes the connection after it. */
+async function ask(bytes = chatRequest('m', 'a long answer, please', ['Connection: close'])): Promise<Socket> {
+  const socket = await open({ path: socketPath });
+  clients.push(socket);
+  socket.pause();
+  socket.write(bytes);
+  return socket;
+}
+
+/** Reads the whole answer on `socket` (Content-Length, or chunked as a relayed answer is). */
+async function read(socket: Socket): Promise<{ status: number; body: string }> {
+  const all = readAll(socket);
+  socket.resume();
+  const [response] = parseResponses((await all).toString('latin1'));
+  return { status: response!.status, body: response!.body };
+}
+
+it('holds at most its answer budget of answers nobody reads, and each is whole when read', async () => {
+  // Warm: the code paths loaded and one answer read, so what grows next is the answers held.
+  expect(await read(await ask())).toEqual({ status: 200, body: answer.toString('latin1') });
+  await sleep(500);
+  const before = await residentMiB(child!.pid!);
+  const unread = await Promise.all(Array.from({ length: CALLS }, ask));
+  await expect.poll(() => received, { timeout: 60_000, interval: 100 }).toBe(CALLS + 1);
+  // What the provider sent is in; the sidecar holds it, or holds the provider back.
+  await sleep(2_000);
+  const grown = (await residentMiB(child!.pid!)) - before;
+  // Before: every answer held whole, 24 x 4 MiB (and the copies made on the way): ~100 MiB more.
+  expect(grown, `the sidecar grew by ${grown.toFixed(0)} MiB with ${CALLS} answers of 4 MiB unread`).toBeLessThan(48);
+  // And an answer relayed at its client's pace is whole when the client reads it.
+  for (const socket of unread.slice(-3)) expect((await read(socket)).body.length).toBe(answer.length);
+}, 120_000);
+
+it.each([
+  ['a model call', '/v1/chat/completions', 413],
+  ['an MCP message', '/mcp', 413],
+])('refuses %s whose body would be far larger once parsed, before parsing it', async (_what, path, status) => {
+  // 16 MiB of empty objects: ~600 MiB once parsed before (red team 19), under every byte limit.
+  const text = `{"jsonrpc":"2.0","id":1,"method":"tools/list","model":"m","messages":[{"role":"user","content":"hi"}],"x":[${'{},'.repeat(5_592_405)}{}]}`;
+  const before = await residentMiB(child!.pid!);
+  const socket = await ask(request([`POST ${path} HTTP/1.1`, 'Host: airlock', 'Content-Type: application/json', 'Accept: application/json, text/event-stream', `Content-Length: ${Buffer.byteLength(text)}`, 'Connection: close'], text));
+  const answered = await read(socket);
+  expect(answered.status).toBe(status);
+  expect(answered.body).toContain('too many JSON values');
+  const grown = (await residentMiB(child!.pid!)) - before;
+  expect(grown, `the sidecar grew by ${grown.toFixed(0)} MiB for one 16 MiB body`).toBeLessThan(96);
+});
