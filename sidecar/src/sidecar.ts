@@ -103,7 +103,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   if (config.mcp.backends.length > 0) await mcp.load();
 
   const bodies = new BodyBudget(config.listen.maxBodyBytesInFlight, config.listen.maxBodyBytes);
-  const common = { live, log, metrics, secrets, mcp, usage, maxBodyBytes: config.listen.maxBodyBytes, bodies };
+  const common = { live, log, metrics, secrets, mcp, usage, maxBodyBytes: config.listen.maxBodyBytes, stalledReaderMs: config.listen.stalledReaderMs, bodies };
   // The socket's and the loopback port's apps: the agent's calls.
   const servers: HttpApp[] = [];
   let admin: HttpApp | undefined;

@@ -299,6 +299,10 @@ export const SidecarConfig = z
           z._default(z.int().check(z.minimum(1024), z.maximum(16 * 1024 * 1024 * 1024)), 64 * 1024 * 1024),
           'Request bodies held at once, in bytes, across the socket and the loopback port; a request past it gets 503 with Retry-After (one alone always passes).',
         ),
+        stalledReaderMs: described(
+          z._default(z.int().check(z.minimum(100), z.maximum(3_600_000)), 60_000),
+          'A connection on the socket or the loopback port whose client leaves what was written to it unread this long is closed, and its calls end as if the client had left (counted as given up): an answer nobody reads is otherwise held, and its call uncounted, for ever.',
+        ),
         // Answers a client has not read stay in the sidecar's memory: 64 MiB of them beside 64 MiB
         // of bodies stay inside the injected container's 512 MiB (upstream/answer-budget.ts).
         maxAnswerBytesInFlight: described(

@@ -38,6 +38,8 @@ export interface AppOptions {
   mcp?: McpHandler;
   /** Largest request body accepted; larger ones get 413. */
   maxBodyBytes: number;
+  /** `listen.stalledReaderMs`: a connection whose client leaves written bytes unread this long is closed. */
+  stalledReaderMs?: number | undefined;
   /** The request bodies in flight, shared by every listener; past it a request gets 503 before its body is read. */
   bodies?: BodyBudget | undefined;
   /** The sandbox's usage (GET /v1/usage); every model call is counted in its ledger. */
@@ -80,6 +82,8 @@ export function build(options: AppOptions): HttpApp {
     clientError: (err, socket) => clientError(err, socket),
     // The agent opens connections for nothing: bounded, so the admin port always has descriptors left.
     maxConnections: agentConnectionLimit(),
+    // A client that stops reading its answer holds it in memory, and its call uncounted, for ever.
+    stalledReaderMs: options.stalledReaderMs,
   });
   const router = app.router;
   openAIRoutes(router, options);

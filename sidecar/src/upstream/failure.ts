@@ -109,7 +109,7 @@ export function classifyError(err: unknown, provider: string, phase: 'headers' |
   }
   if (code === 'ERR_ANSWERS_HELD') {
     // Answers other calls' clients have not taken fill the sidecar's answer budget (answer-budget.ts).
-    return failure('too_large', { status: 503, type: 'api_error', message: `the sidecar holds ${(err as Error).message} that their clients have not read yet, its bound (listen.maxAnswerBytesInFlight): read those answers, then retry` });
+    return failure('too_large', { status: 503, type: 'api_error', message: `the sidecar holds ${(err as Error).message} that their clients have not read yet, its bound (listen.maxAnswerBytesInFlight); retry later: a connection that leaves its answer unread is closed after listen.stalledReaderMs` });
   }
   if (code === 'ERR_RESPONSE_TOO_LARGE') {
     return failure('too_large', { status: 502, type: 'api_error', message: `provider ${provider} sent a ${(err as Error).message}, more than the sidecar holds to translate an answer; ask for less in one call` });

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { configIn, stackDir } from './harness.js';
-import { chatRequest, open, parseResponses, readAll, request } from './raw-http.js';
+import { chatRequest, exchange, open, parseResponses, readAll, request } from './raw-http.js';
 
 const root = join(import.meta.dirname, '../../..');
 const cli = join(root, 'sidecar/src/cli.ts');
@@ -29,8 +29,27 @@ const answer = Buffer.from(JSON.stringify({ id: 'chatcmpl-1', object: 'chat.comp
 let provider: Server;
 let child: ChildProcess | undefined;
 let socketPath: string;
+const children: ChildProcess[] = [];
 const clients: Socket[] = [];
 let received = 0;
+
+/** The sidecar CLI as its own process, in front of `provider`, with `listen` settings added; resolves once it serves. */
+async function sidecarProcess(name: string, listen: Record<string, unknown>): Promise<{ child: ChildProcess; socketPath: string }> {
+  const dir = await stackDir();
+  const socketPath = join(dir, 'run', 'airlock.sock');
+  const config = await configIn(dir, {
+    version: 1,
+    sandbox: { name },
+    listen: { socket: { path: socketPath }, admin: { host: '127.0.0.1', port: 0 }, ...listen },
+    providers: [{ name: 'compat', type: 'openai-compatible', baseURL: `http://127.0.0.1:${(provider.address() as AddressInfo).port}/v1`, models: [{ name: 'm' }] }],
+  });
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'run', '--config', config], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  await vi.waitFor(() => expect(stdout).toContain('airlock sidecar ready'), { timeout: 30_000, interval: 100 });
+  return { child, socketPath };
+}
 
 beforeAll(async () => {
   provider = createServer((req, res) => {
@@ -39,23 +58,12 @@ beforeAll(async () => {
     req.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'content-length': answer.length }).end(answer));
   });
   await new Promise<void>((resolve) => provider.listen(0, '127.0.0.1', resolve));
-  const dir = await stackDir();
-  socketPath = join(dir, 'run', 'airlock.sock');
-  const config = await configIn(dir, {
-    version: 1,
-    sandbox: { name: 'memory' },
-    listen: { socket: { path: socketPath }, admin: { host: '127.0.0.1', port: 0 }, maxAnswerBytesInFlight: 8 * 1024 * 1024 },
-    providers: [{ name: 'compat', type: 'openai-compatible', baseURL: `http://127.0.0.1:${(provider.address() as AddressInfo).port}/v1`, models: [{ name: 'm' }] }],
-  });
-  child = spawn(process.execPath, ['--import', 'tsx', cli, 'run', '--config', config], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  let stdout = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  await vi.waitFor(() => expect(stdout).toContain('airlock sidecar ready'), { timeout: 30_000, interval: 100 });
+  ({ child, socketPath } = await sidecarProcess('memory', { maxAnswerBytesInFlight: 8 * 1024 * 1024 }));
 });
 
 afterAll(async () => {
   for (const c of clients) c.destroy();
-  child?.kill('SIGKILL');
+  for (const c of children) c.kill('SIGKILL');
   await new Promise((resolve) => provider?.close(resolve));
 });
 
@@ -65,8 +73,8 @@ async function residentMiB(pid: number): Promise<number> {
 }
 
 /** A call over the socket whose answer is not read until `read` is called: the sidecar closes the connection after it. */
-async function ask(bytes = chatRequest('m', 'a long answer, please', ['Connection: close'])): Promise<Socket> {
-  const socket = await open({ path: socketPath });
+async function ask(bytes = chatRequest('m', 'a long answer, please', ['Connection: close']), path = socketPath): Promise<Socket> {
+  const socket = await open({ path });
   clients.push(socket);
   socket.pause();
   socket.write(bytes);
@@ -86,7 +94,7 @@ it('holds at most its answer budget of answers nobody reads, and each is whole w
   expect(await read(await ask())).toEqual({ status: 200, body: answer.toString('latin1') });
   await sleep(500);
   const before = await residentMiB(child!.pid!);
-  const unread = await Promise.all(Array.from({ length: CALLS }, ask));
+  const unread = await Promise.all(Array.from({ length: CALLS }, () => ask()));
   await expect.poll(() => received, { timeout: 60_000, interval: 100 }).toBe(CALLS + 1);
   // What the provider sent is in; the sidecar holds it, or holds the provider back.
   await sleep(2_000);
@@ -110,4 +118,27 @@ it.each([
   expect(answered.body).toContain('too many JSON values');
   const grown = (await residentMiB(child!.pid!)) - before;
   expect(grown, `the sidecar grew by ${grown.toFixed(0)} MiB for one 16 MiB body`).toBeLessThan(96);
+});
+
+it('closes the connection of a client that stops reading its answer, and counts the call', async () => {
+  // A budget of 1 KiB: the first answer is held whole (one alone always is), the second relayed as
+  // it comes, at its client's pace; a client that stalls is closed after 500 ms.
+  const stalling = await sidecarProcess('stalled', { maxAnswerBytesInFlight: 1024, stalledReaderMs: 500 });
+  const asked = received;
+  const held = await ask(undefined, stalling.socketPath);
+  await vi.waitFor(() => expect(received).toBeGreaterThan(asked));
+  const relayed = await ask(undefined, stalling.socketPath);
+  const cut = readAll(relayed);
+  const requests = async () => {
+    const [usage] = parseResponses((await exchange({ path: stalling.socketPath }, request(['GET /v1/usage HTTP/1.1', 'Host: airlock', 'Connection: close']))).toString());
+    return (JSON.parse(usage!.body) as { requests: number }).requests;
+  };
+  // Before: the relay waited on its client for ever, the call never counted (red team 19).
+  await vi.waitFor(async () => expect(await requests()).toBe(2), { timeout: 20_000, interval: 200 });
+  // Its connection was closed with the answer cut short: no last chunk.
+  relayed.resume();
+  const bytes = await cut;
+  expect(bytes.length).toBeGreaterThan(0);
+  expect(bytes.subarray(-5).toString()).not.toBe('0\r\n\r\n');
+  held.destroy();
 });

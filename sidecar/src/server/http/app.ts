@@ -5,6 +5,7 @@
  * like is the caller's: the agent-facing app answers in the client's API, the admin and the
  * operator's servers in their own shapes.
  */
+import { dropStalledReaders } from './stalled-readers.js';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ListenOptions, Socket } from 'node:net';
 import { HttpError, readBody } from './read-body.js';
@@ -30,6 +31,8 @@ export interface HttpAppOptions {
   expectationFailed?: ((request: HttpRequest, res: ServerResponse) => void) | undefined;
   /** Connections held at once; past it a new one is closed at once (./connection-limit.ts). Unset: no bound. */
   maxConnections?: number | undefined;
+  /** Close connections whose client leaves written bytes unread this long (./stalled-readers.ts). Unset: never. */
+  stalledReaderMs?: number | undefined;
 }
 
 /**
@@ -64,6 +67,7 @@ export class HttpApp {
     server.on('checkExpectation', (req, res) => this.handle(req, res, 'other'));
     server.setTimeout(0);
     if (this.options.maxConnections !== undefined) server.maxConnections = this.options.maxConnections;
+    if (this.options.stalledReaderMs !== undefined) dropStalledReaders(server, this.options.stalledReaderMs);
     if (this.options.clientError) server.on('clientError', this.options.clientError);
     return (this.httpServer = server);
   }
