@@ -60,4 +60,13 @@ describe('ResponseStore item index', () => {
     expect(store.resolve(ref('msg_kept'))).toEqual([message('msg_kept')]);
     expect(store.resolve(ref(`msg_${MAX_ITEM_IDS - 2}`))).toEqual([message(`msg_${MAX_ITEM_IDS - 2}`)]);
   });
+
+  it('counts what held items take parsed, not only their text: items full of members translation drops fill it sooner (red team 19)', () => {
+    const store = new ResponseStore();
+    // 600,000 characters of `{},` each, ~13 MiB parsed: the first is gone after six, not after fifty.
+    const item = () => ({ type: 'message', role: 'user', content: 'hi', x: Array.from({ length: 200_000 }, () => ({})) }) as unknown as InputItem;
+    for (let i = 0; i < 6; i++) store.put(`resp_${i}`, [item()]);
+    expect(store.get('resp_0')).toBeUndefined();
+    expect(store.get('resp_5')).toBeDefined();
+  });
 });

@@ -24,6 +24,8 @@ import { modelRoute } from './model-route.js';
 import type { Operation } from './proxy.js';
 import type { Router } from './http/router.js';
 import { errorHandlerFor } from './refusal.js';
+import { holdUntilClosed } from '../upstream/answer-budget.js';
+import type { ServerResponse } from 'node:http';
 import { Routes } from './routes.js';
 
 /** The Responses API as an ingress: OpenAI's error shape; `openai` providers speak it natively. */
@@ -70,13 +72,26 @@ export function responsesRoutes(router: Router, options: AppOptions): void {
       param: 'response_id',
       code: 'response_not_found',
     });
-  routes.add('GET', '/v1/responses/:id', (request) => {
+  /**
+   * A stored response (or a page of its items) rendered for its client, held against the answer
+   * budget until the client has it: one response of 16 MiB read back by 40 clients that read
+   * nothing was 640 MiB (red team 19).
+   */
+  const rendered = (value: unknown, res: ServerResponse): Buffer => {
+    const bytes = Buffer.from(JSON.stringify(value));
+    const answers = options.live.answers;
+    if (!holdUntilClosed(answers, res, bytes.length)) {
+      throw new BadRequest({ status: 503, type: 'api_error', message: `the sidecar holds ${Math.round(answers.maxBytes / 1048576)} MiB of answers that their clients have not read yet, its bound (listen.maxAnswerBytesInFlight); retry later` });
+    }
+    return bytes;
+  };
+  routes.add('GET', '/v1/responses/:id', (request, res) => {
     const id = request.params.id!;
     const response = store.response(id);
     if (!response) throw notHeld(id);
-    return response;
+    return rendered(response, res);
   });
-  routes.add('GET', '/v1/responses/:id/input_items', (request) => {
+  routes.add('GET', '/v1/responses/:id/input_items', (request, res) => {
     const id = request.params.id!;
     const response = store.response(id);
     const items = store.get(id);
@@ -94,7 +109,7 @@ export function responsesRoutes(router: Router, options: AppOptions): void {
     const from = after === null ? 0 : listed.findIndex((item) => item.id === after) + 1;
     if (from === 0 && after !== null) throw badQuery('after', `Item with id '${after}' not found in the input items of response '${id}'.`);
     const data = listed.slice(from, from + limit);
-    return { object: 'list', data, first_id: itemId(data[0]), last_id: itemId(data.at(-1)), has_more: from + limit < listed.length };
+    return rendered({ object: 'list', data, first_id: itemId(data[0]), last_id: itemId(data.at(-1)), has_more: from + limit < listed.length }, res);
   });
   routes.add('DELETE', '/v1/responses/:id', (request) => {
     const id = request.params.id!;

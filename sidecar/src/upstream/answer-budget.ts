@@ -36,3 +36,16 @@ export class AnswerBudget {
     this.held -= bytes;
   }
 }
+
+/**
+ * Holds `bytes` of an answer the sidecar renders itself (a stored response, read back) until `res`
+ * closes; false, holding nothing, when they would take the answers held past the bound.
+ */
+export function holdUntilClosed(budget: AnswerBudget, res: { once(event: 'close', listener: () => void): unknown }, bytes: number): boolean {
+  if (!budget.hold(bytes, bytes)) {
+    budget.release(bytes);
+    return false;
+  }
+  res.once('close', () => budget.release(bytes));
+  return true;
+}

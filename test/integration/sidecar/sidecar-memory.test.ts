@@ -142,3 +142,20 @@ it('closes the connection of a client that stops reading its answer, and counts 
   expect(bytes.subarray(-5).toString()).not.toBe('0\r\n\r\n');
   held.destroy();
 });
+
+it('holds a stored response read back against the answer budget too: a second reader while the first reads nothing gets 503', async () => {
+  const small = await sidecarProcess('read-back', { maxAnswerBytesInFlight: 1024 });
+  // Translated for an OpenAI-compatible server, so the sidecar keeps it: its output is the 4 MiB answer.
+  const body = JSON.stringify({ model: 'm', input: 'a long answer, please' });
+  const [created] = parseResponses((await exchange({ path: small.socketPath }, request(['POST /v1/responses HTTP/1.1', 'Host: airlock', 'Content-Type: application/json', `Content-Length: ${Buffer.byteLength(body)}`, 'Connection: close'], body))));
+  const id = (JSON.parse(created!.body) as { id: string }).id;
+  const retrieve = request([`GET /v1/responses/${id} HTTP/1.1`, 'Host: airlock', 'Connection: close']);
+  const first = await ask(retrieve, small.socketPath);
+  // Before (red team 19): every reader had its own 4 MiB copy held, 40 of them 640 MiB.
+  const second = await read(await ask(retrieve, small.socketPath));
+  expect(second.status).toBe(503);
+  expect(second.body).toContain('maxAnswerBytesInFlight');
+  expect((await read(first)).status).toBe(200);
+  // Once the first has it, the next reader is served.
+  expect((await read(await ask(retrieve, small.socketPath))).status).toBe(200);
+});
