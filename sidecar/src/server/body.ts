@@ -27,7 +27,7 @@ export function parseBody<S extends z.ZodMiniType>(raw: unknown, schema: S, norm
   }
   // One pass: a body nested too deep is refused without being parsed at all, and one whose
   // top-level keys repeat is ambiguous (wire/json-scan.ts: a pass-through forwards its bytes).
-  const scan = scanJson(raw);
+  const scan = scanJson(raw, MAX_PARSED_BYTES);
   const refusal = unparsable(scan);
   if (refusal) throw new BadRequest({ ...refusal, type: 'invalid_request_error' });
   if (scan.duplicate !== undefined) {
@@ -79,8 +79,7 @@ export const MAX_PARSED_BYTES = 48 * 1024 * 1024;
 export function unparsable(scan: JsonScan): { status: number; message: string } | undefined {
   if (scan.depth > MAX_JSON_DEPTH) return { status: 400, message: `the request body nests deeper than ${MAX_JSON_DEPTH} levels` };
   if (scan.parsedBytes > MAX_PARSED_BYTES) {
-    const mib = Math.ceil(scan.parsedBytes / 1048576);
-    return { status: 413, message: `the request body holds too many JSON values for the sidecar to parse: about ${mib} MiB once parsed, past ${MAX_PARSED_BYTES / 1048576} MiB` };
+    return { status: 413, message: `the request body holds too many JSON values for the sidecar to parse: more than ${MAX_PARSED_BYTES / 1048576} MiB once parsed (objects, arrays, strings and numbers, besides their text)` };
   }
   return undefined;
 }

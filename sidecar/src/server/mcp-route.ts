@@ -13,7 +13,7 @@ import { HttpError } from './http/read-body.js';
 import { writeJson } from './http/reply.js';
 import type { Router } from './http/router.js';
 import { scanJson } from '../wire/json-scan.js';
-import { unparsable } from './body.js';
+import { MAX_PARSED_BYTES, unparsable } from './body.js';
 
 /** The path the gateway is served on. */
 export const MCP_PATH = '/mcp';
@@ -49,7 +49,7 @@ export function mcpRoute(router: Router, mcp: McpHandler): void {
       let parsed: unknown;
       if (Buffer.isBuffer(request.body) && request.body.length > 0) {
         // Refused before it is parsed, as a model call's body is (server/body.ts).
-        const refusal = unparsable(scanJson(request.body));
+        const refusal = unparsable(scanJson(request.body, MAX_PARSED_BYTES));
         if (refusal) return send(res, refusal.status, jsonRpcError(JsonRpcErrorCode.InvalidRequest, `Invalid Request: ${refusal.message}`));
         try {
           parsed = JSON.parse(request.body.toString('utf8'));

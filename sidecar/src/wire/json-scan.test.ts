@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { scanJson } from './json-scan.js';
 
 const scan = (text: string) => scanJson(Buffer.from(text));
@@ -23,10 +23,13 @@ describe('scanJson', () => {
   });
 
   it('agrees with JSON.parse on bodies without repeats: no duplicate, the parsed depth, and what it holds', () => {
-    const countOf = (value: unknown): { containers: number; entries: number } => {
-      if (value === null || typeof value !== 'object') return { containers: 0, entries: 0 };
+    type Counts = { containers: number; entries: number; strings: number };
+    const countOf = (value: unknown): Counts => {
+      if (typeof value === 'string') return { containers: 0, entries: 0, strings: 1 };
+      if (value === null || typeof value !== 'object') return { containers: 0, entries: 0, strings: 0 };
       const children = Array.isArray(value) ? (value as unknown[]) : Object.values(value);
-      return children.map(countOf).reduce((a, b) => ({ containers: a.containers + b.containers, entries: a.entries + b.entries }), { containers: 1, entries: children.length });
+      const keys = Array.isArray(value) ? 0 : children.length;
+      return children.map(countOf).reduce((a, b) => ({ containers: a.containers + b.containers, entries: a.entries + b.entries, strings: a.strings + b.strings }), { containers: 1, entries: children.length, strings: keys });
     };
     const depthOf = (value: unknown): number =>
       Array.isArray(value) ? 1 + Math.max(0, ...value.map(depthOf)) : value !== null && typeof value === 'object' ? 1 + Math.max(0, ...Object.values(value).map(depthOf)) : 0;
@@ -39,10 +42,10 @@ describe('scanJson', () => {
         const text = JSON.stringify(object, null, 1);
         const parsed = JSON.parse(text) as unknown;
         expect(scan(text)).toMatchObject({ depth: depthOf(parsed), duplicate: undefined });
-        // Every object and array, and every member and element, at least once (an empty one's at most once more).
-        const { containers, entries } = countOf(parsed);
-        expect(scan(text).parsedBytes).toBeGreaterThanOrEqual(64 * containers + 16 * entries);
-        expect(scan(text).parsedBytes).toBeLessThanOrEqual(64 * containers + 16 * (entries + containers));
+        // Every object and array, member and element, and string (keys too), at least once (an empty container's at most once more).
+        const { containers, entries, strings } = countOf(parsed);
+        expect(scan(text).parsedBytes).toBeGreaterThanOrEqual(64 * containers + 16 * entries + 48 * strings);
+        expect(scan(text).parsedBytes).toBeLessThanOrEqual(64 * containers + 16 * (entries + containers) + 48 * strings);
       }),
       { numRuns: 500 },
     );
@@ -58,5 +61,24 @@ describe('scanJson', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it("reads each key's escapes within the key: many keys without one cost the body's length once, not once each (red team 20)", () => {
+    // 300,000 keys at the top level, none with a backslash: before, each searched the rest of the body (~13 s).
+    const text = Buffer.from(`{${Array.from({ length: 300_000 }, (_, i) => `"k${i}":1`).join(',')}}`);
+    // The bytes searched for a backslash, summed over every search.
+    let searched = 0;
+    const indexOf = Buffer.prototype.indexOf;
+    const spy = vi.spyOn(Buffer.prototype, 'indexOf').mockImplementation(function (this: Buffer, value: unknown, from?: unknown) {
+      if (value === 0x5c) searched += this.length - (typeof from === 'number' ? from : 0);
+      return indexOf.call(this, value as number, from as number);
+    });
+    try {
+      expect(scanJson(text)).toMatchObject({ depth: 1, duplicate: undefined });
+    } finally {
+      spy.mockRestore();
+    }
+    // Before: ~300,000 searches of half the body each, 5e11 bytes.
+    expect(searched).toBeLessThan(text.length);
   });
 });

@@ -105,12 +105,18 @@ it('holds at most its answer budget of answers nobody reads, and each is whole w
   for (const socket of unread.slice(-3)) expect((await read(socket)).body.length).toBe(answer.length);
 }, 120_000);
 
+/** A body that asks for a model (or lists MCP tools) and carries `x`. */
+const carrying = (x: string) => `{"jsonrpc":"2.0","id":1,"method":"tools/list","model":"m","messages":[{"role":"user","content":"hi"}],"x":${x}}`;
+
 it.each([
-  ['a model call', '/v1/chat/completions', 413],
-  ['an MCP message', '/mcp', 413],
-])('refuses %s whose body would be far larger once parsed, before parsing it', async (_what, path, status) => {
   // 16 MiB of empty objects: ~600 MiB once parsed before (red team 19), under every byte limit.
-  const text = `{"jsonrpc":"2.0","id":1,"method":"tools/list","model":"m","messages":[{"role":"user","content":"hi"}],"x":[${'{},'.repeat(5_592_405)}{}]}`;
+  ['a model call', '/v1/chat/completions', () => carrying(`[${'{},'.repeat(5_592_405)}{}]`)],
+  ['an MCP message', '/mcp', () => carrying(`[${'{},'.repeat(5_592_405)}{}]`)],
+  // 1.2 million distinct keys (a tool schema): counted at 16 bytes each, it passed (red team 20).
+  ['a model call with a million distinct keys', '/v1/chat/completions', () => carrying(`{${Array.from({ length: 1_200_000 }, (_, i) => `"k${i}":1`).join(',')}}`)],
+])('refuses %s whose body would be far larger once parsed, before parsing it', async (_what, path, body) => {
+  const status = 413;
+  const text = body();
   const before = await residentMiB(child!.pid!);
   const socket = await ask(request([`POST ${path} HTTP/1.1`, 'Host: airlock', 'Content-Type: application/json', 'Accept: application/json, text/event-stream', `Content-Length: ${Buffer.byteLength(text)}`, 'Connection: close'], text));
   const answered = await read(socket);
