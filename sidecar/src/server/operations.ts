@@ -164,11 +164,14 @@ export function generateContentOperation(ingress: Ingress, request: GenerateCont
 /**
  * Whether a chat body names a Gemini context cache, as Gemini's OpenAI-compatible API reads it:
  * `extra_body.google.cached_content` (sent as written by clients that do not merge `extra_body`),
- * or `google.cached_content` (merged): input the provider holds (Operation.heldByProvider).
+ * or `google.cached_content` (merged), in either of Google's JSON spellings: input the provider
+ * holds (Operation.heldByProvider).
  */
 function namesGeminiCache(body: object): boolean {
-  const fields = body as { google?: { cached_content?: unknown }; extra_body?: { google?: { cached_content?: unknown } } };
-  return fields.google?.cached_content != null || fields.extra_body?.google?.cached_content != null;
+  type Google = { google?: { cached_content?: unknown; cachedContent?: unknown } };
+  const fields = body as Google & { extra_body?: Google };
+  const cache = (google: Google['google']) => google?.cached_content != null || google?.cachedContent != null;
+  return cache(fields.google) || cache(fields.extra_body?.google);
 }
 
 /**

@@ -73,6 +73,8 @@ it.each([
   ['a Responses input of items OpenAI holds, by item_reference', (): Promise<unknown> => stack.openai().responses.create({ model: 'gpt-continued', input: [{ type: 'item_reference', id: 'msg_held_by_openai' }, { role: 'user', content: 'go on' }], max_output_tokens: 10 })],
   // ver18: the context cache of Gemini's OpenAI-compatible API, as its docs write it.
   ['a chat call naming a Gemini context cache (extra_body.google.cached_content)', (): Promise<unknown> => stack.openai().chat.completions.create({ model: 'gpt-continued', messages: [{ role: 'user', content: 'go on' }], max_tokens: 10, extra_body: { google: { cached_content: 'cachedContents/abc123' } } } as never)],
+  // Google's JSON reads either spelling (rt20).
+  ['a chat call naming it as google.cachedContent', (): Promise<unknown> => stack.openai().chat.completions.create({ model: 'gpt-continued', messages: [{ role: 'user', content: 'go on' }], max_tokens: 10, google: { cachedContent: 'cachedContents/abc123' } } as never)],
 ] as const)('holds %s at a million tokens: one of ten at once runs', async (_what, call) => {
   // The mock refuses what it does not hold: the count of admitted calls is what is looked at.
   openai.script(...Array.from({ length: 10 }, () => ({ latencyMs: 300 })));
