@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { InputItem, ResponseObject } from '../wire/responses.js';
-import { MAX_ITEM_IDS, ReferencesTooLarge, ResponseStore } from './responses-store.js';
+import { MAX_CHARS, MAX_ITEM_IDS, ReferencesTooLarge, ResponseStore } from './responses-store.js';
 
 const answer = { type: 'message', id: 'msg_held', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'held answer', annotations: [] }] };
 const call = { type: 'function_call', id: 'fc_held', call_id: 'call_1', name: 'w', arguments: '{}', status: 'completed' };
@@ -45,8 +45,8 @@ describe('ResponseStore.resolve', () => {
 
 describe('ResponseStore item index', () => {
   it('holds at most MAX_ITEM_IDS output item ids, forgetting the least recently used first', () => {
-    const store = new ResponseStore();
-    // Small items, so the conversations stay far below the store's size bound.
+    // Room for every conversation, so only the index's own bound is at work.
+    const store = new ResponseStore(8 * MAX_CHARS);
     const message = (id: string) => ({ type: 'message', id });
     store.put('resp_first', [], { id: 'resp_first', output: [message('msg_first')] } as unknown as ResponseObject);
     store.put('resp_kept', [], { id: 'resp_kept', output: [message('msg_kept')] } as unknown as ResponseObject);

@@ -46,11 +46,16 @@ function heldSize(value: unknown): number {
 
 /** Response id → its conversation (inputs and outputs, in order) and the response object. */
 export class ResponseStore {
-  private readonly cache = new LRUCache<string, Entry>({
-    maxSize: MAX_CHARS,
-    ttl: TTL_MS,
-    sizeCalculation: (value) => Math.max(1, heldSize(value.items) + (value.response ? heldSize(value.response) : 0)),
-  });
+  /** @param maxChars what the held conversations may take, in the store's unit ({@link heldSize}); MAX_CHARS but in tests. */
+  constructor(maxChars = MAX_CHARS) {
+    this.cache = new LRUCache<string, Entry>({
+      maxSize: maxChars,
+      ttl: TTL_MS,
+      sizeCalculation: (value) => Math.max(1, heldSize(value.items) + (value.response ? heldSize(value.response) : 0)),
+    });
+  }
+
+  private readonly cache: LRUCache<string, Entry>;
 
   /**
    * Output item id → the id of the response whose output it is. Bounded by `maxSize` at one per
