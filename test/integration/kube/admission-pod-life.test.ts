@@ -184,6 +184,18 @@ describe('P22: kubectl debug', () => {
     expect(stored.securityContext.runAsUser).not.toBe(61337);
   });
 
+  it("refuses an ephemeral container added by the pods/ephemeralcontainers subresource in airlock-tools' group", async () => {
+    const securityContext = { runAsGroup: 61338 };
+    const refusal = "runAsGroup: 61338 is the group of Airlock's airlock-tools container";
+    // Not through kubectl debug's profiles: a patch of the subresource, as any client may send it.
+    const container = { name: 'grouped', image: 'busybox', command: ['sleep', '1'], securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsUser: 1000, ...securityContext } };
+    const result = await kubectl(['patch', 'pod', POD, '--subresource=ephemeralcontainers', '--type=strategic', '-p', JSON.stringify({ spec: { ephemeralContainers: [container] } })]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(DENIED);
+    expect(result.stderr).toContain(refusal);
+    expect(await ephemeral()).not.toHaveProperty('grouped');
+  });
+
   it('refuses a debug container that would inherit a pod-level runAsUser of the sidecar UID', async () => {
     const manifest = podManifest('inherits', { securityContext: { runAsUser: 61337 }, containers: [{ name: 'agent', image: 'ghcr.io/example/agent:1', securityContext: { runAsUser: 1000 } }] });
     const created = await kubectl(['create', '-f', '-'], JSON.stringify(manifest));
