@@ -205,6 +205,38 @@ describe('errors in JSON-RPC shape', () => {
   });
 });
 
+describe('the connection', () => {
+  it('closes it after answering a client that sent Connection: close, and keeps it for one that did not (the SDK said keep-alive to both)', async () => {
+    /** Sends `head` + body on a new connection; the text received and whether the server closed it within a second. */
+    const send = (connection: string) =>
+      new Promise<{ text: string; closed: boolean }>((resolve, reject) => {
+        const socket = connect({ host: '127.0.0.1', port });
+        let text = '';
+        const timer = setTimeout(() => {
+          socket.destroy();
+          resolve({ text, closed: false });
+        }, 1_000);
+        socket.on('data', (d) => (text += d));
+        socket.on('end', () => {
+          clearTimeout(timer);
+          resolve({ text, closed: true });
+        });
+        socket.on('error', reject);
+        socket.write(
+          `POST /mcp HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\nconnection: ${connection}\r\ncontent-length: ${Buffer.byteLength(initialize)}\r\n\r\n${initialize}`,
+        );
+      });
+    const closing = await send('close');
+    expect(closing.text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(closing.text.toLowerCase()).toContain('\r\nconnection: close\r\n');
+    expect(closing.closed).toBe(true);
+    const kept = await send('keep-alive');
+    expect(kept.text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(kept.text.toLowerCase()).toContain('\r\nconnection: keep-alive\r\n');
+    expect(kept.closed).toBe(false);
+  });
+});
+
 describe('errors a client or a model can act on', () => {
   it('reports bad search_tools and call_tool arguments as tool errors the model can correct', async () => {
     const { client } = await mcpClient('socket');
