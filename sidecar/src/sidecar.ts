@@ -96,7 +96,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   });
   // Always there, so a reload that adds the first backend has a home; its code loads only when
   // a backend is configured or /mcp is first called (see mcp/lazy.ts).
-  const mcp = createLazyMcpGateway({ config, logger: log, secrets, metrics, stdioHost: options.stdioHost, builtins: modelTools.tools, builtinResources: modelTools.resources });
+  const mcp = createLazyMcpGateway({ config, logger: log, secrets, metrics, stdioHost: options.stdioHost, builtins: modelTools.tools, builtinResources: modelTools.resources, answers: live.answers });
   live.onApply((next) => void mcp.reload(next));
   metrics.watchMcpBackends(() => mcp.backends());
   // With backends the gateway starts connecting now, as before: /readyz waits for their first attempts.

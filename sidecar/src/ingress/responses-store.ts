@@ -8,7 +8,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { InputItem, ResponseObject } from '../wire/responses.js';
-import { scanJson } from '../wire/json-scan.js';
+import { valueSize } from '../wire/json-scan.js';
 
 /** Total JSON characters kept (about 64 MiB of UTF-16 at most). */
 export const MAX_CHARS = 32 * 1024 * 1024;
@@ -34,14 +34,14 @@ interface Entry {
 }
 
 /**
- * What a held value takes, in the store's unit (characters): its JSON text, and what its objects,
- * arrays and values take parsed (wire/json-scan.ts), at two bytes a character. By its text alone,
- * items full of members translation drops (`"x":[{},{},…]`, 3 characters and ~56 bytes each) let
- * 20 small calls hold ~1 GiB for an hour (red team 19).
+ * What a held value takes, in the store's unit (about a character): its JSON text, and what its
+ * objects, arrays and values take parsed (wire/json-scan.ts), at two bytes a character. By its
+ * text alone, items full of members translation drops (`"x":[{},{},…]`, 3 characters and ~56
+ * bytes each) let 20 small calls hold ~1 GiB for an hour (red team 19).
  */
 function heldSize(value: unknown): number {
-  const json = JSON.stringify(value);
-  return json.length + Math.ceil(scanJson(Buffer.from(json)).parsedBytes / 2);
+  const size = valueSize(value);
+  return size.jsonBytes + Math.ceil(size.parsedBytes / 2);
 }
 
 /** Response id → its conversation (inputs and outputs, in order) and the response object. */

@@ -4,6 +4,7 @@
  * reports {@link McpGateway.ready} in /readyz and applies config reloads with
  * {@link McpGateway.reload}.
  */
+import type { AnswerBudget } from '../upstream/answer-budget.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import canonicalize from 'canonicalize';
@@ -77,6 +78,8 @@ export interface McpGatewayOptions {
    * process, which is for running the sidecar outside a pod only.
    */
   stdioHost?: string | undefined;
+  /** The sidecar's bound on answers its clients have not read: the results `/mcp` sends count against it (sessions.ts). */
+  answers?: AnswerBudget | undefined;
 }
 
 /** What the admin view shows of every tool, prompt, resource and template. */
@@ -175,11 +178,16 @@ class Gateway implements McpGateway, SessionContext {
     this.builtinResources = options.builtinResources ?? [];
     this.metrics = options.metrics;
     this.stdioHost = options.stdioHost;
-    this.sessions = new SessionRegistry(() => createSessionServer(this), this.logger, {
-      maxSessions: this.tuning.maxSessions,
-      idleMs: this.tuning.idleMs,
-      maxBodyBytes: options.config.listen.maxBodyBytes,
-    });
+    this.sessions = new SessionRegistry(
+      () => createSessionServer(this),
+      this.logger,
+      {
+        maxSessions: this.tuning.maxSessions,
+        idleMs: this.tuning.idleMs,
+        maxBodyBytes: options.config.listen.maxBodyBytes,
+      },
+      options.answers,
+    );
     const initial = this.aggregate();
     this.notified = { tools: this.visibleToolsFingerprint(initial), resources: initial.fingerprints.resources, prompts: initial.fingerprints.prompts };
     for (const backendConfig of this.config.mcp.backends) this.startBackend(backendConfig);

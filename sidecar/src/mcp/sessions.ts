@@ -9,8 +9,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { ErrorCode, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { answerInvalidParams } from './params.js';
+import { holdUntilClosed, type AnswerBudget } from '../upstream/answer-budget.js';
+import { valueSize } from '../wire/json-scan.js';
 
 /** Limits on sessions. */
 export interface SessionLimits {
@@ -25,7 +28,6 @@ export interface SessionLimits {
 interface Session {
   id: string;
   server: Server;
-  transport: StreamableHTTPServerTransport;
   lastSeen: number;
   /** Requests being handled, including open GET streams. */
   active: number;
@@ -33,6 +35,8 @@ interface Session {
   streamOpen: boolean;
   /** Lists that changed while no GET stream was open; announced again when one opens. */
   missed: Set<ListChange>;
+  /** The transport, which answers each request on the response that carried it. */
+  transport: BudgetedTransport;
 }
 
 /** The list a client should re-read. */
@@ -48,6 +52,8 @@ export class SessionRegistry {
     private readonly createServer: () => Server,
     private readonly logger: Logger,
     private readonly limits: SessionLimits,
+    /** The sidecar's bound on answers its clients have not read (upstream/answer-budget.ts); none in tests that do not need one. */
+    private readonly answers?: AnswerBudget,
   ) {
     this.reaper = setInterval(() => this.reapIdle(), Math.min(60_000, limits.idleMs));
     this.reaper.unref();
@@ -70,6 +76,7 @@ export class SessionRegistry {
       session.lastSeen = Date.now();
       const stream = req.method === 'GET';
       if (stream) void this.announceMissedWhenOpen(session, res);
+      else session.transport.answerOn(res, parsedBody);
       try {
         await session.transport.handleRequest(req, res, parsedBody);
       } finally {
@@ -134,7 +141,7 @@ export class SessionRegistry {
     this.makeRoom();
     const server = this.createServer();
     let session: Session | undefined;
-    const transport = new StreamableHTTPServerTransport({
+    const transport = new BudgetedTransport(this.answers, this.logger, {
       sessionIdGenerator: () => randomUUID(),
       maxRequestBodySize: this.limits.maxBodyBytes,
       onsessioninitialized: (id) => {
@@ -150,6 +157,7 @@ export class SessionRegistry {
     };
     await server.connect(transport);
     answerInvalidParams(transport, (err) => this.logger.warn({ reason: (err as Error).message }, 'MCP: could not send an Invalid params answer'));
+    transport.answerOn(res, body);
     try {
       await transport.handleRequest(req, res, body);
     } finally {
@@ -181,6 +189,69 @@ export class SessionRegistry {
     this.sessions.delete(session.id);
     this.logger.info({ session: session.id, reason }, 'MCP session closed');
     await session.server.close().catch(() => undefined);
+  }
+}
+
+type RequestId = string | number;
+
+/**
+ * The SDK's transport, with every result it sends counted against the sidecar's answer budget
+ * until the response carrying it closes (its client read it, or its connection ended). A backend's
+ * result is read whole (up to mcp/client.ts MAX_MESSAGE_BYTES, 32 MiB) and written to the agent's
+ * response, where it stays while the agent does not read it: 40 calls of a tool that reads a
+ * large file, left unread, held over a GiB. Past the budget a result is answered with an error in
+ * its place; one result alone always passes, as one model answer does.
+ */
+class BudgetedTransport extends StreamableHTTPServerTransport {
+  /** Request id → the response its answer goes out on, while that response is open. */
+  private readonly answering = new Map<RequestId, ServerResponse>();
+
+  constructor(
+    private readonly answers: AnswerBudget | undefined,
+    private readonly logger: Logger,
+    options: ConstructorParameters<typeof StreamableHTTPServerTransport>[0],
+  ) {
+    super(options);
+  }
+
+  /** Notes that the requests in `body` are answered on `res`, until it closes. */
+  answerOn(res: ServerResponse, body: unknown): void {
+    if (!this.answers) return;
+    const ids: RequestId[] = [];
+    for (const message of Array.isArray(body) ? (body as unknown[]) : [body]) {
+      const { method, id } = (message ?? {}) as { method?: unknown; id?: unknown };
+      if (typeof method === 'string' && (typeof id === 'string' || typeof id === 'number')) {
+        ids.push(id);
+        this.answering.set(id, res);
+      }
+    }
+    if (ids.length > 0) {
+      res.once('close', () => {
+        for (const id of ids) if (this.answering.get(id) === res) this.answering.delete(id);
+      });
+    }
+  }
+
+  override send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    return super.send(this.heldOrRefused(message), options);
+  }
+
+  private heldOrRefused(message: JSONRPCMessage): JSONRPCMessage {
+    if (!this.answers || !('result' in message)) return message;
+    const res = this.answering.get(message.id);
+    if (!res) return message;
+    const bytes = valueSize(message.result).jsonBytes;
+    if (holdUntilClosed(this.answers, res, bytes)) return message;
+    const held = Math.round(this.answers.maxBytes / 1048576);
+    this.logger.warn({ session: this.sessionId, bytes }, 'MCP: a result was refused: the answers held for clients that have not read them are at their bound');
+    return {
+      jsonrpc: '2.0',
+      id: message.id,
+      error: {
+        code: ErrorCode.InternalError,
+        message: `the Airlock sidecar holds ${held} MiB of answers that their clients have not read yet, its bound (listen.maxAnswerBytesInFlight); this result of ${bytes} bytes was not kept: read the answers in flight, then call again`,
+      },
+    };
   }
 }
 

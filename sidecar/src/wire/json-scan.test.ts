@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { scanJson } from './json-scan.js';
+import { scanJson, valueSize } from './json-scan.js';
 
 const scan = (text: string) => scanJson(Buffer.from(text));
 
@@ -80,5 +80,28 @@ describe('scanJson', () => {
     }
     // Before: ~300,000 searches of half the body each, 5e11 bytes.
     expect(searched).toBeLessThan(text.length);
+  });
+});
+
+describe('valueSize', () => {
+  it('is the byte length of the JSON text and what scanJson counts parsed, for any JSON value', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const text = JSON.stringify(value);
+        expect(valueSize(value)).toEqual({ jsonBytes: Buffer.byteLength(text), parsedBytes: scanJson(Buffer.from(text)).parsedBytes });
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('counts escapes and multi-byte characters as written, and leaves out what JSON.stringify leaves out', () => {
+    const value = { a: '\u0000"\\é😀', b: undefined, c: [undefined, () => 1, Infinity], d: -0 };
+    expect(valueSize(value).jsonBytes).toBe(Buffer.byteLength(JSON.stringify(value)));
+  });
+
+  it('walks a value deeper than the call stack allows', () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    expect(valueSize(deep).jsonBytes).toBe(400_003);
   });
 });

@@ -131,3 +131,60 @@ function escaped(text: Buffer, at: number): boolean {
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
+
+/** What {@link valueSize} found. */
+export interface ValueSize {
+  /** Bytes of the value's JSON text, as JSON.stringify and UTF-8 would make it (for values JSON.parse made). */
+  jsonBytes: number;
+  /** What it takes parsed beyond its strings' text, in {@link JsonScan.parsedBytes}'s units. */
+  parsedBytes: number;
+}
+
+/** Characters JSON.stringify writes other than as themselves, or that take more than a byte in UTF-8. */
+// eslint-disable-next-line no-control-regex -- the control characters are what JSON escapes
+const NOT_ONE_BYTE = /["\\\u0000-\u001f\u007f-\uffff]/;
+
+/**
+ * The size of a value already parsed, without writing its JSON: what an answer the sidecar is
+ * about to send will take as text, and what a value it keeps takes in memory. Walks the value
+ * with a stack of its own, so depth costs no call stack. Values JSON.stringify leaves out
+ * (undefined, functions) count as nothing; `toJSON` is not called.
+ */
+export function valueSize(value: unknown): ValueSize {
+  let jsonBytes = 0;
+  let parsed = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      parsed += STRING_BYTES;
+      jsonBytes += NOT_ONE_BYTE.test(v) ? Buffer.byteLength(JSON.stringify(v)) : v.length + 2;
+    } else if (typeof v === 'number') jsonBytes += Number.isFinite(v) ? String(v).length : 4;
+    else if (typeof v === 'boolean') jsonBytes += v ? 4 : 5;
+    else if (v === null) jsonBytes += 4;
+    else if (typeof v === 'object') {
+      parsed += CONTAINER_BYTES + VALUE_BYTES;
+      jsonBytes += 2;
+      if (Array.isArray(v)) {
+        for (const element of v) stack.push(element === undefined || typeof element === 'function' ? null : element);
+        const separators = Math.max(0, v.length - 1);
+        jsonBytes += separators;
+        parsed += separators * VALUE_BYTES;
+      } else {
+        let members = 0;
+        for (const key in v) {
+          if (!Object.hasOwn(v, key)) continue;
+          const member = (v as Record<string, unknown>)[key];
+          if (member === undefined || typeof member === 'function') continue;
+          members++;
+          stack.push(key, member);
+          jsonBytes += 1; // the colon
+        }
+        const separators = Math.max(0, members - 1);
+        jsonBytes += separators;
+        parsed += separators * VALUE_BYTES;
+      }
+    }
+  }
+  return { jsonBytes, parsedBytes: parsed };
+}

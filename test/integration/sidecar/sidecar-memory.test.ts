@@ -6,16 +6,20 @@
  * - Answers never read stay in memory until they are: 40 cheap embeddings calls held 16 MiB each
  *   (red team 18). The answers held at once are bounded (`listen.maxAnswerBytesInFlight`,
  *   upstream/answer-budget.ts): past it a passed-through answer is relayed at its client's pace.
+ * - So do MCP results: a backend's result is read whole (up to 32 MiB) and written to the agent's
+ *   response, where it stayed while the agent did not read it. Results count against the same budget;
+ *   past it the agent gets an error in the result's place.
  * - A body is parsed into far more than its bytes: 16 MiB of empty objects were ~600 MiB in V8 (red
  *   team 19). A body that would be is refused before it is parsed (server/body.ts MAX_PARSED_BYTES).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { npmServer } from '../mcp/harness.js';
 import { configIn, stackDir } from './harness.js';
 import { chatRequest, exchange, open, parseResponses, readAll, request } from './raw-http.js';
 
@@ -33,8 +37,8 @@ const children: ChildProcess[] = [];
 const clients: Socket[] = [];
 let received = 0;
 
-/** The sidecar CLI as its own process, in front of `provider`, with `listen` settings added; resolves once it serves. */
-async function sidecarProcess(name: string, listen: Record<string, unknown>): Promise<{ child: ChildProcess; socketPath: string }> {
+/** The sidecar CLI as its own process, in front of `provider`, with `listen` settings (and any other section) added; resolves once it serves. */
+async function sidecarProcess(name: string, listen: Record<string, unknown>, more: Record<string, unknown> = {}): Promise<{ child: ChildProcess; socketPath: string; output: () => string }> {
   const dir = await stackDir();
   const socketPath = join(dir, 'run', 'airlock.sock');
   const config = await configIn(dir, {
@@ -42,13 +46,14 @@ async function sidecarProcess(name: string, listen: Record<string, unknown>): Pr
     sandbox: { name },
     listen: { socket: { path: socketPath }, admin: { host: '127.0.0.1', port: 0 }, ...listen },
     providers: [{ name: 'compat', type: 'openai-compatible', baseURL: `http://127.0.0.1:${(provider.address() as AddressInfo).port}/v1`, models: [{ name: 'm' }] }],
+    ...more,
   });
   const child = spawn(process.execPath, ['--import', 'tsx', cli, 'run', '--config', config], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   let stdout = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   await vi.waitFor(() => expect(stdout).toContain('airlock sidecar ready'), { timeout: 30_000, interval: 100 });
-  return { child, socketPath };
+  return { child, socketPath, output: () => stdout };
 }
 
 beforeAll(async () => {
@@ -165,3 +170,54 @@ it('holds a stored response read back against the answer budget too: a second re
   // Once the first has it, the next reader is served.
   expect((await read(await ask(retrieve, small.socketPath))).status).toBe(200);
 });
+
+it('holds at most its answer budget of MCP results nobody reads: past it a call is answered with an error, and each result is whole when read', async () => {
+  // A real MCP server from npm (stdio) with a 1.5 MiB file, whose result carries it twice (as text and as
+  // structured content): two results fit in an 8 MiB budget, a third does not.
+  const dir = await stackDir();
+  const files = join(dir, 'files');
+  await mkdir(files);
+  const text = 'x'.repeat(1.5 * 1024 * 1024);
+  await writeFile(join(files, 'big.txt'), text);
+  const mcp = { backends: [{ name: 'filesystem', prefix: 'fs', transport: 'stdio', stdio: npmServer('mcp-server-filesystem', files) }] };
+  const sidecar = await sidecarProcess('mcp-unread', { maxAnswerBytesInFlight: 8 * 1024 * 1024 }, { mcp });
+  const post = (body: unknown, session?: string) => {
+    const json = JSON.stringify(body);
+    const head = ['POST /mcp HTTP/1.1', 'Host: airlock', 'Content-Type: application/json', 'Accept: application/json, text/event-stream', `Content-Length: ${Buffer.byteLength(json)}`, 'Connection: close'];
+    return request(session ? [...head, `Mcp-Session-Id: ${session}`] : head, json);
+  };
+  const [initialized] = parseResponses(await exchange({ path: sidecar.socketPath }, post({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'agent', version: '1' } } })));
+  const session = initialized!.headers['mcp-session-id']!;
+  expect(session).toBeTruthy();
+  await exchange({ path: sidecar.socketPath }, post({ jsonrpc: '2.0', method: 'notifications/initialized' }, session));
+  const readBig = (id: number) => post({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'fs__read_text_file', arguments: { path: join(files, 'big.txt') } } }, session);
+  /** The JSON-RPC answer in an MCP response's body: an event stream of one message, or JSON. */
+  const answerIn = async (socket: Socket) => {
+    const { status, body } = await read(socket);
+    expect(status).toBe(200);
+    const data = body.startsWith('{') ? body : /^data: (.*)$/m.exec(body)![1]!;
+    const answer = JSON.parse(data) as { result?: { content: { text: string }[] }; error?: { message: string } };
+    return { text: answer.result?.content[0]?.text.length, error: answer.error?.message ?? (answer.result ? undefined : data.slice(0, 500)) };
+  };
+  // Warm: the backend answers (once it has started) and its result reads back whole.
+  await vi.waitFor(async () => expect(await answerIn(await ask(readBig(1), sidecar.socketPath))).toEqual({ text: text.length, error: undefined }), { timeout: 30_000, interval: 500 });
+  await sleep(500);
+  const before = await residentMiB(sidecar.child.pid!);
+  const calls = 32;
+  const audited = () => sidecar.output().split('"audit":"mcp_tool_call"').length - 1;
+  const warm = audited();
+  const unread = [];
+  for (let i = 0; i < calls; i++) unread.push(await ask(readBig(100 + i), sidecar.socketPath));
+  // Every call reached the backend and came back (the audit line is written as its result arrives).
+  await vi.waitFor(() => expect(audited()).toBe(warm + calls), { timeout: 60_000, interval: 200 });
+  await sleep(1_000);
+  const grown = (await residentMiB(sidecar.child.pid!)) - before;
+  // Before: every result held whole, unread: 250 MiB more for 32 results (50 now).
+  expect(grown, `the sidecar grew by ${grown.toFixed(0)} MiB with ${calls} MCP results of 3 MiB (as JSON) unread`).toBeLessThan(120);
+  const answers = await Promise.all(unread.map((socket) => answerIn(socket)));
+  const results = answers.filter((a) => a.text !== undefined);
+  expect(results).toEqual([{ text: text.length, error: undefined }, { text: text.length, error: undefined }]);
+  for (const refused of answers.filter((a) => a.text === undefined)) expect(refused.error).toContain('listen.maxAnswerBytesInFlight');
+  // Read, they no longer count: the next call is answered.
+  expect(await answerIn(await ask(readBig(200), sidecar.socketPath))).toEqual({ text: text.length, error: undefined });
+}, 120_000);
