@@ -12,7 +12,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { ErrorCode, isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { answerInvalidParams } from './params.js';
-import { holdUntilClosed, type AnswerBudget } from '../upstream/answer-budget.js';
+import type { AnswerBudget } from '../upstream/answer-budget.js';
 import { valueSize } from '../wire/json-scan.js';
 
 /** Limits on sessions. */
@@ -195,16 +195,28 @@ export class SessionRegistry {
 type RequestId = string | number;
 
 /**
- * The SDK's transport, with every result it sends counted against the sidecar's answer budget
- * until the response carrying it closes (its client read it, or its connection ended). A backend's
- * result is read whole (up to mcp/client.ts MAX_MESSAGE_BYTES, 32 MiB) and written to the agent's
- * response, where it stays while the agent does not read it: 40 calls of a tool that reads a
- * large file, left unread, held over a GiB. Past the budget a result is answered with an error in
- * its place; one result alone always passes, as one model answer does.
+ * Bytes of notifications about one request (a backend's progress) that its response carries at
+ * most; past them the rest are dropped. A backend sending progress as fast as it can held the
+ * sidecar's memory without bound while the agent read slower, or not at all: 1.1 GiB in 20 s
+ * (red team 21). Progress only says how far a call is; its result is never dropped.
+ */
+export const MAX_NOTIFIED_BYTES = 1024 * 1024;
+
+/**
+ * The SDK's transport, with what it sends on a request's response counted against the sidecar's
+ * answer budget until that response closes (its client read it, or its connection ended):
+ * - a result: a backend's result is read whole (up to mcp/client.ts MAX_MESSAGE_BYTES, 32 MiB) and
+ *   written to the agent's response, where it stays while the agent does not read it: 32 unread
+ *   reads of a 1.5 MiB file held 250 MiB. Past the budget the result is answered with an error in
+ *   its place; one result alone always passes, as one model answer does;
+ * - notifications about the request: at most {@link MAX_NOTIFIED_BYTES} per response, and none past
+ *   the budget; the others are dropped.
  */
 class BudgetedTransport extends StreamableHTTPServerTransport {
   /** Request id → the response its answer goes out on, while that response is open. */
   private readonly answering = new Map<RequestId, ServerResponse>();
+  /** Bytes of notifications each open response carried. */
+  private readonly notified = new WeakMap<ServerResponse, number>();
 
   constructor(
     private readonly answers: AnswerBudget | undefined,
@@ -233,16 +245,21 @@ class BudgetedTransport extends StreamableHTTPServerTransport {
   }
 
   override send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
-    return super.send(this.heldOrRefused(message), options);
+    if (!this.answers) return super.send(message, options);
+    if ('result' in message) return super.send(this.heldOrRefused(this.answers, message), options);
+    if ('method' in message && !('id' in message) && options?.relatedRequestId !== undefined) {
+      const res = this.answering.get(options.relatedRequestId);
+      if (res && !this.notifies(this.answers, res, message)) return Promise.resolve();
+    }
+    return super.send(message, options);
   }
 
-  private heldOrRefused(message: JSONRPCMessage): JSONRPCMessage {
-    if (!this.answers || !('result' in message)) return message;
+  private heldOrRefused(answers: AnswerBudget, message: JSONRPCMessage & { id: RequestId; result: unknown }): JSONRPCMessage {
     const res = this.answering.get(message.id);
     if (!res) return message;
     const bytes = valueSize(message.result).jsonBytes;
-    if (holdUntilClosed(this.answers, res, bytes)) return message;
-    const held = Math.round(this.answers.maxBytes / 1048576);
+    if (answers.holdUntilClosed(res, bytes)) return message;
+    const held = Math.round(answers.maxBytes / 1048576);
     this.logger.warn({ session: this.sessionId, bytes }, 'MCP: a result was refused: the answers held for clients that have not read them are at their bound');
     return {
       jsonrpc: '2.0',
@@ -253,6 +270,20 @@ class BudgetedTransport extends StreamableHTTPServerTransport {
       },
     };
   }
+
+  /** Whether a notification about the request answered on `res` is sent: within its response's share and the budget. */
+  private notifies(answers: AnswerBudget, res: ServerResponse, message: JSONRPCMessage): boolean {
+    const bytes = valueSize(message).jsonBytes;
+    const sent = this.notified.get(res) ?? 0;
+    if (sent + bytes > MAX_NOTIFIED_BYTES || !answers.holdUntilClosed(res, bytes)) {
+      if (sent <= MAX_NOTIFIED_BYTES) this.logger.warn({ session: this.sessionId }, 'MCP: notifications about a request are dropped: its response carries no more (a backend sending progress faster than the client reads it)');
+      this.notified.set(res, MAX_NOTIFIED_BYTES + 1);
+      return false;
+    }
+    this.notified.set(res, sent + bytes);
+    return true;
+  }
+
 }
 
 /** What the SDK's own transport answers for an unknown session id. */

@@ -24,7 +24,6 @@ import { modelRoute } from './model-route.js';
 import type { Operation } from './proxy.js';
 import type { Router } from './http/router.js';
 import { errorHandlerFor } from './refusal.js';
-import { holdUntilClosed } from '../upstream/answer-budget.js';
 import type { ServerResponse } from 'node:http';
 import { Routes } from './routes.js';
 
@@ -80,7 +79,7 @@ export function responsesRoutes(router: Router, options: AppOptions): void {
   const rendered = (value: unknown, res: ServerResponse): Buffer => {
     const bytes = Buffer.from(JSON.stringify(value));
     const answers = options.live.answers;
-    if (!holdUntilClosed(answers, res, bytes.length)) {
+    if (!answers.holdUntilClosed(res, bytes.length)) {
       throw new BadRequest({ status: 503, type: 'api_error', message: `the sidecar holds ${Math.round(answers.maxBytes / 1048576)} MiB of answers that their clients have not read yet, its bound (listen.maxAnswerBytesInFlight); retry later` });
     }
     return bytes;

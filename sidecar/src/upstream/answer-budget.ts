@@ -35,17 +35,28 @@ export class AnswerBudget {
   release(bytes: number): void {
     this.held -= bytes;
   }
-}
 
-/**
- * Holds `bytes` of an answer the sidecar renders itself (a stored response, read back) until `res`
- * closes; false, holding nothing, when they would take the answers held past the bound.
- */
-export function holdUntilClosed(budget: AnswerBudget, res: { once(event: 'close', listener: () => void): unknown }, bytes: number): boolean {
-  if (!budget.hold(bytes, bytes)) {
-    budget.release(bytes);
-    return false;
+  /** Bytes held for each open response by {@link holdUntilClosed}, released together when it closes. */
+  private readonly byResponse = new WeakMap<object, number>();
+
+  /**
+   * Holds `bytes` of an answer the sidecar writes itself (a stored response read back, an MCP
+   * result) until `res` closes; false, holding nothing, when they would take the answers held past
+   * the bound while others are held. What one response holds adds up and is released at once.
+   */
+  holdUntilClosed(res: { once(event: 'close', listener: () => void): unknown }, bytes: number): boolean {
+    if (!this.hold(bytes, bytes)) {
+      this.release(bytes);
+      return false;
+    }
+    const before = this.byResponse.get(res);
+    if (before === undefined) {
+      res.once('close', () => {
+        this.release(this.byResponse.get(res) ?? 0);
+        this.byResponse.delete(res);
+      });
+    }
+    this.byResponse.set(res, (before ?? 0) + bytes);
+    return true;
   }
-  res.once('close', () => budget.release(bytes));
-  return true;
 }

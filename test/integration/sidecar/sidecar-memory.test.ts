@@ -19,7 +19,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { npmServer } from '../mcp/harness.js';
+import { fixtureServer, npmServer } from '../mcp/harness.js';
 import { configIn, stackDir } from './harness.js';
 import { chatRequest, exchange, open, parseResponses, readAll, request } from './raw-http.js';
 
@@ -171,6 +171,32 @@ it('holds a stored response read back against the answer budget too: a second re
   expect((await read(await ask(retrieve, small.socketPath))).status).toBe(200);
 });
 
+/** An MCP POST over the socket, with the session's id once there is one; the connection closes after the answer. */
+function mcpPost(body: unknown, session?: string): string {
+  const json = JSON.stringify(body);
+  const head = ['POST /mcp HTTP/1.1', 'Host: airlock', 'Content-Type: application/json', 'Accept: application/json, text/event-stream', `Content-Length: ${Buffer.byteLength(json)}`, 'Connection: close'];
+  return request(session ? [...head, `Mcp-Session-Id: ${session}`] : head, json);
+}
+
+/** Starts an MCP session on the sidecar at `path`; its id. */
+async function mcpSession(path: string): Promise<string> {
+  const [initialized] = parseResponses(await exchange({ path }, mcpPost({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'agent', version: '1' } } })));
+  const session = initialized!.headers['mcp-session-id'];
+  expect(session).toBeTruthy();
+  await exchange({ path }, mcpPost({ jsonrpc: '2.0', method: 'notifications/initialized' }, session));
+  return session as string;
+}
+
+type McpMessage = { id?: number; method?: string; params?: { message?: string }; result?: { content: { text: string }[] }; error?: { message: string } };
+
+/** The JSON-RPC messages of the MCP response on `socket`, read whole: its event stream's messages, or its JSON. */
+async function mcpMessages(socket: Socket): Promise<McpMessage[]> {
+  const { status, body } = await read(socket);
+  expect(status).toBe(200);
+  if (body.startsWith('{')) return [JSON.parse(body) as McpMessage];
+  return [...body.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1]!) as McpMessage);
+}
+
 it('holds at most its answer budget of MCP results nobody reads: past it a call is answered with an error, and each result is whole when read', async () => {
   // A real MCP server from npm (stdio) with a 1.5 MiB file, whose result carries it twice (as text and as
   // structured content): two results fit in an 8 MiB budget, a third does not.
@@ -181,23 +207,11 @@ it('holds at most its answer budget of MCP results nobody reads: past it a call 
   await writeFile(join(files, 'big.txt'), text);
   const mcp = { backends: [{ name: 'filesystem', prefix: 'fs', transport: 'stdio', stdio: npmServer('mcp-server-filesystem', files) }] };
   const sidecar = await sidecarProcess('mcp-unread', { maxAnswerBytesInFlight: 8 * 1024 * 1024 }, { mcp });
-  const post = (body: unknown, session?: string) => {
-    const json = JSON.stringify(body);
-    const head = ['POST /mcp HTTP/1.1', 'Host: airlock', 'Content-Type: application/json', 'Accept: application/json, text/event-stream', `Content-Length: ${Buffer.byteLength(json)}`, 'Connection: close'];
-    return request(session ? [...head, `Mcp-Session-Id: ${session}`] : head, json);
-  };
-  const [initialized] = parseResponses(await exchange({ path: sidecar.socketPath }, post({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'agent', version: '1' } } })));
-  const session = initialized!.headers['mcp-session-id']!;
-  expect(session).toBeTruthy();
-  await exchange({ path: sidecar.socketPath }, post({ jsonrpc: '2.0', method: 'notifications/initialized' }, session));
-  const readBig = (id: number) => post({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'fs__read_text_file', arguments: { path: join(files, 'big.txt') } } }, session);
-  /** The JSON-RPC answer in an MCP response's body: an event stream of one message, or JSON. */
+  const session = await mcpSession(sidecar.socketPath);
+  const readBig = (id: number) => mcpPost({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'fs__read_text_file', arguments: { path: join(files, 'big.txt') } } }, session);
   const answerIn = async (socket: Socket) => {
-    const { status, body } = await read(socket);
-    expect(status).toBe(200);
-    const data = body.startsWith('{') ? body : /^data: (.*)$/m.exec(body)![1]!;
-    const answer = JSON.parse(data) as { result?: { content: { text: string }[] }; error?: { message: string } };
-    return { text: answer.result?.content[0]?.text.length, error: answer.error?.message ?? (answer.result ? undefined : data.slice(0, 500)) };
+    const [answer] = (await mcpMessages(socket)).filter((m) => m.id !== undefined);
+    return { text: answer?.result?.content[0]?.text.length, error: answer?.error?.message ?? (answer?.result ? undefined : JSON.stringify(answer).slice(0, 500)) };
   };
   // Warm: the backend answers (once it has started) and its result reads back whole.
   await vi.waitFor(async () => expect(await answerIn(await ask(readBig(1), sidecar.socketPath))).toEqual({ text: text.length, error: undefined }), { timeout: 30_000, interval: 500 });
@@ -221,3 +235,28 @@ it('holds at most its answer budget of MCP results nobody reads: past it a call 
   // Read, they no longer count: the next call is answered.
   expect(await answerIn(await ask(readBig(200), sidecar.socketPath))).toEqual({ text: text.length, error: undefined });
 }, 120_000);
+
+it('carries at most a MiB of progress from a backend on a call its client does not read, and the result of the call whole', async () => {
+  const fixture = fixtureServer('http-server.ts');
+  const mcp = { backends: [{ name: 'fix', prefix: 'fix', transport: 'stdio', stdio: { ...fixture, args: [...fixture.args, 'stdio'] } }] };
+  const sidecar = await sidecarProcess('mcp-flood', {}, { mcp });
+  const session = await mcpSession(sidecar.socketPath);
+  const flood = (id: number, ms: number) => mcpPost({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'fix__flood', arguments: { ms, bytes: 4096 }, _meta: { progressToken: `p${id}` } } }, session);
+  // Warm: the backend answers (once it has started).
+  await vi.waitFor(async () => expect((await mcpMessages(await ask(flood(1, 0), sidecar.socketPath))).at(-1)?.result?.content[0]?.text).toBe('0'), { timeout: 30_000, interval: 500 });
+  await sleep(500);
+  const before = await residentMiB(sidecar.child.pid!);
+  // Eight seconds of 4 KiB progress messages as fast as the backend can, its client reading nothing meanwhile.
+  const socket = await ask(flood(2, 8_000), sidecar.socketPath);
+  await sleep(9_000);
+  const grown = (await residentMiB(sidecar.child.pid!)) - before;
+  // Before: every progress message queued for the client, 505 MiB more (red team 21: 1.1 GiB in 20 s);
+  // now what is left is the garbage of reading them from the backend, 230 MiB, the same after 4 s.
+  expect(grown, `the sidecar grew by ${grown.toFixed(0)} MiB while progress messages of 4 KiB went to a client that did not read`).toBeLessThan(350);
+  const messages = await mcpMessages(socket);
+  const progress = messages.filter((m) => m.method === 'notifications/progress');
+  const sent = Number(messages.at(-1)?.result?.content[0]?.text);
+  expect(sent, 'the backend sent more progress than the response may carry').toBeGreaterThan(2 * progress.length);
+  expect(progress.length * 4096).toBeLessThanOrEqual(1024 * 1024);
+  expect(progress.length).toBeGreaterThan(0);
+}, 60_000);
