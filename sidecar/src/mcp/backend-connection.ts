@@ -12,6 +12,7 @@
  * `sessionLost`) re-initialises at once. Anything that goes wrong only moves this backend to
  * `failed`; the gateway drops its tools from the lists until it is ready again.
  */
+import type { AnswerBudget } from '../upstream/answer-budget.js';
 import type { Logger } from 'pino';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ErrorCode, McpError, PromptListChangedNotificationSchema, ResourceListChangedNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -76,6 +77,8 @@ export class BackendConnection {
   readonly exposed: () => boolean;
   /** Where stdio servers start (BackendDeps.stdioHost). */
   readonly stdioHost: string | undefined;
+  /** BackendDeps.answers. */
+  readonly answers: AnswerBudget | undefined;
   /** PoolOwner.processIdleMs. */
   readonly processIdleMs: number;
 
@@ -90,6 +93,7 @@ export class BackendConnection {
     this.sessions = deps.sessions;
     this.exposed = deps.exposed;
     this.stdioHost = deps.stdioHost;
+    this.answers = deps.answers;
     this.processIdleMs = deps.tuning.processIdleMs;
     this.pacer = new RereadPacer(cfg.name, deps.tuning.listRereadMinMs, this.logger, deps.rereadsHeld);
     this.pool = new UpstreamPool(this);
@@ -276,6 +280,7 @@ export class BackendConnection {
       opened = await openClient(this.cfg, secrets, {
         timeoutMs,
         stdioHost: this.stdioHost,
+        answers: this.answers,
         prepare: (client, active) => {
           opening = client;
           this.prepare(client, active, generation, route);

@@ -1,4 +1,5 @@
 /** The shapes a backend shows the gateway: its state, its admin status, and what it needs. */
+import type { AnswerBudget } from '../upstream/answer-budget.js';
 import type { Logger } from 'pino';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Implementation, RequestId } from '@modelcontextprotocol/sdk/types.js';
@@ -64,6 +65,8 @@ export interface BackendDeps {
   exposed: () => boolean;
   /** The stdio host's socket: stdio servers start in the airlock-tools container (see transports.ts). */
   stdioHost?: string | undefined;
+  /** The sidecar's bound on answers held at once: a message being read from the backend counts against it. */
+  answers?: AnswerBudget | undefined;
   /** Counts list re-reads held back by `tuning.listRereadMinMs` (telemetry/metrics.ts names it). */
   rereadsHeld?: CounterMetric<'backend' | 'list'> | undefined;
 }

@@ -16,6 +16,7 @@ import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontex
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, type ClientCapabilities, type Prompt, type Resource, type ResourceTemplate, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { AnswerBudget } from '../upstream/answer-budget.js';
 
 /**
  * What the gateway and the operator declare to MCP servers: sampling and elicitation in both modes,
@@ -40,8 +41,9 @@ export type HttpTransportKind = 'streamable-http' | 'sse';
  * allows it), so a list_changed announced before then is lost, and a client that keeps lists
  * must read them again. An HTTP+SSE session lives on its event stream from the start: no gap.
  */
-export function httpTransport(kind: HttpTransportKind, url: URL, headers: Record<string, string>, onStreamOpen?: () => void): Transport {
+export function httpTransport(kind: HttpTransportKind, url: URL, headers: Record<string, string>, onStreamOpen?: () => void, answers?: AnswerBudget): Transport {
   const requestInit: RequestInit = { headers };
+  const cappedFetch = cappedFetchFor(answers);
   if (kind === 'sse') return new SSEClientTransport(url, { requestInit, fetch: cappedFetch });
   if (!onStreamOpen) return new StreamableHTTPClientTransport(url, { requestInit, fetch: cappedFetch });
   const watching: FetchLike = async (target, init) => {
@@ -62,11 +64,15 @@ export function httpTransport(kind: HttpTransportKind, url: URL, headers: Record
 export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
 
 /**
- * fetch whose response body stops at a message past {@link MAX_MESSAGE_BYTES}. On the event stream
- * answering a request, the request is answered with an error in the backend's place, so its call
- * fails now rather than waiting out its callMs for an answer that will not be read.
+ * fetch whose response body stops at a message past {@link MAX_MESSAGE_BYTES}, or one that would
+ * take the answers held past `answers` (the sidecar's bound: the message being read counts until
+ * it ends; several large results at once took the sidecar past its memory, red team 21). On the
+ * event stream answering a request, the request is answered with an error in the backend's place,
+ * so its call fails now rather than waiting out its callMs for an answer that will not be read.
  */
-const cappedFetch: FetchLike = async (target, init) => capped(await fetch(target, init), requestIdOf(init?.body));
+function cappedFetchFor(answers: AnswerBudget | undefined): FetchLike {
+  return async (target, init) => capped(await fetch(target, init), requestIdOf(init?.body), answers);
+}
 
 /** The id of the JSON-RPC request a POST carries; undefined for a notification, a response or anything else. */
 function requestIdOf(body: unknown): string | number | undefined {
@@ -80,11 +86,24 @@ function requestIdOf(body: unknown): string | number | undefined {
   }
 }
 
-function capped(response: Response, requestId: string | number | undefined): Response {
+function capped(response: Response, requestId: string | number | undefined, answers: AnswerBudget | undefined): Response {
   if (!response.body) return response;
   const events = response.headers.get('content-type')?.includes('text/event-stream') ?? false;
-  const tooLong = `the MCP server sent a message of more than ${MAX_MESSAGE_BYTES} bytes; it is not read`;
   let run = 0;
+  /** Bytes of the message being read now, held against `answers` until it ends. */
+  let held = 0;
+  const release = () => {
+    answers?.release(held);
+    held = 0;
+  };
+  const refuse = (controller: TransformStreamDefaultController<Uint8Array>, reason: string) => {
+    release();
+    if (!events || requestId === undefined) return controller.error(new Error(reason));
+    // The event passed on so far ends here (the SDK drops it as unparseable), and an error answers the request.
+    const error = { jsonrpc: '2.0', id: requestId, error: { code: ErrorCode.InternalError, message: reason } };
+    controller.enqueue(Buffer.from(`\n\nevent: message\ndata: ${JSON.stringify(error)}\n\n`));
+    controller.terminate();
+  };
   const limit = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
       // Of an event stream, the bytes since the last event ended; of anything else, all of them.
@@ -93,13 +112,19 @@ function capped(response: Response, requestId: string | number | undefined): Res
       const crlf = events ? bytes.lastIndexOf('\r\n\r\n') : -1;
       const end = Math.max(lf < 0 ? -1 : lf + 2, crlf < 0 ? -1 : crlf + 4);
       run = end < 0 ? run + bytes.length : bytes.length - end;
-      if (run <= MAX_MESSAGE_BYTES) return controller.enqueue(chunk);
-      if (!events || requestId === undefined) return controller.error(new Error(tooLong));
-      // The event passed on so far ends here (the SDK drops it as unparseable), and an error answers the request.
-      const error = { jsonrpc: '2.0', id: requestId, error: { code: ErrorCode.InternalError, message: tooLong } };
-      controller.enqueue(Buffer.from(`\n\nevent: message\ndata: ${JSON.stringify(error)}\n\n`));
-      controller.terminate();
+      if (run > MAX_MESSAGE_BYTES) return refuse(controller, `the MCP server sent a message of more than ${MAX_MESSAGE_BYTES} bytes; it is not read`);
+      if (answers) {
+        if (end >= 0) release();
+        const more = end < 0 ? bytes.length : bytes.length - end;
+        held += more;
+        if (!answers.hold(more, held)) {
+          return refuse(controller, `the Airlock sidecar holds ${Math.round(answers.maxBytes / 1048576)} MiB of answers that their clients have not read yet, its bound (listen.maxAnswerBytesInFlight); this message of the MCP server was not read`);
+        }
+      }
+      controller.enqueue(chunk);
     },
+    flush: release,
+    cancel: release,
   });
   return new Response(response.body.pipeThrough(limit), { status: response.status, statusText: response.statusText, headers: response.headers });
 }

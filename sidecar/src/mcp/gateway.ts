@@ -156,6 +156,7 @@ class Gateway implements McpGateway, SessionContext {
   private readonly builtinResources: readonly BuiltinResource[];
   private readonly metrics: McpMetrics | undefined;
   private readonly stdioHost: string | undefined;
+  private readonly answers: AnswerBudget | undefined;
   private readonly downstream = new Set<DownstreamSession>();
   private backends = new Map<string, Backend>();
   private current: Aggregate | undefined;
@@ -178,6 +179,7 @@ class Gateway implements McpGateway, SessionContext {
     this.builtinResources = options.builtinResources ?? [];
     this.metrics = options.metrics;
     this.stdioHost = options.stdioHost;
+    this.answers = options.answers;
     this.sessions = new SessionRegistry(
       () => createSessionServer(this),
       this.logger,
@@ -186,7 +188,7 @@ class Gateway implements McpGateway, SessionContext {
         idleMs: this.tuning.idleMs,
         maxBodyBytes: options.config.listen.maxBodyBytes,
       },
-      options.answers,
+      this.answers,
     );
     const initial = this.aggregate();
     this.notified = { tools: this.visibleToolsFingerprint(initial), resources: initial.fingerprints.resources, prompts: initial.fingerprints.prompts };
@@ -328,6 +330,7 @@ class Gateway implements McpGateway, SessionContext {
       sessions: () => this.downstream,
       exposed: () => this.aggregate().exposedBackends.has(config.name),
       stdioHost: this.stdioHost,
+      answers: this.answers,
       rereadsHeld: this.metrics?.mcpListRereadsHeld,
       onChange: (b) => {
         if (this.backends.get(b.name) === b) this.changed();

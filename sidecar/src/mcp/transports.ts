@@ -6,13 +6,15 @@
 import type { Readable } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StdioClientTransport, type StdioServerParameters } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { McpBackendConfig } from '../config/index.js';
 import { CLIENT_CAPABILITIES, connectWithin, fallsBackToSse, httpTransport } from './client.js';
 import { resolveValues } from './secrets.js';
 import { HostedStdioTransport } from '../stdio-host/transport.js';
+import type { AnswerBudget } from '../upstream/answer-budget.js';
+import { StdioReadBuffer } from './stdio-read-buffer.js';
 
 /** The transport actually in use; `sse` also when streamable-http fell back. */
 export type ActiveTransport = 'streamable-http' | 'sse' | 'stdio';
@@ -56,6 +58,8 @@ export interface OpenOptions {
   stdioHost?: string | undefined;
   /** Called each time a Streamable HTTP backend's event stream opens (see `httpTransport`). */
   onStreamOpen?: () => void;
+  /** The sidecar's bound on answers held at once: a message being read from the server counts against it. */
+  answers?: AnswerBudget | undefined;
 }
 
 /** Connects to the backend and runs the MCP initialise handshake. */
@@ -64,14 +68,14 @@ export async function openClient(config: McpBackendConfig, secrets: ConnectionSe
     case 'stdio':
       return openStdio(config, secrets, options);
     case 'sse':
-      return connect(httpTransport('sse', backendUrl(config), secrets.headers), 'sse', options);
+      return connect(httpTransport('sse', backendUrl(config), secrets.headers, undefined, options.answers), 'sse', options);
     case 'streamable-http': {
       const url = backendUrl(config);
       try {
-        return await connect(httpTransport('streamable-http', url, secrets.headers, options.onStreamOpen), 'streamable-http', options);
+        return await connect(httpTransport('streamable-http', url, secrets.headers, options.onStreamOpen, options.answers), 'streamable-http', options);
       } catch (err) {
         if (!fallsBackToSse(err)) throw err;
-        return connect(httpTransport('sse', url, secrets.headers), 'sse', options);
+        return connect(httpTransport('sse', url, secrets.headers, undefined, options.answers), 'sse', options);
       }
     }
   }
@@ -103,10 +107,19 @@ async function openStdio(config: McpBackendConfig, secrets: ConnectionSecrets, o
   // In a pod the server starts in the airlock-tools container, under its own UID, where neither
   // the provider keys nor the sidecar's environment exist (docs/adr/0015). Either way it gets only
   // a minimal inherited environment (PATH, HOME, ...) plus the configured env.
-  const transport = options.stdioHost ? new HostedStdioTransport(options.stdioHost, server) : new StdioClientTransport({ ...server, stderr: 'pipe' });
+  const transport = options.stdioHost ? new HostedStdioTransport(options.stdioHost, server, options.answers) : new BoundedStdioClientTransport({ ...server, stderr: 'pipe' }, options.answers);
   if (options.onStderr) forwardLines(transport.stderr as Readable | null, options.onStderr);
   const opened = await connect(transport, 'stdio', options);
   return { ...opened, pid: transport.pid ?? undefined };
+}
+
+/** The SDK's stdio client transport, reading the server's messages with the bounds of {@link StdioReadBuffer}. */
+class BoundedStdioClientTransport extends StdioClientTransport {
+  constructor(server: StdioServerParameters, answers: AnswerBudget | undefined) {
+    super(server);
+    // The SDK's buffer is a private field read only through append, readMessage and clear: replaced by one with the same three.
+    (this as unknown as { _readBuffer: StdioReadBuffer })._readBuffer = new StdioReadBuffer(answers);
+  }
 }
 
 async function connect(transport: Transport, active: ActiveTransport, options: OpenOptions): Promise<OpenedClient> {

@@ -1,14 +1,16 @@
 /**
  * The sidecar's side of the stdio host: an MCP client transport with the semantics of the SDK's
- * StdioClientTransport (newline-delimited JSON-RPC through the SDK's own ReadBuffer, stderr as a
+ * StdioClientTransport (newline-delimited JSON-RPC, read with the bounds of mcp/stdio-read-buffer.ts, stderr as a
  * stream, `onclose` when the process is gone, close = stdin, SIGTERM, SIGKILL), except that the
  * process runs in the `airlock-tools` container and its pipes cross a Unix socket.
  */
 import { connect, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { StdioReadBuffer } from '../mcp/stdio-read-buffer.js';
+import type { AnswerBudget } from '../upstream/answer-budget.js';
 import { CLOSE_GRACE_MS, decodeJson, encodeFrame, encodeJson, Exited, FrameDecoder, FrameType, Spawned, type Frame, type SpawnRequest } from './frames.js';
 
 /** The host could not be reached: the pod has no `airlock-tools` container, or it is not up yet. */
@@ -26,7 +28,7 @@ export class HostedStdioTransport implements Transport {
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
 
-  private readonly readBuffer = new ReadBuffer();
+  private readonly readBuffer: StdioReadBuffer;
   private readonly decoder = new FrameDecoder();
   private readonly stderrStream = new PassThrough();
   private socket: Socket | undefined;
@@ -38,7 +40,10 @@ export class HostedStdioTransport implements Transport {
   constructor(
     private readonly socketPath: string,
     private readonly server: SpawnRequest,
-  ) {}
+    answers?: AnswerBudget,
+  ) {
+    this.readBuffer = new StdioReadBuffer(answers);
+  }
 
   /** The child's stderr; available before `start` so no early line is lost. */
   get stderr(): PassThrough {

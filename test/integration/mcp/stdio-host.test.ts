@@ -89,17 +89,19 @@ describe('stdio servers started by the stdio host', () => {
     expect(host.logs()).not.toContain(ENV_SECRET);
   });
 
-  it("does not take a message past 10 MiB into the sidecar's memory: server-filesystem asked for a 40 MiB file", async () => {
+  it("does not take a message past 32 MiB into the sidecar's memory, and fails only that call: server-filesystem asked for a 40 MiB file", async () => {
     // What the agent can arrange (a file written through a tool, a fetched page): a reply line
-    // larger than the sidecar can hold a few of. The MCP SDK's ReadBuffer (which the hosted
-    // transport reads through) refuses a line past 10 MiB: the connection ends, and is back.
+    // larger than the sidecar can hold a few of. The hosted transport skips the line to its end and
+    // answers the call with the reason; the server, shared by every session, keeps running (the SDK's
+    // ReadBuffer closed the connection at 10 MiB, and the server with it: red team 21).
     await writeFile(join(files, 'huge.txt'), 'y'.repeat(40 * 1024 * 1024));
     // Health pings as in production (15 s), not the tests' 1 s, which a 40 MiB reply outlasts.
     const served = await serve({ backends: [{ name: 'files', prefix: 'fs', transport: 'stdio', stdio: npmServer('mcp-server-filesystem', files) }] }, host.socketPath, { healthIntervalMs: 15_000 });
     const agent = await served.connect();
-    await expect(agent.client.callTool({ name: 'fs__read_text_file', arguments: { path: join(files, 'huge.txt') } })).rejects.toThrow(/closed the connection during tools\/call/);
-    expect(served.logs()).toMatch(/ReadBuffer exceeded maximum size of 10485760 bytes/);
-    await until('the backend back', async () => text(await agent.client.callTool({ name: 'fs__read_text_file', arguments: { path: join(files, 'note.txt') } }).catch(() => ({}))) === 'a note for the filesystem server', 60_000);
+    const pid = backendView(served, 'files')?.pid;
+    await expect(agent.client.callTool({ name: 'fs__read_text_file', arguments: { path: join(files, 'huge.txt') } })).rejects.toThrow('backend "files": the MCP server sent a message of more than 33554432 bytes; it is not read');
+    expect(text(await agent.client.callTool({ name: 'fs__read_text_file', arguments: { path: join(files, 'note.txt') } }))).toBe('a note for the filesystem server');
+    expect(backendView(served, 'files')?.pid).toBe(pid);
   }, 180_000);
 
   it('notices a server that died and starts a new one, with backoff', async () => {

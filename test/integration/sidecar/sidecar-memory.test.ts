@@ -260,3 +260,24 @@ it('carries at most a MiB of progress from a backend on a call its client does n
   expect(progress.length * 4096).toBeLessThanOrEqual(1024 * 1024);
   expect(progress.length).toBeGreaterThan(0);
 }, 60_000);
+
+it('reads a stdio server\'s message up to 32 MiB, and past it fails the one call saying why while the server every session shares keeps running', async () => {
+  const dir = await stackDir();
+  const files = join(dir, 'files');
+  await mkdir(files);
+  // server-filesystem answers with the text twice: 6 MiB is a 12 MiB line, 17 MiB a 34 MiB one.
+  await writeFile(join(files, 'six.txt'), 'x'.repeat(6 * 1024 * 1024));
+  await writeFile(join(files, 'seventeen.txt'), 'x'.repeat(17 * 1024 * 1024));
+  const mcp = { backends: [{ name: 'filesystem', prefix: 'fs', transport: 'stdio', stdio: npmServer('mcp-server-filesystem', files) }] };
+  const sidecar = await sidecarProcess('mcp-stdio-large', {}, { mcp });
+  const session = await mcpSession(sidecar.socketPath);
+  const call = async (id: number, file: string) => {
+    const [answer] = (await mcpMessages(await ask(mcpPost({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'fs__read_text_file', arguments: { path: join(files, file) } } }, session), sidecar.socketPath))).filter((m) => m.id === id);
+    return { text: answer?.result?.content[0]?.text.length, error: answer?.error?.message };
+  };
+  // Before: the SDK's 10 MiB cap closed the transport and killed the server, the call told only "closed the connection" (red team 21).
+  await vi.waitFor(async () => expect(await call(1, 'six.txt')).toEqual({ text: 6 * 1024 * 1024, error: undefined }), { timeout: 30_000, interval: 500 });
+  expect(await call(2, 'seventeen.txt')).toEqual({ text: undefined, error: 'backend "filesystem": the MCP server sent a message of more than 33554432 bytes; it is not read' });
+  expect(await call(3, 'six.txt')).toEqual({ text: 6 * 1024 * 1024, error: undefined });
+  expect(sidecar.output()).not.toContain('closed the connection');
+}, 90_000);

@@ -1,0 +1,108 @@
+/**
+ * Newline-delimited JSON-RPC read from a stdio MCP server, with the bounds an HTTP server's
+ * messages have (client.ts):
+ * - a line longer than {@link MAX_MESSAGE_BYTES} is not read: it is skipped to its end, and the
+ *   request it answers (its id, read from the line's last bytes, where SDK servers write it) is
+ *   answered with an error saying so. The SDK's ReadBuffer threw at 10 MiB instead, and its
+ *   transport then closed, killing the server every session shares: a 6 MiB file read through
+ *   server-filesystem (which answers with the text twice) took the backend down (red team 21);
+ * - the line being read counts against the sidecar's answer budget until it is complete; past the
+ *   budget it is skipped and its request answered the same way, so many large results at once
+ *   fail rather than take the sidecar past its memory;
+ * - chunks are kept as a list and joined once per line: the SDK's buffer copied everything held
+ *   on every chunk, so one large line cost its size squared.
+ */
+import { deserializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import { ErrorCode, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { AnswerBudget } from '../upstream/answer-budget.js';
+import { MAX_MESSAGE_BYTES } from './client.js';
+
+/** Bytes kept of the end of a skipped line, to find its id. */
+const TAIL_BYTES = 256;
+
+export class StdioReadBuffer {
+  /** The current line's chunks, none holding a newline. */
+  private chunks: Buffer[] = [];
+  private size = 0;
+  /** Set while the rest of a line is skipped: why, and its last bytes so far. */
+  private skipping: { reason: string; tail: Buffer } | undefined;
+  /** Lines complete and not yet read, as text or as the error answering a skipped one. */
+  private readonly ready: (string | JSONRPCMessage)[] = [];
+
+  constructor(
+    private readonly answers?: AnswerBudget | undefined,
+    private readonly maxBytes = MAX_MESSAGE_BYTES,
+  ) {}
+
+  append(chunk: Buffer): void {
+    let from = 0;
+    for (let newline = chunk.indexOf(0x0a); newline >= 0; newline = chunk.indexOf(0x0a, from)) {
+      this.add(chunk.subarray(from, newline));
+      this.endLine();
+      from = newline + 1;
+    }
+    if (from < chunk.length) this.add(chunk.subarray(from));
+  }
+
+  /** The next message; null when no line is complete. Throws for a line that is not a JSON-RPC message, as the SDK's does. */
+  readMessage(): JSONRPCMessage | null {
+    const next = this.ready.shift();
+    if (next === undefined) return null;
+    return typeof next === 'string' ? deserializeMessage(next) : next;
+  }
+
+  clear(): void {
+    this.drop();
+    this.skipping = undefined;
+    this.ready.length = 0;
+  }
+
+  private add(part: Buffer): void {
+    if (part.length === 0) return;
+    if (this.skipping) {
+      this.skipping.tail = Buffer.concat([this.skipping.tail, part]).subarray(-TAIL_BYTES);
+      return;
+    }
+    const size = this.size + part.length;
+    if (size > this.maxBytes) return this.skip(`the MCP server sent a message of more than ${this.maxBytes} bytes; it is not read`, part);
+    if (this.answers && !this.answers.hold(part.length, size)) {
+      this.answers.release(part.length);
+      const held = Math.round(this.answers.maxBytes / 1048576);
+      return this.skip(`the Airlock sidecar holds ${held} MiB of answers that their clients have not read yet, its bound (listen.maxAnswerBytesInFlight); this message of the MCP server was not read`, part);
+    }
+    this.size = size;
+    this.chunks.push(Buffer.from(part));
+  }
+
+  private skip(reason: string, part: Buffer): void {
+    const tail = Buffer.concat([...this.chunks.slice(-2), part]).subarray(-TAIL_BYTES);
+    this.drop();
+    this.skipping = { reason, tail: Buffer.from(tail) };
+  }
+
+  private endLine(): void {
+    if (this.skipping) {
+      const id = idAtEnd(this.skipping.tail.toString('utf8'));
+      if (id !== undefined) this.ready.push({ jsonrpc: '2.0', id, error: { code: ErrorCode.InternalError, message: this.skipping.reason } });
+      this.skipping = undefined;
+      return;
+    }
+    const line = Buffer.concat(this.chunks).toString('utf8').replace(/\r$/, '');
+    this.drop();
+    if (line.length > 0) this.ready.push(line);
+  }
+
+  /** Forgets the current line's chunks and what they held. */
+  private drop(): void {
+    this.answers?.release(this.size);
+    this.chunks = [];
+    this.size = 0;
+  }
+}
+
+/** The id of the JSON-RPC response whose text ends with `tail` (`…,"id":7}`), when it ends with one. */
+function idAtEnd(tail: string): string | number | undefined {
+  const match = /"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")\s*\}\s*\r?$/.exec(tail);
+  if (!match) return undefined;
+  return JSON.parse(match[1]!) as string | number;
+}
