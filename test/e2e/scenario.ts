@@ -20,18 +20,22 @@ export interface ProviderChoice {
   apiKey?: string;
 }
 
+/** The key Secret as examples/quickstart/README.md's `kubectl create secret ... | kubectl label` makes it. */
+export function quickstartKeySecret(apiKey: string): Record<string, unknown> {
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'openai-key', labels: { 'airlock.dev/credential': 'true' } }, data: { 'api-key': Buffer.from(apiKey).toString('base64') } };
+}
+
 /**
- * The YAML of examples/quickstart/*.yaml (not the agent pod) with the provider adjusted, as one
- * multi-document string for `kubectl apply -f -`.
+ * The key Secret (README.md's step), then the YAML of examples/quickstart/*.yaml (not the agent
+ * pod) with the provider adjusted, as one multi-document string for `kubectl apply -f -`.
  */
 export async function quickstartManifests(choice: ProviderChoice = {}): Promise<string> {
   const files = (await readdir(QUICKSTART_DIR)).filter((f) => f.endsWith('.yaml')).sort();
-  const docs: unknown[] = [];
+  const docs: unknown[] = [quickstartKeySecret(choice.apiKey ?? 'sk-replace-me')];
   for (const file of files) {
     for (const doc of parseAllDocuments(await readFile(join(QUICKSTART_DIR, file), 'utf8'))) {
-      const object = doc.toJS() as { kind?: string; spec?: Record<string, unknown>; stringData?: Record<string, string> } | null;
+      const object = doc.toJS() as { kind?: string; spec?: Record<string, unknown> } | null;
       if (!object) continue;
-      if (object.kind === 'Secret' && choice.apiKey !== undefined) object.stringData = { 'api-key': choice.apiKey };
       if (object.kind === 'ModelProvider') object.spec = { ...object.spec, ...choice.spec };
       docs.push(object);
     }

@@ -96,6 +96,48 @@ app.kubernetes.io/component: operator
 {{- end }}
 
 {{/*
+The sidecar images the operator replicas already in the cluster inject (comma-separated, maybe
+empty): the `--sidecar-image` of the Deployment this release replaces, and of every operator pod
+still running (a rollout that has not finished). During `helm upgrade` the old replicas keep
+answering the webhook until the new ones are ready, and what they inject must still pass the
+finished-pod policy (docs/adr/0031-upgrade-keeps-the-running-sidecar-image.md). `helm template`
+and client-side dry runs cannot look, and render none.
+*/}}
+{{- define "airlock.runningSidecarImages" -}}
+{{- $images := list }}
+{{- $specs := list }}
+{{- with lookup "apps/v1" "Deployment" .Release.Namespace (include "airlock.fullname" .) }}
+{{- $specs = append $specs .spec.template.spec }}
+{{- end }}
+{{- $selector := include "airlock.selectorLabels" . | fromYaml }}
+{{- range $pod := (lookup "v1" "Pod" .Release.Namespace "").items | default list }}
+{{- $labels := $pod.metadata.labels | default dict }}
+{{- $match := true }}
+{{- range $key, $value := $selector }}{{ if ne (get $labels $key) (toString $value) }}{{ $match = false }}{{ end }}{{ end }}
+{{- if $match }}{{ $specs = append $specs $pod.spec }}{{ end }}
+{{- end }}
+{{- range $spec := $specs }}
+{{- range $container := $spec.containers | default list }}
+{{- range $arg := $container.args | default list }}
+{{- if hasPrefix "--sidecar-image=" $arg }}{{ $images = append $images (trimPrefix "--sidecar-image=" $arg) }}{{ end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $images | uniq | join "," }}
+{{- end }}
+
+{{/*
+The images whose airlock-firewall, airlock-sidecar and airlock-tools containers the finished-pod
+policy takes for Airlock's own: those an AgentSandbox may name, plus the running replicas' (above).
+Only the pod policy keeps the running ones: an AgentSandbox may not name an image the new values
+dropped.
+*/}}
+{{- define "airlock.podSidecarImages" -}}
+{{- $running := include "airlock.runningSidecarImages" . }}
+{{- concat (splitList "," (include "airlock.allowedSidecarImages" .)) (splitList "," $running) | compact | uniq | join "," }}
+{{- end }}
+
+{{/*
 The namespaces Airlock guards: the webhook and the admission policies select the same ones. The
 release namespace and kube-system never, so the operator's own pods and the system's start even
 when the webhook is down.

@@ -91,9 +91,9 @@ sed -e "s|__MOCK_IMAGE__|$mock_image|" -e "s|__MOCK_KEYS__|$key|" "$here/mock.ya
 k -n "$ns" rollout status deploy/openai-mock --timeout=120s
 mock_url="http://openai-mock.$ns.svc:8080/v1"
 
-log "kubectl apply -f examples/quickstart/ (provider pointed at the mock)"
-k -n "$ns" apply -f "$repo/examples/quickstart/"
+log "the key Secret, then kubectl apply -f examples/quickstart/ (provider pointed at the mock)"
 k -n "$ns" create secret generic openai-key --from-literal=api-key="$key" --dry-run=client -o yaml | k label --local -f - airlock.dev/credential=true -o yaml | k -n "$ns" apply -f -
+k -n "$ns" apply -f "$repo/examples/quickstart/"
 k -n "$ns" patch modelprovider openai --type merge -p "{\"spec\":{\"baseURL\":\"$mock_url\"}}"
 k -n "$ns" wait --for=condition=Ready agentsandbox/quickstart --timeout=120s
 k -n "$ns" get airlock

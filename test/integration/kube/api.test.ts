@@ -99,6 +99,22 @@ describe('examples', () => {
   });
 });
 
+describe('examples/quickstart', () => {
+  // Before, 1-provider.yaml held the key's Secret with a placeholder: applying the directory again
+  // after the README's key step put `sk-replace-me` back, and every sandbox pod sent it.
+  it("keeps the key of the README's step when the directory is applied again", async () => {
+    const ns = await freshNamespace('quickstart');
+    const dir = join(examplesDir, 'quickstart');
+    const secret = await kubectlOk(['create', 'secret', 'generic', 'openai-key', '--from-literal=api-key=sk-real-key', '--dry-run=client', '-o', 'yaml']);
+    const labelled = await kubectlOk(['label', '--local', '-f', '-', 'airlock.dev/credential=true', '-o', 'yaml'], secret);
+    await kubectlOk(['apply', '-n', ns, '-f', '-'], labelled);
+    await kubectlOk(['apply', '-n', ns, '-f', dir]);
+    await kubectlOk(['apply', '-n', ns, '-f', dir]);
+    const key = await kubectlOk(['get', 'secret', 'openai-key', '-n', ns, '-o', 'jsonpath={.data.api-key}']);
+    expect(Buffer.from(key, 'base64').toString()).toBe('sk-real-key');
+  });
+});
+
 describe('invalid examples', () => {
   const files = readdirSync(invalidDir).filter((f) => f.endsWith('.yaml'));
   it('each state their reason, field and expected message', () => {
