@@ -75,8 +75,10 @@ export class SessionRegistry {
       session.active++;
       session.lastSeen = Date.now();
       const stream = req.method === 'GET';
-      if (stream) void this.announceMissedWhenOpen(session, res);
-      else session.transport.answerOn(res, parsedBody);
+      if (stream) {
+        session.transport.streamOn(res);
+        void this.announceMissedWhenOpen(session, res);
+      } else session.transport.answerOn(res, parsedBody);
       try {
         await session.transport.handleRequest(req, res, parsedBody);
       } finally {
@@ -217,6 +219,10 @@ class BudgetedTransport extends StreamableHTTPServerTransport {
   private readonly answering = new Map<RequestId, ServerResponse>();
   /** Bytes of notifications each open response carried. */
   private readonly notified = new WeakMap<ServerResponse, number>();
+  /** The session's GET stream, where what is not about a request goes. */
+  private stream: ServerResponse | undefined;
+  /** Log messages dropped since the stream last kept up. */
+  private dropped = 0;
 
   constructor(
     private readonly answers: AnswerBudget | undefined,
@@ -244,7 +250,17 @@ class BudgetedTransport extends StreamableHTTPServerTransport {
     }
   }
 
+  /** Notes that `res` is the session's GET stream. */
+  streamOn(res: ServerResponse): void {
+    this.stream = res;
+    this.dropped = 0;
+    res.once('close', () => {
+      if (this.stream === res) this.stream = undefined;
+    });
+  }
+
   override send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    if ('method' in message && message.method === 'notifications/message' && options?.relatedRequestId === undefined && !this.logKeepsUp()) return Promise.resolve();
     if (!this.answers) return super.send(message, options);
     if ('result' in message) return super.send(this.heldOrRefused(this.answers, message), options);
     if ('method' in message && !('id' in message) && options?.relatedRequestId !== undefined) {
@@ -269,6 +285,25 @@ class BudgetedTransport extends StreamableHTTPServerTransport {
         message: `the Airlock sidecar holds ${held} MiB of answers that their clients have not read yet, its bound (listen.maxAnswerBytesInFlight); this result of ${bytes} bytes was not kept: read the answers in flight, then call again`,
       },
     };
+  }
+
+  /**
+   * Whether a backend's log message may go on the GET stream now: not while its client has left
+   * what was written unread (Node's buffer past its mark). A backend logging as fast as it can to a
+   * client that read slower queued every message (red team 21); log messages say what a backend
+   * did, and a client behind on them loses the ones sent meanwhile, counted in one line.
+   */
+  private logKeepsUp(): boolean {
+    if (this.stream?.writableNeedDrain) {
+      if (this.dropped++ === 0) this.stream.once('drain', () => this.keptUp());
+      return false;
+    }
+    return true;
+  }
+
+  private keptUp(): void {
+    this.logger.warn({ session: this.sessionId, dropped: this.dropped }, 'MCP: log messages of backends were dropped: the client did not read its event stream as fast as they came');
+    this.dropped = 0;
   }
 
   /** Whether a notification about the request answered on `res` is sent: within its response's share and the budget. */

@@ -281,3 +281,27 @@ it('reads a stdio server\'s message up to 32 MiB, and past it fails the one call
   expect(await call(3, 'six.txt')).toEqual({ text: 6 * 1024 * 1024, error: undefined });
   expect(sidecar.output()).not.toContain('closed the connection');
 }, 90_000);
+
+it('drops a backend\'s log messages while its client leaves its event stream unread, rather than queue them all', async () => {
+  const fixture = fixtureServer('http-server.ts');
+  const mcp = { backends: [{ name: 'fix', prefix: 'fix', transport: 'stdio', stdio: { ...fixture, args: [...fixture.args, 'stdio'] } }] };
+  const sidecar = await sidecarProcess('mcp-chatter', {}, { mcp });
+  const session = await mcpSession(sidecar.socketPath);
+  const chatter = (id: number, ms: number) => mcpPost({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'fix__chatter', arguments: { ms, bytes: 4096 } } }, session);
+  await vi.waitFor(async () => expect((await mcpMessages(await ask(chatter(1, 0), sidecar.socketPath))).at(-1)?.result?.content[0]?.text).toBe('0'), { timeout: 30_000, interval: 500 });
+  // The session's event stream, open and never read.
+  const stream = await ask(request(['GET /mcp HTTP/1.1', 'Host: airlock', 'Accept: text/event-stream', `Mcp-Session-Id: ${session}`]), sidecar.socketPath);
+  await sleep(500);
+  const before = await residentMiB(sidecar.child.pid!);
+  const sent = Number((await mcpMessages(await ask(chatter(2, 8_000), sidecar.socketPath))).at(-1)?.result?.content[0]?.text);
+  await sleep(1_000);
+  const grown = (await residentMiB(sidecar.child.pid!)) - before;
+  // Before: every message queued for the stream (red team 21: 361 MiB more; here 327,000 messages).
+  expect(grown, `the sidecar grew by ${grown.toFixed(0)} MiB while ${sent} log messages of 4 KiB went to an event stream nobody read`).toBeLessThan(350);
+  // Read now, the stream has what was written before it fell behind and after, not the rest.
+  stream.resume();
+  await sleep(2_000);
+  expect(stream.bytesRead, `${stream.bytesRead} bytes of ${sent} log messages of 4 KiB`).toBeLessThan(16 * 1024 * 1024);
+  expect(sidecar.output()).toContain('log messages of backends were dropped');
+  stream.destroy();
+}, 60_000);
