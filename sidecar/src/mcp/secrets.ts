@@ -45,8 +45,11 @@ export class SecretValueError extends Error {
 /** Where resolved values go: HTTP headers or a process environment. */
 export type ValueKind = 'header' | 'env';
 
-/** What a value of `kind` may not hold, and the words for it; undefined when it holds none of it. */
-function unfitValue(kind: ValueKind, value: string): string | undefined {
+/**
+ * What a value of `kind` may not hold, and the words for it; undefined when it holds none of it.
+ * The operator refuses a Secret key by the same rule before it renders a sandbox's config.
+ */
+export function unfitValue(kind: ValueKind, value: string): string | undefined {
   if (kind === 'env') return value.includes('\0') ? 'holds a NUL byte, which a process environment cannot carry' : undefined;
   return /[\0\r\n]/.test(value) ? 'holds a NUL, CR or LF character, which an HTTP header value cannot carry' : undefined;
 }
