@@ -147,10 +147,12 @@ async function runCommand(command: string | undefined, rest: string[]): Promise<
       // The default is the injection's path, not AIRLOCK_STDIO_HOST: that variable tells the sidecar
       // where to connect, and reading it here would load env.ts and zod (injection passes --socket).
       const { values } = parseArgs({ args: rest, options: { socket: { type: 'string', default: DEFAULT_STDIO_HOST } } });
-      const [{ startStdioHost }, { createLogger, endLog }] = await Promise.all([import('./stdio-host/host.js'), import('./log/logger.js')]);
-      const log = createLogger({ level: 'info', component: 'airlock-tools' });
+      const [{ startStdioHost }, { createLogger, endLog }, { SecretRegistry }] = await Promise.all([import('./stdio-host/host.js'), import('./log/logger.js'), import('./log/redact.js')]);
+      // The secret env values of the servers running now, scrubbed from every line as in the sidecar (ADR 0010).
+      const secrets = new SecretRegistry();
+      const log = createLogger({ level: 'info', component: 'airlock-tools', secrets });
       const stopped = stopSignal();
-      const host = await startStdioHost({ socketPath: values.socket!, logger: log });
+      const host = await startStdioHost({ socketPath: values.socket!, logger: log, secrets });
       log.info({ signal: await stopped }, 'shutting down: ending stdio servers');
       await host.close();
       await endLog(log);

@@ -9,7 +9,7 @@ import { ZodError } from 'zod';
 import { API_VERSION, SANDBOX_LABEL, type AgentSandbox, type AgentSandboxStatus, type MCPBackend, type ModelProvider } from '../api/index.js';
 import { findCondition, setConditions, type ConditionInput } from '../kube/conditions.js';
 import { renderNetworkPolicy, sandboxObjectName } from '../render/network-policy.js';
-import { MissingSecretError, renderSidecarConfig } from '../render/sidecar-config.js';
+import { MissingSecretError, renderSidecarConfig, UnfitSecretError } from '../render/sidecar-config.js';
 import { SEAL_FILE, sealFiles } from '@airlock/sidecar/seal';
 import { MANAGED_BY } from '../kube/credentials.js';
 import { carriesSidecar } from '../webhook/lifecycle.js';
@@ -105,6 +105,7 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
 
   let configHash = sandbox.status?.configHash;
   let refused: RenderedObjectRefused | undefined;
+  let unfit: UnfitSecretError | undefined;
   try {
     const otlp = ctx.settings.otlpEndpoint ? { endpoint: ctx.settings.otlpEndpoint, headers: ctx.settings.otlpHeaders, secretHeaders: (await ctx.collectorHeaders.get()).headers } : undefined;
     const liveSecret = ctx.caches.rendered.get(namespace, credentialsSecretName(name));
@@ -166,6 +167,9 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
     if (err instanceof RenderedObjectRefused) {
       refused = err;
       conditions.push({ type: 'ConfigRendered', status: 'False', reason: err.reason, message: err.message });
+    } else if (err instanceof UnfitSecretError) {
+      unfit = err;
+      conditions.push({ type: 'ConfigRendered', status: 'False', reason: 'SecretValueRefused', message: err.message });
     } else {
       if (!(err instanceof MissingSecretError) && !(err instanceof ZodError)) throw err;
       const message = err instanceof ZodError ? `the rendered config is invalid: ${err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` : err.message;
@@ -204,7 +208,8 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
   if (!sameJson(current, status)) {
     await ctx.kube.patchStatus('agentsandboxes', namespace, name, status);
     const ready = findCondition(status.conditions, 'Ready')!;
-    if (findCondition(current.conditions, 'Ready')?.status !== ready.status) {
+    const readyChanged = findCondition(current.conditions, 'Ready')?.status !== ready.status;
+    if (readyChanged) {
       await ctx.kube.event(sandbox, ready.status === 'True' ? 'Normal' : 'Warning', ready.reason, ready.message);
     }
     // Pods falling behind, and behind in another way (IsolationWider after PodsOutdated), and caught up again.
@@ -220,9 +225,13 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
     // A name taken or a write refused: said once when it starts or changes, not on each retry.
     const renderedNow = findCondition(status.conditions, 'ConfigRendered');
     const renderedBefore = findCondition(current.conditions, 'ConfigRendered');
-    if (refused && (renderedBefore?.reason !== renderedNow?.reason || renderedBefore?.message !== renderedNow?.message)) {
+    const renderedChanged = renderedBefore?.reason !== renderedNow?.reason || renderedBefore?.message !== renderedNow?.message;
+    if (refused && renderedChanged) {
       await ctx.kube.event(sandbox, 'Warning', refused.reason, refused.message);
     }
+    // The Secret's owner has to act (a binary key in an env variable): said once, naming the Secret
+    // and key, unless the Ready Event just said it.
+    if (unfit && renderedChanged && !(readyChanged && ready.message.includes(unfit.message))) await ctx.kube.event(sandbox, 'Warning', 'SecretValueRefused', unfit.message);
   }
   // The API server's refusal is retried with backoff (and logged); a taken name is looked at
   // again now and then, since the caches do not see the object that takes it.

@@ -3,7 +3,7 @@ import { parse } from 'yaml';
 import { SidecarConfig } from '@airlock/sidecar/config';
 import { AgentSandbox, MCPBackend, ModelProvider } from '../api/index.js';
 import { newUsageToken } from '../usage/token.js';
-import { renderSidecarConfig } from './sidecar-config.js';
+import { renderSidecarConfig, UnfitSecretError } from './sidecar-config.js';
 
 const meta = (name: string) => ({ name, namespace: 'team-a' });
 
@@ -127,6 +127,22 @@ describe('renderSidecarConfig', () => {
       { name: 'Authorization', file: '/etc/airlock/credentials/mcp.gh.header.1', requireOrigin: true },
     ]);
     expect(backends[1]!.stdio!.env).toEqual([{ name: 'TOKEN', file: '/etc/airlock/credentials/mcp.git.env.0' }]);
+  });
+
+  it('refuses a Secret value its destination cannot carry, naming the Secret, key and entry, never the value', () => {
+    const sandbox = AgentSandbox.parse({ apiVersion: 'airlock.dev/v1alpha1', kind: 'AgentSandbox', metadata: meta('agents'), spec: { mcpBackends: ['tools'] } });
+    const backend = (spec: object) => MCPBackend.parse({ apiVersion: 'airlock.dev/v1alpha1', kind: 'MCPBackend', metadata: meta('tools'), spec });
+    const stdio = backend({ transport: 'stdio', stdio: { command: 'mcp-server', env: [{ name: 'API_TOKEN', secretKeyRef: { name: 'keystore', key: 'token' } }] } });
+    const http = backend({ transport: 'streamable-http', url: 'https://mcp.example.com/mcp', headers: [{ name: 'Authorization', secretKeyRef: { name: 'keystore', key: 'token' } }] });
+    const render = (value: string, backends: MCPBackend[]) => () =>
+      renderSidecarConfig({ sandbox, providers: [], backends, secret: () => ({ data: { token: Buffer.from(value).toString('base64') } }) });
+    const secret = 'tok-9f8e7d6c5b4a39281706f5e4d3c2b1a0';
+    expect(render(`${secret}\0binary-tail`, [stdio])).toThrow(UnfitSecretError);
+    expect(render(`${secret}\0binary-tail`, [stdio])).toThrow(/^Secret keystore key token, used as env API_TOKEN of MCPBackend tools, holds a NUL byte, which a process environment cannot carry$/);
+    expect(render(`${secret}\r\nX-Injected: 1`, [http])).toThrow(/^Secret keystore key token, used as header Authorization of MCPBackend tools, holds a NUL, CR or LF character/);
+    // As the sidecar reads the file: one trailing line break is not part of the value.
+    expect(render(`${secret}\n`, [http])).not.toThrow();
+    expect(render(`line one\nline two`, [stdio])).not.toThrow();
   });
 
   it('leaves the sidecar defaults when the sandbox says nothing', () => {

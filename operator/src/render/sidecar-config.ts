@@ -1,12 +1,13 @@
 /**
  * Renders a sandbox's sidecar configuration (version 1) and the credentials it needs. Pure: the
  * resolved resources and Secrets in, the config YAML and the Secret data out. Only the keys this
- * sandbox uses are copied, as base64 straight from the source Secrets, so values are never
- * decoded here.
+ * sandbox uses are copied, as base64 straight from the source Secrets; an MCPBackend's header and
+ * env values are decoded only to check that their destination can carry them (UnfitSecretError).
  */
 import { createHash } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import { DEFAULT_BASE_URLS, KEY_ORIGIN_SUFFIX, SidecarConfig, type SidecarConfigInput } from '@airlock/sidecar/config';
+import { secretFileValue, unfitValue, type ValueKind } from '@airlock/sidecar/secrets';
 import type { AgentSandbox, MCPBackend, ModelProvider } from '../api/index.js';
 import { notReadable } from '../kube/credentials.js';
 import { plainHeadersBesides } from '../telemetry/otlp-headers.js';
@@ -58,7 +59,19 @@ export class MissingSecretError extends Error {
   }
 }
 
-/** Renders the config; throws MissingSecretError or the sidecar schema's error. */
+/**
+ * A Secret key whose value its destination cannot carry: a NUL byte in a stdio server's env, a NUL,
+ * CR or LF in a header. The sidecar would refuse it on every connection attempt; here the sandbox
+ * says so at once. Names the Secret, the key and the entry, never the value.
+ */
+export class UnfitSecretError extends Error {
+  constructor(secret: string, key: string, entry: string, reason: string) {
+    super(`Secret ${secret} key ${key}, used as ${entry}, ${reason}`);
+    this.name = 'UnfitSecretError';
+  }
+}
+
+/** Renders the config; throws MissingSecretError, UnfitSecretError or the sidecar schema's error. */
 export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp, captureMessageContent = false, usage, admin = { host: 'pod', tools: false } }: RenderInput): Rendered {
   const credentials: Record<string, string> = {};
   const copy = (file: string, ref: { name: string; key: string }) => {
@@ -106,8 +119,16 @@ export function renderSidecarConfig({ sandbox, providers, backends, secret, otlp
     mcp: {
       backends: backends.map((b) => {
         const name = b.metadata.name;
-        const valueOf = (kind: string, entry: { name: string; value?: string | undefined; secretKeyRef?: { name: string; key: string } | undefined }, i: number) =>
-          entry.secretKeyRef ? { name: entry.name, file: copy(`mcp.${name}.${kind}.${i}`, entry.secretKeyRef) } : { name: entry.name, value: entry.value ?? '' };
+        const valueOf = (kind: ValueKind, entry: { name: string; value?: string | undefined; secretKeyRef?: { name: string; key: string } | undefined }, i: number) => {
+          const ref = entry.secretKeyRef;
+          if (!ref) return { name: entry.name, value: entry.value ?? '' };
+          const file = `mcp.${name}.${kind}.${i}`;
+          const path = copy(file, ref);
+          // Read as the sidecar reads the file (secrets.ts), and dropped at once.
+          const unfit = unfitValue(kind, secretFileValue(Buffer.from(credentials[file]!, 'base64').toString('utf8')));
+          if (unfit) throw new UnfitSecretError(ref.name, ref.key, `${kind} ${entry.name} of MCPBackend ${name}`, unfit);
+          return { name: entry.name, file: path };
+        };
         return {
           name,
           prefix: b.spec.prefix ?? defaultPrefix(name),

@@ -32,6 +32,17 @@ describe('redactor', () => {
     expect(redact(text)).not.toMatch(/tok|quoted|12345/);
   });
 
+  it("removes a secret as Node's errors quote a value they refuse (util.inspect), also inside a JSON log line", () => {
+    // spawn() refusing an env value from a Secret that holds a NUL byte.
+    const secret = 'tok-9f8e7d6c5b4a39281706f5e4d3c2b1a0\0binary-tail';
+    const message = `The property 'options.env['API_TOKEN']' must be a string without null bytes. Received 'tok-9f8e7d6c5b4a39281706f5e4d3c2b1a0\\x00binary-tail'`;
+    const redact = redactor([secret]);
+    expect(redact(message)).toBe("The property 'options.env['API_TOKEN']' must be a string without null bytes. Received '[REDACTED]'");
+    expect(redact(JSON.stringify({ err: message }))).not.toContain('9f8e7d6c5b4a');
+    const quoted = "it's a 'quoted' value";
+    expect(redactor([quoted])(`Received "it's a 'quoted' value"`)).toBe('Received "[REDACTED]"');
+  });
+
   it('removes a secret echoed in base64, base64url or hex, alone or inside a longer encoded text, at any byte offset', () => {
     const key = 'sk-proj-Zq9/+Encoded0123456789abcdef';
     const redact = redactor([`Bearer ${key}`]);

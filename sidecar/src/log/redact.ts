@@ -13,6 +13,8 @@
  * The key shapes are also what the CRDs refuse as inline values (see KEY_SHAPE_PATTERN).
  */
 
+import { inspect } from 'node:util';
+
 /** What a secret is replaced with. */
 export const REDACTED = '[REDACTED]';
 
@@ -98,11 +100,17 @@ function base64Forms(value: string): string[] {
   return forms;
 }
 
-/** The forms of one value a server is likely to echo: as is, percent-encoded, JSON-escaped, base64 (either alphabet) and hex. */
+/**
+ * The forms of one value a server is likely to echo: as is, percent-encoded, JSON-escaped, base64
+ * (either alphabet) and hex; and as Node's own errors quote a value they refuse (util.inspect:
+ * `'tok-…\x00…'`), also JSON-escaped as that quote stands in a log line.
+ */
 function echoedForms(value: string): string[] {
   const hex = Buffer.from(value).toString('hex');
   const encoded = [...base64Forms(value), hex, hex.toUpperCase()].filter((form) => form.length >= MIN_ENCODED_LENGTH);
-  return [value, encodeURIComponent(value), JSON.stringify(value).slice(1, -1), ...encoded];
+  const inspected = inspect(value).slice(1, -1);
+  const quoted = inspected === value ? [] : [inspected, JSON.stringify(inspected).slice(1, -1)];
+  return [value, encodeURIComponent(value), JSON.stringify(value).slice(1, -1), ...quoted, ...encoded];
 }
 
 /** The forms of a secret a server is likely to echo: those of the secret, and of a credential's token alone. */

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveValues, SecretFileError, SecretWithheldError } from './secrets.js';
+import { resolveValues, SecretFileError, SecretValueError, SecretWithheldError } from './secrets.js';
 
 describe('resolveValues', () => {
   it('reads file values (dropping one trailing newline) and reports them as secrets', async () => {
@@ -35,5 +35,26 @@ describe('resolveValues', () => {
     expect((err as Error).message).not.toContain('tok-654321');
     expect((await resolveValues('gh', 'header', entry, 'https://a.example')).values).toEqual({ Authorization: 'tok-654321' });
     await expect(resolveValues('gh', 'header', entry)).rejects.toBeInstanceOf(SecretWithheldError);
+  });
+
+  it('refuses an env value with a NUL byte and a header value with a NUL, CR or LF, naming the entry, never the value', async () => {
+    // A binary Secret key (a keystore, a DER key) or a token written with a stray \0: spawn() and
+    // undici would refuse it with a message that quotes it.
+    const dir = await mkdtemp(join(tmpdir(), 'airlock-secrets-'));
+    const secret = 'tok-9f8e7d6c5b4a39281706f5e4d3c2b1a0';
+    await writeFile(join(dir, 'nul'), `${secret}\0binary-tail`);
+    await writeFile(join(dir, 'crlf'), `${secret}\r\nX-Injected: 1`);
+    const env = await resolveValues('tools', 'env', [{ name: 'API_TOKEN', file: join(dir, 'nul') }]).catch((e: unknown) => e);
+    expect(env).toBeInstanceOf(SecretValueError);
+    expect((env as Error).message).toBe(`backend "tools": env API_TOKEN from ${join(dir, 'nul')} holds a NUL byte, which a process environment cannot carry`);
+    for (const file of ['nul', 'crlf']) {
+      const header = await resolveValues('web', 'header', [{ name: 'Authorization', file: join(dir, file) }]).catch((e: unknown) => e);
+      expect(header).toBeInstanceOf(SecretValueError);
+      expect((header as Error).message).toContain(`header Authorization from ${join(dir, file)} holds a NUL, CR or LF character`);
+      expect((header as Error).message).not.toContain(secret.slice(4, 12));
+    }
+    // A line break in an env value is an ordinary value; a trailing one is still dropped.
+    await writeFile(join(dir, 'lines'), 'line-one\nline-two\n');
+    expect((await resolveValues('tools', 'env', [{ name: 'MULTI', file: join(dir, 'lines') }])).values).toEqual({ MULTI: 'line-one\nline-two' });
   });
 });

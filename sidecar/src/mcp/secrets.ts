@@ -31,6 +31,30 @@ export class SecretFileError extends Error {
 }
 
 /**
+ * A secret file whose value its destination cannot carry: a NUL byte in a process environment, a
+ * NUL, CR or LF in an HTTP header. Refused here, where the entry is known: passed on, Node's spawn()
+ * or undici would refuse it with a message that quotes the value. Names the entry, never the value.
+ */
+export class SecretValueError extends Error {
+  constructor(backend: string, entry: string, path: string, reason: string) {
+    super(`backend ${JSON.stringify(backend)}: ${entry} from ${path} ${reason}`);
+    this.name = 'SecretValueError';
+  }
+}
+
+/** Where resolved values go: HTTP headers or a process environment. */
+export type ValueKind = 'header' | 'env';
+
+/**
+ * What a value of `kind` may not hold, and the words for it; undefined when it holds none of it.
+ * The operator refuses a Secret key by the same rule before it renders a sandbox's config.
+ */
+export function unfitValue(kind: ValueKind, value: string): string | undefined {
+  if (kind === 'env') return value.includes('\0') ? 'holds a NUL byte, which a process environment cannot carry' : undefined;
+  return /[\0\r\n]/.test(value) ? 'holds a NUL, CR or LF character, which an HTTP header value cannot carry' : undefined;
+}
+
+/**
  * A secret file whose recorded origin is missing or not the backend's: the config (another volume)
  * moved the backend before the credentials caught up. The message names origins, never a value.
  */
@@ -44,10 +68,11 @@ export class SecretWithheldError extends Error {
 }
 
 /**
- * Reads every file-backed entry now. `kind` names the list in errors ("header", "env");
- * `destination` is the origin the values go to, for entries that `requireOrigin`.
+ * Reads every file-backed entry now. `kind` names the list in errors and says which characters a
+ * value may not hold (SecretValueError); `destination` is the origin the values go to, for
+ * entries that `requireOrigin`.
  */
-export async function resolveValues(backend: string, kind: string, entries: readonly ValueOrFile[], destination?: string): Promise<ResolvedValues> {
+export async function resolveValues(backend: string, kind: ValueKind, entries: readonly ValueOrFile[], destination?: string): Promise<ResolvedValues> {
   const values: Record<string, string> = {};
   const secrets: string[] = [];
   for (const entry of entries) {
@@ -63,6 +88,8 @@ export async function resolveValues(backend: string, kind: string, entries: read
     }
     if (!sendableTo(file, entry.requireOrigin ?? false, destination)) throw new SecretWithheldError(backend, `${kind} ${entry.name}`, entry.file, destination);
     const value = secretFileValue(file.text);
+    const unfit = unfitValue(kind, value);
+    if (unfit) throw new SecretValueError(backend, `${kind} ${entry.name}`, entry.file, unfit);
     values[entry.name] = value;
     if (value.length > 0) secrets.push(value);
   }

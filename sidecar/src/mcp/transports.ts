@@ -15,6 +15,7 @@ import { resolveValues } from './secrets.js';
 import { HostedStdioTransport } from '../stdio-host/transport.js';
 import type { AnswerBudget } from '../upstream/answer-budget.js';
 import { StdioReadBuffer } from './stdio-read-buffer.js';
+import { isSpawnFailure, spawnError } from '../stdio-host/spawn-error.js';
 
 /** The transport actually in use; `sse` also when streamable-http fell back. */
 export type ActiveTransport = 'streamable-http' | 'sse' | 'stdio';
@@ -103,14 +104,24 @@ function backendUrl(config: McpBackendConfig): URL {
 
 async function openStdio(config: McpBackendConfig, secrets: ConnectionSecrets, options: OpenOptions): Promise<OpenedClient> {
   if (!config.stdio) throw new Error(`backend ${JSON.stringify(config.name)}: transport stdio needs stdio.command`);
-  const server = { command: config.stdio.command, args: config.stdio.args, env: secrets.env };
+  const { command, args } = config.stdio;
+  const server = { command, args, env: secrets.env };
   // In a pod the server starts in the airlock-tools container, under its own UID, where neither
   // the provider keys nor the sidecar's environment exist (docs/adr/0015). Either way it gets only
   // a minimal inherited environment (PATH, HOME, ...) plus the configured env.
-  const transport = options.stdioHost ? new HostedStdioTransport(options.stdioHost, server, options.answers) : new BoundedStdioClientTransport({ ...server, stderr: 'pipe' }, options.answers);
+  const secretEnv = config.stdio.env.filter((entry) => entry.file !== undefined).map((entry) => entry.name);
+  const transport = options.stdioHost
+    ? new HostedStdioTransport(options.stdioHost, { ...server, secretEnv }, options.answers)
+    : new BoundedStdioClientTransport({ ...server, stderr: 'pipe' }, options.answers);
   if (options.onStderr) forwardLines(transport.stderr as Readable | null, options.onStderr);
-  const opened = await connect(transport, 'stdio', options);
-  return { ...opened, pid: transport.pid ?? undefined };
+  try {
+    const opened = await connect(transport, 'stdio', options);
+    return { ...opened, pid: transport.pid ?? undefined };
+  } catch (err) {
+    // Node's refusal quotes the argument or env value it refused, a secret from a file maybe.
+    if (isSpawnFailure(err)) throw spawnError(command, err, config.name);
+    throw err;
+  }
 }
 
 /** The SDK's stdio client transport, reading the server's messages with the bounds of {@link StdioReadBuffer}. */

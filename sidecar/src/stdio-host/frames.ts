@@ -49,6 +49,11 @@ export interface SpawnRequest {
   args: string[];
   env: Record<string, string>;
   cwd?: string;
+  /**
+   * Names of the `env` entries whose values are secrets (read from files): the host scrubs them
+   * from its own log while the process runs, as the sidecar does from its.
+   */
+  secretEnv?: string[];
 }
 
 /** The child started. `pid` is in the host's PID namespace (informational). */
@@ -56,7 +61,7 @@ export interface Spawned {
   pid: number;
 }
 
-/** How the child ended; `error` when it never started (e.g. `spawn npx ENOENT`). */
+/** How the child ended; `error` when it never started (a fixed reason, spawn-error.ts: no argument or env value). */
 export interface Exited {
   code: number | null;
   signal: string | null;
@@ -91,14 +96,15 @@ const spawnFields = strictObject<Partial<SpawnRequest> & { command: string }>({
   args: { check: (v) => Array.isArray(v) && v.every(isString), expected: 'an array of strings', optional: true },
   env: { check: (v) => isRecord(v) && Object.values(v).every(isString), expected: 'an object of strings', optional: true },
   cwd: { check: (v) => isString(v) && v.length > 0, expected: 'a non-empty string', optional: true },
+  secretEnv: { check: (v) => Array.isArray(v) && v.every(isString), expected: 'an array of strings', optional: true },
 });
 
 /** Checks a spawn request; `args` and `env` default to empty. */
 export const SpawnRequest: FrameSchema<SpawnRequest> = (value) => {
   const parsed = spawnFields(value);
   if (!parsed.ok) return parsed;
-  const { command, args = [], env = {}, cwd } = parsed.value;
-  return { ok: true, value: { command, args, env, ...(cwd === undefined ? {} : { cwd }) } };
+  const { command, args = [], env = {}, cwd, secretEnv } = parsed.value;
+  return { ok: true, value: { command, args, env, ...(cwd === undefined ? {} : { cwd }), ...(secretEnv === undefined ? {} : { secretEnv }) } };
 };
 
 /** Checks a spawned frame. */

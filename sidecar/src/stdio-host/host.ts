@@ -14,6 +14,7 @@ import type { Readable } from 'node:stream';
 import { chmodAsync, rmAsync } from '../fs-async.js';
 import type { Logger } from '../log/logger.js';
 import { CLOSE_GRACE_MS, decodeJson, encodeFrame, encodeJson, FrameDecoder, FrameType, SpawnRequest, type Exited, type Frame } from './frames.js';
+import { spawnError } from './spawn-error.js';
 
 /**
  * The environment a stdio server inherits from the host: the MCP SDK's `getDefaultEnvironment`
@@ -40,10 +41,18 @@ export interface StdioHost {
   close(): Promise<void>;
 }
 
+/** Where the host registers the secret values of the processes it runs (the logger's SecretRegistry). */
+export interface HostSecrets {
+  set(owner: string, values: Iterable<string>): void;
+}
+
 /** Options of {@link startStdioHost}. */
 export interface StdioHostOptions {
   socketPath: string;
+  /** Scrubbed of `secrets`' values when it is built on them (cli.ts does): see {@link HostSecrets}. */
   logger: Logger;
+  /** Each running process's secret env values (SpawnRequest.secretEnv) are registered here until it ends. */
+  secrets?: HostSecrets | undefined;
 }
 
 /**
@@ -52,11 +61,16 @@ export interface StdioHostOptions {
  * sidecar runs under another UID and group.
  */
 export async function startStdioHost(options: StdioHostOptions): Promise<StdioHost> {
-  const { socketPath, logger } = options;
+  const { socketPath, logger, secrets } = options;
   const live = new Set<Bridge>();
+  let connections = 0;
   await rmAsync(socketPath, { force: true });
   const server: Server = createServer((socket) => {
-    const bridge = new Bridge(socket, logger, () => live.delete(bridge));
+    const owner = `stdio-connection:${++connections}`;
+    const bridge = new Bridge(socket, logger, (values) => secrets?.set(owner, values), () => {
+      live.delete(bridge);
+      secrets?.set(owner, []);
+    });
     live.add(bridge);
   });
   await new Promise<void>((resolve, reject) => {
@@ -92,6 +106,7 @@ class Bridge {
   constructor(
     private readonly socket: Socket,
     logger: Logger,
+    private readonly registerSecrets: (values: string[]) => void,
     private readonly onDone: () => void,
   ) {
     this.log = logger;
@@ -147,14 +162,21 @@ class Bridge {
 
   private start(request: SpawnRequest): void {
     this.log = this.log.child({ command: request.command });
+    this.registerSecrets((request.secretEnv ?? []).flatMap((name) => request.env[name] ?? []));
     // The host's minimal environment (PATH, HOME, ...) plus what the backend was given, as the
     // SDK's StdioClientTransport builds it; the host's environment holds nothing secret either.
-    const child = spawn(request.command, request.args, {
-      env: { ...inheritedEnvironment(), ...request.env },
-      cwd: request.cwd,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      shell: false,
-    });
+    let child: ChildProcess;
+    try {
+      child = spawn(request.command, request.args, {
+        env: { ...inheritedEnvironment(), ...request.env },
+        cwd: request.cwd,
+        stdio: ['pipe', 'pipe', 'pipe'],
+        shell: false,
+      });
+    } catch (err) {
+      // Node's refusal quotes the value it refused (an env secret with a NUL byte, say).
+      throw spawnError(request.command, err);
+    }
     this.child = child;
     let started = false;
     let settle = () => {};
@@ -172,7 +194,7 @@ class Bridge {
     });
     child.on('error', (err) => {
       // Before 'spawn' this is the reason it never ran (ENOENT, EACCES); 'close' follows.
-      if (!started) finish({ code: null, signal: null, error: err.message });
+      if (!started) finish({ code: null, signal: null, error: spawnError(request.command, err).message });
       else this.log.warn({ err: err.message }, 'stdio server error');
     });
     child.stdin?.on('error', () => {

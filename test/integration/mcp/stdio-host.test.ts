@@ -121,7 +121,7 @@ describe('stdio servers started by the stdio host', () => {
   it('reports a command that cannot start with the system\'s reason', async () => {
     const served = await serve({ backends: [{ name: 'broken', prefix: 'broken', transport: 'stdio', stdio: { command: '/nonexistent/mcp-server' } }] });
     await until('a failed attempt', () => (backendView(served, 'broken')?.failures ?? 0) >= 1);
-    expect(backendView(served, 'broken')?.lastError).toMatch(/spawn \/nonexistent\/mcp-server ENOENT/);
+    expect(backendView(served, 'broken')?.lastError).toBe('stdio server /nonexistent/mcp-server could not start: command or working directory not found (ENOENT)');
   });
 
   it('says which container is missing when the host does not answer', async () => {
