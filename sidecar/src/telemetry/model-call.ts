@@ -67,6 +67,9 @@ export class ModelCall {
   /** The last provider tried, which a call that failed everywhere is counted under. */
   private tried: ProviderRef | undefined;
   private ended = false;
+  /** What the call cost and the tokens estimated for it so far, for its span. */
+  private costUSD = 0;
+  private readonly estimated = { input: 0, output: 0 };
   private content: { input: ReturnType<typeof inputContent> | undefined; output: OutputContent; redact: (text: string) => string } | undefined;
   /** The metric cells of this call's API, operation and model (resolved once, shared by calls). */
   private readonly series: ModelSeries;
@@ -194,12 +197,23 @@ export class ModelCall {
   }
 
   /**
-   * Tokens the provider reported (or, `estimated`, counted from the text when it reported none)
-   * and what they cost from the configured prices.
+   * Tokens the provider reported (or, `estimated`, counted from the text when it reported none, or
+   * of an attempt abandoned mid-answer) and what they cost from the configured prices. The span's
+   * `gen_ai.usage.*` are the reported counts only, as the metric's; estimates add up in
+   * `airlock.usage.estimated_*`, and the cost is the call's whole.
    */
   usage(provider: ProviderRef, model: string, usage: { input: number; output: number }, costUSD: number, estimated = false): void {
     this.series.of(provider).usage(model, usage, costUSD, estimated);
-    this.span.setAttributes({ 'gen_ai.usage.input_tokens': usage.input, 'gen_ai.usage.output_tokens': usage.output, 'airlock.cost_usd': costUSD });
+    if (this.span === NO_SPAN) return;
+    this.costUSD += costUSD;
+    if (estimated) {
+      this.estimated.input += usage.input;
+      this.estimated.output += usage.output;
+      this.span.setAttributes({ 'airlock.usage.estimated_input_tokens': this.estimated.input, 'airlock.usage.estimated_output_tokens': this.estimated.output });
+    } else {
+      this.span.setAttributes({ 'gen_ai.usage.input_tokens': usage.input, 'gen_ai.usage.output_tokens': usage.output });
+    }
+    this.span.setAttribute('airlock.cost_usd', this.costUSD);
   }
 
   /** The provider that answered, else the last one tried ('none' when no attempt was made): for logs. */
