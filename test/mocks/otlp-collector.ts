@@ -33,6 +33,7 @@ interface ProtoSpan {
   kind: number;
   attributes: KeyValue[];
   events?: { name: string }[];
+  links?: { traceId: Uint8Array; spanId: Uint8Array; attributes?: KeyValue[] }[];
   status?: { code?: number; message?: string };
 }
 interface ExportTraceServiceRequest {
@@ -53,6 +54,8 @@ export interface CollectedSpan {
   attributes: Record<string, AttributeValue>;
   resource: Record<string, AttributeValue>;
   events: string[];
+  /** The span's links to spans of other traces. */
+  links: { traceId: string; spanId: string; attributes: Record<string, AttributeValue> }[];
   /** OTLP status code: 0 unset, 1 ok, 2 error. */
   statusCode: number;
 }
@@ -118,6 +121,7 @@ export async function startOtlpCollector(): Promise<OtlpCollector> {
               attributes: record(s.attributes),
               resource,
               events: (s.events ?? []).map((e) => e.name),
+              links: (s.links ?? []).map((l) => ({ traceId: hex(l.traceId), spanId: hex(l.spanId), attributes: record(l.attributes) })),
               statusCode: s.status?.code ?? 0,
             });
           }
