@@ -68,6 +68,8 @@ export interface OtlpCollector {
   requests: IncomingHttpHeaders[];
   /** Every byte received, raw, to search for text that must never leave. */
   rawBodies: Buffer[];
+  /** How many spans each export request held, in order. */
+  batches: number[];
   close(): Promise<void>;
 }
 
@@ -96,6 +98,7 @@ export async function startOtlpCollector(): Promise<OtlpCollector> {
   const spans: CollectedSpan[] = [];
   const requests: IncomingHttpHeaders[] = [];
   const rawBodies: Buffer[] = [];
+  const batches: number[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -108,6 +111,7 @@ export async function startOtlpCollector(): Promise<OtlpCollector> {
       requests.push(req.headers);
       rawBodies.push(body);
       const decoded = opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest.decode(body);
+      batches.push(decoded.resourceSpans.reduce((n, rs) => n + rs.scopeSpans.reduce((m, ss) => m + ss.spans.length, 0), 0));
       for (const rs of decoded.resourceSpans) {
         const resource = record(rs.resource?.attributes);
         for (const ss of rs.scopeSpans) {
@@ -137,6 +141,7 @@ export async function startOtlpCollector(): Promise<OtlpCollector> {
     spans,
     requests,
     rawBodies,
+    batches,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { contentAttributes, inputContent, OutputContent } from './content.js';
+import { contentAttributes, cutContent, inputContent, MAX_CONTENT_CHARS, OutputContent } from './content.js';
 
 describe('message content in the GenAI conventions\' shape', () => {
   it('splits instructions from the history and turns tool calls and results into parts', () => {
@@ -42,5 +42,27 @@ describe('message content in the GenAI conventions\' shape', () => {
   it('redacts the JSON text of every attribute and leaves out empty lists', () => {
     const attributes = contentAttributes(inputContent({ messages: [{ role: 'user', content: 'key sk-abcdefghijkl' }] }), [], (text) => text.replace(/sk-\w+/g, '[REDACTED]'));
     expect(attributes).toEqual({ 'gen_ai.input.messages': JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: 'key [REDACTED]' }] }]) });
+  });
+
+  it('cuts an attribute longer than the cap, after redaction, with a marker that says how much is left out', () => {
+    const prompt = `sk-abcdefghijkl ${'x'.repeat(100_000)}`;
+    const attributes = contentAttributes(inputContent({ messages: [{ role: 'user', content: prompt }] }), [], (text) => text.replace(/sk-\w+/g, '[REDACTED]'));
+    const value = attributes['gen_ai.input.messages']!;
+    expect(value).toHaveLength(MAX_CONTENT_CHARS);
+    expect(value.startsWith('[{"role":"user","parts":[{"type":"text","content":"[REDACTED] xxx')).toBe(true);
+    const whole = JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: `[REDACTED] ${'x'.repeat(100_000)}` }] }]).length;
+    const [, left] = /…\[cut: (\d+) characters not captured\]$/.exec(value)!;
+    expect(value.length - `…[cut: ${left} characters not captured]`.length + Number(left)).toBe(whole);
+  });
+
+  it('leaves a value at the cap whole, and never splits a surrogate pair', () => {
+    expect(cutContent('a'.repeat(MAX_CONTENT_CHARS))).toHaveLength(MAX_CONTENT_CHARS);
+    // Where keeping one fewer character makes the count a digit longer: still within the cap.
+    expect(cutContent('a'.repeat(1005), 1000)).toMatch(/^a{966}…\[cut: 39 characters not captured\]$/);
+    for (let shift = 0; shift < 2; shift++) {
+      const cut = cutContent('a'.repeat(shift) + '😀'.repeat(MAX_CONTENT_CHARS));
+      expect(cut.length).toBeLessThanOrEqual(MAX_CONTENT_CHARS);
+      expect(cut.replace(/…\[cut: \d+ characters not captured\]$/, '')).toMatch(/^a*(?:\ud83d\ude00)+$/);
+    }
   });
 });

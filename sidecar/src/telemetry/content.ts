@@ -145,8 +145,35 @@ export class OutputContent {
 }
 
 /**
+ * The most characters (UTF-16 code units) one content attribute holds. The prompt is the agent's
+ * to size (up to `listen.maxBodyBytes`), and a span holds its attributes until it is exported:
+ * whole, twelve 20 MiB prompts made one 240 MiB export, which a collector refuses whole (its
+ * default `max_request_body_size` is 20 MiB), and took the sidecar 400 MiB higher. Three
+ * attributes of 16 Ki characters are at most 144 KiB of UTF-8 a span, so a batch of
+ * {@link ./tracing.ts}'s 128 spans stays under the collector's 20 MiB.
+ */
+export const MAX_CONTENT_CHARS = 16 * 1024;
+
+/**
+ * `text` cut to `max` characters, ending with a marker that says how many were left out (so the
+ * value is no longer valid JSON: what was cut is visible, not silently lost). Never splits a
+ * surrogate pair.
+ */
+export function cutContent(text: string, max = MAX_CONTENT_CHARS): string {
+  if (text.length <= max) return text;
+  const marker = (kept: number) => `…[cut: ${text.length - kept} characters not captured]`;
+  const highSurrogate = (at: number) => text.charCodeAt(at) >= 0xd800 && text.charCodeAt(at) <= 0xdbff;
+  // The marker counts what is left out, so it grows a digit as fewer are kept: step back until both fit.
+  let kept = max - marker(max).length;
+  while (kept + marker(kept).length > max || highSurrogate(kept - 1)) kept -= 1;
+  return text.slice(0, kept) + marker(kept);
+}
+
+/**
  * The content attributes of a call, each JSON text passed through `redact` (the sidecar's
- * redaction: known secrets and key-shaped tokens). Empty lists are left out.
+ * redaction: known secrets and key-shaped tokens), then cut to {@link MAX_CONTENT_CHARS} (after
+ * the redaction, so no key is cut in two where the redactor no longer knows it). Empty lists are
+ * left out.
  */
 export function contentAttributes(
   input: ReturnType<typeof inputContent> | undefined,
@@ -155,7 +182,7 @@ export function contentAttributes(
 ): Record<string, string> {
   const attributes: Record<string, string> = {};
   const set = (name: string, value: unknown[]) => {
-    if (value.length > 0) attributes[name] = redact(JSON.stringify(value));
+    if (value.length > 0) attributes[name] = cutContent(redact(JSON.stringify(value)));
   };
   if (input) {
     set('gen_ai.system_instructions', input.system);

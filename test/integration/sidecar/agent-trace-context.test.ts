@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startMock, type MockProvider } from '../../mocks/index.js';
 import type { CollectedSpan, OtlpCollector } from '../../mocks/otlp-collector.js';
-import { keyFile, withCollector } from './harness.js';
+import { tracedOpenAi, withCollector } from './harness.js';
 
 const KEY = 'sk-trace-context-key-0123456789';
 const UNSAMPLED = { traceId: '0123456789abcdef0123456789abcdef', spanId: '0123456789abcdef' };
@@ -21,12 +21,7 @@ let spans: CollectedSpan[];
 beforeAll(async () => {
   mock = await startMock('openai', { keys: [KEY] });
   ({ collector, spans } = await withCollector(
-    async (dir, otlp) => ({
-      version: 1,
-      sandbox: { name: 'agent-context' },
-      providers: [{ name: 'upstream', type: 'openai', baseURL: mock.url, apiKeys: [{ file: await keyFile(dir, 'key', KEY) }], models: [{ name: 'm' }] }],
-      telemetry: { otlp, captureMessageContent: true },
-    }),
+    tracedOpenAi('agent-context', mock.url, KEY, { captureMessageContent: true }),
     async (stack) => {
       const openai = stack.openai();
       await openai.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'the unsampled call' }] }, { headers: { traceparent: `00-${UNSAMPLED.traceId}-${UNSAMPLED.spanId}-00` } });
