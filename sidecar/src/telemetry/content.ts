@@ -154,26 +154,61 @@ export class OutputContent {
  */
 export const MAX_CONTENT_CHARS = 16 * 1024;
 
+/** What ends a cut attribute value. */
+export const CUT_MARKER = '…[cut: the content went on]';
+
 /**
- * `text` cut to `max` characters, ending with a marker that says how many were left out (so the
- * value is no longer valid JSON: what was cut is visible, not silently lost). Never splits a
- * surrogate pair.
+ * `text` cut to `max` characters, ending with {@link CUT_MARKER} (so the value is no longer valid
+ * JSON: what was cut is visible, not silently lost). Never splits a surrogate pair.
  */
 export function cutContent(text: string, max = MAX_CONTENT_CHARS): string {
   if (text.length <= max) return text;
-  const marker = (kept: number) => `…[cut: ${text.length - kept} characters not captured]`;
-  const highSurrogate = (at: number) => text.charCodeAt(at) >= 0xd800 && text.charCodeAt(at) <= 0xdbff;
-  // The marker counts what is left out, so it grows a digit as fewer are kept: step back until both fit.
-  let kept = max - marker(max).length;
-  while (kept + marker(kept).length > max || highSurrogate(kept - 1)) kept -= 1;
-  return text.slice(0, kept) + marker(kept);
+  let kept = max - CUT_MARKER.length;
+  const last = text.charCodeAt(kept - 1);
+  if (last >= 0xd800 && last <= 0xdbff) kept -= 1;
+  return text.slice(0, kept) + CUT_MARKER;
+}
+
+/**
+ * `value` with its strings, arrays and objects left off once `budget.left` characters of strings
+ * and keys are taken: what lies past them in its JSON text lies past that many characters too.
+ */
+function clipped(value: unknown, budget: { left: number }): unknown {
+  if (typeof value === 'string') {
+    const kept = value.length > budget.left ? value.slice(0, budget.left) : value;
+    budget.left -= kept.length;
+    return kept;
+  }
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (const item of value as unknown[]) {
+      if (budget.left <= 0) break;
+      out.push(clipped(item, budget));
+    }
+    return out;
+  }
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      if (budget.left <= 0) break;
+      budget.left -= key.length;
+      out[key] = clipped(item, budget);
+    }
+    return out;
+  }
+  budget.left -= 1;
+  return value;
 }
 
 /**
  * The content attributes of a call, each JSON text passed through `redact` (the sidecar's
- * redaction: known secrets and key-shaped tokens), then cut to {@link MAX_CONTENT_CHARS} (after
- * the redaction, so no key is cut in two where the redactor no longer knows it). Empty lists are
- * left out.
+ * redaction: known secrets and key-shaped tokens), then cut to {@link MAX_CONTENT_CHARS}.
+ *
+ * The cut comes after the redaction, so no key is cut in two where the redactor no longer knows
+ * it. Only the first 2 × MAX_CONTENT_CHARS characters of the messages are written out and
+ * redacted, not a prompt of many MiB (a copy or two of it each, which took a sidecar fed 20 MiB
+ * prompts 240 MiB higher): a key cut at that far end lies wholly past the final cut unless it is
+ * longer than MAX_CONTENT_CHARS. Empty lists are left out.
  */
 export function contentAttributes(
   input: ReturnType<typeof inputContent> | undefined,
@@ -182,7 +217,7 @@ export function contentAttributes(
 ): Record<string, string> {
   const attributes: Record<string, string> = {};
   const set = (name: string, value: unknown[]) => {
-    if (value.length > 0) attributes[name] = cutContent(redact(JSON.stringify(value)));
+    if (value.length > 0) attributes[name] = cutContent(redact(JSON.stringify(clipped(value, { left: 2 * MAX_CONTENT_CHARS }))));
   };
   if (input) {
     set('gen_ai.system_instructions', input.system);
