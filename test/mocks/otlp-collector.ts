@@ -33,6 +33,7 @@ interface ProtoSpan {
   kind: number;
   attributes: KeyValue[];
   events?: { name: string }[];
+  links?: { traceId: Uint8Array; spanId: Uint8Array; attributes?: KeyValue[] }[];
   status?: { code?: number; message?: string };
 }
 interface ExportTraceServiceRequest {
@@ -53,6 +54,8 @@ export interface CollectedSpan {
   attributes: Record<string, AttributeValue>;
   resource: Record<string, AttributeValue>;
   events: string[];
+  /** The span's links to spans of other traces. */
+  links: { traceId: string; spanId: string; attributes: Record<string, AttributeValue> }[];
   /** OTLP status code: 0 unset, 1 ok, 2 error. */
   statusCode: number;
 }
@@ -65,6 +68,8 @@ export interface OtlpCollector {
   requests: IncomingHttpHeaders[];
   /** Every byte received, raw, to search for text that must never leave. */
   rawBodies: Buffer[];
+  /** How many spans each export request held, in order. */
+  batches: number[];
   close(): Promise<void>;
 }
 
@@ -93,6 +98,7 @@ export async function startOtlpCollector(): Promise<OtlpCollector> {
   const spans: CollectedSpan[] = [];
   const requests: IncomingHttpHeaders[] = [];
   const rawBodies: Buffer[] = [];
+  const batches: number[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -105,6 +111,7 @@ export async function startOtlpCollector(): Promise<OtlpCollector> {
       requests.push(req.headers);
       rawBodies.push(body);
       const decoded = opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest.decode(body);
+      batches.push(decoded.resourceSpans.reduce((n, rs) => n + rs.scopeSpans.reduce((m, ss) => m + ss.spans.length, 0), 0));
       for (const rs of decoded.resourceSpans) {
         const resource = record(rs.resource?.attributes);
         for (const ss of rs.scopeSpans) {
@@ -118,6 +125,7 @@ export async function startOtlpCollector(): Promise<OtlpCollector> {
               attributes: record(s.attributes),
               resource,
               events: (s.events ?? []).map((e) => e.name),
+              links: (s.links ?? []).map((l) => ({ traceId: hex(l.traceId), spanId: hex(l.spanId), attributes: record(l.attributes) })),
               statusCode: s.status?.code ?? 0,
             });
           }
@@ -133,6 +141,7 @@ export async function startOtlpCollector(): Promise<OtlpCollector> {
     spans,
     requests,
     rawBodies,
+    batches,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -62,7 +62,7 @@ export function mcpRoute(router: Router, mcp: McpHandler): void {
         return send(res, 400, jsonRpcError(JsonRpcErrorCode.InvalidRequest, 'Invalid Request: the batch is empty; send at least one JSON-RPC message'));
       }
       closeWhenAsked(request, res);
-      // The agent's traceparent parents the spans of its tool calls.
+      // The agent's traceparent is linked from the spans of its tool calls (telemetry/model-call.ts).
       await withAgentContext(request.headers, () => mcp.handle(request.raw, res, parsed));
     },
     { onError },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { contentAttributes, inputContent, OutputContent } from './content.js';
+import { contentAttributes, CUT_MARKER, cutContent, inputContent, MAX_CONTENT_CHARS, OutputContent } from './content.js';
 
 describe('message content in the GenAI conventions\' shape', () => {
   it('splits instructions from the history and turns tool calls and results into parts', () => {
@@ -42,5 +42,43 @@ describe('message content in the GenAI conventions\' shape', () => {
   it('redacts the JSON text of every attribute and leaves out empty lists', () => {
     const attributes = contentAttributes(inputContent({ messages: [{ role: 'user', content: 'key sk-abcdefghijkl' }] }), [], (text) => text.replace(/sk-\w+/g, '[REDACTED]'));
     expect(attributes).toEqual({ 'gen_ai.input.messages': JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: 'key [REDACTED]' }] }]) });
+  });
+
+  it('cuts an attribute longer than the cap, after redaction, with a marker that says so', () => {
+    const prompt = `sk-abcdefghijkl ${'x'.repeat(100_000)}`;
+    const attributes = contentAttributes(inputContent({ messages: [{ role: 'user', content: prompt }] }), [], (text) => text.replace(/sk-\w+/g, '[REDACTED]'));
+    const value = attributes['gen_ai.input.messages']!;
+    expect(value).toHaveLength(MAX_CONTENT_CHARS);
+    const whole = JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: `[REDACTED] ${'x'.repeat(100_000)}` }] }]);
+    expect(value).toBe(whole.slice(0, MAX_CONTENT_CHARS - CUT_MARKER.length) + CUT_MARKER);
+  });
+
+  it('redacts a key that ends where the cut begins, and one past it never shows', () => {
+    const key = 'sk-abcdefghijklmnopqrstuvwxyz0123456789';
+    const redact = (text: string) => text.replace(/sk-\w{30,}/g, '[REDACTED]');
+    for (const at of [MAX_CONTENT_CHARS - 120, MAX_CONTENT_CHARS - 60, 2 * MAX_CONTENT_CHARS - 20]) {
+      const prompt = `${'y'.repeat(at)} ${key} ${'z'.repeat(3 * MAX_CONTENT_CHARS)}`;
+      const value = contentAttributes(inputContent({ messages: [{ role: 'user', content: prompt }] }), [], redact)['gen_ai.input.messages']!;
+      expect(value).toHaveLength(MAX_CONTENT_CHARS);
+      expect(value).not.toMatch(/sk-a/);
+    }
+  });
+
+  it('writes out and redacts no more of a huge prompt than the cut can keep', () => {
+    const seen: number[] = [];
+    const messages = [{ role: 'user' as const, content: 'x'.repeat(20 * 1024 * 1024) }, { role: 'user' as const, content: 'the newest' }];
+    contentAttributes(inputContent({ messages }), [], (text) => (seen.push(text.length), text));
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toBeLessThanOrEqual(2 * MAX_CONTENT_CHARS + 100);
+  });
+
+  it('leaves a value at the cap whole, and never splits a surrogate pair', () => {
+    expect(cutContent('a'.repeat(MAX_CONTENT_CHARS))).toHaveLength(MAX_CONTENT_CHARS);
+    for (let shift = 0; shift < 2; shift++) {
+      const cut = cutContent('a'.repeat(shift) + '😀'.repeat(MAX_CONTENT_CHARS));
+      expect(cut.length).toBeLessThanOrEqual(MAX_CONTENT_CHARS);
+      expect(cut.endsWith(CUT_MARKER)).toBe(true);
+      expect(cut.slice(0, -CUT_MARKER.length)).toMatch(/^a*(?:\ud83d\ude00)+$/);
+    }
   });
 });

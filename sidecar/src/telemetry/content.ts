@@ -145,8 +145,70 @@ export class OutputContent {
 }
 
 /**
+ * The most characters (UTF-16 code units) one content attribute holds. The prompt is the agent's
+ * to size (up to `listen.maxBodyBytes`), and a span holds its attributes until it is exported:
+ * whole, twelve 20 MiB prompts made one 240 MiB export, which a collector refuses whole (its
+ * default `max_request_body_size` is 20 MiB), and took the sidecar 400 MiB higher. Three
+ * attributes of 16 Ki characters are at most 144 KiB of UTF-8 a span, so a batch of
+ * {@link ./tracing.ts}'s 128 spans stays under the collector's 20 MiB.
+ */
+export const MAX_CONTENT_CHARS = 16 * 1024;
+
+/** What ends a cut attribute value. */
+export const CUT_MARKER = '…[cut: the content went on]';
+
+/**
+ * `text` cut to `max` characters, ending with {@link CUT_MARKER} (so the value is no longer valid
+ * JSON: what was cut is visible, not silently lost). Never splits a surrogate pair.
+ */
+export function cutContent(text: string, max = MAX_CONTENT_CHARS): string {
+  if (text.length <= max) return text;
+  let kept = max - CUT_MARKER.length;
+  const last = text.charCodeAt(kept - 1);
+  if (last >= 0xd800 && last <= 0xdbff) kept -= 1;
+  return text.slice(0, kept) + CUT_MARKER;
+}
+
+/**
+ * `value` with its strings, arrays and objects left off once `budget.left` characters of strings
+ * and keys are taken: what lies past them in its JSON text lies past that many characters too.
+ */
+function clipped(value: unknown, budget: { left: number }): unknown {
+  if (typeof value === 'string') {
+    const kept = value.length > budget.left ? value.slice(0, budget.left) : value;
+    budget.left -= kept.length;
+    return kept;
+  }
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (const item of value as unknown[]) {
+      if (budget.left <= 0) break;
+      out.push(clipped(item, budget));
+    }
+    return out;
+  }
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      if (budget.left <= 0) break;
+      budget.left -= key.length;
+      out[key] = clipped(item, budget);
+    }
+    return out;
+  }
+  budget.left -= 1;
+  return value;
+}
+
+/**
  * The content attributes of a call, each JSON text passed through `redact` (the sidecar's
- * redaction: known secrets and key-shaped tokens). Empty lists are left out.
+ * redaction: known secrets and key-shaped tokens), then cut to {@link MAX_CONTENT_CHARS}.
+ *
+ * The cut comes after the redaction, so no key is cut in two where the redactor no longer knows
+ * it. Only the first 2 × MAX_CONTENT_CHARS characters of the messages are written out and
+ * redacted, not a prompt of many MiB (a copy or two of it each, which took a sidecar fed 20 MiB
+ * prompts 240 MiB higher): a key cut at that far end lies wholly past the final cut unless it is
+ * longer than MAX_CONTENT_CHARS. Empty lists are left out.
  */
 export function contentAttributes(
   input: ReturnType<typeof inputContent> | undefined,
@@ -155,7 +217,7 @@ export function contentAttributes(
 ): Record<string, string> {
   const attributes: Record<string, string> = {};
   const set = (name: string, value: unknown[]) => {
-    if (value.length > 0) attributes[name] = redact(JSON.stringify(value));
+    if (value.length > 0) attributes[name] = cutContent(redact(JSON.stringify(clipped(value, { left: 2 * MAX_CONTENT_CHARS }))));
   };
   if (input) {
     set('gen_ai.system_instructions', input.system);

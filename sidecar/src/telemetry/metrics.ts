@@ -96,10 +96,10 @@ export class Metrics {
     buckets: DURATION_BUCKETS,
     registers: [this.registry],
   });
-  /** `gen_ai.client.token.usage`: tokens per call as the provider reported them. */
+  /** `gen_ai.client.token.usage`: tokens per call as the provider reported them (never an estimate). */
   readonly tokens = new HistogramMetric({
     name: 'gen_ai_client_token_usage',
-    help: 'Tokens used per call, by token type (input, output), as reported by the provider.',
+    help: 'Tokens used per call, by token type (input, output), as reported by the provider; estimated ones are not observed (airlock_usage_estimated_total counts those calls).',
     labelNames: [...GENAI_LABELS, 'gen_ai_token_type'] as const,
     buckets: TOKEN_BUCKETS,
     registers: [this.registry],

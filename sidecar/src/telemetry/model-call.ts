@@ -2,16 +2,16 @@
  * What one model call reports: its metrics and its spans, following the OpenTelemetry GenAI
  * conventions. The relay calls these hooks and knows nothing of Prometheus or OpenTelemetry.
  *
- * Span tree of a call: `chat gpt-4o` (CLIENT, a child of the agent's `traceparent` when it sent
- * one) with one child `attempt <provider>` per upstream attempt, whose context goes upstream in
- * `traceparent`. Spans carry names, numbers and statuses only: never a key (the key's index is
+ * Span tree of a call: `chat gpt-4o` (CLIENT, the root of a trace of the sidecar's own, linked to
+ * the agent's `traceparent` when it sent one: see {@link withAgentContext}) with one child
+ * `attempt <provider>` per upstream attempt, whose context goes upstream in `traceparent`. Spans carry names, numbers and statuses only: never a key (the key's index is
  * the attribute), and no prompt or completion text unless the sandbox opts in to content capture
  * (`telemetry.captureMessageContent`, see ./content.ts), and then redacted.
  *
  * Without a tracer provider registered (no `telemetry.otlp`), the OpenTelemetry API hands out
  * non-recording spans: each hook costs a few property reads.
  */
-import { context, INVALID_SPAN_CONTEXT, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { context, createContextKey, INVALID_SPAN_CONTEXT, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Link, type Span, type SpanContext } from '@opentelemetry/api';
 import type { LimitRefusal } from '../router/limits.js';
 import type { ChatRequest } from '../wire/openai.js';
 import { contentAttributes, inputContent, OutputContent } from './content.js';
@@ -67,6 +67,9 @@ export class ModelCall {
   /** The last provider tried, which a call that failed everywhere is counted under. */
   private tried: ProviderRef | undefined;
   private ended = false;
+  /** What the call cost and the tokens estimated for it so far, for its span. */
+  private costUSD = 0;
+  private readonly estimated = { input: 0, output: 0 };
   private content: { input: ReturnType<typeof inputContent> | undefined; output: OutputContent; redact: (text: string) => string } | undefined;
   /** The metric cells of this call's API, operation and model (resolved once, shared by calls). */
   private readonly series: ModelSeries;
@@ -89,6 +92,7 @@ export class ModelCall {
       {
         kind: SpanKind.CLIENT,
         attributes: { 'gen_ai.operation.name': operation, 'gen_ai.request.model': info.model, 'airlock.api': info.api, 'airlock.stream': info.stream },
+        links: agentLinks(parent),
       },
       parent,
     );
@@ -194,12 +198,23 @@ export class ModelCall {
   }
 
   /**
-   * Tokens the provider reported (or, `estimated`, counted from the text when it reported none)
-   * and what they cost from the configured prices.
+   * Tokens the provider reported (or, `estimated`, counted from the text when it reported none, or
+   * of an attempt abandoned mid-answer) and what they cost from the configured prices. The span's
+   * `gen_ai.usage.*` are the reported counts only, as the metric's; estimates add up in
+   * `airlock.usage.estimated_*`, and the cost is the call's whole.
    */
   usage(provider: ProviderRef, model: string, usage: { input: number; output: number }, costUSD: number, estimated = false): void {
     this.series.of(provider).usage(model, usage, costUSD, estimated);
-    this.span.setAttributes({ 'gen_ai.usage.input_tokens': usage.input, 'gen_ai.usage.output_tokens': usage.output, 'airlock.cost_usd': costUSD });
+    if (this.span === NO_SPAN) return;
+    this.costUSD += costUSD;
+    if (estimated) {
+      this.estimated.input += usage.input;
+      this.estimated.output += usage.output;
+      this.span.setAttributes({ 'airlock.usage.estimated_input_tokens': this.estimated.input, 'airlock.usage.estimated_output_tokens': this.estimated.output });
+    } else {
+      this.span.setAttributes({ 'gen_ai.usage.input_tokens': usage.input, 'gen_ai.usage.output_tokens': usage.output });
+    }
+    this.span.setAttribute('airlock.cost_usd', this.costUSD);
   }
 
   /** The provider that answered, else the last one tried ('none' when no attempt was made): for logs. */
@@ -282,10 +297,31 @@ export function describeResult(result: unknown, into: Described = {}): Described
   return into;
 }
 
+/** The agent's W3C trace context of the request being served, kept for a link (see {@link withAgentContext}). */
+const AGENT_CONTEXT = createContextKey('airlock agent trace context');
+
 /**
- * Runs `fn(...args)` under the agent's W3C trace context (its `traceparent`), so its spans join the
- * agent's trace. Arguments rather than a closure: a model call passes its relay without making one.
+ * Runs `fn(...args)` with the agent's W3C trace context (its `traceparent`) at hand as a link, not
+ * as the parent. Arguments rather than a closure: a model call passes its relay without making one.
+ *
+ * A link, because the agent is the party these spans observe and everything in its header is its
+ * choice: as the parent, its sampled flag `00` made the SDK's ParentBased sampler record nothing of
+ * the call (content capture included), and its trace id put the platform's spans in whatever trace
+ * it named, where a collector's trace-id sampling (or a spoofed `tracestate` threshold) drops what
+ * the agent picked, and a trace it had seen elsewhere gets spans grafted in. Each call is instead
+ * the root of a trace the sidecar starts (sampled by the sidecar's sampler alone, its id random,
+ * no agent `tracestate` sent upstream), linked to the agent's span so a trace viewer still leads
+ * from the agent's trace to it.
  */
 export function withAgentContext<A extends unknown[], T>(headers: Record<string, string | string[] | undefined>, fn: (...args: A) => T, ...args: A): T {
-  return tracingActive() ? context.with(propagation.extract(ROOT_CONTEXT, headers), fn, undefined, ...args) : fn(...args);
+  if (!tracingActive()) return fn(...args);
+  const agent = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, headers));
+  return context.with(agent ? ROOT_CONTEXT.setValue(AGENT_CONTEXT, agent) : ROOT_CONTEXT, fn, undefined, ...args);
+}
+
+/** The link to the agent's span for a span started in `parent` with no span of the sidecar above it. */
+export function agentLinks(parent: Context): Link[] | undefined {
+  if (trace.getSpan(parent)) return undefined;
+  const agent = parent.getValue(AGENT_CONTEXT) as SpanContext | undefined;
+  return agent ? [{ context: agent, attributes: { 'airlock.link': 'agent' } }] : undefined;
 }

@@ -65,14 +65,22 @@ export class ProviderSeries {
     (this.attemptOk ??= this.metrics.attempts.cell({ provider: this.providerLabel, result: 'ok' })).inc();
   }
 
-  /** Tokens of one call, and its cost and whether they were estimated, on the model entry `model`. */
+  /**
+   * Tokens of one call, and its cost and whether they were estimated, on the model entry `model`.
+   * Only counts the provider reported reach `gen_ai.client.token.usage`: the GenAI conventions say
+   * an instrumentation that cannot obtain them "MUST NOT report usage metric" (offline counting
+   * only when a user opts in), so an estimate (no usage in the answer, an abandoned attempt) is
+   * counted in `airlock_usage_estimated_total` and the ledger, not there.
+   */
   usage(model: string, usage: { input: number; output: number }, costUSD: number, estimated: boolean): void {
-    const tokens = (this.tokens ??= {
-      input: this.metrics.tokens.cell({ ...this.genAi, gen_ai_token_type: 'input' }),
-      output: this.metrics.tokens.cell({ ...this.genAi, gen_ai_token_type: 'output' }),
-    });
-    tokens.input.observe(usage.input);
-    tokens.output.observe(usage.output);
+    if (!estimated) {
+      const tokens = (this.tokens ??= {
+        input: this.metrics.tokens.cell({ ...this.genAi, gen_ai_token_type: 'input' }),
+        output: this.metrics.tokens.cell({ ...this.genAi, gen_ai_token_type: 'output' }),
+      });
+      tokens.input.observe(usage.input);
+      tokens.output.observe(usage.output);
+    }
     // The model entry that answered is nearly always the one asked for; another is looked up.
     const same = model === this.call.model;
     if (estimated) (same ? (this.estimatedCell ??= this.byModel('usageEstimated', model)) : this.byModel('usageEstimated', model)).inc();

@@ -4,7 +4,7 @@
  * result. (The gateway counts and audits the call itself, in `toolCalled`.)
  */
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { tracer } from './model-call.js';
+import { agentLinks, tracer } from './model-call.js';
 
 /** One tool call's span; end it exactly once with how the call ended. */
 export interface ToolSpan {
@@ -18,6 +18,7 @@ export function startToolSpan(call: { backend: string; tool: string }): ToolSpan
   const span = tracer().startSpan(`execute_tool ${call.tool}`, {
     kind: SpanKind.INTERNAL,
     attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': call.tool, 'gen_ai.tool.type': 'extension', 'airlock.mcp.backend': call.backend },
+    links: agentLinks(context.active()),
   });
   let ended = false;
   return {

@@ -6,6 +6,7 @@
  * most of a second to start-up, which every sidecar would otherwise pay).
  */
 import { context, diag, DiagLogLevel, propagation, trace } from '@opentelemetry/api';
+import { MAX_CONTENT_CHARS } from './content.js';
 
 export interface TracingOptions {
   /** `service.name` of every span. */
@@ -36,6 +37,10 @@ export interface Tracing {
 
 let running = 0;
 
+/** Spans in one export request, and spans waiting for export (see `startTracing`). */
+export const EXPORT_BATCH_SPANS = 128;
+export const QUEUED_SPANS = 1024;
+
 /**
  * Whether an SDK started here is registered. Without one every span, context and propagation call
  * of the OpenTelemetry API is a no-op, so the hot path can skip building them (see ./model-call.ts).
@@ -57,13 +62,19 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
   ]);
   const url = options.endpoint.replace(/\/+$/, '').endsWith('/v1/traces') ? options.endpoint : `${options.endpoint.replace(/\/+$/, '')}/v1/traces`;
   const exporter = new OTLPTraceExporter({ url, ...(options.headers ? { headers: options.headers } : {}) });
-  const processor = new BatchSpanProcessor({ exporter });
+  // Bounded for what an agent can make a span carry (captured content, ./content.ts): a batch of
+  // 128 spans, each at most three content attributes of MAX_CONTENT_CHARS, is under the 20 MiB a
+  // collector takes in one request by default, and the queue (1,024 spans, not the SDK's 2,048)
+  // holds at most ~100 MiB while a collector is slow; past it spans are dropped (counted in a warning).
+  const processor = new BatchSpanProcessor({ exporter, maxExportBatchSize: EXPORT_BATCH_SPANS, maxQueueSize: QUEUED_SPANS });
   const sdk = startNodeSdk({
     resourceAttributes: { 'service.name': options.serviceName, ...options.resource },
     // Only what is set here: no host or process detection, no metrics or logs pipeline (Prometheus
     // serves metrics), no instrumentation of libraries (model calls and tool calls are spanned by hand).
     resourceDetectors: [],
     spanProcessors: [processor],
+    // No attribute longer than the content cap, whatever sets it (OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT is overridden).
+    spanLimits: { attributeValueLengthLimit: MAX_CONTENT_CHARS },
     metricReaders: [],
     logRecordProcessors: [],
     instrumentations: [],

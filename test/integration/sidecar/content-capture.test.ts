@@ -8,7 +8,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMock, type MockProvider } from '../../mocks/index.js';
 import type { CollectedSpan, OtlpCollector } from '../../mocks/otlp-collector.js';
-import { keyFile, withCollector, type Stack } from './harness.js';
+import { CUT_MARKER, MAX_CONTENT_CHARS } from '../../../sidecar/src/telemetry/content.js';
+import { EXPORT_BATCH_SPANS } from '../../../sidecar/src/telemetry/tracing.js';
+import { tracedOpenAi, withCollector, type Stack } from './harness.js';
 
 const PROVIDER_KEY = 'sk-content-provider-key-0123456789';
 const PASTED_KEY = 'sk-proj-PastedByMistake0123456789abcdef';
@@ -27,12 +29,7 @@ interface Answers {
 /** One plain OpenAI chat and one streamed Anthropic message through a sidecar with `capture` set or not. */
 async function run(capture: boolean | undefined): Promise<{ answers: Answers; spans: CollectedSpan[]; raw: string }> {
   const traced = await withCollector(
-    async (dir, otlp) => ({
-      version: 1,
-      sandbox: { name: 'content' },
-      providers: [{ name: 'upstream', type: 'openai', baseURL: mock.url, apiKeys: [{ file: await keyFile(dir, 'key', PROVIDER_KEY) }], models: [{ name: 'm' }] }],
-      telemetry: { otlp, ...(capture === undefined ? {} : { captureMessageContent: capture }) },
-    }),
+    tracedOpenAi('content', mock.url, PROVIDER_KEY, capture === undefined ? {} : { captureMessageContent: capture }),
     async (stack: Stack): Promise<Answers> => {
       const chat = await stack.openai().chat.completions.create({ model: 'm', messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: PROMPT }] });
       const stream = stack.anthropic().messages.stream({ model: 'm', max_tokens: 100, messages: [{ role: 'user', content: STREAMED_PROMPT }] });
@@ -109,5 +106,43 @@ describe('with captureMessageContent: true', () => {
     const result = ran();
     expect(result.raw).toContain('purple');
     for (const key of [PASTED_KEY, PROVIDER_KEY, 'PastedByMistake']) expect(result.raw).not.toContain(key);
+  });
+});
+
+describe('with captureMessageContent: true and prompts the agent makes large', () => {
+  const HUGE = 2 * 1024 * 1024;
+  const SMALL_CALLS = 70;
+  let spans: CollectedSpan[] = [];
+  let batches: number[] = [];
+  let bodies: Buffer[] = [];
+
+  beforeAll(async () => {
+    const traced = await withCollector(
+      tracedOpenAi('content-bounds', mock.url, PROVIDER_KEY, { captureMessageContent: true }),
+      async (stack) => {
+        const openai = stack.openai();
+        await openai.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: `begin ${'x'.repeat(HUGE)} end` }] });
+        for (let i = 0; i < SMALL_CALLS; i++) await openai.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: `small ${i}` }] });
+      },
+    );
+    collectors.push(traced.collector);
+    ({ spans, collector: { batches, rawBodies: bodies } } = traced);
+  }, 60_000);
+
+  it('cuts each content attribute to the cap, with a marker that says how much was left out', () => {
+    const big = spans.filter((s) => s.name === 'chat m' && String(s.attributes['gen_ai.input.messages']).includes('begin'));
+    expect(big).toHaveLength(1);
+    const value = String(big[0]!.attributes['gen_ai.input.messages']);
+    expect(value).toHaveLength(MAX_CONTENT_CHARS);
+    expect(value.startsWith('[{"role":"user","parts":[{"type":"text","content":"begin xxx')).toBe(true);
+    expect(value.endsWith(CUT_MARKER)).toBe(true);
+    expect(value).not.toContain('end');
+    for (const body of bodies) expect(body.length).toBeLessThan(EXPORT_BATCH_SPANS * 3 * 3 * MAX_CONTENT_CHARS);
+  });
+
+  it('exports in batches a collector takes, every span of every call', () => {
+    expect(spans.filter((s) => s.name === 'chat m')).toHaveLength(SMALL_CALLS + 1);
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(spans.length);
+    expect(Math.max(...batches)).toBeLessThanOrEqual(EXPORT_BATCH_SPANS);
   });
 });

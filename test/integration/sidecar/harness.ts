@@ -328,6 +328,19 @@ export interface Traced<T> {
 }
 
 /**
+ * The config of a sandbox `name` with one OpenAI provider `upstream` (model `m`, key `key`) at
+ * `baseURL`, exporting spans to the collector, for {@link withCollector}; `telemetry` adds to it.
+ */
+export function tracedOpenAi(name: string, baseURL: string, key: string, telemetry: { captureMessageContent?: boolean } = {}) {
+  return async (dir: string, otlp: { endpoint: string }): Promise<SidecarConfigInput> => ({
+    version: 1,
+    sandbox: { name },
+    providers: [{ name: 'upstream', type: 'openai', baseURL, apiKeys: [{ file: await keyFile(dir, 'key', key) }], models: [{ name: 'm' }] }],
+    telemetry: { otlp, ...telemetry },
+  });
+}
+
+/**
  * A sidecar exporting spans to a collector in this process: starts the collector, then a stack
  * with `config(dir, otlp)` (put `otlp` under `telemetry.otlp`, with headers if wanted), runs
  * `work` against it, and closes the stack, which flushes the spans it still buffers. The stack

@@ -1,7 +1,7 @@
 /**
  * A model tool call in the collector: `airlock__generate` called by an agent in a trace of its
- * own is one `execute_tool` span in that trace, with the model call it made (and that call's
- * failover attempts) beneath it, and neither the prompt nor the answer in any export.
+ * own is one `execute_tool` span linked to the agent's span, with the model call it made (and that
+ * call's failover attempts) beneath it, and neither the prompt nor the answer in any export.
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -53,15 +53,16 @@ afterAll(async () => {
   await collector?.close();
 });
 
-it('puts the model call and its attempts under the tool span, in the agent trace', () => {
+it("puts the model call and its attempts under the tool span, linked to the agent's span", () => {
   expect(answer).toContain('saffron');
   const [tool, ...moreTools] = byName('execute_tool airlock__generate');
   expect(moreTools).toEqual([]);
-  expect(tool).toMatchObject({ traceId: agent.traceId, parentSpanId: agent.spanId });
+  expect(tool).toMatchObject({ parentSpanId: '', links: [{ traceId: agent.traceId, spanId: agent.spanId }] });
   expect(tool!.attributes).toMatchObject({ 'gen_ai.tool.name': 'airlock__generate', 'airlock.mcp.backend': 'airlock (built-in)', 'airlock.mcp.outcome': 'ok' });
   const [call, ...moreCalls] = byName('chat m');
   expect(moreCalls).toEqual([]);
-  expect(call).toMatchObject({ traceId: agent.traceId, parentSpanId: tool!.spanId });
+  // A child of the tool span: no link of its own.
+  expect(call).toMatchObject({ traceId: tool!.traceId, parentSpanId: tool!.spanId, links: [] });
   expect(call!.attributes).toMatchObject({ 'airlock.provider': 'second' });
   expect(byName('attempt first')[0]).toMatchObject({ parentSpanId: call!.spanId, attributes: expect.objectContaining({ 'http.response.status_code': 503 }) });
   expect(byName('attempt second')[0]).toMatchObject({ parentSpanId: call!.spanId });

@@ -2,8 +2,8 @@
  * Traces as a platform team sees them in its collector: an agent in a trace of its own streams a
  * chat whose first provider fails (one failover) and calls an MCP tool. The collector (in this
  * process, decoding OTLP protobuf) receives one model-call span with the GenAI attributes, a
- * child per upstream attempt, and a tool span, all in the agent's trace; the provider receives
- * the attempt's traceparent. No key, prompt, completion or tool argument is in any export.
+ * child per upstream attempt, and a tool span, each call the root of a trace of the sidecar's own
+ * linked to the agent's span; the provider receives the attempt's traceparent. No key, prompt, completion or tool argument is in any export.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startMock, type MockProvider } from '../../mocks/index.js';
@@ -77,7 +77,8 @@ it('exports a model-call span in the agent trace with the GenAI attributes and t
   expect(streamed.text.length).toBeGreaterThan(0);
   const [call, ...more] = byName('chat m');
   expect(more).toEqual([]);
-  expect(call).toMatchObject({ traceId: agent.traceId, parentSpanId: agent.spanId, kind: 3 });
+  expect(call).toMatchObject({ parentSpanId: '', kind: 3, links: [{ traceId: agent.traceId, spanId: agent.spanId, attributes: { 'airlock.link': 'agent' } }] });
+  expect(call!.traceId).not.toBe(agent.traceId);
   expect(call!.attributes).toMatchObject({
     'gen_ai.operation.name': 'chat',
     'gen_ai.request.model': 'm',
@@ -112,7 +113,7 @@ it('exports one child span per upstream attempt: the failed one with its status,
   const served = byName('attempt second').filter((span) => span.parentSpanId === call.spanId);
   expect(failed).toHaveLength(1);
   expect(served).toHaveLength(1);
-  expect(failed[0]).toMatchObject({ parentSpanId: call.spanId, traceId: agent.traceId, statusCode: 2 });
+  expect(failed[0]).toMatchObject({ parentSpanId: call.spanId, traceId: call.traceId, statusCode: 2, links: [] });
   expect(failed[0]!.attributes).toMatchObject({ 'airlock.key.index': 0, 'http.response.status_code': 500, 'error.type': '500', 'airlock.attempt': 1 });
   expect(served[0]).toMatchObject({ parentSpanId: call.spanId, statusCode: 0 });
   expect(served[0]!.attributes).toMatchObject({ 'airlock.key.index': 0, 'http.response.status_code': 200, 'airlock.attempt': 2, 'airlock.failover.from': 'first', 'airlock.failover.reason': '500' });
@@ -120,14 +121,16 @@ it('exports one child span per upstream attempt: the failed one with its status,
 
 it("propagates each attempt's trace context to the provider", () => {
   const served = byName('attempt second').find((span) => span.parentSpanId === byName('chat m')[0]!.spanId)!;
-  expect(second.received[0]!.headers.traceparent).toBe(`00-${agent.traceId}-${served.spanId}-01`);
+  const call = byName('chat m')[0]!;
+  expect(second.received[0]!.headers.traceparent).toBe(`00-${call.traceId}-${served.spanId}-01`);
   const failed = byName('attempt first')[0]!;
-  expect(first.received[0]!.headers.traceparent).toBe(`00-${agent.traceId}-${failed.spanId}-01`);
+  expect(first.received[0]!.headers.traceparent).toBe(`00-${call.traceId}-${failed.spanId}-01`);
 });
 
-it('exports a span per MCP tool call with the tool name and backend, in the agent trace', () => {
+it("exports a span per MCP tool call with the tool name and backend, linked to the agent's span", () => {
   const [tool] = byName('execute_tool everything__echo');
-  expect(tool).toMatchObject({ traceId: agent.traceId, parentSpanId: agent.spanId });
+  expect(tool).toMatchObject({ parentSpanId: '', links: [{ traceId: agent.traceId, spanId: agent.spanId }] });
+  expect(tool!.traceId).not.toBe(agent.traceId);
   expect(tool!.attributes).toMatchObject({ 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'everything__echo', 'airlock.mcp.backend': 'everything' });
 });
 
@@ -138,14 +141,14 @@ it('never exports a key, the prompt, the completion or a tool argument, and send
   expect(collector.requests.every((h) => h['x-collector-token'] === COLLECTOR_TOKEN)).toBe(true);
 });
 
-it("puts the agent's trace id on the log lines of its calls, so a log line leads to its trace", () => {
+it("puts the call's trace id on the log lines of its calls, so a log line leads to its trace", () => {
   const lines = logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
   const ofCall = lines.filter((l) => l.msg === 'model call' || l.msg === 'provider attempt failed; failing over');
   expect(ofCall.length).toBeGreaterThanOrEqual(2);
   // The span id is the call's own (its span in the sidecar), not the agent's that called it.
   const call = byName('chat m')[0]!;
-  for (const line of ofCall.filter((l) => l.model === 'm')) expect(line).toMatchObject({ trace_id: agent.traceId, span_id: call.spanId });
-  for (const line of ofCall) expect(line).toMatchObject({ trace_id: agent.traceId, span_id: expect.not.stringMatching(agent.spanId) });
+  for (const line of ofCall.filter((l) => l.model === 'm')) expect(line).toMatchObject({ trace_id: call.traceId, span_id: call.spanId });
+  for (const line of ofCall) expect(line).toMatchObject({ trace_id: expect.not.stringMatching(agent.traceId), span_id: expect.not.stringMatching(agent.spanId) });
   // Lines written outside any call carry none, and no line repeats a key (Elasticsearch refuses those).
   expect(lines.find((l) => l.msg === 'model call' && l.trace_id === undefined)).toBeUndefined();
   for (const raw of logLines) expect(raw.match(/"component":/g)?.length ?? 0).toBeLessThanOrEqual(1);
