@@ -5,7 +5,7 @@
 import type { ServerResponse } from 'node:http';
 import { traceOfLine } from './telemetry/log-trace.js';
 import type { DestinationStream } from 'pino';
-import { createLogger, type Logger } from './log/logger.js';
+import { createLogger, logDrops, type Logger } from './log/logger.js';
 import { SecretRegistry } from './log/redact.js';
 import { BodyBudget } from './server/body-budget.js';
 import { adminHost, buildAdmin } from './server/admin.js';
@@ -99,6 +99,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const mcp = createLazyMcpGateway({ config, logger: log, secrets, metrics, stdioHost: options.stdioHost, builtins: modelTools.tools, builtinResources: modelTools.resources, answers: live.answers });
   live.onApply((next) => void mcp.reload(next));
   metrics.watchMcpBackends(() => mcp.backends());
+  metrics.watchLog(() => logDrops(log));
   // With backends the gateway starts connecting now, as before: /readyz waits for their first attempts.
   if (config.mcp.backends.length > 0) await mcp.load();
 

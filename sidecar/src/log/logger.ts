@@ -1,7 +1,16 @@
 /**
- * The one logger configuration of Airlock, used by the sidecar and the operator: pino, JSON lines,
- * a `component` on every line, what `context` adds (the trace a line was written in:
- * telemetry/log-trace.ts), every line scrubbed of known secret values before it is written.
+ * The one logger configuration of Airlock, used by the sidecar, the stdio host (airlock-tools) and
+ * the operator: pino, JSON lines, a `component` on every line, what `context` adds (the trace a
+ * line was written in: telemetry/log-trace.ts), every line scrubbed of known secret values before
+ * it is written.
+ *
+ * Lines go to stdout asynchronously, so the process never waits on its log reader; what is not
+ * written yet waits in memory, and that is bounded ({@link STDOUT_BACKLOG_BYTES}): a flood faster
+ * than stdout drains (a backend's stderr, refused requests, a stalled log pipeline) grew it without
+ * bound, ~130 MiB/s, until the container's memory limit killed the sidecar (red teams 21 and 22).
+ * Past the bound a line is dropped and counted ({@link logDrops}), and once stdout takes lines
+ * again one line says how many were dropped. Sources an outsider controls are bounded before
+ * they reach here as well (./throttle.ts).
  */
 import { once } from 'node:events';
 import { pino, type DestinationStream, type Logger } from 'pino';
@@ -19,13 +28,44 @@ export interface LoggerOptions {
   destination?: DestinationStream;
   /** Fields for each line as it is written (the active trace); none for a process without telemetry (airlock-tools). */
   context?: () => object;
+  /** Bytes stdout may hold unwritten ({@link STDOUT_BACKLOG_BYTES} unless said otherwise); with `destination`, not used. */
+  maxBacklogBytes?: number;
+}
+
+/**
+ * Bytes of log the stdout stream holds unwritten at most: a few seconds of a busy sidecar's log,
+ * 1% of its 512 MiB memory limit.
+ */
+export const STDOUT_BACKLOG_BYTES = 4 * 1024 * 1024;
+
+/** Lines a logger's destination did not write, by why (the `airlock_log_lines_dropped_total` reasons). */
+export interface LogDrops {
+  /** Dropped because stdout held {@link STDOUT_BACKLOG_BYTES} unwritten. */
+  backlog: number;
+  /** Held back by a per-source rate bound (./throttle.ts). */
+  rate: number;
+}
+
+/** Drop counts by destination stream: a logger and its children share theirs. */
+const drops = new WeakMap<object, LogDrops>();
+
+function streamOf(log: Logger): object {
+  return (log as unknown as Record<symbol, object>)[pino.symbols.streamSym]!;
+}
+
+/** The lines `log` (or any logger sharing its destination) dropped so far, by reason. */
+export function logDrops(log: Logger): LogDrops {
+  const stream = streamOf(log);
+  let counts = drops.get(stream);
+  if (!counts) drops.set(stream, (counts = { backlog: 0, rate: 0 }));
+  return counts;
 }
 
 /** Creates a logger with Airlock's configuration. */
 export function createLogger(options: LoggerOptions): Logger {
   const { secrets } = options;
-  const destination = options.destination ?? stdoutDestination();
-  return pino(
+  const stdout = options.destination ? undefined : stdoutDestination(options.maxBacklogBytes ?? STDOUT_BACKLOG_BYTES);
+  const log = pino(
     {
       level: options.level,
       base: { component: options.component ?? 'airlock-sidecar' },
@@ -34,8 +74,48 @@ export function createLogger(options: LoggerOptions): Logger {
       // Headers are never logged: requests to providers carry keys in them.
       serializers: { req: (req: { method?: string; url?: string }) => ({ method: req.method, url: req.url }) },
     },
-    destination,
+    stdout ?? options.destination!,
   );
+  if (stdout) reportDrops(log, stdout);
+  return log;
+}
+
+/** How often, after a drop, the line saying how many were dropped is tried again. */
+const DROP_REPORT_MS = 1_000;
+
+/**
+ * Counts the lines `stdout` drops and, once it takes a line again, writes one saying how many.
+ * The report goes through the same bound: when it is dropped too, it is tried again later.
+ */
+function reportDrops(log: Logger, stdout: Stdout): void {
+  const counts = logDrops(log);
+  let lines = 0;
+  let chars = 0;
+  let reporting = false;
+  let reportDropped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const report = () => {
+    // Ended (endLog): nothing may be written any more.
+    if (!stdouts.has(stdout)) return clearInterval(timer);
+    reporting = true;
+    reportDropped = false;
+    log.warn({ droppedLines: lines, droppedChars: chars }, `dropped ${lines} log lines: stdout did not take them as fast as they were written`);
+    reporting = false;
+    if (reportDropped) return;
+    lines = chars = 0;
+    clearInterval(timer);
+    timer = undefined;
+  };
+  stdout.on('drop', (data: string | Buffer) => {
+    if (reporting) {
+      reportDropped = true;
+      return;
+    }
+    counts.backlog++;
+    lines++;
+    chars += data.length;
+    timer ??= setInterval(report, DROP_REPORT_MS).unref();
+  });
 }
 
 type Stdout = ReturnType<typeof pino.destination>;
@@ -43,8 +123,8 @@ type Stdout = ReturnType<typeof pino.destination>;
 /** The stdout destinations made here, the ones `endLog` waits for. */
 const stdouts = new WeakSet<object>();
 
-function stdoutDestination(): Stdout {
-  const stdout = pino.destination({ dest: 1, sync: false });
+function stdoutDestination(maxBacklogBytes: number): Stdout {
+  const stdout = pino.destination({ dest: 1, sync: false, maxLength: maxBacklogBytes });
   stdouts.add(stdout);
   return stdout;
 }

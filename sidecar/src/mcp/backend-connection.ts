@@ -23,6 +23,7 @@ import { closeClient } from './client.js';
 import { bareMessage, GatewayError, GatewayErrorCode } from './errors.js';
 import { fetchCatalog, fetchList, type BackendCatalog, type ListKind } from './listing.js';
 import { redactor, valueRedactor } from '../log/redact.js';
+import { stderrLog } from '../log/throttle.js';
 import { fingerprint } from './secrets.js';
 import { openClient, resolveSecrets, sessionLost, type ActiveTransport, type ConnectionSecrets, type OpenedClient } from './transports.js';
 import { installPassThrough, type DownstreamSession, type UpstreamRoute } from './upstream.js';
@@ -68,6 +69,8 @@ export class BackendConnection {
   /** Resolves once the first connection attempt succeeded or failed. */
   readonly firstAttempt: Promise<void>;
   readonly logger: Logger;
+  /** Where the backend's stderr lines go: bounded per second, each cut (a flooding backend filled the sidecar's memory). */
+  private readonly logStderr: (line: string) => void;
 
   private readonly tuning: BackendTuning;
   private readonly onChange: (backend: BackendConnection) => void;
@@ -87,6 +90,7 @@ export class BackendConnection {
     deps: BackendDeps,
   ) {
     this.logger = deps.logger.child({ backend: cfg.name });
+    this.logStderr = stderrLog(this.logger, (line) => this.redact(line));
     this.tuning = deps.tuning;
     this.onChange = deps.onChange;
     this.secrets = deps.secrets;
@@ -290,7 +294,7 @@ export class BackendConnection {
         onStreamOpen: () => {
           if (opening) for (const kind of LIST_KINDS) this.refresh(generation, opening, kind);
         },
-        onStderr: (line) => this.logger.info({ stream: 'stderr' }, this.redact(line)),
+        onStderr: this.logStderr,
       });
       const catalog = await fetchCatalog(opened.client, timeoutMs);
       if (catalog.cut) this.logger.warn({ cut: catalog.cut }, 'MCP backend lists more than Airlock reads; the first entries are used');

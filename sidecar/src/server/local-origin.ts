@@ -12,6 +12,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../log/logger.js';
+import { cutForLog, LogThrottle } from '../log/throttle.js';
 import type { ProviderError } from '../providers/types.js';
 import { anthropicIngress } from './anthropic-routes.js';
 import { jsonRpcError, MCP_PATH } from './mcp-route.js';
@@ -19,6 +20,9 @@ import { openAIIngress } from './openai-routes.js';
 import { JSON_UTF8 } from './http/app.js';
 import { writeJson } from './http/reply.js';
 import type { HttpRequest } from './http/router.js';
+
+/** Characters of a request's Host, Origin and URL a refusal's log line keeps. */
+const LOGGED_VALUE_CHARS = 200;
 
 const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 
@@ -49,11 +53,17 @@ export function rebindingRefusal(headers: { host?: string | undefined; origin?: 
  * §3.2.2), so that host is the one checked.
  */
 export function guardLoopback(port: number, log: Logger): (request: HttpRequest, res: ServerResponse) => boolean {
+  // The agent can send these as fast as it likes, with headers of any size: logged within a bound,
+  // each value cut, so that it cannot fill the log (nor, through it, the sidecar's memory).
+  const refusals = new LogThrottle(log, { what: 'loopback port refusals', lines: 10, intervalMs: 10_000 });
+  const cut = (value: string | undefined) => (value === undefined ? undefined : cutForLog(value, LOGGED_VALUE_CHARS));
   return (request, res) => {
     const host = request.authority ?? request.headers.host;
     const refusal = rebindingRefusal({ host, origin: request.headers.origin }, port);
     if (refusal === undefined) return false;
-    log.warn({ host, origin: request.headers.origin, url: request.url.slice(0, 200) }, 'refused a request with a foreign Host or Origin on the loopback port');
+    if (refusals.admit(1)) {
+      log.warn({ host: cut(host), origin: cut(request.headers.origin), url: cut(request.url) }, 'refused a request with a foreign Host or Origin on the loopback port');
+    }
     const path = request.rawPath;
     const error: ProviderError = { status: 403, type: 'permission_error', message: refusal };
     const body = path === MCP_PATH ? jsonRpcError(-32000, refusal) : path.startsWith('/v1/messages') ? anthropicIngress.errorBody(error) : openAIIngress.errorBody(error);

@@ -8,11 +8,13 @@
  * the backends' filtered listings, statuses and reasons from fixed sets. A client's free text
  * (an unknown model, a tool name that does not exist) never becomes a label.
  */
-// prom-client's Registry and Gauge by their own modules, not its index: the index also loads its
+// prom-client's Registry, Gauge and Counter by their own modules, not its index: the index also loads its
 // Pushgateway (node:https and so TLS, node:zlib), its cluster aggregator (node:cluster) and its
 // default metrics (perf_hooks, v8), none of which the sidecar uses; in a bare process the index is
-// 22 MiB of resident memory and these two modules 3 (bench/README.md, "Round 6").
+// 22 MiB of resident memory and these modules 3 (bench/README.md, "Round 6").
 import { LIMIT_KINDS } from '../router/limits.js';
+import type { LogDrops } from '../log/logger.js';
+import Counter from 'prom-client/lib/counter.js';
 import Gauge from 'prom-client/lib/gauge.js';
 import Registry from 'prom-client/lib/registry.js';
 import { CounterMetric, HistogramMetric } from './cells.js';
@@ -64,6 +66,7 @@ export class Metrics {
   private providerStates: () => readonly ProviderState[] = () => [];
   private usageState: () => UsageState | undefined = () => undefined;
   private mcpBackendStates: () => readonly McpBackendState[] = () => [];
+  private logDrops: () => LogDrops = () => ({ backlog: 0, rate: 0 });
 
   /** Model API calls answered, by ingress API, operation, provider, model and HTTP status. */
   readonly requests = new CounterMetric({
@@ -206,6 +209,18 @@ export class Metrics {
         for (const b of backends()) for (const state of MCP_BACKEND_STATES) this.set({ backend: b.name, state }, b.state === state ? 1 : 0);
       },
     });
+    const logDrops = () => this.logDrops();
+    new Counter({
+      name: 'airlock_log_lines_dropped_total',
+      help: 'Log lines not written, by reason: backlog (stdout held its bound of unwritten log, the reader was too slow), rate (a source past its per-interval bound: a backend stderr, refused requests; one line per interval says how many).',
+      labelNames: ['reason'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const counts = logDrops();
+        for (const reason of ['backlog', 'rate'] as const) this.inc({ reason }, counts[reason]);
+      },
+    });
     const usage = () => this.usageState();
     new Gauge({
       name: 'airlock_sandbox_spend_usd',
@@ -239,6 +254,11 @@ export class Metrics {
   /** Where the MCP backend gauge reads from at scrape time (the gateway's backends). */
   watchMcpBackends(source: () => readonly McpBackendState[]): void {
     this.mcpBackendStates = source;
+  }
+
+  /** Where the dropped-log-lines counter reads from at scrape time (the sidecar logger's counts). */
+  watchLog(source: () => LogDrops): void {
+    this.logDrops = source;
   }
 
   /** Where the sandbox spend gauges read from at scrape time. */

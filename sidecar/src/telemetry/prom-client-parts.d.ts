@@ -1,10 +1,15 @@
 /**
- * Types for the two prom-client modules the sidecar loads by path (metrics.ts): prom-client
+ * Types for the prom-client modules the sidecar loads by path (metrics.ts): prom-client
  * declares its types on its index only, and these modules export the index's classes as they are.
  */
 declare module 'prom-client/lib/registry.js' {
   import { Registry } from 'prom-client';
   export = Registry;
+}
+
+declare module 'prom-client/lib/counter.js' {
+  import { Counter } from 'prom-client';
+  export = Counter;
 }
 
 declare module 'prom-client/lib/gauge.js' {
