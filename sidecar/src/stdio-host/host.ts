@@ -101,6 +101,10 @@ class Bridge {
   private ending: Promise<void> | undefined;
   private closed = false;
   private exitSent = false;
+  /** The current second of stderr (Bridge.stderrShare): when it began, the bytes passed on and dropped in it. */
+  private stderrWindow = -Infinity;
+  private stderrSent = 0;
+  private stderrDropped = 0;
   private log: Logger;
 
   constructor(
@@ -207,11 +211,36 @@ class Bridge {
   private forward(stream: Readable | null, type: FrameType): void {
     stream?.on('data', (chunk: Buffer) => {
       if (this.socket.destroyed) return;
+      if (type === FrameType.stderr) chunk = this.stderrShare(chunk);
+      if (chunk.length === 0) return;
       if (!this.socket.write(encodeFrame(type, chunk))) {
         stream.pause();
         this.socket.once('drain', () => stream.resume());
       }
     });
+  }
+
+  /**
+   * What of a chunk of the child's stderr is passed on: at most {@link STDERR_BYTES_PER_SECOND} a
+   * second, the rest read and dropped here, in the tools container. A server writing stderr as fast
+   * as it can kept the sidecar's one thread splitting and throttling lines (5 s of CPU in 8 s) even
+   * once its log was bounded (red team 21); stderr is diagnostics, and a server's stdout, its MCP
+   * messages, is never held back for it. The sidecar's log says how many lines it held back of
+   * what arrives; what the host dropped it counts in its own log, once a second at most.
+   */
+  private stderrShare(chunk: Buffer): Buffer {
+    const now = Date.now();
+    if (now - this.stderrWindow >= 1000) {
+      if (this.stderrDropped > 0) this.log.warn({ droppedBytes: this.stderrDropped }, 'stdio server stderr past its rate dropped');
+      this.stderrWindow = now;
+      this.stderrSent = 0;
+      this.stderrDropped = 0;
+    }
+    const room = Math.max(0, STDERR_BYTES_PER_SECOND - this.stderrSent);
+    const kept = chunk.length <= room ? chunk : chunk.subarray(0, room);
+    this.stderrSent += kept.length;
+    this.stderrDropped += chunk.length - kept.length;
+    return kept;
   }
 
   private sendExit(exit: Exited): void {
@@ -246,5 +275,8 @@ class Bridge {
     return this.ending;
   }
 }
+
+/** A server's stderr passed on to the sidecar at most, a second: the sidecar logs 64 Ki characters of it a second (log/throttle.ts). */
+export const STDERR_BYTES_PER_SECOND = 64 * 1024;
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

@@ -158,6 +158,25 @@ describe('the transport to the stdio host, below the gateway', () => {
     expect(stderr).toBe('about to leave\n');
   });
 
+  it('passes on at most 64 KiB of stderr a second, however fast a process writes it, and its stdout whole', async () => {
+    // Two seconds of 8 KiB stderr lines as fast as the process can, then one stdout line: the sidecar's thread spent 5 s of CPU in 8 s on such a flood (red team 21).
+    const flood = "const line = 'e'.repeat(8191) + '\\n'; const end = Date.now() + 2000; (function more() { while (Date.now() < end) if (!process.stderr.write(line)) return process.stderr.once('drain', more); process.stdout.write(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/done' }) + '\\n'); })()";
+    const transport = new HostedStdioTransport(host.socketPath, { command: process.execPath, args: ['-e', flood], env: {} });
+    let stderrBytes = 0;
+    const messages: unknown[] = [];
+    transport.stderr.on('data', (chunk: Buffer) => (stderrBytes += chunk.length));
+    transport.onmessage = (message) => messages.push(message);
+    const closed = new Promise<void>((resolve) => (transport.onclose = resolve));
+    const started = Date.now();
+    await transport.start();
+    await closed;
+    const seconds = Math.ceil((Date.now() - started) / 1000) + 1;
+    expect(stderrBytes).toBeGreaterThan(0);
+    expect(stderrBytes, `${stderrBytes} bytes of stderr in ${seconds} s`).toBeLessThanOrEqual(seconds * 64 * 1024);
+    expect(messages).toEqual([{ jsonrpc: '2.0', method: 'notifications/done' }]);
+    expect(host.logs()).toContain('stdio server stderr past its rate dropped');
+  });
+
   it('closes a process that ignores the end of its stdin and SIGTERM with SIGKILL, as the SDK does', async () => {
     const stubborn = "process.on('SIGTERM', () => console.error('ignoring SIGTERM')); process.stdin.on('end', () => {}); setInterval(() => {}, 1000)";
     const transport = new HostedStdioTransport(host.socketPath, { command: process.execPath, args: ['-e', stubborn], env: {} });
