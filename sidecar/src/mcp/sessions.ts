@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { ErrorCode, isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, isInitializeRequest, McpError, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { answerInvalidParams } from './params.js';
 import type { AnswerBudget } from '../upstream/answer-budget.js';
@@ -197,10 +197,9 @@ export class SessionRegistry {
 type RequestId = string | number;
 
 /**
- * Bytes of notifications about one request (a backend's progress) that its response carries at
- * most; past them the rest are dropped. A backend sending progress as fast as it can held the
- * sidecar's memory without bound while the agent read slower, or not at all: 1.1 GiB in 20 s
- * (red team 21). Progress only says how far a call is; its result is never dropped.
+ * The largest message to a client the gateway passes on that is not an answer: a notification
+ * (progress, a log message) or a backend's request (sampling, elicitation). A backend's log message
+ * of 30 MiB went whole to every session's event stream (red team 23).
  */
 export const MAX_NOTIFIED_BYTES = 1024 * 1024;
 
@@ -211,18 +210,25 @@ export const MAX_NOTIFIED_BYTES = 1024 * 1024;
  *   written to the agent's response, where it stays while the agent does not read it: 32 unread
  *   reads of a 1.5 MiB file held 250 MiB. Past the budget the result is answered with an error in
  *   its place; one result alone always passes, as one model answer does;
- * - notifications about the request: at most {@link MAX_NOTIFIED_BYTES} per response, and none past
- *   the budget; the others are dropped.
+ * - a backend's request to the client (sampling, elicitation) about the request: the same, refused
+ *   to the backend past the budget;
+ * - notifications (progress about a request on its response, log messages on the GET stream): not
+ *   while the client has left what was written to that response unread (Node's buffer past its
+ *   mark; dropped then, and counted in one line once it catches up), and none larger than
+ *   {@link MAX_NOTIFIED_BYTES}. A backend sending progress or log messages as fast as it can had
+ *   every one queued (1.1 GiB in 20 s, red team 21); progress says how far a call is, a log
+ *   message what a backend did, and a client behind on them loses those sent meanwhile. A client
+ *   that keeps up gets them all, however long the call (a budget per response cut a long call's
+ *   progress at 1 MiB, and a client resetting its timeout on progress gave up: red team 23);
+ * - an error: its message cut to {@link MAX_ERROR_CHARS}.
  */
 class BudgetedTransport extends StreamableHTTPServerTransport {
   /** Request id → the response its answer goes out on, while that response is open. */
   private readonly answering = new Map<RequestId, ServerResponse>();
-  /** Bytes of notifications each open response carried. */
-  private readonly notified = new WeakMap<ServerResponse, number>();
+  /** Notifications dropped on each response since it last kept up. */
+  private readonly dropped = new WeakMap<ServerResponse, number>();
   /** The session's GET stream, where what is not about a request goes. */
   private stream: ServerResponse | undefined;
-  /** Log messages dropped since the stream last kept up. */
-  private dropped = 0;
 
   constructor(
     private readonly answers: AnswerBudget | undefined,
@@ -253,21 +259,33 @@ class BudgetedTransport extends StreamableHTTPServerTransport {
   /** Notes that `res` is the session's GET stream. */
   streamOn(res: ServerResponse): void {
     this.stream = res;
-    this.dropped = 0;
     res.once('close', () => {
       if (this.stream === res) this.stream = undefined;
     });
   }
 
   override send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
-    if ('method' in message && message.method === 'notifications/message' && options?.relatedRequestId === undefined && !this.logKeepsUp()) return Promise.resolve();
-    if (!this.answers) return super.send(message, options);
-    if ('result' in message) return super.send(this.heldOrRefused(this.answers, message), options);
-    if ('method' in message && !('id' in message) && options?.relatedRequestId !== undefined) {
-      const res = this.answering.get(options.relatedRequestId);
-      if (res && !this.notifies(this.answers, res, message)) return Promise.resolve();
+    if ('result' in message) return super.send(this.answers ? this.heldOrRefused(this.answers, message) : message, options);
+    if ('error' in message) return super.send(boundedError(message), options);
+    const res = options?.relatedRequestId === undefined ? undefined : this.answering.get(options.relatedRequestId);
+    const bytes = valueSize(message).jsonBytes;
+    if ('id' in message) {
+      // A request to the client (a backend's sampling or elicitation): refused to its backend past the bounds.
+      const budgeted = res !== undefined && this.answers !== undefined;
+      if (budgeted ? !this.answers!.holdUntilClosed(res, bytes) : bytes > MAX_NOTIFIED_BYTES) return Promise.reject(new McpError(ErrorCode.InternalError, this.heldMessage(bytes, budgeted)));
+      return super.send(message, options);
     }
+    // About a request, on its response; otherwise on the GET stream, where only log messages are dropped for a client behind.
+    const on = res ?? (message.method === 'notifications/message' ? this.stream : undefined);
+    if (bytes > MAX_NOTIFIED_BYTES || (on && !this.keepsUp(on))) return Promise.resolve();
     return super.send(message, options);
+  }
+
+  /** Why a message of `bytes` to the client was not passed on: the answer budget, or (`budgeted` false) the bound of one message. */
+  private heldMessage(bytes: number, budgeted = true): string {
+    if (!budgeted || !this.answers) return `a message of ${bytes} bytes to the client is more than the Airlock sidecar passes on (${MAX_NOTIFIED_BYTES})`;
+    const held = Math.round(this.answers.maxBytes / 1048576);
+    return `the Airlock sidecar holds ${held} MiB of answers that their clients have not read yet, its bound (listen.maxAnswerBytesInFlight); this message of ${bytes} bytes was not passed on`;
   }
 
   private heldOrRefused(answers: AnswerBudget, message: JSONRPCMessage & { id: RequestId; result: unknown }): JSONRPCMessage {
@@ -275,50 +293,41 @@ class BudgetedTransport extends StreamableHTTPServerTransport {
     if (!res) return message;
     const bytes = valueSize(message.result).jsonBytes;
     if (answers.holdUntilClosed(res, bytes)) return message;
-    const held = Math.round(answers.maxBytes / 1048576);
     this.logger.warn({ session: this.sessionId, bytes }, 'MCP: a result was refused: the answers held for clients that have not read them are at their bound');
-    return {
-      jsonrpc: '2.0',
-      id: message.id,
-      error: {
-        code: ErrorCode.InternalError,
-        message: `the Airlock sidecar holds ${held} MiB of answers that their clients have not read yet, its bound (listen.maxAnswerBytesInFlight); this result of ${bytes} bytes was not kept: read the answers in flight, then call again`,
-      },
-    };
+    return { jsonrpc: '2.0', id: message.id, error: { code: ErrorCode.InternalError, message: `${this.heldMessage(bytes)}: read the answers in flight, then call again` } };
   }
 
-  /**
-   * Whether a backend's log message may go on the GET stream now: not while its client has left
-   * what was written unread (Node's buffer past its mark). A backend logging as fast as it can to a
-   * client that read slower queued every message (red team 21); log messages say what a backend
-   * did, and a client behind on them loses the ones sent meanwhile, counted in one line.
-   */
-  private logKeepsUp(): boolean {
-    if (this.stream?.writableNeedDrain) {
-      if (this.dropped++ === 0) this.stream.once('drain', () => this.keptUp());
-      return false;
+  /** Whether `res` takes a notification now: not while its client leaves what was written unread. */
+  private keepsUp(res: ServerResponse): boolean {
+    if (!res.writableNeedDrain) return true;
+    const dropped = this.dropped.get(res) ?? 0;
+    this.dropped.set(res, dropped + 1);
+    if (dropped === 0) {
+      res.once('drain', () => {
+        this.logger.warn({ session: this.sessionId, dropped: this.dropped.get(res) }, 'MCP: notifications of backends were dropped: the client did not read them as fast as they came');
+        this.dropped.delete(res);
+      });
     }
-    return true;
+    return false;
   }
 
-  private keptUp(): void {
-    this.logger.warn({ session: this.sessionId, dropped: this.dropped }, 'MCP: log messages of backends were dropped: the client did not read its event stream as fast as they came');
-    this.dropped = 0;
-  }
 
-  /** Whether a notification about the request answered on `res` is sent: within its response's share and the budget. */
-  private notifies(answers: AnswerBudget, res: ServerResponse, message: JSONRPCMessage): boolean {
-    const bytes = valueSize(message).jsonBytes;
-    const sent = this.notified.get(res) ?? 0;
-    if (sent + bytes > MAX_NOTIFIED_BYTES || !answers.holdUntilClosed(res, bytes)) {
-      if (sent <= MAX_NOTIFIED_BYTES) this.logger.warn({ session: this.sessionId }, 'MCP: notifications about a request are dropped: its response carries no more (a backend sending progress faster than the client reads it)');
-      this.notified.set(res, MAX_NOTIFIED_BYTES + 1);
-      return false;
-    }
-    this.notified.set(res, sent + bytes);
-    return true;
-  }
+}
 
+/** Longest error message passed to a client; a backend's error is cut there and its `data` dropped past it. */
+export const MAX_ERROR_CHARS = 4096;
+
+/**
+ * An error response as a client may get it: a backend's error message (which the gateway passes
+ * on) cut to {@link MAX_ERROR_CHARS}, and its `data` dropped when larger. A backend answering with a
+ * 30 MiB error message had it queued whole for each unread call (red team 23).
+ */
+function boundedError(message: JSONRPCMessage & { error: { code: number; message: string; data?: unknown } }): JSONRPCMessage {
+  const { code, message: text, data } = message.error;
+  const keepData = data === undefined || valueSize(data).jsonBytes <= MAX_ERROR_CHARS;
+  if (text.length <= MAX_ERROR_CHARS && keepData) return message;
+  const cut = text.length <= MAX_ERROR_CHARS ? text : `${text.slice(0, MAX_ERROR_CHARS)}… (cut: the message went on)`;
+  return { ...message, error: { code, message: cut, ...(keepData ? { data } : {}) } };
 }
 
 /** What the SDK's own transport answers for an unknown session id. */

@@ -22,7 +22,7 @@ describe('StdioReadBuffer', () => {
   });
 
   it('skips a line past its bound and answers its request with an error, reading the next line as before', () => {
-    const buffer = new StdioReadBuffer(undefined, 1000);
+    const buffer = new StdioReadBuffer(undefined, undefined, 1000);
     const long = line(7, 'x'.repeat(3000));
     const chunks = [long.slice(0, 700), long.slice(700, 2500), long.slice(2500) + line(8, 'ok')];
     expect(read(buffer, ...chunks)).toEqual([
@@ -48,8 +48,16 @@ describe('StdioReadBuffer', () => {
     expect(answers.bytes).toBe(0);
   });
 
+  it('answers a skipped request of the server to the server, never to the client as a response to its own request of the same id', () => {
+    const toServer: unknown[] = [];
+    const buffer = new StdioReadBuffer(undefined, (message) => toServer.push(message), 100);
+    const request = `${JSON.stringify({ method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text: 'q'.repeat(500) } }] }, jsonrpc: '2.0', id: 2 })}\n`;
+    expect(read(buffer, request)).toEqual([]);
+    expect(toServer).toEqual([{ jsonrpc: '2.0', id: 2, error: { code: -32603, message: 'the MCP server sent a message of more than 100 bytes; it is not read' } }]);
+  });
+
   it('says nothing for a skipped line without an id at its end (a notification)', () => {
-    const buffer = new StdioReadBuffer(undefined, 100);
+    const buffer = new StdioReadBuffer(undefined, undefined, 100);
     expect(read(buffer, `${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { data: 'z'.repeat(500) } })}\n`)).toEqual([]);
   });
 });

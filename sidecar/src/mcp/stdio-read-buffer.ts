@@ -8,7 +8,10 @@
  *   server-filesystem (which answers with the text twice) took the backend down (red team 21);
  * - the line being read counts against the sidecar's answer budget until it is complete; past the
  *   budget it is skipped and its request answered the same way, so many large results at once
- *   fail rather than take the sidecar past its memory;
+ *   fail rather than take the sidecar past its memory. A skipped line that is the server's own
+ *   request (sampling, elicitation) is answered to the server with the error instead: ids of the
+ *   two directions are separate, and an error in its name once failed the client's own request
+ *   that had the same id;
  * - chunks are kept as a list and joined once per line: the SDK's buffer copied everything held
  *   on every chunk, so one large line cost its size squared.
  */
@@ -24,13 +27,18 @@ export class StdioReadBuffer {
   /** The current line's chunks, none holding a newline. */
   private chunks: Buffer[] = [];
   private size = 0;
-  /** Set while the rest of a line is skipped: why, and its last bytes so far. */
-  private skipping: { reason: string; tail: Buffer } | undefined;
+  /** Set while the rest of a line is skipped: why, its first bytes, and its last bytes so far. */
+  private skipping: { reason: string; head: Buffer; tail: Buffer } | undefined;
   /** Lines complete and not yet read, as text or as the error answering a skipped one. */
   private readonly ready: (string | JSONRPCMessage)[] = [];
 
+  /**
+   * @param answers the sidecar's answer budget, which the line being read counts against
+   * @param answerServer sends an error to the server for a request of its own that was skipped
+   */
   constructor(
     private readonly answers?: AnswerBudget | undefined,
+    private readonly answerServer?: (message: JSONRPCMessage) => void,
     private readonly maxBytes = MAX_MESSAGE_BYTES,
   ) {}
 
@@ -75,15 +83,21 @@ export class StdioReadBuffer {
   }
 
   private skip(reason: string, part: Buffer): void {
-    const tail = Buffer.concat([...this.chunks.slice(-2), part]).subarray(-TAIL_BYTES);
+    const all = [...this.chunks, part];
+    const head = Buffer.concat(all.slice(0, 2)).subarray(0, TAIL_BYTES);
+    const tail = Buffer.concat(all.slice(-2)).subarray(-TAIL_BYTES);
     this.drop();
-    this.skipping = { reason, tail: Buffer.from(tail) };
+    this.skipping = { reason, head: Buffer.from(head), tail: Buffer.from(tail) };
   }
 
   private endLine(): void {
     if (this.skipping) {
       const id = idAtEnd(this.skipping.tail.toString('utf8'));
-      if (id !== undefined) this.ready.push({ jsonrpc: '2.0', id, error: { code: ErrorCode.InternalError, message: this.skipping.reason } });
+      if (id !== undefined) {
+        const error: JSONRPCMessage = { jsonrpc: '2.0', id, error: { code: ErrorCode.InternalError, message: this.skipping.reason } };
+        if (RESPONSE_HEAD.test(this.skipping.head.toString('utf8'))) this.ready.push(error);
+        else if (REQUEST_HEAD.test(this.skipping.head.toString('utf8'))) this.answerServer?.(error);
+      }
       this.skipping = undefined;
       return;
     }
@@ -100,7 +114,12 @@ export class StdioReadBuffer {
   }
 }
 
-/** The id of the JSON-RPC response whose text ends with `tail` (`…,"id":7}`), when it ends with one. */
+/** How a response's text starts (its top-level `result` or `error` first, or after `jsonrpc` and `id`), as SDK servers write it. */
+const RESPONSE_HEAD = /^\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?(?:"id"\s*:\s*(?:-?\d+|"(?:[^"\\]|\\.)*")\s*,\s*)?"(?:result|error)"\s*:/;
+/** How a request's text starts (its top-level `method` first, or after `jsonrpc` and `id`). */
+const REQUEST_HEAD = /^\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?(?:"id"\s*:\s*(?:-?\d+|"(?:[^"\\]|\\.)*")\s*,\s*)?"method"\s*:/;
+
+/** The id of the JSON-RPC message whose text ends with `tail` (`…,"id":7}`), when it ends with one. */
 function idAtEnd(tail: string): string | number | undefined {
   const match = /"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")\s*\}\s*\r?$/.exec(tail);
   if (!match) return undefined;

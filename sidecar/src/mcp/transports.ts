@@ -129,7 +129,7 @@ class BoundedStdioClientTransport extends StdioClientTransport {
   constructor(server: StdioServerParameters, answers: AnswerBudget | undefined) {
     super(server);
     // The SDK's buffer is a private field read only through append, readMessage and clear: replaced by one with the same three.
-    (this as unknown as { _readBuffer: StdioReadBuffer })._readBuffer = new StdioReadBuffer(answers);
+    (this as unknown as { _readBuffer: StdioReadBuffer })._readBuffer = new StdioReadBuffer(answers, (message) => void this.send(message).catch(() => undefined));
   }
 }
 

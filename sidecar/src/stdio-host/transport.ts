@@ -42,7 +42,7 @@ export class HostedStdioTransport implements Transport {
     private readonly server: SpawnRequest,
     answers?: AnswerBudget,
   ) {
-    this.readBuffer = new StdioReadBuffer(answers);
+    this.readBuffer = new StdioReadBuffer(answers, (message) => void this.send(message).catch(() => undefined));
   }
 
   /** The child's stderr; available before `start` so no early line is lost. */

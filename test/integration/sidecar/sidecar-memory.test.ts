@@ -178,9 +178,9 @@ function mcpPost(body: unknown, session?: string): string {
   return request(session ? [...head, `Mcp-Session-Id: ${session}`] : head, json);
 }
 
-/** Starts an MCP session on the sidecar at `path`; its id. */
-async function mcpSession(path: string): Promise<string> {
-  const [initialized] = parseResponses(await exchange({ path }, mcpPost({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'agent', version: '1' } } })));
+/** Starts an MCP session on the sidecar at `path`, declaring `capabilities`; its id. */
+async function mcpSession(path: string, capabilities: Record<string, unknown> = {}): Promise<string> {
+  const [initialized] = parseResponses(await exchange({ path }, mcpPost({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities, clientInfo: { name: 'agent', version: '1' } } })));
   const session = initialized!.headers['mcp-session-id'];
   expect(session).toBeTruthy();
   await exchange({ path }, mcpPost({ jsonrpc: '2.0', method: 'notifications/initialized' }, session));
@@ -259,6 +259,12 @@ it('carries at most a MiB of progress from a backend on a call its client does n
   expect(sent, 'the backend sent more progress than the response may carry').toBeGreaterThan(2 * progress.length);
   expect(progress.length * 4096).toBeLessThanOrEqual(1024 * 1024);
   expect(progress.length).toBeGreaterThan(0);
+  // A client that reads as they come gets every one, however much they add up to (red team 23: a
+  // budget per response cut a long call's progress at 1 MiB).
+  const steady = await mcpMessages(await ask(mcpPost({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'fix__flood', arguments: { ms: 3_000, bytes: 16 * 1024, everyMs: 20 }, _meta: { progressToken: 'p3' } } }, session), sidecar.socketPath));
+  const steadySent = Number(steady.at(-1)?.result?.content[0]?.text);
+  expect(steadySent * 16 * 1024).toBeGreaterThan(1024 * 1024);
+  expect(steady.filter((m) => m.method === 'notifications/progress')).toHaveLength(steadySent);
 }, 60_000);
 
 it('reads a stdio server\'s message up to 32 MiB, and past it fails the one call saying why while the server every session shares keeps running', async () => {
@@ -302,6 +308,35 @@ it('drops a backend\'s log messages while its client leaves its event stream unr
   stream.resume();
   await sleep(2_000);
   expect(stream.bytesRead, `${stream.bytesRead} bytes of ${sent} log messages of 4 KiB`).toBeLessThan(16 * 1024 * 1024);
-  expect(sidecar.output()).toContain('log messages of backends were dropped');
+  expect(sidecar.output()).toContain('notifications of backends were dropped');
+  stream.destroy();
+}, 60_000);
+
+it('passes nothing larger than its bounds to a client, whatever the message: a backend\'s error cut, its requests to the client held, a log message on the event stream bounded', async () => {
+  const fixture = fixtureServer('http-server.ts');
+  const mcp = { backends: [{ name: 'fix', prefix: 'fix', transport: 'stdio', stdio: { ...fixture, args: [...fixture.args, 'stdio'] } }] };
+  const sidecar = await sidecarProcess('mcp-every-message', { maxAnswerBytesInFlight: 8 * 1024 * 1024 }, { mcp });
+  const session = await mcpSession(sidecar.socketPath, { sampling: {} });
+  const post = (id: number, method: string, params: unknown) => ask(mcpPost({ jsonrpc: '2.0', id, method, params }, session), sidecar.socketPath);
+  await vi.waitFor(async () => expect((await mcpMessages(await post(1, 'tools/call', { name: 'fix__chatter', arguments: { ms: 0, bytes: 1 } }))).at(-1)?.result).toBeDefined(), { timeout: 30_000, interval: 500 });
+  // A backend's error of 3 MB (red team 23: a 30 MiB one was queued whole for each unread call).
+  const [failed] = await mcpMessages(await post(2, 'resources/read', { uri: 'airlock+fix+fixture://fail/3000000' }));
+  expect(failed?.error?.message.length).toBeLessThan(5_000);
+  expect(failed?.error?.message).toContain('(cut: the message went on)');
+  // The backend asks the client to sample a 3 MiB question on three calls nobody reads: two are held, the third refused to the backend.
+  const asking = [await post(3, 'tools/call', { name: 'fix__ask', arguments: { question: 'q', repeat: 3 * 1024 * 1024 } })];
+  await sleep(1_000);
+  asking.push(await post(4, 'tools/call', { name: 'fix__ask', arguments: { question: 'q', repeat: 3 * 1024 * 1024 } }));
+  await sleep(1_000);
+  const third = await mcpMessages(await post(5, 'tools/call', { name: 'fix__ask', arguments: { question: 'q', repeat: 3 * 1024 * 1024 } }));
+  expect(third.at(-1)?.result?.content[0]?.text).toContain('listen.maxAnswerBytesInFlight');
+  for (const socket of asking) socket.destroy();
+  // A log message of 2 MiB on the event stream is not passed on (red team 23: 30 MiB to every unread stream).
+  const stream = await ask(request(['GET /mcp HTTP/1.1', 'Host: airlock', 'Accept: text/event-stream', `Mcp-Session-Id: ${session}`]), sidecar.socketPath);
+  await sleep(500);
+  await mcpMessages(await post(6, 'tools/call', { name: 'fix__chatter', arguments: { ms: 1, bytes: 2 * 1024 * 1024 } }));
+  stream.resume();
+  await sleep(1_000);
+  expect(stream.bytesRead).toBeLessThan(64 * 1024);
   stream.destroy();
 }, 60_000);
