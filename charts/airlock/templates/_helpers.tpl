@@ -98,7 +98,9 @@ app.kubernetes.io/component: operator
 {{/*
 The sidecar images the operator replicas already in the cluster inject (comma-separated, maybe
 empty): the `--sidecar-image` of the Deployment this release replaces, and of every operator pod
-still running (a rollout that has not finished). During `helm upgrade` the old replicas keep
+still running (a rollout that has not finished): a pod with the operator's labels, its service
+account and a ReplicaSet of the operator's Deployment as its owner. Labels alone would let whoever
+may create a pod in the release namespace name an image the pod policy then admits (red team 23). During `helm upgrade` the old replicas keep
 answering the webhook until the new ones are ready, and what they inject must still pass the
 finished-pod policy (docs/adr/0031-upgrade-keeps-the-running-sidecar-image.md). `helm template`
 and client-side dry runs cannot look, and render none.
@@ -110,11 +112,15 @@ and client-side dry runs cannot look, and render none.
 {{- $specs = append $specs .spec.template.spec }}
 {{- end }}
 {{- $selector := include "airlock.selectorLabels" . | fromYaml }}
+{{- $serviceAccount := include "airlock.serviceAccountName" . }}
+{{- $replicaSets := printf "%s-" (include "airlock.fullname" .) }}
 {{- range $pod := (lookup "v1" "Pod" .Release.Namespace "").items | default list }}
 {{- $labels := $pod.metadata.labels | default dict }}
-{{- $match := true }}
+{{- $match := eq ($pod.spec.serviceAccountName | default "") $serviceAccount }}
 {{- range $key, $value := $selector }}{{ if ne (get $labels $key) (toString $value) }}{{ $match = false }}{{ end }}{{ end }}
-{{- if $match }}{{ $specs = append $specs $pod.spec }}{{ end }}
+{{- $owned := false }}
+{{- range $owner := $pod.metadata.ownerReferences | default list }}{{ if and (eq $owner.kind "ReplicaSet") (hasPrefix $replicaSets $owner.name) }}{{ $owned = true }}{{ end }}{{ end }}
+{{- if and $match $owned }}{{ $specs = append $specs $pod.spec }}{{ end }}
 {{- end }}
 {{- range $spec := $specs }}
 {{- range $container := $spec.containers | default list }}

@@ -73,16 +73,29 @@ it('keeps the image of an operator pod still running from an unfinished rollout,
   const replica = {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: 'airlock-old-aaaaa', labels: { 'app.kubernetes.io/name': 'airlock', 'app.kubernetes.io/instance': 'airlock', 'app.kubernetes.io/component': 'operator' } },
-    spec: { containers: [{ name: 'operator', image: 'registry.local/airlock-operator:old', args: [`--sidecar-image=${REPOSITORY}:old`, '--sidecar-uid=61337'] }] },
+    metadata: {
+      name: 'airlock-old-aaaaa',
+      labels: { 'app.kubernetes.io/name': 'airlock', 'app.kubernetes.io/instance': 'airlock', 'app.kubernetes.io/component': 'operator' },
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'airlock-6d9f8c7b5', uid: '3f1c2d4e-0000-4000-8000-000000000001', controller: true }],
+    },
+    spec: { serviceAccountName: 'airlock', containers: [{ name: 'operator', image: 'registry.local/airlock-operator:old', args: [`--sidecar-image=${REPOSITORY}:old`, '--sidecar-uid=61337'] }] },
   };
   await cluster.kubectl.ok(['create', '-n', 'airlock-system', '-f', '-'], JSON.stringify(replica));
+  // One that only wears the operator's labels (whoever may create a pod in the release namespace): its image is not taken (red team 23).
+  const forged = {
+    ...replica,
+    metadata: { name: 'airlock-forged', labels: replica.metadata.labels },
+    spec: { containers: [{ name: 'operator', image: 'registry.local/airlock-operator:old', args: [`--sidecar-image=${REPOSITORY}:forged`] }] },
+  };
+  await cluster.kubectl.ok(['create', '-n', 'airlock-system', '-f', '-'], JSON.stringify(forged));
   await upgrade(['upgrade', '--set', 'sidecar.image.tag=fixed']);
   await admitted(`${REPOSITORY}:fixed`);
   for (const image of ['old', 'new']) {
     const result = await admit(`${REPOSITORY}:${image}`);
     expect(result.code, `${image}: ${result.stderr}`).toBe(0);
   }
+  expect((await admit(`${REPOSITORY}:forged`)).code).not.toBe(0);
+  await cluster.kubectl.ok(['delete', 'pod', '-n', 'airlock-system', forged.metadata.name, '--wait=false']);
 
   // Once that replica is gone and the rollout is done, the next upgrade keeps only what runs.
   await cluster.kubectl.ok(['delete', 'pod', '-n', 'airlock-system', replica.metadata.name, '--wait=false']);
