@@ -37,20 +37,23 @@ describe('resolveValues', () => {
     await expect(resolveValues('gh', 'header', entry)).rejects.toBeInstanceOf(SecretWithheldError);
   });
 
-  it('refuses an env value with a NUL byte and a header value with a NUL, CR or LF, naming the entry, never the value', async () => {
+  it('refuses an env value with a NUL byte and a header value with a control character or one past U+00FF, naming the entry, never the value', async () => {
     // A binary Secret key (a keystore, a DER key) or a token written with a stray \0: spawn() and
     // undici would refuse it with a message that quotes it.
     const dir = await mkdtemp(join(tmpdir(), 'airlock-secrets-'));
     const secret = 'tok-9f8e7d6c5b4a39281706f5e4d3c2b1a0';
     await writeFile(join(dir, 'nul'), `${secret}\0binary-tail`);
     await writeFile(join(dir, 'crlf'), `${secret}\r\nX-Injected: 1`);
+    await writeFile(join(dir, 'euro'), `${secret}€`);
+    await writeFile(join(dir, 'bom'), `\ufeff${secret}`);
+    await writeFile(join(dir, 'soh'), `${secret}\x01`);
     const env = await resolveValues('tools', 'env', [{ name: 'API_TOKEN', file: join(dir, 'nul') }]).catch((e: unknown) => e);
     expect(env).toBeInstanceOf(SecretValueError);
     expect((env as Error).message).toBe(`backend "tools": env API_TOKEN from ${join(dir, 'nul')} holds a NUL byte, which a process environment cannot carry`);
-    for (const file of ['nul', 'crlf']) {
+    for (const file of ['nul', 'crlf', 'euro', 'bom', 'soh']) {
       const header = await resolveValues('web', 'header', [{ name: 'Authorization', file: join(dir, file) }]).catch((e: unknown) => e);
       expect(header).toBeInstanceOf(SecretValueError);
-      expect((header as Error).message).toContain(`header Authorization from ${join(dir, file)} holds a NUL, CR or LF character`);
+      expect((header as Error).message).toContain(`header Authorization from ${join(dir, file)} holds a control character or one past U+00FF`);
       expect((header as Error).message).not.toContain(secret.slice(4, 12));
     }
     // A line break in an env value is an ordinary value; a trailing one is still dropped.

@@ -32,7 +32,7 @@ export class SecretFileError extends Error {
 
 /**
  * A secret file whose value its destination cannot carry: a NUL byte in a process environment, a
- * NUL, CR or LF in an HTTP header. Refused here, where the entry is known: passed on, Node's spawn()
+ * control character or one past U+00FF in an HTTP header. Refused here, where the entry is known: passed on, Node's spawn()
  * or undici would refuse it with a message that quotes the value. Names the entry, never the value.
  */
 export class SecretValueError extends Error {
@@ -51,7 +51,10 @@ export type ValueKind = 'header' | 'env';
  */
 export function unfitValue(kind: ValueKind, value: string): string | undefined {
   if (kind === 'env') return value.includes('\0') ? 'holds a NUL byte, which a process environment cannot carry' : undefined;
-  return /[\0\r\n]/.test(value) ? 'holds a NUL, CR or LF character, which an HTTP header value cannot carry' : undefined;
+  // A header value is bytes: tab, visible ASCII and Latin-1 (fetch's and undici's rule). A '€' or a
+  // pasted byte-order mark made undici's error name the character and its index in the secret, and
+  // a control character gave a bare "fetch failed" naming no entry (red team 23).
+  return /[^\t\x20-\x7e\x80-\xff]/.test(value) ? 'holds a control character or one past U+00FF, which an HTTP header value cannot carry' : undefined;
 }
 
 /**
