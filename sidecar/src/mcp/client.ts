@@ -43,7 +43,7 @@ export type HttpTransportKind = 'streamable-http' | 'sse';
  */
 export function httpTransport(kind: HttpTransportKind, url: URL, headers: Record<string, string>, onStreamOpen?: () => void, answers?: AnswerBudget): Transport {
   const requestInit: RequestInit = { headers };
-  const cappedFetch = cappedFetchFor(answers);
+  const cappedFetch = cappedFetchFor(answers, kind);
   if (kind === 'sse') return new SSEClientTransport(url, { requestInit, fetch: cappedFetch });
   if (!onStreamOpen) return new StreamableHTTPClientTransport(url, { requestInit, fetch: cappedFetch });
   const watching: FetchLike = async (target, init) => {
@@ -70,9 +70,23 @@ export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
  * event stream answering a request, the request is answered with an error in the backend's place,
  * so its call fails now rather than waiting out its callMs for an answer that will not be read.
  */
-function cappedFetchFor(answers: AnswerBudget | undefined): FetchLike {
-  return async (target, init) => capped(await fetch(target, init), requestIdOf(init?.body), answers);
+export function cappedFetchFor(answers: AnswerBudget | undefined, kind: HttpTransportKind): FetchLike {
+  return async (target, init) => {
+    const response = await fetch(target, init);
+    // A Streamable HTTP server's GET stream carries its own requests and notifications, never an
+    // answer, and lives as long as the session: an event on it is read up to MAX_STREAM_EVENT_BYTES
+    // and held against no budget. Held, one 30 MiB event begun and never ended kept the budget full
+    // for as long as the backend kept the stream open (red team 24).
+    if (kind === 'streamable-http' && init?.method === 'GET') return capped(response, undefined, undefined, MAX_STREAM_EVENT_BYTES);
+    return capped(response, requestIdOf(init?.body), answers, MAX_MESSAGE_BYTES);
+  };
 }
+
+/**
+ * Longest event read from a Streamable HTTP server's GET stream: the gateway passes on no request
+ * or notification larger than this to its clients either (sessions.ts MAX_NOTIFIED_BYTES).
+ */
+export const MAX_STREAM_EVENT_BYTES = 1024 * 1024;
 
 /** The id of the JSON-RPC request a POST carries; undefined for a notification, a response or anything else. */
 function requestIdOf(body: unknown): string | number | undefined {
@@ -86,7 +100,7 @@ function requestIdOf(body: unknown): string | number | undefined {
   }
 }
 
-function capped(response: Response, requestId: string | number | undefined, answers: AnswerBudget | undefined): Response {
+function capped(response: Response, requestId: string | number | undefined, answers: AnswerBudget | undefined, maxBytes: number): Response {
   if (!response.body) return response;
   const events = response.headers.get('content-type')?.includes('text/event-stream') ?? false;
   let run = 0;
@@ -112,7 +126,7 @@ function capped(response: Response, requestId: string | number | undefined, answ
       const crlf = events ? bytes.lastIndexOf('\r\n\r\n') : -1;
       const end = Math.max(lf < 0 ? -1 : lf + 2, crlf < 0 ? -1 : crlf + 4);
       run = end < 0 ? run + bytes.length : bytes.length - end;
-      if (run > MAX_MESSAGE_BYTES) return refuse(controller, `the MCP server sent a message of more than ${MAX_MESSAGE_BYTES} bytes; it is not read`);
+      if (run > maxBytes) return refuse(controller, `the MCP server sent a message of more than ${maxBytes} bytes; it is not read`);
       if (answers) {
         if (end >= 0) release();
         const more = end < 0 ? bytes.length : bytes.length - end;

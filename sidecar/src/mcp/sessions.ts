@@ -14,6 +14,7 @@ import type { TransportSendOptions } from '@modelcontextprotocol/sdk/shared/tran
 import { answerInvalidParams } from './params.js';
 import type { AnswerBudget } from '../upstream/answer-budget.js';
 import { valueSize } from '../wire/json-scan.js';
+import { MAX_STREAM_EVENT_BYTES } from './client.js';
 
 /** Limits on sessions. */
 export interface SessionLimits {
@@ -201,7 +202,7 @@ type RequestId = string | number;
  * (progress, a log message) or a backend's request (sampling, elicitation). A backend's log message
  * of 30 MiB went whole to every session's event stream (red team 23).
  */
-export const MAX_NOTIFIED_BYTES = 1024 * 1024;
+export const MAX_NOTIFIED_BYTES = MAX_STREAM_EVENT_BYTES;
 
 /**
  * The SDK's transport, with what it sends on a request's response counted against the sidecar's
@@ -220,7 +221,7 @@ export const MAX_NOTIFIED_BYTES = 1024 * 1024;
  *   message what a backend did, and a client behind on them loses those sent meanwhile. A client
  *   that keeps up gets them all, however long the call (a budget per response cut a long call's
  *   progress at 1 MiB, and a client resetting its timeout on progress gave up: red team 23);
- * - an error: its message cut to {@link MAX_ERROR_CHARS}.
+ * - an error: its message cut to {@link MAX_ERROR_CHARS} characters.
  */
 class BudgetedTransport extends StreamableHTTPServerTransport {
   /** Request id → the response its answer goes out on, while that response is open. */
@@ -314,8 +315,12 @@ class BudgetedTransport extends StreamableHTTPServerTransport {
 
 }
 
-/** Longest error message passed to a client; a backend's error is cut there and its `data` dropped past it. */
-export const MAX_ERROR_CHARS = 4096;
+/**
+ * Longest error message passed to a client; a backend's error is cut there and its `data` dropped
+ * past it. Room for the gateway's own messages, which quote a resource URI (up to 8,192 characters,
+ * naming.ts MAX_URI_LENGTH) before saying what is wrong with it.
+ */
+export const MAX_ERROR_CHARS = 16 * 1024;
 
 /**
  * An error response as a client may get it: a backend's error message (which the gateway passes

@@ -5,12 +5,16 @@
  * times its size, so a few such calls at once took the sidecar past its memory limit (the pod's
  * only door, and the spend not yet counted). Past 32 MiB the message is not read: the call fails.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { serveMcp, type ServedMcp } from '../../mocks/mcp-sessions.js';
 import { serveGateway, text, until, type ServedGateway } from './harness.js';
+import { cappedFetchFor, MAX_STREAM_EVENT_BYTES } from '../../../sidecar/src/mcp/client.js';
+import { AnswerBudget } from '../../../sidecar/src/upstream/answer-budget.js';
 
 let backend: ServedMcp;
 const served: ServedGateway[] = [];
@@ -68,3 +72,41 @@ it('stops reading a tools/list that pages on and on (each page well under 32 MiB
     await endless.close();
   }
 }, 60_000);
+
+it("holds what it reads of a call's answer against the answer budget until the message ends, and nothing of the session's GET stream, where no event past 1 MiB is read", async () => {
+  // A server that begins one event of 512 KiB on every stream it answers and never ends it.
+  const raw = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write(`event: message\ndata: {"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"${'x'.repeat(512 * 1024)}`);
+    if (req.method === 'GET' && req.url === '/big') res.write('y'.repeat(1024 * 1024));
+  });
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(raw.address() as AddressInfo).port}`;
+  const answers = new AnswerBudget(64 * 1024 * 1024);
+  const fetch = cappedFetchFor(answers, 'streamable-http');
+  /** Reads what comes of `path` for 300 ms; the error that ended it, if any. */
+  const readFor = async (path: string, init: RequestInit) => {
+    const response = await fetch(`${base}${path}`, init);
+    const reader = response.body!.getReader();
+    const failed = (async () => {
+      for (;;) if ((await reader.read()).done) return undefined;
+    })().catch((err: unknown) => err as Error);
+    return { stop: () => reader.cancel(), failed: await Promise.race([failed, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 300))]) };
+  };
+  try {
+    const post = await readFor('/mcp', { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x' } }) });
+    expect(answers.bytes).toBeGreaterThan(512 * 1024);
+    await post.stop();
+    expect(answers.bytes).toBe(0);
+    // Before: the GET stream's partial event held 512 KiB (30 MiB in red team 24's run) for as long as the server kept it open.
+    const get = await readFor('/mcp', { method: 'GET' });
+    expect(answers.bytes).toBe(0);
+    expect(get.failed).toBeUndefined();
+    await get.stop();
+    expect((await readFor('/big', { method: 'GET' })).failed?.message).toBe(`the MCP server sent a message of more than ${MAX_STREAM_EVENT_BYTES} bytes; it is not read`);
+    expect(answers.bytes).toBe(0);
+  } finally {
+    raw.closeAllConnections();
+    await new Promise<void>((resolve) => raw.close(() => resolve()));
+  }
+});
