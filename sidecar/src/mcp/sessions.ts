@@ -213,7 +213,8 @@ export const MAX_NOTIFIED_BYTES = MAX_STREAM_EVENT_BYTES;
  *   its place; one result alone always passes, as one model answer does;
  * - a backend's request to the client (sampling, elicitation) about the request: the same, refused
  *   to the backend past the budget;
- * - notifications (progress about a request on its response, log messages on the GET stream): not
+ * - notifications (progress about a request on its response; on the GET stream log messages and
+ *   resource updates, all but list changes, which are tiny and announced again when a stream opens): not
  *   while the client has left what was written to that response unread (Node's buffer past its
  *   mark; dropped then, and counted in one line once it catches up), and none larger than
  *   {@link MAX_NOTIFIED_BYTES}. A backend sending progress or log messages as fast as it can had
@@ -276,8 +277,10 @@ class BudgetedTransport extends StreamableHTTPServerTransport {
       if (budgeted ? !this.answers!.holdUntilClosed(res, bytes) : bytes > MAX_NOTIFIED_BYTES) return Promise.reject(new McpError(ErrorCode.InternalError, this.heldMessage(bytes, budgeted)));
       return super.send(message, options);
     }
-    // About a request, on its response; otherwise on the GET stream, where only log messages are dropped for a client behind.
-    const on = res ?? (message.method === 'notifications/message' ? this.stream : undefined);
+    // About a request, on its response; otherwise on the GET stream, where a client behind loses all
+    // but list changes: a backend's resources/updated with large metadata queued 938 MiB on one
+    // unread stream (red team 24).
+    const on = res ?? (message.method.endsWith('/list_changed') ? undefined : this.stream);
     if (bytes > MAX_NOTIFIED_BYTES || (on && !this.keepsUp(on))) return Promise.resolve();
     return super.send(message, options);
   }

@@ -310,7 +310,18 @@ it('drops a backend\'s log messages while its client leaves its event stream unr
   expect(stream.bytesRead, `${stream.bytesRead} bytes of ${sent} log messages of 4 KiB`).toBeLessThan(16 * 1024 * 1024);
   expect(sidecar.output()).toContain('notifications of backends were dropped');
   stream.destroy();
-}, 60_000);
+
+  // The same for resource updates carrying large metadata (red team 24: 938 MiB queued on one unread stream).
+  await mcpMessages(await ask(mcpPost({ jsonrpc: '2.0', id: 3, method: 'resources/subscribe', params: { uri: 'airlock+fix+fixture://note' } }, session), sidecar.socketPath));
+  const second = await ask(request(['GET /mcp HTTP/1.1', 'Host: airlock', 'Accept: text/event-stream', `Mcp-Session-Id: ${session}`]), sidecar.socketPath);
+  await sleep(500);
+  const churned = Number((await mcpMessages(await ask(mcpPost({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'fix__churn', arguments: { ms: 4_000, bytes: 256 * 1024 } } }, session), sidecar.socketPath))).at(-1)?.result?.content[0]?.text);
+  second.resume();
+  await sleep(2_000);
+  expect(second.bytesRead, `${second.bytesRead} bytes of ${churned} updates of 256 KiB`).toBeLessThan(16 * 1024 * 1024);
+  expect(churned * 256 * 1024).toBeGreaterThan(64 * 1024 * 1024);
+  second.destroy();
+}, 90_000);
 
 it('passes nothing larger than its bounds to a client, whatever the message: a backend\'s error cut, its requests to the client held, a log message on the event stream bounded', async () => {
   const fixture = fixtureServer('http-server.ts');
