@@ -83,17 +83,6 @@ export function cappedFetchFor(answers: AnswerBudget | undefined, kind: HttpTran
 }
 
 /**
- * Gives `bytes` of a message read back to `answers` once what its reading set off has run: the
- * message is parsed and handled in the same turn (a result or a backend's request reaches the
- * session's transport, which holds what it sends). Given back as soon as the message ended, the
- * bytes were free again while their parsed copies were still being handled, and eight 30 MiB
- * sampling requests at once took the sidecar past its heap in a 512 MiB container (red team 24).
- */
-export function releaseLater(answers: AnswerBudget | undefined, bytes: number): void {
-  if (answers && bytes > 0) setImmediate(() => answers.release(bytes));
-}
-
-/**
  * Longest event read from a Streamable HTTP server's GET stream: the gateway passes on no request
  * or notification larger than this to its clients either (sessions.ts MAX_NOTIFIED_BYTES).
  */
@@ -118,7 +107,7 @@ function capped(response: Response, requestId: string | number | undefined, answ
   /** Bytes of the message being read now, held against `answers` until it ends. */
   let held = 0;
   const release = () => {
-    if (held > 0) releaseLater(answers, held);
+    answers?.release(held);
     held = 0;
   };
   const refuse = (controller: TransformStreamDefaultController<Uint8Array>, reason: string) => {

@@ -242,7 +242,6 @@ class BudgetedTransport extends StreamableHTTPServerTransport {
 
   /** Notes that the requests in `body` are answered on `res`, until it closes. */
   answerOn(res: ServerResponse, body: unknown): void {
-    if (!this.answers) return;
     const ids: RequestId[] = [];
     for (const message of Array.isArray(body) ? (body as unknown[]) : [body]) {
       const { method, id } = (message ?? {}) as { method?: unknown; id?: unknown };
@@ -314,8 +313,6 @@ class BudgetedTransport extends StreamableHTTPServerTransport {
     }
     return false;
   }
-
-
 }
 
 /**

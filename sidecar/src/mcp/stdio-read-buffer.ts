@@ -18,7 +18,7 @@
 import { deserializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import { ErrorCode, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { AnswerBudget } from '../upstream/answer-budget.js';
-import { MAX_MESSAGE_BYTES, releaseLater } from './client.js';
+import { MAX_MESSAGE_BYTES } from './client.js';
 
 /** Bytes kept of the end of a skipped line, to find its id. */
 const TAIL_BYTES = 256;
@@ -106,9 +106,9 @@ export class StdioReadBuffer {
     if (line.length > 0) this.ready.push(line);
   }
 
-  /** Forgets the current line's chunks and what they held (given back once the line is handled: client.ts releaseLater). */
+  /** Forgets the current line's chunks and what they held. */
   private drop(): void {
-    releaseLater(this.answers, this.size);
+    this.answers?.release(this.size);
     this.chunks = [];
     this.size = 0;
   }
