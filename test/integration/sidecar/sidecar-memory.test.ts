@@ -171,6 +171,12 @@ it('holds a stored response read back against the answer budget too: a second re
   expect((await read(await ask(retrieve, small.socketPath))).status).toBe(200);
 });
 
+/** The `mcp` section of a sidecar whose one backend is the SDK fixture server (fixtures/http-server.ts) on stdio, as `fix`. */
+function fixtureBackend() {
+  const fixture = fixtureServer('http-server.ts');
+  return { backends: [{ name: 'fix', prefix: 'fix', transport: 'stdio', stdio: { ...fixture, args: [...fixture.args, 'stdio'] } }] };
+}
+
 /** An MCP POST over the socket, with the session's id once there is one; the connection closes after the answer. */
 function mcpPost(body: unknown, session?: string): string {
   const json = JSON.stringify(body);
@@ -236,9 +242,8 @@ it('holds at most its answer budget of MCP results nobody reads: past it a call 
   expect(await answerIn(await ask(readBig(200), sidecar.socketPath))).toEqual({ text: text.length, error: undefined });
 }, 120_000);
 
-it('carries at most a MiB of progress from a backend on a call its client does not read, and the result of the call whole', async () => {
-  const fixture = fixtureServer('http-server.ts');
-  const mcp = { backends: [{ name: 'fix', prefix: 'fix', transport: 'stdio', stdio: { ...fixture, args: [...fixture.args, 'stdio'] } }] };
+it('drops a backend\'s progress while the client of its call does not read, gives a client that reads all of it, and the result of the call whole', async () => {
+  const mcp = fixtureBackend();
   const sidecar = await sidecarProcess('mcp-flood', {}, { mcp });
   const session = await mcpSession(sidecar.socketPath);
   const flood = (id: number, ms: number) => mcpPost({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'fix__flood', arguments: { ms, bytes: 4096 }, _meta: { progressToken: `p${id}` } } }, session);
@@ -289,8 +294,7 @@ it('reads a stdio server\'s message up to 32 MiB, and past it fails the one call
 }, 90_000);
 
 it('drops a backend\'s log messages while its client leaves its event stream unread, rather than queue them all', async () => {
-  const fixture = fixtureServer('http-server.ts');
-  const mcp = { backends: [{ name: 'fix', prefix: 'fix', transport: 'stdio', stdio: { ...fixture, args: [...fixture.args, 'stdio'] } }] };
+  const mcp = fixtureBackend();
   const sidecar = await sidecarProcess('mcp-chatter', {}, { mcp });
   const session = await mcpSession(sidecar.socketPath);
   const chatter = (id: number, ms: number) => mcpPost({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'fix__chatter', arguments: { ms, bytes: 4096 } } }, session);
@@ -324,8 +328,7 @@ it('drops a backend\'s log messages while its client leaves its event stream unr
 }, 90_000);
 
 it('passes nothing larger than its bounds to a client, whatever the message: a backend\'s error cut, its requests to the client held, a log message on the event stream bounded', async () => {
-  const fixture = fixtureServer('http-server.ts');
-  const mcp = { backends: [{ name: 'fix', prefix: 'fix', transport: 'stdio', stdio: { ...fixture, args: [...fixture.args, 'stdio'] } }] };
+  const mcp = fixtureBackend();
   const sidecar = await sidecarProcess('mcp-every-message', { maxAnswerBytesInFlight: 8 * 1024 * 1024 }, { mcp });
   const session = await mcpSession(sidecar.socketPath, { sampling: {} });
   const post = (id: number, method: string, params: unknown) => ask(mcpPost({ jsonrpc: '2.0', id, method, params }, session), sidecar.socketPath);
