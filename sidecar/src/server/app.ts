@@ -104,6 +104,10 @@ export function build(options: AppOptions): HttpApp {
 }
 
 function clientError(err: Error & { code?: string }, socket: Socket): void {
+  // Bytes after a request that asked to close the connection (Connection: close, HTTP/1.0): they
+  // are no request of the client's, and its answer is still to come; nothing more is read, and
+  // the connection closes once that answer is written (a 400 here took its place).
+  if (err.code === 'HPE_CLOSED_CONNECTION' && socket.writable) return void socket.pause();
   // An answer under way on this connection (pipelining) cannot be followed by another: close.
   if (!socket.writable || (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) return void socket.destroy();
   const mcpResponse = mcpClientErrorResponse(err);

@@ -90,6 +90,39 @@ describe.each([0, 1])('through door %i (0: the Unix socket, 1: the loopback port
     expect(JSON.parse(responses[1]!.body).choices[0].message.content).toContain(`PIPELINED-B-${which}`);
   });
 
+  it.each([
+    ['one stray byte', () => 'X'],
+    ['a whole second request', (host: string, which: number) => hidden(`AFTER-CLOSE-${which}`, host)],
+  ])('answers a request sent with Connection: close although %s follows it, and reads nothing after it', async (_what, after) => {
+    const [, door] = doors[which]!;
+    const host = hostOf(door);
+    mock.reset();
+    const first = chatRequest('via-openai', `CLOSING-${which}`, ['Connection: close'], host);
+    const text = await exchange(door, first + after(host, which));
+    const responses = parseResponses(text);
+    // The provider was asked: the answer it gave is the client's (it was a 400 "malformed HTTP request" in its place).
+    expect(responses.map((r) => r.status), text.slice(0, 400)).toEqual([200]);
+    expect(JSON.parse(responses[0]!.body).choices[0].message.content).toContain(`CLOSING-${which}`);
+    expect(responses[0]!.headers.connection).toBe('close');
+    expect(mock.received.filter((r) => r.rawBody.includes(`AFTER-CLOSE-${which}`))).toEqual([]);
+  });
+
+  it('sends nothing on for a request pipelined behind one whose refusal closes the connection (its answer could never be written)', async () => {
+    const [, door] = doors[which]!;
+    const host = hostOf(door);
+    mock.reset();
+    // The first has a body but no Content-Type: 415, and the connection closes after it. Tried
+    // several times: whether the second's body was read before the first's answer ended varies.
+    for (let i = 0; i < 8; i++) {
+      const refused = request(['POST /v1/chat/completions HTTP/1.1', `Host: ${host}`, 'Content-Length: 2'], '{}');
+      const text = await exchange(door, refused + hidden(`BEHIND-415-${which}-${i}`, host));
+      expect(parseResponses(text).map((r) => r.status), text.slice(0, 400)).toEqual([415]);
+    }
+    // Given a moment to have been sent, had it been.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(mock.received.filter((r) => r.rawBody.includes(`BEHIND-415-${which}`)).map((r) => r.rawBody)).toEqual([]);
+  });
+
   it('reads Transfer-Encoding lines identity then chunked as chunked (RFC 9112: the last coding frames the body), so what follows is the next request', async () => {
     const [, door] = doors[which]!;
     const host = hostOf(door);

@@ -124,13 +124,17 @@ export class HttpApp {
     const request: HttpRequest = { raw: req, method: req.method ?? 'GET', url, rawPath, path: target?.path ?? rawPath, query: target?.query ?? '', params: {}, headers: req.headers, body: undefined };
     if (target?.authority !== undefined) request.authority = target.authority;
     const options = this.options;
+    // Pipelined behind an answer that closes the connection: this request's answer could never
+    // be written, so nothing is done for it (a model call was sent to the provider, and counted,
+    // for a client that could not get the answer).
+    if (closing.has(req.socket) || !req.socket.writable) return;
     if (this.closingDown) {
-      res.setHeader('connection', 'close');
+      closeAfter(req, res);
       return options.closing(request, res);
     }
     if (options.before?.(request, res)) return;
     if (expect === 'other') {
-      res.setHeader('connection', 'close');
+      closeAfter(req, res);
       if (options.expectationFailed) return options.expectationFailed(request, res);
       return writeJson(res, 417, { error: 'Expectation Failed' }, JSON_UTF8);
     }
@@ -143,6 +147,7 @@ export class HttpApp {
     if (options.admit && !options.admit(request, res)) return;
     const done = (err: Error | undefined, body?: Buffer | string) => {
       if (err === undefined) {
+        if (closing.has(req.socket)) return;
         request.body = body;
         return run(route, request, res);
       }
@@ -151,11 +156,20 @@ export class HttpApp {
       // error log: operator/src/webhook/body-attacks.test.ts).
       if (req.destroyed && !(err instanceof HttpError)) return;
       // The rest of the body is not read: the connection cannot carry another request.
-      res.setHeader('connection', 'close');
+      closeAfter(req, res);
       fail(route, err, request, res);
     };
     readBody(req, options.bodyLimit, done, expect === 'continue' ? () => res.writeContinue() : undefined);
   }
+}
+
+/** Connections whose answer under way closes them ({@link closeAfter}). */
+const closing = new WeakSet<Socket>();
+
+/** Answers `req` with `Connection: close`; requests pipelined behind it are not served. */
+function closeAfter(req: IncomingMessage, res: ServerResponse): void {
+  res.setHeader('connection', 'close');
+  closing.add(req.socket);
 }
 
 /** Runs a route's handler and answers with what it returns, or through its error handler with what it throws. */
