@@ -200,6 +200,8 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
   const kept = current.conditions?.filter((c) => reported.has(c.type) || !ONLY_WHEN_FALSE.has(c.type));
   const status: AgentSandboxStatus = {
     observedGeneration: sandbox.metadata.generation,
+    readyProviders: `${providers.ready}/${sandbox.spec.providers?.length ?? 0}`,
+    readyBackends: `${backends.ready}/${sandbox.spec.mcpBackends?.length ?? 0}`,
     injectedPods: pods.length,
     outdatedPods: upToDate.outdated,
     ...(configHash ? { configHash } : {}),
