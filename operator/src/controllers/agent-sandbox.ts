@@ -15,7 +15,7 @@ import { MANAGED_BY } from '../kube/credentials.js';
 import { carriesSidecar } from '../webhook/lifecycle.js';
 import { podDrift } from '../webhook/drift.js';
 import { credentialsSecretNameFor as credentialsSecretName } from '../webhook/settings.js';
-import { credentialSecret, sameJson, type ControllerContext } from './context.js';
+import { credentialSecret, forgetStatus, sameJson, statusNow, writeStatus, type ControllerContext } from './context.js';
 import { backendSecretProblems } from './mcp-backend.js';
 import { keyProblems } from './model-provider.js';
 import { secretFiles } from '../tls/seal-key.js';
@@ -75,8 +75,10 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
     // Owned objects go with it through owner references; a token minted for a Secret the cache
     // never showed would otherwise stay in memory until the operator restarts.
     ctx.memos.delete(usageTokenMemo(namespace, name));
+    forgetStatus(ctx, 'AgentSandbox', namespace, name);
     return;
   }
+  const current = statusNow(ctx, 'AgentSandbox', sandbox) ?? {};
   const providers = resolve(sandbox.spec.providers, 'ModelProvider', (n) => ctx.caches.providers.get(namespace, n), (p) => keyProblems(ctx, p));
   const backends = resolve(sandbox.spec.mcpBackends, 'MCPBackend', (n) => ctx.caches.backends.get(namespace, n), (b) => backendSecretProblems(ctx, b));
   const conditions: ConditionInput[] = [
@@ -103,7 +105,7 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
   const socketGroup = socketGroupCondition(sandbox, ctx.settings.toolsUid);
   if (socketGroup) conditions.push(socketGroup);
 
-  let configHash = sandbox.status?.configHash;
+  let configHash = current.configHash;
   let refused: RenderedObjectRefused | undefined;
   let unfit: UnfitSecretError | undefined;
   try {
@@ -158,9 +160,6 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
       },
       () => (policy ? writeRendered(ctx.kube, ownedBy, { desired: policy, live: livePolicy, current: (live) => sameJson(live.spec, policy.spec) }) : deleteRendered(ctx.kube, ownedBy, livePolicy)),
     ]);
-    if (configHash !== rendered.hash) {
-      await ctx.kube.event(sandbox, 'Normal', 'ConfigRendered', `sidecar config ${rendered.hash.slice(0, 12)} rendered into ConfigMap ${configMap.metadata!.name}`);
-    }
     configHash = rendered.hash;
     conditions.push({ type: 'ConfigRendered', status: 'True', reason: 'Rendered', message: `ConfigMap ${configMap.metadata!.name} and Secret ${secret.metadata!.name} are current` });
   } catch (err) {
@@ -195,7 +194,6 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
   // Not part of Ready: new pods get the current isolation; this is about the ones already running.
   const upToDate = podsUpToDate(pods, sandbox, { sidecarImage: ctx.settings.sidecarImage, sealKey: ctx.seal.publicKey });
   conditions.push(upToDate.condition);
-  const current = sandbox.status ?? {};
   const reported = new Set(conditions.map((c) => c.type));
   const kept = current.conditions?.filter((c) => reported.has(c.type) || !ONLY_WHEN_FALSE.has(c.type));
   const status: AgentSandboxStatus = {
@@ -208,7 +206,11 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
     conditions: setConditions(kept, conditions, sandbox.metadata.generation),
   };
   if (!sameJson(current, status)) {
-    await ctx.kube.patchStatus('agentsandboxes', namespace, name, status);
+    await writeStatus(ctx, 'AgentSandbox', 'agentsandboxes', sandbox, status);
+    // Once per config: the status the change is compared with is the one last written.
+    if (status.configHash !== undefined && status.configHash !== current.configHash) {
+      await ctx.kube.event(sandbox, 'Normal', 'ConfigRendered', `sidecar config ${status.configHash.slice(0, 12)} rendered into ConfigMap ${sandboxObjectName(name)}`);
+    }
     const ready = findCondition(status.conditions, 'Ready')!;
     const readyChanged = findCondition(current.conditions, 'Ready')?.status !== ready.status;
     if (readyChanged) {

@@ -1,6 +1,7 @@
 /**
- * What `kubectl get asbx` shows of a sandbox, against a real API server: PROVIDERS and BACKENDS
- * as ready/named, not the spec's JSON arrays.
+ * What `kubectl get asbx` and `kubectl get events` show of a sandbox, against a real API server:
+ * PROVIDERS and BACKENDS as ready/named (not the spec's JSON arrays), and one ConfigRendered
+ * Event per config rendered, not one per reconcile that ran before the cache showed its status.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { agentSandbox, conditionOf, documents, mcpBackend, operatorForNamespace, providerFixture } from './fixtures.js';
@@ -28,6 +29,11 @@ async function row(name: string): Promise<Record<string, string>> {
   return Object.fromEntries(names.map((n, i) => [n, cells[i]!]));
 }
 
+const events = async (name: string, reason: string): Promise<string[]> => {
+  const list = JSON.parse(await kubectl().ok(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${name},reason=${reason}`, '-o', 'json'])) as { items: { message: string }[] };
+  return list.items.map((e) => e.message);
+};
+
 it('shows PROVIDERS and BACKENDS as ready of named, counting a provider not found and a backend not Ready out', async () => {
   const dead = await freePort();
   await kubectl().ok(['apply', '-n', ns, '-f', '-'], documents(mcpBackend({ name: 'tools', url: `http://127.0.0.1:${dead}/mcp` }), agentSandbox('counted', ['openai', 'absent'], { mcpBackends: ['tools'] })));
@@ -37,4 +43,24 @@ it('shows PROVIDERS and BACKENDS as ready of named, counting a provider not foun
   // The missing provider made: counted in once it is there.
   await kubectl().ok(['apply', '-n', ns, '-f', '-'], providerFixture({ name: 'absent', type: 'openai', models: ['gpt-4o'], key: { secret: 'openai-keys', key: 'api-key' } }));
   await expect.poll(() => row('counted'), { timeout: 15_000 }).toMatchObject({ PROVIDERS: '2/2', BACKENDS: '0/1' });
+});
+
+it('records one ConfigRendered Event for a sandbox created, and one more for each change of its config only', async () => {
+  await kubectl().ok(['apply', '-n', ns, '-f', '-'], documents(agentSandbox('quiet', ['openai'])));
+  await expect.poll(() => conditionOf(ns, 'asbx', 'quiet', 'Ready'), { timeout: 15_000 }).toMatchObject({ status: 'True' });
+  expect(await row('quiet')).toMatchObject({ READY: 'True', PROVIDERS: '1/1', BACKENDS: '0/0' });
+  const first = JSON.parse(await kubectl().ok(['get', 'asbx', 'quiet', '-n', ns, '-o', 'json'])).status.configHash as string;
+
+  // A change that renders the same config (a label), then one that renders another (a model filter):
+  // once the second is in the status, the reconcile of the first has run too.
+  await kubectl().ok(['label', 'asbx', 'quiet', '-n', ns, 'team=blue']);
+  await kubectl().ok(['patch', 'asbx', 'quiet', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { models: { allow: ['gpt-*'] } } })]);
+  await expect.poll(async () => JSON.parse(await kubectl().ok(['get', 'asbx', 'quiet', '-n', ns, '-o', 'json'])).status.configHash, { timeout: 15_000 }).not.toBe(first);
+  await test.operator.idle();
+
+  const rendered = await events('quiet', 'ConfigRendered');
+  expect(rendered).toHaveLength(2);
+  expect(rendered.some((m) => m.startsWith(`sidecar config ${first.slice(0, 12)} `))).toBe(true);
+  // Ready became True once, and stayed so through both changes.
+  expect(await events('quiet', 'Ready')).toHaveLength(1);
 });
