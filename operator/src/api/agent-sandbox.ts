@@ -208,7 +208,7 @@ export const AgentSandboxStatus = z
       .describe('Of those, pods started with isolation (firewall, allowed destinations, service account token) or a sidecar image other than the sandbox gives now: they keep it until restarted. Condition PodsUpToDate names them.'),
     configHash: z.string().max(128).optional().describe('sha256 of the rendered sidecar configuration.'),
   })
-  .describe('Observed state of the sandbox. Conditions: Ready, ProvidersReady, BackendsReady, ConfigRendered, SidecarImageAllowed, SocketGroupAllowed, PodsUpToDate.');
+  .describe('Observed state of the sandbox. Conditions: Ready, ProvidersReady, BackendsReady, ConfigRendered, SidecarImageAllowed, SocketGroupAllowed, PodSecurityAllowed, PodsUpToDate.');
 
 export const AgentSandbox = z
   .object({

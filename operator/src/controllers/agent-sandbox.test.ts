@@ -26,7 +26,7 @@ const cache = (objects: Map<string, KubernetesObject>) => ({
 /** A context over `sandboxes` whose writes, Events and status patches land in `written`. */
 function fakeContext(sandboxes: Map<string, KubernetesObject>, argv: string[], written: unknown[]): ControllerContext {
   const empty = cache(new Map());
-  const caches = { sandboxes: cache(sandboxes), providers: empty, backends: empty, secrets: empty, rendered: empty, pods: empty, configMaps: empty, networkPolicies: empty } as unknown as Caches;
+  const caches = { sandboxes: cache(sandboxes), providers: empty, backends: empty, secrets: empty, rendered: empty, pods: empty, configMaps: empty, networkPolicies: empty, namespaces: empty } as unknown as Caches;
   const record = async (...args: unknown[]) => void written.push(args);
   // A create claims the name; what the sandbox renders is the apply after it.
   const create = async (o: KubernetesObject) => ({ ...o, metadata: { ...o.metadata, uid: 'created' } });

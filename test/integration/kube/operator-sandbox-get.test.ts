@@ -1,7 +1,9 @@
 /**
  * What `kubectl get asbx` and `kubectl get events` show of a sandbox, against a real API server:
  * PROVIDERS and BACKENDS as ready/named (not the spec's JSON arrays), and one ConfigRendered
- * Event per config rendered, not one per reconcile that ran before the cache showed its status.
+ * Event per config rendered, not one per reconcile that ran before the cache showed its status;
+ * and PodSecurityAllowed following its namespace's enforce label, with the operator watching that
+ * one namespace (the Namespace read by name).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { agentSandbox, conditionOf, documents, mcpBackend, operatorForNamespace, providerFixture } from './fixtures.js';
@@ -63,4 +65,21 @@ it('records one ConfigRendered Event for a sandbox created, and one more for eac
   expect(rendered.some((m) => m.startsWith(`sidecar config ${first.slice(0, 12)} `))).toBe(true);
   // Ready became True once, and stayed so through both changes.
   expect(await events('quiet', 'Ready')).toHaveLength(1);
+});
+
+it("says when its namespace's Pod Security level refuses its pods, and follows the label", async () => {
+  await kubectl().ok(['apply', '-n', ns, '-f', '-'], documents(agentSandbox('guarded', ['openai'])));
+  await expect.poll(() => conditionOf(ns, 'asbx', 'guarded', 'Ready'), { timeout: 15_000 }).toMatchObject({ status: 'True' });
+  expect(await conditionOf(ns, 'asbx', 'guarded', 'PodSecurityAllowed')).toBeUndefined();
+
+  await kubectl().ok(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=baseline']);
+  await expect.poll(() => conditionOf(ns, 'asbx', 'guarded', 'PodSecurityAllowed'), { timeout: 15_000 }).toMatchObject({ status: 'False', reason: 'FirewallRefused' });
+  expect(await row('guarded')).toMatchObject({ READY: 'False' });
+  expect(await conditionOf(ns, 'asbx', 'guarded', 'Ready')).toMatchObject({ status: 'False', reason: 'FirewallRefused', message: expect.stringContaining(`namespace ${ns} enforces Pod Security baseline`) });
+
+  await kubectl().ok(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=privileged', '--overwrite']);
+  await expect.poll(() => conditionOf(ns, 'asbx', 'guarded', 'Ready'), { timeout: 15_000 }).toMatchObject({ status: 'True' });
+  expect(await conditionOf(ns, 'asbx', 'guarded', 'PodSecurityAllowed')).toBeUndefined();
+  // Said once, by the Ready Event, when it started.
+  expect(await events('guarded', 'FirewallRefused')).toHaveLength(1);
 });
