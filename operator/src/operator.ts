@@ -254,6 +254,8 @@ function wireEvents(ctx: ControllerContext, caches: Caches): void {
   });
   caches.configMaps.on(bySandboxLabel);
   caches.networkPolicies.on(bySandboxLabel);
+  // Relabelled for Pod Security: its sandboxes say whether their pods are still admitted.
+  caches.namespaces.on((namespace) => sandboxesUsing(namespace.metadata!.name!, () => true));
 }
 
 /** /healthz, /readyz (`notReady` says why not, or undefined when ready) and /metrics. */

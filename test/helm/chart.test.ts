@@ -56,6 +56,9 @@ const RECONCILE_RULES: Rule[] = [
   { apiGroups: [''], resources: ['events'], verbs: ['create'] },
 ];
 
+/** Reading Namespaces' Pod Security labels: every Namespace, or the watched ones by name. */
+const namespacesRule = (names?: string[]): Rule => ({ apiGroups: [''], resources: ['namespaces'], ...(names ? { resourceNames: names } : {}), verbs: ['list', 'watch'] });
+
 describe('helm lint', () => {
   it('passes --strict with the default values and with the non-default values file', async () => {
     for (const valuesFiles of [[], [customValuesFile]]) {
@@ -227,6 +230,7 @@ describe('default values', () => {
     const sa = only(objects, 'ServiceAccount').metadata.name;
     expect(rulesOf(operatorClusterRole(objects))).toEqual([
       ...RECONCILE_RULES,
+      namespacesRule(),
       { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: [settings.webhookConfigName], verbs: ['get', 'update'] },
     ]);
     expect(rulesOf(only(objects, 'Role'))).toEqual([
@@ -348,7 +352,7 @@ describe('non-default values (cert-manager, PodMonitor, own images, UID, resourc
   });
 
   it('grants no TLS Secret or webhook configuration access when cert-manager owns them (the config seal key still)', () => {
-    expect(rulesOf(operatorClusterRole(objects))).toEqual(RECONCILE_RULES);
+    expect(rulesOf(operatorClusterRole(objects))).toEqual([...RECONCILE_RULES, namespacesRule()]);
     expect(rulesOf(only(objects, 'Role'))).toEqual([
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['gate-operator'], verbs: ['get', 'update'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
@@ -384,6 +388,7 @@ describe('operator.watchNamespaces', () => {
     const objects = await renderChart({ release: 'airlock', namespace: 'airlock-system', values: { operator: { watchNamespaces: ['team-a', 'team-b'] } } });
     expect(settingsOf(objects, 'airlock-system').watchNamespaces).toEqual(['team-a', 'team-b']);
     expect(rulesOf(operatorClusterRole(objects))).toEqual([
+      namespacesRule(['team-a', 'team-b']),
       { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: ['airlock'], verbs: ['get', 'update'] },
     ]);
     for (const team of ['team-a', 'team-b']) {
@@ -397,9 +402,10 @@ describe('operator.watchNamespaces', () => {
     expect(webhookOf(objects).namespaceSelector.matchExpressions).toContainEqual({ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['team-a', 'team-b'] });
   });
 
-  it("grants the operator no cluster-wide role with cert-manager (the users' roles stay)", async () => {
+  it("grants the operator only the watched Namespaces' labels cluster-wide with cert-manager (the users' roles stay)", async () => {
     const objects = await renderChart({ values: { operator: { watchNamespaces: ['team-a'] }, tls: { mode: 'cert-manager' } } });
-    expect(objects.filter((o) => o.kind.startsWith('Cluster')).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['ClusterRole/airlock-view', 'ClusterRole/airlock-edit']);
+    expect(objects.filter((o) => o.kind.startsWith('Cluster')).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['ClusterRole/airlock-operator', 'ClusterRole/airlock-view', 'ClusterRole/airlock-edit', 'ClusterRoleBinding/airlock-operator']);
+    expect(rulesOf(operatorClusterRole(objects))).toEqual([namespacesRule(['team-a'])]);
   });
 });
 

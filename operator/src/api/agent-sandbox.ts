@@ -166,6 +166,15 @@ const usageCounts = {
 const ModelUsageStatus = z.object({ model: z.string().max(256).describe('Model name as the agent asked for it; (other models) sums those past the 1000 listed.'), ...usageCounts });
 const UsageTotalsStatus = z.object({ ...usageCounts, byModel: z.array(ModelUsageStatus).max(1000).meta(listMap('model')).describe('The same, by model.') });
 
+/** `ready/named`, e.g. 1/2: how many of the objects the sandbox names are found, usable and not reporting Ready=False. */
+const readyOfNamed = (field: string, kind: string, column: string) =>
+  z
+    .string()
+    .max(16)
+    .regex(/^[0-9]+\/[0-9]+$/)
+    .optional()
+    .describe(`${kind} of ${field} that are found, have their Secrets and are not Ready=False, of those named, as ready/named (e.g. 1/2): the ${column} column of kubectl get.`);
+
 /** Usage of the sandbox today (UTC), summed over all its pods by the operator (ADR 0014). */
 export const SandboxUsageStatus = z
   .object({
@@ -189,6 +198,8 @@ export const AgentSandboxStatus = z
   .object({
     ...commonStatus,
     usage: SandboxUsageStatus.optional(),
+    readyProviders: readyOfNamed('spec.providers', 'ModelProviders', 'PROVIDERS'),
+    readyBackends: readyOfNamed('spec.mcpBackends', 'MCPBackends', 'BACKENDS'),
     injectedPods: z.int().min(0).optional().describe('Pods currently running with this sandbox\'s sidecar.'),
     outdatedPods: z
       .int()
@@ -197,7 +208,7 @@ export const AgentSandboxStatus = z
       .describe('Of those, pods started with isolation (firewall, allowed destinations, service account token) or a sidecar image other than the sandbox gives now: they keep it until restarted. Condition PodsUpToDate names them.'),
     configHash: z.string().max(128).optional().describe('sha256 of the rendered sidecar configuration.'),
   })
-  .describe('Observed state of the sandbox. Conditions: Ready, ProvidersReady, BackendsReady, ConfigRendered, SidecarImageAllowed, SocketGroupAllowed, PodsUpToDate.');
+  .describe('Observed state of the sandbox. Conditions: Ready, ProvidersReady, BackendsReady, ConfigRendered, SidecarImageAllowed, SocketGroupAllowed, PodSecurityAllowed, PodsUpToDate.');
 
 export const AgentSandbox = z
   .object({

@@ -42,8 +42,8 @@ export const KINDS: readonly KindInfo[] = [
     spec: AgentSandboxSpec,
     status: AgentSandboxStatus,
     printerColumns: [
-      { name: 'Providers', type: 'string', jsonPath: '.spec.providers', description: 'Model providers the sandbox may use.' },
-      { name: 'Backends', type: 'string', jsonPath: '.spec.mcpBackends', description: 'MCP backends the sandbox may use.' },
+      { name: 'Providers', type: 'string', jsonPath: '.status.readyProviders', description: 'Model providers ready of those the sandbox names (ready/named).' },
+      { name: 'Backends', type: 'string', jsonPath: '.status.readyBackends', description: 'MCP backends ready of those the sandbox names (ready/named).' },
       { name: 'Pods', type: 'integer', jsonPath: '.status.injectedPods', description: 'Pods running with the sidecar.' },
       { name: 'Outdated', type: 'integer', jsonPath: '.status.outdatedPods', description: 'Pods started with isolation or a sidecar image the sandbox no longer gives (restart them).' },
       { name: 'Spend', type: 'number', jsonPath: '.status.usage.spentUSD', description: 'Spend today (UTC) in USD across all the sandbox\'s pods.' },

@@ -26,7 +26,7 @@ const cache = (objects: Map<string, KubernetesObject>) => ({
 /** A context over `sandboxes` whose writes, Events and status patches land in `written`. */
 function fakeContext(sandboxes: Map<string, KubernetesObject>, argv: string[], written: unknown[]): ControllerContext {
   const empty = cache(new Map());
-  const caches = { sandboxes: cache(sandboxes), providers: empty, backends: empty, secrets: empty, rendered: empty, pods: empty, configMaps: empty, networkPolicies: empty } as unknown as Caches;
+  const caches = { sandboxes: cache(sandboxes), providers: empty, backends: empty, secrets: empty, rendered: empty, pods: empty, configMaps: empty, networkPolicies: empty, namespaces: empty } as unknown as Caches;
   const record = async (...args: unknown[]) => void written.push(args);
   // A create claims the name; what the sandbox renders is the apply after it.
   const create = async (o: KubernetesObject) => ({ ...o, metadata: { ...o.metadata, uid: 'created' } });
@@ -115,14 +115,35 @@ describe('reconciling an AgentSandbox', () => {
     const sandbox = AgentSandbox.parse({ apiVersion: 'airlock.dev/v1alpha1', kind: 'AgentSandbox', metadata: { name: 'agents', namespace: 'team-a', uid: 'u-1', generation: 1 }, spec: { providers: ['oa'] } });
     sandboxes.set('team-a/agents', sandbox);
 
-    // The Secret is written but the watch has not brought it back: the token is remembered meanwhile.
+    // The Secret is written but the watch has not brought it back: the token (and the status written) are remembered meanwhile.
     await reconcileAgentSandbox(ctx, 'team-a', 'agents');
     expect(applied.map((o) => (o as KubernetesObject).kind)).toContain('Secret');
-    expect(ctx.memos.size).toBe(1);
+    expect([...ctx.memos.keys()].sort()).toEqual(['status/AgentSandbox/team-a/agents', 'usage-token/team-a/agents']);
 
     sandboxes.delete('team-a/agents');
     await reconcileAgentSandbox(ctx, 'team-a', 'agents');
     // Before: the entry stayed until the operator restarted, one per sandbox deleted so.
     expect(ctx.memos.size).toBe(0);
+  });
+
+  it('records one ConfigRendered Event per config, though the cache still shows the sandbox as before its status was written', async () => {
+    const sandboxes = new Map<string, KubernetesObject>();
+    const written: unknown[] = [];
+    const ctx = fakeContext(sandboxes, [], written);
+    const sandbox = AgentSandbox.parse({ apiVersion: 'airlock.dev/v1alpha1', kind: 'AgentSandbox', metadata: { name: 'agents', namespace: 'team-a', uid: 'u-1', generation: 1, resourceVersion: '10' }, spec: { providers: ['oa'] } });
+    sandboxes.set('team-a/agents', sandbox);
+    const rendered = () => written.filter((w) => Array.isArray(w) && w[2] === 'ConfigRendered').length;
+
+    // The ConfigMap's and Secret's watch events queue it again before the status patch is seen.
+    await reconcileAgentSandbox(ctx, 'team-a', 'agents');
+    await reconcileAgentSandbox(ctx, 'team-a', 'agents');
+    expect(rendered()).toBe(1);
+
+    // A spec change that renders another config is a new version, with the status as written.
+    const status = (written.filter((w) => Array.isArray(w) && w[0] === 'agentsandboxes').at(-1) as unknown[])[3];
+    sandboxes.set('team-a/agents', AgentSandbox.parse({ ...sandbox, metadata: { ...sandbox.metadata, generation: 2, resourceVersion: '12' }, spec: { providers: ['oa'], models: { allow: ['gpt-*'] } }, status }));
+    await reconcileAgentSandbox(ctx, 'team-a', 'agents');
+    await reconcileAgentSandbox(ctx, 'team-a', 'agents');
+    expect(rendered()).toBe(2);
   });
 });

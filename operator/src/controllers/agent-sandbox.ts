@@ -4,7 +4,7 @@
  * of the config for people into ConfigMap airlock-<sandbox> (both owned by the sandbox), renders
  * the NetworkPolicy, and reports configHash and injectedPods.
  */
-import type { V1ConfigMap, V1OwnerReference, V1Pod, V1Secret } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Namespace, V1OwnerReference, V1Pod, V1Secret } from '@kubernetes/client-node';
 import { ZodError } from 'zod';
 import { API_VERSION, SANDBOX_LABEL, type AgentSandbox, type AgentSandboxStatus, type MCPBackend, type ModelProvider } from '../api/index.js';
 import { findCondition, setConditions, type ConditionInput } from '../kube/conditions.js';
@@ -15,7 +15,7 @@ import { MANAGED_BY } from '../kube/credentials.js';
 import { carriesSidecar } from '../webhook/lifecycle.js';
 import { podDrift } from '../webhook/drift.js';
 import { credentialsSecretNameFor as credentialsSecretName } from '../webhook/settings.js';
-import { credentialSecret, sameJson, type ControllerContext } from './context.js';
+import { credentialSecret, forgetStatus, sameJson, statusNow, writeStatus, type ControllerContext } from './context.js';
 import { backendSecretProblems } from './mcp-backend.js';
 import { keyProblems } from './model-provider.js';
 import { secretFiles } from '../tls/seal-key.js';
@@ -65,9 +65,10 @@ const NAME_CONFLICT_RECHECK_MS = 10_000;
 
 const SIDECAR_IMAGE_ALLOWED = 'SidecarImageAllowed';
 const SOCKET_GROUP_ALLOWED = 'SocketGroupAllowed';
+const POD_SECURITY_ALLOWED = 'PodSecurityAllowed';
 
 /** Conditions a sandbox carries only while False: dropped once what they name is put right. */
-const ONLY_WHEN_FALSE = new Set([SIDECAR_IMAGE_ALLOWED, SOCKET_GROUP_ALLOWED]);
+const ONLY_WHEN_FALSE = new Set([SIDECAR_IMAGE_ALLOWED, SOCKET_GROUP_ALLOWED, POD_SECURITY_ALLOWED]);
 
 export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: string, name: string): Promise<ReconcileResult | void> {
   const sandbox = ctx.caches.sandboxes.get(namespace, name);
@@ -75,8 +76,10 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
     // Owned objects go with it through owner references; a token minted for a Secret the cache
     // never showed would otherwise stay in memory until the operator restarts.
     ctx.memos.delete(usageTokenMemo(namespace, name));
+    forgetStatus(ctx, 'AgentSandbox', namespace, name);
     return;
   }
+  const current = statusNow(ctx, 'AgentSandbox', sandbox) ?? {};
   const providers = resolve(sandbox.spec.providers, 'ModelProvider', (n) => ctx.caches.providers.get(namespace, n), (p) => keyProblems(ctx, p));
   const backends = resolve(sandbox.spec.mcpBackends, 'MCPBackend', (n) => ctx.caches.backends.get(namespace, n), (b) => backendSecretProblems(ctx, b));
   const conditions: ConditionInput[] = [
@@ -102,8 +105,10 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
 
   const socketGroup = socketGroupCondition(sandbox, ctx.settings.toolsUid);
   if (socketGroup) conditions.push(socketGroup);
+  const podSecurity = podSecurityCondition(sandbox, ctx.caches.namespaces.get(undefined, namespace));
+  if (podSecurity) conditions.push(podSecurity);
 
-  let configHash = sandbox.status?.configHash;
+  let configHash = current.configHash;
   let refused: RenderedObjectRefused | undefined;
   let unfit: UnfitSecretError | undefined;
   try {
@@ -158,9 +163,6 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
       },
       () => (policy ? writeRendered(ctx.kube, ownedBy, { desired: policy, live: livePolicy, current: (live) => sameJson(live.spec, policy.spec) }) : deleteRendered(ctx.kube, ownedBy, livePolicy)),
     ]);
-    if (configHash !== rendered.hash) {
-      await ctx.kube.event(sandbox, 'Normal', 'ConfigRendered', `sidecar config ${rendered.hash.slice(0, 12)} rendered into ConfigMap ${configMap.metadata!.name}`);
-    }
     configHash = rendered.hash;
     conditions.push({ type: 'ConfigRendered', status: 'True', reason: 'Rendered', message: `ConfigMap ${configMap.metadata!.name} and Secret ${secret.metadata!.name} are current` });
   } catch (err) {
@@ -195,18 +197,23 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
   // Not part of Ready: new pods get the current isolation; this is about the ones already running.
   const upToDate = podsUpToDate(pods, sandbox, { sidecarImage: ctx.settings.sidecarImage, sealKey: ctx.seal.publicKey });
   conditions.push(upToDate.condition);
-  const current = sandbox.status ?? {};
   const reported = new Set(conditions.map((c) => c.type));
   const kept = current.conditions?.filter((c) => reported.has(c.type) || !ONLY_WHEN_FALSE.has(c.type));
   const status: AgentSandboxStatus = {
     observedGeneration: sandbox.metadata.generation,
+    readyProviders: `${providers.ready}/${sandbox.spec.providers?.length ?? 0}`,
+    readyBackends: `${backends.ready}/${sandbox.spec.mcpBackends?.length ?? 0}`,
     injectedPods: pods.length,
     outdatedPods: upToDate.outdated,
     ...(configHash ? { configHash } : {}),
     conditions: setConditions(kept, conditions, sandbox.metadata.generation),
   };
   if (!sameJson(current, status)) {
-    await ctx.kube.patchStatus('agentsandboxes', namespace, name, status);
+    await writeStatus(ctx, 'AgentSandbox', 'agentsandboxes', sandbox, status);
+    // Once per config: the status the change is compared with is the one last written.
+    if (status.configHash !== undefined && status.configHash !== current.configHash) {
+      await ctx.kube.event(sandbox, 'Normal', 'ConfigRendered', `sidecar config ${status.configHash.slice(0, 12)} rendered into ConfigMap ${sandboxObjectName(name)}`);
+    }
     const ready = findCondition(status.conditions, 'Ready')!;
     const readyChanged = findCondition(current.conditions, 'Ready')?.status !== ready.status;
     if (readyChanged) {
@@ -221,6 +228,11 @@ export async function reconcileAgentSandbox(ctx: ControllerContext, namespace: s
     const groupNow = findCondition(status.conditions, SOCKET_GROUP_ALLOWED);
     if (groupNow && groupNow.message !== findCondition(current.conditions, SOCKET_GROUP_ALLOWED)?.message) {
       await ctx.kube.event(sandbox, 'Warning', groupNow.reason, groupNow.message);
+    }
+    // Unless the Ready Event just said it.
+    const admissionNow = findCondition(status.conditions, POD_SECURITY_ALLOWED);
+    if (admissionNow && admissionNow.message !== findCondition(current.conditions, POD_SECURITY_ALLOWED)?.message && !(readyChanged && ready.reason === admissionNow.reason)) {
+      await ctx.kube.event(sandbox, 'Warning', admissionNow.reason, admissionNow.message);
     }
     // A name taken or a write refused: said once when it starts or changes, not on each retry.
     const renderedNow = findCondition(status.conditions, 'ConfigRendered');
@@ -253,6 +265,28 @@ function socketGroupCondition(sandbox: AgentSandbox, toolsUid: number): Conditio
     status: 'False',
     reason: 'SocketGroupReserved',
     message: `spec.socket.group ${group} is the group of Airlock's airlock-tools container (the installation's tools UID), which injection would give every container, opening to the agent what stdio MCP servers share with their group: the webhook refuses new pods of this sandbox; choose another group, or remove spec.socket.group to use the sidecar's`,
+  };
+}
+
+/** The namespace label Pod Security admission enforces a level by. */
+const POD_SECURITY_ENFORCE = 'pod-security.kubernetes.io/enforce';
+
+/**
+ * Whether Pod Security admission refuses the pods of this sandbox, from its namespace's enforce
+ * label. The firewall isolation injects airlock-firewall (root, NET_ADMIN, NET_RAW), which
+ * baseline and restricted refuse whatever the agent is; the containers every isolation injects
+ * pass restricted, so what else a level refuses is the agent's own (docs/install.md §3). A
+ * namespace without the label gets the cluster's default level, which the API does not show.
+ */
+function podSecurityCondition(sandbox: AgentSandbox, namespace: V1Namespace | undefined): ConditionInput | undefined {
+  const level = namespace?.metadata?.labels?.[POD_SECURITY_ENFORCE];
+  const network = sandbox.spec.isolation?.network ?? 'firewall';
+  if (network !== 'firewall' || (level !== 'baseline' && level !== 'restricted')) return undefined;
+  return {
+    type: POD_SECURITY_ALLOWED,
+    status: 'False',
+    reason: 'FirewallRefused',
+    message: `namespace ${namespace!.metadata!.name} enforces Pod Security ${level} (label ${POD_SECURITY_ENFORCE}), which refuses the airlock-firewall init container of isolation.network firewall (root, NET_ADMIN, NET_RAW): every pod of this sandbox is refused there; label the namespace ${POD_SECURITY_ENFORCE}=privileged, or set isolation.network to networkpolicy`,
   };
 }
 

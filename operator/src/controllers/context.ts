@@ -3,7 +3,7 @@ import type { KubernetesObject, V1Pod, V1Secret } from '@kubernetes/client-node'
 import type { Logger } from 'pino';
 import { mayRead, notReadable, useRefused, type SecretRef, type SecretUse } from '../kube/credentials.js';
 import { findCondition, type ConditionInput, type ConditionValue } from '../kube/conditions.js';
-import type { Kube } from '../kube/client.js';
+import type { AirlockPlural, Kube } from '../kube/client.js';
 import type { Caches } from '../runtime/informers.js';
 import { settledWithin, type OutsideCalls } from '../runtime/outside-calls.js';
 import type { Settings } from '../settings.js';
@@ -158,6 +158,42 @@ export function exposedCondition(exposed: readonly string[]): ConditionInput {
   return exposed.length > 0
     ? { type: 'CredentialsExposed', status: 'True', reason: 'CredentialsExposed', message: exposed.join('; ') }
     : { type: 'CredentialsExposed', status: 'False', reason: 'NotExposed', message: 'no sandbox pod reaches the Secrets it names' };
+}
+
+/** A status this operator wrote, and the version of the object it was written over. */
+interface WrittenStatus {
+  uid: string | undefined;
+  over: string | undefined;
+  status: unknown;
+}
+
+const statusMemo = (kind: Kind, namespace: string, name: string) => `status/${kind}/${namespace}/${name}`;
+
+type WithStatus<S> = KubernetesObject & { metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string }; status?: S };
+
+/**
+ * The object's status as it stands: as the cache shows it, unless the cache still shows the
+ * version this operator last wrote its status over, then as written. Writing the rendered objects
+ * and the status queues the object again before the watch has brought the status back; read from
+ * the cache, that reconcile would see the old status and announce the same change twice (two
+ * ConfigRendered Events per create).
+ */
+export function statusNow<S>(ctx: ControllerContext, kind: Kind, object: WithStatus<S>): S | undefined {
+  const written = ctx.memos.get(statusMemo(kind, object.metadata.namespace ?? 'default', object.metadata.name)) as WrittenStatus | undefined;
+  const stale = written !== undefined && written.uid === object.metadata.uid && written.over === object.metadata.resourceVersion;
+  return stale ? (written.status as S) : object.status;
+}
+
+/** Writes the object's status (status subresource) and remembers it for {@link statusNow}. */
+export async function writeStatus(ctx: ControllerContext, kind: Kind, plural: AirlockPlural, object: WithStatus<unknown>, status: object, sent: object = status): Promise<void> {
+  const namespace = object.metadata.namespace ?? 'default';
+  await ctx.kube.patchStatus(plural, namespace, object.metadata.name, sent);
+  ctx.memos.set(statusMemo(kind, namespace, object.metadata.name), { uid: object.metadata.uid, over: object.metadata.resourceVersion, status } satisfies WrittenStatus);
+}
+
+/** Forgets what {@link writeStatus} remembered of an object that is gone. */
+export function forgetStatus(ctx: ControllerContext, kind: Kind, namespace: string, name: string): void {
+  ctx.memos.delete(statusMemo(kind, namespace, name));
 }
 
 /** Deep equality of JSON values, to skip writes that would change nothing. */

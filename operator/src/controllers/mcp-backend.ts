@@ -8,7 +8,7 @@ import { approvalMessage, definitionStates, discoverTools, inList, toolStates } 
 import { findCondition, setConditions, type ConditionInput } from '../kube/conditions.js';
 import type { ReconcileResult } from '../runtime/queue.js';
 import { backendSecretRefs } from '../kube/credentials.js';
-import { announce, credentialSecret, exposedCondition, exposedSecretRefs, keyOf, missingSecretRefs, refreshMemo, sameJson, secretValue, type ControllerContext } from './context.js';
+import { announce, credentialSecret, forgetStatus, exposedCondition, exposedSecretRefs, keyOf, missingSecretRefs, refreshMemo, sameJson, secretValue, statusNow, writeStatus, type ControllerContext } from './context.js';
 
 /** How often HTTP backends are listed again to notice changed tools (rug pulls). */
 const DISCOVERY_INTERVAL_MS = 5 * 60_000;
@@ -35,10 +35,11 @@ export async function reconcileMcpBackend(ctx: ControllerContext, namespace: str
   const backend = ctx.caches.backends.get(namespace, name);
   if (!backend) {
     ctx.memos.delete(`tools/${namespace}/${name}`);
+    forgetStatus(ctx, 'MCPBackend', namespace, name);
     return;
   }
   const { missing, exposed } = backendSecretProblems(ctx, backend);
-  const current = backend.status ?? {};
+  const current = statusNow(ctx, 'MCPBackend', backend) ?? {};
   let discovered: Memo | undefined;
   const conditions: ConditionInput[] = [];
   if (missing.length > 0) {
@@ -78,7 +79,7 @@ export async function reconcileMcpBackend(ctx: ControllerContext, namespace: str
   };
   const clean = JSON.parse(JSON.stringify(status)) as MCPBackendStatus;
   if (!sameJson(current, clean)) {
-    await ctx.kube.patchStatus('mcpbackends', namespace, name, { ...clean, tools: clean.tools ?? null });
+    await writeStatus(ctx, 'MCPBackend', 'mcpbackends', backend, clean, { ...clean, tools: clean.tools ?? null });
     await announce(ctx, backend, current.conditions, clean.conditions!, { CredentialsExposed: 'True' });
     if ((clean.pendingCount ?? 0) > (current.pendingCount ?? 0)) {
       await ctx.kube.event(backend, 'Warning', 'ToolsPendingApproval', `${clean.pendingCount} tools wait for approval; see the Discovered condition`);

@@ -9,7 +9,7 @@ import { probeProvider } from '../discovery/provider-probe.js';
 import { MAX_DISCOVERED_MODELS, MAX_MODEL_ID_LENGTH, type ModelProvider, type ModelProviderStatus } from '../api/index.js';
 import { findCondition, setConditions, type ConditionInput } from '../kube/conditions.js';
 import { providerSecretRefs } from '../kube/credentials.js';
-import { announce, credentialSecret, exposedCondition, exposedSecretRefs, keyOf, missingSecretRefs, refreshMemo, sameJson, secretValue, type ControllerContext } from './context.js';
+import { announce, credentialSecret, forgetStatus, exposedCondition, exposedSecretRefs, keyOf, missingSecretRefs, refreshMemo, sameJson, secretValue, statusNow, writeStatus, type ControllerContext } from './context.js';
 
 interface ProbeMemo {
   at: number;
@@ -33,6 +33,7 @@ export async function reconcileModelProvider(ctx: ControllerContext, namespace: 
   const provider = ctx.caches.providers.get(namespace, name);
   if (!provider) {
     ctx.memos.delete(`probe/${namespace}/${name}`);
+    forgetStatus(ctx, 'ModelProvider', namespace, name);
     return;
   }
   const { missing, exposed } = keyProblems(ctx, provider);
@@ -72,7 +73,7 @@ export async function reconcileModelProvider(ctx: ControllerContext, namespace: 
             : { type: 'Ready', status: 'True', reason: 'Ready', message: `serves ${provider.spec.models.length} models` },
   );
 
-  const current = provider.status ?? {};
+  const current = statusNow(ctx, 'ModelProvider', provider) ?? {};
   const status: ModelProviderStatus = {
     observedGeneration: provider.metadata.generation,
     modelCount: provider.spec.models.length,
@@ -80,7 +81,7 @@ export async function reconcileModelProvider(ctx: ControllerContext, namespace: 
     ...(discovered ? { discoveredModels: discovered } : current.discoveredModels ? { discoveredModels: current.discoveredModels } : {}),
   };
   if (!sameJson(current, status)) {
-    await ctx.kube.patchStatus('modelproviders', namespace, name, status);
+    await writeStatus(ctx, 'ModelProvider', 'modelproviders', provider, status);
     await announce(ctx, provider, current.conditions, status.conditions!, { [CREDENTIALS_ACCEPTED]: 'False', CredentialsExposed: 'True' });
   }
   return requeueAfterMs === undefined ? undefined : { requeueAfterMs };

@@ -8,14 +8,16 @@ import { backoffDelay } from '@airlock/sidecar/backoff';
 import {
   CoreV1Api,
   CustomObjectsApi,
+  ListWatch,
   NetworkingV1Api,
-  makeInformer,
+  Watch,
   type Informer,
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
   type ObjectCache,
   type V1ConfigMap,
+  type V1Namespace,
   type V1NetworkPolicy,
   type V1Pod,
   type V1Secret,
@@ -30,6 +32,8 @@ type Handler<T> = (object: T, verb: 'add' | 'update' | 'delete') => void;
 export interface Source<T extends KubernetesObject> {
   path: string;
   list: () => Promise<KubernetesListObject<T>>;
+  /** The watch's field selector, the one the list uses (one Namespace by name). */
+  fieldSelector?: string;
 }
 
 /**
@@ -47,7 +51,7 @@ class Restarting<T extends KubernetesObject> {
   readonly informer: Informer<T> & ObjectCache<T>;
 
   constructor(name: string, kubeConfig: KubeConfig, source: Source<T>, log: Logger, labelSelector?: string) {
-    this.informer = makeInformer<T>(kubeConfig, source.path, source.list, labelSelector);
+    this.informer = new ListWatch<T>(source.path, new Watch(kubeConfig), source.list, false, labelSelector, source.fieldSelector);
     this.informer.on('error', (err) => {
       this.errors += 1;
       this.synced = false;
@@ -110,7 +114,8 @@ export class Watched<T extends KubernetesObject> {
     }
   }
 
-  get(namespace: string, name: string): T | undefined {
+  /** The object by name; `namespace` undefined for a cluster-scoped kind. */
+  get(namespace: string | undefined, name: string): T | undefined {
     for (const { informer } of this.parts) {
       const found = informer.get(name, namespace);
       if (found) return found;
@@ -144,6 +149,11 @@ export class Caches {
   readonly pods: Watched<V1Pod>;
   readonly configMaps: Watched<V1ConfigMap>;
   readonly networkPolicies: Watched<V1NetworkPolicy>;
+  /**
+   * The watched namespaces' Namespace objects (their Pod Security labels): every Namespace, or
+   * with `namespaces` each by name (a field selector, so RBAC may name them).
+   */
+  readonly namespaces: Watched<V1Namespace>;
 
   /**
    * Credential Secrets (opted in by their owners) and the credentials Secrets the operator
@@ -207,10 +217,19 @@ export class Caches {
       log,
       MANAGED_SELECTOR,
     );
+    this.namespaces = new Watched(
+      'namespaces',
+      kubeConfig,
+      scopes.map((namespace) => {
+        const fieldSelector = namespace ? `metadata.name=${namespace}` : undefined;
+        return { path: '/api/v1/namespaces', list: () => core.listNamespace({ fieldSelector }) as Promise<KubernetesListObject<V1Namespace>>, fieldSelector };
+      }),
+      log,
+    );
   }
 
   private get all(): Watched<KubernetesObject>[] {
-    return [this.providers, this.backends, this.sandboxes, this.secrets, this.rendered, this.pods, this.configMaps, this.networkPolicies] as Watched<KubernetesObject>[];
+    return [this.providers, this.backends, this.sandboxes, this.secrets, this.rendered, this.pods, this.configMaps, this.networkPolicies, this.namespaces] as Watched<KubernetesObject>[];
   }
 
   get hasSynced(): boolean {

@@ -181,11 +181,14 @@ describe('the default install (all namespaces, self-managed TLS)', () => {
       ],
     },
     {
-      what: 'touch CRDs, nodes or namespaces, or delete Events',
+      what: 'touch CRDs or nodes, change namespaces (it reads their Pod Security labels), or delete Events',
       checks: [
         [{ verb: 'update', group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions', name: 'agentsandboxes.airlock.dev' }, false],
         [{ verb: 'list', resource: 'nodes' }, false],
         [{ verb: 'delete', resource: 'namespaces', name: team }, false],
+        [{ verb: 'patch', resource: 'namespaces', name: team }, false],
+        [{ verb: 'update', resource: 'namespaces', name: team }, false],
+        [{ verb: 'watch', resource: 'namespaces' }, true],
         [{ verb: 'delete', resource: 'events', namespace: team }, false],
       ],
     },
@@ -219,8 +222,14 @@ describe('operator.watchNamespaces: namespaced Roles only', () => {
       expect(await sa.can({ verb: 'get', resource: 'secrets', namespace: ns, name: 'anything' })).toBe(false);
       expect(await sa.can({ verb: 'delete', group: 'networking.k8s.io', resource: 'networkpolicies', namespace: ns })).toBe(true);
     }
-    // Cluster-scoped: only its own webhook configuration's caBundle.
-    expect(rulesOfKind(objects, 'ClusterRole')).toEqual([{ apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: ['listed'], verbs: ['get', 'update'] }]);
+    // Cluster-scoped: the listed Namespaces' labels (Pod Security) and its own webhook configuration's caBundle.
+    expect(rulesOfKind(objects, 'ClusterRole')).toEqual([
+      { apiGroups: [''], resources: ['namespaces'], resourceNames: ['team-d', 'team-e'], verbs: ['list', 'watch'] },
+      { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: ['listed'], verbs: ['get', 'update'] },
+    ]);
+    expect(await sa.can({ verb: 'watch', resource: 'namespaces', name: 'team-d' })).toBe(true);
+    expect(await sa.can({ verb: 'watch', resource: 'namespaces', name: 'team-f' })).toBe(false);
+    expect(await sa.can({ verb: 'list', resource: 'namespaces' })).toBe(false);
     expect(await sa.rulesIn('team-f')).toEqual(grants([...SELF_REVIEWS, ...rulesOfKind(objects, 'ClusterRole')]));
   });
 
@@ -228,8 +237,11 @@ describe('operator.watchNamespaces: namespaced Roles only', () => {
     await cluster.kubectl.ok(['create', 'namespace', 'team-b']);
     const objects = await installChart(cluster.kubectl, { release: 'scoped', namespace: 'scoped-system', values: { fullnameOverride: 'scoped', operator: { watchNamespaces: ['team-b'] }, tls: { mode: 'cert-manager' } } });
     const sa = await asServiceAccount(objects);
-    // No cluster-wide object for the operator: the only ones are the namespace users' roles, bound by no one here.
-    expect(objects.filter((o) => o.kind.startsWith('Cluster')).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['ClusterRole/scoped-view', 'ClusterRole/scoped-edit']);
+    // Cluster-wide, the operator reads the watched Namespace objects (Pod Security labels) and nothing else;
+    // the other cluster roles are the namespace users', bound by no one here.
+    expect(objects.filter((o) => o.kind.startsWith('Cluster')).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['ClusterRole/scoped-operator', 'ClusterRole/scoped-view', 'ClusterRole/scoped-edit', 'ClusterRoleBinding/scoped-operator']);
+    expect(rulesOfKind(objects, 'ClusterRole')).toEqual([{ apiGroups: [''], resources: ['namespaces'], resourceNames: ['team-b'], verbs: ['list', 'watch'] }]);
+    expect(await sa.can({ verb: 'list', resource: 'namespaces', name: 'team-c' })).toBe(false);
     expect(await sa.can({ verb: 'list', resource: 'secrets', namespace: 'team-b' })).toBe(true);
     expect(await sa.can({ verb: 'list', resource: 'secrets', namespace: team })).toBe(false);
     expect(await sa.can({ verb: 'list', resource: 'secrets' })).toBe(false);
@@ -242,7 +254,7 @@ describe('operator.watchNamespaces: namespaced Roles only', () => {
     // Its seal key (ADR 30), made at its first start and read by every replica, in either TLS mode.
     expect(await sa.can({ verb: 'get', resource: 'secrets', namespace: 'scoped-system', name: 'scoped-config-seal' })).toBe(true);
     expect(await sa.can({ verb: 'create', resource: 'secrets', namespace: 'scoped-system' })).toBe(true);
-    expect(await sa.rulesIn('team-c')).toEqual(grants(SELF_REVIEWS));
+    expect(await sa.rulesIn('team-c')).toEqual(grants([...SELF_REVIEWS, ...rulesOfKind(objects, 'ClusterRole')]));
   });
 });
 

@@ -8,7 +8,7 @@
  * a NetworkPolicy, make an immutable ConfigMap again, hand over the Lease and renew the
  * certificate, all without a single 403. Then
  * the same for a release that watches a list of namespaces (operator.watchNamespaces) with
- * namespaced Roles only.
+ * namespaced Roles and a read of those Namespace objects only.
  *
  * On a control plane of its own (see install.ts): this operator watches every namespace.
  */
@@ -214,7 +214,7 @@ spec:
   });
 });
 
-describe('watching a list of namespaces (operator.watchNamespaces) with namespaced Roles only', () => {
+describe('watching a list of namespaces (operator.watchNamespaces) with namespaced Roles and a read of those Namespaces only', () => {
   const scopedTeams = ['team-b', 'team-c'];
   let objects: Manifest[];
 
@@ -239,6 +239,10 @@ describe('watching a list of namespaces (operator.watchNamespaces) with namespac
       expect(await getJson(['configmap', 'airlock-scoped-agent', '-n', scopedTeam])).toBeDefined();
       expect(await getJson(['networkpolicy', 'airlock-scoped-agent', '-n', scopedTeam])).toBeDefined();
     }
+    // Its namespace's Pod Security label, read through the rule that names the listed Namespaces.
+    await kubectl.ok(['label', 'namespace', 'team-c', 'pod-security.kubernetes.io/enforce=baseline']);
+    await expect.poll(() => condition('asbx', 'scoped-agent', 'PodSecurityAllowed', 'team-c'), { timeout: 20_000 }).toMatchObject({ status: 'False', reason: 'FirewallRefused' });
+    expect(await condition('asbx', 'scoped-agent', 'PodSecurityAllowed', 'team-b')).toBeUndefined();
     const caBundle = Buffer.from(replica.operator.caPem).toString('base64');
     await expect.poll(async () => (await getJson(['mutatingwebhookconfiguration', 'scoped'])).webhooks[0].clientConfig.caBundle, { timeout: 15_000 }).toBe(caBundle);
     await stopReplica(replica);
