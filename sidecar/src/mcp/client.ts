@@ -10,6 +10,7 @@
  * - closing ends a Streamable HTTP session with a DELETE first (bounded), so a stateful server
  *   frees it now rather than at its idle timeout.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -44,14 +45,28 @@ export type HttpTransportKind = 'streamable-http' | 'sse';
 export function httpTransport(kind: HttpTransportKind, url: URL, headers: Record<string, string>, onStreamOpen?: () => void, answers?: AnswerBudget): Transport {
   const requestInit: RequestInit = { headers };
   const cappedFetch = cappedFetchFor(answers, kind);
-  if (kind === 'sse') return new SSEClientTransport(url, { requestInit, fetch: cappedFetch });
-  if (!onStreamOpen) return new StreamableHTTPClientTransport(url, { requestInit, fetch: cappedFetch });
+  if (kind === 'sse') return sendingRequestIds(new SSEClientTransport(url, { requestInit, fetch: cappedFetch }));
+  if (!onStreamOpen) return sendingRequestIds(new StreamableHTTPClientTransport(url, { requestInit, fetch: cappedFetch }));
   const watching: FetchLike = async (target, init) => {
     const response = await cappedFetch(target, init);
     if (init?.method === 'GET' && response.ok && response.headers.get('content-type')?.startsWith('text/event-stream')) onStreamOpen();
     return response;
   };
-  return new StreamableHTTPClientTransport(url, { requestInit, fetch: watching });
+  return sendingRequestIds(new StreamableHTTPClientTransport(url, { requestInit, fetch: watching }));
+}
+
+/** The id of the JSON-RPC request a transport is sending, for the fetch that POSTs it. */
+const sendingRequest = new AsyncLocalStorage<string | number>();
+
+/**
+ * Has the fetches a transport makes to send a request know its id (`sendingRequest`), taken from
+ * the message the SDK sends: the POST's body was parsed again to find it, a large tool argument
+ * twice.
+ */
+function sendingRequestIds<T extends Transport>(transport: T): T {
+  const send = transport.send.bind(transport);
+  transport.send = (message, options) => ('method' in message && 'id' in message ? sendingRequest.run(message.id, () => send(message, options)) : send(message, options));
+  return transport;
 }
 
 /**
@@ -67,18 +82,20 @@ export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
  * fetch whose response body stops at a message past {@link MAX_MESSAGE_BYTES}, or one that would
  * take the answers held past `answers` (the sidecar's bound: the message being read counts until
  * it ends; several large results at once took the sidecar past its memory, red team 21). On the
- * event stream answering a request, the request is answered with an error in the backend's place,
- * so its call fails now rather than waiting out its callMs for an answer that will not be read.
+ * event stream answering a request (a POST a transport of {@link httpTransport} sends), the request
+ * is answered with an error in the backend's place, so its call fails now rather than waiting out
+ * its callMs for an answer that will not be read.
  */
 export function cappedFetchFor(answers: AnswerBudget | undefined, kind: HttpTransportKind): FetchLike {
   return async (target, init) => {
+    const requestId = init?.method === 'POST' ? sendingRequest.getStore() : undefined;
     const response = await fetch(target, init);
     // A Streamable HTTP server's GET stream carries its own requests and notifications, never an
     // answer, and lives as long as the session: an event on it is read up to MAX_STREAM_EVENT_BYTES
     // and held against no budget. Held, one 30 MiB event begun and never ended kept the budget full
     // for as long as the backend kept the stream open (red team 24).
     if (kind === 'streamable-http' && init?.method === 'GET') return capped(response, undefined, undefined, MAX_STREAM_EVENT_BYTES);
-    return capped(response, requestIdOf(init?.body), answers, MAX_MESSAGE_BYTES);
+    return capped(response, requestId, answers, MAX_MESSAGE_BYTES);
   };
 }
 
@@ -87,18 +104,6 @@ export function cappedFetchFor(answers: AnswerBudget | undefined, kind: HttpTran
  * or notification larger than this to its clients either (sessions.ts MAX_NOTIFIED_BYTES).
  */
 export const MAX_STREAM_EVENT_BYTES = 1024 * 1024;
-
-/** The id of the JSON-RPC request a POST carries; undefined for a notification, a response or anything else. */
-function requestIdOf(body: unknown): string | number | undefined {
-  if (typeof body !== 'string') return undefined;
-  try {
-    const message = JSON.parse(body) as { method?: unknown; id?: unknown } | null;
-    const id = message?.method === undefined ? undefined : message.id;
-    return typeof id === 'string' || typeof id === 'number' ? id : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function capped(response: Response, requestId: string | number | undefined, answers: AnswerBudget | undefined, maxBytes: number): Response {
   if (!response.body) return response;

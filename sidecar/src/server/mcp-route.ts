@@ -11,7 +11,7 @@ import { withAgentContext } from '../telemetry/model-call.js';
 import { JSON_UTF8 } from './http/app.js';
 import { HttpError } from './http/read-body.js';
 import { writeJson } from './http/reply.js';
-import type { HttpRequest, Router } from './http/router.js';
+import type { Router } from './http/router.js';
 import { scanJson } from '../wire/json-scan.js';
 import { MAX_PARSED_BYTES, unparsable } from './body.js';
 
@@ -61,7 +61,7 @@ export function mcpRoute(router: Router, mcp: McpHandler): void {
         // JSON-RPC 2.0: "rpc call with an empty Array" is answered with one Invalid Request error.
         return send(res, 400, jsonRpcError(JsonRpcErrorCode.InvalidRequest, 'Invalid Request: the batch is empty; send at least one JSON-RPC message'));
       }
-      closeWhenAsked(request, res);
+      connectionAsNodeSays(res);
       // The agent's traceparent is linked from the spans of its tool calls (telemetry/model-call.ts).
       await withAgentContext(request.headers, () => mcp.handle(request.raw, res, parsed));
     },
@@ -81,13 +81,13 @@ export function refuseMcpMethod(method: string, res: ServerResponse): void {
 }
 
 /**
- * Closes the connection after the answer when its client asked to (`Connection: close`). The MCP
- * SDK writes `Connection: keep-alive` on every event stream it answers with, and Node takes a
- * handler's Connection header over the client's: such a client got a keep-alive answer and a
- * connection left open (red team 19).
+ * Leaves the answer's Connection header to Node, as on every other route: `close` to a client that
+ * asked to close (the connection is then closed), keep-alive otherwise. The MCP SDK writes
+ * `Connection: keep-alive` on every event stream it answers with, and Node takes a handler's
+ * Connection header over the client's: a client that sent `Connection: close` got a keep-alive
+ * answer and a connection left open (red team 19).
  */
-function closeWhenAsked(request: HttpRequest, res: ServerResponse): void {
-  if (!/(?:^|,)\s*close\s*(?:,|$)/i.test(String(request.headers.connection ?? ''))) return;
+function connectionAsNodeSays(res: ServerResponse): void {
   const writeHead = res.writeHead.bind(res) as (status: number, ...rest: unknown[]) => ServerResponse;
   res.writeHead = ((status: number, ...rest: unknown[]) => {
     const headers = rest.at(-1);

@@ -4,10 +4,10 @@
  * answers its Service here, so it must not meet other test files' pods), and the chart
  * installed into it the way `helm install` would: CRDs first, then the rendered templates.
  */
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { startControlPlane, type ControlPlane } from '../../controlplane/control-plane.js';
 import { kubectlFor, type Kubectl } from '../../controlplane/kubectl.js';
-import { ensureHelm, isOptionalKind, only, renderChart, toYamlStream, type Manifest, type RenderOptions } from '../../helm/helm.js';
+import { chartDir, ensureHelm, helm, isOptionalKind, only, renderChart, toYamlStream, type HelmResult, type Manifest, type RenderOptions } from '../../helm/helm.js';
 
 /** A cold helm build takes minutes; it happens once per machine. Use as the beforeAll timeout. */
 export const SETUP_TIMEOUT_MS = 20 * 60_000;
@@ -24,6 +24,33 @@ export async function startChartCluster(): Promise<ChartCluster> {
   await ensureHelm();
   const controlPlane = await startControlPlane({ binDir: inject('controlPlaneBin') });
   return { controlPlane, kubectl: kubectlFor(inject('controlPlaneBin'), controlPlane.kubeconfigPath) };
+}
+
+/**
+ * {@link startChartCluster} in the test file's `beforeAll`, stopped in its `afterAll` (call it at
+ * the top of the file). The function returned reads it.
+ */
+export function chartClusterForFile(): () => ChartCluster {
+  let cluster: ChartCluster | undefined;
+  beforeAll(async () => {
+    cluster = await startChartCluster();
+  }, SETUP_TIMEOUT_MS);
+  afterAll(async () => {
+    await cluster?.controlPlane.stop();
+  });
+  return () => {
+    if (!cluster) throw new Error('the chart cluster is not started (chartClusterForFile runs it in beforeAll)');
+    return cluster;
+  };
+}
+
+/**
+ * `helm install` (the namespace created) or `helm upgrade` of the chart as `release` in
+ * `namespace` on the cluster, with `args` (`--set`, `--reuse-values`...), as an administrator
+ * runs it.
+ */
+export function helmChart(cluster: ChartCluster, verb: 'install' | 'upgrade', release: string, namespace: string, args: string[] = []): Promise<HelmResult> {
+  return helm([verb, release, chartDir, '-n', namespace, ...(verb === 'install' ? ['--create-namespace'] : []), ...args], cluster.controlPlane.kubeconfigPath);
 }
 
 /**

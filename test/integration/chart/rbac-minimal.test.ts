@@ -8,22 +8,14 @@
  * On a control plane of its own (see install.ts).
  */
 import { AuthorizationV1Api, type V1ResourceAttributes } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { only, type Manifest } from '../../helm/helm.js';
-import { installChart, SETUP_TIMEOUT_MS, startChartCluster, type ChartCluster } from './install.js';
+import { chartClusterForFile, installChart } from './install.js';
 
 const namespace = 'airlock-system';
 const team = 'team-a';
 
-let cluster: ChartCluster;
-
-beforeAll(async () => {
-  cluster = await startChartCluster();
-}, SETUP_TIMEOUT_MS);
-
-afterAll(async () => {
-  await cluster?.controlPlane.stop();
-});
+const chartCluster = chartClusterForFile();
 
 type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
 
@@ -48,8 +40,8 @@ const SELF_REVIEWS: Rule[] = [
 /** Authorization as the chart's ServiceAccount, with a TokenRequest token. */
 async function asServiceAccount(objects: Manifest[]) {
   const serviceAccount = only(objects, 'ServiceAccount').metadata;
-  const token = await cluster.controlPlane.tokenFor(serviceAccount.namespace!, serviceAccount.name);
-  const api = cluster.controlPlane.kubeConfigForToken(token).makeApiClient(AuthorizationV1Api);
+  const token = await chartCluster().controlPlane.tokenFor(serviceAccount.namespace!, serviceAccount.name);
+  const api = chartCluster().controlPlane.kubeConfigForToken(token).makeApiClient(AuthorizationV1Api);
   return {
     async rulesIn(ns: string): Promise<string[]> {
       const review = await api.createSelfSubjectRulesReview({ body: { spec: { namespace: ns } } });
@@ -68,8 +60,8 @@ describe('the default install (all namespaces, self-managed TLS)', () => {
   let sa: Awaited<ReturnType<typeof asServiceAccount>>;
 
   beforeAll(async () => {
-    objects = await installChart(cluster.kubectl, { release: 'airlock', namespace });
-    await cluster.kubectl.ok(['create', 'namespace', team]);
+    objects = await installChart(chartCluster().kubectl, { release: 'airlock', namespace });
+    await chartCluster().kubectl.ok(['create', 'namespace', team]);
     sa = await asServiceAccount(objects);
   });
 
@@ -207,8 +199,8 @@ describe('the default install (all namespaces, self-managed TLS)', () => {
 
 describe('operator.watchNamespaces: namespaced Roles only', () => {
   it('self TLS: no cluster-wide Secret, ConfigMap, NetworkPolicy or Pod rights; reconcile rights in each listed namespace', async () => {
-    for (const ns of ['team-d', 'team-e']) await cluster.kubectl.ok(['create', 'namespace', ns]);
-    const objects = await installChart(cluster.kubectl, { release: 'listed', namespace: 'listed-system', values: { fullnameOverride: 'listed', operator: { watchNamespaces: ['team-d', 'team-e'] } } });
+    for (const ns of ['team-d', 'team-e']) await chartCluster().kubectl.ok(['create', 'namespace', ns]);
+    const objects = await installChart(chartCluster().kubectl, { release: 'listed', namespace: 'listed-system', values: { fullnameOverride: 'listed', operator: { watchNamespaces: ['team-d', 'team-e'] } } });
     const sa = await asServiceAccount(objects);
     for (const resource of ['secrets', 'configmaps', 'pods']) {
       expect(await sa.can({ verb: 'list', resource }), `list ${resource} cluster-wide`).toBe(false);
@@ -234,8 +226,8 @@ describe('operator.watchNamespaces: namespaced Roles only', () => {
   });
 
   it('with cert-manager: reads and writes nothing outside the watched namespaces, and no webhook configuration or TLS Secret', async () => {
-    await cluster.kubectl.ok(['create', 'namespace', 'team-b']);
-    const objects = await installChart(cluster.kubectl, { release: 'scoped', namespace: 'scoped-system', values: { fullnameOverride: 'scoped', operator: { watchNamespaces: ['team-b'] }, tls: { mode: 'cert-manager' } } });
+    await chartCluster().kubectl.ok(['create', 'namespace', 'team-b']);
+    const objects = await installChart(chartCluster().kubectl, { release: 'scoped', namespace: 'scoped-system', values: { fullnameOverride: 'scoped', operator: { watchNamespaces: ['team-b'] }, tls: { mode: 'cert-manager' } } });
     const sa = await asServiceAccount(objects);
     // Cluster-wide, the operator reads the watched Namespace objects (Pod Security labels) and nothing else;
     // the other cluster roles are the namespace users', bound by no one here.

@@ -7,20 +7,24 @@
  * release's Deployment and any operator pod still running inject; an AgentSandbox still may not
  * name it.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { chartDir, helm } from '../../helm/helm.js';
+import { expect, it } from 'vitest';
 import { until } from '../kube/operator-harness.js';
-import { SETUP_TIMEOUT_MS, startChartCluster, type ChartCluster } from './install.js';
+import { chartClusterForFile, helmChart } from './install.js';
 
 const REPOSITORY = 'registry.local/airlock-sidecar';
 const TEAM = 'team-a';
-let cluster: ChartCluster;
-const upgrade = async (args: string[]) => {
-  const result = await helm([...args, 'airlock', chartDir, '-n', 'airlock-system', ...args.includes('install') ? ['--create-namespace', '--set', `sidecar.image.repository=${REPOSITORY}`] : ['--reuse-values']], cluster.controlPlane.kubeconfigPath);
+const chartCluster = chartClusterForFile();
+/** Installs the release with the sidecar image tagged `tag`, or upgrades it to that tag. */
+const upgrade = async (verb: 'install' | 'upgrade', tag: string) => {
+  const result = await helmChart(chartCluster(), verb, 'airlock', 'airlock-system', [
+    ...(verb === 'install' ? ['--set', `sidecar.image.repository=${REPOSITORY}`] : ['--reuse-values']),
+    '--set',
+    `sidecar.image.tag=${tag}`,
+  ]);
   expect(result.code, result.stderr).toBe(0);
   // No operator runs here, and the webhook would refuse every labelled pod. The pods below stand
   // for what a replica injected; the finished-pod policy is what is tested.
-  await cluster.kubectl.ok(['delete', 'mutatingwebhookconfiguration', 'airlock', '--ignore-not-found']);
+  await chartCluster().kubectl.ok(['delete', 'mutatingwebhookconfiguration', 'airlock', '--ignore-not-found']);
 };
 
 /** A sandbox pod as an operator injecting `image` leaves it: the firewall init container, root with NET_ADMIN. */
@@ -33,25 +37,18 @@ const injectedBy = (image: string) => ({
     containers: [{ name: 'agent', image: 'ghcr.io/example/agent:1' }],
   },
 });
-const admit = (image: string) => cluster.kubectl.run(['create', '-n', TEAM, '--dry-run=server', '-f', '-'], JSON.stringify(injectedBy(image)));
+const admit = (image: string) => chartCluster().kubectl.run(['create', '-n', TEAM, '--dry-run=server', '-f', '-'], JSON.stringify(injectedBy(image)));
 
 /** Waits until the API server's policy admits the pod `image` injects (it reloads policies in the background). */
 async function admitted(image: string): Promise<void> {
   await until(async () => (await admit(image)).code === 0, `a pod injected with ${image} admitted`);
 }
 
-beforeAll(async () => {
-  cluster = await startChartCluster();
-}, SETUP_TIMEOUT_MS);
-
-afterAll(async () => {
-  await cluster?.controlPlane.stop();
-});
-
 it('keeps admitting the pods the replaced release injects, and lets no AgentSandbox name its image', async () => {
-  await upgrade(['install', '--set', 'sidecar.image.tag=old']);
-  await upgrade(['upgrade', '--set', 'sidecar.image.tag=new']);
-  await cluster.kubectl.ok(['create', 'namespace', TEAM]);
+  const { kubectl } = chartCluster();
+  await upgrade('install', 'old');
+  await upgrade('upgrade', 'new');
+  await kubectl.ok(['create', 'namespace', TEAM]);
 
   await admitted(`${REPOSITORY}:new`);
   const old = await admit(`${REPOSITORY}:old`);
@@ -63,12 +60,13 @@ it('keeps admitting the pods the replaced release injects, and lets no AgentSand
 
   // What an AgentSandbox may name is the values' list only: the old image is not pinned again.
   const sandbox = { apiVersion: 'airlock.dev/v1alpha1', kind: 'AgentSandbox', metadata: { name: 'pinned' }, spec: { providers: ['openai'], sidecar: { image: `${REPOSITORY}:old` } } };
-  const pinned = await cluster.kubectl.run(['create', '-n', TEAM, '--dry-run=server', '-f', '-'], JSON.stringify(sandbox));
+  const pinned = await kubectl.run(['create', '-n', TEAM, '--dry-run=server', '-f', '-'], JSON.stringify(sandbox));
   expect(pinned.code).not.toBe(0);
   expect(pinned.stderr).toContain(`spec.sidecar.image: ${REPOSITORY}:old is not one of the sidecar images this installation allows`);
 });
 
 it('keeps the image of an operator pod still running from an unfinished rollout, and drops what none runs', async () => {
+  const { kubectl } = chartCluster();
   // A replica of `old` still up (the rollout to `new` never finished: `new` did not pull, say).
   const replica = {
     apiVersion: 'v1',
@@ -80,26 +78,26 @@ it('keeps the image of an operator pod still running from an unfinished rollout,
     },
     spec: { serviceAccountName: 'airlock', containers: [{ name: 'operator', image: 'registry.local/airlock-operator:old', args: [`--sidecar-image=${REPOSITORY}:old`, '--sidecar-uid=61337'] }] },
   };
-  await cluster.kubectl.ok(['create', '-n', 'airlock-system', '-f', '-'], JSON.stringify(replica));
+  await kubectl.ok(['create', '-n', 'airlock-system', '-f', '-'], JSON.stringify(replica));
   // One that only wears the operator's labels (whoever may create a pod in the release namespace): its image is not taken (red team 23).
   const forged = {
     ...replica,
     metadata: { name: 'airlock-forged', labels: replica.metadata.labels },
     spec: { containers: [{ name: 'operator', image: 'registry.local/airlock-operator:old', args: [`--sidecar-image=${REPOSITORY}:forged`] }] },
   };
-  await cluster.kubectl.ok(['create', '-n', 'airlock-system', '-f', '-'], JSON.stringify(forged));
-  await upgrade(['upgrade', '--set', 'sidecar.image.tag=fixed']);
+  await kubectl.ok(['create', '-n', 'airlock-system', '-f', '-'], JSON.stringify(forged));
+  await upgrade('upgrade', 'fixed');
   await admitted(`${REPOSITORY}:fixed`);
   for (const image of ['old', 'new']) {
     const result = await admit(`${REPOSITORY}:${image}`);
     expect(result.code, `${image}: ${result.stderr}`).toBe(0);
   }
   expect((await admit(`${REPOSITORY}:forged`)).code).not.toBe(0);
-  await cluster.kubectl.ok(['delete', 'pod', '-n', 'airlock-system', forged.metadata.name, '--wait=false']);
+  await kubectl.ok(['delete', 'pod', '-n', 'airlock-system', forged.metadata.name, '--wait=false']);
 
   // Once that replica is gone and the rollout is done, the next upgrade keeps only what runs.
-  await cluster.kubectl.ok(['delete', 'pod', '-n', 'airlock-system', replica.metadata.name, '--wait=false']);
-  await upgrade(['upgrade', '--set', 'sidecar.image.tag=final']);
+  await kubectl.ok(['delete', 'pod', '-n', 'airlock-system', replica.metadata.name, '--wait=false']);
+  await upgrade('upgrade', 'final');
   await admitted(`${REPOSITORY}:final`);
   await until(async () => (await admit(`${REPOSITORY}:old`)).code !== 0, 'the image no replica injects refused');
   expect((await admit(`${REPOSITORY}:fixed`)).code).toBe(0);

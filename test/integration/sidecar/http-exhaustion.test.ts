@@ -13,6 +13,7 @@
  * the socket answers again once the agent lets go. The admin port itself holds at most 16
  * connections from the pod's own addresses (the agent's), so a flood of it leaves the process its
  * descriptors (the kubelet and the operator connect from elsewhere: their share is not taken).
+ * Last, such connections do not hold the sidecar once SIGTERM'd: it exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
@@ -129,4 +130,17 @@ it(`keeps the agent's doors answering, and lives, while the agent opens ${FLOOD}
   expect(child.exitCode, stderr.slice(-2000)).toBeNull();
   for (const s of flood.splice(0)) s.destroy();
   await expect.poll(() => admin('/healthz').then((r) => r.status, () => 0), { timeout: 30_000, interval: 100 }).toBe(200);
+});
+
+it('exits on SIGTERM while the agent holds connections that sent nothing or half their headers, on the socket and the loopback port', async () => {
+  // Node stops its header timeout once a server closes and counts such a connection as busy: one
+  // of them held the stopping sidecar until the kubelet killed it (after its grace period, the
+  // operator's last read of /usage not waited for).
+  await open(2);
+  await open(2, 'POST /v1/chat/completions HTTP/1.1\r\nHost: airlock\r\n');
+  await open(2, undefined, loopbackPort);
+  await open(2, `GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:${loopbackPort}\r\n`, loopbackPort);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  expect(await exited, stderr.slice(-2000)).toBe(0);
 });

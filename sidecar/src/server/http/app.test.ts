@@ -131,6 +131,28 @@ describe('HttpApp', () => {
     second.destroy();
   });
 
+  it('while closing: a connection that sent nothing, half its headers or half its body does not hold close() (Node stops its header and request timeouts then)', async () => {
+    const { app, port } = await start((a) => a.router.add('POST', '/echo', (r) => ({ body: String(r.body) }), { onError }));
+    // Node's own bound on a body, shortened: the half-sent body is cut when it passes it.
+    app.server.requestTimeout = 300;
+    const open = (bytes: string) =>
+      new Promise<{ closed: Promise<unknown> }>((resolve) => {
+        const socket = connect({ host: '127.0.0.1', port }, () => {
+          if (bytes) socket.write(bytes);
+          resolve({ closed: new Promise((closed) => socket.on('close', closed)) });
+        });
+        socket.on('error', () => undefined);
+      });
+    const silent = await open('');
+    const halfHeaders = await open('POST /echo HTTP/1.1\r\nhost: x\r\n');
+    // The last one's request reaches the app (its body is being read) before the server closes.
+    const arrived = new Promise((resolve) => app.server.once('request', resolve));
+    const halfBody = await open('POST /echo HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 10\r\n\r\n{"a"');
+    await arrived;
+    await app.close();
+    await Promise.all([silent.closed, halfHeaders.closed, halfBody.closed]);
+  });
+
   it('answers a request that arrives on an open connection while closing with the closing answer, and closes that connection', async () => {
     let release!: () => void;
     const { app, port } = await start((a) => {

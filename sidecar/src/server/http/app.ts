@@ -53,6 +53,8 @@ export class HttpApp {
   readonly router = new Router();
   private httpServer: Server | undefined;
   private closingDown = false;
+  /** Each connection of the app's own server, with the requests being answered on it and when each came. */
+  private readonly connections = new Map<Socket, Map<IncomingMessage, number>>();
 
   constructor(private readonly options: HttpAppOptions) {}
 
@@ -66,6 +68,10 @@ export class HttpApp {
     server.on('checkContinue', (req, res) => this.handle(req, res, 'continue'));
     server.on('checkExpectation', (req, res) => this.handle(req, res, 'other'));
     server.setTimeout(0);
+    server.on('connection', (socket: Socket) => {
+      this.connections.set(socket, new Map());
+      socket.once('close', () => this.connections.delete(socket));
+    });
     if (this.options.maxConnections !== undefined) server.maxConnections = this.options.maxConnections;
     if (this.options.stalledReaderMs !== undefined) dropStalledReaders(server, this.options.stalledReaderMs);
     if (this.options.clientError) server.on('clientError', this.options.clientError);
@@ -91,20 +97,39 @@ export class HttpApp {
   /**
    * Stops accepting connections and resolves once the requests in flight have finished (streams
    * included). Meanwhile a new request on an open connection gets the `closing` answer, and a
-   * connection is closed as soon as it is idle.
+   * connection is closed as soon as no request is being answered on it.
    */
   close(): Promise<void> {
     this.closingDown = true;
     const server = this.httpServer;
     if (!server?.listening) return Promise.resolve();
     return new Promise((resolve) => {
-      // server.close() closes the connections idle now; these close those that become idle later.
-      const reaper = setInterval(() => server.closeIdleConnections(), 50);
+      this.reap(server);
+      const reaper = setInterval(() => this.reap(server), 50);
       server.close(() => {
         clearInterval(reaper);
         resolve();
       });
     });
+  }
+
+  /**
+   * Closes the connections that hold a closing server for nothing: those with no request being
+   * answered, and those whose request's body has not all come within the request timeout.
+   * `server.closeIdleConnections()` is not enough: Node counts a connection that has sent nothing,
+   * or only part of its headers, as busy (so its header timeout applies), and stops its header and
+   * request timeouts once the server closes. One such connection (an HTTP client's spare one, or
+   * the agent's, on purpose) held a SIGTERM'd sidecar until the kubelet killed it, its last
+   * `/usage` never read.
+   */
+  private reap(server: Server): void {
+    const now = performance.now();
+    const limit = server.requestTimeout;
+    for (const [socket, requests] of this.connections) {
+      let drop = requests.size === 0;
+      for (const [req, since] of requests) if (limit > 0 && !req.complete && now - since >= limit) drop = true;
+      if (drop) socket.destroy();
+    }
   }
 
   /**
@@ -121,6 +146,11 @@ export class HttpApp {
       bad = true;
     }
     const rawPath = target?.rawPath ?? url.split('?')[0]!;
+    const answering = this.connections.get(req.socket);
+    if (answering) {
+      answering.set(req, performance.now());
+      res.once('close', () => answering.delete(req));
+    }
     const request: HttpRequest = { raw: req, method: req.method ?? 'GET', url, rawPath, path: target?.path ?? rawPath, query: target?.query ?? '', params: {}, headers: req.headers, body: undefined };
     if (target?.authority !== undefined) request.authority = target.authority;
     const options = this.options;
