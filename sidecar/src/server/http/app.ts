@@ -53,8 +53,8 @@ export class HttpApp {
   readonly router = new Router();
   private httpServer: Server | undefined;
   private closingDown = false;
-  /** Each connection of the app's own server, with the requests being answered on it and when each came. */
-  private readonly connections = new Map<Socket, Map<IncomingMessage, number>>();
+  /** The connections of the app's own server (per connection, not per request: nothing is added to a call's path). */
+  private readonly connections = new Set<Socket>();
 
   constructor(private readonly options: HttpAppOptions) {}
 
@@ -69,7 +69,7 @@ export class HttpApp {
     server.on('checkExpectation', (req, res) => this.handle(req, res, 'other'));
     server.setTimeout(0);
     server.on('connection', (socket: Socket) => {
-      this.connections.set(socket, new Map());
+      this.connections.add(socket);
       socket.once('close', () => this.connections.delete(socket));
     });
     if (this.options.maxConnections !== undefined) server.maxConnections = this.options.maxConnections;
@@ -103,9 +103,10 @@ export class HttpApp {
     this.closingDown = true;
     const server = this.httpServer;
     if (!server?.listening) return Promise.resolve();
+    const since = performance.now();
     return new Promise((resolve) => {
-      this.reap(server);
-      const reaper = setInterval(() => this.reap(server), 50);
+      this.reap(server, since);
+      const reaper = setInterval(() => this.reap(server, since), 50);
       server.close(() => {
         clearInterval(reaper);
         resolve();
@@ -115,20 +116,20 @@ export class HttpApp {
 
   /**
    * Closes the connections that hold a closing server for nothing: those with no request being
-   * answered, and those whose request's body has not all come within the request timeout.
+   * answered, and those whose request's body has not all come within the request timeout of
+   * `since` (when closing began).
    * `server.closeIdleConnections()` is not enough: Node counts a connection that has sent nothing,
    * or only part of its headers, as busy (so its header timeout applies), and stops its header and
    * request timeouts once the server closes. One such connection (an HTTP client's spare one, or
    * the agent's, on purpose) held a SIGTERM'd sidecar until the kubelet killed it, its last
    * `/usage` never read.
    */
-  private reap(server: Server): void {
-    const now = performance.now();
-    const limit = server.requestTimeout;
-    for (const [socket, requests] of this.connections) {
-      let drop = requests.size === 0;
-      for (const [req, since] of requests) if (limit > 0 && !req.complete && now - since >= limit) drop = true;
-      if (drop) socket.destroy();
+  private reap(server: Server, since: number): void {
+    const late = server.requestTimeout > 0 && performance.now() - since >= server.requestTimeout;
+    for (const socket of this.connections) {
+      // The answer under way on the connection (node:http's own field; none between requests).
+      const answer = (socket as { _httpMessage?: { req?: IncomingMessage } | null })._httpMessage;
+      if (!answer || (late && answer.req?.complete === false)) socket.destroy();
     }
   }
 
@@ -146,11 +147,6 @@ export class HttpApp {
       bad = true;
     }
     const rawPath = target?.rawPath ?? url.split('?')[0]!;
-    const answering = this.connections.get(req.socket);
-    if (answering) {
-      answering.set(req, performance.now());
-      res.once('close', () => answering.delete(req));
-    }
     const request: HttpRequest = { raw: req, method: req.method ?? 'GET', url, rawPath, path: target?.path ?? rawPath, query: target?.query ?? '', params: {}, headers: req.headers, body: undefined };
     if (target?.authority !== undefined) request.authority = target.authority;
     const options = this.options;
