@@ -42,9 +42,9 @@ export type HttpTransportKind = 'streamable-http' | 'sse';
  * allows it), so a list_changed announced before then is lost, and a client that keeps lists
  * must read them again. An HTTP+SSE session lives on its event stream from the start: no gap.
  */
-export function httpTransport(kind: HttpTransportKind, url: URL, headers: Record<string, string>, onStreamOpen?: () => void, answers?: AnswerBudget): Transport {
+export function httpTransport(kind: HttpTransportKind, url: URL, headers: Record<string, string>, onStreamOpen?: () => void, answers?: AnswerBudget, stallMs?: number): Transport {
   const requestInit: RequestInit = { headers };
-  const cappedFetch = cappedFetchFor(answers, kind);
+  const cappedFetch = cappedFetchFor(answers, kind, stallMs);
   if (kind === 'sse') return new SSEClientTransport(url, { requestInit, fetch: cappedFetch });
   if (!onStreamOpen) return new StreamableHTTPClientTransport(url, { requestInit, fetch: cappedFetch });
   const watching: FetchLike = async (target, init) => {
@@ -71,8 +71,11 @@ export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
  * team 21), and passes on one large message at a time across the sidecar (mcp/message-gate.ts). On the
  * event stream answering a request, the request is answered with an error in the backend's place,
  * so its call fails now rather than waiting out its callMs for an answer that will not be read.
+ * A message begun and then left without a byte for `stallMs` (the backend's callMs) is given up
+ * the same way, its response cut: it held its bytes of the budget for as long as the backend
+ * kept the connection open (red team 24).
  */
-export function cappedFetchFor(answers: AnswerBudget | undefined, kind: HttpTransportKind): FetchLike {
+export function cappedFetchFor(answers: AnswerBudget | undefined, kind: HttpTransportKind, stallMs?: number): FetchLike {
   return async (target, init) => {
     const response = await fetch(target, init);
     // A Streamable HTTP server's GET stream carries its own requests and notifications, never an
@@ -80,7 +83,7 @@ export function cappedFetchFor(answers: AnswerBudget | undefined, kind: HttpTran
     // and held against no budget. Held, one 30 MiB event begun and never ended kept the budget full
     // for as long as the backend kept the stream open (red team 24).
     if (kind === 'streamable-http' && init?.method === 'GET') return capped(response, undefined, undefined, MAX_STREAM_EVENT_BYTES);
-    return capped(response, requestIdOf(init?.body), answers, MAX_MESSAGE_BYTES);
+    return capped(response, requestIdOf(init?.body), answers, MAX_MESSAGE_BYTES, stallMs);
   };
 }
 
@@ -108,7 +111,7 @@ function requestIdOf(body: unknown): string | number | undefined {
  * on; one larger than {@link LARGE_MESSAGE_BYTES} waits for the sidecar's {@link largeMessages}
  * gate, reading nothing more of the response meanwhile.
  */
-function capped(response: Response, requestId: string | number | undefined, answers: AnswerBudget | undefined, maxBytes: number, gate: MessageGate = largeMessages): Response {
+function capped(response: Response, requestId: string | number | undefined, answers: AnswerBudget | undefined, maxBytes: number, stallMs?: number, gate: MessageGate = largeMessages): Response {
   if (!response.body) return response;
   const events = response.headers.get('content-type')?.includes('text/event-stream') ?? false;
   /** Bytes read and not yet passed on: the message being read (and, of an event stream, none whole). */
@@ -122,7 +125,23 @@ function capped(response: Response, requestId: string | number | undefined, answ
     answers?.release(given);
     held -= given;
   };
+  /** Set while a message is begun and not passed on, and not waiting for the gate: it fires after `stallMs` without a byte. */
+  let stalled: NodeJS.Timeout | undefined;
+  const watch = (controller: TransformStreamDefaultController<Uint8Array>) => {
+    clearTimeout(stalled);
+    stalled = undefined;
+    if (stallMs === undefined || !answers || pending.length === 0) return;
+    stalled = setTimeout(() => {
+      try {
+        refuse(controller, `the MCP server sent part of a message and then nothing for ${stallMs} ms; it is not read`);
+      } catch {
+        release(); // the response ended meanwhile
+      }
+    }, stallMs);
+    stalled.unref();
+  };
   const refuse = (controller: TransformStreamDefaultController<Uint8Array>, reason: string) => {
+    clearTimeout(stalled);
     release();
     pending = [];
     run = 0;
@@ -157,19 +176,24 @@ function capped(response: Response, requestId: string | number | undefined, answ
       }
       if (end < 0) {
         pending.push(bytes);
-        return;
+        return watch(controller);
       }
       const whole = pending.length === 0 ? bytes.subarray(0, end) : Buffer.concat([...pending, bytes.subarray(0, end)]);
       pending = end < bytes.length ? [bytes.subarray(end)] : [];
-      return passOn(controller, whole);
+      clearTimeout(stalled);
+      const passed = passOn(controller, whole);
+      if (!passed) return watch(controller);
+      return passed.then(() => watch(controller));
     },
     flush(controller) {
+      clearTimeout(stalled);
       // What is left: a whole JSON body, or an event stream's last bytes (passed on as read).
       const rest = Buffer.concat(pending);
       pending = [];
       return rest.length > 0 ? passOn(controller, rest) : undefined;
     },
     cancel() {
+      clearTimeout(stalled);
       pending = [];
       release();
     },

@@ -69,14 +69,14 @@ export async function openClient(config: McpBackendConfig, secrets: ConnectionSe
     case 'stdio':
       return openStdio(config, secrets, options);
     case 'sse':
-      return connect(httpTransport('sse', backendUrl(config), secrets.headers, undefined, options.answers), 'sse', options);
+      return connect(httpTransport('sse', backendUrl(config), secrets.headers, undefined, options.answers, config.timeouts.callMs), 'sse', options);
     case 'streamable-http': {
       const url = backendUrl(config);
       try {
-        return await connect(httpTransport('streamable-http', url, secrets.headers, options.onStreamOpen, options.answers), 'streamable-http', options);
+        return await connect(httpTransport('streamable-http', url, secrets.headers, options.onStreamOpen, options.answers, config.timeouts.callMs), 'streamable-http', options);
       } catch (err) {
         if (!fallsBackToSse(err)) throw err;
-        return connect(httpTransport('sse', url, secrets.headers, undefined, options.answers), 'sse', options);
+        return connect(httpTransport('sse', url, secrets.headers, undefined, options.answers, config.timeouts.callMs), 'sse', options);
       }
     }
   }
