@@ -18,6 +18,7 @@ import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.j
 import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, type ClientCapabilities, type Prompt, type Resource, type ResourceTemplate, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { AnswerBudget } from '../upstream/answer-budget.js';
+import { LARGE_MESSAGE_BYTES, largeMessages, type MessageGate } from './message-gate.js';
 
 /**
  * What the gateway and the operator declare to MCP servers: sampling and elicitation in both modes,
@@ -42,9 +43,9 @@ export type HttpTransportKind = 'streamable-http' | 'sse';
  * allows it), so a list_changed announced before then is lost, and a client that keeps lists
  * must read them again. An HTTP+SSE session lives on its event stream from the start: no gap.
  */
-export function httpTransport(kind: HttpTransportKind, url: URL, headers: Record<string, string>, onStreamOpen?: () => void, answers?: AnswerBudget): Transport {
+export function httpTransport(kind: HttpTransportKind, url: URL, headers: Record<string, string>, onStreamOpen?: () => void, answers?: AnswerBudget, stallMs?: number): Transport {
   const requestInit: RequestInit = { headers };
-  const cappedFetch = cappedFetchFor(answers, kind);
+  const cappedFetch = cappedFetchFor(answers, kind, stallMs);
   if (kind === 'sse') return sendingRequestIds(new SSEClientTransport(url, { requestInit, fetch: cappedFetch }));
   if (!onStreamOpen) return sendingRequestIds(new StreamableHTTPClientTransport(url, { requestInit, fetch: cappedFetch }));
   const watching: FetchLike = async (target, init) => {
@@ -65,8 +66,13 @@ const sendingRequest = new AsyncLocalStorage<string | number>();
  */
 function sendingRequestIds<T extends Transport>(transport: T): T {
   const send = transport.send.bind(transport);
-  transport.send = (message, options) => ('method' in message && 'id' in message ? sendingRequest.run(message.id, () => send(message, options)) : send(message, options));
+  transport.send = (message, options) => ('method' in message && 'id' in message ? sending(message.id, () => send(message, options)) : send(message, options));
   return transport;
+}
+
+/** Runs `send`, whose fetches POST the request `id` (what a transport of {@link httpTransport} does for each request). */
+export function sending<T>(id: string | number, send: () => T): T {
+  return sendingRequest.run(id, send);
 }
 
 /**
@@ -81,12 +87,15 @@ export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
 /**
  * fetch whose response body stops at a message past {@link MAX_MESSAGE_BYTES}, or one that would
  * take the answers held past `answers` (the sidecar's bound: the message being read counts until
- * it ends; several large results at once took the sidecar past its memory, red team 21). On the
- * event stream answering a request (a POST a transport of {@link httpTransport} sends), the request
- * is answered with an error in the backend's place, so its call fails now rather than waiting out
- * its callMs for an answer that will not be read.
+ * it is passed on to be parsed; several large results at once took the sidecar past its memory, red
+ * team 21), and passes on one large message at a time across the sidecar (mcp/message-gate.ts). On the
+ * event stream answering a request, the request is answered with an error in the backend's place,
+ * so its call fails now rather than waiting out its callMs for an answer that will not be read.
+ * A message begun and then left without a byte for `stallMs` (the backend's callMs) is given up
+ * the same way, its response cut: it held its bytes of the budget for as long as the backend
+ * kept the connection open (red team 24).
  */
-export function cappedFetchFor(answers: AnswerBudget | undefined, kind: HttpTransportKind): FetchLike {
+export function cappedFetchFor(answers: AnswerBudget | undefined, kind: HttpTransportKind, stallMs?: number): FetchLike {
   return async (target, init) => {
     const requestId = init?.method === 'POST' ? sendingRequest.getStore() : undefined;
     const response = await fetch(target, init);
@@ -95,7 +104,7 @@ export function cappedFetchFor(answers: AnswerBudget | undefined, kind: HttpTran
     // and held against no budget. Held, one 30 MiB event begun and never ended kept the budget full
     // for as long as the backend kept the stream open (red team 24).
     if (kind === 'streamable-http' && init?.method === 'GET') return capped(response, undefined, undefined, MAX_STREAM_EVENT_BYTES);
-    return capped(response, requestId, answers, MAX_MESSAGE_BYTES);
+    return capped(response, requestId, answers, MAX_MESSAGE_BYTES, stallMs);
   };
 }
 
@@ -105,47 +114,126 @@ export function cappedFetchFor(answers: AnswerBudget | undefined, kind: HttpTran
  */
 export const MAX_STREAM_EVENT_BYTES = 1024 * 1024;
 
-function capped(response: Response, requestId: string | number | undefined, answers: AnswerBudget | undefined, maxBytes: number): Response {
+/**
+ * The response with its body passed on a whole message at a time (of an event stream, a whole
+ * event, or several), each message held against `answers` while it is read and until it is passed
+ * on; one larger than {@link LARGE_MESSAGE_BYTES} waits for the sidecar's {@link largeMessages}
+ * gate, reading nothing more of the response meanwhile.
+ */
+function capped(response: Response, requestId: string | number | undefined, answers: AnswerBudget | undefined, maxBytes: number, stallMs?: number, gate: MessageGate = largeMessages): Response {
   if (!response.body) return response;
   const events = response.headers.get('content-type')?.includes('text/event-stream') ?? false;
+  /** Bytes read and not yet passed on: the message being read (and, of an event stream, none whole). */
+  let pending: Buffer[] = [];
+  /** Bytes of the message being read now. */
   let run = 0;
-  /** Bytes of the message being read now, held against `answers` until it ends. */
+  /** Bytes held against `answers`: those of `pending`, until they are passed on. */
   let held = 0;
-  const release = () => {
-    answers?.release(held);
-    held = 0;
+  const release = (bytes = held) => {
+    const given = Math.min(bytes, held);
+    answers?.release(given);
+    held -= given;
+  };
+  /** Set while a message is begun and not passed on, and not waiting for the gate: it fires after `stallMs` without a byte. */
+  let stalled: NodeJS.Timeout | undefined;
+  const watch = (controller: TransformStreamDefaultController<Uint8Array>) => {
+    clearTimeout(stalled);
+    stalled = undefined;
+    if (stallMs === undefined || !answers || pending.length === 0) return;
+    stalled = setTimeout(() => {
+      try {
+        refuse(controller, `the MCP server sent part of a message and then nothing for ${stallMs} ms; it is not read`);
+      } catch {
+        release(); // the response ended meanwhile
+      }
+    }, stallMs);
+    stalled.unref();
   };
   const refuse = (controller: TransformStreamDefaultController<Uint8Array>, reason: string) => {
+    clearTimeout(stalled);
     release();
+    pending = [];
+    run = 0;
     if (!events || requestId === undefined) return controller.error(new Error(reason));
-    // The event passed on so far ends here (the SDK drops it as unparseable), and an error answers the request.
+    // What was read of the message ends here unpassed, and an error answers the request.
     const error = { jsonrpc: '2.0', id: requestId, error: { code: ErrorCode.InternalError, message: reason } };
     controller.enqueue(Buffer.from(`\n\nevent: message\ndata: ${JSON.stringify(error)}\n\n`));
     controller.terminate();
   };
+  /** Passes on `whole` (whole messages), waiting for the gate when it is large. */
+  const passOn = (controller: TransformStreamDefaultController<Uint8Array>, whole: Buffer): Promise<void> | undefined => {
+    if (whole.length <= LARGE_MESSAGE_BYTES) {
+      release(whole.length);
+      return void controller.enqueue(whole);
+    }
+    return gate.handOver(() => {
+      release(whole.length);
+      controller.enqueue(whole);
+      if (events) controller.enqueue(LET_GO_EVENT);
+    });
+  };
   const limit = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
-      // Of an event stream, the bytes since the last event ended; of anything else, all of them.
       const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      const lf = events ? bytes.lastIndexOf('\n\n') : -1;
-      const crlf = events ? bytes.lastIndexOf('\r\n\r\n') : -1;
-      const end = Math.max(lf < 0 ? -1 : lf + 2, crlf < 0 ? -1 : crlf + 4);
+      // Of an event stream, where in `bytes` the last event ended; of anything else, nowhere.
+      const end = events ? eventsEnd(pending, bytes) : -1;
       run = end < 0 ? run + bytes.length : bytes.length - end;
       if (run > maxBytes) return refuse(controller, `the MCP server sent a message of more than ${maxBytes} bytes; it is not read`);
-      if (answers) {
-        if (end >= 0) release();
-        const more = end < 0 ? bytes.length : bytes.length - end;
-        held += more;
-        if (!answers.hold(more, held)) {
-          return refuse(controller, `the Airlock sidecar holds ${Math.round(answers.maxBytes / 1048576)} MiB of answers that their clients have not read yet, its bound (listen.maxAnswerBytesInFlight); this message of the MCP server was not read`);
-        }
+      held += bytes.length;
+      if (answers && !answers.hold(bytes.length, held)) {
+        return refuse(controller, `the Airlock sidecar holds ${Math.round(answers.maxBytes / 1048576)} MiB of answers that their clients have not read yet, its bound (listen.maxAnswerBytesInFlight); this message of the MCP server was not read`);
       }
-      controller.enqueue(chunk);
+      if (end < 0) {
+        pending.push(bytes);
+        return watch(controller);
+      }
+      const whole = pending.length === 0 ? bytes.subarray(0, end) : Buffer.concat([...pending, bytes.subarray(0, end)]);
+      pending = end < bytes.length ? [bytes.subarray(end)] : [];
+      clearTimeout(stalled);
+      const passed = passOn(controller, whole);
+      if (!passed) return watch(controller);
+      return passed.then(() => watch(controller));
     },
-    flush: release,
-    cancel: release,
+    flush(controller) {
+      clearTimeout(stalled);
+      // What is left: a whole JSON body, or an event stream's last bytes (passed on as read).
+      const rest = Buffer.concat(pending);
+      pending = [];
+      return rest.length > 0 ? passOn(controller, rest) : undefined;
+    },
+    cancel() {
+      clearTimeout(stalled);
+      pending = [];
+      release();
+    },
   });
   return new Response(response.body.pipeThrough(limit), { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+/**
+ * An event passed on after a large one: a notification nobody handles (the gateway's clients log
+ * it at debug level). The MCP SDK's Streamable HTTP client reads an event stream in a loop whose
+ * variables keep the last event's text and message until the next event: a backend's sampling
+ * request kept both (60 MiB for a 30 MiB question) alive until the result of its call, and eight
+ * at once took the sidecar past V8's heap after each had passed the gate (red team 24).
+ */
+const LET_GO_EVENT = Buffer.from(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/airlock/let-go' })}\n\n`);
+
+/**
+ * Where in `bytes` the last event of an event stream ends (just past its blank line), counting a
+ * blank line begun in `before` (the bytes read of the event so far); -1 when none ends there.
+ */
+function eventsEnd(before: Buffer[], bytes: Buffer): number {
+  const lf = bytes.lastIndexOf('\n\n');
+  const crlf = bytes.lastIndexOf('\r\n\r\n');
+  const end = Math.max(lf < 0 ? -1 : lf + 2, crlf < 0 ? -1 : crlf + 4);
+  if (end >= 0 || before.length === 0) return end;
+  // A blank line split between chunks ends in the first bytes of this one.
+  const carried = Buffer.concat(before.slice(-3)).subarray(-3);
+  const probe = Buffer.concat([carried, bytes.subarray(0, 3)]);
+  const ends = [probe.indexOf('\n\n'), probe.indexOf('\r\n\r\n')].map((at, i) => (at < 0 ? -1 : at + (i === 0 ? 2 : 4)));
+  const split = Math.max(...ends.filter((at) => at > carried.length));
+  return Number.isFinite(split) ? split - carried.length : -1;
 }
 
 /** Whether a failed streamable-http connect should be retried over HTTP+SSE: the server answered the first POST with a 4xx. */

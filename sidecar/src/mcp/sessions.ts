@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { ErrorCode, isInitializeRequest, McpError, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { answerInvalidParams } from './params.js';
 import type { AnswerBudget } from '../upstream/answer-budget.js';
@@ -273,7 +273,7 @@ class BudgetedTransport extends StreamableHTTPServerTransport {
     if ('id' in message) {
       // A request to the client (a backend's sampling or elicitation): refused to its backend past the bounds.
       const budgeted = res !== undefined && this.answers !== undefined;
-      if (budgeted ? !this.answers!.holdUntilClosed(res, bytes) : bytes > MAX_NOTIFIED_BYTES) return Promise.reject(new McpError(ErrorCode.InternalError, this.heldMessage(bytes, budgeted)));
+      if (budgeted ? !this.answers!.holdUntilClosed(res, bytes) : bytes > MAX_NOTIFIED_BYTES) return this.refuse(message.id, this.heldMessage(bytes, budgeted));
       return super.send(message, options);
     }
     // About a request, on its response; otherwise on the GET stream, where a client behind loses all
@@ -282,6 +282,17 @@ class BudgetedTransport extends StreamableHTTPServerTransport {
     const on = res ?? (message.method.endsWith('/list_changed') ? undefined : this.stream);
     if (bytes > MAX_NOTIFIED_BYTES || (on && !this.keepsUp(on))) return Promise.resolve();
     return super.send(message, options);
+  }
+
+  /**
+   * Refuses a request to the client as a client answers one it cannot take: with an error response,
+   * handed to the session's server (which fails the backend's request with it). A rejected send
+   * instead left the MCP SDK's handler for the response in place, and the request with it, for as
+   * long as the session lived: every 30 MiB question refused stayed in memory (red team 24).
+   */
+  private refuse(id: RequestId, reason: string): Promise<void> {
+    queueMicrotask(() => this.onmessage?.({ jsonrpc: '2.0', id, error: { code: ErrorCode.InternalError, message: reason } }));
+    return Promise.resolve();
   }
 
   /** Why a message of `bytes` to the client was not passed on: the answer budget, or (`budgeted` false) the bound of one message. */

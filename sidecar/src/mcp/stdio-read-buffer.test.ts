@@ -1,5 +1,7 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { AnswerBudget } from '../upstream/answer-budget.js';
+import { LARGE_MESSAGE_BYTES, MessageGate } from './message-gate.js';
 import { StdioReadBuffer } from './stdio-read-buffer.js';
 
 const line = (id: number, text: string) => `${JSON.stringify({ result: { content: [{ type: 'text', text }] }, jsonrpc: '2.0', id })}\n`;
@@ -45,6 +47,24 @@ describe('StdioReadBuffer', () => {
     other.clear();
     expect(answers.bytes).toBe(0);
     expect(read(buffer, long)).toHaveLength(1);
+    expect(answers.bytes).toBe(0);
+  });
+
+  it('reads a large line only in its turn at the gate, holding it (and the lines after it) against the budget until then', async () => {
+    const gate = new MessageGate();
+    const answers = new AnswerBudget(64 * 1024 * 1024);
+    const resumed: string[] = [];
+    const first = new StdioReadBuffer(answers, undefined, undefined, () => resumed.push('first'), gate);
+    const second = new StdioReadBuffer(answers, undefined, undefined, () => resumed.push('second'), gate);
+    const large = (id: number) => line(id, 'z'.repeat(LARGE_MESSAGE_BYTES));
+    // The first large line is read at once: nothing else large is being handled.
+    expect(read(first, large(1))).toHaveLength(1);
+    // Until that turn has run, another backend's large line waits, and the small one after it too.
+    expect(read(second, large(2), line(3, 'small'))).toEqual([]);
+    expect(answers.bytes).toBe(Buffer.byteLength(large(2)) - 1 + Buffer.byteLength(line(3, 'small')) - 1);
+    await nextTurn();
+    expect(resumed).toEqual(['second']);
+    expect(read(second).map((m) => (m as { id: number }).id)).toEqual([2, 3]);
     expect(answers.bytes).toBe(0);
   });
 

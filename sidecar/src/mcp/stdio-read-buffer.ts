@@ -6,12 +6,15 @@
  *   answered with an error saying so. The SDK's ReadBuffer threw at 10 MiB instead, and its
  *   transport then closed, killing the server every session shares: a 6 MiB file read through
  *   server-filesystem (which answers with the text twice) took the backend down (red team 21);
- * - the line being read counts against the sidecar's answer budget until it is complete; past the
- *   budget it is skipped and its request answered the same way, so many large results at once
- *   fail rather than take the sidecar past its memory. A skipped line that is the server's own
- *   request (sampling, elicitation) is answered to the server with the error instead: ids of the
- *   two directions are separate, and an error in its name once failed the client's own request
- *   that had the same id;
+ * - a line counts against the sidecar's answer budget from its first byte until it is read (handed
+ *   to the parser); past the budget it is skipped and its request answered the same way, so many
+ *   large results at once fail rather than take the sidecar past its memory. A skipped line that
+ *   is the server's own request (sampling, elicitation) is answered to the server with the error
+ *   instead: ids of the two directions are separate, and an error in its name once failed the
+ *   client's own request that had the same id;
+ * - a line larger than {@link LARGE_MESSAGE_BYTES} is read only in its turn at the sidecar's
+ *   {@link largeMessages} gate (one large message parsed and handled at a time): until then no
+ *   message is read, the lines after it wait behind it, and `resume` is called once it may be;
  * - chunks are kept as a list and joined once per line: the SDK's buffer copied everything held
  *   on every chunk, so one large line cost its size squared.
  */
@@ -19,9 +22,16 @@ import { deserializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import { ErrorCode, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { AnswerBudget } from '../upstream/answer-budget.js';
 import { MAX_MESSAGE_BYTES } from './client.js';
+import { LARGE_MESSAGE_BYTES, largeMessages, type MessageGate } from './message-gate.js';
 
 /** Bytes kept of the end of a skipped line, to find its id. */
 const TAIL_BYTES = 256;
+
+/** A complete line not yet read: its chunks (none holding a newline) and their bytes, held against the budget. */
+interface Line {
+  chunks: Buffer[];
+  size: number;
+}
 
 export class StdioReadBuffer {
   /** The current line's chunks, none holding a newline. */
@@ -29,17 +39,24 @@ export class StdioReadBuffer {
   private size = 0;
   /** Set while the rest of a line is skipped: why, its first bytes, and its last bytes so far. */
   private skipping: { reason: string; head: Buffer; tail: Buffer } | undefined;
-  /** Lines complete and not yet read, as text or as the error answering a skipped one. */
-  private readonly ready: (string | JSONRPCMessage)[] = [];
+  /** Lines complete and not yet read, or the error answering a skipped one. */
+  private readonly ready: (Line | JSONRPCMessage)[] = [];
+  /** The large line whose turn at the gate has come; the line waiting for it, while it waits. */
+  private admitted: Line | undefined;
+  private waiting: Line | undefined;
 
   /**
-   * @param answers the sidecar's answer budget, which the line being read counts against
+   * @param answers the sidecar's answer budget, which a line counts against until it is read
    * @param answerServer sends an error to the server for a request of its own that was skipped
+   * @param resume called when a large line's turn has come (its reader reads messages again);
+   *   without it, lines are read without waiting for the gate
    */
   constructor(
     private readonly answers?: AnswerBudget | undefined,
     private readonly answerServer?: (message: JSONRPCMessage) => void,
     private readonly maxBytes = MAX_MESSAGE_BYTES,
+    private readonly resume?: () => void,
+    private readonly gate: MessageGate = largeMessages,
   ) {}
 
   append(chunk: Buffer): void {
@@ -52,17 +69,47 @@ export class StdioReadBuffer {
     if (from < chunk.length) this.add(chunk.subarray(from));
   }
 
-  /** The next message; null when no line is complete. Throws for a line that is not a JSON-RPC message, as the SDK's does. */
+  /**
+   * The next message; null when no line is complete, or the next is large and waits for its turn.
+   * Throws for a line that is not a JSON-RPC message, as the SDK's does.
+   */
   readMessage(): JSONRPCMessage | null {
-    const next = this.ready.shift();
-    if (next === undefined) return null;
-    return typeof next === 'string' ? deserializeMessage(next) : next;
+    for (;;) {
+      const next = this.ready[0];
+      if (next === undefined) return null;
+      if (!isLine(next)) {
+        this.ready.shift();
+        return next;
+      }
+      if (next.size > LARGE_MESSAGE_BYTES && this.resume && this.admitted !== next && !this.wait(next)) return null;
+      this.ready.shift();
+      this.admitted = undefined;
+      this.answers?.release(next.size);
+      const text = Buffer.concat(next.chunks).toString('utf8').replace(/\r$/, '');
+      if (text.length > 0) return deserializeMessage(text);
+    }
   }
 
   clear(): void {
     this.drop();
     this.skipping = undefined;
+    for (const line of this.ready) if (isLine(line)) this.answers?.release(line.size);
     this.ready.length = 0;
+  }
+
+  /** Asks the gate for `line`'s turn; whether it has come already (the gate was free). */
+  private wait(line: Line): boolean {
+    if (this.waiting === line) return false;
+    this.waiting = line;
+    let now = true;
+    void this.gate.handOver(() => {
+      if (this.waiting === line) this.waiting = undefined;
+      this.admitted = line;
+      // Read in the gate's turn: the message is parsed and handled before the gate is free again.
+      if (!now) this.resume?.();
+    });
+    now = false;
+    return this.admitted === line;
   }
 
   private add(part: Buffer): void {
@@ -101,9 +148,10 @@ export class StdioReadBuffer {
       this.skipping = undefined;
       return;
     }
-    const line = Buffer.concat(this.chunks).toString('utf8').replace(/\r$/, '');
-    this.drop();
-    if (line.length > 0) this.ready.push(line);
+    // The line keeps what it holds until it is read.
+    if (this.size > 0) this.ready.push({ chunks: this.chunks, size: this.size });
+    this.chunks = [];
+    this.size = 0;
   }
 
   /** Forgets the current line's chunks and what they held. */
@@ -112,6 +160,10 @@ export class StdioReadBuffer {
     this.chunks = [];
     this.size = 0;
   }
+}
+
+function isLine(item: Line | JSONRPCMessage): item is Line {
+  return 'chunks' in item;
 }
 
 /** How a response's text starts (its top-level `result` or `error` first, or after `jsonrpc` and `id`), as SDK servers write it. */

@@ -10,7 +10,7 @@ import { StdioClientTransport, type StdioServerParameters } from '@modelcontextp
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { McpBackendConfig } from '../config/index.js';
-import { CLIENT_CAPABILITIES, connectWithin, fallsBackToSse, httpTransport } from './client.js';
+import { CLIENT_CAPABILITIES, connectWithin, fallsBackToSse, httpTransport, MAX_MESSAGE_BYTES } from './client.js';
 import { resolveValues } from './secrets.js';
 import { HostedStdioTransport } from '../stdio-host/transport.js';
 import type { AnswerBudget } from '../upstream/answer-budget.js';
@@ -69,14 +69,14 @@ export async function openClient(config: McpBackendConfig, secrets: ConnectionSe
     case 'stdio':
       return openStdio(config, secrets, options);
     case 'sse':
-      return connect(httpTransport('sse', backendUrl(config), secrets.headers, undefined, options.answers), 'sse', options);
+      return connect(httpTransport('sse', backendUrl(config), secrets.headers, undefined, options.answers, config.timeouts.callMs), 'sse', options);
     case 'streamable-http': {
       const url = backendUrl(config);
       try {
-        return await connect(httpTransport('streamable-http', url, secrets.headers, options.onStreamOpen, options.answers), 'streamable-http', options);
+        return await connect(httpTransport('streamable-http', url, secrets.headers, options.onStreamOpen, options.answers, config.timeouts.callMs), 'streamable-http', options);
       } catch (err) {
         if (!fallsBackToSse(err)) throw err;
-        return connect(httpTransport('sse', url, secrets.headers, undefined, options.answers), 'sse', options);
+        return connect(httpTransport('sse', url, secrets.headers, undefined, options.answers, config.timeouts.callMs), 'sse', options);
       }
     }
   }
@@ -128,8 +128,11 @@ async function openStdio(config: McpBackendConfig, secrets: ConnectionSecrets, o
 class BoundedStdioClientTransport extends StdioClientTransport {
   constructor(server: StdioServerParameters, answers: AnswerBudget | undefined) {
     super(server);
-    // The SDK's buffer is a private field read only through append, readMessage and clear: replaced by one with the same three.
-    (this as unknown as { _readBuffer: StdioReadBuffer })._readBuffer = new StdioReadBuffer(answers, (message) => void this.send(message).catch(() => undefined));
+    // The SDK's buffer is a private field read only through append, readMessage and clear: replaced by
+    // one with the same three, which resumes the SDK's reading (its private processReadBuffer) when a
+    // large message's turn comes.
+    const sdk = this as unknown as { _readBuffer: StdioReadBuffer; processReadBuffer(): void };
+    sdk._readBuffer = new StdioReadBuffer(answers, (message) => void this.send(message).catch(() => undefined), MAX_MESSAGE_BYTES, () => sdk.processReadBuffer());
   }
 }
 

@@ -11,6 +11,7 @@ import { closeClient } from './client.js';
 import type { ListKind } from './listing.js';
 import { openClient, resolveSecrets, sessionLost, type OpenedClient } from './transports.js';
 import { installPassThrough, type DownstreamSession, type UpstreamRoute } from './upstream.js';
+import type { AnswerBudget } from '../upstream/answer-budget.js';
 
 /** One connected upstream client and where its pass-through goes. */
 export interface Upstream {
@@ -31,6 +32,8 @@ export interface PoolOwner {
   exposed(): boolean;
   /** Where stdio servers start (BackendDeps.stdioHost). */
   readonly stdioHost: string | undefined;
+  /** The sidecar's answer budget, which a message being read on a client's upstream session counts against too (BackendDeps.answers). */
+  readonly answers: AnswerBudget | undefined;
   /** How long a per-session process must have served nothing before another session may take its place (BackendTuning.processIdleMs). */
   readonly processIdleMs: number;
   /** The backend announced a list change on a client's upstream session: the catalog is read again. */
@@ -155,6 +158,7 @@ export class UpstreamPool {
     const opened = await openClient(config, await resolveSecrets(config), {
       timeoutMs: config.timeouts.connectMs,
       stdioHost: this.owner.stdioHost,
+      answers: this.owner.answers,
       onStderr: (line) => logger.info({ stream: 'stderr', session: session.id }, this.owner.redact(line)),
       prepare: (client, active) => {
         installPassThrough(client, route);

@@ -9,6 +9,7 @@ import { PassThrough } from 'node:stream';
 import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { MAX_MESSAGE_BYTES } from '../mcp/client.js';
 import { StdioReadBuffer } from '../mcp/stdio-read-buffer.js';
 import type { AnswerBudget } from '../upstream/answer-budget.js';
 import { CLOSE_GRACE_MS, decodeJson, encodeFrame, encodeJson, Exited, FrameDecoder, FrameType, Spawned, type Frame, type SpawnRequest } from './frames.js';
@@ -42,7 +43,7 @@ export class HostedStdioTransport implements Transport {
     private readonly server: SpawnRequest,
     answers?: AnswerBudget,
   ) {
-    this.readBuffer = new StdioReadBuffer(answers, (message) => void this.send(message).catch(() => undefined));
+    this.readBuffer = new StdioReadBuffer(answers, (message) => void this.send(message).catch(() => undefined), MAX_MESSAGE_BYTES, () => this.readMessages());
   }
 
   /** The child's stderr; available before `start` so no early line is lost. */
@@ -118,8 +119,13 @@ export class HostedStdioTransport implements Transport {
       return;
     }
     if (frame.type !== FrameType.stdout) return;
+    this.readBuffer.append(frame.payload);
+    this.readMessages();
+  }
+
+  /** Hands every message read and free to go to the client (a large one waits for its turn: StdioReadBuffer). */
+  private readMessages(): void {
     try {
-      this.readBuffer.append(frame.payload);
       for (;;) {
         let message: JSONRPCMessage | null;
         try {

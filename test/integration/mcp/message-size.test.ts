@@ -7,13 +7,13 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { serveMcp, type ServedMcp } from '../../mocks/mcp-sessions.js';
 import { serveGateway, text, until, type ServedGateway } from './harness.js';
-import { cappedFetchFor, MAX_STREAM_EVENT_BYTES } from '../../../sidecar/src/mcp/client.js';
+import { cappedFetchFor, MAX_STREAM_EVENT_BYTES, sending } from '../../../sidecar/src/mcp/client.js';
 import { AnswerBudget } from '../../../sidecar/src/upstream/answer-budget.js';
 
 let backend: ServedMcp;
@@ -108,5 +108,28 @@ it("holds what it reads of a call's answer against the answer budget until the m
   } finally {
     raw.closeAllConnections();
     await new Promise<void>((resolve) => raw.close(() => resolve()));
+  }
+});
+
+it("gives up a call's answer begun and then left without a byte for the backend's callMs: its request is answered with an error and its bytes of the budget are free", async () => {
+  // A server that writes half of a result and then nothing, its connection open. Before (red team 24): the
+  // half held its bytes of the budget until the server closed the connection.
+  const half = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write(`event: message\ndata: {"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"${'x'.repeat(512 * 1024)}`);
+  });
+  await new Promise<void>((resolve) => half.listen(0, '127.0.0.1', resolve));
+  const answers = new AnswerBudget(64 * 1024 * 1024);
+  try {
+    const post = () => cappedFetchFor(answers, 'streamable-http', 500)(`http://127.0.0.1:${(half.address() as AddressInfo).port}/mcp`, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'x' } }) });
+    // As a transport sends request 7.
+    const response = await sending(7, post);
+    const text = new Response(response.body).text();
+    await vi.waitFor(() => expect(answers.bytes).toBeGreaterThan(512 * 1024));
+    expect(await text).toContain('{"jsonrpc":"2.0","id":7,"error":{"code":-32603,"message":"the MCP server sent part of a message and then nothing for 500 ms; it is not read"}}');
+    expect(answers.bytes).toBe(0);
+  } finally {
+    half.closeAllConnections();
+    await new Promise<void>((resolve) => half.close(() => resolve()));
   }
 });

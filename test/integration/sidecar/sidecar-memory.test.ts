@@ -19,7 +19,9 @@ import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { sidecarNodeSettings } from '../../../bench/targets.js';
 import { fixtureServer, npmServer } from '../mcp/harness.js';
+import { startProcessBackend, type ProcessBackend } from '../mcp/process-backend.js';
 import { configIn, stackDir } from './harness.js';
 import { chatRequest, exchange, open, parseResponses, readAll, request } from './raw-http.js';
 
@@ -34,11 +36,12 @@ let provider: Server;
 let child: ChildProcess | undefined;
 let socketPath: string;
 const children: ChildProcess[] = [];
+const backends: ProcessBackend[] = [];
 const clients: Socket[] = [];
 let received = 0;
 
 /** The sidecar CLI as its own process, in front of `provider`, with `listen` settings (and any other section) added; resolves once it serves. */
-async function sidecarProcess(name: string, listen: Record<string, unknown>, more: Record<string, unknown> = {}): Promise<{ child: ChildProcess; socketPath: string; output: () => string }> {
+async function sidecarProcess(name: string, listen: Record<string, unknown>, more: Record<string, unknown> = {}, node: { env: Record<string, string>; flags: string[] } = { env: {}, flags: [] }): Promise<{ child: ChildProcess; socketPath: string; output: () => string }> {
   const dir = await stackDir();
   const socketPath = join(dir, 'run', 'airlock.sock');
   const config = await configIn(dir, {
@@ -48,7 +51,7 @@ async function sidecarProcess(name: string, listen: Record<string, unknown>, mor
     providers: [{ name: 'compat', type: 'openai-compatible', baseURL: `http://127.0.0.1:${(provider.address() as AddressInfo).port}/v1`, models: [{ name: 'm' }] }],
     ...more,
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'run', '--config', config], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...node.flags, '--import', 'tsx', cli, 'run', '--config', config], { cwd: root, env: { ...process.env, ...node.env }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   let stdout = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -69,6 +72,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of clients) c.destroy();
   for (const c of children) c.kill('SIGKILL');
+  for (const b of backends) await b.close();
   await new Promise((resolve) => provider?.close(resolve));
 });
 
@@ -354,3 +358,128 @@ it('passes nothing larger than its bounds to a client, whatever the message: a b
   expect(stream.bytesRead).toBeLessThan(64 * 1024);
   stream.destroy();
 }, 60_000);
+
+/**
+ * The sidecar as its container runs it: the allocator settings and Node flags of its `#!` line
+ * (ADR 17), and V8's heap for its memory limit of 512 MiB (operator/src/webhook/settings.ts,
+ * charts/airlock/values.yaml). Nothing sets `--max-old-space-size`, so Node sizes the heap from
+ * that limit: 256 MiB of old generation (heap_size_limit 259 MiB).
+ */
+async function asInItsContainer(): Promise<{ env: Record<string, string>; flags: string[] }> {
+  const { env, flags } = await sidecarNodeSettings(root);
+  return { env, flags: [...flags, '--max-old-space-size=256'] };
+}
+
+/** Bytes of text in each of the backend's messages: near mcp/client.ts MAX_MESSAGE_BYTES (32 MiB). */
+const LARGE = 30 * 1024 * 1024;
+
+/** Reads `socket` (paused until now) until its text shows one of `markers`, keeping only a tail of it: the marker seen and the bytes read by then. */
+function readUntil(socket: Socket, ...markers: string[]): Promise<{ marker: string; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    let tail = '';
+    let bytes = 0;
+    const onData = (chunk: Buffer) => {
+      bytes += chunk.length;
+      tail = (tail + chunk.toString('latin1')).slice(-(chunk.length + 64));
+      const marker = markers.find((m) => tail.includes(m));
+      if (marker === undefined) return;
+      socket.off('data', onData);
+      resolve({ marker, bytes });
+    };
+    socket.on('data', onData);
+    socket.once('close', () => reject(new Error(`closed after ${bytes} bytes without ${markers.join(' or ')}: …${tail.slice(-600)}`)));
+    socket.resume();
+  });
+}
+
+it.each(['stdio', 'streamable-http'] as const)('stays within V8\'s heap in a 512 MiB container while a %s backend sends eight 30 MiB messages at once, and answers after', async (transport) => {
+  let mcp: Record<string, unknown> = fixtureBackend();
+  if (transport !== 'stdio') {
+    const backend = await startProcessBackend(transport);
+    backends.push(backend);
+    mcp = { backends: [{ name: 'fix', prefix: 'fix', transport, url: backend.url }] };
+  }
+  const sidecar = await sidecarProcess(`mcp-heap-${transport}`, {}, { mcp }, await asInItsContainer());
+  const pid = sidecar.child.pid!;
+  const session = await mcpSession(sidecar.socketPath, { sampling: {} });
+  const call = (id: number, name: string, args: Record<string, unknown>) => ask(mcpPost({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: `fix__${name}`, arguments: args } }, session), sidecar.socketPath);
+  /** The answer to a call, read whole: the length of its result's text, or its error. */
+  const answer = async (socket: Socket) => {
+    const found = (await mcpMessages(socket)).find((m) => m.id !== undefined && m.method === undefined);
+    const text = found?.result?.content[0]?.text;
+    return text?.length === LARGE ? LARGE : (text ?? found?.error?.message ?? 'no answer');
+  };
+  await vi.waitFor(async () => expect(await answer(await call(1, 'count', {}))).toBe('1'), { timeout: 30_000, interval: 500 });
+  await sleep(500);
+  const before = await residentMiB(pid);
+  let peak = before;
+  const watch = setInterval(() => void residentMiB(pid).then((mib) => (peak = Math.max(peak, mib)), () => undefined), 20);
+  try {
+    // Eight questions of 30 MiB to sample at once, each client reading until it has its question
+    // whole (it never answers) or its call's answer (the question refused to the backend).
+    // Before: 979 MiB at the peak without a heap limit, and past V8's heap with one (red team 24).
+    const asking = await Promise.all(Array.from({ length: 8 }, (_, i) => call(10 + i, 'ask', { question: 'q', repeat: LARGE, onCall: true })));
+    const asked = await Promise.all(asking.map((socket) => readUntil(socket, '"maxTokens":50', '"result"', '"error"')));
+    for (const socket of asking) socket.destroy();
+    expect(sidecar.child.exitCode, 'the sidecar exited').toBeNull();
+    const askedPeak = peak;
+    // Eight results of 30 MiB at once, their clients reading: each is whole, or an error naming the bound.
+    const results = await Promise.all((await Promise.all(Array.from({ length: 8 }, (_, i) => call(20 + i, 'big', { bytes: LARGE })))).map(answer));
+    expect(sidecar.child.exitCode, 'the sidecar exited').toBeNull();
+    for (const refused of results.filter((r) => r !== LARGE)) expect(refused).toContain('maxAnswerBytesInFlight');
+    console.info(
+      `[heap] ${transport}: RSS ${before.toFixed(0)} MiB before; ${askedPeak.toFixed(0)} MiB at the peak of eight 30 MiB questions (${asked.filter((a) => a.marker === '"maxTokens":50' && a.bytes > LARGE).length} passed on whole); ` +
+        `${peak.toFixed(0)} MiB at the peak of eight 30 MiB results (${results.filter((r) => r === LARGE).length} whole)`,
+    );
+  } finally {
+    clearInterval(watch);
+  }
+  // It still answers: a model call, an MCP call, and a result of 30 MiB whole (one alone always passes).
+  expect((await read(await ask(undefined, sidecar.socketPath))).status).toBe(200);
+  expect(await answer(await call(2, 'count', {}))).toBe('2');
+  expect(await answer(await call(3, 'big', { bytes: LARGE }))).toBe(LARGE);
+}, 240_000);
+
+it('gives back what a backend\'s message begun and left unfinished held of the answer budget, once the backend\'s callMs passes without a byte', async () => {
+  // A Streamable HTTP backend whose tool half answers with half of a 12 MiB result and then nothing,
+  // its connection open; its tool whole answers 4 MiB. Before (red team 24): the half held its bytes
+  // of the budget until the backend closed the connection (and a client's upstream session counted
+  // nothing of what it read).
+  const half = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      if (req.method !== 'POST') return void res.writeHead(405).end();
+      const message = JSON.parse(body) as { id?: number; method: string; params?: { protocolVersion?: string; name?: string } };
+      const reply = (result: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result }));
+      if (message.id === undefined) return void res.writeHead(202).end();
+      if (message.method === 'initialize') return reply({ protocolVersion: message.params?.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'half', version: '1' } });
+      if (message.method === 'tools/list') return reply({ tools: ['half', 'whole'].map((name) => ({ name, inputSchema: { type: 'object' } })) });
+      if (message.method !== 'tools/call') return reply({});
+      if (message.params?.name === 'whole') return reply({ content: [{ type: 'text', text: 'y'.repeat(4 * 1024 * 1024) }] });
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`event: message\ndata: {"jsonrpc":"2.0","id":${message.id},"result":{"content":[{"type":"text","text":"${'x'.repeat(6 * 1024 * 1024)}`);
+    });
+  });
+  await new Promise<void>((resolve) => half.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${(half.address() as AddressInfo).port}/mcp`;
+    const mcp = { backends: [{ name: 'half', prefix: 'half', transport: 'streamable-http', url, timeouts: { callMs: 2_000 } }] };
+    const sidecar = await sidecarProcess('mcp-half', { maxAnswerBytesInFlight: 8 * 1024 * 1024 }, { mcp });
+    const session = await mcpSession(sidecar.socketPath);
+    const call = async (id: number, name: string) => {
+      const [answer] = (await mcpMessages(await ask(mcpPost({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: `half__${name}`, arguments: {} } }, session), sidecar.socketPath))).filter((m) => m.id === id);
+      return answer?.result ? 'whole' : (answer?.error?.message ?? 'no answer');
+    };
+    await vi.waitFor(async () => expect(await call(1, 'whole')).toBe('whole'), { timeout: 30_000, interval: 500 });
+    // While 6 MiB of the half is held, a 4 MiB result takes the answers past the 8 MiB budget.
+    const halfCall = call(2, 'half');
+    await vi.waitFor(async () => expect(await call(3, 'whole')).toContain('maxAnswerBytesInFlight'), { timeout: 10_000, interval: 100 });
+    // Once the half has had no byte for the backend's callMs, it is given up and its bytes are free.
+    expect(await halfCall).toMatch(/did not answer|sent part of a message and then nothing/);
+    await vi.waitFor(async () => expect(await call(4, 'whole')).toBe('whole'), { timeout: 20_000, interval: 500 });
+  } finally {
+    half.closeAllConnections();
+    await new Promise((resolve) => half.close(resolve));
+  }
+}, 90_000);
