@@ -8,11 +8,11 @@ import type { Reach } from '../ingress/reach.js';
 import type { StreamTranslator, TranslateContext, UpstreamRequest, UpstreamTarget } from '../providers/types.js';
 import type { ProviderRuntime } from '../router/router.js';
 import type { StreamEncoder, Ingress } from '../server/ingress.js';
-import type { ChatCompletionChunk, ChatRequest } from '../wire/openai.js';
+import type { CacheCreation, ChatCompletionChunk, ChatRequest } from '../wire/openai.js';
 
 /** What the relay needs of a stream chunk: its usage, when it carries one, and its choices. */
 export type StreamChunk = {
-  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+  usage?: { prompt_tokens?: number; completion_tokens?: number; cache_creation?: CacheCreation } | null;
   choices?: readonly unknown[];
 };
 
@@ -22,6 +22,8 @@ export interface Usage {
   output: number;
   /** The provider reported none: the sidecar estimated it (and says so in a metric). */
   estimated?: boolean;
+  /** Prompt tokens (inside `input`) written to Anthropic's prompt cache, priced at a premium (relay/usage.ts costOf). */
+  cacheCreation?: CacheCreation;
 }
 
 /** One model call in the client's API, as data for the relay. */
