@@ -30,7 +30,9 @@ export const openAIIngress: Ingress = {
  * max_completion_tokens; OpenAI-compatible servers that know only `max_tokens` read that one), so
  * a body of 1 and 100,000 held 1 token and generated up to 100,000. Refused rather than the
  * larger held: what the sidecar holds is then what every server reads, as Gemini's two
- * spellings of one field are refused (wire/gemini.ts protoJsonNames).
+ * spellings of one field are refused (wire/gemini.ts protoJsonNames). OpenAI refuses the two at
+ * once whatever their values, with this code; equal values are served here, as clients that copy
+ * one limit into both fields send them (to OpenAI-compatible servers that take both).
  * @throws {BadRequest} 400 in the OpenAI shape.
  */
 function oneOutputLimit(body: ChatIngressRequest): ChatIngressRequest {
@@ -38,7 +40,7 @@ function oneOutputLimit(body: ChatIngressRequest): ChatIngressRequest {
   const tokens = body.max_tokens;
   if (completion != null && tokens != null && completion !== tokens) {
     const message = `both max_completion_tokens (${completion}) and max_tokens (${tokens}) are set; they name one limit: send one of them`;
-    throw new BadRequest({ status: 400, type: 'invalid_request_error', message, param: 'max_tokens' });
+    throw new BadRequest({ status: 400, type: 'invalid_request_error', message, param: 'max_tokens', code: 'invalid_parameter_combination' });
   }
   return body;
 }

@@ -110,7 +110,7 @@ describe('one field the client may spell two ways, or a body that names another 
     const error = await refusedUnsent(file, OpenAI.BadRequestError, () =>
       file.stack.openai({ maxRetries: 0 }).chat.completions.create({ model: 'via-openai-compatible', messages: hi, ...limits }),
     );
-    expect(error).toMatchObject({ status: 400, param: 'max_tokens', message: expect.stringContaining('both max_completion_tokens') });
+    expect(error).toMatchObject({ status: 400, param: 'max_tokens', code: 'invalid_parameter_combination', message: expect.stringContaining('both max_completion_tokens') });
   });
 
   it('serves both when they say the same', async () => {
