@@ -36,6 +36,8 @@ const DENSE: [string, string][] = [
   ['Cyrillic letters', random(range(0x410, 64), 2000)],
   ['emoji', random(range(0x1f600, 80), 500)],
   ['supplementary-plane characters', random(range(0x10000, 2000, 7), 1000)],
+  ['runs of spaces and newlines', random([' ', '\n', '\t', 'x'], 3000)],
+  ['a long run of mixed whitespace', ' \n'.repeat(1000)],
 ];
 
 const ORDINARY: [string, string][] = [

@@ -9,7 +9,7 @@
  *   picks cannot be counted at a fraction of its bill (four characters a token, the rule of thumb
  *   for English, was a quarter of what digits with spaces, symbols or emoji cost). A run of ASCII
  *   letters is a token per four letters (rounded up), a run of digits one per three, each ASCII
- *   punctuation mark or symbol one, a run of more than one whitespace one; each other character
+ *   punctuation mark or symbol one, a run of more than one whitespace one per four; each other character
  *   as many as the UTF-8 bytes past its first (one for Cyrillic, Greek or accented Latin, two for
  *   CJK, three for emoji and the other supplementary planes) and at least one. Calibrated against
  *   o200k_base (estimate.test.ts): at or above it for each class, at most about twice for English
@@ -56,6 +56,7 @@ export function quickTokens(length: number): number {
 
 const LETTERS_PER_TOKEN = 3;
 const DIGITS_PER_TOKEN = 3;
+const WHITESPACE_PER_TOKEN = 4;
 
 /** Character classes of ASCII, for {@link textTokens}. */
 const OTHER = 0;
@@ -117,8 +118,10 @@ function runTokens(cls: number, run: number, next: number): number {
     return run <= LONG_WORD ? Math.ceil(run / LETTERS_PER_TOKEN) : LONG_WORD / LETTERS_PER_TOKEN + Math.ceil((run - LONG_WORD) / 2);
   }
   if (cls === DIGIT) return Math.ceil(run / DIGITS_PER_TOKEN);
-  // A single space goes with the word after it, not with a number; a longer run (indentation) is a token.
-  return run > 1 || isDigit(next) ? 1 : 0;
+  // A single space goes with the word after it, not with a number; a longer run (indentation,
+  // blank lines) is a token per four characters, as mixed spaces and newlines are cut.
+  if (run > 1) return Math.ceil(run / WHITESPACE_PER_TOKEN);
+  return isDigit(next) ? 1 : 0;
 }
 
 function isDigit(c: number): boolean {

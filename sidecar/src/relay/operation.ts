@@ -53,8 +53,13 @@ export interface Operation<Canonical, Chunk extends StreamChunk = ChatCompletion
    * batch, Gemini `candidateCount`), each up to `maxOutputTokens` and each billed; one when unset.
    */
   choices?: number | undefined;
-  /** Estimated input tokens where the body says less than what goes upstream (a continued conversation, token ids). */
-  inputTokens?(): number;
+  /**
+   * Estimated input tokens where the body's bytes say otherwise than what goes upstream (a
+   * continued conversation, token ids, base64 media the provider bills by its own measure): at
+   * four characters a token for the hold at admission, or `dense` (ingress/estimate.ts
+   * textTokens) for the count of a call without the provider's count (relay/usage.ts countedInput).
+   */
+  inputTokens?(dense?: boolean): number;
   /**
    * The request names input the provider holds and the sidecar cannot size (Gemini's
    * `cachedContent`, a conversation or stored prompt only OpenAI holds): held against the limits

@@ -4,7 +4,7 @@
  * the model entry.
  */
 import type { ModelEntryConfig } from '../config/schema.js';
-import { quickTokens, textTokens } from '../ingress/estimate.js';
+import { estimateTokens, quickTokens, textTokens } from '../ingress/estimate.js';
 import { cacheCreation } from '../providers/anthropic/response.js';
 import { tokenCount } from '../providers/shared/chunks.js';
 import type { AnthropicUsage } from '../wire/anthropic.js';
@@ -185,14 +185,24 @@ export function estimatedInput(op: Operation<unknown, StreamChunk>): number {
 
 /**
  * A call's input tokens as counted without the provider's count (cut or given up before its
- * usage): the body's text by character class (ingress/estimate.ts textTokens), which text the
- * agent picks cannot bring far under its bill as four bytes a token did (digits with spaces, CJK,
- * emoji were counted at a quarter to a half), or the hold where that is more (a continuation, token
- * ids). Read only then: one pass over the body.
+ * usage): the text of its strings by character class (ingress/estimate.ts estimateTokens), which
+ * text the agent picks cannot bring far under its bill as four bytes a token did (digits with
+ * spaces, CJK, emoji were counted at a quarter to a half), base64 media skipped as the provider
+ * bills it by its own measure (a continuation's whole conversation, token ids: Operation.inputTokens).
+ * Read only then: a parse of the body and one pass over its strings.
  */
 export function countedInput(op: Operation<unknown, StreamChunk>): number {
-  const held = estimatedInput(op);
-  return op.raw ? Math.max(held, textTokens(op.raw.toString('utf8'))) : held;
+  return op.inputTokens ? op.inputTokens(true) : op.raw ? bodyTokens(op.raw) : 0;
+}
+
+/** Tokens of a JSON body's strings by character class; of its bytes as text where it is not JSON. */
+function bodyTokens(raw: Buffer): number {
+  const text = raw.toString('utf8');
+  try {
+    return estimateTokens(JSON.parse(text));
+  } catch {
+    return textTokens(text);
+  }
 }
 
 /**

@@ -223,6 +223,18 @@ describe('a stream the agent leaves at the end of its text, before the usage fra
     });
   });
 
+  it('counts an inline image by the text beside it, not by its base64 (the provider bills an image by its own measure)', async () => {
+    const s = await start(INPUT, {});
+    mocks.openai.script({ reply: REPLY, chunkDelayMs: 2 });
+    const image = `data:image/png;base64,${Buffer.alloc(300_000, 7).toString('base64')}`;
+    const content = [{ type: 'text' as const, text: 'what is in this picture?' }, { type: 'image_url' as const, image_url: { url: image } }];
+    const stream = await s.openai().chat.completions.create({ model: 'gpt-test', stream: true, max_tokens: 5_000, messages: [{ role: 'user', content }] });
+    for await (const chunk of stream) if (chunk.choices[0]?.delta.content?.includes('END')) break;
+    // Before: the body's 400,000 bytes at four a token, 100,000 tokens.
+    await expect.poll(async () => (await modelUsage(s, 'gpt-test')).requests).toBe(1);
+    expect((await modelUsage(s, 'gpt-test')).inputTokens).toBeLessThan(100);
+  });
+
   it("counts an Anthropic stream's input as the provider's message_start said, not as estimated", async () => {
     const s = await start(INPUT, {});
     mocks.anthropic.script({ reply: REPLY, chunkDelayMs: 2 });
