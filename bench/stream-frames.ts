@@ -30,7 +30,8 @@ interface Checkout {
   /** The unasked-usage strip of checkouts that ran it on the frame's text (before round 5). */
   filter: ((frame: never) => string | Buffer) | undefined;
   hasContent: (chunk: object) => boolean;
-  contentChars: (chunk: object) => number;
+  /** The content read for an estimate: its tokens by character class (contentTokens), or its characters (contentChars, before). */
+  contentCount: (chunk: object) => number;
 }
 
 async function load(root: string): Promise<Checkout> {
@@ -43,7 +44,7 @@ async function load(root: string): Promise<Checkout> {
     translator: stream.openAIStream as Checkout['translator'],
     filter: operations.withoutUnaskedUsage as Checkout['filter'] | undefined,
     hasContent: content.hasContent as Checkout['hasContent'],
-    contentChars: content.contentChars as Checkout['contentChars'],
+    contentCount: (content.contentTokens ?? content.contentChars) as Checkout['contentCount'],
   };
 }
 
@@ -56,7 +57,7 @@ function relay(c: Checkout, pieces: Uint8Array[]): number {
   const batch = (chunks: { choices?: readonly unknown[]; usage?: unknown }[]) => {
     for (const chunk of chunks) {
       if (chunk.usage) usage = chunk.usage;
-      chars += c.contentChars(chunk);
+      chars += c.contentCount(chunk);
       c.hasContent(chunk);
     }
     const frames = t.frames?.() ?? [];

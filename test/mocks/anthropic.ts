@@ -92,13 +92,39 @@ function toolChoiceProblem(value: unknown, names: string[]): string | undefined 
 
 const STOP = { stop: 'end_turn', stop_sequence: 'stop_sequence', length: 'max_tokens', tool_calls: 'tool_use' } as const;
 
-function usage(input: number, output: number) {
-  return { input_tokens: input, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: output, service_tier: 'standard' };
+/**
+ * Usage as Anthropic reports it. A prompt with a `cache_control` breakpoint is written to the
+ * cache whole, each call (the mock keeps no cache), for as long as the first breakpoint's `ttl`
+ * says (five minutes without one): its tokens are cache writes, not input_tokens, as Anthropic
+ * reports them.
+ */
+function usage(input: number, output: number, cacheTtl?: string) {
+  if (cacheTtl === undefined) return { input_tokens: input, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: output, service_tier: 'standard' };
+  const cache_creation = { ephemeral_5m_input_tokens: cacheTtl === '1h' ? 0 : input, ephemeral_1h_input_tokens: cacheTtl === '1h' ? input : 0 };
+  return { input_tokens: 0, cache_creation_input_tokens: input, cache_read_input_tokens: 0, cache_creation, output_tokens: output, service_tier: 'standard' };
 }
 
-function stream(turn: Turn, message: Record<string, unknown>, inputTokens: number, thinking: string | undefined): StreamReply {
+/** The `ttl` of the request's first `cache_control` breakpoint ('5m' when it names none), or undefined without one. */
+function cacheTtl(value: unknown): string | undefined {
+  if (Array.isArray(value)) {
+    for (const v of value) {
+      const ttl = cacheTtl(v);
+      if (ttl !== undefined) return ttl;
+    }
+  } else if (value && typeof value === 'object') {
+    const control = (value as { cache_control?: unknown }).cache_control;
+    if (control && typeof control === 'object') return str((control as { ttl?: unknown }).ttl) ?? '5m';
+    for (const v of Object.values(value)) {
+      const ttl = cacheTtl(v);
+      if (ttl !== undefined) return ttl;
+    }
+  }
+  return undefined;
+}
+
+function stream(turn: Turn, message: Record<string, unknown>, inputTokens: number, thinking: string | undefined, ttl: string | undefined): StreamReply {
   // Real streams report a token or so in message_start; message_delta then carries the cumulative count.
-  const frames = [frame({ type: 'message_start', message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: usage(inputTokens, 1) } })];
+  const frames = [frame({ type: 'message_start', message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: usage(inputTokens, 1, ttl) } })];
   let index = 0;
   const open = (content_block: Record<string, unknown>) => {
     frames.push(frame({ type: 'content_block_start', index, content_block }));
@@ -298,13 +324,14 @@ function messages(ctx: RouteContext): Reply {
   const inputTokens = countTokens([b.system, b.messages]);
   const message = { id: newId('msg_01', 18), type: 'message', role: 'assistant', model };
   const thinking = thinkingBudget(b) === undefined ? undefined : thoughtsAbout(lastMessage(b.messages)?.text ?? '');
-  if (b.stream === true) return stream(turn, message, inputTokens, thinking);
+  const ttl = cacheTtl([b.system, b.messages, b.tools]);
+  if (b.stream === true) return stream(turn, message, inputTokens, thinking, ttl);
   const content = [
     ...(thinking !== undefined ? [{ type: 'thinking', thinking, signature: signatureOf(thinking) }] : []),
     ...(turn.text !== '' ? [{ type: 'text', text: turn.text }] : []),
     ...turn.calls.map((c) => ({ type: 'tool_use', id: c.id, name: c.name, input: c.args })),
   ];
-  return reply(200, { ...message, content, stop_reason: STOP[turn.finish], stop_sequence: turn.stopSequence, usage: usage(inputTokens, turn.outputTokens) });
+  return reply(200, { ...message, content, stop_reason: STOP[turn.finish], stop_sequence: turn.stopSequence, usage: usage(inputTokens, turn.outputTokens, ttl) });
 }
 
 /** `output_config.format` (`{type: json_schema, schema}`, the only type) as the mock's JSON mode. */

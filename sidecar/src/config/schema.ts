@@ -70,7 +70,7 @@ export const ModelEntry = described(
   z.object({
     name: described(modelName(), 'Model name as agents request it, e.g. gpt-4o-mini.'),
     upstreamName: described(z.optional(modelName()), 'Model name sent to the provider when it differs from name.'),
-    inputCostPerMTok: described(optionalNumber(0, 100_000), 'Price in USD per million prompt tokens, for accounting and budgets.'),
+    inputCostPerMTok: described(optionalNumber(0, 100_000), "Price in USD per million prompt tokens, for accounting and budgets. Anthropic's prompt-cache writes count at 1.25 times it (5 minutes) or twice it (1 hour), cache reads at it."),
     outputCostPerMTok: described(optionalNumber(0, 100_000), 'Price in USD per million completion tokens, for accounting and budgets.'),
     contextWindow: described(optionalInt(1, 100_000_000), 'Context window in tokens.'),
     numCtx: described(

@@ -1,29 +1,129 @@
 /**
- * A local estimate of a request's input tokens, for the answers the sidecar must give before (or
- * without) a provider counting them: `message_start.usage.input_tokens` on a translated stream,
- * and token-count endpoints whose provider has no counting API (OpenAI, Ollama).
+ * The sidecar's one local estimate of tokens, for what it must count or answer without a
+ * provider's count: a call cut or given up before its usage (relay/usage.ts), the text a stream
+ * streamed, `message_start.usage.input_tokens` on a translated stream, and token-count endpoints
+ * whose provider has no counting API (OpenAI, Ollama).
  *
- * About four characters a token (the rule of thumb OpenAI and Anthropic both publish for English
- * text). Base64 payloads (`data`, data URLs) are skipped: an image costs the provider a fixed
- * budget, not its byte length. Keys are not counted; values are.
+ * Two rates, one walk:
+ * - {@link textTokens}, what a count uses: by character class, not length, so that text the agent
+ *   picks cannot be counted at a fraction of its bill (four characters a token, the rule of thumb
+ *   for English, was a quarter of what digits with spaces, symbols or emoji cost). A run of ASCII
+ *   letters is a token per four letters (rounded up), a run of digits one per three, each ASCII
+ *   punctuation mark or symbol one, a run of more than one whitespace one per four; each other character
+ *   as many as the UTF-8 bytes past its first (one for Cyrillic, Greek or accented Latin, two for
+ *   CJK, three for emoji and the other supplementary planes) and at least one. Calibrated against
+ *   o200k_base (estimate.test.ts): at or above it for each class, at most about twice for English
+ *   prose and code.
+ * - Length over four: {@link quickTokens} and `estimateTokens(value, false)`, for what is held at
+ *   admission on every call (relay/call.ts reservationOf), which must cost nothing per character.
+ *   A hold is not a count: the call is counted afterwards, from the provider's usage or by the
+ *   dense rate.
+ *
+ * Base64 payloads (`data`, data URLs) are skipped: an image costs the provider a fixed budget, not
+ * its byte length. Keys are not counted; values are.
  */
 
 const CHARS_PER_TOKEN = 4;
 const SKIPPED_KEYS = new Set(['data', 'type', 'role', 'signature', 'cache_control']);
 
-/** Estimated tokens of every string in a JSON value (at least 1 for a non-empty value). */
-export function estimateTokens(value: unknown): number {
+/**
+ * Estimated tokens of every string in a JSON value (at least 1 for a non-empty value): by
+ * {@link textTokens} when `dense`, else at four characters a token (an admission hold).
+ */
+export function estimateTokens(value: unknown, dense = true): number {
+  let tokens = 0;
   let chars = 0;
   const stack: unknown[] = [value];
   while (stack.length > 0) {
     const node = stack.pop();
     if (typeof node === 'string') {
-      if (!node.startsWith('data:')) chars += node.length;
+      if (node.startsWith('data:')) continue;
+      if (dense) tokens += textTokens(node);
+      else chars += node.length;
     } else if (Array.isArray(node)) {
       stack.push(...(node as unknown[]));
     } else if (typeof node === 'object' && node !== null) {
       for (const [key, child] of Object.entries(node)) if (!SKIPPED_KEYS.has(key)) stack.push(child);
     }
   }
-  return chars === 0 ? 0 : Math.max(1, Math.ceil(chars / CHARS_PER_TOKEN));
+  return dense ? tokens : chars === 0 ? 0 : Math.max(1, Math.ceil(chars / CHARS_PER_TOKEN));
+}
+
+/** Tokens held for `length` characters or bytes at admission: four a token, rounded up. */
+export function quickTokens(length: number): number {
+  return Math.ceil(length / CHARS_PER_TOKEN);
+}
+
+const LETTERS_PER_TOKEN = 3;
+const DIGITS_PER_TOKEN = 3;
+const WHITESPACE_PER_TOKEN = 4;
+
+/** Character classes of ASCII, for {@link textTokens}. */
+const OTHER = 0;
+const LETTER = 1;
+const DIGIT = 2;
+const SPACE = 3;
+/** A capital after a small letter: a new run of letters. */
+const CAPITAL = 4;
+/** Letters of the longest run counted as a word; past it, two letters a token. */
+const LONG_WORD = 12;
+
+/**
+ * Tokens of a text by character class (see the module's comment): one pass, no allocation. Errs
+ * high for ordinary text, never far low for any, so an agent gains nothing by its choice of text.
+ */
+export function textTokens(text: string): number {
+  let tokens = 0;
+  let run = 0;
+  let runClass = OTHER;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    let cls = c < 0x80 ? asciiClass(c) : OTHER;
+    // camelCase and mixed-case strings (base64, identifiers) break where a capital follows a small letter.
+    if (cls === LETTER && runClass === LETTER && c <= 0x5a && text.charCodeAt(i - 1) >= 0x61) cls = CAPITAL;
+    if (cls !== runClass && run > 0) {
+      tokens += runTokens(runClass, run, c);
+      run = 0;
+    }
+    if (cls === CAPITAL) cls = LETTER;
+    if (cls === OTHER) {
+      runClass = OTHER;
+      if (c < 0x800) tokens += 1;
+      // A surrogate pair is one character of four UTF-8 bytes, often a token each: counted at its first half.
+      else if (c >= 0xd800 && c <= 0xdbff) tokens += 4;
+      else if (c < 0xdc00 || c > 0xdfff) tokens += 2;
+      continue;
+    }
+    runClass = cls;
+    run++;
+  }
+  if (run > 0) tokens += runTokens(runClass, run, 0);
+  // A space ending a text after a digit is a token of its own if a number follows, as in the next
+  // delta of a stream (counted per delta).
+  if (runClass === SPACE && run === 1 && isDigit(text.charCodeAt(text.length - 2))) tokens += 1;
+  return tokens;
+}
+
+function asciiClass(c: number): number {
+  if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a)) return LETTER;
+  if (c >= 0x30 && c <= 0x39) return DIGIT;
+  if (c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d) return SPACE;
+  return OTHER;
+}
+
+/** Tokens of a run of one class, ended by `next` (a character code, 0 at the end of the text). */
+function runTokens(cls: number, run: number, next: number): number {
+  if (cls === LETTER) {
+    // Words are short: letters past a word's length are gibberish, which tokenizers cut in pairs.
+    return run <= LONG_WORD ? Math.ceil(run / LETTERS_PER_TOKEN) : LONG_WORD / LETTERS_PER_TOKEN + Math.ceil((run - LONG_WORD) / 2);
+  }
+  if (cls === DIGIT) return Math.ceil(run / DIGITS_PER_TOKEN);
+  // A single space goes with the word after it, not with a number; a longer run (indentation,
+  // blank lines) is a token per four characters, as mixed spaces and newlines are cut.
+  if (run > 1) return Math.ceil(run / WHITESPACE_PER_TOKEN);
+  return isDigit(next) ? 1 : 0;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
 }

@@ -17,6 +17,7 @@ import type {
   CompletionRequest,
   EmbeddingsRequest,
   EmbeddingsResponse,
+  Usage,
 } from '../wire/openai.js';
 
 /** What an adapter needs to know about the provider it is calling. */
@@ -78,6 +79,12 @@ export interface StreamTranslator<T = ChatCompletionChunk> {
   frames?(): Buffer;
   /** Whether the provider has said the stream is complete ([DONE], message_stop, done: true). */
   complete?(): boolean;
+  /**
+   * The usage the provider reported before its final count, for a stream cut before that count
+   * (Anthropic's message_start: the input it bills, cache reads and writes included); undefined
+   * when it reported none. Its output is not the answer's.
+   */
+  earlyUsage?(): Usage | undefined;
 }
 
 /** An adapter failure that carries a canonical error, ready to be shaped for the client's API. */

@@ -12,7 +12,7 @@ import { hasContent } from './content.js';
 import type { Logger } from '../log/logger.js';
 import type { ModelCall } from '../telemetry/model-call.js';
 import type { Operation, StreamChunk, Usage } from './operation.js';
-import { abandonedUsage, costOf, scanUsage } from './usage.js';
+import { abandonedUsage, costOf, earlyInput, scanUsage } from './usage.js';
 
 /** What a call needs to run attempts. */
 export interface AttemptScope<C, K extends StreamChunk> {
@@ -108,6 +108,7 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
   // Same protocol and same model name: the client's bytes go through untouched, both ways.
   const native = op.raw !== undefined && op.ingress.native.includes(provider.config.type) && target.model === op.model;
   let response: UpstreamResponse | undefined;
+  let translator: StreamTranslator<K> | undefined;
   try {
     let request: UpstreamRequest;
     try {
@@ -144,7 +145,8 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
     }
     response = await provider.client.send(request, scope.abort);
     if (response.status < 200 || response.status >= 300) throw statusFailure(provider, response.status, await bodyText(response.body), response.headers);
-    const outcome = await firstContent({ op, provider, context, response, native, common: { provider, model, attempt } });
+    translator = op.streamFrames!.translator(provider, context);
+    const outcome = await firstContent({ provider, response, native, translator, common: { provider, model, attempt } });
     reported.succeeded(response.status);
     return outcome;
   } catch (err) {
@@ -152,7 +154,7 @@ export async function runAttempt<C, K extends StreamChunk>(scope: AttemptScope<C
     response?.body.destroy();
     const failure = err instanceof UpstreamFailure ? err : classifyError(err, name, 'headers');
     reported.failed(failure.kind, failure.error.status);
-    if (scope.counted && billedAnyway(failure, scope.abort)) abandon(scope, attempt);
+    if (scope.counted && billedAnyway(failure, scope.abort)) abandon(scope, attempt, translator);
     // Constrained decoding the client asked another API for, refused by this provider: the
     // answer without it (a JSON instruction, plain tools) beats no answer.
     if (!native && !unconstrained && provider.adapter.constraintRefused?.(failure.error) && !scope.abort.aborted) {
@@ -187,8 +189,9 @@ function billedAnyway(failure: UpstreamFailure, abort: CallAbort): boolean {
  * (the router releases the attempt with nothing) and kept for the call to count against the
  * sandbox's.
  */
-function abandon<C, K extends StreamChunk>(scope: AttemptScope<C, K>, attempt: Attempt): void {
-  const usage = abandonedUsage(scope.op, attempt.model);
+function abandon<C, K extends StreamChunk>(scope: AttemptScope<C, K>, attempt: Attempt, translator: StreamTranslator<K> | undefined): void {
+  // A stream left before its content may have had the provider's input count (Anthropic's message_start).
+  const usage = abandonedUsage(scope.op, attempt.model, earlyInput(translator));
   (scope.abandoned ??= []).push({ provider: attempt.provider, model: attempt.model, usage });
   attempt.release(usage.input + usage.output, costOf(attempt.model, usage));
 }
@@ -198,13 +201,13 @@ function statusFailure(provider: ProviderRuntime, status: number, text: string, 
   return new UpstreamFailure('status', provider.config.name, provider.adapter.error(status, text), parseRetryAfter(headers['retry-after']));
 }
 
-/** An answer with its status checked, to be read. */
-interface Read<C, K extends StreamChunk> {
-  op: Operation<C, K>;
+/** A stream answer with its status checked, to be read. */
+interface Read<K extends StreamChunk> {
   provider: ProviderRuntime;
-  context: TranslateContext;
   response: UpstreamResponse;
   native: boolean;
+  /** The stream's translator (made by the attempt, which reads what it was told when the stream is given up). */
+  translator: StreamTranslator<K>;
   common: Common;
 }
 
@@ -238,9 +241,8 @@ function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
-async function firstContent<C, K extends StreamChunk>({ op, provider, context, response, native, common }: Read<C, K>): Promise<StreamOutcome<K>> {
+async function firstContent<K extends StreamChunk>({ provider, response, native, translator, common }: Read<K>): Promise<StreamOutcome<K>> {
   const name = provider.config.name;
-  const translator = op.streamFrames!.translator(provider, context);
   const body = (response.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   const pendingFrames: Buffer[] = [];
   const pendingChunks: K[] = [];

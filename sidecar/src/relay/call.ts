@@ -21,7 +21,8 @@ import { callId } from './ids.js';
 import type { Operation, StreamChunk, Usage } from './operation.js';
 import type { ClientSink } from './sink.js';
 import { streamOut } from './stream-out.js';
-import { abandonedUsage, costOf, countable, estimated, estimatedInput, heldOutput, inputOn, scanHead } from './usage.js';
+import { textTokens } from '../ingress/estimate.js';
+import { abandonedUsage, costOf, countable, earlyInput, estimated, estimatedInput, heldOutput, inputOn, scanHead } from './usage.js';
 
 export interface RelayDeps {
   log: Logger;
@@ -119,7 +120,7 @@ async function serveCall<C, K extends StreamChunk>(
           spent = account(call, outcome, abandonedUsage(op, outcome.model), true, client);
           throw classifyError(controller.reason ?? err, providerName, 'body');
         }
-        const counts = countable(usage, noChars, undefined);
+        const counts = countable(usage, noTokens, undefined);
         spent = account(call, outcome, counts ?? estimated(op, 0, outcome.model), counts === undefined || counts.estimated === true, client);
       } else if (outcome.kind === 'json') {
         // The answer first: what follows is bookkeeping the client need not wait for. Nothing
@@ -130,9 +131,9 @@ async function serveCall<C, K extends StreamChunk>(
         } finally {
           // A JSON answer without usage (a server that counts nothing, Gemini's embeddings) is
           // estimated, as a stream is, so it cannot escape the limits; counting tokens costs nothing.
-          const usage = countable(outcome.usage, op.kind === 'embeddings' ? noChars : answerChars, outcome);
+          const usage = countable(outcome.usage, op.kind === 'embeddings' ? noTokens : answerTokens, outcome);
           if (usage) spent = account(call, outcome, usage, usage.estimated === true, client);
-          else if (op.kind !== 'count_tokens') spent = account(call, outcome, estimated(op, op.kind === 'embeddings' ? 0 : answerChars(outcome), outcome.model), true, client);
+          else if (op.kind !== 'count_tokens') spent = account(call, outcome, estimated(op, op.kind === 'embeddings' ? 0 : answerTokens(outcome), outcome.model), true, client);
         }
         if (call.recording || op.answered) described = outcome.result !== undefined ? describeResult(outcome.result) : outcome.native ? scanHead(outcome.native) : {};
         if (op.answered && described.id) op.answered(described.id, spent.input + spent.output);
@@ -143,8 +144,9 @@ async function serveCall<C, K extends StreamChunk>(
         described = tally.described;
         // An error event after the stream started: the client's status was 200, the call failed.
         if (tally.failedStatus !== undefined) status = tally.failedStatus;
-        const usage = countable(tally.usage, streamedChars, tally);
-        spent = account(call, outcome, usage ?? estimated(op, tally.outputChars, outcome.model), usage === undefined || usage.estimated === true, client);
+        const usage = countable(tally.usage, streamedTokens, tally);
+        // Cut before its usage: the input the provider reported up front (Anthropic's message_start), else estimated.
+        spent = account(call, outcome, usage ?? estimated(op, tally.outputTokens, outcome.model, earlyInput(outcome.translator)), usage === undefined || usage.estimated === true, client);
         if (op.answered && described.id && tally.failedStatus === undefined) op.answered(described.id, spent.input + spent.output);
       }
     } finally {
@@ -212,11 +214,10 @@ function heldByProviderReservation(op: Operation<unknown, StreamChunk>, usage: {
   return { tokens, costUSD };
 }
 
-/** Characters of a JSON answer's text, for an estimate: its bytes as passed through, else its rendered length. */
-function answerChars(outcome: { native: Buffer | undefined; result: unknown }): number {
-  if (outcome.native) return outcome.native.length;
+/** Tokens of a JSON answer without usage, estimated (ingress/estimate.ts textTokens) over its bytes as passed through, else as rendered. */
+function answerTokens(outcome: { native: Buffer | undefined; result: unknown }): number {
   try {
-    return JSON.stringify(outcome.result)?.length ?? 0;
+    return textTokens(outcome.native ? outcome.native.toString('utf8') : (JSON.stringify(outcome.result) ?? ''));
   } catch {
     return 0;
   }
@@ -230,10 +231,10 @@ function keepAnswer(client: ClientSink, outcome: { provider: ProviderRuntime; he
   else budget.release(outcome.held);
 }
 
-/** No characters to estimate an output from (embeddings, whose output is none). */
-const noChars = () => 0;
+/** No text to estimate an output from (embeddings, whose output is none). */
+const noTokens = () => 0;
 
-const streamedChars = (tally: { outputChars: number }) => tally.outputChars;
+const streamedTokens = (tally: { outputTokens: number }) => tally.outputTokens;
 
 function abortForTimeout(controller: CallAbort): void {
   controller.abort(new DOMException('the total timeout passed', 'TimeoutError'));

@@ -4,6 +4,8 @@
  * without content are held back so a provider that fails right after them can still fail over.
  */
 
+import { textTokens } from '../ingress/estimate.js';
+
 interface ChoiceLike {
   delta?: Record<string, unknown>;
   text?: unknown;
@@ -29,25 +31,26 @@ export function hasContent(chunk: { choices?: readonly unknown[] }): boolean {
 }
 
 /**
- * Characters of text, reasoning and tool arguments in the chunk, for a usage estimate. Reasoning
+ * Tokens of text, reasoning and tool arguments in the chunk, for a usage estimate (by character
+ * class, ingress/estimate.ts textTokens: summed per delta, it errs high). Reasoning
  * is billed as output: every translator writes it as `reasoning_content` (Anthropic thinking,
  * Gemini thought parts, Ollama thinking, Responses reasoning deltas), and OpenAI-compatible
  * servers pass theirs as `reasoning_content` or `reasoning` (one of them: some send both, alike).
  * Whole thinking blocks (`thinking_blocks`) repeat the text already counted and are not.
  */
-export function contentChars(chunk: { choices?: readonly unknown[] }): number {
+export function contentTokens(chunk: { choices?: readonly unknown[] }): number {
   let n = 0;
   for (const c of (chunk.choices ?? []) as ChoiceLike[]) {
-    if (typeof c.text === 'string') n += c.text.length;
+    if (typeof c.text === 'string') n += textTokens(c.text);
     const delta = c.delta;
     if (!delta) continue;
-    if (typeof delta.content === 'string') n += delta.content.length;
+    if (typeof delta.content === 'string') n += textTokens(delta.content);
     const reasoning = typeof delta.reasoning_content === 'string' ? delta.reasoning_content : delta.reasoning;
-    if (typeof reasoning === 'string') n += reasoning.length;
+    if (typeof reasoning === 'string') n += textTokens(reasoning);
     if (Array.isArray(delta.tool_calls)) {
       for (const t of delta.tool_calls as { function?: { name?: unknown; arguments?: unknown } }[]) {
-        if (typeof t.function?.arguments === 'string') n += t.function.arguments.length;
-        if (typeof t.function?.name === 'string') n += t.function.name.length;
+        if (typeof t.function?.arguments === 'string') n += textTokens(t.function.arguments);
+        if (typeof t.function?.name === 'string') n += textTokens(t.function.name);
       }
     }
   }

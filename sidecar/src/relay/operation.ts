@@ -8,11 +8,11 @@ import type { Reach } from '../ingress/reach.js';
 import type { StreamTranslator, TranslateContext, UpstreamRequest, UpstreamTarget } from '../providers/types.js';
 import type { ProviderRuntime } from '../router/router.js';
 import type { StreamEncoder, Ingress } from '../server/ingress.js';
-import type { ChatCompletionChunk, ChatRequest } from '../wire/openai.js';
+import type { CacheCreation, ChatCompletionChunk, ChatRequest } from '../wire/openai.js';
 
 /** What the relay needs of a stream chunk: its usage, when it carries one, and its choices. */
 export type StreamChunk = {
-  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+  usage?: { prompt_tokens?: number; completion_tokens?: number; cache_creation?: CacheCreation } | null;
   choices?: readonly unknown[];
 };
 
@@ -22,6 +22,8 @@ export interface Usage {
   output: number;
   /** The provider reported none: the sidecar estimated it (and says so in a metric). */
   estimated?: boolean;
+  /** Prompt tokens (inside `input`) written to Anthropic's prompt cache, priced at a premium (relay/usage.ts costOf). */
+  cacheCreation?: CacheCreation;
 }
 
 /** One model call in the client's API, as data for the relay. */
@@ -51,8 +53,13 @@ export interface Operation<Canonical, Chunk extends StreamChunk = ChatCompletion
    * batch, Gemini `candidateCount`), each up to `maxOutputTokens` and each billed; one when unset.
    */
   choices?: number | undefined;
-  /** Estimated input tokens where the body says less than what goes upstream (a continued conversation, token ids). */
-  inputTokens?(): number;
+  /**
+   * Estimated input tokens where the body's bytes say otherwise than what goes upstream (a
+   * continued conversation, token ids, base64 media the provider bills by its own measure): at
+   * four characters a token for the hold at admission, or `dense` (ingress/estimate.ts
+   * textTokens) for the count of a call without the provider's count (relay/usage.ts countedInput).
+   */
+  inputTokens?(dense?: boolean): number;
   /**
    * The request names input the provider holds and the sidecar cannot size (Gemini's
    * `cachedContent`, a conversation or stored prompt only OpenAI holds): held against the limits

@@ -12,14 +12,16 @@ import { describeResult, type Described } from '../telemetry/model-call.js';
 import { classifyError } from '../upstream/failure.js';
 import type { StreamOutcome } from './attempt.js';
 import { framesOf } from './attempt.js';
-import { contentChars } from './content.js';
+import { contentTokens } from './content.js';
+import { usageOfCanonical } from './usage.js';
 import type { Operation, StreamChunk, Usage } from './operation.js';
 import type { ClientSink } from './sink.js';
 
 /** What a relayed stream used: the provider's usage, or what the relay counted of the text. */
 export interface StreamTally {
   usage: Usage | undefined;
-  outputChars: number;
+  /** The streamed content's tokens as estimated (./content.ts contentTokens), for a stream cut before its usage. */
+  outputTokens: number;
   /** Response model and finish reasons, for telemetry. */
   described: Described;
   /** The status of the error the stream ended with after it started (the client's answer was 200), for telemetry. */
@@ -43,7 +45,7 @@ export async function streamOut<C, K extends StreamChunk>(
   const { native, translator, body } = outcome;
   const name = outcome.provider.config.name;
   const encoder = op.streamFrames!.encoder(context);
-  const tally: StreamTally = { usage: undefined, outputChars: 0, described: {} };
+  const tally: StreamTally = { usage: undefined, outputTokens: 0, described: {} };
   // Module functions rather than closures: the bundle names every closure it creates (keepNames),
   // an Object.defineProperty per closure per call.
   client.startStream();
@@ -102,8 +104,8 @@ export async function streamOut<C, K extends StreamChunk>(
 /** Notes what the chunks tell: usage, characters of content (for an estimate), model and finish. */
 function note<K extends StreamChunk>(tally: StreamTally, chunks: K[], onChunk: ((chunk: K) => void) | undefined): void {
   for (const c of chunks) {
-    if (c.usage) tally.usage = { input: c.usage.prompt_tokens ?? 0, output: c.usage.completion_tokens ?? 0 };
-    tally.outputChars += contentChars(c);
+    if (c.usage) tally.usage = usageOfCanonical(c.usage);
+    tally.outputTokens += contentTokens(c);
     describeResult(c, tally.described);
     onChunk?.(c);
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { estimateUsage, scanHead, scanUsage } from './usage.js';
+import { scanHead, scanUsage, usageFromObject } from './usage.js';
 
 describe('scanUsage', () => {
   it('reads OpenAI usage from the tail, past content that mentions usage', () => {
@@ -9,7 +9,7 @@ describe('scanUsage', () => {
 
   it('reads Anthropic usage, cached prompt tokens included', () => {
     const body = { id: 'msg_1', content: [{ type: 'tool_use', input: { usage: { input_tokens: 999 } } }], usage: { input_tokens: 10, output_tokens: 4, cache_read_input_tokens: 3, cache_creation_input_tokens: 2 } };
-    expect(scanUsage(Buffer.from(JSON.stringify(body)))).toEqual({ input: 15, output: 4 });
+    expect(scanUsage(Buffer.from(JSON.stringify(body)))).toEqual({ input: 15, output: 4, cacheCreation: { ephemeral_5m_input_tokens: 2, ephemeral_1h_input_tokens: 0 } });
   });
 
   it("takes no usage key from the model's own objects: a Gemini function call's args, an Anthropic tool input after the answer's usage", () => {
@@ -30,8 +30,14 @@ describe('scanUsage', () => {
   });
 });
 
-it('estimates about four characters a token, rounding up', () => {
-  expect(estimateUsage(10, 9)).toEqual({ input: 3, output: 3 });
+it("reads Anthropic's cache writes by how long they are kept, the rest of the total as five-minute ones", () => {
+  expect(usageFromObject({ input_tokens: 10, output_tokens: 2, cache_creation_input_tokens: 300, cache_creation: { ephemeral_5m_input_tokens: 100, ephemeral_1h_input_tokens: 200 } })).toEqual({
+    input: 310,
+    output: 2,
+    cacheCreation: { ephemeral_5m_input_tokens: 100, ephemeral_1h_input_tokens: 200 },
+  });
+  expect(usageFromObject({ input_tokens: 10, output_tokens: 2, cache_creation_input_tokens: 300 })).toMatchObject({ input: 310, cacheCreation: { ephemeral_5m_input_tokens: 300, ephemeral_1h_input_tokens: 0 } });
+  expect(usageFromObject({ input_tokens: 10, output_tokens: 2, cache_creation_input_tokens: 0, cache_read_input_tokens: 50 })).toEqual({ input: 60, output: 2 });
 });
 
 describe('scanHead', () => {

@@ -4,7 +4,11 @@
  * the model entry.
  */
 import type { ModelEntryConfig } from '../config/schema.js';
+import { estimateTokens, quickTokens, textTokens } from '../ingress/estimate.js';
+import { cacheCreation } from '../providers/anthropic/response.js';
 import { tokenCount } from '../providers/shared/chunks.js';
+import type { AnthropicUsage } from '../wire/anthropic.js';
+import type { CacheCreation } from '../wire/openai.js';
 import type { Operation, StreamChunk, Usage } from './operation.js';
 
 /** The key searched for, as bytes once: a string needle is encoded anew on every search. */
@@ -43,7 +47,10 @@ export function usageFromObject(usage: Record<string, unknown>): Usage | undefin
   if (typeof usage.prompt_tokens === 'number') return { input: n('prompt_tokens'), output: n('completion_tokens') };
   if (typeof usage.input_tokens === 'number' || typeof usage.output_tokens === 'number') {
     // Anthropic reports cached prompt tokens beside input_tokens; they are prompt tokens too.
-    return { input: n('input_tokens') + n('cache_creation_input_tokens') + n('cache_read_input_tokens'), output: n('output_tokens') };
+    const counted: Usage = { input: n('input_tokens') + n('cache_creation_input_tokens') + n('cache_read_input_tokens'), output: n('output_tokens') };
+    const writes = cacheCreation(usage as Partial<AnthropicUsage>);
+    if (writes) counted.cacheCreation = writes;
+    return counted;
   }
   return undefined;
 }
@@ -158,13 +165,6 @@ function skipValue(body: Buffer, start: number, end: number): number {
   return -1;
 }
 
-/** Characters per token for estimates: the usual rule of thumb for English text and code. */
-const CHARS_PER_TOKEN = 4;
-
-/** An estimate from the request's size and the characters streamed back. */
-export function estimateUsage(requestBytes: number, outputChars: number): Usage {
-  return { input: Math.ceil(requestBytes / CHARS_PER_TOKEN), output: Math.ceil(outputChars / CHARS_PER_TOKEN) };
-}
 
 /**
  * Output held for a call that sets no max_tokens (or kin). One that sets it holds all of it, as
@@ -174,9 +174,35 @@ export function estimateUsage(requestBytes: number, outputChars: number): Usage 
  */
 const HELD_OUTPUT_TOKENS = 4_096;
 
-/** A call's input tokens: the whole conversation where the sidecar expands one (a continuation has no body of its own), else the body. */
+/**
+ * A call's input tokens as held at admission: the whole conversation where the sidecar expands one
+ * (a continuation has no body of its own), else the body, at four bytes a token (ingress/estimate.ts
+ * quickTokens: every call is held, so nothing here reads the body character by character).
+ */
 export function estimatedInput(op: Operation<unknown, StreamChunk>): number {
-  return op.inputTokens?.() ?? estimateUsage(op.raw?.length ?? 0, 0).input;
+  return op.inputTokens?.() ?? quickTokens(op.raw?.length ?? 0);
+}
+
+/**
+ * A call's input tokens as counted without the provider's count (cut or given up before its
+ * usage): the text of its strings by character class (ingress/estimate.ts estimateTokens), which
+ * text the agent picks cannot bring far under its bill as four bytes a token did (digits with
+ * spaces, CJK, emoji were counted at a quarter to a half), base64 media skipped as the provider
+ * bills it by its own measure (a continuation's whole conversation, token ids: Operation.inputTokens).
+ * Read only then: a parse of the body and one pass over its strings.
+ */
+export function countedInput(op: Operation<unknown, StreamChunk>): number {
+  return op.inputTokens ? op.inputTokens(true) : op.raw ? bodyTokens(op.raw) : 0;
+}
+
+/** Tokens of a JSON body's strings by character class; of its bytes as text where it is not JSON. */
+function bodyTokens(raw: Buffer): number {
+  const text = raw.toString('utf8');
+  try {
+    return estimateTokens(JSON.parse(text));
+  } catch {
+    return textTokens(text);
+  }
 }
 
 /**
@@ -193,7 +219,7 @@ const PROVIDER_HELD_INPUT_TOKENS = 1_000_000;
  * body does not tell, is taken to fill the model's context window; counted by its body when given
  * up or cut before its usage, it was 16 tokens for a cached context of 400,000 (ver18).
  */
-export function inputOn(op: Operation<unknown, StreamChunk>, model: ModelEntryConfig, estimate = estimatedInput(op)): number {
+export function inputOn(op: Operation<unknown, StreamChunk>, model: ModelEntryConfig, estimate = countedInput(op)): number {
   return op.heldByProvider ? Math.max(estimate, model.contextWindow ?? PROVIDER_HELD_INPUT_TOKENS) : estimate;
 }
 
@@ -203,12 +229,35 @@ export function heldOutput(op: Operation<unknown, StreamChunk>): number {
 }
 
 /**
- * Usage estimated for a call the provider reported none for: its input as the reservation holds
- * it, its output from the characters of the answer.
+ * Usage estimated for a call the provider reported no final count for: its input as the provider
+ * reported it before it was cut (`early`: Anthropic's message_start, cache writes included), else
+ * as estimated ({@link countedInput}, or the model's window for input the provider holds); its
+ * output as estimated from the answer's text (ingress/estimate.ts textTokens, summed per delta).
  */
-export function estimated(op: Operation<unknown, StreamChunk>, outputChars: number, model: ModelEntryConfig): Usage {
-  return { input: inputOn(op, model), output: estimateUsage(0, outputChars).output };
+export function estimated(op: Operation<unknown, StreamChunk>, outputTokens: number, model: ModelEntryConfig, early?: Usage): Usage {
+  return early ? { ...early, output: outputTokens, estimated: true } : { input: inputOn(op, model), output: outputTokens };
 }
+
+/**
+ * The input a stream's provider reported before its final count (StreamTranslator.earlyUsage), as
+ * the limits may count it; undefined without one, or with one that is not a count.
+ */
+export function earlyInput(translator: { earlyUsage?(): CanonicalUsage | undefined } | undefined): Usage | undefined {
+  const early = translator?.earlyUsage?.();
+  const input = count(early?.prompt_tokens);
+  if (!early || input === undefined) return undefined;
+  return early.cache_creation ? { input, output: 0, cacheCreation: early.cache_creation } : { input, output: 0 };
+}
+
+/** The relay's usage of a canonical (OpenAI-shaped) usage object, with the cache writes it names. */
+export function usageOfCanonical(usage: CanonicalUsage): Usage {
+  const counted: Usage = { input: usage.prompt_tokens ?? 0, output: usage.completion_tokens ?? 0 };
+  if (usage.cache_creation) counted.cacheCreation = usage.cache_creation;
+  return counted;
+}
+
+/** What the relay reads of a canonical usage object. */
+type CanonicalUsage = { prompt_tokens?: number; completion_tokens?: number; cache_creation?: CacheCreation };
 
 /**
  * Usage of a call given up (the client gone, the total deadline passed) after its request was
@@ -219,8 +268,9 @@ export function estimated(op: Operation<unknown, StreamChunk>, outputChars: numb
  * as output though none of it is sent: counting nothing let an agent have a model think at length
  * and leave before it answered, again and again.
  */
-export function abandonedUsage(op: Operation<unknown, StreamChunk>, model: ModelEntryConfig): Usage {
-  return { input: inputOn(op, model), output: op.kind === 'embeddings' ? 0 : heldOutput(op), estimated: true };
+export function abandonedUsage(op: Operation<unknown, StreamChunk>, model: ModelEntryConfig, early?: Usage): Usage {
+  const output = op.kind === 'embeddings' ? 0 : heldOutput(op);
+  return early ? { ...early, output, estimated: true } : { input: inputOn(op, model), output, estimated: true };
 }
 
 /** More tokens than any call can use (the largest context windows are a few million): a lie or a bug. */
@@ -239,22 +289,37 @@ function count(n: unknown): number | undefined {
  * a safe integer (the operator refused the pod's report for the rest of the day, so its spend
  * reached neither the sandbox's status nor the other pods' shares). An output of 0 beside content
  * (a usage object without `completion_tokens`, or a stream's usage sent with its first content
- * only) is the content's estimate instead: `outputChars(of)`, read only then (a function and its
+ * only) is the content's estimate instead: `outputTokens(of)`, read only then (a function and its
  * argument rather than a closure: nothing made per call).
  */
-export function countable<T>(usage: Usage | undefined, outputChars: (of: T) => number, of: T): Usage | undefined {
+export function countable<T>(usage: Usage | undefined, outputTokens: (of: T) => number, of: T): Usage | undefined {
   if (!usage) return undefined;
   const input = count(usage.input);
   const output = count(usage.output);
   if (input === undefined || output === undefined) return undefined;
   if (output === 0) {
-    const chars = outputChars(of);
-    if (chars > 0) return { input, output: estimateUsage(0, chars).output, estimated: true };
+    const tokens = outputTokens(of);
+    if (tokens > 0) return { ...usage, input, output: tokens, estimated: true };
   }
   return input === usage.input && output === usage.output ? usage : { ...usage, input, output };
 }
 
-/** Cost in USD of a usage at the model entry's prices. */
+/**
+ * What Anthropic bills a prompt-cache write over the plain input price, as a share of it: a
+ * five-minute write 1.25 times the input price, a one-hour write twice. The written tokens are
+ * inside `input` already, priced there once.
+ */
+const CACHE_WRITE_5M_PREMIUM = 0.25;
+const CACHE_WRITE_1H_PREMIUM = 1;
+
+/**
+ * Cost in USD of a usage at the model entry's prices. Cache writes add their premium over the
+ * input price (see above); cache reads, billed at a tenth of it by Anthropic and at a half or a
+ * quarter by OpenAI and Gemini, are counted at the full input price: over, on the safe side, and
+ * the same for every provider (docs/security.md "One price per model").
+ */
 export function costOf(model: ModelEntryConfig, usage: Usage): number {
-  return (usage.input * (model.inputCostPerMTok ?? 0) + usage.output * (model.outputCostPerMTok ?? 0)) / 1e6;
+  const writes = usage.cacheCreation;
+  const input = writes ? usage.input + writes.ephemeral_5m_input_tokens * CACHE_WRITE_5M_PREMIUM + writes.ephemeral_1h_input_tokens * CACHE_WRITE_1H_PREMIUM : usage.input;
+  return (input * (model.inputCostPerMTok ?? 0) + usage.output * (model.outputCostPerMTok ?? 0)) / 1e6;
 }

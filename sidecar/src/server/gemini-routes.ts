@@ -70,6 +70,18 @@ function embeddingText(request: EmbedContentRequest, field: string): string {
   return texts.join(' ');
 }
 
+/**
+ * Refuses a body `model` (`field`) that names another model than the path's `model`: the path is
+ * what the sidecar resolves, allows and prices, and a pass-through sends the body as written, so a
+ * Gemini-compatible server that read the body's would answer with a model the sandbox may not
+ * serve. The path's own name (`m` or `models/m`) is accepted: countTokens' generateContentRequest
+ * carries it.
+ */
+function refuseOtherModel(named: unknown, model: string, field: string): void {
+  if (named == null || named === model || named === `models/${model}`) return;
+  throw new BadRequest({ status: 400, type: 'invalid_request_error', message: `${field}: names another model than the path's '${model}'; leave it out or name the same model`, param: field });
+}
+
 function badRequest(message: string): BadRequest {
   return new BadRequest({ status: 400, type: 'invalid_request_error', message });
 }
@@ -88,6 +100,7 @@ export function geminiRoutes(router: Router, options: AppOptions, notFound: (req
         // Without alt=sse Gemini streams one JSON array; every Google SDK asks for SSE.
         if (stream && new URLSearchParams(request.query).get('alt') !== 'sse') throw badRequest('streamGenerateContent is served with alt=sse only');
         const body = parseBody(raw, GenerateContentRequest, protoJsonNames);
+        refuseOtherModel(body.model, model, 'model');
         // As Gemini answers it, whoever serves the model (OpenAI and Anthropic would get no messages).
         if (body.contents.length === 0) throw new BadRequest({ status: 400, type: 'invalid_request_error', message: '* GenerateContentRequest.contents: contents is not specified', param: 'contents' });
         return relayModelCall(options, request, res, model, body, generateContentOperation(geminiIngress, body, model, stream, raw));
@@ -97,6 +110,7 @@ export function geminiRoutes(router: Router, options: AppOptions, notFound: (req
         // Counting generates nothing: how many answers a generation would ask for is not the count's
         // business (a provider that serves one answer a call refused the count for it).
         const asked = body.generateContentRequest;
+        refuseOtherModel(asked?.model, model, 'generateContentRequest.model');
         const whole = asked ? (asked.generationConfig?.candidateCount != null ? { ...asked, generationConfig: { ...asked.generationConfig, candidateCount: undefined } } : asked) : { contents: body.contents ?? [] };
         const op = reaching(countTokensOperation(geminiIngress, model, () => geminiToChat(whole, model, false), raw, (tokens) => ({ totalTokens: tokens })), body, 'gemini');
         // No provider of the model counts tokens (OpenAI, Ollama): the sidecar's estimate, marked as one.

@@ -9,6 +9,7 @@ import type { Ingress } from './ingress.js';
 import { chatOperation, completionsOperation, embeddingsOperation } from './operations.js';
 import { modelRoute } from './model-route.js';
 import { errorHandlerFor } from './refusal.js';
+import { BadRequest } from './body.js';
 import { Routes } from './routes.js';
 import { anthropicModelList, anthropicModelReply, isAnthropicClient } from './anthropic-routes.js';
 import { geminiModelList, geminiModelReply, isGeminiClient } from './gemini-routes.js';
@@ -22,9 +23,31 @@ export const openAIIngress: Ingress = {
   encoder: (context) => openAIStreamEncoder(context.includeUsage),
 };
 
+/**
+ * A chat body with its output limit set once: `max_completion_tokens` and `max_tokens` both set
+ * and unequal are refused. The sidecar holds one of them against the limits while the call runs
+ * and passes the client's bytes through, and which one a server reads is its own (OpenAI reads
+ * max_completion_tokens; OpenAI-compatible servers that know only `max_tokens` read that one), so
+ * a body of 1 and 100,000 held 1 token and generated up to 100,000. Refused rather than the
+ * larger held: what the sidecar holds is then what every server reads, as Gemini's two
+ * spellings of one field are refused (wire/gemini.ts protoJsonNames). OpenAI refuses the two at
+ * once whatever their values, with this code; equal values are served here, as clients that copy
+ * one limit into both fields send them (to OpenAI-compatible servers that take both).
+ * @throws {BadRequest} 400 in the OpenAI shape.
+ */
+function oneOutputLimit(body: ChatIngressRequest): ChatIngressRequest {
+  const completion = body.max_completion_tokens;
+  const tokens = body.max_tokens;
+  if (completion != null && tokens != null && completion !== tokens) {
+    const message = `both max_completion_tokens (${completion}) and max_tokens (${tokens}) are set; they name one limit: send one of them`;
+    throw new BadRequest({ status: 400, type: 'invalid_request_error', message, param: 'max_tokens', code: 'invalid_parameter_combination' });
+  }
+  return body;
+}
+
 export function openAIRoutes(router: Router, options: AppOptions): void {
   const routes = new Routes(router, options, errorHandlerFor(openAIIngress, options.log, options.metrics));
-  modelRoute(routes, '/v1/chat/completions', ChatIngressRequest, (body, raw) => chatOperation(openAIIngress, body, raw));
+  modelRoute(routes, '/v1/chat/completions', ChatIngressRequest, (body, raw) => chatOperation(openAIIngress, oneOutputLimit(body), raw));
   modelRoute(routes, '/v1/completions', CompletionRequest, (body, raw) => completionsOperation(openAIIngress, body, raw));
   modelRoute(routes, '/v1/embeddings', EmbeddingsRequest, (body, raw) => embeddingsOperation(openAIIngress, body, raw));
 

@@ -10,7 +10,7 @@ import { wantsUsage } from '../wire/openai.js';
 import type { MessagesRequest } from '../wire/anthropic.js';
 import type { AnthropicClientHeaders } from '../providers/types.js';
 import { anthropicToChat, checkThinkingBudget } from '../ingress/translate/anthropic.js';
-import { estimateTokens } from '../ingress/estimate.js';
+import { estimateTokens, quickTokens, textTokens } from '../ingress/estimate.js';
 import { geminiToChat } from '../ingress/translate/gemini.js';
 import { chatToGemini, geminiStreamEncoder } from '../ingress/translate/gemini-output.js';
 import { withoutRefusedThinking } from '../providers/anthropic/request.js';
@@ -21,11 +21,10 @@ import type { GenerateContentRequest } from '../wire/gemini.js';
 import { openAIStreamEncoder } from './openai-encoder.js';
 import type { Ingress, StreamEncoder } from './ingress.js';
 import type { Operation, Usage } from '../relay/operation.js';
-import { estimateUsage } from '../relay/usage.js';
+import { usageOfCanonical } from '../relay/usage.js';
 import { compatibleRefuses, openAIRefuses, toCompatibleRequest, toOpenAIRequest } from '../providers/openai/request.js';
 
-const usageOf = (usage: { prompt_tokens: number; completion_tokens?: number } | null | undefined) =>
-  usage ? { input: usage.prompt_tokens, output: usage.completion_tokens ?? 0 } : undefined;
+const usageOf = (usage: Parameters<typeof usageOfCanonical>[0] | null | undefined) => (usage ? usageOfCanonical(usage) : undefined);
 
 /**
  * A chat call in canonical form, answered in the OpenAI API. A stream always asks the provider
@@ -117,7 +116,7 @@ function askForUsage(raw: Buffer, request: object & { stream_options?: object | 
  */
 export function messagesOperation(ingress: Ingress, request: MessagesRequest, raw: Buffer, clientHeaders: AnthropicClientHeaders): Operation<ChatCompletion> {
   let canonical: ChatRequest | undefined;
-  const estimate = () => estimateTokens([request.system, request.messages, request.tools]);
+  const estimate = (dense = false) => estimateTokens([request.system, request.messages, request.tools], dense);
   const asChat = () => (canonical ??= anthropicToChat(request));
   const names = new CallToolNames();
   const build: Operation<ChatCompletion>['build'] = (provider, target) => {
@@ -140,7 +139,7 @@ export function messagesOperation(ingress: Ingress, request: MessagesRequest, ra
  */
 export function generateContentOperation(ingress: Ingress, request: GenerateContentRequest, model: string, stream: boolean, raw: Buffer): Operation<ChatCompletion> {
   let canonical: ChatRequest | undefined;
-  const estimate = () => estimateTokens([request.systemInstruction, request.contents, request.tools]);
+  const estimate = (dense = false) => estimateTokens([request.systemInstruction, request.contents, request.tools], dense);
   const asChat = () => (canonical ??= geminiToChat(request, model, stream));
   const names = new CallToolNames();
   const build: Operation<ChatCompletion>['build'] = (provider, target) => {
@@ -213,7 +212,7 @@ class ChatCall implements Operation<ChatCompletion> {
     readonly chatRequest: () => ChatRequest,
     /** The renamings `build` sent the request with, for naming the answer back. */
     private readonly toolNames: CallToolNames,
-    readonly inputTokens?: () => number,
+    readonly inputTokens?: (dense?: boolean) => number,
   ) {}
 
   supports(): boolean {
@@ -306,13 +305,14 @@ function promptCount(prompt: CompletionRequest['prompt']): number {
 }
 
 /**
- * The input tokens of a prompt or an embeddings input: the body's at four bytes a token, or its
- * token ids, one each, where they are more (an id of one digit takes two bytes with its comma, so
- * the bytes would say half). Counted once, when first asked.
+ * The input tokens of a prompt or an embeddings input: the body's at four bytes a token (its text
+ * by character class when `dense`), or its token ids, one each, where they are more (an id of one
+ * digit takes two bytes with its comma, so the bytes would say half). The hold is counted once,
+ * when first asked.
  */
-function bytesOrIds(value: CompletionRequest['prompt'], raw: Buffer): () => number {
+function bytesOrIds(value: CompletionRequest['prompt'], raw: Buffer): (dense?: boolean) => number {
   let tokens: number | undefined;
-  return () => (tokens ??= Math.max(estimateUsage(raw.length, 0).input, tokenIds(value)));
+  return (dense = false) => (dense ? Math.max(textTokens(raw.toString('utf8')), tokenIds(value)) : (tokens ??= Math.max(quickTokens(raw.length), tokenIds(value))));
 }
 
 function tokenIds(value: CompletionRequest['prompt']): number {
@@ -324,7 +324,9 @@ function tokenIds(value: CompletionRequest['prompt']): number {
 
 function throughChat(chat: StreamTranslator): StreamTranslator<Completion> {
   const convert = (chunks: ReturnType<StreamTranslator['push']>) => chunks.flatMap((c) => chatChunkToCompletion(c) ?? []);
-  return { push: (bytes) => convert(chat.push(bytes)), end: () => convert(chat.end()) };
+  const wrapped: StreamTranslator<Completion> = { push: (bytes) => convert(chat.push(bytes)), end: () => convert(chat.end()) };
+  if (chat.earlyUsage) wrapped.earlyUsage = () => chat.earlyUsage!();
+  return wrapped;
 }
 
 /**

@@ -204,8 +204,8 @@ export function responsesOperation(sent: ResponsesRequest, raw: Buffer, store: R
     chatRequest: asChat,
     maxOutputTokens: request.max_output_tokens ?? undefined,
     // A continuation sends the whole conversation upstream: held as such against the limits.
-    ...(history ? { inputTokens: () => estimateTokens([request.instructions, expanded.input, request.tools]) } : {}),
-    ...(heldSize !== undefined ? { inputTokens: () => heldSize + estimateTokens([request.instructions, request.input, request.tools]) } : {}),
+    ...(history ? { inputTokens: (dense = false) => estimateTokens([request.instructions, expanded.input, request.tools], dense) } : {}),
+    ...(heldSize !== undefined ? { inputTokens: (dense = false) => heldSize + estimateTokens([request.instructions, request.input, request.tools], dense) } : {}),
     // A conversation or stored prompt only OpenAI holds is as long as it has grown there.
     // So are items of its responses named by reference (`item_reference`) that the sidecar does not hold.
     ...((heldElsewhere && heldSize === undefined) || request.conversation != null || request.prompt != null || namesHeldItems(request.input) ? { heldByProvider: true } : {}),

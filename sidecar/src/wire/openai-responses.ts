@@ -14,6 +14,18 @@ export interface Usage {
   total_tokens: number;
   prompt_tokens_details?: { cached_tokens?: number };
   completion_tokens_details?: { reasoning_tokens?: number };
+  /**
+   * Not OpenAI's: prompt tokens an Anthropic provider wrote to its prompt cache (inside
+   * `prompt_tokens`), by how long they are kept, in Anthropic's names. Billed at 1.25 times
+   * (five minutes) and twice (one hour) the input price; set only when there were writes.
+   */
+  cache_creation?: CacheCreation;
+}
+
+/** Prompt tokens written to Anthropic's prompt cache, by how long it keeps them. */
+export interface CacheCreation {
+  ephemeral_5m_input_tokens: number;
+  ephemeral_1h_input_tokens: number;
 }
 
 /** A tool call in a response message. */

@@ -25,7 +25,8 @@ interface ClaudeResult {
   is_error: boolean;
   result: string;
   num_turns: number;
-  modelUsage: Record<string, { inputTokens: number; outputTokens: number }>;
+  /** Claude Code reports the prompt tokens written to and read from Anthropic's cache apart from `inputTokens`. */
+  modelUsage: Record<string, { inputTokens: number; outputTokens: number; cacheReadInputTokens?: number; cacheCreationInputTokens?: number }>;
 }
 
 /** `claude -p <prompt> --output-format json` in `work`, as the pod runs it; fails on a non-zero exit. */
@@ -89,7 +90,9 @@ describe.each(KINDS)('Claude Code on a model served by %s', (kind) => {
     // What Claude Code says it used is what the sandbox was charged with.
     const after = await modelUsage(suite.stack, model);
     const reported = result.modelUsage[model]!;
-    expect(usageAdded(before, after)).toEqual({ requests: 2, input: reported.inputTokens, output: reported.outputTokens });
+    // Its prompt is cached (cache_control): the sidecar counts the cache's tokens as input too.
+    const input = reported.inputTokens + (reported.cacheReadInputTokens ?? 0) + (reported.cacheCreationInputTokens ?? 0);
+    expect(usageAdded(before, after)).toEqual({ requests: 2, input, output: reported.outputTokens });
     // The provider's key is nowhere Claude Code could show or keep it.
     await expectKeyNowhere(suite.keys[kind], output, home);
   });

@@ -7,10 +7,12 @@
  * next call gets the 429.
  */
 import Anthropic from '@anthropic-ai/sdk';
+import { getEncoding } from 'js-tiktoken';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import type { SidecarConfigInput } from '../../../sidecar/src/config/schema.js';
 import { startMock } from '../../mocks/index.js';
+import { countTokens } from '../../mocks/turn.js';
 import { keyFile, modelUsage, stackDir, stackPerTest, type Stack } from './harness.js';
 
 const KEY = 'sk-ant-api03-cutcalls0123456789abcdef';
@@ -150,9 +152,10 @@ it('counts the whole conversation as the input of a previous_response_id continu
   mocks.anthropic.script({ chunkDelayMs: 200, reply: 'a long answer '.repeat(20) });
   const stream = await client.responses.create({ model: 'claude-test', previous_response_id: first.id, input: 'go on', stream: true });
   for await (const event of stream) if (event.type === 'response.output_text.delta') break;
-  const sent = mocks.anthropic.received.at(-1)!.rawBody.length;
+  const sent = mocks.anthropic.received.at(-1)!.body as { system?: unknown; messages: unknown };
   // Before: 0 input tokens (the estimate read the continuation's own body, which it does not have).
-  await expect.poll(async () => (await modelUsage(s, 'claude-test')).inputTokens - before.inputTokens).toBeGreaterThanOrEqual(Math.floor((sent / 4) * 0.8));
+  // The provider's count of the whole conversation, from its message_start.
+  await expect.poll(async () => (await modelUsage(s, 'claude-test')).inputTokens - before.inputTokens).toBe(countTokens([sent.system, sent.messages]));
   const refused = await client.responses.create({ model: 'claude-test', input: 'one more' }).catch((e: unknown) => e);
   expect(refused).toMatchObject({ status: 429, message: expect.stringContaining('spent its daily budget of 2 USD') });
 });
@@ -191,5 +194,103 @@ describe('an attempt that fails after the provider has its request, then is trie
     await expect.poll(async () => (await modelUsage(s, 'o3-test')).requests).toBe(1);
     expect((await modelUsage(s, 'o3-test')).outputTokens).toBeLessThan(1_000);
     await expect(s.openai().chat.completions.create({ model: 'gpt-test', max_tokens: 10, messages: [{ role: 'user', content: 'still within budget?' }] })).resolves.toBeDefined();
+  });
+});
+
+describe('a stream the agent leaves at the end of its text, before the usage frame', () => {
+  const o200k = getEncoding('o200k_base');
+  /** 6,000 digits with spaces: ~12,000 tokens to a real tokenizer, ~3,000 at four bytes a token. */
+  const DIGITS = Array.from({ length: 6000 }, (_, i) => String(i % 10)).join(' ');
+  /** The answer: dense text, the marker the agent leaves at, then more the model writes while the agent is gone. */
+  const REPLY = `${Array.from({ length: 600 }, (_, i) => `${i % 10} ; ${i % 7}`).join(' ')} END ${'and so on '.repeat(150)}`;
+  const ANSWERED = REPLY.slice(0, REPLY.indexOf('END'));
+
+  it('counts dense input and output (digits, symbols) at no less than a real tokenizer makes of them, not at four bytes a token', async () => {
+    const s = await start(INPUT, {});
+    mocks.openai.script({ reply: REPLY, chunkDelayMs: 2 });
+    const stream = await s.openai().chat.completions.create({ model: 'gpt-test', stream: true, max_tokens: 5_000, messages: [{ role: 'user', content: DIGITS }] });
+    let text = '';
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      if (text.includes('END')) break;
+    }
+    expect(text.startsWith(ANSWERED)).toBe(true);
+    // Before: input ~3,000 for ~12,000 tokens of digits, output at a quarter of the streamed characters.
+    await expect.poll(() => modelUsage(s, 'gpt-test')).toMatchObject({
+      requests: 1,
+      inputTokens: expect.toSatisfy((n: number) => n >= 0.9 * o200k.encode(DIGITS).length),
+      outputTokens: expect.toSatisfy((n: number) => n >= 0.9 * o200k.encode(ANSWERED).length),
+    });
+  });
+
+  it('counts an inline image by the text beside it, not by its base64 (the provider bills an image by its own measure)', async () => {
+    const s = await start(INPUT, {});
+    mocks.openai.script({ reply: REPLY, chunkDelayMs: 2 });
+    const image = `data:image/png;base64,${Buffer.alloc(300_000, 7).toString('base64')}`;
+    const content = [{ type: 'text' as const, text: 'what is in this picture?' }, { type: 'image_url' as const, image_url: { url: image } }];
+    const stream = await s.openai().chat.completions.create({ model: 'gpt-test', stream: true, max_tokens: 5_000, messages: [{ role: 'user', content }] });
+    for await (const chunk of stream) if (chunk.choices[0]?.delta.content?.includes('END')) break;
+    // Before: the body's 400,000 bytes at four a token, 100,000 tokens.
+    await expect.poll(async () => (await modelUsage(s, 'gpt-test')).requests).toBe(1);
+    expect((await modelUsage(s, 'gpt-test')).inputTokens).toBeLessThan(100);
+  });
+
+  it("counts an Anthropic stream's input as the provider's message_start said, not as estimated", async () => {
+    const s = await start(INPUT, {});
+    mocks.anthropic.script({ reply: REPLY, chunkDelayMs: 2 });
+    const stream = await s.anthropic().messages.create({ model: 'claude-test', max_tokens: 5_000, stream: true, messages: [{ role: 'user', content: DIGITS }] });
+    let reported = 0;
+    let text = '';
+    for await (const event of stream) {
+      if (event.type === 'message_start') reported = event.message.usage.input_tokens;
+      if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
+      if (text.includes('END')) break;
+    }
+    expect(reported).toBe(6000);
+    // Before: the estimate of the body's bytes (~3,000), whatever the provider had said.
+    await expect.poll(() => modelUsage(s, 'claude-test')).toMatchObject({ requests: 1, inputTokens: reported, outputTokens: expect.toSatisfy((n: number) => n >= 0.9 * o200k.encode(ANSWERED).length) });
+  });
+
+  it("and one left before any content, its message_start held back, counts the input message_start said and the output it held", async () => {
+    const s = await start(INPUT, {});
+    // message_start at once, then nothing for a minute.
+    mocks.anthropic.script({ chunkDelayMs: 60_000 });
+    const leaving = new AbortController();
+    const call = s.anthropic().messages.create({ model: 'claude-test', max_tokens: 20, stream: true, messages: [{ role: 'user', content: DIGITS }] }, { signal: leaving.signal });
+    const [received] = await mocks.anthropic.waitForRequests(1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    leaving.abort();
+    await expect(call).rejects.toBeInstanceOf(Anthropic.APIUserAbortError);
+    const body = received!.body as { system?: unknown; messages: unknown };
+    await expect.poll(() => modelUsage(s, 'claude-test')).toMatchObject({ requests: 1, inputTokens: countTokens([body.system, body.messages]), outputTokens: 20 });
+  });
+});
+
+describe("Anthropic's prompt-cache writes", () => {
+  // Only input is priced, $100 a million: the prompt's tokens written to the cache cost more than read plainly.
+  const PRICES: Prices = { inputCostPerMTok: 100, outputCostPerMTok: 0 };
+  const spent = async (s: Stack) => ((await (await s.fetch('/v1/usage')).json()) as { spentUSD: number }).spentUSD;
+  const system = (ttl?: '1h') => [{ type: 'text' as const, text: PROMPT, cache_control: { type: 'ephemeral' as const, ...(ttl ? { ttl } : {}) } }];
+
+  it.each([
+    ['one hour, at twice the input price', '1h', 2],
+    ['five minutes (no ttl), at 1.25 times', undefined, 1.25],
+  ] as const)('are priced for %s', async (_what, ttl, multiple) => {
+    const s = await start(PRICES, {});
+    const message = await s.anthropic().messages.create({ model: 'claude-test', max_tokens: 16, system: system(ttl), messages: [{ role: 'user', content: 'hi' }] });
+    const written = message.usage.cache_creation_input_tokens!;
+    expect(written).toBeGreaterThan(1000);
+    // Before: every written token at the plain input price.
+    await expect.poll(() => spent(s)).toBeCloseTo(((message.usage.input_tokens + written * multiple) * 100) / 1e6, 6);
+  });
+
+  it('are priced the same through the OpenAI API, streamed (cache_control on a content part, as LiteLLM writes it)', async () => {
+    const s = await start(PRICES, {});
+    const content = [{ type: 'text', text: PROMPT, cache_control: { type: 'ephemeral', ttl: '1h' } }];
+    const stream = await s.openai().chat.completions.create({ model: 'claude-test', max_tokens: 16, stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content } as never] });
+    let prompt = 0;
+    for await (const chunk of stream) if (chunk.usage) prompt = chunk.usage.prompt_tokens;
+    expect(prompt).toBeGreaterThan(1000);
+    await expect.poll(() => spent(s)).toBeCloseTo((prompt * 2 * 100) / 1e6, 6);
   });
 });

@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import type { MockKind } from '../../mocks/index.js';
 import { genaiClient, providerStackForFile, refusedUnsent } from './harness.js';
 
-const KINDS: readonly MockKind[] = ['openai', 'openai-compatible', 'anthropic'];
+const KINDS: readonly MockKind[] = ['openai', 'openai-compatible', 'anthropic', 'gemini'];
 const file = providerStackForFile('other-models', { kinds: KINDS });
 
 const hi = [{ role: 'user' as const, content: 'hi' }];
@@ -99,5 +99,44 @@ describe('fields that ask the provider for other models', () => {
     const message = await file.stack.anthropic().beta.messages.create({ model: 'via-anthropic', max_tokens: 64, messages: hi, betas: ['files-api-2025-04-14'] });
     expect(message.type).toBe('message');
     expect(file.mocks.get('anthropic')!.received.at(-1)!.headers['anthropic-beta']).toContain('files-api-2025-04-14');
+  });
+});
+
+describe('one field the client may spell two ways, or a body that names another model than the call', () => {
+  it.each([
+    ['at once', { max_completion_tokens: 1, max_tokens: 100_000 }],
+    ['the other way round', { max_completion_tokens: 100_000, max_tokens: 1 }],
+  ])('refuses max_completion_tokens and max_tokens of different values (%s): a server reading only max_tokens generated past what the sidecar held', async (_how, limits) => {
+    const error = await refusedUnsent(file, OpenAI.BadRequestError, () =>
+      file.stack.openai({ maxRetries: 0 }).chat.completions.create({ model: 'via-openai-compatible', messages: hi, ...limits }),
+    );
+    expect(error).toMatchObject({ status: 400, param: 'max_tokens', code: 'invalid_parameter_combination', message: expect.stringContaining('both max_completion_tokens') });
+  });
+
+  it('serves both when they say the same', async () => {
+    const chat = await file.stack.openai().chat.completions.create({ model: 'via-openai-compatible', messages: hi, max_completion_tokens: 50, max_tokens: 50 });
+    expect(chat.choices[0]!.message.content).toBeTruthy();
+  });
+
+  /** A Gemini-native call of `path`'s method on via-gemini with `body`, as the client wrote it. */
+  const gemini = (method: string, body: unknown) =>
+    file.stack.fetch(`/v1beta/models/via-gemini:${method}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const contents = [{ role: 'user', parts: [{ text: 'hi' }] }];
+
+  it.each([
+    ['generateContent', 'model', { model: 'models/gpt-secret', contents }],
+    ['countTokens', 'generateContentRequest.model', { generateContentRequest: { model: 'models/gpt-secret', contents } }],
+  ])('refuses a Gemini %s body whose %s is not the path\'s: a server reading the body would answer with that model', async (method, field, body) => {
+    const before = file.sentUpstream;
+    const response = await gemini(method, body);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT', message: expect.stringContaining(`${field}: names another model than the path's 'via-gemini'`) } });
+    expect(file.sentUpstream).toBe(before);
+    expect(file.mocks.get('gemini')!.received.some((r) => r.rawBody.toString().includes('gpt-secret'))).toBe(false);
+  });
+
+  it("serves a Gemini body that names the path's own model, as google-genai's countTokens does", async () => {
+    expect((await gemini('generateContent', { model: 'models/via-gemini', contents })).status).toBe(200);
+    expect((await gemini('countTokens', { generateContentRequest: { model: 'models/via-gemini', contents } })).status).toBe(200);
   });
 });

@@ -1,6 +1,6 @@
 /** Anthropic Messages response → canonical completion; also the finish and usage mappings. */
 import type { AnthropicStopReason, AnthropicUsage } from '../../wire/anthropic.js';
-import type { ChatCompletion, FinishReason, ResponseThinkingBlock, ResponseToolCall, Usage } from '../../wire/openai.js';
+import type { CacheCreation, ChatCompletion, FinishReason, ResponseThinkingBlock, ResponseToolCall, Usage } from '../../wire/openai.js';
 import { makeCompletion, makeUsage, tokenCount } from '../shared/chunks.js';
 import { badResponse } from '../shared/errors.js';
 import type { TranslateContext } from '../types.js';
@@ -30,8 +30,28 @@ export function finishReason(reason: string | null | undefined): FinishReason {
 export function usageOf(usage: Partial<AnthropicUsage> | undefined): Usage {
   const read = tokenCount(usage?.cache_read_input_tokens);
   const prompt = tokenCount(usage?.input_tokens) + tokenCount(usage?.cache_creation_input_tokens) + read;
-  return makeUsage(prompt, tokenCount(usage?.output_tokens), read);
+  const made = makeUsage(prompt, tokenCount(usage?.output_tokens), read);
+  const writes = usage && cacheCreation(usage);
+  if (writes) made.cache_creation = writes;
+  return made;
 }
+
+/**
+ * The prompt tokens Anthropic wrote to its cache, by how long it keeps them (each is billed at its
+ * own multiple of the input price): `cache_creation`'s breakdown where given, and the rest of
+ * `cache_creation_input_tokens` (all of it without the breakdown) as five-minute writes, the
+ * cheaper. Counts that are not counts are none here: the total then makes the input NaN, and the
+ * call is estimated (shared/chunks.ts tokenCount). Undefined when nothing was written.
+ */
+export function cacheCreation(usage: Partial<AnthropicUsage>): CacheCreation | undefined {
+  const total = tokenCount(usage.cache_creation_input_tokens);
+  const split = usage.cache_creation;
+  const hour = countOrNone(split?.ephemeral_1h_input_tokens);
+  const minutes = Math.max(countOrNone(split?.ephemeral_5m_input_tokens), (Number.isNaN(total) ? 0 : total) - hour);
+  return hour > 0 || minutes > 0 ? { ephemeral_5m_input_tokens: minutes, ephemeral_1h_input_tokens: hour } : undefined;
+}
+
+const countOrNone = (value: unknown): number => (typeof value === 'number' && value >= 0 && Number.isFinite(value) ? value : 0);
 
 interface ResponseBody {
   id?: string;

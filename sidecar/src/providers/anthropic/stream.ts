@@ -49,6 +49,7 @@ export function anthropicStream(context: TranslateContext): StreamTranslator {
       usage[key] = tokenCount(value);
       usageSeen = true;
     }
+    if (u.cache_creation) usage.cache_creation = u.cache_creation;
   };
 
   return frameTranslator(sseFramer(PROVIDER), {
@@ -118,6 +119,11 @@ export function anthropicStream(context: TranslateContext): StreamTranslator {
     },
     complete() {
       return stopped;
+    },
+    // message_start's count is the input the provider bills, known before any content: a stream
+    // cut before message_delta is counted by it rather than by the sidecar's estimate.
+    earlyUsage() {
+      return usageSeen ? usageOf(usage) : undefined;
     },
   });
 }

@@ -28,6 +28,7 @@ export function firstCallStream(translator: StreamTranslator): StreamTranslator 
   const keep = (chunks: ChatCompletionChunk[]) => chunks.map(firstCallChunk);
   const wrapped: StreamTranslator = { push: (bytes) => keep(translator.push(bytes)), end: () => keep(translator.end()) };
   if (translator.complete) wrapped.complete = () => translator.complete!();
+  if (translator.earlyUsage) wrapped.earlyUsage = () => translator.earlyUsage!();
   return wrapped;
 }
 

@@ -110,6 +110,7 @@ export class CallToolNames {
     const back = (chunks: ChatCompletionChunk[]) => chunks.map((chunk) => clientNamedChunk(chunk, names));
     const wrapped: StreamTranslator = { push: (bytes) => back(translator.push(bytes)), end: () => back(translator.end()) };
     if (translator.complete) wrapped.complete = () => translator.complete!();
+    if (translator.earlyUsage) wrapped.earlyUsage = () => translator.earlyUsage!();
     return wrapped;
   }
 }

@@ -1,4 +1,5 @@
 /** The skeleton every stream translator shares: framing, per-frame handling, and failure order. */
+import type { Usage } from '../../wire/openai.js';
 import type { StreamTranslator } from '../types.js';
 import type { Framer } from './framing.js';
 
@@ -12,6 +13,8 @@ export interface FrameSink<F, T> {
   drain(): T[];
   /** Whether the provider has said the stream is complete. */
   complete?(): boolean;
+  /** StreamTranslator.earlyUsage. */
+  earlyUsage?(): Usage | undefined;
 }
 
 /**
@@ -55,6 +58,10 @@ class FrameTranslator<F, T> implements StreamTranslator<T> {
 
   complete(): boolean {
     return this.sink.complete?.() ?? false;
+  }
+
+  earlyUsage(): Usage | undefined {
+    return this.sink.earlyUsage?.();
   }
 
   private run(frames: F[]): T[] {

@@ -1,0 +1,76 @@
+/**
+ * The sidecar's token estimate against a real tokenizer (o200k_base, OpenAI's current one) on a
+ * small corpus per character class: never far under what a provider bills for any text an agent
+ * may pick (a cut call is counted by it), and not more than twice for English prose and code.
+ */
+import { readFileSync } from 'node:fs';
+import { getEncoding } from 'js-tiktoken';
+import { describe, expect, it } from 'vitest';
+import { estimateTokens, quickTokens, textTokens } from './estimate.js';
+
+const o200k = getEncoding('o200k_base');
+
+/** A fixed pseudo-random text of `n` picks from `alphabet` (the same every run). */
+function random(alphabet: readonly string[], n: number, seed = 7): string {
+  let state = seed;
+  let out = '';
+  for (let i = 0; i < n; i++) {
+    state = (state * 1103515245 + 12345) & 0x7fffffff;
+    out += alphabet[(state >>> 8) % alphabet.length];
+  }
+  return out;
+}
+
+const range = (from: number, count: number, step = 1) => Array.from({ length: count }, (_, i) => String.fromCodePoint(from + i * step));
+const ascii = range(33, 94);
+const repoText = (path: string) => readFileSync(new URL(path, import.meta.url), 'utf8').slice(0, 20_000);
+
+const DENSE: [string, string][] = [
+  ['digits with spaces', random(range(0x30, 10), 2000).split('').join(' ')],
+  ['a run of digits', random(range(0x30, 10), 3000)],
+  ['punctuation and symbols', random(ascii.filter((c) => !/[A-Za-z0-9]/.test(c)), 1000)],
+  ['random printable ASCII', random(ascii, 3000)],
+  ['single letters with spaces', random(range(0x61, 26), 2000).split('').join(' ')],
+  ['a run of random letters', random(range(0x61, 26), 1500)],
+  ['random CJK', random(range(0x4e00, 20000), 400)],
+  ['Cyrillic letters', random(range(0x410, 64), 2000)],
+  ['emoji', random(range(0x1f600, 80), 500)],
+  ['supplementary-plane characters', random(range(0x10000, 2000, 7), 1000)],
+  ['runs of spaces and newlines', random([' ', '\n', '\t', 'x'], 3000)],
+  ['a long run of mixed whitespace', ' \n'.repeat(1000)],
+];
+
+const ORDINARY: [string, string][] = [
+  ['English prose', repoText('../../../docs/security.md').replace(/[|`*#]/g, '')],
+  ['TypeScript', repoText('../relay/call.ts')],
+];
+
+describe('textTokens, by character class', () => {
+  it.each(DENSE)('counts %s at no less than 0.9 times o200k', (_class, text) => {
+    expect(textTokens(text)).toBeGreaterThanOrEqual(0.9 * o200k.encode(text).length);
+  });
+
+  it.each(ORDINARY)('counts %s at or above o200k and not more than twice', (_class, text) => {
+    const real = o200k.encode(text).length;
+    expect(textTokens(text)).toBeGreaterThanOrEqual(real);
+    expect(textTokens(text)).toBeLessThanOrEqual(2 * real);
+  });
+
+  it('counts nothing for nothing, and a token for a word', () => {
+    expect(textTokens('')).toBe(0);
+    expect(textTokens('hello')).toBe(2);
+    expect(textTokens(' ')).toBe(0);
+  });
+});
+
+describe('estimateTokens', () => {
+  const request = { messages: [{ role: 'user', content: [{ type: 'text', text: '1 2 3 4 5 6' }, { type: 'image', source: { type: 'base64', data: 'iVBORw0KGgo'.repeat(100) } }] }] };
+
+  it('counts the strings of a request densely, skipping keys, types and base64 data', () => {
+    expect(estimateTokens(request)).toBe(textTokens('1 2 3 4 5 6'));
+  });
+
+  it('holds at four characters a token when asked to be quick', () => {
+    expect(estimateTokens(request, false)).toBe(quickTokens('1 2 3 4 5 6'.length));
+  });
+});
