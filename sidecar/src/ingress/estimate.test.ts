@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { getEncoding } from 'js-tiktoken';
 import { describe, expect, it } from 'vitest';
-import { estimateTokens, quickTokens, textTokens } from './estimate.js';
+import { estimateTokens, MEDIA_TOKENS, quickTokens, textTokens } from './estimate.js';
 
 const o200k = getEncoding('o200k_base');
 
@@ -66,11 +66,35 @@ describe('textTokens, by character class', () => {
 describe('estimateTokens', () => {
   const request = { messages: [{ role: 'user', content: [{ type: 'text', text: '1 2 3 4 5 6' }, { type: 'image', source: { type: 'base64', data: 'iVBORw0KGgo'.repeat(100) } }] }] };
 
-  it('counts the strings of a request densely, skipping keys, types and base64 data', () => {
-    expect(estimateTokens(request)).toBe(textTokens('1 2 3 4 5 6'));
+  it('counts the strings of a request densely, skipping keys and types, and a base64 image as a fixed budget', () => {
+    expect(estimateTokens(request)).toBe(textTokens('1 2 3 4 5 6') + MEDIA_TOKENS);
   });
 
   it('holds at four characters a token when asked to be quick', () => {
-    expect(estimateTokens(request, false)).toBe(quickTokens('1 2 3 4 5 6'.length));
+    expect(estimateTokens(request, false)).toBe(quickTokens('1 2 3 4 5 6'.length) + MEDIA_TOKENS);
+  });
+
+  it.each([
+    ['inline media by their data URL or media type', [{ type: 'image_url', image_url: { url: `data:image/png;base64,${'iVBORw0KGgo'.repeat(500)}` } }, { inlineData: { mimeType: 'image/png', data: 'iVBORw0KGgo'.repeat(500) } }, { type: 'input_audio', input_audio: { format: 'wav', data: 'UklGR'.repeat(500) } }], 3 * MEDIA_TOKENS],
+  ])('counts %s as the fixed budget, not their bytes', (_what, value, tokens) => {
+    // The media types' own few characters beside.
+    expect(estimateTokens(value)).toBeGreaterThanOrEqual(tokens);
+    expect(estimateTokens(value)).toBeLessThan(tokens + 20);
+  });
+
+  // Red team 26: a prompt under a key the estimate skipped, or beginning like a data URL, was counted as nothing.
+  const PROSE = '4 8 15 16 23 42 '.repeat(400);
+  it.each([
+    ['text that begins with data:', { role: 'user', content: `data: ${PROSE}` }],
+    ['a tool schema property named data', { type: 'function', function: { name: 'f', parameters: { type: 'object', properties: { data: { type: 'string', description: PROSE } } } } }],
+    ['a long value under type', { type: PROSE }],
+    ['a data string with no media type beside it', { data: PROSE }],
+    ['a signature', { signature: PROSE }],
+  ])('counts the prompt in %s', (_what, value) => {
+    expect(estimateTokens(value)).toBeGreaterThanOrEqual(textTokens(PROSE));
+  });
+
+  it('walks an array of a million items (a spread overflowed the stack)', () => {
+    expect(estimateTokens(Array.from({ length: 1_000_000 }, () => 'a'))).toBe(1_000_000);
   });
 });

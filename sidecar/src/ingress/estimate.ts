@@ -8,7 +8,7 @@
  * - {@link textTokens}, what a count uses: by character class, not length, so that text the agent
  *   picks cannot be counted at a fraction of its bill (four characters a token, the rule of thumb
  *   for English, was a quarter of what digits with spaces, symbols or emoji cost). A run of ASCII
- *   letters is a token per four letters (rounded up), a run of digits one per three, each ASCII
+ *   letters is a token per three letters (rounded up; two past twelve), a run of digits one per three, each ASCII
  *   punctuation mark or symbol one, a run of more than one whitespace one per four; each other character
  *   as many as the UTF-8 bytes past its first (one for Cyrillic, Greek or accented Latin, two for
  *   CJK, three for emoji and the other supplementary planes) and at least one. Calibrated against
@@ -19,34 +19,73 @@
  *   A hold is not a count: the call is counted afterwards, from the provider's usage or by the
  *   dense rate.
  *
- * Base64 payloads (`data`, data URLs) are skipped: an image costs the provider a fixed budget, not
- * its byte length. Keys are not counted; values are.
+ * A media payload (a base64 data URL, or a `data` string beside its media type) counts a fixed
+ * {@link MEDIA_TOKENS}: an image costs the provider a budget of its own, not its byte length. Keys
+ * are not counted; values are, whatever their key.
  */
 
 const CHARS_PER_TOKEN = 4;
-const SKIPPED_KEYS = new Set(['data', 'type', 'role', 'signature', 'cache_control']);
+
+/**
+ * What one media payload (an image, audio, a document given as base64) is counted as, whatever its
+ * bytes: the provider bills it by its own budget (an image up to about 1,600 tokens at Anthropic,
+ * 1,105 at OpenAI's high detail, 258 at Gemini), not by its base64's length.
+ */
+export const MEDIA_TOKENS = 1_600;
+
+/** Keys whose short string values are structure (`"type": "text"`, `"role": "user"`), not prompt. */
+const STRUCTURE_KEYS = new Set(['type', 'role']);
+const STRUCTURE_CHARS = 64;
+/** Keys beside a `data` string that make it a media payload (Anthropic's `source`, Gemini's `inlineData`, OpenAI's `input_audio`). */
+const MEDIA_SIBLINGS = ['media_type', 'mimeType', 'mime_type', 'format'];
 
 /**
  * Estimated tokens of every string in a JSON value (at least 1 for a non-empty value): by
- * {@link textTokens} when `dense`, else at four characters a token (an admission hold).
+ * {@link textTokens} when `dense`, else at four characters a token (an admission hold). A media
+ * payload (a `data:…;base64,` URL, or a `data` string beside its media type) counts
+ * {@link MEDIA_TOKENS}; a `type` or `role` of a few characters counts nothing. Nothing else is
+ * skipped, whatever its key: a subtree under `data`, `type` or `signature` was, and the agent could
+ * put its prompt there (a tool schema's property named `data`, text beginning `data:`; red team 26).
  */
 export function estimateTokens(value: unknown, dense = true): number {
   let tokens = 0;
   let chars = 0;
+  const count = (text: string) => {
+    if (dense) tokens += textTokens(text);
+    else chars += text.length;
+  };
   const stack: unknown[] = [value];
   while (stack.length > 0) {
     const node = stack.pop();
     if (typeof node === 'string') {
-      if (node.startsWith('data:')) continue;
-      if (dense) tokens += textTokens(node);
-      else chars += node.length;
+      if (isDataURL(node)) tokens += MEDIA_TOKENS;
+      else count(node);
     } else if (Array.isArray(node)) {
-      stack.push(...(node as unknown[]));
+      // One by one: spread, an array of ~130,000 items overflowed the call stack (red team 26).
+      for (const item of node as unknown[]) stack.push(item);
     } else if (typeof node === 'object' && node !== null) {
-      for (const [key, child] of Object.entries(node)) if (!SKIPPED_KEYS.has(key)) stack.push(child);
+      const object = node as Record<string, unknown>;
+      for (const key in object) {
+        const child = object[key];
+        if (typeof child === 'string') {
+          if (STRUCTURE_KEYS.has(key) && child.length <= STRUCTURE_CHARS) continue;
+          if (key === 'data' && (object.type === 'base64' || MEDIA_SIBLINGS.some((sibling) => typeof object[sibling] === 'string'))) {
+            tokens += MEDIA_TOKENS;
+            continue;
+          }
+        }
+        stack.push(child);
+      }
     }
   }
-  return dense ? tokens : chars === 0 ? 0 : Math.max(1, Math.ceil(chars / CHARS_PER_TOKEN));
+  return dense ? tokens : tokens + (chars === 0 ? 0 : Math.max(1, Math.ceil(chars / CHARS_PER_TOKEN)));
+}
+
+/** A base64 data URL (an image or file given inline): `data:<type>;base64,` near its start. */
+function isDataURL(text: string): boolean {
+  if (!text.startsWith('data:')) return false;
+  const comma = text.indexOf(',');
+  return comma > 0 && comma < 256 && text.lastIndexOf(';base64', comma) > 0;
 }
 
 /** Tokens held for `length` characters or bytes at admission: four a token, rounded up. */

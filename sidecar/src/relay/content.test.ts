@@ -51,5 +51,15 @@ describe('a stream cut after its thinking counts the thinking', () => {
     // Counted per delta: a text cut in two counts at least as much as whole.
     expect(count()).toBeGreaterThanOrEqual(textTokens(THINKING));
   });
+});
 
+describe('a stream cut before its usage counts every kind of output the provider bills', () => {
+  const chunk = (delta: Record<string, unknown>) => sse({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: null }] });
+  it.each([
+    ['a legacy function_call (functions are passed on as the agent sent them)', { function_call: { name: 'lookup', arguments: THINKING } }],
+    ['a refusal', { refusal: THINKING }],
+    ['an audio answer’s transcript', { audio: { id: 'audio_1', transcript: THINKING } }],
+  ])('%s (was 0, red team 26)', (_what, delta) => {
+    expect(counted(adapterFor('openai').chatStream(context), chunk(delta))).toBeGreaterThanOrEqual(textTokens(THINKING));
+  });
 });

@@ -31,7 +31,7 @@ export function hasContent(chunk: { choices?: readonly unknown[] }): boolean {
 }
 
 /**
- * Tokens of text, reasoning and tool arguments in the chunk, for a usage estimate (by character
+ * Tokens of text, reasoning, tool arguments, refusals and transcripts in the chunk, for a usage estimate (by character
  * class, ingress/estimate.ts textTokens: summed per delta, it errs high). Reasoning
  * is billed as output: every translator writes it as `reasoning_content` (Anthropic thinking,
  * Gemini thought parts, Ollama thinking, Responses reasoning deltas), and OpenAI-compatible
@@ -47,12 +47,19 @@ export function contentTokens(chunk: { choices?: readonly unknown[] }): number {
     if (typeof delta.content === 'string') n += textTokens(delta.content);
     const reasoning = typeof delta.reasoning_content === 'string' ? delta.reasoning_content : delta.reasoning;
     if (typeof reasoning === 'string') n += textTokens(reasoning);
-    if (Array.isArray(delta.tool_calls)) {
-      for (const t of delta.tool_calls as { function?: { name?: unknown; arguments?: unknown } }[]) {
-        if (typeof t.function?.arguments === 'string') n += textTokens(t.function.arguments);
-        if (typeof t.function?.name === 'string') n += textTokens(t.function.name);
-      }
-    }
+    if (Array.isArray(delta.tool_calls)) for (const t of delta.tool_calls as { function?: unknown }[]) n += callTokens(t.function);
+    // The legacy function call, a refusal and an audio answer's transcript are output the provider bills too (red team 26).
+    n += callTokens(delta.function_call);
+    if (typeof delta.refusal === 'string') n += textTokens(delta.refusal);
+    const transcript = (delta.audio as { transcript?: unknown } | undefined)?.transcript;
+    if (typeof transcript === 'string') n += textTokens(transcript);
   }
   return n;
+}
+
+/** Tokens of a function call's name and arguments (a tool call's `function`, or the legacy `function_call`). */
+function callTokens(call: unknown): number {
+  if (typeof call !== 'object' || call === null) return 0;
+  const { name, arguments: args } = call as { name?: unknown; arguments?: unknown };
+  return (typeof args === 'string' ? textTokens(args) : 0) + (typeof name === 'string' ? textTokens(name) : 0);
 }

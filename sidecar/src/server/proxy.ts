@@ -22,7 +22,9 @@ export function relay<C, K extends StreamChunk>(op: Operation<C, K>, candidates:
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
-const STREAM_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' };
+// No Connection header: node:http writes keep-alive, or close for a request that asked for it (a
+// keep-alive written here held open a connection its client had asked to close, red team 26).
+const STREAM_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' };
 
 /** The client's response as a ClientSink. */
 export function responseSink(res: ServerResponse): ClientSink {

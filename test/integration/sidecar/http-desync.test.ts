@@ -107,6 +107,17 @@ describe.each([0, 1])('through door %i (0: the Unix socket, 1: the loopback port
     expect(mock.received.filter((r) => r.rawBody.includes(`AFTER-CLOSE-${which}`))).toEqual([]);
   });
 
+  it('closes the connection after a streamed answer to a request sent with Connection: close', async () => {
+    const [, door] = doors[which]!;
+    const host = hostOf(door);
+    const body = JSON.stringify({ model: 'via-openai', stream: true, messages: [{ role: 'user', content: `STREAM-CLOSE-${which}` }] });
+    // exchange() returns once the sidecar closes: it hung while the answer said keep-alive.
+    const text = await exchange(door, request(['POST /v1/chat/completions HTTP/1.1', `Host: ${host}`, 'Content-Type: application/json', `Content-Length: ${body.length}`, 'Connection: close'], body));
+    expect(text).toContain(`STREAM-CLOSE-${which}`);
+    expect(text.toLowerCase()).toContain('\r\nconnection: close\r\n');
+    expect(text.toLowerCase()).not.toContain('keep-alive');
+  });
+
   it('sends nothing on for a request pipelined behind one whose refusal closes the connection (its answer could never be written)', async () => {
     const [, door] = doors[which]!;
     const host = hostOf(door);

@@ -11,6 +11,7 @@ import { getEncoding } from 'js-tiktoken';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import type { SidecarConfigInput } from '../../../sidecar/src/config/schema.js';
+import { MEDIA_TOKENS } from '../../../sidecar/src/ingress/estimate.js';
 import { startMock } from '../../mocks/index.js';
 import { countTokens } from '../../mocks/turn.js';
 import { keyFile, modelUsage, stackDir, stackPerTest, type Stack } from './harness.js';
@@ -100,7 +101,7 @@ describe('a call the agent leaves after the provider has its request, before any
     await expect(s.openai().chat.completions.create({ model: 'gpt-test', max_tokens: 100, messages: [{ role: 'user', content: PROMPT }] }, { signal: leaving.signal })).rejects.toBeInstanceOf(OpenAI.APIUserAbortError);
     await holder;
     expect(mocks.openai.received).toHaveLength(1);
-    expect((await modelUsage(s, 'gpt-test')).inputTokens).toBeLessThan(100);
+    expect((await modelUsage(s, 'gpt-test')).inputTokens).toBeLessThan(MEDIA_TOKENS + 100);
   });
 });
 
@@ -223,7 +224,7 @@ describe('a stream the agent leaves at the end of its text, before the usage fra
     });
   });
 
-  it('counts an inline image by the text beside it, not by its base64 (the provider bills an image by its own measure)', async () => {
+  it('counts an inline image as a fixed budget beside its text, not by its base64 (the provider bills an image by its own measure)', async () => {
     const s = await start(INPUT, {});
     mocks.openai.script({ reply: REPLY, chunkDelayMs: 2 });
     const image = `data:image/png;base64,${Buffer.alloc(300_000, 7).toString('base64')}`;
@@ -232,7 +233,7 @@ describe('a stream the agent leaves at the end of its text, before the usage fra
     for await (const chunk of stream) if (chunk.choices[0]?.delta.content?.includes('END')) break;
     // Before: the body's 400,000 bytes at four a token, 100,000 tokens.
     await expect.poll(async () => (await modelUsage(s, 'gpt-test')).requests).toBe(1);
-    expect((await modelUsage(s, 'gpt-test')).inputTokens).toBeLessThan(100);
+    expect((await modelUsage(s, 'gpt-test')).inputTokens).toBeLessThan(MEDIA_TOKENS + 100);
   });
 
   it("counts an Anthropic stream's input as the provider's message_start said, not as estimated", async () => {
