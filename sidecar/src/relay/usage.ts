@@ -245,13 +245,16 @@ export function estimated(op: Operation<unknown, StreamChunk>, outputTokens: num
 export function earlyInput(translator: { earlyUsage?(): CanonicalUsage | undefined } | undefined): Usage | undefined {
   const early = translator?.earlyUsage?.();
   const input = count(early?.prompt_tokens);
-  if (!early || input === undefined) return undefined;
-  return early.cache_creation ? { input, output: 0, cacheCreation: early.cache_creation } : { input, output: 0 };
+  return early && input !== undefined ? usageOfCanonical(early, input, 0) : undefined;
 }
 
-/** The relay's usage of a canonical (OpenAI-shaped) usage object, with the cache writes it names. */
-export function usageOfCanonical(usage: CanonicalUsage): Usage {
-  const counted: Usage = { input: usage.prompt_tokens ?? 0, output: usage.completion_tokens ?? 0 };
+/**
+ * The relay's usage of a canonical (OpenAI-shaped) usage object, with the cache writes it names;
+ * `input` and `output` as given where the caller has read them otherwise (earlyInput: the input
+ * as a count, no output yet).
+ */
+export function usageOfCanonical(usage: CanonicalUsage, input = usage.prompt_tokens ?? 0, output = usage.completion_tokens ?? 0): Usage {
+  const counted: Usage = { input, output };
   if (usage.cache_creation) counted.cacheCreation = usage.cache_creation;
   return counted;
 }
