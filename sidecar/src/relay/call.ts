@@ -22,6 +22,7 @@ import type { Operation, StreamChunk, Usage } from './operation.js';
 import type { ClientSink } from './sink.js';
 import { streamOut } from './stream-out.js';
 import { textTokens } from '../ingress/estimate.js';
+import { answerTokens } from './content.js';
 import { abandonedUsage, costOf, countable, earlyInput, estimated, estimatedInput, heldOutput, inputOn, scanHead } from './usage.js';
 
 export interface RelayDeps {
@@ -131,13 +132,14 @@ async function serveCall<C, K extends StreamChunk>(
         } finally {
           // A JSON answer without usage (a server that counts nothing, Gemini's embeddings) is
           // estimated, as a stream is, so it cannot escape the limits; counting tokens costs nothing.
-          const usage = countable(outcome.usage, op.kind === 'embeddings' ? noTokens : answerTokens, outcome);
+          const answer = { op, outcome, context };
+          const usage = countable(outcome.usage, op.kind === 'embeddings' ? noTokens : jsonTokens, answer);
           if (usage) spent = account(call, outcome, usage, usage.estimated === true, client);
-          else if (op.kind !== 'count_tokens') spent = account(call, outcome, estimated(op, op.kind === 'embeddings' ? 0 : answerTokens(outcome), outcome.model), true, client);
+          else if (op.kind !== 'count_tokens') spent = account(call, outcome, estimated(op, op.kind === 'embeddings' ? 0 : jsonTokens(answer), outcome.model), true, client);
         }
         if (call.recording || op.answered) described = outcome.result !== undefined ? describeResult(outcome.result) : outcome.native ? scanHead(outcome.native) : {};
         if (op.answered && described.id) op.answered(described.id, spent.input + spent.output);
-        if (call.capturing) call.output(outcome.result ?? parsedForCapture(op, outcome, context));
+        if (call.capturing) call.output(outcome.result ?? parsedAnswer(op, outcome, context));
       } else {
         call.firstChunk();
         const tally = await streamOut(op, outcome, client, controller.signal, context, log, deps.secrets, call.capturing ? (chunk) => call.output(chunk) : undefined);
@@ -214,10 +216,15 @@ function heldByProviderReservation(op: Operation<unknown, StreamChunk>, usage: {
   return { tokens, costUSD };
 }
 
-/** Tokens of a JSON answer without usage, estimated (ingress/estimate.ts textTokens) over its bytes as passed through, else as rendered. */
-function answerTokens(outcome: { native: Buffer | undefined; result: unknown }): number {
+/**
+ * Tokens of a JSON answer without an output count, estimated from its content (./content.ts
+ * answerTokens): the result as parsed, or the bytes passed through parsed now; bytes that cannot
+ * be parsed are counted whole (ingress/estimate.ts textTokens), over rather than nothing.
+ */
+function jsonTokens<C, K extends StreamChunk>({ op, outcome, context }: { op: Operation<C, K>; outcome: { provider: ProviderRuntime; native: Buffer | undefined; result: C | undefined }; context: TranslateContext }): number {
   try {
-    return textTokens(outcome.native ? outcome.native.toString('utf8') : (JSON.stringify(outcome.result) ?? ''));
+    const answer = outcome.result ?? parsedAnswer(op, outcome, context);
+    return answer !== undefined ? answerTokens(answer) : outcome.native ? textTokens(outcome.native.toString('utf8')) : 0;
   } catch {
     return 0;
   }
@@ -277,9 +284,9 @@ function account(
 
 /**
  * A JSON answer passed through as the provider wrote it is not parsed on the hot path; content
- * capture parses it here, and an answer it cannot read is captured as nothing.
+ * capture and an estimate of its output (jsonTokens) parse it here; an answer that cannot be read is undefined.
  */
-function parsedForCapture<C, K extends StreamChunk>(op: Operation<C, K>, outcome: { provider: ProviderRuntime; native: Buffer | undefined }, context: TranslateContext): C | undefined {
+function parsedAnswer<C, K extends StreamChunk>(op: Operation<C, K>, outcome: { provider: ProviderRuntime; native: Buffer | undefined }, context: TranslateContext): C | undefined {
   if (!outcome.native) return undefined;
   try {
     return op.parse(outcome.provider, JSON.parse(outcome.native.toString('utf8')), context);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { adapterFor } from '../providers/index.js';
 import type { StreamTranslator, TranslateContext } from '../providers/types.js';
 import { textTokens } from '../ingress/estimate.js';
-import { contentTokens } from './content.js';
+import { answerTokens, contentTokens } from './content.js';
 
 const context: TranslateContext = { requestedModel: 'agent-model', id: 'chatcmpl-x1y2z3', created: 1 };
 const THINKING = 'First the Euclidean algorithm: 1071 = 2 × 462 + 147, then 462 = 3 × 147 + 21.';
@@ -61,5 +61,18 @@ describe('a stream cut before its usage counts every kind of output the provider
     ['an audio answer’s transcript', { audio: { id: 'audio_1', transcript: THINKING } }],
   ])('%s (was 0, red team 26)', (_what, delta) => {
     expect(counted(adapterFor('openai').chatStream(context), chunk(delta))).toBeGreaterThanOrEqual(textTokens(THINKING));
+  });
+});
+
+describe('a whole answer without an output count is counted by its content, not its JSON', () => {
+  const envelope = { id: 'chatcmpl-x1y2z3', object: 'chat.completion', created: 1, model: 'some-long-model-name-2026' };
+  it.each([
+    ['a chat completion’s text, reasoning and tool call', { ...envelope, choices: [{ index: 0, message: { role: 'assistant', content: THINKING, reasoning_content: THINKING, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: THINKING } }] }, finish_reason: 'stop' }] }, 3 * textTokens(THINKING) + 1],
+    ['a legacy completion’s text', { ...envelope, object: 'text_completion', choices: [{ index: 0, text: THINKING, finish_reason: 'stop' }] }, textTokens(THINKING)],
+    // The instructions a Responses object echoes are the prompt, not output (they were counted as output).
+    ['a Responses object’s output, not its instructions', { id: 'resp_1', object: 'response', instructions: THINKING.repeat(10), output: [{ type: 'message', id: 'm', role: 'assistant', content: [{ type: 'output_text', text: THINKING }] }] }, textTokens(THINKING) + 1],
+  ])('%s', (_what, answer, tokens) => {
+    expect(answerTokens(answer)).toBe(tokens);
+    expect(answerTokens(answer)).toBeLessThan(textTokens(JSON.stringify(answer)));
   });
 });

@@ -4,10 +4,12 @@
  * without content are held back so a provider that fails right after them can still fail over.
  */
 
-import { textTokens } from '../ingress/estimate.js';
+import { estimateTokens, textTokens } from '../ingress/estimate.js';
 
 interface ChoiceLike {
   delta?: Record<string, unknown>;
+  /** A whole answer's choice: the fields a stream's delta has. */
+  message?: Record<string, unknown>;
   text?: unknown;
   finish_reason?: unknown;
 }
@@ -36,13 +38,14 @@ export function hasContent(chunk: { choices?: readonly unknown[] }): boolean {
  * is billed as output: every translator writes it as `reasoning_content` (Anthropic thinking,
  * Gemini thought parts, Ollama thinking, Responses reasoning deltas), and OpenAI-compatible
  * servers pass theirs as `reasoning_content` or `reasoning` (one of them: some send both, alike).
- * Whole thinking blocks (`thinking_blocks`) repeat the text already counted and are not.
+ * Whole thinking blocks (`thinking_blocks`) repeat the text already counted and are not. A whole
+ * answer's choice (`message`) is read as a delta.
  */
 export function contentTokens(chunk: { choices?: readonly unknown[] }): number {
   let n = 0;
   for (const c of (chunk.choices ?? []) as ChoiceLike[]) {
     if (typeof c.text === 'string') n += textTokens(c.text);
-    const delta = c.delta;
+    const delta = c.delta ?? c.message;
     if (!delta) continue;
     if (typeof delta.content === 'string') n += textTokens(delta.content);
     const reasoning = typeof delta.reasoning_content === 'string' ? delta.reasoning_content : delta.reasoning;
@@ -55,6 +58,21 @@ export function contentTokens(chunk: { choices?: readonly unknown[] }): number {
     if (typeof transcript === 'string') n += textTokens(transcript);
   }
   return n;
+}
+
+/**
+ * Tokens of a whole answer's content, for the estimate of one its provider gave no output count
+ * for: a chat or legacy completion's choices as {@link contentTokens} reads a stream's, a Responses
+ * object's output items by every string in them (ingress/estimate.ts estimateTokens: text,
+ * arguments, summaries, and the items' ids, over on the safe side). The JSON's keys and
+ * punctuation, the answer's id and model, and the instructions a Responses object echoes are not
+ * output; any other shape counts all its strings.
+ */
+export function answerTokens(answer: unknown): number {
+  if (typeof answer !== 'object' || answer === null) return 0;
+  const { choices, output } = answer as { choices?: unknown; output?: unknown };
+  if (Array.isArray(choices)) return contentTokens({ choices });
+  return estimateTokens(Array.isArray(output) ? output : answer);
 }
 
 /** Tokens of a function call's name and arguments (a tool call's `function`, or the legacy `function_call`). */

@@ -119,3 +119,17 @@ it.each([
   expect(seen).toMatchObject({ requests: 2, inputTokens: 20, reportTaken: true });
   expect(seen.outputTokens).toBeGreaterThanOrEqual(2000);
 });
+
+/** What the sidecar counts for TEXT (ingress/estimate.ts textTokens): a run of 4,000 letters is 4 tokens for its first 12, then one per 2. */
+const TEXT_TOKENS = 4 + (4000 - 12) / 2;
+
+it.each([
+  // Parsed (before: 4,202, the JSON's keys, punctuation, id and model counted as output).
+  ['without any usage', undefined],
+  // Passed through unread, its usage read from its tail, and parsed only for this estimate (before: 4,236, the usage object counted too).
+  ['with a usage without completion_tokens', { prompt_tokens: 10 }],
+] as const)('estimates the output of a plain answer %s by its text, not its JSON', async (_what, reported) => {
+  const seen = await counted(reported, false);
+  expect(seen).toMatchObject({ requests: 2, reportTaken: true });
+  expect(seen.outputTokens).toBe(2 * TEXT_TOKENS);
+});
