@@ -5,12 +5,12 @@
  * like is the caller's: the agent-facing app answers in the client's API, the admin and the
  * operator's servers in their own shapes.
  */
-import { dropStalledReaders } from './stalled-readers.js';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ListenOptions, Socket } from 'node:net';
 import { HttpError, readBody } from './read-body.js';
 import { BODY_METHODS, Router, splitTarget, type ErrorHandler, type HttpRequest, type Route } from './router.js';
 import { writeJson } from './reply.js';
+import { progressOf, StalledReaders, type Connections } from './stalled-readers.js';
 
 export interface HttpAppOptions {
   /** Largest body read (413 past it). */
@@ -53,8 +53,12 @@ export class HttpApp {
   readonly router = new Router();
   private httpServer: Server | undefined;
   private closingDown = false;
-  /** The connections of the app's own server (per connection, not per request: nothing is added to a call's path). */
-  private readonly connections = new Set<Socket>();
+  /**
+   * The connections of the app's own server, the one registry of them: closing reaps them
+   * ({@link reap}), and the stalled-reader watch reads their progress (./stalled-readers.ts). Per
+   * connection, not per request: nothing is added to a call's path.
+   */
+  private readonly connections: Connections = new Map();
 
   constructor(private readonly options: HttpAppOptions) {}
 
@@ -68,12 +72,17 @@ export class HttpApp {
     server.on('checkContinue', (req, res) => this.handle(req, res, 'continue'));
     server.on('checkExpectation', (req, res) => this.handle(req, res, 'other'));
     server.setTimeout(0);
+    const stalled = this.options.stalledReaderMs !== undefined ? new StalledReaders(this.connections, this.options.stalledReaderMs) : undefined;
     server.on('connection', (socket: Socket) => {
-      this.connections.add(socket);
-      socket.once('close', () => this.connections.delete(socket));
+      this.connections.set(socket, progressOf(socket));
+      stalled?.opened();
+      socket.once('close', () => {
+        this.connections.delete(socket);
+        stalled?.closed();
+      });
     });
+    if (stalled) server.once('close', () => stalled.stop());
     if (this.options.maxConnections !== undefined) server.maxConnections = this.options.maxConnections;
-    if (this.options.stalledReaderMs !== undefined) dropStalledReaders(server, this.options.stalledReaderMs);
     if (this.options.clientError) server.on('clientError', this.options.clientError);
     return (this.httpServer = server);
   }
@@ -126,7 +135,7 @@ export class HttpApp {
    */
   private reap(server: Server, since: number): void {
     const late = server.requestTimeout > 0 && performance.now() - since >= server.requestTimeout;
-    for (const socket of this.connections) {
+    for (const socket of this.connections.keys()) {
       // The answer under way on the connection (node:http's own field; none between requests).
       const answer = (socket as { _httpMessage?: { req?: IncomingMessage } | null })._httpMessage;
       if (!answer || (late && answer.req?.complete === false)) socket.destroy();

@@ -8,41 +8,63 @@
  * for `stallMs` (`listen.stalledReaderMs`) is closed: its calls end as a client that left ends them (counted as given up).
  * A stream that waits for its provider writes nothing and has nothing waiting: it is not touched.
  */
-import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 
 /** What a connection had written when last looked at, and since when it had not moved. */
-interface Progress {
+export interface Progress {
   written: number;
   since: number;
 }
 
-/** Closes `server`'s connections whose client takes nothing of what is waiting for it for `stallMs`. */
-export function dropStalledReaders(server: Server, stallMs: number): void {
-  const connections = new Map<Socket, Progress>();
-  let timer: NodeJS.Timeout | undefined;
-  const look = () => {
+/**
+ * The open connections of one server (./app.ts HttpApp keeps them, for closing and for this
+ * watch), each with its {@link Progress}.
+ */
+export type Connections = Map<Socket, Progress>;
+
+/** A new connection's entry in {@link Connections}. */
+export function progressOf(socket: Socket): Progress {
+  return { written: socket.bytesWritten, since: performance.now() };
+}
+
+/**
+ * Closes the connections whose client takes nothing of what is waiting for it for `stallMs`. One
+ * timer for the listener, only while it has connections (the registry tells {@link opened} and
+ * {@link closed}); it keeps no process alive.
+ */
+export class StalledReaders {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly connections: Connections,
+    private readonly stallMs: number,
+  ) {}
+
+  /** A connection was added to the registry. */
+  opened(): void {
+    this.timer ??= setInterval(() => this.look(), Math.max(10, this.stallMs / 4)).unref();
+  }
+
+  /** A connection was taken out of the registry. */
+  closed(): void {
+    if (this.connections.size === 0) this.stop();
+  }
+
+  /** The listener closed. */
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private look(): void {
     const now = performance.now();
-    for (const [socket, progress] of connections) {
+    for (const [socket, progress] of this.connections) {
       if (socket.writableLength === 0 || socket.bytesWritten !== progress.written) {
         progress.written = socket.bytesWritten;
         progress.since = now;
-      } else if (now - progress.since >= stallMs) {
+      } else if (now - progress.since >= this.stallMs) {
         socket.destroy();
       }
     }
-  };
-  server.on('connection', (socket: Socket) => {
-    connections.set(socket, { written: socket.bytesWritten, since: performance.now() });
-    // One timer for the listener, only while it has connections; it keeps no process alive.
-    timer ??= setInterval(look, Math.max(10, stallMs / 4)).unref();
-    socket.once('close', () => {
-      connections.delete(socket);
-      if (connections.size === 0 && timer) {
-        clearInterval(timer);
-        timer = undefined;
-      }
-    });
-  });
-  server.once('close', () => clearInterval(timer));
+  }
 }
