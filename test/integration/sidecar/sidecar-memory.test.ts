@@ -439,3 +439,66 @@ it.each(['stdio', 'streamable-http'] as const)('stays within V8\'s heap in a 512
   expect(await answer(await call(2, 'count', {}))).toBe('2');
   expect(await answer(await call(3, 'big', { bytes: LARGE }))).toBe(LARGE);
 }, 240_000);
+
+it('gives back what a backend\'s message begun and left unfinished held of the answer budget, once the backend\'s callMs passes without a byte', async () => {
+  // A Streamable HTTP backend whose tool half answers with half of a 12 MiB result and then a byte of
+  // it now and then, as long as the test wants the half held, and then nothing, its connection open;
+  // its tool whole answers 4 MiB. Before (red team 24): the half held its bytes of the budget until
+  // the backend closed the connection. Each step waits on what the sidecar reports (the bytes it
+  // holds, airlock_answer_bytes_in_flight): timed, a loaded machine read part of the half, then a
+  // whole, whose 4 MiB took the half past the budget and had it refused, and every whole after passed.
+  const HALF = 6 * 1024 * 1024;
+  let trickle: NodeJS.Timeout | undefined;
+  const half = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      if (req.method !== 'POST') return void res.writeHead(405).end();
+      const message = JSON.parse(body) as { id?: number; method: string; params?: { protocolVersion?: string; name?: string } };
+      const reply = (result: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result }));
+      if (message.id === undefined) return void res.writeHead(202).end();
+      if (message.method === 'initialize') return reply({ protocolVersion: message.params?.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'half', version: '1' } });
+      if (message.method === 'tools/list') return reply({ tools: ['half', 'whole'].map((name) => ({ name, inputSchema: { type: 'object' } })) });
+      if (message.method !== 'tools/call') return reply({});
+      if (message.params?.name === 'whole') {
+        // From the first whole asked while the half is held, the half gets nothing more.
+        clearInterval(trickle);
+        return reply({ content: [{ type: 'text', text: 'y'.repeat(4 * 1024 * 1024) }] });
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`event: message\ndata: {"jsonrpc":"2.0","id":${message.id},"result":{"content":[{"type":"text","text":"${'x'.repeat(HALF)}`);
+      trickle = setInterval(() => res.write('x'), 100);
+    });
+  });
+  await new Promise<void>((resolve) => half.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${(half.address() as AddressInfo).port}/mcp`;
+    // callMs bounds only the time the sidecar takes to read the whole once the half has had its last byte.
+    const mcp = { backends: [{ name: 'half', prefix: 'half', transport: 'streamable-http', url, timeouts: { callMs: 5_000 } }] };
+    const sidecar = await sidecarProcess('mcp-half', { maxAnswerBytesInFlight: 8 * 1024 * 1024 }, { mcp });
+    const adminPort = (JSON.parse(sidecar.output().split('\n').find((line) => line.includes('airlock sidecar ready'))!) as { adminPort: number }).adminPort;
+    const held = async () => Number(/^airlock_answer_bytes_in_flight (\S+)$/m.exec(await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text())?.[1]);
+    const session = await mcpSession(sidecar.socketPath);
+    const call = async (id: number, name: string) => {
+      const [answer] = (await mcpMessages(await ask(mcpPost({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: `half__${name}`, arguments: {} } }, session), sidecar.socketPath))).filter((m) => m.id === id);
+      return answer?.result ? 'whole' : (answer?.error?.message ?? 'no answer');
+    };
+    await vi.waitFor(async () => expect(await call(1, 'whole')).toBe('whole'), { timeout: 30_000, interval: 500 });
+    // Its result is let go once its client has read it: then the sidecar holds nothing.
+    await vi.waitFor(async () => expect(await held()).toBe(0), { timeout: 30_000, interval: 50 });
+    // The half alone is held however large; once the sidecar holds all it was sent, a 4 MiB result
+    // takes the answers past the 8 MiB budget.
+    const halfCall = call(2, 'half');
+    await vi.waitFor(async () => expect(await held()).toBeGreaterThan(HALF), { timeout: 30_000, interval: 50 });
+    expect(await call(3, 'whole')).toContain('maxAnswerBytesInFlight');
+    // The half's call fails at its callMs (counted from the call); once the half has had no byte for
+    // the backend's callMs, it is given up and its bytes are free.
+    expect(await halfCall).toMatch(/did not answer tools\/call "half" within 5000 ms/);
+    await vi.waitFor(async () => expect(await held()).toBe(0), { timeout: 30_000, interval: 50 });
+    expect(await call(4, 'whole')).toBe('whole');
+  } finally {
+    clearInterval(trickle);
+    half.closeAllConnections();
+    await new Promise((resolve) => half.close(resolve));
+  }
+}, 120_000);
