@@ -100,6 +100,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   live.onApply((next) => void mcp.reload(next));
   metrics.watchMcpBackends(() => mcp.backends());
   metrics.watchLog(() => logDrops(log));
+  metrics.watchAnswers(() => live.answers.bytes);
   // With backends the gateway starts connecting now, as before: /readyz waits for their first attempts.
   if (config.mcp.backends.length > 0) await mcp.load();
 

@@ -45,28 +45,53 @@ export type HttpTransportKind = 'streamable-http' | 'sse';
  */
 export function httpTransport(kind: HttpTransportKind, url: URL, headers: Record<string, string>, onStreamOpen?: () => void, answers?: AnswerBudget, stallMs?: number): Transport {
   const requestInit: RequestInit = { headers };
-  const cappedFetch = cappedFetchFor(answers, kind, stallMs);
-  if (kind === 'sse') return sendingRequestIds(new SSEClientTransport(url, { requestInit, fetch: cappedFetch }));
-  if (!onStreamOpen) return sendingRequestIds(new StreamableHTTPClientTransport(url, { requestInit, fetch: cappedFetch }));
+  const calls: CallStreams = new Map();
+  const cappedFetch = cappedFetchFor(answers, kind, stallMs, calls);
+  if (kind === 'sse') return sendingRequestIds(new SSEClientTransport(url, { requestInit, fetch: cappedFetch }), calls);
+  if (!onStreamOpen) return sendingRequestIds(new StreamableHTTPClientTransport(url, { requestInit, fetch: cappedFetch }), calls);
   const watching: FetchLike = async (target, init) => {
     const response = await cappedFetch(target, init);
     if (init?.method === 'GET' && response.ok && response.headers.get('content-type')?.startsWith('text/event-stream')) onStreamOpen();
     return response;
   };
-  return sendingRequestIds(new StreamableHTTPClientTransport(url, { requestInit, fetch: watching }));
+  return sendingRequestIds(new StreamableHTTPClientTransport(url, { requestInit, fetch: watching }), calls);
 }
 
 /** The id of the JSON-RPC request a transport is sending, for the fetch that POSTs it. */
 const sendingRequest = new AsyncLocalStorage<string | number>();
 
 /**
+ * What ends the response a transport's request was POSTed with, by the request's id, while that
+ * response is read: once the request is settled (answered, timed out or cancelled), nothing more
+ * on it is the request's, and a message begun there held its bytes of the answer budget for as
+ * long as the server sent a byte per `stallMs` (red team 24's stall, one byte at a time).
+ */
+type CallStreams = Map<string | number, () => void>;
+
+/**
  * Has the fetches a transport makes to send a request know its id (`sendingRequest`), taken from
  * the message the SDK sends: the POST's body was parsed again to find it, a large tool argument
- * twice.
+ * twice. With `calls`, the response a request was POSTed with is ended once the request is
+ * settled: its answer read (the specification has the server close the stream then), or the SDK
+ * cancelling it (its timeout, its caller's signal).
  */
-function sendingRequestIds<T extends Transport>(transport: T): T {
+function sendingRequestIds<T extends Transport>(transport: T, calls?: CallStreams): T {
   const send = transport.send.bind(transport);
-  transport.send = (message, options) => ('method' in message && 'id' in message ? sending(message.id, () => send(message, options)) : send(message, options));
+  transport.send = (message, options) => {
+    if ('method' in message && 'id' in message) return sending(message.id, () => send(message, options));
+    if (calls && 'method' in message && message.method === 'notifications/cancelled') {
+      const requestId = (message.params as { requestId?: string | number } | undefined)?.requestId;
+      if (requestId !== undefined) calls.get(requestId)?.();
+    }
+    return send(message, options);
+  };
+  // The SDK's client calls a transport's onmessage set before it connects, then handles the message.
+  if (calls) {
+    transport.onmessage = (message) => {
+      const answered = 'id' in message && !('method' in message) ? message.id : undefined;
+      if (answered !== undefined) calls.get(answered)?.();
+    };
+  }
   return transport;
 }
 
@@ -93,9 +118,10 @@ export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
  * so its call fails now rather than waiting out its callMs for an answer that will not be read.
  * A message begun and then left without a byte for `stallMs` (the backend's callMs) is given up
  * the same way, its response cut: it held its bytes of the budget for as long as the backend
- * kept the connection open (red team 24).
+ * kept the connection open (red team 24). With `calls`, the response a request was POSTed with is
+ * ended, what it holds freed, once the request is settled ({@link sendingRequestIds}).
  */
-export function cappedFetchFor(answers: AnswerBudget | undefined, kind: HttpTransportKind, stallMs?: number): FetchLike {
+export function cappedFetchFor(answers: AnswerBudget | undefined, kind: HttpTransportKind, stallMs?: number, calls?: CallStreams): FetchLike {
   return async (target, init) => {
     const requestId = init?.method === 'POST' ? sendingRequest.getStore() : undefined;
     const response = await fetch(target, init);
@@ -104,7 +130,7 @@ export function cappedFetchFor(answers: AnswerBudget | undefined, kind: HttpTran
     // and held against no budget. Held, one 30 MiB event begun and never ended kept the budget full
     // for as long as the backend kept the stream open (red team 24).
     if (kind === 'streamable-http' && init?.method === 'GET') return capped(response, undefined, undefined, MAX_STREAM_EVENT_BYTES);
-    return capped(response, requestId, answers, MAX_MESSAGE_BYTES, stallMs);
+    return capped(response, requestId, answers, MAX_MESSAGE_BYTES, stallMs, requestId === undefined ? undefined : calls);
   };
 }
 
@@ -120,7 +146,7 @@ export const MAX_STREAM_EVENT_BYTES = 1024 * 1024;
  * on; one larger than {@link LARGE_MESSAGE_BYTES} waits for the sidecar's {@link largeMessages}
  * gate, reading nothing more of the response meanwhile.
  */
-function capped(response: Response, requestId: string | number | undefined, answers: AnswerBudget | undefined, maxBytes: number, stallMs?: number, gate: MessageGate = largeMessages): Response {
+function capped(response: Response, requestId: string | number | undefined, answers: AnswerBudget | undefined, maxBytes: number, stallMs?: number, calls?: CallStreams, gate: MessageGate = largeMessages): Response {
   if (!response.body) return response;
   const events = response.headers.get('content-type')?.includes('text/event-stream') ?? false;
   /** Bytes read and not yet passed on: the message being read (and, of an event stream, none whole). */
@@ -151,6 +177,7 @@ function capped(response: Response, requestId: string | number | undefined, answ
   };
   const refuse = (controller: TransformStreamDefaultController<Uint8Array>, reason: string) => {
     clearTimeout(stalled);
+    forget();
     release();
     pending = [];
     run = 0;
@@ -172,7 +199,29 @@ function capped(response: Response, requestId: string | number | undefined, answ
       if (events) controller.enqueue(LET_GO_EVENT);
     });
   };
+  /** Ends the response once its request is settled (what `calls` has it do): what it held is freed. */
+  const end = (controller: TransformStreamDefaultController<Uint8Array>) => () => {
+    clearTimeout(stalled);
+    pending = [];
+    run = 0;
+    release();
+    forget();
+    try {
+      controller.terminate();
+    } catch {
+      // ended meanwhile
+    }
+  };
+  const forget = () => {
+    if (requestId !== undefined && ending && calls?.get(requestId) === ending) calls.delete(requestId);
+  };
+  let ending: (() => void) | undefined;
   const limit = new TransformStream<Uint8Array, Uint8Array>({
+    start(controller) {
+      if (requestId === undefined || !calls) return;
+      ending = end(controller);
+      calls.set(requestId, ending);
+    },
     transform(chunk, controller) {
       const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       // Of an event stream, where in `bytes` the last event ended; of anything else, nowhere.
@@ -196,6 +245,7 @@ function capped(response: Response, requestId: string | number | undefined, answ
     },
     flush(controller) {
       clearTimeout(stalled);
+      forget();
       // What is left: a whole JSON body, or an event stream's last bytes (passed on as read).
       const rest = Buffer.concat(pending);
       pending = [];
@@ -203,6 +253,7 @@ function capped(response: Response, requestId: string | number | undefined, answ
     },
     cancel() {
       clearTimeout(stalled);
+      forget();
       pending = [];
       release();
     },

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { AnswerBudget } from '../upstream/answer-budget.js';
 import { Metrics } from './metrics.js';
 
 describe('sidecar provider gauges', () => {
@@ -10,6 +11,18 @@ describe('sidecar provider gauges', () => {
     expect(text).toContain('airlock_provider_circuit_state{provider="primary",state="closed"} 0');
     expect(text).toContain('airlock_provider_keys{provider="primary",state="disabled"} 1');
     expect(text).toContain('airlock_provider_keys{provider="primary",state="healthy"} 1');
+  });
+});
+
+describe('answer bytes gauge', () => {
+  it('reports the bytes of answers held at scrape time, and none once they are released', async () => {
+    const metrics = new Metrics();
+    const answers = new AnswerBudget(8 * 1024 * 1024);
+    metrics.watchAnswers(() => answers.bytes);
+    answers.hold(6 * 1024 * 1024, 6 * 1024 * 1024);
+    expect(await metrics.registry.metrics()).toContain(`airlock_answer_bytes_in_flight ${6 * 1024 * 1024}`);
+    answers.release(6 * 1024 * 1024);
+    expect(await metrics.registry.metrics()).toContain('airlock_answer_bytes_in_flight 0');
   });
 });
 

@@ -67,6 +67,7 @@ export class Metrics {
   private usageState: () => UsageState | undefined = () => undefined;
   private mcpBackendStates: () => readonly McpBackendState[] = () => [];
   private logDrops: () => LogDrops = () => ({ backlog: 0, rate: 0 });
+  private answerBytes: () => number = () => 0;
 
   /** Model API calls answered, by ingress API, operation, provider, model and HTTP status. */
   readonly requests = new CounterMetric({
@@ -221,6 +222,15 @@ export class Metrics {
         for (const reason of ['backlog', 'rate'] as const) this.inc({ reason }, counts[reason]);
       },
     });
+    const answerBytes = () => this.answerBytes();
+    new Gauge({
+      name: 'airlock_answer_bytes_in_flight',
+      help: 'Bytes of answers the sidecar holds that their clients have not read yet (model answers read whole, MCP results, MCP messages being read from backends); bounded by listen.maxAnswerBytesInFlight.',
+      registers: [this.registry],
+      collect() {
+        this.set(answerBytes());
+      },
+    });
     const usage = () => this.usageState();
     new Gauge({
       name: 'airlock_sandbox_spend_usd',
@@ -259,6 +269,11 @@ export class Metrics {
   /** Where the dropped-log-lines counter reads from at scrape time (the sidecar logger's counts). */
   watchLog(source: () => LogDrops): void {
     this.logDrops = source;
+  }
+
+  /** Where the answer bytes gauge reads from at scrape time (the sidecar's answer budget, upstream/answer-budget.ts). */
+  watchAnswers(source: () => number): void {
+    this.answerBytes = source;
   }
 
   /** Where the sandbox spend gauges read from at scrape time. */

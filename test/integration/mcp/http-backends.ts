@@ -145,3 +145,27 @@ async function closeServer(http: HttpServer, closeSessions: () => Promise<void>)
   http.closeAllConnections();
   await new Promise<void>((resolve) => http.close(() => resolve()));
 }
+
+/**
+ * A Streamable HTTP MCP server written by hand, without sessions, so a tool can answer with any
+ * bytes: each of `tools` is listed, and a call of it is handed its request id and the response to
+ * write (left open as long as the tool likes). Every stream it leaves open is closed with it.
+ */
+export async function startRawBackend(tools: Record<string, (id: number, res: ServerResponse) => void>): Promise<{ url: string; close(): Promise<void> }> {
+  const http = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      if (req.method !== 'POST') return void res.writeHead(405).end();
+      const message = JSON.parse(body) as { id?: number; method: string; params?: { protocolVersion?: string; name?: string } };
+      const reply = (result: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result }));
+      if (message.id === undefined) return void res.writeHead(202).end();
+      if (message.method === 'initialize') return reply({ protocolVersion: message.params?.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'raw', version: '1' } });
+      if (message.method === 'tools/list') return reply({ tools: Object.keys(tools).map((name) => ({ name, inputSchema: { type: 'object' } })) });
+      const tool = message.method === 'tools/call' ? tools[message.params?.name ?? ''] : undefined;
+      return tool ? tool(message.id, res) : reply({});
+    });
+  });
+  const url = await listen(http, '/mcp');
+  return { url, close: () => closeServer(http, async () => undefined) };
+}

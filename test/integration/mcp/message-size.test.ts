@@ -5,15 +5,17 @@
  * times its size, so a few such calls at once took the sidecar past its memory limit (the pod's
  * only door, and the spend not yet counted). Past 32 MiB the message is not read: the call fails.
  */
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { serveMcp, type ServedMcp } from '../../mocks/mcp-sessions.js';
 import { serveGateway, text, until, type ServedGateway } from './harness.js';
-import { cappedFetchFor, MAX_STREAM_EVENT_BYTES, sending } from '../../../sidecar/src/mcp/client.js';
+import { startRawBackend } from './http-backends.js';
+import { cappedFetchFor, connectWithin, httpTransport, MAX_STREAM_EVENT_BYTES, sending } from '../../../sidecar/src/mcp/client.js';
 import { AnswerBudget } from '../../../sidecar/src/upstream/answer-budget.js';
 
 let backend: ServedMcp;
@@ -131,5 +133,40 @@ it("gives up a call's answer begun and then left without a byte for the backend'
   } finally {
     half.closeAllConnections();
     await new Promise<void>((resolve) => half.close(() => resolve()));
+  }
+});
+
+it("ends a call's answer once the call is settled, so a server sending a byte of a message now and then holds none of the budget after: the call cancelled (as at its timeout), or answered and a message begun", async () => {
+  // Tool slow writes half of a result, tool chatty its result and half of a notification after it;
+  // then each sends one byte of the half every 50 ms, its stream open. Before: the stall bound (no
+  // byte for callMs, here 1 s) never came, and the half held its bytes for as long as the server
+  // went on: the call's timeout did not end its stream, nor did its answer.
+  const trickles: NodeJS.Timeout[] = [];
+  const trickle = (res: ServerResponse, head: string) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write(`${head}event: message\ndata: {"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"${'x'.repeat(512 * 1024)}`);
+    trickles.push(setInterval(() => res.write('x'), 50));
+  };
+  const backend = await startRawBackend({
+    slow: (_id, res) => trickle(res, ''),
+    chatty: (id, res) => trickle(res, `event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'done' }] } })}\n\n`),
+  });
+  const answers = new AnswerBudget(64 * 1024 * 1024);
+  const client = new Client({ name: 'gateway', version: '1' });
+  try {
+    await connectWithin(client, httpTransport('streamable-http', new URL(backend.url), {}, undefined, answers, 1_000), 10_000);
+    // Cancelled by its caller, as the SDK cancels a call at its timeout.
+    const caller = new AbortController();
+    const slow = client.callTool({ name: 'slow', arguments: {} }, undefined, { signal: caller.signal, timeout: 60_000 });
+    await vi.waitFor(() => expect(answers.bytes).toBeGreaterThan(512 * 1024), { timeout: 10_000 });
+    caller.abort(new Error('the caller left'));
+    await expect(slow).rejects.toThrow(/the caller left/);
+    expect(answers.bytes).toBe(0);
+    expect(await client.callTool({ name: 'chatty', arguments: {} })).toEqual({ content: [{ type: 'text', text: 'done' }] });
+    expect(answers.bytes).toBe(0);
+  } finally {
+    for (const t of trickles) clearInterval(t);
+    await client.close();
+    await backend.close();
   }
 });

@@ -21,6 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { sidecarNodeSettings } from '../../../bench/targets.js';
 import { fixtureServer, npmServer } from '../mcp/harness.js';
+import { startRawBackend } from '../mcp/http-backends.js';
 import { startProcessBackend, type ProcessBackend } from '../mcp/process-backend.js';
 import { configIn, stackDir } from './harness.js';
 import { chatRequest, exchange, open, parseResponses, readAll, request } from './raw-http.js';
@@ -439,3 +440,51 @@ it.each(['stdio', 'streamable-http'] as const)('stays within V8\'s heap in a 512
   expect(await answer(await call(2, 'count', {}))).toBe('2');
   expect(await answer(await call(3, 'big', { bytes: LARGE }))).toBe(LARGE);
 }, 240_000);
+
+it('gives back what a backend\'s message begun and left unfinished held of the answer budget once its call fails at the backend\'s callMs, though the backend still sends a byte of it now and then', async () => {
+  // A Streamable HTTP backend whose tool half answers with half of a 12 MiB result and then a byte of
+  // it every 100 ms, its connection open; its tool whole answers 4 MiB. Before (red team 24): the
+  // half held its bytes of the budget until the backend closed the connection; then until callMs
+  // passed without a byte, which a byte now and then put off for good. Each step waits on what the
+  // sidecar reports (the bytes it holds, airlock_answer_bytes_in_flight): timed, a loaded machine
+  // read part of the half, then a whole, whose 4 MiB took the half past the budget and had it
+  // refused, and every whole after passed.
+  const HALF = 6 * 1024 * 1024;
+  let trickle: NodeJS.Timeout | undefined;
+  const backend = await startRawBackend({
+    whole: (id, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'y'.repeat(4 * 1024 * 1024) }] } })),
+    half: (id, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`event: message\ndata: {"jsonrpc":"2.0","id":${id},"result":{"content":[{"type":"text","text":"${'x'.repeat(HALF)}`);
+      trickle = setInterval(() => res.write('x'), 100);
+    },
+  });
+  try {
+    // The half's call fails at callMs from its start: the time the test has to see the half held and
+    // ask for a whole, which takes well under a second on a loaded machine.
+    const mcp = { backends: [{ name: 'half', prefix: 'half', transport: 'streamable-http', url: backend.url, timeouts: { callMs: 20_000 } }] };
+    const sidecar = await sidecarProcess('mcp-half', { maxAnswerBytesInFlight: 8 * 1024 * 1024 }, { mcp });
+    const adminPort = (JSON.parse(sidecar.output().split('\n').find((line) => line.includes('airlock sidecar ready'))!) as { adminPort: number }).adminPort;
+    const held = async () => Number(/^airlock_answer_bytes_in_flight (\S+)$/m.exec(await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text())?.[1]);
+    const session = await mcpSession(sidecar.socketPath);
+    const call = async (id: number, name: string) => {
+      const [answer] = (await mcpMessages(await ask(mcpPost({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: `half__${name}`, arguments: {} } }, session), sidecar.socketPath))).filter((m) => m.id === id);
+      return answer?.result ? 'whole' : (answer?.error?.message ?? 'no answer');
+    };
+    await vi.waitFor(async () => expect(await call(1, 'whole')).toBe('whole'), { timeout: 30_000, interval: 500 });
+    // Its result is let go once its client has read it: then the sidecar holds nothing.
+    await vi.waitFor(async () => expect(await held()).toBe(0), { timeout: 30_000, interval: 50 });
+    // The half alone is held however large; once the sidecar holds all it was sent, a 4 MiB result
+    // takes the answers past the 8 MiB budget.
+    const halfCall = call(2, 'half');
+    await vi.waitFor(async () => expect(await held()).toBeGreaterThan(HALF), { timeout: 30_000, interval: 50 });
+    expect(await call(3, 'whole')).toContain('maxAnswerBytesInFlight');
+    // The half's call fails at its callMs; its answer is then given up, bytes still coming or not.
+    expect(await halfCall).toMatch(/did not answer tools\/call "half" within 20000 ms/);
+    await vi.waitFor(async () => expect(await held()).toBe(0), { timeout: 30_000, interval: 50 });
+    expect(await call(4, 'whole')).toBe('whole');
+  } finally {
+    clearInterval(trickle);
+    await backend.close();
+  }
+}, 120_000);
