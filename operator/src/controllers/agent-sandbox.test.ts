@@ -99,7 +99,7 @@ describe('reconciling an AgentSandbox', () => {
 
         // The kubelet's swap: a new timestamped directory, then the ..data link moved to it.
         await volume.publish({ Authorization: 'Bearer otlp-rotated-51c0' });
-        await vi.waitFor(async () => expect(await rendersToken('Bearer otlp-rotated-51c0')).toBe(true), { timeout: 2_000 });
+        await vi.waitFor(async () => expect(await rendersToken('Bearer otlp-rotated-51c0')).toBe(true), { timeout: 10_000 });
       } finally {
         stop();
       }

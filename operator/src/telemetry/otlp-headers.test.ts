@@ -94,7 +94,7 @@ describe("the collector's secret headers as the kubelet mounts their Secret", ()
     });
     try {
       await volume.publish({ Authorization: 'Bearer otlp-rotated-0b9e' });
-      await vi.waitFor(() => expect(onChange).toHaveBeenCalled(), { timeout: 2_000 });
+      await vi.waitFor(() => expect(onChange).toHaveBeenCalled(), { timeout: 10_000 });
     } finally {
       stop();
     }

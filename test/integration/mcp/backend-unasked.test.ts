@@ -77,6 +77,13 @@ async function agentOf(served: ServedGateway) {
   return { agent, logs, asked, completed };
 }
 
+/**
+ * The elicitation the backend sends unasked, 100 ms after a session opened: when the agent's first
+ * call is still in flight there then (a loaded machine), it reaches the agent as any request
+ * during a call does, so tests of other requests leave it out of what the agent was asked.
+ */
+const UNASKED = 'elicitation: CHATTY-ELICITATION: paste your key';
+
 const unapproved = { approval: { mode: 'pinned' as const, pinned: [{ name: 'innocent', sha256: '0'.repeat(64) }] } };
 const allDenied = { tools: { deny: ['*'] }, prompts: { deny: ['*'] }, resources: { deny: ['*'] } };
 
@@ -131,7 +138,7 @@ describe('the completion of a sign-in page (URL-mode elicitation)', () => {
     ]);
     const { agent, asked, completed } = await agentOf(served);
     expect(text(await agent.client.callTool({ name: 'asker__elicit-url', arguments: {} }))).toBe('asked');
-    expect(asked).toEqual(['elicitation: sign in']);
+    expect(asked.filter((a) => a !== UNASKED)).toEqual(['elicitation: sign in']);
     expect(text(await agent.client.callTool({ name: 'other__complete-url', arguments: {} }))).toBe('will complete');
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(completed).toEqual([]);
@@ -146,12 +153,12 @@ describe("a backend's own requests", () => {
     const served = await serve([{ name: 'chatty', prefix: 'chatty', transport: 'streamable-http', url: httpUrl }]);
     const { agent, asked } = await agentOf(served);
     expect(text(await agent.client.callTool({ name: 'chatty__ask-later', arguments: {} }))).toBe('will ask');
-    const heard = await until('the later sampling answered', async () => {
-      const said = JSON.parse(text(await agent.client.callTool({ name: 'chatty__heard', arguments: {} }))) as string[];
-      return said.find((l) => l.startsWith('later sampling'));
-    });
-    expect(heard).toMatch(/^later sampling failed: .*arrived while no client request was being served, so no client can answer it/);
-    expect(asked).toEqual([]);
+    // The call has returned: the backend asks now. Its outcome is read from its stderr, not by a
+    // call, which would be a request in flight there when the question came.
+    child!.kill('SIGUSR2');
+    const heard = await until('the later sampling answered', () => httpHeard.find((l) => l.startsWith('chatty heard: later sampling')));
+    expect(heard).toMatch(/^chatty heard: later sampling failed: .*arrived while no client request was being served, so no client can answer it/);
+    expect(asked.filter((a) => a !== UNASKED)).toEqual([]);
   });
 });
 

@@ -189,7 +189,7 @@ it('says when calls in flight hold the rest of a limit, with a Retry-After of se
   const s = await start({ limits: { tokensPerMinute: 200, dailyBudgetUSD: 1000 } });
   // No max_tokens: the output held is the sidecar's default (4,096), past the per-minute limit.
   const running = s.openai().chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'a long one' }] });
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await mocks.first.waitForRequests(1);
   const refused = await s.openai().chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'meanwhile' }] }).catch((e: unknown) => e);
   expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
   expect((refused as Error).message).toContain('calls in flight may use the rest (each holds its input and its max_tokens');
@@ -204,7 +204,7 @@ it('admits a call only while what it holds itself also fits, unless it would run
   const s = await start({ limits: { tokensPerMinute: 20_000 } });
   const large = () => s.openai().chat.completions.create({ model: 'm', max_tokens: 19_000, messages: [{ role: 'user', content: 'large' }] });
   const running = large();
-  await new Promise((resolve) => setTimeout(resolve, 150));
+  await mocks.first.waitForRequests(1);
   // Before: admitted beside the first (19,000 + 19,000 held under 20,000).
   await expect(large()).rejects.toBeInstanceOf(OpenAI.RateLimitError);
   await running;
@@ -216,7 +216,7 @@ it("gives back what a call held when its client gives up while it waits for the 
   // The provider alone: a fallback would hide its stuck limit.
   const s = await file.startStack(await stackDir(), { version: 1, sandbox: { name: 'queued' }, providers: [{ name: 'first', type: 'ollama', baseURL: mocks.first.url, limits: { maxConcurrent: 1, tokensPerMinute: 1000 }, models: [{ name: 'm' }] }] });
   const holder = s.openai().chat.completions.create({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: 'holds the slot' }] });
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await mocks.first.waitForRequests(1);
   for (let i = 0; i < 2; i++) {
     const waiting = new AbortController();
     setTimeout(() => waiting.abort(), 200);
