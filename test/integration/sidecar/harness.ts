@@ -173,6 +173,14 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * How long a mock provider takes to answer each call of a burst that a limit lets only some of
+ * through: long enough that every call of it reaches the sidecar while those admitted first are
+ * still held (at 300 ms a loaded machine could bring the last after the first had ended, and more be
+ * admitted than may run at once).
+ */
+export const BURST_LATENCY_MS = 2_000;
+
 /** Every provider kind the client SDKs are tried against. */
 export const EVERY_PROVIDER: readonly MockKind[] = ['openai', 'anthropic', 'gemini', 'ollama'];
 

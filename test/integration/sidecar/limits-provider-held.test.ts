@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startMock, type MockProvider } from '../../mocks/index.js';
 import OpenAI from 'openai';
-import { genaiClient, keyFile, modelUsage, stackDir, startStack, type Stack } from './harness.js';
+import { BURST_LATENCY_MS, genaiClient, keyFile, modelUsage, stackDir, startStack, type Stack } from './harness.js';
 
 const GEMINI_KEY = 'gemini-held-key-0123456789';
 const OPENAI_KEY = 'sk-held-0123456789abcdef';
@@ -38,9 +38,9 @@ afterAll(async () => {
   await openai?.close();
 });
 
-/** Ten calls at once, each answered after 300 ms: how many the sidecar let through. */
+/** Ten calls at once, each answered after {@link BURST_LATENCY_MS}: how many the sidecar let through. */
 async function tenAtOnce(mock: MockProvider, call: () => Promise<unknown>): Promise<number> {
-  mock.script(...Array.from({ length: 10 }, () => ({ latencyMs: 300 })));
+  mock.script(...Array.from({ length: 10 }, () => ({ latencyMs: BURST_LATENCY_MS })));
   const settled = await Promise.allSettled(Array.from({ length: 10 }, call));
   // Each refusal says why such a call holds so much (ver18: it said only to set max_tokens).
   for (const s of settled) if (s.status === 'rejected') expect(s.reason).toMatchObject({ status: 429, message: expect.stringContaining("names input the provider holds") });
@@ -77,7 +77,7 @@ it.each([
   ['a chat call naming it as google.cachedContent', (): Promise<unknown> => stack.openai().chat.completions.create({ model: 'gpt-continued', messages: [{ role: 'user', content: 'go on' }], max_tokens: 10, google: { cachedContent: 'cachedContents/abc123' } } as never)],
 ] as const)('holds %s at a million tokens: one of ten at once runs', async (_what, call) => {
   // The mock refuses what it does not hold: the count of admitted calls is what is looked at.
-  openai.script(...Array.from({ length: 10 }, () => ({ latencyMs: 300 })));
+  openai.script(...Array.from({ length: 10 }, () => ({ latencyMs: BURST_LATENCY_MS })));
   const settled = await Promise.allSettled(Array.from({ length: 10 }, call));
   expect(settled.filter((s) => s.status === 'rejected' && (s.reason as { status?: number }).status === 429)).toHaveLength(9);
 });

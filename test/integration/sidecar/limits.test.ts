@@ -9,7 +9,7 @@ import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import type { SidecarConfigInput } from '../../../sidecar/src/config/schema.js';
 import { startMock } from '../../mocks/index.js';
-import { genaiClient, keyFile, modelUsage, stackDir, stackPerTest, startStack, type Stack } from './harness.js';
+import { BURST_LATENCY_MS, genaiClient, keyFile, modelUsage, stackDir, stackPerTest, startStack, type Stack } from './harness.js';
 
 const file = stackPerTest({ first: () => startMock('ollama'), second: () => startMock('ollama') });
 const { mocks } = file;
@@ -96,7 +96,7 @@ it("counts a Gemini answer at its usageMetadata, not at a usage object the model
 
 it('holds what calls in flight may use against tokensPerMinute: many at once cannot run past it', async () => {
   // Each call: ~15 tokens of input and at most 100 of output. Slow, so all 12 are in flight together.
-  mocks.first.script(...Array.from({ length: 24 }, () => ({ latencyMs: 300 })));
+  mocks.first.script(...Array.from({ length: 24 }, () => ({ latencyMs: BURST_LATENCY_MS })));
   const s = await start({ limits: { tokensPerMinute: 300 } });
   const burst = () => Promise.allSettled(Array.from({ length: 12 }, (_, i) => s.openai().chat.completions.create({ model: 'm', max_tokens: 100, messages: [{ role: 'user', content: `call number ${i} of a burst` }] })));
   const results = await burst();
@@ -108,7 +108,7 @@ it('holds what calls in flight may use against tokensPerMinute: many at once can
 });
 
 it('holds the cost of calls in flight against the daily budget', async () => {
-  mocks.first.script(...Array.from({ length: 12 }, () => ({ latencyMs: 300 })));
+  mocks.first.script(...Array.from({ length: 12 }, () => ({ latencyMs: BURST_LATENCY_MS })));
   // $0.1 per token at these prices: one call's ~115 tokens may cost ~$11.5.
   const s = await start({ limits: { dailyBudgetUSD: 20 } });
   const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => s.openai().chat.completions.create({ model: 'm', max_tokens: 100, messages: [{ role: 'user', content: `call number ${i} of a burst` }] })));
@@ -117,7 +117,7 @@ it('holds the cost of calls in flight against the daily budget', async () => {
 
 it('holds the cost of calls in flight at the dearest model they may fail over to: a free primary that fails does not let them all run on a dear fallback', async () => {
   mocks.first.script(...Array.from({ length: 12 }, () => ({ status: 503 })));
-  mocks.second.script(...Array.from({ length: 12 }, () => ({ latencyMs: 300 })));
+  mocks.second.script(...Array.from({ length: 12 }, () => ({ latencyMs: BURST_LATENCY_MS })));
   const s = await file.startStack(await stackDir(), {
     version: 1,
     sandbox: { name: 'limited' },
@@ -145,7 +145,7 @@ describe('a call that asks for several answers (or answers to several prompts) h
   it.each(asks)('%s', async (_what, kind, ask) => {
     const { mock, stack: limited, close } = await keyedStack(kind, `${kind}-choices-key-0123456789abcdef`, 'choices', { models: [{ name: 'm' }] }, { tokensPerMinute: 20_000 });
     try {
-      mock.setDefault({ latencyMs: 400 });
+      mock.setDefault({ latencyMs: BURST_LATENCY_MS });
       const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => ask(limited, i)));
       const served = results.filter((r) => r.status === 'fulfilled');
       // Before: all 8 ran at once (each held 1,000 tokens of output), 64,000 tokens of answers.
@@ -172,7 +172,7 @@ describe('embeddings and completions given as token ids hold their input at one 
   it.each(asks)('%s', async (what, tokensPerMinute, ask) => {
     const { mock, stack: limited, close } = await keyedStack('openai', 'openai-token-ids-key-0123456789abcdef', `ids-${what.replace(' ', '-')}`, { models: [{ name: 'm' }] }, { tokensPerMinute });
     try {
-      mock.setDefault({ latencyMs: 400 });
+      mock.setDefault({ latencyMs: BURST_LATENCY_MS });
       const results = await Promise.allSettled(Array.from({ length: 3 }, () => ask(limited)));
       // Before: all 3 ran at once, 36,000 tokens of input.
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
