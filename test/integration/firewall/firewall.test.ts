@@ -118,7 +118,7 @@ setTimeout(() => process.exit(0), 3000);`;
   async function connectToListener(listenerUid: number, clientUid: number, address: string): Promise<{ outcome: string; accepted: number }> {
     const listener = `let accepted = 0; const server = require('node:net').createServer((s) => { accepted += 1; s.destroy(); });
 server.listen(0, process.argv[1], () => process.stdout.write(server.address().port + '\\n'));
-process.stdin.on('data', () => { process.stdout.write('accepted ' + accepted + '\\n'); process.exit(0); });`;
+process.stdin.on('data', () => setImmediate(() => { process.stdout.write('accepted ' + accepted + '\\n'); process.exit(0); }));`;
     const server = spawn(tools.ip, ['netns', 'exec', ns.name, tools.setpriv, `--reuid=${listenerUid}`, `--regid=${listenerUid}`, '--clear-groups', '--', process.execPath, '-e', listener, address], { stdio: ['pipe', 'pipe', 'inherit'] });
     try {
       const [line] = (await once(server.stdout, 'data')) as [Buffer];
@@ -126,8 +126,9 @@ process.stdin.on('data', () => { process.stdout.write('accepted ' + accepted + '
 const done = (o) => { process.stdout.write(o); process.exit(0); };
 s.on('connect', () => done('connected')); s.on('error', (e) => done(e.code === 'ECONNREFUSED' ? 'refused' : 'error:' + e.code)); setTimeout(() => done('timeout'), 2000);`;
       const result = await run(tools.ip, ['netns', 'exec', ns.name, tools.setpriv, `--reuid=${clientUid}`, `--regid=${clientUid}`, '--clear-groups', '--', process.execPath, '-e', client, address, String(line).trim()]);
-      // Give an accepted connection a moment to reach the listener's callback, then ask it.
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // The connection is in the listener's accept queue before it is asked: it answers after the
+      // turn of its event loop that read the question, whose poll also accepted what was queued
+      // (a fixed 100 ms wait raced two dozen processes starting at once on a loaded machine).
       server.stdin.write('count\n');
       const [answer] = (await once(server.stdout, 'data')) as [Buffer];
       return { outcome: result.stdout, accepted: Number(/accepted (\d+)/.exec(String(answer))?.[1]) };

@@ -247,7 +247,7 @@ spec:
     const served = mock.received.length;
     mock.script({ latencyMs: 1_500 });
     const last = openai.chat.completions.create(question);
-    await expect.poll(() => mock.received.length, { timeout: 5_000, interval: 20 }).toBeGreaterThan(served);
+    await expect.poll(() => mock.received.length, { timeout: 30_000, interval: 20 }).toBeGreaterThan(served);
     await kubectl().ok(['delete', 'pod', pod, '-n', ns, '--wait=false']);
     await podStatus('Running', running, { terminated: { exitCode: 143, reason: 'Error', startedAt: running.running.startedAt, finishedAt: new Date().toISOString() } });
     child.kill('SIGTERM');
@@ -258,7 +258,7 @@ spec:
     expect(await exited).toBe(0);
     await dispatcher.close();
     // A pod deleted takes no share of the sandbox's limits while its sidecar waits: no call comes from it.
-    await expect.poll(async () => (await spend('other'))?.podCount, { timeout: 5_000 }).toBe(0);
+    await expect.poll(async () => (await spend('other'))?.podCount, { timeout: 30_000 }).toBe(0);
     // The sidecar has exited: the kubelet ends the pod, and it is gone.
     await podStatus('Failed', { terminated: { exitCode: 0, reason: 'Completed', startedAt: running.running.startedAt, finishedAt: new Date().toISOString() } }, { terminated: { exitCode: 143, reason: 'Error', startedAt: running.running.startedAt, finishedAt: new Date().toISOString() } });
     await kubectl().ok(['patch', 'pod', pod, '-n', ns, '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]']);

@@ -173,7 +173,7 @@ it("keeps a sidecar the operator refuses (another sandbox's token, or none) on i
   }
   // The kubelet updates the file when the Secret changes: the next ask carries the right token.
   await keyFile(refused.dir, 'usage.token', TOKEN);
-  await expect.poll(async () => ((await (await refused.fetch('/v1/usage')).json()) as SandboxUsageView).sandboxWide, { timeout: 5_000 }).toBe(true);
+  await expect.poll(async () => ((await (await refused.fetch('/v1/usage')).json()) as SandboxUsageView).sandboxWide, { timeout: 30_000 }).toBe(true);
   expect(refused.logs.filter((line) => line.includes('accepts the usage token again'))).toHaveLength(1);
   expect(refused.logs.join('\n')).not.toContain(TOKEN);
 });
