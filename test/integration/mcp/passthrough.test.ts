@@ -373,12 +373,16 @@ describe('a tool a backend adds while it runs', () => {
 
 describe('a backend busy with a call', () => {
   it('is not declared failed when it answers no health ping while computing: the call gets its callMs', async () => {
-    // Pings every 200 ms, each given 200 ms (the lesser of the interval and connectMs); the tool holds the process's event loop for 1.5 s.
+    // Pings every 1 s, each given 1 s (the lesser of the interval and connectMs); the tool holds the
+    // process's event loop for 3 s, so at least one ping is sent and times out while it computes.
     // Before: the unanswered ping failed the backend, its process was replaced and the call died
-    // as "closed the connection".
-    const served = await serve({ backends: [{ name: 'busy', prefix: 'busy', transport: 'stdio', stdio: fixtureServer('busy-server.ts'), timeouts: { connectMs: 5_000, callMs: 10_000 } }] }, { tuning: { healthIntervalMs: 200 } });
+    // as "closed the connection". (At 200 ms a loaded machine failed it all the same: a ping sent
+    // during the call, its answer queued behind the call's, timed out 19 ms after the call ended,
+    // with no call in flight any more. Pings 1 s apart end their waits far from the call's end.)
+    const served = await serve({ backends: [{ name: 'busy', prefix: 'busy', transport: 'stdio', stdio: fixtureServer('busy-server.ts'), timeouts: { connectMs: 5_000, callMs: 10_000 } }] }, { tuning: { healthIntervalMs: 1_000 } });
     const agent = await served.connect();
-    expect(await call(agent, 'busy__crunch', { ms: 1_500 })).toBe('crunched a while');
+    expect(await call(agent, 'busy__crunch', { ms: 3_000 })).toBe('crunched a while');
+    expect(served.logs()).toContain('did not answer a health ping while serving calls');
     // Not failed meanwhile (its process was not replaced under the call, nor its other sessions' calls).
     expect(served.logs()).not.toContain('health check failed');
     expect(served.gateway.view().backends[0]!.state).toBe('ready');
