@@ -47,6 +47,8 @@ export class BackendConnection {
   private probing = false;
   /** Requests to the backend in flight now, on any of its upstream sessions (backend.ts forward). */
   protected callsInFlight = 0;
+  /** Calls ended since start: a call that ended while a health ping waited had the backend busy (./backend.ts counts both). */
+  protected callsEnded = 0;
   protected attemptStartedAt = 0;
   private catalogNow: BackendCatalog | undefined;
   private catalogLast: BackendCatalog | undefined;
@@ -412,13 +414,17 @@ export class BackendConnection {
     const primary = this.primary;
     if (generation !== this.generation || this.current !== 'ready' || !primary || (!scheduled && this.probing)) return;
     this.probing = true;
+    const endedBefore = this.callsEnded;
     try {
       await primary.opened.client.ping({ timeout: Math.min(this.cfg.timeouts.connectMs, this.tuning.healthIntervalMs) });
     } catch (err) {
       // A server busy with a call (a tool that holds its event loop, a large result being written)
       // answers no ping until it is done: not a failure while calls are in flight, which have
-      // their own callMs. Replacing the process killed a call that would have succeeded.
-      if (err instanceof McpError && err.code === ErrorCode.RequestTimeout && this.callsInFlight > 0) {
+      // their own callMs. Replacing the process killed a call that would have succeeded. A call
+      // that ended while the ping waited counts too: the ping's answer queued behind the call's
+      // times out just after it (a loaded machine failed a healthy backend 19 ms after its call).
+      const busy = this.callsInFlight > 0 || this.callsEnded !== endedBefore;
+      if (err instanceof McpError && err.code === ErrorCode.RequestTimeout && busy) {
         this.logger.debug({ calls: this.callsInFlight }, 'MCP backend did not answer a health ping while serving calls; checking again later');
         if (scheduled && generation === this.generation) this.scheduleHealthCheck(generation);
         return;

@@ -95,6 +95,7 @@ export class Backend extends BackendConnection {
         throw backendError(err, { backend: this.name, what, timeoutMs, secrets: this });
       } finally {
         this.callsInFlight -= 1;
+        this.callsEnded += 1;
         if (options.session) this.pool.touch(options.session.id);
         if (entry) upstream.route.inFlight.splice(upstream.route.inFlight.indexOf(entry), 1);
       }

@@ -14,12 +14,15 @@ import {
   ElicitRequestSchema,
   ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
+  PingRequestSchema,
   ResourceUpdatedNotificationSchema,
   UrlElicitationRequiredError,
   type LoggingMessageNotification,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { Metrics } from '../../../sidecar/src/telemetry/metrics.js';
+import { serveMcp } from '../../mocks/mcp-sessions.js';
 import { fixtureServer, npmServer, serveGateway, text, until, type McpInput, type ServedGateway, type TestClient } from './harness.js';
 import { startProcessBackend, type HttpTransport, type ProcessBackend } from './process-backend.js';
 
@@ -386,6 +389,57 @@ describe('a backend busy with a call', () => {
     // Not failed meanwhile (its process was not replaced under the call, nor its other sessions' calls).
     expect(served.logs()).not.toContain('health check failed');
     expect(served.gateway.view().backends[0]!.state).toBe('ready');
+  });
+
+  it('is not declared failed when a ping sent during a call times out after the call ended', async () => {
+    // Deterministic form of what a loaded machine did by chance: the ping reaches the backend while
+    // a call is in flight, the call's answer comes first, and the ping's answer after its timeout
+    // (1 s: the lesser of the interval and connectMs). Before: no call in flight when the ping
+    // timed out, so the healthy backend was failed and its session replaced.
+    let releaseCall = () => {};
+    let releasePing = () => {};
+    let pinged = () => {};
+    const pingArrived = new Promise<void>((resolve) => (pinged = resolve));
+    let calling = false;
+    const backend = await serveMcp(() => {
+      const server = new McpServer({ name: 'late-ping', version: '1.0.0' });
+      server.registerTool('work', { description: 'Works until released.' }, async () => {
+        calling = true;
+        await new Promise<void>((resolve) => (releaseCall = resolve));
+        calling = false;
+        return { content: [{ type: 'text', text: 'worked' }] };
+      });
+      server.server.setRequestHandler(PingRequestSchema, async () => {
+        if (calling) {
+          pinged();
+          await new Promise<void>((resolve) => (releasePing = resolve));
+        }
+        return {};
+      });
+      return server;
+    });
+    try {
+      const served = await serve({ backends: [{ name: 'late', prefix: 'late', transport: 'streamable-http', url: backend.url, timeouts: { connectMs: 5_000, callMs: 10_000 } }] }, { tuning: { healthIntervalMs: 1_000 } });
+      const agent = await served.connect();
+      const answer = call(agent, 'late__work');
+      await pingArrived;
+      releaseCall();
+      expect(await answer).toBe('worked');
+      await until('the ping timed out', () => /did not answer a health ping|health check failed/.test(served.logs()));
+      releasePing();
+      expect(served.logs()).not.toContain('health check failed');
+      expect(served.logs()).toContain('did not answer a health ping while serving calls');
+      expect(served.gateway.view().backends[0]!.state).toBe('ready');
+      // The same backend session serves the next call.
+      const again = call(agent, 'late__work');
+      await until('the next call at the backend', () => calling);
+      releaseCall();
+      expect(await again).toBe('worked');
+    } finally {
+      releaseCall();
+      releasePing();
+      await backend.close();
+    }
   });
 });
 
