@@ -23,6 +23,8 @@ function random(alphabet: readonly string[], n: number, seed = 7): string {
 
 const range = (from: number, count: number, step = 1) => Array.from({ length: count }, (_, i) => String.fromCodePoint(from + i * step));
 const ascii = range(33, 94);
+/** Pseudo-random lowercase "words" of `length` letters, a space between: no English letter pairs to merge. */
+const words = (length: number) => random(range(0x61, 26), 3000, 11).replace(new RegExp(`(.{${length}})`, 'g'), '$1 ').trim();
 const repoText = (path: string) => readFileSync(new URL(path, import.meta.url), 'utf8').slice(0, 20_000);
 
 const DENSE: [string, string][] = [
@@ -38,6 +40,14 @@ const DENSE: [string, string][] = [
   ['supplementary-plane characters', random(range(0x10000, 2000, 7), 1000)],
   ['runs of spaces and newlines', random([' ', '\n', '\t', 'x'], 3000)],
   ['a long run of mixed whitespace', ' \n'.repeat(1000)],
+  // Red team 26's picks, each about half of o200k before.
+  ['a letter then a newline', random(range(0x61, 26), 1500).split('').join('\n')],
+  ...[2, 3, 5, 8, 12, 20].map((length): [string, string] => [`random lowercase words of ${length} letters`, words(length)]),
+  ['random capitalised words', words(4).replace(/\b[a-z]/g, (c) => c.toUpperCase())],
+  ['CJK extension A', random(range(0x3400, 6000), 1000)],
+  ['Yi syllables', random(range(0xa000, 1100), 1000)],
+  ['private-use characters', random(range(0xe000, 6000), 1000)],
+  ['lone low surrogates', random(range(0xdc00, 1024), 500)],
 ];
 
 const ORDINARY: [string, string][] = [

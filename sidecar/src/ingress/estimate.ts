@@ -8,10 +8,13 @@
  * - {@link textTokens}, what a count uses: by character class, not length, so that text the agent
  *   picks cannot be counted at a fraction of its bill (four characters a token, the rule of thumb
  *   for English, was a quarter of what digits with spaces, symbols or emoji cost). A run of ASCII
- *   letters is a token per three letters (rounded up; two past twelve), a run of digits one per three, each ASCII
- *   punctuation mark or symbol one, a run of more than one whitespace one per four; each other character
- *   as many as the UTF-8 bytes past its first (one for Cyrillic, Greek or accented Latin, two for
- *   CJK, three for emoji and the other supplementary planes) and at least one. Calibrated against
+ *   letters is a token per three letters (rounded up; two past twelve), or more when its letter
+ *   pairs are not English's common ones (random "words" cost a token per two letters, and counted
+ *   per three they were half their bill: red team 26); a run of digits one per three, each ASCII
+ *   punctuation mark or symbol one, a lone newline one, a run of more than one whitespace one per
+ *   four; each other character as many as the UTF-8 bytes past its first (one for Cyrillic, Greek
+ *   or accented Latin, two for CJK, three for emoji and the other supplementary planes, and for the
+ *   rarer three-byte scripts: CJK extension A, Yi, private use) and at least one. Calibrated against
  *   o200k_base (estimate.test.ts): at or above it for each class, at most about twice for English
  *   prose and code.
  * - Length over four: {@link quickTokens} and `estimateTokens(value, false)`, for what is held at
@@ -94,6 +97,25 @@ export function quickTokens(length: number): number {
 }
 
 const LETTERS_PER_TOKEN = 3;
+/**
+ * The 200 most frequent letter pairs inside words of this repository's English documentation (and
+ * each letter doubled): a run of letters whose pairs are mostly among them is cut by tokenizers
+ * into few tokens, one whose pairs are not (random letters, an agent's padding) into a token per
+ * two letters or so. Each uncommon pair costs {@link RARE_PAIR_TOKENS}.
+ */
+const COMMON_PAIRS =
+  'th he er re es on an in en de st te nd it se at or nt ed ar ts ec ro ea co ' +
+  'to id le ti me ne ca ve ge al od et ou is as ac ch ha no ai si ns ad ke pe ' +
+  'li io un el lo am ng ra po ck ol op ll ot ta na sa ce ag ho so ma pr rs ut ' +
+  'oo fi us ss ir pa il tr wh mo be mi oc ls ic wi ri fo ct em rt bo la om ds ' +
+  'of ev sp ie ef ov ur hi cr di cl ow ry we rl ba os vi im ld nc pi ap tt ig ' +
+  'wa ue ru ep ex mp rv pl by ni ay ul ox db ey fr fa tp cp ok gr sh ht ee qu ' +
+  'nn pt ly ab hr rc up dr mc bu ew nf ib do wn lu sw eq wo fu nl eg ps lt pu ' +
+  'rr da su gh ui dm tc ys ga iv tu au sc gi ia ny ud bl ty dy ft xt ub je wr';
+const RARE_PAIR_TOKENS = 0.7;
+const commonPair = new Uint8Array(26 * 26);
+for (const pair of COMMON_PAIRS.split(' ')) commonPair[(pair.charCodeAt(0) - 0x61) * 26 + pair.charCodeAt(1) - 0x61] = 1;
+for (let letter = 0; letter < 26; letter++) commonPair[letter * 26 + letter] = 1;
 const DIGITS_PER_TOKEN = 3;
 const WHITESPACE_PER_TOKEN = 4;
 
@@ -115,28 +137,29 @@ export function textTokens(text: string): number {
   let tokens = 0;
   let run = 0;
   let runClass = OTHER;
+  /** Letter pairs of the run of letters that are not common ones. */
+  let rare = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     let cls = c < 0x80 ? asciiClass(c) : OTHER;
     // camelCase and mixed-case strings (base64, identifiers) break where a capital follows a small letter.
     if (cls === LETTER && runClass === LETTER && c <= 0x5a && text.charCodeAt(i - 1) >= 0x61) cls = CAPITAL;
     if (cls !== runClass && run > 0) {
-      tokens += runTokens(runClass, run, c);
+      tokens += runTokens(runClass, run, c, text.charCodeAt(i - 1), rare);
       run = 0;
+      rare = 0;
     }
     if (cls === CAPITAL) cls = LETTER;
     if (cls === OTHER) {
       runClass = OTHER;
-      if (c < 0x800) tokens += 1;
-      // A surrogate pair is one character of four UTF-8 bytes, often a token each: counted at its first half.
-      else if (c >= 0xd800 && c <= 0xdbff) tokens += 4;
-      else if (c < 0xdc00 || c > 0xdfff) tokens += 2;
+      tokens += otherTokens(c, text.charCodeAt(i - 1));
       continue;
     }
+    if (cls === LETTER && run > 0 && commonPair[((text.charCodeAt(i - 1) | 0x20) - 0x61) * 26 + (c | 0x20) - 0x61] === 0) rare++;
     runClass = cls;
     run++;
   }
-  if (run > 0) tokens += runTokens(runClass, run, 0);
+  if (run > 0) tokens += runTokens(runClass, run, 0, text.charCodeAt(text.length - 1), rare);
   // A space ending a text after a digit is a token of its own if a number follows, as in the next
   // delta of a stream (counted per delta).
   if (runClass === SPACE && run === 1 && isDigit(text.charCodeAt(text.length - 2))) tokens += 1;
@@ -150,17 +173,34 @@ function asciiClass(c: number): number {
   return OTHER;
 }
 
-/** Tokens of a run of one class, ended by `next` (a character code, 0 at the end of the text). */
-function runTokens(cls: number, run: number, next: number): number {
+/** Tokens of a non-ASCII character `c` (after `previous`), by its UTF-8 length and script. */
+function otherTokens(c: number, previous: number): number {
+  if (c < 0x800) return 1;
+  // A surrogate pair is one character of four UTF-8 bytes, often a token each: counted at its first half.
+  if (c >= 0xd800 && c <= 0xdbff) return 4;
+  // A low surrogate alone (no first half before it) is a character of its own.
+  if (c >= 0xdc00 && c <= 0xdfff) return previous >= 0xd800 && previous <= 0xdbff ? 0 : 1;
+  // Scripts a tokenizer has few merges for: about three tokens a character.
+  if ((c >= 0x3400 && c <= 0x4dbf) || (c >= 0xa000 && c <= 0xabff) || (c >= 0xe000 && c <= 0xf8ff)) return 3;
+  return 2;
+}
+
+/**
+ * Tokens of a run of one class whose last character is `last`, ended by `next` (a character code,
+ * 0 at the end of the text); of letters, `rare` of its pairs are not common ones.
+ */
+function runTokens(cls: number, run: number, next: number, last: number, rare: number): number {
   if (cls === LETTER) {
     // Words are short: letters past a word's length are gibberish, which tokenizers cut in pairs.
-    return run <= LONG_WORD ? Math.ceil(run / LETTERS_PER_TOKEN) : LONG_WORD / LETTERS_PER_TOKEN + Math.ceil((run - LONG_WORD) / 2);
+    const byLength = run <= LONG_WORD ? Math.ceil(run / LETTERS_PER_TOKEN) : LONG_WORD / LETTERS_PER_TOKEN + Math.ceil((run - LONG_WORD) / 2);
+    return rare === 0 ? byLength : Math.max(byLength, 1 + Math.ceil(rare * RARE_PAIR_TOKENS));
   }
   if (cls === DIGIT) return Math.ceil(run / DIGITS_PER_TOKEN);
-  // A single space goes with the word after it, not with a number; a longer run (indentation,
-  // blank lines) is a token per four characters, as mixed spaces and newlines are cut.
+  // A single space goes with the word after it, not with a number; a newline is a token of its
+  // own; a longer run (indentation, blank lines) is a token per four characters, as mixed spaces
+  // and newlines are cut.
   if (run > 1) return Math.ceil(run / WHITESPACE_PER_TOKEN);
-  return isDigit(next) ? 1 : 0;
+  return last === 0x0a || isDigit(next) ? 1 : 0;
 }
 
 function isDigit(c: number): boolean {
