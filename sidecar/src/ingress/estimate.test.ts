@@ -48,6 +48,15 @@ const DENSE: [string, string][] = [
   ['Yi syllables', random(range(0xa000, 1100), 1000)],
   ['private-use characters', random(range(0xe000, 6000), 1000)],
   ['lone low surrogates', random(range(0xdc00, 1024), 500)],
+  // The outside hunt's picks after that, a quarter to half of o200k.
+  ['a space and a carriage return, repeated', ' \r'.repeat(1200)],
+  ['random spaces, tabs and carriage returns', random([' ', '\t', '\r'], 1500)],
+  ['Syriac letters with spaces', random(range(0x710, 30), 1000).split('').join(' ')],
+  ['combining marks with spaces', random(range(0x300, 112), 1000).split('').join(' ')],
+  ['Latin Extended-B letters', random(range(0x180, 208), 1500)],
+  ['Mongolian letters with spaces', random(range(0x1820, 88), 800).split('').join(' ')],
+  ['Samaritan, Cherokee, Runic and Braille', random([...range(0x800, 46), ...range(0x13a0, 85), ...range(0x16a0, 75), ...range(0x2800, 256)], 1200)],
+  ['words in capitals', words(3).toUpperCase()],
 ];
 
 const ORDINARY: [string, string][] = [
